@@ -1,0 +1,353 @@
+//! The embedded backend (the default): etcd semantics over redb, with a write-ahead journal
+//! and group commit.
+//!
+//! Files under the data directory: `store.redb` (tables: latest value per key, revision log
+//! with previous values, counters) and `store.journal` (durable batches not yet checkpointed
+//! into redb). See `committer` for the write path, `reads` and `watch` for the read paths.
+
+mod codec;
+mod committer;
+mod journal;
+mod reads;
+mod tables;
+mod watch;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redb::{Database, DatabaseError, Durability, ReadableDatabase, TableError};
+use tokio::sync::{broadcast, oneshot};
+
+use self::committer::{CheckpointPolicy, Committer, EventFeed, Request};
+use self::journal::Journal;
+use self::reads::Snapshot;
+use self::tables::{Counters, FORMAT, KV, LOG, META, META_FORMAT};
+use crate::error::{Error, Result};
+use crate::store::{Store, WatchStream, validate_key, validate_txn};
+use crate::types::*;
+
+pub const DB_FILE: &str = "store.redb";
+pub const JOURNAL_FILE: &str = "store.journal";
+
+/// Tuning of the embedded backend. The defaults suit a server; tests shrink them to exercise
+/// checkpoints and journal rotation often.
+#[derive(Clone, Debug)]
+pub struct RedbConfig {
+    /// Size of the preallocated journal; a full journal triggers a checkpoint.
+    pub journal_bytes: u64,
+    /// Longest time between checkpoints (bounds replay work after a crash).
+    pub checkpoint_interval: Duration,
+    /// redb's page cache.
+    pub cache_bytes: usize,
+    /// Committed batches buffered for watchers before a slow one must catch up from the log.
+    pub watch_buffer: usize,
+}
+
+impl Default for RedbConfig {
+    fn default() -> Self {
+        Self {
+            journal_bytes: 64 << 20,
+            checkpoint_interval: Duration::from_secs(30),
+            cache_bytes: 256 << 20,
+            watch_buffer: 4096,
+        }
+    }
+}
+
+/// The latest committed revision (updated after each commit).
+#[derive(Default)]
+pub(crate) struct Published {
+    revision: AtomicU64,
+}
+
+impl Published {
+    pub(crate) fn set(&self, counters: Counters) {
+        self.revision.store(counters.revision, Ordering::Release);
+    }
+}
+
+pub struct RedbStore {
+    db: Arc<Database>,
+    dir: PathBuf,
+    requests: Option<mpsc::Sender<Request>>,
+    committer: Option<JoinHandle<()>>,
+    feed: Arc<EventFeed>,
+    published: Arc<Published>,
+}
+
+fn corrupt(path: &Path, detail: impl Into<String>) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+fn open_database(path: &Path, config: &RedbConfig) -> Result<Database> {
+    Database::builder()
+        .set_cache_size(config.cache_bytes)
+        .create(path)
+        .map_err(|e| match e {
+            DatabaseError::DatabaseAlreadyOpen => {
+                Error::Unavailable(format!("{} is in use by another process", path.display()))
+            }
+            other => corrupt(path, format!("cannot open as an Oxshift store: {other}")),
+        })
+}
+
+/// Creates an empty store database under a temporary name and renames it into place, so that
+/// `store.redb` only ever names a complete, initialized database.
+fn initialize(path: &Path, config: &RedbConfig) -> Result<()> {
+    let tmp = path.with_extension("redb.init");
+    let _ = fs::remove_file(&tmp);
+    let db = open_database(&tmp, config)?;
+    let init = || -> std::result::Result<(), redb::Error> {
+        let mut wtx = db.begin_write()?;
+        wtx.set_durability(Durability::Immediate)?;
+        wtx.open_table(KV)?;
+        wtx.open_table(LOG)?;
+        let mut meta = wtx.open_table(META)?;
+        meta.insert(META_FORMAT, FORMAT)?;
+        Counters::default().save(&mut meta)?;
+        drop(meta);
+        wtx.commit()?;
+        Ok(())
+    };
+    init().map_err(|e| Error::io("initializing the store", e))?;
+    drop(db);
+    fs::rename(&tmp, path).map_err(|e| Error::io("initializing the store", e))?;
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io("initializing the store", e))?;
+    }
+    Ok(())
+}
+
+/// Refuses a database that is not one of ours.
+fn check_format(db: &Database, path: &Path) -> Result<Counters> {
+    let rtx = db.begin_read().map_err(|e| corrupt(path, e.to_string()))?;
+    let meta = match rtx.open_table(META) {
+        Ok(meta) => meta,
+        Err(TableError::TableDoesNotExist(_)) => {
+            return Err(corrupt(
+                path,
+                "not an Oxshift store (no metadata table); refusing to use it",
+            ));
+        }
+        Err(e) => return Err(corrupt(path, e.to_string())),
+    };
+    let format = meta
+        .get(META_FORMAT)
+        .map_err(|e| corrupt(path, e.to_string()))?
+        .map(|v| v.value());
+    if format != Some(FORMAT) {
+        return Err(corrupt(
+            path,
+            format!("unknown store format {format:?}; refusing to use it"),
+        ));
+    }
+    Counters::load(&meta).map_err(|e| corrupt(path, e.to_string()))
+}
+
+impl RedbStore {
+    /// Opens (or creates) the store in `dir`, replaying the journal after a crash.
+    pub fn open(dir: impl AsRef<Path>, config: RedbConfig) -> Result<RedbStore> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))?;
+        let db_path = dir.join(DB_FILE);
+        let journal_path = dir.join(JOURNAL_FILE);
+        let journal_exists = journal_path.exists();
+        if !db_path.exists() {
+            if journal_exists {
+                return Err(corrupt(
+                    &journal_path,
+                    format!("journal present but its database {DB_FILE} is missing"),
+                ));
+            }
+            initialize(&db_path, &config)?;
+        }
+        let db = open_database(&db_path, &config)?;
+        let mut counters = check_format(&db, &db_path)?;
+        let generation = if journal_exists {
+            let replay = Journal::read(&journal_path)?;
+            if replay.base_revision > counters.revision {
+                return Err(corrupt(
+                    &journal_path,
+                    format!(
+                        "journal starts after revision {} but {DB_FILE} is at revision {}: the database is older than its journal",
+                        replay.base_revision, counters.revision
+                    ),
+                ));
+            }
+            let applied = committer::replay(&db, &mut counters, &replay.records, &journal_path)?;
+            if applied > 0 {
+                tracing::info!(
+                    revisions = applied,
+                    revision = counters.revision,
+                    "replayed storage journal"
+                );
+            }
+            replay.generation + 1
+        } else if counters.revision > 0 {
+            return Err(corrupt(
+                &journal_path,
+                "journal missing: acknowledged writes may be lost; refusing to start",
+            ));
+        } else {
+            1
+        };
+        let journal = Journal::create(
+            &journal_path,
+            generation,
+            counters.revision,
+            config.journal_bytes,
+        )?;
+
+        let db = Arc::new(db);
+        let (events, _) = broadcast::channel(config.watch_buffer.max(16));
+        let feed: Arc<EventFeed> = Arc::new(Mutex::new(Some(events)));
+        let published = Arc::new(Published::default());
+        published.set(counters);
+        let policy = CheckpointPolicy {
+            interval: config.checkpoint_interval,
+        };
+        let committer = Committer::new(
+            db.clone(),
+            journal,
+            counters,
+            feed.clone(),
+            policy,
+            published.clone(),
+        );
+        let (requests, inbox) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("storage-committer".into())
+            .spawn(move || committer.run(inbox))
+            .map_err(|e| Error::io("starting the storage committer", e))?;
+        Ok(RedbStore {
+            db,
+            dir,
+            requests: Some(requests),
+            committer: Some(handle),
+            feed,
+            published,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    async fn submit<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T>>) -> Request,
+    ) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .as_ref()
+            .and_then(|r| r.send(make(tx)).ok())
+            .ok_or_else(|| Error::Unavailable("embedded store is closed".into()))?;
+        rx.await
+            .map_err(|_| Error::Unavailable("embedded store writer stopped".into()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Snapshot) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(Snapshot::open(&db)?))
+            .await
+            .map_err(|e| Error::Io(format!("read task failed: {e}")))?
+    }
+}
+
+impl Drop for RedbStore {
+    /// Stops the writer after it has checkpointed, so the next open finds a clean store.
+    fn drop(&mut self) {
+        self.requests.take();
+        if let Some(handle) = self.committer.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+#[async_trait]
+impl Store for RedbStore {
+    async fn get(
+        &self,
+        key: &str,
+        revision: Option<Revision>,
+    ) -> Result<(Option<KeyValue>, Revision)> {
+        validate_key(key)?;
+        match revision {
+            // The common case is a point lookup: cheap enough to do on the caller's thread.
+            None => Snapshot::open(&self.db)?.get(key, None),
+            Some(_) => {
+                let key = key.to_string();
+                self.read(move |s| s.get(&key, revision)).await
+            }
+        }
+    }
+
+    async fn list(&self, prefix: &str, opts: ListOptions) -> Result<ListResult> {
+        let prefix = prefix.to_string();
+        self.read(move |s| s.list(&prefix, &opts)).await
+    }
+
+    async fn count(&self, prefix: &str) -> Result<u64> {
+        let prefix = prefix.to_string();
+        self.read(move |s| s.count(&prefix)).await
+    }
+
+    async fn txn(&self, txn: Txn) -> Result<TxnOutcome> {
+        validate_txn(&txn)?;
+        self.submit(|tx| Request::Txn(txn, tx)).await
+    }
+
+    async fn watch(&self, prefix: &str, after_revision: Revision) -> Result<WatchStream> {
+        watch::watch(
+            self.db.clone(),
+            &self.feed,
+            prefix.to_string(),
+            after_revision,
+        )
+    }
+
+    async fn compact(&self, revision: Revision) -> Result<()> {
+        self.submit(|tx| Request::Compact(revision, tx)).await
+    }
+
+    async fn current_revision(&self) -> Result<Revision> {
+        Ok(self.published.revision.load(Ordering::Acquire))
+    }
+
+    async fn health(&self) -> Result<()> {
+        match &self.committer {
+            Some(h) if !h.is_finished() => Ok(()),
+            _ => Err(Error::Unavailable("embedded store writer stopped".into())),
+        }
+    }
+
+    async fn stats(&self) -> Result<StoreStats> {
+        let counters = Snapshot::open(&self.db)?.counters;
+        let size = |name: &str| {
+            fs::metadata(self.dir.join(name))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        };
+        Ok(StoreStats {
+            revision: counters.revision,
+            compacted_revision: counters.compacted,
+            keys: counters.keys,
+            live_bytes: counters.bytes,
+            disk_bytes: Some(size(DB_FILE) + size(JOURNAL_FILE)),
+        })
+    }
+}
