@@ -7,12 +7,18 @@
 
 mod compactor;
 mod error;
+#[cfg(feature = "etcd")]
+mod etcd;
+#[cfg(feature = "etcd")]
+pub mod etcd_server;
 mod redb;
 mod store;
 mod types;
 
 pub use compactor::{CompactionPolicy, Compactor};
 pub use error::{Error, Result};
+#[cfg(feature = "etcd")]
+pub use etcd::EtcdStore;
 pub use redb::{DB_FILE, JOURNAL_FILE, RedbConfig, RedbStore};
 pub use store::{Store, WatchStream, validate_key, validate_txn};
 pub use types::*;

@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redb::{Database, DatabaseError, Durability, ReadableDatabase, TableError};
+use redb::{Database, DatabaseError, Durability, ReadOnlyDatabase, ReadableDatabase, TableError};
 use tokio::sync::{broadcast, oneshot};
 
 use self::committer::{CheckpointPolicy, Committer, EventFeed, Request};
@@ -87,16 +87,24 @@ fn corrupt(path: &Path, detail: impl Into<String>) -> Error {
     }
 }
 
+fn open_error(path: &Path, e: DatabaseError) -> Error {
+    match e {
+        DatabaseError::DatabaseAlreadyOpen => {
+            Error::Unavailable(format!("{} is in use by another process", path.display()))
+        }
+        DatabaseError::RepairAborted => corrupt(
+            path,
+            "cannot open as an Oxshift store: the file needs a repair (not written by Oxshift?); refusing to modify it",
+        ),
+        other => corrupt(path, format!("cannot open as an Oxshift store: {other}")),
+    }
+}
+
 fn open_database(path: &Path, config: &RedbConfig) -> Result<Database> {
     Database::builder()
         .set_cache_size(config.cache_bytes)
         .create(path)
-        .map_err(|e| match e {
-            DatabaseError::DatabaseAlreadyOpen => {
-                Error::Unavailable(format!("{} is in use by another process", path.display()))
-            }
-            other => corrupt(path, format!("cannot open as an Oxshift store: {other}")),
-        })
+        .map_err(|e| open_error(path, e))
 }
 
 /// Creates an empty store database under a temporary name and renames it into place, so that
@@ -108,6 +116,9 @@ fn initialize(path: &Path, config: &RedbConfig) -> Result<()> {
     let init = || -> std::result::Result<(), redb::Error> {
         let mut wtx = db.begin_write()?;
         wtx.set_durability(Durability::Immediate)?;
+        // Every durable commit saves the allocator state, so that the read-only format check
+        // never needs a repair.
+        wtx.set_quick_repair(true);
         wtx.open_table(KV)?;
         wtx.open_table(LOG)?;
         let mut meta = wtx.open_table(META)?;
@@ -128,8 +139,9 @@ fn initialize(path: &Path, config: &RedbConfig) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a database that is not one of ours.
-fn check_format(db: &Database, path: &Path) -> Result<Counters> {
+/// Refuses a database that is not one of ours, reading it without any chance of writing.
+fn check_format(path: &Path) -> Result<()> {
+    let db = ReadOnlyDatabase::open(path).map_err(|e| open_error(path, e))?;
     let rtx = db.begin_read().map_err(|e| corrupt(path, e.to_string()))?;
     let meta = match rtx.open_table(META) {
         Ok(meta) => meta,
@@ -151,6 +163,14 @@ fn check_format(db: &Database, path: &Path) -> Result<Counters> {
             format!("unknown store format {format:?}; refusing to use it"),
         ));
     }
+    Ok(())
+}
+
+fn load_counters(db: &Database, path: &Path) -> Result<Counters> {
+    let rtx = db.begin_read().map_err(|e| corrupt(path, e.to_string()))?;
+    let meta = rtx
+        .open_table(META)
+        .map_err(|e| corrupt(path, e.to_string()))?;
     Counters::load(&meta).map_err(|e| corrupt(path, e.to_string()))
 }
 
@@ -172,8 +192,9 @@ impl RedbStore {
             }
             initialize(&db_path, &config)?;
         }
+        check_format(&db_path)?;
         let db = open_database(&db_path, &config)?;
-        let mut counters = check_format(&db, &db_path)?;
+        let mut counters = load_counters(&db, &db_path)?;
         let generation = if journal_exists {
             let replay = Journal::read(&journal_path)?;
             if replay.base_revision > counters.revision {

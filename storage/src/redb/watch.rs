@@ -128,8 +128,10 @@ async fn replay_step(
     .await
     .map_err(|e| Error::Io(format!("watch replay task failed: {e}")))??;
     *last = through;
+    // Even without events, tell the watcher how far history has been read: otherwise a watch
+    // whose replay skipped only other prefixes' revisions would wait for the next event.
     Ok((
-        (!events.is_empty()).then_some(WatchResponse {
+        (through > after).then_some(WatchResponse {
             revision: through,
             events,
         }),
