@@ -30,6 +30,7 @@ const MAX_RESPONSE_BYTES: usize = 512 << 20;
 #[derive(Clone)]
 pub struct EtcdStore {
     client: Client,
+    watch_resume_deadline: Duration,
 }
 
 fn map_err(e: etcd_client::Error) -> Error {
@@ -119,9 +120,19 @@ impl EtcdStore {
         let client = Client::connect(endpoints, Some(options))
             .await
             .map_err(map_err)?;
-        let store = EtcdStore { client };
+        let store = EtcdStore {
+            client,
+            watch_resume_deadline: WATCH_RESUME_DEADLINE,
+        };
         store.health().await?;
         Ok(store)
+    }
+
+    /// How long a watch broken by a lost connection keeps trying to resume (default 60 s)
+    /// before it ends with an error.
+    pub fn with_watch_resume_deadline(mut self, deadline: Duration) -> Self {
+        self.watch_resume_deadline = deadline;
+        self
     }
 
     fn kv(&self) -> KvClient {
@@ -167,6 +178,65 @@ impl EtcdStore {
             )),
             None => Err(Error::Unavailable("etcd closed the watch stream".into())),
         }
+    }
+}
+
+impl EtcdStore {
+    /// Fails with `Compacted` when a watch after `after` would need compacted history (etcd
+    /// itself only says so in a later cancel message).
+    async fn check_not_compacted(&self, prefix: &str, after: Revision) -> Result<()> {
+        let get = range_options(prefix, GetOptions::new().with_count_only())
+            .with_revision(after as i64 + 1);
+        match self.kv().get(prefix, Some(get)).await.map_err(map_err) {
+            Err(Error::Compacted { .. }) => Err(Error::Compacted {
+                requested: after,
+                compacted: 0,
+            }),
+            Err(Error::FutureRevision { .. }) | Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A revision `p > last` such that no key under `prefix` changed in `(last, p]`, proven by
+    /// reads: at `p` no key has a mod revision after `last` (so every live key is unchanged
+    /// since `last`), and as many keys are alive at `p` as at `last` (so none was deleted).
+    /// etcd applies revision filters to the keys it returns, not to counts: hence keys-only.
+    async fn verified_progress(&self, prefix: &str, last: Revision) -> Result<Option<Revision>> {
+        let mut kv = self.kv();
+        let changed = kv
+            .get(
+                prefix,
+                Some(range_options(
+                    prefix,
+                    GetOptions::new()
+                        .with_keys_only()
+                        .with_min_mod_revision(last as i64 + 1),
+                )),
+            )
+            .await
+            .map_err(map_err)?;
+        let p = header_revision(changed.header());
+        if p <= last || !changed.kvs().is_empty() {
+            return Ok(None);
+        }
+        let count_at = |revision: Revision| {
+            let mut kv = self.kv();
+            let opts = range_options(
+                prefix,
+                GetOptions::new()
+                    .with_count_only()
+                    .with_revision(revision as i64),
+            );
+            async move {
+                kv.get(prefix, Some(opts))
+                    .await
+                    .map_err(map_err)
+                    .map(|r| r.count())
+            }
+        };
+        // Revision 0 means "latest" to etcd; before the first revision nothing was alive.
+        let alive_at_last = if last == 0 { 0 } else { count_at(last).await? };
+        Ok((alive_at_last == count_at(p).await?).then_some(p))
     }
 }
 
@@ -326,20 +396,26 @@ impl Store for EtcdStore {
     async fn watch(&self, prefix: &str, after_revision: Revision) -> Result<WatchStream> {
         let store = self.clone();
         let prefix = prefix.to_string();
+        self.check_not_compacted(&prefix, after_revision).await?;
         let (mut sender, mut responses) = self.open_watch(&prefix, after_revision + 1).await?;
         Ok(Box::pin(stream! {
             let mut last = after_revision;
-            let mut progress = tokio::time::interval(PROGRESS_INTERVAL);
+            let mut progress = tokio::time::interval_at(Instant::now() + PROGRESS_INTERVAL, PROGRESS_INTERVAL);
             loop {
                 let message = tokio::select! {
                     m = responses.message() => m,
                     _ = progress.tick() => {
-                        // Ask etcd to confirm how far this watch has got; the answer arrives as
-                        // an empty response. A failure shows up on the response stream.
-                        let _ = sender.request_progress().await;
+                        // Nothing to report, or not provable now: try again next tick.
+                        if let Ok(Some(revision)) = store.verified_progress(&prefix, last).await {
+                            last = revision;
+                            yield Ok(WatchResponse { revision, events: Vec::new() });
+                        }
                         continue;
                     }
                 };
+                // Held so that etcd keeps the watch open; etcd 3.4's progress requests are not
+                // used (they report the current revision even while history is being replayed).
+                let _ = &mut sender;
                 match message {
                     Ok(Some(r)) if r.canceled() => {
                         if r.compact_revision() > 0 {
@@ -358,15 +434,17 @@ impl Store for EtcdStore {
                             Some(e) => e.revision(),
                             None => header_revision(r.header()),
                         };
-                        if revision > last || !events.is_empty() {
+                        // Empty responses (etcd's own progress notices) are not trusted; see above.
+                        if !events.is_empty() {
                             last = last.max(revision);
+                            progress.reset();
                             yield Ok(WatchResponse { revision: last, events });
                         }
                     }
                     // The connection dropped (etcd restarting?): resume after the last revision
                     // delivered, or end loudly if that is impossible.
                     Ok(None) | Err(_) => {
-                        let deadline = Instant::now() + WATCH_RESUME_DEADLINE;
+                        let deadline = Instant::now() + store.watch_resume_deadline;
                         let mut backoff = Duration::from_millis(100);
                         loop {
                             match store.open_watch(&prefix, last + 1).await {

@@ -168,14 +168,14 @@ pub fn validate_txn(txn: &Txn) -> Result<()> {
     }
     for op in &txn.ops {
         validate_key(op.key())?;
-        if let TxnOp::Put { value, .. } = op {
-            if value.len() > MAX_VALUE_BYTES {
-                return Err(Error::TooLarge {
-                    what: "value",
-                    size: value.len(),
-                    limit: MAX_VALUE_BYTES,
-                });
-            }
+        if let TxnOp::Put { value, .. } = op
+            && value.len() > MAX_VALUE_BYTES
+        {
+            return Err(Error::TooLarge {
+                what: "value",
+                size: value.len(),
+                limit: MAX_VALUE_BYTES,
+            });
         }
     }
     let mut keys: Vec<&str> = txn.ops.iter().map(TxnOp::key).collect();

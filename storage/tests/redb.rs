@@ -145,7 +145,10 @@ async fn compaction_keeps_the_file_from_growing_under_churn() {
     let rewrite = |half: usize| Txn {
         compares: vec![],
         ops: (0..100)
-            .map(|i| TxnOp::Put { key: format!("/churn/{half}/{i:03}"), value: value.clone() })
+            .map(|i| TxnOp::Put {
+                key: format!("/churn/{half}/{i:03}"),
+                value: value.clone(),
+            })
             .collect(),
     };
     let db_size = || std::fs::metadata(dir.path().join(DB_FILE)).unwrap().len();
@@ -155,7 +158,9 @@ async fn compaction_keeps_the_file_from_growing_under_churn() {
         s.txn(rewrite(1)).await.unwrap();
         // Keep the last few rounds of history, as periodic compaction would.
         if round >= 4 {
-            s.compact(s.current_revision().await.unwrap() - 8).await.unwrap();
+            s.compact(s.current_revision().await.unwrap() - 8)
+                .await
+                .unwrap();
         }
         if round % 50 == 49 {
             tokio::time::sleep(Duration::from_millis(300)).await; // let sweeps and a checkpoint run
@@ -164,8 +169,14 @@ async fn compaction_keeps_the_file_from_growing_under_churn() {
     }
     let written = 300 * 200 * 1024u64;
     let (settled, last) = (sizes[1], *sizes.last().unwrap());
-    assert!(last < written / 4, "the file holds far less than all history: {sizes:?}");
-    assert!(last <= settled + settled / 4, "the file stopped growing: {sizes:?}");
+    assert!(
+        last < written / 4,
+        "the file holds far less than all history: {sizes:?}"
+    );
+    assert!(
+        last <= settled + settled / 4,
+        "the file stopped growing: {sizes:?}"
+    );
 }
 
 use bytes::Bytes;

@@ -136,16 +136,15 @@ impl Committer {
             if self.failed.is_none()
                 && (self.journal.is_full()
                     || self.last_checkpoint.elapsed() >= self.policy.interval)
+                && let Err(e) = self.checkpoint()
             {
-                if let Err(e) = self.checkpoint() {
-                    tracing::error!(error = %e, "storage checkpoint failed; will retry");
-                }
+                tracing::error!(error = %e, "storage checkpoint failed; will retry");
             }
         }
-        if self.failed.is_none() {
-            if let Err(e) = self.checkpoint() {
-                tracing::error!(error = %e, "final storage checkpoint failed; the journal will be replayed on open");
-            }
+        if self.failed.is_none()
+            && let Err(e) = self.checkpoint()
+        {
+            tracing::error!(error = %e, "final storage checkpoint failed; the journal will be replayed on open");
         }
         if let Ok(mut feed) = self.feed.lock() {
             feed.take();
@@ -196,18 +195,18 @@ impl Committer {
             Err(e) => return replies.into_iter().for_each(|r| r.fail(&e)),
         };
         let payload = (!journal.is_empty()).then(|| journal.encode());
-        if let Some(payload) = &payload {
-            if let Err(e) = self.journal.append(payload) {
-                drop(wtx);
-                return replies.into_iter().for_each(|r| r.fail(&e));
-            }
+        if let Some(payload) = &payload
+            && let Err(e) = self.journal.append(payload)
+        {
+            drop(wtx);
+            return replies.into_iter().for_each(|r| r.fail(&e));
         }
         if let Err(e) = wtx.commit() {
             let e = internal(e);
-            if let Some(payload) = &payload {
-                if let Err(undo) = self.journal.undo_last(payload.len()) {
-                    self.failed = Some(format!("{e}; then {undo}"));
-                }
+            if let Some(payload) = &payload
+                && let Err(undo) = self.journal.undo_last(payload.len())
+            {
+                self.failed = Some(format!("{e}; then {undo}"));
             }
             return replies.into_iter().for_each(|r| r.fail(&e));
         }
@@ -218,15 +217,14 @@ impl Committer {
             sweep_below
         };
         self.published.set(counters);
-        if !events.is_empty() {
-            if let Ok(feed) = self.feed.lock() {
-                if let Some(feed) = feed.as_ref() {
-                    let _ = feed.send(Arc::new(Committed {
-                        revision: counters.revision,
-                        events,
-                    }));
-                }
-            }
+        if !events.is_empty()
+            && let Ok(feed) = self.feed.lock()
+            && let Some(feed) = feed.as_ref()
+        {
+            let _ = feed.send(Arc::new(Committed {
+                revision: counters.revision,
+                events,
+            }));
         }
         replies.into_iter().for_each(Reply::send);
     }

@@ -166,14 +166,12 @@ impl Snapshot {
         let log = self.rtx.open_table(LOG).map_err(internal)?;
         let mut events = Vec::new();
         let mut through = after;
-        let mut read = 0;
-        for entry in log.range((after + 1, 0)..).map_err(internal)? {
+        for (read, entry) in log.range((after + 1, 0)..).map_err(internal)?.enumerate() {
             let (k, raw) = entry.map_err(internal)?;
             let (revision, _) = k.value();
             if read >= max && revision != through {
                 return Ok((events, through, false));
             }
-            read += 1;
             through = revision;
             if codec::event_key(raw.value())
                 .map_err(internal)?
