@@ -139,9 +139,8 @@ fn initialize(path: &Path, config: &RedbConfig) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a database that is not one of ours, reading it without any chance of writing.
-fn check_format(path: &Path) -> Result<()> {
-    let db = ReadOnlyDatabase::open(path).map_err(|e| open_error(path, e))?;
+/// Refuses a database that is not one of ours.
+fn check_format(db: &impl ReadableDatabase, path: &Path) -> Result<()> {
     let rtx = db.begin_read().map_err(|e| corrupt(path, e.to_string()))?;
     let meta = match rtx.open_table(META) {
         Ok(meta) => meta,
@@ -192,8 +191,19 @@ impl RedbStore {
             }
             initialize(&db_path, &config)?;
         }
-        check_format(&db_path)?;
+        // Check the format through a read-only open first, so a foreign file is never written.
+        // Only a crashed store needs a repair to open; it is ours if our journal is beside it.
+        match ReadOnlyDatabase::open(&db_path) {
+            Ok(read_only) => check_format(&read_only, &db_path)?,
+            Err(DatabaseError::RepairAborted)
+                if journal_exists && Journal::read(&journal_path).is_ok() =>
+            {
+                tracing::warn!(path = %db_path.display(), "store was not closed cleanly; recovering");
+            }
+            Err(e) => return Err(open_error(&db_path, e)),
+        }
         let db = open_database(&db_path, &config)?;
+        check_format(&db, &db_path)?;
         let mut counters = load_counters(&db, &db_path)?;
         let generation = if journal_exists {
             let replay = Journal::read(&journal_path)?;
@@ -259,6 +269,11 @@ impl RedbStore {
             feed,
             published,
         })
+    }
+
+    /// The latest committed revision (also `Store::current_revision`).
+    pub fn published_revision(&self) -> Revision {
+        self.published.revision.load(Ordering::Acquire)
     }
 
     pub fn dir(&self) -> &Path {
