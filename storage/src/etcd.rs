@@ -329,10 +329,19 @@ impl Store for EtcdStore {
             .iter()
             .map(|c| EtcdTxnOp::get(c.key.as_str(), None))
             .collect();
+        let guarded_absent = |key: &str| {
+            txn.compares
+                .iter()
+                .any(|c| c.key == key && c.mod_revision == 0)
+        };
         let writes: Vec<EtcdTxnOp> = txn
             .ops
             .iter()
             .map(|op| match op {
+                // A put guarded by "absent" has no previous value: don't make etcd read one.
+                TxnOp::Put { key, value } if guarded_absent(key) => {
+                    EtcdTxnOp::put(key.as_str(), value.to_vec(), None)
+                }
                 TxnOp::Put { key, value } => EtcdTxnOp::put(
                     key.as_str(),
                     value.to_vec(),

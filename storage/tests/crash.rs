@@ -26,6 +26,7 @@ fn config() -> RedbConfig {
         journal_bytes: 64 << 10,
         checkpoint_interval: Duration::from_millis(30),
         cache_bytes: 16 << 20,
+        flush_interval: Duration::from_millis(50),
         watch_buffer: 64,
     }
 }

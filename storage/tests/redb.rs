@@ -17,6 +17,7 @@ fn test_config() -> RedbConfig {
         journal_bytes: 256 << 10,
         checkpoint_interval: Duration::from_millis(200),
         cache_bytes: 16 << 20,
+        flush_interval: Duration::from_millis(50),
         watch_buffer: 16,
     }
 }

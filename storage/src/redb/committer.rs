@@ -1,21 +1,25 @@
 //! The single writer of the embedded backend: group commit.
 //!
 //! Writers queue requests; this thread takes everything queued at once, evaluates the
-//! transactions in order inside one redb write transaction, appends one journal record and
-//! syncs it, commits redb without a sync, and only then answers every request and publishes
-//! the events. So one fsync serves the whole batch, nothing is visible or acknowledged before
-//! it is durable, and a failed batch fails every write in it.
+//! transactions in order against the latest state, appends one journal record and syncs it,
+//! and only then publishes the batch (to the in-memory layer readers see, and to watchers) and
+//! answers every request. So one fsync serves the whole batch, nothing is visible or
+//! acknowledged before it is durable, and a failed batch fails every write in it.
+//!
+//! Every few hundred milliseconds the in-memory layer is written to redb in one transaction
+//! without a sync; a checkpoint syncs redb and starts a fresh journal.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use redb::{Database, Durability, ReadableTable, Table};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table};
 use tokio::sync::{broadcast, oneshot};
 
 use super::journal::Journal;
-use super::tables::{self, Counters, JournalBatch, KV, LOG, META, Write};
+use super::pending::Pending;
+use super::tables::{Counters, JournalBatch, KV, LOG, META, Write};
 use crate::error::{Error, Result};
 use crate::types::*;
 
@@ -33,32 +37,40 @@ pub(crate) struct Committed {
 /// The broadcast side of the event feed; `None` once the committer has stopped.
 pub(crate) type EventFeed = Mutex<Option<broadcast::Sender<Arc<Committed>>>>;
 
-/// How often durable checkpoints happen.
+/// The latest in-memory layer, as readers see it.
+pub(crate) type Published = RwLock<Arc<Pending>>;
+
+/// How often the in-memory layer goes to redb, and redb to disk.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct CheckpointPolicy {
-    pub(crate) interval: Duration,
+pub(crate) struct Policy {
+    pub(crate) checkpoint_interval: Duration,
 }
 
 const MAX_BATCH_REQUESTS: usize = 4096;
 /// Stop adding requests to a batch past this many bytes of values.
 const MAX_BATCH_BYTES: usize = 32 << 20;
-/// Log entries deleted per batch by physical compaction, to bound the pause it adds.
-const SWEEP_CHUNK: usize = 2048;
+/// The in-memory layer is written to redb when it is this old, holds this many events, or
+/// this many value bytes.
+const APPLY_INTERVAL: Duration = Duration::from_millis(200);
+const APPLY_EVENTS: usize = 16 * 1024;
+const APPLY_BYTES: usize = 32 << 20;
+/// Log entries deleted per apply by physical compaction, to bound the pause it adds.
+const SWEEP_CHUNK: usize = 8192;
 /// How long the writer waits for work before doing housekeeping.
 const IDLE_TICK: Duration = Duration::from_millis(50);
 
 pub(crate) struct Committer {
-    pub(crate) db: Arc<Database>,
-    pub(crate) journal: Journal,
-    pub(crate) counters: Counters,
-    pub(crate) feed: Arc<EventFeed>,
-    pub(crate) policy: CheckpointPolicy,
-    /// Visible to readers as soon as a batch is committed.
-    pub(crate) published: Arc<super::Published>,
+    db: Arc<Database>,
+    journal: Journal,
+    pending: Pending,
+    feed: Arc<EventFeed>,
+    published: Arc<Published>,
+    policy: Policy,
+    last_apply: Instant,
     last_checkpoint: Instant,
-    /// Log entries below this revision may still await physical deletion.
+    /// Log entries in redb below this revision may still await physical deletion.
     sweep_below: Revision,
-    /// Set when the journal and redb may disagree; every later write fails.
+    /// Set when redb can no longer be written; every later write fails.
     failed: Option<String>,
 }
 
@@ -82,6 +94,14 @@ impl Reply {
     }
 }
 
+/// A reply slot for a request that was not evaluated (its batch failed before reaching it).
+fn unevaluated(req: Request) -> Reply {
+    match req {
+        Request::Txn(_, tx) => Reply::Txn(tx, Ok(TxnOutcome::Failed { current: vec![] })),
+        Request::Compact(_, tx) => Reply::Compact(tx, Ok(())),
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> Error {
     Error::io("embedded store", e)
 }
@@ -92,19 +112,23 @@ impl Committer {
         journal: Journal,
         counters: Counters,
         feed: Arc<EventFeed>,
-        policy: CheckpointPolicy,
-        published: Arc<super::Published>,
+        published: Arc<Published>,
+        policy: Policy,
     ) -> Self {
-        let sweep_below = counters.compacted;
+        let pending = Pending::new(counters);
+        if let Ok(mut p) = published.write() {
+            *p = Arc::new(pending.clone());
+        }
         Self {
             db,
             journal,
-            counters,
+            pending,
             feed,
-            policy,
             published,
+            policy,
+            last_apply: Instant::now(),
             last_checkpoint: Instant::now(),
-            sweep_below,
+            sweep_below: counters.compacted,
             failed: None,
         }
     }
@@ -116,30 +140,16 @@ impl Committer {
                     let mut batch = vec![first];
                     let mut bytes = 0;
                     while batch.len() < MAX_BATCH_REQUESTS && bytes < MAX_BATCH_BYTES {
-                        match requests.try_recv() {
-                            Ok(req) => {
-                                bytes += request_bytes(&req);
-                                batch.push(req);
-                            }
-                            Err(_) => break,
-                        }
+                        let Ok(req) = requests.try_recv() else { break };
+                        bytes += request_bytes(&req);
+                        batch.push(req);
                     }
                     self.commit_batch(batch);
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    if self.sweep_below > 0 && self.failed.is_none() {
-                        self.commit_batch(Vec::new());
-                    }
-                }
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            if self.failed.is_none()
-                && (self.journal.is_full()
-                    || self.last_checkpoint.elapsed() >= self.policy.interval)
-                && let Err(e) = self.checkpoint()
-            {
-                tracing::error!(error = %e, "storage checkpoint failed; will retry");
-            }
+            self.housekeeping();
         }
         if self.failed.is_none()
             && let Err(e) = self.checkpoint()
@@ -151,18 +161,68 @@ impl Committer {
         }
     }
 
-    /// Makes redb durable up to the current revision, then starts a fresh journal.
+    fn housekeeping(&mut self) {
+        if self.failed.is_some() {
+            return;
+        }
+        let full = self.journal.is_full();
+        if full || self.last_checkpoint.elapsed() >= self.policy.checkpoint_interval {
+            if let Err(e) = self.checkpoint() {
+                tracing::error!(error = %e, "storage checkpoint failed; will retry");
+            }
+            return;
+        }
+        let due = self.pending.log.len() >= APPLY_EVENTS
+            || self.pending.bytes >= APPLY_BYTES
+            || (self.last_apply.elapsed() >= APPLY_INTERVAL && !self.pending.is_empty())
+            || (self.sweep_below > 0 && self.pending.is_empty());
+        if due && let Err(e) = self.apply(Durability::None) {
+            // The layer stays in memory and in the journal; readers are unaffected. But redb
+            // refusing writes is not something to keep buffering behind.
+            tracing::error!(error = %e, "writing to the store's database failed");
+            self.failed = Some(e.to_string());
+        }
+    }
+
+    fn publish(&self) {
+        if let Ok(mut p) = self.published.write() {
+            *p = Arc::new(self.pending.clone());
+        }
+    }
+
+    /// Writes the in-memory layer to redb in one transaction, then empties it.
+    fn apply(&mut self, durability: Durability) -> Result<()> {
+        let mut wtx = self.db.begin_write().map_err(internal)?;
+        wtx.set_durability(durability).map_err(internal)?;
+        if matches!(durability, Durability::Immediate) {
+            // Saves the allocator state, so a crashed store reopens (and passes the read-only
+            // format check) without a full repair.
+            wtx.set_quick_repair(true);
+        }
+        let sweep_below = {
+            let mut kv = wtx.open_table(KV).map_err(internal)?;
+            let mut log = wtx.open_table(LOG).map_err(internal)?;
+            let mut meta = wtx.open_table(META).map_err(internal)?;
+            self.pending.write_to(&mut kv, &mut log).map_err(internal)?;
+            self.pending.counters.save(&mut meta).map_err(internal)?;
+            sweep(&mut log, self.sweep_below)?
+        };
+        wtx.commit().map_err(internal)?;
+        self.sweep_below = sweep_below;
+        self.pending = Pending::new(self.pending.counters);
+        self.publish();
+        self.last_apply = Instant::now();
+        Ok(())
+    }
+
+    /// Makes redb durable up to the latest revision, then starts a fresh journal.
     fn checkpoint(&mut self) -> Result<()> {
         self.last_checkpoint = Instant::now();
-        if self.journal.used() == 0 {
+        if self.journal.used() == 0 && self.pending.is_empty() {
             return Ok(());
         }
-        let mut wtx = self.db.begin_write().map_err(internal)?;
-        wtx.set_durability(Durability::Immediate)
-            .map_err(internal)?;
-        wtx.set_quick_repair(true);
-        wtx.commit().map_err(internal)?;
-        self.journal.rotate(self.counters.revision)
+        self.apply(Durability::Immediate)?;
+        self.journal.rotate(self.pending.counters.revision)
     }
 
     fn commit_batch(&mut self, batch: Vec<Request>) {
@@ -170,129 +230,89 @@ impl Committer {
             let err = Error::Io(format!(
                 "embedded store stopped after an earlier failure: {reason}"
             ));
-            batch.into_iter().for_each(|req| reply_to(req).fail(&err));
+            batch
+                .into_iter()
+                .for_each(|req| unevaluated(req).fail(&err));
             return;
         }
-        let mut counters = self.counters;
+        let before = self.pending.clone();
         let mut replies = Vec::with_capacity(batch.len());
         let mut journal = JournalBatch {
-            first_revision: counters.revision + 1,
+            first_revision: self.pending.counters.revision + 1,
             revisions: Vec::new(),
             compact: 0,
         };
         let mut events = Vec::new();
-        let mut sweep_below = self.sweep_below;
-        let staged = self.stage(
-            batch,
-            &mut counters,
-            &mut replies,
-            &mut journal,
-            &mut events,
-            &mut sweep_below,
-        );
-        let wtx = match staged {
-            Ok(wtx) => wtx,
-            Err(e) => return replies.into_iter().for_each(|r| r.fail(&e)),
-        };
-        let payload = (!journal.is_empty()).then(|| journal.encode());
-        if let Some(payload) = &payload
-            && let Err(e) = self.journal.append(payload)
-        {
-            drop(wtx);
+        let staged = self.stage(batch, &mut replies, &mut journal, &mut events);
+        let durable = staged.and_then(|()| match journal.is_empty() {
+            true => Ok(()),
+            false => self.journal.append(&journal.encode()),
+        });
+        if let Err(e) = durable {
+            self.pending = before;
             return replies.into_iter().for_each(|r| r.fail(&e));
         }
-        if let Err(e) = wtx.commit() {
-            let e = internal(e);
-            if let Some(payload) = &payload
-                && let Err(undo) = self.journal.undo_last(payload.len())
-            {
-                self.failed = Some(format!("{e}; then {undo}"));
-            }
-            return replies.into_iter().for_each(|r| r.fail(&e));
+        if journal.compact > 0 {
+            self.sweep_below = journal.compact;
         }
-        self.counters = counters;
-        self.sweep_below = if journal.compact > 0 {
-            journal.compact
-        } else {
-            sweep_below
-        };
-        self.published.set(counters);
+        self.publish();
         if !events.is_empty()
             && let Ok(feed) = self.feed.lock()
             && let Some(feed) = feed.as_ref()
         {
             let _ = feed.send(Arc::new(Committed {
-                revision: counters.revision,
+                revision: self.pending.counters.revision,
                 events,
             }));
         }
         replies.into_iter().for_each(Reply::send);
     }
 
-    /// Evaluates the batch inside one write transaction, returning it uncommitted.
+    /// Evaluates the batch in order against the latest state, updating the in-memory layer.
     fn stage(
         &mut self,
         batch: Vec<Request>,
-        counters: &mut Counters,
         replies: &mut Vec<Reply>,
         journal: &mut JournalBatch,
         events: &mut Vec<Event>,
-        sweep_below: &mut Revision,
-    ) -> Result<redb::WriteTransaction> {
-        let mut wtx = self.db.begin_write().map_err(internal)?;
-        wtx.set_durability(Durability::None).map_err(internal)?;
-        {
-            let mut kv = wtx.open_table(KV).map_err(internal)?;
-            let mut log = wtx.open_table(LOG).map_err(internal)?;
-            let mut meta = wtx.open_table(META).map_err(internal)?;
-            let mut fatal = None;
-            for req in batch {
-                if fatal.is_some() {
-                    replies.push(reply_to(req));
-                    continue;
+    ) -> Result<()> {
+        let rtx = self.db.begin_read().map_err(internal)?;
+        let kv = rtx.open_table(KV).map_err(internal)?;
+        let mut fatal = None;
+        for req in batch {
+            if fatal.is_some() {
+                replies.push(unevaluated(req));
+                continue;
+            }
+            match req {
+                Request::Txn(txn, tx) => {
+                    let outcome = evaluate(&mut self.pending, &kv, txn, journal, events);
+                    fatal = outcome.as_ref().err().cloned();
+                    replies.push(Reply::Txn(tx, outcome));
                 }
-                match req {
-                    Request::Txn(txn, tx) => {
-                        let outcome = evaluate(&mut kv, &mut log, counters, txn, journal, events);
-                        fatal = outcome.as_ref().err().cloned();
-                        replies.push(Reply::Txn(tx, outcome));
-                    }
-                    Request::Compact(revision, tx) => {
-                        let outcome = if revision > counters.revision {
-                            Err(Error::FutureRevision {
-                                requested: revision,
-                                current: counters.revision,
-                            })
-                        } else if revision <= counters.compacted {
-                            Err(Error::Compacted {
-                                requested: revision,
-                                compacted: counters.compacted,
-                            })
-                        } else {
-                            counters.compacted = revision;
-                            journal.compact = revision;
-                            Ok(())
-                        };
-                        replies.push(Reply::Compact(tx, outcome));
-                    }
+                Request::Compact(revision, tx) => {
+                    let c = self.pending.counters;
+                    let outcome = if revision > c.revision {
+                        Err(Error::FutureRevision {
+                            requested: revision,
+                            current: c.revision,
+                        })
+                    } else if revision <= c.compacted {
+                        Err(Error::Compacted {
+                            requested: revision,
+                            compacted: c.compacted,
+                        })
+                    } else {
+                        self.pending.compact(revision);
+                        journal.compact = revision;
+                        Ok(())
+                    };
+                    replies.push(Reply::Compact(tx, outcome));
                 }
             }
-            // A storage error aborts the whole batch: every request gets that error.
-            if let Some(e) = fatal {
-                return Err(e);
-            }
-            *sweep_below = sweep(&mut log, self.sweep_below)?;
-            counters.save(&mut meta).map_err(internal)?;
         }
-        Ok(wtx)
-    }
-}
-
-/// A reply slot for a request that was not evaluated (its batch failed before reaching it).
-fn reply_to(req: Request) -> Reply {
-    match req {
-        Request::Txn(_, tx) => Reply::Txn(tx, Ok(TxnOutcome::Failed { current: vec![] })),
-        Request::Compact(_, tx) => Reply::Compact(tx, Ok(())),
+        // A storage error aborts the whole batch: every request gets that error.
+        fatal.map_or(Ok(()), Err)
     }
 }
 
@@ -338,9 +358,8 @@ fn request_bytes(req: &Request) -> usize {
 
 /// Checks the transaction's compares and applies its writes at the next revision.
 fn evaluate(
-    kv: &mut Table<&'static str, &'static [u8]>,
-    log: &mut Table<(u64, u32), &'static [u8]>,
-    counters: &mut Counters,
+    pending: &mut Pending,
+    kv: &impl ReadableTable<&'static str, &'static [u8]>,
     txn: Txn,
     journal: &mut JournalBatch,
     events: &mut Vec<Event>,
@@ -348,9 +367,9 @@ fn evaluate(
     let mut current = Vec::with_capacity(txn.compares.len());
     let mut holds = true;
     for compare in &txn.compares {
-        let kv_now = tables::read_kv(kv, &compare.key).map_err(internal)?;
-        holds &= kv_now.as_ref().map_or(0, |k| k.mod_revision) == compare.mod_revision;
-        current.push(kv_now);
+        let now = pending.current(kv, &compare.key).map_err(internal)?;
+        holds &= now.as_ref().map_or(0, |k| k.mod_revision) == compare.mod_revision;
+        current.push(now);
     }
     if !holds {
         return Ok(TxnOutcome::Failed { current });
@@ -363,7 +382,7 @@ fn evaluate(
                 value: Some(value.clone()),
             }),
             TxnOp::Delete { key } => {
-                if kv.get(key.as_str()).map_err(internal)?.is_some() {
+                if pending.current(kv, key).map_err(internal)?.is_some() {
                     writes.push(Write {
                         key: key.clone(),
                         value: None,
@@ -382,12 +401,14 @@ fn evaluate(
             })
             .collect();
         return Ok(TxnOutcome::Committed {
-            revision: counters.revision,
+            revision: pending.counters.revision,
             results,
         });
     }
-    let revision = counters.revision + 1;
-    let applied = tables::apply_revision(kv, log, counters, revision, &writes).map_err(internal)?;
+    let revision = pending.counters.revision + 1;
+    let applied = pending
+        .apply_revision(kv, revision, &writes)
+        .map_err(internal)?;
     let mut by_key: HashMap<&str, &Event> =
         applied.iter().map(|e| (e.kv.key.as_str(), e)).collect();
     let results = txn
@@ -409,7 +430,8 @@ fn evaluate(
     Ok(TxnOutcome::Committed { revision, results })
 }
 
-/// Re-applies journal records above the database's revision (after a crash).
+/// Re-applies journal records above the database's revision (after a crash) and makes the
+/// result durable in redb.
 pub(crate) fn replay(
     db: &Database,
     counters: &mut Counters,
@@ -420,37 +442,47 @@ pub(crate) fn replay(
         path: journal_path.to_path_buf(),
         detail,
     };
-    let mut wtx = db.begin_write().map_err(internal)?;
-    wtx.set_durability(Durability::Immediate)
-        .map_err(internal)?;
-    wtx.set_quick_repair(true);
+    let mut pending = Pending::new(*counters);
     let mut applied = 0;
     {
-        let mut kv = wtx.open_table(KV).map_err(internal)?;
-        let mut log = wtx.open_table(LOG).map_err(internal)?;
-        let mut meta = wtx.open_table(META).map_err(internal)?;
+        let rtx = db.begin_read().map_err(internal)?;
+        let kv = rtx.open_table(KV).map_err(internal)?;
         for (i, raw) in records.iter().enumerate() {
             let batch =
                 JournalBatch::decode(raw).map_err(|e| corrupt(format!("record {i}: {e}")))?;
             for (offset, writes) in batch.revisions.iter().enumerate() {
                 let revision = batch.first_revision + offset as u64;
-                if revision <= counters.revision {
+                let at = pending.counters.revision;
+                if revision <= at {
                     continue;
                 }
-                if revision != counters.revision + 1 {
+                if revision != at + 1 {
                     return Err(corrupt(format!(
-                        "record {i} holds revision {revision} but the store is at {}",
-                        counters.revision
+                        "record {i} holds revision {revision} but the store is at {at}"
                     )));
                 }
-                tables::apply_revision(&mut kv, &mut log, counters, revision, writes)
+                pending
+                    .apply_revision(&kv, revision, writes)
                     .map_err(internal)?;
                 applied += 1;
             }
-            counters.compacted = counters.compacted.max(batch.compact);
+            if batch.compact > pending.counters.compacted {
+                pending.compact(batch.compact);
+            }
         }
-        counters.save(&mut meta).map_err(internal)?;
+    }
+    let mut wtx = db.begin_write().map_err(internal)?;
+    wtx.set_durability(Durability::Immediate)
+        .map_err(internal)?;
+    wtx.set_quick_repair(true);
+    {
+        let mut kv = wtx.open_table(KV).map_err(internal)?;
+        let mut log = wtx.open_table(LOG).map_err(internal)?;
+        let mut meta = wtx.open_table(META).map_err(internal)?;
+        pending.write_to(&mut kv, &mut log).map_err(internal)?;
+        pending.counters.save(&mut meta).map_err(internal)?;
     }
     wtx.commit().map_err(internal)?;
+    *counters = pending.counters;
     Ok(applied)
 }

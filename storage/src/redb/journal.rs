@@ -177,19 +177,6 @@ impl Journal {
         Ok(())
     }
 
-    /// Takes back the last `len`-byte payload appended (its batch could not be applied), so
-    /// that a restart does not replay a write that was reported as failed.
-    pub(crate) fn undo_last(&mut self, payload_len: usize) -> Result<()> {
-        let total = (RECORD_HEADER_LEN + payload_len) as u64;
-        let start = self.offset - total;
-        self.file
-            .write_all_at(&vec![0u8; total as usize], start)
-            .and_then(|_| self.file.sync_data())
-            .map_err(|e| Error::io("journal undo", e))?;
-        self.offset = start;
-        Ok(())
-    }
-
     /// Bytes of records written since the last rotation.
     pub(crate) fn used(&self) -> u64 {
         self.offset - HEADER_LEN
@@ -263,13 +250,11 @@ mod tests {
     }
 
     #[test]
-    fn undo_and_rotation_hide_records() {
+    fn rotation_hides_earlier_records() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.journal");
         let mut j = Journal::create(&path, 1, 0, 4096).unwrap();
         j.append(b"kept").unwrap();
-        j.append(b"failed").unwrap();
-        j.undo_last(6).unwrap();
         assert_eq!(
             Journal::read(&path).unwrap().records,
             vec![b"kept".to_vec()]

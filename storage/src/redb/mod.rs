@@ -7,15 +7,16 @@
 
 mod codec;
 mod committer;
+mod flusher;
 mod journal;
+mod pending;
 mod reads;
 mod tables;
 mod watch;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -23,8 +24,10 @@ use async_trait::async_trait;
 use redb::{Database, DatabaseError, Durability, ReadOnlyDatabase, ReadableDatabase, TableError};
 use tokio::sync::{broadcast, oneshot};
 
-use self::committer::{CheckpointPolicy, Committer, EventFeed, Request};
+use self::committer::{Committer, EventFeed, Policy, Published, Request};
+use self::flusher::Flusher;
 use self::journal::Journal;
+use self::pending::Pending;
 use self::reads::Snapshot;
 use self::tables::{Counters, FORMAT, KV, LOG, META, META_FORMAT};
 use crate::error::{Error, Result};
@@ -44,6 +47,8 @@ pub struct RedbConfig {
     pub checkpoint_interval: Duration,
     /// redb's page cache.
     pub cache_bytes: usize,
+    /// How often the database file is synced in the background, so that checkpoints stay short.
+    pub flush_interval: Duration,
     /// Committed batches buffered for watchers before a slow one must catch up from the log.
     pub watch_buffer: usize,
 }
@@ -54,20 +59,9 @@ impl Default for RedbConfig {
             journal_bytes: 64 << 20,
             checkpoint_interval: Duration::from_secs(30),
             cache_bytes: 256 << 20,
+            flush_interval: Duration::from_millis(500),
             watch_buffer: 4096,
         }
-    }
-}
-
-/// The latest committed revision (updated after each commit).
-#[derive(Default)]
-pub(crate) struct Published {
-    revision: AtomicU64,
-}
-
-impl Published {
-    pub(crate) fn set(&self, counters: Counters) {
-        self.revision.store(counters.revision, Ordering::Release);
     }
 }
 
@@ -78,6 +72,7 @@ pub struct RedbStore {
     committer: Option<JoinHandle<()>>,
     feed: Arc<EventFeed>,
     published: Arc<Published>,
+    _flusher: Flusher,
 }
 
 fn corrupt(path: &Path, detail: impl Into<String>) -> Error {
@@ -243,18 +238,17 @@ impl RedbStore {
         let db = Arc::new(db);
         let (events, _) = broadcast::channel(config.watch_buffer.max(16));
         let feed: Arc<EventFeed> = Arc::new(Mutex::new(Some(events)));
-        let published = Arc::new(Published::default());
-        published.set(counters);
-        let policy = CheckpointPolicy {
-            interval: config.checkpoint_interval,
+        let published: Arc<Published> = Arc::new(RwLock::new(Arc::new(Pending::new(counters))));
+        let policy = Policy {
+            checkpoint_interval: config.checkpoint_interval,
         };
         let committer = Committer::new(
             db.clone(),
             journal,
             counters,
             feed.clone(),
-            policy,
             published.clone(),
+            policy,
         );
         let (requests, inbox) = mpsc::channel();
         let handle = std::thread::Builder::new()
@@ -268,12 +262,16 @@ impl RedbStore {
             committer: Some(handle),
             feed,
             published,
+            _flusher: Flusher::start(db_path, config.flush_interval),
         })
     }
 
-    /// The latest committed revision (also `Store::current_revision`).
-    pub fn published_revision(&self) -> Revision {
-        self.published.revision.load(Ordering::Acquire)
+    /// The counters of the latest committed state.
+    fn latest(&self) -> Counters {
+        self.published
+            .read()
+            .map(|p| p.counters)
+            .unwrap_or_default()
     }
 
     pub fn dir(&self) -> &Path {
@@ -297,8 +295,8 @@ impl RedbStore {
         &self,
         f: impl FnOnce(Snapshot) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(Snapshot::open(&db)?))
+        let (db, published) = (self.db.clone(), self.published.clone());
+        tokio::task::spawn_blocking(move || f(Snapshot::open(&db, &published)?))
             .await
             .map_err(|e| Error::Io(format!("read task failed: {e}")))?
     }
@@ -324,7 +322,7 @@ impl Store for RedbStore {
         validate_key(key)?;
         match revision {
             // The common case is a point lookup: cheap enough to do on the caller's thread.
-            None => Snapshot::open(&self.db)?.get(key, None),
+            None => Snapshot::open(&self.db, &self.published)?.get(key, None),
             Some(_) => {
                 let key = key.to_string();
                 self.read(move |s| s.get(&key, revision)).await
@@ -350,6 +348,7 @@ impl Store for RedbStore {
     async fn watch(&self, prefix: &str, after_revision: Revision) -> Result<WatchStream> {
         watch::watch(
             self.db.clone(),
+            self.published.clone(),
             &self.feed,
             prefix.to_string(),
             after_revision,
@@ -361,7 +360,7 @@ impl Store for RedbStore {
     }
 
     async fn current_revision(&self) -> Result<Revision> {
-        Ok(self.published.revision.load(Ordering::Acquire))
+        Ok(self.latest().revision)
     }
 
     async fn health(&self) -> Result<()> {
@@ -372,7 +371,7 @@ impl Store for RedbStore {
     }
 
     async fn stats(&self) -> Result<StoreStats> {
-        let counters = Snapshot::open(&self.db)?.counters;
+        let counters = self.latest();
         let size = |name: &str| {
             fs::metadata(self.dir.join(name))
                 .map(|m| m.len())

@@ -1,17 +1,22 @@
-//! Reads of the embedded backend, each from one redb snapshot.
+//! Reads of the embedded backend, each from one consistent snapshot: the in-memory layer of
+//! recent writes over a redb read transaction.
 //!
-//! The kv table holds only the latest value of each key. The state at an older revision `r`
-//! is the latest state with, for every key changed after `r`, the previous value carried by
-//! the first log event after `r` on that key. That costs one scan of the log since `r`, which
-//! compaction bounds, and serves both historical gets and paginated lists at a fixed revision.
+//! The latest state is the layer's keys over redb's kv table. The state at an older revision
+//! `r` is the latest state with, for every key changed after `r`, the previous value carried by
+//! the first event after `r` on that key (redb's log, then the layer's). That costs one scan of
+//! the log since `r`, which compaction bounds, and serves both historical gets and paginated
+//! lists at a fixed revision.
 
 use std::collections::BTreeMap;
 use std::iter::Peekable;
+use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase};
 
 use super::codec;
-use super::tables::{self, Counters, KV, LOG, META};
+use super::committer::Published;
+use super::pending::Pending;
+use super::tables::{Counters, KV, LOG, META};
 use crate::error::{Error, Result};
 use crate::types::*;
 
@@ -21,15 +26,34 @@ fn internal(e: impl std::fmt::Display) -> Error {
 
 pub(crate) struct Snapshot {
     rtx: ReadTransaction,
+    pending: Arc<Pending>,
+    /// The revision redb's tables are at (≤ the latest; the layer holds the rest).
+    redb_revision: Revision,
     pub(crate) counters: Counters,
 }
 
 impl Snapshot {
-    pub(crate) fn open(db: &Database) -> Result<Snapshot> {
-        let rtx = db.begin_read().map_err(internal)?;
-        let counters =
-            Counters::load(&rtx.open_table(META).map_err(internal)?).map_err(internal)?;
-        Ok(Snapshot { rtx, counters })
+    /// Takes the layer, then a redb snapshot. If the writer moved the layer into redb in
+    /// between *and* committed more, redb would be ahead of the layer: take both again.
+    pub(crate) fn open(db: &Database, published: &Published) -> Result<Snapshot> {
+        loop {
+            let pending = published
+                .read()
+                .map_err(|_| Error::Io("store state lock poisoned".into()))?
+                .clone();
+            let rtx = db.begin_read().map_err(internal)?;
+            let redb =
+                Counters::load(&rtx.open_table(META).map_err(internal)?).map_err(internal)?;
+            if redb.revision <= pending.counters.revision {
+                let counters = pending.counters;
+                return Ok(Snapshot {
+                    rtx,
+                    pending,
+                    redb_revision: redb.revision,
+                    counters,
+                });
+            }
+        }
     }
 
     /// Resolves a requested read revision: `None` when it is the latest state.
@@ -49,28 +73,47 @@ impl Snapshot {
         }
     }
 
+    /// Visits the events after `after` in order, redb's first, then the layer's; stops early
+    /// when `visit` returns false.
+    fn for_each_event_after(
+        &self,
+        after: Revision,
+        mut visit: impl FnMut((u64, u32), EventRef<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let log = self.rtx.open_table(LOG).map_err(internal)?;
+        for entry in log
+            .range((after + 1, 0)..(self.redb_revision + 1, 0))
+            .map_err(internal)?
+        {
+            let (k, raw) = entry.map_err(internal)?;
+            if !visit(k.value(), EventRef::Raw(raw.value()))? {
+                return Ok(());
+            }
+        }
+        let from = after.max(self.redb_revision) + 1;
+        for (at, event) in self.pending.log.range((from, 0)..) {
+            if !visit(*at, EventRef::Decoded(event))? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// For each key matching `wanted` that changed after `revision`, its value at `revision`.
     fn changed_since(
         &self,
         revision: Revision,
         wanted: impl Fn(&[u8]) -> bool,
     ) -> Result<BTreeMap<String, Option<KeyValue>>> {
-        let log = self.rtx.open_table(LOG).map_err(internal)?;
         let mut before = BTreeMap::new();
-        for entry in log.range((revision + 1, 0)..).map_err(internal)? {
-            let (_, raw) = entry.map_err(internal)?;
-            let raw = raw.value();
-            let key = codec::event_key(raw).map_err(internal)?;
-            if !wanted(key) {
-                continue;
+        self.for_each_event_after(revision, |_, event| {
+            let key = event.key()?;
+            if wanted(key) && !before.contains_key(String::from_utf8_lossy(key).as_ref()) {
+                let event = event.decode()?;
+                before.insert(event.kv.key, event.prev);
             }
-            let key = String::from_utf8_lossy(key);
-            if before.contains_key(key.as_ref()) {
-                continue;
-            }
-            let event = codec::decode_event(raw).map_err(internal)?;
-            before.insert(event.kv.key, event.prev);
-        }
+            Ok(true)
+        })?;
         Ok(before)
     }
 
@@ -81,7 +124,7 @@ impl Snapshot {
     ) -> Result<(Option<KeyValue>, Revision)> {
         let at = self.historical(revision)?;
         let kv = self.rtx.open_table(KV).map_err(internal)?;
-        let latest = tables::read_kv(&kv, key).map_err(internal)?;
+        let latest = self.pending.current(&kv, key).map_err(internal)?;
         match at {
             None => Ok((latest, self.counters.revision)),
             Some(r) => {
@@ -103,7 +146,7 @@ impl Snapshot {
             None => BTreeMap::new(),
         };
         let kv = self.rtx.open_table(KV).map_err(internal)?;
-        let latest = kv
+        let stored = kv
             .range(start..)
             .map_err(internal)?
             .map(|entry| -> Result<(String, Option<KeyValue>)> {
@@ -112,15 +155,26 @@ impl Snapshot {
                 Ok((kv.key.clone(), Some(kv)))
             })
             .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)));
+        let recent = self
+            .pending
+            .kv
+            .range(start.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()));
+        let latest = Overlay {
+            base: stored.peekable(),
+            over: recent.peekable(),
+        };
+        let state = Overlay {
+            base: latest.peekable(),
+            over: changed.into_iter().peekable(),
+        };
         let limit = opts.limit.filter(|&l| l > 0).unwrap_or(usize::MAX);
         let mut kvs = Vec::new();
         let mut more = false;
-        let merged = Overlay {
-            latest: latest.peekable(),
-            changed: changed.into_iter().peekable(),
-        };
-        for item in merged {
-            if let Some(kv) = item? {
+        for item in state {
+            let (_, value) = item?;
+            if let Some(kv) = value {
                 if kvs.len() == limit {
                     more = true;
                     break;
@@ -137,7 +191,7 @@ impl Snapshot {
 
     pub(crate) fn count(&self, prefix: &str) -> Result<u64> {
         let kv = self.rtx.open_table(KV).map_err(internal)?;
-        let mut n = 0;
+        let mut n: i64 = 0;
         for entry in kv.range(prefix..).map_err(internal)? {
             let (k, _) = entry.map_err(internal)?;
             if !k.value().starts_with(prefix) {
@@ -145,7 +199,15 @@ impl Snapshot {
             }
             n += 1;
         }
-        Ok(n)
+        // Keys the layer created or deleted relative to what redb holds.
+        for (key, value) in self.pending.kv.range(prefix.to_string()..) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            let in_redb = kv.get(key.as_str()).map_err(internal)?.is_some();
+            n += i64::from(value.is_some()) - i64::from(in_redb);
+        }
+        Ok(n.max(0) as u64)
     }
 
     /// Events after `after` on keys under `prefix`, reading about `max` log entries (never
@@ -163,52 +225,79 @@ impl Snapshot {
                 compacted: self.counters.compacted,
             });
         }
-        let log = self.rtx.open_table(LOG).map_err(internal)?;
         let mut events = Vec::new();
         let mut through = after;
-        for (read, entry) in log.range((after + 1, 0)..).map_err(internal)?.enumerate() {
-            let (k, raw) = entry.map_err(internal)?;
-            let (revision, _) = k.value();
+        let mut read = 0;
+        let mut done = true;
+        self.for_each_event_after(after, |(revision, _), event| {
             if read >= max && revision != through {
-                return Ok((events, through, false));
+                done = false;
+                return Ok(false);
             }
+            read += 1;
             through = revision;
-            if codec::event_key(raw.value())
-                .map_err(internal)?
-                .starts_with(prefix.as_bytes())
-            {
-                events.push(codec::decode_event(raw.value()).map_err(internal)?);
+            if event.key()?.starts_with(prefix.as_bytes()) {
+                events.push(event.decode()?);
             }
+            Ok(true)
+        })?;
+        if done {
+            through = self.counters.revision.max(after);
         }
-        Ok((events, self.counters.revision.max(after), true))
+        Ok((events, through, done))
     }
 }
 
-/// Merges the latest keys with the values some of them had at an older revision, in key order.
-struct Overlay<L: Iterator<Item = Result<(String, Option<KeyValue>)>>> {
-    latest: Peekable<L>,
-    changed: Peekable<std::collections::btree_map::IntoIter<String, Option<KeyValue>>>,
+/// A log event as stored in redb (decoded only when wanted) or as held in the layer.
+enum EventRef<'a> {
+    Raw(&'a [u8]),
+    Decoded(&'a Event),
 }
 
-impl<L: Iterator<Item = Result<(String, Option<KeyValue>)>>> Iterator for Overlay<L> {
-    type Item = Result<Option<KeyValue>>;
+impl EventRef<'_> {
+    fn key(&self) -> Result<&[u8]> {
+        match self {
+            EventRef::Raw(raw) => codec::event_key(raw).map_err(internal),
+            EventRef::Decoded(e) => Ok(e.kv.key.as_bytes()),
+        }
+    }
+
+    fn decode(&self) -> Result<Event> {
+        match self {
+            EventRef::Raw(raw) => codec::decode_event(raw).map_err(internal),
+            EventRef::Decoded(e) => Ok((*e).clone()),
+        }
+    }
+}
+
+type Entry = (String, Option<KeyValue>);
+
+/// Merges two key-ordered sequences of (key, value); on equal keys `over` wins. A `None`
+/// value stands for an absent key and is passed through, so overlays can stack.
+struct Overlay<B: Iterator<Item = Result<Entry>>, O: Iterator<Item = Entry>> {
+    base: Peekable<B>,
+    over: Peekable<O>,
+}
+
+impl<B: Iterator<Item = Result<Entry>>, O: Iterator<Item = Entry>> Iterator for Overlay<B, O> {
+    type Item = Result<Entry>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let latest_key = match self.latest.peek() {
+        let base_key = match self.base.peek() {
             Some(Ok((k, _))) => Some(k.as_str()),
-            Some(Err(_)) => return self.latest.next().map(|r| r.map(|(_, v)| v)),
+            Some(Err(_)) => return self.base.next(),
             None => None,
         };
-        let changed_key = self.changed.peek().map(|(k, _)| k.as_str());
-        match (latest_key, changed_key) {
+        let over_key = self.over.peek().map(|(k, _)| k.as_str());
+        match (base_key, over_key) {
             (None, None) => None,
-            (Some(l), Some(c)) if c < l => self.changed.next().map(|(_, v)| Ok(v)),
-            (Some(l), Some(c)) if c == l => {
-                self.latest.next();
-                self.changed.next().map(|(_, v)| Ok(v))
+            (Some(b), Some(o)) if o < b => self.over.next().map(Ok),
+            (Some(b), Some(o)) if o == b => {
+                self.base.next();
+                self.over.next().map(Ok)
             }
-            (Some(_), _) => self.latest.next().map(|r| r.map(|(_, v)| v)),
-            (None, Some(_)) => self.changed.next().map(|(_, v)| Ok(v)),
+            (Some(_), _) => self.base.next(),
+            (None, Some(_)) => self.over.next().map(Ok),
         }
     }
 }

@@ -1,11 +1,10 @@
-//! The embedded backend's tables and the one function that applies a revision's writes to
-//! them (used both by the live committer and by journal replay, so the two cannot diverge).
+//! The embedded backend's tables, counters and journal records.
 
 use bytes::Bytes;
 use redb::{ReadableTable, Table, TableDefinition};
 
 use super::codec::{self, Decoder, Encoder};
-use crate::types::{Event, EventKind, KeyValue, Revision};
+use crate::types::{KeyValue, Revision};
 
 /// Latest value of every live key.
 pub(crate) const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("oxshift.kv");
@@ -73,76 +72,6 @@ pub(crate) fn read_kv(
         Some(raw) => codec::decode_kv(key, raw.value()).map(Some),
         None => Ok(None),
     }
-}
-
-/// Applies the writes of revision `revision` and returns their events. A delete of an absent
-/// key is skipped (callers only pass effective writes).
-pub(crate) fn apply_revision(
-    kv: &mut Table<&'static str, &'static [u8]>,
-    log: &mut Table<(u64, u32), &'static [u8]>,
-    counters: &mut Counters,
-    revision: Revision,
-    writes: &[Write],
-) -> Result<Vec<Event>, String> {
-    let mut events = Vec::with_capacity(writes.len());
-    for write in writes {
-        let prev = read_kv(kv, &write.key)?;
-        let event = match &write.value {
-            Some(value) => {
-                let new = KeyValue {
-                    key: write.key.clone(),
-                    value: value.clone(),
-                    create_revision: prev.as_ref().map_or(revision, |p| p.create_revision),
-                    mod_revision: revision,
-                    version: prev.as_ref().map_or(1, |p| p.version + 1),
-                };
-                kv.insert(write.key.as_str(), codec::encode_kv(&new).as_slice())
-                    .map_err(|e| e.to_string())?;
-                Event {
-                    kind: EventKind::Put,
-                    kv: new,
-                    prev,
-                }
-            }
-            None => {
-                if prev.is_none() {
-                    continue;
-                }
-                kv.remove(write.key.as_str()).map_err(|e| e.to_string())?;
-                let gone = KeyValue {
-                    key: write.key.clone(),
-                    value: Bytes::new(),
-                    create_revision: 0,
-                    mod_revision: revision,
-                    version: 0,
-                };
-                Event {
-                    kind: EventKind::Delete,
-                    kv: gone,
-                    prev,
-                }
-            }
-        };
-        let size = |kv: &KeyValue| (kv.key.len() + kv.value.len()) as u64;
-        let added = if event.kind == EventKind::Put {
-            size(&event.kv)
-        } else {
-            0
-        };
-        counters.bytes =
-            (counters.bytes + added).saturating_sub(event.prev.as_ref().map_or(0, size));
-        match (event.kind, event.prev.is_some()) {
-            (EventKind::Put, false) => counters.keys += 1,
-            (EventKind::Delete, true) => counters.keys = counters.keys.saturating_sub(1),
-            _ => {}
-        }
-        let index = events.len() as u32;
-        log.insert((revision, index), codec::encode_event(&event).as_slice())
-            .map_err(|e| e.to_string())?;
-        events.push(event);
-    }
-    counters.revision = counters.revision.max(revision);
-    Ok(events)
 }
 
 /// One journal record: the writes of consecutive revisions made durable by one group commit,

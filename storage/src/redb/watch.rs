@@ -14,7 +14,7 @@ use redb::Database;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-use super::committer::{Committed, EventFeed};
+use super::committer::{Committed, EventFeed, Published};
 use super::reads::Snapshot;
 use crate::error::{Error, Result};
 use crate::store::WatchStream;
@@ -27,6 +27,7 @@ pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 
 pub(crate) fn watch(
     db: Arc<Database>,
+    published: Arc<Published>,
     feed: &EventFeed,
     prefix: String,
     after: Revision,
@@ -37,7 +38,7 @@ pub(crate) fn watch(
         .and_then(|f| f.as_ref().map(broadcast::Sender::subscribe))
         .ok_or_else(|| Error::Unavailable("embedded store is closed".into()))?;
     // Fail fast (not as a first stream item) when the start revision is already compacted.
-    let snapshot = Snapshot::open(&db)?;
+    let snapshot = Snapshot::open(&db, &published)?;
     if after + 1 < snapshot.counters.compacted {
         return Err(Error::Compacted {
             requested: after,
@@ -53,7 +54,7 @@ pub(crate) fn watch(
         let mut catching_up = true;
         loop {
             if catching_up {
-                match replay_step(&db, &prefix, &mut last).await {
+                match replay_step(&db, &published, &prefix, &mut last).await {
                     Ok((response, done)) => {
                         catching_up = !done;
                         if let Some(r) = response {
@@ -118,12 +119,13 @@ fn select_events(batch: &Committed, prefix: &str, last: &mut Revision) -> Option
 /// Reads one chunk of the log after `last`, advancing `last`; says whether it reached the end.
 async fn replay_step(
     db: &Arc<Database>,
+    published: &Arc<Published>,
     prefix: &str,
     last: &mut Revision,
 ) -> Result<(Option<WatchResponse>, bool)> {
-    let (db, prefix, after) = (db.clone(), prefix.to_string(), *last);
+    let (db, published, prefix, after) = (db.clone(), published.clone(), prefix.to_string(), *last);
     let (events, through, done) = tokio::task::spawn_blocking(move || {
-        Snapshot::open(&db)?.events_after(&prefix, after, REPLAY_CHUNK)
+        Snapshot::open(&db, &published)?.events_after(&prefix, after, REPLAY_CHUNK)
     })
     .await
     .map_err(|e| Error::Io(format!("watch replay task failed: {e}")))??;
