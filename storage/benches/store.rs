@@ -4,6 +4,9 @@
 //! events/s. Run: `cargo bench -p storage --features etcd --bench store`
 //! (`-- --quick` for a shorter run). Needs `etcd` on the PATH (hack/setup.sh).
 
+// A measurement harness: a failed operation invalidates the run, so it panics.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;

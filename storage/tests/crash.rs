@@ -24,9 +24,8 @@ const TRIALS: usize = 20;
 fn config() -> RedbConfig {
     RedbConfig {
         journal_bytes: 64 << 10,
-        checkpoint_interval: Duration::from_millis(30),
+        freeze_interval: Duration::from_millis(30),
         cache_bytes: 16 << 20,
-        flush_interval: Duration::from_millis(50),
         watch_buffer: 64,
     }
 }

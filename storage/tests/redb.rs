@@ -15,9 +15,8 @@ use storage::*;
 fn test_config() -> RedbConfig {
     RedbConfig {
         journal_bytes: 256 << 10,
-        checkpoint_interval: Duration::from_millis(200),
+        freeze_interval: Duration::from_millis(100),
         cache_bytes: 16 << 20,
-        flush_interval: Duration::from_millis(50),
         watch_buffer: 16,
     }
 }
@@ -142,7 +141,7 @@ async fn compaction_keeps_the_file_from_growing_under_churn() {
     let dir = tempfile::tempdir().unwrap();
     let s = RedbStore::open(dir.path(), test_config()).unwrap();
     let value = Bytes::from(vec![b'v'; 1024]);
-    // 200 keys rewritten 300 times, 100 keys per transaction: ~60 MiB of history in all.
+    // 200 keys rewritten 600 times, 100 keys per transaction: ~120 MiB of history in all.
     let rewrite = |half: usize| Txn {
         compares: vec![],
         ops: (0..100)
@@ -154,7 +153,7 @@ async fn compaction_keeps_the_file_from_growing_under_churn() {
     };
     let db_size = || std::fs::metadata(dir.path().join(DB_FILE)).unwrap().len();
     let mut sizes = Vec::new();
-    for round in 0..300u64 {
+    for round in 0..600u64 {
         s.txn(rewrite(0)).await.unwrap();
         s.txn(rewrite(1)).await.unwrap();
         // Keep the last few rounds of history, as periodic compaction would.
@@ -163,12 +162,12 @@ async fn compaction_keeps_the_file_from_growing_under_churn() {
                 .await
                 .unwrap();
         }
-        if round % 50 == 49 {
+        if round % 100 == 99 {
             tokio::time::sleep(Duration::from_millis(300)).await; // let sweeps and a checkpoint run
             sizes.push(db_size());
         }
     }
-    let written = 300 * 200 * 1024u64;
+    let written = 600 * 200 * 1024u64;
     let (settled, last) = (sizes[1], *sizes.last().unwrap());
     assert!(
         last < written / 4,

@@ -6,12 +6,15 @@
 //! answers every request. So one fsync serves the whole batch, nothing is visible or
 //! acknowledged before it is durable, and a failed batch fails every write in it.
 //!
-//! Every few hundred milliseconds the in-memory layer is written to redb in one transaction
-//! without a sync; a checkpoint syncs redb and starts a fresh journal.
+//! About every second the active in-memory layer is frozen: the journal moves aside (kept until
+//! the layer is durable in redb), a fresh journal and layer take new writes, and the applier
+//! thread writes the frozen layer to redb in one durable transaction. The writer never waits for
+//! redb unless the applier falls far behind.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table};
@@ -37,41 +40,100 @@ pub(crate) struct Committed {
 /// The broadcast side of the event feed; `None` once the committer has stopped.
 pub(crate) type EventFeed = Mutex<Option<broadcast::Sender<Arc<Committed>>>>;
 
-/// The latest in-memory layer, as readers see it.
-pub(crate) type Published = RwLock<Arc<Pending>>;
+/// The in-memory layers in front of redb, as readers see them.
+#[derive(Clone, Default)]
+pub(crate) struct Layers {
+    /// Being written to redb by the applier; older than `active`.
+    pub(crate) frozen: Option<Arc<Pending>>,
+    pub(crate) active: Arc<Pending>,
+}
 
-/// How often the in-memory layer goes to redb, and redb to disk.
+pub(crate) type Published = RwLock<Arc<Layers>>;
+
+/// How often the active layer is frozen and written to redb.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Policy {
-    pub(crate) checkpoint_interval: Duration,
+    pub(crate) freeze_interval: Duration,
 }
 
 const MAX_BATCH_REQUESTS: usize = 4096;
 /// Stop adding requests to a batch past this many bytes of values.
 const MAX_BATCH_BYTES: usize = 32 << 20;
-/// The in-memory layer is written to redb when it is this old, holds this many events, or
-/// this many value bytes.
-const APPLY_INTERVAL: Duration = Duration::from_millis(200);
-const APPLY_EVENTS: usize = 16 * 1024;
-const APPLY_BYTES: usize = 32 << 20;
+/// The active layer is frozen (written to redb) when it holds this many events or value
+/// bytes, or when the policy's interval has passed.
+const FREEZE_EVENTS: usize = 32 * 1024;
+const FREEZE_BYTES: usize = 32 << 20;
+/// Past this many times those sizes, the writer waits for the applier (bounded memory).
+const BACKLOG_FACTOR: usize = 4;
 /// Log entries deleted per apply by physical compaction, to bound the pause it adds.
-const SWEEP_CHUNK: usize = 8192;
+const SWEEP_CHUNK: usize = 16 * 1024;
 /// How long the writer waits for work before doing housekeeping.
 const IDLE_TICK: Duration = Duration::from_millis(50);
 
 pub(crate) struct Committer {
     db: Arc<Database>,
     journal: Journal,
-    pending: Pending,
+    active: Pending,
+    frozen: Option<Arc<Pending>>,
     feed: Arc<EventFeed>,
     published: Arc<Published>,
     policy: Policy,
-    last_apply: Instant,
-    last_checkpoint: Instant,
+    jobs: Option<Sender<ApplyJob>>,
+    applied: Receiver<Applied>,
+    applier: Option<JoinHandle<()>>,
+    last_freeze: Instant,
     /// Log entries in redb below this revision may still await physical deletion.
     sweep_below: Revision,
+    /// The sweep target sent with the job in flight.
+    job_sweep: Revision,
     /// Set when redb can no longer be written; every later write fails.
     failed: Option<String>,
+}
+
+/// A frozen layer for the applier to write to redb, with the compaction sweep to continue.
+struct ApplyJob {
+    layer: Arc<Pending>,
+    sweep_below: Revision,
+}
+
+enum Applied {
+    /// Durable in redb; what remains to sweep.
+    Done {
+        sweep_below: Revision,
+    },
+    Failed(String),
+}
+
+/// The applier thread: writes each frozen layer to redb in one durable transaction.
+fn applier(db: Arc<Database>, jobs: Receiver<ApplyJob>, done: Sender<Applied>) {
+    for job in jobs {
+        let outcome = match write_layer(&db, &job.layer, job.sweep_below) {
+            Ok(sweep_below) => Applied::Done { sweep_below },
+            Err(e) => Applied::Failed(e.to_string()),
+        };
+        if done.send(outcome).is_err() {
+            return;
+        }
+    }
+}
+
+fn write_layer(db: &Database, layer: &Pending, sweep_below: Revision) -> Result<Revision> {
+    let mut wtx = db.begin_write().map_err(internal)?;
+    wtx.set_durability(Durability::Immediate)
+        .map_err(internal)?;
+    // Saves the allocator state, so a crashed store reopens (and passes the read-only format
+    // check) without a full repair.
+    wtx.set_quick_repair(true);
+    let remaining = {
+        let mut kv = wtx.open_table(KV).map_err(internal)?;
+        let mut log = wtx.open_table(LOG).map_err(internal)?;
+        let mut meta = wtx.open_table(META).map_err(internal)?;
+        layer.write_to(&mut kv, &mut log).map_err(internal)?;
+        layer.counters.save(&mut meta).map_err(internal)?;
+        sweep(&mut log, sweep_below)?
+    };
+    wtx.commit().map_err(internal)?;
+    Ok(remaining)
 }
 
 enum Reply {
@@ -114,23 +176,32 @@ impl Committer {
         feed: Arc<EventFeed>,
         published: Arc<Published>,
         policy: Policy,
-    ) -> Self {
-        let pending = Pending::new(counters);
-        if let Ok(mut p) = published.write() {
-            *p = Arc::new(pending.clone());
-        }
-        Self {
+    ) -> Result<Self> {
+        let (jobs, job_inbox) = mpsc::channel();
+        let (done, applied) = mpsc::channel();
+        let applier_db = db.clone();
+        let applier = std::thread::Builder::new()
+            .name("storage-applier".into())
+            .spawn(move || applier(applier_db, job_inbox, done))
+            .map_err(|e| Error::io("starting the storage applier", e))?;
+        let committer = Self {
             db,
             journal,
-            pending,
+            active: Pending::new(counters),
+            frozen: None,
             feed,
             published,
             policy,
-            last_apply: Instant::now(),
-            last_checkpoint: Instant::now(),
+            jobs: Some(jobs),
+            applied,
+            applier: Some(applier),
+            last_freeze: Instant::now(),
             sweep_below: counters.compacted,
+            job_sweep: 0,
             failed: None,
-        }
+        };
+        committer.publish();
+        Ok(committer)
     }
 
     pub(crate) fn run(mut self, requests: Receiver<Request>) {
@@ -149,80 +220,118 @@ impl Committer {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            self.housekeeping();
+            self.collect_applied(false);
+            self.maybe_freeze();
         }
-        if self.failed.is_none()
-            && let Err(e) = self.checkpoint()
-        {
-            tracing::error!(error = %e, "final storage checkpoint failed; the journal will be replayed on open");
-        }
+        self.finish();
         if let Ok(mut feed) = self.feed.lock() {
             feed.take();
         }
     }
 
-    fn housekeeping(&mut self) {
+    /// On close: everything goes to redb, so the next open has nothing to replay.
+    fn finish(&mut self) {
+        self.collect_applied(self.frozen.is_some());
+        if self.failed.is_none() && !self.active.is_empty() {
+            self.freeze();
+            self.collect_applied(true);
+        }
+        self.jobs.take();
+        if let Some(applier) = self.applier.take() {
+            let _ = applier.join();
+        }
+        if let Some(reason) = &self.failed {
+            tracing::error!(
+                reason,
+                "storage closed after a failure; the journal will be replayed on open"
+            );
+        }
+    }
+
+    /// Takes the applier's answer for the layer in flight (waiting for it if `wait`).
+    fn collect_applied(&mut self, wait: bool) {
+        let answer = match wait {
+            true => self.applied.recv().ok(),
+            false => self.applied.try_recv().ok(),
+        };
+        match answer {
+            Some(Applied::Done { sweep_below }) => {
+                self.frozen = None;
+                if self.sweep_below == self.job_sweep {
+                    self.sweep_below = sweep_below;
+                }
+                if let Err(e) = self.journal.drop_previous() {
+                    tracing::warn!(error = %e, "could not delete a journal already applied; it will be replayed harmlessly");
+                }
+                self.publish();
+            }
+            Some(Applied::Failed(reason)) => {
+                tracing::error!(reason, "writing to the store's database failed");
+                self.failed = Some(reason);
+            }
+            None if wait => self.failed = Some("the storage applier stopped".into()),
+            None => {}
+        }
+    }
+
+    fn maybe_freeze(&mut self) {
         if self.failed.is_some() {
             return;
         }
-        let full = self.journal.is_full();
-        if full || self.last_checkpoint.elapsed() >= self.policy.checkpoint_interval {
-            if let Err(e) = self.checkpoint() {
-                tracing::error!(error = %e, "storage checkpoint failed; will retry");
-            }
+        let (events, bytes) = (self.active.log.len(), self.active.bytes);
+        let big = events >= FREEZE_EVENTS || bytes >= FREEZE_BYTES || self.journal.is_full();
+        let old = self.last_freeze.elapsed() >= self.policy.freeze_interval;
+        if !(big || old) || (self.active.is_empty() && self.sweep_below == 0) {
             return;
         }
-        let due = self.pending.log.len() >= APPLY_EVENTS
-            || self.pending.bytes >= APPLY_BYTES
-            || (self.last_apply.elapsed() >= APPLY_INTERVAL && !self.pending.is_empty())
-            || (self.sweep_below > 0 && self.pending.is_empty());
-        if due && let Err(e) = self.apply(Durability::None) {
-            // The layer stays in memory and in the journal; readers are unaffected. But redb
-            // refusing writes is not something to keep buffering behind.
-            tracing::error!(error = %e, "writing to the store's database failed");
-            self.failed = Some(e.to_string());
+        if self.frozen.is_some() {
+            let backlog =
+                events >= BACKLOG_FACTOR * FREEZE_EVENTS || bytes >= BACKLOG_FACTOR * FREEZE_BYTES;
+            if !backlog {
+                return; // the applier is still on the previous layer
+            }
+            self.collect_applied(true);
+            if self.frozen.is_some() || self.failed.is_some() {
+                return;
+            }
         }
+        self.freeze();
+    }
+
+    /// Hands the active layer to the applier; new writes go to a fresh layer and journal.
+    fn freeze(&mut self) {
+        self.last_freeze = Instant::now();
+        let counters = self.active.counters;
+        if let Err(e) = self.journal.rotate_keeping_previous(counters.revision) {
+            tracing::error!(error = %e, "journal rotation failed; will retry");
+            return;
+        }
+        let layer = Arc::new(std::mem::replace(&mut self.active, Pending::new(counters)));
+        self.frozen = Some(layer.clone());
+        self.job_sweep = self.sweep_below;
+        let job = ApplyJob {
+            layer,
+            sweep_below: self.sweep_below,
+        };
+        if self
+            .jobs
+            .as_ref()
+            .and_then(|jobs| jobs.send(job).ok())
+            .is_none()
+        {
+            self.failed = Some("the storage applier stopped".into());
+        }
+        self.publish();
     }
 
     fn publish(&self) {
-        if let Ok(mut p) = self.published.write() {
-            *p = Arc::new(self.pending.clone());
-        }
-    }
-
-    /// Writes the in-memory layer to redb in one transaction, then empties it.
-    fn apply(&mut self, durability: Durability) -> Result<()> {
-        let mut wtx = self.db.begin_write().map_err(internal)?;
-        wtx.set_durability(durability).map_err(internal)?;
-        if matches!(durability, Durability::Immediate) {
-            // Saves the allocator state, so a crashed store reopens (and passes the read-only
-            // format check) without a full repair.
-            wtx.set_quick_repair(true);
-        }
-        let sweep_below = {
-            let mut kv = wtx.open_table(KV).map_err(internal)?;
-            let mut log = wtx.open_table(LOG).map_err(internal)?;
-            let mut meta = wtx.open_table(META).map_err(internal)?;
-            self.pending.write_to(&mut kv, &mut log).map_err(internal)?;
-            self.pending.counters.save(&mut meta).map_err(internal)?;
-            sweep(&mut log, self.sweep_below)?
+        let layers = Layers {
+            frozen: self.frozen.clone(),
+            active: Arc::new(self.active.clone()),
         };
-        wtx.commit().map_err(internal)?;
-        self.sweep_below = sweep_below;
-        self.pending = Pending::new(self.pending.counters);
-        self.publish();
-        self.last_apply = Instant::now();
-        Ok(())
-    }
-
-    /// Makes redb durable up to the latest revision, then starts a fresh journal.
-    fn checkpoint(&mut self) -> Result<()> {
-        self.last_checkpoint = Instant::now();
-        if self.journal.used() == 0 && self.pending.is_empty() {
-            return Ok(());
+        if let Ok(mut p) = self.published.write() {
+            *p = Arc::new(layers);
         }
-        self.apply(Durability::Immediate)?;
-        self.journal.rotate(self.pending.counters.revision)
     }
 
     fn commit_batch(&mut self, batch: Vec<Request>) {
@@ -235,10 +344,10 @@ impl Committer {
                 .for_each(|req| unevaluated(req).fail(&err));
             return;
         }
-        let before = self.pending.clone();
+        let before = self.active.clone();
         let mut replies = Vec::with_capacity(batch.len());
         let mut journal = JournalBatch {
-            first_revision: self.pending.counters.revision + 1,
+            first_revision: self.active.counters.revision + 1,
             revisions: Vec::new(),
             compact: 0,
         };
@@ -249,7 +358,7 @@ impl Committer {
             false => self.journal.append(&journal.encode()),
         });
         if let Err(e) = durable {
-            self.pending = before;
+            self.active = before;
             return replies.into_iter().for_each(|r| r.fail(&e));
         }
         if journal.compact > 0 {
@@ -261,7 +370,7 @@ impl Committer {
             && let Some(feed) = feed.as_ref()
         {
             let _ = feed.send(Arc::new(Committed {
-                revision: self.pending.counters.revision,
+                revision: self.active.counters.revision,
                 events,
             }));
         }
@@ -286,12 +395,13 @@ impl Committer {
             }
             match req {
                 Request::Txn(txn, tx) => {
-                    let outcome = evaluate(&mut self.pending, &kv, txn, journal, events);
+                    let frozen = self.frozen.as_deref();
+                    let outcome = evaluate(&mut self.active, frozen, &kv, txn, journal, events);
                     fatal = outcome.as_ref().err().cloned();
                     replies.push(Reply::Txn(tx, outcome));
                 }
                 Request::Compact(revision, tx) => {
-                    let c = self.pending.counters;
+                    let c = self.active.counters;
                     let outcome = if revision > c.revision {
                         Err(Error::FutureRevision {
                             requested: revision,
@@ -303,7 +413,7 @@ impl Committer {
                             compacted: c.compacted,
                         })
                     } else {
-                        self.pending.compact(revision);
+                        self.active.compact(revision);
                         journal.compact = revision;
                         Ok(())
                     };
@@ -359,6 +469,7 @@ fn request_bytes(req: &Request) -> usize {
 /// Checks the transaction's compares and applies its writes at the next revision.
 fn evaluate(
     pending: &mut Pending,
+    frozen: Option<&Pending>,
     kv: &impl ReadableTable<&'static str, &'static [u8]>,
     txn: Txn,
     journal: &mut JournalBatch,
@@ -367,7 +478,9 @@ fn evaluate(
     let mut current = Vec::with_capacity(txn.compares.len());
     let mut holds = true;
     for compare in &txn.compares {
-        let now = pending.current(kv, &compare.key).map_err(internal)?;
+        let now = pending
+            .current(frozen, kv, &compare.key)
+            .map_err(internal)?;
         holds &= now.as_ref().map_or(0, |k| k.mod_revision) == compare.mod_revision;
         current.push(now);
     }
@@ -382,7 +495,11 @@ fn evaluate(
                 value: Some(value.clone()),
             }),
             TxnOp::Delete { key } => {
-                if pending.current(kv, key).map_err(internal)?.is_some() {
+                if pending
+                    .current(frozen, kv, key)
+                    .map_err(internal)?
+                    .is_some()
+                {
                     writes.push(Write {
                         key: key.clone(),
                         value: None,
@@ -407,7 +524,7 @@ fn evaluate(
     }
     let revision = pending.counters.revision + 1;
     let applied = pending
-        .apply_revision(kv, revision, &writes)
+        .apply_revision(frozen, kv, revision, &writes)
         .map_err(internal)?;
     let mut by_key: HashMap<&str, &Event> =
         applied.iter().map(|e| (e.kv.key.as_str(), e)).collect();
@@ -462,7 +579,7 @@ pub(crate) fn replay(
                     )));
                 }
                 pending
-                    .apply_revision(&kv, revision, writes)
+                    .apply_revision(None, &kv, revision, writes)
                     .map_err(internal)?;
                 applied += 1;
             }

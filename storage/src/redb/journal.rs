@@ -52,6 +52,11 @@ fn corrupt(path: &Path, detail: impl Into<String>) -> Error {
     }
 }
 
+/// Where the journal goes while the records it holds are written to the database.
+pub(crate) fn previous_path(path: &Path) -> PathBuf {
+    path.with_extension("journal.prev")
+}
+
 fn spare_path(path: &Path) -> PathBuf {
     path.with_extension("journal.next")
 }
@@ -177,17 +182,32 @@ impl Journal {
         Ok(())
     }
 
-    /// Bytes of records written since the last rotation.
-    pub(crate) fn used(&self) -> u64 {
-        self.offset - HEADER_LEN
-    }
-
     pub(crate) fn is_full(&self) -> bool {
         self.offset >= self.preallocate
     }
 
-    /// Starts a new generation whose records follow `base_revision`; everything in the old
-    /// journal must already be durable elsewhere.
+    /// Starts a new generation whose records follow `base_revision`, keeping the current file
+    /// as the previous journal until `drop_previous` (its records are not yet durable in the
+    /// database). There is at most one previous journal.
+    pub(crate) fn rotate_keeping_previous(&mut self, base_revision: Revision) -> Result<()> {
+        fs::rename(&self.path, previous_path(&self.path))
+            .and_then(|_| sync_dir(&self.path))
+            .map_err(|e| Error::io("journal rotation", e))?;
+        self.rotate(base_revision)
+    }
+
+    /// Deletes the previous journal once its records are durable in the database.
+    pub(crate) fn drop_previous(&self) -> Result<()> {
+        match fs::remove_file(previous_path(&self.path)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("journal cleanup", e))
+            }
+            _ => sync_dir(&self.path).map_err(|e| Error::io("journal cleanup", e)),
+        }
+    }
+
+    /// Starts a new generation whose records follow `base_revision`, replacing the current
+    /// file; everything in it must already be durable elsewhere.
     pub(crate) fn rotate(&mut self, base_revision: Revision) -> Result<()> {
         let file = match self.spare.take() {
             Some(handle) => handle
@@ -265,6 +285,24 @@ mod tests {
         // A record written at the same offset by the new generation is read; the old one is not.
         j.append(b"new").unwrap();
         assert_eq!(Journal::read(&path).unwrap().records, vec![b"new".to_vec()]);
+    }
+
+    #[test]
+    fn rotation_can_keep_the_previous_file_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.journal");
+        let mut j = Journal::create(&path, 1, 0, 4096).unwrap();
+        j.append(b"old").unwrap();
+        j.rotate_keeping_previous(1).unwrap();
+        j.append(b"new").unwrap();
+        assert_eq!(
+            Journal::read(&previous_path(&path)).unwrap().records,
+            vec![b"old".to_vec()]
+        );
+        assert_eq!(Journal::read(&path).unwrap().records, vec![b"new".to_vec()]);
+        j.drop_previous().unwrap();
+        assert!(!previous_path(&path).exists());
+        j.drop_previous().unwrap();
     }
 
     #[test]

@@ -7,7 +7,6 @@
 
 mod codec;
 mod committer;
-mod flusher;
 mod journal;
 mod pending;
 mod reads;
@@ -16,7 +15,7 @@ mod watch;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -25,9 +24,7 @@ use redb::{Database, DatabaseError, Durability, ReadOnlyDatabase, ReadableDataba
 use tokio::sync::{broadcast, oneshot};
 
 use self::committer::{Committer, EventFeed, Policy, Published, Request};
-use self::flusher::Flusher;
 use self::journal::Journal;
-use self::pending::Pending;
 use self::reads::Snapshot;
 use self::tables::{Counters, FORMAT, KV, LOG, META, META_FORMAT};
 use crate::error::{Error, Result};
@@ -38,17 +35,16 @@ pub const DB_FILE: &str = "store.redb";
 pub const JOURNAL_FILE: &str = "store.journal";
 
 /// Tuning of the embedded backend. The defaults suit a server; tests shrink them to exercise
-/// checkpoints and journal rotation often.
+/// layer freezes and journal rotation often.
 #[derive(Clone, Debug)]
 pub struct RedbConfig {
-    /// Size of the preallocated journal; a full journal triggers a checkpoint.
+    /// Size of the preallocated journal; a full journal triggers a freeze.
     pub journal_bytes: u64,
-    /// Longest time between checkpoints (bounds replay work after a crash).
-    pub checkpoint_interval: Duration,
+    /// Longest time recent writes stay only in memory and the journal before they are written
+    /// to redb (bounds replay work after a crash).
+    pub freeze_interval: Duration,
     /// redb's page cache.
     pub cache_bytes: usize,
-    /// How often the database file is synced in the background, so that checkpoints stay short.
-    pub flush_interval: Duration,
     /// Committed batches buffered for watchers before a slow one must catch up from the log.
     pub watch_buffer: usize,
 }
@@ -57,9 +53,8 @@ impl Default for RedbConfig {
     fn default() -> Self {
         Self {
             journal_bytes: 64 << 20,
-            checkpoint_interval: Duration::from_secs(30),
+            freeze_interval: Duration::from_secs(1),
             cache_bytes: 256 << 20,
-            flush_interval: Duration::from_millis(500),
             watch_buffer: 4096,
         }
     }
@@ -72,7 +67,6 @@ pub struct RedbStore {
     committer: Option<JoinHandle<()>>,
     feed: Arc<EventFeed>,
     published: Arc<Published>,
-    _flusher: Flusher,
 }
 
 fn corrupt(path: &Path, detail: impl Into<String>) -> Error {
@@ -176,11 +170,15 @@ impl RedbStore {
             .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))?;
         let db_path = dir.join(DB_FILE);
         let journal_path = dir.join(JOURNAL_FILE);
-        let journal_exists = journal_path.exists();
+        // The previous journal (if a crash left one) comes first: its records are older.
+        let journals: Vec<PathBuf> = [journal::previous_path(&journal_path), journal_path.clone()]
+            .into_iter()
+            .filter(|p| p.exists())
+            .collect();
         if !db_path.exists() {
-            if journal_exists {
+            if let Some(orphan) = journals.first() {
                 return Err(corrupt(
-                    &journal_path,
+                    orphan,
                     format!("journal present but its database {DB_FILE} is missing"),
                 ));
             }
@@ -191,7 +189,7 @@ impl RedbStore {
         match ReadOnlyDatabase::open(&db_path) {
             Ok(read_only) => check_format(&read_only, &db_path)?,
             Err(DatabaseError::RepairAborted)
-                if journal_exists && Journal::read(&journal_path).is_ok() =>
+                if journals.iter().any(|j| Journal::read(j).is_ok()) =>
             {
                 tracing::warn!(path = %db_path.display(), "store was not closed cleanly; recovering");
             }
@@ -200,18 +198,25 @@ impl RedbStore {
         let db = open_database(&db_path, &config)?;
         check_format(&db, &db_path)?;
         let mut counters = load_counters(&db, &db_path)?;
-        let generation = if journal_exists {
-            let replay = Journal::read(&journal_path)?;
+        if journals.is_empty() && counters.revision > 0 {
+            return Err(corrupt(
+                &journal_path,
+                "journal missing: acknowledged writes may be lost; refusing to start",
+            ));
+        }
+        let mut generation = 0;
+        for path in &journals {
+            let replay = Journal::read(path)?;
             if replay.base_revision > counters.revision {
                 return Err(corrupt(
-                    &journal_path,
+                    path,
                     format!(
                         "journal starts after revision {} but {DB_FILE} is at revision {}: the database is older than its journal",
                         replay.base_revision, counters.revision
                     ),
                 ));
             }
-            let applied = committer::replay(&db, &mut counters, &replay.records, &journal_path)?;
+            let applied = committer::replay(&db, &mut counters, &replay.records, path)?;
             if applied > 0 {
                 tracing::info!(
                     revisions = applied,
@@ -219,28 +224,23 @@ impl RedbStore {
                     "replayed storage journal"
                 );
             }
-            replay.generation + 1
-        } else if counters.revision > 0 {
-            return Err(corrupt(
-                &journal_path,
-                "journal missing: acknowledged writes may be lost; refusing to start",
-            ));
-        } else {
-            1
-        };
+            generation = generation.max(replay.generation);
+        }
+        // Everything replayed is durable in redb now: start clean.
         let journal = Journal::create(
             &journal_path,
-            generation,
+            generation + 1,
             counters.revision,
             config.journal_bytes,
         )?;
+        journal.drop_previous()?;
 
         let db = Arc::new(db);
         let (events, _) = broadcast::channel(config.watch_buffer.max(16));
         let feed: Arc<EventFeed> = Arc::new(Mutex::new(Some(events)));
-        let published: Arc<Published> = Arc::new(RwLock::new(Arc::new(Pending::new(counters))));
+        let published: Arc<Published> = Arc::default();
         let policy = Policy {
-            checkpoint_interval: config.checkpoint_interval,
+            freeze_interval: config.freeze_interval,
         };
         let committer = Committer::new(
             db.clone(),
@@ -249,7 +249,7 @@ impl RedbStore {
             feed.clone(),
             published.clone(),
             policy,
-        );
+        )?;
         let (requests, inbox) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("storage-committer".into())
@@ -262,7 +262,6 @@ impl RedbStore {
             committer: Some(handle),
             feed,
             published,
-            _flusher: Flusher::start(db_path, config.flush_interval),
         })
     }
 
@@ -270,7 +269,7 @@ impl RedbStore {
     fn latest(&self) -> Counters {
         self.published
             .read()
-            .map(|p| p.counters)
+            .map(|p| p.active.counters)
             .unwrap_or_default()
     }
 

@@ -1,10 +1,11 @@
 //! Committed writes not yet applied to redb: the in-memory layer in front of the B-tree.
 //!
-//! Every write is durable in the journal before it enters this layer. Applying each small
+//! Every write is durable in the journal before it enters the active layer. Applying each small
 //! group-commit batch to redb would copy-on-write every B-tree leaf and branch it touches (about
-//! 20 bytes written per byte stored with 64 writers); instead the layer collects batches and is
-//! written to redb in one transaction every few hundred milliseconds. Readers take an `Arc`
-//! snapshot of the layer (persistent maps: O(1) to clone) and merge it over redb.
+//! 20 bytes written per byte stored with 64 writers); instead the layer collects batches, is
+//! frozen every second or so, and a separate thread writes the frozen layer to redb in one
+//! durable transaction while new writes go to a fresh active layer. Readers take `Arc`
+//! snapshots of the layers (persistent maps: O(1) to clone) and merge them over redb.
 
 use bytes::Bytes;
 use imbl::OrdMap;
@@ -41,13 +42,18 @@ impl Pending {
         self.kv.is_empty() && self.log.is_empty()
     }
 
-    /// The current value of `key`: this layer's, else redb's.
+    /// The current value of `key`: this layer's, else the older layer's, else redb's.
     pub(crate) fn current(
         &self,
+        older: Option<&Pending>,
         kv: &impl ReadableTable<&'static str, &'static [u8]>,
         key: &str,
     ) -> Result<Option<KeyValue>, String> {
-        match self.kv.get(key) {
+        match self
+            .kv
+            .get(key)
+            .or_else(|| older.and_then(|o| o.kv.get(key)))
+        {
             Some(v) => Ok(v.clone()),
             None => tables::read_kv(kv, key),
         }
@@ -57,13 +63,14 @@ impl Pending {
     /// skipped (callers only pass effective writes).
     pub(crate) fn apply_revision(
         &mut self,
+        older: Option<&Pending>,
         kv: &impl ReadableTable<&'static str, &'static [u8]>,
         revision: Revision,
         writes: &[Write],
     ) -> Result<Vec<Event>, String> {
         let mut events = Vec::with_capacity(writes.len());
         for write in writes {
-            let prev = self.current(kv, &write.key)?;
+            let prev = self.current(older, kv, &write.key)?;
             let event = match &write.value {
                 Some(value) => {
                     let new = KeyValue {

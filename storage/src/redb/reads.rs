@@ -1,20 +1,20 @@
-//! Reads of the embedded backend, each from one consistent snapshot: the in-memory layer of
-//! recent writes over a redb read transaction.
+//! Reads of the embedded backend, each from one consistent snapshot: the in-memory layers of
+//! recent writes (frozen, then active) over a redb read transaction.
 //!
-//! The latest state is the layer's keys over redb's kv table. The state at an older revision
+//! The latest state is the layers' keys over redb's kv table. The state at an older revision
 //! `r` is the latest state with, for every key changed after `r`, the previous value carried by
-//! the first event after `r` on that key (redb's log, then the layer's). That costs one scan of
+//! the first event after `r` on that key (redb's log, then the layers'). That costs one scan of
 //! the log since `r`, which compaction bounds, and serves both historical gets and paginated
 //! lists at a fixed revision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::iter::Peekable;
 use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase};
 
 use super::codec;
-use super::committer::Published;
+use super::committer::{Layers, Published};
 use super::pending::Pending;
 use super::tables::{Counters, KV, LOG, META};
 use crate::error::{Error, Result};
@@ -26,34 +26,44 @@ fn internal(e: impl std::fmt::Display) -> Error {
 
 pub(crate) struct Snapshot {
     rtx: ReadTransaction,
-    pending: Arc<Pending>,
-    /// The revision redb's tables are at (≤ the latest; the layer holds the rest).
+    layers: Arc<Layers>,
+    /// The revision redb's tables are at (≤ the latest; the layers hold the rest).
     redb_revision: Revision,
     pub(crate) counters: Counters,
 }
 
 impl Snapshot {
-    /// Takes the layer, then a redb snapshot. If the writer moved the layer into redb in
-    /// between *and* committed more, redb would be ahead of the layer: take both again.
+    /// Takes the layers, then a redb snapshot. If a layer newer than ours reached redb in
+    /// between, redb is ahead of our layers: take both again. (redb behind the end of a layer
+    /// is fine: the layer holds the same values.)
     pub(crate) fn open(db: &Database, published: &Published) -> Result<Snapshot> {
         loop {
-            let pending = published
+            let layers = published
                 .read()
                 .map_err(|_| Error::Io("store state lock poisoned".into()))?
                 .clone();
             let rtx = db.begin_read().map_err(internal)?;
             let redb =
                 Counters::load(&rtx.open_table(META).map_err(internal)?).map_err(internal)?;
-            if redb.revision <= pending.counters.revision {
-                let counters = pending.counters;
+            let counters = layers.active.counters;
+            if redb.revision <= counters.revision {
                 return Ok(Snapshot {
                     rtx,
-                    pending,
+                    layers,
                     redb_revision: redb.revision,
                     counters,
                 });
             }
         }
+    }
+
+    /// The in-memory layers, oldest first.
+    fn layers(&self) -> impl DoubleEndedIterator<Item = &Pending> {
+        self.layers
+            .frozen
+            .as_deref()
+            .into_iter()
+            .chain(std::iter::once(&*self.layers.active))
     }
 
     /// Resolves a requested read revision: `None` when it is the latest state.
@@ -73,8 +83,8 @@ impl Snapshot {
         }
     }
 
-    /// Visits the events after `after` in order, redb's first, then the layer's; stops early
-    /// when `visit` returns false.
+    /// Visits the events after `after` in order: redb's, then each layer's; stops early when
+    /// `visit` returns false.
     fn for_each_event_after(
         &self,
         after: Revision,
@@ -90,11 +100,14 @@ impl Snapshot {
                 return Ok(());
             }
         }
-        let from = after.max(self.redb_revision) + 1;
-        for (at, event) in self.pending.log.range((from, 0)..) {
-            if !visit(*at, EventRef::Decoded(event))? {
-                return Ok(());
+        let mut floor = after.max(self.redb_revision);
+        for layer in self.layers() {
+            for (at, event) in layer.log.range((floor + 1, 0)..) {
+                if !visit(*at, EventRef::Decoded(event))? {
+                    return Ok(());
+                }
             }
+            floor = floor.max(layer.counters.revision);
         }
         Ok(())
     }
@@ -124,7 +137,11 @@ impl Snapshot {
     ) -> Result<(Option<KeyValue>, Revision)> {
         let at = self.historical(revision)?;
         let kv = self.rtx.open_table(KV).map_err(internal)?;
-        let latest = self.pending.current(&kv, key).map_err(internal)?;
+        let latest = self
+            .layers
+            .active
+            .current(self.layers.frozen.as_deref(), &kv, key)
+            .map_err(internal)?;
         match at {
             None => Ok((latest, self.counters.revision)),
             Some(r) => {
@@ -149,32 +166,33 @@ impl Snapshot {
         let stored = kv
             .range(start..)
             .map_err(internal)?
-            .map(|entry| -> Result<(String, Option<KeyValue>)> {
+            .map(|entry| -> Result<Entry> {
                 let (k, v) = entry.map_err(internal)?;
                 let kv = codec::decode_kv(k.value(), v.value()).map_err(internal)?;
                 Ok((kv.key.clone(), Some(kv)))
             })
             .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)));
-        let recent = self
-            .pending
-            .kv
-            .range(start.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()));
-        let latest = Overlay {
-            base: stored.peekable(),
-            over: recent.peekable(),
+        let layer_range = |layer: &Pending| -> Vec<Entry> {
+            layer
+                .kv
+                .range(start.to_string()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
         };
-        let state = Overlay {
-            base: latest.peekable(),
-            over: changed.into_iter().peekable(),
-        };
+        let frozen = self
+            .layers
+            .frozen
+            .as_deref()
+            .map(layer_range)
+            .unwrap_or_default();
+        let active = layer_range(&self.layers.active);
+        let state = overlay(overlay(overlay(stored, frozen), active), changed);
         let limit = opts.limit.filter(|&l| l > 0).unwrap_or(usize::MAX);
         let mut kvs = Vec::new();
         let mut more = false;
         for item in state {
-            let (_, value) = item?;
-            if let Some(kv) = value {
+            if let (_, Some(kv)) = item? {
                 if kvs.len() == limit {
                     more = true;
                     break;
@@ -199,13 +217,19 @@ impl Snapshot {
             }
             n += 1;
         }
-        // Keys the layer created or deleted relative to what redb holds.
-        for (key, value) in self.pending.kv.range(prefix.to_string()..) {
-            if !key.starts_with(prefix) {
-                break;
+        // Keys the layers created or deleted relative to what redb holds; the newest layer's
+        // word on a key wins.
+        let mut seen = BTreeSet::new();
+        for layer in self.layers().rev() {
+            for (key, value) in layer.kv.range(prefix.to_string()..) {
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                if seen.insert(key.as_str()) {
+                    let in_redb = kv.get(key.as_str()).map_err(internal)?.is_some();
+                    n += i64::from(value.is_some()) - i64::from(in_redb);
+                }
             }
-            let in_redb = kv.get(key.as_str()).map_err(internal)?.is_some();
-            n += i64::from(value.is_some()) - i64::from(in_redb);
         }
         Ok(n.max(0) as u64)
     }
@@ -248,7 +272,7 @@ impl Snapshot {
     }
 }
 
-/// A log event as stored in redb (decoded only when wanted) or as held in the layer.
+/// A log event as stored in redb (decoded only when wanted) or as held in a layer.
 enum EventRef<'a> {
     Raw(&'a [u8]),
     Decoded(&'a Event),
@@ -272,8 +296,19 @@ impl EventRef<'_> {
 
 type Entry = (String, Option<KeyValue>);
 
-/// Merges two key-ordered sequences of (key, value); on equal keys `over` wins. A `None`
-/// value stands for an absent key and is passed through, so overlays can stack.
+/// `over` laid over `base`: both in key order; on equal keys `over` wins. A `None` value
+/// stands for an absent key and is passed through, so overlays stack.
+fn overlay<B, O>(base: B, over: O) -> Overlay<B, O::IntoIter>
+where
+    B: Iterator<Item = Result<Entry>>,
+    O: IntoIterator<Item = Entry>,
+{
+    Overlay {
+        base: base.peekable(),
+        over: over.into_iter().peekable(),
+    }
+}
+
 struct Overlay<B: Iterator<Item = Result<Entry>>, O: Iterator<Item = Entry>> {
     base: Peekable<B>,
     over: Peekable<O>,
