@@ -2,14 +2,19 @@
 //!
 //! A redb commit costs several page writes per fsync; appending one record to a preallocated
 //! file and calling `fdatasync` costs one. So every group-commit batch is made durable here
-//! first, then applied to redb with a non-durable commit. A checkpoint makes redb durable and
-//! swaps in a fresh journal; on open, records above redb's durable revision are replayed.
+//! first; the database gets it later, in bulk (see `committer`).
 //!
 //! File layout: a 32-byte header (magic, generation, base revision, CRC), then records
-//! `[len u32][crc32 u32][payload]` back to back in zero-filled, preallocated space. The CRC of
-//! a record covers the journal's generation and the payload, so a stale record of an earlier
-//! generation never validates. The first record that does not validate (zeros, torn tail) ends
-//! the journal: a torn record was never acknowledged, because acks wait for the fsync.
+//! `[len u32][crc32 u32][generation u64][payload]` back to back in preallocated space. A
+//! record is valid only if it carries the file's generation and its CRC (over generation and
+//! payload) matches; the first record that is not (zeros, a torn tail, a stale record of an
+//! earlier generation in a recycled file) ends the journal. A torn record was never
+//! acknowledged: acks wait for the fsync.
+//!
+//! Rotation moves the journal aside as the *previous* journal (kept until its records are
+//! durable in the database) and installs a spare file by atomic rename. Dropping the previous
+//! journal recycles it as the next spare: its blocks are already allocated, so appends never
+//! change file metadata and `fdatasync` stays a single write.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -20,9 +25,9 @@ use std::thread::JoinHandle;
 use crate::error::{Error, Result};
 use crate::types::Revision;
 
-const MAGIC: &[u8; 8] = b"OXSJRNL1";
+const MAGIC: &[u8; 8] = b"OXSJRNL2";
 const HEADER_LEN: u64 = 32;
-const RECORD_HEADER_LEN: usize = 8;
+const RECORD_HEADER_LEN: usize = 16;
 /// A record larger than this cannot be valid (a batch is bounded well below it).
 const MAX_RECORD_LEN: u32 = 1 << 30;
 const ZERO_CHUNK: usize = 1 << 20;
@@ -33,9 +38,10 @@ pub(crate) struct Journal {
     generation: u64,
     /// Where the next record goes.
     offset: u64,
+    /// Is full (time to rotate) past this offset.
     preallocate: u64,
-    /// A zero-filled file being prepared in the background for the next rotation.
-    spare: Option<JoinHandle<std::io::Result<File>>>,
+    /// A zero-filled spare being prepared in the background (only before the first recycling).
+    preparing: Option<JoinHandle<std::io::Result<File>>>,
 }
 
 /// The contents of an existing journal, as read on open.
@@ -57,6 +63,7 @@ pub(crate) fn previous_path(path: &Path) -> PathBuf {
     path.with_extension("journal.prev")
 }
 
+/// The file the next rotation installs.
 fn spare_path(path: &Path) -> PathBuf {
     path.with_extension("journal.next")
 }
@@ -66,6 +73,16 @@ fn record_crc(generation: u64, payload: &[u8]) -> u32 {
     h.update(&generation.to_le_bytes());
     h.update(payload);
     h.finalize()
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(a)
 }
 
 fn encode_header(generation: u64, base_revision: Revision) -> [u8; HEADER_LEN as usize] {
@@ -105,27 +122,45 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Stamps the header on a prepared file and moves it to `path`: one atomic rename, so a crash
+/// leaves either no journal at `path` or the complete new one.
+fn install(
+    from: &Path,
+    path: &Path,
+    file: &File,
+    generation: u64,
+    base_revision: Revision,
+) -> Result<()> {
+    file.write_all_at(&encode_header(generation, base_revision), 0)
+        .and_then(|_| file.sync_data())
+        .and_then(|_| fs::rename(from, path))
+        .and_then(|_| sync_dir(path))
+        .map_err(|e| Error::io("journal installation", e))
+}
+
 impl Journal {
-    /// Creates a journal of `generation` whose records follow `base_revision`, replacing
-    /// any journal at `path` atomically.
+    /// Creates a journal of `generation` whose records follow `base_revision`, replacing any
+    /// journal at `path` atomically.
     pub(crate) fn create(
         path: &Path,
         generation: u64,
         base_revision: Revision,
         preallocate: u64,
     ) -> Result<Journal> {
-        let file = zero_filled(&spare_path(path), preallocate)
-            .map_err(|e| Error::io("journal preparation", e))?;
-        install(path, &file, generation, base_revision)?;
+        let spare = spare_path(path);
+        let file =
+            zero_filled(&spare, preallocate).map_err(|e| Error::io("journal preparation", e))?;
+        install(&spare, path, &file, generation, base_revision)?;
         let mut journal = Journal {
             path: path.to_path_buf(),
             file,
             generation,
             offset: HEADER_LEN,
             preallocate,
-            spare: None,
+            preparing: None,
         };
-        journal.prepare_spare();
+        let (spare, len) = (spare_path(path), preallocate);
+        journal.preparing = Some(std::thread::spawn(move || zero_filled(&spare, len)));
         Ok(journal)
     }
 
@@ -139,19 +174,23 @@ impl Journal {
         if data.len() < HEADER_LEN as usize || &data[..8] != MAGIC {
             return Err(corrupt(path, "not an Oxshift storage journal (bad magic)"));
         }
-        let crc = u32::from_le_bytes([data[24], data[25], data[26], data[27]]);
-        if crc != crc32fast::hash(&data[..24]) {
+        if le_u32(&data[24..28]) != crc32fast::hash(&data[..24]) {
             return Err(corrupt(path, "journal header checksum mismatch"));
         }
-        let generation = u64::from_le_bytes(data[8..16].try_into().unwrap_or_default());
-        let base_revision = u64::from_le_bytes(data[16..24].try_into().unwrap_or_default());
+        let generation = le_u64(&data[8..16]);
+        let base_revision = le_u64(&data[16..24]);
         let mut records = Vec::new();
         let mut at = HEADER_LEN as usize;
         while at + RECORD_HEADER_LEN <= data.len() {
-            let len = u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
-            let crc = u32::from_le_bytes([data[at + 4], data[at + 5], data[at + 6], data[at + 7]]);
+            let len = le_u32(&data[at..]);
+            let crc = le_u32(&data[at + 4..]);
+            let record_generation = le_u64(&data[at + 8..]);
             let start = at + RECORD_HEADER_LEN;
-            if len == 0 || len > MAX_RECORD_LEN || start + len as usize > data.len() {
+            if len == 0
+                || len > MAX_RECORD_LEN
+                || start + len as usize > data.len()
+                || record_generation != generation
+            {
                 break;
             }
             let payload = &data[start..start + len as usize];
@@ -173,6 +212,7 @@ impl Journal {
         let mut buf = Vec::with_capacity(RECORD_HEADER_LEN + payload.len());
         buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         buf.extend_from_slice(&record_crc(self.generation, payload).to_le_bytes());
+        buf.extend_from_slice(&self.generation.to_le_bytes());
         buf.extend_from_slice(payload);
         self.file
             .write_all_at(&buf, self.offset)
@@ -190,59 +230,53 @@ impl Journal {
     /// as the previous journal until `drop_previous` (its records are not yet durable in the
     /// database). There is at most one previous journal.
     pub(crate) fn rotate_keeping_previous(&mut self, base_revision: Revision) -> Result<()> {
-        fs::rename(&self.path, previous_path(&self.path))
-            .and_then(|_| sync_dir(&self.path))
-            .map_err(|e| Error::io("journal rotation", e))?;
-        self.rotate(base_revision)
-    }
-
-    /// Deletes the previous journal once its records are durable in the database.
-    pub(crate) fn drop_previous(&self) -> Result<()> {
-        match fs::remove_file(previous_path(&self.path)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::io("journal cleanup", e))
-            }
-            _ => sync_dir(&self.path).map_err(|e| Error::io("journal cleanup", e)),
-        }
-    }
-
-    /// Starts a new generation whose records follow `base_revision`, replacing the current
-    /// file; everything in it must already be durable elsewhere.
-    pub(crate) fn rotate(&mut self, base_revision: Revision) -> Result<()> {
-        let file = match self.spare.take() {
+        let spare = spare_path(&self.path);
+        let file = match self.preparing.take() {
             Some(handle) => handle
                 .join()
                 .map_err(|_| Error::Io("journal preparation panicked".into()))?,
-            None => zero_filled(&spare_path(&self.path), self.preallocate),
+            None if spare.exists() => OpenOptions::new().read(true).write(true).open(&spare),
+            None => zero_filled(&spare, self.preallocate),
         }
         .map_err(|e| Error::io("journal preparation", e))?;
-        install(&self.path, &file, self.generation + 1, base_revision)?;
+        fs::rename(&self.path, previous_path(&self.path))
+            .and_then(|_| sync_dir(&self.path))
+            .map_err(|e| Error::io("journal rotation", e))?;
+        install(
+            &spare,
+            &self.path,
+            &file,
+            self.generation + 1,
+            base_revision,
+        )?;
         self.file = file;
         self.generation += 1;
         self.offset = HEADER_LEN;
-        self.prepare_spare();
         Ok(())
     }
 
-    fn prepare_spare(&mut self) {
-        let (spare, len) = (spare_path(&self.path), self.preallocate);
-        self.spare = Some(std::thread::spawn(move || zero_filled(&spare, len)));
+    /// Once the previous journal's records are durable in the database, it becomes the next
+    /// spare (its stale records carry an older generation and never validate again).
+    pub(crate) fn drop_previous(&mut self) -> Result<()> {
+        let previous = previous_path(&self.path);
+        if !previous.exists() {
+            return Ok(());
+        }
+        let spare = spare_path(&self.path);
+        let outcome = if self.preparing.is_some() || spare.exists() {
+            fs::remove_file(&previous)
+        } else {
+            fs::rename(&previous, &spare)
+        };
+        outcome
+            .and_then(|_| sync_dir(&self.path))
+            .map_err(|e| Error::io("journal recycling", e))
     }
-}
-
-/// Stamps the header on a prepared file and moves it over `path`: one atomic rename, so a
-/// crash leaves either the old journal or the complete new one.
-fn install(path: &Path, file: &File, generation: u64, base_revision: Revision) -> Result<()> {
-    file.write_all_at(&encode_header(generation, base_revision), 0)
-        .and_then(|_| file.sync_data())
-        .and_then(|_| fs::rename(spare_path(path), path))
-        .and_then(|_| sync_dir(path))
-        .map_err(|e| Error::io("journal installation", e))
 }
 
 impl Drop for Journal {
     fn drop(&mut self) {
-        if let Some(handle) = self.spare.take() {
+        if let Some(handle) = self.preparing.take() {
             let _ = handle.join();
         }
         let _ = fs::remove_file(spare_path(&self.path));
@@ -253,56 +287,74 @@ impl Drop for Journal {
 mod tests {
     use super::*;
 
+    fn journal(dir: &Path) -> (PathBuf, Journal) {
+        let path = dir.join("store.journal");
+        let j = Journal::create(&path, 1, 7, 4096).unwrap();
+        (path, j)
+    }
+
     #[test]
     fn records_survive_reopen_and_torn_tail_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.journal");
-        let mut j = Journal::create(&path, 1, 7, 4096).unwrap();
+        let (path, mut j) = journal(dir.path());
         j.append(b"one").unwrap();
         j.append(b"two").unwrap();
-        // A torn third record: header claims more bytes than were written.
+        // A torn third record: its header claims more bytes than were written.
         j.file
-            .write_all_at(&[200, 0, 0, 0, 1, 2, 3, 4, b'x'], j.offset)
+            .write_all_at(
+                &[200, 0, 0, 0, 1, 2, 3, 4, 1, 0, 0, 0, 0, 0, 0, 0, b'x'],
+                j.offset,
+            )
             .unwrap();
         let replay = Journal::read(&path).unwrap();
-        assert_eq!(replay.base_revision, 7);
+        assert_eq!((replay.generation, replay.base_revision), (1, 7));
         assert_eq!(replay.records, vec![b"one".to_vec(), b"two".to_vec()]);
     }
 
     #[test]
-    fn rotation_hides_earlier_records() {
+    fn rotation_keeps_the_previous_journal_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.journal");
-        let mut j = Journal::create(&path, 1, 0, 4096).unwrap();
-        j.append(b"kept").unwrap();
-        assert_eq!(
-            Journal::read(&path).unwrap().records,
-            vec![b"kept".to_vec()]
-        );
-        j.rotate(12).unwrap();
-        let replay = Journal::read(&path).unwrap();
-        assert_eq!((replay.base_revision, replay.records.len()), (12, 0));
-        // A record written at the same offset by the new generation is read; the old one is not.
-        j.append(b"new").unwrap();
-        assert_eq!(Journal::read(&path).unwrap().records, vec![b"new".to_vec()]);
-    }
-
-    #[test]
-    fn rotation_can_keep_the_previous_file_until_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.journal");
-        let mut j = Journal::create(&path, 1, 0, 4096).unwrap();
+        let (path, mut j) = journal(dir.path());
         j.append(b"old").unwrap();
-        j.rotate_keeping_previous(1).unwrap();
+        j.rotate_keeping_previous(8).unwrap();
         j.append(b"new").unwrap();
         assert_eq!(
             Journal::read(&previous_path(&path)).unwrap().records,
             vec![b"old".to_vec()]
         );
-        assert_eq!(Journal::read(&path).unwrap().records, vec![b"new".to_vec()]);
+        let replay = Journal::read(&path).unwrap();
+        assert_eq!(
+            (replay.generation, replay.base_revision, replay.records),
+            (2, 8, vec![b"new".to_vec()])
+        );
         j.drop_previous().unwrap();
         assert!(!previous_path(&path).exists());
         j.drop_previous().unwrap();
+    }
+
+    #[test]
+    fn a_recycled_file_shows_none_of_its_old_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut j) = journal(dir.path());
+        j.rotate_keeping_previous(0).unwrap(); // generation 2 (uses the prepared spare)
+        for n in 0..20u8 {
+            j.append(&[n; 40]).unwrap();
+        }
+        j.rotate_keeping_previous(1).unwrap(); // generation 3
+        j.drop_previous().unwrap(); // generation 2's file becomes the spare
+        assert!(spare_path(&path).exists());
+        j.rotate_keeping_previous(2).unwrap(); // generation 4 in the recycled file
+        let replay = Journal::read(&path).unwrap();
+        assert_eq!(
+            (replay.generation, replay.records.len()),
+            (4, 0),
+            "stale records never validate"
+        );
+        j.append(b"fresh").unwrap();
+        assert_eq!(
+            Journal::read(&path).unwrap().records,
+            vec![b"fresh".to_vec()]
+        );
     }
 
     #[test]

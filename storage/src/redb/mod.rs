@@ -227,7 +227,7 @@ impl RedbStore {
             generation = generation.max(replay.generation);
         }
         // Everything replayed is durable in redb now: start clean.
-        let journal = Journal::create(
+        let mut journal = Journal::create(
             &journal_path,
             generation + 1,
             counters.revision,
