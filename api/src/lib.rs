@@ -1,0 +1,10 @@
+//! Oxshift's API layer without I/O: the scheme (every resource described once, from which
+//! discovery, routing and, later, OpenAPI, Table columns and field selectors are derived), the
+//! `metav1.Status` error body, and name validation.
+
+pub mod names;
+pub mod scheme;
+pub mod status;
+
+pub use scheme::{ResourceDef, Scheme, Scope, Subresource};
+pub use status::Status;

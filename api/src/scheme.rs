@@ -1,0 +1,312 @@
+//! The scheme: every resource the server knows, described once. Discovery, routing and storage
+//! keys are derived from these entries (and, as they arrive, OpenAPI, Table columns, field
+//! selectors and strategic-merge keys). Adding a kind is adding an entry here and its type.
+
+/// Whether objects live in a namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Namespaced,
+    Cluster,
+}
+
+/// A subresource (`status`, `scale`, ...) and the kind it answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subresource {
+    pub name: &'static str,
+    /// Group, version and kind of the subresource's body; an empty kind means the parent's.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+/// One resource of one group version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceDef {
+    /// API group; "" is the core group.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub scope: Scope,
+    pub verbs: &'static [&'static str],
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub subresources: &'static [Subresource],
+}
+
+impl ResourceDef {
+    /// `v1` for the core group, `group/version` otherwise.
+    pub fn api_version(&self) -> String {
+        match self.group {
+            "" => self.version.to_string(),
+            g => format!("{g}/{}", self.version),
+        }
+    }
+
+    pub fn namespaced(&self) -> bool {
+        self.scope == Scope::Namespaced
+    }
+
+    /// Storage key prefix of every object of this resource: `/registry/<group>/<plural>/`
+    /// (`core` standing for the core group).
+    pub fn key_prefix(&self) -> String {
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            self.group
+        };
+        format!("/registry/{group}/{}/", self.plural)
+    }
+
+    /// Storage key prefix of the objects of one namespace (or of all, for cluster scope).
+    pub fn namespace_prefix(&self, namespace: Option<&str>) -> String {
+        match (self.scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => format!("{}{ns}/", self.key_prefix()),
+            _ => self.key_prefix(),
+        }
+    }
+
+    /// Storage key of one object.
+    pub fn key(&self, namespace: Option<&str>, name: &str) -> String {
+        format!("{}{name}", self.namespace_prefix(namespace))
+    }
+
+    pub fn subresource(&self, name: &str) -> Option<&Subresource> {
+        self.subresources.iter().find(|s| s.name == name)
+    }
+
+    pub fn allows(&self, verb: &str) -> bool {
+        self.verbs.contains(&verb)
+    }
+}
+
+/// The verbs of an ordinary resource.
+pub const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
+
+const fn status() -> Subresource {
+    Subresource {
+        name: "status",
+        group: "",
+        version: "",
+        kind: "",
+        verbs: STATUS_VERBS,
+    }
+}
+
+const fn scale() -> Subresource {
+    Subresource {
+        name: "scale",
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
+        verbs: STATUS_VERBS,
+    }
+}
+
+const STATUS: &[Subresource] = &[status()];
+const STATUS_SCALE: &[Subresource] = &[status(), scale()];
+const NONE: &[Subresource] = &[];
+const ALL: &[&str] = &["all"];
+
+macro_rules! resource {
+    ($group:literal / $version:literal, $kind:literal, $plural:literal, $singular:literal, $scope:ident,
+     short: [$($short:literal),*], categories: $categories:expr, subresources: $subresources:expr) => {
+        ResourceDef {
+            group: $group,
+            version: $version,
+            kind: $kind,
+            plural: $plural,
+            singular: $singular,
+            scope: Scope::$scope,
+            verbs: ALL_VERBS,
+            short_names: &[$($short),*],
+            categories: $categories,
+            subresources: $subresources,
+        }
+    };
+}
+
+/// Every built-in resource, grouped by API group in the order discovery lists them.
+pub const BUILTIN: &[ResourceDef] = &[
+    // core/v1
+    resource!(""/"v1", "Namespace", "namespaces", "namespace", Cluster, short: ["ns"], categories: &[], subresources: &[
+        status(),
+        Subresource { name: "finalize", group: "", version: "", kind: "", verbs: &["update"] },
+    ]),
+    resource!(""/"v1", "ConfigMap", "configmaps", "configmap", Namespaced, short: ["cm"], categories: &[], subresources: NONE),
+    resource!(""/"v1", "Secret", "secrets", "secret", Namespaced, short: [], categories: &[], subresources: NONE),
+    resource!(""/"v1", "ServiceAccount", "serviceaccounts", "serviceaccount", Namespaced, short: ["sa"], categories: &[], subresources: NONE),
+    resource!(""/"v1", "Service", "services", "service", Namespaced, short: ["svc"], categories: ALL, subresources: STATUS),
+    resource!(""/"v1", "Endpoints", "endpoints", "endpoints", Namespaced, short: ["ep"], categories: &[], subresources: NONE),
+    resource!(""/"v1", "Pod", "pods", "pod", Namespaced, short: ["po"], categories: ALL, subresources: &[
+        status(),
+        Subresource { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
+    ]),
+    resource!(""/"v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", Namespaced, short: ["rc"], categories: ALL, subresources: STATUS_SCALE),
+    resource!(""/"v1", "Event", "events", "event", Namespaced, short: ["ev"], categories: &[], subresources: NONE),
+    resource!(""/"v1", "LimitRange", "limitranges", "limitrange", Namespaced, short: ["limits"], categories: &[], subresources: NONE),
+    resource!(""/"v1", "ResourceQuota", "resourcequotas", "resourcequota", Namespaced, short: ["quota"], categories: &[], subresources: STATUS),
+    resource!(""/"v1", "PersistentVolume", "persistentvolumes", "persistentvolume", Cluster, short: ["pv"], categories: &[], subresources: STATUS),
+    resource!(""/"v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", Namespaced, short: ["pvc"], categories: &[], subresources: STATUS),
+    resource!(""/"v1", "Node", "nodes", "node", Cluster, short: ["no"], categories: &[], subresources: STATUS),
+    // apps/v1
+    resource!("apps"/"v1", "Deployment", "deployments", "deployment", Namespaced, short: ["deploy"], categories: ALL, subresources: STATUS_SCALE),
+    resource!("apps"/"v1", "ReplicaSet", "replicasets", "replicaset", Namespaced, short: ["rs"], categories: ALL, subresources: STATUS_SCALE),
+    // batch/v1
+    resource!("batch"/"v1", "Job", "jobs", "job", Namespaced, short: [], categories: ALL, subresources: STATUS),
+    // coordination.k8s.io/v1
+    resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE),
+    // rbac.authorization.k8s.io/v1
+    resource!("rbac.authorization.k8s.io"/"v1", "Role", "roles", "role", Namespaced, short: [], categories: &[], subresources: NONE),
+    resource!("rbac.authorization.k8s.io"/"v1", "RoleBinding", "rolebindings", "rolebinding", Namespaced, short: [], categories: &[], subresources: NONE),
+    resource!("rbac.authorization.k8s.io"/"v1", "ClusterRole", "clusterroles", "clusterrole", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("rbac.authorization.k8s.io"/"v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", Cluster, short: [], categories: &[], subresources: NONE),
+    // admissionregistration.k8s.io/v1
+    resource!("admissionregistration.k8s.io"/"v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE),
+    resource!("admissionregistration.k8s.io"/"v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", "validatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE),
+    // OpenShift
+    resource!("image.openshift.io"/"v1", "ImageStream", "imagestreams", "imagestream", Namespaced, short: ["is"], categories: ALL, subresources: STATUS),
+    resource!("image.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("apps.openshift.io"/"v1", "DeploymentConfig", "deploymentconfigs", "deploymentconfig", Namespaced, short: ["dc"], categories: ALL, subresources: &[
+        status(),
+        Subresource { name: "scale", group: "extensions", version: "v1beta1", kind: "Scale", verbs: STATUS_VERBS },
+    ]),
+    resource!("build.openshift.io"/"v1", "BuildConfig", "buildconfigs", "buildconfig", Namespaced, short: ["bc"], categories: ALL, subresources: NONE),
+    resource!("build.openshift.io"/"v1", "Build", "builds", "build", Namespaced, short: [], categories: ALL, subresources: NONE),
+    resource!("route.openshift.io"/"v1", "Route", "routes", "route", Namespaced, short: [], categories: ALL, subresources: STATUS),
+    resource!("template.openshift.io"/"v1", "Template", "templates", "template", Namespaced, short: [], categories: &[], subresources: NONE),
+    resource!("security.openshift.io"/"v1", "SecurityContextConstraints", "securitycontextconstraints", "securitycontextconstraints", Cluster, short: ["scc"], categories: &[], subresources: NONE),
+    resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
+    resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),
+];
+
+/// A set of resources, looked up by group, version and plural.
+#[derive(Clone, Debug)]
+pub struct Scheme {
+    resources: Vec<ResourceDef>,
+}
+
+/// One API group and its versions, as discovery lists them (preferred version first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupVersions {
+    pub group: &'static str,
+    pub versions: Vec<&'static str>,
+}
+
+impl Scheme {
+    pub fn new(resources: Vec<ResourceDef>) -> Self {
+        Self { resources }
+    }
+
+    /// The scheme of every built-in resource.
+    pub fn builtin() -> Self {
+        Self::new(BUILTIN.to_vec())
+    }
+
+    pub fn resources(&self) -> &[ResourceDef] {
+        &self.resources
+    }
+
+    pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<&ResourceDef> {
+        self.resources
+            .iter()
+            .find(|r| r.group == group && r.version == version && r.plural == plural)
+    }
+
+    /// The resources of one group version, in registration order.
+    pub fn group_version(&self, group: &str, version: &str) -> impl Iterator<Item = &ResourceDef> {
+        let (group, version) = (group.to_string(), version.to_string());
+        self.resources
+            .iter()
+            .filter(move |r| r.group == group && r.version == version)
+    }
+
+    /// Every group with its versions, core group first, in registration order.
+    pub fn groups(&self) -> Vec<GroupVersions> {
+        let mut groups: Vec<GroupVersions> = Vec::new();
+        for r in &self.resources {
+            match groups.iter_mut().find(|g| g.group == r.group) {
+                Some(g) if !g.versions.contains(&r.version) => g.versions.push(r.version),
+                Some(_) => {}
+                None => groups.push(GroupVersions {
+                    group: r.group,
+                    versions: vec![r.version],
+                }),
+            }
+        }
+        groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_entries_are_unique_and_well_formed() {
+        let scheme = Scheme::builtin();
+        let mut seen = std::collections::HashSet::new();
+        for r in scheme.resources() {
+            assert!(
+                seen.insert((r.group, r.version, r.plural)),
+                "duplicate {}/{} {}",
+                r.group,
+                r.version,
+                r.plural
+            );
+            assert_eq!(r.plural, r.plural.to_lowercase());
+            assert!(!r.kind.is_empty() && r.kind.chars().next().is_some_and(char::is_uppercase));
+        }
+        let shorts: Vec<_> = scheme
+            .resources()
+            .iter()
+            .flat_map(|r| r.short_names.iter())
+            .collect();
+        let unique: std::collections::HashSet<_> = shorts.iter().collect();
+        assert_eq!(shorts.len(), unique.len(), "short names are unambiguous");
+    }
+
+    #[test]
+    fn lookups_keys_and_groups() {
+        let scheme = Scheme::builtin();
+        let cm = scheme.lookup("", "v1", "configmaps").unwrap();
+        assert_eq!(cm.api_version(), "v1");
+        assert_eq!(
+            cm.key(Some("default"), "a"),
+            "/registry/core/configmaps/default/a"
+        );
+        assert_eq!(cm.namespace_prefix(None), "/registry/core/configmaps/");
+        let ns = scheme.lookup("", "v1", "namespaces").unwrap();
+        assert_eq!(
+            ns.key(Some("ignored"), "default"),
+            "/registry/core/namespaces/default"
+        );
+        let dc = scheme
+            .lookup("apps.openshift.io", "v1", "deploymentconfigs")
+            .unwrap();
+        assert_eq!(dc.api_version(), "apps.openshift.io/v1");
+        assert_eq!(dc.subresource("scale").map(|s| s.kind), Some("Scale"));
+        let groups = scheme.groups();
+        assert_eq!(
+            groups[0],
+            GroupVersions {
+                group: "",
+                versions: vec!["v1"]
+            }
+        );
+        assert!(groups.iter().any(|g| g.group == "image.openshift.io"));
+        assert!(scheme.lookup("apps", "v1", "configmaps").is_none());
+    }
+}
