@@ -1,0 +1,331 @@
+//! The cluster's PKI: a CA, the API server's serving certificate and client certificates,
+//! created on first start and reused afterwards (ECDSA P-256, via rcgen).
+//!
+//! Files under the PKI directory: `ca.crt`/`ca.key`, `serving.crt`/`serving.key` (plus
+//! `serving.names`, the names it was issued for: a change of names reissues it), and one
+//! `<name>.crt`/`<name>.key` pair per client certificate. Keys are written owner-only.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("certificate generation failed: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("{path}: not a usable PEM {what}")]
+    BadPem { path: PathBuf, what: &'static str },
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+}
+
+type Result<T> = std::result::Result<T, PkiError>;
+
+/// A certificate and its private key, both PEM.
+#[derive(Clone, Debug)]
+pub struct CertKey {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// A client identity to issue a certificate for: CN is the user, O the groups.
+#[derive(Clone, Debug)]
+pub struct ClientSpec<'a> {
+    /// File stem under the PKI directory.
+    pub file: &'a str,
+    pub user: &'a str,
+    pub groups: &'a [&'a str],
+}
+
+/// The loaded PKI.
+pub struct Pki {
+    dir: PathBuf,
+    pub ca: CertKey,
+    pub serving: CertKey,
+}
+
+const CA_YEARS: i64 = 10;
+const SERVING_YEARS: i64 = 2;
+const CLIENT_YEARS: i64 = 10;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
+    move |source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(io(path))
+}
+
+/// Writes `contents` via a temporary file and rename, with `mode` permissions.
+fn write(path: &Path, contents: &str, mode: u32) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
+    file.write_all(contents.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(io(&tmp))?;
+    fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn validity(params: &mut CertificateParams, years: i64) {
+    let now = rcgen::date_time_ymd(1970, 1, 1) + time_since_epoch();
+    params.not_before = now - std::time::Duration::from_secs(3600);
+    params.not_after = now + std::time::Duration::from_secs((years * 365 * 24 * 3600) as u64);
+}
+
+fn time_since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn name(common_name: &str, organizations: &[&str]) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, common_name);
+    for o in organizations {
+        dn.push(DnType::OrganizationName, *o);
+    }
+    dn
+}
+
+impl Pki {
+    /// Loads the PKI in `dir`, creating the CA and the serving certificate (for `names`: host
+    /// names and IP addresses) when missing; the serving certificate is reissued when the
+    /// names change.
+    pub fn ensure(dir: &Path, names: &[String]) -> Result<Pki> {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let ca_crt = dir.join("ca.crt");
+        let ca_key = dir.join("ca.key");
+        let ca = if ca_crt.exists() && ca_key.exists() {
+            CertKey {
+                cert_pem: read(&ca_crt)?,
+                key_pem: read(&ca_key)?,
+            }
+        } else {
+            let ca = Self::new_ca()?;
+            write(&ca_key, &ca.key_pem, 0o600)?;
+            write(&ca_crt, &ca.cert_pem, 0o644)?;
+            tracing::info!(path = %ca_crt.display(), "created cluster CA");
+            ca
+        };
+        let mut pki = Pki {
+            dir: dir.to_path_buf(),
+            serving: ca.clone(),
+            ca,
+        };
+        let names_file = dir.join("serving.names");
+        let wanted = names.join("\n");
+        let have = fs::read_to_string(&names_file).unwrap_or_default();
+        let (crt, key) = (dir.join("serving.crt"), dir.join("serving.key"));
+        pki.serving = if have == wanted && crt.exists() && key.exists() {
+            CertKey {
+                cert_pem: read(&crt)?,
+                key_pem: read(&key)?,
+            }
+        } else {
+            let serving = pki.issue_serving(names)?;
+            write(&key, &serving.key_pem, 0o600)?;
+            write(&crt, &serving.cert_pem, 0o644)?;
+            write(&names_file, &wanted, 0o644)?;
+            serving
+        };
+        Ok(pki)
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.join("ca.crt")
+    }
+
+    fn new_ca() -> Result<CertKey> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name("oxshift-ca", &[]);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        validity(&mut params, CA_YEARS);
+        let cert = params.self_signed(&key)?;
+        Ok(CertKey {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    fn issuer(&self) -> Result<Issuer<'static, KeyPair>> {
+        let key = KeyPair::from_pem(&self.ca.key_pem)?;
+        Ok(Issuer::from_ca_cert_pem(&self.ca.cert_pem, key)?)
+    }
+
+    fn issue(&self, mut params: CertificateParams, years: i64) -> Result<CertKey> {
+        let key = KeyPair::generate()?;
+        params.use_authority_key_identifier_extension = true;
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        validity(&mut params, years);
+        let cert = params.signed_by(&key, &self.issuer()?)?;
+        Ok(CertKey {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
+    fn issue_serving(&self, names: &[String]) -> Result<CertKey> {
+        let mut params = CertificateParams::new(names.to_vec())?;
+        params.distinguished_name = name(names.first().map_or("oxshift", String::as_str), &[]);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.issue(params, SERVING_YEARS)
+    }
+
+    /// The client certificate of `spec`, issued once and reused.
+    pub fn client(&self, spec: &ClientSpec<'_>) -> Result<CertKey> {
+        let (crt, key) = (
+            self.dir.join(format!("{}.crt", spec.file)),
+            self.dir.join(format!("{}.key", spec.file)),
+        );
+        if crt.exists() && key.exists() {
+            return Ok(CertKey {
+                cert_pem: read(&crt)?,
+                key_pem: read(&key)?,
+            });
+        }
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(spec.user, spec.groups);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let issued = self.issue(params, CLIENT_YEARS)?;
+        write(&key, &issued.key_pem, 0o600)?;
+        write(&crt, &issued.cert_pem, 0o644)?;
+        Ok(issued)
+    }
+
+    /// The server's TLS configuration: TLS 1.3 and 1.2 with ring's AEAD suites only, HTTP/2
+    /// and HTTP/1.1 by ALPN, client certificates from this CA verified when presented (a
+    /// connection without one is authenticated otherwise, or not at all).
+    pub fn server_config(&self) -> Result<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let bad = |what: &'static str| PkiError::BadPem {
+            path: self.dir.clone(),
+            what,
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        let ca = CertificateDer::from_pem_slice(self.ca.cert_pem.as_bytes())
+            .map_err(|_| bad("CA certificate"))?;
+        roots
+            .add(ca.clone())
+            .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| PkiError::Tls(e.to_string()))?;
+        let cert = CertificateDer::from_pem_slice(self.serving.cert_pem.as_bytes())
+            .map_err(|_| bad("serving certificate"))?;
+        let key = PrivateKeyDer::from_pem_slice(self.serving.key_pem.as_bytes())
+            .map_err(|_| bad("serving key"))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| PkiError::Tls(e.to_string()))?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![cert, ca], key)
+            .map_err(|e| PkiError::Tls(e.to_string()))?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
+
+/// The user (CN) and groups (O) of a verified client certificate.
+pub fn client_identity(cert: &CertificateDer<'_>) -> Option<(String, Vec<String>)> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+    let subject = parsed.subject();
+    let user = subject
+        .iter_common_name()
+        .next()?
+        .as_str()
+        .ok()?
+        .to_string();
+    let groups = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(str::to_string))
+        .collect();
+    Some((user, groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_reused_and_reissued_when_names_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        let first = Pki::ensure(dir.path(), &names).unwrap();
+        let again = Pki::ensure(dir.path(), &names).unwrap();
+        assert_eq!(first.ca.cert_pem, again.ca.cert_pem);
+        assert_eq!(first.serving.cert_pem, again.serving.cert_pem);
+        let more = [names.clone(), vec!["api.example.com".to_string()]].concat();
+        let reissued = Pki::ensure(dir.path(), &more).unwrap();
+        assert_eq!(first.ca.cert_pem, reissued.ca.cert_pem, "the CA stays");
+        assert_ne!(first.serving.cert_pem, reissued.serving.cert_pem);
+        reissued.server_config().unwrap();
+        let mode = fs::metadata(dir.path().join("ca.key"))
+            .unwrap()
+            .permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn client_certificates_carry_user_and_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = Pki::ensure(dir.path(), &["localhost".to_string()]).unwrap();
+        let spec = ClientSpec {
+            file: "admin",
+            user: "system:admin",
+            groups: &["system:masters"],
+        };
+        let admin = pki.client(&spec).unwrap();
+        assert_eq!(
+            pki.client(&spec).unwrap().cert_pem,
+            admin.cert_pem,
+            "reused"
+        );
+        let der = CertificateDer::from_pem_slice(admin.cert_pem.as_bytes()).unwrap();
+        assert_eq!(
+            client_identity(&der),
+            Some((
+                "system:admin".to_string(),
+                vec!["system:masters".to_string()]
+            ))
+        );
+    }
+}
