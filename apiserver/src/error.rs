@@ -1,0 +1,204 @@
+//! Every error the API answers with, mapped to `metav1.Status` in this one place, with
+//! upstream's reasons, codes and messages (clients print them to their users verbatim).
+
+use api::status::{Status, StatusCause, StatusDetails};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// What a resource error is about: the resource (plural, with group) and the object name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Target {
+    pub group: String,
+    /// The resource's plural name (upstream puts it in `details.kind`).
+    pub resource: String,
+    pub name: String,
+}
+
+impl Target {
+    /// `configmaps` or `deployments.apps`, as upstream qualifies a resource in messages.
+    fn qualified(&self) -> String {
+        match self.group.as_str() {
+            "" => self.resource.clone(),
+            g => format!("{}.{g}", self.resource),
+        }
+    }
+
+    fn details(&self) -> StatusDetails {
+        StatusDetails {
+            name: self.name.clone(),
+            group: self.group.clone(),
+            kind: self.resource.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// No such route at all.
+    PathNotFound,
+    NotFound(Target),
+    AlreadyExists(Target),
+    Conflict(Target),
+    /// A field failed validation; `kind` is the object's kind.
+    Invalid {
+        kind: String,
+        target: Target,
+        causes: Vec<StatusCause>,
+    },
+    BadRequest(String),
+    Unauthorized,
+    MethodNotAllowed,
+    NotAcceptable,
+    UnsupportedMediaType,
+    /// A resourceVersion or continue token that points into compacted history.
+    Expired(String),
+    /// A watch start that is too old.
+    Gone(String),
+    RequestEntityTooLarge(String),
+    ServiceUnavailable(String),
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Status {
+        match self {
+            ApiError::PathNotFound => {
+                Status::failure(404, "NotFound", "the server could not find the requested resource")
+                    .with_details(StatusDetails::default())
+            }
+            ApiError::NotFound(t) => {
+                Status::failure(404, "NotFound", format!("{} \"{}\" not found", t.qualified(), t.name))
+                    .with_details(t.details())
+            }
+            ApiError::AlreadyExists(t) => {
+                Status::failure(409, "AlreadyExists", format!("{} \"{}\" already exists", t.qualified(), t.name))
+                    .with_details(t.details())
+            }
+            ApiError::Conflict(t) => Status::failure(
+                409,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{}\": the object has been modified; please apply your changes to the latest version and try again",
+                    t.qualified(),
+                    t.name
+                ),
+            )
+            .with_details(t.details()),
+            ApiError::Invalid { kind, target, causes } => {
+                let summary = causes
+                    .iter()
+                    .map(|c| format!("{}: {}", c.field, c.message))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let message = match causes.len() {
+                    1 => format!("{kind} \"{}\" is invalid: {summary}", target.name),
+                    _ => format!("{kind} \"{}\" is invalid: [{summary}]", target.name),
+                };
+                let details = StatusDetails { causes: causes.clone(), kind: kind.clone(), ..target.details() };
+                Status::failure(422, "Invalid", message).with_details(details)
+            }
+            ApiError::BadRequest(m) => Status::failure(400, "BadRequest", m.clone()),
+            ApiError::Unauthorized => Status::failure(401, "Unauthorized", "Unauthorized"),
+            ApiError::MethodNotAllowed => Status::failure(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ),
+            ApiError::NotAcceptable => Status::failure(
+                406,
+                "NotAcceptable",
+                "the server was unable to respond with a content type that the client supports",
+            ),
+            ApiError::UnsupportedMediaType => Status::failure(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+            ),
+            ApiError::Expired(m) => Status::failure(410, "Expired", m.clone()),
+            ApiError::Gone(m) => Status::failure(410, "Gone", m.clone()),
+            ApiError::RequestEntityTooLarge(m) => Status::failure(413, "RequestEntityTooLarge", m.clone()),
+            ApiError::ServiceUnavailable(m) => Status::failure(503, "ServiceUnavailable", m.clone()),
+            ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let code = StatusCode::from_u16(status.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&status).unwrap_or_default();
+        (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+/// Storage failures as the API reports them, for the object `target`.
+pub fn from_storage(err: storage::Error, target: Target) -> ApiError {
+    use storage::Error as E;
+    match err {
+        E::NotFound { .. } => ApiError::NotFound(target),
+        E::KeyExists { .. } => ApiError::AlreadyExists(target),
+        E::Conflict { .. } => ApiError::Conflict(target),
+        E::Compacted { .. } => {
+            ApiError::Expired("The resourceVersion for the provided list is too old.".into())
+        }
+        E::FutureRevision { requested, .. } => {
+            ApiError::Gone(format!("Too large resource version: {requested}"))
+        }
+        E::TooLarge { .. } => {
+            ApiError::RequestEntityTooLarge(format!("Request entity too large: {err}"))
+        }
+        E::Unavailable(m) => ApiError::ServiceUnavailable(m),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cm(name: &str) -> Target {
+        Target {
+            group: String::new(),
+            resource: "configmaps".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn messages_match_upstream() {
+        assert_eq!(
+            ApiError::NotFound(cm("a")).status().message,
+            "configmaps \"a\" not found"
+        );
+        let dep = Target {
+            group: "apps".into(),
+            resource: "deployments".into(),
+            name: "d".into(),
+        };
+        let s = ApiError::AlreadyExists(dep).status();
+        assert_eq!((s.code, s.reason.as_str()), (409, "AlreadyExists"));
+        assert_eq!(s.message, "deployments.apps \"d\" already exists");
+        assert_eq!(s.details.unwrap().kind, "deployments");
+        let invalid = ApiError::Invalid {
+            kind: "ConfigMap".into(),
+            target: cm("Bad"),
+            causes: vec![StatusCause {
+                reason: "FieldValueInvalid".into(),
+                message: "Invalid value: \"Bad\": bad".into(),
+                field: "metadata.name".into(),
+            }],
+        };
+        assert_eq!(
+            invalid.status().message,
+            "ConfigMap \"Bad\" is invalid: metadata.name: Invalid value: \"Bad\": bad"
+        );
+        let json = serde_json::to_value(ApiError::Unauthorized.status()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
+                "message":"Unauthorized","reason":"Unauthorized","code":401})
+        );
+    }
+}

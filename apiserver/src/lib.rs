@@ -1,0 +1,175 @@
+//! Oxshift's API server: the HTTP pipeline over the storage layer.
+//!
+//! So far: TLS with client-certificate identities, discovery derived from the scheme (legacy
+//! and aggregated v2), `/version`, and the health endpoints; resource requests need an
+//! authenticated user. The generic registry (CRUD, list, watch) is the next layer.
+
+pub mod discovery;
+pub mod error;
+pub mod request_info;
+pub mod serve;
+
+use std::sync::Arc;
+
+use api::Scheme;
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::serve::User;
+
+/// The Kubernetes API version this server speaks, as `/version` reports it.
+pub const KUBERNETES_VERSION: (&str, &str) = ("1", "32");
+
+pub struct ApiServer {
+    pub scheme: Scheme,
+    pub store: Arc<dyn storage::Store>,
+    /// `host:port` clients reach this server at (for legacy `/api` discovery).
+    pub address: String,
+}
+
+type Shared = Arc<ApiServer>;
+
+fn json(value: &Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if discovery::wants_aggregated(accept) {
+        let body = discovery::aggregated(&s.scheme, true).to_string();
+        return ([(header::CONTENT_TYPE, discovery::AGGREGATED_V2)], body).into_response();
+    }
+    json(&discovery::api_versions(&s.address))
+}
+
+async fn apis_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if discovery::wants_aggregated(accept) {
+        let body = discovery::aggregated(&s.scheme, false).to_string();
+        return ([(header::CONTENT_TYPE, discovery::AGGREGATED_V2)], body).into_response();
+    }
+    json(&discovery::api_group_list(&s.scheme))
+}
+
+async fn core_resources(State(s): State<Shared>, Path(version): Path<String>) -> Response {
+    match discovery::api_resource_list(&s.scheme, "", &version) {
+        Some(doc) => json(&doc),
+        None => ApiError::PathNotFound.into_response(),
+    }
+}
+
+async fn group(State(s): State<Shared>, Path(group): Path<String>) -> Response {
+    match discovery::api_group(&s.scheme, &group) {
+        Some(doc) => json(&doc),
+        None => ApiError::PathNotFound.into_response(),
+    }
+}
+
+async fn group_resources(
+    State(s): State<Shared>,
+    Path((group, version)): Path<(String, String)>,
+) -> Response {
+    match discovery::api_resource_list(&s.scheme, &group, &version) {
+        Some(doc) => json(&doc),
+        None => ApiError::PathNotFound.into_response(),
+    }
+}
+
+async fn version() -> Response {
+    let (major, minor) = KUBERNETES_VERSION;
+    json(&serde_json::json!({
+        "major": major,
+        "minor": minor,
+        "gitVersion": format!("v{major}.{minor}.0-oxshift.{}", env!("CARGO_PKG_VERSION")),
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "",
+        "goVersion": "",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
+    }))
+}
+
+/// `/healthz`, `/livez`, `/readyz`: "ok", or with `?verbose` one line per check, as upstream.
+async fn health(State(s): State<Shared>, request: Request) -> Response {
+    let endpoint = request.uri().path().trim_start_matches('/').to_string();
+    let verbose = request.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv == "verbose" || kv.starts_with("verbose="))
+    });
+    let storage = s.store.health().await;
+    let checks = [
+        ("ping", Ok(())),
+        ("storage", storage.map_err(|e| e.to_string())),
+    ];
+    let healthy = checks.iter().all(|(_, r)| r.is_ok());
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let body = if verbose || !healthy {
+        let mut lines: Vec<String> = checks
+            .iter()
+            .map(|(name, r)| match r {
+                Ok(()) => format!("[+]{name} ok"),
+                Err(_) => format!("[-]{name} failed: reason withheld"),
+            })
+            .collect();
+        lines.push(format!(
+            "{endpoint} check {}",
+            if healthy { "passed" } else { "failed" }
+        ));
+        lines.join("\n") + "\n"
+    } else {
+        "ok".to_string()
+    };
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// Resource requests need an authenticated user; discovery, health and version do not.
+async fn require_user(request: Request, next: Next) -> Response {
+    let watch = request_info::query_wants_watch(request.uri().query());
+    let info = request_info::parse(request.method(), request.uri().path(), watch);
+    if info.is_resource && request.extensions().get::<User>().is_none() {
+        return ApiError::Unauthorized.into_response();
+    }
+    next.run(request).await
+}
+
+async fn not_found() -> Response {
+    ApiError::PathNotFound.into_response()
+}
+
+impl ApiServer {
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route("/healthz", get(health))
+            .route("/livez", get(health))
+            .route("/readyz", get(health))
+            .route("/version", get(version))
+            .route("/api", get(api_root))
+            .route("/api/{version}", get(core_resources))
+            .route("/apis", get(apis_root))
+            .route("/apis/{group}", get(group))
+            .route("/apis/{group}/{version}", get(group_resources))
+            .fallback(not_found)
+            .layer(middleware::from_fn(require_user))
+            .with_state(self)
+    }
+}
