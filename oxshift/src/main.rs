@@ -1,0 +1,180 @@
+//! `oxshift`: the Oxshift control plane.
+//!
+//! `oxshift start` runs it all-in-one on the embedded store: it creates the PKI and an admin
+//! kubeconfig on first start, and serves the API over HTTPS.
+
+mod kubeconfig;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use storage::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "oxshift",
+    version,
+    about = "An OpenShift-compatible control plane"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the control plane all-in-one.
+    Start(StartArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StorageKind {
+    /// The embedded store, under the data directory.
+    Embedded,
+    /// An etcd cluster (`--etcd-servers`).
+    Etcd,
+}
+
+#[derive(clap::Args)]
+struct StartArgs {
+    /// Where the store, the PKI and the admin kubeconfig live.
+    #[arg(long, default_value = "./oxshift.local")]
+    data_dir: PathBuf,
+    /// Address to serve HTTPS on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    #[arg(long, value_enum, default_value = "embedded")]
+    storage: StorageKind,
+    /// etcd endpoints, comma separated (with `--storage etcd`).
+    #[arg(long, value_delimiter = ',')]
+    etcd_servers: Vec<String>,
+    /// Extra names (host names or IPs) for the serving certificate.
+    #[arg(long, value_delimiter = ',')]
+    public_names: Vec<String>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Start(args) => start(args).await,
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn open_store(args: &StartArgs) -> Result<Arc<dyn Store>, BoxError> {
+    match args.storage {
+        StorageKind::Embedded => {
+            let dir = args.data_dir.join("storage");
+            Ok(Arc::new(storage::RedbStore::open(
+                &dir,
+                storage::RedbConfig::default(),
+            )?))
+        }
+        StorageKind::Etcd => etcd_store(&args.etcd_servers).await,
+    }
+}
+
+#[cfg(feature = "etcd")]
+async fn etcd_store(servers: &[String]) -> Result<Arc<dyn Store>, BoxError> {
+    if servers.is_empty() {
+        return Err("--storage etcd needs --etcd-servers".into());
+    }
+    Ok(Arc::new(storage::EtcdStore::connect(servers).await?))
+}
+
+#[cfg(not(feature = "etcd"))]
+async fn etcd_store(_: &[String]) -> Result<Arc<dyn Store>, BoxError> {
+    Err("this oxshift was built without etcd support; rebuild with `--features etcd`".into())
+}
+
+/// Names the serving certificate is valid for.
+fn serving_names(listen: &SocketAddr, extra: &[String]) -> Vec<String> {
+    let mut names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    if !listen.ip().is_unspecified() {
+        names.push(listen.ip().to_string());
+    }
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        names.push(host.trim().to_string());
+    }
+    names.extend(extra.iter().cloned());
+    names.retain(|n| !n.is_empty());
+    names.dedup();
+    names
+}
+
+fn write_admin_kubeconfig(pki: &auth::pki::Pki, server: &str, path: &Path) -> Result<(), BoxError> {
+    let admin = pki.client(&auth::pki::ClientSpec {
+        file: "admin",
+        user: "system:admin",
+        groups: &["system:masters"],
+    })?;
+    let cluster = server.trim_start_matches("https://").replace('.', "-");
+    kubeconfig::Kubeconfig {
+        server,
+        ca_pem: &pki.ca.cert_pem,
+        cluster: &cluster,
+        user: "system:admin",
+        client_cert_pem: &admin.cert_pem,
+        client_key_pem: &admin.key_pem,
+        namespace: "default",
+    }
+    .write(path)?;
+    Ok(())
+}
+
+async fn start(args: StartArgs) -> Result<(), BoxError> {
+    std::fs::create_dir_all(&args.data_dir)?;
+    let store = open_store(&args).await?;
+    tokio::spawn(storage::Compactor::new(storage::CompactionPolicy::default()).run(store.clone()));
+
+    let pki = auth::pki::Pki::ensure(
+        &args.data_dir.join("pki"),
+        &serving_names(&args.listen, &args.public_names),
+    )?;
+    let host = match args.listen.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        ip => ip.to_string(),
+    };
+    let server = format!("https://{host}:{}", args.listen.port());
+    let kubeconfig = args.data_dir.join("admin.kubeconfig");
+    write_admin_kubeconfig(&pki, &server, &kubeconfig)?;
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let api = Arc::new(apiserver::ApiServer {
+        scheme: api::Scheme::builtin(),
+        store,
+        address: format!("{host}:{}", args.listen.port()),
+    });
+    tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
+    let shutdown = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        tracing::info!("shutting down");
+    };
+    apiserver::serve::serve_tls(
+        listener,
+        Arc::new(pki.server_config()?),
+        api.router(),
+        shutdown,
+    )
+    .await;
+    Ok(())
+}
