@@ -40,6 +40,8 @@ pub enum ApiError {
     NotFound(Target),
     AlreadyExists(Target),
     Conflict(Target),
+    /// A conflict with its own message (failed preconditions).
+    ConflictMessage(String),
     /// A field failed validation; `kind` is the object's kind.
     Invalid {
         kind: String,
@@ -85,6 +87,7 @@ impl ApiError {
                 ),
             )
             .with_details(t.details()),
+            ApiError::ConflictMessage(m) => Status::failure(409, "Conflict", m.clone()),
             ApiError::Invalid { kind, target, causes } => {
                 let summary = causes
                     .iter()
@@ -121,6 +124,21 @@ impl ApiError {
             ApiError::ServiceUnavailable(m) => Status::failure(503, "ServiceUnavailable", m.clone()),
             ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
         }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.status().message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    /// The Status as a JSON value (for watch ERROR events).
+    pub fn status_value(&self) -> serde_json::Value {
+        serde_json::to_value(self.status()).unwrap_or_default()
     }
 }
 

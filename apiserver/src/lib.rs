@@ -1,13 +1,17 @@
 //! Oxshift's API server: the HTTP pipeline over the storage layer.
 //!
 //! So far: TLS with client-certificate identities, discovery derived from the scheme (legacy
-//! and aggregated v2), `/version`, and the health endpoints; resource requests need an
-//! authenticated user. The generic registry (CRUD, list, watch) is the next layer.
+//! and aggregated v2), `/version`, the health endpoints, and the generic registry (get, list
+//! with pagination, watch, create, update, delete in JSON) for every scheme resource. Resource
+//! requests need an authenticated user.
 
 pub mod discovery;
 pub mod error;
+pub mod object;
 pub mod request_info;
+pub mod resources;
 pub mod serve;
+pub mod strategy;
 
 use std::sync::Arc;
 
@@ -152,11 +156,38 @@ async fn require_user(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-async fn not_found() -> Response {
-    ApiError::PathNotFound.into_response()
-}
+/// Namespaces every cluster has.
+const SYSTEM_NAMESPACES: &[&str] = &[
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "openshift",
+];
 
 impl ApiServer {
+    /// Creates what a fresh cluster needs (the system namespaces); idempotent.
+    pub async fn bootstrap(&self) -> Result<(), ApiError> {
+        let def = self
+            .scheme
+            .lookup("", "v1", "namespaces")
+            .ok_or(ApiError::PathNotFound)?;
+        for name in SYSTEM_NAMESPACES {
+            let mut ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            object::prepare_create(&mut ns)?;
+            strategy::prepare_create(def, &mut ns);
+            match self
+                .store
+                .create(&def.key(None, name), object::to_store(&ns))
+                .await
+            {
+                Ok(_) | Err(storage::Error::KeyExists { .. }) => {}
+                Err(e) => return Err(error::from_storage(e, object::target(def, name))),
+            }
+        }
+        Ok(())
+    }
+
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
             .route("/healthz", get(health))
@@ -168,7 +199,7 @@ impl ApiServer {
             .route("/apis", get(apis_root))
             .route("/apis/{group}", get(group))
             .route("/apis/{group}/{version}", get(group_resources))
-            .fallback(not_found)
+            .fallback(resources::handle)
             .layer(middleware::from_fn(require_user))
             .with_state(self)
     }

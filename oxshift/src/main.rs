@@ -159,6 +159,7 @@ async fn start(args: StartArgs) -> Result<(), BoxError> {
         store,
         address: format!("{host}:{}", args.listen.port()),
     });
+    api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
     let shutdown = async {
         let mut term =

@@ -1,0 +1,442 @@
+//! The generic resource handler: get, list, watch, create, update and delete of any scheme
+//! resource over the store, in JSON. Objects are stored without their resourceVersion, which
+//! is the store's mod revision; lists page through one store snapshot with continue tokens.
+
+use std::time::Duration;
+
+use api::scheme::ResourceDef;
+use async_stream::stream;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use storage::{EventKind, ListOptions};
+
+use crate::error::{ApiError, from_storage};
+use crate::object::{self, target};
+use crate::request_info;
+use crate::{ApiServer, strategy};
+
+/// Largest request body accepted, as upstream.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// How long a watch lasts when the client does not say.
+const DEFAULT_WATCH_SECONDS: u64 = 1800;
+/// Least time between two bookmarks of one watch.
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Params {
+    resource_version: Option<String>,
+    resource_version_match: Option<String>,
+    limit: Option<usize>,
+    #[serde(rename = "continue")]
+    continue_token: Option<String>,
+    timeout_seconds: Option<u64>,
+    allow_watch_bookmarks: Option<bool>,
+    label_selector: Option<String>,
+    field_selector: Option<String>,
+}
+
+/// The position a paginated list resumes from.
+#[derive(Serialize, Deserialize)]
+struct Continue {
+    rv: u64,
+    start: String,
+}
+
+fn json_response(code: StatusCode, value: &Value) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+pub async fn handle(State(server): State<std::sync::Arc<ApiServer>>, request: Request) -> Response {
+    match dispatch(&server, request).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let wants_watch = request_info::query_wants_watch(parts.uri.query());
+    let info = request_info::parse(&parts.method, parts.uri.path(), wants_watch);
+    let def = server
+        .scheme
+        .lookup(&info.group, &info.version, &info.resource)
+        .ok_or(ApiError::PathNotFound)?;
+    if !info.is_resource || info.subresource.is_some() {
+        return Err(ApiError::PathNotFound);
+    }
+    let params = Query::<Params>::try_from_uri(&parts.uri)
+        .map(|q| q.0)
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    if params
+        .label_selector
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+        || params
+            .field_selector
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+    {
+        return Err(ApiError::BadRequest(
+            "label and field selectors are not supported by this server yet".into(),
+        ));
+    }
+    let namespace = if def.namespaced() {
+        info.namespace.as_deref()
+    } else {
+        None
+    };
+    let collection = matches!(
+        info.verb.as_str(),
+        "list" | "watch" | "create" | "deletecollection"
+    );
+    if def.namespaced() && namespace.is_none() && !matches!(info.verb.as_str(), "list" | "watch") {
+        return Err(ApiError::PathNotFound);
+    }
+    if !def.namespaced() && info.namespace.is_some() && def.plural != "namespaces" {
+        return Err(ApiError::PathNotFound);
+    }
+    let name = info.name.as_deref().unwrap_or_default();
+    if !collection && name.is_empty() {
+        return Err(ApiError::PathNotFound);
+    }
+    let read_body = || async {
+        to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::RequestEntityTooLarge(format!("limit is {MAX_BODY_BYTES}")))
+    };
+    match info.verb.as_str() {
+        "get" => get(server, def, namespace, name).await,
+        "list" => list(server, def, namespace, &params).await,
+        "watch" => watch(server, def, namespace, &params).await,
+        "create" => create(server, def, namespace, &read_body().await?).await,
+        "update" => update(server, def, namespace, name, &read_body().await?).await,
+        "delete" => delete(server, def, namespace, name, &read_body().await?).await,
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+async fn get(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let (kv, _) = server
+        .store
+        .get(&def.key(namespace, name), None)
+        .await
+        .map_err(|e| from_storage(e, target(def, name)))?;
+    let kv = kv.ok_or_else(|| ApiError::NotFound(target(def, name)))?;
+    Ok(json_response(StatusCode::OK, &object::from_store(&kv)?))
+}
+
+const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
+async fn list(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    params: &Params,
+) -> Result<Response, ApiError> {
+    let mut opts = ListOptions {
+        limit: params.limit.filter(|&l| l > 0),
+        ..Default::default()
+    };
+    let continuing = params.continue_token.as_deref().filter(|t| !t.is_empty());
+    if let Some(token) = continuing {
+        if params
+            .resource_version
+            .as_deref()
+            .is_some_and(|rv| !rv.is_empty())
+        {
+            return Err(ApiError::BadRequest(
+                "specifying resource version is not allowed when using continue".into(),
+            ));
+        }
+        let position: Continue = STANDARD
+            .decode(token)
+            .ok()
+            .and_then(|raw| serde_json::from_slice(&raw).ok())
+            .ok_or_else(|| ApiError::BadRequest("continue key is not valid".into()))?;
+        opts.revision = Some(position.rv);
+        opts.continue_from = Some(position.start);
+    } else if params.resource_version_match.as_deref() == Some("Exact") {
+        opts.revision = Some(parse_resource_version(params.resource_version.as_deref())?);
+    }
+    let result = server
+        .store
+        .list(&def.namespace_prefix(namespace), opts)
+        .await
+        .map_err(|e| match e {
+            storage::Error::Compacted { .. } if continuing.is_some() => {
+                ApiError::Expired(CONTINUE_EXPIRED.into())
+            }
+            e => from_storage(e, target(def, "")),
+        })?;
+    let items = result
+        .kvs
+        .iter()
+        .map(object::from_store)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut metadata = json!({"resourceVersion": result.revision.to_string()});
+    if result.more
+        && let Some(last) = result.kvs.last()
+    {
+        let position = Continue {
+            rv: result.revision,
+            start: format!("{}\0", last.key),
+        };
+        let token = serde_json::to_vec(&position).map_err(|e| ApiError::Internal(e.to_string()))?;
+        metadata["continue"] = json!(STANDARD.encode(token));
+    }
+    let list = json!({
+        "kind": format!("{}List", def.kind),
+        "apiVersion": def.api_version(),
+        "metadata": metadata,
+        "items": items,
+    });
+    Ok(json_response(StatusCode::OK, &list))
+}
+
+fn parse_resource_version(rv: Option<&str>) -> Result<u64, ApiError> {
+    let rv = rv.unwrap_or_default();
+    rv.parse::<u64>()
+        .map_err(|_| ApiError::BadRequest(format!("invalid resource version: {rv:?}")))
+}
+
+/// Ensures the namespace of a new namespaced object exists.
+async fn check_namespace(server: &ApiServer, namespace: &str) -> Result<(), ApiError> {
+    let ns_def = server
+        .scheme
+        .lookup("", "v1", "namespaces")
+        .ok_or(ApiError::PathNotFound)?;
+    let (found, _) = server
+        .store
+        .get(&ns_def.key(None, namespace), None)
+        .await
+        .map_err(|e| from_storage(e, target(ns_def, namespace)))?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(target(ns_def, namespace))),
+    }
+}
+
+async fn create(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let mut obj = object::parse_body(def, body)?;
+    let name = object::check_identity(def, &mut obj, namespace, None)?;
+    if let Some(ns) = namespace {
+        check_namespace(server, ns).await?;
+    }
+    object::prepare_create(&mut obj)?;
+    strategy::prepare_create(def, &mut obj);
+    let kv = server
+        .store
+        .create(&def.key(namespace, &name), object::to_store(&obj))
+        .await
+        .map_err(|e| from_storage(e, target(def, &name)))?;
+    object::set_resource_version(&mut obj, kv.mod_revision);
+    Ok(json_response(StatusCode::CREATED, &obj))
+}
+
+async fn update(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    name: &str,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let mut obj = object::parse_body(def, body)?;
+    object::check_identity(def, &mut obj, namespace, Some(name))?;
+    let key = def.key(namespace, name);
+    let (current, _) = server
+        .store
+        .get(&key, None)
+        .await
+        .map_err(|e| from_storage(e, target(def, name)))?;
+    let current = current.ok_or_else(|| ApiError::NotFound(target(def, name)))?;
+    let requested = object::meta_str(&obj, "resourceVersion");
+    if !requested.is_empty() && requested != current.mod_revision.to_string() {
+        return Err(ApiError::Conflict(target(def, name)));
+    }
+    object::prepare_update(&mut obj, &object::from_store(&current)?)?;
+    let kv = server
+        .store
+        .update(&key, object::to_store(&obj), current.mod_revision)
+        .await
+        .map_err(|e| from_storage(e, target(def, name)))?;
+    object::set_resource_version(&mut obj, kv.mod_revision);
+    Ok(json_response(StatusCode::OK, &obj))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct DeleteOptions {
+    preconditions: Option<Preconditions>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Preconditions {
+    uid: Option<String>,
+    resource_version: Option<String>,
+}
+
+async fn delete(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    name: &str,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let options: DeleteOptions = match body.iter().all(u8::is_ascii_whitespace) {
+        true => DeleteOptions::default(),
+        false => serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?,
+    };
+    let key = def.key(namespace, name);
+    let (current, _) = server
+        .store
+        .get(&key, None)
+        .await
+        .map_err(|e| from_storage(e, target(def, name)))?;
+    let current = current.ok_or_else(|| ApiError::NotFound(target(def, name)))?;
+    let obj = object::from_store(&current)?;
+    if let Some(pre) = options.preconditions {
+        let uid = object::meta_str(&obj, "uid");
+        if let Some(want) = pre.uid.filter(|u| u != uid) {
+            return Err(ApiError::ConflictMessage(format!(
+                "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
+            )));
+        }
+        let rv = current.mod_revision.to_string();
+        if let Some(want) = pre.resource_version.filter(|v| *v != rv) {
+            return Err(ApiError::ConflictMessage(format!(
+                "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
+            )));
+        }
+    }
+    server
+        .store
+        .delete(&key, Some(current.mod_revision))
+        .await
+        .map_err(|e| from_storage(e, target(def, name)))?;
+    Ok(json_response(StatusCode::OK, &obj))
+}
+
+fn watch_event(kind: &str, object: &Value) -> Bytes {
+    let mut line = json!({"type": kind, "object": object}).to_string();
+    line.push('\n');
+    Bytes::from(line)
+}
+
+async fn watch(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    params: &Params,
+) -> Result<Response, ApiError> {
+    let prefix = def.namespace_prefix(namespace);
+    let store = server.store.clone();
+    // No resourceVersion (or "0"): the current state as ADDED events, then changes after it.
+    let (initial, from) = match params.resource_version.as_deref() {
+        None | Some("") | Some("0") => {
+            let list = store
+                .list(&prefix, ListOptions::default())
+                .await
+                .map_err(|e| from_storage(e, target(def, "")))?;
+            (list.kvs, list.revision)
+        }
+        rv => (Vec::new(), parse_resource_version(rv)?),
+    };
+    let timeout = Duration::from_secs(params.timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS));
+    let bookmarks = params.allow_watch_bookmarks.unwrap_or(false);
+    let (kind, api_version) = (def.kind.to_string(), def.api_version());
+    let events = store.watch(&prefix, from).await;
+    let body = stream! {
+        for kv in &initial {
+            match object::from_store(kv) {
+                Ok(obj) => yield Ok::<_, std::convert::Infallible>(watch_event("ADDED", &obj)),
+                Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
+            }
+        }
+        let mut events = match events {
+            Ok(events) => events,
+            Err(storage::Error::Compacted { compacted, .. }) => {
+                let status = ApiError::Expired(format!("too old resource version: {from} ({compacted})"));
+                yield Ok(watch_event("ERROR", &status.status_value()));
+                return;
+            }
+            Err(e) => {
+                yield Ok(watch_event("ERROR", &from_storage(e, Default::default()).status_value()));
+                return;
+            }
+        };
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut last_bookmark = tokio::time::Instant::now();
+        loop {
+            let next = tokio::select! {
+                next = events.next() => next,
+                _ = &mut deadline => return,
+            };
+            let response = match next {
+                Some(Ok(response)) => response,
+                Some(Err(storage::Error::Compacted { compacted, requested })) => {
+                    let status = ApiError::Expired(format!("too old resource version: {requested} ({compacted})"));
+                    yield Ok(watch_event("ERROR", &status.status_value()));
+                    return;
+                }
+                // The client re-watches from its last resourceVersion.
+                Some(Err(_)) | None => return,
+            };
+            if response.events.is_empty() {
+                if bookmarks && last_bookmark.elapsed() >= BOOKMARK_INTERVAL {
+                    last_bookmark = tokio::time::Instant::now();
+                    let mark = json!({"kind": kind, "apiVersion": api_version,
+                        "metadata": {"resourceVersion": response.revision.to_string()}});
+                    yield Ok(watch_event("BOOKMARK", &mark));
+                }
+                continue;
+            }
+            for event in &response.events {
+                let (kind, stored) = match (event.kind, &event.prev) {
+                    (EventKind::Put, None) => ("ADDED", &event.kv),
+                    (EventKind::Put, Some(_)) => ("MODIFIED", &event.kv),
+                    (EventKind::Delete, Some(prev)) => ("DELETED", prev),
+                    (EventKind::Delete, None) => continue,
+                };
+                match object::from_store(stored) {
+                    Ok(mut obj) => {
+                        object::set_resource_version(&mut obj, event.revision());
+                        yield Ok(watch_event(kind, &obj));
+                    }
+                    Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
+                }
+            }
+        }
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
