@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/setup.sh
+# The end-to-end tests start the real binaries: build them with the same features first.
+cargo build --workspace --all-features --bins
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --all-features --no-fail-fast "$@"
 else

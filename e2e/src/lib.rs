@@ -1,0 +1,213 @@
+//! The end-to-end harness: starts the real `oxshift` binary on a free loopback port with a
+//! private data directory (on the embedded store or a real etcd), and runs real clients
+//! against it. Everything is stopped when the `Cluster` is dropped.
+//!
+//! The binary is the one built next to the tests (`target/<profile>/oxshift`; `hack/test.sh`
+//! builds it first), or `$OXSHIFT_BIN`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    #[cfg(feature = "etcd")]
+    Etcd,
+}
+
+pub struct Cluster {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    port: u16,
+    backend: Backend,
+    #[cfg(feature = "etcd")]
+    etcd: Option<storage::etcd_server::EtcdServer>,
+}
+
+fn oxshift_binary() -> PathBuf {
+    if let Ok(bin) = std::env::var("OXSHIFT_BIN") {
+        return PathBuf::from(bin);
+    }
+    // target/<profile>/deps/<test binary> → target/<profile>/oxshift
+    let exe = std::env::current_exe().expect("test binary path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("oxshift");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p oxshift --bins) or set OXSHIFT_BIN",
+        bin.display()
+    );
+    bin
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Cluster {
+    /// Starts `oxshift start` and waits until `/readyz` answers.
+    pub fn start(backend: Backend) -> Cluster {
+        let mut cluster = Cluster {
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+            port: free_port(),
+            backend,
+            #[cfg(feature = "etcd")]
+            etcd: None,
+        };
+        #[cfg(feature = "etcd")]
+        if backend == Backend::Etcd {
+            cluster.etcd = Some(storage::etcd_server::EtcdServer::start().expect("start etcd"));
+        }
+        cluster.restart();
+        cluster
+    }
+
+    fn server_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "start".to_string(),
+            "--data-dir".to_string(),
+            self.data_dir().display().to_string(),
+            "--listen".to_string(),
+            format!("127.0.0.1:{}", self.port),
+        ];
+        #[cfg(feature = "etcd")]
+        if let Some(etcd) = &self.etcd {
+            args.extend([
+                "--storage".to_string(),
+                "etcd".to_string(),
+                "--etcd-servers".to_string(),
+                etcd.endpoint(),
+            ]);
+        }
+        args
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        let log = std::fs::File::create(self.dir.path().join("oxshift.log")).unwrap();
+        let child = Command::new(oxshift_binary())
+            .args(self.server_args())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start oxshift");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.kubeconfig().exists()
+                && self.kubectl(&["get", "--raw", "/readyz"]).status.success()
+            {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("oxshift exited with {status}:\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "oxshift not ready within 20s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the server gracefully (SIGTERM), waiting for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.data_dir().join("admin.kubeconfig")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("oxshift.log")).unwrap_or_default()
+    }
+
+    /// A kubectl command on this cluster (admin kubeconfig, private discovery cache).
+    pub fn kubectl_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("kubectl");
+        cmd.env("KUBECONFIG", self.kubeconfig())
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("kube-cache"))
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.kubectl_command(args).output().expect("run kubectl")
+    }
+
+    /// Runs kubectl and returns its stdout, failing the test (with stderr) if it fails.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}\n--- server log ---\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs kubectl expecting failure; returns its stderr.
+    pub fn kubectl_err(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} should have failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Writes `contents` to a file in the cluster's scratch directory and returns its path.
+    pub fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,275 @@
+//! kubectl 1.32 against the real `oxshift start`, on each storage backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use e2e::{Backend, Cluster};
+
+fn configmap(name: &str, value: &str) -> String {
+    format!(
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"data":{{"key":"{value}"}}}}"#
+    )
+}
+
+/// Creates a ConfigMap in `default` through kubectl (a raw JSON POST).
+fn create_configmap(c: &Cluster, name: &str, value: &str) {
+    let file = c.file(&format!("{name}.json"), &configmap(name, value));
+    c.kubectl_ok(&[
+        "create",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps",
+        "-f",
+        &file,
+    ]);
+}
+
+fn discovery_health_and_version(c: Cluster) {
+    let version = c.kubectl_ok(&["version"]);
+    assert!(
+        version.contains("Server Version: v1.32.0-oxshift"),
+        "{version}"
+    );
+    let ready = c.kubectl_ok(&["get", "--raw", "/readyz?verbose"]);
+    assert!(
+        ready.contains("[+]storage ok") && ready.ends_with("readyz check passed\n"),
+        "{ready}"
+    );
+    let resources = c.kubectl_ok(&["api-resources"]);
+    let dc = resources
+        .lines()
+        .find(|l| l.starts_with("deploymentconfigs"))
+        .expect("dc listed");
+    assert!(
+        dc.contains(" dc ")
+            && dc.contains("apps.openshift.io/v1")
+            && dc.contains("DeploymentConfig"),
+        "{dc}"
+    );
+    let ns = c.kubectl_ok(&["get", "namespaces", "-o", "name"]);
+    for name in ["default", "kube-system", "openshift"] {
+        assert!(ns.contains(&format!("namespace/{name}\n")), "{ns}");
+    }
+}
+
+fn crud_with_upstream_errors(c: Cluster) {
+    create_configmap(&c, "c1", "one");
+    assert_eq!(c.kubectl_ok(&["get", "cm", "-o", "name"]), "configmap/c1\n");
+    let json = c.kubectl_ok(&[
+        "get",
+        "configmap",
+        "c1",
+        "-o",
+        "jsonpath={.data.key} {.metadata.namespace}",
+    ]);
+    assert_eq!(json, "one default");
+    let err = c.kubectl_err(&[
+        "create",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps",
+        "-f",
+        &c.file("again.json", &configmap("c1", "x")),
+    ]);
+    assert!(
+        err.contains("Error from server (AlreadyExists): configmaps \"c1\" already exists"),
+        "{err}"
+    );
+    // An update with a stale resourceVersion is a conflict.
+    let stale =
+        configmap("c1", "two").replace(r#""name":"c1""#, r#""name":"c1","resourceVersion":"1""#);
+    let err = c.kubectl_err(&[
+        "replace",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps/c1",
+        "-f",
+        &c.file("stale.json", &stale),
+    ]);
+    assert!(err.contains("Error from server (Conflict): Operation cannot be fulfilled on configmaps \"c1\": the object has been modified"), "{err}");
+    c.kubectl_ok(&[
+        "replace",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps/c1",
+        "-f",
+        &c.file("new.json", &configmap("c1", "two")),
+    ]);
+    assert_eq!(
+        c.kubectl_ok(&["get", "cm", "c1", "-o", "jsonpath={.data.key}"]),
+        "two"
+    );
+    let bad = c.kubectl_err(&[
+        "create",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps",
+        "-f",
+        &c.file("bad.json", &configmap("Bad_Name", "x")),
+    ]);
+    // kubectl's own wording for Invalid.
+    assert!(
+        bad.contains(
+            "The ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""
+        ),
+        "{bad}"
+    );
+    let missing_ns = c.kubectl_err(&[
+        "create",
+        "--raw",
+        "/api/v1/namespaces/nope/configmaps",
+        "-f",
+        &c.file("ns.json", &configmap("c2", "x")),
+    ]);
+    assert!(
+        missing_ns.contains("Error from server (NotFound): namespaces \"nope\" not found"),
+        "{missing_ns}"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["delete", "cm", "c1"]),
+        "configmap \"c1\" deleted\n"
+    );
+    let gone = c.kubectl_err(&["get", "cm", "c1"]);
+    assert!(
+        gone.contains("Error from server (NotFound): configmaps \"c1\" not found"),
+        "{gone}"
+    );
+}
+
+fn pagination_and_watch(c: Cluster) {
+    for i in 0..7 {
+        create_configmap(&c, &format!("p{i}"), "x");
+    }
+    // kubectl pages through the list (limit + continue) and sees every object once.
+    let names = c.kubectl_ok(&["get", "cm", "--chunk-size=3", "-o", "name"]);
+    assert_eq!(names.lines().count(), 7, "{names}");
+    // A watch sees the current objects, then changes in order.
+    let mut watch = c
+        .kubectl_command(&["get", "cm", "--watch", "-o", "name"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, received) = mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let next = || {
+        received
+            .recv_timeout(Duration::from_secs(10))
+            .expect("watch line")
+    };
+    let initial: Vec<String> = (0..7).map(|_| next()).collect();
+    assert!(initial.contains(&"configmap/p0".to_string()), "{initial:?}");
+    create_configmap(&c, "late", "x");
+    assert_eq!(next(), "configmap/late");
+    c.kubectl_ok(&["delete", "cm", "p3"]);
+    assert_eq!(next(), "configmap/p3");
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+fn data_survives_a_restart(mut c: Cluster) {
+    create_configmap(&c, "keep", "me");
+    let before = c.kubectl_ok(&[
+        "get",
+        "cm",
+        "keep",
+        "-o",
+        "jsonpath={.metadata.resourceVersion}",
+    ]);
+    c.restart();
+    assert_eq!(
+        c.kubectl_ok(&["get", "cm", "keep", "-o", "jsonpath={.data.key}"]),
+        "me"
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "cm",
+            "keep",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}"
+        ]),
+        before
+    );
+    create_configmap(&c, "after", "x");
+    let after: u64 = c
+        .kubectl_ok(&[
+            "get",
+            "cm",
+            "after",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])
+        .parse()
+        .unwrap();
+    assert!(
+        after > before.parse::<u64>().unwrap(),
+        "revisions continue after a restart"
+    );
+}
+
+/// A client whose credentials the server cannot verify (here a token) is refused.
+fn unauthenticated_requests_are_refused(c: Cluster) {
+    let kubeconfig = std::fs::read_to_string(c.kubeconfig()).unwrap();
+    let server = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_string();
+    let anonymous = c.file(
+        "anonymous.kubeconfig",
+        &format!("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\n  name: c\ncontexts:\n- context:\n    cluster: c\n    user: nobody\n  name: c\ncurrent-context: c\nusers:\n- name: nobody\n  user:\n    token: not-a-valid-token\n"),
+    );
+    let out = c
+        .kubectl_command(&["--kubeconfig", &anonymous, "get", "cm"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("error: You must be logged in to the server (Unauthorized)"),
+        "{err}"
+    );
+    // Health stays public.
+    let out = c
+        .kubectl_command(&["--kubeconfig", &anonymous, "get", "--raw", "/readyz"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok");
+}
+
+macro_rules! on_backend {
+    ($module:ident, $backend:expr) => {
+        mod $module {
+            use super::*;
+            #[test]
+            fn discovery_health_and_version() {
+                super::discovery_health_and_version(Cluster::start($backend));
+            }
+            #[test]
+            fn crud_with_upstream_errors() {
+                super::crud_with_upstream_errors(Cluster::start($backend));
+            }
+            #[test]
+            fn pagination_and_watch() {
+                super::pagination_and_watch(Cluster::start($backend));
+            }
+            #[test]
+            fn data_survives_a_restart() {
+                super::data_survives_a_restart(Cluster::start($backend));
+            }
+            #[test]
+            fn unauthenticated_requests_are_refused() {
+                super::unauthenticated_requests_are_refused(Cluster::start($backend));
+            }
+        }
+    };
+}
+
+on_backend!(embedded, Backend::Embedded);
+#[cfg(feature = "etcd")]
+on_backend!(etcd, Backend::Etcd);
