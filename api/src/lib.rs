@@ -4,6 +4,7 @@
 
 pub mod names;
 pub mod scheme;
+pub mod selector;
 pub mod status;
 
 pub use scheme::{ResourceDef, Scheme, Scope, Subresource};

@@ -34,9 +34,23 @@ pub struct ResourceDef {
     pub short_names: &'static [&'static str],
     pub categories: &'static [&'static str],
     pub subresources: &'static [Subresource],
+    /// Field selectors besides `metadata.name` and `metadata.namespace`.
+    pub field_selectors: &'static [&'static str],
 }
 
 impl ResourceDef {
+    /// The same resource with extra field selectors.
+    pub const fn with_field_selectors(mut self, fields: &'static [&'static str]) -> Self {
+        self.field_selectors = fields;
+        self
+    }
+
+    /// Whether `field` may be used in a field selector on this resource.
+    pub fn supports_field(&self, field: &str) -> bool {
+        matches!(field, "metadata.name" | "metadata.namespace")
+            || self.field_selectors.contains(&field)
+    }
+
     /// `v1` for the core group, `group/version` otherwise.
     pub fn api_version(&self) -> String {
         match self.group {
@@ -134,6 +148,7 @@ macro_rules! resource {
             short_names: &[$($short),*],
             categories: $categories,
             subresources: $subresources,
+            field_selectors: &[],
         }
     };
 }
@@ -144,28 +159,57 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "Namespace", "namespaces", "namespace", Cluster, short: ["ns"], categories: &[], subresources: &[
         status(),
         Subresource { name: "finalize", group: "", version: "", kind: "", verbs: &["update"] },
-    ]),
+    ])
+    .with_field_selectors(&["status.phase"]),
     resource!(""/"v1", "ConfigMap", "configmaps", "configmap", Namespaced, short: ["cm"], categories: &[], subresources: NONE),
-    resource!(""/"v1", "Secret", "secrets", "secret", Namespaced, short: [], categories: &[], subresources: NONE),
+    resource!(""/"v1", "Secret", "secrets", "secret", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_field_selectors(&["type"]),
     resource!(""/"v1", "ServiceAccount", "serviceaccounts", "serviceaccount", Namespaced, short: ["sa"], categories: &[], subresources: NONE),
     resource!(""/"v1", "Service", "services", "service", Namespaced, short: ["svc"], categories: ALL, subresources: STATUS),
     resource!(""/"v1", "Endpoints", "endpoints", "endpoints", Namespaced, short: ["ep"], categories: &[], subresources: NONE),
     resource!(""/"v1", "Pod", "pods", "pod", Namespaced, short: ["po"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
+    ])
+    .with_field_selectors(&[
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
     ]),
-    resource!(""/"v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", Namespaced, short: ["rc"], categories: ALL, subresources: STATUS_SCALE),
-    resource!(""/"v1", "Event", "events", "event", Namespaced, short: ["ev"], categories: &[], subresources: NONE),
+    resource!(""/"v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", Namespaced, short: ["rc"], categories: ALL, subresources: STATUS_SCALE)
+        .with_field_selectors(&["status.replicas"]),
+    resource!(""/"v1", "Event", "events", "event", Namespaced, short: ["ev"], categories: &[], subresources: NONE)
+        .with_field_selectors(&[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ]),
     resource!(""/"v1", "LimitRange", "limitranges", "limitrange", Namespaced, short: ["limits"], categories: &[], subresources: NONE),
     resource!(""/"v1", "ResourceQuota", "resourcequotas", "resourcequota", Namespaced, short: ["quota"], categories: &[], subresources: STATUS),
     resource!(""/"v1", "PersistentVolume", "persistentvolumes", "persistentvolume", Cluster, short: ["pv"], categories: &[], subresources: STATUS),
     resource!(""/"v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", Namespaced, short: ["pvc"], categories: &[], subresources: STATUS),
-    resource!(""/"v1", "Node", "nodes", "node", Cluster, short: ["no"], categories: &[], subresources: STATUS),
+    resource!(""/"v1", "Node", "nodes", "node", Cluster, short: ["no"], categories: &[], subresources: STATUS)
+        .with_field_selectors(&["spec.unschedulable"]),
     // apps/v1
     resource!("apps"/"v1", "Deployment", "deployments", "deployment", Namespaced, short: ["deploy"], categories: ALL, subresources: STATUS_SCALE),
-    resource!("apps"/"v1", "ReplicaSet", "replicasets", "replicaset", Namespaced, short: ["rs"], categories: ALL, subresources: STATUS_SCALE),
+    resource!("apps"/"v1", "ReplicaSet", "replicasets", "replicaset", Namespaced, short: ["rs"], categories: ALL, subresources: STATUS_SCALE)
+        .with_field_selectors(&["status.replicas"]),
     // batch/v1
-    resource!("batch"/"v1", "Job", "jobs", "job", Namespaced, short: [], categories: ALL, subresources: STATUS),
+    resource!("batch"/"v1", "Job", "jobs", "job", Namespaced, short: [], categories: ALL, subresources: STATUS)
+        .with_field_selectors(&["status.successful"]),
     // coordination.k8s.io/v1
     resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE),
     // rbac.authorization.k8s.io/v1

@@ -52,7 +52,8 @@ pub enum ApiError {
     Unauthorized,
     MethodNotAllowed,
     NotAcceptable,
-    UnsupportedMediaType,
+    /// A body in a format this endpoint does not take; names the accepted ones.
+    UnsupportedMediaType(&'static str),
     /// A resourceVersion or continue token that points into compacted history.
     Expired(String),
     /// A watch start that is too old.
@@ -113,10 +114,10 @@ impl ApiError {
                 "NotAcceptable",
                 "the server was unable to respond with a content type that the client supports",
             ),
-            ApiError::UnsupportedMediaType => Status::failure(
+            ApiError::UnsupportedMediaType(accepted) => Status::failure(
                 415,
                 "UnsupportedMediaType",
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+                format!("the body of the request was in an unknown format - accepted media types include: {accepted}"),
             ),
             ApiError::Expired(m) => Status::failure(410, "Expired", m.clone()),
             ApiError::Gone(m) => Status::failure(410, "Gone", m.clone()),

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use api::scheme::ResourceDef;
+use api::selector::{FieldSelector, LabelSelector};
 use async_stream::stream;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Query, Request, State};
@@ -44,6 +45,32 @@ struct Params {
     field_selector: Option<String>,
 }
 
+/// The label and field selectors of a list or watch.
+struct Selection {
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl Selection {
+    fn parse(def: &ResourceDef, params: &Params) -> Result<Selection, ApiError> {
+        let labels = LabelSelector::parse(params.label_selector.as_deref().unwrap_or_default())
+            .map_err(ApiError::BadRequest)?;
+        let fields =
+            FieldSelector::parse(params.field_selector.as_deref().unwrap_or_default(), |f| {
+                def.supports_field(f)
+            })
+            .map_err(ApiError::BadRequest)?;
+        Ok(Selection { labels, fields })
+    }
+
+    fn matches(&self, obj: &Value) -> bool {
+        let labels = object::metadata(obj)
+            .and_then(|m| m.get("labels"))
+            .and_then(Value::as_object);
+        self.labels.matches(labels) && self.fields.matches(obj)
+    }
+}
+
 /// The position a paginated list resumes from.
 #[derive(Serialize, Deserialize)]
 struct Continue {
@@ -75,25 +102,28 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         .scheme
         .lookup(&info.group, &info.version, &info.resource)
         .ok_or(ApiError::PathNotFound)?;
-    if !info.is_resource || info.subresource.is_some() {
+    if !info.is_resource {
         return Err(ApiError::PathNotFound);
     }
+    let part = match info.subresource.as_deref() {
+        None => Part::Main,
+        Some("status") if def.subresource("status").is_some() => Part::Status,
+        Some(_) => return Err(ApiError::PathNotFound),
+    };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     let params = Query::<Params>::try_from_uri(&parts.uri)
         .map(|q| q.0)
         .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
-    if params
-        .label_selector
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-        || params
-            .field_selector
-            .as_deref()
-            .is_some_and(|s| !s.is_empty())
-    {
-        return Err(ApiError::BadRequest(
-            "label and field selectors are not supported by this server yet".into(),
-        ));
-    }
     let namespace = if def.namespaced() {
         info.namespace.as_deref()
     } else {
@@ -118,14 +148,85 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             .await
             .map_err(|_| ApiError::RequestEntityTooLarge(format!("limit is {MAX_BODY_BYTES}")))
     };
-    match info.verb.as_str() {
-        "get" => get(server, def, namespace, name).await,
-        "list" => list(server, def, namespace, &params).await,
-        "watch" => watch(server, def, namespace, &params).await,
-        "create" => create(server, def, namespace, &read_body().await?).await,
-        "update" => update(server, def, namespace, name, &read_body().await?).await,
-        "delete" => delete(server, def, namespace, name, &read_body().await?).await,
+    let json_body = || match content_type.as_deref() {
+        None | Some("application/json") => Ok(()),
+        Some(_) => Err(ApiError::UnsupportedMediaType(BODY_TYPES)),
+    };
+    let target = Target {
+        def,
+        namespace,
+        name,
+        part,
+    };
+    match (info.verb.as_str(), part) {
+        ("get", _) => get(server, def, namespace, name).await,
+        ("list", Part::Main) => list(server, def, namespace, &params).await,
+        ("watch", Part::Main) => watch(server, def, namespace, &params).await,
+        ("create", Part::Main) => {
+            json_body()?;
+            create(server, def, namespace, &read_body().await?).await
+        }
+        ("update", _) => {
+            json_body()?;
+            update(server, &target, &read_body().await?).await
+        }
+        ("patch", _) => {
+            patch(
+                server,
+                &target,
+                content_type.as_deref(),
+                &read_body().await?,
+            )
+            .await
+        }
+        ("delete", Part::Main) => delete(server, def, namespace, name, &read_body().await?).await,
         _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// Which part of an object a write addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Main,
+    /// The `status` subresource: only `.status` changes.
+    Status,
+}
+
+/// The object a write addresses.
+struct Target<'a> {
+    def: &'a ResourceDef,
+    namespace: Option<&'a str>,
+    name: &'a str,
+    part: Part,
+}
+
+/// What a write of `obj` over `current` stores. A write to the main resource keeps the
+/// system fields and, for kinds with a status subresource, the current status; a write to
+/// `status` changes the status only.
+fn next_state(t: &Target<'_>, current: &Value, mut obj: Value) -> Result<Value, ApiError> {
+    match t.part {
+        Part::Main => {
+            object::prepare_update(&mut obj, current)?;
+            if t.def.subresource("status").is_some() {
+                carry_status(&mut obj, current);
+            }
+            Ok(obj)
+        }
+        Part::Status => {
+            let mut next = current.clone();
+            carry_status(&mut next, &obj);
+            Ok(next)
+        }
+    }
+}
+
+/// Sets `to.status` to `from.status` (removing it when `from` has none).
+fn carry_status(to: &mut Value, from: &Value) {
+    if let Some(map) = to.as_object_mut() {
+        match from.get("status") {
+            Some(status) => drop(map.insert("status".into(), status.clone())),
+            None => drop(map.remove("status")),
+        }
     }
 }
 
@@ -177,28 +278,47 @@ async fn list(
     } else if params.resource_version_match.as_deref() == Some("Exact") {
         opts.revision = Some(parse_resource_version(params.resource_version.as_deref())?);
     }
-    let result = server
-        .store
-        .list(&def.namespace_prefix(namespace), opts)
-        .await
-        .map_err(|e| match e {
-            storage::Error::Compacted { .. } if continuing.is_some() => {
-                ApiError::Expired(CONTINUE_EXPIRED.into())
+    let selection = Selection::parse(def, params)?;
+    let limit = opts.limit;
+    let prefix = def.namespace_prefix(namespace);
+    let (mut items, mut more, mut last_key) = (Vec::new(), false, None::<String>);
+    // With a selector, a page of `limit` store keys may hold fewer matches: read on until the
+    // limit is met or the keys run out, always at the first page's revision.
+    let revision = loop {
+        let page = server
+            .store
+            .list(&prefix, opts.clone())
+            .await
+            .map_err(|e| match e {
+                storage::Error::Compacted { .. } if continuing.is_some() => {
+                    ApiError::Expired(CONTINUE_EXPIRED.into())
+                }
+                e => from_storage(e, target(def, "")),
+            })?;
+        let mut filled = false;
+        for (i, kv) in page.kvs.iter().enumerate() {
+            let obj = object::from_store(kv)?;
+            last_key = Some(kv.key.clone());
+            if selection.matches(&obj) {
+                items.push(obj);
             }
-            e => from_storage(e, target(def, "")),
-        })?;
-    let items = result
-        .kvs
-        .iter()
-        .map(object::from_store)
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut metadata = json!({"resourceVersion": result.revision.to_string()});
-    if result.more
-        && let Some(last) = result.kvs.last()
-    {
+            if limit.is_some_and(|l| items.len() >= l) {
+                more = i + 1 < page.kvs.len() || page.more;
+                filled = true;
+                break;
+            }
+        }
+        if filled || !page.more {
+            break page.revision;
+        }
+        opts.revision = Some(page.revision);
+        opts.continue_from = last_key.as_ref().map(|k| format!("{k}\0"));
+    };
+    let mut metadata = json!({"resourceVersion": revision.to_string()});
+    if let Some(last) = last_key.filter(|_| more) {
         let position = Continue {
-            rv: result.revision,
-            start: format!("{}\0", last.key),
+            rv: revision,
+            start: format!("{last}\0"),
         };
         let token = serde_json::to_vec(&position).map_err(|e| ApiError::Internal(e.to_string()))?;
         metadata["continue"] = json!(STANDARD.encode(token));
@@ -247,6 +367,10 @@ async fn create(
         check_namespace(server, ns).await?;
     }
     object::prepare_create(&mut obj)?;
+    if def.subresource("status").is_some() {
+        // Status is the controllers' to write, through the subresource.
+        carry_status(&mut obj, &Value::Null);
+    }
     strategy::prepare_create(def, &mut obj);
     let kv = server
         .store
@@ -257,34 +381,103 @@ async fn create(
     Ok(json_response(StatusCode::CREATED, &obj))
 }
 
-async fn update(
-    server: &ApiServer,
-    def: &ResourceDef,
-    namespace: Option<&str>,
-    name: &str,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let mut obj = object::parse_body(def, body)?;
-    object::check_identity(def, &mut obj, namespace, Some(name))?;
-    let key = def.key(namespace, name);
-    let (current, _) = server
-        .store
-        .get(&key, None)
-        .await
-        .map_err(|e| from_storage(e, target(def, name)))?;
-    let current = current.ok_or_else(|| ApiError::NotFound(target(def, name)))?;
+async fn update(server: &ApiServer, t: &Target<'_>, body: &[u8]) -> Result<Response, ApiError> {
+    let mut obj = object::parse_body(t.def, body)?;
+    object::check_identity(t.def, &mut obj, t.namespace, Some(t.name))?;
+    let current = current(server, t).await?;
     let requested = object::meta_str(&obj, "resourceVersion");
     if !requested.is_empty() && requested != current.mod_revision.to_string() {
-        return Err(ApiError::Conflict(target(def, name)));
+        return Err(ApiError::Conflict(target(t.def, t.name)));
     }
-    object::prepare_update(&mut obj, &object::from_store(&current)?)?;
+    let next = next_state(t, &object::from_store(&current)?, obj)?;
+    store_update(server, t, &current, next).await
+}
+
+async fn current(server: &ApiServer, t: &Target<'_>) -> Result<storage::KeyValue, ApiError> {
+    let (found, _) = server
+        .store
+        .get(&t.def.key(t.namespace, t.name), None)
+        .await
+        .map_err(|e| from_storage(e, target(t.def, t.name)))?;
+    found.ok_or_else(|| ApiError::NotFound(target(t.def, t.name)))
+}
+
+/// Stores `next` if the object is still at `current`'s revision.
+async fn store_update(
+    server: &ApiServer,
+    t: &Target<'_>,
+    current: &storage::KeyValue,
+    mut next: Value,
+) -> Result<Response, ApiError> {
     let kv = server
         .store
-        .update(&key, object::to_store(&obj), current.mod_revision)
+        .update(&current.key, object::to_store(&next), current.mod_revision)
         .await
-        .map_err(|e| from_storage(e, target(def, name)))?;
-    object::set_resource_version(&mut obj, kv.mod_revision);
-    Ok(json_response(StatusCode::OK, &obj))
+        .map_err(|e| from_storage(e, target(t.def, t.name)))?;
+    object::set_resource_version(&mut next, kv.mod_revision);
+    Ok(json_response(StatusCode::OK, &next))
+}
+
+/// Media types accepted for request bodies and for patches.
+const BODY_TYPES: &str = "application/json";
+const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json";
+
+/// Times a patch is re-applied to a fresher object when a concurrent write wins the race
+/// (only patches without a resourceVersion precondition).
+const PATCH_ATTEMPTS: usize = 5;
+
+async fn patch(
+    server: &ApiServer,
+    t: &Target<'_>,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    enum Kind {
+        Json(json_patch::Patch),
+        Merge(Value),
+    }
+    let kind = match content_type {
+        Some("application/json-patch+json") => Kind::Json(
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::BadRequest(format!("invalid JSON patch: {e}")))?,
+        ),
+        Some("application/merge-patch+json") => Kind::Merge(
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::BadRequest(format!("invalid merge patch: {e}")))?,
+        ),
+        _ => return Err(ApiError::UnsupportedMediaType(PATCH_TYPES)),
+    };
+    for _ in 0..PATCH_ATTEMPTS {
+        let current = current(server, t).await?;
+        let current_obj = object::from_store(&current)?;
+        let mut patched = current_obj.clone();
+        match &kind {
+            Kind::Json(p) => json_patch::patch(&mut patched, p).map_err(|e| ApiError::Invalid {
+                kind: t.def.kind.to_string(),
+                target: target(t.def, t.name),
+                causes: vec![api::status::StatusCause {
+                    reason: "FieldValueInvalid".into(),
+                    message: e.to_string(),
+                    field: String::new(),
+                }],
+            })?,
+            Kind::Merge(p) => json_patch::merge(&mut patched, p),
+        }
+        let raw = serde_json::to_vec(&patched).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut obj = object::parse_body(t.def, &raw)?;
+        object::check_identity(t.def, &mut obj, t.namespace, Some(t.name))?;
+        // A patch that sets a resourceVersion is a precondition: no retry past it.
+        let requested = object::meta_str(&obj, "resourceVersion");
+        if !requested.is_empty() && requested != current.mod_revision.to_string() {
+            return Err(ApiError::Conflict(target(t.def, t.name)));
+        }
+        let next = next_state(t, &current_obj, obj)?;
+        match store_update(server, t, &current, next).await {
+            Err(ApiError::Conflict(_)) => continue,
+            outcome => return outcome,
+        }
+    }
+    Err(ApiError::Conflict(target(t.def, t.name)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -342,6 +535,39 @@ async fn delete(
     Ok(json_response(StatusCode::OK, &obj))
 }
 
+/// A store event as a watcher with `selection` sees it: an object entering the selection is
+/// ADDED, one leaving it DELETED (with its new state), as upstream.
+fn selected_event(
+    event: &storage::Event,
+    selection: &Selection,
+) -> Result<Option<(&'static str, Value)>, ApiError> {
+    let at = |kv: &storage::KeyValue| -> Result<Value, ApiError> {
+        let mut obj = object::from_store(kv)?;
+        object::set_resource_version(&mut obj, event.revision());
+        Ok(obj)
+    };
+    Ok(match (event.kind, &event.prev) {
+        (EventKind::Put, prev) => {
+            let new = at(&event.kv)?;
+            let was = match prev {
+                Some(prev) => selection.matches(&object::from_store(prev)?),
+                None => false,
+            };
+            match (was, selection.matches(&new)) {
+                (true, true) => Some(("MODIFIED", new)),
+                (false, true) => Some(("ADDED", new)),
+                (true, false) => Some(("DELETED", new)),
+                (false, false) => None,
+            }
+        }
+        (EventKind::Delete, Some(prev)) => {
+            let old = at(prev)?;
+            selection.matches(&old).then_some(("DELETED", old))
+        }
+        (EventKind::Delete, None) => None,
+    })
+}
+
 fn watch_event(kind: &str, object: &Value) -> Bytes {
     let mut line = json!({"type": kind, "object": object}).to_string();
     line.push('\n');
@@ -354,6 +580,7 @@ async fn watch(
     namespace: Option<&str>,
     params: &Params,
 ) -> Result<Response, ApiError> {
+    let selection = Selection::parse(def, params)?;
     let prefix = def.namespace_prefix(namespace);
     let store = server.store.clone();
     // No resourceVersion (or "0"): the current state as ADDED events, then changes after it.
@@ -374,6 +601,7 @@ async fn watch(
     let body = stream! {
         for kv in &initial {
             match object::from_store(kv) {
+                Ok(obj) if !selection.matches(&obj) => {}
                 Ok(obj) => yield Ok::<_, std::convert::Infallible>(watch_event("ADDED", &obj)),
                 Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
             }
@@ -418,17 +646,9 @@ async fn watch(
                 continue;
             }
             for event in &response.events {
-                let (kind, stored) = match (event.kind, &event.prev) {
-                    (EventKind::Put, None) => ("ADDED", &event.kv),
-                    (EventKind::Put, Some(_)) => ("MODIFIED", &event.kv),
-                    (EventKind::Delete, Some(prev)) => ("DELETED", prev),
-                    (EventKind::Delete, None) => continue,
-                };
-                match object::from_store(stored) {
-                    Ok(mut obj) => {
-                        object::set_resource_version(&mut obj, event.revision());
-                        yield Ok(watch_event(kind, &obj));
-                    }
+                match selected_event(event, &selection) {
+                    Ok(Some((kind, obj))) => yield Ok(watch_event(kind, &obj)),
+                    Ok(None) => {}
                     Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
                 }
             }

@@ -171,6 +171,161 @@ fn pagination_and_watch(c: Cluster) {
     let _ = watch.wait();
 }
 
+fn label_and_field_selectors(c: Cluster) {
+    for (name, app, tier) in [
+        ("a", "web", "front"),
+        ("b", "web", "back"),
+        ("c", "db", "back"),
+    ] {
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","labels":{{"app":"{app}","tier":"{tier}"}}}}}}"#
+        );
+        let file = c.file(&format!("{name}.json"), &body);
+        c.kubectl_ok(&[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/configmaps",
+            "-f",
+            &file,
+        ]);
+    }
+    let names = |args: &[&str]| {
+        let mut out: Vec<String> = c
+            .kubectl_ok(&[&["get", "cm", "-o", "name"], args].concat())
+            .lines()
+            .map(String::from)
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(names(&["-l", "app=web"]), ["configmap/a", "configmap/b"]);
+    assert_eq!(names(&["-l", "app=web,tier!=front"]), ["configmap/b"]);
+    assert_eq!(names(&["-l", "app in (db,cache)"]), ["configmap/c"]);
+    assert_eq!(names(&["-l", "!tier"]), Vec::<String>::new());
+    assert_eq!(
+        names(&["--field-selector", "metadata.name=c"]),
+        ["configmap/c"]
+    );
+    assert_eq!(
+        names(&[
+            "-l",
+            "tier=back",
+            "--field-selector",
+            "metadata.name!=b",
+            "--chunk-size=1"
+        ]),
+        ["configmap/c"]
+    );
+    let err = c.kubectl_err(&["get", "cm", "--field-selector", "spec.color=blue"]);
+    // kubectl wraps the server's message in its own words.
+    assert!(
+        err.contains("Error from server (BadRequest)")
+            && err.contains("field label not supported: spec.color"),
+        "{err}"
+    );
+}
+
+fn patch_label_annotate_and_status(c: Cluster) {
+    create_configmap(&c, "p", "one");
+    assert_eq!(
+        c.kubectl_ok(&["label", "cm", "p", "team=blue"]),
+        "configmap/p labeled\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["annotate", "cm", "p", "note=hi"]),
+        "configmap/p annotated\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["get", "cm", "-l", "team=blue", "-o", "name"]),
+        "configmap/p\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "patch",
+            "cm",
+            "p",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"key":"two"}}"#
+        ]),
+        "configmap/p patched\n"
+    );
+    c.kubectl_ok(&[
+        "patch",
+        "cm",
+        "p",
+        "--type=json",
+        "-p",
+        r#"[{"op":"add","path":"/data/extra","value":"x"}]"#,
+    ]);
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "cm",
+            "p",
+            "-o",
+            "jsonpath={.data.key} {.data.extra} {.metadata.annotations.note}"
+        ]),
+        "two x hi"
+    );
+    // A JSON patch whose test fails changes nothing.
+    let err = c.kubectl_err(&[
+        "patch",
+        "cm",
+        "p",
+        "--type=json",
+        "-p",
+        r#"[{"op":"test","path":"/data/key","value":"nope"},{"op":"remove","path":"/data/key"}]"#,
+    ]);
+    assert!(err.contains("is invalid"), "{err}");
+    assert_eq!(
+        c.kubectl_ok(&["get", "cm", "p", "-o", "jsonpath={.data.key}"]),
+        "two"
+    );
+    // Status is written through its subresource only.
+    let quota = r#"{"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"q"},"spec":{"hard":{"pods":"5"}},"status":{"hard":{"pods":"99"}}}"#;
+    c.kubectl_ok(&[
+        "create",
+        "--raw",
+        "/api/v1/namespaces/default/resourcequotas",
+        "-f",
+        &c.file("q.json", quota),
+    ]);
+    assert_eq!(
+        c.kubectl_ok(&["get", "resourcequota", "q", "-o", "jsonpath={.status}"]),
+        "",
+        "status is not set on create"
+    );
+    c.kubectl_ok(&[
+        "patch",
+        "resourcequota",
+        "q",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"hard":{"pods":"5"}}}"#,
+    ]);
+    c.kubectl_ok(&[
+        "patch",
+        "resourcequota",
+        "q",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"hard":{"pods":"7"}},"status":{"hard":{"pods":"1"}}}"#,
+    ]);
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "resourcequota",
+            "q",
+            "-o",
+            "jsonpath={.spec.hard.pods} {.status.hard.pods}"
+        ]),
+        "7 5",
+        "the main resource does not write status"
+    );
+}
+
 fn data_survives_a_restart(mut c: Cluster) {
     create_configmap(&c, "keep", "me");
     let before = c.kubectl_ok(&[
@@ -257,6 +412,14 @@ macro_rules! on_backend {
             #[test]
             fn pagination_and_watch() {
                 super::pagination_and_watch(Cluster::start($backend));
+            }
+            #[test]
+            fn label_and_field_selectors() {
+                super::label_and_field_selectors(Cluster::start($backend));
+            }
+            #[test]
+            fn patch_label_annotate_and_status() {
+                super::patch_label_annotate_and_status(Cluster::start($backend));
             }
             #[test]
             fn data_survives_a_restart() {
