@@ -22,6 +22,8 @@ pub struct StatusDetails {
     pub group: String,
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub kind: String,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub uid: String,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub causes: Vec<StatusCause>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -36,7 +38,9 @@ pub struct Status {
     pub metadata: serde_json::Map<String, serde_json::Value>,
     /// "Success" or "Failure".
     pub status: String,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub message: String,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub details: Option<StatusDetails>,
@@ -54,6 +58,20 @@ impl Status {
             reason: reason.into(),
             details: None,
             code,
+        }
+    }
+
+    /// The answer to a delete that removed the object at once.
+    pub fn success(details: StatusDetails) -> Self {
+        Status {
+            kind: "Status".into(),
+            api_version: "v1".into(),
+            metadata: Default::default(),
+            status: "Success".into(),
+            message: String::new(),
+            reason: String::new(),
+            details: Some(details),
+            code: 200,
         }
     }
 

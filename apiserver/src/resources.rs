@@ -180,6 +180,9 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             .await
         }
         ("delete", Part::Main) => delete(server, def, namespace, name, &read_body().await?).await,
+        ("deletecollection", Part::Main) => {
+            delete_collection(server, def, namespace, &params).await
+        }
         _ => Err(ApiError::MethodNotAllowed),
     }
 }
@@ -532,7 +535,17 @@ async fn delete(
         .delete(&key, Some(current.mod_revision))
         .await
         .map_err(|e| from_storage(e, target(def, name)))?;
-    Ok(json_response(StatusCode::OK, &obj))
+    // Removed at once (no finalizers yet): upstream answers with a success Status.
+    let details = api::status::StatusDetails {
+        name: name.to_string(),
+        group: def.group.to_string(),
+        kind: def.plural.to_string(),
+        uid: object::meta_str(&obj, "uid").to_string(),
+        ..Default::default()
+    };
+    let status = serde_json::to_value(api::status::Status::success(details))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json_response(StatusCode::OK, &status))
 }
 
 /// A store event as a watcher with `selection` sees it: an object entering the selection is
@@ -566,6 +579,41 @@ fn selected_event(
         }
         (EventKind::Delete, None) => None,
     })
+}
+
+/// Deletes every selected object of the collection; answers with the deleted objects.
+async fn delete_collection(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    params: &Params,
+) -> Result<Response, ApiError> {
+    let selection = Selection::parse(def, params)?;
+    let listed = server
+        .store
+        .list(&def.namespace_prefix(namespace), ListOptions::default())
+        .await
+        .map_err(|e| from_storage(e, target(def, "")))?;
+    let mut deleted = Vec::new();
+    for kv in &listed.kvs {
+        let obj = object::from_store(kv)?;
+        if !selection.matches(&obj) {
+            continue;
+        }
+        // Guarded by the listed revision; an object changed or deleted since is left alone.
+        match server.store.delete(&kv.key, Some(kv.mod_revision)).await {
+            Ok(_) => deleted.push(obj),
+            Err(storage::Error::NotFound { .. } | storage::Error::Conflict { .. }) => {}
+            Err(e) => return Err(from_storage(e, target(def, object::meta_str(&obj, "name")))),
+        }
+    }
+    let list = json!({
+        "kind": format!("{}List", def.kind),
+        "apiVersion": def.api_version(),
+        "metadata": {"resourceVersion": listed.revision.to_string()},
+        "items": deleted,
+    });
+    Ok(json_response(StatusCode::OK, &list))
 }
 
 fn watch_event(kind: &str, object: &Value) -> Bytes {

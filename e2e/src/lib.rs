@@ -47,6 +47,28 @@ fn oxshift_binary() -> PathBuf {
     bin
 }
 
+/// The Python with the `kubernetes` client: the virtualenv `hack/setup.sh` makes under the
+/// target directory, or `$OXSHIFT_PYTHON`.
+pub fn python() -> PathBuf {
+    if let Ok(python) = std::env::var("OXSHIFT_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe.ancestors().nth(3).expect("target dir");
+    let venv = target.join("e2e-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run hack/setup.sh (it installs the Python kubernetes client)",
+        venv.display()
+    );
+    venv
+}
+
+/// The directory of the e2e crate's sources (scripts live there).
+pub fn e2e_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
