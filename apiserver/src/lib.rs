@@ -47,22 +47,37 @@ fn json(value: &Value) -> Response {
         .into_response()
 }
 
-async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
+/// `/api` or `/apis`: aggregated discovery when the client asks for it, legacy otherwise.
+fn discovery_root(
+    headers: &HeaderMap,
+    aggregated: impl FnOnce() -> Value,
+    legacy: impl FnOnce() -> Value,
+) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     if discovery::wants_aggregated(accept) {
-        let body = discovery::aggregated(&s.scheme, true).to_string();
-        return ([(header::CONTENT_TYPE, discovery::AGGREGATED_V2)], body).into_response();
+        return (
+            [(header::CONTENT_TYPE, discovery::AGGREGATED_V2)],
+            aggregated().to_string(),
+        )
+            .into_response();
     }
-    json(&discovery::api_versions(&s.address))
+    json(&legacy())
+}
+
+async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    discovery_root(
+        &headers,
+        || discovery::aggregated(&s.scheme, true),
+        || discovery::api_versions(&s.address),
+    )
 }
 
 async fn apis_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    if discovery::wants_aggregated(accept) {
-        let body = discovery::aggregated(&s.scheme, false).to_string();
-        return ([(header::CONTENT_TYPE, discovery::AGGREGATED_V2)], body).into_response();
-    }
-    json(&discovery::api_group_list(&s.scheme))
+    discovery_root(
+        &headers,
+        || discovery::aggregated(&s.scheme, false),
+        || discovery::api_group_list(&s.scheme),
+    )
 }
 
 async fn core_resources(State(s): State<Shared>, Path(version): Path<String>) -> Response {

@@ -326,13 +326,10 @@ async fn list(
         let token = serde_json::to_vec(&position).map_err(|e| ApiError::Internal(e.to_string()))?;
         metadata["continue"] = json!(STANDARD.encode(token));
     }
-    let list = json!({
-        "kind": format!("{}List", def.kind),
-        "apiVersion": def.api_version(),
-        "metadata": metadata,
-        "items": items,
-    });
-    Ok(json_response(StatusCode::OK, &list))
+    Ok(json_response(
+        StatusCode::OK,
+        &list_body(def, metadata, items),
+    ))
 }
 
 fn parse_resource_version(rv: Option<&str>) -> Result<u64, ApiError> {
@@ -607,13 +604,21 @@ async fn delete_collection(
             Err(e) => return Err(from_storage(e, target(def, object::meta_str(&obj, "name")))),
         }
     }
-    let list = json!({
+    let metadata = json!({"resourceVersion": listed.revision.to_string()});
+    Ok(json_response(
+        StatusCode::OK,
+        &list_body(def, metadata, deleted),
+    ))
+}
+
+/// A `<Kind>List` of `items`.
+fn list_body(def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Value {
+    json!({
         "kind": format!("{}List", def.kind),
         "apiVersion": def.api_version(),
-        "metadata": {"resourceVersion": listed.revision.to_string()},
-        "items": deleted,
-    });
-    Ok(json_response(StatusCode::OK, &list))
+        "metadata": metadata,
+        "items": items,
+    })
 }
 
 fn watch_event(kind: &str, object: &Value) -> Bytes {

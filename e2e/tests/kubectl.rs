@@ -397,38 +397,23 @@ fn unauthenticated_requests_are_refused(c: Cluster) {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ok");
 }
 
+/// One `#[test]` per scenario, each on a fresh cluster of `$backend`.
 macro_rules! on_backend {
     ($module:ident, $backend:expr) => {
+        on_backend!(@each $module, $backend;
+            discovery_health_and_version, crud_with_upstream_errors, pagination_and_watch,
+            label_and_field_selectors, patch_label_annotate_and_status, data_survives_a_restart,
+            unauthenticated_requests_are_refused);
+    };
+    (@each $module:ident, $backend:expr; $($scenario:ident),*) => {
         mod $module {
             use super::*;
-            #[test]
-            fn discovery_health_and_version() {
-                super::discovery_health_and_version(Cluster::start($backend));
-            }
-            #[test]
-            fn crud_with_upstream_errors() {
-                super::crud_with_upstream_errors(Cluster::start($backend));
-            }
-            #[test]
-            fn pagination_and_watch() {
-                super::pagination_and_watch(Cluster::start($backend));
-            }
-            #[test]
-            fn label_and_field_selectors() {
-                super::label_and_field_selectors(Cluster::start($backend));
-            }
-            #[test]
-            fn patch_label_annotate_and_status() {
-                super::patch_label_annotate_and_status(Cluster::start($backend));
-            }
-            #[test]
-            fn data_survives_a_restart() {
-                super::data_survives_a_restart(Cluster::start($backend));
-            }
-            #[test]
-            fn unauthenticated_requests_are_refused() {
-                super::unauthenticated_requests_are_refused(Cluster::start($backend));
-            }
+            $(
+                #[test]
+                fn $scenario() {
+                    super::$scenario(Cluster::start($backend));
+                }
+            )*
         }
     };
 }

@@ -279,10 +279,7 @@ impl Store for EtcdStore {
 
     async fn list(&self, prefix: &str, opts: ListOptions) -> Result<ListResult> {
         let at = opts.revision.unwrap_or(0);
-        let start = match &opts.continue_from {
-            Some(from) if from.as_str() > prefix => from.clone(),
-            _ => prefix.to_string(),
-        };
+        let start = opts.start(prefix).to_string();
         let mut get = range_options(prefix, GetOptions::new()).with_revision(at as i64);
         if let Some(limit) = opts.limit.filter(|&l| l > 0) {
             get = get.with_limit(limit as i64);

@@ -70,6 +70,17 @@ pub struct ListOptions {
     pub continue_from: Option<String>,
 }
 
+impl ListOptions {
+    /// The first key a list over `prefix` reads: the continue point when it lies past the
+    /// prefix, the prefix otherwise.
+    pub fn start<'a>(&'a self, prefix: &'a str) -> &'a str {
+        match &self.continue_from {
+            Some(from) if from.as_str() > prefix => from,
+            _ => prefix,
+        }
+    }
+}
+
 /// The result of a range read.
 #[derive(Clone, Debug, Default)]
 pub struct ListResult {

@@ -153,10 +153,7 @@ impl Snapshot {
 
     pub(crate) fn list(&self, prefix: &str, opts: &ListOptions) -> Result<ListResult> {
         let at = self.historical(opts.revision)?;
-        let start = match &opts.continue_from {
-            Some(from) if from.as_str() > prefix => from.as_str(),
-            _ => prefix,
-        };
+        let start = opts.start(prefix);
         let in_range = |k: &[u8]| k >= start.as_bytes() && k.starts_with(prefix.as_bytes());
         let changed = match at {
             Some(r) => self.changed_since(r, in_range)?,
