@@ -8,6 +8,7 @@
 pub mod discovery;
 pub mod error;
 pub mod object;
+pub mod openapi;
 pub mod request_info;
 pub mod resources;
 pub mod serve;
@@ -35,6 +36,13 @@ pub struct ApiServer {
     pub store: Arc<dyn storage::Store>,
     /// `host:port` clients reach this server at (for legacy `/api` discovery).
     pub address: String,
+    /// The OpenAPI v3 index and documents, built once from the scheme.
+    openapi: std::sync::OnceLock<OpenApiDocs>,
+}
+
+struct OpenApiDocs {
+    index: String,
+    documents: std::collections::HashMap<String, String>,
 }
 
 type Shared = Arc<ApiServer>;
@@ -100,6 +108,50 @@ async fn group_resources(
 ) -> Response {
     match discovery::api_resource_list(&s.scheme, &group, &version) {
         Some(doc) => json(&doc),
+        None => ApiError::PathNotFound.into_response(),
+    }
+}
+
+impl ApiServer {
+    pub fn new(scheme: Scheme, store: Arc<dyn storage::Store>, address: String) -> Self {
+        Self {
+            scheme,
+            store,
+            address,
+            openapi: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn openapi(&self) -> &OpenApiDocs {
+        self.openapi.get_or_init(|| {
+            let mut documents = std::collections::HashMap::new();
+            for g in self.scheme.groups() {
+                for v in &g.versions {
+                    if let Some(doc) = openapi::group_version_document(&self.scheme, g.group, v) {
+                        documents.insert(openapi::gv_path(g.group, v), doc.to_string());
+                    }
+                }
+            }
+            OpenApiDocs {
+                index: openapi::index(&self.scheme).to_string(),
+                documents,
+            }
+        })
+    }
+}
+
+async fn openapi_index(State(s): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.openapi().index.clone(),
+    )
+        .into_response()
+}
+
+async fn openapi_document(State(s): State<Shared>, Path(path): Path<String>) -> Response {
+    let key = openapi::parse_gv_path(&path).map(|(g, v)| openapi::gv_path(g, v));
+    match key.and_then(|k| s.openapi().documents.get(&k).cloned()) {
+        Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc).into_response(),
         None => ApiError::PathNotFound.into_response(),
     }
 }
@@ -214,6 +266,8 @@ impl ApiServer {
             .route("/apis", get(apis_root))
             .route("/apis/{group}", get(group))
             .route("/apis/{group}/{version}", get(group_resources))
+            .route("/openapi/v3", get(openapi_index))
+            .route("/openapi/v3/{*path}", get(openapi_document))
             .fallback(resources::handle)
             .layer(middleware::from_fn(require_user))
             .with_state(self)

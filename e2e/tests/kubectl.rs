@@ -326,6 +326,41 @@ fn patch_label_annotate_and_status(c: Cluster) {
     );
 }
 
+/// Manifests: kubectl downloads OpenAPI v3, sees that the server validates fields itself, and
+/// sends the objects of a multi-document YAML file.
+fn manifests_create_replace_delete(c: Cluster) {
+    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  greeting: hello\n---\n\
+                    apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata:\n  name: frontend\nspec:\n  replicas: 2\n";
+    let file = c.file("m.yaml", manifest);
+    assert_eq!(
+        c.kubectl_ok(&["create", "-f", &file]),
+        "configmap/from-yaml created\ndeploymentconfig.apps.openshift.io/frontend created\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["get", "dc", "frontend", "-o", "jsonpath={.spec.replicas}"]),
+        "2"
+    );
+    let changed = c.file("m2.yaml", &manifest.replace("hello", "bonjour"));
+    assert_eq!(
+        c.kubectl_ok(&["replace", "-f", &changed]),
+        "configmap/from-yaml replaced\ndeploymentconfig.apps.openshift.io/frontend replaced\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["get", "cm", "from-yaml", "-o", "jsonpath={.data.greeting}"]),
+        "bonjour"
+    );
+    let explain = c.kubectl_ok(&["explain", "dc"]);
+    assert!(
+        explain.contains("KIND:       DeploymentConfig")
+            && explain.contains("GROUP:      apps.openshift.io"),
+        "{explain}"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["delete", "-f", &file]),
+        "configmap \"from-yaml\" deleted\ndeploymentconfig.apps.openshift.io \"frontend\" deleted\n"
+    );
+}
+
 fn data_survives_a_restart(mut c: Cluster) {
     create_configmap(&c, "keep", "me");
     let before = c.kubectl_ok(&[
@@ -402,7 +437,8 @@ macro_rules! on_backend {
     ($module:ident, $backend:expr) => {
         on_backend!(@each $module, $backend;
             discovery_health_and_version, crud_with_upstream_errors, pagination_and_watch,
-            label_and_field_selectors, patch_label_annotate_and_status, data_survives_a_restart,
+            label_and_field_selectors, patch_label_annotate_and_status, manifests_create_replace_delete,
+            data_survives_a_restart,
             unauthenticated_requests_are_refused);
     };
     (@each $module:ident, $backend:expr; $($scenario:ident),*) => {

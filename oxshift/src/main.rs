@@ -154,11 +154,11 @@ async fn start(args: StartArgs) -> Result<(), BoxError> {
     write_admin_kubeconfig(&pki, &server, &kubeconfig)?;
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    let api = Arc::new(apiserver::ApiServer {
-        scheme: api::Scheme::builtin(),
+    let api = Arc::new(apiserver::ApiServer::new(
+        api::Scheme::builtin(),
         store,
-        address: format!("{host}:{}", args.listen.port()),
-    });
+        format!("{host}:{}", args.listen.port()),
+    ));
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
     let shutdown = async {

@@ -1,0 +1,312 @@
+//! OpenAPI v3, generated from the scheme: the `/openapi/v3` index and one document per group
+//! version, with every resource's paths and operations (`x-kubernetes-action`,
+//! `x-kubernetes-group-version-kind`, upstream's query parameters; PATCH carries
+//! `fieldValidation`, which tells kubectl to leave validation to the server).
+//!
+//! Kind schemas are still open objects (`x-kubernetes-preserve-unknown-fields`): they name the
+//! kind and its standard fields but do not describe `spec`/`status` yet.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use api::scheme::{ResourceDef, Scheme};
+use serde_json::{Map, Value, json};
+
+/// `api/v1` or `apis/<group>/<version>`: the key of a group version in the index.
+pub fn gv_path(group: &str, version: &str) -> String {
+    match group {
+        "" => format!("api/{version}"),
+        g => format!("apis/{g}/{version}"),
+    }
+}
+
+/// The schema name of a kind, in upstream's style.
+pub fn schema_name(def: &ResourceDef) -> String {
+    let first = def.group.split('.').next().unwrap_or_default();
+    match def.group {
+        "" => format!("io.k8s.api.core.{}.{}", def.version, def.kind),
+        g if g.ends_with(".openshift.io") => format!(
+            "com.github.openshift.api.{first}.{}.{}",
+            def.version, def.kind
+        ),
+        _ => format!("io.k8s.api.{first}.{}.{}", def.version, def.kind),
+    }
+}
+
+fn gvk(def: &ResourceDef) -> Value {
+    json!({"group": def.group, "version": def.version, "kind": def.kind})
+}
+
+fn query(name: &str, kind: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "description": description, "schema": {"type": kind, "uniqueItems": true}})
+}
+
+fn path_param(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string", "uniqueItems": true}})
+}
+
+fn write_params() -> Vec<Value> {
+    vec![
+        query(
+            "dryRun",
+            "string",
+            "When present, indicates that modifications should not be persisted.",
+        ),
+        query(
+            "fieldManager",
+            "string",
+            "A name associated with the actor or entity that is making these changes.",
+        ),
+        query(
+            "fieldValidation",
+            "string",
+            "How the server should handle unknown or duplicate fields: Ignore, Warn or Strict.",
+        ),
+    ]
+}
+
+fn list_params() -> Vec<Value> {
+    vec![
+        query(
+            "allowWatchBookmarks",
+            "boolean",
+            "Requests watch events with type BOOKMARK.",
+        ),
+        query(
+            "continue",
+            "string",
+            "The continue option of a paginated list.",
+        ),
+        query(
+            "fieldSelector",
+            "string",
+            "A selector to restrict the list of returned objects by their fields.",
+        ),
+        query(
+            "labelSelector",
+            "string",
+            "A selector to restrict the list of returned objects by their labels.",
+        ),
+        query(
+            "limit",
+            "integer",
+            "The maximum number of responses to return for a list call.",
+        ),
+        query(
+            "resourceVersion",
+            "string",
+            "Constrains which resource versions a request may be served from.",
+        ),
+        query(
+            "resourceVersionMatch",
+            "string",
+            "How resourceVersion is applied to list calls.",
+        ),
+        query(
+            "timeoutSeconds",
+            "integer",
+            "Timeout for the list/watch call.",
+        ),
+        query(
+            "watch",
+            "boolean",
+            "Watch for changes to the described resources.",
+        ),
+    ]
+}
+
+fn object_ref(def: &ResourceDef) -> Value {
+    json!({"$ref": format!("#/components/schemas/{}", schema_name(def))})
+}
+
+fn operation(
+    def: &ResourceDef,
+    action: &str,
+    id: &str,
+    parameters: Vec<Value>,
+    body: Option<&[&str]>,
+    response: Value,
+) -> Value {
+    let mut op = json!({
+        "operationId": id,
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": gvk(def),
+        "parameters": parameters,
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": response}}}},
+    });
+    if let Some(types) = body {
+        let content: Map<String, Value> = types
+            .iter()
+            .map(|t| (t.to_string(), json!({"schema": object_ref(def)})))
+            .collect();
+        op["requestBody"] = json!({"content": content, "required": true});
+    }
+    op
+}
+
+/// The paths of one resource (collection and item).
+fn resource_paths(def: &ResourceDef, paths: &mut Map<String, Value>) {
+    let base = format!("/{}", gv_path(def.group, def.version));
+    let (collection, scope_params) = match def.namespaced() {
+        true => (
+            format!("{base}/namespaces/{{namespace}}/{}", def.plural),
+            vec![path_param(
+                "namespace",
+                "object name and auth scope, such as for teams and projects",
+            )],
+        ),
+        false => (format!("{base}/{}", def.plural), vec![]),
+    };
+    let id = |verb: &str| format!("{verb}{}{}", def.group.replace('.', ""), def.kind);
+    let list = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    let mut item_params = scope_params.clone();
+    item_params.insert(0, path_param("name", &format!("name of the {}", def.kind)));
+    paths.insert(
+        collection.clone(),
+        json!({
+            "parameters": scope_params,
+            "get": operation(def, "list", &id("list"), list_params(), None, list.clone()),
+            "post": operation(def, "post", &id("create"), write_params(), Some(&["application/json"]), object_ref(def)),
+            "delete": operation(def, "deletecollection", &id("deletecollection"), list_params(), None, list),
+        }),
+    );
+    let mut patch_params = write_params();
+    patch_params.push(query(
+        "force",
+        "boolean",
+        "Force is going to \"force\" Apply requests.",
+    ));
+    paths.insert(
+        format!("{collection}/{{name}}"),
+        json!({
+            "parameters": item_params,
+            "get": operation(def, "get", &id("read"), vec![], None, object_ref(def)),
+            "put": operation(def, "put", &id("replace"), write_params(), Some(&["application/json"]), object_ref(def)),
+            "patch": operation(def, "patch", &id("patch"), patch_params, Some(&["application/json-patch+json", "application/merge-patch+json"]), object_ref(def)),
+            "delete": operation(def, "delete", &id("delete"), write_params(), None, json!({"type": "object"})),
+        }),
+    );
+}
+
+fn kind_schema(def: &ResourceDef) -> Value {
+    json!({
+        "description": format!("{} ({}).", def.kind, def.api_version()),
+        "type": "object",
+        "properties": {
+            "apiVersion": {"description": "APIVersion defines the versioned schema of this representation of an object.", "type": "string"},
+            "kind": {"description": "Kind is a string value representing the REST resource this object represents.", "type": "string"},
+            "metadata": {"description": "Standard object's metadata.", "type": "object", "x-kubernetes-preserve-unknown-fields": true},
+        },
+        "x-kubernetes-preserve-unknown-fields": true,
+        "x-kubernetes-group-version-kind": [gvk(def)],
+    })
+}
+
+/// The document of one group version, or `None` if the scheme has no such group version.
+pub fn group_version_document(scheme: &Scheme, group: &str, version: &str) -> Option<Value> {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    for def in scheme.group_version(group, version) {
+        resource_paths(def, &mut paths);
+        schemas.insert(schema_name(def), kind_schema(def));
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    let (major, minor) = crate::KUBERNETES_VERSION;
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": format!("v{major}.{minor}.0")},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }))
+}
+
+/// A stable hash of a document, for the cache-busting `?hash=` of the index.
+fn hash(doc: &Value) -> String {
+    let mut h = DefaultHasher::new();
+    doc.to_string().hash(&mut h);
+    format!("{:016X}", h.finish())
+}
+
+/// `GET /openapi/v3`: every group version with the URL of its document.
+pub fn index(scheme: &Scheme) -> Value {
+    let mut paths = Map::new();
+    for g in scheme.groups() {
+        for v in &g.versions {
+            if let Some(doc) = group_version_document(scheme, g.group, v) {
+                let key = gv_path(g.group, v);
+                paths.insert(
+                    key.clone(),
+                    json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&doc))}),
+                );
+            }
+        }
+    }
+    json!({"paths": paths})
+}
+
+/// The group version an index key (`api/v1`, `apis/apps/v1`) names.
+pub fn parse_gv_path(path: &str) -> Option<(&str, &str)> {
+    match path
+        .trim_matches('/')
+        .split('/')
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["api", version] => Some(("", version)),
+        ["apis", group, version] => Some((group, version)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_operations_announce_field_validation() {
+        let scheme = Scheme::builtin();
+        let doc = group_version_document(&scheme, "", "v1").unwrap();
+        let item = &doc["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"];
+        let patch = &item["patch"];
+        assert_eq!(
+            patch["x-kubernetes-group-version-kind"],
+            json!({"group": "", "version": "v1", "kind": "ConfigMap"})
+        );
+        assert!(
+            patch["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "fieldValidation")
+        );
+        assert_eq!(item["get"]["x-kubernetes-action"], "get");
+        assert!(
+            doc["paths"]["/api/v1/namespaces/{name}"].is_object(),
+            "cluster-scoped paths have no namespace"
+        );
+        let schema = &doc["components"]["schemas"]["io.k8s.api.core.v1.ConfigMap"];
+        assert_eq!(
+            schema["x-kubernetes-group-version-kind"][0]["kind"],
+            "ConfigMap"
+        );
+        let dc = group_version_document(&scheme, "apps.openshift.io", "v1").unwrap();
+        assert!(
+            dc["components"]["schemas"]["com.github.openshift.api.apps.v1.DeploymentConfig"]
+                .is_object()
+        );
+        assert!(group_version_document(&scheme, "nope", "v1").is_none());
+    }
+
+    #[test]
+    fn index_lists_every_group_version_with_a_hash() {
+        let index = index(&Scheme::builtin());
+        let url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
+            .as_str()
+            .unwrap();
+        assert!(url.starts_with("/openapi/v3/apis/apps/v1?hash="), "{url}");
+        assert_eq!(parse_gv_path("apis/apps/v1"), Some(("apps", "v1")));
+        assert_eq!(parse_gv_path("api/v1"), Some(("", "v1")));
+        assert_eq!(parse_gv_path("apis/apps"), None);
+    }
+}
