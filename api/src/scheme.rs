@@ -9,6 +9,38 @@ pub enum Scope {
     Cluster,
 }
 
+/// How strategic merge patch merges a list field (fields not listed are replaced whole).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListMerge {
+    /// A list of objects, merged element by element on this key.
+    Key(&'static str),
+    /// A list of scalars, merged as a set (union).
+    Set,
+}
+
+/// Merge lists of every object's metadata.
+const META_LISTS: &[(&str, ListMerge)] = &[
+    ("metadata.finalizers", ListMerge::Set),
+    ("metadata.ownerReferences", ListMerge::Key("uid")),
+];
+
+/// Merge lists of a PodSpec, relative to where the PodSpec sits in its object.
+const POD_SPEC_LISTS: &[(&str, ListMerge)] = &[
+    ("containers", ListMerge::Key("name")),
+    ("initContainers", ListMerge::Key("name")),
+    ("ephemeralContainers", ListMerge::Key("name")),
+    ("volumes", ListMerge::Key("name")),
+    ("imagePullSecrets", ListMerge::Key("name")),
+    ("hostAliases", ListMerge::Key("ip")),
+    ("containers.ports", ListMerge::Key("containerPort")),
+    ("containers.env", ListMerge::Key("name")),
+    ("containers.volumeMounts", ListMerge::Key("mountPath")),
+    ("containers.volumeDevices", ListMerge::Key("devicePath")),
+    ("initContainers.ports", ListMerge::Key("containerPort")),
+    ("initContainers.env", ListMerge::Key("name")),
+    ("initContainers.volumeMounts", ListMerge::Key("mountPath")),
+];
+
 /// A subresource (`status`, `scale`, ...) and the kind it answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Subresource {
@@ -36,6 +68,10 @@ pub struct ResourceDef {
     pub subresources: &'static [Subresource],
     /// Field selectors besides `metadata.name` and `metadata.namespace`.
     pub field_selectors: &'static [&'static str],
+    /// Where the kind embeds a PodSpec (`spec` for pods, `spec.template.spec` for workloads).
+    pub pod_spec: Option<&'static str>,
+    /// Kind-specific merge lists of strategic merge patch (dotted paths, no indices).
+    pub merge_lists: &'static [(&'static str, ListMerge)],
 }
 
 impl ResourceDef {
@@ -43,6 +79,33 @@ impl ResourceDef {
     pub const fn with_field_selectors(mut self, fields: &'static [&'static str]) -> Self {
         self.field_selectors = fields;
         self
+    }
+
+    /// The same resource with a PodSpec at `path`.
+    pub const fn with_pod_spec(mut self, path: &'static str) -> Self {
+        self.pod_spec = Some(path);
+        self
+    }
+
+    /// The same resource with kind-specific merge lists.
+    pub const fn with_merge_lists(mut self, lists: &'static [(&'static str, ListMerge)]) -> Self {
+        self.merge_lists = lists;
+        self
+    }
+
+    /// How strategic merge patch merges the list at `path` (dotted, without indices), if it
+    /// merges it at all.
+    pub fn list_merge(&self, path: &str) -> Option<ListMerge> {
+        let find = |lists: &[(&str, ListMerge)], path: &str| {
+            lists.iter().find(|(p, _)| *p == path).map(|(_, m)| *m)
+        };
+        find(META_LISTS, path)
+            .or_else(|| find(self.merge_lists, path))
+            .or_else(|| {
+                let prefix = self.pod_spec?;
+                let rest = path.strip_prefix(prefix)?.strip_prefix('.')?;
+                find(POD_SPEC_LISTS, rest)
+            })
     }
 
     /// Whether `field` may be used in a field selector on this resource.
@@ -132,6 +195,7 @@ const fn scale() -> Subresource {
 const STATUS: &[Subresource] = &[status()];
 const STATUS_SCALE: &[Subresource] = &[status(), scale()];
 const NONE: &[Subresource] = &[];
+const WORKLOAD_CONDITIONS: &[(&str, ListMerge)] = &[("status.conditions", ListMerge::Key("type"))];
 const ALL: &[&str] = &["all"];
 
 macro_rules! resource {
@@ -149,6 +213,8 @@ macro_rules! resource {
             categories: $categories,
             subresources: $subresources,
             field_selectors: &[],
+            pod_spec: None,
+            merge_lists: &[],
         }
     };
 }
@@ -165,12 +231,15 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "Secret", "secrets", "secret", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_field_selectors(&["type"]),
     resource!(""/"v1", "ServiceAccount", "serviceaccounts", "serviceaccount", Namespaced, short: ["sa"], categories: &[], subresources: NONE),
-    resource!(""/"v1", "Service", "services", "service", Namespaced, short: ["svc"], categories: ALL, subresources: STATUS),
+    resource!(""/"v1", "Service", "services", "service", Namespaced, short: ["svc"], categories: ALL, subresources: STATUS)
+        .with_merge_lists(&[("spec.ports", ListMerge::Key("port"))]),
     resource!(""/"v1", "Endpoints", "endpoints", "endpoints", Namespaced, short: ["ep"], categories: &[], subresources: NONE),
     resource!(""/"v1", "Pod", "pods", "pod", Namespaced, short: ["po"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
     ])
+    .with_pod_spec("spec")
+    .with_merge_lists(&[("status.conditions", ListMerge::Key("type"))])
     .with_field_selectors(&[
         "spec.nodeName",
         "spec.restartPolicy",
@@ -182,6 +251,8 @@ pub const BUILTIN: &[ResourceDef] = &[
         "status.nominatedNodeName",
     ]),
     resource!(""/"v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", Namespaced, short: ["rc"], categories: ALL, subresources: STATUS_SCALE)
+        .with_pod_spec("spec.template.spec")
+        .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_field_selectors(&["status.replicas"]),
     resource!(""/"v1", "Event", "events", "event", Namespaced, short: ["ev"], categories: &[], subresources: NONE)
         .with_field_selectors(&[
@@ -204,11 +275,17 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "Node", "nodes", "node", Cluster, short: ["no"], categories: &[], subresources: STATUS)
         .with_field_selectors(&["spec.unschedulable"]),
     // apps/v1
-    resource!("apps"/"v1", "Deployment", "deployments", "deployment", Namespaced, short: ["deploy"], categories: ALL, subresources: STATUS_SCALE),
+    resource!("apps"/"v1", "Deployment", "deployments", "deployment", Namespaced, short: ["deploy"], categories: ALL, subresources: STATUS_SCALE)
+        .with_pod_spec("spec.template.spec")
+        .with_merge_lists(WORKLOAD_CONDITIONS),
     resource!("apps"/"v1", "ReplicaSet", "replicasets", "replicaset", Namespaced, short: ["rs"], categories: ALL, subresources: STATUS_SCALE)
+        .with_pod_spec("spec.template.spec")
+        .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_field_selectors(&["status.replicas"]),
     // batch/v1
     resource!("batch"/"v1", "Job", "jobs", "job", Namespaced, short: [], categories: ALL, subresources: STATUS)
+        .with_pod_spec("spec.template.spec")
+        .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_field_selectors(&["status.successful"]),
     // coordination.k8s.io/v1
     resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE),
@@ -226,7 +303,9 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("apps.openshift.io"/"v1", "DeploymentConfig", "deploymentconfigs", "deploymentconfig", Namespaced, short: ["dc"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "scale", group: "extensions", version: "v1beta1", kind: "Scale", verbs: STATUS_VERBS },
-    ]),
+    ])
+    .with_pod_spec("spec.template.spec")
+    .with_merge_lists(WORKLOAD_CONDITIONS),
     resource!("build.openshift.io"/"v1", "BuildConfig", "buildconfigs", "buildconfig", Namespaced, short: ["bc"], categories: ALL, subresources: NONE),
     resource!("build.openshift.io"/"v1", "Build", "builds", "build", Namespaced, short: [], categories: ALL, subresources: NONE),
     resource!("route.openshift.io"/"v1", "Route", "routes", "route", Namespaced, short: [], categories: ALL, subresources: STATUS),
@@ -352,5 +431,38 @@ mod tests {
         );
         assert!(groups.iter().any(|g| g.group == "image.openshift.io"));
         assert!(scheme.lookup("apps", "v1", "configmaps").is_none());
+    }
+
+    #[test]
+    fn merge_lists_follow_the_pod_spec() {
+        let scheme = Scheme::builtin();
+        let deploy = scheme.lookup("apps", "v1", "deployments").unwrap();
+        assert_eq!(
+            deploy.list_merge("spec.template.spec.containers"),
+            Some(ListMerge::Key("name"))
+        );
+        assert_eq!(
+            deploy.list_merge("spec.template.spec.containers.env"),
+            Some(ListMerge::Key("name"))
+        );
+        assert_eq!(
+            deploy.list_merge("metadata.finalizers"),
+            Some(ListMerge::Set)
+        );
+        assert_eq!(deploy.list_merge("spec.containers"), None);
+        let pod = scheme.lookup("", "v1", "pods").unwrap();
+        assert_eq!(
+            pod.list_merge("spec.containers.ports"),
+            Some(ListMerge::Key("containerPort"))
+        );
+        let dc = scheme
+            .lookup("apps.openshift.io", "v1", "deploymentconfigs")
+            .unwrap();
+        assert_eq!(
+            dc.list_merge("spec.template.spec.volumes"),
+            Some(ListMerge::Key("name"))
+        );
+        let cm = scheme.lookup("", "v1", "configmaps").unwrap();
+        assert_eq!(cm.list_merge("data"), None);
     }
 }

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod request_info;
 pub mod resources;
 pub mod serve;
+pub mod strategic;
 pub mod strategy;
 
 use std::sync::Arc;

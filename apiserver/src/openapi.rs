@@ -181,7 +181,7 @@ fn resource_paths(def: &ResourceDef, paths: &mut Map<String, Value>) {
             "parameters": item_params,
             "get": operation(def, "get", &id("read"), vec![], None, object_ref(def)),
             "put": operation(def, "put", &id("replace"), write_params(), Some(&["application/json"]), object_ref(def)),
-            "patch": operation(def, "patch", &id("patch"), patch_params, Some(&["application/json-patch+json", "application/merge-patch+json"]), object_ref(def)),
+            "patch": operation(def, "patch", &id("patch"), patch_params, Some(&["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"]), object_ref(def)),
             "delete": operation(def, "delete", &id("delete"), write_params(), None, json!({"type": "object"})),
         }),
     );

@@ -420,7 +420,7 @@ async fn store_update(
 
 /// Media types accepted for request bodies and for patches.
 const BODY_TYPES: &str = "application/json";
-const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json";
+const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json";
 
 /// Times a patch is re-applied to a fresher object when a concurrent write wins the race
 /// (only patches without a resourceVersion precondition).
@@ -435,6 +435,7 @@ async fn patch(
     enum Kind {
         Json(json_patch::Patch),
         Merge(Value),
+        Strategic(Value),
     }
     let kind = match content_type {
         Some("application/json-patch+json") => Kind::Json(
@@ -444,6 +445,10 @@ async fn patch(
         Some("application/merge-patch+json") => Kind::Merge(
             serde_json::from_slice(body)
                 .map_err(|e| ApiError::BadRequest(format!("invalid merge patch: {e}")))?,
+        ),
+        Some("application/strategic-merge-patch+json") => Kind::Strategic(
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::BadRequest(format!("invalid strategic merge patch: {e}")))?,
         ),
         _ => return Err(ApiError::UnsupportedMediaType(PATCH_TYPES)),
     };
@@ -462,6 +467,9 @@ async fn patch(
                 }],
             })?,
             Kind::Merge(p) => json_patch::merge(&mut patched, p),
+            Kind::Strategic(p) => {
+                crate::strategic::apply(t.def, &mut patched, p).map_err(ApiError::BadRequest)?
+            }
         }
         let raw = serde_json::to_vec(&patched).map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut obj = object::parse_body(t.def, &raw)?;

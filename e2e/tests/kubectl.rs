@@ -361,6 +361,74 @@ fn manifests_create_replace_delete(c: Cluster) {
     );
 }
 
+/// Client-side apply (create, unchanged, configured), the default strategic merge patch, and
+/// edit with a scripted editor, on a Deployment whose containers merge by name.
+fn apply_patch_and_edit(c: Cluster) {
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  \
+                    selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      \
+                    containers:\n      - name: app\n        image: nginx:1\n        env: [{name: A, value: \"1\"}]\n      \
+                    - name: sidecar\n        image: busybox\n";
+    let file = c.file("d.yaml", manifest);
+    assert_eq!(
+        c.kubectl_ok(&["apply", "-f", &file]),
+        "deployment.apps/web created\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["apply", "-f", &file]),
+        "deployment.apps/web unchanged\n"
+    );
+    let changed = c.file("d2.yaml", &manifest.replace("nginx:1", "nginx:2"));
+    assert_eq!(
+        c.kubectl_ok(&["apply", "-f", &changed]),
+        "deployment.apps/web configured\n"
+    );
+    let images = "jsonpath={.spec.template.spec.containers[*].image} {.metadata.generation}";
+    assert_eq!(
+        c.kubectl_ok(&["get", "deploy", "web", "-o", images]),
+        "nginx:2 busybox 2"
+    );
+    let patch = r#"{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"B","value":"2"}]}]}}}}"#;
+    assert_eq!(
+        c.kubectl_ok(&["patch", "deploy", "web", "-p", patch]),
+        "deployment.apps/web patched\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].env[*].name}"
+        ]),
+        "A B",
+        "env merges by name"
+    );
+    let out = c
+        .kubectl_command(&["edit", "deploy", "web"])
+        .env("EDITOR", "sed -i s/busybox/alpine/")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "deployment.apps/web edited\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[1].image}"
+        ]),
+        "alpine"
+    );
+}
+
 fn data_survives_a_restart(mut c: Cluster) {
     create_configmap(&c, "keep", "me");
     let before = c.kubectl_ok(&[
@@ -438,6 +506,7 @@ macro_rules! on_backend {
         on_backend!(@each $module, $backend;
             discovery_health_and_version, crud_with_upstream_errors, pagination_and_watch,
             label_and_field_selectors, patch_label_annotate_and_status, manifests_create_replace_delete,
+            apply_patch_and_edit,
             data_survives_a_restart,
             unauthenticated_requests_are_refused);
     };
