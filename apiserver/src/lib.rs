@@ -11,6 +11,7 @@ pub mod object;
 pub mod openapi;
 pub mod request_info;
 pub mod resources;
+pub mod scale;
 pub mod serve;
 pub mod strategic;
 pub mod strategy;

@@ -22,7 +22,7 @@ use storage::{EventKind, ListOptions};
 use crate::error::{ApiError, from_storage};
 use crate::object::{self, target};
 use crate::request_info;
-use crate::{ApiServer, strategy};
+use crate::{ApiServer, scale, strategy};
 
 /// Largest request body accepted, as upstream.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -108,6 +108,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     let part = match info.subresource.as_deref() {
         None => Part::Main,
         Some("status") if def.subresource("status").is_some() => Part::Status,
+        Some("scale") => Part::Scale(*def.subresource("scale").ok_or(ApiError::PathNotFound)?),
         Some(_) => return Err(ApiError::PathNotFound),
     };
     let content_type = parts
@@ -159,7 +160,11 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         part,
     };
     match (info.verb.as_str(), part) {
-        ("get", _) => get(server, def, namespace, name).await,
+        ("get", Part::Main | Part::Status) => get(server, def, namespace, name).await,
+        ("get", Part::Scale(sub)) => {
+            let current = object::from_store(&current(server, &target).await?)?;
+            Ok(json_response(StatusCode::OK, &scale::view(&sub, &current)))
+        }
         ("list", Part::Main) => list(server, def, namespace, &params).await,
         ("watch", Part::Main) => watch(server, def, namespace, &params).await,
         ("create", Part::Main) => {
@@ -187,12 +192,14 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     }
 }
 
-/// Which part of an object a write addresses.
+/// Which part of an object a request addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Part {
     Main,
     /// The `status` subresource: only `.status` changes.
     Status,
+    /// The `scale` subresource: a Scale view of the replica count.
+    Scale(api::scheme::Subresource),
 }
 
 /// The object a write addresses.
@@ -219,6 +226,45 @@ fn next_state(t: &Target<'_>, current: &Value, mut obj: Value) -> Result<Value, 
             let mut next = current.clone();
             carry_status(&mut next, &obj);
             Ok(next)
+        }
+        Part::Scale(_) => {
+            let replicas = scale::replicas(t.def, t.name, &obj)?;
+            let mut next = current.clone();
+            if !next["spec"].is_object() {
+                next["spec"] = json!({});
+            }
+            next["spec"]["replicas"] = json!(replicas);
+            Ok(next)
+        }
+    }
+}
+
+/// How a request on `t` sees an object: the object itself, or its Scale.
+fn view(t: &Target<'_>, obj: Value) -> Value {
+    match t.part {
+        Part::Scale(sub) => scale::view(&sub, &obj),
+        Part::Main | Part::Status => obj,
+    }
+}
+
+/// Parses a write's body: an object of the resource's kind, or a Scale.
+fn parse_write(t: &Target<'_>, body: &[u8]) -> Result<Value, ApiError> {
+    match t.part {
+        Part::Scale(_) => {
+            let obj: Value = serde_json::from_slice(body).map_err(|e| {
+                ApiError::BadRequest(format!("the object provided is unrecognized: {e}"))
+            })?;
+            match obj.get("kind").and_then(Value::as_str) {
+                None | Some("Scale") => Ok(obj),
+                Some(kind) => Err(ApiError::BadRequest(format!(
+                    "the kind in the data ({kind}) does not match the expected kind (Scale)"
+                ))),
+            }
+        }
+        Part::Main | Part::Status => {
+            let mut obj = object::parse_body(t.def, body)?;
+            object::check_identity(t.def, &mut obj, t.namespace, Some(t.name))?;
+            Ok(obj)
         }
     }
 }
@@ -382,8 +428,7 @@ async fn create(
 }
 
 async fn update(server: &ApiServer, t: &Target<'_>, body: &[u8]) -> Result<Response, ApiError> {
-    let mut obj = object::parse_body(t.def, body)?;
-    object::check_identity(t.def, &mut obj, t.namespace, Some(t.name))?;
+    let obj = parse_write(t, body)?;
     let current = current(server, t).await?;
     let requested = object::meta_str(&obj, "resourceVersion");
     if !requested.is_empty() && requested != current.mod_revision.to_string() {
@@ -415,7 +460,7 @@ async fn store_update(
         .await
         .map_err(|e| from_storage(e, target(t.def, t.name)))?;
     object::set_resource_version(&mut next, kv.mod_revision);
-    Ok(json_response(StatusCode::OK, &next))
+    Ok(json_response(StatusCode::OK, &view(t, next)))
 }
 
 /// Media types accepted for request bodies and for patches.
@@ -455,7 +500,7 @@ async fn patch(
     for _ in 0..PATCH_ATTEMPTS {
         let current = current(server, t).await?;
         let current_obj = object::from_store(&current)?;
-        let mut patched = current_obj.clone();
+        let mut patched = view(t, current_obj.clone());
         match &kind {
             Kind::Json(p) => json_patch::patch(&mut patched, p).map_err(|e| ApiError::Invalid {
                 kind: t.def.kind.to_string(),
@@ -472,8 +517,7 @@ async fn patch(
             }
         }
         let raw = serde_json::to_vec(&patched).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let mut obj = object::parse_body(t.def, &raw)?;
-        object::check_identity(t.def, &mut obj, t.namespace, Some(t.name))?;
+        let obj = parse_write(t, &raw)?;
         // A patch that sets a resourceVersion is a precondition: no retry past it.
         let requested = object::meta_str(&obj, "resourceVersion");
         if !requested.is_empty() && requested != current.mod_revision.to_string() {

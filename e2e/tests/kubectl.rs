@@ -429,6 +429,48 @@ fn apply_patch_and_edit(c: Cluster) {
     );
 }
 
+/// `kubectl scale` goes through the scale subresource (autoscaling/v1 Scale; OpenShift's
+/// DeploymentConfig answers with extensions/v1beta1).
+fn scale_subresource(c: Cluster) {
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  \
+                  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    \
+                  spec:\n      containers: [{name: app, image: nginx}]\n";
+    let dc = "apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata:\n  name: dc1\nspec:\n  replicas: 1\n  selector: {app: dc1}\n";
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file("deploy.yaml", deploy),
+        "-f",
+        &c.file("dc.yaml", dc),
+    ]);
+    assert_eq!(
+        c.kubectl_ok(&["scale", "deploy", "web", "--replicas=3"]),
+        "deployment.apps/web scaled\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
+        "3"
+    );
+    let scale = c.kubectl_ok(&[
+        "get",
+        "--raw",
+        "/apis/apps/v1/namespaces/default/deployments/web/scale",
+    ]);
+    assert!(
+        scale.contains(r#""apiVersion":"autoscaling/v1""#)
+            && scale.contains(r#""selector":"app=web""#),
+        "{scale}"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["scale", "dc", "dc1", "--replicas=4"]),
+        "deploymentconfig.apps.openshift.io/dc1 scaled\n"
+    );
+    assert_eq!(
+        c.kubectl_ok(&["get", "dc", "dc1", "-o", "jsonpath={.spec.replicas}"]),
+        "4"
+    );
+}
+
 fn data_survives_a_restart(mut c: Cluster) {
     create_configmap(&c, "keep", "me");
     let before = c.kubectl_ok(&[
@@ -506,7 +548,7 @@ macro_rules! on_backend {
         on_backend!(@each $module, $backend;
             discovery_health_and_version, crud_with_upstream_errors, pagination_and_watch,
             label_and_field_selectors, patch_label_annotate_and_status, manifests_create_replace_delete,
-            apply_patch_and_edit,
+            apply_patch_and_edit, scale_subresource,
             data_survives_a_restart,
             unauthenticated_requests_are_refused);
     };
