@@ -2,6 +2,7 @@
 //! discovery, routing and, later, OpenAPI, Table columns and field selectors are derived), the
 //! `metav1.Status` error body, and name validation.
 
+pub mod columns;
 pub mod names;
 pub mod scheme;
 pub mod selector;

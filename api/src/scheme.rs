@@ -2,6 +2,8 @@
 //! keys are derived from these entries (and, as they arrive, OpenAPI, Table columns, field
 //! selectors and strategic-merge keys). Adding a kind is adding an entry here and its type.
 
+use crate::columns::{self, Column};
+
 /// Whether objects live in a namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -72,6 +74,8 @@ pub struct ResourceDef {
     pub pod_spec: Option<&'static str>,
     /// Kind-specific merge lists of strategic merge patch (dotted paths, no indices).
     pub merge_lists: &'static [(&'static str, ListMerge)],
+    /// What `kubectl get` shows (Name and Age when empty).
+    pub columns: &'static [Column],
 }
 
 impl ResourceDef {
@@ -79,6 +83,20 @@ impl ResourceDef {
     pub const fn with_field_selectors(mut self, fields: &'static [&'static str]) -> Self {
         self.field_selectors = fields;
         self
+    }
+
+    /// The same resource with printer columns.
+    pub const fn with_columns(mut self, columns: &'static [Column]) -> Self {
+        self.columns = columns;
+        self
+    }
+
+    /// The printer columns of the kind.
+    pub fn printer_columns(&self) -> &'static [Column] {
+        match self.columns {
+            [] => columns::DEFAULT,
+            c => c,
+        }
     }
 
     /// The same resource with a PodSpec at `path`.
@@ -215,6 +233,7 @@ macro_rules! resource {
             field_selectors: &[],
             pod_spec: None,
             merge_lists: &[],
+            columns: &[],
         }
     };
 }
@@ -226,11 +245,15 @@ pub const BUILTIN: &[ResourceDef] = &[
         status(),
         Subresource { name: "finalize", group: "", version: "", kind: "", verbs: &["update"] },
     ])
-    .with_field_selectors(&["status.phase"]),
-    resource!(""/"v1", "ConfigMap", "configmaps", "configmap", Namespaced, short: ["cm"], categories: &[], subresources: NONE),
+    .with_field_selectors(&["status.phase"])
+    .with_columns(columns::NAMESPACE),
+    resource!(""/"v1", "ConfigMap", "configmaps", "configmap", Namespaced, short: ["cm"], categories: &[], subresources: NONE)
+        .with_columns(columns::CONFIG_MAP),
     resource!(""/"v1", "Secret", "secrets", "secret", Namespaced, short: [], categories: &[], subresources: NONE)
-        .with_field_selectors(&["type"]),
-    resource!(""/"v1", "ServiceAccount", "serviceaccounts", "serviceaccount", Namespaced, short: ["sa"], categories: &[], subresources: NONE),
+        .with_field_selectors(&["type"])
+        .with_columns(columns::SECRET),
+    resource!(""/"v1", "ServiceAccount", "serviceaccounts", "serviceaccount", Namespaced, short: ["sa"], categories: &[], subresources: NONE)
+        .with_columns(columns::SERVICE_ACCOUNT),
     resource!(""/"v1", "Service", "services", "service", Namespaced, short: ["svc"], categories: ALL, subresources: STATUS)
         .with_merge_lists(&[("spec.ports", ListMerge::Key("port"))]),
     resource!(""/"v1", "Endpoints", "endpoints", "endpoints", Namespaced, short: ["ep"], categories: &[], subresources: NONE),
@@ -239,6 +262,7 @@ pub const BUILTIN: &[ResourceDef] = &[
         Subresource { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
     ])
     .with_pod_spec("spec")
+    .with_columns(columns::POD)
     .with_merge_lists(&[("status.conditions", ListMerge::Key("type"))])
     .with_field_selectors(&[
         "spec.nodeName",
@@ -253,7 +277,8 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", Namespaced, short: ["rc"], categories: ALL, subresources: STATUS_SCALE)
         .with_pod_spec("spec.template.spec")
         .with_merge_lists(WORKLOAD_CONDITIONS)
-        .with_field_selectors(&["status.replicas"]),
+        .with_field_selectors(&["status.replicas"])
+        .with_columns(columns::REPLICAS),
     resource!(""/"v1", "Event", "events", "event", Namespaced, short: ["ev"], categories: &[], subresources: NONE)
         .with_field_selectors(&[
             "involvedObject.kind",
@@ -277,18 +302,21 @@ pub const BUILTIN: &[ResourceDef] = &[
     // apps/v1
     resource!("apps"/"v1", "Deployment", "deployments", "deployment", Namespaced, short: ["deploy"], categories: ALL, subresources: STATUS_SCALE)
         .with_pod_spec("spec.template.spec")
-        .with_merge_lists(WORKLOAD_CONDITIONS),
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::DEPLOYMENT),
     resource!("apps"/"v1", "ReplicaSet", "replicasets", "replicaset", Namespaced, short: ["rs"], categories: ALL, subresources: STATUS_SCALE)
         .with_pod_spec("spec.template.spec")
         .with_merge_lists(WORKLOAD_CONDITIONS)
-        .with_field_selectors(&["status.replicas"]),
+        .with_field_selectors(&["status.replicas"])
+        .with_columns(columns::REPLICAS),
     // batch/v1
     resource!("batch"/"v1", "Job", "jobs", "job", Namespaced, short: [], categories: ALL, subresources: STATUS)
         .with_pod_spec("spec.template.spec")
         .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_field_selectors(&["status.successful"]),
     // coordination.k8s.io/v1
-    resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE),
+    resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::LEASE),
     // rbac.authorization.k8s.io/v1
     resource!("rbac.authorization.k8s.io"/"v1", "Role", "roles", "role", Namespaced, short: [], categories: &[], subresources: NONE),
     resource!("rbac.authorization.k8s.io"/"v1", "RoleBinding", "rolebindings", "rolebinding", Namespaced, short: [], categories: &[], subresources: NONE),

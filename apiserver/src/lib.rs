@@ -15,6 +15,7 @@ pub mod scale;
 pub mod serve;
 pub mod strategic;
 pub mod strategy;
+pub mod table;
 
 use std::sync::Arc;
 

@@ -22,7 +22,7 @@ use storage::{EventKind, ListOptions};
 use crate::error::{ApiError, from_storage};
 use crate::object::{self, target};
 use crate::request_info;
-use crate::{ApiServer, scale, strategy};
+use crate::{ApiServer, scale, strategy, table};
 
 /// Largest request body accepted, as upstream.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -43,6 +43,49 @@ struct Params {
     allow_watch_bookmarks: Option<bool>,
     label_selector: Option<String>,
     field_selector: Option<String>,
+    include_object: Option<String>,
+}
+
+/// How objects go out: as themselves, or as Table rows (`kubectl get`).
+#[derive(Clone, Copy, Debug)]
+struct Output {
+    table: bool,
+    include: table::Include,
+}
+
+impl Output {
+    fn object(self, def: &ResourceDef, obj: Value) -> Response {
+        match self.table {
+            false => json_response(StatusCode::OK, &obj),
+            true => table_response(&table::table(def, &[obj], json!({}), self.include, true)),
+        }
+    }
+
+    fn list(self, def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Response {
+        match self.table {
+            false => json_response(StatusCode::OK, &list_body(def, metadata, items)),
+            true => table_response(&table::table(def, &items, metadata, self.include, true)),
+        }
+    }
+
+    /// A watch event's object: itself, or a one-row Table (column definitions only in the
+    /// first, as upstream).
+    fn event(self, def: &ResourceDef, obj: Value, first: &mut bool) -> Value {
+        if !self.table {
+            return obj;
+        }
+        let table = table::table(def, &[obj], json!({}), self.include, *first);
+        *first = false;
+        table
+    }
+}
+
+fn table_response(table: &Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, table::CONTENT_TYPE)],
+        table.to_string(),
+    )
+        .into_response()
 }
 
 /// The label and field selectors of a list or watch.
@@ -125,6 +168,14 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     let params = Query::<Params>::try_from_uri(&parts.uri)
         .map(|q| q.0)
         .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let out = Output {
+        table: table::wanted(accept),
+        include: table::Include::parse(params.include_object.as_deref()),
+    };
     let namespace = if def.namespaced() {
         info.namespace.as_deref()
     } else {
@@ -160,13 +211,13 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         part,
     };
     match (info.verb.as_str(), part) {
-        ("get", Part::Main | Part::Status) => get(server, def, namespace, name).await,
+        ("get", Part::Main | Part::Status) => get(server, def, namespace, name, out).await,
         ("get", Part::Scale(sub)) => {
             let current = object::from_store(&current(server, &target).await?)?;
             Ok(json_response(StatusCode::OK, &scale::view(&sub, &current)))
         }
-        ("list", Part::Main) => list(server, def, namespace, &params).await,
-        ("watch", Part::Main) => watch(server, def, namespace, &params).await,
+        ("list", Part::Main) => list(server, def, namespace, &params, out).await,
+        ("watch", Part::Main) => watch(server, def, namespace, &params, out).await,
         ("create", Part::Main) => {
             json_body()?;
             create(server, def, namespace, &read_body().await?).await
@@ -284,6 +335,7 @@ async fn get(
     def: &ResourceDef,
     namespace: Option<&str>,
     name: &str,
+    out: Output,
 ) -> Result<Response, ApiError> {
     let (kv, _) = server
         .store
@@ -291,7 +343,7 @@ async fn get(
         .await
         .map_err(|e| from_storage(e, target(def, name)))?;
     let kv = kv.ok_or_else(|| ApiError::NotFound(target(def, name)))?;
-    Ok(json_response(StatusCode::OK, &object::from_store(&kv)?))
+    Ok(out.object(def, object::from_store(&kv)?))
 }
 
 const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
@@ -301,6 +353,7 @@ async fn list(
     def: &ResourceDef,
     namespace: Option<&str>,
     params: &Params,
+    out: Output,
 ) -> Result<Response, ApiError> {
     let mut opts = ListOptions {
         limit: params.limit.filter(|&l| l > 0),
@@ -372,10 +425,7 @@ async fn list(
         let token = serde_json::to_vec(&position).map_err(|e| ApiError::Internal(e.to_string()))?;
         metadata["continue"] = json!(STANDARD.encode(token));
     }
-    Ok(json_response(
-        StatusCode::OK,
-        &list_body(def, metadata, items),
-    ))
+    Ok(out.list(def, metadata, items))
 }
 
 fn parse_resource_version(rv: Option<&str>) -> Result<u64, ApiError> {
@@ -684,6 +734,7 @@ async fn watch(
     def: &ResourceDef,
     namespace: Option<&str>,
     params: &Params,
+    out: Output,
 ) -> Result<Response, ApiError> {
     let selection = Selection::parse(def, params)?;
     let prefix = def.namespace_prefix(namespace);
@@ -702,12 +753,14 @@ async fn watch(
     let timeout = Duration::from_secs(params.timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS));
     let bookmarks = params.allow_watch_bookmarks.unwrap_or(false);
     let (kind, api_version) = (def.kind.to_string(), def.api_version());
+    let def = *def;
+    let mut first = true;
     let events = store.watch(&prefix, from).await;
     let body = stream! {
         for kv in &initial {
             match object::from_store(kv) {
                 Ok(obj) if !selection.matches(&obj) => {}
-                Ok(obj) => yield Ok::<_, std::convert::Infallible>(watch_event("ADDED", &obj)),
+                Ok(obj) => yield Ok::<_, std::convert::Infallible>(watch_event("ADDED", &out.event(&def, obj, &mut first))),
                 Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
             }
         }
@@ -752,7 +805,7 @@ async fn watch(
             }
             for event in &response.events {
                 match selected_event(event, &selection) {
-                    Ok(Some((kind, obj))) => yield Ok(watch_event(kind, &obj)),
+                    Ok(Some((kind, obj))) => yield Ok(watch_event(kind, &out.event(&def, obj, &mut first))),
                     Ok(None) => {}
                     Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
                 }

@@ -471,6 +471,53 @@ fn scale_subresource(c: Cluster) {
     );
 }
 
+/// `kubectl get` prints the server's Tables: upstream's columns per kind, `-o wide` extras.
+fn table_output(c: Cluster) {
+    let manifest = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  \
+                    selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    \
+                    spec:\n      containers: [{name: app, image: nginx}]\n---\n\
+                    apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf}\ndata: {a: \"1\", b: \"2\"}\n";
+    c.kubectl_ok(&["create", "-f", &c.file("all.yaml", manifest)]);
+    let lines = |args: &[&str]| -> Vec<Vec<String>> {
+        c.kubectl_ok(args)
+            .lines()
+            .map(|l| l.split_whitespace().map(String::from).collect())
+            .collect()
+    };
+    let deploy = lines(&["get", "deploy", "-o", "wide"]);
+    assert_eq!(
+        deploy[0],
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ]
+    );
+    assert_eq!(
+        (&deploy[1][..4], &deploy[1][5..]),
+        (
+            &["web", "0/2", "0", "0"].map(String::from)[..],
+            &["app", "nginx", "app=web"].map(String::from)[..]
+        )
+    );
+    let cm = lines(&["get", "cm", "conf"]);
+    assert_eq!(cm[0], ["NAME", "DATA", "AGE"]);
+    assert_eq!(&cm[1][..2], ["conf", "2"]);
+    let ns = lines(&["get", "ns", "default"]);
+    assert_eq!(
+        (ns[0].clone(), &ns[1][..2]),
+        (
+            vec!["NAME".to_string(), "STATUS".into(), "AGE".into()],
+            &["default", "Active"].map(String::from)[..]
+        )
+    );
+}
+
 fn data_survives_a_restart(mut c: Cluster) {
     create_configmap(&c, "keep", "me");
     let before = c.kubectl_ok(&[
@@ -548,7 +595,7 @@ macro_rules! on_backend {
         on_backend!(@each $module, $backend;
             discovery_health_and_version, crud_with_upstream_errors, pagination_and_watch,
             label_and_field_selectors, patch_label_annotate_and_status, manifests_create_replace_delete,
-            apply_patch_and_edit, scale_subresource,
+            apply_patch_and_edit, scale_subresource, table_output,
             data_survives_a_restart,
             unauthenticated_requests_are_refused);
     };

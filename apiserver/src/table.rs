@@ -1,0 +1,341 @@
+//! Table output: what `kubectl get` asks for (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`)
+//! and prints as is. Columns come from the scheme; each row carries the object's metadata
+//! (`includeObject=Metadata`, the default), the whole object, or nothing.
+
+use api::columns::{Cell, Column};
+use api::scheme::ResourceDef;
+use serde_json::{Value, json};
+
+pub const CONTENT_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+/// Whether an `Accept` header asks for a Table (`v1` or `v1beta1`) before plain JSON.
+pub fn wanted(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else { return false };
+    for media in accept.split(',') {
+        let params: Vec<&str> = media.split(';').map(str::trim).collect();
+        if params.contains(&"as=Table") && params.contains(&"g=meta.k8s.io") {
+            return params.contains(&"v=v1") || params.contains(&"v=v1beta1");
+        }
+        if matches!(params.first(), Some(&"application/json") | Some(&"*/*")) {
+            return false;
+        }
+    }
+    false
+}
+
+/// What rows carry (`includeObject`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Include {
+    None,
+    Metadata,
+    Object,
+}
+
+impl Include {
+    pub fn parse(value: Option<&str>) -> Include {
+        match value {
+            Some("None") => Include::None,
+            Some("Object") => Include::Object,
+            _ => Include::Metadata,
+        }
+    }
+}
+
+/// Upstream's short duration format: `45s`, `5m30s`, `3h10m`, `2d4h`, `1y20d`.
+pub fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    if seconds < 0 {
+        return "0s".into();
+    }
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        return match seconds % 60 {
+            0 => format!("{minutes}m"),
+            s => format!("{minutes}m{s}s"),
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = seconds / 3600;
+    if hours < 8 {
+        return match minutes % 60 {
+            0 => format!("{hours}h"),
+            m => format!("{hours}h{m}m"),
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        return match hours % 24 {
+            0 => format!("{}d", hours / 24),
+            h => format!("{}d{h}h", hours / 24),
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let years = hours / 24 / 365;
+        return match (hours / 24) % 365 {
+            0 => format!("{years}y"),
+            d => format!("{years}y{d}d"),
+        };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+fn at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(obj, |v, part| v.get(part))
+}
+
+fn scalar(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn int(obj: &Value, path: &str) -> i64 {
+    at(obj, path).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn containers<'a>(obj: &'a Value, pod_spec: &str) -> impl Iterator<Item = &'a Value> {
+    at(obj, &format!("{pod_spec}.containers"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn join_field(obj: &Value, pod_spec: &str, field: &str) -> String {
+    containers(obj, pod_spec)
+        .filter_map(|c| c[field].as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn selector(obj: &Value, path: &str) -> String {
+    let Some(sel) = at(obj, path).and_then(Value::as_object) else {
+        return "<none>".into();
+    };
+    let labels = match sel.get("matchLabels") {
+        Some(Value::Object(m)) => m.clone(),
+        _ if sel.contains_key("matchExpressions") => Default::default(),
+        _ => sel.clone(),
+    };
+    let terms: Vec<String> = labels
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+        .collect();
+    match terms.is_empty() {
+        true => "<none>".into(),
+        false => terms.join(","),
+    }
+}
+
+fn cell(column: &Column, obj: &Value, now: i64) -> Value {
+    match column.cell {
+        Cell::Name => json!(obj["metadata"]["name"].as_str().unwrap_or_default()),
+        Cell::Age => {
+            let created = obj["metadata"]["creationTimestamp"]
+                .as_str()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+            match created {
+                Some(t) => json!(human_duration(now - t.as_second())),
+                None => json!("<unknown>"),
+            }
+        }
+        Cell::Path(path) => match (scalar(at(obj, path)), column.kind) {
+            (Some(v), "integer") => v.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(v)),
+            (Some(v), _) => json!(v),
+            (None, "integer") => json!(0),
+            (None, _) => json!(""),
+        },
+        Cell::PathOrNone(path) => json!(scalar(at(obj, path)).unwrap_or_else(|| "<none>".into())),
+        Cell::Keys(maps) => json!(
+            maps.iter()
+                .filter_map(|m| obj[*m].as_object())
+                .map(|m| m.len())
+                .sum::<usize>()
+        ),
+        Cell::Len(path) => json!(at(obj, path).and_then(Value::as_array).map_or(0, Vec::len)),
+        Cell::Ratio(a, b) => json!(format!("{}/{}", int(obj, a), int(obj, b))),
+        Cell::ContainerNames(spec) => json!(join_field(obj, spec, "name")),
+        Cell::ContainerImages(spec) => json!(join_field(obj, spec, "image")),
+        Cell::Selector(path) => json!(selector(obj, path)),
+        Cell::PodReady => {
+            let statuses = obj["status"]["containerStatuses"].as_array();
+            let ready = statuses.map_or(0, |s| {
+                s.iter().filter(|c| c["ready"] == json!(true)).count()
+            });
+            json!(format!("{ready}/{}", containers(obj, "spec").count()))
+        }
+        Cell::PodStatus => {
+            let reason = obj["status"]["reason"].as_str().filter(|r| !r.is_empty());
+            json!(
+                reason
+                    .or(obj["status"]["phase"].as_str())
+                    .unwrap_or("Pending")
+            )
+        }
+        Cell::PodRestarts => {
+            let statuses = obj["status"]["containerStatuses"].as_array();
+            json!(
+                statuses
+                    .map_or(0, |s| s
+                        .iter()
+                        .map(|c| c["restartCount"].as_i64().unwrap_or(0))
+                        .sum::<i64>())
+                    .to_string()
+            )
+        }
+    }
+}
+
+fn row_object(obj: &Value, include: Include) -> Option<Value> {
+    match include {
+        Include::None => None,
+        Include::Metadata => Some(json!({
+            "kind": "PartialObjectMetadata",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": obj.get("metadata").cloned().unwrap_or(json!({})),
+        })),
+        Include::Object => Some(obj.clone()),
+    }
+}
+
+/// The Table of `objects`; `columns` false leaves out the column definitions (watch events
+/// after the first).
+pub fn table(
+    def: &ResourceDef,
+    objects: &[Value],
+    metadata: Value,
+    include: Include,
+    columns: bool,
+) -> Value {
+    let now = jiff::Timestamp::now().as_second();
+    let printed = def.printer_columns();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|obj| {
+            let mut row =
+                json!({"cells": printed.iter().map(|c| cell(c, obj, now)).collect::<Vec<_>>()});
+            if let Some(object) = row_object(obj, include) {
+                row["object"] = object;
+            }
+            row
+        })
+        .collect();
+    let mut table = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "rows": rows});
+    if columns {
+        table["columnDefinitions"] = printed
+            .iter()
+            .map(|c| {
+                json!({"name": c.name, "type": c.kind, "format": c.format, "description": c.description, "priority": c.priority})
+            })
+            .collect();
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use api::Scheme;
+
+    #[test]
+    fn durations_print_as_upstream() {
+        for (secs, want) in [
+            (-5, "<invalid>"),
+            (0, "0s"),
+            (119, "119s"),
+            (125, "2m5s"),
+            (600, "10m"),
+            (3 * 3600 + 600, "3h10m"),
+            (10 * 3600, "10h"),
+            (3 * 86400 + 7200, "3d2h"),
+            (30 * 86400, "30d"),
+            (3 * 365 * 86400 + 20 * 86400, "3y20d"),
+            (9 * 365 * 86400, "9y"),
+        ] {
+            assert_eq!(human_duration(secs), want, "{secs}s");
+        }
+    }
+
+    #[test]
+    fn negotiation() {
+        let kubectl = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+        assert!(wanted(Some(kubectl)));
+        assert!(!wanted(Some("application/json")));
+        assert!(!wanted(None));
+    }
+
+    #[test]
+    fn rows_follow_the_kind_columns() {
+        let scheme = Scheme::builtin();
+        let deploy = scheme.lookup("apps", "v1", "deployments").unwrap();
+        let obj = json!({"metadata": {"name": "web", "creationTimestamp": "2020-01-01T00:00:00Z"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"spec": {"containers": [{"name": "app", "image": "nginx"}, {"name": "s", "image": "busybox"}]}}},
+            "status": {"readyReplicas": 2}});
+        let t = table(
+            deploy,
+            &[obj],
+            json!({"resourceVersion": "5"}),
+            Include::Metadata,
+            true,
+        );
+        let names: Vec<&str> = t["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Name",
+                "Ready",
+                "Up-to-date",
+                "Available",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector"
+            ]
+        );
+        let cells = &t["rows"][0]["cells"];
+        assert_eq!(
+            (
+                &cells[0], &cells[1], &cells[2], &cells[5], &cells[6], &cells[7]
+            ),
+            (
+                &json!("web"),
+                &json!("2/3"),
+                &json!(0),
+                &json!("app,s"),
+                &json!("nginx,busybox"),
+                &json!("app=web")
+            )
+        );
+        assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+        let cm = scheme.lookup("", "v1", "configmaps").unwrap();
+        let t = table(
+            cm,
+            &[json!({"metadata": {"name": "c"}, "data": {"a": "1", "b": "2"}})],
+            json!({}),
+            Include::None,
+            false,
+        );
+        assert_eq!(t["rows"][0]["cells"][1], 2);
+        assert!(t["rows"][0].get("object").is_none() && t.get("columnDefinitions").is_none());
+    }
+}
