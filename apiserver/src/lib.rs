@@ -7,6 +7,7 @@
 
 pub mod discovery;
 pub mod error;
+pub mod negotiation;
 pub mod object;
 pub mod openapi;
 pub mod request_info;

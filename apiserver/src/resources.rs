@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use storage::{EventKind, ListOptions};
 
 use crate::error::{ApiError, from_storage};
+use crate::negotiation::{self, Format};
 use crate::object::{self, target};
 use crate::request_info;
 use crate::{ApiServer, scale, strategy, table};
@@ -46,37 +47,53 @@ struct Params {
     include_object: Option<String>,
 }
 
-/// How objects go out: as themselves, or as Table rows (`kubectl get`).
+/// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
 #[derive(Clone, Copy, Debug)]
 struct Output {
-    table: bool,
+    format: Format,
     include: table::Include,
 }
 
 impl Output {
-    fn object(self, def: &ResourceDef, obj: Value) -> Response {
-        match self.table {
-            false => json_response(StatusCode::OK, &obj),
-            true => table_response(&table::table(def, &[obj], json!({}), self.include, true)),
+    fn respond(self, code: StatusCode, def: &ResourceDef, obj: Value) -> Response {
+        match self.format {
+            Format::Json => json_response(code, &obj),
+            Format::Yaml => yaml_response(code, &obj),
+            Format::Table => {
+                table_response(&table::table(def, &[obj], json!({}), self.include, true))
+            }
         }
     }
 
+    fn object(self, def: &ResourceDef, obj: Value) -> Response {
+        self.respond(StatusCode::OK, def, obj)
+    }
+
     fn list(self, def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Response {
-        match self.table {
-            false => json_response(StatusCode::OK, &list_body(def, metadata, items)),
-            true => table_response(&table::table(def, &items, metadata, self.include, true)),
+        match self.format {
+            Format::Table => {
+                table_response(&table::table(def, &items, metadata, self.include, true))
+            }
+            _ => self.respond(StatusCode::OK, def, list_body(def, metadata, items)),
         }
     }
 
     /// A watch event's object: itself, or a one-row Table (column definitions only in the
-    /// first, as upstream).
+    /// first, as upstream). Watch streams are JSON.
     fn event(self, def: &ResourceDef, obj: Value, first: &mut bool) -> Value {
-        if !self.table {
+        if self.format != Format::Table {
             return obj;
         }
         let table = table::table(def, &[obj], json!({}), self.include, *first);
         *first = false;
         table
+    }
+}
+
+fn yaml_response(code: StatusCode, value: &Value) -> Response {
+    match negotiation::to_yaml(value) {
+        Ok(text) => (code, [(header::CONTENT_TYPE, "application/yaml")], text).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -173,7 +190,11 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     let out = Output {
-        table: table::wanted(accept),
+        format: match (negotiation::response_format(accept)?, part) {
+            // A Scale has no printer columns of its own.
+            (Format::Table, Part::Scale(_)) => Format::Json,
+            (format, _) => format,
+        },
         include: table::Include::parse(params.include_object.as_deref()),
     };
     let namespace = if def.namespaced() {
@@ -200,10 +221,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             .await
             .map_err(|_| ApiError::RequestEntityTooLarge(format!("limit is {MAX_BODY_BYTES}")))
     };
-    let json_body = || match content_type.as_deref() {
-        None | Some("application/json") => Ok(()),
-        Some(_) => Err(ApiError::UnsupportedMediaType(BODY_TYPES)),
-    };
+    let decode = |raw: bytes::Bytes| negotiation::request_body(content_type.as_deref(), &raw);
     let target = Target {
         def,
         namespace,
@@ -214,24 +232,21 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         ("get", Part::Main | Part::Status) => get(server, def, namespace, name, out).await,
         ("get", Part::Scale(sub)) => {
             let current = object::from_store(&current(server, &target).await?)?;
-            Ok(json_response(StatusCode::OK, &scale::view(&sub, &current)))
+            Ok(out.object(def, scale::view(&sub, &current)))
         }
         ("list", Part::Main) => list(server, def, namespace, &params, out).await,
         ("watch", Part::Main) => watch(server, def, namespace, &params, out).await,
         ("create", Part::Main) => {
-            json_body()?;
-            create(server, def, namespace, &read_body().await?).await
+            create(server, def, namespace, &decode(read_body().await?)?, out).await
         }
-        ("update", _) => {
-            json_body()?;
-            update(server, &target, &read_body().await?).await
-        }
+        ("update", _) => update(server, &target, &decode(read_body().await?)?, out).await,
         ("patch", _) => {
             patch(
                 server,
                 &target,
                 content_type.as_deref(),
                 &read_body().await?,
+                out,
             )
             .await
         }
@@ -456,6 +471,7 @@ async fn create(
     def: &ResourceDef,
     namespace: Option<&str>,
     body: &[u8],
+    out: Output,
 ) -> Result<Response, ApiError> {
     let mut obj = object::parse_body(def, body)?;
     let name = object::check_identity(def, &mut obj, namespace, None)?;
@@ -474,10 +490,15 @@ async fn create(
         .await
         .map_err(|e| from_storage(e, target(def, &name)))?;
     object::set_resource_version(&mut obj, kv.mod_revision);
-    Ok(json_response(StatusCode::CREATED, &obj))
+    Ok(out.respond(StatusCode::CREATED, def, obj))
 }
 
-async fn update(server: &ApiServer, t: &Target<'_>, body: &[u8]) -> Result<Response, ApiError> {
+async fn update(
+    server: &ApiServer,
+    t: &Target<'_>,
+    body: &[u8],
+    out: Output,
+) -> Result<Response, ApiError> {
     let obj = parse_write(t, body)?;
     let current = current(server, t).await?;
     let requested = object::meta_str(&obj, "resourceVersion");
@@ -485,7 +506,7 @@ async fn update(server: &ApiServer, t: &Target<'_>, body: &[u8]) -> Result<Respo
         return Err(ApiError::Conflict(target(t.def, t.name)));
     }
     let next = next_state(t, &object::from_store(&current)?, obj)?;
-    store_update(server, t, &current, next).await
+    store_update(server, t, &current, next, out).await
 }
 
 async fn current(server: &ApiServer, t: &Target<'_>) -> Result<storage::KeyValue, ApiError> {
@@ -503,6 +524,7 @@ async fn store_update(
     t: &Target<'_>,
     current: &storage::KeyValue,
     mut next: Value,
+    out: Output,
 ) -> Result<Response, ApiError> {
     let kv = server
         .store
@@ -510,11 +532,10 @@ async fn store_update(
         .await
         .map_err(|e| from_storage(e, target(t.def, t.name)))?;
     object::set_resource_version(&mut next, kv.mod_revision);
-    Ok(json_response(StatusCode::OK, &view(t, next)))
+    Ok(out.respond(StatusCode::OK, t.def, view(t, next)))
 }
 
-/// Media types accepted for request bodies and for patches.
-const BODY_TYPES: &str = "application/json";
+/// Media types accepted for patches.
 const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json";
 
 /// Times a patch is re-applied to a fresher object when a concurrent write wins the race
@@ -526,6 +547,7 @@ async fn patch(
     t: &Target<'_>,
     content_type: Option<&str>,
     body: &[u8],
+    out: Output,
 ) -> Result<Response, ApiError> {
     enum Kind {
         Json(json_patch::Patch),
@@ -574,7 +596,7 @@ async fn patch(
             return Err(ApiError::Conflict(target(t.def, t.name)));
         }
         let next = next_state(t, &current_obj, obj)?;
-        match store_update(server, t, &current, next).await {
+        match store_update(server, t, &current, next, out).await {
             Err(ApiError::Conflict(_)) => continue,
             outcome => return outcome,
         }

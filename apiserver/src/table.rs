@@ -8,21 +8,6 @@ use serde_json::{Value, json};
 
 pub const CONTENT_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
 
-/// Whether an `Accept` header asks for a Table (`v1` or `v1beta1`) before plain JSON.
-pub fn wanted(accept: Option<&str>) -> bool {
-    let Some(accept) = accept else { return false };
-    for media in accept.split(',') {
-        let params: Vec<&str> = media.split(';').map(str::trim).collect();
-        if params.contains(&"as=Table") && params.contains(&"g=meta.k8s.io") {
-            return params.contains(&"v=v1") || params.contains(&"v=v1beta1");
-        }
-        if matches!(params.first(), Some(&"application/json") | Some(&"*/*")) {
-            return false;
-        }
-    }
-    false
-}
-
 /// What rows carry (`includeObject`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Include {
@@ -268,14 +253,6 @@ mod tests {
         ] {
             assert_eq!(human_duration(secs), want, "{secs}s");
         }
-    }
-
-    #[test]
-    fn negotiation() {
-        let kubectl = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-        assert!(wanted(Some(kubectl)));
-        assert!(!wanted(Some("application/json")));
-        assert!(!wanted(None));
     }
 
     #[test]
