@@ -59,6 +59,8 @@ pub enum ApiError {
     /// A watch start that is too old.
     Gone(String),
     RequestEntityTooLarge(String),
+    /// The request could not be served in time (e.g. a resourceVersion the server has not reached).
+    Timeout(String),
     ServiceUnavailable(String),
     Internal(String),
 }
@@ -122,6 +124,7 @@ impl ApiError {
             ApiError::Expired(m) => Status::failure(410, "Expired", m.clone()),
             ApiError::Gone(m) => Status::failure(410, "Gone", m.clone()),
             ApiError::RequestEntityTooLarge(m) => Status::failure(413, "RequestEntityTooLarge", m.clone()),
+            ApiError::Timeout(m) => Status::failure(504, "Timeout", m.clone()),
             ApiError::ServiceUnavailable(m) => Status::failure(503, "ServiceUnavailable", m.clone()),
             ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
         }

@@ -45,6 +45,7 @@ struct Params {
     label_selector: Option<String>,
     field_selector: Option<String>,
     include_object: Option<String>,
+    send_initial_events: Option<bool>,
 }
 
 /// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
@@ -669,6 +670,34 @@ async fn delete(
     Ok(json_response(StatusCode::OK, &status))
 }
 
+/// The conditions upstream puts on `sendInitialEvents=true`.
+fn check_watch_list(def: &ResourceDef, params: &Params) -> Result<(), ApiError> {
+    let mut causes = Vec::new();
+    if params.resource_version_match.as_deref() != Some("NotOlderThan") {
+        causes.push(api::status::StatusCause {
+            reason: "FieldValueInvalid".into(),
+            message: "Invalid value: \"\": sendInitialEvents requires setting resourceVersionMatch to NotOlderThan".into(),
+            field: "resourceVersionMatch".into(),
+        });
+    }
+    if params.allow_watch_bookmarks != Some(true) {
+        causes.push(api::status::StatusCause {
+            reason: "FieldValueForbidden".into(),
+            message: "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"
+                .into(),
+            field: "allowWatchBookmarks".into(),
+        });
+    }
+    match causes.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::Invalid {
+            kind: "ListOptions".into(),
+            target: target(def, ""),
+            causes,
+        }),
+    }
+}
+
 /// A store event as a watcher with `selection` sees it: an object entering the selection is
 /// ADDED, one leaving it DELETED (with its new state), as upstream.
 fn selected_event(
@@ -761,8 +790,33 @@ async fn watch(
     let selection = Selection::parse(def, params)?;
     let prefix = def.namespace_prefix(namespace);
     let store = server.store.clone();
-    // No resourceVersion (or "0"): the current state as ADDED events, then changes after it.
+    // The current state as ADDED events, then changes after it: when asked for
+    // (`sendInitialEvents`, ending with a bookmark), or with no resourceVersion (or "0").
+    let initial_events = params.send_initial_events == Some(true);
+    if initial_events {
+        check_watch_list(def, params)?;
+    }
     let (initial, from) = match params.resource_version.as_deref() {
+        _ if initial_events => {
+            let list = store
+                .list(&prefix, ListOptions::default())
+                .await
+                .map_err(|e| from_storage(e, target(def, "")))?;
+            let wanted = params
+                .resource_version
+                .as_deref()
+                .filter(|rv| !rv.is_empty())
+                .map(|rv| parse_resource_version(Some(rv)))
+                .transpose()?;
+            if wanted.is_some_and(|rv| rv > list.revision) {
+                return Err(ApiError::Timeout(format!(
+                    "Too large resource version: {}, current: {}",
+                    wanted.unwrap_or_default(),
+                    list.revision
+                )));
+            }
+            (list.kvs, list.revision)
+        }
         None | Some("") | Some("0") => {
             let list = store
                 .list(&prefix, ListOptions::default())
@@ -785,6 +839,13 @@ async fn watch(
                 Ok(obj) => yield Ok::<_, std::convert::Infallible>(watch_event("ADDED", &out.event(&def, obj, &mut first))),
                 Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
             }
+        }
+        if initial_events {
+            let mark = json!({"kind": kind, "apiVersion": api_version, "metadata": {
+                "resourceVersion": from.to_string(),
+                "annotations": {"k8s.io/initial-events-end": "true"},
+            }});
+            yield Ok(watch_event("BOOKMARK", &mark));
         }
         let mut events = match events {
             Ok(events) => events,

@@ -518,6 +518,54 @@ fn table_output(c: Cluster) {
     );
 }
 
+/// `kubectl wait` runs an informer: list + watch with a field selector, or, with the
+/// WatchList client, one watch with `sendInitialEvents` ending in the initial-events bookmark.
+fn wait_with_informers(c: Cluster) {
+    create_configmap(&c, "w", "1");
+    assert_eq!(
+        c.kubectl_ok(&[
+            "wait",
+            "--for=jsonpath={.data.key}=1",
+            "cm/w",
+            "--timeout=10s"
+        ]),
+        "configmap/w condition met\n"
+    );
+    let waiter = c
+        .kubectl_command(&[
+            "wait",
+            "--for=jsonpath={.data.key}=2",
+            "cm/w",
+            "--timeout=20s",
+        ])
+        .env("KUBE_FEATURE_WatchListClient", "true")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    c.kubectl_ok(&[
+        "patch",
+        "cm",
+        "w",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"key":"2"}}"#,
+    ]);
+    let out = waiter.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "configmap/w condition met\n"
+    );
+    let raw = c.kubectl_ok(&["get", "--raw", "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1"]);
+    let last = raw.lines().last().unwrap();
+    assert!(
+        last.contains(r#""type":"BOOKMARK""#)
+            && last.contains(r#""k8s.io/initial-events-end":"true""#),
+        "{raw}"
+    );
+}
+
 fn data_survives_a_restart(mut c: Cluster) {
     create_configmap(&c, "keep", "me");
     let before = c.kubectl_ok(&[
@@ -595,7 +643,7 @@ macro_rules! on_backend {
         on_backend!(@each $module, $backend;
             discovery_health_and_version, crud_with_upstream_errors, pagination_and_watch,
             label_and_field_selectors, patch_label_annotate_and_status, manifests_create_replace_delete,
-            apply_patch_and_edit, scale_subresource, table_output,
+            apply_patch_and_edit, scale_subresource, table_output, wait_with_informers,
             data_survives_a_restart,
             unauthenticated_requests_are_refused);
     };
