@@ -7,6 +7,7 @@
 
 pub mod discovery;
 pub mod error;
+pub mod metrics;
 pub mod negotiation;
 pub mod object;
 pub mod openapi;
@@ -42,6 +43,7 @@ pub struct ApiServer {
     pub address: String,
     /// The OpenAPI v3 index and documents, built once from the scheme.
     openapi: std::sync::OnceLock<OpenApiDocs>,
+    pub metrics: metrics::Metrics,
 }
 
 struct OpenApiDocs {
@@ -123,6 +125,7 @@ impl ApiServer {
             store,
             address,
             openapi: std::sync::OnceLock::new(),
+            metrics: metrics::Metrics::default(),
         }
     }
 
@@ -260,11 +263,13 @@ impl ApiServer {
     }
 
     pub fn router(self: Arc<Self>) -> Router {
+        let state = self.clone();
         Router::new()
             .route("/healthz", get(health))
             .route("/livez", get(health))
             .route("/readyz", get(health))
             .route("/version", get(version))
+            .route("/metrics", get(metrics::handler))
             .route("/api", get(api_root))
             .route("/api/{version}", get(core_resources))
             .route("/apis", get(apis_root))
@@ -274,6 +279,7 @@ impl ApiServer {
             .route("/openapi/v3/{*path}", get(openapi_document))
             .fallback(resources::handle)
             .layer(middleware::from_fn(require_user))
+            .layer(middleware::from_fn_with_state(state, metrics::record))
             .with_state(self)
     }
 }

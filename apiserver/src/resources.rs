@@ -832,7 +832,14 @@ async fn watch(
     let def = *def;
     let mut first = true;
     let events = store.watch(&prefix, from).await;
+    let open = server.metrics.watch_opened(crate::metrics::ResourceLabels {
+        group: def.group.to_string(),
+        version: def.version.to_string(),
+        resource: def.plural.to_string(),
+    });
     let body = stream! {
+        // Counted as an open watch until the stream is dropped.
+        let _open = open;
         for kv in &initial {
             match object::from_store(kv) {
                 Ok(obj) if !selection.matches(&obj) => {}

@@ -49,6 +49,12 @@ fn discovery_health_and_version(c: Cluster) {
             && dc.contains("DeploymentConfig"),
         "{dc}"
     );
+    let metrics = c.kubectl_ok(&["get", "--raw", "/metrics"]);
+    assert!(
+        metrics.contains(r#"apiserver_storage_objects{resource="namespaces"} 5"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"apiserver_request_total{verb="GET",group="",version="",resource="",subresource="",code="200"}"#), "{metrics}");
     let ns = c.kubectl_ok(&["get", "namespaces", "-o", "name"]);
     for name in ["default", "kube-system", "openshift"] {
         assert!(ns.contains(&format!("namespace/{name}\n")), "{ns}");
