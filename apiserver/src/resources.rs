@@ -1,6 +1,8 @@
-//! The generic resource handler: get, list, watch, create, update and delete of any scheme
-//! resource over the store, in JSON. Objects are stored without their resourceVersion, which
-//! is the store's mod revision; lists page through one store snapshot with continue tokens.
+//! The generic resource handler: every verb (get, list, watch, create, update, patch, delete,
+//! deletecollection) on every scheme resource and its `status` and `scale` subresources, over
+//! the store. Objects are stored as JSON without their resourceVersion, which is the store's
+//! mod revision; lists page through one store snapshot with continue tokens; responses are
+//! JSON, YAML or Tables as negotiated.
 
 use std::time::Duration;
 
@@ -230,10 +232,9 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         part,
     };
     match (info.verb.as_str(), part) {
-        ("get", Part::Main | Part::Status) => get(server, def, namespace, name, out).await,
-        ("get", Part::Scale(sub)) => {
+        ("get", _) => {
             let current = object::from_store(&current(server, &target).await?)?;
-            Ok(out.object(def, scale::view(&sub, &current)))
+            Ok(out.object(def, view(&target, current)))
         }
         ("list", Part::Main) => list(server, def, namespace, &params, out).await,
         ("watch", Part::Main) => watch(server, def, namespace, &params, out).await,
@@ -251,7 +252,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             )
             .await
         }
-        ("delete", Part::Main) => delete(server, def, namespace, name, &read_body().await?).await,
+        ("delete", Part::Main) => delete(server, &target, &read_body().await?).await,
         ("deletecollection", Part::Main) => {
             delete_collection(server, def, namespace, &params).await
         }
@@ -344,22 +345,6 @@ fn carry_status(to: &mut Value, from: &Value) {
             None => drop(map.remove("status")),
         }
     }
-}
-
-async fn get(
-    server: &ApiServer,
-    def: &ResourceDef,
-    namespace: Option<&str>,
-    name: &str,
-    out: Output,
-) -> Result<Response, ApiError> {
-    let (kv, _) = server
-        .store
-        .get(&def.key(namespace, name), None)
-        .await
-        .map_err(|e| from_storage(e, target(def, name)))?;
-    let kv = kv.ok_or_else(|| ApiError::NotFound(target(def, name)))?;
-    Ok(out.object(def, object::from_store(&kv)?))
 }
 
 const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
@@ -618,25 +603,14 @@ struct Preconditions {
     resource_version: Option<String>,
 }
 
-async fn delete(
-    server: &ApiServer,
-    def: &ResourceDef,
-    namespace: Option<&str>,
-    name: &str,
-    body: &[u8],
-) -> Result<Response, ApiError> {
+async fn delete(server: &ApiServer, t: &Target<'_>, body: &[u8]) -> Result<Response, ApiError> {
+    let (def, name) = (t.def, t.name);
     let options: DeleteOptions = match body.iter().all(u8::is_ascii_whitespace) {
         true => DeleteOptions::default(),
         false => serde_json::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?,
     };
-    let key = def.key(namespace, name);
-    let (current, _) = server
-        .store
-        .get(&key, None)
-        .await
-        .map_err(|e| from_storage(e, target(def, name)))?;
-    let current = current.ok_or_else(|| ApiError::NotFound(target(def, name)))?;
+    let current = current(server, t).await?;
     let obj = object::from_store(&current)?;
     if let Some(pre) = options.preconditions {
         let uid = object::meta_str(&obj, "uid");
@@ -654,7 +628,7 @@ async fn delete(
     }
     server
         .store
-        .delete(&key, Some(current.mod_revision))
+        .delete(&current.key, Some(current.mod_revision))
         .await
         .map_err(|e| from_storage(e, target(def, name)))?;
     // Removed at once (no finalizers yet): upstream answers with a success Status.
