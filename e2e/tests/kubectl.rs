@@ -27,6 +27,18 @@ fn create_configmap(c: &Cluster, name: &str, value: &str) {
     ]);
 }
 
+/// Tries to create a ConfigMap in `namespace`; returns kubectl's error output.
+fn create_configmap_fails(c: &Cluster, namespace: &str, name: &str) -> String {
+    let file = c.file(&format!("{name}-{namespace}.json"), &configmap(name, "x"));
+    c.kubectl_err(&[
+        "create",
+        "--raw",
+        &format!("/api/v1/namespaces/{namespace}/configmaps"),
+        "-f",
+        &file,
+    ])
+}
+
 fn discovery_health_and_version(c: Cluster) {
     let version = c.kubectl_ok(&["version"]);
     assert!(
@@ -72,13 +84,7 @@ fn crud_with_upstream_errors(c: Cluster) {
         "jsonpath={.data.key} {.metadata.namespace}",
     ]);
     assert_eq!(json, "one default");
-    let err = c.kubectl_err(&[
-        "create",
-        "--raw",
-        "/api/v1/namespaces/default/configmaps",
-        "-f",
-        &c.file("again.json", &configmap("c1", "x")),
-    ]);
+    let err = create_configmap_fails(&c, "default", "c1");
     assert!(
         err.contains("Error from server (AlreadyExists): configmaps \"c1\" already exists"),
         "{err}"
@@ -105,13 +111,7 @@ fn crud_with_upstream_errors(c: Cluster) {
         c.kubectl_ok(&["get", "cm", "c1", "-o", "jsonpath={.data.key}"]),
         "two"
     );
-    let bad = c.kubectl_err(&[
-        "create",
-        "--raw",
-        "/api/v1/namespaces/default/configmaps",
-        "-f",
-        &c.file("bad.json", &configmap("Bad_Name", "x")),
-    ]);
+    let bad = create_configmap_fails(&c, "default", "Bad_Name");
     // kubectl's own wording for Invalid.
     assert!(
         bad.contains(
@@ -119,13 +119,7 @@ fn crud_with_upstream_errors(c: Cluster) {
         ),
         "{bad}"
     );
-    let missing_ns = c.kubectl_err(&[
-        "create",
-        "--raw",
-        "/api/v1/namespaces/nope/configmaps",
-        "-f",
-        &c.file("ns.json", &configmap("c2", "x")),
-    ]);
+    let missing_ns = create_configmap_fails(&c, "nope", "c2");
     assert!(
         missing_ns.contains("Error from server (NotFound): namespaces \"nope\" not found"),
         "{missing_ns}"
