@@ -11,6 +11,8 @@ pub enum Format {
     Json,
     Yaml,
     Table,
+    /// Objects reduced to their metadata (`PartialObjectMetadata[List]`).
+    Metadata,
 }
 
 /// The first representation in `accept` this server can produce; 406 when there is none.
@@ -27,7 +29,15 @@ pub fn response_format(accept: Option<&str>) -> Result<Format, ApiError> {
                     && (params.contains(&"v=v1") || params.contains(&"v=v1beta1"));
                 table_v1.then_some(Format::Table)
             }
-            // Other `as=` conversions (PartialObjectMetadata) are not served yet.
+            "application/json"
+                if params.contains(&"as=PartialObjectMetadata")
+                    || params.contains(&"as=PartialObjectMetadataList") =>
+            {
+                let meta_v1 = params.contains(&"g=meta.k8s.io")
+                    && (params.contains(&"v=v1") || params.contains(&"v=v1beta1"));
+                meta_v1.then_some(Format::Metadata)
+            }
+            // Other `as=` conversions are not served.
             "application/json" if params.iter().any(|p| p.starts_with("as=")) => None,
             "application/json" | "application/*" | "*/*" => Some(Format::Json),
             "application/yaml" => Some(Format::Yaml),
@@ -85,6 +95,12 @@ mod tests {
             Ok(Format::Table)
         );
         assert_eq!(response_format(Some("application/yaml")), Ok(Format::Yaml));
+        assert_eq!(
+            response_format(Some(
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+            )),
+            Ok(Format::Metadata)
+        );
         assert_eq!(response_format(Some("*/*")), Ok(Format::Json));
         assert_eq!(
             response_format(Some("application/vnd.kubernetes.protobuf")),

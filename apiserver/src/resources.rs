@@ -61,6 +61,7 @@ impl Output {
     fn respond(self, code: StatusCode, def: &ResourceDef, obj: Value) -> Response {
         match self.format {
             Format::Json => json_response(code, &obj),
+            Format::Metadata => json_response(code, &partial_metadata(&obj)),
             Format::Yaml => yaml_response(code, &obj),
             Format::Table => {
                 table_response(&table::table(def, &[obj], json!({}), self.include, true))
@@ -74,6 +75,11 @@ impl Output {
 
     fn list(self, def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Response {
         match self.format {
+            Format::Metadata => {
+                let items: Vec<Value> = items.iter().map(partial_metadata).collect();
+                let list = json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "items": items});
+                json_response(StatusCode::OK, &list)
+            }
             Format::Table => {
                 table_response(&table::table(def, &items, metadata, self.include, true))
             }
@@ -84,13 +90,25 @@ impl Output {
     /// A watch event's object: itself, or a one-row Table (column definitions only in the
     /// first, as upstream). Watch streams are JSON.
     fn event(self, def: &ResourceDef, obj: Value, first: &mut bool) -> Value {
-        if self.format != Format::Table {
-            return obj;
+        match self.format {
+            Format::Table => {}
+            Format::Metadata => return partial_metadata(&obj),
+            Format::Json | Format::Yaml => return obj,
         }
         let table = table::table(def, &[obj], json!({}), self.include, *first);
         *first = false;
         table
     }
+}
+
+/// An object reduced to its metadata, for metadata-only clients (garbage collector,
+/// metadata informers).
+fn partial_metadata(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
 }
 
 fn yaml_response(code: StatusCode, value: &Value) -> Response {
@@ -194,8 +212,8 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         .and_then(|v| v.to_str().ok());
     let out = Output {
         format: match (negotiation::response_format(accept)?, part) {
-            // A Scale has no printer columns of its own.
-            (Format::Table, Part::Scale(_)) => Format::Json,
+            // A Scale has no printer columns or metadata view of its own.
+            (Format::Table | Format::Metadata, Part::Scale(_)) => Format::Json,
             (format, _) => format,
         },
         include: table::Include::parse(params.include_object.as_deref()),
