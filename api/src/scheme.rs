@@ -54,6 +54,21 @@ pub struct Subresource {
     pub verbs: &'static [&'static str],
 }
 
+/// The `apiVersion` of a group version: `v1` for the core group, `group/version` otherwise.
+pub fn api_version(group: &str, version: &str) -> String {
+    match group {
+        "" => version.to_string(),
+        g => format!("{g}/{version}"),
+    }
+}
+
+impl Subresource {
+    /// The `apiVersion` of the subresource's own kind (`autoscaling/v1` for a Scale).
+    pub fn api_version(&self) -> String {
+        api_version(self.group, self.version)
+    }
+}
+
 /// One resource of one group version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResourceDef {
@@ -134,10 +149,7 @@ impl ResourceDef {
 
     /// `v1` for the core group, `group/version` otherwise.
     pub fn api_version(&self) -> String {
-        match self.group {
-            "" => self.version.to_string(),
-            g => format!("{g}/{}", self.version),
-        }
+        api_version(self.group, self.version)
     }
 
     pub fn namespaced(&self) -> bool {

@@ -204,6 +204,47 @@ impl LabelSelector {
     }
 }
 
+/// A label selector object in its string form, as kubectl prints it: `matchLabels` (or a
+/// plain label map, as in ReplicationControllers and DeploymentConfigs) as `k=v`, then
+/// `matchExpressions`. Empty when there is no selector.
+pub fn format_label_selector(selector: Option<&Value>) -> String {
+    let Some(selector) = selector.and_then(Value::as_object) else {
+        return String::new();
+    };
+    let structured =
+        selector.contains_key("matchLabels") || selector.contains_key("matchExpressions");
+    let labels = match selector.get("matchLabels") {
+        Some(Value::Object(m)) => m.clone(),
+        _ if structured => Map::new(),
+        _ => selector.clone(),
+    };
+    let mut terms: Vec<String> = labels
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+        .collect();
+    for e in selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let key = e["key"].as_str().unwrap_or_default();
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        terms.push(match e["operator"].as_str().unwrap_or_default() {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            _ => format!("!{key}"),
+        });
+    }
+    terms.join(",")
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldSelector {
     /// (field path, must equal?, value)
@@ -321,6 +362,18 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn selectors_print_as_kubectl_does() {
+        let structured = json!({"matchLabels": {"app": "web"},
+            "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}, {"key": "x", "operator": "DoesNotExist"}]});
+        assert_eq!(
+            format_label_selector(Some(&structured)),
+            "app=web,tier in (a,b),!x"
+        );
+        assert_eq!(format_label_selector(Some(&json!({"app": "x"}))), "app=x");
+        assert_eq!(format_label_selector(None), "");
     }
 
     #[test]

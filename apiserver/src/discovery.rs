@@ -21,13 +21,6 @@ pub fn wants_aggregated(accept: Option<&str>) -> bool {
     })
 }
 
-fn group_version(group: &str, version: &str) -> String {
-    match group {
-        "" => version.to_string(),
-        g => format!("{g}/{version}"),
-    }
-}
-
 /// `GET /api`, legacy form.
 pub fn api_versions(server_address: &str) -> Value {
     json!({
@@ -40,7 +33,7 @@ pub fn api_versions(server_address: &str) -> Value {
 fn group_entry(group: &str, versions: &[&str]) -> Value {
     let versions: Vec<Value> = versions
         .iter()
-        .map(|v| json!({"groupVersion": group_version(group, v), "version": v}))
+        .map(|v| json!({"groupVersion": api::scheme::api_version(group, v), "version": v}))
         .collect();
     json!({"name": group, "versions": versions, "preferredVersion": versions.first().cloned().unwrap_or(Value::Null)})
 }
@@ -116,7 +109,7 @@ pub fn api_resource_list(scheme: &Scheme, group: &str, version: &str) -> Option<
     Some(json!({
         "kind": "APIResourceList",
         "apiVersion": "v1",
-        "groupVersion": group_version(group, version),
+        "groupVersion": api::scheme::api_version(group, version),
         "resources": resources,
     }))
 }

@@ -2,51 +2,11 @@
 //! and selector, in the group version the scheme names (`autoscaling/v1` for Kubernetes kinds).
 
 use api::scheme::{ResourceDef, Subresource};
+use api::selector::format_label_selector;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::object;
-
-/// A label selector (`matchLabels`/`matchExpressions`, or a plain map as in RCs and DCs) in
-/// its string form.
-fn selector_string(selector: Option<&Value>) -> String {
-    let Some(selector) = selector.and_then(Value::as_object) else {
-        return String::new();
-    };
-    let labels = match selector.get("matchLabels") {
-        Some(Value::Object(m)) => m.clone(),
-        _ if selector.contains_key("matchExpressions") => serde_json::Map::new(),
-        _ => selector.clone(),
-    };
-    let mut terms: Vec<String> = labels
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
-        .collect();
-    for e in selector
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let (key, op) = (
-            e["key"].as_str().unwrap_or_default(),
-            e["operator"].as_str().unwrap_or_default(),
-        );
-        let values: Vec<&str> = e["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        terms.push(match op {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_string(),
-            _ => format!("!{key}"),
-        });
-    }
-    terms.join(",")
-}
 
 /// The equality part of a selector, as a label map.
 fn selector_labels(selector: Option<&Value>) -> Value {
@@ -68,20 +28,17 @@ pub fn view(sub: &Subresource, parent: &Value) -> Value {
             .cloned()
             .unwrap_or(Value::Null)
     };
-    let api_version = match sub.group {
-        "" => sub.version.to_string(),
-        g => format!("{g}/{}", sub.version),
-    };
+    let api_version = sub.api_version();
     let selector = parent["spec"].get("selector");
     let status = match sub.group {
         "extensions" => json!({
             "replicas": parent["status"]["replicas"].as_i64().unwrap_or(0),
             "selector": selector_labels(selector),
-            "targetSelector": selector_string(selector),
+            "targetSelector": format_label_selector(selector),
         }),
         _ => json!({
             "replicas": parent["status"]["replicas"].as_i64().unwrap_or(0),
-            "selector": selector_string(selector),
+            "selector": format_label_selector(selector),
         }),
     };
     json!({

@@ -108,21 +108,9 @@ fn join_field(obj: &Value, pod_spec: &str, field: &str) -> String {
 }
 
 fn selector(obj: &Value, path: &str) -> String {
-    let Some(sel) = at(obj, path).and_then(Value::as_object) else {
-        return "<none>".into();
-    };
-    let labels = match sel.get("matchLabels") {
-        Some(Value::Object(m)) => m.clone(),
-        _ if sel.contains_key("matchExpressions") => Default::default(),
-        _ => sel.clone(),
-    };
-    let terms: Vec<String> = labels
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
-        .collect();
-    match terms.is_empty() {
-        true => "<none>".into(),
-        false => terms.join(","),
+    match api::selector::format_label_selector(at(obj, path)) {
+        s if s.is_empty() => "<none>".into(),
+        s => s,
     }
 }
 
