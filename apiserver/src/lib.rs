@@ -48,7 +48,7 @@ pub struct ApiServer {
 
 struct OpenApiDocs {
     index: String,
-    documents: std::collections::HashMap<String, String>,
+    documents: std::collections::BTreeMap<String, String>,
 }
 
 type Shared = Arc<ApiServer>;
@@ -131,16 +131,9 @@ impl ApiServer {
 
     fn openapi(&self) -> &OpenApiDocs {
         self.openapi.get_or_init(|| {
-            let mut documents = std::collections::HashMap::new();
-            for g in self.scheme.groups() {
-                for v in &g.versions {
-                    if let Some(doc) = openapi::group_version_document(&self.scheme, g.group, v) {
-                        documents.insert(openapi::gv_path(g.group, v), doc.to_string());
-                    }
-                }
-            }
+            let documents = openapi::documents(&self.scheme);
             OpenApiDocs {
-                index: openapi::index(&self.scheme).to_string(),
+                index: openapi::index(&documents).to_string(),
                 documents,
             }
         })

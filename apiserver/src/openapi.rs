@@ -6,6 +6,7 @@
 //! Kind schemas are still open objects (`x-kubernetes-preserve-unknown-fields`): they name the
 //! kind and its standard fields but do not describe `spec`/`status` yet.
 
+use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use api::scheme::{ResourceDef, Scheme};
@@ -221,27 +222,31 @@ pub fn group_version_document(scheme: &Scheme, group: &str, version: &str) -> Op
     }))
 }
 
-/// A stable hash of a document, for the cache-busting `?hash=` of the index.
-fn hash(doc: &Value) -> String {
-    let mut h = DefaultHasher::new();
-    doc.to_string().hash(&mut h);
-    format!("{:016X}", h.finish())
-}
-
-/// `GET /openapi/v3`: every group version with the URL of its document.
-pub fn index(scheme: &Scheme) -> Value {
-    let mut paths = Map::new();
+/// Every group version's document, serialized, by index key (`api/v1`, `apis/apps/v1`).
+pub fn documents(scheme: &Scheme) -> BTreeMap<String, String> {
+    let mut docs = BTreeMap::new();
     for g in scheme.groups() {
         for v in &g.versions {
             if let Some(doc) = group_version_document(scheme, g.group, v) {
-                let key = gv_path(g.group, v);
-                paths.insert(
-                    key.clone(),
-                    json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&doc))}),
-                );
+                docs.insert(gv_path(g.group, v), doc.to_string());
             }
         }
     }
+    docs
+}
+
+/// `GET /openapi/v3`: every group version with the URL of its document, whose `?hash=` (a
+/// stable hash of the document) lets clients cache it.
+pub fn index(documents: &BTreeMap<String, String>) -> Value {
+    let paths: Map<String, Value> = documents
+        .iter()
+        .map(|(key, doc)| {
+            let mut h = DefaultHasher::new();
+            doc.hash(&mut h);
+            let url = format!("/openapi/v3/{key}?hash={:016X}", h.finish());
+            (key.clone(), json!({"serverRelativeURL": url}))
+        })
+        .collect();
     json!({"paths": paths})
 }
 
@@ -300,7 +305,7 @@ mod tests {
 
     #[test]
     fn index_lists_every_group_version_with_a_hash() {
-        let index = index(&Scheme::builtin());
+        let index = index(&documents(&Scheme::builtin()));
         let url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
             .as_str()
             .unwrap();
