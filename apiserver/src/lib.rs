@@ -215,8 +215,7 @@ async fn health(State(s): State<Shared>, request: Request) -> Response {
 
 /// Resource requests need an authenticated user; discovery, health and version do not.
 async fn require_user(request: Request, next: Next) -> Response {
-    let watch = request_info::query_wants_watch(request.uri().query());
-    let info = request_info::parse(request.method(), request.uri().path(), watch);
+    let info = request_info::of(&request);
     if info.is_resource && request.extensions().get::<User>().is_none() {
         return ApiError::Unauthorized.into_response();
     }

@@ -163,11 +163,11 @@ fn is_mutating(info: &RequestInfo) -> bool {
 /// Records every request's count, latency and concurrency.
 pub async fn record(
     State(server): State<Arc<crate::ApiServer>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let watch = request_info::query_wants_watch(request.uri().query());
-    let info = request_info::parse(request.method(), request.uri().path(), watch);
+    // The outermost layer: parse the request info once for every layer within.
+    let info = request_info::attach(&mut request);
     let metrics = &server.metrics;
     let kind = if is_mutating(&info) {
         "mutating"

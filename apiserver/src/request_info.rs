@@ -27,6 +27,26 @@ pub fn query_wants_watch(query: Option<&str>) -> bool {
     query.is_some_and(|q| q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1"))
 }
 
+/// The request info of a request: parsed once by the outermost layer (`attach`) and read
+/// from the request's extensions after that.
+pub fn of<B>(request: &axum::http::Request<B>) -> RequestInfo {
+    match request.extensions().get::<RequestInfo>() {
+        Some(info) => info.clone(),
+        None => from_parts(request.method(), request.uri()),
+    }
+}
+
+/// Parses the request info of a request and attaches it for the layers within.
+pub fn attach<B>(request: &mut axum::http::Request<B>) -> RequestInfo {
+    let info = of(request);
+    request.extensions_mut().insert(info.clone());
+    info
+}
+
+fn from_parts(method: &Method, uri: &axum::http::Uri) -> RequestInfo {
+    parse(method, uri.path(), query_wants_watch(uri.query()))
+}
+
 pub fn parse(method: &Method, path: &str, watch_query: bool) -> RequestInfo {
     let non_resource = || RequestInfo {
         verb: method.as_str().to_lowercase(),

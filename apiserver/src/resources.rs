@@ -176,9 +176,8 @@ pub async fn handle(State(server): State<std::sync::Arc<ApiServer>>, request: Re
 }
 
 async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiError> {
+    let info = request_info::of(&request);
     let (parts, body) = request.into_parts();
-    let wants_watch = request_info::query_wants_watch(parts.uri.query());
-    let info = request_info::parse(&parts.method, parts.uri.path(), wants_watch);
     let def = server
         .scheme
         .lookup(&info.group, &info.version, &info.resource)
