@@ -4,6 +4,7 @@
 
 pub mod columns;
 pub mod names;
+pub mod protobuf;
 pub mod scheme;
 pub mod selector;
 pub mod status;
