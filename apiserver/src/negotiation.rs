@@ -154,7 +154,9 @@ mod tests {
         let route = b"k8s\0\x0a\x1e\x0a\x15route.openshift.io/v1\x12\x05Route";
         assert_eq!(
             request_body(Some(proto), route),
-            Err(ApiError::UnsupportedMediaType("application/json, application/yaml"))
+            Err(ApiError::UnsupportedMediaType(
+                "application/json, application/yaml"
+            ))
         );
     }
 }

@@ -1,0 +1,140 @@
+//! `oxshift-load`: drives any Kubernetes-compatible API server (Oxshift, kube-apiserver) with
+//! the workloads of the project's performance targets and prints what it measured.
+//!
+//! It is single-threaded on purpose: it shares the machine with the server under test and must
+//! not be the bottleneck.
+
+mod client;
+mod process;
+mod stats;
+mod workloads;
+
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "oxshift-load", version, about)]
+struct Cli {
+    /// Credentials and server (client certificate or token).
+    #[arg(
+        long,
+        env = "KUBECONFIG",
+        global = true,
+        default_value = "oxshift.local/admin.kubeconfig"
+    )]
+    kubeconfig: String,
+    /// Overrides the kubeconfig's server URL.
+    #[arg(long, global = true)]
+    server: Option<String>,
+    /// A bearer token instead of the kubeconfig's credentials.
+    #[arg(long, global = true)]
+    token: Option<String>,
+    /// The server's process id, to sample its CPU and memory.
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// POST 1 KiB ConfigMaps.
+    Create {
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+    },
+    /// GET ConfigMaps by name.
+    Get {
+        #[arg(long, default_value_t = 1000)]
+        objects: usize,
+        #[arg(long, default_value_t = 50_000)]
+        count: usize,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+    },
+    /// GET then PUT ConfigMaps (optimistic concurrency; 409s are counted).
+    Update {
+        #[arg(long, default_value_t = 1000)]
+        objects: usize,
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
+    /// LIST a namespace of `objects` ConfigMaps, whole and in pages of 500.
+    List {
+        #[arg(long, default_value_t = 1000)]
+        objects: usize,
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+    },
+    /// Watchers opened from a LIST's resourceVersion while one writer creates objects.
+    Watch {
+        #[arg(long, default_value_t = 1000)]
+        watchers: usize,
+        #[arg(long, default_value_t = 500)]
+        events: usize,
+        /// Creates per second.
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+    },
+    /// The whole suite with the parameters of the performance targets.
+    All,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => fail(&format!("runtime: {e}")),
+    };
+    let target = match client::Target::from_kubeconfig(
+        &cli.kubeconfig,
+        cli.server.as_deref(),
+        cli.token.as_deref(),
+    ) {
+        Ok(target) => target,
+        Err(e) => fail(&e),
+    };
+    let run = workloads::Run {
+        target,
+        server_pid: cli.server_pid,
+    };
+    let result = runtime.block_on(async move {
+        let run = Arc::new(run);
+        match cli.command {
+            Command::Create { count, clients } => run.create(count, clients).await.map(drop),
+            Command::Get {
+                objects,
+                count,
+                clients,
+            } => run.get(objects, count, clients).await.map(drop),
+            Command::Update {
+                objects,
+                count,
+                clients,
+            } => run.update(objects, count, clients).await.map(drop),
+            Command::List { objects, repeat } => run.list(objects, repeat).await.map(drop),
+            Command::Watch {
+                watchers,
+                events,
+                rate,
+            } => run.watch(watchers, events, rate).await.map(drop),
+            Command::All => run.all().await,
+        }
+    });
+    if let Err(e) = result {
+        fail(&e);
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("oxshift-load: {message}");
+    std::process::exit(1);
+}
