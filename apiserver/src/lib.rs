@@ -6,6 +6,7 @@
 //! requests need an authenticated user.
 
 pub mod discovery;
+pub mod encoded;
 pub mod error;
 pub mod metrics;
 pub mod negotiation;

@@ -37,13 +37,27 @@ pub fn set_resource_version(obj: &mut Value, revision: u64) {
     }
 }
 
-/// The bytes to store: the object without its resourceVersion.
+/// The bytes to store: the object without its resourceVersion, with `apiVersion`, `kind`
+/// and `metadata` first (so that `encoded::with_resource_version` finds metadata at once).
 pub fn to_store(obj: &Value) -> Bytes {
-    let mut obj = obj.clone();
-    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+    let Some(fields) = obj.as_object() else {
+        return Bytes::from(obj.to_string());
+    };
+    let mut ordered = Map::with_capacity(fields.len());
+    for key in ["apiVersion", "kind", "metadata"] {
+        if let Some(v) = fields.get(key) {
+            ordered.insert(key.to_string(), v.clone());
+        }
+    }
+    for (k, v) in fields {
+        if !ordered.contains_key(k) {
+            ordered.insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(meta) = ordered.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("resourceVersion");
     }
-    Bytes::from(obj.to_string())
+    Bytes::from(Value::Object(ordered).to_string())
 }
 
 pub fn metadata(obj: &Value) -> Option<&Map<String, Value>> {

@@ -25,7 +25,7 @@ use crate::error::{ApiError, from_storage};
 use crate::negotiation::{self, Format};
 use crate::object::{self, target};
 use crate::request_info;
-use crate::{ApiServer, scale, strategy, table};
+use crate::{ApiServer, encoded, scale, strategy, table};
 
 /// Largest request body accepted, as upstream.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -142,6 +142,10 @@ impl Selection {
             })
             .map_err(ApiError::BadRequest)?;
         Ok(Selection { labels, fields })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.fields.is_empty()
     }
 
     fn matches(&self, obj: &Value) -> bool {
@@ -401,7 +405,8 @@ async fn list(
     let selection = Selection::parse(def, params)?;
     let limit = opts.limit;
     let prefix = def.namespace_prefix(namespace);
-    let (mut items, mut more, mut last_key) = (Vec::new(), false, None::<String>);
+    let mut items = ListItems::new(out, &selection);
+    let (mut more, mut last_key) = (false, None::<String>);
     // With a selector, a page of `limit` store keys may hold fewer matches: read on until the
     // limit is met or the keys run out, always at the first page's revision.
     let revision = loop {
@@ -417,11 +422,8 @@ async fn list(
             })?;
         let mut filled = false;
         for (i, kv) in page.kvs.iter().enumerate() {
-            let obj = object::from_store(kv)?;
             last_key = Some(kv.key.clone());
-            if selection.matches(&obj) {
-                items.push(obj);
-            }
+            items.push(kv)?;
             if limit.is_some_and(|l| items.len() >= l) {
                 more = i + 1 < page.kvs.len() || page.more;
                 filled = true;
@@ -443,7 +445,80 @@ async fn list(
         let token = serde_json::to_vec(&position).map_err(|e| ApiError::Internal(e.to_string()))?;
         metadata["continue"] = json!(STANDARD.encode(token));
     }
-    Ok(out.list(def, metadata, items))
+    Ok(items.respond(def, metadata))
+}
+
+/// The selected items of a list. JSON lists keep each stored object's bytes (with the
+/// resourceVersion spliced in) and parse only to apply selectors; other representations
+/// work on parsed objects.
+enum ListItems<'a> {
+    Encoded {
+        selection: &'a Selection,
+        items: Vec<Bytes>,
+    },
+    Parsed {
+        selection: &'a Selection,
+        out: Output,
+        items: Vec<Value>,
+    },
+}
+
+impl<'a> ListItems<'a> {
+    fn new(out: Output, selection: &'a Selection) -> Self {
+        match out.format {
+            Format::Json => ListItems::Encoded {
+                selection,
+                items: Vec::new(),
+            },
+            _ => ListItems::Parsed {
+                selection,
+                out,
+                items: Vec::new(),
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            ListItems::Encoded { items, .. } => items.len(),
+            ListItems::Parsed { items, .. } => items.len(),
+        }
+    }
+
+    fn push(&mut self, kv: &storage::KeyValue) -> Result<(), ApiError> {
+        match self {
+            ListItems::Encoded { selection, items } => {
+                if !selection.is_empty() && !selection.matches(&object::from_store(kv)?) {
+                    return Ok(());
+                }
+                let encoded = match encoded::with_resource_version(&kv.value, kv.mod_revision) {
+                    Some(bytes) => bytes,
+                    None => Bytes::from(object::from_store(kv)?.to_string()),
+                };
+                items.push(encoded);
+            }
+            ListItems::Parsed {
+                selection, items, ..
+            } => {
+                let obj = object::from_store(kv)?;
+                if selection.matches(&obj) {
+                    items.push(obj);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn respond(self, def: &ResourceDef, metadata: Value) -> Response {
+        match self {
+            ListItems::Encoded { items, .. } => (
+                [(header::CONTENT_TYPE, "application/json")],
+                encoded::list(def, &metadata, &items),
+            )
+                .into_response(),
+            ListItems::Parsed { out, items, .. } => out.list(def, metadata, items),
+        }
+    }
 }
 
 fn parse_resource_version(rv: Option<&str>) -> Result<u64, ApiError> {

@@ -1,0 +1,146 @@
+//! Objects as JSON bytes, for the paths that never need to look inside them (lists and watch
+//! events in JSON): the stored form with the resourceVersion spliced in, and list and event
+//! envelopes around already-encoded items. Parsing and re-encoding every item would cost more
+//! than everything else a large list does.
+
+use api::scheme::ResourceDef;
+use bytes::{BufMut, Bytes, BytesMut};
+use serde_json::Value;
+
+/// `stored` (a JSON object, as `object::to_store` writes it) with `metadata.resourceVersion`
+/// set to `revision`; `None` if it has no top-level `metadata` object.
+pub fn with_resource_version(stored: &[u8], revision: u64) -> Option<Bytes> {
+    let at = top_level_metadata(stored)?;
+    let rv = format!("\"resourceVersion\":\"{revision}\"");
+    let mut out = BytesMut::with_capacity(stored.len() + rv.len() + 1);
+    out.put_slice(&stored[..at]);
+    out.put_slice(rv.as_bytes());
+    if stored.get(at) != Some(&b'}') {
+        out.put_u8(b',');
+    }
+    out.put_slice(&stored[at..]);
+    Some(out.freeze())
+}
+
+/// The offset just inside the top-level `"metadata":{`. The pattern cannot occur inside a
+/// JSON string (its inner quote would be escaped), so only nesting has to be ruled out.
+fn top_level_metadata(json: &[u8]) -> Option<usize> {
+    const PATTERN: &[u8] = b"\"metadata\":{";
+    let finder = memchr::memmem::Finder::new(PATTERN);
+    let (mut depth, mut in_string, mut escaped, mut scanned) = (0usize, false, false, 0usize);
+    for candidate in finder.find_iter(json) {
+        for &byte in &json[scanned..candidate] {
+            match (in_string, escaped, byte) {
+                (true, true, _) => escaped = false,
+                (true, false, b'\\') => escaped = true,
+                (true, false, b'"') => in_string = false,
+                (true, false, _) => {}
+                (false, _, b'"') => in_string = true,
+                (false, _, b'{' | b'[') => depth += 1,
+                (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+                (false, _, _) => {}
+            }
+        }
+        scanned = candidate;
+        if depth == 1 && !in_string {
+            return Some(candidate + PATTERN.len());
+        }
+    }
+    None
+}
+
+/// A `<Kind>List` whose items are already-encoded objects.
+pub fn list(def: &ResourceDef, metadata: &Value, items: &[Bytes]) -> Bytes {
+    let head = format!(
+        r#"{{"kind":"{}List","apiVersion":"{}","metadata":{},"items":["#,
+        def.kind,
+        def.api_version(),
+        metadata
+    );
+    let size = head.len() + items.iter().map(|i| i.len() + 1).sum::<usize>() + 2;
+    let mut out = BytesMut::with_capacity(size);
+    out.put_slice(head.as_bytes());
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.put_u8(b',');
+        }
+        out.put_slice(item);
+    }
+    out.put_slice(b"]}");
+    out.freeze()
+}
+
+/// One line of a JSON watch stream.
+pub fn watch_event(kind: &str, object: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(object.len() + kind.len() + 24);
+    out.put_slice(b"{\"type\":\"");
+    out.put_slice(kind.as_bytes());
+    out.put_slice(b"\",\"object\":");
+    out.put_slice(object);
+    out.put_slice(b"}\n");
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn splice(v: &Value) -> Value {
+        let bytes = with_resource_version(v.to_string().as_bytes(), 42).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn splices_into_the_top_level_metadata_only() {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
+        assert_eq!(
+            splice(&obj)["metadata"],
+            json!({"resourceVersion": "42", "name": "a"})
+        );
+        // Empty metadata; nested metadata (a pod template) before the top-level one; strings
+        // that look like keys.
+        let obj = json!({"metadata": {}});
+        assert_eq!(splice(&obj)["metadata"], json!({"resourceVersion": "42"}));
+        let obj = json!({
+            "spec": {"template": {"metadata": {"labels": {"a": "b"}}}},
+            "data": {"x": "\"metadata\":{", "y": "}}}{{{\\"},
+            "metadata": {"name": "d"},
+        });
+        let out = splice(&obj);
+        assert_eq!(out["metadata"]["resourceVersion"], "42");
+        assert!(
+            out["spec"]["template"]["metadata"]
+                .get("resourceVersion")
+                .is_none()
+        );
+        assert_eq!(out["data"], obj["data"]);
+        assert!(with_resource_version(br#"{"spec":{"metadata":{}}}"#, 1).is_none());
+        assert!(with_resource_version(b"[1]", 1).is_none());
+    }
+
+    #[test]
+    fn envelopes() {
+        let def = api::Scheme::builtin()
+            .lookup("", "v1", "configmaps")
+            .copied()
+            .unwrap();
+        let items = [
+            Bytes::from_static(b"{\"a\":1}"),
+            Bytes::from_static(b"{\"b\":2}"),
+        ];
+        let whole: Value =
+            serde_json::from_slice(&list(&def, &json!({"resourceVersion": "7"}), &items)).unwrap();
+        assert_eq!(
+            whole,
+            json!({"kind": "ConfigMapList", "apiVersion": "v1",
+                "metadata": {"resourceVersion": "7"}, "items": [{"a": 1}, {"b": 2}]})
+        );
+        let empty: Value = serde_json::from_slice(&list(&def, &json!({}), &[])).unwrap();
+        assert_eq!(empty["items"], json!([]));
+        assert_eq!(
+            &watch_event("ADDED", b"{}")[..],
+            b"{\"type\":\"ADDED\",\"object\":{}}\n"
+        );
+    }
+}
