@@ -22,6 +22,12 @@ pub fn with_resource_version(stored: &[u8], revision: u64) -> Option<Bytes> {
     Some(out.freeze())
 }
 
+/// A stored key-value as the API shows it: its value with its mod revision as
+/// resourceVersion.
+pub fn stored(kv: &storage::KeyValue) -> Bytes {
+    with_resource_version(&kv.value, kv.mod_revision).unwrap_or_else(|| kv.value.clone())
+}
+
 /// The offset just inside the top-level `"metadata":{`. The pattern cannot occur inside a
 /// JSON string (its inner quote would be escaped), so only nesting has to be ruled out.
 fn top_level_metadata(json: &[u8]) -> Option<usize> {

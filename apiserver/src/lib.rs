@@ -19,6 +19,8 @@ pub mod serve;
 pub mod strategic;
 pub mod strategy;
 pub mod table;
+mod watch;
+pub mod watch_cache;
 
 use std::sync::Arc;
 
@@ -45,6 +47,8 @@ pub struct ApiServer {
     /// The OpenAPI v3 index and documents, built once from the scheme.
     openapi: std::sync::OnceLock<OpenApiDocs>,
     pub metrics: metrics::Metrics,
+    /// Per-resource caches serving watches and `resourceVersion=0` lists.
+    pub watch_caches: watch_cache::WatchCaches,
 }
 
 struct OpenApiDocs {
@@ -123,6 +127,7 @@ impl ApiServer {
     pub fn new(scheme: Scheme, store: Arc<dyn storage::Store>, address: String) -> Self {
         Self {
             scheme,
+            watch_caches: watch_cache::WatchCaches::new(store.clone()),
             store,
             address,
             openapi: std::sync::OnceLock::new(),

@@ -4,7 +4,8 @@
 //!   version, resource, subresource (and code for the counter);
 //! - `apiserver_current_inflight_requests` by kind (`readOnly`, `mutating`);
 //! - `apiserver_registered_watchers` by group, version and resource;
-//! - `apiserver_storage_objects` by resource, counted in the store at scrape time.
+//! - `apiserver_storage_objects` by resource, counted in the store at scrape time;
+//! - `apiserver_terminated_watchers` by resource: watchers closed for falling behind.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -66,6 +67,7 @@ pub struct Metrics {
     inflight: Family<InflightLabels, Gauge>,
     watchers: Family<ResourceLabels, Gauge>,
     stored: Family<StoredLabels, Gauge>,
+    terminated: Family<StoredLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -78,6 +80,7 @@ impl Default for Metrics {
         let inflight = Family::<InflightLabels, Gauge>::default();
         let watchers = Family::<ResourceLabels, Gauge>::default();
         let stored = Family::<StoredLabels, Gauge>::default();
+        let terminated = Family::<StoredLabels, Counter>::default();
         registry.register(
             "apiserver_request",
             "Counter of apiserver requests by verb, resource and HTTP code.",
@@ -103,6 +106,11 @@ impl Default for Metrics {
             "Objects stored, by resource.",
             stored.clone(),
         );
+        registry.register(
+            "apiserver_terminated_watchers",
+            "Watchers closed because they could not keep up, by resource.",
+            terminated.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -110,6 +118,7 @@ impl Default for Metrics {
             inflight,
             watchers,
             stored,
+            terminated,
         }
     }
 }
@@ -139,10 +148,14 @@ impl Metrics {
                 "" => def.plural.to_string(),
                 g => format!("{}.{g}", def.plural),
             };
+            let closed = server.watch_caches.slow_closed(&def.key_prefix());
+            let labels = StoredLabels { resource };
+            if closed > 0 {
+                let counter = self.terminated.get_or_create(&labels);
+                counter.inc_by(closed.saturating_sub(counter.get()));
+            }
             if let Ok(n) = server.store.count(&def.key_prefix()).await {
-                self.stored
-                    .get_or_create(&StoredLabels { resource })
-                    .set(n as i64);
+                self.stored.get_or_create(&labels).set(n as i64);
             }
         }
         let mut out = String::new();

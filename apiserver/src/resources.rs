@@ -4,22 +4,18 @@
 //! mod revision; lists page through one store snapshot with continue tokens; responses are
 //! JSON, YAML or Tables as negotiated.
 
-use std::time::Duration;
-
 use api::scheme::ResourceDef;
 use api::selector::{FieldSelector, LabelSelector};
-use async_stream::stream;
-use axum::body::{Body, to_bytes};
+use axum::body::to_bytes;
 use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use storage::{EventKind, ListOptions};
+use storage::ListOptions;
 
 use crate::error::{ApiError, from_storage};
 use crate::negotiation::{self, Format};
@@ -29,31 +25,27 @@ use crate::{ApiServer, encoded, scale, strategy, table};
 
 /// Largest request body accepted, as upstream.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
-/// How long a watch lasts when the client does not say.
-const DEFAULT_WATCH_SECONDS: u64 = 1800;
-/// Least time between two bookmarks of one watch.
-const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-struct Params {
-    resource_version: Option<String>,
-    resource_version_match: Option<String>,
-    limit: Option<usize>,
+pub(crate) struct Params {
+    pub(crate) resource_version: Option<String>,
+    pub(crate) resource_version_match: Option<String>,
+    pub(crate) limit: Option<usize>,
     #[serde(rename = "continue")]
-    continue_token: Option<String>,
-    timeout_seconds: Option<u64>,
-    allow_watch_bookmarks: Option<bool>,
-    label_selector: Option<String>,
-    field_selector: Option<String>,
-    include_object: Option<String>,
-    send_initial_events: Option<bool>,
+    pub(crate) continue_token: Option<String>,
+    pub(crate) timeout_seconds: Option<u64>,
+    pub(crate) allow_watch_bookmarks: Option<bool>,
+    pub(crate) label_selector: Option<String>,
+    pub(crate) field_selector: Option<String>,
+    pub(crate) include_object: Option<String>,
+    pub(crate) send_initial_events: Option<bool>,
 }
 
 /// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
 #[derive(Clone, Copy, Debug)]
-struct Output {
-    format: Format,
+pub(crate) struct Output {
+    pub(crate) format: Format,
     include: table::Include,
 }
 
@@ -89,7 +81,7 @@ impl Output {
 
     /// A watch event's object: itself, or a one-row Table (column definitions only in the
     /// first, as upstream). Watch streams are JSON.
-    fn event(self, def: &ResourceDef, obj: Value, first: &mut bool) -> Value {
+    pub(crate) fn event(self, def: &ResourceDef, obj: Value, first: &mut bool) -> Value {
         match self.format {
             Format::Table => {}
             Format::Metadata => return partial_metadata(&obj),
@@ -127,13 +119,13 @@ fn table_response(table: &Value) -> Response {
 }
 
 /// The label and field selectors of a list or watch.
-struct Selection {
+pub(crate) struct Selection {
     labels: LabelSelector,
     fields: FieldSelector,
 }
 
 impl Selection {
-    fn parse(def: &ResourceDef, params: &Params) -> Result<Selection, ApiError> {
+    pub(crate) fn parse(def: &ResourceDef, params: &Params) -> Result<Selection, ApiError> {
         let labels = LabelSelector::parse(params.label_selector.as_deref().unwrap_or_default())
             .map_err(ApiError::BadRequest)?;
         let fields =
@@ -144,11 +136,11 @@ impl Selection {
         Ok(Selection { labels, fields })
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.labels.is_empty() && self.fields.is_empty()
     }
 
-    fn matches(&self, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, obj: &Value) -> bool {
         let labels = object::metadata(obj)
             .and_then(|m| m.get("labels"))
             .and_then(Value::as_object);
@@ -258,7 +250,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             Ok(out.object(def, view(&target, current)))
         }
         ("list", Part::Main) => list(server, def, namespace, &params, out).await,
-        ("watch", Part::Main) => watch(server, def, namespace, &params, out).await,
+        ("watch", Part::Main) => crate::watch::watch(server, def, namespace, &params, out).await,
         ("create", Part::Main) => {
             create(server, def, namespace, &decode(read_body().await?)?, out).await
         }
@@ -406,6 +398,19 @@ async fn list(
     let limit = opts.limit;
     let prefix = def.namespace_prefix(namespace);
     let mut items = ListItems::new(out, &selection);
+    // Any recent state will do: the watch cache's (whole, as upstream serves it from there).
+    if continuing.is_none() && params.resource_version.as_deref() == Some("0") {
+        let cache = server
+            .watch_caches
+            .get(&def.key_prefix())
+            .await
+            .map_err(|e| from_storage(e, target(def, "")))?;
+        let (objects, revision) = cache.snapshot(&prefix);
+        for obj in objects {
+            items.push(obj.json.clone())?;
+        }
+        return Ok(items.respond(def, json!({"resourceVersion": revision.to_string()})));
+    }
     let (mut more, mut last_key) = (false, None::<String>);
     // With a selector, a page of `limit` store keys may hold fewer matches: read on until the
     // limit is met or the keys run out, always at the first page's revision.
@@ -423,7 +428,7 @@ async fn list(
         let mut filled = false;
         for (i, kv) in page.kvs.iter().enumerate() {
             last_key = Some(kv.key.clone());
-            items.push(kv)?;
+            items.push(encoded::stored(kv))?;
             if limit.is_some_and(|l| items.len() >= l) {
                 more = i + 1 < page.kvs.len() || page.more;
                 filled = true;
@@ -485,22 +490,22 @@ impl<'a> ListItems<'a> {
         }
     }
 
-    fn push(&mut self, kv: &storage::KeyValue) -> Result<(), ApiError> {
+    /// Adds `json` (an object with its resourceVersion) if it is selected.
+    fn push(&mut self, json: Bytes) -> Result<(), ApiError> {
+        let parse = || {
+            serde_json::from_slice::<Value>(&json)
+                .map_err(|e| ApiError::Internal(format!("stored object is not JSON: {e}")))
+        };
         match self {
             ListItems::Encoded { selection, items } => {
-                if !selection.is_empty() && !selection.matches(&object::from_store(kv)?) {
-                    return Ok(());
+                if selection.is_empty() || selection.matches(&parse()?) {
+                    items.push(json);
                 }
-                let encoded = match encoded::with_resource_version(&kv.value, kv.mod_revision) {
-                    Some(bytes) => bytes,
-                    None => Bytes::from(object::from_store(kv)?.to_string()),
-                };
-                items.push(encoded);
             }
             ListItems::Parsed {
                 selection, items, ..
             } => {
-                let obj = object::from_store(kv)?;
+                let obj = parse()?;
                 if selection.matches(&obj) {
                     items.push(obj);
                 }
@@ -521,7 +526,7 @@ impl<'a> ListItems<'a> {
     }
 }
 
-fn parse_resource_version(rv: Option<&str>) -> Result<u64, ApiError> {
+pub(crate) fn parse_resource_version(rv: Option<&str>) -> Result<u64, ApiError> {
     let rv = rv.unwrap_or_default();
     rv.parse::<u64>()
         .map_err(|_| ApiError::BadRequest(format!("invalid resource version: {rv:?}")))
@@ -736,67 +741,6 @@ async fn delete(server: &ApiServer, t: &Target<'_>, body: &[u8]) -> Result<Respo
     Ok(json_response(StatusCode::OK, &status))
 }
 
-/// The conditions upstream puts on `sendInitialEvents=true`.
-fn check_watch_list(def: &ResourceDef, params: &Params) -> Result<(), ApiError> {
-    let mut causes = Vec::new();
-    if params.resource_version_match.as_deref() != Some("NotOlderThan") {
-        causes.push(api::status::StatusCause {
-            reason: "FieldValueInvalid".into(),
-            message: "Invalid value: \"\": sendInitialEvents requires setting resourceVersionMatch to NotOlderThan".into(),
-            field: "resourceVersionMatch".into(),
-        });
-    }
-    if params.allow_watch_bookmarks != Some(true) {
-        causes.push(api::status::StatusCause {
-            reason: "FieldValueForbidden".into(),
-            message: "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"
-                .into(),
-            field: "allowWatchBookmarks".into(),
-        });
-    }
-    match causes.is_empty() {
-        true => Ok(()),
-        false => Err(ApiError::Invalid {
-            kind: "ListOptions".into(),
-            target: target(def, ""),
-            causes,
-        }),
-    }
-}
-
-/// A store event as a watcher with `selection` sees it: an object entering the selection is
-/// ADDED, one leaving it DELETED (with its new state), as upstream.
-fn selected_event(
-    event: &storage::Event,
-    selection: &Selection,
-) -> Result<Option<(&'static str, Value)>, ApiError> {
-    let at = |kv: &storage::KeyValue| -> Result<Value, ApiError> {
-        let mut obj = object::from_store(kv)?;
-        object::set_resource_version(&mut obj, event.revision());
-        Ok(obj)
-    };
-    Ok(match (event.kind, &event.prev) {
-        (EventKind::Put, prev) => {
-            let new = at(&event.kv)?;
-            let was = match prev {
-                Some(prev) => selection.matches(&object::from_store(prev)?),
-                None => false,
-            };
-            match (was, selection.matches(&new)) {
-                (true, true) => Some(("MODIFIED", new)),
-                (false, true) => Some(("ADDED", new)),
-                (true, false) => Some(("DELETED", new)),
-                (false, false) => None,
-            }
-        }
-        (EventKind::Delete, Some(prev)) => {
-            let old = at(prev)?;
-            selection.matches(&old).then_some(("DELETED", old))
-        }
-        (EventKind::Delete, None) => None,
-    })
-}
-
 /// Deletes every selected object of the collection; answers with the deleted objects.
 async fn delete_collection(
     server: &ApiServer,
@@ -838,139 +782,4 @@ fn list_body(def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Value {
         "metadata": metadata,
         "items": items,
     })
-}
-
-fn watch_event(kind: &str, object: &Value) -> Bytes {
-    let mut line = json!({"type": kind, "object": object}).to_string();
-    line.push('\n');
-    Bytes::from(line)
-}
-
-async fn watch(
-    server: &ApiServer,
-    def: &ResourceDef,
-    namespace: Option<&str>,
-    params: &Params,
-    out: Output,
-) -> Result<Response, ApiError> {
-    let selection = Selection::parse(def, params)?;
-    let prefix = def.namespace_prefix(namespace);
-    let store = server.store.clone();
-    // The current state as ADDED events, then changes after it: when asked for
-    // (`sendInitialEvents`, ending with a bookmark), or with no resourceVersion (or "0").
-    let initial_events = params.send_initial_events == Some(true);
-    if initial_events {
-        check_watch_list(def, params)?;
-    }
-    let (initial, from) = match params.resource_version.as_deref() {
-        _ if initial_events => {
-            let list = store
-                .list(&prefix, ListOptions::default())
-                .await
-                .map_err(|e| from_storage(e, target(def, "")))?;
-            let wanted = params
-                .resource_version
-                .as_deref()
-                .filter(|rv| !rv.is_empty())
-                .map(|rv| parse_resource_version(Some(rv)))
-                .transpose()?;
-            if wanted.is_some_and(|rv| rv > list.revision) {
-                return Err(ApiError::Timeout(format!(
-                    "Too large resource version: {}, current: {}",
-                    wanted.unwrap_or_default(),
-                    list.revision
-                )));
-            }
-            (list.kvs, list.revision)
-        }
-        None | Some("") | Some("0") => {
-            let list = store
-                .list(&prefix, ListOptions::default())
-                .await
-                .map_err(|e| from_storage(e, target(def, "")))?;
-            (list.kvs, list.revision)
-        }
-        rv => (Vec::new(), parse_resource_version(rv)?),
-    };
-    let timeout = Duration::from_secs(params.timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS));
-    let bookmarks = params.allow_watch_bookmarks.unwrap_or(false);
-    let (kind, api_version) = (def.kind.to_string(), def.api_version());
-    let def = *def;
-    let mut first = true;
-    let events = store.watch(&prefix, from).await;
-    let open = server.metrics.watch_opened(crate::metrics::ResourceLabels {
-        group: def.group.to_string(),
-        version: def.version.to_string(),
-        resource: def.plural.to_string(),
-    });
-    let body = stream! {
-        // Counted as an open watch until the stream is dropped.
-        let _open = open;
-        for kv in &initial {
-            match object::from_store(kv) {
-                Ok(obj) if !selection.matches(&obj) => {}
-                Ok(obj) => yield Ok::<_, std::convert::Infallible>(watch_event("ADDED", &out.event(&def, obj, &mut first))),
-                Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
-            }
-        }
-        if initial_events {
-            let mark = json!({"kind": kind, "apiVersion": api_version, "metadata": {
-                "resourceVersion": from.to_string(),
-                "annotations": {"k8s.io/initial-events-end": "true"},
-            }});
-            yield Ok(watch_event("BOOKMARK", &mark));
-        }
-        let mut events = match events {
-            Ok(events) => events,
-            Err(storage::Error::Compacted { compacted, .. }) => {
-                let status = ApiError::Expired(format!("too old resource version: {from} ({compacted})"));
-                yield Ok(watch_event("ERROR", &status.status_value()));
-                return;
-            }
-            Err(e) => {
-                yield Ok(watch_event("ERROR", &from_storage(e, Default::default()).status_value()));
-                return;
-            }
-        };
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        let mut last_bookmark = tokio::time::Instant::now();
-        loop {
-            let next = tokio::select! {
-                next = events.next() => next,
-                _ = &mut deadline => return,
-            };
-            let response = match next {
-                Some(Ok(response)) => response,
-                Some(Err(storage::Error::Compacted { compacted, requested })) => {
-                    let status = ApiError::Expired(format!("too old resource version: {requested} ({compacted})"));
-                    yield Ok(watch_event("ERROR", &status.status_value()));
-                    return;
-                }
-                // The client re-watches from its last resourceVersion.
-                Some(Err(_)) | None => return,
-            };
-            if response.events.is_empty() {
-                if bookmarks && last_bookmark.elapsed() >= BOOKMARK_INTERVAL {
-                    last_bookmark = tokio::time::Instant::now();
-                    let mark = json!({"kind": kind, "apiVersion": api_version,
-                        "metadata": {"resourceVersion": response.revision.to_string()}});
-                    yield Ok(watch_event("BOOKMARK", &mark));
-                }
-                continue;
-            }
-            for event in &response.events {
-                match selected_event(event, &selection) {
-                    Ok(Some((kind, obj))) => yield Ok(watch_event(kind, &out.event(&def, obj, &mut first))),
-                    Ok(None) => {}
-                    Err(e) => { yield Ok(watch_event("ERROR", &e.status_value())); return; }
-                }
-            }
-        }
-    };
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(body),
-    )
-        .into_response())
 }

@@ -142,6 +142,19 @@ fn pagination_and_watch(c: Cluster) {
     // kubectl pages through the list (limit + continue) and sees every object once.
     let names = c.kubectl_ok(&["get", "cm", "--chunk-size=3", "-o", "name"]);
     assert_eq!(names.lines().count(), 7, "{names}");
+    // resourceVersion=0 is served from the watch cache, whole.
+    let cached: serde_json::Value = serde_json::from_str(&c.kubectl_ok(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps?resourceVersion=0&limit=2",
+    ]))
+    .unwrap();
+    assert_eq!(
+        cached["items"].as_array().map(Vec::len),
+        Some(7),
+        "{cached}"
+    );
+    assert!(cached["items"][0]["metadata"]["resourceVersion"].is_string());
     // A watch sees the current objects, then changes in order.
     let mut watch = c
         .kubectl_command(&["get", "cm", "--watch", "-o", "name"])

@@ -1,0 +1,285 @@
+//! WATCH: newline-delimited JSON events from the resource's watch cache (or, for a start
+//! older than the cache's history, from the store), with bookmarks, initial events and the
+//! watch-list protocol.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use api::scheme::ResourceDef;
+use async_stream::stream;
+use axum::body::Body;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use serde_json::{Value, json};
+use storage::{ListOptions, Revision};
+
+use crate::error::{ApiError, from_storage};
+use crate::negotiation::Format;
+use crate::object::target;
+use crate::resources::{Output, Params, Selection, parse_resource_version};
+use crate::watch_cache::{self, CacheEvent, Cached, Message};
+use crate::{ApiServer, encoded};
+
+/// How long a watch lasts when the client does not say.
+const DEFAULT_WATCH_SECONDS: u64 = 1800;
+/// Least time between two bookmarks of one watch.
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
+
+type Feed = Pin<Box<dyn Stream<Item = Result<Message, storage::Error>> + Send>>;
+
+pub(crate) async fn watch(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    params: &Params,
+    out: Output,
+) -> Result<Response, ApiError> {
+    let selection = Selection::parse(def, params)?;
+    let prefix = def.namespace_prefix(namespace);
+    let initial_events = params.send_initial_events == Some(true);
+    if initial_events {
+        check_watch_list(def, params)?;
+    }
+    let cache = server
+        .watch_caches
+        .get(&def.key_prefix())
+        .await
+        .map_err(|e| from_storage(e, target(def, "")))?;
+    let from_store = |after: Revision| async move {
+        let feed: Feed = match server
+            .store
+            .watch(&prefix_owned(def, namespace), after)
+            .await
+        {
+            Ok(events) => Box::pin(watch_cache::direct(events)),
+            Err(e) => Box::pin(futures::stream::once(std::future::ready(Err(e)))),
+        };
+        feed
+    };
+    let requested = params
+        .resource_version
+        .as_deref()
+        .filter(|rv| !rv.is_empty());
+    // The objects to send as ADDED first, the revision they are current at, and the changes
+    // after it.
+    let (initial, from, feed): (Vec<Arc<Cached>>, Revision, Feed) = match requested {
+        // Any recent state will do: the cache's.
+        Some("0") => {
+            let (objects, revision, subscription) = cache.snapshot_and_subscribe(&prefix);
+            (
+                objects,
+                revision,
+                Box::pin(subscription.into_stream().map(Ok)),
+            )
+        }
+        // Changes after a known revision.
+        Some(rv) if !initial_events => {
+            let after = parse_resource_version(Some(rv))?;
+            let feed: Feed = match cache.subscribe(&prefix, after) {
+                Some(subscription) => Box::pin(subscription.into_stream().map(Ok)),
+                None => from_store(after).await,
+            };
+            (Vec::new(), after, feed)
+        }
+        // The current state, read consistently from the store, then its changes.
+        _ => {
+            let list = server
+                .store
+                .list(&prefix, ListOptions::default())
+                .await
+                .map_err(|e| from_storage(e, target(def, "")))?;
+            let wanted = requested
+                .map(|rv| parse_resource_version(Some(rv)))
+                .transpose()?;
+            if let Some(wanted) = wanted.filter(|&rv| rv > list.revision) {
+                return Err(ApiError::Timeout(format!(
+                    "Too large resource version: {wanted}, current: {}",
+                    list.revision
+                )));
+            }
+            let objects = list.kvs.iter().map(watch_cache::cached).collect();
+            let feed: Feed = match cache.subscribe(&prefix, list.revision) {
+                Some(subscription) => Box::pin(subscription.into_stream().map(Ok)),
+                None => from_store(list.revision).await,
+            };
+            (objects, list.revision, feed)
+        }
+    };
+
+    let timeout = Duration::from_secs(params.timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS));
+    let bookmarks = params.allow_watch_bookmarks.unwrap_or(false);
+    let def = *def;
+    let bookmark = move |revision: Revision, initial_end: bool| {
+        let mut mark = json!({"kind": def.kind, "apiVersion": def.api_version(),
+            "metadata": {"resourceVersion": revision.to_string()}});
+        if initial_end {
+            mark["metadata"]["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+        }
+        line("BOOKMARK", &mark)
+    };
+    let open = server.metrics.watch_opened(crate::metrics::ResourceLabels {
+        group: def.group.to_string(),
+        version: def.version.to_string(),
+        resource: def.plural.to_string(),
+    });
+    let body = stream! {
+        // Counted as an open watch until the stream is dropped.
+        let _open = open;
+        let mut render = Render { def, out, selection, first: true };
+        for obj in &initial {
+            match render.initial(obj) {
+                Ok(Some(event)) => yield Ok::<_, std::convert::Infallible>(event),
+                Ok(None) => {}
+                Err(e) => { yield Ok(line("ERROR", &e.status_value())); return; }
+            }
+        }
+        if initial_events {
+            yield Ok(bookmark(from, true));
+        }
+        let mut feed = feed;
+        let mut last = from;
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut last_bookmark = tokio::time::Instant::now();
+        loop {
+            let next = tokio::select! {
+                next = feed.next() => next,
+                _ = &mut deadline => return,
+            };
+            match next {
+                Some(Ok(Message::Event(event))) => {
+                    last = event.revision;
+                    match render.event(&event) {
+                        Ok(Some(event)) => yield Ok(event),
+                        Ok(None) => {}
+                        Err(e) => { yield Ok(line("ERROR", &e.status_value())); return; }
+                    }
+                }
+                Some(Ok(Message::Progress(revision))) => {
+                    if bookmarks && revision >= last && last_bookmark.elapsed() >= BOOKMARK_INTERVAL {
+                        last_bookmark = tokio::time::Instant::now();
+                        last = revision;
+                        yield Ok(bookmark(revision, false));
+                    }
+                }
+                Some(Err(storage::Error::Compacted { compacted, requested })) => {
+                    let status = ApiError::Expired(format!("too old resource version: {requested} ({compacted})"));
+                    yield Ok(line("ERROR", &status.status_value()));
+                    return;
+                }
+                // The client re-watches from its last resourceVersion.
+                Some(Err(_)) | None => return,
+            }
+        }
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+fn prefix_owned(def: &ResourceDef, namespace: Option<&str>) -> String {
+    def.namespace_prefix(namespace)
+}
+
+/// The conditions upstream puts on `sendInitialEvents=true`.
+fn check_watch_list(def: &ResourceDef, params: &Params) -> Result<(), ApiError> {
+    let mut causes = Vec::new();
+    if params.resource_version_match.as_deref() != Some("NotOlderThan") {
+        causes.push(api::status::StatusCause {
+            reason: "FieldValueInvalid".into(),
+            message: "Invalid value: \"\": sendInitialEvents requires setting resourceVersionMatch to NotOlderThan".into(),
+            field: "resourceVersionMatch".into(),
+        });
+    }
+    if params.allow_watch_bookmarks != Some(true) {
+        causes.push(api::status::StatusCause {
+            reason: "FieldValueForbidden".into(),
+            message: "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"
+                .into(),
+            field: "allowWatchBookmarks".into(),
+        });
+    }
+    match causes.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::Invalid {
+            kind: "ListOptions".into(),
+            target: target(def, ""),
+            causes,
+        }),
+    }
+}
+
+/// One line of the stream for a parsed value (statuses, bookmarks, tables).
+fn line(kind: &str, object: &Value) -> Bytes {
+    encoded::watch_event(kind, object.to_string().as_bytes())
+}
+
+/// How one watcher renders events: its selectors and representation.
+struct Render {
+    def: ResourceDef,
+    out: Output,
+    selection: Selection,
+    /// Table watches send column definitions with the first row only.
+    first: bool,
+}
+
+impl Render {
+    /// An object of the initial state, as ADDED.
+    fn initial(&mut self, obj: &Cached) -> Result<Option<Bytes>, ApiError> {
+        if self.selection.is_empty() && self.out.format == Format::Json {
+            return Ok(Some(encoded::watch_event("ADDED", &obj.json)));
+        }
+        let value: Value = serde_json::from_slice(&obj.json)
+            .map_err(|e| ApiError::Internal(format!("cached object is not JSON: {e}")))?;
+        if !self.selection.matches(&value) {
+            return Ok(None);
+        }
+        Ok(Some(self.value_line("ADDED", value)))
+    }
+
+    /// A change as this watcher sees it: an object entering the selection is ADDED, one
+    /// leaving it DELETED (with its new state), as upstream.
+    fn event(&mut self, event: &CacheEvent) -> Result<Option<Bytes>, ApiError> {
+        let kind = if self.selection.is_empty() {
+            event.kind
+        } else {
+            let (obj, prev) = event.parsed();
+            let obj = obj.ok_or_else(|| ApiError::Internal("cached object is not JSON".into()))?;
+            let now = self.selection.matches(obj);
+            if event.kind == "DELETED" {
+                if !now {
+                    return Ok(None);
+                }
+                "DELETED"
+            } else {
+                match (prev.is_some_and(|p| self.selection.matches(p)), now) {
+                    (true, true) => "MODIFIED",
+                    (false, true) => "ADDED",
+                    (true, false) => "DELETED",
+                    (false, false) => return Ok(None),
+                }
+            }
+        };
+        if matches!(self.out.format, Format::Json | Format::Yaml) {
+            return Ok(Some(if kind == event.kind {
+                event.line.clone()
+            } else {
+                encoded::watch_event(kind, &event.object)
+            }));
+        }
+        let (obj, _) = event.parsed();
+        let obj = obj
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("cached object is not JSON".into()))?;
+        Ok(Some(self.value_line(kind, obj)))
+    }
+
+    fn value_line(&mut self, kind: &str, obj: Value) -> Bytes {
+        line(kind, &self.out.event(&self.def, obj, &mut self.first))
+    }
+}

@@ -1,0 +1,383 @@
+//! The watch cache: per resource, the current objects and the recent events in memory, fed by
+//! one store watch, fanned out to every watcher of the resource.
+//!
+//! A cache starts on first use with a list of the resource and a store watch from that list's
+//! revision. Each event is encoded once (the object's JSON with its resourceVersion, and the
+//! watch line unfiltered JSON watchers send as is) and offered to every watcher's bounded
+//! buffer. A watcher whose buffer is full is closed (its client re-watches from its last
+//! resourceVersion), so one slow reader never holds up the others. If the store watch ends,
+//! the cache closes its watchers and the next request starts a new one.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+use storage::{EventKind, KeyValue, ListOptions, Revision, Store};
+use tokio::sync::mpsc;
+
+use crate::encoded;
+
+/// Events a watcher may have queued before it is closed as too slow.
+pub const WATCHER_BUFFER: usize = 1024;
+/// Recent events kept per resource, so that watches resuming from a recent resourceVersion
+/// are served from memory.
+const HISTORY: usize = 4096;
+
+/// One object as the cache holds it: its JSON with its resourceVersion.
+#[derive(Debug)]
+pub struct Cached {
+    pub json: Bytes,
+}
+
+/// One change, encoded once for every watcher.
+#[derive(Debug)]
+pub struct CacheEvent {
+    pub revision: Revision,
+    pub key: String,
+    /// `ADDED`, `MODIFIED` or `DELETED` for a watcher without selectors.
+    pub kind: &'static str,
+    /// The new state, or for a deletion the last state with the deletion's revision.
+    pub object: Bytes,
+    /// The state before a modification, for selectors (stored form, without revision).
+    prev: Option<Bytes>,
+    /// The watch line for JSON watchers without selectors.
+    pub line: Bytes,
+    parsed: OnceLock<(Option<Value>, Option<Value>)>,
+}
+
+impl CacheEvent {
+    fn new(event: &storage::Event) -> CacheEvent {
+        let revision = event.revision();
+        let (kind, state, prev) = match (event.kind, &event.prev) {
+            (EventKind::Put, None) => ("ADDED", &event.kv, None),
+            (EventKind::Put, Some(prev)) => ("MODIFIED", &event.kv, Some(prev.value.clone())),
+            (EventKind::Delete, prev) => ("DELETED", prev.as_ref().unwrap_or(&event.kv), None),
+        };
+        let object = encode(&state.value, revision);
+        CacheEvent {
+            revision,
+            key: event.kv.key.clone(),
+            kind,
+            line: encoded::watch_event(kind, &object),
+            object,
+            prev,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// The object and, for a modification, its previous state, parsed (once) for selectors.
+    pub fn parsed(&self) -> (Option<&Value>, Option<&Value>) {
+        let (object, prev) = self.parsed.get_or_init(|| {
+            (
+                serde_json::from_slice(&self.object).ok(),
+                self.prev
+                    .as_ref()
+                    .and_then(|p| serde_json::from_slice(p).ok()),
+            )
+        });
+        (object.as_ref(), prev.as_ref())
+    }
+}
+
+/// The stored bytes with `revision` as resourceVersion (a deletion shows the last state at
+/// the deletion's revision).
+fn encode(stored: &Bytes, revision: Revision) -> Bytes {
+    encoded::with_resource_version(stored, revision).unwrap_or_else(|| stored.clone())
+}
+
+/// What a watcher receives.
+#[derive(Clone, Debug)]
+pub enum Message {
+    Event(Arc<CacheEvent>),
+    /// Every event up to this revision has been delivered.
+    Progress(Revision),
+}
+
+/// A watcher's feed: events to replay from history, then live messages. Events at or below
+/// `after` are to be skipped.
+pub struct Subscription {
+    pub after: Revision,
+    replay: Vec<Arc<CacheEvent>>,
+    receiver: mpsc::Receiver<Message>,
+}
+
+impl Subscription {
+    pub fn into_stream(self) -> impl Stream<Item = Message> + Send {
+        let after = self.after;
+        futures::stream::iter(self.replay.into_iter().map(Message::Event))
+            .chain(tokio_stream::wrappers::ReceiverStream::new(self.receiver))
+            .filter(move |m| {
+                let keep = match m {
+                    Message::Event(e) => e.revision > after,
+                    Message::Progress(_) => true,
+                };
+                std::future::ready(keep)
+            })
+    }
+}
+
+struct Watcher {
+    /// Keys the watcher sees (a namespace's, or the whole resource's).
+    prefix: String,
+    sender: mpsc::Sender<Message>,
+}
+
+struct State {
+    objects: imbl::OrdMap<String, Arc<Cached>>,
+    /// Every event up to here is applied.
+    revision: Revision,
+    /// The events after `history_start`, oldest first.
+    history: VecDeque<Arc<CacheEvent>>,
+    history_start: Revision,
+    watchers: Vec<Watcher>,
+}
+
+/// The cache of one resource.
+pub struct Cache {
+    state: Mutex<State>,
+    broken: AtomicBool,
+    /// Watchers closed because their buffer was full.
+    pub slow_closed: std::sync::atomic::AtomicU64,
+}
+
+impl Cache {
+    /// Lists `prefix` and starts feeding from a store watch after that list.
+    async fn start(store: Arc<dyn Store>, prefix: String) -> Result<Arc<Cache>, storage::Error> {
+        let list = store.list(&prefix, ListOptions::default()).await?;
+        let objects = list
+            .kvs
+            .iter()
+            .map(|kv| (kv.key.clone(), cached(kv)))
+            .collect();
+        let events = store.watch(&prefix, list.revision).await?;
+        let cache = Arc::new(Cache {
+            state: Mutex::new(State {
+                objects,
+                revision: list.revision,
+                history: VecDeque::new(),
+                history_start: list.revision,
+                watchers: Vec::new(),
+            }),
+            broken: AtomicBool::new(false),
+            slow_closed: Default::default(),
+        });
+        tokio::spawn(feed(cache.clone(), events));
+        Ok(cache)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters more than losing the cache, so a poisoned lock is used as is.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire)
+    }
+
+    /// The objects under `prefix` and the revision they are current at.
+    pub fn snapshot(&self, prefix: &str) -> (Vec<Arc<Cached>>, Revision) {
+        let (objects, revision) = {
+            let state = self.state();
+            (state.objects.clone(), state.revision)
+        };
+        (in_prefix(&objects, prefix), revision)
+    }
+
+    /// The objects under `prefix` and a subscription to every change after them.
+    pub fn snapshot_and_subscribe(
+        &self,
+        prefix: &str,
+    ) -> (Vec<Arc<Cached>>, Revision, Subscription) {
+        let (objects, revision, subscription) = {
+            let mut state = self.state();
+            let revision = state.revision;
+            let subscription = register(&mut state, prefix, revision, Vec::new());
+            (state.objects.clone(), revision, subscription)
+        };
+        (in_prefix(&objects, prefix), revision, subscription)
+    }
+
+    /// A subscription to the changes under `prefix` after `after`; `None` if they are older
+    /// than the cache's history (the caller reads them from the store instead).
+    pub fn subscribe(&self, prefix: &str, after: Revision) -> Option<Subscription> {
+        let mut state = self.state();
+        if after < state.history_start {
+            return None;
+        }
+        let replay = state
+            .history
+            .iter()
+            .filter(|e| e.revision > after && e.key.starts_with(prefix))
+            .cloned()
+            .collect();
+        Some(register(&mut state, prefix, after, replay))
+    }
+
+    /// Applies one store watch response and offers it to every watcher.
+    fn apply(&self, response: &storage::WatchResponse) {
+        let events: Vec<Arc<CacheEvent>> = response
+            .events
+            .iter()
+            .map(|e| Arc::new(CacheEvent::new(e)))
+            .collect();
+        let mut state = self.state();
+        for (event, raw) in events.iter().zip(&response.events) {
+            match raw.kind {
+                EventKind::Put => {
+                    let cached = Arc::new(Cached {
+                        json: event.object.clone(),
+                    });
+                    state.objects.insert(event.key.clone(), cached);
+                }
+                EventKind::Delete => {
+                    state.objects.remove(&event.key);
+                }
+            }
+            state.history.push_back(event.clone());
+            if state.history.len() > HISTORY
+                && let Some(old) = state.history.pop_front()
+            {
+                state.history_start = old.revision;
+            }
+        }
+        state.revision = state.revision.max(response.revision);
+        let mut slow = 0;
+        state.watchers.retain(|w| {
+            let mut offer = |m: Message| match w.sender.try_send(m) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    slow += 1;
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            };
+            if events.is_empty() {
+                // A progress notice that finds the buffer full is dropped, not fatal.
+                return !matches!(
+                    w.sender.try_send(Message::Progress(response.revision)),
+                    Err(mpsc::error::TrySendError::Closed(_))
+                );
+            }
+            events
+                .iter()
+                .filter(|e| e.key.starts_with(&w.prefix))
+                .all(|e| offer(Message::Event(e.clone())))
+        });
+        if slow > 0 {
+            self.slow_closed.fetch_add(slow, Ordering::Relaxed);
+        }
+    }
+
+    fn fail(&self) {
+        self.broken.store(true, Ordering::Release);
+        // Dropping the senders ends every watcher's stream.
+        self.state().watchers.clear();
+    }
+}
+
+fn register(
+    state: &mut State,
+    prefix: &str,
+    after: Revision,
+    replay: Vec<Arc<CacheEvent>>,
+) -> Subscription {
+    let (sender, receiver) = mpsc::channel(WATCHER_BUFFER);
+    state.watchers.push(Watcher {
+        prefix: prefix.to_string(),
+        sender,
+    });
+    Subscription {
+        after,
+        replay,
+        receiver,
+    }
+}
+
+fn in_prefix(objects: &imbl::OrdMap<String, Arc<Cached>>, prefix: &str) -> Vec<Arc<Cached>> {
+    objects
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+async fn feed(cache: Arc<Cache>, mut events: storage::WatchStream) {
+    while let Some(Ok(response)) = events.next().await {
+        cache.apply(&response);
+    }
+    tracing::warn!("a watch cache lost its store watch; it restarts on next use");
+    cache.fail();
+}
+
+/// The watch caches of every resource, started on first use.
+pub struct WatchCaches {
+    store: Arc<dyn Store>,
+    caches: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Cache>>>>>,
+}
+
+impl WatchCaches {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        WatchCaches {
+            store,
+            caches: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cache of the resource stored under `prefix`.
+    pub async fn get(&self, prefix: &str) -> Result<Arc<Cache>, storage::Error> {
+        let cell = {
+            let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+            let cell = caches.entry(prefix.to_string()).or_default();
+            if cell.get().is_some_and(|c| c.is_broken()) {
+                *cell = Default::default();
+            }
+            cell.clone()
+        };
+        cell.get_or_try_init(|| Cache::start(self.store.clone(), prefix.to_string()))
+            .await
+            .cloned()
+    }
+
+    /// Watchers of the resource under `prefix` closed for falling behind.
+    pub fn slow_closed(&self, prefix: &str) -> u64 {
+        let caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+        caches
+            .get(prefix)
+            .and_then(|c| c.get())
+            .map_or(0, |c| c.slow_closed.load(Ordering::Relaxed))
+    }
+}
+
+/// A store watch adapted to cache messages, for watches older than a cache's history.
+pub fn direct(
+    events: storage::WatchStream,
+) -> impl Stream<Item = Result<Message, storage::Error>> + Send {
+    events.flat_map(|item| {
+        let messages: Vec<Result<Message, storage::Error>> = match item {
+            Ok(response) if response.events.is_empty() => {
+                vec![Ok(Message::Progress(response.revision))]
+            }
+            Ok(response) => response
+                .events
+                .iter()
+                .map(|e| Ok(Message::Event(Arc::new(CacheEvent::new(e)))))
+                .collect(),
+            Err(e) => vec![Err(e)],
+        };
+        futures::stream::iter(messages)
+    })
+}
+
+/// `kv` as a cached object.
+pub fn cached(kv: &KeyValue) -> Arc<Cached> {
+    Arc::new(Cached {
+        json: encoded::stored(kv),
+    })
+}
+
+#[cfg(test)]
+mod tests;
