@@ -220,11 +220,63 @@ impl Cluster {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Starts another API server (`oxshift apiserver`) on this cluster's etcd and PKI, on its
+    /// own port; it is stopped when the returned `Replica` is dropped.
+    #[cfg(feature = "etcd")]
+    pub fn start_replica(&self) -> Replica {
+        let port = free_port();
+        let mut args = self.server_args();
+        args[0] = "apiserver".to_string();
+        if let Some(i) = args.iter().position(|a| a == "--listen") {
+            args[i + 1] = format!("127.0.0.1:{port}");
+        }
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("replica-{port}.log"))).unwrap();
+        let child = Command::new(oxshift_binary())
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start oxshift apiserver");
+        let replica = Replica { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self
+            .kubectl(&["--server", &replica.server(), "get", "--raw", "/readyz"])
+            .status
+            .success()
+        {
+            assert!(Instant::now() < deadline, "replica not ready within 20s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        replica
+    }
+
     /// Writes `contents` to a file in the cluster's scratch directory and returns its path.
     pub fn file(&self, name: &str, contents: &str) -> String {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
         path.display().to_string()
+    }
+}
+
+/// An extra API server process of a cluster.
+pub struct Replica {
+    child: Child,
+    port: u16,
+}
+
+impl Replica {
+    /// The replica's URL, for kubectl's `--server`.
+    pub fn server(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,7 +1,9 @@
 //! `oxshift`: the Oxshift control plane.
 //!
 //! `oxshift start` runs it all-in-one on the embedded store: it creates the PKI and an admin
-//! kubeconfig on first start, and serves the API over HTTPS.
+//! kubeconfig on first start, and serves the API over HTTPS. `oxshift apiserver` runs the API
+//! server alone; several of them on one etcd (sharing one data directory for the PKI) serve
+//! the same data.
 
 mod kubeconfig;
 
@@ -27,6 +29,9 @@ struct Cli {
 enum Command {
     /// Run the control plane all-in-one.
     Start(StartArgs),
+    /// Run an API server replica (with `--storage etcd`, any number share one etcd and one
+    /// PKI directory; the first to start creates the PKI and the admin kubeconfig).
+    Apiserver(StartArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,7 +72,8 @@ async fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Start(args) => start(args).await,
+        Command::Start(args) => serve(args, Kubeconfig::Write).await,
+        Command::Apiserver(args) => serve(args, Kubeconfig::IfMissing).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -136,7 +142,15 @@ fn write_admin_kubeconfig(pki: &auth::pki::Pki, server: &str, path: &Path) -> Re
     Ok(())
 }
 
-async fn start(args: StartArgs) -> Result<(), BoxError> {
+/// Whether to (re)write the admin kubeconfig on start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kubeconfig {
+    Write,
+    /// Replicas leave the first one's kubeconfig (and its server URL) alone.
+    IfMissing,
+}
+
+async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxError> {
     std::fs::create_dir_all(&args.data_dir)?;
     let store = open_store(&args).await?;
     tokio::spawn(storage::Compactor::new(storage::CompactionPolicy::default()).run(store.clone()));
@@ -151,7 +165,9 @@ async fn start(args: StartArgs) -> Result<(), BoxError> {
     };
     let server = format!("https://{host}:{}", args.listen.port());
     let kubeconfig = args.data_dir.join("admin.kubeconfig");
-    write_admin_kubeconfig(&pki, &server, &kubeconfig)?;
+    if kubeconfig_mode == Kubeconfig::Write || !kubeconfig.exists() {
+        write_admin_kubeconfig(&pki, &server, &kubeconfig)?;
+    }
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let api = Arc::new(apiserver::ApiServer::new(
