@@ -54,7 +54,7 @@ impl Default for RedbConfig {
         Self {
             journal_bytes: 64 << 20,
             freeze_interval: Duration::from_secs(1),
-            cache_bytes: 256 << 20,
+            cache_bytes: 64 << 20,
             watch_buffer: 4096,
         }
     }
