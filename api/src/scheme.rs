@@ -141,6 +141,23 @@ impl ResourceDef {
             })
     }
 
+    /// Every list strategic merge patch merges, with its dotted path.
+    pub fn merge_lists(&self) -> Vec<(String, ListMerge)> {
+        let mut lists: Vec<(String, ListMerge)> = META_LISTS
+            .iter()
+            .chain(self.merge_lists)
+            .map(|(p, m)| (p.to_string(), *m))
+            .collect();
+        if let Some(prefix) = self.pod_spec {
+            lists.extend(
+                POD_SPEC_LISTS
+                    .iter()
+                    .map(|(p, m)| (format!("{prefix}.{p}"), *m)),
+            );
+        }
+        lists
+    }
+
     /// Whether `field` may be used in a field selector on this resource.
     pub fn supports_field(&self, field: &str) -> bool {
         matches!(field, "metadata.name" | "metadata.namespace")

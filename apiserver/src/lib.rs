@@ -53,6 +53,8 @@ pub struct ApiServer {
 
 struct OpenApiDocs {
     index: String,
+    /// `/openapi/v2`.
+    swagger: String,
     documents: std::collections::BTreeMap<String, String>,
 }
 
@@ -140,6 +142,7 @@ impl ApiServer {
             let documents = openapi::documents(&self.scheme);
             OpenApiDocs {
                 index: openapi::index(&documents).to_string(),
+                swagger: openapi::swagger(&documents),
                 documents,
             }
         })
@@ -150,6 +153,23 @@ async fn openapi_index(State(s): State<Shared>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
         s.openapi().index.clone(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi/v2`, in JSON (the protobuf form is not served; clients that ask for it also
+/// accept JSON).
+async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*");
+    if !accept.contains("json") && !accept.contains("*/*") {
+        return ApiError::NotAcceptable.into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.openapi().swagger.clone(),
     )
         .into_response()
 }
@@ -273,6 +293,7 @@ impl ApiServer {
             .route("/apis", get(apis_root))
             .route("/apis/{group}", get(group))
             .route("/apis/{group}/{version}", get(group_resources))
+            .route("/openapi/v2", get(openapi_v2))
             .route("/openapi/v3", get(openapi_index))
             .route("/openapi/v3/{*path}", get(openapi_document))
             .fallback(resources::handle)

@@ -3,13 +3,15 @@
 //! `x-kubernetes-group-version-kind`, upstream's query parameters; PATCH carries
 //! `fieldValidation`, which tells kubectl to leave validation to the server).
 //!
-//! Kind schemas are still open objects (`x-kubernetes-preserve-unknown-fields`): they name the
-//! kind and its standard fields but do not describe `spec`/`status` yet.
+//! The Kubernetes kinds carry upstream's field-level schemas (`api::schemas`), annotated with the
+//! scheme's strategic-merge lists (`x-kubernetes-patch-merge-key`); kinds without a typed
+//! schema are open objects (`x-kubernetes-preserve-unknown-fields`). `/openapi/v2` is the same
+//! content as one Swagger 2.0 document.
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use api::scheme::{ResourceDef, Scheme};
+use api::scheme::{ListMerge, ResourceDef, Scheme};
 use serde_json::{Map, Value, json};
 
 /// `api/v1` or `apis/<group>/<version>`: the key of a group version in the index.
@@ -206,12 +208,29 @@ fn kind_schema(def: &ResourceDef) -> Value {
 pub fn group_version_document(scheme: &Scheme, group: &str, version: &str) -> Option<Value> {
     let mut paths = Map::new();
     let mut schemas = Map::new();
+    let mut generator = api::schemas::generator();
+    let mut typed = Vec::new();
     for def in scheme.group_version(group, version) {
         resource_paths(def, &mut paths);
-        schemas.insert(schema_name(def), kind_schema(def));
+        match api::schemas::register(&mut generator, def.group, def.version, def.kind) {
+            true => typed.push(def),
+            false => drop(schemas.insert(schema_name(def), kind_schema(def))),
+        }
     }
     if paths.is_empty() {
         return None;
+    }
+    for (name, schema) in api::schemas::definitions(&mut generator) {
+        schemas.entry(name).or_insert(schema);
+    }
+    for def in typed {
+        let name = schema_name(def);
+        if let Some(schema) = schemas.get_mut(&name) {
+            schema["x-kubernetes-group-version-kind"] = json!([gvk(def)]);
+        }
+        for (path, merge) in def.merge_lists() {
+            annotate_merge_list(&mut schemas, &name, &path, merge);
+        }
     }
     let (major, minor) = crate::KUBERNETES_VERSION;
     Some(json!({
@@ -220,6 +239,129 @@ pub fn group_version_document(scheme: &Scheme, group: &str, version: &str) -> Op
         "paths": paths,
         "components": {"schemas": schemas},
     }))
+}
+
+/// The definition a property refers to: `$ref`, or upstream's described form `allOf: [{$ref}]`.
+fn referenced(property: &Value) -> Option<String> {
+    let reference = property
+        .get("$ref")
+        .or_else(|| property.pointer("/allOf/0/$ref"))?
+        .as_str()?;
+    Some(reference.strip_prefix("#/components/schemas/")?.to_string())
+}
+
+/// Marks the list at `path` (dotted, from the definition `root`) with its patch strategy, on
+/// the property of the definition that holds it (shared definitions are shared by every kind
+/// that embeds them, as upstream's).
+fn annotate_merge_list(schemas: &mut Map<String, Value>, root: &str, path: &str, merge: ListMerge) {
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut current = root.to_string();
+    for (i, segment) in segments.iter().enumerate() {
+        let Some(property) = schemas
+            .get_mut(&current)
+            .and_then(|s| s.get_mut("properties"))
+            .and_then(|p| p.get_mut(*segment))
+        else {
+            return;
+        };
+        if i + 1 == segments.len() {
+            property["x-kubernetes-patch-strategy"] = json!("merge");
+            if let ListMerge::Key(key) = merge {
+                property["x-kubernetes-patch-merge-key"] = json!(key);
+            }
+            return;
+        }
+        let next = referenced(property).or_else(|| referenced(property.get("items")?));
+        match next {
+            Some(next) => current = next,
+            None => return,
+        }
+    }
+}
+
+/// `/openapi/v2`: every group version's paths and schemas as one Swagger 2.0 document.
+pub fn swagger(documents: &BTreeMap<String, String>) -> String {
+    let mut paths = Map::new();
+    let mut definitions = Map::new();
+    for doc in documents.values() {
+        // References move from components/schemas to definitions.
+        let doc = doc.replace("#/components/schemas/", "#/definitions/");
+        let Ok(doc) = serde_json::from_str::<Value>(&doc) else {
+            continue;
+        };
+        if let Some(schemas) = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+        {
+            definitions.extend(schemas.clone());
+        }
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            paths.insert(path.clone(), swagger_path_item(item));
+        }
+    }
+    let (major, minor) = crate::KUBERNETES_VERSION;
+    json!({
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": format!("v{major}.{minor}.0")},
+        "paths": paths,
+        "definitions": definitions,
+    })
+    .to_string()
+}
+
+/// A v3 path item in v2's form: parameters typed directly, bodies as `in: body` parameters,
+/// responses with a `schema`.
+fn swagger_path_item(item: &Value) -> Value {
+    let parameter = |p: &Value| {
+        let mut p = p.clone();
+        if let Some(schema) = p.as_object_mut().and_then(|m| m.remove("schema"))
+            && let Some(kind) = schema.get("type")
+        {
+            p["type"] = kind.clone();
+        }
+        p
+    };
+    let mut out = Map::new();
+    for (key, value) in item.as_object().into_iter().flatten() {
+        if key == "parameters" {
+            let params: Vec<Value> = value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(parameter)
+                .collect();
+            out.insert(key.clone(), json!(params));
+            continue;
+        }
+        let mut op = value.clone();
+        let mut params: Vec<Value> = value["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(parameter)
+            .collect();
+        if let Some(body) = value.get("requestBody") {
+            let content = body["content"].as_object();
+            let consumes: Vec<&String> = content.into_iter().flat_map(|c| c.keys()).collect();
+            let schema = content
+                .and_then(|c| c.values().next())
+                .map(|m| m["schema"].clone())
+                .unwrap_or_else(|| json!({"type": "object"}));
+            params.push(json!({"name": "body", "in": "body", "required": true, "schema": schema}));
+            op["consumes"] = json!(consumes);
+        }
+        if let Some(map) = op.as_object_mut() {
+            map.remove("requestBody");
+        }
+        op["parameters"] = json!(params);
+        op["produces"] = json!(["application/json", "application/yaml"]);
+        let schema = value
+            .pointer("/responses/200/content/application~1json/schema")
+            .cloned();
+        op["responses"] = json!({"200": {"description": "OK", "schema": schema.unwrap_or(json!({"type": "object"}))}});
+        out.insert(key.clone(), op);
+    }
+    Value::Object(out)
 }
 
 /// Every group version's document, serialized, by index key (`api/v1`, `apis/apps/v1`).
@@ -313,5 +455,51 @@ mod tests {
         assert_eq!(parse_gv_path("apis/apps/v1"), Some(("apps", "v1")));
         assert_eq!(parse_gv_path("api/v1"), Some(("", "v1")));
         assert_eq!(parse_gv_path("apis/apps"), None);
+    }
+
+    #[test]
+    fn kubernetes_kinds_have_field_schemas_with_patch_metadata() {
+        let doc = group_version_document(&Scheme::builtin(), "apps", "v1").unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let deployment = &schemas["io.k8s.api.apps.v1.Deployment"];
+        assert_eq!(
+            deployment["x-kubernetes-group-version-kind"][0]["kind"],
+            "Deployment"
+        );
+        let container = &schemas["io.k8s.api.core.v1.Container"]["properties"];
+        assert_eq!(container["env"]["x-kubernetes-patch-merge-key"], "name");
+        assert_eq!(
+            container["ports"]["x-kubernetes-patch-merge-key"],
+            "containerPort"
+        );
+        let meta = &schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]["properties"];
+        assert_eq!(meta["finalizers"]["x-kubernetes-patch-strategy"], "merge");
+        // OpenShift kinds stay open objects.
+        let doc = group_version_document(&Scheme::builtin(), "route.openshift.io", "v1").unwrap();
+        let route = &doc["components"]["schemas"]["com.github.openshift.api.route.v1.Route"];
+        assert_eq!(route["x-kubernetes-preserve-unknown-fields"], true);
+    }
+
+    #[test]
+    fn swagger_v2_has_body_parameters_and_definitions() {
+        let v2: Value = serde_json::from_str(&swagger(&documents(&Scheme::builtin()))).unwrap();
+        assert_eq!(v2["swagger"], "2.0");
+        let create = &v2["paths"]["/api/v1/namespaces/{namespace}/configmaps"]["post"];
+        let body = create["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["in"] == "body")
+            .unwrap();
+        assert_eq!(
+            body["schema"]["$ref"],
+            "#/definitions/io.k8s.api.core.v1.ConfigMap"
+        );
+        assert_eq!(
+            create["responses"]["200"]["schema"]["$ref"],
+            "#/definitions/io.k8s.api.core.v1.ConfigMap"
+        );
+        assert!(v2["definitions"]["io.k8s.api.core.v1.ConfigMap"].is_object());
+        assert!(!v2.to_string().contains("#/components/"));
     }
 }

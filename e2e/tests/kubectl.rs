@@ -368,6 +368,21 @@ fn manifests_create_replace_delete(c: Cluster) {
             && explain.contains("GROUP:      apps.openshift.io"),
         "{explain}"
     );
+    // Kubernetes kinds are explained field by field, with upstream's descriptions.
+    let explain = c.kubectl_ok(&["explain", "deployment.spec.template.spec.containers.ports"]);
+    assert!(
+        explain.contains("FIELD: ports <[]ContainerPort>")
+            && explain.contains("containerPort\t<integer> -required-"),
+        "{explain}"
+    );
+    // OpenAPI v2 is served too (kubectl reads patch metadata from it).
+    let v2: serde_json::Value =
+        serde_json::from_str(&c.kubectl_ok(&["get", "--raw", "/openapi/v2"])).unwrap();
+    assert_eq!(v2["swagger"], "2.0");
+    assert_eq!(
+        v2["definitions"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]["x-kubernetes-patch-merge-key"],
+        "name"
+    );
     assert_eq!(
         c.kubectl_ok(&["delete", "-f", &file]),
         "configmap \"from-yaml\" deleted\ndeploymentconfig.apps.openshift.io \"frontend\" deleted\n"
