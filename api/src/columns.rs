@@ -29,7 +29,58 @@ pub enum Cell {
     PodStatus,
     /// The sum of a pod's container restart counts.
     PodRestarts,
+    /// Time since the timestamp at a path (`<unknown>` when absent).
+    AgeOf(&'static str),
+    /// The map at a path as `k=v,k2=v2` (`<none>` when empty).
+    Pairs(&'static str),
+    /// `Kind/name` of the object reference at a path.
+    KindName(&'static str),
+    /// A field of each element of the list at a path (the elements themselves for ""),
+    /// comma-separated (`<none>` when empty).
+    Joined(&'static str, &'static str),
+    /// The value at a path as compact JSON, `<no value>` when absent.
+    JsonOrNoValue(&'static str),
+    /// The scalar at a dotted path, `<unset>` when absent.
+    PathOrUnset(&'static str),
+    /// A cell computed by kind-specific rules.
+    Special(Special),
 }
+
+/// Cells with kind-specific rules, as upstream's printers compute them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Special {
+    ServiceExternalIp,
+    ServicePorts,
+    EndpointAddresses,
+    /// `kind/name` of an event's object, the kind in lower case.
+    EventObject,
+    /// `namespace/name` of a volume's claim.
+    VolumeClaim,
+    /// Access modes at a path in short form (`RWO,ROX`).
+    AccessModes(&'static str),
+    /// `resource: used/hard` of a quota's request (or limit) resources.
+    QuotaRequests,
+    QuotaLimits,
+    NodeStatus,
+    NodeRoles,
+    JobStatus,
+    JobCompletions,
+    JobDuration,
+    /// Names of a binding's subjects of one kind (`User`, `Group`, `ServiceAccount`).
+    Subjects(&'static str),
+    RouteHost,
+    RouteServices,
+    RouteTermination,
+    TemplateParameters,
+    DeploymentConfigTriggers,
+    /// A build's source type (`Git`, `Dockerfile`, `Binary`...) at a path.
+    BuildFrom(&'static str),
+    BuildDuration,
+    ImageStreamRepository,
+    ImageStreamUpdated,
+}
+
+use Special::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Column {
@@ -248,5 +299,372 @@ pub const POD: &[Column] = &[
         "Node",
         "Name of the node this pod is scheduled on.",
         Cell::PathOrNone("spec.nodeName"),
+    ),
+];
+
+const fn special(name: &'static str, description: &'static str, s: Special) -> Column {
+    col(name, "string", description, Cell::Special(s))
+}
+
+const fn text(name: &'static str, description: &'static str, path: &'static str) -> Column {
+    col(name, "string", description, Cell::Path(path))
+}
+
+pub const CREATED_AT: Column = col(
+    "Created At",
+    "date",
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    Cell::Path("metadata.creationTimestamp"),
+);
+
+/// Kinds upstream prints with their creation time only (roles, limit ranges).
+pub const CREATED: &[Column] = &[NAME, CREATED_AT];
+
+pub const SERVICE: &[Column] = &[
+    NAME,
+    text("Type", "The type of service.", "spec.type"),
+    col(
+        "Cluster-IP",
+        "string",
+        "The cluster IP of the service.",
+        Cell::PathOrNone("spec.clusterIP"),
+    ),
+    special(
+        "External-IP",
+        "The external IP of the service.",
+        ServiceExternalIp,
+    ),
+    special("Port(s)", "The ports of the service.", ServicePorts),
+    AGE,
+    wide(
+        "Selector",
+        "The label selector of the service.",
+        Cell::Pairs("spec.selector"),
+    ),
+];
+
+pub const ENDPOINTS: &[Column] = &[
+    NAME,
+    special("Endpoints", "Endpoints of the service.", EndpointAddresses),
+    AGE,
+];
+
+pub const EVENT: &[Column] = &[
+    col(
+        "Last Seen",
+        "string",
+        "Time since the last occurrence.",
+        Cell::AgeOf("lastTimestamp"),
+    ),
+    text("Type", "The type of the event.", "type"),
+    text("Reason", "The reason of the event.", "reason"),
+    special("Object", "The object the event is about.", EventObject),
+    text("Message", "The message of the event.", "message"),
+];
+
+pub const RESOURCE_QUOTA: &[Column] = &[
+    NAME,
+    AGE,
+    special("Request", "Used and hard request resources.", QuotaRequests),
+    special("Limit", "Used and hard limit resources.", QuotaLimits),
+];
+
+pub const PERSISTENT_VOLUME: &[Column] = &[
+    NAME,
+    text(
+        "Capacity",
+        "The capacity of the volume.",
+        "spec.capacity.storage",
+    ),
+    special(
+        "Access Modes",
+        "How the volume may be mounted.",
+        AccessModes("spec.accessModes"),
+    ),
+    text(
+        "Reclaim Policy",
+        "What happens to the volume when released.",
+        "spec.persistentVolumeReclaimPolicy",
+    ),
+    text("Status", "The phase of the volume.", "status.phase"),
+    special("Claim", "The claim bound to the volume.", VolumeClaim),
+    text(
+        "StorageClass",
+        "The storage class of the volume.",
+        "spec.storageClassName",
+    ),
+    col(
+        "VolumeAttributesClass",
+        "string",
+        "The volume attributes class.",
+        Cell::PathOrUnset("spec.volumeAttributesClassName"),
+    ),
+    text("Reason", "Why the volume is in its phase.", "status.reason"),
+    AGE,
+    wide(
+        "VolumeMode",
+        "The volume mode.",
+        Cell::Path("spec.volumeMode"),
+    ),
+];
+
+pub const PERSISTENT_VOLUME_CLAIM: &[Column] = &[
+    NAME,
+    text("Status", "The phase of the claim.", "status.phase"),
+    text(
+        "Volume",
+        "The volume bound to the claim.",
+        "spec.volumeName",
+    ),
+    text(
+        "Capacity",
+        "The capacity of the bound volume.",
+        "status.capacity.storage",
+    ),
+    special(
+        "Access Modes",
+        "How the volume may be mounted.",
+        AccessModes("status.accessModes"),
+    ),
+    text(
+        "StorageClass",
+        "The storage class of the claim.",
+        "spec.storageClassName",
+    ),
+    col(
+        "VolumeAttributesClass",
+        "string",
+        "The volume attributes class.",
+        Cell::PathOrUnset("spec.volumeAttributesClassName"),
+    ),
+    AGE,
+    wide(
+        "VolumeMode",
+        "The volume mode.",
+        Cell::Path("spec.volumeMode"),
+    ),
+];
+
+pub const NODE: &[Column] = &[
+    NAME,
+    special("Status", "The readiness of the node.", NodeStatus),
+    special("Roles", "The roles of the node.", NodeRoles),
+    AGE,
+    text(
+        "Version",
+        "The kubelet version of the node.",
+        "status.nodeInfo.kubeletVersion",
+    ),
+];
+
+pub const JOB: &[Column] = &[
+    NAME,
+    special("Status", "The status of the job.", JobStatus),
+    special(
+        "Completions",
+        "The desired number of successfully finished pods.",
+        JobCompletions,
+    ),
+    special("Duration", "Time the job took to complete.", JobDuration),
+    AGE,
+    WORKLOAD_WIDE[0],
+    WORKLOAD_WIDE[1],
+    WORKLOAD_WIDE[2],
+];
+
+pub const ROLE_BINDING: &[Column] = &[
+    NAME,
+    col(
+        "Role",
+        "string",
+        "The role the binding grants.",
+        Cell::KindName("roleRef"),
+    ),
+    AGE,
+    wide(
+        "Users",
+        "Users in the binding.",
+        Cell::Special(Subjects("User")),
+    ),
+    wide(
+        "Groups",
+        "Groups in the binding.",
+        Cell::Special(Subjects("Group")),
+    ),
+    wide(
+        "ServiceAccounts",
+        "Service accounts in the binding.",
+        Cell::Special(Subjects("ServiceAccount")),
+    ),
+];
+
+pub const WEBHOOK_CONFIGURATION: &[Column] = &[
+    NAME,
+    col(
+        "Webhooks",
+        "integer",
+        "The number of webhooks.",
+        Cell::Len("webhooks"),
+    ),
+    AGE,
+];
+
+pub const IMAGE_STREAM: &[Column] = &[
+    NAME,
+    special(
+        "Image Repository",
+        "Where the stream's images are pushed and pulled.",
+        ImageStreamRepository,
+    ),
+    col(
+        "Tags",
+        "string",
+        "The stream's tags.",
+        Cell::Joined("status.tags", "tag"),
+    ),
+    special(
+        "Updated",
+        "When the stream last changed.",
+        ImageStreamUpdated,
+    ),
+];
+
+pub const IMAGE: &[Column] = &[
+    NAME,
+    text(
+        "Image Reference",
+        "The image's pull spec.",
+        "dockerImageReference",
+    ),
+];
+
+pub const DEPLOYMENT_CONFIG: &[Column] = &[
+    NAME,
+    col(
+        "Revision",
+        "integer",
+        "The latest revision.",
+        Cell::Path("status.latestVersion"),
+    ),
+    col(
+        "Desired",
+        "integer",
+        "The desired replicas.",
+        Cell::Path("spec.replicas"),
+    ),
+    col(
+        "Current",
+        "integer",
+        "The current replicas.",
+        Cell::Path("status.replicas"),
+    ),
+    special(
+        "Triggered By",
+        "What starts a new revision.",
+        DeploymentConfigTriggers,
+    ),
+];
+
+pub const BUILD_CONFIG: &[Column] = &[
+    NAME,
+    text("Type", "The build strategy.", "spec.strategy.type"),
+    special("From", "The source of the build.", BuildFrom("spec.source")),
+    col(
+        "Latest",
+        "integer",
+        "The latest build number.",
+        Cell::Path("status.lastVersion"),
+    ),
+];
+
+pub const BUILD: &[Column] = &[
+    NAME,
+    text("Type", "The build strategy.", "spec.strategy.type"),
+    special("From", "The source of the build.", BuildFrom("spec.source")),
+    text("Status", "The phase of the build.", "status.phase"),
+    col(
+        "Started",
+        "string",
+        "When the build started.",
+        Cell::AgeOf("status.startTimestamp"),
+    ),
+    special("Duration", "How long the build ran.", BuildDuration),
+];
+
+pub const ROUTE: &[Column] = &[
+    NAME,
+    special("Host/Port", "The host the route serves.", RouteHost),
+    text("Path", "The path the route serves.", "spec.path"),
+    special(
+        "Services",
+        "The services the route sends traffic to.",
+        RouteServices,
+    ),
+    text("Port", "The target port.", "spec.port.targetPort"),
+    special("Termination", "TLS termination.", RouteTermination),
+    text("Wildcard", "The wildcard policy.", "spec.wildcardPolicy"),
+];
+
+pub const OPENSHIFT_TEMPLATE: &[Column] = &[
+    NAME,
+    text(
+        "Description",
+        "The template's description.",
+        "metadata.annotations.description",
+    ),
+    special(
+        "Parameters",
+        "The template's parameters.",
+        TemplateParameters,
+    ),
+    col(
+        "Objects",
+        "integer",
+        "The number of objects.",
+        Cell::Len("objects"),
+    ),
+];
+
+pub const SECURITY_CONTEXT_CONSTRAINTS: &[Column] = &[
+    NAME,
+    text(
+        "Priv",
+        "Whether privileged containers are allowed.",
+        "allowPrivilegedContainer",
+    ),
+    col(
+        "Caps",
+        "string",
+        "Capabilities that may be added.",
+        Cell::JsonOrNoValue("allowedCapabilities"),
+    ),
+    text(
+        "SELinux",
+        "The SELinux context strategy.",
+        "seLinuxContext.type",
+    ),
+    text("RunAsUser", "The user ID strategy.", "runAsUser.type"),
+    text("FSGroup", "The fs group strategy.", "fsGroup.type"),
+    text(
+        "SupGroup",
+        "The supplemental groups strategy.",
+        "supplementalGroups.type",
+    ),
+    col(
+        "Priority",
+        "string",
+        "The priority of the constraints.",
+        Cell::JsonOrNoValue("priority"),
+    ),
+    text(
+        "ReadOnlyRootFS",
+        "Whether the root filesystem must be read-only.",
+        "readOnlyRootFilesystem",
+    ),
+    col(
+        "Volumes",
+        "string",
+        "The volume types allowed.",
+        Cell::JsonOrNoValue("volumes"),
     ),
 ];

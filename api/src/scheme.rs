@@ -284,8 +284,10 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "ServiceAccount", "serviceaccounts", "serviceaccount", Namespaced, short: ["sa"], categories: &[], subresources: NONE)
         .with_columns(columns::SERVICE_ACCOUNT),
     resource!(""/"v1", "Service", "services", "service", Namespaced, short: ["svc"], categories: ALL, subresources: STATUS)
-        .with_merge_lists(&[("spec.ports", ListMerge::Key("port"))]),
-    resource!(""/"v1", "Endpoints", "endpoints", "endpoints", Namespaced, short: ["ep"], categories: &[], subresources: NONE),
+        .with_merge_lists(&[("spec.ports", ListMerge::Key("port"))])
+        .with_columns(columns::SERVICE),
+    resource!(""/"v1", "Endpoints", "endpoints", "endpoints", Namespaced, short: ["ep"], categories: &[], subresources: NONE)
+        .with_columns(columns::ENDPOINTS),
     resource!(""/"v1", "Pod", "pods", "pod", Namespaced, short: ["po"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
@@ -321,13 +323,19 @@ pub const BUILTIN: &[ResourceDef] = &[
             "reportingComponent",
             "source",
             "type",
-        ]),
-    resource!(""/"v1", "LimitRange", "limitranges", "limitrange", Namespaced, short: ["limits"], categories: &[], subresources: NONE),
-    resource!(""/"v1", "ResourceQuota", "resourcequotas", "resourcequota", Namespaced, short: ["quota"], categories: &[], subresources: STATUS),
-    resource!(""/"v1", "PersistentVolume", "persistentvolumes", "persistentvolume", Cluster, short: ["pv"], categories: &[], subresources: STATUS),
-    resource!(""/"v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", Namespaced, short: ["pvc"], categories: &[], subresources: STATUS),
+        ])
+        .with_columns(columns::EVENT),
+    resource!(""/"v1", "LimitRange", "limitranges", "limitrange", Namespaced, short: ["limits"], categories: &[], subresources: NONE)
+        .with_columns(columns::CREATED),
+    resource!(""/"v1", "ResourceQuota", "resourcequotas", "resourcequota", Namespaced, short: ["quota"], categories: &[], subresources: STATUS)
+        .with_columns(columns::RESOURCE_QUOTA),
+    resource!(""/"v1", "PersistentVolume", "persistentvolumes", "persistentvolume", Cluster, short: ["pv"], categories: &[], subresources: STATUS)
+        .with_columns(columns::PERSISTENT_VOLUME),
+    resource!(""/"v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", Namespaced, short: ["pvc"], categories: &[], subresources: STATUS)
+        .with_columns(columns::PERSISTENT_VOLUME_CLAIM),
     resource!(""/"v1", "Node", "nodes", "node", Cluster, short: ["no"], categories: &[], subresources: STATUS)
-        .with_field_selectors(&["spec.unschedulable"]),
+        .with_field_selectors(&["spec.unschedulable"])
+        .with_columns(columns::NODE),
     // apps/v1
     resource!("apps"/"v1", "Deployment", "deployments", "deployment", Namespaced, short: ["deploy"], categories: ALL, subresources: STATUS_SCALE)
         .with_pod_spec("spec.template.spec")
@@ -342,32 +350,47 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("batch"/"v1", "Job", "jobs", "job", Namespaced, short: [], categories: ALL, subresources: STATUS)
         .with_pod_spec("spec.template.spec")
         .with_merge_lists(WORKLOAD_CONDITIONS)
-        .with_field_selectors(&["status.successful"]),
+        .with_field_selectors(&["status.successful"])
+    .with_columns(columns::JOB),
     // coordination.k8s.io/v1
     resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::LEASE),
     // rbac.authorization.k8s.io/v1
-    resource!("rbac.authorization.k8s.io"/"v1", "Role", "roles", "role", Namespaced, short: [], categories: &[], subresources: NONE),
-    resource!("rbac.authorization.k8s.io"/"v1", "RoleBinding", "rolebindings", "rolebinding", Namespaced, short: [], categories: &[], subresources: NONE),
-    resource!("rbac.authorization.k8s.io"/"v1", "ClusterRole", "clusterroles", "clusterrole", Cluster, short: [], categories: &[], subresources: NONE),
-    resource!("rbac.authorization.k8s.io"/"v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("rbac.authorization.k8s.io"/"v1", "Role", "roles", "role", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::CREATED),
+    resource!("rbac.authorization.k8s.io"/"v1", "RoleBinding", "rolebindings", "rolebinding", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::ROLE_BINDING),
+    resource!("rbac.authorization.k8s.io"/"v1", "ClusterRole", "clusterroles", "clusterrole", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::CREATED),
+    resource!("rbac.authorization.k8s.io"/"v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::ROLE_BINDING),
     // admissionregistration.k8s.io/v1
-    resource!("admissionregistration.k8s.io"/"v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE),
-    resource!("admissionregistration.k8s.io"/"v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", "validatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE),
+    resource!("admissionregistration.k8s.io"/"v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE)
+        .with_columns(columns::WEBHOOK_CONFIGURATION),
+    resource!("admissionregistration.k8s.io"/"v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", "validatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE)
+        .with_columns(columns::WEBHOOK_CONFIGURATION),
     // OpenShift
-    resource!("image.openshift.io"/"v1", "ImageStream", "imagestreams", "imagestream", Namespaced, short: ["is"], categories: ALL, subresources: STATUS),
-    resource!("image.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("image.openshift.io"/"v1", "ImageStream", "imagestreams", "imagestream", Namespaced, short: ["is"], categories: ALL, subresources: STATUS)
+        .with_columns(columns::IMAGE_STREAM),
+    resource!("image.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::IMAGE),
     resource!("apps.openshift.io"/"v1", "DeploymentConfig", "deploymentconfigs", "deploymentconfig", Namespaced, short: ["dc"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "scale", group: "extensions", version: "v1beta1", kind: "Scale", verbs: STATUS_VERBS },
     ])
     .with_pod_spec("spec.template.spec")
-    .with_merge_lists(WORKLOAD_CONDITIONS),
-    resource!("build.openshift.io"/"v1", "BuildConfig", "buildconfigs", "buildconfig", Namespaced, short: ["bc"], categories: ALL, subresources: NONE),
-    resource!("build.openshift.io"/"v1", "Build", "builds", "build", Namespaced, short: [], categories: ALL, subresources: NONE),
-    resource!("route.openshift.io"/"v1", "Route", "routes", "route", Namespaced, short: [], categories: ALL, subresources: STATUS),
-    resource!("template.openshift.io"/"v1", "Template", "templates", "template", Namespaced, short: [], categories: &[], subresources: NONE),
-    resource!("security.openshift.io"/"v1", "SecurityContextConstraints", "securitycontextconstraints", "securitycontextconstraints", Cluster, short: ["scc"], categories: &[], subresources: NONE),
+    .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::DEPLOYMENT_CONFIG),
+    resource!("build.openshift.io"/"v1", "BuildConfig", "buildconfigs", "buildconfig", Namespaced, short: ["bc"], categories: ALL, subresources: NONE)
+        .with_columns(columns::BUILD_CONFIG),
+    resource!("build.openshift.io"/"v1", "Build", "builds", "build", Namespaced, short: [], categories: ALL, subresources: NONE)
+        .with_columns(columns::BUILD),
+    resource!("route.openshift.io"/"v1", "Route", "routes", "route", Namespaced, short: [], categories: ALL, subresources: STATUS)
+        .with_columns(columns::ROUTE),
+    resource!("template.openshift.io"/"v1", "Template", "templates", "template", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::OPENSHIFT_TEMPLATE),
+    resource!("security.openshift.io"/"v1", "SecurityContextConstraints", "securitycontextconstraints", "securitycontextconstraints", Cluster, short: ["scc"], categories: &[], subresources: NONE)
+        .with_columns(columns::SECURITY_CONTEXT_CONSTRAINTS),
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
     resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),
 ];

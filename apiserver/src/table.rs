@@ -2,6 +2,8 @@
 //! and prints as is. Columns come from the scheme; each row carries the object's metadata
 //! (`includeObject=Metadata`, the default), the whole object, or nothing.
 
+mod special;
+
 use api::columns::{Cell, Column};
 use api::scheme::ResourceDef;
 use serde_json::{Value, json};
@@ -80,6 +82,17 @@ fn at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(obj, |v, part| v.get(part))
 }
 
+/// The string at a path, "" when absent.
+fn str_at<'a>(obj: &'a Value, path: &str) -> &'a str {
+    at(obj, path).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Seconds from the timestamp at a path until `now`.
+fn seconds_since(obj: &Value, path: &str, now: i64) -> Option<i64> {
+    let t = at(obj, path)?.as_str()?.parse::<jiff::Timestamp>().ok()?;
+    Some(now - t.as_second())
+}
+
 fn scalar(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
@@ -117,15 +130,54 @@ fn selector(obj: &Value, path: &str) -> String {
 fn cell(column: &Column, obj: &Value, now: i64) -> Value {
     match column.cell {
         Cell::Name => json!(obj["metadata"]["name"].as_str().unwrap_or_default()),
-        Cell::Age => {
-            let created = obj["metadata"]["creationTimestamp"]
-                .as_str()
-                .and_then(|t| t.parse::<jiff::Timestamp>().ok());
-            match created {
-                Some(t) => json!(human_duration(now - t.as_second())),
-                None => json!("<unknown>"),
+        Cell::Age => cell(
+            &Column {
+                cell: Cell::AgeOf("metadata.creationTimestamp"),
+                ..*column
+            },
+            obj,
+            now,
+        ),
+        Cell::AgeOf(path) => match seconds_since(obj, path, now) {
+            Some(s) => json!(human_duration(s)),
+            None => json!("<unknown>"),
+        },
+        Cell::PathOrUnset(path) => json!(scalar(at(obj, path)).unwrap_or_else(|| "<unset>".into())),
+        Cell::Pairs(path) => {
+            let mut pairs: Vec<String> = at(obj, path)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect();
+            pairs.sort();
+            match pairs.is_empty() {
+                true => json!("<none>"),
+                false => json!(pairs.join(",")),
             }
         }
+        Cell::KindName(path) => json!(format!(
+            "{}/{}",
+            str_at(obj, &format!("{path}.kind")),
+            str_at(obj, &format!("{path}.name"))
+        )),
+        Cell::Joined(path, field) => json!(
+            at(obj, path)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| match field {
+                    "" => e.as_str(),
+                    f => e[f].as_str(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Cell::JsonOrNoValue(path) => match at(obj, path) {
+            Some(v) if !v.is_null() => json!(v.to_string()),
+            _ => json!("<no value>"),
+        },
+        Cell::Special(special) => special::cell(special, obj, now),
         Cell::Path(path) => match (scalar(at(obj, path)), column.kind) {
             (Some(v), "integer") => v.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(v)),
             (Some(v), _) => json!(v),
@@ -302,5 +354,116 @@ mod tests {
         );
         assert_eq!(t["rows"][0]["cells"][1], 2);
         assert!(t["rows"][0].get("object").is_none() && t.get("columnDefinitions").is_none());
+    }
+
+    /// The cells of one object of `plural` in `group`, at a fixed time.
+    fn cells(group: &str, plural: &str, obj: Value) -> Vec<Value> {
+        let scheme = Scheme::builtin();
+        let def = scheme.lookup(group, "v1", plural).unwrap();
+        let now = "2024-01-01T01:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second();
+        def.printer_columns()
+            .iter()
+            .map(|c| cell(c, &obj, now))
+            .collect()
+    }
+
+    #[test]
+    fn kind_specific_cells() {
+        let svc = cells(
+            "",
+            "services",
+            json!({"metadata": {"name": "web"},
+            "spec": {"type": "NodePort", "clusterIP": "10.0.0.5", "selector": {"b": "2", "a": "1"},
+                     "ports": [{"port": 80, "nodePort": 30080, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]}}),
+        );
+        assert_eq!(
+            svc[1..5],
+            [
+                json!("NodePort"),
+                json!("10.0.0.5"),
+                json!("<none>"),
+                json!("80:30080/TCP,53/UDP")
+            ]
+        );
+        assert_eq!(svc[6], json!("a=1,b=2"));
+
+        let job = cells(
+            "batch",
+            "jobs",
+            json!({"metadata": {"name": "j"},
+            "spec": {"completions": 3},
+            "status": {"succeeded": 3, "startTime": "2024-01-01T00:00:00Z", "completionTime": "2024-01-01T00:02:05Z",
+                       "conditions": [{"type": "Complete", "status": "True"}]}}),
+        );
+        assert_eq!(job[1..4], [json!("Complete"), json!("3/3"), json!("2m5s")]);
+
+        let rb = cells(
+            "rbac.authorization.k8s.io",
+            "rolebindings",
+            json!({"metadata": {"name": "rb"},
+            "roleRef": {"kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "User", "name": "bob"}, {"kind": "ServiceAccount", "name": "ci", "namespace": "dev"}]}),
+        );
+        assert_eq!(
+            (&rb[1], &rb[3], &rb[5]),
+            (&json!("ClusterRole/view"), &json!("bob"), &json!("dev/ci"))
+        );
+
+        let route = cells(
+            "route.openshift.io",
+            "routes",
+            json!({"metadata": {"name": "r"},
+            "spec": {"host": "www.example.com", "to": {"kind": "Service", "name": "web"},
+                     "port": {"targetPort": "http"}, "tls": {"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"},
+                     "wildcardPolicy": "None"}}),
+        );
+        assert_eq!(
+            route[1..],
+            [
+                json!("www.example.com"),
+                json!(""),
+                json!("web"),
+                json!("http"),
+                json!("edge/Redirect"),
+                json!("None")
+            ]
+        );
+
+        let node = cells(
+            "",
+            "nodes",
+            json!({"metadata": {"name": "n", "labels": {"node-role.kubernetes.io/worker": ""}},
+            "spec": {"unschedulable": true}, "status": {"conditions": [{"type": "Ready", "status": "True"}],
+            "nodeInfo": {"kubeletVersion": "v1.32.0"}}}),
+        );
+        assert_eq!(
+            (&node[1], &node[2], &node[4]),
+            (
+                &json!("Ready,SchedulingDisabled"),
+                &json!("worker"),
+                &json!("v1.32.0")
+            )
+        );
+
+        let dc = cells(
+            "apps.openshift.io",
+            "deploymentconfigs",
+            json!({"metadata": {"name": "d"},
+            "spec": {"replicas": 2, "triggers": [{"type": "ConfigChange"},
+                {"type": "ImageChange", "imageChangeParams": {"from": {"kind": "ImageStreamTag", "name": "app:latest"}}}]},
+            "status": {"latestVersion": 4, "replicas": 2}}),
+        );
+        assert_eq!(
+            dc[1..],
+            [
+                json!(4),
+                json!(2),
+                json!(2),
+                json!("config,image(app:latest)")
+            ]
+        );
     }
 }

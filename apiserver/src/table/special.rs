@@ -1,0 +1,289 @@
+//! Kind-specific cells, computed as upstream's printers compute them.
+
+use api::columns::Special;
+use serde_json::{Value, json};
+
+use super::{at, human_duration, seconds_since, str_at};
+
+pub fn cell(special: Special, obj: &Value, now: i64) -> Value {
+    json!(text(special, obj, now))
+}
+
+fn list<'a>(obj: &'a Value, path: &str) -> impl Iterator<Item = &'a Value> {
+    at(obj, path)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn or_none(items: Vec<String>) -> String {
+    match items.is_empty() {
+        true => "<none>".into(),
+        false => items.join(","),
+    }
+}
+
+fn condition_true(obj: &Value, kind: &str) -> bool {
+    list(obj, "status.conditions").any(|c| c["type"] == kind && c["status"] == "True")
+}
+
+fn text(special: Special, obj: &Value, now: i64) -> String {
+    match special {
+        Special::ServiceExternalIp => service_external_ip(obj),
+        Special::ServicePorts => or_none(
+            list(obj, "spec.ports")
+                .map(|p| {
+                    let protocol = p["protocol"].as_str().unwrap_or("TCP");
+                    match p["nodePort"].as_i64() {
+                        Some(node) => format!("{}:{node}/{protocol}", p["port"]),
+                        None => format!("{}/{protocol}", p["port"]),
+                    }
+                })
+                .collect(),
+        ),
+        Special::EndpointAddresses => {
+            let mut all = Vec::new();
+            for subset in list(obj, "subsets") {
+                for address in list(subset, "addresses") {
+                    let ip = address["ip"].as_str().unwrap_or_default();
+                    let ports: Vec<i64> = list(subset, "ports")
+                        .filter_map(|p| p["port"].as_i64())
+                        .collect();
+                    match ports.as_slice() {
+                        [] => all.push(ip.to_string()),
+                        ports => all.extend(ports.iter().map(|p| format!("{ip}:{p}"))),
+                    }
+                }
+            }
+            match all.len() {
+                0 => "<none>".into(),
+                n if n > 3 => format!("{} + {} more...", all[..3].join(","), n - 3),
+                _ => all.join(","),
+            }
+        }
+        Special::EventObject => {
+            let involved = &obj["involvedObject"];
+            format!(
+                "{}/{}",
+                involved["kind"].as_str().unwrap_or_default().to_lowercase(),
+                involved["name"].as_str().unwrap_or_default()
+            )
+        }
+        Special::VolumeClaim => match (
+            str_at(obj, "spec.claimRef.namespace"),
+            str_at(obj, "spec.claimRef.name"),
+        ) {
+            (_, "") => String::new(),
+            (ns, name) => format!("{ns}/{name}"),
+        },
+        Special::AccessModes(path) => list(obj, path)
+            .filter_map(Value::as_str)
+            .map(|m| match m {
+                "ReadWriteOnce" => "RWO",
+                "ReadOnlyMany" => "ROX",
+                "ReadWriteMany" => "RWX",
+                "ReadWriteOncePod" => "RWOP",
+                other => other,
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Special::QuotaRequests => quota(obj, false),
+        Special::QuotaLimits => quota(obj, true),
+        Special::NodeStatus => {
+            let ready = list(obj, "status.conditions").find(|c| c["type"] == "Ready");
+            let mut status = match ready.map(|c| c["status"] == "True") {
+                Some(true) => "Ready".to_string(),
+                Some(false) => "NotReady".to_string(),
+                None => "Unknown".to_string(),
+            };
+            if obj["spec"]["unschedulable"] == true {
+                status.push_str(",SchedulingDisabled");
+            }
+            status
+        }
+        Special::NodeRoles => {
+            let mut roles: Vec<String> = obj["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| match k.strip_prefix("node-role.kubernetes.io/") {
+                    Some(role) if !role.is_empty() => Some(role.to_string()),
+                    _ if k == "kubernetes.io/role" => v.as_str().map(str::to_string),
+                    _ => None,
+                })
+                .collect();
+            roles.sort();
+            or_none(roles)
+        }
+        Special::JobStatus => {
+            let status = [
+                "Failed",
+                "Complete",
+                "Suspended",
+                "FailureTarget",
+                "SuccessCriteriaMet",
+            ]
+            .into_iter()
+            .find(|c| condition_true(obj, c));
+            match status {
+                Some(s) => s.to_string(),
+                None if obj["metadata"]["deletionTimestamp"].is_string() => "Terminating".into(),
+                None => "Running".into(),
+            }
+        }
+        Special::JobCompletions => {
+            let succeeded = obj["status"]["succeeded"].as_i64().unwrap_or(0);
+            match (
+                obj["spec"]["completions"].as_i64(),
+                obj["spec"]["parallelism"].as_i64(),
+            ) {
+                (Some(completions), _) => format!("{succeeded}/{completions}"),
+                (None, Some(p)) if p > 1 => format!("{succeeded}/1 of {p}"),
+                (None, _) => format!("{succeeded}/1"),
+            }
+        }
+        Special::JobDuration => match seconds_since(obj, "status.startTime", now) {
+            None => String::new(),
+            Some(running) => match seconds_since(obj, "status.completionTime", now) {
+                Some(since_end) => human_duration(running - since_end),
+                None => human_duration(running),
+            },
+        },
+        Special::Subjects(kind) => list(obj, "subjects")
+            .filter(|s| s["kind"] == kind)
+            .map(|s| match (kind, s["namespace"].as_str()) {
+                ("ServiceAccount", Some(ns)) => {
+                    format!("{ns}/{}", s["name"].as_str().unwrap_or_default())
+                }
+                _ => s["name"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Special::RouteHost => str_at(obj, "spec.host").to_string(),
+        Special::RouteServices => {
+            let mut names = vec![str_at(obj, "spec.to.name").to_string()];
+            names.extend(
+                list(obj, "spec.alternateBackends")
+                    .filter_map(|b| b["name"].as_str().map(str::to_string)),
+            );
+            names.retain(|n| !n.is_empty());
+            names.join(",")
+        }
+        Special::RouteTermination => {
+            let termination = str_at(obj, "spec.tls.termination");
+            match str_at(obj, "spec.tls.insecureEdgeTerminationPolicy") {
+                "" => termination.to_string(),
+                policy => format!("{termination}/{policy}"),
+            }
+        }
+        Special::TemplateParameters => {
+            let params: Vec<&Value> = list(obj, "parameters").collect();
+            let generated = params
+                .iter()
+                .filter(|p| p["generate"].as_str().is_some_and(|g| !g.is_empty()))
+                .count();
+            let blank = params
+                .iter()
+                .filter(|p| {
+                    p["value"].as_str().unwrap_or_default().is_empty()
+                        && p["generate"].as_str().unwrap_or_default().is_empty()
+                })
+                .count();
+            match (generated, blank) {
+                (0, 0) => format!("{} (all set)", params.len()),
+                (0, b) => format!("{} ({b} blank)", params.len()),
+                (g, _) => format!("{} ({g} generated)", params.len()),
+            }
+        }
+        Special::DeploymentConfigTriggers => list(obj, "spec.triggers")
+            .filter_map(|t| match t["type"].as_str() {
+                Some("ConfigChange") => Some("config".to_string()),
+                Some("ImageChange") => Some(format!(
+                    "image({})",
+                    t["imageChangeParams"]["from"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                )),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Special::BuildFrom(path) => {
+            let source = at(obj, path).unwrap_or(&Value::Null);
+            let kind = match source["type"].as_str() {
+                Some(t) => t.to_string(),
+                None if source["git"].is_object() => "Git".into(),
+                None if source["dockerfile"].is_string() => "Dockerfile".into(),
+                None if source["binary"].is_object() => "Binary".into(),
+                None => String::new(),
+            };
+            match obj["spec"]["revision"]["git"]["commit"].as_str() {
+                Some(commit) if kind == "Git" => format!("Git@{}", &commit[..commit.len().min(7)]),
+                _ => kind,
+            }
+        }
+        Special::BuildDuration => match obj["status"]["duration"].as_i64() {
+            Some(nanos) => human_duration(nanos / 1_000_000_000),
+            None => seconds_since(obj, "status.startTimestamp", now)
+                .map(human_duration)
+                .unwrap_or_default(),
+        },
+        Special::ImageStreamRepository => {
+            let public = str_at(obj, "status.publicDockerImageRepository");
+            match public {
+                "" => str_at(obj, "status.dockerImageRepository").to_string(),
+                p => p.to_string(),
+            }
+        }
+        Special::ImageStreamUpdated => list(obj, "status.tags")
+            .filter_map(|t| t["items"][0]["created"].as_str())
+            .filter_map(|c| c.parse::<jiff::Timestamp>().ok())
+            .max()
+            .map(|t| human_duration(now - t.as_second()))
+            .unwrap_or_default(),
+    }
+}
+
+fn service_external_ip(obj: &Value) -> String {
+    let external: Vec<String> = list(obj, "spec.externalIPs")
+        .filter_map(|ip| ip.as_str().map(str::to_string))
+        .collect();
+    match str_at(obj, "spec.type") {
+        "ExternalName" => str_at(obj, "spec.externalName").to_string(),
+        "LoadBalancer" => {
+            let mut ips: Vec<String> = list(obj, "status.loadBalancer.ingress")
+                .filter_map(|i| {
+                    i["ip"]
+                        .as_str()
+                        .or(i["hostname"].as_str())
+                        .map(str::to_string)
+                })
+                .collect();
+            ips.extend(external);
+            match ips.is_empty() {
+                true => "<pending>".into(),
+                false => ips.join(","),
+            }
+        }
+        _ => or_none(external),
+    }
+}
+
+/// `resource: used/hard` for a quota's limit resources, or for the others.
+fn quota(obj: &Value, limits: bool) -> String {
+    let hard = obj["spec"]["hard"].as_object();
+    let mut keys: Vec<&String> = hard
+        .into_iter()
+        .flat_map(|h| h.keys())
+        .filter(|k| k.starts_with("limits.") == limits)
+        .collect();
+    keys.sort();
+    keys.iter()
+        .map(|k| {
+            let used = obj["status"]["used"][k.as_str()].as_str().unwrap_or("0");
+            let hard = obj["spec"]["hard"][k.as_str()].as_str().unwrap_or_default();
+            format!("{k}: {used}/{hard}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
