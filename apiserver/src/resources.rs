@@ -441,6 +441,16 @@ async fn list(
         opts.revision = Some(page.revision);
         opts.continue_from = last_key.as_ref().map(|k| format!("{k}\0"));
     };
+    // A list "not older than" a revision the store has not reached cannot be served.
+    let at_least = match (params.resource_version.as_deref(), continuing) {
+        (Some(rv), None) if !rv.is_empty() && rv != "0" => Some(parse_resource_version(Some(rv))?),
+        _ => None,
+    };
+    if let Some(wanted) = at_least.filter(|&rv| rv > revision) {
+        return Err(ApiError::Timeout(format!(
+            "Too large resource version: {wanted}, current: {revision}"
+        )));
+    }
     let mut metadata = json!({"resourceVersion": revision.to_string()});
     if let Some(last) = last_key.filter(|_| more) {
         let position = Continue {

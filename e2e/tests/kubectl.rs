@@ -155,6 +155,16 @@ fn pagination_and_watch(c: Cluster) {
         "{cached}"
     );
     assert!(cached["items"][0]["metadata"]["resourceVersion"].is_string());
+    // A list not older than a revision the store has not reached is refused, as upstream.
+    let err = c.kubectl_err(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps?resourceVersion=99999999&resourceVersionMatch=NotOlderThan",
+    ]);
+    assert!(
+        err.contains("Too large resource version: 99999999"),
+        "{err}"
+    );
     // A watch sees the current objects, then changes in order.
     let mut watch = c
         .kubectl_command(&["get", "cm", "--watch", "-o", "name"])
