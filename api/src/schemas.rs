@@ -17,6 +17,8 @@ pub fn generator() -> SchemaGenerator {
 pub fn register(generator: &mut SchemaGenerator, group: &str, version: &str, kind: &str) -> bool {
     use k8s_openapi::api::admissionregistration::v1 as admission;
     use k8s_openapi::api::apps::v1 as apps;
+    use k8s_openapi::api::authentication::v1 as authentication;
+    use k8s_openapi::api::authorization::v1 as authorization;
     use k8s_openapi::api::autoscaling::v1 as autoscaling;
     use k8s_openapi::api::batch::v1 as batch;
     use k8s_openapi::api::coordination::v1 as coordination;
@@ -53,6 +55,11 @@ pub fn register(generator: &mut SchemaGenerator, group: &str, version: &str, kin
         "apps" / "v1" / ReplicaSet => apps::ReplicaSet,
         "autoscaling" / "v1" / Scale => autoscaling::Scale,
         "batch" / "v1" / Job => batch::Job,
+        "authentication.k8s.io" / "v1" / SelfSubjectReview => authentication::SelfSubjectReview,
+        "authorization.k8s.io" / "v1" / SelfSubjectAccessReview => authorization::SelfSubjectAccessReview,
+        "authorization.k8s.io" / "v1" / SelfSubjectRulesReview => authorization::SelfSubjectRulesReview,
+        "authorization.k8s.io" / "v1" / SubjectAccessReview => authorization::SubjectAccessReview,
+        "authorization.k8s.io" / "v1" / LocalSubjectAccessReview => authorization::LocalSubjectAccessReview,
         "coordination.k8s.io" / "v1" / Lease => coordination::Lease,
         "rbac.authorization.k8s.io" / "v1" / Role => rbac::Role,
         "rbac.authorization.k8s.io" / "v1" / RoleBinding => rbac::RoleBinding,

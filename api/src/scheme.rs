@@ -91,9 +91,19 @@ pub struct ResourceDef {
     pub merge_lists: &'static [(&'static str, ListMerge)],
     /// What `kubectl get` shows (Name and Age when empty).
     pub columns: &'static [Column],
+    /// Whether objects are stored; a review kind (`SelfSubjectAccessReview`...) is only
+    /// created, answered and forgotten.
+    pub stored: bool,
 }
 
 impl ResourceDef {
+    /// The same resource as a review: create only, never stored.
+    pub const fn review(mut self) -> Self {
+        self.verbs = &["create"];
+        self.stored = false;
+        self
+    }
+
     /// The same resource with extra field selectors.
     pub const fn with_field_selectors(mut self, fields: &'static [&'static str]) -> Self {
         self.field_selectors = fields;
@@ -263,6 +273,7 @@ macro_rules! resource {
             pod_spec: None,
             merge_lists: &[],
             columns: &[],
+            stored: true,
         }
     };
 }
@@ -364,6 +375,17 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::CREATED),
     resource!("rbac.authorization.k8s.io"/"v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", Cluster, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::ROLE_BINDING),
+    // authentication.k8s.io/v1, authorization.k8s.io/v1: reviews
+    resource!("authentication.k8s.io"/"v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", Cluster, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("authorization.k8s.io"/"v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", Cluster, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("authorization.k8s.io"/"v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview", Cluster, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("authorization.k8s.io"/"v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview", Cluster, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("authorization.k8s.io"/"v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "localsubjectaccessreview", Namespaced, short: [], categories: &[], subresources: NONE)
+        .review(),
     // admissionregistration.k8s.io/v1
     resource!("admissionregistration.k8s.io"/"v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE)
         .with_columns(columns::WEBHOOK_CONFIGURATION),

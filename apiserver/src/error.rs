@@ -50,6 +50,11 @@ pub enum ApiError {
     },
     BadRequest(String),
     Unauthorized,
+    /// The authorizer did not allow the request; `message` says who cannot do what.
+    Forbidden {
+        target: Target,
+        message: String,
+    },
     MethodNotAllowed,
     NotAcceptable,
     /// A body in a format this endpoint does not take; names the accepted ones.
@@ -106,6 +111,14 @@ impl ApiError {
             }
             ApiError::BadRequest(m) => Status::failure(400, "BadRequest", m.clone()),
             ApiError::Unauthorized => Status::failure(401, "Unauthorized", "Unauthorized"),
+            ApiError::Forbidden { target, message } => {
+                let text = match (target.resource.as_str(), target.name.as_str()) {
+                    ("", _) => format!("forbidden: {message}"),
+                    (_, "") => format!("{} is forbidden: {message}", target.qualified()),
+                    (_, name) => format!("{} \"{name}\" is forbidden: {message}", target.qualified()),
+                };
+                Status::failure(403, "Forbidden", text).with_details(target.details())
+            }
             ApiError::MethodNotAllowed => Status::failure(
                 405,
                 "MethodNotAllowed",

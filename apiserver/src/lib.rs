@@ -5,6 +5,8 @@
 //! with pagination, watch, create, update, delete in JSON) for every scheme resource. Resource
 //! requests need an authenticated user.
 
+pub mod authorization;
+mod bootstrap_policy;
 pub mod discovery;
 pub mod encoded;
 pub mod error;
@@ -14,6 +16,7 @@ pub mod object;
 pub mod openapi;
 pub mod request_info;
 pub mod resources;
+mod reviews;
 pub mod scale;
 pub mod serve;
 pub mod strategic;
@@ -48,7 +51,9 @@ pub struct ApiServer {
     openapi: std::sync::OnceLock<OpenApiDocs>,
     pub metrics: metrics::Metrics,
     /// Per-resource caches serving watches and `resourceVersion=0` lists.
-    pub watch_caches: watch_cache::WatchCaches,
+    pub watch_caches: Arc<watch_cache::WatchCaches>,
+    /// RBAC over every resource request.
+    pub authorizer: Arc<authorization::Authorizer>,
 }
 
 struct OpenApiDocs {
@@ -129,7 +134,8 @@ impl ApiServer {
     pub fn new(scheme: Scheme, store: Arc<dyn storage::Store>, address: String) -> Self {
         Self {
             scheme,
-            watch_caches: watch_cache::WatchCaches::new(store.clone()),
+            watch_caches: Arc::new(watch_cache::WatchCaches::new(store.clone())),
+            authorizer: Arc::default(),
             store,
             address,
             openapi: std::sync::OnceLock::new(),
@@ -248,6 +254,20 @@ async fn require_user(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// RBAC on every resource request (discovery, health, version and OpenAPI stay public).
+async fn authorize(State(server): State<Shared>, request: Request, next: Next) -> Response {
+    let info = request_info::of(&request);
+    if let (true, Some(user)) = (info.is_resource, request.extensions().get::<User>())
+        && let Err(e) = server
+            .authorizer
+            .check(user, &info, request.uri().path())
+            .await
+    {
+        return e.into_response();
+    }
+    next.run(request).await
+}
+
 /// Namespaces every cluster has.
 const SYSTEM_NAMESPACES: &[&str] = &[
     "default",
@@ -258,26 +278,49 @@ const SYSTEM_NAMESPACES: &[&str] = &[
 ];
 
 impl ApiServer {
-    /// Creates what a fresh cluster needs (the system namespaces); idempotent.
+    /// Creates what a fresh cluster needs (the system namespaces, the default RBAC policy),
+    /// missing pieces only, and starts following the RBAC policy.
     pub async fn bootstrap(&self) -> Result<(), ApiError> {
+        for obj in bootstrap_policy::objects(&self.scheme) {
+            let plural = match obj["kind"].as_str() {
+                Some("ClusterRole") => "clusterroles",
+                _ => "clusterrolebindings",
+            };
+            let def = self
+                .scheme
+                .lookup("rbac.authorization.k8s.io", "v1", plural)
+                .ok_or(ApiError::PathNotFound)?;
+            self.create_if_missing(def, obj).await?;
+        }
+        self.authorizer.start(self.watch_caches.clone());
         let def = self
             .scheme
             .lookup("", "v1", "namespaces")
             .ok_or(ApiError::PathNotFound)?;
         for name in SYSTEM_NAMESPACES {
-            let mut ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-            object::prepare_create(&mut ns)?;
-            strategy::prepare_create(def, &mut ns);
-            match self
-                .store
-                .create(&def.key(None, name), object::to_store(&ns))
-                .await
-            {
-                Ok(_) | Err(storage::Error::KeyExists { .. }) => {}
-                Err(e) => return Err(error::from_storage(e, object::target(def, name))),
-            }
+            let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            self.create_if_missing(def, ns).await?;
         }
         Ok(())
+    }
+
+    /// Creates a cluster-scoped object unless one of its name exists.
+    async fn create_if_missing(
+        &self,
+        def: &api::ResourceDef,
+        mut obj: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let name = object::meta_str(&obj, "name").to_string();
+        object::prepare_create(&mut obj)?;
+        strategy::prepare_create(def, &mut obj);
+        match self
+            .store
+            .create(&def.key(None, &name), object::to_store(&obj))
+            .await
+        {
+            Ok(_) | Err(storage::Error::KeyExists { .. }) => Ok(()),
+            Err(e) => Err(error::from_storage(e, object::target(def, &name))),
+        }
     }
 
     pub fn router(self: Arc<Self>) -> Router {
@@ -297,6 +340,7 @@ impl ApiServer {
             .route("/openapi/v3", get(openapi_index))
             .route("/openapi/v3/{*path}", get(openapi_document))
             .fallback(resources::handle)
+            .layer(middleware::from_fn_with_state(self.clone(), authorize))
             .layer(middleware::from_fn(require_user))
             .layer(middleware::from_fn_with_state(state, metrics::record))
             .with_state(self)

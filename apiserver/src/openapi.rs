@@ -161,6 +161,20 @@ fn resource_paths(def: &ResourceDef, paths: &mut Map<String, Value>) {
     };
     let id = |verb: &str| format!("{verb}{}{}", def.group.replace('.', ""), def.kind);
     let list = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    if !def.stored {
+        // A review: created and answered, nothing else. The PATCH operation is listed anyway
+        // (answered 405): kubectl decides from it that the server validates fields, and
+        // otherwise wants the protobuf form of /openapi/v2 to validate on its own.
+        paths.insert(
+            collection,
+            json!({
+                "parameters": scope_params,
+                "post": operation(def, "post", &id("create"), write_params(), Some(&["application/json"]), object_ref(def)),
+                "patch": operation(def, "patch", &id("patch"), write_params(), Some(&["application/merge-patch+json"]), object_ref(def)),
+            }),
+        );
+        return;
+    }
     let mut item_params = scope_params.clone();
     item_params.insert(0, path_param("name", &format!("name of the {}", def.kind)));
     paths.insert(

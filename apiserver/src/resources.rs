@@ -173,6 +173,7 @@ pub async fn handle(State(server): State<std::sync::Arc<ApiServer>>, request: Re
 
 async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiError> {
     let info = request_info::of(&request);
+    let user = request.extensions().get::<crate::serve::User>().cloned();
     let (parts, body) = request.into_parts();
     let def = server
         .scheme
@@ -244,7 +245,16 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         name,
         part,
     };
+    if part == Part::Main && !def.allows(&info.verb) {
+        return Err(ApiError::MethodNotAllowed);
+    }
     match (info.verb.as_str(), part) {
+        ("create", Part::Main) if !def.stored => {
+            let review = object::parse_body(def, &decode(read_body().await?)?)?;
+            let user = user.ok_or(ApiError::Unauthorized)?;
+            let answered = crate::reviews::answer(server, def, namespace, review, &user).await?;
+            Ok(out.respond(StatusCode::CREATED, def, answered))
+        }
         ("get", _) => {
             let current = object::from_store(&current(server, &target).await?)?;
             Ok(out.object(def, view(&target, current)))

@@ -252,6 +252,38 @@ impl Cluster {
         replica
     }
 
+    /// A kubeconfig for `user` in `groups`, with a client certificate issued by the cluster's
+    /// CA.
+    pub fn user_kubeconfig(&self, user: &str, groups: &[&str]) -> PathBuf {
+        use base64::Engine;
+        let pki_dir = self.data_dir().join("pki");
+        let names: Vec<String> = std::fs::read_to_string(pki_dir.join("serving.names"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let pki = auth::pki::Pki::ensure(&pki_dir, &names).unwrap();
+        let file = format!("user-{user}");
+        let cert = pki
+            .client(&auth::pki::ClientSpec {
+                file: &file,
+                user,
+                groups,
+            })
+            .unwrap();
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{}\n    certificate-authority-data: {}\nusers:\n- name: {user}\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: {user}\n    namespace: default\ncurrent-context: c\n",
+            self.port,
+            b64(&pki.ca.cert_pem),
+            b64(&cert.cert_pem),
+            b64(&cert.key_pem)
+        );
+        let path = self.dir.path().join(format!("{user}.kubeconfig"));
+        std::fs::write(&path, config).unwrap();
+        path
+    }
+
     /// Writes `contents` to a file in the cluster's scratch directory and returns its path.
     pub fn file(&self, name: &str, contents: &str) -> String {
         let path = self.dir.path().join(name);

@@ -1,0 +1,160 @@
+//! The review kinds: created, answered from the authenticated user and the RBAC policy, never
+//! stored. `kubectl auth whoami` (SelfSubjectReview), `kubectl auth can-i`
+//! (SelfSubjectAccessReview, SelfSubjectRulesReview with `--list`), and the reviews about
+//! other users (SubjectAccessReview, LocalSubjectAccessReview).
+
+use api::scheme::ResourceDef;
+use auth::rbac::{Attributes, Decision, UserInfo};
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use serde_json::{Value, json};
+
+use crate::ApiServer;
+use crate::authorization::user_info;
+use crate::error::ApiError;
+use crate::serve::User;
+
+/// The answered review: the request with its `status` (and a creation timestamp, as
+/// upstream echoes).
+pub async fn answer(
+    server: &ApiServer,
+    def: &ResourceDef,
+    namespace: Option<&str>,
+    mut review: Value,
+    user: &User,
+) -> Result<Value, ApiError> {
+    let caller = user_info(user);
+    let status = match def.kind {
+        "SelfSubjectReview" => json!({"userInfo": user_json(&caller)}),
+        "SelfSubjectAccessReview" => access(server, &caller, &review["spec"], None).await?,
+        "SubjectAccessReview" => {
+            access(server, &subject(&review["spec"]), &review["spec"], None).await?
+        }
+        "LocalSubjectAccessReview" => {
+            let namespace = namespace.unwrap_or_default();
+            let asked = review["spec"]["resourceAttributes"]["namespace"]
+                .as_str()
+                .unwrap_or_default();
+            if !asked.is_empty() && asked != namespace {
+                return Err(ApiError::BadRequest(format!(
+                    "spec.resourceAttributes.namespace must match namespace: {namespace}"
+                )));
+            }
+            access(
+                server,
+                &subject(&review["spec"]),
+                &review["spec"],
+                Some(namespace),
+            )
+            .await?
+        }
+        "SelfSubjectRulesReview" => {
+            let namespace = review["spec"]["namespace"].as_str().unwrap_or_default();
+            rules(server, &caller, namespace).await
+        }
+        _ => return Err(ApiError::MethodNotAllowed),
+    };
+    if let Some(meta) = review.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("creationTimestamp".into(), Value::Null);
+    } else {
+        review["metadata"] = json!({"creationTimestamp": null});
+    }
+    review["status"] = status;
+    Ok(review)
+}
+
+fn user_json(user: &UserInfo) -> Value {
+    let mut out = json!({"username": user.name, "groups": user.groups});
+    if !user.uid.is_empty() {
+        out["uid"] = json!(user.uid);
+    }
+    if !user.extra.is_empty() {
+        out["extra"] = json!(user.extra);
+    }
+    out
+}
+
+/// The user a SubjectAccessReview asks about.
+fn subject(spec: &Value) -> UserInfo {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    UserInfo {
+        name: spec["user"].as_str().unwrap_or_default().to_string(),
+        uid: spec["uid"].as_str().unwrap_or_default().to_string(),
+        groups: strings(&spec["groups"]),
+        extra: spec["extra"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), strings(v)))
+            .collect(),
+    }
+}
+
+/// `{allowed, reason}` for the access a review's spec describes.
+async fn access(
+    server: &ApiServer,
+    user: &UserInfo,
+    spec: &Value,
+    namespace: Option<&str>,
+) -> Result<Value, ApiError> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let attrs = if let Some(r) = spec.get("resourceAttributes").filter(|r| r.is_object()) {
+        Attributes {
+            verb: text(&r["verb"]),
+            namespace: namespace.map_or_else(|| text(&r["namespace"]), str::to_string),
+            api_group: text(&r["group"]),
+            resource: text(&r["resource"]),
+            subresource: text(&r["subresource"]),
+            name: text(&r["name"]),
+            path: String::new(),
+            resource_request: true,
+        }
+    } else if let Some(n) = spec.get("nonResourceAttributes").filter(|n| n.is_object()) {
+        Attributes {
+            verb: text(&n["verb"]),
+            path: text(&n["path"]),
+            ..Default::default()
+        }
+    } else {
+        return Err(ApiError::BadRequest(
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified".into(),
+        ));
+    };
+    Ok(
+        match server.authorizer.policy().await.authorize(user, &attrs) {
+            Decision::Allow(reason) => json!({"allowed": true, "reason": reason}),
+            Decision::NoOpinion => json!({"allowed": false}),
+        },
+    )
+}
+
+/// Every rule that applies to `user` in `namespace`, split as upstream reports them.
+async fn rules(server: &ApiServer, user: &UserInfo, namespace: &str) -> Value {
+    let policy = server.authorizer.policy().await;
+    let (mut resource_rules, mut non_resource_rules) = (Vec::new(), Vec::new());
+    for rule in policy.rules_for(user, namespace) {
+        let PolicyRule {
+            api_groups,
+            non_resource_urls,
+            resource_names,
+            resources,
+            verbs,
+        } = rule;
+        if let Some(urls) = non_resource_urls.filter(|u| !u.is_empty()) {
+            non_resource_rules.push(json!({"verbs": verbs, "nonResourceURLs": urls}));
+        }
+        if let Some(resources) = resources.filter(|r| !r.is_empty()) {
+            let mut out = json!({"verbs": verbs, "apiGroups": api_groups.unwrap_or_default(), "resources": resources});
+            if let Some(names) = resource_names.filter(|n| !n.is_empty()) {
+                out["resourceNames"] = json!(names);
+            }
+            resource_rules.push(out);
+        }
+    }
+    json!({"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": false})
+}

@@ -1,0 +1,138 @@
+//! RBAC with kubectl: the default policy, upstream's Forbidden messages, `auth whoami` and
+//! `auth can-i` (protobuf reviews), and a role binding taking effect.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use e2e::{Backend, Cluster};
+
+fn as_user(c: &Cluster, kubeconfig: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
+    all.extend_from_slice(args);
+    c.kubectl(&all)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn rbac_with_kubectl() {
+    let c = Cluster::start(Backend::Embedded);
+    let whoami = c.kubectl_ok(&["auth", "whoami"]);
+    assert!(
+        whoami.contains("Username    system:admin")
+            && whoami.contains("[system:masters system:authenticated]"),
+        "{whoami}"
+    );
+    assert_eq!(c.kubectl_ok(&["auth", "can-i", "delete", "nodes"]), "yes\n");
+
+    // A user nobody granted anything: only the defaults (discovery, self reviews).
+    let bob = c.user_kubeconfig("bob", &["devs"]);
+    let out = as_user(&c, &bob, &["auth", "whoami"]);
+    assert!(stdout(&out).contains("Username    bob"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("[devs system:authenticated]"));
+    let out = as_user(&c, &bob, &["get", "configmaps"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr(&out),
+        "Error from server (Forbidden): configmaps is forbidden: User \"bob\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"default\"\n"
+    );
+    let out = as_user(&c, &bob, &["get", "deployment", "web", "-n", "team"]);
+    assert!(
+        stderr(&out).contains("deployments.apps \"web\" is forbidden: User \"bob\" cannot get resource \"deployments\" in API group \"apps\" in the namespace \"team\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = as_user(&c, &bob, &["get", "nodes"]);
+    assert!(
+        stderr(&out).contains("at the cluster scope"),
+        "{}",
+        stderr(&out)
+    );
+    let out = as_user(&c, &bob, &["auth", "can-i", "list", "configmaps"]);
+    assert_eq!(
+        (stdout(&out).as_str(), out.status.code()),
+        ("no\n", Some(1))
+    );
+
+    // Granted view in default (to the group): reads work there, writes and other namespaces
+    // stay forbidden.
+    c.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "devs-view",
+        "--clusterrole=view",
+        "--group=devs",
+    ]);
+    c.kubectl_ok(&["create", "configmap", "shared", "--from-literal=a=1"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = as_user(&c, &bob, &["get", "configmap", "shared", "-o", "name"]);
+        if out.status.success() {
+            assert_eq!(stdout(&out), "configmap/shared\n");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "binding not effective: {}",
+            stderr(&out)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = as_user(
+        &c,
+        &bob,
+        &[
+            "auth",
+            "can-i",
+            "watch",
+            "deploymentconfigs.apps.openshift.io",
+        ],
+    );
+    assert_eq!(stdout(&out), "yes\n");
+    let out = as_user(&c, &bob, &["auth", "can-i", "get", "secrets"]);
+    assert_eq!(stdout(&out), "no\n");
+    let out = as_user(&c, &bob, &["delete", "configmap", "shared"]);
+    assert!(
+        stderr(&out).contains("cannot delete resource \"configmaps\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = as_user(&c, &bob, &["get", "configmaps", "-n", "kube-system"]);
+    assert!(stderr(&out).contains("in the namespace \"kube-system\""));
+    // An administrator asks about bob (SubjectAccessReview, LocalSubjectAccessReview).
+    let sar = c.file(
+        "sar.json",
+        r#"{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"bob","groups":["devs"],"resourceAttributes":{"namespace":"default","verb":"get","resource":"configmaps"}}}"#,
+    );
+    let allowed = c.kubectl_ok(&[
+        "create",
+        "-f",
+        &sar,
+        "-o",
+        "jsonpath={.status.allowed}/{.status.reason}",
+    ]);
+    assert_eq!(
+        allowed,
+        r#"true/RBAC: allowed by RoleBinding "devs-view/default" of ClusterRole "view" to Group "devs""#
+    );
+    let lsar = c.file(
+        "lsar.json",
+        r#"{"apiVersion":"authorization.k8s.io/v1","kind":"LocalSubjectAccessReview","metadata":{"namespace":"kube-system"},"spec":{"user":"bob","groups":["devs"],"resourceAttributes":{"verb":"get","resource":"configmaps"}}}"#,
+    );
+    let allowed = c.kubectl_ok(&["create", "-f", &lsar, "-o", "jsonpath={.status.allowed}"]);
+    assert_eq!(allowed, "false");
+    let list = stdout(&as_user(&c, &bob, &["auth", "can-i", "--list"]));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("configmaps ") && l.contains("[get list watch]")),
+        "{list}"
+    );
+}
