@@ -161,7 +161,8 @@ pub fn user_info(user: &User) -> UserInfo {
     UserInfo {
         name: user.name.clone(),
         groups,
-        ..Default::default()
+        uid: user.uid.clone(),
+        extra: user.extra.clone(),
     }
 }
 

@@ -10,6 +10,7 @@ mod bootstrap_policy;
 pub mod discovery;
 pub mod encoded;
 pub mod error;
+mod impersonation;
 pub mod metrics;
 pub mod negotiation;
 pub mod object;
@@ -341,6 +342,10 @@ impl ApiServer {
             .route("/openapi/v3/{*path}", get(openapi_document))
             .fallback(resources::handle)
             .layer(middleware::from_fn_with_state(self.clone(), authorize))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                impersonation::impersonate,
+            ))
             .layer(middleware::from_fn(require_user))
             .layer(middleware::from_fn_with_state(state, metrics::record))
             .with_state(self)

@@ -13,11 +13,13 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-/// Who the client proved to be with its certificate.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Who the client is: proved with its certificate (or, impersonated, who it acts as).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct User {
     pub name: String,
     pub groups: Vec<String>,
+    pub uid: String,
+    pub extra: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,7 +58,11 @@ pub async fn serve_tls(
                 .peer_certificates()
                 .and_then(|chain| chain.first())
                 .and_then(auth::pki::client_identity)
-                .map(|(name, groups)| User { name, groups });
+                .map(|(name, groups)| User {
+                    name,
+                    groups,
+                    ..Default::default()
+                });
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     if let Some(user) = &user {

@@ -107,6 +107,33 @@ fn rbac_with_kubectl() {
     );
     let out = as_user(&c, &bob, &["get", "configmaps", "-n", "kube-system"]);
     assert!(stderr(&out).contains("in the namespace \"kube-system\""));
+    // Impersonation: the administrator acts as bob; bob may not act as anyone.
+    let whoami = c.kubectl_ok(&["auth", "whoami", "--as=bob", "--as-group=devs"]);
+    assert!(
+        whoami.contains("Username    bob") && whoami.contains("[devs system:authenticated]"),
+        "{whoami}"
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "auth",
+            "can-i",
+            "list",
+            "configmaps",
+            "--as=bob",
+            "--as-group=devs"
+        ]),
+        "yes\n"
+    );
+    let err = c.kubectl_err(&["get", "secrets", "--as=bob"]);
+    assert!(
+        err.contains("User \"bob\" cannot list resource \"secrets\""),
+        "{err}"
+    );
+    let out = as_user(&c, &bob, &["get", "configmaps", "--as=alice"]);
+    assert_eq!(
+        stderr(&out),
+        "Error from server (Forbidden): users \"alice\" is forbidden: User \"bob\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope\n"
+    );
     // An administrator asks about bob (SubjectAccessReview, LocalSubjectAccessReview).
     let sar = c.file(
         "sar.json",
