@@ -5,6 +5,7 @@
 //! with pagination, watch, create, update, delete in JSON) for every scheme resource. Resource
 //! requests need an authenticated user.
 
+mod admission;
 pub mod authorization;
 mod bootstrap_policy;
 pub mod discovery;

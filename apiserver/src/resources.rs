@@ -241,6 +241,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     let decode = |raw: bytes::Bytes| negotiation::request_body(content_type.as_deref(), &raw);
     let target = Target {
         def,
+        user: user.as_ref(),
         namespace,
         name,
         part,
@@ -262,7 +263,8 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         ("list", Part::Main) => list(server, def, namespace, &params, out).await,
         ("watch", Part::Main) => crate::watch::watch(server, def, namespace, &params, out).await,
         ("create", Part::Main) => {
-            create(server, def, namespace, &decode(read_body().await?)?, out).await
+            let body = decode(read_body().await?)?;
+            create(server, def, namespace, user.as_ref(), &body, out).await
         }
         ("update", _) => update(server, &target, &decode(read_body().await?)?, out).await,
         ("patch", _) => {
@@ -293,9 +295,10 @@ enum Part {
     Scale(api::scheme::Subresource),
 }
 
-/// The object a write addresses.
+/// The object a write addresses, and who writes it.
 struct Target<'a> {
     def: &'a ResourceDef,
+    user: Option<&'a crate::serve::User>,
     namespace: Option<&'a str>,
     name: &'a str,
     part: Part,
@@ -573,6 +576,7 @@ async fn create(
     server: &ApiServer,
     def: &ResourceDef,
     namespace: Option<&str>,
+    user: Option<&crate::serve::User>,
     body: &[u8],
     out: Output,
 ) -> Result<Response, ApiError> {
@@ -587,6 +591,7 @@ async fn create(
         carry_status(&mut obj, &Value::Null);
     }
     strategy::prepare_create(def, &mut obj);
+    crate::admission::validate(server, def, user, &obj).await?;
     let kv = server
         .store
         .create(&def.key(namespace, &name), object::to_store(&obj))
@@ -629,6 +634,7 @@ async fn store_update(
     mut next: Value,
     out: Output,
 ) -> Result<Response, ApiError> {
+    crate::admission::validate(server, t.def, t.user, &next).await?;
     let kv = server
         .store
         .update(&current.key, object::to_store(&next), current.mod_revision)

@@ -102,6 +102,14 @@ impl Policy {
         policy
     }
 
+    /// The rules of a role (`Role` in `namespace`, or `ClusterRole`), if it exists.
+    pub fn role_rules(&self, kind: &str, namespace: &str, name: &str) -> Option<Vec<PolicyRule>> {
+        match kind {
+            "ClusterRole" => self.cluster_roles.get(name).cloned(),
+            _ => self.roles.get(namespace)?.get(name).cloned(),
+        }
+    }
+
     /// Whether any role bound to `user` allows `attrs`.
     pub fn authorize(&self, user: &UserInfo, attrs: &Attributes) -> Decision {
         if user.in_group(MASTERS) {

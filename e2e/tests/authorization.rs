@@ -162,4 +162,90 @@ fn rbac_with_kubectl() {
             .any(|l| l.starts_with("configmaps ") && l.contains("[get list watch]")),
         "{list}"
     );
+
+    // Escalation: an admin of one namespace grants what they hold, nothing more.
+    c.kubectl_ok(&["create", "namespace", "team"]);
+    c.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "bob-admin",
+        "--clusterrole=admin",
+        "--user=bob",
+        "-n",
+        "team",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !stdout(&as_user(
+        &c,
+        &bob,
+        &["auth", "can-i", "create", "roles", "-n", "team"],
+    ))
+    .starts_with("yes")
+    {
+        assert!(Instant::now() < deadline, "admin binding not effective");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ok = as_user(
+        &c,
+        &bob,
+        &[
+            "create",
+            "role",
+            "cm-reader",
+            "--verb=get",
+            "--resource=configmaps",
+            "-n",
+            "team",
+        ],
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let out = as_user(
+        &c,
+        &bob,
+        &[
+            "create",
+            "role",
+            "node-reader",
+            "--verb=get",
+            "--resource=nodes",
+            "-n",
+            "team",
+        ],
+    );
+    assert_eq!(
+        stderr(&out),
+        "Error from server (Forbidden): roles.rbac.authorization.k8s.io \"node-reader\" is forbidden: user \"bob\" (groups=[\"devs\" \"system:authenticated\"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[\"\"], Resources:[\"nodes\"], Verbs:[\"get\"]}\n"
+    );
+    let out = as_user(
+        &c,
+        &bob,
+        &[
+            "create",
+            "rolebinding",
+            "mine",
+            "--clusterrole=cluster-admin",
+            "--user=bob",
+            "-n",
+            "team",
+        ],
+    );
+    assert!(
+        stderr(&out).contains("is attempting to grant RBAC permissions not currently held"),
+        "{}",
+        stderr(&out)
+    );
+    let ok = as_user(
+        &c,
+        &bob,
+        &[
+            "create",
+            "rolebinding",
+            "alice-view",
+            "--clusterrole=view",
+            "--user=alice",
+            "-n",
+            "team",
+        ],
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
 }
