@@ -292,7 +292,9 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "Secret", "secrets", "secret", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_field_selectors(&["type"])
         .with_columns(columns::SECRET),
-    resource!(""/"v1", "ServiceAccount", "serviceaccounts", "serviceaccount", Namespaced, short: ["sa"], categories: &[], subresources: NONE)
+    resource!(""/"v1", "ServiceAccount", "serviceaccounts", "serviceaccount", Namespaced, short: ["sa"], categories: &[], subresources: &[
+        Subresource { name: "token", group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", verbs: &["create"] },
+    ])
         .with_columns(columns::SERVICE_ACCOUNT),
     resource!(""/"v1", "Service", "services", "service", Namespaced, short: ["svc"], categories: ALL, subresources: STATUS)
         .with_merge_lists(&[("spec.ports", ListMerge::Key("port"))])

@@ -6,6 +6,7 @@
 //! requests need an authenticated user.
 
 mod admission;
+mod authentication;
 pub mod authorization;
 mod bootstrap_policy;
 pub mod discovery;
@@ -24,6 +25,7 @@ pub mod serve;
 pub mod strategic;
 pub mod strategy;
 pub mod table;
+mod token_request;
 mod watch;
 pub mod watch_cache;
 
@@ -56,6 +58,9 @@ pub struct ApiServer {
     pub watch_caches: Arc<watch_cache::WatchCaches>,
     /// RBAC over every resource request.
     pub authorizer: Arc<authorization::Authorizer>,
+    /// Signs and verifies service-account tokens (none: bearer tokens are refused).
+    pub service_account_tokens: Option<Arc<auth::service_account_tokens::ServiceAccountTokens>>,
+    verified_tokens: authentication::VerifiedTokens,
 }
 
 struct OpenApiDocs {
@@ -138,11 +143,22 @@ impl ApiServer {
             scheme,
             watch_caches: Arc::new(watch_cache::WatchCaches::new(store.clone())),
             authorizer: Arc::default(),
+            service_account_tokens: None,
+            verified_tokens: Default::default(),
             store,
             address,
             openapi: std::sync::OnceLock::new(),
             metrics: metrics::Metrics::default(),
         }
+    }
+
+    /// The same server, issuing and accepting service-account tokens signed with `tokens`.
+    pub fn with_service_account_tokens(
+        mut self,
+        tokens: auth::service_account_tokens::ServiceAccountTokens,
+    ) -> Self {
+        self.service_account_tokens = Some(Arc::new(tokens));
+        self
     }
 
     fn openapi(&self) -> &OpenApiDocs {
@@ -348,6 +364,10 @@ impl ApiServer {
                 impersonation::impersonate,
             ))
             .layer(middleware::from_fn(require_user))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                authentication::authenticate,
+            ))
             .layer(middleware::from_fn_with_state(state, metrics::record))
             .with_state(self)
     }

@@ -186,6 +186,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         None => Part::Main,
         Some("status") if def.subresource("status").is_some() => Part::Status,
         Some("scale") => Part::Scale(*def.subresource("scale").ok_or(ApiError::PathNotFound)?),
+        Some("token") if def.subresource("token").is_some() => Part::Token,
         Some(_) => return Err(ApiError::PathNotFound),
     };
     let content_type = parts
@@ -246,10 +247,20 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         name,
         part,
     };
-    if part == Part::Main && !def.allows(&info.verb) {
+    if (part == Part::Main && !def.allows(&info.verb))
+        || (part == Part::Token && info.verb != "create")
+    {
         return Err(ApiError::MethodNotAllowed);
     }
     match (info.verb.as_str(), part) {
+        ("create", Part::Token) => {
+            let request: Value = serde_json::from_slice(&decode(read_body().await?)?)
+                .map_err(|e| ApiError::BadRequest(format!("invalid TokenRequest: {e}")))?;
+            let answered =
+                crate::token_request::create(server, namespace.unwrap_or_default(), name, request)
+                    .await?;
+            Ok(out.respond(StatusCode::CREATED, def, answered))
+        }
         ("create", Part::Main) if !def.stored => {
             let review = object::parse_body(def, &decode(read_body().await?)?)?;
             let user = user.ok_or(ApiError::Unauthorized)?;
@@ -293,6 +304,8 @@ enum Part {
     Status,
     /// The `scale` subresource: a Scale view of the replica count.
     Scale(api::scheme::Subresource),
+    /// A service account's `token` subresource (TokenRequest).
+    Token,
 }
 
 /// The object a write addresses, and who writes it.
@@ -330,6 +343,7 @@ fn next_state(t: &Target<'_>, current: &Value, mut obj: Value) -> Result<Value, 
             next["spec"]["replicas"] = json!(replicas);
             Ok(next)
         }
+        Part::Token => Err(ApiError::MethodNotAllowed),
     }
 }
 
@@ -337,7 +351,7 @@ fn next_state(t: &Target<'_>, current: &Value, mut obj: Value) -> Result<Value, 
 fn view(t: &Target<'_>, obj: Value) -> Value {
     match t.part {
         Part::Scale(sub) => scale::view(&sub, &obj),
-        Part::Main | Part::Status => obj,
+        Part::Main | Part::Status | Part::Token => obj,
     }
 }
 
@@ -355,6 +369,7 @@ fn parse_write(t: &Target<'_>, body: &[u8]) -> Result<Value, ApiError> {
                 ))),
             }
         }
+        Part::Token => Err(ApiError::MethodNotAllowed),
         Part::Main | Part::Status => {
             let mut obj = object::parse_body(t.def, body)?;
             object::check_identity(t.def, &mut obj, t.namespace, Some(t.name))?;

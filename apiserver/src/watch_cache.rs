@@ -178,6 +178,11 @@ impl Cache {
         self.broken.load(Ordering::Acquire)
     }
 
+    /// The object stored under `key`, as the cache holds it.
+    pub fn get(&self, key: &str) -> Option<Arc<Cached>> {
+        self.state().objects.get(key).cloned()
+    }
+
     /// The objects under `prefix` and the revision they are current at.
     pub fn snapshot(&self, prefix: &str) -> (Vec<Arc<Cached>>, Revision) {
         let (objects, revision) = {

@@ -1,2 +1,3 @@
 pub mod pki;
 pub mod rbac;
+pub mod service_account_tokens;

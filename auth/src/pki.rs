@@ -33,7 +33,7 @@ pub enum PkiError {
     Tls(String),
 }
 
-type Result<T> = std::result::Result<T, PkiError>;
+pub(crate) type Result<T> = std::result::Result<T, PkiError>;
 
 /// A certificate and its private key, both PEM.
 #[derive(Clone, Debug)]
@@ -69,12 +69,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
     }
 }
 
-fn read(path: &Path) -> Result<String> {
+pub(crate) fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(io(path))
 }
 
 /// Writes `contents` via a temporary file and rename, with `mode` permissions.
-fn write(path: &Path, contents: &str, mode: u32) -> Result<()> {
+pub(crate) fn write(path: &Path, contents: &str, mode: u32) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut file = fs::OpenOptions::new()
         .write(true)

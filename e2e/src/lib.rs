@@ -284,6 +284,20 @@ impl Cluster {
         path
     }
 
+    /// A kubeconfig that authenticates with a bearer token only.
+    pub fn token_kubeconfig(&self, name: &str, token: &str) -> PathBuf {
+        use base64::Engine;
+        let ca = std::fs::read_to_string(self.data_dir().join("pki/ca.crt")).unwrap();
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{}\n    certificate-authority-data: {}\nusers:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n    namespace: default\ncurrent-context: c\n",
+            self.port,
+            base64::engine::general_purpose::STANDARD.encode(ca)
+        );
+        let path = self.dir.path().join(format!("{name}.kubeconfig"));
+        std::fs::write(&path, config).unwrap();
+        path
+    }
+
     /// Writes `contents` to a file in the cluster's scratch directory and returns its path.
     pub fn file(&self, name: &str, contents: &str) -> String {
         let path = self.dir.path().join(name);

@@ -249,3 +249,66 @@ fn rbac_with_kubectl() {
     );
     assert!(ok.status.success(), "{}", stderr(&ok));
 }
+
+#[test]
+fn service_account_tokens() {
+    let c = Cluster::start(Backend::Embedded);
+    c.kubectl_ok(&["create", "serviceaccount", "robot"]);
+    let token = c.kubectl_ok(&["create", "token", "robot"]);
+    let robot = c.token_kubeconfig("robot", token.trim());
+    let out = as_user(&c, &robot, &["auth", "whoami"]);
+    assert!(
+        stdout(&out).contains("Username    system:serviceaccount:default:robot")
+            && stdout(&out).contains(
+                "[system:serviceaccounts system:serviceaccounts:default system:authenticated]"
+            ),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = as_user(&c, &robot, &["get", "configmaps"]);
+    assert!(
+        stderr(&out).contains(
+            "User \"system:serviceaccount:default:robot\" cannot list resource \"configmaps\""
+        ),
+        "{}",
+        stderr(&out)
+    );
+    c.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "robot-view",
+        "--clusterrole=view",
+        "--serviceaccount=default:robot",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !as_user(&c, &robot, &["get", "configmaps"]).status.success() {
+        assert!(Instant::now() < deadline, "binding not effective");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Too short a lifetime, a made-up token, and a token whose service account is gone.
+    let err = c.kubectl_err(&["create", "token", "robot", "--duration=1m"]);
+    assert!(
+        err.contains("may not specify a duration less than 10 minutes"),
+        "{err}"
+    );
+    let bogus = c.token_kubeconfig("bogus", "not-a-token");
+    let out = as_user(&c, &bogus, &["get", "configmaps"]);
+    assert_eq!(
+        stderr(&out),
+        "error: You must be logged in to the server (Unauthorized)\n"
+    );
+    c.kubectl_ok(&["delete", "serviceaccount", "robot"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while as_user(&c, &robot, &["auth", "whoami"]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "token still accepted after its service account went"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A new service account of the same name does not revive the old token (another uid).
+    c.kubectl_ok(&["create", "serviceaccount", "robot"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!as_user(&c, &robot, &["auth", "whoami"]).status.success());
+}

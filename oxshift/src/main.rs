@@ -170,11 +170,17 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     }
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    let api = Arc::new(apiserver::ApiServer::new(
-        api::Scheme::builtin(),
-        store,
-        format!("{host}:{}", args.listen.port()),
-    ));
+    let tokens = auth::service_account_tokens::ServiceAccountTokens::load_or_create(
+        &args.data_dir.join("pki"),
+    )?;
+    let api = Arc::new(
+        apiserver::ApiServer::new(
+            api::Scheme::builtin(),
+            store,
+            format!("{host}:{}", args.listen.port()),
+        )
+        .with_service_account_tokens(tokens),
+    );
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
     let shutdown = async {

@@ -1,0 +1,119 @@
+//! Bearer-token authentication: a request without a client certificate that carries
+//! `Authorization: Bearer <token>` is authenticated by the token. Service-account tokens are
+//! JWTs this server signed, valid only while their service account exists with the same uid
+//! (checked on every request against the watch cache). A token that is not valid is refused
+//! with 401, whatever the path, as upstream.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use auth::service_account_tokens::{Claims, ISSUER};
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::ApiServer;
+use crate::error::ApiError;
+use crate::serve::User;
+
+/// Verified signatures, by token, so that a token's signature is checked once (its expiry and
+/// its service account are checked on every use).
+#[derive(Default)]
+pub struct VerifiedTokens {
+    claims: Mutex<HashMap<String, Arc<Claims>>>,
+}
+
+/// Tokens whose signatures are remembered; the memory is cleared when full.
+const REMEMBERED: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<Arc<Claims>> {
+        self.claims
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned()
+    }
+
+    fn remember(&self, token: &str, claims: Arc<Claims>) {
+        let mut map = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= REMEMBERED {
+            map.clear();
+        }
+        map.insert(token.to_string(), claims);
+    }
+}
+
+pub async fn authenticate(
+    State(server): State<Arc<ApiServer>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if request.extensions().get::<User>().is_none() {
+        let bearer = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if let Some(token) = bearer {
+            match user_of(&server, &token).await {
+                Some(user) => drop(request.extensions_mut().insert(user)),
+                None => return ApiError::Unauthorized.into_response(),
+            }
+        }
+    }
+    next.run(request).await
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// The user a token stands for, if it is valid now.
+async fn user_of(server: &ApiServer, token: &str) -> Option<User> {
+    let tokens = server.service_account_tokens.as_ref()?;
+    let claims = match server.verified_tokens.get(token) {
+        Some(claims) => claims,
+        None => {
+            let claims = Arc::new(tokens.verify(token, ISSUER)?);
+            server.verified_tokens.remember(token, claims.clone());
+            claims
+        }
+    };
+    if claims.exp <= now() {
+        return None;
+    }
+    let (namespace, sa) = (
+        &claims.kubernetes.namespace,
+        &claims.kubernetes.serviceaccount,
+    );
+    if service_account_uid(server, namespace, &sa.name).await? != sa.uid {
+        return None;
+    }
+    Some(User {
+        name: claims.sub.clone(),
+        groups: vec![
+            "system:serviceaccounts".into(),
+            format!("system:serviceaccounts:{namespace}"),
+        ],
+        ..Default::default()
+    })
+}
+
+/// The uid of a live service account: from the watch cache, or from the store when the cache
+/// has not seen it yet (a token issued a moment ago).
+async fn service_account_uid(server: &ApiServer, namespace: &str, name: &str) -> Option<String> {
+    let prefix = "/registry/core/serviceaccounts/";
+    let key = format!("{prefix}{namespace}/{name}");
+    let cache = server.watch_caches.get(prefix).await.ok()?;
+    let json = match cache.get(&key) {
+        Some(cached) => cached.json.clone(),
+        None => server.store.get(&key, None).await.ok()?.0?.value,
+    };
+    let sa: serde_json::Value = serde_json::from_slice(&json).ok()?;
+    sa["metadata"]["uid"].as_str().map(str::to_string)
+}
