@@ -40,6 +40,8 @@ pub enum Cell {
     Joined(&'static str, &'static str),
     /// The value at a path as compact JSON, `<no value>` when absent.
     JsonOrNoValue(&'static str),
+    /// The value of an annotation (keys hold dots, so not a path).
+    Annotation(&'static str),
     /// The scalar at a dotted path, `<unset>` when absent.
     PathOrUnset(&'static str),
     /// A cell computed by kind-specific rules.
@@ -667,4 +669,15 @@ pub const SECURITY_CONTEXT_CONSTRAINTS: &[Column] = &[
         "The volume types allowed.",
         Cell::JsonOrNoValue("volumes"),
     ),
+];
+
+pub const PROJECT: &[Column] = &[
+    NAME,
+    col(
+        "Display Name",
+        "string",
+        "The project's display name.",
+        Cell::Annotation("openshift.io/display-name"),
+    ),
+    text("Status", "The status of the project.", "status.phase"),
 ];

@@ -97,6 +97,14 @@ pub struct ResourceDef {
 }
 
 impl ResourceDef {
+    /// The same resource served by its own handler over other kinds' objects (projects over
+    /// namespaces), with these verbs.
+    pub const fn derived(mut self, verbs: &'static [&'static str]) -> Self {
+        self.verbs = verbs;
+        self.stored = false;
+        self
+    }
+
     /// The same resource as a review: create only, never stored.
     pub const fn review(mut self) -> Self {
         self.verbs = &["create"];
@@ -415,6 +423,11 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::OPENSHIFT_TEMPLATE),
     resource!("security.openshift.io"/"v1", "SecurityContextConstraints", "securitycontextconstraints", "securitycontextconstraints", Cluster, short: ["scc"], categories: &[], subresources: NONE)
         .with_columns(columns::SECURITY_CONTEXT_CONSTRAINTS),
+    resource!("project.openshift.io"/"v1", "Project", "projects", "project", Cluster, short: [], categories: &[], subresources: NONE)
+        .derived(&["delete", "get", "list"])
+        .with_columns(columns::PROJECT),
+    resource!("project.openshift.io"/"v1", "ProjectRequest", "projectrequests", "projectrequest", Cluster, short: [], categories: &[], subresources: NONE)
+        .derived(&["create", "list"]),
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
     resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),
 ];

@@ -87,12 +87,22 @@ fn strings(items: &[&str]) -> Vec<String> {
 pub fn objects(scheme: &Scheme) -> Vec<Value> {
     let all_verbs: Vec<&str> = READ.iter().chain(WRITE).copied().collect();
     let namespaces = strings(&["namespaces"]);
+    // A project is its namespace: its admins may change and delete it, everyone bound in it
+    // may read it.
+    let projects = strings(&["projects"]);
     let mut view = namespaced_rules(scheme, |d| !is_rbac(d) && !is_secret(d), READ);
     view.push(rule(&[""], &namespaces, READ));
+    view.push(rule(&["project.openshift.io"], &projects, &["get"]));
     let mut edit = namespaced_rules(scheme, |d| !is_rbac(d), &all_verbs);
     edit.push(rule(&[""], &namespaces, READ));
+    edit.push(rule(&["project.openshift.io"], &projects, &["get"]));
     let mut admin = namespaced_rules(scheme, |_| true, &all_verbs);
     admin.push(rule(&[""], &namespaces, READ));
+    admin.push(rule(
+        &["project.openshift.io"],
+        &projects,
+        &["delete", "get", "patch", "update"],
+    ));
     admin.push(rule(
         &["authorization.k8s.io"],
         &strings(&["localsubjectaccessreviews"]),

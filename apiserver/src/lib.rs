@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod negotiation;
 pub mod object;
 pub mod openapi;
+mod projects;
 pub mod request_info;
 pub mod resources;
 mod reviews;
@@ -308,7 +309,7 @@ impl ApiServer {
                 .scheme
                 .lookup("rbac.authorization.k8s.io", "v1", plural)
                 .ok_or(ApiError::PathNotFound)?;
-            self.create_if_missing(def, obj).await?;
+            self.reconcile(def, obj).await?;
         }
         self.authorizer.start(self.watch_caches.clone());
         let def = self
@@ -320,6 +321,49 @@ impl ApiServer {
             self.create_if_missing(def, ns).await?;
         }
         Ok(())
+    }
+
+    /// Creates a default RBAC object, or brings an existing one back to the default unless
+    /// its `rbac.authorization.kubernetes.io/autoupdate` annotation was set to "false".
+    async fn reconcile(
+        &self,
+        def: &api::ResourceDef,
+        wanted: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let name = object::meta_str(&wanted, "name").to_string();
+        let key = def.key(None, &name);
+        let (found, _) = self
+            .store
+            .get(&key, None)
+            .await
+            .map_err(|e| error::from_storage(e, object::target(def, &name)))?;
+        let Some(kv) = found else {
+            return self.create_if_missing(def, wanted).await;
+        };
+        let mut current = object::from_store(&kv)?;
+        let autoupdate =
+            current["metadata"]["annotations"]["rbac.authorization.kubernetes.io/autoupdate"]
+                .as_str()
+                != Some("false");
+        let fields = ["rules", "roleRef", "subjects", "aggregationRule"];
+        if !autoupdate || fields.iter().all(|f| current.get(*f) == wanted.get(*f)) {
+            return Ok(());
+        }
+        for field in fields {
+            match wanted.get(field) {
+                Some(v) => current[field] = v.clone(),
+                None => drop(current.as_object_mut().and_then(|m| m.remove(field))),
+            }
+        }
+        match self
+            .store
+            .update(&key, object::to_store(&current), kv.mod_revision)
+            .await
+        {
+            // Another replica reconciled it first.
+            Ok(_) | Err(storage::Error::Conflict { .. }) => Ok(()),
+            Err(e) => Err(error::from_storage(e, object::target(def, &name))),
+        }
     }
 
     /// Creates a cluster-scoped object unless one of its name exists.

@@ -92,6 +92,10 @@ pub fn parse(method: &Method, path: &str, watch_query: bool) -> RequestInfo {
     info.resource = rest.first().map(|s| s.to_string()).unwrap_or_default();
     info.name = rest.get(1).map(|s| s.to_string());
     info.subresource = rest.get(2).map(|s| s.to_string());
+    // A project is authorized as its namespace, so that a namespace's admins manage it.
+    if info.group == "project.openshift.io" && info.resource == "projects" {
+        info.namespace = info.name.clone();
+    }
     if info.name.is_none() {
         verb = match verb {
             "get" if watch_query => "watch",

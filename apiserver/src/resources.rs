@@ -50,7 +50,7 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    fn respond(self, code: StatusCode, def: &ResourceDef, obj: Value) -> Response {
+    pub(crate) fn respond(self, code: StatusCode, def: &ResourceDef, obj: Value) -> Response {
         match self.format {
             Format::Json => json_response(code, &obj),
             Format::Metadata => json_response(code, &partial_metadata(&obj)),
@@ -61,11 +61,11 @@ impl Output {
         }
     }
 
-    fn object(self, def: &ResourceDef, obj: Value) -> Response {
+    pub(crate) fn object(self, def: &ResourceDef, obj: Value) -> Response {
         self.respond(StatusCode::OK, def, obj)
     }
 
-    fn list(self, def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Response {
+    pub(crate) fn list(self, def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Response {
         match self.format {
             Format::Metadata => {
                 let items: Vec<Value> = items.iter().map(partial_metadata).collect();
@@ -227,7 +227,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     if def.namespaced() && namespace.is_none() && !matches!(info.verb.as_str(), "list" | "watch") {
         return Err(ApiError::PathNotFound);
     }
-    if !def.namespaced() && info.namespace.is_some() && def.plural != "namespaces" {
+    if !def.namespaced() && info.namespace.is_some() && def.plural != "namespaces" && def.stored {
         return Err(ApiError::PathNotFound);
     }
     let name = info.name.as_deref().unwrap_or_default();
@@ -261,11 +261,26 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
                     .await?;
             Ok(out.respond(StatusCode::CREATED, def, answered))
         }
-        ("create", Part::Main) if !def.stored => {
-            let review = object::parse_body(def, &decode(read_body().await?)?)?;
+        (verb, Part::Main) if !def.stored => {
             let user = user.ok_or(ApiError::Unauthorized)?;
-            let answered = crate::reviews::answer(server, def, namespace, review, &user).await?;
-            Ok(out.respond(StatusCode::CREATED, def, answered))
+            let body = match verb {
+                "create" => Some(object::parse_body(def, &decode(read_body().await?)?)?),
+                _ => None,
+            };
+            match (def.group, def.plural) {
+                ("project.openshift.io", "projects") => {
+                    crate::projects::projects(server, def, verb, name, &user, out).await
+                }
+                ("project.openshift.io", _) => {
+                    crate::projects::project_requests(server, def, verb, body, &user, out).await
+                }
+                _ => {
+                    let review = body.ok_or(ApiError::MethodNotAllowed)?;
+                    let answered =
+                        crate::reviews::answer(server, def, namespace, review, &user).await?;
+                    Ok(out.respond(StatusCode::CREATED, def, answered))
+                }
+            }
         }
         ("get", _) => {
             let current = object::from_store(&current(server, &target).await?)?;

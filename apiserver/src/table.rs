@@ -178,6 +178,11 @@ fn cell(column: &Column, obj: &Value, now: i64) -> Value {
             _ => json!("<no value>"),
         },
         Cell::Special(special) => special::cell(special, obj, now),
+        Cell::Annotation(key) => json!(
+            obj["metadata"]["annotations"][key]
+                .as_str()
+                .unwrap_or_default()
+        ),
         Cell::Path(path) => match (scalar(at(obj, path)), column.kind) {
             (Some(v), "integer") => v.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(v)),
             (Some(v), _) => json!(v),

@@ -312,3 +312,67 @@ fn service_account_tokens() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!as_user(&c, &robot, &["auth", "whoami"]).status.success());
 }
+
+#[test]
+fn projects_are_the_namespaces_a_user_may_see() {
+    let c = Cluster::start(Backend::Embedded);
+    let request = c.file(
+        "pr.json",
+        r#"{"apiVersion":"project.openshift.io/v1","kind":"ProjectRequest","metadata":{"name":"demo"},"displayName":"Demo project","description":"for testing"}"#,
+    );
+    // Self-provisioning is for users who logged in through OAuth.
+    let err = c.kubectl_err(&["create", "-f", &request, "--as=alice"]);
+    assert!(
+        err.contains("cannot create resource \"projectrequests\""),
+        "{err}"
+    );
+    let oauth_alice = ["--as=alice", "--as-group=system:authenticated:oauth"];
+    let mut args = vec!["create", "-f", &request];
+    args.extend(oauth_alice);
+    assert_eq!(
+        c.kubectl_ok(&args),
+        "project.project.openshift.io/demo created\n"
+    );
+    let annotations = c.kubectl_ok(&[
+        "get",
+        "namespace",
+        "demo",
+        "-o",
+        "jsonpath={.metadata.annotations}",
+    ]);
+    assert!(
+        annotations.contains(r#""openshift.io/requester":"alice""#)
+            && annotations.contains(r#""openshift.io/display-name":"Demo project""#),
+        "{annotations}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let alice_projects = loop {
+        let mut args = vec!["get", "projects"];
+        args.extend(oauth_alice);
+        let out = c.kubectl(&args);
+        if stdout(&out).contains("demo") {
+            break stdout(&out);
+        }
+        assert!(Instant::now() < deadline, "{}", stderr(&out));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        alice_projects,
+        "NAME   DISPLAY NAME   STATUS\ndemo   Demo project   Active\n"
+    );
+    let all = c.kubectl_ok(&["get", "projects", "-o", "name"]);
+    assert!(
+        all.contains("project.project.openshift.io/default") && all.contains("/demo"),
+        "{all}"
+    );
+    let err = c.kubectl_err(&["get", "project", "demo", "--as=bob"]);
+    assert!(
+        err.contains("projects.project.openshift.io \"demo\" is forbidden: User \"bob\" cannot get resource \"projects\" in API group \"project.openshift.io\" in the namespace \"demo\""),
+        "{err}"
+    );
+    let mut args = vec!["delete", "project", "demo"];
+    args.extend(oauth_alice);
+    c.kubectl_ok(&args);
+    let err = c.kubectl_err(&["get", "namespace", "demo"]);
+    assert!(err.contains("NotFound"), "{err}");
+}

@@ -1,0 +1,199 @@
+//! project.openshift.io: projects are namespaces as their users see them. `projects` lists
+//! only the namespaces the caller may `get`; `projectrequests` creates a namespace for the
+//! requester (with the requester, display name and description annotations) and makes the
+//! requester its `admin` through a RoleBinding.
+
+use api::scheme::ResourceDef;
+use auth::rbac::Attributes;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+use storage::ListOptions;
+
+use crate::ApiServer;
+use crate::authorization::user_info;
+use crate::error::{ApiError, Target, from_storage};
+use crate::object;
+use crate::resources::Output;
+use crate::serve::User;
+
+const REQUESTER: &str = "openshift.io/requester";
+const DISPLAY_NAME: &str = "openshift.io/display-name";
+const DESCRIPTION: &str = "openshift.io/description";
+
+fn namespaces(server: &ApiServer) -> Result<&ResourceDef, ApiError> {
+    server
+        .scheme
+        .lookup("", "v1", "namespaces")
+        .ok_or(ApiError::PathNotFound)
+}
+
+fn target(name: &str) -> Target {
+    Target {
+        group: "project.openshift.io".into(),
+        resource: "projects".into(),
+        name: name.into(),
+    }
+}
+
+/// A namespace as a Project.
+fn project(namespace: Value) -> Value {
+    json!({
+        "kind": "Project",
+        "apiVersion": "project.openshift.io/v1",
+        "metadata": namespace["metadata"],
+        "spec": namespace["spec"],
+        "status": namespace["status"],
+    })
+}
+
+/// Whether `user` may see the namespace (`get` it, through any binding).
+async fn visible(server: &ApiServer, user: &User, name: &str) -> bool {
+    let attrs = Attributes {
+        verb: "get".into(),
+        namespace: name.into(),
+        resource: "namespaces".into(),
+        name: name.into(),
+        resource_request: true,
+        ..Default::default()
+    };
+    server
+        .authorizer
+        .policy()
+        .await
+        .authorize(&user_info(user), &attrs)
+        .allowed()
+}
+
+/// `projects`: list (visible ones), get, delete.
+pub async fn projects(
+    server: &ApiServer,
+    def: &ResourceDef,
+    verb: &str,
+    name: &str,
+    user: &User,
+    out: Output,
+) -> Result<Response, ApiError> {
+    let ns_def = namespaces(server)?;
+    match verb {
+        "list" => {
+            let list = server
+                .store
+                .list(&ns_def.key_prefix(), ListOptions::default())
+                .await
+                .map_err(|e| from_storage(e, target("")))?;
+            let mut items = Vec::new();
+            for kv in &list.kvs {
+                let ns = object::from_store(kv)?;
+                if visible(server, user, object::meta_str(&ns, "name")).await {
+                    items.push(project(ns));
+                }
+            }
+            let metadata = json!({"resourceVersion": list.revision.to_string()});
+            Ok(out.list(def, metadata, items))
+        }
+        "get" => {
+            let (found, _) = server
+                .store
+                .get(&ns_def.key(None, name), None)
+                .await
+                .map_err(|e| from_storage(e, target(name)))?;
+            let kv = found.ok_or_else(|| ApiError::NotFound(target(name)))?;
+            Ok(out.object(def, project(object::from_store(&kv)?)))
+        }
+        "delete" => {
+            server
+                .store
+                .delete(&ns_def.key(None, name), None)
+                .await
+                .map_err(|e| from_storage(e, target(name)))?;
+            let status = api::status::Status::success(api::status::StatusDetails {
+                name: name.into(),
+                group: "project.openshift.io".into(),
+                kind: "projects".into(),
+                ..Default::default()
+            });
+            Ok(out.respond(
+                StatusCode::OK,
+                def,
+                serde_json::to_value(status).map_err(|e| ApiError::Internal(e.to_string()))?,
+            ))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// `projectrequests`: list answers whether the caller may self-provision (it got past
+/// authorization); create provisions the project.
+pub async fn project_requests(
+    server: &ApiServer,
+    def: &ResourceDef,
+    verb: &str,
+    body: Option<Value>,
+    user: &User,
+    out: Output,
+) -> Result<Response, ApiError> {
+    let status = |s: api::status::Status| {
+        serde_json::to_value(s).map_err(|e| ApiError::Internal(e.to_string()))
+    };
+    if verb == "list" {
+        let allowed = api::status::Status::success(Default::default());
+        return Ok(out.respond(StatusCode::OK, def, status(allowed)?));
+    }
+    let request = body.unwrap_or(Value::Null);
+    let name = object::meta_str(&request, "name").to_string();
+    let problems = api::names::dns1123_label(&name);
+    if !problems.is_empty() {
+        return Err(ApiError::Invalid {
+            kind: "ProjectRequest".into(),
+            target: target(&name),
+            causes: vec![api::status::StatusCause {
+                reason: "FieldValueInvalid".into(),
+                message: format!("Invalid value: {name:?}: {}", problems.join(", ")),
+                field: "metadata.name".into(),
+            }],
+        });
+    }
+    let ns_def = namespaces(server)?;
+    let mut annotations = json!({REQUESTER: user.name});
+    for (field, key) in [("displayName", DISPLAY_NAME), ("description", DESCRIPTION)] {
+        if let Some(v) = request[field].as_str().filter(|v| !v.is_empty()) {
+            annotations[key] = json!(v);
+        }
+    }
+    let mut ns = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": name, "annotations": annotations}});
+    object::prepare_create(&mut ns)?;
+    crate::strategy::prepare_create(ns_def, &mut ns);
+    let kv = server
+        .store
+        .create(&ns_def.key(None, &name), object::to_store(&ns))
+        .await
+        .map_err(|e| from_storage(e, target(&name)))?;
+    object::set_resource_version(&mut ns, kv.mod_revision);
+    let binding_def = server
+        .scheme
+        .lookup("rbac.authorization.k8s.io", "v1", "rolebindings")
+        .ok_or(ApiError::PathNotFound)?;
+    let mut binding = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "admin", "namespace": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user.name}],
+    });
+    object::prepare_create(&mut binding)?;
+    server
+        .store
+        .create(
+            &binding_def.key(Some(&name), "admin"),
+            object::to_store(&binding),
+        )
+        .await
+        .map_err(|e| from_storage(e, object::target(binding_def, "admin")))?;
+    let project_def = server
+        .scheme
+        .lookup("project.openshift.io", "v1", "projects")
+        .ok_or(ApiError::PathNotFound)?;
+    Ok(out.respond(StatusCode::CREATED, project_def, project(ns)))
+}
