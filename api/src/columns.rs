@@ -681,3 +681,37 @@ pub const PROJECT: &[Column] = &[
     ),
     text("Status", "The status of the project.", "status.phase"),
 ];
+
+pub const USER: &[Column] = &[
+    NAME,
+    text("UID", "The user's uid.", "metadata.uid"),
+    text("Full Name", "The user's full name.", "fullName"),
+    col(
+        "Identities",
+        "string",
+        "The user's identities.",
+        Cell::Joined("identities", ""),
+    ),
+];
+
+pub const IDENTITY: &[Column] = &[
+    NAME,
+    text("IDP Name", "The identity provider.", "providerName"),
+    text(
+        "IDP User Name",
+        "The user's name at the provider.",
+        "providerUserName",
+    ),
+    text("User Name", "The user the identity maps to.", "user.name"),
+    text("User UID", "The uid of that user.", "user.uid"),
+];
+
+pub const GROUP: &[Column] = &[
+    NAME,
+    col(
+        "Users",
+        "string",
+        "The group's members.",
+        Cell::Joined("users", ""),
+    ),
+];

@@ -428,6 +428,16 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::PROJECT),
     resource!("project.openshift.io"/"v1", "ProjectRequest", "projectrequests", "projectrequest", Cluster, short: [], categories: &[], subresources: NONE)
         .derived(&["create", "list"]),
+    resource!("oauth.openshift.io"/"v1", "OAuthClient", "oauthclients", "oauthclient", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("oauth.openshift.io"/"v1", "OAuthAccessToken", "oauthaccesstokens", "oauthaccesstoken", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("oauth.openshift.io"/"v1", "OAuthAuthorizeToken", "oauthauthorizetokens", "oauthauthorizetoken", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("oauth.openshift.io"/"v1", "OAuthClientAuthorization", "oauthclientauthorizations", "oauthclientauthorization", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("user.openshift.io"/"v1", "User", "users", "user", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::USER),
+    resource!("user.openshift.io"/"v1", "Identity", "identities", "identity", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::IDENTITY),
+    resource!("user.openshift.io"/"v1", "Group", "groups", "group", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::GROUP),
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
     resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),
 ];

@@ -1,8 +1,10 @@
 //! Bearer-token authentication: a request without a client certificate that carries
 //! `Authorization: Bearer <token>` is authenticated by the token. Service-account tokens are
 //! JWTs this server signed, valid only while their service account exists with the same uid
-//! (checked on every request against the watch cache). A token that is not valid is refused
-//! with 401, whatever the path, as upstream.
+//! (checked on every request against the watch cache). OAuth access tokens (`sha256~...`)
+//! are looked up by their hash and valid until they expire, for a user that still exists with
+//! the same uid. A token that is not valid is refused with 401, whatever the path, as
+//! upstream.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -73,8 +75,77 @@ fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
+/// The object stored under `key`: from the resource's watch cache, or from the store when the
+/// cache has not seen it yet (an object created a moment ago).
+async fn lookup(server: &ApiServer, prefix: &str, name: &str) -> Option<serde_json::Value> {
+    let key = format!("{prefix}{name}");
+    let cache = server.watch_caches.get(prefix).await.ok()?;
+    let json = match cache.get(&key) {
+        Some(cached) => cached.json.clone(),
+        None => server.store.get(&key, None).await.ok()?.0?.value,
+    };
+    serde_json::from_slice(&json).ok()
+}
+
+const ACCESS_TOKENS: &str = "/registry/oauth.openshift.io/oauthaccesstokens/";
+const USERS: &str = "/registry/user.openshift.io/users/";
+const GROUPS: &str = "/registry/user.openshift.io/groups/";
+
+/// The user an OAuth access token stands for.
+async fn oauth_user(server: &ApiServer, token: &str) -> Option<User> {
+    let name = crate::oauth::tokens::object_name(token)?;
+    let access = lookup(server, ACCESS_TOKENS, &name).await?;
+    if crate::oauth::tokens::expired(&access, now()) {
+        return None;
+    }
+    let user_name = access["userName"].as_str()?;
+    let user = lookup(server, USERS, user_name).await?;
+    if user["metadata"]["uid"].as_str() != access["userUID"].as_str() {
+        return None;
+    }
+    let mut groups = groups_of(server, user_name).await;
+    groups.push("system:authenticated:oauth".into());
+    Some(User {
+        name: user_name.to_string(),
+        uid: access["userUID"].as_str().unwrap_or_default().to_string(),
+        groups,
+        extra: [(
+            "scopes.authorization.openshift.io".to_string(),
+            access["scopes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect(),
+        )]
+        .into_iter()
+        .collect(),
+    })
+}
+
+/// The Groups (user.openshift.io) that list `user`.
+pub async fn groups_of(server: &ApiServer, user: &str) -> Vec<String> {
+    let Ok(cache) = server.watch_caches.get(GROUPS).await else {
+        return Vec::new();
+    };
+    let (groups, _) = cache.snapshot(GROUPS);
+    groups
+        .iter()
+        .filter_map(|g| serde_json::from_slice::<serde_json::Value>(&g.json).ok())
+        .filter(|g| {
+            g["users"]
+                .as_array()
+                .is_some_and(|users| users.iter().any(|u| u == user))
+        })
+        .filter_map(|g| g["metadata"]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// The user a token stands for, if it is valid now.
 async fn user_of(server: &ApiServer, token: &str) -> Option<User> {
+    if token.starts_with(crate::oauth::tokens::PREFIX) {
+        return oauth_user(server, token).await;
+    }
     let tokens = server.service_account_tokens.as_ref()?;
     let claims = match server.verified_tokens.get(token) {
         Some(claims) => claims,
@@ -104,16 +175,13 @@ async fn user_of(server: &ApiServer, token: &str) -> Option<User> {
     })
 }
 
-/// The uid of a live service account: from the watch cache, or from the store when the cache
-/// has not seen it yet (a token issued a moment ago).
+/// The uid of a live service account.
 async fn service_account_uid(server: &ApiServer, namespace: &str, name: &str) -> Option<String> {
-    let prefix = "/registry/core/serviceaccounts/";
-    let key = format!("{prefix}{namespace}/{name}");
-    let cache = server.watch_caches.get(prefix).await.ok()?;
-    let json = match cache.get(&key) {
-        Some(cached) => cached.json.clone(),
-        None => server.store.get(&key, None).await.ok()?.0?.value,
-    };
-    let sa: serde_json::Value = serde_json::from_slice(&json).ok()?;
+    let sa = lookup(
+        server,
+        "/registry/core/serviceaccounts/",
+        &format!("{namespace}/{name}"),
+    )
+    .await?;
     sa["metadata"]["uid"].as_str().map(str::to_string)
 }

@@ -15,6 +15,7 @@ pub mod error;
 mod impersonation;
 pub mod metrics;
 pub mod negotiation;
+pub mod oauth;
 pub mod object;
 pub mod openapi;
 mod projects;
@@ -27,6 +28,7 @@ pub mod strategic;
 pub mod strategy;
 pub mod table;
 mod token_request;
+mod users;
 mod watch;
 pub mod watch_cache;
 
@@ -62,6 +64,8 @@ pub struct ApiServer {
     /// Signs and verifies service-account tokens (none: bearer tokens are refused).
     pub service_account_tokens: Option<Arc<auth::service_account_tokens::ServiceAccountTokens>>,
     verified_tokens: authentication::VerifiedTokens,
+    /// The built-in OAuth server (none: `oc login` with a password is not offered).
+    pub oauth: Option<Arc<oauth::OAuthConfig>>,
 }
 
 struct OpenApiDocs {
@@ -146,6 +150,7 @@ impl ApiServer {
             authorizer: Arc::default(),
             service_account_tokens: None,
             verified_tokens: Default::default(),
+            oauth: None,
             store,
             address,
             openapi: std::sync::OnceLock::new(),
@@ -159,6 +164,12 @@ impl ApiServer {
         tokens: auth::service_account_tokens::ServiceAccountTokens,
     ) -> Self {
         self.service_account_tokens = Some(Arc::new(tokens));
+        self
+    }
+
+    /// The same server with its OAuth server set up.
+    pub fn with_oauth(mut self, config: oauth::OAuthConfig) -> Self {
+        self.oauth = Some(Arc::new(config));
         self
     }
 
@@ -311,6 +322,15 @@ impl ApiServer {
                 .ok_or(ApiError::PathNotFound)?;
             self.reconcile(def, obj).await?;
         }
+        if let Some(oauth) = &self.oauth {
+            let def = self
+                .scheme
+                .lookup("oauth.openshift.io", "v1", "oauthclients")
+                .ok_or(ApiError::PathNotFound)?;
+            for client in oauth::default_clients(&oauth.issuer) {
+                self.create_if_missing(def, client).await?;
+            }
+        }
         self.authorizer.start(self.watch_caches.clone());
         let def = self
             .scheme
@@ -401,6 +421,7 @@ impl ApiServer {
             .route("/openapi/v2", get(openapi_v2))
             .route("/openapi/v3", get(openapi_index))
             .route("/openapi/v3/{*path}", get(openapi_document))
+            .merge(oauth::routes())
             .fallback(resources::handle)
             .layer(middleware::from_fn_with_state(self.clone(), authorize))
             .layer(middleware::from_fn_with_state(

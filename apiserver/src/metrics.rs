@@ -5,7 +5,10 @@
 //! - `apiserver_current_inflight_requests` by kind (`readOnly`, `mutating`);
 //! - `apiserver_registered_watchers` by group, version and resource;
 //! - `apiserver_storage_objects` by resource, counted in the store at scrape time;
-//! - `apiserver_terminated_watchers` by resource: watchers closed for falling behind.
+//! - `apiserver_terminated_watchers` by resource: watchers closed for falling behind;
+//! - `openshift_auth_basic_password_count`, `..._count_result` (by `result`) and
+//!   `openshift_auth_password_total`: `oc login` password attempts. They are exposed as
+//!   gauges that only grow, so that they keep upstream's exact names.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,6 +71,14 @@ pub struct Metrics {
     watchers: Family<ResourceLabels, Gauge>,
     stored: Family<StoredLabels, Gauge>,
     terminated: Family<StoredLabels, Counter>,
+    basic_password: Gauge,
+    basic_password_result: Family<ResultLabels, Gauge>,
+    password_total: Gauge,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
 }
 
 impl Default for Metrics {
@@ -83,36 +94,57 @@ impl Default for Metrics {
         let terminated = Family::<StoredLabels, Counter>::default();
         registry.register(
             "apiserver_request",
-            "Counter of apiserver requests by verb, resource and HTTP code.",
+            "Counter of apiserver requests by verb, resource and HTTP code",
             requests.clone(),
         );
         registry.register(
             "apiserver_request_duration_seconds",
-            "Response latency distribution in seconds by verb and resource (watches: until the stream starts).",
+            "Response latency distribution in seconds by verb and resource (watches: until the stream starts)",
             durations.clone(),
         );
         registry.register(
             "apiserver_current_inflight_requests",
-            "Requests being served, by kind.",
+            "Requests being served, by kind",
             inflight.clone(),
         );
         registry.register(
             "apiserver_registered_watchers",
-            "Open watches, by resource.",
+            "Open watches, by resource",
             watchers.clone(),
         );
         registry.register(
             "apiserver_storage_objects",
-            "Objects stored, by resource.",
+            "Objects stored, by resource",
             stored.clone(),
         );
         registry.register(
             "apiserver_terminated_watchers",
-            "Watchers closed because they could not keep up, by resource.",
+            "Watchers closed because they could not keep up, by resource",
             terminated.clone(),
+        );
+        let basic_password = Gauge::default();
+        let basic_password_result = Family::<ResultLabels, Gauge>::default();
+        let password_total = Gauge::default();
+        registry.register(
+            "openshift_auth_basic_password_count",
+            "Counts total password authentication attempts by oc login",
+            basic_password.clone(),
+        );
+        registry.register(
+            "openshift_auth_basic_password_count_result",
+            "Counts password authentication attempts by oc login, by result",
+            basic_password_result.clone(),
+        );
+        registry.register(
+            "openshift_auth_password_total",
+            "Counts total password authentication attempts",
+            password_total.clone(),
         );
         Metrics {
             registry,
+            basic_password,
+            basic_password_result,
+            password_total,
             requests,
             durations,
             inflight,
@@ -135,6 +167,18 @@ impl Drop for WatchGuard {
 }
 
 impl Metrics {
+    /// One `oc login` (Basic) password attempt.
+    pub fn password_attempt(&self, success: bool) {
+        self.basic_password.inc();
+        self.password_total.inc();
+        let result = if success { "success" } else { "failure" };
+        self.basic_password_result
+            .get_or_create(&ResultLabels {
+                result: result.into(),
+            })
+            .inc();
+    }
+
     pub fn watch_opened(&self, labels: ResourceLabels) -> WatchGuard {
         let gauge = self.watchers.get_or_create(&labels).clone();
         gauge.inc();

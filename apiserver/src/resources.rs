@@ -253,6 +253,12 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         return Err(ApiError::MethodNotAllowed);
     }
     match (info.verb.as_str(), part) {
+        ("get", Part::Main)
+            if def.group == "user.openshift.io" && def.plural == "users" && name == "~" =>
+        {
+            let user = user.ok_or(ApiError::Unauthorized)?;
+            Ok(out.object(def, crate::users::current(server, &user).await?))
+        }
         ("create", Part::Token) => {
             let request: Value = serde_json::from_slice(&decode(read_body().await?)?)
                 .map_err(|e| ApiError::BadRequest(format!("invalid TokenRequest: {e}")))?;

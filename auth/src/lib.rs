@@ -1,3 +1,4 @@
+pub mod htpasswd;
 pub mod pki;
 pub mod rbac;
 pub mod service_account_tokens;

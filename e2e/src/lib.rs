@@ -24,6 +24,8 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     port: u16,
     backend: Backend,
+    /// Extra `oxshift start` arguments.
+    extra: Vec<String>,
     #[cfg(feature = "etcd")]
     etcd: Option<storage::etcd_server::EtcdServer>,
 }
@@ -80,11 +82,17 @@ fn free_port() -> u16 {
 impl Cluster {
     /// Starts `oxshift start` and waits until `/readyz` answers.
     pub fn start(backend: Backend) -> Cluster {
+        Cluster::start_with(backend, &[])
+    }
+
+    /// Like `start`, with extra `oxshift start` arguments.
+    pub fn start_with(backend: Backend, extra: &[&str]) -> Cluster {
         let mut cluster = Cluster {
             child: None,
             dir: tempfile::tempdir().unwrap(),
             port: free_port(),
             backend,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
             #[cfg(feature = "etcd")]
             etcd: None,
         };
@@ -104,6 +112,7 @@ impl Cluster {
             "--listen".to_string(),
             format!("127.0.0.1:{}", self.port),
         ];
+        args.extend(self.extra.iter().cloned());
         #[cfg(feature = "etcd")]
         if let Some(etcd) = &self.etcd {
             args.extend([
@@ -164,6 +173,16 @@ impl Cluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The server's URL.
+    pub fn server(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// A path in the cluster's scratch directory.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
     pub fn backend(&self) -> Backend {

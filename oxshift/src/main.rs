@@ -58,6 +58,10 @@ struct StartArgs {
     /// Extra names (host names or IPs) for the serving certificate.
     #[arg(long, value_delimiter = ',')]
     public_names: Vec<String>,
+    /// An htpasswd file (bcrypt or {SHA} entries) of the users who may `oc login`; re-read
+    /// when it changes.
+    #[arg(long)]
+    htpasswd: Option<PathBuf>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -179,7 +183,11 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             store,
             format!("{host}:{}", args.listen.port()),
         )
-        .with_service_account_tokens(tokens),
+        .with_service_account_tokens(tokens)
+        .with_oauth(apiserver::oauth::OAuthConfig::new(
+            server.clone(),
+            args.htpasswd.as_deref().map(auth::htpasswd::Htpasswd::new),
+        )),
     );
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");

@@ -1,0 +1,292 @@
+//! `GET /oauth/authorize`: authenticates the user with the identity provider (Basic
+//! credentials; a challenging client without them gets a `WWW-Authenticate` challenge, once it
+//! proves it is not a browser with `X-CSRF-Token`), then redirects to the client with an
+//! authorization code (`response_type=code`, PKCE supported) or an access token in the
+//! fragment (`response_type=token`).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{identities, no_cache, tokens};
+use crate::ApiServer;
+use crate::error::ApiError;
+use crate::object;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    client_id: String,
+    response_type: String,
+    redirect_uri: String,
+    scope: String,
+    state: String,
+    code_challenge: String,
+    code_challenge_method: String,
+}
+
+pub async fn authorize(
+    State(server): State<Arc<ApiServer>>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    let mut response = match run(&server, &headers, &params).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    no_cache(&mut response);
+    response
+}
+
+fn text(code: StatusCode, body: &str) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn redirect(location: &str) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// `redirect` with `params` in its query (errors, codes) or fragment (tokens).
+fn with_params(base: &str, separator: char, params: &[(&str, &str)]) -> String {
+    let encoded: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect();
+    let glue = match (separator, base.contains('?')) {
+        ('?', true) => '&',
+        (s, _) => s,
+    };
+    format!("{base}{glue}{}", encoded.join("&"))
+}
+
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The Basic credentials of a request.
+fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+fn challenge(message: &str) -> Response {
+    let mut response = text(StatusCode::UNAUTHORIZED, message);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"openshift\""),
+    );
+    response
+}
+
+async fn client(server: &ApiServer, name: &str) -> Result<Option<Value>, ApiError> {
+    let def = server
+        .scheme
+        .lookup("oauth.openshift.io", "v1", "oauthclients")
+        .ok_or(ApiError::PathNotFound)?;
+    let (found, _) = server
+        .store
+        .get(&def.key(None, name), None)
+        .await
+        .map_err(|e| crate::error::from_storage(e, object::target(def, name)))?;
+    found.map(|kv| object::from_store(&kv)).transpose()
+}
+
+/// Whether `uri` is one of the client's redirect URIs, or under one.
+fn allowed_redirect(client: &Value, uri: &str) -> bool {
+    client["redirectURIs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|allowed| {
+            uri == allowed || uri.starts_with(&format!("{}/", allowed.trim_end_matches('/')))
+        })
+}
+
+async fn run(server: &ApiServer, headers: &HeaderMap, p: &Params) -> Result<Response, ApiError> {
+    let Some(config) = &server.oauth else {
+        return Err(ApiError::PathNotFound);
+    };
+    let Some(client) = client(server, &p.client_id).await? else {
+        return Ok(text(
+            StatusCode::BAD_REQUEST,
+            "The client is not known to this server.",
+        ));
+    };
+    let default_redirect = client["redirectURIs"][0].as_str().unwrap_or_default();
+    let redirect_uri = match p.redirect_uri.as_str() {
+        "" => default_redirect.to_string(),
+        uri if allowed_redirect(&client, uri) => uri.to_string(),
+        _ => {
+            return Ok(text(
+                StatusCode::BAD_REQUEST,
+                "The redirect URI is not registered for this client.",
+            ));
+        }
+    };
+    let error = |code: &str, description: &str| {
+        Ok(redirect(&with_params(
+            &redirect_uri,
+            '?',
+            &[
+                ("error", code),
+                ("error_description", description),
+                ("state", &p.state),
+            ],
+        )))
+    };
+    if !matches!(p.response_type.as_str(), "code" | "token") {
+        return error(
+            "unsupported_response_type",
+            "The response type is not supported.",
+        );
+    }
+    if !matches!(p.code_challenge_method.as_str(), "" | "plain" | "S256") {
+        return error(
+            "invalid_request",
+            "The code challenge method is not supported.",
+        );
+    }
+    let challenging = client["respondWithChallenges"] == json!(true);
+    let Some((user, password)) = basic(headers) else {
+        if !challenging {
+            return Ok(text(
+                StatusCode::UNAUTHORIZED,
+                "Log in with a client that answers challenges (oc login), or with a token.",
+            ));
+        }
+        let csrf = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| !v.is_empty());
+        if !csrf {
+            return Ok(text(
+                StatusCode::UNAUTHORIZED,
+                "A non-empty X-CSRF-Token header is required to receive basic-auth challenges",
+            ));
+        }
+        return Ok(challenge("Unauthorized"));
+    };
+    let authenticated = config
+        .htpasswd
+        .as_ref()
+        .is_some_and(|idp| idp.authenticate(&user, &password));
+    server.metrics.password_attempt(authenticated);
+    if !authenticated {
+        return Ok(challenge("Unauthorized"));
+    }
+    let account = identities::user_for(server, &config.provider, &user).await?;
+    let scopes: Vec<String> = match p.scope.split_whitespace().collect::<Vec<_>>() {
+        s if s.is_empty() => vec!["user:full".to_string()],
+        s => s.into_iter().map(str::to_string).collect(),
+    };
+    if p.response_type == "token" {
+        let token = tokens::issue_access_token(
+            server,
+            &p.client_id,
+            &account,
+            &scopes,
+            &redirect_uri,
+            None,
+            config.access_token_max_age,
+        )
+        .await?;
+        let expires = config.access_token_max_age.to_string();
+        return Ok(redirect(&with_params(
+            &redirect_uri,
+            '#',
+            &[
+                ("access_token", &token),
+                ("expires_in", &expires),
+                ("scope", &scopes.join(" ")),
+                ("token_type", "Bearer"),
+                ("state", &p.state),
+            ],
+        )));
+    }
+    let code = tokens::random_token();
+    tokens::create(
+        server,
+        "oauthauthorizetokens",
+        json!({
+            "apiVersion": "oauth.openshift.io/v1",
+            "kind": "OAuthAuthorizeToken",
+            "metadata": {"name": code},
+            "clientName": p.client_id,
+            "expiresIn": config.authorize_token_max_age,
+            "scopes": scopes,
+            "redirectURI": redirect_uri,
+            "state": p.state,
+            "userName": account.0,
+            "userUID": account.1,
+            "codeChallenge": p.code_challenge,
+            "codeChallengeMethod": p.code_challenge_method,
+        }),
+    )
+    .await?;
+    Ok(redirect(&with_params(
+        &redirect_uri,
+        '?',
+        &[("code", &code), ("state", &p.state)],
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_parameters() {
+        assert_eq!(
+            with_params(
+                "https://h/cb",
+                '#',
+                &[("access_token", "a"), ("scope", "user:full"), ("state", "")]
+            ),
+            "https://h/cb#access_token=a&scope=user%3Afull"
+        );
+        assert_eq!(
+            with_params("https://h/cb?x=1", '?', &[("code", "c")]),
+            "https://h/cb?x=1&code=c"
+        );
+        let client = json!({"redirectURIs": ["https://h/oauth/token/implicit"]});
+        assert!(allowed_redirect(&client, "https://h/oauth/token/implicit"));
+        assert!(!allowed_redirect(
+            &client,
+            "https://evil/oauth/token/implicit"
+        ));
+        assert!(!allowed_redirect(
+            &client,
+            "https://h/oauth/token/implicitx"
+        ));
+    }
+}

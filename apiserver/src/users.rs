@@ -1,0 +1,45 @@
+//! `users/~`: the caller as a User (`oc whoami`). A user known to the OAuth server is its
+//! stored User, with its groups; any other (a certificate, a service account) is described
+//! from its credentials.
+
+use serde_json::{Value, json};
+
+use crate::ApiServer;
+use crate::error::ApiError;
+use crate::object;
+use crate::serve::User;
+
+pub async fn current(server: &ApiServer, user: &User) -> Result<Value, ApiError> {
+    let def = server
+        .scheme
+        .lookup("user.openshift.io", "v1", "users")
+        .ok_or(ApiError::PathNotFound)?;
+    let (found, _) = server
+        .store
+        .get(&def.key(None, &user.name), None)
+        .await
+        .map_err(|e| crate::error::from_storage(e, object::target(def, &user.name)))?;
+    let mut groups: Vec<String> = user
+        .groups
+        .iter()
+        .filter(|g| !g.starts_with("system:authenticated"))
+        .cloned()
+        .collect();
+    groups.extend(crate::authentication::groups_of(server, &user.name).await);
+    groups.sort();
+    groups.dedup();
+    Ok(match found {
+        Some(kv) => {
+            let mut stored = object::from_store(&kv)?;
+            stored["groups"] = json!(groups);
+            stored
+        }
+        None => json!({
+            "kind": "User",
+            "apiVersion": "user.openshift.io/v1",
+            "metadata": {"name": user.name, "creationTimestamp": null},
+            "identities": null,
+            "groups": groups,
+        }),
+    })
+}
