@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn pkce() {
         // RFC 7636 appendix B.
-        let code = json!({"codeChallenge": "E9Melhoa2OwvFrEMTJguCQaoeh8-C0kRkUSUvBSzgF0", "codeChallengeMethod": "S256"});
+        let code = json!({"codeChallenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "codeChallengeMethod": "S256"});
         assert!(pkce_ok(
             &code,
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
