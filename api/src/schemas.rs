@@ -56,6 +56,7 @@ pub fn register(generator: &mut SchemaGenerator, group: &str, version: &str, kin
         "autoscaling" / "v1" / Scale => autoscaling::Scale,
         "batch" / "v1" / Job => batch::Job,
         "authentication.k8s.io" / "v1" / SelfSubjectReview => authentication::SelfSubjectReview,
+        "authentication.k8s.io" / "v1" / TokenReview => authentication::TokenReview,
         "authorization.k8s.io" / "v1" / SelfSubjectAccessReview => authorization::SelfSubjectAccessReview,
         "authorization.k8s.io" / "v1" / SelfSubjectRulesReview => authorization::SelfSubjectRulesReview,
         "authorization.k8s.io" / "v1" / SubjectAccessReview => authorization::SubjectAccessReview,

@@ -386,6 +386,8 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("rbac.authorization.k8s.io"/"v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", Cluster, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::ROLE_BINDING),
     // authentication.k8s.io/v1, authorization.k8s.io/v1: reviews
+    resource!("authentication.k8s.io"/"v1", "TokenReview", "tokenreviews", "tokenreview", Cluster, short: [], categories: &[], subresources: NONE)
+        .review(),
     resource!("authentication.k8s.io"/"v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", Cluster, short: [], categories: &[], subresources: NONE)
         .review(),
     resource!("authorization.k8s.io"/"v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", Cluster, short: [], categories: &[], subresources: NONE)

@@ -1,4 +1,5 @@
-//! Bearer-token authentication: a request without a client certificate that carries
+//! Authentication of requests without a client certificate: anonymous without credentials,
+//! else by bearer token. A request without a client certificate that carries
 //! `Authorization: Bearer <token>` is authenticated by the token. Service-account tokens are
 //! JWTs this server signed, valid only while their service account exists with the same uid
 //! (checked on every request against the watch cache). OAuth access tokens (`sha256~...`)
@@ -61,15 +62,29 @@ pub async fn authenticate(
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_string);
-        if let Some(token) = bearer {
-            match user_of(&server, &token).await {
-                Some(user) => drop(request.extensions_mut().insert(user)),
+        let user = match bearer {
+            Some(token) => match user_of(&server, &token).await {
+                Some(user) => user,
                 None => return ApiError::Unauthorized.into_response(),
-            }
-        }
+            },
+            None => anonymous(),
+        };
+        request.extensions_mut().insert(user);
     }
     next.run(request).await
 }
+
+/// A request without credentials: `system:anonymous`, which RBAC lets reach discovery,
+/// health and version only.
+fn anonymous() -> User {
+    User {
+        name: ANONYMOUS.into(),
+        groups: vec!["system:unauthenticated".into()],
+        ..Default::default()
+    }
+}
+
+pub const ANONYMOUS: &str = "system:anonymous";
 
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
@@ -142,7 +157,7 @@ pub async fn groups_of(server: &ApiServer, user: &str) -> Vec<String> {
 }
 
 /// The user a token stands for, if it is valid now.
-async fn user_of(server: &ApiServer, token: &str) -> Option<User> {
+pub async fn user_of(server: &ApiServer, token: &str) -> Option<User> {
     if token.starts_with(crate::oauth::tokens::PREFIX) {
         return oauth_user(server, token).await;
     }

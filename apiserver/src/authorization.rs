@@ -155,7 +155,8 @@ fn key_of(json: &Bytes) -> Option<String> {
 /// The user as RBAC sees it: every authenticated user is also in `system:authenticated`.
 pub fn user_info(user: &User) -> UserInfo {
     let mut groups = user.groups.clone();
-    if !groups.iter().any(|g| g == auth::rbac::AUTHENTICATED) {
+    let anonymous = user.name == crate::authentication::ANONYMOUS;
+    if !anonymous && !groups.iter().any(|g| g == auth::rbac::AUTHENTICATED) {
         groups.push(auth::rbac::AUTHENTICATED.to_string());
     }
     UserInfo {

@@ -120,6 +120,18 @@ pub fn objects(scheme: &Scheme) -> Vec<Value> {
             &["create"],
         ),
     ];
+    let auth_delegator = vec![
+        rule(
+            &["authentication.k8s.io"],
+            &strings(&["tokenreviews"]),
+            &["create"],
+        ),
+        rule(
+            &["authorization.k8s.io"],
+            &strings(&["subjectaccessreviews"]),
+            &["create"],
+        ),
+    ];
     let mut basic_user = self_reviews.clone();
     basic_user.push(json!({"apiGroups": ["user.openshift.io"], "resources": ["users"], "resourceNames": ["~"], "verbs": ["get"]}));
     basic_user.push(rule(
@@ -185,12 +197,23 @@ pub fn objects(scheme: &Scheme) -> Vec<Value> {
             "system:public-info-viewer",
             vec![paths(&public_info, &["get"])],
         ),
+        cluster_role("system:auth-delegator", auth_delegator),
         cluster_role("system:basic-user", self_reviews),
+        // OAuth tokens are named by their hash: knowing the name means holding the token, so
+        // anyone may delete one (`oc logout`).
+        cluster_role(
+            "system:oauth-token-deleter",
+            vec![rule(
+                &["oauth.openshift.io"],
+                &strings(&["oauthaccesstokens", "useroauthaccesstokens"]),
+                &["delete"],
+            )],
+        ),
         binding("cluster-admin", "cluster-admin", &[auth::rbac::MASTERS]),
         binding(
             "system:discovery",
             "system:discovery",
-            &[auth::rbac::AUTHENTICATED],
+            &[auth::rbac::AUTHENTICATED, "system:unauthenticated"],
         ),
         binding(
             "system:public-info-viewer",
@@ -203,6 +226,11 @@ pub fn objects(scheme: &Scheme) -> Vec<Value> {
             &[auth::rbac::AUTHENTICATED],
         ),
         binding("basic-users", "basic-user", &[auth::rbac::AUTHENTICATED]),
+        binding(
+            "system:oauth-token-deleters",
+            "system:oauth-token-deleter",
+            &[auth::rbac::AUTHENTICATED, "system:unauthenticated"],
+        ),
         binding(
             "self-provisioners",
             "self-provisioner",

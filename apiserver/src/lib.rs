@@ -276,22 +276,16 @@ async fn health(State(s): State<Shared>, request: Request) -> Response {
 }
 
 /// Resource requests need an authenticated user; discovery, health and version do not.
-async fn require_user(request: Request, next: Next) -> Response {
-    let info = request_info::of(&request);
-    if info.is_resource && request.extensions().get::<User>().is_none() {
-        return ApiError::Unauthorized.into_response();
-    }
-    next.run(request).await
-}
-
-/// RBAC on every resource request (discovery, health, version and OpenAPI stay public).
+/// RBAC on every request but the OAuth server's own (which authenticates its users itself).
+/// Discovery, health and version are reachable by anyone through the default policy.
 async fn authorize(State(server): State<Shared>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/oauth/") || path == "/.well-known/oauth-authorization-server" {
+        return next.run(request).await;
+    }
     let info = request_info::of(&request);
-    if let (true, Some(user)) = (info.is_resource, request.extensions().get::<User>())
-        && let Err(e) = server
-            .authorizer
-            .check(user, &info, request.uri().path())
-            .await
+    if let Some(user) = request.extensions().get::<User>()
+        && let Err(e) = server.authorizer.check(user, &info, path).await
     {
         return e.into_response();
     }
@@ -428,7 +422,6 @@ impl ApiServer {
                 self.clone(),
                 impersonation::impersonate,
             ))
-            .layer(middleware::from_fn(require_user))
             .layer(middleware::from_fn_with_state(
                 self.clone(),
                 authentication::authenticate,

@@ -1,5 +1,5 @@
 //! The review kinds: created, answered from the authenticated user and the RBAC policy, never
-//! stored. `kubectl auth whoami` (SelfSubjectReview), `kubectl auth can-i`
+//! stored. TokenReview asks whether a bearer token is valid and whose it is. `kubectl auth whoami` (SelfSubjectReview), `kubectl auth can-i`
 //! (SelfSubjectAccessReview, SelfSubjectRulesReview with `--list`), and the reviews about
 //! other users (SubjectAccessReview, LocalSubjectAccessReview).
 
@@ -25,6 +25,14 @@ pub async fn answer(
     let caller = user_info(user);
     let status = match def.kind {
         "SelfSubjectReview" => json!({"userInfo": user_json(&caller)}),
+        "TokenReview" => {
+            let token = review["spec"]["token"].as_str().unwrap_or_default();
+            match crate::authentication::user_of(server, token).await {
+                Some(user) => json!({"authenticated": true, "user": user_json(&user_info(&user)),
+                    "audiences": review["spec"]["audiences"]}),
+                None => json!({"authenticated": false, "error": "invalid bearer token"}),
+            }
+        }
         "SelfSubjectAccessReview" => access(server, &caller, &review["spec"], None).await?,
         "SubjectAccessReview" => {
             access(server, &subject(&review["spec"]), &review["spec"], None).await?

@@ -286,6 +286,24 @@ fn service_account_tokens() {
         assert!(Instant::now() < deadline, "binding not effective");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // TokenReview: whose is this token?
+    let review = c.file(
+        "tokenreview.json",
+        &format!(
+            r#"{{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{{"token":"{}"}}}}"#,
+            token.trim()
+        ),
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "create",
+            "-f",
+            &review,
+            "-o",
+            "jsonpath={.status.authenticated}/{.status.user.username}"
+        ]),
+        "true/system:serviceaccount:default:robot"
+    );
     // Too short a lifetime, a made-up token, and a token whose service account is gone.
     let err = c.kubectl_err(&["create", "token", "robot", "--duration=1m"]);
     assert!(

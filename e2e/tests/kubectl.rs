@@ -658,8 +658,8 @@ fn unauthenticated_requests_are_refused(c: Cluster) {
             "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {server}\n    insecure-skip-tls-verify: true\n  name: c\ncontexts:\n- context:\n    cluster: c\n    user: nobody\n  name: c\ncurrent-context: c\nusers:\n- name: nobody\n  user: {user}\n"
         )
     };
-    // No credentials: anonymous, which may reach discovery and health only (kubectl would
-    // prompt for a password here, so a plain HTTP client asks).
+    // No credentials: system:anonymous, which may reach discovery and health only (kubectl
+    // would prompt for a password here, so a plain HTTP client asks).
     let probe = r#"
 import sys, urllib3
 http = urllib3.PoolManager(cert_reqs="CERT_NONE")
@@ -674,12 +674,14 @@ print(*(http.request("GET", sys.argv[1] + p).status for p in sys.argv[2:]))
             "/api/v1/namespaces/default/configmaps",
             "/readyz",
             "/api",
+            "/metrics",
+            "/.well-known/oauth-authorization-server",
         ])
         .output()
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "401 200 200\n",
+        "403 200 200 403 200\n",
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
