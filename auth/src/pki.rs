@@ -56,6 +56,31 @@ pub struct Pki {
     dir: PathBuf,
     pub ca: CertKey,
     pub serving: CertKey,
+    /// The serving certificate came from files (`use_serving_files`).
+    custom_serving: bool,
+}
+
+/// TLS 1.3 and 1.2 only, AEAD suites with forward secrecy only. The TLS 1.2 order is
+/// upstream's default list without what it keeps for old clients: its first six suites
+/// (ECDHE with ChaCha20-Poly1305, then AES-128-GCM, then AES-256-GCM, ECDSA before RSA) are
+/// these; its CBC and static-RSA suites (SHA-1 MACs, no forward secrecy) are not offered,
+/// and neither are TLS 1.0 and 1.1. TLS 1.3's three suites come first.
+pub fn tls_provider() -> rustls::crypto::CryptoProvider {
+    use rustls::crypto::ring::cipher_suite as suite;
+    rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            suite::TLS13_AES_128_GCM_SHA256,
+            suite::TLS13_AES_256_GCM_SHA384,
+            suite::TLS13_CHACHA20_POLY1305_SHA256,
+            suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            suite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+            suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        ],
+        ..rustls::crypto::ring::default_provider()
+    }
 }
 
 const CA_YEARS: i64 = 10;
@@ -134,6 +159,7 @@ impl Pki {
             dir: dir.to_path_buf(),
             serving: ca.clone(),
             ca,
+            custom_serving: false,
         };
         let names_file = dir.join("serving.names");
         let wanted = names.join("\n");
@@ -227,8 +253,32 @@ impl Pki {
     /// The server's TLS configuration: TLS 1.3 and 1.2 with ring's AEAD suites only, HTTP/2
     /// and HTTP/1.1 by ALPN, client certificates from this CA verified when presented (a
     /// connection without one is authenticated otherwise, or not at all).
+    /// Uses a certificate chain and key from files (certificates for public host names
+    /// signed by another CA) instead of the generated serving certificate.
+    pub fn use_serving_files(&mut self, cert: &Path, key: &Path) -> Result<()> {
+        let serving = CertKey {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+        };
+        CertificateDer::from_pem_slice(serving.cert_pem.as_bytes()).map_err(|_| {
+            PkiError::BadPem {
+                path: cert.to_path_buf(),
+                what: "certificate",
+            }
+        })?;
+        PrivateKeyDer::from_pem_slice(serving.key_pem.as_bytes()).map_err(|_| {
+            PkiError::BadPem {
+                path: key.to_path_buf(),
+                what: "private key",
+            }
+        })?;
+        self.serving = serving;
+        self.custom_serving = true;
+        Ok(())
+    }
+
     pub fn server_config(&self) -> Result<rustls::ServerConfig> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(tls_provider());
         let bad = |what: &'static str| PkiError::BadPem {
             path: self.dir.clone(),
             what,
@@ -246,17 +296,23 @@ impl Pki {
         .allow_unauthenticated()
         .build()
         .map_err(|e| PkiError::Tls(e.to_string()))?;
-        let cert = CertificateDer::from_pem_slice(self.serving.cert_pem.as_bytes())
+        let mut chain = CertificateDer::pem_slice_iter(self.serving.cert_pem.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|_| bad("serving certificate"))?;
+        if !self.custom_serving {
+            chain.push(ca);
+        }
         let key = PrivateKeyDer::from_pem_slice(self.serving.key_pem.as_bytes())
             .map_err(|_| bad("serving key"))?;
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| PkiError::Tls(e.to_string()))?
             .with_client_cert_verifier(verifier)
-            .with_single_cert(vec![cert, ca], key)
+            .with_single_cert(chain, key)
             .map_err(|e| PkiError::Tls(e.to_string()))?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // The server's preference order, as upstream's servers use.
+        config.ignore_client_order = true;
         Ok(config)
     }
 }
@@ -326,6 +382,38 @@ mod tests {
                 "system:admin".to_string(),
                 vec!["system:masters".to_string()]
             ))
+        );
+    }
+
+    #[test]
+    fn custom_serving_certificates_and_modern_suites_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        // A certificate issued by another CA, for a public name.
+        let public = Pki::ensure(other.path(), &["api.example.com".to_string()]).unwrap();
+        let mut pki = Pki::ensure(dir.path(), &["127.0.0.1".to_string()]).unwrap();
+        pki.use_serving_files(
+            &other.path().join("serving.crt"),
+            &other.path().join("serving.key"),
+        )
+        .unwrap();
+        assert_eq!(pki.serving.cert_pem, public.serving.cert_pem);
+        let config = pki.server_config().unwrap();
+        assert!(config.ignore_client_order);
+        assert!(
+            pki.use_serving_files(&dir.path().join("missing.crt"), &dir.path().join("x"))
+                .is_err()
+        );
+        let names: Vec<String> = tls_provider()
+            .cipher_suites
+            .iter()
+            .map(|s| format!("{:?}", s.suite()))
+            .collect();
+        assert_eq!(names[3], "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256");
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.contains("CBC") && !n.starts_with("TLS_RSA"))
         );
     }
 }

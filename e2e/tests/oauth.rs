@@ -97,3 +97,35 @@ fn oc_login_flow_then_kubectl_with_the_token() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn allow_all_passwords_is_a_development_switch() {
+    let login = r#"
+import base64, sys, urllib3
+http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=sys.argv[2])
+r = http.request("GET", sys.argv[1] + "/oauth/authorize?client_id=openshift-challenging-client&response_type=token",
+    headers={"X-CSRF-Token": "1", "Authorization": "Basic " + base64.b64encode(b"bob:whatever").decode()}, redirect=False)
+print(r.status)
+"#;
+    let run = |c: &Cluster| {
+        let out = Command::new(python())
+            .args([
+                "-c",
+                login,
+                &c.server(),
+                &c.data_dir().join("pki/ca.crt").display().to_string(),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // Off by default: no provider, no login.
+    let c = Cluster::start(Backend::Embedded);
+    assert_eq!(run(&c), "401");
+    let c = Cluster::start_with(Backend::Embedded, &["--allow-all-passwords"]);
+    assert_eq!(run(&c), "302");
+    assert_eq!(
+        c.kubectl_ok(&["get", "identities", "-o", "name"]),
+        "identity.user.openshift.io/anypassword:bob\n"
+    );
+}

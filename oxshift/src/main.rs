@@ -58,10 +58,20 @@ struct StartArgs {
     /// Extra names (host names or IPs) for the serving certificate.
     #[arg(long, value_delimiter = ',')]
     public_names: Vec<String>,
+    /// A serving certificate (PEM chain) to use instead of the generated one, e.g. for
+    /// public host names; with `--tls-private-key-file`.
+    #[arg(long, requires = "tls_private_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// The private key of `--tls-cert-file`.
+    #[arg(long, requires = "tls_cert_file")]
+    tls_private_key_file: Option<PathBuf>,
     /// An htpasswd file (bcrypt or {SHA} entries) of the users who may `oc login`; re-read
     /// when it changes.
     #[arg(long)]
     htpasswd: Option<PathBuf>,
+    /// DEVELOPMENT ONLY: let `oc login` accept any user name with any password.
+    #[arg(long)]
+    allow_all_passwords: bool,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -159,10 +169,13 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     let store = open_store(&args).await?;
     tokio::spawn(storage::Compactor::new(storage::CompactionPolicy::default()).run(store.clone()));
 
-    let pki = auth::pki::Pki::ensure(
+    let mut pki = auth::pki::Pki::ensure(
         &args.data_dir.join("pki"),
         &serving_names(&args.listen, &args.public_names),
     )?;
+    if let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_private_key_file) {
+        pki.use_serving_files(cert, key)?;
+    }
     let host = match args.listen.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_string(),
         ip => ip.to_string(),
@@ -184,10 +197,17 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             format!("{host}:{}", args.listen.port()),
         )
         .with_service_account_tokens(tokens)
-        .with_oauth(apiserver::oauth::OAuthConfig::new(
-            server.clone(),
-            args.htpasswd.as_deref().map(auth::htpasswd::Htpasswd::new),
-        )),
+        .with_oauth({
+            let mut oauth = apiserver::oauth::OAuthConfig::new(
+                server.clone(),
+                args.htpasswd.as_deref().map(auth::htpasswd::Htpasswd::new),
+            );
+            if args.allow_all_passwords {
+                tracing::warn!("--allow-all-passwords: any password logs any user in");
+                oauth.allow_all = true;
+            }
+            oauth
+        }),
     );
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");

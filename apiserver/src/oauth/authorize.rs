@@ -196,15 +196,22 @@ async fn run(server: &ApiServer, headers: &HeaderMap, p: &Params) -> Result<Resp
         }
         return Ok(challenge("Unauthorized"));
     };
-    let authenticated = config
+    let provider = if config
         .htpasswd
         .as_ref()
-        .is_some_and(|idp| idp.authenticate(&user, &password));
-    server.metrics.password_attempt(authenticated);
-    if !authenticated {
+        .is_some_and(|idp| idp.authenticate(&user, &password))
+    {
+        Some(config.provider.as_str())
+    } else if config.allow_all && !user.is_empty() && !user.contains(':') {
+        Some("anypassword")
+    } else {
+        None
+    };
+    server.metrics.password_attempt(provider.is_some());
+    let Some(provider) = provider else {
         return Ok(challenge("Unauthorized"));
-    }
-    let account = identities::user_for(server, &config.provider, &user).await?;
+    };
+    let account = identities::user_for(server, provider, &user).await?;
     let scopes: Vec<String> = match p.scope.split_whitespace().collect::<Vec<_>>() {
         s if s.is_empty() => vec!["user:full".to_string()],
         s => s.into_iter().map(str::to_string).collect(),

@@ -25,8 +25,10 @@ pub struct OAuthConfig {
     pub issuer: String,
     /// The htpasswd identity provider, if configured.
     pub htpasswd: Option<auth::htpasswd::Htpasswd>,
-    /// Name of the identity provider (identities are `<provider>:<user>`).
+    /// Name of the htpasswd identity provider (identities are `<provider>:<user>`).
     pub provider: String,
+    /// Development only: any password logs any user in (identities `anypassword:<user>`).
+    pub allow_all: bool,
     /// Seconds an access token lives (0: forever).
     pub access_token_max_age: i64,
     /// Seconds an authorization code lives.
@@ -39,6 +41,7 @@ impl OAuthConfig {
             issuer,
             htpasswd,
             provider: "htpasswd".into(),
+            allow_all: false,
             access_token_max_age: 86_400,
             authorize_token_max_age: 300,
         }
