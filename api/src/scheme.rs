@@ -4,6 +4,18 @@
 
 use crate::columns::{self, Column};
 
+/// How an object's name is validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameRule {
+    /// A DNS-1123 subdomain (most kinds).
+    Subdomain,
+    /// A DNS-1123 label (namespaces, projects).
+    Label,
+    /// Anything usable as a path segment (RBAC objects such as `system:basic-user`; users,
+    /// identities, OAuth tokens).
+    PathSegment,
+}
+
 /// Whether objects live in a namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -91,6 +103,8 @@ pub struct ResourceDef {
     pub merge_lists: &'static [(&'static str, ListMerge)],
     /// What `kubectl get` shows (Name and Age when empty).
     pub columns: &'static [Column],
+    /// How names are validated.
+    pub names: NameRule,
     /// Whether objects are stored; a review kind (`SelfSubjectAccessReview`...) is only
     /// created, answered and forgotten.
     pub stored: bool,
@@ -109,6 +123,12 @@ impl ResourceDef {
     pub const fn review(mut self) -> Self {
         self.verbs = &["create"];
         self.stored = false;
+        self
+    }
+
+    /// The same resource with another name rule.
+    pub const fn with_names(mut self, names: NameRule) -> Self {
+        self.names = names;
         self
     }
 
@@ -281,6 +301,7 @@ macro_rules! resource {
             pod_spec: None,
             merge_lists: &[],
             columns: &[],
+            names: NameRule::Subdomain,
             stored: true,
         }
     };
@@ -294,6 +315,7 @@ pub const BUILTIN: &[ResourceDef] = &[
         Subresource { name: "finalize", group: "", version: "", kind: "", verbs: &["update"] },
     ])
     .with_field_selectors(&["status.phase"])
+    .with_names(NameRule::Label)
     .with_columns(columns::NAMESPACE),
     resource!(""/"v1", "ConfigMap", "configmaps", "configmap", Namespaced, short: ["cm"], categories: &[], subresources: NONE)
         .with_columns(columns::CONFIG_MAP),
@@ -378,12 +400,16 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::LEASE),
     // rbac.authorization.k8s.io/v1
     resource!("rbac.authorization.k8s.io"/"v1", "Role", "roles", "role", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment)
         .with_columns(columns::CREATED),
     resource!("rbac.authorization.k8s.io"/"v1", "RoleBinding", "rolebindings", "rolebinding", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment)
         .with_columns(columns::ROLE_BINDING),
     resource!("rbac.authorization.k8s.io"/"v1", "ClusterRole", "clusterroles", "clusterrole", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment)
         .with_columns(columns::CREATED),
     resource!("rbac.authorization.k8s.io"/"v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment)
         .with_columns(columns::ROLE_BINDING),
     // authentication.k8s.io/v1, authorization.k8s.io/v1: reviews
     resource!("authentication.k8s.io"/"v1", "TokenReview", "tokenreviews", "tokenreview", Cluster, short: [], categories: &[], subresources: NONE)
@@ -430,16 +456,24 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::PROJECT),
     resource!("project.openshift.io"/"v1", "ProjectRequest", "projectrequests", "projectrequest", Cluster, short: [], categories: &[], subresources: NONE)
         .derived(&["create", "list"]),
-    resource!("oauth.openshift.io"/"v1", "OAuthClient", "oauthclients", "oauthclient", Cluster, short: [], categories: &[], subresources: NONE),
-    resource!("oauth.openshift.io"/"v1", "OAuthAccessToken", "oauthaccesstokens", "oauthaccesstoken", Cluster, short: [], categories: &[], subresources: NONE),
-    resource!("oauth.openshift.io"/"v1", "OAuthAuthorizeToken", "oauthauthorizetokens", "oauthauthorizetoken", Cluster, short: [], categories: &[], subresources: NONE),
-    resource!("oauth.openshift.io"/"v1", "OAuthClientAuthorization", "oauthclientauthorizations", "oauthclientauthorization", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("oauth.openshift.io"/"v1", "OAuthClient", "oauthclients", "oauthclient", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment),
+    resource!("oauth.openshift.io"/"v1", "OAuthAccessToken", "oauthaccesstokens", "oauthaccesstoken", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment),
+    resource!("oauth.openshift.io"/"v1", "OAuthAuthorizeToken", "oauthauthorizetokens", "oauthauthorizetoken", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment),
+    resource!("oauth.openshift.io"/"v1", "OAuthClientAuthorization", "oauthclientauthorizations", "oauthclientauthorization", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment),
     resource!("user.openshift.io"/"v1", "User", "users", "user", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment)
         .with_columns(columns::USER),
     resource!("user.openshift.io"/"v1", "Identity", "identities", "identity", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment)
         .with_columns(columns::IDENTITY),
     resource!("user.openshift.io"/"v1", "Group", "groups", "group", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment)
         .with_columns(columns::GROUP),
+    resource!("security.openshift.io"/"v1", "RangeAllocation", "rangeallocations", "rangeallocation", Cluster, short: [], categories: &[], subresources: NONE),
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
     resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),
 ];

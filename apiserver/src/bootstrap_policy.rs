@@ -37,6 +37,15 @@ fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
     })
 }
 
+/// The controller manager's user (its client certificate's common name).
+pub const CONTROLLER_MANAGER: &str = "system:openshift-controller-manager";
+
+fn user_binding(name: &str, role: &str, user: &str) -> Value {
+    let mut b = binding(name, role, &[]);
+    b["subjects"] = json!([{"apiGroup": RBAC_GROUP, "kind": "User", "name": user}]);
+    b
+}
+
 fn rule(groups: &[&str], resources: &[String], verbs: &[&str]) -> Value {
     json!({"apiGroups": groups, "resources": resources, "verbs": verbs})
 }
@@ -198,6 +207,39 @@ pub fn objects(scheme: &Scheme) -> Vec<Value> {
             vec![paths(&public_info, &["get"])],
         ),
         cluster_role("system:auth-delegator", auth_delegator),
+        // What the per-namespace bindings of the service-account controller grant.
+        cluster_role(
+            "system:image-puller",
+            vec![rule(
+                &["image.openshift.io"],
+                &strings(&["imagestreams/layers"]),
+                &["get"],
+            )],
+        ),
+        cluster_role(
+            "system:image-builder",
+            vec![
+                rule(
+                    &["image.openshift.io"],
+                    &strings(&["imagestreams/layers"]),
+                    &["get", "update"],
+                ),
+                rule(
+                    &["build.openshift.io"],
+                    &strings(&["builds/details"]),
+                    &["update"],
+                ),
+                rule(&["build.openshift.io"], &strings(&["builds"]), &["get"]),
+            ],
+        ),
+        cluster_role(
+            "system:deployer",
+            vec![
+                rule(&[""], &strings(&["replicationcontrollers"]), &all_verbs),
+                rule(&[""], &strings(&["pods", "pods/log"]), READ),
+                rule(&[""], &strings(&["events"]), &["create", "list"]),
+            ],
+        ),
         cluster_role("system:basic-user", self_reviews),
         // OAuth tokens are named by their hash: knowing the name means holding the token, so
         // anyone may delete one (`oc logout`).
@@ -210,6 +252,7 @@ pub fn objects(scheme: &Scheme) -> Vec<Value> {
             )],
         ),
         binding("cluster-admin", "cluster-admin", &[auth::rbac::MASTERS]),
+        user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
         binding(
             "system:discovery",
             "system:discovery",

@@ -8,7 +8,7 @@
 mod admission;
 mod authentication;
 pub mod authorization;
-mod bootstrap_policy;
+pub mod bootstrap_policy;
 pub mod discovery;
 pub mod encoded;
 pub mod error;

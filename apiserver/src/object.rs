@@ -3,7 +3,7 @@
 //! `metadata.resourceVersion` to the store's mod revision (never stored in the value).
 
 use api::names;
-use api::scheme::ResourceDef;
+use api::scheme::{NameRule, ResourceDef};
 use api::status::StatusCause;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -193,10 +193,10 @@ pub fn check_identity(
             }
         }
     }
-    let problems = if def.plural == "namespaces" {
-        names::dns1123_label(&name)
-    } else {
-        names::dns1123_subdomain(&name)
+    let problems = match def.names {
+        NameRule::Label => names::dns1123_label(&name),
+        NameRule::Subdomain => names::dns1123_subdomain(&name),
+        NameRule::PathSegment => names::path_segment(&name),
     };
     if let Some(problem) = problems.first() {
         return Err(invalid(

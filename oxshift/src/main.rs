@@ -29,9 +29,18 @@ struct Cli {
 enum Command {
     /// Run the control plane all-in-one.
     Start(StartArgs),
+    /// Run the controllers alone, against the API server of a kubeconfig.
+    ControllerManager(ControllerManagerArgs),
     /// Run an API server replica (with `--storage etcd`, any number share one etcd and one
     /// PKI directory; the first to start creates the PKI and the admin kubeconfig).
     Apiserver(StartArgs),
+}
+
+#[derive(clap::Args)]
+struct ControllerManagerArgs {
+    /// Credentials and server (`<data-dir>/controller-manager.kubeconfig` of `oxshift start`).
+    #[arg(long)]
+    kubeconfig: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +97,7 @@ async fn main() {
     let result = match cli.command {
         Command::Start(args) => serve(args, Kubeconfig::Write).await,
         Command::Apiserver(args) => serve(args, Kubeconfig::IfMissing).await,
+        Command::ControllerManager(args) => controller_manager(args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -136,25 +146,40 @@ fn serving_names(listen: &SocketAddr, extra: &[String]) -> Vec<String> {
     names
 }
 
-fn write_admin_kubeconfig(pki: &auth::pki::Pki, server: &str, path: &Path) -> Result<(), BoxError> {
-    let admin = pki.client(&auth::pki::ClientSpec {
-        file: "admin",
-        user: "system:admin",
-        groups: &["system:masters"],
-    })?;
+/// Writes a kubeconfig with a client certificate for `user` in `groups`.
+fn write_kubeconfig(
+    pki: &auth::pki::Pki,
+    server: &str,
+    path: &Path,
+    spec: &auth::pki::ClientSpec<'_>,
+) -> Result<(), BoxError> {
+    let cert = pki.client(spec)?;
     let cluster = server.trim_start_matches("https://").replace('.', "-");
     kubeconfig::Kubeconfig {
         server,
         ca_pem: &pki.ca.cert_pem,
         cluster: &cluster,
-        user: "system:admin",
-        client_cert_pem: &admin.cert_pem,
-        client_key_pem: &admin.key_pem,
+        user: spec.user,
+        client_cert_pem: &cert.cert_pem,
+        client_key_pem: &cert.key_pem,
         namespace: "default",
     }
     .write(path)?;
     Ok(())
 }
+
+const ADMIN: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec {
+    file: "admin",
+    user: "system:admin",
+    groups: &["system:masters"],
+};
+
+/// The controller manager's own identity (bound to its role by the default policy).
+const CONTROLLER_MANAGER: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec {
+    file: "controller-manager",
+    user: apiserver::bootstrap_policy::CONTROLLER_MANAGER,
+    groups: &[],
+};
 
 /// Whether to (re)write the admin kubeconfig on start.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -183,7 +208,11 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     let server = format!("https://{host}:{}", args.listen.port());
     let kubeconfig = args.data_dir.join("admin.kubeconfig");
     if kubeconfig_mode == Kubeconfig::Write || !kubeconfig.exists() {
-        write_admin_kubeconfig(&pki, &server, &kubeconfig)?;
+        write_kubeconfig(&pki, &server, &kubeconfig, &ADMIN)?;
+    }
+    let controllers_kubeconfig = args.data_dir.join("controller-manager.kubeconfig");
+    if kubeconfig_mode == Kubeconfig::Write || !controllers_kubeconfig.exists() {
+        write_kubeconfig(&pki, &server, &controllers_kubeconfig, &CONTROLLER_MANAGER)?;
     }
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
@@ -211,6 +240,11 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     );
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
+    if kubeconfig_mode == Kubeconfig::Write {
+        // All-in-one: the controllers run in this process, still through the API over HTTPS.
+        let client = controllers::client(&controllers_kubeconfig).await?;
+        tokio::spawn(controllers::run(client));
+    }
     let shutdown = async {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -227,5 +261,15 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         shutdown,
     )
     .await;
+    Ok(())
+}
+
+async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError> {
+    let client = controllers::client(&args.kubeconfig).await?;
+    tracing::info!("Oxshift controller manager running");
+    tokio::select! {
+        _ = controllers::run(client) => {}
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
     Ok(())
 }

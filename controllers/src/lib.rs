@@ -1,0 +1,43 @@
+//! Oxshift's controllers. Each is a level-triggered reconcile loop on kube-runtime that reads
+//! through watches and writes only through the API, with the controller manager's own
+//! credentials; a crash at any point converges on restart.
+//!
+//! - `service_accounts`: the `default`, `builder` and `deployer` service accounts of every
+//!   namespace, and the role bindings that go with them;
+//! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
+//!   label, allocated uniquely from a persisted allocation.
+
+pub mod namespace_security;
+pub mod service_accounts;
+
+use std::path::Path;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A client with the credentials of a kubeconfig file.
+pub async fn client(kubeconfig: &Path) -> Result<Client, Error> {
+    let config = Kubeconfig::read_from(kubeconfig).map_err(|e| Error::Kubeconfig(e.to_string()))?;
+    let config = Config::from_custom_kubeconfig(config, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| Error::Kubeconfig(e.to_string()))?;
+    Ok(Client::try_from(config)?)
+}
+
+/// Runs every controller until the process ends.
+pub async fn run(client: Client) {
+    tokio::join!(
+        service_accounts::run(client.clone()),
+        namespace_security::run(client),
+    );
+}
