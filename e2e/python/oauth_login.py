@@ -2,7 +2,7 @@
 challenging client, Basic credentials with X-CSRF-Token, authorization code with PKCE S256,
 code exchange), and checks its refusals. Prints the tokens it obtained as JSON.
 
-usage: oauth_login.py SERVER CA_FILE USER PASSWORD
+usage: oauth_login.py SERVER CA_FILE USER PASSWORD [TOKEN_LIFETIME_SECONDS]
 """
 
 import base64
@@ -15,6 +15,7 @@ import urllib.parse
 import urllib3
 
 server, ca, user, password = sys.argv[1:5]
+lifetime = int(sys.argv[5]) if len(sys.argv) > 5 else 86400
 http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca)
 
 
@@ -70,7 +71,7 @@ form["code_verifier"] = verifier
 r = http.request("POST", meta["token_endpoint"], fields=form, encode_multipart=False)
 assert r.status == 200, (r.status, r.data)
 body = json.loads(r.data)
-assert body["token_type"] == "Bearer" and body["expires_in"] == 86400, body
+assert body["token_type"] == "Bearer" and body["expires_in"] == lifetime, body
 code_token = body["access_token"]
 assert code_token.startswith("sha256~"), code_token
 # A code is used once.
@@ -82,7 +83,17 @@ r = get(f"{authorize}?client_id=openshift-challenging-client&response_type=token
         {"X-CSRF-Token": "1", "Authorization": basic(user, password)})
 assert r.status == 302, r.status
 fragment = urllib.parse.parse_qs(urllib.parse.urlparse(r.headers["Location"]).fragment)
-assert fragment["expires_in"] == ["86400"] and fragment["scope"] == ["user:full"], fragment
+assert fragment["expires_in"] == [str(lifetime)] and fragment["scope"] == ["user:full"], fragment
 assert fragment["token_type"] == ["Bearer"], fragment
 
-print(json.dumps({"code_flow": code_token, "implicit": fragment["access_token"][0]}))
+def object_name(token):
+    secret = token.removeprefix("sha256~").encode()
+    return "sha256~" + base64.urlsafe_b64encode(hashlib.sha256(secret).digest()).rstrip(b"=").decode()
+
+
+implicit_token = fragment["access_token"][0]
+print(json.dumps({
+    "code_flow": code_token,
+    "implicit": implicit_token,
+    "code_flow_name": object_name(code_token),
+}))

@@ -76,6 +76,56 @@ fn oc_login_flow_then_kubectl_with_the_token() {
                 .contains(r#"openshift_auth_basic_password_count_result{result="failure"} 1"#),
         "{metrics}"
     );
+    // Logging out deletes the token (its holder may, knowing its hash-derived name).
+    let code_flow = c.token_kubeconfig("logout", tokens["code_flow"].as_str().unwrap());
+    let as_holder = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", code_flow.to_str().unwrap()];
+        all.extend_from_slice(args);
+        c.kubectl(&all)
+    };
+    let name = tokens["code_flow_name"].as_str().unwrap();
+    let out = as_holder(&["delete", "oauthaccesstoken", name, "--wait=false"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&as_holder(&["auth", "whoami"]).stderr),
+        "error: You must be logged in to the server (Unauthorized)\n"
+    );
+    // Tokens of a client with a 2-second lifetime expire.
+    c.kubectl_ok(&[
+        "patch",
+        "oauthclient",
+        "openshift-challenging-client",
+        "--type=merge",
+        "-p",
+        r#"{"accessTokenMaxAgeSeconds":2}"#,
+    ]);
+    let out = Command::new(python())
+        .arg(e2e_dir().join("python/oauth_login.py"))
+        .args([
+            &c.server(),
+            &c.data_dir().join("pki/ca.crt").display().to_string(),
+            "alice",
+            "wonderland",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let short: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let short_lived = c.token_kubeconfig("short", short["implicit"].as_str().unwrap());
+    let whoami =
+        |k: &std::path::Path| c.kubectl(&["--kubeconfig", k.to_str().unwrap(), "auth", "whoami"]);
+    assert!(whoami(&short_lived).status.success());
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert!(!whoami(&short_lived).status.success());
     // A token whose user is deleted stops working.
     c.kubectl_ok(&["delete", "user", "alice"]);
     let kubeconfig = c.token_kubeconfig("gone", tokens["implicit"].as_str().unwrap());

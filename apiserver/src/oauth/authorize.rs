@@ -224,10 +224,10 @@ async fn run(server: &ApiServer, headers: &HeaderMap, p: &Params) -> Result<Resp
             &scopes,
             &redirect_uri,
             None,
-            config.access_token_max_age,
+            config.token_max_age(&client),
         )
         .await?;
-        let expires = config.access_token_max_age.to_string();
+        let expires = config.token_max_age(&client).to_string();
         return Ok(redirect(&with_params(
             &redirect_uri,
             '#',

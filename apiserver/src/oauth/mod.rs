@@ -48,6 +48,16 @@ impl OAuthConfig {
     }
 }
 
+impl OAuthConfig {
+    /// The lifetime of tokens issued to `client`: its `accessTokenMaxAgeSeconds` if set (0:
+    /// they never expire), else the server's.
+    pub fn token_max_age(&self, client: &serde_json::Value) -> i64 {
+        client["accessTokenMaxAgeSeconds"]
+            .as_i64()
+            .unwrap_or(self.access_token_max_age)
+    }
+}
+
 /// The client `oc login` uses (Basic challenges; tokens delivered to `/oauth/token/implicit`).
 pub const CHALLENGING_CLIENT: &str = "openshift-challenging-client";
 /// The client of the browser flow (tokens displayed at `/oauth/token/display`).

@@ -169,7 +169,7 @@ async fn exchange(server: &ApiServer, p: &Params) -> Result<Response, crate::err
         &scopes,
         redirect,
         Some(&p.code),
-        config.access_token_max_age,
+        config.token_max_age(&client),
     )
     .await?;
     Ok((
@@ -178,7 +178,7 @@ async fn exchange(server: &ApiServer, p: &Params) -> Result<Response, crate::err
             (header::CACHE_CONTROL, "no-store"),
         ],
         json!({"access_token": token, "token_type": "Bearer",
-            "expires_in": config.access_token_max_age, "scope": scopes.join(" ")})
+            "expires_in": config.token_max_age(&client), "scope": scopes.join(" ")})
         .to_string(),
     )
         .into_response())
