@@ -23,6 +23,25 @@ fn cluster_role(name: &str, rules: Vec<Value>) -> Value {
     json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": metadata(name), "rules": rules})
 }
 
+const AGGREGATE_LABEL: &str = "rbac.authorization.k8s.io/aggregate-to-";
+
+/// A role that holds the rules of every role labelled `aggregate-to-<name>` (the aggregation
+/// controller keeps them; `rules` is where it starts).
+fn aggregated(name: &str, rules: Vec<Value>) -> Value {
+    let mut role = cluster_role(name, rules);
+    role["aggregationRule"] = json!({"clusterRoleSelectors": [
+        {"matchLabels": {format!("{AGGREGATE_LABEL}{name}"): "true"}}
+    ]});
+    role
+}
+
+/// The default rules of the aggregated role `name`, as one of its sources.
+fn aggregate_to(name: &str, rules: Vec<Value>) -> Value {
+    let mut role = cluster_role(&format!("system:aggregate-to-{name}"), rules);
+    role["metadata"]["labels"][format!("{AGGREGATE_LABEL}{name}")] = json!("true");
+    role
+}
+
 fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
     let subjects: Vec<Value> = groups
         .iter()
@@ -188,9 +207,12 @@ pub fn objects(scheme: &Scheme) -> Vec<Value> {
                 paths(&["*"], &["*"]),
             ],
         ),
-        cluster_role("admin", admin),
-        cluster_role("edit", edit),
-        cluster_role("view", view),
+        aggregated("admin", admin.clone()),
+        aggregate_to("admin", admin),
+        aggregated("edit", edit.clone()),
+        aggregate_to("edit", edit),
+        aggregated("view", view.clone()),
+        aggregate_to("view", view),
         cluster_role("basic-user", basic_user),
         cluster_role(
             "self-provisioner",

@@ -359,11 +359,15 @@ impl ApiServer {
             current["metadata"]["annotations"]["rbac.authorization.kubernetes.io/autoupdate"]
                 .as_str()
                 != Some("false");
-        let fields = ["rules", "roleRef", "subjects", "aggregationRule"];
+        // The rules of an aggregated role are the aggregation controller's to keep.
+        let fields: &[&str] = match wanted.get("aggregationRule") {
+            Some(_) => &["roleRef", "subjects", "aggregationRule"],
+            None => &["rules", "roleRef", "subjects", "aggregationRule"],
+        };
         if !autoupdate || fields.iter().all(|f| current.get(*f) == wanted.get(*f)) {
             return Ok(());
         }
-        for field in fields {
+        for &field in fields {
             match wanted.get(field) {
                 Some(v) => current[field] = v.clone(),
                 None => drop(current.as_object_mut().and_then(|m| m.remove(field))),

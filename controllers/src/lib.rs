@@ -4,9 +4,12 @@
 //!
 //! - `service_accounts`: the `default`, `builder` and `deployer` service accounts of every
 //!   namespace, and the role bindings that go with them;
+//! - `cluster_role_aggregation`: aggregated ClusterRoles hold the rules of the roles they
+//!   select;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation.
 
+pub mod cluster_role_aggregation;
 pub mod namespace_security;
 pub mod service_accounts;
 
@@ -38,6 +41,7 @@ pub async fn client(kubeconfig: &Path) -> Result<Client, Error> {
 pub async fn run(client: Client) {
     tokio::join!(
         service_accounts::run(client.clone()),
-        namespace_security::run(client),
+        namespace_security::run(client.clone()),
+        cluster_role_aggregation::run(client),
     );
 }

@@ -83,3 +83,32 @@ fn service_accounts_and_security_allocations() {
     );
     assert!(mcs.starts_with("s0:c"), "{mcs}");
 }
+
+#[test]
+fn aggregated_cluster_roles_follow_their_sources() {
+    let c = Cluster::start(Backend::Embedded);
+    let role = c.file(
+        "widgets.json",
+        r#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"widget-viewer","labels":{"rbac.authorization.k8s.io/aggregate-to-view":"true"}},"rules":[{"apiGroups":["example.com"],"resources":["widgets"],"verbs":["get"]}]}"#,
+    );
+    c.kubectl_ok(&["create", "-f", &role]);
+    let rules = || c.kubectl_ok(&["get", "clusterrole", "view", "-o", "jsonpath={.rules}"]);
+    eventually("view to aggregate widgets", || {
+        rules().contains("widgets").then_some(())
+    });
+    // The defaults are still there, and the rule goes when its source does.
+    assert!(rules().contains("deploymentconfigs"));
+    c.kubectl_ok(&["delete", "clusterrole", "widget-viewer"]);
+    eventually("view to drop widgets", || {
+        (!rules().contains("widgets")).then_some(())
+    });
+    // Bob is bound to nothing: the aggregation grants nothing by itself.
+    let out = c.kubectl(&[
+        "auth",
+        "can-i",
+        "watch",
+        "deploymentconfigs.apps.openshift.io",
+        "--as=bob",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no\n");
+}

@@ -1,0 +1,174 @@
+//! Aggregated ClusterRoles: a role with an `aggregationRule` holds the union of the rules of
+//! every ClusterRole its selectors match (the default `admin`, `edit` and `view` roles grow
+//! when a role labelled `rbac.authorization.k8s.io/aggregate-to-view: "true"` appears).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::api::PostParams;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+
+use crate::Error;
+
+/// Whether `labels` satisfy `selector` (all of `matchLabels` and `matchExpressions`).
+pub fn selects(
+    selector: &LabelSelector,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    let labels_match = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let expressions_match = selector.match_expressions.iter().flatten().all(|e| {
+        let values = e.values.as_deref().unwrap_or_default();
+        let value = labels.get(&e.key);
+        match e.operator.as_str() {
+            "In" => value.is_some_and(|v| values.contains(v)),
+            "NotIn" => value.is_none_or(|v| !values.contains(v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            _ => false,
+        }
+    });
+    labels_match && expressions_match
+}
+
+/// The union of the rules of the roles `role` aggregates, in name order, without repeats.
+pub fn aggregate(role: &ClusterRole, all: &[Arc<ClusterRole>]) -> Vec<PolicyRule> {
+    let Some(rule) = &role.aggregation_rule else {
+        return role.rules.clone().unwrap_or_default();
+    };
+    let selectors = rule.cluster_role_selectors.as_deref().unwrap_or_default();
+    let mut sources: Vec<&Arc<ClusterRole>> = all
+        .iter()
+        .filter(|other| other.name_any() != role.name_any())
+        .filter(|other| selectors.iter().any(|s| selects(s, other.labels())))
+        .collect();
+    sources.sort_by_key(|r| r.name_any());
+    let mut rules: Vec<PolicyRule> = Vec::new();
+    for source in sources {
+        for r in source.rules.iter().flatten() {
+            if !rules.contains(r) {
+                rules.push(r.clone());
+            }
+        }
+    }
+    rules
+}
+
+struct Context {
+    client: Client,
+    store: kube::runtime::reflector::Store<ClusterRole>,
+}
+
+async fn reconcile(role: Arc<ClusterRole>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if role.aggregation_rule.is_none() {
+        return Ok(Action::await_change());
+    }
+    let wanted = aggregate(&role, &ctx.store.state());
+    if role.rules.as_ref() == Some(&wanted) {
+        return Ok(Action::await_change());
+    }
+    let mut updated = (*role).clone();
+    updated.rules = Some(wanted);
+    let api: Api<ClusterRole> = Api::all(ctx.client.clone());
+    // Carries the resourceVersion read: a concurrent change makes this fail and requeue.
+    api.replace(&role.name_any(), &PostParams::default(), &updated)
+        .await?;
+    Ok(Action::await_change())
+}
+
+fn error_policy(_: Arc<ClusterRole>, error: &Error, _: Arc<Context>) -> Action {
+    tracing::warn!(%error, "cluster role aggregation: retrying");
+    Action::requeue(Duration::from_secs(1))
+}
+
+pub async fn run(client: Client) {
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    let controller = Controller::new(roles.clone(), watcher::Config::default());
+    let store = controller.store();
+    let aggregated = store.clone();
+    controller
+        // Any role's change may change what an aggregated role should hold.
+        .watches(roles, watcher::Config::default(), move |_: ClusterRole| {
+            aggregated
+                .state()
+                .into_iter()
+                .filter(|r| r.aggregation_rule.is_some())
+                .map(|r| ObjectRef::from_obj(&*r))
+                .collect::<Vec<_>>()
+        })
+        .run(reconcile, error_policy, Arc::new(Context { client, store }))
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn role(v: serde_json::Value) -> Arc<ClusterRole> {
+        Arc::new(serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn unions_the_rules_of_selected_roles() {
+        let view = role(
+            json!({"metadata": {"name": "view"}, "aggregationRule": {"clusterRoleSelectors": [
+            {"matchLabels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}}]}, "rules": []}),
+        );
+        let a = role(
+            json!({"metadata": {"name": "a", "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}),
+        );
+        let b = role(
+            json!({"metadata": {"name": "b", "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+                      {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}]}),
+        );
+        let other = role(
+            json!({"metadata": {"name": "c"}, "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}),
+        );
+        let rules = aggregate(&view, &[view.clone(), b.clone(), other, a]);
+        assert_eq!(rules.len(), 2);
+        assert_eq!(
+            rules[0].resources.as_deref(),
+            Some(&["pods".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn selector_expressions() {
+        let labels: std::collections::BTreeMap<String, String> =
+            [("tier".to_string(), "web".to_string())].into();
+        let sel = |v: serde_json::Value| -> LabelSelector { serde_json::from_value(v).unwrap() };
+        assert!(selects(
+            &sel(
+                json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "db"]}]})
+            ),
+            &labels
+        ));
+        assert!(!selects(
+            &sel(
+                json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]})
+            ),
+            &labels
+        ));
+        assert!(selects(
+            &sel(json!({"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]})),
+            &labels
+        ));
+        assert!(!selects(
+            &sel(json!({"matchLabels": {"tier": "db"}})),
+            &labels
+        ));
+    }
+}
