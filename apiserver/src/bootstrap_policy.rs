@@ -136,6 +136,11 @@ pub fn objects(scheme: &Scheme) -> Vec<Value> {
         &strings(&["localsubjectaccessreviews"]),
         &["create"],
     ));
+    admin.push(rule(
+        &["authorization.openshift.io"],
+        &strings(&["localresourceaccessreviews"]),
+        &["create"],
+    ));
     let self_reviews = vec![
         rule(
             &["authorization.k8s.io"],

@@ -55,6 +55,9 @@ pub async fn answer(
             )
             .await?
         }
+        "ResourceAccessReview" | "LocalResourceAccessReview" => {
+            return who_can(server, namespace, &review).await;
+        }
         "SelfSubjectRulesReview" => {
             let namespace = review["spec"]["namespace"].as_str().unwrap_or_default();
             rules(server, &caller, namespace).await
@@ -139,6 +142,40 @@ async fn access(
             Decision::NoOpinion => json!({"allowed": false}),
         },
     )
+}
+
+/// `oc policy who-can`: the users and groups that may do what the review describes
+/// (a ResourceAccessReviewResponse).
+async fn who_can(
+    server: &ApiServer,
+    namespace: Option<&str>,
+    review: &Value,
+) -> Result<Value, ApiError> {
+    let text = |k: &str| review[k].as_str().unwrap_or_default().to_string();
+    let namespace = namespace.map_or_else(|| text("namespace"), str::to_string);
+    let attrs = Attributes {
+        verb: text("verb"),
+        namespace: namespace.clone(),
+        api_group: text("resourceAPIGroup"),
+        resource: text("resource"),
+        name: text("resourceName"),
+        resource_request: true,
+        ..Default::default()
+    };
+    if attrs.verb.is_empty() || attrs.resource.is_empty() {
+        return Err(ApiError::BadRequest(
+            "verb and resource are required".into(),
+        ));
+    }
+    let (users, groups) = server.authorizer.policy().await.subjects_allowed(&attrs);
+    Ok(json!({
+        "kind": "ResourceAccessReviewResponse",
+        "apiVersion": "authorization.openshift.io/v1",
+        "namespace": namespace,
+        "users": users,
+        "groups": groups,
+        "evaluationError": "",
+    }))
 }
 
 /// Every rule that applies to `user` in `namespace`, split as upstream reports them.

@@ -1,5 +1,5 @@
-//! The htpasswd identity provider: `user:hash` lines, with bcrypt (`$2y$`, `$2a$`, `$2b$`)
-//! or `{SHA}` hashes. The file is re-read when it changes, so users can be added or removed
+//! The htpasswd identity provider: `user:hash` lines, with bcrypt (`$2y$`, `$2a$`, `$2b$`),
+//! Apache MD5 (`$apr1$`) or `{SHA}` hashes, as `htpasswd -B`, `-m` and `-s` write them. The file is re-read when it changes, so users can be added or removed
 //! without a restart.
 
 use std::path::{Path, PathBuf};
@@ -65,12 +65,92 @@ fn verify(password: &str, hash: &str) -> bool {
     if hash.starts_with("$2") {
         return bcrypt::verify(password, hash).unwrap_or(false);
     }
+    if let Some(rest) = hash.strip_prefix("$apr1$")
+        && let Some((salt, _)) = rest.split_once('$')
+    {
+        return apr1(password.as_bytes(), salt.as_bytes()) == hash;
+    }
     false
+}
+
+/// Apache's MD5-crypt (`$apr1$<salt>$<22 characters>`), the algorithm of `htpasswd -m`.
+fn apr1(password: &[u8], salt: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    let salt = &salt[..salt.len().min(8)];
+    let alternate = Md5::new()
+        .chain_update(password)
+        .chain_update(salt)
+        .chain_update(password)
+        .finalize();
+    let mut ctx = Md5::new()
+        .chain_update(password)
+        .chain_update(b"$apr1$")
+        .chain_update(salt);
+    let mut remaining = password.len();
+    while remaining > 0 {
+        let n = remaining.min(16);
+        ctx.update(&alternate[..n]);
+        remaining -= n;
+    }
+    let mut bits = password.len();
+    while bits > 0 {
+        if bits & 1 == 1 {
+            ctx.update([0u8]);
+        } else {
+            ctx.update(&password[..password.len().min(1)]);
+        }
+        bits >>= 1;
+    }
+    let mut digest = ctx.finalize();
+    for round in 0..1000 {
+        let mut round_ctx = Md5::new();
+        if round % 2 == 1 {
+            round_ctx.update(password);
+        } else {
+            round_ctx.update(digest);
+        }
+        if round % 3 != 0 {
+            round_ctx.update(salt);
+        }
+        if round % 7 != 0 {
+            round_ctx.update(password);
+        }
+        if round % 2 == 1 {
+            round_ctx.update(digest);
+        } else {
+            round_ctx.update(password);
+        }
+        digest = round_ctx.finalize();
+    }
+    const ALPHABET: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::new();
+    let mut encode = |value: u32, count: usize| {
+        let mut v = value;
+        for _ in 0..count {
+            out.push(ALPHABET[(v & 0x3f) as usize] as char);
+            v >>= 6;
+        }
+    };
+    let d = |i: usize| u32::from(digest[i]);
+    for (a, b, c) in [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)] {
+        encode((d(a) << 16) | (d(b) << 8) | d(c), 4);
+    }
+    encode(d(11), 2);
+    format!("$apr1${}${out}", String::from_utf8_lossy(salt))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apr1_matches_openssl() {
+        // `openssl passwd -apr1 -salt ...`
+        assert!(verify("wonderland", "$apr1$hfT7jp2q$hoLYlJkggdkc288ClhDrb/"));
+        assert!(verify("p@ss w0rd", "$apr1$a1b2c3d4$hZh1SNM4PkS5B7Pf8TNFt1"));
+        assert!(!verify("wonderlanD", "$apr1$hfT7jp2q$hoLYlJkggdkc288ClhDrb/"));
+        assert!(!verify("x", "$apr1$nosalt"));
+    }
 
     #[test]
     fn bcrypt_and_sha_entries_and_reload() {

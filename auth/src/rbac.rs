@@ -102,6 +102,59 @@ impl Policy {
         policy
     }
 
+    /// Who may do `attrs` (`oc policy who-can`): the users and groups of every binding whose
+    /// role allows it; service accounts are listed as their user names.
+    pub fn subjects_allowed(&self, attrs: &Attributes) -> (Vec<String>, Vec<String>) {
+        let (mut users, mut groups) = (Vec::new(), Vec::new());
+        let mut add = |subjects: &Option<Vec<Subject>>, namespace: &str| {
+            for s in subjects.iter().flatten() {
+                match s.kind.as_str() {
+                    "User" => users.push(s.name.clone()),
+                    "Group" => groups.push(s.name.clone()),
+                    "ServiceAccount" => {
+                        let ns = s
+                            .namespace
+                            .as_deref()
+                            .filter(|n| !n.is_empty())
+                            .unwrap_or(namespace);
+                        users.push(format!("system:serviceaccount:{ns}:{}", s.name));
+                    }
+                    _ => {}
+                }
+            }
+        };
+        let allows = |rules: Option<&Vec<PolicyRule>>| {
+            rules.is_some_and(|rules| rules.iter().any(|r| rule_allows(r, attrs)))
+        };
+        for binding in &self.cluster_role_bindings {
+            if allows(self.cluster_roles.get(&binding.role_ref.name)) {
+                add(&binding.subjects, "");
+            }
+        }
+        if !attrs.namespace.is_empty() {
+            for binding in self
+                .role_bindings
+                .get(&attrs.namespace)
+                .into_iter()
+                .flatten()
+            {
+                let rules = self.role_rules(
+                    &binding.role_ref.kind,
+                    &attrs.namespace,
+                    &binding.role_ref.name,
+                );
+                if allows(rules.as_ref()) {
+                    add(&binding.subjects, &attrs.namespace);
+                }
+            }
+        }
+        for list in [&mut users, &mut groups] {
+            list.sort();
+            list.dedup();
+        }
+        (users, groups)
+    }
+
     /// The rules of a role (`Role` in `namespace`, or `ClusterRole`), if it exists.
     pub fn role_rules(&self, kind: &str, namespace: &str, name: &str) -> Option<Vec<PolicyRule>> {
         match kind {

@@ -156,6 +156,16 @@ fn rbac_with_kubectl() {
     );
     let allowed = c.kubectl_ok(&["create", "-f", &lsar, "-o", "jsonpath={.status.allowed}"]);
     assert_eq!(allowed, "false");
+    // Who can (OpenShift's ResourceAccessReview, `oc policy who-can`).
+    let rar = c.file(
+        "rar.json",
+        r#"{"apiVersion":"authorization.openshift.io/v1","kind":"ResourceAccessReview","namespace":"default","verb":"list","resource":"configmaps","resourceAPIGroup":""}"#,
+    );
+    let who = c.kubectl_ok(&["create", "-f", &rar, "-o", "jsonpath={.groups}"]);
+    assert!(
+        who.contains(r#""devs""#) && who.contains(r#""system:masters""#),
+        "{who}"
+    );
     let list = stdout(&as_user(&c, &bob, &["auth", "can-i", "--list"]));
     assert!(
         list.lines()

@@ -74,7 +74,7 @@ struct StartArgs {
     /// The private key of `--tls-cert-file`.
     #[arg(long, requires = "tls_cert_file")]
     tls_private_key_file: Option<PathBuf>,
-    /// An htpasswd file (bcrypt or {SHA} entries) of the users who may `oc login`; re-read
+    /// An htpasswd file (bcrypt, $apr1$ or {SHA} entries) of the users who may `oc login`; re-read
     /// when it changes.
     #[arg(long)]
     htpasswd: Option<PathBuf>,

@@ -180,3 +180,13 @@ fn rules_for_a_namespace() {
     assert_eq!(rules.len(), 4);
     assert_eq!(p.rules_for(&user("bob"), "prod").len(), 1);
 }
+
+#[test]
+fn who_can() {
+    let p = policy();
+    let (users, groups) = p.subjects_allowed(&resource("list", "dev", "", "configmaps", "", ""));
+    assert_eq!(users, ["bob", "system:serviceaccount:dev:ci"]);
+    assert!(groups.is_empty());
+    let (users, _) = p.subjects_allowed(&resource("list", "prod", "", "configmaps", "", ""));
+    assert!(users.is_empty());
+}
