@@ -388,19 +388,48 @@ impl ApiServer {
     async fn create_if_missing(
         &self,
         def: &api::ResourceDef,
-        mut obj: serde_json::Value,
+        obj: serde_json::Value,
     ) -> Result<(), ApiError> {
+        match self.create_object(def, obj).await {
+            Ok(_) | Err(ApiError::AlreadyExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores a new object the server makes itself (bootstrap objects, the objects its own
+    /// handlers create): system fields and the kind's defaults, no admission.
+    pub(crate) async fn create_object(
+        &self,
+        def: &api::ResourceDef,
+        mut obj: serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
         let name = object::meta_str(&obj, "name").to_string();
+        let namespace = object::meta_str(&obj, "namespace").to_string();
         object::prepare_create(&mut obj)?;
         strategy::prepare_create(def, &mut obj);
-        match self
+        let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
+        let kv = self
             .store
-            .create(&def.key(None, &name), object::to_store(&obj))
+            .create(&key, object::to_store(&obj))
             .await
-        {
-            Ok(_) | Err(storage::Error::KeyExists { .. }) => Ok(()),
-            Err(e) => Err(error::from_storage(e, object::target(def, &name))),
-        }
+            .map_err(|e| error::from_storage(e, object::target(def, &name)))?;
+        object::set_resource_version(&mut obj, kv.mod_revision);
+        Ok(obj)
+    }
+
+    /// The stored object `name` (in `namespace`) of `def`, if any.
+    pub(crate) async fn get_object(
+        &self,
+        def: &api::ResourceDef,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        let (found, _) = self
+            .store
+            .get(&def.key(namespace, name), None)
+            .await
+            .map_err(|e| error::from_storage(e, object::target(def, name)))?;
+        found.map(|kv| object::from_store(&kv)).transpose()
     }
 
     pub fn router(self: Arc<Self>) -> Router {

@@ -161,36 +161,27 @@ pub async fn project_requests(
             annotations[key] = json!(v);
         }
     }
-    let mut ns = json!({"apiVersion": "v1", "kind": "Namespace",
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": name, "annotations": annotations}});
-    object::prepare_create(&mut ns)?;
-    crate::strategy::prepare_create(ns_def, &mut ns);
-    let kv = server
-        .store
-        .create(&ns_def.key(None, &name), object::to_store(&ns))
+    let ns = server
+        .create_object(ns_def, ns)
         .await
-        .map_err(|e| from_storage(e, target(&name)))?;
-    object::set_resource_version(&mut ns, kv.mod_revision);
+        .map_err(|e| match e {
+            ApiError::AlreadyExists(_) => ApiError::AlreadyExists(target(&name)),
+            e => e,
+        })?;
     let binding_def = server
         .scheme
         .lookup("rbac.authorization.k8s.io", "v1", "rolebindings")
         .ok_or(ApiError::PathNotFound)?;
-    let mut binding = json!({
+    let binding = json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": {"name": "admin", "namespace": name},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user.name}],
     });
-    object::prepare_create(&mut binding)?;
-    server
-        .store
-        .create(
-            &binding_def.key(Some(&name), "admin"),
-            object::to_store(&binding),
-        )
-        .await
-        .map_err(|e| from_storage(e, object::target(binding_def, "admin")))?;
+    server.create_object(binding_def, binding).await?;
     let project_def = server
         .scheme
         .lookup("project.openshift.io", "v1", "projects")

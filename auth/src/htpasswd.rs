@@ -146,9 +146,15 @@ mod tests {
     #[test]
     fn apr1_matches_openssl() {
         // `openssl passwd -apr1 -salt ...`
-        assert!(verify("wonderland", "$apr1$hfT7jp2q$hoLYlJkggdkc288ClhDrb/"));
+        assert!(verify(
+            "wonderland",
+            "$apr1$hfT7jp2q$hoLYlJkggdkc288ClhDrb/"
+        ));
         assert!(verify("p@ss w0rd", "$apr1$a1b2c3d4$hZh1SNM4PkS5B7Pf8TNFt1"));
-        assert!(!verify("wonderlanD", "$apr1$hfT7jp2q$hoLYlJkggdkc288ClhDrb/"));
+        assert!(!verify(
+            "wonderlanD",
+            "$apr1$hfT7jp2q$hoLYlJkggdkc288ClhDrb/"
+        ));
         assert!(!verify("x", "$apr1$nosalt"));
     }
 

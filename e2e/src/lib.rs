@@ -212,6 +212,30 @@ impl Cluster {
         cmd
     }
 
+    /// Starts a kubectl watch (`args` include `--watch`).
+    pub fn kubectl_watch(&self, args: &[&str]) -> Watch {
+        use std::io::BufRead;
+        let mut child = self
+            .kubectl_command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start kubectl");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Watch { child, lines }
+    }
+
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_command(args).output().expect("run kubectl")
     }
@@ -322,6 +346,29 @@ impl Cluster {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
         path.display().to_string()
+    }
+}
+
+/// A running `kubectl ... --watch` whose output lines arrive as they are printed; stopped
+/// when dropped.
+pub struct Watch {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Watch {
+    /// The next line, failing the test after 10 seconds.
+    pub fn next(&self) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a watch line within 10s")
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -2,9 +2,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use e2e::{Backend, Cluster};
@@ -166,32 +163,14 @@ fn pagination_and_watch(c: Cluster) {
         "{err}"
     );
     // A watch sees the current objects, then changes in order.
-    let mut watch = c
-        .kubectl_command(&["get", "cm", "--watch", "-o", "name"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines, received) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let next = || {
-        received
-            .recv_timeout(Duration::from_secs(10))
-            .expect("watch line")
-    };
+    let watch = c.kubectl_watch(&["get", "cm", "--watch", "-o", "name"]);
+    let next = || watch.next();
     let initial: Vec<String> = (0..7).map(|_| next()).collect();
     assert!(initial.contains(&"configmap/p0".to_string()), "{initial:?}");
     create_configmap(&c, "late", "x");
     assert_eq!(next(), "configmap/late");
     c.kubectl_ok(&["delete", "cm", "p3"]);
     assert_eq!(next(), "configmap/p3");
-    let _ = watch.kill();
-    let _ = watch.wait();
 }
 
 fn label_and_field_selectors(c: Cluster) {

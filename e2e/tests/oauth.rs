@@ -7,6 +7,29 @@ use std::process::Command;
 
 use e2e::{Backend, Cluster, e2e_dir, python};
 
+/// Logs alice in as `oc login` does (`python/oauth_login.py`), expecting tokens that live
+/// `lifetime` seconds; the tokens it obtained.
+fn login(c: &Cluster, lifetime: &str) -> serde_json::Value {
+    let out = Command::new(python())
+        .arg(e2e_dir().join("python/oauth_login.py"))
+        .args([
+            &c.server(),
+            &c.data_dir().join("pki/ca.crt").display().to_string(),
+            "alice",
+            "wonderland",
+            lifetime,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n--- server log ---\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        c.log()
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn oc_login_flow_then_kubectl_with_the_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -18,23 +41,7 @@ fn oc_login_flow_then_kubectl_with_the_token() {
         &["--htpasswd", htpasswd.to_str().unwrap()],
     );
 
-    let out = Command::new(python())
-        .arg(e2e_dir().join("python/oauth_login.py"))
-        .args([
-            &c.server(),
-            &c.data_dir().join("pki/ca.crt").display().to_string(),
-            "alice",
-            "wonderland",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n--- server log ---\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        c.log()
-    );
-    let tokens: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tokens = login(&c, "86400");
 
     for flow in ["code_flow", "implicit"] {
         let kubeconfig = c.token_kubeconfig(flow, tokens[flow].as_str().unwrap());
@@ -103,23 +110,7 @@ fn oc_login_flow_then_kubectl_with_the_token() {
         "-p",
         r#"{"accessTokenMaxAgeSeconds":2}"#,
     ]);
-    let out = Command::new(python())
-        .arg(e2e_dir().join("python/oauth_login.py"))
-        .args([
-            &c.server(),
-            &c.data_dir().join("pki/ca.crt").display().to_string(),
-            "alice",
-            "wonderland",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let short: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let short = login(&c, "2");
     let short_lived = c.token_kubeconfig("short", short["implicit"].as_str().unwrap());
     let whoami =
         |k: &std::path::Path| c.kubectl(&["--kubeconfig", k.to_str().unwrap(), "auth", "whoami"]);

@@ -4,9 +4,6 @@
 #![cfg(feature = "etcd")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use e2e::{Backend, Cluster};
@@ -23,24 +20,11 @@ fn replicas_on_one_etcd_serve_consistent_data() {
     };
 
     // A watch through B sees what is written through A.
-    let mut watch = c
-        .kubectl_command(&["--server", &b, "get", "cm", "--watch", "-o", "name"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines, received) = mpsc::channel();
-    let stdout = watch.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+    let watch = c.kubectl_watch(&["--server", &b, "get", "cm", "--watch", "-o", "name"]);
     // Let the watch start before writing.
     std::thread::sleep(Duration::from_millis(500));
     c.kubectl_ok(&["create", "configmap", "shared", "--from-literal=k=a"]);
-    let line = received.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(line, "configmap/shared");
+    assert_eq!(watch.next(), "configmap/shared");
 
     // Read through B, at once (no stale read after A's acknowledged write).
     assert_eq!(
@@ -63,6 +47,4 @@ fn replicas_on_one_etcd_serve_consistent_data() {
     let names_a = c.kubectl_ok(&["get", "cm", "-o", "name"]);
     let names_b = on_b(&["get", "cm", "-o", "name"]);
     assert_eq!(names_a, names_b);
-    let _ = watch.kill();
-    let _ = watch.wait();
 }

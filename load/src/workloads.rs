@@ -67,6 +67,19 @@ impl std::fmt::Display for Statuses {
     }
 }
 
+/// The latencies and statuses of every client task, merged.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<Result<(Latencies, Statuses), Error>>>,
+) -> Result<(Latencies, Statuses), Error> {
+    let (mut lat, mut statuses) = (Latencies::default(), Statuses::default());
+    for task in tasks {
+        let (l, s) = task.await.map_err(|e| e.to_string())??;
+        lat.extend(l);
+        statuses.merge(s);
+    }
+    Ok((lat, statuses))
+}
+
 /// A small deterministic generator for picking objects.
 struct XorShift(u64);
 
@@ -143,12 +156,7 @@ impl Run {
                 Ok::<_, Error>((lat, statuses))
             }));
         }
-        let (mut lat, mut statuses) = (Latencies::default(), Statuses::default());
-        for task in tasks {
-            let (l, s) = task.await.map_err(|e| e.to_string())??;
-            lat.extend(l);
-            statuses.merge(s);
-        }
+        let (lat, statuses) = gather(tasks).await?;
         Ok((lat, statuses, started.elapsed()))
     }
 
@@ -195,12 +203,7 @@ impl Run {
                 Ok::<_, Error>((lat, statuses))
             }));
         }
-        let (mut lat, mut statuses) = (Latencies::default(), Statuses::default());
-        for task in tasks {
-            let (l, s) = task.await.map_err(|e| e.to_string())??;
-            lat.extend(l);
-            statuses.merge(s);
-        }
+        let (mut lat, statuses) = gather(tasks).await?;
         let rate = statuses.ok() as f64 / started.elapsed().as_secs_f64();
         println!(
             "get     K={objects} N={count} C={clients}: {rate:.0}/s, latency ms p50/p90/p99/max {}, {statuses}; {}",
@@ -253,12 +256,7 @@ impl Run {
                 Ok::<_, Error>((lat, statuses))
             }));
         }
-        let (mut lat, mut statuses) = (Latencies::default(), Statuses::default());
-        for task in tasks {
-            let (l, s) = task.await.map_err(|e| e.to_string())??;
-            lat.extend(l);
-            statuses.merge(s);
-        }
+        let (mut lat, statuses) = gather(tasks).await?;
         let rate =
             statuses.0.get(&200).copied().unwrap_or(0) as f64 / started.elapsed().as_secs_f64();
         println!(

@@ -16,7 +16,6 @@ use serde_json::{Value, json};
 use super::{identities, no_cache, tokens};
 use crate::ApiServer;
 use crate::error::ApiError;
-use crate::object;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -112,12 +111,7 @@ async fn client(server: &ApiServer, name: &str) -> Result<Option<Value>, ApiErro
         .scheme
         .lookup("oauth.openshift.io", "v1", "oauthclients")
         .ok_or(ApiError::PathNotFound)?;
-    let (found, _) = server
-        .store
-        .get(&def.key(None, name), None)
-        .await
-        .map_err(|e| crate::error::from_storage(e, object::target(def, name)))?;
-    found.map(|kv| object::from_store(&kv)).transpose()
+    server.get_object(def, None, name).await
 }
 
 /// Whether `uri` is one of the client's redirect URIs, or under one.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::ApiServer;
-use crate::error::{ApiError, from_storage};
+use crate::error::ApiError;
 use crate::object;
 
 fn def<'a>(server: &'a ApiServer, plural: &str) -> Result<&'a api::ResourceDef, ApiError> {
@@ -16,25 +16,11 @@ fn def<'a>(server: &'a ApiServer, plural: &str) -> Result<&'a api::ResourceDef, 
 }
 
 async fn get(server: &ApiServer, plural: &str, name: &str) -> Result<Option<Value>, ApiError> {
-    let def = def(server, plural)?;
-    let (found, _) = server
-        .store
-        .get(&def.key(None, name), None)
-        .await
-        .map_err(|e| from_storage(e, object::target(def, name)))?;
-    found.map(|kv| object::from_store(&kv)).transpose()
+    server.get_object(def(server, plural)?, None, name).await
 }
 
-async fn create(server: &ApiServer, plural: &str, mut obj: Value) -> Result<Value, ApiError> {
-    let def = def(server, plural)?;
-    let name = object::meta_str(&obj, "name").to_string();
-    object::prepare_create(&mut obj)?;
-    server
-        .store
-        .create(&def.key(None, &name), object::to_store(&obj))
-        .await
-        .map_err(|e| from_storage(e, object::target(def, &name)))?;
-    Ok(obj)
+async fn create(server: &ApiServer, plural: &str, obj: Value) -> Result<Value, ApiError> {
+    server.create_object(def(server, plural)?, obj).await
 }
 
 /// The user (name, uid) a provider's user logs in as, created on first login.

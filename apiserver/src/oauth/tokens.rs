@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::ApiServer;
-use crate::error::{ApiError, from_storage};
-use crate::object;
+use crate::error::ApiError;
 
 pub const PREFIX: &str = "sha256~";
 
@@ -58,19 +57,12 @@ pub async fn issue_access_token(
 }
 
 /// Stores a new cluster-scoped OAuth object.
-pub async fn create(server: &ApiServer, plural: &str, mut obj: Value) -> Result<(), ApiError> {
+pub async fn create(server: &ApiServer, plural: &str, obj: Value) -> Result<(), ApiError> {
     let def = server
         .scheme
         .lookup("oauth.openshift.io", "v1", plural)
         .ok_or(ApiError::PathNotFound)?;
-    let name = object::meta_str(&obj, "name").to_string();
-    object::prepare_create(&mut obj)?;
-    server
-        .store
-        .create(&def.key(None, &name), object::to_store(&obj))
-        .await
-        .map_err(|e| from_storage(e, object::target(def, &name)))?;
-    Ok(())
+    server.create_object(def, obj).await.map(drop)
 }
 
 /// Whether an object with `creationTimestamp` and `expiresIn` (seconds; 0 = never) has
