@@ -10,16 +10,25 @@ use serde_json::Value;
 /// `stored` (a JSON object, as `object::to_store` writes it) with `metadata.resourceVersion`
 /// set to `revision`; `None` if it has no top-level `metadata` object.
 pub fn with_resource_version(stored: &[u8], revision: u64) -> Option<Bytes> {
-    let at = top_level_metadata(stored)?;
-    let rv = format!("\"resourceVersion\":\"{revision}\"");
-    let mut out = BytesMut::with_capacity(stored.len() + rv.len() + 1);
+    let mut out = BytesMut::with_capacity(stored.len() + 32);
+    append_with_resource_version(&mut out, stored, revision).then(|| out.freeze())
+}
+
+/// Appends `stored` with its resourceVersion to `out`; false (nothing appended) if it has no
+/// top-level `metadata` object.
+pub fn append_with_resource_version(out: &mut BytesMut, stored: &[u8], revision: u64) -> bool {
+    let Some(at) = top_level_metadata(stored) else {
+        return false;
+    };
     out.put_slice(&stored[..at]);
-    out.put_slice(rv.as_bytes());
+    out.put_slice(b"\"resourceVersion\":\"");
+    out.put_slice(revision.to_string().as_bytes());
+    out.put_u8(b'"');
     if stored.get(at) != Some(&b'}') {
         out.put_u8(b',');
     }
     out.put_slice(&stored[at..]);
-    Some(out.freeze())
+    true
 }
 
 /// A stored key-value as the API shows it: its value with its mod revision as
@@ -53,6 +62,18 @@ fn top_level_metadata(json: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// A `<Kind>List` around `items`, the comma-separated encoded objects, as three chunks (head,
+/// items, tail), so that the items are never copied again.
+pub fn list_chunks(def: &ResourceDef, metadata: &Value, items: Bytes) -> [Bytes; 3] {
+    let head = format!(
+        r#"{{"kind":"{}List","apiVersion":"{}","metadata":{},"items":["#,
+        def.kind,
+        def.api_version(),
+        metadata
+    );
+    [Bytes::from(head), items, Bytes::from_static(b"]}")]
 }
 
 /// A `<Kind>List` whose items are already-encoded objects.

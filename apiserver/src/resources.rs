@@ -460,6 +460,17 @@ async fn list(
         }
         return Ok(items.respond(def, json!({"resourceVersion": revision.to_string()})));
     }
+    let whole = limit.is_none()
+        && continuing.is_none()
+        && opts.revision.is_none()
+        && params
+            .resource_version
+            .as_deref()
+            .unwrap_or_default()
+            .is_empty();
+    if whole && out.format == Format::Json {
+        return stream_list(server, def, prefix, selection).await;
+    }
     let (mut more, mut last_key) = (false, None::<String>);
     // With a selector, a page of `limit` store keys may hold fewer matches: read on until the
     // limit is met or the keys run out, always at the first page's revision.
@@ -475,9 +486,11 @@ async fn list(
                 e => from_storage(e, target(def, "")),
             })?;
         let mut filled = false;
+        // Room for the page's objects and their resourceVersions, allocated once.
+        items.reserve(page.kvs.iter().map(|kv| kv.value.len() + 32).sum());
         for (i, kv) in page.kvs.iter().enumerate() {
             last_key = Some(kv.key.clone());
-            items.push(encoded::stored(kv))?;
+            items.push_stored(kv)?;
             if limit.is_some_and(|l| items.len() >= l) {
                 more = i + 1 < page.kvs.len() || page.more;
                 filled = true;
@@ -512,13 +525,83 @@ async fn list(
     Ok(items.respond(def, metadata))
 }
 
+/// Objects read from the store per page of a streamed list.
+const STREAM_PAGE: usize = 500;
+
+/// A whole JSON list, sent page by page as it is read at the first page's revision, so that
+/// the server's memory stays bounded however long the list. An error after the first page
+/// (the revision compacted away meanwhile) cuts the body short, as upstream's streaming lists
+/// do.
+async fn stream_list(
+    server: &ApiServer,
+    def: &ResourceDef,
+    prefix: String,
+    selection: Selection,
+) -> Result<Response, ApiError> {
+    let mut opts = ListOptions {
+        limit: Some(STREAM_PAGE),
+        ..Default::default()
+    };
+    let first = server
+        .store
+        .list(&prefix, opts.clone())
+        .await
+        .map_err(|e| from_storage(e, target(def, "")))?;
+    let revision = first.revision;
+    let metadata = json!({"resourceVersion": revision.to_string()});
+    let [head, _, tail] = encoded::list_chunks(def, &metadata, Bytes::new());
+    let store = server.store.clone();
+    let body = async_stream::stream! {
+        yield Ok::<_, std::convert::Infallible>(head);
+        let (mut page, mut count) = (first, 0usize);
+        loop {
+            let size = page.kvs.iter().map(|kv| kv.value.len() + 32).sum();
+            let mut chunk = bytes::BytesMut::with_capacity(size);
+            for kv in &page.kvs {
+                if !selection.is_empty() {
+                    match object::from_store(kv) {
+                        Ok(obj) if selection.matches(&obj) => {}
+                        Ok(_) => continue,
+                        Err(_) => return,
+                    }
+                }
+                if count > 0 {
+                    chunk.extend_from_slice(b",");
+                }
+                if !encoded::append_with_resource_version(&mut chunk, &kv.value, kv.mod_revision) {
+                    chunk.extend_from_slice(&kv.value);
+                }
+                count += 1;
+            }
+            yield Ok(chunk.freeze());
+            if !page.more {
+                break;
+            }
+            opts.revision = Some(revision);
+            opts.continue_from = page.kvs.last().map(|kv| format!("{}\0", kv.key));
+            page = match store.list(&prefix, opts.clone()).await {
+                Ok(next) => next,
+                Err(_) => return,
+            };
+        }
+        yield Ok(tail);
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response())
+}
+
 /// The selected items of a list. JSON lists keep each stored object's bytes (with the
 /// resourceVersion spliced in) and parse only to apply selectors; other representations
 /// work on parsed objects.
 enum ListItems<'a> {
     Encoded {
         selection: &'a Selection,
-        items: Vec<Bytes>,
+        /// The selected objects, comma-separated.
+        items: bytes::BytesMut,
+        count: usize,
     },
     Parsed {
         selection: &'a Selection,
@@ -532,7 +615,8 @@ impl<'a> ListItems<'a> {
         match out.format {
             Format::Json => ListItems::Encoded {
                 selection,
-                items: Vec::new(),
+                items: bytes::BytesMut::new(),
+                count: 0,
             },
             _ => ListItems::Parsed {
                 selection,
@@ -544,8 +628,39 @@ impl<'a> ListItems<'a> {
 
     fn len(&self) -> usize {
         match self {
-            ListItems::Encoded { items, .. } => items.len(),
+            ListItems::Encoded { count, .. } => *count,
             ListItems::Parsed { items, .. } => items.len(),
+        }
+    }
+
+    /// Makes room for about `bytes` more of objects.
+    fn reserve(&mut self, bytes: usize) {
+        if let ListItems::Encoded { items, .. } = self {
+            items.reserve(bytes);
+        }
+    }
+
+    /// Adds a stored object (with its mod revision as resourceVersion) if it is selected.
+    fn push_stored(&mut self, kv: &storage::KeyValue) -> Result<(), ApiError> {
+        match self {
+            ListItems::Encoded {
+                selection,
+                items,
+                count,
+            } => {
+                if !selection.is_empty() && !selection.matches(&object::from_store(kv)?) {
+                    return Ok(());
+                }
+                if *count > 0 {
+                    items.extend_from_slice(b",");
+                }
+                if !encoded::append_with_resource_version(items, &kv.value, kv.mod_revision) {
+                    items.extend_from_slice(object::from_store(kv)?.to_string().as_bytes());
+                }
+                *count += 1;
+                Ok(())
+            }
+            ListItems::Parsed { .. } => self.push(encoded::stored(kv)),
         }
     }
 
@@ -556,9 +671,17 @@ impl<'a> ListItems<'a> {
                 .map_err(|e| ApiError::Internal(format!("stored object is not JSON: {e}")))
         };
         match self {
-            ListItems::Encoded { selection, items } => {
+            ListItems::Encoded {
+                selection,
+                items,
+                count,
+            } => {
                 if selection.is_empty() || selection.matches(&parse()?) {
-                    items.push(json);
+                    if *count > 0 {
+                        items.extend_from_slice(b",");
+                    }
+                    items.extend_from_slice(&json);
+                    *count += 1;
                 }
             }
             ListItems::Parsed {
@@ -575,11 +698,15 @@ impl<'a> ListItems<'a> {
 
     fn respond(self, def: &ResourceDef, metadata: Value) -> Response {
         match self {
-            ListItems::Encoded { items, .. } => (
-                [(header::CONTENT_TYPE, "application/json")],
-                encoded::list(def, &metadata, &items),
-            )
-                .into_response(),
+            ListItems::Encoded { items, .. } => {
+                let chunks = encoded::list_chunks(def, &metadata, items.freeze());
+                let body = futures::stream::iter(chunks.map(Ok::<_, std::convert::Infallible>));
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    axum::body::Body::from_stream(body),
+                )
+                    .into_response()
+            }
             ListItems::Parsed { out, items, .. } => out.list(def, metadata, items),
         }
     }
