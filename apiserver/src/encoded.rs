@@ -76,27 +76,6 @@ pub fn list_chunks(def: &ResourceDef, metadata: &Value, items: Bytes) -> [Bytes;
     [Bytes::from(head), items, Bytes::from_static(b"]}")]
 }
 
-/// A `<Kind>List` whose items are already-encoded objects.
-pub fn list(def: &ResourceDef, metadata: &Value, items: &[Bytes]) -> Bytes {
-    let head = format!(
-        r#"{{"kind":"{}List","apiVersion":"{}","metadata":{},"items":["#,
-        def.kind,
-        def.api_version(),
-        metadata
-    );
-    let size = head.len() + items.iter().map(|i| i.len() + 1).sum::<usize>() + 2;
-    let mut out = BytesMut::with_capacity(size);
-    out.put_slice(head.as_bytes());
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.put_u8(b',');
-        }
-        out.put_slice(item);
-    }
-    out.put_slice(b"]}");
-    out.freeze()
-}
-
 /// One line of a JSON watch stream.
 pub fn watch_event(kind: &str, object: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(object.len() + kind.len() + 24);
@@ -152,19 +131,17 @@ mod tests {
             .lookup("", "v1", "configmaps")
             .copied()
             .unwrap();
-        let items = [
-            Bytes::from_static(b"{\"a\":1}"),
-            Bytes::from_static(b"{\"b\":2}"),
-        ];
-        let whole: Value =
-            serde_json::from_slice(&list(&def, &json!({"resourceVersion": "7"}), &items)).unwrap();
+        let join = |items: &str| -> Value {
+            let metadata = json!({"resourceVersion": "7"});
+            let chunks = list_chunks(&def, &metadata, Bytes::from(items.to_string()));
+            serde_json::from_slice(&chunks.concat()).unwrap()
+        };
         assert_eq!(
-            whole,
+            join(r#"{"a":1},{"b":2}"#),
             json!({"kind": "ConfigMapList", "apiVersion": "v1",
                 "metadata": {"resourceVersion": "7"}, "items": [{"a": 1}, {"b": 2}]})
         );
-        let empty: Value = serde_json::from_slice(&list(&def, &json!({}), &[])).unwrap();
-        assert_eq!(empty["items"], json!([]));
+        assert_eq!(join("")["items"], json!([]));
         assert_eq!(
             &watch_event("ADDED", b"{}")[..],
             b"{\"type\":\"ADDED\",\"object\":{}}\n"
