@@ -4,7 +4,7 @@
 //! requester its `admin` through a RoleBinding.
 
 use api::scheme::ResourceDef;
-use auth::rbac::Attributes;
+use auth::rbac::{Attributes, Policy, UserInfo};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -48,7 +48,7 @@ fn project(namespace: Value) -> Value {
 }
 
 /// Whether `user` may see the namespace (`get` it, through any binding).
-async fn visible(server: &ApiServer, user: &User, name: &str) -> bool {
+fn visible(policy: &Policy, user: &UserInfo, name: &str) -> bool {
     let attrs = Attributes {
         verb: "get".into(),
         namespace: name.into(),
@@ -57,12 +57,7 @@ async fn visible(server: &ApiServer, user: &User, name: &str) -> bool {
         resource_request: true,
         ..Default::default()
     };
-    server
-        .authorizer
-        .policy()
-        .await
-        .authorize(&user_info(user), &attrs)
-        .allowed()
+    policy.authorize(user, &attrs).allowed()
 }
 
 /// `projects`: list (visible ones), get, delete.
@@ -82,10 +77,11 @@ pub async fn projects(
                 .list(&ns_def.key_prefix(), ListOptions::default())
                 .await
                 .map_err(|e| from_storage(e, target("")))?;
+            let (policy, who) = (server.authorizer.policy().await, user_info(user));
             let mut items = Vec::new();
             for kv in &list.kvs {
                 let ns = object::from_store(kv)?;
-                if visible(server, user, object::meta_str(&ns, "name")).await {
+                if visible(&policy, &who, object::meta_str(&ns, "name")) {
                     items.push(project(ns));
                 }
             }
@@ -93,13 +89,11 @@ pub async fn projects(
             Ok(out.list(def, metadata, items))
         }
         "get" => {
-            let (found, _) = server
-                .store
-                .get(&ns_def.key(None, name), None)
-                .await
-                .map_err(|e| from_storage(e, target(name)))?;
-            let kv = found.ok_or_else(|| ApiError::NotFound(target(name)))?;
-            Ok(out.object(def, project(object::from_store(&kv)?)))
+            let ns = server
+                .get_object(ns_def, None, name)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(target(name)))?;
+            Ok(out.object(def, project(ns)))
         }
         "delete" => {
             server

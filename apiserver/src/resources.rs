@@ -724,6 +724,7 @@ async fn check_namespace(server: &ApiServer, namespace: &str) -> Result<(), ApiE
         .scheme
         .lookup("", "v1", "namespaces")
         .ok_or(ApiError::PathNotFound)?;
+    // Existence only: no need to parse the namespace on every create.
     let (found, _) = server
         .store
         .get(&ns_def.key(None, namespace), None)

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::ApiServer;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 
 /// Upstream's default and shortest lifetimes.
 const DEFAULT_SECONDS: i64 = 3600;
@@ -20,20 +20,14 @@ pub async fn create(
         .service_account_tokens
         .as_ref()
         .ok_or_else(|| ApiError::Internal("service account tokens are not configured".into()))?;
-    let key = format!("/registry/core/serviceaccounts/{namespace}/{name}");
-    let target = Target {
-        group: String::new(),
-        resource: "serviceaccounts".into(),
-        name: name.into(),
-    };
-    let (found, _) = server
-        .store
-        .get(&key, None)
-        .await
-        .map_err(|e| crate::error::from_storage(e, target.clone()))?;
-    let sa: Value = found
-        .and_then(|kv| serde_json::from_slice(&kv.value).ok())
-        .ok_or(ApiError::NotFound(target))?;
+    let def = server
+        .scheme
+        .lookup("", "v1", "serviceaccounts")
+        .ok_or(ApiError::PathNotFound)?;
+    let sa = server
+        .get_object(def, Some(namespace), name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(crate::object::target(def, name)))?;
     let uid = sa["metadata"]["uid"].as_str().unwrap_or_default();
     let seconds = request["spec"]["expirationSeconds"]
         .as_i64()

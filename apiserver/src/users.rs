@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use crate::ApiServer;
 use crate::error::ApiError;
-use crate::object;
 use crate::serve::User;
 
 pub async fn current(server: &ApiServer, user: &User) -> Result<Value, ApiError> {
@@ -14,11 +13,7 @@ pub async fn current(server: &ApiServer, user: &User) -> Result<Value, ApiError>
         .scheme
         .lookup("user.openshift.io", "v1", "users")
         .ok_or(ApiError::PathNotFound)?;
-    let (found, _) = server
-        .store
-        .get(&def.key(None, &user.name), None)
-        .await
-        .map_err(|e| crate::error::from_storage(e, object::target(def, &user.name)))?;
+    let found = server.get_object(def, None, &user.name).await?;
     let mut groups: Vec<String> = user
         .groups
         .iter()
@@ -29,8 +24,7 @@ pub async fn current(server: &ApiServer, user: &User) -> Result<Value, ApiError>
     groups.sort();
     groups.dedup();
     Ok(match found {
-        Some(kv) => {
-            let mut stored = object::from_store(&kv)?;
+        Some(mut stored) => {
             stored["groups"] = json!(groups);
             stored
         }
