@@ -210,9 +210,10 @@ pub fn check_identity(
     Ok(name)
 }
 
+/// The current time in whole seconds, truncated as upstream's: rounding could date an
+/// object up to half a second in the future (and make lifetimes counted from it longer).
 fn now() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
         .map(|t| t.to_string())
         .unwrap_or_default()
 }
@@ -270,6 +271,16 @@ pub fn prepare_update(obj: &mut Value, current: &Value) -> Result<(), ApiError> 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn creation_times_never_lie_in_the_future() {
+        for _ in 0..50 {
+            let stamped: jiff::Timestamp = now().parse().unwrap();
+            assert!(stamped <= jiff::Timestamp::now());
+            std::thread::sleep(std::time::Duration::from_millis(7));
+        }
+    }
+
     use super::*;
     use api::Scheme;
 
