@@ -146,7 +146,7 @@ pub async fn groups_of(server: &ApiServer, user: &str) -> Vec<String> {
     let (groups, _) = cache.snapshot(GROUPS);
     groups
         .iter()
-        .filter_map(|g| serde_json::from_slice::<serde_json::Value>(&g.json).ok())
+        .filter_map(|(_, g)| serde_json::from_slice::<serde_json::Value>(&g.json).ok())
         .filter(|g| {
             g["users"]
                 .as_array()

@@ -60,29 +60,28 @@ impl Authorizer {
         for (i, prefix) in PREFIXES.iter().enumerate() {
             let cache = caches.get(prefix).await?;
             let (current, _, subscription) = cache.snapshot_and_subscribe(prefix);
-            for obj in current {
-                if let Some(key) = key_of(&obj.json) {
-                    objects[i].insert(key, obj.json.clone());
-                }
-            }
+            objects[i].extend(
+                current
+                    .into_iter()
+                    .map(|(key, obj)| (key, obj.json.clone())),
+            );
             feeds.push(subscription.into_stream().map(move |m| (i, m)).boxed());
         }
         self.publish(&objects);
-        let mut feed = futures::stream::select_all(feeds);
-        while let Some((i, message)) = feed.next().await {
-            let Message::Event(event) = message else {
-                continue;
-            };
-            match event.kind {
-                "DELETED" => drop(objects[i].remove(&event.key)),
-                _ => drop(objects[i].insert(event.key.clone(), event.object.clone())),
-            }
-            // Apply everything already queued before re-indexing once.
-            while let Some(Some((i, Message::Event(event)))) = feed.next().now_or_never() {
+        let apply = |objects: &mut [HashMap<String, Bytes>; 4], i: usize, message: Message| {
+            if let Message::Event(event) = message {
                 match event.kind {
                     "DELETED" => drop(objects[i].remove(&event.key)),
                     _ => drop(objects[i].insert(event.key.clone(), event.object.clone())),
                 }
+            }
+        };
+        let mut feed = futures::stream::select_all(feeds);
+        while let Some((i, message)) = feed.next().await {
+            apply(&mut objects, i, message);
+            // Apply everything already queued before re-indexing once.
+            while let Some(Some((i, message))) = feed.next().now_or_never() {
+                apply(&mut objects, i, message);
             }
             self.publish(&objects);
         }
@@ -132,24 +131,6 @@ impl Authorizer {
             Decision::NoOpinion => Err(forbidden(&user, &attrs)),
         }
     }
-}
-
-/// The key an object is stored under, rebuilt from its metadata.
-fn key_of(json: &Bytes) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(json).ok()?;
-    let meta = &value["metadata"];
-    let name = meta["name"].as_str()?;
-    let plural = match value["kind"].as_str()? {
-        "ClusterRole" => "clusterroles",
-        "Role" => "roles",
-        "ClusterRoleBinding" => "clusterrolebindings",
-        "RoleBinding" => "rolebindings",
-        _ => return None,
-    };
-    Some(match meta["namespace"].as_str() {
-        Some(ns) => format!("/registry/rbac.authorization.k8s.io/{plural}/{ns}/{name}"),
-        None => format!("/registry/rbac.authorization.k8s.io/{plural}/{name}"),
-    })
 }
 
 /// The user as RBAC sees it: every authenticated user is also in `system:authenticated`.

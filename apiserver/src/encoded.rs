@@ -34,7 +34,13 @@ pub fn append_with_resource_version(out: &mut BytesMut, stored: &[u8], revision:
 /// A stored key-value as the API shows it: its value with its mod revision as
 /// resourceVersion.
 pub fn stored(kv: &storage::KeyValue) -> Bytes {
-    with_resource_version(&kv.value, kv.mod_revision).unwrap_or_else(|| kv.value.clone())
+    at_revision(&kv.value, kv.mod_revision)
+}
+
+/// A stored value shown at `revision` (its own, or a deletion's); as stored if it has no
+/// metadata to carry one.
+pub fn at_revision(value: &Bytes, revision: u64) -> Bytes {
+    with_resource_version(value, revision).unwrap_or_else(|| value.clone())
 }
 
 /// The offset just inside the top-level `"metadata":{`. The pattern cannot occur inside a

@@ -449,13 +449,9 @@ async fn list(
     let mut items = ListItems::new(out, &selection);
     // Any recent state will do: the watch cache's (whole, as upstream serves it from there).
     if continuing.is_none() && params.resource_version.as_deref() == Some("0") {
-        let cache = server
-            .watch_caches
-            .get(&def.key_prefix())
-            .await
-            .map_err(|e| from_storage(e, target(def, "")))?;
+        let cache = server.watch_caches.of(def).await?;
         let (objects, revision) = cache.snapshot(&prefix);
-        for obj in objects {
+        for (_, obj) in objects {
             items.push(obj.json.clone())?;
         }
         return Ok(items.respond(def, json!({"resourceVersion": revision.to_string()})));
@@ -525,6 +521,27 @@ async fn list(
     Ok(items.respond(def, metadata))
 }
 
+/// Appends `kv` (shown at its revision) to `items`, a comma-separated run of `count`
+/// objects, if `selection` selects it.
+fn append_selected(
+    items: &mut bytes::BytesMut,
+    count: &mut usize,
+    selection: &Selection,
+    kv: &storage::KeyValue,
+) -> Result<(), ApiError> {
+    if !selection.is_empty() && !selection.matches(&object::from_store(kv)?) {
+        return Ok(());
+    }
+    if *count > 0 {
+        items.extend_from_slice(b",");
+    }
+    if !encoded::append_with_resource_version(items, &kv.value, kv.mod_revision) {
+        items.extend_from_slice(&kv.value);
+    }
+    *count += 1;
+    Ok(())
+}
+
 /// Objects read from the store per page of a streamed list.
 const STREAM_PAGE: usize = 500;
 
@@ -558,20 +575,9 @@ async fn stream_list(
             let size = page.kvs.iter().map(|kv| kv.value.len() + 32).sum();
             let mut chunk = bytes::BytesMut::with_capacity(size);
             for kv in &page.kvs {
-                if !selection.is_empty() {
-                    match object::from_store(kv) {
-                        Ok(obj) if selection.matches(&obj) => {}
-                        Ok(_) => continue,
-                        Err(_) => return,
-                    }
+                if append_selected(&mut chunk, &mut count, &selection, kv).is_err() {
+                    return;
                 }
-                if count > 0 {
-                    chunk.extend_from_slice(b",");
-                }
-                if !encoded::append_with_resource_version(&mut chunk, &kv.value, kv.mod_revision) {
-                    chunk.extend_from_slice(&kv.value);
-                }
-                count += 1;
             }
             yield Ok(chunk.freeze());
             if !page.more {
@@ -647,19 +653,7 @@ impl<'a> ListItems<'a> {
                 selection,
                 items,
                 count,
-            } => {
-                if !selection.is_empty() && !selection.matches(&object::from_store(kv)?) {
-                    return Ok(());
-                }
-                if *count > 0 {
-                    items.extend_from_slice(b",");
-                }
-                if !encoded::append_with_resource_version(items, &kv.value, kv.mod_revision) {
-                    items.extend_from_slice(object::from_store(kv)?.to_string().as_bytes());
-                }
-                *count += 1;
-                Ok(())
-            }
+            } => append_selected(items, count, selection, kv),
             ListItems::Parsed { .. } => self.push(encoded::stored(kv)),
         }
     }

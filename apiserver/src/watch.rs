@@ -3,7 +3,6 @@
 //! watch-list protocol.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use api::scheme::ResourceDef;
@@ -43,17 +42,9 @@ pub(crate) async fn watch(
     if initial_events {
         check_watch_list(def, params)?;
     }
-    let cache = server
-        .watch_caches
-        .get(&def.key_prefix())
-        .await
-        .map_err(|e| from_storage(e, target(def, "")))?;
-    let from_store = |after: Revision| async move {
-        let feed: Feed = match server
-            .store
-            .watch(&prefix_owned(def, namespace), after)
-            .await
-        {
+    let cache = server.watch_caches.of(def).await?;
+    let from_store = |prefix: String, after: Revision| async move {
+        let feed: Feed = match server.store.watch(&prefix, after).await {
             Ok(events) => Box::pin(watch_cache::direct(events)),
             Err(e) => Box::pin(futures::stream::once(std::future::ready(Err(e)))),
         };
@@ -65,7 +56,7 @@ pub(crate) async fn watch(
         .filter(|rv| !rv.is_empty());
     // The objects to send as ADDED first, the revision they are current at, and the changes
     // after it.
-    let (initial, from, feed): (Vec<Arc<Cached>>, Revision, Feed) = match requested {
+    let (initial, from, feed): (watch_cache::Objects, Revision, Feed) = match requested {
         // Any recent state will do: the cache's.
         Some("0") => {
             let (objects, revision, subscription) = cache.snapshot_and_subscribe(&prefix);
@@ -80,7 +71,7 @@ pub(crate) async fn watch(
             let after = parse_resource_version(Some(rv))?;
             let feed: Feed = match cache.subscribe(&prefix, after) {
                 Some(subscription) => Box::pin(subscription.into_stream().map(Ok)),
-                None => from_store(after).await,
+                None => from_store(prefix.clone(), after).await,
             };
             (Vec::new(), after, feed)
         }
@@ -100,10 +91,14 @@ pub(crate) async fn watch(
                     list.revision
                 )));
             }
-            let objects = list.kvs.iter().map(watch_cache::cached).collect();
+            let objects = list
+                .kvs
+                .iter()
+                .map(|kv| (kv.key.clone(), watch_cache::cached(kv)))
+                .collect();
             let feed: Feed = match cache.subscribe(&prefix, list.revision) {
                 Some(subscription) => Box::pin(subscription.into_stream().map(Ok)),
-                None => from_store(list.revision).await,
+                None => from_store(prefix.clone(), list.revision).await,
             };
             (objects, list.revision, feed)
         }
@@ -129,7 +124,7 @@ pub(crate) async fn watch(
         // Counted as an open watch until the stream is dropped.
         let _open = open;
         let mut render = Render { def, out, selection, first: true };
-        for obj in &initial {
+        for (_, obj) in &initial {
             match render.initial(obj) {
                 Ok(Some(event)) => yield Ok::<_, std::convert::Infallible>(event),
                 Ok(None) => {}
@@ -180,10 +175,6 @@ pub(crate) async fn watch(
         Body::from_stream(body),
     )
         .into_response())
-}
-
-fn prefix_owned(def: &ResourceDef, namespace: Option<&str>) -> String {
-    def.namespace_prefix(namespace)
 }
 
 /// The conditions upstream puts on `sendInitialEvents=true`.

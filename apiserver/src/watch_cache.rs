@@ -56,7 +56,8 @@ impl CacheEvent {
             (EventKind::Put, Some(prev)) => ("MODIFIED", &event.kv, Some(prev.value.clone())),
             (EventKind::Delete, prev) => ("DELETED", prev.as_ref().unwrap_or(&event.kv), None),
         };
-        let object = encode(&state.value, revision);
+        // A deletion shows the last state at the deletion's revision.
+        let object = encoded::at_revision(&state.value, revision);
         CacheEvent {
             revision,
             key: event.kv.key.clone(),
@@ -80,12 +81,6 @@ impl CacheEvent {
         });
         (object.as_ref(), prev.as_ref())
     }
-}
-
-/// The stored bytes with `revision` as resourceVersion (a deletion shows the last state at
-/// the deletion's revision).
-fn encode(stored: &Bytes, revision: Revision) -> Bytes {
-    encoded::with_resource_version(stored, revision).unwrap_or_else(|| stored.clone())
 }
 
 /// What a watcher receives.
@@ -184,7 +179,7 @@ impl Cache {
     }
 
     /// The objects under `prefix` and the revision they are current at.
-    pub fn snapshot(&self, prefix: &str) -> (Vec<Arc<Cached>>, Revision) {
+    pub fn snapshot(&self, prefix: &str) -> (Objects, Revision) {
         let (objects, revision) = {
             let state = self.state();
             (state.objects.clone(), state.revision)
@@ -193,10 +188,7 @@ impl Cache {
     }
 
     /// The objects under `prefix` and a subscription to every change after them.
-    pub fn snapshot_and_subscribe(
-        &self,
-        prefix: &str,
-    ) -> (Vec<Arc<Cached>>, Revision, Subscription) {
+    pub fn snapshot_and_subscribe(&self, prefix: &str) -> (Objects, Revision, Subscription) {
         let (objects, revision, subscription) = {
             let mut state = self.state();
             let revision = state.revision;
@@ -302,11 +294,14 @@ fn register(
     }
 }
 
-fn in_prefix(objects: &imbl::OrdMap<String, Arc<Cached>>, prefix: &str) -> Vec<Arc<Cached>> {
+/// The objects under `prefix`, with their keys, in key order.
+pub type Objects = Vec<(String, Arc<Cached>)>;
+
+fn in_prefix(objects: &imbl::OrdMap<String, Arc<Cached>>, prefix: &str) -> Objects {
     objects
         .range(prefix.to_string()..)
         .take_while(|(k, _)| k.starts_with(prefix))
-        .map(|(_, v)| v.clone())
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
@@ -345,6 +340,13 @@ impl WatchCaches {
         cell.get_or_try_init(|| Cache::start(self.store.clone(), prefix.to_string()))
             .await
             .cloned()
+    }
+
+    /// The cache of `def`'s objects, errors as the API answers them.
+    pub async fn of(&self, def: &api::ResourceDef) -> Result<Arc<Cache>, crate::error::ApiError> {
+        self.get(&def.key_prefix())
+            .await
+            .map_err(|e| crate::error::from_storage(e, crate::object::target(def, "")))
     }
 
     /// Watchers of the resource under `prefix` closed for falling behind.

@@ -44,7 +44,8 @@ async fn snapshot_then_events_in_order_per_namespace() {
     let (objects, revision, sub) = cache.snapshot_and_subscribe(&format!("{PREFIX}a/"));
     assert_eq!(objects.len(), 1);
     assert_eq!(revision, 2);
-    let json: Value = serde_json::from_slice(&objects[0].json).unwrap();
+    assert_eq!(objects[0].0, format!("{PREFIX}a/one"));
+    let json: Value = serde_json::from_slice(&objects[0].1.json).unwrap();
     assert_eq!(json["metadata"]["resourceVersion"], "1");
     let mut stream = Box::pin(sub.into_stream());
 
