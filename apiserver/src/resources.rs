@@ -654,7 +654,15 @@ impl<'a> ListItems<'a> {
                 items,
                 count,
             } => append_selected(items, count, selection, kv),
-            ListItems::Parsed { .. } => self.push(encoded::stored(kv)),
+            ListItems::Parsed {
+                selection, items, ..
+            } => {
+                let obj = object::from_store(kv)?;
+                if selection.matches(&obj) {
+                    items.push(obj);
+                }
+                Ok(())
+            }
         }
     }
 
