@@ -715,3 +715,37 @@ pub const GROUP: &[Column] = &[
         Cell::Joined("users", ""),
     ),
 ];
+
+pub const OAUTH_ACCESS_TOKEN: &[Column] = &[
+    NAME,
+    text("User Name", "The user the token stands for.", "userName"),
+    USER_OAUTH_ACCESS_TOKEN[1],
+    USER_OAUTH_ACCESS_TOKEN[2],
+    USER_OAUTH_ACCESS_TOKEN[3],
+    USER_OAUTH_ACCESS_TOKEN[4],
+];
+
+pub const USER_OAUTH_ACCESS_TOKEN: &[Column] = &[
+    NAME,
+    text(
+        "Client Name",
+        "The client the token was issued to.",
+        "clientName",
+    ),
+    text(
+        "Created",
+        "When the token was issued.",
+        "metadata.creationTimestamp",
+    ),
+    text(
+        "Redirect URI",
+        "Where the token was delivered.",
+        "redirectURI",
+    ),
+    col(
+        "Scopes",
+        "string",
+        "What the token may do.",
+        Cell::Joined("scopes", ""),
+    ),
+];

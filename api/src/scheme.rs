@@ -463,7 +463,12 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("oauth.openshift.io"/"v1", "OAuthClient", "oauthclients", "oauthclient", Cluster, short: [], categories: &[], subresources: NONE)
         .with_names(NameRule::PathSegment),
     resource!("oauth.openshift.io"/"v1", "OAuthAccessToken", "oauthaccesstokens", "oauthaccesstoken", Cluster, short: [], categories: &[], subresources: NONE)
-        .with_names(NameRule::PathSegment),
+        .with_names(NameRule::PathSegment)
+        .with_columns(columns::OAUTH_ACCESS_TOKEN),
+    resource!("oauth.openshift.io"/"v1", "UserOAuthAccessToken", "useroauthaccesstokens", "useroauthaccesstoken", Cluster, short: [], categories: &[], subresources: NONE)
+        .derived(&["delete", "get", "list"])
+        .with_names(NameRule::PathSegment)
+        .with_columns(columns::USER_OAUTH_ACCESS_TOKEN),
     resource!("oauth.openshift.io"/"v1", "OAuthAuthorizeToken", "oauthauthorizetokens", "oauthauthorizetoken", Cluster, short: [], categories: &[], subresources: NONE)
         .with_names(NameRule::PathSegment),
     resource!("oauth.openshift.io"/"v1", "OAuthClientAuthorization", "oauthclientauthorizations", "oauthclientauthorization", Cluster, short: [], categories: &[], subresources: NONE)
@@ -474,6 +479,9 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("user.openshift.io"/"v1", "Identity", "identities", "identity", Cluster, short: [], categories: &[], subresources: NONE)
         .with_names(NameRule::PathSegment)
         .with_columns(columns::IDENTITY),
+    resource!("user.openshift.io"/"v1", "UserIdentityMapping", "useridentitymappings", "useridentitymapping", Cluster, short: [], categories: &[], subresources: NONE)
+        .derived(&["create", "delete", "get", "update"])
+        .with_names(NameRule::PathSegment),
     resource!("user.openshift.io"/"v1", "Group", "groups", "group", Cluster, short: [], categories: &[], subresources: NONE)
         .with_names(NameRule::PathSegment)
         .with_columns(columns::GROUP),

@@ -103,6 +103,7 @@ async fn lookup(server: &ApiServer, prefix: &str, name: &str) -> Option<serde_js
 }
 
 const ACCESS_TOKENS: &str = "/registry/oauth.openshift.io/oauthaccesstokens/";
+const CLIENTS: &str = "/registry/oauth.openshift.io/oauthclients/";
 const USERS: &str = "/registry/user.openshift.io/users/";
 const GROUPS: &str = "/registry/user.openshift.io/groups/";
 
@@ -110,8 +111,23 @@ const GROUPS: &str = "/registry/user.openshift.io/groups/";
 async fn oauth_user(server: &ApiServer, token: &str) -> Option<User> {
     let name = crate::oauth::tokens::object_name(token)?;
     let access = lookup(server, ACCESS_TOKENS, &name).await?;
-    if crate::oauth::tokens::expired(&access, now()) {
+    let now = now();
+    if crate::oauth::tokens::expired(&access, now) {
         return None;
+    }
+    if let Some(deadline) = crate::oauth::tokens::inactive_at(&access) {
+        if deadline <= now {
+            return None;
+        }
+        // Each use grants the client's timeout again.
+        let client = lookup(server, CLIENTS, access["clientName"].as_str()?).await;
+        let timeout = match (&server.oauth, client) {
+            (Some(config), Some(client)) => config.inactivity_timeout(&client),
+            _ => 0,
+        };
+        if timeout > 0 && crate::oauth::tokens::extended_timeout(&access, timeout, now).is_some() {
+            crate::oauth::tokens::touch(server, &name, timeout, now).await;
+        }
     }
     let user_name = access["userName"].as_str()?;
     let user = lookup(server, USERS, user_name).await?;
@@ -125,7 +141,7 @@ async fn oauth_user(server: &ApiServer, token: &str) -> Option<User> {
         uid: access["userUID"].as_str().unwrap_or_default().to_string(),
         groups,
         extra: [(
-            "scopes.authorization.openshift.io".to_string(),
+            auth::scopes::EXTRA_KEY.to_string(),
             access["scopes"]
                 .as_array()
                 .into_iter()

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use auth::rbac::{Attributes, Decision, Policy, UserInfo};
+use auth::rbac::{Attributes, Policy, UserInfo};
 use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
@@ -126,9 +126,16 @@ impl Authorizer {
     pub async fn check(&self, user: &User, info: &RequestInfo, path: &str) -> Result<(), ApiError> {
         let attrs = attributes(info, path);
         let user = user_info(user);
-        match self.policy().await.authorize(&user, &attrs) {
-            Decision::Allow(_) => Ok(()),
-            Decision::NoOpinion => Err(forbidden(&user, &attrs)),
+        let policy = self.policy().await;
+        if !policy.authorize(&user, &attrs).allowed() {
+            return Err(forbidden(&user, &attrs));
+        }
+        let scopes = user.extra.get(auth::scopes::EXTRA_KEY);
+        match scopes {
+            Some(scopes) if !auth::scopes::allows(&policy, scopes, &attrs) => {
+                Err(scoped_out(forbidden(&user, &attrs), scopes))
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -158,6 +165,20 @@ pub fn attributes(info: &RequestInfo, path: &str) -> Attributes {
         name: info.name.clone().unwrap_or_default(),
         path: path.to_string(),
         resource_request: info.is_resource,
+    }
+}
+
+/// A Forbidden that the token's scopes, not RBAC, caused.
+fn scoped_out(error: ApiError, scopes: &[String]) -> ApiError {
+    match error {
+        ApiError::Forbidden { target, message } => ApiError::Forbidden {
+            target,
+            message: format!(
+                "{message}: scopes [{}] prevent this action",
+                scopes.join(" ")
+            ),
+        },
+        other => other,
     }
 }
 

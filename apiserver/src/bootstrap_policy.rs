@@ -182,6 +182,12 @@ pub fn objects(scheme: &Scheme) -> Vec<Value> {
         &strings(&["clusterroles"]),
         &["get", "list"],
     ));
+    // Everyone may see and revoke their own OAuth tokens.
+    basic_user.push(rule(
+        &["oauth.openshift.io"],
+        &strings(&["useroauthaccesstokens"]),
+        &["get", "list", "watch", "delete"],
+    ));
     let mut reader: Vec<Value> = Vec::new();
     for def in scheme.resources() {
         if def.allows("get") && !is_secret(def) {

@@ -280,7 +280,7 @@ async fn health(State(s): State<Shared>, request: Request) -> Response {
 /// Discovery, health and version are reachable by anyone through the default policy.
 async fn authorize(State(server): State<Shared>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/oauth/") || path == "/.well-known/oauth-authorization-server" {
+    if oauth::is_public(path) {
         return next.run(request).await;
     }
     let info = request_info::of(&request);
@@ -415,6 +415,43 @@ impl ApiServer {
             .map_err(|e| error::from_storage(e, object::target(def, &name)))?;
         object::set_resource_version(&mut obj, kv.mod_revision);
         Ok(obj)
+    }
+
+    /// Replaces an object the server's own handlers change, if it is still at the
+    /// resourceVersion it carries (else Conflict).
+    pub(crate) async fn update_object(
+        &self,
+        def: &api::ResourceDef,
+        mut obj: serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        let name = object::meta_str(&obj, "name").to_string();
+        let namespace = object::meta_str(&obj, "namespace").to_string();
+        let revision =
+            resources::parse_resource_version(Some(object::meta_str(&obj, "resourceVersion")))?;
+        let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
+        let kv = self
+            .store
+            .update(&key, object::to_store(&obj), revision)
+            .await
+            .map_err(|e| error::from_storage(e, object::target(def, &name)))?;
+        object::set_resource_version(&mut obj, kv.mod_revision);
+        Ok(obj)
+    }
+
+    /// Deletes an object the server's own handlers remove, if it still is at `revision`
+    /// (when given).
+    pub(crate) async fn delete_object(
+        &self,
+        def: &api::ResourceDef,
+        namespace: Option<&str>,
+        name: &str,
+        revision: Option<u64>,
+    ) -> Result<(), ApiError> {
+        self.store
+            .delete(&def.key(namespace, name), revision)
+            .await
+            .map(drop)
+            .map_err(|e| error::from_storage(e, object::target(def, name)))
     }
 
     /// The stored object `name` (in `namespace`) of `def`, if any.

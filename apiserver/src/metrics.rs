@@ -6,9 +6,11 @@
 //! - `apiserver_registered_watchers` by group, version and resource;
 //! - `apiserver_storage_objects` by resource, counted in the store at scrape time;
 //! - `apiserver_terminated_watchers` by resource: watchers closed for falling behind;
-//! - `openshift_auth_basic_password_count`, `..._count_result` (by `result`) and
-//!   `openshift_auth_password_total`: `oc login` password attempts. They are exposed as
-//!   gauges that only grow, so that they keep upstream's exact names.
+//! - `openshift_auth_basic_password_count`, `..._count_result` (by `result`),
+//!   `openshift_auth_form_password_count`, `..._count_result` and
+//!   `openshift_auth_password_total`: password attempts of `oc login` (basic) and of the login
+//!   page (form). They are exposed as gauges that only grow, so that they keep upstream's
+//!   exact names.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -73,6 +75,8 @@ pub struct Metrics {
     terminated: Family<StoredLabels, Counter>,
     basic_password: Gauge,
     basic_password_result: Family<ResultLabels, Gauge>,
+    form_password: Gauge,
+    form_password_result: Family<ResultLabels, Gauge>,
     password_total: Gauge,
 }
 
@@ -135,6 +139,18 @@ impl Default for Metrics {
             "Counts password authentication attempts by oc login, by result",
             basic_password_result.clone(),
         );
+        let form_password = Gauge::default();
+        let form_password_result = Family::<ResultLabels, Gauge>::default();
+        registry.register(
+            "openshift_auth_form_password_count",
+            "Counts total password authentication attempts by the login page",
+            form_password.clone(),
+        );
+        registry.register(
+            "openshift_auth_form_password_count_result",
+            "Counts password authentication attempts by the login page, by result",
+            form_password_result.clone(),
+        );
         registry.register(
             "openshift_auth_password_total",
             "Counts total password authentication attempts",
@@ -144,6 +160,8 @@ impl Default for Metrics {
             registry,
             basic_password,
             basic_password_result,
+            form_password,
+            form_password_result,
             password_total,
             requests,
             durations,
@@ -168,11 +186,16 @@ impl Drop for WatchGuard {
 
 impl Metrics {
     /// One `oc login` (Basic) password attempt.
-    pub fn password_attempt(&self, success: bool) {
-        self.basic_password.inc();
+    /// Counts a password login: `form` for the login page, else a Basic challenge answer.
+    pub fn password_attempt(&self, form: bool, success: bool) {
+        let (count, by_result) = match form {
+            true => (&self.form_password, &self.form_password_result),
+            false => (&self.basic_password, &self.basic_password_result),
+        };
+        count.inc();
         self.password_total.inc();
         let result = if success { "success" } else { "failure" };
-        self.basic_password_result
+        by_result
             .get_or_create(&ResultLabels {
                 result: result.into(),
             })

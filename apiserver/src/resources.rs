@@ -270,7 +270,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         (verb, Part::Main) if !def.stored => {
             let user = user.ok_or(ApiError::Unauthorized)?;
             let body = match verb {
-                "create" => Some(object::parse_body(def, &decode(read_body().await?)?)?),
+                "create" | "update" => Some(object::parse_body(def, &decode(read_body().await?)?)?),
                 _ => None,
             };
             match (def.group, def.plural) {
@@ -279,6 +279,13 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
                 }
                 ("project.openshift.io", _) => {
                     crate::projects::project_requests(server, def, verb, body, &user, out).await
+                }
+                ("oauth.openshift.io", "useroauthaccesstokens") => {
+                    crate::oauth::user_tokens::handle(server, def, verb, name, &user, out).await
+                }
+                ("user.openshift.io", "useridentitymappings") => {
+                    crate::oauth::user_identity_mappings::handle(server, def, verb, name, body, out)
+                        .await
                 }
                 _ => {
                     let review = body.ok_or(ApiError::MethodNotAllowed)?;

@@ -1,4 +1,5 @@
 pub mod htpasswd;
 pub mod pki;
 pub mod rbac;
+pub mod scopes;
 pub mod service_account_tokens;

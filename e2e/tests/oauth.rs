@@ -10,15 +10,18 @@ use e2e::{Backend, Cluster, e2e_dir, python};
 /// Logs alice in as `oc login` does (`python/oauth_login.py`), expecting tokens that live
 /// `lifetime` seconds; the tokens it obtained.
 fn login(c: &Cluster, lifetime: &str) -> serde_json::Value {
+    run_python(c, "oauth_login.py", &["alice", "wonderland", lifetime])
+}
+
+/// Runs an OAuth client script against the cluster; what it printed, as JSON.
+fn run_python(c: &Cluster, script: &str, args: &[&str]) -> serde_json::Value {
     let out = Command::new(python())
-        .arg(e2e_dir().join("python/oauth_login.py"))
+        .arg(e2e_dir().join("python").join(script))
         .args([
             &c.server(),
             &c.data_dir().join("pki/ca.crt").display().to_string(),
-            "alice",
-            "wonderland",
-            lifetime,
         ])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -168,5 +171,268 @@ print(r.status)
     assert_eq!(
         c.kubectl_ok(&["get", "identities", "-o", "name"]),
         "identity.user.openshift.io/anypassword:bob\n"
+    );
+}
+
+/// Runs `kubectl` with a kubeconfig; its output.
+fn kubectl_as(c: &Cluster, kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
+    all.extend_from_slice(args);
+    c.kubectl(&all)
+}
+
+fn htpasswd(dir: &std::path::Path, name: &str, user: &str, password: &str) {
+    let hash = bcrypt::hash(password, 4).unwrap();
+    std::fs::write(dir.join(name), format!("{user}:{hash}\n")).unwrap();
+}
+
+#[test]
+fn browser_login_grants_scopes_mappings_and_own_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    htpasswd(dir.path(), "local.htpasswd", "alice", "wonderland");
+    htpasswd(dir.path(), "corp.htpasswd", "carol", "s3cret");
+    let config = dir.path().join("oauth.yaml");
+    std::fs::write(
+        &config,
+        "oauthConfig:\n  identityProviders:\n  - name: local\n    provider: {kind: HTPasswdPasswordIdentityProvider, file: local.htpasswd}\n  - name: corp\n    login: false\n    mappingMethod: lookup\n    provider: {kind: HTPasswdPasswordIdentityProvider, file: corp.htpasswd}\n",
+    )
+    .unwrap();
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &["--oauth-config", config.to_str().unwrap()],
+    );
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file(
+            "web.yaml",
+            r#"{"apiVersion": "oauth.openshift.io/v1", "kind": "OAuthClient",
+                "metadata": {"name": "web"}, "secret": "s", "grantMethod": "prompt",
+                "redirectURIs": ["https://app.example/cb"]}"#,
+        ),
+    ]);
+
+    let tokens = run_python(&c, "oauth_browser.py", &["alice", "wonderland"]);
+
+    // The browser's token is alice's; the grants were recorded.
+    let browser = c.token_kubeconfig("browser", tokens["browser"].as_str().unwrap());
+    let whoami = kubectl_as(
+        &c,
+        &browser,
+        &["get", "--raw", "/apis/user.openshift.io/v1/users/~"],
+    );
+    let me: serde_json::Value = serde_json::from_slice(&whoami.stdout).unwrap();
+    assert_eq!(me["identities"][0], "local:alice");
+    let grants = c.kubectl_ok(&["get", "oauthclientauthorizations", "-o", "name"]);
+    assert_eq!(
+        grants,
+        "oauthclientauthorization.oauth.openshift.io/alice:openshift-browser-client\n\
+         oauthclientauthorization.oauth.openshift.io/alice:openshift-challenging-client\n\
+         oauthclientauthorization.oauth.openshift.io/alice:web\n"
+    );
+    let metrics = c.kubectl_ok(&["get", "--raw", "/metrics"]);
+    assert!(
+        metrics.contains(r#"openshift_auth_form_password_count_result{result="failure"} 1"#)
+            && metrics.contains(r#"openshift_auth_form_password_count_result{result="success"} 1"#),
+        "{metrics}"
+    );
+
+    // The user:info token reads who it is and nothing else.
+    let info = c.token_kubeconfig("info", tokens["info"].as_str().unwrap());
+    assert!(
+        kubectl_as(
+            &c,
+            &info,
+            &["get", "--raw", "/apis/user.openshift.io/v1/users/~"]
+        )
+        .status
+        .success()
+    );
+    let out = kubectl_as(&c, &info, &["get", "projects"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error from server (Forbidden): projects.project.openshift.io is forbidden: User \"alice\" cannot list resource \"projects\" in API group \"project.openshift.io\" at the cluster scope: scopes [user:info] prevent this action\n"
+    );
+    assert!(
+        kubectl_as(&c, &browser, &["get", "projects"])
+            .status
+            .success()
+    );
+
+    // Alice sees her own tokens, and only hers, and revokes the scoped one.
+    let mine = kubectl_as(
+        &c,
+        &browser,
+        &["get", "useroauthaccesstokens", "-o", "name"],
+    );
+    let mine = String::from_utf8_lossy(&mine.stdout).to_string();
+    assert_eq!(mine.lines().count(), 2, "{mine}");
+    let all = c.kubectl_ok(&["get", "oauthaccesstokens", "-o", "name"]);
+    assert_eq!(all.lines().count(), 2, "{all}");
+    let info_name = object_name(tokens["info"].as_str().unwrap());
+    let out = kubectl_as(
+        &c,
+        &browser,
+        &["delete", "useroauthaccesstoken", &info_name, "--wait=false"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!kubectl_as(&c, &info, &["auth", "whoami"]).status.success());
+    // Another user's tokens are not there for her.
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file(
+            "bob.yaml",
+            r#"{"apiVersion": "oauth.openshift.io/v1", "kind": "OAuthAccessToken",
+                "metadata": {"name": "sha256~bobs-token-name-000000000000000000000000000"},
+                "clientName": "openshift-challenging-client", "userName": "bob",
+                "userUID": "x", "scopes": ["user:full"], "expiresIn": 0}"#,
+        ),
+    ]);
+    let out = kubectl_as(
+        &c,
+        &browser,
+        &[
+            "get",
+            "useroauthaccesstoken",
+            "sha256~bobs-token-name-000000000000000000000000000",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(NotFound)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A `lookup` provider lets nobody in until an administrator maps the identity.
+    let refused = Command::new(python())
+        .arg(e2e_dir().join("python/oauth_login.py"))
+        .args([
+            &c.server(),
+            &c.data_dir().join("pki/ca.crt").display().to_string(),
+            "carol",
+            "s3cret",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    for (file, object) in [
+        (
+            "carol.json",
+            r#"{"apiVersion": "user.openshift.io/v1", "kind": "User", "metadata": {"name": "carol.smith"}}"#,
+        ),
+        (
+            "identity.json",
+            r#"{"apiVersion": "user.openshift.io/v1", "kind": "Identity", "metadata": {"name": "corp:carol"},
+                "providerName": "corp", "providerUserName": "carol"}"#,
+        ),
+    ] {
+        c.kubectl_ok(&["create", "-f", &c.file(file, object)]);
+    }
+    let mapping = c.kubectl_ok(&[
+        "create",
+        "-o",
+        "json",
+        "-f",
+        &c.file(
+            "mapping.yaml",
+            r#"{"apiVersion": "user.openshift.io/v1", "kind": "UserIdentityMapping",
+                "identity": {"name": "corp:carol"}, "user": {"name": "carol.smith"}}"#,
+        ),
+    ]);
+    let mapping: serde_json::Value = serde_json::from_str(&mapping).unwrap();
+    assert_eq!(mapping["metadata"]["name"], "corp:carol");
+    assert_eq!(
+        c.kubectl_ok(&["get", "user", "carol.smith", "-o", "jsonpath={.identities}"]),
+        r#"["corp:carol"]"#
+    );
+    let carol = run_python(&c, "oauth_login.py", &["carol", "s3cret"]);
+    let carol = c.token_kubeconfig("carol", carol["implicit"].as_str().unwrap());
+    let me = kubectl_as(
+        &c,
+        &carol,
+        &["get", "--raw", "/apis/user.openshift.io/v1/users/~"],
+    );
+    let me: serde_json::Value = serde_json::from_slice(&me.stdout).unwrap();
+    assert_eq!(me["metadata"]["name"], "carol.smith");
+    // Unmapping locks her out again.
+    c.kubectl_ok(&["delete", "useridentitymapping", "corp:carol"]);
+    assert_eq!(
+        c.kubectl_ok(&["get", "identity", "corp:carol", "-o", "jsonpath={.user}"]),
+        "{}"
+    );
+    assert!(
+        !Command::new(python())
+            .arg(e2e_dir().join("python/oauth_login.py"))
+            .args([
+                &c.server(),
+                &c.data_dir().join("pki/ca.crt").display().to_string(),
+                "carol",
+                "s3cret",
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+}
+
+/// The name of the OAuthAccessToken that stands for `token`.
+fn object_name(token: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let secret = token.trim_start_matches("sha256~");
+    format!(
+        "sha256~{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(secret.as_bytes()))
+    )
+}
+
+#[test]
+fn tokens_stop_working_when_left_unused() {
+    let dir = tempfile::tempdir().unwrap();
+    htpasswd(dir.path(), "htpasswd", "dora", "x");
+    let file = dir.path().join("htpasswd");
+    let c = Cluster::start_with(Backend::Embedded, &["--htpasswd", file.to_str().unwrap()]);
+    // A client whose tokens lapse after 6 idle seconds (shorter than upstream allows, to test
+    // in seconds), and a token of it.
+    c.kubectl_ok(&[
+        "patch",
+        "oauthclient",
+        "openshift-challenging-client",
+        "--type=merge",
+        "-p",
+        r#"{"accessTokenInactivityTimeoutSeconds":6}"#,
+    ]);
+    let tokens = run_python(&c, "oauth_login.py", &["dora", "x"]);
+    let stored = c.kubectl_ok(&[
+        "get",
+        "oauthaccesstoken",
+        tokens["code_flow_name"].as_str().unwrap(),
+        "-o",
+        "jsonpath={.inactivityTimeoutSeconds}",
+    ]);
+    assert_eq!(stored, "6");
+    let kubeconfig = c.token_kubeconfig("idle", tokens["code_flow"].as_str().unwrap());
+    // Used every second for longer than the timeout, it keeps working.
+    for _ in 0..9 {
+        let out = kubectl_as(&c, &kubeconfig, &["auth", "whoami"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    // Left alone for longer than the timeout, it stops.
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    assert_eq!(
+        String::from_utf8_lossy(&kubectl_as(&c, &kubeconfig, &["auth", "whoami"]).stderr),
+        "error: You must be logged in to the server (Unauthorized)\n"
     );
 }

@@ -81,6 +81,34 @@ struct StartArgs {
     /// DEVELOPMENT ONLY: let `oc login` accept any user name with any password.
     #[arg(long)]
     allow_all_passwords: bool,
+    /// The OAuth server's configuration (identity providers with their mapping methods,
+    /// grant method, token lifetimes), in the shape of OpenShift's `oauthConfig`.
+    #[arg(long)]
+    oauth_config: Option<PathBuf>,
+}
+
+/// The OAuth server's setup from the flags: `--htpasswd`, `--allow-all-passwords`, then the
+/// providers and settings of `--oauth-config`; browser sessions signed with a key kept in
+/// the data directory.
+fn oauth_config(
+    args: &StartArgs,
+    issuer: String,
+) -> Result<apiserver::oauth::OAuthConfig, BoxError> {
+    let mut oauth = apiserver::oauth::OAuthConfig::new(issuer);
+    if let Some(file) = &args.htpasswd {
+        oauth = oauth.with_htpasswd(file);
+    }
+    if args.allow_all_passwords {
+        tracing::warn!("--allow-all-passwords: any password logs any user in");
+        oauth = oauth.with_allow_all();
+    }
+    if let Some(file) = &args.oauth_config {
+        oauth = oauth.with_file(file)?;
+    }
+    oauth.session_key = apiserver::oauth::session::SessionKey::load_or_create(
+        &args.data_dir.join("pki").join("oauth-session.key"),
+    )?;
+    Ok(oauth)
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -226,17 +254,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             format!("{host}:{}", args.listen.port()),
         )
         .with_service_account_tokens(tokens)
-        .with_oauth({
-            let mut oauth = apiserver::oauth::OAuthConfig::new(
-                server.clone(),
-                args.htpasswd.as_deref().map(auth::htpasswd::Htpasswd::new),
-            );
-            if args.allow_all_passwords {
-                tracing::warn!("--allow-all-passwords: any password logs any user in");
-                oauth.allow_all = true;
-            }
-            oauth
-        }),
+        .with_oauth(oauth_config(&args, server.clone())?),
     );
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");

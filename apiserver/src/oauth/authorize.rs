@@ -1,19 +1,20 @@
-//! `GET /oauth/authorize`: authenticates the user with the identity provider (Basic
-//! credentials; a challenging client without them gets a `WWW-Authenticate` challenge, once it
-//! proves it is not a browser with `X-CSRF-Token`), then redirects to the client with an
-//! authorization code (`response_type=code`, PKCE supported) or an access token in the
-//! fragment (`response_type=token`).
+//! `GET /oauth/authorize`: authenticates the user (a browser session from the login form, or
+//! Basic credentials checked by the identity providers that answer challenges; a challenging
+//! client without them gets a `WWW-Authenticate` challenge once it proves it is not a browser
+//! with `X-CSRF-Token`, a browser goes to the login form), checks that the user has granted the
+//! client the requested scopes, then redirects to the client with an authorization code
+//! (`response_type=code`, PKCE supported) or an access token in the fragment
+//! (`response_type=token`).
 
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{identities, no_cache, tokens};
+use super::{grants, identities, no_cache, session, tokens};
 use crate::ApiServer;
 use crate::error::ApiError;
 
@@ -32,9 +33,10 @@ pub struct Params {
 pub async fn authorize(
     State(server): State<Arc<ApiServer>>,
     headers: HeaderMap,
+    uri: Uri,
     Query(params): Query<Params>,
 ) -> Response {
-    let mut response = match run(&server, &headers, &params).await {
+    let mut response = match run(&server, &headers, &uri, &params).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
@@ -51,7 +53,12 @@ fn text(code: StatusCode, body: &str) -> Response {
         .into_response()
 }
 
-fn redirect(location: &str) -> Response {
+/// Sends a browser without a session to the login form, to come back here afterwards.
+fn login_redirect(uri: &Uri) -> Response {
+    redirect(&with_params("/login", '?', &[("then", &uri.to_string())]))
+}
+
+pub(super) fn redirect(location: &str) -> Response {
     let mut response = StatusCode::FOUND.into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -60,7 +67,7 @@ fn redirect(location: &str) -> Response {
 }
 
 /// `redirect` with `params` in its query (errors, codes) or fragment (tokens).
-fn with_params(base: &str, separator: char, params: &[(&str, &str)]) -> String {
+pub(super) fn with_params(base: &str, separator: char, params: &[(&str, &str)]) -> String {
     let encoded: Vec<String> = params
         .iter()
         .filter(|(_, v)| !v.is_empty())
@@ -85,18 +92,6 @@ fn percent_encode(value: &str) -> String {
         .collect()
 }
 
-/// The Basic credentials of a request.
-fn basic(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some((user.to_string(), password.to_string()))
-}
-
 fn challenge(message: &str) -> Response {
     let mut response = text(StatusCode::UNAUTHORIZED, message);
     response.headers_mut().insert(
@@ -106,7 +101,7 @@ fn challenge(message: &str) -> Response {
     response
 }
 
-async fn client(server: &ApiServer, name: &str) -> Result<Option<Value>, ApiError> {
+pub(super) async fn client(server: &ApiServer, name: &str) -> Result<Option<Value>, ApiError> {
     let def = server
         .scheme
         .lookup("oauth.openshift.io", "v1", "oauthclients")
@@ -115,7 +110,7 @@ async fn client(server: &ApiServer, name: &str) -> Result<Option<Value>, ApiErro
 }
 
 /// Whether `uri` is one of the client's redirect URIs, or under one.
-fn allowed_redirect(client: &Value, uri: &str) -> bool {
+pub(super) fn allowed_redirect(client: &Value, uri: &str) -> bool {
     client["redirectURIs"]
         .as_array()
         .into_iter()
@@ -126,7 +121,12 @@ fn allowed_redirect(client: &Value, uri: &str) -> bool {
         })
 }
 
-async fn run(server: &ApiServer, headers: &HeaderMap, p: &Params) -> Result<Response, ApiError> {
+async fn run(
+    server: &ApiServer,
+    headers: &HeaderMap,
+    uri: &Uri,
+    p: &Params,
+) -> Result<Response, ApiError> {
     let Some(config) = &server.oauth else {
         return Err(ApiError::PathNotFound);
     };
@@ -170,58 +170,92 @@ async fn run(server: &ApiServer, headers: &HeaderMap, p: &Params) -> Result<Resp
             "The code challenge method is not supported.",
         );
     }
-    let challenging = client["respondWithChallenges"] == json!(true);
-    let Some((user, password)) = basic(headers) else {
-        if !challenging {
-            return Ok(text(
-                StatusCode::UNAUTHORIZED,
-                "Log in with a client that answers challenges (oc login), or with a token.",
-            ));
-        }
-        let csrf = headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| !v.is_empty());
-        if !csrf {
-            return Ok(text(
-                StatusCode::UNAUTHORIZED,
-                "A non-empty X-CSRF-Token header is required to receive basic-auth challenges",
-            ));
-        }
-        return Ok(challenge("Unauthorized"));
-    };
-    let provider = if config
-        .htpasswd
-        .as_ref()
-        .is_some_and(|idp| idp.authenticate(&user, &password))
-    {
-        Some(config.provider.as_str())
-    } else if config.allow_all && !user.is_empty() && !user.contains(':') {
-        Some("anypassword")
-    } else {
-        None
-    };
-    server.metrics.password_attempt(provider.is_some());
-    let Some(provider) = provider else {
-        return Ok(challenge("Unauthorized"));
-    };
-    let account = identities::user_for(server, provider, &user).await?;
     let scopes: Vec<String> = match p.scope.split_whitespace().collect::<Vec<_>>() {
         s if s.is_empty() => vec!["user:full".to_string()],
         s => s.into_iter().map(str::to_string).collect(),
     };
+    if let Some(bad) = scopes.iter().find(|s| !auth::scopes::valid(s)) {
+        return error("invalid_scope", &format!("scope {bad:?} is not known"));
+    }
+    let challenging = client["respondWithChallenges"] == json!(true);
+    let session = session::cookie(headers, session::SESSION_COOKIE).and_then(|v| {
+        config
+            .session_key
+            .open(v, jiff::Timestamp::now().as_second())
+    });
+    let account = match (&session, super::basic_credentials(headers)) {
+        (Some(user), _) => match identities::current(server, user).await? {
+            Some(user) => user,
+            None => return Ok(login_redirect(uri)),
+        },
+        (None, Some((user, password))) => {
+            let provider = config.authenticate(|p| p.challenge, &user, &password);
+            server.metrics.password_attempt(false, provider.is_some());
+            let Some(provider) = provider else {
+                return Ok(challenge("Unauthorized"));
+            };
+            identities::user_for(server, provider, &user).await?
+        }
+        (None, None) if challenging => {
+            let csrf = headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| !v.is_empty());
+            if !csrf {
+                return Ok(text(
+                    StatusCode::UNAUTHORIZED,
+                    "A non-empty X-CSRF-Token header is required to receive basic-auth challenges",
+                ));
+            }
+            return Ok(challenge("Unauthorized"));
+        }
+        (None, None) if config.providers.iter().any(|p| p.login) => {
+            return Ok(login_redirect(uri));
+        }
+        (None, None) => {
+            return Ok(text(
+                StatusCode::UNAUTHORIZED,
+                "No identity provider offers a login page; log in with `oc login`.",
+            ));
+        }
+    };
+    match grants::check(
+        server,
+        config.grant_method(&client),
+        &p.client_id,
+        &account,
+        &scopes,
+    )
+    .await?
+    {
+        grants::Decision::Granted => {}
+        grants::Decision::Prompt if session.is_some() => {
+            return Ok(super::pages::approval(
+                headers,
+                &super::pages::Approval {
+                    then: uri.to_string(),
+                    client_id: p.client_id.clone(),
+                    scope: scopes.join(" "),
+                    redirect_uri: redirect_uri.clone(),
+                    state: p.state.clone(),
+                    csrf: String::new(),
+                    approve: String::new(),
+                },
+                &account.0,
+            ));
+        }
+        grants::Decision::Prompt | grants::Decision::Denied => {
+            return error(
+                "access_denied",
+                "The resource owner or authorization server denied the request.",
+            );
+        }
+    }
     if p.response_type == "token" {
-        let token = tokens::issue_access_token(
-            server,
-            &p.client_id,
-            &account,
-            &scopes,
-            &redirect_uri,
-            None,
-            config.token_max_age(&client),
-        )
-        .await?;
-        let expires = config.token_max_age(&client).to_string();
+        let (token, expires) =
+            tokens::issue_access_token(server, &client, &account, &scopes, &redirect_uri, None)
+                .await?;
+        let expires = expires.to_string();
         return Ok(redirect(&with_params(
             &redirect_uri,
             '#',

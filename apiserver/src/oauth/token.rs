@@ -21,21 +21,39 @@ use crate::object;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Params {
-    grant_type: String,
-    code: String,
-    redirect_uri: String,
-    client_id: String,
-    client_secret: String,
-    code_verifier: String,
+    pub grant_type: String,
+    pub code: String,
+    pub redirect_uri: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub code_verifier: String,
 }
 
-fn oauth_error(code: StatusCode, error: &str, description: &str) -> Response {
-    (
-        code,
-        [(header::CONTENT_TYPE, "application/json")],
-        json!({"error": error, "error_description": description}).to_string(),
-    )
-        .into_response()
+/// An access token issued for a code.
+pub struct Issued {
+    pub token: String,
+    pub expires_in: i64,
+    pub scopes: Vec<String>,
+}
+
+/// An RFC 6749 refusal: status, error code and description.
+pub struct Refusal(StatusCode, &'static str, &'static str);
+
+impl Refusal {
+    pub fn description(&self) -> &'static str {
+        self.2
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"error": self.1, "error_description": self.2}).to_string(),
+        )
+            .into_response()
+    }
 }
 
 pub async fn token(
@@ -44,23 +62,24 @@ pub async fn token(
     Form(mut p): Form<Params>,
 ) -> Response {
     // Client credentials may come as HTTP Basic instead of form fields.
-    if let Some((id, secret)) = basic(&headers) {
+    if let Some((id, secret)) = super::basic_credentials(&headers) {
         p.client_id = id;
         p.client_secret = secret;
     }
     match exchange(&server, &p).await {
-        Ok(response) => response,
+        Ok(Ok(issued)) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            json!({"access_token": issued.token, "token_type": "Bearer",
+                "expires_in": issued.expires_in, "scope": issued.scopes.join(" ")})
+            .to_string(),
+        )
+            .into_response(),
+        Ok(Err(refusal)) => refusal.into_response(),
         Err(e) => e.into_response(),
     }
-}
-
-fn basic(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(value.strip_prefix("Basic ")?.trim())
-        .ok()?;
-    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
-    Some((id.to_string(), secret.to_string()))
 }
 
 async fn get(
@@ -94,38 +113,37 @@ fn pkce_ok(code: &Value, verifier: &str) -> bool {
     }
 }
 
-async fn exchange(server: &ApiServer, p: &Params) -> Result<Response, crate::error::ApiError> {
-    let Some(config) = &server.oauth else {
-        return Err(crate::error::ApiError::PathNotFound);
-    };
+const UNAUTHORIZED_CLIENT: Refusal = Refusal(
+    StatusCode::UNAUTHORIZED,
+    "unauthorized_client",
+    "The client is not authorized to request a token using this method.",
+);
+
+/// Exchanges a code for an access token.
+pub async fn exchange(
+    server: &ApiServer,
+    p: &Params,
+) -> Result<Result<Issued, Refusal>, crate::error::ApiError> {
     if p.grant_type != "authorization_code" {
-        return Ok(oauth_error(
+        return Ok(Err(Refusal(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "The authorization grant type is not supported by the authorization server.",
-        ));
+        )));
     }
     let invalid_grant = || {
-        Ok(oauth_error(
+        Ok(Err(Refusal(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
-        ))
+        )))
     };
     let Some((client, _)) = get(server, "oauthclients", &p.client_id).await? else {
-        return Ok(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized_client",
-            "The client is not authorized to request a token using this method.",
-        ));
+        return Ok(Err(UNAUTHORIZED_CLIENT));
     };
     let secret = client["secret"].as_str().unwrap_or_default();
     if !secret.is_empty() && secret != p.client_secret {
-        return Ok(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized_client",
-            "The client is not authorized to request a token using this method.",
-        ));
+        return Ok(Err(UNAUTHORIZED_CLIENT));
     }
     let Some((code, revision)) = get(server, "oauthauthorizetokens", &p.code).await? else {
         return invalid_grant();
@@ -162,26 +180,14 @@ async fn exchange(server: &ApiServer, p: &Params) -> Result<Response, crate::err
         .flatten()
         .filter_map(|s| s.as_str().map(str::to_string))
         .collect();
-    let token = tokens::issue_access_token(
-        server,
-        &p.client_id,
-        &user,
-        &scopes,
-        redirect,
-        Some(&p.code),
-        config.token_max_age(&client),
-    )
-    .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        json!({"access_token": token, "token_type": "Bearer",
-            "expires_in": config.token_max_age(&client), "scope": scopes.join(" ")})
-        .to_string(),
-    )
-        .into_response())
+    let (token, expires_in) =
+        tokens::issue_access_token(server, &client, &user, &scopes, redirect, Some(&p.code))
+            .await?;
+    Ok(Ok(Issued {
+        token,
+        expires_in,
+        scopes,
+    }))
 }
 
 #[cfg(test)]

@@ -26,23 +26,25 @@ pub fn object_name(token: &str) -> Option<String> {
     ))
 }
 
-/// A user's access token for `client`: stored (hashed), and returned as the client holds it.
+/// A user's access token for `client` (an OAuthClient): stored (hashed), with the client's
+/// lifetime and inactivity timeout, and returned as the client holds it with its lifetime.
 pub async fn issue_access_token(
     server: &ApiServer,
-    client: &str,
+    client: &Value,
     user: &(String, String),
     scopes: &[String],
     redirect_uri: &str,
     authorize_token: Option<&str>,
-    max_age: i64,
-) -> Result<String, ApiError> {
+) -> Result<(String, i64), ApiError> {
+    let config = server.oauth.as_ref().ok_or(ApiError::PathNotFound)?;
+    let max_age = config.token_max_age(client);
     let token = format!("{PREFIX}{}", random_token());
     let name = object_name(&token).ok_or_else(|| ApiError::Internal("token name".into()))?;
     let mut obj = json!({
         "apiVersion": "oauth.openshift.io/v1",
         "kind": "OAuthAccessToken",
         "metadata": {"name": name},
-        "clientName": client,
+        "clientName": crate::object::meta_str(client, "name"),
         "expiresIn": max_age,
         "scopes": scopes,
         "redirectURI": redirect_uri,
@@ -52,8 +54,12 @@ pub async fn issue_access_token(
     if let Some(code) = authorize_token {
         obj["authorizeToken"] = json!(code);
     }
+    let timeout = config.inactivity_timeout(client);
+    if timeout > 0 {
+        obj["inactivityTimeoutSeconds"] = json!(timeout);
+    }
     create(server, "oauthaccesstokens", obj).await?;
-    Ok(token)
+    Ok((token, max_age))
 }
 
 /// Stores a new cluster-scoped OAuth object.
@@ -72,15 +78,71 @@ pub fn expired(obj: &Value, now: i64) -> bool {
     if lifetime <= 0 {
         return false;
     }
-    let created = obj["metadata"]["creationTimestamp"]
+    created(obj) + lifetime <= now
+}
+
+fn created(obj: &Value) -> i64 {
+    obj["metadata"]["creationTimestamp"]
         .as_str()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .map_or(0, |t| t.as_second());
-    created + lifetime <= now
+        .map_or(0, |t| t.as_second())
+}
+
+/// When a token with an inactivity timeout stops working unless it is used: its creation
+/// plus `inactivityTimeoutSeconds`, which each use pushes forward.
+pub fn inactive_at(obj: &Value) -> Option<i64> {
+    let seconds = obj["inactivityTimeoutSeconds"]
+        .as_i64()
+        .filter(|s| *s > 0)?;
+    Some(created(obj) + seconds)
+}
+
+/// The `inactivityTimeoutSeconds` a token used at `now` should get, if its deadline is due to
+/// move: only once a tenth of the timeout has passed since it last moved, so that a busy
+/// token is written at most every few minutes, not on every request.
+pub fn extended_timeout(obj: &Value, timeout: i64, now: i64) -> Option<i64> {
+    let deadline = inactive_at(obj)?;
+    let wanted = now + timeout;
+    (wanted - deadline >= (timeout / 10).max(1)).then(|| wanted - created(obj))
+}
+
+/// Records that the token `name` was used at `now`, moving its inactivity deadline. A
+/// concurrent use that moved it first wins; losing that race changes nothing.
+pub async fn touch(server: &ApiServer, name: &str, timeout: i64, now: i64) {
+    let Some(def) = server
+        .scheme
+        .lookup("oauth.openshift.io", "v1", "oauthaccesstokens")
+    else {
+        return;
+    };
+    let Ok(Some(mut obj)) = server.get_object(def, None, name).await else {
+        return;
+    };
+    if let Some(seconds) = extended_timeout(&obj, timeout, now) {
+        obj["inactivityTimeoutSeconds"] = json!(seconds);
+        if let Err(e) = server.update_object(def, obj).await
+            && !matches!(e, ApiError::Conflict(_) | ApiError::NotFound(_))
+        {
+            tracing::warn!(error = %e, "recording the use of an access token failed");
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn inactivity() {
+        let created = 1_704_067_200;
+        let obj = json!({"metadata": {"creationTimestamp": "2024-01-01T00:00:00Z"},
+            "inactivityTimeoutSeconds": 300});
+        assert_eq!(inactive_at(&obj), Some(created + 300));
+        assert_eq!(inactive_at(&json!({"inactivityTimeoutSeconds": 0})), None);
+        // Used at once: the deadline is where it was.
+        assert_eq!(extended_timeout(&obj, 300, created + 10), None);
+        // Used after a tenth of the timeout: pushed to a full timeout from now.
+        assert_eq!(extended_timeout(&obj, 300, created + 30), Some(330));
+    }
+
     use super::*;
 
     #[test]
