@@ -101,16 +101,10 @@ pub async fn projects(
                 .delete(&ns_def.key(None, name), None)
                 .await
                 .map_err(|e| from_storage(e, target(name)))?;
-            let status = api::status::Status::success(api::status::StatusDetails {
-                name: name.into(),
-                group: "project.openshift.io".into(),
-                kind: "projects".into(),
-                ..Default::default()
-            });
             Ok(out.respond(
                 StatusCode::OK,
                 def,
-                serde_json::to_value(status).map_err(|e| ApiError::Internal(e.to_string()))?,
+                crate::resources::deleted(def, name, ""),
             ))
         }
         _ => Err(ApiError::MethodNotAllowed),

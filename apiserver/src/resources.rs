@@ -928,16 +928,23 @@ async fn delete(server: &ApiServer, t: &Target<'_>, body: &[u8]) -> Result<Respo
         .await
         .map_err(|e| from_storage(e, target(def, name)))?;
     // Removed at once (no finalizers yet): upstream answers with a success Status.
+    Ok(json_response(
+        StatusCode::OK,
+        &deleted(def, name, object::meta_str(&obj, "uid")),
+    ))
+}
+
+/// The success Status of a deletion that removed the object at once.
+pub(crate) fn deleted(def: &ResourceDef, name: &str, uid: &str) -> Value {
     let details = api::status::StatusDetails {
         name: name.to_string(),
         group: def.group.to_string(),
         kind: def.plural.to_string(),
-        uid: object::meta_str(&obj, "uid").to_string(),
+        uid: uid.to_string(),
         ..Default::default()
     };
-    let status = serde_json::to_value(api::status::Status::success(details))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(json_response(StatusCode::OK, &status))
+    // Plain strings and numbers: serializing cannot fail.
+    serde_json::to_value(api::status::Status::success(details)).unwrap_or_default()
 }
 
 /// Deletes every selected object of the collection; answers with the deleted objects.

@@ -180,17 +180,10 @@ pub(crate) async fn handle(
             let uid = object::meta_str(&identity, "uid").to_string();
             point(server, identity, &Value::Null).await?;
             set_listed(server, user, name, false).await?;
-            let status = api::status::Status::success(api::status::StatusDetails {
-                name: name.into(),
-                group: "user.openshift.io".into(),
-                kind: "useridentitymappings".into(),
-                uid,
-                ..Default::default()
-            });
             Ok(out.respond(
                 StatusCode::OK,
                 def,
-                serde_json::to_value(status).map_err(|e| ApiError::Internal(e.to_string()))?,
+                crate::resources::deleted(def, name, &uid),
             ))
         }
         _ => Err(ApiError::MethodNotAllowed),

@@ -78,17 +78,10 @@ pub(crate) async fn handle(
             server
                 .delete_object(tokens, None, name, Some(revision))
                 .await?;
-            let status = api::status::Status::success(api::status::StatusDetails {
-                name: name.into(),
-                group: "oauth.openshift.io".into(),
-                kind: "useroauthaccesstokens".into(),
-                uid: object::meta_str(&token, "uid").into(),
-                ..Default::default()
-            });
             Ok(out.respond(
                 StatusCode::OK,
                 def,
-                serde_json::to_value(status).map_err(|e| ApiError::Internal(e.to_string()))?,
+                crate::resources::deleted(def, name, object::meta_str(&token, "uid")),
             ))
         }
         _ => Err(ApiError::MethodNotAllowed),
