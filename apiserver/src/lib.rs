@@ -9,6 +9,7 @@ mod admission;
 mod authentication;
 pub mod authorization;
 pub mod bootstrap_policy;
+mod deletion;
 pub mod discovery;
 pub mod encoded;
 pub mod error;

@@ -212,7 +212,7 @@ pub fn check_identity(
 
 /// The current time in whole seconds, truncated as upstream's: rounding could date an
 /// object up to half a second in the future (and make lifetimes counted from it longer).
-fn now() -> String {
+pub fn now() -> String {
     jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
         .map(|t| t.to_string())
         .unwrap_or_default()

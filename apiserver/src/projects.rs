@@ -96,11 +96,24 @@ pub async fn projects(
             Ok(out.object(def, project(ns)))
         }
         "delete" => {
-            server
-                .store
-                .delete(&ns_def.key(None, name), None)
-                .await
-                .map_err(|e| from_storage(e, target(name)))?;
+            // The namespace terminates: its content goes first, then it does.
+            let ns = server
+                .get_object(ns_def, None, name)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(target(name)))?;
+            let options = crate::deletion::DeleteOptions::default();
+            match crate::deletion::mark(ns_def, &ns, &options, &object::now())? {
+                Some(marked) if marked == ns => {}
+                Some(marked) => drop(server.update_object(ns_def, marked).await?),
+                None => {
+                    let revision = crate::resources::parse_resource_version(Some(
+                        object::meta_str(&ns, "resourceVersion"),
+                    ))?;
+                    server
+                        .delete_object(ns_def, None, name, Some(revision))
+                        .await?
+                }
+            }
             Ok(out.respond(
                 StatusCode::OK,
                 def,

@@ -40,6 +40,7 @@ pub(crate) struct Params {
     pub(crate) field_selector: Option<String>,
     pub(crate) include_object: Option<String>,
     pub(crate) send_initial_events: Option<bool>,
+    pub(crate) dry_run: Option<String>,
 }
 
 /// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
@@ -187,6 +188,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         Some("status") if def.subresource("status").is_some() => Part::Status,
         Some("scale") => Part::Scale(*def.subresource("scale").ok_or(ApiError::PathNotFound)?),
         Some("token") if def.subresource("token").is_some() => Part::Token,
+        Some("finalize") if def.subresource("finalize").is_some() => Part::Finalize,
         Some(_) => return Err(ApiError::PathNotFound),
     };
     let content_type = parts
@@ -240,12 +242,14 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             .map_err(|_| ApiError::RequestEntityTooLarge(format!("limit is {MAX_BODY_BYTES}")))
     };
     let decode = |raw: bytes::Bytes| negotiation::request_body(content_type.as_deref(), &raw);
+    let dry_run = crate::deletion::dry_run(params.dry_run.as_slice())?;
     let target = Target {
         def,
         user: user.as_ref(),
         namespace,
         name,
         part,
+        dry_run,
     };
     if (part == Part::Main && !def.allows(&info.verb))
         || (part == Part::Token && info.verb != "create")
@@ -303,7 +307,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         ("watch", Part::Main) => crate::watch::watch(server, def, namespace, &params, out).await,
         ("create", Part::Main) => {
             let body = decode(read_body().await?)?;
-            create(server, def, namespace, user.as_ref(), &body, out).await
+            create(server, &target, &body, out).await
         }
         ("update", _) => update(server, &target, &decode(read_body().await?)?, out).await,
         ("patch", _) => {
@@ -316,9 +320,9 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             )
             .await
         }
-        ("delete", Part::Main) => delete(server, &target, &read_body().await?).await,
+        ("delete", Part::Main) => delete(server, &target, &read_body().await?, out).await,
         ("deletecollection", Part::Main) => {
-            delete_collection(server, def, namespace, &params).await
+            delete_collection(server, def, namespace, &params, &read_body().await?).await
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
@@ -334,6 +338,8 @@ enum Part {
     Scale(api::scheme::Subresource),
     /// A service account's `token` subresource (TokenRequest).
     Token,
+    /// A namespace's `finalize` subresource: only `spec.finalizers` changes.
+    Finalize,
 }
 
 /// The object a write addresses, and who writes it.
@@ -343,6 +349,8 @@ struct Target<'a> {
     namespace: Option<&'a str>,
     name: &'a str,
     part: Part,
+    /// `dryRun=All`: everything but the write.
+    dry_run: bool,
 }
 
 /// What a write of `obj` over `current` stores. A write to the main resource keeps the
@@ -371,6 +379,11 @@ fn next_state(t: &Target<'_>, current: &Value, mut obj: Value) -> Result<Value, 
             next["spec"]["replicas"] = json!(replicas);
             Ok(next)
         }
+        Part::Finalize => {
+            let mut next = current.clone();
+            next["spec"]["finalizers"] = obj["spec"]["finalizers"].clone();
+            Ok(next)
+        }
         Part::Token => Err(ApiError::MethodNotAllowed),
     }
 }
@@ -379,7 +392,7 @@ fn next_state(t: &Target<'_>, current: &Value, mut obj: Value) -> Result<Value, 
 fn view(t: &Target<'_>, obj: Value) -> Value {
     match t.part {
         Part::Scale(sub) => scale::view(&sub, &obj),
-        Part::Main | Part::Status | Part::Token => obj,
+        Part::Main | Part::Status | Part::Token | Part::Finalize => obj,
     }
 }
 
@@ -398,7 +411,7 @@ fn parse_write(t: &Target<'_>, body: &[u8]) -> Result<Value, ApiError> {
             }
         }
         Part::Token => Err(ApiError::MethodNotAllowed),
-        Part::Main | Part::Status => {
+        Part::Main | Part::Status | Part::Finalize => {
             let mut obj = object::parse_body(t.def, body)?;
             object::check_identity(t.def, &mut obj, t.namespace, Some(t.name))?;
             Ok(obj)
@@ -728,35 +741,51 @@ pub(crate) fn parse_resource_version(rv: Option<&str>) -> Result<u64, ApiError> 
 }
 
 /// Ensures the namespace of a new namespaced object exists.
-async fn check_namespace(server: &ApiServer, namespace: &str) -> Result<(), ApiError> {
+/// Refuses content for a namespace that is missing (NotFound) or being deleted (Forbidden, as
+/// upstream's lifecycle admission).
+async fn check_namespace(
+    server: &ApiServer,
+    namespace: &str,
+    def: &ResourceDef,
+    name: &str,
+) -> Result<(), ApiError> {
     let ns_def = server
         .scheme
         .lookup("", "v1", "namespaces")
         .ok_or(ApiError::PathNotFound)?;
-    // Existence only: no need to parse the namespace on every create.
     let (found, _) = server
         .store
         .get(&ns_def.key(None, namespace), None)
         .await
         .map_err(|e| from_storage(e, target(ns_def, namespace)))?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound(target(ns_def, namespace))),
+    let Some(kv) = found else {
+        return Err(ApiError::NotFound(target(ns_def, namespace)));
+    };
+    // Parsed only when it may be terminating: most creates just need it to exist.
+    if memchr::memmem::find(&kv.value, b"deletionTimestamp").is_some()
+        && crate::deletion::being_deleted(&object::from_store(&kv)?)
+    {
+        return Err(ApiError::Forbidden {
+            target: target(def, name),
+            message: format!(
+                "unable to create new content in namespace {namespace} because it is being terminated"
+            ),
+        });
     }
+    Ok(())
 }
 
 async fn create(
     server: &ApiServer,
-    def: &ResourceDef,
-    namespace: Option<&str>,
-    user: Option<&crate::serve::User>,
+    t: &Target<'_>,
     body: &[u8],
     out: Output,
 ) -> Result<Response, ApiError> {
+    let (def, namespace) = (t.def, t.namespace);
     let mut obj = object::parse_body(def, body)?;
     let name = object::check_identity(def, &mut obj, namespace, None)?;
     if let Some(ns) = namespace {
-        check_namespace(server, ns).await?;
+        check_namespace(server, ns, def, &name).await?;
     }
     object::prepare_create(&mut obj)?;
     if def.subresource("status").is_some() {
@@ -764,10 +793,22 @@ async fn create(
         carry_status(&mut obj, &Value::Null);
     }
     strategy::prepare_create(def, &mut obj);
-    crate::admission::validate(server, def, user, &obj).await?;
+    crate::admission::validate(server, def, t.user, &obj).await?;
+    let key = def.key(namespace, &name);
+    if t.dry_run {
+        let (existing, _) = server
+            .store
+            .get(&key, None)
+            .await
+            .map_err(|e| from_storage(e, target(def, &name)))?;
+        if existing.is_some() {
+            return Err(ApiError::AlreadyExists(target(def, &name)));
+        }
+        return Ok(out.respond(StatusCode::CREATED, def, obj));
+    }
     let kv = server
         .store
-        .create(&def.key(namespace, &name), object::to_store(&obj))
+        .create(&key, object::to_store(&obj))
         .await
         .map_err(|e| from_storage(e, target(def, &name)))?;
     object::set_resource_version(&mut obj, kv.mod_revision);
@@ -799,7 +840,8 @@ async fn current(server: &ApiServer, t: &Target<'_>) -> Result<storage::KeyValue
     found.ok_or_else(|| ApiError::NotFound(target(t.def, t.name)))
 }
 
-/// Stores `next` if the object is still at `current`'s revision.
+/// Stores `next` if the object is still at `current`'s revision; removes it instead when it
+/// was being deleted and its last finalizer is gone.
 async fn store_update(
     server: &ApiServer,
     t: &Target<'_>,
@@ -807,7 +849,21 @@ async fn store_update(
     mut next: Value,
     out: Output,
 ) -> Result<Response, ApiError> {
+    crate::deletion::check_update(t.def, &object::from_store(current)?, &next, t.name)?;
     crate::admission::validate(server, t.def, t.user, &next).await?;
+    if t.dry_run {
+        object::set_resource_version(&mut next, current.mod_revision);
+        return Ok(out.respond(StatusCode::OK, t.def, view(t, next)));
+    }
+    if crate::deletion::finished(t.def, &next) {
+        server
+            .store
+            .delete(&current.key, Some(current.mod_revision))
+            .await
+            .map_err(|e| from_storage(e, target(t.def, t.name)))?;
+        object::set_resource_version(&mut next, current.mod_revision);
+        return Ok(out.respond(StatusCode::OK, t.def, view(t, next)));
+    }
     let kv = server
         .store
         .update(&current.key, object::to_store(&next), current.mod_revision)
@@ -886,52 +942,77 @@ async fn patch(
     Err(ApiError::Conflict(target(t.def, t.name)))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct DeleteOptions {
-    preconditions: Option<Preconditions>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct Preconditions {
-    uid: Option<String>,
-    resource_version: Option<String>,
-}
-
-async fn delete(server: &ApiServer, t: &Target<'_>, body: &[u8]) -> Result<Response, ApiError> {
+async fn delete(
+    server: &ApiServer,
+    t: &Target<'_>,
+    body: &[u8],
+    out: Output,
+) -> Result<Response, ApiError> {
     let (def, name) = (t.def, t.name);
-    let options: DeleteOptions = match body.iter().all(u8::is_ascii_whitespace) {
-        true => DeleteOptions::default(),
-        false => serde_json::from_slice(body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?,
-    };
-    let current = current(server, t).await?;
-    let obj = object::from_store(&current)?;
-    if let Some(pre) = options.preconditions {
-        let uid = object::meta_str(&obj, "uid");
-        if let Some(want) = pre.uid.filter(|u| u != uid) {
-            return Err(ApiError::ConflictMessage(format!(
-                "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
-            )));
+    let options = crate::deletion::DeleteOptions::parse(body)?;
+    let dry_run = t.dry_run || crate::deletion::dry_run(&options.dry_run)?;
+    for _ in 0..PATCH_ATTEMPTS {
+        let current = current(server, t).await?;
+        let obj = object::from_store(&current)?;
+        if let Some(pre) = &options.preconditions {
+            let uid = object::meta_str(&obj, "uid");
+            if let Some(want) = pre.uid.as_ref().filter(|u| *u != uid) {
+                return Err(ApiError::ConflictMessage(format!(
+                    "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
+                )));
+            }
+            let rv = current.mod_revision.to_string();
+            if let Some(want) = pre.resource_version.as_ref().filter(|v| **v != rv) {
+                return Err(ApiError::ConflictMessage(format!(
+                    "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
+                )));
+            }
         }
-        let rv = current.mod_revision.to_string();
-        if let Some(want) = pre.resource_version.filter(|v| *v != rv) {
-            return Err(ApiError::ConflictMessage(format!(
-                "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
-            )));
+        let now = object::now();
+        match crate::deletion::mark(def, &obj, &options, &now)? {
+            // Something must happen first: the object stays, marked, and is returned.
+            Some(mut marked) => {
+                if dry_run || marked == obj {
+                    object::set_resource_version(&mut marked, current.mod_revision);
+                    return Ok(out.respond(StatusCode::OK, def, marked));
+                }
+                match server
+                    .store
+                    .update(
+                        &current.key,
+                        object::to_store(&marked),
+                        current.mod_revision,
+                    )
+                    .await
+                {
+                    Ok(kv) => {
+                        object::set_resource_version(&mut marked, kv.mod_revision);
+                        return Ok(out.respond(StatusCode::OK, def, marked));
+                    }
+                    Err(storage::Error::Conflict { .. }) => continue,
+                    Err(e) => return Err(from_storage(e, target(def, name))),
+                }
+            }
+            None => {
+                if !dry_run {
+                    match server
+                        .store
+                        .delete(&current.key, Some(current.mod_revision))
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(storage::Error::Conflict { .. }) => continue,
+                        Err(e) => return Err(from_storage(e, target(def, name))),
+                    }
+                }
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &deleted(def, name, object::meta_str(&obj, "uid")),
+                ));
+            }
         }
     }
-    server
-        .store
-        .delete(&current.key, Some(current.mod_revision))
-        .await
-        .map_err(|e| from_storage(e, target(def, name)))?;
-    // Removed at once (no finalizers yet): upstream answers with a success Status.
-    Ok(json_response(
-        StatusCode::OK,
-        &deleted(def, name, object::meta_str(&obj, "uid")),
-    ))
+    Err(ApiError::Conflict(target(def, name)))
 }
 
 /// The success Status of a deletion that removed the object at once.
@@ -953,8 +1034,12 @@ async fn delete_collection(
     def: &ResourceDef,
     namespace: Option<&str>,
     params: &Params,
+    body: &[u8],
 ) -> Result<Response, ApiError> {
     let selection = Selection::parse(def, params)?;
+    let options = crate::deletion::DeleteOptions::parse(body)?;
+    let dry_run = crate::deletion::dry_run(params.dry_run.as_slice())?
+        || crate::deletion::dry_run(&options.dry_run)?;
     let listed = server
         .store
         .list(&def.namespace_prefix(namespace), ListOptions::default())
@@ -966,9 +1051,26 @@ async fn delete_collection(
         if !selection.matches(&obj) {
             continue;
         }
+        if dry_run {
+            deleted.push(obj);
+            continue;
+        }
         // Guarded by the listed revision; an object changed or deleted since is left alone.
-        match server.store.delete(&kv.key, Some(kv.mod_revision)).await {
-            Ok(_) => deleted.push(obj),
+        let outcome = match crate::deletion::mark(def, &obj, &options, &object::now())? {
+            Some(marked) if marked == obj => Ok(()),
+            Some(marked) => server
+                .store
+                .update(&kv.key, object::to_store(&marked), kv.mod_revision)
+                .await
+                .map(drop),
+            None => server
+                .store
+                .delete(&kv.key, Some(kv.mod_revision))
+                .await
+                .map(drop),
+        };
+        match outcome {
+            Ok(()) => deleted.push(obj),
             Err(storage::Error::NotFound { .. } | storage::Error::Conflict { .. }) => {}
             Err(e) => return Err(from_storage(e, target(def, object::meta_str(&obj, "name")))),
         }

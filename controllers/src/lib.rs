@@ -6,10 +6,13 @@
 //!   namespace, and the role bindings that go with them;
 //! - `cluster_role_aggregation`: aggregated ClusterRoles hold the rules of the roles they
 //!   select;
+//! - `namespace_lifecycle`: a deleted namespace's content is deleted, then its `kubernetes`
+//!   finalizer is removed so that it goes;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation.
 
 pub mod cluster_role_aggregation;
+pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod service_accounts;
 
@@ -42,6 +45,7 @@ pub async fn run(client: Client) {
     tokio::join!(
         service_accounts::run(client.clone()),
         namespace_security::run(client.clone()),
+        namespace_lifecycle::run(client.clone()),
         cluster_role_aggregation::run(client),
     );
 }

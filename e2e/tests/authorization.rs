@@ -401,6 +401,8 @@ fn projects_are_the_namespaces_a_user_may_see() {
     let mut args = vec!["delete", "project", "demo"];
     args.extend(oauth_alice);
     c.kubectl_ok(&args);
+    // The project terminates (its content goes first), then it is gone.
+    c.kubectl_ok(&["wait", "--for=delete", "namespace/demo", "--timeout=20s"]);
     let err = c.kubectl_err(&["get", "namespace", "demo"]);
     assert!(err.contains("NotFound"), "{err}");
 }
