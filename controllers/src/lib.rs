@@ -6,12 +6,16 @@
 //!   namespace, and the role bindings that go with them;
 //! - `cluster_role_aggregation`: aggregated ClusterRoles hold the rules of the roles they
 //!   select;
+//! - `garbage_collector`: dependents of deleted owners are deleted (background, foreground)
+//!   or released (orphan);
 //! - `namespace_lifecycle`: a deleted namespace's content is deleted, then its `kubernetes`
 //!   finalizer is removed so that it goes;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation.
 
 pub mod cluster_role_aggregation;
+pub mod discovery;
+pub mod garbage_collector;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod service_accounts;
@@ -46,6 +50,7 @@ pub async fn run(client: Client) {
         service_accounts::run(client.clone()),
         namespace_security::run(client.clone()),
         namespace_lifecycle::run(client.clone()),
+        garbage_collector::run(client.clone()),
         cluster_role_aggregation::run(client),
     );
 }

@@ -10,60 +10,40 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{DeleteParams, DynamicObject, ListParams, PostParams};
-use kube::core::ApiResource;
-use kube::discovery::{Discovery, Scope};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::OnceCell;
 
 use crate::Error;
+use crate::discovery::Resource;
 
 /// The finalizer the namespace controller removes when the namespace is empty.
 pub const FINALIZER: &str = "kubernetes";
 
-/// A namespaced resource and whether it can be deleted as a collection.
-type Deletable = (ApiResource, bool);
-
 struct Context {
     client: Client,
-    resources: OnceCell<Vec<Deletable>>,
+    resources: OnceCell<Vec<Resource>>,
 }
 
-/// The namespaced resources that can be listed and deleted, from discovery (once: the
-/// server's resources do not change while it runs).
-async fn resources(ctx: &Context) -> Result<&[Deletable], Error> {
+/// The namespaced resources that can be listed and deleted (discovered once: the server's
+/// resources do not change while it runs).
+async fn resources(ctx: &Context) -> Result<&[Resource], Error> {
     let found = ctx
         .resources
         .get_or_try_init(|| async {
-            let discovery = Discovery::new(ctx.client.clone()).run().await?;
-            let mut found = Vec::new();
-            for group in discovery.groups() {
-                for (resource, caps) in group.recommended_resources() {
-                    if caps.scope == Scope::Namespaced
-                        && caps.supports_operation("list")
-                        && caps.supports_operation("delete")
-                    {
-                        let collection = caps.supports_operation("deletecollection");
-                        found.push((resource, collection));
-                    }
-                }
-            }
-            Ok::<_, Error>(found)
+            let all = crate::discovery::deletable(&ctx.client).await?;
+            Ok::<_, Error>(all.into_iter().filter(|r| r.namespaced).collect())
         })
         .await?;
     Ok(found)
 }
 
 /// Deletes what `resource` holds in `namespace`; how many objects are left.
-async fn empty(
-    client: &Client,
-    namespace: &str,
-    (resource, collection): &Deletable,
-) -> Result<usize, Error> {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
+async fn empty(client: &Client, namespace: &str, resource: &Resource) -> Result<usize, Error> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource.api);
     let params = DeleteParams::background();
-    if *collection {
+    if resource.delete_collection {
         api.delete_collection(&params, &ListParams::default())
             .await?;
     } else {

@@ -149,3 +149,124 @@ fn finalizers_hold_objects_and_namespaces_terminate() {
         "error: failed to create configmap: namespaces \"dev\" not found\n"
     );
 }
+
+/// Creates a ConfigMap `name` in `ns`, owned by the objects `owners` ((name, uid, block)).
+fn owned(c: &Cluster, ns: &str, name: &str, owners: &[(&str, &str, bool)], finalizers: &[&str]) {
+    let refs: Vec<serde_json::Value> = owners
+        .iter()
+        .map(|(n, uid, block)| {
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "name": n, "uid": uid,
+                "blockOwnerDeletion": block})
+        })
+        .collect();
+    let obj = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, "ownerReferences": refs, "finalizers": finalizers}});
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file(&format!("{ns}-{name}.json"), &obj.to_string()),
+    ]);
+}
+
+fn uid(c: &Cluster, ns: &str, name: &str) -> String {
+    c.kubectl_ok(&[
+        "get",
+        "configmap",
+        name,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ])
+}
+
+fn gone(c: &Cluster, ns: &str, names: &[&str]) {
+    let mut args = vec!["wait", "--for=delete", "-n", ns, "--timeout=20s"];
+    let targets: Vec<String> = names.iter().map(|n| format!("configmap/{n}")).collect();
+    args.extend(targets.iter().map(String::as_str));
+    c.kubectl_ok(&args);
+}
+
+#[test]
+fn garbage_collection_background_orphan_and_foreground() {
+    let c = Cluster::start(Backend::Embedded);
+    c.kubectl_ok(&["create", "namespace", "other"]);
+    for owner in ["bg", "orphaner", "fg"] {
+        c.kubectl_ok(&["create", "configmap", owner]);
+    }
+    let (bg, orphaner, fg) = (
+        uid(&c, "default", "bg"),
+        uid(&c, "default", "orphaner"),
+        uid(&c, "default", "fg"),
+    );
+    owned(&c, "default", "bg-1", &[("bg", &bg, false)], &[]);
+    owned(&c, "default", "bg-2", &[("bg", &bg, false)], &[]);
+    // An owner in another namespace does not count: this one is collected at once.
+    owned(&c, "other", "elsewhere", &[("bg", &bg, false)], &[]);
+    // Neither does an owner that never existed.
+    owned(
+        &c,
+        "default",
+        "dangling",
+        &[("ghost", "0a0a0a0a-0000-0000-0000-000000000000", false)],
+        &[],
+    );
+    gone(&c, "other", &["elsewhere"]);
+    gone(&c, "default", &["dangling"]);
+
+    // Background (kubectl's default): the owner goes at once, its dependents after.
+    c.kubectl_ok(&["delete", "configmap", "bg"]);
+    gone(&c, "default", &["bg-1", "bg-2"]);
+
+    // Orphan: the dependents stay, released.
+    owned(&c, "default", "kept", &[("orphaner", &orphaner, true)], &[]);
+    c.kubectl_ok(&["delete", "configmap", "orphaner", "--cascade=orphan"]);
+    gone(&c, "default", &["orphaner"]);
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "configmap",
+            "kept",
+            "-o",
+            "jsonpath={.metadata.ownerReferences}"
+        ]),
+        ""
+    );
+
+    // Foreground: the owner waits for the dependents that block it.
+    owned(
+        &c,
+        "default",
+        "blocker",
+        &[("fg", &fg, true)],
+        &["example.com/hold"],
+    );
+    owned(&c, "default", "follower", &[("fg", &fg, false)], &[]);
+    c.kubectl_ok(&[
+        "delete",
+        "configmap",
+        "fg",
+        "--cascade=foreground",
+        "--wait=false",
+    ]);
+    gone(&c, "default", &["follower"]);
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "configmap",
+            "fg",
+            "-o",
+            "jsonpath={.metadata.finalizers}"
+        ]),
+        r#"["foregroundDeletion"]"#
+    );
+    c.kubectl_ok(&[
+        "patch",
+        "configmap",
+        "blocker",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    gone(&c, "default", &["blocker", "fg"]);
+}
