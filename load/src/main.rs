@@ -81,6 +81,18 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         rate: u32,
     },
+    /// Delete one owner of `dependents` ConfigMaps; time until the garbage collector has
+    /// deleted them all (needs the controllers).
+    Gc {
+        #[arg(long, default_value_t = 10_000)]
+        dependents: usize,
+    },
+    /// Delete a namespace of `objects` ConfigMaps; time until it is gone (needs the
+    /// controllers).
+    NamespaceDeletion {
+        #[arg(long, default_value_t = 10_000)]
+        objects: usize,
+    },
     /// The whole suite with the parameters of the performance targets.
     All,
 }
@@ -126,6 +138,10 @@ fn main() {
                 events,
                 rate,
             } => run.watch(watchers, events, rate).await.map(drop),
+            Command::Gc { dependents } => run.gc(dependents).await.map(drop),
+            Command::NamespaceDeletion { objects } => {
+                run.namespace_deletion(objects).await.map(drop)
+            }
             Command::All => run.all().await,
         }
     });

@@ -26,11 +26,12 @@ pub struct Throughput {
     pub ok_per_second: f64,
 }
 
-/// A 1 KiB ConfigMap, as the reference measurements use.
-fn configmap(namespace: &str, name: &str) -> Bytes {
+/// A 1 KiB ConfigMap, as the reference measurements use; `extra` is appended to its
+/// metadata (e.g. `,"ownerReferences":[...]`).
+fn configmap(namespace: &str, name: &str, extra: &str) -> Bytes {
     let payload = "x".repeat(1024);
     Bytes::from(format!(
-        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","namespace":"{namespace}"}},"data":{{"payload":"{payload}"}}}}"#
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","namespace":"{namespace}"{extra}}},"data":{{"payload":"{payload}"}}}}"#
     ))
 }
 
@@ -132,13 +133,29 @@ impl Run {
         count: usize,
         clients: usize,
     ) -> Result<(Latencies, Statuses, Duration), Error> {
+        self.create_with(namespace, prefix, count, clients, "").await
+    }
+
+    /// `create_in` with `extra` in each object's metadata.
+    async fn create_with(
+        &self,
+        namespace: &str,
+        prefix: &str,
+        count: usize,
+        clients: usize,
+        extra: &str,
+    ) -> Result<(Latencies, Statuses, Duration), Error> {
         let conns = self.connections(clients).await?;
         let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for mut conn in conns {
-            let (next, namespace, prefix) =
-                (next.clone(), namespace.to_string(), prefix.to_string());
+            let (next, namespace, prefix, extra) = (
+                next.clone(),
+                namespace.to_string(),
+                prefix.to_string(),
+                extra.to_string(),
+            );
             tasks.push(tokio::spawn(async move {
                 let path = configmaps(&namespace);
                 let (mut lat, mut statuses) = (Latencies::default(), Statuses::default());
@@ -147,7 +164,7 @@ impl Run {
                     if i >= count {
                         break;
                     }
-                    let body = configmap(&namespace, &format!("{prefix}-{i}"));
+                    let body = configmap(&namespace, &format!("{prefix}-{i}"), &extra);
                     let t = Instant::now();
                     let (status, _) = conn.request(Method::POST, &path, Some(body)).await?;
                     lat.record(t.elapsed());
@@ -403,7 +420,7 @@ impl Run {
                 let mut tick = tokio::time::interval(interval);
                 for i in 0..events {
                     tick.tick().await;
-                    let body = configmap(&namespace, &format!("w-{i}"));
+                    let body = configmap(&namespace, &format!("w-{i}"), "");
                     let t = Instant::now();
                     sent.borrow_mut()[i] = Some(t);
                     let (status, _) = writer.request(Method::POST, &path, Some(body)).await?;
@@ -434,6 +451,97 @@ impl Run {
         Ok((p99, lost))
     }
 
+    /// Polls `path` every 50 ms until `done` says so; the time it took from `started`.
+    async fn until(
+        &self,
+        path: &str,
+        started: Instant,
+        done: impl Fn(StatusCode, &[u8]) -> bool,
+    ) -> Result<Duration, Error> {
+        let mut conn = self.target.connect().await?;
+        loop {
+            let (status, body) = conn.request(Method::GET, path, None).await?;
+            if done(status, &body) {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > Duration::from_secs(600) {
+                return Err(format!("{path}: not done after 10 minutes"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Seconds for the garbage collector to delete `dependents` ConfigMaps of one owner
+    /// deleted in the background.
+    pub async fn gc(&self, dependents: usize) -> Result<f64, Error> {
+        let namespace = self.namespace("gc").await?;
+        let path = configmaps(&namespace);
+        let mut conn = self.target.connect().await?;
+        let (status, body) = conn
+            .request(Method::POST, &path, Some(configmap(&namespace, "owner", "")))
+            .await?;
+        let owner: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        let uid = owner["metadata"]["uid"].as_str().unwrap_or_default();
+        if !status.is_success() || uid.is_empty() {
+            return Err(format!("creating the owner: {status}"));
+        }
+        let extra = format!(
+            r#","ownerReferences":[{{"apiVersion":"v1","kind":"ConfigMap","name":"owner","uid":"{uid}"}}]"#
+        );
+        self.create_with(&namespace, "d", dependents, 32, &extra)
+            .await?;
+        let sampler = Sampler::start(self.server_pid);
+        let started = Instant::now();
+        let (status, _) = conn
+            .request(
+                Method::DELETE,
+                &format!("{path}/owner"),
+                Some(Bytes::from(r#"{"propagationPolicy":"Background"}"#)),
+            )
+            .await?;
+        if !status.is_success() {
+            return Err(format!("deleting the owner: {status}"));
+        }
+        let took = self
+            .until(&format!("{path}?limit=1"), started, |status, body| {
+                status == StatusCode::OK
+                    && serde_json::from_slice::<Value>(body)
+                        .is_ok_and(|l| l["items"].as_array().is_some_and(Vec::is_empty))
+            })
+            .await?;
+        println!(
+            "gc      N={dependents}: dependents of a deleted owner collected in {:.1} s ({:.0}/s); {}",
+            took.as_secs_f64(),
+            dependents as f64 / took.as_secs_f64(),
+            sampler.finish()
+        );
+        Ok(took.as_secs_f64())
+    }
+
+    /// Seconds to delete a namespace holding `objects` ConfigMaps, until it is gone.
+    pub async fn namespace_deletion(&self, objects: usize) -> Result<f64, Error> {
+        let namespace = self.namespace("nsdel").await?;
+        self.create_in(&namespace, "n", objects, 32).await?;
+        let mut conn = self.target.connect().await?;
+        let sampler = Sampler::start(self.server_pid);
+        let started = Instant::now();
+        let path = format!("/api/v1/namespaces/{namespace}");
+        let (status, _) = conn.request(Method::DELETE, &path, None).await?;
+        if !status.is_success() {
+            return Err(format!("deleting the namespace: {status}"));
+        }
+        let took = self
+            .until(&path, started, |status, _| status == StatusCode::NOT_FOUND)
+            .await?;
+        println!(
+            "nsdel   N={objects}: namespace deleted with its content in {:.1} s ({:.0} objects/s); {}",
+            took.as_secs_f64(),
+            objects as f64 / took.as_secs_f64(),
+            sampler.finish()
+        );
+        Ok(took.as_secs_f64())
+    }
+
     /// The suite of the performance targets, then a summary against them.
     pub async fn all(&self) -> Result<(), Error> {
         if let Some(pid) = self.server_pid {
@@ -449,6 +557,8 @@ impl Run {
         let list_10k = self.list(10_000, 10).await?;
         let (watch_100, lost_100) = self.watch(100, 500, 50).await?;
         let (watch_1k, lost_1k) = self.watch(1000, 500, 50).await?;
+        let gc = self.gc(10_000).await?;
+        let nsdel = self.namespace_deletion(10_000).await?;
         println!();
         println!("| workload | measured | target | kube-apiserver reference |");
         println!("|---|---|---|---|");
@@ -472,6 +582,8 @@ impl Run {
         println!(
             "| watch 1,000 x 50/s p99 | {watch_1k:.1} ms, lost {lost_1k} | <= 20 ms, 0 lost | 101-246 ms, 0 lost |"
         );
+        println!("| garbage-collect 10,000 dependents | {gc:.1} s | <= 30 s | - |");
+        println!("| delete a namespace of 10,000 objects | {nsdel:.1} s | <= 30 s | - |");
         Ok(())
     }
 }
