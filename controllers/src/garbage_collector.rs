@@ -419,9 +419,12 @@ pub async fn run(client: Client) {
         absent: Mutex::default(),
     });
     let (tx, mut rx) = mpsc::channel::<Message>(4096);
+    // Owned here, so that the watches and workers stop when this future is dropped (a lost
+    // leader election).
+    let mut tasks = tokio::task::JoinSet::new();
     for (i, r) in shared.resources.iter().enumerate() {
         if r.watch {
-            tokio::spawn(follow(shared.clone(), i, tx.clone()));
+            tasks.spawn(follow(shared.clone(), i, tx.clone()));
         }
     }
     let mut graph = Graph::default();
@@ -441,7 +444,7 @@ pub async fn run(client: Client) {
             };
             running.insert(uid.clone());
             let (shared, tx) = (shared.clone(), tx.clone());
-            tokio::spawn(async move {
+            tasks.spawn(async move {
                 let ok = match shared.work(job).await {
                     Ok(()) => true,
                     Err(error) => {
@@ -453,6 +456,7 @@ pub async fn run(client: Client) {
                 let _ = tx.send(Message::Done(uid, ok)).await;
             });
         }
+        while tasks.try_join_next().is_some() {}
         let Some(message) = rx.recv().await else {
             return;
         };

@@ -16,6 +16,7 @@
 pub mod cluster_role_aggregation;
 pub mod discovery;
 pub mod garbage_collector;
+pub mod leader;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod service_accounts;
@@ -42,6 +43,16 @@ pub async fn client(kubeconfig: &Path) -> Result<Client, Error> {
         .await
         .map_err(|e| Error::Kubeconfig(e.to_string()))?;
     Ok(Client::try_from(config)?)
+}
+
+/// Runs every controller while this manager holds the leader Lease; returns when it loses
+/// it (the controllers stopped).
+pub async fn run_elected(client: Client, election: &leader::Election) {
+    election.acquire(&client).await;
+    tokio::select! {
+        _ = run(client.clone()) => {}
+        _ = election.keep(&client) => {}
+    }
 }
 
 /// Runs every controller until the process ends.

@@ -156,6 +156,24 @@ impl Cluster {
         }
     }
 
+    /// Starts `oxshift controller-manager` with the cluster's controller credentials and
+    /// `extra` arguments, logging to `<name>.log`.
+    pub fn controller_manager(&self, name: &str, extra: &[&str]) -> Process {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(oxshift_binary())
+            .arg("controller-manager")
+            .arg("--kubeconfig")
+            .arg(self.data_dir().join("controller-manager.kubeconfig"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start the controller manager");
+        Process { child, log }
+    }
+
     /// Stops the server gracefully (SIGTERM), waiting for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -346,6 +364,39 @@ impl Cluster {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).unwrap();
         path.display().to_string()
+    }
+}
+
+/// A process of the cluster's other than the server (a controller manager): killed when
+/// dropped.
+pub struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    /// Kills it at once (SIGKILL): a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Freezes it (SIGSTOP): alive but doing nothing, as a hung process.
+    pub fn freeze(&self) {
+        let _ = Command::new("kill")
+            .arg("-STOP")
+            .arg(self.child.id().to_string())
+            .status();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

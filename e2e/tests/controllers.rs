@@ -112,3 +112,136 @@ fn aggregated_cluster_roles_follow_their_sources() {
     ]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no\n");
 }
+
+/// The number of ConfigMaps in `ns`.
+fn configmaps(c: &Cluster, ns: &str) -> usize {
+    c.kubectl_ok(&["get", "configmaps", "-n", ns, "-o", "name"])
+        .lines()
+        .count()
+}
+
+/// ConfigMaps `<prefix>-<i>` in `ns` owned by `owner` (uid), with `extra` metadata lines.
+/// The file they were created from.
+fn dependents(
+    c: &Cluster,
+    ns: &str,
+    prefix: &str,
+    count: usize,
+    owner: &str,
+    extra: &str,
+) -> String {
+    let uid = c.kubectl_ok(&[
+        "get",
+        "configmap",
+        owner,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
+    let documents: Vec<String> = (0..count)
+        .map(|i| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {prefix}-{i}\n  namespace: {ns}\n{extra}  ownerReferences:\n  - {{apiVersion: v1, kind: ConfigMap, name: {owner}, uid: {uid}, blockOwnerDeletion: true}}\n"
+            )
+        })
+        .collect();
+    let file = c.file(&format!("{prefix}.yaml"), &documents.join("---\n"));
+    c.kubectl_ok(&["create", "-f", &file, "-o", "name"]);
+    file
+}
+
+#[test]
+fn a_crashed_controller_manager_is_replaced_and_the_cascade_completes() {
+    let c = Cluster::start_with(Backend::Embedded, &["--controllers=false"]);
+    let lease = ["--leader-elect-lease-duration", "3s"];
+    let mut first = c.controller_manager("first", &lease);
+    eventually("the first manager to lead", || {
+        first.log().contains("acquired the lease").then_some(())
+    });
+    // A standby waits while the leader lives.
+    let second = c.controller_manager("second", &lease);
+    eventually("the standby to wait", || {
+        second.log().contains("another manager leads").then_some(())
+    });
+
+    c.kubectl_ok(&["create", "namespace", "cascade"]);
+    for owner in ["big", "waiting"] {
+        c.kubectl_ok(&["create", "configmap", owner, "-n", "cascade"]);
+    }
+    let big = 1000;
+    dependents(&c, "cascade", "d", big, "big", "");
+    let held = "  labels: {hold: \"yes\"}\n  finalizers: [example.com/hold]\n";
+    let held = dependents(&c, "cascade", "h", 20, "waiting", held);
+
+    // A foreground cascade in progress: the dependents are being deleted (held by their
+    // finalizer), the owner waits for them.
+    c.kubectl_ok(&[
+        "delete",
+        "configmap",
+        "waiting",
+        "-n",
+        "cascade",
+        "--cascade=foreground",
+        "--wait=false",
+    ]);
+    eventually("the foreground cascade to reach the dependents", || {
+        let marked = c.kubectl_ok(&[
+            "get",
+            "configmaps",
+            "-n",
+            "cascade",
+            "-l",
+            "hold=yes",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.deletionTimestamp}{\"\\n\"}{end}",
+        ]);
+        (marked.lines().filter(|l| !l.is_empty()).count() == 20).then_some(())
+    });
+    // The leader hangs, a large background cascade starts, and the leader dies.
+    first.freeze();
+    c.kubectl_ok(&[
+        "delete",
+        "configmap",
+        "big",
+        "-n",
+        "cascade",
+        "--wait=false",
+    ]);
+    first.kill();
+    c.kubectl_ok(&[
+        "patch",
+        "-f",
+        &held,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+
+    // The standby takes over and finishes both: nothing is left behind.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while configmaps(&c, "cascade") > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {}\n{}",
+            c.kubectl_ok(&["get", "configmaps", "-n", "cascade", "-o", "name"]),
+            second.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        second.log().contains("acquired the lease"),
+        "{}",
+        second.log()
+    );
+    let transitions = c.kubectl_ok(&[
+        "get",
+        "lease",
+        "oxshift-controller-manager",
+        "-n",
+        "kube-system",
+        "-o",
+        "jsonpath={.spec.leaseTransitions}",
+    ]);
+    assert_eq!(transitions, "1");
+}

@@ -133,7 +133,8 @@ impl Run {
         count: usize,
         clients: usize,
     ) -> Result<(Latencies, Statuses, Duration), Error> {
-        self.create_with(namespace, prefix, count, clients, "").await
+        self.create_with(namespace, prefix, count, clients, "")
+            .await
     }
 
     /// `create_in` with `extra` in each object's metadata.
@@ -478,7 +479,11 @@ impl Run {
         let path = configmaps(&namespace);
         let mut conn = self.target.connect().await?;
         let (status, body) = conn
-            .request(Method::POST, &path, Some(configmap(&namespace, "owner", "")))
+            .request(
+                Method::POST,
+                &path,
+                Some(configmap(&namespace, "owner", "")),
+            )
             .await?;
         let owner: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
         let uid = owner["metadata"]["uid"].as_str().unwrap_or_default();

@@ -41,6 +41,21 @@ struct ControllerManagerArgs {
     /// Credentials and server (`<data-dir>/controller-manager.kubeconfig` of `oxshift start`).
     #[arg(long)]
     kubeconfig: PathBuf,
+    /// How long the leader's Lease holds without renewal (`15s`); a standby takes over
+    /// within this much after the leader dies.
+    #[arg(long, value_parser = seconds, default_value = "15s")]
+    leader_elect_lease_duration: std::time::Duration,
+}
+
+/// A duration in seconds, written `15s` or `15`.
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    text.strip_suffix('s')
+        .unwrap_or(text)
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is not a whole number of seconds such as 15s"))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +100,11 @@ struct StartArgs {
     /// grant method, token lifetimes), in the shape of OpenShift's `oauthConfig`.
     #[arg(long)]
     oauth_config: Option<PathBuf>,
+    /// Run the controllers in this process (`oxshift start` only; they still work through the
+    /// API and take the leader Lease). `--controllers=false` leaves them to separate
+    /// `oxshift controller-manager` processes.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    controllers: bool,
 }
 
 /// The OAuth server's setup from the flags: `--htpasswd`, `--allow-all-passwords`, then the
@@ -258,19 +278,28 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     );
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
-    if kubeconfig_mode == Kubeconfig::Write {
-        // All-in-one: the controllers run in this process, still through the API over HTTPS.
+    let mut in_process = None;
+    if kubeconfig_mode == Kubeconfig::Write && args.controllers {
+        // All-in-one: the controllers run in this process, still through the API over HTTPS,
+        // and only while this process leads.
         let client = controllers::client(&controllers_kubeconfig).await?;
-        tokio::spawn(controllers::run(client));
+        let election = controllers::leader::Election::new(None);
+        let (c, e) = (client.clone(), election.clone());
+        tokio::spawn(async move {
+            loop {
+                controllers::run_elected(c.clone(), &e).await;
+            }
+        });
+        in_process = Some((client, election));
     }
-    let shutdown = async {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-        }
+    let shutdown = async move {
+        terminated().await;
         tracing::info!("shutting down");
+        // While the API still answers: a standby manager may take over at once.
+        if let Some((client, election)) = &in_process {
+            let release = election.release(client);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), release).await;
+        }
     };
     apiserver::serve::serve_tls(
         listener,
@@ -282,12 +311,31 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     Ok(())
 }
 
+/// Resolves on SIGINT or SIGTERM.
+async fn terminated() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => drop(t.recv().await),
+                None => std::future::pending().await,
+            }
+        } => {}
+    }
+}
+
 async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError> {
     let client = controllers::client(&args.kubeconfig).await?;
-    tracing::info!("Oxshift controller manager running");
+    let election = controllers::leader::Election::new(Some(args.leader_elect_lease_duration));
+    tracing::info!(identity = %election.identity, "Oxshift controller manager running");
     tokio::select! {
-        _ = controllers::run(client) => {}
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        // As upstream's managers, one that lost its lease exits (to be restarted as a standby).
+        _ = controllers::run_elected(client.clone(), &election) => Err("leader election lost".into()),
+        _ = terminated() => {
+            tracing::info!("shutting down");
+            election.release(&client).await;
+            Ok(())
+        }
     }
-    Ok(())
 }
