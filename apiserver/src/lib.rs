@@ -13,6 +13,7 @@ mod deletion;
 pub mod discovery;
 pub mod encoded;
 pub mod error;
+mod field_validation;
 mod impersonation;
 pub mod metrics;
 pub mod negotiation;
@@ -67,6 +68,8 @@ pub struct ApiServer {
     verified_tokens: authentication::VerifiedTokens,
     /// The built-in OAuth server (none: `oc login` with a password is not offered).
     pub oauth: Option<Arc<oauth::OAuthConfig>>,
+    /// The kinds' field schemas, for field validation.
+    pub(crate) field_schemas: field_validation::Schemas,
 }
 
 struct OpenApiDocs {
@@ -152,6 +155,7 @@ impl ApiServer {
             service_account_tokens: None,
             verified_tokens: Default::default(),
             oauth: None,
+            field_schemas: Default::default(),
             store,
             address,
             openapi: std::sync::OnceLock::new(),
@@ -176,7 +180,7 @@ impl ApiServer {
 
     fn openapi(&self) -> &OpenApiDocs {
         self.openapi.get_or_init(|| {
-            let documents = openapi::documents(&self.scheme);
+            let documents = openapi::serialized(&openapi::documents(&self.scheme));
             OpenApiDocs {
                 index: openapi::index(&documents).to_string(),
                 swagger: openapi::swagger(&documents),

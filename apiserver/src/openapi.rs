@@ -221,18 +221,32 @@ fn kind_schema(def: &ResourceDef) -> Value {
 /// The document of one group version, or `None` if the scheme has no such group version.
 pub fn group_version_document(scheme: &Scheme, group: &str, version: &str) -> Option<Value> {
     let mut paths = Map::new();
+    for def in scheme.group_version(group, version) {
+        resource_paths(def, &mut paths);
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    let schemas = component_schemas(scheme, group, version);
+    let (major, minor) = crate::KUBERNETES_VERSION;
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": format!("v{major}.{minor}.0")},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }))
+}
+
+/// The schemas of a group version's kinds and of everything they refer to.
+pub fn component_schemas(scheme: &Scheme, group: &str, version: &str) -> Map<String, Value> {
     let mut schemas = Map::new();
     let mut generator = api::schemas::generator();
     let mut typed = Vec::new();
     for def in scheme.group_version(group, version) {
-        resource_paths(def, &mut paths);
         match api::schemas::register(&mut generator, def.group, def.version, def.kind) {
             true => typed.push(def),
             false => drop(schemas.insert(schema_name(def), kind_schema(def))),
         }
-    }
-    if paths.is_empty() {
-        return None;
     }
     for (name, schema) in api::schemas::definitions(&mut generator) {
         schemas.entry(name).or_insert(schema);
@@ -246,13 +260,7 @@ pub fn group_version_document(scheme: &Scheme, group: &str, version: &str) -> Op
             annotate_merge_list(&mut schemas, &name, &path, merge);
         }
     }
-    let (major, minor) = crate::KUBERNETES_VERSION;
-    Some(json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": format!("v{major}.{minor}.0")},
-        "paths": paths,
-        "components": {"schemas": schemas},
-    }))
+    schemas
 }
 
 /// The definition a property refers to: `$ref`, or upstream's described form `allOf: [{$ref}]`.
@@ -379,16 +387,24 @@ fn swagger_path_item(item: &Value) -> Value {
 }
 
 /// Every group version's document, serialized, by index key (`api/v1`, `apis/apps/v1`).
-pub fn documents(scheme: &Scheme) -> BTreeMap<String, String> {
+pub fn documents(scheme: &Scheme) -> BTreeMap<String, Value> {
     let mut docs = BTreeMap::new();
     for g in scheme.groups() {
         for v in &g.versions {
             if let Some(doc) = group_version_document(scheme, g.group, v) {
-                docs.insert(gv_path(g.group, v), doc.to_string());
+                docs.insert(gv_path(g.group, v), doc);
             }
         }
     }
     docs
+}
+
+/// The documents as served (JSON text).
+pub fn serialized(documents: &BTreeMap<String, Value>) -> BTreeMap<String, String> {
+    documents
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect()
 }
 
 /// `GET /openapi/v3`: every group version with the URL of its document, whose `?hash=` (a
@@ -461,7 +477,7 @@ mod tests {
 
     #[test]
     fn index_lists_every_group_version_with_a_hash() {
-        let index = index(&documents(&Scheme::builtin()));
+        let index = index(&serialized(&documents(&Scheme::builtin())));
         let url = index["paths"]["apis/apps/v1"]["serverRelativeURL"]
             .as_str()
             .unwrap();
@@ -496,7 +512,8 @@ mod tests {
 
     #[test]
     fn swagger_v2_has_body_parameters_and_definitions() {
-        let v2: Value = serde_json::from_str(&swagger(&documents(&Scheme::builtin()))).unwrap();
+        let v2: Value =
+            serde_json::from_str(&swagger(&serialized(&documents(&Scheme::builtin())))).unwrap();
         assert_eq!(v2["swagger"], "2.0");
         let create = &v2["paths"]["/api/v1/namespaces/{namespace}/configmaps"]["post"];
         let body = create["parameters"]

@@ -41,6 +41,7 @@ pub(crate) struct Params {
     pub(crate) include_object: Option<String>,
     pub(crate) send_initial_events: Option<bool>,
     pub(crate) dry_run: Option<String>,
+    pub(crate) field_validation: Option<String>,
 }
 
 /// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
@@ -243,6 +244,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     };
     let decode = |raw: bytes::Bytes| negotiation::request_body(content_type.as_deref(), &raw);
     let dry_run = crate::deletion::dry_run(params.dry_run.as_slice())?;
+    let validation = crate::field_validation::Mode::parse(params.field_validation.as_deref())?;
     let target = Target {
         def,
         user: user.as_ref(),
@@ -250,6 +252,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         name,
         part,
         dry_run,
+        validation,
     };
     if (part == Part::Main && !def.allows(&info.verb))
         || (part == Part::Token && info.verb != "create")
@@ -351,6 +354,7 @@ struct Target<'a> {
     part: Part,
     /// `dryRun=All`: everything but the write.
     dry_run: bool,
+    validation: crate::field_validation::Mode,
 }
 
 /// What a write of `obj` over `current` stores. A write to the main resource keeps the
@@ -783,6 +787,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let (def, namespace) = (t.def, t.namespace);
     let mut obj = object::parse_body(def, body)?;
+    let warnings = validate_fields(server, t, Some(body), &mut obj)?;
     let name = object::check_identity(def, &mut obj, namespace, None)?;
     if let Some(ns) = namespace {
         check_namespace(server, ns, def, &name).await?;
@@ -804,7 +809,8 @@ async fn create(
         if existing.is_some() {
             return Err(ApiError::AlreadyExists(target(def, &name)));
         }
-        return Ok(out.respond(StatusCode::CREATED, def, obj));
+        let response = out.respond(StatusCode::CREATED, def, obj);
+        return Ok(crate::field_validation::warn(response, &warnings));
     }
     let kv = server
         .store
@@ -812,7 +818,30 @@ async fn create(
         .await
         .map_err(|e| from_storage(e, target(def, &name)))?;
     object::set_resource_version(&mut obj, kv.mod_revision);
-    Ok(out.respond(StatusCode::CREATED, def, obj))
+    let response = out.respond(StatusCode::CREATED, def, obj);
+    Ok(crate::field_validation::warn(response, &warnings))
+}
+
+/// Field validation of a write's object (not of a Scale), with the JSON body it came from.
+fn validate_fields(
+    server: &ApiServer,
+    t: &Target<'_>,
+    raw: Option<&[u8]>,
+    obj: &mut Value,
+) -> Result<Vec<String>, ApiError> {
+    if matches!(t.part, Part::Scale(_)) {
+        return Ok(Vec::new());
+    }
+    // Duplicates are looked for in JSON bodies only (YAML and protobuf come converted).
+    let raw = raw.filter(|r| r.first() == Some(&b'{'));
+    crate::field_validation::check(
+        &server.field_schemas,
+        &server.scheme,
+        t.def,
+        t.validation,
+        raw,
+        obj,
+    )
 }
 
 async fn update(
@@ -821,14 +850,16 @@ async fn update(
     body: &[u8],
     out: Output,
 ) -> Result<Response, ApiError> {
-    let obj = parse_write(t, body)?;
+    let mut obj = parse_write(t, body)?;
+    let warnings = validate_fields(server, t, Some(body), &mut obj)?;
     let current = current(server, t).await?;
     let requested = object::meta_str(&obj, "resourceVersion");
     if !requested.is_empty() && requested != current.mod_revision.to_string() {
         return Err(ApiError::Conflict(target(t.def, t.name)));
     }
     let next = next_state(t, &object::from_store(&current)?, obj)?;
-    store_update(server, t, &current, next, out).await
+    let response = store_update(server, t, &current, next, out).await?;
+    Ok(crate::field_validation::warn(response, &warnings))
 }
 
 async fn current(server: &ApiServer, t: &Target<'_>) -> Result<storage::KeyValue, ApiError> {
@@ -927,7 +958,13 @@ async fn patch(
             }
         }
         let raw = serde_json::to_vec(&patched).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let obj = parse_write(t, &raw)?;
+        let mut obj = parse_write(t, &raw)?;
+        // Merge patches mirror the object: fields they give twice are duplicates of it.
+        let patch_body = match kind {
+            Kind::Json(_) => None,
+            Kind::Merge(_) | Kind::Strategic(_) => Some(body),
+        };
+        let warnings = validate_fields(server, t, patch_body, &mut obj)?;
         // A patch that sets a resourceVersion is a precondition: no retry past it.
         let requested = object::meta_str(&obj, "resourceVersion");
         if !requested.is_empty() && requested != current.mod_revision.to_string() {
@@ -936,7 +973,8 @@ async fn patch(
         let next = next_state(t, &current_obj, obj)?;
         match store_update(server, t, &current, next, out).await {
             Err(ApiError::Conflict(_)) => continue,
-            outcome => return outcome,
+            Ok(response) => return Ok(crate::field_validation::warn(response, &warnings)),
+            Err(e) => return Err(e),
         }
     }
     Err(ApiError::Conflict(target(t.def, t.name)))

@@ -843,3 +843,52 @@ macro_rules! on_backend {
 on_backend!(embedded, Backend::Embedded);
 #[cfg(feature = "etcd")]
 on_backend!(etcd, Backend::Etcd);
+
+#[test]
+fn field_validation_strict_warn_and_ignore() {
+    let c = Cluster::start(Backend::Embedded);
+    let file = c.file(
+        "typo.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndata:\n  a: b\ndta:\n  c: d\n",
+    );
+    // kubectl validates strictly by default: on the server, with upstream's message.
+    assert_eq!(
+        c.kubectl_err(&["create", "-f", &file]),
+        format!(
+            "Error from server (BadRequest): error when creating \"{file}\": ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: unknown field \"dta\"\n"
+        )
+    );
+    let out = c.kubectl(&["create", "-f", &file, "--validate=warn"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Warning: unknown field \"dta\"\n"
+    );
+    // Unknown fields are dropped, as upstream drops them.
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "configmap",
+            "typo",
+            "-o",
+            "jsonpath={.data.a}|{.dta}"
+        ]),
+        "b|"
+    );
+    let out = c.kubectl(&["replace", "-f", &file, "--validate=false"]);
+    assert!(out.status.success() && out.stderr.is_empty());
+    // kubectl patch leaves validation to the server's default: a warning.
+    let out = c.kubectl(&[
+        "patch",
+        "configmap",
+        "typo",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"x":1}}"#,
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Warning: unknown field \"spec\"\n"
+    );
+}
