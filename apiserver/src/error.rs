@@ -42,6 +42,13 @@ pub enum ApiError {
     Conflict(Target),
     /// A conflict with its own message (failed preconditions).
     ConflictMessage(String),
+    /// Server-side apply found fields other managers own: the message and one
+    /// `FieldManagerConflict` cause per field.
+    ApplyConflict {
+        target: Target,
+        message: String,
+        causes: Vec<StatusCause>,
+    },
     /// A field failed validation; `kind` is the object's kind.
     Invalid {
         kind: String,
@@ -96,6 +103,10 @@ impl ApiError {
             )
             .with_details(t.details()),
             ApiError::ConflictMessage(m) => Status::failure(409, "Conflict", m.clone()),
+            ApiError::ApplyConflict { target, message, causes } => {
+                let details = StatusDetails { causes: causes.clone(), ..target.details() };
+                Status::failure(409, "Conflict", message.clone()).with_details(details)
+            }
             ApiError::Invalid { kind, target, causes } => {
                 let summary = causes
                     .iter()

@@ -15,6 +15,7 @@ pub mod encoded;
 pub mod error;
 mod field_validation;
 mod impersonation;
+mod managed_fields;
 pub mod metrics;
 pub mod negotiation;
 pub mod oauth;

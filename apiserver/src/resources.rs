@@ -42,6 +42,8 @@ pub(crate) struct Params {
     pub(crate) send_initial_events: Option<bool>,
     pub(crate) dry_run: Option<String>,
     pub(crate) field_validation: Option<String>,
+    pub(crate) field_manager: Option<String>,
+    pub(crate) force: Option<bool>,
 }
 
 /// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
@@ -245,6 +247,18 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     let decode = |raw: bytes::Bytes| negotiation::request_body(content_type.as_deref(), &raw);
     let dry_run = crate::deletion::dry_run(params.dry_run.as_slice())?;
     let validation = crate::field_validation::Mode::parse(params.field_validation.as_deref())?;
+    // Who owns what this write sets: the fieldManager, else the client's program name.
+    let manager = match params.field_manager.as_deref() {
+        Some(m) if !m.is_empty() => m.to_string(),
+        _ => parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ua| ua.split('/').next())
+            .filter(|p| !p.is_empty())
+            .unwrap_or("unknown")
+            .to_string(),
+    };
     let target = Target {
         def,
         user: user.as_ref(),
@@ -253,6 +267,9 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         part,
         dry_run,
         validation,
+        manager: &manager,
+        explicit_manager: params.field_manager.is_some(),
+        force: params.force.unwrap_or(false),
     };
     if (part == Part::Main && !def.allows(&info.verb))
         || (part == Part::Token && info.verb != "create")
@@ -355,6 +372,11 @@ struct Target<'a> {
     /// `dryRun=All`: everything but the write.
     dry_run: bool,
     validation: crate::field_validation::Mode,
+    /// The field manager of the write.
+    manager: &'a str,
+    explicit_manager: bool,
+    /// Server-side apply takes conflicting fields over.
+    force: bool,
 }
 
 /// What a write of `obj` over `current` stores. A write to the main resource keeps the
@@ -798,6 +820,9 @@ async fn create(
         carry_status(&mut obj, &Value::Null);
     }
     strategy::prepare_create(def, &mut obj);
+    if !has_managed_fields(&obj) {
+        crate::managed_fields::record_update(def, None, &mut obj, t.manager, "", &object::now());
+    }
     crate::admission::validate(server, def, t.user, &obj).await?;
     let key = def.key(namespace, &name);
     if t.dry_run {
@@ -857,8 +882,10 @@ async fn update(
     if !requested.is_empty() && requested != current.mod_revision.to_string() {
         return Err(ApiError::Conflict(target(t.def, t.name)));
     }
-    let next = next_state(t, &object::from_store(&current)?, obj)?;
-    let response = store_update(server, t, &current, next, out).await?;
+    let before = object::from_store(&current)?;
+    let next = next_state(t, &before, obj)?;
+    let response =
+        store_update(server, t, (&current, &before), next, Ownership::Update, out).await?;
     Ok(crate::field_validation::warn(response, &warnings))
 }
 
@@ -876,11 +903,38 @@ async fn current(server: &ApiServer, t: &Target<'_>) -> Result<storage::KeyValue
 async fn store_update(
     server: &ApiServer,
     t: &Target<'_>,
-    current: &storage::KeyValue,
+    (current, before): (&storage::KeyValue, &Value),
     mut next: Value,
+    ownership: Ownership,
     out: Output,
 ) -> Result<Response, ApiError> {
-    crate::deletion::check_update(t.def, &object::from_store(current)?, &next, t.name)?;
+    crate::deletion::check_update(t.def, before, &next, t.name)?;
+    if ownership == Ownership::Update {
+        // A client that changes managedFields itself (to reset or migrate them) is obeyed.
+        if !has_managed_fields(&next)
+            || next["metadata"]["managedFields"] == before["metadata"]["managedFields"]
+        {
+            if let (Some(meta), Some(fields)) = (
+                next["metadata"].as_object_mut(),
+                before["metadata"].get("managedFields"),
+            ) {
+                meta.insert("managedFields".into(), fields.clone());
+            }
+            let subresource = match t.part {
+                Part::Status => "status",
+                Part::Scale(_) => "scale",
+                _ => "",
+            };
+            crate::managed_fields::record_update(
+                t.def,
+                Some(before),
+                &mut next,
+                t.manager,
+                subresource,
+                &object::now(),
+            );
+        }
+    }
     crate::admission::validate(server, t.def, t.user, &next).await?;
     if t.dry_run {
         object::set_resource_version(&mut next, current.mod_revision);
@@ -904,8 +958,21 @@ async fn store_update(
     Ok(out.respond(StatusCode::OK, t.def, view(t, next)))
 }
 
+/// Whether a write records field ownership itself (updates) or brings it (applies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ownership {
+    Update,
+    Computed,
+}
+
+fn has_managed_fields(obj: &Value) -> bool {
+    obj["metadata"]["managedFields"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty())
+}
+
 /// Media types accepted for patches.
-const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json";
+const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
 
 /// Times a patch is re-applied to a fresher object when a concurrent write wins the race
 /// (only patches without a resourceVersion precondition).
@@ -936,6 +1003,7 @@ async fn patch(
             serde_json::from_slice(body)
                 .map_err(|e| ApiError::BadRequest(format!("invalid strategic merge patch: {e}")))?,
         ),
+        Some("application/apply-patch+yaml") => return apply(server, t, body, out).await,
         _ => return Err(ApiError::UnsupportedMediaType(PATCH_TYPES)),
     };
     for _ in 0..PATCH_ATTEMPTS {
@@ -971,13 +1039,94 @@ async fn patch(
             return Err(ApiError::Conflict(target(t.def, t.name)));
         }
         let next = next_state(t, &current_obj, obj)?;
-        match store_update(server, t, &current, next, out).await {
+        match store_update(
+            server,
+            t,
+            (&current, &current_obj),
+            next,
+            Ownership::Update,
+            out,
+        )
+        .await
+        {
             Err(ApiError::Conflict(_)) => continue,
             Ok(response) => return Ok(crate::field_validation::warn(response, &warnings)),
             Err(e) => return Err(e),
         }
     }
     Err(ApiError::Conflict(target(t.def, t.name)))
+}
+
+/// Server-side apply: the applied configuration (YAML or JSON) merged into the object (created
+/// if missing), the manager owning what it applied; fields other managers own with other
+/// values conflict unless `force`.
+async fn apply(
+    server: &ApiServer,
+    t: &Target<'_>,
+    body: &[u8],
+    out: Output,
+) -> Result<Response, ApiError> {
+    if !t.explicit_manager {
+        return Err(ApiError::BadRequest(
+            "PATCH requests with apply content type must have a fieldManager".into(),
+        ));
+    }
+    if t.part != Part::Main {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadRequest("the applied configuration is not UTF-8".into()))?;
+    let applied: Value = serde_saphyr::from_str(text)
+        .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?;
+    let raw = serde_json::to_vec(&applied).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut applied = parse_write(t, &raw)?;
+    let warnings = validate_fields(server, t, None, &mut applied)?;
+    let now = object::now();
+    for _ in 0..PATCH_ATTEMPTS {
+        let (found, _) = server
+            .store
+            .get(&t.def.key(t.namespace, t.name), None)
+            .await
+            .map_err(|e| from_storage(e, target(t.def, t.name)))?;
+        let Some(current) = found else {
+            // Apply creates what is missing.
+            let obj = crate::managed_fields::apply(t.def, None, &applied, t.manager, t.force, &now)
+                .map_err(|c| conflict(t, &c))?;
+            let raw = serde_json::to_vec(&obj).map_err(|e| ApiError::Internal(e.to_string()))?;
+            match create(server, t, &raw, out).await {
+                Err(ApiError::AlreadyExists(_)) => continue,
+                Ok(response) => return Ok(crate::field_validation::warn(response, &warnings)),
+                Err(e) => return Err(e),
+            }
+        };
+        let live = object::from_store(&current)?;
+        let merged =
+            crate::managed_fields::apply(t.def, Some(&live), &applied, t.manager, t.force, &now)
+                .map_err(|c| conflict(t, &c))?;
+        let next = next_state(t, &live, merged)?;
+        let stored = store_update(server, t, (&current, &live), next, Ownership::Computed, out);
+        match stored.await {
+            Err(ApiError::Conflict(_)) => continue,
+            Ok(response) => return Ok(crate::field_validation::warn(response, &warnings)),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::Conflict(target(t.def, t.name)))
+}
+
+fn conflict(t: &Target<'_>, conflicts: &[crate::managed_fields::Conflict]) -> ApiError {
+    ApiError::ApplyConflict {
+        target: target(t.def, t.name),
+        message: crate::managed_fields::conflict_message(conflicts),
+        causes: conflicts
+            .iter()
+            .map(|c| api::status::StatusCause {
+                reason: "FieldManagerConflict".into(),
+                message: format!("conflict with {:?} using {}", c.manager, c.api_version),
+                field: c.field.clone(),
+            })
+            .collect(),
+    }
 }
 
 async fn delete(
