@@ -39,25 +39,63 @@ pub fn set_resource_version(obj: &mut Value, revision: u64) {
 
 /// The bytes to store: the object without its resourceVersion, with `apiVersion`, `kind`
 /// and `metadata` first (so that `encoded::with_resource_version` finds metadata at once).
+/// Written field by field, without copying the object.
 pub fn to_store(obj: &Value) -> Bytes {
     let Some(fields) = obj.as_object() else {
         return Bytes::from(obj.to_string());
     };
-    let mut ordered = Map::with_capacity(fields.len());
-    for key in ["apiVersion", "kind", "metadata"] {
-        if let Some(v) = fields.get(key) {
-            ordered.insert(key.to_string(), v.clone());
+    const FIRST: [&str; 3] = ["apiVersion", "kind", "metadata"];
+    let mut out = Vec::with_capacity(1024);
+    out.push(b'{');
+    let mut first = true;
+    let mut key = |out: &mut Vec<u8>, k: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        // Strings always serialize.
+        let _ = serde_json::to_writer(&mut *out, k);
+        out.push(b':');
+    };
+    for k in FIRST {
+        match (k, fields.get(k)) {
+            ("metadata", Some(Value::Object(meta))) => {
+                key(&mut out, k);
+                out.push(b'{');
+                let mut inner_first = true;
+                for (mk, mv) in meta.iter().filter(|(mk, _)| *mk != "resourceVersion") {
+                    if !std::mem::take(&mut inner_first) {
+                        out.push(b',');
+                    }
+                    let _ = serde_json::to_writer(&mut out, mk);
+                    out.push(b':');
+                    let _ = serde_json::to_writer(&mut out, mv);
+                }
+                out.push(b'}');
+            }
+            (_, Some(v)) => {
+                key(&mut out, k);
+                let _ = serde_json::to_writer(&mut out, v);
+            }
+            (_, None) => {}
         }
     }
-    for (k, v) in fields {
-        if !ordered.contains_key(k) {
-            ordered.insert(k.clone(), v.clone());
-        }
+    for (k, v) in fields.iter().filter(|(k, _)| !FIRST.contains(&k.as_str())) {
+        key(&mut out, k);
+        let _ = serde_json::to_writer(&mut out, v);
     }
-    if let Some(meta) = ordered.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("resourceVersion");
-    }
-    Bytes::from(Value::Object(ordered).to_string())
+    out.push(b'}');
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+#[test]
+fn stored_bytes_put_type_and_metadata_first() {
+    let obj = json!({"data": {"a": "b"}, "metadata": {"name": "n", "resourceVersion": "5"},
+        "kind": "ConfigMap", "apiVersion": "v1"});
+    assert_eq!(
+        to_store(&obj),
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"n"},"data":{"a":"b"}}"#
+    );
 }
 
 pub fn metadata(obj: &Value) -> Option<&Map<String, Value>> {

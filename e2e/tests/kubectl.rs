@@ -892,3 +892,77 @@ fn field_validation_strict_warn_and_ignore() {
         "Warning: unknown field \"spec\"\n"
     );
 }
+
+#[test]
+fn server_side_apply_conflicts_force_and_migration() {
+    let c = Cluster::start(Backend::Embedded);
+    let file = |name: &str, a: &str| {
+        c.file(
+            name,
+            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"{a}\"\n  b: \"2\"\n"),
+        )
+    };
+    assert_eq!(
+        c.kubectl_ok(&["apply", "--server-side", "-f", &file("one.yaml", "1")]),
+        "configmap/ssa serverside-applied\n"
+    );
+    let fields = |c: &Cluster| {
+        c.kubectl_ok(&[
+            "get", "configmap", "ssa", "--show-managed-fields", "-o",
+            "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation}={.fieldsV1}{\"\\n\"}{end}",
+        ])
+    };
+    assert_eq!(
+        fields(&c),
+        "kubectl/Apply={\"f:data\":{\"f:a\":{},\"f:b\":{}}}\n"
+    );
+    // Another manager applying another value conflicts, as upstream says it.
+    let other = file("two.yaml", "9");
+    let err = c.kubectl_err(&[
+        "apply",
+        "--server-side",
+        "--field-manager=other",
+        "-f",
+        &other,
+    ]);
+    assert!(
+        err.starts_with(
+            "error: Apply failed with 1 conflict: conflict with \"kubectl\" using v1: .data.a\n"
+        ),
+        "{err}"
+    );
+    c.kubectl_ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=other",
+        "--force-conflicts",
+        "-f",
+        &other,
+    ]);
+    assert_eq!(
+        fields(&c),
+        "kubectl/Apply={\"f:data\":{\"f:b\":{}}}\nother/Apply={\"f:data\":{\"f:a\":{},\"f:b\":{}}}\n"
+    );
+    // An edit is an update: its manager owns what it changed.
+    c.kubectl_ok(&["patch", "configmap", "ssa", "-p", r#"{"data":{"c":"3"}}"#]);
+    assert!(fields(&c).contains("kubectl-patch/Update={\"f:data\":{\"f:c\":{}}}"));
+
+    // An object applied client-side moves to server-side apply (kubectl's migration).
+    let csa = c.file(
+        "csa.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"1\"\n  b: \"2\"\n",
+    );
+    c.kubectl_ok(&["apply", "-f", &csa]);
+    c.kubectl_ok(&["apply", "--server-side", "-f", &csa]);
+    std::fs::write(
+        &csa,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  b: \"2\"\n",
+    )
+    .unwrap();
+    c.kubectl_ok(&["apply", "--server-side", "-f", &csa]);
+    // The field no longer applied is gone: the client-side manager handed it over.
+    assert_eq!(
+        c.kubectl_ok(&["get", "configmap", "csa", "-o", "jsonpath={.data}"]),
+        r#"{"b":"2"}"#
+    );
+}
