@@ -4,6 +4,7 @@
 //! (objects with finalizers of their own leave when those are done), and then removes its
 //! finalizer through the namespace's `finalize` subresource, which lets the namespace go.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,8 +40,13 @@ async fn resources(ctx: &Context) -> Result<&[Resource], Error> {
     Ok(found)
 }
 
-/// Deletes what `resource` holds in `namespace`; how many objects are left.
-async fn empty(client: &Client, namespace: &str, resource: &Resource) -> Result<usize, Error> {
+/// Deletes what `resource` holds in `namespace`; the finalizers of the objects left (one list
+/// per object).
+async fn empty(
+    client: &Client,
+    namespace: &str,
+    resource: &Resource,
+) -> Result<Vec<Vec<String>>, Error> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource.api);
     let params = DeleteParams::background();
     if resource.delete_collection {
@@ -56,7 +62,127 @@ async fn empty(client: &Client, namespace: &str, resource: &Resource) -> Result<
         }
     }
     // Objects with finalizers stay (marked) until their finalizers are done.
-    Ok(api.list_metadata(&ListParams::default()).await?.items.len())
+    let left = api.list_metadata(&ListParams::default()).await?;
+    Ok(left
+        .items
+        .into_iter()
+        .map(|o| o.metadata.finalizers.unwrap_or_default())
+        .collect())
+}
+
+/// What is left in a terminating namespace: objects by resource, and objects by finalizer.
+#[derive(Default)]
+struct Remaining {
+    resources: BTreeMap<String, usize>,
+    finalizers: BTreeMap<String, usize>,
+}
+
+/// Upstream's deletion conditions for what is left.
+fn conditions(remaining: &Remaining) -> Vec<(&'static str, &'static str, &'static str, String)> {
+    let content = match remaining.resources.is_empty() {
+        true => (
+            "False",
+            "ContentRemoved",
+            "All content successfully removed".to_string(),
+        ),
+        false => {
+            let parts: Vec<String> = remaining
+                .resources
+                .iter()
+                .map(|(r, n)| format!("{r} has {n} resource instances"))
+                .collect();
+            (
+                "True",
+                "SomeResourcesRemain",
+                format!("Some resources are remaining: {}", parts.join(", ")),
+            )
+        }
+    };
+    let finalizers = match remaining.finalizers.is_empty() {
+        true => (
+            "False",
+            "ContentHasNoFinalizers",
+            "All content-preserving finalizers finished".to_string(),
+        ),
+        false => {
+            let parts: Vec<String> = remaining
+                .finalizers
+                .iter()
+                .map(|(f, n)| format!("{f} in {n} resource instances"))
+                .collect();
+            (
+                "True",
+                "SomeFinalizersRemain",
+                format!(
+                    "Some content in the namespace has finalizers remaining: {}",
+                    parts.join(", ")
+                ),
+            )
+        }
+    };
+    vec![
+        (
+            "NamespaceDeletionDiscoveryFailure",
+            "False",
+            "ResourcesDiscovered",
+            "All resources successfully discovered".to_string(),
+        ),
+        (
+            "NamespaceDeletionContentFailure",
+            "False",
+            "ContentDeleted",
+            "All content successfully deleted, may be waiting on finalization".to_string(),
+        ),
+        ("NamespaceContentRemaining", content.0, content.1, content.2),
+        (
+            "NamespaceFinalizersRemaining",
+            finalizers.0,
+            finalizers.1,
+            finalizers.2,
+        ),
+    ]
+}
+
+/// Writes the conditions to the namespace's status if they changed.
+async fn report(ctx: &Context, ns: &Namespace, remaining: &Remaining) -> Result<(), Error> {
+    let wanted = conditions(remaining);
+    let current = serde_json::to_value(ns.status.as_ref().and_then(|s| s.conditions.as_ref()))
+        .unwrap_or_default();
+    let same = wanted.len() == current.as_array().map_or(0, Vec::len)
+        && wanted.iter().all(|(t, st, reason, message)| {
+            current.as_array().into_iter().flatten().any(|c| {
+                c["type"] == *t
+                    && c["status"] == *st
+                    && c["reason"] == *reason
+                    && c["message"] == *message
+            })
+        });
+    if same {
+        return Ok(());
+    }
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let conditions: Vec<serde_json::Value> = wanted
+        .iter()
+        .map(|(t, st, reason, message)| {
+            serde_json::json!({"type": t, "status": st, "reason": reason, "message": message,
+                "lastTransitionTime": now})
+        })
+        .collect();
+    let mut next = serde_json::to_value(ns).map_err(|e| Error::Invalid(e.to_string()))?;
+    next["status"]["conditions"] = serde_json::json!(conditions);
+    let next: Namespace =
+        serde_json::from_value(next).map_err(|e| Error::Invalid(e.to_string()))?;
+    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    match namespaces
+        .replace_status(&ns.name_any(), &PostParams::default(), &next)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -69,12 +195,20 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
         return Ok(Action::await_change());
     }
     let name = ns.name_any();
-    let mut remaining = 0;
+    let mut remaining = Remaining::default();
     for resource in resources(&ctx).await? {
-        remaining += empty(&ctx.client, &name, resource).await?;
+        let left = empty(&ctx.client, &name, resource).await?;
+        if !left.is_empty() {
+            let key = format!("{}.{}", resource.api.plural, resource.api.group);
+            remaining.resources.insert(key, left.len());
+        }
+        for finalizer in left.into_iter().flatten() {
+            *remaining.finalizers.entry(finalizer).or_default() += 1;
+        }
     }
-    if remaining > 0 {
-        tracing::info!(namespace = %name, remaining, "namespace: waiting for its content to go");
+    report(&ctx, &ns, &remaining).await?;
+    if !remaining.resources.is_empty() {
+        tracing::info!(namespace = %name, "namespace: waiting for its content to go");
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
     let mut done = (*ns).clone();

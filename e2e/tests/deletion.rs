@@ -128,6 +128,24 @@ fn finalizers_hold_objects_and_namespaces_terminate() {
         "dev",
         "--timeout=20s",
     ]);
+    // The namespace reports what holds it, in upstream's words.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let conditions = c.kubectl_ok(&[
+            "get",
+            "namespace",
+            "dev",
+            "-o",
+            r#"jsonpath={range .status.conditions[*]}{.type}={.status}: {.message}{"\n"}{end}"#,
+        ]);
+        if conditions.contains("NamespaceFinalizersRemaining=True: Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances")
+            && conditions.contains("NamespaceContentRemaining=True: Some resources are remaining: configmaps. has 1 resource instances")
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{conditions}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     // The held object keeps the namespace until its finalizer is removed.
     assert_eq!(
         c.kubectl_ok(&["get", "namespace", "dev", "-o", "jsonpath={.status.phase}"]),
