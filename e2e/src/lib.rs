@@ -31,19 +31,29 @@ pub struct Cluster {
 }
 
 fn oxshift_binary() -> PathBuf {
-    if let Ok(bin) = std::env::var("OXSHIFT_BIN") {
+    binary("oxshift", "OXSHIFT_BIN")
+}
+
+/// The `oc` binary of this build (or `$OC_BIN`).
+pub fn oc_binary() -> PathBuf {
+    binary("oc", "OC_BIN")
+}
+
+/// A binary of the workspace: `$<env>`, else beside the test binary's directory.
+fn binary(name: &str, env: &str) -> PathBuf {
+    if let Ok(bin) = std::env::var(env) {
         return PathBuf::from(bin);
     }
-    // target/<profile>/deps/<test binary> → target/<profile>/oxshift
+    // target/<profile>/deps/<test binary> → target/<profile>/<name>
     let exe = std::env::current_exe().expect("test binary path");
     let bin = exe
         .parent()
         .and_then(Path::parent)
         .expect("target dir")
-        .join("oxshift");
+        .join(name);
     assert!(
         bin.exists(),
-        "{} is missing: build it first (cargo build -p oxshift --bins) or set OXSHIFT_BIN",
+        "{} is missing: build it first (cargo build --workspace --bins) or set {env}",
         bin.display()
     );
     bin

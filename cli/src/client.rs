@@ -1,0 +1,241 @@
+//! Talking to the server: a client for the current context of the kubeconfig (with the
+//! global flags' overrides), or for a bare server URL (`oc login` before it has credentials).
+//! Requests are plain HTTP over kube-rs's transport (TLS, credentials); redirects are not
+//! followed (the OAuth flow reads them).
+
+use std::path::Path;
+
+use base64::Engine;
+use http::{Method, Request, StatusCode};
+use kube::config::{KubeConfigOptions, Kubeconfig as KubeFile};
+use serde_json::{Value, json};
+
+use crate::error::CliError;
+use crate::kubeconfig::Kubeconfig;
+
+/// The connection settings of a server: its URL and how its certificate is checked.
+#[derive(Clone, Debug, Default)]
+pub struct ServerTls {
+    pub server: String,
+    /// PEM of the CA to trust (none: the system's roots).
+    pub ca_pem: Option<Vec<u8>>,
+    pub insecure: bool,
+}
+
+/// The global flags that override the kubeconfig.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub context: Option<String>,
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub namespace: Option<String>,
+    pub insecure: bool,
+    pub certificate_authority: Option<std::path::PathBuf>,
+    pub request_timeout: Option<std::time::Duration>,
+}
+
+pub struct Session {
+    pub client: kube::Client,
+    pub server: String,
+    pub namespace: String,
+    /// The kubeconfig context in use.
+    pub context: String,
+    pub token: Option<String>,
+}
+
+/// An answer: status and body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The JSON body of a 2xx answer, else the error it stands for.
+    pub fn json(self) -> Result<Value, CliError> {
+        if !self.status.is_success() {
+            return Err(CliError::from_response(self.status, &self.body));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| CliError::msg(format!("the server sent invalid JSON: {e}")))
+    }
+}
+
+/// Sends one request.
+pub async fn send(
+    client: &kube::Client,
+    method: Method,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<Answer, CliError> {
+    let mut request = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        request = request.header(*k, v);
+    }
+    let request = match body {
+        Some((content_type, bytes)) => request
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(kube::client::Body::from(bytes)),
+        None => request.body(kube::client::Body::empty()),
+    }
+    .map_err(|e| CliError::msg(e.to_string()))?;
+    let response = client.send(request).await.map_err(connection_error)?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect_bytes().await?.to_vec();
+    Ok(Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// What a connection failure means to a user.
+fn connection_error(e: kube::Error) -> CliError {
+    let text = format!("{e:?}");
+    if text.contains("UnknownIssuer") || text.contains("invalid peer certificate") {
+        return CliError::msg(
+            "The server uses a certificate signed by unknown authority. You may need to use the --certificate-authority flag to provide the path to a certificate file for the certificate authority, or --insecure-skip-tls-verify to bypass the certificate check and use insecure connections.",
+        );
+    }
+    CliError::from(e)
+}
+
+/// A client of `tls.server` with a bearer token, or with no credentials.
+pub async fn anonymous(tls: &ServerTls, token: Option<&str>) -> Result<kube::Client, CliError> {
+    let mut cluster = json!({"server": tls.server});
+    if let Some(pem) = &tls.ca_pem {
+        cluster["certificate-authority-data"] =
+            json!(base64::engine::general_purpose::STANDARD.encode(pem));
+    }
+    if tls.insecure {
+        cluster["insecure-skip-tls-verify"] = json!(true);
+    }
+    let user = match token {
+        Some(t) => json!({"token": t}),
+        None => json!({}),
+    };
+    let file = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    });
+    client_of(file, &KubeConfigOptions::default(), None).await
+}
+
+async fn client_of(
+    file: Value,
+    options: &KubeConfigOptions,
+    timeout: Option<std::time::Duration>,
+) -> Result<kube::Client, CliError> {
+    let file: KubeFile = serde_json::from_value(file)
+        .map_err(|e| CliError::msg(format!("invalid kubeconfig: {e}")))?;
+    let mut config = kube::Config::from_custom_kubeconfig(file, options)
+        .await
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    if let Some(t) = timeout {
+        config.read_timeout = Some(t);
+        config.connect_timeout = Some(t);
+    }
+    kube::Client::try_from(config).map_err(CliError::from)
+}
+
+/// A session on the current context (or `--context`) of the kubeconfig, with the flags'
+/// overrides.
+pub async fn session(config: &Kubeconfig, o: &Overrides) -> Result<Session, CliError> {
+    let context_name = o
+        .context
+        .clone()
+        .or_else(|| config.current_context().map(str::to_string));
+    let context = context_name.as_deref().and_then(|c| config.context(c));
+    let Some(context) = context
+        .cloned()
+        .or_else(|| o.server.as_ref().map(|_| json!({})))
+    else {
+        return Err(CliError::msg(
+            "Missing or incomplete configuration info.  Please point to an existing, complete config file:\n\n\n  1. Via the command-line flag --kubeconfig\n  2. Via the KUBECONFIG environment variable\n  3. In your home directory as ~/.kube/config\n\nTo view or setup config directly use the 'config' command.",
+        ));
+    };
+    let mut cluster = context["cluster"]
+        .as_str()
+        .and_then(|c| config.cluster(c))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let mut user = context["user"]
+        .as_str()
+        .and_then(|u| config.user(u))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if let Some(server) = &o.server {
+        cluster["server"] = json!(server);
+    }
+    if o.insecure {
+        cluster["insecure-skip-tls-verify"] = json!(true);
+        if let Some(m) = cluster.as_object_mut() {
+            m.remove("certificate-authority-data");
+            m.remove("certificate-authority");
+        }
+    }
+    if let Some(ca) = &o.certificate_authority {
+        cluster["certificate-authority"] = json!(ca.display().to_string());
+    }
+    if let Some(token) = &o.token {
+        user = json!({"token": token});
+    }
+    let server = cluster["server"].as_str().unwrap_or_default().to_string();
+    let token = user["token"].as_str().map(str::to_string);
+    let namespace = o
+        .namespace
+        .clone()
+        .or_else(|| context["namespace"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "default".into());
+    let file = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "u", "user": user}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    });
+    let client = client_of(file, &KubeConfigOptions::default(), o.request_timeout).await?;
+    Ok(Session {
+        client,
+        server,
+        namespace,
+        context: context_name.unwrap_or_default(),
+        token,
+    })
+}
+
+impl Session {
+    pub async fn get(&self, path: &str) -> Result<Value, CliError> {
+        send(&self.client, Method::GET, path, &[], None)
+            .await?
+            .json()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
+        send(
+            &self.client,
+            Method::POST,
+            path,
+            &[],
+            Some(("application/json", bytes)),
+        )
+        .await?
+        .json()
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<Value, CliError> {
+        send(&self.client, Method::DELETE, path, &[], None)
+            .await?
+            .json()
+    }
+}
+
+/// Reads a PEM file given on the command line.
+pub fn read_pem(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::msg(format!("{}: {e}", path.display())))
+}

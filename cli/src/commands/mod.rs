@@ -1,0 +1,24 @@
+//! One module per command (or family of commands); each takes its parsed arguments and the
+//! global options, prints what upstream prints, and returns an error to print otherwise.
+
+pub mod login;
+pub mod logout;
+pub mod project;
+pub mod whoami;
+
+use std::path::PathBuf;
+
+use crate::client::Overrides;
+
+/// The options every command takes.
+#[derive(Clone, Debug, Default)]
+pub struct Globals {
+    pub kubeconfig: Option<PathBuf>,
+    pub overrides: Overrides,
+}
+
+impl Globals {
+    pub fn kubeconfig(&self) -> Result<crate::kubeconfig::Kubeconfig, crate::error::CliError> {
+        crate::kubeconfig::Kubeconfig::load(crate::kubeconfig::location(self.kubeconfig.as_deref()))
+    }
+}

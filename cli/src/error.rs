@@ -1,0 +1,47 @@
+//! Errors as `oc` prints them: `error: <message>` for the command's own failures and
+//! `Error from server (<Reason>): <message>` for Status answers, on stderr, exit code 1.
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A failure of the command itself.
+    #[error("error: {0}")]
+    Message(String),
+    /// A Status from the server.
+    #[error("Error from server ({reason}): {message}")]
+    Server { reason: String, message: String },
+}
+
+impl CliError {
+    pub fn msg(message: impl Into<String>) -> CliError {
+        CliError::Message(message.into())
+    }
+
+    /// The error a non-2xx answer stands for (a Status body, or the bare HTTP status).
+    pub fn from_response(status: http::StatusCode, body: &[u8]) -> CliError {
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(s) if s["kind"] == "Status" => CliError::Server {
+                reason: s["reason"].as_str().unwrap_or("Unknown").to_string(),
+                message: s["message"].as_str().unwrap_or_default().to_string(),
+            },
+            _ => CliError::Server {
+                reason: status
+                    .canonical_reason()
+                    .unwrap_or("Unknown")
+                    .replace(' ', ""),
+                message: String::from_utf8_lossy(body).trim().to_string(),
+            },
+        }
+    }
+}
+
+impl From<kube::Error> for CliError {
+    fn from(e: kube::Error) -> CliError {
+        match e {
+            kube::Error::Api(s) => CliError::Server {
+                reason: s.reason.clone(),
+                message: s.message.clone(),
+            },
+            other => CliError::msg(other.to_string()),
+        }
+    }
+}

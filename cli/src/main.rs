@@ -1,0 +1,201 @@
+//! `oc`: the OpenShift command line for Oxshift, with the real `oc`'s commands, flags,
+//! messages and exit codes, on the same kubeconfig file as kubectl and the real `oc`.
+//! Each command lives in its own module under `commands/`.
+
+mod client;
+mod commands;
+mod error;
+mod kubeconfig;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use commands::Globals;
+use error::CliError;
+
+#[derive(Parser)]
+#[command(
+    name = "oc",
+    about = "OpenShift Client",
+    version,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    /// Path to the kubeconfig file to use for CLI requests.
+    #[arg(long, global = true)]
+    kubeconfig: Option<PathBuf>,
+    /// The name of the kubeconfig context to use.
+    #[arg(long, global = true)]
+    context: Option<String>,
+    /// The address and port of the Kubernetes API server.
+    #[arg(long, short = 's', global = true)]
+    server: Option<String>,
+    /// Bearer token for authentication to the API server.
+    #[arg(long, global = true)]
+    token: Option<String>,
+    /// If present, the namespace scope for this CLI request.
+    #[arg(long, short = 'n', global = true)]
+    namespace: Option<String>,
+    /// If true, the server's certificate will not be checked for validity.
+    #[arg(long, global = true)]
+    insecure_skip_tls_verify: bool,
+    /// Path to a cert file for the certificate authority.
+    #[arg(long, global = true)]
+    certificate_authority: Option<PathBuf>,
+    /// The length of time to wait before giving up on a single server request (`30s`; 0:
+    /// no limit).
+    #[arg(long, global = true, value_parser = duration)]
+    request_timeout: Option<std::time::Duration>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}"))?;
+    match unit {
+        "s" => Ok(std::time::Duration::from_secs(n)),
+        "m" => Ok(std::time::Duration::from_secs(n * 60)),
+        "h" => Ok(std::time::Duration::from_secs(n * 3600)),
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        _ => Err(format!("invalid duration {text:?}")),
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Log in to a server.
+    Login {
+        server: Option<String>,
+        #[arg(long, short = 'u')]
+        username: Option<String>,
+        #[arg(long, short = 'p')]
+        password: Option<String>,
+    },
+    /// End the current server session.
+    Logout,
+    /// Return information about the current session.
+    Whoami {
+        /// Print the token the current session is using.
+        #[arg(long = "show-token", short = 't')]
+        show_token: bool,
+        #[arg(long)]
+        show_server: bool,
+        #[arg(long)]
+        show_context: bool,
+        #[arg(long)]
+        show_console: bool,
+    },
+    /// Switch to another project.
+    Project {
+        name: Option<String>,
+        /// If true, display only the project name.
+        #[arg(long, short = 'q')]
+        short: bool,
+    },
+    /// Display existing projects.
+    Projects {
+        /// If true, display only the project names.
+        #[arg(long, short = 'q')]
+        short: bool,
+    },
+    /// Request a new project.
+    NewProject {
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// If true, the project will not be set as a cluster entry in kubeconfig after
+        /// being created.
+        #[arg(long)]
+        skip_config_write: bool,
+    },
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let globals = Globals {
+        kubeconfig: cli.kubeconfig,
+        overrides: client::Overrides {
+            context: cli.context,
+            server: cli.server,
+            token: cli.token,
+            namespace: cli.namespace,
+            insecure: cli.insecure_skip_tls_verify,
+            certificate_authority: cli.certificate_authority,
+            request_timeout: cli.request_timeout.filter(|d| !d.is_zero()),
+        },
+    };
+    match cli.command {
+        Command::Login {
+            server,
+            username,
+            password,
+        } => {
+            let args = commands::login::LoginArgs {
+                server,
+                username,
+                password,
+            };
+            commands::login::login(&globals, &args).await
+        }
+        Command::Logout => commands::logout::logout(&globals).await,
+        Command::Whoami {
+            show_token,
+            show_server,
+            show_context,
+            show_console,
+        } => {
+            let args = commands::whoami::WhoamiArgs {
+                show_token,
+                show_server,
+                show_context,
+                show_console,
+            };
+            commands::whoami::whoami(&globals, &args).await
+        }
+        Command::Project { name, short } => {
+            commands::project::project(&globals, name.as_deref(), short).await
+        }
+        Command::Projects { short } => commands::project::projects(&globals, short).await,
+        Command::NewProject {
+            name,
+            display_name,
+            description,
+            skip_config_write,
+        } => {
+            commands::project::new_project(
+                &globals,
+                &name,
+                display_name.as_deref(),
+                description.as_deref(),
+                skip_config_write,
+            )
+            .await
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cli)) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,188 @@
+//! The `oc` binary against `oxshift start`: login (the OAuth flow, then a token), whoami,
+//! projects, logout, and kubectl working on the kubeconfig `oc login` wrote.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use e2e::{Backend, Cluster, oc_binary};
+
+/// Runs `oc` with `home` as its home directory (so `~/.kube/config` is its own).
+fn oc(home: &Path, args: &[&str]) -> Output {
+    Command::new(oc_binary())
+        .env("HOME", home)
+        .env_remove("KUBECONFIG")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(home: &Path, args: &[&str]) -> String {
+    let out = oc(home, args);
+    assert!(
+        out.status.success(),
+        "oc {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn err(home: &Path, args: &[&str]) -> String {
+    let out = oc(home, args);
+    assert_eq!(out.status.code(), Some(1), "oc {args:?} should have failed");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn login_projects_whoami_and_logout() {
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd = dir.path().join("htpasswd");
+    let hash = bcrypt::hash("wonderland", 4).unwrap();
+    std::fs::write(&htpasswd, format!("alice:{hash}\n")).unwrap();
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &["--htpasswd", htpasswd.to_str().unwrap()],
+    );
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let server = c.server();
+    let ca = c.data_dir().join("pki/ca.crt");
+    let ca = ca.to_str().unwrap();
+    let host = server.trim_start_matches("https://").replace('.', "-");
+
+    assert!(
+        err(
+            &home,
+            &["login", &server, "-u", "alice", "-p", "wonderland"]
+        )
+        .starts_with("error: The server uses a certificate signed by unknown authority.")
+    );
+    assert_eq!(
+        err(
+            &home,
+            &[
+                "login",
+                &server,
+                "-u",
+                "alice",
+                "-p",
+                "wrong",
+                "--certificate-authority",
+                ca
+            ]
+        ),
+        "error: Login failed (401 Unauthorized)\nVerify you have provided correct credentials.\n"
+    );
+    assert_eq!(
+        ok(
+            &home,
+            &[
+                "login",
+                &server,
+                "-u",
+                "alice",
+                "-p",
+                "wonderland",
+                "--certificate-authority",
+                ca
+            ]
+        ),
+        "Login successful.\n\nYou don't have any projects. You can try to create a new project, by running\n\n    oc new-project <projectname>\n\n"
+    );
+    assert_eq!(ok(&home, &["whoami"]), "alice\n");
+    assert_eq!(
+        ok(&home, &["whoami", "--show-server"]),
+        format!("{server}\n")
+    );
+    assert_eq!(
+        ok(&home, &["whoami", "--show-context"]),
+        format!("default/{host}/alice\n")
+    );
+    let token = ok(&home, &["whoami", "-t"]).trim().to_string();
+    assert!(token.starts_with("sha256~"), "{token}");
+
+    let created = ok(
+        &home,
+        &[
+            "new-project",
+            "demo",
+            "--display-name",
+            "Demo",
+            "--description",
+            "A demo",
+        ],
+    );
+    assert!(
+        created.starts_with(&format!(
+            "Now using project \"demo\" on server \"{server}\".\n"
+        )),
+        "{created}"
+    );
+    ok(&home, &["new-project", "two"]);
+    assert_eq!(
+        ok(&home, &["projects"]),
+        format!(
+            "You have access to the following projects and can switch between them with 'oc project <projectname>':\n\n    demo\n  * two\n\nUsing project \"two\" on server \"{server}\".\n"
+        )
+    );
+    assert_eq!(
+        ok(&home, &["project", "demo"]),
+        format!("Now using project \"demo\" on server \"{server}\".\n")
+    );
+    assert_eq!(ok(&home, &["project", "-q"]), "demo\n");
+    assert!(err(&home, &["project", "nope"]).contains("You are not a member of project \"nope\"."));
+
+    // kubectl works on the same kubeconfig: same user, same project.
+    let kubeconfig = home.join(".kube/config");
+    let k = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
+        all.extend_from_slice(args);
+        c.kubectl(&all)
+    };
+    let out = k(&["config", "current-context"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("demo/{host}/alice\n")
+    );
+    assert!(k(&["create", "configmap", "shared"]).status.success());
+    assert_eq!(
+        String::from_utf8_lossy(
+            &c.kubectl(&["get", "configmap", "shared", "-n", "demo", "-o", "name"])
+                .stdout
+        ),
+        "configmap/shared\n"
+    );
+    let display = k(&[
+        "get",
+        "project",
+        "demo",
+        "-o",
+        r"jsonpath={.metadata.annotations.openshift\.io/display-name}",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&display.stdout), "Demo");
+
+    // A token login, then logout: the token is gone from the server and the kubeconfig.
+    assert!(
+        ok(&home, &["login", "--token", &token, &server]).starts_with(&format!(
+            "Logged into \"{server}\" as \"alice\" using the token provided.\n\n"
+        ))
+    );
+    assert_eq!(
+        ok(&home, &["logout"]),
+        format!("Logged \"alice\" out on \"{server}\"\n")
+    );
+    assert!(err(&home, &["whoami"]).starts_with("Error from server (Forbidden)"));
+    let gone = c.kubectl(&[
+        "--token",
+        &token,
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "auth",
+        "whoami",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&gone.stderr),
+        "error: You must be logged in to the server (Unauthorized)\n"
+    );
+}
