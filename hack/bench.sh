@@ -53,8 +53,8 @@ echo "cold start to /readyz: first start ${first} ms (creates the PKI), restart 
 kube="--kubeconfig $dir/admin.kubeconfig --server-pid $server_pid"
 $load $kube all
 
-# Authenticated GETs with a service-account token (RBAC-evaluated) against the client
-# certificate's (the masters group): token authentication must cost little.
+# Authenticated GETs with a service-account token (RBAC-evaluated) against the admin client
+# certificate's (the masters group, which skips RBAC).
 admin_curl() { curl -sf --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" -H 'Content-Type: application/json' "$@"; }
 api=https://127.0.0.1:$port
 admin_curl -X POST "$api/api/v1/namespaces/kube-system/serviceaccounts" -d '{"metadata":{"name":"bench"}}' >/dev/null
@@ -64,6 +64,33 @@ token=$(admin_curl -X POST "$api/api/v1/namespaces/kube-system/serviceaccounts/b
 echo "GET with the client certificate, then with a service-account token:"
 $load $kube get --count 40000
 $load $kube --token "$token" get --count 40000
+
+# One user (bound to cluster-admin, so RBAC walks the bindings), authenticated by a client
+# certificate and by an OAuth access token: the difference is what token authentication costs.
+user_uid=$(admin_curl -X POST "$api/apis/user.openshift.io/v1/users" -d '{"metadata":{"name":"bench-user"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["uid"])')
+read -r oauth_token oauth_name < <(python3 -c '
+import base64, hashlib, os
+secret = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=")
+name = base64.urlsafe_b64encode(hashlib.sha256(secret).digest()).rstrip(b"=")
+print("sha256~" + secret.decode(), "sha256~" + name.decode())')
+admin_curl -X POST "$api/apis/oauth.openshift.io/v1/oauthaccesstokens" \
+  -d "{\"metadata\":{\"name\":\"$oauth_name\"},\"clientName\":\"openshift-challenging-client\",\"userName\":\"bench-user\",\"userUID\":\"$user_uid\",\"scopes\":[\"user:full\"],\"expiresIn\":86400}" >/dev/null
+admin_curl -X POST "$api/apis/rbac.authorization.k8s.io/v1/clusterrolebindings" \
+  -d '{"metadata":{"name":"bench-user"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},"subjects":[{"kind":"User","name":"bench-user"}]}' >/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$work/user.key" 2>/dev/null
+openssl req -new -key "$work/user.key" -subj "/CN=bench-user" -out "$work/user.csr" 2>/dev/null
+printf "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n" > "$work/user.ext"
+openssl x509 -req -in "$work/user.csr" -CA "$dir/pki/ca.crt" -CAkey "$dir/pki/ca.key" -CAcreateserial \
+  -days 1 -extfile "$work/user.ext" -out "$work/user.crt" 2>/dev/null
+KUBECONFIG=$dir/admin.kubeconfig kubectl config view --raw --minify > "$work/user.kubeconfig"
+KUBECONFIG=$work/user.kubeconfig kubectl config set-credentials bench-user --embed-certs \
+  --client-certificate="$work/user.crt" --client-key="$work/user.key" >/dev/null
+KUBECONFIG=$work/user.kubeconfig kubectl config set-context --current --user=bench-user >/dev/null
+echo "GET as one user: client certificate, OAuth token, client certificate, OAuth token:"
+for _ in 1 2; do
+  $load --kubeconfig "$work/user.kubeconfig" --server-pid "$server_pid" get --count 40000
+  $load $kube --token "$oauth_token" get --count 40000
+done
 
 objects=$(curl -s --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" \
   "https://127.0.0.1:$port/api/v1/configmaps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))' 2>/dev/null || echo "?")

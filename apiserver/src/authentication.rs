@@ -21,10 +21,23 @@ use crate::error::ApiError;
 use crate::serve::User;
 
 /// Verified signatures, by token, so that a token's signature is checked once (its expiry and
-/// its service account are checked on every use).
+/// its service account are checked on every use); and resolved OAuth tokens, valid while the
+/// cached token, user and groups they came from are unchanged.
 #[derive(Default)]
 pub struct VerifiedTokens {
     claims: Mutex<HashMap<String, Arc<Claims>>>,
+    oauth: Mutex<HashMap<String, Resolved>>,
+}
+
+/// An OAuth token resolved from these cached objects.
+#[derive(Clone)]
+struct Resolved {
+    token: Arc<crate::watch_cache::Cached>,
+    user: Arc<crate::watch_cache::Cached>,
+    /// The groups cache and its change count when the groups were read.
+    groups: (usize, u64),
+    expires_at: Option<i64>,
+    resolved: User,
 }
 
 /// Tokens whose signatures are remembered; the memory is cleared when full.
@@ -45,6 +58,22 @@ impl VerifiedTokens {
             map.clear();
         }
         map.insert(token.to_string(), claims);
+    }
+
+    fn resolved(&self, name: &str) -> Option<Resolved> {
+        self.oauth
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    fn remember_resolved(&self, name: &str, resolved: Resolved) {
+        let mut map = self.oauth.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= REMEMBERED {
+            map.clear();
+        }
+        map.insert(name.to_string(), resolved);
     }
 }
 
@@ -107,10 +136,77 @@ const CLIENTS: &str = "/registry/oauth.openshift.io/oauthclients/";
 const USERS: &str = "/registry/user.openshift.io/users/";
 const GROUPS: &str = "/registry/user.openshift.io/groups/";
 
-/// The user an OAuth access token stands for.
+/// The user an OAuth access token stands for: from the last resolution while the token, its
+/// user and the groups are the cached objects it was made from, else resolved again.
 async fn oauth_user(server: &ApiServer, token: &str) -> Option<User> {
     let name = crate::oauth::tokens::object_name(token)?;
-    let access = lookup(server, ACCESS_TOKENS, &name).await?;
+    let tokens = server.watch_caches.get(ACCESS_TOKENS).await.ok()?;
+    let users = server.watch_caches.get(USERS).await.ok()?;
+    let groups = server.watch_caches.get(GROUPS).await.ok()?;
+    let groups_at = (Arc::as_ptr(&groups) as usize, groups.changes());
+    let cached_token = tokens.get(&format!("{ACCESS_TOKENS}{name}"));
+    if let (Some(hit), Some(cached_token)) = (server.verified_tokens.resolved(&name), &cached_token)
+        && Arc::ptr_eq(&hit.token, cached_token)
+        && hit.groups == groups_at
+        && hit.expires_at.is_none_or(|t| t > now())
+        && users
+            .get(&format!("{USERS}{}", hit.resolved.name))
+            .is_some_and(|u| Arc::ptr_eq(&u, &hit.user))
+    {
+        return Some(hit.resolved);
+    }
+    let resolved = resolve_oauth(server, &name).await?;
+    if let Some(cached_token) = cached_token {
+        remember(server, &name, cached_token, &users, groups_at, &resolved);
+    }
+    Some(resolved)
+}
+
+/// Remembers a resolution made from cached objects, unless the token has an inactivity
+/// timeout (every use of such a token is looked at).
+fn remember(
+    server: &ApiServer,
+    name: &str,
+    cached_token: Arc<crate::watch_cache::Cached>,
+    users: &crate::watch_cache::Cache,
+    groups: (usize, u64),
+    resolved: &User,
+) {
+    let Ok(access) = serde_json::from_slice::<serde_json::Value>(&cached_token.json) else {
+        return;
+    };
+    if crate::oauth::tokens::inactive_at(&access).is_some() {
+        return;
+    }
+    let Some(user) = users.get(&format!("{USERS}{}", resolved.name)) else {
+        return;
+    };
+    // The user as cached now must be the one the resolution checked.
+    let same_user = serde_json::from_slice::<serde_json::Value>(&user.json)
+        .is_ok_and(|u| u["metadata"]["uid"].as_str() == Some(resolved.uid.as_str()));
+    if !same_user {
+        return;
+    }
+    let lifetime = access["expiresIn"].as_i64().unwrap_or(0);
+    let created = access["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map_or(0, |t| t.as_second());
+    server.verified_tokens.remember_resolved(
+        name,
+        Resolved {
+            token: cached_token,
+            user,
+            groups,
+            expires_at: (lifetime > 0).then_some(created + lifetime),
+            resolved: resolved.clone(),
+        },
+    );
+}
+
+/// The user the access token object `name` stands for, read from its objects.
+async fn resolve_oauth(server: &ApiServer, name: &str) -> Option<User> {
+    let access = lookup(server, ACCESS_TOKENS, name).await?;
     let now = now();
     if crate::oauth::tokens::expired(&access, now) {
         return None;
@@ -126,7 +222,7 @@ async fn oauth_user(server: &ApiServer, token: &str) -> Option<User> {
             _ => 0,
         };
         if timeout > 0 && crate::oauth::tokens::extended_timeout(&access, timeout, now).is_some() {
-            crate::oauth::tokens::touch(server, &name, timeout, now).await;
+            crate::oauth::tokens::touch(server, name, timeout, now).await;
         }
     }
     let user_name = access["userName"].as_str()?;

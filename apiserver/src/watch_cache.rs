@@ -136,6 +136,9 @@ pub struct Cache {
     broken: AtomicBool,
     /// Watchers closed because their buffer was full.
     pub slow_closed: std::sync::atomic::AtomicU64,
+    /// Batches of changes applied so far (what was derived from the objects at one count is
+    /// still valid at the same count).
+    changes: std::sync::atomic::AtomicU64,
 }
 
 impl Cache {
@@ -158,6 +161,7 @@ impl Cache {
             }),
             broken: AtomicBool::new(false),
             slow_closed: Default::default(),
+            changes: Default::default(),
         });
         tokio::spawn(feed(cache.clone(), events));
         Ok(cache)
@@ -171,6 +175,11 @@ impl Cache {
 
     pub fn is_broken(&self) -> bool {
         self.broken.load(Ordering::Acquire)
+    }
+
+    /// How many batches of changes the cache has applied.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
     }
 
     /// The object stored under `key`, as the cache holds it.
@@ -222,6 +231,9 @@ impl Cache {
             .map(|e| Arc::new(CacheEvent::new(e)))
             .collect();
         let mut state = self.state();
+        if !events.is_empty() {
+            self.changes.fetch_add(1, Ordering::AcqRel);
+        }
         for (event, raw) in events.iter().zip(&response.events) {
             match raw.kind {
                 EventKind::Put => {
