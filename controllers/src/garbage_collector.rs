@@ -30,6 +30,41 @@ const FOREGROUND: &str = "foregroundDeletion";
 /// Objects worked on at once.
 const WORKERS: usize = 32;
 
+/// Any object, read for its metadata only: the rest of a watched object is skipped while
+/// decoding, not built (the collector sees every write of every resource).
+#[derive(Clone, Debug, serde::Deserialize)]
+struct Slim {
+    #[serde(default)]
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+}
+
+impl kube::Resource for Slim {
+    type DynamicType = kube::core::ApiResource;
+    type Scope = kube::core::DynamicResourceScope;
+
+    fn group(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
+        dt.group.as_str().into()
+    }
+    fn version(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
+        dt.version.as_str().into()
+    }
+    fn kind(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
+        dt.kind.as_str().into()
+    }
+    fn api_version(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
+        dt.api_version.as_str().into()
+    }
+    fn plural(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
+        dt.plural.as_str().into()
+    }
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &mut self.metadata
+    }
+}
+
 /// An object of the graph.
 #[derive(Clone, Debug)]
 struct Node {
@@ -43,7 +78,7 @@ struct Node {
 }
 
 impl Node {
-    fn of(resource: usize, obj: &DynamicObject) -> Node {
+    fn of(resource: usize, obj: &Slim) -> Node {
         Node {
             resource,
             namespace: obj.metadata.namespace.clone(),
@@ -172,8 +207,8 @@ impl Graph {
 }
 
 enum Message {
-    Applied(usize, DynamicObject),
-    Deleted(DynamicObject),
+    Applied(usize, Slim),
+    Deleted(Slim),
     /// A (re)list of a resource ended with these uids: others of it were deleted meanwhile.
     Listed(usize, HashSet<String>),
     /// A worker finished with a uid; `false` when it failed and must be retried.
@@ -374,7 +409,7 @@ impl Shared {
 
 /// Feeds one resource's watch events into the graph's channel.
 async fn follow(shared: Arc<Shared>, resource: usize, tx: mpsc::Sender<Message>) {
-    let api = shared.api(resource, None);
+    let api: Api<Slim> = Api::all_with(shared.client.clone(), &shared.resources[resource].api);
     let mut events = watcher(api, watcher::Config::default())
         .default_backoff()
         .boxed();
