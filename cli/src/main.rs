@@ -4,6 +4,7 @@
 
 mod client;
 mod commands;
+mod discovery;
 mod error;
 mod kubeconfig;
 
@@ -70,6 +71,44 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Display one or many resources.
+    Get {
+        /// TYPE[,TYPE...] [NAME...], or TYPE/NAME...
+        #[arg(required = true)]
+        words: Vec<String>,
+        /// Output format: wide, name, json or yaml.
+        #[arg(long, short = 'o')]
+        output: Option<String>,
+        /// Selector (label query) to filter on.
+        #[arg(long, short = 'l')]
+        selector: Option<String>,
+        /// Selector (field query) to filter on.
+        #[arg(long)]
+        field_selector: Option<String>,
+        /// List the requested objects across all namespaces.
+        #[arg(long, short = 'A')]
+        all_namespaces: bool,
+        /// Show all labels as the last column.
+        #[arg(long)]
+        show_labels: bool,
+        /// Don't print headers.
+        #[arg(long)]
+        no_headers: bool,
+        /// If true, keep the managedFields when printing objects in JSON or YAML format.
+        #[arg(long)]
+        show_managed_fields: bool,
+    },
+    /// Print the supported API versions on the server, in the form of "group/version".
+    ApiVersions,
+    /// Print the supported API resources on the server.
+    ApiResources {
+        /// If false, non-namespaced resources will be returned, otherwise namespaced ones.
+        #[arg(long, action = clap::ArgAction::Set)]
+        namespaced: Option<bool>,
+        /// Output format: name.
+        #[arg(long, short = 'o')]
+        output: Option<String>,
+    },
     /// Log in to a server.
     Login {
         server: Option<String>,
@@ -133,6 +172,33 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         },
     };
     match cli.command {
+        Command::Get {
+            words,
+            output,
+            selector,
+            field_selector,
+            all_namespaces,
+            show_labels,
+            no_headers,
+            show_managed_fields,
+        } => {
+            let args = commands::get::GetArgs {
+                words,
+                output,
+                selector,
+                field_selector,
+                all_namespaces,
+                show_labels,
+                no_headers,
+                show_managed_fields,
+            };
+            commands::get::get(&globals, &args).await
+        }
+        Command::ApiVersions => commands::api::api_versions(&globals).await,
+        Command::ApiResources { namespaced, output } => {
+            commands::api::api_resources(&globals, namespaced, output.as_deref() == Some("name"))
+                .await
+        }
         Command::Login {
             server,
             username,

@@ -186,3 +186,56 @@ fn login_projects_whoami_and_logout() {
         "error: You must be logged in to the server (Unauthorized)\n"
     );
 }
+
+#[test]
+fn get_prints_what_kubectl_prints() {
+    let c = Cluster::start(Backend::Embedded);
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    c.kubectl_ok(&["create", "namespace", "other"]);
+    c.kubectl_ok(&["create", "configmap", "a", "--from-literal=x=1"]);
+    c.kubectl_ok(&["create", "configmap", "b", "-n", "other"]);
+    c.kubectl_ok(&["label", "configmap", "a", "team=blue"]);
+    c.kubectl_ok(&["create", "deployment", "web", "--image=nginx"]);
+    let kubeconfig = c.kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    for args in [
+        vec!["get", "cm"],
+        vec!["get", "configmaps", "a"],
+        vec!["get", "cm,deploy"],
+        vec!["get", "cm", "-o", "wide", "--show-labels"],
+        vec!["get", "cm", "-A"],
+        vec!["get", "ns", "-A"],
+        vec!["get", "cm", "-l", "team=blue", "-o", "name"],
+        vec!["get", "cm,deployments.apps", "-o", "name"],
+        vec!["get", "configmap/a", "-o", "json"],
+        vec!["get", "cm", "-o", "json"],
+        vec!["get", "deploy,cm", "-o", "yaml"],
+        vec!["get", "cm", "a", "-o", "json", "--show-managed-fields"],
+        vec!["get", "secrets"],
+        vec!["get", "cm", "missing"],
+        vec!["get", "nosuchkind"],
+        vec!["api-versions"],
+        vec!["api-resources"],
+        vec!["api-resources", "--namespaced=false", "-o", "name"],
+    ] {
+        let mut all = vec!["--kubeconfig", kubeconfig];
+        all.extend_from_slice(&args);
+        let run = |out: Output| {
+            (
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+                out.status.code(),
+            )
+        };
+        // Ages tick between the two runs now and then: a mismatch is looked at again.
+        let mut pair = (run(oc(&home, &all)), run(c.kubectl(&all)));
+        for _ in 0..3 {
+            if pair.0 == pair.1 {
+                break;
+            }
+            pair = (run(oc(&home, &all)), run(c.kubectl(&all)));
+        }
+        assert_eq!(pair.0, pair.1, "oc {args:?}");
+    }
+}

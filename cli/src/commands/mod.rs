@@ -1,6 +1,8 @@
 //! One module per command (or family of commands); each takes its parsed arguments and the
 //! global options, prints what upstream prints, and returns an error to print otherwise.
 
+pub mod api;
+pub mod get;
 pub mod login;
 pub mod logout;
 pub mod project;

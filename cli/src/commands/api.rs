@@ -1,0 +1,63 @@
+//! `oc api-versions`, `oc api-resources`: what the server serves, from discovery.
+
+use super::Globals;
+use crate::client::session;
+use crate::discovery;
+use crate::error::CliError;
+
+pub async fn api_versions(g: &Globals) -> Result<(), CliError> {
+    let config = g.kubeconfig()?;
+    let s = session(&config, &g.overrides).await?;
+    let mut versions: Vec<String> = discovery::resources(&s, true)
+        .await?
+        .iter()
+        .map(discovery::Resource::group_version)
+        .collect();
+    versions.sort();
+    versions.dedup();
+    for v in versions {
+        println!("{v}");
+    }
+    Ok(())
+}
+
+pub async fn api_resources(
+    g: &Globals,
+    namespaced: Option<bool>,
+    names_only: bool,
+) -> Result<(), CliError> {
+    let config = g.kubeconfig()?;
+    let s = session(&config, &g.overrides).await?;
+    let mut all = discovery::resources(&s, true).await?;
+    all.retain(|r| !r.plural.contains('/') && namespaced.is_none_or(|n| r.namespaced == n));
+    all.sort_by(|a, b| {
+        (a.group.as_str(), a.plural.as_str()).cmp(&(b.group.as_str(), b.plural.as_str()))
+    });
+    if names_only {
+        for r in &all {
+            match r.group.as_str() {
+                "" => println!("{}", r.plural),
+                g => println!("{}.{g}", r.plural),
+            }
+        }
+        return Ok(());
+    }
+    let mut rows = vec![vec![
+        "NAME".to_string(),
+        "SHORTNAMES".to_string(),
+        "APIVERSION".to_string(),
+        "NAMESPACED".to_string(),
+        "KIND".to_string(),
+    ]];
+    for r in &all {
+        rows.push(vec![
+            r.plural.clone(),
+            r.short_names.join(","),
+            r.group_version(),
+            r.namespaced.to_string(),
+            r.kind.clone(),
+        ]);
+    }
+    print!("{}", super::get::align(&rows));
+    Ok(())
+}
