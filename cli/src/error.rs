@@ -9,6 +9,9 @@ pub enum CliError {
     /// A Status from the server.
     #[error("Error from server ({reason}): {message}")]
     Server { reason: String, message: String },
+    /// Failures already printed (one per object); only the exit code is left to give.
+    #[error("")]
+    Silent,
 }
 
 impl CliError {

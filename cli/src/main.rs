@@ -7,6 +7,7 @@ mod commands;
 mod discovery;
 mod error;
 mod kubeconfig;
+mod manifests;
 
 use std::path::PathBuf;
 
@@ -97,6 +98,36 @@ enum Command {
         /// If true, keep the managedFields when printing objects in JSON or YAML format.
         #[arg(long)]
         show_managed_fields: bool,
+    },
+    /// Create a resource from a file or from stdin.
+    Create {
+        /// Files, directories or `-` (stdin) with the objects to create.
+        #[arg(long, short = 'f', required = true)]
+        filename: Vec<String>,
+        /// Process the directories of -f recursively.
+        #[arg(long, short = 'R')]
+        recursive: bool,
+    },
+    /// Delete resources by file names, stdin, resources and names, or by resources and label
+    /// selector.
+    Delete {
+        /// TYPE NAME..., TYPE/NAME..., or TYPE with -l or --all.
+        words: Vec<String>,
+        #[arg(long, short = 'f')]
+        filename: Vec<String>,
+        #[arg(long, short = 'R')]
+        recursive: bool,
+        #[arg(long, short = 'l')]
+        selector: Option<String>,
+        /// Delete all resources of the type in the namespace.
+        #[arg(long)]
+        all: bool,
+        /// background, foreground or orphan.
+        #[arg(long, num_args = 0..=1, default_missing_value = "background")]
+        cascade: Option<String>,
+        /// Wait for the resources to be gone before returning.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        wait: bool,
     },
     /// Print the supported API versions on the server, in the form of "group/version".
     ApiVersions,
@@ -194,6 +225,30 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             commands::get::get(&globals, &args).await
         }
+        Command::Create {
+            filename,
+            recursive,
+        } => commands::write::create(&globals, &filename, recursive).await,
+        Command::Delete {
+            words,
+            filename,
+            recursive,
+            selector,
+            all,
+            cascade,
+            wait,
+        } => {
+            let args = commands::write::DeleteArgs {
+                words,
+                filenames: filename,
+                recursive,
+                selector,
+                all,
+                cascade,
+                wait,
+            };
+            commands::write::delete(&globals, &args).await
+        }
         Command::ApiVersions => commands::api::api_versions(&globals).await,
         Command::ApiResources { namespaced, output } => {
             commands::api::api_resources(&globals, namespaced, output.as_deref() == Some("name"))
@@ -260,8 +315,12 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = runtime.block_on(run(cli)) {
-        eprintln!("{e}");
-        std::process::exit(1);
+    match runtime.block_on(run(cli)) {
+        Ok(()) => {}
+        Err(CliError::Silent) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -239,3 +239,60 @@ fn get_prints_what_kubectl_prints() {
         assert_eq!(pair.0, pair.1, "oc {args:?}");
     }
 }
+
+#[test]
+fn create_and_delete_print_what_kubectl_prints() {
+    let c = Cluster::start(Backend::Embedded);
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = c.kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    // The same manifests for each tool, with their own names.
+    let manifest = |tool: &str| {
+        c.file(
+            &format!("{tool}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {tool}-a\n  labels: {{t: x}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {tool}-web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: c, image: nginx}}]}}\n"
+            ),
+        )
+    };
+    let (ours, theirs) = (manifest("oc"), manifest("kubectl"));
+    let steps: [&[&str]; 6] = [
+        &["create", "-f", "FILE"],
+        &["create", "-f", "FILE"],
+        &["delete", "configmap", "TOOL-a"],
+        &["delete", "configmap", "TOOL-a"],
+        &["delete", "-f", "FILE"],
+        &["delete", "deployments", "--all"],
+    ];
+    for step in steps {
+        let args = |tool: &str, file: &str| -> Vec<String> {
+            let mut all = vec!["--kubeconfig".to_string(), kubeconfig.to_string()];
+            all.extend(
+                step.iter()
+                    .map(|a| a.replace("FILE", file).replace("TOOL", tool)),
+            );
+            all
+        };
+        let oc_args = args("oc", &ours);
+        let oc_out = oc(
+            &home,
+            &oc_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let k_args = args("kubectl", &theirs);
+        let k_out = c.kubectl(&k_args.iter().map(String::as_str).collect::<Vec<_>>());
+        let text = |o: &Output| {
+            (
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+                o.status.code(),
+            )
+        };
+        let theirs_as_ours = {
+            let (out, err, code) = text(&k_out);
+            let swap = |s: String| s.replace(&theirs, &ours).replace("kubectl-", "oc-");
+            (swap(out), swap(err), code)
+        };
+        assert_eq!(text(&oc_out), theirs_as_ours, "{step:?}");
+    }
+}

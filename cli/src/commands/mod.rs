@@ -7,6 +7,7 @@ pub mod login;
 pub mod logout;
 pub mod project;
 pub mod whoami;
+pub mod write;
 
 use std::path::PathBuf;
 
