@@ -129,6 +129,26 @@ enum Command {
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         wait: bool,
     },
+    /// Update the labels on a resource.
+    Label {
+        /// TYPE NAME... or TYPE/NAME..., then KEY=VALUE or KEY-.
+        #[arg(required = true)]
+        words: Vec<String>,
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Update the annotations on a resource.
+    Annotate {
+        #[arg(required = true)]
+        words: Vec<String>,
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Modify kubeconfig files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the client and server version information.
+    Version,
     /// Print the supported API versions on the server, in the form of "group/version".
     ApiVersions,
     /// Print the supported API resources on the server.
@@ -186,6 +206,20 @@ enum Command {
         /// being created.
         #[arg(long)]
         skip_config_write: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Display the current-context.
+    CurrentContext,
+    /// Set the current-context in a kubeconfig file.
+    UseContext { name: String },
+    /// Describe one or many contexts.
+    GetContexts {
+        names: Vec<String>,
+        #[arg(long, short = 'o')]
+        output: Option<String>,
     },
 }
 
@@ -249,6 +283,24 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             };
             commands::write::delete(&globals, &args).await
         }
+        Command::Label { words, overwrite } => {
+            let args = commands::meta::MetaArgs { words, overwrite };
+            commands::meta::run(&globals, commands::meta::Field::Labels, &args).await
+        }
+        Command::Annotate { words, overwrite } => {
+            let args = commands::meta::MetaArgs { words, overwrite };
+            commands::meta::run(&globals, commands::meta::Field::Annotations, &args).await
+        }
+        Command::Config(ConfigCommand::CurrentContext) => {
+            commands::config::current_context(&globals)
+        }
+        Command::Config(ConfigCommand::UseContext { name }) => {
+            commands::config::use_context(&globals, &name)
+        }
+        Command::Config(ConfigCommand::GetContexts { names, output }) => {
+            commands::config::get_contexts(&globals, &names, output.as_deref() == Some("name"))
+        }
+        Command::Version => commands::version::version(&globals).await,
         Command::ApiVersions => commands::api::api_versions(&globals).await,
         Command::ApiResources { namespaced, output } => {
             commands::api::api_resources(&globals, namespaced, output.as_deref() == Some("name"))

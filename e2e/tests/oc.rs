@@ -296,3 +296,53 @@ fn create_and_delete_print_what_kubectl_prints() {
         assert_eq!(text(&oc_out), theirs_as_ours, "{step:?}");
     }
 }
+
+#[test]
+fn label_annotate_and_config_print_what_kubectl_prints() {
+    let c = Cluster::start(Backend::Embedded);
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = c.kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    c.kubectl_ok(&["create", "configmap", "oc"]);
+    c.kubectl_ok(&["create", "configmap", "kubectl"]);
+    let steps: [&[&str]; 10] = [
+        &["label", "configmap", "NAME", "team=blue"],
+        &["label", "configmap", "NAME", "team=red"],
+        &["label", "configmap", "NAME", "team=red", "--overwrite"],
+        &["label", "configmap/NAME", "team=red"],
+        &["label", "configmap", "NAME", "team-"],
+        &["annotate", "configmap", "NAME", "note=hi"],
+        &["config", "current-context"],
+        &["config", "get-contexts"],
+        &["config", "get-contexts", "-o", "name"],
+        &["config", "use-context", "missing"],
+    ];
+    for step in steps {
+        let run = |tool: &str| {
+            let mut all = vec!["--kubeconfig".to_string(), kubeconfig.to_string()];
+            all.extend(step.iter().map(|a| a.replace("NAME", tool)));
+            let args: Vec<&str> = all.iter().map(String::as_str).collect();
+            let out = match tool {
+                "oc" => oc(&home, &args),
+                _ => c.kubectl(&args),
+            };
+            (
+                String::from_utf8_lossy(&out.stdout).replace(tool, "NAME"),
+                String::from_utf8_lossy(&out.stderr).replace(tool, "NAME"),
+                out.status.code(),
+            )
+        };
+        assert_eq!(run("oc"), run("kubectl"), "{step:?}");
+    }
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "configmap",
+            "oc",
+            "-o",
+            "jsonpath={.metadata.annotations.note}"
+        ]),
+        "hi"
+    );
+}

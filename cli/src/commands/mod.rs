@@ -2,10 +2,13 @@
 //! global options, prints what upstream prints, and returns an error to print otherwise.
 
 pub mod api;
+pub mod config;
 pub mod get;
 pub mod login;
 pub mod logout;
+pub mod meta;
 pub mod project;
+pub mod version;
 pub mod whoami;
 pub mod write;
 
