@@ -129,6 +129,22 @@ enum Command {
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         wait: bool,
     },
+    /// Apply a configuration to a resource by file name or stdin.
+    Apply {
+        #[arg(long, short = 'f', required = true)]
+        filename: Vec<String>,
+        #[arg(long, short = 'R')]
+        recursive: bool,
+        /// Apply on the server (server-side apply) instead of in the client.
+        #[arg(long)]
+        server_side: bool,
+        /// With --server-side: take over fields other managers own.
+        #[arg(long)]
+        force_conflicts: bool,
+        /// The field manager of a server-side apply (default `kubectl`).
+        #[arg(long)]
+        field_manager: Option<String>,
+    },
     /// Update the labels on a resource.
     Label {
         /// TYPE NAME... or TYPE/NAME..., then KEY=VALUE or KEY-.
@@ -282,6 +298,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 wait,
             };
             commands::write::delete(&globals, &args).await
+        }
+        Command::Apply {
+            filename,
+            recursive,
+            server_side,
+            force_conflicts,
+            field_manager,
+        } => {
+            let args = commands::apply::ApplyArgs {
+                filenames: filename,
+                recursive,
+                server_side,
+                force_conflicts,
+                field_manager,
+            };
+            commands::apply::apply(&globals, &args).await
         }
         Command::Label { words, overwrite } => {
             let args = commands::meta::MetaArgs { words, overwrite };

@@ -346,3 +346,64 @@ fn label_annotate_and_config_print_what_kubectl_prints() {
         "hi"
     );
 }
+
+#[test]
+fn apply_client_and_server_side_as_kubectl() {
+    let c = Cluster::start(Backend::Embedded);
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = c.kubeconfig();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    // Each tool applies its own object (named apart from the field managers).
+    let object = |tool: &str| format!("{tool}-object");
+    let write = |tool: &str, data: &str| {
+        c.file(
+            &format!("{tool}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\ndata:\n{data}",
+                object(tool)
+            ),
+        )
+    };
+    let steps: [(&str, &[&str]); 6] = [
+        ("  a: \"1\"\n  b: \"2\"\n", &["apply"]),
+        ("  a: \"1\"\n  b: \"2\"\n", &["apply"]),
+        ("  a: \"1\"\n  c: \"3\"\n", &["apply"]),
+        ("  a: \"1\"\n  c: \"3\"\n", &["apply", "--server-side"]),
+        (
+            "  a: \"9\"\n  c: \"3\"\n",
+            &["apply", "--server-side", "--field-manager=other"],
+        ),
+        ("  a: \"9\"\n", &["apply", "--server-side"]),
+    ];
+    // What a tool printed and did to its object, with its name taken out.
+    let run = |tool: &str, data: &str, step: &[&str]| {
+        let file = write(tool, data);
+        let mut all = vec!["--kubeconfig", kubeconfig];
+        all.extend_from_slice(step);
+        all.extend(["-f", file.as_str()]);
+        let out = match tool {
+            "oc" => oc(&home, &all),
+            _ => c.kubectl(&all),
+        };
+        let name = object(tool);
+        let state = c.kubectl_ok(&[
+            "get", "configmap", &name, "-o",
+            r#"jsonpath={.data} {.metadata.annotations} {range .metadata.managedFields[*]}{.manager}/{.operation}={.fieldsV1};{end}"#,
+        ]);
+        let clean = |s: &str| s.replace(&file, "FILE").replace(&name, "NAME");
+        (
+            clean(&String::from_utf8_lossy(&out.stdout)),
+            clean(&String::from_utf8_lossy(&out.stderr)),
+            out.status.code(),
+            clean(&state),
+        )
+    };
+    for (data, step) in steps {
+        assert_eq!(
+            run("oc", data, step),
+            run("kubectl", data, step),
+            "{step:?} {data}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! global options, prints what upstream prints, and returns an error to print otherwise.
 
 pub mod api;
+pub mod apply;
 pub mod config;
 pub mod get;
 pub mod login;

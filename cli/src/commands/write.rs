@@ -12,7 +12,7 @@ use crate::error::CliError;
 use crate::manifests;
 
 /// The resource of an object's `apiVersion` and `kind`.
-async fn resource_of(s: &Session, obj: &Value) -> Result<Resource, CliError> {
+pub(super) async fn resource_of(s: &Session, obj: &Value) -> Result<Resource, CliError> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     let (group, version) = match api_version.split_once('/') {
@@ -39,7 +39,7 @@ async fn resource_of(s: &Session, obj: &Value) -> Result<Resource, CliError> {
 }
 
 /// The namespace an object goes to: its own, else the session's.
-fn namespace_of<'a>(s: &'a Session, r: &Resource, obj: &'a Value) -> Option<&'a str> {
+pub(super) fn namespace_of<'a>(s: &'a Session, r: &Resource, obj: &'a Value) -> Option<&'a str> {
     r.namespaced.then(|| {
         obj["metadata"]["namespace"]
             .as_str()
@@ -49,7 +49,7 @@ fn namespace_of<'a>(s: &'a Session, r: &Resource, obj: &'a Value) -> Option<&'a 
 }
 
 /// An error of one object of a file, as kubectl words it.
-fn when(verb: &str, source: &str, e: CliError) -> CliError {
+pub(super) fn when(verb: &str, source: &str, e: CliError) -> CliError {
     match e {
         CliError::Server { reason, message } => CliError::Server {
             reason,
