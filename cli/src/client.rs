@@ -235,6 +235,19 @@ impl Session {
     }
 }
 
+/// A value percent-encoded for a URL query (unreserved characters kept).
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Reads a PEM file given on the command line.
 pub fn read_pem(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| CliError::msg(format!("{}: {e}", path.display())))

@@ -6,7 +6,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::Globals;
-use crate::client::{Session, send, session};
+use crate::client::{self, Session, send, session};
 use crate::discovery::{self, Resource};
 use crate::error::CliError;
 
@@ -55,27 +55,15 @@ fn requests(words: &[String]) -> Result<Vec<(String, Vec<String>)>, CliError> {
 fn query(a: &GetArgs) -> String {
     let mut params = Vec::new();
     if let Some(s) = &a.selector {
-        params.push(format!("labelSelector={}", encode(s)));
+        params.push(format!("labelSelector={}", client::encode(s)));
     }
     if let Some(s) = &a.field_selector {
-        params.push(format!("fieldSelector={}", encode(s)));
+        params.push(format!("fieldSelector={}", client::encode(s)));
     }
     match params.is_empty() {
         true => String::new(),
         false => format!("?{}", params.join("&")),
     }
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The objects (or Table) of one request: the collection, or each named object.

@@ -40,18 +40,6 @@ pub fn normalize(server: &str) -> String {
     }
 }
 
-fn percent(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn prompt(label: &str) -> Result<String, CliError> {
     use std::io::Write;
     eprint!("{label}: ");
@@ -139,7 +127,7 @@ async fn request_token(tls: &ServerTls, user: &str, password: &str) -> Result<St
     let url = format!(
         "{}?response_type=code&client_id={CLIENT}&redirect_uri={}&code_challenge={challenge}&code_challenge_method=S256",
         path_of(&authorize),
-        percent(&redirect)
+        client::encode(&redirect)
     );
     let csrf = ("X-CSRF-Token", "1".to_string());
     let first = send(
@@ -189,8 +177,8 @@ async fn request_token(tls: &ServerTls, user: &str, password: &str) -> Result<St
     let code = get("code").ok_or_else(|| CliError::msg("the OAuth server sent no code"))?;
     let form = format!(
         "grant_type=authorization_code&code={}&redirect_uri={}&client_id={CLIENT}&code_verifier={verifier}",
-        percent(&code),
-        percent(&redirect)
+        client::encode(&code),
+        client::encode(&redirect)
     );
     let token = send(
         &anonymous,
@@ -352,6 +340,6 @@ mod tests {
         assert_eq!(path_of("https://h:1/oauth/authorize"), "/oauth/authorize");
         let p = params("https://h/cb?code=a%2Bb&state=x");
         assert_eq!(p[0], ("code".into(), "a+b".into()));
-        assert_eq!(percent("https://h/x"), "https%3A%2F%2Fh%2Fx");
+        assert_eq!(client::encode("https://h/x"), "https%3A%2F%2Fh%2Fx");
     }
 }

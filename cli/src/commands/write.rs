@@ -201,10 +201,7 @@ pub async fn delete(g: &Globals, a: &DeleteArgs) -> Result<(), CliError> {
                     ));
                 }
                 let query = match &a.selector {
-                    Some(sel) => format!(
-                        "?labelSelector={}",
-                        sel.replace('=', "%3D").replace(',', "%2C")
-                    ),
+                    Some(sel) => format!("?labelSelector={}", crate::client::encode(sel)),
                     None => String::new(),
                 };
                 let list = s.get(&format!("{}{query}", r.path(ns.as_deref()))).await?;
