@@ -76,6 +76,14 @@ pub fn python() -> PathBuf {
     venv
 }
 
+/// Writes an htpasswd file `dir/name` with one bcrypt entry; its path.
+pub fn htpasswd(dir: &Path, name: &str, user: &str, password: &str) -> PathBuf {
+    let hash = bcrypt::hash(password, 4).expect("bcrypt");
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{user}:{hash}\n")).expect("write the htpasswd file");
+    path
+}
+
 /// The directory of the e2e crate's sources (scripts live there).
 pub fn e2e_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

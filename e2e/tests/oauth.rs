@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use e2e::{Backend, Cluster, e2e_dir, python};
+use e2e::{Backend, Cluster, e2e_dir, htpasswd, python};
 
 /// Logs alice in as `oc login` does (`python/oauth_login.py`), expecting tokens that live
 /// `lifetime` seconds; the tokens it obtained.
@@ -36,9 +36,7 @@ fn run_python(c: &Cluster, script: &str, args: &[&str]) -> serde_json::Value {
 #[test]
 fn oc_login_flow_then_kubectl_with_the_token() {
     let dir = tempfile::tempdir().unwrap();
-    let htpasswd = dir.path().join("htpasswd");
-    let hash = bcrypt::hash("wonderland", 4).unwrap();
-    std::fs::write(&htpasswd, format!("alice:{hash}\n")).unwrap();
+    let htpasswd = htpasswd(dir.path(), "htpasswd", "alice", "wonderland");
     let c = Cluster::start_with(
         Backend::Embedded,
         &["--htpasswd", htpasswd.to_str().unwrap()],
@@ -179,11 +177,6 @@ fn kubectl_as(c: &Cluster, kubeconfig: &std::path::Path, args: &[&str]) -> std::
     let mut all = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
     all.extend_from_slice(args);
     c.kubectl(&all)
-}
-
-fn htpasswd(dir: &std::path::Path, name: &str, user: &str, password: &str) {
-    let hash = bcrypt::hash(password, 4).unwrap();
-    std::fs::write(dir.join(name), format!("{user}:{hash}\n")).unwrap();
 }
 
 #[test]
@@ -396,8 +389,7 @@ fn object_name(token: &str) -> String {
 #[test]
 fn tokens_stop_working_when_left_unused() {
     let dir = tempfile::tempdir().unwrap();
-    htpasswd(dir.path(), "htpasswd", "dora", "x");
-    let file = dir.path().join("htpasswd");
+    let file = htpasswd(dir.path(), "htpasswd", "dora", "x");
     let c = Cluster::start_with(Backend::Embedded, &["--htpasswd", file.to_str().unwrap()]);
     // A client whose tokens lapse after 6 idle seconds (shorter than upstream allows, to test
     // in seconds), and a token of it.

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use e2e::{Backend, Cluster, oc_binary};
@@ -16,6 +16,32 @@ fn oc(home: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// A cluster with an empty home directory for `oc` and the admin kubeconfig's path.
+fn cluster() -> (Cluster, PathBuf, String) {
+    let c = Cluster::start(Backend::Embedded);
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = c.kubeconfig().display().to_string();
+    (c, home, kubeconfig)
+}
+
+/// Runs `oc` (with `home`) or kubectl with the same arguments.
+fn tool(c: &Cluster, home: &Path, name: &str, args: &[&str]) -> Output {
+    match name {
+        "oc" => oc(home, args),
+        _ => c.kubectl(args),
+    }
+}
+
+/// What a command printed and how it ended, with `from` replaced by `to` in its output.
+fn outcome(out: &Output, from: &str, to: &str) -> (String, String, Option<i32>) {
+    let text = |b: &[u8]| match from {
+        "" => String::from_utf8_lossy(b).into_owned(),
+        f => String::from_utf8_lossy(b).replace(f, to),
+    };
+    (text(&out.stdout), text(&out.stderr), out.status.code())
 }
 
 fn ok(home: &Path, args: &[&str]) -> String {
@@ -37,9 +63,7 @@ fn err(home: &Path, args: &[&str]) -> String {
 #[test]
 fn login_projects_whoami_and_logout() {
     let dir = tempfile::tempdir().unwrap();
-    let htpasswd = dir.path().join("htpasswd");
-    let hash = bcrypt::hash("wonderland", 4).unwrap();
-    std::fs::write(&htpasswd, format!("alice:{hash}\n")).unwrap();
+    let htpasswd = e2e::htpasswd(dir.path(), "htpasswd", "alice", "wonderland");
     let c = Cluster::start_with(
         Backend::Embedded,
         &["--htpasswd", htpasswd.to_str().unwrap()],
@@ -189,16 +213,13 @@ fn login_projects_whoami_and_logout() {
 
 #[test]
 fn get_prints_what_kubectl_prints() {
-    let c = Cluster::start(Backend::Embedded);
-    let home = c.scratch("home");
-    std::fs::create_dir_all(&home).unwrap();
+    let (c, home, kubeconfig) = cluster();
+    let kubeconfig = kubeconfig.as_str();
     c.kubectl_ok(&["create", "namespace", "other"]);
     c.kubectl_ok(&["create", "configmap", "a", "--from-literal=x=1"]);
     c.kubectl_ok(&["create", "configmap", "b", "-n", "other"]);
     c.kubectl_ok(&["label", "configmap", "a", "team=blue"]);
     c.kubectl_ok(&["create", "deployment", "web", "--image=nginx"]);
-    let kubeconfig = c.kubeconfig();
-    let kubeconfig = kubeconfig.to_str().unwrap();
     for args in [
         vec!["get", "cm"],
         vec!["get", "configmaps", "a"],
@@ -221,20 +242,14 @@ fn get_prints_what_kubectl_prints() {
     ] {
         let mut all = vec!["--kubeconfig", kubeconfig];
         all.extend_from_slice(&args);
-        let run = |out: Output| {
-            (
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-                out.status.code(),
-            )
-        };
+        let run = |name: &str| outcome(&tool(&c, &home, name, &all), "", "");
         // Ages tick between the two runs now and then: a mismatch is looked at again.
-        let mut pair = (run(oc(&home, &all)), run(c.kubectl(&all)));
+        let mut pair = (run("oc"), run("kubectl"));
         for _ in 0..3 {
             if pair.0 == pair.1 {
                 break;
             }
-            pair = (run(oc(&home, &all)), run(c.kubectl(&all)));
+            pair = (run("oc"), run("kubectl"));
         }
         assert_eq!(pair.0, pair.1, "oc {args:?}");
     }
@@ -242,11 +257,8 @@ fn get_prints_what_kubectl_prints() {
 
 #[test]
 fn create_and_delete_print_what_kubectl_prints() {
-    let c = Cluster::start(Backend::Embedded);
-    let home = c.scratch("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let kubeconfig = c.kubeconfig();
-    let kubeconfig = kubeconfig.to_str().unwrap();
+    let (c, home, kubeconfig) = cluster();
+    let kubeconfig = kubeconfig.as_str();
     // The same manifests for each tool, with their own names.
     let manifest = |tool: &str| {
         c.file(
@@ -281,29 +293,19 @@ fn create_and_delete_print_what_kubectl_prints() {
         );
         let k_args = args("kubectl", &theirs);
         let k_out = c.kubectl(&k_args.iter().map(String::as_str).collect::<Vec<_>>());
-        let text = |o: &Output| {
-            (
-                String::from_utf8_lossy(&o.stdout).into_owned(),
-                String::from_utf8_lossy(&o.stderr).into_owned(),
-                o.status.code(),
-            )
-        };
         let theirs_as_ours = {
-            let (out, err, code) = text(&k_out);
+            let (out, err, code) = outcome(&k_out, "", "");
             let swap = |s: String| s.replace(&theirs, &ours).replace("kubectl-", "oc-");
             (swap(out), swap(err), code)
         };
-        assert_eq!(text(&oc_out), theirs_as_ours, "{step:?}");
+        assert_eq!(outcome(&oc_out, "", ""), theirs_as_ours, "{step:?}");
     }
 }
 
 #[test]
 fn label_annotate_and_config_print_what_kubectl_prints() {
-    let c = Cluster::start(Backend::Embedded);
-    let home = c.scratch("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let kubeconfig = c.kubeconfig();
-    let kubeconfig = kubeconfig.to_str().unwrap();
+    let (c, home, kubeconfig) = cluster();
+    let kubeconfig = kubeconfig.as_str();
     c.kubectl_ok(&["create", "configmap", "oc"]);
     c.kubectl_ok(&["create", "configmap", "kubectl"]);
     let steps: [&[&str]; 10] = [
@@ -319,19 +321,11 @@ fn label_annotate_and_config_print_what_kubectl_prints() {
         &["config", "use-context", "missing"],
     ];
     for step in steps {
-        let run = |tool: &str| {
+        let run = |name: &str| {
             let mut all = vec!["--kubeconfig".to_string(), kubeconfig.to_string()];
-            all.extend(step.iter().map(|a| a.replace("NAME", tool)));
+            all.extend(step.iter().map(|a| a.replace("NAME", name)));
             let args: Vec<&str> = all.iter().map(String::as_str).collect();
-            let out = match tool {
-                "oc" => oc(&home, &args),
-                _ => c.kubectl(&args),
-            };
-            (
-                String::from_utf8_lossy(&out.stdout).replace(tool, "NAME"),
-                String::from_utf8_lossy(&out.stderr).replace(tool, "NAME"),
-                out.status.code(),
-            )
+            outcome(&tool(&c, &home, name, &args), name, "NAME")
         };
         assert_eq!(run("oc"), run("kubectl"), "{step:?}");
     }
@@ -349,11 +343,8 @@ fn label_annotate_and_config_print_what_kubectl_prints() {
 
 #[test]
 fn apply_client_and_server_side_as_kubectl() {
-    let c = Cluster::start(Backend::Embedded);
-    let home = c.scratch("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let kubeconfig = c.kubeconfig();
-    let kubeconfig = kubeconfig.to_str().unwrap();
+    let (c, home, kubeconfig) = cluster();
+    let kubeconfig = kubeconfig.as_str();
     // Each tool applies its own object (named apart from the field managers).
     let object = |tool: &str| format!("{tool}-object");
     let write = |tool: &str, data: &str| {
@@ -377,16 +368,13 @@ fn apply_client_and_server_side_as_kubectl() {
         ("  a: \"9\"\n", &["apply", "--server-side"]),
     ];
     // What a tool printed and did to its object, with its name taken out.
-    let run = |tool: &str, data: &str, step: &[&str]| {
-        let file = write(tool, data);
+    let run = |which: &str, data: &str, step: &[&str]| {
+        let file = write(which, data);
         let mut all = vec!["--kubeconfig", kubeconfig];
         all.extend_from_slice(step);
         all.extend(["-f", file.as_str()]);
-        let out = match tool {
-            "oc" => oc(&home, &all),
-            _ => c.kubectl(&all),
-        };
-        let name = object(tool);
+        let out = tool(&c, &home, which, &all);
+        let name = object(which);
         let state = c.kubectl_ok(&[
             "get", "configmap", &name, "-o",
             r#"jsonpath={.data} {.metadata.annotations} {range .metadata.managedFields[*]}{.manager}/{.operation}={.fieldsV1};{end}"#,
