@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use api::Scheme;
 use api::scheme::ResourceDef;
@@ -43,15 +43,24 @@ impl Mode {
 /// whole OpenAPI documents are not needed for this).
 #[derive(Default)]
 pub struct Schemas {
-    by_group_version: Mutex<HashMap<String, Arc<Map<String, Value>>>>,
+    by_group_version: RwLock<HashMap<String, Arc<Map<String, Value>>>>,
 }
 
 impl Schemas {
     fn components(&self, scheme: &Scheme, def: &ResourceDef) -> Arc<Map<String, Value>> {
         let key = crate::openapi::gv_path(def.group, def.version);
+        // Every write reads; only the first write of a group version builds.
+        if let Some(built) = self
+            .by_group_version
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return built.clone();
+        }
         let mut built = self
             .by_group_version
-            .lock()
+            .write()
             .unwrap_or_else(|e| e.into_inner());
         built
             .entry(key)

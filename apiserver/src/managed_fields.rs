@@ -76,7 +76,6 @@ impl Fields {
                 out.children.insert(k.clone(), rest);
             }
         }
-        // A leaf that was only a leaf and is now removed leaves nothing.
         out
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use storage::ListOptions;
 
 use crate::ApiServer;
-use crate::error::{ApiError, Target, from_storage};
+use crate::error::{ApiError, from_storage};
 use crate::object;
 use crate::resources::Output;
 use crate::serve::User;
@@ -19,14 +19,6 @@ fn tokens(server: &ApiServer) -> Result<&ResourceDef, ApiError> {
         .scheme
         .lookup("oauth.openshift.io", "v1", "oauthaccesstokens")
         .ok_or(ApiError::PathNotFound)
-}
-
-fn target(name: &str) -> Target {
-    Target {
-        group: "oauth.openshift.io".into(),
-        resource: "useroauthaccesstokens".into(),
-        name: name.into(),
-    }
 }
 
 fn as_user_token(mut token: Value) -> Value {
@@ -50,7 +42,7 @@ pub(crate) async fn handle(
                 .store
                 .list(&tokens.key_prefix(), ListOptions::default())
                 .await
-                .map_err(|e| from_storage(e, target("")))?;
+                .map_err(|e| from_storage(e, object::target(def, "")))?;
             let mut items = Vec::new();
             for kv in &list.kvs {
                 let token = object::from_store(kv)?;
@@ -67,7 +59,7 @@ pub(crate) async fn handle(
                 .get_object(tokens, None, name)
                 .await?
                 .filter(|t| mine(t))
-                .ok_or_else(|| ApiError::NotFound(target(name)))?;
+                .ok_or_else(|| ApiError::NotFound(object::target(def, name)))?;
             if verb == "get" {
                 return Ok(out.object(def, as_user_token(token)));
             }
