@@ -403,24 +403,43 @@ pub fn record_update(
     for e in list.iter_mut() {
         e.fields = e.fields.minus(&set).minus(&removed);
     }
-    match list
-        .iter_mut()
-        .find(|e| e.same_slot(manager, "Update", subresource))
-    {
-        Some(e) => {
-            e.fields.union(&set);
-            e.time = now.to_string();
-        }
-        None => list.push(Entry {
-            manager: manager.to_string(),
-            operation: "Update".into(),
-            api_version: def.api_version(),
-            time: now.to_string(),
-            subresource: subresource.to_string(),
-            fields: set,
-        }),
-    }
+    slot(&mut list, def, manager, "Update", subresource, now)
+        .fields
+        .union(&set);
     store(after, &list);
+}
+
+/// The entry of `manager`'s `operation` (on `subresource`), added empty if missing, stamped
+/// with this write's time and version.
+fn slot<'a>(
+    list: &'a mut Vec<Entry>,
+    def: &ResourceDef,
+    manager: &str,
+    operation: &str,
+    subresource: &str,
+    now: &str,
+) -> &'a mut Entry {
+    let index = match list
+        .iter()
+        .position(|e| e.same_slot(manager, operation, subresource))
+    {
+        Some(i) => i,
+        None => {
+            list.push(Entry {
+                manager: manager.to_string(),
+                operation: operation.to_string(),
+                api_version: String::new(),
+                time: String::new(),
+                subresource: subresource.to_string(),
+                fields: Fields::default(),
+            });
+            list.len() - 1
+        }
+    };
+    let entry = &mut list[index];
+    entry.time = now.to_string();
+    entry.api_version = def.api_version();
+    entry
 }
 
 /// A field another manager owns with another value than the one applied.
@@ -444,17 +463,9 @@ pub fn apply(
     let applied_fields = of(def, applied);
     let Some(live) = live else {
         let mut obj = applied.clone();
-        store(
-            &mut obj,
-            &[Entry {
-                manager: manager.into(),
-                operation: "Apply".into(),
-                api_version: def.api_version(),
-                time: now.into(),
-                subresource: String::new(),
-                fields: applied_fields,
-            }],
-        );
+        let mut list = Vec::new();
+        slot(&mut list, def, manager, "Apply", "", now).fields = applied_fields;
+        store(&mut obj, &list);
         return Ok(obj);
     };
     let mut list = entries(live);
@@ -506,21 +517,7 @@ pub fn apply(
     for e in list.iter_mut().filter(|e| e.manager != manager) {
         e.fields = e.fields.minus(&taken);
     }
-    match list.iter_mut().find(|e| e.same_slot(manager, "Apply", "")) {
-        Some(e) => {
-            e.fields = applied_fields;
-            e.time = now.into();
-            e.api_version = def.api_version();
-        }
-        None => list.push(Entry {
-            manager: manager.into(),
-            operation: "Apply".into(),
-            api_version: def.api_version(),
-            time: now.into(),
-            subresource: String::new(),
-            fields: applied_fields,
-        }),
-    }
+    slot(&mut list, def, manager, "Apply", "", now).fields = applied_fields;
     store(&mut merged, &list);
     Ok(merged)
 }
