@@ -909,6 +909,9 @@ async fn store_update(
     out: Output,
 ) -> Result<Response, ApiError> {
     crate::deletion::check_update(t.def, before, &next, t.name)?;
+    if t.part == Part::Main {
+        crate::strategy::prepare_update(t.def, &mut next);
+    }
     if ownership == Ownership::Update {
         // A client that changes managedFields itself (to reset or migrate them) is obeyed.
         if !has_managed_fields(&next)

@@ -9,6 +9,37 @@ pub fn prepare_create(def: &ResourceDef, obj: &mut Value) {
     if def.group.is_empty() && def.plural == "namespaces" {
         namespace_defaults(obj);
     }
+    prepare_write(def, obj);
+}
+
+/// Normalization of an updated object of `def`'s kind (before it is validated and stored).
+pub fn prepare_update(def: &ResourceDef, obj: &mut Value) {
+    prepare_write(def, obj);
+}
+
+fn prepare_write(def: &ResourceDef, obj: &mut Value) {
+    if def.group.is_empty() && def.plural == "secrets" {
+        secret_defaults(obj);
+    }
+}
+
+/// A secret's `stringData` is write-only: merged into `data` (base64, overriding keys of the
+/// same name) and dropped; the type defaults to `Opaque`.
+fn secret_defaults(obj: &mut Value) {
+    use base64::Engine;
+    if let Some(Value::Object(strings)) = obj.as_object_mut().and_then(|o| o.remove("stringData"))
+    {
+        if !obj["data"].is_object() {
+            obj["data"] = json!({});
+        }
+        for (k, v) in strings {
+            let text = v.as_str().unwrap_or_default();
+            obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+        }
+    }
+    if obj["type"].as_str().is_none_or(str::is_empty) {
+        obj["type"] = json!("Opaque");
+    }
 }
 
 /// A namespace starts `Active`, carries the `kubernetes` finalizer, and is labelled with its
@@ -34,6 +65,21 @@ fn namespace_defaults(obj: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_fold_string_data_and_default_their_type() {
+        let def = *api::Scheme::builtin().lookup("", "v1", "secrets").unwrap();
+        let mut secret = json!({"metadata": {"name": "s"}, "data": {"a": "eA==", "b": "eQ=="},
+            "stringData": {"b": "hunter2", "c": "z"}});
+        prepare_create(&def, &mut secret);
+        assert_eq!(secret["data"], json!({"a": "eA==", "b": "aHVudGVyMg==", "c": "eg=="}));
+        assert!(secret.get("stringData").is_none());
+        assert_eq!(secret["type"], "Opaque");
+        let mut typed = json!({"type": "kubernetes.io/tls", "stringData": {"x": "1"}});
+        prepare_update(&def, &mut typed);
+        assert_eq!(typed["type"], "kubernetes.io/tls");
+        assert_eq!(typed["data"]["x"], "MQ==");
+    }
 
     #[test]
     fn namespaces_start_active_and_labelled() {

@@ -32,6 +32,10 @@ pub struct Overrides {
     pub insecure: bool,
     pub certificate_authority: Option<std::path::PathBuf>,
     pub request_timeout: Option<std::time::Duration>,
+    /// `--as`: the user to impersonate.
+    pub impersonate: Option<String>,
+    /// `--as-group`: the groups to impersonate.
+    pub impersonate_groups: Vec<String>,
 }
 
 pub struct Session {
@@ -80,14 +84,58 @@ pub async fn send(
         None => request.body(kube::client::Body::empty()),
     }
     .map_err(|e| CliError::msg(e.to_string()))?;
+    let trace = crate::trace::Request::start(&request);
     let response = client.send(request).await.map_err(connection_error)?;
     let (parts, body) = response.into_parts();
     let body = body.collect_bytes().await?.to_vec();
+    trace.finish(&parts, &body);
     Ok(Answer {
         status: parts.status,
         headers: parts.headers,
         body,
     })
+}
+
+/// Sends a GET whose answer is a stream of JSON lines (a watch), handing each line to
+/// `each` until the server ends the stream or `each` says to stop.
+pub async fn watch_lines(
+    client: &kube::Client,
+    path: &str,
+    headers: &[(&str, String)],
+    mut each: impl FnMut(&[u8]) -> Result<bool, CliError>,
+) -> Result<(), CliError> {
+    use http_body_util::BodyExt;
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    for (k, v) in headers {
+        request = request.header(*k, v);
+    }
+    let request = request
+        .body(kube::client::Body::empty())
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let trace = crate::trace::Request::start(&request);
+    let response = client.send(request).await.map_err(connection_error)?;
+    let (parts, mut body) = response.into_parts();
+    if !parts.status.is_success() {
+        let bytes = body.collect_bytes().await?.to_vec();
+        trace.finish(&parts, &bytes);
+        return Err(CliError::from_response(parts.status, &bytes));
+    }
+    trace.finish(&parts, b"");
+    let mut pending: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(CliError::from)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        pending.extend_from_slice(&data);
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if line.len() > 1 && !each(&line[..line.len() - 1])? {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a connection failure means to a user.
@@ -122,6 +170,7 @@ pub async fn anonymous(tls: &ServerTls, token: Option<&str>) -> Result<kube::Cli
         "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
         "current-context": "x",
     });
+    crate::trace::set_server(&tls.server);
     client_of(file, &KubeConfigOptions::default(), None).await
 }
 
@@ -184,6 +233,12 @@ pub async fn session(config: &Kubeconfig, o: &Overrides) -> Result<Session, CliE
     if let Some(token) = &o.token {
         user = json!({"token": token});
     }
+    if let Some(name) = &o.impersonate {
+        user["as"] = json!(name);
+    }
+    if !o.impersonate_groups.is_empty() {
+        user["as-groups"] = json!(o.impersonate_groups);
+    }
     let server = cluster["server"].as_str().unwrap_or_default().to_string();
     let token = user["token"].as_str().map(str::to_string);
     let namespace = o
@@ -199,6 +254,7 @@ pub async fn session(config: &Kubeconfig, o: &Overrides) -> Result<Session, CliE
         "current-context": "x",
     });
     let client = client_of(file, &KubeConfigOptions::default(), o.request_timeout).await?;
+    crate::trace::set_server(&server);
     Ok(Session {
         client,
         server,

@@ -12,6 +12,9 @@ pub enum CliError {
     /// Failures already printed (one per object); only the exit code is left to give.
     #[error("")]
     Silent,
+    /// An answer given through the exit code only (`oc auth can-i`'s "no" is 1).
+    #[error("")]
+    Exit(i32),
 }
 
 impl CliError {

@@ -1,6 +1,7 @@
 //! `oc`: the OpenShift command line for Oxshift, with the real `oc`'s commands, flags,
 //! messages and exit codes, on the same kubeconfig file as kubectl and the real `oc`.
-//! Each command lives in its own module under `commands/`.
+//! Each command lives in its own module under `commands/`, with its arguments (a
+//! `clap::Args` struct) next to the code that runs it; this file only routes.
 
 mod client;
 mod commands;
@@ -8,12 +9,15 @@ mod discovery;
 mod error;
 mod kubeconfig;
 mod manifests;
+mod objects;
+mod printers;
+mod trace;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use commands::Globals;
+use commands::*;
 use error::CliError;
 
 #[derive(Parser)]
@@ -49,11 +53,21 @@ struct Cli {
     /// no limit).
     #[arg(long, global = true, value_parser = duration)]
     request_timeout: Option<std::time::Duration>,
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", global = true)]
+    impersonate: Option<String>,
+    /// Group to impersonate for the operation (repeatable).
+    #[arg(long = "as-group", global = true)]
+    impersonate_groups: Vec<String>,
+    /// Number for the log level verbosity (6: requests, 7: request headers, 8: response
+    /// headers and bodies, 9: whole bodies).
+    #[arg(long, visible_alias = "v", short = 'v', global = true, default_value_t = 0)]
+    loglevel: u8,
     #[command(subcommand)]
     command: Command,
 }
 
-fn duration(text: &str) -> Result<std::time::Duration, String> {
+pub fn duration(text: &str) -> Result<std::time::Duration, String> {
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
         None => (text, "s"),
@@ -72,175 +86,66 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Display one or many resources.
-    Get {
-        /// TYPE[,TYPE...] [NAME...], or TYPE/NAME...
-        #[arg(required = true)]
-        words: Vec<String>,
-        /// Output format: wide, name, json or yaml.
-        #[arg(long, short = 'o')]
-        output: Option<String>,
-        /// Selector (label query) to filter on.
-        #[arg(long, short = 'l')]
-        selector: Option<String>,
-        /// Selector (field query) to filter on.
-        #[arg(long)]
-        field_selector: Option<String>,
-        /// List the requested objects across all namespaces.
-        #[arg(long, short = 'A')]
-        all_namespaces: bool,
-        /// Show all labels as the last column.
-        #[arg(long)]
-        show_labels: bool,
-        /// Don't print headers.
-        #[arg(long)]
-        no_headers: bool,
-        /// If true, keep the managedFields when printing objects in JSON or YAML format.
-        #[arg(long)]
-        show_managed_fields: bool,
-    },
-    /// Create a resource from a file or from stdin.
-    Create {
-        /// Files, directories or `-` (stdin) with the objects to create.
-        #[arg(long, short = 'f', required = true)]
-        filename: Vec<String>,
-        /// Process the directories of -f recursively.
-        #[arg(long, short = 'R')]
-        recursive: bool,
-    },
-    /// Delete resources by file names, stdin, resources and names, or by resources and label
-    /// selector.
-    Delete {
-        /// TYPE NAME..., TYPE/NAME..., or TYPE with -l or --all.
-        words: Vec<String>,
-        #[arg(long, short = 'f')]
-        filename: Vec<String>,
-        #[arg(long, short = 'R')]
-        recursive: bool,
-        #[arg(long, short = 'l')]
-        selector: Option<String>,
-        /// Delete all resources of the type in the namespace.
-        #[arg(long)]
-        all: bool,
-        /// background, foreground or orphan.
-        #[arg(long, num_args = 0..=1, default_missing_value = "background")]
-        cascade: Option<String>,
-        /// Wait for the resources to be gone before returning.
-        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-        wait: bool,
-    },
-    /// Apply a configuration to a resource by file name or stdin.
-    Apply {
-        #[arg(long, short = 'f', required = true)]
-        filename: Vec<String>,
-        #[arg(long, short = 'R')]
-        recursive: bool,
-        /// Apply on the server (server-side apply) instead of in the client.
-        #[arg(long)]
-        server_side: bool,
-        /// With --server-side: take over fields other managers own.
-        #[arg(long)]
-        force_conflicts: bool,
-        /// The field manager of a server-side apply (default `kubectl`).
-        #[arg(long)]
-        field_manager: Option<String>,
-    },
-    /// Update the labels on a resource.
-    Label {
-        /// TYPE NAME... or TYPE/NAME..., then KEY=VALUE or KEY-.
-        #[arg(required = true)]
-        words: Vec<String>,
-        #[arg(long)]
-        overwrite: bool,
-    },
-    /// Update the annotations on a resource.
-    Annotate {
-        #[arg(required = true)]
-        words: Vec<String>,
-        #[arg(long)]
-        overwrite: bool,
-    },
-    /// Modify kubeconfig files.
-    #[command(subcommand)]
-    Config(ConfigCommand),
-    /// Print the client and server version information.
-    Version,
-    /// Print the supported API versions on the server, in the form of "group/version".
-    ApiVersions,
-    /// Print the supported API resources on the server.
-    ApiResources {
-        /// If false, non-namespaced resources will be returned, otherwise namespaced ones.
-        #[arg(long, action = clap::ArgAction::Set)]
-        namespaced: Option<bool>,
-        /// Output format: name.
-        #[arg(long, short = 'o')]
-        output: Option<String>,
-    },
     /// Log in to a server.
-    Login {
-        server: Option<String>,
-        #[arg(long, short = 'u')]
-        username: Option<String>,
-        #[arg(long, short = 'p')]
-        password: Option<String>,
-    },
+    Login(login::LoginArgs),
     /// End the current server session.
     Logout,
     /// Return information about the current session.
-    Whoami {
-        /// Print the token the current session is using.
-        #[arg(long = "show-token", short = 't')]
-        show_token: bool,
-        #[arg(long)]
-        show_server: bool,
-        #[arg(long)]
-        show_context: bool,
-        #[arg(long)]
-        show_console: bool,
-    },
+    Whoami(whoami::WhoamiArgs),
     /// Switch to another project.
-    Project {
-        name: Option<String>,
-        /// If true, display only the project name.
-        #[arg(long, short = 'q')]
-        short: bool,
-    },
+    Project(project::ProjectArgs),
     /// Display existing projects.
-    Projects {
-        /// If true, display only the project names.
-        #[arg(long, short = 'q')]
-        short: bool,
-    },
+    Projects(project::ProjectsArgs),
     /// Request a new project.
-    NewProject {
-        name: String,
-        #[arg(long)]
-        display_name: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-        /// If true, the project will not be set as a cluster entry in kubeconfig after
-        /// being created.
-        #[arg(long)]
-        skip_config_write: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum ConfigCommand {
-    /// Display the current-context.
-    CurrentContext,
-    /// Set the current-context in a kubeconfig file.
-    UseContext { name: String },
-    /// Describe one or many contexts.
-    GetContexts {
-        names: Vec<String>,
-        #[arg(long, short = 'o')]
-        output: Option<String>,
-    },
+    NewProject(project::NewProjectArgs),
+    /// Show a high level overview of the current project.
+    Status(status::StatusArgs),
+    /// Display one or many resources.
+    Get(get::GetArgs),
+    /// Show details of a specific resource or group of resources.
+    Describe(describe::DescribeArgs),
+    /// Create a resource from a file or from stdin, or a service account token.
+    Create(write::CreateArgs),
+    /// Replace a resource by file name or stdin.
+    Replace(write::ReplaceArgs),
+    /// Apply a configuration to a resource by file name or stdin.
+    Apply(apply::ApplyArgs),
+    /// Delete resources by file names, stdin, resources and names, or by resources and label
+    /// selector.
+    Delete(write::DeleteArgs),
+    /// Edit a resource on the server.
+    Edit(edit::EditArgs),
+    /// Update fields of a resource.
+    Patch(patch::PatchArgs),
+    /// Update the labels on a resource.
+    Label(meta::MetaArgs),
+    /// Update the annotations on a resource.
+    Annotate(meta::MetaArgs),
+    /// Get documentation for a resource.
+    Explain(explain::ExplainArgs),
+    /// Print the supported API resources on the server.
+    ApiResources(api::ApiResourcesArgs),
+    /// Print the supported API versions on the server, in the form of "group/version".
+    ApiVersions,
+    /// Inspect authorization.
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
+    /// Manage authorization policy.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Tools for managing a cluster.
+    #[command(subcommand)]
+    Adm(policy::AdmCommand),
+    /// Modify kubeconfig files.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Print the client and server version information.
+    Version,
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
-    let globals = Globals {
+    trace::set_level(cli.loglevel);
+    let g = Globals {
         kubeconfig: cli.kubeconfig,
         overrides: client::Overrides {
             context: cli.context,
@@ -250,140 +155,36 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             insecure: cli.insecure_skip_tls_verify,
             certificate_authority: cli.certificate_authority,
             request_timeout: cli.request_timeout.filter(|d| !d.is_zero()),
+            impersonate: cli.impersonate,
+            impersonate_groups: cli.impersonate_groups,
         },
     };
     match cli.command {
-        Command::Get {
-            words,
-            output,
-            selector,
-            field_selector,
-            all_namespaces,
-            show_labels,
-            no_headers,
-            show_managed_fields,
-        } => {
-            let args = commands::get::GetArgs {
-                words,
-                output,
-                selector,
-                field_selector,
-                all_namespaces,
-                show_labels,
-                no_headers,
-                show_managed_fields,
-            };
-            commands::get::get(&globals, &args).await
-        }
-        Command::Create {
-            filename,
-            recursive,
-        } => commands::write::create(&globals, &filename, recursive).await,
-        Command::Delete {
-            words,
-            filename,
-            recursive,
-            selector,
-            all,
-            cascade,
-            wait,
-        } => {
-            let args = commands::write::DeleteArgs {
-                words,
-                filenames: filename,
-                recursive,
-                selector,
-                all,
-                cascade,
-                wait,
-            };
-            commands::write::delete(&globals, &args).await
-        }
-        Command::Apply {
-            filename,
-            recursive,
-            server_side,
-            force_conflicts,
-            field_manager,
-        } => {
-            let args = commands::apply::ApplyArgs {
-                filenames: filename,
-                recursive,
-                server_side,
-                force_conflicts,
-                field_manager,
-            };
-            commands::apply::apply(&globals, &args).await
-        }
-        Command::Label { words, overwrite } => {
-            let args = commands::meta::MetaArgs { words, overwrite };
-            commands::meta::run(&globals, commands::meta::Field::Labels, &args).await
-        }
-        Command::Annotate { words, overwrite } => {
-            let args = commands::meta::MetaArgs { words, overwrite };
-            commands::meta::run(&globals, commands::meta::Field::Annotations, &args).await
-        }
-        Command::Config(ConfigCommand::CurrentContext) => {
-            commands::config::current_context(&globals)
-        }
-        Command::Config(ConfigCommand::UseContext { name }) => {
-            commands::config::use_context(&globals, &name)
-        }
-        Command::Config(ConfigCommand::GetContexts { names, output }) => {
-            commands::config::get_contexts(&globals, &names, output.as_deref() == Some("name"))
-        }
-        Command::Version => commands::version::version(&globals).await,
-        Command::ApiVersions => commands::api::api_versions(&globals).await,
-        Command::ApiResources { namespaced, output } => {
-            commands::api::api_resources(&globals, namespaced, output.as_deref() == Some("name"))
-                .await
-        }
-        Command::Login {
-            server,
-            username,
-            password,
-        } => {
-            let args = commands::login::LoginArgs {
-                server,
-                username,
-                password,
-            };
-            commands::login::login(&globals, &args).await
-        }
-        Command::Logout => commands::logout::logout(&globals).await,
-        Command::Whoami {
-            show_token,
-            show_server,
-            show_context,
-            show_console,
-        } => {
-            let args = commands::whoami::WhoamiArgs {
-                show_token,
-                show_server,
-                show_context,
-                show_console,
-            };
-            commands::whoami::whoami(&globals, &args).await
-        }
-        Command::Project { name, short } => {
-            commands::project::project(&globals, name.as_deref(), short).await
-        }
-        Command::Projects { short } => commands::project::projects(&globals, short).await,
-        Command::NewProject {
-            name,
-            display_name,
-            description,
-            skip_config_write,
-        } => {
-            commands::project::new_project(
-                &globals,
-                &name,
-                display_name.as_deref(),
-                description.as_deref(),
-                skip_config_write,
-            )
-            .await
-        }
+        Command::Login(a) => login::login(&g, &a).await,
+        Command::Logout => logout::logout(&g).await,
+        Command::Whoami(a) => whoami::whoami(&g, &a).await,
+        Command::Project(a) => project::project(&g, &a).await,
+        Command::Projects(a) => project::projects(&g, &a).await,
+        Command::NewProject(a) => project::new_project(&g, &a).await,
+        Command::Status(a) => status::status(&g, &a).await,
+        Command::Get(a) => get::get(&g, &a).await,
+        Command::Describe(a) => describe::describe(&g, &a).await,
+        Command::Create(a) => write::create(&g, &a).await,
+        Command::Replace(a) => write::replace(&g, &a).await,
+        Command::Apply(a) => apply::apply(&g, &a).await,
+        Command::Delete(a) => write::delete(&g, &a).await,
+        Command::Edit(a) => edit::edit(&g, &a).await,
+        Command::Patch(a) => patch::patch(&g, &a).await,
+        Command::Label(a) => meta::run(&g, meta::Field::Labels, &a).await,
+        Command::Annotate(a) => meta::run(&g, meta::Field::Annotations, &a).await,
+        Command::Explain(a) => explain::explain(&g, &a).await,
+        Command::ApiResources(a) => api::api_resources(&g, &a).await,
+        Command::ApiVersions => api::api_versions(&g).await,
+        Command::Auth(c) => auth::run(&g, c).await,
+        Command::Policy(c) => policy::run(&g, c).await,
+        Command::Adm(c) => policy::adm(&g, c).await,
+        Command::Config(c) => config::run(&g, c),
+        Command::Version => version::version(&g).await,
     }
 }
 
@@ -402,6 +203,7 @@ fn main() {
     match runtime.block_on(run(cli)) {
         Ok(()) => {}
         Err(CliError::Silent) => std::process::exit(1),
+        Err(CliError::Exit(code)) => std::process::exit(code),
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(1);

@@ -21,11 +21,18 @@ pub async fn api_versions(g: &Globals) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn api_resources(
-    g: &Globals,
-    namespaced: Option<bool>,
-    names_only: bool,
-) -> Result<(), CliError> {
+#[derive(Debug, Default, clap::Args)]
+pub struct ApiResourcesArgs {
+    /// If false, non-namespaced resources will be returned, otherwise namespaced ones.
+    #[arg(long, action = clap::ArgAction::Set)]
+    pub namespaced: Option<bool>,
+    /// Output format: name.
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
+}
+
+pub async fn api_resources(g: &Globals, a: &ApiResourcesArgs) -> Result<(), CliError> {
+    let (namespaced, names_only) = (a.namespaced, a.output.as_deref() == Some("name"));
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
     let mut all = discovery::resources(&s, true).await?;
@@ -58,6 +65,6 @@ pub async fn api_resources(
             r.kind.clone(),
         ]);
     }
-    print!("{}", super::get::align(&rows));
+    print!("{}", crate::printers::align(&rows));
     Ok(())
 }

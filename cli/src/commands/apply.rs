@@ -15,17 +15,27 @@ use crate::manifests;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, clap::Args)]
 pub struct ApplyArgs {
+    /// Files, directories or `-` (stdin) with the configuration to apply.
+    #[arg(long = "filename", short = 'f', required = true)]
     pub filenames: Vec<String>,
+    /// Process the directories of -f recursively.
+    #[arg(long, short = 'R')]
     pub recursive: bool,
+    /// Apply on the server (server-side apply) instead of in the client.
+    #[arg(long)]
     pub server_side: bool,
+    /// With --server-side: take over fields other managers own.
+    #[arg(long)]
     pub force_conflicts: bool,
+    /// The field manager of a server-side apply (default `kubectl`).
+    #[arg(long)]
     pub field_manager: Option<String>,
 }
 
 /// The merge patch from `live` to `new`, removing what `last` had and `new` has not.
-fn three_way(last: &Value, new: &Value, live: &Value) -> Value {
+pub(super) fn three_way(last: &Value, new: &Value, live: &Value) -> Value {
     let mut patch = Map::new();
     if let (Some(new_map), live_map) = (new.as_object(), live.as_object()) {
         for (k, v) in new_map {
@@ -62,7 +72,7 @@ fn recorded(obj: &Value) -> String {
             map.remove(LAST_APPLIED);
         }
     }
-    super::get::sorted(copy).to_string() + "\n"
+    crate::printers::sorted(copy).to_string() + "\n"
 }
 
 /// Merges FieldsV1 trees.

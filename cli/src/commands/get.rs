@@ -9,17 +9,42 @@ use super::Globals;
 use crate::client::{self, Session, send, session};
 use crate::discovery::{self, Resource};
 use crate::error::CliError;
+use crate::printers::{self, Format, align};
 
-#[derive(Debug, Default)]
+mod watch;
+
+#[derive(Debug, Default, clap::Args)]
 pub struct GetArgs {
+    /// TYPE[,TYPE...] [NAME...], or TYPE/NAME...
+    #[arg(required = true)]
     pub words: Vec<String>,
+    /// Output format: wide, name, json, yaml, jsonpath=TEMPLATE, custom-columns=SPEC.
+    #[arg(long, short = 'o')]
     pub output: Option<String>,
+    /// Selector (label query) to filter on.
+    #[arg(long, short = 'l')]
     pub selector: Option<String>,
+    /// Selector (field query) to filter on.
+    #[arg(long)]
     pub field_selector: Option<String>,
+    /// List the requested objects across all namespaces.
+    #[arg(long, short = 'A')]
     pub all_namespaces: bool,
+    /// Show all labels as the last column.
+    #[arg(long)]
     pub show_labels: bool,
+    /// Don't print headers.
+    #[arg(long)]
     pub no_headers: bool,
+    /// If true, keep the managedFields when printing objects in JSON or YAML format.
+    #[arg(long)]
     pub show_managed_fields: bool,
+    /// After listing/getting the requested objects, watch for changes.
+    #[arg(long, short = 'w')]
+    pub watch: bool,
+    /// Watch for changes to the requested objects, without listing them first.
+    #[arg(long)]
+    pub watch_only: bool,
 }
 
 const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
@@ -127,34 +152,6 @@ fn labels(metadata: &Value) -> String {
     }
 }
 
-/// Lines aligned as kubectl's tab writer aligns them (columns three spaces apart).
-pub fn align(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (c, text) in row.iter().enumerate() {
-            if c + 1 == row.len() {
-                line.push_str(text);
-            } else {
-                line.push_str(&format!("{text:<width$}   ", width = widths[c]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// The rows of Tables (one per request) as text.
 fn render(
     tables: &[Value],
@@ -218,19 +215,6 @@ fn render(
     align(&rows)
 }
 
-/// The value with every object's keys in order, as Go's encoders write maps.
-pub fn sorted(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-        other => other,
-    }
-}
-
 /// kubectl leaves `metadata.managedFields` out unless asked for it.
 fn without_managed_fields(mut obj: Value) -> Value {
     if let Some(meta) = obj["metadata"].as_object_mut() {
@@ -239,115 +223,133 @@ fn without_managed_fields(mut obj: Value) -> Value {
     obj
 }
 
-/// Pretty JSON as kubectl prints it (four-space indent, sorted keys).
-pub fn pretty_json(value: &Value) -> String {
-    let mut out = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-    let _ = serde::Serialize::serialize(value, &mut ser);
-    String::from_utf8_lossy(&out).into_owned() + "\n"
-}
-
 pub async fn get(g: &Globals, a: &GetArgs) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
+    let format = Format::parse(a.output.as_deref())?;
     let requests = requests(&a.words)?;
-    let several = requests.len() > 1;
     let mut resolved = Vec::new();
     for (word, names) in &requests {
         resolved.push((discovery::resolve(&s, word).await?, names.clone()));
     }
-    let output = a.output.as_deref().unwrap_or("");
-    match output {
-        "" | "wide" => {
-            let mut printed = false;
-            let mut text = String::new();
-            for (r, names) in &resolved {
-                let tables = fetch(&s, r, names, a, TABLE).await?;
-                let empty = tables
-                    .iter()
-                    .all(|t| t["rows"].as_array().is_none_or(Vec::is_empty));
-                if empty {
-                    continue;
-                }
-                if printed {
-                    text.push('\n');
-                }
-                let prefix = several.then(|| r.qualified_kind());
-                text.push_str(&render(
-                    &tables,
-                    a,
-                    r.namespaced,
-                    output == "wide",
-                    prefix.as_deref(),
-                ));
-                printed = true;
-            }
-            print!("{text}");
+    if a.watch || a.watch_only {
+        return watch::watch(&s, &resolved, a, &format).await;
+    }
+    let text = match &format {
+        Format::Table { wide } => {
+            let (text, printed) = tables(&s, &resolved, a, *wide).await?;
             if !printed {
                 match a.all_namespaces || resolved.iter().all(|(r, _)| !r.namespaced) {
                     true => eprintln!("No resources found"),
                     false => eprintln!("No resources found in {} namespace.", s.namespace),
                 }
             }
-            Ok(())
+            text
         }
-        "name" | "json" | "yaml" => {
-            let mut objects = Vec::new();
-            let mut single = !several;
-            for (r, names) in &resolved {
-                single &= names.len() == 1;
-                for answer in fetch(&s, r, names, a, "application/json").await? {
-                    match answer["items"].as_array() {
-                        Some(items)
-                            if answer["kind"].as_str().is_some_and(|k| k.ends_with("List")) =>
-                        {
-                            single = false;
-                            objects.extend(items.iter().map(|item| with_type(item.clone(), r)));
-                        }
-                        _ => objects.push(answer),
-                    }
-                }
-            }
-            let text = match output {
-                "name" => objects
-                    .iter()
-                    .map(|o| {
-                        let r = resolved
-                            .iter()
-                            .map(|(r, _)| r)
-                            .find(|r| o["kind"] == r.kind.as_str())
-                            .map(Resource::qualified_kind)
-                            .unwrap_or_default();
-                        format!(
-                            "{r}/{}\n",
-                            o["metadata"]["name"].as_str().unwrap_or_default()
-                        )
-                    })
-                    .collect(),
-                format => {
-                    if !a.show_managed_fields {
-                        objects = objects.into_iter().map(without_managed_fields).collect();
-                    }
-                    let value = sorted(match (single, objects.len()) {
-                        (true, 1) => objects.remove(0),
-                        _ => json!({"apiVersion": "v1", "items": objects, "kind": "List",
-                            "metadata": {"resourceVersion": ""}}),
-                    });
-                    match format {
-                        "json" => pretty_json(&value),
-                        _ => serde_saphyr::to_string(&value)
-                            .map_err(|e| CliError::msg(e.to_string()))?,
-                    }
-                }
-            };
-            print!("{text}");
-            Ok(())
+        format => {
+            let (objects, single) = objects(&s, &resolved, a).await?;
+            print_objects(format, &resolved, objects, single, a)?
         }
-        other => Err(CliError::msg(format!(
-            "unable to match a printer suitable for the output format \"{other}\", allowed formats are: json,name,wide,yaml"
-        ))),
+    };
+    print!("{text}");
+    Ok(())
+}
+
+/// The server's Tables of each request, rendered one after the other (a blank line between
+/// types); whether any row was printed.
+async fn tables(
+    s: &Session,
+    resolved: &[(Resource, Vec<String>)],
+    a: &GetArgs,
+    wide: bool,
+) -> Result<(String, bool), CliError> {
+    let several = resolved.len() > 1;
+    let mut printed = false;
+    let mut text = String::new();
+    for (r, names) in resolved {
+        let tables = fetch(s, r, names, a, TABLE).await?;
+        let empty = tables
+            .iter()
+            .all(|t| t["rows"].as_array().is_none_or(Vec::is_empty));
+        if empty {
+            continue;
+        }
+        if printed {
+            text.push('\n');
+        }
+        let prefix = several.then(|| r.qualified_kind());
+        text.push_str(&render(&tables, a, r.namespaced, wide, prefix.as_deref()));
+        printed = true;
     }
+    Ok((text, printed))
+}
+
+/// The objects asked for, and whether exactly one object was named (printed bare rather
+/// than in a List).
+async fn objects(
+    s: &Session,
+    resolved: &[(Resource, Vec<String>)],
+    a: &GetArgs,
+) -> Result<(Vec<Value>, bool), CliError> {
+    let mut objects = Vec::new();
+    let mut single = resolved.len() == 1;
+    for (r, names) in resolved {
+        single &= names.len() == 1;
+        for answer in fetch(s, r, names, a, "application/json").await? {
+            match answer["items"].as_array() {
+                Some(items) if answer["kind"].as_str().is_some_and(|k| k.ends_with("List")) => {
+                    single = false;
+                    objects.extend(items.iter().map(|item| with_type(item.clone(), r)));
+                }
+                _ => objects.push(answer),
+            }
+        }
+    }
+    if !a.show_managed_fields {
+        objects = objects.into_iter().map(without_managed_fields).collect();
+    }
+    let single = single && objects.len() == 1;
+    Ok((objects, single))
+}
+
+/// `objects` in a format other than a table.
+fn print_objects(
+    format: &Format,
+    resolved: &[(Resource, Vec<String>)],
+    mut objects: Vec<Value>,
+    single: bool,
+    a: &GetArgs,
+) -> Result<String, CliError> {
+    let whole = |objects: Vec<Value>| match single {
+        true => objects.into_iter().next().unwrap_or_default(),
+        false => json!({"apiVersion": "v1", "items": objects, "kind": "List",
+            "metadata": {"resourceVersion": ""}}),
+    };
+    Ok(match format {
+        Format::Name => objects
+            .iter()
+            .map(|o| {
+                let r = resolved
+                    .iter()
+                    .map(|(r, _)| r)
+                    .find(|r| o["kind"] == r.kind.as_str())
+                    .map(Resource::qualified_kind)
+                    .unwrap_or_default();
+                format!(
+                    "{r}/{}\n",
+                    o["metadata"]["name"].as_str().unwrap_or_default()
+                )
+            })
+            .collect(),
+        Format::Json => printers::pretty_json(&printers::sorted(whole(objects))),
+        Format::Yaml => printers::yaml(&whole(objects))?,
+        Format::JsonPath(t) => t.render(&whole(objects)),
+        Format::CustomColumns(spec) => {
+            objects.retain(|o| !o.is_null());
+            printers::custom_columns(spec, &objects, !a.no_headers)
+        }
+        Format::Table { .. } => String::new(),
+    })
 }
 
 /// List items lack their type; kubectl fills it in.
@@ -363,22 +365,6 @@ fn with_type(mut item: Value, r: &Resource) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tables_align_as_kubectl() {
-        let rows = vec![
-            vec!["NAME".to_string(), "DATA".to_string(), "AGE".to_string()],
-            vec![
-                "kube-root-ca.crt".to_string(),
-                "1".to_string(),
-                "5m".to_string(),
-            ],
-        ];
-        assert_eq!(
-            align(&rows),
-            "NAME               DATA   AGE\nkube-root-ca.crt   1      5m\n"
-        );
-    }
 
     #[test]
     fn what_to_fetch() {

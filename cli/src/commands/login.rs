@@ -14,10 +14,15 @@ use crate::client::{self, Overrides, ServerTls, send};
 use crate::error::CliError;
 use crate::kubeconfig::{self, Kubeconfig};
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, clap::Args)]
 pub struct LoginArgs {
+    /// The server to log in to (default: the current context's).
     pub server: Option<String>,
+    /// Username, will prompt if not provided.
+    #[arg(long, short = 'u')]
     pub username: Option<String>,
+    /// Password, will prompt if not provided.
+    #[arg(long, short = 'p')]
     pub password: Option<String>,
 }
 

@@ -30,9 +30,13 @@ impl Field {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, clap::Args)]
 pub struct MetaArgs {
+    /// TYPE NAME... or TYPE/NAME..., then KEY=VALUE or KEY-.
+    #[arg(required = true)]
     pub words: Vec<String>,
+    /// Replace existing values.
+    #[arg(long)]
     pub overwrite: bool,
 }
 

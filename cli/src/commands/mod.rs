@@ -3,12 +3,20 @@
 
 pub mod api;
 pub mod apply;
+pub mod auth;
 pub mod config;
+pub mod describe;
+pub mod edit;
+pub mod explain;
 pub mod get;
 pub mod login;
 pub mod logout;
 pub mod meta;
+pub mod patch;
+pub mod policy;
 pub mod project;
+pub mod status;
+pub mod token;
 pub mod version;
 pub mod whoami;
 pub mod write;

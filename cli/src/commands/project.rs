@@ -69,12 +69,43 @@ pub fn switch(config: &mut Kubeconfig, session: &Session, namespace: &str) -> Re
     config.save()
 }
 
+#[derive(Debug, Default, clap::Args)]
+pub struct ProjectArgs {
+    /// The project to switch to.
+    pub name: Option<String>,
+    /// If true, display only the project name.
+    #[arg(long, short = 'q')]
+    pub short: bool,
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct ProjectsArgs {
+    /// If true, display only the project names.
+    #[arg(long, short = 'q')]
+    pub short: bool,
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct NewProjectArgs {
+    pub name: String,
+    /// Project display name.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// Project description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// If true, the project will not be set as a cluster entry in kubeconfig after being
+    /// created.
+    #[arg(long)]
+    pub skip_config_write: bool,
+}
+
 /// `oc project [NAME]`.
-pub async fn project(g: &Globals, name: Option<&str>, short: bool) -> Result<(), CliError> {
+pub async fn project(g: &Globals, a: &ProjectArgs) -> Result<(), CliError> {
     let mut config = g.kubeconfig()?;
     let session = session(&config, &g.overrides).await?;
-    let Some(name) = name else {
-        if short {
+    let Some(name) = a.name.as_deref() else {
+        if a.short {
             println!("{}", session.namespace);
         } else {
             println!(
@@ -102,11 +133,11 @@ pub async fn project(g: &Globals, name: Option<&str>, short: bool) -> Result<(),
 }
 
 /// `oc projects`.
-pub async fn projects(g: &Globals, short: bool) -> Result<(), CliError> {
+pub async fn projects(g: &Globals, a: &ProjectsArgs) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let session = session(&config, &g.overrides).await?;
     let names = names(&session).await?;
-    if short {
+    if a.short {
         for n in &names {
             println!("{n}");
         }
@@ -120,13 +151,12 @@ pub async fn projects(g: &Globals, short: bool) -> Result<(), CliError> {
 }
 
 /// `oc new-project NAME [--display-name] [--description] [--skip-config-write]`.
-pub async fn new_project(
-    g: &Globals,
-    name: &str,
-    display_name: Option<&str>,
-    description: Option<&str>,
-    skip_config_write: bool,
-) -> Result<(), CliError> {
+pub async fn new_project(g: &Globals, a: &NewProjectArgs) -> Result<(), CliError> {
+    let (name, display_name, description) = (
+        a.name.as_str(),
+        a.display_name.as_deref(),
+        a.description.as_deref(),
+    );
     let mut config = g.kubeconfig()?;
     let session = session(&config, &g.overrides).await?;
     let mut request = json!({
@@ -143,7 +173,7 @@ pub async fn new_project(
     session
         .post("/apis/project.openshift.io/v1/projectrequests", &request)
         .await?;
-    if skip_config_write {
+    if a.skip_config_write {
         println!(
             "Created project \"{name}\" on server \"{}\".",
             session.server

@@ -4,11 +4,19 @@ use super::Globals;
 use crate::client::session;
 use crate::error::CliError;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, clap::Args)]
 pub struct WhoamiArgs {
+    /// Print the token the current session is using.
+    #[arg(long = "show-token", short = 't')]
     pub show_token: bool,
+    /// Print the current server's REST API URL.
+    #[arg(long)]
     pub show_server: bool,
+    /// Print the current user context name.
+    #[arg(long)]
     pub show_context: bool,
+    /// Print the current server's web console URL.
+    #[arg(long)]
     pub show_console: bool,
 }
 

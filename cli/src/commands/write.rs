@@ -1,6 +1,7 @@
-//! `oc create -f` and `oc delete`: objects from manifests created through the API, and
-//! objects deleted by name, by manifest, by label or all of a type, with kubectl's lines
-//! (`configmap/a created`, `configmap "a" deleted`).
+//! `oc create -f`, `oc replace -f` and `oc delete`: objects from manifests created or
+//! replaced through the API, and objects deleted by name, by manifest, by label or all of a
+//! type, with kubectl's lines (`configmap/a created`, `configmap/a replaced`,
+//! `configmap "a" deleted`).
 
 use http::Method;
 use serde_json::{Value, json};
@@ -10,6 +11,7 @@ use crate::client::{Session, send, session};
 use crate::discovery::{self, Resource};
 use crate::error::CliError;
 use crate::manifests;
+use crate::objects::{self, Target};
 
 /// The resource of an object's `apiVersion` and `kind`.
 pub(super) async fn resource_of(s: &Session, obj: &Value) -> Result<Resource, CliError> {
@@ -59,38 +61,45 @@ pub(super) fn when(verb: &str, source: &str, e: CliError) -> CliError {
     }
 }
 
-pub async fn create(g: &Globals, filenames: &[String], recursive: bool) -> Result<(), CliError> {
-    let config = g.kubeconfig()?;
-    let s = session(&config, &g.overrides).await?;
-    // As kubectl, the errors come after what was created.
+#[derive(Debug, Default, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CreateArgs {
+    #[command(subcommand)]
+    pub what: Option<CreateCommand>,
+    /// Files, directories or `-` (stdin) with the objects to create.
+    #[arg(long = "filename", short = 'f')]
+    pub filenames: Vec<String>,
+    /// Process the directories of -f recursively.
+    #[arg(long, short = 'R')]
+    pub recursive: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CreateCommand {
+    /// Request a service account token.
+    Token(super::token::TokenArgs),
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct ReplaceArgs {
+    #[command(flatten)]
+    pub files: FileArgs,
+    /// Delete and re-create the resource.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Runs `step` on each object of the manifests, `doing` naming the verb in errors; as
+/// kubectl, the errors come after the results, and any error makes the exit code 1.
+pub(super) async fn each_manifest(
+    a: &FileArgs,
+    doing: &str,
+    mut step: impl AsyncFnMut(&manifests::Manifest) -> Result<(), CliError>,
+) -> Result<(), CliError> {
     let mut errors = Vec::new();
-    for m in manifests::read(filenames, recursive)? {
-        let outcome = async {
-            let r = resource_of(&s, &m.object).await?;
-            let body = serde_json::to_vec(&m.object).map_err(|e| CliError::msg(e.to_string()))?;
-            let path = format!(
-                "{}?fieldManager=kubectl-create",
-                r.path(namespace_of(&s, &r, &m.object))
-            );
-            let created = send(
-                &s.client,
-                Method::POST,
-                &path,
-                &[],
-                Some(("application/json", body)),
-            )
-            .await?
-            .json()?;
-            println!(
-                "{}/{} created",
-                r.qualified_kind(),
-                created["metadata"]["name"].as_str().unwrap_or_default()
-            );
-            Ok::<_, CliError>(())
-        }
-        .await;
-        if let Err(e) = outcome {
-            errors.push(when("creating", &m.source, e));
+    for m in manifests::read(&a.filenames, a.recursive)? {
+        if let Err(e) = step(&m).await {
+            errors.push(when(doing, &m.source, e));
         }
     }
     for e in &errors {
@@ -103,24 +112,121 @@ pub async fn create(g: &Globals, filenames: &[String], recursive: bool) -> Resul
     }
 }
 
-#[derive(Debug, Default)]
+/// `body` sent with `method` to `path`, the answer's object returned.
+pub(super) async fn write(
+    s: &Session,
+    method: Method,
+    path: &str,
+    body: &Value,
+) -> Result<Value, CliError> {
+    let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
+    send(
+        &s.client,
+        method,
+        path,
+        &[],
+        Some(("application/json", bytes)),
+    )
+    .await?
+    .json()
+}
+
+pub async fn create(g: &Globals, a: &CreateArgs) -> Result<(), CliError> {
+    if let Some(CreateCommand::Token(t)) = &a.what {
+        return super::token::create_token(g, t).await;
+    }
+    if a.filenames.is_empty() {
+        return Err(CliError::msg("must specify one of -f and -k"));
+    }
+    let files = FileArgs {
+        filenames: a.filenames.clone(),
+        recursive: a.recursive,
+    };
+    let config = g.kubeconfig()?;
+    let s = session(&config, &g.overrides).await?;
+    each_manifest(&files, "creating", async |m| {
+        let r = resource_of(&s, &m.object).await?;
+        let path = format!(
+            "{}?fieldManager=kubectl-create",
+            r.path(namespace_of(&s, &r, &m.object))
+        );
+        let created = write(&s, Method::POST, &path, &m.object).await?;
+        println!(
+            "{}/{} created",
+            r.qualified_kind(),
+            created["metadata"]["name"].as_str().unwrap_or_default()
+        );
+        Ok(())
+    })
+    .await
+}
+
+pub async fn replace(g: &Globals, a: &ReplaceArgs) -> Result<(), CliError> {
+    let config = g.kubeconfig()?;
+    let s = session(&config, &g.overrides).await?;
+    each_manifest(&a.files, "replacing", async |m| {
+        let r = resource_of(&s, &m.object).await?;
+        let target = Target::of_object(&s, r, &m.object);
+        if a.force {
+            let deleting = DeleteArgs {
+                wait: true,
+                ..DeleteArgs::default()
+            };
+            delete_one(&s, &target, &deleting).await?;
+            let mut fresh = m.object.clone();
+            if let Some(meta) = fresh["metadata"].as_object_mut() {
+                meta.remove("resourceVersion");
+            }
+            let path = format!(
+                "{}?fieldManager=kubectl-replace",
+                target.resource.path(target.namespace.as_deref())
+            );
+            write(&s, Method::POST, &path, &fresh).await?;
+        } else {
+            let path = format!("{}?fieldManager=kubectl-replace", target.path());
+            write(&s, Method::PUT, &path, &m.object).await?;
+        }
+        println!("{} replaced", target.display());
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Debug, Default, clap::Args)]
 pub struct DeleteArgs {
+    /// TYPE NAME..., TYPE/NAME..., or TYPE with -l or --all.
     pub words: Vec<String>,
+    /// Files, directories or `-` (stdin) with the objects to delete.
+    #[arg(long = "filename", short = 'f')]
     pub filenames: Vec<String>,
+    /// Process the directories of -f recursively.
+    #[arg(long, short = 'R')]
     pub recursive: bool,
+    /// Selector (label query) to filter on.
+    #[arg(long, short = 'l')]
     pub selector: Option<String>,
+    /// Delete all resources of the type in the namespace.
+    #[arg(long)]
     pub all: bool,
+    /// background, foreground or orphan.
+    #[arg(long, num_args = 0..=1, default_missing_value = "background")]
     pub cascade: Option<String>,
+    /// Wait for the resources to be gone before returning.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub wait: bool,
 }
 
-async fn delete_one(
-    s: &Session,
-    r: &Resource,
-    namespace: Option<&str>,
-    name: &str,
-    a: &DeleteArgs,
-) -> Result<(), CliError> {
+#[derive(Debug, Default, clap::Args)]
+pub struct FileArgs {
+    /// Files, directories or `-` (stdin) with the objects.
+    #[arg(long = "filename", short = 'f', required = true)]
+    pub filenames: Vec<String>,
+    /// Process the directories of -f recursively.
+    #[arg(long, short = 'R')]
+    pub recursive: bool,
+}
+
+async fn delete_one(s: &Session, t: &Target, a: &DeleteArgs) -> Result<(), CliError> {
     let policy = match a.cascade.as_deref() {
         None | Some("background") | Some("true") => "Background",
         Some("foreground") => "Foreground",
@@ -131,19 +237,10 @@ async fn delete_one(
             )));
         }
     };
-    let path = format!("{}/{name}", r.path(namespace));
+    let path = t.path();
     let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": policy});
-    let body = serde_json::to_vec(&body).map_err(|e| CliError::msg(e.to_string()))?;
-    send(
-        &s.client,
-        Method::DELETE,
-        &path,
-        &[],
-        Some(("application/json", body)),
-    )
-    .await?
-    .json()?;
-    println!("{} \"{name}\" deleted", r.qualified_kind());
+    write(s, Method::DELETE, &path, &body).await?;
+    println!("{} \"{}\" deleted", t.resource.qualified_kind(), t.name);
     if a.wait {
         // As kubectl, until the object is gone (finalizers may hold it).
         loop {
@@ -160,46 +257,33 @@ async fn delete_one(
 pub async fn delete(g: &Globals, a: &DeleteArgs) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
-    // (resource, namespace, name, the file it came from)
-    let mut targets: Vec<(Resource, Option<String>, String, Option<String>)> = Vec::new();
+    // Each object with the file it came from.
+    let mut targets: Vec<(Target, Option<String>)> = Vec::new();
     if !a.filenames.is_empty() {
         for m in manifests::read(&a.filenames, a.recursive)? {
             let r = resource_of(&s, &m.object).await?;
-            let namespace = namespace_of(&s, &r, &m.object).map(str::to_string);
-            let name = m.object["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            targets.push((r, namespace, name, Some(m.source)));
+            targets.push((Target::of_object(&s, r, &m.object), Some(m.source)));
         }
     } else {
-        let Some(first) = a.words.first() else {
+        if a.words.is_empty() {
             return Err(CliError::msg(
                 "You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'",
             ));
-        };
-        if first.contains('/') {
-            for word in &a.words {
-                let (kind, name) = word.split_once('/').unwrap_or((word, ""));
-                let r = discovery::resolve(&s, kind).await?;
-                let ns = r.namespaced.then(|| s.namespace.clone());
-                targets.push((r, ns, name.to_string(), None));
+        }
+        let (kinds, pairs) = objects::words(&a.words)?;
+        if !pairs.is_empty() {
+            for t in objects::named(&s, &a.words).await? {
+                targets.push((t, None));
             }
         } else {
-            for kind in first.split(',') {
-                let r = discovery::resolve(&s, kind).await?;
+            if !a.all && a.selector.is_none() {
+                return Err(CliError::msg(
+                    "resource(s) were provided, but no name was specified",
+                ));
+            }
+            for kind in kinds {
+                let r = discovery::resolve(&s, &kind).await?;
                 let ns = r.namespaced.then(|| s.namespace.clone());
-                if a.words.len() > 1 {
-                    for name in &a.words[1..] {
-                        targets.push((r.clone(), ns.clone(), name.clone(), None));
-                    }
-                    continue;
-                }
-                if !a.all && a.selector.is_none() {
-                    return Err(CliError::msg(
-                        "resource(s) were provided, but no name was specified",
-                    ));
-                }
                 let query = match &a.selector {
                     Some(sel) => format!("?labelSelector={}", crate::client::encode(sel)),
                     None => String::new(),
@@ -207,7 +291,12 @@ pub async fn delete(g: &Globals, a: &DeleteArgs) -> Result<(), CliError> {
                 let list = s.get(&format!("{}{query}", r.path(ns.as_deref()))).await?;
                 for item in list["items"].as_array().into_iter().flatten() {
                     let name = item["metadata"]["name"].as_str().unwrap_or_default();
-                    targets.push((r.clone(), ns.clone(), name.to_string(), None));
+                    let t = Target {
+                        resource: r.clone(),
+                        namespace: ns.clone(),
+                        name: name.to_string(),
+                    };
+                    targets.push((t, None));
                 }
             }
             if targets.is_empty() {
@@ -218,8 +307,8 @@ pub async fn delete(g: &Globals, a: &DeleteArgs) -> Result<(), CliError> {
     }
     // As kubectl, the errors come after what was deleted.
     let mut errors = Vec::new();
-    for (r, namespace, name, source) in &targets {
-        if let Err(e) = delete_one(&s, r, namespace.as_deref(), name, a).await {
+    for (t, source) in &targets {
+        if let Err(e) = delete_one(&s, t, a).await {
             errors.push(match source {
                 Some(source) => when("deleting", source, e),
                 None => e,

@@ -1,0 +1,122 @@
+//! `oc describe (TYPE [NAME_PREFIX] | TYPE/NAME) [-l SELECTOR]`: each object as kubectl
+//! describes it — a describer of its own for the kinds that have one (`describe/kinds.rs`),
+//! else every field under readable labels — followed by the events about it.
+
+mod events;
+mod kinds;
+mod text;
+
+use serde_json::Value;
+
+use super::Globals;
+use crate::client::{Session, encode, session};
+use crate::discovery;
+use crate::error::CliError;
+use crate::objects::{self, Target};
+use crate::printers::tabwriter;
+
+#[derive(Debug, Default, clap::Args)]
+pub struct DescribeArgs {
+    /// TYPE [NAME_PREFIX], or TYPE/NAME.
+    #[arg(required = true)]
+    pub words: Vec<String>,
+    /// Selector (label query) to filter on.
+    #[arg(long, short = 'l')]
+    pub selector: Option<String>,
+    /// List the requested objects across all namespaces.
+    #[arg(long, short = 'A')]
+    pub all_namespaces: bool,
+    /// If true, display events related to the described object.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub show_events: bool,
+}
+
+/// The objects to describe: those named, else those of the type whose names start with the
+/// prefix (all without one), as kubectl selects them.
+async fn targets(s: &Session, a: &DescribeArgs) -> Result<Vec<(Target, Value)>, CliError> {
+    let (kinds, _) = objects::words(&a.words)?;
+    if kinds.is_empty() {
+        let mut out = Vec::new();
+        for t in objects::named(s, &a.words).await? {
+            let obj = s.get(&t.path()).await?;
+            out.push((t, obj));
+        }
+        return Ok(out);
+    }
+    let prefix = a.words.get(1).cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for kind in kinds {
+        let r = discovery::resolve(s, &kind).await?;
+        let namespace = (r.namespaced && !a.all_namespaces).then(|| s.namespace.clone());
+        let query = match &a.selector {
+            Some(sel) => format!("?labelSelector={}", encode(sel)),
+            None => String::new(),
+        };
+        // A full name is fetched directly (its absence is NotFound, as upstream says).
+        if !prefix.is_empty() {
+            let t = Target {
+                resource: r.clone(),
+                namespace: namespace.clone(),
+                name: prefix.clone(),
+            };
+            if let Ok(obj) = s.get(&t.path()).await {
+                out.push((t, obj));
+                continue;
+            }
+        }
+        let list = s
+            .get(&format!("{}{query}", r.path(namespace.as_deref())))
+            .await?;
+        for item in list["items"].as_array().into_iter().flatten() {
+            let name = item["metadata"]["name"].as_str().unwrap_or_default();
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            let mut obj = item.clone();
+            obj["apiVersion"] = Value::String(r.group_version());
+            obj["kind"] = Value::String(r.kind.clone());
+            let t = Target {
+                resource: r.clone(),
+                namespace: item["metadata"]["namespace"].as_str().map(str::to_string),
+                name: name.to_string(),
+            };
+            out.push((t, obj));
+        }
+        if out.is_empty() && !prefix.is_empty() {
+            return Err(CliError::Server {
+                reason: "NotFound".into(),
+                message: format!("{} \"{prefix}\" not found", r.plural),
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub async fn describe(g: &Globals, a: &DescribeArgs) -> Result<(), CliError> {
+    let config = g.kubeconfig()?;
+    let s = session(&config, &g.overrides).await?;
+    let targets = targets(&s, a).await?;
+    if targets.is_empty() {
+        match a.all_namespaces {
+            true => eprintln!("No resources found"),
+            false => eprintln!("No resources found in {} namespace.", s.namespace),
+        }
+        return Ok(());
+    }
+    let mut first = true;
+    for (t, obj) in targets {
+        let mut out = kinds::describe(&s, &t, &obj).await;
+        if a.show_events && kinds::has_events(&t.resource.kind) {
+            out.push_str(&events::about(&s, &obj).await);
+        }
+        if !first {
+            print!("\n\n");
+        }
+        first = false;
+        match kinds::oc_style(&t.resource.kind) {
+            true => print!("{}", tabwriter::format_tabs(&out)),
+            false => print!("{}", tabwriter::format(&out)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,382 @@
+//! Describers: the kinds kubectl describes in a layout of their own, and the generic
+//! description (every field, labelled) for the others.
+
+use base64::Engine;
+use serde_json::Value;
+
+use super::text::{self, annotations, labels};
+use crate::client::Session;
+use crate::objects::Target;
+use crate::printers::go_value;
+
+/// Whether kubectl lists events after this kind's description.
+pub fn has_events(kind: &str) -> bool {
+    !matches!(
+        kind,
+        "Secret"
+            | "Namespace"
+            | "Project"
+            | "Role"
+            | "ClusterRole"
+            | "RoleBinding"
+            | "ClusterRoleBinding"
+    )
+}
+
+/// Whether the description is `oc`'s own (aligned with tabs) rather than kubectl's.
+pub fn oc_style(kind: &str) -> bool {
+    kind == "Project"
+}
+
+pub async fn describe(s: &Session, t: &Target, obj: &Value) -> String {
+    let mut out = String::new();
+    match (t.resource.group.as_str(), t.resource.kind.as_str()) {
+        ("", "ConfigMap") => config_map(&mut out, obj),
+        ("", "Secret") => secret(&mut out, obj),
+        ("", "Namespace") => namespace(&mut out, s, obj).await,
+        ("project.openshift.io", "Project") => project(&mut out, s, obj).await,
+        ("", "ServiceAccount") => service_account(&mut out, obj),
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => role(&mut out, obj),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            binding(&mut out, obj)
+        }
+        _ => generic(&mut out, obj),
+    }
+    out
+}
+
+fn header(out: &mut String, obj: &Value, namespaced: bool) {
+    let meta = &obj["metadata"];
+    out.push_str(&format!(
+        "Name:\t{}\n",
+        meta["name"].as_str().unwrap_or_default()
+    ));
+    if namespaced {
+        out.push_str(&format!(
+            "Namespace:\t{}\n",
+            meta["namespace"].as_str().unwrap_or_default()
+        ));
+    }
+    labels(out, "Labels", &meta["labels"]);
+    annotations(out, "Annotations", &meta["annotations"]);
+}
+
+/// Every field under readable labels (what kubectl prints for kinds it has no describer for).
+fn generic(out: &mut String, obj: &Value) {
+    let meta = &obj["metadata"];
+    out.push_str(&format!(
+        "Name:\t{}\nNamespace:\t{}\n",
+        meta["name"].as_str().unwrap_or_default(),
+        meta["namespace"].as_str().unwrap_or_default()
+    ));
+    labels(out, "Labels", &meta["labels"]);
+    annotations(out, "Annotations", &meta["annotations"]);
+    text::content(
+        out,
+        0,
+        obj,
+        "",
+        &[
+            ".metadata.managedFields",
+            ".metadata.name",
+            ".metadata.namespace",
+            ".metadata.labels",
+            ".metadata.annotations",
+        ],
+    );
+}
+
+fn sorted_entries(map: &Value) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<(&String, &Value)> = map.as_object().into_iter().flatten().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
+fn config_map(out: &mut String, obj: &Value) {
+    header(out, obj, true);
+    out.push_str("\nData\n====\n");
+    for (k, v) in sorted_entries(&obj["data"]) {
+        out.push_str(&format!("{k}:\n----\n{}\n\n", v.as_str().unwrap_or_default()));
+    }
+    out.push_str("\nBinaryData\n====\n");
+    for (k, v) in sorted_entries(&obj["binaryData"]) {
+        out.push_str(&format!("{k}: {} bytes\n", decoded_len(v)));
+    }
+    out.push('\n');
+}
+
+fn decoded_len(v: &Value) -> usize {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap_or_default())
+        .map(|b| b.len())
+        .unwrap_or(0)
+}
+
+fn secret(out: &mut String, obj: &Value) {
+    header(out, obj, true);
+    let kind = obj["type"].as_str().unwrap_or("Opaque");
+    out.push_str(&format!("\nType:\t{kind}\n\nData\n====\n"));
+    for (k, v) in sorted_entries(&obj["data"]) {
+        if k == "token" && kind == "kubernetes.io/service-account-token" {
+            let token = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap_or_default())
+                .unwrap_or_default();
+            out.push_str(&format!("{k}:\t{}\n", String::from_utf8_lossy(&token)));
+        } else {
+            out.push_str(&format!("{k}:\t{} bytes\n", decoded_len(v)));
+        }
+    }
+}
+
+async fn namespace(out: &mut String, s: &Session, obj: &Value) {
+    header(out, obj, false);
+    out.push_str(&format!(
+        "Status:\t{}\n",
+        obj["status"]["phase"].as_str().unwrap_or_default()
+    ));
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    let quotas = s
+        .get(&format!("/api/v1/namespaces/{name}/resourcequotas"))
+        .await
+        .ok();
+    let quotas: Vec<Value> = quotas
+        .and_then(|q| q["items"].as_array().cloned())
+        .unwrap_or_default();
+    if quotas.is_empty() {
+        out.push_str("\nNo resource quota.\n");
+    }
+    for q in &quotas {
+        out.push_str(&format!(
+            "\nResource Quotas\n  Name:\t{}\n  Resource\tUsed\tHard\n  --------\t---\t---\n",
+            q["metadata"]["name"].as_str().unwrap_or_default()
+        ));
+        for (resource, hard) in sorted_entries(&q["status"]["hard"]) {
+            let used = &q["status"]["used"][resource.as_str()];
+            out.push_str(&format!(
+                "  {resource}\t{}\t{}\n",
+                go_value(used),
+                go_value(hard)
+            ));
+        }
+    }
+    let limits = s
+        .get(&format!("/api/v1/namespaces/{name}/limitranges"))
+        .await
+        .ok()
+        .and_then(|l| l["items"].as_array().cloned())
+        .unwrap_or_default();
+    if limits.is_empty() {
+        out.push_str("\nNo LimitRange resource.\n");
+    }
+    for l in &limits {
+        out.push_str(&format!(
+            "\nResource Limits\n Type\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n ----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n{}",
+            limit_rows(l)
+        ));
+    }
+}
+
+/// `oc describe project`: `oc`'s own layout (relative creation time, `k=v` annotations,
+/// quota and limits summarized).
+async fn project(out: &mut String, s: &Session, obj: &Value) {
+    let meta = &obj["metadata"];
+    let field = |out: &mut String, label: &str, value: &str| {
+        let value = if value.is_empty() { "<none>" } else { value };
+        out.push_str(&format!("{label}:\t{value}\n"));
+    };
+    let pairs = |out: &mut String, label: &str, map: &Value| {
+        let lines: Vec<String> = sorted_entries(map)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        match lines.split_first() {
+            None => out.push_str(&format!("{label}:\t<none>\n")),
+            Some((first, rest)) => {
+                out.push_str(&format!("{label}:\t{first}\n"));
+                for line in rest {
+                    out.push_str(&format!("\t{line}\n"));
+                }
+            }
+        }
+    };
+    field(out, "Name", meta["name"].as_str().unwrap_or_default());
+    if let Some(created) = meta["creationTimestamp"].as_str() {
+        field(out, "Created", &text::relative(created));
+    }
+    pairs(out, "Labels", &meta["labels"]);
+    pairs(out, "Annotations", &meta["annotations"]);
+    let annotation = |key: &str| meta["annotations"][key].as_str().unwrap_or_default();
+    field(out, "Display Name", annotation("openshift.io/display-name"));
+    field(out, "Description", annotation("openshift.io/description"));
+    field(out, "Status", obj["status"]["phase"].as_str().unwrap_or_default());
+    field(out, "Node Selector", annotation("openshift.io/node-selector"));
+    let name = meta["name"].as_str().unwrap_or_default();
+    let items = async |what: &str| -> Vec<Value> {
+        s.get(&format!("/api/v1/namespaces/{name}/{what}"))
+            .await
+            .ok()
+            .and_then(|l| l["items"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let quotas = items("resourcequotas").await;
+    if quotas.is_empty() {
+        field(out, "Quota", "");
+    } else {
+        out.push_str("Quota:\n");
+        for q in &quotas {
+            out.push_str(&format!(
+                "\tName:\t{}\n\tResource\tUsed\tHard\n\t--------\t----\t----\n",
+                q["metadata"]["name"].as_str().unwrap_or_default()
+            ));
+            for (resource, hard) in sorted_entries(&q["status"]["hard"]) {
+                let used = &q["status"]["used"][resource.as_str()];
+                out.push_str(&format!("\t{resource}\t{}\t{}\n", go_value(used), go_value(hard)));
+            }
+        }
+    }
+    let limits = items("limitranges").await;
+    if limits.is_empty() {
+        field(out, "Resource limits", "");
+    } else {
+        out.push_str("Resource limits:\n");
+        for l in &limits {
+            out.push_str(&format!(
+                "\tName:\t{}\n\tType\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n\t----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n",
+                l["metadata"]["name"].as_str().unwrap_or_default()
+            ));
+            for row in limit_rows(l).lines() {
+                out.push_str(&format!("\t{}\n", row.trim_start()));
+            }
+        }
+    }
+}
+
+fn limit_rows(l: &Value) -> String {
+    let mut rows = String::new();
+    for item in l["spec"]["limits"].as_array().into_iter().flatten() {
+        let kind = item["type"].as_str().unwrap_or_default();
+        let mut resources: Vec<&String> = ["min", "max", "default", "defaultRequest", "maxLimitRequestRatio"]
+            .iter()
+            .flat_map(|f| item[*f].as_object().into_iter().flatten().map(|(k, _)| k))
+            .collect();
+        resources.sort();
+        resources.dedup();
+        for r in resources {
+            let cell = |f: &str| item[f][r.as_str()].as_str().unwrap_or("-").to_string();
+            rows.push_str(&format!(
+                " {kind}\t{r}\t{}\t{}\t{}\t{}\t{}\n",
+                cell("min"),
+                cell("max"),
+                cell("defaultRequest"),
+                cell("default"),
+                cell("maxLimitRequestRatio")
+            ));
+        }
+    }
+    rows
+}
+
+fn service_account(out: &mut String, obj: &Value) {
+    header(out, obj, true);
+    let names = |field: &str| -> Vec<String> {
+        obj[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    for (label, list) in [
+        ("Image pull secrets", names("imagePullSecrets")),
+        ("Mountable secrets", names("secrets")),
+        ("Tokens", Vec::new()),
+    ] {
+        match list.split_first() {
+            None => out.push_str(&format!("{label}:\t<none>\n")),
+            Some((first, rest)) => {
+                out.push_str(&format!("{label}:\t{first}\n"));
+                for name in rest {
+                    out.push_str(&format!("\t{name}\n"));
+                }
+            }
+        }
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect()
+}
+
+/// kubectl breaks each rule down to one group, resource and name (or one URL) per row, and
+/// orders the rows by Go's text form of the rule, verbs first.
+fn role(out: &mut String, obj: &Value) {
+    header(out, obj, false);
+    out.push_str("PolicyRule:\n  Resources\tNon-Resource URLs\tResource Names\tVerbs\n  ---------\t-----------------\t--------------\t-----\n");
+    // (sort key, row)
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let list = |v: &[String]| v.join(" ");
+    for rule in obj["rules"].as_array().into_iter().flatten() {
+        let verbs = strings(&rule["verbs"]);
+        let names = strings(&rule["resourceNames"]);
+        let mut push = |group: &str, resource: &str, name: Option<&String>, url: Option<&String>| {
+            let names: Vec<String> = name.into_iter().cloned().collect();
+            let urls: Vec<String> = url.into_iter().cloned().collect();
+            let groups: Vec<String> = (!resource.is_empty()).then(|| group.to_string()).into_iter().collect();
+            let resources: Vec<String> = (!resource.is_empty()).then(|| resource.to_string()).into_iter().collect();
+            let key = format!(
+                "&PolicyRule{{Verbs:[{}],APIGroups:[{}],Resources:[{}],ResourceNames:[{}],NonResourceURLs:[{}],}}",
+                list(&verbs), list(&groups), list(&resources), list(&names), list(&urls)
+            );
+            let shown = match (group, resource.split_once('/')) {
+                (_, _) if resource.is_empty() => String::new(),
+                ("", _) => resource.to_string(),
+                (g, Some((res, sub))) => format!("{res}.{g}/{sub}"),
+                (g, None) => format!("{resource}.{g}"),
+            };
+            let row = format!(
+                "  {shown}\t{}\t{}\t{}\n",
+                go_value(&Value::from(urls)),
+                go_value(&Value::from(names)),
+                go_value(&Value::from(verbs.clone()))
+            );
+            rows.push((key, row));
+        };
+        for group in strings(&rule["apiGroups"]) {
+            for resource in strings(&rule["resources"]) {
+                match names.is_empty() {
+                    true => push(&group, &resource, None, None),
+                    false => names.iter().for_each(|n| push(&group, &resource, Some(n), None)),
+                }
+            }
+        }
+        for url in strings(&rule["nonResourceURLs"]) {
+            push("", "", None, Some(&url));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, row) in rows {
+        out.push_str(&row);
+    }
+}
+
+fn binding(out: &mut String, obj: &Value) {
+    header(out, obj, false);
+    let role = &obj["roleRef"];
+    out.push_str(&format!(
+        "Role:\n  Kind:\t{}\n  Name:\t{}\nSubjects:\n  Kind\tName\tNamespace\n  ----\t----\t---------\n",
+        role["kind"].as_str().unwrap_or_default(),
+        role["name"].as_str().unwrap_or_default()
+    ));
+    for s in obj["subjects"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {}\t{}\t{}\n",
+            s["kind"].as_str().unwrap_or_default(),
+            s["name"].as_str().unwrap_or_default(),
+            s["namespace"].as_str().unwrap_or_default()
+        ));
+    }
+}
