@@ -84,7 +84,7 @@ impl Kubeconfig {
     pub fn save(&self) -> Result<(), CliError> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let text = serde_saphyr::to_string(&self.doc)
+        let text = crate::printers::yaml(&self.canonical())
             .map_err(|e| CliError::msg(format!("error writing the kubeconfig: {e}")))?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| CliError::msg(e.to_string()))?;
@@ -136,6 +136,23 @@ impl Kubeconfig {
             }
             None => entries.push(json!({"name": name, field: body})),
         }
+    }
+
+    /// The document as kubectl writes it: entries sorted by name (and keys sorted when
+    /// printed), so files written by either tool read the same.
+    pub fn canonical(&self) -> Value {
+        let mut doc = self.doc.clone();
+        for list in ["clusters", "contexts", "users"] {
+            if let Some(entries) = doc[list].as_array_mut() {
+                entries.sort_by(|a, b| {
+                    a["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .cmp(b["name"].as_str().unwrap_or_default())
+                });
+            }
+        }
+        doc
     }
 
     pub fn current_context(&self) -> Option<&str> {

@@ -2,15 +2,13 @@
 //! code 1 for no), `oc auth can-i --list` (a SelfSubjectRulesReview as kubectl's table) and
 //! `oc auth whoami` (a SelfSubjectReview).
 
-use std::collections::BTreeSet;
-
 use serde_json::{Value, json};
 
 use super::Globals;
 use crate::client::session;
 use crate::discovery;
 use crate::error::CliError;
-use crate::printers::{self, Format, go_value};
+use crate::printers::{self, Format, go_value, rules};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuthCommand {
@@ -74,7 +72,7 @@ async fn can_i(g: &Globals, a: &CanIArgs) -> Result<(), CliError> {
             Ok(r) => (r.group, r.plural),
             Err(_) => {
                 if !a.quiet {
-                    eprintln!("Warning: the server doesn't have a resource type '{word}'");
+                    eprintln!("Warning: the server doesn't have a resource type '{word}'\n");
                 }
                 let (res, group) = word.split_once('.').unwrap_or((word, ""));
                 (group.to_string(), res.to_string())
@@ -118,52 +116,6 @@ async fn can_i(g: &Globals, a: &CanIArgs) -> Result<(), CliError> {
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(str::to_string))
-        .collect()
-}
-
-/// kubectl's `can-i --list` rows: one per resource (or URL set), verbs merged across rules.
-fn rule_rows(status: &Value) -> Vec<Vec<String>> {
-    let mut rows: Vec<(String, String, String, BTreeSet<String>)> = Vec::new();
-    let mut add = |resource: String, urls: String, names: String, verbs: &[String]| {
-        match rows
-            .iter_mut()
-            .find(|r| r.0 == resource && r.1 == urls && r.2 == names)
-        {
-            Some(row) => row.3.extend(verbs.iter().cloned()),
-            None => rows.push((resource, urls, names, verbs.iter().cloned().collect())),
-        }
-    };
-    for rule in status["resourceRules"].as_array().into_iter().flatten() {
-        let verbs = strings(&rule["verbs"]);
-        let names = go_value(&json!(strings(&rule["resourceNames"])));
-        for group in strings(&rule["apiGroups"]) {
-            for resource in strings(&rule["resources"]) {
-                let full = match group.as_str() {
-                    "" => resource.clone(),
-                    g => format!("{resource}.{g}"),
-                };
-                add(full, "[]".into(), names.clone(), &verbs);
-            }
-        }
-    }
-    for rule in status["nonResourceRules"].as_array().into_iter().flatten() {
-        let urls = go_value(&json!(strings(&rule["nonResourceURLs"])));
-        add(String::new(), urls, "[]".into(), &strings(&rule["verbs"]));
-    }
-    rows.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
-    rows.into_iter()
-        .map(|(resource, urls, names, verbs)| {
-            let verbs: Vec<String> = verbs.into_iter().collect();
-            vec![resource, urls, names, go_value(&json!(verbs))]
-        })
-        .collect()
-}
-
 async fn can_i_list(g: &Globals, a: &CanIArgs) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
@@ -183,9 +135,35 @@ async fn can_i_list(g: &Globals, a: &CanIArgs) -> Result<(), CliError> {
                 .to_vec(),
         );
     }
-    rows.extend(rule_rows(&answer["status"]));
+    let status = &answer["status"];
+    let rules: Vec<Value> = ["resourceRules", "nonResourceRules"]
+        .iter()
+        .flat_map(|k| status[*k].as_array().cloned().unwrap_or_default())
+        .collect();
+    rows.extend(rules::rows(&rules).into_iter().map(Vec::from));
     print!("{}", printers::align(&rows));
     Ok(())
+}
+
+/// A SelfSubjectReview with its keys in the order of Go's struct (what kubectl's JSON shows).
+fn review_in_struct_order(review: &Value) -> Value {
+    let user = &review["status"]["userInfo"];
+    let mut info = serde_json::Map::new();
+    for key in ["username", "uid", "groups", "extra"] {
+        if let Some(v) = user.get(key).filter(|v| !v.is_null()) {
+            info.insert(key.into(), v.clone());
+        }
+    }
+    let mut metadata = review["metadata"].as_object().cloned().unwrap_or_default();
+    metadata
+        .entry("creationTimestamp")
+        .or_insert(Value::Null);
+    json!({
+        "kind": "SelfSubjectReview",
+        "apiVersion": review["apiVersion"],
+        "metadata": metadata,
+        "status": {"userInfo": info},
+    })
 }
 
 async fn whoami(g: &Globals, output: Option<&str>) -> Result<(), CliError> {
@@ -217,7 +195,7 @@ async fn whoami(g: &Globals, output: Option<&str>) -> Result<(), CliError> {
             }
             printers::align(&rows)
         }
-        Format::Json => printers::pretty_json(&printers::sorted(answer)),
+        Format::Json => printers::pretty_json(&review_in_struct_order(&answer)),
         Format::Yaml => printers::yaml(&answer)?,
         Format::JsonPath(t) => t.render(&answer),
         _ => {

@@ -148,8 +148,15 @@ fn minified(mut doc: Value, context: &str) -> Result<Value, CliError> {
     let Some(c) = contexts.first() else {
         return Err(CliError::msg("current-context must exist in order to minify"));
     };
-    let clusters = entry("clusters", c["context"]["cluster"].as_str().unwrap_or_default());
-    let users = entry("users", c["context"]["user"].as_str().unwrap_or_default());
+    let cluster = c["context"]["cluster"].as_str().unwrap_or_default();
+    let user = c["context"]["user"].as_str().unwrap_or_default();
+    let (clusters, users) = (entry("clusters", cluster), entry("users", user));
+    if users.is_empty() && !user.is_empty() {
+        return Err(CliError::msg(format!("cannot locate user {user}")));
+    }
+    if clusters.is_empty() && !cluster.is_empty() {
+        return Err(CliError::msg(format!("cannot locate cluster {cluster}")));
+    }
     doc["contexts"] = json!(contexts);
     doc["clusters"] = json!(clusters);
     doc["users"] = json!(users);
@@ -159,7 +166,7 @@ fn minified(mut doc: Value, context: &str) -> Result<Value, CliError> {
 
 fn view(g: &Globals, a: &ViewArgs) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
-    let mut doc = config.doc.clone();
+    let mut doc = config.canonical();
     for (key, empty) in [("preferences", json!({})), ("current-context", json!(""))] {
         if doc.get(key).is_none() {
             doc[key] = empty;
@@ -179,7 +186,7 @@ fn view(g: &Globals, a: &ViewArgs) -> Result<(), CliError> {
     }
     let text = match a.output.as_deref().unwrap_or("yaml") {
         "yaml" => printers::yaml(&doc)?,
-        "json" => printers::pretty_json(&printers::sorted(doc)),
+        "json" => printers::pretty_json(&in_struct_order(&doc)),
         other => {
             return match printers::Format::parse(Some(other))? {
                 printers::Format::JsonPath(t) => {
@@ -194,6 +201,58 @@ fn view(g: &Globals, a: &ViewArgs) -> Result<(), CliError> {
     };
     print!("{text}");
     Ok(())
+}
+
+/// The document with its keys in the order of Go's kubeconfig struct (what kubectl's JSON
+/// shows); keys it does not know come after, as they are.
+fn in_struct_order(doc: &Value) -> Value {
+    fn ordered(v: &Value, order: &[&str]) -> Value {
+        let Some(map) = v.as_object() else {
+            return v.clone();
+        };
+        let mut out = serde_json::Map::new();
+        for key in order {
+            if let Some(x) = map.get(*key) {
+                out.insert(key.to_string(), x.clone());
+            }
+        }
+        for (k, x) in map {
+            out.entry(k.clone()).or_insert_with(|| x.clone());
+        }
+        Value::Object(out)
+    }
+    let entries = |list: &str, field: &str, order: &[&str]| -> Value {
+        let items: Vec<Value> = doc[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let mut e = ordered(e, &["name", field]);
+                e[field] = ordered(&e[field], order);
+                e
+            })
+            .collect();
+        Value::Array(items)
+    };
+    let mut out = ordered(
+        doc,
+        &["kind", "apiVersion", "preferences", "clusters", "users", "contexts", "current-context"],
+    );
+    out["clusters"] = entries(
+        "clusters",
+        "cluster",
+        &["server", "tls-server-name", "insecure-skip-tls-verify", "certificate-authority",
+          "certificate-authority-data", "proxy-url", "disable-compression"],
+    );
+    out["users"] = entries(
+        "users",
+        "user",
+        &["client-certificate", "client-certificate-data", "client-key", "client-key-data",
+          "token", "tokenFile", "as", "as-uid", "as-groups", "as-user-extra", "username",
+          "password", "auth-provider", "exec"],
+    );
+    out["contexts"] = entries("contexts", "context", &["cluster", "user", "namespace"]);
+    out
 }
 
 /// Whether the entry `name` of `list` exists.

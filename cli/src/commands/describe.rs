@@ -52,16 +52,21 @@ async fn targets(s: &Session, a: &DescribeArgs) -> Result<Vec<(Target, Value)>, 
             Some(sel) => format!("?labelSelector={}", encode(sel)),
             None => String::new(),
         };
-        // A full name is fetched directly (its absence is NotFound, as upstream says).
+        // A full name is fetched directly; when nothing starts with it either, the error of
+        // that fetch is the answer, as upstream's.
+        let mut missing = None;
         if !prefix.is_empty() {
             let t = Target {
                 resource: r.clone(),
                 namespace: namespace.clone(),
                 name: prefix.clone(),
             };
-            if let Ok(obj) = s.get(&t.path()).await {
-                out.push((t, obj));
-                continue;
+            match s.get(&t.path()).await {
+                Ok(obj) => {
+                    out.push((t, obj));
+                    continue;
+                }
+                Err(e) => missing = Some(e),
             }
         }
         let list = s
@@ -82,11 +87,10 @@ async fn targets(s: &Session, a: &DescribeArgs) -> Result<Vec<(Target, Value)>, 
             };
             out.push((t, obj));
         }
-        if out.is_empty() && !prefix.is_empty() {
-            return Err(CliError::Server {
-                reason: "NotFound".into(),
-                message: format!("{} \"{prefix}\" not found", r.plural),
-            });
+        if out.is_empty()
+            && let Some(e) = missing
+        {
+            return Err(e);
         }
     }
     Ok(out)

@@ -103,6 +103,19 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
                 println!("Edit cancelled, no changes made.");
                 return Ok(false);
             }
+            Ok(edited) if ["apiVersion", "kind"]
+                .iter()
+                .any(|f| edited[*f] != original[*f])
+                || edited["metadata"]["name"] != original["metadata"]["name"] =>
+            {
+                eprintln!(
+                    "A copy of your changes has been stored to \"{}\"",
+                    file.display()
+                );
+                return Err(CliError::msg(
+                    "At least one of apiVersion, kind and name was changed",
+                ));
+            }
             Ok(edited) => save(s, t, &original, &edited).await,
         };
         match outcome {
@@ -121,14 +134,6 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
 
 /// Sends the edits; the error message when the server refuses them.
 async fn save(s: &Session, t: &Target, original: &Value, edited: &Value) -> Result<(), String> {
-    for field in ["apiVersion", "kind"] {
-        if edited[field] != original[field] {
-            return Err(format!("{field} may not be changed while editing"));
-        }
-    }
-    if edited["metadata"]["name"] != original["metadata"]["name"] {
-        return Err("the name of the object may not be changed while editing".into());
-    }
     let patch = three_way(original, edited, original);
     let body = serde_json::to_vec(&patch).map_err(|e| e.to_string())?;
     let answer = send(

@@ -20,6 +20,57 @@ pub struct ExplainArgs {
     pub api_version: Option<String>,
 }
 
+/// The fields of an object schema: name, type and description (`--recursive`: name and type,
+/// with the fields of object fields nested under them).
+fn fields<'a>(
+    schemas: &'a Value,
+    object: &'a Value,
+    indent: usize,
+    recursive: bool,
+    seen: &mut Vec<&'a Value>,
+    out: &mut String,
+) {
+    let Some(props) = object["properties"].as_object() else {
+        return;
+    };
+    let required: Vec<&str> = object["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut names: Vec<&String> = props.keys().collect();
+    names.sort();
+    let pad = " ".repeat(indent);
+    for name in names {
+        let prop = &props[name.as_str()];
+        let marker = match required.contains(&name.as_str()) {
+            true => " -required-",
+            false => "",
+        };
+        out.push_str(&format!("{pad}{name}\t<{}>{marker}\n", type_name(schemas, prop)));
+        if recursive {
+            let mut inner = deref(schemas, prop);
+            while inner["type"] == "array" {
+                inner = deref(schemas, &inner["items"]);
+            }
+            // Recursive types (JSON schemas of schemas) are shown once per branch.
+            if !seen.iter().any(|s| std::ptr::eq(*s, inner)) {
+                seen.push(inner);
+                fields(schemas, inner, indent + 2, true, seen, out);
+                seen.pop();
+            }
+            continue;
+        }
+        let text = prop["description"]
+            .as_str()
+            .or_else(|| deref(schemas, prop)["description"].as_str())
+            .unwrap_or_default();
+        out.push_str(&wrapped(text, indent + 2, 80));
+        out.push('\n');
+    }
+}
+
 /// The schema `#/components/schemas/X` names.
 fn deref<'a>(schemas: &'a Value, schema: &'a Value) -> &'a Value {
     let reference = schema["$ref"]
@@ -72,23 +123,31 @@ fn field<'a>(schemas: &'a Value, schema: &'a Value, name: &str) -> Option<&'a Va
     s["properties"].get(name)
 }
 
-/// `text` wrapped at `width` columns, each line indented by `indent` spaces.
+/// `text` wrapped at `width` columns, each line indented by `indent` spaces; runs of
+/// spaces and each paragraph's own indentation are kept, as upstream's wrapper keeps them.
 fn wrapped(text: &str, indent: usize, width: usize) -> String {
     let pad = " ".repeat(indent);
     let mut out = String::new();
     for paragraph in text.split('\n') {
-        let mut line = String::new();
-        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
-            if !line.is_empty() && indent + line.len() + 1 + word.len() > width {
-                out.push_str(&format!("{pad}{line}\n"));
+        let body = paragraph.trim_start_matches(' ');
+        let mut line = " ".repeat(paragraph.len() - body.len());
+        let mut has_word = false;
+        for word in body.split(' ') {
+            if has_word && indent + line.chars().count() + 1 + word.chars().count() > width {
+                out.push_str(&format!("{pad}{}\n", line.trim_end()));
                 line.clear();
+                has_word = false;
+                if word.is_empty() {
+                    continue;
+                }
             }
-            if !line.is_empty() {
+            if has_word {
                 line.push(' ');
             }
             line.push_str(word);
+            has_word = true;
         }
-        out.push_str(&format!("{pad}{line}\n"));
+        out.push_str(&format!("{pad}{}\n", line.trim_end()));
     }
     out
 }
@@ -158,58 +217,37 @@ pub async fn explain(g: &Globals, a: &ExplainArgs) -> Result<(), CliError> {
         }
         schema = found;
     }
-    let gv = match group.as_str() {
-        "" => version.clone(),
-        g => format!("{g}/{version}"),
-    };
-    let mut out = format!("GROUP:      {group}\nKIND:       {}\nVERSION:    {version}\n\n", r.kind);
-    if group.is_empty() {
-        out = format!("KIND:       {}\nVERSION:    {gv}\n\n", r.kind);
+    let mut out = String::new();
+    if !group.is_empty() {
+        out.push_str(&format!("GROUP:      {group}\n"));
     }
+    out.push_str(&format!("KIND:       {}\nVERSION:    {version}\n\n", r.kind));
     if let Some(line) = field_line {
         out.push_str(&line);
-        out.push('\n');
+        out.push_str("\n\n");
     }
-    let description = schema["description"]
-        .as_str()
-        .or_else(|| deref(&schemas, schema)["description"].as_str())
-        .unwrap_or_default();
-    out.push_str("DESCRIPTION:\n");
-    out.push_str(&wrapped(description, 4, 80));
+    // A field's own description, then its type's.
     let body = deref(&schemas, schema);
     let mut target = body;
     while target["type"] == "array" {
         target = deref(&schemas, &target["items"]);
     }
-    if let Some(props) = target["properties"].as_object() {
-        out.push_str("    \nFIELDS:\n");
-        let required: Vec<&str> = target["required"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let mut names: Vec<&String> = props.keys().collect();
-        names.sort();
-        for name in names {
-            let prop = &props[name.as_str()];
-            let marker = if required.contains(&name.as_str()) {
-                " -required-"
-            } else {
-                ""
-            };
-            out.push_str(&format!("  {name}\t<{}>{marker}\n", type_name(&schemas, prop)));
-            if a.recursive {
-                continue;
-            }
-            let text = prop["description"]
-                .as_str()
-                .or_else(|| deref(&schemas, prop)["description"].as_str())
-                .unwrap_or_default();
-            out.push_str(&wrapped(text, 4, 80));
-            out.push('\n');
-        }
+    let mut description: Vec<&str> = schema["description"].as_str().into_iter().collect();
+    if !std::ptr::eq(target, schema)
+        && let Some(d) = target["description"].as_str()
+    {
+        description.push(d);
     }
+    out.push_str("DESCRIPTION:\n");
+    for d in description {
+        out.push_str(&wrapped(d, 4, 80));
+    }
+    out.push_str("    \n");
+    if target["properties"].is_object() {
+        out.push_str("FIELDS:\n");
+        fields(&schemas, target, 2, a.recursive, &mut Vec::new(), &mut out);
+    }
+    out.push('\n');
     print!("{out}");
     Ok(())
 }

@@ -160,9 +160,20 @@ fn render(
     wide: bool,
     prefix: Option<&str>,
 ) -> String {
+    align(&rows(tables, a, namespaced, wide, prefix))
+}
+
+/// The cells of Tables (one per request), headers first unless left out.
+fn rows(
+    tables: &[Value],
+    a: &GetArgs,
+    namespaced: bool,
+    wide: bool,
+    prefix: Option<&str>,
+) -> Vec<Vec<String>> {
     let with_namespace = a.all_namespaces && namespaced;
     let Some(first) = tables.first() else {
-        return String::new();
+        return Vec::new();
     };
     let definitions: Vec<(usize, &Value)> = first["columnDefinitions"]
         .as_array()
@@ -212,7 +223,7 @@ fn render(
             rows.push(line);
         }
     }
-    align(&rows)
+    rows
 }
 
 /// kubectl leaves `metadata.managedFields` out unless asked for it.

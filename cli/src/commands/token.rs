@@ -80,6 +80,12 @@ pub async fn create_token(g: &Globals, a: &TokenArgs) -> Result<(), CliError> {
             }
             other => other,
         })?;
-    println!("{}", answer["status"]["token"].as_str().unwrap_or_default());
+    // As upstream: a line break only for a terminal, so the token can be captured as is.
+    use std::io::IsTerminal;
+    let token = answer["status"]["token"].as_str().unwrap_or_default();
+    match std::io::stdout().is_terminal() {
+        true => println!("{token}"),
+        false => print!("{token}"),
+    }
     Ok(())
 }

@@ -58,7 +58,10 @@ impl Template {
                 + inner_start;
             let action = rest[inner_start..close].trim();
             rest = &rest[close + 1..];
-            if let Some(path) = action.strip_prefix("range ") {
+            if let Some(path) = action
+                .strip_prefix("range")
+                .filter(|rest| rest.starts_with([' ', '.', '@', '$', '[']))
+            {
                 stack.push((steps(path.trim(), text)?, std::mem::take(&mut nodes)));
             } else if action == "end" {
                 let (path, outer) = stack
@@ -437,6 +440,10 @@ mod tests {
         );
         assert_eq!(run("{.items[?(@.spec.replicas>2)].metadata.name}", &list), "b");
         assert_eq!(run("{..name}", &list), "a b");
+        assert_eq!(
+            run("{range.items[*]}{.metadata.name},{end}", &list),
+            "a,b,"
+        );
         assert_eq!(run("{.missing.field}", &list), "");
         assert!(Template::parse("{.items[*]").is_err());
         assert!(Template::parse("{range .items[*]}").is_err());

@@ -2,6 +2,7 @@
 //! JSONPath templates and custom columns.
 
 pub mod jsonpath;
+pub mod rules;
 pub mod tabwriter;
 
 use serde_json::Value;
@@ -118,18 +119,23 @@ pub fn go_value(v: &Value) -> String {
 /// Lines aligned as kubectl's tab writer aligns them: cells padded by three spaces to at
 /// least six columns, the last cell unpadded.
 pub fn align(rows: &[Vec<String>]) -> String {
+    align_with(rows, &mut Vec::new())
+}
+
+/// `align`, with columns at least as wide as `widths` (which keeps the widths used, for
+/// rows printed later under the same header).
+pub fn align_with(rows: &[Vec<String>], widths: &mut Vec<usize>) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            let widest = rows
-                .iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0);
-            (widest + 3).max(6)
-        })
-        .collect();
+    widths.resize(widths.len().max(columns), 0);
+    for (c, width) in widths.iter_mut().enumerate().take(columns) {
+        let widest = rows
+            .iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0);
+        *width = (*width).max((widest + 3).max(6));
+    }
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
@@ -170,7 +176,16 @@ pub fn pretty_json(value: &Value) -> String {
 
 /// YAML as kubectl prints it (sorted keys).
 pub fn yaml(value: &Value) -> Result<String, CliError> {
-    serde_saphyr::to_string(&sorted(value.clone())).map_err(|e| CliError::msg(e.to_string()))
+    yaml_text(&sorted(value.clone()))
+}
+
+/// YAML in the keys' order, single-line strings kept on one line (never folded), as Go's
+/// encoder writes them; strings with line breaks as literal blocks.
+pub fn yaml_text(value: &Value) -> Result<String, CliError> {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    options.min_fold_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(value, options).map_err(|e| CliError::msg(e.to_string()))
 }
 
 #[cfg(test)]

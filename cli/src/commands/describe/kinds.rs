@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::text::{self, annotations, labels};
 use crate::client::Session;
 use crate::objects::Target;
-use crate::printers::go_value;
+use crate::printers::{go_value, rules};
 
 /// Whether kubectl lists events after this kind's description.
 pub fn has_events(kind: &str) -> bool {
@@ -303,63 +303,12 @@ fn service_account(out: &mut String, obj: &Value) {
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(str::to_string))
-        .collect()
-}
-
-/// kubectl breaks each rule down to one group, resource and name (or one URL) per row, and
-/// orders the rows by Go's text form of the rule, verbs first.
 fn role(out: &mut String, obj: &Value) {
     header(out, obj, false);
     out.push_str("PolicyRule:\n  Resources\tNon-Resource URLs\tResource Names\tVerbs\n  ---------\t-----------------\t--------------\t-----\n");
-    // (sort key, row)
-    let mut rows: Vec<(String, String)> = Vec::new();
-    let list = |v: &[String]| v.join(" ");
-    for rule in obj["rules"].as_array().into_iter().flatten() {
-        let verbs = strings(&rule["verbs"]);
-        let names = strings(&rule["resourceNames"]);
-        let mut push = |group: &str, resource: &str, name: Option<&String>, url: Option<&String>| {
-            let names: Vec<String> = name.into_iter().cloned().collect();
-            let urls: Vec<String> = url.into_iter().cloned().collect();
-            let groups: Vec<String> = (!resource.is_empty()).then(|| group.to_string()).into_iter().collect();
-            let resources: Vec<String> = (!resource.is_empty()).then(|| resource.to_string()).into_iter().collect();
-            let key = format!(
-                "&PolicyRule{{Verbs:[{}],APIGroups:[{}],Resources:[{}],ResourceNames:[{}],NonResourceURLs:[{}],}}",
-                list(&verbs), list(&groups), list(&resources), list(&names), list(&urls)
-            );
-            let shown = match (group, resource.split_once('/')) {
-                (_, _) if resource.is_empty() => String::new(),
-                ("", _) => resource.to_string(),
-                (g, Some((res, sub))) => format!("{res}.{g}/{sub}"),
-                (g, None) => format!("{resource}.{g}"),
-            };
-            let row = format!(
-                "  {shown}\t{}\t{}\t{}\n",
-                go_value(&Value::from(urls)),
-                go_value(&Value::from(names)),
-                go_value(&Value::from(verbs.clone()))
-            );
-            rows.push((key, row));
-        };
-        for group in strings(&rule["apiGroups"]) {
-            for resource in strings(&rule["resources"]) {
-                match names.is_empty() {
-                    true => push(&group, &resource, None, None),
-                    false => names.iter().for_each(|n| push(&group, &resource, Some(n), None)),
-                }
-            }
-        }
-        for url in strings(&rule["nonResourceURLs"]) {
-            push("", "", None, Some(&url));
-        }
-    }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, row) in rows {
-        out.push_str(&row);
+    let rules = obj["rules"].as_array().cloned().unwrap_or_default();
+    for [resource, urls, names, verbs] in rules::rows(&rules) {
+        out.push_str(&format!("  {resource}\t{urls}\t{names}\t{verbs}\n"));
     }
 }
 

@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
-use super::{GetArgs, TABLE, fetch, print_objects, query, render};
+use super::{GetArgs, TABLE, fetch, print_objects, query, rows};
 use crate::client::{Session, watch_lines};
 use crate::discovery::Resource;
 use crate::error::CliError;
-use crate::printers::Format;
+use crate::printers::{Format, align_with};
 
 pub async fn watch(
     s: &Session,
@@ -37,15 +37,17 @@ pub async fn watch(
         .map(|t| t["columnDefinitions"].clone())
         .unwrap_or(Value::Null);
     let mut headers_printed = false;
+    // As kubectl, columns keep (at least) the widths they had, so rows stay aligned.
+    let mut widths = Vec::new();
     if !a.watch_only {
         let text = match format {
             Format::Table { wide } => {
-                let rows = listing
+                let listed = listing
                     .iter()
                     .any(|t| t["rows"].as_array().is_some_and(|r| !r.is_empty()));
-                headers_printed = rows;
-                match rows {
-                    true => render(&listing, a, r.namespaced, *wide, None),
+                headers_printed = listed;
+                match listed {
+                    true => align_with(&rows(&listing, a, r.namespaced, *wide, None), &mut widths),
                     false => String::new(),
                 }
             }
@@ -103,7 +105,7 @@ pub async fn watch(
                     ..GetArgs::default()
                 };
                 headers_printed = true;
-                render(&[object], &shown, r.namespaced, *wide, None)
+                align_with(&rows(&[object], &shown, r.namespaced, *wide, None), &mut widths)
             }
             format => {
                 let separator = match (format, headers_printed) {
