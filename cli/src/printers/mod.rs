@@ -214,14 +214,14 @@ mod tests {
     #[test]
     fn custom_columns_print_go_values() {
         let Format::CustomColumns(spec) =
-            Format::parse(Some("NAME:.metadata.name,DATA:.data,MISSING:.spec.x")).unwrap()
+            Format::parse(Some("custom-columns=NAME:.metadata.name,DATA:.data,MISSING:.spec.x")).unwrap()
         else {
             panic!("not custom columns");
         };
         let objects = [json!({"metadata": {"name": "a"}, "data": {"k": "v", "a": "b"}})];
         assert_eq!(
             custom_columns(&spec, &objects, true),
-            "NAME   DATA             MISSING\na      map[a:b k:v]     <none>\n"
+            "NAME   DATA           MISSING\na      map[a:b k:v]   <none>\n"
         );
         assert!(Format::parse(Some("go-template={{.x}}")).is_err());
     }
