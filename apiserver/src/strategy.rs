@@ -27,8 +27,7 @@ fn prepare_write(def: &ResourceDef, obj: &mut Value) {
 /// same name) and dropped; the type defaults to `Opaque`.
 fn secret_defaults(obj: &mut Value) {
     use base64::Engine;
-    if let Some(Value::Object(strings)) = obj.as_object_mut().and_then(|o| o.remove("stringData"))
-    {
+    if let Some(Value::Object(strings)) = obj.as_object_mut().and_then(|o| o.remove("stringData")) {
         if !obj["data"].is_object() {
             obj["data"] = json!({});
         }
@@ -72,7 +71,10 @@ mod tests {
         let mut secret = json!({"metadata": {"name": "s"}, "data": {"a": "eA==", "b": "eQ=="},
             "stringData": {"b": "hunter2", "c": "z"}});
         prepare_create(&def, &mut secret);
-        assert_eq!(secret["data"], json!({"a": "eA==", "b": "aHVudGVyMg==", "c": "eg=="}));
+        assert_eq!(
+            secret["data"],
+            json!({"a": "eA==", "b": "aHVudGVyMg==", "c": "eg=="})
+        );
         assert!(secret.get("stringData").is_none());
         assert_eq!(secret["type"], "Opaque");
         let mut typed = json!({"type": "kubernetes.io/tls", "stringData": {"x": "1"}});

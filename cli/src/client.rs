@@ -138,15 +138,20 @@ pub async fn watch_lines(
     Ok(())
 }
 
+const UNKNOWN_AUTHORITY: &str = "The server uses a certificate signed by unknown authority. You may need to use the --certificate-authority flag to provide the path to a certificate file for the certificate authority, or --insecure-skip-tls-verify to bypass the certificate check and use insecure connections.";
+
 /// What a connection failure means to a user.
 fn connection_error(e: kube::Error) -> CliError {
     let text = format!("{e:?}");
     if text.contains("UnknownIssuer") || text.contains("invalid peer certificate") {
-        return CliError::msg(
-            "The server uses a certificate signed by unknown authority. You may need to use the --certificate-authority flag to provide the path to a certificate file for the certificate authority, or --insecure-skip-tls-verify to bypass the certificate check and use insecure connections.",
-        );
+        return CliError::msg(UNKNOWN_AUTHORITY);
     }
     CliError::from(e)
+}
+
+/// Whether `e` is the refusal of a server certificate from an unknown authority.
+pub fn is_unknown_authority(e: &CliError) -> bool {
+    matches!(e, CliError::Message(m) if m == UNKNOWN_AUTHORITY)
 }
 
 /// A client of `tls.server` with a bearer token, or with no credentials.

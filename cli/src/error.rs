@@ -9,6 +9,9 @@ pub enum CliError {
     /// A Status from the server.
     #[error("Error from server ({reason}): {message}")]
     Server { reason: String, message: String },
+    /// A message printed as it is (kubectl's wording of invalid objects).
+    #[error("{0}")]
+    Plain(String),
     /// Failures already printed (one per object); only the exit code is left to give.
     #[error("")]
     Silent,
@@ -25,6 +28,7 @@ impl CliError {
     /// The error a non-2xx answer stands for (a Status body, or the bare HTTP status).
     pub fn from_response(status: http::StatusCode, body: &[u8]) -> CliError {
         match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(s) if s["kind"] == "Status" && s["reason"] == "Invalid" => invalid(&s),
             Ok(s) if s["kind"] == "Status" => CliError::Server {
                 reason: s["reason"].as_str().unwrap_or("Unknown").to_string(),
                 message: s["message"].as_str().unwrap_or_default().to_string(),
@@ -38,6 +42,30 @@ impl CliError {
             },
         }
     }
+}
+
+/// An Invalid Status as kubectl words it: `The ConfigMap "a" is invalid: <field>: <message>`,
+/// one cause per line (`* ...`) when there are several.
+fn invalid(status: &serde_json::Value) -> CliError {
+    let details = &status["details"];
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let (kind, name) = (text(&details["kind"]), text(&details["name"]));
+    let prefix = match kind.is_empty() && name.is_empty() {
+        true => "The request is invalid".to_string(),
+        false => format!("The {kind} {name:?} is invalid"),
+    };
+    let causes: Vec<String> = details["causes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| format!("{}: {}", text(&c["field"]), text(&c["message"])))
+        .collect();
+    CliError::Plain(match causes.as_slice() {
+        [] if details.is_object() => prefix,
+        [] => format!("{prefix}: {}", text(&status["message"])),
+        [one] => format!("{prefix}: {one}"),
+        many => format!("{prefix}: \n* {}", many.join("\n* ")),
+    })
 }
 
 impl From<kube::Error> for CliError {

@@ -61,7 +61,13 @@ struct Cli {
     impersonate_groups: Vec<String>,
     /// Number for the log level verbosity (6: requests, 7: request headers, 8: response
     /// headers and bodies, 9: whole bodies).
-    #[arg(long, visible_alias = "v", short = 'v', global = true, default_value_t = 0)]
+    #[arg(
+        long,
+        visible_alias = "v",
+        short = 'v',
+        global = true,
+        default_value_t = 0
+    )]
     loglevel: u8,
     #[command(subcommand)]
     command: Command,

@@ -49,11 +49,21 @@ impl Target {
     }
 }
 
-/// The (type word, name) pairs of `TYPE NAME...` or `TYPE/NAME...`; a bare `TYPE` gives no
-/// pair (the caller decides whether the collection is meant).
-pub fn words(words: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), CliError> {
+/// What the words name: the types of `TYPE[,TYPE...] [NAME...]` (none for the `TYPE/NAME`
+/// form), and the (type word, name) pairs.
+pub struct Words {
+    pub kinds: Vec<String>,
+    pub pairs: Vec<(String, String)>,
+}
+
+/// The words of `TYPE NAME...` or `TYPE/NAME...`; a bare `TYPE` gives no pair (the caller
+/// decides whether the collection is meant).
+pub fn words(words: &[String]) -> Result<Words, CliError> {
     let Some(first) = words.first() else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Words {
+            kinds: Vec::new(),
+            pairs: Vec::new(),
+        });
     };
     if first.contains('/') {
         let mut pairs = Vec::new();
@@ -63,7 +73,10 @@ pub fn words(words: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), C
             })?;
             pairs.push((kind.to_string(), name.to_string()));
         }
-        return Ok((Vec::new(), pairs));
+        return Ok(Words {
+            kinds: Vec::new(),
+            pairs,
+        });
     }
     let kinds: Vec<String> = first
         .split(',')
@@ -74,12 +87,12 @@ pub fn words(words: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), C
         .iter()
         .flat_map(|k| words[1..].iter().map(move |n| (k.clone(), n.clone())))
         .collect();
-    Ok((kinds, pairs))
+    Ok(Words { kinds, pairs })
 }
 
 /// The objects `TYPE NAME...` or `TYPE/NAME...` name, in the session's namespace.
 pub async fn named(s: &Session, args: &[String]) -> Result<Vec<Target>, CliError> {
-    let (_, pairs) = words(args)?;
+    let pairs = words(args)?.pairs;
     if pairs.is_empty() {
         return Err(CliError::msg(
             "one or more resources must be specified as <resource> <name> or <resource>/<name>",
@@ -107,15 +120,15 @@ mod tests {
 
     #[test]
     fn type_and_names_as_users_write_them() {
-        let (kinds, pairs) = words(&w(&["cm,secret", "a", "b"])).unwrap();
-        assert_eq!(kinds, ["cm", "secret"]);
-        assert_eq!(pairs.len(), 4);
-        assert_eq!(pairs[1], ("cm".to_string(), "b".to_string()));
-        let (kinds, pairs) = words(&w(&["cm/a", "secret/b"])).unwrap();
-        assert!(kinds.is_empty());
-        assert_eq!(pairs[1], ("secret".to_string(), "b".to_string()));
+        let named = words(&w(&["cm,secret", "a", "b"])).unwrap();
+        assert_eq!(named.kinds, ["cm", "secret"]);
+        assert_eq!(named.pairs.len(), 4);
+        assert_eq!(named.pairs[1], ("cm".to_string(), "b".to_string()));
+        let named = words(&w(&["cm/a", "secret/b"])).unwrap();
+        assert!(named.kinds.is_empty());
+        assert_eq!(named.pairs[1], ("secret".to_string(), "b".to_string()));
         assert!(words(&w(&["cm/a", "b"])).is_err());
-        let (kinds, pairs) = words(&w(&["cm"])).unwrap();
-        assert_eq!((kinds.len(), pairs.len()), (1, 0));
+        let named = words(&w(&["cm"])).unwrap();
+        assert_eq!((named.kinds.len(), named.pairs.len()), (1, 0));
     }
 }

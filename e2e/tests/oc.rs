@@ -3,46 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use e2e::{Backend, Cluster, oc_binary};
-
-/// Runs `oc` with `home` as its home directory (so `~/.kube/config` is its own).
-fn oc(home: &Path, args: &[&str]) -> Output {
-    Command::new(oc_binary())
-        .env("HOME", home)
-        .env_remove("KUBECONFIG")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// A cluster with an empty home directory for `oc` and the admin kubeconfig's path.
-fn cluster() -> (Cluster, PathBuf, String) {
-    let c = Cluster::start(Backend::Embedded);
-    let home = c.scratch("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let kubeconfig = c.kubeconfig().display().to_string();
-    (c, home, kubeconfig)
-}
-
-/// Runs `oc` (with `home`) or kubectl with the same arguments.
-fn tool(c: &Cluster, home: &Path, name: &str, args: &[&str]) -> Output {
-    match name {
-        "oc" => oc(home, args),
-        _ => c.kubectl(args),
-    }
-}
-
-/// What a command printed and how it ended, with `from` replaced by `to` in its output.
-fn outcome(out: &Output, from: &str, to: &str) -> (String, String, Option<i32>) {
-    let text = |b: &[u8]| match from {
-        "" => String::from_utf8_lossy(b).into_owned(),
-        f => String::from_utf8_lossy(b).replace(f, to),
-    };
-    (text(&out.stdout), text(&out.stderr), out.status.code())
-}
+use e2e::oc::{cluster, oc, outcome, same_as_kubectl, tool};
+use e2e::{Backend, Cluster};
 
 fn ok(home: &Path, args: &[&str]) -> String {
     let out = oc(home, args);
@@ -240,18 +204,7 @@ fn get_prints_what_kubectl_prints() {
         vec!["api-resources"],
         vec!["api-resources", "--namespaced=false", "-o", "name"],
     ] {
-        let mut all = vec!["--kubeconfig", kubeconfig];
-        all.extend_from_slice(&args);
-        let run = |name: &str| outcome(&tool(&c, &home, name, &all), "", "");
-        // Ages tick between the two runs now and then: a mismatch is looked at again.
-        let mut pair = (run("oc"), run("kubectl"));
-        for _ in 0..3 {
-            if pair.0 == pair.1 {
-                break;
-            }
-            pair = (run("oc"), run("kubectl"));
-        }
-        assert_eq!(pair.0, pair.1, "oc {args:?}");
+        same_as_kubectl(&c, &home, kubeconfig, &args);
     }
 }
 

@@ -155,9 +155,7 @@ fn review_in_struct_order(review: &Value) -> Value {
         }
     }
     let mut metadata = review["metadata"].as_object().cloned().unwrap_or_default();
-    metadata
-        .entry("creationTimestamp")
-        .or_insert(Value::Null);
+    metadata.entry("creationTimestamp").or_insert(Value::Null);
     json!({
         "kind": "SelfSubjectReview",
         "apiVersion": review["apiVersion"],

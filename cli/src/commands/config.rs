@@ -146,7 +146,9 @@ fn minified(mut doc: Value, context: &str) -> Result<Value, CliError> {
     };
     let contexts = entry("contexts", context);
     let Some(c) = contexts.first() else {
-        return Err(CliError::msg("current-context must exist in order to minify"));
+        return Err(CliError::msg(
+            "current-context must exist in order to minify",
+        ));
     };
     let cluster = c["context"]["cluster"].as_str().unwrap_or_default();
     let user = c["context"]["user"].as_str().unwrap_or_default();
@@ -236,20 +238,48 @@ fn in_struct_order(doc: &Value) -> Value {
     };
     let mut out = ordered(
         doc,
-        &["kind", "apiVersion", "preferences", "clusters", "users", "contexts", "current-context"],
+        &[
+            "kind",
+            "apiVersion",
+            "preferences",
+            "clusters",
+            "users",
+            "contexts",
+            "current-context",
+        ],
     );
     out["clusters"] = entries(
         "clusters",
         "cluster",
-        &["server", "tls-server-name", "insecure-skip-tls-verify", "certificate-authority",
-          "certificate-authority-data", "proxy-url", "disable-compression"],
+        &[
+            "server",
+            "tls-server-name",
+            "insecure-skip-tls-verify",
+            "certificate-authority",
+            "certificate-authority-data",
+            "proxy-url",
+            "disable-compression",
+        ],
     );
     out["users"] = entries(
         "users",
         "user",
-        &["client-certificate", "client-certificate-data", "client-key", "client-key-data",
-          "token", "tokenFile", "as", "as-uid", "as-groups", "as-user-extra", "username",
-          "password", "auth-provider", "exec"],
+        &[
+            "client-certificate",
+            "client-certificate-data",
+            "client-key",
+            "client-key-data",
+            "token",
+            "tokenFile",
+            "as",
+            "as-uid",
+            "as-groups",
+            "as-user-extra",
+            "username",
+            "password",
+            "auth-provider",
+            "exec",
+        ],
     );
     out["contexts"] = entries("contexts", "context", &["cluster", "user", "namespace"]);
     out
@@ -276,7 +306,9 @@ fn set_context(g: &Globals, a: &SetContextArgs) -> Result<(), CliError> {
             ));
         }
         (None, false) => {
-            return Err(CliError::msg("you must specify a non-empty context name or --current"));
+            return Err(CliError::msg(
+                "you must specify a non-empty context name or --current",
+            ));
         }
     };
     let existed = exists(&config, "contexts", &name);

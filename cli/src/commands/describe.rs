@@ -34,7 +34,7 @@ pub struct DescribeArgs {
 /// The objects to describe: those named, else those of the type whose names start with the
 /// prefix (all without one), as kubectl selects them.
 async fn targets(s: &Session, a: &DescribeArgs) -> Result<Vec<(Target, Value)>, CliError> {
-    let (kinds, _) = objects::words(&a.words)?;
+    let kinds = objects::words(&a.words)?.kinds;
     if kinds.is_empty() {
         let mut out = Vec::new();
         for t in objects::named(s, &a.words).await? {

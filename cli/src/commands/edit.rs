@@ -75,8 +75,7 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
     }
     let file = scratch_file(t);
     let write = |text: &str| {
-        std::fs::write(&file, text)
-            .map_err(|e| CliError::msg(format!("{}: {e}", file.display())))
+        std::fs::write(&file, text).map_err(|e| CliError::msg(format!("{}: {e}", file.display())))
     };
     write(&format!("{HEADER}{}", printers::yaml(&original)?))?;
     let mut failed: Option<String> = None;
@@ -87,7 +86,7 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
         let body = uncommented(&text);
         if body.trim().is_empty() {
             let _ = std::fs::remove_file(&file);
-            println!("Edit cancelled, saved file was empty.");
+            eprintln!("Edit cancelled, saved file was empty.");
             return Ok(false);
         }
         if failed.as_deref() == Some(body.as_str()) {
@@ -100,13 +99,14 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
             Err(e) => Err(format!("The edited file had a syntax error: {e}")),
             Ok(edited) if edited == original => {
                 let _ = std::fs::remove_file(&file);
-                println!("Edit cancelled, no changes made.");
+                eprintln!("Edit cancelled, no changes made.");
                 return Ok(false);
             }
-            Ok(edited) if ["apiVersion", "kind"]
-                .iter()
-                .any(|f| edited[*f] != original[*f])
-                || edited["metadata"]["name"] != original["metadata"]["name"] =>
+            Ok(edited)
+                if ["apiVersion", "kind"]
+                    .iter()
+                    .any(|f| edited[*f] != original[*f])
+                    || edited["metadata"]["name"] != original["metadata"]["name"] =>
             {
                 eprintln!(
                     "A copy of your changes has been stored to \"{}\"",

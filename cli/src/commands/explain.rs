@@ -48,7 +48,10 @@ fn fields<'a>(
             true => " -required-",
             false => "",
         };
-        out.push_str(&format!("{pad}{name}\t<{}>{marker}\n", type_name(schemas, prop)));
+        out.push_str(&format!(
+            "{pad}{name}\t<{}>{marker}\n",
+            type_name(schemas, prop)
+        ));
         if recursive {
             let mut inner = deref(schemas, prop);
             while inner["type"] == "array" {
@@ -114,7 +117,9 @@ fn field<'a>(schemas: &'a Value, schema: &'a Value, name: &str) -> Option<&'a Va
     loop {
         match s["type"].as_str() {
             Some("array") => s = deref(schemas, &s["items"]),
-            Some("object") if s.get("properties").is_none() && s["additionalProperties"].is_object() => {
+            Some("object")
+                if s.get("properties").is_none() && s["additionalProperties"].is_object() =>
+            {
                 s = deref(schemas, &s["additionalProperties"])
             }
             _ => break,
@@ -207,11 +212,8 @@ pub async fn explain(g: &Globals, a: &ExplainArgs) -> Result<(), CliError> {
     let mut schema = root;
     let mut field_line = None;
     for (i, name) in path.iter().enumerate() {
-        let found = field(&schemas, schema, name).ok_or_else(|| {
-            CliError::msg(format!(
-                "field \"{name}\" does not exist"
-            ))
-        })?;
+        let found = field(&schemas, schema, name)
+            .ok_or_else(|| CliError::msg(format!("field \"{name}\" does not exist")))?;
         if i + 1 == path.len() {
             field_line = Some(format!("FIELD: {name} <{}>\n", type_name(&schemas, found)));
         }
@@ -221,7 +223,10 @@ pub async fn explain(g: &Globals, a: &ExplainArgs) -> Result<(), CliError> {
     if !group.is_empty() {
         out.push_str(&format!("GROUP:      {group}\n"));
     }
-    out.push_str(&format!("KIND:       {}\nVERSION:    {version}\n\n", r.kind));
+    out.push_str(&format!(
+        "KIND:       {}\nVERSION:    {version}\n\n",
+        r.kind
+    ));
     if let Some(line) = field_line {
         out.push_str(&line);
         out.push_str("\n\n");

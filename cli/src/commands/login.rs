@@ -45,15 +45,56 @@ pub fn normalize(server: &str) -> String {
     }
 }
 
+/// Asks on stdout and reads a line of stdin, as upstream's prompts do.
 fn prompt(label: &str) -> Result<String, CliError> {
     use std::io::Write;
-    eprint!("{label}: ");
-    let _ = std::io::stderr().flush();
+    print!("{label}: ");
+    let _ = std::io::stdout().flush();
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
         .map_err(|e| CliError::msg(e.to_string()))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Like `prompt`, without echoing what is typed when reading from a terminal.
+fn prompt_secret(label: &str) -> Result<String, CliError> {
+    use std::io::{IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return prompt(label);
+    }
+    print!("{label}: ");
+    let _ = std::io::stdout().flush();
+    rpassword::read_password().map_err(|e| CliError::msg(e.to_string()))
+}
+
+/// When the server's certificate is signed by an authority the client does not trust, a user
+/// at a terminal is asked whether to go on without checking it (the answer is the new
+/// `insecure`); elsewhere the refusal stands.
+async fn confirm_untrusted(tls: &ServerTls) -> Result<bool, CliError> {
+    use std::io::IsTerminal;
+    if tls.insecure {
+        return Ok(true);
+    }
+    let probe = client::anonymous(tls, None).await?;
+    let refusal = match send(&probe, Method::GET, "/version", &[], None).await {
+        Ok(_) => return Ok(false),
+        Err(e) if client::is_unknown_authority(&e) => e,
+        Err(e) => return Err(e),
+    };
+    if !std::io::stdin().is_terminal() {
+        return Err(refusal);
+    }
+    println!(
+        "The server uses a certificate signed by an unknown authority.\nYou can bypass the certificate check, but any data you send to the server could be intercepted by others."
+    );
+    match prompt("Use insecure connections? (y/n)")?.trim() {
+        "y" | "Y" | "yes" => {
+            println!();
+            Ok(true)
+        }
+        _ => Err(refusal),
+    }
 }
 
 /// The path and query of a URL (requests go to the server the client was made for).
@@ -246,7 +287,11 @@ pub async fn login(g: &Globals, args: &LoginArgs) -> Result<(), CliError> {
         .or(current_server)
         .map(|s| normalize(&s))
         .ok_or_else(|| CliError::msg("a server URL is required: oc login <server>"))?;
-    let tls = tls_for(&server, &g.overrides, &config)?;
+    let mut tls = tls_for(&server, &g.overrides, &config)?;
+    if confirm_untrusted(&tls).await? && !tls.insecure {
+        tls.insecure = true;
+        tls.ca_pem = None;
+    }
     let (token, by_password) = match &g.overrides.token {
         Some(token) => (token.clone(), false),
         None => {
@@ -256,7 +301,7 @@ pub async fn login(g: &Globals, args: &LoginArgs) -> Result<(), CliError> {
             };
             let password = match &args.password {
                 Some(p) => p.clone(),
-                None => prompt("Password")?,
+                None => prompt_secret("Password")?,
             };
             (request_token(&tls, &user, &password).await?, true)
         }

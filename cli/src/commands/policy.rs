@@ -1,8 +1,9 @@
 //! `oc policy add-role-to-user|remove-role-from-user|add-role-to-group|remove-role-from-group|
 //! who-can` and `oc adm policy` (the same, plus the `*-cluster-role-*` forms): role bindings
-//! edited as upstream edits them — subjects added to the first binding of the role (or to
-//! `--rolebinding-name`), else a new binding named after the role (`edit`, then `edit-0`,
-//! `edit-1`...); removal takes the subjects out of every binding of the role.
+//! edited as upstream edits them — nothing to do when a binding of the role already has all
+//! the subjects, else a new binding named after the role (`edit`, then `edit-0`, `edit-1`...)
+//! or `--rolebinding-name` extended; removal takes the subjects out of every binding of the
+//! role and deletes the bindings left without subjects.
 
 use serde_json::{Value, json};
 
@@ -118,9 +119,7 @@ pub async fn adm(g: &Globals, command: AdmCommand) -> Result<(), CliError> {
         C::AddClusterRoleToUser(a) => bind(g, &a, Scope::Cluster, Whom::User, true).await,
         C::RemoveClusterRoleFromUser(a) => bind(g, &a, Scope::Cluster, Whom::User, false).await,
         C::AddClusterRoleToGroup(a) => bind(g, &a, Scope::Cluster, Whom::Group, true).await,
-        C::RemoveClusterRoleFromGroup(a) => {
-            bind(g, &a, Scope::Cluster, Whom::Group, false).await
-        }
+        C::RemoveClusterRoleFromGroup(a) => bind(g, &a, Scope::Cluster, Whom::Group, false).await,
     }
 }
 
@@ -139,7 +138,8 @@ fn subject(whom: Whom, name: &str) -> Value {
 fn same_subject(a: &Value, b: &Value) -> bool {
     a["kind"] == b["kind"]
         && a["name"] == b["name"]
-        && a["namespace"].as_str().unwrap_or_default() == b["namespace"].as_str().unwrap_or_default()
+        && a["namespace"].as_str().unwrap_or_default()
+            == b["namespace"].as_str().unwrap_or_default()
 }
 
 /// `["a" "b"]` or `"a"`, as upstream lists subjects in its result line.
@@ -188,10 +188,7 @@ async fn bind(
         _ => ("ClusterRole", None),
     };
     let collection = match scope {
-        Scope::Project => format!(
-            "/apis/{RBAC}/v1/namespaces/{}/rolebindings",
-            s.namespace
-        ),
+        Scope::Project => format!("/apis/{RBAC}/v1/namespaces/{}/rolebindings", s.namespace),
         Scope::Cluster => format!("/apis/{RBAC}/v1/clusterrolebindings"),
     };
     let list = s.get(&collection).await?;
@@ -223,7 +220,19 @@ async fn bind(
     }
     let role_word = format!("{}.{RBAC}/{}", role_kind.to_lowercase(), a.role);
     if add {
-        match bindings.first_mut() {
+        let covered = |b: &Value| {
+            let have = b["subjects"].as_array().cloned().unwrap_or_default();
+            subjects
+                .iter()
+                .all(|sub| have.iter().any(|h| same_subject(h, sub)))
+        };
+        let already = bindings.iter().any(covered);
+        let target = match &a.rolebinding_name {
+            Some(_) => bindings.first_mut(),
+            None => None,
+        };
+        match target {
+            _ if already => {}
             Some(binding) => {
                 let list = binding["subjects"].as_array().cloned().unwrap_or_default();
                 let mut merged = list.clone();
@@ -235,8 +244,13 @@ async fn bind(
                 if merged.len() != list.len() {
                     binding["subjects"] = json!(merged);
                     let name = binding["metadata"]["name"].as_str().unwrap_or_default();
-                    write(&s, http::Method::PUT, &format!("{collection}/{name}"), binding)
-                        .await?;
+                    write(
+                        &s,
+                        http::Method::PUT,
+                        &format!("{collection}/{name}"),
+                        binding,
+                    )
+                    .await?;
                 }
             }
             None => {
@@ -270,9 +284,18 @@ async fn bind(
             .collect();
         if kept.len() != list.len() {
             removed_any = true;
-            binding["subjects"] = json!(kept);
-            let name = binding["metadata"]["name"].as_str().unwrap_or_default();
-            write(&s, http::Method::PUT, &format!("{collection}/{name}"), binding).await?;
+            let name = binding["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let path = format!("{collection}/{name}");
+            match kept.is_empty() {
+                true => drop(s.delete(&path).await?),
+                false => {
+                    binding["subjects"] = json!(kept);
+                    write(&s, http::Method::PUT, &path, binding).await?;
+                }
+            }
         }
     }
     if !removed_any {
@@ -407,7 +430,8 @@ mod tests {
         assert_eq!(subject(Whom::Group, "g")["kind"], "Group");
         assert_eq!(quoted(&["a".into()]), "\"a\"");
         assert_eq!(quoted(&["a".into(), "b".into()]), "[\"a\" \"b\"]");
-        let list = json!({"items": [{"metadata": {"name": "edit"}}, {"metadata": {"name": "edit-0"}}]});
+        let list =
+            json!({"items": [{"metadata": {"name": "edit"}}, {"metadata": {"name": "edit-0"}}]});
         assert_eq!(unique_name(&list, "edit"), "edit-1");
         assert_eq!(unique_name(&list, "view"), "view");
     }

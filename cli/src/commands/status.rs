@@ -28,9 +28,9 @@ fn name(obj: &Value) -> &str {
 }
 
 fn selects(selector: &Value, labels: &Value) -> bool {
-    selector.as_object().is_some_and(|sel| {
-        !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v))
-    })
+    selector
+        .as_object()
+        .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)))
 }
 
 fn ports(svc: &Value) -> String {
@@ -137,14 +137,14 @@ pub async fn status(g: &Globals, _a: &StatusArgs) -> Result<(), CliError> {
     }
     let standalone: Vec<&Value> = pods
         .iter()
-        .filter(|p| p["metadata"]["ownerReferences"].as_array().is_none_or(Vec::is_empty))
+        .filter(|p| {
+            p["metadata"]["ownerReferences"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+        })
         .collect();
     for pod in &standalone {
-        out.push_str(&format!(
-            "\npod/{} runs {}\n",
-            name(pod),
-            images(pod)
-        ));
+        out.push_str(&format!("\npod/{} runs {}\n", name(pod), images(pod)));
     }
     if services.is_empty() && workloads.is_empty() && bcs.is_empty() && standalone.is_empty() {
         out.push_str("\nYou have no services, deployment configs, or build configs.\nRun 'oc new-app' to create an application.\n");
@@ -169,7 +169,10 @@ mod tests {
     fn service_lines() {
         let svc = json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}, {"port": 443, "targetPort": 443}]}});
         assert_eq!(ports(&svc), "80->8080,443");
-        assert!(selects(&json!({"app": "a"}), &json!({"app": "a", "x": "y"})));
+        assert!(selects(
+            &json!({"app": "a"}),
+            &json!({"app": "a", "x": "y"})
+        ));
         assert!(!selects(&json!({}), &json!({"app": "a"})));
     }
 }

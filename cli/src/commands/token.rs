@@ -67,7 +67,8 @@ pub async fn create_token(g: &Globals, a: &TokenArgs) -> Result<(), CliError> {
             ));
         }
     }
-    let request = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec});
+    let request =
+        json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec});
     let path = format!(
         "/api/v1/namespaces/{}/serviceaccounts/{}/token",
         s.namespace, a.name

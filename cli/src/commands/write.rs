@@ -270,8 +270,8 @@ pub async fn delete(g: &Globals, a: &DeleteArgs) -> Result<(), CliError> {
                 "You must provide one or more resources by argument or filename.\nExample resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'",
             ));
         }
-        let (kinds, pairs) = objects::words(&a.words)?;
-        if !pairs.is_empty() {
+        let named = objects::words(&a.words)?;
+        if !named.pairs.is_empty() {
             for t in objects::named(&s, &a.words).await? {
                 targets.push((t, None));
             }
@@ -281,7 +281,7 @@ pub async fn delete(g: &Globals, a: &DeleteArgs) -> Result<(), CliError> {
                     "resource(s) were provided, but no name was specified",
                 ));
             }
-            for kind in kinds {
+            for kind in named.kinds {
                 let r = discovery::resolve(&s, &kind).await?;
                 let ns = r.namespaced.then(|| s.namespace.clone());
                 let query = match &a.selector {

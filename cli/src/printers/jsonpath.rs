@@ -263,9 +263,8 @@ fn filter(expr: &str, template: &str) -> Result<Filter, String> {
                 .or_else(|| right.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
             {
                 Some(s) => Value::String(s.to_string()),
-                None => serde_json::from_str(right).map_err(|_| {
-                    error(template, &format!("unrecognized filter value {right}"))
-                })?,
+                None => serde_json::from_str(right)
+                    .map_err(|_| error(template, &format!("unrecognized filter value {right}")))?,
             };
             return Ok(Filter {
                 path: steps(left.trim(), template)?,
@@ -438,12 +437,12 @@ mod tests {
             ),
             "True"
         );
-        assert_eq!(run("{.items[?(@.spec.replicas>2)].metadata.name}", &list), "b");
-        assert_eq!(run("{..name}", &list), "a b");
         assert_eq!(
-            run("{range.items[*]}{.metadata.name},{end}", &list),
-            "a,b,"
+            run("{.items[?(@.spec.replicas>2)].metadata.name}", &list),
+            "b"
         );
+        assert_eq!(run("{..name}", &list), "a b");
+        assert_eq!(run("{range.items[*]}{.metadata.name},{end}", &list), "a,b,");
         assert_eq!(run("{.missing.field}", &list), "");
         assert!(Template::parse("{.items[*]").is_err());
         assert!(Template::parse("{range .items[*]}").is_err());

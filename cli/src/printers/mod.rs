@@ -213,9 +213,10 @@ mod tests {
 
     #[test]
     fn custom_columns_print_go_values() {
-        let Format::CustomColumns(spec) =
-            Format::parse(Some("custom-columns=NAME:.metadata.name,DATA:.data,MISSING:.spec.x")).unwrap()
-        else {
+        let Format::CustomColumns(spec) = Format::parse(Some(
+            "custom-columns=NAME:.metadata.name,DATA:.data,MISSING:.spec.x",
+        ))
+        .unwrap() else {
             panic!("not custom columns");
         };
         let objects = [json!({"metadata": {"name": "a"}, "data": {"k": "v", "a": "b"}})];

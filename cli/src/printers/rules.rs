@@ -133,7 +133,13 @@ mod tests {
         let first: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
         assert_eq!(
             first,
-            ["selfsubjectaccessreviews.authorization.k8s.io", "", "pods/log", "pods/log", "projects.project.openshift.io"]
+            [
+                "selfsubjectaccessreviews.authorization.k8s.io",
+                "",
+                "pods/log",
+                "pods/log",
+                "projects.project.openshift.io"
+            ]
         );
         assert_eq!(rows[1][1], "[/healthz]");
         assert_eq!(rows[2][2], "[a]");

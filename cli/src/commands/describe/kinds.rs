@@ -96,7 +96,10 @@ fn config_map(out: &mut String, obj: &Value) {
     header(out, obj, true);
     out.push_str("\nData\n====\n");
     for (k, v) in sorted_entries(&obj["data"]) {
-        out.push_str(&format!("{k}:\n----\n{}\n\n", v.as_str().unwrap_or_default()));
+        out.push_str(&format!(
+            "{k}:\n----\n{}\n\n",
+            v.as_str().unwrap_or_default()
+        ));
     }
     out.push_str("\nBinaryData\n====\n");
     for (k, v) in sorted_entries(&obj["binaryData"]) {
@@ -208,8 +211,16 @@ async fn project(out: &mut String, s: &Session, obj: &Value) {
     let annotation = |key: &str| meta["annotations"][key].as_str().unwrap_or_default();
     field(out, "Display Name", annotation("openshift.io/display-name"));
     field(out, "Description", annotation("openshift.io/description"));
-    field(out, "Status", obj["status"]["phase"].as_str().unwrap_or_default());
-    field(out, "Node Selector", annotation("openshift.io/node-selector"));
+    field(
+        out,
+        "Status",
+        obj["status"]["phase"].as_str().unwrap_or_default(),
+    );
+    field(
+        out,
+        "Node Selector",
+        annotation("openshift.io/node-selector"),
+    );
     let name = meta["name"].as_str().unwrap_or_default();
     let items = async |what: &str| -> Vec<Value> {
         s.get(&format!("/api/v1/namespaces/{name}/{what}"))
@@ -230,7 +241,11 @@ async fn project(out: &mut String, s: &Session, obj: &Value) {
             ));
             for (resource, hard) in sorted_entries(&q["status"]["hard"]) {
                 let used = &q["status"]["used"][resource.as_str()];
-                out.push_str(&format!("\t{resource}\t{}\t{}\n", go_value(used), go_value(hard)));
+                out.push_str(&format!(
+                    "\t{resource}\t{}\t{}\n",
+                    go_value(used),
+                    go_value(hard)
+                ));
             }
         }
     }
@@ -255,10 +270,16 @@ fn limit_rows(l: &Value) -> String {
     let mut rows = String::new();
     for item in l["spec"]["limits"].as_array().into_iter().flatten() {
         let kind = item["type"].as_str().unwrap_or_default();
-        let mut resources: Vec<&String> = ["min", "max", "default", "defaultRequest", "maxLimitRequestRatio"]
-            .iter()
-            .flat_map(|f| item[*f].as_object().into_iter().flatten().map(|(k, _)| k))
-            .collect();
+        let mut resources: Vec<&String> = [
+            "min",
+            "max",
+            "default",
+            "defaultRequest",
+            "maxLimitRequestRatio",
+        ]
+        .iter()
+        .flat_map(|f| item[*f].as_object().into_iter().flatten().map(|(k, _)| k))
+        .collect();
         resources.sort();
         resources.dedup();
         for r in resources {

@@ -161,7 +161,11 @@ pub fn content(out: &mut String, level: usize, content: &Value, prefix: &str, sk
                     }
                 }
             }
-            other => out.push_str(&format!("{pad}{}:\t{}\n", smart_label(field), scalar(other))),
+            other => out.push_str(&format!(
+                "{pad}{}:\t{}\n",
+                smart_label(field),
+                scalar(other)
+            )),
         }
     }
 }
@@ -263,7 +267,10 @@ mod tests {
         assert_eq!(smart_label("creationTimestamp"), "Creation Timestamp");
         assert_eq!(smart_label("apiVersion"), "API Version");
         assert_eq!(smart_label("uid"), "UID");
-        assert_eq!(smart_label("dockerImageRepository"), "Docker Image Repository");
+        assert_eq!(
+            smart_label("dockerImageRepository"),
+            "Docker Image Repository"
+        );
         assert_eq!(smart_label("podIPs"), "Pod I Ps");
         assert_eq!(smart_label("x509"), "x509");
     }

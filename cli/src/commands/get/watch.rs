@@ -105,7 +105,10 @@ pub async fn watch(
                     ..GetArgs::default()
                 };
                 headers_printed = true;
-                align_with(&rows(&[object], &shown, r.namespaced, *wide, None), &mut widths)
+                align_with(
+                    &rows(&[object], &shown, r.namespaced, *wide, None),
+                    &mut widths,
+                )
             }
             format => {
                 let separator = match (format, headers_printed) {

@@ -1,0 +1,68 @@
+//! Running the `oc` binary beside kubectl: each with its own home directory for `oc`
+//! (its `~/.kube/config`), and their results compared as printed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::{Backend, Cluster, oc_binary};
+
+/// Runs `oc` with `home` as its home directory (so `~/.kube/config` is its own).
+pub fn oc(home: &Path, args: &[&str]) -> Output {
+    oc_with(home, args, &[])
+}
+
+/// `oc` with extra environment variables.
+pub fn oc_with(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(oc_binary());
+    command
+        .env("HOME", home)
+        .env_remove("KUBECONFIG")
+        .args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+/// A cluster with an empty home directory for `oc` and the admin kubeconfig's path.
+pub fn cluster() -> (Cluster, PathBuf, String) {
+    let c = Cluster::start(Backend::Embedded);
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = c.kubeconfig().display().to_string();
+    (c, home, kubeconfig)
+}
+
+/// Runs `oc` (with `home`) or kubectl with the same arguments.
+pub fn tool(c: &Cluster, home: &Path, name: &str, args: &[&str]) -> Output {
+    match name {
+        "oc" => oc(home, args),
+        _ => c.kubectl(args),
+    }
+}
+
+/// What a command printed and how it ended, with `from` replaced by `to` in its output.
+pub fn outcome(out: &Output, from: &str, to: &str) -> (String, String, Option<i32>) {
+    let text = |b: &[u8]| match from {
+        "" => String::from_utf8_lossy(b).into_owned(),
+        f => String::from_utf8_lossy(b).replace(f, to),
+    };
+    (text(&out.stdout), text(&out.stderr), out.status.code())
+}
+
+/// Runs `args` (after `--kubeconfig`) with oc and with kubectl and asserts they print the
+/// same; runs again a few times on a mismatch, as ages tick between the two runs.
+pub fn same_as_kubectl(c: &Cluster, home: &Path, kubeconfig: &str, args: &[&str]) {
+    let mut all = vec!["--kubeconfig", kubeconfig];
+    all.extend_from_slice(args);
+    let run = |name: &str| outcome(&tool(c, home, name, &all), "", "");
+    let mut pair = (run("oc"), run("kubectl"));
+    for _ in 0..3 {
+        if pair.0 == pair.1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        pair = (run("oc"), run("kubectl"));
+    }
+    assert_eq!(pair.0, pair.1, "oc {args:?}");
+}
