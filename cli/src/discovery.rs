@@ -25,6 +25,8 @@ pub struct Resource {
     pub short_names: Vec<String>,
     pub namespaced: bool,
     pub verbs: Vec<String>,
+    /// The categories it belongs to (`all`).
+    pub categories: Vec<String>,
 }
 
 impl Resource {
@@ -117,6 +119,7 @@ fn parse(lists: &[Value]) -> Vec<Resource> {
                     short_names: strings(&r["shortNames"]),
                     namespaced: r["scope"] == "Namespaced",
                     verbs: strings(&r["verbs"]),
+                    categories: strings(&r["categories"]),
                 });
             }
         }
@@ -165,6 +168,28 @@ pub async fn resolve(session: &Session, word: &str) -> Result<Resource, CliError
         let all = resources(session, refresh).await?;
         if let Some(r) = all.iter().find(|r| r.named(word)) {
             return Ok(r.clone());
+        }
+    }
+    Err(CliError::msg(format!(
+        "the server doesn't have a resource type \"{word}\""
+    )))
+}
+
+/// The resources `word` names: one resource, else the members of the category of that name
+/// (`all`), in discovery order.
+pub async fn resolve_many(session: &Session, word: &str) -> Result<Vec<Resource>, CliError> {
+    for refresh in [false, true] {
+        let all = resources(session, refresh).await?;
+        if let Some(r) = all.iter().find(|r| r.named(word)) {
+            return Ok(vec![r.clone()]);
+        }
+        let members: Vec<Resource> = all
+            .iter()
+            .filter(|r| !r.plural.contains('/') && r.categories.iter().any(|c| c == word))
+            .cloned()
+            .collect();
+        if !members.is_empty() {
+            return Ok(members);
         }
     }
     Err(CliError::msg(format!(

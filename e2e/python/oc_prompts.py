@@ -6,6 +6,7 @@ import os
 import pty
 import select
 import sys
+import termios
 import time
 
 oc, home, server = sys.argv[1:4]
@@ -43,6 +44,13 @@ os.write(fd, b"y\n")
 read_until("Username: ")
 os.write(fd, b"alice\n")
 read_until("Password: ")
+# Typing ahead of the prompt would echo on any terminal: wait until oc turned echo off.
+deadline = time.time() + 10
+while termios.tcgetattr(fd)[3] & termios.ECHO:
+    if time.time() > deadline:
+        sys.stderr.write("echo was never turned off for the password\n")
+        sys.exit(1)
+    time.sleep(0.02)
 os.write(fd, b"wonderland\n")
 read_until("Login successful.")
 _, status = os.waitpid(pid, 0)

@@ -188,6 +188,8 @@ fn get_prints_what_kubectl_prints() {
         vec!["get", "cm"],
         vec!["get", "configmaps", "a"],
         vec!["get", "cm,deploy"],
+        vec!["get", "all"],
+        vec!["get", "all", "-o", "name"],
         vec!["get", "cm", "-o", "wide", "--show-labels"],
         vec!["get", "cm", "-A"],
         vec!["get", "ns", "-A"],

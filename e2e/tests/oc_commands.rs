@@ -51,6 +51,24 @@ fn describe_explain_and_output_formats_match_kubectl() {
         "--user=alice",
         "--serviceaccount=default:robot",
     ]);
+    // Events about `a`: one repeated, one reported by a controller.
+    let uid = c.kubectl_ok(&["get", "configmap", "a", "-o", "jsonpath={.metadata.uid}"]);
+    let event = |name: &str, rest: &str| {
+        format!(
+            "apiVersion: v1\nkind: Event\nmetadata: {{name: {name}}}\ninvolvedObject: {{kind: ConfigMap, name: a, namespace: default, uid: \"{uid}\", apiVersion: v1}}\n{rest}\n---\n"
+        )
+    };
+    let events = c.file(
+        "events.yaml",
+        &(event(
+            "a.1",
+            "reason: Checked\nmessage: \"fine  \"\ntype: Normal\ncount: 3\nfirstTimestamp: \"2026-01-01T00:00:00Z\"\nlastTimestamp: \"2026-01-01T00:10:00Z\"\nsource: {component: checker}",
+        ) + &event(
+            "a.2",
+            "reason: Odd\nmessage: odd\ntype: Warning\nfirstTimestamp: \"2026-01-01T00:05:00Z\"\nreportingComponent: auditor",
+        )),
+    );
+    c.kubectl_ok(&["apply", "-f", &events]);
     for args in [
         vec!["describe", "configmap", "a"],
         vec!["describe", "cm"],

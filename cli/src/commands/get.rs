@@ -241,7 +241,9 @@ pub async fn get(g: &Globals, a: &GetArgs) -> Result<(), CliError> {
     let requests = requests(&a.words)?;
     let mut resolved = Vec::new();
     for (word, names) in &requests {
-        resolved.push((discovery::resolve(&s, word).await?, names.clone()));
+        for r in discovery::resolve_many(&s, word).await? {
+            resolved.push((r, names.clone()));
+        }
     }
     if a.watch || a.watch_only {
         return watch::watch(&s, &resolved, a, &format).await;

@@ -146,7 +146,7 @@ pub fn align_with(rows: &[Vec<String>], widths: &mut Vec<usize>) -> String {
                 line.push_str(&format!("{text:<width$}", width = widths[c]));
             }
         }
-        out.push_str(line.trim_end());
+        out.push_str(&line);
         out.push('\n');
     }
     out
