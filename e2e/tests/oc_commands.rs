@@ -69,6 +69,42 @@ fn describe_explain_and_output_formats_match_kubectl() {
         )),
     );
     c.kubectl_ok(&["apply", "-f", &events]);
+    // A deployment with most of what a pod template holds, two replica sets it owns (the
+    // current template's and an older one), and services.
+    let rich = e2e_dir().join("manifests/deployment-rich.yaml");
+    c.kubectl_ok(&["apply", "-f", rich.to_str().unwrap()]);
+    let deployment: serde_json::Value =
+        serde_json::from_str(&c.kubectl_ok(&["get", "deployment", "rich", "-o", "json"])).unwrap();
+    let replica_set = |name: &str, image: &str, replicas: u32| {
+        let mut template = deployment["spec"]["template"].clone();
+        template["metadata"]["labels"]["pod-template-hash"] = name.into();
+        template["spec"]["containers"][0]["image"] = image.into();
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": name, "labels": {"app": "rich"}, "ownerReferences": [{
+                "apiVersion": "apps/v1", "kind": "Deployment", "name": "rich",
+                "uid": deployment["metadata"]["uid"], "controller": true}]},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "rich"}}, "template": template}})
+    };
+    for (name, image, replicas) in [("rich-new", "nginx:1.25", 2), ("rich-old", "nginx:1.24", 0)] {
+        let file = c.file(
+            &format!("{name}.json"),
+            &replica_set(name, image, replicas).to_string(),
+        );
+        c.kubectl_ok(&["create", "-f", &file]);
+    }
+    c.kubectl_ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
+    c.kubectl_ok(&[
+        "create",
+        "service",
+        "nodeport",
+        "np",
+        "--tcp=8080:80",
+        "--node-port=30080",
+    ]);
+    c.kubectl_ok(&[
+        "patch", "service", "np", "-p",
+        r#"{"spec":{"ipFamilyPolicy":"SingleStack","ipFamilies":["IPv4"],"externalIPs":["1.2.3.4"],"sessionAffinity":"ClientIP","externalTrafficPolicy":"Local"}}"#,
+    ]);
     for args in [
         vec!["describe", "configmap", "a"],
         vec!["describe", "cm"],
@@ -81,6 +117,8 @@ fn describe_explain_and_output_formats_match_kubectl() {
         vec!["describe", "clusterrole", "admin"],
         vec!["describe", "rolebinding", "rb"],
         vec!["describe", "imagestream", "ruby"],
+        vec!["describe", "deployment", "rich"],
+        vec!["describe", "service"],
         vec!["explain", "configmap"],
         vec!["explain", "cm.data"],
         vec!["explain", "pod.spec.containers"],

@@ -4,7 +4,9 @@
 
 mod events;
 mod kinds;
+mod pod_template;
 mod text;
+mod workloads;
 
 use serde_json::Value;
 

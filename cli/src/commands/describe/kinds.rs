@@ -36,6 +36,8 @@ pub async fn describe(s: &Session, t: &Target, obj: &Value) -> String {
         ("", "Namespace") => namespace(&mut out, s, obj).await,
         ("project.openshift.io", "Project") => project(&mut out, s, obj).await,
         ("", "ServiceAccount") => service_account(&mut out, obj),
+        ("", "Service") => super::workloads::service(&mut out, s, obj).await,
+        ("apps", "Deployment") => super::workloads::deployment(&mut out, s, obj).await,
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => role(&mut out, obj),
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             binding(&mut out, obj)

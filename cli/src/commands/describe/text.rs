@@ -229,6 +229,18 @@ pub fn human_duration(seconds: i64) -> String {
     format!("{years}y")
 }
 
+/// An RFC 3339 time as kubectl's describers print it (`Mon, 23 Nov 2026 19:20:01 +0000`, in
+/// the local time zone).
+pub fn timestamp(time: &str) -> String {
+    match time.parse::<jiff::Timestamp>() {
+        Ok(t) => t
+            .to_zoned(jiff::tz::TimeZone::system())
+            .strftime("%a, %d %b %Y %H:%M:%S %z")
+            .to_string(),
+        Err(_) => time.to_string(),
+    }
+}
+
 /// How long ago an RFC 3339 time was, as `oc`'s own describers say it (`5 minutes ago`).
 pub fn relative(time: &str) -> String {
     let Ok(then) = time.parse::<jiff::Timestamp>() else {
