@@ -195,10 +195,12 @@ async fn whoami(g: &Globals, output: Option<&str>) -> Result<(), CliError> {
         }
         Format::Json => printers::pretty_json(&review_in_struct_order(&answer)),
         Format::Yaml => printers::yaml(&answer)?,
-        Format::JsonPath(t) => t.render(&answer),
+        format @ (Format::JsonPath(_) | Format::GoTemplate(_)) => {
+            format.template(&answer).unwrap_or(Ok(String::new()))?
+        }
         _ => {
             return Err(CliError::msg(
-                "unable to match a printer suitable for the output format, allowed formats are: json,jsonpath,yaml",
+                "unable to match a printer suitable for the output format, allowed formats are: go-template,json,jsonpath,yaml",
             ));
         }
     };

@@ -190,13 +190,13 @@ fn view(g: &Globals, a: &ViewArgs) -> Result<(), CliError> {
         "yaml" => printers::yaml(&doc)?,
         "json" => printers::pretty_json(&in_struct_order(&doc)),
         other => {
-            return match printers::Format::parse(Some(other))? {
-                printers::Format::JsonPath(t) => {
-                    print!("{}", t.render(&doc));
+            return match printers::Format::parse(Some(other))?.template(&doc) {
+                Some(text) => {
+                    print!("{}", text?);
                     Ok(())
                 }
-                _ => Err(CliError::msg(format!(
-                    "unable to match a printer suitable for the output format \"{other}\", allowed formats are: json,jsonpath,yaml"
+                None => Err(CliError::msg(format!(
+                    "unable to match a printer suitable for the output format \"{other}\", allowed formats are: go-template,json,jsonpath,yaml"
                 ))),
             };
         }

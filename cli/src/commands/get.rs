@@ -356,7 +356,9 @@ fn print_objects(
             .collect(),
         Format::Json => printers::pretty_json(&printers::sorted(whole(objects))),
         Format::Yaml => printers::yaml(&whole(objects))?,
-        Format::JsonPath(t) => t.render(&whole(objects)),
+        Format::JsonPath(_) | Format::GoTemplate(_) => format
+            .template(&whole(objects))
+            .unwrap_or(Ok(String::new()))?,
         Format::CustomColumns(spec) => {
             objects.retain(|o| !o.is_null());
             printers::custom_columns(spec, &objects, !a.no_headers)

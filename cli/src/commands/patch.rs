@@ -112,7 +112,9 @@ pub async fn patch(g: &Globals, a: &PatchArgs) -> Result<(), CliError> {
             Format::Name => format!("{}\n", t.display()),
             Format::Json => printers::pretty_json(&printers::sorted(after)),
             Format::Yaml => printers::yaml(&after)?,
-            Format::JsonPath(tpl) => tpl.render(&after),
+            Format::JsonPath(_) | Format::GoTemplate(_) => {
+                format.template(&after).unwrap_or(Ok(String::new()))?
+            }
             Format::CustomColumns(spec) => printers::custom_columns(spec, &[after], true),
         };
         print!("{text}");

@@ -1,6 +1,7 @@
 //! Output as kubectl prints it: aligned columns, JSON and YAML with sorted keys, `-o name`,
 //! JSONPath templates and custom columns.
 
+pub mod gotemplate;
 pub mod jsonpath;
 pub mod rules;
 pub mod tabwriter;
@@ -18,6 +19,7 @@ pub enum Format {
     Json,
     Yaml,
     JsonPath(Template),
+    GoTemplate(gotemplate::Template),
     CustomColumns(Vec<(String, Template)>),
 }
 
@@ -33,12 +35,29 @@ impl Format {
             "yaml" => Format::Yaml,
             "jsonpath" => Format::JsonPath(Template::parse(arg).map_err(CliError::Message)?),
             "custom-columns" => Format::CustomColumns(columns(arg)?),
+            "go-template" => {
+                Format::GoTemplate(gotemplate::Template::parse(arg).map_err(CliError::Message)?)
+            }
             other => {
                 return Err(CliError::msg(format!(
-                    "unable to match a printer suitable for the output format \"{other}\", allowed formats are: custom-columns,json,jsonpath,name,wide,yaml"
+                    "unable to match a printer suitable for the output format \"{other}\", allowed formats are: custom-columns,go-template,json,jsonpath,name,wide,yaml"
                 )));
             }
         })
+    }
+}
+
+impl Format {
+    /// `value` printed by a template format (JSONPath or Go template); `None` for the others.
+    pub fn template(&self, value: &Value) -> Option<Result<String, CliError>> {
+        match self {
+            Format::JsonPath(t) => Some(Ok(t.render(value))),
+            Format::GoTemplate(t) => Some(
+                t.render(value)
+                    .map_err(|e| CliError::msg(format!("error executing template: {e}"))),
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -224,6 +243,7 @@ mod tests {
             custom_columns(&spec, &objects, true),
             "NAME   DATA           MISSING\na      map[a:b k:v]   <none>\n"
         );
-        assert!(Format::parse(Some("go-template={{.x}}")).is_err());
+        assert!(Format::parse(Some("go-template={{.x")).is_err());
+        assert!(Format::parse(Some("template={{.x}}")).is_err());
     }
 }
