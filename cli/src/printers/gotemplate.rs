@@ -148,8 +148,8 @@ fn arg(word: &str) -> Result<Arg, String> {
     if word == "true" || word == "false" {
         return Ok(Arg::Bool(word == "true"));
     }
-    if word.starts_with('.') {
-        let path = word[1..]
+    if let Some(fields) = word.strip_prefix('.') {
+        let path = fields
             .split('.')
             .filter(|s| !s.is_empty())
             .map(str::to_string)
