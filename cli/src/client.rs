@@ -85,7 +85,7 @@ pub async fn send(
     }
     .map_err(|e| CliError::msg(e.to_string()))?;
     let trace = crate::trace::Request::start(&request);
-    let response = client.send(request).await.map_err(connection_error)?;
+    let response = answer_of(client, request).await?;
     let (parts, body) = response.into_parts();
     let body = body.collect_bytes().await?.to_vec();
     trace.finish(&parts, &body);
@@ -113,7 +113,7 @@ pub async fn watch_lines(
         .body(kube::client::Body::empty())
         .map_err(|e| CliError::msg(e.to_string()))?;
     let trace = crate::trace::Request::start(&request);
-    let response = client.send(request).await.map_err(connection_error)?;
+    let response = answer_of(client, request).await?;
     let (parts, mut body) = response.into_parts();
     if !parts.status.is_success() {
         let bytes = body.collect_bytes().await?.to_vec();
@@ -123,7 +123,13 @@ pub async fn watch_lines(
     trace.finish(&parts, b"");
     let mut pending: Vec<u8> = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(CliError::from)?;
+        let frame = match frame {
+            Ok(f) => f,
+            // With --request-timeout, the stream ending on the deadline ends the watch, as
+            // kubectl ends it.
+            Err(_) if REQUEST_TIMEOUT.get().is_some() => return Ok(()),
+            Err(e) => return Err(CliError::from(e)),
+        };
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -136,6 +142,26 @@ pub async fn watch_lines(
         }
     }
     Ok(())
+}
+
+/// `--request-timeout`, for every request of this run (unset: no limit).
+static REQUEST_TIMEOUT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// The server's answer (its headers) to `request`, within `--request-timeout` if one is set.
+async fn answer_of(
+    client: &kube::Client,
+    request: Request<kube::client::Body>,
+) -> Result<http::Response<kube::client::Body>, CliError> {
+    let sent = client.send(request);
+    let answer = match REQUEST_TIMEOUT.get() {
+        Some(limit) => tokio::time::timeout(*limit, sent).await.map_err(|_| {
+            CliError::Plain(format!(
+                "Unable to connect to the server: the request timed out after {limit:?} (--request-timeout)"
+            ))
+        })?,
+        None => sent.await,
+    };
+    answer.map_err(connection_error)
 }
 
 const UNKNOWN_AUTHORITY: &str = "The server uses a certificate signed by unknown authority. You may need to use the --certificate-authority flag to provide the path to a certificate file for the certificate authority, or --insecure-skip-tls-verify to bypass the certificate check and use insecure connections.";
@@ -259,6 +285,9 @@ pub async fn session(config: &Kubeconfig, o: &Overrides) -> Result<Session, CliE
         "current-context": "x",
     });
     let client = client_of(file, &KubeConfigOptions::default(), o.request_timeout).await?;
+    if let Some(limit) = o.request_timeout {
+        let _ = REQUEST_TIMEOUT.set(limit);
+    }
     crate::trace::set_server(&server);
     Ok(Session {
         client,

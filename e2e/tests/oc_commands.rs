@@ -686,3 +686,92 @@ fn login_prompts_without_echo_and_for_untrusted_servers() {
         "{config}"
     );
 }
+
+#[test]
+fn global_flags_version_and_project_deletion() {
+    let (c, home, kubeconfig) = cluster();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", kubeconfig.as_str()];
+        all.extend_from_slice(args);
+        outcome(&oc(&home, &all), "", "")
+    };
+    let (version, _, code) = run(&["version"]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<&str> = version.lines().collect();
+    assert!(lines[0].starts_with("Client Version: "), "{version}");
+    assert!(lines[1].starts_with("Kubernetes Version: v1."), "{version}");
+
+    // --context and --server choose what the kubeconfig does not say.
+    c.kubectl_ok(&["create", "namespace", "other"]);
+    c.kubectl_ok(&["create", "configmap", "elsewhere", "-n", "other"]);
+    let current = c.kubectl_ok(&[
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.contexts[0].context.cluster} {.contexts[0].context.user}",
+    ]);
+    let (cluster, user) = current.split_once(' ').unwrap();
+    run(&[
+        "config",
+        "set-context",
+        "there",
+        "--cluster",
+        cluster,
+        "--user",
+        user,
+        "--namespace",
+        "other",
+    ]);
+    assert_eq!(
+        run(&[
+            "--context",
+            "there",
+            "get",
+            "configmap",
+            "elsewhere",
+            "-o",
+            "name"
+        ])
+        .0,
+        "configmap/elsewhere\n"
+    );
+    assert_eq!(
+        run(&[
+            "--server",
+            &c.server(),
+            "-n",
+            "other",
+            "get",
+            "configmap",
+            "elsewhere",
+            "-o",
+            "name"
+        ])
+        .0,
+        "configmap/elsewhere\n"
+    );
+
+    // --request-timeout bounds each request, and ends a watch quietly, as kubectl.
+    let started = Instant::now();
+    let (out, err, code) = run(&["get", "configmaps", "-w", "--request-timeout", "2s"]);
+    assert_eq!((err.as_str(), code), ("", Some(0)), "{out}");
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    // oc delete project: the project goes (its namespace emptied by the controllers).
+    run(&["new-project", "doomed"]);
+    c.kubectl_ok(&["create", "configmap", "x", "-n", "doomed"]);
+    assert_eq!(
+        run(&["delete", "project", "doomed"]),
+        (
+            "project.project.openshift.io \"doomed\" deleted\n".into(),
+            String::new(),
+            Some(0)
+        )
+    );
+    assert_eq!(
+        run(&["get", "project", "doomed"]).1,
+        "Error from server (NotFound): projects.project.openshift.io \"doomed\" not found\n"
+    );
+}
