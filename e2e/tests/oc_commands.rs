@@ -116,7 +116,8 @@ fn describe_explain_and_output_formats_match_kubectl() {
         vec!["describe", "clusterrole", "basic-user"],
         vec!["describe", "clusterrole", "admin"],
         vec!["describe", "rolebinding", "rb"],
-        vec!["describe", "imagestream", "ruby"],
+        // Kinds without a describer of their own: every field, labelled.
+        vec!["describe", "oauthclient", "openshift-challenging-client"],
         vec!["describe", "deployment", "rich"],
         vec!["describe", "service"],
         vec!["explain", "configmap"],
@@ -773,5 +774,66 @@ fn global_flags_version_and_project_deletion() {
     assert_eq!(
         run(&["get", "project", "doomed"]).1,
         "Error from server (NotFound): projects.project.openshift.io \"doomed\" not found\n"
+    );
+}
+
+#[test]
+fn openshift_kinds_are_described_as_oc_describes_them() {
+    let (c, home, kubeconfig) = cluster();
+    let file = c.file("objects.yaml", OBJECTS);
+    c.kubectl_ok(&["apply", "-f", &file]);
+    // The image stream's history, as an import would record it.
+    let now = "2026-01-01T00:00:00Z";
+    c.kubectl_ok(&[
+        "patch", "imagestream", "ruby", "--subresource=status", "--type=merge", "-p",
+        &format!(r#"{{"status":{{"dockerImageRepository":"registry.local/default/ruby","tags":[
+            {{"tag":"3.0","items":[
+                {{"created":"{now}","dockerImageReference":"quay.io/x/ruby@sha256:bbb","image":"sha256:bbb","generation":2}},
+                {{"created":"{now}","dockerImageReference":"quay.io/x/ruby@sha256:aaa","image":"sha256:aaa","generation":1}}]}},
+            {{"tag":"latest","items":[
+                {{"created":"{now}","dockerImageReference":"quay.io/x/ruby@sha256:bbb","image":"sha256:bbb","generation":2}}]}}]}}}}"#),
+    ]);
+    let route = c.file(
+        "route.yaml",
+        "apiVersion: route.openshift.io/v1\nkind: Route\nmetadata: {name: web}\nspec:\n  host: web.example.com\n  tls: {termination: edge}\n  to: {kind: Service, name: web, weight: 150}\n  alternateBackends: [{kind: Service, name: alt, weight: 50}]\n",
+    );
+    c.kubectl_ok(&["apply", "-f", &route]);
+    let describe = |what: &[&str]| {
+        let mut all = vec!["--kubeconfig", kubeconfig.as_str(), "describe"];
+        all.extend_from_slice(what);
+        let out = oc(&home, &all);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let is = describe(&["imagestream", "ruby"]);
+    assert!(
+        is.starts_with("Name:\t\t\truby\nNamespace:\t\tdefault\nCreated:\t\t"),
+        "{is}"
+    );
+    assert!(
+        is.contains("\nLabels:\t\t\t<none>\nAnnotations:\t\tmulti=line1\\nline2\nDocker Pull Spec:\tregistry.local/default/ruby\nImage Lookup:\t\tlocal=false\nUnique Images:\t\t2\nTags:\t\t\t2\n\n"),
+        "{is}"
+    );
+    let tags = is.split_once("\n\n").unwrap().1;
+    let tags: Vec<&str> = tags.lines().filter(|l| !l.starts_with("      ")).collect();
+    assert_eq!(
+        tags,
+        [
+            "latest",
+            "  pushed image",
+            "",
+            "  * quay.io/x/ruby@sha256:bbb",
+            "",
+            "3.0",
+            "  tagged from quay.io/x/ruby:3.0",
+            "",
+            "  * quay.io/x/ruby@sha256:bbb",
+            "    quay.io/x/ruby@sha256:aaa",
+        ]
+    );
+    let route = describe(&["route", "web"]);
+    assert!(
+        route.contains("\nRequested Host:\t\tweb.example.com\nPath:\t\t\t<none>\nTLS Termination:\tedge\nInsecure Policy:\t<none>\nEndpoint Port:\t\t<all endpoint ports>\n\nService:\tweb\nWeight:\t\t150 (75%)\nEndpoints:\t<none>\nService:\talt\nWeight:\t\t50 (25%)\nEndpoints:\t<none>\n"),
+        "{route}"
     );
 }

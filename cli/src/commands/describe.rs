@@ -4,6 +4,7 @@
 
 mod events;
 mod kinds;
+mod openshift;
 mod pod_template;
 mod text;
 mod workloads;

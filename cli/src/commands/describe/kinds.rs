@@ -16,6 +16,8 @@ pub fn has_events(kind: &str) -> bool {
         "Secret"
             | "Namespace"
             | "Project"
+            | "ImageStream"
+            | "Route"
             | "Role"
             | "ClusterRole"
             | "RoleBinding"
@@ -25,7 +27,7 @@ pub fn has_events(kind: &str) -> bool {
 
 /// Whether the description is `oc`'s own (aligned with tabs) rather than kubectl's.
 pub fn oc_style(kind: &str) -> bool {
-    kind == "Project"
+    matches!(kind, "Project" | "ImageStream" | "Route")
 }
 
 pub async fn describe(s: &Session, t: &Target, obj: &Value) -> String {
@@ -34,7 +36,9 @@ pub async fn describe(s: &Session, t: &Target, obj: &Value) -> String {
         ("", "ConfigMap") => config_map(&mut out, obj),
         ("", "Secret") => secret(&mut out, obj),
         ("", "Namespace") => namespace(&mut out, s, obj).await,
-        ("project.openshift.io", "Project") => project(&mut out, s, obj).await,
+        ("project.openshift.io", "Project") => super::openshift::project(&mut out, s, obj).await,
+        ("image.openshift.io", "ImageStream") => super::openshift::image_stream(&mut out, obj),
+        ("route.openshift.io", "Route") => super::openshift::route(&mut out, s, obj).await,
         ("", "ServiceAccount") => service_account(&mut out, obj),
         ("", "Service") => super::workloads::service(&mut out, s, obj).await,
         ("apps", "Deployment") => super::workloads::deployment(&mut out, s, obj).await,
@@ -181,94 +185,7 @@ async fn namespace(out: &mut String, s: &Session, obj: &Value) {
     }
 }
 
-/// `oc describe project`: `oc`'s own layout (relative creation time, `k=v` annotations,
-/// quota and limits summarized).
-async fn project(out: &mut String, s: &Session, obj: &Value) {
-    let meta = &obj["metadata"];
-    let field = |out: &mut String, label: &str, value: &str| {
-        let value = if value.is_empty() { "<none>" } else { value };
-        out.push_str(&format!("{label}:\t{value}\n"));
-    };
-    let pairs = |out: &mut String, label: &str, map: &Value| {
-        let lines: Vec<String> = sorted_entries(map)
-            .into_iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-            .collect();
-        match lines.split_first() {
-            None => out.push_str(&format!("{label}:\t<none>\n")),
-            Some((first, rest)) => {
-                out.push_str(&format!("{label}:\t{first}\n"));
-                for line in rest {
-                    out.push_str(&format!("\t{line}\n"));
-                }
-            }
-        }
-    };
-    field(out, "Name", meta["name"].as_str().unwrap_or_default());
-    if let Some(created) = meta["creationTimestamp"].as_str() {
-        field(out, "Created", &text::relative(created));
-    }
-    pairs(out, "Labels", &meta["labels"]);
-    pairs(out, "Annotations", &meta["annotations"]);
-    let annotation = |key: &str| meta["annotations"][key].as_str().unwrap_or_default();
-    field(out, "Display Name", annotation("openshift.io/display-name"));
-    field(out, "Description", annotation("openshift.io/description"));
-    field(
-        out,
-        "Status",
-        obj["status"]["phase"].as_str().unwrap_or_default(),
-    );
-    field(
-        out,
-        "Node Selector",
-        annotation("openshift.io/node-selector"),
-    );
-    let name = meta["name"].as_str().unwrap_or_default();
-    let items = async |what: &str| -> Vec<Value> {
-        s.get(&format!("/api/v1/namespaces/{name}/{what}"))
-            .await
-            .ok()
-            .and_then(|l| l["items"].as_array().cloned())
-            .unwrap_or_default()
-    };
-    let quotas = items("resourcequotas").await;
-    if quotas.is_empty() {
-        field(out, "Quota", "");
-    } else {
-        out.push_str("Quota:\n");
-        for q in &quotas {
-            out.push_str(&format!(
-                "\tName:\t{}\n\tResource\tUsed\tHard\n\t--------\t----\t----\n",
-                q["metadata"]["name"].as_str().unwrap_or_default()
-            ));
-            for (resource, hard) in sorted_entries(&q["status"]["hard"]) {
-                let used = &q["status"]["used"][resource.as_str()];
-                out.push_str(&format!(
-                    "\t{resource}\t{}\t{}\n",
-                    go_value(used),
-                    go_value(hard)
-                ));
-            }
-        }
-    }
-    let limits = items("limitranges").await;
-    if limits.is_empty() {
-        field(out, "Resource limits", "");
-    } else {
-        out.push_str("Resource limits:\n");
-        for l in &limits {
-            out.push_str(&format!(
-                "\tName:\t{}\n\tType\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n\t----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n",
-                l["metadata"]["name"].as_str().unwrap_or_default()
-            ));
-            for row in limit_rows(l).lines() {
-                out.push_str(&format!("\t{}\n", row.trim_start()));
-            }
-        }
-    }
-}
-
-fn limit_rows(l: &Value) -> String {
+pub(super) fn limit_rows(l: &Value) -> String {
     let mut rows = String::new();
     for item in l["spec"]["limits"].as_array().into_iter().flatten() {
         let kind = item["type"].as_str().unwrap_or_default();

@@ -1,0 +1,374 @@
+//! `oc`'s own descriptions of OpenShift kinds (aligned with tabs): the common header (name,
+//! namespace, relative creation time, `k=v` labels and annotations), then projects, image
+//! streams (tags in upstream's order with their history) and routes.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::kinds::limit_rows;
+use super::text::{self, spoken_duration};
+use crate::client::Session;
+use crate::printers::go_value;
+
+fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// `Label:\tvalue`, `<none>` for an empty value; one line per line of the value.
+fn field(out: &mut String, label: &str, value: &str) {
+    let value = value.trim_end_matches('\n');
+    out.push_str(&format!("{label}:"));
+    for line in value.split('\n') {
+        let line = if line.is_empty() { "<none>" } else { line };
+        out.push_str(&format!("\t{line}\n"));
+    }
+}
+
+/// `Label:\tk=v` then `\tk2=v2` (sorted), or `<none>`; the last-applied configuration is
+/// left out and line breaks are shown escaped, so each entry keeps to its line.
+fn pairs(out: &mut String, label: &str, map: &Value) {
+    let mut lines: Vec<String> = map
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "kubectl.kubernetes.io/last-applied-configuration")
+        .map(|(k, v)| format!("{k}={}", str_of(v).replace('\n', "\\n")))
+        .collect();
+    lines.sort();
+    match lines.split_first() {
+        None => out.push_str(&format!("{label}:\t<none>\n")),
+        Some((first, rest)) => {
+            out.push_str(&format!("{label}:\t{first}\n"));
+            for line in rest {
+                out.push_str(&format!("\t{line}\n"));
+            }
+        }
+    }
+}
+
+/// Name, namespace (when there is one), creation time, labels and annotations.
+fn meta(out: &mut String, obj: &Value) {
+    let meta = &obj["metadata"];
+    field(out, "Name", str_of(&meta["name"]));
+    if let Some(ns) = meta["namespace"].as_str().filter(|n| !n.is_empty()) {
+        field(out, "Namespace", ns);
+    }
+    if let Some(created) = meta["creationTimestamp"].as_str() {
+        field(out, "Created", &text::relative(created));
+    }
+    pairs(out, "Labels", &meta["labels"]);
+    pairs(out, "Annotations", &meta["annotations"]);
+}
+
+async fn items(s: &Session, path: &str) -> Vec<Value> {
+    s.get(path)
+        .await
+        .ok()
+        .and_then(|l| l["items"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// `oc describe project`: quota and limits summarized after the project's own fields.
+pub async fn project(out: &mut String, s: &Session, obj: &Value) {
+    meta(out, obj);
+    let annotation = |key: &str| str_of(&obj["metadata"]["annotations"][key]).to_string();
+    field(
+        out,
+        "Display Name",
+        &annotation("openshift.io/display-name"),
+    );
+    field(out, "Description", &annotation("openshift.io/description"));
+    field(out, "Status", str_of(&obj["status"]["phase"]));
+    field(
+        out,
+        "Node Selector",
+        &annotation("openshift.io/node-selector"),
+    );
+    let name = str_of(&obj["metadata"]["name"]);
+    let quotas = items(s, &format!("/api/v1/namespaces/{name}/resourcequotas")).await;
+    if quotas.is_empty() {
+        field(out, "Quota", "");
+    } else {
+        out.push_str("Quota:\n");
+        for q in &quotas {
+            out.push_str(&format!(
+                "\tName:\t{}\n\tResource\tUsed\tHard\n\t--------\t----\t----\n",
+                str_of(&q["metadata"]["name"])
+            ));
+            let mut hard: Vec<(&String, &Value)> = q["status"]["hard"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .collect();
+            hard.sort_by(|a, b| a.0.cmp(b.0));
+            for (resource, limit) in hard {
+                let used = &q["status"]["used"][resource.as_str()];
+                out.push_str(&format!(
+                    "\t{resource}\t{}\t{}\n",
+                    go_value(used),
+                    go_value(limit)
+                ));
+            }
+        }
+    }
+    let limits = items(s, &format!("/api/v1/namespaces/{name}/limitranges")).await;
+    if limits.is_empty() {
+        field(out, "Resource limits", "");
+    } else {
+        out.push_str("Resource limits:\n");
+        for l in &limits {
+            out.push_str(&format!(
+                "\tName:\t{}\n\tType\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n\t----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n",
+                str_of(&l["metadata"]["name"])
+            ));
+            for row in limit_rows(l).lines() {
+                out.push_str(&format!("\t{}\n", row.trim_start()));
+            }
+        }
+    }
+}
+
+/// A tag's place in upstream's order: `latest`, then `major.minor` versions newest first,
+/// then longer versions newest first, then the rest by name.
+fn tag_order(a: &str, b: &str) -> Ordering {
+    fn version(tag: &str) -> Option<(usize, Vec<u64>)> {
+        let digits = tag.strip_prefix('v').unwrap_or(tag);
+        let core = digits.split(['-', '+']).next().unwrap_or_default();
+        let parts: Option<Vec<u64>> = core.split('.').map(|p| p.parse().ok()).collect();
+        let parts = parts?;
+        match parts.len() {
+            2 => Some((0, parts)),
+            3 => Some((1, parts)),
+            _ => None,
+        }
+    }
+    let class = |t: &str| match (t, version(t)) {
+        ("latest", _) => (0, None),
+        (_, Some((kind, parts))) => (1 + kind, Some(parts)),
+        _ => (3, None),
+    };
+    let (ca, va) = class(a);
+    let (cb, vb) = class(b);
+    ca.cmp(&cb).then_with(|| vb.cmp(&va)).then_with(|| a.cmp(b))
+}
+
+fn ago(time: &str) -> String {
+    match time.parse::<jiff::Timestamp>() {
+        Ok(t) => format!(
+            "{} ago",
+            spoken_duration(jiff::Timestamp::now().as_second() - t.as_second())
+        ),
+        Err(_) => String::new(),
+    }
+}
+
+/// `oc describe is`: the stream's pull spec and lookup policy, then each tag with where it
+/// comes from and the images it has pointed at (newest first, the current one starred).
+pub fn image_stream(out: &mut String, is: &Value) {
+    meta(out, is);
+    let (spec, status) = (&is["spec"], &is["status"]);
+    field(
+        out,
+        "Docker Pull Spec",
+        str_of(&status["dockerImageRepository"]),
+    );
+    out.push_str(&format!(
+        "Image Lookup:\tlocal={}\n",
+        spec["lookupPolicy"]["local"].as_bool().unwrap_or(false)
+    ));
+    let spec_tags: Vec<&Value> = spec["tags"].as_array().into_iter().flatten().collect();
+    let status_tags: Vec<&Value> = status["tags"].as_array().into_iter().flatten().collect();
+    let mut names: Vec<&str> = spec_tags
+        .iter()
+        .chain(&status_tags)
+        .map(|t| str_of(&t["name"]).max(str_of(&t["tag"])))
+        .collect();
+    names.sort_by(|a, b| tag_order(a, b));
+    names.dedup();
+    if names.is_empty() {
+        out.push_str("Tags:\t<none>\n");
+        return;
+    }
+    let mut images: Vec<&str> = status_tags
+        .iter()
+        .flat_map(|t| t["items"].as_array().into_iter().flatten())
+        .map(|i| str_of(&i["image"]))
+        .collect();
+    images.sort();
+    images.dedup();
+    out.push_str(&format!(
+        "Unique Images:\t{}\nTags:\t{}\n\n",
+        images.len(),
+        names.len()
+    ));
+    let namespace = str_of(&is["metadata"]["namespace"]);
+    for (n, name) in names.into_iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!("{name}\n"));
+        match spec_tags.iter().find(|t| str_of(&t["name"]) == name) {
+            Some(tag) => {
+                let from = &tag["from"];
+                if from.is_object() {
+                    let source = match (str_of(&from["kind"]), str_of(&from["namespace"])) {
+                        ("DockerImage", _) => str_of(&from["name"]).to_string(),
+                        (_, ns) if !ns.is_empty() && ns != namespace => {
+                            format!("{ns}/{}", str_of(&from["name"]))
+                        }
+                        _ => str_of(&from["name"]).to_string(),
+                    };
+                    out.push_str(&format!("  tagged from {source}\n"));
+                }
+                if tag["importPolicy"]["scheduled"] == true {
+                    out.push_str("    updates automatically from registry\n");
+                }
+                if tag["importPolicy"]["insecure"] == true {
+                    out.push_str("    will use insecure HTTPS or HTTP connections\n");
+                }
+            }
+            None => out.push_str("  pushed image\n"),
+        }
+        out.push('\n');
+        let history = status_tags
+            .iter()
+            .find(|t| str_of(&t["tag"]) == name)
+            .and_then(|t| t["items"].as_array());
+        match history {
+            Some(items) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    let mark = if i == 0 { "*" } else { " " };
+                    out.push_str(&format!(
+                        "  {mark} {}\n      {}\n",
+                        str_of(&item["dockerImageReference"]),
+                        ago(str_of(&item["created"]))
+                    ));
+                }
+            }
+            _ => out.push_str("  no image\n"),
+        }
+    }
+}
+
+/// `oc describe route`: the requested host and where routers admitted it, the path, TLS,
+/// the target port, and each backend service with its share of the weight.
+pub async fn route(out: &mut String, s: &Session, route: &Value) {
+    meta(out, route);
+    let spec = &route["spec"];
+    let host = str_of(&spec["host"]);
+    let ingresses: Vec<&Value> = route["status"]["ingress"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    match host.is_empty() {
+        true => out.push_str("Requested Host:\t<auto>\n"),
+        false => field(out, "Requested Host", host),
+    }
+    for ingress in &ingresses {
+        let admitted = ingress["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Admitted");
+        let canonical = match str_of(&ingress["routerCanonicalHostname"]) {
+            "" => String::new(),
+            h => format!(" (host {h})"),
+        };
+        let router = str_of(&ingress["routerName"]);
+        let prefix = match str_of(&ingress["host"]) == host {
+            true => String::new(),
+            false => format!("{} ", str_of(&ingress["host"])),
+        };
+        match admitted.map(|c| (str_of(&c["status"]), c)) {
+            Some(("True", c)) => out.push_str(&format!(
+                "\t   {prefix}exposed on router {router}{canonical} {}\n",
+                ago(str_of(&c["lastTransitionTime"])).to_lowercase()
+            )),
+            Some(("False", c)) => out.push_str(&format!(
+                "\t   {prefix}rejected by router {router}: {}{canonical} ({})\n",
+                str_of(&c["reason"]),
+                ago(str_of(&c["lastTransitionTime"])).to_lowercase()
+            )),
+            _ => out.push_str(&format!(
+                "\t   {prefix}waiting for router {router}{canonical}\n"
+            )),
+        }
+    }
+    field(out, "Path", str_of(&spec["path"]));
+    field(out, "TLS Termination", str_of(&spec["tls"]["termination"]));
+    field(
+        out,
+        "Insecure Policy",
+        str_of(&spec["tls"]["insecureEdgeTerminationPolicy"]),
+    );
+    let port = match &spec["port"]["targetPort"] {
+        Value::Null => "<all endpoint ports>".to_string(),
+        v => super::pod_template::int_or_string(v),
+    };
+    field(out, "Endpoint Port", &port);
+    let backends: Vec<&Value> = std::iter::once(&spec["to"])
+        .chain(spec["alternateBackends"].as_array().into_iter().flatten())
+        .collect();
+    let total: i64 = backends.iter().filter_map(|b| b["weight"].as_i64()).sum();
+    let namespace = str_of(&route["metadata"]["namespace"]);
+    out.push('\n');
+    for b in backends {
+        let name = str_of(&b["name"]);
+        out.push_str(&format!("Service:\t{name}\n"));
+        match b["weight"].as_i64().filter(|w| *w > 0 && total > 0) {
+            Some(w) => out.push_str(&format!("Weight:\t{w} ({}%)\n", w * 100 / total)),
+            None => out.push_str("Weight:\t0\n"),
+        }
+        let slices = items(
+            s,
+            &format!(
+                "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D{name}"
+            ),
+        )
+        .await;
+        let addresses: Vec<String> = slices
+            .iter()
+            .flat_map(|slice| {
+                let ports: Vec<i64> = slice["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["port"].as_i64())
+                    .collect();
+                slice["endpoints"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|e| e["addresses"].as_array().into_iter().flatten())
+                    .flat_map(move |a| {
+                        let ports = ports.clone();
+                        ports.into_iter().map(move |p| format!("{}:{p}", str_of(a)))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let shown = match addresses.len() {
+            0 => "<none>".to_string(),
+            1..=3 => addresses.join(", "),
+            n => format!("{} + {} more...", addresses[..3].join(", "), n - 3),
+        };
+        out.push_str(&format!("Endpoints:\t{shown}\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_order;
+
+    #[test]
+    fn tags_in_upstream_order() {
+        let mut tags = vec!["3.4", "35", "latest", "3.10", "1.2.3", "edge", "34", "v3.5"];
+        tags.sort_by(|a, b| tag_order(a, b));
+        assert_eq!(
+            tags,
+            ["latest", "3.10", "v3.5", "3.4", "1.2.3", "34", "35", "edge"]
+        );
+    }
+}
