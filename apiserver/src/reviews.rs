@@ -136,12 +136,27 @@ async fn access(
             "exactly one of nonResourceAttributes or resourceAttributes must be specified".into(),
         ));
     };
-    Ok(
-        match server.authorizer.policy().await.authorize(user, &attrs) {
-            Decision::Allow(reason) => json!({"allowed": true, "reason": reason}),
-            Decision::NoOpinion => json!({"allowed": false}),
-        },
-    )
+    let policy = server.authorizer.policy().await;
+    Ok(match policy.authorize(user, &attrs) {
+        // A scoped token may do no more than its scopes allow, whatever RBAC allows.
+        Decision::Allow(_)
+            if scopes(user).is_some_and(|s| !auth::scopes::allows(&policy, s, &attrs)) =>
+        {
+            let scopes = scopes(user).unwrap_or_default();
+            json!({"allowed": false, "denied": true,
+                "reason": format!("scopes [{}] prevent this action", scopes.join(" "))})
+        }
+        Decision::Allow(reason) => json!({"allowed": true, "reason": reason}),
+        Decision::NoOpinion => json!({"allowed": false}),
+    })
+}
+
+/// The scopes of the token a user came with (none for other credentials).
+fn scopes(user: &UserInfo) -> Option<&[String]> {
+    user.extra
+        .get(auth::scopes::EXTRA_KEY)
+        .map(Vec::as_slice)
+        .filter(|s| !s.is_empty())
 }
 
 /// `oc policy who-can`: the users and groups that may do what the review describes
@@ -182,7 +197,14 @@ async fn who_can(
 async fn rules(server: &ApiServer, user: &UserInfo, namespace: &str) -> Value {
     let policy = server.authorizer.policy().await;
     let (mut resource_rules, mut non_resource_rules) = (Vec::new(), Vec::new());
-    for rule in policy.rules_for(user, namespace) {
+    // A scoped token's rules are those its scopes cover.
+    let granted = policy
+        .rules_for(user, namespace)
+        .into_iter()
+        .filter(|rule| {
+            scopes(user).is_none_or(|s| auth::scopes::covers(&policy, s, namespace, rule))
+        });
+    for rule in granted {
         let PolicyRule {
             api_groups,
             non_resource_urls,

@@ -137,6 +137,47 @@ pub fn allows(policy: &Policy, scopes: &[String], attrs: &Attributes) -> bool {
     })
 }
 
+/// Whether every request `rule` grants in `namespace` is one the `scopes` allow (what a
+/// scoped token's rules review keeps). Wildcards are covered only by wildcards.
+pub fn covers(policy: &Policy, scopes: &[String], namespace: &str, rule: &PolicyRule) -> bool {
+    let all = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
+    let names = match all(&rule.resource_names) {
+        n if n.is_empty() => vec![String::new()],
+        n => n,
+    };
+    let mut requests = Vec::new();
+    for verb in &rule.verbs {
+        for group in all(&rule.api_groups) {
+            for resource in all(&rule.resources) {
+                let (resource, subresource) = match resource.split_once('/') {
+                    Some((r, s)) => (r.to_string(), s.to_string()),
+                    None => (resource.clone(), String::new()),
+                };
+                for name in &names {
+                    requests.push(Attributes {
+                        verb: verb.clone(),
+                        namespace: namespace.to_string(),
+                        api_group: group.clone(),
+                        resource: resource.clone(),
+                        subresource: subresource.clone(),
+                        name: name.clone(),
+                        resource_request: true,
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        for path in all(&rule.non_resource_urls) {
+            requests.push(Attributes {
+                verb: verb.clone(),
+                path,
+                ..Default::default()
+            });
+        }
+    }
+    requests.iter().all(|a| allows(policy, scopes, a))
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::rbac::v1::ClusterRole;
@@ -165,6 +206,21 @@ mod tests {
             ..Default::default()
         };
         Policy::new([view], [], [], [])
+    }
+
+    #[test]
+    fn scoped_rules_are_those_the_scopes_cover() {
+        let p = policy();
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let pods = rule(&["get", "list"], "", &["pods"], &[]);
+        let everything = rule(&["*"], "*", &["*"], &[]);
+        assert!(covers(&p, &s(&["role:view:dev"]), "dev", &pods));
+        assert!(!covers(&p, &s(&["role:view:dev"]), "prod", &pods));
+        assert!(!covers(&p, &s(&["role:view:dev"]), "dev", &everything));
+        assert!(covers(&p, &s(&["user:full"]), "dev", &everything));
+        let me = rule(&["get"], "user.openshift.io", &["users"], &["~"]);
+        assert!(covers(&p, &s(&["user:info"]), "dev", &me));
+        assert!(!covers(&p, &s(&["user:info"]), "dev", &pods));
     }
 
     #[test]

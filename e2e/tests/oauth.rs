@@ -251,6 +251,24 @@ fn browser_login_grants_scopes_mappings_and_own_tokens() {
             .status
             .success()
     );
+    // Access reviews answer for the token, scopes included.
+    let can = kubectl_as(&c, &info, &["auth", "can-i", "list", "projects"]);
+    assert_eq!(
+        (
+            String::from_utf8_lossy(&can.stdout).as_ref(),
+            can.status.code()
+        ),
+        ("no - scopes [user:info] prevent this action\n", Some(1))
+    );
+    let rules = kubectl_as(&c, &info, &["auth", "can-i", "--list"]);
+    let rules = String::from_utf8_lossy(&rules.stdout);
+    assert!(rules.contains("users.user.openshift.io "), "{rules}");
+    assert!(!rules.contains("projects.project.openshift.io"), "{rules}");
+    let full = kubectl_as(&c, &browser, &["auth", "can-i", "--list"]);
+    assert!(
+        String::from_utf8_lossy(&full.stdout).contains("projects.project.openshift.io"),
+        "a full token's rules are all its user's"
+    );
 
     // Alice sees her own tokens, and only hers, and revokes the scoped one.
     let mine = kubectl_as(
