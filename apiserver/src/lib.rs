@@ -21,6 +21,7 @@ pub mod negotiation;
 pub mod oauth;
 pub mod object;
 pub mod openapi;
+mod openapi_protobuf;
 mod projects;
 pub mod request_info;
 pub mod resources;
@@ -77,6 +78,8 @@ struct OpenApiDocs {
     index: String,
     /// `/openapi/v2`.
     swagger: String,
+    /// `/openapi/v2` in protobuf.
+    swagger_protobuf: Vec<u8>,
     documents: std::collections::BTreeMap<String, String>,
 }
 
@@ -182,9 +185,14 @@ impl ApiServer {
     fn openapi(&self) -> &OpenApiDocs {
         self.openapi.get_or_init(|| {
             let documents = openapi::serialized(&openapi::documents(&self.scheme));
+            let swagger = openapi::swagger(&documents);
+            let swagger_protobuf = serde_json::from_str(&swagger)
+                .map(|doc| openapi_protobuf::encode(&doc))
+                .unwrap_or_default();
             OpenApiDocs {
                 index: openapi::index(&documents).to_string(),
-                swagger: openapi::swagger(&documents),
+                swagger,
+                swagger_protobuf,
                 documents,
             }
         })
@@ -199,13 +207,21 @@ async fn openapi_index(State(s): State<Shared>) -> Response {
         .into_response()
 }
 
-/// `GET /openapi/v2`, in JSON (the protobuf form is not served; clients that ask for it also
-/// accept JSON).
+/// `GET /openapi/v2`: JSON, or protobuf for clients that ask for it (kubectl's validation).
 async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    // Asked for with `@v1.0`, answered with `.v1.0` (a media type Go's parser accepts).
+    const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("*/*");
+    if accept.contains("application/com.github.proto-openapi.spec.v2") {
+        return (
+            [(header::CONTENT_TYPE, PROTOBUF)],
+            s.openapi().swagger_protobuf.clone(),
+        )
+            .into_response();
+    }
     if !accept.contains("json") && !accept.contains("*/*") {
         return ApiError::NotAcceptable.into_response();
     }

@@ -6,7 +6,8 @@
 //! The Kubernetes kinds carry upstream's field-level schemas (`api::schemas`), annotated with the
 //! scheme's strategic-merge lists (`x-kubernetes-patch-merge-key`); kinds without a typed
 //! schema are open objects (`x-kubernetes-preserve-unknown-fields`). `/openapi/v2` is the same
-//! content as one Swagger 2.0 document.
+//! content as one Swagger 2.0 document (its definitions also in protobuf, `openapi_protobuf.rs`,
+//! for kubectl's validation of `List` files).
 
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -164,7 +165,7 @@ fn resource_paths(def: &ResourceDef, paths: &mut Map<String, Value>) {
     if !def.stored {
         // A review: created and answered, nothing else. The PATCH operation is listed anyway
         // (answered 405): kubectl decides from it that the server validates fields, and
-        // otherwise wants the protobuf form of /openapi/v2 to validate on its own.
+        // otherwise validates on its own from the protobuf form of /openapi/v2.
         paths.insert(
             collection,
             json!({

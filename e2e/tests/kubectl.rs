@@ -845,6 +845,31 @@ on_backend!(embedded, Backend::Embedded);
 on_backend!(etcd, Backend::Etcd);
 
 #[test]
+fn list_files_are_validated_by_kubectl_with_the_protobuf_openapi() {
+    let c = Cluster::start(Backend::Embedded);
+    // kubectl validates List files itself, from /openapi/v2 in protobuf.
+    let bad = c.file(
+        "bad-list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n  bogus: 1\n",
+    );
+    assert_eq!(
+        c.kubectl_err(&["apply", "-f", &bad]),
+        format!(
+            "error: error validating \"{bad}\": error validating data: ValidationError(ConfigMap): unknown field \"bogus\" in io.k8s.api.core.v1.ConfigMap; if you choose to ignore these errors, turn validation off with --validate=false\n"
+        )
+    );
+    // Kinds whose schema keeps unknown fields accept any.
+    let good = c.file(
+        "list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n  data: {k: v}\n- apiVersion: image.openshift.io/v1\n  kind: ImageStream\n  metadata: {name: ruby}\n  spec: {tags: [{name: a, from: {kind: DockerImage, name: x/y:1}}]}\n",
+    );
+    assert_eq!(
+        c.kubectl_ok(&["apply", "-f", &good]),
+        "configmap/a created\nimagestream.image.openshift.io/ruby created\n"
+    );
+}
+
+#[test]
 fn field_validation_strict_warn_and_ignore() {
     let c = Cluster::start(Backend::Embedded);
     let file = c.file(
