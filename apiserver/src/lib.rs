@@ -28,6 +28,7 @@ pub mod resources;
 mod reviews;
 pub mod scale;
 pub mod serve;
+mod service_ips;
 pub mod strategic;
 pub mod strategy;
 pub mod table;

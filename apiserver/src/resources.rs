@@ -820,6 +820,9 @@ async fn create(
         carry_status(&mut obj, &Value::Null);
     }
     strategy::prepare_create(def, &mut obj);
+    if is_service(def) {
+        crate::service_ips::assign(server, &mut obj, None, t.dry_run).await?;
+    }
     if !has_managed_fields(&obj) {
         crate::managed_fields::record_update(def, None, &mut obj, t.manager, "", &object::now());
     }
@@ -911,6 +914,9 @@ async fn store_update(
     crate::deletion::check_update(t.def, before, &next, t.name)?;
     if t.part == Part::Main {
         crate::strategy::prepare_update(t.def, &mut next);
+        if is_service(t.def) {
+            crate::service_ips::assign(server, &mut next, Some(before), t.dry_run).await?;
+        }
     }
     if ownership == Ownership::Update {
         // A client that changes managedFields itself (to reset or migrate them) is obeyed.
@@ -959,6 +965,10 @@ async fn store_update(
         .map_err(|e| from_storage(e, target(t.def, t.name)))?;
     object::set_resource_version(&mut next, kv.mod_revision);
     Ok(out.respond(StatusCode::OK, t.def, view(t, next)))
+}
+
+fn is_service(def: &ResourceDef) -> bool {
+    def.group.is_empty() && def.plural == "services"
 }
 
 /// Whether a write records field ownership itself (updates) or brings it (applies).

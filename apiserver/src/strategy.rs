@@ -17,9 +17,145 @@ pub fn prepare_update(def: &ResourceDef, obj: &mut Value) {
     prepare_write(def, obj);
 }
 
+/// Upstream's defaults, applied to every write of the kinds that have them (a field left
+/// out of an update is defaulted again, as upstream defaults on every decode).
 fn prepare_write(def: &ResourceDef, obj: &mut Value) {
-    if def.group.is_empty() && def.plural == "secrets" {
-        secret_defaults(obj);
+    match (def.group, def.plural) {
+        ("", "secrets") => secret_defaults(obj),
+        ("", "services") => service_defaults(&mut obj["spec"]),
+        ("", "pods") => pod_spec_defaults(&mut obj["spec"], true),
+        ("", "podtemplates") => pod_spec_defaults(&mut obj["template"]["spec"], true),
+        ("apps", "deployments") => {
+            deployment_defaults(&mut obj["spec"]);
+            pod_spec_defaults(&mut obj["spec"]["template"]["spec"], true);
+        }
+        ("", "replicationcontrollers")
+        | ("apps", "replicasets" | "statefulsets" | "daemonsets")
+        | ("apps.openshift.io", "deploymentconfigs") => {
+            pod_spec_defaults(&mut obj["spec"]["template"]["spec"], true)
+        }
+        // A job's pods have no default restart policy: it must be chosen.
+        ("batch", "jobs") => pod_spec_defaults(&mut obj["spec"]["template"]["spec"], false),
+        ("batch", "cronjobs") => pod_spec_defaults(
+            &mut obj["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            false,
+        ),
+        _ => {}
+    }
+}
+
+/// Sets `obj[key]` to `value` when it is absent.
+fn default(obj: &mut Value, key: &str, value: Value) {
+    if let Some(map) = obj.as_object_mut() {
+        map.entry(key).or_insert(value);
+    }
+}
+
+/// A service's type, session affinity, traffic policies and port protocols and targets.
+fn service_defaults(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    default(spec, "type", json!("ClusterIP"));
+    default(spec, "sessionAffinity", json!("None"));
+    let kind = spec["type"].as_str().unwrap_or_default().to_string();
+    if kind != "ExternalName" {
+        default(spec, "internalTrafficPolicy", json!("Cluster"));
+    }
+    if kind == "NodePort" || kind == "LoadBalancer" {
+        default(spec, "externalTrafficPolicy", json!("Cluster"));
+    }
+    for port in spec["ports"].as_array_mut().into_iter().flatten() {
+        default(port, "protocol", json!("TCP"));
+        let number = port["port"].clone();
+        default(port, "targetPort", number);
+    }
+}
+
+/// A deployment's replica count, history, progress deadline and rolling-update strategy.
+fn deployment_defaults(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    default(spec, "replicas", json!(1));
+    default(spec, "revisionHistoryLimit", json!(10));
+    default(spec, "progressDeadlineSeconds", json!(600));
+    default(spec, "strategy", json!({"type": "RollingUpdate"}));
+    let strategy = &mut spec["strategy"];
+    default(strategy, "type", json!("RollingUpdate"));
+    if strategy["type"] == "RollingUpdate" {
+        default(strategy, "rollingUpdate", json!({}));
+        default(
+            &mut strategy["rollingUpdate"],
+            "maxUnavailable",
+            json!("25%"),
+        );
+        default(&mut strategy["rollingUpdate"], "maxSurge", json!("25%"));
+    }
+}
+
+/// `Always` for images without a tag or tagged `latest`, else `IfNotPresent`.
+fn pull_policy(image: &str) -> &'static str {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    if last.contains('@') {
+        return "IfNotPresent";
+    }
+    match last.split_once(':') {
+        Some((_, "latest")) | None => "Always",
+        Some(_) => "IfNotPresent",
+    }
+}
+
+/// A pod spec's scheduling, DNS and termination settings, and its containers' pull policy,
+/// termination message, port protocols, probe timings and field references.
+fn pod_spec_defaults(spec: &mut Value, restart_always: bool) {
+    if !spec.is_object() {
+        return;
+    }
+    if restart_always {
+        default(spec, "restartPolicy", json!("Always"));
+    }
+    default(spec, "terminationGracePeriodSeconds", json!(30));
+    default(spec, "dnsPolicy", json!("ClusterFirst"));
+    default(spec, "securityContext", json!({}));
+    default(spec, "schedulerName", json!("default-scheduler"));
+    for list in ["containers", "initContainers"] {
+        for c in spec[list].as_array_mut().into_iter().flatten() {
+            let policy = pull_policy(c["image"].as_str().unwrap_or_default());
+            default(c, "imagePullPolicy", json!(policy));
+            default(c, "terminationMessagePath", json!("/dev/termination-log"));
+            default(c, "terminationMessagePolicy", json!("File"));
+            default(c, "resources", json!({}));
+            for port in c["ports"].as_array_mut().into_iter().flatten() {
+                default(port, "protocol", json!("TCP"));
+            }
+            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                let p = &mut c[probe];
+                if !p.is_object() {
+                    continue;
+                }
+                default(p, "timeoutSeconds", json!(1));
+                default(p, "periodSeconds", json!(10));
+                default(p, "successThreshold", json!(1));
+                default(p, "failureThreshold", json!(3));
+                if p["httpGet"].is_object() {
+                    default(&mut p["httpGet"], "scheme", json!("HTTP"));
+                }
+            }
+            for env in c["env"].as_array_mut().into_iter().flatten() {
+                let field = &mut env["valueFrom"]["fieldRef"];
+                if field.is_object() {
+                    default(field, "apiVersion", json!("v1"));
+                }
+            }
+        }
+    }
+    for volume in spec["volumes"].as_array_mut().into_iter().flatten() {
+        for source in ["configMap", "secret"] {
+            if volume[source].is_object() {
+                default(&mut volume[source], "defaultMode", json!(420));
+            }
+        }
     }
 }
 
@@ -64,6 +200,49 @@ fn namespace_defaults(obj: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workloads_and_services_get_upstreams_defaults() {
+        let scheme = api::Scheme::builtin();
+        let deployments = *scheme.lookup("apps", "v1", "deployments").unwrap();
+        let mut d = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "nginx", "ports": [{"containerPort": 80}],
+             "readinessProbe": {"httpGet": {"port": 80}}},
+            {"name": "b", "image": "quay.io/x/y:1.2"}]}}}});
+        prepare_create(&deployments, &mut d);
+        assert_eq!(d["spec"]["replicas"], 1);
+        assert_eq!(
+            d["spec"]["strategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+        );
+        let pod = &d["spec"]["template"]["spec"];
+        assert_eq!(pod["restartPolicy"], "Always");
+        assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
+        assert_eq!(pod["containers"][1]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(pod["containers"][0]["ports"][0]["protocol"], "TCP");
+        assert_eq!(
+            pod["containers"][0]["readinessProbe"],
+            json!({"httpGet": {"port": 80, "scheme": "HTTP"}, "timeoutSeconds": 1,
+                "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3})
+        );
+        let services = *scheme.lookup("", "v1", "services").unwrap();
+        let mut s = json!({"spec": {"ports": [{"port": 80}]}});
+        prepare_create(&services, &mut s);
+        assert_eq!(s["spec"]["type"], "ClusterIP");
+        assert_eq!(
+            s["spec"]["ports"][0],
+            json!({"port": 80, "protocol": "TCP", "targetPort": 80})
+        );
+        // A replica count the user chose stays.
+        let mut three = json!({"spec": {"replicas": 3}});
+        prepare_update(&deployments, &mut three);
+        assert_eq!(three["spec"]["replicas"], 3);
+        assert_eq!(
+            super::pull_policy("registry:5000/x/y@sha256:ab"),
+            "IfNotPresent"
+        );
+        assert_eq!(super::pull_policy("registry:5000/x/y"), "Always");
+    }
 
     #[test]
     fn secrets_fold_string_data_and_default_their_type() {

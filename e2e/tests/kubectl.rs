@@ -763,9 +763,10 @@ fn typed_create_commands_send_protobuf(c: Cluster) {
     assert_eq!(deploy["spec"]["replicas"], 0);
     let container = &deploy["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["image"], "nginx:1.27");
+    // The protocol left out is defaulted, as upstream defaults it.
     assert_eq!(
         container["ports"],
-        serde_json::json!([{"containerPort": 80}])
+        serde_json::json!([{"containerPort": 80, "protocol": "TCP"}])
     );
     assert!(deploy["metadata"].get("generateName").is_none(), "{deploy}");
     assert_eq!(
@@ -843,6 +844,70 @@ macro_rules! on_backend {
 on_backend!(embedded, Backend::Embedded);
 #[cfg(feature = "etcd")]
 on_backend!(etcd, Backend::Etcd);
+
+#[test]
+fn services_get_cluster_ips_and_node_ports() {
+    let c = Cluster::start(Backend::Embedded);
+    c.kubectl_ok(&["create", "service", "clusterip", "a", "--tcp=80:8080"]);
+    c.kubectl_ok(&["create", "service", "clusterip", "b", "--tcp=443"]);
+    c.kubectl_ok(&["create", "service", "nodeport", "n", "--tcp=80"]);
+    c.kubectl_ok(&[
+        "create",
+        "service",
+        "clusterip",
+        "headless",
+        "--clusterip=None",
+    ]);
+    let field = |name: &str, path: &str| {
+        c.kubectl_ok(&["get", "service", name, "-o", &format!("jsonpath={path}")])
+    };
+    let (a, b) = (
+        field("a", "{.spec.clusterIP}"),
+        field("b", "{.spec.clusterIP}"),
+    );
+    assert!(
+        a.starts_with("172.30.") && b.starts_with("172.30.") && a != b,
+        "{a} {b}"
+    );
+    assert_eq!(
+        field(
+            "a",
+            "{.spec.clusterIPs} {.spec.ipFamilies} {.spec.ipFamilyPolicy} {.spec.sessionAffinity} {.spec.type} {.spec.internalTrafficPolicy}"
+        ),
+        format!(r#"["{a}"] ["IPv4"] SingleStack None ClusterIP Cluster"#)
+    );
+    let node_port: u16 = field("n", "{.spec.ports[0].nodePort}").parse().unwrap();
+    assert!((30000..=32767).contains(&node_port));
+    assert_eq!(field("headless", "{.spec.clusterIP}"), "None");
+    let table = c.kubectl_ok(&["get", "service", "a", "n", "--no-headers"]);
+    assert!(
+        table.contains(&format!("ClusterIP   {a}   <none>   80/TCP")),
+        "{table}"
+    );
+    assert!(table.contains(&format!("80:{node_port}/TCP")), "{table}");
+    // An update without the address keeps it; an address in use is refused.
+    let mut obj: serde_json::Value =
+        serde_json::from_str(&c.kubectl_ok(&["get", "service", "a", "-o", "json"])).unwrap();
+    let spec = obj["spec"].as_object_mut().unwrap();
+    spec.remove("clusterIP");
+    spec.remove("clusterIPs");
+    let file = c.file("a.json", &obj.to_string());
+    c.kubectl_ok(&["replace", "-f", &file]);
+    assert_eq!(field("a", "{.spec.clusterIP}"), a);
+    assert_eq!(
+        c.kubectl_err(&[
+            "create",
+            "service",
+            "clusterip",
+            "c",
+            "--tcp=80",
+            &format!("--clusterip={a}")
+        ]),
+        format!(
+            "error: failed to create ClusterIP service: Service \"c\" is invalid: spec.clusterIPs: Invalid value: []string{{\"{a}\"}}: failed to allocate IP {a}: provided IP is already allocated\n"
+        )
+    );
+}
 
 #[test]
 fn list_files_are_validated_by_kubectl_with_the_protobuf_openapi() {
