@@ -357,7 +357,30 @@ impl ApiServer {
             let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
             self.create_if_missing(def, ns).await?;
         }
-        Ok(())
+        let services = self
+            .scheme
+            .lookup("", "v1", "services")
+            .ok_or(ApiError::PathNotFound)?;
+        self.create_if_missing(services, self.kubernetes_service())
+            .await
+    }
+
+    /// `default/kubernetes`: the service that names the API server, at the service network's
+    /// first address, as upstream has it.
+    fn kubernetes_service(&self) -> serde_json::Value {
+        let port = self
+            .address
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .unwrap_or(8443);
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"type": "ClusterIP", "clusterIP": "172.30.0.1", "clusterIPs": ["172.30.0.1"],
+                "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]},
+        })
     }
 
     /// Creates a default RBAC object, or brings an existing one back to the default unless

@@ -305,7 +305,7 @@ fn patch_replace_and_edit_change_objects_as_kubectl() {
     };
     for (n, script) in [
         (1, r#"sed -i 's/v4/v5/' "$1""#),
-        (2, "true"),
+        (2, r#"stat -c %a "$1" >> "$(dirname "$0")/modes""#),
         (
             3,
             r#"sed -i 's/^  name: \(oc\|kubectl\)$/  name: renamed/' "$1""#,
@@ -336,6 +336,11 @@ fn patch_replace_and_edit_change_objects_as_kubectl() {
     assert_eq!(
         c.kubectl_ok(&["get", "configmap", "oc", "-o", "jsonpath={.data.k}"]),
         "v5"
+    );
+    // The file being edited is the user's alone, as kubectl's is.
+    assert_eq!(
+        std::fs::read_to_string(c.scratch("modes")).unwrap(),
+        "600\n600\n"
     );
 }
 
@@ -543,11 +548,19 @@ fn status_tracing_and_watch() {
         outcome(&oc(&home, &all), "", "")
     };
     let server = c.server();
+    c.kubectl_ok(&["create", "namespace", "empty"]);
     assert_eq!(
-        run(&["status"]).0,
+        run(&["status", "-n", "empty"]).0,
         format!(
-            "In project default on server {server}\n\nYou have no services, deployment configs, or build configs.\nRun 'oc new-app' to create an application.\n"
+            "In project empty on server {server}\n\nYou have no services, deployment configs, or build configs.\nRun 'oc new-app' to create an application.\n"
         )
+    );
+    // The API server's own service is in `default`, at the service network's first address.
+    let port = server.rsplit_once(':').unwrap().1;
+    let status = run(&["status"]).0;
+    assert!(
+        status.contains(&format!("\nsvc/kubernetes - 172.30.0.1:443->{port}\n")),
+        "{status}"
     );
     c.kubectl_ok(&["create", "deployment", "web", "--image=nginx"]);
     c.kubectl_ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);

@@ -74,8 +74,18 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
         meta.remove("managedFields");
     }
     let file = scratch_file(t);
+    // Owner-only, as the object may be a secret.
     let write = |text: &str| {
-        std::fs::write(&file, text).map_err(|e| CliError::msg(format!("{}: {e}", file.display())))
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&file)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| CliError::msg(format!("{}: {e}", file.display())))
     };
     write(&format!("{HEADER}{}", printers::yaml(&original)?))?;
     let mut failed: Option<String> = None;
