@@ -72,6 +72,16 @@ pub fn register(generator: &mut SchemaGenerator, group: &str, version: &str, kin
 }
 
 /// Every schema registered in `generator`, by name.
+/// Whether the kind has a typed schema.
+pub fn has_schema(group: &str, version: &str, kind: &str) -> bool {
+    register(&mut generator(), group, version, kind)
+}
+
+/// Adds `ObjectMeta` (and what it references), which kinds without a typed schema share.
+pub fn register_object_meta(generator: &mut SchemaGenerator) {
+    generator.subschema_for::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>();
+}
+
 pub fn definitions(generator: &mut SchemaGenerator) -> Map<String, Value> {
     generator.take_definitions(true).into_iter().collect()
 }

@@ -2,8 +2,9 @@
 //! know are dropped, as upstream's decoding drops them, and reported; so are fields given
 //! twice in a JSON body. `Strict` refuses such a write (400, upstream's "strict decoding
 //! error" message), `Warn` (the default) answers with one `Warning` header per field, `Ignore`
-//! says nothing. Kinds whose schema preserves unknown fields (the OpenShift kinds, for now)
-//! keep everything.
+//! says nothing. Where a schema preserves unknown fields (the OpenShift kinds' top level,
+//! specs and statuses, for now) unknown fields stay, while the fields it knows (their
+//! metadata) are still checked, as upstream checks structural schemas.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -123,9 +124,7 @@ fn walk(
     unknown: &mut Vec<String>,
 ) {
     let schema = resolve(components, schema);
-    if schema["x-kubernetes-preserve-unknown-fields"] == true {
-        return;
-    }
+    let preserve = schema["x-kubernetes-preserve-unknown-fields"] == true;
     match value {
         Value::Object(map) => {
             let properties = schema["properties"].as_object();
@@ -139,6 +138,7 @@ fn walk(
                     (Some(s), _) | (None, Some(s)) => {
                         walk(components, s, v, &join(path, key), unknown)
                     }
+                    (None, None) if preserve => {}
                     (None, None) => dropped.push(key.clone()),
                 }
             }

@@ -193,13 +193,27 @@ fn resource_paths(def: &ResourceDef, paths: &mut Map<String, Value>) {
         "boolean",
         "Force is going to \"force\" Apply requests.",
     ));
+    // Strategic merge needs a field schema to be anything but a merge patch: kinds without
+    // one advertise merge patches only, and kubectl then merges them as it merges custom
+    // resources (instead of warning that it cannot find their fields).
+    let patch_types: &[&str] = match api::schemas::has_schema(def.group, def.version, def.kind) {
+        true => &[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json",
+        ],
+        false => &[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+        ],
+    };
     paths.insert(
         format!("{collection}/{{name}}"),
         json!({
             "parameters": item_params,
             "get": operation(def, "get", &id("read"), vec![], None, object_ref(def)),
             "put": operation(def, "put", &id("replace"), write_params(), Some(&["application/json"]), object_ref(def)),
-            "patch": operation(def, "patch", &id("patch"), patch_params, Some(&["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"]), object_ref(def)),
+            "patch": operation(def, "patch", &id("patch"), patch_params, Some(patch_types), object_ref(def)),
             "delete": operation(def, "delete", &id("delete"), write_params(), None, json!({"type": "object"})),
         }),
     );
@@ -212,7 +226,9 @@ fn kind_schema(def: &ResourceDef) -> Value {
         "properties": {
             "apiVersion": {"description": "APIVersion defines the versioned schema of this representation of an object.", "type": "string"},
             "kind": {"description": "Kind is a string value representing the REST resource this object represents.", "type": "string"},
-            "metadata": {"description": "Standard object's metadata.", "type": "object", "x-kubernetes-preserve-unknown-fields": true},
+            "metadata": {"description": "Standard object's metadata.", "allOf": [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}]},
+            "spec": {"description": "The desired state.", "type": "object", "x-kubernetes-preserve-unknown-fields": true},
+            "status": {"description": "The observed state.", "type": "object", "x-kubernetes-preserve-unknown-fields": true},
         },
         "x-kubernetes-preserve-unknown-fields": true,
         "x-kubernetes-group-version-kind": [gvk(def)],
@@ -246,7 +262,10 @@ pub fn component_schemas(scheme: &Scheme, group: &str, version: &str) -> Map<Str
     for def in scheme.group_version(group, version) {
         match api::schemas::register(&mut generator, def.group, def.version, def.kind) {
             true => typed.push(def),
-            false => drop(schemas.insert(schema_name(def), kind_schema(def))),
+            false => {
+                api::schemas::register_object_meta(&mut generator);
+                schemas.insert(schema_name(def), kind_schema(def));
+            }
         }
     }
     for (name, schema) in api::schemas::definitions(&mut generator) {

@@ -918,6 +918,46 @@ fn services_get_cluster_ips_and_node_ports() {
 }
 
 #[test]
+fn openshift_kinds_apply_cleanly_and_validate_their_metadata() {
+    let c = Cluster::start(Backend::Embedded);
+    let route = |host: &str, extra: &str| {
+        c.file(
+            "route.yaml",
+            &format!("apiVersion: route.openshift.io/v1\nkind: Route\nmetadata:\n  name: web\n{extra}spec:\n  host: {host}\n  to: {{kind: Service, name: web}}\n"),
+        )
+    };
+    // Client-side apply merges them as custom resources: no warning about fields.
+    for (host, verb) in [
+        ("a.example.com", "created"),
+        ("b.example.com", "configured"),
+    ] {
+        let out = c.kubectl(&["apply", "-f", &route(host, "")]);
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&out.stdout).as_ref(),
+                String::from_utf8_lossy(&out.stderr).as_ref()
+            ),
+            (
+                format!("route.route.openshift.io/web {verb}\n").as_str(),
+                ""
+            )
+        );
+    }
+    assert_eq!(
+        c.kubectl_ok(&["get", "route", "web", "-o", "jsonpath={.spec.host}"]),
+        "b.example.com"
+    );
+    // Their metadata is ObjectMeta, checked strictly.
+    let file = route("c.example.com", "  labelz: {a: b}\n");
+    assert_eq!(
+        c.kubectl_err(&["replace", "-f", &file]),
+        format!(
+            "Error from server (BadRequest): error when replacing \"{file}\": Route in version \"v1\" cannot be handled as a Route: strict decoding error: unknown field \"metadata.labelz\"\n"
+        )
+    );
+}
+
+#[test]
 fn list_files_are_validated_by_kubectl_with_the_protobuf_openapi() {
     let c = Cluster::start(Backend::Embedded);
     // kubectl validates List files itself, from /openapi/v2 in protobuf.
