@@ -337,6 +337,43 @@ fn patch_replace_and_edit_change_objects_as_kubectl() {
         c.kubectl_ok(&["get", "configmap", "oc", "-o", "jsonpath={.data.k}"]),
         "v5"
     );
+    // Several objects are edited in one List.
+    for name in ["oc2", "kubectl2"] {
+        c.kubectl_ok(&["create", "configmap", name, "--from-literal=k=v5"]);
+    }
+    let script = editor("list", r#"sed -i 's/k: v5/k: v6/' "$1""#);
+    let ours = oc_with(
+        &home,
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "edit",
+            "configmap",
+            "oc",
+            "oc2",
+        ],
+        &[("OC_EDITOR", &script)],
+    );
+    let theirs = {
+        let mut k = c.kubectl_command(&["edit", "configmap", "kubectl", "kubectl2"]);
+        k.env("KUBE_EDITOR", &script);
+        k.output().unwrap()
+    };
+    assert_eq!(
+        outcome(&ours, "oc", "NAME"),
+        outcome(&theirs, "kubectl", "NAME")
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "configmaps",
+            "oc",
+            "oc2",
+            "-o",
+            "jsonpath={.items[*].data.k}"
+        ]),
+        "v6 v6"
+    );
     // The file being edited is the user's alone, as kubectl's is.
     assert_eq!(
         std::fs::read_to_string(c.scratch("modes")).unwrap(),

@@ -1,5 +1,6 @@
-//! `oc edit TYPE NAME`: the object as YAML in `$OC_EDITOR`, `$KUBE_EDITOR` or `$EDITOR`
-//! (else `vi`); the changes go back as a merge patch (what the user removed, set to null).
+//! `oc edit TYPE NAME...`: the object (several: a `List` of them) as YAML in `$OC_EDITOR`,
+//! `$KUBE_EDITOR` or `$EDITOR` (else `vi`); each changed object goes back as a merge patch
+//! (what the user removed, set to null).
 //! An error from the server re-opens the file with the error on top, as upstream does; saving
 //! it unchanged again gives up, keeping a copy of the edits.
 
@@ -65,16 +66,45 @@ fn uncommented(text: &str) -> String {
         .collect()
 }
 
-/// Edits one object; whether it changed.
-async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliError> {
-    let mut original = s.get(&t.path()).await?;
-    if !a.show_managed_fields
-        && let Some(meta) = original["metadata"].as_object_mut()
-    {
-        meta.remove("managedFields");
+/// The objects as the file shows them: the one object, or a `List` of several.
+fn document(objects: &[Value]) -> Value {
+    match objects {
+        [one] => one.clone(),
+        many => serde_json::json!({"apiVersion": "v1", "items": many, "kind": "List",
+            "metadata": {}}),
     }
-    let file = scratch_file(t);
-    // Owner-only, as the object may be a secret.
+}
+
+/// The objects of an edited document, in the order they were given.
+fn edited_objects(doc: Value, count: usize) -> Vec<Value> {
+    match (count, doc) {
+        (1, one) => vec![one],
+        (_, Value::Object(mut list)) => match list.remove("items") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Edits the objects in one file (a `List` when there are several); the ones that changed.
+async fn edit_all<'a>(
+    s: &Session,
+    targets: &'a [Target],
+    a: &EditArgs,
+) -> Result<Vec<&'a Target>, CliError> {
+    let mut originals = Vec::new();
+    for t in targets {
+        let mut original = s.get(&t.path()).await?;
+        if !a.show_managed_fields
+            && let Some(meta) = original["metadata"].as_object_mut()
+        {
+            meta.remove("managedFields");
+        }
+        originals.push(original);
+    }
+    let file = scratch_file(&targets[0]);
+    // Owner-only, as an object may be a secret.
     let write = |text: &str| {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
@@ -87,8 +117,13 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
             .and_then(|mut f| f.write_all(text.as_bytes()))
             .map_err(|e| CliError::msg(format!("{}: {e}", file.display())))
     };
-    write(&format!("{HEADER}{}", printers::yaml(&original)?))?;
+    write(&format!(
+        "{HEADER}{}",
+        printers::yaml(&document(&originals))?
+    ))?;
     let mut failed: Option<String> = None;
+    // Objects already saved by an earlier round (a re-opened file still shows them).
+    let mut saved: Vec<usize> = Vec::new();
     loop {
         open(&file)?;
         let text = std::fs::read_to_string(&file)
@@ -97,7 +132,7 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
         if body.trim().is_empty() {
             let _ = std::fs::remove_file(&file);
             eprintln!("Edit cancelled, saved file was empty.");
-            return Ok(false);
+            return Ok(Vec::new());
         }
         if failed.as_deref() == Some(body.as_str()) {
             return Err(CliError::msg(format!(
@@ -105,40 +140,56 @@ async fn edit_one(s: &Session, t: &Target, a: &EditArgs) -> Result<bool, CliErro
                 file.display()
             )));
         }
-        let outcome = match serde_saphyr::from_str::<Value>(&body) {
-            Err(e) => Err(format!("The edited file had a syntax error: {e}")),
-            Ok(edited) if edited == original => {
-                let _ = std::fs::remove_file(&file);
-                eprintln!("Edit cancelled, no changes made.");
-                return Ok(false);
-            }
-            Ok(edited)
-                if ["apiVersion", "kind"]
-                    .iter()
-                    .any(|f| edited[*f] != original[*f])
-                    || edited["metadata"]["name"] != original["metadata"]["name"] =>
-            {
-                eprintln!(
-                    "A copy of your changes has been stored to \"{}\"",
-                    file.display()
-                );
-                return Err(CliError::msg(
-                    "At least one of apiVersion, kind and name was changed",
-                ));
-            }
-            Ok(edited) => save(s, t, &original, &edited).await,
-        };
-        match outcome {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&file);
-                return Ok(true);
-            }
-            Err(message) => {
-                let notes: String = message.lines().map(|l| format!("# {l}\n")).collect();
+        let edited = match serde_saphyr::from_str::<Value>(&body) {
+            Ok(doc) => edited_objects(doc, targets.len()),
+            Err(e) => {
+                let notes = format!("# The edited file had a syntax error: {e}\n");
                 write(&format!("{HEADER}{notes}#\n{body}"))?;
                 failed = Some(body);
+                continue;
+            }
+        };
+        let same_objects = edited.len() == originals.len()
+            && edited.iter().zip(&originals).all(|(e, o)| {
+                ["apiVersion", "kind"].iter().all(|f| e[*f] == o[*f])
+                    && e["metadata"]["name"] == o["metadata"]["name"]
+            });
+        if !same_objects {
+            eprintln!(
+                "A copy of your changes has been stored to \"{}\"",
+                file.display()
+            );
+            return Err(CliError::msg(
+                "At least one of apiVersion, kind and name was changed",
+            ));
+        }
+        let changed: Vec<usize> = (0..edited.len())
+            .filter(|i| edited[*i] != originals[*i] && !saved.contains(i))
+            .collect();
+        if changed.is_empty() && saved.is_empty() {
+            let _ = std::fs::remove_file(&file);
+            eprintln!("Edit cancelled, no changes made.");
+            return Ok(Vec::new());
+        }
+        let mut errors = Vec::new();
+        for i in changed {
+            match save(s, &targets[i], &originals[i], &edited[i]).await {
+                Ok(()) => saved.push(i),
+                Err(message) => errors.push(message),
             }
         }
+        if errors.is_empty() {
+            let _ = std::fs::remove_file(&file);
+            saved.sort();
+            return Ok(saved.into_iter().map(|i| &targets[i]).collect());
+        }
+        let notes: String = errors
+            .iter()
+            .flat_map(|m| m.lines())
+            .map(|l| format!("# {l}\n"))
+            .collect();
+        write(&format!("{HEADER}{notes}#\n{body}"))?;
+        failed = Some(body);
     }
 }
 
@@ -164,10 +215,9 @@ async fn save(s: &Session, t: &Target, original: &Value, edited: &Value) -> Resu
 pub async fn edit(g: &Globals, a: &EditArgs) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
-    for t in objects::named(&s, &a.words).await? {
-        if edit_one(&s, &t, a).await? {
-            println!("{} edited", t.display());
-        }
+    let targets = objects::named(&s, &a.words).await?;
+    for t in edit_all(&s, &targets, a).await? {
+        println!("{} edited", t.display());
     }
     Ok(())
 }
