@@ -881,6 +881,20 @@ fn openshift_kinds_are_described_as_oc_describes_them() {
             "    quay.io/x/ruby@sha256:aaa",
         ]
     );
+    let dc = c.file(
+        "dc.yaml",
+        "apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata: {name: frontend}\nspec:\n  replicas: 2\n  selector: {app: frontend}\n  triggers:\n  - type: ConfigChange\n  - type: ImageChange\n    imageChangeParams: {automatic: true, containerNames: [web], from: {kind: ImageStreamTag, name: \"ruby:latest\"}}\n  template:\n    metadata: {labels: {app: frontend}}\n    spec: {containers: [{name: web, image: ruby, ports: [{containerPort: 8080}]}]}\n",
+    );
+    c.kubectl_ok(&["apply", "-f", &dc]);
+    let dc = describe(&["deploymentconfig", "frontend"]);
+    assert!(
+        dc.contains("\nLatest Version:\t0\nSelector:\tapp=frontend\nReplicas:\t2\nTriggers:\tConfig, Image(ruby@latest, auto=true)\nStrategy:\tRolling\nTemplate:\nPod Template:\n  Labels:\tapp=frontend\n  Containers:\n   web:\n    Image:\t\truby\n    Port:\t\t8080/TCP\n"),
+        "{dc}"
+    );
+    assert!(
+        dc.ends_with("\nLatest Deployment:\t<none>\nEvents:\t\t\t<none>\n"),
+        "{dc}"
+    );
     let route = describe(&["route", "web"]);
     assert!(
         route.contains("\nRequested Host:\t\tweb.example.com\nPath:\t\t\t<none>\nTLS Termination:\tedge\nInsecure Policy:\t<none>\nEndpoint Port:\t\t<all endpoint ports>\n\nService:\tweb\nWeight:\t\t150 (75%)\nEndpoints:\t<none>\nService:\talt\nWeight:\t\t50 (25%)\nEndpoints:\t<none>\n"),

@@ -27,7 +27,10 @@ pub fn has_events(kind: &str) -> bool {
 
 /// Whether the description is `oc`'s own (aligned with tabs) rather than kubectl's.
 pub fn oc_style(kind: &str) -> bool {
-    matches!(kind, "Project" | "ImageStream" | "Route")
+    matches!(
+        kind,
+        "Project" | "ImageStream" | "Route" | "DeploymentConfig"
+    )
 }
 
 pub async fn describe(s: &Session, t: &Target, obj: &Value) -> String {
@@ -39,6 +42,9 @@ pub async fn describe(s: &Session, t: &Target, obj: &Value) -> String {
         ("project.openshift.io", "Project") => super::openshift::project(&mut out, s, obj).await,
         ("image.openshift.io", "ImageStream") => super::openshift::image_stream(&mut out, obj),
         ("route.openshift.io", "Route") => super::openshift::route(&mut out, s, obj).await,
+        ("apps.openshift.io", "DeploymentConfig") => {
+            super::openshift::deployment_config(&mut out, s, obj).await
+        }
         ("", "ServiceAccount") => service_account(&mut out, obj),
         ("", "Service") => super::workloads::service(&mut out, s, obj).await,
         ("apps", "Deployment") => super::workloads::deployment(&mut out, s, obj).await,

@@ -1,6 +1,6 @@
 //! `oc`'s own descriptions of OpenShift kinds (aligned with tabs): the common header (name,
 //! namespace, relative creation time, `k=v` labels and annotations), then projects, image
-//! streams (tags in upstream's order with their history) and routes.
+//! streams (tags in upstream's order with their history), routes and deployment configs.
 
 use std::cmp::Ordering;
 
@@ -358,9 +358,109 @@ pub async fn route(out: &mut String, s: &Session, route: &Value) {
     }
 }
 
+/// `Config, Image(ruby@latest, auto=true)`: a deployment config's triggers.
+fn triggers(list: &Value) -> String {
+    let shown: Vec<String> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| match str_of(&t["type"]) {
+            "ConfigChange" => "Config".to_string(),
+            "ImageChange" => {
+                let p = &t["imageChangeParams"];
+                let from = str_of(&p["from"]["name"]).replacen(':', "@", 1);
+                format!(
+                    "Image({from}, auto={})",
+                    p["automatic"].as_bool().unwrap_or(false)
+                )
+            }
+            other => other.to_string(),
+        })
+        .collect();
+    shown.join(", ")
+}
+
+/// `oc describe dc`: version, selector, replicas, triggers and strategy, the pod template,
+/// then its deployments (the replication controllers it made), newest first.
+pub async fn deployment_config(out: &mut String, s: &Session, dc: &Value) {
+    meta(out, dc);
+    let (spec, status) = (&dc["spec"], &dc["status"]);
+    let latest = status["latestVersion"].as_i64().unwrap_or(0);
+    field(out, "Latest Version", &latest.to_string());
+    let mut selector: Vec<String> = spec["selector"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", str_of(v)))
+        .collect();
+    selector.sort();
+    field(out, "Selector", &selector.join(","));
+    field(
+        out,
+        "Replicas",
+        &spec["replicas"].as_i64().unwrap_or(1).to_string(),
+    );
+    if spec["paused"] == true {
+        field(out, "Paused", "true");
+    }
+    field(out, "Triggers", &triggers(&spec["triggers"]));
+    let strategy = match str_of(&spec["strategy"]["type"]) {
+        "" => "Rolling",
+        other => other,
+    };
+    field(out, "Strategy", strategy);
+    out.push_str("Template:\n");
+    super::pod_template::describe(out, &spec["template"]);
+    let namespace = str_of(&dc["metadata"]["namespace"]);
+    let name = str_of(&dc["metadata"]["name"]);
+    let mut deployments = items(
+        s,
+        &format!(
+            "/api/v1/namespaces/{namespace}/replicationcontrollers?labelSelector=openshift.io%2Fdeployment-config.name%3D{name}"
+        ),
+    )
+    .await;
+    let version = |rc: &Value| {
+        str_of(&rc["metadata"]["annotations"]["openshift.io/deployment-config.latest-version"])
+            .parse::<i64>()
+            .unwrap_or(0)
+    };
+    deployments.sort_by_key(|rc| std::cmp::Reverse(version(rc)));
+    if deployments.is_empty() {
+        out.push_str("\nLatest Deployment:\t<none>\n");
+    }
+    for rc in &deployments {
+        let n = version(rc);
+        let tag = if n == latest { " (latest)" } else { "" };
+        let meta = &rc["metadata"];
+        let count = |k: &str| rc["status"][k].as_i64().unwrap_or(0);
+        out.push_str(&format!(
+            "\nDeployment #{n}{tag}:\n\tName:\t{}\n\tCreated:\t{}\n\tStatus:\t{}\n\tReplicas:\t{} current / {} desired\n",
+            str_of(&meta["name"]),
+            text::relative(str_of(&meta["creationTimestamp"])),
+            match str_of(&meta["annotations"]["openshift.io/deployment.phase"]) {
+                "" => "<none>",
+                phase => phase,
+            },
+            count("replicas"),
+            rc["spec"]["replicas"].as_i64().unwrap_or(0)
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::tag_order;
+
+    #[test]
+    fn deployment_config_triggers() {
+        let list = serde_json::json!([{"type": "ConfigChange"}, {"type": "ImageChange",
+            "imageChangeParams": {"automatic": true, "from": {"kind": "ImageStreamTag", "name": "ruby:latest"}}}]);
+        assert_eq!(
+            super::triggers(&list),
+            "Config, Image(ruby@latest, auto=true)"
+        );
+    }
 
     #[test]
     fn tags_in_upstream_order() {
