@@ -7,13 +7,9 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::kinds::limit_rows;
-use super::text::{self, spoken_duration};
+use super::text::{self, spoken_duration, str_of};
 use crate::client::Session;
 use crate::printers::go_value;
-
-fn str_of(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
 
 /// `Label:\tvalue`, `<none>` for an empty value; one line per line of the value.
 fn field(out: &mut String, label: &str, value: &str) {

@@ -4,11 +4,7 @@
 
 use serde_json::Value;
 
-use super::text::{annotations, labels};
-
-fn str_of(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
+use super::text::{annotations, labels, str_of};
 
 fn list(v: &Value) -> &[Value] {
     v.as_array().map(Vec::as_slice).unwrap_or_default()

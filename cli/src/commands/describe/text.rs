@@ -5,6 +5,11 @@
 
 use serde_json::Value;
 
+/// A JSON string's text ("" for anything else), as the describers read fields.
+pub fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 const MAX_ANNOTATION: usize = 140;
 

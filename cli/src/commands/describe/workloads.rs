@@ -3,12 +3,8 @@
 use serde_json::Value;
 
 use super::pod_template::{self, int_or_string};
-use super::text::{annotations, labels, timestamp};
+use super::text::{annotations, labels, str_of, timestamp};
 use crate::client::{Session, encode};
-
-fn str_of(v: &Value) -> &str {
-    v.as_str().unwrap_or_default()
-}
 
 fn header(out: &mut String, obj: &Value) {
     let meta = &obj["metadata"];
