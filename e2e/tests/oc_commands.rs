@@ -604,7 +604,19 @@ fn status_tracing_and_watch() {
     let status = run(&["status"]).0;
     assert!(status.contains("\nsvc/web - "), "{status}");
     assert!(
-        status.contains(":80->8080\n  deployment/web deploys nginx\n"),
+        status.contains(":80->8080\n  deployment/web deploys nginx\n    0/1 pod ready\n"),
+        "{status}"
+    );
+    // A routed service is headed by its URL; a build config feeding a deployment config's
+    // image stream tag is shown under it.
+    let app = c.file(
+        "app.yaml",
+        "apiVersion: build.openshift.io/v1\nkind: BuildConfig\nmetadata: {name: ruby-build}\nspec:\n  source: {git: {uri: \"https://example.com/app.git\"}}\n  strategy: {type: Source, sourceStrategy: {from: {kind: ImageStreamTag, name: \"ruby:2.7\"}}}\n  output: {to: {kind: ImageStreamTag, name: \"app:latest\"}}\n---\napiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata: {name: app}\nspec:\n  replicas: 2\n  selector: {app: app}\n  triggers: [{type: ImageChange, imageChangeParams: {automatic: true, containerNames: [app], from: {kind: ImageStreamTag, name: \"app:latest\"}}}]\n  template:\n    metadata: {labels: {app: app}}\n    spec: {containers: [{name: app, image: app}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: app}\nspec: {selector: {app: app}, ports: [{port: 8080}]}\n---\napiVersion: route.openshift.io/v1\nkind: Route\nmetadata: {name: app}\nspec: {host: app.example.com, to: {kind: Service, name: app}}\n",
+    );
+    c.kubectl_ok(&["apply", "-f", &app]);
+    let status = run(&["status"]).0;
+    assert!(
+        status.contains("\nhttp://app.example.com (svc/app)\n  dc/app deploys istag/app:latest <-\n    bc/ruby-build source builds https://example.com/app.git on istag/ruby:2.7\n    0/2 pods ready\n"),
         "{status}"
     );
 

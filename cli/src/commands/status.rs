@@ -97,43 +97,44 @@ pub async fn status(g: &Globals, _a: &StatusArgs) -> Result<(), CliError> {
         )
         .collect();
     let mut shown: Vec<String> = Vec::new();
+    let mut built: Vec<&str> = Vec::new();
     for svc in &services {
-        let ip = svc["spec"]["clusterIP"].as_str().unwrap_or("None");
-        out.push_str(&format!("\nsvc/{} - {ip}:{}\n", name(svc), ports(svc)));
-        for route in routes
+        // A service exposed by routes is headed by their URLs, as upstream heads it.
+        let exposed: Vec<&Value> = routes
             .iter()
             .filter(|r| r["spec"]["to"]["name"] == name(svc))
-        {
-            let host = route["spec"]["host"].as_str().unwrap_or_default();
-            out.push_str(&format!("  route/{} exposes it at {host}\n", name(route)));
+            .collect();
+        match exposed.is_empty() {
+            true => {
+                let ip = svc["spec"]["clusterIP"].as_str().unwrap_or("None");
+                out.push_str(&format!("\nsvc/{} - {ip}:{}\n", name(svc), ports(svc)));
+            }
+            false => {
+                out.push('\n');
+                for route in exposed {
+                    let scheme = match route["spec"]["tls"].is_object() {
+                        true => "https",
+                        false => "http",
+                    };
+                    let host = route["spec"]["host"].as_str().unwrap_or_default();
+                    out.push_str(&format!("{scheme}://{host} (svc/{})\n", name(svc)));
+                }
+            }
         }
         let selector = &svc["spec"]["selector"];
         for (label, w) in &workloads {
-            let template = &w["spec"]["template"];
-            if selects(selector, &template["metadata"]["labels"]) {
+            if selects(selector, &w["spec"]["template"]["metadata"]["labels"]) {
                 shown.push(label.clone());
-                out.push_str(&format!("  {label} deploys {}\n", images(template)));
-                out.push_str(&replicas_line(w));
+                out.push_str(&workload(label, w, &bcs, "  ", &mut built));
             }
         }
     }
     for (label, w) in workloads.iter().filter(|(l, _)| !shown.contains(l)) {
-        out.push_str(&format!(
-            "\n{label} deploys {}\n",
-            images(&w["spec"]["template"])
-        ));
-        out.push_str(&replicas_line(w));
+        out.push('\n');
+        out.push_str(&workload(label, w, &bcs, "", &mut built));
     }
-    for bc in &bcs {
-        let strategy = bc["spec"]["strategy"]["type"].as_str().unwrap_or("Source");
-        let to = bc["spec"]["output"]["to"]["name"]
-            .as_str()
-            .unwrap_or("<none>");
-        out.push_str(&format!(
-            "\nbc/{} {} build pushes to {to}\n",
-            name(bc),
-            strategy.to_lowercase()
-        ));
+    for bc in bcs.iter().filter(|b| !built.contains(&name(b))) {
+        out.push_str(&format!("\n{}", build_line(bc, "")));
     }
     let standalone: Vec<&Value> = pods
         .iter()
@@ -153,11 +154,66 @@ pub async fn status(g: &Globals, _a: &StatusArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn replicas_line(w: &Value) -> String {
+/// What a workload runs (`deploys istag/ruby:latest` for a deployment config fed by an image
+/// stream tag, else its images), the build config that feeds it, and its pods.
+fn workload<'a>(
+    label: &str,
+    w: &Value,
+    bcs: &'a [Value],
+    indent: &str,
+    built: &mut Vec<&'a str>,
+) -> String {
+    let template = &w["spec"]["template"];
+    let from = w["spec"]["triggers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["type"] == "ImageChange")
+        .and_then(|t| t["imageChangeParams"]["from"]["name"].as_str());
+    let mut out = match from {
+        Some(tag) => format!("{indent}{label} deploys istag/{tag}"),
+        None => format!("{indent}{label} deploys {}", images(template)),
+    };
+    let feeding: Vec<&Value> = bcs
+        .iter()
+        .filter(|b| from.is_some() && b["spec"]["output"]["to"]["name"].as_str() == from)
+        .collect();
+    if !feeding.is_empty() {
+        out.push_str(" <-");
+    }
+    out.push('\n');
+    for bc in feeding {
+        built.push(name(bc));
+        out.push_str(&build_line(bc, &format!("{indent}  ")));
+    }
     let desired = w["spec"]["replicas"].as_i64().unwrap_or(1);
     let ready = w["status"]["readyReplicas"].as_i64().unwrap_or(0);
     let noun = if desired == 1 { "pod" } else { "pods" };
-    format!("    {ready}/{desired} {noun} ready\n")
+    out.push_str(&format!("{indent}  {ready}/{desired} {noun} ready\n"));
+    out
+}
+
+/// `bc/ruby source builds https://... on istag/ruby:2.7`, or its output when it has no source.
+fn build_line(bc: &Value, indent: &str) -> String {
+    let spec = &bc["spec"];
+    let kind = spec["strategy"]["type"]
+        .as_str()
+        .unwrap_or("Source")
+        .to_lowercase();
+    let from = ["sourceStrategy", "dockerStrategy", "customStrategy"]
+        .iter()
+        .find_map(|k| spec["strategy"][*k]["from"]["name"].as_str());
+    let on = match from {
+        Some(f) => format!(" on istag/{f}"),
+        None => String::new(),
+    };
+    match spec["source"]["git"]["uri"].as_str() {
+        Some(uri) => format!("{indent}bc/{} {kind} builds {uri}{on}\n", name(bc)),
+        None => {
+            let to = spec["output"]["to"]["name"].as_str().unwrap_or("<none>");
+            format!("{indent}bc/{} {kind} build pushes to {to}\n", name(bc))
+        }
+    }
 }
 
 #[cfg(test)]
