@@ -907,6 +907,16 @@ fn openshift_kinds_are_described_as_oc_describes_them() {
         dc.ends_with("\nLatest Deployment:\t<none>\nEvents:\t\t\t<none>\n"),
         "{dc}"
     );
+    let bc = c.file(
+        "bc.yaml",
+        "apiVersion: build.openshift.io/v1\nkind: BuildConfig\nmetadata: {name: app}\nspec:\n  source: {git: {uri: \"https://example.com/app.git\"}}\n  strategy: {type: Source, sourceStrategy: {from: {kind: ImageStreamTag, name: \"ruby:2.7\"}}}\n  output: {to: {kind: ImageStreamTag, name: \"app:latest\"}}\n  triggers: [{type: ConfigChange}, {type: ImageChange, imageChange: {}}]\n",
+    );
+    c.kubectl_ok(&["apply", "-f", &bc]);
+    let bc = describe(&["buildconfig", "app"]);
+    assert!(
+        bc.contains("\nLatest Version:\tNever built\n\nStrategy:\tSource\nURL:\t\thttps://example.com/app.git\nFrom Image:\tImageStreamTag ruby:2.7\nOutput to:\tImageStreamTag app:latest\n\nBuild Run Policy:\tSerial\nTriggered by:\t\tConfig, Image\nBuilds History Limit:\n\tSuccessful:\t5\n\tFailed:\t\t5\n"),
+        "{bc}"
+    );
     let route = describe(&["route", "web"]);
     assert!(
         route.contains("\nRequested Host:\t\tweb.example.com\nPath:\t\t\t<none>\nTLS Termination:\tedge\nInsecure Policy:\t<none>\nEndpoint Port:\t\t<all endpoint ports>\n\nService:\tweb\nWeight:\t\t150 (75%)\nEndpoints:\t<none>\nService:\talt\nWeight:\t\t50 (25%)\nEndpoints:\t<none>\n"),

@@ -29,7 +29,7 @@ pub fn has_events(kind: &str) -> bool {
 pub fn oc_style(kind: &str) -> bool {
     matches!(
         kind,
-        "Project" | "ImageStream" | "Route" | "DeploymentConfig"
+        "Project" | "ImageStream" | "Route" | "DeploymentConfig" | "BuildConfig"
     )
 }
 
@@ -44,6 +44,9 @@ pub async fn describe(s: &Session, t: &Target, obj: &Value) -> String {
         ("route.openshift.io", "Route") => super::openshift::route(&mut out, s, obj).await,
         ("apps.openshift.io", "DeploymentConfig") => {
             super::openshift::deployment_config(&mut out, s, obj).await
+        }
+        ("build.openshift.io", "BuildConfig") => {
+            super::openshift::build_config(&mut out, s, obj).await
         }
         ("", "ServiceAccount") => service_account(&mut out, obj),
         ("", "Service") => super::workloads::service(&mut out, s, obj).await,
