@@ -81,6 +81,52 @@ async fn gather(
     Ok((lat, statuses))
 }
 
+/// One client connection's state while it runs operations.
+struct Worker {
+    conn: Conn,
+    rng: XorShift,
+    lat: Latencies,
+    statuses: Statuses,
+}
+
+/// Runs operations `0..count` over `conns`, each client taking the next index and calling
+/// `op` with its worker (handed back when done); merges what the workers measured. `seed`
+/// gives each worker its own sequence of picks.
+async fn drive<F, Fut>(
+    conns: Vec<Conn>,
+    count: usize,
+    seed: u64,
+    op: F,
+) -> Result<(Latencies, Statuses), Error>
+where
+    F: Fn(Worker, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Worker, Error>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (n, conn) in conns.into_iter().enumerate() {
+        let (op, next) = (op.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut worker = Worker {
+                conn,
+                rng: XorShift(seed ^ (n as u64 + 1)),
+                lat: Latencies::default(),
+                statuses: Statuses::default(),
+            };
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                worker = op(worker, i).await?;
+            }
+            Ok::<_, Error>((worker.lat, worker.statuses))
+        }));
+    }
+    gather(tasks).await
+}
+
 /// A small deterministic generator for picking objects.
 struct XorShift(u64);
 
@@ -147,34 +193,22 @@ impl Run {
         extra: &str,
     ) -> Result<(Latencies, Statuses, Duration), Error> {
         let conns = self.connections(clients).await?;
-        let next = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
-        let mut tasks = Vec::new();
-        for mut conn in conns {
-            let (next, namespace, prefix, extra) = (
-                next.clone(),
-                namespace.to_string(),
-                prefix.to_string(),
-                extra.to_string(),
-            );
-            tasks.push(tokio::spawn(async move {
+        let (namespace, prefix, extra): (Arc<str>, Arc<str>, Arc<str>) =
+            (namespace.into(), prefix.into(), extra.into());
+        let (lat, statuses) = drive(conns, count, 1, move |mut w, i| {
+            let (namespace, prefix, extra) = (namespace.clone(), prefix.clone(), extra.clone());
+            async move {
+                let body = configmap(&namespace, &format!("{prefix}-{i}"), &extra);
+                let t = Instant::now();
                 let path = configmaps(&namespace);
-                let (mut lat, mut statuses) = (Latencies::default(), Statuses::default());
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count {
-                        break;
-                    }
-                    let body = configmap(&namespace, &format!("{prefix}-{i}"), &extra);
-                    let t = Instant::now();
-                    let (status, _) = conn.request(Method::POST, &path, Some(body)).await?;
-                    lat.record(t.elapsed());
-                    statuses.add(status);
-                }
-                Ok::<_, Error>((lat, statuses))
-            }));
-        }
-        let (lat, statuses) = gather(tasks).await?;
+                let (status, _) = w.conn.request(Method::POST, &path, Some(body)).await?;
+                w.lat.record(t.elapsed());
+                w.statuses.add(status);
+                Ok(w)
+            }
+        })
+        .await?;
         Ok((lat, statuses, started.elapsed()))
     }
 
@@ -202,26 +236,21 @@ impl Run {
         let namespace = self.namespace("get").await?;
         self.create_in(&namespace, "g", objects, 32).await?;
         let conns = self.connections(clients).await?;
-        let next = Arc::new(AtomicUsize::new(0));
         let sampler = Sampler::start(self.server_pid);
         let started = Instant::now();
-        let mut tasks = Vec::new();
-        for (seed, mut conn) in conns.into_iter().enumerate() {
-            let (next, namespace) = (next.clone(), namespace.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ (seed as u64 + 1));
-                let (mut lat, mut statuses) = (Latencies::default(), Statuses::default());
-                while next.fetch_add(1, Ordering::Relaxed) < count {
-                    let path = format!("{}/g-{}", configmaps(&namespace), rng.below(objects));
-                    let t = Instant::now();
-                    let (status, _) = conn.request(Method::GET, &path, None).await?;
-                    lat.record(t.elapsed());
-                    statuses.add(status);
-                }
-                Ok::<_, Error>((lat, statuses))
-            }));
-        }
-        let (mut lat, statuses) = gather(tasks).await?;
+        let namespace: Arc<str> = namespace.into();
+        let (mut lat, statuses) = drive(conns, count, 0x9E37_79B9_7F4A_7C15, move |mut w, _| {
+            let namespace = namespace.clone();
+            async move {
+                let path = format!("{}/g-{}", configmaps(&namespace), w.rng.below(objects));
+                let t = Instant::now();
+                let (status, _) = w.conn.request(Method::GET, &path, None).await?;
+                w.lat.record(t.elapsed());
+                w.statuses.add(status);
+                Ok(w)
+            }
+        })
+        .await?;
         let rate = statuses.ok() as f64 / started.elapsed().as_secs_f64();
         println!(
             "get     K={objects} N={count} C={clients}: {rate:.0}/s, latency ms p50/p90/p99/max {}, {statuses}; {}",
@@ -242,39 +271,30 @@ impl Run {
         let namespace = self.namespace("update").await?;
         self.create_in(&namespace, "u", objects, 32).await?;
         let conns = self.connections(clients).await?;
-        let next = Arc::new(AtomicUsize::new(0));
         let sampler = Sampler::start(self.server_pid);
         let started = Instant::now();
-        let mut tasks = Vec::new();
-        for (seed, mut conn) in conns.into_iter().enumerate() {
-            let (next, namespace) = (next.clone(), namespace.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut rng = XorShift(0xD1B5_4A32_D192_ED03 ^ (seed as u64 + 1));
-                let (mut lat, mut statuses) = (Latencies::default(), Statuses::default());
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count {
-                        break;
-                    }
-                    let path = format!("{}/u-{}", configmaps(&namespace), rng.below(objects));
-                    let (status, body) = conn.request(Method::GET, &path, None).await?;
-                    if status != StatusCode::OK {
-                        statuses.add(status);
-                        continue;
-                    }
-                    let mut obj: Value =
-                        serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-                    obj["metadata"]["labels"] = serde_json::json!({"round": i.to_string()});
-                    let body = Bytes::from(obj.to_string());
-                    let t = Instant::now();
-                    let (status, _) = conn.request(Method::PUT, &path, Some(body)).await?;
-                    lat.record(t.elapsed());
-                    statuses.add(status);
+        let namespace: Arc<str> = namespace.into();
+        // Each round reads an object and puts it back relabelled; the PUT is what is timed.
+        let (mut lat, statuses) = drive(conns, count, 0xD1B5_4A32_D192_ED03, move |mut w, i| {
+            let namespace = namespace.clone();
+            async move {
+                let path = format!("{}/u-{}", configmaps(&namespace), w.rng.below(objects));
+                let (status, body) = w.conn.request(Method::GET, &path, None).await?;
+                if status != StatusCode::OK {
+                    w.statuses.add(status);
+                    return Ok(w);
                 }
-                Ok::<_, Error>((lat, statuses))
-            }));
-        }
-        let (mut lat, statuses) = gather(tasks).await?;
+                let mut obj: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                obj["metadata"]["labels"] = serde_json::json!({"round": i.to_string()});
+                let body = Bytes::from(obj.to_string());
+                let t = Instant::now();
+                let (status, _) = w.conn.request(Method::PUT, &path, Some(body)).await?;
+                w.lat.record(t.elapsed());
+                w.statuses.add(status);
+                Ok(w)
+            }
+        })
+        .await?;
         let rate =
             statuses.0.get(&200).copied().unwrap_or(0) as f64 / started.elapsed().as_secs_f64();
         println!(
