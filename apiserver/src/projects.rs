@@ -97,23 +97,15 @@ pub async fn projects(
         }
         "delete" => {
             // The namespace terminates: its content goes first, then it does.
-            let ns = server
-                .get_object(ns_def, None, name)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(target(name)))?;
+            let (found, _) = server
+                .store
+                .get(&ns_def.key(None, name), None)
+                .await
+                .map_err(|e| crate::error::from_storage(e, target(name)))?;
+            let current = found.ok_or_else(|| ApiError::NotFound(target(name)))?;
+            let ns = object::from_store(&current)?;
             let options = crate::deletion::DeleteOptions::default();
-            match crate::deletion::mark(ns_def, &ns, &options, &object::now())? {
-                Some(marked) if marked == ns => {}
-                Some(marked) => drop(server.update_object(ns_def, marked).await?),
-                None => {
-                    let revision = crate::resources::parse_resource_version(Some(
-                        object::meta_str(&ns, "resourceVersion"),
-                    ))?;
-                    server
-                        .delete_object(ns_def, None, name, Some(revision))
-                        .await?
-                }
-            }
+            crate::resources::carry_out(server, ns_def, &current, &ns, &options, false).await?;
             Ok(out.respond(
                 StatusCode::OK,
                 def,

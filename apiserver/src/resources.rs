@@ -1168,51 +1168,66 @@ async fn delete(
                 )));
             }
         }
-        let now = object::now();
-        match crate::deletion::mark(def, &obj, &options, &now)? {
+        match carry_out(server, def, &current, &obj, &options, dry_run).await {
             // Something must happen first: the object stays, marked, and is returned.
-            Some(mut marked) => {
-                if dry_run || marked == obj {
-                    object::set_resource_version(&mut marked, current.mod_revision);
-                    return Ok(out.respond(StatusCode::OK, def, marked));
-                }
-                match server
-                    .store
-                    .update(
-                        &current.key,
-                        object::to_store(&marked),
-                        current.mod_revision,
-                    )
-                    .await
-                {
-                    Ok(kv) => {
-                        object::set_resource_version(&mut marked, kv.mod_revision);
-                        return Ok(out.respond(StatusCode::OK, def, marked));
-                    }
-                    Err(storage::Error::Conflict { .. }) => continue,
-                    Err(e) => return Err(from_storage(e, target(def, name))),
-                }
-            }
-            None => {
-                if !dry_run {
-                    match server
-                        .store
-                        .delete(&current.key, Some(current.mod_revision))
-                        .await
-                    {
-                        Ok(_) => {}
-                        Err(storage::Error::Conflict { .. }) => continue,
-                        Err(e) => return Err(from_storage(e, target(def, name))),
-                    }
-                }
+            Ok(Some(marked)) => return Ok(out.respond(StatusCode::OK, def, marked)),
+            Ok(None) => {
                 return Ok(json_response(
                     StatusCode::OK,
                     &deleted(def, name, object::meta_str(&obj, "uid")),
                 ));
             }
+            Err(ApiError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
         }
     }
     Err(ApiError::Conflict(target(def, name)))
+}
+
+/// Carries out a deletion of the stored `current` (decoded as `obj`), guarded by its
+/// revision: the object marked for deletion (and returned, at its new resourceVersion) when
+/// finalizers or a foreground cascade must go first, else removed (`None`). A dry run
+/// decides without writing.
+pub(crate) async fn carry_out(
+    server: &ApiServer,
+    def: &ResourceDef,
+    current: &storage::KeyValue,
+    obj: &Value,
+    options: &crate::deletion::DeleteOptions,
+    dry_run: bool,
+) -> Result<Option<Value>, ApiError> {
+    let stored = |e| from_storage(e, target(def, object::meta_str(obj, "name")));
+    match crate::deletion::mark(def, obj, options, &object::now())? {
+        Some(mut marked) => {
+            let revision = match dry_run || marked == *obj {
+                true => current.mod_revision,
+                false => {
+                    server
+                        .store
+                        .update(
+                            &current.key,
+                            object::to_store(&marked),
+                            current.mod_revision,
+                        )
+                        .await
+                        .map_err(stored)?
+                        .mod_revision
+                }
+            };
+            object::set_resource_version(&mut marked, revision);
+            Ok(Some(marked))
+        }
+        None => {
+            if !dry_run {
+                server
+                    .store
+                    .delete(&current.key, Some(current.mod_revision))
+                    .await
+                    .map_err(stored)?;
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// The success Status of a deletion that removed the object at once.
@@ -1256,23 +1271,10 @@ async fn delete_collection(
             continue;
         }
         // Guarded by the listed revision; an object changed or deleted since is left alone.
-        let outcome = match crate::deletion::mark(def, &obj, &options, &object::now())? {
-            Some(marked) if marked == obj => Ok(()),
-            Some(marked) => server
-                .store
-                .update(&kv.key, object::to_store(&marked), kv.mod_revision)
-                .await
-                .map(drop),
-            None => server
-                .store
-                .delete(&kv.key, Some(kv.mod_revision))
-                .await
-                .map(drop),
-        };
-        match outcome {
-            Ok(()) => deleted.push(obj),
-            Err(storage::Error::NotFound { .. } | storage::Error::Conflict { .. }) => {}
-            Err(e) => return Err(from_storage(e, target(def, object::meta_str(&obj, "name")))),
+        match carry_out(server, def, kv, &obj, &options, false).await {
+            Ok(_) => deleted.push(obj),
+            Err(ApiError::NotFound(_) | ApiError::Conflict(_)) => {}
+            Err(e) => return Err(e),
         }
     }
     let metadata = json!({"resourceVersion": listed.revision.to_string()});
