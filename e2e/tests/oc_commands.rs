@@ -128,6 +128,13 @@ fn describe_explain_and_output_formats_match_kubectl() {
         vec!["get", "cm", "a", "-o", "jsonpath={.data}"],
         vec![
             "get",
+            "cm",
+            "-o",
+            "jsonpath={.items[*]['metadata.name','data.k']}",
+        ],
+        vec!["get", "cm", "-o", "jsonpath={.items[0,1].metadata['name']}"],
+        vec![
+            "get",
             "is",
             "-o",
             r#"jsonpath={range .items[*]}{.metadata.name}:{.spec.tags[0].from.name}{"\n"}{end}"#,

@@ -1,7 +1,7 @@
 //! kubectl's JSONPath templates (`-o jsonpath=`, `custom-columns=`): text with `{...}`
 //! actions — paths (`.a.b`, `['a.b']`, `[0]`, `[1:3]`, `[*]`, `..name`, `[?(@.x=="v")]`),
 //! quoted text (`{"\n"}`), and `{range PATH}...{end}`. Missing keys print nothing, as
-//! `oc get` allows them.
+//! `oc get` allows them. Unions (`[0,1]`, `['a.b','c']`) give each member's results in turn.
 
 use serde_json::Value;
 
@@ -13,6 +13,8 @@ enum Step {
     Index(i64),
     Slice(Option<i64>, Option<i64>),
     Filter(Filter),
+    /// `[0,2]` or `['a.b','c']`: each member's results over all the current values, in turn.
+    Union(Vec<Vec<Step>>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -219,16 +221,51 @@ fn bracket_end(chars: &[char], open: usize) -> Option<usize> {
     None
 }
 
+/// `inner` split at its top-level commas (not inside quotes).
+fn members(inner: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quote) = (0, None);
+    for (i, c) in inner.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ',') => {
+                out.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(inner[start..].trim());
+    out
+}
+
 fn subscript(inner: &str, template: &str) -> Result<Step, String> {
     if inner == "*" {
         return Ok(Step::Wildcard);
     }
-    if let Some(name) = inner
+    let parts = members(inner);
+    if parts.len() > 1 && !inner.starts_with("?(") {
+        let mut union = Vec::new();
+        for part in parts {
+            let quoted = part
+                .strip_prefix('\'')
+                .and_then(|p| p.strip_suffix('\''))
+                .or_else(|| part.strip_prefix('"').and_then(|p| p.strip_suffix('"')));
+            union.push(match quoted {
+                Some(path) => steps(&format!(".{path}"), template)?,
+                None => vec![subscript(part, template)?],
+            });
+        }
+        return Ok(Step::Union(union));
+    }
+    // A quoted name is a path of its own (`['metadata.name']`), as kubectl reads it.
+    if let Some(path) = inner
         .strip_prefix('\'')
         .and_then(|s| s.strip_suffix('\''))
         .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
     {
-        return Ok(Step::Field(name.to_string()));
+        return Ok(Step::Union(vec![steps(&format!(".{path}"), template)?]));
     }
     if let Some(expr) = inner.strip_prefix("?(").and_then(|s| s.strip_suffix(')')) {
         return filter(expr.trim(), template).map(Step::Filter);
@@ -282,8 +319,19 @@ fn eval<'a>(path: &[Step], root: &'a Value) -> Vec<&'a Value> {
     let mut current = vec![root];
     for step in path {
         let mut next = Vec::new();
-        for v in current {
-            apply(step, v, &mut next);
+        match step {
+            Step::Union(union) => {
+                for member in union {
+                    for v in &current {
+                        next.extend(eval(member, v));
+                    }
+                }
+            }
+            step => {
+                for v in current {
+                    apply(step, v, &mut next);
+                }
+            }
         }
         current = next;
     }
@@ -322,6 +370,8 @@ fn apply<'a>(step: &Step, v: &'a Value, out: &mut Vec<&'a Value>) {
                 }
             }
         }
+        // Unions are evaluated over all the current values at once (`eval`).
+        Step::Union(_) => {}
         Step::Filter(f) => {
             let candidates: Vec<&Value> = match v {
                 Value::Array(items) => items.iter().collect(),
@@ -442,6 +492,12 @@ mod tests {
             "b"
         );
         assert_eq!(run("{..name}", &list), "a b");
+        assert_eq!(
+            run("{.items[*]['metadata.name','spec.replicas']}", &list),
+            "a b 3"
+        );
+        assert_eq!(run("{.items[0,1].metadata.name}", &list), "a b");
+        assert_eq!(run("{.items[0]['metadata.name']}", &list), "a");
         assert_eq!(run("{range.items[*]}{.metadata.name},{end}", &list), "a,b,");
         assert_eq!(run("{.missing.field}", &list), "");
         assert!(Template::parse("{.items[*]").is_err());
