@@ -132,7 +132,12 @@ fn describe_explain_and_output_formats_match_kubectl() {
             "-o",
             "jsonpath={.items[*]['metadata.name','data.k']}",
         ],
-        vec!["get", "cm", "-o", "jsonpath={.items[0,1].metadata['name']}"],
+        vec![
+            "get",
+            "cm",
+            "-o",
+            "jsonpath={.items[0].metadata['name','namespace']}",
+        ],
         vec![
             "get",
             "is",
