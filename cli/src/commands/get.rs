@@ -51,30 +51,28 @@ const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/js
 
 /// What to fetch: each resource with the names asked for (none: the whole collection).
 fn requests(words: &[String]) -> Result<Vec<(String, Vec<String>)>, CliError> {
-    let Some(first) = words.first() else {
+    if words.is_empty() {
         return Err(CliError::msg(
             "You must specify the type of resource to get. Use \"oc api-resources\" for a complete list of supported resources.",
         ));
-    };
-    if first.contains('/') {
-        let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        for word in words {
-            let (kind, name) = word.split_once('/').ok_or_else(|| {
-                CliError::msg("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'oc get resource/<resource_name>' instead of 'oc get resource resource/<resource_name>'")
-            })?;
-            match out.iter_mut().find(|(k, _)| k == kind) {
-                Some((_, names)) => names.push(name.to_string()),
-                None => out.push((kind.to_string(), vec![name.to_string()])),
-            }
-        }
-        return Ok(out);
     }
-    let names: Vec<String> = words[1..].to_vec();
-    Ok(first
-        .split(',')
-        .filter(|k| !k.is_empty())
-        .map(|k| (k.to_string(), names.clone()))
-        .collect())
+    let named = crate::objects::words(words)?;
+    if !named.kinds.is_empty() {
+        let names: Vec<String> = words[1..].to_vec();
+        return Ok(named
+            .kinds
+            .into_iter()
+            .map(|k| (k, names.clone()))
+            .collect());
+    }
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for (kind, name) in named.pairs {
+        match out.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, names)) => names.push(name),
+            None => out.push((kind, vec![name])),
+        }
+    }
+    Ok(out)
 }
 
 fn query(a: &GetArgs) -> String {

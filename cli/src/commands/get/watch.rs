@@ -1,7 +1,7 @@
 //! `oc get -w` / `--watch-only`: the listing (unless watch-only), then one line (or object)
 //! per change from a watch that starts at the listing's resourceVersion, until interrupted.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{GetArgs, TABLE, fetch, print_objects, query, rows};
 use crate::client::{Session, watch_lines};
@@ -116,7 +116,6 @@ pub async fn watch(
                     _ => "",
                 };
                 headers_printed = true;
-                let object = json!(object);
                 format!(
                     "{separator}{}",
                     print_objects(format, resolved, vec![object], true, a)?
