@@ -33,6 +33,20 @@ pub fn cluster() -> (Cluster, PathBuf, String) {
     (c, home, kubeconfig)
 }
 
+/// A cluster whose htpasswd provider knows alice (password `wonderland`), and an empty home
+/// directory for `oc`; the temporary directory holds both.
+pub fn cluster_with_alice() -> (tempfile::TempDir, Cluster, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd = crate::htpasswd(dir.path(), "htpasswd", "alice", "wonderland");
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &["--htpasswd", htpasswd.to_str().unwrap()],
+    );
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    (dir, c, home)
+}
+
 /// Runs `oc` (with `home`) or kubectl with the same arguments.
 pub fn tool(c: &Cluster, home: &Path, name: &str, args: &[&str]) -> Output {
     match name {

@@ -5,8 +5,7 @@
 
 use std::path::Path;
 
-use e2e::oc::{cluster, oc, outcome, same_as_kubectl, tool};
-use e2e::{Backend, Cluster};
+use e2e::oc::{cluster, cluster_with_alice, oc, outcome, same_as_kubectl, tool};
 
 fn ok(home: &Path, args: &[&str]) -> String {
     let out = oc(home, args);
@@ -26,14 +25,7 @@ fn err(home: &Path, args: &[&str]) -> String {
 
 #[test]
 fn login_projects_whoami_and_logout() {
-    let dir = tempfile::tempdir().unwrap();
-    let htpasswd = e2e::htpasswd(dir.path(), "htpasswd", "alice", "wonderland");
-    let c = Cluster::start_with(
-        Backend::Embedded,
-        &["--htpasswd", htpasswd.to_str().unwrap()],
-    );
-    let home = dir.path().join("home");
-    std::fs::create_dir(&home).unwrap();
+    let (_dir, c, home) = cluster_with_alice();
     let server = c.server();
     let ca = c.data_dir().join("pki/ca.crt");
     let ca = ca.to_str().unwrap();

@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use e2e::oc::{cluster, oc, oc_with, outcome, same_as_kubectl, tool};
-use e2e::{Backend, Cluster, e2e_dir, oc_binary, python};
+use e2e::oc::{cluster, cluster_with_alice, oc, oc_with, outcome, same_as_kubectl, tool};
+use e2e::{Cluster, e2e_dir, oc_binary, python};
 
 const OBJECTS: &str = "apiVersion: image.openshift.io/v1
 kind: ImageStream
@@ -718,14 +718,7 @@ fn status_tracing_and_watch() {
 
 #[test]
 fn login_prompts_without_echo_and_for_untrusted_servers() {
-    let dir = tempfile::tempdir().unwrap();
-    let htpasswd = e2e::htpasswd(dir.path(), "htpasswd", "alice", "wonderland");
-    let c = Cluster::start_with(
-        Backend::Embedded,
-        &["--htpasswd", htpasswd.to_str().unwrap()],
-    );
-    let home = dir.path().join("home");
-    std::fs::create_dir(&home).unwrap();
+    let (_dir, c, home) = cluster_with_alice();
     let started = Instant::now();
     let out = Command::new(python())
         .arg(e2e_dir().join("python/oc_prompts.py"))
