@@ -1,16 +1,36 @@
 #!/usr/bin/env bash
-# Installs what Oxshift's build and tests need, when it is missing (idempotent):
-#   protoc (protobuf-compiler)  - the etcd backend's gRPC code is generated at build time
-#   etcd   (etcd-server)        - tests and benchmarks start a real etcd
-#   the Python kubernetes client, in a virtualenv under target/, for the end-to-end tests
+# Installs what Oxshift's build and tests need, when it is missing (idempotent). Each Debian
+# package is checked by a file it provides, not only by a command, so a half-installed machine
+# (protoc without its well-known .proto files) is completed too:
+#   protobuf-compiler  /usr/bin/protoc                              etcd-client's gRPC code is generated at build time
+#   libprotobuf-dev    /usr/include/google/protobuf/descriptor.proto  ...and imports protoc's well-known types
+#   etcd-server        /usr/bin/etcd                                tests and benchmarks start a real etcd
+#   prometheus         /usr/bin/promtool                            a test checks /metrics with `promtool check metrics`
+#   python3-venv       python3's venv and ensurepip                 the Python kubernetes client for the e2e tests
+# The Python kubernetes client goes into a virtualenv under target/.
+# `hack/setup.sh --check` installs nothing: it lists what is missing and fails if anything is.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
+# package|file it provides
+required=(
+  "protobuf-compiler|/usr/bin/protoc"
+  "libprotobuf-dev|/usr/include/google/protobuf/descriptor.proto"
+  "etcd-server|/usr/bin/etcd"
+  "prometheus|/usr/bin/promtool"
+)
+
+missing_packages() {
+  local entry
+  for entry in "${required[@]}"; do
+    [ -e "${entry#*|}" ] || echo "${entry%%|*}"
+  done
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || echo python3-venv
+}
+
 install_system_packages() {
-  local need=()
-  command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
-  command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
-  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+  local need
+  mapfile -t need < <(missing_packages)
   [ ${#need[@]} -eq 0 ] && return 0
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
@@ -21,19 +41,45 @@ install_system_packages() {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  # Debian ships etcd with a service unit; tests start their own etcd, so keep the system one off.
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
-    "${sudo[@]}" systemctl stop etcd || true
+  # Debian ships etcd and prometheus with service units; tests start their own, so keep those off.
+  if command -v systemctl >/dev/null 2>&1; then
+    local unit
+    for unit in etcd prometheus; do
+      if systemctl is-active --quiet "$unit" 2>/dev/null; then "${sudo[@]}" systemctl stop "$unit" || true; fi
+    done
   fi
 }
 
+python_client_ok() { "$root/target/e2e-venv/bin/python" -c 'import kubernetes' >/dev/null 2>&1; }
+
 install_python_client() {
   local venv="$root/target/e2e-venv"
-  "$venv/bin/python" -c 'import kubernetes' >/dev/null 2>&1 && return 0
+  python_client_ok && return 0
   echo "hack/setup.sh: installing the Python kubernetes client into $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'kubernetes==37.0.2'
 }
 
+# Fails, naming each, if anything the build and tests use is absent.
+check() {
+  local gone
+  mapfile -t gone < <(missing_packages)
+  python_client_ok || gone+=("python kubernetes client (target/e2e-venv)")
+  local cmd
+  for cmd in cargo rustc kubectl python3 cc; do
+    command -v "$cmd" >/dev/null 2>&1 || gone+=("command $cmd")
+  done
+  if [ ${#gone[@]} -ne 0 ]; then
+    printf 'hack/setup.sh: missing: %s\n' "${gone[@]}" >&2
+    return 1
+  fi
+  echo "hack/setup.sh: every package, file and command the build and tests use is present" >&2
+}
+
+if [ "${1:-}" = "--check" ]; then
+  check
+  exit $?
+fi
 install_system_packages
 install_python_client
+check
