@@ -328,7 +328,7 @@ impl ApiServer {
     /// Creates what a fresh cluster needs (the system namespaces, the default RBAC policy),
     /// missing pieces only, and starts following the RBAC policy.
     pub async fn bootstrap(&self) -> Result<(), ApiError> {
-        for obj in bootstrap_policy::objects(&self.scheme) {
+        for obj in bootstrap_policy::objects() {
             let plural = match obj["kind"].as_str() {
                 Some("ClusterRole") => "clusterroles",
                 _ => "clusterrolebindings",
@@ -410,7 +410,19 @@ impl ApiServer {
             Some(_) => &["roleRef", "subjects", "aggregationRule"],
             None => &["rules", "roleRef", "subjects", "aggregationRule"],
         };
-        if !autoupdate || fields.iter().all(|f| current.get(*f) == wanted.get(*f)) {
+        // Labels the default has and the object lacks are added (aggregation follows them, as
+        // `edit`'s into `admin`); labels the object has are kept, as upstream reconciles them.
+        let missing_labels: Vec<(String, serde_json::Value)> = wanted["metadata"]["labels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| current["metadata"]["labels"].get(k.as_str()).is_none())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !autoupdate
+            || (missing_labels.is_empty()
+                && fields.iter().all(|f| current.get(*f) == wanted.get(*f)))
+        {
             return Ok(());
         }
         for &field in fields {
@@ -418,6 +430,9 @@ impl ApiServer {
                 Some(v) => current[field] = v.clone(),
                 None => drop(current.as_object_mut().and_then(|m| m.remove(field))),
             }
+        for (label, value) in missing_labels {
+            current["metadata"]["labels"][label.as_str()] = value;
+        }
         }
         match self
             .store

@@ -48,9 +48,12 @@ fn rule(verbs: &[&str], group: &str, resources: &[&str], names: &[&str]) -> Poli
 }
 
 /// What every scoped token may do: read who it is, check its access, and discover the API.
+/// OpenShift's resources are also named in the core group, where they were before API groups
+/// (the default roles name both, and so do upstream's scopes).
 fn always() -> Vec<PolicyRule> {
     vec![
         rule(&["get"], "user.openshift.io", &["users"], &["~"]),
+        rule(&["get"], "", &["users"], &["~"]),
         rule(
             &["create"],
             "authorization.k8s.io",
@@ -60,6 +63,12 @@ fn always() -> Vec<PolicyRule> {
         rule(
             &["create"],
             "authorization.openshift.io",
+            &["selfsubjectrulesreviews", "subjectrulesreviews"],
+            &[],
+        ),
+        rule(
+            &["create"],
+            "",
             &["selfsubjectrulesreviews", "subjectrulesreviews"],
             &[],
         ),
@@ -118,15 +127,9 @@ pub fn allows(policy: &Policy, scopes: &[String], attrs: &Attributes) -> bool {
         return true;
     }
     scopes.iter().any(|scope| match scope.as_str() {
-        "user:list-projects" | "user:list-scoped-projects" => rule_allows(
-            &rule(
-                &["list", "watch"],
-                "project.openshift.io",
-                &["projects"],
-                &[],
-            ),
-            attrs,
-        ),
+        "user:list-projects" | "user:list-scoped-projects" => ["project.openshift.io", ""]
+            .iter()
+            .any(|group| rule_allows(&rule(&["list", "watch"], group, &["projects"], &[]), attrs)),
         other => role_scope(other).is_some_and(|(role, namespace, with_escalating)| {
             (namespace == "*" || namespace == attrs.namespace)
                 && (with_escalating || !escalating(attrs))
