@@ -5,6 +5,7 @@
 pub mod columns;
 pub mod names;
 pub mod protobuf;
+pub mod quantity;
 pub mod schemas;
 pub mod scheme;
 pub mod selector;

@@ -1256,7 +1256,7 @@ mod tests {
         ] {
             for source in sources {
                 assert!(
-                    contains_all(aggregated, *source),
+                    contains_all(aggregated, source),
                     "{aggregated} lacks rules of {source}"
                 );
             }

@@ -33,26 +33,53 @@ pub struct Preconditions {
 }
 
 impl DeleteOptions {
-    pub fn parse(body: &[u8]) -> Result<DeleteOptions, ApiError> {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(DeleteOptions::default());
-        }
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))
+    /// The options of a DELETE: its body, or when it has none its query, as upstream reads
+    /// them; refused (422) before anything is deleted if they are not valid.
+    pub(crate) fn parse(
+        body: &[u8],
+        query: &crate::query::Params,
+    ) -> Result<DeleteOptions, ApiError> {
+        let options = if body.iter().all(u8::is_ascii_whitespace) {
+            DeleteOptions {
+                preconditions: None,
+                propagation_policy: query.propagation_policy.clone(),
+                orphan_dependents: query.orphan_dependents,
+                grace_period_seconds: query.grace_period_seconds,
+                dry_run: query.dry_run.clone(),
+            }
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?
+        };
+        options.finalizer()?;
+        Ok(options)
     }
 
     /// The finalizer the propagation policy asks for, if any.
     fn finalizer(&self) -> Result<Option<&'static str>, ApiError> {
+        let invalid = |cause| crate::query::options_invalid("DeleteOptions", vec![cause]);
         match (self.propagation_policy.as_deref(), self.orphan_dependents) {
-            (Some(_), Some(_)) => Err(ApiError::BadRequest(
-                "orphanDependents and propagationPolicy cannot be both set".into(),
-            )),
+            (Some(policy), Some(_)) => {
+                invalid(api::status::StatusCause {
+                    reason: "FieldValueInvalid".into(),
+                    message: format!(
+                        "Invalid value: {policy:?}: orphanDependents and deletionPropagation cannot be both set"
+                    ),
+                    field: "propagationPolicy".into(),
+                })?;
+                Ok(None)
+            }
             (Some("Orphan"), _) | (None, Some(true)) => Ok(Some(ORPHAN)),
             (Some("Foreground"), _) => Ok(Some(FOREGROUND)),
             (Some("Background") | None, _) => Ok(None),
-            (Some(other), _) => Err(ApiError::BadRequest(format!(
-                "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
-            ))),
+            (Some(other), _) => {
+                invalid(crate::query::not_supported(
+                    "propagationPolicy",
+                    other,
+                    &["Foreground", "Background", "Orphan", "nil"],
+                ))?;
+                Ok(None)
+            }
         }
     }
 }

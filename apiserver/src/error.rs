@@ -113,9 +113,15 @@ impl ApiError {
                     .map(|c| format!("{}: {}", c.field, c.message))
                     .collect::<Vec<_>>()
                     .join(", ");
+                // Upstream names the kind with its group: `Deployment.apps "d" is invalid`.
+                let qualified = match (kind.as_str(), target.group.as_str()) {
+                    (k, "") => k.to_string(),
+                    ("", g) => g.to_string(),
+                    (k, g) => format!("{k}.{g}"),
+                };
                 let message = match causes.len() {
-                    1 => format!("{kind} \"{}\" is invalid: {summary}", target.name),
-                    _ => format!("{kind} \"{}\" is invalid: [{summary}]", target.name),
+                    1 => format!("{qualified} \"{}\" is invalid: {summary}", target.name),
+                    _ => format!("{qualified} \"{}\" is invalid: [{summary}]", target.name),
                 };
                 let details = StatusDetails { causes: causes.clone(), kind: kind.clone(), ..target.details() };
                 Status::failure(422, "Invalid", message).with_details(details)

@@ -2,9 +2,9 @@
 //! know are dropped, as upstream's decoding drops them, and reported; so are fields given
 //! twice in a JSON body. `Strict` refuses such a write (400, upstream's "strict decoding
 //! error" message), `Warn` (the default) answers with one `Warning` header per field, `Ignore`
-//! says nothing. Where a schema preserves unknown fields (the OpenShift kinds' top level,
-//! specs and statuses, for now) unknown fields stay, while the fields it knows (their
-//! metadata) are still checked, as upstream checks structural schemas.
+//! says nothing. Where a schema preserves unknown fields, unknown fields stay, while the fields
+//! it knows are still checked, as upstream checks structural schemas. Whatever the mode, a
+//! value its type cannot hold (`schema_walk`) fails the write with upstream's 400.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -18,6 +18,7 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::schema_walk::{TypeError, Walked};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
@@ -75,86 +76,22 @@ impl Schemas {
             .clone()
     }
 
-    /// Removes the fields of `obj` its kind does not know; their paths.
-    pub fn prune(&self, scheme: &Scheme, def: &ResourceDef, obj: &mut Value) -> Vec<String> {
+    /// Walks `obj` against its kind's schema: drops the fields the kind does not know and
+    /// finds the first value its type cannot hold.
+    pub fn walk(&self, scheme: &Scheme, def: &ResourceDef, obj: &mut Value) -> Walked {
         let components = self.components(scheme, def);
-        let mut unknown = Vec::new();
-        if let Some(root) = components.get(&crate::openapi::schema_name(def)) {
-            walk(&components, root, obj, "", &mut unknown);
-        }
-        unknown
-    }
-}
-
-/// The schema a reference (or a one-element composition around it) stands for.
-fn resolve<'a>(components: &'a Map<String, Value>, mut schema: &'a Value) -> &'a Value {
-    for _ in 0..8 {
-        if let Some(name) = schema["$ref"]
-            .as_str()
-            .and_then(|r| r.strip_prefix("#/components/schemas/"))
-        {
-            match components.get(name) {
-                Some(next) => schema = next,
-                None => return schema,
-            }
-        } else if let Some(next) = ["allOf", "anyOf", "oneOf"]
-            .iter()
-            .find_map(|k| schema[*k].as_array()?.iter().find(|s| s["type"] != "null"))
-        {
-            schema = next;
-        } else {
-            return schema;
+        let name = crate::openapi::schema_name(def);
+        match components.get(&name) {
+            Some(root) => crate::schema_walk::walk(&components, &name, root, obj),
+            None => Walked::default(),
         }
     }
-    schema
 }
 
 fn join(path: &str, key: &str) -> String {
     match path {
         "" => key.to_string(),
         p => format!("{p}.{key}"),
-    }
-}
-
-fn walk(
-    components: &Map<String, Value>,
-    schema: &Value,
-    value: &mut Value,
-    path: &str,
-    unknown: &mut Vec<String>,
-) {
-    let schema = resolve(components, schema);
-    let preserve = schema["x-kubernetes-preserve-unknown-fields"] == true;
-    match value {
-        Value::Object(map) => {
-            let properties = schema["properties"].as_object();
-            let extra = schema.get("additionalProperties").filter(|e| e.is_object());
-            if properties.is_none() && extra.is_none() {
-                return;
-            }
-            let mut dropped = Vec::new();
-            for (key, v) in map.iter_mut() {
-                match (properties.and_then(|p| p.get(key)), extra) {
-                    (Some(s), _) | (None, Some(s)) => {
-                        walk(components, s, v, &join(path, key), unknown)
-                    }
-                    (None, None) if preserve => {}
-                    (None, None) => dropped.push(key.clone()),
-                }
-            }
-            for key in dropped {
-                unknown.push(join(path, &key));
-                map.remove(&key);
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item) = schema.get("items") {
-                for (i, v) in items.iter_mut().enumerate() {
-                    walk(components, item, v, &format!("{path}[{i}]"), unknown);
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -234,6 +171,19 @@ impl<'de> Visitor<'de> for Duplicates<'_> {
     }
 }
 
+/// Where the object of a write came from, which decides how upstream words a type error.
+#[derive(Clone, Copy, Debug)]
+pub enum Decoded<'a> {
+    /// A create's or update's body.
+    Body,
+    /// The result of a JSON or merge patch.
+    Patched,
+    /// The result of this strategic merge patch.
+    Strategic(&'a Value),
+    /// A server-side apply's configuration.
+    Applied,
+}
+
 /// Applies `mode` to a write of `obj` (from the JSON body `raw`, when there is one): drops
 /// unknown fields; refuses the write (Strict) or returns the warnings to send (Warn).
 pub fn check(
@@ -242,6 +192,7 @@ pub fn check(
     def: &ResourceDef,
     mode: Mode,
     raw: Option<&[u8]>,
+    decoded: Decoded<'_>,
     obj: &mut Value,
 ) -> Result<Vec<String>, ApiError> {
     let mut problems: Vec<String> = raw
@@ -250,22 +201,103 @@ pub fn check(
         .into_iter()
         .map(|p| format!("duplicate field {p:?}"))
         .collect();
+    // Upstream quotes a patched object whole when it cannot decode it.
+    let before = match decoded {
+        Decoded::Patched => Some(obj.to_string()),
+        _ => None,
+    };
+    let walked = schemas.walk(scheme, def, obj);
+    // A value its type cannot hold fails the write whatever the mode, as upstream's decoding.
+    if let Some(error) = walked.type_error {
+        return Err(type_refusal(def, decoded, before.as_deref(), &error));
+    }
     problems.extend(
-        schemas
-            .prune(scheme, def, obj)
+        walked
+            .unknown
             .into_iter()
             .map(|p| format!("unknown field {p:?}")),
     );
     match mode {
-        Mode::Strict if !problems.is_empty() => Err(ApiError::BadRequest(format!(
-            "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
-            problems.join(", "),
-            kind = def.kind,
-            version = def.version,
-        ))),
+        Mode::Strict if !problems.is_empty() => Err(cannot_handle(
+            def.kind,
+            def.version,
+            &format!("strict decoding error: {}", problems.join(", ")),
+        )),
         Mode::Warn => Ok(problems),
         _ => Ok(Vec::new()),
     }
+}
+
+/// A type error as upstream reports it for the way the object was decoded: 400 for a body,
+/// 422 on the `patch` field for patches (quoting the patched object, or the strategic patch
+/// with the unstructured converter's words), 400 for an applied configuration.
+fn type_refusal(
+    def: &ResourceDef,
+    decoded: Decoded<'_>,
+    patched: Option<&str>,
+    error: &TypeError,
+) -> ApiError {
+    let on_patch = |value: String, message: String| ApiError::Invalid {
+        kind: String::new(),
+        target: crate::error::Target::default(),
+        causes: vec![api::status::StatusCause {
+            reason: "FieldValueInvalid".into(),
+            message: format!("Invalid value: {value:?}: {message}"),
+            field: "patch".into(),
+        }],
+    };
+    match decoded {
+        Decoded::Body => cannot_handle(def.kind, def.version, &error.message),
+        Decoded::Patched => on_patch(
+            patched.unwrap_or_default().to_string(),
+            error.message.clone(),
+        ),
+        Decoded::Strategic(patch) => {
+            on_patch(crate::go_fmt::value(patch), converter_message(error))
+        }
+        Decoded::Applied => ApiError::BadRequest(format!(
+            "failed to create typed patch object ({}, Kind={}): {}",
+            def.api_version(),
+            def.kind,
+            error.message
+        )),
+    }
+}
+
+/// How upstream's unstructured converter words a value it cannot put into a Go type.
+fn converter_message(error: &TypeError) -> String {
+    let Some((held, go_type)) = &error.mismatch else {
+        return error.message.clone();
+    };
+    let held_kind = match *held {
+        "[]interface {}" => "slice",
+        "map[string]interface {}" => "map",
+        other => other,
+    };
+    let basic = ["int32", "int64", "float64", "bool", "string"];
+    if go_type.starts_with("[]") && held_kind != "slice" {
+        format!("cannot restore slice from {held_kind}")
+    } else if go_type.starts_with("map[") && held_kind != "map" {
+        format!("cannot restore map from {held_kind}")
+    } else if !basic.contains(&go_type.as_str()) {
+        format!("cannot restore struct from: {held_kind}")
+    } else {
+        // Go converts between numbers, and numbers to strings; nothing else.
+        let numeric = |t: &str| matches!(t, "int32" | "int64" | "float64");
+        let convertible = (numeric(held) && (numeric(go_type) || go_type == "string"))
+            || (*held == "string" && go_type == "string");
+        match convertible {
+            true => format!("cannot convert {held} to {go_type}"),
+            false => format!("unrecognized type: {go_type}"),
+        }
+    }
+}
+
+/// Upstream's 400 for a body its decoder refused.
+pub fn cannot_handle(kind: &str, version: &str, error: &str) -> ApiError {
+    ApiError::BadRequest(format!(
+        "{kind} in version {version:?} cannot be handled as a {kind}: {error}"
+    ))
 }
 
 /// Adds one `Warning` header per message, as upstream (`299 - "message"`).
@@ -297,7 +329,7 @@ mod tests {
                 "template": {"metadata": {"labels": {"a": "b"}},
                     "spec": {"containers": [{"name": "c", "image": "i", "imagePullPolicyy": "x",
                         "resources": {"limits": {"cpu": "1"}}}]}}}});
-        let mut unknown = s.prune(&scheme, &def("apps", "deployments"), &mut d);
+        let mut unknown = s.walk(&scheme, &def("apps", "deployments"), &mut d).unknown;
         unknown.sort();
         assert_eq!(
             unknown,
@@ -314,7 +346,11 @@ mod tests {
         );
         let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
             "data": {"any": "key"}, "binaryData": {}});
-        assert!(s.prune(&scheme, &def("", "configmaps"), &mut cm).is_empty());
+        assert!(
+            s.walk(&scheme, &def("", "configmaps"), &mut cm)
+                .unknown
+                .is_empty()
+        );
     }
 
     #[test]
@@ -323,22 +359,106 @@ mod tests {
         let cm = def("", "configmaps");
         let raw = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"a":"1","a":"2"},"extra":true}"#;
         let obj = || serde_json::from_slice::<Value>(raw).unwrap();
-        let err = check(&s, &scheme, &cm, Mode::Strict, Some(raw), &mut obj()).unwrap_err();
+        let err = check(
+            &s,
+            &scheme,
+            &cm,
+            Mode::Strict,
+            Some(raw),
+            Decoded::Body,
+            &mut obj(),
+        )
+        .unwrap_err();
         assert_eq!(
             err.status().message,
             r#"ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: duplicate field "data.a", unknown field "extra""#
         );
         let mut o = obj();
         assert_eq!(
-            check(&s, &scheme, &cm, Mode::Warn, Some(raw), &mut o).unwrap(),
+            check(
+                &s,
+                &scheme,
+                &cm,
+                Mode::Warn,
+                Some(raw),
+                Decoded::Body,
+                &mut o
+            )
+            .unwrap(),
             [r#"duplicate field "data.a""#, r#"unknown field "extra""#]
         );
         assert!(o.get("extra").is_none());
         assert!(
-            check(&s, &scheme, &cm, Mode::Ignore, Some(raw), &mut obj())
-                .unwrap()
-                .is_empty()
+            check(
+                &s,
+                &scheme,
+                &cm,
+                Mode::Ignore,
+                Some(raw),
+                Decoded::Body,
+                &mut obj()
+            )
+            .unwrap()
+            .is_empty()
         );
         assert!(Mode::parse(Some("Loose")).is_err());
+    }
+
+    #[test]
+    fn type_errors_are_worded_by_how_the_object_came() {
+        let (s, scheme) = (Schemas::default(), api::Scheme::builtin());
+        let d = def("apps", "deployments");
+        let obj = || {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": "abc"}})
+        };
+        let refused = |decoded| {
+            check(&s, &scheme, &d, Mode::Warn, None, decoded, &mut obj())
+                .unwrap_err()
+                .status()
+        };
+        let body = refused(Decoded::Body);
+        assert_eq!(
+            (body.code, body.message.as_str()),
+            (
+                400,
+                "Deployment in version \"v1\" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
+            )
+        );
+        let patched = refused(Decoded::Patched);
+        assert_eq!(patched.code, 422);
+        assert!(
+            patched
+                .message
+                .starts_with(" \"\" is invalid: patch: Invalid value: \"{\\\"apiVersion\\\""),
+            "{}",
+            patched.message
+        );
+        let patch = json!({"spec": {"replicas": "abc"}});
+        let strategic = refused(Decoded::Strategic(&patch));
+        assert_eq!(
+            strategic.message,
+            " \"\" is invalid: patch: Invalid value: \"map[spec:map[replicas:abc]]\": unrecognized type: int32"
+        );
+        let cm = def("", "configmaps");
+        let mut data = json!({"metadata": {"name": "c"}, "data": {"a": 5}});
+        let patch = json!({"data": {"a": 5}});
+        let err = check(
+            &s,
+            &scheme,
+            &cm,
+            Mode::Warn,
+            None,
+            Decoded::Strategic(&patch),
+            &mut data,
+        )
+        .unwrap_err();
+        assert!(
+            err.status()
+                .message
+                .ends_with(": cannot convert int64 to string"),
+            "{}",
+            err.status().message
+        );
     }
 }

@@ -14,7 +14,9 @@ pub mod discovery;
 pub mod encoded;
 pub mod error;
 mod field_validation;
+mod go_fmt;
 mod impersonation;
+mod json_patch_bounded;
 mod managed_fields;
 pub mod metrics;
 pub mod negotiation;
@@ -23,10 +25,12 @@ pub mod object;
 pub mod openapi;
 mod openapi_protobuf;
 mod projects;
+mod query;
 pub mod request_info;
 pub mod resources;
 mod reviews;
 pub mod scale;
+mod schema_walk;
 pub mod serve;
 mod service_ips;
 pub mod strategic;
@@ -34,6 +38,7 @@ pub mod strategy;
 pub mod table;
 mod token_request;
 mod users;
+mod validation;
 mod watch;
 pub mod watch_cache;
 
@@ -425,14 +430,14 @@ impl ApiServer {
         {
             return Ok(());
         }
+        for (label, value) in missing_labels {
+            current["metadata"]["labels"][label.as_str()] = value;
+        }
         for &field in fields {
             match wanted.get(field) {
                 Some(v) => current[field] = v.clone(),
                 None => drop(current.as_object_mut().and_then(|m| m.remove(field))),
             }
-        for (label, value) in missing_labels {
-            current["metadata"]["labels"][label.as_str()] = value;
-        }
         }
         match self
             .store

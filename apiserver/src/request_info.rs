@@ -22,9 +22,22 @@ pub struct RequestInfo {
     pub name: Option<String>,
 }
 
-/// Whether the query asks for a watch (`watch=true` or `watch=1`).
+/// Whether the query asks for a watch: its first `watch` is anything but `0` or `false`
+/// (an empty value too), as upstream reads booleans.
 pub fn query_wants_watch(query: Option<&str>) -> bool {
-    query.is_some_and(|q| q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1"))
+    let Some(first) =
+        query
+            .unwrap_or_default()
+            .split('&')
+            .find_map(|kv| match kv.split_once('=') {
+                Some(("watch", value)) => Some(value),
+                None if kv == "watch" => Some(""),
+                _ => None,
+            })
+    else {
+        return false;
+    };
+    !(first == "0" || first.eq_ignore_ascii_case("false"))
 }
 
 /// The request info of a request: parsed once by the outermost layer (`attach`) and read
@@ -52,7 +65,10 @@ pub fn parse(method: &Method, path: &str, watch_query: bool) -> RequestInfo {
         verb: method.as_str().to_lowercase(),
         ..Default::default()
     };
-    let parts: Vec<&str> = path
+    // Segments are read decoded (`system%3Aadmin` is `system:admin`), as Go's URL parser
+    // hands upstream its path.
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let parts: Vec<&str> = decoded
         .trim_matches('/')
         .split('/')
         .filter(|p| !p.is_empty())
@@ -157,6 +173,8 @@ mod tests {
             ),
             ("update", "namespaces", Some("ns1"), Some("finalize"))
         );
+        let i = get("/apis/rbac.authorization.k8s.io/v1/clusterroles/system%3Aaggregate-to-admin");
+        assert_eq!(i.name.as_deref(), Some("system:aggregate-to-admin"));
         let i = get("/api/v1/nodes");
         assert_eq!(
             (i.verb.as_str(), i.namespace, i.resource.as_str()),
@@ -190,6 +208,8 @@ mod tests {
         );
         assert!(query_wants_watch(Some("limit=5&watch=true")));
         assert!(!query_wants_watch(Some("watchy=true")));
+        assert!(query_wants_watch(Some("watch=notbool")));
+        assert!(!query_wants_watch(Some("watch=False&watch=1")));
     }
 
     #[test]

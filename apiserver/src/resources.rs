@@ -7,7 +7,7 @@
 use api::scheme::ResourceDef;
 use api::selector::{FieldSelector, LabelSelector};
 use axum::body::to_bytes;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -18,33 +18,15 @@ use serde_json::{Value, json};
 use storage::ListOptions;
 
 use crate::error::{ApiError, from_storage};
+use crate::field_validation::Decoded;
 use crate::negotiation::{self, Format};
 use crate::object::{self, target};
+use crate::query::Params;
 use crate::request_info;
 use crate::{ApiServer, encoded, scale, strategy, table};
 
 /// Largest request body accepted, as upstream.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct Params {
-    pub(crate) resource_version: Option<String>,
-    pub(crate) resource_version_match: Option<String>,
-    pub(crate) limit: Option<usize>,
-    #[serde(rename = "continue")]
-    pub(crate) continue_token: Option<String>,
-    pub(crate) timeout_seconds: Option<u64>,
-    pub(crate) allow_watch_bookmarks: Option<bool>,
-    pub(crate) label_selector: Option<String>,
-    pub(crate) field_selector: Option<String>,
-    pub(crate) include_object: Option<String>,
-    pub(crate) send_initial_events: Option<bool>,
-    pub(crate) dry_run: Option<String>,
-    pub(crate) field_validation: Option<String>,
-    pub(crate) field_manager: Option<String>,
-    pub(crate) force: Option<bool>,
-}
 
 /// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
 #[derive(Clone, Copy, Debug)]
@@ -205,9 +187,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
                 .trim()
                 .to_ascii_lowercase()
         });
-    let params = Query::<Params>::try_from_uri(&parts.uri)
-        .map(|q| q.0)
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    let params = Params::parse(parts.uri.query())?;
     let accept = parts
         .headers
         .get(header::ACCEPT)
@@ -238,6 +218,15 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     let name = info.name.as_deref().unwrap_or_default();
     if !collection && name.is_empty() {
         return Err(ApiError::PathNotFound);
+    }
+    // No object can have a name too long to be stored: whatever it asks of one is answered
+    // as for any missing object.
+    if !collection
+        && def.stored
+        && def.key(namespace, name).len() > storage::MAX_KEY_BYTES
+        && info.verb != "create"
+    {
+        return Err(ApiError::NotFound(target(def, name)));
     }
     let read_body = || async {
         to_bytes(body, MAX_BODY_BYTES)
@@ -271,6 +260,13 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         explicit_manager: params.field_manager.is_some(),
         force: params.force.unwrap_or(false),
     };
+    match info.verb.as_str() {
+        "list" | "watch" => params.check_list(info.verb == "watch")?,
+        "create" => params.check_write("CreateOptions")?,
+        "update" => params.check_write("UpdateOptions")?,
+        "patch" => params.check_write("PatchOptions")?,
+        _ => {}
+    }
     if (part == Part::Main && !def.allows(&info.verb))
         || (part == Part::Token && info.verb != "create")
     {
@@ -340,7 +336,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             )
             .await
         }
-        ("delete", Part::Main) => delete(server, &target, &read_body().await?, out).await,
+        ("delete", Part::Main) => delete(server, &target, &read_body().await?, &params, out).await,
         ("deletecollection", Part::Main) => {
             delete_collection(server, def, namespace, &params, &read_body().await?).await
         }
@@ -430,7 +426,10 @@ fn parse_write(t: &Target<'_>, body: &[u8]) -> Result<Value, ApiError> {
                 ApiError::BadRequest(format!("the object provided is unrecognized: {e}"))
             })?;
             match obj.get("kind").and_then(Value::as_str) {
-                None | Some("Scale") => Ok(obj),
+                None | Some("Scale") => {
+                    scale::check_types(&obj)?;
+                    Ok(obj)
+                }
                 Some(kind) => Err(ApiError::BadRequest(format!(
                     "the kind in the data ({kind}) does not match the expected kind (Scale)"
                 ))),
@@ -465,7 +464,10 @@ async fn list(
     out: Output,
 ) -> Result<Response, ApiError> {
     let mut opts = ListOptions {
-        limit: params.limit.filter(|&l| l > 0),
+        limit: params
+            .limit
+            .filter(|&l| l > 0)
+            .and_then(|l| usize::try_from(l).ok()),
         ..Default::default()
     };
     let continuing = params.continue_token.as_deref().filter(|t| !t.is_empty());
@@ -809,7 +811,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let (def, namespace) = (t.def, t.namespace);
     let mut obj = object::parse_body(def, body)?;
-    let warnings = validate_fields(server, t, Some(body), &mut obj)?;
+    let warnings = validate_fields(server, t, Some(body), Decoded::Body, &mut obj)?;
     let name = object::check_identity(def, &mut obj, namespace, None)?;
     if let Some(ns) = namespace {
         check_namespace(server, ns, def, &name).await?;
@@ -820,6 +822,7 @@ async fn create(
         carry_status(&mut obj, &Value::Null);
     }
     strategy::prepare_create(def, &mut obj);
+    crate::validation::validate(def, &obj, None)?;
     if is_service(def) {
         crate::service_ips::assign(server, &mut obj, None, t.dry_run).await?;
     }
@@ -855,6 +858,7 @@ fn validate_fields(
     server: &ApiServer,
     t: &Target<'_>,
     raw: Option<&[u8]>,
+    decoded: Decoded<'_>,
     obj: &mut Value,
 ) -> Result<Vec<String>, ApiError> {
     if matches!(t.part, Part::Scale(_)) {
@@ -868,6 +872,7 @@ fn validate_fields(
         t.def,
         t.validation,
         raw,
+        decoded,
         obj,
     )
 }
@@ -879,7 +884,7 @@ async fn update(
     out: Output,
 ) -> Result<Response, ApiError> {
     let mut obj = parse_write(t, body)?;
-    let warnings = validate_fields(server, t, Some(body), &mut obj)?;
+    let warnings = validate_fields(server, t, Some(body), Decoded::Body, &mut obj)?;
     let current = current(server, t).await?;
     let requested = object::meta_str(&obj, "resourceVersion");
     if !requested.is_empty() && requested != current.mod_revision.to_string() {
@@ -914,6 +919,7 @@ async fn store_update(
     crate::deletion::check_update(t.def, before, &next, t.name)?;
     if t.part == Part::Main {
         crate::strategy::prepare_update(t.def, &mut next);
+        crate::validation::validate(t.def, &next, Some(before))?;
         if is_service(t.def) {
             crate::service_ips::assign(server, &mut next, Some(before), t.dry_run).await?;
         }
@@ -1024,15 +1030,24 @@ async fn patch(
         let current_obj = object::from_store(&current)?;
         let mut patched = view(t, current_obj.clone());
         match &kind {
-            Kind::Json(p) => json_patch::patch(&mut patched, p).map_err(|e| ApiError::Invalid {
-                kind: t.def.kind.to_string(),
-                target: target(t.def, t.name),
-                causes: vec![api::status::StatusCause {
-                    reason: "FieldValueInvalid".into(),
-                    message: e.to_string(),
-                    field: String::new(),
-                }],
-            })?,
+            Kind::Json(p) => {
+                crate::json_patch_bounded::apply(&mut patched, p).map_err(|e| match e {
+                    crate::json_patch_bounded::Refused::TooLarge(message) => {
+                        ApiError::RequestEntityTooLarge(format!(
+                            "Request entity too large: {message}"
+                        ))
+                    }
+                    crate::json_patch_bounded::Refused::Failed(message) => ApiError::Invalid {
+                        kind: t.def.kind.to_string(),
+                        target: target(t.def, t.name),
+                        causes: vec![api::status::StatusCause {
+                            reason: "FieldValueInvalid".into(),
+                            message,
+                            field: String::new(),
+                        }],
+                    },
+                })?
+            }
             Kind::Merge(p) => json_patch::merge(&mut patched, p),
             Kind::Strategic(p) => {
                 crate::strategic::apply(t.def, &mut patched, p).map_err(ApiError::BadRequest)?
@@ -1045,7 +1060,11 @@ async fn patch(
             Kind::Json(_) => None,
             Kind::Merge(_) | Kind::Strategic(_) => Some(body),
         };
-        let warnings = validate_fields(server, t, patch_body, &mut obj)?;
+        let decoded = match &kind {
+            Kind::Strategic(p) => Decoded::Strategic(p),
+            Kind::Json(_) | Kind::Merge(_) => Decoded::Patched,
+        };
+        let warnings = validate_fields(server, t, patch_body, decoded, &mut obj)?;
         // A patch that sets a resourceVersion is a precondition: no retry past it.
         let requested = object::meta_str(&obj, "resourceVersion");
         if !requested.is_empty() && requested != current.mod_revision.to_string() {
@@ -1093,7 +1112,7 @@ async fn apply(
         .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))?;
     let raw = serde_json::to_vec(&applied).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut applied = parse_write(t, &raw)?;
-    let warnings = validate_fields(server, t, None, &mut applied)?;
+    let warnings = validate_fields(server, t, None, Decoded::Applied, &mut applied)?;
     let now = object::now();
     for _ in 0..PATCH_ATTEMPTS {
         let (found, _) = server
@@ -1146,10 +1165,11 @@ async fn delete(
     server: &ApiServer,
     t: &Target<'_>,
     body: &[u8],
+    params: &Params,
     out: Output,
 ) -> Result<Response, ApiError> {
     let (def, name) = (t.def, t.name);
-    let options = crate::deletion::DeleteOptions::parse(body)?;
+    let options = crate::deletion::DeleteOptions::parse(body, params)?;
     let dry_run = t.dry_run || crate::deletion::dry_run(&options.dry_run)?;
     for _ in 0..PATCH_ATTEMPTS {
         let current = current(server, t).await?;
@@ -1252,7 +1272,7 @@ async fn delete_collection(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let selection = Selection::parse(def, params)?;
-    let options = crate::deletion::DeleteOptions::parse(body)?;
+    let options = crate::deletion::DeleteOptions::parse(body, params)?;
     let dry_run = crate::deletion::dry_run(params.dry_run.as_slice())?
         || crate::deletion::dry_run(&options.dry_run)?;
     let listed = server

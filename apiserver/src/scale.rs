@@ -56,13 +56,38 @@ pub fn view(sub: &Subresource, parent: &Value) -> Value {
     })
 }
 
+/// A Scale body's types, as upstream's decoding into `autoscaling/v1` Scale checks them.
+pub fn check_types(scale: &Value) -> Result<(), ApiError> {
+    let replicas = &scale["spec"]["replicas"];
+    let found = match replicas {
+        Value::Null => return Ok(()),
+        Value::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => return Ok(()),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(_) => "string".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Array(_) => "array".into(),
+        Value::Object(_) => "object".into(),
+    };
+    Err(crate::field_validation::cannot_handle(
+        "Scale",
+        "v1",
+        &format!(
+            "json: cannot unmarshal {found} into Go struct field ScaleSpec.spec.replicas of type int32"
+        ),
+    ))
+}
+
 /// The replica count a Scale asks for.
 pub fn replicas(def: &ResourceDef, name: &str, scale: &Value) -> Result<i64, ApiError> {
     match scale["spec"]["replicas"].as_i64() {
         Some(n) if n >= 0 => Ok(n),
         _ => Err(ApiError::Invalid {
             kind: "Scale".into(),
-            target: object::target(def, name),
+            // A Scale is autoscaling's kind, whatever resource it scales.
+            target: crate::error::Target {
+                group: "autoscaling".into(),
+                ..object::target(def, name)
+            },
             causes: vec![api::status::StatusCause {
                 reason: "FieldValueInvalid".into(),
                 message: format!(

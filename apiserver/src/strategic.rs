@@ -51,6 +51,7 @@ pub fn apply(def: &ResourceDef, target: &mut Value, patch: &Value) -> Result<(),
     let Some(patch) = patch.as_object() else {
         return Err("a strategic merge patch must be a JSON object".into());
     };
+    check_all_directives(patch)?;
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
@@ -59,6 +60,65 @@ pub fn apply(def: &ResourceDef, target: &mut Value, patch: &Value) -> Result<(),
         None => Err("the object is not a JSON object".into()),
     }
 }
+
+/// Refuses directives whose values upstream cannot read, with its messages.
+fn check_directives(patch: &Map<String, Value>) -> Result<(), String> {
+    if let Some(directive) = patch.get("$patch")
+        && !matches!(directive.as_str(), Some("replace" | "merge" | "delete"))
+    {
+        return Err(format!(
+            "unknown patch type: {} in map: {}",
+            crate::go_fmt::value(directive),
+            crate::go_fmt::value(&Value::Object(patch.clone()))
+        ));
+    }
+    for (key, value) in patch {
+        let listed =
+            key.starts_with(SET_ELEMENT_ORDER) || key.starts_with(DELETE_FROM_PRIMITIVE_LIST);
+        if listed && !value.is_array() {
+            return Err(format!(
+                "expected a []interface {{}}, but received a {}",
+                crate::go_fmt::type_name(value)
+            ));
+        }
+    }
+    if let Some(retain) = patch.get("$retainKeys") {
+        let keys = retain
+            .as_array()
+            .filter(|keys| keys.iter().all(Value::is_string));
+        let Some(keys) = keys else {
+            return Err(RETAIN_KEYS_FORMAT.into());
+        };
+        // Every field the patch sets must be one it retains.
+        let kept = |k: &String| keys.iter().any(|r| r.as_str() == Some(k.as_str()));
+        if patch.keys().any(|k| !is_directive(k) && !kept(k)) {
+            return Err(RETAIN_KEYS_FORMAT.into());
+        }
+    }
+    Ok(())
+}
+
+/// The directives of every object in the patch, however deep.
+fn check_all_directives(patch: &Map<String, Value>) -> Result<(), String> {
+    check_directives(patch)?;
+    for (key, value) in patch {
+        if is_directive(key) {
+            continue;
+        }
+        match value {
+            Value::Object(map) => check_all_directives(map)?,
+            Value::Array(items) => {
+                for map in items.iter().filter_map(Value::as_object) {
+                    check_all_directives(map)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+const RETAIN_KEYS_FORMAT: &str = "invalid patch format of retainKeys";
 
 fn merge_map(
     def: &ResourceDef,
@@ -275,6 +335,28 @@ mod tests {
         assert_eq!(
             patched(&def, original, retain)["metadata"]["labels"],
             json!({"y": "3"})
+        );
+    }
+
+    #[test]
+    fn directives_upstream_cannot_read_are_refused() {
+        let def = deployment();
+        let refused = |patch: Value| apply(&def, &mut json!({"spec": {}}), &patch).unwrap_err();
+        assert_eq!(
+            refused(json!({"$patch": "frobnicate"})),
+            "unknown patch type: frobnicate in map: map[$patch:frobnicate]"
+        );
+        assert_eq!(
+            refused(json!({"$setElementOrder/data": 5})),
+            "expected a []interface {}, but received a int64"
+        );
+        assert_eq!(
+            refused(json!({"metadata": {"$retainKeys": "x"}})),
+            "invalid patch format of retainKeys"
+        );
+        assert_eq!(
+            refused(json!({"metadata": {"$retainKeys": ["a"], "b": 1}})),
+            "invalid patch format of retainKeys"
         );
     }
 

@@ -18,7 +18,8 @@ use storage::{ListOptions, Revision};
 use crate::error::{ApiError, from_storage};
 use crate::negotiation::Format;
 use crate::object::target;
-use crate::resources::{Output, Params, Selection, parse_resource_version};
+use crate::query::Params;
+use crate::resources::{Output, Selection, parse_resource_version};
 use crate::watch_cache::{self, CacheEvent, Cached, Message};
 use crate::{ApiServer, encoded};
 
@@ -104,7 +105,13 @@ pub(crate) async fn watch(
         }
     };
 
-    let timeout = Duration::from_secs(params.timeout_seconds.unwrap_or(DEFAULT_WATCH_SECONDS));
+    let timeout = Duration::from_secs(
+        params
+            .timeout_seconds
+            .and_then(|t| u64::try_from(t).ok())
+            .filter(|t| *t > 0)
+            .unwrap_or(DEFAULT_WATCH_SECONDS),
+    );
     let bookmarks = params.allow_watch_bookmarks.unwrap_or(false);
     let def = *def;
     let bookmark = move |revision: Revision, initial_end: bool| {
@@ -199,7 +206,10 @@ fn check_watch_list(def: &ResourceDef, params: &Params) -> Result<(), ApiError> 
         true => Ok(()),
         false => Err(ApiError::Invalid {
             kind: "ListOptions".into(),
-            target: target(def, ""),
+            target: crate::error::Target {
+                group: "meta.k8s.io".into(),
+                ..target(def, "")
+            },
             causes,
         }),
     }

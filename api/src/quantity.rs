@@ -1,0 +1,127 @@
+//! The string forms of upstream's value types that are not plain JSON: resource quantities
+//! (`500m`, `1.5Gi`, `1e3`) and Go durations (`1h30m`), with the errors upstream's parsers
+//! give.
+
+/// The form every quantity must have, as upstream's message states it.
+pub const QUANTITY_FORMAT: &str =
+    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+const QUANTITY_NUMERIC: &str = "unable to parse numeric part of quantity";
+const QUANTITY_SUFFIX: &str = "unable to parse quantity's suffix";
+
+/// Checks `text` as a resource quantity; upstream's error when it is not one.
+pub fn parse(text: &str) -> Result<(), &'static str> {
+    let bytes = text.as_bytes();
+    let signed = bytes.first().is_some_and(|b| *b == b'+' || *b == b'-');
+    let number_end = bytes
+        .iter()
+        .enumerate()
+        .skip(usize::from(signed))
+        .find(|(_, b)| !(b.is_ascii_digit() || **b == b'.'))
+        .map_or(bytes.len(), |(i, _)| i);
+    let number = &text[usize::from(signed)..number_end];
+    let suffix = &text[number_end..];
+    // The shape first: a number, then suffix letters and an optional signed exponent.
+    let letters_end = suffix
+        .bytes()
+        .position(|b| !b"eEinumkKMGTP".contains(&b))
+        .unwrap_or(suffix.len());
+    let rest = &suffix[letters_end..];
+    let rest = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+    if number.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(QUANTITY_FORMAT);
+    }
+    let dots = number.bytes().filter(|b| *b == b'.').count();
+    if dots > 1 || number == "." {
+        return Err(QUANTITY_NUMERIC);
+    }
+    let valid_suffix = match suffix {
+        "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T"
+        | "P" | "E" => true,
+        s => s
+            .strip_prefix(['e', 'E'])
+            .map(|exp| exp.strip_prefix(['+', '-']).unwrap_or(exp))
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())),
+    };
+    match valid_suffix {
+        true => Ok(()),
+        false => Err(QUANTITY_SUFFIX),
+    }
+}
+
+/// A Go duration (`300ms`, `-1.5h`, `1h2m3s`, `0`) in nanoseconds; `None` if it is not one.
+pub fn parse_go_duration(text: &str) -> Option<i128> {
+    let (negative, mut rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .bytes()
+            .position(|b| !(b.is_ascii_digit() || b == b'.'))
+            .unwrap_or(rest.len());
+        let number = &rest[..number_len];
+        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+            return None;
+        }
+        let value: f64 = number.parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .char_indices()
+            .find(|(_, c)| c.is_ascii_digit() || *c == '.')
+            .map_or(rest.len(), |(i, _)| i);
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += value * scale;
+    }
+    let nanos = total as i128;
+    Some(if negative { -nanos } else { nanos })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_as_upstream_parses_them() {
+        for ok in [
+            "1", "500m", "1.5Gi", "1e3", "1E-3", "+2", "-1", ".5", "5.", "1Ki", "0", "12n",
+        ] {
+            assert_eq!(parse(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(parse(""), Err(QUANTITY_FORMAT));
+        assert_eq!(parse("abc"), Err(QUANTITY_FORMAT));
+        assert_eq!(parse("1 Gi"), Err(QUANTITY_FORMAT));
+        assert_eq!(parse("1.2.3"), Err(QUANTITY_NUMERIC));
+        assert_eq!(parse("1Gb"), Err(QUANTITY_FORMAT));
+        assert_eq!(parse("1GiB"), Err(QUANTITY_FORMAT));
+        assert_eq!(parse("1KM"), Err(QUANTITY_SUFFIX));
+        assert_eq!(parse("1e"), Err(QUANTITY_SUFFIX));
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("0"), Some(0));
+        assert_eq!(parse_go_duration("300ms"), Some(300_000_000));
+        assert_eq!(parse_go_duration("1h2m3s"), Some(3_723_000_000_000));
+        assert_eq!(parse_go_duration("-1.5h"), Some(-5_400_000_000_000));
+        for bad in ["", "1", "h", "1x", "1.2.3s", "--1s"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
+    }
+}

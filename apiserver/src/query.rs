@@ -1,0 +1,251 @@
+//! The query parameters of resource requests, read as upstream's parameter codec reads them
+//! (the first value of a repeated parameter; integers with Go's errors; booleans false only
+//! for `0` and `false`), and the option checks upstream makes before any work is done:
+//! `ListOptions` (`resourceVersionMatch`), the write options (`fieldManager`) and
+//! `DeleteOptions` (`propagationPolicy`), each a 422 naming its options kind.
+
+use api::status::StatusCause;
+
+use crate::error::{ApiError, Target};
+
+#[derive(Debug, Default)]
+pub(crate) struct Params {
+    pub(crate) resource_version: Option<String>,
+    pub(crate) resource_version_match: Option<String>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) continue_token: Option<String>,
+    pub(crate) timeout_seconds: Option<i64>,
+    pub(crate) allow_watch_bookmarks: Option<bool>,
+    pub(crate) label_selector: Option<String>,
+    pub(crate) field_selector: Option<String>,
+    pub(crate) include_object: Option<String>,
+    pub(crate) send_initial_events: Option<bool>,
+    pub(crate) dry_run: Vec<String>,
+    pub(crate) field_validation: Option<String>,
+    pub(crate) field_manager: Option<String>,
+    pub(crate) force: Option<bool>,
+    pub(crate) propagation_policy: Option<String>,
+    pub(crate) orphan_dependents: Option<bool>,
+    pub(crate) grace_period_seconds: Option<i64>,
+    /// `timeout`: how long a short request may take (a Go duration).
+    pub(crate) timeout: Option<String>,
+}
+
+/// Go's `strconv.ParseInt` of a query value, with its error as upstream answers it (400).
+fn go_int(value: &str) -> Result<i64, ApiError> {
+    value.parse::<i64>().map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        ApiError::BadRequest(format!("strconv.ParseInt: parsing {value:?}: {why}"))
+    })
+}
+
+/// Upstream's query booleans: false only for `0` and (any case of) `false`.
+fn go_bool(value: &str) -> bool {
+    !(value == "0" || value.eq_ignore_ascii_case("false"))
+}
+
+impl Params {
+    pub(crate) fn parse(query: Option<&str>) -> Result<Params, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
+            .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+        let mut params = Params::default();
+        let mut seen = std::collections::HashSet::new();
+        for (key, value) in pairs {
+            if key == "dryRun" {
+                params.dry_run.push(value);
+                continue;
+            }
+            // Repeated parameters: the first value counts.
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let text = Some(value.clone());
+            match key.as_str() {
+                "resourceVersion" => params.resource_version = text,
+                "resourceVersionMatch" => params.resource_version_match = text,
+                "limit" => params.limit = Some(go_int(&value)?),
+                "continue" => params.continue_token = text,
+                "timeoutSeconds" => params.timeout_seconds = Some(go_int(&value)?),
+                "allowWatchBookmarks" => params.allow_watch_bookmarks = Some(go_bool(&value)),
+                "labelSelector" => params.label_selector = text,
+                "fieldSelector" => params.field_selector = text,
+                "includeObject" => params.include_object = text,
+                "sendInitialEvents" => params.send_initial_events = Some(go_bool(&value)),
+                "fieldValidation" => params.field_validation = text,
+                "fieldManager" => params.field_manager = text,
+                "force" => params.force = Some(go_bool(&value)),
+                "propagationPolicy" => params.propagation_policy = text,
+                "orphanDependents" => params.orphan_dependents = Some(go_bool(&value)),
+                "gracePeriodSeconds" => params.grace_period_seconds = Some(go_int(&value)?),
+                "timeout" => params.timeout = text,
+                _ => {}
+            }
+        }
+        Ok(params)
+    }
+
+    /// `ListOptions` as upstream validates them for a list or a watch.
+    pub(crate) fn check_list(&self, watch: bool) -> Result<(), ApiError> {
+        let mut causes = Vec::new();
+        let matching = self.resource_version_match.as_deref().unwrap_or_default();
+        let version = self.resource_version.as_deref().unwrap_or_default();
+        if !matching.is_empty() {
+            if watch {
+                if self.send_initial_events.is_none() {
+                    causes.push(forbidden(
+                        "resourceVersionMatch",
+                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                    ));
+                }
+                if matching != "NotOlderThan" {
+                    causes.push(not_supported(
+                        "resourceVersionMatch",
+                        matching,
+                        &["NotOlderThan"],
+                    ));
+                }
+            } else {
+                if version.is_empty() {
+                    causes.push(forbidden(
+                        "resourceVersionMatch",
+                        "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                    ));
+                }
+                if !matches!(matching, "Exact" | "NotOlderThan") {
+                    causes.push(not_supported(
+                        "resourceVersionMatch",
+                        matching,
+                        &["Exact", "NotOlderThan", ""],
+                    ));
+                }
+                if matching == "Exact" && version == "0" {
+                    causes.push(forbidden(
+                        "resourceVersionMatch",
+                        "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                    ));
+                }
+            }
+        }
+        options_invalid("ListOptions", causes)
+    }
+
+    /// The options of a create, update or patch (`CreateOptions`, `UpdateOptions`,
+    /// `PatchOptions`).
+    pub(crate) fn check_write(&self, options: &str) -> Result<(), ApiError> {
+        let mut causes = Vec::new();
+        if let Some(manager) = &self.field_manager {
+            if manager.len() > FIELD_MANAGER_MAX {
+                causes.push(StatusCause {
+                    reason: "FieldValueTooLong".into(),
+                    message: format!("Too long: may not be more than {FIELD_MANAGER_MAX} bytes"),
+                    field: "fieldManager".into(),
+                });
+            }
+            for (i, c) in manager.chars().enumerate() {
+                if c.is_control() {
+                    causes.push(StatusCause {
+                        reason: "FieldValueInvalid".into(),
+                        message: format!(
+                            "Invalid value: {manager:?}: invalid character {} (at position {i})",
+                            go_rune(c)
+                        ),
+                        field: "fieldManager".into(),
+                    });
+                }
+            }
+        }
+        options_invalid(options, causes)
+    }
+}
+
+/// Upstream's limit on a field manager's name.
+const FIELD_MANAGER_MAX: usize = 128;
+
+/// A rune as Go's `%#U` prints it: `U+0007`.
+fn go_rune(c: char) -> String {
+    format!("U+{:04X}", c as u32)
+}
+
+fn forbidden(field: &str, detail: &str) -> StatusCause {
+    StatusCause {
+        reason: "FieldValueForbidden".into(),
+        message: format!("Forbidden: {detail}"),
+        field: field.into(),
+    }
+}
+
+pub(crate) fn not_supported(field: &str, value: &str, supported: &[&str]) -> StatusCause {
+    let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
+    StatusCause {
+        reason: "FieldValueNotSupported".into(),
+        message: format!(
+            "Unsupported value: {value:?}: supported values: {}",
+            list.join(", ")
+        ),
+        field: field.into(),
+    }
+}
+
+/// 422 for invalid request options (`ListOptions.meta.k8s.io "" is invalid: ...`).
+pub(crate) fn options_invalid(kind: &str, causes: Vec<StatusCause>) -> Result<(), ApiError> {
+    if causes.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Invalid {
+        kind: kind.into(),
+        target: Target {
+            group: "meta.k8s.io".into(),
+            ..Default::default()
+        },
+        causes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_read_as_upstreams_codec_reads_them() {
+        let p = Params::parse(Some(
+            "limit=5&limit=7&watch=notbool&allowWatchBookmarks=0&dryRun=All&force=yes",
+        ))
+        .unwrap();
+        assert_eq!(p.limit, Some(5));
+        assert_eq!(p.allow_watch_bookmarks, Some(false));
+        assert_eq!(p.force, Some(true));
+        assert_eq!(p.dry_run, ["All"]);
+        let err = Params::parse(Some("limit=abc")).unwrap_err();
+        assert_eq!(
+            err.status().message,
+            "strconv.ParseInt: parsing \"abc\": invalid syntax"
+        );
+        assert_eq!(Params::parse(Some("limit=-1")).unwrap().limit, Some(-1));
+    }
+
+    #[test]
+    fn list_options() {
+        let p = Params::parse(Some("resourceVersionMatch=Bogus")).unwrap();
+        assert_eq!(
+            p.check_list(false).unwrap_err().status().message,
+            "ListOptions.meta.k8s.io \"\" is invalid: [resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided, resourceVersionMatch: Unsupported value: \"Bogus\": supported values: \"Exact\", \"NotOlderThan\", \"\"]"
+        );
+        let p = Params::parse(Some("resourceVersion=5&resourceVersionMatch=NotOlderThan")).unwrap();
+        assert!(p.check_list(false).is_ok());
+    }
+
+    #[test]
+    fn field_managers_are_bounded() {
+        let long = "m".repeat(129);
+        let p = Params::parse(Some(&format!("fieldManager={long}"))).unwrap();
+        assert_eq!(
+            p.check_write("CreateOptions").unwrap_err().status().message,
+            "CreateOptions.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes"
+        );
+    }
+}
