@@ -1,20 +1,71 @@
-//! Field-level schemas of the kinds, for OpenAPI (`kubectl explain`, clients' validation): the
-//! Kubernetes kinds' come from k8s-openapi, which carries upstream's definitions, names
-//! (`io.k8s.api.core.v1.ConfigMap`) and descriptions. Kinds without a typed schema here (the
-//! OpenShift ones, until their types land) are described as open objects by the caller.
+//! Field-level schemas of the kinds, for OpenAPI (`kubectl explain`, clients' validation) and
+//! the server's field validation. The Kubernetes kinds' come from k8s-openapi, which carries
+//! upstream's definitions, names (`io.k8s.api.core.v1.ConfigMap`) and descriptions; the
+//! OpenShift kinds' from openshift/api's definitions (`openshift`), which refer to the
+//! k8s-openapi ones. Kinds without a typed schema are described as open objects by the caller.
 
-use schemars::SchemaGenerator;
+mod openshift;
+
 use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value};
+
+use crate::scheme::ListMerge;
 
 /// A generator whose references point into an OpenAPI v3 document's `components/schemas`.
 pub fn generator() -> SchemaGenerator {
     SchemaSettings::openapi3().into_generator()
 }
 
+/// The name of a kind's schema, as upstream names its definition:
+/// `io.k8s.api.<first label of the group, core for "">.<version>.<Kind>` for Kubernetes kinds,
+/// `com.github.openshift.api.<package>.<version>.<Kind>` for OpenShift ones, whose package is
+/// the group without `.openshift.io` and its dots (`security.internal.openshift.io` is
+/// `securityinternal`).
+pub fn schema_name(group: &str, version: &str, kind: &str) -> String {
+    if let Some(package) = group.strip_suffix(".openshift.io") {
+        return format!(
+            "com.github.openshift.api.{}.{version}.{kind}",
+            package.replace('.', "")
+        );
+    }
+    let package = match group {
+        "" => "core",
+        g => g.split('.').next().unwrap_or_default(),
+    };
+    format!("io.k8s.api.{package}.{version}.{kind}")
+}
+
 /// Adds the schema of a kind, and of everything it references, to `generator`; `false` if the
 /// kind has no typed schema.
 pub fn register(generator: &mut SchemaGenerator, group: &str, version: &str, kind: &str) -> bool {
+    register_kubernetes_kind(generator, group, version, kind)
+        || openshift::register(generator, &schema_name(group, version, kind))
+}
+
+/// Whether the kind has a typed schema.
+pub fn has_schema(group: &str, version: &str, kind: &str) -> bool {
+    register_kubernetes_kind(&mut generator(), group, version, kind)
+        || openshift::has(&schema_name(group, version, kind))
+}
+
+/// The lists strategic merge patch merges in a kind, as its schema declares them (dotted
+/// paths from the object, no indices): the OpenShift kinds' patch strategies and merge keys.
+/// The Kubernetes kinds' are the scheme's own (k8s-openapi's schemas carry none).
+pub fn merge_lists(group: &str, version: &str, kind: &str) -> &'static [(String, ListMerge)] {
+    match group.ends_with(".openshift.io") {
+        true => openshift::merge_lists(&schema_name(group, version, kind)),
+        false => &[],
+    }
+}
+
+/// Adds the schema of a Kubernetes kind from k8s-openapi; `false` if it is not one of them.
+fn register_kubernetes_kind(
+    generator: &mut SchemaGenerator,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> bool {
     use k8s_openapi::api::admissionregistration::v1 as admission;
     use k8s_openapi::api::apps::v1 as apps;
     use k8s_openapi::api::authentication::v1 as authentication;
@@ -71,10 +122,39 @@ pub fn register(generator: &mut SchemaGenerator, group: &str, version: &str, kin
     }
 }
 
-/// Every schema registered in `generator`, by name.
-/// Whether the kind has a typed schema.
-pub fn has_schema(group: &str, version: &str, kind: &str) -> bool {
-    register(&mut generator(), group, version, kind)
+/// Adds the Kubernetes definition `name` (and what it references) from k8s-openapi, for the
+/// OpenShift definitions that refer to it; `false` if k8s-openapi has no type of that name.
+fn register_kubernetes(generator: &mut SchemaGenerator, name: &str) -> bool {
+    use k8s_openapi::api::core::v1 as core;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+    use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+    macro_rules! by_name {
+        ($($t:ty),* $(,)?) => {{
+            $(if <$t as JsonSchema>::schema_name() == name {
+                generator.subschema_for::<$t>();
+                return true;
+            })*
+            false
+        }};
+    }
+    by_name!(
+        core::CSIVolumeSource,
+        core::ConfigMapVolumeSource,
+        core::EnvVar,
+        core::LocalObjectReference,
+        core::NamespaceCondition,
+        core::ObjectReference,
+        core::PodTemplateSpec,
+        core::ResourceRequirements,
+        core::SELinuxOptions,
+        core::SecretVolumeSource,
+        meta::ObjectMeta,
+        meta::Time,
+        RawExtension,
+        IntOrString,
+    )
 }
 
 /// Adds `ObjectMeta` (and what it references), which kinds without a typed schema share.
@@ -82,6 +162,7 @@ pub fn register_object_meta(generator: &mut SchemaGenerator) {
     generator.subschema_for::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>();
 }
 
+/// Every schema registered in `generator`, by name.
 pub fn definitions(generator: &mut SchemaGenerator) -> Map<String, Value> {
     generator.take_definitions(true).into_iter().collect()
 }
@@ -94,12 +175,7 @@ mod tests {
     fn kubernetes_kinds_have_field_schemas_under_upstream_names() {
         let mut generator = generator();
         assert!(register(&mut generator, "apps", "v1", "Deployment"));
-        assert!(!register(
-            &mut generator,
-            "route.openshift.io",
-            "v1",
-            "Route"
-        ));
+        assert!(!register(&mut generator, "apps", "v1", "NoSuchKind"));
         let defs = definitions(&mut generator);
         let deployment = &defs["io.k8s.api.apps.v1.Deployment"];
         // As upstream's v3 documents: a described reference is an `allOf` of one.
@@ -110,5 +186,67 @@ mod tests {
         let pod_spec = &defs["io.k8s.api.core.v1.PodSpec"];
         assert_eq!(pod_spec["properties"]["containers"]["type"], "array");
         assert!(defs.contains_key("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
+    }
+
+    #[test]
+    fn schema_names_follow_upstream_packages() {
+        assert_eq!(schema_name("", "v1", "Pod"), "io.k8s.api.core.v1.Pod");
+        assert_eq!(
+            schema_name("rbac.authorization.k8s.io", "v1", "Role"),
+            "io.k8s.api.rbac.v1.Role"
+        );
+        assert_eq!(
+            schema_name("config.openshift.io", "v1", "Image"),
+            "com.github.openshift.api.config.v1.Image"
+        );
+        assert_eq!(
+            schema_name("security.internal.openshift.io", "v1", "RangeAllocation"),
+            "com.github.openshift.api.securityinternal.v1.RangeAllocation"
+        );
+        assert_eq!(
+            schema_name(
+                "operator.openshift.io",
+                "v1alpha1",
+                "ImageContentSourcePolicy"
+            ),
+            "com.github.openshift.api.operator.v1alpha1.ImageContentSourcePolicy"
+        );
+    }
+
+    #[test]
+    fn openshift_kinds_have_field_schemas_over_k8s_openapi_ones() {
+        let mut generator = generator();
+        assert!(register(
+            &mut generator,
+            "apps.openshift.io",
+            "v1",
+            "DeploymentConfig"
+        ));
+        let defs = definitions(&mut generator);
+        let spec = &defs["com.github.openshift.api.apps.v1.DeploymentConfigSpec"]["properties"];
+        assert_eq!(spec["replicas"]["type"], "integer");
+        assert_eq!(spec["replicas"]["format"], "int32");
+        assert_eq!(
+            spec["template"]["allOf"][0]["$ref"],
+            "#/components/schemas/io.k8s.api.core.v1.PodTemplateSpec"
+        );
+        // The pod template is k8s-openapi's, with everything it references.
+        assert!(defs.contains_key("io.k8s.api.core.v1.PodSpec"));
+        assert!(defs.contains_key("io.k8s.api.core.v1.Container"));
+    }
+
+    #[test]
+    fn every_served_openshift_kind_has_a_typed_schema() {
+        for def in crate::Scheme::builtin().resources() {
+            if def.group.ends_with(".openshift.io") {
+                assert!(
+                    has_schema(def.group, def.version, def.kind),
+                    "{}/{} {}: regenerate api/openapi (hack/gen-openshift-schemas.py)",
+                    def.group,
+                    def.version,
+                    def.kind
+                );
+            }
+        }
     }
 }

@@ -99,7 +99,8 @@ pub struct ResourceDef {
     pub field_selectors: &'static [&'static str],
     /// Where the kind embeds a PodSpec (`spec` for pods, `spec.template.spec` for workloads).
     pub pod_spec: Option<&'static str>,
-    /// Kind-specific merge lists of strategic merge patch (dotted paths, no indices).
+    /// Kind-specific merge lists of strategic merge patch (dotted paths, no indices), besides
+    /// those of the kind's field schema (`schemas::merge_lists`).
     pub merge_lists: &'static [(&'static str, ListMerge)],
     /// What `kubectl get` shows (Name and Age when empty).
     pub columns: &'static [Column],
@@ -173,6 +174,10 @@ impl ResourceDef {
         find(META_LISTS, path)
             .or_else(|| find(self.merge_lists, path))
             .or_else(|| {
+                let mut lists = self.schema_merge_lists().iter();
+                lists.find(|(p, _)| p == path).map(|(_, m)| *m)
+            })
+            .or_else(|| {
                 let prefix = self.pod_spec?;
                 let rest = path.strip_prefix(prefix)?.strip_prefix('.')?;
                 find(POD_SPEC_LISTS, rest)
@@ -186,6 +191,11 @@ impl ResourceDef {
             .chain(self.merge_lists)
             .map(|(p, m)| (p.to_string(), *m))
             .collect();
+        for (path, merge) in self.schema_merge_lists() {
+            if !lists.iter().any(|(p, _)| p == path) {
+                lists.push((path.clone(), *merge));
+            }
+        }
         if let Some(prefix) = self.pod_spec {
             lists.extend(
                 POD_SPEC_LISTS
@@ -194,6 +204,12 @@ impl ResourceDef {
             );
         }
         lists
+    }
+
+    /// Merge lists the kind's field schema declares (the OpenShift kinds', from upstream's
+    /// definitions), besides the scheme's own.
+    fn schema_merge_lists(&self) -> &'static [(String, ListMerge)] {
+        crate::schemas::merge_lists(self.group, self.version, self.kind)
     }
 
     /// Whether `field` may be used in a field selector on this resource.
@@ -639,5 +655,26 @@ mod tests {
         );
         let cm = scheme.lookup("", "v1", "configmaps").unwrap();
         assert_eq!(cm.list_merge("data"), None);
+    }
+
+    #[test]
+    fn openshift_kinds_merge_lists_from_their_schemas() {
+        let scheme = Scheme::builtin();
+        let dc = scheme
+            .lookup("apps.openshift.io", "v1", "deploymentconfigs")
+            .unwrap();
+        assert_eq!(
+            dc.list_merge("spec.template.spec.containers"),
+            Some(ListMerge::Key("name"))
+        );
+        assert_eq!(dc.list_merge("spec.triggers"), None);
+        let lists = dc.merge_lists();
+        let conditions = lists.iter().filter(|(p, _)| p == "status.conditions");
+        assert_eq!(conditions.count(), 1, "listed once: {lists:?}");
+        let is = scheme
+            .lookup("image.openshift.io", "v1", "imagestreams")
+            .unwrap();
+        assert_eq!(is.list_merge("spec.tags"), Some(ListMerge::Key("name")));
+        assert!(is.merge_lists().iter().any(|(p, _)| p == "status.tags"));
     }
 }

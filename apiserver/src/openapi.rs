@@ -3,9 +3,10 @@
 //! `x-kubernetes-group-version-kind`, upstream's query parameters; PATCH carries
 //! `fieldValidation`, which tells kubectl to leave validation to the server).
 //!
-//! The Kubernetes kinds carry upstream's field-level schemas (`api::schemas`), annotated with the
-//! scheme's strategic-merge lists (`x-kubernetes-patch-merge-key`); kinds without a typed
-//! schema are open objects (`x-kubernetes-preserve-unknown-fields`). `/openapi/v2` is the same
+//! The kinds carry upstream's field-level schemas (`api::schemas`: k8s-openapi's for the
+//! Kubernetes kinds, openshift/api's for the OpenShift ones), annotated with the scheme's
+//! strategic-merge lists (`x-kubernetes-patch-merge-key`); kinds without a typed schema are
+//! open objects (`x-kubernetes-preserve-unknown-fields`). `/openapi/v2` is the same
 //! content as one Swagger 2.0 document (its definitions also in protobuf, `openapi_protobuf.rs`,
 //! for kubectl's validation of `List` files).
 
@@ -23,17 +24,10 @@ pub fn gv_path(group: &str, version: &str) -> String {
     }
 }
 
-/// The schema name of a kind, in upstream's style.
+/// The schema name of a kind, in upstream's style (`io.k8s.api.apps.v1.Deployment`,
+/// `com.github.openshift.api.route.v1.Route`).
 pub fn schema_name(def: &ResourceDef) -> String {
-    let first = def.group.split('.').next().unwrap_or_default();
-    match def.group {
-        "" => format!("io.k8s.api.core.{}.{}", def.version, def.kind),
-        g if g.ends_with(".openshift.io") => format!(
-            "com.github.openshift.api.{first}.{}.{}",
-            def.version, def.kind
-        ),
-        _ => format!("io.k8s.api.{first}.{}.{}", def.version, def.kind),
-    }
+    api::schemas::schema_name(def.group, def.version, def.kind)
 }
 
 fn gvk(def: &ResourceDef) -> Value {
@@ -524,10 +518,150 @@ mod tests {
         );
         let meta = &schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]["properties"];
         assert_eq!(meta["finalizers"]["x-kubernetes-patch-strategy"], "merge");
-        // OpenShift kinds stay open objects.
-        let doc = group_version_document(&Scheme::builtin(), "route.openshift.io", "v1").unwrap();
-        let route = &doc["components"]["schemas"]["com.github.openshift.api.route.v1.Route"];
-        assert_eq!(route["x-kubernetes-preserve-unknown-fields"], true);
+    }
+
+    fn patch_types(doc: &Value, path: &str) -> Vec<String> {
+        let content = doc["paths"][path]["patch"]["requestBody"]["content"].as_object();
+        content
+            .into_iter()
+            .flat_map(|c| c.keys().cloned())
+            .collect()
+    }
+
+    #[test]
+    fn openshift_kinds_have_upstream_field_schemas() {
+        let scheme = Scheme::builtin();
+        let doc = group_version_document(&scheme, "route.openshift.io", "v1").unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let route = &schemas["com.github.openshift.api.route.v1.Route"];
+        assert_eq!(
+            route["x-kubernetes-group-version-kind"],
+            json!([{"group": "route.openshift.io", "version": "v1", "kind": "Route"}])
+        );
+        assert!(route.get("x-kubernetes-preserve-unknown-fields").is_none());
+        assert_eq!(
+            route["properties"]["spec"]["allOf"][0]["$ref"],
+            "#/components/schemas/com.github.openshift.api.route.v1.RouteSpec"
+        );
+        let spec = &schemas["com.github.openshift.api.route.v1.RouteSpec"]["properties"];
+        for field in ["host", "path", "to", "alternateBackends", "port", "tls"] {
+            assert!(spec[field].is_object(), "RouteSpec.{field}");
+        }
+        assert!(
+            patch_types(
+                &doc,
+                "/apis/route.openshift.io/v1/namespaces/{namespace}/routes/{name}"
+            )
+            .contains(&"application/strategic-merge-patch+json".to_string())
+        );
+
+        let doc = group_version_document(&scheme, "apps.openshift.io", "v1").unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let spec = &schemas["com.github.openshift.api.apps.v1.DeploymentConfigSpec"]["properties"];
+        assert_eq!(spec["replicas"]["type"], "integer");
+        assert_eq!(spec["replicas"]["format"], "int32");
+        // Upstream's triggers have no patch strategy; the pod template's lists have theirs.
+        assert!(
+            spec["triggers"]
+                .get("x-kubernetes-patch-merge-key")
+                .is_none()
+        );
+        let container = &schemas["io.k8s.api.core.v1.Container"]["properties"];
+        assert_eq!(container["env"]["x-kubernetes-patch-merge-key"], "name");
+        let pod_spec = &schemas["io.k8s.api.core.v1.PodSpec"]["properties"];
+        assert_eq!(
+            pod_spec["containers"]["x-kubernetes-patch-merge-key"],
+            "name"
+        );
+        let status = &schemas["com.github.openshift.api.apps.v1.DeploymentConfigStatus"];
+        assert_eq!(
+            status["properties"]["conditions"]["x-kubernetes-patch-merge-key"],
+            "type"
+        );
+
+        // Template objects stay whatever they are (RawExtension), parameters are typed.
+        let doc = group_version_document(&scheme, "template.openshift.io", "v1").unwrap();
+        let template =
+            &doc["components"]["schemas"]["com.github.openshift.api.template.v1.Template"];
+        assert_eq!(
+            template["properties"]["objects"]["items"]["$ref"],
+            "#/components/schemas/io.k8s.apimachinery.pkg.runtime.RawExtension"
+        );
+        assert_eq!(template["properties"]["parameters"]["type"], "array");
+    }
+
+    #[test]
+    fn every_served_kind_has_a_typed_schema_and_every_reference_resolves() {
+        let scheme = Scheme::builtin();
+        for (key, doc) in documents(&scheme) {
+            let schemas = doc["components"]["schemas"].as_object().unwrap();
+            let mut refs = Vec::new();
+            collect_refs(&doc, &mut refs);
+            for r in refs {
+                let name = r.strip_prefix("#/components/schemas/").unwrap_or(&r);
+                assert!(
+                    schemas.contains_key(name),
+                    "{key}: {r} is not in the document"
+                );
+            }
+            let (group, version) = parse_gv_path(&key).unwrap();
+            for def in scheme.group_version(group, version) {
+                let schema = &schemas[&schema_name(def)];
+                assert!(
+                    schema.get("x-kubernetes-preserve-unknown-fields").is_none()
+                        && schema["properties"]["metadata"].is_object(),
+                    "{key} {}: {schema}",
+                    def.kind
+                );
+                assert_eq!(
+                    schema["x-kubernetes-group-version-kind"][0]["kind"], def.kind,
+                    "{key}"
+                );
+            }
+        }
+    }
+
+    fn collect_refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v.as_str()) {
+                        ("$ref", Some(r)) => out.push(r.to_string()),
+                        _ => collect_refs(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn strategic_merge_of_a_deployment_config_follows_upstream_keys() {
+        let scheme = Scheme::builtin();
+        let dc = scheme
+            .lookup("apps.openshift.io", "v1", "deploymentconfigs")
+            .unwrap();
+        let mut object = json!({"spec": {
+            "triggers": [{"type": "ConfigChange"}, {"type": "ImageChange"}],
+            "template": {"spec": {"containers": [
+                {"name": "web", "image": "ruby"},
+                {"name": "side", "image": "busybox"},
+            ]}},
+        }});
+        let patch = json!({"spec": {
+            "triggers": [{"type": "ConfigChange"}],
+            "template": {"spec": {"containers": [{"name": "web", "image": "ruby:3"}]}},
+        }});
+        crate::strategic::apply(dc, &mut object, &patch).unwrap();
+        assert_eq!(
+            object["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "web", "image": "ruby:3"}, {"name": "side", "image": "busybox"}])
+        );
+        assert_eq!(
+            object["spec"]["triggers"],
+            json!([{"type": "ConfigChange"}])
+        );
     }
 
     #[test]
@@ -551,6 +685,15 @@ mod tests {
             "#/definitions/io.k8s.api.core.v1.ConfigMap"
         );
         assert!(v2["definitions"]["io.k8s.api.core.v1.ConfigMap"].is_object());
+        let route = &v2["definitions"]["com.github.openshift.api.route.v1.Route"];
+        assert_eq!(
+            route["properties"]["spec"]["allOf"][0]["$ref"],
+            "#/definitions/com.github.openshift.api.route.v1.RouteSpec"
+        );
         assert!(!v2.to_string().contains("#/components/"));
+        // Every definition encodes, and the protobuf form carries the OpenShift ones.
+        let proto = crate::openapi_protobuf::encode(&v2);
+        let text = String::from_utf8_lossy(&proto);
+        assert!(text.contains("com.github.openshift.api.apps.v1.DeploymentConfigSpec"));
     }
 }
