@@ -472,7 +472,7 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("security.openshift.io"/"v1", "SecurityContextConstraints", "securitycontextconstraints", "securitycontextconstraints", Cluster, short: ["scc"], categories: &[], subresources: NONE)
         .with_columns(columns::SECURITY_CONTEXT_CONSTRAINTS),
     resource!("project.openshift.io"/"v1", "Project", "projects", "project", Cluster, short: [], categories: &[], subresources: NONE)
-        .derived(&["delete", "get", "list"])
+        .derived(&["delete", "get", "list", "watch"])
         .with_columns(columns::PROJECT),
     resource!("project.openshift.io"/"v1", "ProjectRequest", "projectrequests", "projectrequest", Cluster, short: [], categories: &[], subresources: NONE)
         .derived(&["create", "list"]),

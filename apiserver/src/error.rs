@@ -71,8 +71,13 @@ pub enum ApiError {
     /// A watch start that is too old.
     Gone(String),
     RequestEntityTooLarge(String),
-    /// The request could not be served in time (e.g. a resourceVersion the server has not reached).
+    /// The request could not be served in time.
     Timeout(String),
+    /// A read not older than a revision the store has not reached (after waiting for it).
+    TooLargeResourceVersion {
+        requested: u64,
+        current: u64,
+    },
     ServiceUnavailable(String),
     Internal(String),
 }
@@ -153,8 +158,22 @@ impl ApiError {
             ),
             ApiError::Expired(m) => Status::failure(410, "Expired", m.clone()),
             ApiError::Gone(m) => Status::failure(410, "Gone", m.clone()),
-            ApiError::RequestEntityTooLarge(m) => Status::failure(413, "RequestEntityTooLarge", m.clone()),
-            ApiError::Timeout(m) => Status::failure(504, "Timeout", m.clone()),
+            ApiError::RequestEntityTooLarge(m) => Status::failure(413, "RequestEntityTooLarge", format!("Request entity too large: {m}")),
+            ApiError::Timeout(m) => Status::failure(504, "Timeout", format!("Timeout: {m}")),
+            ApiError::TooLargeResourceVersion { requested, current } => Status::failure(
+                504,
+                "Timeout",
+                format!("Timeout: Too large resource version: {requested}, current: {current}"),
+            )
+            .with_details(StatusDetails {
+                causes: vec![StatusCause {
+                    reason: "ResourceVersionTooLarge".into(),
+                    message: "Too large resource version".into(),
+                    field: String::new(),
+                }],
+                retry_after_seconds: Some(1),
+                ..Default::default()
+            }),
             ApiError::ServiceUnavailable(m) => Status::failure(503, "ServiceUnavailable", m.clone()),
             ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
         }
@@ -181,7 +200,15 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let code = StatusCode::from_u16(status.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&status).unwrap_or_default();
-        (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        let mut response =
+            (code, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        // Clients back off as the Status says, through the header too.
+        if let Some(seconds) = status.details.and_then(|d| d.retry_after_seconds) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -198,9 +225,7 @@ pub fn from_storage(err: storage::Error, target: Target) -> ApiError {
         E::FutureRevision { requested, .. } => {
             ApiError::Gone(format!("Too large resource version: {requested}"))
         }
-        E::TooLarge { .. } => {
-            ApiError::RequestEntityTooLarge(format!("Request entity too large: {err}"))
-        }
+        E::TooLarge { .. } => ApiError::RequestEntityTooLarge(err.to_string()),
         E::Unavailable(m) => ApiError::ServiceUnavailable(m),
         other => ApiError::Internal(other.to_string()),
     }

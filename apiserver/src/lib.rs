@@ -14,7 +14,9 @@ pub mod discovery;
 pub mod encoded;
 pub mod error;
 mod field_validation;
+mod freshness;
 mod go_fmt;
+pub mod http;
 mod impersonation;
 mod json_patch_bounded;
 mod managed_fields;
@@ -24,6 +26,7 @@ pub mod oauth;
 pub mod object;
 pub mod openapi;
 mod openapi_protobuf;
+mod project_watch;
 mod projects;
 mod query;
 pub mod request_info;
@@ -78,6 +81,32 @@ pub struct ApiServer {
     pub oauth: Option<Arc<oauth::OAuthConfig>>,
     /// The kinds' field schemas, for field validation.
     pub(crate) field_schemas: field_validation::Schemas,
+    /// How long requests may take and how many may run at once.
+    pub limits: Limits,
+    pub(crate) in_flight: http::in_flight::InFlight,
+    /// Set when the server begins to shut down: readiness fails and watches end.
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+/// The request limits, upstream's defaults unless configured.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// The deadline of requests that are not long-running (`--request-timeout`, 60 s).
+    pub request_timeout: std::time::Duration,
+    /// Read-only requests served at once (`--max-requests-inflight`, 400).
+    pub max_read_only: usize,
+    /// Mutating requests served at once (`--max-mutating-requests-inflight`, 200).
+    pub max_mutating: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_timeout: std::time::Duration::from_secs(60),
+            max_read_only: 400,
+            max_mutating: 200,
+        }
+    }
 }
 
 struct OpenApiDocs {
@@ -170,7 +199,35 @@ impl ApiServer {
             address,
             openapi: std::sync::OnceLock::new(),
             metrics: metrics::Metrics::default(),
+            in_flight: http::in_flight::InFlight::new(400, 200),
+            limits: Limits::default(),
+            closing: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// The same server with other request limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.in_flight = http::in_flight::InFlight::new(limits.max_read_only, limits.max_mutating);
+        self.limits = limits;
+        self
+    }
+
+    /// Begins shutting down: `/readyz` fails from now on and every watch ends cleanly (its
+    /// client watches again, elsewhere), while other requests in flight finish.
+    pub fn begin_shutdown(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once the server begins shutting down.
+    pub(crate) fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|c| *c).await;
+        }
+    }
+
+    fn is_closing(&self) -> bool {
+        *self.closing.borrow()
     }
 
     /// The same server, issuing and accepting service-account tokens signed with `tokens`.
@@ -269,10 +326,18 @@ async fn health(State(s): State<Shared>, request: Request) -> Response {
             .any(|kv| kv == "verbose" || kv.starts_with("verbose="))
     });
     let storage = s.store.health().await;
-    let checks = [
+    let mut checks = vec![
         ("ping", Ok(())),
         ("storage", storage.map_err(|e| e.to_string())),
     ];
+    // A server shutting down is alive but no longer ready for new work.
+    if endpoint == "readyz" {
+        let shutdown = match s.is_closing() {
+            true => Err("shutting down".to_string()),
+            false => Ok(()),
+        };
+        checks.push(("shutdown", shutdown));
+    }
     let healthy = checks.iter().all(|(_, r)| r.is_ok());
     let code = if healthy {
         StatusCode::OK
@@ -553,7 +618,12 @@ impl ApiServer {
             .route("/openapi/v3/{*path}", get(openapi_document))
             .merge(oauth::routes())
             .fallback(resources::handle)
+            // Innermost first: the chain runs from the last layer added to the first.
             .layer(middleware::from_fn_with_state(self.clone(), authorize))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                http::in_flight::limit,
+            ))
             .layer(middleware::from_fn_with_state(
                 self.clone(),
                 impersonation::impersonate,
@@ -561,6 +631,14 @@ impl ApiServer {
             .layer(middleware::from_fn_with_state(
                 self.clone(),
                 authentication::authenticate,
+            ))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                http::timeout::deadline,
+            ))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                http::recover::recover,
             ))
             .layer(middleware::from_fn_with_state(state, metrics::record))
             .with_state(self)

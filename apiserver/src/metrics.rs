@@ -1,22 +1,30 @@
-//! `/metrics`: the API server's Prometheus metrics, under upstream's names.
+//! `/metrics`: the API server's Prometheus metrics, under upstream's names, labels and
+//! buckets, in the Prometheus text format (what kube-apiserver serves and `promtool` reads).
 //!
-//! - `apiserver_request_total` and `apiserver_request_duration_seconds` by verb, group,
-//!   version, resource, subresource (and code for the counter);
-//! - `apiserver_current_inflight_requests` by kind (`readOnly`, `mutating`);
-//! - `apiserver_registered_watchers` by group, version and resource;
+//! - `apiserver_request_total` and `apiserver_request_duration_seconds` by verb (`GET`,
+//!   `LIST`, `WATCH`, `POST`, `PUT`, `PATCH`, `APPLY`, `DELETE`), dry run, group, version,
+//!   resource, subresource, scope and component (and code for the counter). Labels come from
+//!   the scheme: a path naming no served resource is counted with empty resource labels, so
+//!   requests to random paths cannot grow the series;
+//! - `apiserver_current_inflight_requests` by kind (`readOnly`, `mutating`), decremented
+//!   however a request ends (a client that goes away included);
+//! - `apiserver_dropped_requests_total`: requests refused by the in-flight limits;
+//! - `apiserver_longrunning_requests` and `apiserver_registered_watchers`: open watches;
 //! - `apiserver_storage_objects` by resource, counted in the store at scrape time;
-//! - `apiserver_terminated_watchers` by resource: watchers closed for falling behind;
+//! - `apiserver_terminated_watchers_total` by resource: watchers closed for falling behind;
+//! - `etcd_request_duration_seconds` by operation and type (resource): the store's latency,
+//!   whatever the backend;
+//! - `oxshift_request_panics_total`: handlers that panicked (answered 500);
 //! - `openshift_auth_basic_password_count`, `..._count_result` (by `result`),
 //!   `openshift_auth_form_password_count`, `..._count_result` and
 //!   `openshift_auth_password_total`: password attempts of `oc login` (basic) and of the login
-//!   page (form). They are exposed as gauges that only grow, so that they keep upstream's
-//!   exact names.
+//!   page (form). They are gauges that only grow, so that they keep upstream's exact names.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -24,32 +32,45 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::request_info::{self, RequestInfo};
 
+/// Upstream's buckets of request and storage latencies, in seconds.
+const LATENCY_BUCKETS: [f64; 23] = [
+    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0,
+    10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
+];
+
+/// What a request is, as upstream labels it.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     verb: String,
+    dry_run: String,
     group: String,
     version: String,
     resource: String,
     subresource: String,
+    scope: String,
+    component: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    verb: String,
+    dry_run: String,
+    group: String,
+    version: String,
+    resource: String,
+    subresource: String,
+    scope: String,
+    component: String,
     code: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DurationLabels {
-    verb: String,
-    group: String,
-    version: String,
-    resource: String,
-    subresource: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct InflightLabels {
+struct KindLabels {
     request_kind: String,
 }
 
@@ -65,19 +86,16 @@ struct StoredLabels {
     resource: String,
 }
 
-pub struct Metrics {
-    registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    durations: Family<DurationLabels, Histogram>,
-    inflight: Family<InflightLabels, Gauge>,
-    watchers: Family<ResourceLabels, Gauge>,
-    stored: Family<StoredLabels, Gauge>,
-    terminated: Family<StoredLabels, Counter>,
-    basic_password: Gauge,
-    basic_password_result: Family<ResultLabels, Gauge>,
-    form_password: Gauge,
-    form_password_result: Family<ResultLabels, Gauge>,
-    password_total: Gauge,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StorageLabels {
+    operation: String,
+    #[prometheus(flatten)]
+    kind: StorageType,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StorageType {
+    r#type: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -85,46 +103,95 @@ struct ResultLabels {
     result: String,
 }
 
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<CodeLabels, Counter>,
+    durations: Family<RequestLabels, Histogram>,
+    inflight: Family<KindLabels, Gauge>,
+    dropped: Family<KindLabels, Counter>,
+    longrunning: Family<RequestLabels, Gauge>,
+    watchers: Family<ResourceLabels, Gauge>,
+    stored: Family<StoredLabels, Gauge>,
+    terminated: Family<StoredLabels, Counter>,
+    storage: Family<StorageLabels, Histogram>,
+    panics: Counter,
+    basic_password: Gauge,
+    basic_password_result: Family<ResultLabels, Gauge>,
+    form_password: Gauge,
+    form_password_result: Family<ResultLabels, Gauge>,
+    password_total: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        let durations = Family::<DurationLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
-        });
-        let inflight = Family::<InflightLabels, Gauge>::default();
+        let requests = Family::<CodeLabels, Counter>::default();
+        let durations = Family::<RequestLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> _,
+        );
+        let inflight = Family::<KindLabels, Gauge>::default();
+        let dropped = Family::<KindLabels, Counter>::default();
+        let longrunning = Family::<RequestLabels, Gauge>::default();
         let watchers = Family::<ResourceLabels, Gauge>::default();
         let stored = Family::<StoredLabels, Gauge>::default();
         let terminated = Family::<StoredLabels, Counter>::default();
+        let storage = Family::<StorageLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> _,
+        );
+        let panics = Counter::default();
         registry.register(
             "apiserver_request",
-            "Counter of apiserver requests by verb, resource and HTTP code",
+            "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
             requests.clone(),
         );
         registry.register(
             "apiserver_request_duration_seconds",
-            "Response latency distribution in seconds by verb and resource (watches: until the stream starts)",
+            "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component (watches: until the stream starts).",
             durations.clone(),
         );
         registry.register(
             "apiserver_current_inflight_requests",
-            "Requests being served, by kind",
+            "Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
             inflight.clone(),
         );
         registry.register(
+            "apiserver_dropped_requests",
+            "Number of requests dropped with 'Try again later' response.",
+            dropped.clone(),
+        );
+        registry.register(
+            "apiserver_longrunning_requests",
+            "Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component.",
+            longrunning.clone(),
+        );
+        registry.register(
             "apiserver_registered_watchers",
-            "Open watches, by resource",
+            "Number of currently registered watchers for a given resources",
             watchers.clone(),
         );
         registry.register(
             "apiserver_storage_objects",
-            "Objects stored, by resource",
+            "Number of stored objects at the time of last check split by kind.",
             stored.clone(),
         );
         registry.register(
             "apiserver_terminated_watchers",
-            "Watchers closed because they could not keep up, by resource",
+            "Counter of watchers closed due to unresponsiveness broken by resource type.",
             terminated.clone(),
+        );
+        registry.register(
+            "etcd_request_duration_seconds",
+            "Storage request latency in seconds for each operation and object type.",
+            storage.clone(),
+        );
+        registry.register(
+            "oxshift_request_panics",
+            "Requests whose handler panicked (answered 500).",
+            panics.clone(),
         );
         let basic_password = Gauge::default();
         let basic_password_result = Family::<ResultLabels, Gauge>::default();
@@ -158,17 +225,21 @@ impl Default for Metrics {
         );
         Metrics {
             registry,
+            requests,
+            durations,
+            inflight,
+            dropped,
+            longrunning,
+            watchers,
+            stored,
+            terminated,
+            storage,
+            panics,
             basic_password,
             basic_password_result,
             form_password,
             form_password_result,
             password_total,
-            requests,
-            durations,
-            inflight,
-            watchers,
-            stored,
-            terminated,
         }
     }
 }
@@ -184,8 +255,16 @@ impl Drop for WatchGuard {
     }
 }
 
+/// Counts a request in flight until it is dropped, however the request ends.
+struct InflightGuard(Gauge);
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 impl Metrics {
-    /// One `oc login` (Basic) password attempt.
     /// Counts a password login: `form` for the login page, else a Basic challenge answer.
     pub fn password_attempt(&self, form: bool, success: bool) {
         let (count, by_result) = match form {
@@ -206,6 +285,33 @@ impl Metrics {
         let gauge = self.watchers.get_or_create(&labels).clone();
         gauge.inc();
         WatchGuard { gauge }
+    }
+
+    /// A handler panicked.
+    pub fn panicked(&self) {
+        self.panics.inc();
+    }
+
+    /// A request refused by the in-flight limits.
+    pub fn rejected(&self, mutating: bool) {
+        let kind = if mutating { "mutating" } else { "readOnly" };
+        self.dropped
+            .get_or_create(&KindLabels {
+                request_kind: kind.into(),
+            })
+            .inc();
+    }
+
+    /// One storage operation on keys of the resource `kind` took `seconds`.
+    pub fn storage_request(&self, operation: &str, kind: &str, seconds: f64) {
+        self.storage
+            .get_or_create(&StorageLabels {
+                operation: operation.into(),
+                kind: StorageType {
+                    r#type: kind.into(),
+                },
+            })
+            .observe(seconds);
     }
 
     /// The text exposition, after counting the stored objects of every resource.
@@ -229,15 +335,105 @@ impl Metrics {
         if encode(&mut out, &self.registry).is_err() {
             out.clear();
         }
-        out
+        prometheus_text(&out)
     }
 }
 
-fn is_mutating(info: &RequestInfo) -> bool {
+/// OpenMetrics text as the Prometheus text format (0.0.4): counter families are named with
+/// their `_total` samples, and the OpenMetrics-only lines (`# UNIT`, `# EOF`) go.
+fn prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(line) => out.push_str(&line),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn is_mutating(info: &RequestInfo) -> bool {
     matches!(
         info.verb.as_str(),
         "create" | "update" | "patch" | "delete" | "deletecollection"
     )
+}
+
+/// The verb upstream reports: the HTTP method, but `LIST` and `WATCH` for collection reads
+/// and `APPLY` for server-side applies.
+fn reported_verb(method: &Method, info: &RequestInfo, apply: bool) -> String {
+    match info.verb.as_str() {
+        "list" => "LIST".into(),
+        "watch" => "WATCH".into(),
+        "patch" if apply => "APPLY".into(),
+        _ => method.as_str().to_string(),
+    }
+}
+
+/// A request's labels, with only what the scheme serves: a path naming nothing served is
+/// counted with empty resource labels.
+fn request_labels(
+    server: &crate::ApiServer,
+    method: &Method,
+    info: &RequestInfo,
+    query: Option<&str>,
+    apply: bool,
+) -> RequestLabels {
+    let def = info
+        .is_resource
+        .then(|| {
+            server
+                .scheme
+                .lookup(&info.group, &info.version, &info.resource)
+        })
+        .flatten();
+    let (group, version, resource, subresource) = match def {
+        Some(def) => {
+            let sub = info
+                .subresource
+                .as_deref()
+                .filter(|s| def.subresource(s).is_some())
+                .unwrap_or_default();
+            (def.group, def.version, def.plural, sub)
+        }
+        None => ("", "", "", ""),
+    };
+    let scope = match (def.is_some(), &info.name, &info.namespace) {
+        (false, _, _) => "",
+        (true, Some(_), _) => "resource",
+        (true, None, Some(_)) => "namespace",
+        (true, None, None) => "cluster",
+    };
+    let dry_run = query
+        .unwrap_or_default()
+        .split('&')
+        .any(|kv| kv == "dryRun=All");
+    RequestLabels {
+        verb: reported_verb(method, info, apply),
+        dry_run: if dry_run { "All" } else { "" }.into(),
+        group: group.into(),
+        version: version.into(),
+        resource: resource.into(),
+        subresource: subresource.into(),
+        scope: scope.into(),
+        component: "apiserver".into(),
+    }
 }
 
 /// Records every request's count, latency and concurrency.
@@ -248,6 +444,17 @@ pub async fn record(
 ) -> Response {
     // The outermost layer: parse the request info once for every layer within.
     let info = request_info::attach(&mut request);
+    let apply = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/apply-patch"));
+    let labels = request_labels(
+        &server,
+        request.method(),
+        &info,
+        request.uri().query(),
+        apply,
+    );
     let metrics = &server.metrics;
     let kind = if is_mutating(&info) {
         "mutating"
@@ -256,35 +463,38 @@ pub async fn record(
     };
     let inflight = metrics
         .inflight
-        .get_or_create(&InflightLabels {
+        .get_or_create(&KindLabels {
             request_kind: kind.into(),
         })
         .clone();
     inflight.inc();
+    let _inflight = InflightGuard(inflight);
+    let watching = info.verb == "watch";
     let started = Instant::now();
-    let response = next.run(request).await;
-    inflight.dec();
-    let verb = info.verb.to_uppercase();
-    let duration = DurationLabels {
-        verb: verb.clone(),
-        group: info.group.clone(),
-        version: info.version.clone(),
-        resource: info.resource.clone(),
-        subresource: info.subresource.clone().unwrap_or_default(),
-    };
+    let mut response = next.run(request).await;
     metrics
         .durations
-        .get_or_create(&duration)
+        .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
-    let labels = RequestLabels {
-        verb,
-        group: info.group,
-        version: info.version,
-        resource: info.resource,
-        subresource: info.subresource.unwrap_or_default(),
+    let coded = CodeLabels {
+        verb: labels.verb.clone(),
+        dry_run: labels.dry_run.clone(),
+        group: labels.group.clone(),
+        version: labels.version.clone(),
+        resource: labels.resource.clone(),
+        subresource: labels.subresource.clone(),
+        scope: labels.scope.clone(),
+        component: labels.component.clone(),
         code: response.status().as_u16().to_string(),
     };
-    metrics.requests.get_or_create(&labels).inc();
+    metrics.requests.get_or_create(&coded).inc();
+    if watching && response.status().is_success() {
+        // Open until its stream is dropped.
+        let gauge = metrics.longrunning.get_or_create(&labels).clone();
+        gauge.inc();
+        let guard = WatchGuard { gauge };
+        response = response.map(|body| crate::http::body::guarded(body, guard));
+    }
     response
 }
 
@@ -293,9 +503,55 @@ pub async fn handler(State(server): State<Arc<crate::ApiServer>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "text/plain; version=0.0.4; charset=utf-8",
         )],
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_named_with_their_total_suffix() {
+        let text = "# HELP a_requests Requests.\n# TYPE a_requests counter\na_requests_total 3\n# HELP g A gauge.\n# TYPE g gauge\ng 1\n# EOF\n";
+        assert_eq!(
+            prometheus_text(text),
+            "# HELP a_requests_total Requests.\n# TYPE a_requests_total counter\na_requests_total 3\n# HELP g A gauge.\n# TYPE g gauge\ng 1\n"
+        );
+    }
+
+    #[test]
+    fn labels_come_from_the_scheme_only() {
+        let server = crate::ApiServer::new(
+            api::Scheme::builtin(),
+            Arc::new(test_store()),
+            "127.0.0.1:0".into(),
+        );
+        let info =
+            crate::request_info::parse(&Method::GET, "/api/v1/namespaces/a/bogus-xyz", false);
+        let labels = request_labels(&server, &Method::GET, &info, None, false);
+        assert_eq!((labels.resource.as_str(), labels.scope.as_str()), ("", ""));
+        let info =
+            crate::request_info::parse(&Method::GET, "/api/v1/namespaces/a/configmaps", false);
+        let labels = request_labels(&server, &Method::GET, &info, Some("dryRun=All"), false);
+        assert_eq!(
+            (
+                labels.verb.as_str(),
+                labels.resource.as_str(),
+                labels.scope.as_str(),
+                labels.dry_run.as_str()
+            ),
+            ("LIST", "configmaps", "namespace", "All")
+        );
+    }
+
+    fn test_store() -> storage::RedbStore {
+        let dir = tempfile::tempdir().unwrap();
+        let store = storage::RedbStore::open(dir.path(), storage::RedbConfig::default()).unwrap();
+        std::mem::forget(dir);
+        store
+    }
 }

@@ -37,7 +37,7 @@ fn target(name: &str) -> Target {
 }
 
 /// A namespace as a Project.
-fn project(namespace: Value) -> Value {
+pub(crate) fn project(namespace: Value) -> Value {
     json!({
         "kind": "Project",
         "apiVersion": "project.openshift.io/v1",
@@ -48,7 +48,7 @@ fn project(namespace: Value) -> Value {
 }
 
 /// Whether `user` may see the namespace (`get` it, through any binding).
-fn visible(policy: &Policy, user: &UserInfo, name: &str) -> bool {
+pub(crate) fn visible(policy: &Policy, user: &UserInfo, name: &str) -> bool {
     let attrs = Attributes {
         verb: "get".into(),
         namespace: name.into(),
@@ -116,6 +116,30 @@ pub async fn projects(
     }
 }
 
+/// Names no project may be requested under, and prefixes no requested name may start with:
+/// they belong to the platform.
+const RESERVED_NAMES: &[&str] = &["openshift", "kubernetes", "kube"];
+const RESERVED_PREFIXES: &[&str] = &["openshift-", "kubernetes-", "kube-"];
+
+/// Upstream's refusal of a reserved project name (403).
+fn refuse_reserved(name: &str) -> Result<(), ApiError> {
+    let why = if RESERVED_NAMES.contains(&name) {
+        format!("cannot request a project with the name {name:?}")
+    } else if let Some(prefix) = RESERVED_PREFIXES.iter().find(|p| name.starts_with(**p)) {
+        format!("cannot request a project starting with {prefix:?}")
+    } else {
+        return Ok(());
+    };
+    Err(ApiError::Forbidden {
+        target: crate::error::Target {
+            group: "project.openshift.io".into(),
+            resource: "project".into(),
+            name: name.into(),
+        },
+        message: why,
+    })
+}
+
 /// `projectrequests`: list answers whether the caller may self-provision (it got past
 /// authorization); create provisions the project.
 pub async fn project_requests(
@@ -147,6 +171,7 @@ pub async fn project_requests(
             }],
         });
     }
+    refuse_reserved(&name)?;
     let ns_def = namespaces(server)?;
     let mut annotations = json!({REQUESTER: user.name});
     for (field, key) in [("displayName", DISPLAY_NAME), ("description", DESCRIPTION)] {
@@ -160,7 +185,11 @@ pub async fn project_requests(
         .create_object(ns_def, ns)
         .await
         .map_err(|e| match e {
-            ApiError::AlreadyExists(_) => ApiError::AlreadyExists(target(&name)),
+            // Upstream names the singular resource here: `project.project.openshift.io`.
+            ApiError::AlreadyExists(_) => ApiError::AlreadyExists(Target {
+                resource: "project".into(),
+                ..target(&name)
+            }),
             e => e,
         })?;
     let binding_def = server
@@ -180,4 +209,28 @@ pub async fn project_requests(
         .lookup("project.openshift.io", "v1", "projects")
         .ok_or(ApiError::PathNotFound)?;
     Ok(out.respond(StatusCode::CREATED, project_def, project(ns)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_names_cannot_be_requested() {
+        let refused = |name: &str| refuse_reserved(name).unwrap_err().status().message;
+        assert_eq!(
+            refused("openshift-evil"),
+            "project.project.openshift.io \"openshift-evil\" is forbidden: cannot request a project starting with \"openshift-\""
+        );
+        assert_eq!(
+            refused("kube-evil"),
+            "project.project.openshift.io \"kube-evil\" is forbidden: cannot request a project starting with \"kube-\""
+        );
+        assert_eq!(
+            refused("openshift"),
+            "project.project.openshift.io \"openshift\" is forbidden: cannot request a project with the name \"openshift\""
+        );
+        assert!(refuse_reserved("default").is_ok(), "taken, not reserved");
+        assert!(refuse_reserved("my-kube-app").is_ok());
+    }
 }

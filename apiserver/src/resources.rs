@@ -6,7 +6,6 @@
 
 use api::scheme::ResourceDef;
 use api::selector::{FieldSelector, LabelSelector};
-use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,8 +24,7 @@ use crate::query::Params;
 use crate::request_info;
 use crate::{ApiServer, encoded, scale, strategy, table};
 
-/// Largest request body accepted, as upstream.
-pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+pub use crate::http::body::MAX_BODY_BYTES;
 
 /// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
 #[derive(Clone, Copy, Debug)]
@@ -228,11 +226,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     {
         return Err(ApiError::NotFound(target(def, name)));
     }
-    let read_body = || async {
-        to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|_| ApiError::RequestEntityTooLarge(format!("limit is {MAX_BODY_BYTES}")))
-    };
+    let read_body = || crate::http::body::read(body);
     let decode = |raw: bytes::Bytes| negotiation::request_body(content_type.as_deref(), &raw);
     let dry_run = crate::deletion::dry_run(params.dry_run.as_slice())?;
     let validation = crate::field_validation::Mode::parse(params.field_validation.as_deref())?;
@@ -294,6 +288,9 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
                 _ => None,
             };
             match (def.group, def.plural) {
+                ("project.openshift.io", "projects") if verb == "watch" => {
+                    crate::project_watch::watch(server, def, &params, &user, out).await
+                }
                 ("project.openshift.io", "projects") => {
                     crate::projects::projects(server, def, verb, name, &user, out).await
                 }
@@ -492,6 +489,17 @@ async fn list(
         opts.revision = Some(parse_resource_version(params.resource_version.as_deref())?);
     }
     let selection = Selection::parse(def, params)?;
+    // A list "not older than" a revision waits for the store to reach it.
+    if continuing.is_none()
+        && params.resource_version_match.as_deref() != Some("Exact")
+        && let Some(rv) = params
+            .resource_version
+            .as_deref()
+            .filter(|rv| !rv.is_empty() && *rv != "0")
+    {
+        crate::freshness::wait_for(server.store.as_ref(), parse_resource_version(Some(rv))?)
+            .await?;
+    }
     let limit = opts.limit;
     let prefix = def.namespace_prefix(namespace);
     let mut items = ListItems::new(out, &selection);
@@ -547,16 +555,6 @@ async fn list(
         opts.revision = Some(page.revision);
         opts.continue_from = last_key.as_ref().map(|k| format!("{k}\0"));
     };
-    // A list "not older than" a revision the store has not reached cannot be served.
-    let at_least = match (params.resource_version.as_deref(), continuing) {
-        (Some(rv), None) if !rv.is_empty() && rv != "0" => Some(parse_resource_version(Some(rv))?),
-        _ => None,
-    };
-    if let Some(wanted) = at_least.filter(|&rv| rv > revision) {
-        return Err(ApiError::Timeout(format!(
-            "Too large resource version: {wanted}, current: {revision}"
-        )));
-    }
     let mut metadata = json!({"resourceVersion": revision.to_string()});
     if let Some(last) = last_key.filter(|_| more) {
         let position = Continue {

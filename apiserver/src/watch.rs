@@ -78,20 +78,26 @@ pub(crate) async fn watch(
         }
         // The current state, read consistently from the store, then its changes.
         _ => {
+            let wanted = requested
+                .map(|rv| parse_resource_version(Some(rv)))
+                .transpose()?;
+            // The initial state must not be older than the revision asked for: waited for,
+            // else the stream carries upstream's 504 as an ERROR event.
+            if let Some(wanted) = wanted
+                && let Err(e) = crate::freshness::wait_for(server.store.as_ref(), wanted).await
+            {
+                let body = line("ERROR", &e.status_value());
+                return Ok((
+                    [(header::CONTENT_TYPE, "application/json")],
+                    Body::from(body),
+                )
+                    .into_response());
+            }
             let list = server
                 .store
                 .list(&prefix, ListOptions::default())
                 .await
                 .map_err(|e| from_storage(e, target(def, "")))?;
-            let wanted = requested
-                .map(|rv| parse_resource_version(Some(rv)))
-                .transpose()?;
-            if let Some(wanted) = wanted.filter(|&rv| rv > list.revision) {
-                return Err(ApiError::Timeout(format!(
-                    "Too large resource version: {wanted}, current: {}",
-                    list.revision
-                )));
-            }
             let objects = list
                 .kvs
                 .iter()
@@ -127,6 +133,7 @@ pub(crate) async fn watch(
         version: def.version.to_string(),
         resource: def.plural.to_string(),
     });
+    let closing = server.closing();
     let body = stream! {
         // Counted as an open watch until the stream is dropped.
         let _open = open;
@@ -145,11 +152,15 @@ pub(crate) async fn watch(
         let mut last = from;
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
+        tokio::pin!(closing);
         let mut last_bookmark = tokio::time::Instant::now();
         loop {
             let next = tokio::select! {
                 next = feed.next() => next,
                 _ = &mut deadline => return,
+                // The server is shutting down: the stream ends cleanly and the client
+                // watches again from its last resourceVersion.
+                _ = &mut closing => return,
             };
             match next {
                 Some(Ok(Message::Event(event))) => {
@@ -216,7 +227,7 @@ fn check_watch_list(def: &ResourceDef, params: &Params) -> Result<(), ApiError> 
 }
 
 /// One line of the stream for a parsed value (statuses, bookmarks, tables).
-fn line(kind: &str, object: &Value) -> Bytes {
+pub(crate) fn line(kind: &str, object: &Value) -> Bytes {
     encoded::watch_event(kind, object.to_string().as_bytes())
 }
 

@@ -105,6 +105,21 @@ struct StartArgs {
     /// `oxshift controller-manager` processes.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     controllers: bool,
+    /// The deadline of requests that are not long-running (`?timeout=` may ask for less).
+    #[arg(long, value_parser = seconds, default_value = "60s")]
+    request_timeout: std::time::Duration,
+    /// Read-only requests served at once; more are refused with 429 and `Retry-After`.
+    #[arg(long, default_value_t = 400)]
+    max_requests_inflight: usize,
+    /// Mutating requests served at once; more are refused with 429 and `Retry-After`.
+    #[arg(long, default_value_t = 200)]
+    max_mutating_requests_inflight: usize,
+    /// Connections open at once from one client address.
+    #[arg(long, default_value_t = 16_384)]
+    max_connections_per_client: usize,
+    /// How long requests in flight may take to finish when the server stops.
+    #[arg(long, value_parser = seconds, default_value = "60s")]
+    shutdown_grace_period: std::time::Duration,
 }
 
 /// The OAuth server's setup from the flags: `--htpasswd`, `--allow-all-passwords`, then the
@@ -274,7 +289,12 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             format!("{host}:{}", args.listen.port()),
         )
         .with_service_account_tokens(tokens)
-        .with_oauth(oauth_config(&args, server.clone())?),
+        .with_oauth(oauth_config(&args, server.clone())?)
+        .with_limits(apiserver::Limits {
+            request_timeout: args.request_timeout,
+            max_read_only: args.max_requests_inflight,
+            max_mutating: args.max_mutating_requests_inflight,
+        }),
     );
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
@@ -292,9 +312,12 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         });
         in_process = Some((client, election));
     }
+    let closing = api.clone();
     let shutdown = async move {
         terminated().await;
         tracing::info!("shutting down");
+        // Readiness fails and watches end first; requests in flight then finish.
+        closing.begin_shutdown();
         // While the API still answers: a standby manager may take over at once.
         if let Some((client, election)) = &in_process {
             let release = election.release(client);
@@ -306,6 +329,11 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         Arc::new(pki.server_config()?),
         api.router(),
         shutdown,
+        apiserver::serve::Limits {
+            max_connections_per_client: args.max_connections_per_client,
+            shutdown_grace: args.shutdown_grace_period,
+            ..Default::default()
+        },
     )
     .await;
     Ok(())

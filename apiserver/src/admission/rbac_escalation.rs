@@ -1,6 +1,7 @@
 //! RBAC escalation prevention, as upstream: a role may only grant permissions its writer
 //! holds (or the writer has `escalate` on roles), and a binding may only reference a role whose
-//! permissions its writer holds (or the writer has `bind` on that role).
+//! permissions its writer holds (or the writer has `bind` on that role); without `bind`, the
+//! role must exist.
 
 use api::scheme::ResourceDef;
 use auth::rbac::{Attributes, Policy, UserInfo};
@@ -56,7 +57,7 @@ pub async fn check(
             if may("bind", role_plural, role_name) {
                 return Ok(());
             }
-            referenced_rules(&policy, role_kind, namespace, role_name)
+            referenced_rules(server, &policy, role_kind, namespace, role_name).await?
         }
         _ => return Ok(()),
     };
@@ -91,10 +92,31 @@ fn rules_of(obj: &Value) -> Vec<PolicyRule> {
     serde_json::from_value(obj["rules"].clone()).unwrap_or_default()
 }
 
-/// The rules of the role a binding references (none if it does not exist yet, as upstream
-/// lets a binding to a missing role through).
-fn referenced_rules(policy: &Policy, kind: &str, namespace: &str, name: &str) -> Vec<PolicyRule> {
-    policy.role_rules(kind, namespace, name).unwrap_or_default()
+/// The rules of the role a binding references. Without `bind` on it, the role must exist
+/// (NotFound otherwise, as upstream): nobody may pre-bind to a role created later. The
+/// policy may not have seen a role created a moment ago, so the store decides.
+async fn referenced_rules(
+    server: &ApiServer,
+    policy: &Policy,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<PolicyRule>, ApiError> {
+    if let Some(rules) = policy.role_rules(kind, namespace, name) {
+        return Ok(rules);
+    }
+    let (plural, role_namespace) = match kind {
+        "ClusterRole" => ("clusterroles", None),
+        _ => ("roles", Some(namespace)),
+    };
+    let def = server
+        .scheme
+        .lookup("rbac.authorization.k8s.io", "v1", plural)
+        .ok_or(ApiError::PathNotFound)?;
+    match server.get_object(def, role_namespace, name).await? {
+        Some(role) => Ok(rules_of(&role)),
+        None => Err(ApiError::NotFound(object::target(def, name))),
+    }
 }
 
 /// Whether the user holds every permission of `rule` (wildcards only by wildcards).
