@@ -24,46 +24,27 @@ use tokio::sync::mpsc;
 
 use crate::Error;
 use crate::discovery::Resource;
+use crate::lenient::Meta;
+use crate::skipped::Skipped;
 
 const ORPHAN: &str = "orphan";
 const FOREGROUND: &str = "foregroundDeletion";
 /// Objects worked on at once.
 const WORKERS: usize = 32;
 
-/// Any object, read for its metadata only: the rest of a watched object is skipped while
-/// decoding, not built (the collector sees every write of every resource).
-#[derive(Clone, Debug, serde::Deserialize)]
-struct Slim {
-    #[serde(default)]
-    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-}
+/// Any object, read for its metadata only (leniently): the rest of a watched object is
+/// skipped while decoding, not built (the collector sees every write of every resource).
+type Slim = Meta<DynamicObject>;
 
-impl kube::Resource for Slim {
-    type DynamicType = kube::core::ApiResource;
-    type Scope = kube::core::DynamicResourceScope;
-
-    fn group(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
-        dt.group.as_str().into()
-    }
-    fn version(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
-        dt.version.as_str().into()
-    }
-    fn kind(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
-        dt.kind.as_str().into()
-    }
-    fn api_version(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
-        dt.api_version.as_str().into()
-    }
-    fn plural(dt: &Self::DynamicType) -> std::borrow::Cow<'_, str> {
-        dt.plural.as_str().into()
-    }
-    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-        &mut self.metadata
-    }
-}
+/// The metadata fields the collector decides on: an object missing one of them is never
+/// collected or worked on, only known to exist.
+const NEEDED: [&str; 5] = [
+    "name",
+    "uid",
+    "ownerReferences",
+    "finalizers",
+    "deletionTimestamp",
+];
 
 /// An object of the graph.
 #[derive(Clone, Debug)]
@@ -75,18 +56,22 @@ struct Node {
     owners: Vec<OwnerReference>,
     finalizers: Vec<String>,
     deleting: bool,
+    /// Some of its fields could not be read: it exists, but nothing is decided about it.
+    blind: bool,
 }
 
 impl Node {
     fn of(resource: usize, obj: &Slim) -> Node {
+        let metadata = &obj.metadata.meta;
         Node {
+            blind: obj.metadata.lacks(&NEEDED),
             resource,
-            namespace: obj.metadata.namespace.clone(),
+            namespace: metadata.namespace.clone(),
             name: obj.name_any(),
-            uid: obj.metadata.uid.clone().unwrap_or_default(),
-            owners: obj.metadata.owner_references.clone().unwrap_or_default(),
-            finalizers: obj.metadata.finalizers.clone().unwrap_or_default(),
-            deleting: obj.metadata.deletion_timestamp.is_some(),
+            uid: metadata.uid.clone().unwrap_or_default(),
+            owners: metadata.owner_references.clone().unwrap_or_default(),
+            finalizers: metadata.finalizers.clone().unwrap_or_default(),
+            deleting: metadata.deletion_timestamp.is_some(),
         }
     }
 
@@ -111,6 +96,7 @@ struct Shared {
     resources: Vec<Resource>,
     /// Owner uids known to be gone (uids never come back).
     absent: Mutex<HashSet<String>>,
+    skipped: Skipped,
 }
 
 #[derive(Default)]
@@ -156,7 +142,7 @@ impl Graph {
 
     /// The work `uid` needs now, if any.
     fn job(&self, uid: &str) -> Option<Job> {
-        let node = self.nodes.get(uid)?;
+        let node = self.nodes.get(uid).filter(|n| !n.blind)?;
         if node.waits_for(ORPHAN) {
             return Some(Job::Orphan(node.clone(), self.dependents_of(uid)));
         }
@@ -414,7 +400,23 @@ async fn follow(shared: Arc<Shared>, resource: usize, tx: mpsc::Sender<Message>)
         .default_backoff()
         .boxed();
     let mut listed = HashSet::new();
+    let kind = &shared.resources[resource].api.kind;
     while let Some(event) = events.next().await {
+        if let Ok(
+            watcher::Event::Apply(obj)
+            | watcher::Event::InitApply(obj)
+            | watcher::Event::Delete(obj),
+        ) = &event
+            && obj.metadata.lacks(&NEEDED)
+        {
+            shared
+                .skipped
+                .skip(kind, &obj.metadata.meta, &obj.metadata.broken);
+            if obj.metadata.lacks(&["uid"]) {
+                // Not even known to exist: a uid is what the graph holds.
+                continue;
+            }
+        }
         let message = match event {
             Ok(watcher::Event::Apply(obj)) => Message::Applied(resource, obj),
             Ok(watcher::Event::InitApply(obj)) => {
@@ -452,6 +454,7 @@ pub async fn run(client: Client) {
         client,
         resources,
         absent: Mutex::default(),
+        skipped: Skipped::new("garbage collector"),
     });
     let (tx, mut rx) = mpsc::channel::<Message>(4096);
     // Owned here, so that the watches and workers stop when this future is dropped (a lost
@@ -542,6 +545,66 @@ pub async fn run(client: Client) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{self, Reply};
+    use kube::core::ApiResource;
+    use serde_json::json;
+
+    fn config_maps() -> Resource {
+        Resource {
+            api: ApiResource {
+                group: "".into(),
+                version: "v1".into(),
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                plural: "configmaps".into(),
+            },
+            namespaced: true,
+            watch: true,
+            delete_collection: true,
+        }
+    }
+
+    /// A config map whose labels hold a number neither stops the watch nor hides the others.
+    #[tokio::test]
+    async fn the_watch_lists_past_an_object_of_wrong_types() {
+        let (client, _) = testing::client(|r| match r.path.as_str() {
+            "/api/v1/configmaps" if r.is_watch() => Reply::Open,
+            "/api/v1/configmaps" => testing::list(vec![
+                json!({"metadata": {"name": "bad", "namespace": "a", "uid": "1", "labels": {"n": 5}}}),
+                json!({"metadata": {"name": "bad-owners", "namespace": "a", "uid": "2",
+                    "ownerReferences": "x"}}),
+                json!({"metadata": {"name": "good", "namespace": "a", "uid": "3"}}),
+            ]),
+            _ => testing::status(404, "NotFound"),
+        });
+        let shared = Arc::new(Shared {
+            client,
+            resources: vec![config_maps()],
+            absent: Mutex::default(),
+            skipped: Skipped::new("test"),
+        });
+        let (tx, mut rx) = mpsc::channel(16);
+        let watch = tokio::spawn(follow(shared.clone(), 0, tx));
+        let mut graph = Graph::default();
+        let listed = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match rx.recv().await {
+                    Some(Message::Applied(r, obj)) => graph.insert(Node::of(r, &obj)),
+                    Some(Message::Listed(_, uids)) => return uids,
+                    _ => {}
+                }
+            }
+        })
+        .await;
+        watch.abort();
+        let uids = listed.expect("the list never completed");
+        assert_eq!(uids.len(), 3);
+        assert!(!graph.nodes["1"].blind);
+        // Owners it cannot read: known to exist, never collected.
+        assert!(graph.nodes["2"].blind);
+        assert!(graph.job("2").is_none());
+        assert_eq!(shared.skipped.count(), 1);
+    }
 
     fn node(uid: &str, owners: &[&str], deleting: bool, finalizers: &[&str]) -> Node {
         Node {
@@ -561,6 +624,7 @@ mod tests {
                 .collect(),
             finalizers: finalizers.iter().map(|f| f.to_string()).collect(),
             deleting,
+            blind: false,
         }
     }
 

@@ -13,13 +13,18 @@
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation.
 
+pub mod bounded;
 pub mod cluster_role_aggregation;
 pub mod discovery;
 pub mod garbage_collector;
 pub mod leader;
+pub mod lenient;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod service_accounts;
+pub mod skipped;
+#[cfg(test)]
+mod testing;
 
 use std::path::Path;
 

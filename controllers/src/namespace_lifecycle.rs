@@ -18,6 +18,8 @@ use tokio::sync::OnceCell;
 
 use crate::Error;
 use crate::discovery::Resource;
+use crate::lenient::Object;
+use crate::skipped::Skipped;
 
 /// The finalizer the namespace controller removes when the namespace is empty.
 pub const FINALIZER: &str = "kubernetes";
@@ -25,6 +27,7 @@ pub const FINALIZER: &str = "kubernetes";
 struct Context {
     client: Client,
     resources: OnceCell<Vec<Resource>>,
+    skipped: Skipped,
 }
 
 /// The namespaced resources that can be listed and deleted (discovered once: the server's
@@ -185,7 +188,12 @@ async fn report(ctx: &Context, ns: &Namespace, remaining: &Remaining) -> Result<
     }
 }
 
-async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Error> {
+async fn reconcile(ns: Arc<Object<Namespace>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let Some(ns) = &ns.object else {
+        ctx.skipped
+            .skip("Namespace", &ns.metadata.meta, &ns.metadata.broken);
+        return Ok(Action::await_change());
+    };
     let finalizers = ns
         .spec
         .as_ref()
@@ -206,12 +214,12 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
             *remaining.finalizers.entry(finalizer).or_default() += 1;
         }
     }
-    report(&ctx, &ns, &remaining).await?;
+    report(&ctx, ns, &remaining).await?;
     if !remaining.resources.is_empty() {
         tracing::info!(namespace = %name, "namespace: waiting for its content to go");
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
-    let mut done = (*ns).clone();
+    let mut done = ns.clone();
     if let Some(spec) = done.spec.as_mut() {
         spec.finalizers = Some(finalizers.into_iter().filter(|f| f != FINALIZER).collect());
     }
@@ -227,16 +235,17 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
     }
 }
 
-fn error_policy(_: Arc<Namespace>, error: &Error, _: Arc<Context>) -> Action {
+fn error_policy(_: Arc<Object<Namespace>>, error: &Error, _: Arc<Context>) -> Action {
     tracing::warn!(%error, "namespace lifecycle: retrying");
     Action::requeue(Duration::from_secs(2))
 }
 
 pub async fn run(client: Client) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespaces: Api<Object<Namespace>> = Api::all(client.clone());
     let ctx = Arc::new(Context {
         client,
         resources: OnceCell::new(),
+        skipped: Skipped::new("namespace lifecycle"),
     });
     Controller::new(namespaces, watcher::Config::default())
         .run(reconcile, error_policy, ctx)

@@ -18,6 +18,8 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 
 use crate::Error;
+use crate::lenient::Meta;
+use crate::skipped::Skipped;
 
 pub const UID_RANGE: &str = "openshift.io/sa.scc.uid-range";
 pub const SUPPLEMENTAL_GROUPS: &str = "openshift.io/sa.scc.supplemental-groups";
@@ -99,21 +101,37 @@ async fn allocate(client: &Client) -> Result<usize, Error> {
     }
 }
 
-async fn reconcile(ns: Arc<Namespace>, client: Arc<Client>) -> Result<Action, Error> {
+struct Context {
+    client: Client,
+    skipped: Skipped,
+}
+
+async fn reconcile(ns: Arc<Meta<Namespace>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    // Unreadable annotations are not missing ones: allocating again would replace a range
+    // that is in use.
+    if ns
+        .metadata
+        .lacks(&["name", "annotations", "deletionTimestamp"])
+    {
+        ctx.skipped
+            .skip("Namespace", &ns.metadata.meta, &ns.metadata.broken);
+        return Ok(Action::await_change());
+    }
+    let client = &ctx.client;
     let annotations = ns.annotations();
-    if ns.metadata.deletion_timestamp.is_some()
+    if ns.metadata.meta.deletion_timestamp.is_some()
         || [UID_RANGE, SUPPLEMENTAL_GROUPS, MCS]
             .iter()
             .all(|a| annotations.contains_key(*a))
     {
         return Ok(Action::await_change());
     }
-    let block = allocate(&client).await?;
+    let block = allocate(client).await?;
     let range = format!("{}/{BLOCK_SIZE}", FIRST_UID + block as u64 * BLOCK_SIZE);
     let patch = json!({"metadata": {"annotations": {
         UID_RANGE: range, SUPPLEMENTAL_GROUPS: range, MCS: mcs_label(block),
     }}});
-    let namespaces: Api<Namespace> = Api::all((*client).clone());
+    let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
         .patch(
             &ns.name_any(),
@@ -124,15 +142,19 @@ async fn reconcile(ns: Arc<Namespace>, client: Arc<Client>) -> Result<Action, Er
     Ok(Action::await_change())
 }
 
-fn error_policy(_: Arc<Namespace>, error: &Error, _: Arc<Client>) -> Action {
+fn error_policy(_: Arc<Meta<Namespace>>, error: &Error, _: Arc<Context>) -> Action {
     tracing::warn!(%error, "namespace security allocation: retrying");
     Action::requeue(Duration::from_secs(2))
 }
 
 pub async fn run(client: Client) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespaces: Api<Meta<Namespace>> = Api::all(client.clone());
+    let ctx = Arc::new(Context {
+        client,
+        skipped: Skipped::new("namespace security allocation"),
+    });
     Controller::new(namespaces, watcher::Config::default())
-        .run(reconcile, error_policy, Arc::new(client))
+        .run(reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()))
         .await;
 }
