@@ -113,10 +113,14 @@ async fn reconcile(role: Arc<Object<ClusterRole>>, ctx: Arc<Context>) -> Result<
     }
     let mut updated = role.clone();
     updated.rules = Some(wanted);
-    let api: Api<ClusterRole> = Api::all(ctx.client.clone());
+    let api: Api<Object<ClusterRole>> = Api::all(ctx.client.clone());
     // Carries the resourceVersion read: a concurrent change makes this fail and requeue.
-    api.replace(&role.name_any(), &PostParams::default(), &updated)
-        .await?;
+    api.replace(
+        &role.name_any(),
+        &PostParams::default(),
+        &Object::new(updated),
+    )
+    .await?;
     Ok(Action::await_change())
 }
 

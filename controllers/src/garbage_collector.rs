@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
+use kube::api::{DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams, Preconditions};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
@@ -202,7 +202,9 @@ enum Message {
 }
 
 impl Shared {
-    fn api(&self, resource: usize, namespace: Option<&str>) -> Api<DynamicObject> {
+    /// Every request reads answers leniently (metadata only): an object with fields of the
+    /// wrong types must not fail them.
+    fn api(&self, resource: usize, namespace: Option<&str>) -> Api<Slim> {
         let r = &self.resources[resource].api;
         match namespace {
             Some(ns) => Api::namespaced_with(self.client.clone(), ns, r),
@@ -210,7 +212,7 @@ impl Shared {
         }
     }
 
-    fn node_api(&self, node: &Node) -> Api<DynamicObject> {
+    fn node_api(&self, node: &Node) -> Api<Slim> {
         self.api(node.resource, node.namespace.as_deref())
     }
 
@@ -247,9 +249,9 @@ impl Shared {
         };
         let found = self
             .api(resource, owner_namespace)
-            .get_metadata_opt(&owner.name)
+            .get_opt(&owner.name)
             .await?;
-        let exists = found.is_some_and(|o| o.metadata.uid.as_deref() == Some(&owner.uid));
+        let exists = found.is_some_and(|o| o.metadata.meta.uid.as_deref() == Some(&owner.uid));
         if !exists {
             self.absent
                 .lock()
@@ -281,25 +283,31 @@ impl Shared {
     async fn edit_metadata(
         &self,
         node: &Node,
-        field: &str,
-        edit: impl Fn(&DynamicObject) -> serde_json::Value,
+        field: &'static str,
+        edit: impl Fn(&ObjectMeta) -> serde_json::Value,
     ) -> Result<(), Error> {
         let api = self.node_api(node);
         for _ in 0..5 {
             let Some(current) = api.get_opt(&node.name).await? else {
                 return Ok(());
             };
-            if current.metadata.uid.as_deref() != Some(&node.uid) {
+            if current.metadata.meta.uid.as_deref() != Some(&node.uid) {
                 return Ok(());
             }
+            if current.metadata.lacks(&[field]) {
+                return Err(Error::Invalid(format!(
+                    "{}: its {field} cannot be decoded",
+                    node.name
+                )));
+            }
             // An emptied list goes away, as upstream's omitempty fields do.
-            let value = match edit(&current) {
+            let value = match edit(&current.metadata.meta) {
                 serde_json::Value::Array(a) if a.is_empty() => serde_json::Value::Null,
                 v => v,
             };
             let patch = json!({"metadata": {
                 field: value,
-                "resourceVersion": current.metadata.resource_version,
+                "resourceVersion": current.metadata.meta.resource_version,
             }});
             match api
                 .patch(&node.name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -318,7 +326,6 @@ impl Shared {
         self.edit_metadata(node, "finalizers", |current| {
             json!(
                 current
-                    .metadata
                     .finalizers
                     .iter()
                     .flatten()
@@ -333,7 +340,6 @@ impl Shared {
         self.edit_metadata(node, "ownerReferences", |current| {
             json!(
                 current
-                    .metadata
                     .owner_references
                     .iter()
                     .flatten()
@@ -430,6 +436,7 @@ async fn follow(shared: Arc<Shared>, resource: usize, tx: mpsc::Sender<Message>)
             }
             Ok(watcher::Event::InitDone) => Message::Listed(resource, std::mem::take(&mut listed)),
             Err(error) => {
+                let error = crate::logs::describe_watch(&error);
                 tracing::debug!(%error, "garbage collector: watch restarting");
                 continue;
             }
@@ -564,6 +571,41 @@ mod tests {
         }
     }
 
+    fn shared(client: Client) -> Arc<Shared> {
+        Arc::new(Shared {
+            client,
+            resources: vec![config_maps()],
+            absent: Mutex::default(),
+            skipped: Skipped::new("test"),
+        })
+    }
+
+    /// An owner whose labels hold a number is found (the lookup's answer is read leniently),
+    /// not an error retried forever with the body logged.
+    #[tokio::test]
+    async fn an_owner_of_wrong_types_is_found() {
+        let (client, _) = testing::client(|r| match r.path.as_str() {
+            "/api/v1/namespaces/a/configmaps/o" => Reply::Json(
+                200,
+                json!({"metadata": {"name": "o", "namespace": "a", "uid": "o1", "labels": {"n": 5}},
+                    "data": {"k": 1}}),
+            ),
+            _ => testing::status(404, "NotFound"),
+        });
+        let shared = shared(client);
+        let owner = OwnerReference {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            name: "o".into(),
+            uid: "o1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            shared.owner_exists(&owner, Some("a")).await.unwrap(),
+            Some(true)
+        );
+    }
+
     /// A config map whose labels hold a number neither stops the watch nor hides the others.
     #[tokio::test]
     async fn the_watch_lists_past_an_object_of_wrong_types() {
@@ -577,12 +619,7 @@ mod tests {
             ]),
             _ => testing::status(404, "NotFound"),
         });
-        let shared = Arc::new(Shared {
-            client,
-            resources: vec![config_maps()],
-            absent: Mutex::default(),
-            skipped: Skipped::new("test"),
-        });
+        let shared = shared(client);
         let (tx, mut rx) = mpsc::channel(16);
         let watch = tokio::spawn(follow(shared.clone(), 0, tx));
         let mut graph = Graph::default();

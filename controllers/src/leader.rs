@@ -12,6 +12,7 @@ use kube::{Client, ResourceExt};
 use serde_json::json;
 
 use crate::Error;
+use crate::lenient::Object;
 
 /// The Lease of the controller manager, in `kube-system`.
 pub const LEASE: &str = "oxshift-controller-manager";
@@ -62,10 +63,15 @@ fn holder(lease: &Lease) -> Option<(String, jiff::Timestamp)> {
 
 impl Election {
     /// Takes or renews the Lease; whether this candidate holds it now.
-    pub async fn try_acquire(&self, api: &Api<Lease>) -> Result<bool, Error> {
+    pub async fn try_acquire(&self, api: &Api<Object<Lease>>) -> Result<bool, Error> {
         let now = jiff::Timestamp::now();
         let seconds = self.lease_duration.as_secs().max(1);
-        let current = api.get_opt(LEASE).await?;
+        let current = match api.get_opt(LEASE).await? {
+            Some(Object { object: None, .. }) => {
+                return Err(Error::Invalid(format!("Lease {LEASE} cannot be decoded")));
+            }
+            current => current.and_then(|c| c.object),
+        };
         let mut spec = json!({
             "holderIdentity": self.identity,
             "leaseDurationSeconds": seconds,
@@ -80,7 +86,9 @@ impl Election {
                     "spec": spec,
                 }))
                 .map_err(|e| Error::Invalid(e.to_string()))?;
-                api.create(&PostParams::default(), &lease).await.map(drop)
+                api.create(&PostParams::default(), &Object::new(lease))
+                    .await
+                    .map(drop)
             }
             Some(lease) => {
                 let held = holder(&lease);
@@ -102,7 +110,7 @@ impl Election {
                     "spec": spec,
                 }))
                 .map_err(|e| Error::Invalid(e.to_string()))?;
-                api.replace(LEASE, &PostParams::default(), &next)
+                api.replace(LEASE, &PostParams::default(), &Object::new(next))
                     .await
                     .map(drop)
             }
@@ -118,8 +126,12 @@ impl Election {
     /// Gives the Lease up if this candidate holds it (on a clean shutdown), so that a standby
     /// takes over at once instead of after the Lease's duration.
     pub async fn release(&self, client: &Client) {
-        let api: Api<Lease> = Api::namespaced(client.clone(), NAMESPACE);
-        let Ok(Some(lease)) = api.get_opt(LEASE).await else {
+        let api: Api<Object<Lease>> = Api::namespaced(client.clone(), NAMESPACE);
+        let Ok(Some(Object {
+            object: Some(lease),
+            ..
+        })) = api.get_opt(LEASE).await
+        else {
             return;
         };
         if holder(&lease).is_none_or(|(h, _)| h != self.identity) {
@@ -136,7 +148,7 @@ impl Election {
         }));
         if let Ok(released) = released
             && api
-                .replace(LEASE, &PostParams::default(), &released)
+                .replace(LEASE, &PostParams::default(), &Object::new(released))
                 .await
                 .is_ok()
         {
@@ -146,7 +158,7 @@ impl Election {
 
     /// Waits until this candidate leads.
     pub async fn acquire(&self, client: &Client) {
-        let api: Api<Lease> = Api::namespaced(client.clone(), NAMESPACE);
+        let api: Api<Object<Lease>> = Api::namespaced(client.clone(), NAMESPACE);
         let mut announced = false;
         loop {
             match self.try_acquire(&api).await {
@@ -168,7 +180,7 @@ impl Election {
     /// Renews the lease until that fails for longer than it lasts; returns when leadership
     /// is lost.
     pub async fn keep(&self, client: &Client) {
-        let api: Api<Lease> = Api::namespaced(client.clone(), NAMESPACE);
+        let api: Api<Object<Lease>> = Api::namespaced(client.clone(), NAMESPACE);
         // Renewals must succeed well before the lease expires (upstream's renew deadline).
         let deadline = self.lease_duration.mul_f64(2.0 / 3.0);
         let mut last = std::time::Instant::now();

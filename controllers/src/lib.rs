@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod garbage_collector;
 pub mod leader;
 pub mod lenient;
+pub mod logs;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod service_accounts;
@@ -31,11 +32,14 @@ use std::path::Path;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+pub use logs::quiet_client_logs;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),
-    #[error(transparent)]
+    /// Described without a decoding error's message, which may quote an object's content.
+    #[error("{}", logs::describe(.0))]
     Kube(#[from] kube::Error),
     #[error("{0}")]
     Invalid(String),

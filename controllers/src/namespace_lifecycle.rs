@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 
 use crate::Error;
 use crate::discovery::Resource;
-use crate::lenient::Object;
+use crate::lenient::{Meta, Object};
 use crate::skipped::Skipped;
 
 /// The finalizer the namespace controller removes when the namespace is empty.
@@ -44,20 +44,26 @@ async fn resources(ctx: &Context) -> Result<&[Resource], Error> {
 }
 
 /// Deletes what `resource` holds in `namespace`; the finalizers of the objects left (one list
-/// per object).
+/// per object). Objects are read for their metadata only, leniently: one with fields of the
+/// wrong types must not fail the lists (and so the namespace's deletion).
 async fn empty(
     client: &Client,
     namespace: &str,
     resource: &Resource,
 ) -> Result<Vec<Vec<String>>, Error> {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource.api);
+    let api: Api<Meta<DynamicObject>> =
+        Api::namespaced_with(client.clone(), namespace, &resource.api);
     let params = DeleteParams::background();
     if resource.delete_collection {
         api.delete_collection(&params, &ListParams::default())
             .await?;
     } else {
-        for obj in api.list_metadata(&ListParams::default()).await? {
-            match api.delete(&obj.name_any(), &params).await {
+        for obj in api.list(&ListParams::default()).await? {
+            // Without its name it cannot be deleted alone; it stays, and is reported.
+            let Some(name) = &obj.metadata.meta.name else {
+                continue;
+            };
+            match api.delete(name, &params).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(e) => return Err(e.into()),
@@ -65,11 +71,11 @@ async fn empty(
         }
     }
     // Objects with finalizers stay (marked) until their finalizers are done.
-    let left = api.list_metadata(&ListParams::default()).await?;
+    let left = api.list(&ListParams::default()).await?;
     Ok(left
         .items
         .into_iter()
-        .map(|o| o.metadata.finalizers.unwrap_or_default())
+        .map(|o| o.metadata.meta.finalizers.unwrap_or_default())
         .collect())
 }
 
@@ -177,9 +183,9 @@ async fn report(ctx: &Context, ns: &Namespace, remaining: &Remaining) -> Result<
     next["status"]["conditions"] = serde_json::json!(conditions);
     let next: Namespace =
         serde_json::from_value(next).map_err(|e| Error::Invalid(e.to_string()))?;
-    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let namespaces: Api<Object<Namespace>> = Api::all(ctx.client.clone());
     match namespaces
-        .replace_status(&ns.name_any(), &PostParams::default(), &next)
+        .replace_status(&ns.name_any(), &PostParams::default(), &Object::new(next))
         .await
     {
         Ok(_) => Ok(()),
@@ -223,9 +229,14 @@ async fn reconcile(ns: Arc<Object<Namespace>>, ctx: Arc<Context>) -> Result<Acti
     if let Some(spec) = done.spec.as_mut() {
         spec.finalizers = Some(finalizers.into_iter().filter(|f| f != FINALIZER).collect());
     }
-    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let namespaces: Api<Object<Namespace>> = Api::all(ctx.client.clone());
     match namespaces
-        .replace_subresource("finalize", &name, &PostParams::default(), &done)
+        .replace_subresource(
+            "finalize",
+            &name,
+            &PostParams::default(),
+            &Object::new(done),
+        )
         .await
     {
         Ok(_) => Ok(Action::await_change()),
@@ -251,4 +262,49 @@ pub async fn run(client: Client) {
         .run(reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()))
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Reply};
+    use kube::core::ApiResource;
+    use serde_json::json;
+
+    /// An object of wrong types in a terminating namespace does not fail its emptying.
+    #[tokio::test]
+    async fn empties_past_an_object_of_wrong_types() {
+        let (client, log) = testing::client(|r| match (r.method.as_str(), r.path.as_str()) {
+            ("GET", "/api/v1/namespaces/a/configmaps") => testing::list(vec![
+                json!({"metadata": {"name": "bad", "namespace": "a", "uid": "1",
+                    "labels": {"n": 5}, "finalizers": ["f"]}}),
+            ]),
+            ("DELETE", "/api/v1/namespaces/a/configmaps/bad") => Reply::Json(
+                200,
+                json!({"metadata": {"name": "bad", "namespace": "a", "uid": "1",
+                    "labels": {"n": 5}, "finalizers": ["f"], "deletionTimestamp": "2024-01-01T00:00:00Z"}}),
+            ),
+            _ => testing::status(404, "NotFound"),
+        });
+        let resource = Resource {
+            api: ApiResource {
+                group: "".into(),
+                version: "v1".into(),
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                plural: "configmaps".into(),
+            },
+            namespaced: true,
+            watch: true,
+            delete_collection: false,
+        };
+        let left = empty(&client, "a", &resource).await.unwrap();
+        assert_eq!(left, [vec!["f".to_string()]]);
+        assert!(
+            log.lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path.ends_with("/bad"))
+        );
+    }
 }

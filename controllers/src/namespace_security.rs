@@ -18,7 +18,7 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 
 use crate::Error;
-use crate::lenient::Meta;
+use crate::lenient::{Meta, Object};
 use crate::skipped::Skipped;
 
 pub const UID_RANGE: &str = "openshift.io/sa.scc.uid-range";
@@ -31,7 +31,7 @@ const BLOCK_SIZE: u64 = 10_000;
 const BLOCKS: usize = 100_000;
 const ALLOCATION: &str = "scc-uid";
 
-fn allocations(client: &Client) -> Api<DynamicObject> {
+fn allocations(client: &Client) -> Api<Object<DynamicObject>> {
     let resource = ApiResource {
         group: "security.openshift.io".into(),
         version: "v1".into(),
@@ -66,7 +66,7 @@ fn claim(bitmap: &mut Vec<u8>) -> Option<usize> {
 async fn allocate(client: &Client) -> Result<usize, Error> {
     let api = allocations(client);
     loop {
-        let Some(mut current) = api.get_opt(ALLOCATION).await? else {
+        let Some(current) = api.get_opt(ALLOCATION).await? else {
             let mut fresh = DynamicObject::new(
                 ALLOCATION,
                 &ApiResource {
@@ -78,10 +78,18 @@ async fn allocate(client: &Client) -> Result<usize, Error> {
                 },
             );
             fresh.data = json!({"range": format!("{FIRST_UID}-{}/{BLOCK_SIZE}", FIRST_UID + BLOCK_SIZE * BLOCKS as u64 - 1), "data": ""});
-            match api.create(&PostParams::default(), &fresh).await {
+            match api
+                .create(&PostParams::default(), &Object::new(fresh))
+                .await
+            {
                 Ok(_) | Err(kube::Error::Api(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
+        };
+        let Some(mut current) = current.object else {
+            return Err(Error::Invalid(format!(
+                "RangeAllocation {ALLOCATION} cannot be decoded"
+            )));
         };
         let mut bitmap = STANDARD
             .decode(current.data["data"].as_str().unwrap_or_default())
@@ -91,7 +99,7 @@ async fn allocate(client: &Client) -> Result<usize, Error> {
         current.data["data"] = json!(STANDARD.encode(&bitmap));
         // The resourceVersion read above makes this a compare-and-swap.
         match api
-            .replace(ALLOCATION, &PostParams::default(), &current)
+            .replace(ALLOCATION, &PostParams::default(), &Object::new(current))
             .await
         {
             Ok(_) => return Ok(block),
@@ -131,7 +139,9 @@ async fn reconcile(ns: Arc<Meta<Namespace>>, ctx: Arc<Context>) -> Result<Action
     let patch = json!({"metadata": {"annotations": {
         UID_RANGE: range, SUPPLEMENTAL_GROUPS: range, MCS: mcs_label(block),
     }}});
-    let namespaces: Api<Namespace> = Api::all(client.clone());
+    // The answer is read for its metadata only: a namespace with other fields of the wrong
+    // types is still patched once, not patched again with a new block.
+    let namespaces: Api<Meta<Namespace>> = Api::all(client.clone());
     namespaces
         .patch(
             &ns.name_any(),

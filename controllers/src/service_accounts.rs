@@ -15,7 +15,7 @@ use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use crate::Error;
-use crate::lenient::Meta;
+use crate::lenient::{Meta, Object};
 use crate::skipped::Skipped;
 
 pub const SERVICE_ACCOUNTS: [&str; 3] = ["default", "builder", "deployer"];
@@ -44,12 +44,12 @@ fn bindings(ns: &str) -> [(&'static str, &'static str, &'static str, String); 3]
     ]
 }
 
-/// Creates `obj` unless it exists.
-async fn ensure<K>(api: &Api<K>, obj: &K) -> Result<(), Error>
+/// Creates `obj` unless it exists. The answer is decoded leniently: nothing in it is used.
+async fn ensure<K>(api: &Api<Object<K>>, obj: K) -> Result<(), Error>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
 {
-    match api.create(&PostParams::default(), obj).await {
+    match api.create(&PostParams::default(), &Object::new(obj)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
         Err(e) => Err(e.into()),
@@ -74,7 +74,7 @@ async fn reconcile(ns: Arc<Meta<Namespace>>, ctx: Arc<Context>) -> Result<Action
         return Ok(Action::await_change());
     }
     let client = &ctx.client;
-    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &name);
+    let accounts: Api<Object<ServiceAccount>> = Api::namespaced(client.clone(), &name);
     for sa in SERVICE_ACCOUNTS {
         let obj = ServiceAccount {
             metadata: ObjectMeta {
@@ -84,9 +84,9 @@ async fn reconcile(ns: Arc<Meta<Namespace>>, ctx: Arc<Context>) -> Result<Action
             },
             ..Default::default()
         };
-        ensure(&accounts, &obj).await?;
+        ensure(&accounts, obj).await?;
     }
-    let role_bindings: Api<RoleBinding> = Api::namespaced(client.clone(), &name);
+    let role_bindings: Api<Object<RoleBinding>> = Api::namespaced(client.clone(), &name);
     for (binding, role, kind, subject) in bindings(&name) {
         let obj = RoleBinding {
             metadata: ObjectMeta {
@@ -106,7 +106,7 @@ async fn reconcile(ns: Arc<Meta<Namespace>>, ctx: Arc<Context>) -> Result<Action
                 api_group: (kind == "Group").then(|| "rbac.authorization.k8s.io".into()),
             }]),
         };
-        ensure(&role_bindings, &obj).await?;
+        ensure(&role_bindings, obj).await?;
     }
     Ok(Action::await_change())
 }
