@@ -13,6 +13,7 @@
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation.
 
+pub mod backoff;
 pub mod bounded;
 pub mod cluster_role_aggregation;
 pub mod discovery;
