@@ -56,6 +56,40 @@ impl<K: Clone + Eq + Hash> Backoffs<K> {
     }
 }
 
+/// The retry delays of a kube-runtime controller's objects, shared between its reconciler
+/// (which resets them on success) and its error policy (which grows them): a fixed requeue
+/// would retry a failing object at the same pace forever.
+#[derive(Debug)]
+pub struct Retries(std::sync::Mutex<Backoffs<String>>);
+
+impl Retries {
+    /// 50 ms doubling up to 5 minutes.
+    pub fn new() -> Self {
+        Retries(std::sync::Mutex::new(Backoffs::new(
+            Duration::from_millis(50),
+            Duration::from_secs(300),
+        )))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Backoffs<String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn failed(&self, key: &str) -> Duration {
+        self.lock().failed(&key.to_string())
+    }
+
+    pub fn succeeded(&self, key: &str) {
+        self.lock().succeeded(&key.to_string());
+    }
+}
+
+impl Default for Retries {
+    fn default() -> Self {
+        Retries::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +112,16 @@ mod tests {
             b.failed(&"a");
         }
         assert_eq!(b.failed(&"a"), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn retries_grow_per_object() {
+        let retries = Retries::new();
+        assert_eq!(retries.failed("a"), Duration::from_millis(50));
+        assert_eq!(retries.failed("a"), Duration::from_millis(100));
+        assert_eq!(retries.failed("b"), Duration::from_millis(50));
+        retries.succeeded("a");
+        assert_eq!(retries.failed("a"), Duration::from_millis(50));
     }
 
     #[test]

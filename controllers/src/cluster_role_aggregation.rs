@@ -3,18 +3,18 @@
 //! when a role labelled `rbac.authorization.k8s.io/aggregate-to-view: "true"` appears).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kube::api::PostParams;
+use kube::api::{ListParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use crate::Error;
+use crate::backoff::Retries;
 use crate::lenient::Object;
 use crate::skipped::Skipped;
 
@@ -46,15 +46,15 @@ pub fn selects(
 /// roles selected that could not be decoded when there are any (their rules are unknown, and
 /// a union without them would take rules away). A role whose labels cannot be read is never
 /// selected.
-pub fn aggregate(
+pub fn aggregate<'a>(
     role: &ClusterRole,
-    all: &[Arc<Object<ClusterRole>>],
-) -> Result<Vec<PolicyRule>, Vec<Arc<Object<ClusterRole>>>> {
+    all: &'a [Object<ClusterRole>],
+) -> Result<Vec<PolicyRule>, Vec<&'a Object<ClusterRole>>> {
     let Some(rule) = &role.aggregation_rule else {
         return Ok(role.rules.clone().unwrap_or_default());
     };
     let selectors = rule.cluster_role_selectors.as_deref().unwrap_or_default();
-    let mut sources: Vec<&Arc<Object<ClusterRole>>> = all
+    let mut sources: Vec<&Object<ClusterRole>> = all
         .iter()
         .filter(|other| other.name_any() != role.name_any())
         .filter(|other| !other.metadata.lacks(&["labels"]))
@@ -63,7 +63,7 @@ pub fn aggregate(
     let unknown: Vec<_> = sources
         .iter()
         .filter(|s| s.object.is_none())
-        .map(|s| Arc::clone(s))
+        .copied()
         .collect();
     if !unknown.is_empty() {
         return Err(unknown);
@@ -82,20 +82,41 @@ pub fn aggregate(
 
 struct Context {
     client: Client,
-    store: kube::runtime::reflector::Store<Object<ClusterRole>>,
     skipped: Skipped,
+    retries: Retries,
 }
 
 async fn reconcile(role: Arc<Object<ClusterRole>>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let Some(role) = &role.object else {
+    let name = role.name_any();
+    let action = converge(role, &ctx).await?;
+    ctx.retries.succeeded(&name);
+    Ok(action)
+}
+
+async fn converge(role: Arc<Object<ClusterRole>>, ctx: &Context) -> Result<Action, Error> {
+    let Some(seen) = &role.object else {
         ctx.skipped
             .skip("ClusterRole", &role.metadata.meta, &role.metadata.broken);
         return Ok(Action::await_change());
     };
-    if role.aggregation_rule.is_none() {
+    if seen.aggregation_rule.is_none() {
         return Ok(Action::await_change());
     }
-    let wanted = match aggregate(role, &ctx.store.state()) {
+    // The roles are read now rather than from the watch's cache: the change that brought
+    // this role here comes through another watch and may not be in that cache yet, and
+    // nothing would bring the role back once it is.
+    let api: Api<Object<ClusterRole>> = Api::all(ctx.client.clone());
+    let all = api.list(&ListParams::default()).await?.items;
+    let Some(role) = all
+        .iter()
+        .find(|r| r.name_any() == seen.name_any())
+        .and_then(|r| r.object.as_ref())
+        .filter(|r| r.aggregation_rule.is_some())
+    else {
+        // Gone or changed since: its own event follows.
+        return Ok(Action::await_change());
+    };
+    let wanted = match aggregate(role, &all) {
         Ok(wanted) => wanted,
         Err(unknown) => {
             for source in unknown {
@@ -113,7 +134,6 @@ async fn reconcile(role: Arc<Object<ClusterRole>>, ctx: Arc<Context>) -> Result<
     }
     let mut updated = role.clone();
     updated.rules = Some(wanted);
-    let api: Api<Object<ClusterRole>> = Api::all(ctx.client.clone());
     // Carries the resourceVersion read: a concurrent change makes this fail and requeue.
     api.replace(
         &role.name_any(),
@@ -124,16 +144,17 @@ async fn reconcile(role: Arc<Object<ClusterRole>>, ctx: Arc<Context>) -> Result<
     Ok(Action::await_change())
 }
 
-fn error_policy(_: Arc<Object<ClusterRole>>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "cluster role aggregation: retrying");
-    Action::requeue(Duration::from_secs(1))
+fn error_policy(role: Arc<Object<ClusterRole>>, error: &Error, ctx: Arc<Context>) -> Action {
+    let name = role.name_any();
+    let delay = ctx.retries.failed(&name);
+    tracing::warn!(%error, role = %name, ?delay, "cluster role aggregation: retrying");
+    Action::requeue(delay)
 }
 
 pub async fn run(client: Client) {
     let roles: Api<Object<ClusterRole>> = Api::all(client.clone());
     let controller = Controller::new(roles.clone(), watcher::Config::default());
-    let store = controller.store();
-    let aggregated = store.clone();
+    let aggregated = controller.store();
     controller
         // Any role's change may change what an aggregated role should hold.
         .watches(roles, watcher::Config::default(), move |_| {
@@ -153,8 +174,8 @@ pub async fn run(client: Client) {
             error_policy,
             Arc::new(Context {
                 client,
-                store,
                 skipped: Skipped::new("cluster role aggregation"),
+                retries: Retries::new(),
             }),
         )
         .for_each(|_| futures::future::ready(()))
@@ -166,8 +187,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn role(v: serde_json::Value) -> Arc<Object<ClusterRole>> {
-        Arc::new(serde_json::from_value(v).unwrap())
+    fn role(v: serde_json::Value) -> Object<ClusterRole> {
+        serde_json::from_value(v).unwrap()
     }
 
     #[test]
@@ -225,6 +246,41 @@ mod tests {
         assert_eq!(view_rules.len(), 1);
         let unknown = aggregate(edit.object.as_ref().unwrap(), &all).unwrap_err();
         assert_eq!(unknown[0].name_any(), "bad");
+    }
+
+    /// Brought here by a source role's change that the watch's cache does not hold yet: the
+    /// union is made from the roles as they are now, onto the role as it is now.
+    #[tokio::test]
+    async fn aggregates_the_roles_as_they_are_now() {
+        let (client, log) =
+            crate::testing::client(|r| match (r.method.as_str(), r.path.as_str()) {
+                ("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles") => {
+                    crate::testing::list(vec![
+                        json!({"metadata": {"name": "view", "resourceVersion": "9"},
+                    "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"v": "true"}}]},
+                    "rules": []}),
+                        json!({"metadata": {"name": "a", "labels": {"v": "true"}},
+                    "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}),
+                    ])
+                }
+                ("PUT", _) => crate::testing::Reply::Json(200, r.body.clone()),
+                _ => crate::testing::status(404, "NotFound"),
+            });
+        let stale = Arc::new(role(
+            json!({"metadata": {"name": "view", "resourceVersion": "3"},
+            "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"v": "true"}}]},
+            "rules": []}),
+        ));
+        let ctx = Context {
+            client,
+            skipped: Skipped::new("test"),
+            retries: Retries::new(),
+        };
+        converge(stale, &ctx).await.unwrap();
+        let log = log.lock().unwrap();
+        let put = log.iter().find(|r| r.method == "PUT").unwrap();
+        assert_eq!(put.body["metadata"]["resourceVersion"], "9");
+        assert_eq!(put.body["rules"][0]["resources"][0], "secrets");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use kube::{Api, Client, ResourceExt};
 use tokio::sync::OnceCell;
 
 use crate::Error;
+use crate::backoff::Retries;
 use crate::discovery::Resource;
 use crate::lenient::{Meta, Object};
 use crate::skipped::Skipped;
@@ -28,6 +29,7 @@ struct Context {
     client: Client,
     resources: OnceCell<Vec<Resource>>,
     skipped: Skipped,
+    retries: Retries,
 }
 
 /// The namespaced resources that can be listed and deleted (discovered once: the server's
@@ -195,6 +197,13 @@ async fn report(ctx: &Context, ns: &Namespace, remaining: &Remaining) -> Result<
 }
 
 async fn reconcile(ns: Arc<Object<Namespace>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let name = ns.name_any();
+    let action = converge(ns, &ctx).await?;
+    ctx.retries.succeeded(&name);
+    Ok(action)
+}
+
+async fn converge(ns: Arc<Object<Namespace>>, ctx: &Context) -> Result<Action, Error> {
     let Some(ns) = &ns.object else {
         ctx.skipped
             .skip("Namespace", &ns.metadata.meta, &ns.metadata.broken);
@@ -210,7 +219,7 @@ async fn reconcile(ns: Arc<Object<Namespace>>, ctx: Arc<Context>) -> Result<Acti
     }
     let name = ns.name_any();
     let mut remaining = Remaining::default();
-    for resource in resources(&ctx).await? {
+    for resource in resources(ctx).await? {
         let left = empty(&ctx.client, &name, resource).await?;
         if !left.is_empty() {
             let key = format!("{}.{}", resource.api.plural, resource.api.group);
@@ -220,7 +229,7 @@ async fn reconcile(ns: Arc<Object<Namespace>>, ctx: Arc<Context>) -> Result<Acti
             *remaining.finalizers.entry(finalizer).or_default() += 1;
         }
     }
-    report(&ctx, ns, &remaining).await?;
+    report(ctx, ns, &remaining).await?;
     if !remaining.resources.is_empty() {
         tracing::info!(namespace = %name, "namespace: waiting for its content to go");
         return Ok(Action::requeue(Duration::from_secs(1)));
@@ -246,9 +255,11 @@ async fn reconcile(ns: Arc<Object<Namespace>>, ctx: Arc<Context>) -> Result<Acti
     }
 }
 
-fn error_policy(_: Arc<Object<Namespace>>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "namespace lifecycle: retrying");
-    Action::requeue(Duration::from_secs(2))
+fn error_policy(ns: Arc<Object<Namespace>>, error: &Error, ctx: Arc<Context>) -> Action {
+    let name = ns.name_any();
+    let delay = ctx.retries.failed(&name);
+    tracing::warn!(%error, namespace = %name, ?delay, "namespace lifecycle: retrying");
+    Action::requeue(delay)
 }
 
 pub async fn run(client: Client) {
@@ -257,6 +268,7 @@ pub async fn run(client: Client) {
         client,
         resources: OnceCell::new(),
         skipped: Skipped::new("namespace lifecycle"),
+        retries: Retries::new(),
     });
     Controller::new(namespaces, watcher::Config::default())
         .run(reconcile, error_policy, ctx)

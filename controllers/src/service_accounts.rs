@@ -3,7 +3,6 @@
 //! account of the namespace pull its images. Deleted ones are recreated.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
@@ -15,6 +14,7 @@ use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use crate::Error;
+use crate::backoff::Retries;
 use crate::lenient::{Meta, Object};
 use crate::skipped::Skipped;
 
@@ -59,9 +59,17 @@ where
 struct Context {
     client: Client,
     skipped: Skipped,
+    retries: Retries,
 }
 
 async fn reconcile(ns: Arc<Meta<Namespace>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let name = ns.name_any();
+    let action = converge(ns, &ctx).await?;
+    ctx.retries.succeeded(&name);
+    Ok(action)
+}
+
+async fn converge(ns: Arc<Meta<Namespace>>, ctx: &Context) -> Result<Action, Error> {
     // Only the name and the deletion mark are needed: nothing else of the namespace can stop
     // its accounts from being made.
     if ns.metadata.lacks(&["name", "deletionTimestamp"]) {
@@ -111,9 +119,11 @@ async fn reconcile(ns: Arc<Meta<Namespace>>, ctx: Arc<Context>) -> Result<Action
     Ok(Action::await_change())
 }
 
-fn error_policy(_: Arc<Meta<Namespace>>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "service accounts: retrying");
-    Action::requeue(Duration::from_secs(2))
+fn error_policy(ns: Arc<Meta<Namespace>>, error: &Error, ctx: Arc<Context>) -> Action {
+    let name = ns.name_any();
+    let delay = ctx.retries.failed(&name);
+    tracing::warn!(%error, namespace = %name, ?delay, "service accounts: retrying");
+    Action::requeue(delay)
 }
 
 pub async fn run(client: Client) {
@@ -124,6 +134,7 @@ pub async fn run(client: Client) {
     let ctx = Arc::new(Context {
         client,
         skipped: Skipped::new("service accounts"),
+        retries: Retries::new(),
     });
     Controller::new(namespaces, watcher::Config::default())
         // A deleted service account brings its namespace back into the queue.
