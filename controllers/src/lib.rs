@@ -12,6 +12,11 @@
 //!   finalizer is removed so that it goes;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation.
+//!
+//! Every object read, by a watch or a request, is decoded leniently (`lenient`): one stored
+//! with fields of the wrong types is skipped where it matters (`skipped`) and never fails a
+//! list. Nothing logged carries an object's content (`logs`). Failed objects are retried
+//! after per-object delays that double (`backoff`).
 
 pub mod backoff;
 pub mod bounded;
