@@ -4,7 +4,8 @@
 //! renew before the Lease would expire stops acting. Every write is guarded by the Lease's
 //! resourceVersion, so two candidates never both win.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, PostParams};
@@ -12,6 +13,7 @@ use kube::{Client, ResourceExt};
 use serde_json::json;
 
 use crate::Error;
+use crate::lenient::{Metadata, Object};
 
 /// The Lease of the controller manager, in `kube-system`.
 pub const LEASE: &str = "oxshift-controller-manager";
@@ -24,6 +26,8 @@ pub struct Election {
     pub lease_duration: Duration,
     /// How often candidates try and the leader renews.
     pub retry: Duration,
+    /// A Lease that cannot be decoded, by resourceVersion, and when it was first seen so.
+    unreadable: Arc<Mutex<Option<(String, Instant)>>>,
 }
 
 impl Election {
@@ -42,6 +46,7 @@ impl Election {
             identity: format!("{host}_{}_{nanos:08x}", std::process::id()),
             retry: (lease_duration / 7).clamp(Duration::from_millis(200), Duration::from_secs(2)),
             lease_duration,
+            unreadable: Arc::default(),
         }
     }
 }
@@ -62,10 +67,16 @@ fn holder(lease: &Lease) -> Option<(String, jiff::Timestamp)> {
 
 impl Election {
     /// Takes or renews the Lease; whether this candidate holds it now.
-    pub async fn try_acquire(&self, api: &Api<Lease>) -> Result<bool, Error> {
+    pub async fn try_acquire(&self, api: &Api<Object<Lease>>) -> Result<bool, Error> {
         let now = jiff::Timestamp::now();
         let seconds = self.lease_duration.as_secs().max(1);
-        let current = api.get_opt(LEASE).await?;
+        let current = match api.get_opt(LEASE).await? {
+            Some(Object {
+                object: None,
+                metadata,
+            }) => return self.take_unreadable(api, &metadata).await,
+            current => current.and_then(|c| c.object),
+        };
         let mut spec = json!({
             "holderIdentity": self.identity,
             "leaseDurationSeconds": seconds,
@@ -80,7 +91,9 @@ impl Election {
                     "spec": spec,
                 }))
                 .map_err(|e| Error::Invalid(e.to_string()))?;
-                api.create(&PostParams::default(), &lease).await.map(drop)
+                api.create(&PostParams::default(), &Object::new(lease))
+                    .await
+                    .map(drop)
             }
             Some(lease) => {
                 let held = holder(&lease);
@@ -102,7 +115,7 @@ impl Election {
                     "spec": spec,
                 }))
                 .map_err(|e| Error::Invalid(e.to_string()))?;
-                api.replace(LEASE, &PostParams::default(), &next)
+                api.replace(LEASE, &PostParams::default(), &Object::new(next))
                     .await
                     .map(drop)
             }
@@ -115,11 +128,64 @@ impl Election {
         }
     }
 
+    /// A Lease nobody can decode says nobody leads: it is taken over once it has stayed
+    /// unchanged for a whole lease duration on this candidate's clock (a leader that could
+    /// still write it would have replaced it by then), instead of stopping every manager
+    /// for good.
+    async fn take_unreadable(
+        &self,
+        api: &Api<Object<Lease>>,
+        metadata: &Metadata,
+    ) -> Result<bool, Error> {
+        let version = metadata.meta.resource_version.clone().unwrap_or_default();
+        if !self.unchanged_for_a_lease(&version, Instant::now()) {
+            tracing::warn!(
+                "leader election: the lease cannot be decoded; waiting for it to expire"
+            );
+            return Ok(false);
+        }
+        let now = micro_time(jiff::Timestamp::now());
+        let lease: Lease = serde_json::from_value(json!({
+            "metadata": {"name": LEASE, "namespace": NAMESPACE, "resourceVersion": version},
+            "spec": {
+                "holderIdentity": self.identity,
+                "leaseDurationSeconds": self.lease_duration.as_secs().max(1),
+                "acquireTime": now, "renewTime": now, "leaseTransitions": 1,
+            },
+        }))
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+        match api
+            .replace(LEASE, &PostParams::default(), &Object::new(lease))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the unreadable Lease at `version` was first seen at least a lease duration
+    /// before `now`; notes it as first seen now otherwise.
+    fn unchanged_for_a_lease(&self, version: &str, now: Instant) -> bool {
+        let mut seen = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        match &*seen {
+            Some((v, since)) if v == version => now.duration_since(*since) >= self.lease_duration,
+            _ => {
+                *seen = Some((version.to_string(), now));
+                false
+            }
+        }
+    }
+
     /// Gives the Lease up if this candidate holds it (on a clean shutdown), so that a standby
     /// takes over at once instead of after the Lease's duration.
     pub async fn release(&self, client: &Client) {
-        let api: Api<Lease> = Api::namespaced(client.clone(), NAMESPACE);
-        let Ok(Some(lease)) = api.get_opt(LEASE).await else {
+        let api: Api<Object<Lease>> = Api::namespaced(client.clone(), NAMESPACE);
+        let Ok(Some(Object {
+            object: Some(lease),
+            ..
+        })) = api.get_opt(LEASE).await
+        else {
             return;
         };
         if holder(&lease).is_none_or(|(h, _)| h != self.identity) {
@@ -136,7 +202,7 @@ impl Election {
         }));
         if let Ok(released) = released
             && api
-                .replace(LEASE, &PostParams::default(), &released)
+                .replace(LEASE, &PostParams::default(), &Object::new(released))
                 .await
                 .is_ok()
         {
@@ -146,7 +212,7 @@ impl Election {
 
     /// Waits until this candidate leads.
     pub async fn acquire(&self, client: &Client) {
-        let api: Api<Lease> = Api::namespaced(client.clone(), NAMESPACE);
+        let api: Api<Object<Lease>> = Api::namespaced(client.clone(), NAMESPACE);
         let mut announced = false;
         loop {
             match self.try_acquire(&api).await {
@@ -168,7 +234,7 @@ impl Election {
     /// Renews the lease until that fails for longer than it lasts; returns when leadership
     /// is lost.
     pub async fn keep(&self, client: &Client) {
-        let api: Api<Lease> = Api::namespaced(client.clone(), NAMESPACE);
+        let api: Api<Object<Lease>> = Api::namespaced(client.clone(), NAMESPACE);
         // Renewals must succeed well before the lease expires (upstream's renew deadline).
         let deadline = self.lease_duration.mul_f64(2.0 / 3.0);
         let mut last = std::time::Instant::now();
@@ -187,5 +253,50 @@ impl Election {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Reply};
+
+    /// An unreadable Lease stopped every manager for good; it is now taken over once it has
+    /// not changed for a lease duration.
+    #[tokio::test]
+    async fn an_unreadable_lease_is_taken_over_after_a_lease_duration() {
+        let (client, log) = testing::client(|r| match r.method.as_str() {
+            "GET" => Reply::Json(
+                200,
+                json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                    "metadata": {"name": LEASE, "namespace": NAMESPACE, "resourceVersion": "4"},
+                    "spec": {"holderIdentity": "other", "leaseDurationSeconds": "fifteen"}}),
+            ),
+            "PUT" => Reply::Json(200, r.body.clone()),
+            _ => testing::status(404, "NotFound"),
+        });
+        let api: Api<Object<Lease>> = Api::namespaced(client, NAMESPACE);
+        let election = Election::new(Some(Duration::from_millis(200)));
+        assert!(!election.try_acquire(&api).await.unwrap());
+        assert!(!election.try_acquire(&api).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(election.try_acquire(&api).await.unwrap());
+        let log = log.lock().unwrap();
+        let put = log.iter().find(|r| r.method == "PUT").unwrap();
+        assert_eq!(put.body["metadata"]["resourceVersion"], "4");
+        assert_eq!(
+            put.body["spec"]["holderIdentity"],
+            election.identity.as_str()
+        );
+    }
+
+    #[test]
+    fn an_unreadable_lease_that_changes_starts_the_wait_again() {
+        let election = Election::new(Some(Duration::from_secs(10)));
+        let start = Instant::now();
+        assert!(!election.unchanged_for_a_lease("1", start));
+        assert!(!election.unchanged_for_a_lease("1", start + Duration::from_secs(5)));
+        assert!(!election.unchanged_for_a_lease("2", start + Duration::from_secs(11)));
+        assert!(election.unchanged_for_a_lease("2", start + Duration::from_secs(21)));
     }
 }

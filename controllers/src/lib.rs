@@ -12,25 +12,40 @@
 //!   finalizer is removed so that it goes;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation.
+//!
+//! Every object read, by a watch or a request, is decoded leniently (`lenient`): one stored
+//! with fields of the wrong types is skipped where it matters (`skipped`) and never fails a
+//! list. Nothing logged carries an object's content (`logs`). Failed objects are retried
+//! after per-object delays that double (`backoff`).
 
+pub mod backoff;
+pub mod bounded;
 pub mod cluster_role_aggregation;
 pub mod discovery;
 pub mod garbage_collector;
 pub mod leader;
+pub mod lenient;
+pub mod logs;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod service_accounts;
+pub mod skipped;
+#[cfg(test)]
+mod testing;
 
 use std::path::Path;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+pub use logs::quiet_client_logs;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),
-    #[error(transparent)]
+    /// Described without a decoding error's message, which may quote an object's content.
+    #[error("{}", logs::describe(.0))]
     Kube(#[from] kube::Error),
     #[error("{0}")]
     Invalid(String),

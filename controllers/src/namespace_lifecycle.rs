@@ -17,7 +17,10 @@ use kube::{Api, Client, ResourceExt};
 use tokio::sync::OnceCell;
 
 use crate::Error;
+use crate::backoff::Retries;
 use crate::discovery::Resource;
+use crate::lenient::{Meta, Object};
+use crate::skipped::Skipped;
 
 /// The finalizer the namespace controller removes when the namespace is empty.
 pub const FINALIZER: &str = "kubernetes";
@@ -25,6 +28,8 @@ pub const FINALIZER: &str = "kubernetes";
 struct Context {
     client: Client,
     resources: OnceCell<Vec<Resource>>,
+    skipped: Skipped,
+    retries: Retries,
 }
 
 /// The namespaced resources that can be listed and deleted (discovered once: the server's
@@ -41,20 +46,26 @@ async fn resources(ctx: &Context) -> Result<&[Resource], Error> {
 }
 
 /// Deletes what `resource` holds in `namespace`; the finalizers of the objects left (one list
-/// per object).
+/// per object). Objects are read for their metadata only, leniently: one with fields of the
+/// wrong types must not fail the lists (and so the namespace's deletion).
 async fn empty(
     client: &Client,
     namespace: &str,
     resource: &Resource,
 ) -> Result<Vec<Vec<String>>, Error> {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource.api);
+    let api: Api<Meta<DynamicObject>> =
+        Api::namespaced_with(client.clone(), namespace, &resource.api);
     let params = DeleteParams::background();
     if resource.delete_collection {
         api.delete_collection(&params, &ListParams::default())
             .await?;
     } else {
-        for obj in api.list_metadata(&ListParams::default()).await? {
-            match api.delete(&obj.name_any(), &params).await {
+        for obj in api.list(&ListParams::default()).await? {
+            // Without its name it cannot be deleted alone; it stays, and is reported.
+            let Some(name) = &obj.metadata.meta.name else {
+                continue;
+            };
+            match api.delete(name, &params).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(e) => return Err(e.into()),
@@ -62,11 +73,11 @@ async fn empty(
         }
     }
     // Objects with finalizers stay (marked) until their finalizers are done.
-    let left = api.list_metadata(&ListParams::default()).await?;
+    let left = api.list(&ListParams::default()).await?;
     Ok(left
         .items
         .into_iter()
-        .map(|o| o.metadata.finalizers.unwrap_or_default())
+        .map(|o| o.metadata.meta.finalizers.unwrap_or_default())
         .collect())
 }
 
@@ -174,9 +185,9 @@ async fn report(ctx: &Context, ns: &Namespace, remaining: &Remaining) -> Result<
     next["status"]["conditions"] = serde_json::json!(conditions);
     let next: Namespace =
         serde_json::from_value(next).map_err(|e| Error::Invalid(e.to_string()))?;
-    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let namespaces: Api<Object<Namespace>> = Api::all(ctx.client.clone());
     match namespaces
-        .replace_status(&ns.name_any(), &PostParams::default(), &next)
+        .replace_status(&ns.name_any(), &PostParams::default(), &Object::new(next))
         .await
     {
         Ok(_) => Ok(()),
@@ -185,7 +196,19 @@ async fn report(ctx: &Context, ns: &Namespace, remaining: &Remaining) -> Result<
     }
 }
 
-async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Error> {
+async fn reconcile(ns: Arc<Object<Namespace>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let name = ns.name_any();
+    let action = converge(ns, &ctx).await?;
+    ctx.retries.succeeded(&name);
+    Ok(action)
+}
+
+async fn converge(ns: Arc<Object<Namespace>>, ctx: &Context) -> Result<Action, Error> {
+    let Some(ns) = &ns.object else {
+        ctx.skipped
+            .skip("Namespace", &ns.metadata.meta, &ns.metadata.broken);
+        return Ok(Action::await_change());
+    };
     let finalizers = ns
         .spec
         .as_ref()
@@ -196,7 +219,7 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
     }
     let name = ns.name_any();
     let mut remaining = Remaining::default();
-    for resource in resources(&ctx).await? {
+    for resource in resources(ctx).await? {
         let left = empty(&ctx.client, &name, resource).await?;
         if !left.is_empty() {
             let key = format!("{}.{}", resource.api.plural, resource.api.group);
@@ -206,18 +229,23 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
             *remaining.finalizers.entry(finalizer).or_default() += 1;
         }
     }
-    report(&ctx, &ns, &remaining).await?;
+    report(ctx, ns, &remaining).await?;
     if !remaining.resources.is_empty() {
         tracing::info!(namespace = %name, "namespace: waiting for its content to go");
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
-    let mut done = (*ns).clone();
+    let mut done = ns.clone();
     if let Some(spec) = done.spec.as_mut() {
         spec.finalizers = Some(finalizers.into_iter().filter(|f| f != FINALIZER).collect());
     }
-    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
+    let namespaces: Api<Object<Namespace>> = Api::all(ctx.client.clone());
     match namespaces
-        .replace_subresource("finalize", &name, &PostParams::default(), &done)
+        .replace_subresource(
+            "finalize",
+            &name,
+            &PostParams::default(),
+            &Object::new(done),
+        )
         .await
     {
         Ok(_) => Ok(Action::await_change()),
@@ -227,19 +255,68 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
     }
 }
 
-fn error_policy(_: Arc<Namespace>, error: &Error, _: Arc<Context>) -> Action {
-    tracing::warn!(%error, "namespace lifecycle: retrying");
-    Action::requeue(Duration::from_secs(2))
+fn error_policy(ns: Arc<Object<Namespace>>, error: &Error, ctx: Arc<Context>) -> Action {
+    let name = ns.name_any();
+    let delay = ctx.retries.failed(&name);
+    tracing::warn!(%error, namespace = %name, ?delay, "namespace lifecycle: retrying");
+    Action::requeue(delay)
 }
 
 pub async fn run(client: Client) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespaces: Api<Object<Namespace>> = Api::all(client.clone());
     let ctx = Arc::new(Context {
         client,
         resources: OnceCell::new(),
+        skipped: Skipped::new("namespace lifecycle"),
+        retries: Retries::new(),
     });
     Controller::new(namespaces, watcher::Config::default())
         .run(reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()))
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Reply};
+    use kube::core::ApiResource;
+    use serde_json::json;
+
+    /// An object of wrong types in a terminating namespace does not fail its emptying.
+    #[tokio::test]
+    async fn empties_past_an_object_of_wrong_types() {
+        let (client, log) = testing::client(|r| match (r.method.as_str(), r.path.as_str()) {
+            ("GET", "/api/v1/namespaces/a/configmaps") => testing::list(vec![
+                json!({"metadata": {"name": "bad", "namespace": "a", "uid": "1",
+                    "labels": {"n": 5}, "finalizers": ["f"]}}),
+            ]),
+            ("DELETE", "/api/v1/namespaces/a/configmaps/bad") => Reply::Json(
+                200,
+                json!({"metadata": {"name": "bad", "namespace": "a", "uid": "1",
+                    "labels": {"n": 5}, "finalizers": ["f"], "deletionTimestamp": "2024-01-01T00:00:00Z"}}),
+            ),
+            _ => testing::status(404, "NotFound"),
+        });
+        let resource = Resource {
+            api: ApiResource {
+                group: "".into(),
+                version: "v1".into(),
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                plural: "configmaps".into(),
+            },
+            namespaced: true,
+            watch: true,
+            delete_collection: false,
+        };
+        let left = empty(&client, "a", &resource).await.unwrap();
+        assert_eq!(left, [vec!["f".to_string()]]);
+        assert!(
+            log.lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path.ends_with("/bad"))
+        );
+    }
 }

@@ -3,7 +3,6 @@
 //! account of the namespace pull its images. Deleted ones are recreated.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
@@ -15,6 +14,9 @@ use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use crate::Error;
+use crate::backoff::Retries;
+use crate::lenient::{Meta, Object};
+use crate::skipped::Skipped;
 
 pub const SERVICE_ACCOUNTS: [&str; 3] = ["default", "builder", "deployer"];
 
@@ -42,24 +44,45 @@ fn bindings(ns: &str) -> [(&'static str, &'static str, &'static str, String); 3]
     ]
 }
 
-/// Creates `obj` unless it exists.
-async fn ensure<K>(api: &Api<K>, obj: &K) -> Result<(), Error>
+/// Creates `obj` unless it exists. The answer is decoded leniently: nothing in it is used.
+async fn ensure<K>(api: &Api<Object<K>>, obj: K) -> Result<(), Error>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
 {
-    match api.create(&PostParams::default(), obj).await {
+    match api.create(&PostParams::default(), &Object::new(obj)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn reconcile(ns: Arc<Namespace>, client: Arc<Client>) -> Result<Action, Error> {
+struct Context {
+    client: Client,
+    skipped: Skipped,
+    retries: Retries,
+}
+
+async fn reconcile(ns: Arc<Meta<Namespace>>, ctx: Arc<Context>) -> Result<Action, Error> {
     let name = ns.name_any();
-    if ns.metadata.deletion_timestamp.is_some() {
+    let action = converge(ns, &ctx).await?;
+    ctx.retries.succeeded(&name);
+    Ok(action)
+}
+
+async fn converge(ns: Arc<Meta<Namespace>>, ctx: &Context) -> Result<Action, Error> {
+    // Only the name and the deletion mark are needed: nothing else of the namespace can stop
+    // its accounts from being made.
+    if ns.metadata.lacks(&["name", "deletionTimestamp"]) {
+        ctx.skipped
+            .skip("Namespace", &ns.metadata.meta, &ns.metadata.broken);
         return Ok(Action::await_change());
     }
-    let accounts: Api<ServiceAccount> = Api::namespaced((*client).clone(), &name);
+    let name = ns.name_any();
+    if ns.metadata.meta.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let client = &ctx.client;
+    let accounts: Api<Object<ServiceAccount>> = Api::namespaced(client.clone(), &name);
     for sa in SERVICE_ACCOUNTS {
         let obj = ServiceAccount {
             metadata: ObjectMeta {
@@ -69,9 +92,9 @@ async fn reconcile(ns: Arc<Namespace>, client: Arc<Client>) -> Result<Action, Er
             },
             ..Default::default()
         };
-        ensure(&accounts, &obj).await?;
+        ensure(&accounts, obj).await?;
     }
-    let role_bindings: Api<RoleBinding> = Api::namespaced((*client).clone(), &name);
+    let role_bindings: Api<Object<RoleBinding>> = Api::namespaced(client.clone(), &name);
     for (binding, role, kind, subject) in bindings(&name) {
         let obj = RoleBinding {
             metadata: ObjectMeta {
@@ -91,25 +114,94 @@ async fn reconcile(ns: Arc<Namespace>, client: Arc<Client>) -> Result<Action, Er
                 api_group: (kind == "Group").then(|| "rbac.authorization.k8s.io".into()),
             }]),
         };
-        ensure(&role_bindings, &obj).await?;
+        ensure(&role_bindings, obj).await?;
     }
     Ok(Action::await_change())
 }
 
-fn error_policy(_: Arc<Namespace>, error: &Error, _: Arc<Client>) -> Action {
-    tracing::warn!(%error, "service accounts: retrying");
-    Action::requeue(Duration::from_secs(2))
+fn error_policy(ns: Arc<Meta<Namespace>>, error: &Error, ctx: Arc<Context>) -> Action {
+    let name = ns.name_any();
+    let delay = ctx.retries.failed(&name);
+    tracing::warn!(%error, namespace = %name, ?delay, "service accounts: retrying");
+    Action::requeue(delay)
 }
 
 pub async fn run(client: Client) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let accounts: Api<ServiceAccount> = Api::all(client.clone());
+    // Both watches read metadata only, leniently: an object with fields of the wrong types
+    // must not stop the lists they start from.
+    let namespaces: Api<Meta<Namespace>> = Api::all(client.clone());
+    let accounts: Api<Meta<ServiceAccount>> = Api::all(client.clone());
+    let ctx = Arc::new(Context {
+        client,
+        skipped: Skipped::new("service accounts"),
+        retries: Retries::new(),
+    });
     Controller::new(namespaces, watcher::Config::default())
         // A deleted service account brings its namespace back into the queue.
         .watches(accounts, watcher::Config::default(), |sa| {
-            sa.namespace().map(|ns| ObjectRef::<Namespace>::new(&ns))
+            sa.namespace()
+                .map(|ns| ObjectRef::<Meta<Namespace>>::new(&ns))
         })
-        .run(reconcile, error_policy, Arc::new(client))
+        .run(reconcile, error_policy, ctx)
         .for_each(|_| futures::future::ready(()))
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Reply};
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn account(ns: &str, name: &str) -> serde_json::Value {
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": ns, "uid": format!("{ns}-{name}"), "resourceVersion": "1"}})
+    }
+
+    /// With an account of wrong types in one project, an account deleted in another is made
+    /// again: the accounts' watch lists and follows despite the bad one.
+    #[tokio::test]
+    async fn a_deleted_account_is_made_again_despite_an_undecodable_one() {
+        let (client, log) = testing::client(|r| match (r.method.as_str(), r.path.as_str()) {
+            ("GET", "/api/v1/namespaces") if r.is_watch() => Reply::Open,
+            ("GET", "/api/v1/namespaces") => testing::list(vec![
+                json!({"metadata": {"name": "a", "uid": "a"}}),
+                json!({"metadata": {"name": "b", "uid": "b"}}),
+            ]),
+            ("GET", "/api/v1/serviceaccounts") if r.is_watch() => Reply::Events(
+                Duration::from_millis(300),
+                vec![json!({"type": "DELETED", "object": account("b", "builder")})],
+            ),
+            ("GET", "/api/v1/serviceaccounts") => {
+                let mut bad = account("a", "deployer");
+                bad["automountServiceAccountToken"] = json!("yes");
+                testing::list(vec![bad, account("b", "builder")])
+            }
+            ("POST", _) => testing::status(409, "AlreadyExists"),
+            _ => testing::status(404, "NotFound"),
+        });
+        let builder_posts = || {
+            log.lock()
+                .unwrap()
+                .iter()
+                .filter(|r| {
+                    r.method == "POST"
+                        && r.path == "/api/v1/namespaces/b/serviceaccounts"
+                        && r.body["metadata"]["name"] == "builder"
+                })
+                .count()
+        };
+        let controller = tokio::spawn(run(client));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while builder_posts() < 2 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        controller.abort();
+        assert!(
+            builder_posts() >= 2,
+            "the deletion was not seen: {} creates",
+            builder_posts()
+        );
+    }
 }
