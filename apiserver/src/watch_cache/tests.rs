@@ -148,3 +148,31 @@ async fn a_slow_watcher_is_closed_and_never_stalls_the_others() {
     assert_eq!(received, WATCHER_BUFFER);
     assert_eq!(caches.slow_closed(PREFIX), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_cache_registers_no_watcher() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let caches = WatchCaches::new(store.clone());
+    let broken = caches.get(PREFIX).await.unwrap();
+    broken.fail();
+
+    // Nothing would ever feed a watcher registered now: its stream ends at once, and a
+    // resumption is left to the store.
+    let (_, revision, sub) = broken.snapshot_and_subscribe(PREFIX);
+    let mut stream = Box::pin(sub.into_stream());
+    let end = tokio::time::timeout(Duration::from_secs(2), stream.next()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
+    assert!(broken.subscribe(PREFIX, revision).is_none());
+
+    // The next user gets a working cache.
+    let fresh = caches.get(PREFIX).await.unwrap();
+    assert!(!Arc::ptr_eq(&fresh, &broken));
+    let (_, _, sub) = fresh.snapshot_and_subscribe(PREFIX);
+    let mut stream = Box::pin(sub.into_stream());
+    store
+        .create(&format!("{PREFIX}a/late"), object("late", 0))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut stream).await.key, format!("{PREFIX}a/late"));
+}
