@@ -32,6 +32,8 @@ mod service_ips;
 pub mod strategic;
 pub mod strategy;
 pub mod table;
+#[cfg(test)]
+mod test_store;
 mod token_request;
 mod users;
 mod watch;

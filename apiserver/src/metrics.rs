@@ -6,6 +6,7 @@
 //! - `apiserver_registered_watchers` by group, version and resource;
 //! - `apiserver_storage_objects` by resource, counted in the store at scrape time;
 //! - `apiserver_terminated_watchers` by resource: watchers closed for falling behind;
+//! - `oxshift_authorizer_rebuilds_total`: RBAC policy rebuilds after one of its feeds ended;
 //! - `openshift_auth_basic_password_count`, `..._count_result` (by `result`),
 //!   `openshift_auth_form_password_count`, `..._count_result` and
 //!   `openshift_auth_password_total`: password attempts of `oc login` (basic) and of the login
@@ -73,6 +74,7 @@ pub struct Metrics {
     watchers: Family<ResourceLabels, Gauge>,
     stored: Family<StoredLabels, Gauge>,
     terminated: Family<StoredLabels, Counter>,
+    authorizer_rebuilds: Counter,
     basic_password: Gauge,
     basic_password_result: Family<ResultLabels, Gauge>,
     form_password: Gauge,
@@ -126,6 +128,12 @@ impl Default for Metrics {
             "Watchers closed because they could not keep up, by resource",
             terminated.clone(),
         );
+        let authorizer_rebuilds = Counter::default();
+        registry.register(
+            "oxshift_authorizer_rebuilds",
+            "RBAC policy rebuilds after one of its feeds ended",
+            authorizer_rebuilds.clone(),
+        );
         let basic_password = Gauge::default();
         let basic_password_result = Family::<ResultLabels, Gauge>::default();
         let password_total = Gauge::default();
@@ -169,6 +177,7 @@ impl Default for Metrics {
             watchers,
             stored,
             terminated,
+            authorizer_rebuilds,
         }
     }
 }
@@ -225,6 +234,10 @@ impl Metrics {
                 self.stored.get_or_create(&labels).set(n as i64);
             }
         }
+        let rebuilds = server.authorizer.rebuilds();
+        let counted = self.authorizer_rebuilds.get();
+        self.authorizer_rebuilds
+            .inc_by(rebuilds.saturating_sub(counted));
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -69,6 +69,20 @@ impl CacheEvent {
         }
     }
 
+    /// An event of `kind` on `key` showing `object`, for tests of what consumes events.
+    #[cfg(test)]
+    pub(crate) fn for_test(kind: &'static str, key: &str, object: Bytes) -> CacheEvent {
+        CacheEvent {
+            revision: 0,
+            key: key.to_string(),
+            kind,
+            line: encoded::watch_event(kind, &object),
+            object,
+            prev: None,
+            parsed: OnceLock::new(),
+        }
+    }
+
     /// The object and, for a modification, its previous state, parsed (once) for selectors.
     pub fn parsed(&self) -> (Option<&Value>, Option<&Value>) {
         let (object, prev) = self.parsed.get_or_init(|| {
