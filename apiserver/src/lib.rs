@@ -364,7 +364,8 @@ impl ApiServer {
             .lookup("", "v1", "services")
             .ok_or(ApiError::PathNotFound)?;
         self.create_if_missing(services, self.kubernetes_service())
-            .await
+            .await?;
+        service_ips::start_repair(self.store.clone()).await
     }
 
     /// `default/kubernetes`: the service that names the API server, at the service network's
