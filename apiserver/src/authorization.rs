@@ -1,40 +1,52 @@
 //! Authorization: every resource request is checked against RBAC before it is served. The
 //! RBAC objects are kept in memory, fed by their watch caches, and re-indexed after changes.
+//!
+//! The policy is only as good as its four feeds: if any one ends (its watcher fell behind,
+//! its cache broke), changes of that kind would be missed from then on, so the policy is
+//! withdrawn at once (nothing is allowed while there is none) and rebuilt from fresh lists.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+mod objects;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use auth::rbac::{Attributes, Policy, UserInfo};
-use bytes::Bytes;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use tokio::sync::watch;
 
 use crate::error::{ApiError, Target};
 use crate::request_info::RequestInfo;
 use crate::serve::User;
 use crate::watch_cache::{Message, WatchCaches};
+use objects::{Kind, RbacObjects};
 
-/// The storage prefixes of the RBAC kinds, in the order `Policy::new` takes them.
-const PREFIXES: [&str; 4] = [
-    "/registry/rbac.authorization.k8s.io/clusterroles/",
-    "/registry/rbac.authorization.k8s.io/roles/",
-    "/registry/rbac.authorization.k8s.io/clusterrolebindings/",
-    "/registry/rbac.authorization.k8s.io/rolebindings/",
-];
+/// How long a decision waits for a policy that is being loaded before it is refused. Loading
+/// reads four in-memory caches; this long means the store itself is failing.
+const READY_WAIT: Duration = Duration::from_secs(10);
+/// Pause before loading again after a load failed, or after feeds that ended right away.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// Feeds that lasted this long are rebuilt from at once when they end.
+const STABLE_FEED: Duration = Duration::from_secs(1);
 
 /// The current policy, swapped whole after every change.
 pub struct Authorizer {
-    policy: RwLock<Arc<Policy>>,
-    /// Becomes true once the first policy is loaded.
-    loaded: watch::Sender<bool>,
+    /// `None` until the policy is loaded, and again while it is rebuilt.
+    policy: watch::Sender<Option<Arc<Policy>>>,
+    /// Times the policy was rebuilt because one of its feeds ended.
+    rebuilds: AtomicU64,
+    /// How long a decision waits for a policy being loaded.
+    ready_wait: Duration,
 }
 
 impl Default for Authorizer {
     fn default() -> Self {
         Authorizer {
-            policy: RwLock::new(Arc::new(Policy::default())),
-            loaded: watch::channel(false).0,
+            policy: watch::channel(None).0,
+            rebuilds: AtomicU64::new(0),
+            ready_wait: READY_WAIT,
         }
     }
 }
@@ -45,80 +57,87 @@ impl Authorizer {
         let authorizer = self.clone();
         tokio::spawn(async move {
             loop {
-                if let Err(e) = authorizer.follow(&caches).await {
-                    tracing::warn!(error = %e, "RBAC policy feed ended; restarting");
+                let started = std::time::Instant::now();
+                let outcome = authorizer.follow(&caches).await;
+                // Fail closed: a view that may have missed a change (a revoked binding) must
+                // not decide anything until it is rebuilt.
+                authorizer.policy.send_replace(None);
+                match outcome {
+                    Ok(()) => {
+                        authorizer.rebuilds.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("an RBAC policy feed ended; rebuilding the policy");
+                        // A store that ends every watch at once is not re-listed in a loop.
+                        if started.elapsed() < STABLE_FEED {
+                            tokio::time::sleep(RETRY_PAUSE).await;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "loading the RBAC policy failed; retrying");
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                    }
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         });
     }
 
-    /// Loads the RBAC objects and applies their changes as they come.
+    /// Times the policy was rebuilt because one of its feeds ended.
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds.load(Ordering::Relaxed)
+    }
+
+    /// Loads the RBAC objects and applies their changes as they come; returns when any of
+    /// the four feeds ends.
     async fn follow(&self, caches: &WatchCaches) -> Result<(), storage::Error> {
-        let mut objects: [HashMap<String, Bytes>; 4] = Default::default();
+        let mut objects = RbacObjects::default();
         let mut feeds = Vec::new();
-        for (i, prefix) in PREFIXES.iter().enumerate() {
-            let cache = caches.get(prefix).await?;
-            let (current, _, subscription) = cache.snapshot_and_subscribe(prefix);
-            objects[i].extend(
-                current
-                    .into_iter()
-                    .map(|(key, obj)| (key, obj.json.clone())),
-            );
-            feeds.push(subscription.into_stream().map(move |m| (i, m)).boxed());
+        for kind in Kind::ALL {
+            let cache = caches.get(kind.prefix()).await?;
+            let (current, _, subscription) = cache.snapshot_and_subscribe(kind.prefix());
+            for (key, obj) in &current {
+                objects.put(kind, key, &obj.json);
+            }
+            // Each feed closes with `None`, so that the end of any one of them is seen.
+            let feed = subscription
+                .into_stream()
+                .map(Some)
+                .chain(futures::stream::once(std::future::ready(None)));
+            feeds.push(feed.map(move |m| (kind, m)).boxed());
         }
         self.publish(&objects);
-        let apply = |objects: &mut [HashMap<String, Bytes>; 4], i: usize, message: Message| {
-            if let Message::Event(event) = message {
-                match event.kind {
-                    "DELETED" => drop(objects[i].remove(&event.key)),
-                    _ => drop(objects[i].insert(event.key.clone(), event.object.clone())),
-                }
-            }
-        };
         let mut feed = futures::stream::select_all(feeds);
-        while let Some((i, message)) = feed.next().await {
-            apply(&mut objects, i, message);
+        while let Some((kind, message)) = feed.next().await {
+            let mut changed = apply(&mut objects, kind, message);
             // Apply everything already queued before re-indexing once.
-            while let Some(Some((i, message))) = feed.next().now_or_never() {
-                apply(&mut objects, i, message);
+            while let Some(Some((kind, message))) = feed.next().now_or_never() {
+                changed |= apply(&mut objects, kind, message);
             }
-            self.publish(&objects);
+            match changed {
+                Changed::Ended => return Ok(()),
+                Changed::Yes => self.publish(&objects),
+                Changed::No => {}
+            }
         }
         Ok(())
     }
 
-    fn publish(&self, objects: &[HashMap<String, Bytes>; 4]) {
-        fn parse<T: serde::de::DeserializeOwned>(map: &HashMap<String, Bytes>) -> Vec<T> {
-            map.values()
-                .filter_map(|b| serde_json::from_slice(b).ok())
-                .collect()
-        }
-        let policy = Policy::new(
-            parse::<ClusterRole>(&objects[0]),
-            parse::<Role>(&objects[1]),
-            parse::<ClusterRoleBinding>(&objects[2]),
-            parse::<RoleBinding>(&objects[3]),
-        );
-        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
-        self.loaded.send_replace(true);
+    fn publish(&self, objects: &RbacObjects) {
+        self.policy.send_replace(Some(Arc::new(objects.policy())));
     }
 
-    /// The current policy, once loaded.
+    /// The current policy, waiting a while if it is being loaded.
+    async fn current(&self) -> Option<Arc<Policy>> {
+        if let Some(policy) = self.policy.borrow().as_ref() {
+            return Some(policy.clone());
+        }
+        let mut policy = self.policy.subscribe();
+        let loaded = tokio::time::timeout(self.ready_wait, policy.wait_for(Option::is_some)).await;
+        let current = loaded.ok()?.ok()?;
+        current.as_ref().cloned()
+    }
+
+    /// The current policy; one that allows nothing if none comes in time.
     pub async fn policy(&self) -> Arc<Policy> {
-        if !*self.loaded.borrow() {
-            self.wait_loaded().await;
-        }
-        self.policy
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    async fn wait_loaded(&self) {
-        let mut loaded = self.loaded.subscribe();
-        // The sender lives as long as `self`, so this only waits for the first load.
-        let _ = loaded.wait_for(|l| *l).await;
+        self.current().await.unwrap_or_default()
     }
 
     /// Whether `user` may make the request `info` describes; Forbidden with upstream's
@@ -126,16 +145,51 @@ impl Authorizer {
     pub async fn check(&self, user: &User, info: &RequestInfo, path: &str) -> Result<(), ApiError> {
         let attrs = attributes(info, path);
         let user = user_info(user);
-        let policy = self.policy().await;
+        let Some(policy) = self.current().await else {
+            return Err(with_reason(
+                forbidden(&user, &attrs),
+                "RBAC: the policy is not loaded",
+            ));
+        };
         if !policy.authorize(&user, &attrs).allowed() {
             return Err(forbidden(&user, &attrs));
         }
         let scopes = user.extra.get(auth::scopes::EXTRA_KEY);
         match scopes {
-            Some(scopes) if !auth::scopes::allows(&policy, scopes, &attrs) => {
-                Err(scoped_out(forbidden(&user, &attrs), scopes))
-            }
+            Some(scopes) if !auth::scopes::allows(&policy, scopes, &attrs) => Err(with_reason(
+                forbidden(&user, &attrs),
+                &format!("scopes [{}] prevent this action", scopes.join(" ")),
+            )),
             _ => Ok(()),
+        }
+    }
+}
+
+/// What a message did to the objects.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Changed {
+    No,
+    Yes,
+    /// Its feed ended.
+    Ended,
+}
+
+impl std::ops::BitOrAssign for Changed {
+    fn bitor_assign(&mut self, other: Changed) {
+        *self = (*self).max(other);
+    }
+}
+
+fn apply(objects: &mut RbacObjects, kind: Kind, message: Option<Message>) -> Changed {
+    match message {
+        None => Changed::Ended,
+        Some(Message::Progress(_)) => Changed::No,
+        Some(Message::Event(event)) => {
+            match event.kind {
+                "DELETED" => objects.remove(kind, &event.key),
+                _ => objects.put(kind, &event.key, &event.object),
+            }
+            Changed::Yes
         }
     }
 }
@@ -168,15 +222,12 @@ pub fn attributes(info: &RequestInfo, path: &str) -> Attributes {
     }
 }
 
-/// A Forbidden that the token's scopes, not RBAC, caused.
-fn scoped_out(error: ApiError, scopes: &[String]) -> ApiError {
+/// A Forbidden with the reason the decision gives, as upstream appends it.
+fn with_reason(error: ApiError, reason: &str) -> ApiError {
     match error {
         ApiError::Forbidden { target, message } => ApiError::Forbidden {
             target,
-            message: format!(
-                "{message}: scopes [{}] prevent this action",
-                scopes.join(" ")
-            ),
+            message: format!("{message}: {reason}"),
         },
         other => other,
     }

@@ -39,6 +39,8 @@ mod service_ips;
 pub mod strategic;
 pub mod strategy;
 pub mod table;
+#[cfg(test)]
+mod test_store;
 mod token_request;
 mod users;
 mod validation;
@@ -432,7 +434,8 @@ impl ApiServer {
             .lookup("", "v1", "services")
             .ok_or(ApiError::PathNotFound)?;
         self.create_if_missing(services, self.kubernetes_service())
-            .await
+            .await?;
+        service_ips::start_repair(self.store.clone()).await
     }
 
     /// `default/kubernetes`: the service that names the API server, at the service network's

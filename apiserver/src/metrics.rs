@@ -15,6 +15,7 @@
 //! - `etcd_request_duration_seconds` by operation and type (resource): the store's latency,
 //!   whatever the backend;
 //! - `oxshift_request_panics_total`: handlers that panicked (answered 500);
+//! - `oxshift_authorizer_rebuilds_total`: RBAC policy rebuilds after one of its feeds ended;
 //! - `openshift_auth_basic_password_count`, `..._count_result` (by `result`),
 //!   `openshift_auth_form_password_count`, `..._count_result` and
 //!   `openshift_auth_password_total`: password attempts of `oc login` (basic) and of the login
@@ -115,6 +116,7 @@ pub struct Metrics {
     terminated: Family<StoredLabels, Counter>,
     storage: Family<StorageLabels, Histogram>,
     panics: Counter,
+    authorizer_rebuilds: Counter,
     basic_password: Gauge,
     basic_password_result: Family<ResultLabels, Gauge>,
     form_password: Gauge,
@@ -193,6 +195,12 @@ impl Default for Metrics {
             "Requests whose handler panicked (answered 500).",
             panics.clone(),
         );
+        let authorizer_rebuilds = Counter::default();
+        registry.register(
+            "oxshift_authorizer_rebuilds",
+            "RBAC policy rebuilds after one of its feeds ended",
+            authorizer_rebuilds.clone(),
+        );
         let basic_password = Gauge::default();
         let basic_password_result = Family::<ResultLabels, Gauge>::default();
         let password_total = Gauge::default();
@@ -240,6 +248,7 @@ impl Default for Metrics {
             form_password,
             form_password_result,
             password_total,
+            authorizer_rebuilds,
         }
     }
 }
@@ -331,6 +340,10 @@ impl Metrics {
                 self.stored.get_or_create(&labels).set(n as i64);
             }
         }
+        let rebuilds = server.authorizer.rebuilds();
+        let counted = self.authorizer_rebuilds.get();
+        self.authorizer_rebuilds
+            .inc_by(rebuilds.saturating_sub(counted));
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -821,9 +821,7 @@ async fn create(
     }
     strategy::prepare_create(def, &mut obj);
     crate::validation::validate(def, &obj, None)?;
-    if is_service(def) {
-        crate::service_ips::assign(server, &mut obj, None, t.dry_run).await?;
-    }
+    let claim = crate::service_ips::assign(server, def, &mut obj, None, t.dry_run).await?;
     if !has_managed_fields(&obj) {
         crate::managed_fields::record_update(def, None, &mut obj, t.manager, "", &object::now());
     }
@@ -846,6 +844,7 @@ async fn create(
         .create(&key, object::to_store(&obj))
         .await
         .map_err(|e| from_storage(e, target(def, &name)))?;
+    claim.keep().await;
     object::set_resource_version(&mut obj, kv.mod_revision);
     let response = out.respond(StatusCode::CREATED, def, obj);
     Ok(crate::field_validation::warn(response, &warnings))
@@ -915,12 +914,12 @@ async fn store_update(
     out: Output,
 ) -> Result<Response, ApiError> {
     crate::deletion::check_update(t.def, before, &next, t.name)?;
+    let mut claim = crate::service_ips::Claim::none();
     if t.part == Part::Main {
         crate::strategy::prepare_update(t.def, &mut next);
         crate::validation::validate(t.def, &next, Some(before))?;
-        if is_service(t.def) {
-            crate::service_ips::assign(server, &mut next, Some(before), t.dry_run).await?;
-        }
+        claim =
+            crate::service_ips::assign(server, t.def, &mut next, Some(before), t.dry_run).await?;
     }
     if ownership == Ownership::Update {
         // A client that changes managedFields itself (to reset or migrate them) is obeyed.
@@ -959,6 +958,7 @@ async fn store_update(
             .delete(&current.key, Some(current.mod_revision))
             .await
             .map_err(|e| from_storage(e, target(t.def, t.name)))?;
+        crate::service_ips::deleted(server, t.def, before).await;
         object::set_resource_version(&mut next, current.mod_revision);
         return Ok(out.respond(StatusCode::OK, t.def, view(t, next)));
     }
@@ -967,12 +967,9 @@ async fn store_update(
         .update(&current.key, object::to_store(&next), current.mod_revision)
         .await
         .map_err(|e| from_storage(e, target(t.def, t.name)))?;
+    claim.keep().await;
     object::set_resource_version(&mut next, kv.mod_revision);
     Ok(out.respond(StatusCode::OK, t.def, view(t, next)))
-}
-
-fn is_service(def: &ResourceDef) -> bool {
-    def.group.is_empty() && def.plural == "services"
 }
 
 /// Whether a write records field ownership itself (updates) or brings it (applies).
@@ -1242,6 +1239,7 @@ pub(crate) async fn carry_out(
                     .delete(&current.key, Some(current.mod_revision))
                     .await
                     .map_err(stored)?;
+                crate::service_ips::deleted(server, def, obj).await;
             }
             Ok(None)
         }

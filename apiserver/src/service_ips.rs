@@ -1,257 +1,280 @@
 //! Service cluster IPs (from the service network, `172.30.0.0/16` as OpenShift's default) and
-//! node ports (30000-32767), allocated when a service is created and kept across updates.
+//! node ports (30000-32767), as upstream allocates them: each range is one bitmap, persisted
+//! in the store under a key of its own and changed by compare-and-swap, so that no two
+//! services are given the same value, whichever API server handles them.
 //!
-//! A value is free when no stored service uses it. Each allocation is also reserved in the
-//! store (`/registry/oxshift.io/serviceallocations/<kind>/<value>`, created only if absent),
-//! so two API servers allocating at the same moment cannot hand out the same value; a
-//! reservation whose service is gone (or never came) is taken over once it is a minute old.
+//! A write of a service takes what it needs before the service is stored; the `Claim` it
+//! gets gives the values back unless the write is kept, and gives back what the service no
+//! longer holds once it is. A deleted service's values are given back after its deletion.
+//! The repair pass (at start, then every three minutes) puts the values of services stored
+//! before the bitmaps existed into them, and frees values left taken by writes that never
+//! landed.
 
-use std::collections::HashSet;
+mod bitmap;
+mod checks;
+mod normalize;
+mod range;
+mod repair;
+mod spec;
+mod stored;
+#[cfg(test)]
+mod tests;
+mod wants;
 
+use std::sync::Arc;
+
+use api::scheme::ResourceDef;
 use serde_json::{Value, json};
+use storage::Store;
 
 use crate::ApiServer;
-use crate::error::{ApiError, from_storage};
+use crate::error::ApiError;
+use range::Range;
+pub use repair::start as start_repair;
+use wants::{Held, Want, Wanted};
 
-const RESERVATIONS: &str = "/registry/oxshift.io/serviceallocations/";
-/// How long a reservation is honoured without its service (the service is stored right after
-/// the reservation; a minute is far beyond that).
-const RESERVATION_GRACE_SECONDS: i64 = 60;
-
-/// What a service may be given.
-#[derive(Clone, Copy)]
-enum Pool {
-    ClusterIp,
-    NodePort,
+fn is_service(def: &ResourceDef) -> bool {
+    def.group.is_empty() && def.plural == "services"
 }
 
-impl Pool {
-    fn name(self) -> &'static str {
-        match self {
-            Pool::ClusterIp => "clusterip",
-            Pool::NodePort => "nodeport",
+/// The values a write of a service took, and those it stops holding.
+#[must_use = "a claim that is dropped gives its values back"]
+pub struct Claim {
+    /// Where to give values back; none for dry runs.
+    store: Option<Arc<dyn Store>>,
+    /// Taken for this write: given back unless it is kept.
+    fresh: Vec<(Range, usize)>,
+    /// Held by the service before this write and not after: given back once it is kept.
+    freed: Vec<(Range, usize)>,
+}
+
+impl Claim {
+    /// A claim of nothing.
+    pub fn none() -> Claim {
+        Claim {
+            store: None,
+            fresh: Vec::new(),
+            freed: Vec::new(),
         }
     }
 
-    /// The pool's values, in the order tried from a random start.
-    fn size(self) -> u32 {
-        match self {
-            // 172.30.0.2 .. 172.30.255.254 (.1 is the `kubernetes` service's by convention).
-            Pool::ClusterIp => 65533,
-            Pool::NodePort => 2768,
+    /// The write was stored: the service keeps what it took and gives back what it no
+    /// longer holds.
+    pub async fn keep(mut self) {
+        self.fresh.clear();
+        let freed = std::mem::take(&mut self.freed);
+        if let Some(store) = &self.store {
+            release(store.as_ref(), &freed).await;
         }
     }
 
-    fn value(self, i: u32) -> String {
-        match self {
-            Pool::ClusterIp => {
-                let n = i + 2;
-                format!("172.30.{}.{}", n / 256, n % 256)
-            }
-            Pool::NodePort => (30000 + i).to_string(),
-        }
-    }
-
-    fn exhausted(self) -> ApiError {
-        match self {
-            Pool::ClusterIp => {
-                ApiError::Internal("failed to allocate a serviceIP: range is full".into())
-            }
-            Pool::NodePort => {
-                ApiError::Internal("failed to allocate a nodePort: range is full".into())
-            }
+    async fn give_back(&mut self) {
+        let fresh = std::mem::take(&mut self.fresh);
+        if let Some(store) = &self.store {
+            release(store.as_ref(), &fresh).await;
         }
     }
 }
 
-fn needs_cluster_ip(spec: &Value) -> bool {
-    spec["type"] != "ExternalName" && spec["clusterIP"] != "None"
-}
-
-fn needs_node_ports(spec: &Value) -> bool {
-    matches!(spec["type"].as_str(), Some("NodePort" | "LoadBalancer"))
-}
-
-/// Every cluster IP and node port the stored services use, and who uses them.
-async fn in_use(server: &ApiServer) -> Result<(HashSet<String>, HashSet<String>), ApiError> {
-    let def = server
-        .scheme
-        .lookup("", "v1", "services")
-        .ok_or_else(|| ApiError::Internal("services are not served".into()))?;
-    let listed = server
-        .store
-        .list(&def.key_prefix(), storage::ListOptions::default())
-        .await
-        .map_err(|e| from_storage(e, crate::object::target(def, "")))?;
-    let (mut ips, mut ports) = (HashSet::new(), HashSet::new());
-    for kv in listed.kvs {
-        let Ok(svc) = crate::object::from_store(&kv) else {
-            continue;
+impl Drop for Claim {
+    /// The write failed after its values were taken (a name taken, admission refused, a
+    /// conflict): they are given back. What a crash loses here, the repair pass frees.
+    fn drop(&mut self) {
+        let fresh = std::mem::take(&mut self.fresh);
+        let (Some(store), false) = (self.store.take(), fresh.is_empty()) else {
+            return;
         };
-        for ip in svc["spec"]["clusterIPs"].as_array().into_iter().flatten() {
-            ips.extend(ip.as_str().map(str::to_string));
-        }
-        ips.extend(svc["spec"]["clusterIP"].as_str().map(str::to_string));
-        for p in svc["spec"]["ports"].as_array().into_iter().flatten() {
-            ports.extend(p["nodePort"].as_i64().map(|n| n.to_string()));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { release(store.as_ref(), &fresh).await });
         }
     }
-    Ok((ips, ports))
-}
-
-/// Reserves a free value of `pool` for `holder` (`namespace/name`).
-async fn reserve(
-    server: &ApiServer,
-    pool: Pool,
-    used: &HashSet<String>,
-    holder: &str,
-    dry_run: bool,
-) -> Result<String, ApiError> {
-    let start = rand::random::<u32>() % pool.size();
-    for offset in 0..pool.size() {
-        let value = pool.value((start + offset) % pool.size());
-        if used.contains(&value) {
-            continue;
-        }
-        if dry_run {
-            return Ok(value);
-        }
-        let key = format!("{RESERVATIONS}{}/{value}", pool.name());
-        let record = json!({"holder": holder, "time": jiff::Timestamp::now().as_second()});
-        let bytes = bytes::Bytes::from(record.to_string());
-        match server.store.create(&key, bytes.clone()).await {
-            Ok(_) => return Ok(value),
-            Err(storage::Error::KeyExists { .. }) => {
-                // Held: by a service being created now, or a stale reservation.
-                let Ok((Some(kv), _)) = server.store.get(&key, None).await else {
-                    continue;
-                };
-                let old: Value = serde_json::from_slice(&kv.value).unwrap_or_default();
-                let age = jiff::Timestamp::now().as_second() - old["time"].as_i64().unwrap_or(0);
-                if age > RESERVATION_GRACE_SECONDS
-                    && server
-                        .store
-                        .update(&key, bytes, kv.mod_revision)
-                        .await
-                        .is_ok()
-                {
-                    return Ok(value);
-                }
-            }
-            Err(e) => return Err(ApiError::Internal(format!("allocating {value}: {e}"))),
-        }
-    }
-    Err(pool.exhausted())
 }
 
 /// Gives a service what its type needs: a cluster IP (with its IP family fields) and node
-/// ports, kept from `before` on updates, allocated when missing.
+/// ports, kept from `before` on updates, the user's choices taken if free, the rest picked.
+/// Refuses what upstream refuses (a value taken or out of range, a changed cluster IP) with
+/// its messages. A dry run takes nothing.
 pub async fn assign(
     server: &ApiServer,
+    def: &ResourceDef,
     svc: &mut Value,
     before: Option<&Value>,
     dry_run: bool,
-) -> Result<(), ApiError> {
-    let holder = format!(
-        "{}/{}",
-        crate::object::meta_str(svc, "namespace"),
-        crate::object::meta_str(svc, "name")
-    );
-    if let Some(old) = before {
-        let old_ip = &old["spec"]["clusterIP"];
-        if svc["spec"]["clusterIP"].is_null() && old_ip.is_string() {
-            svc["spec"]["clusterIP"] = old_ip.clone();
-            svc["spec"]["clusterIPs"] = old["spec"]["clusterIPs"].clone();
-        }
-        let old_ports = old["spec"]["ports"].as_array().cloned().unwrap_or_default();
-        for p in svc["spec"]["ports"].as_array_mut().into_iter().flatten() {
-            if p["nodePort"].is_null()
-                && let Some(same) = old_ports.iter().find(|o| o["port"] == p["port"])
-                && same["nodePort"].is_i64()
-            {
-                p["nodePort"] = same["nodePort"].clone();
-            }
-        }
+) -> Result<Claim, ApiError> {
+    if !is_service(def) || !svc["spec"].is_object() {
+        return Ok(Claim::none());
     }
-    let spec = svc["spec"].clone();
-    let wants_ip = needs_cluster_ip(&spec) && spec["clusterIP"].as_str().is_none_or(str::is_empty);
-    let wants_ports = needs_node_ports(&spec)
-        && spec["ports"]
-            .as_array()
-            .is_some_and(|ports| ports.iter().any(|p| p["nodePort"].is_null()));
-    let chosen_ip = spec["clusterIP"]
-        .as_str()
-        .filter(|ip| before.is_none() && !ip.is_empty() && *ip != "None")
-        .map(str::to_string);
-    if wants_ip || wants_ports || chosen_ip.is_some() {
-        let (ips, mut ports) = in_use(server).await?;
-        // An address the user chose must be free.
-        if let Some(ip) = chosen_ip
-            && ips.contains(&ip)
-        {
-            return Err(ApiError::Invalid {
-                kind: "Service".into(),
-                target: crate::object::target(
-                    server
-                        .scheme
-                        .lookup("", "v1", "services")
-                        .ok_or_else(|| ApiError::Internal("services are not served".into()))?,
-                    crate::object::meta_str(svc, "name"),
-                ),
-                causes: vec![api::status::StatusCause {
-                    reason: "FieldValueInvalid".into(),
-                    message: format!(
-                        "Invalid value: []string{{\"{ip}\"}}: failed to allocate IP {ip}: provided IP is already allocated"
-                    ),
-                    field: "spec.clusterIPs".into(),
-                }],
-            });
+    match before {
+        Some(old) => normalize::prepare_update(svc, old),
+        None => normalize::prepare_create(svc),
+    }
+    checks::validate(svc, before)?;
+    let wanted = wants::wanted(svc)?;
+    let held = before.map(wants::held).unwrap_or_default();
+    let mut claim = Claim::none();
+    claim.store = (!dry_run).then(|| server.store.clone());
+    if let Err(e) = take(
+        server.store.as_ref(),
+        svc,
+        &wanted,
+        &held,
+        dry_run,
+        &mut claim,
+    )
+    .await
+    {
+        claim.give_back().await;
+        return Err(e);
+    }
+    let now = wants::held(svc).values();
+    claim.freed = held
+        .values()
+        .into_iter()
+        .filter(|v| !now.contains(v))
+        .collect();
+    normalize::set_ip_families(svc);
+    Ok(claim)
+}
+
+/// Gives back what a deleted service held; called once its deletion is stored.
+pub async fn deleted(server: &ApiServer, def: &ResourceDef, svc: &Value) {
+    if is_service(def) {
+        release(server.store.as_ref(), &wants::held(svc).values()).await;
+    }
+}
+
+/// Takes what `wanted` asks beyond `held`, and writes the values picked into `svc`.
+async fn take(
+    store: &dyn Store,
+    svc: &mut Value,
+    wanted: &Wanted,
+    held: &Held,
+    dry_run: bool,
+    claim: &mut Claim,
+) -> Result<(), ApiError> {
+    match wanted.ip {
+        Some(Want::Exact(ip)) if held.ip != Some(ip) => {
+            let shown = range::ip_at(ip);
+            let taken = checks::ip_error(
+                svc,
+                &format!("failed to allocate IP {shown}: provided IP is already allocated"),
+            );
+            take_in(store, Range::ClusterIps, dry_run, &[(ip, taken)], 0).await?;
+            claim.fresh.push((Range::ClusterIps, ip));
         }
-        if wants_ip {
-            let ip = reserve(server, Pool::ClusterIp, &ips, &holder, dry_run).await?;
+        Some(Want::Any) => {
+            let picked = take_in(store, Range::ClusterIps, dry_run, &[], 1).await?;
+            claim
+                .fresh
+                .extend(picked.iter().map(|&ip| (Range::ClusterIps, ip)));
+            let ip = picked.first().map(|&o| range::ip_at(o).to_string());
             svc["spec"]["clusterIP"] = json!(ip);
             svc["spec"]["clusterIPs"] = json!([ip]);
         }
-        if wants_ports {
-            for p in svc["spec"]["ports"].as_array_mut().into_iter().flatten() {
-                if p["nodePort"].is_null() {
-                    let port = reserve(server, Pool::NodePort, &ports, &holder, dry_run).await?;
-                    ports.insert(port.clone());
-                    p["nodePort"] = json!(port.parse::<u16>().unwrap_or_default());
-                }
-            }
+        Some(Want::Exact(_)) | None => {}
+    }
+    // Node ports: the chosen ones not held yet, then one pick per port (or health check)
+    // that has none.
+    let mut chosen = Vec::new();
+    for port in &wanted.ports {
+        if let Want::Exact(offset) = port.want
+            && !held.ports.contains(&offset)
+            && !chosen.iter().any(|(o, _)| *o == offset)
+        {
+            let (i, value) = (port.indexes[0], range::port_at(offset));
+            let taken = checks::port_error(svc, i, value, "provided port is already allocated");
+            chosen.push((offset, taken));
         }
     }
-    if svc["spec"]["clusterIP"]
-        .as_str()
-        .is_some_and(|ip| ip != "None")
+    if let Some(Want::Exact(offset)) = wanted.health_check
+        && !held.ports.contains(&offset)
+        && !chosen.iter().any(|(o, _)| *o == offset)
     {
-        let spec = &mut svc["spec"];
-        if spec["clusterIPs"].is_null() {
-            spec["clusterIPs"] = json!([spec["clusterIP"]]);
+        let value = range::port_at(offset);
+        let taken = ApiError::Internal(format!(
+            "failed to allocate requested HealthCheck NodePort {value}: provided port is already allocated"
+        ));
+        chosen.push((offset, taken));
+    }
+    let wanting = wanted.ports.iter().filter(|p| p.want == Want::Any).count()
+        + usize::from(wanted.health_check == Some(Want::Any));
+    if chosen.is_empty() && wanting == 0 {
+        return Ok(());
+    }
+    let picked = take_in(store, Range::NodePorts, dry_run, &chosen, wanting).await?;
+    claim
+        .fresh
+        .extend(chosen.iter().map(|(o, _)| (Range::NodePorts, *o)));
+    claim
+        .fresh
+        .extend(picked.iter().map(|&o| (Range::NodePorts, o)));
+    let mut picks = picked.into_iter();
+    for port in &wanted.ports {
+        let offset = match port.want {
+            Want::Exact(offset) => offset,
+            Want::Any => picks.next().unwrap_or_default(),
+        };
+        for &i in &port.indexes {
+            svc["spec"]["ports"][i]["nodePort"] = json!(range::port_at(offset));
         }
-        if spec["ipFamilies"].is_null() {
-            spec["ipFamilies"] = json!(["IPv4"]);
-        }
-        if spec["ipFamilyPolicy"].is_null() {
-            spec["ipFamilyPolicy"] = json!("SingleStack");
-        }
+    }
+    if wanted.health_check == Some(Want::Any)
+        && let Some(offset) = picks.next()
+    {
+        svc["spec"]["healthCheckNodePort"] = json!(range::port_at(offset));
     }
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Pool;
+/// Takes the `chosen` values (failing with the error beside the first one already taken)
+/// and `picks` free ones in `range`, all at once; returns the picks. A dry run only looks.
+async fn take_in(
+    store: &dyn Store,
+    range: Range,
+    dry_run: bool,
+    chosen: &[(usize, ApiError)],
+    picks: usize,
+) -> Result<Vec<usize>, ApiError> {
+    let full = ApiError::Internal(match range {
+        Range::ClusterIps => "failed to allocate a serviceIP: range is full".into(),
+        Range::NodePorts => "failed to allocate a nodePort: range is full".into(),
+    });
+    let change = |bitmap: &mut bitmap::Bitmap| {
+        for (offset, taken) in chosen {
+            if !bitmap.allocate(*offset) {
+                return Err(taken.clone());
+            }
+        }
+        let picked = (0..picks).map(|_| bitmap.allocate_next());
+        picked
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| full.clone())
+    };
+    match dry_run {
+        true => stored::preview(store, range, change).await,
+        false => stored::update(store, range, change).await,
+    }
+}
 
-    #[test]
-    fn pools_cover_their_ranges() {
-        assert_eq!(Pool::ClusterIp.value(0), "172.30.0.2");
-        assert_eq!(
-            Pool::ClusterIp.value(Pool::ClusterIp.size() - 1),
-            "172.30.255.254"
-        );
-        assert_eq!(Pool::NodePort.value(0), "30000");
-        assert_eq!(Pool::NodePort.value(Pool::NodePort.size() - 1), "32767");
+/// Frees `values` in their ranges. A failure leaves them to the repair pass.
+async fn release(store: &dyn Store, values: &[(Range, usize)]) {
+    for range in Range::ALL {
+        let mine: Vec<usize> = values
+            .iter()
+            .filter(|(r, _)| *r == range)
+            .map(|(_, offset)| *offset)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let freed = stored::update(store, range, |bitmap| {
+            for &offset in &mine {
+                bitmap.release(offset);
+            }
+            Ok(())
+        });
+        if let Err(error) = freed.await {
+            tracing::warn!(%error, range = range.spec(), "releasing service addresses failed; the repair pass will");
+        }
     }
 }

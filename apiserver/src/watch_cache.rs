@@ -6,7 +6,7 @@
 //! watch line unfiltered JSON watchers send as is) and offered to every watcher's bounded
 //! buffer. A watcher whose buffer is full is closed (its client re-watches from its last
 //! resourceVersion), so one slow reader never holds up the others. If the store watch ends,
-//! the cache closes its watchers and the next request starts a new one.
+//! the cache closes its watchers, takes no new ones, and the next request starts a new cache.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,6 +65,20 @@ impl CacheEvent {
             line: encoded::watch_event(kind, &object),
             object,
             prev,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// An event of `kind` on `key` showing `object`, for tests of what consumes events.
+    #[cfg(test)]
+    pub(crate) fn for_test(kind: &'static str, key: &str, object: Bytes) -> CacheEvent {
+        CacheEvent {
+            revision: 0,
+            key: key.to_string(),
+            kind,
+            line: encoded::watch_event(kind, &object),
+            object,
+            prev: None,
             parsed: OnceLock::new(),
         }
     }
@@ -196,22 +210,28 @@ impl Cache {
         (in_prefix(&objects, prefix), revision)
     }
 
-    /// The objects under `prefix` and a subscription to every change after them.
+    /// The objects under `prefix` and a subscription to every change after them. On a broken
+    /// cache the subscription ends at once (after the objects, which are consistent at their
+    /// revision): the caller resumes from there, through `WatchCaches::get`'s fresh cache.
     pub fn snapshot_and_subscribe(&self, prefix: &str) -> (Objects, Revision, Subscription) {
         let (objects, revision, subscription) = {
             let mut state = self.state();
             let revision = state.revision;
-            let subscription = register(&mut state, prefix, revision, Vec::new());
+            let subscription = match self.is_broken() {
+                true => ended(revision),
+                false => register(&mut state, prefix, revision, Vec::new()),
+            };
             (state.objects.clone(), revision, subscription)
         };
         (in_prefix(&objects, prefix), revision, subscription)
     }
 
     /// A subscription to the changes under `prefix` after `after`; `None` if they are older
-    /// than the cache's history (the caller reads them from the store instead).
+    /// than the cache's history or the cache is broken (the caller reads them from the store
+    /// instead).
     pub fn subscribe(&self, prefix: &str, after: Revision) -> Option<Subscription> {
         let mut state = self.state();
-        if after < state.history_start {
+        if after < state.history_start || self.is_broken() {
             return None;
         }
         let replay = state
@@ -282,9 +302,22 @@ impl Cache {
     }
 
     fn fail(&self) {
+        // Marked under the lock that registration holds: no watcher can be added after the
+        // watchers are cleared, where nothing would ever feed it.
+        let mut state = self.state();
         self.broken.store(true, Ordering::Release);
         // Dropping the senders ends every watcher's stream.
-        self.state().watchers.clear();
+        state.watchers.clear();
+    }
+}
+
+/// A subscription that has already ended (nothing will feed it).
+fn ended(after: Revision) -> Subscription {
+    let (_, receiver) = mpsc::channel(1);
+    Subscription {
+        after,
+        replay: Vec::new(),
+        receiver,
     }
 }
 

@@ -148,3 +148,164 @@ async fn a_slow_watcher_is_closed_and_never_stalls_the_others() {
     assert_eq!(received, WATCHER_BUFFER);
     assert_eq!(caches.slow_closed(PREFIX), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_cache_registers_no_watcher() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let caches = WatchCaches::new(store.clone());
+    let broken = caches.get(PREFIX).await.unwrap();
+    broken.fail();
+
+    // Nothing would ever feed a watcher registered now: its stream ends at once, and a
+    // resumption is left to the store.
+    let (_, revision, sub) = broken.snapshot_and_subscribe(PREFIX);
+    let mut stream = Box::pin(sub.into_stream());
+    let end = tokio::time::timeout(Duration::from_secs(2), stream.next()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
+    assert!(broken.subscribe(PREFIX, revision).is_none());
+
+    // The next user gets a working cache.
+    let fresh = caches.get(PREFIX).await.unwrap();
+    assert!(!Arc::ptr_eq(&fresh, &broken));
+    let (_, _, sub) = fresh.snapshot_and_subscribe(PREFIX);
+    let mut stream = Box::pin(sub.into_stream());
+    store
+        .create(&format!("{PREFIX}a/late"), object("late", 0))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut stream).await.key, format!("{PREFIX}a/late"));
+}
+
+/// A cache at `revision` with no store behind it: the test feeds it through `apply`.
+fn detached(revision: Revision) -> Cache {
+    Cache {
+        state: Mutex::new(State {
+            objects: imbl::OrdMap::new(),
+            revision,
+            history: VecDeque::new(),
+            history_start: revision,
+            watchers: Vec::new(),
+        }),
+        broken: AtomicBool::new(false),
+        slow_closed: Default::default(),
+        changes: Default::default(),
+    }
+}
+
+fn put(key: &str, revision: Revision) -> storage::Event {
+    storage::Event {
+        kind: EventKind::Put,
+        kv: KeyValue {
+            key: format!("{PREFIX}{key}"),
+            value: object(key, revision as usize),
+            create_revision: revision,
+            mod_revision: revision,
+            version: 1,
+        },
+        prev: None,
+    }
+}
+
+/// One store watch response: `events` (none: a progress notice) up to `revision`.
+fn response(revision: Revision, events: Vec<storage::Event>) -> storage::WatchResponse {
+    storage::WatchResponse { revision, events }
+}
+
+/// The messages already queued on `stream`.
+fn queued(stream: &mut (impl Stream<Item = Message> + Unpin)) -> Vec<Message> {
+    use futures::FutureExt;
+    let mut out = Vec::new();
+    while let Some(Some(m)) = stream.next().now_or_never() {
+        out.push(m);
+    }
+    out
+}
+
+fn revisions(messages: &[Message]) -> Vec<Revision> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Event(e) => Some(e.revision),
+            Message::Progress(_) => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn progress_notices_reach_every_watcher_and_close_none() {
+    let cache = detached(10);
+    let (_, _, idle) = cache.snapshot_and_subscribe(&format!("{PREFIX}a/"));
+    let (_, _, full) = cache.snapshot_and_subscribe(&format!("{PREFIX}b/"));
+    let (_, _, gone) = cache.snapshot_and_subscribe(PREFIX);
+    drop(gone);
+    let mut idle = Box::pin(idle.into_stream());
+    // Fill one watcher's buffer without reading it (the other sees none of these keys).
+    let events = (0..WATCHER_BUFFER as u64)
+        .map(|i| put(&format!("b/o{i}"), 11 + i))
+        .collect();
+    let last = 10 + WATCHER_BUFFER as u64;
+    cache.apply(&response(last, events));
+    assert_eq!(cache.slow_closed.load(Ordering::Relaxed), 0);
+
+    cache.apply(&response(last + 5, Vec::new()));
+    let notices = queued(&mut idle);
+    assert!(
+        matches!(notices.as_slice(), [Message::Progress(r)] if *r == last + 5),
+        "{notices:?}"
+    );
+    // The full buffer lost the notice but kept its watcher; the dropped one is gone.
+    assert_eq!(cache.slow_closed.load(Ordering::Relaxed), 0);
+    assert_eq!(cache.state().watchers.len(), 2);
+
+    // An event that does not fit closes the full one, and only it.
+    cache.apply(&response(last + 6, vec![put("b/over", last + 6)]));
+    assert_eq!(cache.slow_closed.load(Ordering::Relaxed), 1);
+    assert_eq!(cache.state().watchers.len(), 1);
+    let received = Box::pin(full.into_stream()).collect::<Vec<_>>().await;
+    assert_eq!(revisions(&received), (11..=last).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn history_replays_exactly_the_events_after_the_start() {
+    let cache = detached(10);
+    for rev in 11..=15 {
+        let key = if rev % 2 == 1 { "a/x" } else { "b/y" };
+        cache.apply(&response(rev, vec![put(key, rev)]));
+    }
+    // From the cache's start (inclusive boundary) on; older is the store's to serve.
+    assert!(cache.subscribe(PREFIX, 9).is_none());
+    let all = cache.subscribe(PREFIX, 10).unwrap();
+    assert_eq!(all.replay.len(), 5);
+    // Only the prefix's events, and only those after the start.
+    let a = cache.subscribe(&format!("{PREFIX}a/"), 11).unwrap();
+    let mut a = Box::pin(a.into_stream());
+    assert_eq!(revisions(&queued(&mut a)), [13, 15]);
+    let caught_up = cache.subscribe(PREFIX, 15).unwrap();
+    let mut caught_up = Box::pin(caught_up.into_stream());
+    assert!(queued(&mut caught_up).is_empty());
+    // A live event after the replay arrives once, after it.
+    cache.apply(&response(16, vec![put("a/x", 16)]));
+    assert_eq!(revisions(&queued(&mut a)), [16]);
+    assert_eq!(revisions(&queued(&mut caught_up)), [16]);
+}
+
+#[tokio::test]
+async fn trimmed_history_refers_older_starts_to_the_store() {
+    let cache = detached(0);
+    // Two events share revision 1 (one transaction), then one event per revision.
+    cache.apply(&response(1, vec![put("a/one", 1), put("a/two", 1)]));
+    for rev in 2..HISTORY as u64 {
+        cache.apply(&response(rev, vec![put(&format!("a/{rev}"), rev)]));
+    }
+    assert!(cache.subscribe(PREFIX, 0).is_some());
+    // The next event pushes out one of revision 1's two: revision 1 can no longer be
+    // replayed whole, but starts after it still can.
+    let next = HISTORY as u64;
+    cache.apply(&response(next, vec![put("a/next", next)]));
+    assert!(cache.subscribe(PREFIX, 0).is_none());
+    let after_one = cache.subscribe(PREFIX, 1).unwrap();
+    assert_eq!(after_one.replay.len(), HISTORY - 1);
+    assert_eq!(after_one.replay.first().map(|e| e.revision), Some(2));
+    assert_eq!(after_one.replay.last().map(|e| e.revision), Some(next));
+}
