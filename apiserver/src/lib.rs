@@ -20,6 +20,7 @@ pub mod http;
 mod impersonation;
 mod json_patch_bounded;
 mod managed_fields;
+mod metered_store;
 pub mod metrics;
 pub mod negotiation;
 pub mod oauth;
@@ -71,7 +72,7 @@ pub struct ApiServer {
     pub address: String,
     /// The OpenAPI v3 index and documents, built once from the scheme.
     openapi: std::sync::OnceLock<OpenApiDocs>,
-    pub metrics: metrics::Metrics,
+    pub metrics: Arc<metrics::Metrics>,
     /// Per-resource caches serving watches and `resourceVersion=0` lists.
     pub watch_caches: Arc<watch_cache::WatchCaches>,
     /// RBAC over every resource request.
@@ -189,6 +190,9 @@ async fn group_resources(
 
 impl ApiServer {
     pub fn new(scheme: Scheme, store: Arc<dyn storage::Store>, address: String) -> Self {
+        let metrics = Arc::new(metrics::Metrics::default());
+        let store: Arc<dyn storage::Store> =
+            Arc::new(metered_store::MeteredStore::new(store, metrics.clone()));
         Self {
             scheme,
             watch_caches: Arc::new(watch_cache::WatchCaches::new(store.clone())),
@@ -200,7 +204,7 @@ impl ApiServer {
             store,
             address,
             openapi: std::sync::OnceLock::new(),
-            metrics: metrics::Metrics::default(),
+            metrics,
             in_flight: http::in_flight::InFlight::new(400, 200),
             limits: Limits::default(),
             closing: tokio::sync::watch::channel(false).0,

@@ -311,8 +311,8 @@ impl Metrics {
             .inc();
     }
 
-    /// One storage operation on keys of the resource `kind` took `seconds`.
-    pub fn storage_request(&self, operation: &str, kind: &str, seconds: f64) {
+    /// The latency histogram of a storage operation on the resource `kind`.
+    pub fn storage_histogram(&self, operation: &str, kind: &str) -> Histogram {
         self.storage
             .get_or_create(&StorageLabels {
                 operation: operation.into(),
@@ -320,7 +320,7 @@ impl Metrics {
                     r#type: kind.into(),
                 },
             })
-            .observe(seconds);
+            .clone()
     }
 
     /// The text exposition, after counting the stored objects of every resource.

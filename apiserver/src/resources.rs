@@ -614,14 +614,22 @@ async fn stream_list(
     let metadata = json!({"resourceVersion": revision.to_string()});
     let [head, _, tail] = encoded::list_chunks(def, &metadata, Bytes::new());
     let store = server.store.clone();
+    // A failure after the head is sent cannot change the answer's status: the stream is
+    // broken off instead (the client sees an incomplete response, never a short list that
+    // looks whole), and the failure is logged.
+    let broken = move |prefix: &str, why: String| {
+        tracing::error!(%prefix, %why, "a streamed list failed midway; the response is broken off");
+        std::io::Error::other(why)
+    };
     let body = async_stream::stream! {
-        yield Ok::<_, std::convert::Infallible>(head);
+        yield Ok::<_, std::io::Error>(head);
         let (mut page, mut count) = (first, 0usize);
         loop {
             let size = page.kvs.iter().map(|kv| kv.value.len() + 32).sum();
             let mut chunk = bytes::BytesMut::with_capacity(size);
             for kv in &page.kvs {
-                if append_selected(&mut chunk, &mut count, &selection, kv).is_err() {
+                if let Err(e) = append_selected(&mut chunk, &mut count, &selection, kv) {
+                    yield Err(broken(&prefix, e.to_string()));
                     return;
                 }
             }
@@ -633,7 +641,10 @@ async fn stream_list(
             opts.continue_from = page.kvs.last().map(|kv| format!("{}\0", kv.key));
             page = match store.list(&prefix, opts.clone()).await {
                 Ok(next) => next,
-                Err(_) => return,
+                Err(e) => {
+                    yield Err(broken(&prefix, e.to_string()));
+                    return;
+                }
             };
         }
         yield Ok(tail);
@@ -1309,3 +1320,6 @@ fn list_body(def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Value {
         "items": items,
     })
 }
+
+#[cfg(test)]
+mod stream_tests;

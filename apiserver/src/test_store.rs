@@ -21,6 +21,8 @@ pub struct TestStore {
     lists_open: watch::Sender<bool>,
     /// The open watches, by prefix, each ended by a notice.
     watches: Mutex<Vec<(String, Arc<Notify>)>>,
+    /// Lists that continue a previous page fail while this is set.
+    fail_continued: std::sync::atomic::AtomicBool,
 }
 
 impl TestStore {
@@ -33,7 +35,14 @@ impl TestStore {
             lists: Mutex::default(),
             lists_open: watch::channel(true).0,
             watches: Mutex::default(),
+            fail_continued: Default::default(),
         })
+    }
+
+    /// Lists past their first page fail from now on, as a store that breaks mid-read.
+    pub fn fail_continued_lists(&self) {
+        self.fail_continued
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Lists of keys under `prefix` made so far.
@@ -84,6 +93,15 @@ impl Store for TestStore {
             .or_default() += 1;
         let mut open = self.lists_open.subscribe();
         let _ = open.wait_for(|open| *open).await;
+        if opts.continue_from.is_some()
+            && self
+                .fail_continued
+                .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Err(storage::Error::Unavailable(
+                "the store broke mid-read".into(),
+            ));
+        }
         self.inner.list(prefix, opts).await
     }
 
