@@ -39,7 +39,9 @@ impl DeleteOptions {
         body: &[u8],
         query: &crate::query::Params,
     ) -> Result<DeleteOptions, ApiError> {
-        let options = if body.iter().all(u8::is_ascii_whitespace) {
+        // No body, or JSON's null (nothing to decode, as Go reads it): the query's options.
+        let blank = body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null";
+        let options = if blank {
             DeleteOptions {
                 preconditions: None,
                 propagation_policy: query.propagation_policy.clone(),

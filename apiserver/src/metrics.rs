@@ -147,27 +147,27 @@ impl Default for Metrics {
         let panics = Counter::default();
         registry.register(
             "apiserver_request",
-            "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
+            "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code",
             requests.clone(),
         );
         registry.register(
             "apiserver_request_duration_seconds",
-            "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component (watches: until the stream starts).",
+            "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component (watches: until the stream starts)",
             durations.clone(),
         );
         registry.register(
             "apiserver_current_inflight_requests",
-            "Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
+            "Maximal number of currently used inflight request limit of this apiserver per request kind in last second",
             inflight.clone(),
         );
         registry.register(
             "apiserver_dropped_requests",
-            "Number of requests dropped with 'Try again later' response.",
+            "Number of requests dropped with 'Try again later' response",
             dropped.clone(),
         );
         registry.register(
             "apiserver_longrunning_requests",
-            "Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component.",
+            "Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component",
             longrunning.clone(),
         );
         registry.register(
@@ -177,22 +177,22 @@ impl Default for Metrics {
         );
         registry.register(
             "apiserver_storage_objects",
-            "Number of stored objects at the time of last check split by kind.",
+            "Number of stored objects at the time of last check split by kind",
             stored.clone(),
         );
         registry.register(
             "apiserver_terminated_watchers",
-            "Counter of watchers closed due to unresponsiveness broken by resource type.",
+            "Counter of watchers closed due to unresponsiveness broken by resource type",
             terminated.clone(),
         );
         registry.register(
             "etcd_request_duration_seconds",
-            "Storage request latency in seconds for each operation and object type.",
+            "Storage request latency in seconds for each operation and object type",
             storage.clone(),
         );
         registry.register(
             "oxshift_request_panics",
-            "Requests whose handler panicked (answered 500).",
+            "Requests whose handler panicked (answered 500)",
             panics.clone(),
         );
         let authorizer_rebuilds = Counter::default();

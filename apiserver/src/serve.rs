@@ -162,7 +162,11 @@ pub async fn serve_tls(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    // Requests may carry up to 1 MiB of headers and URI, as upstream's `MaxHeaderBytes`.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(1 << 20);
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
