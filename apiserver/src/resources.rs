@@ -1309,3 +1309,6 @@ fn list_body(def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Value {
         "items": items,
     })
 }
+
+#[cfg(test)]
+mod tests;
