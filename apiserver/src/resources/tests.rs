@@ -91,6 +91,47 @@ async fn create_sets_system_fields_and_the_kinds_defaults() {
 }
 
 #[tokio::test]
+async fn defaults_leave_the_fields_they_do_not_set_absent() {
+    let cluster = Cluster::with_default_namespace().await;
+    let mut body = deployment("web");
+    body["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "A", "value": "1"}]);
+    let created = cluster.post(DEPLOYMENTS, body).await.created();
+    let pod = &created["spec"]["template"]["spec"];
+    let mut keys: Vec<&str> = pod
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "containers",
+            "dnsPolicy",
+            "restartPolicy",
+            "schedulerName",
+            "securityContext",
+            "terminationGracePeriodSeconds"
+        ]
+    );
+    assert_eq!(
+        pod["containers"][0],
+        json!({"name": "app", "image": "nginx:1.27", "env": [{"name": "A", "value": "1"}],
+            "imagePullPolicy": "IfNotPresent", "resources": {},
+            "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"})
+    );
+    // A service without ports gets none.
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "headless"}, "spec": {"clusterIP": "None", "selector": {"app": "web"}}});
+    let created = cluster
+        .post("/api/v1/namespaces/default/services", service)
+        .await
+        .created();
+    assert!(created["spec"].get("ports").is_none(), "{created}");
+}
+
+#[tokio::test]
 async fn create_with_generate_name_appends_five_characters() {
     let cluster = Cluster::with_default_namespace().await;
     let body = json!({"metadata": {"generateName": "web-"}, "data": {}});
