@@ -396,6 +396,8 @@ fn next_state(t: &Target<'_>, current: &Value, mut obj: Value) -> Result<Value, 
                 next["spec"] = json!({});
             }
             next["spec"]["replicas"] = json!(replicas);
+            // A new replica count is a spec change: the generation moves on, as upstream.
+            object::prepare_update(&mut next, current)?;
             Ok(next)
         }
         Part::Finalize => {

@@ -621,6 +621,82 @@ async fn the_status_subresource_changes_the_status_only() {
     );
 }
 
+#[tokio::test]
+async fn the_scale_subresource_reads_and_writes_replicas() {
+    let cluster = Cluster::with_default_namespace().await;
+    let created = create_deployment(&cluster, "web").await;
+    let scale = cluster.get(&at(DEPLOYMENTS, "web/scale")).await.ok();
+    assert_eq!(
+        scale,
+        json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": "web", "namespace": "default",
+                "uid": created["metadata"]["uid"],
+                "resourceVersion": created["metadata"]["resourceVersion"],
+                "creationTimestamp": created["metadata"]["creationTimestamp"]},
+            "spec": {"replicas": 1},
+            "status": {"replicas": 0, "selector": "app=web"}})
+    );
+
+    let mut more = scale.clone();
+    more["spec"]["replicas"] = json!(4);
+    let scaled = cluster.put(&at(DEPLOYMENTS, "web/scale"), more).await.ok();
+    assert_eq!(scaled["spec"]["replicas"], 4);
+    let web = cluster.get(&at(DEPLOYMENTS, "web")).await.ok();
+    assert_eq!(web["spec"]["replicas"], 4);
+    assert_eq!(web["metadata"]["generation"], 2);
+    assert_eq!(
+        scaled["metadata"]["resourceVersion"],
+        web["metadata"]["resourceVersion"]
+    );
+
+    // A Scale with an old resourceVersion conflicts, as any update.
+    let mut stale = scale.clone();
+    stale["spec"]["replicas"] = json!(2);
+    cluster
+        .put(&at(DEPLOYMENTS, "web/scale"), stale)
+        .await
+        .failure(
+            409,
+            "Conflict",
+            "Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; please apply your changes to the latest version and try again",
+        );
+
+    let mut negative = scaled.clone();
+    negative["spec"]["replicas"] = json!(-1);
+    cluster
+        .put(&at(DEPLOYMENTS, "web/scale"), negative)
+        .await
+        .failure(
+            422,
+            "Invalid",
+            "Scale.autoscaling \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+        );
+    let mut typed_wrong = scaled.clone();
+    typed_wrong["spec"]["replicas"] = json!("five");
+    cluster
+        .put(&at(DEPLOYMENTS, "web/scale"), typed_wrong)
+        .await
+        .failure(
+            400,
+            "BadRequest",
+            "Scale in version \"v1\" cannot be handled as a Scale: json: cannot unmarshal string into Go struct field ScaleSpec.spec.replicas of type int32",
+        );
+    // A patch of the Scale.
+    let patched = cluster
+        .patch(
+            &at(DEPLOYMENTS, "web/scale"),
+            MERGE_PATCH,
+            r#"{"spec":{"replicas":0}}"#,
+        )
+        .await
+        .ok();
+    assert_eq!(patched["spec"]["replicas"], 0);
+    assert_eq!(
+        cluster.get(&at(DEPLOYMENTS, "web")).await.ok()["spec"]["replicas"],
+        0
+    );
+}
+
 // patch
 
 #[tokio::test]
