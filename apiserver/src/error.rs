@@ -56,6 +56,9 @@ pub enum ApiError {
         causes: Vec<StatusCause>,
     },
     BadRequest(String),
+    /// An operation of a JSON patch failed (a `test`, a missing path): upstream's generic
+    /// 422, which does not say which.
+    PatchFailed,
     Unauthorized,
     /// The authorizer did not allow the request; `message` says who cannot do what.
     Forbidden {
@@ -132,6 +135,12 @@ impl ApiError {
                 Status::failure(422, "Invalid", message).with_details(details)
             }
             ApiError::BadRequest(m) => Status::failure(400, "BadRequest", m.clone()),
+            ApiError::PatchFailed => Status::failure(
+                422,
+                "Invalid",
+                "the server rejected our request due to an error in our request",
+            )
+            .with_details(StatusDetails::default()),
             ApiError::Unauthorized => Status::failure(401, "Unauthorized", "Unauthorized"),
             ApiError::Forbidden { target, message } => {
                 let text = match (target.resource.as_str(), target.name.as_str()) {

@@ -1034,15 +1034,10 @@ async fn patch(
                             "Request entity too large: {message}"
                         ))
                     }
-                    crate::json_patch_bounded::Refused::Failed(message) => ApiError::Invalid {
-                        kind: t.def.kind.to_string(),
-                        target: target(t.def, t.name),
-                        causes: vec![api::status::StatusCause {
-                            reason: "FieldValueInvalid".into(),
-                            message,
-                            field: String::new(),
-                        }],
-                    },
+                    crate::json_patch_bounded::Refused::Failed(message) => {
+                        tracing::debug!(%message, "JSON patch failed");
+                        ApiError::PatchFailed
+                    }
                 })?
             }
             Kind::Merge(p) => json_patch::merge(&mut patched, p),

@@ -700,6 +700,75 @@ async fn the_scale_subresource_reads_and_writes_replicas() {
 // patch
 
 #[tokio::test]
+async fn json_patches_apply_in_order_and_failed_operations_are_invalid() {
+    let cluster = Cluster::with_default_namespace().await;
+    create_config_map(&cluster, "a", json!({"app": "web"})).await;
+    let patched = cluster
+        .patch(
+            &at(CONFIGMAPS, "a"),
+            JSON_PATCH,
+            r#"[{"op":"test","path":"/data/k","value":"v"},
+                {"op":"add","path":"/data/n","value":"1"},
+                {"op":"move","from":"/data/k","path":"/data/m"},
+                {"op":"remove","path":"/metadata/labels/app"}]"#,
+        )
+        .await
+        .ok();
+    assert_eq!(patched["data"], json!({"m": "v", "n": "1"}));
+    assert_eq!(patched["metadata"]["labels"], json!({}));
+
+    let before = cluster.store.current_revision().await.unwrap();
+    let status = cluster
+        .patch(
+            &at(CONFIGMAPS, "a"),
+            JSON_PATCH,
+            r#"[{"op":"replace","path":"/data/n","value":"2"},
+                {"op":"test","path":"/data/m","value":"other"}]"#,
+        )
+        .await
+        .failure(
+            422,
+            "Invalid",
+            "the server rejected our request due to an error in our request",
+        );
+    assert_eq!(status["details"], json!({}));
+    cluster
+        .patch(
+            &at(CONFIGMAPS, "a"),
+            JSON_PATCH,
+            r#"[{"op":"remove","path":"/data/missing"}]"#,
+        )
+        .await
+        .failure(
+            422,
+            "Invalid",
+            "the server rejected our request due to an error in our request",
+        );
+    assert_eq!(cluster.store.current_revision().await.unwrap(), before);
+    assert_eq!(
+        cluster.get(&at(CONFIGMAPS, "a")).await.ok()["data"]["n"],
+        "1"
+    );
+
+    let answer = cluster
+        .patch(&at(CONFIGMAPS, "a"), JSON_PATCH, r#"{"op":"add"}"#)
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    cluster
+        .patch(&at(CONFIGMAPS, "nope"), JSON_PATCH, "[]")
+        .await
+        .failure(404, "NotFound", "configmaps \"nope\" not found");
+    cluster
+        .patch(&at(CONFIGMAPS, "a"), "application/json", "{}")
+        .await
+        .failure(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml",
+        );
+}
+
+#[tokio::test]
 async fn merge_patches_merge_objects_replace_lists_and_remove_nulls() {
     let cluster = Cluster::with_default_namespace().await;
     let created = create_deployment(&cluster, "web").await;
