@@ -1030,9 +1030,7 @@ async fn patch(
             Kind::Json(p) => {
                 crate::json_patch_bounded::apply(&mut patched, p).map_err(|e| match e {
                     crate::json_patch_bounded::Refused::TooLarge(message) => {
-                        ApiError::RequestEntityTooLarge(format!(
-                            "Request entity too large: {message}"
-                        ))
+                        ApiError::RequestEntityTooLarge(message)
                     }
                     crate::json_patch_bounded::Refused::Failed(message) => {
                         tracing::debug!(%message, "JSON patch failed");

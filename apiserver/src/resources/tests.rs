@@ -769,6 +769,27 @@ async fn json_patches_apply_in_order_and_failed_operations_are_invalid() {
 }
 
 #[tokio::test]
+async fn json_patches_of_more_than_ten_thousand_operations_are_too_large() {
+    let cluster = Cluster::with_default_namespace().await;
+    create_config_map(&cluster, "a", json!({})).await;
+    let operations: Vec<Value> = (0..10_001)
+        .map(|_| json!({"op": "test", "path": "/data/k", "value": "v"}))
+        .collect();
+    cluster
+        .patch(
+            &at(CONFIGMAPS, "a"),
+            JSON_PATCH,
+            &Value::Array(operations).to_string(),
+        )
+        .await
+        .failure(
+            413,
+            "RequestEntityTooLarge",
+            "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001",
+        );
+}
+
+#[tokio::test]
 async fn merge_patches_merge_objects_replace_lists_and_remove_nulls() {
     let cluster = Cluster::with_default_namespace().await;
     let created = create_deployment(&cluster, "web").await;
