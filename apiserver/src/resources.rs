@@ -251,14 +251,13 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         dry_run,
         validation,
         manager: &manager,
-        explicit_manager: params.field_manager.is_some(),
         force: params.force.unwrap_or(false),
     };
     match info.verb.as_str() {
         "list" | "watch" => params.check_list(info.verb == "watch")?,
         "create" => params.check_write("CreateOptions")?,
         "update" => params.check_write("UpdateOptions")?,
-        "patch" => params.check_write("PatchOptions")?,
+        "patch" => params.check_patch(content_type.as_deref() == Some(APPLY))?,
         _ => {}
     }
     if (part == Part::Main && !def.allows(&info.verb))
@@ -367,7 +366,6 @@ struct Target<'a> {
     validation: crate::field_validation::Mode,
     /// The field manager of the write.
     manager: &'a str,
-    explicit_manager: bool,
     /// Server-side apply takes conflicting fields over.
     force: bool,
 }
@@ -987,6 +985,9 @@ fn has_managed_fields(obj: &Value) -> bool {
         .is_some_and(|a| !a.is_empty())
 }
 
+/// The media type of server-side apply patches.
+const APPLY: &str = "application/apply-patch+yaml";
+
 /// Media types accepted for patches.
 const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
 
@@ -1019,7 +1020,7 @@ async fn patch(
             serde_json::from_slice(body)
                 .map_err(|e| ApiError::BadRequest(format!("invalid strategic merge patch: {e}")))?,
         ),
-        Some("application/apply-patch+yaml") => return apply(server, t, body, out).await,
+        Some(APPLY) => return apply(server, t, body, out).await,
         _ => return Err(ApiError::UnsupportedMediaType(PATCH_TYPES)),
     };
     for _ in 0..PATCH_ATTEMPTS {
@@ -1088,11 +1089,6 @@ async fn apply(
     body: &[u8],
     out: Output,
 ) -> Result<Response, ApiError> {
-    if !t.explicit_manager {
-        return Err(ApiError::BadRequest(
-            "PATCH requests with apply content type must have a fieldManager".into(),
-        ));
-    }
     if t.part != Part::Main {
         return Err(ApiError::MethodNotAllowed);
     }

@@ -14,6 +14,7 @@ const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
 
 const JSON_PATCH: &str = "application/json-patch+json";
 const MERGE_PATCH: &str = "application/merge-patch+json";
+const APPLY_PATCH: &str = "application/apply-patch+yaml";
 
 fn config_map(name: &str, labels: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap",
@@ -823,6 +824,85 @@ async fn merge_patches_merge_objects_replace_lists_and_remove_nulls() {
         .ok();
     assert_eq!(labelled["metadata"]["labels"], json!({"b": "2"}));
     assert_eq!(labelled["metadata"]["generation"], 2);
+}
+
+#[tokio::test]
+async fn apply_needs_a_field_manager_and_conflicts_unless_forced() {
+    let cluster = Cluster::with_default_namespace().await;
+    let uri = at(CONFIGMAPS, "applied");
+    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  k: one\n";
+    let status = cluster.patch(&uri, APPLY_PATCH, manifest).await.failure(
+        422,
+        "Invalid",
+        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+    );
+    assert_eq!(
+        status["details"],
+        json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{
+            "reason": "FieldValueRequired",
+            "message": "Required value: is required for apply patch",
+            "field": "fieldManager"
+        }]})
+    );
+    cluster
+        .patch(&format!("{uri}?fieldManager="), APPLY_PATCH, manifest)
+        .await
+        .failure(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        );
+    cluster
+        .patch(&format!("{uri}?force=true"), MERGE_PATCH, "{}")
+        .await
+        .failure(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch",
+        );
+
+    // Apply creates what is missing, owned by its manager.
+    let created = cluster
+        .patch(&format!("{uri}?fieldManager=alice"), APPLY_PATCH, manifest)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let created = created.body;
+    assert_eq!(created["data"], json!({"k": "one"}));
+    assert_eq!(created["metadata"]["managedFields"][0]["manager"], "alice");
+    assert_eq!(
+        created["metadata"]["managedFields"][0]["operation"],
+        "Apply"
+    );
+
+    let other = manifest.replace("one", "two");
+    let status = cluster
+        .patch(&format!("{uri}?fieldManager=bob"), APPLY_PATCH, &other)
+        .await
+        .failure(
+            409,
+            "Conflict",
+            "Apply failed with 1 conflict: conflict with \"alice\" using v1: .data.k",
+        );
+    assert_eq!(
+        status["details"]["causes"],
+        json!([{"reason": "FieldManagerConflict", "message": "conflict with \"alice\" using v1", "field": ".data.k"}])
+    );
+    let forced = cluster
+        .patch(
+            &format!("{uri}?fieldManager=bob&force=true"),
+            APPLY_PATCH,
+            &other,
+        )
+        .await
+        .ok();
+    assert_eq!(forced["data"], json!({"k": "two"}));
+    let managers: Vec<&str> = forced["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers, ["bob"]);
 }
 
 #[tokio::test]
