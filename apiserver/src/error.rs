@@ -40,8 +40,11 @@ pub enum ApiError {
     NotFound(Target),
     AlreadyExists(Target),
     Conflict(Target),
-    /// A conflict with its own message (failed preconditions).
-    ConflictMessage(String),
+    /// A conflict for a reason of its own (a failed precondition).
+    ConflictBecause {
+        target: Target,
+        reason: String,
+    },
     /// Server-side apply found fields other managers own: the message and one
     /// `FieldManagerConflict` cause per field.
     ApplyConflict {
@@ -110,7 +113,12 @@ impl ApiError {
                 ),
             )
             .with_details(t.details()),
-            ApiError::ConflictMessage(m) => Status::failure(409, "Conflict", m.clone()),
+            ApiError::ConflictBecause { target, reason } => Status::failure(
+                409,
+                "Conflict",
+                format!("Operation cannot be fulfilled on {} \"{}\": {reason}", target.qualified(), target.name),
+            )
+            .with_details(target.details()),
             ApiError::ApplyConflict { target, message, causes } => {
                 let details = StatusDetails { causes: causes.clone(), ..target.details() };
                 Status::failure(409, "Conflict", message.clone()).with_details(details)

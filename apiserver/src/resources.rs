@@ -1161,16 +1161,24 @@ async fn delete(
         let current = current(server, t).await?;
         let obj = object::from_store(&current)?;
         if let Some(pre) = &options.preconditions {
+            // Upstream's BeforeDelete names the object by its kind.
+            let failed = |reason: String| ApiError::ConflictBecause {
+                target: crate::error::Target {
+                    resource: def.kind.to_string(),
+                    ..target(def, name)
+                },
+                reason,
+            };
             let uid = object::meta_str(&obj, "uid");
             if let Some(want) = pre.uid.as_ref().filter(|u| *u != uid) {
-                return Err(ApiError::ConflictMessage(format!(
-                    "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
+                return Err(failed(format!(
+                    "the UID in the precondition ({want}) does not match the UID in record ({uid}). The object might have been deleted and then recreated"
                 )));
             }
             let rv = current.mod_revision.to_string();
             if let Some(want) = pre.resource_version.as_ref().filter(|v| **v != rv) {
-                return Err(ApiError::ConflictMessage(format!(
-                    "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
+                return Err(failed(format!(
+                    "the ResourceVersion in the precondition ({want}) does not match the ResourceVersion in record ({rv}). The object might have been modified"
                 )));
             }
         }

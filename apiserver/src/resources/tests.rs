@@ -963,6 +963,62 @@ async fn delete_answers_a_success_status_and_removes_the_object() {
 }
 
 #[tokio::test]
+async fn delete_preconditions_that_do_not_hold_conflict() {
+    let cluster = Cluster::with_default_namespace().await;
+    let a = create_config_map(&cluster, "a", json!({})).await;
+    let uid = a["metadata"]["uid"].as_str().unwrap();
+    let rv = resource_version(&a);
+    let delete_with = |preconditions: Value| {
+        let body =
+            json!({"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": preconditions});
+        cluster
+            .request("DELETE", &at(CONFIGMAPS, "a"))
+            .json(&body)
+            .send()
+    };
+    let status = delete_with(json!({"uid": "0000"})).await.failure(
+        409,
+        "Conflict",
+        &format!(
+            "Operation cannot be fulfilled on ConfigMap \"a\": the UID in the precondition (0000) does not match the UID in record ({uid}). The object might have been deleted and then recreated"
+        ),
+    );
+    assert_eq!(status["details"], json!({"name": "a", "kind": "ConfigMap"}));
+    delete_with(json!({"resourceVersion": "1"})).await.failure(
+        409,
+        "Conflict",
+        &format!(
+            "Operation cannot be fulfilled on ConfigMap \"a\": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record ({rv}). The object might have been modified"
+        ),
+    );
+    cluster.get(&at(CONFIGMAPS, "a")).await.ok();
+    delete_with(json!({"uid": uid, "resourceVersion": rv.to_string()}))
+        .await
+        .ok();
+    cluster
+        .get(&at(CONFIGMAPS, "a"))
+        .await
+        .failure(404, "NotFound", "configmaps \"a\" not found");
+
+    // Kinds of a group are named with it.
+    let web = create_deployment(&cluster, "web").await;
+    let body = json!({"preconditions": {"uid": "0000"}});
+    cluster
+        .request("DELETE", &at(DEPLOYMENTS, "web"))
+        .json(&body)
+        .send()
+        .await
+        .failure(
+            409,
+            "Conflict",
+            &format!(
+                "Operation cannot be fulfilled on Deployment.apps \"web\": the UID in the precondition (0000) does not match the UID in record ({}). The object might have been deleted and then recreated",
+                web["metadata"]["uid"].as_str().unwrap()
+            ),
+        );
+}
+
+#[tokio::test]
 async fn finalizers_hold_an_object_until_the_last_is_removed() {
     let cluster = Cluster::with_default_namespace().await;
     let mut body = config_map("a", json!({}));
