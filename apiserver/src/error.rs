@@ -68,6 +68,12 @@ pub enum ApiError {
         target: Target,
         message: String,
     },
+    /// A create in a namespace that is being deleted (upstream's NamespaceLifecycle
+    /// admission): Forbidden, with the `NamespaceTerminating` cause clients look for.
+    NamespaceTerminating {
+        target: Target,
+        namespace: String,
+    },
     MethodNotAllowed,
     NotAcceptable,
     /// A body in a format this endpoint does not take; names the accepted ones.
@@ -157,6 +163,21 @@ impl ApiError {
                     (_, name) => format!("{} \"{name}\" is forbidden: {message}", target.qualified()),
                 };
                 Status::failure(403, "Forbidden", text).with_details(target.details())
+            }
+            ApiError::NamespaceTerminating { target, namespace } => {
+                let forbidden = ApiError::Forbidden {
+                    target: target.clone(),
+                    message: format!("unable to create new content in namespace {namespace} because it is being terminated"),
+                };
+                let mut status = forbidden.status();
+                if let Some(details) = status.details.as_mut() {
+                    details.causes.push(StatusCause {
+                        reason: "NamespaceTerminating".into(),
+                        message: format!("namespace {namespace} is being terminated"),
+                        field: "metadata.namespace".into(),
+                    });
+                }
+                status
             }
             ApiError::MethodNotAllowed => Status::failure(
                 405,

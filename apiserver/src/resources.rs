@@ -791,11 +791,9 @@ async fn check_namespace(
     if memchr::memmem::find(&kv.value, b"deletionTimestamp").is_some()
         && crate::deletion::being_deleted(&object::from_store(&kv)?)
     {
-        return Err(ApiError::Forbidden {
+        return Err(ApiError::NamespaceTerminating {
             target: target(def, name),
-            message: format!(
-                "unable to create new content in namespace {namespace} because it is being terminated"
-            ),
+            namespace: namespace.to_string(),
         });
     }
     Ok(())

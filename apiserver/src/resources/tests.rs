@@ -169,6 +169,46 @@ async fn create_of_a_taken_name_already_exists() {
 }
 
 #[tokio::test]
+async fn create_in_a_missing_or_terminating_namespace_is_refused() {
+    let cluster = Cluster::with_default_namespace().await;
+    let status = cluster
+        .post(
+            "/api/v1/namespaces/nowhere/configmaps",
+            config_map("a", json!({})),
+        )
+        .await
+        .failure(404, "NotFound", "namespaces \"nowhere\" not found");
+    assert_eq!(
+        status["details"],
+        json!({"name": "nowhere", "kind": "namespaces"})
+    );
+
+    // A namespace being deleted (held by its finalizer) takes no new content.
+    cluster.namespace("leaving").await;
+    let ns = cluster.delete("/api/v1/namespaces/leaving").await.ok();
+    assert_eq!(ns["status"]["phase"], "Terminating");
+    let status = cluster
+        .post(
+            "/api/v1/namespaces/leaving/configmaps",
+            config_map("a", json!({})),
+        )
+        .await
+        .failure(
+            403,
+            "Forbidden",
+            "configmaps \"a\" is forbidden: unable to create new content in namespace leaving because it is being terminated",
+        );
+    assert_eq!(
+        status["details"],
+        json!({"name": "a", "kind": "configmaps", "causes": [{
+            "reason": "NamespaceTerminating",
+            "message": "namespace leaving is being terminated",
+            "field": "metadata.namespace"
+        }]})
+    );
+}
+
+#[tokio::test]
 async fn create_of_another_kind_or_version_is_a_bad_request() {
     let cluster = Cluster::with_default_namespace().await;
     let mut secret = config_map("a", json!({}));
