@@ -89,9 +89,12 @@ fn check_directives(patch: &Map<String, Value>) -> Result<(), String> {
         let Some(keys) = keys else {
             return Err(RETAIN_KEYS_FORMAT.into());
         };
-        // Every field the patch sets must be one it retains.
+        // Every field the patch sets must be one it retains (removing one is fine).
         let kept = |k: &String| keys.iter().any(|r| r.as_str() == Some(k.as_str()));
-        if patch.keys().any(|k| !is_directive(k) && !kept(k)) {
+        if patch
+            .iter()
+            .any(|(k, v)| !is_directive(k) && !v.is_null() && !kept(k))
+        {
             return Err(RETAIN_KEYS_FORMAT.into());
         }
     }
@@ -331,7 +334,7 @@ mod tests {
             patched(&def, original.clone(), removal)["metadata"]["finalizers"],
             json!([])
         );
-        let retain = json!({"metadata": {"labels": {"$retainKeys": ["y"], "y": "3"}}});
+        let retain = json!({"metadata": {"labels": {"$retainKeys": ["y"], "y": "3", "x": null}}});
         assert_eq!(
             patched(&def, original, retain)["metadata"]["labels"],
             json!({"y": "3"})

@@ -14,6 +14,7 @@ const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
 
 const JSON_PATCH: &str = "application/json-patch+json";
 const MERGE_PATCH: &str = "application/merge-patch+json";
+const STRATEGIC_PATCH: &str = "application/strategic-merge-patch+json";
 const APPLY_PATCH: &str = "application/apply-patch+yaml";
 
 fn config_map(name: &str, labels: Value) -> Value {
@@ -864,6 +865,86 @@ async fn merge_patches_merge_objects_replace_lists_and_remove_nulls() {
         .ok();
     assert_eq!(labelled["metadata"]["labels"], json!({"b": "2"}));
     assert_eq!(labelled["metadata"]["generation"], 2);
+}
+
+#[tokio::test]
+async fn strategic_patches_merge_on_keys_and_obey_directives() {
+    let cluster = Cluster::with_default_namespace().await;
+    let mut body = deployment("web");
+    body["spec"]["template"]["spec"]["containers"] = json!([
+        {"name": "app", "image": "app:1", "env": [{"name": "A", "value": "1"}]},
+        {"name": "sidecar", "image": "side:1"},
+        {"name": "extra", "image": "extra:1"}
+    ]);
+    cluster.post(DEPLOYMENTS, body).await.created();
+    let uri = at(DEPLOYMENTS, "web");
+    let patched = cluster
+        .patch(
+            &uri,
+            STRATEGIC_PATCH,
+            r#"{"spec":{"template":{"spec":{"containers":[
+                {"name":"app","image":"app:2","env":[{"name":"B","value":"2"}]},
+                {"name":"extra","$patch":"delete"}]}}}}"#,
+        )
+        .await
+        .ok();
+    let containers = &patched["spec"]["template"]["spec"]["containers"];
+    assert_eq!(containers.as_array().unwrap().len(), 2, "{containers}");
+    assert_eq!(containers[0]["image"], "app:2");
+    assert_eq!(
+        containers[0]["env"],
+        json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+    );
+    assert_eq!(containers[1]["name"], "sidecar");
+
+    // `$retainKeys` keeps only the keys it names; a null it carries still removes.
+    let labels = r#"{"metadata":{"labels":{"keep":"0","other":"x","gone":"y"}}}"#;
+    cluster.patch(&uri, STRATEGIC_PATCH, labels).await.ok();
+    let retained = cluster
+        .patch(
+            &uri,
+            STRATEGIC_PATCH,
+            r#"{"metadata":{"labels":{"$retainKeys":["keep"],"keep":"1","gone":null}}}"#,
+        )
+        .await
+        .ok();
+    assert_eq!(retained["metadata"]["labels"], json!({"keep": "1"}));
+
+    let replaced = cluster
+        .patch(
+            &uri,
+            STRATEGIC_PATCH,
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"only","image":"o:1"},{"$patch":"replace"}]}}}}"#,
+        )
+        .await
+        .ok();
+    assert_eq!(
+        replaced["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Directives in a form upstream cannot read change nothing.
+    let before = cluster.store.current_revision().await.unwrap();
+    cluster
+        .patch(
+            &uri,
+            STRATEGIC_PATCH,
+            r#"{"metadata":{"labels":{"$retainKeys":"keep"}}}"#,
+        )
+        .await
+        .failure(400, "BadRequest", "invalid patch format of retainKeys");
+    cluster
+        .patch(
+            &uri,
+            STRATEGIC_PATCH,
+            r#"{"metadata":{"labels":{"$retainKeys":["keep"],"other":"x"}}}"#,
+        )
+        .await
+        .failure(400, "BadRequest", "invalid patch format of retainKeys");
+    assert_eq!(cluster.store.current_revision().await.unwrap(), before);
 }
 
 #[tokio::test]
