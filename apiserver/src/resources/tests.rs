@@ -948,6 +948,22 @@ async fn strategic_patches_merge_on_keys_and_obey_directives() {
 }
 
 #[tokio::test]
+async fn strategic_patches_drop_nulls_under_fields_the_object_lacks() {
+    let cluster = Cluster::with_default_namespace().await;
+    create_config_map(&cluster, "a", json!({})).await;
+    let patched = cluster
+        .patch(
+            &at(CONFIGMAPS, "a"),
+            STRATEGIC_PATCH,
+            r#"{"metadata":{"annotations":{"kept":"1","never":null}},"binaryData":null}"#,
+        )
+        .await
+        .ok();
+    assert_eq!(patched["metadata"]["annotations"], json!({"kept": "1"}));
+    assert!(patched.get("binaryData").is_none(), "{patched}");
+}
+
+#[tokio::test]
 async fn apply_needs_a_field_manager_and_conflicts_unless_forced() {
     let cluster = Cluster::with_default_namespace().await;
     let uri = at(CONFIGMAPS, "applied");
