@@ -989,10 +989,6 @@ const APPLY: &str = "application/apply-patch+yaml";
 /// Media types accepted for patches.
 const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
 
-/// Times a patch is re-applied to a fresher object when a concurrent write wins the race
-/// (only patches without a resourceVersion precondition).
-const PATCH_ATTEMPTS: usize = 5;
-
 async fn patch(
     server: &ApiServer,
     t: &Target<'_>,
@@ -1021,7 +1017,11 @@ async fn patch(
         Some(APPLY) => return apply(server, t, body, out).await,
         _ => return Err(ApiError::UnsupportedMediaType(PATCH_TYPES)),
     };
-    for _ in 0..PATCH_ATTEMPTS {
+    // Re-applied to the fresher object whenever a concurrent write wins the race, as
+    // upstream's GuaranteedUpdate: each lost race is another write landing, and the request
+    // deadline bounds a writer that keeps losing. (A resourceVersion in the patch is a
+    // precondition, never retried past.)
+    loop {
         let current = current(server, t).await?;
         let current_obj = object::from_store(&current)?;
         let mut patched = view(t, current_obj.clone());
@@ -1075,7 +1075,6 @@ async fn patch(
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::Conflict(target(t.def, t.name)))
 }
 
 /// Server-side apply: the applied configuration (YAML or JSON) merged into the object (created
@@ -1098,7 +1097,8 @@ async fn apply(
     let mut applied = parse_write(t, &raw)?;
     let warnings = validate_fields(server, t, None, Decoded::Applied, &mut applied)?;
     let now = object::now();
-    for _ in 0..PATCH_ATTEMPTS {
+    // Retried as patches are.
+    loop {
         let (found, _) = server
             .store
             .get(&t.def.key(t.namespace, t.name), None)
@@ -1127,7 +1127,6 @@ async fn apply(
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::Conflict(target(t.def, t.name)))
 }
 
 fn conflict(t: &Target<'_>, conflicts: &[crate::managed_fields::Conflict]) -> ApiError {
@@ -1155,7 +1154,8 @@ async fn delete(
     let (def, name) = (t.def, t.name);
     let options = crate::deletion::DeleteOptions::parse(body, params)?;
     let dry_run = t.dry_run || crate::deletion::dry_run(&options.dry_run)?;
-    for _ in 0..PATCH_ATTEMPTS {
+    // Retried as patches are.
+    loop {
         let current = current(server, t).await?;
         let obj = object::from_store(&current)?;
         if let Some(pre) = &options.preconditions {
@@ -1193,7 +1193,6 @@ async fn delete(
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::Conflict(target(def, name)))
 }
 
 /// Carries out a deletion of the stored `current` (decoded as `obj`), guarded by its

@@ -1042,6 +1042,37 @@ async fn apply_needs_a_field_manager_and_conflicts_unless_forced() {
     assert_eq!(managers, ["bob"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_patches_are_retried_until_each_lands() {
+    let cluster = std::sync::Arc::new(Cluster::with_default_namespace().await);
+    create_config_map(&cluster, "a", json!({})).await;
+    let writers = 24;
+    let tasks: Vec<_> = (0..writers)
+        .map(|i| {
+            let cluster = cluster.clone();
+            tokio::spawn(async move {
+                cluster
+                    .patch(
+                        &at(CONFIGMAPS, "a"),
+                        MERGE_PATCH,
+                        &json!({"metadata": {"labels": {format!("w{i}"): "x"}}}).to_string(),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let a = cluster.get(&at(CONFIGMAPS, "a")).await.ok();
+    assert_eq!(
+        a["metadata"]["labels"].as_object().unwrap().len(),
+        writers,
+        "{a}"
+    );
+}
+
 #[tokio::test]
 async fn a_resource_version_in_a_patch_is_a_precondition() {
     let cluster = Cluster::with_default_namespace().await;
