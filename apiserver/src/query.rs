@@ -94,6 +94,12 @@ impl Params {
         let mut causes = Vec::new();
         let matching = self.resource_version_match.as_deref().unwrap_or_default();
         let version = self.resource_version.as_deref().unwrap_or_default();
+        if watch && self.send_initial_events.is_some() && matching != "NotOlderThan" {
+            causes.push(forbidden(
+                "resourceVersionMatch",
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
         if !matching.is_empty() {
             if watch {
                 if self.send_initial_events.is_none() {
@@ -261,6 +267,11 @@ mod tests {
         );
         let p = Params::parse(Some("resourceVersion=5&resourceVersionMatch=NotOlderThan")).unwrap();
         assert!(p.check_list(false).is_ok());
+        let p = Params::parse(Some("sendInitialEvents=false&resourceVersionMatch=Exact")).unwrap();
+        assert_eq!(
+            p.check_list(true).unwrap_err().status().message,
+            "ListOptions.meta.k8s.io \"\" is invalid: [resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan, resourceVersionMatch: Unsupported value: \"Exact\": supported values: \"NotOlderThan\"]"
+        );
     }
 
     #[test]

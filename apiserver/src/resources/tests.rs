@@ -1455,6 +1455,60 @@ async fn a_watch_with_a_label_selector_sees_objects_enter_and_leave_it() {
     assert_eq!(name(&watch.expect("DELETED").await), "b");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_list_sends_the_initial_state_then_a_bookmark() {
+    let cluster = Cluster::with_default_namespace().await;
+    let a = create_config_map(&cluster, "a", json!({})).await;
+    let b = create_config_map(&cluster, "b", json!({})).await;
+
+    cluster
+        .get(&format!("{CONFIGMAPS}?watch=true&sendInitialEvents=true"))
+        .await
+        .failure(
+            422,
+            "Invalid",
+            "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        );
+
+    let mut watch = cluster
+        .watch(&format!(
+            "{CONFIGMAPS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
+        ))
+        .await;
+    assert_eq!(watch.expect("ADDED").await, a);
+    assert_eq!(watch.expect("ADDED").await, b);
+    let bookmark = watch.expect("BOOKMARK").await;
+    assert_eq!(
+        bookmark,
+        json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {
+            "resourceVersion": b["metadata"]["resourceVersion"],
+            "annotations": {"k8s.io/initial-events-end": "true"}}})
+    );
+    let c = create_config_map(&cluster, "c", json!({})).await;
+    assert_eq!(watch.expect("ADDED").await, c);
+
+    // Without bookmarks the initial state comes without its end marked.
+    let mut watch = cluster
+        .watch(&format!(
+            "{CONFIGMAPS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+        ))
+        .await;
+    for want in [&a, &b, &c] {
+        assert_eq!(&watch.expect("ADDED").await, want);
+    }
+    watch.quiet().await;
+
+    // `sendInitialEvents=false`: the changes only.
+    let mut watch = cluster
+        .watch(&format!(
+            "{CONFIGMAPS}?watch=true&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
+        ))
+        .await;
+    watch.quiet().await;
+    let d = create_config_map(&cluster, "d", json!({})).await;
+    assert_eq!(watch.expect("ADDED").await, d);
+}
+
 #[tokio::test]
 async fn stored_objects_never_carry_their_resource_version() {
     let cluster = Cluster::with_default_namespace().await;
