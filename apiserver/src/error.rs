@@ -80,6 +80,11 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     /// A resourceVersion or continue token that points into compacted history.
     Expired(String),
+    /// A continue token whose revision was compacted away: `token` reads the rest of the
+    /// list at the latest revision instead.
+    ContinueExpired {
+        token: String,
+    },
     /// A watch start that is too old.
     Gone(String),
     RequestEntityTooLarge(String),
@@ -93,6 +98,8 @@ pub enum ApiError {
     ServiceUnavailable(String),
     Internal(String),
 }
+
+const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
 impl ApiError {
     pub fn status(&self) -> Status {
@@ -195,6 +202,11 @@ impl ApiError {
                 format!("the body of the request was in an unknown format - accepted media types include: {accepted}"),
             ),
             ApiError::Expired(m) => Status::failure(410, "Expired", m.clone()),
+            ApiError::ContinueExpired { token } => {
+                let mut status = Status::failure(410, "Expired", CONTINUE_EXPIRED);
+                status.metadata.insert("continue".into(), token.clone().into());
+                status
+            }
             ApiError::Gone(m) => Status::failure(410, "Gone", m.clone()),
             ApiError::RequestEntityTooLarge(m) => Status::failure(413, "RequestEntityTooLarge", format!("Request entity too large: {m}")),
             ApiError::Timeout(m) => Status::failure(504, "Timeout", format!("Timeout: {m}")),

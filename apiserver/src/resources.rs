@@ -132,11 +132,23 @@ impl Selection {
     }
 }
 
-/// The position a paginated list resumes from.
+/// The position a paginated list resumes from: the revision its pages are read at (or
+/// [`LATEST`], for the rest of a list whose revision was compacted away) and the first key
+/// of the next page.
 #[derive(Serialize, Deserialize)]
 struct Continue {
-    rv: u64,
+    rv: i64,
     start: String,
+}
+
+/// The revision of a continue token that reads on at the latest revision (upstream's -1).
+const LATEST: i64 = -1;
+
+impl Continue {
+    fn encode(&self) -> Result<String, ApiError> {
+        let token = serde_json::to_vec(self).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(STANDARD.encode(token))
+    }
 }
 
 fn json_response(code: StatusCode, value: &Value) -> Response {
@@ -451,8 +463,6 @@ fn carry_status(to: &mut Value, from: &Value) {
     }
 }
 
-const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
-
 async fn list(
     server: &ApiServer,
     def: &ResourceDef,
@@ -482,8 +492,9 @@ async fn list(
             .decode(token)
             .ok()
             .and_then(|raw| serde_json::from_slice(&raw).ok())
+            .filter(|p: &Continue| p.rv > 0 || p.rv == LATEST)
             .ok_or_else(|| ApiError::BadRequest("continue key is not valid".into()))?;
-        opts.revision = Some(position.rv);
+        opts.revision = u64::try_from(position.rv).ok();
         opts.continue_from = Some(position.start);
     } else if params.resource_version_match.as_deref() == Some("Exact") {
         opts.revision = Some(parse_resource_version(params.resource_version.as_deref())?);
@@ -524,6 +535,7 @@ async fn list(
         return stream_list(server, def, prefix, selection).await;
     }
     let (mut more, mut last_key) = (false, None::<String>);
+    let resume = opts.continue_from.clone();
     // With a selector, a page of `limit` store keys may hold fewer matches: read on until the
     // limit is met or the keys run out, always at the first page's revision.
     let revision = loop {
@@ -531,11 +543,20 @@ async fn list(
             .store
             .list(&prefix, opts.clone())
             .await
-            .map_err(|e| match e {
-                storage::Error::Compacted { .. } if continuing.is_some() => {
-                    ApiError::Expired(CONTINUE_EXPIRED.into())
+            .map_err(|e| match (e, &resume) {
+                // The rest of the list can still be read, at the latest revision: the token
+                // for that comes with the refusal, as upstream's.
+                (storage::Error::Compacted { .. }, Some(start)) => {
+                    let rest = Continue {
+                        rv: LATEST,
+                        start: start.clone(),
+                    };
+                    match rest.encode() {
+                        Ok(token) => ApiError::ContinueExpired { token },
+                        Err(e) => e,
+                    }
                 }
-                e => from_storage(e, target(def, "")),
+                (e, _) => from_storage(e, target(def, "")),
             })?;
         let mut filled = false;
         // Room for the page's objects and their resourceVersions, allocated once.
@@ -558,11 +579,10 @@ async fn list(
     let mut metadata = json!({"resourceVersion": revision.to_string()});
     if let Some(last) = last_key.filter(|_| more) {
         let position = Continue {
-            rv: revision,
+            rv: i64::try_from(revision).map_err(|e| ApiError::Internal(e.to_string()))?,
             start: format!("{last}\0"),
         };
-        let token = serde_json::to_vec(&position).map_err(|e| ApiError::Internal(e.to_string()))?;
-        metadata["continue"] = json!(STANDARD.encode(token));
+        metadata["continue"] = json!(position.encode()?);
     }
     Ok(items.respond(def, metadata))
 }

@@ -551,6 +551,55 @@ async fn list_not_older_than_a_future_revision_waits_then_times_out() {
     assert!(resource_version(&list) >= current);
 }
 
+#[tokio::test]
+async fn continue_tokens_that_are_invalid_or_compacted_away_are_refused() {
+    let cluster = Cluster::with_default_namespace().await;
+    for n in ["a", "b", "c"] {
+        create_config_map(&cluster, n, json!({})).await;
+    }
+    cluster
+        .get(&format!("{CONFIGMAPS}?limit=1&continue=bm90LWEtdG9rZW4"))
+        .await
+        .failure(400, "BadRequest", "continue key is not valid");
+
+    let first = cluster.get(&format!("{CONFIGMAPS}?limit=1")).await.ok();
+    let token = first["metadata"]["continue"].as_str().unwrap().to_string();
+    let mut b = cluster.get(&at(CONFIGMAPS, "b")).await.ok();
+    b["data"]["k"] = json!("changed");
+    cluster.put(&at(CONFIGMAPS, "b"), b).await.ok();
+    let now = cluster.store.current_revision().await.unwrap();
+    cluster.store.compact(now).await.unwrap();
+    let status = cluster
+        .get(&format!("{CONFIGMAPS}?limit=1&continue={token}"))
+        .await
+        .failure(
+            410,
+            "Expired",
+            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+        );
+    // The token the message offers: the rest of the list, as it is now.
+    let rest = status["metadata"]["continue"].as_str().unwrap();
+    let remainder = cluster
+        .get(&format!("{CONFIGMAPS}?limit=5&continue={rest}"))
+        .await
+        .ok();
+    assert_eq!(names(&remainder), ["b", "c"]);
+    assert_eq!(remainder["items"][0]["data"]["k"], "changed");
+    assert!(resource_version(&remainder) >= now);
+
+    // A list at a compacted revision.
+    cluster
+        .get(&format!(
+            "{CONFIGMAPS}?resourceVersion=2&resourceVersionMatch=Exact"
+        ))
+        .await
+        .failure(
+            410,
+            "Expired",
+            "The resourceVersion for the provided list is too old.",
+        );
+}
+
 // update
 
 #[tokio::test]
