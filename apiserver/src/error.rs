@@ -40,8 +40,11 @@ pub enum ApiError {
     NotFound(Target),
     AlreadyExists(Target),
     Conflict(Target),
-    /// A conflict with its own message (failed preconditions).
-    ConflictMessage(String),
+    /// A conflict for a reason of its own (a failed precondition).
+    ConflictBecause {
+        target: Target,
+        reason: String,
+    },
     /// Server-side apply found fields other managers own: the message and one
     /// `FieldManagerConflict` cause per field.
     ApplyConflict {
@@ -56,11 +59,20 @@ pub enum ApiError {
         causes: Vec<StatusCause>,
     },
     BadRequest(String),
+    /// An operation of a JSON patch failed (a `test`, a missing path): upstream's generic
+    /// 422, which does not say which.
+    PatchFailed,
     Unauthorized,
     /// The authorizer did not allow the request; `message` says who cannot do what.
     Forbidden {
         target: Target,
         message: String,
+    },
+    /// A create in a namespace that is being deleted (upstream's NamespaceLifecycle
+    /// admission): Forbidden, with the `NamespaceTerminating` cause clients look for.
+    NamespaceTerminating {
+        target: Target,
+        namespace: String,
     },
     MethodNotAllowed,
     NotAcceptable,
@@ -68,6 +80,11 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     /// A resourceVersion or continue token that points into compacted history.
     Expired(String),
+    /// A continue token whose revision was compacted away: `token` reads the rest of the
+    /// list at the latest revision instead.
+    ContinueExpired {
+        token: String,
+    },
     /// A watch start that is too old.
     Gone(String),
     RequestEntityTooLarge(String),
@@ -81,6 +98,8 @@ pub enum ApiError {
     ServiceUnavailable(String),
     Internal(String),
 }
+
+const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
 impl ApiError {
     pub fn status(&self) -> Status {
@@ -107,7 +126,12 @@ impl ApiError {
                 ),
             )
             .with_details(t.details()),
-            ApiError::ConflictMessage(m) => Status::failure(409, "Conflict", m.clone()),
+            ApiError::ConflictBecause { target, reason } => Status::failure(
+                409,
+                "Conflict",
+                format!("Operation cannot be fulfilled on {} \"{}\": {reason}", target.qualified(), target.name),
+            )
+            .with_details(target.details()),
             ApiError::ApplyConflict { target, message, causes } => {
                 let details = StatusDetails { causes: causes.clone(), ..target.details() };
                 Status::failure(409, "Conflict", message.clone()).with_details(details)
@@ -132,6 +156,12 @@ impl ApiError {
                 Status::failure(422, "Invalid", message).with_details(details)
             }
             ApiError::BadRequest(m) => Status::failure(400, "BadRequest", m.clone()),
+            ApiError::PatchFailed => Status::failure(
+                422,
+                "Invalid",
+                "the server rejected our request due to an error in our request",
+            )
+            .with_details(StatusDetails::default()),
             ApiError::Unauthorized => Status::failure(401, "Unauthorized", "Unauthorized"),
             ApiError::Forbidden { target, message } => {
                 let text = match (target.resource.as_str(), target.name.as_str()) {
@@ -140,6 +170,21 @@ impl ApiError {
                     (_, name) => format!("{} \"{name}\" is forbidden: {message}", target.qualified()),
                 };
                 Status::failure(403, "Forbidden", text).with_details(target.details())
+            }
+            ApiError::NamespaceTerminating { target, namespace } => {
+                let forbidden = ApiError::Forbidden {
+                    target: target.clone(),
+                    message: format!("unable to create new content in namespace {namespace} because it is being terminated"),
+                };
+                let mut status = forbidden.status();
+                if let Some(details) = status.details.as_mut() {
+                    details.causes.push(StatusCause {
+                        reason: "NamespaceTerminating".into(),
+                        message: format!("namespace {namespace} is being terminated"),
+                        field: "metadata.namespace".into(),
+                    });
+                }
+                status
             }
             ApiError::MethodNotAllowed => Status::failure(
                 405,
@@ -157,6 +202,11 @@ impl ApiError {
                 format!("the body of the request was in an unknown format - accepted media types include: {accepted}"),
             ),
             ApiError::Expired(m) => Status::failure(410, "Expired", m.clone()),
+            ApiError::ContinueExpired { token } => {
+                let mut status = Status::failure(410, "Expired", CONTINUE_EXPIRED);
+                status.metadata.insert("continue".into(), token.clone().into());
+                status
+            }
             ApiError::Gone(m) => Status::failure(410, "Gone", m.clone()),
             ApiError::RequestEntityTooLarge(m) => Status::failure(413, "RequestEntityTooLarge", format!("Request entity too large: {m}")),
             ApiError::Timeout(m) => Status::failure(504, "Timeout", format!("Timeout: {m}")),

@@ -42,6 +42,8 @@ pub mod strategy;
 pub mod table;
 #[cfg(test)]
 mod test_store;
+#[cfg(test)]
+mod testing;
 mod token_request;
 mod users;
 mod validation;

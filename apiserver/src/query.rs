@@ -94,6 +94,12 @@ impl Params {
         let mut causes = Vec::new();
         let matching = self.resource_version_match.as_deref().unwrap_or_default();
         let version = self.resource_version.as_deref().unwrap_or_default();
+        if watch && self.send_initial_events.is_some() && matching != "NotOlderThan" {
+            causes.push(forbidden(
+                "resourceVersionMatch",
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            ));
+        }
         if !matching.is_empty() {
             if watch {
                 if self.send_initial_events.is_none() {
@@ -134,9 +140,33 @@ impl Params {
         options_invalid("ListOptions", causes)
     }
 
-    /// The options of a create, update or patch (`CreateOptions`, `UpdateOptions`,
-    /// `PatchOptions`).
+    /// The options of a create or update (`CreateOptions`, `UpdateOptions`).
     pub(crate) fn check_write(&self, options: &str) -> Result<(), ApiError> {
+        options_invalid(options, self.field_manager_causes())
+    }
+
+    /// The options of a patch (`PatchOptions`): server-side apply needs a field manager,
+    /// and only it may force.
+    pub(crate) fn check_patch(&self, apply: bool) -> Result<(), ApiError> {
+        let mut causes = Vec::new();
+        if !apply && self.force.is_some() {
+            causes.push(forbidden(
+                "force",
+                "may not be specified for non-apply patch",
+            ));
+        }
+        if apply && self.field_manager.as_deref().unwrap_or_default().is_empty() {
+            causes.push(StatusCause {
+                reason: "FieldValueRequired".into(),
+                message: "Required value: is required for apply patch".into(),
+                field: "fieldManager".into(),
+            });
+        }
+        causes.extend(self.field_manager_causes());
+        options_invalid("PatchOptions", causes)
+    }
+
+    fn field_manager_causes(&self) -> Vec<StatusCause> {
         let mut causes = Vec::new();
         if let Some(manager) = &self.field_manager {
             if manager.len() > FIELD_MANAGER_MAX {
@@ -159,7 +189,7 @@ impl Params {
                 }
             }
         }
-        options_invalid(options, causes)
+        causes
     }
 }
 
@@ -237,6 +267,28 @@ mod tests {
         );
         let p = Params::parse(Some("resourceVersion=5&resourceVersionMatch=NotOlderThan")).unwrap();
         assert!(p.check_list(false).is_ok());
+        let p = Params::parse(Some("sendInitialEvents=false&resourceVersionMatch=Exact")).unwrap();
+        assert_eq!(
+            p.check_list(true).unwrap_err().status().message,
+            "ListOptions.meta.k8s.io \"\" is invalid: [resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan, resourceVersionMatch: Unsupported value: \"Exact\": supported values: \"NotOlderThan\"]"
+        );
+    }
+
+    #[test]
+    fn patch_options() {
+        let p = Params::parse(Some("force=false")).unwrap();
+        assert_eq!(
+            p.check_patch(false).unwrap_err().status().message,
+            "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch"
+        );
+        let p = Params::parse(Some("fieldManager=")).unwrap();
+        assert_eq!(
+            p.check_patch(true).unwrap_err().status().message,
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+        );
+        let p = Params::parse(Some("fieldManager=kubectl&force=true")).unwrap();
+        assert!(p.check_patch(true).is_ok());
+        assert!(Params::parse(None).unwrap().check_patch(false).is_ok());
     }
 
     #[test]

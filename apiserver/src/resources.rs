@@ -132,11 +132,23 @@ impl Selection {
     }
 }
 
-/// The position a paginated list resumes from.
+/// The position a paginated list resumes from: the revision its pages are read at (or
+/// [`LATEST`], for the rest of a list whose revision was compacted away) and the first key
+/// of the next page.
 #[derive(Serialize, Deserialize)]
 struct Continue {
-    rv: u64,
+    rv: i64,
     start: String,
+}
+
+/// The revision of a continue token that reads on at the latest revision (upstream's -1).
+const LATEST: i64 = -1;
+
+impl Continue {
+    fn encode(&self) -> Result<String, ApiError> {
+        let token = serde_json::to_vec(self).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(STANDARD.encode(token))
+    }
 }
 
 fn json_response(code: StatusCode, value: &Value) -> Response {
@@ -251,14 +263,13 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         dry_run,
         validation,
         manager: &manager,
-        explicit_manager: params.field_manager.is_some(),
         force: params.force.unwrap_or(false),
     };
     match info.verb.as_str() {
         "list" | "watch" => params.check_list(info.verb == "watch")?,
         "create" => params.check_write("CreateOptions")?,
         "update" => params.check_write("UpdateOptions")?,
-        "patch" => params.check_write("PatchOptions")?,
+        "patch" => params.check_patch(content_type.as_deref() == Some(APPLY))?,
         _ => {}
     }
     if (part == Part::Main && !def.allows(&info.verb))
@@ -367,7 +378,6 @@ struct Target<'a> {
     validation: crate::field_validation::Mode,
     /// The field manager of the write.
     manager: &'a str,
-    explicit_manager: bool,
     /// Server-side apply takes conflicting fields over.
     force: bool,
 }
@@ -396,6 +406,8 @@ fn next_state(t: &Target<'_>, current: &Value, mut obj: Value) -> Result<Value, 
                 next["spec"] = json!({});
             }
             next["spec"]["replicas"] = json!(replicas);
+            // A new replica count is a spec change: the generation moves on, as upstream.
+            object::prepare_update(&mut next, current)?;
             Ok(next)
         }
         Part::Finalize => {
@@ -451,8 +463,6 @@ fn carry_status(to: &mut Value, from: &Value) {
     }
 }
 
-const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
-
 async fn list(
     server: &ApiServer,
     def: &ResourceDef,
@@ -482,8 +492,9 @@ async fn list(
             .decode(token)
             .ok()
             .and_then(|raw| serde_json::from_slice(&raw).ok())
+            .filter(|p: &Continue| p.rv > 0 || p.rv == LATEST)
             .ok_or_else(|| ApiError::BadRequest("continue key is not valid".into()))?;
-        opts.revision = Some(position.rv);
+        opts.revision = u64::try_from(position.rv).ok();
         opts.continue_from = Some(position.start);
     } else if params.resource_version_match.as_deref() == Some("Exact") {
         opts.revision = Some(parse_resource_version(params.resource_version.as_deref())?);
@@ -524,6 +535,7 @@ async fn list(
         return stream_list(server, def, prefix, selection).await;
     }
     let (mut more, mut last_key) = (false, None::<String>);
+    let resume = opts.continue_from.clone();
     // With a selector, a page of `limit` store keys may hold fewer matches: read on until the
     // limit is met or the keys run out, always at the first page's revision.
     let revision = loop {
@@ -531,11 +543,20 @@ async fn list(
             .store
             .list(&prefix, opts.clone())
             .await
-            .map_err(|e| match e {
-                storage::Error::Compacted { .. } if continuing.is_some() => {
-                    ApiError::Expired(CONTINUE_EXPIRED.into())
+            .map_err(|e| match (e, &resume) {
+                // The rest of the list can still be read, at the latest revision: the token
+                // for that comes with the refusal, as upstream's.
+                (storage::Error::Compacted { .. }, Some(start)) => {
+                    let rest = Continue {
+                        rv: LATEST,
+                        start: start.clone(),
+                    };
+                    match rest.encode() {
+                        Ok(token) => ApiError::ContinueExpired { token },
+                        Err(e) => e,
+                    }
                 }
-                e => from_storage(e, target(def, "")),
+                (e, _) => from_storage(e, target(def, "")),
             })?;
         let mut filled = false;
         // Room for the page's objects and their resourceVersions, allocated once.
@@ -558,11 +579,10 @@ async fn list(
     let mut metadata = json!({"resourceVersion": revision.to_string()});
     if let Some(last) = last_key.filter(|_| more) {
         let position = Continue {
-            rv: revision,
+            rv: i64::try_from(revision).map_err(|e| ApiError::Internal(e.to_string()))?,
             start: format!("{last}\0"),
         };
-        let token = serde_json::to_vec(&position).map_err(|e| ApiError::Internal(e.to_string()))?;
-        metadata["continue"] = json!(STANDARD.encode(token));
+        metadata["continue"] = json!(position.encode()?);
     }
     Ok(items.respond(def, metadata))
 }
@@ -802,11 +822,9 @@ async fn check_namespace(
     if memchr::memmem::find(&kv.value, b"deletionTimestamp").is_some()
         && crate::deletion::being_deleted(&object::from_store(&kv)?)
     {
-        return Err(ApiError::Forbidden {
+        return Err(ApiError::NamespaceTerminating {
             target: target(def, name),
-            message: format!(
-                "unable to create new content in namespace {namespace} because it is being terminated"
-            ),
+            namespace: namespace.to_string(),
         });
     }
     Ok(())
@@ -996,12 +1014,11 @@ fn has_managed_fields(obj: &Value) -> bool {
         .is_some_and(|a| !a.is_empty())
 }
 
+/// The media type of server-side apply patches.
+const APPLY: &str = "application/apply-patch+yaml";
+
 /// Media types accepted for patches.
 const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
-
-/// Times a patch is re-applied to a fresher object when a concurrent write wins the race
-/// (only patches without a resourceVersion precondition).
-const PATCH_ATTEMPTS: usize = 5;
 
 async fn patch(
     server: &ApiServer,
@@ -1028,10 +1045,14 @@ async fn patch(
             serde_json::from_slice(body)
                 .map_err(|e| ApiError::BadRequest(format!("invalid strategic merge patch: {e}")))?,
         ),
-        Some("application/apply-patch+yaml") => return apply(server, t, body, out).await,
+        Some(APPLY) => return apply(server, t, body, out).await,
         _ => return Err(ApiError::UnsupportedMediaType(PATCH_TYPES)),
     };
-    for _ in 0..PATCH_ATTEMPTS {
+    // Re-applied to the fresher object whenever a concurrent write wins the race, as
+    // upstream's GuaranteedUpdate: each lost race is another write landing, and the request
+    // deadline bounds a writer that keeps losing. (A resourceVersion in the patch is a
+    // precondition, never retried past.)
+    loop {
         let current = current(server, t).await?;
         let current_obj = object::from_store(&current)?;
         let mut patched = view(t, current_obj.clone());
@@ -1041,15 +1062,10 @@ async fn patch(
                     crate::json_patch_bounded::Refused::TooLarge(message) => {
                         ApiError::RequestEntityTooLarge(message)
                     }
-                    crate::json_patch_bounded::Refused::Failed(message) => ApiError::Invalid {
-                        kind: t.def.kind.to_string(),
-                        target: target(t.def, t.name),
-                        causes: vec![api::status::StatusCause {
-                            reason: "FieldValueInvalid".into(),
-                            message,
-                            field: String::new(),
-                        }],
-                    },
+                    crate::json_patch_bounded::Refused::Failed(message) => {
+                        tracing::debug!(%message, "JSON patch failed");
+                        ApiError::PatchFailed
+                    }
                 })?
             }
             Kind::Merge(p) => json_patch::merge(&mut patched, p),
@@ -1090,7 +1106,6 @@ async fn patch(
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::Conflict(target(t.def, t.name)))
 }
 
 /// Server-side apply: the applied configuration (YAML or JSON) merged into the object (created
@@ -1102,11 +1117,6 @@ async fn apply(
     body: &[u8],
     out: Output,
 ) -> Result<Response, ApiError> {
-    if !t.explicit_manager {
-        return Err(ApiError::BadRequest(
-            "PATCH requests with apply content type must have a fieldManager".into(),
-        ));
-    }
     if t.part != Part::Main {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -1118,7 +1128,8 @@ async fn apply(
     let mut applied = parse_write(t, &raw)?;
     let warnings = validate_fields(server, t, None, Decoded::Applied, &mut applied)?;
     let now = object::now();
-    for _ in 0..PATCH_ATTEMPTS {
+    // Retried as patches are.
+    loop {
         let (found, _) = server
             .store
             .get(&t.def.key(t.namespace, t.name), None)
@@ -1147,7 +1158,6 @@ async fn apply(
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::Conflict(target(t.def, t.name)))
 }
 
 fn conflict(t: &Target<'_>, conflicts: &[crate::managed_fields::Conflict]) -> ApiError {
@@ -1175,20 +1185,29 @@ async fn delete(
     let (def, name) = (t.def, t.name);
     let options = crate::deletion::DeleteOptions::parse(body, params)?;
     let dry_run = t.dry_run || crate::deletion::dry_run(&options.dry_run)?;
-    for _ in 0..PATCH_ATTEMPTS {
+    // Retried as patches are.
+    loop {
         let current = current(server, t).await?;
         let obj = object::from_store(&current)?;
         if let Some(pre) = &options.preconditions {
+            // Upstream's BeforeDelete names the object by its kind.
+            let failed = |reason: String| ApiError::ConflictBecause {
+                target: crate::error::Target {
+                    resource: def.kind.to_string(),
+                    ..target(def, name)
+                },
+                reason,
+            };
             let uid = object::meta_str(&obj, "uid");
             if let Some(want) = pre.uid.as_ref().filter(|u| *u != uid) {
-                return Err(ApiError::ConflictMessage(format!(
-                    "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
+                return Err(failed(format!(
+                    "the UID in the precondition ({want}) does not match the UID in record ({uid}). The object might have been deleted and then recreated"
                 )));
             }
             let rv = current.mod_revision.to_string();
             if let Some(want) = pre.resource_version.as_ref().filter(|v| **v != rv) {
-                return Err(ApiError::ConflictMessage(format!(
-                    "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {rv}"
+                return Err(failed(format!(
+                    "the ResourceVersion in the precondition ({want}) does not match the ResourceVersion in record ({rv}). The object might have been modified"
                 )));
             }
         }
@@ -1205,7 +1224,6 @@ async fn delete(
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::Conflict(target(def, name)))
 }
 
 /// Carries out a deletion of the stored `current` (decoded as `obj`), guarded by its
@@ -1321,3 +1339,5 @@ fn list_body(def: &ResourceDef, metadata: Value, items: Vec<Value>) -> Value {
 
 #[cfg(test)]
 mod stream_tests;
+#[cfg(test)]
+mod tests;

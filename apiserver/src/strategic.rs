@@ -39,6 +39,27 @@ fn without_directives(value: &Value) -> Value {
     }
 }
 
+/// `value` as a patch puts it where the object has no value of its kind: without
+/// directives, and without the nulls it carries (they remove nothing there), as upstream.
+fn inserted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, v)| !is_directive(k) && !v.is_null())
+                .map(|(k, v)| (k.clone(), inserted(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .filter(|v| v.get("$patch").is_none())
+                .map(inserted)
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn child(path: &str, key: &str) -> String {
     match path {
         "" => key.to_string(),
@@ -89,9 +110,12 @@ fn check_directives(patch: &Map<String, Value>) -> Result<(), String> {
         let Some(keys) = keys else {
             return Err(RETAIN_KEYS_FORMAT.into());
         };
-        // Every field the patch sets must be one it retains.
+        // Every field the patch sets must be one it retains (removing one is fine).
         let kept = |k: &String| keys.iter().any(|r| r.as_str() == Some(k.as_str()));
-        if patch.keys().any(|k| !is_directive(k) && !kept(k)) {
+        if patch
+            .iter()
+            .any(|(k, v)| !is_directive(k) && !v.is_null() && !kept(k))
+        {
             return Err(RETAIN_KEYS_FORMAT.into());
         }
     }
@@ -145,15 +169,19 @@ fn merge_map(
             Value::Object(p) => match target.get_mut(key) {
                 Some(Value::Object(t)) => merge_map(def, t, p, &field_path)?,
                 _ => {
-                    target.insert(key.clone(), without_directives(value));
+                    target.insert(key.clone(), inserted(value));
                 }
             },
             Value::Array(p) => match (def.list_merge(&field_path), target.get_mut(key)) {
                 (Some(strategy), Some(Value::Array(t))) => {
                     merge_list(def, t, p, strategy, &field_path)?
                 }
-                _ => {
+                // A list that replaces a list keeps what it holds.
+                (None, Some(Value::Array(_))) => {
                     target.insert(key.clone(), without_directives(value));
+                }
+                _ => {
+                    target.insert(key.clone(), inserted(value));
                 }
             },
             scalar => {
@@ -331,10 +359,22 @@ mod tests {
             patched(&def, original.clone(), removal)["metadata"]["finalizers"],
             json!([])
         );
-        let retain = json!({"metadata": {"labels": {"$retainKeys": ["y"], "y": "3"}}});
+        let retain = json!({"metadata": {"labels": {"$retainKeys": ["y"], "y": "3", "x": null}}});
         assert_eq!(
             patched(&def, original, retain)["metadata"]["labels"],
             json!({"y": "3"})
+        );
+    }
+
+    #[test]
+    fn nulls_under_absent_fields_are_dropped() {
+        let patch = json!({"metadata": {"annotations": {"a": "1", "b": null}},
+            "spec": {"template": {"metadata": {"labels": {"x": null}}}}});
+        let result = patched(&deployment(), json!({"metadata": {}}), patch);
+        assert_eq!(
+            result,
+            json!({"metadata": {"annotations": {"a": "1"}},
+                "spec": {"template": {"metadata": {"labels": {}}}}})
         );
     }
 

@@ -22,26 +22,40 @@ pub fn prepare_update(def: &ResourceDef, obj: &mut Value) {
 fn prepare_write(def: &ResourceDef, obj: &mut Value) {
     match (def.group, def.plural) {
         ("", "secrets") => secret_defaults(obj),
-        ("", "services") => service_defaults(&mut obj["spec"]),
-        ("", "pods") => pod_spec_defaults(&mut obj["spec"], true),
-        ("", "podtemplates") => pod_spec_defaults(&mut obj["template"]["spec"], true),
+        ("", "services") => service_defaults(obj.pointer_mut("/spec")),
+        ("", "pods") => pod_spec_defaults(obj.pointer_mut("/spec"), true),
+        ("", "podtemplates") => pod_spec_defaults(obj.pointer_mut("/template/spec"), true),
         ("apps", "deployments") => {
-            deployment_defaults(&mut obj["spec"]);
-            pod_spec_defaults(&mut obj["spec"]["template"]["spec"], true);
+            deployment_defaults(obj.pointer_mut("/spec"));
+            pod_spec_defaults(obj.pointer_mut("/spec/template/spec"), true);
         }
         ("", "replicationcontrollers")
         | ("apps", "replicasets" | "statefulsets" | "daemonsets")
         | ("apps.openshift.io", "deploymentconfigs") => {
-            pod_spec_defaults(&mut obj["spec"]["template"]["spec"], true)
+            pod_spec_defaults(obj.pointer_mut("/spec/template/spec"), true)
         }
         // A job's pods have no default restart policy: it must be chosen.
-        ("batch", "jobs") => pod_spec_defaults(&mut obj["spec"]["template"]["spec"], false),
+        ("batch", "jobs") => pod_spec_defaults(obj.pointer_mut("/spec/template/spec"), false),
         ("batch", "cronjobs") => pod_spec_defaults(
-            &mut obj["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            obj.pointer_mut("/spec/jobTemplate/spec/template/spec"),
             false,
         ),
         _ => {}
     }
+}
+
+/// The elements of the list `obj[key]`, if it has one. (Indexing a `Value` mutably would
+/// insert a `null` where the field is absent, and that `null` would be stored.)
+fn items<'a>(obj: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
+    obj.get_mut(key)
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+}
+
+/// `obj[key]` if it is an object.
+fn object_at<'a>(obj: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+    obj.get_mut(key).filter(|v| v.is_object())
 }
 
 /// Sets `obj[key]` to `value` when it is absent.
@@ -52,10 +66,10 @@ fn default(obj: &mut Value, key: &str, value: Value) {
 }
 
 /// A service's type, session affinity, traffic policies and port protocols and targets.
-fn service_defaults(spec: &mut Value) {
-    if !spec.is_object() {
+fn service_defaults(spec: Option<&mut Value>) {
+    let Some(spec) = spec.filter(|s| s.is_object()) else {
         return;
-    }
+    };
     default(spec, "type", json!("ClusterIP"));
     default(spec, "sessionAffinity", json!("None"));
     let kind = spec["type"].as_str().unwrap_or_default().to_string();
@@ -65,7 +79,7 @@ fn service_defaults(spec: &mut Value) {
     if kind == "NodePort" || kind == "LoadBalancer" {
         default(spec, "externalTrafficPolicy", json!("Cluster"));
     }
-    for port in spec["ports"].as_array_mut().into_iter().flatten() {
+    for port in items(spec, "ports") {
         default(port, "protocol", json!("TCP"));
         let number = port["port"].clone();
         default(port, "targetPort", number);
@@ -73,10 +87,10 @@ fn service_defaults(spec: &mut Value) {
 }
 
 /// A deployment's replica count, history, progress deadline and rolling-update strategy.
-fn deployment_defaults(spec: &mut Value) {
-    if !spec.is_object() {
+fn deployment_defaults(spec: Option<&mut Value>) {
+    let Some(spec) = spec.filter(|s| s.is_object()) else {
         return;
-    }
+    };
     default(spec, "replicas", json!(1));
     default(spec, "revisionHistoryLimit", json!(10));
     default(spec, "progressDeadlineSeconds", json!(600));
@@ -108,10 +122,10 @@ fn pull_policy(image: &str) -> &'static str {
 
 /// A pod spec's scheduling, DNS and termination settings, and its containers' pull policy,
 /// termination message, port protocols, probe timings and field references.
-fn pod_spec_defaults(spec: &mut Value, restart_always: bool) {
-    if !spec.is_object() {
+fn pod_spec_defaults(spec: Option<&mut Value>, restart_always: bool) {
+    let Some(spec) = spec.filter(|s| s.is_object()) else {
         return;
-    }
+    };
     if restart_always {
         default(spec, "restartPolicy", json!("Always"));
     }
@@ -120,40 +134,41 @@ fn pod_spec_defaults(spec: &mut Value, restart_always: bool) {
     default(spec, "securityContext", json!({}));
     default(spec, "schedulerName", json!("default-scheduler"));
     for list in ["containers", "initContainers"] {
-        for c in spec[list].as_array_mut().into_iter().flatten() {
+        for c in items(spec, list) {
             let policy = pull_policy(c["image"].as_str().unwrap_or_default());
             default(c, "imagePullPolicy", json!(policy));
             default(c, "terminationMessagePath", json!("/dev/termination-log"));
             default(c, "terminationMessagePolicy", json!("File"));
             default(c, "resources", json!({}));
-            for port in c["ports"].as_array_mut().into_iter().flatten() {
+            for port in items(c, "ports") {
                 default(port, "protocol", json!("TCP"));
             }
             for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-                let p = &mut c[probe];
-                if !p.is_object() {
+                let Some(p) = object_at(c, probe) else {
                     continue;
-                }
+                };
                 default(p, "timeoutSeconds", json!(1));
                 default(p, "periodSeconds", json!(10));
                 default(p, "successThreshold", json!(1));
                 default(p, "failureThreshold", json!(3));
-                if p["httpGet"].is_object() {
-                    default(&mut p["httpGet"], "scheme", json!("HTTP"));
+                if let Some(get) = object_at(p, "httpGet") {
+                    default(get, "scheme", json!("HTTP"));
                 }
             }
-            for env in c["env"].as_array_mut().into_iter().flatten() {
-                let field = &mut env["valueFrom"]["fieldRef"];
-                if field.is_object() {
+            for env in items(c, "env") {
+                if let Some(field) = env
+                    .pointer_mut("/valueFrom/fieldRef")
+                    .filter(|f| f.is_object())
+                {
                     default(field, "apiVersion", json!("v1"));
                 }
             }
         }
     }
-    for volume in spec["volumes"].as_array_mut().into_iter().flatten() {
+    for volume in items(spec, "volumes") {
         for source in ["configMap", "secret"] {
-            if volume[source].is_object() {
-                default(&mut volume[source], "defaultMode", json!(420));
+            if let Some(source) = object_at(volume, source) {
+                default(source, "defaultMode", json!(420));
             }
         }
     }
@@ -220,6 +235,12 @@ mod tests {
         assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
         assert_eq!(pod["containers"][1]["imagePullPolicy"], "IfNotPresent");
         assert_eq!(pod["containers"][0]["ports"][0]["protocol"], "TCP");
+        // What the defaults do not set stays absent (no `null` is stored in its place).
+        assert!(pod.get("volumes").is_none() && pod.get("initContainers").is_none());
+        let b = pod["containers"][1].as_object().unwrap();
+        assert!(
+            !b.contains_key("ports") && !b.contains_key("livenessProbe") && !b.contains_key("env")
+        );
         assert_eq!(
             pod["containers"][0]["readinessProbe"],
             json!({"httpGet": {"port": 80, "scheme": "HTTP"}, "timeoutSeconds": 1,

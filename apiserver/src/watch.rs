@@ -40,9 +40,6 @@ pub(crate) async fn watch(
     let selection = Selection::parse(def, params)?;
     let prefix = def.namespace_prefix(namespace);
     let initial_events = params.send_initial_events == Some(true);
-    if initial_events {
-        check_watch_list(def, params)?;
-    }
     let cache = server.watch_caches.of(def).await?;
     let from_store = |prefix: String, after: Revision| async move {
         let feed: Feed = match server.store.watch(&prefix, after).await {
@@ -111,6 +108,12 @@ pub(crate) async fn watch(
         }
     };
 
+    // `sendInitialEvents=false`: the changes only, whatever the start.
+    let initial = match params.send_initial_events {
+        Some(false) => Vec::new(),
+        _ => initial,
+    };
+
     let timeout = Duration::from_secs(
         params
             .timeout_seconds
@@ -145,7 +148,8 @@ pub(crate) async fn watch(
                 Err(e) => { yield Ok(line("ERROR", &e.status_value())); return; }
             }
         }
-        if initial_events {
+        // The end of the initial state is marked for clients that take bookmarks.
+        if initial_events && bookmarks {
             yield Ok(bookmark(from, true));
         }
         let mut feed = feed;
@@ -193,37 +197,6 @@ pub(crate) async fn watch(
         Body::from_stream(body),
     )
         .into_response())
-}
-
-/// The conditions upstream puts on `sendInitialEvents=true`.
-fn check_watch_list(def: &ResourceDef, params: &Params) -> Result<(), ApiError> {
-    let mut causes = Vec::new();
-    if params.resource_version_match.as_deref() != Some("NotOlderThan") {
-        causes.push(api::status::StatusCause {
-            reason: "FieldValueInvalid".into(),
-            message: "Invalid value: \"\": sendInitialEvents requires setting resourceVersionMatch to NotOlderThan".into(),
-            field: "resourceVersionMatch".into(),
-        });
-    }
-    if params.allow_watch_bookmarks != Some(true) {
-        causes.push(api::status::StatusCause {
-            reason: "FieldValueForbidden".into(),
-            message: "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"
-                .into(),
-            field: "allowWatchBookmarks".into(),
-        });
-    }
-    match causes.is_empty() {
-        true => Ok(()),
-        false => Err(ApiError::Invalid {
-            kind: "ListOptions".into(),
-            target: crate::error::Target {
-                group: "meta.k8s.io".into(),
-                ..target(def, "")
-            },
-            causes,
-        }),
-    }
 }
 
 /// One line of the stream for a parsed value (statuses, bookmarks, tables).

@@ -290,7 +290,7 @@ fn a_hostile_tenant_gets_upstreams_answers_and_breaks_nothing() {
     t.expect("label syntax", "POST", &format!("{NS}/configmaps"),
         json!({"metadata": {"name": "lab", "labels": {"a b/c d": "!!"}}}), 422,
         "ConfigMap \"lab\" is invalid: [metadata.labels: Invalid value: \"a b/c d\": prefix part ...");
-    t.expect(&"long field manager".to_string(), "POST",
+    t.expect("long field manager", "POST",
         &format!("{NS}/configmaps?fieldManager={}", "m".repeat(1000)),
         json!({"metadata": {"name": "fm"}}), 422,
         "CreateOptions.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than 128 bytes");
