@@ -63,7 +63,8 @@ fn discovery_health_and_version(c: Cluster) {
         metrics.contains(r#"apiserver_storage_objects{resource="namespaces"} 5"#),
         "{metrics}"
     );
-    assert!(metrics.contains(r#"apiserver_request_total{verb="GET",group="",version="",resource="",subresource="",code="200"}"#), "{metrics}");
+    assert!(metrics.contains(r#"apiserver_request_total{verb="GET",dry_run="",group="",version="",resource="",subresource="",scope="",component="apiserver",code="200"}"#), "{metrics}");
+    assert!(metrics.contains(r#"apiserver_request_total{verb="LIST",dry_run="",group="",version="v1",resource="namespaces",subresource="",scope="cluster",component="apiserver",code="200"}"#), "{metrics}");
     let ns = c.kubectl_ok(&["get", "namespaces", "-o", "name"]);
     for name in ["default", "kube-system", "openshift"] {
         assert!(ns.contains(&format!("namespace/{name}\n")), "{ns}");
