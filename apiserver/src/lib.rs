@@ -6,6 +6,7 @@
 //! requests need an authenticated user.
 
 mod admission;
+pub mod audit;
 mod authentication;
 pub mod authorization;
 pub mod bootstrap_policy;
