@@ -6,6 +6,7 @@
 //! requests need an authenticated user.
 
 mod admission;
+pub mod audit;
 mod authentication;
 pub mod authorization;
 pub mod bootstrap_policy;
@@ -91,6 +92,8 @@ pub struct ApiServer {
     pub(crate) in_flight: http::in_flight::InFlight,
     /// Set when the server begins to shut down: readiness fails and watches end.
     closing: tokio::sync::watch::Sender<bool>,
+    /// The audit log (none: requests are not audited).
+    pub(crate) audit: Option<Arc<audit::Audit>>,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -210,6 +213,7 @@ impl ApiServer {
             in_flight: http::in_flight::InFlight::new(400, 200),
             limits: Limits::default(),
             closing: tokio::sync::watch::channel(false).0,
+            audit: None,
         }
     }
 
@@ -244,6 +248,12 @@ impl ApiServer {
         tokens: auth::service_account_tokens::ServiceAccountTokens,
     ) -> Self {
         self.service_account_tokens = Some(Arc::new(tokens));
+        self
+    }
+
+    /// The same server, recording requests in `audit` (none: no audit log).
+    pub fn with_audit(mut self, audit: Option<audit::Audit>) -> Self {
+        self.audit = audit.map(Arc::new);
         self
     }
 
@@ -385,10 +395,13 @@ async fn authorize(State(server): State<Shared>, request: Request, next: Next) -
         return next.run(request).await;
     }
     let info = request_info::of(&request);
-    if let Some(user) = request.extensions().get::<User>()
-        && let Err(e) = server.authorizer.check(user, &info, path).await
-    {
-        return e.into_response();
+    if let Some(user) = request.extensions().get::<User>() {
+        let decision = server.authorizer.check(user, &info, path).await;
+        let word = if decision.is_ok() { "allow" } else { "forbid" };
+        audit::annotate(request.extensions(), "authorization.k8s.io/decision", word);
+        if let Err(e) = decision {
+            return e.into_response();
+        }
     }
     next.run(request).await
 }
@@ -633,10 +646,15 @@ impl ApiServer {
                 self.clone(),
                 http::in_flight::limit,
             ))
+            .layer(middleware::from_fn(audit::note_impersonation))
             .layer(middleware::from_fn_with_state(
                 self.clone(),
                 impersonation::impersonate,
             ))
+            // Audit, as upstream: after authentication (the policy matches the authenticated
+            // user), before impersonation, the in-flight limits and authorization (so refused
+            // requests are recorded with their 403 or 429).
+            .layer(middleware::from_fn_with_state(self.clone(), audit::record))
             .layer(middleware::from_fn_with_state(
                 self.clone(),
                 authentication::authenticate,

@@ -220,6 +220,8 @@ pub async fn serve_tls(
                     if let Some(user) = &user {
                         req.extensions_mut().insert(user.clone());
                     }
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
                     let guard = Busy::new(&busy);
                     let response = app.clone().oneshot(req.map(axum::body::Body::new));
                     async move {

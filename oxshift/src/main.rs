@@ -120,6 +120,23 @@ struct StartArgs {
     /// How long requests in flight may take to finish when the server stops.
     #[arg(long, value_parser = seconds, default_value = "60s")]
     shutdown_grace_period: std::time::Duration,
+    /// The audit policy (`audit.k8s.io/v1` `Policy`, YAML or JSON); without it, with
+    /// `--audit-log`, OpenShift's `Default` profile.
+    #[arg(long, alias = "audit-policy-file")]
+    audit_policy: Option<PathBuf>,
+    /// Where audit events go, one JSON object per line (`-`: standard output); none: no
+    /// auditing.
+    #[arg(long, alias = "audit-log-path")]
+    audit_log: Option<PathBuf>,
+    /// Megabytes of audit log before it is rotated (0: 100).
+    #[arg(long, default_value_t = 0)]
+    audit_log_maxsize: u64,
+    /// Rotated audit logs kept (0: all).
+    #[arg(long, default_value_t = 0)]
+    audit_log_maxbackup: usize,
+    /// Days a rotated audit log is kept, by the time in its name (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    audit_log_maxage: u64,
 }
 
 /// The OAuth server's setup from the flags: `--htpasswd`, `--allow-all-passwords`, then the
@@ -294,7 +311,18 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             request_timeout: args.request_timeout,
             max_read_only: args.max_requests_inflight,
             max_mutating: args.max_mutating_requests_inflight,
-        }),
+        })
+        .with_audit(apiserver::audit::Audit::from_options(
+            &apiserver::audit::Options {
+                policy_file: args.audit_policy.clone(),
+                log_path: args.audit_log.clone(),
+                rotation: apiserver::audit::Rotation {
+                    max_size_mb: args.audit_log_maxsize,
+                    max_backups: args.audit_log_maxbackup,
+                    max_age_days: args.audit_log_maxage,
+                },
+            },
+        )?),
     );
     api.bootstrap().await?;
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
