@@ -230,6 +230,13 @@ impl ApiServer {
         self.closing.send_replace(true);
     }
 
+    /// Writes out every audit event recorded so far (at shutdown, after the last request).
+    pub async fn flush_audit(&self) {
+        if let Some(audit) = &self.audit {
+            audit.flush().await;
+        }
+    }
+
     /// Resolves once the server begins shutting down.
     pub(crate) fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let mut closing = self.closing.subscribe();

@@ -355,7 +355,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     apiserver::serve::serve_tls(
         listener,
         Arc::new(pki.server_config()?),
-        api.router(),
+        api.clone().router(),
         shutdown,
         apiserver::serve::Limits {
             max_connections_per_client: args.max_connections_per_client,
@@ -364,6 +364,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         },
     )
     .await;
+    api.flush_audit().await;
     Ok(())
 }
 
