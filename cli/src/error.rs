@@ -45,24 +45,29 @@ impl CliError {
 }
 
 /// An Invalid Status as kubectl words it: `The ConfigMap "a" is invalid: <field>: <message>`,
-/// one cause per line (`* ...`) when there are several.
+/// one cause per line (`* ...`) when there are several (the same cause once); without a kind,
+/// a name or causes, the server's message follows `The request is invalid`.
 fn invalid(status: &serde_json::Value) -> CliError {
     let details = &status["details"];
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     let (kind, name) = (text(&details["kind"]), text(&details["name"]));
-    let prefix = match kind.is_empty() && name.is_empty() {
-        true => "The request is invalid".to_string(),
-        false => format!("The {kind} {name:?} is invalid"),
+    let mut causes: Vec<String> = Vec::new();
+    for cause in details["causes"].as_array().into_iter().flatten() {
+        let line = format!("{}: {}", text(&cause["field"]), text(&cause["message"]));
+        if !causes.contains(&line) {
+            causes.push(line);
+        }
+    }
+    let message = text(&status["message"]);
+    let prefix = if !kind.is_empty() || !name.is_empty() {
+        format!("The {kind} {name:?} is invalid")
+    } else if (!details.is_object() || causes.is_empty()) && !message.is_empty() {
+        format!("The request is invalid: {message}")
+    } else {
+        "The request is invalid".to_string()
     };
-    let causes: Vec<String> = details["causes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| format!("{}: {}", text(&c["field"]), text(&c["message"])))
-        .collect();
     CliError::Plain(match causes.as_slice() {
-        [] if details.is_object() => prefix,
-        [] => format!("{prefix}: {}", text(&status["message"])),
+        [] => prefix,
         [one] => format!("{prefix}: {one}"),
         many => format!("{prefix}: \n* {}", many.join("\n* ")),
     })
