@@ -7,23 +7,19 @@
 
 mod admission;
 pub mod audit;
-mod authentication;
-pub mod authorization;
-pub mod bootstrap_policy;
+pub mod authn;
+pub mod authz;
 mod deletion;
 pub mod discovery;
-pub mod encoded;
 pub mod error;
 mod field_validation;
 mod freshness;
 mod go_fmt;
 pub mod http;
-mod impersonation;
 mod json_patch_bounded;
 mod managed_fields;
 mod metered_store;
 pub mod metrics;
-pub mod negotiation;
 pub mod oauth;
 pub mod object;
 pub mod openapi;
@@ -31,12 +27,10 @@ mod openapi_protobuf;
 mod project_watch;
 mod projects;
 mod query;
-pub mod request_info;
 pub mod resources;
 mod reviews;
 pub mod scale;
 mod schema_walk;
-pub mod serve;
 mod service_ips;
 pub mod strategic;
 pub mod strategy;
@@ -48,8 +42,8 @@ mod testing;
 mod token_request;
 mod users;
 mod validation;
-mod watch;
-pub mod watch_cache;
+pub mod watch;
+mod watch_stream;
 
 use std::sync::Arc;
 
@@ -63,7 +57,7 @@ use axum::routing::get;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::serve::User;
+use crate::http::serve::User;
 
 /// The Kubernetes API version this server speaks, as `/version` reports it.
 pub const KUBERNETES_VERSION: (&str, &str) = ("1", "32");
@@ -77,12 +71,12 @@ pub struct ApiServer {
     openapi: std::sync::OnceLock<OpenApiDocs>,
     pub metrics: Arc<metrics::Metrics>,
     /// Per-resource caches serving watches and `resourceVersion=0` lists.
-    pub watch_caches: Arc<watch_cache::WatchCaches>,
+    pub watch_caches: Arc<watch::cache::WatchCaches>,
     /// RBAC over every resource request.
-    pub authorizer: Arc<authorization::Authorizer>,
+    pub authorizer: Arc<authz::authorizer::Authorizer>,
     /// Signs and verifies service-account tokens (none: bearer tokens are refused).
     pub service_account_tokens: Option<Arc<auth::service_account_tokens::ServiceAccountTokens>>,
-    verified_tokens: authentication::VerifiedTokens,
+    verified_tokens: authn::authentication::VerifiedTokens,
     /// The built-in OAuth server (none: `oc login` with a password is not offered).
     pub oauth: Option<Arc<oauth::OAuthConfig>>,
     /// The kinds' field schemas, for field validation.
@@ -200,7 +194,7 @@ impl ApiServer {
             Arc::new(metered_store::MeteredStore::new(store, metrics.clone()));
         Self {
             scheme,
-            watch_caches: Arc::new(watch_cache::WatchCaches::new(store.clone())),
+            watch_caches: Arc::new(watch::cache::WatchCaches::new(store.clone())),
             authorizer: Arc::default(),
             service_account_tokens: None,
             verified_tokens: Default::default(),
@@ -401,7 +395,7 @@ async fn authorize(State(server): State<Shared>, request: Request, next: Next) -
     if oauth::is_public(path) {
         return next.run(request).await;
     }
-    let info = request_info::of(&request);
+    let info = http::request_info::of(&request);
     if let Some(user) = request.extensions().get::<User>() {
         let decision = server.authorizer.check(user, &info, path).await;
         let word = if decision.is_ok() { "allow" } else { "forbid" };
@@ -426,7 +420,7 @@ impl ApiServer {
     /// Creates what a fresh cluster needs (the system namespaces, the default RBAC policy),
     /// missing pieces only, and starts following the RBAC policy.
     pub async fn bootstrap(&self) -> Result<(), ApiError> {
-        for obj in bootstrap_policy::objects() {
+        for obj in authz::bootstrap_policy::objects() {
             let plural = match obj["kind"].as_str() {
                 Some("ClusterRole") => "clusterroles",
                 _ => "clusterrolebindings",
@@ -656,7 +650,7 @@ impl ApiServer {
             .layer(middleware::from_fn(audit::note_impersonation))
             .layer(middleware::from_fn_with_state(
                 self.clone(),
-                impersonation::impersonate,
+                authn::impersonation::impersonate,
             ))
             // Audit, as upstream: after authentication (the policy matches the authenticated
             // user), before impersonation, the in-flight limits and authorization (so refused
@@ -664,7 +658,7 @@ impl ApiServer {
             .layer(middleware::from_fn_with_state(self.clone(), audit::record))
             .layer(middleware::from_fn_with_state(
                 self.clone(),
-                authentication::authenticate,
+                authn::authentication::authenticate,
             ))
             .layer(middleware::from_fn_with_state(
                 self.clone(),

@@ -36,7 +36,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::request_info::{self, RequestInfo};
+use crate::http::request_info::{self, RequestInfo};
 
 /// Upstream's buckets of request and storage latencies, in seconds.
 const LATENCY_BUCKETS: [f64; 23] = [
@@ -544,11 +544,14 @@ mod tests {
             "127.0.0.1:0".into(),
         );
         let info =
-            crate::request_info::parse(&Method::GET, "/api/v1/namespaces/a/bogus-xyz", false);
+            crate::http::request_info::parse(&Method::GET, "/api/v1/namespaces/a/bogus-xyz", false);
         let labels = request_labels(&server, &Method::GET, &info, None, false);
         assert_eq!((labels.resource.as_str(), labels.scope.as_str()), ("", ""));
-        let info =
-            crate::request_info::parse(&Method::GET, "/api/v1/namespaces/a/configmaps", false);
+        let info = crate::http::request_info::parse(
+            &Method::GET,
+            "/api/v1/namespaces/a/configmaps",
+            false,
+        );
         let labels = request_labels(&server, &Method::GET, &info, Some("dryRun=All"), false);
         assert_eq!(
             (

@@ -18,12 +18,12 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::ApiServer;
-use crate::authorization::user_info;
+use crate::authz::authorizer::user_info;
 use crate::error::ApiError;
+use crate::http::serve::User;
 use crate::query::Params;
 use crate::resources::{Output, Selection};
-use crate::serve::User;
-use crate::watch_cache::Message;
+use crate::watch::cache::Message;
 
 /// How long a watch lasts when the client does not say.
 const DEFAULT_SECONDS: u64 = 1800;
@@ -183,7 +183,7 @@ impl Render {
             return None;
         }
         let shown = self.out.event(&self.def, project, &mut self.first);
-        Some(crate::watch::line(kind, &shown))
+        Some(crate::watch_stream::line(kind, &shown))
     }
 
     /// A project the caller no longer sees: it names only itself, as upstream's.
@@ -191,6 +191,6 @@ impl Render {
         let project = json!({"kind": "Project", "apiVersion": "project.openshift.io/v1",
             "metadata": {"name": name}});
         let shown = self.out.event(&self.def, project, &mut self.first);
-        Some(crate::watch::line("DELETED", &shown))
+        Some(crate::watch_stream::line("DELETED", &shown))
     }
 }

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use storage::ListOptions;
 
 use crate::ApiServer;
-use crate::authorization::user_info;
+use crate::authz::authorizer::user_info;
 use crate::error::{ApiError, Target, from_storage};
+use crate::http::serve::User;
 use crate::object;
 use crate::resources::Output;
-use crate::serve::User;
 
 const REQUESTER: &str = "openshift.io/requester";
 const DISPLAY_NAME: &str = "openshift.io/display-name";

@@ -18,11 +18,12 @@ use storage::ListOptions;
 
 use crate::error::{ApiError, from_storage};
 use crate::field_validation::Decoded;
-use crate::negotiation::{self, Format};
+use crate::http::negotiation::{self, Format};
+use crate::http::request_info;
 use crate::object::{self, target};
 use crate::query::Params;
-use crate::request_info;
-use crate::{ApiServer, encoded, scale, strategy, table};
+use crate::watch::encoded;
+use crate::{ApiServer, scale, strategy, table};
 
 pub use crate::http::body::MAX_BODY_BYTES;
 
@@ -169,7 +170,10 @@ pub async fn handle(State(server): State<std::sync::Arc<ApiServer>>, request: Re
 
 async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiError> {
     let info = request_info::of(&request);
-    let user = request.extensions().get::<crate::serve::User>().cloned();
+    let user = request
+        .extensions()
+        .get::<crate::http::serve::User>()
+        .cloned();
     let (parts, body) = request.into_parts();
     let def = server
         .scheme
@@ -328,7 +332,9 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
             Ok(out.object(def, view(&target, current)))
         }
         ("list", Part::Main) => list(server, def, namespace, &params, out).await,
-        ("watch", Part::Main) => crate::watch::watch(server, def, namespace, &params, out).await,
+        ("watch", Part::Main) => {
+            crate::watch_stream::watch(server, def, namespace, &params, out).await
+        }
         ("create", Part::Main) => {
             let body = decode(read_body().await?)?;
             create(server, &target, &body, out).await
@@ -369,7 +375,7 @@ enum Part {
 /// The object a write addresses, and who writes it.
 struct Target<'a> {
     def: &'a ResourceDef,
-    user: Option<&'a crate::serve::User>,
+    user: Option<&'a crate::http::serve::User>,
     namespace: Option<&'a str>,
     name: &'a str,
     part: Part,

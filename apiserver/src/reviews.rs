@@ -9,9 +9,9 @@ use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde_json::{Value, json};
 
 use crate::ApiServer;
-use crate::authorization::user_info;
+use crate::authz::authorizer::user_info;
 use crate::error::ApiError;
-use crate::serve::User;
+use crate::http::serve::User;
 
 /// The answered review: the request with its `status` (and a creation timestamp, as
 /// upstream echoes).
@@ -27,7 +27,7 @@ pub async fn answer(
         "SelfSubjectReview" => json!({"userInfo": user_json(&caller)}),
         "TokenReview" => {
             let token = review["spec"]["token"].as_str().unwrap_or_default();
-            match crate::authentication::user_of(server, token).await {
+            match crate::authn::authentication::user_of(server, token).await {
                 Some(user) => json!({"authenticated": true, "user": user_json(&user_info(&user)),
                     "audiences": review["spec"]["audiences"]}),
                 None => json!({"authenticated": false, "error": "invalid bearer token"}),

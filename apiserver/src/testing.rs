@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use crate::ApiServer;
-use crate::serve::User;
+use crate::http::serve::User;
 use crate::test_store::TestStore;
 
 /// How long a test waits for something that should happen at once.

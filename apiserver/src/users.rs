@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::ApiServer;
 use crate::error::ApiError;
-use crate::serve::User;
+use crate::http::serve::User;
 
 pub async fn current(server: &ApiServer, user: &User) -> Result<Value, ApiError> {
     let def = server
@@ -20,7 +20,7 @@ pub async fn current(server: &ApiServer, user: &User) -> Result<Value, ApiError>
         .filter(|g| !g.starts_with("system:authenticated"))
         .cloned()
         .collect();
-    groups.extend(crate::authentication::groups_of(server, &user.name).await);
+    groups.extend(crate::authn::authentication::groups_of(server, &user.name).await);
     groups.sort();
     groups.dedup();
     Ok(match found {

@@ -257,7 +257,7 @@ const ADMIN: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec {
 /// The controller manager's own identity (bound to its role by the default policy).
 const CONTROLLER_MANAGER: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec {
     file: "controller-manager",
-    user: apiserver::bootstrap_policy::CONTROLLER_MANAGER,
+    user: apiserver::authz::bootstrap_policy::CONTROLLER_MANAGER,
     groups: &[],
 };
 
@@ -352,12 +352,12 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), release).await;
         }
     };
-    apiserver::serve::serve_tls(
+    apiserver::http::serve::serve_tls(
         listener,
         Arc::new(pki.server_config()?),
         api.clone().router(),
         shutdown,
-        apiserver::serve::Limits {
+        apiserver::http::serve::Limits {
             max_connections_per_client: args.max_connections_per_client,
             shutdown_grace: args.shutdown_grace_period,
             ..Default::default()

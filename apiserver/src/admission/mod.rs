@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::ApiServer;
 use crate::error::ApiError;
-use crate::serve::User;
+use crate::http::serve::User;
 
 /// Runs every plugin that applies to `def` on `obj`, the state about to be stored.
 pub async fn validate(

@@ -9,10 +9,10 @@ use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde_json::Value;
 
 use crate::ApiServer;
-use crate::authorization::user_info;
+use crate::authz::authorizer::user_info;
 use crate::error::{ApiError, Target};
+use crate::http::serve::User;
 use crate::object;
-use crate::serve::User;
 
 pub async fn check(
     server: &ApiServer,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::policy::{Level, Stage};
-use crate::serve::User;
+use crate::http::serve::User;
 
 /// Who made a request (`authentication.k8s.io/v1` `UserInfo`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

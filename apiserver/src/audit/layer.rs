@@ -31,8 +31,8 @@ use super::policy::{Attributes, Level, RequestConfig, Stage};
 use super::request_body::{Metadata, RequestBody};
 use super::sink::Sink;
 use crate::ApiServer;
-use crate::request_info::RequestInfo;
-use crate::serve::User;
+use crate::http::request_info::RequestInfo;
+use crate::http::serve::User;
 
 /// Largest response recorded as the response object (upstream's default bound on an event
 /// batch); a larger one is left out and the event annotated as truncated.
@@ -53,7 +53,7 @@ pub async fn record(
         return next.run(request).await;
     };
     let (received, started) = (MicroTime::now(), Instant::now());
-    let info = crate::request_info::of(&request);
+    let info = crate::http::request_info::of(&request);
     let user = request
         .extensions()
         .get::<User>()

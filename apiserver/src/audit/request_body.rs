@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::policy::Level;
-use crate::request_info::RequestInfo;
+use crate::http::request_info::RequestInfo;
 
 /// What to do with a request's body.
 pub(super) struct RequestBody {
@@ -62,7 +62,7 @@ impl RequestBody {
         let content_type = Some(media).filter(|m| !m.is_empty());
         let json = match content_type {
             None | Some("application/json") => return serde_json::from_slice(body).ok(),
-            _ => crate::negotiation::request_body(content_type, body).ok()?,
+            _ => crate::http::negotiation::request_body(content_type, body).ok()?,
         };
         serde_json::from_slice(&json).ok()
     }
@@ -127,7 +127,7 @@ mod tests {
             .header("content-type", content_type)
             .body(Body::empty())
             .unwrap();
-        let info = crate::request_info::of(&request);
+        let info = crate::http::request_info::of(&request);
         RequestBody::of(&info, level, &request)
     }
 

@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use super::sink::Memory;
 use super::*;
 use crate::ApiServer;
-use crate::serve::User;
+use crate::http::serve::User;
 use crate::test_store::TestStore;
 
 const POLICY: &str = r#"

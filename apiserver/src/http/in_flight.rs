@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::ApiServer;
-use crate::serve::User;
+use crate::http::serve::User;
 
 /// The two pools of request slots.
 pub struct InFlight {
@@ -32,7 +32,7 @@ impl InFlight {
 const TOO_MANY: &str = "Too many requests, please try again later.\n";
 
 pub async fn limit(State(server): State<Arc<ApiServer>>, request: Request, next: Next) -> Response {
-    let info = crate::request_info::of(&request);
+    let info = crate::http::request_info::of(&request);
     let exempt = crate::http::timeout::long_running(&info)
         || request
             .extensions()

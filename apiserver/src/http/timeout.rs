@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::ApiServer;
 use crate::error::ApiError;
-use crate::request_info::RequestInfo;
+use crate::http::request_info::RequestInfo;
 
 /// Whether a request may outlive the deadline: watches (and, later, streams such as logs).
 pub fn long_running(info: &RequestInfo) -> bool {
@@ -51,7 +51,7 @@ pub async fn deadline(
     request: Request,
     next: Next,
 ) -> Response {
-    let info = crate::request_info::of(&request);
+    let info = crate::http::request_info::of(&request);
     if long_running(&info) {
         return next.run(request).await;
     }

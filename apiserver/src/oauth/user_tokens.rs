@@ -10,9 +10,9 @@ use storage::ListOptions;
 
 use crate::ApiServer;
 use crate::error::{ApiError, from_storage};
+use crate::http::serve::User;
 use crate::object;
 use crate::resources::Output;
-use crate::serve::User;
 
 fn tokens(server: &ApiServer) -> Result<&ResourceDef, ApiError> {
     server

@@ -18,7 +18,7 @@ use serde_json::Value;
 use storage::{EventKind, KeyValue, ListOptions, Revision, Store};
 use tokio::sync::mpsc;
 
-use crate::encoded;
+use crate::watch::encoded;
 
 /// Events a watcher may have queued before it is closed as too slow.
 pub const WATCHER_BUFFER: usize = 1024;

@@ -7,7 +7,7 @@ use storage::Store;
 use super::objects::{Kind, RbacObjects};
 use super::*;
 use crate::test_store::TestStore;
-use crate::watch_cache::WatchCaches;
+use crate::watch::cache::WatchCaches;
 
 fn cluster_role(name: &str) -> Bytes {
     Bytes::from(format!(
@@ -38,7 +38,7 @@ fn user(name: &str) -> User {
 /// Whether `name` may get pods in `dev`.
 async fn may_get_pods(authorizer: &Authorizer, name: &str) -> bool {
     let path = "/api/v1/namespaces/dev/pods/web";
-    let info = crate::request_info::parse(&Method::GET, path, false);
+    let info = crate::http::request_info::parse(&Method::GET, path, false);
     authorizer.check(&user(name), &info, path).await.is_ok()
 }
 
@@ -128,7 +128,7 @@ async fn a_policy_that_never_loads_allows_nothing() {
         []
     );
     let path = "/api/v1/namespaces/dev/pods/web";
-    let info = crate::request_info::parse(&Method::GET, path, false);
+    let info = crate::http::request_info::parse(&Method::GET, path, false);
     let refused = authorizer.check(&user("alice"), &info, path).await;
     let Err(ApiError::Forbidden { message, .. }) = refused else {
         panic!("{refused:?}");
@@ -140,7 +140,7 @@ async fn a_policy_that_never_loads_allows_nothing() {
 }
 
 fn event(kind: &'static str, key: &str, object: Bytes) -> Message {
-    Message::Event(Arc::new(crate::watch_cache::CacheEvent::for_test(
+    Message::Event(Arc::new(crate::watch::cache::CacheEvent::for_test(
         kind, key, object,
     )))
 }
@@ -179,7 +179,10 @@ fn a_batch_parses_only_the_objects_it_changes() {
     assert_eq!(objects.parsed, 1002);
     let policy = objects.policy();
     let path = "/api/v1/namespaces/dev/pods/web";
-    let attrs = attributes(&crate::request_info::parse(&Method::GET, path, false), path);
+    let attrs = attributes(
+        &crate::http::request_info::parse(&Method::GET, path, false),
+        path,
+    );
     let allows = |name: &str| policy.authorize(&user_info(&user(name)), &attrs).allowed();
     assert!(allows("new") && allows("u2") && !allows("u1"));
 }
@@ -189,7 +192,7 @@ fn a_batch_parses_only_the_objects_it_changes() {
 #[test]
 #[ignore]
 fn measure_a_batch_with_5000_role_bindings() {
-    let defaults = crate::bootstrap_policy::objects();
+    let defaults = crate::authz::bootstrap_policy::objects();
     let mut raw: Vec<(Kind, String, Bytes)> = Vec::new();
     for obj in &defaults {
         let (kind, key) = match obj["kind"].as_str() {

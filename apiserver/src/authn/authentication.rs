@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::ApiServer;
 use crate::error::ApiError;
-use crate::serve::User;
+use crate::http::serve::User;
 
 /// Verified signatures, by token, so that a token's signature is checked once (its expiry and
 /// its service account are checked on every use); and resolved OAuth tokens, valid while the
@@ -32,8 +32,8 @@ pub struct VerifiedTokens {
 /// An OAuth token resolved from these cached objects.
 #[derive(Clone)]
 struct Resolved {
-    token: Arc<crate::watch_cache::Cached>,
-    user: Arc<crate::watch_cache::Cached>,
+    token: Arc<crate::watch::cache::Cached>,
+    user: Arc<crate::watch::cache::Cached>,
     /// The groups cache and its change count when the groups were read.
     groups: (usize, u64),
     expires_at: Option<i64>,
@@ -167,8 +167,8 @@ async fn oauth_user(server: &ApiServer, token: &str) -> Option<User> {
 fn remember(
     server: &ApiServer,
     name: &str,
-    cached_token: Arc<crate::watch_cache::Cached>,
-    users: &crate::watch_cache::Cache,
+    cached_token: Arc<crate::watch::cache::Cached>,
+    users: &crate::watch::cache::Cache,
     groups: (usize, u64),
     resolved: &User,
 ) {

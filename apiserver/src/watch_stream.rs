@@ -15,13 +15,14 @@ use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use storage::{ListOptions, Revision};
 
+use crate::ApiServer;
 use crate::error::{ApiError, from_storage};
-use crate::negotiation::Format;
+use crate::http::negotiation::Format;
 use crate::object::target;
 use crate::query::Params;
 use crate::resources::{Output, Selection, parse_resource_version};
-use crate::watch_cache::{self, CacheEvent, Cached, Message};
-use crate::{ApiServer, encoded};
+use crate::watch::cache::{self, CacheEvent, Cached, Message};
+use crate::watch::encoded;
 
 /// How long a watch lasts when the client does not say.
 const DEFAULT_WATCH_SECONDS: u64 = 1800;
@@ -43,7 +44,7 @@ pub(crate) async fn watch(
     let cache = server.watch_caches.of(def).await?;
     let from_store = |prefix: String, after: Revision| async move {
         let feed: Feed = match server.store.watch(&prefix, after).await {
-            Ok(events) => Box::pin(watch_cache::direct(events)),
+            Ok(events) => Box::pin(cache::direct(events)),
             Err(e) => Box::pin(futures::stream::once(std::future::ready(Err(e)))),
         };
         feed
@@ -54,7 +55,7 @@ pub(crate) async fn watch(
         .filter(|rv| !rv.is_empty());
     // The objects to send as ADDED first, the revision they are current at, and the changes
     // after it.
-    let (initial, from, feed): (watch_cache::Objects, Revision, Feed) = match requested {
+    let (initial, from, feed): (cache::Objects, Revision, Feed) = match requested {
         // Any recent state will do: the cache's.
         Some("0") => {
             let (objects, revision, subscription) = cache.snapshot_and_subscribe(&prefix);
@@ -98,7 +99,7 @@ pub(crate) async fn watch(
             let objects = list
                 .kvs
                 .iter()
-                .map(|kv| (kv.key.clone(), watch_cache::cached(kv)))
+                .map(|kv| (kv.key.clone(), cache::cached(kv)))
                 .collect();
             let feed: Feed = match cache.subscribe(&prefix, list.revision) {
                 Some(subscription) => Box::pin(subscription.into_stream().map(Ok)),

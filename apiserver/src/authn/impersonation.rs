@@ -9,9 +9,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::ApiServer;
-use crate::authorization::{forbidden, user_info};
+use crate::authz::authorizer::{forbidden, user_info};
 use crate::error::ApiError;
-use crate::serve::User;
+use crate::http::serve::User;
 
 const USER: &str = "impersonate-user";
 const GROUP: &str = "impersonate-group";

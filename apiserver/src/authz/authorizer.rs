@@ -18,9 +18,9 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
 use crate::error::{ApiError, Target};
-use crate::request_info::RequestInfo;
-use crate::serve::User;
-use crate::watch_cache::{Message, WatchCaches};
+use crate::http::request_info::RequestInfo;
+use crate::http::serve::User;
+use crate::watch::cache::{Message, WatchCaches};
 use objects::{Kind, RbacObjects};
 
 /// How long a decision waits for a policy that is being loaded before it is refused. Loading
@@ -197,7 +197,7 @@ fn apply(objects: &mut RbacObjects, kind: Kind, message: Option<Message>) -> Cha
 /// The user as RBAC sees it: every authenticated user is also in `system:authenticated`.
 pub fn user_info(user: &User) -> UserInfo {
     let mut groups = user.groups.clone();
-    let anonymous = user.name == crate::authentication::ANONYMOUS;
+    let anonymous = user.name == crate::authn::authentication::ANONYMOUS;
     if !anonymous && !groups.iter().any(|g| g == auth::rbac::AUTHENTICATED) {
         groups.push(auth::rbac::AUTHENTICATED.to_string());
     }
