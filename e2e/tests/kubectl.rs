@@ -597,6 +597,27 @@ fn data_survives_a_restart(mut c: Cluster) {
         c.kubectl_ok(&["get", "cm", "keep", "-o", "jsonpath={.data.key}"]),
         "me"
     );
+    // What names the server carries the port it serves on: picked by the system on the
+    // first start (`--listen 127.0.0.1:0`), asked for again on the restart.
+    let address = c.server().trim_start_matches("https://").to_string();
+    let port = address.rsplit_once(':').unwrap().1;
+    assert_ne!(port, "0");
+    let api: serde_json::Value =
+        serde_json::from_str(&c.kubectl_ok(&["get", "--raw", "/api"])).unwrap();
+    assert_eq!(
+        api["serverAddressByClientCIDRs"][0]["serverAddress"],
+        address.as_str()
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "service",
+            "kubernetes",
+            "-o",
+            "jsonpath={.spec.ports[0].targetPort}"
+        ]),
+        port
+    );
     assert_eq!(
         c.kubectl_ok(&[
             "get",
