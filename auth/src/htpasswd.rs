@@ -174,8 +174,8 @@ mod tests {
         assert!(!idp.authenticate("alice", "wrong"));
         assert!(idp.authenticate("bob", "secret"));
         assert!(!idp.authenticate("carol", "secret"));
-        // A changed file is picked up.
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        // A changed file is picked up (its modification time set apart from the first's, as
+        // a coarse clock might not).
         std::fs::write(&path, format!("carol:{alice}\n")).unwrap();
         let later = SystemTime::now() + std::time::Duration::from_secs(5);
         let file = std::fs::File::options().write(true).open(&path).unwrap();

@@ -276,10 +276,18 @@ mod tests {
             _ => testing::status(404, "NotFound"),
         });
         let api: Api<Object<Lease>> = Api::namespaced(client, NAMESPACE);
-        let election = Election::new(Some(Duration::from_millis(200)));
+        let lease = Duration::from_millis(500);
+        let election = Election::new(Some(lease));
+        let started = Instant::now();
         assert!(!election.try_acquire(&api).await.unwrap());
-        assert!(!election.try_acquire(&api).await.unwrap());
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // First seen no later than now: taken over from a lease duration after this on.
+        let seen = Instant::now();
+        let again = election.try_acquire(&api).await.unwrap();
+        // Unless this machine took a lease duration to get here, it is too early.
+        if started.elapsed() < lease {
+            assert!(!again);
+        }
+        tokio::time::sleep_until((seen + lease).into()).await;
         assert!(election.try_acquire(&api).await.unwrap());
         let log = log.lock().unwrap();
         let put = log.iter().find(|r| r.method == "PUT").unwrap();

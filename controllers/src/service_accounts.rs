@@ -163,20 +163,32 @@ mod tests {
     /// again: the accounts' watch lists and follows despite the bad one.
     #[tokio::test]
     async fn a_deleted_account_is_made_again_despite_an_undecodable_one() {
-        let (client, log) = testing::client(|r| match (r.method.as_str(), r.path.as_str()) {
+        // The deletion is sent once the first reconcile of b is under way (it has asked for
+        // builder), so that it cannot be folded into that reconcile and must bring b back.
+        let (reconciling, reconciled) = tokio::sync::watch::channel(false);
+        let (client, log) = testing::client(move |r| match (r.method.as_str(), r.path.as_str()) {
             ("GET", "/api/v1/namespaces") if r.is_watch() => Reply::Open,
             ("GET", "/api/v1/namespaces") => testing::list(vec![
                 json!({"metadata": {"name": "a", "uid": "a"}}),
                 json!({"metadata": {"name": "b", "uid": "b"}}),
             ]),
-            ("GET", "/api/v1/serviceaccounts") if r.is_watch() => Reply::Events(
-                Duration::from_millis(300),
-                vec![json!({"type": "DELETED", "object": account("b", "builder")})],
-            ),
+            ("GET", "/api/v1/serviceaccounts") if r.is_watch() => {
+                let mut reconciled = reconciled.clone();
+                Reply::Events(
+                    Box::pin(async move { drop(reconciled.wait_for(|b| *b).await) }),
+                    vec![json!({"type": "DELETED", "object": account("b", "builder")})],
+                )
+            }
             ("GET", "/api/v1/serviceaccounts") => {
                 let mut bad = account("a", "deployer");
                 bad["automountServiceAccountToken"] = json!("yes");
                 testing::list(vec![bad, account("b", "builder")])
+            }
+            ("POST", "/api/v1/namespaces/b/serviceaccounts")
+                if r.body["metadata"]["name"] == "builder" =>
+            {
+                reconciling.send_replace(true);
+                testing::status(409, "AlreadyExists")
             }
             ("POST", _) => testing::status(409, "AlreadyExists"),
             _ => testing::status(404, "NotFound"),

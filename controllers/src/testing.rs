@@ -31,8 +31,8 @@ pub enum Reply {
     Json(u16, Value),
     /// A response whose body never ends (a watch with nothing to say).
     Open,
-    /// A watch that sends these events after a while, then stays open.
-    Events(std::time::Duration, Vec<Value>),
+    /// A watch that sends these events once the future is ready, then stays open.
+    Events(futures::future::BoxFuture<'static, ()>, Vec<Value>),
 }
 
 /// A `Status` answer.
@@ -76,13 +76,13 @@ pub fn client(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> (C
                     200,
                     http_body_util::StreamBody::new(futures::stream::pending()).boxed_unsync(),
                 ),
-                Reply::Events(after, events) => {
+                Reply::Events(when, events) => {
                     let frames: Vec<Result<_, Infallible>> = events
                         .into_iter()
                         .map(|e| Ok(http_body::Frame::data(Bytes::from(format!("{e}\n")))))
                         .collect();
                     let stream = futures::stream::once(async move {
-                        tokio::time::sleep(after).await;
+                        when.await;
                         futures::stream::iter(frames)
                     })
                     .flatten()

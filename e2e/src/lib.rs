@@ -1,5 +1,6 @@
-//! The end-to-end harness: starts the real `oxshift` binary on a free loopback port with a
-//! private data directory (on the embedded store or a real etcd), and runs real clients
+//! The end-to-end harness: starts the real `oxshift` binary on a loopback port the system
+//! picks (the server binds port 0 and reports the port in `<data-dir>/listen-address`), with
+//! a private data directory (on the embedded store or a real etcd), and runs real clients
 //! against it. Everything is stopped when the `Cluster` is dropped.
 //!
 //! The binary is the one built next to the tests (`target/<profile>/oxshift`; `hack/test.sh`
@@ -9,7 +10,7 @@
 
 pub mod oc;
 
-use std::net::TcpListener;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -24,6 +25,8 @@ pub enum Backend {
 pub struct Cluster {
     child: Option<Child>,
     dir: tempfile::TempDir,
+    /// The server's port: 0 until the first start reports the one it bound, then kept, so
+    /// that a restart serves where clients already point.
     port: u16,
     backend: Backend,
     /// Extra `oxshift start` arguments.
@@ -91,12 +94,17 @@ pub fn e2e_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// How long a server may take to start.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// The address a server reported in `path`, once it has written it.
+fn reported_address(path: &Path) -> Option<SocketAddr> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(
+        text.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: {text:?} is not an address: {e}", path.display())),
+    )
 }
 
 impl Cluster {
@@ -110,7 +118,7 @@ impl Cluster {
         let mut cluster = Cluster {
             child: None,
             dir: tempfile::tempdir().unwrap(),
-            port: free_port(),
+            port: 0,
             backend,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             #[cfg(feature = "etcd")]
@@ -145,9 +153,12 @@ impl Cluster {
         args
     }
 
-    /// Stops the server (SIGTERM) and starts it again on the same data.
+    /// Stops the server (SIGTERM) and starts it again on the same data and port.
     pub fn restart(&mut self) {
         self.stop();
+        // The server writes it anew once bound: a stale one must not be read as its report.
+        let reported = self.data_dir().join("listen-address");
+        let _ = std::fs::remove_file(&reported);
         let log = std::fs::File::create(self.dir.path().join("oxshift.log")).unwrap();
         let child = Command::new(oxshift_binary())
             .args(self.server_args())
@@ -157,11 +168,20 @@ impl Cluster {
             .spawn()
             .expect("start oxshift");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + STARTUP;
+        let mut bound = false;
         loop {
-            if self.kubeconfig().exists()
-                && self.kubectl(&["get", "--raw", "/readyz"]).status.success()
-            {
+            if !bound && let Some(address) = reported_address(&reported) {
+                assert!(
+                    self.port == 0 || address.port() == self.port,
+                    "restarted on {address}, not on port {}",
+                    self.port
+                );
+                self.port = address.port();
+                bound = true;
+            }
+            // The kubeconfig names the reported address once the report is there.
+            if bound && self.kubectl(&["get", "--raw", "/readyz"]).status.success() {
                 return;
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
@@ -169,7 +189,7 @@ impl Cluster {
             }
             assert!(
                 Instant::now() < deadline,
-                "oxshift not ready within 20s:\n{}",
+                "oxshift not ready within {STARTUP:?}:\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(100));
@@ -301,33 +321,61 @@ impl Cluster {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
-    /// Starts another API server (`oxshift apiserver`) on this cluster's etcd and PKI, on its
-    /// own port; it is stopped when the returned `Replica` is dropped.
+    /// Starts another API server (`oxshift apiserver`) on this cluster's etcd and PKI, on a
+    /// port of its own that it reports in a file of its own (the data directory, and its
+    /// `listen-address`, are the first server's); it is stopped when the returned `Replica`
+    /// is dropped.
     #[cfg(feature = "etcd")]
     pub fn start_replica(&self) -> Replica {
-        let port = free_port();
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static REPLICAS: AtomicUsize = AtomicUsize::new(0);
+        let n = REPLICAS.fetch_add(1, Ordering::Relaxed);
+        let reported = self.dir.path().join(format!("replica-{n}.address"));
         let mut args = self.server_args();
         args[0] = "apiserver".to_string();
         if let Some(i) = args.iter().position(|a| a == "--listen") {
-            args[i + 1] = format!("127.0.0.1:{port}");
+            args[i + 1] = "127.0.0.1:0".to_string();
         }
-        let log =
-            std::fs::File::create(self.dir.path().join(format!("replica-{port}.log"))).unwrap();
-        let child = Command::new(oxshift_binary())
+        args.extend([
+            "--listen-address-file".to_string(),
+            reported.display().to_string(),
+        ]);
+        let log_path = self.dir.path().join(format!("replica-{n}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(oxshift_binary())
             .args(&args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("start oxshift apiserver");
+        let replica_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        let deadline = Instant::now() + STARTUP;
+        let port = loop {
+            if let Some(address) = reported_address(&reported) {
+                break address.port();
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("replica exited with {status}:\n{}", replica_log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "replica not bound within {STARTUP:?}:\n{}",
+                replica_log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
         let replica = Replica { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
         while !self
             .kubectl(&["--server", &replica.server(), "get", "--raw", "/readyz"])
             .status
             .success()
         {
-            assert!(Instant::now() < deadline, "replica not ready within 20s");
+            assert!(
+                Instant::now() < deadline,
+                "replica not ready within {STARTUP:?}:\n{}",
+                replica_log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         replica

@@ -336,9 +336,23 @@ fn service_account_tokens() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // A new service account of the same name does not revive the old token (another uid).
+    // Once a token of the new account is accepted, the server demonstrably sees that
+    // account: the old token is checked against it.
     c.kubectl_ok(&["create", "serviceaccount", "robot"]);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(!as_user(&c, &robot, &["auth", "whoami"]).status.success());
+    let renewed = c.kubectl_ok(&["create", "token", "robot"]);
+    let renewed = c.token_kubeconfig("renewed", renewed.trim());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !as_user(&c, &renewed, &["auth", "whoami"]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "the new service account's token not accepted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        stderr(&as_user(&c, &robot, &["auth", "whoami"])),
+        "error: You must be logged in to the server (Unauthorized)\n"
+    );
 }
 
 #[test]

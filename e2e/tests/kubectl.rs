@@ -549,18 +549,32 @@ fn wait_with_informers(c: Cluster) {
         ]),
         "configmap/w condition met\n"
     );
-    let waiter = c
+    // The change is made once the informer has its initial state (its log says so), so
+    // that it can only arrive as a live event of the one watch.
+    let mut waiter = c
         .kubectl_command(&[
             "wait",
             "--for=jsonpath={.data.key}=2",
             "cm/w",
             "--timeout=20s",
+            "-v=6",
         ])
         .env("KUBE_FEATURE_WatchListClient", "true")
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let log = lines_of(waiter.stderr.take().unwrap());
+    let mut requests = Vec::new();
+    loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the informer did not sync: {requests:#?}"));
+        if line.contains("Caches populated") {
+            break;
+        }
+        requests.push(line);
+    }
     c.kubectl_ok(&[
         "patch",
         "cm",
@@ -570,10 +584,20 @@ fn wait_with_informers(c: Cluster) {
         r#"{"data":{"key":"2"}}"#,
     ]);
     let out = waiter.wait_with_output().unwrap();
-    assert!(out.status.success());
+    requests.extend(log);
+    assert!(out.status.success(), "{requests:#?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "configmap/w condition met\n"
+    );
+    // One watch-list request and nothing listed or watched again: the change came live.
+    let reads: Vec<&String> = requests
+        .iter()
+        .filter(|l| l.contains("/api/v1/namespaces/default/configmaps?"))
+        .collect();
+    assert!(
+        reads.len() == 1 && reads[0].contains("sendInitialEvents=true"),
+        "{requests:#?}"
     );
     let raw = c.kubectl_ok(&["get", "--raw", "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1"]);
     let last = raw.lines().last().unwrap();
@@ -582,6 +606,23 @@ fn wait_with_informers(c: Cluster) {
             && last.contains(r#""k8s.io/initial-events-end":"true""#),
         "{raw}"
     );
+}
+
+/// The lines of a child's output as they are printed; the channel ends with the output.
+fn lines_of(output: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(output)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if send.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    lines
 }
 
 fn data_survives_a_restart(mut c: Cluster) {
@@ -597,6 +638,27 @@ fn data_survives_a_restart(mut c: Cluster) {
     assert_eq!(
         c.kubectl_ok(&["get", "cm", "keep", "-o", "jsonpath={.data.key}"]),
         "me"
+    );
+    // What names the server carries the port it serves on: picked by the system on the
+    // first start (`--listen 127.0.0.1:0`), asked for again on the restart.
+    let address = c.server().trim_start_matches("https://").to_string();
+    let port = address.rsplit_once(':').unwrap().1;
+    assert_ne!(port, "0");
+    let api: serde_json::Value =
+        serde_json::from_str(&c.kubectl_ok(&["get", "--raw", "/api"])).unwrap();
+    assert_eq!(
+        api["serverAddressByClientCIDRs"][0]["serverAddress"],
+        address.as_str()
+    );
+    assert_eq!(
+        c.kubectl_ok(&[
+            "get",
+            "service",
+            "kubernetes",
+            "-o",
+            "jsonpath={.spec.ports[0].targetPort}"
+        ]),
+        port
     );
     assert_eq!(
         c.kubectl_ok(&[

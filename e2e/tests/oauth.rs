@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use e2e::{Backend, Cluster, e2e_dir, htpasswd, python};
 
@@ -98,46 +99,34 @@ fn oc_login_flow_then_kubectl_with_the_token() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&as_holder(&["auth", "whoami"]).stderr),
-        "error: You must be logged in to the server (Unauthorized)\n"
-    );
-    // Tokens of a client with a 2-second lifetime expire.
+    refused_soon(&c, &code_flow, "a deleted token");
+    // Tokens of a client with a 5-second lifetime work until their end, as stored, and not
+    // after it. A use answered before the end proves the first half; should none be (a
+    // machine slow enough to take the whole lifetime), a new token is tried.
     c.kubectl_ok(&[
         "patch",
         "oauthclient",
         "openshift-challenging-client",
         "--type=merge",
         "-p",
-        r#"{"accessTokenMaxAgeSeconds":2}"#,
+        r#"{"accessTokenMaxAgeSeconds":5}"#,
     ]);
-    let short = login(&c, "2");
-    let short_lived = c.token_kubeconfig("short", short["implicit"].as_str().unwrap());
-    let whoami =
-        |k: &std::path::Path| c.kubectl(&["--kubeconfig", k.to_str().unwrap(), "auth", "whoami"]);
-    assert!(whoami(&short_lived).status.success());
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    assert!(!whoami(&short_lived).status.success());
+    let expiry_proved = (0..3).any(|attempt| {
+        let short = login(&c, "5");
+        let token = short["implicit"].as_str().unwrap();
+        let kubeconfig = c.token_kubeconfig(&format!("short-{attempt}"), token);
+        let first = use_token(&c, &kubeconfig);
+        let end = deadline(&c, &object_name(token), "expiresIn");
+        works_until(&c, &kubeconfig, first, end)
+    });
+    assert!(
+        expiry_proved,
+        "no use of a 5-second token was answered within its lifetime, in 3 tries"
+    );
     // A token whose user is deleted stops working.
     c.kubectl_ok(&["delete", "user", "alice"]);
     let kubeconfig = c.token_kubeconfig("gone", tokens["implicit"].as_str().unwrap());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while c
-        .kubectl(&[
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "auth",
-            "whoami",
-        ])
-        .status
-        .success()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "token of a deleted user still accepted"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    refused_soon(&c, &kubeconfig, "the token of a deleted user");
 }
 
 #[test]
@@ -291,7 +280,7 @@ fn browser_login_grants_scopes_mappings_and_own_tokens() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!kubectl_as(&c, &info, &["auth", "whoami"]).status.success());
+    refused_soon(&c, &info, "a revoked token");
     // Another user's tokens are not there for her.
     c.kubectl_ok(&[
         "create",
@@ -392,6 +381,121 @@ fn browser_login_grants_scopes_mappings_and_own_tokens() {
     );
 }
 
+/// One use of a token (`kubectl auth whoami`): when it was sent and answered, and whether it
+/// was accepted. A refusal must be a 401.
+struct Use {
+    sent: SystemTime,
+    answered: SystemTime,
+    accepted: bool,
+}
+
+fn use_token(c: &Cluster, kubeconfig: &std::path::Path) -> Use {
+    let sent = SystemTime::now();
+    let out = kubectl_as(c, kubeconfig, &["auth", "whoami"]);
+    let answered = SystemTime::now();
+    let accepted = out.status.success();
+    if !accepted {
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "error: You must be logged in to the server (Unauthorized)\n"
+        );
+    }
+    Use {
+        sent,
+        answered,
+        accepted,
+    }
+}
+
+/// Waits until a token is refused (with a 401): the server learns of deletions through its
+/// watch caches, a moment after they are answered.
+fn refused_soon(c: &Cluster, kubeconfig: &std::path::Path, what: &str) {
+    let give_up = std::time::Instant::now() + Duration::from_secs(20);
+    while use_token(c, kubeconfig).accepted {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "{what} still accepted after 20s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// When the stored token `name` stops working: its creation plus its `field` (seconds). The
+/// server counts in the whole seconds of `creationTimestamp`, on this machine's clock: a
+/// request it reads at or after this moment is refused, one before it accepted.
+fn deadline(c: &Cluster, name: &str, field: &str) -> SystemTime {
+    let out = c.kubectl_ok(&[
+        "get",
+        "oauthaccesstoken",
+        name,
+        "-o",
+        &format!("jsonpath={{.metadata.creationTimestamp}} {{.{field}}}"),
+    ]);
+    let (created, seconds) = out.split_once(' ').unwrap();
+    let created: jiff::Timestamp = created.parse().unwrap();
+    let seconds: u64 = seconds.parse().unwrap();
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(created.as_second()).unwrap() + seconds)
+}
+
+/// `at` rounded down to a whole second, as the server reads the time.
+fn whole_second(at: SystemTime) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(at.duration_since(UNIX_EPOCH).unwrap().as_secs())
+}
+
+/// Uses a token that ends at `end` (after `first`, its first use) until a use sent at or
+/// after `end`, which must be refused; every use answered before `end` must have been
+/// accepted (one straddling it may go either way). Whether any use was answered before
+/// `end`, i.e. whether working until then was shown.
+fn works_until(c: &Cluster, kubeconfig: &std::path::Path, first: Use, end: SystemTime) -> bool {
+    let mut shown = false;
+    let mut next = first;
+    loop {
+        if next.answered < end {
+            assert!(next.accepted, "refused before its end");
+            shown = true;
+        } else if next.sent >= end {
+            assert!(!next.accepted, "accepted after its end");
+            return shown;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        next = use_token(c, kubeconfig);
+    }
+}
+
+/// Uses a token with an inactivity timeout of `timeout` seconds about every second until a
+/// use sent after the deadline it had at first is accepted: each use must have moved the
+/// deadline. A use answered before the deadline the earlier uses set must be accepted. The
+/// first deadline, or `None` if a refused use took so long that the deadline could have
+/// passed in between (a slow machine: nothing shown, and the token may be gone).
+fn keep_alive(
+    c: &Cluster,
+    kubeconfig: &std::path::Path,
+    name: &str,
+    timeout: u64,
+) -> Option<SystemTime> {
+    let first = deadline(c, name, "inactivityTimeoutSeconds");
+    let mut alive_until = first;
+    loop {
+        let next = use_token(c, kubeconfig);
+        if !next.accepted {
+            assert!(
+                next.answered >= alive_until,
+                "refused while its uses kept it alive"
+            );
+            return None;
+        }
+        if next.sent >= first {
+            return Some(first);
+        }
+        // The server read this use at or after `sent`, and moved the deadline to a full
+        // timeout from then, unless it was within a tenth of that (at least a second) already.
+        let slack = (timeout / 10).max(1) - 1;
+        alive_until =
+            alive_until.max(whole_second(next.sent) + Duration::from_secs(timeout - slack));
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
 /// The name of the OAuthAccessToken that stands for `token`.
 fn object_name(token: &str) -> String {
     use base64::Engine;
@@ -419,30 +523,38 @@ fn tokens_stop_working_when_left_unused() {
         "-p",
         r#"{"accessTokenInactivityTimeoutSeconds":6}"#,
     ]);
-    let tokens = run_python(&c, "oauth_login.py", &["dora", "x"]);
-    let stored = c.kubectl_ok(&[
-        "get",
-        "oauthaccesstoken",
-        tokens["code_flow_name"].as_str().unwrap(),
-        "-o",
-        "jsonpath={.inactivityTimeoutSeconds}",
-    ]);
-    assert_eq!(stored, "6");
-    let kubeconfig = c.token_kubeconfig("idle", tokens["code_flow"].as_str().unwrap());
-    // Used every second for longer than the timeout, it keeps working.
-    for _ in 0..9 {
-        let out = kubectl_as(&c, &kubeconfig, &["auth", "whoami"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::thread::sleep(std::time::Duration::from_secs(1));
+    // Used about every second, it keeps working past the deadline it was issued with (on a
+    // machine too slow to use it within the timeout, with a new token).
+    let (name, kubeconfig, first) = (0..3)
+        .find_map(|attempt| {
+            let tokens = run_python(&c, "oauth_login.py", &["dora", "x"]);
+            let name = tokens["code_flow_name"].as_str().unwrap().to_string();
+            let stored = c.kubectl_ok(&[
+                "get",
+                "oauthaccesstoken",
+                &name,
+                "-o",
+                "jsonpath={.inactivityTimeoutSeconds}",
+            ]);
+            assert_eq!(stored, "6");
+            let token = tokens["code_flow"].as_str().unwrap();
+            let kubeconfig = c.token_kubeconfig(&format!("idle-{attempt}"), token);
+            let first = keep_alive(&c, &kubeconfig, &name, 6)?;
+            Some((name, kubeconfig, first))
+        })
+        .expect("no token was used within its inactivity timeout, in 3 tries");
+    // Its uses moved the stored deadline; left alone until then, it stops, for good.
+    let end = deadline(&c, &name, "inactivityTimeoutSeconds");
+    assert!(end > first, "the stored deadline did not move");
+    if let Ok(wait) = end.duration_since(SystemTime::now()) {
+        std::thread::sleep(wait);
     }
-    // Left alone for longer than the timeout, it stops.
-    std::thread::sleep(std::time::Duration::from_secs(7));
-    assert_eq!(
-        String::from_utf8_lossy(&kubectl_as(&c, &kubeconfig, &["auth", "whoami"]).stderr),
-        "error: You must be logged in to the server (Unauthorized)\n"
-    );
+    for _ in 0..2 {
+        let next = use_token(&c, &kubeconfig);
+        assert!(next.sent >= end);
+        assert!(
+            !next.accepted,
+            "accepted after being left unused to its deadline"
+        );
+    }
 }

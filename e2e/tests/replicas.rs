@@ -4,8 +4,6 @@
 #![cfg(feature = "etcd")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
 use e2e::{Backend, Cluster};
 
 #[test]
@@ -19,10 +17,12 @@ fn replicas_on_one_etcd_serve_consistent_data() {
         c.kubectl_ok(&all)
     };
 
-    // A watch through B sees what is written through A.
+    // A watch through B sees what is written through A. kubectl lists, prints, then watches
+    // from the list's resourceVersion: a write made once the list is printed can only
+    // arrive as a live event.
+    c.kubectl_ok(&["create", "configmap", "listed"]);
     let watch = c.kubectl_watch(&["--server", &b, "get", "cm", "--watch", "-o", "name"]);
-    // Let the watch start before writing.
-    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(watch.next(), "configmap/listed");
     c.kubectl_ok(&["create", "configmap", "shared", "--from-literal=k=a"]);
     assert_eq!(watch.next(), "configmap/shared");
 

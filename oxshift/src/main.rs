@@ -71,9 +71,15 @@ struct StartArgs {
     /// Where the store, the PKI and the admin kubeconfig live.
     #[arg(long, default_value = "./oxshift.local")]
     data_dir: PathBuf,
-    /// Address to serve HTTPS on.
+    /// Address to serve HTTPS on; with port 0 the system picks a free port, and the server
+    /// reports the address it bound (see `--listen-address-file`).
     #[arg(long, default_value = "127.0.0.1:8443")]
     listen: SocketAddr,
+    /// Where to write the address the server bound, once it is bound and the kubeconfigs
+    /// name it. The server that writes the admin kubeconfig also writes
+    /// `<data-dir>/listen-address`; replicas sharing a data directory report here.
+    #[arg(long)]
+    listen_address_file: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "embedded")]
     storage: StorageKind,
     /// etcd endpoints, comma separated (with `--storage etcd`).
@@ -261,6 +267,18 @@ const CONTROLLER_MANAGER: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec
     groups: &[],
 };
 
+/// The file under the data directory that holds the address the server bound.
+const LISTEN_ADDRESS: &str = "listen-address";
+
+/// Writes `address` (and a newline) to `path` atomically: a reader sees all of it or the
+/// previous file.
+fn write_listen_address(path: &Path, address: SocketAddr) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, format!("{address}\n"))?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Whether to (re)write the admin kubeconfig on start.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kubeconfig {
@@ -271,31 +289,44 @@ enum Kubeconfig {
 
 async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxError> {
     std::fs::create_dir_all(&args.data_dir)?;
+    // Bound before anything names the server: with port 0 only the bound listener knows the
+    // port, and the kubeconfigs, the OAuth issuer and `default/kubernetes` must carry it.
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let listen = listener.local_addr()?;
     let store = open_store(&args).await?;
     tokio::spawn(storage::Compactor::new(storage::CompactionPolicy::default()).run(store.clone()));
 
     let mut pki = auth::pki::Pki::ensure(
         &args.data_dir.join("pki"),
-        &serving_names(&args.listen, &args.public_names),
+        &serving_names(&listen, &args.public_names),
     )?;
     if let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_private_key_file) {
         pki.use_serving_files(cert, key)?;
     }
-    let host = match args.listen.ip() {
+    let host = match listen.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_string(),
         ip => ip.to_string(),
     };
-    let server = format!("https://{host}:{}", args.listen.port());
+    let server = format!("https://{host}:{}", listen.port());
     let kubeconfig = args.data_dir.join("admin.kubeconfig");
-    if kubeconfig_mode == Kubeconfig::Write || !kubeconfig.exists() {
+    let writes_kubeconfig = kubeconfig_mode == Kubeconfig::Write || !kubeconfig.exists();
+    if writes_kubeconfig {
         write_kubeconfig(&pki, &server, &kubeconfig, &ADMIN)?;
     }
     let controllers_kubeconfig = args.data_dir.join("controller-manager.kubeconfig");
     if kubeconfig_mode == Kubeconfig::Write || !controllers_kubeconfig.exists() {
         write_kubeconfig(&pki, &server, &controllers_kubeconfig, &CONTROLLER_MANAGER)?;
     }
+    // Reported once the kubeconfigs name this address, so that a reader of the file may use
+    // them at once.
+    if writes_kubeconfig {
+        write_listen_address(&args.data_dir.join(LISTEN_ADDRESS), listen)?;
+    }
+    if let Some(file) = &args.listen_address_file {
+        write_listen_address(file, listen)?;
+    }
+    tracing::info!(address = %listen, "API server address bound");
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let tokens = auth::service_account_tokens::ServiceAccountTokens::load_or_create(
         &args.data_dir.join("pki"),
     )?;
@@ -303,7 +334,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         apiserver::ApiServer::new(
             api::Scheme::builtin(),
             store,
-            format!("{host}:{}", args.listen.port()),
+            format!("{host}:{}", listen.port()),
         )
         .with_service_account_tokens(tokens)
         .with_oauth(oauth_config(&args, server.clone())?)
@@ -394,5 +425,24 @@ async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError>
             election.release(&client).await;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listen_address_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LISTEN_ADDRESS);
+        write_listen_address(&path, "127.0.0.1:40001".parse().unwrap()).unwrap();
+        write_listen_address(&path, "127.0.0.1:40002".parse().unwrap()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "127.0.0.1:40002\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [LISTEN_ADDRESS]);
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +19,8 @@ use storage::*;
 const CHILD_DIR: &str = "OXSHIFT_CRASH_CHILD_DIR";
 const WRITERS: usize = 16;
 const TRIALS: usize = 20;
+/// Acknowledged creates to wait for before the kill may come: enough to check something.
+const GOING: usize = 20;
 
 /// Tiny journal and frequent checkpoints, so that kills also land in rotations and checkpoints.
 fn config() -> RedbConfig {
@@ -103,6 +105,8 @@ struct Acked {
     created: BTreeMap<String, Revision>,
     deleted: Vec<String>,
     counters: BTreeMap<String, u64>,
+    /// The child's output has ended.
+    ended: bool,
 }
 
 /// Whether the writer of `key` (`/crash/items/WW/NNNNNN`) had reached the create that is
@@ -134,7 +138,7 @@ fn run_trial(trial: usize) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let acked = Arc::new(Mutex::new(Acked::default()));
+    let acked = Arc::new((Mutex::new(Acked::default()), Condvar::new()));
     let reader = {
         let acked = acked.clone();
         let stdout = child.stdout.take().unwrap();
@@ -142,10 +146,11 @@ fn run_trial(trial: usize) {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 let parts: Vec<&str> = line.split(' ').collect();
-                let mut a = acked.lock().unwrap();
+                let mut a = acked.0.lock().unwrap();
                 match parts.as_slice() {
                     ["ACK", "create", key, rev] => {
                         a.created.insert(key.to_string(), rev.parse().unwrap());
+                        acked.1.notify_all();
                     }
                     ["ACK", "delete", key, _] => a.deleted.push(key.to_string()),
                     ["ACK", "counter", key, n] => {
@@ -154,19 +159,31 @@ fn run_trial(trial: usize) {
                     _ => {}
                 }
             }
+            // Whoever waits for more must not wait in vain.
+            acked.0.lock().unwrap().ended = true;
+            acked.1.notify_all();
         })
     };
-    // Let it get going, then kill it at a random moment.
+    // Once it is going (however long its start takes), kill it at a random moment.
+    let going = {
+        let (acked, _) = acked
+            .1
+            .wait_timeout_while(acked.0.lock().unwrap(), Duration::from_secs(60), |a| {
+                a.created.len() < GOING && !a.ended
+            })
+            .unwrap();
+        acked.created.len()
+    };
+    if going < GOING {
+        let _ = child.kill();
+        panic!("trial {trial}: the child did not get going: {going} creates acknowledged");
+    }
     let mut rng = rand::rng();
-    std::thread::sleep(Duration::from_millis(rng.random_range(150..700)));
+    std::thread::sleep(Duration::from_millis(rng.random_range(0..550)));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     reader.join().unwrap();
-    let acked = std::mem::take(&mut *acked.lock().unwrap());
-    assert!(
-        acked.created.len() > 20,
-        "trial {trial}: the child wrote too little to test anything"
-    );
+    let acked = std::mem::take(&mut *acked.0.lock().unwrap());
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -163,7 +163,8 @@ async fn compaction_keeps_the_file_from_growing_under_churn() {
                 .unwrap();
         }
         if round % 100 == 99 {
-            tokio::time::sleep(Duration::from_millis(300)).await; // let sweeps and a checkpoint run
+            // Measured where the store has caught up: every write applied, history swept.
+            s.checkpoint().await.unwrap();
             sizes.push(db_size());
         }
     }
@@ -173,10 +174,11 @@ async fn compaction_keeps_the_file_from_growing_under_churn() {
         last < written / 4,
         "the file holds far less than all history: {sizes:?}"
     );
-    assert!(
-        last <= settled + settled / 4,
-        "the file stopped growing: {sizes:?}"
-    );
+    // redb grows its file a region at a time, doubling it (a run was seen at 8.5 MiB after
+    // 100 rounds and 17 MiB from 200 on, another at 17 MiB throughout), and how much the
+    // churn needs at its peak depends on how readers and commits interleave: one step more
+    // is not growth. Keeping the history would add about 80 MB over the last 400 rounds.
+    assert!(last <= 2 * settled, "the file stopped growing: {sizes:?}");
 }
 
 use bytes::Bytes;

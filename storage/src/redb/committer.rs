@@ -29,6 +29,8 @@ use crate::types::*;
 pub(crate) enum Request {
     Txn(Txn, oneshot::Sender<Result<TxnOutcome>>),
     Compact(Revision, oneshot::Sender<Result<()>>),
+    /// Answered once everything committed is in redb and compacted history is swept.
+    Checkpoint(oneshot::Sender<Result<()>>),
 }
 
 /// What the committer publishes after each batch: the revision reached and its events.
@@ -88,6 +90,8 @@ pub(crate) struct Committer {
     job_sweep: Revision,
     /// Set when redb can no longer be written; every later write fails.
     failed: Option<String>,
+    /// Checkpoints asked for in the batch being committed, run after it.
+    checkpoints: Vec<oneshot::Sender<Result<()>>>,
 }
 
 /// A frozen layer for the applier to write to redb, with the compaction sweep to continue.
@@ -138,20 +142,21 @@ fn write_layer(db: &Database, layer: &Pending, sweep_below: Revision) -> Result<
 
 enum Reply {
     Txn(oneshot::Sender<Result<TxnOutcome>>, Result<TxnOutcome>),
-    Compact(oneshot::Sender<Result<()>>, Result<()>),
+    /// A compaction's, or a checkpoint's whose batch failed.
+    Done(oneshot::Sender<Result<()>>, Result<()>),
 }
 
 impl Reply {
     fn fail(self, err: &Error) {
         match self {
             Reply::Txn(tx, _) => drop(tx.send(Err(err.clone()))),
-            Reply::Compact(tx, _) => drop(tx.send(Err(err.clone()))),
+            Reply::Done(tx, _) => drop(tx.send(Err(err.clone()))),
         }
     }
     fn send(self) {
         match self {
             Reply::Txn(tx, r) => drop(tx.send(r)),
-            Reply::Compact(tx, r) => drop(tx.send(r)),
+            Reply::Done(tx, r) => drop(tx.send(r)),
         }
     }
 }
@@ -160,7 +165,7 @@ impl Reply {
 fn unevaluated(req: Request) -> Reply {
     match req {
         Request::Txn(_, tx) => Reply::Txn(tx, Ok(TxnOutcome::Failed { current: vec![] })),
-        Request::Compact(_, tx) => Reply::Compact(tx, Ok(())),
+        Request::Compact(_, tx) | Request::Checkpoint(tx) => Reply::Done(tx, Ok(())),
     }
 }
 
@@ -199,6 +204,7 @@ impl Committer {
             sweep_below: counters.compacted,
             job_sweep: 0,
             failed: None,
+            checkpoints: Vec::new(),
         };
         committer.publish();
         Ok(committer)
@@ -216,6 +222,12 @@ impl Committer {
                         batch.push(req);
                     }
                     self.commit_batch(batch);
+                    if !self.checkpoints.is_empty() {
+                        let result = self.checkpoint();
+                        for tx in std::mem::take(&mut self.checkpoints) {
+                            let _ = tx.send(result.clone());
+                        }
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -245,6 +257,31 @@ impl Committer {
                 reason,
                 "storage closed after a failure; the journal will be replayed on open"
             );
+        }
+    }
+
+    /// Writes every committed change to redb and sweeps the compacted history, waiting for
+    /// the applier (writers wait meanwhile).
+    fn checkpoint(&mut self) -> Result<()> {
+        loop {
+            if let Some(reason) = &self.failed {
+                return Err(Error::Io(format!(
+                    "embedded store stopped after an earlier failure: {reason}"
+                )));
+            }
+            if self.frozen.is_some() {
+                self.collect_applied(true);
+                continue;
+            }
+            if self.active.is_empty() && self.sweep_below == 0 {
+                return Ok(());
+            }
+            self.freeze();
+            if self.frozen.is_none() && self.failed.is_none() {
+                return Err(internal(
+                    "the journal could not be rotated for a checkpoint",
+                ));
+            }
         }
     }
 
@@ -417,8 +454,10 @@ impl Committer {
                         journal.compact = revision;
                         Ok(())
                     };
-                    replies.push(Reply::Compact(tx, outcome));
+                    replies.push(Reply::Done(tx, outcome));
                 }
+                // Run once the batch is committed: it covers the writes before it.
+                Request::Checkpoint(tx) => self.checkpoints.push(tx),
             }
         }
         // A storage error aborts the whole batch: every request gets that error.
@@ -462,7 +501,7 @@ fn request_bytes(req: &Request) -> usize {
                 TxnOp::Delete { key } => key.len(),
             })
             .sum(),
-        Request::Compact(..) => 0,
+        Request::Compact(..) | Request::Checkpoint(_) => 0,
     }
 }
 

@@ -277,6 +277,13 @@ impl RedbStore {
         &self.dir
     }
 
+    /// Writes every change committed so far to the database and deletes the history
+    /// compacted away, then answers: the state a quiet store reaches by itself within a few
+    /// freeze intervals. Writes wait meanwhile.
+    pub async fn checkpoint(&self) -> Result<()> {
+        self.submit(Request::Checkpoint).await
+    }
+
     async fn submit<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T>>) -> Request,

@@ -507,7 +507,7 @@ pub async fn watch_reports_progress_without_events(s: Arc<dyn Store>) {
 async fn watch_error(s: &dyn Store, prefix: &str, after: Revision) -> Option<Error> {
     match s.watch(prefix, after).await {
         Err(e) => Some(e),
-        Ok(mut w) => match tokio::time::timeout(Duration::from_secs(2), w.next()).await {
+        Ok(mut w) => match tokio::time::timeout(WAIT, w.next()).await {
             Ok(Some(Err(e))) => Some(e),
             _ => None,
         },

@@ -82,10 +82,11 @@ async fn snapshot_then_events_in_order_per_namespace() {
             .starts_with(b"{\"type\":\"DELETED\",\"object\":{")
     );
 
-    // The cache now holds what the store holds.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let (all, _) = cache.snapshot(PREFIX);
+    // The cache applies a change before offering it: having delivered the delete, it holds
+    // what the store holds.
+    let (all, revision) = cache.snapshot(PREFIX);
     assert_eq!(all.len(), 2);
+    assert!(revision >= deleted.revision);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,16 +100,22 @@ async fn resumes_from_history_or_refers_to_the_store() {
         .mod_revision;
     let caches = WatchCaches::new(store.clone());
     let cache = caches.get(PREFIX).await.unwrap();
+    let (_, _, probe) = cache.snapshot_and_subscribe(PREFIX);
+    let mut probe = Box::pin(probe.into_stream());
     for i in 0..5 {
         store
             .create(&format!("{PREFIX}a/y{i}"), object("y", i))
             .await
             .unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once a watcher got the five creates, the cache has applied them to its history.
+    for _ in 0..5 {
+        next_event(&mut probe).await;
+    }
     // History starts where the cache started: after `first`.
     assert!(cache.subscribe(PREFIX, first - 1).is_none());
     let sub = cache.subscribe(PREFIX, first + 2).unwrap();
+    assert_eq!(sub.replay.len(), 3, "replayed from the history");
     let mut stream = Box::pin(sub.into_stream());
     for expected in first + 3..=first + 5 {
         assert_eq!(next_event(&mut stream).await.revision, expected);
