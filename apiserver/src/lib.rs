@@ -9,41 +9,21 @@ mod admission;
 pub mod audit;
 pub mod authn;
 pub mod authz;
-mod deletion;
 pub mod discovery;
 pub mod error;
-mod field_validation;
-mod freshness;
-mod go_fmt;
 pub mod http;
-mod json_patch_bounded;
 mod managed_fields;
 mod metered_store;
 pub mod metrics;
 pub mod oauth;
-pub mod object;
 pub mod openapi;
 mod openapi_protobuf;
-mod project_watch;
-mod projects;
-mod query;
-pub mod resources;
-mod reviews;
-pub mod scale;
-mod schema_walk;
-mod service_ips;
-pub mod strategic;
-pub mod strategy;
-pub mod table;
+pub(crate) mod registry;
 #[cfg(test)]
 mod test_store;
 #[cfg(test)]
 mod testing;
-mod token_request;
-mod users;
-mod validation;
 pub mod watch;
-mod watch_stream;
 
 use std::sync::Arc;
 
@@ -80,7 +60,9 @@ pub struct ApiServer {
     /// The built-in OAuth server (none: `oc login` with a password is not offered).
     pub oauth: Option<Arc<oauth::OAuthConfig>>,
     /// The kinds' field schemas, for field validation.
-    pub(crate) field_schemas: field_validation::Schemas,
+    pub(crate) field_schemas: registry::decode::field_validation::Schemas,
+    /// What serves each resource and subresource.
+    pub(crate) registry: registry::Registry,
     /// How long requests may take and how many may run at once.
     pub limits: Limits,
     pub(crate) in_flight: http::in_flight::InFlight,
@@ -193,6 +175,7 @@ impl ApiServer {
         let store: Arc<dyn storage::Store> =
             Arc::new(metered_store::MeteredStore::new(store, metrics.clone()));
         Self {
+            registry: registry::Registry::new(&scheme),
             scheme,
             watch_caches: Arc::new(watch::cache::WatchCaches::new(store.clone())),
             authorizer: Arc::default(),
@@ -455,7 +438,7 @@ impl ApiServer {
             .ok_or(ApiError::PathNotFound)?;
         self.create_if_missing(services, self.kubernetes_service())
             .await?;
-        service_ips::start_repair(self.store.clone()).await
+        registry::core::service_ips::start_repair(self.store.clone()).await
     }
 
     /// `default/kubernetes`: the service that names the API server, at the service network's
@@ -483,17 +466,17 @@ impl ApiServer {
         def: &api::ResourceDef,
         wanted: serde_json::Value,
     ) -> Result<(), ApiError> {
-        let name = object::meta_str(&wanted, "name").to_string();
+        let name = registry::object::meta_str(&wanted, "name").to_string();
         let key = def.key(None, &name);
         let (found, _) = self
             .store
             .get(&key, None)
             .await
-            .map_err(|e| error::from_storage(e, object::target(def, &name)))?;
+            .map_err(|e| error::from_storage(e, registry::object::target(def, &name)))?;
         let Some(kv) = found else {
             return self.create_if_missing(def, wanted).await;
         };
-        let mut current = object::from_store(&kv)?;
+        let mut current = registry::object::from_store(&kv)?;
         let autoupdate =
             current["metadata"]["annotations"]["rbac.authorization.kubernetes.io/autoupdate"]
                 .as_str()
@@ -529,12 +512,12 @@ impl ApiServer {
         }
         match self
             .store
-            .update(&key, object::to_store(&current), kv.mod_revision)
+            .update(&key, registry::object::to_store(&current), kv.mod_revision)
             .await
         {
             // Another replica reconciled it first.
             Ok(_) | Err(storage::Error::Conflict { .. }) => Ok(()),
-            Err(e) => Err(error::from_storage(e, object::target(def, &name))),
+            Err(e) => Err(error::from_storage(e, registry::object::target(def, &name))),
         }
     }
 
@@ -557,17 +540,17 @@ impl ApiServer {
         def: &api::ResourceDef,
         mut obj: serde_json::Value,
     ) -> Result<serde_json::Value, ApiError> {
-        let name = object::meta_str(&obj, "name").to_string();
-        let namespace = object::meta_str(&obj, "namespace").to_string();
-        object::prepare_create(&mut obj)?;
-        strategy::prepare_create(def, &mut obj);
+        let name = registry::object::meta_str(&obj, "name").to_string();
+        let namespace = registry::object::meta_str(&obj, "namespace").to_string();
+        registry::object::prepare_create(&mut obj)?;
+        self.registry.strategy_of(def).prepare_create(&mut obj);
         let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
         let kv = self
             .store
-            .create(&key, object::to_store(&obj))
+            .create(&key, registry::object::to_store(&obj))
             .await
-            .map_err(|e| error::from_storage(e, object::target(def, &name)))?;
-        object::set_resource_version(&mut obj, kv.mod_revision);
+            .map_err(|e| error::from_storage(e, registry::object::target(def, &name)))?;
+        registry::object::set_resource_version(&mut obj, kv.mod_revision);
         Ok(obj)
     }
 
@@ -578,17 +561,18 @@ impl ApiServer {
         def: &api::ResourceDef,
         mut obj: serde_json::Value,
     ) -> Result<serde_json::Value, ApiError> {
-        let name = object::meta_str(&obj, "name").to_string();
-        let namespace = object::meta_str(&obj, "namespace").to_string();
-        let revision =
-            resources::parse_resource_version(Some(object::meta_str(&obj, "resourceVersion")))?;
+        let name = registry::object::meta_str(&obj, "name").to_string();
+        let namespace = registry::object::meta_str(&obj, "namespace").to_string();
+        let revision = registry::generic::list::parse_resource_version(Some(
+            registry::object::meta_str(&obj, "resourceVersion"),
+        ))?;
         let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
         let kv = self
             .store
-            .update(&key, object::to_store(&obj), revision)
+            .update(&key, registry::object::to_store(&obj), revision)
             .await
-            .map_err(|e| error::from_storage(e, object::target(def, &name)))?;
-        object::set_resource_version(&mut obj, kv.mod_revision);
+            .map_err(|e| error::from_storage(e, registry::object::target(def, &name)))?;
+        registry::object::set_resource_version(&mut obj, kv.mod_revision);
         Ok(obj)
     }
 
@@ -605,7 +589,7 @@ impl ApiServer {
             .delete(&def.key(namespace, name), revision)
             .await
             .map(drop)
-            .map_err(|e| error::from_storage(e, object::target(def, name)))
+            .map_err(|e| error::from_storage(e, registry::object::target(def, name)))
     }
 
     /// The stored object `name` (in `namespace`) of `def`, if any.
@@ -619,8 +603,10 @@ impl ApiServer {
             .store
             .get(&def.key(namespace, name), None)
             .await
-            .map_err(|e| error::from_storage(e, object::target(def, name)))?;
-        found.map(|kv| object::from_store(&kv)).transpose()
+            .map_err(|e| error::from_storage(e, registry::object::target(def, name)))?;
+        found
+            .map(|kv| registry::object::from_store(&kv))
+            .transpose()
     }
 
     pub fn router(self: Arc<Self>) -> Router {
@@ -640,7 +626,7 @@ impl ApiServer {
             .route("/openapi/v3", get(openapi_index))
             .route("/openapi/v3/{*path}", get(openapi_document))
             .merge(oauth::routes())
-            .fallback(resources::handle)
+            .fallback(registry::dispatch::handle)
             // Innermost first: the chain runs from the last layer added to the first.
             .layer(middleware::from_fn_with_state(self.clone(), authorize))
             .layer(middleware::from_fn_with_state(

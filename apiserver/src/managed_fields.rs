@@ -499,7 +499,7 @@ pub fn apply(
     }
     let mut merged = live.clone();
     let patch = strip_system(applied);
-    if crate::strategic::apply(def, &mut merged, &patch).is_err() {
+    if crate::registry::generic::strategic::apply(def, &mut merged, &patch).is_err() {
         merged = live.clone();
     }
     // Fields this manager applied before and no longer applies go, unless others own them.

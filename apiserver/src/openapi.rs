@@ -653,7 +653,7 @@ mod tests {
             "triggers": [{"type": "ConfigChange"}],
             "template": {"spec": {"containers": [{"name": "web", "image": "ruby:3"}]}},
         }});
-        crate::strategic::apply(dc, &mut object, &patch).unwrap();
+        crate::registry::generic::strategic::apply(dc, &mut object, &patch).unwrap();
         assert_eq!(
             object["spec"]["template"]["spec"]["containers"],
             json!([{"name": "web", "image": "ruby:3"}, {"name": "side", "image": "busybox"}])

@@ -130,7 +130,7 @@ impl Call<'_> {
             .extension(admin)
             .body(Body::from(self.body))
             .unwrap();
-        crate::resources::handle(State(self.cluster.server.clone()), request).await
+        crate::registry::dispatch::handle(State(self.cluster.server.clone()), request).await
     }
 
     pub async fn send(self) -> Answer {

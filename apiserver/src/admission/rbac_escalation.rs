@@ -12,7 +12,7 @@ use crate::ApiServer;
 use crate::authz::authorizer::user_info;
 use crate::error::{ApiError, Target};
 use crate::http::serve::User;
-use crate::object;
+use crate::registry::object;
 
 pub async fn check(
     server: &ApiServer,

@@ -115,7 +115,9 @@ pub async fn record(
             other => return other,
         }
     }
-    Err(ApiError::Conflict(crate::object::target(def, &name)))
+    Err(ApiError::Conflict(crate::registry::object::target(
+        def, &name,
+    )))
 }
 
 #[cfg(test)]

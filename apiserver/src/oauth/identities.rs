@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::providers::{IdentityProvider, MappingMethod};
 use crate::ApiServer;
 use crate::error::ApiError;
-use crate::object;
+use crate::registry::object;
 
 fn def<'a>(server: &'a ApiServer, plural: &str) -> Result<&'a api::ResourceDef, ApiError> {
     server

@@ -12,8 +12,6 @@ pub mod providers;
 pub mod session;
 mod token;
 pub mod tokens;
-pub(crate) mod user_identity_mappings;
-pub(crate) mod user_tokens;
 
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@ use sha2::Digest;
 
 use super::tokens;
 use crate::ApiServer;
-use crate::object;
+use crate::registry::object;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -44,7 +44,7 @@ pub async fn issue_access_token(
         "apiVersion": "oauth.openshift.io/v1",
         "kind": "OAuthAccessToken",
         "metadata": {"name": name},
-        "clientName": crate::object::meta_str(client, "name"),
+        "clientName": crate::registry::object::meta_str(client, "name"),
         "expiresIn": max_age,
         "scopes": scopes,
         "redirectURI": redirect_uri,

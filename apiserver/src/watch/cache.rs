@@ -391,7 +391,7 @@ impl WatchCaches {
     pub async fn of(&self, def: &api::ResourceDef) -> Result<Arc<Cache>, crate::error::ApiError> {
         self.get(&def.key_prefix())
             .await
-            .map_err(|e| crate::error::from_storage(e, crate::object::target(def, "")))
+            .map_err(|e| crate::error::from_storage(e, crate::registry::object::target(def, "")))
     }
 
     /// Watchers of the resource under `prefix` closed for falling behind.

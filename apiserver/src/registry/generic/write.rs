@@ -1,0 +1,166 @@
+//! CREATE and UPDATE of the generic store: a write decoded, defaulted and validated by the
+//! kind's strategy, admitted, then stored (create if absent, update by compare-and-swap).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
+
+use super::{
+    Ownership, Part, Target, carry_status, check_namespace, current, has_managed_fields,
+    next_state, parse_write, validate_fields, view,
+};
+use crate::ApiServer;
+use crate::error::{ApiError, from_storage};
+use crate::registry::decode::field_validation::Decoded;
+use crate::registry::object::{self, target};
+use crate::registry::response::Output;
+use crate::registry::{strategy, validation};
+
+pub(super) async fn create(
+    server: &ApiServer,
+    t: &Target<'_>,
+    body: &[u8],
+    out: Output,
+) -> Result<Response, ApiError> {
+    let (def, namespace) = (t.def, t.namespace);
+    let mut obj = object::parse_body(def, body)?;
+    let warnings = validate_fields(server, t, Some(body), Decoded::Body, &mut obj)?;
+    let name = object::check_identity(def, &mut obj, namespace, None)?;
+    if let Some(ns) = namespace {
+        check_namespace(server, ns, def, &name).await?;
+    }
+    object::prepare_create(&mut obj)?;
+    if def.subresource("status").is_some() {
+        // Status is the controllers' to write, through the subresource.
+        carry_status(&mut obj, &Value::Null);
+    }
+    t.strategy.prepare_create(&mut obj);
+    validation::validate(def, t.strategy, &obj, None)?;
+    let reserved = t
+        .strategy
+        .reserve(server, &mut obj, None, t.dry_run)
+        .await?;
+    if !has_managed_fields(&obj) {
+        crate::managed_fields::record_update(def, None, &mut obj, &t.manager, "", &object::now());
+    }
+    crate::admission::validate(server, def, t.user, &obj).await?;
+    let key = def.key(namespace, &name);
+    if t.dry_run {
+        let (existing, _) = server
+            .store
+            .get(&key, None)
+            .await
+            .map_err(|e| from_storage(e, target(def, &name)))?;
+        if existing.is_some() {
+            return Err(ApiError::AlreadyExists(target(def, &name)));
+        }
+        let response = out.respond(StatusCode::CREATED, def, obj);
+        return Ok(crate::registry::decode::field_validation::warn(
+            response, &warnings,
+        ));
+    }
+    let kv = server
+        .store
+        .create(&key, object::to_store(&obj))
+        .await
+        .map_err(|e| from_storage(e, target(def, &name)))?;
+    strategy::keep(reserved).await;
+    object::set_resource_version(&mut obj, kv.mod_revision);
+    let response = out.respond(StatusCode::CREATED, def, obj);
+    Ok(crate::registry::decode::field_validation::warn(
+        response, &warnings,
+    ))
+}
+
+pub(super) async fn update(
+    server: &ApiServer,
+    t: &Target<'_>,
+    body: &[u8],
+    out: Output,
+) -> Result<Response, ApiError> {
+    let mut obj = parse_write(t, body)?;
+    let warnings = validate_fields(server, t, Some(body), Decoded::Body, &mut obj)?;
+    let current = current(server, t).await?;
+    let requested = object::meta_str(&obj, "resourceVersion");
+    if !requested.is_empty() && requested != current.mod_revision.to_string() {
+        return Err(ApiError::Conflict(target(t.def, t.name)));
+    }
+    let before = object::from_store(&current)?;
+    let next = next_state(t, &before, obj)?;
+    let response =
+        store_update(server, t, (&current, &before), next, Ownership::Update, out).await?;
+    Ok(crate::registry::decode::field_validation::warn(
+        response, &warnings,
+    ))
+}
+
+/// Stores `next` if the object is still at `current`'s revision; removes it instead when it
+/// was being deleted and its last finalizer is gone.
+pub(super) async fn store_update(
+    server: &ApiServer,
+    t: &Target<'_>,
+    (current, before): (&storage::KeyValue, &Value),
+    mut next: Value,
+    ownership: Ownership,
+    out: Output,
+) -> Result<Response, ApiError> {
+    crate::registry::generic::deletion::check_update(t.def, before, &next, t.name)?;
+    let mut reserved = None;
+    if t.part == Part::Main {
+        t.strategy.prepare(&mut next);
+        validation::validate(t.def, t.strategy, &next, Some(before))?;
+        reserved = t
+            .strategy
+            .reserve(server, &mut next, Some(before), t.dry_run)
+            .await?;
+    }
+    if ownership == Ownership::Update {
+        // A client that changes managedFields itself (to reset or migrate them) is obeyed.
+        if !has_managed_fields(&next)
+            || next["metadata"]["managedFields"] == before["metadata"]["managedFields"]
+        {
+            if let (Some(meta), Some(fields)) = (
+                next["metadata"].as_object_mut(),
+                before["metadata"].get("managedFields"),
+            ) {
+                meta.insert("managedFields".into(), fields.clone());
+            }
+            let subresource = match t.part {
+                Part::Status => "status",
+                Part::Scale(_) => "scale",
+                _ => "",
+            };
+            crate::managed_fields::record_update(
+                t.def,
+                Some(before),
+                &mut next,
+                &t.manager,
+                subresource,
+                &object::now(),
+            );
+        }
+    }
+    crate::admission::validate(server, t.def, t.user, &next).await?;
+    if t.dry_run {
+        object::set_resource_version(&mut next, current.mod_revision);
+        return Ok(out.respond(StatusCode::OK, t.def, view(t, next)));
+    }
+    if crate::registry::generic::deletion::finished(t.def, &next) {
+        server
+            .store
+            .delete(&current.key, Some(current.mod_revision))
+            .await
+            .map_err(|e| from_storage(e, target(t.def, t.name)))?;
+        t.strategy.released(server, before).await;
+        object::set_resource_version(&mut next, current.mod_revision);
+        return Ok(out.respond(StatusCode::OK, t.def, view(t, next)));
+    }
+    let kv = server
+        .store
+        .update(&current.key, object::to_store(&next), current.mod_revision)
+        .await
+        .map_err(|e| from_storage(e, target(t.def, t.name)))?;
+    strategy::keep(reserved).await;
+    object::set_resource_version(&mut next, kv.mod_revision);
+    Ok(out.respond(StatusCode::OK, t.def, view(t, next)))
+}

@@ -1,0 +1,170 @@
+//! The registry: what serves each resource and subresource. One table maps
+//! `(group, resource, subresource)` to a handler implementing `rest::Rest`, filled in one place
+//! (`Registry::new`): every stored kind gets the generic store (`generic`) with its strategy
+//! (`strategy`: defaults, validation, reservations), and virtual resources and special
+//! subresources get handlers of their own. `dispatch` takes a request to its handler.
+//!
+//! Where things go: a kind's behaviour in its group's folder (`core/`, `apps/`, `batch/`,
+//! `apps_openshift/`...) as a `Strategy`, registered with one `strategy(...)` line below; a
+//! subresource or virtual resource as a `Rest` handler in its group's folder, registered with
+//! one `handler(...)` line. Shared pieces (answers, selections, query options, objects,
+//! decoding, validation rules, tables) live in modules that import none of the handlers.
+
+pub mod apps;
+pub mod apps_openshift;
+pub mod authorization;
+pub mod batch;
+pub mod core;
+pub mod decode;
+pub mod dispatch;
+pub mod generic;
+pub mod go_fmt;
+pub mod oauth;
+pub mod object;
+pub mod project;
+pub mod query;
+pub mod response;
+pub mod rest;
+pub mod selection;
+pub mod strategy;
+pub mod table;
+pub mod user;
+pub mod validation;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use api::Scheme;
+use api::scheme::ResourceDef;
+
+use generic::{Generic, Serves};
+use rest::Rest;
+use strategy::{Plain, Strategy};
+
+type Key = (&'static str, &'static str, &'static str);
+
+pub struct Registry {
+    handlers: HashMap<Key, Arc<dyn Rest>>,
+    strategies: HashMap<(&'static str, &'static str), &'static dyn Strategy>,
+}
+
+impl Registry {
+    pub fn new(scheme: &Scheme) -> Registry {
+        let mut r = Registry {
+            handlers: HashMap::new(),
+            strategies: HashMap::new(),
+        };
+        // Kinds with behaviour of their own.
+        r.strategy("", "namespaces", &core::Namespaces);
+        r.strategy("", "secrets", &core::Secrets);
+        r.strategy("", "configmaps", &core::ConfigMaps);
+        r.strategy("", "services", &core::Services);
+        r.strategy("", "pods", &core::Pods);
+        r.strategy("", "podtemplates", &core::PodTemplates);
+        r.strategy("", "replicationcontrollers", &apps::REPLICATED);
+        r.strategy("apps", "deployments", &apps::DEPLOYMENTS);
+        r.strategy("apps", "replicasets", &apps::REPLICATED);
+        r.strategy("apps", "statefulsets", &apps::REPLICATED);
+        r.strategy("apps", "daemonsets", &apps::REPLICATED);
+        r.strategy("batch", "jobs", &batch::Jobs);
+        r.strategy("batch", "cronjobs", &batch::CronJobs);
+        r.strategy(
+            "apps.openshift.io",
+            "deploymentconfigs",
+            &apps_openshift::DeploymentConfigs,
+        );
+        // Subresources and virtual resources with handlers of their own.
+        r.handler(
+            "",
+            "serviceaccounts",
+            "token",
+            core::token_request::TokenRequests,
+        );
+        r.handler("project.openshift.io", "projects", "", project::Projects);
+        r.handler(
+            "project.openshift.io",
+            "projectrequests",
+            "",
+            project::ProjectRequests,
+        );
+        r.handler(
+            "oauth.openshift.io",
+            "useroauthaccesstokens",
+            "",
+            oauth::UserTokens,
+        );
+        r.handler(
+            "user.openshift.io",
+            "useridentitymappings",
+            "",
+            user::IdentityMappings,
+        );
+        r.handler(
+            "user.openshift.io",
+            "users",
+            "",
+            user::Users(Generic::new(Serves::Object, &Plain)),
+        );
+        // Everything else the scheme serves: reviews, and the generic store for every stored
+        // kind (the object, and its status, scale and finalize subresources).
+        r.fill_in(scheme);
+        r
+    }
+
+    fn strategy(&mut self, group: &'static str, plural: &'static str, s: &'static dyn Strategy) {
+        self.strategies.insert((group, plural), s);
+    }
+
+    fn handler(
+        &mut self,
+        group: &'static str,
+        plural: &'static str,
+        subresource: &'static str,
+        handler: impl Rest + 'static,
+    ) {
+        self.handlers
+            .insert((group, plural, subresource), Arc::new(handler));
+    }
+
+    fn fill_in(&mut self, scheme: &Scheme) {
+        for def in scheme.resources() {
+            let strategy = self.strategy_of(def);
+            let mut add = |sub: &'static str, handler: Arc<dyn Rest>| {
+                self.handlers
+                    .entry((def.group, def.plural, sub))
+                    .or_insert(handler);
+            };
+            if !def.stored {
+                add("", Arc::new(authorization::Reviews));
+                continue;
+            }
+            add("", Arc::new(Generic::new(Serves::Object, strategy)));
+            for sub in def.subresources {
+                let serves = match sub.name {
+                    "status" => Serves::Status,
+                    "scale" => Serves::Scale,
+                    "finalize" => Serves::Finalize,
+                    _ => continue,
+                };
+                add(sub.name, Arc::new(Generic::new(serves, strategy)));
+            }
+        }
+    }
+
+    /// The handler of `def`'s `subresource` ("" for the objects themselves).
+    pub fn handler_of(&self, def: &ResourceDef, subresource: &str) -> Option<&Arc<dyn Rest>> {
+        let subresource = match subresource {
+            "" => "",
+            name => def.subresources.iter().find(|s| s.name == name)?.name,
+        };
+        self.handlers.get(&(def.group, def.plural, subresource))
+    }
+
+    /// The strategy of `def`'s kind.
+    pub fn strategy_of(&self, def: &ResourceDef) -> &'static dyn Strategy {
+        self.strategies
+            .get(&(def.group, def.plural))
+            .copied()
+            .unwrap_or(&Plain)
+    }
+}

@@ -1,0 +1,71 @@
+//! A kind's behaviour in the generic store: its defaults, its validation beyond what every
+//! object gets, and what its writes reserve elsewhere (a service's cluster IP and node ports).
+//! The generic store calls these hooks in one fixed order — defaults, validation, reservation,
+//! admission, store — so every kind gets each step. A kind without behaviour of its own uses
+//! `Plain`.
+
+use api::scheme::ResourceDef;
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::ApiServer;
+use crate::error::ApiError;
+use crate::registry::validation::FieldErrors;
+
+/// Something a write took that is given back unless the write is stored.
+#[async_trait]
+pub trait Reservation: Send {
+    /// The write was stored: what it took stays taken (and what it stopped holding goes back).
+    async fn keep(self: Box<Self>);
+}
+
+/// What a write reserved, if anything.
+pub type Reserved = Option<Box<dyn Reservation>>;
+
+#[async_trait]
+pub trait Strategy: Send + Sync {
+    /// Upstream's defaults, applied on every write (as upstream defaults on every decode).
+    fn prepare(&self, _obj: &mut Value) {}
+
+    /// Defaults of a new object only (after its system fields are set).
+    fn prepare_create(&self, obj: &mut Value) {
+        self.prepare(obj);
+    }
+
+    /// What the kind refuses beyond every object's rules (`old` is the object being updated).
+    fn validate(
+        &self,
+        _def: &ResourceDef,
+        _obj: &Value,
+        _old: Option<&Value>,
+        _errors: &mut FieldErrors,
+    ) {
+    }
+
+    /// Takes what the write needs outside the object (allocations), writing it into `obj`.
+    /// A dry run takes nothing.
+    async fn reserve(
+        &self,
+        _server: &ApiServer,
+        _obj: &mut Value,
+        _old: Option<&Value>,
+        _dry_run: bool,
+    ) -> Result<Reserved, ApiError> {
+        Ok(None)
+    }
+
+    /// The object is gone: gives back what it held.
+    async fn released(&self, _server: &ApiServer, _obj: &Value) {}
+}
+
+/// The strategy of kinds with no behaviour of their own.
+pub struct Plain;
+
+impl Strategy for Plain {}
+
+/// Keeps what a write reserved, once it is stored.
+pub async fn keep(reserved: Reserved) {
+    if let Some(reservation) = reserved {
+        reservation.keep().await;
+    }
+}
