@@ -1,14 +1,12 @@
-//! Oxshift's API server: the HTTP pipeline over the storage layer.
-//!
-//! So far: TLS with client-certificate identities, discovery derived from the scheme (legacy
-//! and aggregated v2), `/version`, the health endpoints, and the generic registry (get, list
-//! with pagination, watch, create, update, delete in JSON) for every scheme resource. Resource
-//! requests need an authenticated user.
+//! Oxshift's API server: the HTTP pipeline over the storage layer. `ApiServer` holds what
+//! every request needs; `routes` builds the chain of layers and the routes, `registry` serves
+//! the resources, `bootstrap` creates what a fresh cluster needs. ARCHITECTURE.md has the map.
 
 mod admission;
 pub mod audit;
 pub mod authn;
 pub mod authz;
+mod bootstrap;
 pub mod discovery;
 pub mod error;
 pub mod http;
@@ -18,7 +16,9 @@ pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 mod openapi_protobuf;
+mod own_objects;
 pub(crate) mod registry;
+mod routes;
 #[cfg(test)]
 mod test_store;
 #[cfg(test)]
@@ -28,16 +28,6 @@ pub mod watch;
 use std::sync::Arc;
 
 use api::Scheme;
-use axum::Router;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::Value;
-
-use crate::error::ApiError;
-use crate::http::serve::User;
 
 /// The Kubernetes API version this server speaks, as `/version` reports it.
 pub const KUBERNETES_VERSION: (&str, &str) = ("1", "32");
@@ -93,81 +83,17 @@ impl Default for Limits {
     }
 }
 
-struct OpenApiDocs {
-    index: String,
+pub(crate) struct OpenApiDocs {
+    pub(crate) index: String,
     /// `/openapi/v2`.
-    swagger: String,
+    pub(crate) swagger: String,
     /// `/openapi/v2` in protobuf.
-    swagger_protobuf: Vec<u8>,
-    documents: std::collections::BTreeMap<String, String>,
+    pub(crate) swagger_protobuf: Vec<u8>,
+    pub(crate) documents: std::collections::BTreeMap<String, String>,
 }
 
-type Shared = Arc<ApiServer>;
-
-fn json(value: &Value) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        value.to_string(),
-    )
-        .into_response()
-}
-
-/// `/api` or `/apis`: aggregated discovery when the client asks for it, legacy otherwise.
-fn discovery_root(
-    headers: &HeaderMap,
-    aggregated: impl FnOnce() -> Value,
-    legacy: impl FnOnce() -> Value,
-) -> Response {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    if discovery::wants_aggregated(accept) {
-        return (
-            [(header::CONTENT_TYPE, discovery::AGGREGATED_V2)],
-            aggregated().to_string(),
-        )
-            .into_response();
-    }
-    json(&legacy())
-}
-
-async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
-    discovery_root(
-        &headers,
-        || discovery::aggregated(&s.scheme, true),
-        || discovery::api_versions(&s.address),
-    )
-}
-
-async fn apis_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
-    discovery_root(
-        &headers,
-        || discovery::aggregated(&s.scheme, false),
-        || discovery::api_group_list(&s.scheme),
-    )
-}
-
-async fn core_resources(State(s): State<Shared>, Path(version): Path<String>) -> Response {
-    match discovery::api_resource_list(&s.scheme, "", &version) {
-        Some(doc) => json(&doc),
-        None => ApiError::PathNotFound.into_response(),
-    }
-}
-
-async fn group(State(s): State<Shared>, Path(group): Path<String>) -> Response {
-    match discovery::api_group(&s.scheme, &group) {
-        Some(doc) => json(&doc),
-        None => ApiError::PathNotFound.into_response(),
-    }
-}
-
-async fn group_resources(
-    State(s): State<Shared>,
-    Path((group, version)): Path<(String, String)>,
-) -> Response {
-    match discovery::api_resource_list(&s.scheme, &group, &version) {
-        Some(doc) => json(&doc),
-        None => ApiError::PathNotFound.into_response(),
-    }
-}
+/// The server as axum handlers share it.
+pub(crate) type Shared = Arc<ApiServer>;
 
 impl ApiServer {
     pub fn new(scheme: Scheme, store: Arc<dyn storage::Store>, address: String) -> Self {
@@ -222,7 +148,7 @@ impl ApiServer {
         }
     }
 
-    fn is_closing(&self) -> bool {
+    pub(crate) fn is_closing(&self) -> bool {
         *self.closing.borrow()
     }
 
@@ -247,7 +173,7 @@ impl ApiServer {
         self
     }
 
-    fn openapi(&self) -> &OpenApiDocs {
+    pub(crate) fn openapi(&self) -> &OpenApiDocs {
         self.openapi.get_or_init(|| {
             let documents = openapi::serialized(&openapi::documents(&self.scheme));
             let swagger = openapi::swagger(&documents);
@@ -261,400 +187,5 @@ impl ApiServer {
                 documents,
             }
         })
-    }
-}
-
-async fn openapi_index(State(s): State<Shared>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        s.openapi().index.clone(),
-    )
-        .into_response()
-}
-
-/// `GET /openapi/v2`: JSON, or protobuf for clients that ask for it (kubectl's validation).
-async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
-    // Asked for with `@v1.0`, answered with `.v1.0` (a media type Go's parser accepts).
-    const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("*/*");
-    if accept.contains("application/com.github.proto-openapi.spec.v2") {
-        return (
-            [(header::CONTENT_TYPE, PROTOBUF)],
-            s.openapi().swagger_protobuf.clone(),
-        )
-            .into_response();
-    }
-    if !accept.contains("json") && !accept.contains("*/*") {
-        return ApiError::NotAcceptable.into_response();
-    }
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        s.openapi().swagger.clone(),
-    )
-        .into_response()
-}
-
-async fn openapi_document(State(s): State<Shared>, Path(path): Path<String>) -> Response {
-    let key = openapi::parse_gv_path(&path).map(|(g, v)| openapi::gv_path(g, v));
-    match key.and_then(|k| s.openapi().documents.get(&k).cloned()) {
-        Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc).into_response(),
-        None => ApiError::PathNotFound.into_response(),
-    }
-}
-
-async fn version() -> Response {
-    let (major, minor) = KUBERNETES_VERSION;
-    json(&serde_json::json!({
-        "major": major,
-        "minor": minor,
-        "gitVersion": format!("v{major}.{minor}.0-oxshift.{}", env!("CARGO_PKG_VERSION")),
-        "gitCommit": "",
-        "gitTreeState": "clean",
-        "buildDate": "",
-        "goVersion": "",
-        "compiler": "rustc",
-        "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
-    }))
-}
-
-/// `/healthz`, `/livez`, `/readyz`: "ok", or with `?verbose` one line per check, as upstream.
-async fn health(State(s): State<Shared>, request: Request) -> Response {
-    let endpoint = request.uri().path().trim_start_matches('/').to_string();
-    let verbose = request.uri().query().is_some_and(|q| {
-        q.split('&')
-            .any(|kv| kv == "verbose" || kv.starts_with("verbose="))
-    });
-    let storage = s.store.health().await;
-    let mut checks = vec![
-        ("ping", Ok(())),
-        ("storage", storage.map_err(|e| e.to_string())),
-    ];
-    // A server shutting down is alive but no longer ready for new work.
-    if endpoint == "readyz" {
-        let shutdown = match s.is_closing() {
-            true => Err("shutting down".to_string()),
-            false => Ok(()),
-        };
-        checks.push(("shutdown", shutdown));
-    }
-    let healthy = checks.iter().all(|(_, r)| r.is_ok());
-    let code = if healthy {
-        StatusCode::OK
-    } else {
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let body = if verbose || !healthy {
-        let mut lines: Vec<String> = checks
-            .iter()
-            .map(|(name, r)| match r {
-                Ok(()) => format!("[+]{name} ok"),
-                Err(_) => format!("[-]{name} failed: reason withheld"),
-            })
-            .collect();
-        lines.push(format!(
-            "{endpoint} check {}",
-            if healthy { "passed" } else { "failed" }
-        ));
-        lines.join("\n") + "\n"
-    } else {
-        "ok".to_string()
-    };
-    (
-        code,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
-    )
-        .into_response()
-}
-
-/// Resource requests need an authenticated user; discovery, health and version do not.
-/// RBAC on every request but the OAuth server's own (which authenticates its users itself).
-/// Discovery, health and version are reachable by anyone through the default policy.
-async fn authorize(State(server): State<Shared>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if oauth::is_public(path) {
-        return next.run(request).await;
-    }
-    let info = http::request_info::of(&request);
-    if let Some(user) = request.extensions().get::<User>() {
-        let decision = server.authorizer.check(user, &info, path).await;
-        let word = if decision.is_ok() { "allow" } else { "forbid" };
-        audit::annotate(request.extensions(), "authorization.k8s.io/decision", word);
-        if let Err(e) = decision {
-            return e.into_response();
-        }
-    }
-    next.run(request).await
-}
-
-/// Namespaces every cluster has.
-const SYSTEM_NAMESPACES: &[&str] = &[
-    "default",
-    "kube-system",
-    "kube-public",
-    "kube-node-lease",
-    "openshift",
-];
-
-impl ApiServer {
-    /// Creates what a fresh cluster needs (the system namespaces, the default RBAC policy),
-    /// missing pieces only, and starts following the RBAC policy.
-    pub async fn bootstrap(&self) -> Result<(), ApiError> {
-        for obj in authz::bootstrap_policy::objects() {
-            let plural = match obj["kind"].as_str() {
-                Some("ClusterRole") => "clusterroles",
-                _ => "clusterrolebindings",
-            };
-            let def = self
-                .scheme
-                .lookup("rbac.authorization.k8s.io", "v1", plural)
-                .ok_or(ApiError::PathNotFound)?;
-            self.reconcile(def, obj).await?;
-        }
-        if let Some(oauth) = &self.oauth {
-            let def = self
-                .scheme
-                .lookup("oauth.openshift.io", "v1", "oauthclients")
-                .ok_or(ApiError::PathNotFound)?;
-            for client in oauth::default_clients(&oauth.issuer) {
-                self.create_if_missing(def, client).await?;
-            }
-        }
-        self.authorizer.start(self.watch_caches.clone());
-        let def = self
-            .scheme
-            .lookup("", "v1", "namespaces")
-            .ok_or(ApiError::PathNotFound)?;
-        for name in SYSTEM_NAMESPACES {
-            let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-            self.create_if_missing(def, ns).await?;
-        }
-        let services = self
-            .scheme
-            .lookup("", "v1", "services")
-            .ok_or(ApiError::PathNotFound)?;
-        self.create_if_missing(services, self.kubernetes_service())
-            .await?;
-        registry::core::service_ips::start_repair(self.store.clone()).await
-    }
-
-    /// `default/kubernetes`: the service that names the API server, at the service network's
-    /// first address, as upstream has it.
-    fn kubernetes_service(&self) -> serde_json::Value {
-        let port = self
-            .address
-            .rsplit_once(':')
-            .and_then(|(_, p)| p.parse::<u16>().ok())
-            .unwrap_or(8443);
-        serde_json::json!({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kubernetes", "namespace": "default",
-                "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"type": "ClusterIP", "clusterIP": "172.30.0.1", "clusterIPs": ["172.30.0.1"],
-                "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]},
-        })
-    }
-
-    /// Creates a default RBAC object, or brings an existing one back to the default unless
-    /// its `rbac.authorization.kubernetes.io/autoupdate` annotation was set to "false".
-    async fn reconcile(
-        &self,
-        def: &api::ResourceDef,
-        wanted: serde_json::Value,
-    ) -> Result<(), ApiError> {
-        let name = registry::object::meta_str(&wanted, "name").to_string();
-        let key = def.key(None, &name);
-        let (found, _) = self
-            .store
-            .get(&key, None)
-            .await
-            .map_err(|e| error::from_storage(e, registry::object::target(def, &name)))?;
-        let Some(kv) = found else {
-            return self.create_if_missing(def, wanted).await;
-        };
-        let mut current = registry::object::from_store(&kv)?;
-        let autoupdate =
-            current["metadata"]["annotations"]["rbac.authorization.kubernetes.io/autoupdate"]
-                .as_str()
-                != Some("false");
-        // The rules of an aggregated role are the aggregation controller's to keep.
-        let fields: &[&str] = match wanted.get("aggregationRule") {
-            Some(_) => &["roleRef", "subjects", "aggregationRule"],
-            None => &["rules", "roleRef", "subjects", "aggregationRule"],
-        };
-        // Labels the default has and the object lacks are added (aggregation follows them, as
-        // `edit`'s into `admin`); labels the object has are kept, as upstream reconciles them.
-        let missing_labels: Vec<(String, serde_json::Value)> = wanted["metadata"]["labels"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| current["metadata"]["labels"].get(k.as_str()).is_none())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !autoupdate
-            || (missing_labels.is_empty()
-                && fields.iter().all(|f| current.get(*f) == wanted.get(*f)))
-        {
-            return Ok(());
-        }
-        for (label, value) in missing_labels {
-            current["metadata"]["labels"][label.as_str()] = value;
-        }
-        for &field in fields {
-            match wanted.get(field) {
-                Some(v) => current[field] = v.clone(),
-                None => drop(current.as_object_mut().and_then(|m| m.remove(field))),
-            }
-        }
-        match self
-            .store
-            .update(&key, registry::object::to_store(&current), kv.mod_revision)
-            .await
-        {
-            // Another replica reconciled it first.
-            Ok(_) | Err(storage::Error::Conflict { .. }) => Ok(()),
-            Err(e) => Err(error::from_storage(e, registry::object::target(def, &name))),
-        }
-    }
-
-    /// Creates a cluster-scoped object unless one of its name exists.
-    async fn create_if_missing(
-        &self,
-        def: &api::ResourceDef,
-        obj: serde_json::Value,
-    ) -> Result<(), ApiError> {
-        match self.create_object(def, obj).await {
-            Ok(_) | Err(ApiError::AlreadyExists(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Stores a new object the server makes itself (bootstrap objects, the objects its own
-    /// handlers create): system fields and the kind's defaults, no admission.
-    pub(crate) async fn create_object(
-        &self,
-        def: &api::ResourceDef,
-        mut obj: serde_json::Value,
-    ) -> Result<serde_json::Value, ApiError> {
-        let name = registry::object::meta_str(&obj, "name").to_string();
-        let namespace = registry::object::meta_str(&obj, "namespace").to_string();
-        registry::object::prepare_create(&mut obj)?;
-        self.registry.strategy_of(def).prepare_create(&mut obj);
-        let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
-        let kv = self
-            .store
-            .create(&key, registry::object::to_store(&obj))
-            .await
-            .map_err(|e| error::from_storage(e, registry::object::target(def, &name)))?;
-        registry::object::set_resource_version(&mut obj, kv.mod_revision);
-        Ok(obj)
-    }
-
-    /// Replaces an object the server's own handlers change, if it is still at the
-    /// resourceVersion it carries (else Conflict).
-    pub(crate) async fn update_object(
-        &self,
-        def: &api::ResourceDef,
-        mut obj: serde_json::Value,
-    ) -> Result<serde_json::Value, ApiError> {
-        let name = registry::object::meta_str(&obj, "name").to_string();
-        let namespace = registry::object::meta_str(&obj, "namespace").to_string();
-        let revision = registry::generic::list::parse_resource_version(Some(
-            registry::object::meta_str(&obj, "resourceVersion"),
-        ))?;
-        let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
-        let kv = self
-            .store
-            .update(&key, registry::object::to_store(&obj), revision)
-            .await
-            .map_err(|e| error::from_storage(e, registry::object::target(def, &name)))?;
-        registry::object::set_resource_version(&mut obj, kv.mod_revision);
-        Ok(obj)
-    }
-
-    /// Deletes an object the server's own handlers remove, if it still is at `revision`
-    /// (when given).
-    pub(crate) async fn delete_object(
-        &self,
-        def: &api::ResourceDef,
-        namespace: Option<&str>,
-        name: &str,
-        revision: Option<u64>,
-    ) -> Result<(), ApiError> {
-        self.store
-            .delete(&def.key(namespace, name), revision)
-            .await
-            .map(drop)
-            .map_err(|e| error::from_storage(e, registry::object::target(def, name)))
-    }
-
-    /// The stored object `name` (in `namespace`) of `def`, if any.
-    pub(crate) async fn get_object(
-        &self,
-        def: &api::ResourceDef,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Result<Option<serde_json::Value>, ApiError> {
-        let (found, _) = self
-            .store
-            .get(&def.key(namespace, name), None)
-            .await
-            .map_err(|e| error::from_storage(e, registry::object::target(def, name)))?;
-        found
-            .map(|kv| registry::object::from_store(&kv))
-            .transpose()
-    }
-
-    pub fn router(self: Arc<Self>) -> Router {
-        let state = self.clone();
-        Router::new()
-            .route("/healthz", get(health))
-            .route("/livez", get(health))
-            .route("/readyz", get(health))
-            .route("/version", get(version))
-            .route("/metrics", get(metrics::handler))
-            .route("/api", get(api_root))
-            .route("/api/{version}", get(core_resources))
-            .route("/apis", get(apis_root))
-            .route("/apis/{group}", get(group))
-            .route("/apis/{group}/{version}", get(group_resources))
-            .route("/openapi/v2", get(openapi_v2))
-            .route("/openapi/v3", get(openapi_index))
-            .route("/openapi/v3/{*path}", get(openapi_document))
-            .merge(oauth::routes())
-            .fallback(registry::dispatch::handle)
-            // Innermost first: the chain runs from the last layer added to the first.
-            .layer(middleware::from_fn_with_state(self.clone(), authorize))
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                http::in_flight::limit,
-            ))
-            .layer(middleware::from_fn(audit::note_impersonation))
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                authn::impersonation::impersonate,
-            ))
-            // Audit, as upstream: after authentication (the policy matches the authenticated
-            // user), before impersonation, the in-flight limits and authorization (so refused
-            // requests are recorded with their 403 or 429).
-            .layer(middleware::from_fn_with_state(self.clone(), audit::record))
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                authn::authentication::authenticate,
-            ))
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                http::timeout::deadline,
-            ))
-            .layer(middleware::from_fn_with_state(
-                self.clone(),
-                http::recover::recover,
-            ))
-            .layer(middleware::from_fn_with_state(state, metrics::record))
-            .with_state(self)
     }
 }

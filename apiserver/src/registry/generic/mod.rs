@@ -12,6 +12,7 @@ mod parts;
 mod patch;
 pub mod scale;
 pub mod strategic;
+pub mod validate;
 pub mod watch;
 mod write;
 

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
+use super::validate::validate;
 use super::{
     Ownership, Part, Target, carry_status, check_namespace, current, has_managed_fields,
     next_state, parse_write, validate_fields, view,
@@ -14,7 +15,7 @@ use crate::error::{ApiError, from_storage};
 use crate::registry::decode::field_validation::Decoded;
 use crate::registry::object::{self, target};
 use crate::registry::response::Output;
-use crate::registry::{strategy, validation};
+use crate::registry::strategy;
 
 pub(super) async fn create(
     server: &ApiServer,
@@ -35,7 +36,7 @@ pub(super) async fn create(
         carry_status(&mut obj, &Value::Null);
     }
     t.strategy.prepare_create(&mut obj);
-    validation::validate(def, t.strategy, &obj, None)?;
+    validate(def, t.strategy, &obj, None)?;
     let reserved = t
         .strategy
         .reserve(server, &mut obj, None, t.dry_run)
@@ -108,7 +109,7 @@ pub(super) async fn store_update(
     let mut reserved = None;
     if t.part == Part::Main {
         t.strategy.prepare(&mut next);
-        validation::validate(t.def, t.strategy, &next, Some(before))?;
+        validate(t.def, t.strategy, &next, Some(before))?;
         reserved = t
             .strategy
             .reserve(server, &mut next, Some(before), t.dry_run)

@@ -6,34 +6,11 @@
 
 pub mod core;
 mod errors;
-mod meta;
-mod pods;
+pub mod meta;
+pub mod pods;
 pub mod workloads;
 
-use api::scheme::ResourceDef;
-use serde_json::Value;
-
 pub use errors::FieldErrors;
-
-use crate::error::ApiError;
-use crate::registry::strategy::Strategy;
-
-/// Validates a new object (`old` is `None`) or an update of `old` of `def`'s kind: what every
-/// object gets (metadata, a PodSpec wherever the kind embeds one), then the kind's own rules.
-pub fn validate(
-    def: &ResourceDef,
-    strategy: &dyn Strategy,
-    obj: &Value,
-    old: Option<&Value>,
-) -> Result<(), ApiError> {
-    let mut errors = FieldErrors::default();
-    meta::object_meta(obj, &mut errors);
-    if let Some(path) = def.pod_spec {
-        pods::pod_spec_at(obj, path, &mut errors);
-    }
-    strategy.validate(def, obj, old, &mut errors);
-    errors.into_result(def, obj)
-}
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,13 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::error::ApiError;
+use api::scheme::ResourceDef;
 
 /// Validates as the registry does, with the kind's strategy.
 fn validate(def: &ResourceDef, obj: &Value, old: Option<&Value>) -> Result<(), ApiError> {
     let strategy = crate::registry::Registry::new(&api::Scheme::builtin()).strategy_of(def);
-    super::validate(def, strategy, obj, old)
+    crate::registry::generic::validate::validate(def, strategy, obj, old)
 }
 
 fn def(group: &str, plural: &str) -> ResourceDef {

@@ -1,0 +1,84 @@
+//! The objects the server's own handlers read and write (bootstrap objects, a project's
+//! namespace and binding, tokens, identities): system fields and the kind's defaults, no
+//! admission, guarded by their revision.
+
+use crate::error::{self, ApiError};
+use crate::{ApiServer, registry};
+
+impl ApiServer {
+    /// Stores a new object the server makes itself (bootstrap objects, the objects its own
+    /// handlers create): system fields and the kind's defaults, no admission.
+    pub(crate) async fn create_object(
+        &self,
+        def: &api::ResourceDef,
+        mut obj: serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        let name = registry::object::meta_str(&obj, "name").to_string();
+        let namespace = registry::object::meta_str(&obj, "namespace").to_string();
+        registry::object::prepare_create(&mut obj)?;
+        self.registry.strategy_of(def).prepare_create(&mut obj);
+        let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
+        let kv = self
+            .store
+            .create(&key, registry::object::to_store(&obj))
+            .await
+            .map_err(|e| error::from_storage(e, registry::object::target(def, &name)))?;
+        registry::object::set_resource_version(&mut obj, kv.mod_revision);
+        Ok(obj)
+    }
+
+    /// Replaces an object the server's own handlers change, if it is still at the
+    /// resourceVersion it carries (else Conflict).
+    pub(crate) async fn update_object(
+        &self,
+        def: &api::ResourceDef,
+        mut obj: serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        let name = registry::object::meta_str(&obj, "name").to_string();
+        let namespace = registry::object::meta_str(&obj, "namespace").to_string();
+        let revision = registry::generic::list::parse_resource_version(Some(
+            registry::object::meta_str(&obj, "resourceVersion"),
+        ))?;
+        let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
+        let kv = self
+            .store
+            .update(&key, registry::object::to_store(&obj), revision)
+            .await
+            .map_err(|e| error::from_storage(e, registry::object::target(def, &name)))?;
+        registry::object::set_resource_version(&mut obj, kv.mod_revision);
+        Ok(obj)
+    }
+
+    /// Deletes an object the server's own handlers remove, if it still is at `revision`
+    /// (when given).
+    pub(crate) async fn delete_object(
+        &self,
+        def: &api::ResourceDef,
+        namespace: Option<&str>,
+        name: &str,
+        revision: Option<u64>,
+    ) -> Result<(), ApiError> {
+        self.store
+            .delete(&def.key(namespace, name), revision)
+            .await
+            .map(drop)
+            .map_err(|e| error::from_storage(e, registry::object::target(def, name)))
+    }
+
+    /// The stored object `name` (in `namespace`) of `def`, if any.
+    pub(crate) async fn get_object(
+        &self,
+        def: &api::ResourceDef,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        let (found, _) = self
+            .store
+            .get(&def.key(namespace, name), None)
+            .await
+            .map_err(|e| error::from_storage(e, registry::object::target(def, name)))?;
+        found
+            .map(|kv| registry::object::from_store(&kv))
+            .transpose()
+    }
+}

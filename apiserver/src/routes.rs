@@ -1,0 +1,261 @@
+//! The chain every request goes through, and the routes: health, version, discovery and
+//! OpenAPI here, the OAuth server's pages, and everything else to the registry.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::http::serve::User;
+use crate::{
+    ApiServer, KUBERNETES_VERSION, Shared, audit, authn, discovery, http, metrics, oauth, openapi,
+    registry,
+};
+
+fn json(value: &Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// `/api` or `/apis`: aggregated discovery when the client asks for it, legacy otherwise.
+fn discovery_root(
+    headers: &HeaderMap,
+    aggregated: impl FnOnce() -> Value,
+    legacy: impl FnOnce() -> Value,
+) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if discovery::wants_aggregated(accept) {
+        return (
+            [(header::CONTENT_TYPE, discovery::AGGREGATED_V2)],
+            aggregated().to_string(),
+        )
+            .into_response();
+    }
+    json(&legacy())
+}
+
+async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    discovery_root(
+        &headers,
+        || discovery::aggregated(&s.scheme, true),
+        || discovery::api_versions(&s.address),
+    )
+}
+
+async fn apis_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    discovery_root(
+        &headers,
+        || discovery::aggregated(&s.scheme, false),
+        || discovery::api_group_list(&s.scheme),
+    )
+}
+
+async fn core_resources(State(s): State<Shared>, Path(version): Path<String>) -> Response {
+    match discovery::api_resource_list(&s.scheme, "", &version) {
+        Some(doc) => json(&doc),
+        None => ApiError::PathNotFound.into_response(),
+    }
+}
+
+async fn group(State(s): State<Shared>, Path(group): Path<String>) -> Response {
+    match discovery::api_group(&s.scheme, &group) {
+        Some(doc) => json(&doc),
+        None => ApiError::PathNotFound.into_response(),
+    }
+}
+
+async fn group_resources(
+    State(s): State<Shared>,
+    Path((group, version)): Path<(String, String)>,
+) -> Response {
+    match discovery::api_resource_list(&s.scheme, &group, &version) {
+        Some(doc) => json(&doc),
+        None => ApiError::PathNotFound.into_response(),
+    }
+}
+
+async fn openapi_index(State(s): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.openapi().index.clone(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi/v2`: JSON, or protobuf for clients that ask for it (kubectl's validation).
+async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    // Asked for with `@v1.0`, answered with `.v1.0` (a media type Go's parser accepts).
+    const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*");
+    if accept.contains("application/com.github.proto-openapi.spec.v2") {
+        return (
+            [(header::CONTENT_TYPE, PROTOBUF)],
+            s.openapi().swagger_protobuf.clone(),
+        )
+            .into_response();
+    }
+    if !accept.contains("json") && !accept.contains("*/*") {
+        return ApiError::NotAcceptable.into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.openapi().swagger.clone(),
+    )
+        .into_response()
+}
+
+async fn openapi_document(State(s): State<Shared>, Path(path): Path<String>) -> Response {
+    let key = openapi::parse_gv_path(&path).map(|(g, v)| openapi::gv_path(g, v));
+    match key.and_then(|k| s.openapi().documents.get(&k).cloned()) {
+        Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc).into_response(),
+        None => ApiError::PathNotFound.into_response(),
+    }
+}
+
+async fn version() -> Response {
+    let (major, minor) = KUBERNETES_VERSION;
+    json(&serde_json::json!({
+        "major": major,
+        "minor": minor,
+        "gitVersion": format!("v{major}.{minor}.0-oxshift.{}", env!("CARGO_PKG_VERSION")),
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "",
+        "goVersion": "",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
+    }))
+}
+
+/// `/healthz`, `/livez`, `/readyz`: "ok", or with `?verbose` one line per check, as upstream.
+async fn health(State(s): State<Shared>, request: Request) -> Response {
+    let endpoint = request.uri().path().trim_start_matches('/').to_string();
+    let verbose = request.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv == "verbose" || kv.starts_with("verbose="))
+    });
+    let storage = s.store.health().await;
+    let mut checks = vec![
+        ("ping", Ok(())),
+        ("storage", storage.map_err(|e| e.to_string())),
+    ];
+    // A server shutting down is alive but no longer ready for new work.
+    if endpoint == "readyz" {
+        let shutdown = match s.is_closing() {
+            true => Err("shutting down".to_string()),
+            false => Ok(()),
+        };
+        checks.push(("shutdown", shutdown));
+    }
+    let healthy = checks.iter().all(|(_, r)| r.is_ok());
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let body = if verbose || !healthy {
+        let mut lines: Vec<String> = checks
+            .iter()
+            .map(|(name, r)| match r {
+                Ok(()) => format!("[+]{name} ok"),
+                Err(_) => format!("[-]{name} failed: reason withheld"),
+            })
+            .collect();
+        lines.push(format!(
+            "{endpoint} check {}",
+            if healthy { "passed" } else { "failed" }
+        ));
+        lines.join("\n") + "\n"
+    } else {
+        "ok".to_string()
+    };
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// Resource requests need an authenticated user; discovery, health and version do not.
+/// RBAC on every request but the OAuth server's own (which authenticates its users itself).
+/// Discovery, health and version are reachable by anyone through the default policy.
+async fn authorize(State(server): State<Shared>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if oauth::is_public(path) {
+        return next.run(request).await;
+    }
+    let info = http::request_info::of(&request);
+    if let Some(user) = request.extensions().get::<User>() {
+        let decision = server.authorizer.check(user, &info, path).await;
+        let word = if decision.is_ok() { "allow" } else { "forbid" };
+        audit::annotate(request.extensions(), "authorization.k8s.io/decision", word);
+        if let Err(e) = decision {
+            return e.into_response();
+        }
+    }
+    next.run(request).await
+}
+
+impl ApiServer {
+    pub fn router(self: Arc<Self>) -> Router {
+        let state = self.clone();
+        Router::new()
+            .route("/healthz", get(health))
+            .route("/livez", get(health))
+            .route("/readyz", get(health))
+            .route("/version", get(version))
+            .route("/metrics", get(metrics::handler))
+            .route("/api", get(api_root))
+            .route("/api/{version}", get(core_resources))
+            .route("/apis", get(apis_root))
+            .route("/apis/{group}", get(group))
+            .route("/apis/{group}/{version}", get(group_resources))
+            .route("/openapi/v2", get(openapi_v2))
+            .route("/openapi/v3", get(openapi_index))
+            .route("/openapi/v3/{*path}", get(openapi_document))
+            .merge(oauth::routes())
+            .fallback(registry::dispatch::handle)
+            // Innermost first: the chain runs from the last layer added to the first.
+            .layer(middleware::from_fn_with_state(self.clone(), authorize))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                http::in_flight::limit,
+            ))
+            .layer(middleware::from_fn(audit::note_impersonation))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                authn::impersonation::impersonate,
+            ))
+            // Audit, as upstream: after authentication (the policy matches the authenticated
+            // user), before impersonation, the in-flight limits and authorization (so refused
+            // requests are recorded with their 403 or 429).
+            .layer(middleware::from_fn_with_state(self.clone(), audit::record))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                authn::authentication::authenticate,
+            ))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                http::timeout::deadline,
+            ))
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                http::recover::recover,
+            ))
+            .layer(middleware::from_fn_with_state(state, metrics::record))
+            .with_state(self)
+    }
+}
