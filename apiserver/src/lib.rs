@@ -27,7 +27,6 @@ pub mod negotiation;
 pub mod oauth;
 pub mod object;
 pub mod openapi;
-mod openapi_protobuf;
 mod project_watch;
 mod projects;
 mod query;
@@ -275,7 +274,7 @@ impl ApiServer {
             let documents = openapi::serialized(&openapi::documents(&self.scheme));
             let swagger = openapi::swagger(&documents);
             let swagger_protobuf = serde_json::from_str(&swagger)
-                .map(|doc| openapi_protobuf::encode(&doc))
+                .map(|doc| openapi::protobuf::encode(&doc))
                 .unwrap_or_default();
             OpenApiDocs {
                 index: openapi::index(&documents).to_string(),
