@@ -3,6 +3,7 @@
 //! `metav1.Status` error body, and name validation.
 
 pub mod columns;
+mod list_merge;
 pub mod names;
 pub mod protobuf;
 pub mod quantity;

@@ -10,7 +10,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value};
 
-use crate::scheme::ListMerge;
+use crate::list_merge::ListMerge;
 
 /// A generator whose references point into an OpenAPI v3 document's `components/schemas`.
 pub fn generator() -> SchemaGenerator {

@@ -15,7 +15,6 @@ mod metered_store;
 pub mod metrics;
 pub mod oauth;
 pub mod openapi;
-mod openapi_protobuf;
 mod own_objects;
 pub(crate) mod registry;
 mod routes;
@@ -178,7 +177,7 @@ impl ApiServer {
             let documents = openapi::serialized(&openapi::documents(&self.scheme));
             let swagger = openapi::swagger(&documents);
             let swagger_protobuf = serde_json::from_str(&swagger)
-                .map(|doc| openapi_protobuf::encode(&doc))
+                .map(|doc| openapi::protobuf::encode(&doc))
                 .unwrap_or_default();
             OpenApiDocs {
                 index: openapi::index(&documents).to_string(),

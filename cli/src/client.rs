@@ -306,10 +306,15 @@ impl Session {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        self.write(Method::POST, path, body).await
+    }
+
+    /// `body` sent with `method` to `path`, the answer's object returned.
+    pub async fn write(&self, method: Method, path: &str, body: &Value) -> Result<Value, CliError> {
         let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
         send(
             &self.client,
-            Method::POST,
+            method,
             path,
             &[],
             Some(("application/json", bytes)),

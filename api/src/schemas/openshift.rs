@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use schemars::SchemaGenerator;
 use serde_json::{Map, Value};
 
-use crate::scheme::ListMerge;
+use crate::list_merge::ListMerge;
 
 const REF_PREFIX: &str = "#/components/schemas/";
 

@@ -7,63 +7,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use axum::body::Body;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::captured::Captured;
+use super::completion::Completion;
 use super::context::AuditContext;
-use super::layer::Completion;
 use super::sink::Sink;
-
-/// Chunks seen so far, up to `limit` bytes; past it nothing is kept.
-#[derive(Default)]
-pub(super) struct Captured {
-    chunks: Vec<Bytes>,
-    len: usize,
-    limit: usize,
-    over: bool,
-}
-
-impl Captured {
-    pub fn new(limit: usize) -> Self {
-        Captured {
-            limit,
-            ..Default::default()
-        }
-    }
-
-    fn keep(&mut self, data: &Bytes) {
-        if self.over || data.is_empty() {
-            return;
-        }
-        if self.len + data.len() > self.limit {
-            self.over = true;
-            self.chunks.clear();
-            return;
-        }
-        self.len += data.len();
-        self.chunks.push(data.clone());
-    }
-
-    /// Whether the body went past the bound (and so was not kept).
-    pub fn over(&self) -> bool {
-        self.over
-    }
-
-    /// The whole body, if it was kept.
-    pub fn bytes(mut self) -> Option<Bytes> {
-        match self.chunks.len() {
-            _ if self.over || self.limit == 0 => None,
-            0 => Some(Bytes::new()),
-            1 => self.chunks.pop(),
-            _ => {
-                let mut all = BytesMut::with_capacity(self.len);
-                self.chunks.iter().for_each(|c| all.extend_from_slice(c));
-                Some(all.freeze())
-            }
-        }
-    }
-}
 
 /// A request body that hands what the handler read to the audit context once it is read
 /// to the end.
@@ -227,26 +178,6 @@ impl Drop for Tracked {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn captures_are_bounded() {
-        let mut c = Captured::new(8);
-        c.keep(&Bytes::from_static(b"abcd"));
-        c.keep(&Bytes::from_static(b"efgh"));
-        assert_eq!(c.bytes().unwrap(), "abcdefgh");
-        let mut c = Captured::new(8);
-        c.keep(&Bytes::from_static(b"abcd"));
-        c.keep(&Bytes::from_static(b"efghi"));
-        c.keep(&Bytes::from_static(b"j"));
-        assert!(c.over());
-        assert_eq!(c.bytes(), None);
-        assert_eq!(
-            Captured::new(0).bytes(),
-            None,
-            "nothing asked, nothing kept"
-        );
-        assert_eq!(Captured::new(8).bytes().unwrap(), "");
-    }
 
     #[tokio::test]
     async fn the_request_body_reaches_the_context_once_read() {

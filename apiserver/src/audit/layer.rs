@@ -17,19 +17,16 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use bytes::Bytes;
 use futures::FutureExt;
-use serde_json::Value;
 
-use super::body::{Captured, RequestTee, Tracked};
+use super::body::{RequestTee, Tracked};
+use super::completion::Completion;
 use super::context::AuditContext;
 use super::event::{
-    Event, MicroTime, ObjectReference, ResponseStatus, UserInfo, drop_managed_fields, source_ips,
-    user_agent,
+    Event, MicroTime, ObjectReference, ResponseStatus, UserInfo, source_ips, user_agent,
 };
-use super::policy::{Attributes, Level, RequestConfig, Stage};
-use super::request_body::{Metadata, RequestBody};
-use super::sink::Sink;
+use super::policy::{Attributes, Level, Stage};
+use super::request_body::RequestBody;
 use crate::ApiServer;
 use crate::http::request_info::RequestInfo;
 use crate::http::serve::User;
@@ -39,7 +36,6 @@ use crate::http::serve::User;
 const MAX_RESPONSE_OBJECT: usize = 10 * 1024 * 1024;
 /// Largest error or deletion answer read for its Status.
 const MAX_STATUS: usize = 64 * 1024;
-const TRUNCATED: &str = "audit.k8s.io/truncated";
 const AUDIT_ID: &str = "audit-id";
 /// How much earlier than this layer the request's deadline may have started counting.
 const DEADLINE_SLACK: Duration = Duration::from_millis(500);
@@ -98,16 +94,13 @@ pub async fn record(
             crate::http::timeout::requested(request.uri().query(), limit).unwrap_or(limit)
         }),
         started,
-        completion: Some(Completion {
-            sink: audit.sink.clone(),
+        completion: Some(Completion::new(
+            audit.sink.clone(),
             event,
             config,
             context,
             body,
-            code: 0,
-            response_type: String::new(),
-            response_object: false,
-        }),
+        )),
     };
 
     let answer = std::panic::AssertUnwindSafe(next.run(request))
@@ -225,134 +218,6 @@ fn object_ref(info: &RequestInfo) -> ObjectReference {
         api_version: info.version.clone(),
         subresource: info.subresource.clone().unwrap_or_default(),
         ..Default::default()
-    }
-}
-
-/// What the last event of a request needs, carried to wherever the request ends.
-pub(super) struct Completion {
-    pub sink: Sink,
-    event: Event,
-    config: RequestConfig,
-    context: AuditContext,
-    body: RequestBody,
-    code: u16,
-    response_type: String,
-    /// Whether the response is recorded as the response object.
-    response_object: bool,
-}
-
-impl Completion {
-    /// The `ResponseStarted` event of a long-running request.
-    fn started_line(&mut self) -> Vec<u8> {
-        self.event.stage = Stage::ResponseStarted;
-        self.event.stage_timestamp = MicroTime::now();
-        self.event.response_status = Some(ResponseStatus::code(self.code));
-        self.take_recorded(false);
-        self.event.line()
-    }
-
-    /// The event at `stage` with `status`, if the policy records that stage.
-    fn last(mut self, stage: Stage, status: ResponseStatus) -> Option<Vec<u8>> {
-        if !self.config.records(stage) {
-            return None;
-        }
-        self.event.stage = stage;
-        self.event.stage_timestamp = MicroTime::now();
-        self.event.response_status = Some(status);
-        self.take_recorded(true);
-        Some(self.event.line())
-    }
-
-    /// The `ResponseComplete` event, with the answer as sent (`complete`) or cut short.
-    pub fn line(mut self, response: Captured, complete: bool) -> Option<Vec<u8>> {
-        let over = response.over();
-        let answer = response
-            .bytes()
-            .filter(|b| complete && !b.is_empty())
-            .and_then(|b| self.response_value(&b));
-        let status = match &answer {
-            Some(value) => ResponseStatus::of_status(self.code, value),
-            None => ResponseStatus::code(self.code),
-        };
-        if self.response_object {
-            match answer {
-                Some(mut value) => {
-                    if self.config.omit_managed_fields {
-                        drop_managed_fields(&mut value);
-                    }
-                    self.event.response_object = Some(value);
-                }
-                None if over => self.context.annotate(TRUNCATED, "true"),
-                None => {}
-            }
-        }
-        self.last(Stage::ResponseComplete, status)
-    }
-
-    fn response_value(&self, body: &Bytes) -> Option<Value> {
-        let media = self
-            .response_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim();
-        match media {
-            "application/json" => serde_json::from_slice(body).ok(),
-            "application/yaml" => std::str::from_utf8(body)
-                .ok()
-                .and_then(|text| serde_saphyr::from_str(text).ok()),
-            _ => None,
-        }
-    }
-
-    /// Puts what the handlers recorded into the event; the request body only into the last
-    /// one.
-    fn take_recorded(&mut self, last: bool) {
-        let (annotations, impersonated, request_body) = self.context.with(|r| {
-            let body = if last { r.request_body.take() } else { None };
-            (r.annotations.clone(), r.impersonated.clone(), body)
-        });
-        self.event.annotations = annotations;
-        self.event.impersonated_user = impersonated;
-        let Some(body) = request_body.filter(|b| !b.is_empty()) else {
-            return;
-        };
-        let logged = self.config.level >= Level::Request;
-        if self.body.names_object && !logged {
-            if let Some(meta) = self.body.metadata(&body) {
-                self.complete_object_ref(meta);
-            }
-            return;
-        }
-        let Some(mut object) = self.body.decode(&body) else {
-            return;
-        };
-        if self.body.names_object {
-            self.complete_object_ref(Metadata::of(&object));
-        }
-        if logged {
-            if self.config.omit_managed_fields {
-                drop_managed_fields(&mut object);
-            }
-            self.event.request_object = Some(object);
-        }
-    }
-
-    /// Fills what the path did not say from the object's metadata, as upstream.
-    fn complete_object_ref(&mut self, meta: Metadata) {
-        let Some(r) = &mut self.event.object_ref else {
-            return;
-        };
-        for (field, value) in [
-            (&mut r.namespace, meta.namespace),
-            (&mut r.name, meta.name),
-            (&mut r.uid, meta.uid),
-            (&mut r.resource_version, meta.resource_version),
-        ] {
-            if field.is_empty() {
-                *field = value;
-            }
-        }
     }
 }
 

@@ -5,8 +5,9 @@
 //!
 //! - `policy.rs`: the policy file, its validation and its rules;
 //! - `event.rs`: the event and how it is written;
-//! - `layer.rs`: the middleware that records each request, `body.rs` the bodies it watches,
-//!   `request_body.rs` what it makes of request bodies;
+//! - `layer.rs`: the middleware that records each request, `completion.rs` its last event,
+//!   `body.rs` the bodies it watches (`captured.rs` what it keeps of them), `request_body.rs`
+//!   what it makes of request bodies;
 //! - `context.rs`: the per-request handle the rest of the server annotates events through;
 //! - `sink.rs`: the writer thread and its bounded queue, `rotate.rs` the rotated file.
 //!
@@ -30,6 +31,8 @@
 //! are added (so before the response is complete); the first value of a key stays.
 
 mod body;
+mod captured;
+mod completion;
 mod context;
 mod event;
 mod layer;

@@ -12,8 +12,11 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::clients::{allowed_redirect, client};
+use super::pages::{Approval, approval};
+use super::redirect::{redirect, with_params};
 use super::{grants, identities, no_cache, session, tokens};
 use crate::ApiServer;
 use crate::error::ApiError;
@@ -58,40 +61,6 @@ fn login_redirect(uri: &Uri) -> Response {
     redirect(&with_params("/login", '?', &[("then", &uri.to_string())]))
 }
 
-pub(super) fn redirect(location: &str) -> Response {
-    let mut response = StatusCode::FOUND.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
-
-/// `redirect` with `params` in its query (errors, codes) or fragment (tokens).
-pub(super) fn with_params(base: &str, separator: char, params: &[(&str, &str)]) -> String {
-    let encoded: Vec<String> = params
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect();
-    let glue = match (separator, base.contains('?')) {
-        ('?', true) => '&',
-        (s, _) => s,
-    };
-    format!("{base}{glue}{}", encoded.join("&"))
-}
-
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn challenge(message: &str) -> Response {
     let mut response = text(StatusCode::UNAUTHORIZED, message);
     response.headers_mut().insert(
@@ -99,26 +68,6 @@ fn challenge(message: &str) -> Response {
         HeaderValue::from_static("Basic realm=\"openshift\""),
     );
     response
-}
-
-pub(super) async fn client(server: &ApiServer, name: &str) -> Result<Option<Value>, ApiError> {
-    let def = server
-        .scheme
-        .lookup("oauth.openshift.io", "v1", "oauthclients")
-        .ok_or(ApiError::PathNotFound)?;
-    server.get_object(def, None, name).await
-}
-
-/// Whether `uri` is one of the client's redirect URIs, or under one.
-pub(super) fn allowed_redirect(client: &Value, uri: &str) -> bool {
-    client["redirectURIs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .any(|allowed| {
-            uri == allowed || uri.starts_with(&format!("{}/", allowed.trim_end_matches('/')))
-        })
 }
 
 async fn run(
@@ -230,9 +179,9 @@ async fn run(
     {
         grants::Decision::Granted => {}
         grants::Decision::Prompt if session.is_some() => {
-            return Ok(super::pages::approval(
+            return Ok(approval(
                 headers,
-                &super::pages::Approval {
+                &Approval {
                     then: uri.to_string(),
                     client_id: p.client_id.clone(),
                     scope: scopes.join(" "),
@@ -293,35 +242,4 @@ async fn run(
         '?',
         &[("code", &code), ("state", &p.state)],
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirect_parameters() {
-        assert_eq!(
-            with_params(
-                "https://h/cb",
-                '#',
-                &[("access_token", "a"), ("scope", "user:full"), ("state", "")]
-            ),
-            "https://h/cb#access_token=a&scope=user%3Afull"
-        );
-        assert_eq!(
-            with_params("https://h/cb?x=1", '?', &[("code", "c")]),
-            "https://h/cb?x=1&code=c"
-        );
-        let client = json!({"redirectURIs": ["https://h/oauth/token/implicit"]});
-        assert!(allowed_redirect(&client, "https://h/oauth/token/implicit"));
-        assert!(!allowed_redirect(
-            &client,
-            "https://evil/oauth/token/implicit"
-        ));
-        assert!(!allowed_redirect(
-            &client,
-            "https://h/oauth/token/implicitx"
-        ));
-    }
 }

@@ -5,10 +5,12 @@
 //! an `OAuthAccessToken`.
 
 mod authorize;
+mod clients;
 mod grants;
 mod identities;
 mod pages;
 pub mod providers;
+mod redirect;
 pub mod session;
 mod token;
 pub mod tokens;

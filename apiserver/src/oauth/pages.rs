@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::authorize::{redirect, with_params};
+use super::clients::{allowed_redirect, client};
+use super::redirect::{redirect, with_params};
 use super::session::{self, SESSION_COOKIE, SESSION_MAX_AGE};
 use super::{BROWSER_CLIENT, grants, identities, no_cache, token};
 use crate::ApiServer;
@@ -355,12 +356,12 @@ pub async fn approve(
             "<h1>Error</h1>\n<p>Your session has expired. Please log in again.</p>",
         );
     };
-    let client = match super::authorize::client(&server, &a.client_id).await {
+    let client = match client(&server, &a.client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => return ApiError::BadRequest("unknown client".into()).into_response(),
         Err(e) => return e.into_response(),
     };
-    if !super::authorize::allowed_redirect(&client, &a.redirect_uri) {
+    if !allowed_redirect(&client, &a.redirect_uri) {
         return ApiError::BadRequest("the redirect URI is not registered for this client".into())
             .into_response();
     }

@@ -1,6 +1,7 @@
 //! `oc describe (TYPE [NAME_PREFIX] | TYPE/NAME) [-l SELECTOR]`: each object as kubectl
-//! describes it — a describer of its own for the kinds that have one (`describe/kinds.rs`),
-//! else every field under readable labels — followed by the events about it.
+//! describes it — a describer of its own for the kinds that have one (kubectl's in
+//! `describe/kinds.rs` and `describe/workloads.rs`, `oc`'s in `describe/openshift.rs`), else
+//! every field under readable labels — followed by the events about it.
 
 mod events;
 mod kinds;
@@ -112,18 +113,68 @@ pub async fn describe(g: &Globals, a: &DescribeArgs) -> Result<(), CliError> {
     }
     let mut first = true;
     for (t, obj) in targets {
-        let mut out = kinds::describe(&s, &t, &obj).await;
-        if a.show_events && kinds::has_events(&t.resource.kind) {
+        let mut out = description(&s, &t, &obj).await;
+        if a.show_events && has_events(&t.resource.kind) {
             out.push_str(&events::about(&s, &obj).await);
         }
         if !first {
             print!("\n\n");
         }
         first = false;
-        match kinds::oc_style(&t.resource.kind) {
+        match oc_style(&t.resource.kind) {
             true => print!("{}", tabwriter::format_tabs(&out)),
             false => print!("{}", tabwriter::format(&out)),
         }
     }
     Ok(())
+}
+
+/// Whether kubectl lists events after this kind's description.
+fn has_events(kind: &str) -> bool {
+    !matches!(
+        kind,
+        "Secret"
+            | "Namespace"
+            | "Project"
+            | "ImageStream"
+            | "Route"
+            | "Role"
+            | "ClusterRole"
+            | "RoleBinding"
+            | "ClusterRoleBinding"
+    )
+}
+
+/// Whether the description is `oc`'s own (aligned with tabs) rather than kubectl's.
+fn oc_style(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Project" | "ImageStream" | "Route" | "DeploymentConfig" | "BuildConfig"
+    )
+}
+
+/// The description of one object, by the describer of its kind.
+async fn description(s: &Session, t: &Target, obj: &Value) -> String {
+    let mut out = String::new();
+    match (t.resource.group.as_str(), t.resource.kind.as_str()) {
+        ("", "ConfigMap") => kinds::config_map(&mut out, obj),
+        ("", "Secret") => kinds::secret(&mut out, obj),
+        ("", "Namespace") => kinds::namespace(&mut out, s, obj).await,
+        ("project.openshift.io", "Project") => openshift::project(&mut out, s, obj).await,
+        ("image.openshift.io", "ImageStream") => openshift::image_stream(&mut out, obj),
+        ("route.openshift.io", "Route") => openshift::route(&mut out, s, obj).await,
+        ("apps.openshift.io", "DeploymentConfig") => {
+            openshift::deployment_config(&mut out, s, obj).await
+        }
+        ("build.openshift.io", "BuildConfig") => openshift::build_config(&mut out, s, obj).await,
+        ("", "ServiceAccount") => kinds::service_account(&mut out, obj),
+        ("", "Service") => workloads::service(&mut out, s, obj).await,
+        ("apps", "Deployment") => workloads::deployment(&mut out, s, obj).await,
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => kinds::role(&mut out, obj),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            kinds::binding(&mut out, obj)
+        }
+        _ => kinds::generic(&mut out, obj),
+    }
+    out
 }

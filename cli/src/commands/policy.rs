@@ -8,7 +8,6 @@
 use serde_json::{Value, json};
 
 use super::Globals;
-use super::write::write;
 use crate::client::{Session, session};
 use crate::discovery;
 use crate::error::CliError;
@@ -244,13 +243,8 @@ async fn bind(
                 if merged.len() != list.len() {
                     binding["subjects"] = json!(merged);
                     let name = binding["metadata"]["name"].as_str().unwrap_or_default();
-                    write(
-                        &s,
-                        http::Method::PUT,
-                        &format!("{collection}/{name}"),
-                        binding,
-                    )
-                    .await?;
+                    s.write(http::Method::PUT, &format!("{collection}/{name}"), binding)
+                        .await?;
                 }
             }
             None => {
@@ -268,7 +262,7 @@ async fn bind(
                 };
                 let binding = json!({"apiVersion": format!("{RBAC}/v1"), "kind": kind,
                     "metadata": {"name": name}, "roleRef": role_ref, "subjects": subjects});
-                write(&s, http::Method::POST, &collection, &binding).await?;
+                s.write(http::Method::POST, &collection, &binding).await?;
             }
         }
         println!("{role_word} added: {}", quoted(&names));
@@ -293,7 +287,7 @@ async fn bind(
                 true => drop(s.delete(&path).await?),
                 false => {
                     binding["subjects"] = json!(kept);
-                    write(&s, http::Method::PUT, &path, binding).await?;
+                    s.write(http::Method::PUT, &path, binding).await?;
                 }
             }
         }

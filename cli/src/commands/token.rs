@@ -5,7 +5,6 @@ use http::Method;
 use serde_json::json;
 
 use super::Globals;
-use super::write::write;
 use crate::client::session;
 use crate::error::CliError;
 
@@ -73,7 +72,8 @@ pub async fn create_token(g: &Globals, a: &TokenArgs) -> Result<(), CliError> {
         "/api/v1/namespaces/{}/serviceaccounts/{}/token",
         s.namespace, a.name
     );
-    let answer = write(&s, Method::POST, &path, &request)
+    let answer = s
+        .write(Method::POST, &path, &request)
         .await
         .map_err(|e| match e {
             CliError::Server { message, .. } => {

@@ -112,25 +112,6 @@ pub(super) async fn each_manifest(
     }
 }
 
-/// `body` sent with `method` to `path`, the answer's object returned.
-pub(super) async fn write(
-    s: &Session,
-    method: Method,
-    path: &str,
-    body: &Value,
-) -> Result<Value, CliError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| CliError::msg(e.to_string()))?;
-    send(
-        &s.client,
-        method,
-        path,
-        &[],
-        Some(("application/json", bytes)),
-    )
-    .await?
-    .json()
-}
-
 pub async fn create(g: &Globals, a: &CreateArgs) -> Result<(), CliError> {
     if let Some(CreateCommand::Token(t)) = &a.what {
         return super::token::create_token(g, t).await;
@@ -150,7 +131,7 @@ pub async fn create(g: &Globals, a: &CreateArgs) -> Result<(), CliError> {
             "{}?fieldManager=kubectl-create",
             r.path(namespace_of(&s, &r, &m.object))
         );
-        let created = write(&s, Method::POST, &path, &m.object).await?;
+        let created = s.write(Method::POST, &path, &m.object).await?;
         println!(
             "{}/{} created",
             r.qualified_kind(),
@@ -181,10 +162,10 @@ pub async fn replace(g: &Globals, a: &ReplaceArgs) -> Result<(), CliError> {
                 "{}?fieldManager=kubectl-replace",
                 target.resource.path(target.namespace.as_deref())
             );
-            write(&s, Method::POST, &path, &fresh).await?;
+            s.write(Method::POST, &path, &fresh).await?;
         } else {
             let path = format!("{}?fieldManager=kubectl-replace", target.path());
-            write(&s, Method::PUT, &path, &m.object).await?;
+            s.write(Method::PUT, &path, &m.object).await?;
         }
         println!("{} replaced", target.display());
         Ok(())
@@ -239,7 +220,7 @@ async fn delete_one(s: &Session, t: &Target, a: &DeleteArgs) -> Result<(), CliEr
     };
     let path = t.path();
     let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": policy});
-    write(s, Method::DELETE, &path, &body).await?;
+    s.write(Method::DELETE, &path, &body).await?;
     println!("{} \"{}\" deleted", t.resource.qualified_kind(), t.name);
     if a.wait {
         // As kubectl, until the object is gone (finalizers may hold it).

@@ -5,9 +5,14 @@ use std::collections::{HashMap, HashSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::ResourceExt;
+use kube::api::DynamicObject;
 
-use super::Slim;
 use super::decide::{NEEDED, Verdict};
+use crate::lenient::Meta;
+
+/// Any object, read for its metadata only (leniently): the rest of a watched object is
+/// skipped while decoding, not built (the collector sees every write of every resource).
+pub type Slim = Meta<DynamicObject>;
 
 pub const ORPHAN: &str = "orphan";
 pub const FOREGROUND: &str = "foregroundDeletion";

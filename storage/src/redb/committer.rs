@@ -11,18 +11,19 @@
 //! thread writes the frozen layer to redb in one durable transaction. The writer never waits for
 //! redb unless the applier falls far behind.
 
-use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table};
+use redb::{Database, ReadableDatabase};
 use tokio::sync::{broadcast, oneshot};
 
+use super::applier::{Applied, ApplyJob, applier};
+use super::evaluate::evaluate;
 use super::journal::Journal;
 use super::pending::Pending;
-use super::tables::{Counters, JournalBatch, KV, LOG, META, Write};
+use super::tables::{Counters, JournalBatch, KV};
 use crate::error::{Error, Result};
 use crate::types::*;
 
@@ -67,8 +68,6 @@ const FREEZE_EVENTS: usize = 32 * 1024;
 const FREEZE_BYTES: usize = 32 << 20;
 /// Past this many times those sizes, the writer waits for the applier (bounded memory).
 const BACKLOG_FACTOR: usize = 4;
-/// Log entries deleted per apply by physical compaction, to bound the pause it adds.
-const SWEEP_CHUNK: usize = 16 * 1024;
 /// How long the writer waits for work before doing housekeeping.
 const IDLE_TICK: Duration = Duration::from_millis(50);
 
@@ -92,52 +91,6 @@ pub(crate) struct Committer {
     failed: Option<String>,
     /// Checkpoints asked for in the batch being committed, run after it.
     checkpoints: Vec<oneshot::Sender<Result<()>>>,
-}
-
-/// A frozen layer for the applier to write to redb, with the compaction sweep to continue.
-struct ApplyJob {
-    layer: Arc<Pending>,
-    sweep_below: Revision,
-}
-
-enum Applied {
-    /// Durable in redb; what remains to sweep.
-    Done {
-        sweep_below: Revision,
-    },
-    Failed(String),
-}
-
-/// The applier thread: writes each frozen layer to redb in one durable transaction.
-fn applier(db: Arc<Database>, jobs: Receiver<ApplyJob>, done: Sender<Applied>) {
-    for job in jobs {
-        let outcome = match write_layer(&db, &job.layer, job.sweep_below) {
-            Ok(sweep_below) => Applied::Done { sweep_below },
-            Err(e) => Applied::Failed(e.to_string()),
-        };
-        if done.send(outcome).is_err() {
-            return;
-        }
-    }
-}
-
-fn write_layer(db: &Database, layer: &Pending, sweep_below: Revision) -> Result<Revision> {
-    let mut wtx = db.begin_write().map_err(internal)?;
-    wtx.set_durability(Durability::Immediate)
-        .map_err(internal)?;
-    // Saves the allocator state, so a crashed store reopens (and passes the read-only format
-    // check) without a full repair.
-    wtx.set_quick_repair(true);
-    let remaining = {
-        let mut kv = wtx.open_table(KV).map_err(internal)?;
-        let mut log = wtx.open_table(LOG).map_err(internal)?;
-        let mut meta = wtx.open_table(META).map_err(internal)?;
-        layer.write_to(&mut kv, &mut log).map_err(internal)?;
-        layer.counters.save(&mut meta).map_err(internal)?;
-        sweep(&mut log, sweep_below)?
-    };
-    wtx.commit().map_err(internal)?;
-    Ok(remaining)
 }
 
 enum Reply {
@@ -465,32 +418,6 @@ impl Committer {
     }
 }
 
-/// Deletes a bounded chunk of log entries below `below`; returns what remains to sweep
-/// (0 when done).
-fn sweep(log: &mut Table<(u64, u32), &'static [u8]>, below: Revision) -> Result<Revision> {
-    if below == 0 {
-        return Ok(0);
-    }
-    let limit = (below, 0u32);
-    let chunk_end = log
-        .range(..limit)
-        .map_err(internal)?
-        .nth(SWEEP_CHUNK)
-        .transpose()
-        .map_err(internal)?
-        .map(|(k, _)| k.value());
-    match chunk_end {
-        Some(end) => {
-            log.retain_in(..end, |_, _| false).map_err(internal)?;
-            Ok(below)
-        }
-        None => {
-            log.retain_in(..limit, |_, _| false).map_err(internal)?;
-            Ok(0)
-        }
-    }
-}
-
 fn request_bytes(req: &Request) -> usize {
     match req {
         Request::Txn(txn, _) => txn
@@ -503,142 +430,4 @@ fn request_bytes(req: &Request) -> usize {
             .sum(),
         Request::Compact(..) | Request::Checkpoint(_) => 0,
     }
-}
-
-/// Checks the transaction's compares and applies its writes at the next revision.
-fn evaluate(
-    pending: &mut Pending,
-    frozen: Option<&Pending>,
-    kv: &impl ReadableTable<&'static str, &'static [u8]>,
-    txn: Txn,
-    journal: &mut JournalBatch,
-    events: &mut Vec<Event>,
-) -> Result<TxnOutcome> {
-    let mut current = Vec::with_capacity(txn.compares.len());
-    let mut holds = true;
-    for compare in &txn.compares {
-        let now = pending
-            .current(frozen, kv, &compare.key)
-            .map_err(internal)?;
-        holds &= now.as_ref().map_or(0, |k| k.mod_revision) == compare.mod_revision;
-        current.push(now);
-    }
-    if !holds {
-        return Ok(TxnOutcome::Failed { current });
-    }
-    let mut writes = Vec::with_capacity(txn.ops.len());
-    for op in &txn.ops {
-        match op {
-            TxnOp::Put { key, value } => writes.push(Write {
-                key: key.clone(),
-                value: Some(value.clone()),
-            }),
-            TxnOp::Delete { key } => {
-                if pending
-                    .current(frozen, kv, key)
-                    .map_err(internal)?
-                    .is_some()
-                {
-                    writes.push(Write {
-                        key: key.clone(),
-                        value: None,
-                    });
-                }
-            }
-        }
-    }
-    if writes.is_empty() {
-        let results = txn
-            .ops
-            .iter()
-            .map(|_| OpResult {
-                prev: None,
-                kv: None,
-            })
-            .collect();
-        return Ok(TxnOutcome::Committed {
-            revision: pending.counters.revision,
-            results,
-        });
-    }
-    let revision = pending.counters.revision + 1;
-    let applied = pending
-        .apply_revision(frozen, kv, revision, &writes)
-        .map_err(internal)?;
-    let mut by_key: HashMap<&str, &Event> =
-        applied.iter().map(|e| (e.kv.key.as_str(), e)).collect();
-    let results = txn
-        .ops
-        .iter()
-        .map(|op| match by_key.remove(op.key()) {
-            Some(ev) => OpResult {
-                prev: ev.prev.clone(),
-                kv: (ev.kind == EventKind::Put).then(|| ev.kv.clone()),
-            },
-            None => OpResult {
-                prev: None,
-                kv: None,
-            },
-        })
-        .collect();
-    journal.revisions.push(writes);
-    events.extend(applied);
-    Ok(TxnOutcome::Committed { revision, results })
-}
-
-/// Re-applies journal records above the database's revision (after a crash) and makes the
-/// result durable in redb.
-pub(crate) fn replay(
-    db: &Database,
-    counters: &mut Counters,
-    records: &[Vec<u8>],
-    journal_path: &std::path::Path,
-) -> Result<usize> {
-    let corrupt = |detail: String| Error::Corrupt {
-        path: journal_path.to_path_buf(),
-        detail,
-    };
-    let mut pending = Pending::new(*counters);
-    let mut applied = 0;
-    {
-        let rtx = db.begin_read().map_err(internal)?;
-        let kv = rtx.open_table(KV).map_err(internal)?;
-        for (i, raw) in records.iter().enumerate() {
-            let batch =
-                JournalBatch::decode(raw).map_err(|e| corrupt(format!("record {i}: {e}")))?;
-            for (offset, writes) in batch.revisions.iter().enumerate() {
-                let revision = batch.first_revision + offset as u64;
-                let at = pending.counters.revision;
-                if revision <= at {
-                    continue;
-                }
-                if revision != at + 1 {
-                    return Err(corrupt(format!(
-                        "record {i} holds revision {revision} but the store is at {at}"
-                    )));
-                }
-                pending
-                    .apply_revision(None, &kv, revision, writes)
-                    .map_err(internal)?;
-                applied += 1;
-            }
-            if batch.compact > pending.counters.compacted {
-                pending.compact(batch.compact);
-            }
-        }
-    }
-    let mut wtx = db.begin_write().map_err(internal)?;
-    wtx.set_durability(Durability::Immediate)
-        .map_err(internal)?;
-    wtx.set_quick_repair(true);
-    {
-        let mut kv = wtx.open_table(KV).map_err(internal)?;
-        let mut log = wtx.open_table(LOG).map_err(internal)?;
-        let mut meta = wtx.open_table(META).map_err(internal)?;
-        pending.write_to(&mut kv, &mut log).map_err(internal)?;
-        pending.counters.save(&mut meta).map_err(internal)?;
-    }
-    wtx.commit().map_err(internal)?;
-    *counters = pending.counters;
-    Ok(applied)
 }

@@ -3,13 +3,17 @@
 //!
 //! Files under the data directory: `store.redb` (tables: latest value per key, revision log
 //! with previous values, counters) and `store.journal` (durable batches not yet checkpointed
-//! into redb). See `committer` for the write path, `reads` and `watch` for the read paths.
+//! into redb). See `committer` for the write path (`evaluate`, `applier`; `replay` at open),
+//! `reads` and `watch` for the read paths.
 
+mod applier;
 mod codec;
 mod committer;
+mod evaluate;
 mod journal;
 mod pending;
 mod reads;
+mod replay;
 mod tables;
 mod watch;
 
@@ -216,7 +220,7 @@ impl RedbStore {
                     ),
                 ));
             }
-            let applied = committer::replay(&db, &mut counters, &replay.records, path)?;
+            let applied = replay::replay(&db, &mut counters, &replay.records, path)?;
             if applied > 0 {
                 tracing::info!(
                     revisions = applied,

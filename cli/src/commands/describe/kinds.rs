@@ -1,64 +1,12 @@
-//! Describers: the kinds kubectl describes in a layout of their own, and the generic
-//! description (every field, labelled) for the others.
+//! kubectl's describers of the core and RBAC kinds that have a layout of their own, and the
+//! generic description (every field, labelled) for kinds without one.
 
 use base64::Engine;
 use serde_json::Value;
 
 use super::text::{self, annotations, labels};
 use crate::client::Session;
-use crate::objects::Target;
 use crate::printers::{go_value, rules};
-
-/// Whether kubectl lists events after this kind's description.
-pub fn has_events(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "Secret"
-            | "Namespace"
-            | "Project"
-            | "ImageStream"
-            | "Route"
-            | "Role"
-            | "ClusterRole"
-            | "RoleBinding"
-            | "ClusterRoleBinding"
-    )
-}
-
-/// Whether the description is `oc`'s own (aligned with tabs) rather than kubectl's.
-pub fn oc_style(kind: &str) -> bool {
-    matches!(
-        kind,
-        "Project" | "ImageStream" | "Route" | "DeploymentConfig" | "BuildConfig"
-    )
-}
-
-pub async fn describe(s: &Session, t: &Target, obj: &Value) -> String {
-    let mut out = String::new();
-    match (t.resource.group.as_str(), t.resource.kind.as_str()) {
-        ("", "ConfigMap") => config_map(&mut out, obj),
-        ("", "Secret") => secret(&mut out, obj),
-        ("", "Namespace") => namespace(&mut out, s, obj).await,
-        ("project.openshift.io", "Project") => super::openshift::project(&mut out, s, obj).await,
-        ("image.openshift.io", "ImageStream") => super::openshift::image_stream(&mut out, obj),
-        ("route.openshift.io", "Route") => super::openshift::route(&mut out, s, obj).await,
-        ("apps.openshift.io", "DeploymentConfig") => {
-            super::openshift::deployment_config(&mut out, s, obj).await
-        }
-        ("build.openshift.io", "BuildConfig") => {
-            super::openshift::build_config(&mut out, s, obj).await
-        }
-        ("", "ServiceAccount") => service_account(&mut out, obj),
-        ("", "Service") => super::workloads::service(&mut out, s, obj).await,
-        ("apps", "Deployment") => super::workloads::deployment(&mut out, s, obj).await,
-        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => role(&mut out, obj),
-        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
-            binding(&mut out, obj)
-        }
-        _ => generic(&mut out, obj),
-    }
-    out
-}
 
 fn header(out: &mut String, obj: &Value, namespaced: bool) {
     let meta = &obj["metadata"];
@@ -77,7 +25,7 @@ fn header(out: &mut String, obj: &Value, namespaced: bool) {
 }
 
 /// Every field under readable labels (what kubectl prints for kinds it has no describer for).
-fn generic(out: &mut String, obj: &Value) {
+pub(super) fn generic(out: &mut String, obj: &Value) {
     let meta = &obj["metadata"];
     out.push_str(&format!(
         "Name:\t{}\nNamespace:\t{}\n",
@@ -107,7 +55,7 @@ fn sorted_entries(map: &Value) -> Vec<(&String, &Value)> {
     entries
 }
 
-fn config_map(out: &mut String, obj: &Value) {
+pub(super) fn config_map(out: &mut String, obj: &Value) {
     header(out, obj, true);
     out.push_str("\nData\n====\n");
     for (k, v) in sorted_entries(&obj["data"]) {
@@ -130,7 +78,7 @@ fn decoded_len(v: &Value) -> usize {
         .unwrap_or(0)
 }
 
-fn secret(out: &mut String, obj: &Value) {
+pub(super) fn secret(out: &mut String, obj: &Value) {
     header(out, obj, true);
     let kind = obj["type"].as_str().unwrap_or("Opaque");
     out.push_str(&format!("\nType:\t{kind}\n\nData\n====\n"));
@@ -146,7 +94,7 @@ fn secret(out: &mut String, obj: &Value) {
     }
 }
 
-async fn namespace(out: &mut String, s: &Session, obj: &Value) {
+pub(super) async fn namespace(out: &mut String, s: &Session, obj: &Value) {
     header(out, obj, false);
     out.push_str(&format!(
         "Status:\t{}\n",
@@ -225,7 +173,7 @@ pub(super) fn limit_rows(l: &Value) -> String {
     rows
 }
 
-fn service_account(out: &mut String, obj: &Value) {
+pub(super) fn service_account(out: &mut String, obj: &Value) {
     header(out, obj, true);
     let names = |field: &str| -> Vec<String> {
         obj[field]
@@ -252,7 +200,7 @@ fn service_account(out: &mut String, obj: &Value) {
     }
 }
 
-fn role(out: &mut String, obj: &Value) {
+pub(super) fn role(out: &mut String, obj: &Value) {
     header(out, obj, false);
     out.push_str("PolicyRule:\n  Resources\tNon-Resource URLs\tResource Names\tVerbs\n  ---------\t-----------------\t--------------\t-----\n");
     let rules = obj["rules"].as_array().cloned().unwrap_or_default();
@@ -261,7 +209,7 @@ fn role(out: &mut String, obj: &Value) {
     }
 }
 
-fn binding(out: &mut String, obj: &Value) {
+pub(super) fn binding(out: &mut String, obj: &Value) {
     header(out, obj, false);
     let role = &obj["roleRef"];
     out.push_str(&format!(

@@ -1,0 +1,252 @@
+//! One resource of the scheme: what it is called, where it lives, what it serves, and how
+//! strategic merge patch merges its lists.
+
+use crate::columns::{self, Column};
+use crate::list_merge::ListMerge;
+
+/// How an object's name is validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameRule {
+    /// A DNS-1123 subdomain (most kinds).
+    Subdomain,
+    /// A DNS-1123 label (namespaces, projects).
+    Label,
+    /// Anything usable as a path segment (RBAC objects such as `system:basic-user`; users,
+    /// identities, OAuth tokens).
+    PathSegment,
+}
+
+/// Whether objects live in a namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Namespaced,
+    Cluster,
+}
+
+/// Merge lists of every object's metadata.
+const META_LISTS: &[(&str, ListMerge)] = &[
+    ("metadata.finalizers", ListMerge::Set),
+    ("metadata.ownerReferences", ListMerge::Key("uid")),
+];
+
+/// Merge lists of a PodSpec, relative to where the PodSpec sits in its object.
+const POD_SPEC_LISTS: &[(&str, ListMerge)] = &[
+    ("containers", ListMerge::Key("name")),
+    ("initContainers", ListMerge::Key("name")),
+    ("ephemeralContainers", ListMerge::Key("name")),
+    ("volumes", ListMerge::Key("name")),
+    ("imagePullSecrets", ListMerge::Key("name")),
+    ("hostAliases", ListMerge::Key("ip")),
+    ("containers.ports", ListMerge::Key("containerPort")),
+    ("containers.env", ListMerge::Key("name")),
+    ("containers.volumeMounts", ListMerge::Key("mountPath")),
+    ("containers.volumeDevices", ListMerge::Key("devicePath")),
+    ("initContainers.ports", ListMerge::Key("containerPort")),
+    ("initContainers.env", ListMerge::Key("name")),
+    ("initContainers.volumeMounts", ListMerge::Key("mountPath")),
+];
+
+/// A subresource (`status`, `scale`, ...) and the kind it answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subresource {
+    pub name: &'static str,
+    /// Group, version and kind of the subresource's body; an empty kind means the parent's.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+/// The `apiVersion` of a group version: `v1` for the core group, `group/version` otherwise.
+pub fn api_version(group: &str, version: &str) -> String {
+    match group {
+        "" => version.to_string(),
+        g => format!("{g}/{version}"),
+    }
+}
+
+impl Subresource {
+    /// The `apiVersion` of the subresource's own kind (`autoscaling/v1` for a Scale).
+    pub fn api_version(&self) -> String {
+        api_version(self.group, self.version)
+    }
+}
+
+/// One resource of one group version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceDef {
+    /// API group; "" is the core group.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub scope: Scope,
+    pub verbs: &'static [&'static str],
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub subresources: &'static [Subresource],
+    /// Field selectors besides `metadata.name` and `metadata.namespace`.
+    pub field_selectors: &'static [&'static str],
+    /// Where the kind embeds a PodSpec (`spec` for pods, `spec.template.spec` for workloads).
+    pub pod_spec: Option<&'static str>,
+    /// Kind-specific merge lists of strategic merge patch (dotted paths, no indices), besides
+    /// those of the kind's field schema (`schemas::merge_lists`).
+    pub merge_lists: &'static [(&'static str, ListMerge)],
+    /// What `kubectl get` shows (Name and Age when empty).
+    pub columns: &'static [Column],
+    /// How names are validated.
+    pub names: NameRule,
+    /// Whether objects are stored; a review kind (`SelfSubjectAccessReview`...) is only
+    /// created, answered and forgotten.
+    pub stored: bool,
+}
+
+impl ResourceDef {
+    /// The same resource served by its own handler over other kinds' objects (projects over
+    /// namespaces), with these verbs.
+    pub const fn derived(mut self, verbs: &'static [&'static str]) -> Self {
+        self.verbs = verbs;
+        self.stored = false;
+        self
+    }
+
+    /// The same resource as a review: create only, never stored.
+    pub const fn review(mut self) -> Self {
+        self.verbs = &["create"];
+        self.stored = false;
+        self
+    }
+
+    /// The same resource with another name rule.
+    pub const fn with_names(mut self, names: NameRule) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// The same resource with extra field selectors.
+    pub const fn with_field_selectors(mut self, fields: &'static [&'static str]) -> Self {
+        self.field_selectors = fields;
+        self
+    }
+
+    /// The same resource with printer columns.
+    pub const fn with_columns(mut self, columns: &'static [Column]) -> Self {
+        self.columns = columns;
+        self
+    }
+
+    /// The printer columns of the kind.
+    pub fn printer_columns(&self) -> &'static [Column] {
+        match self.columns {
+            [] => columns::DEFAULT,
+            c => c,
+        }
+    }
+
+    /// The same resource with a PodSpec at `path`.
+    pub const fn with_pod_spec(mut self, path: &'static str) -> Self {
+        self.pod_spec = Some(path);
+        self
+    }
+
+    /// The same resource with kind-specific merge lists.
+    pub const fn with_merge_lists(mut self, lists: &'static [(&'static str, ListMerge)]) -> Self {
+        self.merge_lists = lists;
+        self
+    }
+
+    /// How strategic merge patch merges the list at `path` (dotted, without indices), if it
+    /// merges it at all.
+    pub fn list_merge(&self, path: &str) -> Option<ListMerge> {
+        let find = |lists: &[(&str, ListMerge)], path: &str| {
+            lists.iter().find(|(p, _)| *p == path).map(|(_, m)| *m)
+        };
+        find(META_LISTS, path)
+            .or_else(|| find(self.merge_lists, path))
+            .or_else(|| {
+                let mut lists = self.schema_merge_lists().iter();
+                lists.find(|(p, _)| p == path).map(|(_, m)| *m)
+            })
+            .or_else(|| {
+                let prefix = self.pod_spec?;
+                let rest = path.strip_prefix(prefix)?.strip_prefix('.')?;
+                find(POD_SPEC_LISTS, rest)
+            })
+    }
+
+    /// Every list strategic merge patch merges, with its dotted path.
+    pub fn merge_lists(&self) -> Vec<(String, ListMerge)> {
+        let mut lists: Vec<(String, ListMerge)> = META_LISTS
+            .iter()
+            .chain(self.merge_lists)
+            .map(|(p, m)| (p.to_string(), *m))
+            .collect();
+        for (path, merge) in self.schema_merge_lists() {
+            if !lists.iter().any(|(p, _)| p == path) {
+                lists.push((path.clone(), *merge));
+            }
+        }
+        if let Some(prefix) = self.pod_spec {
+            lists.extend(
+                POD_SPEC_LISTS
+                    .iter()
+                    .map(|(p, m)| (format!("{prefix}.{p}"), *m)),
+            );
+        }
+        lists
+    }
+
+    /// Merge lists the kind's field schema declares (the OpenShift kinds', from upstream's
+    /// definitions), besides the scheme's own.
+    fn schema_merge_lists(&self) -> &'static [(String, ListMerge)] {
+        crate::schemas::merge_lists(self.group, self.version, self.kind)
+    }
+
+    /// Whether `field` may be used in a field selector on this resource.
+    pub fn supports_field(&self, field: &str) -> bool {
+        matches!(field, "metadata.name" | "metadata.namespace")
+            || self.field_selectors.contains(&field)
+    }
+
+    /// `v1` for the core group, `group/version` otherwise.
+    pub fn api_version(&self) -> String {
+        api_version(self.group, self.version)
+    }
+
+    pub fn namespaced(&self) -> bool {
+        self.scope == Scope::Namespaced
+    }
+
+    /// Storage key prefix of every object of this resource: `/registry/<group>/<plural>/`
+    /// (`core` standing for the core group).
+    pub fn key_prefix(&self) -> String {
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            self.group
+        };
+        format!("/registry/{group}/{}/", self.plural)
+    }
+
+    /// Storage key prefix of the objects of one namespace (or of all, for cluster scope).
+    pub fn namespace_prefix(&self, namespace: Option<&str>) -> String {
+        match (self.scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => format!("{}{ns}/", self.key_prefix()),
+            _ => self.key_prefix(),
+        }
+    }
+
+    /// Storage key of one object.
+    pub fn key(&self, namespace: Option<&str>, name: &str) -> String {
+        format!("{}{name}", self.namespace_prefix(namespace))
+    }
+
+    pub fn subresource(&self, name: &str) -> Option<&Subresource> {
+        self.subresources.iter().find(|s| s.name == name)
+    }
+
+    pub fn allows(&self, verb: &str) -> bool {
+        self.verbs.contains(&verb)
+    }
+}
