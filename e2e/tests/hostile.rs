@@ -5,6 +5,7 @@
 //! everyone else (service accounts recreated, the garbage collector collecting in another
 //! project), nothing secret may be in the server's log, and `/metrics` must pass
 //! `promtool check metrics`.
+//! (Long on purpose: every refused request of the hardening issue, replayed in one place.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -2,6 +2,7 @@
 //! kubectl 1.32 where kubectl has the command (describe, explain, output formats, patch,
 //! replace, edit, create token, auth, config, watch), and checked by its effect where only
 //! `oc` has it (policy, status, login prompts).
+//! (Long on purpose: one comparison with kubectl per command family, sharing their helpers.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

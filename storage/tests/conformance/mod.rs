@@ -1,5 +1,6 @@
 //! The conformance suite: etcd v3 semantics that every `Store` backend must show, written once
 //! and run unchanged against each backend (`tests/redb.rs`, `tests/etcd.rs`).
+//! (Long on purpose: the one suite every backend must pass, kept in one place.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 

@@ -1,0 +1,371 @@
+//! The default RBAC policy every cluster starts with, as upstream's: `cluster-admin`; the
+//! namespace roles `admin`, `edit` and `view`, aggregated (as Kubernetes 1.32 and OpenShift 4.19
+//! have them) from `system:aggregate-to-*`, `system:openshift:aggregate-to-*`, the
+//! `registry-*` roles and `system:image-builder`; OpenShift's `basic-user`, `self-provisioner`
+//! and `cluster-reader`; and the `system:` roles for discovery and self-reviews, bound to the
+//! virtual groups.
+//!
+//! The rules are upstream's, written out here as data in upstream's order. They name some
+//! resources this server does not serve (`pods/exec`, `statefulsets`, OpenShift's legacy
+//! core-group names...): upstream's roles name them, so ours do too, and a client reading the
+//! roles sees what it would see on OpenShift.
+
+use serde_json::{Value, json};
+
+mod kubernetes;
+mod openshift;
+mod vocabulary;
+
+use kubernetes::*;
+use openshift::*;
+use vocabulary::*;
+
+fn metadata(name: &str) -> Value {
+    json!({
+        "name": name,
+        "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+        "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
+    })
+}
+
+fn cluster_role(name: &str, rules: Vec<Value>) -> Value {
+    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": metadata(name), "rules": rules})
+}
+
+const AGGREGATE_LABEL: &str = "rbac.authorization.k8s.io/aggregate-to-";
+const BASIC_USER_LABEL: &str = "authorization.openshift.io/aggregate-to-basic-user";
+
+/// The label that aggregates a role into the aggregated role `name`.
+fn aggregate_label(name: &str) -> String {
+    format!("{AGGREGATE_LABEL}{name}")
+}
+
+/// `role` with each of `labels` set to "true".
+fn labelled(mut role: Value, labels: &[String]) -> Value {
+    for label in labels {
+        role["metadata"]["labels"][label.as_str()] = json!("true");
+    }
+    role
+}
+
+/// A role that holds the rules of every role carrying one of `labels` (the aggregation
+/// controller keeps them; `fill_aggregated` computes where they start).
+fn aggregated(name: &str, labels: &[String]) -> Value {
+    let mut role = cluster_role(name, Vec::new());
+    let selectors: Vec<Value> = labels
+        .iter()
+        .map(|label| {
+            let mut match_labels = serde_json::Map::new();
+            match_labels.insert(label.clone(), json!("true"));
+            json!({"matchLabels": match_labels})
+        })
+        .collect();
+    role["aggregationRule"] = json!({"clusterRoleSelectors": selectors});
+    role
+}
+
+/// Kubernetes' `system:aggregate-to-<name>`: the default rules of the aggregated role `name`.
+fn aggregate_to(name: &str, rules: Vec<Value>) -> Value {
+    labelled(
+        cluster_role(&format!("system:aggregate-to-{name}"), rules),
+        &[aggregate_label(name)],
+    )
+}
+
+/// OpenShift's `system:openshift:aggregate-to-<name>`: what OpenShift adds to `name`.
+fn openshift_aggregate_to(name: &str, rules: Vec<Value>) -> Value {
+    labelled(
+        cluster_role(&format!("system:openshift:aggregate-to-{name}"), rules),
+        &[aggregate_label(name)],
+    )
+}
+
+/// Whether a label selector of an aggregation rule (`matchLabels` only, as ours are) selects
+/// an object with `labels`.
+fn selects(selector: &Value, labels: &Value) -> bool {
+    selector["matchLabels"]
+        .as_object()
+        .is_some_and(|m| m.iter().all(|(k, v)| labels.get(k.as_str()) == Some(v)))
+}
+
+/// Gives every aggregated role the rules the aggregation controller would give it: those of
+/// the roles its selectors match, in name order, without repeats. Aggregated roles feed
+/// others (`view` into `edit`, `edit` into `admin`), so this repeats until nothing changes.
+fn fill_aggregated(objects: &mut [Value]) {
+    for _ in 0..=objects.len() {
+        let mut changed = false;
+        for i in 0..objects.len() {
+            let Some(selectors) = objects[i]["aggregationRule"]["clusterRoleSelectors"]
+                .as_array()
+                .cloned()
+            else {
+                continue;
+            };
+            let name = objects[i]["metadata"]["name"].clone();
+            let mut sources: Vec<&Value> = objects
+                .iter()
+                .filter(|o| o["kind"] == "ClusterRole" && o["metadata"]["name"] != name)
+                .filter(|o| {
+                    selectors
+                        .iter()
+                        .any(|s| selects(s, &o["metadata"]["labels"]))
+                })
+                .collect();
+            sources.sort_by(|a, b| {
+                a["metadata"]["name"]
+                    .as_str()
+                    .cmp(&b["metadata"]["name"].as_str())
+            });
+            let mut rules: Vec<Value> = Vec::new();
+            for rule in sources
+                .iter()
+                .flat_map(|o| o["rules"].as_array().into_iter().flatten())
+            {
+                if !rules.contains(rule) {
+                    rules.push(rule.clone());
+                }
+            }
+            let rules = Value::Array(rules);
+            if objects[i]["rules"] != rules {
+                objects[i]["rules"] = rules;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
+    let subjects: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"apiGroup": RBAC_GROUP, "kind": "Group", "name": g}))
+        .collect();
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": metadata(name),
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
+        "subjects": subjects,
+    })
+}
+
+/// The controller manager's user (its client certificate's common name).
+pub const CONTROLLER_MANAGER: &str = "system:openshift-controller-manager";
+
+fn user_binding(name: &str, role: &str, user: &str) -> Value {
+    let mut b = binding(name, role, &[]);
+    b["subjects"] = json!([{"apiGroup": RBAC_GROUP, "kind": "User", "name": user}]);
+    b
+}
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Value {
+    json!({"apiGroups": groups, "resources": resources, "verbs": verbs})
+}
+
+/// The rules of a static list.
+fn rules(list: &[Rule]) -> Vec<Value> {
+    list.iter()
+        .map(|(groups, resources, verbs)| rule(groups, resources, verbs))
+        .collect()
+}
+
+fn paths(urls: &[&str], verbs: &[&str]) -> Value {
+    json!({"nonResourceURLs": urls, "verbs": verbs})
+}
+
+/// Every default ClusterRole and ClusterRoleBinding.
+pub fn objects() -> Vec<Value> {
+    let mut basic_user = vec![json!({
+        "apiGroups": OS_USER, "resources": ["users"], "resourceNames": ["~"], "verbs": ["get"],
+    })];
+    basic_user.extend(rules(AGGREGATE_TO_BASIC_USER));
+    let mut cluster_reader = rules(AGGREGATE_TO_CLUSTER_READER);
+    cluster_reader.push(paths(&["*"], GET));
+    let public_info = ["/livez", "/readyz", "/healthz", "/version", "/version/"];
+    let discovery = [
+        "/livez",
+        "/readyz",
+        "/healthz",
+        "/version",
+        "/version/",
+        "/openapi",
+        "/openapi/*",
+        "/api",
+        "/api/*",
+        "/apis",
+        "/apis/*",
+    ];
+    let (admin, edit, view) = (
+        aggregate_label("admin"),
+        aggregate_label("edit"),
+        aggregate_label("view"),
+    );
+    let mut objects = vec![
+        cluster_role(
+            "cluster-admin",
+            vec![rule(&["*"], &["*"], &["*"]), paths(&["*"], &["*"])],
+        ),
+        // `edit` is part of `admin`, `view` part of `edit`.
+        aggregated("admin", std::slice::from_ref(&admin)),
+        labelled(
+            aggregated("edit", std::slice::from_ref(&edit)),
+            std::slice::from_ref(&admin),
+        ),
+        labelled(
+            aggregated("view", std::slice::from_ref(&view)),
+            std::slice::from_ref(&edit),
+        ),
+        aggregate_to("admin", rules(AGGREGATE_TO_ADMIN)),
+        aggregate_to("edit", rules(AGGREGATE_TO_EDIT)),
+        aggregate_to("view", rules(AGGREGATE_TO_VIEW)),
+        openshift_aggregate_to("admin", rules(OPENSHIFT_AGGREGATE_TO_ADMIN)),
+        openshift_aggregate_to("edit", rules(OPENSHIFT_AGGREGATE_TO_EDIT)),
+        openshift_aggregate_to("view", rules(OPENSHIFT_AGGREGATE_TO_VIEW)),
+        labelled(
+            cluster_role("registry-admin", rules(REGISTRY_ADMIN)),
+            std::slice::from_ref(&admin),
+        ),
+        labelled(
+            cluster_role("registry-editor", rules(REGISTRY_EDITOR)),
+            std::slice::from_ref(&edit),
+        ),
+        labelled(
+            cluster_role("registry-viewer", rules(REGISTRY_VIEWER)),
+            std::slice::from_ref(&view),
+        ),
+        aggregated("basic-user", &[BASIC_USER_LABEL.to_string()]),
+        labelled(
+            cluster_role("system:openshift:aggregate-to-basic-user", basic_user),
+            &[BASIC_USER_LABEL.to_string()],
+        ),
+        cluster_role(
+            "self-provisioner",
+            vec![rule(OS_PROJECT, &["projectrequests"], CREATE)],
+        ),
+        aggregated(
+            "cluster-reader",
+            &[aggregate_label("cluster-reader"), aggregate_label("view")],
+        ),
+        openshift_aggregate_to("cluster-reader", cluster_reader),
+        labelled(
+            cluster_role(
+                "system:openshift:cluster-config-operator:cluster-reader",
+                rules(CONFIG_READER),
+            ),
+            &[aggregate_label("cluster-reader")],
+        ),
+        cluster_role("system:discovery", vec![paths(&discovery, GET)]),
+        cluster_role("system:public-info-viewer", vec![paths(&public_info, GET)]),
+        // OpenShift's: the OAuth server's metadata, read before logging in.
+        cluster_role(
+            "system:openshift:public-info-viewer",
+            vec![paths(&["/.well-known", "/.well-known/*"], GET)],
+        ),
+        cluster_role(
+            "system:auth-delegator",
+            vec![
+                rule(K8S_AUTHN, &["tokenreviews"], CREATE),
+                rule(K8S_AUTHZ, &["subjectaccessreviews"], CREATE),
+            ],
+        ),
+        // What the per-namespace bindings of the service-account controller grant.
+        cluster_role(
+            "system:image-puller",
+            vec![rule(&["image.openshift.io"], &["imagestreams/layers"], GET)],
+        ),
+        labelled(
+            cluster_role("system:image-builder", rules(IMAGE_BUILDER)),
+            &[aggregate_label("admin"), aggregate_label("edit")],
+        ),
+        cluster_role(
+            "system:deployer",
+            vec![
+                rule(CORE, &["replicationcontrollers"], READ_WRITE),
+                rule(CORE, &["pods", "pods/log"], READ),
+                rule(CORE, &["events"], &["create", "list"]),
+            ],
+        ),
+        cluster_role(
+            "system:basic-user",
+            vec![
+                rule(
+                    K8S_AUTHZ,
+                    &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                    CREATE,
+                ),
+                rule(K8S_AUTHN, &["selfsubjectreviews"], CREATE),
+            ],
+        ),
+        // OAuth tokens are named by their hash: knowing the name means holding the token, so
+        // anyone may delete one (`oc logout`).
+        cluster_role(
+            "system:oauth-token-deleter",
+            vec![rule(
+                OS_OAUTH,
+                &["oauthaccesstokens", "oauthauthorizetokens"],
+                &["delete"],
+            )],
+        ),
+        // The authentication operator's: whoever logged in through OAuth sees and revokes
+        // their own tokens.
+        cluster_role(
+            "system:openshift:useroauthaccesstoken-manager",
+            vec![rule(
+                OAUTH_ONLY,
+                &["useroauthaccesstokens"],
+                &["get", "list", "watch", "delete"],
+            )],
+        ),
+        binding("cluster-admin", "cluster-admin", &[auth::rbac::MASTERS]),
+        user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
+        // Upstream binds discovery to authenticated users only; here anyone may discover.
+        binding(
+            "system:discovery",
+            "system:discovery",
+            &[auth::rbac::AUTHENTICATED, "system:unauthenticated"],
+        ),
+        binding(
+            "system:public-info-viewer",
+            "system:public-info-viewer",
+            &[auth::rbac::AUTHENTICATED, "system:unauthenticated"],
+        ),
+        binding(
+            "system:openshift:public-info-viewer",
+            "system:openshift:public-info-viewer",
+            &[auth::rbac::AUTHENTICATED, "system:unauthenticated"],
+        ),
+        binding(
+            "system:basic-user",
+            "system:basic-user",
+            &[auth::rbac::AUTHENTICATED],
+        ),
+        binding("basic-users", "basic-user", &[auth::rbac::AUTHENTICATED]),
+        binding(
+            "system:oauth-token-deleters",
+            "system:oauth-token-deleter",
+            &[auth::rbac::AUTHENTICATED, "system:unauthenticated"],
+        ),
+        binding(
+            "system:openshift:useroauthaccesstoken-manager",
+            "system:openshift:useroauthaccesstoken-manager",
+            &["system:authenticated:oauth"],
+        ),
+        binding(
+            "self-provisioners",
+            "self-provisioner",
+            &["system:authenticated:oauth"],
+        ),
+        binding(
+            "cluster-readers",
+            "cluster-reader",
+            &["system:cluster-readers"],
+        ),
+    ];
+    fill_aggregated(&mut objects);
+    objects
+}
+
+#[cfg(test)]
+mod tests;
