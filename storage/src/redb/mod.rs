@@ -7,23 +7,24 @@
 
 mod codec;
 mod committer;
+mod disk;
 mod journal;
 mod pending;
 mod reads;
 mod tables;
 mod watch;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redb::{Database, DatabaseError, Durability, ReadOnlyDatabase, ReadableDatabase, TableError};
+use redb::{Database, DatabaseError, Durability, ReadableDatabase, TableError};
 use tokio::sync::{broadcast, oneshot};
 
 use self::committer::{Committer, EventFeed, Policy, Published, Request};
+use self::disk::{Disk, OsDisk};
 use self::journal::Journal;
 use self::reads::Snapshot;
 use self::tables::{Counters, FORMAT, KV, LOG, META, META_FORMAT};
@@ -62,6 +63,7 @@ impl Default for RedbConfig {
 
 pub struct RedbStore {
     db: Arc<Database>,
+    disk: Arc<dyn Disk>,
     dir: PathBuf,
     requests: Option<mpsc::Sender<Request>>,
     committer: Option<JoinHandle<()>>,
@@ -89,19 +91,17 @@ fn open_error(path: &Path, e: DatabaseError) -> Error {
     }
 }
 
-fn open_database(path: &Path, config: &RedbConfig) -> Result<Database> {
-    Database::builder()
-        .set_cache_size(config.cache_bytes)
-        .create(path)
+fn open_database(disk: &dyn Disk, path: &Path, config: &RedbConfig) -> Result<Database> {
+    disk.database(Database::builder().set_cache_size(config.cache_bytes), path)
         .map_err(|e| open_error(path, e))
 }
 
 /// Creates an empty store database under a temporary name and renames it into place, so that
 /// `store.redb` only ever names a complete, initialized database.
-fn initialize(path: &Path, config: &RedbConfig) -> Result<()> {
+fn initialize(disk: &dyn Disk, path: &Path, config: &RedbConfig) -> Result<()> {
     let tmp = path.with_extension("redb.init");
-    let _ = fs::remove_file(&tmp);
-    let db = open_database(&tmp, config)?;
+    let _ = disk.remove(&tmp);
+    let db = open_database(disk, &tmp, config)?;
     let init = || -> std::result::Result<(), redb::Error> {
         let mut wtx = db.begin_write()?;
         wtx.set_durability(Durability::Immediate)?;
@@ -119,13 +119,9 @@ fn initialize(path: &Path, config: &RedbConfig) -> Result<()> {
     };
     init().map_err(|e| Error::io("initializing the store", e))?;
     drop(db);
-    fs::rename(&tmp, path).map_err(|e| Error::io("initializing the store", e))?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("initializing the store", e))?;
-    }
-    Ok(())
+    disk.rename(&tmp, path)
+        .and_then(|()| disk.sync_dir(disk::parent(path)))
+        .map_err(|e| Error::io("initializing the store", e))
 }
 
 /// Refuses a database that is not one of ours.
@@ -165,37 +161,42 @@ fn load_counters(db: &Database, path: &Path) -> Result<Counters> {
 impl RedbStore {
     /// Opens (or creates) the store in `dir`, replaying the journal after a crash.
     pub fn open(dir: impl AsRef<Path>, config: RedbConfig) -> Result<RedbStore> {
-        let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir)
+        Self::open_on(Arc::new(OsDisk), dir.as_ref(), config)
+    }
+
+    /// `open` on the given disk.
+    fn open_on(disk: Arc<dyn Disk>, dir: &Path, config: RedbConfig) -> Result<RedbStore> {
+        let dir = dir.to_path_buf();
+        disk.create_dir_all(&dir)
             .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))?;
         let db_path = dir.join(DB_FILE);
         let journal_path = dir.join(JOURNAL_FILE);
         // The previous journal (if a crash left one) comes first: its records are older.
         let journals: Vec<PathBuf> = [journal::previous_path(&journal_path), journal_path.clone()]
             .into_iter()
-            .filter(|p| p.exists())
+            .filter(|p| disk.exists(p))
             .collect();
-        if !db_path.exists() {
+        if !disk.exists(&db_path) {
             if let Some(orphan) = journals.first() {
                 return Err(corrupt(
                     orphan,
                     format!("journal present but its database {DB_FILE} is missing"),
                 ));
             }
-            initialize(&db_path, &config)?;
+            initialize(&*disk, &db_path, &config)?;
         }
         // Check the format through a read-only open first, so a foreign file is never written.
         // Only a crashed store needs a repair to open; it is ours if our journal is beside it.
-        match ReadOnlyDatabase::open(&db_path) {
+        match disk.read_only_database(&db_path) {
             Ok(read_only) => check_format(&read_only, &db_path)?,
             Err(DatabaseError::RepairAborted)
-                if journals.iter().any(|j| Journal::read(j).is_ok()) =>
+                if journals.iter().any(|j| Journal::read(&*disk, j).is_ok()) =>
             {
                 tracing::warn!(path = %db_path.display(), "store was not closed cleanly; recovering");
             }
             Err(e) => return Err(open_error(&db_path, e)),
         }
-        let db = open_database(&db_path, &config)?;
+        let db = open_database(&*disk, &db_path, &config)?;
         check_format(&db, &db_path)?;
         let mut counters = load_counters(&db, &db_path)?;
         if journals.is_empty() && counters.revision > 0 {
@@ -206,7 +207,7 @@ impl RedbStore {
         }
         let mut generation = 0;
         for path in &journals {
-            let replay = Journal::read(path)?;
+            let replay = Journal::read(&*disk, path)?;
             if replay.base_revision > counters.revision {
                 return Err(corrupt(
                     path,
@@ -228,6 +229,7 @@ impl RedbStore {
         }
         // Everything replayed is durable in redb now: start clean.
         let mut journal = Journal::create(
+            disk.clone(),
             &journal_path,
             generation + 1,
             counters.revision,
@@ -257,6 +259,7 @@ impl RedbStore {
             .map_err(|e| Error::io("starting the storage committer", e))?;
         Ok(RedbStore {
             db,
+            disk,
             dir,
             requests: Some(requests),
             committer: Some(handle),
@@ -371,11 +374,7 @@ impl Store for RedbStore {
 
     async fn stats(&self) -> Result<StoreStats> {
         let counters = self.latest();
-        let size = |name: &str| {
-            fs::metadata(self.dir.join(name))
-                .map(|m| m.len())
-                .unwrap_or(0)
-        };
+        let size = |name: &str| self.disk.len(&self.dir.join(name)).unwrap_or(0);
         Ok(StoreStats {
             revision: counters.revision,
             compacted_revision: counters.compacted,
