@@ -80,6 +80,9 @@ pub(crate) struct Committer {
     policy: Policy,
     jobs: Option<Sender<ApplyJob>>,
     applied: Receiver<Applied>,
+    /// A frozen layer is with the applier and its answer is due. (After a failed apply the
+    /// layer stays frozen, for readers, but no answer is due.)
+    applying: bool,
     applier: Option<JoinHandle<()>>,
     last_freeze: Instant,
     /// Log entries in redb below this revision may still await physical deletion.
@@ -194,6 +197,7 @@ impl Committer {
             policy,
             jobs: Some(jobs),
             applied,
+            applying: false,
             applier: Some(applier),
             last_freeze: Instant::now(),
             sweep_below: counters.compacted,
@@ -231,7 +235,7 @@ impl Committer {
 
     /// On close: everything goes to redb, so the next open has nothing to replay.
     fn finish(&mut self) {
-        self.collect_applied(self.frozen.is_some());
+        self.collect_applied(true);
         if self.failed.is_none() && !self.active.is_empty() {
             self.freeze();
             self.collect_applied(true);
@@ -250,10 +254,16 @@ impl Committer {
 
     /// Takes the applier's answer for the layer in flight (waiting for it if `wait`).
     fn collect_applied(&mut self, wait: bool) {
+        if !self.applying {
+            return;
+        }
         let answer = match wait {
             true => self.applied.recv().ok(),
             false => self.applied.try_recv().ok(),
         };
+        if answer.is_some() || wait {
+            self.applying = false;
+        }
         match answer {
             Some(Applied::Done { sweep_below }) => {
                 self.frozen = None;
@@ -313,12 +323,12 @@ impl Committer {
             layer,
             sweep_below: self.sweep_below,
         };
-        if self
+        self.applying = self
             .jobs
             .as_ref()
             .and_then(|jobs| jobs.send(job).ok())
-            .is_none()
-        {
+            .is_some();
+        if !self.applying {
             self.failed = Some("the storage applier stopped".into());
         }
         self.publish();

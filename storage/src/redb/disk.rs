@@ -109,3 +109,17 @@ pub(crate) fn parent(path: &Path) -> &Path {
         _ => Path::new("."),
     }
 }
+
+/// Creates `dir` and its missing parents, durably: a directory whose own entry is lost at a
+/// power loss takes every file in it along.
+pub(crate) fn create_dir_durably(disk: &dyn Disk, dir: &Path) -> io::Result<()> {
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !disk.exists(d))
+        .collect();
+    disk.create_dir_all(dir)?;
+    for created in missing.iter().rev() {
+        disk.sync_dir(parent(created))?;
+    }
+    Ok(())
+}

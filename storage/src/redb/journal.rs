@@ -160,6 +160,14 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Writes a journal with no records (generation 0, from revision 0) at `path`.
+    pub(crate) fn create_empty(disk: &dyn Disk, path: &Path) -> Result<()> {
+        let spare = spare_path(path);
+        let file = zero_filled(disk, &spare, HEADER_LEN)
+            .map_err(|e| Error::io("journal preparation", e))?;
+        install(disk, &spare, path, &*file, 0, 0)
+    }
+
     /// Reads an existing journal; refuses a file that is not one.
     pub(crate) fn read(disk: &dyn Disk, path: &Path) -> Result<Replay> {
         let data = disk

@@ -10,7 +10,11 @@ mod committer;
 mod disk;
 mod journal;
 mod pending;
+#[cfg(test)]
+mod power_loss;
 mod reads;
+#[cfg(test)]
+mod sim_disk;
 mod tables;
 mod watch;
 
@@ -150,7 +154,7 @@ fn check_format(db: &impl ReadableDatabase, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn load_counters(db: &Database, path: &Path) -> Result<Counters> {
+fn load_counters(db: &impl ReadableDatabase, path: &Path) -> Result<Counters> {
     let rtx = db.begin_read().map_err(|e| corrupt(path, e.to_string()))?;
     let meta = rtx
         .open_table(META)
@@ -167,15 +171,16 @@ impl RedbStore {
     /// `open` on the given disk.
     fn open_on(disk: Arc<dyn Disk>, dir: &Path, config: RedbConfig) -> Result<RedbStore> {
         let dir = dir.to_path_buf();
-        disk.create_dir_all(&dir)
+        disk::create_dir_durably(&*disk, &dir)
             .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))?;
         let db_path = dir.join(DB_FILE);
         let journal_path = dir.join(JOURNAL_FILE);
         // The previous journal (if a crash left one) comes first: its records are older.
-        let journals: Vec<PathBuf> = [journal::previous_path(&journal_path), journal_path.clone()]
-            .into_iter()
-            .filter(|p| disk.exists(p))
-            .collect();
+        let mut journals: Vec<PathBuf> =
+            [journal::previous_path(&journal_path), journal_path.clone()]
+                .into_iter()
+                .filter(|p| disk.exists(p))
+                .collect();
         if !disk.exists(&db_path) {
             if let Some(orphan) = journals.first() {
                 return Err(corrupt(
@@ -188,7 +193,22 @@ impl RedbStore {
         // Check the format through a read-only open first, so a foreign file is never written.
         // Only a crashed store needs a repair to open; it is ours if our journal is beside it.
         match disk.read_only_database(&db_path) {
-            Ok(read_only) => check_format(&read_only, &db_path)?,
+            Ok(read_only) => {
+                check_format(&read_only, &db_path)?;
+                if journals.is_empty() {
+                    if load_counters(&read_only, &db_path)?.revision > 0 {
+                        return Err(corrupt(
+                            &journal_path,
+                            "journal missing: acknowledged writes may be lost; refusing to start",
+                        ));
+                    }
+                    // A database opened for writing needs a repair after a crash; the journal
+                    // beside it is what shows it is ours. So there is one before the first
+                    // such open.
+                    Journal::create_empty(&*disk, &journal_path)?;
+                    journals.push(journal_path.clone());
+                }
+            }
             Err(DatabaseError::RepairAborted)
                 if journals.iter().any(|j| Journal::read(&*disk, j).is_ok()) =>
             {
@@ -199,12 +219,6 @@ impl RedbStore {
         let db = open_database(&*disk, &db_path, &config)?;
         check_format(&db, &db_path)?;
         let mut counters = load_counters(&db, &db_path)?;
-        if journals.is_empty() && counters.revision > 0 {
-            return Err(corrupt(
-                &journal_path,
-                "journal missing: acknowledged writes may be lost; refusing to start",
-            ));
-        }
         let mut generation = 0;
         for path in &journals {
             let replay = Journal::read(&*disk, path)?;
