@@ -238,7 +238,8 @@ enum Kubeconfig {
 }
 
 async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxError> {
-    std::fs::create_dir_all(&args.data_dir)?;
+    // The data directory holds the store, the CA key and the admin credentials: owner only.
+    storage::create_private_dir(&args.data_dir)?;
     let store = open_store(&args).await?;
     tokio::spawn(storage::Compactor::new(storage::CompactionPolicy::default()).run(store.clone()));
 

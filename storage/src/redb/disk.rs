@@ -2,21 +2,32 @@
 //! production, a simulated disk in tests (`sim_disk`) that loses what was not synced when the
 //! power goes. A journal append makes two calls through it, next to an `fdatasync` that costs
 //! a thousand times more.
+//!
+//! The store's files hold every Secret: the operating system's directories are created 0700
+//! and its files 0600, and older ones are tightened on open.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
+use redb::backends::FileBackend;
 use redb::{Builder, Database, DatabaseError, ReadOnlyDatabase};
 
+const PRIVATE_DIR: u32 = 0o700;
+const PRIVATE_FILE: u32 = 0o600;
+
 pub(crate) trait Disk: Send + Sync + 'static {
-    /// Creates `dir` and its missing parents (not durably: see `sync_dir`).
+    /// Creates `dir` and its missing parents, private to the owner (not durably: see
+    /// `sync_dir`).
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// Takes the group's and others' access away from an existing file or directory.
+    fn make_private(&self, path: &Path) -> io::Result<()>;
     fn exists(&self, path: &Path) -> bool;
     fn len(&self, path: &Path) -> io::Result<u64>;
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
-    /// Opens `path` for reading and writing, creating it if absent; `truncate` empties it.
+    /// Opens `path` for reading and writing, creating it (private to the owner) if absent;
+    /// `truncate` empties it.
     fn open(&self, path: &Path, truncate: bool) -> io::Result<Box<dyn DiskFile>>;
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn remove(&self, path: &Path) -> io::Result<()>;
@@ -42,7 +53,24 @@ pub(crate) struct OsDisk;
 
 impl Disk for OsDisk {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        fs::create_dir_all(dir)
+        DirBuilder::new()
+            .recursive(true)
+            .mode(PRIVATE_DIR)
+            .create(dir)
+    }
+
+    fn make_private(&self, path: &Path) -> io::Result<()> {
+        let meta = fs::metadata(path)?;
+        let private = if meta.is_dir() {
+            PRIVATE_DIR
+        } else {
+            PRIVATE_FILE
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & !private == 0 {
+            return Ok(());
+        }
+        fs::set_permissions(path, Permissions::from_mode(mode & private))
     }
 
     fn exists(&self, path: &Path) -> bool {
@@ -58,13 +86,7 @@ impl Disk for OsDisk {
     }
 
     fn open(&self, path: &Path, truncate: bool) -> io::Result<Box<dyn DiskFile>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(truncate)
-            .open(path)?;
-        Ok(Box::new(file))
+        Ok(Box::new(open_private(path, truncate)?))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -80,7 +102,7 @@ impl Disk for OsDisk {
     }
 
     fn database(&self, builder: &Builder, path: &Path) -> Result<Database, DatabaseError> {
-        builder.create(path)
+        builder.create_with_backend(FileBackend::new(open_private(path, false)?)?)
     }
 
     fn read_only_database(&self, path: &Path) -> Result<ReadOnlyDatabase, DatabaseError> {
@@ -102,6 +124,16 @@ impl DiskFile for File {
     }
 }
 
+fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate)
+        .mode(PRIVATE_FILE)
+        .open(path)
+}
+
 /// The directory holding `path` (for `sync_dir`).
 pub(crate) fn parent(path: &Path) -> &Path {
     match path.parent() {
@@ -110,9 +142,10 @@ pub(crate) fn parent(path: &Path) -> &Path {
     }
 }
 
-/// Creates `dir` and its missing parents, durably: a directory whose own entry is lost at a
-/// power loss takes every file in it along.
-pub(crate) fn create_dir_durably(disk: &dyn Disk, dir: &Path) -> io::Result<()> {
+/// Creates `dir` and its missing parents, private to the owner and durably (a directory
+/// whose own entry is lost at a power loss takes every file in it along); an existing `dir`
+/// is made private.
+pub(crate) fn create_private_dir(disk: &dyn Disk, dir: &Path) -> io::Result<()> {
     let missing: Vec<&Path> = dir
         .ancestors()
         .take_while(|d| !d.as_os_str().is_empty() && !disk.exists(d))
@@ -121,5 +154,14 @@ pub(crate) fn create_dir_durably(disk: &dyn Disk, dir: &Path) -> io::Result<()> 
     for created in missing.iter().rev() {
         disk.sync_dir(parent(created))?;
     }
+    make_private(disk, dir);
     Ok(())
+}
+
+/// Makes an existing `path` private to its owner; a failure (another owner) is only logged,
+/// as the store works regardless.
+pub(crate) fn make_private(disk: &dyn Disk, path: &Path) {
+    if let Err(e) = disk.make_private(path) {
+        tracing::warn!(path = %path.display(), error = %e, "cannot make private to its owner");
+    }
 }

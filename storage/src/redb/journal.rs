@@ -64,7 +64,7 @@ pub(crate) fn previous_path(path: &Path) -> PathBuf {
 }
 
 /// The file the next rotation installs.
-fn spare_path(path: &Path) -> PathBuf {
+pub(crate) fn spare_path(path: &Path) -> PathBuf {
     path.with_extension("journal.next")
 }
 

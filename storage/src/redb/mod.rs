@@ -162,8 +162,18 @@ fn load_counters(db: &impl ReadableDatabase, path: &Path) -> Result<Counters> {
     Counters::load(&meta).map_err(|e| corrupt(path, e.to_string()))
 }
 
+/// Creates `dir` and its missing parents for files only their owner may read (the store's, or
+/// others' that hold secrets): mode 0700, durably; an existing `dir` loses the group's and
+/// others' access.
+pub fn create_private_dir(dir: impl AsRef<Path>) -> Result<()> {
+    let dir = dir.as_ref();
+    disk::create_private_dir(&OsDisk, dir)
+        .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))
+}
+
 impl RedbStore {
-    /// Opens (or creates) the store in `dir`, replaying the journal after a crash.
+    /// Opens (or creates) the store in `dir`, replaying the journal after a crash. The
+    /// directory and the files are private to the owner.
     pub fn open(dir: impl AsRef<Path>, config: RedbConfig) -> Result<RedbStore> {
         Self::open_on(Arc::new(OsDisk), dir.as_ref(), config)
     }
@@ -171,10 +181,21 @@ impl RedbStore {
     /// `open` on the given disk.
     fn open_on(disk: Arc<dyn Disk>, dir: &Path, config: RedbConfig) -> Result<RedbStore> {
         let dir = dir.to_path_buf();
-        disk::create_dir_durably(&*disk, &dir)
+        disk::create_private_dir(&*disk, &dir)
             .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))?;
         let db_path = dir.join(DB_FILE);
         let journal_path = dir.join(JOURNAL_FILE);
+        // Older versions created them readable by anyone.
+        for file in [
+            db_path.clone(),
+            journal_path.clone(),
+            journal::previous_path(&journal_path),
+            journal::spare_path(&journal_path),
+        ] {
+            if disk.exists(&file) {
+                disk::make_private(&*disk, &file);
+            }
+        }
         // The previous journal (if a crash left one) comes first: its records are older.
         let mut journals: Vec<PathBuf> =
             [journal::previous_path(&journal_path), journal_path.clone()]

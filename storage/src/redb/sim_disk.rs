@@ -337,6 +337,15 @@ impl Disk for SimDisk {
         Ok(())
     }
 
+    fn make_private(&self, path: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        state.operate(false)?;
+        match state.names.contains_key(path) {
+            true => Ok(()),
+            false => Err(not_found(path)),
+        }
+    }
+
     fn exists(&self, path: &Path) -> bool {
         let mut state = self.lock();
         state.operate(false).is_ok() && state.names.contains_key(path)
