@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,10 @@ pub(crate) struct Layers {
 }
 
 pub(crate) type Published = RwLock<Arc<Layers>>;
+
+/// Why the committer stopped taking writes, once it has (redb can no longer be written): every
+/// later write fails, and the store's health says so.
+pub(crate) type Failure = OnceLock<String>;
 
 /// How often the active layer is frozen and written to redb.
 #[derive(Clone, Copy, Debug)]
@@ -89,8 +93,7 @@ pub(crate) struct Committer {
     sweep_below: Revision,
     /// The sweep target sent with the job in flight.
     job_sweep: Revision,
-    /// Set when redb can no longer be written; every later write fails.
-    failed: Option<String>,
+    failed: Arc<Failure>,
 }
 
 /// A frozen layer for the applier to write to redb, with the compaction sweep to continue.
@@ -178,6 +181,7 @@ impl Committer {
         counters: Counters,
         feed: Arc<EventFeed>,
         published: Arc<Published>,
+        failed: Arc<Failure>,
         policy: Policy,
     ) -> Result<Self> {
         let (jobs, job_inbox) = mpsc::channel();
@@ -202,7 +206,7 @@ impl Committer {
             last_freeze: Instant::now(),
             sweep_below: counters.compacted,
             job_sweep: 0,
-            failed: None,
+            failed,
         };
         committer.publish();
         Ok(committer)
@@ -236,7 +240,7 @@ impl Committer {
     /// On close: everything goes to redb, so the next open has nothing to replay.
     fn finish(&mut self) {
         self.collect_applied(true);
-        if self.failed.is_none() && !self.active.is_empty() {
+        if self.failed.get().is_none() && !self.active.is_empty() {
             self.freeze();
             self.collect_applied(true);
         }
@@ -244,7 +248,7 @@ impl Committer {
         if let Some(applier) = self.applier.take() {
             let _ = applier.join();
         }
-        if let Some(reason) = &self.failed {
+        if let Some(reason) = self.failed.get() {
             tracing::error!(
                 reason,
                 "storage closed after a failure; the journal will be replayed on open"
@@ -277,15 +281,20 @@ impl Committer {
             }
             Some(Applied::Failed(reason)) => {
                 tracing::error!(reason, "writing to the store's database failed");
-                self.failed = Some(reason);
+                self.fail(reason);
             }
-            None if wait => self.failed = Some("the storage applier stopped".into()),
+            None if wait => self.fail("the storage applier stopped".into()),
             None => {}
         }
     }
 
+    /// Stops taking writes (the first reason is kept).
+    fn fail(&self, reason: String) {
+        let _ = self.failed.set(reason);
+    }
+
     fn maybe_freeze(&mut self) {
-        if self.failed.is_some() {
+        if self.failed.get().is_some() {
             return;
         }
         let (events, bytes) = (self.active.log.len(), self.active.bytes);
@@ -301,7 +310,7 @@ impl Committer {
                 return; // the applier is still on the previous layer
             }
             self.collect_applied(true);
-            if self.frozen.is_some() || self.failed.is_some() {
+            if self.frozen.is_some() || self.failed.get().is_some() {
                 return;
             }
         }
@@ -329,7 +338,7 @@ impl Committer {
             .and_then(|jobs| jobs.send(job).ok())
             .is_some();
         if !self.applying {
-            self.failed = Some("the storage applier stopped".into());
+            self.fail("the storage applier stopped".into());
         }
         self.publish();
     }
@@ -345,7 +354,7 @@ impl Committer {
     }
 
     fn commit_batch(&mut self, batch: Vec<Request>) {
-        if let Some(reason) = &self.failed {
+        if let Some(reason) = self.failed.get() {
             let err = Error::Io(format!(
                 "embedded store stopped after an earlier failure: {reason}"
             ));

@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use redb::{Database, DatabaseError, Durability, ReadableDatabase, TableError};
 use tokio::sync::{broadcast, oneshot};
 
-use self::committer::{Committer, EventFeed, Policy, Published, Request};
+use self::committer::{Committer, EventFeed, Failure, Policy, Published, Request};
 use self::disk::{Disk, OsDisk};
 use self::journal::Journal;
 use self::reads::Snapshot;
@@ -73,6 +73,7 @@ pub struct RedbStore {
     committer: Option<JoinHandle<()>>,
     feed: Arc<EventFeed>,
     published: Arc<Published>,
+    failed: Arc<Failure>,
 }
 
 fn corrupt(path: &Path, detail: impl Into<String>) -> Error {
@@ -276,6 +277,7 @@ impl RedbStore {
         let (events, _) = broadcast::channel(config.watch_buffer.max(16));
         let feed: Arc<EventFeed> = Arc::new(Mutex::new(Some(events)));
         let published: Arc<Published> = Arc::default();
+        let failed: Arc<Failure> = Arc::default();
         let policy = Policy {
             freeze_interval: config.freeze_interval,
         };
@@ -285,6 +287,7 @@ impl RedbStore {
             counters,
             feed.clone(),
             published.clone(),
+            failed.clone(),
             policy,
         )?;
         let (requests, inbox) = mpsc::channel();
@@ -300,6 +303,7 @@ impl RedbStore {
             committer: Some(handle),
             feed,
             published,
+            failed,
         })
     }
 
@@ -401,6 +405,11 @@ impl Store for RedbStore {
     }
 
     async fn health(&self) -> Result<()> {
+        if let Some(reason) = self.failed.get() {
+            return Err(Error::Unavailable(format!(
+                "embedded store writer failed: {reason}"
+            )));
+        }
         match &self.committer {
             Some(h) if !h.is_finished() => Ok(()),
             _ => Err(Error::Unavailable("embedded store writer stopped".into())),
@@ -417,5 +426,50 @@ impl Store for RedbStore {
             live_bytes: counters.bytes,
             disk_bytes: Some(size(DB_FILE) + size(JOURNAL_FILE)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::sim_disk::SimDisk;
+    use super::*;
+
+    #[tokio::test]
+    async fn health_fails_once_the_writer_has_failed() {
+        let disk = SimDisk::new(0);
+        let config = RedbConfig {
+            journal_bytes: 64 << 10,
+            freeze_interval: Duration::from_millis(10),
+            ..RedbConfig::default()
+        };
+        let dir = Path::new("/store");
+        let store = RedbStore::open_on(disk.clone(), dir, config).unwrap();
+        store.health().await.unwrap();
+        // The journal still takes writes; the database under the next checkpoint does not.
+        disk.fail_writes_to(&dir.join(DB_FILE)).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut last = Ok(());
+        for n in 0u32.. {
+            if store.health().await.is_err() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "health still ok after {n} writes; the last one: {last:?}"
+            );
+            last = store
+                .create(&format!("/h/{n}"), Bytes::new())
+                .await
+                .map(drop);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(store.create("/h/after", Bytes::new()).await.is_err());
+        let err = store.health().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Unavailable(m) if m.contains("simulated device error")),
+            "{err}"
+        );
     }
 }

@@ -287,6 +287,14 @@ impl SimDisk {
         self.lock().after.clone()
     }
 
+    /// From now on, writes to the file at `path` fail, as on a failing device.
+    pub(crate) fn fail_writes_to(&self, path: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        let ino = state.file(path)?;
+        state.failing.insert(ino);
+        Ok(())
+    }
+
     fn handle(&self, path: &Path, create: bool, truncate: bool) -> io::Result<SimFile> {
         let mut state = self.lock();
         state.operate(create || truncate)?;
