@@ -18,6 +18,7 @@ fn test_config() -> RedbConfig {
         freeze_interval: Duration::from_millis(100),
         cache_bytes: 16 << 20,
         watch_buffer: 16,
+        ..RedbConfig::default()
     }
 }
 

@@ -22,6 +22,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use super::journal::Journal;
 use super::pending::Pending;
+use super::queue::{Inbox, request_bytes};
 use super::tables::{Counters, JournalBatch, KV, LOG, META, Write};
 use crate::error::{Error, Result};
 use crate::types::*;
@@ -212,7 +213,7 @@ impl Committer {
         Ok(committer)
     }
 
-    pub(crate) fn run(mut self, requests: Receiver<Request>) {
+    pub(crate) fn run(mut self, requests: Inbox) {
         loop {
             match requests.recv_timeout(IDLE_TICK) {
                 Ok(first) => {
@@ -468,20 +469,6 @@ fn sweep(log: &mut Table<(u64, u32), &'static [u8]>, below: Revision) -> Result<
             log.retain_in(..limit, |_, _| false).map_err(internal)?;
             Ok(0)
         }
-    }
-}
-
-fn request_bytes(req: &Request) -> usize {
-    match req {
-        Request::Txn(txn, _) => txn
-            .ops
-            .iter()
-            .map(|op| match op {
-                TxnOp::Put { key, value } => key.len() + value.len(),
-                TxnOp::Delete { key } => key.len(),
-            })
-            .sum(),
-        Request::Compact(..) => 0,
     }
 }
 

@@ -12,6 +12,7 @@ mod journal;
 mod pending;
 #[cfg(test)]
 mod power_loss;
+mod queue;
 mod reads;
 #[cfg(test)]
 mod sim_disk;
@@ -19,7 +20,7 @@ mod tables;
 mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ use tokio::sync::{broadcast, oneshot};
 use self::committer::{Committer, EventFeed, Failure, Policy, Published, Request};
 use self::disk::{Disk, OsDisk};
 use self::journal::Journal;
+use self::queue::Queue;
 use self::reads::Snapshot;
 use self::tables::{Counters, FORMAT, KV, LOG, META, META_FORMAT};
 use crate::error::{Error, Result};
@@ -52,6 +54,9 @@ pub struct RedbConfig {
     pub cache_bytes: usize,
     /// Committed batches buffered for watchers before a slow one must catch up from the log.
     pub watch_buffer: usize,
+    /// Bytes of writes (keys and values) queued for the writer at most; past it, writers wait
+    /// for room.
+    pub queue_bytes: usize,
 }
 
 impl Default for RedbConfig {
@@ -61,6 +66,8 @@ impl Default for RedbConfig {
             freeze_interval: Duration::from_secs(1),
             cache_bytes: 64 << 20,
             watch_buffer: 4096,
+            // Twice the largest group commit: never the limit at a sustainable load.
+            queue_bytes: 64 << 20,
         }
     }
 }
@@ -69,7 +76,7 @@ pub struct RedbStore {
     db: Arc<Database>,
     disk: Arc<dyn Disk>,
     dir: PathBuf,
-    requests: Option<mpsc::Sender<Request>>,
+    requests: Option<Queue>,
     committer: Option<JoinHandle<()>>,
     feed: Arc<EventFeed>,
     published: Arc<Published>,
@@ -290,7 +297,7 @@ impl RedbStore {
             failed.clone(),
             policy,
         )?;
-        let (requests, inbox) = mpsc::channel();
+        let (requests, inbox) = queue::bounded(config.queue_bytes);
         let handle = std::thread::Builder::new()
             .name("storage-committer".into())
             .spawn(move || committer.run(inbox))
@@ -324,10 +331,9 @@ impl RedbStore {
         make: impl FnOnce(oneshot::Sender<Result<T>>) -> Request,
     ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
-        self.requests
-            .as_ref()
-            .and_then(|r| r.send(make(tx)).ok())
-            .ok_or_else(|| Error::Unavailable("embedded store is closed".into()))?;
+        let closed = || Error::Unavailable("embedded store is closed".into());
+        let queue = self.requests.as_ref().ok_or_else(closed)?;
+        queue.push(make(tx)).await.map_err(|_| closed())?;
         rx.await
             .map_err(|_| Error::Unavailable("embedded store writer stopped".into()))?
     }
@@ -435,6 +441,37 @@ mod tests {
 
     use super::sim_disk::SimDisk;
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_writers_waits_for_room_in_the_queue() {
+        let disk = SimDisk::new(0);
+        let config = RedbConfig {
+            journal_bytes: 1 << 20,
+            queue_bytes: 1 << 20,
+            ..RedbConfig::default()
+        };
+        let store = Arc::new(RedbStore::open_on(disk.clone(), Path::new("/s"), config).unwrap());
+        // More writers than a group commit takes, on a slow disk: they pile up.
+        disk.slow_syncs(Duration::from_millis(20));
+        let writers: Vec<_> = (0..10_000)
+            .map(|i| {
+                let store = store.clone();
+                let value = Bytes::from(vec![b'v'; 1024]);
+                tokio::spawn(async move { store.create(&format!("/flood/{i:05}"), value).await })
+            })
+            .collect();
+        let queue = store.requests.as_ref().unwrap();
+        let mut most = 0;
+        while !writers.iter().all(|w| w.is_finished()) {
+            most = most.max(queue.queued_bytes());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        assert!(most <= 1 << 20, "the queue held {most} bytes");
+        assert!(most > 1 << 19, "the flood filled the queue: {most} bytes");
+    }
 
     #[tokio::test]
     async fn health_fails_once_the_writer_has_failed() {

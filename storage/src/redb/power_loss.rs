@@ -39,6 +39,7 @@ fn config() -> RedbConfig {
         freeze_interval: Duration::from_millis(15),
         cache_bytes: 1 << 20,
         watch_buffer: 64,
+        ..RedbConfig::default()
     }
 }
 

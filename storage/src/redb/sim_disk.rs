@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -127,6 +128,8 @@ struct State {
     after: Option<Arc<SimDisk>>,
     /// Writes to these inodes fail (a failing device).
     failing: BTreeSet<u64>,
+    /// How long each file sync takes (a slow device).
+    sync_time: Duration,
 }
 
 pub(crate) struct SimDisk {
@@ -155,6 +158,7 @@ impl State {
             cut_after: None,
             after: None,
             failing: BTreeSet::new(),
+            sync_time: Duration::ZERO,
         }
     }
 
@@ -293,6 +297,11 @@ impl SimDisk {
         let ino = state.file(path)?;
         state.failing.insert(ino);
         Ok(())
+    }
+
+    /// From now on, each file sync takes `time`.
+    pub(crate) fn slow_syncs(&self, time: Duration) {
+        self.lock().sync_time = time;
     }
 
     fn handle(&self, path: &Path, create: bool, truncate: bool) -> io::Result<SimFile> {
@@ -447,6 +456,8 @@ impl SimFile {
     }
 
     fn sync(&self) -> io::Result<()> {
+        let time = self.lock().sync_time;
+        std::thread::sleep(time);
         self.lock().writable(self.ino)?.sync();
         Ok(())
     }
