@@ -322,6 +322,17 @@ impl RedbStore {
             .unwrap_or_default()
     }
 
+    /// The latest value of `key` if the in-memory layers hold it (written in the last second
+    /// or so), with the latest revision.
+    fn recent(&self, key: &str) -> Option<(Option<KeyValue>, Revision)> {
+        let layers = self.published.read().ok()?.clone();
+        let value = match layers.active.kv.get(key) {
+            Some(value) => value,
+            None => layers.frozen.as_ref()?.kv.get(key)?,
+        };
+        Some((value.clone(), layers.active.counters.revision))
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -368,8 +379,15 @@ impl Store for RedbStore {
     ) -> Result<(Option<KeyValue>, Revision)> {
         validate_key(key)?;
         match revision {
-            // The common case is a point lookup: cheap enough to do on the caller's thread.
-            None => Snapshot::open(&self.db, &self.published)?.get(key, None),
+            // Recent writes are in memory: answered here. Older keys are read from redb, which
+            // may wait for the disk, so on the blocking pool.
+            None => match self.recent(key) {
+                Some(found) => Ok(found),
+                None => {
+                    let key = key.to_string();
+                    self.read(move |s| s.get(&key, None)).await
+                }
+            },
             Some(_) => {
                 let key = key.to_string();
                 self.read(move |s| s.get(&key, revision)).await
@@ -471,6 +489,49 @@ mod tests {
         }
         assert!(most <= 1 << 20, "the queue held {most} bytes");
         assert!(most > 1 << 19, "the flood filled the queue: {most} bytes");
+    }
+
+    #[tokio::test] // one thread: a read that blocks it stops every other task
+    async fn a_get_from_the_database_leaves_the_caller_thread_free() {
+        let disk = SimDisk::new(0);
+        let config = || RedbConfig {
+            journal_bytes: 64 << 10,
+            cache_bytes: 0, // every page read goes to the disk
+            ..RedbConfig::default()
+        };
+        let dir = Path::new("/g");
+        let store = RedbStore::open_on(disk.clone(), dir, config()).unwrap();
+        store
+            .create("/g/a", Bytes::from_static(b"1"))
+            .await
+            .unwrap();
+        drop(store); // into the database; reopened with an empty cache
+        let store = RedbStore::open_on(disk.clone(), dir, config()).unwrap();
+        disk.slow_reads(Duration::from_millis(50));
+        let ticks = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        let started = std::time::Instant::now();
+        let (kv, _) = store.get("/g/a", None).await.unwrap();
+        let took = started.elapsed();
+        ticker.abort();
+        assert_eq!(kv.unwrap().value, Bytes::from_static(b"1"));
+        assert!(
+            took >= Duration::from_millis(50),
+            "read from the disk: {took:?}"
+        );
+        let ticks = ticks.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            ticks >= 5,
+            "{ticks} ticks of other tasks during a get of {took:?}"
+        );
     }
 
     #[tokio::test]

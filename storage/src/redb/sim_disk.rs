@@ -130,6 +130,8 @@ struct State {
     failing: BTreeSet<u64>,
     /// How long each file sync takes (a slow device).
     sync_time: Duration,
+    /// How long each read of the database takes (a cold page cache).
+    read_time: Duration,
 }
 
 pub(crate) struct SimDisk {
@@ -159,6 +161,7 @@ impl State {
             after: None,
             failing: BTreeSet::new(),
             sync_time: Duration::ZERO,
+            read_time: Duration::ZERO,
         }
     }
 
@@ -302,6 +305,11 @@ impl SimDisk {
     /// From now on, each file sync takes `time`.
     pub(crate) fn slow_syncs(&self, time: Duration) {
         self.lock().sync_time = time;
+    }
+
+    /// From now on, each read of a database page takes `time`.
+    pub(crate) fn slow_reads(&self, time: Duration) {
+        self.lock().read_time = time;
     }
 
     fn handle(&self, path: &Path, create: bool, truncate: bool) -> io::Result<SimFile> {
@@ -485,6 +493,8 @@ impl StorageBackend for SimFile {
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
+        let time = self.lock().read_time;
+        std::thread::sleep(time);
         let mut state = self.lock();
         state.operate(false)?;
         let data = &state.inode(self.ino)?.data;
