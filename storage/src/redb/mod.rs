@@ -62,9 +62,12 @@ pub struct RedbConfig {
 impl Default for RedbConfig {
     fn default() -> Self {
         Self {
-            journal_bytes: 64 << 20,
+            // A freeze's worth (the active layer is frozen at 32 MiB of values); two or three
+            // journals exist at once, so this is most of the store's disk at rest beyond redb.
+            journal_bytes: 32 << 20,
             freeze_interval: Duration::from_secs(1),
-            cache_bytes: 64 << 20,
+            // Stays full after any large list; misses are served by the OS's page cache.
+            cache_bytes: 32 << 20,
             watch_buffer: 4096,
             // Twice the largest group commit: never the limit at a sustainable load.
             queue_bytes: 64 << 20,
