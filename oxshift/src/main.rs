@@ -288,7 +288,8 @@ enum Kubeconfig {
 }
 
 async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxError> {
-    std::fs::create_dir_all(&args.data_dir)?;
+    // The data directory holds the store, the CA key and the admin credentials: owner only.
+    storage::create_private_dir(&args.data_dir)?;
     // Bound before anything names the server: with port 0 only the bound listener knows the
     // port, and the kubeconfigs, the OAuth issuer and `default/kubernetes` must carry it.
     let listener = tokio::net::TcpListener::bind(args.listen).await?;

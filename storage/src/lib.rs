@@ -19,6 +19,6 @@ pub use compactor::{CompactionPolicy, Compactor};
 pub use error::{Error, Result};
 #[cfg(feature = "etcd")]
 pub use etcd::EtcdStore;
-pub use redb::{DB_FILE, JOURNAL_FILE, RedbConfig, RedbStore};
+pub use redb::{DB_FILE, JOURNAL_FILE, RedbConfig, RedbStore, create_private_dir};
 pub use store::{Store, WatchStream, validate_key, validate_txn};
 pub use types::*;

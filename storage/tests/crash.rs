@@ -29,6 +29,7 @@ fn config() -> RedbConfig {
         freeze_interval: Duration::from_millis(30),
         cache_bytes: 16 << 20,
         watch_buffer: 64,
+        ..RedbConfig::default()
     }
 }
 

@@ -18,6 +18,7 @@ fn test_config() -> RedbConfig {
         freeze_interval: Duration::from_millis(100),
         cache_bytes: 16 << 20,
         watch_buffer: 16,
+        ..RedbConfig::default()
     }
 }
 
@@ -134,6 +135,75 @@ async fn a_missing_journal_after_writes_is_refused() {
         err.contains(JOURNAL_FILE) && err.contains("journal missing"),
         "{err}"
     );
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The store's files and their modes.
+fn file_modes(dir: &std::path::Path) -> Vec<(String, u32)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                mode(&p),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn the_store_is_private_to_its_owner() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data").join("storage");
+    {
+        let s = RedbStore::open(&dir, test_config()).unwrap();
+        s.create("/private/a", b("secret")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await; // a rotation and a checkpoint
+        s.create("/private/b", b("secret")).await.unwrap();
+        assert_eq!((mode(dir.parent().unwrap()), mode(&dir)), (0o700, 0o700));
+        let files = file_modes(&dir);
+        assert!(files.len() >= 2, "{files:?}");
+        assert!(files.iter().all(|(_, m)| *m == 0o600), "{files:?}");
+    }
+    // As an older version left them: readable by anyone.
+    set_mode(&dir, 0o755);
+    for (name, _) in file_modes(&dir) {
+        set_mode(&dir.join(name), 0o644);
+    }
+    let s = RedbStore::open(&dir, test_config()).unwrap();
+    assert_eq!(
+        s.get("/private/b", None).await.unwrap().0.unwrap().value,
+        b("secret")
+    );
+    assert_eq!(mode(&dir), 0o700);
+    let files = file_modes(&dir);
+    assert!(files.iter().all(|(_, m)| *m == 0o600), "{files:?}");
+}
+
+#[test]
+fn private_dirs_are_created_and_tightened() {
+    let root = tempfile::tempdir().unwrap();
+    let nested = root.path().join("a").join("b");
+    create_private_dir(&nested).unwrap();
+    assert_eq!(
+        (mode(&root.path().join("a")), mode(&nested)),
+        (0o700, 0o700)
+    );
+    set_mode(&nested, 0o750);
+    create_private_dir(&nested).unwrap();
+    assert_eq!(mode(&nested), 0o700);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@
 //! redb unless the applier falls far behind.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use super::applier::{Applied, ApplyJob, applier};
 use super::evaluate::evaluate;
 use super::journal::Journal;
 use super::pending::Pending;
+use super::queue::{Inbox, request_bytes};
 use super::tables::{Counters, JournalBatch, KV};
 use crate::error::{Error, Result};
 use crate::types::*;
@@ -53,6 +54,10 @@ pub(crate) struct Layers {
 
 pub(crate) type Published = RwLock<Arc<Layers>>;
 
+/// Why the committer stopped taking writes, once it has (redb can no longer be written): every
+/// later write fails, and the store's health says so.
+pub(crate) type Failure = OnceLock<String>;
+
 /// How often the active layer is frozen and written to redb.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Policy {
@@ -81,14 +86,16 @@ pub(crate) struct Committer {
     policy: Policy,
     jobs: Option<Sender<ApplyJob>>,
     applied: Receiver<Applied>,
+    /// A frozen layer is with the applier and its answer is due. (After a failed apply the
+    /// layer stays frozen, for readers, but no answer is due.)
+    applying: bool,
     applier: Option<JoinHandle<()>>,
     last_freeze: Instant,
     /// Log entries in redb below this revision may still await physical deletion.
     sweep_below: Revision,
     /// The sweep target sent with the job in flight.
     job_sweep: Revision,
-    /// Set when redb can no longer be written; every later write fails.
-    failed: Option<String>,
+    failed: Arc<Failure>,
     /// Checkpoints asked for in the batch being committed, run after it.
     checkpoints: Vec<oneshot::Sender<Result<()>>>,
 }
@@ -133,6 +140,7 @@ impl Committer {
         counters: Counters,
         feed: Arc<EventFeed>,
         published: Arc<Published>,
+        failed: Arc<Failure>,
         policy: Policy,
     ) -> Result<Self> {
         let (jobs, job_inbox) = mpsc::channel();
@@ -152,18 +160,19 @@ impl Committer {
             policy,
             jobs: Some(jobs),
             applied,
+            applying: false,
             applier: Some(applier),
             last_freeze: Instant::now(),
             sweep_below: counters.compacted,
             job_sweep: 0,
-            failed: None,
+            failed,
             checkpoints: Vec::new(),
         };
         committer.publish();
         Ok(committer)
     }
 
-    pub(crate) fn run(mut self, requests: Receiver<Request>) {
+    pub(crate) fn run(mut self, requests: Inbox) {
         loop {
             match requests.recv_timeout(IDLE_TICK) {
                 Ok(first) => {
@@ -196,8 +205,8 @@ impl Committer {
 
     /// On close: everything goes to redb, so the next open has nothing to replay.
     fn finish(&mut self) {
-        self.collect_applied(self.frozen.is_some());
-        if self.failed.is_none() && !self.active.is_empty() {
+        self.collect_applied(true);
+        if self.failed.get().is_none() && !self.active.is_empty() {
             self.freeze();
             self.collect_applied(true);
         }
@@ -205,7 +214,7 @@ impl Committer {
         if let Some(applier) = self.applier.take() {
             let _ = applier.join();
         }
-        if let Some(reason) = &self.failed {
+        if let Some(reason) = self.failed.get() {
             tracing::error!(
                 reason,
                 "storage closed after a failure; the journal will be replayed on open"
@@ -217,20 +226,24 @@ impl Committer {
     /// the applier (writers wait meanwhile).
     fn checkpoint(&mut self) -> Result<()> {
         loop {
-            if let Some(reason) = &self.failed {
+            if let Some(reason) = self.failed.get() {
                 return Err(Error::Io(format!(
                     "embedded store stopped after an earlier failure: {reason}"
                 )));
             }
-            if self.frozen.is_some() {
+            if self.applying {
                 self.collect_applied(true);
+                continue;
+            }
+            if self.frozen.is_some() {
+                // Frozen with no answer due: the applier failed.
                 continue;
             }
             if self.active.is_empty() && self.sweep_below == 0 {
                 return Ok(());
             }
             self.freeze();
-            if self.frozen.is_none() && self.failed.is_none() {
+            if self.frozen.is_none() && self.failed.get().is_none() {
                 return Err(internal(
                     "the journal could not be rotated for a checkpoint",
                 ));
@@ -240,10 +253,16 @@ impl Committer {
 
     /// Takes the applier's answer for the layer in flight (waiting for it if `wait`).
     fn collect_applied(&mut self, wait: bool) {
+        if !self.applying {
+            return;
+        }
         let answer = match wait {
             true => self.applied.recv().ok(),
             false => self.applied.try_recv().ok(),
         };
+        if answer.is_some() || wait {
+            self.applying = false;
+        }
         match answer {
             Some(Applied::Done { sweep_below }) => {
                 self.frozen = None;
@@ -257,15 +276,20 @@ impl Committer {
             }
             Some(Applied::Failed(reason)) => {
                 tracing::error!(reason, "writing to the store's database failed");
-                self.failed = Some(reason);
+                self.fail(reason);
             }
-            None if wait => self.failed = Some("the storage applier stopped".into()),
+            None if wait => self.fail("the storage applier stopped".into()),
             None => {}
         }
     }
 
+    /// Stops taking writes (the first reason is kept).
+    fn fail(&self, reason: String) {
+        let _ = self.failed.set(reason);
+    }
+
     fn maybe_freeze(&mut self) {
-        if self.failed.is_some() {
+        if self.failed.get().is_some() {
             return;
         }
         let (events, bytes) = (self.active.log.len(), self.active.bytes);
@@ -281,7 +305,7 @@ impl Committer {
                 return; // the applier is still on the previous layer
             }
             self.collect_applied(true);
-            if self.frozen.is_some() || self.failed.is_some() {
+            if self.frozen.is_some() || self.failed.get().is_some() {
                 return;
             }
         }
@@ -303,13 +327,13 @@ impl Committer {
             layer,
             sweep_below: self.sweep_below,
         };
-        if self
+        self.applying = self
             .jobs
             .as_ref()
             .and_then(|jobs| jobs.send(job).ok())
-            .is_none()
-        {
-            self.failed = Some("the storage applier stopped".into());
+            .is_some();
+        if !self.applying {
+            self.fail("the storage applier stopped".into());
         }
         self.publish();
     }
@@ -325,7 +349,7 @@ impl Committer {
     }
 
     fn commit_batch(&mut self, batch: Vec<Request>) {
-        if let Some(reason) = &self.failed {
+        if let Some(reason) = self.failed.get() {
             let err = Error::Io(format!(
                 "embedded store stopped after an earlier failure: {reason}"
             ));
@@ -415,19 +439,5 @@ impl Committer {
         }
         // A storage error aborts the whole batch: every request gets that error.
         fatal.map_or(Ok(()), Err)
-    }
-}
-
-fn request_bytes(req: &Request) -> usize {
-    match req {
-        Request::Txn(txn, _) => txn
-            .ops
-            .iter()
-            .map(|op| match op {
-                TxnOp::Put { key, value } => key.len() + value.len(),
-                TxnOp::Delete { key } => key.len(),
-            })
-            .sum(),
-        Request::Compact(..) | Request::Checkpoint(_) => 0,
     }
 }

@@ -16,12 +16,11 @@
 //! journal recycles it as the next spare: its blocks are already allocated, so appends never
 //! change file metadata and `fdatasync` stays a single write.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use super::disk::{self, Disk, DiskFile};
 use crate::error::{Error, Result};
 use crate::types::Revision;
 
@@ -33,15 +32,16 @@ const MAX_RECORD_LEN: u32 = 1 << 30;
 const ZERO_CHUNK: usize = 1 << 20;
 
 pub(crate) struct Journal {
+    disk: Arc<dyn Disk>,
     path: PathBuf,
-    file: File,
+    file: Box<dyn DiskFile>,
     generation: u64,
     /// Where the next record goes.
     offset: u64,
     /// Is full (time to rotate) past this offset.
     preallocate: u64,
     /// A zero-filled spare being prepared in the background (only before the first recycling).
-    preparing: Option<JoinHandle<std::io::Result<File>>>,
+    preparing: Option<JoinHandle<std::io::Result<Box<dyn DiskFile>>>>,
 }
 
 /// The contents of an existing journal, as read on open.
@@ -64,7 +64,7 @@ pub(crate) fn previous_path(path: &Path) -> PathBuf {
 }
 
 /// The file the next rotation installs.
-fn spare_path(path: &Path) -> PathBuf {
+pub(crate) fn spare_path(path: &Path) -> PathBuf {
     path.with_extension("journal.next")
 }
 
@@ -97,44 +97,38 @@ fn encode_header(generation: u64, base_revision: Revision) -> [u8; HEADER_LEN as
 
 /// Writes `len` zero bytes to a new file and syncs it, so that later record writes only
 /// overwrite allocated blocks and `fdatasync` has no metadata to flush.
-fn zero_filled(path: &Path, len: u64) -> std::io::Result<File> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)?;
+fn zero_filled(disk: &dyn Disk, path: &Path, len: u64) -> std::io::Result<Box<dyn DiskFile>> {
+    let file = disk.open(path, true)?;
     let chunk = vec![0u8; ZERO_CHUNK];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(ZERO_CHUNK as u64) as usize;
-        file.write_all(&chunk[..n])?;
-        left -= n as u64;
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(ZERO_CHUNK as u64);
+        file.write_all_at(&chunk[..n as usize], at)?;
+        at += n;
     }
     file.sync_all()?;
     Ok(file)
 }
 
-fn sync_dir(path: &Path) -> std::io::Result<()> {
-    match path.parent() {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => Ok(()),
-    }
+/// Makes renames and removals of `path`'s siblings durable.
+fn sync_dir(disk: &dyn Disk, path: &Path) -> std::io::Result<()> {
+    disk.sync_dir(disk::parent(path))
 }
 
 /// Stamps the header on a prepared file and moves it to `path`: one atomic rename, so a crash
 /// leaves either no journal at `path` or the complete new one.
 fn install(
+    disk: &dyn Disk,
     from: &Path,
     path: &Path,
-    file: &File,
+    file: &dyn DiskFile,
     generation: u64,
     base_revision: Revision,
 ) -> Result<()> {
     file.write_all_at(&encode_header(generation, base_revision), 0)
         .and_then(|_| file.sync_data())
-        .and_then(|_| fs::rename(from, path))
-        .and_then(|_| sync_dir(path))
+        .and_then(|_| disk.rename(from, path))
+        .and_then(|_| sync_dir(disk, path))
         .map_err(|e| Error::io("journal installation", e))
 }
 
@@ -142,16 +136,18 @@ impl Journal {
     /// Creates a journal of `generation` whose records follow `base_revision`, replacing any
     /// journal at `path` atomically.
     pub(crate) fn create(
+        disk: Arc<dyn Disk>,
         path: &Path,
         generation: u64,
         base_revision: Revision,
         preallocate: u64,
     ) -> Result<Journal> {
         let spare = spare_path(path);
-        let file =
-            zero_filled(&spare, preallocate).map_err(|e| Error::io("journal preparation", e))?;
-        install(&spare, path, &file, generation, base_revision)?;
+        let file = zero_filled(&*disk, &spare, preallocate)
+            .map_err(|e| Error::io("journal preparation", e))?;
+        install(&*disk, &spare, path, &*file, generation, base_revision)?;
         let mut journal = Journal {
+            disk: disk.clone(),
             path: path.to_path_buf(),
             file,
             generation,
@@ -160,16 +156,22 @@ impl Journal {
             preparing: None,
         };
         let (spare, len) = (spare_path(path), preallocate);
-        journal.preparing = Some(std::thread::spawn(move || zero_filled(&spare, len)));
+        journal.preparing = Some(std::thread::spawn(move || zero_filled(&*disk, &spare, len)));
         Ok(journal)
     }
 
+    /// Writes a journal with no records (generation 0, from revision 0) at `path`.
+    pub(crate) fn create_empty(disk: &dyn Disk, path: &Path) -> Result<()> {
+        let spare = spare_path(path);
+        let file = zero_filled(disk, &spare, HEADER_LEN)
+            .map_err(|e| Error::io("journal preparation", e))?;
+        install(disk, &spare, path, &*file, 0, 0)
+    }
+
     /// Reads an existing journal; refuses a file that is not one.
-    pub(crate) fn read(path: &Path) -> Result<Replay> {
-        let mut file =
-            File::open(path).map_err(|e| corrupt(path, format!("cannot open journal: {e}")))?;
-        let mut data = Vec::new();
-        file.read_to_end(&mut data)
+    pub(crate) fn read(disk: &dyn Disk, path: &Path) -> Result<Replay> {
+        let data = disk
+            .read(path)
             .map_err(|e| corrupt(path, format!("cannot read journal: {e}")))?;
         if data.len() < HEADER_LEN as usize || &data[..8] != MAGIC {
             return Err(corrupt(path, "not an Oxshift storage journal (bad magic)"));
@@ -235,17 +237,19 @@ impl Journal {
             Some(handle) => handle
                 .join()
                 .map_err(|_| Error::Io("journal preparation panicked".into()))?,
-            None if spare.exists() => OpenOptions::new().read(true).write(true).open(&spare),
-            None => zero_filled(&spare, self.preallocate),
+            None if self.disk.exists(&spare) => self.disk.open(&spare, false),
+            None => zero_filled(&*self.disk, &spare, self.preallocate),
         }
         .map_err(|e| Error::io("journal preparation", e))?;
-        fs::rename(&self.path, previous_path(&self.path))
-            .and_then(|_| sync_dir(&self.path))
+        self.disk
+            .rename(&self.path, &previous_path(&self.path))
+            .and_then(|_| sync_dir(&*self.disk, &self.path))
             .map_err(|e| Error::io("journal rotation", e))?;
         install(
+            &*self.disk,
             &spare,
             &self.path,
-            &file,
+            &*file,
             self.generation + 1,
             base_revision,
         )?;
@@ -259,17 +263,17 @@ impl Journal {
     /// spare (its stale records carry an older generation and never validate again).
     pub(crate) fn drop_previous(&mut self) -> Result<()> {
         let previous = previous_path(&self.path);
-        if !previous.exists() {
+        if !self.disk.exists(&previous) {
             return Ok(());
         }
         let spare = spare_path(&self.path);
-        let outcome = if self.preparing.is_some() || spare.exists() {
-            fs::remove_file(&previous)
+        let outcome = if self.preparing.is_some() || self.disk.exists(&spare) {
+            self.disk.remove(&previous)
         } else {
-            fs::rename(&previous, &spare)
+            self.disk.rename(&previous, &spare)
         };
         outcome
-            .and_then(|_| sync_dir(&self.path))
+            .and_then(|_| sync_dir(&*self.disk, &self.path))
             .map_err(|e| Error::io("journal recycling", e))
     }
 }
@@ -279,18 +283,25 @@ impl Drop for Journal {
         if let Some(handle) = self.preparing.take() {
             let _ = handle.join();
         }
-        let _ = fs::remove_file(spare_path(&self.path));
+        let _ = self.disk.remove(&spare_path(&self.path));
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::redb::disk::OsDisk;
 
     fn journal(dir: &Path) -> (PathBuf, Journal) {
         let path = dir.join("store.journal");
-        let j = Journal::create(&path, 1, 7, 4096).unwrap();
+        let j = Journal::create(Arc::new(OsDisk), &path, 1, 7, 4096).unwrap();
         (path, j)
+    }
+
+    fn read(path: &Path) -> Result<Replay> {
+        Journal::read(&OsDisk, path)
     }
 
     #[test]
@@ -306,7 +317,7 @@ mod tests {
                 j.offset,
             )
             .unwrap();
-        let replay = Journal::read(&path).unwrap();
+        let replay = read(&path).unwrap();
         assert_eq!((replay.generation, replay.base_revision), (1, 7));
         assert_eq!(replay.records, vec![b"one".to_vec(), b"two".to_vec()]);
     }
@@ -319,10 +330,10 @@ mod tests {
         j.rotate_keeping_previous(8).unwrap();
         j.append(b"new").unwrap();
         assert_eq!(
-            Journal::read(&previous_path(&path)).unwrap().records,
+            read(&previous_path(&path)).unwrap().records,
             vec![b"old".to_vec()]
         );
-        let replay = Journal::read(&path).unwrap();
+        let replay = read(&path).unwrap();
         assert_eq!(
             (replay.generation, replay.base_revision, replay.records),
             (2, 8, vec![b"new".to_vec()])
@@ -344,17 +355,14 @@ mod tests {
         j.drop_previous().unwrap(); // generation 2's file becomes the spare
         assert!(spare_path(&path).exists());
         j.rotate_keeping_previous(2).unwrap(); // generation 4 in the recycled file
-        let replay = Journal::read(&path).unwrap();
+        let replay = read(&path).unwrap();
         assert_eq!(
             (replay.generation, replay.records.len()),
             (4, 0),
             "stale records never validate"
         );
         j.append(b"fresh").unwrap();
-        assert_eq!(
-            Journal::read(&path).unwrap().records,
-            vec![b"fresh".to_vec()]
-        );
+        assert_eq!(read(&path).unwrap().records, vec![b"fresh".to_vec()]);
     }
 
     #[test]
@@ -362,7 +370,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.journal");
         fs::write(&path, b"hello, this is not a journal at all, really").unwrap();
-        let err = Journal::read(&path).err().unwrap().to_string();
+        let err = read(&path).err().unwrap().to_string();
         assert!(
             err.contains("store.journal") && err.contains("bad magic"),
             "{err}"

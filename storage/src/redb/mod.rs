@@ -9,26 +9,33 @@
 mod applier;
 mod codec;
 mod committer;
+mod disk;
 mod evaluate;
 mod journal;
 mod pending;
+#[cfg(test)]
+mod power_loss;
+mod queue;
 mod reads;
 mod replay;
+#[cfg(test)]
+mod sim_disk;
 mod tables;
 mod watch;
 
-use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redb::{Database, DatabaseError, Durability, ReadOnlyDatabase, ReadableDatabase, TableError};
+use redb::{Database, DatabaseError, Durability, ReadableDatabase, TableError};
 use tokio::sync::{broadcast, oneshot};
 
-use self::committer::{Committer, EventFeed, Policy, Published, Request};
+use self::committer::{Committer, EventFeed, Failure, Policy, Published, Request};
+use self::disk::{Disk, OsDisk};
 use self::journal::Journal;
+use self::queue::Queue;
 use self::reads::Snapshot;
 use self::tables::{Counters, FORMAT, KV, LOG, META, META_FORMAT};
 use crate::error::{Error, Result};
@@ -51,26 +58,36 @@ pub struct RedbConfig {
     pub cache_bytes: usize,
     /// Committed batches buffered for watchers before a slow one must catch up from the log.
     pub watch_buffer: usize,
+    /// Bytes of writes (keys and values) queued for the writer at most; past it, writers wait
+    /// for room.
+    pub queue_bytes: usize,
 }
 
 impl Default for RedbConfig {
     fn default() -> Self {
         Self {
-            journal_bytes: 64 << 20,
+            // A freeze's worth (the active layer is frozen at 32 MiB of values); two or three
+            // journals exist at once, so this is most of the store's disk at rest beyond redb.
+            journal_bytes: 32 << 20,
             freeze_interval: Duration::from_secs(1),
-            cache_bytes: 64 << 20,
+            // Stays full after any large list; misses are served by the OS's page cache.
+            cache_bytes: 32 << 20,
             watch_buffer: 4096,
+            // Twice the largest group commit: never the limit at a sustainable load.
+            queue_bytes: 64 << 20,
         }
     }
 }
 
 pub struct RedbStore {
     db: Arc<Database>,
+    disk: Arc<dyn Disk>,
     dir: PathBuf,
-    requests: Option<mpsc::Sender<Request>>,
+    requests: Option<Queue>,
     committer: Option<JoinHandle<()>>,
     feed: Arc<EventFeed>,
     published: Arc<Published>,
+    failed: Arc<Failure>,
 }
 
 fn corrupt(path: &Path, detail: impl Into<String>) -> Error {
@@ -93,19 +110,17 @@ fn open_error(path: &Path, e: DatabaseError) -> Error {
     }
 }
 
-fn open_database(path: &Path, config: &RedbConfig) -> Result<Database> {
-    Database::builder()
-        .set_cache_size(config.cache_bytes)
-        .create(path)
+fn open_database(disk: &dyn Disk, path: &Path, config: &RedbConfig) -> Result<Database> {
+    disk.database(Database::builder().set_cache_size(config.cache_bytes), path)
         .map_err(|e| open_error(path, e))
 }
 
 /// Creates an empty store database under a temporary name and renames it into place, so that
 /// `store.redb` only ever names a complete, initialized database.
-fn initialize(path: &Path, config: &RedbConfig) -> Result<()> {
+fn initialize(disk: &dyn Disk, path: &Path, config: &RedbConfig) -> Result<()> {
     let tmp = path.with_extension("redb.init");
-    let _ = fs::remove_file(&tmp);
-    let db = open_database(&tmp, config)?;
+    let _ = disk.remove(&tmp);
+    let db = open_database(disk, &tmp, config)?;
     let init = || -> std::result::Result<(), redb::Error> {
         let mut wtx = db.begin_write()?;
         wtx.set_durability(Durability::Immediate)?;
@@ -123,13 +138,9 @@ fn initialize(path: &Path, config: &RedbConfig) -> Result<()> {
     };
     init().map_err(|e| Error::io("initializing the store", e))?;
     drop(db);
-    fs::rename(&tmp, path).map_err(|e| Error::io("initializing the store", e))?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("initializing the store", e))?;
-    }
-    Ok(())
+    disk.rename(&tmp, path)
+        .and_then(|()| disk.sync_dir(disk::parent(path)))
+        .map_err(|e| Error::io("initializing the store", e))
 }
 
 /// Refuses a database that is not one of ours.
@@ -158,7 +169,7 @@ fn check_format(db: &impl ReadableDatabase, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn load_counters(db: &Database, path: &Path) -> Result<Counters> {
+fn load_counters(db: &impl ReadableDatabase, path: &Path) -> Result<Counters> {
     let rtx = db.begin_read().map_err(|e| corrupt(path, e.to_string()))?;
     let meta = rtx
         .open_table(META)
@@ -166,51 +177,87 @@ fn load_counters(db: &Database, path: &Path) -> Result<Counters> {
     Counters::load(&meta).map_err(|e| corrupt(path, e.to_string()))
 }
 
+/// Creates `dir` and its missing parents for files only their owner may read (the store's, or
+/// others' that hold secrets): mode 0700, durably; an existing `dir` loses the group's and
+/// others' access.
+pub fn create_private_dir(dir: impl AsRef<Path>) -> Result<()> {
+    let dir = dir.as_ref();
+    disk::create_private_dir(&OsDisk, dir)
+        .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))
+}
+
 impl RedbStore {
-    /// Opens (or creates) the store in `dir`, replaying the journal after a crash.
+    /// Opens (or creates) the store in `dir`, replaying the journal after a crash. The
+    /// directory and the files are private to the owner.
     pub fn open(dir: impl AsRef<Path>, config: RedbConfig) -> Result<RedbStore> {
-        let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir)
+        Self::open_on(Arc::new(OsDisk), dir.as_ref(), config)
+    }
+
+    /// `open` on the given disk.
+    fn open_on(disk: Arc<dyn Disk>, dir: &Path, config: RedbConfig) -> Result<RedbStore> {
+        let dir = dir.to_path_buf();
+        disk::create_private_dir(&*disk, &dir)
             .map_err(|e| Error::io(&format!("creating {}", dir.display()), e))?;
         let db_path = dir.join(DB_FILE);
         let journal_path = dir.join(JOURNAL_FILE);
+        // Older versions created them readable by anyone.
+        for file in [
+            db_path.clone(),
+            journal_path.clone(),
+            journal::previous_path(&journal_path),
+            journal::spare_path(&journal_path),
+        ] {
+            if disk.exists(&file) {
+                disk::make_private(&*disk, &file);
+            }
+        }
         // The previous journal (if a crash left one) comes first: its records are older.
-        let journals: Vec<PathBuf> = [journal::previous_path(&journal_path), journal_path.clone()]
-            .into_iter()
-            .filter(|p| p.exists())
-            .collect();
-        if !db_path.exists() {
+        let mut journals: Vec<PathBuf> =
+            [journal::previous_path(&journal_path), journal_path.clone()]
+                .into_iter()
+                .filter(|p| disk.exists(p))
+                .collect();
+        if !disk.exists(&db_path) {
             if let Some(orphan) = journals.first() {
                 return Err(corrupt(
                     orphan,
                     format!("journal present but its database {DB_FILE} is missing"),
                 ));
             }
-            initialize(&db_path, &config)?;
+            initialize(&*disk, &db_path, &config)?;
         }
         // Check the format through a read-only open first, so a foreign file is never written.
         // Only a crashed store needs a repair to open; it is ours if our journal is beside it.
-        match ReadOnlyDatabase::open(&db_path) {
-            Ok(read_only) => check_format(&read_only, &db_path)?,
+        match disk.read_only_database(&db_path) {
+            Ok(read_only) => {
+                check_format(&read_only, &db_path)?;
+                if journals.is_empty() {
+                    if load_counters(&read_only, &db_path)?.revision > 0 {
+                        return Err(corrupt(
+                            &journal_path,
+                            "journal missing: acknowledged writes may be lost; refusing to start",
+                        ));
+                    }
+                    // A database opened for writing needs a repair after a crash; the journal
+                    // beside it is what shows it is ours. So there is one before the first
+                    // such open.
+                    Journal::create_empty(&*disk, &journal_path)?;
+                    journals.push(journal_path.clone());
+                }
+            }
             Err(DatabaseError::RepairAborted)
-                if journals.iter().any(|j| Journal::read(j).is_ok()) =>
+                if journals.iter().any(|j| Journal::read(&*disk, j).is_ok()) =>
             {
                 tracing::warn!(path = %db_path.display(), "store was not closed cleanly; recovering");
             }
             Err(e) => return Err(open_error(&db_path, e)),
         }
-        let db = open_database(&db_path, &config)?;
+        let db = open_database(&*disk, &db_path, &config)?;
         check_format(&db, &db_path)?;
         let mut counters = load_counters(&db, &db_path)?;
-        if journals.is_empty() && counters.revision > 0 {
-            return Err(corrupt(
-                &journal_path,
-                "journal missing: acknowledged writes may be lost; refusing to start",
-            ));
-        }
         let mut generation = 0;
         for path in &journals {
-            let replay = Journal::read(path)?;
+            let replay = Journal::read(&*disk, path)?;
             if replay.base_revision > counters.revision {
                 return Err(corrupt(
                     path,
@@ -232,6 +279,7 @@ impl RedbStore {
         }
         // Everything replayed is durable in redb now: start clean.
         let mut journal = Journal::create(
+            disk.clone(),
             &journal_path,
             generation + 1,
             counters.revision,
@@ -243,6 +291,7 @@ impl RedbStore {
         let (events, _) = broadcast::channel(config.watch_buffer.max(16));
         let feed: Arc<EventFeed> = Arc::new(Mutex::new(Some(events)));
         let published: Arc<Published> = Arc::default();
+        let failed: Arc<Failure> = Arc::default();
         let policy = Policy {
             freeze_interval: config.freeze_interval,
         };
@@ -252,20 +301,23 @@ impl RedbStore {
             counters,
             feed.clone(),
             published.clone(),
+            failed.clone(),
             policy,
         )?;
-        let (requests, inbox) = mpsc::channel();
+        let (requests, inbox) = queue::bounded(config.queue_bytes);
         let handle = std::thread::Builder::new()
             .name("storage-committer".into())
             .spawn(move || committer.run(inbox))
             .map_err(|e| Error::io("starting the storage committer", e))?;
         Ok(RedbStore {
             db,
+            disk,
             dir,
             requests: Some(requests),
             committer: Some(handle),
             feed,
             published,
+            failed,
         })
     }
 
@@ -275,6 +327,17 @@ impl RedbStore {
             .read()
             .map(|p| p.active.counters)
             .unwrap_or_default()
+    }
+
+    /// The latest value of `key` if the in-memory layers hold it (written in the last second
+    /// or so), with the latest revision.
+    fn recent(&self, key: &str) -> Option<(Option<KeyValue>, Revision)> {
+        let layers = self.published.read().ok()?.clone();
+        let value = match layers.active.kv.get(key) {
+            Some(value) => value,
+            None => layers.frozen.as_ref()?.kv.get(key)?,
+        };
+        Some((value.clone(), layers.active.counters.revision))
     }
 
     pub fn dir(&self) -> &Path {
@@ -293,10 +356,9 @@ impl RedbStore {
         make: impl FnOnce(oneshot::Sender<Result<T>>) -> Request,
     ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
-        self.requests
-            .as_ref()
-            .and_then(|r| r.send(make(tx)).ok())
-            .ok_or_else(|| Error::Unavailable("embedded store is closed".into()))?;
+        let closed = || Error::Unavailable("embedded store is closed".into());
+        let queue = self.requests.as_ref().ok_or_else(closed)?;
+        queue.push(make(tx)).await.map_err(|_| closed())?;
         rx.await
             .map_err(|_| Error::Unavailable("embedded store writer stopped".into()))?
     }
@@ -331,8 +393,15 @@ impl Store for RedbStore {
     ) -> Result<(Option<KeyValue>, Revision)> {
         validate_key(key)?;
         match revision {
-            // The common case is a point lookup: cheap enough to do on the caller's thread.
-            None => Snapshot::open(&self.db, &self.published)?.get(key, None),
+            // Recent writes are in memory: answered here. Older keys are read from redb, which
+            // may wait for the disk, so on the blocking pool.
+            None => match self.recent(key) {
+                Some(found) => Ok(found),
+                None => {
+                    let key = key.to_string();
+                    self.read(move |s| s.get(&key, None)).await
+                }
+            },
             Some(_) => {
                 let key = key.to_string();
                 self.read(move |s| s.get(&key, revision)).await
@@ -374,6 +443,11 @@ impl Store for RedbStore {
     }
 
     async fn health(&self) -> Result<()> {
+        if let Some(reason) = self.failed.get() {
+            return Err(Error::Unavailable(format!(
+                "embedded store writer failed: {reason}"
+            )));
+        }
         match &self.committer {
             Some(h) if !h.is_finished() => Ok(()),
             _ => Err(Error::Unavailable("embedded store writer stopped".into())),
@@ -382,11 +456,7 @@ impl Store for RedbStore {
 
     async fn stats(&self) -> Result<StoreStats> {
         let counters = self.latest();
-        let size = |name: &str| {
-            fs::metadata(self.dir.join(name))
-                .map(|m| m.len())
-                .unwrap_or(0)
-        };
+        let size = |name: &str| self.disk.len(&self.dir.join(name)).unwrap_or(0);
         Ok(StoreStats {
             revision: counters.revision,
             compacted_revision: counters.compacted,
@@ -394,5 +464,124 @@ impl Store for RedbStore {
             live_bytes: counters.bytes,
             disk_bytes: Some(size(DB_FILE) + size(JOURNAL_FILE)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::sim_disk::SimDisk;
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_writers_waits_for_room_in_the_queue() {
+        let disk = SimDisk::new(0);
+        let config = RedbConfig {
+            journal_bytes: 1 << 20,
+            queue_bytes: 1 << 20,
+            ..RedbConfig::default()
+        };
+        let store = Arc::new(RedbStore::open_on(disk.clone(), Path::new("/s"), config).unwrap());
+        // More writers than a group commit takes, on a slow disk: they pile up.
+        disk.slow_syncs(Duration::from_millis(20));
+        let writers: Vec<_> = (0..10_000)
+            .map(|i| {
+                let store = store.clone();
+                let value = Bytes::from(vec![b'v'; 1024]);
+                tokio::spawn(async move { store.create(&format!("/flood/{i:05}"), value).await })
+            })
+            .collect();
+        let queue = store.requests.as_ref().unwrap();
+        let mut most = 0;
+        while !writers.iter().all(|w| w.is_finished()) {
+            most = most.max(queue.queued_bytes());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        assert!(most <= 1 << 20, "the queue held {most} bytes");
+        assert!(most > 1 << 19, "the flood filled the queue: {most} bytes");
+    }
+
+    #[tokio::test] // one thread: a read that blocks it stops every other task
+    async fn a_get_from_the_database_leaves_the_caller_thread_free() {
+        let disk = SimDisk::new(0);
+        let config = || RedbConfig {
+            journal_bytes: 64 << 10,
+            cache_bytes: 0, // every page read goes to the disk
+            ..RedbConfig::default()
+        };
+        let dir = Path::new("/g");
+        let store = RedbStore::open_on(disk.clone(), dir, config()).unwrap();
+        store
+            .create("/g/a", Bytes::from_static(b"1"))
+            .await
+            .unwrap();
+        drop(store); // into the database; reopened with an empty cache
+        let store = RedbStore::open_on(disk.clone(), dir, config()).unwrap();
+        disk.slow_reads(Duration::from_millis(50));
+        let ticks = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        let started = std::time::Instant::now();
+        let (kv, _) = store.get("/g/a", None).await.unwrap();
+        let took = started.elapsed();
+        ticker.abort();
+        assert_eq!(kv.unwrap().value, Bytes::from_static(b"1"));
+        assert!(
+            took >= Duration::from_millis(50),
+            "read from the disk: {took:?}"
+        );
+        let ticks = ticks.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            ticks >= 5,
+            "{ticks} ticks of other tasks during a get of {took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn health_fails_once_the_writer_has_failed() {
+        let disk = SimDisk::new(0);
+        let config = RedbConfig {
+            journal_bytes: 64 << 10,
+            freeze_interval: Duration::from_millis(10),
+            ..RedbConfig::default()
+        };
+        let dir = Path::new("/store");
+        let store = RedbStore::open_on(disk.clone(), dir, config).unwrap();
+        store.health().await.unwrap();
+        // The journal still takes writes; the database under the next checkpoint does not.
+        disk.fail_writes_to(&dir.join(DB_FILE)).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut last = Ok(());
+        for n in 0u32.. {
+            if store.health().await.is_err() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "health still ok after {n} writes; the last one: {last:?}"
+            );
+            last = store
+                .create(&format!("/h/{n}"), Bytes::new())
+                .await
+                .map(drop);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(store.create("/h/after", Bytes::new()).await.is_err());
+        let err = store.health().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Unavailable(m) if m.contains("simulated device error")),
+            "{err}"
+        );
     }
 }
