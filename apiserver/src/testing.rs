@@ -38,9 +38,14 @@ impl Cluster {
         }
     }
 
-    /// A cluster with the namespace `default`.
+    /// A cluster with the namespace `default`, following its RBAC policy (as a started server
+    /// does: admission checks that read the policy answer at once).
     pub async fn with_default_namespace() -> Cluster {
         let cluster = Cluster::new();
+        cluster
+            .server
+            .authorizer
+            .start(cluster.server.watch_caches.clone());
         cluster.namespace("default").await;
         cluster
     }

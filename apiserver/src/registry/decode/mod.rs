@@ -4,3 +4,6 @@
 
 pub mod field_validation;
 pub mod schema_walk;
+
+#[cfg(test)]
+mod wrong_types;

@@ -184,6 +184,11 @@ impl<'a> Walker<'a> {
                 Value::Array(items) => {
                     if let Some(item) = schema.get("items") {
                         for (i, v) in items.iter_mut().enumerate() {
+                            if v.is_null() {
+                                // Go decodes a null element as its type's zero value.
+                                *v = self.zero_of(item);
+                                continue;
+                            }
                             let at = place.entry(format!("{}[{i}]", place.path));
                             self.value(item, None, v, &at);
                         }
@@ -249,9 +254,14 @@ impl<'a> Walker<'a> {
             .map(short_name)
             .unwrap_or_else(|| place.go_struct.clone());
         let mut dropped = Vec::new();
+        let mut nulls = Vec::new();
         for (key, v) in map.iter_mut() {
             match (properties.and_then(|p| p.get(key)), extra) {
+                // A null field is its zero value, which upstream leaves out when it encodes.
+                (Some(_), _) if v.is_null() => nulls.push(key.clone()),
                 (Some(s), _) => self.value(s, None, v, &place.field(&go_struct, key)),
+                // A null map entry holds its element type's zero value, as Go decodes it.
+                (None, Some(s)) if v.is_null() => *v = self.zero_of(s),
                 (None, Some(s)) => {
                     let at = place.entry(join(&place.path, key));
                     self.value(s, None, v, &at)
@@ -260,9 +270,33 @@ impl<'a> Walker<'a> {
                 (None, None) => dropped.push(key.clone()),
             }
         }
+        for key in nulls {
+            map.remove(&key);
+        }
         for key in dropped {
             self.walked.unknown.push(join(&place.path, &key));
             map.remove(&key);
+        }
+    }
+
+    /// The zero value of the Go type `schema` describes, as JSON (`""`, `0`, `false`, `{}`);
+    /// null where the type has none worth writing (an open value).
+    fn zero_of(&self, schema: &'a Value) -> Value {
+        let (schema, name) = self.resolve(schema, None);
+        match name {
+            // Upstream's zero quantity is `0`, its zero int-or-string the integer 0; a zero
+            // time is written as null.
+            Some(QUANTITY) => return Value::String("0".into()),
+            Some(INT_OR_STRING) => return Value::from(0),
+            Some(TIME) | Some(MICRO_TIME) => return Value::Null,
+            _ => {}
+        }
+        match schema["type"].as_str() {
+            Some("string") => Value::String(String::new()),
+            Some("integer") | Some("number") => Value::from(0),
+            Some("boolean") => Value::Bool(false),
+            Some("object") if schema.get("properties").is_some() => Value::Object(Map::new()),
+            _ => Value::Null,
         }
     }
 
