@@ -2,7 +2,7 @@
 """Writes api/openapi/openshift-4.19.json: the OpenShift kinds' definitions for OpenAPI v3.
 
 Reads openshift/api's openapi/openapi.json (Swagger 2.0 definitions) and keeps the definitions
-of the OpenShift kinds the scheme serves (api/src/scheme.rs) and everything they reference,
+of the OpenShift kinds the scheme serves (api/src/scheme/builtin.rs) and everything they reference,
 except the io.k8s.* definitions: the server takes those from k8s-openapi, as it does for the
 Kubernetes kinds, so one copy of each is shared. References point into components/schemas,
 and a reference with siblings (description, default) becomes `allOf: [{$ref}]` with them, as
@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEME = ROOT / "api" / "src" / "scheme.rs"
+SCHEME = ROOT / "api" / "src" / "scheme" / "builtin.rs"
 OUTPUT = ROOT / "api" / "openapi" / "openshift-4.19.json"
 DEFAULT_SOURCE = ROOT.parent / "shared" / "spec" / "openshift-api" / "openapi.json"
 

@@ -197,9 +197,24 @@ async fn authorize(State(server): State<Shared>, request: Request, next: Next) -
     if oauth::is_public(path) {
         return next.run(request).await;
     }
-    let info = http::request_info::of(&request);
+    let path = path.to_string();
+    let mut info = http::request_info::of(&request);
+    let mut request = request;
+    if is_access_review(&info) {
+        // A personal access review is authorized as a SelfSubjectAccessReview, as upstream.
+        let (parts, body) = request.into_parts();
+        let bytes = match http::body::read(body).await {
+            Ok(bytes) => bytes,
+            Err(e) => return e.into_response(),
+        };
+        if registry::authorization::reviews::is_personal(&bytes) {
+            info.group = "authorization.k8s.io".into();
+            info.resource = "selfsubjectaccessreviews".into();
+        }
+        request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
     if let Some(user) = request.extensions().get::<User>() {
-        let decision = server.authorizer.check(user, &info, path).await;
+        let decision = server.authorizer.check(user, &info, &path).await;
         let word = if decision.is_ok() { "allow" } else { "forbid" };
         audit::annotate(request.extensions(), "authorization.k8s.io/decision", word);
         if let Err(e) = decision {
@@ -207,6 +222,18 @@ async fn authorize(State(server): State<Shared>, request: Request, next: Next) -
         }
     }
     next.run(request).await
+}
+
+/// A create of OpenShift's subject access reviews, which may be personal.
+fn is_access_review(info: &http::request_info::RequestInfo) -> bool {
+    info.is_resource
+        && info.verb == "create"
+        && info.subresource.is_none()
+        && info.group == "authorization.openshift.io"
+        && matches!(
+            info.resource.as_str(),
+            "subjectaccessreviews" | "localsubjectaccessreviews"
+        )
 }
 
 impl ApiServer {
@@ -223,6 +250,13 @@ impl ApiServer {
             .route("/apis", get(apis_root))
             .route("/apis/{group}", get(group))
             .route("/apis/{group}/{version}", get(group_resources))
+            // Upstream answers these with a trailing slash too (clients ask for `/api/`).
+            .route("/version/", get(version))
+            .route("/api/", get(api_root))
+            .route("/api/{version}/", get(core_resources))
+            .route("/apis/", get(apis_root))
+            .route("/apis/{group}/", get(group))
+            .route("/apis/{group}/{version}/", get(group_resources))
             .route("/openapi/v2", get(openapi_v2))
             .route("/openapi/v3", get(openapi_index))
             .route("/openapi/v3/{*path}", get(openapi_document))

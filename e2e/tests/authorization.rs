@@ -420,3 +420,59 @@ fn projects_are_the_namespaces_a_user_may_see() {
     let err = c.kubectl_err(&["get", "namespace", "demo"]);
     assert!(err.contains("NotFound"), "{err}");
 }
+
+/// What `oc login` asks after the token exchange when the user has no project yet: whether
+/// they may request one, as OpenShift's personal access reviews (no user, no groups), which
+/// every user may make; a review about someone else still needs the right to ask.
+#[test]
+fn a_user_without_projects_may_ask_personal_access_reviews() {
+    let c = Cluster::start(Backend::Embedded);
+    let carol = c.user_kubeconfig("carol", &[]);
+    let review_of = |verb: &str, user: &str| {
+        c.file(
+            "review.json",
+            &format!(
+                r#"{{"kind":"SubjectAccessReview","apiVersion":"authorization.openshift.io/v1","namespace":"default","verb":"{verb}","resourceAPIGroup":"","resourceAPIVersion":"","resource":"projectrequests","resourceName":"","path":"","isNonResourceURL":false,"user":"{user}","groups":null,"scopes":null}}"#
+            ),
+        )
+    };
+    let review = |user: &str| review_of("list", user);
+    let path = "/apis/authorization.openshift.io/v1/subjectaccessreviews";
+    let personal = as_user(&c, &carol, &["create", "--raw", path, "-f", &review("")]);
+    assert!(personal.status.success(), "{}", stderr(&personal));
+    let answer: serde_json::Value = serde_json::from_slice(&personal.stdout).unwrap();
+    assert_eq!(answer["kind"], "SubjectAccessReviewResponse");
+    assert_eq!(answer["allowed"], true, "{answer}");
+    // Only OAuth users may self-provision projects: the answer is asked for the caller.
+    let create = as_user(
+        &c,
+        &carol,
+        &["create", "--raw", path, "-f", &review_of("create", "")],
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&create.stdout).unwrap();
+    assert_eq!(answer["allowed"], false, "{answer}");
+    let local = as_user(
+        &c,
+        &carol,
+        &[
+            "create",
+            "--raw",
+            "/apis/authorization.openshift.io/v1/namespaces/default/localsubjectaccessreviews",
+            "-f",
+            &c.file(
+                "local.json",
+                &std::fs::read_to_string(review(""))
+                    .unwrap()
+                    .replace("\"SubjectAccessReview\"", "\"LocalSubjectAccessReview\""),
+            ),
+        ],
+    );
+    assert!(local.status.success(), "{}", stderr(&local));
+    let about_bob = as_user(&c, &carol, &["create", "--raw", path, "-f", &review("bob")]);
+    assert!(!about_bob.status.success());
+    assert!(
+        stderr(&about_bob).contains("forbidden"),
+        "{}",
+        stderr(&about_bob)
+    );
+}

@@ -189,6 +189,10 @@ pub const BUILTIN: &[ResourceDef] = &[
         .review(),
     resource!("authorization.openshift.io"/"v1", "LocalResourceAccessReview", "localresourceaccessreviews", "localresourceaccessreview", Namespaced, short: [], categories: &[], subresources: NONE)
         .review(),
+    resource!("authorization.openshift.io"/"v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview", Cluster, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("authorization.openshift.io"/"v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "localsubjectaccessreview", Namespaced, short: [], categories: &[], subresources: NONE)
+        .review(),
     // admissionregistration.k8s.io/v1
     resource!("admissionregistration.k8s.io"/"v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE)
         .with_columns(columns::WEBHOOK_CONFIGURATION),

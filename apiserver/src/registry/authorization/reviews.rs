@@ -23,6 +23,11 @@ pub async fn answer(
     user: &User,
 ) -> Result<Value, ApiError> {
     let caller = user_info(user);
+    if def.group == "authorization.openshift.io"
+        && matches!(def.kind, "SubjectAccessReview" | "LocalSubjectAccessReview")
+    {
+        return openshift_access(server, namespace, &review, &caller).await;
+    }
     let status = match def.kind {
         "SelfSubjectReview" => json!({"userInfo": user_json(&caller)}),
         "TokenReview" => {
@@ -157,6 +162,73 @@ fn scopes(user: &UserInfo) -> Option<&[String]> {
         .get(auth::scopes::EXTRA_KEY)
         .map(Vec::as_slice)
         .filter(|s| !s.is_empty())
+}
+
+/// OpenShift's access reviews (`authorization.openshift.io`): the action inline (or under
+/// `action`), about `user` and `groups` — or, when both are empty, about the caller (a personal
+/// review, which every user may make: `oc login` asks one). A SubjectAccessReviewResponse.
+async fn openshift_access(
+    server: &ApiServer,
+    namespace: Option<&str>,
+    review: &Value,
+    caller: &UserInfo,
+) -> Result<Value, ApiError> {
+    let action = match review.get("action").filter(|a| a.is_object()) {
+        Some(action) => action,
+        None => review,
+    };
+    let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let namespace = namespace.map_or_else(|| text(action, "namespace"), str::to_string);
+    let asked = subject(review);
+    let personal = asked.name.is_empty() && asked.groups.is_empty();
+    let who = if personal { caller.clone() } else { asked };
+    let non_resource = action["isNonResourceURL"] == true;
+    let attrs = Attributes {
+        verb: text(action, "verb"),
+        namespace: if non_resource {
+            String::new()
+        } else {
+            namespace.clone()
+        },
+        api_group: text(action, "resourceAPIGroup"),
+        resource: text(action, "resource"),
+        name: text(action, "resourceName"),
+        path: text(action, "path"),
+        resource_request: !non_resource,
+        ..Default::default()
+    };
+    let policy = server.authorizer.policy().await;
+    let (allowed, reason) = match policy.authorize(&who, &attrs) {
+        Decision::Allow(reason) => (true, reason),
+        Decision::NoOpinion => (false, String::new()),
+    };
+    Ok(json!({
+        "kind": "SubjectAccessReviewResponse",
+        "apiVersion": "authorization.openshift.io/v1",
+        "namespace": namespace,
+        "allowed": allowed,
+        "reason": reason,
+    }))
+}
+
+/// Whether a request body is a personal access review (no user, no groups): upstream
+/// authorizes it as a SelfSubjectAccessReview, which every user may create.
+pub fn is_personal(body: &[u8]) -> bool {
+    let Ok(review) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    // Kubernetes' reviews carry the subject in `spec`, OpenShift's at the top.
+    let subject = review
+        .get("spec")
+        .filter(|s| s.is_object())
+        .unwrap_or(&review);
+    empty(&subject["user"]) && empty(&subject["groups"])
 }
 
 /// `oc policy who-can`: the users and groups that may do what the review describes
