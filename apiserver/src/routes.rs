@@ -293,3 +293,37 @@ impl ApiServer {
             .with_state(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn readyz(server: &Arc<ApiServer>) -> (StatusCode, String) {
+        let request = axum::http::Request::builder()
+            .uri("/readyz?verbose")
+            .body(Body::empty())
+            .unwrap();
+        let response = server.clone().router().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn readiness_fails_once_shutdown_begins() {
+        let cluster = crate::testing::Cluster::new();
+        cluster.server.bootstrap().await.unwrap();
+        let (status, body) = readyz(&cluster.server).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.contains("[+]shutdown ok"), "{body}");
+        cluster.server.begin_shutdown();
+        let (status, body) = readyz(&cluster.server).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        assert!(body.contains("[-]shutdown failed"), "{body}");
+    }
+}
