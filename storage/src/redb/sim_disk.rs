@@ -7,6 +7,7 @@
 //! was not synced: whole pages of file data (the kernel may have written some back) and the
 //! oldest directory changes (file systems journal them in order). The disk that lost power
 //! fails every later operation; `power_loss` returns the disk as the next boot finds it.
+//! (Long on purpose: the disk model and its own tests, which pin down what it promises.)
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
