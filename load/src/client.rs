@@ -146,6 +146,14 @@ impl Target {
     }
 }
 
+/// A response, read whole.
+pub struct Answer {
+    pub status: StatusCode,
+    /// The server's `Retry-After` in seconds (429s and 503s).
+    pub retry_after: Option<std::time::Duration>,
+    pub body: Bytes,
+}
+
 /// One connection; requests on it are sequential.
 pub struct Conn {
     send: SendRequest<Full<Bytes>>,
@@ -157,22 +165,24 @@ impl Conn {
         &mut self,
         method: Method,
         path: &str,
-        body: Option<Bytes>,
+        body: Option<(&str, Bytes)>,
     ) -> Result<hyper::Response<Incoming>, Error> {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
             .header(hyper::header::HOST, &self.target.authority)
             .header(hyper::header::ACCEPT, "application/json");
-        if body.is_some() {
-            request = request.header(hyper::header::CONTENT_TYPE, "application/json");
-        }
+        let body = match body {
+            Some((content_type, body)) => {
+                request = request.header(hyper::header::CONTENT_TYPE, content_type);
+                body
+            }
+            None => Bytes::new(),
+        };
         if let Some(token) = &self.target.bearer {
             request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let request = request
-            .body(Full::new(body.unwrap_or_default()))
-            .map_err(|e| e.to_string())?;
+        let request = request.body(Full::new(body)).map_err(|e| e.to_string())?;
         self.send.ready().await.map_err(|e| e.to_string())?;
         self.send
             .send_request(request)
@@ -180,22 +190,44 @@ impl Conn {
             .map_err(|e| e.to_string())
     }
 
-    /// A request with its whole response body.
+    /// A request with a JSON body (if any) and its whole response body.
     pub async fn request(
         &mut self,
         method: Method,
         path: &str,
         body: Option<Bytes>,
     ) -> Result<(StatusCode, Bytes), Error> {
+        let body = body.map(|b| ("application/json", b));
+        let answer = self.request_as(method, path, body).await?;
+        Ok((answer.status, answer.body))
+    }
+
+    /// A request with a body of the given media type; the answer keeps `Retry-After`.
+    pub async fn request_as(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<Answer, Error> {
         let response = self.send(method, path, body).await?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs);
         let body = response
             .into_body()
             .collect()
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        Ok((status, body))
+        Ok(Answer {
+            status,
+            retry_after,
+            body,
+        })
     }
 
     /// A streaming GET (a watch): the response body as it arrives.

@@ -93,6 +93,22 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         objects: usize,
     },
+    /// `clients` clients each repeating a write for `seconds`; counts what is accepted and
+    /// what is refused (429), and times the accepted writes.
+    Overload {
+        #[arg(long, value_enum, default_value = "create")]
+        op: workloads::Op,
+        #[arg(long, default_value_t = 400)]
+        clients: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// ConfigMaps patched by `--op patch`.
+        #[arg(long, default_value_t = 10_000)]
+        objects: usize,
+        /// After a 429, wait as its Retry-After says (client-go does) instead of at once.
+        #[arg(long)]
+        honor_retry_after: bool,
+    },
     /// The whole suite with the parameters of the performance targets.
     All,
 }
@@ -141,6 +157,22 @@ fn main() {
             Command::Gc { dependents } => run.gc(dependents).await.map(drop),
             Command::NamespaceDeletion { objects } => {
                 run.namespace_deletion(objects).await.map(drop)
+            }
+            Command::Overload {
+                op,
+                clients,
+                seconds,
+                objects,
+                honor_retry_after,
+            } => {
+                let overload = workloads::Overload {
+                    op,
+                    clients,
+                    duration: std::time::Duration::from_secs(seconds),
+                    objects,
+                    honor_retry_after,
+                };
+                run.overload(&overload).await
             }
             Command::All => run.all().await,
         }

@@ -1,5 +1,7 @@
 //! Resident memory and CPU time of a server process, from `/proc`.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Resident set size in MiB, `None` if the process is gone.
@@ -27,24 +29,29 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// Time into the phase and the RSS then (MiB).
+type Samples = Arc<Mutex<Vec<(Duration, f64)>>>;
+
 /// CPU use and peak memory of a process over a phase, sampled every 100 ms.
 pub struct Sampler {
     pid: Option<u32>,
     start: Instant,
     cpu_start: Duration,
     pub rss_before: f64,
-    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    peak: Arc<AtomicU64>,
+    samples: Samples,
+    stop: Arc<AtomicBool>,
 }
 
 impl Sampler {
     pub fn start(pid: Option<u32>) -> Sampler {
-        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let start = Instant::now();
         let rss_before = pid.and_then(rss_mib).unwrap_or(0.0);
-        let peak = std::sync::Arc::new(AtomicU64::new(rss_before.to_bits()));
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(rss_before.to_bits()));
+        let samples = Samples::default();
+        let stop = Arc::new(AtomicBool::new(false));
         if let Some(pid) = pid {
-            let (peak, stop) = (peak.clone(), stop.clone());
+            let (peak, samples, stop) = (peak.clone(), samples.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     if let Some(rss) = rss_mib(pid) {
@@ -52,6 +59,8 @@ impl Sampler {
                         if rss > old {
                             peak.store(rss.to_bits(), Ordering::Relaxed);
                         }
+                        let mut samples = samples.lock().unwrap_or_else(|e| e.into_inner());
+                        samples.push((start.elapsed(), rss));
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -59,17 +68,32 @@ impl Sampler {
         }
         Sampler {
             pid,
-            start: Instant::now(),
+            start,
             cpu_start: pid.and_then(cpu_time).unwrap_or_default(),
             rss_before,
             peak,
+            samples,
             stop,
         }
     }
 
+    /// The highest RSS of each `step` of the phase so far, in MiB: "112 160 171 ...".
+    pub fn peaks_every(&self, step: Duration) -> String {
+        let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        let mut peaks: Vec<f64> = Vec::new();
+        for (at, rss) in samples.iter() {
+            let i = (at.as_secs_f64() / step.as_secs_f64().max(1e-3)) as usize;
+            if peaks.len() <= i {
+                peaks.resize(i + 1, 0.0);
+            }
+            peaks[i] = peaks[i].max(*rss);
+        }
+        let peaks: Vec<String> = peaks.iter().map(|p| format!("{p:.0}")).collect();
+        peaks.join(" ")
+    }
+
     /// "server CPU x% of a core, RSS before → peak MiB", empty without a pid.
     pub fn finish(self) -> String {
-        use std::sync::atomic::Ordering;
         self.stop.store(true, Ordering::Relaxed);
         let Some(pid) = self.pid else {
             return String::new();

@@ -7,6 +7,11 @@
 
 mod kubeconfig;
 
+/// mimalloc: faster than glibc's malloc across the server's threads, and it returns what a
+/// burst took. Built with `no_thp`: huge pages would make an idle server hold whole 2 MiB pages.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -158,19 +158,14 @@ pub struct Cache {
 impl Cache {
     /// Lists `prefix` and starts feeding from a store watch after that list.
     async fn start(store: Arc<dyn Store>, prefix: String) -> Result<Arc<Cache>, storage::Error> {
-        let list = store.list(&prefix, ListOptions::default()).await?;
-        let objects = list
-            .kvs
-            .iter()
-            .map(|kv| (kv.key.clone(), cached(kv)))
-            .collect();
-        let events = store.watch(&prefix, list.revision).await?;
+        let (objects, revision) = list_in_pages(store.as_ref(), &prefix, START_PAGE).await?;
+        let events = store.watch(&prefix, revision).await?;
         let cache = Arc::new(Cache {
             state: Mutex::new(State {
                 objects,
-                revision: list.revision,
+                revision,
                 history: VecDeque::new(),
-                history_start: list.revision,
+                history_start: revision,
                 watchers: Vec::new(),
             }),
             broken: AtomicBool::new(false),
@@ -308,6 +303,39 @@ impl Cache {
         self.broken.store(true, Ordering::Release);
         // Dropping the senders ends every watcher's stream.
         state.watchers.clear();
+    }
+}
+
+/// Objects read per page when a cache starts.
+const START_PAGE: usize = 1000;
+
+/// Every object under `prefix`, read in pages at the first page's revision, so that a large
+/// resource is never held twice at once (the store's values and their cached form).
+async fn list_in_pages(
+    store: &dyn Store,
+    prefix: &str,
+    page: usize,
+) -> Result<(imbl::OrdMap<String, Arc<Cached>>, Revision), storage::Error> {
+    let mut objects = imbl::OrdMap::new();
+    let mut options = ListOptions {
+        limit: Some(page),
+        ..ListOptions::default()
+    };
+    loop {
+        let list = store.list(prefix, options).await?;
+        for kv in &list.kvs {
+            objects.insert(kv.key.clone(), cached(kv));
+        }
+        match (list.more, list.kvs.last()) {
+            (true, Some(last)) => {
+                options = ListOptions {
+                    revision: Some(list.revision),
+                    limit: Some(page),
+                    continue_from: Some(format!("{}\0", last.key)),
+                };
+            }
+            _ => return Ok((objects, list.revision)),
+        }
     }
 }
 

@@ -117,7 +117,7 @@ impl Shared {
             let mut verdicts = dependent.known.clone();
             if let Some(live) = live
                 .as_ref()
-                .filter(|l| l.meta.uid.as_deref() == Some(&node.uid))
+                .filter(|l| l.meta.uid.as_deref() == Some(&*node.uid))
             {
                 for owner in to_look_up(live, &verdicts) {
                     let verdict = self.look_up(owner, node.namespace.as_deref()).await?;
@@ -213,7 +213,7 @@ impl Shared {
             let Some(current) = api.get_opt(&node.name).await? else {
                 return Ok(());
             };
-            if current.metadata.meta.uid.as_deref() != Some(&node.uid) {
+            if current.metadata.meta.uid.as_deref() != Some(&*node.uid) {
                 return Ok(());
             }
             if current.metadata.lacks(&[field]) {
@@ -249,7 +249,7 @@ impl Shared {
         match job {
             Job::Check(dependent) => self.check(&dependent).await,
             Job::Orphan(node, dependents) => {
-                let owner: HashSet<String> = [node.uid.clone()].into();
+                let owner: HashSet<String> = [node.uid.to_string()].into();
                 for dependent in &dependents {
                     self.edit_metadata(dependent, "ownerReferences", |current| {
                         remaining(current.owner_references.iter().flatten(), &owner)
@@ -309,6 +309,7 @@ fn empty_as_null(value: serde_json::Value) -> serde_json::Value {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::garbage_collector::graph::Owner;
     use crate::testing::{self, Reply};
     use kube::core::ApiResource;
     use std::collections::HashMap;
@@ -414,14 +415,14 @@ pub(super) mod tests {
                 namespace: Some("a".into()),
                 name: "d".into(),
                 uid: "d1".into(),
-                owners: vec![OwnerReference {
-                    api_version: "v1".into(),
-                    kind: "ConfigMap".into(),
-                    name: "old".into(),
+                owners: [Owner {
                     uid: "old".into(),
-                    ..Default::default()
-                }],
-                finalizers: Vec::new(),
+                    name: "old".into(),
+                    blocks: false,
+                }]
+                .into(),
+                orphan: false,
+                foreground: false,
                 deleting: false,
                 blind: false,
             },

@@ -1,9 +1,13 @@
 //! The owner graph: every watched object by uid, and its dependents. It only tells where to
 //! look; decisions are made on objects re-read from the API (`decide.rs`).
+//!
+//! It holds every object of the cluster, so a node keeps only what the graph's questions
+//! need: uids shared between the index and the node, namespaces interned, and of each owner
+//! reference its uid, name and whether it blocks.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::ResourceExt;
 use kube::api::DynamicObject;
 
@@ -17,15 +21,27 @@ pub type Slim = Meta<DynamicObject>;
 pub const ORPHAN: &str = "orphan";
 pub const FOREGROUND: &str = "foregroundDeletion";
 
+/// An owner reference as the graph uses it (a decision reads the live object's own).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: Arc<str>,
+    pub name: Box<str>,
+    /// `blockOwnerDeletion: true`.
+    pub blocks: bool,
+}
+
 /// An object of the graph.
 #[derive(Clone, Debug)]
 pub struct Node {
     pub resource: usize,
-    pub namespace: Option<String>,
-    pub name: String,
-    pub uid: String,
-    pub owners: Vec<OwnerReference>,
-    pub finalizers: Vec<String>,
+    pub namespace: Option<Arc<str>>,
+    pub name: Box<str>,
+    pub uid: Arc<str>,
+    pub owners: Box<[Owner]>,
+    /// It has the `orphan` finalizer.
+    pub orphan: bool,
+    /// It has the `foregroundDeletion` finalizer.
+    pub foreground: bool,
     pub deleting: bool,
     /// Some of its fields could not be read: it exists, but nothing is decided about it.
     pub blind: bool,
@@ -34,27 +50,42 @@ pub struct Node {
 impl Node {
     pub fn of(resource: usize, obj: &Slim) -> Node {
         let metadata = &obj.metadata.meta;
+        let finalizers = metadata.finalizers.as_deref().unwrap_or_default();
         Node {
             blind: obj.metadata.lacks(&NEEDED),
             resource,
-            namespace: metadata.namespace.clone(),
-            name: obj.name_any(),
-            uid: metadata.uid.clone().unwrap_or_default(),
-            owners: metadata.owner_references.clone().unwrap_or_default(),
-            finalizers: metadata.finalizers.clone().unwrap_or_default(),
+            namespace: metadata.namespace.as_deref().map(Arc::from),
+            name: obj.name_any().into(),
+            uid: metadata.uid.as_deref().unwrap_or_default().into(),
+            owners: metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .map(|o| Owner {
+                    uid: o.uid.as_str().into(),
+                    name: o.name.as_str().into(),
+                    blocks: o.block_owner_deletion == Some(true),
+                })
+                .collect(),
+            orphan: finalizers.iter().any(|f| f == ORPHAN),
+            foreground: finalizers.iter().any(|f| f == FOREGROUND),
             deleting: metadata.deletion_timestamp.is_some(),
         }
     }
 
-    pub fn waits_for(&self, finalizer: &str) -> bool {
-        self.deleting && self.finalizers.iter().any(|f| f == finalizer)
+    /// Being deleted and held by the `orphan` finalizer.
+    pub fn orphaning(&self) -> bool {
+        self.deleting && self.orphan
+    }
+
+    /// Being deleted in the foreground: waits for its dependents.
+    pub fn waiting(&self) -> bool {
+        self.deleting && self.foreground
     }
 
     /// Whether its reference to `owner` blocks that owner's foreground deletion.
     pub fn blocks(&self, owner: &str) -> bool {
-        self.owners
-            .iter()
-            .any(|o| o.uid == owner && o.block_owner_deletion == Some(true))
+        self.owners.iter().any(|o| &*o.uid == owner && o.blocks)
     }
 }
 
@@ -79,9 +110,11 @@ pub enum Job {
 
 #[derive(Default)]
 pub struct Graph {
-    pub nodes: HashMap<String, Node>,
+    pub nodes: HashMap<Arc<str>, Node>,
     /// Dependents by owner uid.
-    dependents: HashMap<String, HashSet<String>>,
+    dependents: HashMap<Arc<str>, HashSet<Arc<str>>>,
+    /// One copy of each namespace name the nodes hold.
+    namespaces: Interned,
 }
 
 impl Graph {
@@ -94,7 +127,7 @@ impl Graph {
                 old.owners
                     .iter()
                     .filter(|o| self.nodes.get(&o.uid).is_some_and(|n| n.deleting))
-                    .map(|o| o.uid.clone()),
+                    .map(|o| o.uid.to_string()),
             );
         }
         self.insert(node);
@@ -109,13 +142,14 @@ impl Graph {
         }
     }
 
-    pub fn insert(&mut self, node: Node) {
+    pub fn insert(&mut self, mut node: Node) {
         self.remove(&node.uid);
-        for owner in &node.owners {
-            self.dependents
-                .entry(owner.uid.clone())
-                .or_default()
-                .insert(node.uid.clone());
+        node.namespace = node.namespace.map(|ns| self.namespaces.get(ns));
+        for owner in node.owners.iter_mut() {
+            let entry = self.dependents.entry(owner.uid.clone());
+            // The index and the reference share one uid.
+            owner.uid = entry.key().clone();
+            entry.or_default().insert(node.uid.clone());
         }
         self.nodes.insert(node.uid.clone(), node);
     }
@@ -129,6 +163,9 @@ impl Graph {
                     self.dependents.remove(&owner.uid);
                 }
             }
+        }
+        if node.namespace.is_some() {
+            self.namespaces.released();
         }
         Some(node)
     }
@@ -154,11 +191,11 @@ impl Graph {
                 if !resolves || owner.name != o.name {
                     return None;
                 }
-                let verdict = match owner.waits_for(FOREGROUND) {
+                let verdict = match owner.waiting() {
                     true => Verdict::Waiting,
                     false => Verdict::Present,
                 };
-                Some((o.uid.clone(), verdict))
+                Some((o.uid.to_string(), verdict))
             })
             .collect()
     }
@@ -173,10 +210,10 @@ impl Graph {
     /// The work `uid` needs now, if any.
     pub fn job(&self, uid: &str) -> Option<Job> {
         let node = self.nodes.get(uid).filter(|n| !n.blind)?;
-        if node.waits_for(ORPHAN) {
+        if node.orphaning() {
             return Some(Job::Orphan(node.clone(), self.dependents_of(uid)));
         }
-        if node.waits_for(FOREGROUND) {
+        if node.waiting() {
             let dependents = self
                 .dependents_of(uid)
                 .iter()
@@ -199,23 +236,54 @@ impl Graph {
     /// The objects to look at again after `node` changed or went: itself, its dependents if
     /// it went or is going, and owners that wait for their dependents.
     fn affected(&self, node: &Node, gone: bool) -> Vec<String> {
-        let mut uids = vec![node.uid.clone()];
+        let mut uids = vec![node.uid.to_string()];
         if gone || node.deleting {
             uids.extend(
                 self.dependents
                     .get(&node.uid)
                     .into_iter()
                     .flatten()
-                    .cloned(),
+                    .map(|d| d.to_string()),
             );
         }
         uids.extend(
             node.owners
                 .iter()
                 .filter(|o| self.nodes.get(&o.uid).is_some_and(|n| n.deleting))
-                .map(|o| o.uid.clone()),
+                .map(|o| o.uid.to_string()),
         );
         uids
+    }
+}
+
+/// Names held once however many nodes share them; those no node holds any more are dropped
+/// now and then, so that namespaces come and go without the set growing.
+#[derive(Default)]
+struct Interned {
+    names: HashSet<Arc<str>>,
+    /// Releases since the last sweep.
+    releases: usize,
+}
+
+impl Interned {
+    fn get(&mut self, name: Arc<str>) -> Arc<str> {
+        match self.names.get(&name) {
+            Some(held) => held.clone(),
+            None => {
+                self.names.insert(name.clone());
+                name
+            }
+        }
+    }
+
+    /// A node let go of a name: after releases as many as half the names (at least 64), the
+    /// unheld ones go, so sweeps cost O(1) per release.
+    fn released(&mut self) {
+        self.releases += 1;
+        if self.releases >= (self.names.len() / 2).max(64) {
+            self.names.retain(|n| Arc::strong_count(n) > 1);
+            self.releases = 0;
+        }
     }
 }
 
@@ -231,15 +299,14 @@ mod tests {
             uid: uid.into(),
             owners: owners
                 .iter()
-                .map(|o| OwnerReference {
-                    api_version: "v1".into(),
-                    kind: "ConfigMap".into(),
-                    name: o.to_string(),
-                    uid: o.to_string(),
-                    ..Default::default()
+                .map(|o| Owner {
+                    uid: (*o).into(),
+                    name: (*o).into(),
+                    blocks: false,
                 })
                 .collect(),
-            finalizers: finalizers.iter().map(|f| f.to_string()).collect(),
+            orphan: finalizers.contains(&ORPHAN),
+            foreground: finalizers.contains(&FOREGROUND),
             deleting,
             blind: false,
         }
@@ -297,6 +364,29 @@ mod tests {
         assert!(g.job("here").is_none());
         assert!(g.verdicts(&away).is_empty());
         assert!(matches!(g.job("away"), Some(Job::Check(_))));
+    }
+
+    /// Each node holds every object of the cluster: a namespace is held once, an owner's uid
+    /// once for the index and its references, and names no node holds any more go.
+    #[test]
+    fn nodes_share_namespaces_and_owner_uids() {
+        let mut g = Graph::default();
+        g.insert(node("a", &["owner"], false, &[]));
+        g.insert(node("b", &["owner"], false, &[]));
+        let (a, b) = (&g.nodes["a"], &g.nodes["b"]);
+        let (Some(ns_a), Some(ns_b)) = (&a.namespace, &b.namespace) else {
+            panic!("namespaced nodes");
+        };
+        assert!(Arc::ptr_eq(ns_a, ns_b));
+        assert!(Arc::ptr_eq(&a.owners[0].uid, &b.owners[0].uid));
+        for i in 0..100 {
+            let mut n = node(&format!("n{i}"), &[], false, &[]);
+            n.namespace = Some(format!("ns{i}").into());
+            g.insert(n);
+            g.delete(&format!("n{i}"));
+        }
+        assert!(g.namespaces.names.len() < 64);
+        assert!(g.namespaces.names.contains("ns"));
     }
 
     #[test]

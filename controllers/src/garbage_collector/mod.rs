@@ -91,8 +91,8 @@ async fn collect(shared: Arc<Shared>) {
                     let missing: Vec<String> = graph
                         .nodes
                         .values()
-                        .filter(|n| n.resource == resource && !uids.contains(&n.uid))
-                        .map(|n| n.uid.clone())
+                        .filter(|n| n.resource == resource && !uids.contains(&*n.uid))
+                        .map(|n| n.uid.to_string())
                         .collect();
                     missing.iter().flat_map(|uid| graph.delete(uid)).collect()
                 }

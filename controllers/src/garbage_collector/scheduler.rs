@@ -11,6 +11,8 @@ use crate::backoff::Backoffs;
 
 /// Objects worked on at once.
 pub const WORKERS: usize = 32;
+/// A drained queue with room for more than this many uids gives its memory back.
+const SHRINK_ABOVE: usize = 1024;
 
 pub struct Scheduler {
     queue: VecDeque<String>,
@@ -81,10 +83,22 @@ impl Scheduler {
                 self.queue.push_back(uid);
             }
         }
-        let uid = self.queue.pop_front()?;
+        let Some(uid) = self.queue.pop_front() else {
+            self.shrink_when_drained();
+            return None;
+        };
         self.queued.remove(&uid);
         self.running.insert(uid.clone());
         Some(uid)
+    }
+
+    /// The first lists touch every object of the cluster at once: once that burst is worked
+    /// off, its queue's memory goes back.
+    fn shrink_when_drained(&mut self) {
+        if self.queue.capacity() > SHRINK_ABOVE {
+            self.queue = VecDeque::new();
+            self.queued = HashSet::new();
+        }
     }
 
     /// When the earliest retry is due.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use hyper::StatusCode;
 
@@ -73,11 +74,40 @@ where
     F: Fn(Worker, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Worker, Error>> + Send + 'static,
 {
-    let op = Arc::new(op);
+    drive_while(conns, seed, move |i| i < count, op).await
+}
+
+/// As `drive`, but every client keeps going until `until`, however many operations that is.
+pub(super) async fn drive_until<F, Fut>(
+    conns: Vec<Conn>,
+    until: Instant,
+    seed: u64,
+    op: F,
+) -> Result<(Latencies, Statuses), Error>
+where
+    F: Fn(Worker, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Worker, Error>> + Send + 'static,
+{
+    drive_while(conns, seed, move |_| Instant::now() < until, op).await
+}
+
+/// Each client takes the next index while `more(index)` holds.
+async fn drive_while<M, F, Fut>(
+    conns: Vec<Conn>,
+    seed: u64,
+    more: M,
+    op: F,
+) -> Result<(Latencies, Statuses), Error>
+where
+    M: Fn(usize) -> bool + Send + Sync + 'static,
+    F: Fn(Worker, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Worker, Error>> + Send + 'static,
+{
+    let (op, more) = (Arc::new(op), Arc::new(more));
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for (n, conn) in conns.into_iter().enumerate() {
-        let (op, next) = (op.clone(), next.clone());
+        let (op, more, next) = (op.clone(), more.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut worker = Worker {
                 conn,
@@ -87,7 +117,7 @@ where
             };
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
+                if !more(i) {
                     break;
                 }
                 worker = op(worker, i).await?;

@@ -1,15 +1,17 @@
 //! The workloads: each prepares its own fresh namespace, runs, and prints one report line.
 //!
 //! - `run.rs`: the run, its namespaces and connections; `drive.rs` many clients at once;
-//! - `throughput.rs`, `list.rs`, `watch.rs`, `deletion.rs`: the workloads;
+//! - `throughput.rs`, `list.rs`, `watch.rs`, `deletion.rs`, `overload.rs`: the workloads;
 //! - `suite.rs`: all of them against the performance targets.
 
 mod deletion;
 mod drive;
 mod list;
+mod overload;
 mod run;
 mod suite;
 mod throughput;
 mod watch;
 
+pub use overload::{Op, Overload};
 pub use run::Run;

@@ -1,5 +1,9 @@
 //! Byte encoding of the records the embedded backend keeps in its tables and journal:
 //! fixed-width little-endian integers and length-prefixed byte strings.
+//!
+//! Values in the tables are lz4-compressed when that saves space (a flag in the record's
+//! create revision says so: revisions stay far below 2^63), so records of the first format,
+//! never compressed, read as they are. The journal keeps values as they are.
 
 use bytes::Bytes;
 
@@ -78,15 +82,73 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// Set in a stored create revision when the value after it is compressed.
+const COMPRESSED: u64 = 1 << 63;
+/// Values shorter than this are stored as they are: too small to gain.
+const COMPRESS_FROM: usize = 128;
+/// A compressed value claiming more than this is damaged (the store accepts far less).
+const LARGEST_VALUE: usize = 64 << 20;
+
+/// Whether values are compressed; the first format never did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Packing {
+    Compress,
+    #[cfg(test)]
+    AsIs,
+}
+
+/// `value` as stored: its length and its lz4 block, when that saves an eighth of it or more.
+fn compressed(value: &[u8], packing: Packing) -> Option<Vec<u8>> {
+    if packing != Packing::Compress || value.len() < COMPRESS_FROM {
+        return None;
+    }
+    let mut e = Encoder {
+        buf: Vec::with_capacity(4 + value.len() / 2),
+    };
+    e.u32(value.len() as u32);
+    e.buf.extend_from_slice(&lz4_flex::block::compress(value));
+    (e.buf.len() <= value.len() - value.len() / 8).then_some(e.buf)
+}
+
+fn decompressed(raw: &[u8]) -> DecodeResult<Bytes> {
+    let mut d = Decoder::new(raw);
+    let len = d.u32()? as usize;
+    if len > LARGEST_VALUE {
+        return Err(format!("compressed value claims {len} bytes"));
+    }
+    let mut out = vec![0; len];
+    let written = lz4_flex::block::decompress_into(d.buf, &mut out)
+        .map_err(|e| format!("compressed value: {e}"))?;
+    if written != len {
+        return Err(format!("compressed value: {written} bytes of {len}"));
+    }
+    Ok(Bytes::from(out))
+}
+
+/// A stored create revision and value, decoded.
+fn unpack(create_revision: u64, value: &[u8]) -> DecodeResult<(u64, Bytes)> {
+    match create_revision & COMPRESSED {
+        0 => Ok((create_revision, Bytes::copy_from_slice(value))),
+        _ => Ok((create_revision & !COMPRESSED, decompressed(value)?)),
+    }
+}
+
 /// The latest-value table's record: revisions, version and value of one live key.
 pub(crate) fn encode_kv(kv: &KeyValue) -> Vec<u8> {
+    encode_kv_as(kv, Packing::Compress)
+}
+
+pub(crate) fn encode_kv_as(kv: &KeyValue, packing: Packing) -> Vec<u8> {
+    let packed = compressed(&kv.value, packing);
+    let flag = if packed.is_some() { COMPRESSED } else { 0 };
+    let value = packed.as_deref().unwrap_or(&kv.value);
     let mut e = Encoder {
-        buf: Vec::with_capacity(24 + kv.value.len()),
+        buf: Vec::with_capacity(24 + value.len()),
     };
-    e.u64(kv.create_revision)
+    e.u64(kv.create_revision | flag)
         .u64(kv.mod_revision)
         .u64(kv.version);
-    e.buf.extend_from_slice(&kv.value);
+    e.buf.extend_from_slice(value);
     e.buf
 }
 
@@ -95,9 +157,10 @@ pub(crate) fn decode_kv(key: &str, raw: &[u8]) -> DecodeResult<KeyValue> {
     let create_revision = d.u64()?;
     let mod_revision = d.u64()?;
     let version = d.u64()?;
+    let (create_revision, value) = unpack(create_revision, d.buf)?;
     Ok(KeyValue {
         key: key.to_string(),
-        value: Bytes::copy_from_slice(d.buf),
+        value,
         create_revision,
         mod_revision,
         version,
@@ -107,32 +170,42 @@ pub(crate) fn decode_kv(key: &str, raw: &[u8]) -> DecodeResult<KeyValue> {
 const PUT: u8 = 1;
 const DELETE: u8 = 2;
 
-fn encode_kv_fields(e: &mut Encoder, kv: &KeyValue) {
-    e.u64(kv.create_revision)
+fn encode_kv_fields(e: &mut Encoder, kv: &KeyValue, packing: Packing) {
+    let packed = compressed(&kv.value, packing);
+    let flag = if packed.is_some() { COMPRESSED } else { 0 };
+    e.u64(kv.create_revision | flag)
         .u64(kv.mod_revision)
         .u64(kv.version)
-        .bytes(&kv.value);
+        .bytes(packed.as_deref().unwrap_or(&kv.value));
 }
 
 fn decode_kv_fields(d: &mut Decoder<'_>, key: &str) -> DecodeResult<KeyValue> {
+    let create_revision = d.u64()?;
+    let mod_revision = d.u64()?;
+    let version = d.u64()?;
+    let (create_revision, value) = unpack(create_revision, d.bytes()?)?;
     Ok(KeyValue {
         key: key.to_string(),
-        create_revision: d.u64()?,
-        mod_revision: d.u64()?,
-        version: d.u64()?,
-        value: Bytes::copy_from_slice(d.bytes()?),
+        create_revision,
+        mod_revision,
+        version,
+        value,
     })
 }
 
 /// The revision log's record: one event with its previous value, so that a watch replays
 /// history (and a historical read reconstructs old state) from the log alone.
 pub(crate) fn encode_event(ev: &Event) -> Vec<u8> {
+    encode_event_as(ev, Packing::Compress)
+}
+
+pub(crate) fn encode_event_as(ev: &Event, packing: Packing) -> Vec<u8> {
     let mut e = Encoder::default();
     e.bytes(ev.kv.key.as_bytes());
     match ev.kind {
         EventKind::Put => {
             e.u8(PUT);
-            encode_kv_fields(&mut e, &ev.kv);
+            encode_kv_fields(&mut e, &ev.kv, packing);
         }
         EventKind::Delete => {
             e.u8(DELETE).u64(ev.kv.mod_revision);
@@ -141,7 +214,7 @@ pub(crate) fn encode_event(ev: &Event) -> Vec<u8> {
     match &ev.prev {
         Some(prev) => {
             e.u8(1);
-            encode_kv_fields(&mut e, prev);
+            encode_kv_fields(&mut e, prev, packing);
         }
         None => {
             e.u8(0);
@@ -214,6 +287,68 @@ mod tests {
         assert_eq!(event_key(&encode_event(&del)), Ok(&b"/a"[..]));
         let stored = kv("/b", 9, b"v");
         assert_eq!(decode_kv("/b", &encode_kv(&stored)), Ok(stored));
+    }
+
+    /// Values worth it are compressed in both tables; records of the first format (never
+    /// compressed) and small or incompressible values read as they are.
+    #[test]
+    fn values_are_compressed_when_it_pays_and_uncompressed_records_still_read() {
+        let big = KeyValue {
+            value: Bytes::from(format!("{{\"data\":\"{}\"}}", "x".repeat(1024))),
+            ..kv("/big", 7, b"")
+        };
+        let packed = encode_kv(&big);
+        assert!(packed.len() < 200, "{} bytes", packed.len());
+        assert_eq!(decode_kv("/big", &packed), Ok(big.clone()));
+        let plain = encode_kv_as(&big, Packing::AsIs);
+        assert_eq!(plain.len(), 24 + big.value.len());
+        assert_eq!(decode_kv("/big", &plain), Ok(big.clone()));
+        let small = kv("/s", 3, b"short");
+        assert_eq!(encode_kv(&small), encode_kv_as(&small, Packing::AsIs));
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let noise: Vec<u8> = (0..512)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let noisy = KeyValue {
+            value: Bytes::from(noise),
+            ..kv("/n", 4, b"")
+        };
+        assert_eq!(encode_kv(&noisy), encode_kv_as(&noisy, Packing::AsIs));
+        let update = Event {
+            kind: EventKind::Put,
+            kv: big.clone(),
+            prev: Some(big.clone()),
+        };
+        let packed = encode_event(&update);
+        let plain = encode_event_as(&update, Packing::AsIs);
+        assert!(packed.len() * 4 < plain.len());
+        assert_eq!(decode_event(&packed), Ok(update.clone()));
+        assert_eq!(decode_event(&plain), Ok(update));
+    }
+
+    #[test]
+    fn damaged_compressed_values_are_errors_not_panics() {
+        let big = KeyValue {
+            value: Bytes::from("x".repeat(4096)),
+            ..kv("/big", 7, b"")
+        };
+        let packed = encode_kv(&big);
+        for cut in 24..packed.len() {
+            assert!(decode_kv("/big", &packed[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut huge = packed.clone();
+        huge[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode_kv("/big", &huge).is_err());
+        let mut garbled = packed;
+        for byte in &mut garbled[28..] {
+            *byte ^= 0x5a;
+        }
+        assert!(decode_kv("/big", &garbled).is_err());
     }
 
     #[test]

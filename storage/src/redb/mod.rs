@@ -11,6 +11,8 @@ mod codec;
 mod committer;
 mod disk;
 mod evaluate;
+#[cfg(test)]
+mod format_upgrade;
 mod journal;
 mod pending;
 #[cfg(test)]
@@ -37,7 +39,7 @@ use self::disk::{Disk, OsDisk};
 use self::journal::Journal;
 use self::queue::Queue;
 use self::reads::Snapshot;
-use self::tables::{Counters, FORMAT, KV, LOG, META, META_FORMAT};
+use self::tables::{Counters, FORMAT, FORMAT_UNCOMPRESSED, KV, LOG, META, META_FORMAT};
 use crate::error::{Error, Result};
 use crate::store::{Store, WatchStream, validate_key, validate_txn};
 use crate::types::*;
@@ -143,8 +145,9 @@ fn initialize(disk: &dyn Disk, path: &Path, config: &RedbConfig) -> Result<()> {
         .map_err(|e| Error::io("initializing the store", e))
 }
 
-/// Refuses a database that is not one of ours.
-fn check_format(db: &impl ReadableDatabase, path: &Path) -> Result<()> {
+/// Refuses a database that is not one of ours (or of a format this version cannot read);
+/// else its format.
+fn check_format(db: &impl ReadableDatabase, path: &Path) -> Result<u64> {
     let rtx = db.begin_read().map_err(|e| corrupt(path, e.to_string()))?;
     let meta = match rtx.open_table(META) {
         Ok(meta) => meta,
@@ -160,12 +163,28 @@ fn check_format(db: &impl ReadableDatabase, path: &Path) -> Result<()> {
         .get(META_FORMAT)
         .map_err(|e| corrupt(path, e.to_string()))?
         .map(|v| v.value());
-    if format != Some(FORMAT) {
-        return Err(corrupt(
+    match format {
+        Some(known @ (FORMAT | FORMAT_UNCOMPRESSED)) => Ok(known),
+        _ => Err(corrupt(
             path,
             format!("unknown store format {format:?}; refusing to use it"),
-        ));
+        )),
     }
+}
+
+/// Marks a store of the first format as the current one (its records read as they are)
+/// before anything compressed is written to it.
+fn upgrade_format(db: &Database, path: &Path) -> Result<()> {
+    let upgrade = || -> std::result::Result<(), redb::Error> {
+        let mut wtx = db.begin_write()?;
+        wtx.set_durability(Durability::Immediate)?;
+        wtx.set_quick_repair(true);
+        wtx.open_table(META)?.insert(META_FORMAT, FORMAT)?;
+        wtx.commit()?;
+        Ok(())
+    };
+    upgrade().map_err(|e| corrupt(path, format!("upgrading the store format: {e}")))?;
+    tracing::info!(path = %path.display(), "store format upgraded: values are compressed from now on");
     Ok(())
 }
 
@@ -253,7 +272,9 @@ impl RedbStore {
             Err(e) => return Err(open_error(&db_path, e)),
         }
         let db = open_database(&*disk, &db_path, &config)?;
-        check_format(&db, &db_path)?;
+        if check_format(&db, &db_path)? != FORMAT {
+            upgrade_format(&db, &db_path)?;
+        }
         let mut counters = load_counters(&db, &db_path)?;
         let mut generation = 0;
         for path in &journals {

@@ -18,8 +18,12 @@ pub(crate) const META_REVISION: &str = "revision";
 pub(crate) const META_COMPACTED: &str = "compacted";
 pub(crate) const META_KEYS: &str = "keys";
 pub(crate) const META_BYTES: &str = "bytes";
-/// Identifies a database as this store's, and its layout version.
-pub(crate) const FORMAT: u64 = 0x4f58_5348_0000_0001;
+/// Identifies a database as this store's, and its layout version: values may be compressed
+/// (`codec`).
+pub(crate) const FORMAT: u64 = 0x4f58_5348_0000_0002;
+/// The first layout: values as they are. Still read; opening it for writing upgrades it, so
+/// that an older server never reads compressed values.
+pub(crate) const FORMAT_UNCOMPRESSED: u64 = 0x4f58_5348_0000_0001;
 
 /// One key's new value (`None` deletes it) at some revision.
 #[derive(Clone, Debug)]

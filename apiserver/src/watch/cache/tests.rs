@@ -316,3 +316,29 @@ async fn trimmed_history_refers_older_starts_to_the_store() {
     assert_eq!(after_one.replay.first().map(|e| e.revision), Some(2));
     assert_eq!(after_one.replay.last().map(|e| e.revision), Some(next));
 }
+
+/// A cache starts from a list read in pages at one revision: every object once, none of a
+/// later write, and the revision the watch then follows from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_list_is_read_in_pages_at_one_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    for i in 0..5 {
+        store
+            .create(&format!("{PREFIX}a/o{i}"), object("o", i))
+            .await
+            .unwrap();
+    }
+    store
+        .create("/registry/core/configmapsx/after", object("x", 0))
+        .await
+        .unwrap();
+    let (objects, revision) = list_in_pages(store.as_ref(), PREFIX, 2).await.unwrap();
+    let keys: Vec<&String> = objects.keys().collect();
+    assert_eq!(keys.len(), 5);
+    assert_eq!(keys[0], &format!("{PREFIX}a/o0"));
+    assert_eq!(keys[4], &format!("{PREFIX}a/o4"));
+    assert_eq!(revision, 6);
+    let json: Value = serde_json::from_slice(&objects[&format!("{PREFIX}a/o3")].json).unwrap();
+    assert_eq!(json["metadata"]["resourceVersion"], "4");
+}
