@@ -11,7 +11,10 @@
 //! - `namespace_lifecycle`: a deleted namespace's content is deleted, then its `kubernetes`
 //!   finalizer is removed so that it goes;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
-//!   label, allocated uniquely from a persisted allocation.
+//!   label, allocated uniquely from a persisted allocation;
+//! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
+//! - `scheduler`: pods without a node are bound to one that fits them (run on its own, with
+//!   its own identity and Lease: `run_scheduler_elected`).
 //!
 //! Every object read, by a watch or a request, is decoded leniently (`lenient`): one stored
 //! with fields of the wrong types is skipped where it matters (`skipped`) and never fails a
@@ -22,12 +25,17 @@ pub mod backoff;
 pub mod bounded;
 pub mod cluster_role_aggregation;
 pub mod discovery;
+pub mod events;
 pub mod garbage_collector;
 pub mod leader;
 pub mod lenient;
 pub mod logs;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
+pub mod replicaset;
+pub mod resources;
+pub mod scheduler;
+pub mod selector;
 pub mod service_accounts;
 pub mod skipped;
 #[cfg(test)]
@@ -70,6 +78,15 @@ pub async fn run_elected(client: Client, election: &leader::Election) {
     }
 }
 
+/// Runs the scheduler while this process holds the scheduler's Lease.
+pub async fn run_scheduler_elected(client: Client, election: &leader::Election) {
+    election.acquire(&client).await;
+    tokio::select! {
+        _ = scheduler::run(client.clone()) => {}
+        _ = election.keep(&client) => {}
+    }
+}
+
 /// Runs every controller until the process ends.
 pub async fn run(client: Client) {
     tokio::join!(
@@ -77,6 +94,7 @@ pub async fn run(client: Client) {
         namespace_security::run(client.clone()),
         namespace_lifecycle::run(client.clone()),
         garbage_collector::run(client.clone()),
-        cluster_role_aggregation::run(client),
+        cluster_role_aggregation::run(client.clone()),
+        replicaset::run(client),
     );
 }

@@ -272,6 +272,13 @@ const CONTROLLER_MANAGER: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec
     groups: &[],
 };
 
+/// The scheduler's own identity (bound to upstream's `system:kube-scheduler` role).
+const SCHEDULER: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec {
+    file: "scheduler",
+    user: apiserver::authz::bootstrap_policy::SCHEDULER,
+    groups: &[],
+};
+
 /// The file under the data directory that holds the address the server bound.
 const LISTEN_ADDRESS: &str = "listen-address";
 
@@ -322,6 +329,10 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     let controllers_kubeconfig = args.data_dir.join("controller-manager.kubeconfig");
     if kubeconfig_mode == Kubeconfig::Write || !controllers_kubeconfig.exists() {
         write_kubeconfig(&pki, &server, &controllers_kubeconfig, &CONTROLLER_MANAGER)?;
+    }
+    let scheduler_kubeconfig = args.data_dir.join("scheduler.kubeconfig");
+    if kubeconfig_mode == Kubeconfig::Write || !scheduler_kubeconfig.exists() {
+        write_kubeconfig(&pki, &server, &scheduler_kubeconfig, &SCHEDULER)?;
     }
     // Reported once the kubeconfigs name this address, so that a reader of the file may use
     // them at once.
@@ -376,6 +387,15 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             }
         });
         in_process = Some((client, election));
+        // The scheduler, with its own identity and Lease, as kube-scheduler beside the managers.
+        let client = controllers::client(&scheduler_kubeconfig).await?;
+        let election =
+            controllers::leader::Election::new(None).for_lease(controllers::scheduler::LEASE);
+        tokio::spawn(async move {
+            loop {
+                controllers::run_scheduler_elected(client.clone(), &election).await;
+            }
+        });
     }
     let closing = api.clone();
     let shutdown = async move {

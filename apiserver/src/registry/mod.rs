@@ -80,6 +80,7 @@ impl Registry {
             "token",
             core::token_request::TokenRequests,
         );
+        r.handler("", "pods", "binding", core::binding::Bindings);
         r.handler("project.openshift.io", "projects", "", project::Projects);
         r.handler(
             "project.openshift.io",
