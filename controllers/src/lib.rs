@@ -12,6 +12,7 @@
 //!   finalizer is removed so that it goes;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation;
+//! - `deployment`: Deployments roll their template out through ReplicaSets;
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
 //! - `scheduler`: pods without a node are bound to one that fits them (run on its own, with
 //!   its own identity and Lease: `run_scheduler_elected`).
@@ -24,6 +25,7 @@
 pub mod backoff;
 pub mod bounded;
 pub mod cluster_role_aggregation;
+pub mod deployment;
 pub mod discovery;
 pub mod events;
 pub mod garbage_collector;
@@ -95,6 +97,7 @@ pub async fn run(client: Client) {
         namespace_lifecycle::run(client.clone()),
         garbage_collector::run(client.clone()),
         cluster_role_aggregation::run(client.clone()),
-        replicaset::run(client),
+        replicaset::run(client.clone()),
+        deployment::run(client),
     );
 }

@@ -1,0 +1,333 @@
+//! Pods placed and kept by the scheduler and the workload controllers that `oxshift start`
+//! runs. Node objects are registered by the test, and a small stand-in for node agents marks
+//! bound pods running and ready with an address through `pods/status`; the API server, the
+//! scheduler and the controllers are the real ones.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use e2e::{Backend, Cluster};
+
+fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn register_node(c: &Cluster, name: &str) {
+    let node = format!(
+        r#"{{"apiVersion":"v1","kind":"Node","metadata":{{"name":"{name}","labels":{{"kubernetes.io/hostname":"{name}"}}}}}}"#
+    );
+    let file = c.file(&format!("{name}.json"), &node);
+    c.kubectl_ok(&["create", "-f", &file]);
+    let status = r#"{"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"kubelet is posting ready status"}]}}"#;
+    c.kubectl_ok(&[
+        "patch",
+        "node",
+        name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        status,
+    ]);
+}
+
+/// Marks every bound pod not yet running as running and ready, with an address, until
+/// stopped: what node agents would report.
+fn node_stand_in(c: Arc<Cluster>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut next_ip = 10;
+        while !stop.load(Ordering::Relaxed) {
+            let out = c.kubectl(&["get", "pods", "-A", "-o", "json"]);
+            let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            for pod in list["items"].as_array().into_iter().flatten() {
+                let bound = pod["spec"]["nodeName"]
+                    .as_str()
+                    .is_some_and(|n| !n.is_empty());
+                if !bound || pod["status"]["phase"] == "Running" {
+                    continue;
+                }
+                next_ip += 1;
+                let status = format!(
+                    r#"{{"status":{{"phase":"Running","podIP":"10.128.0.{next_ip}","podIPs":[{{"ip":"10.128.0.{next_ip}"}}],"hostIP":"127.0.0.1","conditions":[{{"type":"Ready","status":"True"}},{{"type":"ContainersReady","status":"True"}},{{"type":"Initialized","status":"True"}}]}}}}"#
+                );
+                c.kubectl(&[
+                    "patch",
+                    "pod",
+                    pod["metadata"]["name"].as_str().unwrap_or_default(),
+                    "-n",
+                    pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+                    "--subresource=status",
+                    "--type=strategic",
+                    "-p",
+                    &status,
+                ]);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+}
+
+fn json(c: &Cluster, args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    serde_json::from_str(&c.kubectl_ok(&all)).unwrap()
+}
+
+/// A cluster with three ready nodes, the stand-in for their agents, and a project `team`
+/// that alice administers (her kubeconfig's path).
+fn cluster() -> (
+    Arc<Cluster>,
+    Arc<AtomicBool>,
+    std::thread::JoinHandle<()>,
+    String,
+) {
+    let c = Arc::new(Cluster::start(Backend::Embedded));
+    for n in ["node-a", "node-b", "node-c"] {
+        register_node(&c, n);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let stand_in = node_stand_in(c.clone(), stop.clone());
+    c.kubectl_ok(&["create", "namespace", "team"]);
+    c.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "alice-admin",
+        "--clusterrole=admin",
+        "--user=alice",
+        "-n",
+        "team",
+    ]);
+    let alice = c.user_kubeconfig("alice", &["system:authenticated"]);
+    (c, stop, stand_in, alice.to_str().unwrap().to_string())
+}
+
+fn rollout_status(c: &Cluster, alice: &str, name: &str) {
+    let out = c.kubectl_ok(&[
+        "--kubeconfig",
+        alice,
+        "-n",
+        "team",
+        "rollout",
+        "status",
+        &format!("deployment/{name}"),
+        "--timeout=90s",
+    ]);
+    assert!(
+        out.ends_with(&format!("deployment \"{name}\" successfully rolled out\n")),
+        "{out}"
+    );
+}
+
+/// The images of the pods `selector` selects that are not being deleted, sorted.
+fn images(c: &Cluster, selector: &str) -> Vec<String> {
+    let pods = json(c, &["get", "pods", "-n", "team", "-l", selector]);
+    let mut images: Vec<String> = pods["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| {
+            p["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    images.sort();
+    images
+}
+
+#[test]
+fn deployments_roll_out_back_and_scale() {
+    let (c, stop, stand_in, alice) = cluster();
+    let alice = alice.as_str();
+    let kubectl = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", alice, "-n", "team"];
+        all.extend(args);
+        c.kubectl_ok(&all)
+    };
+    kubectl(&["create", "deployment", "front", "--image=x", "--replicas=3"]);
+    rollout_status(&c, alice, "front");
+    let d = json(&c, &["get", "deployment", "front", "-n", "team"]);
+    let revision = &d["metadata"]["annotations"]["deployment.kubernetes.io/revision"];
+    assert_eq!(revision, "1");
+    assert_eq!(
+        d["status"]["conditions"][0]["reason"],
+        "MinimumReplicasAvailable"
+    );
+    assert_eq!(
+        d["status"]["conditions"][1]["reason"],
+        "NewReplicaSetAvailable"
+    );
+    let first = json(&c, &["get", "rs", "-n", "team", "-l", "app=front"])["items"][0].clone();
+    let hash = first["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(first["metadata"]["name"], format!("front-{hash}"));
+    let alphabet = b"bcdfghjklmnpqrstvwxz2456789";
+    assert!(hash.bytes().all(|b| alphabet.contains(&b)), "{hash}");
+    // A new image rolls to a new ReplicaSet.
+    kubectl(&["set", "image", "deployment/front", "x=y"]);
+    rollout_status(&c, alice, "front");
+    eventually("pods of the new image", || {
+        (images(&c, "app=front") == ["y", "y", "y"]).then_some(())
+    });
+    let history = kubectl(&["rollout", "history", "deployment/front"]);
+    assert!(
+        history.contains("\n1 ") && history.contains("\n2 "),
+        "{history}"
+    );
+    // Back to the first template: its ReplicaSet again, under revision 3.
+    kubectl(&["rollout", "undo", "deployment/front"]);
+    rollout_status(&c, alice, "front");
+    eventually("pods of the first image", || {
+        (images(&c, "app=front") == ["x", "x", "x"]).then_some(())
+    });
+    let rs = json(&c, &["get", "rs", &format!("front-{hash}"), "-n", "team"]);
+    let revision = &rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"];
+    assert_eq!(revision, "3");
+    kubectl(&["scale", "deployment/front", "--replicas=5"]);
+    rollout_status(&c, alice, "front");
+    eventually("5 pods", || {
+        (images(&c, "app=front").len() == 5).then_some(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    stand_in.join().unwrap();
+}
+
+#[test]
+fn replica_sets_get_pods_bound_across_nodes() {
+    let (c, stop, stand_in, alice) = cluster();
+    let alice = alice.as_str();
+    let rs = r#"{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web"},"spec":{"replicas":3,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"x","resources":{"requests":{"cpu":"100m"}}}]}}}}"#;
+    let file = c.file("rs.json", rs);
+    c.kubectl_ok(&["--kubeconfig", alice, "-n", "team", "create", "-f", &file]);
+    let nodes = eventually("3 ready replicas", || {
+        let rs = json(&c, &["get", "rs", "web", "-n", "team"]);
+        if rs["status"]["readyReplicas"] != 3 || rs["status"]["availableReplicas"] != 3 {
+            return None;
+        }
+        let pods = json(&c, &["get", "pods", "-n", "team", "-l", "app=web"]);
+        let nodes: std::collections::BTreeSet<String> = pods["items"]
+            .as_array()?
+            .iter()
+            .map(|p| {
+                p["spec"]["nodeName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        Some(nodes)
+    });
+    assert_eq!(nodes.len(), 3, "replicas spread over the nodes: {nodes:?}");
+    let pod = &json(&c, &["get", "pods", "-n", "team", "-l", "app=web"])["items"][0];
+    let scheduled = pod["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "PodScheduled" && c["status"] == "True");
+    assert!(scheduled, "{pod}");
+    assert_eq!(pod["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+    assert_eq!(pod["spec"]["tolerations"][0]["tolerationSeconds"], 300);
+    // Scaled down through the scale subresource: one pod goes.
+    c.kubectl_ok(&[
+        "--kubeconfig",
+        alice,
+        "-n",
+        "team",
+        "scale",
+        "rs/web",
+        "--replicas=2",
+    ]);
+    eventually("2 replicas", || {
+        let pods = json(&c, &["get", "pods", "-n", "team", "-l", "app=web"]);
+        (pods["items"].as_array()?.len() == 2).then_some(())
+    });
+    // A pod that fits no node: the condition and event say why, in upstream's words.
+    let picky = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"picky"},"spec":{"nodeSelector":{"disk":"none"},"containers":[{"name":"c","image":"x"}]}}"#;
+    let file = c.file("picky.json", picky);
+    c.kubectl_ok(&["--kubeconfig", alice, "-n", "team", "create", "-f", &file]);
+    let expected = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.";
+    eventually("PodScheduled=False", || {
+        let pod = json(&c, &["get", "pod", "picky", "-n", "team"]);
+        let cond = pod["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "PodScheduled")?
+            .clone();
+        (cond["status"] == "False"
+            && cond["reason"] == "Unschedulable"
+            && cond["message"] == expected)
+            .then_some(())
+    });
+    let events = eventually("FailedScheduling", || {
+        let out = c.kubectl_ok(&[
+            "--kubeconfig",
+            alice,
+            "-n",
+            "team",
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=picky",
+            "-o",
+            "json",
+        ]);
+        let list: serde_json::Value = serde_json::from_str(&out).ok()?;
+        list["items"]
+            .as_array()?
+            .iter()
+            .find(|e| e["reason"] == "FailedScheduling")
+            .cloned()
+    });
+    assert_eq!(events["message"], expected);
+    assert_eq!(events["source"]["component"], "default-scheduler");
+    // Binding an already bound pod is a conflict with upstream's message.
+    let bound = json(&c, &["get", "pods", "-n", "team", "-l", "app=web"])["items"][0].clone();
+    let name = bound["metadata"]["name"].as_str().unwrap();
+    let binding = format!(
+        r#"{{"apiVersion":"v1","kind":"Binding","metadata":{{"name":"{name}"}},"target":{{"kind":"Node","name":"node-a"}}}}"#
+    );
+    let file = c.file("binding.json", &binding);
+    let err = c.kubectl_err(&[
+        "create",
+        "-n",
+        "team",
+        "--raw",
+        &format!("/api/v1/namespaces/team/pods/{name}/binding"),
+        "-f",
+        &file,
+    ]);
+    assert!(
+        err.contains(&format!("pod {name} is already assigned to node")),
+        "{err}"
+    );
+    // Bound pods are listed by node with a field selector (what node agents watch).
+    let on_node = json(
+        &c,
+        &[
+            "get",
+            "pods",
+            "-A",
+            "--field-selector",
+            &format!(
+                "spec.nodeName={}",
+                bound["spec"]["nodeName"].as_str().unwrap()
+            ),
+        ],
+    );
+    assert!(!on_node["items"].as_array().unwrap().is_empty());
+    stop.store(true, Ordering::Relaxed);
+    stand_in.join().unwrap();
+}
