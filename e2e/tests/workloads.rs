@@ -42,10 +42,15 @@ fn register_node(c: &Cluster, name: &str) {
 
 /// Marks every bound pod not yet running as running and ready, with an address, until
 /// stopped: what node agents would report.
+/// It holds the cluster weakly: a failing test drops the cluster (and stops its server).
 fn node_stand_in(c: Arc<Cluster>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    let c = Arc::downgrade(&c);
     std::thread::spawn(move || {
         let mut next_ip = 10;
         while !stop.load(Ordering::Relaxed) {
+            let Some(c) = c.upgrade() else {
+                return;
+            };
             let out = c.kubectl(&["get", "pods", "-A", "-o", "json"]);
             let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
             for pod in list["items"].as_array().into_iter().flatten() {
@@ -176,6 +181,38 @@ fn deployments_roll_out_back_and_scale() {
     assert_eq!(first["metadata"]["name"], format!("front-{hash}"));
     let alphabet = b"bcdfghjklmnpqrstvwxz2456789";
     assert!(hash.bytes().all(|b| alphabet.contains(&b)), "{hash}");
+    // A service of the deployment lists its pods' addresses.
+    kubectl(&["create", "service", "clusterip", "front", "--tcp=80:8080"]);
+    let pod_ips = || {
+        let pods = json(&c, &["get", "pods", "-n", "team", "-l", "app=front"]);
+        let mut ips: Vec<String> = pods["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["status"]["podIP"].as_str().map(str::to_string))
+            .collect();
+        ips.sort();
+        ips
+    };
+    let expected = pod_ips();
+    assert_eq!(expected.len(), 3);
+    let endpoints = eventually("endpoints of the service", || {
+        let ep = json(&c, &["get", "endpoints", "front", "-n", "team"]);
+        let ips: Vec<String> = ep["subsets"][0]["addresses"]
+            .as_array()?
+            .iter()
+            .filter_map(|a| a["ip"].as_str().map(str::to_string))
+            .collect();
+        (ips == expected).then_some(ep)
+    });
+    assert_eq!(
+        endpoints["subsets"][0]["ports"],
+        serde_json::json!([{"name": "80-8080", "port": 8080, "protocol": "TCP"}])
+    );
+    assert_eq!(
+        endpoints["subsets"][0]["addresses"][0]["targetRef"]["kind"],
+        "Pod"
+    );
     // A new image rolls to a new ReplicaSet.
     kubectl(&["set", "image", "deployment/front", "x=y"]);
     rollout_status(&c, alice, "front");
@@ -330,4 +367,53 @@ fn replica_sets_get_pods_bound_across_nodes() {
     assert!(!on_node["items"].as_array().unwrap().is_empty());
     stop.store(true, Ordering::Relaxed);
     stand_in.join().unwrap();
+}
+
+#[test]
+fn a_node_whose_lease_stops_goes_unknown() {
+    let c = Cluster::start_with(Backend::Embedded, &["--node-monitor-grace-period=3s"]);
+    register_node(&c, "node-a");
+    let lease = r#"{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"node-a","namespace":"kube-node-lease"},"spec":{"holderIdentity":"node-a","leaseDurationSeconds":40}}"#;
+    let file = c.file("lease.json", lease);
+    c.kubectl(&["create", "namespace", "kube-node-lease"]);
+    c.kubectl_ok(&["create", "-f", &file]);
+    // The lease is no longer renewed: the node is lost within the grace period.
+    let node = eventually("node Unknown", || {
+        let node = json(&c, &["get", "node", "node-a"]);
+        let ready = node["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Ready")?
+            .clone();
+        (ready["status"] == "Unknown").then_some((node, ready))
+    });
+    assert_eq!(node.1["reason"], "NodeStatusUnknown");
+    assert_eq!(node.1["message"], "Kubelet stopped posting node status.");
+    let taints = eventually("unreachable taints", || {
+        let node = json(&c, &["get", "node", "node-a"]);
+        let taints: Vec<(String, String)> = node["spec"]["taints"]
+            .as_array()?
+            .iter()
+            .map(|t| {
+                (
+                    t["key"].as_str().unwrap_or_default().to_string(),
+                    t["effect"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        (taints.len() == 2).then_some(taints)
+    });
+    assert_eq!(
+        taints,
+        [
+            (
+                "node.kubernetes.io/unreachable".to_string(),
+                "NoSchedule".to_string()
+            ),
+            (
+                "node.kubernetes.io/unreachable".to_string(),
+                "NoExecute".to_string()
+            )
+        ]
+    );
 }

@@ -50,6 +50,9 @@ struct ControllerManagerArgs {
     /// within this much after the leader dies.
     #[arg(long, value_parser = seconds, default_value = "15s")]
     leader_elect_lease_duration: std::time::Duration,
+    /// How long a node may go without a heartbeat before it is marked lost (`50s`).
+    #[arg(long, value_parser = seconds, default_value = "50s")]
+    node_monitor_grace_period: std::time::Duration,
 }
 
 /// A duration in seconds, written `15s` or `15`.
@@ -116,6 +119,10 @@ struct StartArgs {
     /// `oxshift controller-manager` processes.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     controllers: bool,
+    /// How long a node may go without a heartbeat before the in-process controllers mark it
+    /// lost (`50s`).
+    #[arg(long, value_parser = seconds, default_value = "50s")]
+    node_monitor_grace_period: std::time::Duration,
     /// The deadline of requests that are not long-running (`?timeout=` may ask for less).
     #[arg(long, value_parser = seconds, default_value = "60s")]
     request_timeout: std::time::Duration,
@@ -381,9 +388,12 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         let client = controllers::client(&controllers_kubeconfig).await?;
         let election = controllers::leader::Election::new(None);
         let (c, e) = (client.clone(), election.clone());
+        let options = controllers::Options {
+            node_monitor_grace_period: args.node_monitor_grace_period,
+        };
         tokio::spawn(async move {
             loop {
-                controllers::run_elected(c.clone(), &e).await;
+                controllers::run_elected(c.clone(), &e, options).await;
             }
         });
         in_process = Some((client, election));
@@ -445,7 +455,9 @@ async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError>
     tracing::info!(identity = %election.identity, "Oxshift controller manager running");
     tokio::select! {
         // As upstream's managers, one that lost its lease exits (to be restarted as a standby).
-        _ = controllers::run_elected(client.clone(), &election) => Err("leader election lost".into()),
+        _ = controllers::run_elected(client.clone(), &election, controllers::Options {
+            node_monitor_grace_period: args.node_monitor_grace_period,
+        }) => Err("leader election lost".into()),
         _ = terminated() => {
             tracing::info!("shutting down");
             election.release(&client).await;
