@@ -233,6 +233,32 @@ fn deployments_roll_out_back_and_scale() {
     let rs = json(&c, &["get", "rs", &format!("front-{hash}"), "-n", "team"]);
     let revision = &rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"];
     assert_eq!(revision, "3");
+    // Paused, a template change waits; resumed, it rolls out. A restart rolls out anew.
+    kubectl(&["rollout", "pause", "deployment/front"]);
+    kubectl(&["set", "env", "deployment/front", "A=1"]);
+    let progressing = eventually("paused", || {
+        let d = json(&c, &["get", "deployment", "front", "-n", "team"]);
+        let p = d["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "Progressing")?
+            .clone();
+        (p["reason"] == "DeploymentPaused").then_some(p)
+    });
+    assert_eq!(progressing["status"], "Unknown");
+    assert_eq!(
+        json(&c, &["get", "rs", "-n", "team", "-l", "app=front"])["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    kubectl(&["rollout", "resume", "deployment/front"]);
+    rollout_status(&c, alice, "front");
+    kubectl(&["rollout", "restart", "deployment/front"]);
+    rollout_status(&c, alice, "front");
+    let sets = json(&c, &["get", "rs", "-n", "team", "-l", "app=front"]);
+    assert_eq!(sets["items"].as_array().unwrap().len(), 4);
     kubectl(&["scale", "deployment/front", "--replicas=5"]);
     rollout_status(&c, alice, "front");
     eventually("5 pods", || {
