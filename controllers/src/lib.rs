@@ -14,6 +14,7 @@
 //!   label, allocated uniquely from a persisted allocation;
 //! - `node_lifecycle`: silent nodes go Unknown, nodes are tainted by condition, pods are
 //!   evicted from lost nodes and collected when their node is gone;
+//! - `job`: Jobs run their pods to completion (or failure), then expire;
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
 //! - `deployment`: Deployments roll their template out through ReplicaSets;
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
@@ -33,6 +34,7 @@ pub mod discovery;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod job;
 pub mod leader;
 pub mod lenient;
 pub mod logs;
@@ -121,6 +123,7 @@ pub async fn run(client: Client, options: Options) {
         cluster_role_aggregation::run(client.clone()),
         replicaset::run(client.clone()),
         deployment::run(client.clone()),
-        endpoints::run(client),
+        endpoints::run(client.clone()),
+        job::run(client),
     );
 }

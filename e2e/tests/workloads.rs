@@ -57,12 +57,19 @@ fn node_stand_in(c: Arc<Cluster>, stop: Arc<AtomicBool>) -> std::thread::JoinHan
                 let bound = pod["spec"]["nodeName"]
                     .as_str()
                     .is_some_and(|n| !n.is_empty());
-                if !bound || pod["status"]["phase"] == "Running" {
+                let phase_set =
+                    pod["status"]["phase"] == "Running" || pod["status"]["phase"] == "Succeeded";
+                if !bound || phase_set {
                     continue;
                 }
                 next_ip += 1;
+                // Pods of jobs run to completion at once.
+                let phase = match pod["metadata"]["labels"].get("job-name") {
+                    Some(_) => "Succeeded",
+                    None => "Running",
+                };
                 let status = format!(
-                    r#"{{"status":{{"phase":"Running","podIP":"10.128.0.{next_ip}","podIPs":[{{"ip":"10.128.0.{next_ip}"}}],"hostIP":"127.0.0.1","conditions":[{{"type":"Ready","status":"True"}},{{"type":"ContainersReady","status":"True"}},{{"type":"Initialized","status":"True"}}]}}}}"#
+                    r#"{{"status":{{"phase":"{phase}","podIP":"10.128.0.{next_ip}","podIPs":[{{"ip":"10.128.0.{next_ip}"}}],"hostIP":"127.0.0.1","conditions":[{{"type":"Ready","status":"True"}},{{"type":"ContainersReady","status":"True"}},{{"type":"Initialized","status":"True"}}]}}}}"#
                 );
                 c.kubectl(&[
                     "patch",
@@ -442,4 +449,46 @@ fn a_node_whose_lease_stops_goes_unknown() {
             )
         ]
     );
+}
+
+#[test]
+fn jobs_complete_and_expire() {
+    let (c, stop, stand_in, alice) = cluster();
+    let alice = alice.as_str();
+    let kubectl = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", alice, "-n", "team"];
+        all.extend(args);
+        c.kubectl_ok(&all)
+    };
+    kubectl(&["create", "job", "pi", "--image=x"]);
+    kubectl(&[
+        "wait",
+        "--for=condition=complete",
+        "job/pi",
+        "--timeout=60s",
+    ]);
+    let job = json(&c, &["get", "job", "pi", "-n", "team"]);
+    let types: Vec<&str> = job["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["SuccessCriteriaMet", "Complete"]);
+    assert_eq!(
+        job["status"]["conditions"][1]["reason"],
+        "CompletionsReached"
+    );
+    assert_eq!(job["status"]["succeeded"], 1);
+    assert!(job["status"]["completionTime"].is_string());
+    // A job to be gone once finished.
+    let short = r#"{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"brief"},"spec":{"completions":2,"parallelism":2,"ttlSecondsAfterFinished":0,"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"x"}]}}}}"#;
+    let file = c.file("brief.json", short);
+    kubectl(&["create", "-f", &file]);
+    eventually("the finished job deleted", || {
+        let out = c.kubectl(&["get", "job", "brief", "-n", "team"]);
+        (!out.status.success()).then_some(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    stand_in.join().unwrap();
 }
