@@ -139,6 +139,11 @@ fn rollout_status(c: &Cluster, alice: &str, name: &str) {
     );
 }
 
+fn rollout_status_admin(c: &Cluster, name: &str) {
+    let target = format!("deployment/{name}");
+    c.kubectl_ok(&["-n", "team", "rollout", "status", &target, "--timeout=90s"]);
+}
+
 /// The images of the pods `selector` selects that are not being deleted, sorted.
 fn images(c: &Cluster, selector: &str) -> Vec<String> {
     let pods = json(c, &["get", "pods", "-n", "team", "-l", selector]);
@@ -220,6 +225,21 @@ fn deployments_roll_out_back_and_scale() {
         endpoints["subsets"][0]["addresses"][0]["targetRef"]["kind"],
         "Pod"
     );
+    // A service's Endpoints go with it.
+    kubectl(&["create", "service", "clusterip", "gone", "--tcp=80:8080"]);
+    eventually("endpoints of gone", || {
+        c.kubectl(&["get", "endpoints", "gone", "-n", "team"])
+            .status
+            .success()
+            .then_some(())
+    });
+    kubectl(&["delete", "service", "gone"]);
+    eventually("endpoints of gone deleted", || {
+        (!c.kubectl(&["get", "endpoints", "gone", "-n", "team"])
+            .status
+            .success())
+        .then_some(())
+    });
     // A new image rolls to a new ReplicaSet.
     kubectl(&["set", "image", "deployment/front", "x=y"]);
     rollout_status(&c, alice, "front");
@@ -489,6 +509,58 @@ fn jobs_complete_and_expire() {
         let out = c.kubectl(&["get", "job", "brief", "-n", "team"]);
         (!out.status.success()).then_some(())
     });
+    stop.store(true, Ordering::Relaxed);
+    stand_in.join().unwrap();
+}
+
+#[test]
+fn oc_scales_and_rolls_out_as_kubectl() {
+    let (c, stop, stand_in, _) = cluster();
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = c.kubeconfig().display().to_string();
+    for name in ["ka", "ob"] {
+        c.kubectl_ok(&[
+            "-n",
+            "team",
+            "create",
+            "deployment",
+            name,
+            "--image=x",
+            "--replicas=2",
+        ]);
+    }
+    // kubectl acts on `ka`, oc on `ob` (the same), and both print the same.
+    let same = |args: &[&str]| {
+        let run = |tool: &str, name: &str| {
+            let mut all = vec!["--kubeconfig", kubeconfig.as_str(), "-n", "team"];
+            let target = format!("deployment/{name}");
+            all.extend(
+                args.iter()
+                    .map(|a| if *a == "TARGET" { target.as_str() } else { a }),
+            );
+            let out = e2e::oc::tool(&c, &home, tool, &all);
+            e2e::oc::outcome(&out, name, "NAME")
+        };
+        let kubectl = run("kubectl", "ka");
+        let oc = run("oc", "ob");
+        assert_eq!(oc, kubectl, "{args:?}");
+    };
+    // Compared once rolled out: the waiting lines depend on timing.
+    for name in ["ka", "ob"] {
+        rollout_status_admin(&c, name);
+    }
+    same(&["rollout", "status", "TARGET", "--timeout=60s"]);
+    same(&["scale", "TARGET", "--replicas=3"]);
+    same(&["rollout", "pause", "TARGET"]);
+    same(&["rollout", "pause", "TARGET"]);
+    same(&["rollout", "resume", "TARGET"]);
+    same(&["rollout", "resume", "TARGET"]);
+    same(&["rollout", "restart", "TARGET"]);
+    for name in ["ka", "ob"] {
+        rollout_status_admin(&c, name);
+    }
+    same(&["rollout", "status", "TARGET", "--timeout=60s"]);
     stop.store(true, Ordering::Relaxed);
     stand_in.join().unwrap();
 }

@@ -15,6 +15,8 @@ pub mod meta;
 pub mod patch;
 pub mod policy;
 pub mod project;
+pub mod rollout;
+pub mod scale;
 pub mod status;
 pub mod token;
 pub mod version;

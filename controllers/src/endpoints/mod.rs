@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
@@ -146,7 +146,35 @@ fn error_policy(obj: Arc<Object<Service>>, error: &Error, ctx: Arc<Context>) -> 
     Action::requeue(delay)
 }
 
+/// A deleted Service's Endpoints go with it (upstream deletes them when the service is not
+/// found; the reconcile loop only sees services that exist).
+async fn delete_with_services(client: Client) {
+    let services: Api<Meta<Service>> = Api::all(client.clone());
+    let mut events = watcher::watcher(services, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    while let Some(event) = events.next().await {
+        let Ok(watcher::Event::Delete(svc)) = event else {
+            continue;
+        };
+        let meta = &svc.metadata.meta;
+        let (Some(ns), Some(name)) = (meta.namespace.as_deref(), meta.name.as_deref()) else {
+            continue;
+        };
+        let api: Api<Object<Endpoints>> = Api::namespaced(client.clone(), ns);
+        if let Err(error) = api.delete(name, &Default::default()).await
+            && !matches!(&error, kube::Error::Api(e) if e.code == 404)
+        {
+            tracing::warn!(error = %crate::logs::describe(&error), "endpoints: not deleted with their service");
+        }
+    }
+}
+
 pub async fn run(client: Client) {
+    tokio::join!(delete_with_services(client.clone()), reconcile_services(client));
+}
+
+async fn reconcile_services(client: Client) {
     let ctx = Arc::new(Context {
         client: client.clone(),
         retries: Retries::new(),

@@ -159,15 +159,25 @@ pub async fn deployment(out: &mut String, s: &Session, d: &Value) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let (new, old): (Vec<&Value>, Vec<&Value>) = owned
-        .into_iter()
-        .partition(|rs| unhashed(&rs["spec"]["template"]) == current);
-    if !old.is_empty() {
-        out.push_str(&format!("OldReplicaSets:\t{}\n", line(&old)));
-    }
-    if let Some(first) = new.first() {
-        out.push_str(&format!("NewReplicaSet:\t{}\n", line(&[*first])));
-    }
+    // As kubectl: the oldest with the current template is the new one, every other is old.
+    let mut owned = owned;
+    owned.sort_by_key(|rs| {
+        (
+            str_of(&rs["metadata"]["creationTimestamp"]).to_string(),
+            str_of(&rs["metadata"]["name"]).to_string(),
+        )
+    });
+    let new = owned
+        .iter()
+        .position(|rs| unhashed(&rs["spec"]["template"]) == current)
+        .map(|i| owned.remove(i));
+    let none_or = |sets: &[&Value]| match sets.is_empty() {
+        true => "<none>".to_string(),
+        false => line(sets),
+    };
+    out.push_str(&format!("OldReplicaSets:\t{}\n", none_or(&owned)));
+    let new: Vec<&Value> = new.into_iter().collect();
+    out.push_str(&format!("NewReplicaSet:\t{}\n", none_or(&new)));
 }
 
 pub async fn service(out: &mut String, s: &Session, svc: &Value) {
