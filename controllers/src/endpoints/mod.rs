@@ -171,7 +171,10 @@ async fn delete_with_services(client: Client) {
 }
 
 pub async fn run(client: Client) {
-    tokio::join!(delete_with_services(client.clone()), reconcile_services(client));
+    tokio::join!(
+        delete_with_services(client.clone()),
+        reconcile_services(client)
+    );
 }
 
 async fn reconcile_services(client: Client) {

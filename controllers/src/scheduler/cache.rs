@@ -22,7 +22,20 @@ pub struct PlacedPod {
     pub anti_affinity: Vec<PodAffinityTerm>,
 }
 
+/// Requests counted for pods that ask for nothing, in scoring (upstream's non-zero defaults).
+pub const DEFAULT_CPU: i64 = 100;
+pub const DEFAULT_MEMORY: i64 = 200 * 1024 * 1024 * 1000;
+
 impl PlacedPod {
+    /// CPU and memory requested, with the non-zero defaults for what is not asked.
+    pub fn nonzero(&self) -> (i64, i64) {
+        let or = |v: Option<&i64>, d: i64| v.copied().filter(|v| *v > 0).unwrap_or(d);
+        (
+            or(self.requests.get("cpu"), DEFAULT_CPU),
+            or(self.requests.get("memory"), DEFAULT_MEMORY),
+        )
+    }
+
     pub fn of(pod: &Pod) -> PlacedPod {
         let spec = pod.spec.clone().unwrap_or_default();
         let host_ports = spec
@@ -68,7 +81,11 @@ impl PlacedPod {
 #[derive(Clone, Debug, Default)]
 pub struct NodeInfo {
     pub node: Node,
+    /// The node's allocatable resources, read once per node update.
+    pub allocatable: Amounts,
     pub requested: Amounts,
+    /// CPU and memory requested with upstream's non-zero defaults (for scoring).
+    pub nonzero_requested: (i64, i64),
     pub pods: BTreeMap<String, PlacedPod>,
     /// Pods per controller uid.
     pub by_controller: HashMap<String, usize>,
@@ -88,6 +105,9 @@ impl NodeInfo {
         for (k, v) in &pod.requests {
             *self.requested.entry(k.clone()).or_default() += v;
         }
+        let (cpu, memory) = pod.nonzero();
+        self.nonzero_requested.0 += cpu;
+        self.nonzero_requested.1 += memory;
         if let Some(c) = &pod.controller {
             *self.by_controller.entry(c.clone()).or_default() += 1;
         }
@@ -101,6 +121,9 @@ impl NodeInfo {
                 *r -= v;
             }
         }
+        let (cpu, memory) = pod.nonzero();
+        self.nonzero_requested.0 -= cpu;
+        self.nonzero_requested.1 -= memory;
         if let Some(c) = &pod.controller
             && let Some(n) = self.by_controller.get_mut(c)
         {
@@ -126,13 +149,17 @@ pub struct Cache {
 impl Cache {
     pub fn set_node(&mut self, node: Node) {
         let name = node.metadata.name.clone().unwrap_or_default();
-        self.nodes.entry(name).or_default().node = node;
+        let info = self.nodes.entry(name).or_default();
+        info.allocatable =
+            crate::resources::amounts(node.status.as_ref().and_then(|s| s.allocatable.as_ref()));
+        info.node = node;
     }
 
     pub fn remove_node(&mut self, name: &str) {
         // Its pods stay recorded until they go: a node deleted and made again keeps them.
         if let Some(info) = self.nodes.get_mut(name) {
             info.node = Node::default();
+            info.allocatable = Amounts::new();
         }
     }
 

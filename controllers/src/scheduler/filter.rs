@@ -5,7 +5,6 @@
 use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm, Taint, Toleration};
 
 use super::cache::{Cache, NodeInfo, PlacedPod};
-use crate::resources::{Amounts, amounts};
 use crate::selector::{self, Labels};
 
 pub const UNSCHEDULABLE_TAINT: &str = "node.kubernetes.io/unschedulable";
@@ -179,12 +178,8 @@ fn ports(c: &Candidate, info: &NodeInfo) -> Result<(), Failure> {
     Ok(())
 }
 
-fn allocatable(node: &Node) -> Amounts {
-    amounts(node.status.as_ref().and_then(|s| s.allocatable.as_ref()))
-}
-
 fn fit(c: &Candidate, info: &NodeInfo) -> Result<(), Failure> {
-    let allocatable = allocatable(&info.node);
+    let allocatable = &info.allocatable;
     let mut reasons = Vec::new();
     let max_pods = allocatable.get("pods").copied().unwrap_or(0) / 1000;
     if info.pods.len() as i64 + 1 > max_pods {

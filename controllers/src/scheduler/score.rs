@@ -7,12 +7,8 @@ use k8s_openapi::api::core::v1::{Pod, PreferredSchedulingTerm};
 
 use super::cache::NodeInfo;
 use super::filter::{Candidate, effective_taints, tolerates};
-use crate::resources::amounts;
 use crate::selector;
 
-/// Requests counted for pods that ask for nothing (upstream's non-zero defaults).
-const DEFAULT_CPU: i64 = 100;
-const DEFAULT_MEMORY: i64 = 200 * 1024 * 1024 * 1000;
 const MAX: i64 = 100;
 
 /// The preferred node affinity terms of a pod.
@@ -28,37 +24,13 @@ pub fn preferred(pod: &Pod) -> Vec<PreferredSchedulingTerm> {
         .unwrap_or_default()
 }
 
-fn nonzero(amount: Option<&i64>, default: i64) -> i64 {
-    match amount {
-        Some(a) if *a > 0 => *a,
-        _ => default,
-    }
-}
-
 /// (requested including the pod, allocatable) of cpu and memory, with non-zero defaults.
 fn usage(c: &Candidate, info: &NodeInfo) -> [(i64, i64); 2] {
-    let alloc = amounts(
-        info.node
-            .status
-            .as_ref()
-            .and_then(|s| s.allocatable.as_ref()),
-    );
-    let on_node = |name: &str, default: i64| {
-        info.pods
-            .values()
-            .map(|p| nonzero(p.requests.get(name), default))
-            .sum::<i64>()
-    };
-    let mine = &c.placed.requests;
+    let (cpu, memory) = c.placed.nonzero();
+    let alloc = |name: &str| info.allocatable.get(name).copied().unwrap_or(0);
     [
-        (
-            on_node("cpu", DEFAULT_CPU) + nonzero(mine.get("cpu"), DEFAULT_CPU),
-            alloc.get("cpu").copied().unwrap_or(0),
-        ),
-        (
-            on_node("memory", DEFAULT_MEMORY) + nonzero(mine.get("memory"), DEFAULT_MEMORY),
-            alloc.get("memory").copied().unwrap_or(0),
-        ),
+        (info.nonzero_requested.0 + cpu, alloc("cpu")),
+        (info.nonzero_requested.1 + memory, alloc("memory")),
     ]
 }
 
