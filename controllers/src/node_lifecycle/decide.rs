@@ -9,31 +9,51 @@ use crate::scheduler::filter::{
     NOT_READY_TAINT, UNREACHABLE_TAINT, UNSCHEDULABLE_TAINT, tolerates,
 };
 
-/// The taints the controller owns (it adds and removes only these).
-const MANAGED: [&str; 3] = [NOT_READY_TAINT, UNREACHABLE_TAINT, UNSCHEDULABLE_TAINT];
+/// The NoSchedule taints of conditions other than Ready, when they hold (TaintNodesByCondition).
+const CONDITION_TAINTS: [(&str, &str); 4] = [
+    ("MemoryPressure", "node.kubernetes.io/memory-pressure"),
+    ("DiskPressure", "node.kubernetes.io/disk-pressure"),
+    ("PIDPressure", "node.kubernetes.io/pid-pressure"),
+    (
+        "NetworkUnavailable",
+        "node.kubernetes.io/network-unavailable",
+    ),
+];
 
-pub fn ready_status(node: &Node) -> Option<String> {
+/// The taints the controller owns (it adds and removes only these).
+fn managed(key: &str) -> bool {
+    [NOT_READY_TAINT, UNREACHABLE_TAINT, UNSCHEDULABLE_TAINT].contains(&key)
+        || CONDITION_TAINTS.iter().any(|(_, k)| *k == key)
+}
+
+fn condition_status<'a>(node: &'a Node, type_: &str) -> Option<&'a str> {
     node.status
         .as_ref()?
         .conditions
         .as_ref()?
         .iter()
-        .find(|c| c.type_ == "Ready")
-        .map(|c| c.status.clone())
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status.as_str())
 }
 
-/// The node's taints as its Ready condition and `unschedulable` say (TaintNodesByCondition
-/// and the NoExecute taints of the eviction manager), keeping those of others and the
-/// `timeAdded` of those already there.
+pub fn ready_status(node: &Node) -> Option<String> {
+    condition_status(node, "Ready").map(str::to_string)
+}
+
+/// The node's taints as its conditions and `unschedulable` say (TaintNodesByCondition and
+/// the NoExecute taints of the eviction manager), keeping those of others and the
+/// `timeAdded` of those already there. A node that has not reported Ready yet keeps what it
+/// registered with.
 pub fn wanted_taints(node: &Node, now: &str) -> Vec<Taint> {
     let current = node
         .spec
         .as_ref()
         .and_then(|s| s.taints.clone())
         .unwrap_or_default();
+    let ready = condition_status(node, "Ready");
     let mut wanted: Vec<(String, &str)> = Vec::new();
-    let key = match ready_status(node).as_deref() {
-        Some("True") => None,
+    let key = match ready {
+        None | Some("True") => None,
         Some("Unknown") => Some(UNREACHABLE_TAINT),
         _ => Some(NOT_READY_TAINT),
     };
@@ -41,17 +61,21 @@ pub fn wanted_taints(node: &Node, now: &str) -> Vec<Taint> {
         wanted.push((k.into(), "NoSchedule"));
         wanted.push((k.into(), "NoExecute"));
     }
+    for (condition, taint) in CONDITION_TAINTS {
+        if condition_status(node, condition) == Some("True") {
+            wanted.push((taint.into(), "NoSchedule"));
+        }
+    }
     if node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true) {
         wanted.push((UNSCHEDULABLE_TAINT.into(), "NoSchedule"));
     }
-    let mut out: Vec<Taint> = current
-        .iter()
-        .filter(|t| {
-            !MANAGED.contains(&t.key.as_str())
-                || wanted.iter().any(|(k, e)| *k == t.key && *e == t.effect)
-        })
-        .cloned()
-        .collect();
+    let keep = |t: &Taint| {
+        !managed(&t.key)
+            || wanted.iter().any(|(k, e)| *k == t.key && *e == t.effect)
+            // Not yet Ready: the registration's not-ready taint stays.
+            || (ready.is_none() && t.key == NOT_READY_TAINT)
+    };
+    let mut out: Vec<Taint> = current.iter().filter(|t| keep(t)).cloned().collect();
     for (k, e) in wanted {
         if !out.iter().any(|t| t.key == k && t.effect == e) {
             let time_added = (e == "NoExecute")
@@ -172,6 +196,18 @@ mod tests {
         let back = node("True", serde_json::to_value(&t).unwrap());
         let t = wanted_taints(&back, "x");
         assert_eq!(t.len(), 1);
+        let pressed: Node = serde_json::from_value(json!({"metadata": {"name": "n"},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "DiskPressure", "status": "True"}]}}))
+        .unwrap();
+        let t = wanted_taints(&pressed, "x");
+        assert_eq!(
+            (t[0].key.as_str(), t[0].effect.as_str()),
+            ("node.kubernetes.io/disk-pressure", "NoSchedule")
+        );
+        let new: Node = serde_json::from_value(json!({"metadata": {"name": "n"},
+            "spec": {"taints": [{"key": NOT_READY_TAINT, "effect": "NoSchedule"}]}}))
+        .unwrap();
+        assert_eq!(wanted_taints(&new, "x").len(), 1);
     }
 
     #[test]
