@@ -561,6 +561,15 @@ fn oc_scales_and_rolls_out_as_kubectl() {
         rollout_status_admin(&c, name);
     }
     same(&["rollout", "status", "TARGET", "--timeout=60s"]);
+    same(&["rollout", "history", "TARGET"]);
+    same(&["rollout", "undo", "TARGET"]);
+    same(&["rollout", "undo", "TARGET", "--to-revision=9"]);
+    for name in ["ka", "ob"] {
+        rollout_status_admin(&c, name);
+    }
+    same(&["rollout", "history", "TARGET"]);
+    same(&["rollout", "pause", "TARGET"]);
+    same(&["rollout", "undo", "TARGET"]);
     stop.store(true, Ordering::Relaxed);
     stand_in.join().unwrap();
 }

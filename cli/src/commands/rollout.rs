@@ -1,4 +1,4 @@
-//! `oc rollout status|pause|resume|restart` on Deployments, as kubectl's: the status lines of
+//! `oc rollout status|history|undo|pause|resume|restart` on Deployments, as kubectl's: the status lines of
 //! kubectl's deployment status viewer until the rollout ends, and the patches of pause,
 //! resume and restart with their `paused`/`resumed`/`restarted` lines (and kubectl's errors
 //! for a deployment already so).
@@ -23,6 +23,159 @@ pub enum RolloutCommand {
     Resume(RolloutArgs),
     /// Restart a resource.
     Restart(RolloutArgs),
+    /// View rollout history.
+    History(RolloutArgs),
+    /// Undo a previous rollout.
+    Undo(UndoArgs),
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct UndoArgs {
+    /// TYPE NAME or TYPE/NAME.
+    pub words: Vec<String>,
+    /// The revision to roll back to (0: the previous one).
+    #[arg(long, default_value_t = 0)]
+    pub to_revision: i64,
+}
+
+const REVISION: &str = "deployment.kubernetes.io/revision";
+const HASH: &str = "pod-template-hash";
+/// Annotations of a replica set that a rollback does not copy to its deployment (kubectl's).
+const NOT_COPIED: [&str; 5] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+];
+
+/// A template without its pod-template-hash label.
+fn unhashed(template: &Value) -> Value {
+    let mut t = template.clone();
+    if let Some(labels) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove(HASH);
+    }
+    t
+}
+
+/// The replica sets a deployment controls, by revision.
+async fn revisions(
+    s: &Session,
+    t: &Target,
+    d: &Value,
+) -> Result<std::collections::BTreeMap<i64, Value>, CliError> {
+    let ns = t.namespace.clone().unwrap_or_default();
+    let list = s
+        .get(&format!("/apis/apps/v1/namespaces/{ns}/replicasets"))
+        .await?;
+    let uid = &d["metadata"]["uid"];
+    Ok(list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|rs| {
+            rs["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|o| o["uid"] == *uid && o["controller"] == true)
+        })
+        .filter_map(|rs| {
+            let r = rs["metadata"]["annotations"][REVISION]
+                .as_str()?
+                .parse()
+                .ok()?;
+            Some((r, rs.clone()))
+        })
+        .collect())
+}
+
+async fn history(s: &Session, a: &RolloutArgs) -> Result<(), CliError> {
+    for t in deployments(s, &a.words).await? {
+        let d = s.get(&t.path()).await?;
+        let sets = revisions(s, &t, &d).await?;
+        let mut out = String::from("REVISION\tCHANGE-CAUSE\n");
+        for (r, rs) in &sets {
+            let cause = rs["metadata"]["annotations"]["kubernetes.io/change-cause"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .unwrap_or("<none>");
+            out.push_str(&format!("{r}\t{cause}\n"));
+        }
+        print!(
+            "{} \n{}\n",
+            t.display(),
+            crate::printers::tabwriter::format(&out)
+        );
+    }
+    Ok(())
+}
+
+async fn undo(s: &Session, a: &UndoArgs) -> Result<(), CliError> {
+    for t in deployments(s, &a.words).await? {
+        let d = s.get(&t.path()).await?;
+        if d["spec"]["paused"] == json!(true) {
+            return Err(CliError::msg(
+                "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again",
+            ));
+        }
+        let sets = revisions(s, &t, &d).await?;
+        let target = match a.to_revision {
+            0 => sets.keys().rev().nth(1).copied(),
+            r => sets.contains_key(&r).then_some(r),
+        };
+        let Some(revision) = target else {
+            return Err(CliError::msg(match a.to_revision {
+                0 => format!("no rollout history found for deployment {:?}", t.name),
+                r => format!("unable to find specified revision {r} in history"),
+            }));
+        };
+        let rs = &sets[&revision];
+        let template = unhashed(&rs["spec"]["template"]);
+        if unhashed(&d["spec"]["template"]) == template {
+            println!(
+                "{} skipped rollback (current template already matches revision {revision})",
+                t.display()
+            );
+            continue;
+        }
+        // The deployment keeps only its annotations of the kinds not copied; the others are
+        // the replica set's (kubectl's rule).
+        let mut annotations: serde_json::Map<String, Value> = d["metadata"]["annotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| NOT_COPIED.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in rs["metadata"]["annotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if !NOT_COPIED.contains(&k.as_str()) {
+                annotations.insert(k.clone(), v.clone());
+            }
+        }
+        let patch = json!([
+            {"op": "replace", "path": "/spec/template", "value": template},
+            {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+        ]);
+        let body = serde_json::to_vec(&patch).map_err(|e| CliError::msg(e.to_string()))?;
+        send(
+            &s.client,
+            Method::PATCH,
+            &t.path(),
+            &[],
+            Some(("application/json-patch+json", body)),
+        )
+        .await?;
+        println!("{} rolled back", t.display());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -167,6 +320,8 @@ pub async fn run(g: &Globals, c: RolloutCommand) -> Result<(), CliError> {
     let paused = |d: &Value| d["spec"]["paused"] == json!(true);
     match c {
         RolloutCommand::Status(a) => status(&s, &a).await,
+        RolloutCommand::History(a) => history(&s, &a).await,
+        RolloutCommand::Undo(a) => undo(&s, &a).await,
         RolloutCommand::Pause(a) => {
             patch_each(
                 &s,
