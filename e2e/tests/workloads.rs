@@ -519,26 +519,16 @@ fn oc_scales_and_rolls_out_as_kubectl() {
     let home = c.scratch("home");
     std::fs::create_dir_all(&home).unwrap();
     let kubeconfig = c.kubeconfig().display().to_string();
-    for name in ["ka", "ob"] {
-        c.kubectl_ok(&[
-            "-n",
-            "team",
-            "create",
-            "deployment",
-            name,
-            "--image=x",
-            "--replicas=2",
-        ]);
-    }
     // kubectl acts on `ka`, oc on `ob` (the same), and both print the same.
     let same = |args: &[&str]| {
         let run = |tool: &str, name: &str| {
             let mut all = vec!["--kubeconfig", kubeconfig.as_str(), "-n", "team"];
             let target = format!("deployment/{name}");
-            all.extend(
-                args.iter()
-                    .map(|a| if *a == "TARGET" { target.as_str() } else { a }),
-            );
+            all.extend(args.iter().map(|a| match *a {
+                "TARGET" => target.as_str(),
+                "NAME" => name,
+                a => a,
+            }));
             let out = e2e::oc::tool(&c, &home, tool, &all);
             e2e::oc::outcome(&out, name, "NAME")
         };
@@ -546,6 +536,19 @@ fn oc_scales_and_rolls_out_as_kubectl() {
         let oc = run("oc", "ob");
         assert_eq!(oc, kubectl, "{args:?}");
     };
+    same(&[
+        "create",
+        "deployment",
+        "NAME",
+        "--image=x",
+        "--replicas=2",
+        "--port=8080",
+    ]);
+    let spec = |name: &str| {
+        let d = json(&c, &["get", "deployment", name, "-n", "team"]);
+        d["spec"].to_string().replace(name, "NAME")
+    };
+    assert_eq!(spec("ob"), spec("ka"));
     // Compared once rolled out: the waiting lines depend on timing.
     for name in ["ka", "ob"] {
         rollout_status_admin(&c, name);

@@ -5,6 +5,7 @@ pub mod api;
 pub mod apply;
 pub mod auth;
 pub mod config;
+pub mod create_deployment;
 pub mod describe;
 pub mod edit;
 pub mod explain;
