@@ -133,18 +133,58 @@ async fn owned(ctx: &Context, d: &Deployment) -> Result<Vec<ReplicaSet>, Error> 
     let ns = d.namespace().unwrap_or_default();
     let api: Api<Object<ReplicaSet>> = Api::namespaced(ctx.client.clone(), &ns);
     let uid = d.metadata.uid.clone().unwrap_or_default();
-    let mut list: Vec<ReplicaSet> = api
+    let mut list = Vec::new();
+    for rs in api
         .list(&ListParams::default())
         .await?
         .items
         .into_iter()
         .filter_map(|o| o.object)
-        .filter(|rs| {
-            rs.owner_references()
-                .iter()
-                .any(|o| o.controller == Some(true) && o.uid == uid)
-        })
-        .collect();
+    {
+        let controller = rs
+            .owner_references()
+            .iter()
+            .find(|o| o.controller == Some(true))
+            .map(|o| o.uid.clone());
+        match controller {
+            Some(owner) if owner == uid => list.push(rs),
+            Some(_) => {}
+            // An orphan the selector matches is adopted (guarded by its uid).
+            None if d.metadata.deletion_timestamp.is_none()
+                && crate::selector::matches(&d.spec.selector, rs.labels())
+                && !d
+                    .spec
+                    .selector
+                    .match_labels
+                    .as_ref()
+                    .is_none_or(|m| m.is_empty()) =>
+            {
+                let mut refs: Vec<Value> = rs
+                    .owner_references()
+                    .iter()
+                    .filter_map(|o| serde_json::to_value(o).ok())
+                    .collect();
+                refs.push(
+                    json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": d.name_any(),
+                    "uid": uid, "controller": true, "blockOwnerDeletion": true}),
+                );
+                let patch = json!({"metadata": {"ownerReferences": refs, "uid": rs.metadata.uid}});
+                match api
+                    .patch(
+                        &rs.name_any(),
+                        &PatchParams::default(),
+                        &Patch::Merge(patch),
+                    )
+                    .await
+                {
+                    Ok(adopted) => list.extend(adopted.object),
+                    Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => {}
+        }
+    }
     list.sort_by_key(|rs| {
         (
             rs.metadata.creation_timestamp.as_ref().map(|t| t.0),

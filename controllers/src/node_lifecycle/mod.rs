@@ -132,6 +132,24 @@ impl Monitor {
                 )
                 .await?;
             tracing::info!(node = %name, "node lifecycle: the node stopped posting its status");
+            let uid = node.metadata.uid.clone().unwrap_or_default();
+            let on = Involved {
+                api_version: "v1",
+                kind: "Node",
+                namespace: "",
+                name: &name,
+                uid: &uid,
+            };
+            let message = format!("Node {name} status is now: NodeNotReady");
+            events::record(
+                &self.client,
+                COMPONENT,
+                &on,
+                "Normal",
+                "NodeNotReady",
+                &message,
+            )
+            .await;
             if let Some(n) = patched.object {
                 node = n;
             }
