@@ -36,6 +36,9 @@ enum Command {
     Start(StartArgs),
     /// Run the controllers alone, against the API server of a kubeconfig.
     ControllerManager(ControllerManagerArgs),
+    /// Run the scheduler alone, against the API server of a kubeconfig
+    /// (`<data-dir>/scheduler.kubeconfig` of `oxshift start`).
+    Scheduler(SchedulerArgs),
     /// Run an API server replica (with `--storage etcd`, any number share one etcd and one
     /// PKI directory; the first to start creates the PKI and the admin kubeconfig).
     Apiserver(StartArgs),
@@ -53,6 +56,16 @@ struct ControllerManagerArgs {
     /// How long a node may go without a heartbeat before it is marked lost (`50s`).
     #[arg(long, value_parser = seconds, default_value = "50s")]
     node_monitor_grace_period: std::time::Duration,
+}
+
+#[derive(clap::Args)]
+struct SchedulerArgs {
+    /// Credentials and server (`<data-dir>/scheduler.kubeconfig` of `oxshift start`).
+    #[arg(long)]
+    kubeconfig: PathBuf,
+    /// How long the leader's Lease (`kube-system/kube-scheduler`) holds without renewal.
+    #[arg(long, value_parser = seconds, default_value = "15s")]
+    leader_elect_lease_duration: std::time::Duration,
 }
 
 /// A duration in seconds, written `15s` or `15`.
@@ -196,6 +209,7 @@ async fn main() {
         Command::Start(args) => serve(args, Kubeconfig::Write).await,
         Command::Apiserver(args) => serve(args, Kubeconfig::IfMissing).await,
         Command::ControllerManager(args) => controller_manager(args).await,
+        Command::Scheduler(args) => scheduler(args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -458,6 +472,21 @@ async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError>
         _ = controllers::run_elected(client.clone(), &election, controllers::Options {
             node_monitor_grace_period: args.node_monitor_grace_period,
         }) => Err("leader election lost".into()),
+        _ = terminated() => {
+            tracing::info!("shutting down");
+            election.release(&client).await;
+            Ok(())
+        }
+    }
+}
+
+async fn scheduler(args: SchedulerArgs) -> Result<(), BoxError> {
+    let client = controllers::client(&args.kubeconfig).await?;
+    let election = controllers::leader::Election::new(Some(args.leader_elect_lease_duration))
+        .for_lease(controllers::scheduler::LEASE);
+    tracing::info!(identity = %election.identity, "Oxshift scheduler running");
+    tokio::select! {
+        _ = controllers::run_scheduler_elected(client.clone(), &election) => Err("leader election lost".into()),
         _ = terminated() => {
             tracing::info!("shutting down");
             election.release(&client).await;
