@@ -74,6 +74,7 @@ fn register_kubernetes_kind(
     use k8s_openapi::api::batch::v1 as batch;
     use k8s_openapi::api::coordination::v1 as coordination;
     use k8s_openapi::api::core::v1 as core;
+    use k8s_openapi::api::discovery::v1 as discovery;
     use k8s_openapi::api::rbac::v1 as rbac;
 
     macro_rules! kinds {
@@ -113,6 +114,7 @@ fn register_kubernetes_kind(
         "authorization.k8s.io" / "v1" / SubjectAccessReview => authorization::SubjectAccessReview,
         "authorization.k8s.io" / "v1" / LocalSubjectAccessReview => authorization::LocalSubjectAccessReview,
         "coordination.k8s.io" / "v1" / Lease => coordination::Lease,
+        "discovery.k8s.io" / "v1" / EndpointSlice => discovery::EndpointSlice,
         "rbac.authorization.k8s.io" / "v1" / Role => rbac::Role,
         "rbac.authorization.k8s.io" / "v1" / RoleBinding => rbac::RoleBinding,
         "rbac.authorization.k8s.io" / "v1" / ClusterRole => rbac::ClusterRole,

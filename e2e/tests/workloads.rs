@@ -225,6 +225,36 @@ fn deployments_roll_out_back_and_scale() {
         endpoints["subsets"][0]["addresses"][0]["targetRef"]["kind"],
         "Pod"
     );
+    // And EndpointSlices of the same pods.
+    let slice = eventually("an endpoint slice of the service", || {
+        let list = json(
+            &c,
+            &[
+                "get",
+                "endpointslices",
+                "-n",
+                "team",
+                "-l",
+                "kubernetes.io/service-name=front",
+            ],
+        );
+        let slice = list["items"].as_array()?.first()?.clone();
+        (slice["endpoints"].as_array().map(Vec::len) == Some(3)).then_some(slice)
+    });
+    assert_eq!(
+        slice["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"],
+        "endpointslice-controller.k8s.io"
+    );
+    assert_eq!(slice["addressType"], "IPv4");
+    assert_eq!(slice["endpoints"][0]["conditions"]["ready"], true);
+    let table = kubectl(&[
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=front",
+    ]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]);
     // A service's Endpoints go with it.
     kubectl(&["create", "service", "clusterip", "gone", "--tcp=80:8080"]);
     eventually("endpoints of gone", || {

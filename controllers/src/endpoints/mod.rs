@@ -1,8 +1,10 @@
-//! The endpoints controller: every Service with a selector (and not of type ExternalName)
-//! has an Endpoints object of its name listing its pods' addresses (`subsets`), labelled as
-//! the service (and `service.kubernetes.io/headless` for headless ones), annotated with the
-//! time of the last change.
+//! The endpoints and endpointslice controllers: every Service with a selector (and not of
+//! type ExternalName) has an Endpoints object of its name listing its pods' addresses
+//! (`subsets`), labelled as the service (and `service.kubernetes.io/headless` for headless
+//! ones), annotated with the time of the last change; and EndpointSlices of its pods
+//! (`slices`), made from the same read of its pods.
 
+pub mod slices;
 pub mod subsets;
 
 use std::sync::Arc;
@@ -65,6 +67,8 @@ async fn sync(svc: &Service, ctx: &Context) -> Result<Action, Error> {
         .into_iter()
         .filter_map(|o| o.object)
         .collect();
+    // The service's EndpointSlices from the same pods (upstream's endpointslice controller).
+    slices::reconcile(&ctx.client, svc, &pods).await?;
     let subsets = subsets::subsets(svc, &pods);
     let labels = labels_of(svc);
     let api: Api<Object<Endpoints>> = Api::namespaced(ctx.client.clone(), &ns);

@@ -290,8 +290,10 @@ fn namespace_roles_cover_the_served_kinds() {
     let p = policy();
     let scheme = Scheme::builtin();
     let unseen = ["secrets", "leases", "roles", "rolebindings"];
+    // Endpoints and slices are the controllers' to write (CVE-2021-25740).
     let unwritten = [
         "endpoints",
+        "endpointslices",
         "limitranges",
         "resourcequotas",
         "roles",
@@ -314,7 +316,7 @@ fn namespace_roles_cover_the_served_kinds() {
         );
         assert_eq!(
             can(&p, "alice", "update", def.group, plural),
-            !["endpoints", "limitranges", "resourcequotas"].contains(&plural),
+            !["endpoints", "endpointslices", "limitranges", "resourcequotas"].contains(&plural),
             "admin updates {plural}"
         );
     }
