@@ -316,7 +316,13 @@ fn namespace_roles_cover_the_served_kinds() {
         );
         assert_eq!(
             can(&p, "alice", "update", def.group, plural),
-            !["endpoints", "endpointslices", "limitranges", "resourcequotas"].contains(&plural),
+            ![
+                "endpoints",
+                "endpointslices",
+                "limitranges",
+                "resourcequotas"
+            ]
+            .contains(&plural),
             "admin updates {plural}"
         );
     }
