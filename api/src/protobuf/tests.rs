@@ -266,3 +266,21 @@ fn zero_values_as_upstream_json() {
     );
     assert_eq!(obj["status"], json!({}));
 }
+
+/// kubectl and client-go send the built-in kinds in protobuf: every stored Kubernetes kind the
+/// scheme serves, and its list, has its message.
+#[test]
+fn every_served_kubernetes_kind_has_messages() {
+    for def in crate::Scheme::builtin().resources() {
+        if !def.stored || def.group.ends_with(".openshift.io") {
+            continue;
+        }
+        for kind in [def.kind.to_string(), format!("{}List", def.kind)] {
+            let name = super::message_name(&def.api_version(), &kind);
+            assert!(
+                super::schema::messages().contains_key(name.as_str()),
+                "no message {name}"
+            );
+        }
+    }
+}

@@ -70,8 +70,10 @@ pub fn replicated(def: &ResourceDef, obj: &Value, old: Option<&Value>, errors: &
             &["Always"],
         );
     }
+    // A stateful set's selector is refused with the rest of its frozen spec.
     if let Some(old) = old
         && !controller
+        && def.plural != "statefulsets"
         && old["spec"]["selector"] != spec["selector"]
     {
         errors.invalid(

@@ -1,0 +1,93 @@
+//! Pod disruption budgets: no defaults upstream; its rules on the budget's bounds (one of
+//! `minAvailable` and `maxUnavailable`, each a non-negative count or a percentage).
+
+use api::scheme::ResourceDef;
+use serde_json::Value;
+
+use crate::registry::strategy::Strategy;
+use crate::registry::validation::{Bad, FieldErrors, bad};
+
+pub struct PodDisruptionBudgets;
+
+impl Strategy for PodDisruptionBudgets {
+    fn validate(&self, _: &ResourceDef, obj: &Value, _: Option<&Value>, errors: &mut FieldErrors) {
+        let spec = &obj["spec"];
+        if spec.get("minAvailable").is_some() && spec.get("maxUnavailable").is_some() {
+            errors.invalid(
+                "spec",
+                Bad::Go("policy.PodDisruptionBudgetSpec{...}".into()),
+                "minAvailable and maxUnavailable cannot be both set",
+            );
+        }
+        for field in ["minAvailable", "maxUnavailable"] {
+            if let Some(value) = spec.get(field) {
+                int_or_percent(value, &format!("spec.{field}"), errors);
+            }
+        }
+        let policies = ["IfHealthyBudget", "AlwaysAllow"];
+        if let Some(p) = spec["unhealthyPodEvictionPolicy"].as_str()
+            && !policies.contains(&p)
+        {
+            errors.not_supported("spec.unhealthyPodEvictionPolicy", Bad::Str(p), &policies);
+        }
+    }
+}
+
+/// A non-negative count, or a percentage of at most 100%.
+pub fn int_or_percent(value: &Value, field: &str, errors: &mut FieldErrors) {
+    match value {
+        Value::Number(n) if n.as_i64().is_some_and(|n| n < 0) => {
+            errors.invalid(field, bad(value), "must be greater than or equal to 0")
+        }
+        Value::String(s) => match s.strip_suffix('%').map(str::parse::<i64>) {
+            Some(Ok(p)) if p < 0 => {
+                errors.invalid(field, Bad::Str(s), "must be greater than or equal to 0")
+            }
+            Some(Ok(p)) if p > 100 => {
+                errors.invalid(field, Bad::Str(s), "must not be greater than 100%")
+            }
+            Some(Ok(_)) => {}
+            _ => errors.invalid(
+                field,
+                Bad::Str(s),
+                "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+            ),
+        },
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::validation::messages;
+    use serde_json::json;
+
+    fn check(spec: Value) -> String {
+        let def = *api::Scheme::builtin()
+            .lookup("policy", "v1", "poddisruptionbudgets")
+            .expect("served");
+        let obj = json!({"metadata": {"name": "b"}, "spec": spec});
+        let mut errors = FieldErrors::default();
+        PodDisruptionBudgets.validate(&def, &obj, None, &mut errors);
+        messages(errors.into_result(&def, &obj))
+    }
+
+    #[test]
+    fn budgets_refuse_what_upstream_refuses() {
+        assert_eq!(check(json!({"minAvailable": 2})), "");
+        assert_eq!(check(json!({"maxUnavailable": "25%"})), "");
+        assert!(
+            check(json!({"minAvailable": 1, "maxUnavailable": 1}))
+                .starts_with("spec: Invalid value: policy.PodDisruptionBudgetSpec{...}: minAvailable and maxUnavailable cannot be both set")
+        );
+        assert_eq!(
+            check(json!({"minAvailable": -1})),
+            "spec.minAvailable: Invalid value: -1: must be greater than or equal to 0\n"
+        );
+        assert_eq!(
+            check(json!({"maxUnavailable": "150%"})),
+            "spec.maxUnavailable: Invalid value: \"150%\": must not be greater than 100%\n"
+        );
+    }
+}
