@@ -284,3 +284,26 @@ fn every_served_kubernetes_kind_has_messages() {
         }
     }
 }
+
+/// Embedded messages Go inlines in JSON (an ingress rule's value, a volume's source) are
+/// flattened into their parent.
+#[test]
+fn inline_messages_are_flattened() {
+    let path = Enc::default().str(1, "/").str(3, "Prefix");
+    let rule = Enc::default().str(1, "a.example.com").msg(
+        2,
+        Enc::default().msg(1, Enc::default().msg(1, path)),
+    );
+    let obj = decode(&envelope(
+        "networking.k8s.io/v1",
+        "Ingress",
+        Enc::default()
+            .msg(1, meta("i"))
+            .msg(2, Enc::default().msg(3, rule)),
+    ))
+    .unwrap();
+    assert_eq!(
+        obj["spec"]["rules"],
+        json!([{"host": "a.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix"}]}}])
+    );
+}
