@@ -290,10 +290,9 @@ fn every_served_kubernetes_kind_has_messages() {
 #[test]
 fn inline_messages_are_flattened() {
     let path = Enc::default().str(1, "/").str(3, "Prefix");
-    let rule = Enc::default().str(1, "a.example.com").msg(
-        2,
-        Enc::default().msg(1, Enc::default().msg(1, path)),
-    );
+    let rule = Enc::default()
+        .str(1, "a.example.com")
+        .msg(2, Enc::default().msg(1, Enc::default().msg(1, path)));
     let obj = decode(&envelope(
         "networking.k8s.io/v1",
         "Ingress",

@@ -22,6 +22,7 @@ pub mod flowcontrol;
 pub mod generic;
 pub mod go_fmt;
 pub mod networking;
+pub mod node;
 pub mod oauth;
 pub mod object;
 pub mod policy;
@@ -84,7 +85,14 @@ impl Registry {
             "poddisruptionbudgets",
             &policy::PodDisruptionBudgets,
         );
+        r.strategy("apps", "controllerrevisions", &apps::ControllerRevisions);
         r.strategy("networking.k8s.io", "ingresses", &networking::Ingresses);
+        r.strategy(
+            "networking.k8s.io",
+            "ingressclasses",
+            &networking::IngressClasses,
+        );
+        r.strategy("node.k8s.io", "runtimeclasses", &node::RuntimeClasses);
         r.strategy(
             "networking.k8s.io",
             "networkpolicies",

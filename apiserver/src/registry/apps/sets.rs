@@ -158,12 +158,38 @@ impl Strategy for DaemonSets {
         errors: &mut FieldErrors,
     ) {
         workloads::replicated(def, obj, old, errors);
-        supported(
-            &obj["spec"]["updateStrategy"],
-            "type",
-            &["RollingUpdate", "OnDelete"],
-            errors,
-        );
+        let strategy = &obj["spec"]["updateStrategy"];
+        supported(strategy, "type", &["RollingUpdate", "OnDelete"], errors);
+        if strategy["type"] == "RollingUpdate" {
+            rolling_update(&strategy["rollingUpdate"], errors);
+        }
+    }
+}
+
+/// A daemon set's rolling update: counts or percentages, exactly one of them non-zero.
+fn rolling_update(update: &Value, errors: &mut FieldErrors) {
+    const AT: &str = "spec.updateStrategy.rollingUpdate";
+    for field in ["maxUnavailable", "maxSurge"] {
+        if let Some(value) = update.get(field) {
+            workloads::int_or_percent(value, &format!("{AT}.{field}"), errors);
+        }
+    }
+    let non_zero = |field: &str| match &update[field] {
+        Value::Number(n) => n.as_i64() != Some(0),
+        Value::String(s) => s.trim_end_matches('%') != "0",
+        _ => false,
+    };
+    match (non_zero("maxUnavailable"), non_zero("maxSurge")) {
+        (true, true) => errors.invalid(
+            &format!("{AT}.maxSurge"),
+            crate::registry::validation::bad(&update["maxSurge"]),
+            "may not be set when maxUnavailable is non-zero",
+        ),
+        (false, false) => errors.required(
+            &format!("{AT}.maxUnavailable"),
+            "cannot be 0 when maxSurge is 0",
+        ),
+        _ => {}
     }
 }
 
@@ -280,5 +306,11 @@ mod tests {
         moved["spec"]["selector"] = json!({"matchLabels": {"app": "web", "tier": "x"}});
         moved["spec"]["template"]["metadata"]["labels"] = json!({"app": "web", "tier": "x"});
         assert!(messages(&DaemonSets, &ds, &moved, Some(&old)).contains("field is immutable"));
+        let mut surge = old.clone();
+        surge["spec"]["updateStrategy"]["rollingUpdate"]["maxSurge"] = json!("10%");
+        assert_eq!(
+            messages(&DaemonSets, &ds, &surge, None),
+            "spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: \"10%\": may not be set when maxUnavailable is non-zero\n"
+        );
     }
 }

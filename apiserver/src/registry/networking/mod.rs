@@ -1,5 +1,6 @@
-//! Ingresses and network policies: a policy's default types and port protocols, and an
-//! ingress's basic rules (something to route to, typed absolute paths, one backend each).
+//! Ingresses, ingress classes and network policies: a policy's default types and port
+//! protocols, an ingress's basic rules (something to route to, typed absolute paths, one
+//! backend each), and a class's controller (required, never changed).
 
 use api::scheme::ResourceDef;
 use serde_json::{Value, json};
@@ -50,6 +51,32 @@ impl Strategy for NetworkPolicies {
                 "spec.policyTypes",
                 Bad::Go(format!("{types:?}")),
                 "may not specify more than two policyTypes",
+            );
+        }
+    }
+}
+
+pub struct IngressClasses;
+
+impl Strategy for IngressClasses {
+    fn validate(
+        &self,
+        _: &ResourceDef,
+        obj: &Value,
+        old: Option<&Value>,
+        errors: &mut FieldErrors,
+    ) {
+        let controller = &obj["spec"]["controller"];
+        if controller.as_str().unwrap_or_default().is_empty() {
+            errors.required("spec.controller", "");
+        }
+        if let Some(old) = old
+            && old["spec"]["controller"] != *controller
+        {
+            errors.invalid(
+                "spec.controller",
+                crate::registry::validation::bad(controller),
+                "field is immutable",
             );
         }
     }
