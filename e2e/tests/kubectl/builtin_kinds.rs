@@ -556,4 +556,25 @@ fn builtin_kinds_are_discovered_applied_and_printed_as_upstream() {
         described.contains("Schedule:") && described.contains("0 3 * * *"),
         "{described}"
     );
+    for (kind, line) in [
+        ("statefulset/web", "Replicas:"),
+        ("daemonset/agent", "Selector:"),
+        ("hpa/web", "Reference:"),
+        ("pdb/web", "Min available:"),
+        ("ingress/web", "Ingress Class:"),
+        ("networkpolicy/web-only", "PodSelector:"),
+    ] {
+        let described = as_alice(&c, &alice, &["describe", kind]);
+        assert!(described.contains(line), "{kind}: {described}");
+    }
+    // `all` takes in the workload kinds, as upstream's categories say.
+    let all = as_alice(&c, &alice, &["get", "all", "-o", "name"]);
+    for name in [
+        "statefulset.apps/web",
+        "daemonset.apps/agent",
+        "cronjob.batch/tick",
+        "horizontalpodautoscaler.autoscaling/web",
+    ] {
+        assert!(all.lines().any(|l| l == name), "{name} in {all}");
+    }
 }
