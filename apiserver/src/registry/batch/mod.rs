@@ -78,14 +78,8 @@ impl Strategy for CronJobs {
                 }
             }
         }
-        if let Some(zone) = spec["timeZone"].as_str()
-            && zone.eq_ignore_ascii_case("local")
-        {
-            errors.invalid(
-                "spec.timeZone",
-                Bad::Str(zone),
-                "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones",
-            );
+        if let Some(zone) = spec["timeZone"].as_str() {
+            time_zone(zone, errors);
         }
         let policies = ["Allow", "Forbid", "Replace"];
         match spec["concurrencyPolicy"].as_str() {
@@ -116,6 +110,41 @@ impl Strategy for CronJobs {
             }
             Some(_) => {}
         }
+    }
+}
+
+/// A time zone's name as upstream checks it before looking it up (the lookup itself, against
+/// the server's time zone database, is not done here).
+fn time_zone(zone: &str, errors: &mut FieldErrors) {
+    const FIELD: &str = "spec.timeZone";
+    if zone.is_empty() {
+        errors.invalid(
+            FIELD,
+            Bad::Str(zone),
+            "timeZone must be nil or non-empty string",
+        );
+        return;
+    }
+    let bad_part = |part: &str| {
+        part == "."
+            || part == ".."
+            || part.starts_with('-')
+            || part.is_empty()
+            || part.len() > 14
+            || !part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_+".contains(&b))
+    };
+    if zone.split('/').any(bad_part) {
+        errors.invalid(FIELD, Bad::Str(zone), &format!("unknown time zone {zone}"));
+        return;
+    }
+    if zone.eq_ignore_ascii_case("local") {
+        errors.invalid(
+            FIELD,
+            Bad::Str(zone),
+            "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones",
+        );
     }
 }
 
@@ -170,6 +199,16 @@ mod tests {
         );
         assert_eq!(check(&cron_job("")), "spec.schedule: Required value\n");
         assert!(check(&cron_job("TZ=UTC * * * * *")).contains("cannot use TZ or CRON_TZ"));
+        let mut zoned = cron_job("@daily");
+        zoned["spec"]["timeZone"] = json!("Europe/Berlin");
+        assert_eq!(check(&zoned), "");
+        zoned["spec"]["timeZone"] = json!("../etc/passwd");
+        assert_eq!(
+            check(&zoned),
+            "spec.timeZone: Invalid value: \"../etc/passwd\": unknown time zone ../etc/passwd\n"
+        );
+        zoned["spec"]["timeZone"] = json!("Local");
+        assert!(check(&zoned).contains("timeZone must be an explicit time zone"));
         let mut never = cron_job("@daily");
         never["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] = json!("Always");
         assert!(check(&never).contains(
