@@ -6,9 +6,9 @@
 //! virtual groups.
 //!
 //! The rules are upstream's, written out here as data in upstream's order. They name some
-//! resources this server does not serve (`pods/exec`, `statefulsets`, OpenShift's legacy
-//! core-group names...): upstream's roles name them, so ours do too, and a client reading the
-//! roles sees what it would see on OpenShift.
+//! resources this server does not serve (`pods/exec`, `certificatesigningrequests`,
+//! OpenShift's legacy core-group names...): upstream's roles name them, so ours do too, and a
+//! client reading the roles sees what it would see on OpenShift.
 
 use serde_json::{Value, json};
 
