@@ -14,9 +14,15 @@ use crate::ApiServer;
 use crate::error::ApiError;
 use crate::http::request_info::RequestInfo;
 
-/// Whether a request may outlive the deadline: watches (and, later, streams such as logs).
+/// Whether a request may outlive the deadline (and is not counted in flight): watches and
+/// the pods' streams, as upstream's long-running check (verbs `watch`, `proxy`; subresources
+/// `attach`, `exec`, `proxy`, `log`, `portforward`).
 pub fn long_running(info: &RequestInfo) -> bool {
-    info.verb == "watch"
+    matches!(info.verb.as_str(), "watch" | "proxy")
+        || matches!(
+            info.subresource.as_deref(),
+            Some("attach" | "exec" | "proxy" | "log" | "portforward")
+        )
 }
 
 /// The deadline `?timeout=` asks for, capped by `limit`; upstream's 400 if it cannot be read.

@@ -3,6 +3,7 @@
 //! account's `token` subresource.
 
 pub mod defaults;
+pub mod pod_streams;
 pub mod service_ips;
 pub mod token_request;
 
