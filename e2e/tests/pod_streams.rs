@@ -130,6 +130,27 @@ impl Streams {
             out.status.code(),
         )
     }
+
+    /// Runs the project's `oc` as the project administrator, with `input` on stdin.
+    fn oc(&self, args: &[&str], input: &[u8]) -> (String, String, Option<i32>) {
+        let mut all = vec!["--kubeconfig", &self.alice, "-n", NAMESPACE];
+        all.extend_from_slice(args);
+        let mut child = std::process::Command::new(e2e::oc_binary())
+            .env("HOME", self.c.scratch("home"))
+            .args(&all)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code(),
+        )
+    }
 }
 
 fn ok(out: (String, String, Option<i32>)) -> String {
@@ -233,4 +254,78 @@ fn exec_through_the_api_server() {
         String::from_utf8_lossy(&out.stderr),
         "Error from server (Forbidden): pods \"web\" is forbidden: User \"bob\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"demo\"\n"
     );
+}
+
+#[test]
+fn oc_logs_exec_and_rsh() {
+    let s = setup();
+    for line in ["one", "two"] {
+        s.io.append_log(&app(), line);
+    }
+    assert_eq!(s.oc(&["logs", "web"], b""), s.run(&["logs", "web"]));
+    assert_eq!(ok(s.oc(&["logs", "pod/web", "--tail=1"], b"")), "two\n");
+    assert_eq!(
+        s.oc(&["logs", "web", "-c", "nope"], b"").1,
+        "error: container nope is not valid for pod web\n"
+    );
+    let both = [
+        "exec",
+        "web",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ];
+    assert_eq!(s.oc(&both, b""), s.run(&both));
+    assert_eq!(
+        s.oc(&both, b""),
+        (
+            "out\n".into(),
+            "err\ncommand terminated with exit code 3\n".into(),
+            Some(3)
+        )
+    );
+    assert_eq!(
+        ok(s.oc(&["exec", "-i", "web", "--", "cat"], b"hello\nworld\n")),
+        "hello\nworld\n"
+    );
+    // rsh: a shell reading its commands from standard input (no terminal here).
+    assert_eq!(
+        ok(s.oc(&["rsh", "web"], b"echo hi from $0\nexit 0\n")),
+        "hi from /bin/sh\n"
+    );
+    assert_eq!(
+        ok(s.oc(&["rsh", "pod/web", "echo", "direct"], b"")),
+        "direct\n"
+    );
+    // Refused as kubectl is refused.
+    s.c.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "bob-view",
+        "--clusterrole=view",
+        "--user=bob",
+        "-n",
+        NAMESPACE,
+    ]);
+    let bob = s.c.user_kubeconfig("bob", &[]).display().to_string();
+    let out = std::process::Command::new(e2e::oc_binary())
+        .env("HOME", s.c.scratch("home"))
+        .args([
+            "--kubeconfig",
+            &bob,
+            "-n",
+            NAMESPACE,
+            "exec",
+            "web",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error from server (Forbidden): pods \"web\" is forbidden: User \"bob\" cannot create resource \"pods/exec\" in API group \"\" in the namespace \"demo\"\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
 }
