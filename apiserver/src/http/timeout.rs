@@ -82,6 +82,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pod_streams_are_long_running() {
+        let info = |verb: &str, subresource: Option<&str>| RequestInfo {
+            is_resource: true,
+            verb: verb.into(),
+            resource: "pods".into(),
+            subresource: subresource.map(str::to_string),
+            ..Default::default()
+        };
+        for sub in ["log", "exec", "attach", "portforward"] {
+            assert!(long_running(&info("get", Some(sub))), "{sub}");
+            assert!(long_running(&info("create", Some(sub))), "{sub}");
+        }
+        assert!(long_running(&info("watch", None)));
+        assert!(!long_running(&info("get", None)));
+        assert!(!long_running(&info("update", Some("status"))));
+    }
+
+    #[test]
     fn requested_deadlines_are_capped_by_the_limit() {
         let limit = Duration::from_secs(60);
         assert_eq!(requested(None, limit).unwrap(), limit);
