@@ -329,3 +329,50 @@ fn oc_logs_exec_and_rsh() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn attach_through_the_api_server() {
+    let s = setup();
+    // The stand-in container's main process echoes its input.
+    let mut attach = s
+        .kubectl(&["attach", "-i", "web"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    attach
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"attached\n")
+        .unwrap();
+    let out = attach.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "attached\n");
+}
+
+#[test]
+fn logs_of_a_pod_without_a_node_are_empty_and_streams_refused() {
+    let s = setup();
+    let pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pending", "namespace": "demo"},
+        "spec": {"containers": [{"name": "app", "image": "busybox"}]}}"#;
+    s.c.kubectl_ok(&[
+        "--kubeconfig",
+        &s.alice,
+        "create",
+        "-f",
+        &s.c.file("pending.json", pod),
+    ]);
+    assert_eq!(ok(s.run(&["logs", "pending"])), "");
+    let (_, err, code) = s.run(&["exec", "pending", "--", "true"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "Error from server (BadRequest): pod pending does not have a host assigned\n"
+    );
+}

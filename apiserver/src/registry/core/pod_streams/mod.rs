@@ -60,18 +60,15 @@ impl Rest for Log {
 /// part of the request.
 pub struct Stream {
     pub node_path: &'static str,
-    pub subresource: &'static str,
     pub exec: bool,
 }
 
 pub const EXEC: Stream = Stream {
     node_path: "exec",
-    subresource: "exec",
     exec: true,
 };
 pub const ATTACH: Stream = Stream {
     node_path: "attach",
-    subresource: "attach",
     exec: false,
 };
 
@@ -98,7 +95,6 @@ impl Stream {
             call.name,
             options.node_query()
         );
-        let target = target(self.subresource, call.name);
         proxy::upgrade(
             client,
             (&host, port),
@@ -106,7 +102,6 @@ impl Stream {
             path,
             call.headers,
             call.upgrade.clone(),
-            &target,
         )
         .await
     }
@@ -139,7 +134,6 @@ impl PortForward {
         let client = node_client(call)?;
         let (host, port) = location::node_endpoint(call.server, node).await?;
         let path = format!("/portForward/{namespace}/{}", call.name);
-        let target = target("portforward", call.name);
         proxy::upgrade(
             client,
             (&host, port),
@@ -147,7 +141,6 @@ impl PortForward {
             path,
             call.headers,
             call.upgrade.clone(),
-            &target,
         )
         .await
     }

@@ -126,7 +126,6 @@ pub async fn upgrade(
     path: String,
     headers: &HeaderMap,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
-    target: &Target,
 ) -> Result<Response, ApiError> {
     let Some(client_upgrade) = client_upgrade.filter(|_| is_upgrade(headers)) else {
         return Err(ApiError::BadRequest("Upgrade request required".into()));
@@ -149,12 +148,9 @@ pub async fn upgrade(
         .send_request(request)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut response = check(response, target).await?;
+    let mut response = response;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
-        return Err(ApiError::Internal(format!(
-            "the node answered an upgrade with {}",
-            response.status()
-        )));
+        return Ok(passed_on(response).await);
     }
     let mut answer = Response::new(Body::empty());
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -171,6 +167,25 @@ pub async fn upgrade(
         }
     });
     Ok(answer)
+}
+
+/// A node's refusal of an upgrade, passed on as it came (as upstream's upgrade-aware proxy
+/// does: kubectl shows its text as `unable to upgrade connection: <text>`), its body bounded.
+async fn passed_on(response: hyper::Response<hyper::body::Incoming>) -> Response {
+    let (parts, body) = response.into_parts();
+    let body = http_body_util::Limited::new(body, MAX_ERROR_BODY)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut answer = Response::new(Body::from(body));
+    *answer.status_mut() = parts.status;
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
+        answer
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type.clone());
+    }
+    answer
 }
 
 /// An empty answer (a log of a pod without a node, as upstream answers it).
