@@ -376,3 +376,63 @@ fn logs_of_a_pod_without_a_node_are_empty_and_streams_refused() {
         "Error from server (BadRequest): pod pending does not have a host assigned\n"
     );
 }
+
+/// A TCP echo server on a loopback port standing in for the pod's server; its port.
+fn echo_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            let Ok(mut connection) = connection else {
+                return;
+            };
+            std::thread::spawn(move || {
+                let mut reader = connection.try_clone().unwrap();
+                let _ = std::io::copy(&mut reader, &mut connection);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn port_forward_through_the_api_server() {
+    use std::io::Read;
+    let s = setup();
+    s.c.kubectl_ok(&[
+        "patch",
+        "pod",
+        "web",
+        "-n",
+        NAMESPACE,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status": {"phase": "Running"}}"#,
+    ]);
+    let remote = echo_server();
+    let mut forward = s
+        .kubectl(&["port-forward", "pod/web", &format!(":{remote}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(forward.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let local: u16 = first
+        .strip_prefix("Forwarding from 127.0.0.1:")
+        .and_then(|rest| rest.strip_suffix(&format!(" -> {remote}")))
+        .unwrap_or_else(|| panic!("{first}"))
+        .parse()
+        .unwrap();
+    for round in 0..2 {
+        let mut connection = std::net::TcpStream::connect(("127.0.0.1", local)).unwrap();
+        let message = format!("hello {round}\n");
+        connection.write_all(message.as_bytes()).unwrap();
+        let mut echoed = vec![0u8; message.len()];
+        connection.read_exact(&mut echoed).unwrap();
+        assert_eq!(String::from_utf8_lossy(&echoed), message);
+    }
+    forward.kill().unwrap();
+    let _ = forward.wait();
+}

@@ -5,14 +5,15 @@
 //!
 //! Routes: `/healthz`; `GET /containerLogs/{ns}/{pod}/{container}` (`logs`);
 //! `/exec/{ns}/{pod}/{container}` and `/attach/{ns}/{pod}/{container}` as WebSockets
-//! (`v5.channel.k8s.io`, `v4.channel.k8s.io`; `streams`); `/portForward/{ns}/{pod}` answers
-//! 501 for now.
+//! (`v5.channel.k8s.io`, `v4.channel.k8s.io`; `streams`); `/portForward/{ns}/{pod}` as SPDY
+//! tunnelled in a WebSocket (`port_forward`).
 
 pub mod authz;
 pub mod channels;
 pub mod exit_status;
 pub mod log_lines;
 pub mod logs;
+pub mod port_forward;
 pub mod streams;
 pub mod tls;
 pub mod websocket;
@@ -298,11 +299,33 @@ async fn start_stream(
     accepted.response
 }
 
-async fn port_forward() -> Response {
-    plain(
-        StatusCode::NOT_IMPLEMENTED,
-        "port forwarding is not supported by this node yet",
-    )
+/// Port forwarding as kubectl 1.32 asks for it: SPDY tunnelled in a WebSocket. (Plain SPDY
+/// upgrades, kubectl's fallback, are not served.)
+async fn port_forward(
+    State(state): State<KubeletApiState>,
+    Path((namespace, pod)): Path<(String, String)>,
+    mut request: Request,
+) -> Response {
+    let accepted = websocket::accept(&mut request, &[port_forward::TUNNELED]);
+    let Some(accepted) = accepted.filter(|a| a.protocol.is_some()) else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "port forwarding is served as SPDY/3.1 in a WebSocket (subprotocol SPDY/3.1+portforward.k8s.io) only",
+        );
+    };
+    let target = port_forward::session::Target {
+        io: state.io.clone(),
+        namespace,
+        pod,
+    };
+    let upgrade = accepted.upgrade;
+    tokio::spawn(async move {
+        match websocket::open(upgrade).await {
+            Ok(socket) => port_forward::serve(socket, target).await,
+            Err(e) => tracing::debug!(error = %e, "port-forward upgrade failed"),
+        }
+    });
+    accepted.response
 }
 
 #[cfg(test)]
