@@ -129,7 +129,7 @@ fn frame(channel: u8, payload: &[u8]) -> Vec<u8> {
 
 /// What the status on the error channel means: nothing or `Success` is success; a
 /// `NonZeroExitCode` failure is that exit code (after kubectl's line); any other failure is
-/// the server's error.
+/// an error with the status's message.
 pub fn outcome(status: &[u8]) -> Result<(), CliError> {
     if status.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
@@ -152,10 +152,10 @@ pub fn outcome(status: &[u8]) -> Result<(), CliError> {
             return Err(CliError::Exit(i32::from(code)));
         }
     }
-    Err(CliError::Server {
-        reason: status["reason"].as_str().unwrap_or_default().to_string(),
-        message: status["message"].as_str().unwrap_or_default().to_string(),
-    })
+    // kubectl prints the status's message as its own error.
+    Err(CliError::msg(
+        status["message"].as_str().unwrap_or_default().to_string(),
+    ))
 }
 
 /// The error kubectl shows when the WebSocket is refused: that of its SPDY request (a POST),
@@ -232,7 +232,7 @@ mod tests {
         let internal = br#"{"metadata":{},"status":"Failure","message":"Internal error occurred: boom","reason":"InternalError","code":500}"#;
         assert_eq!(
             outcome(internal).unwrap_err().to_string(),
-            "Error from server (InternalError): Internal error occurred: boom"
+            "error: Internal error occurred: boom"
         );
     }
 }

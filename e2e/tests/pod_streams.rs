@@ -214,6 +214,15 @@ fn exec_through_the_api_server() {
             Some(3)
         )
     );
+    // A command that cannot start: the runtime's error, in-band.
+    assert_eq!(
+        s.run(&["exec", "web", "--", "/no/such/command"]),
+        (
+            "".into(),
+            "error: Internal error occurred: error executing command in container: No such file or directory (os error 2)\n".into(),
+            Some(1)
+        )
+    );
     // Standard input, ended by the client's close signal.
     let mut cat = s
         .kubectl(&["exec", "-i", "web", "--", "cat"])

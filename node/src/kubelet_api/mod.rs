@@ -257,8 +257,9 @@ async fn attach(
     start_stream(state, stream, request, false).await
 }
 
-/// Starts the session in the runtime, then answers the handshake and serves it. Failing to
-/// start is answered before the upgrade, with the runtime's status and text.
+/// Answers the handshake, then starts the session in the runtime and serves it. A session
+/// that cannot start is reported on the error channel, as the API server reports a node's
+/// refusal to kubectl (an internal error with the runtime's text).
 async fn start_stream(
     state: KubeletApiState,
     stream: StreamRequest,
@@ -280,20 +281,20 @@ async fn start_stream(
     let Some(accepted) = websocket::accept(&mut request, &[channels::V5, channels::V4]) else {
         return plain(StatusCode::BAD_REQUEST, "invalid WebSocket handshake");
     };
-    let session = match exec {
-        true => state.io.exec(&stream).await,
-        false => state.io.attach(&stream).await,
-    };
-    let session = match session {
-        Ok(session) => session,
-        Err(e) => return io_error(e),
-    };
     let v5 = accepted.protocol == Some(channels::V5);
     let upgrade = accepted.upgrade;
     tokio::spawn(async move {
-        match websocket::open(upgrade).await {
-            Ok(socket) => streams::serve(socket, v5, session, stream.command).await,
-            Err(e) => tracing::debug!(error = %e, "stream upgrade failed"),
+        let socket = match websocket::open(upgrade).await {
+            Ok(socket) => socket,
+            Err(e) => return tracing::debug!(error = %e, "stream upgrade failed"),
+        };
+        let session = match exec {
+            true => state.io.exec(&stream).await,
+            false => state.io.attach(&stream).await,
+        };
+        match session {
+            Ok(session) => streams::serve(socket, v5, session, stream.command).await,
+            Err(e) => streams::refuse(socket, &e.to_string()).await,
         }
     });
     accepted.response

@@ -115,6 +115,25 @@ pub async fn serve(socket: Socket, v5: bool, session: StreamSession, command: Ve
     let _ = writer.await;
 }
 
+/// Ends a stream that could not start: the internal error on the error channel, then a
+/// normal close.
+pub async fn refuse(mut socket: Socket, why: &str) {
+    let status = exit_status::internal_error(why);
+    let _ = socket
+        .send(Message::binary(channels::frame(
+            channels::ERROR,
+            status.as_bytes(),
+        )))
+        .await;
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        })))
+        .await;
+    let _ = socket.close(None).await;
+}
+
 /// Copies `stream` to the client on `channel` until it ends.
 async fn pump(
     stream: Option<std::pin::Pin<Box<dyn AsyncRead + Send>>>,

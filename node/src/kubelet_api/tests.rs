@@ -318,7 +318,23 @@ async fn attach_connects_to_the_main_process() {
 }
 
 #[tokio::test]
-async fn streams_that_cannot_start_are_refused_before_the_upgrade() {
+async fn streams_that_cannot_start_end_with_an_internal_error() {
+    let node = node().await;
+    let mut socket = node
+        .websocket("/exec/ns/web/other?command=true&output=1", channels::V5)
+        .await;
+    let (channels, close) = drain(&mut socket).await;
+    let status: serde_json::Value = serde_json::from_slice(&channels[3]).unwrap();
+    assert_eq!(status["reason"], "InternalError");
+    assert_eq!(
+        status["message"],
+        "Internal error occurred: error executing command in container: container \"other\" in pod \"web\" is not available"
+    );
+    assert_eq!(close, Some(1000));
+}
+
+#[tokio::test]
+async fn requests_that_are_not_websockets_are_refused() {
     let node = node().await;
     let (status, body) = node
         .get("alice", "/exec/ns/web/app?command=true&output=1")
