@@ -1,10 +1,9 @@
 //! `/portForward/{namespace}/{pod}` as kubectl 1.32 reaches it through the API server: a
 //! WebSocket with the subprotocol `SPDY/3.1+portforward.k8s.io` whose binary messages are a
-//! byte pipe carrying a SPDY/3.1 session (`spdy`), in which each forwarded connection is a
+//! byte pipe carrying a SPDY/3.1 session (the `spdy` crate), in which each forwarded connection is a
 //! pair of streams (`session`).
 
 pub mod session;
-pub mod spdy;
 
 use std::sync::Arc;
 

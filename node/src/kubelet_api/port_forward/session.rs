@@ -11,8 +11,8 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::spdy::{Frame, Reader, Writer};
 use crate::container_io::ContainerIo;
+use spdy::{Frame, Reader, Writer};
 
 /// What one connection's pair of streams has so far.
 #[derive(Default)]
@@ -70,9 +70,7 @@ pub async fn run(
                         .and_then(|p| p.parse::<u16>().ok())
                         .filter(|p| *p > 0);
                     let (Some(port), Some(kind)) = (port, header("streamtype")) else {
-                        let _ = out
-                            .send(Writer::rst_stream(id, super::spdy::REFUSED_STREAM))
-                            .await;
+                        let _ = out.send(Writer::rst_stream(id, spdy::REFUSED_STREAM)).await;
                         continue;
                     };
                     match writer.syn_reply(id) {
@@ -100,9 +98,7 @@ pub async fn run(
                         }
                         "data" => pair.data = Some(id),
                         _ => {
-                            let _ = out
-                                .send(Writer::rst_stream(id, super::spdy::REFUSED_STREAM))
-                                .await;
+                            let _ = out.send(Writer::rst_stream(id, spdy::REFUSED_STREAM)).await;
                             continue;
                         }
                     }
@@ -161,7 +157,8 @@ pub async fn run(
                     }
                 }
                 Frame::GoAway => return,
-                Frame::Other => {}
+                // Replies are the client's to read; a server gets none.
+                Frame::SynReply { .. } | Frame::Other => {}
             }
         }
     }

@@ -1,4 +1,5 @@
-//! SPDY/3.1 frames, as much of them as port forwarding uses: SYN_STREAM and SYN_REPLY with
+//! SPDY/3.1 frames, as much of them as Kubernetes port forwarding uses (kubectl 1.32 speaks
+//! SPDY/3.1 to forward ports, tunnelled in a WebSocket): SYN_STREAM and SYN_REPLY with
 //! zlib-compressed name/value blocks (one compression context per direction, primed with the
 //! protocol's dictionary), DATA with FIN, RST_STREAM, PING, and the frames a session only
 //! notes (SETTINGS, WINDOW_UPDATE, GOAWAY, HEADERS).
@@ -112,13 +113,16 @@ pub fn dictionary() -> &'static [u8] {
     })
 }
 
-/// A frame a client sent.
+/// A frame read from the peer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
     SynStream {
         id: u32,
         fin: bool,
         headers: Vec<(String, String)>,
+    },
+    SynReply {
+        id: u32,
     },
     Data {
         id: u32,
@@ -197,6 +201,12 @@ impl Reader {
                 let block = body.get(10..).ok_or("short frame")?;
                 let headers = self.headers(block)?;
                 Frame::SynStream { id, fin, headers }
+            }
+            SYN_REPLY => {
+                let id = word(&body, 0)? & 0x7fff_ffff;
+                // Read even though unused: the block is part of the one compression context.
+                self.headers(body.get(4..).ok_or("short frame")?)?;
+                Frame::SynReply { id }
             }
             RST_STREAM => Frame::RstStream {
                 id: word(&body, 0)? & 0x7fff_ffff,
@@ -287,11 +297,24 @@ fn control(kind: u16, flags: u8, body: &[u8]) -> Vec<u8> {
 }
 
 impl Writer {
-    /// The reply accepting stream `id` (no headers).
-    pub fn syn_reply(&mut self, id: u32) -> Result<Vec<u8>, String> {
-        let mut body = id.to_be_bytes().to_vec();
-        let plain = 0u32.to_be_bytes();
-        let mut compressed = Vec::with_capacity(64);
+    /// A client's writer: its header blocks are compressed with the dictionary.
+    pub fn client() -> Writer {
+        let mut deflate = Compress::new(Compression::default(), true);
+        // Only fails once compression has begun.
+        let _ = deflate.set_dictionary(dictionary());
+        Writer { deflate }
+    }
+
+    /// A name/value block, compressed in this writer's context.
+    fn block(&mut self, headers: &[(&str, &str)]) -> Result<Vec<u8>, String> {
+        let mut plain = (headers.len() as u32).to_be_bytes().to_vec();
+        for (name, value) in headers {
+            plain.extend_from_slice(&(name.len() as u32).to_be_bytes());
+            plain.extend_from_slice(name.as_bytes());
+            plain.extend_from_slice(&(value.len() as u32).to_be_bytes());
+            plain.extend_from_slice(value.as_bytes());
+        }
+        let mut compressed = Vec::with_capacity(plain.len() + 64);
         let mut input: &[u8] = &plain;
         loop {
             let before = self.deflate.total_in();
@@ -302,11 +325,25 @@ impl Writer {
             input = &input[(self.deflate.total_in() - before) as usize..];
             // A sync flush is complete once there is room left over.
             if input.is_empty() && compressed.len() < compressed.capacity() {
-                break;
+                return Ok(compressed);
             }
         }
-        body.extend_from_slice(&compressed);
+    }
+
+    /// The reply accepting stream `id` (no headers).
+    pub fn syn_reply(&mut self, id: u32) -> Result<Vec<u8>, String> {
+        let mut body = id.to_be_bytes().to_vec();
+        body.extend_from_slice(&self.block(&[])?);
         Ok(control(SYN_REPLY, 0, &body))
+    }
+
+    /// A client's new stream `id` with `headers`.
+    pub fn syn_stream(&mut self, id: u32, headers: &[(&str, &str)]) -> Result<Vec<u8>, String> {
+        let mut body = id.to_be_bytes().to_vec();
+        // No associated stream, priority 0, slot 0.
+        body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        body.extend_from_slice(&self.block(headers)?);
+        Ok(control(SYN_STREAM, 0, &body))
     }
 
     pub fn data(id: u32, fin: bool, payload: &[u8]) -> Vec<u8> {
@@ -339,39 +376,23 @@ mod tests {
         assert!(dictionary().ends_with(b",enq=0."));
     }
 
-    /// A SYN_STREAM as a client compresses it: with the dictionary.
-    fn syn_stream(deflate: &mut Compress, id: u32, headers: &[(&str, &str)]) -> Vec<u8> {
-        let mut plain = (headers.len() as u32).to_be_bytes().to_vec();
-        for (name, value) in headers {
-            plain.extend_from_slice(&(name.len() as u32).to_be_bytes());
-            plain.extend_from_slice(name.as_bytes());
-            plain.extend_from_slice(&(value.len() as u32).to_be_bytes());
-            plain.extend_from_slice(value.as_bytes());
-        }
-        let mut compressed = Vec::with_capacity(4096);
-        deflate
-            .compress_vec(&plain, &mut compressed, FlushCompress::Sync)
-            .unwrap();
-        let mut body = id.to_be_bytes().to_vec();
-        body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-        body.extend_from_slice(&compressed);
-        control(SYN_STREAM, 0, &body)
-    }
-
     #[test]
     fn streams_headers_and_data_are_read_across_pieces() {
-        let mut deflate = Compress::new(Compression::default(), true);
-        deflate.set_dictionary(dictionary()).unwrap();
-        let mut bytes = syn_stream(
-            &mut deflate,
-            1,
-            &[("streamtype", "error"), ("port", "80"), ("requestid", "0")],
+        let mut client = Writer::client();
+        let mut bytes = client
+            .syn_stream(
+                1,
+                &[("streamtype", "error"), ("port", "80"), ("requestid", "0")],
+            )
+            .unwrap();
+        bytes.extend(
+            client
+                .syn_stream(
+                    3,
+                    &[("streamType", "data"), ("port", "80"), ("requestID", "0")],
+                )
+                .unwrap(),
         );
-        bytes.extend(syn_stream(
-            &mut deflate,
-            3,
-            &[("streamType", "data"), ("port", "80"), ("requestID", "0")],
-        ));
         bytes.extend(Writer::data(3, true, b"hello"));
         bytes.extend(Writer::ping(7));
         let mut reader = Reader::default();
@@ -424,6 +445,16 @@ mod tests {
                 .decompress_vec(&reply[12..], &mut plain, FlushDecompress::Sync)
                 .unwrap();
             assert_eq!(plain, vec![0, 0, 0, 0]);
+        }
+    }
+
+    #[test]
+    fn replies_are_read_in_one_context() {
+        let mut writer = Writer::default();
+        let mut reader = Reader::default();
+        for id in [1u32, 3] {
+            reader.push(&writer.syn_reply(id).unwrap());
+            assert_eq!(reader.next_frame().unwrap(), Some(Frame::SynReply { id }));
         }
     }
 }
