@@ -12,6 +12,7 @@ mod manifests;
 mod objects;
 mod printers;
 mod remote_command;
+mod spdy_tunnel;
 mod trace;
 
 use std::path::PathBuf;
@@ -136,6 +137,8 @@ enum Command {
     Exec(exec::ExecArgs),
     /// Start a shell session in a container.
     Rsh(exec::RshArgs),
+    /// Forward one or more local ports to a pod.
+    PortForward(commands::port_forward::PortForwardArgs),
     /// Print the supported API resources on the server.
     ApiResources(api::ApiResourcesArgs),
     /// Print the supported API versions on the server, in the form of "group/version".
@@ -194,6 +197,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logs(a) => logs::logs(&g, &a).await,
         Command::Exec(a) => exec::exec(&g, &a).await,
         Command::Rsh(a) => exec::rsh(&g, &a).await,
+        Command::PortForward(a) => commands::port_forward::port_forward(&g, &a).await,
         Command::ApiResources(a) => api::api_resources(&g, &a).await,
         Command::ApiVersions => api::api_versions(&g).await,
         Command::Auth(c) => auth::run(&g, c).await,

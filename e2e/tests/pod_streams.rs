@@ -404,24 +404,11 @@ fn echo_server() -> u16 {
     port
 }
 
-#[test]
-fn port_forward_through_the_api_server() {
+/// Forwards a local port to an echo server with `command` (kubectl or oc, already given the
+/// pod and the port), and checks connections are echoed.
+fn check_forwarding(mut command: std::process::Command, remote: u16) {
     use std::io::Read;
-    let s = setup();
-    s.c.kubectl_ok(&[
-        "patch",
-        "pod",
-        "web",
-        "-n",
-        NAMESPACE,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        r#"{"status": {"phase": "Running"}}"#,
-    ]);
-    let remote = echo_server();
-    let mut forward = s
-        .kubectl(&["port-forward", "pod/web", &format!(":{remote}")])
+    let mut forward = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -444,4 +431,54 @@ fn port_forward_through_the_api_server() {
     }
     forward.kill().unwrap();
     let _ = forward.wait();
+}
+
+#[test]
+fn port_forward_through_the_api_server() {
+    let s = setup();
+    s.c.kubectl_ok(&[
+        "patch",
+        "pod",
+        "web",
+        "-n",
+        NAMESPACE,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status": {"phase": "Running"}}"#,
+    ]);
+    let remote = echo_server();
+    check_forwarding(
+        s.kubectl(&["port-forward", "pod/web", &format!(":{remote}")]),
+        remote,
+    );
+    let mut oc = std::process::Command::new(e2e::oc_binary());
+    oc.env("HOME", s.c.scratch("home")).args([
+        "--kubeconfig",
+        &s.alice,
+        "-n",
+        NAMESPACE,
+        "port-forward",
+        "pod/web",
+        &format!(":{remote}"),
+    ]);
+    check_forwarding(oc, remote);
+}
+
+/// Slow (over two minutes): run with `--ignored`.
+#[test]
+#[ignore]
+fn idle_exec_survives_kubectls_read_deadline() {
+    let s = setup();
+    assert_eq!(
+        ok(s.run(&["exec", "web", "--", "sh", "-c", "sleep 70; echo done"])),
+        "done\n"
+    );
+    assert_eq!(
+        ok(s.oc(
+            &["exec", "web", "--", "sh", "-c", "sleep 70; echo done"],
+            b""
+        )),
+        "done\n"
+    );
 }

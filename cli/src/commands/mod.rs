@@ -17,6 +17,7 @@ pub mod meta;
 pub mod patch;
 pub mod pod_target;
 pub mod policy;
+pub mod port_forward;
 pub mod project;
 pub mod status;
 pub mod token;
