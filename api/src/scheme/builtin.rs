@@ -95,6 +95,10 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "Pod", "pods", "pod", Namespaced, short: ["po"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
+        Subresource { name: "log", group: "", version: "v1", kind: "Pod", verbs: &["get"] },
+        Subresource { name: "exec", group: "", version: "v1", kind: "PodExecOptions", verbs: &["create", "get"] },
+        Subresource { name: "attach", group: "", version: "v1", kind: "PodAttachOptions", verbs: &["create", "get"] },
+        Subresource { name: "portforward", group: "", version: "v1", kind: "PodPortForwardOptions", verbs: &["create", "get"] },
     ])
     .with_pod_spec("spec")
     .with_columns(columns::POD)

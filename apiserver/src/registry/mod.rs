@@ -127,6 +127,10 @@ impl Registry {
             "token",
             core::token_request::TokenRequests,
         );
+        r.handler("", "pods", "log", core::pod_streams::Log);
+        r.handler("", "pods", "exec", core::pod_streams::EXEC);
+        r.handler("", "pods", "attach", core::pod_streams::ATTACH);
+        r.handler("", "pods", "portforward", core::pod_streams::PortForward);
         r.handler("project.openshift.io", "projects", "", project::Projects);
         r.handler(
             "project.openshift.io",

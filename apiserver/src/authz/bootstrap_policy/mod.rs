@@ -154,6 +154,9 @@ fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
 /// The controller manager's user (its client certificate's common name).
 pub const CONTROLLER_MANAGER: &str = "system:openshift-controller-manager";
 
+/// The API server's user towards the nodes (its client certificate's common name).
+pub const KUBELET_CLIENT: &str = "kube-apiserver-kubelet-client";
+
 fn user_binding(name: &str, role: &str, user: &str) -> Value {
     let mut b = binding(name, role, &[]);
     b["subjects"] = json!([{"apiGroup": RBAC_GROUP, "kind": "User", "name": user}]);
@@ -318,8 +321,23 @@ pub fn objects() -> Vec<Value> {
                 &["get", "list", "watch", "delete"],
             )],
         ),
+        // Upstream's full access to the nodes' API, which the API server's own client
+        // certificate holds to proxy logs and streams.
+        cluster_role(
+            "system:kubelet-api-admin",
+            vec![
+                rule(CORE, &["nodes"], READ),
+                rule(CORE, &["nodes"], &["proxy"]),
+                rule(
+                    CORE,
+                    &["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"],
+                    &["*"],
+                ),
+            ],
+        ),
         binding("cluster-admin", "cluster-admin", &[auth::rbac::MASTERS]),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
+        user_binding(KUBELET_CLIENT, "system:kubelet-api-admin", KUBELET_CLIENT),
         // Upstream binds discovery to authenticated users only; here anyone may discover.
         binding(
             "system:discovery",
