@@ -40,8 +40,8 @@ fn register_node(c: &Cluster, name: &str) {
     ]);
 }
 
-/// Marks every bound pod not yet running as running and ready, with an address, until
-/// stopped: what node agents would report.
+/// Marks every bound pod not yet running as running and ready, with an address, and deletes
+/// for good the bound pods being deleted, until stopped: what node agents would do.
 /// It holds the cluster weakly: a failing test drops the cluster (and stops its server).
 fn node_stand_in(c: Arc<Cluster>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     let c = Arc::downgrade(&c);
@@ -57,6 +57,21 @@ fn node_stand_in(c: Arc<Cluster>, stop: Arc<AtomicBool>) -> std::thread::JoinHan
                 let bound = pod["spec"]["nodeName"]
                     .as_str()
                     .is_some_and(|n| !n.is_empty());
+                let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+                let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
+                // A pod being deleted: its containers stopped, the agent deletes it for good.
+                if bound && !pod["metadata"]["deletionTimestamp"].is_null() {
+                    c.kubectl(&[
+                        "delete",
+                        "pod",
+                        name,
+                        "-n",
+                        namespace,
+                        "--grace-period=0",
+                        "--force",
+                    ]);
+                    continue;
+                }
                 let phase_set =
                     pod["status"]["phase"] == "Running" || pod["status"]["phase"] == "Succeeded";
                 if !bound || phase_set {

@@ -2,3 +2,6 @@
 //! pods bound to it through a container runtime, and serves their logs and streams over HTTPS.
 
 pub mod container_io;
+pub mod kubelet_api;
+#[cfg(any(test, feature = "test-io"))]
+pub mod test_io;
