@@ -109,20 +109,35 @@ fn json(c: &Cluster, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&c.kubectl_ok(&all)).unwrap()
 }
 
+/// The running stand-in for node agents; dropped (also when a test fails), it stops and
+/// lets go of the cluster, so that the cluster's server is stopped with it.
+struct StandIn {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// A cluster with three ready nodes, the stand-in for their agents, and a project `team`
-/// that alice administers (her kubeconfig's path).
-fn cluster() -> (
-    Arc<Cluster>,
-    Arc<AtomicBool>,
-    std::thread::JoinHandle<()>,
-    String,
-) {
+/// that alice administers (her kubeconfig's path). The stand-in must be dropped before the
+/// cluster (declared after it).
+fn cluster() -> (Arc<Cluster>, StandIn, String) {
     let c = Arc::new(Cluster::start(Backend::Embedded));
     for n in ["node-a", "node-b", "node-c"] {
         register_node(&c, n);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let stand_in = node_stand_in(c.clone(), stop.clone());
+    let stand_in = StandIn {
+        thread: Some(node_stand_in(c.clone(), stop.clone())),
+        stop,
+    };
     c.kubectl_ok(&["create", "namespace", "team"]);
     c.kubectl_ok(&[
         "create",
@@ -134,7 +149,7 @@ fn cluster() -> (
         "team",
     ]);
     let alice = c.user_kubeconfig("alice", &["system:authenticated"]);
-    (c, stop, stand_in, alice.to_str().unwrap().to_string())
+    (c, stand_in, alice.to_str().unwrap().to_string())
 }
 
 fn rollout_status(c: &Cluster, alice: &str, name: &str) {
@@ -180,7 +195,7 @@ fn images(c: &Cluster, selector: &str) -> Vec<String> {
 
 #[test]
 fn deployments_roll_out_back_and_scale() {
-    let (c, stop, stand_in, alice) = cluster();
+    let (c, _stand_in, alice) = cluster();
     let alice = alice.as_str();
     let kubectl = |args: &[&str]| {
         let mut all = vec!["--kubeconfig", alice, "-n", "team"];
@@ -336,13 +351,11 @@ fn deployments_roll_out_back_and_scale() {
     eventually("5 pods", || {
         (images(&c, "app=front").len() == 5).then_some(())
     });
-    stop.store(true, Ordering::Relaxed);
-    stand_in.join().unwrap();
 }
 
 #[test]
 fn replica_sets_get_pods_bound_across_nodes() {
-    let (c, stop, stand_in, alice) = cluster();
+    let (c, _stand_in, alice) = cluster();
     let alice = alice.as_str();
     let rs = r#"{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"web"},"spec":{"replicas":3,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"c","image":"x","resources":{"requests":{"cpu":"100m"}}}]}}}}"#;
     let file = c.file("rs.json", rs);
@@ -463,8 +476,6 @@ fn replica_sets_get_pods_bound_across_nodes() {
         ],
     );
     assert!(!on_node["items"].as_array().unwrap().is_empty());
-    stop.store(true, Ordering::Relaxed);
-    stand_in.join().unwrap();
 }
 
 #[test]
@@ -518,7 +529,7 @@ fn a_node_whose_lease_stops_goes_unknown() {
 
 #[test]
 fn jobs_complete_and_expire() {
-    let (c, stop, stand_in, alice) = cluster();
+    let (c, _stand_in, alice) = cluster();
     let alice = alice.as_str();
     let kubectl = |args: &[&str]| {
         let mut all = vec!["--kubeconfig", alice, "-n", "team"];
@@ -554,13 +565,11 @@ fn jobs_complete_and_expire() {
         let out = c.kubectl(&["get", "job", "brief", "-n", "team"]);
         (!out.status.success()).then_some(())
     });
-    stop.store(true, Ordering::Relaxed);
-    stand_in.join().unwrap();
 }
 
 #[test]
 fn oc_scales_and_rolls_out_as_kubectl() {
-    let (c, stop, stand_in, _) = cluster();
+    let (c, _stand_in, _) = cluster();
     let home = c.scratch("home");
     std::fs::create_dir_all(&home).unwrap();
     let kubeconfig = c.kubeconfig().display().to_string();
@@ -618,6 +627,4 @@ fn oc_scales_and_rolls_out_as_kubectl() {
     same(&["rollout", "history", "TARGET"]);
     same(&["rollout", "pause", "TARGET"]);
     same(&["rollout", "undo", "TARGET"]);
-    stop.store(true, Ordering::Relaxed);
-    stand_in.join().unwrap();
 }
