@@ -75,6 +75,7 @@ fn register_kubernetes_kind(
     use k8s_openapi::api::batch::v1 as batch;
     use k8s_openapi::api::coordination::v1 as coordination;
     use k8s_openapi::api::core::v1 as core;
+    use k8s_openapi::api::discovery::v1 as discovery;
     use k8s_openapi::api::flowcontrol::v1 as flowcontrol;
     use k8s_openapi::api::networking::v1 as networking;
     use k8s_openapi::api::node::v1 as node;
@@ -139,6 +140,7 @@ fn register_kubernetes_kind(
         "authorization.k8s.io" / "v1" / SubjectAccessReview => authorization::SubjectAccessReview,
         "authorization.k8s.io" / "v1" / LocalSubjectAccessReview => authorization::LocalSubjectAccessReview,
         "coordination.k8s.io" / "v1" / Lease => coordination::Lease,
+        "discovery.k8s.io" / "v1" / EndpointSlice => discovery::EndpointSlice,
         "rbac.authorization.k8s.io" / "v1" / Role => rbac::Role,
         "rbac.authorization.k8s.io" / "v1" / RoleBinding => rbac::RoleBinding,
         "rbac.authorization.k8s.io" / "v1" / ClusterRole => rbac::ClusterRole,

@@ -125,6 +125,11 @@ enum Command {
     Edit(edit::EditArgs),
     /// Update fields of a resource.
     Patch(patch::PatchArgs),
+    /// Set a new size for a deployment, replica set or replication controller.
+    Scale(scale::ScaleArgs),
+    /// Manage the rollout of a resource.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
     /// Update the labels on a resource.
     Label(meta::MetaArgs),
     /// Update the annotations on a resource.
@@ -191,6 +196,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Delete(a) => write::delete(&g, &a).await,
         Command::Edit(a) => edit::edit(&g, &a).await,
         Command::Patch(a) => patch::patch(&g, &a).await,
+        Command::Scale(a) => scale::scale(&g, &a).await,
+        Command::Rollout(c) => rollout::run(&g, c).await,
         Command::Label(a) => meta::run(&g, meta::Field::Labels, &a).await,
         Command::Annotate(a) => meta::run(&g, meta::Field::Annotations, &a).await,
         Command::Explain(a) => explain::explain(&g, &a).await,

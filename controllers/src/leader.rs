@@ -22,6 +22,8 @@ pub const NAMESPACE: &str = "kube-system";
 #[derive(Clone, Debug)]
 pub struct Election {
     pub identity: String,
+    /// The Lease's name, in `kube-system`.
+    pub lease: &'static str,
     /// How long a Lease holds without renewal.
     pub lease_duration: Duration,
     /// How often candidates try and the leader renews.
@@ -43,6 +45,7 @@ impl Election {
             .subsec_nanos();
         let lease_duration = lease_duration.unwrap_or(Duration::from_secs(15));
         Election {
+            lease: LEASE,
             identity: format!("{host}_{}_{nanos:08x}", std::process::id()),
             retry: (lease_duration / 7).clamp(Duration::from_millis(200), Duration::from_secs(2)),
             lease_duration,
@@ -66,11 +69,17 @@ fn holder(lease: &Lease) -> Option<(String, jiff::Timestamp)> {
 }
 
 impl Election {
+    /// The same candidate competing for another Lease (another component's).
+    pub fn for_lease(mut self, lease: &'static str) -> Election {
+        self.lease = lease;
+        self
+    }
+
     /// Takes or renews the Lease; whether this candidate holds it now.
     pub async fn try_acquire(&self, api: &Api<Object<Lease>>) -> Result<bool, Error> {
         let now = jiff::Timestamp::now();
         let seconds = self.lease_duration.as_secs().max(1);
-        let current = match api.get_opt(LEASE).await? {
+        let current = match api.get_opt(self.lease).await? {
             Some(Object {
                 object: None,
                 metadata,
@@ -87,7 +96,7 @@ impl Election {
                 spec["acquireTime"] = json!(micro_time(now));
                 spec["leaseTransitions"] = json!(0);
                 let lease: Lease = serde_json::from_value(json!({
-                    "metadata": {"name": LEASE, "namespace": NAMESPACE},
+                    "metadata": {"name": self.lease, "namespace": NAMESPACE},
                     "spec": spec,
                 }))
                 .map_err(|e| Error::Invalid(e.to_string()))?;
@@ -110,12 +119,12 @@ impl Election {
                 spec["acquireTime"] = acquired;
                 spec["leaseTransitions"] = json!(transitions);
                 let next: Lease = serde_json::from_value(json!({
-                    "metadata": {"name": LEASE, "namespace": NAMESPACE,
+                    "metadata": {"name": self.lease, "namespace": NAMESPACE,
                         "resourceVersion": lease.resource_version()},
                     "spec": spec,
                 }))
                 .map_err(|e| Error::Invalid(e.to_string()))?;
-                api.replace(LEASE, &PostParams::default(), &Object::new(next))
+                api.replace(self.lease, &PostParams::default(), &Object::new(next))
                     .await
                     .map(drop)
             }
@@ -146,7 +155,7 @@ impl Election {
         }
         let now = micro_time(jiff::Timestamp::now());
         let lease: Lease = serde_json::from_value(json!({
-            "metadata": {"name": LEASE, "namespace": NAMESPACE, "resourceVersion": version},
+            "metadata": {"name": self.lease, "namespace": NAMESPACE, "resourceVersion": version},
             "spec": {
                 "holderIdentity": self.identity,
                 "leaseDurationSeconds": self.lease_duration.as_secs().max(1),
@@ -155,7 +164,7 @@ impl Election {
         }))
         .map_err(|e| Error::Invalid(e.to_string()))?;
         match api
-            .replace(LEASE, &PostParams::default(), &Object::new(lease))
+            .replace(self.lease, &PostParams::default(), &Object::new(lease))
             .await
         {
             Ok(_) => Ok(true),
@@ -184,7 +193,7 @@ impl Election {
         let Ok(Some(Object {
             object: Some(lease),
             ..
-        })) = api.get_opt(LEASE).await
+        })) = api.get_opt(self.lease).await
         else {
             return;
         };
@@ -196,13 +205,13 @@ impl Election {
         spec["leaseDurationSeconds"] = json!(1);
         spec["renewTime"] = json!(micro_time(jiff::Timestamp::now()));
         let released = serde_json::from_value::<Lease>(json!({
-            "metadata": {"name": LEASE, "namespace": NAMESPACE,
+            "metadata": {"name": self.lease, "namespace": NAMESPACE,
                 "resourceVersion": lease.resource_version()},
             "spec": spec,
         }));
         if let Ok(released) = released
             && api
-                .replace(LEASE, &PostParams::default(), &Object::new(released))
+                .replace(self.lease, &PostParams::default(), &Object::new(released))
                 .await
                 .is_ok()
         {

@@ -11,7 +11,15 @@
 //! - `namespace_lifecycle`: a deleted namespace's content is deleted, then its `kubernetes`
 //!   finalizer is removed so that it goes;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
-//!   label, allocated uniquely from a persisted allocation.
+//!   label, allocated uniquely from a persisted allocation;
+//! - `node_lifecycle`: silent nodes go Unknown, nodes are tainted by condition, pods are
+//!   evicted from lost nodes and collected when their node is gone;
+//! - `job`: Jobs run their pods to completion (or failure), then expire;
+//! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
+//! - `deployment`: Deployments roll their template out through ReplicaSets;
+//! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
+//! - `scheduler`: pods without a node are bound to one that fits them (run on its own, with
+//!   its own identity and Lease: `run_scheduler_elected`).
 //!
 //! Every object read, by a watch or a request, is decoded leniently (`lenient`): one stored
 //! with fields of the wrong types is skipped where it matters (`skipped`) and never fails a
@@ -21,13 +29,22 @@
 pub mod backoff;
 pub mod bounded;
 pub mod cluster_role_aggregation;
+pub mod deployment;
 pub mod discovery;
+pub mod endpoints;
+pub mod events;
 pub mod garbage_collector;
+pub mod job;
 pub mod leader;
 pub mod lenient;
 pub mod logs;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
+pub mod node_lifecycle;
+pub mod replicaset;
+pub mod resources;
+pub mod scheduler;
+pub mod selector;
 pub mod service_accounts;
 pub mod skipped;
 #[cfg(test)]
@@ -60,23 +77,53 @@ pub async fn client(kubeconfig: &Path) -> Result<Client, Error> {
     Ok(Client::try_from(config)?)
 }
 
+/// What may be tuned of the controllers.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// How long a node may go without a heartbeat before it is lost (upstream's
+    /// `--node-monitor-grace-period`).
+    pub node_monitor_grace_period: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            node_monitor_grace_period: node_lifecycle::MONITOR_GRACE,
+        }
+    }
+}
+
 /// Runs every controller while this manager holds the leader Lease; returns when it loses
 /// it (the controllers stopped).
-pub async fn run_elected(client: Client, election: &leader::Election) {
+pub async fn run_elected(client: Client, election: &leader::Election, options: Options) {
     election.acquire(&client).await;
     tokio::select! {
-        _ = run(client.clone()) => {}
+        _ = run(client.clone(), options) => {}
+        _ = election.keep(&client) => {}
+    }
+}
+
+/// Runs the scheduler while this process holds the scheduler's Lease.
+pub async fn run_scheduler_elected(client: Client, election: &leader::Election) {
+    election.acquire(&client).await;
+    tokio::select! {
+        _ = scheduler::run(client.clone()) => {}
         _ = election.keep(&client) => {}
     }
 }
 
 /// Runs every controller until the process ends.
-pub async fn run(client: Client) {
+pub async fn run(client: Client, options: Options) {
     tokio::join!(
+        node_lifecycle::run(client.clone(), options.node_monitor_grace_period),
         service_accounts::run(client.clone()),
         namespace_security::run(client.clone()),
         namespace_lifecycle::run(client.clone()),
         garbage_collector::run(client.clone()),
-        cluster_role_aggregation::run(client),
+        cluster_role_aggregation::run(client.clone()),
+        replicaset::run(client.clone()),
+        deployment::run(client.clone()),
+        endpoints::run(client.clone()),
+        job::run(client),
     );
 }

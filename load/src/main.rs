@@ -109,6 +109,14 @@ enum Command {
         #[arg(long)]
         honor_retry_after: bool,
     },
+    /// `nodes` ready Node objects and `pods` pods created at once; bindings per second until
+    /// the scheduler has bound them all (needs the scheduler).
+    Scheduling {
+        #[arg(long, default_value_t = 100)]
+        nodes: usize,
+        #[arg(long, default_value_t = 5000)]
+        pods: usize,
+    },
     /// The whole suite with the parameters of the performance targets.
     All,
 }
@@ -174,6 +182,7 @@ fn main() {
                 };
                 run.overload(&overload).await
             }
+            Command::Scheduling { nodes, pods } => run.scheduling(nodes, pods).await.map(drop),
             Command::All => run.all().await,
         }
     });

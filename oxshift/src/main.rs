@@ -36,6 +36,9 @@ enum Command {
     Start(StartArgs),
     /// Run the controllers alone, against the API server of a kubeconfig.
     ControllerManager(ControllerManagerArgs),
+    /// Run the scheduler alone, against the API server of a kubeconfig
+    /// (`<data-dir>/scheduler.kubeconfig` of `oxshift start`).
+    Scheduler(SchedulerArgs),
     /// Run an API server replica (with `--storage etcd`, any number share one etcd and one
     /// PKI directory; the first to start creates the PKI and the admin kubeconfig).
     Apiserver(StartArgs),
@@ -48,6 +51,19 @@ struct ControllerManagerArgs {
     kubeconfig: PathBuf,
     /// How long the leader's Lease holds without renewal (`15s`); a standby takes over
     /// within this much after the leader dies.
+    #[arg(long, value_parser = seconds, default_value = "15s")]
+    leader_elect_lease_duration: std::time::Duration,
+    /// How long a node may go without a heartbeat before it is marked lost (`50s`).
+    #[arg(long, value_parser = seconds, default_value = "50s")]
+    node_monitor_grace_period: std::time::Duration,
+}
+
+#[derive(clap::Args)]
+struct SchedulerArgs {
+    /// Credentials and server (`<data-dir>/scheduler.kubeconfig` of `oxshift start`).
+    #[arg(long)]
+    kubeconfig: PathBuf,
+    /// How long the leader's Lease (`kube-system/kube-scheduler`) holds without renewal.
     #[arg(long, value_parser = seconds, default_value = "15s")]
     leader_elect_lease_duration: std::time::Duration,
 }
@@ -116,6 +132,10 @@ struct StartArgs {
     /// `oxshift controller-manager` processes.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     controllers: bool,
+    /// How long a node may go without a heartbeat before the in-process controllers mark it
+    /// lost (`50s`).
+    #[arg(long, value_parser = seconds, default_value = "50s")]
+    node_monitor_grace_period: std::time::Duration,
     /// The deadline of requests that are not long-running (`?timeout=` may ask for less).
     #[arg(long, value_parser = seconds, default_value = "60s")]
     request_timeout: std::time::Duration,
@@ -189,6 +209,7 @@ async fn main() {
         Command::Start(args) => serve(args, Kubeconfig::Write).await,
         Command::Apiserver(args) => serve(args, Kubeconfig::IfMissing).await,
         Command::ControllerManager(args) => controller_manager(args).await,
+        Command::Scheduler(args) => scheduler(args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -272,6 +293,13 @@ const CONTROLLER_MANAGER: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec
     groups: &[],
 };
 
+/// The scheduler's own identity (bound to upstream's `system:kube-scheduler` role).
+const SCHEDULER: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec {
+    file: "scheduler",
+    user: apiserver::authz::bootstrap_policy::SCHEDULER,
+    groups: &[],
+};
+
 /// The API server's identity towards the nodes' APIs (bound to `system:kubelet-api-admin` by
 /// the default policy).
 const KUBELET_CLIENT: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec {
@@ -331,6 +359,10 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     if kubeconfig_mode == Kubeconfig::Write || !controllers_kubeconfig.exists() {
         write_kubeconfig(&pki, &server, &controllers_kubeconfig, &CONTROLLER_MANAGER)?;
     }
+    let scheduler_kubeconfig = args.data_dir.join("scheduler.kubeconfig");
+    if kubeconfig_mode == Kubeconfig::Write || !scheduler_kubeconfig.exists() {
+        write_kubeconfig(&pki, &server, &scheduler_kubeconfig, &SCHEDULER)?;
+    }
     // Reported once the kubeconfigs name this address, so that a reader of the file may use
     // them at once.
     if writes_kubeconfig {
@@ -385,12 +417,24 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         let client = controllers::client(&controllers_kubeconfig).await?;
         let election = controllers::leader::Election::new(None);
         let (c, e) = (client.clone(), election.clone());
+        let options = controllers::Options {
+            node_monitor_grace_period: args.node_monitor_grace_period,
+        };
         tokio::spawn(async move {
             loop {
-                controllers::run_elected(c.clone(), &e).await;
+                controllers::run_elected(c.clone(), &e, options).await;
             }
         });
         in_process = Some((client, election));
+        // The scheduler, with its own identity and Lease, as kube-scheduler beside the managers.
+        let client = controllers::client(&scheduler_kubeconfig).await?;
+        let election =
+            controllers::leader::Election::new(None).for_lease(controllers::scheduler::LEASE);
+        tokio::spawn(async move {
+            loop {
+                controllers::run_scheduler_elected(client.clone(), &election).await;
+            }
+        });
     }
     let closing = api.clone();
     let shutdown = async move {
@@ -440,7 +484,24 @@ async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError>
     tracing::info!(identity = %election.identity, "Oxshift controller manager running");
     tokio::select! {
         // As upstream's managers, one that lost its lease exits (to be restarted as a standby).
-        _ = controllers::run_elected(client.clone(), &election) => Err("leader election lost".into()),
+        _ = controllers::run_elected(client.clone(), &election, controllers::Options {
+            node_monitor_grace_period: args.node_monitor_grace_period,
+        }) => Err("leader election lost".into()),
+        _ = terminated() => {
+            tracing::info!("shutting down");
+            election.release(&client).await;
+            Ok(())
+        }
+    }
+}
+
+async fn scheduler(args: SchedulerArgs) -> Result<(), BoxError> {
+    let client = controllers::client(&args.kubeconfig).await?;
+    let election = controllers::leader::Election::new(Some(args.leader_elect_lease_duration))
+        .for_lease(controllers::scheduler::LEASE);
+    tracing::info!(identity = %election.identity, "Oxshift scheduler running");
+    tokio::select! {
+        _ = controllers::run_scheduler_elected(client.clone(), &election) => Err("leader election lost".into()),
         _ = terminated() => {
             tracing::info!("shutting down");
             election.release(&client).await;

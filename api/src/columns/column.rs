@@ -64,6 +64,10 @@ pub enum Special {
     ServiceExternalIp,
     ServicePorts,
     EndpointAddresses,
+    /// The ports of an EndpointSlice (numbers, or names), three at most and `+ N more...`.
+    SlicePorts,
+    /// The addresses of an EndpointSlice's endpoints, likewise.
+    SliceEndpoints,
     /// `kind/name` of an event's object, the kind in lower case.
     EventObject,
     /// `namespace/name` of a volume's claim.

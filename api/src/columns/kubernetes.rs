@@ -194,6 +194,22 @@ pub const ENDPOINTS: &[Column] = &[
     AGE,
 ];
 
+pub const ENDPOINT_SLICE: &[Column] = &[
+    NAME,
+    text(
+        "AddressType",
+        "The type of address of the slice.",
+        "addressType",
+    ),
+    special("Ports", "The ports of the slice.", SlicePorts),
+    special(
+        "Endpoints",
+        "The addresses of the slice's endpoints.",
+        SliceEndpoints,
+    ),
+    AGE,
+];
+
 pub const EVENT: &[Column] = &[
     col(
         "Last Seen",

@@ -194,6 +194,9 @@ pub const BUILTIN: &[ResourceDef] = &[
     // coordination.k8s.io/v1
     resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::LEASE),
+    // discovery.k8s.io/v1
+    resource!("discovery.k8s.io"/"v1", "EndpointSlice", "endpointslices", "endpointslice", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::ENDPOINT_SLICE),
     // rbac.authorization.k8s.io/v1
     resource!("rbac.authorization.k8s.io"/"v1", "Role", "roles", "role", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_names(NameRule::PathSegment)

@@ -127,6 +127,7 @@ impl Registry {
             "token",
             core::token_request::TokenRequests,
         );
+        r.handler("", "pods", "binding", core::binding::Bindings);
         r.handler("", "pods", "log", core::pod_streams::Log);
         r.handler("", "pods", "exec", core::pod_streams::EXEC);
         r.handler("", "pods", "attach", core::pod_streams::ATTACH);

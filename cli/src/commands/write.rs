@@ -78,6 +78,8 @@ pub struct CreateArgs {
 pub enum CreateCommand {
     /// Request a service account token.
     Token(super::token::TokenArgs),
+    /// Create a deployment with the specified name.
+    Deployment(super::create_deployment::DeploymentArgs),
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -113,8 +115,10 @@ pub(super) async fn each_manifest(
 }
 
 pub async fn create(g: &Globals, a: &CreateArgs) -> Result<(), CliError> {
-    if let Some(CreateCommand::Token(t)) = &a.what {
-        return super::token::create_token(g, t).await;
+    match &a.what {
+        Some(CreateCommand::Token(t)) => return super::token::create_token(g, t).await,
+        Some(CreateCommand::Deployment(d)) => return super::create_deployment::create(g, d).await,
+        None => {}
     }
     if a.filenames.is_empty() {
         return Err(CliError::msg("must specify one of -f and -k"));

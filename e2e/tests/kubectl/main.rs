@@ -511,6 +511,13 @@ fn table_output(c: Cluster) {
             .map(|l| l.split_whitespace().map(String::from).collect())
             .collect()
     };
+    // Read once the deployment controller has made its replica set (no node runs the pods).
+    c.kubectl_ok(&[
+        "wait",
+        "--for=jsonpath={.status.updatedReplicas}=2",
+        "deploy/web",
+        "--timeout=30s",
+    ]);
     let deploy = lines(&["get", "deploy", "-o", "wide"]);
     assert_eq!(
         deploy[0],
@@ -528,7 +535,7 @@ fn table_output(c: Cluster) {
     assert_eq!(
         (&deploy[1][..4], &deploy[1][5..]),
         (
-            &["web", "0/2", "0", "0"].map(String::from)[..],
+            &["web", "0/2", "2", "0"].map(String::from)[..],
             &["app", "nginx", "app=web"].map(String::from)[..]
         )
     );

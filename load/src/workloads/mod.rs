@@ -1,7 +1,8 @@
 //! The workloads: each prepares its own fresh namespace, runs, and prints one report line.
 //!
 //! - `run.rs`: the run, its namespaces and connections; `drive.rs` many clients at once;
-//! - `throughput.rs`, `list.rs`, `watch.rs`, `deletion.rs`, `overload.rs`: the workloads;
+//! - `throughput.rs`, `list.rs`, `watch.rs`, `deletion.rs`, `overload.rs`,
+//!   `scheduling.rs`: the workloads;
 //! - `suite.rs`: all of them against the performance targets.
 
 mod deletion;
@@ -9,6 +10,7 @@ mod drive;
 mod list;
 mod overload;
 mod run;
+mod scheduling;
 mod suite;
 mod throughput;
 mod watch;

@@ -12,6 +12,7 @@
 
 use serde_json::{Value, json};
 
+mod components;
 mod kubernetes;
 mod openshift;
 mod vocabulary;
@@ -150,6 +151,8 @@ fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
         "subjects": subjects,
     })
 }
+
+pub use components::SCHEDULER;
 
 /// The controller manager's user (its client certificate's common name).
 pub const CONTROLLER_MANAGER: &str = "system:openshift-controller-manager";
@@ -337,6 +340,12 @@ pub fn objects() -> Vec<Value> {
         ),
         binding("cluster-admin", "cluster-admin", &[auth::rbac::MASTERS]),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
+        cluster_role(components::SCHEDULER, components::scheduler_rules()),
+        user_binding(
+            components::SCHEDULER,
+            components::SCHEDULER,
+            components::SCHEDULER,
+        ),
         user_binding(KUBELET_CLIENT, "system:kubelet-api-admin", KUBELET_CLIENT),
         // Upstream binds discovery to authenticated users only; here anyone may discover.
         binding(

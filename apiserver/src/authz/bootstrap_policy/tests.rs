@@ -301,6 +301,7 @@ fn namespace_roles_cover_the_served_kinds() {
     ];
     let unwritten = [
         "endpoints",
+        "endpointslices",
         "limitranges",
         "resourcequotas",
         "roles",
@@ -311,6 +312,7 @@ fn namespace_roles_cover_the_served_kinds() {
     ];
     let unupdated = [
         "endpoints",
+        "endpointslices",
         "limitranges",
         "resourcequotas",
         "podtemplates",

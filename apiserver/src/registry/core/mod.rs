@@ -2,10 +2,12 @@
 //! services (with their addresses and node ports), pods and pod templates, and a service
 //! account's `token` subresource.
 
+pub mod binding;
 pub mod defaults;
 pub mod pod_streams;
 pub mod service_ips;
 pub mod token_request;
+pub mod toleration_seconds;
 
 use api::scheme::ResourceDef;
 use async_trait::async_trait;
@@ -91,6 +93,11 @@ impl Reservation for service_ips::Claim {
 pub struct Pods;
 
 impl Strategy for Pods {
+    fn prepare_create(&self, obj: &mut Value) {
+        self.prepare(obj);
+        toleration_seconds::default_tolerations(obj.pointer_mut("/spec"));
+    }
+
     fn prepare(&self, obj: &mut Value) {
         defaults::pod_spec_defaults(obj.pointer_mut("/spec"), true);
     }

@@ -27,6 +27,15 @@ fn condition_true(obj: &Value, kind: &str) -> bool {
     list(obj, "status.conditions").any(|c| c["type"] == kind && c["status"] == "True")
 }
 
+/// Upstream's listWithMoreString: three items, then `+ N more...`; `<unset>` for none.
+fn with_more(items: Vec<String>) -> String {
+    match items.len() {
+        0 => "<unset>".into(),
+        n if n > 3 => format!("{} + {} more...", items[..3].join(","), n - 3),
+        _ => items.join(","),
+    }
+}
+
 fn text(special: Special, obj: &Value, now: i64) -> String {
     match special {
         Special::ServiceExternalIp => service_external_ip(obj),
@@ -61,6 +70,21 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
                 _ => all.join(","),
             }
         }
+        Special::SlicePorts => with_more(
+            list(obj, "ports")
+                .map(|p| match (p["port"].as_i64(), p["name"].as_str()) {
+                    (Some(n), _) => n.to_string(),
+                    (None, Some(name)) => name.to_string(),
+                    _ => "*".to_string(),
+                })
+                .collect(),
+        ),
+        Special::SliceEndpoints => with_more(
+            list(obj, "endpoints")
+                .flat_map(|e| list(e, "addresses"))
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect(),
+        ),
         Special::EventObject => {
             let involved = &obj["involvedObject"];
             format!(

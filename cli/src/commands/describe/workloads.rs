@@ -159,15 +159,25 @@ pub async fn deployment(out: &mut String, s: &Session, d: &Value) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let (new, old): (Vec<&Value>, Vec<&Value>) = owned
-        .into_iter()
-        .partition(|rs| unhashed(&rs["spec"]["template"]) == current);
-    if !old.is_empty() {
-        out.push_str(&format!("OldReplicaSets:\t{}\n", line(&old)));
-    }
-    if let Some(first) = new.first() {
-        out.push_str(&format!("NewReplicaSet:\t{}\n", line(&[*first])));
-    }
+    // As kubectl: the oldest with the current template is the new one, every other is old.
+    let mut owned = owned;
+    owned.sort_by_key(|rs| {
+        (
+            str_of(&rs["metadata"]["creationTimestamp"]).to_string(),
+            str_of(&rs["metadata"]["name"]).to_string(),
+        )
+    });
+    let new = owned
+        .iter()
+        .position(|rs| unhashed(&rs["spec"]["template"]) == current)
+        .map(|i| owned.remove(i));
+    let none_or = |sets: &[&Value]| match sets.is_empty() {
+        true => "<none>".to_string(),
+        false => line(sets),
+    };
+    out.push_str(&format!("OldReplicaSets:\t{}\n", none_or(&owned)));
+    let new: Vec<&Value> = new.into_iter().collect();
+    out.push_str(&format!("NewReplicaSet:\t{}\n", none_or(&new)));
 }
 
 pub async fn service(out: &mut String, s: &Session, svc: &Value) {
@@ -252,31 +262,39 @@ pub async fn service(out: &mut String, s: &Session, svc: &Value) {
 }
 
 /// The ready endpoints of the port named `port` (`10.0.0.1:8080,...`, three at most then
-/// `+ N more...`), or `<none>`.
+/// `+ N more...`; bare addresses from slices without ports), as kubectl's
+/// formatEndpointSlices: `<none>` without any slice, empty when the slices hold none.
 fn endpoints(slices: &[Value], port: &str) -> String {
+    if slices.is_empty() {
+        return "<none>".into();
+    }
     let mut all = Vec::new();
     for slice in slices {
-        let Some(number) = slice["ports"]
+        let ready = slice["endpoints"]
             .as_array()
             .into_iter()
             .flatten()
+            .filter(|e| e["conditions"]["ready"] != false);
+        let ports: Vec<&Value> = slice["ports"].as_array().into_iter().flatten().collect();
+        if ports.is_empty() {
+            all.extend(ready.filter_map(|e| e["addresses"][0].as_str().map(str::to_string)));
+            continue;
+        }
+        let Some(number) = ports
+            .iter()
             .find(|p| str_of(&p["name"]) == port)
             .and_then(|p| p["port"].as_i64())
         else {
             continue;
         };
-        for e in slice["endpoints"].as_array().into_iter().flatten() {
-            if e["conditions"]["ready"] == false {
-                continue;
-            }
+        for e in ready {
             for address in e["addresses"].as_array().into_iter().flatten() {
                 all.push(format!("{}:{number}", str_of(address)));
             }
         }
     }
     match all.len() {
-        0 => "<none>".into(),
-        1..=3 => all.join(","),
+        0..=3 => all.join(","),
         n => format!("{} + {} more...", all[..3].join(","), n - 3),
     }
 }

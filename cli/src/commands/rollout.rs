@@ -1,0 +1,399 @@
+//! `oc rollout status|history|undo|pause|resume|restart` on Deployments, as kubectl's: the status lines of
+//! kubectl's deployment status viewer until the rollout ends, and the patches of pause,
+//! resume and restart with their `paused`/`resumed`/`restarted` lines (and kubectl's errors
+//! for a deployment already so).
+
+use std::time::Duration;
+
+use http::Method;
+use serde_json::{Value, json};
+
+use super::Globals;
+use crate::client::{Session, send, session};
+use crate::error::CliError;
+use crate::objects::{self, Target};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RolloutCommand {
+    /// Show the status of the rollout.
+    Status(RolloutArgs),
+    /// Mark the provided resource as paused.
+    Pause(RolloutArgs),
+    /// Resume a paused resource.
+    Resume(RolloutArgs),
+    /// Restart a resource.
+    Restart(RolloutArgs),
+    /// View rollout history.
+    History(RolloutArgs),
+    /// Undo a previous rollout.
+    Undo(UndoArgs),
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct UndoArgs {
+    /// TYPE NAME or TYPE/NAME.
+    pub words: Vec<String>,
+    /// The revision to roll back to (0: the previous one).
+    #[arg(long, default_value_t = 0)]
+    pub to_revision: i64,
+}
+
+const REVISION: &str = "deployment.kubernetes.io/revision";
+const HASH: &str = "pod-template-hash";
+/// Annotations of a replica set that a rollback does not copy to its deployment (kubectl's).
+const NOT_COPIED: [&str; 5] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+];
+
+/// A template without its pod-template-hash label.
+fn unhashed(template: &Value) -> Value {
+    let mut t = template.clone();
+    if let Some(labels) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove(HASH);
+    }
+    t
+}
+
+/// The replica sets a deployment controls, by revision.
+async fn revisions(
+    s: &Session,
+    t: &Target,
+    d: &Value,
+) -> Result<std::collections::BTreeMap<i64, Value>, CliError> {
+    let ns = t.namespace.clone().unwrap_or_default();
+    let list = s
+        .get(&format!("/apis/apps/v1/namespaces/{ns}/replicasets"))
+        .await?;
+    let uid = &d["metadata"]["uid"];
+    Ok(list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|rs| {
+            rs["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|o| o["uid"] == *uid && o["controller"] == true)
+        })
+        .filter_map(|rs| {
+            let r = rs["metadata"]["annotations"][REVISION]
+                .as_str()?
+                .parse()
+                .ok()?;
+            Some((r, rs.clone()))
+        })
+        .collect())
+}
+
+async fn history(s: &Session, a: &RolloutArgs) -> Result<(), CliError> {
+    for t in deployments(s, &a.words).await? {
+        let d = s.get(&t.path()).await?;
+        let sets = revisions(s, &t, &d).await?;
+        let mut out = String::from("REVISION\tCHANGE-CAUSE\n");
+        for (r, rs) in &sets {
+            let cause = rs["metadata"]["annotations"]["kubernetes.io/change-cause"]
+                .as_str()
+                .filter(|c| !c.is_empty())
+                .unwrap_or("<none>");
+            out.push_str(&format!("{r}\t{cause}\n"));
+        }
+        print!(
+            "{} \n{}\n",
+            t.display(),
+            crate::printers::tabwriter::format(&out)
+        );
+    }
+    Ok(())
+}
+
+async fn undo(s: &Session, a: &UndoArgs) -> Result<(), CliError> {
+    for t in deployments(s, &a.words).await? {
+        let d = s.get(&t.path()).await?;
+        if d["spec"]["paused"] == json!(true) {
+            return Err(CliError::msg(
+                "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume' and try again",
+            ));
+        }
+        let sets = revisions(s, &t, &d).await?;
+        let target = match a.to_revision {
+            0 => sets.keys().rev().nth(1).copied(),
+            r => sets.contains_key(&r).then_some(r),
+        };
+        let Some(revision) = target else {
+            return Err(CliError::msg(match a.to_revision {
+                0 => format!("no rollout history found for deployment {:?}", t.name),
+                r => format!("unable to find specified revision {r} in history"),
+            }));
+        };
+        let rs = &sets[&revision];
+        let template = unhashed(&rs["spec"]["template"]);
+        if unhashed(&d["spec"]["template"]) == template {
+            println!(
+                "{} skipped rollback (current template already matches revision {revision})",
+                t.display()
+            );
+            continue;
+        }
+        // The deployment keeps only its annotations of the kinds not copied; the others are
+        // the replica set's (kubectl's rule).
+        let mut annotations: serde_json::Map<String, Value> = d["metadata"]["annotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| NOT_COPIED.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in rs["metadata"]["annotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if !NOT_COPIED.contains(&k.as_str()) {
+                annotations.insert(k.clone(), v.clone());
+            }
+        }
+        let patch = json!([
+            {"op": "replace", "path": "/spec/template", "value": template},
+            {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+        ]);
+        let body = serde_json::to_vec(&patch).map_err(|e| CliError::msg(e.to_string()))?;
+        send(
+            &s.client,
+            Method::PATCH,
+            &t.path(),
+            &[],
+            Some(("application/json-patch+json", body)),
+        )
+        .await?;
+        println!("{} rolled back", t.display());
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct RolloutArgs {
+    /// TYPE NAME or TYPE/NAME.
+    pub words: Vec<String>,
+    /// Watch the status of the rollout until it's done.
+    #[arg(long, short = 'w', default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch: bool,
+    /// The length of time to wait before ending watch (0: never).
+    #[arg(long, default_value = "0s")]
+    pub timeout: String,
+}
+
+/// kubectl's deployment status viewer: the line to print, and whether the rollout is done.
+pub fn status_line(d: &Value) -> Result<(String, bool), CliError> {
+    let name = d["metadata"]["name"].as_str().unwrap_or_default();
+    let generation = d["metadata"]["generation"].as_i64().unwrap_or(0);
+    let status = &d["status"];
+    if generation > status["observedGeneration"].as_i64().unwrap_or(0) {
+        return Ok((
+            "Waiting for deployment spec update to be observed...\n".into(),
+            false,
+        ));
+    }
+    let progressing = status["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Progressing"));
+    if progressing.is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded") {
+        return Err(CliError::msg(format!(
+            "deployment {name:?} exceeded its progress deadline"
+        )));
+    }
+    let n = |v: &Value| v.as_i64().unwrap_or(0);
+    let wanted = d["spec"]["replicas"].as_i64().unwrap_or(1);
+    let (updated, replicas, available) = (
+        n(&status["updatedReplicas"]),
+        n(&status["replicas"]),
+        n(&status["availableReplicas"]),
+    );
+    let line = if updated < wanted {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {updated} out of {wanted} new replicas have been updated...\n"
+        )
+    } else if replicas > updated {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...\n",
+            replicas - updated
+        )
+    } else if available < updated {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {available} of {updated} updated replicas are available...\n"
+        )
+    } else {
+        return Ok((
+            format!("deployment {name:?} successfully rolled out\n"),
+            true,
+        ));
+    };
+    Ok((line, false))
+}
+
+fn seconds(text: &str) -> Result<u64, CliError> {
+    text.trim_end_matches('s')
+        .parse()
+        .map_err(|_| CliError::msg(format!("invalid argument {text:?} for \"--timeout\" flag")))
+}
+
+async fn deployments(s: &Session, words: &[String]) -> Result<Vec<Target>, CliError> {
+    let targets = objects::named(s, words).await?;
+    for t in &targets {
+        if t.resource.kind != "Deployment" {
+            return Err(CliError::msg(format!(
+                "no status viewer has been implemented for {}",
+                t.resource.kind
+            )));
+        }
+    }
+    Ok(targets)
+}
+
+async fn status(s: &Session, a: &RolloutArgs) -> Result<(), CliError> {
+    let timeout = seconds(&a.timeout)?;
+    let started = std::time::Instant::now();
+    for t in deployments(s, &a.words).await? {
+        let mut last = String::new();
+        loop {
+            let d = s.get(&t.path()).await?;
+            let (line, done) = status_line(&d)?;
+            if line != last {
+                print!("{line}");
+                last = line;
+            }
+            if done || !a.watch {
+                break;
+            }
+            if timeout > 0 && started.elapsed() >= Duration::from_secs(timeout) {
+                return Err(CliError::msg("timed out waiting for the condition"));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Patches each deployment with `patch`; an error (`<resource> "<name>" <already>`) for one
+/// that `unchanged` says is already so.
+async fn patch_each(
+    s: &Session,
+    a: &RolloutArgs,
+    unchanged: impl Fn(&Value) -> bool,
+    patch: Value,
+    done: &str,
+    already: &str,
+) -> Result<(), CliError> {
+    let body = serde_json::to_vec(&patch).map_err(|e| CliError::msg(e.to_string()))?;
+    for t in objects::named(s, &a.words).await? {
+        let current = s.get(&t.path()).await?;
+        if unchanged(&current) {
+            let resource = match t.resource.group.as_str() {
+                "" => t.resource.plural.clone(),
+                g => format!("{}.{g}", t.resource.plural),
+            };
+            return Err(CliError::msg(format!("{resource} {:?} {already}", t.name)));
+        }
+        send(
+            &s.client,
+            Method::PATCH,
+            &format!("{}?fieldManager=kubectl-rollout", t.path()),
+            &[],
+            Some(("application/strategic-merge-patch+json", body.clone())),
+        )
+        .await?;
+        println!("{} {done}", t.display());
+    }
+    Ok(())
+}
+
+pub async fn run(g: &Globals, c: RolloutCommand) -> Result<(), CliError> {
+    let config = g.kubeconfig()?;
+    let s = session(&config, &g.overrides).await?;
+    let paused = |d: &Value| d["spec"]["paused"] == json!(true);
+    match c {
+        RolloutCommand::Status(a) => status(&s, &a).await,
+        RolloutCommand::History(a) => history(&s, &a).await,
+        RolloutCommand::Undo(a) => undo(&s, &a).await,
+        RolloutCommand::Pause(a) => {
+            patch_each(
+                &s,
+                &a,
+                paused,
+                json!({"spec": {"paused": true}}),
+                "paused",
+                "is already paused",
+            )
+            .await
+        }
+        RolloutCommand::Resume(a) => {
+            patch_each(
+                &s,
+                &a,
+                |d| !paused(d),
+                json!({"spec": {"paused": null}}),
+                "resumed",
+                "is not paused",
+            )
+            .await
+        }
+        RolloutCommand::Restart(a) => {
+            let now = jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string();
+            let patch = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}});
+            patch_each(&s, &a, |_| false, patch, "restarted", "").await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubectls_status_lines() {
+        let d = |status: Value, generation: i64| {
+            json!({"metadata": {"name": "web", "generation": generation},
+            "spec": {"replicas": 3}, "status": status})
+        };
+        let line = |v: Value| status_line(&v).unwrap();
+        assert_eq!(
+            line(d(json!({"observedGeneration": 1}), 2)).0,
+            "Waiting for deployment spec update to be observed...\n"
+        );
+        assert_eq!(
+            line(d(
+                json!({"observedGeneration": 2, "updatedReplicas": 1, "replicas": 4}),
+                2
+            ))
+            .0,
+            "Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have been updated...\n"
+        );
+        assert_eq!(
+            line(d(
+                json!({"observedGeneration": 2, "updatedReplicas": 3, "replicas": 4}),
+                2
+            ))
+            .0,
+            "Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination...\n"
+        );
+        assert_eq!(
+            line(d(
+                json!({"observedGeneration": 2, "updatedReplicas": 3, "replicas": 3, "availableReplicas": 3}),
+                2
+            )),
+            (
+                "deployment \"web\" successfully rolled out\n".to_string(),
+                true
+            )
+        );
+    }
+}
