@@ -13,10 +13,13 @@
 use serde_json::{Value, json};
 
 mod kubernetes;
+mod node;
 mod openshift;
 mod vocabulary;
 
 use kubernetes::*;
+pub use node::NODES_GROUP;
+use node::*;
 use openshift::*;
 use vocabulary::*;
 
@@ -318,7 +321,18 @@ pub fn objects() -> Vec<Value> {
                 &["get", "list", "watch", "delete"],
             )],
         ),
+        cluster_role("system:node", rules(SYSTEM_NODE)),
+        cluster_role(
+            "system:oxshift:node-image-config-reader",
+            rules(NODE_IMAGE_CONFIG_READER),
+        ),
         binding("cluster-admin", "cluster-admin", &[auth::rbac::MASTERS]),
+        binding("system:node", "system:node", &[NODES_GROUP]),
+        binding(
+            "system:oxshift:node-image-config-reader",
+            "system:oxshift:node-image-config-reader",
+            &[NODES_GROUP],
+        ),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
         // Upstream binds discovery to authenticated users only; here anyone may discover.
         binding(
