@@ -22,7 +22,8 @@ pub struct NetworkError {
     message: String,
 }
 
-/// Runs `ip` with `args`; "File exists" is success when `exists_ok`.
+/// Runs `ip` with `args`; "File exists" (or an address already assigned) is success when
+/// `exists_ok`.
 async fn ip(args: &[&str], exists_ok: bool) -> Result<(), NetworkError> {
     let output = Command::new("ip")
         .args(args)
@@ -33,7 +34,8 @@ async fn ip(args: &[&str], exists_ok: bool) -> Result<(), NetworkError> {
             message: e.to_string(),
         })?;
     let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success() || (exists_ok && stderr.contains("File exists")) {
+    let exists = stderr.contains("File exists") || stderr.contains("already assigned");
+    if output.status.success() || (exists_ok && exists) {
         return Ok(());
     }
     Err(NetworkError {

@@ -54,6 +54,8 @@ pub struct Worker {
     last_written: Option<serde_json::Value>,
     seen: Instant,
     running_logged: bool,
+    /// The last sandbox or volume failure reported (reported again only when it changes).
+    reported_failure: Option<String>,
 }
 
 fn waiting(reason: Option<&str>, message: Option<String>) -> ApiState {
@@ -134,6 +136,7 @@ impl Worker {
             last_written: None,
             seen: Instant::now(),
             running_logged: false,
+            reported_failure: None,
         }
     }
 
@@ -283,7 +286,7 @@ impl Worker {
                 Ok(sandbox) => self.sandbox = Some(sandbox),
                 Err(e) => {
                     let message = format!("Failed to create pod sandbox: {e}");
-                    self.event(pod, None, Kind::Warning, "FailedCreatePodSandBox", &message)
+                    self.report_failure(pod, "FailedCreatePodSandBox", message)
                         .await;
                     return false;
                 }
@@ -307,6 +310,13 @@ impl Worker {
             self.volumes_ready = true;
         }
         true
+    }
+
+    async fn report_failure(&mut self, pod: &Pod, reason: &str, message: String) {
+        if self.reported_failure.as_ref() != Some(&message) {
+            self.event(pod, None, Kind::Warning, reason, &message).await;
+            self.reported_failure = Some(message);
+        }
     }
 
     fn ip_text(&self) -> String {
