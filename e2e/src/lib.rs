@@ -140,6 +140,11 @@ impl Cluster {
             "--listen".to_string(),
             format!("127.0.0.1:{}", self.port),
         ];
+        // The all-in-one's node runs only where a test asks for it (any `--node…` argument):
+        // the other tests see a cluster without nodes, and no test binds the kubelet port.
+        if !self.extra.iter().any(|a| a.starts_with("--node")) {
+            args.push("--node=false".to_string());
+        }
         args.extend(self.extra.iter().cloned());
         #[cfg(feature = "etcd")]
         if let Some(etcd) = &self.etcd {
@@ -212,6 +217,50 @@ impl Cluster {
             .spawn()
             .expect("start the controller manager");
         Process { child, log }
+    }
+
+    /// Starts `oxshift node` with a node's credentials (`system:node:<name>` in
+    /// `system:nodes`) and `extra` arguments, logging to `<name>.log`.
+    pub fn node_agent(&self, name: &str, extra: &[&str]) -> Process {
+        let kubeconfig = self.user_kubeconfig(&format!("system:node:{name}"), &["system:nodes"]);
+        let log = self.dir.path().join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(oxshift_binary())
+            .arg("node")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .arg("--data-dir")
+            .arg(self.dir.path().join(format!("{name}.node")))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start the node agent");
+        Process { child, log }
+    }
+
+    /// Waits until `kubectl get <args> -o jsonpath=<path>` prints `wanted`, failing the test
+    /// (with what it last printed) after `within`.
+    pub fn wait_for(&self, args: &[&str], path: &str, wanted: &str, within: Duration) -> String {
+        let jsonpath = format!("jsonpath={path}");
+        let mut all: Vec<&str> = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend(["-o", jsonpath.as_str()]);
+        let deadline = Instant::now() + within;
+        loop {
+            let out = self.kubectl(&all);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if out.status.success() && text == wanted {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kubectl {all:?} printed {text:?} (stderr {:?}), not {wanted:?}, for {within:?}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Stops the server gracefully (SIGTERM), waiting for it to exit.

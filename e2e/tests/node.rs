@@ -1,0 +1,529 @@
+//! Node agents: simulated nodes register, keep their Lease and run the pods bound to them
+//! without containers; on a machine with podman (as root), the all-in-one's node runs real
+//! pods: an image built here and pulled from a registry on loopback, served on the pod's
+//! address on the bridge, a crashing container backed off, and everything of a deleted pod
+//! removed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use e2e::{Backend, Cluster};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn pod_manifest(name: &str, node: &str, image: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  nodeName: {node}\n  terminationGracePeriodSeconds: 2\n  containers:\n  - name: main\n    image: {image}\n{extra}"
+    )
+}
+
+#[test]
+fn simulated_nodes_register_and_run_pods_without_containers() {
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &[
+            "--node-runtime",
+            "simulated",
+            "--node-name",
+            "aio",
+            "--node-port",
+            "0",
+            "--node-pod-cidr",
+            "10.128.40.0/23",
+        ],
+    );
+    let agents = c.node_agent(
+        "sims",
+        &[
+            "--runtime",
+            "simulated",
+            "--count",
+            "3",
+            "--name-prefix",
+            "sim-",
+            "--port",
+            "0",
+            "--pod-cidr",
+            "10.128.42.0/23",
+        ],
+    );
+    for node in ["aio", "sim-0", "sim-1", "sim-2"] {
+        c.wait_for(
+            &["node", node],
+            r#"{.status.conditions[?(@.type=="Ready")].status}"#,
+            "True",
+            WAIT,
+        );
+    }
+    // Each node has its slice of the cluster network, its bound port and its Lease.
+    let cidr = c.kubectl_ok(&["get", "node", "sim-1", "-o", "jsonpath={.spec.podCIDR}"]);
+    assert_eq!(cidr, "10.128.44.0/23", "{}", agents.log());
+    let port = c.kubectl_ok(&[
+        "get",
+        "node",
+        "sim-1",
+        "-o",
+        "jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}",
+    ]);
+    assert!(port.parse::<u16>().unwrap() > 0, "{port}");
+    let roles = c.kubectl_ok(&["get", "node", "aio", "-o", "jsonpath={.metadata.labels}"]);
+    assert!(roles.contains("node-role.kubernetes.io/master"), "{roles}");
+    c.wait_for(
+        &["lease", "-n", "kube-node-lease", "sim-1"],
+        "{.spec.holderIdentity}/{.spec.leaseDurationSeconds}",
+        "sim-1/40",
+        WAIT,
+    );
+
+    // A pod bound to sim-1 runs there, with an address from sim-1's slice.
+    c.kubectl_ok(&["create", "namespace", "sim"]);
+    let manifest = pod_manifest("p1", "sim-1", "registry.invalid/app:1", "");
+    let path = c.file("p1.yaml", &manifest);
+    c.kubectl_ok(&["-n", "sim", "create", "-f", &path]);
+    c.wait_for(
+        &["-n", "sim", "pod", "p1"],
+        "{.status.phase}",
+        "Running",
+        WAIT,
+    );
+    let status = |path: &str| {
+        c.kubectl_ok(&[
+            "-n",
+            "sim",
+            "get",
+            "pod",
+            "p1",
+            "-o",
+            &format!("jsonpath={path}"),
+        ])
+    };
+    assert!(
+        status("{.status.podIP}").starts_with("10.128.4"),
+        "{}",
+        status("{.status}")
+    );
+    let ip: std::net::Ipv4Addr = status("{.status.podIP}").parse().unwrap();
+    assert!(
+        (u32::from(ip) >> 9) == (u32::from(std::net::Ipv4Addr::new(10, 128, 44, 0)) >> 9),
+        "{ip} is not in sim-1's 10.128.44.0/23"
+    );
+    assert_eq!(status("{.status.hostIP}"), "127.0.0.1");
+    assert_eq!(
+        status("{.status.conditions[*].type}"),
+        "PodReadyToStartContainers Initialized Ready ContainersReady PodScheduled"
+    );
+    assert_eq!(status("{.status.containerStatuses[0].ready}"), "true");
+    assert!(status("{.status.containerStatuses[0].containerID}").starts_with("simulated://"));
+
+    // Deleted, it is gone, and its address is free again (a new pod gets it).
+    c.kubectl_ok(&["-n", "sim", "delete", "pod", "p1", "--wait=true"]);
+    let again = c.file(
+        "p2.yaml",
+        &pod_manifest("p2", "sim-1", "registry.invalid/app:1", ""),
+    );
+    c.kubectl_ok(&["-n", "sim", "create", "-f", &again]);
+    c.wait_for(
+        &["-n", "sim", "pod", "p2"],
+        "{.status.podIP}",
+        &ip.to_string(),
+        WAIT,
+    );
+}
+
+/// Whether this machine can run real pods; why not otherwise.
+fn real_pods_unavailable() -> Option<String> {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if !root {
+        return Some("not root (rootful podman and network namespaces need it)".into());
+    }
+    for tool in [
+        "/usr/bin/podman",
+        "/usr/bin/buildah",
+        "/usr/bin/docker-registry",
+        "/bin/busybox",
+    ] {
+        if !Path::new(tool).exists() {
+            return Some(format!("{tool} is missing (hack/setup.sh installs it)"));
+        }
+    }
+    None
+}
+
+/// A `docker-registry` on a free loopback port, stopped when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Registry {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.join("registry.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.join("registry").display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the registry did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Registry { child, port }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Builds `image` from scratch holding only a static busybox, and pushes it (plain HTTP).
+fn build_and_push(dir: &Path, image: &str) {
+    let root = dir.join("buildah");
+    let (r, rr) = (root.join("root"), root.join("run"));
+    let storage = [
+        "--root",
+        r.to_str().unwrap(),
+        "--runroot",
+        rr.to_str().unwrap(),
+    ];
+    let with = |args: &[&str]| {
+        let mut all = storage.to_vec();
+        all.extend_from_slice(args);
+        run("buildah", &all)
+    };
+    let container = with(&["from", "scratch"]);
+    with(&["copy", &container, "/bin/busybox", "/bin/busybox"]);
+    with(&[
+        "config",
+        "--cmd",
+        r#"["/bin/busybox", "httpd", "-f", "-p", "8080"]"#,
+        &container,
+    ]);
+    with(&["commit", "--quiet", &container, "built:1"]);
+    with(&["rm", &container]);
+    with(&[
+        "push",
+        "--tls-verify=false",
+        "built:1",
+        &format!("docker://{image}"),
+    ]);
+    let _ = with(&["rmi", "--all", "--force"]);
+}
+
+/// Removes what the node's pods left if the test fails half-way: their containers (in the
+/// node's own podman storage) and network namespaces.
+struct NodeLeftovers {
+    node_dir: PathBuf,
+}
+
+impl NodeLeftovers {
+    fn podman(&self, args: &[&str]) -> std::process::Output {
+        let podman = self.node_dir.join("podman");
+        Command::new("podman")
+            .arg("--root")
+            .arg(podman.join("root"))
+            .arg("--runroot")
+            .arg(podman.join("run"))
+            .args([
+                "--runtime",
+                "runc",
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "file",
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for NodeLeftovers {
+    fn drop(&mut self) {
+        let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
+        let _ = self.podman(&["unmount", "--all"]);
+        for entry in std::fs::read_dir(self.node_dir.join("ipam"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let uid = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let short: String = uid
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .take(12)
+                .collect();
+            let _ = Command::new("ip")
+                .args(["netns", "del", &format!("oxshift-{short}")])
+                .status();
+        }
+    }
+}
+
+/// The body of `GET http://<ip>:8080/<path>`.
+fn http_get(ip: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect((ip, 8080)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET /{path} HTTP/1.0\r\nHost: {ip}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn the_all_in_one_node_runs_real_pods_in_podman() {
+    if let Some(why) = real_pods_unavailable() {
+        eprintln!("SKIPPED the_all_in_one_node_runs_real_pods_in_podman: {why}");
+        return;
+    }
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &[
+            "--node-runtime",
+            "podman",
+            "--node-name",
+            "real",
+            "--node-port",
+            "0",
+            "--node-pod-cidr",
+            "10.128.100.0/23",
+        ],
+    );
+    let _leftovers = NodeLeftovers {
+        node_dir: c.data_dir().join("node"),
+    };
+    let work = c.scratch("images");
+    std::fs::create_dir_all(&work).unwrap();
+    let registry = Registry::start(&work);
+    let image = format!("127.0.0.1:{}/web:1", registry.port);
+    build_and_push(&work, &image);
+    c.wait_for(
+        &["node", "real"],
+        r#"{.status.conditions[?(@.type=="Ready")].status}"#,
+        "True",
+        WAIT,
+    );
+
+    // The registry is plain HTTP: the cluster's image configuration says it may be.
+    let config = format!(
+        "apiVersion: config.openshift.io/v1\nkind: Image\nmetadata:\n  name: cluster\nspec:\n  registrySources:\n    insecureRegistries: [\"127.0.0.1:{}\"]\n",
+        registry.port
+    );
+    c.kubectl_ok(&["apply", "-f", &c.file("image-config.yaml", &config)]);
+
+    // A project admin (not the cluster admin) creates the pods.
+    c.kubectl_ok(&["create", "namespace", "shop"]);
+    c.kubectl_ok(&[
+        "-n",
+        "shop",
+        "create",
+        "rolebinding",
+        "alice-admin",
+        "--clusterrole=admin",
+        "--user=alice",
+    ]);
+    let alice = c.user_kubeconfig("alice", &[]);
+    let alice = alice.to_str().unwrap();
+    let as_alice = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", alice, "-n", "shop"];
+        all.extend_from_slice(args);
+        c.kubectl_ok(&all)
+    };
+    as_alice(&[
+        "create",
+        "configmap",
+        "site",
+        "--from-literal=index.html=hello from a pod",
+    ]);
+    as_alice(&[
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "--from-literal=token=s3cret",
+    ]);
+    let web = pod_manifest(
+        "web",
+        "real",
+        &image,
+        "    command: [\"/bin/busybox\", \"sh\", \"-c\"]\n    args:\n    - /bin/busybox mkdir -p /srv && /bin/busybox cp /www/index.html /srv/ && echo \"$POD $NS $IP $TOKEN $GREETING\" > /srv/env.txt && exec /bin/busybox httpd -f -p 8080 -h /srv\n    workingDir: /www\n    env:\n    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    - {name: NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}\n    - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n    - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}\n    - {name: GREETING, value: \"hi $(POD)\"}\n    volumeMounts:\n    - {name: site, mountPath: /www}\n  volumes:\n  - name: site\n    configMap: {name: site}\n",
+    );
+    let created = Instant::now();
+    as_alice(&["create", "-f", &c.file("web.yaml", &web)]);
+    c.wait_for(
+        &["-n", "shop", "pod", "web"],
+        "{.status.phase}",
+        "Running",
+        WAIT,
+    );
+    eprintln!(
+        "pod web: created (bound) to Running in {:?}",
+        created.elapsed()
+    );
+    let get = |pod: &str, path: &str| {
+        c.kubectl_ok(&[
+            "-n",
+            "shop",
+            "get",
+            "pod",
+            pod,
+            "-o",
+            &format!("jsonpath={path}"),
+        ])
+    };
+    let ip = get("web", "{.status.podIP}");
+    assert!(ip.starts_with("10.128.10"), "{ip}");
+    assert_eq!(get("web", "{.status.podIPs[0].ip}"), ip);
+    assert_eq!(get("web", "{.status.hostIP}"), "127.0.0.1");
+    assert_eq!(get("web", "{.status.containerStatuses[0].ready}"), "true");
+    assert_eq!(get("web", "{.status.containerStatuses[0].started}"), "true");
+    assert!(get("web", "{.status.containerStatuses[0].containerID}").starts_with("podman://"));
+    assert!(get("web", "{.status.containerStatuses[0].imageID}").contains("@sha256:"));
+    assert_eq!(get("web", "{.status.containerStatuses[0].image}"), image);
+    // The host reaches the pod on the bridge.
+    let page = http_get(&ip, "index.html");
+    assert!(page.contains("hello from a pod"), "{page}");
+    let env = http_get(&ip, "env.txt");
+    assert!(
+        env.contains(&format!("web shop {ip} s3cret hi web")),
+        "{env}"
+    );
+    let events = c.kubectl_ok(&[
+        "-n",
+        "shop",
+        "get",
+        "events",
+        "-o",
+        "jsonpath={range .items[*]}{.reason}:{.source.component} {end}",
+    ]);
+    for reason in [
+        "Pulling:kubelet",
+        "Pulled:kubelet",
+        "Created:kubelet",
+        "Started:kubelet",
+    ] {
+        assert!(events.contains(reason), "{events}");
+    }
+
+    // A container that keeps failing is restarted, then backed off.
+    let crash = pod_manifest(
+        "crash",
+        "real",
+        &image,
+        "    command: [\"/bin/busybox\", \"sh\", \"-c\", \"echo dying; exit 3\"]\n",
+    );
+    as_alice(&["create", "-f", &c.file("crash.yaml", &crash)]);
+    c.wait_for(
+        &["-n", "shop", "pod", "crash"],
+        "{.status.containerStatuses[0].state.waiting.reason}",
+        "CrashLoopBackOff",
+        WAIT,
+    );
+    assert_eq!(
+        get(
+            "crash",
+            "{.status.containerStatuses[0].lastState.terminated.exitCode}"
+        ),
+        "3"
+    );
+    assert!(
+        get("crash", "{.status.containerStatuses[0].restartCount}")
+            .parse::<u32>()
+            .unwrap()
+            >= 1
+    );
+    let message = get(
+        "crash",
+        "{.status.containerStatuses[0].state.waiting.message}",
+    );
+    assert!(
+        message.starts_with("back-off 10s restarting failed container=main pod=crash_shop("),
+        "{message}"
+    );
+    assert_eq!(get("crash", "{.status.phase}"), "Running");
+
+    // Deleted, a pod's containers and network namespace are gone.
+    let uid = get("web", "{.metadata.uid}");
+    let netns: String = uid
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(12)
+        .collect();
+    let netns = format!("/run/netns/oxshift-{netns}");
+    assert!(Path::new(&netns).exists(), "{netns}");
+    as_alice(&["delete", "pod", "web", "crash", "--wait=true"]);
+    let deadline = Instant::now() + WAIT;
+    let leftovers = NodeLeftovers {
+        node_dir: c.data_dir().join("node"),
+    };
+    loop {
+        let containers = leftovers.podman(&[
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            &format!("label=io.oxshift.pod-uid={uid}"),
+        ]);
+        let remaining = String::from_utf8_lossy(&containers.stdout)
+            .trim()
+            .to_string();
+        if remaining.is_empty() && !Path::new(&netns).exists() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left after deletion: containers {remaining:?}, {netns}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        TcpStream::connect_timeout(
+            &format!("{ip}:8080").parse().unwrap(),
+            Duration::from_secs(1)
+        )
+        .is_err()
+    );
+}
