@@ -107,10 +107,10 @@ fn dispatch(
 async fn remove_leftovers(ctx: Arc<Context>, known: HashSet<String>) {
     match ctx.runtime.list().await {
         Ok(containers) => {
-            for (id, uid) in containers {
-                if !known.contains(&uid) {
-                    let _ = ctx.runtime.stop(&id, Duration::ZERO).await;
-                    let _ = ctx.runtime.remove(&id).await;
+            for c in containers {
+                if !known.contains(&c.pod_uid) {
+                    let _ = ctx.runtime.stop(&c.id, Duration::ZERO).await;
+                    let _ = ctx.runtime.remove(&c.id).await;
                 }
             }
         }

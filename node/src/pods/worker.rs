@@ -56,6 +56,8 @@ pub struct Worker {
     running_logged: bool,
     /// The last sandbox or volume failure reported (reported again only when it changes).
     reported_failure: Option<String>,
+    /// Containers of an earlier run of the agent were looked for.
+    adopted: bool,
 }
 
 fn waiting(reason: Option<&str>, message: Option<String>) -> ApiState {
@@ -137,6 +139,7 @@ impl Worker {
             seen: Instant::now(),
             running_logged: false,
             reported_failure: None,
+            adopted: false,
         }
     }
 
@@ -257,7 +260,55 @@ impl Worker {
         }
     }
 
+    /// Takes over the containers an earlier run of the agent started for this pod (the latest
+    /// instance of each, and the one before it for its logs), as a restarted kubelet does.
+    async fn adopt(&mut self) {
+        let listed = match self.ctx.runtime.list().await {
+            Ok(l) => l,
+            Err(e) => {
+                return tracing::warn!(pod = %self.pod.name, error = %e, "containers not listed");
+            }
+        };
+        for slot in &mut self.slots {
+            let mut mine: Vec<_> = listed
+                .iter()
+                .filter(|c| c.pod_uid == self.pod.uid && c.container == slot.spec.name)
+                .collect();
+            mine.sort_by_key(|c| c.attempt);
+            let Some(latest) = mine.pop() else {
+                continue;
+            };
+            slot.id = Some(latest.id.clone());
+            slot.attempt = latest.attempt;
+            slot.status.restart_count = i32::try_from(latest.attempt).unwrap_or(i32::MAX);
+            slot.previous_id = mine.pop().map(|c| c.id.clone());
+            if let Ok(Some(image)) = self
+                .ctx
+                .runtime
+                .image_status(slot.spec.image.as_deref().unwrap_or_default())
+                .await
+            {
+                slot.status.image = image.name;
+                slot.status.image_id = image.id;
+            }
+        }
+    }
+
     async fn sync(&mut self, pod: &Pod) {
+        if !self.adopted {
+            self.adopted = true;
+            // Only a pod whose status names containers can have any from an earlier run.
+            let named = pod.status.iter().any(|s| {
+                s.container_statuses
+                    .iter()
+                    .chain(s.init_container_statuses.iter())
+                    .flatten()
+                    .any(|c| c.container_id.is_some())
+            });
+            if named {
+                self.adopt().await;
+            }
+        }
         for i in 0..self.slots.len() {
             self.refresh(i).await;
         }
@@ -581,6 +632,7 @@ impl Worker {
                 spec.name, self.pod.name, self.pod.namespace, self.pod.uid
             ),
             container: spec.name.clone(),
+            attempt,
             image: spec.image.clone().unwrap_or_default(),
             command: expand_all(&spec.command),
             args: expand_all(&spec.args),

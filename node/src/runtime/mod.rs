@@ -66,6 +66,8 @@ pub struct ContainerSpec {
     /// The runtime's name for it (unique per pod, container and attempt).
     pub runtime_name: String,
     pub container: String,
+    /// 0 for the first instance, then one more per restart.
+    pub attempt: u32,
     pub image: String,
     /// Replaces the image's entrypoint.
     pub command: Vec<String>,
@@ -100,6 +102,15 @@ pub enum ContainerState {
 pub struct ContainerInfo {
     pub id: String,
     pub state: ContainerState,
+}
+
+/// A container the runtime holds, with what the agent labelled it with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id: String,
+    pub pod_uid: String,
+    pub container: String,
+    pub attempt: u32,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -137,7 +148,7 @@ pub trait Runtime: Send + Sync + 'static {
     async fn stop(&self, id: &str, grace: std::time::Duration) -> Result<(), RuntimeError>;
     /// Removes a stopped container.
     async fn remove(&self, id: &str) -> Result<(), RuntimeError>;
-    /// Every container of this node with its pod's UID (to clean up after pods gone while
-    /// the agent was away).
-    async fn list(&self) -> Result<Vec<(String, String)>, RuntimeError>;
+    /// Every container of this node (to find a pod's containers again after a restart of the
+    /// agent, and to clean up after pods gone while it was away).
+    async fn list(&self) -> Result<Vec<Listed>, RuntimeError>;
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tokio::process::Command;
 
 use super::{
-    ContainerInfo, ContainerSpec, ContainerState, ImageRef, PodRef, PullOptions, Runtime,
+    ContainerInfo, ContainerSpec, ContainerState, ImageRef, Listed, PodRef, PullOptions, Runtime,
     RuntimeError, Sandbox,
 };
 use crate::network;
@@ -20,6 +20,8 @@ use crate::network;
 /// Labels on every container, naming its node and pod.
 pub const NODE_LABEL: &str = "io.oxshift.node";
 pub const POD_UID_LABEL: &str = "io.oxshift.pod-uid";
+pub const CONTAINER_LABEL: &str = "io.oxshift.container";
+pub const ATTEMPT_LABEL: &str = "io.oxshift.attempt";
 
 pub struct Podman {
     /// `--root`, `--runroot`, ... for every command.
@@ -283,6 +285,8 @@ impl Runtime for Podman {
             format!("--name={}", spec.runtime_name),
             format!("--label={NODE_LABEL}={}", self.node),
             format!("--label={POD_UID_LABEL}={}", pod.uid),
+            format!("--label={CONTAINER_LABEL}={}", spec.container),
+            format!("--label={ATTEMPT_LABEL}={}", spec.attempt),
             format!("--hostname={}", pod.name),
             "--log-driver=k8s-file".into(),
             format!("--log-opt=path={}", spec.log_path.display()),
@@ -392,7 +396,7 @@ impl Runtime for Podman {
         }
     }
 
-    async fn list(&self) -> Result<Vec<(String, String)>, RuntimeError> {
+    async fn list(&self) -> Result<Vec<Listed>, RuntimeError> {
         let filter = format!("label={NODE_LABEL}={}", self.node);
         let out = self
             .run(&["ps", "--all", "--format", "json", "--filter", &filter])
@@ -402,11 +406,14 @@ impl Runtime for Podman {
         Ok(entries
             .into_iter()
             .map(|e| {
-                let uid = e
-                    .labels
-                    .and_then(|l| l.get(POD_UID_LABEL).cloned())
-                    .unwrap_or_default();
-                (e.id, uid)
+                let labels = e.labels.unwrap_or_default();
+                let label = |k: &str| labels.get(k).cloned().unwrap_or_default();
+                Listed {
+                    pod_uid: label(POD_UID_LABEL),
+                    container: label(CONTAINER_LABEL),
+                    attempt: label(ATTEMPT_LABEL).parse().unwrap_or(0),
+                    id: e.id,
+                }
             })
             .collect())
     }

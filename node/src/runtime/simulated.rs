@@ -10,14 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 
 use super::{
-    ContainerInfo, ContainerSpec, ContainerState, ImageRef, PodRef, PullOptions, Runtime,
+    ContainerInfo, ContainerSpec, ContainerState, ImageRef, Listed, PodRef, PullOptions, Runtime,
     RuntimeError, Sandbox,
 };
 
 #[derive(Default)]
 pub struct Simulated {
-    /// Container ID → (pod UID, state).
-    containers: Mutex<HashMap<String, (String, ContainerState)>>,
+    /// Container ID → what it was listed as, and its state.
+    containers: Mutex<HashMap<String, (Listed, ContainerState)>>,
     next: AtomicU64,
 }
 
@@ -66,7 +66,7 @@ impl Runtime for Simulated {
         &self,
         pod: &PodRef,
         _: &Sandbox,
-        _: &ContainerSpec,
+        spec: &ContainerSpec,
     ) -> Result<String, RuntimeError> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let id = format!(
@@ -77,7 +77,13 @@ impl Runtime for Simulated {
             started_at: jiff::Timestamp::now(),
         };
         let mut containers = self.containers.lock().unwrap_or_else(|e| e.into_inner());
-        containers.insert(id.clone(), (pod.uid.clone(), state));
+        let listed = Listed {
+            id: id.clone(),
+            pod_uid: pod.uid.clone(),
+            container: spec.container.clone(),
+            attempt: spec.attempt,
+        };
+        containers.insert(id.clone(), (listed, state));
         Ok(id)
     }
 
@@ -110,11 +116,8 @@ impl Runtime for Simulated {
         Ok(())
     }
 
-    async fn list(&self) -> Result<Vec<(String, String)>, RuntimeError> {
+    async fn list(&self) -> Result<Vec<Listed>, RuntimeError> {
         let containers = self.containers.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(containers
-            .iter()
-            .map(|(id, (uid, _))| (id.clone(), uid.clone()))
-            .collect())
+        Ok(containers.values().map(|(l, _)| l.clone()).collect())
     }
 }
