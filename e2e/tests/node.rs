@@ -389,7 +389,7 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         "web",
         "real",
         &image,
-        "    command: [\"/bin/busybox\", \"sh\", \"-c\"]\n    args:\n    - /bin/busybox mkdir -p /srv && /bin/busybox cp /www/index.html /srv/ && echo \"$POD $NS $IP $TOKEN $GREETING\" > /srv/env.txt && exec /bin/busybox httpd -f -p 8080 -h /srv\n    workingDir: /www\n    env:\n    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    - {name: NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}\n    - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n    - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}\n    - {name: GREETING, value: \"hi $(POD)\"}\n    volumeMounts:\n    - {name: site, mountPath: /www}\n  volumes:\n  - name: site\n    configMap: {name: site}\n",
+        "    command: [\"/bin/busybox\", \"sh\", \"-c\"]\n    args:\n    - /bin/busybox mkdir -p /srv && /bin/busybox cp /www/index.html /srv/ && echo \"$POD $NS $IP $TOKEN $GREETING\" > /srv/env.txt && exec /bin/busybox httpd -f -p 8080 -h /srv\n    workingDir: /www\n    env:\n    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    - {name: NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}\n    - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n    - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}\n    - {name: GREETING, value: \"hi $(POD)\"}\n    readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}\n    livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}\n    volumeMounts:\n    - {name: site, mountPath: /www}\n  volumes:\n  - name: site\n    configMap: {name: site}\n",
     );
     let created = Instant::now();
     as_alice(&["create", "-f", &c.file("web.yaml", &web)]);
@@ -418,7 +418,13 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     assert!(ip.starts_with("10.128.10"), "{ip}");
     assert_eq!(get("web", "{.status.podIPs[0].ip}"), ip);
     assert_eq!(get("web", "{.status.hostIP}"), "127.0.0.1");
-    assert_eq!(get("web", "{.status.containerStatuses[0].ready}"), "true");
+    // Ready once its readiness probe succeeds.
+    c.wait_for(
+        &["-n", "shop", "pod", "web"],
+        "{.status.containerStatuses[0].ready}",
+        "true",
+        WAIT,
+    );
     assert_eq!(get("web", "{.status.containerStatuses[0].started}"), "true");
     assert!(get("web", "{.status.containerStatuses[0].containerID}").starts_with("podman://"));
     assert!(get("web", "{.status.containerStatuses[0].imageID}").contains("@sha256:"));
@@ -485,6 +491,53 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     );
     assert_eq!(get("crash", "{.status.phase}"), "Running");
 
+    // Readiness follows its probe; a failing liveness probe has the container restarted.
+    let probed = pod_manifest(
+        "probed",
+        "real",
+        &image,
+        "    command: [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\"]\n    readinessProbe: {httpGet: {path: /missing, port: 8080}, periodSeconds: 1}\n    livenessProbe: {exec: {command: [/bin/busybox, \"false\"]}, periodSeconds: 1, failureThreshold: 2}\n",
+    );
+    as_alice(&["create", "-f", &c.file("probed.yaml", &probed)]);
+    c.wait_for(
+        &["-n", "shop", "pod", "probed"],
+        "{.status.containerStatuses[0].restartCount}",
+        "1",
+        WAIT,
+    );
+    assert_eq!(
+        get("probed", "{.status.containerStatuses[0].ready}"),
+        "false"
+    );
+    assert_eq!(
+        get(
+            "probed",
+            r#"{.status.conditions[?(@.type=="Ready")].reason}"#
+        ),
+        "ContainersNotReady"
+    );
+    let unhealthy = c.kubectl_ok(&[
+        "-n",
+        "shop",
+        "get",
+        "events",
+        "-o",
+        r#"jsonpath={range .items[?(@.involvedObject.name=="probed")]}{.reason}: {.message}|{end}"#,
+    ]);
+    assert!(
+        unhealthy
+            .contains("Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404"),
+        "{unhealthy}"
+    );
+    assert!(
+        unhealthy.contains("Unhealthy: Liveness probe failed"),
+        "{unhealthy}"
+    );
+    assert!(
+        unhealthy.contains("Killing: Container main failed liveness probe, will be restarted"),
+        "{unhealthy}"
+    );
+
     // Deleted, a pod's containers and network namespace are gone.
     let uid = get("web", "{.metadata.uid}");
     let netns: String = uid
@@ -494,7 +547,7 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         .collect();
     let netns = format!("/run/netns/oxshift-{netns}");
     assert!(Path::new(&netns).exists(), "{netns}");
-    as_alice(&["delete", "pod", "web", "crash", "--wait=true"]);
+    as_alice(&["delete", "pod", "web", "crash", "probed", "--wait=true"]);
     let deadline = Instant::now() + WAIT;
     let leftovers = NodeLeftovers {
         node_dir: c.data_dir().join("node"),

@@ -147,6 +147,7 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
             // Simulated containers change only when told to.
             RuntimeKind::Simulated => Duration::from_secs(60),
         },
+        probes: config.runtime == RuntimeKind::Podman,
     });
     let mut tasks = JoinSet::new();
     tasks.spawn(lease::run(client.clone(), config.name.clone(), node_uid));

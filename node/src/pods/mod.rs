@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod directory;
 pub mod env;
 pub mod images;
+pub mod probes;
 pub mod status;
 pub mod volumes;
 mod worker;
@@ -38,6 +39,8 @@ pub struct Context {
     pub backoff: Mutex<backoff::Backoff>,
     /// How often a worker looks at its containers without being told of a change.
     pub poll: Duration,
+    /// Whether containers' probes run (not on simulated nodes, whose pods have no network).
+    pub probes: bool,
 }
 
 impl Context {

@@ -148,6 +148,14 @@ pub trait Runtime: Send + Sync + 'static {
     async fn stop(&self, id: &str, grace: std::time::Duration) -> Result<(), RuntimeError>;
     /// Removes a stopped container.
     async fn remove(&self, id: &str) -> Result<(), RuntimeError>;
+    /// Runs `command` in the running container, for at most `timeout`: its exit code and
+    /// output (probes).
+    async fn exec_sync(
+        &self,
+        id: &str,
+        command: &[String],
+        timeout: std::time::Duration,
+    ) -> Result<(i32, String), RuntimeError>;
     /// Every container of this node (to find a pod's containers again after a restart of the
     /// agent, and to clean up after pods gone while it was away).
     async fn list(&self) -> Result<Vec<Listed>, RuntimeError>;

@@ -396,6 +396,24 @@ impl Runtime for Podman {
         }
     }
 
+    async fn exec_sync(
+        &self,
+        id: &str,
+        command: &[String],
+        timeout: Duration,
+    ) -> Result<(i32, String), RuntimeError> {
+        let mut command_line = self.command();
+        command_line.arg("exec").arg(id).args(command);
+        let run = command_line.output();
+        let output = tokio::time::timeout(timeout, run)
+            .await
+            .map_err(|_| RuntimeError(format!("command timed out after {}s", timeout.as_secs())))?
+            .map_err(|e| RuntimeError(format!("podman: {e}")))?;
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        Ok((output.status.code().unwrap_or(-1), text))
+    }
+
     async fn list(&self) -> Result<Vec<Listed>, RuntimeError> {
         let filter = format!("label={NODE_LABEL}={}", self.node);
         let out = self

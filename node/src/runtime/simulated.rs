@@ -116,6 +116,15 @@ impl Runtime for Simulated {
         Ok(())
     }
 
+    async fn exec_sync(
+        &self,
+        _: &str,
+        _: &[String],
+        _: std::time::Duration,
+    ) -> Result<(i32, String), RuntimeError> {
+        Ok((0, String::new()))
+    }
+
     async fn list(&self) -> Result<Vec<Listed>, RuntimeError> {
         let containers = self.containers.lock().unwrap_or_else(|e| e.into_inner());
         Ok(containers.values().map(|(l, _)| l.clone()).collect())
