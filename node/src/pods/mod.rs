@@ -96,7 +96,11 @@ fn dispatch(
         if tx.send(Some(pod.clone())).is_ok() {
             return;
         }
-        // The worker ended (it deleted the pod); a pod seen again starts over.
+        // The worker ended: it tore the pod down. A pod still being deleted (a finalizer
+        // holds it) stays so; any other starts over.
+        if pod.metadata.deletion_timestamp.is_some() {
+            return;
+        }
         workers.remove(&uid);
     }
     let (tx, rx) = watch::channel(Some(pod.clone()));
