@@ -538,6 +538,69 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         "{unhealthy}"
     );
 
+    // A pod being deleted (held here by a finalizer) has its containers stopped (Killing) and
+    // its resources removed while it still exists.
+    let held = pod_manifest(
+        "held",
+        "real",
+        &image,
+        "    command: [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\"]\n",
+    )
+    .replace(
+        "metadata:\n  name: held\n",
+        "metadata:\n  name: held\n  finalizers: [example.com/hold]\n",
+    );
+    as_alice(&["create", "-f", &c.file("held.yaml", &held)]);
+    c.wait_for(
+        &["-n", "shop", "pod", "held"],
+        "{.status.phase}",
+        "Running",
+        WAIT,
+    );
+    let held_uid = get("held", "{.metadata.uid}");
+    as_alice(&["delete", "pod", "held", "--wait=false"]);
+    let leftovers = NodeLeftovers {
+        node_dir: c.data_dir().join("node"),
+    };
+    let containers_of = |uid: &str| {
+        let out = leftovers.podman(&[
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            &format!("label=io.oxshift.pod-uid={uid}"),
+        ]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let deadline = Instant::now() + WAIT;
+    while !containers_of(&held_uid).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the held pod's containers were not removed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let killing = c.kubectl_ok(&[
+        "-n",
+        "shop",
+        "get",
+        "events",
+        "-o",
+        r#"jsonpath={range .items[?(@.involvedObject.name=="held")]}{.reason}: {.message}|{end}"#,
+    ]);
+    assert!(
+        killing.contains("Killing: Stopping container main"),
+        "{killing}"
+    );
+    as_alice(&[
+        "patch",
+        "pod",
+        "held",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+
     // Deleted, a pod's containers and network namespace are gone.
     let uid = get("web", "{.metadata.uid}");
     let netns: String = uid
