@@ -537,6 +537,21 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         unhealthy.contains("Killing: Container main failed liveness probe, will be restarted"),
         "{unhealthy}"
     );
+    // The same event again is counted on the first one, not written anew.
+    let counts = c.kubectl_ok(&[
+        "-n",
+        "shop",
+        "get",
+        "events",
+        "-o",
+        r#"jsonpath={range .items[?(@.involvedObject.name=="probed")]}{.reason}={.count}|{end}"#,
+    ]);
+    assert!(
+        counts.split('|').any(|e| e
+            .strip_prefix("Unhealthy=")
+            .is_some_and(|n| n.parse::<u32>().unwrap() > 1)),
+        "{counts}"
+    );
 
     // A pod being deleted (held here by a finalizer) has its containers stopped (Killing) and
     // its resources removed while it still exists.

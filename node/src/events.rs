@@ -1,11 +1,20 @@
 //! Events as the kubelet writes them: `source.component: kubelet`, `source.host: <node>`,
-//! named `<object>.<hex nanoseconds>`. A failed write is logged, never retried: events are
-//! best effort.
+//! named `<object>.<hex nanoseconds>`. The same event again (same object, container, type,
+//! reason and message) bumps the first one's `count` and `lastTimestamp`, as client-go's
+//! event correlator does, instead of making another object. A failed write is logged, never
+//! retried: events are best effort.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 use kube::Api;
-use kube::api::PostParams;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde_json::json;
+
+/// Events remembered for aggregation; past this many the memory starts over.
+const REMEMBERED: usize = 4096;
 
 #[derive(Clone)]
 pub struct Recorder {
@@ -13,6 +22,8 @@ pub struct Recorder {
     node: String,
     /// Off for simulated nodes: thousands of pods, no one to read their events.
     enabled: bool,
+    /// What an event is about and says → its name and count so far.
+    seen: Arc<Mutex<HashMap<String, (String, i32)>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +38,7 @@ impl Recorder {
             client,
             node: node.to_string(),
             enabled,
+            seen: Arc::default(),
         }
     }
 
@@ -76,6 +88,34 @@ impl Recorder {
             return;
         }
         let now = jiff::Timestamp::now();
+        let api: Api<Event> = Api::namespaced(self.client.clone(), namespace);
+        let key = format!(
+            "{namespace}\u{0}{}\u{0}{}\u{0}{kind:?}\u{0}{reason}\u{0}{message}",
+            object.uid.clone().unwrap_or_default(),
+            object.field_path.clone().unwrap_or_default(),
+        );
+        let repeated = {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.get_mut(&key).map(|(name, count)| {
+                *count += 1;
+                (name.clone(), *count)
+            })
+        };
+        if let Some((name, count)) = repeated {
+            let patch = json!({"count": count, "lastTimestamp": Time(now)});
+            match api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => return,
+                // Gone (expired or deleted): recorded anew below.
+                Err(e) => {
+                    tracing::debug!(reason, error = %controllers::logs::describe(&e), "event not updated");
+                    let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+                    seen.remove(&key);
+                }
+            }
+        }
         let name = format!(
             "{}.{:x}",
             object.name.clone().unwrap_or_default(),
@@ -83,7 +123,7 @@ impl Recorder {
         );
         let event = Event {
             metadata: ObjectMeta {
-                name: Some(name),
+                name: Some(name.clone()),
                 namespace: Some(namespace.to_string()),
                 ..Default::default()
             },
@@ -106,9 +146,17 @@ impl Recorder {
             reporting_instance: Some(self.node.clone()),
             ..Default::default()
         };
-        let api: Api<Event> = Api::namespaced(self.client.clone(), namespace);
-        if let Err(e) = api.create(&PostParams::default(), &event).await {
-            tracing::debug!(reason, error = %controllers::logs::describe(&e), "event not recorded");
+        match api.create(&PostParams::default(), &event).await {
+            Ok(_) => {
+                let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+                if seen.len() >= REMEMBERED {
+                    seen.clear();
+                }
+                seen.insert(key, (name, 1));
+            }
+            Err(e) => {
+                tracing::debug!(reason, error = %controllers::logs::describe(&e), "event not recorded")
+            }
         }
     }
 }
