@@ -236,3 +236,144 @@ impl ContainerIo for NodeIo {
         Ok(Box::pin(stream))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::runtime::simulated::Simulated;
+
+    fn io(dir: &std::path::Path) -> NodeIo {
+        let log = dir.join("0.log");
+        std::fs::write(
+            &log,
+            "2026-01-02T03:04:05Z stdout F one\n2026-01-02T03:04:06Z stderr F two\n",
+        )
+        .unwrap();
+        let directory = Arc::new(Directory::default());
+        let mut containers = std::collections::HashMap::new();
+        containers.insert(
+            "app".to_string(),
+            ContainerEntry {
+                id: Some("gone".into()),
+                log: Some(log),
+                terminated: true,
+                ..Default::default()
+            },
+        );
+        containers.insert(
+            "init".to_string(),
+            ContainerEntry {
+                waiting: Some("ImagePullBackOff".into()),
+                ..Default::default()
+            },
+        );
+        directory.set(
+            "ns",
+            "web",
+            PodEntry {
+                uid: "u".into(),
+                ip: None,
+                containers,
+            },
+        );
+        NodeIo {
+            directory,
+            runtime: Arc::new(Simulated::new()),
+            podman: Some(Arc::new(Podman::new(dir, "n"))),
+        }
+    }
+
+    fn container(pod: &str, name: &str) -> ContainerRef {
+        ContainerRef {
+            namespace: "ns".into(),
+            pod: pod.into(),
+            container: name.into(),
+        }
+    }
+
+    fn message(e: ContainerIoError) -> String {
+        e.to_string()
+    }
+
+    #[tokio::test]
+    async fn logs_are_read_from_the_cri_file_and_refused_with_the_kubelets_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = io(dir.path());
+        let options = LogOptions {
+            follow: true,
+            timestamps: true,
+            ..Default::default()
+        };
+        // Following a container that no longer runs ends with its log.
+        let chunks: Vec<_> = io
+            .logs(&container("web", "app"), &options)
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        let text: String = chunks
+            .into_iter()
+            .map(|c| String::from_utf8(c.unwrap().to_vec()).unwrap())
+            .collect();
+        assert_eq!(text, "2026-01-02T03:04:05Z one\n2026-01-02T03:04:06Z two\n");
+        let previous = LogOptions {
+            previous: true,
+            ..Default::default()
+        };
+        let err = io
+            .logs(&container("web", "app"), &previous)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, ContainerIoError::BadRequest(_)));
+        assert_eq!(
+            message(err),
+            "previous terminated container \"app\" in pod \"web\" not found"
+        );
+        let err = io
+            .logs(&container("web", "init"), &LogOptions::default())
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(
+            message(err),
+            "container \"init\" in pod \"web\" is waiting to start: trying and failing to pull image"
+        );
+        let err = io
+            .logs(&container("web", "nope"), &LogOptions::default())
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, ContainerIoError::NotFound(_)));
+        assert_eq!(
+            message(err),
+            "container \"nope\" in pod \"web\" is not available"
+        );
+        let err = io
+            .logs(&container("other", "app"), &LogOptions::default())
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, ContainerIoError::NotFound(_)));
+    }
+
+    #[tokio::test]
+    async fn streams_need_a_running_container() {
+        let dir = tempfile::tempdir().unwrap();
+        let io = io(dir.path());
+        let request = StreamRequest {
+            container: container("web", "app"),
+            command: vec!["ls".into()],
+            stdin: false,
+            stdout: true,
+            stderr: true,
+            tty: false,
+        };
+        let err = io.exec(&request).await.err().unwrap();
+        assert!(matches!(err, ContainerIoError::BadRequest(_)));
+        assert_eq!(message(err), "container app is not running");
+        let err = io.port_forward("ns", "web", 80).await.err().unwrap();
+        assert!(matches!(err, ContainerIoError::BadRequest(_)));
+    }
+}
