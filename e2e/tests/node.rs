@@ -389,7 +389,9 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         "web",
         "real",
         &image,
-        "    command: [\"/bin/busybox\", \"sh\", \"-c\"]\n    args:\n    - /bin/busybox mkdir -p /srv && /bin/busybox cp /www/index.html /srv/ && echo \"$POD $NS $IP $TOKEN $GREETING\" > /srv/env.txt && exec /bin/busybox httpd -f -p 8080 -h /srv\n    workingDir: /www\n    env:\n    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}\n    - {name: NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}\n    - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n    - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}\n    - {name: GREETING, value: \"hi $(POD)\"}\n    readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}\n    livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}\n    volumeMounts:\n    - {name: site, mountPath: /www}\n  volumes:\n  - name: site\n    configMap: {name: site}\n",
+        &format!(
+            "    command: [\"/bin/busybox\", \"sh\", \"-c\"]\n    args:\n    - /bin/busybox mkdir -p /srv && /bin/busybox cp /www/index.html /srv/ && /bin/busybox cp /work/init.txt /srv/ && echo \"$POD $NS $IP $TOKEN $GREETING\" > /srv/env.txt && exec /bin/busybox httpd -f -p 8080 -h /srv\n    workingDir: /www\n    env:\n    - {{name: POD, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}\n    - {{name: NS, valueFrom: {{fieldRef: {{fieldPath: metadata.namespace}}}}}}\n    - {{name: IP, valueFrom: {{fieldRef: {{fieldPath: status.podIP}}}}}}\n    - {{name: TOKEN, valueFrom: {{secretKeyRef: {{name: creds, key: token}}}}}}\n    - {{name: GREETING, value: \"hi $(POD)\"}}\n    readinessProbe: {{httpGet: {{path: /index.html, port: 8080}}, periodSeconds: 1}}\n    livenessProbe: {{tcpSocket: {{port: 8080}}, periodSeconds: 1}}\n    volumeMounts:\n    - {{name: site, mountPath: /www}}\n    - {{name: scratch, mountPath: /work}}\n  volumes:\n  - name: scratch\n    emptyDir: {{}}\n  - name: site\n    configMap: {{name: site}}\n  initContainers:\n  - name: prepare\n    image: {image}\n    command: [\"/bin/busybox\", \"sh\", \"-c\", \"echo prepared > /work/init.txt\"]\n    volumeMounts:\n    - {{name: scratch, mountPath: /work}}\n"
+        ),
     );
     let created = Instant::now();
     as_alice(&["create", "-f", &c.file("web.yaml", &web)]);
@@ -432,6 +434,14 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     // The host reaches the pod on the bridge.
     let page = http_get(&ip, "index.html");
     assert!(page.contains("hello from a pod"), "{page}");
+    assert!(http_get(&ip, "init.txt").contains("prepared"));
+    assert_eq!(
+        get(
+            "web",
+            "{.status.initContainerStatuses[0].state.terminated.reason}"
+        ),
+        "Completed"
+    );
     let env = http_get(&ip, "env.txt");
     assert!(
         env.contains(&format!("web shop {ip} s3cret hi web")),
