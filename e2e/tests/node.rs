@@ -296,6 +296,7 @@ impl Drop for NodeLeftovers {
                 .collect();
             let _ = Command::new("ip")
                 .args(["netns", "del", &format!("oxshift-{short}")])
+                .stderr(Stdio::null())
                 .status();
         }
     }
@@ -501,6 +502,63 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     );
     assert_eq!(get("crash", "{.status.phase}"), "Running");
 
+    // A pod that runs to completion under `restartPolicy: Never` succeeds.
+    let once = pod_manifest(
+        "once",
+        "real",
+        &image,
+        "    command: [\"/bin/busybox\", \"true\"]\n",
+    )
+    .replace("spec:\n", "spec:\n  restartPolicy: Never\n");
+    as_alice(&["create", "-f", &c.file("once.yaml", &once)]);
+    c.wait_for(
+        &["-n", "shop", "pod", "once"],
+        "{.status.phase}",
+        "Succeeded",
+        WAIT,
+    );
+    assert_eq!(
+        get(
+            "once",
+            "{.status.containerStatuses[0].state.terminated.reason}"
+        ),
+        "Completed"
+    );
+    assert_eq!(
+        get("once", r#"{.status.conditions[?(@.type=="Ready")].reason}"#),
+        "PodCompleted"
+    );
+
+    // An image that cannot be pulled: ErrImagePull, then ImagePullBackOff.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let missing = pod_manifest("missing", "real", &format!("127.0.0.1:{closed}/none:1"), "");
+    as_alice(&["create", "-f", &c.file("missing.yaml", &missing)]);
+    c.wait_for(
+        &["-n", "shop", "pod", "missing"],
+        "{.status.containerStatuses[0].state.waiting.reason}",
+        "ImagePullBackOff",
+        WAIT,
+    );
+    let pulls = c.kubectl_ok(&["-n", "shop", "get", "events", "-o", r#"jsonpath={range .items[?(@.involvedObject.name=="missing")]}{.reason}: {.message}|{end}"#]);
+    assert!(
+        pulls.contains(&format!(
+            "Failed: Failed to pull image \"127.0.0.1:{closed}/none:1\""
+        )),
+        "{pulls}"
+    );
+    assert!(pulls.contains("Failed: Error: ErrImagePull"), "{pulls}");
+    assert!(
+        pulls.contains(&format!(
+            "BackOff: Back-off pulling image \"127.0.0.1:{closed}/none:1\""
+        )),
+        "{pulls}"
+    );
+    assert_eq!(get("missing", "{.status.phase}"), "Pending");
+
     // Readiness follows its probe; a failing liveness probe has the container restarted.
     let probed = pod_manifest(
         "probed",
@@ -635,7 +693,16 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         .collect();
     let netns = format!("/run/netns/oxshift-{netns}");
     assert!(Path::new(&netns).exists(), "{netns}");
-    as_alice(&["delete", "pod", "web", "crash", "probed", "--wait=true"]);
+    as_alice(&[
+        "delete",
+        "pod",
+        "web",
+        "crash",
+        "probed",
+        "once",
+        "missing",
+        "--wait=true",
+    ]);
     let deadline = Instant::now() + WAIT;
     let leftovers = NodeLeftovers {
         node_dir: c.data_dir().join("node"),
@@ -657,6 +724,15 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         assert!(
             Instant::now() < deadline,
             "left after deletion: containers {remaining:?}, {netns}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Every deleted pod's address is given back.
+    let ipam = c.data_dir().join("node/ipam");
+    while std::fs::read_dir(&ipam).unwrap().next().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "addresses still held after every pod was deleted"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
