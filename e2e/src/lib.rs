@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod oc;
+pub mod real_pods;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
