@@ -59,6 +59,8 @@ pub struct Agent {
     endpoint: Mutex<Option<KubeletEndpoint>>,
     pub io: Arc<NodeIo>,
     tasks: JoinSet<()>,
+    /// The machine-wide claim of the pod CIDR (real networks only), held while the agent runs.
+    _claim: Option<std::fs::File>,
 }
 
 impl Agent {
@@ -91,8 +93,13 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
         .await
         .map_err(AgentError::Bind)?;
     let port = listener.local_addr().map_err(AgentError::Bind)?.port();
+    let mut claim = None;
     let (runtime, podman): (Arc<dyn Runtime>, Option<Arc<Podman>>) = match config.runtime {
         RuntimeKind::Podman => {
+            claim = Some(
+                network::claim_cidr(config.pod_cidr)
+                    .map_err(|e| AgentError::Setup(e.to_string()))?,
+            );
             network::ensure_bridge()
                 .await
                 .map_err(|e| AgentError::Setup(e.to_string()))?;
@@ -166,5 +173,6 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
             podman,
         }),
         tasks,
+        _claim: claim,
     })
 }

@@ -53,6 +53,33 @@ pub async fn ensure_bridge() -> Result<(), NetworkError> {
     ip(&["link", "set", BRIDGE, "up"], false).await
 }
 
+/// Where agents of the machine claim their pod CIDRs.
+const CLAIMS: &str = "/run/oxshift";
+
+/// Claims `cidr` for this process while the returned file is open: two agents of one machine
+/// handing out addresses of one slice would give two pods one address.
+pub fn claim_cidr(cidr: ipam::Cidr) -> Result<std::fs::File, NetworkError> {
+    let fail = |message: String| NetworkError {
+        command: format!("claiming pod CIDR {cidr}"),
+        message,
+    };
+    std::fs::create_dir_all(CLAIMS).map_err(|e| fail(format!("{CLAIMS}: {e}")))?;
+    let path = format!("{CLAIMS}/pod-cidr-{}-{}.lock", cidr.network, cidr.prefix);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| fail(format!("{path}: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(fail(
+            "another node agent of this machine uses it; give each its own --pod-cidr".into(),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(fail(format!("{path}: {e}"))),
+    }
+}
+
 /// The network namespace of a pod: `oxshift-` and the first 12 hex digits of its UID.
 pub fn namespace_name(pod_uid: &str) -> String {
     format!("oxshift-{}", short_uid(pod_uid))
