@@ -229,6 +229,8 @@ pub fn start_in_process(
             Err(e) => return tracing::error!(error = %e, "node agent not started"),
         };
         match node::start(client, config).await {
+            // The kubelet port stays bound, unserved, until the node's HTTPS API serves
+            // `agent.take_endpoint()` with `agent.io`.
             Ok(mut agent) => agent.wait().await,
             Err(e) => tracing::error!(error = %e, "node agent not started"),
         }
