@@ -3,6 +3,7 @@
 
 pub mod cri_log;
 pub mod podman;
+mod podman_states;
 pub mod simulated;
 
 use std::net::Ipv4Addr;

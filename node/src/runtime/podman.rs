@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use tokio::process::Command;
 
+use super::podman_states::{Known, PsEntry, States};
 use super::{
     ContainerInfo, ContainerSpec, ContainerState, ImageRef, Listed, PodRef, PullOptions, Runtime,
     RuntimeError, Sandbox,
@@ -27,6 +28,9 @@ pub struct Podman {
     /// `--root`, `--runroot`, ... for every command.
     global: Vec<String>,
     node: String,
+    states: std::sync::Mutex<States>,
+    /// One `podman ps` at a time; workers that wait for it use its result.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl Podman {
@@ -51,6 +55,8 @@ impl Podman {
         Podman {
             global,
             node: node.to_string(),
+            states: std::sync::Mutex::default(),
+            refreshing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -77,6 +83,71 @@ impl Podman {
             return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
         Err(RuntimeError(error_text(&output.stderr)))
+    }
+
+    /// The container as `podman container inspect` has it now.
+    async fn inspect_now(&self, id: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
+        let output = self
+            .command()
+            .args(["container", "inspect", id])
+            .output()
+            .await
+            .map_err(|e| RuntimeError(format!("podman: {e}")))?;
+        if !output.status.success() {
+            let text = error_text(&output.stderr);
+            if text.contains("no such container") {
+                return Ok(None);
+            }
+            return Err(RuntimeError(text));
+        }
+        let mut list: Vec<ContainerInspect> = serde_json::from_slice(&output.stdout)
+            .map_err(|e| RuntimeError(format!("podman container inspect: {e}")))?;
+        let Some(c) = list.pop() else {
+            return Ok(None);
+        };
+        let s = c.state;
+        let state = match s.status.as_str() {
+            "running" | "paused" | "stopping" => ContainerState::Running {
+                started_at: timestamp(&s.started_at),
+            },
+            "exited" | "stopped" => ContainerState::Exited {
+                exit_code: s.exit_code,
+                started_at: timestamp(&s.started_at),
+                finished_at: timestamp(&s.finished_at),
+                oom_killed: s.oom_killed,
+            },
+            _ => ContainerState::Created,
+        };
+        Ok(Some(ContainerInfo { id: c.id, state }))
+    }
+
+    fn lock_states(&self) -> std::sync::MutexGuard<'_, States> {
+        self.states.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn known(&self, id: &str) -> Option<Known> {
+        self.lock_states().lookup(id, Instant::now())
+    }
+
+    /// Reads every container of the node in one `podman ps` (unless a worker that held the
+    /// turn just did).
+    async fn refresh_states(&self) -> Result<(), RuntimeError> {
+        let _turn = self.refreshing.lock().await;
+        if self.lock_states().fresh(Instant::now()) {
+            return Ok(());
+        }
+        let at = Instant::now();
+        let entries = self.ps().await?;
+        self.lock_states().replace(&entries, at);
+        Ok(())
+    }
+
+    async fn ps(&self) -> Result<Vec<PsEntry>, RuntimeError> {
+        let filter = format!("label={NODE_LABEL}={}", self.node);
+        let out = self
+            .run(&["ps", "--all", "--format", "json", "--filter", &filter])
+            .await?;
+        serde_json::from_str(&out).map_err(|e| RuntimeError(format!("podman ps: {e}")))
     }
 
     /// The command podman runs a container with (exposed for `exec`/`attach`).
@@ -157,14 +228,6 @@ struct StateInspect {
     oom_killed: bool,
     started_at: String,
     finished_at: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct PsEntry {
-    id: String,
-    #[serde(default)]
-    labels: Option<std::collections::HashMap<String, String>>,
 }
 
 fn timestamp(text: &str) -> jiff::Timestamp {
@@ -339,46 +402,41 @@ impl Runtime for Podman {
     }
 
     async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, RuntimeError> {
-        let output = self
-            .command()
-            .args(["container", "inspect", id])
-            .output()
-            .await
-            .map_err(|e| RuntimeError(format!("podman: {e}")))?;
-        if !output.status.success() {
-            let text = error_text(&output.stderr);
-            if text.contains("no such container") {
-                return Ok(None);
+        let known = match self.known(id) {
+            Some(k) => k,
+            None => {
+                self.refresh_states().await?;
+                self.known(id).unwrap_or(Known::Inspect)
             }
-            return Err(RuntimeError(text));
+        };
+        match known {
+            Known::Running { started_at } => Ok(Some(ContainerInfo {
+                id: id.to_string(),
+                state: ContainerState::Running { started_at },
+            })),
+            Known::Inspect => {
+                if let Some(info) = self.lock_states().exited(id) {
+                    return Ok(Some(info));
+                }
+                let info = self.inspect_now(id).await?;
+                if let Some(i) = &info
+                    && matches!(i.state, ContainerState::Exited { .. })
+                {
+                    self.lock_states().keep_exited(i.clone());
+                }
+                Ok(info)
+            }
         }
-        let mut list: Vec<ContainerInspect> = serde_json::from_slice(&output.stdout)
-            .map_err(|e| RuntimeError(format!("podman container inspect: {e}")))?;
-        let Some(c) = list.pop() else {
-            return Ok(None);
-        };
-        let s = c.state;
-        let state = match s.status.as_str() {
-            "running" | "paused" | "stopping" => ContainerState::Running {
-                started_at: timestamp(&s.started_at),
-            },
-            "exited" | "stopped" => ContainerState::Exited {
-                exit_code: s.exit_code,
-                started_at: timestamp(&s.started_at),
-                finished_at: timestamp(&s.finished_at),
-                oom_killed: s.oom_killed,
-            },
-            _ => ContainerState::Created,
-        };
-        Ok(Some(ContainerInfo { id: c.id, state }))
     }
 
     async fn stop(&self, id: &str, grace: Duration) -> Result<(), RuntimeError> {
         let started = Instant::now();
-        match self
+        let stopped = self
             .run(&["stop", "--time", &grace_seconds(grace), id])
-            .await
-        {
+            .await;
+        // Whatever a snapshot taken meanwhile says, the container is inspected next time.
+        self.lock_states().forget(id);
+        match stopped {
             Ok(_) => Ok(()),
             Err(e) if e.0.contains("no such container") => Ok(()),
             Err(e) => {
@@ -389,6 +447,7 @@ impl Runtime for Podman {
     }
 
     async fn remove(&self, id: &str) -> Result<(), RuntimeError> {
+        self.lock_states().forget(id);
         match self.run(&["rm", "--force", id]).await {
             Ok(_) => Ok(()),
             Err(e) if e.0.contains("no such container") => Ok(()),
@@ -415,13 +474,9 @@ impl Runtime for Podman {
     }
 
     async fn list(&self) -> Result<Vec<Listed>, RuntimeError> {
-        let filter = format!("label={NODE_LABEL}={}", self.node);
-        let out = self
-            .run(&["ps", "--all", "--format", "json", "--filter", &filter])
-            .await?;
-        let entries: Vec<PsEntry> =
-            serde_json::from_str(&out).map_err(|e| RuntimeError(format!("podman ps: {e}")))?;
-        Ok(entries
+        Ok(self
+            .ps()
+            .await?
             .into_iter()
             .map(|e| {
                 let labels = e.labels.unwrap_or_default();
