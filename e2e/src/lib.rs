@@ -32,6 +32,8 @@ pub struct Cluster {
     backend: Backend,
     /// Extra `oxshift start` arguments.
     extra: Vec<String>,
+    /// Run when the cluster is dropped, once the server stopped and before its directory goes.
+    after_stop: Vec<Box<dyn FnOnce() + Send>>,
     #[cfg(feature = "etcd")]
     etcd: Option<storage::etcd_server::EtcdServer>,
 }
@@ -122,6 +124,7 @@ impl Cluster {
             port: 0,
             backend,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            after_stop: Vec::new(),
             #[cfg(feature = "etcd")]
             etcd: None,
         };
@@ -218,6 +221,12 @@ impl Cluster {
             .spawn()
             .expect("start the controller manager");
         Process { child, log }
+    }
+
+    /// Has `f` run when the cluster is dropped, after the server (and its node) stopped and
+    /// before the cluster's directory is removed: to clean up what the node left outside it.
+    pub fn after_stop(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.after_stop.push(Box::new(f));
     }
 
     /// Starts `oxshift node` with a node's credentials (`system:node:<name>` in
@@ -564,5 +573,8 @@ impl Drop for Replica {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
+        for f in self.after_stop.drain(..) {
+            f();
+        }
     }
 }

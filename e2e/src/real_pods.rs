@@ -129,6 +129,7 @@ pub fn build_and_push(dir: &Path, image: &str) {
 
 /// Removes what the node's pods left if the test fails half-way: their containers (in the
 /// node's own podman storage) and network namespaces.
+#[derive(Clone)]
 pub struct NodeLeftovers {
     pub node_dir: PathBuf,
 }
@@ -155,8 +156,10 @@ impl NodeLeftovers {
     }
 }
 
-impl Drop for NodeLeftovers {
-    fn drop(&mut self) {
+impl NodeLeftovers {
+    /// Removes every container of the node and its pods' network namespaces (once the node
+    /// agent stopped: see `Cluster::after_stop`).
+    pub fn remove_all(&self) {
         let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
         let _ = self.podman(&["unmount", "--all"]);
         for entry in std::fs::read_dir(self.node_dir.join("ipam"))

@@ -140,7 +140,7 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         eprintln!("SKIPPED the_all_in_one_node_runs_real_pods_in_podman: {why}");
         return;
     }
-    let c = Cluster::start_with(
+    let mut c = Cluster::start_with(
         Backend::Embedded,
         &[
             "--node-runtime",
@@ -153,9 +153,11 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
             "10.128.100.0/23",
         ],
     );
-    let _leftovers = NodeLeftovers {
+    let leftovers = NodeLeftovers {
         node_dir: c.data_dir().join("node"),
     };
+    let removal = leftovers.clone();
+    c.after_stop(move || removal.remove_all());
     let work = c.scratch("images");
     std::fs::create_dir_all(&work).unwrap();
     let registry = Registry::start(&work);
@@ -462,9 +464,6 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     );
     let held_uid = get("held", "{.metadata.uid}");
     as_alice(&["delete", "pod", "held", "--wait=false"]);
-    let leftovers = NodeLeftovers {
-        node_dir: c.data_dir().join("node"),
-    };
     let containers_of = |uid: &str| {
         let out = leftovers.podman(&[
             "ps",
@@ -524,9 +523,6 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         "--wait=true",
     ]);
     let deadline = Instant::now() + WAIT;
-    let leftovers = NodeLeftovers {
-        node_dir: c.data_dir().join("node"),
-    };
     loop {
         let containers = leftovers.podman(&[
             "ps",
