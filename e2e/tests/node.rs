@@ -8,6 +8,7 @@
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::real_pods::{NodeLeftovers, Registry, build_and_push, http_get, real_pods_unavailable};
@@ -324,6 +325,39 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     );
     assert_eq!(get("crash", "{.status.phase}"), "Running");
 
+    // A sidecar starts before the container and runs along it.
+    let sided = pod_manifest(
+        "sided",
+        "real",
+        &image,
+        "    command: [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\"]\n",
+    ) + &format!(
+        "  initContainers:\n  - name: proxy\n    image: {image}\n    restartPolicy: Always\n    command: [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"9090\"]\n"
+    );
+    as_alice(&["create", "-f", &c.file("sided.yaml", &sided)]);
+    c.wait_for(
+        &["-n", "shop", "pod", "sided"],
+        r#"{.status.conditions[?(@.type=="Ready")].status}"#,
+        "True",
+        WAIT,
+    );
+    assert_eq!(get("sided", "{.status.phase}"), "Running");
+    assert_eq!(
+        get("sided", "{.status.initContainerStatuses[0].started}"),
+        "true"
+    );
+    assert_eq!(
+        get("sided", "{.status.initContainerStatuses[0].ready}"),
+        "true"
+    );
+    assert!(
+        !get(
+            "sided",
+            "{.status.initContainerStatuses[0].state.running.startedAt}"
+        )
+        .is_empty()
+    );
+
     // A pod that runs to completion under `restartPolicy: Never` succeeds.
     let once = pod_manifest(
         "once",
@@ -520,6 +554,7 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         "probed",
         "once",
         "missing",
+        "sided",
         "--wait=true",
     ]);
     let deadline = Instant::now() + WAIT;
@@ -546,10 +581,28 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     // Every deleted pod's address is given back.
     let ipam = c.data_dir().join("node/ipam");
     while std::fs::read_dir(&ipam).unwrap().next().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "addresses still held after every pod was deleted"
-        );
+        if Instant::now() > deadline {
+            let held: Vec<String> = std::fs::read_dir(&ipam)
+                .unwrap()
+                .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                .collect();
+            let events = c.kubectl_ok(&[
+                "-n",
+                "shop",
+                "get",
+                "events",
+                "-o",
+                r#"jsonpath={range .items[*]}{.involvedObject.name}={.involvedObject.uid} {.reason}: {.message}{"\n"}{end}"#,
+            ]);
+            let ps = leftovers.podman(&["ps", "--all", "--format", "{{.Names}} {{.Status}}"]);
+            let netns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+            panic!(
+                "addresses still held by pods {held:?} after every pod was deleted:\n{events}\n{}\n{}\n{}",
+                String::from_utf8_lossy(&ps.stdout),
+                String::from_utf8_lossy(&netns.stdout),
+                c.log()
+            );
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(

@@ -13,6 +13,11 @@ pub const KUBELET_CONDITIONS: [&str; 5] = [
     "PodScheduled",
 ];
 
+/// A sidecar: an init container that runs along the containers (`restartPolicy: Always`).
+pub fn is_sidecar(c: &k8s_openapi::api::core::v1::Container) -> bool {
+    c.restart_policy.as_deref() == Some("Always")
+}
+
 fn status_of<'a>(statuses: &'a [ContainerStatus], name: &str) -> Option<&'a ContainerStatus> {
     statuses.iter().find(|s| s.name == name)
 }
@@ -40,7 +45,12 @@ pub fn phase(
 ) -> &'static str {
     let policy = spec.restart_policy.as_deref().unwrap_or("Always");
     let (mut pending_init, mut failed_init) = (0, 0);
-    for c in spec.init_containers.iter().flatten() {
+    for c in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .filter(|c| !is_sidecar(c))
+    {
         match status_of(init, &c.name) {
             None => pending_init += 1,
             Some(s) if running(s) => pending_init += 1,
@@ -70,6 +80,32 @@ pub fn phase(
                 None if terminated_code(s.last_state.as_ref()).is_some() => stopped += 1,
                 None => wait += 1,
             },
+        }
+    }
+    // Sidecars count as containers; one not yet started holds initialization.
+    for c in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .filter(|c| is_sidecar(c))
+    {
+        match status_of(init, &c.name) {
+            None => {
+                pending_init += 1;
+                unknown += 1;
+            }
+            Some(s) if running(s) => {
+                if s.started != Some(true) {
+                    pending_init += 1;
+                }
+                run += 1;
+            }
+            Some(s) if s.state.as_ref().is_some_and(|st| st.terminated.is_some()) => {}
+            Some(s) if terminated_code(s.last_state.as_ref()).is_some() => {}
+            Some(_) => {
+                pending_init += 1;
+                wait += 1;
+            }
         }
     }
     if failed_init > 0 && policy == "Never" {
@@ -127,7 +163,8 @@ fn initialized(
     for c in spec.init_containers.iter().flatten() {
         match status_of(init, &c.name) {
             None => unknown.push(c.name.clone()),
-            Some(s) if terminated_code(s.state.as_ref()) == Some(0) => {}
+            Some(s) if is_sidecar(c) && s.started == Some(true) => {}
+            Some(s) if !is_sidecar(c) && terminated_code(s.state.as_ref()) == Some(0) => {}
             Some(_) => incomplete.push(c.name.clone()),
         }
     }
@@ -154,7 +191,12 @@ fn initialized(
     )
 }
 
-fn containers_ready(spec: &PodSpec, containers: &[ContainerStatus], phase: &str) -> Verdict {
+fn containers_ready(
+    spec: &PodSpec,
+    init: &[ContainerStatus],
+    containers: &[ContainerStatus],
+    phase: &str,
+) -> Verdict {
     if phase == "Succeeded" {
         return ("False", Some("PodCompleted".into()), None);
     }
@@ -165,8 +207,16 @@ fn containers_ready(spec: &PodSpec, containers: &[ContainerStatus], phase: &str)
         return ("False", Some("UnknownContainerStatuses".into()), None);
     }
     let (mut unready, mut unknown) = (Vec::new(), Vec::new());
-    for c in &spec.containers {
-        match status_of(containers, &c.name) {
+    let sidecars = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .filter(|c| is_sidecar(c));
+    for (c, statuses) in sidecars
+        .map(|c| (c, init))
+        .chain(spec.containers.iter().map(|c| (c, containers)))
+    {
+        match status_of(statuses, &c.name) {
             None => unknown.push(c.name.clone()),
             Some(s) if s.ready => {}
             Some(_) => unready.push(c.name.clone()),
@@ -211,7 +261,7 @@ pub struct Inputs<'a> {
 
 /// The pod's conditions: those of others first, then the kubelet's in its order.
 pub fn conditions(inputs: &Inputs<'_>) -> Vec<PodCondition> {
-    let ready = containers_ready(inputs.spec, inputs.containers, inputs.phase);
+    let ready = containers_ready(inputs.spec, inputs.init, inputs.containers, inputs.phase);
     let verdicts: [(&str, Verdict); 5] = [
         (
             KUBELET_CONDITIONS[0],
@@ -371,6 +421,46 @@ mod tests {
         assert_eq!(
             phase(&always, &done, &[st("app", is_running(), true)], false),
             "Running"
+        );
+    }
+
+    #[test]
+    fn sidecars_run_along_and_hold_initialization_until_started() {
+        let mut s = spec(&["proxy"], &["app"], "Always");
+        if let Some(init) = s.init_containers.as_mut() {
+            init[0].restart_policy = Some("Always".into());
+        }
+        let mut proxy = st("proxy", is_running(), true);
+        let app = [st("app", waiting_for("PodInitializing"), false)];
+        assert_eq!(
+            phase(&s, std::slice::from_ref(&proxy), &app, false),
+            "Pending"
+        );
+        proxy.started = Some(true);
+        let running = [st("app", is_running(), true)];
+        assert_eq!(
+            phase(&s, std::slice::from_ref(&proxy), &running, false),
+            "Running"
+        );
+        let now = jiff::Timestamp::now();
+        let inputs = |init: &[ContainerStatus], containers: &[ContainerStatus]| {
+            conditions(&Inputs {
+                spec: &s,
+                init,
+                containers,
+                phase: "Running",
+                sandbox_ready: true,
+                previous: &[],
+                now,
+            })
+        };
+        let got = inputs(std::slice::from_ref(&proxy), &running);
+        assert!(got.iter().all(|c| c.status == "True"), "{got:?}");
+        proxy.ready = false;
+        let got = inputs(std::slice::from_ref(&proxy), &running);
+        assert_eq!(
+            got[3].message.as_deref(),
+            Some("containers with unready status: [proxy]")
         );
     }
 

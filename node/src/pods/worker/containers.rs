@@ -17,8 +17,32 @@ impl Worker {
         // Init containers, one at a time, each to success.
         let (init, regular): (Vec<usize>, Vec<usize>) =
             (0..self.slots.len()).partition(|i| self.slots[*i].init);
+        // Once a container ran, initialization is over: sidecars are kept running without
+        // holding the containers back.
+        let initialized = regular
+            .iter()
+            .any(|i| self.slots[*i].status.container_id.is_some());
         for i in init {
             let slot = &self.slots[i];
+            if slot.sidecar {
+                if is_running(&slot.status) {
+                    if slot.status.started == Some(true) || initialized {
+                        continue;
+                    }
+                    return;
+                }
+                let exited = terminated_of(slot.status.state.as_ref()).is_some()
+                    || terminated_of(slot.status.last_state.as_ref()).is_some();
+                if exited {
+                    self.restart(pod, i, &mut lookup).await;
+                } else {
+                    self.start(pod, i, &mut lookup).await;
+                }
+                if initialized || self.slots[i].status.started == Some(true) {
+                    continue;
+                }
+                return;
+            }
             if is_running(&slot.status) {
                 return;
             }

@@ -39,6 +39,8 @@ use crate::runtime::{ContainerSpec, ContainerState, PodRef, PullOptions, Sandbox
 /// One container of the pod, as the worker tracks it.
 struct Slot {
     init: bool,
+    /// An init container that runs along the containers (`restartPolicy: Always`).
+    sidecar: bool,
     spec: Container,
     status: ContainerStatus,
     id: Option<String>,
@@ -113,6 +115,7 @@ impl Worker {
         };
         let slot = |c: &Container, init: bool, reason: &str| Slot {
             init,
+            sidecar: init && status::is_sidecar(c),
             status: ContainerStatus {
                 name: c.name.clone(),
                 image: c.image.clone().unwrap_or_default(),
@@ -228,8 +231,9 @@ impl Worker {
                     ..Default::default()
                 });
                 slot.status.started = Some(true);
-                // Without probes a running container is ready (init containers never are).
-                slot.status.ready = !slot.init;
+                // Without probes a running container is ready (init containers never are,
+                // sidecars are).
+                slot.status.ready = !slot.init || slot.sidecar;
             }
             Some(ContainerState::Exited {
                 exit_code,
@@ -330,17 +334,23 @@ impl Worker {
                 self.adopt().await;
             }
         }
+        tracing::trace!(pod = %self.pod.name, "sync: refresh");
         for i in 0..self.slots.len() {
             self.refresh(i).await;
         }
         let api_phase = pod.status.as_ref().and_then(|s| s.phase.clone());
         let terminal = matches!(api_phase.as_deref(), Some("Succeeded" | "Failed"));
+        tracing::trace!(pod = %self.pod.name, "sync: prepare");
         if !terminal && self.prepare(pod).await {
+            tracing::trace!(pod = %self.pod.name, "sync: start");
             self.start_containers(pod).await;
+            tracing::trace!(pod = %self.pod.name, "sync: probe");
             self.probe(pod).await;
         }
+        tracing::trace!(pod = %self.pod.name, "sync: status");
         self.write_status(pod, api_phase.as_deref()).await;
         self.publish();
+        tracing::trace!(pod = %self.pod.name, "sync: done");
     }
 
     /// The sandbox and volumes; whether containers may start.

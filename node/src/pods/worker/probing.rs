@@ -20,7 +20,7 @@ impl Worker {
             .max(0);
         for i in 0..self.slots.len() {
             let slot = &mut self.slots[i];
-            let (Some(id), false) = (slot.id.clone(), slot.init) else {
+            let (Some(id), false) = (slot.id.clone(), slot.init && !slot.sidecar) else {
                 continue;
             };
             if !is_running(&slot.status) {
