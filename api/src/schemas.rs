@@ -71,10 +71,17 @@ fn register_kubernetes_kind(
     use k8s_openapi::api::authentication::v1 as authentication;
     use k8s_openapi::api::authorization::v1 as authorization;
     use k8s_openapi::api::autoscaling::v1 as autoscaling;
+    use k8s_openapi::api::autoscaling::v2 as autoscaling_v2;
     use k8s_openapi::api::batch::v1 as batch;
     use k8s_openapi::api::coordination::v1 as coordination;
     use k8s_openapi::api::core::v1 as core;
+    use k8s_openapi::api::flowcontrol::v1 as flowcontrol;
+    use k8s_openapi::api::networking::v1 as networking;
+    use k8s_openapi::api::node::v1 as node;
+    use k8s_openapi::api::policy::v1 as policy;
     use k8s_openapi::api::rbac::v1 as rbac;
+    use k8s_openapi::api::scheduling::v1 as scheduling;
+    use k8s_openapi::api::storage::v1 as storage;
 
     macro_rules! kinds {
         ($($g:literal / $v:literal / $k:ident => $t:ty),* $(,)?) => {
@@ -102,10 +109,29 @@ fn register_kubernetes_kind(
         "" / "v1" / PersistentVolume => core::PersistentVolume,
         "" / "v1" / PersistentVolumeClaim => core::PersistentVolumeClaim,
         "" / "v1" / Node => core::Node,
+        "" / "v1" / PodTemplate => core::PodTemplate,
         "apps" / "v1" / Deployment => apps::Deployment,
         "apps" / "v1" / ReplicaSet => apps::ReplicaSet,
+        "apps" / "v1" / StatefulSet => apps::StatefulSet,
+        "apps" / "v1" / DaemonSet => apps::DaemonSet,
+        "apps" / "v1" / ControllerRevision => apps::ControllerRevision,
         "autoscaling" / "v1" / Scale => autoscaling::Scale,
+        "autoscaling" / "v2" / HorizontalPodAutoscaler => autoscaling_v2::HorizontalPodAutoscaler,
         "batch" / "v1" / Job => batch::Job,
+        "batch" / "v1" / CronJob => batch::CronJob,
+        "networking.k8s.io" / "v1" / Ingress => networking::Ingress,
+        "networking.k8s.io" / "v1" / IngressClass => networking::IngressClass,
+        "networking.k8s.io" / "v1" / NetworkPolicy => networking::NetworkPolicy,
+        "policy" / "v1" / PodDisruptionBudget => policy::PodDisruptionBudget,
+        "scheduling.k8s.io" / "v1" / PriorityClass => scheduling::PriorityClass,
+        "node.k8s.io" / "v1" / RuntimeClass => node::RuntimeClass,
+        "storage.k8s.io" / "v1" / StorageClass => storage::StorageClass,
+        "storage.k8s.io" / "v1" / CSIDriver => storage::CSIDriver,
+        "storage.k8s.io" / "v1" / CSINode => storage::CSINode,
+        "storage.k8s.io" / "v1" / CSIStorageCapacity => storage::CSIStorageCapacity,
+        "storage.k8s.io" / "v1" / VolumeAttachment => storage::VolumeAttachment,
+        "flowcontrol.apiserver.k8s.io" / "v1" / FlowSchema => flowcontrol::FlowSchema,
+        "flowcontrol.apiserver.k8s.io" / "v1" / PriorityLevelConfiguration => flowcontrol::PriorityLevelConfiguration,
         "authentication.k8s.io" / "v1" / SelfSubjectReview => authentication::SelfSubjectReview,
         "authentication.k8s.io" / "v1" / TokenReview => authentication::TokenReview,
         "authorization.k8s.io" / "v1" / SelfSubjectAccessReview => authorization::SelfSubjectAccessReview,
@@ -233,6 +259,21 @@ mod tests {
         // The pod template is k8s-openapi's, with everything it references.
         assert!(defs.contains_key("io.k8s.api.core.v1.PodSpec"));
         assert!(defs.contains_key("io.k8s.api.core.v1.Container"));
+    }
+
+    #[test]
+    fn every_served_kubernetes_kind_has_a_typed_schema() {
+        for def in crate::Scheme::builtin().resources() {
+            if def.stored && !def.group.ends_with(".openshift.io") {
+                assert!(
+                    has_schema(def.group, def.version, def.kind),
+                    "{}/{} {}: name its k8s-openapi type in register_kubernetes_kind",
+                    def.group,
+                    def.version,
+                    def.kind
+                );
+            }
+        }
     }
 
     #[test]

@@ -97,6 +97,12 @@ pub enum ApiError {
     },
     ServiceUnavailable(String),
     Internal(String),
+    /// A node answered a proxied request with an error the API server does not know better:
+    /// upstream's generic server response (its reason by code) about `target`.
+    Backend {
+        code: u16,
+        target: Target,
+    },
 }
 
 const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
@@ -226,6 +232,17 @@ impl ApiError {
             }),
             ApiError::ServiceUnavailable(m) => Status::failure(503, "ServiceUnavailable", m.clone()),
             ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
+            ApiError::Backend { code, target } => {
+                let (reason, message) = match code {
+                    401 => ("Unauthorized", "the server has asked for the client to provide credentials".to_string()),
+                    403 => ("Forbidden", "the server does not allow access to the requested resource".to_string()),
+                    404 => ("NotFound", "the server could not find the requested resource".to_string()),
+                    503 => ("ServiceUnavailable", "the server is currently unable to handle the request".to_string()),
+                    c => ("", format!("the server responded with the status code {c} but did not return more information")),
+                };
+                let message = format!("{message} ( {} {})", target.qualified(), target.name);
+                Status::failure(*code, reason, message).with_details(target.details())
+            }
         }
     }
 }

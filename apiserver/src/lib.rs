@@ -13,6 +13,7 @@ pub mod http;
 mod managed_fields;
 mod metered_store;
 pub mod metrics;
+pub mod node_client;
 pub mod oauth;
 pub mod openapi;
 mod own_objects;
@@ -59,6 +60,8 @@ pub struct ApiServer {
     closing: tokio::sync::watch::Sender<bool>,
     /// The audit log (none: requests are not audited).
     pub(crate) audit: Option<Arc<audit::Audit>>,
+    /// Connections to the nodes, for pods' logs and streams (none: those are unavailable).
+    pub node_client: Option<Arc<node_client::NodeClient>>,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -116,6 +119,7 @@ impl ApiServer {
             limits: Limits::default(),
             closing: tokio::sync::watch::channel(false).0,
             audit: None,
+            node_client: None,
         }
     }
 
@@ -163,6 +167,12 @@ impl ApiServer {
     /// The same server, recording requests in `audit` (none: no audit log).
     pub fn with_audit(mut self, audit: Option<audit::Audit>) -> Self {
         self.audit = audit.map(Arc::new);
+        self
+    }
+
+    /// The same server, reaching the nodes' APIs with `client`.
+    pub fn with_node_client(mut self, client: node_client::NodeClient) -> Self {
+        self.node_client = Some(Arc::new(client));
         self
     }
 

@@ -347,3 +347,36 @@ pub fn encode(value: &str) -> String {
 pub fn read_pem(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| CliError::msg(format!("{}: {e}", path.display())))
 }
+
+/// Sends a GET and copies the answer's body to `out` as it comes (a log, followed), or
+/// returns the error a failed answer stands for.
+pub async fn copy_body(
+    client: &kube::Client,
+    path: &str,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<(), CliError> {
+    use http_body_util::BodyExt;
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(path)
+        .body(kube::client::Body::empty())
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let trace = crate::trace::Request::start(&request);
+    let response = answer_of(client, request).await?;
+    let (parts, mut body) = response.into_parts();
+    if !parts.status.is_success() {
+        let bytes = body.collect_bytes().await?.to_vec();
+        trace.finish(&parts, &bytes);
+        return Err(CliError::from_response(parts.status, &bytes));
+    }
+    trace.finish(&parts, b"");
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(CliError::from)?.into_data() else {
+            continue;
+        };
+        out.write_all(&data)
+            .and_then(|()| out.flush())
+            .map_err(|e| CliError::msg(e.to_string()))?;
+    }
+    Ok(())
+}

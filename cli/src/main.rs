@@ -11,6 +11,8 @@ mod kubeconfig;
 mod manifests;
 mod objects;
 mod printers;
+mod remote_command;
+mod spdy_tunnel;
 mod trace;
 
 use std::path::PathBuf;
@@ -129,6 +131,14 @@ enum Command {
     Annotate(meta::MetaArgs),
     /// Get documentation for a resource.
     Explain(explain::ExplainArgs),
+    /// Print the logs for a container in a pod.
+    Logs(logs::LogsArgs),
+    /// Execute a command in a container.
+    Exec(exec::ExecArgs),
+    /// Start a shell session in a container.
+    Rsh(exec::RshArgs),
+    /// Forward one or more local ports to a pod.
+    PortForward(commands::port_forward::PortForwardArgs),
     /// Print the supported API resources on the server.
     ApiResources(api::ApiResourcesArgs),
     /// Print the supported API versions on the server, in the form of "group/version".
@@ -184,6 +194,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Label(a) => meta::run(&g, meta::Field::Labels, &a).await,
         Command::Annotate(a) => meta::run(&g, meta::Field::Annotations, &a).await,
         Command::Explain(a) => explain::explain(&g, &a).await,
+        Command::Logs(a) => logs::logs(&g, &a).await,
+        Command::Exec(a) => exec::exec(&g, &a).await,
+        Command::Rsh(a) => exec::rsh(&g, &a).await,
+        Command::PortForward(a) => commands::port_forward::port_forward(&g, &a).await,
         Command::ApiResources(a) => api::api_resources(&g, &a).await,
         Command::ApiVersions => api::api_versions(&g).await,
         Command::Auth(c) => auth::run(&g, c).await,

@@ -288,3 +288,65 @@ fn garbage_collection_background_orphan_and_foreground() {
     ]);
     gone(&c, "default", &["blocker", "fg"]);
 }
+
+#[test]
+fn pods_on_a_node_are_deleted_gracefully() {
+    let c = Cluster::start(Backend::Embedded);
+    let pod = |name: &str, node: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}"}},
+                "spec": {{"nodeName": "{node}", "terminationGracePeriodSeconds": 45,
+                          "containers": [{{"name": "app", "image": "busybox"}}]}}}}"#
+        )
+    };
+    c.kubectl_ok(&["create", "-f", &c.file("web.json", &pod("web", "node-a"))]);
+    let grace = || {
+        c.kubectl_ok(&[
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.metadata.deletionGracePeriodSeconds} {.metadata.deletionTimestamp}",
+        ])
+    };
+    assert_eq!(
+        c.kubectl_ok(&["delete", "pod", "web", "--wait=false"]),
+        "pod \"web\" deleted\n"
+    );
+    let marked = grace();
+    assert!(marked.starts_with("45 20"), "{marked}");
+    // A longer grace period changes nothing; a shorter one moves the deadline back.
+    c.kubectl_ok(&["delete", "pod", "web", "--wait=false", "--grace-period=100"]);
+    assert_eq!(grace(), marked);
+    c.kubectl_ok(&["delete", "pod", "web", "--wait=false", "--grace-period=5"]);
+    let shortened = grace();
+    assert!(shortened.starts_with("5 20"), "{shortened}");
+    let deadline = |s: &str| {
+        s.split(' ')
+            .nth(1)
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+    };
+    assert_eq!((deadline(&marked) - deadline(&shortened)).get_seconds(), 40);
+    // Forced: gone at once.
+    let out = c.kubectl(&["delete", "pod", "web", "--force", "--grace-period=0"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pod \"web\" force deleted\n"
+    );
+    assert!(
+        c.kubectl_err(&["get", "pod", "web"])
+            .contains(r#"pods "web" not found"#)
+    );
+    // A pod no node runs goes at once.
+    let mut loose = pod("loose", "");
+    loose = loose.replace(r#""nodeName": "", "#, "");
+    c.kubectl_ok(&["create", "-f", &c.file("loose.json", &loose)]);
+    c.kubectl_ok(&["delete", "pod", "loose"]);
+    assert!(
+        c.kubectl_err(&["get", "pod", "loose"])
+            .contains(r#"pods "loose" not found"#)
+    );
+}

@@ -266,6 +266,9 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         ),
         "Completed"
     );
+    // Through the API server to the node's HTTPS API: logs and exec.
+    let exec = as_alice(&["exec", "web", "--", "/bin/busybox", "cat", "/srv/init.txt"]);
+    assert_eq!(exec, "prepared\n");
     let env = http_get(&ip, "env.txt");
     assert!(
         env.contains(&format!("web shop {ip} s3cret hi web")),
@@ -324,6 +327,7 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         "{message}"
     );
     assert_eq!(get("crash", "{.status.phase}"), "Running");
+    assert_eq!(as_alice(&["logs", "crash", "--previous"]), "dying\n");
 
     // A sidecar starts before the container and runs along it.
     let sided = pod_manifest(

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::events::{Kind, Recorder};
+use crate::kubelet_api::{self, KubeletApiState};
 use crate::network::ipam::{Allocator, Cidr};
 use crate::node_io::NodeIo;
 use crate::node_status::{self, Machine, NodeSpec};
@@ -31,7 +32,8 @@ pub struct AgentConfig {
     pub pod_cidr: Cidr,
     /// The kubelet port on 127.0.0.1 (0: any free one; the Node publishes the bound one).
     pub port: u16,
-    /// The TLS configuration of the kubelet port (serving certificate, client CA).
+    /// The TLS configuration of the kubelet port (serving certificate, client CA); with it the
+    /// agent serves the node's HTTPS API there.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Labels beyond the kubelet's own.
     pub extra_labels: Vec<(String, String)>,
@@ -45,7 +47,7 @@ pub enum AgentError {
     Setup(String),
 }
 
-/// The kubelet port, bound, with its TLS configuration: what the node's HTTPS API serves on.
+/// The kubelet port, bound, with its TLS configuration, for a caller that serves it itself.
 pub struct KubeletEndpoint {
     pub listener: TcpListener,
     pub tls: Option<Arc<rustls::ServerConfig>>,
@@ -55,7 +57,7 @@ pub struct KubeletEndpoint {
 pub struct Agent {
     pub name: String,
     pub port: u16,
-    /// Held until the HTTPS API takes it (`take_endpoint`).
+    /// The kubelet port when the agent does not serve it itself (no TLS configuration).
     endpoint: Mutex<Option<KubeletEndpoint>>,
     pub io: Arc<NodeIo>,
     tasks: JoinSet<()>,
@@ -156,22 +158,33 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
         },
         probes: config.runtime == RuntimeKind::Podman,
     });
+    let io = Arc::new(NodeIo {
+        directory,
+        runtime,
+        podman,
+    });
     let mut tasks = JoinSet::new();
+    // The node's HTTPS API, when the agent has its TLS configuration; else the port stays
+    // bound for `take_endpoint`.
+    let endpoint = match config.tls {
+        Some(tls) => {
+            let state = KubeletApiState::new(io.clone(), config.name.clone(), client.clone());
+            tasks.spawn(kubelet_api::serve(listener, tls, state));
+            None
+        }
+        None => Some(KubeletEndpoint {
+            listener,
+            tls: None,
+        }),
+    };
     tasks.spawn(lease::run(client.clone(), config.name.clone(), node_uid));
     tasks.spawn(node_status::report(client, spec, machine, recorder));
     tasks.spawn(pods::run(ctx));
     Ok(Agent {
         name: config.name,
         port,
-        endpoint: Mutex::new(Some(KubeletEndpoint {
-            listener,
-            tls: config.tls,
-        })),
-        io: Arc::new(NodeIo {
-            directory,
-            runtime,
-            podman,
-        }),
+        endpoint: Mutex::new(endpoint),
+        io,
         tasks,
         _claim: claim,
     })

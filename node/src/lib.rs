@@ -12,11 +12,14 @@
 pub mod agent;
 pub mod container_io;
 pub mod events;
+pub mod kubelet_api;
 pub mod lease;
 pub mod network;
 pub mod node_io;
 pub mod node_status;
 pub mod pods;
 pub mod runtime;
+#[cfg(any(test, feature = "test-io"))]
+pub mod test_io;
 
 pub use agent::{Agent, AgentConfig, KubeletEndpoint, RuntimeKind, start};

@@ -281,6 +281,14 @@ const CONTROLLER_MANAGER: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec
     groups: &[],
 };
 
+/// The API server's identity towards the nodes' APIs (bound to `system:kubelet-api-admin` by
+/// the default policy).
+const KUBELET_CLIENT: auth::pki::ClientSpec<'static> = auth::pki::ClientSpec {
+    file: "kube-apiserver-kubelet-client",
+    user: apiserver::authz::bootstrap_policy::KUBELET_CLIENT,
+    groups: &[],
+};
+
 /// The file under the data directory that holds the address the server bound.
 const LISTEN_ADDRESS: &str = "listen-address";
 
@@ -345,6 +353,12 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     let tokens = auth::service_account_tokens::ServiceAccountTokens::load_or_create(
         &args.data_dir.join("pki"),
     )?;
+    let kubelet_client = pki.client(&KUBELET_CLIENT)?;
+    let node_client = apiserver::node_client::NodeClient::new(
+        &pki.ca.cert_pem,
+        &kubelet_client.cert_pem,
+        &kubelet_client.key_pem,
+    )?;
     let api = Arc::new(
         apiserver::ApiServer::new(
             api::Scheme::builtin(),
@@ -352,6 +366,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             format!("{host}:{}", listen.port()),
         )
         .with_service_account_tokens(tokens)
+        .with_node_client(node_client)
         .with_oauth(oauth_config(&args, server.clone())?)
         .with_limits(apiserver::Limits {
             request_timeout: args.request_timeout,

@@ -2,7 +2,6 @@
 //! the API server of a kubeconfig) and the all-in-one's own node in `oxshift start`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::ValueEnum;
 use node::network::ipam::{CLUSTER_NETWORK, Cidr};
@@ -108,18 +107,11 @@ pub async fn run(args: NodeArgs) -> Result<(), BoxError> {
         &args.tls_private_key_file,
         &args.client_ca_file,
     ) {
-        (Some(cert), Some(key), Some(ca)) => {
-            let serving = auth::pki::CertKey {
-                cert_pem: read(cert)?,
-                key_pem: read(key)?,
-            };
-            Some(Arc::new(auth::pki::server_config(
-                cert,
-                &read(ca)?,
-                &serving,
-                None,
-            )?))
-        }
+        (Some(cert), Some(key), Some(ca)) => Some(node::kubelet_api::tls::server_config(
+            &read(ca)?,
+            &read(cert)?,
+            &read(key)?,
+        )?),
         _ => None,
     };
     let client = controllers::client(&args.kubeconfig).await?;
@@ -199,12 +191,9 @@ pub fn start_in_process(
         &format!("{file}-serving"),
         &["127.0.0.1".to_string(), name.clone()],
     )?;
-    let tls = auth::pki::server_config(
-        &pki.ca_path(),
-        &pki.ca.cert_pem,
-        &serving,
-        Some(&pki.ca.cert_pem),
-    )?;
+    // The chain carries the CA after the node's certificate, as the API server's does.
+    let chain = format!("{}{}", serving.cert_pem, pki.ca.cert_pem);
+    let tls = node::kubelet_api::tls::server_config(&pki.ca.cert_pem, &chain, &serving.key_pem)?;
     let runtime = settings.node_runtime.resolve();
     let config = node::AgentConfig {
         name,
@@ -212,7 +201,7 @@ pub fn start_in_process(
         data_dir: data_dir.join("node"),
         pod_cidr: settings.node_pod_cidr,
         port: settings.node_port,
-        tls: Some(Arc::new(tls)),
+        tls: Some(tls),
         // The all-in-one's node is its control plane too, as MicroShift's and SNO's are.
         extra_labels: vec![
             (
@@ -229,8 +218,6 @@ pub fn start_in_process(
             Err(e) => return tracing::error!(error = %e, "node agent not started"),
         };
         match node::start(client, config).await {
-            // The kubelet port stays bound, unserved, until the node's HTTPS API serves
-            // `agent.take_endpoint()` with `agent.io`.
             Ok(mut agent) => agent.wait().await,
             Err(e) => tracing::error!(error = %e, "node agent not started"),
         }

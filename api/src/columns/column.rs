@@ -44,6 +44,16 @@ pub enum Cell {
     Annotation(&'static str),
     /// The scalar at a dotted path, `<unset>` when absent.
     PathOrUnset(&'static str),
+    /// The scalar at a dotted path, this text when absent.
+    PathOr(&'static str, &'static str),
+    /// The integer at a dotted path, 0 when absent.
+    Int(&'static str),
+    /// The boolean at a dotted path, this default when absent.
+    Bool(&'static str, bool),
+    /// An optional boolean as Go's printers print one: `True`, `False` or `<unset>`.
+    BoolText(&'static str),
+    /// Time since the timestamp at a path, `<none>` when absent.
+    SinceOrNone(&'static str),
     /// A cell computed by kind-specific rules.
     Special(Special),
 }
@@ -80,12 +90,27 @@ pub enum Special {
     BuildDuration,
     ImageStreamRepository,
     ImageStreamUpdated,
+    /// `kind.group/name` of the controller owner reference, in lower case.
+    ControllerOf,
+    IngressHosts,
+    IngressAddress,
+    IngressPorts,
+    /// `Kind.group/name` of an IngressClass's parameters.
+    IngressClassParameters,
+    /// An autoscaler's metrics: `cpu: 20%/80%`, the current value `<unknown>` until measured.
+    HpaTargets,
+    /// A storage class's name, with ` (default)` when it is the default class.
+    StorageClassName,
+    CsiTokenRequests,
+    CsiModes,
+    /// The status of a flow schema's `Dangling` condition, `?` without one.
+    FlowSchemaDangling,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Column {
     pub name: &'static str,
-    /// OpenAPI type of the cell: `string` or `integer`.
+    /// OpenAPI type of the cell: `string`, `integer` or `boolean`.
     pub kind: &'static str,
     /// OpenAPI format (`name` for the name column).
     pub format: &'static str,
@@ -93,6 +118,14 @@ pub struct Column {
     /// 0 for default columns, 1 for those shown only with `-o wide`.
     pub priority: u8,
     pub cell: Cell,
+}
+
+impl Column {
+    /// The same column with its cells from elsewhere.
+    pub const fn with_cell(mut self, cell: Cell) -> Column {
+        self.cell = cell;
+        self
+    }
 }
 
 pub(super) const fn col(

@@ -60,8 +60,8 @@ pub const LEASE: &[Column] = &[
     AGE,
 ];
 
-const TEMPLATE: &str = "spec.template.spec";
-const WORKLOAD_WIDE: [Column; 3] = [
+pub(super) const TEMPLATE: &str = "spec.template.spec";
+pub(super) const WORKLOAD_WIDE: [Column; 3] = [
     wide(
         "Containers",
         "Names of each container in the template.",

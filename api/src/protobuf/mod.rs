@@ -206,15 +206,20 @@ fn decode_message(name: &str, message: &Message, buf: &[u8]) -> Result<Value, De
                 .unwrap_or(0);
             timestamp(seconds, nanos, name == "meta.v1.MicroTime")?
         }
-        _ => Value::Object(
-            message
-                .fields
-                .iter()
-                .zip(slots)
-                .filter_map(|(f, v)| Some((f.json_name.to_string(), v?)))
-                .filter(|(_, v)| !v.is_null())
-                .collect(),
-        ),
+        _ => {
+            let mut object = Map::new();
+            for (field, value) in message.fields.iter().zip(slots) {
+                match (field.json_name, value) {
+                    (_, None | Some(Value::Null)) => {}
+                    // An embedded message inlined in its parent (`json:",inline"`).
+                    ("-", Some(Value::Object(inner))) => object.extend(inner),
+                    (name, Some(v)) => {
+                        object.insert(name.to_string(), v);
+                    }
+                }
+            }
+            Value::Object(object)
+        }
     })
 }
 

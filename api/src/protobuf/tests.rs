@@ -266,3 +266,43 @@ fn zero_values_as_upstream_json() {
     );
     assert_eq!(obj["status"], json!({}));
 }
+
+/// kubectl and client-go send the built-in kinds in protobuf: every stored Kubernetes kind the
+/// scheme serves, and its list, has its message.
+#[test]
+fn every_served_kubernetes_kind_has_messages() {
+    for def in crate::Scheme::builtin().resources() {
+        if !def.stored || def.group.ends_with(".openshift.io") {
+            continue;
+        }
+        for kind in [def.kind.to_string(), format!("{}List", def.kind)] {
+            let name = super::message_name(&def.api_version(), &kind);
+            assert!(
+                super::schema::messages().contains_key(name.as_str()),
+                "no message {name}"
+            );
+        }
+    }
+}
+
+/// Embedded messages Go inlines in JSON (an ingress rule's value, a volume's source) are
+/// flattened into their parent.
+#[test]
+fn inline_messages_are_flattened() {
+    let path = Enc::default().str(1, "/").str(3, "Prefix");
+    let rule = Enc::default()
+        .str(1, "a.example.com")
+        .msg(2, Enc::default().msg(1, Enc::default().msg(1, path)));
+    let obj = decode(&envelope(
+        "networking.k8s.io/v1",
+        "Ingress",
+        Enc::default()
+            .msg(1, meta("i"))
+            .msg(2, Enc::default().msg(3, rule)),
+    ))
+    .unwrap();
+    assert_eq!(
+        obj["spec"]["rules"],
+        json!([{"host": "a.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix"}]}}])
+    );
+}

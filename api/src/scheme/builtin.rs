@@ -95,6 +95,10 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "Pod", "pods", "pod", Namespaced, short: ["po"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "binding", group: "", version: "v1", kind: "Binding", verbs: &["create"] },
+        Subresource { name: "log", group: "", version: "v1", kind: "Pod", verbs: &["get"] },
+        Subresource { name: "exec", group: "", version: "v1", kind: "PodExecOptions", verbs: &["create", "get"] },
+        Subresource { name: "attach", group: "", version: "v1", kind: "PodAttachOptions", verbs: &["create", "get"] },
+        Subresource { name: "portforward", group: "", version: "v1", kind: "PodPortForwardOptions", verbs: &["create", "get"] },
     ])
     .with_pod_spec("spec")
     .with_columns(columns::POD)
@@ -140,6 +144,9 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!(""/"v1", "Node", "nodes", "node", Cluster, short: ["no"], categories: &[], subresources: STATUS)
         .with_field_selectors(&["spec.unschedulable"])
         .with_columns(columns::NODE),
+    resource!(""/"v1", "PodTemplate", "podtemplates", "podtemplate", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_pod_spec("template.spec")
+        .with_columns(columns::POD_TEMPLATE),
     // apps/v1
     resource!("apps"/"v1", "Deployment", "deployments", "deployment", Namespaced, short: ["deploy"], categories: ALL, subresources: STATUS_SCALE)
         .with_pod_spec("spec.template.spec")
@@ -150,12 +157,40 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_field_selectors(&["status.replicas"])
         .with_columns(columns::REPLICAS),
+    resource!("apps"/"v1", "StatefulSet", "statefulsets", "statefulset", Namespaced, short: ["sts"], categories: ALL, subresources: STATUS_SCALE)
+        .with_pod_spec("spec.template.spec")
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::STATEFUL_SET),
+    resource!("apps"/"v1", "DaemonSet", "daemonsets", "daemonset", Namespaced, short: ["ds"], categories: ALL, subresources: STATUS)
+        .with_pod_spec("spec.template.spec")
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::DAEMON_SET),
+    resource!("apps"/"v1", "ControllerRevision", "controllerrevisions", "controllerrevision", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::CONTROLLER_REVISION),
+    // autoscaling/v2 (v1 is not served: it needs conversion to and from v2)
+    resource!("autoscaling"/"v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", Namespaced, short: ["hpa"], categories: ALL, subresources: STATUS)
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::HORIZONTAL_POD_AUTOSCALER),
     // batch/v1
     resource!("batch"/"v1", "Job", "jobs", "job", Namespaced, short: [], categories: ALL, subresources: STATUS)
         .with_pod_spec("spec.template.spec")
         .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_field_selectors(&["status.successful"])
     .with_columns(columns::JOB),
+    resource!("batch"/"v1", "CronJob", "cronjobs", "cronjob", Namespaced, short: ["cj"], categories: ALL, subresources: STATUS)
+        .with_pod_spec("spec.jobTemplate.spec.template.spec")
+        .with_columns(columns::CRON_JOB),
+    // networking.k8s.io/v1
+    resource!("networking.k8s.io"/"v1", "Ingress", "ingresses", "ingress", Namespaced, short: ["ing"], categories: &[], subresources: STATUS)
+        .with_columns(columns::INGRESS),
+    resource!("networking.k8s.io"/"v1", "IngressClass", "ingressclasses", "ingressclass", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::INGRESS_CLASS),
+    resource!("networking.k8s.io"/"v1", "NetworkPolicy", "networkpolicies", "networkpolicy", Namespaced, short: ["netpol"], categories: &[], subresources: NONE)
+        .with_columns(columns::NETWORK_POLICY),
+    // policy/v1
+    resource!("policy"/"v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", Namespaced, short: ["pdb"], categories: &[], subresources: STATUS)
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::POD_DISRUPTION_BUDGET),
     // coordination.k8s.io/v1
     resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::LEASE),
@@ -172,6 +207,17 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("rbac.authorization.k8s.io"/"v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", Cluster, short: [], categories: &[], subresources: NONE)
         .with_names(NameRule::PathSegment)
         .with_columns(columns::ROLE_BINDING),
+    // storage.k8s.io/v1
+    resource!("storage.k8s.io"/"v1", "StorageClass", "storageclasses", "storageclass", Cluster, short: ["sc"], categories: &[], subresources: NONE)
+        .with_columns(columns::STORAGE_CLASS),
+    resource!("storage.k8s.io"/"v1", "CSIDriver", "csidrivers", "csidriver", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::CSI_DRIVER),
+    resource!("storage.k8s.io"/"v1", "CSINode", "csinodes", "csinode", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::CSI_NODE),
+    resource!("storage.k8s.io"/"v1", "CSIStorageCapacity", "csistoragecapacities", "csistoragecapacity", Namespaced, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::CSI_STORAGE_CAPACITY),
+    resource!("storage.k8s.io"/"v1", "VolumeAttachment", "volumeattachments", "volumeattachment", Cluster, short: [], categories: &[], subresources: STATUS)
+        .with_columns(columns::VOLUME_ATTACHMENT),
     // authentication.k8s.io/v1, authorization.k8s.io/v1: reviews
     resource!("authentication.k8s.io"/"v1", "TokenReview", "tokenreviews", "tokenreview", Cluster, short: [], categories: &[], subresources: NONE)
         .review(),
@@ -198,6 +244,19 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::WEBHOOK_CONFIGURATION),
     resource!("admissionregistration.k8s.io"/"v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", "validatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE)
         .with_columns(columns::WEBHOOK_CONFIGURATION),
+    // scheduling.k8s.io/v1
+    resource!("scheduling.k8s.io"/"v1", "PriorityClass", "priorityclasses", "priorityclass", Cluster, short: ["pc"], categories: &[], subresources: NONE)
+        .with_columns(columns::PRIORITY_CLASS),
+    // node.k8s.io/v1
+    resource!("node.k8s.io"/"v1", "RuntimeClass", "runtimeclasses", "runtimeclass", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_columns(columns::RUNTIME_CLASS),
+    // flowcontrol.apiserver.k8s.io/v1
+    resource!("flowcontrol.apiserver.k8s.io"/"v1", "FlowSchema", "flowschemas", "flowschema", Cluster, short: [], categories: &[], subresources: STATUS)
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::FLOW_SCHEMA),
+    resource!("flowcontrol.apiserver.k8s.io"/"v1", "PriorityLevelConfiguration", "prioritylevelconfigurations", "prioritylevelconfiguration", Cluster, short: [], categories: &[], subresources: STATUS)
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::PRIORITY_LEVEL_CONFIGURATION),
     // OpenShift
     resource!("image.openshift.io"/"v1", "ImageStream", "imagestreams", "imagestream", Namespaced, short: ["is"], categories: ALL, subresources: STATUS)
         .with_columns(columns::IMAGE_STREAM),

@@ -14,9 +14,15 @@ use crate::ApiServer;
 use crate::error::ApiError;
 use crate::http::request_info::RequestInfo;
 
-/// Whether a request may outlive the deadline: watches (and, later, streams such as logs).
+/// Whether a request may outlive the deadline (and is not counted in flight): watches and
+/// the pods' streams, as upstream's long-running check (verbs `watch`, `proxy`; subresources
+/// `attach`, `exec`, `proxy`, `log`, `portforward`).
 pub fn long_running(info: &RequestInfo) -> bool {
-    info.verb == "watch"
+    matches!(info.verb.as_str(), "watch" | "proxy")
+        || matches!(
+            info.subresource.as_deref(),
+            Some("attach" | "exec" | "proxy" | "log" | "portforward")
+        )
 }
 
 /// The deadline `?timeout=` asks for, capped by `limit`; upstream's 400 if it cannot be read.
@@ -74,6 +80,24 @@ pub async fn deadline(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_streams_are_long_running() {
+        let info = |verb: &str, subresource: Option<&str>| RequestInfo {
+            is_resource: true,
+            verb: verb.into(),
+            resource: "pods".into(),
+            subresource: subresource.map(str::to_string),
+            ..Default::default()
+        };
+        for sub in ["log", "exec", "attach", "portforward"] {
+            assert!(long_running(&info("get", Some(sub))), "{sub}");
+            assert!(long_running(&info("create", Some(sub))), "{sub}");
+        }
+        assert!(long_running(&info("watch", None)));
+        assert!(!long_running(&info("get", None)));
+        assert!(!long_running(&info("update", Some("status"))));
+    }
 
     #[test]
     fn requested_deadlines_are_capped_by_the_limit() {

@@ -111,6 +111,8 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         out,
         content_type: content_type.as_deref(),
         headers: &parts.headers,
+        query: parts.uri.query(),
+        upgrade: parts.extensions.get::<hyper::upgrade::OnUpgrade>().cloned(),
     };
     let read = || crate::http::body::read(body);
     match verb {

@@ -13,19 +13,26 @@
 pub mod apps;
 pub mod apps_openshift;
 pub mod authorization;
+pub mod autoscaling;
 pub mod batch;
 pub mod core;
 pub mod decode;
 pub mod dispatch;
+pub mod flowcontrol;
 pub mod generic;
 pub mod go_fmt;
+pub mod networking;
+pub mod node;
 pub mod oauth;
 pub mod object;
+pub mod policy;
 pub mod project;
 pub mod query;
 pub mod response;
 pub mod rest;
+pub mod scheduling;
 pub mod selection;
+pub mod storage;
 pub mod strategy;
 pub mod table;
 pub mod user;
@@ -64,10 +71,50 @@ impl Registry {
         r.strategy("", "replicationcontrollers", &apps::REPLICATED);
         r.strategy("apps", "deployments", &apps::DEPLOYMENTS);
         r.strategy("apps", "replicasets", &apps::REPLICATED);
-        r.strategy("apps", "statefulsets", &apps::REPLICATED);
-        r.strategy("apps", "daemonsets", &apps::REPLICATED);
+        r.strategy("apps", "statefulsets", &apps::StatefulSets);
+        r.strategy("apps", "daemonsets", &apps::DaemonSets);
         r.strategy("batch", "jobs", &batch::Jobs);
         r.strategy("batch", "cronjobs", &batch::CronJobs);
+        r.strategy(
+            "autoscaling",
+            "horizontalpodautoscalers",
+            &autoscaling::HorizontalPodAutoscalers,
+        );
+        r.strategy(
+            "policy",
+            "poddisruptionbudgets",
+            &policy::PodDisruptionBudgets,
+        );
+        r.strategy("apps", "controllerrevisions", &apps::ControllerRevisions);
+        r.strategy("networking.k8s.io", "ingresses", &networking::Ingresses);
+        r.strategy(
+            "networking.k8s.io",
+            "ingressclasses",
+            &networking::IngressClasses,
+        );
+        r.strategy("node.k8s.io", "runtimeclasses", &node::RuntimeClasses);
+        r.strategy(
+            "networking.k8s.io",
+            "networkpolicies",
+            &networking::NetworkPolicies,
+        );
+        r.strategy(
+            "scheduling.k8s.io",
+            "priorityclasses",
+            &scheduling::PriorityClasses,
+        );
+        r.strategy("storage.k8s.io", "storageclasses", &storage::StorageClasses);
+        r.strategy("storage.k8s.io", "csidrivers", &storage::CsiDrivers);
+        r.strategy(
+            "flowcontrol.apiserver.k8s.io",
+            "flowschemas",
+            &flowcontrol::FlowSchemas,
+        );
+        r.strategy(
+            "flowcontrol.apiserver.k8s.io",
+            "prioritylevelconfigurations",
+            &flowcontrol::PriorityLevels,
+        );
         r.strategy(
             "apps.openshift.io",
             "deploymentconfigs",
@@ -80,6 +127,10 @@ impl Registry {
             "token",
             core::token_request::TokenRequests,
         );
+        r.handler("", "pods", "log", core::pod_streams::Log);
+        r.handler("", "pods", "exec", core::pod_streams::EXEC);
+        r.handler("", "pods", "attach", core::pod_streams::ATTACH);
+        r.handler("", "pods", "portforward", core::pod_streams::PortForward);
         r.handler("project.openshift.io", "projects", "", project::Projects);
         r.handler(
             "project.openshift.io",

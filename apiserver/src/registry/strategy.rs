@@ -56,6 +56,12 @@ pub trait Strategy: Send + Sync {
 
     /// The object is gone: gives back what it held.
     async fn released(&self, _server: &ApiServer, _obj: &Value) {}
+
+    /// For kinds deleted gracefully (upstream's `CheckGracefulDelete`): the grace period a
+    /// DELETE of `obj` asking for `requested` seconds gets. `None`: deleted without one.
+    fn grace_period(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
 }
 
 /// The strategy of kinds with no behaviour of their own.

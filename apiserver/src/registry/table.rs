@@ -2,6 +2,9 @@
 //! and prints as is. Columns come from the scheme; each row carries the object's metadata
 //! (`includeObject=Metadata`, the default), the whole object, or nothing.
 
+mod autoscaling;
+#[cfg(test)]
+mod later_kinds_tests;
 mod special;
 
 use api::columns::{Cell, Column};
@@ -143,6 +146,18 @@ fn cell(column: &Column, obj: &Value, now: i64) -> Value {
             None => json!("<unknown>"),
         },
         Cell::PathOrUnset(path) => json!(scalar(at(obj, path)).unwrap_or_else(|| "<unset>".into())),
+        Cell::PathOr(path, absent) => json!(scalar(at(obj, path)).unwrap_or_else(|| absent.into())),
+        Cell::Int(path) => json!(int(obj, path)),
+        Cell::Bool(path, absent) => json!(at(obj, path).and_then(Value::as_bool).unwrap_or(absent)),
+        Cell::BoolText(path) => json!(match at(obj, path).and_then(Value::as_bool) {
+            Some(true) => "True",
+            Some(false) => "False",
+            None => "<unset>",
+        }),
+        Cell::SinceOrNone(path) => match seconds_since(obj, path, now) {
+            Some(s) => json!(human_duration(s)),
+            None => json!("<none>"),
+        },
         Cell::Pairs(path) => {
             let mut pairs: Vec<String> = at(obj, path)
                 .and_then(Value::as_object)

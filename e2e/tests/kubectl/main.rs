@@ -9,6 +9,7 @@ use e2e::{Backend, Cluster};
 
 mod protobuf;
 // Scenarios that do not depend on the storage backend, on the embedded store only.
+mod builtin_kinds;
 mod services;
 mod validation;
 

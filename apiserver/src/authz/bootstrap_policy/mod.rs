@@ -6,9 +6,9 @@
 //! virtual groups.
 //!
 //! The rules are upstream's, written out here as data in upstream's order. They name some
-//! resources this server does not serve (`pods/exec`, `statefulsets`, OpenShift's legacy
-//! core-group names...): upstream's roles name them, so ours do too, and a client reading the
-//! roles sees what it would see on OpenShift.
+//! resources this server does not serve (`pods/exec`, `certificatesigningrequests`,
+//! OpenShift's legacy core-group names...): upstream's roles name them, so ours do too, and a
+//! client reading the roles sees what it would see on OpenShift.
 
 use serde_json::{Value, json};
 
@@ -156,6 +156,9 @@ fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
 
 /// The controller manager's user (its client certificate's common name).
 pub const CONTROLLER_MANAGER: &str = "system:openshift-controller-manager";
+
+/// The API server's user towards the nodes (its client certificate's common name).
+pub const KUBELET_CLIENT: &str = "kube-apiserver-kubelet-client";
 
 fn user_binding(name: &str, role: &str, user: &str) -> Value {
     let mut b = binding(name, role, &[]);
@@ -326,6 +329,20 @@ pub fn objects() -> Vec<Value> {
             "system:oxshift:node-image-config-reader",
             rules(NODE_IMAGE_CONFIG_READER),
         ),
+        // Upstream's full access to the nodes' API, which the API server's own client
+        // certificate holds to proxy logs and streams.
+        cluster_role(
+            "system:kubelet-api-admin",
+            vec![
+                rule(CORE, &["nodes"], READ),
+                rule(CORE, &["nodes"], &["proxy"]),
+                rule(
+                    CORE,
+                    &["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"],
+                    &["*"],
+                ),
+            ],
+        ),
         binding("cluster-admin", "cluster-admin", &[auth::rbac::MASTERS]),
         binding("system:node", "system:node", &[NODES_GROUP]),
         binding(
@@ -334,6 +351,7 @@ pub fn objects() -> Vec<Value> {
             &[NODES_GROUP],
         ),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
+        user_binding(KUBELET_CLIENT, "system:kubelet-api-admin", KUBELET_CLIENT),
         // Upstream binds discovery to authenticated users only; here anyone may discover.
         binding(
             "system:discovery",

@@ -289,13 +289,33 @@ fn openshift_powers_of_the_namespace_roles() {
 fn namespace_roles_cover_the_served_kinds() {
     let p = policy();
     let scheme = Scheme::builtin();
-    let unseen = ["secrets", "leases", "roles", "rolebindings"];
+    // As upstream: pod templates and storage capacities are no project role's; revisions are
+    // read, never written, by users.
+    let unseen = [
+        "secrets",
+        "leases",
+        "roles",
+        "rolebindings",
+        "podtemplates",
+        "csistoragecapacities",
+    ];
     let unwritten = [
         "endpoints",
         "limitranges",
         "resourcequotas",
         "roles",
         "rolebindings",
+        "podtemplates",
+        "controllerrevisions",
+        "csistoragecapacities",
+    ];
+    let unupdated = [
+        "endpoints",
+        "limitranges",
+        "resourcequotas",
+        "podtemplates",
+        "controllerrevisions",
+        "csistoragecapacities",
     ];
     for def in scheme.resources() {
         if !def.namespaced() || !def.allows("get") {
@@ -314,7 +334,7 @@ fn namespace_roles_cover_the_served_kinds() {
         );
         assert_eq!(
             can(&p, "alice", "update", def.group, plural),
-            !["endpoints", "limitranges", "resourcequotas"].contains(&plural),
+            !unupdated.contains(&plural),
             "admin updates {plural}"
         );
     }

@@ -1,6 +1,11 @@
 //! The workload kinds that keep replicas of a pod template (deployments, replica sets,
 //! stateful sets, daemon sets, and the core group's replication controllers): their
-//! template's defaults, and upstream's replica, selector and restart-policy rules.
+//! template's defaults, and upstream's replica, selector and restart-policy rules. Stateful
+//! and daemon sets' own defaults and rules are in `sets.rs`; controller revisions' rules in
+//! `revisions.rs`.
+
+mod revisions;
+mod sets;
 
 use api::scheme::ResourceDef;
 use serde_json::Value;
@@ -8,6 +13,9 @@ use serde_json::Value;
 use crate::registry::core::defaults;
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{FieldErrors, workloads};
+
+pub use revisions::ControllerRevisions;
+pub use sets::{DaemonSets, StatefulSets};
 
 /// A kind that keeps replicas of its template; deployments also get their rollout defaults.
 pub struct Replicated {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 /// The elements of the list `obj[key]`, if it has one. (Indexing a `Value` mutably would
 /// insert a `null` where the field is absent, and that `null` would be stored.)
-fn items<'a>(obj: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
+pub fn items<'a>(obj: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Value> {
     obj.get_mut(key)
         .and_then(Value::as_array_mut)
         .into_iter()
@@ -13,12 +13,12 @@ fn items<'a>(obj: &'a mut Value, key: &str) -> impl Iterator<Item = &'a mut Valu
 }
 
 /// `obj[key]` if it is an object.
-fn object_at<'a>(obj: &'a mut Value, key: &str) -> Option<&'a mut Value> {
+pub fn object_at<'a>(obj: &'a mut Value, key: &str) -> Option<&'a mut Value> {
     obj.get_mut(key).filter(|v| v.is_object())
 }
 
 /// Sets `obj[key]` to `value` when it is absent.
-fn default(obj: &mut Value, key: &str, value: Value) {
+pub fn default(obj: &mut Value, key: &str, value: Value) {
     if let Some(map) = obj.as_object_mut() {
         map.entry(key).or_insert(value);
     }

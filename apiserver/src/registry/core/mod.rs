@@ -3,6 +3,7 @@
 //! account's `token` subresource.
 
 pub mod defaults;
+pub mod pod_streams;
 pub mod service_ips;
 pub mod token_request;
 
@@ -93,6 +94,31 @@ impl Strategy for Pods {
     fn prepare(&self, obj: &mut Value) {
         defaults::pod_spec_defaults(obj.pointer_mut("/spec"), true);
     }
+
+    fn grace_period(&self, obj: &Value, requested: Option<i64>) -> Option<i64> {
+        Some(pod_grace_period(obj, requested))
+    }
+}
+
+/// Upstream's `CheckGracefulDelete` of pods: the period asked for, else the pod's
+/// `terminationGracePeriodSeconds`; none (0) for a pod no node runs or one that has ended; a
+/// negative period is 1 s.
+pub fn pod_grace_period(pod: &Value, requested: Option<i64>) -> i64 {
+    let period = requested
+        .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_i64())
+        .unwrap_or(0);
+    let bound = pod["spec"]["nodeName"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
+    let ended = matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
+    match (bound && !ended, period) {
+        (false, _) => 0,
+        (true, p) if p < 0 => 1,
+        (true, p) => p,
+    }
 }
 
 /// Pod templates: their template's defaults.
@@ -101,5 +127,27 @@ pub struct PodTemplates;
 impl Strategy for PodTemplates {
     fn prepare(&self, obj: &mut Value) {
         defaults::pod_spec_defaults(obj.pointer_mut("/template/spec"), true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::pod_grace_period;
+
+    #[test]
+    fn pods_get_the_grace_period_upstream_gives_them() {
+        let bound = json!({"spec": {"nodeName": "node-a", "terminationGracePeriodSeconds": 45}});
+        assert_eq!(pod_grace_period(&bound, None), 45);
+        assert_eq!(pod_grace_period(&bound, Some(5)), 5);
+        assert_eq!(pod_grace_period(&bound, Some(0)), 0);
+        assert_eq!(pod_grace_period(&bound, Some(-3)), 1);
+        let unbound = json!({"spec": {"terminationGracePeriodSeconds": 45}});
+        assert_eq!(pod_grace_period(&unbound, Some(10)), 0);
+        let ended = json!({"spec": {"nodeName": "node-a"}, "status": {"phase": "Succeeded"}});
+        assert_eq!(pod_grace_period(&ended, None), 0);
+        let no_default = json!({"spec": {"nodeName": "node-a"}});
+        assert_eq!(pod_grace_period(&no_default, None), 0);
     }
 }

@@ -81,7 +81,14 @@ pub(crate) async fn carry_out(
     dry_run: bool,
 ) -> Result<Option<Value>, ApiError> {
     let stored = |e| from_storage(e, target(def, object::meta_str(obj, "name")));
-    match crate::registry::generic::deletion::mark(def, obj, options, &object::now())? {
+    let grace = strategy.grace_period(obj, options.grace_period_seconds);
+    match crate::registry::generic::deletion::mark(
+        def,
+        obj,
+        options,
+        jiff::Timestamp::now(),
+        grace,
+    )? {
         Some(mut marked) => {
             let revision = match dry_run || marked == *obj {
                 true => current.mod_revision,

@@ -103,14 +103,83 @@ pub fn being_deleted(obj: &Value) -> bool {
     obj["metadata"]["deletionTimestamp"].is_string()
 }
 
-/// What a DELETE does to `obj`: `Some(next)`, the object marked for deletion to store, or
-/// `None` to remove it at once.
+/// An RFC 3339 time in whole seconds, as upstream's `metav1.Time` writes it.
+fn rfc3339(at: jiff::Timestamp) -> String {
+    jiff::Timestamp::from_second(at.as_second())
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// The grace period an object being deleted already has (0 if none).
+fn current_grace(obj: &Value) -> i64 {
+    obj["metadata"]["deletionGracePeriodSeconds"]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+/// Upstream's `BeforeDelete` for kinds deleted gracefully (`grace`: the period the kind's
+/// strategy gives this DELETE): `Some(period)` when the object is to be marked with that
+/// period (written into `next`), `None` when the grace period does not apply (not graceful,
+/// or an earlier deletion without one), `Err(())` when a graceful deletion is already pending
+/// and the request does not shorten it: nothing changes.
+fn graceful(
+    next: &mut Value,
+    options: &DeleteOptions,
+    now: jiff::Timestamp,
+    grace: Option<i64>,
+) -> Result<Option<i64>, ()> {
+    let Some(period) = grace else {
+        return Ok(None);
+    };
+    let meta = &mut next["metadata"];
+    if meta["deletionTimestamp"].is_string() {
+        let current = current_grace(next);
+        if current == 0 {
+            return Ok(None);
+        }
+        let Some(asked) = options
+            .grace_period_seconds
+            .filter(|asked| *asked < current)
+        else {
+            return Err(());
+        };
+        // Only shortened: the deadline moves back by the difference.
+        let meta = &mut next["metadata"];
+        let deadline = meta["deletionTimestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .unwrap_or(now);
+        let moved = deadline - jiff::SignedDuration::from_secs(current - asked.max(0));
+        meta["deletionTimestamp"] = json!(rfc3339(moved));
+        meta["deletionGracePeriodSeconds"] = json!(asked.max(0));
+        return Ok(Some(asked.max(0)));
+    }
+    let deadline = now + jiff::SignedDuration::from_secs(period);
+    meta["deletionTimestamp"] = json!(rfc3339(deadline));
+    meta["deletionGracePeriodSeconds"] = json!(period);
+    if let Some(generation) = meta["generation"].as_i64().filter(|g| *g > 0) {
+        meta["generation"] = json!(generation + 1);
+    }
+    Ok(Some(period))
+}
+
+/// What a DELETE does to `obj`: `Some(next)`, the object marked for deletion to store (or
+/// `obj` itself when a deletion is pending and nothing changes), or `None` to remove it at
+/// once. `grace` is the period the kind's strategy gives the request (none: the kind is not
+/// deleted gracefully).
 pub fn mark(
     def: &ResourceDef,
     obj: &Value,
     options: &DeleteOptions,
-    now: &str,
+    now: jiff::Timestamp,
+    grace: Option<i64>,
 ) -> Result<Option<Value>, ApiError> {
+    let mut graced = obj.clone();
+    let period = match graceful(&mut graced, options, now, grace) {
+        Ok(period) => period,
+        // A pending graceful deletion: finalizers cannot change through DeleteOptions.
+        Err(()) => return Ok(Some(obj.clone())),
+    };
     let mut wanted = finalizers(obj);
     if let Some(f) = options.finalizer()? {
         // Orphan and Foreground exclude each other: the latest request wins.
@@ -121,13 +190,14 @@ pub fn mark(
         && obj["spec"]["finalizers"]
             .as_array()
             .is_some_and(|f| !f.is_empty());
-    if wanted.is_empty() && !namespace_pending {
+    // Removed at once: nothing to wait for, and no grace period (or one of 0).
+    if wanted.is_empty() && !namespace_pending && period.unwrap_or(0) == 0 {
         return Ok(None);
     }
-    let mut next = obj.clone();
+    let mut next = graced;
     let meta = &mut next["metadata"];
     if !meta["deletionTimestamp"].is_string() {
-        meta["deletionTimestamp"] = json!(now);
+        meta["deletionTimestamp"] = json!(rfc3339(now));
         meta["deletionGracePeriodSeconds"] = json!(0);
     }
     meta["finalizers"] = json!(wanted);
@@ -142,10 +212,12 @@ pub fn mark(
     Ok(Some(next))
 }
 
-/// Whether an object being deleted has nothing left to wait for.
+/// Whether an object being deleted has nothing left to wait for (no finalizers, and no grace
+/// period: a pod is removed by its node once its containers are stopped).
 pub fn finished(def: &ResourceDef, obj: &Value) -> bool {
     being_deleted(obj)
         && finalizers(obj).is_empty()
+        && current_grace(obj) == 0
         && !(is_namespace(def)
             && obj["spec"]["finalizers"]
                 .as_array()
@@ -208,6 +280,68 @@ mod tests {
         *api::Scheme::builtin().lookup("", "v1", plural).unwrap()
     }
 
+    const T: &str = "2026-01-01T00:00:00Z";
+
+    /// `T` and `seconds` after it.
+    fn at(seconds: i64) -> jiff::Timestamp {
+        T.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_secs(seconds)
+    }
+
+    fn grace(seconds: Option<i64>) -> DeleteOptions {
+        DeleteOptions {
+            grace_period_seconds: seconds,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn graceful_deletion_marks_with_the_deadline() {
+        let pods = def("pods");
+        let pod = json!({"metadata": {"name": "web"}});
+        let next = mark(&pods, &pod, &grace(None), at(0), Some(30))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            next["metadata"]["deletionTimestamp"],
+            "2026-01-01T00:00:30Z"
+        );
+        assert_eq!(next["metadata"]["deletionGracePeriodSeconds"], 30);
+        assert!(!finished(&pods, &next), "the node finishes it");
+        // A second delete may only shorten it, moving the deadline back.
+        let again = mark(&pods, &next, &grace(Some(60)), at(5), Some(60))
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, next);
+        let again = mark(&pods, &next, &grace(None), at(5), Some(30))
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, next);
+        let shorter = mark(&pods, &next, &grace(Some(10)), at(5), Some(10))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            shorter["metadata"]["deletionTimestamp"],
+            "2026-01-01T00:00:10Z"
+        );
+        assert_eq!(shorter["metadata"]["deletionGracePeriodSeconds"], 10);
+        // Grace period 0 (the node's final delete, or --force): removed at once.
+        assert_eq!(
+            mark(&pods, &next, &grace(Some(0)), at(5), Some(0)).unwrap(),
+            None
+        );
+        assert_eq!(
+            mark(&pods, &pod, &grace(Some(0)), at(0), Some(0)).unwrap(),
+            None
+        );
+        // A finalizer holds a pod deleted with grace 0, without a grace period.
+        let held = json!({"metadata": {"name": "web", "finalizers": ["x/y"]}});
+        let next = mark(&pods, &held, &grace(Some(0)), at(0), Some(0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(next["metadata"]["deletionGracePeriodSeconds"], 0);
+        assert_eq!(next["metadata"]["deletionTimestamp"], T);
+    }
+
     fn options(policy: &str) -> DeleteOptions {
         DeleteOptions {
             propagation_policy: Some(policy.into()),
@@ -220,24 +354,26 @@ mod tests {
         let cm = def("configmaps");
         let plain = json!({"metadata": {"name": "a"}});
         assert_eq!(
-            mark(&cm, &plain, &DeleteOptions::default(), "T").unwrap(),
+            mark(&cm, &plain, &DeleteOptions::default(), at(0), None).unwrap(),
             None
         );
         assert_eq!(
-            mark(&cm, &plain, &options("Background"), "T").unwrap(),
+            mark(&cm, &plain, &options("Background"), at(0), None).unwrap(),
             None
         );
-        let orphaned = mark(&cm, &plain, &options("Orphan"), "T").unwrap().unwrap();
+        let orphaned = mark(&cm, &plain, &options("Orphan"), at(0), None)
+            .unwrap()
+            .unwrap();
         assert_eq!(orphaned["metadata"]["finalizers"], json!(["orphan"]));
-        assert_eq!(orphaned["metadata"]["deletionTimestamp"], "T");
+        assert_eq!(orphaned["metadata"]["deletionTimestamp"], T);
         // A later foreground request replaces the orphan finalizer; the timestamp stays.
-        let fg = mark(&cm, &orphaned, &options("Foreground"), "U")
+        let fg = mark(&cm, &orphaned, &options("Foreground"), at(1), None)
             .unwrap()
             .unwrap();
         assert_eq!(fg["metadata"]["finalizers"], json!(["foregroundDeletion"]));
-        assert_eq!(fg["metadata"]["deletionTimestamp"], "T");
+        assert_eq!(fg["metadata"]["deletionTimestamp"], T);
         let held = json!({"metadata": {"name": "a", "finalizers": ["example.com/x"]}});
-        let next = mark(&cm, &held, &DeleteOptions::default(), "T")
+        let next = mark(&cm, &held, &DeleteOptions::default(), at(0), None)
             .unwrap()
             .unwrap();
         assert!(!finished(&cm, &next));
@@ -255,14 +391,14 @@ mod tests {
             "{}",
             err.status().message
         );
-        assert!(mark(&cm, &plain, &options("Sideways"), "T").is_err());
+        assert!(mark(&cm, &plain, &options("Sideways"), at(0), None).is_err());
     }
 
     #[test]
     fn namespaces_terminate() {
         let ns = def("namespaces");
         let obj = json!({"metadata": {"name": "dev"}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
-        let next = mark(&ns, &obj, &DeleteOptions::default(), "T")
+        let next = mark(&ns, &obj, &DeleteOptions::default(), at(0), None)
             .unwrap()
             .unwrap();
         assert_eq!(next["status"]["phase"], "Terminating");

@@ -235,12 +235,118 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
                 p => p.to_string(),
             }
         }
+        Special::ControllerOf => controller_of(obj),
+        Special::IngressHosts => ingress_hosts(obj),
+        Special::IngressAddress => {
+            let mut addresses: Vec<&str> = list(obj, "status.loadBalancer.ingress")
+                .filter_map(|i| match i["ip"].as_str().filter(|ip| !ip.is_empty()) {
+                    Some(ip) => Some(ip),
+                    None => i["hostname"].as_str().filter(|h| !h.is_empty()),
+                })
+                .collect();
+            addresses.sort_unstable();
+            addresses.dedup();
+            // kubectl asks for the cells of -o wide, which upstream does not shorten.
+            addresses.join(",")
+        }
+        Special::IngressPorts => match list(obj, "spec.tls").next() {
+            Some(_) => "80, 443".into(),
+            None => "80".into(),
+        },
+        Special::IngressClassParameters => {
+            let parameters = &obj["spec"]["parameters"];
+            match parameters.as_object() {
+                None => "<none>".into(),
+                Some(_) => {
+                    let kind = parameters["kind"].as_str().unwrap_or_default();
+                    let name = parameters["name"].as_str().unwrap_or_default();
+                    match parameters["apiGroup"].as_str() {
+                        Some(group) => format!("{kind}.{group}/{name}"),
+                        None => format!("{kind}/{name}"),
+                    }
+                }
+            }
+        }
+        Special::HpaTargets => super::autoscaling::targets(obj),
+        Special::StorageClassName => {
+            let name = str_at(obj, "metadata.name");
+            let annotations = &obj["metadata"]["annotations"];
+            let default = [
+                "storageclass.kubernetes.io/is-default-class",
+                "storageclass.beta.kubernetes.io/is-default-class",
+            ]
+            .iter()
+            .any(|key| annotations[*key] == "true");
+            match default {
+                true => format!("{name} (default)"),
+                false => name.to_string(),
+            }
+        }
+        Special::CsiTokenRequests => {
+            match at(obj, "spec.tokenRequests").and_then(Value::as_array) {
+                None => "<unset>".into(),
+                Some(requests) => requests
+                    .iter()
+                    .map(|r| r["audience"].as_str().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            }
+        }
+        Special::CsiModes => or_none(
+            list(obj, "spec.volumeLifecycleModes")
+                .filter_map(|m| m.as_str().map(str::to_string))
+                .collect(),
+        ),
+        Special::FlowSchemaDangling => list(obj, "status.conditions")
+            .find(|c| c["type"] == "Dangling")
+            .map(|c| c["status"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| "?".into()),
         Special::ImageStreamUpdated => list(obj, "status.tags")
             .filter_map(|t| t["items"][0]["created"].as_str())
             .filter_map(|c| c.parse::<jiff::Timestamp>().ok())
             .max()
             .map(|t| human_duration(now - t.as_second()))
             .unwrap_or_default(),
+    }
+}
+
+/// `kind.group/name` of the controller owner reference, in lower case (`statefulset.apps/web`);
+/// `<none>` without one.
+fn controller_of(obj: &Value) -> String {
+    let owner = list(obj, "metadata.ownerReferences").find(|o| o["controller"] == true);
+    let Some(owner) = owner else {
+        return "<none>".into();
+    };
+    let api_version = owner["apiVersion"].as_str().unwrap_or_default();
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    let kind = owner["kind"].as_str().unwrap_or_default();
+    let name = owner["name"].as_str().unwrap_or_default();
+    match (kind, group) {
+        ("", "") => name.to_string(),
+        (kind, "") => format!("{}/{name}", kind.to_lowercase()),
+        (kind, group) => format!("{}/{name}", format!("{kind}.{group}").to_lowercase()),
+    }
+}
+
+/// An ingress's rule hosts: at most three, then `+ N more...`; `*` when no rule names one.
+fn ingress_hosts(obj: &Value) -> String {
+    const MAX: usize = 3;
+    let rules: Vec<&Value> = list(obj, "spec.rules").collect();
+    let mut hosts = Vec::new();
+    let mut more = false;
+    for rule in &rules {
+        if hosts.len() == MAX {
+            more = true;
+        }
+        match rule["host"].as_str() {
+            Some(host) if !more && !host.is_empty() => hosts.push(host),
+            _ => {}
+        }
+    }
+    match (hosts.is_empty(), more) {
+        (true, _) => "*".into(),
+        (false, true) => format!("{} + {} more...", hosts.join(","), rules.len() - MAX),
+        (false, false) => hosts.join(","),
     }
 }
 

@@ -79,6 +79,10 @@ impl FieldErrors {
         self.push("FieldValueRequired", field, message);
     }
 
+    pub fn forbidden(&mut self, field: &str, detail: &str) {
+        self.push("FieldValueForbidden", field, format!("Forbidden: {detail}"));
+    }
+
     pub fn duplicate(&mut self, field: &str, value: Bad<'_>) {
         self.push(
             "FieldValueDuplicate",

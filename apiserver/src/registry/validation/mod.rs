@@ -10,7 +10,20 @@ pub mod meta;
 pub mod pods;
 pub mod workloads;
 
-pub use errors::FieldErrors;
+pub use errors::{Bad, FieldErrors, bad, index};
 
 #[cfg(test)]
 mod tests;
+
+/// The causes of a validation result as `field: message` lines ("" when valid), for tests.
+#[cfg(test)]
+pub fn messages(result: Result<(), crate::error::ApiError>) -> String {
+    match result {
+        Ok(()) => String::new(),
+        Err(crate::error::ApiError::Invalid { causes, .. }) => causes
+            .iter()
+            .map(|c| format!("{}: {}\n", c.field, c.message))
+            .collect(),
+        Err(other) => format!("{other:?}"),
+    }
+}

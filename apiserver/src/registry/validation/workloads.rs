@@ -70,8 +70,10 @@ pub fn replicated(def: &ResourceDef, obj: &Value, old: Option<&Value>, errors: &
             &["Always"],
         );
     }
+    // A stateful set's selector is refused with the rest of its frozen spec.
     if let Some(old) = old
         && !controller
+        && def.plural != "statefulsets"
         && old["spec"]["selector"] != spec["selector"]
     {
         errors.invalid(
@@ -167,4 +169,28 @@ fn go_label_selector(selector: &Value) -> String {
         _ => "[]v1.LabelSelectorRequirement(nil)".to_string(),
     };
     format!("v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{expressions}}}")
+}
+
+/// A non-negative count, or a percentage of at most 100%.
+pub fn int_or_percent(value: &Value, field: &str, errors: &mut FieldErrors) {
+    match value {
+        Value::Number(n) if n.as_i64().is_some_and(|n| n < 0) => {
+            errors.invalid(field, bad(value), "must be greater than or equal to 0")
+        }
+        Value::String(s) => match s.strip_suffix('%').map(str::parse::<i64>) {
+            Some(Ok(p)) if p < 0 => {
+                errors.invalid(field, Bad::Str(s), "must be greater than or equal to 0")
+            }
+            Some(Ok(p)) if p > 100 => {
+                errors.invalid(field, Bad::Str(s), "must not be greater than 100%")
+            }
+            Some(Ok(_)) => {}
+            _ => errors.invalid(
+                field,
+                Bad::Str(s),
+                "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+            ),
+        },
+        _ => {}
+    }
 }

@@ -270,3 +270,39 @@ async fn delete_collection_deletes_the_selected_objects_only() {
     assert_eq!(names(&would), ["b"]);
     assert_eq!(names(&cluster.get(CONFIGMAPS).await.ok()), ["b"]);
 }
+
+#[tokio::test]
+async fn a_pod_on_a_node_stays_until_its_node_deletes_it_without_grace() {
+    let cluster = Cluster::with_default_namespace().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+        "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "busybox"}]}});
+    let pod = cluster.post(pods, pod).await.created();
+    let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+    let web = format!("{pods}/web");
+    // The default grace period of the pod's spec.
+    let marked = cluster.delete(&web).await.ok();
+    assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+    assert!(marked["metadata"]["deletionTimestamp"].is_string());
+    // The node's status updates leave it there.
+    let mut status = cluster.get(&web).await.ok();
+    status["status"]["phase"] = json!("Running");
+    cluster.put(&format!("{web}/status"), status).await.ok();
+    cluster.get(&web).await.ok();
+    // The node's final delete: no grace, guarded by the UID.
+    let final_delete = |uid: &str| {
+        let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+            "preconditions": {"uid": uid}});
+        cluster.request("DELETE", &web).json(&body).send()
+    };
+    final_delete("0000").await.failure(
+        409,
+        "Conflict",
+        &format!("Operation cannot be fulfilled on Pod \"web\": the UID in the precondition (0000) does not match the UID in record ({uid}). The object might have been deleted and then recreated"),
+    );
+    final_delete(&uid).await.ok();
+    cluster
+        .get(&web)
+        .await
+        .failure(404, "NotFound", "pods \"web\" not found");
+}

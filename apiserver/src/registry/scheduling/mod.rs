@@ -1,0 +1,105 @@
+//! Priority classes: the default preemption policy, and upstream's rules: user-defined values
+//! stay at or below one billion, `system-` names are reserved, value and policy never change.
+
+use api::scheme::ResourceDef;
+use serde_json::{Value, json};
+
+use crate::registry::core::defaults::default;
+use crate::registry::strategy::Strategy;
+use crate::registry::validation::{Bad, FieldErrors, bad};
+
+/// The highest value a user-defined priority class may have.
+const HIGHEST_USER_DEFINABLE: i64 = 1_000_000_000;
+
+/// The classes the server itself defines, which may use `system-` names and higher values.
+const SYSTEM_CLASSES: &[(&str, i64)] = &[
+    ("system-node-critical", 2_000_001_000),
+    ("system-cluster-critical", 2_000_000_000),
+];
+
+pub struct PriorityClasses;
+
+impl Strategy for PriorityClasses {
+    fn prepare(&self, obj: &mut Value) {
+        default(obj, "preemptionPolicy", json!("PreemptLowerPriority"));
+    }
+
+    fn validate(
+        &self,
+        _: &ResourceDef,
+        obj: &Value,
+        old: Option<&Value>,
+        errors: &mut FieldErrors,
+    ) {
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let value = obj["value"].as_i64().unwrap_or(0);
+        let system = SYSTEM_CLASSES.contains(&(name, value));
+        if !system && name.starts_with("system-") {
+            errors.forbidden(
+                "metadata.name",
+                "priority class names with 'system-' prefix are reserved",
+            );
+        } else if !system && value > HIGHEST_USER_DEFINABLE {
+            errors.forbidden(
+                "value",
+                &format!(
+                    "maximum allowed value of a user defined priority is {HIGHEST_USER_DEFINABLE}"
+                ),
+            );
+        }
+        let policies = ["Never", "PreemptLowerPriority"];
+        if let Some(p) = obj["preemptionPolicy"].as_str()
+            && !policies.contains(&p)
+        {
+            errors.not_supported("preemptionPolicy", Bad::Str(p), &policies);
+        }
+        if let Some(old) = old {
+            if old["value"] != obj["value"] {
+                errors.forbidden("value", "may not be changed in an update.");
+            }
+            if old["preemptionPolicy"] != obj["preemptionPolicy"] {
+                errors.invalid(
+                    "preemptionPolicy",
+                    bad(&obj["preemptionPolicy"]),
+                    "field is immutable",
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::validation::messages;
+
+    fn check(obj: &Value, old: Option<&Value>) -> String {
+        let def = *api::Scheme::builtin()
+            .lookup("scheduling.k8s.io", "v1", "priorityclasses")
+            .expect("served");
+        let mut errors = FieldErrors::default();
+        PriorityClasses.validate(&def, obj, old, &mut errors);
+        messages(errors.into_result(&def, obj))
+    }
+
+    #[test]
+    fn priority_classes_default_and_refuse_as_upstream() {
+        let mut high = json!({"metadata": {"name": "high"}, "value": 1000});
+        PriorityClasses.prepare(&mut high);
+        assert_eq!(high["preemptionPolicy"], "PreemptLowerPriority");
+        assert_eq!(check(&high, None), "");
+        let huge = json!({"metadata": {"name": "huge"}, "value": 2_000_000_000});
+        assert_eq!(
+            check(&huge, None),
+            "value: Forbidden: maximum allowed value of a user defined priority is 1000000000\n"
+        );
+        let reserved = json!({"metadata": {"name": "system-mine"}, "value": 1});
+        assert!(check(&reserved, None).contains("'system-' prefix are reserved"));
+        let mut changed = high.clone();
+        changed["value"] = json!(2000);
+        assert_eq!(
+            check(&changed, Some(&high)),
+            "value: Forbidden: may not be changed in an update.\n"
+        );
+    }
+}
