@@ -7,6 +7,15 @@
 #   etcd-server        /usr/bin/etcd                                tests and benchmarks start a real etcd
 #   prometheus         /usr/bin/promtool                            a test checks /metrics with `promtool check metrics`
 #   python3-venv       python3's venv and ensurepip                 the Python kubernetes client for the e2e tests
+#   podman             /usr/bin/podman                              the node agent's container runtime
+#   runc               /usr/sbin/runc                               the OCI runtime podman is told to use (crun fails here)
+#   conmon             /usr/bin/conmon                              podman's container monitor
+#   uidmap             /usr/bin/newuidmap                           podman's user-namespace helpers
+#   iproute2           /bin/ip                                      the node agent's pod network (bridge, netns, veth)
+#   buildah            /usr/bin/buildah                             e2e tests build their images from scratch
+#   skopeo             /usr/bin/skopeo                              ...and copy them between registries
+#   docker-registry    /usr/bin/docker-registry                     ...into a registry the test starts on loopback
+#   busybox-static     /bin/busybox                                 ...holding only a static busybox
 # The Python kubernetes client goes into a virtualenv under target/.
 # `hack/setup.sh --check` installs nothing: it lists what is missing and fails if anything is.
 set -euo pipefail
@@ -18,6 +27,15 @@ required=(
   "libprotobuf-dev|/usr/include/google/protobuf/descriptor.proto"
   "etcd-server|/usr/bin/etcd"
   "prometheus|/usr/bin/promtool"
+  "podman|/usr/bin/podman"
+  "runc|/usr/sbin/runc"
+  "conmon|/usr/bin/conmon"
+  "uidmap|/usr/bin/newuidmap"
+  "iproute2|/bin/ip"
+  "buildah|/usr/bin/buildah"
+  "skopeo|/usr/bin/skopeo"
+  "docker-registry|/usr/bin/docker-registry"
+  "busybox-static|/bin/busybox"
 )
 
 missing_packages() {
@@ -41,10 +59,11 @@ install_system_packages() {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  # Debian ships etcd and prometheus with service units; tests start their own, so keep those off.
+  # Debian ships etcd, prometheus and docker-registry with service units; tests start their own,
+  # so keep those off.
   if command -v systemctl >/dev/null 2>&1; then
     local unit
-    for unit in etcd prometheus; do
+    for unit in etcd prometheus docker-registry; do
       if systemctl is-active --quiet "$unit" 2>/dev/null; then "${sudo[@]}" systemctl stop "$unit" || true; fi
     done
   fi

@@ -278,43 +278,86 @@ impl Pki {
     }
 
     pub fn server_config(&self) -> Result<rustls::ServerConfig> {
-        let provider = Arc::new(tls_provider());
-        let bad = |what: &'static str| PkiError::BadPem {
-            path: self.dir.clone(),
-            what,
-        };
-        let mut roots = rustls::RootCertStore::empty();
-        let ca = CertificateDer::from_pem_slice(self.ca.cert_pem.as_bytes())
-            .map_err(|_| bad("CA certificate"))?;
-        roots
-            .add(ca.clone())
-            .map_err(|e| PkiError::Tls(e.to_string()))?;
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots),
-            provider.clone(),
-        )
-        .allow_unauthenticated()
-        .build()
-        .map_err(|e| PkiError::Tls(e.to_string()))?;
-        let mut chain = CertificateDer::pem_slice_iter(self.serving.cert_pem.as_bytes())
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| bad("serving certificate"))?;
-        if !self.custom_serving {
-            chain.push(ca);
-        }
-        let key = PrivateKeyDer::from_pem_slice(self.serving.key_pem.as_bytes())
-            .map_err(|_| bad("serving key"))?;
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| PkiError::Tls(e.to_string()))?
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(chain, key)
-            .map_err(|e| PkiError::Tls(e.to_string()))?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        // The server's preference order, as upstream's servers use.
-        config.ignore_client_order = true;
-        Ok(config)
+        let ca = (!self.custom_serving).then_some(self.ca.cert_pem.as_str());
+        server_config(&self.dir, &self.ca.cert_pem, &self.serving, ca)
     }
+
+    /// A serving certificate for another server of the cluster (a node's), for `names`,
+    /// issued by this CA once and kept as `<file>.crt`/`<file>.key`; reissued when the names
+    /// change.
+    pub fn serving_for(&self, file: &str, names: &[String]) -> Result<CertKey> {
+        let (crt, key, names_file) = (
+            self.dir.join(format!("{file}.crt")),
+            self.dir.join(format!("{file}.key")),
+            self.dir.join(format!("{file}.names")),
+        );
+        let wanted = names.join("\n");
+        if crt.exists()
+            && key.exists()
+            && fs::read_to_string(&names_file).ok() == Some(wanted.clone())
+        {
+            return Ok(CertKey {
+                cert_pem: read(&crt)?,
+                key_pem: read(&key)?,
+            });
+        }
+        let issued = self.issue_serving(names)?;
+        write(&key, &issued.key_pem, 0o600)?;
+        write(&crt, &issued.cert_pem, 0o644)?;
+        write(&names_file, &wanted, 0o644)?;
+        Ok(issued)
+    }
+}
+
+/// A server's TLS configuration: TLS 1.3 and 1.2 with ring's AEAD suites only, HTTP/2 and
+/// HTTP/1.1 by ALPN, client certificates from `client_ca_pem` verified when presented (a
+/// connection without one is authenticated otherwise, or not at all). `chain_ca_pem`, when
+/// given, is sent after the serving certificate. `origin` names where the PEM came from in
+/// errors.
+pub fn server_config(
+    origin: &Path,
+    client_ca_pem: &str,
+    serving: &CertKey,
+    chain_ca_pem: Option<&str>,
+) -> Result<rustls::ServerConfig> {
+    let provider = Arc::new(tls_provider());
+    let bad = |what: &'static str| PkiError::BadPem {
+        path: origin.to_path_buf(),
+        what,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(client_ca_pem.as_bytes()) {
+        roots
+            .add(ca.map_err(|_| bad("CA certificate"))?)
+            .map_err(|e| PkiError::Tls(e.to_string()))?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()
+    .map_err(|e| PkiError::Tls(e.to_string()))?;
+    let mut chain = CertificateDer::pem_slice_iter(serving.cert_pem.as_bytes())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| bad("serving certificate"))?;
+    if let Some(ca) = chain_ca_pem {
+        chain.push(
+            CertificateDer::from_pem_slice(ca.as_bytes()).map_err(|_| bad("CA certificate"))?,
+        );
+    }
+    let key = PrivateKeyDer::from_pem_slice(serving.key_pem.as_bytes())
+        .map_err(|_| bad("serving key"))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| PkiError::Tls(e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| PkiError::Tls(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // The server's preference order, as upstream's servers use.
+    config.ignore_client_order = true;
+    Ok(config)
 }
 
 /// The user (CN) and groups (O) of a verified client certificate.

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod oc;
+pub mod real_pods;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct Cluster {
     backend: Backend,
     /// Extra `oxshift start` arguments.
     extra: Vec<String>,
+    /// Run when the cluster is dropped, once the server stopped and before its directory goes.
+    after_stop: Vec<Box<dyn FnOnce() + Send>>,
     #[cfg(feature = "etcd")]
     etcd: Option<storage::etcd_server::EtcdServer>,
 }
@@ -121,6 +124,7 @@ impl Cluster {
             port: 0,
             backend,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            after_stop: Vec::new(),
             #[cfg(feature = "etcd")]
             etcd: None,
         };
@@ -140,6 +144,11 @@ impl Cluster {
             "--listen".to_string(),
             format!("127.0.0.1:{}", self.port),
         ];
+        // The all-in-one's node runs only where a test asks for it (any `--node…` argument):
+        // the other tests see a cluster without nodes, and no test binds the kubelet port.
+        if !self.extra.iter().any(|a| a.starts_with("--node")) {
+            args.push("--node=false".to_string());
+        }
         args.extend(self.extra.iter().cloned());
         #[cfg(feature = "etcd")]
         if let Some(etcd) = &self.etcd {
@@ -212,6 +221,56 @@ impl Cluster {
             .spawn()
             .expect("start the controller manager");
         Process { child, log }
+    }
+
+    /// Has `f` run when the cluster is dropped, after the server (and its node) stopped and
+    /// before the cluster's directory is removed: to clean up what the node left outside it.
+    pub fn after_stop(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.after_stop.push(Box::new(f));
+    }
+
+    /// Starts `oxshift node` with a node's credentials (`system:node:<name>` in
+    /// `system:nodes`) and `extra` arguments, logging to `<name>.log`.
+    pub fn node_agent(&self, name: &str, extra: &[&str]) -> Process {
+        let kubeconfig = self.user_kubeconfig(&format!("system:node:{name}"), &["system:nodes"]);
+        let log = self.dir.path().join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(oxshift_binary())
+            .arg("node")
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .arg("--data-dir")
+            .arg(self.dir.path().join(format!("{name}.node")))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start the node agent");
+        Process { child, log }
+    }
+
+    /// Waits until `kubectl get <args> -o jsonpath=<path>` prints `wanted`, failing the test
+    /// (with what it last printed) after `within`.
+    pub fn wait_for(&self, args: &[&str], path: &str, wanted: &str, within: Duration) -> String {
+        let jsonpath = format!("jsonpath={path}");
+        let mut all: Vec<&str> = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend(["-o", jsonpath.as_str()]);
+        let deadline = Instant::now() + within;
+        loop {
+            let out = self.kubectl(&all);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if out.status.success() && text == wanted {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kubectl {all:?} printed {text:?} (stderr {:?}), not {wanted:?}, for {within:?}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Stops the server gracefully (SIGTERM), waiting for it to exit.
@@ -514,5 +573,8 @@ impl Drop for Replica {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
+        for f in self.after_stop.drain(..) {
+            f();
+        }
     }
 }

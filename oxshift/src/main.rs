@@ -3,9 +3,11 @@
 //! `oxshift start` runs it all-in-one on the embedded store: it creates the PKI and an admin
 //! kubeconfig on first start, and serves the API over HTTPS. `oxshift apiserver` runs the API
 //! server alone; several of them on one etcd (sharing one data directory for the PKI) serve
-//! the same data.
+//! the same data. `oxshift start` also runs a node agent, so pods really run; `oxshift node`
+//! runs node agents alone.
 
 mod kubeconfig;
+mod node_agent;
 
 /// mimalloc: faster than glibc's malloc across the server's threads, and it returns what a
 /// burst took. Built with `no_thp`: huge pages would make an idle server hold whole 2 MiB pages.
@@ -42,6 +44,9 @@ enum Command {
     /// Run an API server replica (with `--storage etcd`, any number share one etcd and one
     /// PKI directory; the first to start creates the PKI and the admin kubeconfig).
     Apiserver(StartArgs),
+    /// Run a node agent (or, with `--count`, many simulated ones) against the API server of a
+    /// kubeconfig.
+    Node(node_agent::NodeArgs),
 }
 
 #[derive(clap::Args)]
@@ -168,6 +173,9 @@ struct StartArgs {
     /// Days a rotated audit log is kept, by the time in its name (0: no limit).
     #[arg(long, default_value_t = 0)]
     audit_log_maxage: u64,
+    /// The all-in-one's node (`oxshift start` only).
+    #[command(flatten)]
+    node: node_agent::AllInOneNode,
 }
 
 /// The OAuth server's setup from the flags: `--htpasswd`, `--allow-all-passwords`, then the
@@ -210,6 +218,7 @@ async fn main() {
         Command::Apiserver(args) => serve(args, Kubeconfig::IfMissing).await,
         Command::ControllerManager(args) => controller_manager(args).await,
         Command::Scheduler(args) => scheduler(args).await,
+        Command::Node(args) => node_agent::run(args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -436,6 +445,9 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             }
         });
     }
+    if kubeconfig_mode == Kubeconfig::Write && args.node.node {
+        node_agent::start_in_process(&args.node, &pki, &server, &args.data_dir)?;
+    }
     let closing = api.clone();
     let shutdown = async move {
         terminated().await;
@@ -465,7 +477,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn terminated() {
+pub(crate) async fn terminated() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

@@ -14,10 +14,13 @@ use serde_json::{Value, json};
 
 mod components;
 mod kubernetes;
+mod node;
 mod openshift;
 mod vocabulary;
 
 use kubernetes::*;
+pub use node::NODES_GROUP;
+use node::*;
 use openshift::*;
 use vocabulary::*;
 
@@ -324,6 +327,11 @@ pub fn objects() -> Vec<Value> {
                 &["get", "list", "watch", "delete"],
             )],
         ),
+        cluster_role("system:node", rules(SYSTEM_NODE)),
+        cluster_role(
+            "system:oxshift:node-image-config-reader",
+            rules(NODE_IMAGE_CONFIG_READER),
+        ),
         // Upstream's full access to the nodes' API, which the API server's own client
         // certificate holds to proxy logs and streams.
         cluster_role(
@@ -339,6 +347,12 @@ pub fn objects() -> Vec<Value> {
             ],
         ),
         binding("cluster-admin", "cluster-admin", &[auth::rbac::MASTERS]),
+        binding("system:node", "system:node", &[NODES_GROUP]),
+        binding(
+            "system:oxshift:node-image-config-reader",
+            "system:oxshift:node-image-config-reader",
+            &[NODES_GROUP],
+        ),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
         cluster_role(components::SCHEDULER, components::scheduler_rules()),
         user_binding(

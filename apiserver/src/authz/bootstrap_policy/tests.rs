@@ -403,3 +403,39 @@ fn everyone_discovers_and_oauth_users_manage_their_tokens() {
         && o["roleRef"]["name"] == "cluster-admin"
         && o["subjects"][0]["name"] == "system:masters"));
 }
+
+#[test]
+fn nodes_run_their_pods_and_report_through_the_node_role() {
+    let p = policy();
+    let node = user("system:node:n1", &[NODES_GROUP, auth::rbac::AUTHENTICATED]);
+    let may = |verb: &str, group: &str, resource: &str, namespace: &str| {
+        let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
+        let attrs = Attributes {
+            verb: verb.into(),
+            namespace: namespace.into(),
+            api_group: group.into(),
+            resource: resource.into(),
+            subresource: subresource.into(),
+            resource_request: true,
+            ..Default::default()
+        };
+        p.authorize(&node, &attrs).allowed()
+    };
+    assert!(may("create", "", "nodes", ""));
+    assert!(may("patch", "", "nodes/status", ""));
+    assert!(may("watch", "", "pods", ""));
+    assert!(may("patch", "", "pods/status", NS));
+    assert!(may("delete", "", "pods", NS));
+    assert!(may("get", "", "secrets", NS));
+    assert!(may("create", "", "events", NS));
+    assert!(may(
+        "update",
+        "coordination.k8s.io",
+        "leases",
+        "kube-node-lease"
+    ));
+    assert!(may("get", "config.openshift.io", "images", ""));
+    assert!(!may("update", "", "pods", NS));
+    assert!(!may("create", "", "secrets", NS));
+    assert!(!may("delete", "", "nodes", ""));
+}

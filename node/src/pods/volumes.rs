@@ -1,0 +1,227 @@
+//! A pod's volumes as directories under the pod's own directory, bind-mounted into its
+//! containers: emptyDir (empty), configMap, secret and downwardAPI (their files, written once
+//! when the pod starts), projected (the same sources; service-account tokens are not
+//! issued). Volumes of other kinds fail the container with the kubelet's reason.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
+
+use super::env::{ConfigError, Lookup, field_value};
+use crate::runtime::Mount;
+
+/// The directory of volume `name`.
+pub fn volume_dir(pod_dir: &Path, name: &str) -> PathBuf {
+    pod_dir.join("volumes").join(name)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
+    move |e| ConfigError(format!("{}: {e}", path.display()))
+}
+
+/// Writes `files` (relative path → content) into `dir` with `mode`.
+fn write_files(dir: &Path, files: &[(String, Vec<u8>, i32)]) -> Result<(), ConfigError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    for (relative, content, mode) in files {
+        if relative.split('/').any(|p| p == ".." || p.is_empty()) {
+            return Err(ConfigError(format!("invalid path {relative:?}")));
+        }
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&path, content).map_err(io(&path))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32 & 0o777))
+            .map_err(io(&path))?;
+    }
+    Ok(())
+}
+
+/// The files of a key → value source: every key, or the listed items.
+fn keyed(
+    data: BTreeMap<String, Vec<u8>>,
+    items: &Option<Vec<KeyToPath>>,
+    default_mode: i32,
+    what: &str,
+) -> Result<Vec<(String, Vec<u8>, i32)>, ConfigError> {
+    match items {
+        None => Ok(data
+            .into_iter()
+            .map(|(k, v)| (k, v, default_mode))
+            .collect()),
+        Some(items) => items
+            .iter()
+            .map(|item| {
+                data.get(&item.key)
+                    .map(|v| {
+                        (
+                            item.path.clone(),
+                            v.clone(),
+                            item.mode.unwrap_or(default_mode),
+                        )
+                    })
+                    .ok_or_else(|| ConfigError(format!("couldn't find key {} in {what}", item.key)))
+            })
+            .collect(),
+    }
+}
+
+async fn config_map_files(
+    lookup: &mut Lookup,
+    name: &str,
+    items: &Option<Vec<KeyToPath>>,
+    optional: bool,
+    mode: i32,
+) -> Result<Vec<(String, Vec<u8>, i32)>, ConfigError> {
+    match lookup.config_map(name).await? {
+        Some(data) => {
+            let data = data.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
+            keyed(data, items, mode, &format!("ConfigMap {name}"))
+        }
+        None if optional => Ok(Vec::new()),
+        None => Err(ConfigError(format!("configmap \"{name}\" not found"))),
+    }
+}
+
+async fn secret_files(
+    lookup: &mut Lookup,
+    name: &str,
+    items: &Option<Vec<KeyToPath>>,
+    optional: bool,
+    mode: i32,
+) -> Result<Vec<(String, Vec<u8>, i32)>, ConfigError> {
+    match lookup.secret(name).await? {
+        Some(data) => keyed(data, items, mode, &format!("Secret {name}")),
+        None if optional => Ok(Vec::new()),
+        None => Err(ConfigError(format!("secret \"{name}\" not found"))),
+    }
+}
+
+fn downward_files(
+    pod: &Pod,
+    items: &[k8s_openapi::api::core::v1::DownwardAPIVolumeFile],
+    mode: i32,
+    pod_ip: &str,
+) -> Result<Vec<(String, Vec<u8>, i32)>, ConfigError> {
+    let mut files = Vec::new();
+    for item in items {
+        if let Some(field) = &item.field_ref {
+            let value = field_value(pod, &field.field_path, pod_ip)?;
+            files.push((
+                item.path.clone(),
+                value.into_bytes(),
+                item.mode.unwrap_or(mode),
+            ));
+        }
+    }
+    Ok(files)
+}
+
+/// Makes the volume's directory and content.
+async fn prepare(
+    pod: &Pod,
+    volume: &Volume,
+    dir: &Path,
+    pod_ip: &str,
+    lookup: &mut Lookup,
+) -> Result<(), ConfigError> {
+    const MODE: i32 = 0o644;
+    let files = if volume.empty_dir.is_some() {
+        Vec::new()
+    } else if let Some(cm) = &volume.config_map {
+        let mode = cm.default_mode.unwrap_or(MODE);
+        config_map_files(
+            lookup,
+            &cm.name,
+            &cm.items,
+            cm.optional.unwrap_or(false),
+            mode,
+        )
+        .await?
+    } else if let Some(s) = &volume.secret {
+        let mode = s.default_mode.unwrap_or(MODE);
+        let name = s.secret_name.clone().unwrap_or_default();
+        secret_files(lookup, &name, &s.items, s.optional.unwrap_or(false), mode).await?
+    } else if let Some(d) = &volume.downward_api {
+        let mode = d.default_mode.unwrap_or(MODE);
+        downward_files(pod, d.items.as_deref().unwrap_or_default(), mode, pod_ip)?
+    } else if let Some(p) = &volume.projected {
+        let mode = p.default_mode.unwrap_or(MODE);
+        let mut files = Vec::new();
+        for source in p.sources.iter().flatten() {
+            if let Some(cm) = &source.config_map {
+                let optional = cm.optional.unwrap_or(false);
+                files.extend(config_map_files(lookup, &cm.name, &cm.items, optional, mode).await?);
+            } else if let Some(s) = &source.secret {
+                let optional = s.optional.unwrap_or(false);
+                files.extend(secret_files(lookup, &s.name, &s.items, optional, mode).await?);
+            } else if let Some(d) = &source.downward_api {
+                files.extend(downward_files(
+                    pod,
+                    d.items.as_deref().unwrap_or_default(),
+                    mode,
+                    pod_ip,
+                )?);
+            }
+            // serviceAccountToken and clusterTrustBundle sources are not served.
+        }
+        files
+    } else {
+        return Err(ConfigError(format!(
+            "volume {:?} is of a kind this node does not mount",
+            volume.name
+        )));
+    };
+    write_files(dir, &files)
+}
+
+/// Makes every volume of the pod under `pod_dir`.
+pub async fn prepare_all(
+    pod: &Pod,
+    pod_dir: &Path,
+    pod_ip: &str,
+    lookup: &mut Lookup,
+) -> Result<(), ConfigError> {
+    for volume in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+        prepare(
+            pod,
+            volume,
+            &volume_dir(pod_dir, &volume.name),
+            pod_ip,
+            lookup,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The container's bind mounts.
+pub fn mounts(pod_dir: &Path, container: &Container) -> Result<Vec<Mount>, ConfigError> {
+    let mut out = Vec::new();
+    for m in container.volume_mounts.iter().flatten() {
+        let mut host = volume_dir(pod_dir, &m.name);
+        if !host.exists() {
+            return Err(ConfigError(format!(
+                "volume {:?} of mount {:?} is not defined",
+                m.name, m.mount_path
+            )));
+        }
+        if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+            if sub.split('/').any(|p| p == "..") {
+                return Err(ConfigError(format!("invalid subPath {sub:?}")));
+            }
+            host = host.join(sub);
+            if !host.exists() {
+                std::fs::create_dir_all(&host).map_err(io(&host))?;
+            }
+        }
+        out.push(Mount {
+            host_path: host,
+            container_path: m.mount_path.clone(),
+            read_only: m.read_only.unwrap_or(false),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,213 @@
+//! The podman runtime and the node's `ContainerIo` on real containers: a container started
+//! from an image built here runs, its log is served and followed, commands run in it with
+//! their output and exit codes, and stopping it ends both. Skipped (saying why) where podman
+//! cannot run: not root, or podman/buildah/busybox missing (hack/setup.sh installs them).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use node::container_io::{ContainerIo, ContainerRef, LogOptions, ProcessExit, StreamRequest};
+use node::node_io::NodeIo;
+use node::pods::directory::{ContainerEntry, Directory, PodEntry};
+use node::runtime::podman::Podman;
+use node::runtime::{ContainerSpec, ContainerState, PodRef, Runtime, Sandbox};
+use tokio::io::AsyncReadExt;
+
+fn unavailable() -> Option<String> {
+    if !Podman::available() {
+        return Some("podman is missing or this is not root".into());
+    }
+    ["/usr/bin/buildah", "/bin/busybox"]
+        .into_iter()
+        .find(|t| !Path::new(t).exists())
+        .map(|t| format!("{t} is missing (hack/setup.sh installs it)"))
+}
+
+/// Builds `localhost/busybox:1` (a static busybox only) into podman's storage under `state`.
+fn build_image(state: &Path) {
+    let storage = [
+        "--root".to_string(),
+        state.join("root").display().to_string(),
+        "--runroot".to_string(),
+        state.join("run").display().to_string(),
+    ];
+    let buildah = |args: &[&str]| {
+        let out = std::process::Command::new("buildah")
+            .args(&storage)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "buildah {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let c = buildah(&["from", "scratch"]);
+    buildah(&["copy", &c, "/bin/busybox", "/bin/busybox"]);
+    buildah(&["commit", "--quiet", &c, "localhost/busybox:1"]);
+    buildah(&["rm", &c]);
+}
+
+async fn read_all(stream: Option<std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>>) -> String {
+    let mut text = String::new();
+    if let Some(mut s) = stream {
+        s.read_to_string(&mut text).await.unwrap();
+    }
+    text
+}
+
+#[tokio::test]
+async fn podman_containers_serve_logs_and_run_commands() {
+    if let Some(why) = unavailable() {
+        eprintln!("SKIPPED podman_containers_serve_logs_and_run_commands: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("podman");
+    build_image(&state);
+    let podman = Arc::new(Podman::new(&state, "io-test"));
+    let pod = PodRef {
+        namespace: "ns".into(),
+        name: "web".into(),
+        uid: format!("io-test-{}", std::process::id()),
+    };
+    let log = dir.path().join("app").join("0.log");
+    let spec = ContainerSpec {
+        runtime_name: format!("k8s_app_web_ns_{}_0", pod.uid),
+        container: "app".into(),
+        attempt: 0,
+        image: "localhost/busybox:1".into(),
+        command: vec!["/bin/busybox".into(), "sh".into(), "-c".into()],
+        args: vec!["echo started; echo oops >&2; exec /bin/busybox sleep 300".into()],
+        env: vec![("GREETING".into(), "hi there".into())],
+        mounts: vec![],
+        working_dir: Some("/bin".into()),
+        log_path: log.clone(),
+        stdin: false,
+        tty: false,
+    };
+    let sandbox = Sandbox {
+        ip: "127.0.0.1".parse().unwrap(),
+        netns: None,
+    };
+    let id = podman.start_container(&pod, &sandbox, &spec).await.unwrap();
+    let info = podman.inspect(&id).await.unwrap().unwrap();
+    assert!(
+        matches!(info.state, ContainerState::Running { .. }),
+        "{info:?}"
+    );
+    let listed = podman.list().await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|c| c.id == id && c.pod_uid == pod.uid && c.container == "app")
+    );
+
+    let directory = Arc::new(Directory::default());
+    let mut containers = std::collections::HashMap::new();
+    containers.insert(
+        "app".to_string(),
+        ContainerEntry {
+            id: Some(id.clone()),
+            log: Some(log),
+            running: true,
+            ..Default::default()
+        },
+    );
+    directory.set(
+        "ns",
+        "web",
+        PodEntry {
+            uid: pod.uid.clone(),
+            ip: None,
+            containers,
+        },
+    );
+    let io = NodeIo {
+        directory,
+        runtime: podman.clone(),
+        podman: Some(podman.clone()),
+    };
+    let app = ContainerRef {
+        namespace: "ns".into(),
+        pod: "web".into(),
+        container: "app".into(),
+    };
+
+    // Commands run in the container, with its environment and working directory.
+    let exec = |command: &[&str]| StreamRequest {
+        container: app.clone(),
+        command: command.iter().map(|s| s.to_string()).collect(),
+        stdin: false,
+        stdout: true,
+        stderr: true,
+        tty: false,
+    };
+    let session = io
+        .exec(&exec(&[
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "echo $GREETING from $(/bin/busybox pwd); echo bad >&2; exit 3",
+        ]))
+        .await
+        .unwrap();
+    let (out, err) = (
+        read_all(session.stdout).await,
+        read_all(session.stderr).await,
+    );
+    assert_eq!(out, "hi there from /bin\n");
+    assert_eq!(err, "bad\n");
+    assert_eq!(session.exit.await, ProcessExit::Code(3));
+
+    // The log, as written so far; followed, it ends when the container stops.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let chunks: Vec<_> = io
+            .logs(&app, &LogOptions::default())
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        let text: String = chunks
+            .into_iter()
+            .map(|c| String::from_utf8(c.unwrap().to_vec()).unwrap())
+            .collect();
+        if text.lines().count() >= 2 || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(text, "started\noops\n");
+    let follow = LogOptions {
+        follow: true,
+        tail_lines: Some(1),
+        ..Default::default()
+    };
+    let mut followed = io.logs(&app, &follow).await.unwrap();
+    assert_eq!(
+        followed.next().await.unwrap().unwrap(),
+        bytes::Bytes::from("oops\n")
+    );
+    podman.stop(&id, Duration::from_secs(1)).await.unwrap();
+    let rest = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = followed.next().await {
+            chunk.unwrap();
+        }
+    })
+    .await;
+    assert!(rest.is_ok(), "following did not end with the container");
+    let info = podman.inspect(&id).await.unwrap().unwrap();
+    assert!(
+        matches!(info.state, ContainerState::Exited { .. }),
+        "{info:?}"
+    );
+    podman.remove(&id).await.unwrap();
+    assert!(podman.inspect(&id).await.unwrap().is_none());
+}
