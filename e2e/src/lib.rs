@@ -32,8 +32,9 @@ pub struct Cluster {
     backend: Backend,
     /// Extra `oxshift start` arguments.
     extra: Vec<String>,
-    /// Run when the cluster is dropped, once the server stopped and before its directory goes.
-    after_stop: Vec<Box<dyn FnOnce() + Send>>,
+    /// Run when the cluster is dropped, once the server stopped and before its directory goes
+    /// (behind a mutex so that a cluster can be shared between threads).
+    after_stop: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
     #[cfg(feature = "etcd")]
     etcd: Option<storage::etcd_server::EtcdServer>,
 }
@@ -124,7 +125,7 @@ impl Cluster {
             port: 0,
             backend,
             extra: extra.iter().map(|s| s.to_string()).collect(),
-            after_stop: Vec::new(),
+            after_stop: std::sync::Mutex::new(Vec::new()),
             #[cfg(feature = "etcd")]
             etcd: None,
         };
@@ -226,7 +227,10 @@ impl Cluster {
     /// Has `f` run when the cluster is dropped, after the server (and its node) stopped and
     /// before the cluster's directory is removed: to clean up what the node left outside it.
     pub fn after_stop(&mut self, f: impl FnOnce() + Send + 'static) {
-        self.after_stop.push(Box::new(f));
+        self.after_stop
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Box::new(f));
     }
 
     /// Starts `oxshift node` with a node's credentials (`system:node:<name>` in
@@ -573,7 +577,11 @@ impl Drop for Replica {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
-        for f in self.after_stop.drain(..) {
+        let after_stop = self
+            .after_stop
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for f in after_stop.drain(..) {
             f();
         }
     }
