@@ -1,0 +1,250 @@
+//! The whole path of a workload with real containers, as a project admin drives it: a
+//! Deployment scheduled onto the all-in-one's node, its pods run by podman from an image built
+//! here and pulled from a registry on loopback, each answering on its own address, a Service's
+//! endpoints, a rolling update to a new image, a deleted pod replaced, logs and exec through
+//! the API server, and a Job run to completion.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use e2e::real_pods::{NodeLeftovers, Registry, build_and_push, http_get, real_pods_unavailable};
+use e2e::{Backend, Cluster};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+/// The pods' command: a page naming the pod's image, served on 8080.
+const SERVE: &str = "/bin/busybox mkdir -p /srv && echo served by web > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv";
+
+/// Whether the pod at `ip` serves its page.
+fn serves(ip: &str) -> bool {
+    let answer = http_get(ip, "index.html");
+    answer.starts_with("HTTP/1.1 200 OK") && answer.contains("served by web")
+}
+
+/// The addresses of the namespace's running, ready pods of `app=web` on `image`.
+fn ready_pods(c: &Cluster, kubeconfig: &str, image: &str) -> Vec<(String, String)> {
+    let out = c.kubectl_ok(&[
+        "--kubeconfig",
+        kubeconfig,
+        "-n",
+        "shop",
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "json",
+    ]);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .filter(|p| p["spec"]["containers"][0]["image"] == image)
+        .filter(|p| {
+            p["status"]["containerStatuses"][0]["ready"] == true && p["status"]["podIP"].is_string()
+        })
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                p["status"]["podIP"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
+    if let Some(why) = real_pods_unavailable() {
+        eprintln!("SKIPPED a_deployment_of_real_containers_rolls_out_serves_and_updates: {why}");
+        return;
+    }
+    let mut c = Cluster::start_with(
+        Backend::Embedded,
+        &[
+            "--node-runtime",
+            "podman",
+            "--node-name",
+            "worker",
+            "--node-port",
+            "0",
+            "--node-pod-cidr",
+            "10.128.120.0/23",
+        ],
+    );
+    let leftovers = NodeLeftovers {
+        node_dir: c.data_dir().join("node"),
+    };
+    c.after_stop(move || leftovers.remove_all());
+    let work = c.scratch("images");
+    std::fs::create_dir_all(&work).unwrap();
+    let registry = Registry::start(&work);
+    let v1 = format!("127.0.0.1:{}/web:1", registry.port);
+    let v2 = format!("127.0.0.1:{}/web:2", registry.port);
+    build_and_push(&work, &v1);
+    build_and_push(&work, &v2);
+    let config = format!(
+        "apiVersion: config.openshift.io/v1\nkind: Image\nmetadata:\n  name: cluster\nspec:\n  registrySources:\n    insecureRegistries: [\"127.0.0.1:{}\"]\n",
+        registry.port
+    );
+    c.kubectl_ok(&["apply", "-f", &c.file("image-config.yaml", &config)]);
+    c.wait_for(
+        &["node", "worker"],
+        r#"{.status.conditions[?(@.type=="Ready")].status}"#,
+        "True",
+        WAIT,
+    );
+
+    // alice administers the project `shop`, nothing more.
+    c.kubectl_ok(&["create", "namespace", "shop"]);
+    c.kubectl_ok(&[
+        "-n",
+        "shop",
+        "create",
+        "rolebinding",
+        "alice-admin",
+        "--clusterrole=admin",
+        "--user=alice",
+    ]);
+    let alice = c.user_kubeconfig("alice", &[]);
+    let alice = alice.to_str().unwrap().to_string();
+    let as_alice = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "shop"];
+        all.extend_from_slice(args);
+        c.kubectl_ok(&all)
+    };
+
+    // Three replicas, scheduled, pulled, started and ready; each answers on its address.
+    let started = Instant::now();
+    as_alice(&[
+        "create",
+        "deployment",
+        "web",
+        &format!("--image={v1}"),
+        "--replicas=3",
+        "--port=8080",
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        SERVE,
+    ]);
+    let rollout = as_alice(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+    assert!(
+        rollout.contains("successfully rolled out"),
+        "rollout status: {rollout}"
+    );
+    eprintln!(
+        "deployment web: 3 real replicas ready in {:?}",
+        started.elapsed()
+    );
+    let pods = ready_pods(&c, &alice, &v1);
+    assert_eq!(pods.len(), 3, "{pods:?}");
+    let addresses: BTreeSet<&str> = pods.iter().map(|(_, ip)| ip.as_str()).collect();
+    assert_eq!(addresses.len(), 3, "each pod has its own address: {pods:?}");
+    for (name, ip) in &pods {
+        assert!(ip.starts_with("10.128.12"), "{name}: {ip}");
+        assert!(serves(ip), "{name} at {ip}: {}", http_get(ip, "index.html"));
+    }
+
+    // A Service selects them: its endpoints are the three ready addresses.
+    as_alice(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=8080",
+    ]);
+    wait_until("the service's endpoints", || {
+        let ips = as_alice(&[
+            "get",
+            "endpoints",
+            "web",
+            "-o",
+            "jsonpath={.subsets[*].addresses[*].ip}",
+        ]);
+        let found: BTreeSet<&str> = ips.split_whitespace().collect();
+        (found == addresses).then_some(())
+    });
+
+    // Logs and exec reach the containers through the API server.
+    let (first, _) = &pods[0];
+    let said = as_alice(&[
+        "exec",
+        first,
+        "--",
+        "/bin/busybox",
+        "echo",
+        "hello from exec",
+    ]);
+    assert_eq!(said, "hello from exec\n");
+    let listing = as_alice(&["exec", "deploy/web", "--", "/bin/busybox", "ls", "/bin"]);
+    assert!(listing.contains("busybox"), "{listing}");
+    as_alice(&["logs", first]);
+
+    // A deleted pod is replaced by a new one that runs and answers.
+    as_alice(&["delete", "pod", first, "--wait=true"]);
+    let replaced = wait_until("a replacement pod", || {
+        let now = ready_pods(&c, &alice, &v1);
+        (now.len() == 3 && now.iter().all(|(n, _)| n != first)).then_some(now)
+    });
+    for (name, ip) in &replaced {
+        assert!(serves(ip), "{name} at {ip}: {}", http_get(ip, "index.html"));
+    }
+
+    // A rolling update to the second image ends with three new pods, all serving.
+    as_alice(&["set", "image", "deployment/web", &format!("web={v2}")]);
+    let rollout = as_alice(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+    assert!(
+        rollout.contains("successfully rolled out"),
+        "rollout status: {rollout}"
+    );
+    let updated = wait_until("three pods of the new image", || {
+        let now = ready_pods(&c, &alice, &v2);
+        let old = ready_pods(&c, &alice, &v1);
+        (now.len() == 3 && old.is_empty()).then_some(now)
+    });
+    for (name, ip) in &updated {
+        assert!(serves(ip), "{name} at {ip}: {}", http_get(ip, "index.html"));
+    }
+    let history = as_alice(&["rollout", "history", "deployment/web"]);
+    assert!(
+        history.contains("\n1 ") && history.contains("\n2 "),
+        "{history}"
+    );
+
+    // A Job's pod runs to completion and the Job completes.
+    as_alice(&[
+        "create",
+        "job",
+        "once",
+        &format!("--image={v1}"),
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo job done",
+    ]);
+    as_alice(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "--timeout=120s",
+    ]);
+    let log = as_alice(&["logs", "job/once"]);
+    assert_eq!(log, "job done\n");
+}
