@@ -5,6 +5,9 @@
 use std::hash::Hash;
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::runtime::controller::Action;
+
 use crate::bounded::Lru;
 
 /// Objects whose failures are remembered at once; the least recently failed are forgotten
@@ -82,6 +85,33 @@ impl Retries {
     pub fn succeeded(&self, key: &str) {
         self.lock().succeeded(&key.to_string());
     }
+
+    /// One reconcile of the object at `key`: its back-off is forgotten when it succeeds.
+    pub async fn track<E>(
+        &self,
+        key: &str,
+        sync: impl std::future::Future<Output = Result<Action, E>>,
+    ) -> Result<Action, E> {
+        let action = sync.await?;
+        self.succeeded(key);
+        Ok(action)
+    }
+
+    /// The error policy of a controller: the object is retried after its grown back-off.
+    pub fn retry(&self, controller: &str, key: &str, error: &dyn std::fmt::Display) -> Action {
+        let delay = self.failed(key);
+        tracing::warn!(%error, object = %key, ?delay, "{controller}: retrying");
+        Action::requeue(delay)
+    }
+}
+
+/// `namespace/name` of an object: the key of its retries.
+pub fn key_of(meta: &ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default()
+    )
 }
 
 impl Default for Retries {

@@ -192,3 +192,67 @@ pub fn http_get(ip: &str, path: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+/// A cluster whose all-in-one node runs pods in podman, with a registry on loopback that the
+/// cluster's image configuration lets it pull from over plain HTTP.
+pub struct PodmanCluster {
+    pub cluster: crate::Cluster,
+    pub registry: Registry,
+    /// What the node's pods leave behind (removed once the cluster stops).
+    pub leftovers: NodeLeftovers,
+    /// `127.0.0.1:<port>/web:<tag>` for each tag asked for, built and pushed.
+    pub images: Vec<String>,
+}
+
+impl PodmanCluster {
+    /// Starts the cluster with its node `node` (pod addresses from `cidr`), waits until the
+    /// node is Ready, and pushes an image (`build_and_push`) for each of `tags`.
+    pub fn start(node: &str, cidr: &str, tags: &[&str]) -> PodmanCluster {
+        let mut cluster = crate::Cluster::start_with(
+            crate::Backend::Embedded,
+            &[
+                "--node-runtime",
+                "podman",
+                "--node-name",
+                node,
+                "--node-port",
+                "0",
+                "--node-pod-cidr",
+                cidr,
+            ],
+        );
+        let leftovers = NodeLeftovers {
+            node_dir: cluster.data_dir().join("node"),
+        };
+        let removal = leftovers.clone();
+        cluster.after_stop(move || removal.remove_all());
+        let work = cluster.scratch("images");
+        std::fs::create_dir_all(&work).unwrap();
+        let registry = Registry::start(&work);
+        let images: Vec<String> = tags
+            .iter()
+            .map(|tag| format!("127.0.0.1:{}/web:{tag}", registry.port))
+            .collect();
+        for image in &images {
+            build_and_push(&work, image);
+        }
+        cluster.wait_for(
+            &["node", node],
+            r#"{.status.conditions[?(@.type=="Ready")].status}"#,
+            "True",
+            WAIT,
+        );
+        // The registry is plain HTTP: the cluster's image configuration says it may be.
+        let config = format!(
+            "apiVersion: config.openshift.io/v1\nkind: Image\nmetadata:\n  name: cluster\nspec:\n  registrySources:\n    insecureRegistries: [\"127.0.0.1:{}\"]\n",
+            registry.port
+        );
+        cluster.kubectl_ok(&["apply", "-f", &cluster.file("image-config.yaml", &config)]);
+        PodmanCluster {
+            cluster,
+            registry,
+            leftovers,
+            images,
+        }
+    }
+}

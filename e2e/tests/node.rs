@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e::real_pods::{NodeLeftovers, Registry, build_and_push, http_get, real_pods_unavailable};
+use e2e::real_pods::{PodmanCluster, http_get, real_pods_unavailable};
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -141,42 +141,8 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
         eprintln!("SKIPPED the_all_in_one_node_runs_real_pods_in_podman: {why}");
         return;
     }
-    let mut c = Cluster::start_with(
-        Backend::Embedded,
-        &[
-            "--node-runtime",
-            "podman",
-            "--node-name",
-            "real",
-            "--node-port",
-            "0",
-            "--node-pod-cidr",
-            "10.128.100.0/23",
-        ],
-    );
-    let leftovers = NodeLeftovers {
-        node_dir: c.data_dir().join("node"),
-    };
-    let removal = leftovers.clone();
-    c.after_stop(move || removal.remove_all());
-    let work = c.scratch("images");
-    std::fs::create_dir_all(&work).unwrap();
-    let registry = Registry::start(&work);
-    let image = format!("127.0.0.1:{}/web:1", registry.port);
-    build_and_push(&work, &image);
-    c.wait_for(
-        &["node", "real"],
-        r#"{.status.conditions[?(@.type=="Ready")].status}"#,
-        "True",
-        WAIT,
-    );
-
-    // The registry is plain HTTP: the cluster's image configuration says it may be.
-    let config = format!(
-        "apiVersion: config.openshift.io/v1\nkind: Image\nmetadata:\n  name: cluster\nspec:\n  registrySources:\n    insecureRegistries: [\"127.0.0.1:{}\"]\n",
-        registry.port
-    );
-    c.kubectl_ok(&["apply", "-f", &c.file("image-config.yaml", &config)]);
+    let real = PodmanCluster::start("real", "10.128.100.0/23", &["1"]);
+    let (c, leftovers, image) = (&real.cluster, &real.leftovers, real.images[0].clone());
 
     // A project admin (not the cluster admin) creates the pods.
     c.kubectl_ok(&["create", "namespace", "shop"]);

@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use e2e::real_pods::{NodeLeftovers, Registry, build_and_push, http_get, real_pods_unavailable};
-use e2e::{Backend, Cluster};
+use e2e::Cluster;
+use e2e::real_pods::{PodmanCluster, http_get, real_pods_unavailable};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -73,41 +73,9 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
         eprintln!("SKIPPED a_deployment_of_real_containers_rolls_out_serves_and_updates: {why}");
         return;
     }
-    let mut c = Cluster::start_with(
-        Backend::Embedded,
-        &[
-            "--node-runtime",
-            "podman",
-            "--node-name",
-            "worker",
-            "--node-port",
-            "0",
-            "--node-pod-cidr",
-            "10.128.120.0/23",
-        ],
-    );
-    let leftovers = NodeLeftovers {
-        node_dir: c.data_dir().join("node"),
-    };
-    c.after_stop(move || leftovers.remove_all());
-    let work = c.scratch("images");
-    std::fs::create_dir_all(&work).unwrap();
-    let registry = Registry::start(&work);
-    let v1 = format!("127.0.0.1:{}/web:1", registry.port);
-    let v2 = format!("127.0.0.1:{}/web:2", registry.port);
-    build_and_push(&work, &v1);
-    build_and_push(&work, &v2);
-    let config = format!(
-        "apiVersion: config.openshift.io/v1\nkind: Image\nmetadata:\n  name: cluster\nspec:\n  registrySources:\n    insecureRegistries: [\"127.0.0.1:{}\"]\n",
-        registry.port
-    );
-    c.kubectl_ok(&["apply", "-f", &c.file("image-config.yaml", &config)]);
-    c.wait_for(
-        &["node", "worker"],
-        r#"{.status.conditions[?(@.type=="Ready")].status}"#,
-        "True",
-        WAIT,
-    );
+    let worker = PodmanCluster::start("worker", "10.128.120.0/23", &["1", "2"]);
+    let c = &worker.cluster;
+    let (v1, v2) = (&worker.images[0], &worker.images[1]);
 
     // alice administers the project `shop`, nothing more.
     c.kubectl_ok(&["create", "namespace", "shop"]);
@@ -152,7 +120,7 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
         "deployment web: 3 real replicas ready in {:?}",
         started.elapsed()
     );
-    let pods = ready_pods(&c, &alice, &v1);
+    let pods = ready_pods(c, &alice, v1);
     assert_eq!(pods.len(), 3, "{pods:?}");
     let addresses: BTreeSet<&str> = pods.iter().map(|(_, ip)| ip.as_str()).collect();
     assert_eq!(addresses.len(), 3, "each pod has its own address: {pods:?}");
@@ -199,7 +167,7 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
     // A deleted pod is replaced by a new one that runs and answers.
     as_alice(&["delete", "pod", first, "--wait=true"]);
     let replaced = wait_until("a replacement pod", || {
-        let now = ready_pods(&c, &alice, &v1);
+        let now = ready_pods(c, &alice, v1);
         (now.len() == 3 && now.iter().all(|(n, _)| n != first)).then_some(now)
     });
     for (name, ip) in &replaced {
@@ -214,8 +182,8 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
         "rollout status: {rollout}"
     );
     let updated = wait_until("three pods of the new image", || {
-        let now = ready_pods(&c, &alice, &v2);
-        let old = ready_pods(&c, &alice, &v1);
+        let now = ready_pods(c, &alice, v2);
+        let old = ready_pods(c, &alice, v1);
         (now.len() == 3 && old.is_empty()).then_some(now)
     });
     for (name, ip) in &updated {

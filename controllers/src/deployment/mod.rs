@@ -21,7 +21,7 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::backoff::Retries;
+use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
 
@@ -483,22 +483,13 @@ async fn reconcile(obj: Arc<Object<Deployment>>, ctx: Arc<Context>) -> Result<Ac
     let Some(d) = obj.object.as_ref() else {
         return Ok(Action::await_change());
     };
-    let key = format!("{}/{}", d.namespace().unwrap_or_default(), d.name_any());
-    let action = sync(d, &ctx).await?;
-    ctx.retries.succeeded(&key);
-    Ok(action)
+    let key = key_of(&obj.metadata.meta);
+    ctx.retries.track(&key, sync(d, &ctx)).await
 }
 
 fn error_policy(obj: Arc<Object<Deployment>>, error: &Error, ctx: Arc<Context>) -> Action {
-    let meta = &obj.metadata.meta;
-    let key = format!(
-        "{}/{}",
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default()
-    );
-    let delay = ctx.retries.failed(&key);
-    tracing::warn!(%error, deployment = %key, ?delay, "deployment: retrying");
-    Action::requeue(delay)
+    ctx.retries
+        .retry("deployment", &key_of(&obj.metadata.meta), error)
 }
 
 pub async fn run(client: Client) {

@@ -19,7 +19,7 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::backoff::Retries;
+use crate::backoff::{Retries, key_of};
 use crate::lenient::{Meta, Object};
 use crate::selector::{self, Labels};
 
@@ -132,22 +132,13 @@ async fn reconcile(obj: Arc<Object<Service>>, ctx: Arc<Context>) -> Result<Actio
     let Some(svc) = obj.object.as_ref() else {
         return Ok(Action::await_change());
     };
-    let key = format!("{}/{}", svc.namespace().unwrap_or_default(), svc.name_any());
-    let action = sync(svc, &ctx).await?;
-    ctx.retries.succeeded(&key);
-    Ok(action)
+    let key = key_of(&obj.metadata.meta);
+    ctx.retries.track(&key, sync(svc, &ctx)).await
 }
 
 fn error_policy(obj: Arc<Object<Service>>, error: &Error, ctx: Arc<Context>) -> Action {
-    let meta = &obj.metadata.meta;
-    let key = format!(
-        "{}/{}",
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default()
-    );
-    let delay = ctx.retries.failed(&key);
-    tracing::warn!(%error, service = %key, ?delay, "endpoints: retrying");
-    Action::requeue(delay)
+    ctx.retries
+        .retry("endpoints", &key_of(&obj.metadata.meta), error)
 }
 
 /// A deleted Service's Endpoints go with it (upstream deletes them when the service is not

@@ -19,7 +19,7 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::backoff::Retries;
+use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
 use crate::replicaset::pods::{deletion_order, is_active, is_ready};
@@ -338,22 +338,12 @@ async fn reconcile(obj: Arc<Object<Job>>, ctx: Arc<Context>) -> Result<Action, E
     let Some(job) = obj.object.as_ref() else {
         return Ok(Action::await_change());
     };
-    let key = format!("{}/{}", job.namespace().unwrap_or_default(), job.name_any());
-    let action = sync(job, &ctx).await?;
-    ctx.retries.succeeded(&key);
-    Ok(action)
+    let key = key_of(&obj.metadata.meta);
+    ctx.retries.track(&key, sync(job, &ctx)).await
 }
 
 fn error_policy(obj: Arc<Object<Job>>, error: &Error, ctx: Arc<Context>) -> Action {
-    let meta = &obj.metadata.meta;
-    let key = format!(
-        "{}/{}",
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default()
-    );
-    let delay = ctx.retries.failed(&key);
-    tracing::warn!(%error, job = %key, ?delay, "job: retrying");
-    Action::requeue(delay)
+    ctx.retries.retry("job", &key_of(&obj.metadata.meta), error)
 }
 
 pub async fn run(client: Client) {

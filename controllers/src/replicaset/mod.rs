@@ -22,7 +22,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::backoff::Retries;
+use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
 use crate::selector::{self, Labels};
@@ -414,10 +414,10 @@ async fn reconcile_rs(obj: Arc<Object<ReplicaSet>>, ctx: Arc<Context>) -> Result
     let Some(rs) = obj.object.as_ref() else {
         return Ok(Action::await_change());
     };
-    let key = format!("{}/{}", rs.namespace().unwrap_or_default(), rs.name_any());
-    let action = sync(Replicated::of_replica_set(rs), &ctx).await?;
-    ctx.retries.succeeded(&key);
-    Ok(action)
+    let key = key_of(&obj.metadata.meta);
+    ctx.retries
+        .track(&key, sync(Replicated::of_replica_set(rs), &ctx))
+        .await
 }
 
 async fn reconcile_rc(
@@ -427,21 +427,15 @@ async fn reconcile_rc(
     let Some(rc) = obj.object.as_ref() else {
         return Ok(Action::await_change());
     };
-    let key = format!("{}/{}", rc.namespace().unwrap_or_default(), rc.name_any());
-    let action = sync(Replicated::of_replication_controller(rc), &ctx).await?;
-    ctx.retries.succeeded(&key);
-    Ok(action)
+    let key = key_of(&obj.metadata.meta);
+    ctx.retries
+        .track(&key, sync(Replicated::of_replication_controller(rc), &ctx))
+        .await
 }
 
 fn error_policy<K: Resource>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
-    let key = format!(
-        "{}/{}",
-        obj.meta().namespace.clone().unwrap_or_default(),
-        obj.meta().name.clone().unwrap_or_default()
-    );
-    let delay = ctx.retries.failed(&key);
-    tracing::warn!(%error, object = %key, ?delay, "replica controller: retrying");
-    Action::requeue(delay)
+    ctx.retries
+        .retry("replica controller", &key_of(obj.meta()), error)
 }
 
 /// The owner (of kind `kind`) a pod event concerns: its controller.
