@@ -42,18 +42,18 @@ impl Strategy for ControllerRevisions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::validation::messages;
+    use crate::registry::validation::validated;
     use serde_json::json;
 
     #[test]
     fn revisions_keep_their_data() {
-        let def = *api::Scheme::builtin()
-            .lookup("apps", "v1", "controllerrevisions")
-            .expect("served");
         let check = |obj: &Value, old: Option<&Value>| {
-            let mut errors = FieldErrors::default();
-            ControllerRevisions.validate(&def, obj, old, &mut errors);
-            messages(errors.into_result(&def, obj))
+            validated(
+                &ControllerRevisions,
+                ("apps", "v1", "controllerrevisions"),
+                obj,
+                old,
+            )
         };
         let first = json!({"metadata": {"name": "web-1"}, "data": {"spec": {}}, "revision": 1});
         assert_eq!(check(&first, None), "");

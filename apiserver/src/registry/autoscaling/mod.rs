@@ -75,15 +75,15 @@ impl Strategy for HorizontalPodAutoscalers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::validation::messages;
+    use crate::registry::validation::validated;
 
     fn check(obj: &Value) -> String {
-        let def = *api::Scheme::builtin()
-            .lookup("autoscaling", "v2", "horizontalpodautoscalers")
-            .expect("served");
-        let mut errors = FieldErrors::default();
-        HorizontalPodAutoscalers.validate(&def, obj, None, &mut errors);
-        messages(errors.into_result(&def, obj))
+        validated(
+            &HorizontalPodAutoscalers,
+            ("autoscaling", "v2", "horizontalpodautoscalers"),
+            obj,
+            None,
+        )
     }
 
     #[test]

@@ -208,7 +208,7 @@ fn time_zone(zone: &str, errors: &mut FieldErrors) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::validation::messages;
+    use crate::registry::validation::validated;
 
     fn cron_job(schedule: &str) -> Value {
         json!({"metadata": {"name": "tick"}, "spec": {"schedule": schedule, "jobTemplate": {"spec": {
@@ -217,12 +217,7 @@ mod tests {
     }
 
     fn check(obj: &Value) -> String {
-        let def = *api::Scheme::builtin()
-            .lookup("batch", "v1", "cronjobs")
-            .expect("served");
-        let mut errors = FieldErrors::default();
-        CronJobs.validate(&def, obj, None, &mut errors);
-        messages(errors.into_result(&def, obj))
+        validated(&CronJobs, ("batch", "v1", "cronjobs"), obj, None)
     }
 
     #[test]

@@ -31,18 +31,18 @@ impl Strategy for RuntimeClasses {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::validation::messages;
+    use crate::registry::validation::validated;
     use serde_json::json;
 
     #[test]
     fn handlers_are_labels_and_stay() {
-        let def = *api::Scheme::builtin()
-            .lookup("node.k8s.io", "v1", "runtimeclasses")
-            .expect("served");
         let check = |obj: &Value, old: Option<&Value>| {
-            let mut errors = FieldErrors::default();
-            RuntimeClasses.validate(&def, obj, old, &mut errors);
-            messages(errors.into_result(&def, obj))
+            validated(
+                &RuntimeClasses,
+                ("node.k8s.io", "v1", "runtimeclasses"),
+                obj,
+                old,
+            )
         };
         let runc = json!({"metadata": {"name": "runc"}, "handler": "runc"});
         assert_eq!(check(&runc, None), "");

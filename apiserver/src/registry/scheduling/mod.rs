@@ -71,15 +71,15 @@ impl Strategy for PriorityClasses {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::validation::messages;
+    use crate::registry::validation::validated;
 
     fn check(obj: &Value, old: Option<&Value>) -> String {
-        let def = *api::Scheme::builtin()
-            .lookup("scheduling.k8s.io", "v1", "priorityclasses")
-            .expect("served");
-        let mut errors = FieldErrors::default();
-        PriorityClasses.validate(&def, obj, old, &mut errors);
-        messages(errors.into_result(&def, obj))
+        validated(
+            &PriorityClasses,
+            ("scheduling.k8s.io", "v1", "priorityclasses"),
+            obj,
+            old,
+        )
     }
 
     #[test]

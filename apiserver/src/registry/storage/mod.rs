@@ -79,15 +79,15 @@ impl Strategy for CsiDrivers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::validation::messages;
+    use crate::registry::validation::validated;
 
     fn check(obj: &Value, old: Option<&Value>) -> String {
-        let def = *api::Scheme::builtin()
-            .lookup("storage.k8s.io", "v1", "storageclasses")
-            .expect("served");
-        let mut errors = FieldErrors::default();
-        StorageClasses.validate(&def, obj, old, &mut errors);
-        messages(errors.into_result(&def, obj))
+        validated(
+            &StorageClasses,
+            ("storage.k8s.io", "v1", "storageclasses"),
+            obj,
+            old,
+        )
     }
 
     #[test]

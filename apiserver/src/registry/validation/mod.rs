@@ -27,3 +27,21 @@ pub fn messages(result: Result<(), crate::error::ApiError>) -> String {
         Err(other) => format!("{other:?}"),
     }
 }
+
+/// The `messages` of `strategy`'s rules for `obj` (updating `old`), as the served resource
+/// `group/version/resource`, for tests.
+#[cfg(test)]
+pub fn validated(
+    strategy: &dyn crate::registry::strategy::Strategy,
+    (group, version, resource): (&str, &str, &str),
+    obj: &serde_json::Value,
+    old: Option<&serde_json::Value>,
+) -> String {
+    let scheme = api::Scheme::builtin();
+    let Some(def) = scheme.lookup(group, version, resource) else {
+        return format!("{group}/{version} {resource} is not served");
+    };
+    let mut errors = FieldErrors::default();
+    strategy.validate(def, obj, old, &mut errors);
+    messages(errors.into_result(def, obj))
+}

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use axum::http::Method;
 use axum::response::Response;
 use bytes::Bytes;
+use serde_json::Value;
 
 use crate::error::{ApiError, Target};
 use crate::node_client::NodeClient;
@@ -81,30 +82,41 @@ impl Stream {
         }
         let pod = location::pod(call.server, namespace, call.name).await?;
         let container = location::container(&pod, call.name, &options.container)?;
-        let Some(node) = location::node_name(&pod) else {
-            return Err(ApiError::BadRequest(format!(
-                "pod {} does not have a host assigned",
-                call.name
-            )));
-        };
-        let client = node_client(call)?;
-        let (host, port) = location::node_endpoint(call.server, node).await?;
         let path = format!(
             "/{}/{namespace}/{}/{container}?{}",
             self.node_path,
             call.name,
             options.node_query()
         );
-        proxy::upgrade(
-            client,
-            (&host, port),
-            method,
-            path,
-            call.headers,
-            call.upgrade.clone(),
-        )
-        .await
+        upgrade_at_node(call, &pod, method, path).await
     }
+}
+
+/// Passes the upgrade request on to `path` at the node `pod` is bound to, then joins the two
+/// connections.
+async fn upgrade_at_node(
+    call: &Call<'_>,
+    pod: &Value,
+    method: Method,
+    path: String,
+) -> Result<Response, ApiError> {
+    let Some(node) = location::node_name(pod) else {
+        return Err(ApiError::BadRequest(format!(
+            "pod {} does not have a host assigned",
+            call.name
+        )));
+    };
+    let client = node_client(call)?;
+    let (host, port) = location::node_endpoint(call.server, node).await?;
+    proxy::upgrade(
+        client,
+        (&host, port),
+        method,
+        path,
+        call.headers,
+        call.upgrade.clone(),
+    )
+    .await
 }
 
 #[async_trait]
@@ -125,24 +137,8 @@ impl PortForward {
     async fn connect(&self, call: &Call<'_>, method: Method) -> Result<Response, ApiError> {
         let namespace = call.namespace.unwrap_or_default();
         let pod = location::pod(call.server, namespace, call.name).await?;
-        let Some(node) = location::node_name(&pod) else {
-            return Err(ApiError::BadRequest(format!(
-                "pod {} does not have a host assigned",
-                call.name
-            )));
-        };
-        let client = node_client(call)?;
-        let (host, port) = location::node_endpoint(call.server, node).await?;
         let path = format!("/portForward/{namespace}/{}", call.name);
-        proxy::upgrade(
-            client,
-            (&host, port),
-            method,
-            path,
-            call.headers,
-            call.upgrade.clone(),
-        )
-        .await
+        upgrade_at_node(call, &pod, method, path).await
     }
 }
 
