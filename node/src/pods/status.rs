@@ -171,24 +171,28 @@ fn initialized(
     if any_started || (incomplete.is_empty() && unknown.is_empty()) {
         return ("True", None, None);
     }
+    not_yet(
+        "ContainersNotInitialized",
+        &unknown,
+        "incomplete",
+        &incomplete,
+    )
+}
+
+/// A condition that is not met: the containers of unknown status, then those in `state`,
+/// as the kubelet words them.
+fn not_yet(reason: &str, unknown: &[String], state: &str, others: &[String]) -> Verdict {
     let mut parts = Vec::new();
     if !unknown.is_empty() {
         parts.push(format!(
             "containers with unknown status: {}",
-            names(&unknown)
+            names(unknown)
         ));
     }
-    if !incomplete.is_empty() {
-        parts.push(format!(
-            "containers with incomplete status: {}",
-            names(&incomplete)
-        ));
+    if !others.is_empty() {
+        parts.push(format!("containers with {state} status: {}", names(others)));
     }
-    (
-        "False",
-        Some("ContainersNotInitialized".into()),
-        Some(parts.join(", ")),
-    )
+    ("False", Some(reason.into()), Some(parts.join(", ")))
 }
 
 fn containers_ready(
@@ -225,24 +229,7 @@ fn containers_ready(
     if unready.is_empty() && unknown.is_empty() {
         return ("True", None, None);
     }
-    let mut parts = Vec::new();
-    if !unknown.is_empty() {
-        parts.push(format!(
-            "containers with unknown status: {}",
-            names(&unknown)
-        ));
-    }
-    if !unready.is_empty() {
-        parts.push(format!(
-            "containers with unready status: {}",
-            names(&unready)
-        ));
-    }
-    (
-        "False",
-        Some("ContainersNotReady".into()),
-        Some(parts.join(", ")),
-    )
+    not_yet("ContainersNotReady", &unknown, "unready", &unready)
 }
 
 /// Everything the conditions depend on.
