@@ -23,17 +23,10 @@ use super::applier::{Applied, ApplyJob, applier};
 use super::evaluate::evaluate;
 use super::journal::Journal;
 use super::pending::Pending;
-use super::queue::{Inbox, request_bytes};
+use super::queue::{Inbox, Request, request_bytes};
 use super::tables::{Counters, JournalBatch, KV};
 use crate::error::{Error, Result};
 use crate::types::*;
-
-pub(crate) enum Request {
-    Txn(Txn, oneshot::Sender<Result<TxnOutcome>>),
-    Compact(Revision, oneshot::Sender<Result<()>>),
-    /// Answered once everything committed is in redb and compacted history is swept.
-    Checkpoint(oneshot::Sender<Result<()>>),
-}
 
 /// What the committer publishes after each batch: the revision reached and its events.
 pub(crate) struct Committed {

@@ -34,10 +34,11 @@ use async_trait::async_trait;
 use redb::{Database, DatabaseError, Durability, ReadableDatabase, TableError};
 use tokio::sync::{broadcast, oneshot};
 
-use self::committer::{Committer, EventFeed, Failure, Policy, Published, Request};
+use self::committer::{Committer, EventFeed, Failure, Policy, Published};
 use self::disk::{Disk, OsDisk};
 use self::journal::Journal;
 use self::queue::Queue;
+use self::queue::Request;
 use self::reads::Snapshot;
 use self::tables::{Counters, FORMAT, FORMAT_UNCOMPRESSED, KV, LOG, META, META_FORMAT};
 use crate::error::{Error, Result};

@@ -9,8 +9,18 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::committer::Request;
-use crate::types::TxnOp;
+use tokio::sync::oneshot;
+
+use crate::error::Result;
+use crate::types::{Revision, Txn, TxnOp, TxnOutcome};
+
+/// What writers ask of the committer.
+pub(crate) enum Request {
+    Txn(Txn, oneshot::Sender<Result<TxnOutcome>>),
+    Compact(Revision, oneshot::Sender<Result<()>>),
+    /// Answered once everything committed is in redb and compacted history is swept.
+    Checkpoint(oneshot::Sender<Result<()>>),
+}
 
 /// What a queued request costs besides its keys and values (its structures, its reply
 /// channel), so that many empty requests also fill the queue.
