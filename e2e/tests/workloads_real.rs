@@ -215,4 +215,51 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
     ]);
     let log = as_alice(&["logs", "job/once"]);
     assert_eq!(log, "job done\n");
+
+    // Once the cluster's image configuration blocks the registry, the node pulls nothing more
+    // from it and says why, as an OpenShift node does.
+    let blocked = format!(
+        "{{\"spec\":{{\"registrySources\":{{\"blockedRegistries\":[\"127.0.0.1:{}\"]}}}}}}",
+        worker.registry.port
+    );
+    c.kubectl_ok(&[
+        "patch",
+        "image.config.openshift.io",
+        "cluster",
+        "--type=merge",
+        "-p",
+        &blocked,
+    ]);
+    as_alice(&[
+        "run",
+        "refused",
+        &format!("--image={v1}"),
+        "--image-pull-policy=Always",
+        "--restart=Never",
+    ]);
+    let why = format!(
+        "Failed to pull image \"{v1}\": registry 127.0.0.1:{} is blocked in /etc/containers/registries.conf or /etc/containers/registries.conf.d",
+        worker.registry.port
+    );
+    wait_until("the refused pull's event", || {
+        let events = as_alice(&[
+            "get",
+            "events",
+            "--field-selector=involvedObject.name=refused",
+            "-o",
+            "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+        ]);
+        events.lines().any(|e| e == why).then_some(())
+    });
+    let reason = as_alice(&[
+        "get",
+        "pod",
+        "refused",
+        "-o",
+        "jsonpath={.status.containerStatuses[0].state.waiting.reason}",
+    ]);
+    assert!(
+        reason == "ErrImagePull" || reason == "ImagePullBackOff",
+        "{reason}"
+    );
 }

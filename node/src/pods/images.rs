@@ -1,22 +1,13 @@
 //! Images made present as the kubelet's image manager does: by pull policy, with the pod's
-//! pull secrets, over plain HTTP (or unverified TLS) only to registries the cluster's image
-//! configuration (`images.config.openshift.io/cluster`, `spec.registrySources
-//! .insecureRegistries`) lists as insecure. Loopback registries are not insecure by
-//! themselves: CRI-O and podman (containers/image) verify them too, unlike Docker.
+//! pull secrets; which registries may be used, and how, is `registry_sources.rs`.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use base64::Engine;
 use k8s_openapi::api::core::v1::{Container, Pod};
-use kube::Api;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Map, Value};
 
 use super::env::Lookup;
-use crate::runtime::{
-    ImageRef, PullOptions, Pulled, Runtime, RuntimeError, podman::normalize_image,
-};
 
 /// Why an image is not there, with the kubelet's waiting reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,48 +33,6 @@ pub fn pull_policy(container: &Container) -> &str {
                 "IfNotPresent"
             }
         }
-    }
-}
-
-/// The registry (host[:port]) part of an image.
-pub fn registry_of(image: &str) -> String {
-    normalize_image(image)
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Whether `registry` matches an entry of `insecureRegistries` (`host[:port]` or
-/// `*.domain`).
-pub fn listed(registry: &str, entries: &[String]) -> bool {
-    entries.iter().any(|e| {
-        e == registry
-            || e.strip_prefix("*.").is_some_and(|d| {
-                let host = registry.split(':').next().unwrap_or(registry);
-                host.ends_with(&format!(".{d}"))
-            })
-    })
-}
-
-/// The insecure registries of the cluster's image configuration (none if it does not exist
-/// or cannot be read).
-pub async fn insecure_registries(client: &kube::Client) -> Vec<String> {
-    let gvk = GroupVersionKind::gvk("config.openshift.io", "v1", "Image");
-    let api: Api<DynamicObject> = Api::all_with(
-        client.clone(),
-        &ApiResource::from_gvk_with_plural(&gvk, "images"),
-    );
-    match api.get_opt("cluster").await {
-        Ok(Some(image)) => image.data["spec"]["registrySources"]["insecureRegistries"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
     }
 }
 
@@ -137,30 +86,6 @@ pub async fn auth_file(pod: &Pod, pod_dir: &Path, lookup: &mut Lookup) -> Option
     written.ok().map(|_| path)
 }
 
-/// Makes the container's image present by its pull policy.
-pub async fn ensure(
-    runtime: &dyn Runtime,
-    container: &Container,
-    options: &PullOptions,
-) -> Result<Pulled, ImageError> {
-    let image = container.image.as_deref().unwrap_or_default();
-    let policy = pull_policy(container);
-    let present = |r: Result<Option<ImageRef>, RuntimeError>| r.ok().flatten();
-    if policy != "Always"
-        && let Some(found) = present(runtime.image_status(image).await)
-    {
-        return Ok(Pulled::AlreadyPresent(found));
-    }
-    if policy == "Never" {
-        return Err(ImageError::NeverPull);
-    }
-    let started = Instant::now();
-    match runtime.pull_image(image, options).await {
-        Ok(r) => Ok(Pulled::Pulled(r, started.elapsed())),
-        Err(e) => Err(ImageError::Pull(e.0)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,14 +115,5 @@ mod tests {
             "IfNotPresent"
         );
         assert_eq!(pull_policy(&container("busybox", Some("Never"))), "Never");
-    }
-
-    #[test]
-    fn insecure_registries_match_by_host_and_port_or_domain() {
-        let entries = vec!["127.0.0.1:5000".to_string(), "*.example.test".to_string()];
-        assert!(listed(&registry_of("127.0.0.1:5000/web:1"), &entries));
-        assert!(!listed(&registry_of("127.0.0.1:5001/web:1"), &entries));
-        assert!(listed(&registry_of("r.example.test/web"), &entries));
-        assert!(!listed(&registry_of("busybox"), &entries));
     }
 }

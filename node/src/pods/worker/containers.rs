@@ -183,16 +183,17 @@ impl Worker {
                 &format!("Pulling image \"{image}\""),
             )
             .await;
-            let insecure = listed(
-                &registry_of(&image),
-                &insecure_registries(&self.ctx.client).await,
-            );
+            let sources = RegistrySources::of_cluster(&self.ctx.client).await;
             let options = PullOptions {
                 auth_file: auth_file(pod, &self.dir, lookup).await,
-                insecure,
+                insecure: sources.insecure(&image),
             };
             let started = Instant::now();
-            match runtime.pull_image(&image, &options).await {
+            let pulled = match sources.refusal(&image) {
+                Some(refused) => Err(crate::runtime::RuntimeError(refused)),
+                None => runtime.pull_image(&image, &options).await,
+            };
+            match pulled {
                 Ok(found) => {
                     let took = go_duration(started.elapsed());
                     let message = format!(
