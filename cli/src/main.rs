@@ -127,6 +127,8 @@ enum Command {
     Patch(patch::PatchArgs),
     /// Set a new size for a deployment, replica set or replication controller.
     Scale(scale::ScaleArgs),
+    /// Run a particular image on the cluster.
+    Run(run::RunArgs),
     /// Manage the rollout of a resource.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
@@ -197,6 +199,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Edit(a) => edit::edit(&g, &a).await,
         Command::Patch(a) => patch::patch(&g, &a).await,
         Command::Scale(a) => scale::scale(&g, &a).await,
+        Command::Run(a) => run::run(&g, &a).await,
         Command::Rollout(c) => rollout::run(&g, c).await,
         Command::Label(a) => meta::run(&g, meta::Field::Labels, &a).await,
         Command::Annotate(a) => meta::run(&g, meta::Field::Annotations, &a).await,

@@ -603,6 +603,29 @@ fn oc_scales_and_rolls_out_as_kubectl() {
         d["spec"].to_string().replace(name, "NAME")
     };
     assert_eq!(spec("ob"), spec("ka"));
+    // `run` makes the same Pod, and says so alike (also when it exists).
+    let run = [
+        "run",
+        "NAME",
+        "--image=x",
+        "--restart=Never",
+        "--port=8080",
+        "--env=A=1",
+        "--image-pull-policy=IfNotPresent",
+        "--command",
+        "--",
+        "sh",
+        "-c",
+        "true",
+    ];
+    same(&run);
+    same(&run);
+    let pod = |name: &str| {
+        let p = json(&c, &["get", "pod", name, "-n", "team"]);
+        let labels = p["metadata"]["labels"].to_string();
+        format!("{labels} {}", p["spec"]["containers"]).replace(name, "NAME")
+    };
+    assert_eq!(pod("ob"), pod("ka"));
     // Compared once rolled out: the waiting lines depend on timing.
     for name in ["ka", "ob"] {
         rollout_status_admin(&c, name);

@@ -21,6 +21,7 @@ pub mod policy;
 pub mod port_forward;
 pub mod project;
 pub mod rollout;
+pub mod run;
 pub mod scale;
 pub mod status;
 pub mod token;
