@@ -33,7 +33,7 @@ cleanup() {
   wait 2>/dev/null || true
   if [ -d "$work/real/node/podman" ]; then
     podman --root "$work/real/node/podman/root" --runroot "$work/real/node/podman/run" \
-      --runtime runc --cgroup-manager cgroupfs --events-backend file \
+      --tmpdir "$work/real/node/podman/tmp" --runtime runc --cgroup-manager cgroupfs --events-backend file \
       rm --all --force --time 0 >/dev/null 2>&1 || true
   fi
   rm -rf "$work"

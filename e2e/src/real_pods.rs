@@ -142,6 +142,10 @@ impl NodeLeftovers {
             .arg(podman.join("root"))
             .arg("--runroot")
             .arg(podman.join("run"))
+            // The agent's: with another, podman takes its state for a rebooted machine's and
+            // forgets the running containers instead of stopping them.
+            .arg("--tmpdir")
+            .arg(podman.join("tmp"))
             .args([
                 "--runtime",
                 "runc",
@@ -160,6 +164,17 @@ impl NodeLeftovers {
     /// Removes every container of the node and its pods' network namespaces (once the node
     /// agent stopped: see `Cluster::after_stop`).
     pub fn remove_all(&self) {
+        // Containers the stopped agent was still stopping stay "Stopping" in podman, which then
+        // neither stops nor removes them: their processes are killed first.
+        let ps = self.podman(&["ps", "--all", "--format", "{{.Pid}}"]);
+        for pid in String::from_utf8_lossy(&ps.stdout).split_whitespace() {
+            if pid.parse::<u32>().is_ok_and(|p| p > 0) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", pid])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
         let _ = self.podman(&["rm", "--all", "--force", "--time", "0"]);
         let _ = self.podman(&["unmount", "--all"]);
         for entry in std::fs::read_dir(self.node_dir.join("ipam"))
