@@ -233,6 +233,27 @@ impl Cluster {
             .push(Box::new(f));
     }
 
+    /// Grants `user` (in `groups`) the cluster role `role` in `namespace` (a RoleBinding
+    /// `<user>-<role>`) and returns a kubeconfig with the user's credentials.
+    pub fn user_with_role(
+        &self,
+        user: &str,
+        groups: &[&str],
+        role: &str,
+        namespace: &str,
+    ) -> PathBuf {
+        self.kubectl_ok(&[
+            "create",
+            "rolebinding",
+            &format!("{user}-{role}"),
+            &format!("--clusterrole={role}"),
+            &format!("--user={user}"),
+            "-n",
+            namespace,
+        ]);
+        self.user_kubeconfig(user, groups)
+    }
+
     /// Starts `oxshift node` with a node's credentials (`system:node:<name>` in
     /// `system:nodes`) and `extra` arguments, logging to `<name>.log`.
     pub fn node_agent(&self, name: &str, extra: &[&str]) -> Process {

@@ -146,16 +146,7 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
 
     // A project admin (not the cluster admin) creates the pods.
     c.kubectl_ok(&["create", "namespace", "shop"]);
-    c.kubectl_ok(&[
-        "-n",
-        "shop",
-        "create",
-        "rolebinding",
-        "alice-admin",
-        "--clusterrole=admin",
-        "--user=alice",
-    ]);
-    let alice = c.user_kubeconfig("alice", &[]);
+    let alice = c.user_with_role("alice", &[], "admin", "shop");
     let alice = alice.to_str().unwrap();
     let as_alice = |args: &[&str]| {
         let mut all = vec!["--kubeconfig", alice, "-n", "shop"];

@@ -85,16 +85,10 @@ fn setup() -> Streams {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let io = start_node(&c, &runtime);
     c.kubectl_ok(&["create", "namespace", NAMESPACE]);
-    c.kubectl_ok(&[
-        "create",
-        "rolebinding",
-        "alice-admin",
-        "--clusterrole=admin",
-        "--user=alice",
-        "-n",
-        NAMESPACE,
-    ]);
-    let alice = c.user_kubeconfig("alice", &[]).display().to_string();
+    let alice = c
+        .user_with_role("alice", &[], "admin", NAMESPACE)
+        .display()
+        .to_string();
     let pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "demo"},
         "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "busybox"}]}}"#;
     c.kubectl_ok(&[
@@ -239,16 +233,10 @@ fn exec_through_the_api_server() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\nworld\n");
     // A user who may read pods but not exec into them.
-    s.c.kubectl_ok(&[
-        "create",
-        "rolebinding",
-        "bob-view",
-        "--clusterrole=view",
-        "--user=bob",
-        "-n",
-        NAMESPACE,
-    ]);
-    let bob = s.c.user_kubeconfig("bob", &[]).display().to_string();
+    let bob =
+        s.c.user_with_role("bob", &[], "view", NAMESPACE)
+            .display()
+            .to_string();
     let out = s.c.kubectl(&[
         "--kubeconfig",
         &bob,
@@ -308,16 +296,10 @@ fn oc_logs_exec_and_rsh() {
         "direct\n"
     );
     // Refused as kubectl is refused.
-    s.c.kubectl_ok(&[
-        "create",
-        "rolebinding",
-        "bob-view",
-        "--clusterrole=view",
-        "--user=bob",
-        "-n",
-        NAMESPACE,
-    ]);
-    let bob = s.c.user_kubeconfig("bob", &[]).display().to_string();
+    let bob =
+        s.c.user_with_role("bob", &[], "view", NAMESPACE)
+            .display()
+            .to_string();
     let out = std::process::Command::new(e2e::oc_binary())
         .env("HOME", s.c.scratch("home"))
         .args([

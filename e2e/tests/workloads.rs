@@ -139,16 +139,7 @@ fn cluster() -> (Arc<Cluster>, StandIn, String) {
         stop,
     };
     c.kubectl_ok(&["create", "namespace", "team"]);
-    c.kubectl_ok(&[
-        "create",
-        "rolebinding",
-        "alice-admin",
-        "--clusterrole=admin",
-        "--user=alice",
-        "-n",
-        "team",
-    ]);
-    let alice = c.user_kubeconfig("alice", &["system:authenticated"]);
+    let alice = c.user_with_role("alice", &["system:authenticated"], "admin", "team");
     (c, stand_in, alice.to_str().unwrap().to_string())
 }
 

@@ -79,16 +79,7 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
 
     // alice administers the project `shop`, nothing more.
     c.kubectl_ok(&["create", "namespace", "shop"]);
-    c.kubectl_ok(&[
-        "-n",
-        "shop",
-        "create",
-        "rolebinding",
-        "alice-admin",
-        "--clusterrole=admin",
-        "--user=alice",
-    ]);
-    let alice = c.user_kubeconfig("alice", &[]);
+    let alice = c.user_with_role("alice", &[], "admin", "shop");
     let alice = alice.to_str().unwrap().to_string();
     let as_alice = |args: &[&str]| {
         let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "shop"];

@@ -278,16 +278,7 @@ fn builtin_kinds_are_discovered_applied_and_printed_as_upstream() {
 
     // A project admin applies the namespaced kinds; the cluster's admin the others.
     c.kubectl_ok(&["create", "namespace", "team"]);
-    c.kubectl_ok(&[
-        "create",
-        "rolebinding",
-        "alice-admin",
-        "--clusterrole=admin",
-        "--user=alice",
-        "-n",
-        "team",
-    ]);
-    let alice = c.user_kubeconfig("alice", &[]);
+    let alice = c.user_with_role("alice", &[], "admin", "team");
     let applied = as_alice(
         &c,
         &alice,
