@@ -66,9 +66,12 @@ pub fn triggered(dc: &DeploymentConfig, latest: Option<&Deployment>) -> Option<V
     let images: Vec<&Value> = image_triggers(spec).collect();
     if dc.latest_version() == 0 {
         if !images.is_empty() {
-            let resolved = images
-                .iter()
-                .all(|p| !p["lastTriggeredImage"].as_str().unwrap_or_default().is_empty());
+            let resolved = images.iter().all(|p| {
+                !p["lastTriggeredImage"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
+            });
             return resolved.then_some(config_change);
         }
         return has_trigger(spec, "ConfigChange").then_some(config_change);
@@ -114,10 +117,18 @@ pub fn replication_controller(dc: &DeploymentConfig, version: i64) -> Value {
     annotate(keys::LATEST_VERSION, version_text.clone());
     annotate(keys::DESIRED_REPLICAS, dc.replicas().to_string());
     annotate(keys::REPLICAS, "0".into());
-    if let Some(reason) = dc.status["details"]["message"].as_str().filter(|m| !m.is_empty()) {
+    if let Some(reason) = dc.status["details"]["message"]
+        .as_str()
+        .filter(|m| !m.is_empty())
+    {
         annotate(keys::STATUS_REASON, reason.into());
     }
-    if let Some(ignore) = dc.metadata.annotations.as_ref().and_then(|a| a.get(keys::IGNORE_DEPLOYER)) {
+    if let Some(ignore) = dc
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(keys::IGNORE_DEPLOYER))
+    {
         annotate(keys::IGNORE_DEPLOYER, ignore.clone());
     }
     let config_labels = serde_json::to_value(&dc.metadata.labels).unwrap_or_default();
@@ -169,7 +180,11 @@ pub fn scales(dc: &DeploymentConfig, deployments: &[Deployment]) -> Vec<(String,
         .filter(|d| d.phase == keys::COMPLETE)
         .max_by_key(|d| d.version)
         .map(|d| d.version);
-    let wanted = if dc.spec["test"] == true { 0 } else { dc.replicas() };
+    let wanted = if dc.spec["test"] == true {
+        0
+    } else {
+        dc.replicas()
+    };
     deployments
         .iter()
         .filter_map(|d| {
@@ -215,7 +230,11 @@ pub fn resolve(value: &Value, total: i32, round_up: bool) -> i32 {
         Value::String(s) => {
             let percent: i64 = s.trim_end_matches('%').parse().unwrap_or(0);
             let scaled = percent * total as i64;
-            (if round_up { (scaled + 99) / 100 } else { scaled / 100 }) as i32
+            (if round_up {
+                (scaled + 99) / 100
+            } else {
+                scaled / 100
+            }) as i32
         }
         _ => 0,
     }
@@ -232,7 +251,11 @@ pub fn max_unavailable(dc: &DeploymentConfig) -> i32 {
     let desired = dc.replicas();
     let surge = resolve(&params["maxSurge"], desired, true);
     let unavailable = resolve(&params["maxUnavailable"], desired, false);
-    if surge == 0 && unavailable == 0 { 1 } else { unavailable }
+    if surge == 0 && unavailable == 0 {
+        1
+    } else {
+        unavailable
+    }
 }
 
 fn condition(type_: &str, status: &str, reason: &str, message: String) -> Value {
@@ -245,7 +268,10 @@ fn set_condition(conditions: &mut Vec<Value>, mut wanted: Value, now: &str) {
     let existing = conditions.iter().position(|c| c["type"] == wanted["type"]);
     if let Some(i) = existing {
         let c = &conditions[i];
-        if c["status"] == wanted["status"] && c["reason"] == wanted["reason"] && c["message"] == wanted["message"] {
+        if c["status"] == wanted["status"]
+            && c["reason"] == wanted["reason"]
+            && c["message"] == wanted["message"]
+        {
             return;
         }
         wanted["lastTransitionTime"] = if c["status"] == wanted["status"] {
@@ -271,7 +297,10 @@ fn progressing(latest: Option<&Deployment>, created: bool) -> Option<Value> {
             "Progressing",
             "True",
             "NewReplicationControllerCreated",
-            format!("Created new replication controller \"{rc}\" for version {}", d.version),
+            format!(
+                "Created new replication controller \"{rc}\" for version {}",
+                d.version
+            ),
         ),
         keys::PENDING => condition(
             "Progressing",
@@ -315,7 +344,9 @@ pub fn status(
     observe: bool,
     now: &str,
 ) -> Value {
-    let latest = deployments.iter().find(|d| d.version == dc.latest_version());
+    let latest = deployments
+        .iter()
+        .find(|d| d.version == dc.latest_version());
     let sum = |f: fn(&Deployment) -> i32| deployments.iter().map(f).sum::<i32>();
     let available = sum(|d| d.available);
     let unavailable = (sum(|d| d.spec_replicas) - available).max(0);
@@ -324,12 +355,25 @@ pub fn status(
     } else {
         dc.status["observedGeneration"].as_i64().unwrap_or(0)
     };
-    let mut conditions: Vec<Value> = dc.status["conditions"].as_array().cloned().unwrap_or_default();
+    let mut conditions: Vec<Value> = dc.status["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let minimum = available >= dc.replicas() - max_unavailable(dc) && available > 0;
     let availability = if minimum {
-        condition("Available", "True", "", "Deployment config has minimum availability.".into())
+        condition(
+            "Available",
+            "True",
+            "",
+            "Deployment config has minimum availability.".into(),
+        )
     } else {
-        condition("Available", "False", "", "Deployment config does not have minimum availability.".into())
+        condition(
+            "Available",
+            "False",
+            "",
+            "Deployment config does not have minimum availability.".into(),
+        )
     };
     set_condition(&mut conditions, availability, now);
     if let Some(p) = progressing(latest, created) {
@@ -402,10 +446,14 @@ mod tests {
     #[test]
     fn the_first_deployment_waits_for_every_image() {
         let mut s = spec("");
-        s["triggers"] = json!([{"type": "ImageChange", "imageChangeParams": {"lastTriggeredImage": ""}}]);
+        s["triggers"] =
+            json!([{"type": "ImageChange", "imageChangeParams": {"lastTriggeredImage": ""}}]);
         assert!(triggered(&dc(s.clone(), 0), None).is_none());
         s["triggers"][0]["imageChangeParams"]["lastTriggeredImage"] = json!("quay.io/web@sha256:a");
-        assert_eq!(triggered(&dc(s, 0), None).unwrap()["message"], "config change");
+        assert_eq!(
+            triggered(&dc(s, 0), None).unwrap()["message"],
+            "config change"
+        );
     }
 
     #[test]
@@ -416,12 +464,18 @@ mod tests {
         latest.config = Some(config.to_json());
         assert!(triggered(&config, Some(&latest)).is_none());
         let changed = dc(spec("web:2"), 1);
-        assert_eq!(triggered(&changed, Some(&latest)).unwrap()["message"], "config change");
+        assert_eq!(
+            triggered(&changed, Some(&latest)).unwrap()["message"],
+            "config change"
+        );
         let mut with_image = spec("web:2");
         with_image["triggers"] = json!([{"type": "ImageChange", "imageChangeParams": {}}]);
         let image = triggered(&dc(with_image, 1), Some(&latest)).unwrap();
         assert_eq!(image["message"], "image change");
-        assert_eq!(image["causes"][0]["imageTrigger"]["from"], json!({"kind": "DockerImage", "name": "web:2"}));
+        assert_eq!(
+            image["causes"][0]["imageTrigger"]["from"],
+            json!({"kind": "DockerImage", "name": "web:2"})
+        );
     }
 
     #[test]
@@ -429,22 +483,44 @@ mod tests {
         let rc = replication_controller(&dc(spec(" web:1 "), 3), 3);
         let meta = &rc["metadata"];
         assert_eq!(meta["name"], "web-3");
-        assert_eq!(meta["labels"], json!({"app": "web", "openshift.io/deployment-config.name": "web"}));
+        assert_eq!(
+            meta["labels"],
+            json!({"app": "web", "openshift.io/deployment-config.name": "web"})
+        );
         assert_eq!(meta["annotations"]["openshift.io/deployment.phase"], "New");
-        assert_eq!(meta["annotations"]["kubectl.kubernetes.io/desired-replicas"], "2");
-        assert_eq!(meta["annotations"]["openshift.io/deployment.status-reason"], "config change");
+        assert_eq!(
+            meta["annotations"]["kubectl.kubernetes.io/desired-replicas"],
+            "2"
+        );
+        assert_eq!(
+            meta["annotations"]["openshift.io/deployment.status-reason"],
+            "config change"
+        );
         assert_eq!(rc["spec"]["replicas"], 0);
-        assert_eq!(rc["spec"]["selector"], json!({"app": "web", "deploymentconfig": "web", "deployment": "web-3"}));
+        assert_eq!(
+            rc["spec"]["selector"],
+            json!({"app": "web", "deploymentconfig": "web", "deployment": "web-3"})
+        );
         let template = &rc["spec"]["template"];
-        assert_eq!(template["metadata"]["annotations"]["openshift.io/deployment-config.latest-version"], "3");
+        assert_eq!(
+            template["metadata"]["annotations"]["openshift.io/deployment-config.latest-version"],
+            "3"
+        );
         assert_eq!(template["spec"]["containers"][0]["image"], "web:1");
     }
 
     #[test]
     fn a_failed_deployment_hands_back_to_the_last_complete_one() {
         let config = dc(spec("web"), 3);
-        let list = vec![deployment(1, keys::COMPLETE, 0), deployment(2, keys::COMPLETE, 0), deployment(3, keys::FAILED, 1)];
-        assert_eq!(scales(&config, &list), vec![("web-2".into(), 0, 2), ("web-3".into(), 1, 0)]);
+        let list = vec![
+            deployment(1, keys::COMPLETE, 0),
+            deployment(2, keys::COMPLETE, 0),
+            deployment(3, keys::FAILED, 1),
+        ];
+        assert_eq!(
+            scales(&config, &list),
+            vec![("web-2".into(), 0, 2), ("web-3".into(), 1, 0)]
+        );
         assert!(pruned(&config, &list).is_empty());
         let mut none_kept = config.clone();
         none_kept.spec["revisionHistoryLimit"] = json!(0);
@@ -454,14 +530,23 @@ mod tests {
     #[test]
     fn conditions_follow_the_latest_deployment() {
         let config = dc(spec("web"), 2);
-        let list = vec![deployment(1, keys::COMPLETE, 0), deployment(2, keys::COMPLETE, 2)];
+        let list = vec![
+            deployment(1, keys::COMPLETE, 0),
+            deployment(2, keys::COMPLETE, 2),
+        ];
         let status = status(&config, &list, false, true, "T");
         assert_eq!(status["observedGeneration"], 2);
         assert_eq!(status["updatedReplicas"], 2);
         let conditions = status["conditions"].as_array().unwrap();
-        assert_eq!(conditions[0]["message"], "Deployment config has minimum availability.");
+        assert_eq!(
+            conditions[0]["message"],
+            "Deployment config has minimum availability."
+        );
         assert_eq!(conditions[1]["reason"], "NewReplicationControllerAvailable");
-        assert_eq!(conditions[1]["message"], "replication controller \"web-2\" successfully rolled out");
+        assert_eq!(
+            conditions[1]["message"],
+            "replication controller \"web-2\" successfully rolled out"
+        );
         assert_eq!(max_unavailable(&config), 0);
         assert_eq!(resolve(&json!("25%"), 2, true), 1);
     }

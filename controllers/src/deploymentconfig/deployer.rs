@@ -44,7 +44,12 @@ fn go_time(now: jiff::Timestamp) -> String {
 
 fn rc_of(d: &ReplicationController) -> Rc {
     let s = deployment_of(d);
-    Rc { name: s.name, spec: s.spec_replicas, replicas: s.replicas, available: s.available }
+    Rc {
+        name: s.name,
+        spec: s.spec_replicas,
+        replicas: s.replicas,
+        available: s.available,
+    }
 }
 
 /// The strategy and its timeout from the config a deployment was made from.
@@ -54,10 +59,19 @@ fn strategy_of(config: &Value) -> (Strategy, i64) {
         Some("Recreate") => (&strategy["recreateParams"], Strategy::Recreate),
         _ => {
             let p = &strategy["rollingParams"];
-            (p, Strategy::Rolling { max_surge: p["maxSurge"].clone(), max_unavailable: p["maxUnavailable"].clone() })
+            (
+                p,
+                Strategy::Rolling {
+                    max_surge: p["maxSurge"].clone(),
+                    max_unavailable: p["maxUnavailable"].clone(),
+                },
+            )
         }
     };
-    (kind, params["timeoutSeconds"].as_i64().unwrap_or(DEFAULT_TIMEOUT))
+    (
+        kind,
+        params["timeoutSeconds"].as_i64().unwrap_or(DEFAULT_TIMEOUT),
+    )
 }
 
 /// Appends lines to a log, keeping its end within the limit.
@@ -77,11 +91,19 @@ fn appended(log: &str, lines: &[String]) -> String {
     text
 }
 
-async fn annotate(ctx: &Context, rc: &ReplicationController, annotations: Map<String, Value>) -> Result<(), Error> {
+async fn annotate(
+    ctx: &Context,
+    rc: &ReplicationController,
+    annotations: Map<String, Value>,
+) -> Result<(), Error> {
     let api: Api<Object<ReplicationController>> =
         Api::namespaced(ctx.client.clone(), &rc.namespace().unwrap_or_default());
     match api
-        .patch(&rc.name_any(), &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": annotations}})))
+        .patch(
+            &rc.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": annotations}})),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -107,12 +129,23 @@ fn involved_config<'a>(rc: &'a ReplicationController, name: &'a str) -> Involved
 }
 
 /// Ends the deployment: Complete (its replica count recorded) or Failed.
-async fn finish(ctx: &Context, rc: &ReplicationController, phase: &str, lines: &[String]) -> Result<(), Error> {
+async fn finish(
+    ctx: &Context,
+    rc: &ReplicationController,
+    phase: &str,
+    lines: &[String],
+) -> Result<(), Error> {
     let get = |k: &str| rc.annotations().get(k).cloned().unwrap_or_default();
     let mut a = Map::new();
     a.insert(keys::PHASE.into(), json!(phase));
-    a.insert(keys::COMPLETED_AT.into(), json!(go_time(jiff::Timestamp::now())));
-    a.insert(keys::DEPLOYER_LOG.into(), json!(appended(&get(keys::DEPLOYER_LOG), lines)));
+    a.insert(
+        keys::COMPLETED_AT.into(),
+        json!(go_time(jiff::Timestamp::now())),
+    );
+    a.insert(
+        keys::DEPLOYER_LOG.into(),
+        json!(appended(&get(keys::DEPLOYER_LOG), lines)),
+    );
     if phase == keys::COMPLETE {
         a.insert(keys::REPLICAS.into(), json!(get(keys::DESIRED_REPLICAS)));
         a.insert(keys::DESIRED_REPLICAS.into(), Value::Null);
@@ -125,7 +158,11 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
     let get = |k: &str| annotations.get(k).cloned().unwrap_or_default();
     let config_name = get(keys::CONFIG_NAME);
     let phase = get(keys::PHASE);
-    if config_name.is_empty() || phase.is_empty() || keys::terminal(&phase) || annotations.contains_key(keys::IGNORE_DEPLOYER) {
+    if config_name.is_empty()
+        || phase.is_empty()
+        || keys::terminal(&phase)
+        || annotations.contains_key(keys::IGNORE_DEPLOYER)
+    {
         return Ok(Action::await_change());
     }
     let name = rc.name_any();
@@ -134,7 +171,15 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
     if get(keys::CANCELLED).eq_ignore_ascii_case("true") {
         finish(ctx, rc, keys::FAILED, &[]).await?;
         let message = format!("Rollout for \"{namespace}/{name}\" cancelled");
-        events::record(&ctx.client, COMPONENT, &involved_config(rc, &config_name), "Normal", "RolloutCancelled", &message).await;
+        events::record(
+            &ctx.client,
+            COMPONENT,
+            &involved_config(rc, &config_name),
+            "Normal",
+            "RolloutCancelled",
+            &message,
+        )
+        .await;
         return Ok(Action::await_change());
     }
     let mut a = Map::new();
@@ -157,7 +202,10 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
     }
     let config: Value = serde_json::from_str(&get(keys::ENCODED_CONFIG)).unwrap_or_default();
     let (strategy, timeout) = strategy_of(&config);
-    let interval = config["spec"]["strategy"]["rollingParams"]["intervalSeconds"].as_i64().unwrap_or(1).max(1);
+    let interval = config["spec"]["strategy"]["rollingParams"]["intervalSeconds"]
+        .as_i64()
+        .unwrap_or(1)
+        .max(1);
     let desired: i32 = get(keys::DESIRED_REPLICAS)
         .parse()
         .unwrap_or_else(|_| config["spec"]["replicas"].as_i64().unwrap_or(0) as i32);
@@ -169,7 +217,10 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         .filter(|d| d.version < version && d.phase == keys::COMPLETE)
         .max_by_key(|d| d.version)
         .map(|d| d.name);
-    let from_rc = siblings.iter().find(|s| Some(s.name_any()) == from).map(rc_of);
+    let from_rc = siblings
+        .iter()
+        .find(|s| Some(s.name_any()) == from)
+        .map(rc_of);
     let others: Vec<Rc> = siblings
         .iter()
         .filter(|s| s.name_any() != name && Some(s.name_any()) != from)
@@ -187,8 +238,12 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
     });
     let api: Api<Object<ReplicationController>> = Api::namespaced(ctx.client.clone(), &namespace);
     for (target, replicas) in &step.scale {
-        api.patch(target, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}})))
-            .await?;
+        api.patch(
+            target,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+        )
+        .await?;
     }
     if step.done {
         let mut lines = step.log;
@@ -201,8 +256,12 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         && progressed.is_some_and(|at| now.duration_since(at).as_secs() > timeout);
     if stalled {
         let error = match strategy {
-            Strategy::Rolling { .. } if from_rc.is_some() => "timed out waiting for any update progress to be made".to_string(),
-            _ => format!("update acceptor rejected {name}: pods for rc '{namespace}/{name}' took longer than {timeout} seconds to become available"),
+            Strategy::Rolling { .. } if from_rc.is_some() => {
+                "timed out waiting for any update progress to be made".to_string()
+            }
+            _ => format!(
+                "update acceptor rejected {name}: pods for rc '{namespace}/{name}' took longer than {timeout} seconds to become available"
+            ),
         };
         let mut lines = step.log;
         lines.push(format!("error: {error}"));
@@ -219,7 +278,10 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
     Ok(Action::requeue(Duration::from_secs(interval as u64)))
 }
 
-async fn reconcile(obj: Arc<Object<ReplicationController>>, ctx: Arc<Context>) -> Result<Action, Error> {
+async fn reconcile(
+    obj: Arc<Object<ReplicationController>>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     let Some(rc) = obj.object.as_ref() else {
         return Ok(Action::await_change());
     };
@@ -227,16 +289,27 @@ async fn reconcile(obj: Arc<Object<ReplicationController>>, ctx: Arc<Context>) -
     ctx.retries.track(&key, sync(rc, &ctx)).await
 }
 
-fn error_policy(obj: Arc<Object<ReplicationController>>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.retries.retry("deployer", &key_of(&obj.metadata.meta), error)
+fn error_policy(
+    obj: Arc<Object<ReplicationController>>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    ctx.retries
+        .retry("deployer", &key_of(&obj.metadata.meta), error)
 }
 
 pub async fn run(client: Client) {
-    let ctx = Arc::new(Context { client: client.clone(), retries: Retries::new() });
-    Controller::new(Api::<Object<ReplicationController>>::all(client), watcher::Config::default())
-        .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
-        .await;
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        retries: Retries::new(),
+    });
+    Controller::new(
+        Api::<Object<ReplicationController>>::all(client),
+        watcher::Config::default(),
+    )
+    .run(reconcile, error_policy, ctx)
+    .for_each(|_| futures::future::ready(()))
+    .await;
 }
 
 #[cfg(test)]
@@ -248,7 +321,9 @@ mod tests {
         let t: jiff::Timestamp = "2024-05-01T10:00:00Z".parse().unwrap();
         assert_eq!(go_time(t), "2024-05-01 10:00:00 +0000 UTC");
         assert_eq!(appended("a\n", &["b".into()]), "a\nb\n");
-        let (kind, timeout) = strategy_of(&json!({"spec": {"strategy": {"type": "Recreate", "recreateParams": {"timeoutSeconds": 5}}}}));
+        let (kind, timeout) = strategy_of(
+            &json!({"spec": {"strategy": {"type": "Recreate", "recreateParams": {"timeoutSeconds": 5}}}}),
+        );
         assert_eq!((kind, timeout), (Strategy::Recreate, 5));
     }
 }

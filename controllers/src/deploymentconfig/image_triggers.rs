@@ -58,7 +58,10 @@ impl Index {
             }
         }
         for stream in &streams {
-            self.followers.entry(stream.clone()).or_default().insert(who.clone());
+            self.followers
+                .entry(stream.clone())
+                .or_default()
+                .insert(who.clone());
         }
         let changed = before != streams;
         if !streams.is_empty() {
@@ -68,7 +71,10 @@ impl Index {
     }
 
     fn of(&self, stream: &str) -> Vec<Follower> {
-        self.followers.get(stream).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.followers
+            .get(stream)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -86,81 +92,107 @@ fn api_resource(kind: &str) -> ApiResource {
 /// The watch of a workload kind, as what each object follows by its annotation.
 fn annotated<K>(client: &Client, kind: &'static str) -> BoxStream<'static, Seen>
 where
-    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
 {
-    watcher(Api::<Meta<K>>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .filter_map(move |event| {
-            let seen = match event {
-                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => Some((o, false)),
-                Ok(watcher::Event::Delete(o)) => Some((o, true)),
-                _ => None,
-            }
-            .map(|(o, deleted)| {
-                let meta = &o.metadata.meta;
-                let namespace = meta.namespace.clone().unwrap_or_default();
-                let annotation = meta.annotations.as_ref().and_then(|a| a.get(trigger_fields::TRIGGERS_ANNOTATION));
-                let streams = match (deleted, annotation) {
-                    (false, Some(a)) => trigger_fields::annotation_triggers(a, &namespace)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|(tag, _)| tag.stream_key())
-                        .collect(),
-                    _ => HashSet::new(),
-                };
-                let who = Follower { kind, namespace, name: meta.name.clone().unwrap_or_default() };
-                Seen::Follows(who, streams)
-            });
-            futures::future::ready(seen)
-        })
-        .boxed()
+    watcher(
+        Api::<Meta<K>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .filter_map(move |event| {
+        let seen = match event {
+            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => Some((o, false)),
+            Ok(watcher::Event::Delete(o)) => Some((o, true)),
+            _ => None,
+        }
+        .map(|(o, deleted)| {
+            let meta = &o.metadata.meta;
+            let namespace = meta.namespace.clone().unwrap_or_default();
+            let annotation = meta
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(trigger_fields::TRIGGERS_ANNOTATION));
+            let streams = match (deleted, annotation) {
+                (false, Some(a)) => trigger_fields::annotation_triggers(a, &namespace)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(tag, _)| tag.stream_key())
+                    .collect(),
+                _ => HashSet::new(),
+            };
+            let who = Follower {
+                kind,
+                namespace,
+                name: meta.name.clone().unwrap_or_default(),
+            };
+            Seen::Follows(who, streams)
+        });
+        futures::future::ready(seen)
+    })
+    .boxed()
 }
 
 fn configs(client: &Client) -> BoxStream<'static, Seen> {
-    watcher(Api::<Object<DeploymentConfig>>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .filter_map(|event| {
-            let seen = match event {
-                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => Some((o, false)),
-                Ok(watcher::Event::Delete(o)) => Some((o, true)),
-                _ => None,
-            }
-            .map(|(o, deleted)| {
-                let meta = &o.metadata.meta;
-                let namespace = meta.namespace.clone().unwrap_or_default();
-                let streams = match (&o.object, deleted) {
-                    (Some(dc), false) => trigger_fields::config_tags(&dc.spec, &namespace)
-                        .iter()
-                        .map(Tag::stream_key)
-                        .collect(),
-                    _ => HashSet::new(),
-                };
-                let who = Follower { kind: "DeploymentConfig", namespace, name: meta.name.clone().unwrap_or_default() };
-                Seen::Follows(who, streams)
-            });
-            futures::future::ready(seen)
-        })
-        .boxed()
+    watcher(
+        Api::<Object<DeploymentConfig>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .filter_map(|event| {
+        let seen = match event {
+            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => Some((o, false)),
+            Ok(watcher::Event::Delete(o)) => Some((o, true)),
+            _ => None,
+        }
+        .map(|(o, deleted)| {
+            let meta = &o.metadata.meta;
+            let namespace = meta.namespace.clone().unwrap_or_default();
+            let streams = match (&o.object, deleted) {
+                (Some(dc), false) => trigger_fields::config_tags(&dc.spec, &namespace)
+                    .iter()
+                    .map(Tag::stream_key)
+                    .collect(),
+                _ => HashSet::new(),
+            };
+            let who = Follower {
+                kind: "DeploymentConfig",
+                namespace,
+                name: meta.name.clone().unwrap_or_default(),
+            };
+            Seen::Follows(who, streams)
+        });
+        futures::future::ready(seen)
+    })
+    .boxed()
 }
 
 fn streams(client: &Client) -> BoxStream<'static, Seen> {
-    watcher(Api::<Meta<ImageStream>>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .filter_map(|event| {
-            let seen = match event {
-                Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                    let meta = &o.metadata.meta;
-                    Some(Seen::Stream(format!(
-                        "{}/{}",
-                        meta.namespace.as_deref().unwrap_or_default(),
-                        meta.name.as_deref().unwrap_or_default()
-                    )))
-                }
-                _ => None,
-            };
-            futures::future::ready(seen)
-        })
-        .boxed()
+    watcher(
+        Api::<Meta<ImageStream>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .filter_map(|event| {
+        let seen = match event {
+            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                let meta = &o.metadata.meta;
+                Some(Seen::Stream(format!(
+                    "{}/{}",
+                    meta.namespace.as_deref().unwrap_or_default(),
+                    meta.name.as_deref().unwrap_or_default()
+                )))
+            }
+            _ => None,
+        };
+        futures::future::ready(seen)
+    })
+    .boxed()
 }
 
 /// The current images of the tags `object` follows (each stream read once).
@@ -180,7 +212,10 @@ async fn resolver(client: &Client, tags: &[Tag]) -> HashMap<Tag, String> {
                 .and_then(|s| serde_json::to_value(s).ok());
             streams.insert(key.clone(), found);
         }
-        if let Some(image) = streams[&key].as_ref().and_then(|s| trigger_fields::resolve(s, &tag.tag)) {
+        if let Some(image) = streams[&key]
+            .as_ref()
+            .and_then(|s| trigger_fields::resolve(s, &tag.tag))
+        {
             images.insert(tag.clone(), image);
         }
     }
@@ -189,7 +224,8 @@ async fn resolver(client: &Client, tags: &[Tag]) -> HashMap<Tag, String> {
 
 /// Brings one follower up to date with its tags' images.
 async fn react(client: &Client, who: &Follower) -> Result<(), kube::Error> {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &who.namespace, &api_resource(who.kind));
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &who.namespace, &api_resource(who.kind));
     for _ in 0..ATTEMPTS {
         let Some(object) = api.get_opt(&who.name).await? else {
             return Ok(());
@@ -198,7 +234,9 @@ async fn react(client: &Client, who: &Follower) -> Result<(), kube::Error> {
         let tags: Vec<Tag> = if who.kind == "DeploymentConfig" {
             trigger_fields::config_tags(&value["spec"], &who.namespace)
         } else {
-            let annotation = value["metadata"]["annotations"][trigger_fields::TRIGGERS_ANNOTATION].as_str().unwrap_or("[]");
+            let annotation = value["metadata"]["annotations"][trigger_fields::TRIGGERS_ANNOTATION]
+                .as_str()
+                .unwrap_or("[]");
             trigger_fields::annotation_triggers(annotation, &who.namespace)
                 .unwrap_or_default()
                 .into_iter()
@@ -268,7 +306,11 @@ mod tests {
     #[test]
     fn the_index_follows_changes() {
         let mut index = Index::default();
-        let who = Follower { kind: "Deployment", namespace: "p".into(), name: "web".into() };
+        let who = Follower {
+            kind: "Deployment",
+            namespace: "p".into(),
+            name: "web".into(),
+        };
         assert!(index.set(&who, HashSet::from(["p/web".to_string()])));
         assert_eq!(index.of("p/web"), vec![who.clone()]);
         assert!(!index.set(&who, HashSet::from(["p/web".to_string()])));

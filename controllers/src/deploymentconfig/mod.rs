@@ -126,7 +126,11 @@ async fn deployments(
 async fn patch_status(ctx: &Context, dc: &DeploymentConfig, status: Value) -> Result<(), Error> {
     let api: Api<Object<DeploymentConfig>> = Api::namespaced(ctx.client.clone(), dc.namespace());
     match api
-        .patch_status(dc.name(), &PatchParams::default(), &Patch::Merge(json!({"status": status})))
+        .patch_status(
+            dc.name(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": status})),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -150,17 +154,37 @@ async fn report(
     patch_status(ctx, dc, wanted).await
 }
 
-async fn scale(ctx: &Context, dc: &DeploymentConfig, rc: &str, from: i32, to: i32) -> Result<(), Error> {
-    let api: Api<Object<ReplicationController>> = Api::namespaced(ctx.client.clone(), dc.namespace());
-    api.patch(rc, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": to}})))
-        .await?;
+async fn scale(
+    ctx: &Context,
+    dc: &DeploymentConfig,
+    rc: &str,
+    from: i32,
+    to: i32,
+) -> Result<(), Error> {
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), dc.namespace());
+    api.patch(
+        rc,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": to}})),
+    )
+    .await?;
     let message = format!("Scaled replication controller \"{rc}\" from {from} to {to}");
-    events::record(&ctx.client, COMPONENT, &involved(dc), "Normal", "ReplicationControllerScaled", &message).await;
+    events::record(
+        &ctx.client,
+        COMPONENT,
+        &involved(dc),
+        "Normal",
+        "ReplicationControllerScaled",
+        &message,
+    )
+    .await;
     Ok(())
 }
 
 async fn prune(ctx: &Context, dc: &DeploymentConfig, list: &[Deployment]) -> Result<(), Error> {
-    let api: Api<Object<ReplicationController>> = Api::namespaced(ctx.client.clone(), dc.namespace());
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), dc.namespace());
     for name in decide::pruned(dc, list) {
         match api.delete(&name, &DeleteParams::background()).await {
             Ok(_) => {}
@@ -172,8 +196,13 @@ async fn prune(ctx: &Context, dc: &DeploymentConfig, list: &[Deployment]) -> Res
 }
 
 /// Marks older deployments still running as cancelled (a newer one is to start).
-async fn cancel_running(ctx: &Context, dc: &DeploymentConfig, list: &[Deployment]) -> Result<bool, Error> {
-    let api: Api<Object<ReplicationController>> = Api::namespaced(ctx.client.clone(), dc.namespace());
+async fn cancel_running(
+    ctx: &Context,
+    dc: &DeploymentConfig,
+    list: &[Deployment],
+) -> Result<bool, Error> {
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), dc.namespace());
     let mut waiting = false;
     for d in list.iter().filter(|d| !d.terminal()) {
         waiting = true;
@@ -181,27 +210,67 @@ async fn cancel_running(ctx: &Context, dc: &DeploymentConfig, list: &[Deployment
             continue;
         }
         let patch = json!({"metadata": {"annotations": {keys::CANCELLED: "true", keys::STATUS_REASON: keys::SUPERSEDED}}});
-        api.patch(&d.name, &PatchParams::default(), &Patch::Merge(patch)).await?;
-        let message = format!("Cancelled deployment \"{}\" superceded by version {}", d.name, dc.latest_version());
-        events::record(&ctx.client, COMPONENT, &involved(dc), "Normal", "DeploymentCancelled", &message).await;
+        api.patch(&d.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await?;
+        let message = format!(
+            "Cancelled deployment \"{}\" superceded by version {}",
+            d.name,
+            dc.latest_version()
+        );
+        events::record(
+            &ctx.client,
+            COMPONENT,
+            &involved(dc),
+            "Normal",
+            "DeploymentCancelled",
+            &message,
+        )
+        .await;
     }
     Ok(waiting)
 }
 
-async fn create_deployment(ctx: &Context, dc: &DeploymentConfig, list: &[Deployment]) -> Result<Action, Error> {
+async fn create_deployment(
+    ctx: &Context,
+    dc: &DeploymentConfig,
+    list: &[Deployment],
+) -> Result<Action, Error> {
     let version = dc.latest_version();
     if cancel_running(ctx, dc, list).await? {
-        let message = format!("Deployment of version {version} awaiting cancellation of older running deployments");
-        events::record(&ctx.client, COMPONENT, &involved(dc), "Normal", "DeploymentAwaitingCancellation", &message).await;
+        let message = format!(
+            "Deployment of version {version} awaiting cancellation of older running deployments"
+        );
+        events::record(
+            &ctx.client,
+            COMPONENT,
+            &involved(dc),
+            "Normal",
+            "DeploymentAwaitingCancellation",
+            &message,
+        )
+        .await;
         return Ok(Action::requeue(Duration::from_secs(1)));
     }
-    let api: Api<Object<ReplicationController>> = Api::namespaced(ctx.client.clone(), dc.namespace());
-    let rc: ReplicationController = serde_json::from_value(decide::replication_controller(dc, version))
-        .map_err(|e| Error::Invalid(format!("replication controller of {}: {e}", dc.name())))?;
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), dc.namespace());
+    let rc: ReplicationController =
+        serde_json::from_value(decide::replication_controller(dc, version))
+            .map_err(|e| Error::Invalid(format!("replication controller of {}: {e}", dc.name())))?;
     match api.create(&PostParams::default(), &Object::new(rc)).await {
         Ok(created) => {
-            let message = format!("Created new replication controller \"{}\" for version {version}", keys::rc_name(dc.name(), version));
-            events::record(&ctx.client, COMPONENT, &involved(dc), "Normal", "DeploymentCreated", &message).await;
+            let message = format!(
+                "Created new replication controller \"{}\" for version {version}",
+                keys::rc_name(dc.name(), version)
+            );
+            events::record(
+                &ctx.client,
+                COMPONENT,
+                &involved(dc),
+                "Normal",
+                "DeploymentCreated",
+                &message,
+            )
+            .await;
             let mut list = list.to_vec();
             list.extend(created.object.as_ref().map(deployment_of));
             prune(ctx, dc, &list).await?;
@@ -210,8 +279,19 @@ async fn create_deployment(ctx: &Context, dc: &DeploymentConfig, list: &[Deploym
         }
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(Action::requeue(Duration::from_secs(1))),
         Err(e) => {
-            let message = format!("Couldn't deploy version {version}: {}", crate::logs::describe(&e));
-            events::record(&ctx.client, COMPONENT, &involved(dc), "Warning", "DeploymentCreationFailed", &message).await;
+            let message = format!(
+                "Couldn't deploy version {version}: {}",
+                crate::logs::describe(&e)
+            );
+            events::record(
+                &ctx.client,
+                COMPONENT,
+                &involved(dc),
+                "Warning",
+                "DeploymentCreationFailed",
+                &message,
+            )
+            .await;
             let mut status = decide::status(dc, list, false, false, &now());
             if let Some(conditions) = status["conditions"].as_array_mut() {
                 conditions.retain(|c| c["type"] != "Progressing");
@@ -226,11 +306,22 @@ async fn create_deployment(ctx: &Context, dc: &DeploymentConfig, list: &[Deploym
 }
 
 async fn sync(dc: &DeploymentConfig, ctx: &Context) -> Result<Action, Error> {
-    let rcs = deployments(&ctx.client, dc.namespace(), dc.name(), dc.metadata.uid.as_deref()).await?;
+    let rcs = deployments(
+        &ctx.client,
+        dc.namespace(),
+        dc.name(),
+        dc.metadata.uid.as_deref(),
+    )
+    .await?;
     let list: Vec<Deployment> = rcs.iter().map(deployment_of).collect();
     let version = dc.latest_version();
     // A deployment made before its version was recorded (a crash in between): record it.
-    if let Some(ahead) = list.iter().map(|d| d.version).filter(|v| *v > version).max() {
+    if let Some(ahead) = list
+        .iter()
+        .map(|d| d.version)
+        .filter(|v| *v > version)
+        .max()
+    {
         patch_status(ctx, dc, json!({"latestVersion": ahead})).await?;
         return Ok(Action::await_change());
     }
@@ -252,7 +343,12 @@ async fn sync(dc: &DeploymentConfig, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     if let Some(details) = decide::triggered(dc, latest) {
-        patch_status(ctx, dc, json!({"latestVersion": version + 1, "details": details})).await?;
+        patch_status(
+            ctx,
+            dc,
+            json!({"latestVersion": version + 1, "details": details}),
+        )
+        .await?;
         return Ok(Action::await_change());
     }
     match latest {
@@ -280,17 +376,27 @@ async fn reconcile(obj: Arc<Object<DeploymentConfig>>, ctx: Arc<Context>) -> Res
 }
 
 fn error_policy(obj: Arc<Object<DeploymentConfig>>, error: &Error, ctx: Arc<Context>) -> Action {
-    ctx.retries.retry("deploymentconfig", &key_of(&obj.metadata.meta), error)
+    ctx.retries
+        .retry("deploymentconfig", &key_of(&obj.metadata.meta), error)
 }
 
 /// The config controller.
 async fn run_configs(client: Client) {
-    let ctx = Arc::new(Context { client: client.clone(), retries: Retries::new() });
-    Controller::new(Api::<Object<DeploymentConfig>>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<Meta<ReplicationController>>::all(client), watcher::Config::default())
-        .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
-        .await;
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        retries: Retries::new(),
+    });
+    Controller::new(
+        Api::<Object<DeploymentConfig>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<Meta<ReplicationController>>::all(client),
+        watcher::Config::default(),
+    )
+    .run(reconcile, error_policy, ctx)
+    .for_each(|_| futures::future::ready(()))
+    .await;
 }
 
 /// Runs the config controller, the deployer and the image trigger controller.

@@ -57,12 +57,20 @@ pub fn step(input: &Input<'_>) -> Step {
     let mut step = Step::default();
     // Deployments older than `from` go first (upstream's deployer does so before any strategy).
     for rc in input.others.iter().filter(|rc| rc.spec > 0) {
-        step.resize(rc, 0, format!("--> Scaled older deployment {} down", rc.name));
+        step.resize(
+            rc,
+            0,
+            format!("--> Scaled older deployment {} down", rc.name),
+        );
     }
     match (input.strategy, input.from) {
-        (Strategy::Rolling { max_surge, max_unavailable }, Some(from)) => {
-            rolling(&mut step, input, from, max_surge, max_unavailable)
-        }
+        (
+            Strategy::Rolling {
+                max_surge,
+                max_unavailable,
+            },
+            Some(from),
+        ) => rolling(&mut step, input, from, max_surge, max_unavailable),
         _ => recreate(&mut step, input),
     }
     step
@@ -75,13 +83,21 @@ fn recreate(step: &mut Step, input: &Input<'_>) {
         return;
     }
     // New pods only once the old are gone.
-    let old_running = input.from.map_or(0, |f| f.replicas) + input.others.iter().map(|r| r.replicas).sum::<i32>();
+    let old_running =
+        input.from.map_or(0, |f| f.replicas) + input.others.iter().map(|r| r.replicas).sum::<i32>();
     if old_running > 0 || !step.scale.is_empty() {
         return;
     }
     let desired = input.desired;
     if input.from.is_some() && to.spec == 0 && desired > 1 {
-        step.resize(to, 1, format!("--> Scaling {} to 1 before performing acceptance check", to.name));
+        step.resize(
+            to,
+            1,
+            format!(
+                "--> Scaling {} to 1 before performing acceptance check",
+                to.name
+            ),
+        );
         return;
     }
     if to.spec < desired && (to.spec == 0 || to.available >= to.spec) {
@@ -140,7 +156,11 @@ fn rolling(
         (old - decrease).max(0)
     };
     if down < old {
-        step.resize(from, down, format!("    Scaling {} down to {down}", from.name));
+        step.resize(
+            from,
+            down,
+            format!("    Scaling {} down to {down}", from.name),
+        );
     }
 }
 
@@ -150,29 +170,58 @@ mod tests {
     use serde_json::json;
 
     fn rc(name: &str, spec: i32, available: i32) -> Rc {
-        Rc { name: name.into(), spec, replicas: spec, available }
+        Rc {
+            name: name.into(),
+            spec,
+            replicas: spec,
+            available,
+        }
     }
 
     fn rolling() -> Strategy {
-        Strategy::Rolling { max_surge: json!("25%"), max_unavailable: json!("25%") }
+        Strategy::Rolling {
+            max_surge: json!("25%"),
+            max_unavailable: json!("25%"),
+        }
     }
 
     #[test]
     fn a_first_deployment_scales_straight_up() {
         let to = rc("web-1", 0, 0);
-        let input = Input { strategy: &rolling(), to: &to, from: None, others: &[], desired: 2, started: false };
+        let input = Input {
+            strategy: &rolling(),
+            to: &to,
+            from: None,
+            others: &[],
+            desired: 2,
+            started: false,
+        };
         let s = step(&input);
         assert_eq!(s.scale, vec![("web-1".to_string(), 2)]);
         assert_eq!(s.log, vec!["--> Scaling web-1 to 2"]);
         let up = rc("web-1", 2, 2);
-        assert!(step(&Input { to: &up, started: true, ..input }).done);
+        assert!(
+            step(&Input {
+                to: &up,
+                started: true,
+                ..input
+            })
+            .done
+        );
     }
 
     #[test]
     fn rolling_keeps_pods_available() {
         let strategy = rolling();
         let (from, to) = (rc("web-1", 2, 2), rc("web-2", 0, 0));
-        let input = Input { strategy: &strategy, to: &to, from: Some(&from), others: &[], desired: 2, started: false };
+        let input = Input {
+            strategy: &strategy,
+            to: &to,
+            from: Some(&from),
+            others: &[],
+            desired: 2,
+            started: false,
+        };
         let s = step(&input);
         assert_eq!(
             s.log,
@@ -183,28 +232,68 @@ mod tests {
         );
         // Once the new pod is available an old one goes.
         let (from, to) = (rc("web-1", 2, 2), rc("web-2", 1, 1));
-        let s = step(&Input { to: &to, from: Some(&from), started: true, ..input });
+        let s = step(&Input {
+            to: &to,
+            from: Some(&from),
+            started: true,
+            ..input
+        });
         assert_eq!(s.log, vec!["    Scaling web-1 down to 1"]);
         let (from, to) = (rc("web-1", 1, 1), rc("web-2", 1, 1));
-        let s = step(&Input { to: &to, from: Some(&from), started: true, ..input });
+        let s = step(&Input {
+            to: &to,
+            from: Some(&from),
+            started: true,
+            ..input
+        });
         assert_eq!(s.log, vec!["    Scaling web-2 up to 2"]);
         let (from, to) = (rc("web-1", 1, 1), rc("web-2", 2, 2));
-        let s = step(&Input { to: &to, from: Some(&from), started: true, ..input });
+        let s = step(&Input {
+            to: &to,
+            from: Some(&from),
+            started: true,
+            ..input
+        });
         assert_eq!(s.log, vec!["    Scaling web-1 down to 0"]);
         let (from, to) = (rc("web-1", 0, 0), rc("web-2", 2, 2));
-        assert!(step(&Input { to: &to, from: Some(&from), started: true, ..input }).done);
+        assert!(
+            step(&Input {
+                to: &to,
+                from: Some(&from),
+                started: true,
+                ..input
+            })
+            .done
+        );
     }
 
     #[test]
     fn recreate_stops_the_old_pods_first() {
         let (from, to) = (rc("web-1", 2, 2), rc("web-2", 0, 0));
-        let input = Input { strategy: &Strategy::Recreate, to: &to, from: Some(&from), others: &[], desired: 2, started: false };
+        let input = Input {
+            strategy: &Strategy::Recreate,
+            to: &to,
+            from: Some(&from),
+            others: &[],
+            desired: 2,
+            started: false,
+        };
         assert_eq!(step(&input).log, vec!["--> Scaling web-1 down to zero"]);
         let gone = rc("web-1", 0, 0);
-        let s = step(&Input { from: Some(&gone), ..input });
-        assert_eq!(s.log, vec!["--> Scaling web-2 to 1 before performing acceptance check"]);
+        let s = step(&Input {
+            from: Some(&gone),
+            ..input
+        });
+        assert_eq!(
+            s.log,
+            vec!["--> Scaling web-2 to 1 before performing acceptance check"]
+        );
         let one = rc("web-2", 1, 1);
-        let s = step(&Input { from: Some(&gone), to: &one, ..input });
+        let s = step(&Input {
+            from: Some(&gone),
+            to: &one,
+            ..input
+        });
         assert_eq!(s.log, vec!["--> Scaling web-2 to 2"]);
     }
 }

@@ -21,8 +21,15 @@ impl Tag {
             return None;
         }
         let (stream, tag) = from["name"].as_str()?.split_once(':')?;
-        let namespace = from["namespace"].as_str().filter(|n| !n.is_empty()).unwrap_or(default_namespace);
-        Some(Tag { namespace: namespace.into(), stream: stream.into(), tag: tag.into() })
+        let namespace = from["namespace"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(default_namespace);
+        Some(Tag {
+            namespace: namespace.into(),
+            stream: stream.into(),
+            tag: tag.into(),
+        })
     }
 
     /// The image stream's key, `<namespace>/<stream>`.
@@ -34,19 +41,27 @@ impl Tag {
 /// The pull spec `tag` of `stream` points at, if it has one.
 pub fn resolve(stream: &Value, tag: &str) -> Option<String> {
     let tag = if tag.is_empty() { "latest" } else { tag };
-    let event = stream["status"]["tags"].as_array()?.iter().find(|t| t["tag"] == tag)?["items"]
+    let event = stream["status"]["tags"]
+        .as_array()?
+        .iter()
+        .find(|t| t["tag"] == tag)?["items"]
         .as_array()?
         .first()?;
     let local = stream["spec"]["tags"]
         .as_array()
         .and_then(|tags| tags.iter().find(|t| t["name"] == tag))
         .is_some_and(|t| t["referencePolicy"]["type"] == "Local");
-    let repository = stream["status"]["dockerImageRepository"].as_str().unwrap_or_default();
+    let repository = stream["status"]["dockerImageRepository"]
+        .as_str()
+        .unwrap_or_default();
     let image = event["image"].as_str().unwrap_or_default();
     let resolved = if local && !repository.is_empty() && !image.is_empty() {
         format!("{repository}@{image}")
     } else {
-        event["dockerImageReference"].as_str().unwrap_or_default().to_string()
+        event["dockerImageReference"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     };
     Some(resolved).filter(|r| !r.is_empty())
 }
@@ -75,7 +90,9 @@ pub fn update_config(config: &Value, resolve: impl Fn(&Tag) -> Option<String>) -
         if trigger["type"] != "ImageChange" || params["automatic"] != true {
             continue;
         }
-        let Some(tag) = Tag::parse(&params["from"], namespace) else { continue };
+        let Some(tag) = Tag::parse(&params["from"], namespace) else {
+            continue;
+        };
         let last = params["lastTriggeredImage"].as_str().unwrap_or_default();
         let image = match resolve(&tag) {
             Some(image) => image,
@@ -83,9 +100,18 @@ pub fn update_config(config: &Value, resolve: impl Fn(&Tag) -> Option<String>) -
             None => continue,
         };
         next["spec"]["triggers"][i]["imageChangeParams"]["lastTriggeredImage"] = json!(image);
-        let names: Vec<&str> = params["containerNames"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let names: Vec<&str> = params["containerNames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         for list in ["initContainers", "containers"] {
-            for c in next["spec"]["template"]["spec"][list].as_array_mut().into_iter().flatten() {
+            for c in next["spec"]["template"]["spec"][list]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
                 if names.contains(&c["name"].as_str().unwrap_or_default()) {
                     c["image"] = json!(image);
                 }
@@ -105,7 +131,10 @@ pub fn pod_spec_path(kind: &str) -> &'static str {
 }
 
 /// The triggers of a workload's annotation that are not paused: tag and field path.
-pub fn annotation_triggers(annotation: &str, namespace: &str) -> Result<Vec<(Tag, String)>, String> {
+pub fn annotation_triggers(
+    annotation: &str,
+    namespace: &str,
+) -> Result<Vec<(Tag, String)>, String> {
     let list: Vec<Value> = serde_json::from_str(annotation).map_err(|e| e.to_string())?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -133,8 +162,13 @@ fn container_at<'a>(pod_spec: &'a mut Value, rest: &str) -> Result<&'a mut Value
         return Err(invalid());
     }
     let selector = selector.strip_suffix("].image").ok_or_else(invalid)?;
-    let containers = pod_spec[list].as_array_mut().ok_or_else(|| format!("no such container: {rest}"))?;
-    let found = if let Some(name) = selector.strip_prefix("?(@.name==\"").and_then(|s| s.strip_suffix("\")")) {
+    let containers = pod_spec[list]
+        .as_array_mut()
+        .ok_or_else(|| format!("no such container: {rest}"))?;
+    let found = if let Some(name) = selector
+        .strip_prefix("?(@.name==\"")
+        .and_then(|s| s.strip_suffix("\")"))
+    {
         containers.iter_mut().find(|c| c["name"] == name)
     } else {
         let i: usize = selector.parse().map_err(|_| invalid())?;
@@ -155,11 +189,18 @@ pub fn update_annotated(
     };
     let prefix = pod_spec_path(kind);
     let mut next = object.clone();
-    let spec_path = prefix.trim_end_matches('.').split('.').fold(String::new(), |p, k| format!("{p}/{k}"));
+    let spec_path = prefix
+        .trim_end_matches('.')
+        .split('.')
+        .fold(String::new(), |p, k| format!("{p}/{k}"));
     for (tag, path) in annotation_triggers(annotation, namespace)? {
-        let Some(rest) = path.strip_prefix(prefix) else { continue };
+        let Some(rest) = path.strip_prefix(prefix) else {
+            continue;
+        };
         let Some(image) = resolve(&tag) else { continue };
-        let Some(pod_spec) = next.pointer_mut(&spec_path) else { continue };
+        let Some(pod_spec) = next.pointer_mut(&spec_path) else {
+            continue;
+        };
         let container = container_at(pod_spec, rest)?;
         if container["image"] != image.as_str() {
             container["image"] = json!(image);
@@ -184,9 +225,18 @@ mod tests {
             "template": {"spec": {"containers": [{"name": "web", "image": " "}, {"name": "side", "image": "s"}]}}}});
         assert_eq!(config_tags(&config["spec"], "p")[0].stream_key(), "p/web");
         let next = update_config(&config, image).unwrap();
-        assert_eq!(next["spec"]["template"]["spec"]["containers"][0]["image"], "quay.io/web@sha256:b");
-        assert_eq!(next["spec"]["template"]["spec"]["containers"][1]["image"], "s");
-        assert_eq!(next["spec"]["triggers"][0]["imageChangeParams"]["lastTriggeredImage"], "quay.io/web@sha256:b");
+        assert_eq!(
+            next["spec"]["template"]["spec"]["containers"][0]["image"],
+            "quay.io/web@sha256:b"
+        );
+        assert_eq!(
+            next["spec"]["template"]["spec"]["containers"][1]["image"],
+            "s"
+        );
+        assert_eq!(
+            next["spec"]["triggers"][0]["imageChangeParams"]["lastTriggeredImage"],
+            "quay.io/web@sha256:b"
+        );
         assert!(update_config(&next, image).is_none());
         assert!(update_config(&config, |_| None).is_none());
     }
@@ -196,15 +246,27 @@ mod tests {
         let annotation = r#"[{"from":{"kind":"ImageStreamTag","name":"web:latest"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#;
         let deployment = json!({"metadata": {"namespace": "p", "annotations": {TRIGGERS_ANNOTATION: annotation}},
             "spec": {"template": {"spec": {"containers": [{"name": "web", "image": " "}]}}}});
-        let next = update_annotated(&deployment, "Deployment", image).unwrap().unwrap();
-        assert_eq!(next["spec"]["template"]["spec"]["containers"][0]["image"], "quay.io/web@sha256:b");
-        let twice = r#"[{"from":{"name":"a:b"},"fieldPath":"x"},{"from":{"name":"a:b"},"fieldPath":"x"}]"#;
-        assert_eq!(annotation_triggers(twice, "p").unwrap_err(), "duplicate triggers are not allowed");
+        let next = update_annotated(&deployment, "Deployment", image)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            next["spec"]["template"]["spec"]["containers"][0]["image"],
+            "quay.io/web@sha256:b"
+        );
+        let twice =
+            r#"[{"from":{"name":"a:b"},"fieldPath":"x"},{"from":{"name":"a:b"},"fieldPath":"x"}]"#;
+        assert_eq!(
+            annotation_triggers(twice, "p").unwrap_err(),
+            "duplicate triggers are not allowed"
+        );
         let cron = json!({"metadata": {"namespace": "p", "annotations": {TRIGGERS_ANNOTATION:
             r#"[{"from":{"kind":"ImageStreamTag","name":"web:latest"},"fieldPath":"spec.jobTemplate.spec.template.spec.containers[0].image"}]"#}},
             "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "old"}]}}}}}});
         let next = update_annotated(&cron, "CronJob", image).unwrap().unwrap();
-        assert_eq!(next["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"], "quay.io/web@sha256:b");
+        assert_eq!(
+            next["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+            "quay.io/web@sha256:b"
+        );
     }
 
     #[test]
@@ -212,7 +274,10 @@ mod tests {
         let stream = json!({"spec": {"tags": [{"name": "latest", "referencePolicy": {"type": "Local"}}]},
             "status": {"dockerImageRepository": "127.0.0.1:5000/p/web", "tags": [{"tag": "latest",
                 "items": [{"dockerImageReference": "quay.io/web@sha256:b", "image": "sha256:b"}]}]}});
-        assert_eq!(resolve(&stream, "latest").as_deref(), Some("127.0.0.1:5000/p/web@sha256:b"));
+        assert_eq!(
+            resolve(&stream, "latest").as_deref(),
+            Some("127.0.0.1:5000/p/web@sha256:b")
+        );
         assert_eq!(resolve(&stream, "v2"), None);
     }
 }

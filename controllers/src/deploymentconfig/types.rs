@@ -102,4 +102,10 @@ macro_rules! json_kind {
     };
 }
 
-json_kind!(ImageStream, "image.openshift.io", "v1", "ImageStream", "imagestreams");
+json_kind!(
+    ImageStream,
+    "image.openshift.io",
+    "v1",
+    "ImageStream",
+    "imagestreams"
+);
