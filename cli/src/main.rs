@@ -132,6 +132,8 @@ enum Command {
     /// Manage the rollout of a resource.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
+    /// Revert part of an application back to a previous deployment.
+    Rollback(rollout::RollbackArgs),
     /// Update the labels on a resource.
     Label(meta::MetaArgs),
     /// Update the annotations on a resource.
@@ -201,6 +203,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Scale(a) => scale::scale(&g, &a).await,
         Command::Run(a) => run::run(&g, &a).await,
         Command::Rollout(c) => rollout::run(&g, c).await,
+        Command::Rollback(a) => rollout::rollback(&g, &a).await,
         Command::Label(a) => meta::run(&g, meta::Field::Labels, &a).await,
         Command::Annotate(a) => meta::run(&g, meta::Field::Annotations, &a).await,
         Command::Explain(a) => explain::explain(&g, &a).await,

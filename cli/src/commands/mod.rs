@@ -21,6 +21,7 @@ pub mod policy;
 pub mod port_forward;
 pub mod project;
 pub mod rollout;
+pub mod rollout_dc;
 pub mod run;
 pub mod scale;
 pub mod status;
