@@ -153,7 +153,22 @@ async fn finish(
     annotate(ctx, rc, a).await
 }
 
-async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error> {
+/// Reads the replication controller afresh (the watch's copy may not show the deployer's
+/// last step yet), then takes the next step.
+async fn sync(cached: &ReplicationController, ctx: &Context) -> Result<Action, Error> {
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), &cached.namespace().unwrap_or_default());
+    let Some(rc) = api
+        .get_opt(&cached.name_any())
+        .await?
+        .and_then(|o| o.object)
+    else {
+        return Ok(Action::await_change());
+    };
+    next(&rc, ctx).await
+}
+
+async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error> {
     let annotations = rc.annotations();
     let get = |k: &str| annotations.get(k).cloned().unwrap_or_default();
     let config_name = get(keys::CONFIG_NAME);
@@ -237,7 +252,13 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         started: !log.is_empty(),
     });
     let api: Api<Object<ReplicationController>> = Api::namespaced(ctx.client.clone(), &namespace);
+    // The others first; the deployment's own size goes with its log, in one write.
+    let mut own_size = None;
     for (target, replicas) in &step.scale {
+        if *target == name {
+            own_size = Some(*replicas);
+            continue;
+        }
         api.patch(
             target,
             &PatchParams::default(),
@@ -246,6 +267,11 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         .await?;
     }
     if step.done {
+        if let Some(replicas) = own_size {
+            let size = json!({"spec": {"replicas": replicas}});
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(size))
+                .await?;
+        }
         let mut lines = step.log;
         lines.push("--> Success".into());
         finish(ctx, rc, keys::COMPLETE, &lines).await?;
@@ -273,7 +299,18 @@ async fn sync(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         if !step.scale.is_empty() {
             a.insert(keys::PROGRESS_AT.into(), json!(now.to_string()));
         }
-        annotate(ctx, rc, a).await?;
+        let mut patch = json!({"metadata": {"annotations": a}});
+        if let Some(replicas) = own_size {
+            patch["spec"] = json!({"replicas": replicas});
+        }
+        match api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(Action::requeue(Duration::from_secs(interval as u64)))
 }
