@@ -24,6 +24,7 @@ pub mod rollout;
 pub mod rollout_dc;
 pub mod run;
 pub mod scale;
+pub mod set_triggers;
 pub mod status;
 pub mod token;
 pub mod version;
