@@ -243,6 +243,35 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
         "{log}"
     );
 
+    // Scaling the config scales its active deployment.
+    assert_eq!(
+        ok(&home, &["scale", "dc/web", "--replicas=3"]),
+        "deploymentconfig.apps.openshift.io/web scaled\n"
+    );
+    wait_until("web-5 at 3 pods", || {
+        (pages(&home, "web-5").len() == 3).then_some(())
+    });
+
+    // A paused config starts nothing; resumed, its changed template rolls out.
+    assert_eq!(
+        ok(&home, &["rollout", "pause", "dc/web"]),
+        "deploymentconfig.apps.openshift.io/web paused\n"
+    );
+    let out = oc(&home, &["rollout", "latest", "dc/web"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: cannot deploy a paused deployment config\n"
+    );
+    let mut five = config("web", v1, "five", json!({"type": "Recreate"}));
+    five["spec"]["paused"] = json!(true);
+    apply(&home, c, &five);
+    assert_eq!(get(&home, "dc/web")["status"]["latestVersion"], 6);
+    assert_eq!(
+        ok(&home, &["rollout", "resume", "dc/web"]),
+        "deploymentconfig.apps.openshift.io/web resumed\n"
+    );
+    serves(&home, "web-7", "five");
+
     // An image change trigger: the config deploys the tag's image, and again when it moves.
     let stream = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream", "metadata": {"name": "app"}});
     apply(&home, c, &stream);
@@ -286,5 +315,61 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     assert_eq!(
         dc["spec"]["triggers"][1]["imageChangeParams"]["lastTriggeredImage"],
         v2.as_str()
+    );
+
+    // A Deployment follows the tag through its trigger annotation.
+    c.kubectl_ok(&[
+        "-n",
+        "dcs",
+        "create",
+        "deployment",
+        "follower",
+        &format!("--image={v1}"),
+    ]);
+    assert_eq!(
+        ok(
+            &home,
+            &[
+                "set",
+                "triggers",
+                "deploy/follower",
+                "--from-image=app:latest",
+                "-c",
+                "web"
+            ]
+        ),
+        "deployment.apps/follower triggers updated\n"
+    );
+    let annotation = ok(
+        &home,
+        &[
+            "get",
+            "deploy",
+            "follower",
+            "-o",
+            "jsonpath={.metadata.annotations.image\\.openshift\\.io/triggers}",
+        ],
+    );
+    assert_eq!(
+        annotation,
+        r#"[{"from":{"kind":"ImageStreamTag","name":"app:latest"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#
+    );
+    wait_until("the deployment on the tag's image", || {
+        let image = ok(
+            &home,
+            &[
+                "get",
+                "deploy",
+                "follower",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].image}",
+            ],
+        );
+        (image == *v2).then_some(())
+    });
+    let listed = ok(&home, &["set", "triggers", "dc/tracker"]);
+    assert!(
+        listed.contains("deploymentconfigs/tracker  image   app:latest (web)  true"),
+        "{listed}"
     );
 }
