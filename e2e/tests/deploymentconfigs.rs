@@ -301,10 +301,23 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     wait_until("tracker-1 complete", || {
         (phase(&home, "tracker-1") == "Complete").then_some(())
     });
+    let moved = Instant::now();
     tag(v2);
+    wait_until("the config on the new image", || {
+        let dc = get(&home, "dc/tracker");
+        (dc["spec"]["template"]["spec"]["containers"][0]["image"] == v2.as_str()).then_some(())
+    });
+    eprintln!(
+        "dc/tracker: image stream tag moved → config on the new image in {:?}",
+        moved.elapsed()
+    );
     wait_until("tracker-2 complete", || {
         (phase(&home, "tracker-2") == "Complete").then_some(())
     });
+    eprintln!(
+        "dc/tracker: image stream tag moved → version 2 complete in {:?}",
+        moved.elapsed()
+    );
     let rc = get(&home, "rc/tracker-2");
     assert_eq!(
         rc["spec"]["template"]["spec"]["containers"][0]["image"],

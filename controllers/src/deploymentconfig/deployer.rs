@@ -203,6 +203,8 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
             a.insert(keys::PHASE.into(), json!(keys::PENDING));
             a.insert(keys::DEPLOYER_POD.into(), json!(format!("{name}-deploy")));
             a.insert(keys::CREATED_AT.into(), json!(go_time(now)));
+            // A retried deployment starts a new log, as a new deployer pod would.
+            a.insert(keys::DEPLOYER_LOG.into(), Value::Null);
             annotate(ctx, rc, a).await?;
             return Ok(Action::await_change());
         }
