@@ -66,3 +66,33 @@ impl Strategy for DeploymentConfigs {
         validation::status(obj, old, errors);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_may_move_latest_version_on_by_one_only() {
+        let stored = json!({"status": {"latestVersion": 2}});
+        let mut next = stored.clone();
+        DeploymentConfigs.accept_status(&mut next, &json!({"latestVersion": 3}));
+        assert_eq!(next["status"]["latestVersion"], 3);
+        let mut next = stored.clone();
+        DeploymentConfigs.accept_status(&mut next, &json!({"latestVersion": 7}));
+        assert_eq!(next["status"]["latestVersion"], 2);
+    }
+
+    #[test]
+    fn a_new_config_starts_with_every_count_and_no_triggered_image() {
+        let mut dc = json!({"metadata": {"name": "web", "namespace": "p"}, "status": {"latestVersion": 9},
+            "spec": {"triggers": [{"type": "ImageChange", "imageChangeParams": {
+                "lastTriggeredImage": "x", "from": {"name": "web:latest"}}}]}});
+        DeploymentConfigs.prepare_create(&mut dc);
+        assert_eq!(dc["status"]["latestVersion"], 0);
+        assert_eq!(dc["status"]["updatedReplicas"], 0);
+        assert_eq!(
+            dc["spec"]["triggers"][0]["imageChangeParams"]["lastTriggeredImage"],
+            ""
+        );
+    }
+}
