@@ -272,6 +272,46 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     );
     serves(&home, "web-7", "five");
 
+    // A deployment that cannot finish is cancelled by hand, retried, and cancelled again;
+    // each time the last complete deployment comes back.
+    let stuck = json!({"type": "Recreate", "recreateParams": {"timeoutSeconds": 600}});
+    apply(&home, c, &config("web", &missing, "six", stuck));
+    wait_until("web-8 running", || {
+        (phase(&home, "web-8") == "Running").then_some(())
+    });
+    assert_eq!(
+        ok(&home, &["rollout", "cancel", "dc/web"]),
+        "deploymentconfig.apps.openshift.io/web cancelling\n"
+    );
+    wait_until("web-8 cancelled", || {
+        (phase(&home, "web-8") == "Failed").then_some(())
+    });
+    let out = oc(&home, &["rollout", "status", "dc/web"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: rollout of replication controller \"web-8\" was cancelled\n"
+    );
+    wait_until("web-7 back", || {
+        (pages(&home, "web-7").len() == 2).then_some(())
+    });
+    assert_eq!(
+        ok(&home, &["rollout", "retry", "dc/web"]),
+        "deploymentconfig.apps.openshift.io/web retried rollout #8\n"
+    );
+    wait_until("web-8 running again", || {
+        (phase(&home, "web-8") == "Running").then_some(())
+    });
+    assert_eq!(
+        ok(&home, &["rollout", "cancel", "dc/web"]),
+        "deploymentconfig.apps.openshift.io/web cancelling\n"
+    );
+    wait_until("web-8 cancelled again", || {
+        (phase(&home, "web-8") == "Failed").then_some(())
+    });
+    wait_until("web-7 back again", || {
+        (pages(&home, "web-7").len() == 2).then_some(())
+    });
+
     // An image change trigger: the config deploys the tag's image, and again when it moves.
     let stream = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream", "metadata": {"name": "app"}});
     apply(&home, c, &stream);
