@@ -21,6 +21,8 @@ use crate::lenient::{Meta, Object};
 
 /// How many times an update is tried again when the object changed under it.
 const ATTEMPTS: usize = 3;
+/// How many followers are brought up to date at once.
+const CONCURRENT: usize = 16;
 
 /// An object that may follow tags: its kind's API and its namespace and name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -32,8 +34,9 @@ struct Follower {
 
 /// What the watches report.
 enum Seen {
-    /// An object follows these image streams (`<ns>/<stream>`) now; none when deleted.
-    Follows(Follower, HashSet<String>),
+    /// An object follows these image streams (`<ns>/<stream>`) now (none when deleted), by
+    /// triggers summed up in the signature (what it follows, not what it last resolved).
+    Follows(Follower, HashSet<String>, String),
     /// An image stream changed.
     Stream(String),
 }
@@ -131,7 +134,7 @@ where
                 namespace,
                 name: meta.name.clone().unwrap_or_default(),
             };
-            Seen::Follows(who, streams)
+            Seen::Follows(who, streams, annotation.cloned().unwrap_or_default())
         });
         futures::future::ready(seen)
     })
@@ -165,11 +168,28 @@ fn configs(client: &Client) -> BoxStream<'static, Seen> {
                 namespace,
                 name: meta.name.clone().unwrap_or_default(),
             };
-            Seen::Follows(who, streams)
+            let signature = o
+                .object
+                .as_ref()
+                .map(|dc| signature(&dc.spec))
+                .unwrap_or_default();
+            Seen::Follows(who, streams, signature)
         });
         futures::future::ready(seen)
     })
     .boxed()
+}
+
+/// A config's image triggers without what they last resolved to (which the controller's own
+/// writes change).
+fn signature(spec: &Value) -> String {
+    let mut triggers = spec["triggers"].clone();
+    for t in triggers.as_array_mut().into_iter().flatten() {
+        if let Some(params) = t["imageChangeParams"].as_object_mut() {
+            params.remove("lastTriggeredImage");
+        }
+    }
+    triggers.to_string()
 }
 
 fn streams(client: &Client) -> BoxStream<'static, Seen> {
@@ -281,21 +301,35 @@ pub async fn run(client: Client) {
         streams(&client),
     ]);
     let mut index = Index::default();
+    let mut signatures: HashMap<Follower, String> = HashMap::new();
     while let Some(event) = seen.next().await {
         let followers = match event {
-            Seen::Follows(who, streams) => {
+            Seen::Follows(who, streams, signature) => {
                 let follows = !streams.is_empty();
                 index.set(&who, streams);
-                // A follower's own change may need an image its streams already have.
-                if follows { vec![who] } else { Vec::new() }
+                // A follower whose triggers changed may need an image its streams already
+                // have; its other changes (the images this controller wrote) need nothing.
+                let changed = match follows {
+                    true => signatures.insert(who.clone(), signature.clone()) != Some(signature),
+                    false => {
+                        signatures.remove(&who);
+                        false
+                    }
+                };
+                if changed { vec![who] } else { Vec::new() }
             }
             Seen::Stream(stream) => index.of(&stream),
         };
-        for who in followers {
-            if let Err(error) = react(&client, &who).await {
-                tracing::warn!(error = %crate::logs::describe(&error), kind = who.kind, namespace = %who.namespace, name = %who.name, "image triggers not applied");
-            }
-        }
+        futures::stream::iter(followers)
+            .for_each_concurrent(CONCURRENT, |who| {
+                let client = client.clone();
+                async move {
+                    if let Err(error) = react(&client, &who).await {
+                        tracing::warn!(error = %crate::logs::describe(&error), kind = who.kind, namespace = %who.namespace, name = %who.name, "image triggers not applied");
+                    }
+                }
+            })
+            .await;
     }
 }
 
