@@ -132,6 +132,11 @@ enum Command {
     /// Manage the rollout of a resource.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
+    /// Revert part of an application back to a previous deployment.
+    Rollback(rollout::RollbackArgs),
+    /// Commands that help set specific features on objects.
+    #[command(subcommand)]
+    Set(SetCommand),
     /// Update the labels on a resource.
     Label(meta::MetaArgs),
     /// Update the annotations on a resource.
@@ -164,6 +169,12 @@ enum Command {
     Config(config::ConfigCommand),
     /// Print the client and server version information.
     Version,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SetCommand {
+    /// Update the triggers on one or more objects.
+    Triggers(commands::set_triggers::TriggersArgs),
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
@@ -201,6 +212,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Scale(a) => scale::scale(&g, &a).await,
         Command::Run(a) => run::run(&g, &a).await,
         Command::Rollout(c) => rollout::run(&g, c).await,
+        Command::Rollback(a) => rollout::rollback(&g, &a).await,
+        Command::Set(SetCommand::Triggers(a)) => commands::set_triggers::triggers(&g, &a).await,
         Command::Label(a) => meta::run(&g, meta::Field::Labels, &a).await,
         Command::Annotate(a) => meta::run(&g, meta::Field::Annotations, &a).await,
         Command::Explain(a) => explain::explain(&g, &a).await,

@@ -17,6 +17,9 @@
 //! - `job`: Jobs run their pods to completion (or failure), then expire;
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
 //! - `deployment`: Deployments roll their template out through ReplicaSets;
+//! - `deploymentconfig`: DeploymentConfigs deploy through replication controllers (the
+//!   config controller, the deployer, and the image trigger controller for configs and for
+//!   workloads annotated with `image.openshift.io/triggers`);
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
 //! - `scheduler`: pods without a node are bound to one that fits them (run on its own, with
 //!   its own identity and Lease: `run_scheduler_elected`).
@@ -30,6 +33,7 @@ pub mod backoff;
 pub mod bounded;
 pub mod cluster_role_aggregation;
 pub mod deployment;
+pub mod deploymentconfig;
 pub mod discovery;
 pub mod endpoints;
 pub mod events;
@@ -123,6 +127,7 @@ pub async fn run(client: Client, options: Options) {
         cluster_role_aggregation::run(client.clone()),
         replicaset::run(client.clone()),
         deployment::run(client.clone()),
+        deploymentconfig::run(client.clone()),
         endpoints::run(client.clone()),
         job::run(client),
     );

@@ -50,7 +50,7 @@ pub const DEPLOYMENT_CONFIG: &[Column] = &[
         "Current",
         "integer",
         "The current replicas.",
-        Cell::Path("status.replicas"),
+        Cell::Path("status.updatedReplicas"),
     ),
     special(
         "Triggered By",

@@ -268,6 +268,9 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("apps.openshift.io"/"v1", "DeploymentConfig", "deploymentconfigs", "deploymentconfig", Namespaced, short: ["dc"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "scale", group: "extensions", version: "v1beta1", kind: "Scale", verbs: STATUS_VERBS },
+        Subresource { name: "instantiate", group: "apps.openshift.io", version: "v1", kind: "DeploymentRequest", verbs: &["create"] },
+        Subresource { name: "rollback", group: "apps.openshift.io", version: "v1", kind: "DeploymentConfigRollback", verbs: &["create"] },
+        Subresource { name: "log", group: "apps.openshift.io", version: "v1", kind: "DeploymentLog", verbs: &["get"] },
     ])
     .with_pod_spec("spec.template.spec")
     .with_merge_lists(WORKLOAD_CONDITIONS)

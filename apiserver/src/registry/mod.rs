@@ -132,6 +132,24 @@ impl Registry {
         r.handler("", "pods", "exec", core::pod_streams::EXEC);
         r.handler("", "pods", "attach", core::pod_streams::ATTACH);
         r.handler("", "pods", "portforward", core::pod_streams::PortForward);
+        r.handler(
+            "apps.openshift.io",
+            "deploymentconfigs",
+            "instantiate",
+            apps_openshift::instantiate::Instantiate,
+        );
+        r.handler(
+            "apps.openshift.io",
+            "deploymentconfigs",
+            "rollback",
+            apps_openshift::rollback::Rollback,
+        );
+        r.handler(
+            "apps.openshift.io",
+            "deploymentconfigs",
+            "log",
+            apps_openshift::log::Log,
+        );
         r.handler("project.openshift.io", "projects", "", project::Projects);
         r.handler(
             "project.openshift.io",

@@ -32,6 +32,16 @@ pub trait Strategy: Send + Sync {
         self.prepare(obj);
     }
 
+    /// Whether the kind checks its pod template itself, instead of the rules every PodSpec
+    /// gets (DeploymentConfigs: an image a trigger fills in may be empty).
+    fn checks_pod_spec(&self) -> bool {
+        false
+    }
+
+    /// An update of the object itself carried `requested` as its status: what of it the kind
+    /// takes (by default nothing: the status stays as stored).
+    fn accept_status(&self, _next: &mut Value, _requested: &Value) {}
+
     /// What the kind refuses beyond every object's rules (`old` is the object being updated).
     fn validate(
         &self,

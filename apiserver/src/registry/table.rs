@@ -473,8 +473,9 @@ mod tests {
             "deploymentconfigs",
             json!({"metadata": {"name": "d"},
             "spec": {"replicas": 2, "triggers": [{"type": "ConfigChange"},
-                {"type": "ImageChange", "imageChangeParams": {"from": {"kind": "ImageStreamTag", "name": "app:latest"}}}]},
-            "status": {"latestVersion": 4, "replicas": 2}}),
+                {"type": "ImageChange", "imageChangeParams": {"automatic": true, "from": {"kind": "ImageStreamTag", "name": "app:latest"}}},
+                {"type": "ImageChange", "imageChangeParams": {"from": {"kind": "ImageStreamTag", "name": "manual:latest"}}}]},
+            "status": {"latestVersion": 4, "replicas": 2, "updatedReplicas": 2}}),
         );
         assert_eq!(
             dc[1..],

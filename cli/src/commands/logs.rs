@@ -1,10 +1,10 @@
 //! `oc logs [-f] [-c CONTAINER] [--tail N] [--since D | --since-time T] [--timestamps] [-p]
 //! [--limit-bytes N] POD`: the container's log from the server's `pods/log`, copied to stdout
-//! as it comes.
+//! as it comes; for `dc/NAME`, the deployer's log of a deployment (`--version`).
 
 use super::Globals;
 use super::pod_target;
-use crate::client::{copy_body, encode, session};
+use crate::client::{Session, copy_body, encode, session};
 use crate::error::CliError;
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +35,9 @@ pub struct LogsArgs {
     /// Maximum bytes of logs to return.
     #[arg(long)]
     pub limit_bytes: Option<i64>,
+    /// See the logs of the deployer of this version of a deployment config (dc/NAME).
+    #[arg(long)]
+    pub version: Option<i64>,
 }
 
 /// Go's `time.ParseDuration` for the units a `--since` takes, rounded up to whole seconds
@@ -77,6 +80,9 @@ fn since_seconds(text: &str) -> Result<i64, CliError> {
 pub async fn logs(g: &Globals, a: &LogsArgs) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let session = session(&config, &g.overrides).await?;
+    if let Some(config) = config_name(&a.pod) {
+        return config_logs(&session, config, a).await;
+    }
     let name = pod_target::pod_name(&a.pod)?;
     let pod = pod_target::get(&session, name).await.map_err(|e| match e {
         CliError::Server { reason, message } => CliError::msg(format!(
@@ -115,6 +121,42 @@ pub async fn logs(g: &Globals, a: &LogsArgs) -> Result<(), CliError> {
     }
     let path = format!(
         "/api/v1/namespaces/{}/pods/{}/log?{}",
+        encode(&session.namespace),
+        encode(name),
+        query.join("&")
+    );
+    copy_body(&session.client, &path, &mut std::io::stdout()).await
+}
+
+/// The deployment config a reference names (`dc/web`, `deploymentconfig/web`...).
+fn config_name(reference: &str) -> Option<&str> {
+    match reference.split_once('/')? {
+        (
+            "dc"
+            | "deploymentconfig"
+            | "deploymentconfigs"
+            | "deploymentconfig.apps.openshift.io"
+            | "deploymentconfigs.apps.openshift.io",
+            name,
+        ) if !name.is_empty() => Some(name),
+        _ => None,
+    }
+}
+
+/// `oc logs dc/NAME`: the deployer's log of its latest (or `--version`) deployment.
+async fn config_logs(session: &Session, name: &str, a: &LogsArgs) -> Result<(), CliError> {
+    let mut query = Vec::new();
+    if a.follow {
+        query.push("follow=true".to_string());
+    }
+    if a.previous {
+        query.push("previous=true".into());
+    }
+    if let Some(v) = a.version {
+        query.push(format!("version={v}"));
+    }
+    let path = format!(
+        "/apis/apps.openshift.io/v1/namespaces/{}/deploymentconfigs/{}/log?{}",
         encode(&session.namespace),
         encode(name),
         query.join("&")

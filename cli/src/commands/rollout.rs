@@ -27,6 +27,40 @@ pub enum RolloutCommand {
     History(RolloutArgs),
     /// Undo a previous rollout.
     Undo(UndoArgs),
+    /// Start a new rollout for a deployment config with the latest state from its triggers.
+    Latest(LatestArgs),
+    /// Cancel the in-progress deployment.
+    Cancel(RolloutArgs),
+    /// Retry the latest failed rollout.
+    Retry(RolloutArgs),
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct LatestArgs {
+    /// TYPE NAME or TYPE/NAME.
+    pub words: Vec<String>,
+    /// Deploy the current pod template without updating state from triggers.
+    #[arg(long)]
+    pub again: bool,
+}
+
+/// `oc rollback`: revert part of an application back to a previous deployment.
+#[derive(Debug, Default, clap::Args)]
+pub struct RollbackArgs {
+    /// DEPLOYMENTCONFIG or TYPE/NAME.
+    pub name: String,
+    /// A config version to rollback to (0: the last complete one before the latest).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub to_version: i64,
+    /// Include the previous deployment's triggers in the rollback.
+    #[arg(long)]
+    pub change_triggers: bool,
+    /// Include the previous deployment's strategy in the rollback.
+    #[arg(long)]
+    pub change_strategy: bool,
+    /// Include the previous deployment's replicationController replica count and selector.
+    #[arg(long)]
+    pub change_scaling_settings: bool,
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -188,6 +222,9 @@ pub struct RolloutArgs {
     /// The length of time to wait before ending watch (0: never).
     #[arg(long, default_value = "0s")]
     pub timeout: String,
+    /// Pin to a specific revision for showing its status (0: the latest).
+    #[arg(long, default_value_t = 0)]
+    pub revision: i64,
 }
 
 /// kubectl's deployment status viewer: the line to print, and whether the rollout is done.
@@ -314,11 +351,84 @@ async fn patch_each(
     Ok(())
 }
 
+/// The deployment configs `words` name, if they name any.
+async fn configs(s: &Session, words: &[String]) -> Result<Option<Vec<Target>>, CliError> {
+    let targets = objects::named(s, words).await?;
+    let configs = targets
+        .iter()
+        .all(|t| t.resource.kind == "DeploymentConfig");
+    Ok((configs && !targets.is_empty()).then_some(targets))
+}
+
+/// The rollout commands of deployment configs; `None` for other kinds.
+async fn run_configs(s: &Session, c: &RolloutCommand) -> Result<Option<()>, CliError> {
+    use super::rollout_dc as dc;
+    let words = match c {
+        RolloutCommand::Status(a)
+        | RolloutCommand::History(a)
+        | RolloutCommand::Cancel(a)
+        | RolloutCommand::Retry(a) => &a.words,
+        RolloutCommand::Undo(a) => &a.words,
+        RolloutCommand::Latest(a) => &a.words,
+        _ => return Ok(None),
+    };
+    let Some(targets) = configs(s, words).await? else {
+        return match c {
+            RolloutCommand::Latest(_) | RolloutCommand::Cancel(_) | RolloutCommand::Retry(_) => {
+                Err(CliError::msg(
+                    "only deployment configs are supported by this command",
+                ))
+            }
+            _ => Ok(None),
+        };
+    };
+    for t in &targets {
+        match c {
+            RolloutCommand::Status(a) => {
+                dc::status(s, t, a.revision, a.watch, seconds(&a.timeout)?).await?
+            }
+            RolloutCommand::History(_) => dc::history(s, t).await?,
+            RolloutCommand::Cancel(_) => dc::cancel(s, t).await?,
+            RolloutCommand::Retry(_) => dc::retry(s, t).await?,
+            RolloutCommand::Undo(a) => dc::undo(s, t, a.to_revision).await?,
+            RolloutCommand::Latest(a) => dc::latest(s, t, a.again).await?,
+            _ => {}
+        }
+    }
+    Ok(Some(()))
+}
+
+/// `oc rollback`.
+pub async fn rollback(g: &Globals, a: &RollbackArgs) -> Result<(), CliError> {
+    let config = g.kubeconfig()?;
+    let s = session(&config, &g.overrides).await?;
+    let word = if a.name.contains('/') {
+        a.name.clone()
+    } else {
+        format!("dc/{}", a.name)
+    };
+    let targets = objects::named(&s, &[word]).await?;
+    let options = super::rollout_dc::RollbackOptions {
+        to_version: a.to_version,
+        change_triggers: a.change_triggers,
+        change_strategy: a.change_strategy,
+        change_scaling_settings: a.change_scaling_settings,
+    };
+    for t in &targets {
+        super::rollout_dc::rollback(&s, t, &options).await?;
+    }
+    Ok(())
+}
+
 pub async fn run(g: &Globals, c: RolloutCommand) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
+    if run_configs(&s, &c).await?.is_some() {
+        return Ok(());
+    }
     let paused = |d: &Value| d["spec"]["paused"] == json!(true);
     match c {
+        RolloutCommand::Latest(_) | RolloutCommand::Cancel(_) | RolloutCommand::Retry(_) => Ok(()),
         RolloutCommand::Status(a) => status(&s, &a).await,
         RolloutCommand::History(a) => history(&s, &a).await,
         RolloutCommand::Undo(a) => undo(&s, &a).await,

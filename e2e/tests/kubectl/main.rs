@@ -342,7 +342,8 @@ fn patch_label_annotate_and_status(c: Cluster) {
 /// sends the objects of a multi-document YAML file.
 fn manifests_create_replace_delete(c: Cluster) {
     let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  greeting: hello\n---\n\
-                    apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata:\n  name: frontend\nspec:\n  replicas: 2\n";
+                    apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata:\n  name: frontend\nspec:\n  replicas: 2\n  \
+                    template:\n    metadata: {labels: {app: frontend}}\n    spec:\n      containers: [{name: app, image: nginx}]\n";
     let file = c.file("m.yaml", manifest);
     assert_eq!(
         c.kubectl_ok(&["create", "-f", &file]),
@@ -462,7 +463,9 @@ fn scale_subresource(c: Cluster) {
     let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  \
                   selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    \
                   spec:\n      containers: [{name: app, image: nginx}]\n";
-    let dc = "apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata:\n  name: dc1\nspec:\n  replicas: 1\n  selector: {app: dc1}\n";
+    let dc = "apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\nmetadata:\n  name: dc1\nspec:\n  replicas: 1\n  \
+              selector: {app: dc1}\n  template:\n    metadata: {labels: {app: dc1}}\n    \
+              spec:\n      containers: [{name: app, image: nginx}]\n";
     c.kubectl_ok(&[
         "create",
         "-f",

@@ -1,5 +1,6 @@
 //! The roles of the control plane's own components that run with identities of their own:
-//! Kubernetes 1.32's `system:kube-scheduler`, rule by rule in upstream's order.
+//! Kubernetes 1.32's `system:kube-scheduler`, rule by rule in upstream's order; and the roles
+//! of OpenShift's deployment config, deployer and image trigger controllers.
 
 use serde_json::{Value, json};
 
@@ -46,5 +47,71 @@ pub(super) fn scheduler_rules() -> Vec<Value> {
         rule(&[""], &["namespaces"], READ),
         rule(&["storage.k8s.io"], &["csidrivers"], READ),
         rule(&["storage.k8s.io"], &["csistoragecapacities"], READ),
+    ]
+}
+
+/// The roles of the deployment config controllers, as upstream names them. They run in the
+/// controller manager with its credentials; the roles say what each needs.
+pub const DEPLOYMENT_CONFIG_CONTROLLER: &str =
+    "system:openshift:controller:deploymentconfig-controller";
+pub const DEPLOYER_CONTROLLER: &str = "system:openshift:controller:deployer-controller";
+pub const IMAGE_TRIGGER_CONTROLLER: &str = "system:openshift:controller:image-trigger-controller";
+
+const WRITE: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
+
+pub(super) fn deployment_config_controller_rules() -> Vec<Value> {
+    vec![
+        rule(&[""], &["replicationcontrollers"], WRITE),
+        rule(&["apps.openshift.io", ""], &["deploymentconfigs"], READ),
+        rule(
+            &["apps.openshift.io", ""],
+            &["deploymentconfigs/status"],
+            &["update", "patch"],
+        ),
+        rule(
+            &["", "events.k8s.io"],
+            &["events"],
+            &["create", "patch", "update"],
+        ),
+    ]
+}
+
+pub(super) fn deployer_controller_rules() -> Vec<Value> {
+    vec![
+        rule(&[""], &["replicationcontrollers"], WRITE),
+        rule(&[""], &["pods"], WRITE),
+        rule(
+            &["", "events.k8s.io"],
+            &["events"],
+            &["create", "patch", "update"],
+        ),
+    ]
+}
+
+pub(super) fn image_trigger_controller_rules() -> Vec<Value> {
+    vec![
+        rule(&["image.openshift.io", ""], &["imagestreams"], READ),
+        rule(
+            &["apps.openshift.io", ""],
+            &["deploymentconfigs"],
+            &["get", "list", "watch", "update"],
+        ),
+        rule(
+            &["apps", "extensions"],
+            &["deployments", "daemonsets", "statefulsets"],
+            &["get", "list", "watch", "update"],
+        ),
+        rule(
+            &["batch"],
+            &["cronjobs", "jobs"],
+            &["get", "list", "watch", "update"],
+        ),
+        rule(
+            &["", "events.k8s.io"],
+            &["events"],
+            &["create", "patch", "update"],
+        ),
     ]
 }

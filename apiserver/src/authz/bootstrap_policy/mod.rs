@@ -355,6 +355,18 @@ pub fn objects() -> Vec<Value> {
         ),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
         cluster_role(components::SCHEDULER, components::scheduler_rules()),
+        cluster_role(
+            components::DEPLOYMENT_CONFIG_CONTROLLER,
+            components::deployment_config_controller_rules(),
+        ),
+        cluster_role(
+            components::DEPLOYER_CONTROLLER,
+            components::deployer_controller_rules(),
+        ),
+        cluster_role(
+            components::IMAGE_TRIGGER_CONTROLLER,
+            components::image_trigger_controller_rules(),
+        ),
         user_binding(
             components::SCHEDULER,
             components::SCHEDULER,

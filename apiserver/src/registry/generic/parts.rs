@@ -52,7 +52,11 @@ pub(super) fn next_state(
         Part::Main => {
             object::prepare_update(&mut obj, current)?;
             if t.def.subresource("status").is_some() {
+                let requested = obj.get("status").cloned();
                 carry_status(&mut obj, current);
+                if let Some(requested) = requested {
+                    t.strategy.accept_status(&mut obj, &requested);
+                }
             }
             Ok(obj)
         }

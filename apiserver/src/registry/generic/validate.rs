@@ -18,7 +18,7 @@ pub fn validate(
 ) -> Result<(), ApiError> {
     let mut errors = FieldErrors::default();
     meta::object_meta(obj, &mut errors);
-    if let Some(path) = def.pod_spec {
+    if let Some(path) = def.pod_spec.filter(|_| !strategy.checks_pod_spec()) {
         pods::pod_spec_at(obj, path, &mut errors);
     }
     strategy.validate(def, obj, old, &mut errors);

@@ -219,19 +219,26 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
                 (g, _) => format!("{} ({g} generated)", params.len()),
             }
         }
-        Special::DeploymentConfigTriggers => list(obj, "spec.triggers")
-            .filter_map(|t| match t["type"].as_str() {
-                Some("ConfigChange") => Some("config".to_string()),
-                Some("ImageChange") => Some(format!(
-                    "image({})",
-                    t["imageChangeParams"]["from"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                )),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join(","),
+        Special::DeploymentConfigTriggers => {
+            // Upstream lists the config trigger and the automatic image triggers, sorted.
+            let mut names: Vec<String> = list(obj, "spec.triggers")
+                .filter_map(|t| match t["type"].as_str() {
+                    Some("ConfigChange") => Some("config".to_string()),
+                    Some("ImageChange") if t["imageChangeParams"]["automatic"] == true => {
+                        Some(format!(
+                            "image({})",
+                            t["imageChangeParams"]["from"]["name"]
+                                .as_str()
+                                .unwrap_or_default()
+                        ))
+                    }
+                    _ => None,
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            names.join(",")
+        }
         Special::BuildFrom(path) => {
             let source = at(obj, path).unwrap_or(&Value::Null);
             let kind = match source["type"].as_str() {

@@ -1,0 +1,409 @@
+//! DeploymentConfigs (apps.openshift.io): each deployment of a config is a replication
+//! controller `<config>-<version>`.
+//!
+//! - this module, the config controller: starts a deployment when a trigger fires (moving
+//!   `status.latestVersion` on), makes its replication controller, and once the latest
+//!   deployment is final runs the newest complete one at full scale and every other at zero
+//!   (a failed deployment thus hands back to its predecessor), prunes old deployments past
+//!   `revisionHistoryLimit`, and reports the status and conditions;
+//! - `deployer`: rolls each deployment out (Rolling or Recreate), moving its phase from New
+//!   to Complete or Failed and writing the deployer's log;
+//! - `image_triggers`: image stream tags followed by configs' image change triggers and by
+//!   workloads' `image.openshift.io/triggers` annotations, resolved into their templates.
+//!
+//! Decisions are in `decide.rs` (the config controller's) and `rollout.rs` (the
+//! strategies'); this module and `deployer.rs` only read and write.
+
+pub mod decide;
+pub mod deployer;
+pub mod image_triggers;
+pub mod keys;
+pub mod rollout;
+pub mod trigger_fields;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ReplicationController;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::backoff::{Retries, key_of};
+use crate::events::{self, Involved};
+use crate::lenient::{Meta, Object};
+use decide::Deployment;
+use types::DeploymentConfig;
+
+const COMPONENT: &str = "deploymentconfig-controller";
+
+struct Context {
+    client: Client,
+    retries: Retries,
+}
+
+fn now() -> String {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
+}
+
+fn involved(dc: &DeploymentConfig) -> Involved<'_> {
+    Involved {
+        api_version: "apps.openshift.io/v1",
+        kind: "DeploymentConfig",
+        namespace: dc.namespace(),
+        name: dc.name(),
+        uid: dc.metadata.uid.as_deref().unwrap_or_default(),
+    }
+}
+
+/// What the controllers read of a replication controller of a config.
+pub fn deployment_of(rc: &ReplicationController) -> Deployment {
+    let annotations = rc.annotations();
+    let get = |k: &str| annotations.get(k).cloned().unwrap_or_default();
+    let status = rc.status.clone().unwrap_or_default();
+    let template = rc.spec.as_ref().and_then(|s| s.template.as_ref());
+    let images = template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| {
+            s.init_containers
+                .iter()
+                .flatten()
+                .chain(s.containers.iter())
+                .filter_map(|c| c.image.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    Deployment {
+        name: rc.name_any(),
+        version: get(keys::LATEST_VERSION).parse().unwrap_or(0),
+        phase: get(keys::PHASE),
+        cancelled: get(keys::CANCELLED).eq_ignore_ascii_case("true"),
+        spec_replicas: rc.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+        replicas: status.replicas,
+        ready: status.ready_replicas.unwrap_or(0),
+        available: status.available_replicas.unwrap_or(0),
+        images,
+        config: annotations
+            .get(keys::ENCODED_CONFIG)
+            .and_then(|text| serde_json::from_str(text).ok()),
+    }
+}
+
+/// The replication controllers of `dc` (those it controls), by version.
+async fn deployments(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    uid: Option<&str>,
+) -> Result<Vec<ReplicationController>, Error> {
+    let api: Api<Object<ReplicationController>> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("{}={name}", keys::CONFIG_NAME);
+    let mut list: Vec<ReplicationController> = api
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|o| o.object)
+        .filter(|rc| {
+            uid.is_none_or(|uid| {
+                rc.owner_references()
+                    .iter()
+                    .any(|o| o.controller == Some(true) && o.uid == uid)
+            })
+        })
+        .collect();
+    list.sort_by_key(|rc| deployment_of(rc).version);
+    Ok(list)
+}
+
+async fn patch_status(ctx: &Context, dc: &DeploymentConfig, status: Value) -> Result<(), Error> {
+    let api: Api<Object<DeploymentConfig>> = Api::namespaced(ctx.client.clone(), dc.namespace());
+    match api
+        .patch_status(
+            dc.name(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": status})),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes the computed status if it changed.
+async fn report(
+    ctx: &Context,
+    dc: &DeploymentConfig,
+    list: &[Deployment],
+    created: bool,
+    observe: bool,
+) -> Result<(), Error> {
+    let wanted = decide::status(dc, list, created, observe, &now());
+    if decide::same_status(&dc.status, &wanted) {
+        return Ok(());
+    }
+    patch_status(ctx, dc, wanted).await
+}
+
+async fn scale(
+    ctx: &Context,
+    dc: &DeploymentConfig,
+    rc: &str,
+    from: i32,
+    to: i32,
+) -> Result<(), Error> {
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), dc.namespace());
+    api.patch(
+        rc,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": to}})),
+    )
+    .await?;
+    let message = format!("Scaled replication controller \"{rc}\" from {from} to {to}");
+    events::record(
+        &ctx.client,
+        COMPONENT,
+        &involved(dc),
+        "Normal",
+        "ReplicationControllerScaled",
+        &message,
+    )
+    .await;
+    Ok(())
+}
+
+async fn prune(ctx: &Context, dc: &DeploymentConfig, list: &[Deployment]) -> Result<(), Error> {
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), dc.namespace());
+    for name in decide::pruned(dc, list) {
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Marks older deployments still running as cancelled (a newer one is to start).
+async fn cancel_running(
+    ctx: &Context,
+    dc: &DeploymentConfig,
+    list: &[Deployment],
+) -> Result<bool, Error> {
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), dc.namespace());
+    let mut waiting = false;
+    for d in list.iter().filter(|d| !d.terminal()) {
+        waiting = true;
+        if d.cancelled {
+            continue;
+        }
+        let patch = json!({"metadata": {"annotations": {keys::CANCELLED: "true", keys::STATUS_REASON: keys::SUPERSEDED}}});
+        api.patch(&d.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await?;
+        let message = format!(
+            "Cancelled deployment \"{}\" superceded by version {}",
+            d.name,
+            dc.latest_version()
+        );
+        events::record(
+            &ctx.client,
+            COMPONENT,
+            &involved(dc),
+            "Normal",
+            "DeploymentCancelled",
+            &message,
+        )
+        .await;
+    }
+    Ok(waiting)
+}
+
+async fn create_deployment(
+    ctx: &Context,
+    dc: &DeploymentConfig,
+    list: &[Deployment],
+) -> Result<Action, Error> {
+    let version = dc.latest_version();
+    if cancel_running(ctx, dc, list).await? {
+        let message = format!(
+            "Deployment of version {version} awaiting cancellation of older running deployments"
+        );
+        events::record(
+            &ctx.client,
+            COMPONENT,
+            &involved(dc),
+            "Normal",
+            "DeploymentAwaitingCancellation",
+            &message,
+        )
+        .await;
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    let api: Api<Object<ReplicationController>> =
+        Api::namespaced(ctx.client.clone(), dc.namespace());
+    let rc: ReplicationController =
+        serde_json::from_value(decide::replication_controller(dc, version))
+            .map_err(|e| Error::Invalid(format!("replication controller of {}: {e}", dc.name())))?;
+    match api.create(&PostParams::default(), &Object::new(rc)).await {
+        Ok(created) => {
+            let message = format!(
+                "Created new replication controller \"{}\" for version {version}",
+                keys::rc_name(dc.name(), version)
+            );
+            events::record(
+                &ctx.client,
+                COMPONENT,
+                &involved(dc),
+                "Normal",
+                "DeploymentCreated",
+                &message,
+            )
+            .await;
+            let mut list = list.to_vec();
+            list.extend(created.object.as_ref().map(deployment_of));
+            prune(ctx, dc, &list).await?;
+            report(ctx, dc, &list, true, true).await?;
+            Ok(Action::await_change())
+        }
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(Action::requeue(Duration::from_secs(1))),
+        Err(e) => {
+            let message = format!(
+                "Couldn't deploy version {version}: {}",
+                crate::logs::describe(&e)
+            );
+            events::record(
+                &ctx.client,
+                COMPONENT,
+                &involved(dc),
+                "Warning",
+                "DeploymentCreationFailed",
+                &message,
+            )
+            .await;
+            let mut status = decide::status(dc, list, false, false, &now());
+            if let Some(conditions) = status["conditions"].as_array_mut() {
+                conditions.retain(|c| c["type"] != "Progressing");
+                conditions.push(json!({"type": "Progressing", "status": "False",
+                    "reason": "ReplicationControllerCreateError", "message": message,
+                    "lastTransitionTime": now(), "lastUpdateTime": now()}));
+            }
+            patch_status(ctx, dc, status).await?;
+            Err(e.into())
+        }
+    }
+}
+
+async fn sync(dc: &DeploymentConfig, ctx: &Context) -> Result<Action, Error> {
+    let rcs = deployments(
+        &ctx.client,
+        dc.namespace(),
+        dc.name(),
+        dc.metadata.uid.as_deref(),
+    )
+    .await?;
+    let list: Vec<Deployment> = rcs.iter().map(deployment_of).collect();
+    let version = dc.latest_version();
+    // A deployment made before its version was recorded (a crash in between): record it.
+    if let Some(ahead) = list
+        .iter()
+        .map(|d| d.version)
+        .filter(|v| *v > version)
+        .max()
+    {
+        patch_status(ctx, dc, json!({"latestVersion": ahead})).await?;
+        return Ok(Action::await_change());
+    }
+    if dc.metadata.deletion_timestamp.is_some() {
+        report(ctx, dc, &list, false, true).await?;
+        return Ok(Action::await_change());
+    }
+    if dc.paused() {
+        prune(ctx, dc, &list).await?;
+        report(ctx, dc, &list, false, true).await?;
+        return Ok(Action::await_change());
+    }
+    let latest = list.iter().find(|d| d.version == version);
+    if version > 0 && latest.is_none() {
+        return create_deployment(ctx, dc, &list).await;
+    }
+    if decide::waits_for_image(dc) {
+        report(ctx, dc, &list, false, false).await?;
+        return Ok(Action::await_change());
+    }
+    if let Some(details) = decide::triggered(dc, latest) {
+        patch_status(
+            ctx,
+            dc,
+            json!({"latestVersion": version + 1, "details": details}),
+        )
+        .await?;
+        return Ok(Action::await_change());
+    }
+    match latest {
+        Some(d) if !d.terminal() => {
+            report(ctx, dc, &list, false, false).await?;
+        }
+        Some(_) => {
+            for (rc, from, to) in decide::scales(dc, &list) {
+                scale(ctx, dc, &rc, from, to).await?;
+            }
+            prune(ctx, dc, &list).await?;
+            report(ctx, dc, &list, false, true).await?;
+        }
+        None => report(ctx, dc, &list, false, true).await?,
+    }
+    Ok(Action::await_change())
+}
+
+async fn reconcile(obj: Arc<Object<DeploymentConfig>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let Some(dc) = obj.object.as_ref() else {
+        return Ok(Action::await_change());
+    };
+    let key = key_of(&obj.metadata.meta);
+    ctx.retries.track(&key, sync(dc, &ctx)).await
+}
+
+fn error_policy(obj: Arc<Object<DeploymentConfig>>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.retries
+        .retry("deploymentconfig", &key_of(&obj.metadata.meta), error)
+}
+
+/// The config controller.
+async fn run_configs(client: Client) {
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        retries: Retries::new(),
+    });
+    Controller::new(
+        Api::<Object<DeploymentConfig>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<Meta<ReplicationController>>::all(client),
+        watcher::Config::default(),
+    )
+    .run(reconcile, error_policy, ctx)
+    .for_each(|_| futures::future::ready(()))
+    .await;
+}
+
+/// Runs the config controller, the deployer and the image trigger controller.
+pub async fn run(client: Client) {
+    tokio::join!(
+        run_configs(client.clone()),
+        deployer::run(client.clone()),
+        image_triggers::run(client),
+    );
+}
