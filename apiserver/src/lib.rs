@@ -64,7 +64,7 @@ pub struct ApiServer {
     /// Connections to the nodes, for pods' logs and streams (none: those are unavailable).
     pub node_client: Option<Arc<node_client::NodeClient>>,
     /// The integrated registry's token server (none: `/openshift/token` answers 404).
-    pub image_registry: Option<Arc<image_registry::RegistryTokens>>,
+    pub image_registry: Option<Arc<image_registry::IntegratedRegistry>>,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -181,8 +181,8 @@ impl ApiServer {
     }
 
     /// The same server with the integrated registry's token server.
-    pub fn with_image_registry(mut self, tokens: image_registry::RegistryTokens) -> Self {
-        self.image_registry = Some(Arc::new(tokens));
+    pub fn with_image_registry(mut self, registry: image_registry::IntegratedRegistry) -> Self {
+        self.image_registry = Some(Arc::new(registry));
         self
     }
 

@@ -1,10 +1,11 @@
 //! The integrated registry as its users meet it: a project admin logs in to it with the OAuth
 //! token `oc login` gave, pushes an image into a stream of the project with skopeo and reads
-//! it back; a user without rights in the project cannot pull it, nobody anonymous can, and the
+//! it back, and the push makes the stream and the Image; a user without rights in the project cannot pull it, nobody anonymous can, and the
 //! admin cannot push into a project that is not theirs.
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use e2e::oc::oc;
 use e2e::real_pods::real_pods_unavailable;
@@ -142,10 +143,24 @@ fn project_admins_push_and_pull_others_are_denied() {
         skopeo(&alice_auth, &["inspect", "--tls-verify=false", &target]),
         "pull from the admin's project",
     );
-    let digest: serde_json::Value = serde_json::from_str(&inspected).unwrap();
-    assert!(
-        digest["Digest"].as_str().unwrap().starts_with("sha256:"),
-        "{inspected}"
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    let digest = inspected["Digest"].as_str().unwrap();
+    assert!(digest.starts_with("sha256:"), "{inspected}");
+
+    // The registry's notification made the stream (alice may create streams in shop) and
+    // the Image, named by its digest, pointing into the registry.
+    let within = Duration::from_secs(30);
+    c.wait_for(
+        &["imagestreams", "web", "-n", "shop"],
+        "{.metadata.name}",
+        "web",
+        within,
+    );
+    c.wait_for(
+        &["images.image.openshift.io", digest],
+        "{.dockerImageReference}",
+        &format!("{registry}/shop/web@{digest}"),
+        within,
     );
 
     // bob has no role in shop: his token grants no pull there.

@@ -132,6 +132,11 @@ async fn granted(server: &Shared, user: &User, s: &Scope) -> Vec<String> {
             _ => false,
         };
         if allowed && !out.contains(action) {
+            if action == "push"
+                && let Some(registry) = &server.image_registry
+            {
+                registry.pushers.remember(user);
+            }
             out.push(action.clone());
         }
     }
@@ -139,7 +144,7 @@ async fn granted(server: &Shared, user: &User, s: &Scope) -> Vec<String> {
 }
 
 /// Whether RBAC lets `user` `verb` the image stream (or its `subresource`).
-async fn may(
+pub(super) async fn may(
     server: &Shared,
     user: &User,
     verb: &str,
@@ -161,7 +166,7 @@ async fn may(
     server.authorizer.check(user, &info, &path).await.is_ok()
 }
 
-async fn stream_exists(server: &Shared, namespace: &str, name: &str) -> bool {
+pub(super) async fn stream_exists(server: &Shared, namespace: &str, name: &str) -> bool {
     let Some(def) = server
         .scheme
         .lookup("image.openshift.io", "v1", "imagestreams")

@@ -14,6 +14,9 @@ pub(super) struct Config {
     pub root_cert_bundle: PathBuf,
     /// Signs the registry's upload state (distribution wants one set).
     pub http_secret: String,
+    /// The API server's notification endpoint, and the secret it expects.
+    pub notifications: String,
+    pub notification_secret: String,
 }
 
 impl Config {
@@ -37,6 +40,22 @@ auth:
     service: {service}
     issuer: {issuer}
     rootcertbundle: {bundle}
+notifications:
+  events:
+    includereferences: true
+  endpoints:
+    - name: oxshift
+      url: {notifications}
+      headers:
+        {header}: [{notification_secret}]
+      timeout: 5s
+      threshold: 5
+      backoff: 1s
+      ignoredmediatypes:
+        - application/octet-stream
+      ignore:
+        actions:
+          - pull
 ",
             storage = quoted(&self.storage.display().to_string()),
             port = self.port,
@@ -45,6 +64,9 @@ auth:
             service = quoted(&self.service),
             issuer = quoted(&self.issuer),
             bundle = quoted(&self.root_cert_bundle.display().to_string()),
+            notifications = quoted(&self.notifications),
+            header = apiserver::image_registry::SECRET_HEADER,
+            notification_secret = quoted(&self.notification_secret),
         )
     }
 }
@@ -75,6 +97,8 @@ mod tests {
             service: "svc".into(),
             root_cert_bundle: "/data/registry/token-signer.crt".into(),
             http_secret: "s".into(),
+            notifications: "https://127.0.0.1:8443/openshift/registry/notifications".into(),
+            notification_secret: "n".into(),
         };
         let text = config.render();
         assert!(text.contains("  addr: 127.0.0.1:5000\n"), "{text}");
@@ -85,5 +109,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("rootdirectory: \"/data/registry/storage\""));
+        assert!(
+            text.contains(
+                "      url: \"https://127.0.0.1:8443/openshift/registry/notifications\"\n      headers:\n        x-oxshift-registry-secret: [\"n\"]\n"
+            ),
+            "{text}"
+        );
     }
 }

@@ -33,6 +33,10 @@ pub struct Prepared {
     dir: PathBuf,
     port: u16,
     signer_cert: PathBuf,
+    notification_secret: String,
+    /// The cluster CA, which the registry needs to trust the API server's notification
+    /// endpoint.
+    ca: PathBuf,
 }
 
 impl RegistryArgs {
@@ -68,12 +72,16 @@ pub fn prepare(
         dir,
         port,
         signer_cert: signer.cert_path.clone(),
+        notification_secret: config::random_secret(),
+        ca: data_dir.join("pki").join("ca.crt"),
     };
-    let api = api.with_image_registry(apiserver::image_registry::RegistryTokens {
+    let api = api.with_image_registry(apiserver::image_registry::IntegratedRegistry::new(
         signer,
-        issuer: ISSUER.into(),
-        service: SERVICE.into(),
-    });
+        ISSUER.into(),
+        SERVICE.into(),
+        prepared.hostname(),
+        prepared.notification_secret.clone(),
+    ));
     Ok((api, Some(prepared)))
 }
 
@@ -98,11 +106,13 @@ impl Prepared {
             service: SERVICE.into(),
             root_cert_bundle: self.signer_cert.clone(),
             http_secret: config::random_secret(),
+            notifications: format!("{server}{}", apiserver::image_registry::EVENTS_PATH),
+            notification_secret: self.notification_secret.clone(),
         };
         let path = self.dir.join("config.yml");
         std::fs::write(&path, config.render())?;
         let log = self.dir.join("registry.log");
-        let supervisor = Supervisor::start(PROGRAM, &path, &log)?;
+        let supervisor = Supervisor::start(PROGRAM, &path, &log, &self.ca)?;
         if !listening(self.port).await {
             tracing::error!(log = %log.display(), "the integrated registry is not listening yet");
         }

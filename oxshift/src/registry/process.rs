@@ -18,11 +18,21 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub(super) fn start(program: &str, config: &Path, log: &Path) -> std::io::Result<Supervisor> {
+    pub(super) fn start(
+        program: &str,
+        config: &Path,
+        log: &Path,
+        ca: &Path,
+    ) -> std::io::Result<Supervisor> {
         let (stop, mut stopped) = watch::channel(false);
-        let (program, config, log) = (program.to_string(), config.to_path_buf(), log.to_path_buf());
+        let (program, config, log, ca) = (
+            program.to_string(),
+            config.to_path_buf(),
+            log.to_path_buf(),
+            ca.to_path_buf(),
+        );
         // The first start's failure (not installed) is the caller's to report.
-        let mut child = spawn(&program, &config, &log)?;
+        let mut child = spawn(&program, &config, &log, &ca)?;
         let done = tokio::spawn(async move {
             let mut pause = FIRST_PAUSE;
             loop {
@@ -44,7 +54,7 @@ impl Supervisor {
                     _ = stopped.changed() => return,
                 }
                 pause = (pause * 2).min(LONGEST_PAUSE);
-                child = match spawn(&program, &config, &log) {
+                child = match spawn(&program, &config, &log, &ca) {
                     Ok(child) => child,
                     Err(e) => {
                         tracing::error!(error = %e, "the integrated registry could not be started");
@@ -63,7 +73,12 @@ impl Supervisor {
     }
 }
 
-fn spawn(program: &str, config: &PathBuf, log: &PathBuf) -> std::io::Result<tokio::process::Child> {
+fn spawn(
+    program: &str,
+    config: &PathBuf,
+    log: &PathBuf,
+    ca: &PathBuf,
+) -> std::io::Result<tokio::process::Child> {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -74,6 +89,8 @@ fn spawn(program: &str, config: &PathBuf, log: &PathBuf) -> std::io::Result<toki
         // Its `REGISTRY_*` variables would override the configuration written for it.
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        // Go's TLS trusts this file's certificates: the notifications go to the API server.
+        .env("SSL_CERT_FILE", ca)
         .stdin(std::process::Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out)
