@@ -1,7 +1,10 @@
 //! The integrated registry as its users meet it: a project admin logs in to it with the OAuth
 //! token `oc login` gave, pushes an image into a stream of the project with skopeo and reads
-//! it back, and the push makes the stream and the Image; a user without rights in the project cannot pull it, nobody anonymous can, and the
-//! admin cannot push into a project that is not theirs.
+//! it back, and the push makes the stream and the Image; a user without rights in the project
+//! cannot pull it, nobody anonymous can, and the admin cannot push into a project that is not
+//! theirs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -161,6 +164,29 @@ fn project_admins_push_and_pull_others_are_denied() {
         "{.dockerImageReference}",
         &format!("{registry}/shop/web@{digest}"),
         within,
+    );
+
+    // `oc registry login` writes the same credentials to a Docker config, which skopeo reads.
+    let written = alice.join("docker.json");
+    // (The host is named: streams say it in their status only once the image API fills it.)
+    let out = oc(
+        &alice,
+        &[
+            "registry",
+            "login",
+            "--registry",
+            &registry,
+            "--to",
+            written.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        ok(out, "oc registry login"),
+        format!("Saved credentials for {registry}")
+    );
+    ok(
+        skopeo(&written, &["inspect", "--tls-verify=false", &target]),
+        "a pull with oc registry login's credentials",
     );
 
     // bob has no role in shop: his token grants no pull there.
