@@ -34,6 +34,7 @@ pub mod discovery;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod image_config;
 pub mod job;
 pub mod leader;
 pub mod lenient;
@@ -124,6 +125,7 @@ pub async fn run(client: Client, options: Options) {
         replicaset::run(client.clone()),
         deployment::run(client.clone()),
         endpoints::run(client.clone()),
+        image_config::run(client.clone()),
         job::run(client),
     );
 }

@@ -228,3 +228,79 @@ fn project_admins_push_and_pull_others_are_denied() {
         "{refused}"
     );
 }
+
+#[test]
+fn the_node_image_configuration_follows_image_cluster_and_mirrors() {
+    let c = Cluster::start(Backend::Embedded);
+    let within = Duration::from_secs(30);
+    let config = [
+        "configmap",
+        "node-image-config",
+        "-n",
+        "openshift-config-managed",
+    ];
+    c.wait_for(
+        &config,
+        "{.data.policy\\.json}",
+        r#"{"default":[{"type":"insecureAcceptAnything"}],"transports":{"docker-daemon":{"":[{"type":"insecureAcceptAnything"}]}}}"#,
+        within,
+    );
+    let image = |sources: &str| {
+        let file = c.scratch("image.json");
+        let object = format!(
+            r#"{{"apiVersion":"config.openshift.io/v1","kind":"Image","metadata":{{"name":"cluster"}},"spec":{{"registrySources":{sources}}}}}"#
+        );
+        std::fs::write(&file, object).unwrap();
+        file.display().to_string()
+    };
+    let both = image(r#"{"allowedRegistries":["a.io"],"blockedRegistries":["b.io"]}"#);
+    let refused = c.kubectl_err(&["create", "-f", &both]);
+    assert!(
+        refused.contains("spec.registrySources: Invalid value: \"object\": Only one of blockedRegistries or allowedRegistries may be set"),
+        "{refused}"
+    );
+    let blocked = image(
+        r#"{"blockedRegistries":["untrusted.com"],"containerRuntimeSearchRegistries":["reg1.io","reg2.io"]}"#,
+    );
+    c.kubectl_ok(&["create", "-f", &blocked]);
+    c.wait_for(
+        &config,
+        "{.data.01-image-searchRegistries\\.conf}",
+        "unqualified-search-registries = ['reg1.io', 'reg2.io']\n",
+        within,
+    );
+    let policy = r#"apiVersion: operator.openshift.io/v1alpha1
+kind: ImageContentSourcePolicy
+metadata:
+  name: payload
+spec:
+  repositoryDigestMirrors:
+  - mirrors:
+    - internal-mirror.io/openshift-payload
+    source: quay.io/openshift-payload
+"#;
+    let file = c.scratch("icsp.yaml");
+    std::fs::write(&file, policy).unwrap();
+    c.kubectl_ok(&["create", "-f", file.to_str().unwrap()]);
+    c.wait_for(
+        &config,
+        "{.data.registries\\.conf}",
+        r#"unqualified-search-registries = ["registry.access.redhat.com", "docker.io"]
+short-name-mode = ""
+
+[[registry]]
+  prefix = ""
+  location = "quay.io/openshift-payload"
+  mirror-by-digest-only = true
+
+  [[registry.mirror]]
+    location = "internal-mirror.io/openshift-payload"
+
+[[registry]]
+  prefix = ""
+  location = "untrusted.com"
+  blocked = true
+"#,
+        within,
+    );
+}
