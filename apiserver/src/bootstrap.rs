@@ -12,6 +12,8 @@ const SYSTEM_NAMESPACES: &[&str] = &[
     "kube-public",
     "kube-node-lease",
     "openshift",
+    // Where the node image configuration is rendered to.
+    "openshift-config-managed",
 ];
 
 impl ApiServer {

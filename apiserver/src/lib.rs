@@ -10,6 +10,7 @@ mod bootstrap;
 pub mod discovery;
 pub mod error;
 pub mod http;
+pub mod image_registry;
 mod managed_fields;
 mod metered_store;
 pub mod metrics;
@@ -62,6 +63,8 @@ pub struct ApiServer {
     pub(crate) audit: Option<Arc<audit::Audit>>,
     /// Connections to the nodes, for pods' logs and streams (none: those are unavailable).
     pub node_client: Option<Arc<node_client::NodeClient>>,
+    /// The integrated registry's token server (none: `/openshift/token` answers 404).
+    pub image_registry: Option<Arc<image_registry::IntegratedRegistry>>,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -120,6 +123,7 @@ impl ApiServer {
             closing: tokio::sync::watch::channel(false).0,
             audit: None,
             node_client: None,
+            image_registry: None,
         }
     }
 
@@ -173,6 +177,12 @@ impl ApiServer {
     /// The same server, reaching the nodes' APIs with `client`.
     pub fn with_node_client(mut self, client: node_client::NodeClient) -> Self {
         self.node_client = Some(Arc::new(client));
+        self
+    }
+
+    /// The same server with the integrated registry's token server.
+    pub fn with_image_registry(mut self, registry: image_registry::IntegratedRegistry) -> Self {
+        self.image_registry = Some(Arc::new(registry));
         self
     }
 

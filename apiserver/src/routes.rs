@@ -14,8 +14,8 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::http::serve::User;
 use crate::{
-    ApiServer, KUBERNETES_VERSION, Shared, audit, authn, discovery, http, metrics, oauth, openapi,
-    registry,
+    ApiServer, KUBERNETES_VERSION, Shared, audit, authn, discovery, http, image_registry, metrics,
+    oauth, openapi, registry,
 };
 
 fn json(value: &Value) -> Response {
@@ -194,7 +194,7 @@ async fn health(State(s): State<Shared>, request: Request) -> Response {
 /// Discovery, health and version are reachable by anyone through the default policy.
 async fn authorize(State(server): State<Shared>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if oauth::is_public(path) {
+    if oauth::is_public(path) || image_registry::is_public(path) {
         return next.run(request).await;
     }
     let path = path.to_string();
@@ -261,6 +261,7 @@ impl ApiServer {
             .route("/openapi/v3", get(openapi_index))
             .route("/openapi/v3/{*path}", get(openapi_document))
             .merge(oauth::routes())
+            .merge(image_registry::routes())
             .fallback(registry::dispatch::handle)
             // Innermost first: the chain runs from the last layer added to the first.
             .layer(middleware::from_fn_with_state(self.clone(), authorize))

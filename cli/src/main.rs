@@ -164,6 +164,9 @@ enum Command {
     /// Tools for managing a cluster.
     #[command(subcommand)]
     Adm(policy::AdmCommand),
+    /// Commands for working with the integrated registry.
+    #[command(subcommand)]
+    Registry(commands::registry::RegistryCommand),
     /// Modify kubeconfig files.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -226,6 +229,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Auth(c) => auth::run(&g, c).await,
         Command::Policy(c) => policy::run(&g, c).await,
         Command::Adm(c) => policy::adm(&g, c).await,
+        Command::Registry(c) => commands::registry::run(&g, c).await,
         Command::Config(c) => config::run(&g, c),
         Command::Version => version::version(&g).await,
     }

@@ -38,6 +38,7 @@ pub mod discovery;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod image_config;
 pub mod job;
 pub mod leader;
 pub mod lenient;
@@ -129,6 +130,7 @@ pub async fn run(client: Client, options: Options) {
         deployment::run(client.clone()),
         deploymentconfig::run(client.clone()),
         endpoints::run(client.clone()),
+        image_config::run(client.clone()),
         job::run(client),
     );
 }

@@ -150,6 +150,10 @@ impl Cluster {
         if !self.extra.iter().any(|a| a.starts_with("--node")) {
             args.push("--node=false".to_string());
         }
+        // Likewise the integrated registry (any `--registry…` argument).
+        if !self.extra.iter().any(|a| a.starts_with("--registry")) {
+            args.push("--registry=false".to_string());
+        }
         args.extend(self.extra.iter().cloned());
         #[cfg(feature = "etcd")]
         if let Some(etcd) = &self.etcd {

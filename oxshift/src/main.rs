@@ -8,6 +8,7 @@
 
 mod kubeconfig;
 mod node_agent;
+mod registry;
 
 /// mimalloc: faster than glibc's malloc across the server's threads, and it returns what a
 /// burst took. Built with `no_thp`: huge pages would make an idle server hold whole 2 MiB pages.
@@ -176,6 +177,9 @@ struct StartArgs {
     /// The all-in-one's node (`oxshift start` only).
     #[command(flatten)]
     node: node_agent::AllInOneNode,
+    /// The all-in-one's integrated registry (`oxshift start` only).
+    #[command(flatten)]
+    registry: registry::RegistryArgs,
 }
 
 /// The OAuth server's setup from the flags: `--htpasswd`, `--allow-all-passwords`, then the
@@ -391,33 +395,41 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         &kubelet_client.cert_pem,
         &kubelet_client.key_pem,
     )?;
-    let api = Arc::new(
-        apiserver::ApiServer::new(
-            api::Scheme::builtin(),
-            store,
-            format!("{host}:{}", listen.port()),
-        )
-        .with_service_account_tokens(tokens)
-        .with_node_client(node_client)
-        .with_oauth(oauth_config(&args, server.clone())?)
-        .with_limits(apiserver::Limits {
-            request_timeout: args.request_timeout,
-            max_read_only: args.max_requests_inflight,
-            max_mutating: args.max_mutating_requests_inflight,
-        })
-        .with_audit(apiserver::audit::Audit::from_options(
-            &apiserver::audit::Options {
-                policy_file: args.audit_policy.clone(),
-                log_path: args.audit_log.clone(),
-                rotation: apiserver::audit::Rotation {
-                    max_size_mb: args.audit_log_maxsize,
-                    max_backups: args.audit_log_maxbackup,
-                    max_age_days: args.audit_log_maxage,
-                },
+    let api = apiserver::ApiServer::new(
+        api::Scheme::builtin(),
+        store,
+        format!("{host}:{}", listen.port()),
+    )
+    .with_service_account_tokens(tokens)
+    .with_node_client(node_client)
+    .with_oauth(oauth_config(&args, server.clone())?)
+    .with_limits(apiserver::Limits {
+        request_timeout: args.request_timeout,
+        max_read_only: args.max_requests_inflight,
+        max_mutating: args.max_mutating_requests_inflight,
+    })
+    .with_audit(apiserver::audit::Audit::from_options(
+        &apiserver::audit::Options {
+            policy_file: args.audit_policy.clone(),
+            log_path: args.audit_log.clone(),
+            rotation: apiserver::audit::Rotation {
+                max_size_mb: args.audit_log_maxsize,
+                max_backups: args.audit_log_maxbackup,
+                max_age_days: args.audit_log_maxage,
             },
-        )?),
-    );
+        },
+    )?);
+    let integrated_registry = kubeconfig_mode == Kubeconfig::Write;
+    let (api, registry) = match integrated_registry {
+        true => registry::prepare(&args.registry, &args.data_dir, api)?,
+        false => (api, None),
+    };
+    let api = Arc::new(api);
     api.bootstrap().await?;
+    let registry = match registry {
+        Some(prepared) => Some(prepared.start(&api, &server).await?),
+        None => None,
+    };
     tracing::info!(%server, kubeconfig = %kubeconfig.display(), "Oxshift API server listening");
     let mut in_process = None;
     if kubeconfig_mode == Kubeconfig::Write && args.controllers {
@@ -458,6 +470,9 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         if let Some((client, election)) = &in_process {
             let release = election.release(client);
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), release).await;
+        }
+        if let Some(registry) = registry {
+            registry.stop().await;
         }
     };
     apiserver::http::serve::serve_tls(

@@ -15,6 +15,7 @@ pub mod apps_openshift;
 pub mod authorization;
 pub mod autoscaling;
 pub mod batch;
+pub mod config_openshift;
 pub mod core;
 pub mod decode;
 pub mod dispatch;
@@ -65,6 +66,11 @@ impl Registry {
         r.strategy("", "namespaces", &core::Namespaces);
         r.strategy("", "secrets", &core::Secrets);
         r.strategy("", "configmaps", &core::ConfigMaps);
+        r.strategy(
+            "config.openshift.io",
+            "images",
+            &config_openshift::ImageConfigs,
+        );
         r.strategy("", "services", &core::Services);
         r.strategy("", "pods", &core::Pods);
         r.strategy("", "podtemplates", &core::PodTemplates);

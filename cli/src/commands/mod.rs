@@ -20,6 +20,7 @@ pub mod pod_target;
 pub mod policy;
 pub mod port_forward;
 pub mod project;
+pub mod registry;
 pub mod rollout;
 pub mod rollout_dc;
 pub mod run;

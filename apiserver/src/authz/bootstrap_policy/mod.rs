@@ -284,6 +284,14 @@ pub fn objects() -> Vec<Value> {
             "system:image-puller",
             vec![rule(&["image.openshift.io"], &["imagestreams/layers"], GET)],
         ),
+        cluster_role(
+            "system:image-pusher",
+            vec![rule(
+                &["image.openshift.io"],
+                &["imagestreams/layers"],
+                GET_UPDATE,
+            )],
+        ),
         labelled(
             cluster_role("system:image-builder", rules(IMAGE_BUILDER)),
             &[aggregate_label("admin"), aggregate_label("edit")],

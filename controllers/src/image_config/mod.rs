@@ -1,0 +1,208 @@
+//! The cluster image configuration rendered for the nodes: on every change of `Image cluster`
+//! or of an ImageContentSourcePolicy, the files the Machine Config Operator would write
+//! (`registries.conf`, `policy.json`, `01-image-searchRegistries.conf`) are rendered again
+//! into the ConfigMap `openshift-config-managed/node-image-config`, written only when they
+//! changed.
+
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{ApiResource, DynamicObject, ListParams, ObjectMeta, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client};
+use serde_json::Value;
+
+use crate::Error;
+use render::{MirrorKind, MirrorSet, RegistrySources};
+
+pub const NAMESPACE: &str = "openshift-config-managed";
+pub const CONFIG_MAP: &str = "node-image-config";
+/// The files' keys in the ConfigMap.
+pub const REGISTRIES_CONF: &str = "registries.conf";
+pub const POLICY_JSON: &str = "policy.json";
+pub const SEARCH_REGISTRIES_CONF: &str = "01-image-searchRegistries.conf";
+
+const RETRY: Duration = Duration::from_secs(5);
+
+fn image_configs(client: &Client) -> Api<DynamicObject> {
+    let resource = ApiResource {
+        group: "config.openshift.io".into(),
+        version: "v1".into(),
+        api_version: "config.openshift.io/v1".into(),
+        kind: "Image".into(),
+        plural: "images".into(),
+    };
+    Api::all_with(client.clone(), &resource)
+}
+
+fn content_source_policies(client: &Client) -> Api<DynamicObject> {
+    let resource = ApiResource {
+        group: "operator.openshift.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "operator.openshift.io/v1alpha1".into(),
+        kind: "ImageContentSourcePolicy".into(),
+        plural: "imagecontentsourcepolicies".into(),
+    };
+    Api::all_with(client.clone(), &resource)
+}
+
+/// Renders at start and after every change, until the process ends.
+pub async fn run(client: Client) {
+    let images = watcher(image_configs(&client), watcher::Config::default())
+        .default_backoff()
+        .map(|_| ())
+        .boxed();
+    let policies = watcher(content_source_policies(&client), watcher::Config::default())
+        .default_backoff()
+        .map(|_| ())
+        .boxed();
+    let mut changes = futures::stream::select(images, policies);
+    loop {
+        if let Err(e) = reconcile(&client).await {
+            tracing::warn!(error = %e, "rendering the node image configuration failed");
+            tokio::time::sleep(RETRY).await;
+            continue;
+        }
+        if changes.next().await.is_none() {
+            return;
+        }
+        // A burst of events (a watch's initial list) is rendered once.
+        while let Some(Some(())) = changes.next().now_or_never() {}
+    }
+}
+
+/// The rendered files, by key.
+pub fn files(image: Option<&Value>, policies: &[Value]) -> BTreeMap<String, String> {
+    let sources = image
+        .map(RegistrySources::from_image_config)
+        .unwrap_or_default();
+    let sets = mirror_sets(policies);
+    let mut files = BTreeMap::new();
+    files.insert(
+        REGISTRIES_CONF.to_string(),
+        render::registries_conf(&sources, &sets),
+    );
+    files.insert(POLICY_JSON.to_string(), render::policy_json(&sources));
+    if let Some(search) = render::search_registries_conf(&sources) {
+        files.insert(SEARCH_REGISTRIES_CONF.to_string(), search);
+    }
+    files
+}
+
+/// The mirror sets of ImageContentSourcePolicies, in name order.
+fn mirror_sets(policies: &[Value]) -> Vec<MirrorSet> {
+    let mut sorted: Vec<&Value> = policies.iter().collect();
+    sorted.sort_by_key(|p| {
+        p["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    });
+    sorted
+        .into_iter()
+        .flat_map(|p| {
+            p["spec"]["repositoryDigestMirrors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|m| {
+            let source = m["source"].as_str().filter(|s| !s.is_empty())?;
+            Some(MirrorSet {
+                source: source.to_string(),
+                mirrors: m["mirrors"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
+                    .collect(),
+                kind: MirrorKind::ContentSource,
+                never_contact_source: false,
+            })
+        })
+        .collect()
+}
+
+async fn reconcile(client: &Client) -> Result<(), Error> {
+    let image = image_configs(client).get_opt("cluster").await?;
+    let image = image.map(|i| serde_json::to_value(i).unwrap_or(Value::Null));
+    let policies: Vec<Value> = content_source_policies(client)
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|p| serde_json::to_value(p).ok())
+        .collect();
+    let data = files(image.as_ref(), &policies);
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    if namespaces.get_opt(NAMESPACE).await?.is_none() {
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(NAMESPACE.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match namespaces.create(&PostParams::default(), &ns).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
+    match maps.get_opt(CONFIG_MAP).await? {
+        None => {
+            let map = ConfigMap {
+                metadata: ObjectMeta {
+                    name: Some(CONFIG_MAP.into()),
+                    namespace: Some(NAMESPACE.into()),
+                    ..Default::default()
+                },
+                data: Some(data),
+                ..Default::default()
+            };
+            maps.create(&PostParams::default(), &map).await?;
+        }
+        Some(mut map) if map.data.as_ref() != Some(&data) => {
+            map.data = Some(data);
+            maps.replace(CONFIG_MAP, &PostParams::default(), &map)
+                .await?;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_come_from_the_image_config_and_the_policies() {
+        let image = serde_json::json!({"spec": {"registrySources": {
+            "blockedRegistries": ["untrusted.com"], "containerRuntimeSearchRegistries": ["reg1.io"]}}});
+        let policies = [
+            serde_json::json!({"metadata": {"name": "b"}, "spec": {"repositoryDigestMirrors": [
+                {"source": "quay.io/x", "mirrors": ["m2.io/x"]}]}}),
+            serde_json::json!({"metadata": {"name": "a"}, "spec": {"repositoryDigestMirrors": [
+                {"source": "quay.io/x", "mirrors": ["m1.io/x", "m2.io/x"]}]}}),
+        ];
+        let files = files(Some(&image), &policies);
+        let conf = &files[REGISTRIES_CONF];
+        assert!(conf.contains("  location = \"quay.io/x\"\n  mirror-by-digest-only = true\n\n  [[registry.mirror]]\n    location = \"m1.io/x\"\n\n  [[registry.mirror]]\n    location = \"m2.io/x\"\n"), "{conf}");
+        assert!(
+            conf.contains("  location = \"untrusted.com\"\n  blocked = true\n"),
+            "{conf}"
+        );
+        assert!(files[POLICY_JSON].contains(r#""untrusted.com":[{"type":"reject"}]"#));
+        assert_eq!(
+            files[SEARCH_REGISTRIES_CONF],
+            "unqualified-search-registries = ['reg1.io']\n"
+        );
+        assert_eq!(super::files(None, &[]).len(), 2);
+    }
+}
