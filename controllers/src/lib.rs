@@ -18,6 +18,8 @@
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
 //! - `deployment`: Deployments roll their template out through ReplicaSets;
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
+//! - `template_instance`: template instances are instantiated once, with their requester's
+//!   permissions, and report `Ready` or `InstantiateFailure`;
 //! - `scheduler`: pods without a node are bound to one that fits them (run on its own, with
 //!   its own identity and Lease: `run_scheduler_elected`).
 //!
@@ -47,6 +49,7 @@ pub mod scheduler;
 pub mod selector;
 pub mod service_accounts;
 pub mod skipped;
+pub mod template_instance;
 #[cfg(test)]
 mod testing;
 
@@ -124,6 +127,7 @@ pub async fn run(client: Client, options: Options) {
         replicaset::run(client.clone()),
         deployment::run(client.clone()),
         endpoints::run(client.clone()),
+        template_instance::run(client.clone()),
         job::run(client),
     );
 }

@@ -246,10 +246,16 @@ fn process_piped_into_create_and_new_app_from_templates() {
         "error: unexpected parameter name \"NOPE\"\n"
     );
 
-    // A template instance names its requester: the caller.
+    // A template instance names its requester (the caller) and is instantiated with the
+    // requester's permissions, its parameters from its secret.
+    let secret = c.file(
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ti-params\ndata:\n  VALUE: ZnJvbS1zZWNyZXQ=\n",
+    );
+    ok(&home, &["create", "-f", &secret]);
     let ti = c.file(
         "ti.yaml",
-        "apiVersion: template.openshift.io/v1\nkind: TemplateInstance\nmetadata:\n  name: ti\nspec:\n  template:\n    metadata:\n      name: x\n    objects: []\n",
+        "apiVersion: template.openshift.io/v1\nkind: TemplateInstance\nmetadata:\n  name: ti\nspec:\n  secret:\n    name: ti-params\n  template:\n    metadata:\n      name: x\n    parameters:\n    - name: VALUE\n      value: default\n    objects:\n    - apiVersion: v1\n      kind: ConfigMap\n      metadata:\n        name: from-ti\n      data:\n        value: ${VALUE}\n",
     );
     ok(&home, &["create", "-f", &ti]);
     assert_eq!(
@@ -264,6 +270,48 @@ fn process_piped_into_create_and_new_app_from_templates() {
             ]
         ),
         "alice"
+    );
+    let started = Instant::now();
+    c.wait_for(
+        &["-n", "shop", "templateinstance", "ti"],
+        "{.status.conditions[0].type}={.status.conditions[0].status}",
+        "Ready=True",
+        Duration::from_secs(30),
+    );
+    eprintln!("template instance Ready in {:?}", started.elapsed());
+    let cm: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["get", "configmap", "from-ti", "-o", "json"])).unwrap();
+    assert_eq!(cm["data"]["value"], "from-secret");
+    let uid = ok(
+        &home,
+        &[
+            "get",
+            "templateinstance",
+            "ti",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ],
+    );
+    assert_eq!(
+        cm["metadata"]["labels"]["template.openshift.io/template-instance-owner"],
+        uid.as_str()
+    );
+    // What the requester may not create fails the instance.
+    let denied = c.file(
+        "denied.yaml",
+        "apiVersion: template.openshift.io/v1\nkind: TemplateInstance\nmetadata:\n  name: denied\nspec:\n  template:\n    metadata:\n      name: denied\n    objects:\n    - apiVersion: v1\n      kind: ConfigMap\n      metadata:\n        name: elsewhere\n        namespace: ${NS}\n    parameters:\n    - name: NS\n      value: default\n",
+    );
+    ok(&home, &["create", "-f", &denied]);
+    c.wait_for(
+        &["-n", "shop", "templateinstance", "denied"],
+        "{.status.conditions[0].type}={.status.conditions[0].reason}={.status.conditions[0].message}",
+        "InstantiateFailure=Failed=configmaps \"elsewhere\" is forbidden: User \"alice\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\"",
+        Duration::from_secs(30),
+    );
+    assert!(
+        !c.kubectl(&["get", "configmap", "elsewhere", "-n", "default"])
+            .status
+            .success()
     );
 }
 
