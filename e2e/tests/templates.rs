@@ -223,6 +223,11 @@ fn process_piped_into_create_and_new_app_from_templates() {
         ],
     );
     assert_eq!(image, "127.0.0.1:5000/web:1");
+    let status = ok(&home, &["status"]);
+    assert!(
+        status.contains(":8080\n  deployment/site deploys 127.0.0.1:5000/web:1 \n"),
+        "{status}"
+    );
 
     // A template file, with -o: printed, not created; then created.
     let listed = ok(

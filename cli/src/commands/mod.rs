@@ -6,6 +6,7 @@ pub mod apply;
 pub mod auth;
 pub mod config;
 pub mod create_deployment;
+mod deployment_status;
 pub mod describe;
 pub mod edit;
 pub mod exec;

@@ -16,6 +16,7 @@ use super::process::{self, parameter_values, parse_labels};
 use crate::client::{Session, session};
 use crate::error::CliError;
 use generate::{ImageInput, Shape};
+pub(super) use resolve::human_duration;
 
 #[derive(Debug, Default, clap::Args)]
 pub struct NewAppArgs {
