@@ -1,8 +1,10 @@
 //! Templates as a project admin drives them after `oc login`: `oc process | oc create -f -`,
 //! `oc new-app` with a shared template of `openshift` and with a template file, upstream's
 //! errors for required parameters and bad generator expressions, template instances taking
-//! their requester from the caller; and, with real containers, a template's Deployment whose
-//! pod serves the page the template's parameters wrote.
+//! their requester from the caller and instantiated with the requester's permissions;
+//! `oc new-app` from an image and from an existing image stream (a Deployment or a
+//! DeploymentConfig following the stream's tag); and, with real containers, a template's
+//! Deployment whose pod serves the page the template's parameters wrote.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -317,6 +319,116 @@ fn process_piped_into_create_and_new_app_from_templates() {
         !c.kubectl(&["get", "configmap", "elsewhere", "-n", "default"])
             .status
             .success()
+    );
+}
+
+#[test]
+fn new_app_from_an_image_and_from_an_image_stream() {
+    let (_dir, c, home) = alice_in_shop();
+
+    // An image: a stream tracking it, a Deployment following the stream's tag.
+    let out = ok(
+        &home,
+        &[
+            "new-app",
+            "--image=127.0.0.1:5000/web:1",
+            "--name=img",
+            "-e",
+            "A=1",
+            "-l",
+            "team=x",
+        ],
+    );
+    assert!(
+        out.contains(
+            "    * An image stream tag will be created as \"img:1\" that will track this image\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("--> Creating resources with label team=x ...\n    imagestream.image.openshift.io \"img\" created\n    deployment.apps \"img\" created\n--> Success\n    Run 'oc status' to view your app.\n"),
+        "{out}"
+    );
+    let is: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["get", "imagestream", "img", "-o", "json"])).unwrap();
+    assert_eq!(
+        is["spec"]["tags"][0]["from"],
+        serde_json::json!({"kind": "DockerImage", "name": "127.0.0.1:5000/web:1"})
+    );
+    let d: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["get", "deployment", "img", "-o", "json"])).unwrap();
+    assert_eq!(
+        d["metadata"]["annotations"]["image.openshift.io/triggers"],
+        r#"[{"from":{"kind":"ImageStreamTag","name":"img:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"img\")].image"}]"#
+    );
+    assert_eq!(
+        d["metadata"]["labels"],
+        serde_json::json!({"app": "img", "app.kubernetes.io/component": "img", "app.kubernetes.io/instance": "img", "team": "x"})
+    );
+    assert_eq!(
+        d["spec"]["selector"]["matchLabels"],
+        serde_json::json!({"deployment": "img", "team": "x"})
+    );
+    let container = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], " ", "left for the image trigger");
+    assert_eq!(
+        container["env"],
+        serde_json::json!([{"name": "A", "value": "1"}])
+    );
+
+    // An existing stream: nothing new for it, the trigger names its namespace.
+    let out = ok(
+        &home,
+        &["new-app", "shop/img:1", "--name=again", "-o", "json"],
+    );
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Deployment"]);
+    assert_eq!(
+        list["items"][0]["metadata"]["annotations"]["image.openshift.io/triggers"],
+        r#"[{"from":{"kind":"ImageStreamTag","name":"img:1","namespace":"shop"},"fieldPath":"spec.template.spec.containers[?(@.name==\"again\")].image"}]"#
+    );
+
+    // The same objects as a DeploymentConfig.
+    let out = ok(
+        &home,
+        &[
+            "new-app",
+            "--image=127.0.0.1:5000/web:1",
+            "--name=legacy",
+            "--as-deployment-config",
+        ],
+    );
+    assert!(
+        out.contains("    deploymentconfig.apps.openshift.io \"legacy\" created\n"),
+        "{out}"
+    );
+    let dc: serde_json::Value =
+        serde_json::from_str(&ok(&home, &["get", "dc", "legacy", "-o", "json"])).unwrap();
+    assert_eq!(
+        dc["spec"]["triggers"][1]["imageChangeParams"]["from"]["name"],
+        "legacy:1"
+    );
+    assert_eq!(
+        dc["spec"]["template"]["spec"]["containers"][0]["image"],
+        "127.0.0.1:5000/web:1"
+    );
+
+    // Names new-app refuses, and nothing to do.
+    let err = failed(&oc(&home, &["new-app", "--image=x", "--name=Bad"]));
+    assert!(
+        err.starts_with("error: invalid name: Bad. Must be an a lower case alphanumeric"),
+        "{err}"
+    );
+    let err = failed(&oc(&home, &["new-app"]));
+    assert!(
+        err.starts_with("error: You must specify one or more images, image streams, templates, or source code locations to create an application."),
+        "{err}"
     );
 }
 
