@@ -4,7 +4,8 @@
 //! SubjectAccessReview for the requester and created; the instance's status then lists the
 //! objects and says `Ready` (reason `Created`), or `InstantiateFailure` (reason `Failed`, the
 //! error as message) when the requester may not or the server refuses. An instance already
-//! Ready or failed is left alone, as upstream leaves it.
+//! Ready or failed is left alone, as upstream leaves it; a deleted one takes the objects it
+//! made with it (its finalizer holds it until they are deleted).
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ use crate::Error;
 use crate::backoff::Retries;
 
 pub const OWNER_LABEL: &str = "template.openshift.io/template-instance-owner";
+/// Held by an instance until the objects it made are deleted with it.
+pub const FINALIZER: &str = "template.openshift.io/finalizer";
 
 fn instances() -> ApiResource {
     ApiResource::from_gvk_with_plural(
@@ -259,12 +262,80 @@ struct Context {
     retries: Retries,
 }
 
+/// Sets the instance's finalizers to `finalizers`.
+async fn set_finalizers(
+    client: &Client,
+    ti: &DynamicObject,
+    finalizers: Vec<String>,
+) -> Result<(), Error> {
+    let ns = ti.namespace().unwrap_or_default();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &instances());
+    let patch =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": ti.resource_version()}});
+    api.patch(
+        &ti.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes the objects the instance made (those still there), then lets it go.
+async fn finalize(client: &Client, ti: &DynamicObject) -> Result<(), Error> {
+    for object in ti.data["status"]["objects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let r = &object["ref"];
+        let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        let api_version = text("apiVersion");
+        let (group, version) = api_version
+            .split_once('/')
+            .unwrap_or(("", api_version.as_str()));
+        let gvk = GroupVersionKind::gvk(group, version, &text("kind"));
+        let Ok((resource, caps)) = pinned_kind(client, &gvk).await else {
+            continue;
+        };
+        let api: Api<DynamicObject> = match caps.scope {
+            Scope::Namespaced => {
+                Api::namespaced_with(client.clone(), &text("namespace"), &resource)
+            }
+            Scope::Cluster => Api::all_with(client.clone(), &resource),
+        };
+        match api.delete(&text("name"), &Default::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let rest: Vec<String> = ti
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    set_finalizers(client, ti, rest).await
+}
+
 async fn reconcile(ti: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     let status = &ti.data["status"];
-    if ti.metadata.deletion_timestamp.is_some()
-        || condition_true(status, "Ready")
-        || condition_true(status, "InstantiateFailure")
-    {
+    let held = ti.finalizers().iter().any(|f| f == FINALIZER);
+    if ti.metadata.deletion_timestamp.is_some() {
+        if held {
+            finalize(&ctx.client, &ti).await?;
+        }
+        return Ok(Action::await_change());
+    }
+    if condition_true(status, "Ready") || condition_true(status, "InstantiateFailure") {
+        return Ok(Action::await_change());
+    }
+    // The finalizer first, so that nothing is made that a deletion could leave behind.
+    if !held {
+        let mut all = ti.finalizers().to_vec();
+        all.push(FINALIZER.into());
+        set_finalizers(&ctx.client, &ti, all).await?;
         return Ok(Action::await_change());
     }
     let name = ti.name_any();

@@ -303,6 +303,16 @@ fn process_piped_into_create_and_new_app_from_templates() {
         cm["metadata"]["labels"]["template.openshift.io/template-instance-owner"],
         uid.as_str()
     );
+    // A deleted instance takes what it made with it.
+    ok(&home, &["delete", "templateinstance", "ti"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while oc(&home, &["get", "configmap", "from-ti"]).status.success()
+        || oc(&home, &["get", "templateinstance", "ti"]).status.success()
+    {
+        assert!(Instant::now() < deadline, "the instance's objects stayed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // What the requester may not create fails the instance.
     let denied = c.file(
         "denied.yaml",
