@@ -307,11 +307,27 @@ fn process_piped_into_create_and_new_app_from_templates() {
     ok(&home, &["delete", "templateinstance", "ti"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while oc(&home, &["get", "configmap", "from-ti"]).status.success()
-        || oc(&home, &["get", "templateinstance", "ti"]).status.success()
+        || oc(&home, &["get", "templateinstance", "ti"])
+            .status
+            .success()
     {
         assert!(Instant::now() < deadline, "the instance's objects stayed");
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // An instance of a template whose Deployment asks to be waited for waits (this cluster
+    // has no node to run its pods).
+    let waiting = c.file(
+        "waiting.yaml",
+        "apiVersion: template.openshift.io/v1\nkind: TemplateInstance\nmetadata:\n  name: waiting\nspec:\n  template:\n    metadata:\n      name: w\n    objects:\n    - apiVersion: apps/v1\n      kind: Deployment\n      metadata:\n        name: waited\n        annotations:\n          template.alpha.openshift.io/wait-for-ready: \"true\"\n      spec:\n        selector:\n          matchLabels: {app: waited}\n        template:\n          metadata:\n            labels: {app: waited}\n          spec:\n            containers:\n            - {name: c, image: busybox}\n",
+    );
+    ok(&home, &["create", "-f", &waiting]);
+    c.wait_for(
+        &["-n", "shop", "templateinstance", "waiting"],
+        "{.status.conditions[0].type}={.status.conditions[0].status}={.status.conditions[0].reason}={.status.objects[0].ref.name}",
+        "Ready=False=Waiting=waited",
+        Duration::from_secs(30),
+    );
 
     // What the requester may not create fails the instance.
     let denied = c.file(
@@ -334,7 +350,7 @@ fn process_piped_into_create_and_new_app_from_templates() {
 
 #[test]
 fn new_app_from_an_image_and_from_an_image_stream() {
-    let (_dir, c, home) = alice_in_shop();
+    let (_dir, _c, home) = alice_in_shop();
 
     // An image: a stream tracking it, a Deployment following the stream's tag.
     let out = ok(
@@ -500,6 +516,44 @@ fn a_template_deployment_serves_its_page_from_real_containers() {
     assert!(page.contains("served from a template"), "{page}");
     eprintln!(
         "oc new-app busybox-httpd-example: pod answering in {:?}",
+        started.elapsed()
+    );
+
+    // The same template instantiated by a TemplateInstance is Ready once its Deployment is.
+    let template: serde_json::Value = serde_json::from_str(&as_alice(&[
+        "get",
+        "template",
+        "busybox-httpd-example",
+        "-n",
+        "openshift",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    let mut template = template;
+    for p in template["parameters"].as_array_mut().unwrap() {
+        match p["name"].as_str().unwrap() {
+            "NAME" => p["value"] = serde_json::json!("instance"),
+            "IMAGE" => p["value"] = serde_json::json!(worker.images[0]),
+            _ => {}
+        }
+    }
+    let ti = serde_json::json!({
+        "apiVersion": "template.openshift.io/v1", "kind": "TemplateInstance",
+        "metadata": {"name": "instance"},
+        "spec": {"template": template},
+    });
+    let file = c.file("instance.json", &ti.to_string());
+    let started = Instant::now();
+    as_alice(&["create", "-f", &file]);
+    c.wait_for(
+        &["-n", "shop", "templateinstance", "instance"],
+        "{.status.conditions[0].type}={.status.conditions[0].status}={.status.conditions[0].reason}",
+        "Ready=True=Created",
+        WAIT,
+    );
+    eprintln!(
+        "template instance of busybox-httpd-example Ready in {:?}",
         started.elapsed()
     );
 }

@@ -81,7 +81,10 @@ fn busybox_httpd() -> Value {
             },
             {
                 "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": "${NAME}"},
+                "metadata": {
+                    "name": "${NAME}",
+                    "annotations": {"template.alpha.openshift.io/wait-for-ready": "true"},
+                },
                 "spec": {
                     "replicas": "${{REPLICAS}}",
                     "selector": {"matchLabels": {"deployment": "${NAME}"}},

@@ -25,6 +25,8 @@ use serde_json::{Value, json};
 use crate::Error;
 use crate::backoff::Retries;
 
+mod readiness;
+
 pub const OWNER_LABEL: &str = "template.openshift.io/template-instance-owner";
 /// Held by an instance until the objects it made are deleted with it.
 pub const FINALIZER: &str = "template.openshift.io/finalizer";
@@ -157,8 +159,9 @@ async fn template_with_secret(
     Ok(template)
 }
 
-/// Instantiates the template; the references of the objects made.
-async fn instantiate(client: &Client, ti: &DynamicObject) -> Result<Vec<Value>, Stop> {
+/// Instantiates the template; the references of the objects made, and whether any of them
+/// asks to be waited for.
+async fn instantiate(client: &Client, ti: &DynamicObject) -> Result<(Vec<Value>, bool), Stop> {
     let ns = ti.namespace().unwrap_or_default();
     let uid = ti.uid().unwrap_or_default();
     let requester = &ti.data["spec"]["requester"];
@@ -183,6 +186,7 @@ async fn instantiate(client: &Client, ti: &DynamicObject) -> Result<Vec<Value>, 
     let processed = processor.create(&PostParams::default(), &input).await?;
 
     let mut refs = Vec::new();
+    let mut waits = false;
     for obj in processed.data["objects"]
         .as_array()
         .cloned()
@@ -242,12 +246,13 @@ async fn instantiate(client: &Client, ti: &DynamicObject) -> Result<Vec<Value>, 
             }
             Err(e) => return Err(e.into()),
         };
+        waits |= serde_json::to_value(&made).is_ok_and(|v| readiness::waits(&v));
         refs.push(json!({"ref": {
             "kind": kind, "apiVersion": api_version, "name": name,
             "namespace": target_ns, "uid": made.uid(),
         }}));
     }
-    Ok(refs)
+    Ok((refs, waits))
 }
 
 fn condition(kind: &str, status: &str, reason: &str, message: &str) -> Value {
@@ -340,16 +345,23 @@ async fn reconcile(ti: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, 
     }
     let name = ti.name_any();
     let ns = ti.namespace().unwrap_or_default();
-    let new_status = match instantiate(&ctx.client, &ti).await {
-        Ok(objects) => json!({
-            "conditions": [condition("Ready", "True", "Created", "")],
-            "objects": objects,
-        }),
-        Err(Stop::Failed(message)) => json!({
-            "conditions": [condition("InstantiateFailure", "True", "Failed", &message)],
-        }),
+    let instantiated = status["objects"].is_array();
+    let outcome = match instantiated {
+        true => readiness_of(&ctx.client, &ti).await,
+        false => instantiate(&ctx.client, &ti)
+            .await
+            .map(|(objects, waits)| status_of(objects, !waits)),
+    };
+    let (new_status, action) = match outcome {
+        Ok((s, true)) => (s, Action::await_change()),
+        Ok((s, false)) => (s, Action::requeue(READINESS_POLL)),
+        Err(Stop::Failed(message)) => (failed(&message), Action::await_change()),
         Err(Stop::Retry(e)) => return Err(e),
     };
+    if same_conditions(status, &new_status) {
+        // Still waiting: nothing to write (a write would only wake this instance again).
+        return Ok(action);
+    }
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &instances());
     api.patch_status(
         &name,
@@ -358,7 +370,100 @@ async fn reconcile(ti: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, 
     )
     .await?;
     ctx.retries.succeeded(&format!("{ns}/{name}"));
-    Ok(Action::await_change())
+    Ok(action)
+}
+
+/// Whether two statuses say the same of the instance (times aside).
+fn same_conditions(a: &Value, b: &Value) -> bool {
+    let said = |s: &Value| -> Vec<[String; 4]> {
+        s["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| ["type", "status", "reason", "message"].map(|k| c[k].to_string()))
+            .collect()
+    };
+    said(a) == said(b)
+}
+
+/// How often objects waited for are looked at, and for how long.
+const READINESS_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+const READINESS_TIMEOUT: i64 = 3600;
+
+/// The status of an instantiated instance: Ready, or waiting for its objects.
+fn status_of(objects: Vec<Value>, ready: bool) -> (Value, bool) {
+    let condition = match ready {
+        true => condition("Ready", "True", "Created", ""),
+        false => condition(
+            "Ready",
+            "False",
+            "Waiting",
+            "Waiting for instantiated objects to report ready",
+        ),
+    };
+    (
+        json!({"conditions": [condition], "objects": objects}),
+        ready,
+    )
+}
+
+fn failed(message: &str) -> Value {
+    json!({"conditions": [
+        condition("InstantiateFailure", "True", "Failed", message),
+        condition("Ready", "False", "Failed", "See InstantiateFailure condition for error message"),
+    ]})
+}
+
+/// Looks at the objects that ask to be waited for: all ready, one failed, or still waiting
+/// (until the instance is an hour old).
+async fn readiness_of(client: &Client, ti: &DynamicObject) -> Result<(Value, bool), Stop> {
+    let objects = ti.data["status"]["objects"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut ready = true;
+    for object in &objects {
+        let r = &object["ref"];
+        let text = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        let api_version = text("apiVersion");
+        let (group, version) = api_version
+            .split_once('/')
+            .unwrap_or(("", api_version.as_str()));
+        let gvk = GroupVersionKind::gvk(group, version, &text("kind"));
+        let (resource, caps) = pinned_kind(client, &gvk)
+            .await
+            .map_err(|e| Stop::Retry(e.into()))?;
+        let api: Api<DynamicObject> = match caps.scope {
+            Scope::Namespaced => {
+                Api::namespaced_with(client.clone(), &text("namespace"), &resource)
+            }
+            Scope::Cluster => Api::all_with(client.clone(), &resource),
+        };
+        let live = serde_json::to_value(api.get(&text("name")).await?)
+            .map_err(|e| Stop::Failed(e.to_string()))?;
+        if !readiness::waits(&live) {
+            continue;
+        }
+        let (is_ready, is_failed) = readiness::check(&live);
+        if is_failed {
+            return Err(Stop::Failed(format!(
+                "Readiness failed on {} {}/{}",
+                text("kind"),
+                text("namespace"),
+                text("name")
+            )));
+        }
+        ready &= is_ready;
+    }
+    let age = ti
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(0, |t| jiff::Timestamp::now().as_second() - t.0.as_second());
+    if !ready && age > READINESS_TIMEOUT {
+        return Err(Stop::Failed("Timeout".into()));
+    }
+    Ok(status_of(objects, ready))
 }
 
 fn error_policy(ti: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) -> Action {
