@@ -179,6 +179,45 @@ fn process_piped_into_create_and_new_app_from_templates() {
         )),
         "error: unknown parameter name \"NOPE\"\n"
     );
+    // Values from a file (the command line's win, with upstream's warning); the parameters.
+    let params = c.file("params.env", "# values\nNAME=from-file\nGREETING=ignored\n");
+    let out = oc(
+        &home,
+        &[
+            "process",
+            "-f",
+            &t,
+            "--param-file",
+            &params,
+            "-p",
+            "GREETING=given",
+            "-o",
+            "yaml",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "warning: Template parameter \"GREETING\" already defined, ignoring value from file {params:?}\n"
+        )
+    );
+    assert!(
+        text(&out.stdout).contains("greeting: given, from-file\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let table = ok(&home, &["process", "-f", &t, "--parameters"]);
+    assert_eq!(
+        table.lines().next(),
+        Some("NAME                DESCRIPTION         GENERATOR           VALUE")
+    );
+    assert!(
+        table.contains(
+            "\nPASSWORD                                expression          [a-zA-Z0-9]{16}\n"
+        ),
+        "{table}"
+    );
     let local = ok(
         &home,
         &["process", "-f", &t, "--local", "-p", "NAME=x", "-o", "name"],
