@@ -490,6 +490,11 @@ fn new_app_from_an_image_and_from_an_image_stream() {
         err.starts_with("error: invalid name: Bad. Must be an a lower case alphanumeric"),
         "{err}"
     );
+    let err = failed(&oc(&home, &["new-app", "busybox-httpd-exampel"]));
+    assert!(
+        err.starts_with("error: unable to locate any images in image streams, templates loaded in accessible projects, template files, local docker images with name \"busybox-httpd-exampel\""),
+        "{err}"
+    );
     let err = failed(&oc(&home, &["new-app"]));
     assert!(
         err.starts_with("error: You must specify one or more images, image streams, templates, or source code locations to create an application."),

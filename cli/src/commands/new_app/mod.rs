@@ -131,11 +131,21 @@ struct Resolved {
 }
 
 /// An image reference: looked up, or taken as it is when the server cannot look images up
-/// (or `--allow-missing-images` says so).
-async fn image(s: &Session, a: &NewAppArgs, term: &str) -> Result<(ImageInput, String), CliError> {
+/// (or `--allow-missing-images` says so). Unlooked-up, a bare word is taken for an image only
+/// when `--image` names it: otherwise a mistyped template name would become an application.
+async fn image(
+    s: &Session,
+    a: &NewAppArgs,
+    term: &str,
+    explicit: bool,
+) -> Result<(ImageInput, String), CliError> {
     let name = a.name.as_deref();
+    let reference_like = explicit || term.contains('/') || term.contains(':');
     match resolve::lookup_image(s, term, a.insecure_registry).await? {
         resolve::ImageLookup::Found(meta) => Ok(resolve::image_input(term, name, &meta)),
+        resolve::ImageLookup::NotServed if !reference_like && !a.allow_missing_images => {
+            Err(not_found(term))
+        }
         resolve::ImageLookup::NotServed => {
             let (input, _) = resolve::image_input(term, name, &Value::Null);
             Ok((input, String::new()))
@@ -165,7 +175,7 @@ async fn resolve_inputs(
             .push((process::template_from_file(f)?, String::new()));
     }
     for term in a.image.iter().chain(&a.docker_image) {
-        r.images.push(image(s, a, term).await?);
+        r.images.push(image(s, a, term, true).await?);
     }
     for term in &a.image_stream {
         match resolve::image_stream(s, term, a.name.as_deref()).await? {
@@ -182,7 +192,7 @@ async fn resolve_inputs(
         } else if let Some(found) = resolve::image_stream(s, term, a.name.as_deref()).await? {
             r.images.push(found);
         } else {
-            r.images.push(image(s, a, term).await?);
+            r.images.push(image(s, a, term, false).await?);
         }
     }
     Ok(r)
