@@ -42,3 +42,62 @@ impl Rest for ProcessedTemplates {
         Ok(call.out.respond(StatusCode::CREATED, call.def, template))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testing::Cluster;
+
+    const PATH: &str = "/apis/template.openshift.io/v1/namespaces/default/processedtemplates";
+
+    #[tokio::test]
+    async fn processed_and_sent_back_or_refused_as_upstream() {
+        let c = Cluster::with_default_namespace().await;
+        let processed = c
+            .post(
+                PATH,
+                json!({"metadata": {"name": "t"}, "labels": {"l": "${N}"},
+                    "parameters": [{"name": "N", "value": "x"}],
+                    "objects": [{"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": "${N}", "namespace": "other"}}]}),
+            )
+            .await
+            .created();
+        assert_eq!(
+            processed["objects"][0]["metadata"],
+            json!({"name": "x", "labels": {"l": "x"}})
+        );
+        // Nothing is stored.
+        let list = c.get("/api/v1/namespaces/default/configmaps").await.ok();
+        assert_eq!(list["items"], json!([]));
+
+        let refused = c
+            .post(
+                PATH,
+                json!({"metadata": {"name": "t"},
+                    "parameters": [{"name": "DB", "required": true}], "objects": []}),
+            )
+            .await
+            .failure(
+                422,
+                "Invalid",
+                "Template.template.openshift.io \"t\" is invalid: template.parameters[0]: Required value: template.parameters[0]: parameter DB is required and must be specified",
+            );
+        assert_eq!(
+            refused["details"]["causes"][0],
+            json!({"reason": "FieldValueRequired", "field": "template.parameters[0]",
+                "message": "Required value: template.parameters[0]: parameter DB is required and must be specified"})
+        );
+        c.post(
+            PATH,
+            json!({"metadata": {"name": "t"}, "parameters": [{"name": "a-b"}]}),
+        )
+        .await
+        .failure(
+            422,
+            "Invalid",
+            "Template.template.openshift.io \"t\" is invalid: parameters[0].name: Invalid value: \"a-b\": does not match ^[a-zA-Z0-9_]+$",
+        );
+    }
+}
