@@ -21,6 +21,8 @@ pub struct ImageInput {
     pub ports: Vec<String>,
     /// The image's declared volumes.
     pub volumes: Vec<String>,
+    /// The image's configuration (`Config` of its Docker metadata; null when unknown).
+    pub config: Value,
 }
 
 /// The options that shape every generated object.

@@ -127,7 +127,8 @@ fn check_name(name: &str) -> Result<(), CliError> {
 #[derive(Default)]
 struct Resolved {
     templates: Vec<(Value, String)>,
-    images: Vec<(ImageInput, String)>,
+    /// Each image input, the line announcing it and the words that named it.
+    images: Vec<(ImageInput, String, String)>,
 }
 
 /// An image reference: looked up, or taken as it is when the server cannot look images up
@@ -175,11 +176,12 @@ async fn resolve_inputs(
             .push((process::template_from_file(f)?, String::new()));
     }
     for term in a.image.iter().chain(&a.docker_image) {
-        r.images.push(image(s, a, term, true).await?);
+        let (input, line) = image(s, a, term, true).await?;
+        r.images.push((input, line, term.clone()));
     }
     for term in &a.image_stream {
         match resolve::image_stream(s, term, a.name.as_deref()).await? {
-            Some(found) => r.images.push(found),
+            Some((input, line)) => r.images.push((input, line, term.clone())),
             None => return Err(not_found(term)),
         }
     }
@@ -189,10 +191,13 @@ async fn resolve_inputs(
                 .push((process::template_from_file(term)?, String::new()));
         } else if let Some(t) = resolve::template(s, term).await? {
             r.templates.push((t, term.clone()));
-        } else if let Some(found) = resolve::image_stream(s, term, a.name.as_deref()).await? {
-            r.images.push(found);
+        } else if let Some((input, line)) =
+            resolve::image_stream(s, term, a.name.as_deref()).await?
+        {
+            r.images.push((input, line, term.clone()));
         } else {
-            r.images.push(image(s, a, term, false).await?);
+            let (input, line) = image(s, a, term, false).await?;
+            r.images.push((input, line, term.clone()));
         }
     }
     Ok(r)
@@ -289,16 +294,13 @@ pub async fn new_app(g: &Globals, a: &NewAppArgs) -> Result<(), CliError> {
         insecure: a.insecure_registry,
     };
     let mut app_name = a.name.clone().unwrap_or_default();
-    for (input, line) in &resolved.images {
-        if !line.is_empty() {
-            described.push_str(&format!("--> {line}\n\n"));
-        }
-        if input.stream_namespace.is_none() {
-            described.push_str(&format!(
-                "    * An image stream tag will be created as \"{}:{}\" that will track this image\n\n",
-                input.stream, input.tag
-            ));
-        }
+    for (input, line, term) in &resolved.images {
+        described.push_str(&output::describe_image(
+            input,
+            line,
+            term,
+            a.as_deployment_config,
+        ));
         if app_name.is_empty() {
             app_name = input.name.clone();
         }

@@ -115,6 +115,7 @@ pub async fn image_stream(
             tag: tag.to_string(),
             ports: ports_of(meta),
             volumes: volumes_of(meta),
+            config: meta["Config"].clone(),
         };
         return Ok(Some((input, line)));
     }
@@ -200,6 +201,7 @@ pub fn image_input(reference: &str, name: Option<&str>, meta: &Value) -> (ImageI
         stream,
         ports: ports_of(meta),
         volumes: volumes_of(meta),
+        config: meta["Config"].clone(),
     };
     (input, line)
 }
