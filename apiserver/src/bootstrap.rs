@@ -1,6 +1,6 @@
 //! What a fresh cluster needs, created at start when missing: the default RBAC policy
 //! (reconciled with its defaults unless an object says not to), the OAuth clients, the system
-//! namespaces and the `default/kubernetes` service.
+//! namespaces, the shared templates of `openshift` and the `default/kubernetes` service.
 
 use crate::error::{self, ApiError};
 use crate::{ApiServer, authz, oauth, registry};
@@ -48,6 +48,13 @@ impl ApiServer {
         for name in SYSTEM_NAMESPACES {
             let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
             self.create_if_missing(def, ns).await?;
+        }
+        for (group, plural, obj) in registry::template::seeds::objects() {
+            let def = self
+                .scheme
+                .lookup(group, "v1", plural)
+                .ok_or(ApiError::PathNotFound)?;
+            self.create_if_missing(def, obj).await?;
         }
         let services = self
             .scheme

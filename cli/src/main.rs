@@ -129,6 +129,10 @@ enum Command {
     Scale(scale::ScaleArgs),
     /// Run a particular image on the cluster.
     Run(run::RunArgs),
+    /// Create a new application.
+    NewApp(new_app::NewAppArgs),
+    /// Process a template into a list of resources.
+    Process(process::ProcessArgs),
     /// Manage the rollout of a resource.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
@@ -214,6 +218,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Patch(a) => patch::patch(&g, &a).await,
         Command::Scale(a) => scale::scale(&g, &a).await,
         Command::Run(a) => run::run(&g, &a).await,
+        Command::NewApp(a) => new_app::new_app(&g, &a).await,
+        Command::Process(a) => process::process(&g, &a).await,
         Command::Rollout(c) => rollout::run(&g, c).await,
         Command::Rollback(a) => rollout::rollback(&g, &a).await,
         Command::Set(SetCommand::Triggers(a)) => commands::set_triggers::triggers(&g, &a).await,

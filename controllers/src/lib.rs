@@ -21,6 +21,8 @@
 //!   config controller, the deployer, and the image trigger controller for configs and for
 //!   workloads annotated with `image.openshift.io/triggers`);
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
+//! - `template_instance`: template instances are instantiated once, with their requester's
+//!   permissions, and report `Ready` or `InstantiateFailure`;
 //! - `scheduler`: pods without a node are bound to one that fits them (run on its own, with
 //!   its own identity and Lease: `run_scheduler_elected`).
 //!
@@ -52,6 +54,7 @@ pub mod scheduler;
 pub mod selector;
 pub mod service_accounts;
 pub mod skipped;
+pub mod template_instance;
 #[cfg(test)]
 mod testing;
 
@@ -131,6 +134,7 @@ pub async fn run(client: Client, options: Options) {
         deploymentconfig::run(client.clone()),
         endpoints::run(client.clone()),
         image_config::run(client.clone()),
+        template_instance::run(client.clone()),
         job::run(client),
     );
 }

@@ -283,6 +283,11 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::ROUTE),
     resource!("template.openshift.io"/"v1", "Template", "templates", "template", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::OPENSHIFT_TEMPLATE),
+    resource!("template.openshift.io"/"v1", "Template", "processedtemplates", "processedtemplate", Namespaced, short: [], categories: &[], subresources: NONE)
+        .derived(&["create"]),
+    resource!("template.openshift.io"/"v1", "TemplateInstance", "templateinstances", "templateinstance", Namespaced, short: [], categories: &[], subresources: STATUS)
+        .with_merge_lists(WORKLOAD_CONDITIONS),
+    resource!("template.openshift.io"/"v1", "BrokerTemplateInstance", "brokertemplateinstances", "brokertemplateinstance", Cluster, short: [], categories: &[], subresources: NONE),
     resource!("security.openshift.io"/"v1", "SecurityContextConstraints", "securitycontextconstraints", "securitycontextconstraints", Cluster, short: ["scc"], categories: &[], subresources: NONE)
         .with_columns(columns::SECURITY_CONTEXT_CONSTRAINTS),
     resource!("project.openshift.io"/"v1", "Project", "projects", "project", Cluster, short: [], categories: &[], subresources: NONE)

@@ -36,6 +36,7 @@ pub mod selection;
 pub mod storage;
 pub mod strategy;
 pub mod table;
+pub mod template;
 pub mod user;
 pub mod validation;
 
@@ -126,6 +127,17 @@ impl Registry {
             "deploymentconfigs",
             &apps_openshift::DeploymentConfigs,
         );
+        r.strategy("template.openshift.io", "templates", &template::Templates);
+        r.strategy(
+            "template.openshift.io",
+            "templateinstances",
+            &template::TemplateInstances,
+        );
+        r.strategy(
+            "template.openshift.io",
+            "brokertemplateinstances",
+            &template::BrokerTemplateInstances,
+        );
         // Subresources and virtual resources with handlers of their own.
         r.handler(
             "",
@@ -180,6 +192,18 @@ impl Registry {
             "users",
             "",
             user::Users(Generic::new(Serves::Object, &Plain)),
+        );
+        r.handler(
+            "template.openshift.io",
+            "processedtemplates",
+            "",
+            template::ProcessedTemplates,
+        );
+        r.handler(
+            "template.openshift.io",
+            "templateinstances",
+            "",
+            template::WithRequester(Generic::new(Serves::Object, &template::TemplateInstances)),
         );
         // Everything else the scheme serves: reviews, and the generic store for every stored
         // kind (the object, and its status, scale and finalize subresources).

@@ -76,6 +76,7 @@ pub async fn status(g: &Globals, _a: &StatusArgs) -> Result<(), CliError> {
     )
     .await;
     let deployments = items(&s, &format!("/apis/apps/v1/namespaces/{ns}/deployments")).await;
+    let replica_sets = items(&s, &format!("/apis/apps/v1/namespaces/{ns}/replicasets")).await;
     let bcs = items(
         &s,
         &format!("/apis/build.openshift.io/v1/namespaces/{ns}/buildconfigs"),
@@ -125,13 +126,13 @@ pub async fn status(g: &Globals, _a: &StatusArgs) -> Result<(), CliError> {
         for (label, w) in &workloads {
             if selects(selector, &w["spec"]["template"]["metadata"]["labels"]) {
                 shown.push(label.clone());
-                out.push_str(&workload(label, w, &bcs, "  ", &mut built));
+                out.push_str(&workload(label, w, &bcs, &replica_sets, "  ", &mut built));
             }
         }
     }
     for (label, w) in workloads.iter().filter(|(l, _)| !shown.contains(l)) {
         out.push('\n');
-        out.push_str(&workload(label, w, &bcs, "", &mut built));
+        out.push_str(&workload(label, w, &bcs, &replica_sets, "", &mut built));
     }
     for bc in bcs.iter().filter(|b| !built.contains(&name(b))) {
         out.push_str(&format!("\n{}", build_line(bc, "")));
@@ -160,9 +161,13 @@ fn workload<'a>(
     label: &str,
     w: &Value,
     bcs: &'a [Value],
+    replica_sets: &[Value],
     indent: &str,
     built: &mut Vec<&'a str>,
 ) -> String {
+    if label.starts_with("deployment/") {
+        return deployment(label, w, replica_sets, indent);
+    }
     let template = &w["spec"]["template"];
     let from = w["spec"]["triggers"]
         .as_array()
@@ -190,6 +195,22 @@ fn workload<'a>(
     let ready = w["status"]["readyReplicas"].as_i64().unwrap_or(0);
     let noun = if desired == 1 { "pod" } else { "pods" };
     out.push_str(&format!("{indent}  {ready}/{desired} {noun} ready\n"));
+    out
+}
+
+/// A Deployment: what it deploys (with upstream's trailing space) and its ReplicaSets.
+fn deployment(label: &str, d: &Value, replica_sets: &[Value], indent: &str) -> String {
+    let what = match super::deployment_status::triggered_tag(d) {
+        Some(tag) => format!("istag/{tag}"),
+        None => images(&d["spec"]["template"]),
+    };
+    let mut out = format!("{indent}{label} deploys {what} \n");
+    out.push_str(&super::deployment_status::replica_set_lines(
+        d,
+        replica_sets,
+        &format!("{indent}  "),
+        jiff::Timestamp::now(),
+    ));
     out
 }
 

@@ -413,12 +413,22 @@ fn status_tracing_and_watch() {
     );
     c.kubectl_ok(&["create", "deployment", "web", "--image=nginx"]);
     c.kubectl_ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
-    let status = run(&["status"]).0;
+    // The Deployment's line, then its ReplicaSet's once the controller has made it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status = run(&["status"]).0;
+        if status.contains("    deployment #1 running for ") || Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     assert!(status.contains("\nsvc/web - "), "{status}");
     assert!(
-        status.contains(":80->8080\n  deployment/web deploys nginx\n    0/1 pod ready\n"),
+        status
+            .contains(":80->8080\n  deployment/web deploys nginx \n    deployment #1 running for "),
         "{status}"
     );
+    assert!(status.contains(" - 0/1 pods"), "{status}");
     // A routed service is headed by its URL; a build config feeding a deployment config's
     // image stream tag is shown under it.
     let app = c.file(

@@ -81,13 +81,18 @@ fn containers_at(
                 errors.duplicate(&format!("{path}.name"), Bad::Str(name));
             }
         }
-        if container["image"]
-            .as_str()
-            .unwrap_or_default()
-            .trim()
-            .is_empty()
-        {
+        // A pod template may hold a blank image (" ") an image trigger fills in; only a real
+        // pod's (`spec.containers`) must be free of surrounding whitespace.
+        let image = container["image"].as_str().unwrap_or_default();
+        if image.is_empty() {
             errors.required(&format!("{path}.image"), "");
+        } else if matches!(base, "spec.containers" | "spec.initContainers") && image.trim() != image
+        {
+            errors.invalid(
+                &format!("{path}.image"),
+                Bad::Str(image),
+                "must not have leading or trailing whitespace",
+            );
         }
         one_of(container, "imagePullPolicy", &path, PULL_POLICIES, errors);
         ports(&container["ports"], &format!("{path}.ports"), errors);

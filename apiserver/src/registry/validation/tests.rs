@@ -135,6 +135,22 @@ fn pod_specs_need_named_containers_with_images() {
 }
 
 #[test]
+fn a_blank_image_waits_in_templates_not_in_pods() {
+    let mut d = deployment(1);
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(" ");
+    assert_eq!(causes("apps", "deployments", d), []);
+    let pod =
+        json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": " "}]}});
+    assert_eq!(
+        causes("", "pods", pod),
+        [(
+            "spec.containers[0].image".to_string(),
+            "Invalid value: \" \": must not have leading or trailing whitespace".to_string()
+        )]
+    );
+}
+
+#[test]
 fn config_keys_and_typed_secrets() {
     let cm = json!({"metadata": {"name": "c"}, "data": {"a b": "x", "ok": "y"}});
     let found = causes("", "configmaps", cm);
