@@ -32,6 +32,9 @@ use api::Scheme;
 /// The Kubernetes API version this server speaks, as `/version` reports it.
 pub const KUBERNETES_VERSION: (&str, &str) = ("1", "32");
 
+/// The domain of routes' generated hosts unless configured.
+pub const DEFAULT_APPS_DOMAIN: &str = "apps.oxshift.local";
+
 pub struct ApiServer {
     pub scheme: Scheme,
     pub store: Arc<dyn storage::Store>,
@@ -62,6 +65,8 @@ pub struct ApiServer {
     pub(crate) audit: Option<Arc<audit::Audit>>,
     /// Connections to the nodes, for pods' logs and streams (none: those are unavailable).
     pub node_client: Option<Arc<node_client::NodeClient>>,
+    /// The domain routes' generated hosts end in (`--apps-domain`).
+    pub apps_domain: String,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -120,7 +125,14 @@ impl ApiServer {
             closing: tokio::sync::watch::channel(false).0,
             audit: None,
             node_client: None,
+            apps_domain: DEFAULT_APPS_DOMAIN.to_string(),
         }
+    }
+
+    /// The same server giving routes hosts under `domain`.
+    pub fn with_apps_domain(mut self, domain: String) -> Self {
+        self.apps_domain = domain;
+        self
     }
 
     /// The same server with other request limits.

@@ -30,6 +30,7 @@ pub mod project;
 pub mod query;
 pub mod response;
 pub mod rest;
+pub mod route;
 pub mod scheduling;
 pub mod selection;
 pub mod storage;
@@ -120,6 +121,7 @@ impl Registry {
             "deploymentconfigs",
             &apps_openshift::DeploymentConfigs,
         );
+        r.strategy("route.openshift.io", "routes", &route::Routes);
         // Subresources and virtual resources with handlers of their own.
         r.handler(
             "",
