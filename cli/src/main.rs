@@ -129,6 +129,11 @@ enum Command {
     Scale(scale::ScaleArgs),
     /// Run a particular image on the cluster.
     Run(run::RunArgs),
+    /// Expose a replicated application as a service or route.
+    Expose(commands::expose::ExposeArgs),
+    /// Commands that help set specific features on objects.
+    #[command(subcommand)]
+    Set(commands::set::SetCommand),
     /// Manage the rollout of a resource.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
@@ -200,6 +205,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Patch(a) => patch::patch(&g, &a).await,
         Command::Scale(a) => scale::scale(&g, &a).await,
         Command::Run(a) => run::run(&g, &a).await,
+        Command::Expose(a) => commands::expose::expose(&g, &a).await,
+        Command::Set(c) => commands::set::run(&g, c).await,
         Command::Rollout(c) => rollout::run(&g, c).await,
         Command::Label(a) => meta::run(&g, meta::Field::Labels, &a).await,
         Command::Annotate(a) => meta::run(&g, meta::Field::Annotations, &a).await,
