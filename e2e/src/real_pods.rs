@@ -223,19 +223,23 @@ impl PodmanCluster {
     /// Starts the cluster with its node `node` (pod addresses from `cidr`), waits until the
     /// node is Ready, and pushes an image (`build_and_push`) for each of `tags`.
     pub fn start(node: &str, cidr: &str, tags: &[&str]) -> PodmanCluster {
-        let mut cluster = crate::Cluster::start_with(
-            crate::Backend::Embedded,
-            &[
-                "--node-runtime",
-                "podman",
-                "--node-name",
-                node,
-                "--node-port",
-                "0",
-                "--node-pod-cidr",
-                cidr,
-            ],
-        );
+        Self::start_with(node, cidr, tags, &[])
+    }
+
+    /// `start`, with `extra` arguments for the server (e.g. its router's).
+    pub fn start_with(node: &str, cidr: &str, tags: &[&str], extra: &[&str]) -> PodmanCluster {
+        let mut args = vec![
+            "--node-runtime",
+            "podman",
+            "--node-name",
+            node,
+            "--node-port",
+            "0",
+            "--node-pod-cidr",
+            cidr,
+        ];
+        args.extend_from_slice(extra);
+        let mut cluster = crate::Cluster::start_with(crate::Backend::Embedded, &args);
         let leftovers = NodeLeftovers {
             node_dir: cluster.data_dir().join("node"),
         };
