@@ -337,6 +337,45 @@ fn routes_reach_real_pods_through_the_router() {
         (back == hello).then_some(())
     });
 
+    // Without `routes/custom-host`, a host cannot be chosen (a generated one is given).
+    c.kubectl_ok(&[
+        "create",
+        "clusterrole",
+        "route-maker",
+        "--verb=create,get",
+        "--resource=routes.route.openshift.io",
+    ]);
+    let carol = c.user_with_role("carol", &[], "route-maker", "shop");
+    let chosen = r#"{"apiVersion":"route.openshift.io/v1","kind":"Route","metadata":{"name":"chosen"},
+        "spec":{"host":"chosen.example.com","to":{"kind":"Service","name":"web"}}}"#;
+    let refused = c.kubectl(&[
+        "--kubeconfig",
+        carol.to_str().unwrap(),
+        "-n",
+        "shop",
+        "create",
+        "-f",
+        &c.file("chosen.json", chosen),
+    ]);
+    let refusal = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        refusal.contains("\"chosen\" is invalid: spec.host: Forbidden: you do not have permission to set the host field of the route"),
+        "{refusal}"
+    );
+    let generated = r#"{"apiVersion":"route.openshift.io/v1","kind":"Route","metadata":{"name":"given"},
+        "spec":{"to":{"kind":"Service","name":"web"}}}"#;
+    kubectl(
+        &carol,
+        "shop",
+        &["create", "-f", &c.file("given.json", generated)],
+    );
+    let given = kubectl(
+        &carol,
+        "shop",
+        &["get", "route", "given", "-o", "jsonpath={.spec.host}"],
+    );
+    assert_eq!(given, "given-shop.apps.oxshift.local");
+
     // Another namespace cannot take the host: its route is refused, and the page stays.
     let bobs = r#"{"apiVersion":"route.openshift.io/v1","kind":"Route","metadata":{"name":"thief"},
         "spec":{"host":"web-shop.apps.oxshift.local","to":{"kind":"Service","name":"web"}}}"#;

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::certs;
 use crate::claims::{self, Decision};
-use crate::model::Route;
+use crate::model::{Route, RouteRecord};
 use crate::table::{Backend, Balance, Endpoint, Entry, Insecure, Table, Termination};
 use crate::weights;
 
@@ -27,7 +27,7 @@ pub struct Outcome {
 
 /// What the table is built from.
 pub struct Inputs<'a> {
-    pub routes: Vec<Route>,
+    pub routes: Vec<Arc<RouteRecord>>,
     /// Services by `namespace/name`.
     pub services: HashMap<String, Arc<Service>>,
     /// Endpoint slices by `namespace/service`.
@@ -37,13 +37,14 @@ pub struct Inputs<'a> {
 
 pub fn build(inputs: &Inputs<'_>) -> (Table, HashMap<String, Outcome>) {
     let host_of = |r: &Route| host_of(r, inputs.apps_domain);
-    let mut decisions = claims::decide(&inputs.routes, host_of);
+    let mut decisions = claims::decide(inputs.routes.iter().map(|r| &r.route), host_of);
     let mut table = Table {
         built: Some(std::time::Instant::now()),
         ..Default::default()
     };
     let mut outcomes = HashMap::new();
-    for route in &inputs.routes {
+    for record in &inputs.routes {
+        let route = &record.route;
         let key = route.key();
         let host = host_of(route);
         let mut decision = decisions.remove(&key).unwrap_or(Decision::Admitted);

@@ -22,8 +22,11 @@ fn rejected(reason: &str, message: String) -> Decision {
 }
 
 /// The decisions on `routes` (any order), by route key; `host_of` gives each route's host.
-pub fn decide(routes: &[Route], host_of: impl Fn(&Route) -> String) -> HashMap<String, Decision> {
-    let mut order: Vec<&Route> = routes.iter().collect();
+pub fn decide<'a>(
+    routes: impl IntoIterator<Item = &'a Route>,
+    host_of: impl Fn(&Route) -> String,
+) -> HashMap<String, Decision> {
+    let mut order: Vec<&Route> = routes.into_iter().collect();
     order.sort_by(|a, b| (&a.created, &a.uid).cmp(&(&b.created, &b.uid)));
     // Per host: the owning namespace, and per path the route that holds it.
     let mut owners: HashMap<String, (String, HashMap<String, String>)> = HashMap::new();

@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use crate::Options;
 use crate::build::{self, Inputs};
 use crate::metrics::Metrics;
-use crate::model::Route;
+use crate::model::RouteRecord;
 use crate::status::StatusWriter;
 use crate::table::Current;
 
@@ -37,10 +37,16 @@ pub fn route_resource() -> ApiResource {
 
 type Objects<K> = Arc<Mutex<HashMap<String, Arc<K>>>>;
 
-/// Keeps `objects` equal to what `api` holds, waking `changed` on every change.
-async fn follow<K>(api: Api<K>, objects: Objects<K>, changed: Arc<Notify>)
-where
+/// Keeps `objects` equal to what `api` holds (each object as `keep` makes it), waking
+/// `changed` on every change.
+async fn follow<K, T>(
+    api: Api<K>,
+    objects: Objects<T>,
+    changed: Arc<Notify>,
+    keep: fn(K) -> Option<T>,
+) where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    T: Send + Sync + 'static,
 {
     let key = |o: &K| {
         format!(
@@ -49,7 +55,7 @@ where
             o.meta().name.as_deref().unwrap_or_default()
         )
     };
-    let mut pending: HashMap<String, Arc<K>> = HashMap::new();
+    let mut pending: HashMap<String, Arc<T>> = HashMap::new();
     let mut events = watcher::watcher(api, watcher::Config::default())
         .default_backoff()
         .boxed();
@@ -60,9 +66,20 @@ where
         let mut map = objects.lock().unwrap_or_else(|p| p.into_inner());
         match event {
             Event::Init => pending.clear(),
-            Event::InitApply(o) => drop(pending.insert(key(&o), Arc::new(o))),
+            Event::InitApply(o) => {
+                let k = key(&o);
+                if let Some(kept) = keep(o) {
+                    pending.insert(k, Arc::new(kept));
+                }
+            }
             Event::InitDone => *map = std::mem::take(&mut pending),
-            Event::Apply(o) => drop(map.insert(key(&o), Arc::new(o))),
+            Event::Apply(o) => {
+                let k = key(&o);
+                match keep(o) {
+                    Some(kept) => drop(map.insert(k, Arc::new(kept))),
+                    None => drop(map.remove(&k)),
+                }
+            }
             Event::Delete(o) => drop(map.remove(&key(&o))),
         }
         drop(map);
@@ -70,9 +87,20 @@ where
     }
 }
 
+/// An object without what the router never reads and that weighs most in memory: its managed
+/// fields and last-applied configuration.
+fn slim<K: Resource>(mut object: K) -> Option<K> {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    Some(object)
+}
+
 pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics: Arc<Metrics>) {
     let changed = Arc::new(Notify::new());
-    let routes: Objects<DynamicObject> = Arc::default();
+    let routes: Objects<RouteRecord> = Arc::default();
     let services: Objects<Service> = Arc::default();
     let slices: Objects<EndpointSlice> = Arc::default();
     let resource = route_resource();
@@ -80,27 +108,27 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
         Api::<DynamicObject>::all_with(client.clone(), &resource),
         routes.clone(),
         changed.clone(),
+        RouteRecord::from_object,
     ));
     tokio::spawn(follow(
         Api::<Service>::all(client.clone()),
         services.clone(),
         changed.clone(),
+        slim,
     ));
     tokio::spawn(follow(
         Api::<EndpointSlice>::all(client.clone()),
         slices.clone(),
         changed.clone(),
+        slim,
     ));
     let mut status = StatusWriter::new(client, options.clone());
     loop {
         changed.notified().await;
         tokio::time::sleep(COALESCE).await;
-        let objects: Vec<Arc<DynamicObject>> = lock(&routes).values().cloned().collect();
+        let records: Vec<Arc<RouteRecord>> = lock(&routes).values().cloned().collect();
         let inputs = Inputs {
-            routes: objects
-                .iter()
-                .filter_map(|o| Route::from_object(o))
-                .collect(),
+            routes: records,
             services: lock(&services).clone(),
             slices: by_service(&lock(&slices)),
             apps_domain: &options.apps_domain,
@@ -108,7 +136,7 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
         let (built, outcomes) = build::build(&inputs);
         table.set(built);
         metrics.reloads.fetch_add(1, Ordering::Relaxed);
-        if !status.sync(&objects, &outcomes).await {
+        if !status.sync(&inputs.routes, &outcomes).await {
             // Some status could not be written (a conflict): try again shortly.
             let changed = changed.clone();
             tokio::spawn(async move {

@@ -90,3 +90,26 @@ impl Route {
             .collect()
     }
 }
+
+/// A route as the router keeps it between changes: what it serves, and what its status
+/// writer needs (its revision and the routers' status entries).
+#[derive(Clone, Debug)]
+pub struct RouteRecord {
+    pub route: Route,
+    pub resource_version: String,
+    /// `status.ingress`, every router's entries.
+    pub ingress: Vec<Value>,
+}
+
+impl RouteRecord {
+    pub fn from_object(obj: kube::core::DynamicObject) -> Option<RouteRecord> {
+        Some(RouteRecord {
+            route: Route::from_object(&obj)?,
+            resource_version: obj.metadata.resource_version.clone().unwrap_or_default(),
+            ingress: obj.data["status"]["ingress"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+}

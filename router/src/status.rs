@@ -7,21 +7,23 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
-use kube::api::{Api, DynamicObject, PostParams};
+use kube::api::{Api, DynamicObject, PostParams, TypeMeta};
 use serde_json::{Value, json};
 
 use crate::Options;
 use crate::build::Outcome;
 use crate::claims::Decision;
 use crate::control::route_resource;
+use crate::model::{Route, RouteRecord};
 
 pub struct StatusWriter {
     client: Client,
     options: Arc<Options>,
-    /// What was last written per route uid, so that a write is not repeated before the
-    /// watch shows it.
-    written: HashMap<String, Value>,
+    /// A digest of what was last written per route uid, so that a write is not repeated
+    /// before the watch shows it.
+    written: HashMap<String, u64>,
 }
 
 impl StatusWriter {
@@ -36,55 +38,61 @@ impl StatusWriter {
     /// Writes every status that differs from its decision; false when a write failed.
     pub async fn sync(
         &mut self,
-        routes: &[Arc<DynamicObject>],
+        routes: &[Arc<RouteRecord>],
         outcomes: &HashMap<String, Outcome>,
     ) -> bool {
         let mut ok = true;
-        let live: std::collections::HashSet<&str> = routes
-            .iter()
-            .filter_map(|r| r.metadata.uid.as_deref())
-            .collect();
+        let live: std::collections::HashSet<&str> =
+            routes.iter().map(|r| r.route.uid.as_str()).collect();
         self.written.retain(|uid, _| live.contains(uid.as_str()));
-        for route in routes {
-            let (Some(ns), Some(name)) = (&route.metadata.namespace, &route.metadata.name) else {
-                continue;
-            };
-            let Some(outcome) = outcomes.get(&format!("{ns}/{name}")) else {
+        let name = self.options.router_name.as_str();
+        for record in routes {
+            let route = &record.route;
+            let Some(outcome) = outcomes.get(&route.key()) else {
                 continue;
             };
             let wanted = self.entry(route, outcome);
-            let entries = route.data["status"]["ingress"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let current = entries
-                .iter()
-                .find(|e| e["routerName"] == self.options.router_name.as_str());
+            let current = record.ingress.iter().find(|e| e["routerName"] == name);
             if current.is_some_and(|c| same(c, &wanted)) {
                 continue;
             }
-            let uid = route.metadata.uid.clone().unwrap_or_default();
-            if self.written.get(&uid).is_some_and(|w| same(w, &wanted)) && current.is_some() {
+            let digest = digest(&wanted);
+            if current.is_some() && self.written.get(&route.uid) == Some(&digest) {
                 continue;
             }
             let wanted = keep_transition_time(current, wanted);
-            let mut next = (**route).clone();
-            let mut ingress: Vec<Value> = entries
-                .into_iter()
-                .filter(|e| e["routerName"] != self.options.router_name.as_str())
+            let mut ingress: Vec<Value> = record
+                .ingress
+                .iter()
+                .filter(|e| e["routerName"] != name)
+                .cloned()
                 .collect();
-            ingress.push(wanted.clone());
-            next.data["status"] = json!({"ingress": ingress});
+            ingress.push(wanted);
+            // The status subresource takes the status only; the revision guards the write.
+            let body = DynamicObject {
+                types: Some(TypeMeta {
+                    api_version: "route.openshift.io/v1".into(),
+                    kind: "Route".into(),
+                }),
+                metadata: ObjectMeta {
+                    name: Some(route.name.clone()),
+                    namespace: Some(route.namespace.clone()),
+                    uid: Some(route.uid.clone()),
+                    resource_version: Some(record.resource_version.clone()),
+                    ..Default::default()
+                },
+                data: json!({"status": {"ingress": ingress}}),
+            };
             let api: Api<DynamicObject> =
-                Api::namespaced_with(self.client.clone(), ns, &route_resource());
+                Api::namespaced_with(self.client.clone(), &route.namespace, &route_resource());
             match api
-                .replace_status(name, &PostParams::default(), &next)
+                .replace_status(&route.name, &PostParams::default(), &body)
                 .await
             {
-                Ok(_) => drop(self.written.insert(uid, wanted)),
+                Ok(_) => drop(self.written.insert(route.uid.clone(), digest)),
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(e) => {
-                    tracing::debug!(route = %format!("{ns}/{name}"), error = %e, "route status not written");
+                    tracing::debug!(route = %route.key(), error = %e, "route status not written");
                     ok = false;
                 }
             }
@@ -92,21 +100,22 @@ impl StatusWriter {
         ok
     }
 
-    fn entry(&self, route: &DynamicObject, outcome: &Outcome) -> Value {
-        let policy = route.data["spec"]["wildcardPolicy"]
-            .as_str()
-            .filter(|p| !p.is_empty())
-            .unwrap_or("None");
-        let now = jiff::Timestamp::now()
-            .round(jiff::Unit::Second)
-            .unwrap_or(jiff::Timestamp::now());
-        let time = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    fn entry(&self, route: &Route, outcome: &Outcome) -> Value {
+        let policy = match route.spec.wildcard_policy.as_str() {
+            "" => "None",
+            p => p,
+        };
+        let time = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
         let condition = match &outcome.decision {
             Decision::Admitted => {
                 json!({"type": "Admitted", "status": "True", "lastTransitionTime": time})
             }
-            Decision::Rejected { reason, message } => json!({"type": "Admitted", "status": "False",
-                "lastTransitionTime": time, "reason": reason, "message": message}),
+            Decision::Rejected { reason, message } => {
+                json!({"type": "Admitted", "status": "False",
+                "lastTransitionTime": time, "reason": reason, "message": message})
+            }
         };
         json!({
             "host": outcome.host,
@@ -118,20 +127,29 @@ impl StatusWriter {
     }
 }
 
-/// Equal but for the conditions' transition times.
-fn same(a: &Value, b: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(conditions) = v["conditions"].as_array_mut() {
-            for c in conditions {
-                if let Some(c) = c.as_object_mut() {
-                    c.remove("lastTransitionTime");
-                }
+/// A digest of an entry but for its transition times.
+fn digest(entry: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    without_times(entry).to_string().hash(&mut hasher);
+    hasher.finish()
+}
+
+fn without_times(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(conditions) = v["conditions"].as_array_mut() {
+        for c in conditions {
+            if let Some(c) = c.as_object_mut() {
+                c.remove("lastTransitionTime");
             }
         }
-        v
-    };
-    strip(a) == strip(b)
+    }
+    v
+}
+
+/// Equal but for the conditions' transition times.
+fn same(a: &Value, b: &Value) -> bool {
+    without_times(a) == without_times(b)
 }
 
 /// `wanted` with the current condition's transition time when the condition is unchanged.
