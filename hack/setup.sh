@@ -19,7 +19,6 @@
 #   curl               /usr/bin/curl                                the route tests request pages through the router
 #   openssl            /usr/bin/openssl                             ...over TLS with certificates they make
 #   haproxy            /usr/sbin/haproxy                            hack/bench-router.sh compares the router with HAProxy 2.6
-#   wrk                /usr/bin/wrk                                 ...under the same load from wrk
 # The Python kubernetes client goes into a virtualenv under target/.
 # `hack/setup.sh --check` installs nothing: it lists what is missing and fails if anything is.
 set -euo pipefail
@@ -43,7 +42,6 @@ required=(
   "curl|/usr/bin/curl"
   "openssl|/usr/bin/openssl"
   "haproxy|/usr/sbin/haproxy"
-  "wrk|/usr/bin/wrk"
 )
 
 missing_packages() {
