@@ -16,6 +16,9 @@
 #   skopeo             /usr/bin/skopeo                              ...and copy them between registries
 #   docker-registry    /usr/bin/docker-registry                     ...into a registry the test starts on loopback
 #   busybox-static     /bin/busybox                                 ...holding only a static busybox
+#   curl               /usr/bin/curl                                the route tests request pages through the router
+#   openssl            /usr/bin/openssl                             ...over TLS with certificates they make
+#   haproxy            /usr/sbin/haproxy                            hack/bench-router.sh compares the router with HAProxy 2.6
 # The Python kubernetes client goes into a virtualenv under target/.
 # `hack/setup.sh --check` installs nothing: it lists what is missing and fails if anything is.
 set -euo pipefail
@@ -36,6 +39,9 @@ required=(
   "skopeo|/usr/bin/skopeo"
   "docker-registry|/usr/bin/docker-registry"
   "busybox-static|/bin/busybox"
+  "curl|/usr/bin/curl"
+  "openssl|/usr/bin/openssl"
+  "haproxy|/usr/sbin/haproxy"
 )
 
 missing_packages() {
@@ -59,11 +65,11 @@ install_system_packages() {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  # Debian ships etcd, prometheus and docker-registry with service units; tests start their own,
+  # Debian ships etcd, prometheus, docker-registry and haproxy with service units; tests start their own,
   # so keep those off.
   if command -v systemctl >/dev/null 2>&1; then
     local unit
-    for unit in etcd prometheus docker-registry; do
+    for unit in etcd prometheus docker-registry haproxy; do
       if systemctl is-active --quiet "$unit" 2>/dev/null; then "${sudo[@]}" systemctl stop "$unit" || true; fi
     done
   fi

@@ -33,6 +33,9 @@ use api::Scheme;
 /// The Kubernetes API version this server speaks, as `/version` reports it.
 pub const KUBERNETES_VERSION: (&str, &str) = ("1", "32");
 
+/// The domain of routes' generated hosts unless configured.
+pub const DEFAULT_APPS_DOMAIN: &str = "apps.oxshift.local";
+
 pub struct ApiServer {
     pub scheme: Scheme,
     pub store: Arc<dyn storage::Store>,
@@ -65,6 +68,8 @@ pub struct ApiServer {
     pub node_client: Option<Arc<node_client::NodeClient>>,
     /// The integrated registry's token server (none: `/openshift/token` answers 404).
     pub image_registry: Option<Arc<image_registry::IntegratedRegistry>>,
+    /// The domain routes' generated hosts end in (`--apps-domain`).
+    pub apps_domain: String,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -124,7 +129,14 @@ impl ApiServer {
             audit: None,
             node_client: None,
             image_registry: None,
+            apps_domain: DEFAULT_APPS_DOMAIN.to_string(),
         }
+    }
+
+    /// The same server giving routes hosts under `domain`.
+    pub fn with_apps_domain(mut self, domain: String) -> Self {
+        self.apps_domain = domain;
+        self
     }
 
     /// The same server with other request limits.

@@ -133,14 +133,16 @@ enum Command {
     NewApp(new_app::NewAppArgs),
     /// Process a template into a list of resources.
     Process(process::ProcessArgs),
+    /// Expose a replicated application as a service or route.
+    Expose(commands::expose::ExposeArgs),
+    /// Commands that help set specific features on objects.
+    #[command(subcommand)]
+    Set(commands::set::SetCommand),
     /// Manage the rollout of a resource.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
     /// Revert part of an application back to a previous deployment.
     Rollback(rollout::RollbackArgs),
-    /// Commands that help set specific features on objects.
-    #[command(subcommand)]
-    Set(SetCommand),
     /// Update the labels on a resource.
     Label(meta::MetaArgs),
     /// Update the annotations on a resource.
@@ -176,12 +178,6 @@ enum Command {
     Config(config::ConfigCommand),
     /// Print the client and server version information.
     Version,
-}
-
-#[derive(Debug, clap::Subcommand)]
-enum SetCommand {
-    /// Update the triggers on one or more objects.
-    Triggers(commands::set_triggers::TriggersArgs),
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
@@ -220,9 +216,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run(a) => run::run(&g, &a).await,
         Command::NewApp(a) => new_app::new_app(&g, &a).await,
         Command::Process(a) => process::process(&g, &a).await,
+        Command::Expose(a) => commands::expose::expose(&g, &a).await,
+        Command::Set(c) => commands::set::run(&g, c).await,
         Command::Rollout(c) => rollout::run(&g, c).await,
         Command::Rollback(a) => rollout::rollback(&g, &a).await,
-        Command::Set(SetCommand::Triggers(a)) => commands::set_triggers::triggers(&g, &a).await,
         Command::Label(a) => meta::run(&g, meta::Field::Labels, &a).await,
         Command::Annotate(a) => meta::run(&g, meta::Field::Annotations, &a).await,
         Command::Explain(a) => explain::explain(&g, &a).await,

@@ -154,6 +154,10 @@ impl Cluster {
         if !self.extra.iter().any(|a| a.starts_with("--registry")) {
             args.push("--registry=false".to_string());
         }
+        // Likewise the all-in-one's router, which binds the router ports.
+        if !self.extra.iter().any(|a| a.starts_with("--router")) {
+            args.push("--router=false".to_string());
+        }
         args.extend(self.extra.iter().cloned());
         #[cfg(feature = "etcd")]
         if let Some(etcd) = &self.etcd {

@@ -226,7 +226,7 @@ impl PodmanCluster {
         Self::start_with(node, cidr, tags, &[])
     }
 
-    /// `start`, with `extra` arguments for `oxshift start` (an identity provider...).
+    /// `start`, with `extra` arguments for `oxshift start` (an identity provider, the router...).
     pub fn start_with(node: &str, cidr: &str, tags: &[&str], extra: &[&str]) -> PodmanCluster {
         let mut args = vec![
             "--node-runtime",

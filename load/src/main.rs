@@ -6,6 +6,7 @@
 
 mod client;
 mod process;
+mod router_bench;
 mod stats;
 mod workloads;
 
@@ -119,6 +120,34 @@ enum Command {
     },
     /// The whole suite with the parameters of the performance targets.
     All,
+    /// Serve a fixed page on loopback ports (HTTP keep-alive; TLS with --tls): a backend for
+    /// router benchmarks.
+    Backend {
+        #[arg(long)]
+        listen: Vec<std::net::SocketAddr>,
+        #[arg(long)]
+        tls: Vec<std::net::SocketAddr>,
+        #[arg(long)]
+        cert: Option<std::path::PathBuf>,
+        #[arg(long)]
+        key: Option<std::path::PathBuf>,
+    },
+    /// GETs through an HTTP router for the hosts of a file (one per line).
+    Router {
+        #[arg(long)]
+        address: std::net::SocketAddr,
+        #[arg(long)]
+        hosts: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "http")]
+        mode: router_bench::Mode,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// The CA certificates are verified against (with `--mode tls`).
+        #[arg(long)]
+        ca: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() {
@@ -130,6 +159,58 @@ fn main() {
         Ok(runtime) => runtime,
         Err(e) => fail(&format!("runtime: {e}")),
     };
+    match &cli.command {
+        Command::Backend {
+            listen,
+            tls,
+            cert,
+            key,
+        } => {
+            let served = runtime.block_on(router_bench::backend(
+                listen.clone(),
+                tls.clone(),
+                cert.clone(),
+                key.clone(),
+            ));
+            if let Err(e) = served {
+                fail(&e);
+            }
+            return;
+        }
+        Command::Router {
+            address,
+            hosts,
+            mode,
+            connections,
+            seconds,
+            ca,
+        } => {
+            let hosts: Vec<String> = match std::fs::read_to_string(hosts) {
+                Ok(text) => text
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                Err(e) => fail(&format!("{}: {e}", hosts.display())),
+            };
+            if hosts.is_empty() {
+                fail("no hosts");
+            }
+            let load = router_bench::Load {
+                address: *address,
+                hosts,
+                mode: *mode,
+                connections: *connections,
+                duration: std::time::Duration::from_secs(*seconds),
+                ca: ca.clone(),
+            };
+            if let Err(e) = runtime.block_on(router_bench::router(load)) {
+                fail(&e);
+            }
+            return;
+        }
+        _ => {}
+    }
     let target = match client::Target::from_kubeconfig(
         &cli.kubeconfig,
         cli.server.as_deref(),
@@ -184,6 +265,7 @@ fn main() {
             }
             Command::Scheduling { nodes, pods } => run.scheduling(nodes, pods).await.map(drop),
             Command::All => run.all().await,
+            Command::Backend { .. } | Command::Router { .. } => Ok(()),
         }
     });
     if let Err(e) = result {

@@ -6,6 +6,7 @@
 //! the same data. `oxshift start` also runs a node agent, so pods really run; `oxshift node`
 //! runs node agents alone.
 
+mod ingress_router;
 mod kubeconfig;
 mod node_agent;
 mod registry;
@@ -48,6 +49,9 @@ enum Command {
     /// Run a node agent (or, with `--count`, many simulated ones) against the API server of a
     /// kubeconfig.
     Node(node_agent::NodeArgs),
+    /// Run a router (serving Routes) against the API server of a kubeconfig
+    /// (`<data-dir>/router.kubeconfig` of `oxshift start`).
+    Router(ingress_router::RouterArgs),
 }
 
 #[derive(clap::Args)]
@@ -180,6 +184,9 @@ struct StartArgs {
     /// The all-in-one's integrated registry (`oxshift start` only).
     #[command(flatten)]
     registry: registry::RegistryArgs,
+    /// Routes' domain and the all-in-one's router.
+    #[command(flatten)]
+    router: ingress_router::AllInOneRouter,
 }
 
 /// The OAuth server's setup from the flags: `--htpasswd`, `--allow-all-passwords`, then the
@@ -222,6 +229,7 @@ async fn main() {
         Command::Apiserver(args) => serve(args, Kubeconfig::IfMissing).await,
         Command::ControllerManager(args) => controller_manager(args).await,
         Command::Scheduler(args) => scheduler(args).await,
+        Command::Router(args) => ingress_router::run(args).await,
         Command::Node(args) => node_agent::run(args).await,
     };
     if let Err(e) = result {
@@ -376,6 +384,10 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     if kubeconfig_mode == Kubeconfig::Write || !scheduler_kubeconfig.exists() {
         write_kubeconfig(&pki, &server, &scheduler_kubeconfig, &SCHEDULER)?;
     }
+    let router_kubeconfig = args.data_dir.join("router.kubeconfig");
+    if kubeconfig_mode == Kubeconfig::Write || !router_kubeconfig.exists() {
+        write_kubeconfig(&pki, &server, &router_kubeconfig, &ingress_router::ROUTER)?;
+    }
     // Reported once the kubeconfigs name this address, so that a reader of the file may use
     // them at once.
     if writes_kubeconfig {
@@ -402,6 +414,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     )
     .with_service_account_tokens(tokens)
     .with_node_client(node_client)
+    .with_apps_domain(args.router.apps_domain.clone())
     .with_oauth(oauth_config(&args, server.clone())?)
     .with_limits(apiserver::Limits {
         request_timeout: args.request_timeout,
@@ -459,6 +472,9 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     }
     if kubeconfig_mode == Kubeconfig::Write && args.node.node {
         node_agent::start_in_process(&args.node, &pki, &server, &args.data_dir)?;
+    }
+    if kubeconfig_mode == Kubeconfig::Write && args.router.router {
+        ingress_router::start_in_process(&args.router, &router_kubeconfig).await?;
     }
     let closing = api.clone();
     let shutdown = async move {

@@ -86,6 +86,7 @@ pub enum Special {
     Subjects(&'static str),
     RouteHost,
     RouteServices,
+    RoutePort,
     RouteTermination,
     TemplateParameters,
     DeploymentConfigTriggers,

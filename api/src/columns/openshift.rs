@@ -94,7 +94,7 @@ pub const ROUTE: &[Column] = &[
         "The services the route sends traffic to.",
         RouteServices,
     ),
-    text("Port", "The target port.", "spec.port.targetPort"),
+    special("Port", "The target port.", RoutePort),
     special("Termination", "TLS termination.", RouteTermination),
     text("Wildcard", "The wildcard policy.", "spec.wildcardPolicy"),
 ];

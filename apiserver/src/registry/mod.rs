@@ -31,6 +31,7 @@ pub mod project;
 pub mod query;
 pub mod response;
 pub mod rest;
+pub mod route;
 pub mod scheduling;
 pub mod selection;
 pub mod storage;
@@ -138,6 +139,7 @@ impl Registry {
             "brokertemplateinstances",
             &template::BrokerTemplateInstances,
         );
+        r.strategy("route.openshift.io", "routes", &route::Routes);
         // Subresources and virtual resources with handlers of their own.
         r.handler(
             "",

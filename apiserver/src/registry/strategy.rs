@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::ApiServer;
 use crate::error::ApiError;
+use crate::http::serve::User;
 use crate::registry::validation::FieldErrors;
 
 /// Something a write took that is given back unless the write is stored.
@@ -41,6 +42,20 @@ pub trait Strategy: Send + Sync {
     /// An update of the object itself carried `requested` as its status: what of it the kind
     /// takes (by default nothing: the status stays as stored).
     fn accept_status(&self, _next: &mut Value, _requested: &Value) {}
+
+    /// What the server fills in, or refuses, by who writes (upstream's strategies read the user
+    /// from the request): e.g. a route's generated host and the permission to choose one.
+    /// Runs after the defaults and before validation; `user` is `None` for the server's own writes.
+    async fn assign(
+        &self,
+        _server: &ApiServer,
+        _def: &ResourceDef,
+        _user: Option<&User>,
+        _obj: &mut Value,
+        _old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
 
     /// What the kind refuses beyond every object's rules (`old` is the object being updated).
     fn validate(

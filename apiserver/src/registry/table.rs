@@ -5,6 +5,7 @@
 mod autoscaling;
 #[cfg(test)]
 mod later_kinds_tests;
+mod routes;
 mod special;
 
 use api::columns::{Cell, Column};

@@ -80,6 +80,9 @@ pub enum CreateCommand {
     Token(super::token::TokenArgs),
     /// Create a deployment with the specified name.
     Deployment(super::create_deployment::DeploymentArgs),
+    /// Expose containers externally via secured routes.
+    #[command(subcommand)]
+    Route(super::create_route::RouteCommand),
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -118,6 +121,7 @@ pub async fn create(g: &Globals, a: &CreateArgs) -> Result<(), CliError> {
     match &a.what {
         Some(CreateCommand::Token(t)) => return super::token::create_token(g, t).await,
         Some(CreateCommand::Deployment(d)) => return super::create_deployment::create(g, d).await,
+        Some(CreateCommand::Route(r)) => return super::create_route::create(g, r).await,
         None => {}
     }
     if a.filenames.is_empty() {

@@ -1,6 +1,7 @@
 //! The roles of the control plane's own components that run with identities of their own:
-//! Kubernetes 1.32's `system:kube-scheduler`, rule by rule in upstream's order; and the roles
-//! of OpenShift's deployment config, deployer and image trigger controllers.
+//! Kubernetes 1.32's `system:kube-scheduler` and OpenShift's `system:router`, rule by rule in
+//! upstream's order; and the roles of OpenShift's deployment config, deployer and image trigger
+//! controllers.
 
 use serde_json::{Value, json};
 
@@ -112,6 +113,30 @@ pub(super) fn image_trigger_controller_rules() -> Vec<Value> {
             &["", "events.k8s.io"],
             &["events"],
             &["create", "patch", "update"],
+        ),
+    ]
+}
+
+/// The router's user: upstream's router service account (bound to `system:router`).
+pub const ROUTER: &str = "system:serviceaccount:openshift-ingress:router";
+
+/// OpenShift's `system:router`: what a router reads and the status it writes.
+pub(super) fn router_rules() -> Vec<Value> {
+    vec![
+        rule(&[""], &["endpoints"], &["list", "watch"]),
+        rule(&[""], &["services"], &["list", "watch"]),
+        rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
+        rule(
+            &["authorization.k8s.io"],
+            &["subjectaccessreviews"],
+            &["create"],
+        ),
+        rule(&["route.openshift.io", ""], &["routes"], &["list", "watch"]),
+        rule(&["route.openshift.io", ""], &["routes/status"], &["update"]),
+        rule(
+            &["discovery.k8s.io"],
+            &["endpointslices"],
+            &["list", "watch"],
         ),
     ]
 }

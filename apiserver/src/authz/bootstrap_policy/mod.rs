@@ -155,7 +155,7 @@ fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
     })
 }
 
-pub use components::SCHEDULER;
+pub use components::{ROUTER, SCHEDULER};
 
 /// The controller manager's user (its client certificate's common name).
 pub const CONTROLLER_MANAGER: &str = "system:openshift-controller-manager";
@@ -381,6 +381,8 @@ pub fn objects() -> Vec<Value> {
             components::SCHEDULER,
         ),
         user_binding(KUBELET_CLIENT, "system:kubelet-api-admin", KUBELET_CLIENT),
+        cluster_role("system:router", components::router_rules()),
+        user_binding("system:router", "system:router", components::ROUTER),
         // Upstream binds discovery to authenticated users only; here anyone may discover.
         binding(
             "system:discovery",

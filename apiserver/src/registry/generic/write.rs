@@ -36,6 +36,9 @@ pub(super) async fn create(
         carry_status(&mut obj, &Value::Null);
     }
     t.strategy.prepare_create(&mut obj);
+    t.strategy
+        .assign(server, def, t.user, &mut obj, None)
+        .await?;
     validate(def, t.strategy, &obj, None)?;
     let reserved = t
         .strategy
@@ -109,6 +112,9 @@ pub(super) async fn store_update(
     let mut reserved = None;
     if t.part == Part::Main {
         t.strategy.prepare(&mut next);
+        t.strategy
+            .assign(server, t.def, t.user, &mut next, Some(before))
+            .await?;
         validate(t.def, t.strategy, &next, Some(before))?;
         reserved = t
             .strategy

@@ -183,23 +183,10 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
             })
             .collect::<Vec<_>>()
             .join(", "),
-        Special::RouteHost => str_at(obj, "spec.host").to_string(),
-        Special::RouteServices => {
-            let mut names = vec![str_at(obj, "spec.to.name").to_string()];
-            names.extend(
-                list(obj, "spec.alternateBackends")
-                    .filter_map(|b| b["name"].as_str().map(str::to_string)),
-            );
-            names.retain(|n| !n.is_empty());
-            names.join(",")
-        }
-        Special::RouteTermination => {
-            let termination = str_at(obj, "spec.tls.termination");
-            match str_at(obj, "spec.tls.insecureEdgeTerminationPolicy") {
-                "" => termination.to_string(),
-                policy => format!("{termination}/{policy}"),
-            }
-        }
+        Special::RouteHost => super::routes::host(obj),
+        Special::RouteServices => super::routes::services(obj),
+        Special::RoutePort => super::routes::port(obj),
+        Special::RouteTermination => super::routes::termination(obj),
         Special::TemplateParameters => {
             let params: Vec<&Value> = list(obj, "parameters").collect();
             let generated = params

@@ -1,0 +1,211 @@
+//! Certificates: a route's own (PEM certificate chain and key, checked to match, as upstream's
+//! extended validation does before admitting the route), the router's default certificate,
+//! and the TLS client of reencrypt routes (the backend's chain verified against the route's
+//! `destinationCACertificate`; as HAProxy's `verify required ca-file`, not its name).
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::sign::CertifiedKey;
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A route's certificate and key (the key may also sit in the certificate's PEM), the CA
+/// certificate appended to the chain. Errors are worded as upstream's extended validation.
+pub fn route_certificate(
+    certificate: &str,
+    key: &str,
+    ca: &str,
+) -> Result<Arc<CertifiedKey>, String> {
+    let mut chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(certificate.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|_| "spec.tls.certificate: Invalid value: \"redacted certificate data\": invalid/empty certificate data".to_string())?;
+    if chain.is_empty() {
+        return Err("spec.tls.certificate: Invalid value: \"redacted certificate data\": invalid/empty certificate data".into());
+    }
+    if !ca.is_empty() {
+        let cas: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(ca.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("spec.tls.caCertificate: Invalid value: \"redacted ca certificate data\": failed to parse CA certificate: {e}"))?;
+        chain.extend(cas);
+    }
+    let key_pem = match key.is_empty() {
+        true => certificate,
+        false => key,
+    };
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|_| "spec.tls.key: Invalid value: \"\": no key specified".to_string())?;
+    let signing = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| format!("spec.tls.key: Invalid value: \"redacted key data\": {e}"))?;
+    let certified = CertifiedKey::new(chain, signing);
+    certified.keys_match().map_err(|_| {
+        "spec.tls.key: Invalid value: \"redacted key data\": tls: private key does not match public key"
+            .to_string()
+    })?;
+    Ok(Arc::new(certified))
+}
+
+/// The router's default certificate (served for names without a certificate of their own):
+/// self-signed for `*.<apps domain>`.
+pub fn default_certificate(apps_domain: &str) -> Result<Arc<CertifiedKey>, String> {
+    let generated = rcgen::generate_simple_self_signed(vec![
+        format!("*.{apps_domain}"),
+        apps_domain.to_string(),
+    ])
+    .map_err(|e| e.to_string())?;
+    route_certificate(
+        &generated.cert.pem(),
+        &generated.signing_key.serialize_pem(),
+        "",
+    )
+}
+
+/// The TLS client of a reencrypt route: `destination_ca` (PEM) as the only roots; without
+/// one, the backend's certificate is not verified (upstream's `verify none`).
+pub fn upstream_client(destination_ca: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let verifier: Arc<dyn ServerCertVerifier> = match destination_ca.is_empty() {
+        true => Arc::new(Unverified(provider())),
+        false => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(destination_ca.as_bytes()) {
+                let cert =
+                    cert.map_err(|e| format!("failed to parse destination CA certificate: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("failed to parse destination CA certificate: {e}"))?;
+            }
+            let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider(),
+            )
+            .build()
+            .map_err(|e| e.to_string())?;
+            Arc::new(ChainOnly(inner))
+        }
+    };
+    let mut config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Verifies the chain against the roots, whatever name the certificate carries.
+#[derive(Debug)]
+struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// Accepts any certificate (signatures still checked).
+#[derive(Debug)]
+struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_must_match_its_key() {
+        let a = rcgen::generate_simple_self_signed(vec!["a.example".into()]).unwrap();
+        let b = rcgen::generate_simple_self_signed(vec!["b.example".into()]).unwrap();
+        assert!(route_certificate(&a.cert.pem(), &a.signing_key.serialize_pem(), "").is_ok());
+        assert_eq!(
+            route_certificate(&a.cert.pem(), &b.signing_key.serialize_pem(), "").err(),
+            Some("spec.tls.key: Invalid value: \"redacted key data\": tls: private key does not match public key".into())
+        );
+        assert!(route_certificate("junk", "", "").is_err());
+        assert!(default_certificate("apps.example").is_ok());
+        assert!(upstream_client(&a.cert.pem()).is_ok());
+    }
+}

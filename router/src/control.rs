@@ -1,0 +1,172 @@
+//! The control plane: watches of Routes, Services and EndpointSlices (through the API, with
+//! the router's own identity) kept as maps; every change (bursts coalesced) rebuilds the
+//! table, swaps it in, and brings the routes' status in line with the decisions.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
+
+use crate::Options;
+use crate::build::{self, Inputs};
+use crate::metrics::Metrics;
+use crate::model::RouteRecord;
+use crate::status::StatusWriter;
+use crate::table::Current;
+
+/// How long after a change the table is rebuilt, so that a burst of changes costs one build.
+const COALESCE: Duration = Duration::from_millis(20);
+
+pub fn route_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("route.openshift.io", "v1", "Route"),
+        "routes",
+    )
+}
+
+type Objects<K> = Arc<Mutex<HashMap<String, Arc<K>>>>;
+
+/// Keeps `objects` equal to what `api` holds (each object as `keep` makes it), waking
+/// `changed` on every change.
+async fn follow<K, T>(
+    api: Api<K>,
+    objects: Objects<T>,
+    changed: Arc<Notify>,
+    keep: fn(K) -> Option<T>,
+) where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    T: Send + Sync + 'static,
+{
+    let key = |o: &K| {
+        format!(
+            "{}/{}",
+            o.meta().namespace.as_deref().unwrap_or_default(),
+            o.meta().name.as_deref().unwrap_or_default()
+        )
+    };
+    let mut pending: HashMap<String, Arc<T>> = HashMap::new();
+    let mut events = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    while let Some(event) = events.next().await {
+        let Ok(event) = event else {
+            continue;
+        };
+        let mut map = objects.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            Event::Init => pending.clear(),
+            Event::InitApply(o) => {
+                let k = key(&o);
+                if let Some(kept) = keep(o) {
+                    pending.insert(k, Arc::new(kept));
+                }
+            }
+            Event::InitDone => *map = std::mem::take(&mut pending),
+            Event::Apply(o) => {
+                let k = key(&o);
+                match keep(o) {
+                    Some(kept) => drop(map.insert(k, Arc::new(kept))),
+                    None => drop(map.remove(&k)),
+                }
+            }
+            Event::Delete(o) => drop(map.remove(&key(&o))),
+        }
+        drop(map);
+        changed.notify_one();
+    }
+}
+
+/// An object without what the router never reads and that weighs most in memory: its managed
+/// fields and last-applied configuration.
+fn slim<K: Resource>(mut object: K) -> Option<K> {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    Some(object)
+}
+
+pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics: Arc<Metrics>) {
+    let changed = Arc::new(Notify::new());
+    let routes: Objects<RouteRecord> = Arc::default();
+    let services: Objects<Service> = Arc::default();
+    let slices: Objects<EndpointSlice> = Arc::default();
+    let resource = route_resource();
+    tokio::spawn(follow(
+        Api::<DynamicObject>::all_with(client.clone(), &resource),
+        routes.clone(),
+        changed.clone(),
+        RouteRecord::from_object,
+    ));
+    tokio::spawn(follow(
+        Api::<Service>::all(client.clone()),
+        services.clone(),
+        changed.clone(),
+        slim,
+    ));
+    tokio::spawn(follow(
+        Api::<EndpointSlice>::all(client.clone()),
+        slices.clone(),
+        changed.clone(),
+        slim,
+    ));
+    let mut status = StatusWriter::new(client, options.clone());
+    loop {
+        changed.notified().await;
+        tokio::time::sleep(COALESCE).await;
+        let records: Vec<Arc<RouteRecord>> = lock(&routes).values().cloned().collect();
+        let inputs = Inputs {
+            routes: records,
+            services: lock(&services).clone(),
+            slices: by_service(&lock(&slices)),
+            apps_domain: &options.apps_domain,
+        };
+        let (built, outcomes) = build::build(&inputs);
+        table.set(built);
+        metrics.reloads.fetch_add(1, Ordering::Relaxed);
+        if !status.sync(&inputs.routes, &outcomes).await {
+            // Some status could not be written (a conflict): try again shortly.
+            let changed = changed.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                changed.notify_one();
+            });
+        }
+    }
+}
+
+fn lock<K>(objects: &Objects<K>) -> std::sync::MutexGuard<'_, HashMap<String, Arc<K>>> {
+    objects.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Endpoint slices by `namespace/service` (their `kubernetes.io/service-name` label).
+fn by_service(
+    slices: &HashMap<String, Arc<EndpointSlice>>,
+) -> HashMap<String, Vec<Arc<EndpointSlice>>> {
+    let mut by = HashMap::<String, Vec<Arc<EndpointSlice>>>::new();
+    for slice in slices.values() {
+        let meta = &slice.metadata;
+        let service = meta
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kubernetes.io/service-name"));
+        if let (Some(ns), Some(service)) = (&meta.namespace, service) {
+            by.entry(format!("{ns}/{service}"))
+                .or_default()
+                .push(slice.clone());
+        }
+    }
+    by
+}

@@ -1,0 +1,179 @@
+//! The router's listeners. HTTP: keep-alive HTTP/1.1 to the proxy. HTTPS: the ClientHello is
+//! read without consuming it; a passthrough host's connection is spliced to an endpoint as
+//! it came, any other is terminated here (the route's certificate by server name, else the
+//! default one) and served as HTTP with `https` as its scheme.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::proxy::{Conn, Proxy};
+use crate::sni::{self, Hello};
+use crate::table::{Current, normalise_host};
+
+/// How long a client has to send its request head, or its ClientHello.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_HELLO: usize = 16 * 1024;
+
+pub async fn serve_http(listener: TcpListener, proxy: Arc<Proxy>) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let local_port = stream.local_addr().map_or(0, |a| a.port());
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            let conn = Conn {
+                peer,
+                local_port,
+                tls: false,
+            };
+            serve_connection(TokioIo::new(stream), proxy, conn).await;
+        });
+    }
+}
+
+async fn serve_connection<I>(io: I, proxy: Arc<Proxy>, conn: Conn)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    proxy.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    let service = service_fn(move |req| proxy.clone().serve(req, conn));
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true)
+        .serve_connection(io, service)
+        .with_upgrades();
+    // A connection ends when the client leaves or breaks the protocol; nothing to report.
+    let _ = served.await;
+}
+
+/// The certificate for a server name: the route's own, else the default.
+struct Certificates {
+    table: Current,
+    default: Arc<CertifiedKey>,
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let table = self.table.get();
+        let own = hello
+            .server_name()
+            .and_then(|name| table.certificates.get(&normalise_host(name)).cloned());
+        Some(own.unwrap_or_else(|| self.default.clone()))
+    }
+}
+
+impl std::fmt::Debug for Certificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Certificates")
+    }
+}
+
+/// The TLS configuration of terminated connections: TLS 1.2 and 1.3, HTTP/1.1, no session
+/// tickets or cache (every connection a full handshake, as the reference HAProxy runs).
+pub fn server_config(
+    table: Current,
+    default: Arc<CertifiedKey>,
+) -> Result<rustls::ServerConfig, rustls::Error> {
+    let mut config = rustls::ServerConfig::builder_with_provider(crate::certs::provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Certificates { table, default }));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    Ok(config)
+}
+
+pub async fn serve_https(listener: TcpListener, proxy: Arc<Proxy>, tls: Arc<rustls::ServerConfig>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let (proxy, acceptor) = (proxy.clone(), acceptor.clone());
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let local_port = stream.local_addr().map_or(0, |a| a.port());
+            let Ok(Some(name)) = tokio::time::timeout(HELLO_TIMEOUT, server_name(&stream)).await
+            else {
+                return;
+            };
+            if let Some(name) = &name
+                && proxy.table.get().passthrough.contains_key(name)
+            {
+                return splice(proxy, name.clone(), peer, stream).await;
+            }
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let conn = Conn {
+                peer,
+                local_port,
+                tls: true,
+            };
+            serve_connection(TokioIo::new(tls), proxy, conn).await;
+        });
+    }
+}
+
+/// The server name of the ClientHello waiting on `stream` (outer `None`: not TLS or closed).
+async fn server_name(stream: &TcpStream) -> Option<Option<String>> {
+    let mut buf = vec![0_u8; MAX_HELLO];
+    loop {
+        let n = stream.peek(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        match sni::parse(&buf[..n]) {
+            Hello::Complete(name) => return Some(name),
+            Hello::NotTls => return None,
+            Hello::Incomplete if n == buf.len() => return None,
+            Hello::Incomplete => {
+                stream.readable().await.ok()?;
+                // Peek returns what is buffered; wait a moment for more to arrive.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    }
+}
+
+/// A passthrough connection, copied both ways to an endpoint of the route.
+async fn splice(proxy: Arc<Proxy>, name: String, peer: SocketAddr, mut client: TcpStream) {
+    let table = proxy.table.get();
+    let Some(entry) = table.passthrough.get(&name).cloned() else {
+        return;
+    };
+    let now = table.now_ms();
+    drop(table);
+    proxy.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    for _ in 0..3 {
+        let Some(i) = entry.backend.pick(None, peer, now) else {
+            break;
+        };
+        let endpoint = &entry.backend.endpoints[i];
+        match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(endpoint.addr)).await
+        {
+            Ok(Ok(mut server)) => {
+                let _ = server.set_nodelay(true);
+                endpoint.active.fetch_add(1, Ordering::Relaxed);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                endpoint.active.fetch_sub(1, Ordering::Relaxed);
+                return;
+            }
+            _ => endpoint.down_until.store(now + 5_000, Ordering::Relaxed),
+        }
+    }
+    let _ = client.shutdown().await;
+}

@@ -1,0 +1,115 @@
+//! A route as the router reads it: the fields of `route.openshift.io/v1` it serves, decoded
+//! leniently (a field of the wrong type reads as its default rather than hiding the route).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RouteSpec {
+    pub host: String,
+    pub subdomain: String,
+    pub path: String,
+    pub to: Target,
+    pub alternate_backends: Vec<Target>,
+    pub port: Option<Port>,
+    pub tls: Option<Tls>,
+    pub wildcard_policy: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Target {
+    pub kind: String,
+    pub name: String,
+    pub weight: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Port {
+    /// A port name or number (`intstr`).
+    pub target_port: Value,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Tls {
+    pub termination: String,
+    pub certificate: String,
+    pub key: String,
+    pub ca_certificate: String,
+    pub destination_ca_certificate: String,
+    pub insecure_edge_termination_policy: String,
+}
+
+/// One route: identity, age (for claims), annotations and spec.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    /// RFC 3339, so that the text orders as the time.
+    pub created: String,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: RouteSpec,
+}
+
+impl Route {
+    /// The route in an object of the API (`None` without a name or namespace).
+    pub fn from_object(obj: &kube::core::DynamicObject) -> Option<Route> {
+        let meta = &obj.metadata;
+        Some(Route {
+            namespace: meta.namespace.clone()?,
+            name: meta.name.clone()?,
+            uid: meta.uid.clone().unwrap_or_default(),
+            created: meta
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0.to_string())
+                .unwrap_or_default(),
+            annotations: meta.annotations.clone().unwrap_or_default(),
+            spec: serde_json::from_value(obj.data["spec"].clone()).unwrap_or_default(),
+        })
+    }
+
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Every backend (`to`, then the alternates) with its weight (none: 1, as the router reads
+    /// it; clamped to 0–256).
+    pub fn backends(&self) -> Vec<(&str, u32)> {
+        std::iter::once(&self.spec.to)
+            .chain(&self.spec.alternate_backends)
+            .filter(|t| !t.name.is_empty())
+            .map(|t| (t.name.as_str(), t.weight.unwrap_or(1).clamp(0, 256) as u32))
+            .collect()
+    }
+}
+
+/// A route as the router keeps it between changes: what it serves, and what its status
+/// writer needs (its revision and the routers' status entries).
+#[derive(Clone, Debug)]
+pub struct RouteRecord {
+    pub route: Route,
+    pub resource_version: String,
+    /// `status.ingress`, every router's entries.
+    pub ingress: Vec<Value>,
+}
+
+impl RouteRecord {
+    pub fn from_object(obj: kube::core::DynamicObject) -> Option<RouteRecord> {
+        Some(RouteRecord {
+            route: Route::from_object(&obj)?,
+            resource_version: obj.metadata.resource_version.clone().unwrap_or_default(),
+            ingress: obj.data["status"]["ingress"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,175 @@
+//! Connections to the backends, kept open and reused (HTTP/1.1 keep-alive, as HAProxy's
+//! `http-reuse safe`): a connection goes back to the pool once its response body has ended,
+//! and a pooled one that closed meanwhile is skipped.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body as _, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::Body;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept per backend address.
+const MAX_IDLE: usize = 512;
+
+type Key = (SocketAddr, bool);
+
+#[derive(Default)]
+pub struct Pool {
+    idle: Mutex<HashMap<Key, Vec<SendRequest<Body>>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("connect timed out")]
+    Timeout,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Http(#[from] hyper::Error),
+}
+
+impl Pool {
+    /// An idle connection to `addr` ready for a request, or a new one.
+    pub async fn get(
+        &self,
+        addr: SocketAddr,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<SendRequest<Body>, ConnectError> {
+        let key = (addr, tls.is_some());
+        while let Some(mut sender) = self.pop(key) {
+            if sender.is_closed() {
+                continue;
+            }
+            if sender.is_ready() {
+                return Ok(sender);
+            }
+            if let Ok(Ok(())) =
+                tokio::time::timeout(Duration::from_millis(20), sender.ready()).await
+            {
+                return Ok(sender);
+            }
+        }
+        connect(addr, tls).await
+    }
+
+    fn pop(&self, key: Key) -> Option<SendRequest<Body>> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.get_mut(&key)?.pop()
+    }
+
+    /// Gives a connection whose response has ended back.
+    pub fn put(&self, addr: SocketAddr, tls: bool, sender: SendRequest<Body>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let list = idle.entry((addr, tls)).or_default();
+        if list.len() < MAX_IDLE {
+            list.push(sender);
+        }
+    }
+}
+
+async fn connect(
+    addr: SocketAddr,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<SendRequest<Body>, ConnectError> {
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| ConnectError::Timeout)??;
+    tcp.set_nodelay(true)?;
+    match tls {
+        None => handshake(TokioIo::new(tcp)).await,
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+            let stream = tokio_rustls::TlsConnector::from(config.clone())
+                .connect(name, tcp)
+                .await?;
+            handshake(TokioIo::new(stream)).await
+        }
+    }
+}
+
+async fn handshake<I>(io: I) -> Result<SendRequest<Body>, ConnectError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::Builder::new()
+        .handshake(io)
+        .await?;
+    tokio::spawn(async move {
+        // The connection ends when either side closes it; nothing to report.
+        let _ = connection.with_upgrades().await;
+    });
+    Ok(sender)
+}
+
+/// A response body from a pooled connection: at its end the connection goes back.
+pub struct Returning {
+    inner: Incoming,
+    back: Option<(Arc<Pool>, SocketAddr, bool, SendRequest<Body>)>,
+}
+
+impl Returning {
+    pub fn new(
+        inner: Incoming,
+        pool: Arc<Pool>,
+        addr: SocketAddr,
+        tls: bool,
+        sender: SendRequest<Body>,
+    ) -> Returning {
+        let mut body = Returning {
+            inner,
+            back: Some((pool, addr, tls, sender)),
+        };
+        if body.inner.is_end_stream() {
+            body.give_back();
+        }
+        body
+    }
+
+    fn give_back(&mut self) {
+        if let Some((pool, addr, tls, sender)) = self.back.take() {
+            pool.put(addr, tls, sender);
+        }
+    }
+}
+
+impl http_body::Body for Returning {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(None) => this.give_back(),
+            Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => this.give_back(),
+            Poll::Ready(Some(Err(_))) => drop(this.back.take()),
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,375 @@
+//! One HTTP request through the router: its route by host and longest path, the plain-HTTP
+//! policy of TLS routes (redirect, allow, or the 503 page), an endpoint by sticky cookie or the
+//! route's balance, upstream's forwarded headers, the request sent on a pooled connection
+//! (another endpoint tried when one cannot be reached), the cookie set, upgrades spliced.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+
+use crate::Body;
+use crate::metrics::Metrics;
+use crate::pool::{Pool, Returning};
+use crate::table::{Current, Entry, Insecure, Termination};
+
+/// How long a backend has to send its response head (HAProxy's `timeout server`).
+const SERVER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an endpoint that could not be reached is passed over.
+const DOWN_FOR_MS: u64 = 5_000;
+/// Endpoints tried for one request (HAProxy's `option redispatch`).
+const ATTEMPTS: usize = 3;
+
+/// The connection a request came on.
+#[derive(Clone, Copy, Debug)]
+pub struct Conn {
+    pub peer: SocketAddr,
+    pub local_port: u16,
+    /// TLS was terminated here (edge or reencrypt).
+    pub tls: bool,
+}
+
+pub struct Proxy {
+    pub table: Current,
+    pub pool: Arc<Pool>,
+    pub metrics: Arc<Metrics>,
+}
+
+fn full(bytes: Bytes) -> Body {
+    Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+fn unavailable() -> Response<Body> {
+    page_response(crate::page::unavailable())
+}
+
+fn page_response(page: Response<Bytes>) -> Response<Body> {
+    let (parts, body) = page.into_parts();
+    Response::from_parts(parts, full(body))
+}
+
+fn status(code: StatusCode) -> Response<Body> {
+    let mut response = Response::new(empty());
+    *response.status_mut() = code;
+    response
+}
+
+impl Proxy {
+    pub async fn serve(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        conn: Conn,
+    ) -> Result<Response<Body>, Infallible> {
+        self.metrics.requests.fetch_add(1, Ordering::Relaxed);
+        let response = self.route(req, conn).await;
+        if response.status().is_server_error() {
+            self.metrics.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(response)
+    }
+
+    async fn route(&self, req: Request<Incoming>, conn: Conn) -> Response<Body> {
+        let host = host_of(&req);
+        let table = self.table.get();
+        let Some(entry) = table.lookup(&host, req.uri().path()).cloned() else {
+            return unavailable();
+        };
+        match (conn.tls, entry.termination, entry.insecure) {
+            (false, Termination::None, _) | (false, _, Insecure::Allow) => {}
+            (false, _, Insecure::Redirect) => return redirect(&host, &req),
+            (false, _, _) => return unavailable(),
+            (true, Termination::Edge | Termination::Reencrypt, _) => {}
+            (true, _, _) => return unavailable(),
+        }
+        let now = table.now_ms();
+        self.forward(req, conn, &host, &entry, now).await
+    }
+
+    async fn forward(
+        &self,
+        mut req: Request<Incoming>,
+        conn: Conn,
+        host: &str,
+        entry: &Arc<Entry>,
+        now: u64,
+    ) -> Response<Body> {
+        let sticky = entry
+            .cookie_name
+            .as_deref()
+            .and_then(|name| cookie_value(req.headers(), name));
+        let upgrade = is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
+        let (mut parts, body) = req.into_parts();
+        prepare_headers(&mut parts.headers, host, conn, entry, upgrade.is_some());
+        parts.uri = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse()
+            .unwrap_or_default();
+        parts.version = hyper::Version::HTTP_11;
+        let mut request = Request::from_parts(parts, body.boxed_unsync_err());
+        let backend = &entry.backend;
+        let tls = entry.upstream_tls.as_ref();
+        for _ in 0..ATTEMPTS {
+            let Some(i) = backend.pick(sticky.as_deref(), conn.peer, now) else {
+                return unavailable();
+            };
+            let endpoint = &backend.endpoints[i];
+            let mut sender = match self.pool.get(endpoint.addr, tls).await {
+                Ok(sender) => sender,
+                Err(_) => {
+                    endpoint
+                        .down_until
+                        .store(now + DOWN_FOR_MS, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            endpoint.active.fetch_add(1, Ordering::Relaxed);
+            let sent = tokio::time::timeout(SERVER_TIMEOUT, sender.try_send_request(request)).await;
+            endpoint.active.fetch_sub(1, Ordering::Relaxed);
+            let response = match sent {
+                Err(_) => return status(StatusCode::GATEWAY_TIMEOUT),
+                Ok(Ok(response)) => response,
+                Ok(Err(mut failed)) => match failed.take_message() {
+                    // Not sent (the pooled connection had closed): try again.
+                    Some(unsent) => {
+                        request = unsent;
+                        continue;
+                    }
+                    None => return status(StatusCode::BAD_GATEWAY),
+                },
+            };
+            let set_cookie = match (&entry.cookie_name, &sticky) {
+                (Some(name), s) if s.as_deref() != Some(endpoint.cookie.as_str()) => {
+                    Some(set_cookie(name, &endpoint.cookie, entry.secure_cookie))
+                }
+                _ => None,
+            };
+            return self.respond(
+                response,
+                sender,
+                endpoint.addr,
+                tls.is_some(),
+                upgrade,
+                set_cookie,
+            );
+        }
+        unavailable()
+    }
+
+    fn respond(
+        &self,
+        mut response: Response<Incoming>,
+        sender: hyper::client::conn::http1::SendRequest<Body>,
+        addr: SocketAddr,
+        tls: bool,
+        upgrade: Option<hyper::upgrade::OnUpgrade>,
+        set_cookie: Option<HeaderValue>,
+    ) -> Response<Body> {
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(client) = upgrade
+        {
+            let server = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                if let (Ok(client), Ok(server)) = (client.await, server.await) {
+                    let (mut client, mut server) = (TokioIo::new(client), TokioIo::new(server));
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+            let (parts, _) = response.into_parts();
+            return Response::from_parts(parts, empty());
+        }
+        if let Some(cookie) = set_cookie {
+            let headers = response.headers_mut();
+            headers.append(header::SET_COOKIE, cookie);
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+        }
+        let (parts, body) = response.into_parts();
+        let body = Returning::new(body, self.pool.clone(), addr, tls, sender);
+        Response::from_parts(parts, body.boxed_unsync_err())
+    }
+}
+
+trait BoxedErr {
+    fn boxed_unsync_err(self) -> Body;
+}
+
+impl<B> BoxedErr for B
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    fn boxed_unsync_err(self) -> Body {
+        self.map_err(|e| Box::new(e) as crate::BoxError)
+            .boxed_unsync()
+    }
+}
+
+/// The request's host: its `Host` header (or the authority of an absolute URI), lower case.
+fn host_of<B>(req: &Request<B>) -> String {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn redirect<B>(host: &str, req: &Request<B>) -> Response<Body> {
+    let target = format!(
+        "https://{}{}",
+        host,
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut response = status(StatusCode::FOUND);
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&target) {
+        headers.insert(header::LOCATION, location);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
+}
+
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
+}
+
+/// The value of cookie `name` in the request.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn set_cookie(name: &str, value: &str, secure: bool) -> HeaderValue {
+    let text = match secure {
+        true => format!("{name}={value}; path=/; HttpOnly; Secure; SameSite=None"),
+        false => format!("{name}={value}; path=/; HttpOnly"),
+    };
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+const HOP_BY_HOP: [&str; 5] = [
+    "keep-alive",
+    "proxy",
+    "proxy-connection",
+    "te",
+    "transfer-encoding",
+];
+
+/// The headers the backend gets: hop-by-hop ones and `Proxy` dropped, the host in lower
+/// case, the sticky cookie removed (`indirect`), and upstream's forwarded headers appended.
+fn prepare_headers(headers: &mut HeaderMap, host: &str, conn: Conn, entry: &Entry, upgrade: bool) {
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if !upgrade {
+        headers.remove(header::CONNECTION);
+    }
+    if let Ok(value) = HeaderValue::from_str(host) {
+        headers.insert(header::HOST, value);
+    }
+    if let Some(name) = &entry.cookie_name {
+        strip_cookie(headers, name);
+    }
+    let proto = if conn.tls { "https" } else { "http" };
+    let ip = conn.peer.ip();
+    let forwarded_for = match ip {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("\"[{ip}]\""),
+    };
+    let mut add = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(HeaderName::from_static(name), value);
+        }
+    };
+    add("x-forwarded-for", ip.to_string());
+    add("x-forwarded-host", host.to_string());
+    add("x-forwarded-port", conn.local_port.to_string());
+    add("x-forwarded-proto", proto.to_string());
+    add(
+        "forwarded",
+        format!("for={forwarded_for};host={host};proto={proto}"),
+    );
+}
+
+fn strip_cookie(headers: &mut HeaderMap, name: &str) {
+    let values: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_string)
+        .collect();
+    if !values.iter().any(|v| v.contains(name)) {
+        return;
+    }
+    headers.remove(header::COOKIE);
+    for value in values {
+        let kept: Vec<&str> = value
+            .split(';')
+            .map(str::trim)
+            .filter(|pair| pair.split_once('=').is_none_or(|(k, _)| k != name))
+            .collect();
+        if !kept.is_empty()
+            && let Ok(v) = HeaderValue::from_str(&kept.join("; "))
+        {
+            headers.append(header::COOKIE, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sticky_cookie_is_read_and_not_forwarded() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; route=abc; b=2"),
+        );
+        assert_eq!(cookie_value(&headers, "route").as_deref(), Some("abc"));
+        strip_cookie(&mut headers, "route");
+        assert_eq!(headers[header::COOKIE], "a=1; b=2");
+    }
+
+    #[test]
+    fn upgrades_are_recognised() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        assert!(is_upgrade(&headers));
+    }
+}

@@ -1,0 +1,247 @@
+//! The route table: an immutable snapshot of what the router serves, built from the watches
+//! (`build.rs`) and swapped whole, so that a request sees one consistent configuration and a
+//! change never touches connections in flight. Hosts map to their routes, longest path first;
+//! passthrough hosts and certificates by server name.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use rustls::sign::CertifiedKey;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// Plain HTTP.
+    None,
+    Edge,
+    Passthrough,
+    Reencrypt,
+}
+
+/// What a plain-HTTP request to a TLS route gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Insecure {
+    /// The 503 page, as for an unknown host.
+    None,
+    Allow,
+    /// 302 to `https://`.
+    Redirect,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Balance {
+    Random,
+    RoundRobin,
+    LeastConn,
+    Source,
+}
+
+impl Balance {
+    pub fn parse(text: &str) -> Option<Balance> {
+        match text {
+            "random" => Some(Balance::Random),
+            "roundrobin" => Some(Balance::RoundRobin),
+            "leastconn" => Some(Balance::LeastConn),
+            "source" => Some(Balance::Source),
+            _ => None,
+        }
+    }
+}
+
+/// One endpoint of a route's backend.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    pub weight: u32,
+    /// The sticky cookie's value naming this endpoint (`md5hex(endpoint id)`).
+    pub cookie: String,
+    /// Requests in flight (for leastconn).
+    pub active: AtomicUsize,
+    /// Until when (ms since the table was built) this endpoint is skipped after a failure.
+    pub down_until: AtomicU64,
+}
+
+/// A route's servers and how requests are spread over them.
+#[derive(Debug)]
+pub struct Backend {
+    pub endpoints: Vec<Endpoint>,
+    /// Smooth weighted round-robin order (indices into `endpoints`).
+    pub schedule: Vec<u32>,
+    pub next: AtomicUsize,
+    pub balance: Balance,
+}
+
+/// One served route.
+#[derive(Debug)]
+pub struct Entry {
+    pub path: String,
+    pub termination: Termination,
+    pub insecure: Insecure,
+    pub backend: Backend,
+    /// The sticky cookie's name; `None` when cookies are disabled.
+    pub cookie_name: Option<String>,
+    /// Cookies marked `Secure; SameSite=None` (TLS routes not allowing plain HTTP).
+    pub secure_cookie: bool,
+    /// Reencrypt: how to reach the backends over TLS.
+    pub upstream_tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Entry {
+    /// Whether `path` is under this route's path: `/a` serves `/a` and `/a/...`, not `/ab`;
+    /// `/a/` serves everything starting so; no path or `/` serves everything.
+    pub fn serves(&self, path: &str) -> bool {
+        let p = self.path.as_str();
+        if p.is_empty() || p == "/" {
+            return true;
+        }
+        match p.ends_with('/') {
+            true => path.starts_with(p),
+            false => path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Table {
+    /// Host → routes, longest path first.
+    pub hosts: HashMap<String, Vec<Arc<Entry>>>,
+    /// Passthrough host → route.
+    pub passthrough: HashMap<String, Arc<Entry>>,
+    /// Server name → the route's certificate (edge and reencrypt with their own).
+    pub certificates: HashMap<String, Arc<CertifiedKey>>,
+    /// When the table was built (the clock of `Endpoint::down_until`).
+    pub built: Option<std::time::Instant>,
+    pub routes: usize,
+}
+
+impl Table {
+    /// The route serving `host` (any case, port and trailing dot ignored) and `path` on a
+    /// connection that is TLS-terminated here (`tls`) or plain.
+    pub fn lookup(&self, host: &str, path: &str) -> Option<&Arc<Entry>> {
+        let host = normalise_host(host);
+        self.hosts
+            .get(host.as_str())?
+            .iter()
+            .find(|e| e.serves(path))
+    }
+
+    /// Milliseconds since the table was built.
+    pub fn now_ms(&self) -> u64 {
+        self.built.map_or(0, |b| b.elapsed().as_millis() as u64)
+    }
+}
+
+/// `Host` without port or trailing dot, in lower case.
+pub fn normalise_host(host: &str) -> String {
+    let without_port = match host.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    without_port.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The table in force; replaced whole.
+#[derive(Clone, Default)]
+pub struct Current(Arc<RwLock<Arc<Table>>>);
+
+impl Current {
+    pub fn get(&self) -> Arc<Table> {
+        match self.0.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, table: Table) {
+        let table = Arc::new(table);
+        match self.0.write() {
+            Ok(mut t) => *t = table,
+            Err(poisoned) => *poisoned.into_inner() = table,
+        }
+    }
+}
+
+impl Backend {
+    /// The endpoint for a request: the one its sticky cookie names, else by the balance
+    /// (skipping endpoints of weight 0 and those recently failed, unless none is left).
+    pub fn pick(&self, cookie: Option<&str>, client: SocketAddr, now_ms: u64) -> Option<usize> {
+        if let Some(value) = cookie
+            && let Some(i) = self.endpoints.iter().position(|e| e.cookie == value)
+        {
+            return Some(i);
+        }
+        if self.schedule.is_empty() {
+            return None;
+        }
+        let up = |i: usize| self.endpoints[i].down_until.load(Ordering::Relaxed) <= now_ms;
+        let n = self.schedule.len();
+        let start = match self.balance {
+            Balance::RoundRobin => self.next.fetch_add(1, Ordering::Relaxed) % n,
+            Balance::Random => rand::random_range(0..n),
+            Balance::Source => {
+                let hash = match client.ip() {
+                    std::net::IpAddr::V4(ip) => u64::from(u32::from(ip)),
+                    std::net::IpAddr::V6(ip) => u128::from(ip) as u64,
+                };
+                (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize % n
+            }
+            Balance::LeastConn => {
+                let best = (0..self.endpoints.len())
+                    .filter(|i| self.endpoints[*i].weight > 0 && up(*i))
+                    .min_by_key(|i| {
+                        self.endpoints[*i].active.load(Ordering::Relaxed) * 256
+                            / self.endpoints[*i].weight as usize
+                    });
+                if best.is_some() {
+                    return best;
+                }
+                0
+            }
+        };
+        (0..n)
+            .map(|k| self.schedule[(start + k) % n] as usize)
+            .find(|i| up(*i))
+            .or(Some(self.schedule[start] as usize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str) -> Entry {
+        Entry {
+            path: path.into(),
+            termination: Termination::None,
+            insecure: Insecure::None,
+            backend: Backend {
+                endpoints: Vec::new(),
+                schedule: Vec::new(),
+                next: AtomicUsize::new(0),
+                balance: Balance::RoundRobin,
+            },
+            cookie_name: None,
+            secure_cookie: false,
+            upstream_tls: None,
+        }
+    }
+
+    #[test]
+    fn paths_match_as_upstreams_map_entries() {
+        assert!(entry("").serves("/anything"));
+        assert!(entry("/test").serves("/test"));
+        assert!(entry("/test").serves("/test/a"));
+        assert!(!entry("/test").serves("/testing"));
+        assert!(entry("/test/").serves("/test/a"));
+        assert!(!entry("/test/").serves("/test"));
+    }
+
+    #[test]
+    fn hosts_are_compared_without_port_case_or_dot() {
+        assert_eq!(normalise_host("App.Example.com.:8080"), "app.example.com");
+        assert_eq!(normalise_host("a.b"), "a.b");
+    }
+}
