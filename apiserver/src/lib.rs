@@ -18,6 +18,8 @@ pub mod oauth;
 pub mod openapi;
 mod own_objects;
 pub(crate) mod registry;
+/// How an image enters a stream, for in-process callers (the integrated registry's pushes).
+pub use registry::image::map_image;
 mod routes;
 #[cfg(test)]
 mod test_store;

@@ -21,6 +21,7 @@ pub mod dispatch;
 pub mod flowcontrol;
 pub mod generic;
 pub mod go_fmt;
+pub mod image;
 pub mod networking;
 pub mod node;
 pub mod oauth;
@@ -120,6 +121,8 @@ impl Registry {
             "deploymentconfigs",
             &apps_openshift::DeploymentConfigs,
         );
+        r.strategy("image.openshift.io", "imagestreams", &image::ImageStreams);
+        r.strategy("image.openshift.io", "images", &image::Images);
         // Subresources and virtual resources with handlers of their own.
         r.handler(
             "",
@@ -156,6 +159,36 @@ impl Registry {
             "users",
             "",
             user::Users(Generic::new(Serves::Object, &Plain)),
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreammappings",
+            "",
+            image::ImageStreamMappings,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreamtags",
+            "",
+            image::stream_tags::ImageStreamTags,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreamimages",
+            "",
+            image::stream_images::ImageStreamImages,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreams",
+            "layers",
+            image::layers::Layers,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreams",
+            "secrets",
+            image::secrets::Secrets,
         );
         // Everything else the scheme serves: reviews, and the generic store for every stored
         // kind (the object, and its status, scale and finalize subresources).
