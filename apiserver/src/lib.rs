@@ -18,6 +18,8 @@ pub mod oauth;
 pub mod openapi;
 mod own_objects;
 pub(crate) mod registry;
+/// The registry reads image imports make, for whoever provides the client.
+pub use registry::image::import::source as image_source;
 /// How an image enters a stream, for in-process callers (the integrated registry's pushes).
 pub use registry::image::map_image;
 mod routes;
@@ -64,6 +66,8 @@ pub struct ApiServer {
     pub(crate) audit: Option<Arc<audit::Audit>>,
     /// Connections to the nodes, for pods' logs and streams (none: those are unavailable).
     pub node_client: Option<Arc<node_client::NodeClient>>,
+    /// Where image imports read registries (none: imports are refused as unavailable).
+    pub image_registry: Option<Arc<dyn image_source::RegistrySource>>,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -122,7 +126,14 @@ impl ApiServer {
             closing: tokio::sync::watch::channel(false).0,
             audit: None,
             node_client: None,
+            image_registry: None,
         }
+    }
+
+    /// The same server reading registries for image imports through `source`.
+    pub fn with_image_registry(mut self, source: Arc<dyn image_source::RegistrySource>) -> Self {
+        self.image_registry = Some(source);
+        self
     }
 
     /// The same server with other request limits.

@@ -180,6 +180,12 @@ impl Registry {
         );
         r.handler(
             "image.openshift.io",
+            "imagestreamimports",
+            "",
+            image::import::ImageStreamImports,
+        );
+        r.handler(
+            "image.openshift.io",
             "imagestreams",
             "layers",
             image::layers::Layers,

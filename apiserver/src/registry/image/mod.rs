@@ -10,6 +10,7 @@ pub mod access;
 pub mod allowlist;
 pub mod config;
 pub mod image_strategy;
+pub mod import;
 pub mod layers;
 pub mod lookup;
 pub mod mapping;
