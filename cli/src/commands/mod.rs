@@ -24,6 +24,7 @@ pub mod rollout;
 pub mod run;
 pub mod scale;
 pub mod status;
+pub mod tag;
 pub mod token;
 pub mod version;
 pub mod whoami;
