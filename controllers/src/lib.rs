@@ -34,6 +34,7 @@ pub mod discovery;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod image_import;
 pub mod job;
 pub mod leader;
 pub mod lenient;
@@ -124,6 +125,8 @@ pub async fn run(client: Client, options: Options) {
         replicaset::run(client.clone()),
         deployment::run(client.clone()),
         endpoints::run(client.clone()),
+        image_import::controller::run(client.clone()),
+        image_import::scheduled::run(client.clone()),
         job::run(client),
     );
 }
