@@ -71,3 +71,35 @@ pub trait RegistrySource: Send + Sync {
         o: &Options,
     ) -> Result<Vec<String>, RegistryError>;
 }
+
+/// The source of a server without a registry client: every read fails, saying so.
+pub struct Unconfigured;
+
+fn unconfigured() -> RegistryError {
+    RegistryError::Unreachable {
+        message: "image import is not configured on this server".into(),
+    }
+}
+
+#[async_trait]
+impl RegistrySource for Unconfigured {
+    async fn manifest(&self, _t: Target<'_>, _o: &Options) -> Result<Manifest, RegistryError> {
+        Err(unconfigured())
+    }
+    async fn blob(
+        &self,
+        _t: Target<'_>,
+        _o: &Options,
+        _max: usize,
+    ) -> Result<Bytes, RegistryError> {
+        Err(unconfigured())
+    }
+    async fn tags(
+        &self,
+        _r: &str,
+        _repo: &str,
+        _o: &Options,
+    ) -> Result<Vec<String>, RegistryError> {
+        Err(unconfigured())
+    }
+}
