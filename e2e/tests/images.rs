@@ -194,4 +194,29 @@ fn tags_streams_and_mappings_as_a_project_admin() {
     );
     assert!(err(&home, &["get", "istag", "other:prod"]).contains("not found"));
     assert!(err(&home, &["tag", "-d", "other:prod"]).contains("not found"));
+
+    // A pull spec to import: the import controller asks for it, and the failure (nothing
+    // listens on the port) is recorded on the tag.
+    assert_eq!(
+        ok(&home, &["tag", "127.0.0.1:1/none/app:v1", "imported:v1"]),
+        "Tag imported:v1 set to 127.0.0.1:1/none/app:v1.\n"
+    );
+    c.wait_for(
+        &["is", "imported", "-n", "p1"],
+        "{.status.tags[0].conditions[0].type}/{.status.tags[0].conditions[0].status}/{.status.tags[0].conditions[0].reason}",
+        "ImportSuccess/False/InternalError",
+        std::time::Duration::from_secs(30),
+    );
+    assert!(
+        c.kubectl_ok(&[
+            "get",
+            "is",
+            "imported",
+            "-n",
+            "p1",
+            "-o",
+            "jsonpath={.metadata.annotations}"
+        ])
+        .contains("openshift.io/image.dockerRepositoryCheck")
+    );
 }
