@@ -11,6 +11,7 @@ pub mod edit;
 pub mod exec;
 pub mod explain;
 pub mod get;
+pub mod import_image;
 pub mod login;
 pub mod logout;
 pub mod logs;
