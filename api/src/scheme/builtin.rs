@@ -274,6 +274,8 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("image.openshift.io"/"v1", "ImageStreamTag", "imagestreamtags", "imagestreamtag", Namespaced, short: ["istag"], categories: &[], subresources: NONE)
         .derived(&["create", "delete", "get", "list", "update"])
         .with_columns(columns::IMAGE_STREAM_TAG),
+    resource!("image.openshift.io"/"v1", "ImageTag", "imagetags", "imagetag", Namespaced, short: ["itag"], categories: &[], subresources: NONE)
+        .derived(&["create", "delete", "get", "list", "update"]),
     resource!("image.openshift.io"/"v1", "ImageStreamImage", "imagestreamimages", "imagestreamimage", Namespaced, short: ["isimage"], categories: &[], subresources: NONE)
         .derived(&["get"])
         .with_columns(columns::IMAGE_STREAM_IMAGE),

@@ -174,6 +174,12 @@ impl Registry {
         );
         r.handler(
             "image.openshift.io",
+            "imagetags",
+            "",
+            image::image_tags::ImageTags,
+        );
+        r.handler(
+            "image.openshift.io",
             "imagestreamimages",
             "",
             image::stream_images::ImageStreamImages,

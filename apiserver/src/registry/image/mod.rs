@@ -10,6 +10,7 @@ pub mod access;
 pub mod allowlist;
 pub mod config;
 pub mod image_strategy;
+pub mod image_tags;
 pub mod import;
 pub mod layers;
 pub mod lookup;

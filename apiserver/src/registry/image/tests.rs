@@ -226,3 +226,54 @@ async fn registry_host_names_come_from_the_image_configuration() {
     assert_eq!(answer.status.as_u16(), 422, "{}", answer.body);
     let _ = digest;
 }
+
+const ITAGS: &str = "/apis/image.openshift.io/v1/namespaces/default/imagetags";
+
+#[tokio::test]
+async fn image_tags_show_spec_only_and_reference_tags() {
+    let cluster = Cluster::with_default_namespace().await;
+    let created = cluster
+        .post(
+            ITAGS,
+            json!({"metadata": {"name": "app:ref"},
+                   "spec": {"name": "ref", "reference": true, "from": {"kind": "DockerImage", "name": "quay.io/a/b:1"}}}),
+        )
+        .await
+        .created();
+    assert_eq!(
+        created["status"]["items"][0]["dockerImageReference"],
+        "quay.io/a/b:1"
+    );
+    assert_eq!(created["image"], Value::Null);
+    cluster
+        .post(ITAGS, json!({"metadata": {"name": "app:x"}}))
+        .await
+        .failure(
+            422,
+            "Invalid",
+            "ImageTag.image.openshift.io \"app:x\" is invalid: spec: Required value: spec is a required field during creation",
+        );
+    let spec_only = json!({"metadata": {"name": "app:later"}, "spec": {"name": "later"}});
+    cluster
+        .put(&format!("{ITAGS}/app:later"), spec_only)
+        .await
+        .created();
+    let got = cluster.get(&format!("{ITAGS}/app:later")).await.ok();
+    assert_eq!(
+        (got["spec"]["name"].as_str(), &got["status"]),
+        (Some("later"), &Value::Null)
+    );
+    let list = cluster.get(ITAGS).await.ok();
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list}");
+    // No spec: the spec tag is removed, the history stays.
+    let cleared = json!({"metadata": {"name": "app:ref"}});
+    cluster.put(&format!("{ITAGS}/app:ref"), cleared).await.ok();
+    let got = cluster.get(&format!("{ITAGS}/app:ref")).await.ok();
+    assert_eq!(got["spec"], Value::Null);
+    cluster.delete(&format!("{ITAGS}/app:ref")).await.ok();
+    cluster.get(&format!("{ITAGS}/app:ref")).await.failure(
+        404,
+        "NotFound",
+        "imagetags.image.openshift.io \"app:ref\" not found",
+    );
+}
