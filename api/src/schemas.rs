@@ -179,6 +179,7 @@ fn register_kubernetes(generator: &mut SchemaGenerator, name: &str) -> bool {
         core::SELinuxOptions,
         core::SecretVolumeSource,
         meta::ObjectMeta,
+        meta::Status,
         meta::Time,
         RawExtension,
         IntOrString,

@@ -19,6 +19,10 @@ pub mod oauth;
 pub mod openapi;
 mod own_objects;
 pub(crate) mod registry;
+/// The registry reads image imports make, for whoever provides the client.
+pub use registry::image::import::source as image_source;
+/// How an image enters a stream, for in-process callers (the integrated registry's pushes).
+pub use registry::image::map_image;
 mod routes;
 #[cfg(test)]
 mod test_store;
@@ -70,6 +74,8 @@ pub struct ApiServer {
     pub image_registry: Option<Arc<image_registry::IntegratedRegistry>>,
     /// The domain routes' generated hosts end in (`--apps-domain`).
     pub apps_domain: String,
+    /// Where image imports read registries (none: imports are refused as unavailable).
+    pub image_source: Option<Arc<dyn image_source::RegistrySource>>,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -129,6 +135,7 @@ impl ApiServer {
             audit: None,
             node_client: None,
             image_registry: None,
+            image_source: None,
             apps_domain: DEFAULT_APPS_DOMAIN.to_string(),
         }
     }
@@ -136,6 +143,12 @@ impl ApiServer {
     /// The same server giving routes hosts under `domain`.
     pub fn with_apps_domain(mut self, domain: String) -> Self {
         self.apps_domain = domain;
+        self
+    }
+
+    /// The same server reading registries for image imports through `source`.
+    pub fn with_image_source(mut self, source: Arc<dyn image_source::RegistrySource>) -> Self {
+        self.image_source = Some(source);
         self
     }
 

@@ -110,6 +110,10 @@ enum Command {
     Status(status::StatusArgs),
     /// Display one or many resources.
     Get(get::GetArgs),
+    /// Import images from a container image registry.
+    ImportImage(commands::import_image::ImportImageArgs),
+    /// Tag existing images into image streams.
+    Tag(commands::tag::TagArgs),
     /// Show details of a specific resource or group of resources.
     Describe(describe::DescribeArgs),
     /// Create a resource from a file or from stdin, or a service account token.
@@ -205,6 +209,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::NewProject(a) => project::new_project(&g, &a).await,
         Command::Status(a) => status::status(&g, &a).await,
         Command::Get(a) => get::get(&g, &a).await,
+        Command::Tag(a) => commands::tag::tag(&g, &a).await,
+        Command::ImportImage(a) => commands::import_image::import_image(&g, &a).await,
         Command::Describe(a) => describe::describe(&g, &a).await,
         Command::Create(a) => write::create(&g, &a).await,
         Command::Replace(a) => write::replace(&g, &a).await,

@@ -41,6 +41,7 @@ pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
 pub mod image_config;
+pub mod image_import;
 pub mod job;
 pub mod leader;
 pub mod lenient;
@@ -135,6 +136,8 @@ pub async fn run(client: Client, options: Options) {
         endpoints::run(client.clone()),
         image_config::run(client.clone()),
         template_instance::run(client.clone()),
+        image_import::controller::run(client.clone()),
+        image_import::scheduled::run(client.clone()),
         job::run(client),
     );
 }

@@ -118,6 +118,14 @@ enum Command {
         #[arg(long, default_value_t = 5000)]
         pods: usize,
     },
+    /// ImageStreamMappings (a tag update with a new image each) with `streams` streams
+    /// present, one client; latency percentiles.
+    ImageMappings {
+        #[arg(long, default_value_t = 1000)]
+        streams: usize,
+        #[arg(long, default_value_t = 5000)]
+        count: usize,
+    },
     /// The whole suite with the parameters of the performance targets.
     All,
     /// Serve a fixed page on loopback ports (HTTP keep-alive; TLS with --tls): a backend for
@@ -264,6 +272,9 @@ fn main() {
                 run.overload(&overload).await
             }
             Command::Scheduling { nodes, pods } => run.scheduling(nodes, pods).await.map(drop),
+            Command::ImageMappings { streams, count } => {
+                run.image_mappings(streams, count).await.map(drop)
+            }
             Command::All => run.all().await,
             Command::Backend { .. } | Command::Router { .. } => Ok(()),
         }

@@ -95,6 +95,8 @@ pub enum Special {
     BuildDuration,
     ImageStreamRepository,
     ImageStreamUpdated,
+    /// How long ago the object was created, as the image kinds print it.
+    CreatedAgo,
     /// `kind.group/name` of the controller owner reference, in lower case.
     ControllerOf,
     IngressHosts,

@@ -1,7 +1,7 @@
 //! The OpenShift kinds' columns, as `oc get` prints them.
 
 use super::column::Special::*;
-use super::column::{Cell, Column, NAME, col, special, text};
+use super::column::{Cell, Column, NAME, col, special, text, wide};
 
 pub const IMAGE_STREAM: &[Column] = &[
     NAME,
@@ -29,6 +29,36 @@ pub const IMAGE: &[Column] = &[
         "Image Reference",
         "The image's pull spec.",
         "dockerImageReference",
+    ),
+];
+
+pub const IMAGE_STREAM_TAG: &[Column] = &[
+    NAME,
+    text(
+        "Image Reference",
+        "The pull spec of the tag's image.",
+        "image.dockerImageReference",
+    ),
+    special("Updated", "When the tag last changed.", CreatedAgo),
+    wide(
+        "Image Name",
+        "The image's name.",
+        Cell::Path("image.metadata.name"),
+    ),
+];
+
+pub const IMAGE_STREAM_IMAGE: &[Column] = &[
+    NAME,
+    special("Updated", "When the image was created.", CreatedAgo),
+    wide(
+        "Image Reference",
+        "The image's pull spec.",
+        Cell::Path("image.dockerImageReference"),
+    ),
+    wide(
+        "Image Name",
+        "The image's name.",
+        Cell::Path("image.metadata.name"),
     ),
 ];
 

@@ -261,10 +261,28 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_columns(columns::PRIORITY_LEVEL_CONFIGURATION),
     // OpenShift
-    resource!("image.openshift.io"/"v1", "ImageStream", "imagestreams", "imagestream", Namespaced, short: ["is"], categories: ALL, subresources: STATUS)
+    resource!("image.openshift.io"/"v1", "ImageStream", "imagestreams", "imagestream", Namespaced, short: ["is"], categories: ALL, subresources: &[
+        status(),
+        Subresource { name: "layers", group: "image.openshift.io", version: "v1", kind: "ImageStreamLayers", verbs: &["get"] },
+        Subresource { name: "secrets", group: "", version: "v1", kind: "SecretList", verbs: &["get"] },
+    ])
+        .with_field_selectors(&["spec.dockerImageRepository", "status.dockerImageRepository"])
         .with_columns(columns::IMAGE_STREAM),
     resource!("image.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: NONE)
+        .with_names(NameRule::PathSegment)
         .with_columns(columns::IMAGE),
+    resource!("image.openshift.io"/"v1", "ImageStreamTag", "imagestreamtags", "imagestreamtag", Namespaced, short: ["istag"], categories: &[], subresources: NONE)
+        .derived(&["create", "delete", "get", "list", "update"])
+        .with_columns(columns::IMAGE_STREAM_TAG),
+    resource!("image.openshift.io"/"v1", "ImageTag", "imagetags", "imagetag", Namespaced, short: ["itag"], categories: &[], subresources: NONE)
+        .derived(&["create", "delete", "get", "list", "update"]),
+    resource!("image.openshift.io"/"v1", "ImageStreamImage", "imagestreamimages", "imagestreamimage", Namespaced, short: ["isimage"], categories: &[], subresources: NONE)
+        .derived(&["get"])
+        .with_columns(columns::IMAGE_STREAM_IMAGE),
+    resource!("image.openshift.io"/"v1", "ImageStreamMapping", "imagestreammappings", "imagestreammapping", Namespaced, short: [], categories: &[], subresources: NONE)
+        .derived(&["create"]),
+    resource!("image.openshift.io"/"v1", "ImageStreamImport", "imagestreamimports", "imagestreamimport", Namespaced, short: [], categories: &[], subresources: NONE)
+        .derived(&["create"]),
     resource!("apps.openshift.io"/"v1", "DeploymentConfig", "deploymentconfigs", "deploymentconfig", Namespaced, short: ["dc"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "scale", group: "extensions", version: "v1beta1", kind: "Scale", verbs: STATUS_VERBS },

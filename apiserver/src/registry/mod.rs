@@ -22,6 +22,7 @@ pub mod dispatch;
 pub mod flowcontrol;
 pub mod generic;
 pub mod go_fmt;
+pub mod image;
 pub mod networking;
 pub mod node;
 pub mod oauth;
@@ -140,6 +141,8 @@ impl Registry {
             &template::BrokerTemplateInstances,
         );
         r.strategy("route.openshift.io", "routes", &route::Routes);
+        r.strategy("image.openshift.io", "imagestreams", &image::ImageStreams);
+        r.strategy("image.openshift.io", "images", &image::Images);
         // Subresources and virtual resources with handlers of their own.
         r.handler(
             "",
@@ -206,6 +209,48 @@ impl Registry {
             "templateinstances",
             "",
             template::WithRequester(Generic::new(Serves::Object, &template::TemplateInstances)),
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreammappings",
+            "",
+            image::ImageStreamMappings,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreamtags",
+            "",
+            image::stream_tags::ImageStreamTags,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagetags",
+            "",
+            image::image_tags::ImageTags,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreamimages",
+            "",
+            image::stream_images::ImageStreamImages,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreamimports",
+            "",
+            image::import::ImageStreamImports,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreams",
+            "layers",
+            image::layers::Layers,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagestreams",
+            "secrets",
+            image::secrets::Secrets,
         );
         // Everything else the scheme serves: reviews, and the generic store for every stored
         // kind (the object, and its status, scale and finalize subresources).

@@ -13,6 +13,13 @@ use crate::error::ApiError;
 use crate::http::serve::User;
 use crate::registry::validation::FieldErrors;
 
+/// Who makes a write, for strategies whose rules read other objects or ask what the writer
+/// may do.
+pub struct Writer<'a> {
+    pub server: &'a ApiServer,
+    pub user: Option<&'a User>,
+}
+
 /// Something a write took that is given back unless the write is stored.
 #[async_trait]
 pub trait Reservation: Send {
@@ -66,6 +73,20 @@ pub trait Strategy: Send + Sync {
         _errors: &mut FieldErrors,
     ) {
     }
+
+    /// The kind's rules that need the server or the writer (other objects read, access
+    /// checked), after validation: may complete `obj` or refuse the write.
+    async fn resolve(
+        &self,
+        _writer: &Writer<'_>,
+        _obj: &mut Value,
+        _old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// A write of the status subresource, before it is validated (`old`: the object before).
+    fn prepare_status(&self, _obj: &mut Value, _old: &Value) {}
 
     /// Takes what the write needs outside the object (allocations), writing it into `obj`.
     /// A dry run takes nothing.

@@ -178,3 +178,10 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
     }
     out
 }
+
+/// An image stream described as `oc describe is` prints it (for `oc import-image`).
+pub fn image_stream_text(is: &Value) -> String {
+    let mut out = String::new();
+    openshift::image_stream(&mut out, is);
+    tabwriter::format_tabs(&out)
+}

@@ -13,6 +13,7 @@ metadata:
 spec:
   tags:
   - name: \"3.0\"
+    reference: true
     from: {kind: DockerImage, name: quay.io/x/ruby:3.0}
 ---
 apiVersion: v1
@@ -243,7 +244,7 @@ fn openshift_kinds_are_described_as_oc_describes_them() {
         "{is}"
     );
     assert!(
-        is.contains("\nLabels:\t\t\t<none>\nAnnotations:\t\tmulti=line1\\nline2\nDocker Pull Spec:\tregistry.local/default/ruby\nImage Lookup:\t\tlocal=false\nUnique Images:\t\t2\nTags:\t\t\t2\n\n"),
+        is.contains("\nLabels:\t\t\t<none>\nAnnotations:\t\tmulti=line1\\nline2\nImage Repository:\tregistry.local/default/ruby\nImage Lookup:\t\tlocal=false\nUnique Images:\t\t2\nTags:\t\t\t2\n\n"),
         "{is}"
     );
     let tags = is.split_once("\n\n").unwrap().1;
@@ -252,12 +253,12 @@ fn openshift_kinds_are_described_as_oc_describes_them() {
         tags,
         [
             "latest",
-            "  pushed image",
+            "  no spec tag",
             "",
             "  * quay.io/x/ruby@sha256:bbb",
             "",
             "3.0",
-            "  tagged from quay.io/x/ruby:3.0",
+            "  reference to registry quay.io/x/ruby:3.0",
             "",
             "  * quay.io/x/ruby@sha256:bbb",
             "    quay.io/x/ruby@sha256:aaa",

@@ -2,11 +2,12 @@
 //!
 //! - `run.rs`: the run, its namespaces and connections; `drive.rs` many clients at once;
 //! - `throughput.rs`, `list.rs`, `watch.rs`, `deletion.rs`, `overload.rs`,
-//!   `scheduling.rs`: the workloads;
+//!   `scheduling.rs`, `images.rs`: the workloads;
 //! - `suite.rs`: all of them against the performance targets.
 
 mod deletion;
 mod drive;
+mod images;
 mod list;
 mod overload;
 mod run;

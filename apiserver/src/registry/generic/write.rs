@@ -40,6 +40,11 @@ pub(super) async fn create(
         .assign(server, def, t.user, &mut obj, None)
         .await?;
     validate(def, t.strategy, &obj, None)?;
+    let writer = strategy::Writer {
+        server,
+        user: t.user,
+    };
+    t.strategy.resolve(&writer, &mut obj, None).await?;
     let reserved = t
         .strategy
         .reserve(server, &mut obj, None, t.dry_run)
@@ -116,10 +121,18 @@ pub(super) async fn store_update(
             .assign(server, t.def, t.user, &mut next, Some(before))
             .await?;
         validate(t.def, t.strategy, &next, Some(before))?;
+        let writer = strategy::Writer {
+            server,
+            user: t.user,
+        };
+        t.strategy.resolve(&writer, &mut next, Some(before)).await?;
         reserved = t
             .strategy
             .reserve(server, &mut next, Some(before), t.dry_run)
             .await?;
+    }
+    if t.part == Part::Status {
+        t.strategy.prepare_status(&mut next, before);
     }
     if ownership == Ownership::Update {
         // A client that changes managedFields itself (to reset or migrate them) is obeyed.

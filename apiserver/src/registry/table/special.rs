@@ -325,6 +325,9 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
             .max()
             .map(|t| human_duration(now - t.as_second()))
             .unwrap_or_default(),
+        Special::CreatedAgo => seconds_since(obj, "metadata.creationTimestamp", now)
+            .map(human_duration)
+            .unwrap_or_default(),
     }
 }
 

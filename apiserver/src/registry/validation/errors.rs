@@ -83,6 +83,32 @@ impl FieldErrors {
         self.push("FieldValueForbidden", field, format!("Forbidden: {detail}"));
     }
 
+    pub fn not_found(&mut self, field: &str, value: Bad<'_>) {
+        self.push("FieldValueNotFound", field, format!("Not found: {value}"));
+    }
+
+    pub fn internal(&mut self, field: &str, detail: &str) {
+        self.push("InternalError", field, format!("Internal error: {detail}"));
+    }
+
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.causes.is_empty()
+    }
+
+    /// The problems as upstream's aggregate prints them: one alone, several in brackets.
+    pub fn summary(&self) -> String {
+        let all: Vec<String> = self
+            .causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
+        match all.len() {
+            1 => all.join(""),
+            _ => format!("[{}]", all.join(", ")),
+        }
+    }
+
     pub fn duplicate(&mut self, field: &str, value: Bad<'_>) {
         self.push(
             "FieldValueDuplicate",

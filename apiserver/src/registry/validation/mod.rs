@@ -10,7 +10,7 @@ pub mod meta;
 pub mod pods;
 pub mod workloads;
 
-pub use errors::{Bad, FieldErrors, bad, index};
+pub use errors::{Bad, FieldErrors, bad, index, key};
 
 #[cfg(test)]
 mod tests;

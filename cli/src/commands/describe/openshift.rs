@@ -3,8 +3,6 @@
 //! streams (tags in upstream's order with their history), routes, deployment configs and
 //! build configs.
 
-use std::cmp::Ordering;
-
 use serde_json::Value;
 
 use super::kinds::limit_rows;
@@ -126,30 +124,6 @@ pub async fn project(out: &mut String, s: &Session, obj: &Value) {
     }
 }
 
-/// A tag's place in upstream's order: `latest`, then `major.minor` versions newest first,
-/// then longer versions newest first, then the rest by name.
-fn tag_order(a: &str, b: &str) -> Ordering {
-    fn version(tag: &str) -> Option<(usize, Vec<u64>)> {
-        let digits = tag.strip_prefix('v').unwrap_or(tag);
-        let core = digits.split(['-', '+']).next().unwrap_or_default();
-        let parts: Option<Vec<u64>> = core.split('.').map(|p| p.parse().ok()).collect();
-        let parts = parts?;
-        match parts.len() {
-            2 => Some((0, parts)),
-            3 => Some((1, parts)),
-            _ => None,
-        }
-    }
-    let class = |t: &str| match (t, version(t)) {
-        ("latest", _) => (0, None),
-        (_, Some((kind, parts))) => (1 + kind, Some(parts)),
-        _ => (3, None),
-    };
-    let (ca, va) = class(a);
-    let (cb, vb) = class(b);
-    ca.cmp(&cb).then_with(|| vb.cmp(&va)).then_with(|| a.cmp(b))
-}
-
 fn ago(time: &str) -> String {
     match time.parse::<jiff::Timestamp>() {
         Ok(t) => format!(
@@ -160,37 +134,43 @@ fn ago(time: &str) -> String {
     }
 }
 
-/// `oc describe is`: the stream's pull spec and lookup policy, then each tag with where it
-/// comes from and the images it has pointed at (newest first, the current one starred).
+/// `oc describe is`: the stream's repository and lookup policy, then each tag (with the tags
+/// of the stream that track it) with where it comes from, a pending import or its failure,
+/// and the images it has pointed at (newest first, the current one starred).
 pub fn image_stream(out: &mut String, is: &Value) {
     meta(out, is);
     let (spec, status) = (&is["spec"], &is["status"]);
-    field(
-        out,
-        "Docker Pull Spec",
-        str_of(&status["dockerImageRepository"]),
-    );
+    let repository = match str_of(&status["publicDockerImageRepository"]) {
+        "" => str_of(&status["dockerImageRepository"]),
+        public => public,
+    };
+    field(out, "Image Repository", repository);
     out.push_str(&format!(
         "Image Lookup:\tlocal={}\n",
         spec["lookupPolicy"]["local"].as_bool().unwrap_or(false)
     ));
     let spec_tags: Vec<&Value> = spec["tags"].as_array().into_iter().flatten().collect();
     let status_tags: Vec<&Value> = status["tags"].as_array().into_iter().flatten().collect();
-    let mut names: Vec<&str> = spec_tags
+    let mut names: Vec<String> = spec_tags
         .iter()
-        .chain(&status_tags)
-        .map(|t| str_of(&t["name"]).max(str_of(&t["tag"])))
+        .map(|t| str_of(&t["name"]))
+        .chain(status_tags.iter().map(|t| str_of(&t["tag"])))
+        .map(str::to_string)
         .collect();
-    names.sort_by(|a, b| tag_order(a, b));
+    names.sort();
     names.dedup();
     if names.is_empty() {
         out.push_str("Tags:\t<none>\n");
         return;
     }
+    images::prioritize_tags(&mut names);
     let mut images: Vec<&str> = status_tags
         .iter()
         .flat_map(|t| t["items"].as_array().into_iter().flatten())
-        .map(|i| str_of(&i["image"]))
+        .map(|i| match str_of(&i["image"]) {
+            "" => str_of(&i["dockerImageReference"]),
+            image => image,
+        })
         .collect();
     images.sort();
     images.dedup();
@@ -200,52 +180,135 @@ pub fn image_stream(out: &mut String, is: &Value) {
         names.len()
     ));
     let namespace = str_of(&is["metadata"]["namespace"]);
-    for (n, name) in names.into_iter().enumerate() {
-        if n > 0 {
+    let spec_of = |name: &str| {
+        spec_tags
+            .iter()
+            .find(|t| str_of(&t["name"]) == name)
+            .copied()
+    };
+    // Tags that track another tag of this stream are shown with it.
+    let tracked = |tag: &Value| images::tags::tracked_tag(is, tag).map(str::to_string);
+    let mut first = true;
+    for name in &names {
+        let tag = spec_of(name);
+        if tag.and_then(tracked).is_some_and(|t| names.contains(&t)) {
+            continue;
+        }
+        if !first {
             out.push('\n');
         }
-        out.push_str(&format!("{name}\n"));
-        match spec_tags.iter().find(|t| str_of(&t["name"]) == name) {
-            Some(tag) => {
-                let from = &tag["from"];
-                if from.is_object() {
-                    let source = match (str_of(&from["kind"]), str_of(&from["namespace"])) {
-                        ("DockerImage", _) => str_of(&from["name"]).to_string(),
-                        (_, ns) if !ns.is_empty() && ns != namespace => {
-                            format!("{ns}/{}", str_of(&from["name"]))
-                        }
-                        _ => str_of(&from["name"]).to_string(),
-                    };
-                    out.push_str(&format!("  tagged from {source}\n"));
-                }
-                if tag["importPolicy"]["scheduled"] == true {
-                    out.push_str("    updates automatically from registry\n");
-                }
-                if tag["importPolicy"]["insecure"] == true {
-                    out.push_str("    will use insecure HTTPS or HTTP connections\n");
-                }
-            }
-            None => out.push_str("  pushed image\n"),
-        }
-        out.push('\n');
-        let history = status_tags
+        first = false;
+        let aliases: Vec<&str> = spec_tags
             .iter()
-            .find(|t| str_of(&t["tag"]) == name)
-            .and_then(|t| t["items"].as_array());
-        match history {
-            Some(items) if !items.is_empty() => {
-                for (i, item) in items.iter().enumerate() {
-                    let mark = if i == 0 { "*" } else { " " };
-                    out.push_str(&format!(
-                        "  {mark} {}\n      {}\n",
-                        str_of(&item["dockerImageReference"]),
-                        ago(str_of(&item["created"]))
-                    ));
+            .filter(|t| tracked(t).as_deref() == Some(name.as_str()) && str_of(&t["name"]) != name)
+            .map(|t| str_of(&t["name"]))
+            .collect();
+        match aliases.is_empty() {
+            true => out.push_str(&format!("{name}\n")),
+            false => out.push_str(&format!("{name} ({})\n", aliases.join(", "))),
+        }
+        image_stream_tag(out, is, namespace, name, tag);
+    }
+}
+
+/// One tag of `oc describe is`, below its heading.
+fn image_stream_tag(
+    out: &mut String,
+    is: &Value,
+    namespace: &str,
+    name: &str,
+    tag: Option<&Value>,
+) {
+    let entry = is["status"]["tags"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| str_of(&t["tag"]) == name));
+    match tag {
+        None => out.push_str("  no spec tag\n"),
+        Some(tag) if !tag["from"].is_object() => out.push_str("  tag without source image\n"),
+        Some(tag) => {
+            let from = &tag["from"];
+            let kind = str_of(&from["kind"]);
+            let source = match str_of(&from["namespace"]) {
+                ns if kind != "DockerImage" && !ns.is_empty() && ns != namespace => {
+                    format!("{ns}/{}", str_of(&from["name"]))
                 }
+                _ => str_of(&from["name"]).to_string(),
+            };
+            let scheduled = tag["importPolicy"]["scheduled"] == true;
+            let line = match (kind, tag["reference"] == true, scheduled) {
+                ("DockerImage", true, _) => format!("reference to registry {source}"),
+                ("DockerImage", false, true) => {
+                    format!("updates automatically from registry {source}")
+                }
+                (_, true, _) => format!("reference to {source}"),
+                (_, false, true) => format!("updates automatically from {source}"),
+                _ => format!("tagged from {source}"),
+            };
+            out.push_str(&format!("  {line}\n"));
+            if tag["importPolicy"]["insecure"] == true {
+                out.push_str("    will use insecure HTTPS or HTTP connections\n");
             }
-            _ => out.push_str("  no image\n"),
+            if tag["referencePolicy"]["type"] == "Local" {
+                out.push_str("    prefer registry pullthrough when referencing this tag\n");
+            }
         }
     }
+    out.push('\n');
+    if let Some(tag) = tag
+        && kind_is(tag, "DockerImage")
+        && tag["reference"] != true
+        && tag["generation"].as_i64().unwrap_or(0) > observed_generation(entry)
+    {
+        out.push_str("  ~ importing latest image ...\n");
+    }
+    let failed = entry
+        .and_then(|e| e["conditions"].as_array())
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c["type"] == "ImportSuccess" && c["status"] == "False")
+        });
+    if let Some(c) = failed {
+        out.push_str(&format!(
+            "  ! error: Import failed ({}): {}\n      {}\n",
+            str_of(&c["reason"]),
+            str_of(&c["message"]),
+            ago(str_of(&c["lastTransitionTime"]))
+        ));
+    }
+    let items = entry.and_then(|e| e["items"].as_array());
+    for (i, item) in items.into_iter().flatten().enumerate() {
+        let mark = if i == 0 { "*" } else { " " };
+        let reference = str_of(&item["dockerImageReference"]);
+        let image = str_of(&item["image"]);
+        let id = match image {
+            "" => String::new(),
+            i if reference.ends_with(&format!("@{i}")) => String::new(),
+            i => format!("\t{i}"),
+        };
+        out.push_str(&format!(
+            "  {mark} {reference}\n      {}{id}\n",
+            ago(str_of(&item["created"]))
+        ));
+    }
+}
+
+fn kind_is(tag: &Value, kind: &str) -> bool {
+    tag["from"]["kind"] == kind
+}
+
+/// The generation a tag's last import was seen for (its newest event, or its first
+/// ImportSuccess condition).
+fn observed_generation(entry: Option<&Value>) -> i64 {
+    let Some(entry) = entry else {
+        return 0;
+    };
+    let event = entry["items"][0]["generation"].as_i64().unwrap_or(0);
+    let condition = entry["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "ImportSuccess"))
+        .and_then(|c| c["generation"].as_i64())
+        .unwrap_or(0);
+    event.max(condition)
 }
 
 /// `oc describe route`: the requested host and where routers admitted it, the path, TLS,
@@ -543,8 +606,6 @@ pub async fn build_config(out: &mut String, s: &Session, bc: &Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::tag_order;
-
     #[test]
     fn deployment_config_triggers() {
         let list = serde_json::json!([{"type": "ConfigChange"}, {"type": "ImageChange",
@@ -556,12 +617,26 @@ mod tests {
     }
 
     #[test]
-    fn tags_in_upstream_order() {
-        let mut tags = vec!["3.4", "35", "latest", "3.10", "1.2.3", "edge", "34", "v3.5"];
-        tags.sort_by(|a, b| tag_order(a, b));
-        assert_eq!(
-            tags,
-            ["latest", "3.10", "v3.5", "3.4", "1.2.3", "34", "35", "edge"]
+    fn image_streams_fold_aliases_and_show_failed_imports() {
+        let is = serde_json::json!({
+            "metadata": {"name": "app", "namespace": "p"},
+            "spec": {"tags": [
+                {"name": "v1", "from": {"kind": "DockerImage", "name": "quay.io/a/b:1"}, "generation": 2},
+                {"name": "latest", "from": {"kind": "ImageStreamTag", "name": "v1"}, "generation": 1}
+            ]},
+            "status": {"dockerImageRepository": "127.0.0.1:5000/p/app", "tags": [
+                {"tag": "v1", "items": [{"created": "2026-01-01T00:00:00Z", "dockerImageReference": "quay.io/a/b@sha256:aa", "image": "sha256:aa", "generation": 1}],
+                 "conditions": [{"type": "ImportSuccess", "status": "False", "reason": "NotFound", "message": "gone", "generation": 2}]}
+            ]}
+        });
+        let mut out = String::new();
+        super::image_stream(&mut out, &is);
+        assert!(
+            out.contains("Image Repository:\t127.0.0.1:5000/p/app\n"),
+            "{out}"
         );
+        assert!(out.contains("Tags:\t2\n\nv1 (latest)\n  tagged from quay.io/a/b:1\n\n  ! error: Import failed (NotFound): gone\n"), "{out}");
+        assert!(out.contains("  * quay.io/a/b@sha256:aa\n"), "{out}");
+        assert!(!out.contains("\nlatest\n"), "{out}");
     }
 }

@@ -1,0 +1,70 @@
+//! What the cluster's image configuration (`config.openshift.io/v1 Image cluster`) tells the
+//! image API: the integrated registry's internal and public host names, and the registries
+//! images may be imported from. Read at each write, so a change applies to the next one.
+
+use serde_json::Value;
+
+use crate::ApiServer;
+use crate::error::ApiError;
+
+/// One `allowedRegistriesForImport` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowedRegistry {
+    pub domain_name: String,
+    pub insecure: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ImageConfig {
+    /// `status.internalRegistryHostname` (`host:port`), if the registry runs.
+    pub internal: Option<String>,
+    /// The first external host name, if any.
+    pub external: Option<String>,
+    /// `spec.allowedRegistriesForImport`; `None` when unset (everything allowed).
+    pub allowed: Option<Vec<AllowedRegistry>>,
+}
+
+impl ImageConfig {
+    pub fn from_object(obj: &Value) -> ImageConfig {
+        let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+        let first = |v: &Value| v.as_array().and_then(|a| a.first()).and_then(text);
+        let allowed = obj["spec"]["allowedRegistriesForImport"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|r| AllowedRegistry {
+                        domain_name: r["domainName"].as_str().unwrap_or_default().to_string(),
+                        insecure: r["insecure"] == true,
+                    })
+                    .collect()
+            });
+        ImageConfig {
+            internal: text(&obj["status"]["internalRegistryHostname"]),
+            external: first(&obj["status"]["externalRegistryHostnames"])
+                .or_else(|| first(&obj["spec"]["externalRegistryHostnames"])),
+            allowed,
+        }
+    }
+
+    /// `status.dockerImageRepository` of the stream `ns/name`.
+    pub fn internal_repository(&self, ns: &str, name: &str) -> Option<String> {
+        self.internal.as_ref().map(|h| format!("{h}/{ns}/{name}"))
+    }
+
+    /// `status.publicDockerImageRepository` of the stream `ns/name`.
+    pub fn public_repository(&self, ns: &str, name: &str) -> Option<String> {
+        self.external.as_ref().map(|h| format!("{h}/{ns}/{name}"))
+    }
+}
+
+/// The cluster's image configuration (empty when there is none).
+pub async fn image_config(server: &ApiServer) -> Result<ImageConfig, ApiError> {
+    let Some(def) = server.scheme.lookup("config.openshift.io", "v1", "images") else {
+        return Ok(ImageConfig::default());
+    };
+    Ok(server
+        .get_object(def, None, "cluster")
+        .await?
+        .map(|obj| ImageConfig::from_object(&obj))
+        .unwrap_or_default())
+}
