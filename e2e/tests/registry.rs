@@ -165,6 +165,13 @@ fn project_admins_push_and_pull_others_are_denied() {
         &format!("{registry}/shop/web@{digest}"),
         within,
     );
+    // ... and the pushed tag: an ImageStreamMapping put the image into the stream's history.
+    c.wait_for(
+        &["imagestreamtags", "web:v1", "-n", "shop"],
+        "{.image.metadata.name}",
+        digest,
+        within,
+    );
 
     // `oc registry login` writes the same credentials to a Docker config, which skopeo reads.
     let written = alice.join("docker.json");

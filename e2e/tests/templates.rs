@@ -397,6 +397,8 @@ fn new_app_from_an_image_and_from_an_image_stream() {
         &[
             "new-app",
             "--image=127.0.0.1:5000/web:1",
+            // Nothing serves that registry: the image is taken as it is.
+            "--allow-missing-images",
             "--name=img",
             "-e",
             "A=1",
@@ -465,6 +467,7 @@ fn new_app_from_an_image_and_from_an_image_stream() {
         &[
             "new-app",
             "--image=127.0.0.1:5000/web:1",
+            "--allow-missing-images",
             "--name=legacy",
             "--as-deployment-config",
         ],

@@ -89,19 +89,30 @@ pub(super) async fn update(
 ) -> Result<Response, ApiError> {
     let mut obj = parse_write(t, body)?;
     let warnings = validate_fields(server, t, Some(body), Decoded::Body, &mut obj)?;
-    let current = current(server, t).await?;
-    let requested = object::meta_str(&obj, "resourceVersion");
-    if !requested.is_empty() && requested != current.mod_revision.to_string() {
-        return Err(ApiError::Conflict(target(t.def, t.name)));
-    }
-    let before = object::from_store(&current)?;
-    let next = next_state(t, &before, obj)?;
-    let response =
-        store_update(server, t, (&current, &before), next, Ownership::Update, out).await?;
+    let requested = object::meta_str(&obj, "resourceVersion").to_string();
+    // An update without a resourceVersion is unconditional: a write that lands between our
+    // read and our compare-and-swap (a controller's status update) is read again and the
+    // update retried, as upstream's GuaranteedUpdate does.
+    let mut retries = UNCONDITIONAL_RETRIES;
+    let response = loop {
+        let current = current(server, t).await?;
+        if !requested.is_empty() && requested != current.mod_revision.to_string() {
+            return Err(ApiError::Conflict(target(t.def, t.name)));
+        }
+        let before = object::from_store(&current)?;
+        let next = next_state(t, &before, obj.clone())?;
+        match store_update(server, t, (&current, &before), next, Ownership::Update, out).await {
+            Err(ApiError::Conflict(_)) if requested.is_empty() && retries > 0 => retries -= 1,
+            result => break result?,
+        }
+    };
     Ok(crate::registry::decode::field_validation::warn(
         response, &warnings,
     ))
 }
+
+/// How often an unconditional update is read again after losing a compare-and-swap.
+const UNCONDITIONAL_RETRIES: u32 = 8;
 
 /// Stores `next` if the object is still at `current`'s revision; removes it instead when it
 /// was being deleted and its last finalizer is gone.
