@@ -4,6 +4,7 @@
 //!
 //! - `service_accounts`: the `default`, `builder` and `deployer` service accounts of every
 //!   namespace, and the role bindings that go with them;
+//! - `image_pull_secrets`: each service account's pull secret for the integrated registry;
 //! - `cluster_role_aggregation`: aggregated ClusterRoles hold the rules of the roles they
 //!   select;
 //! - `garbage_collector`: dependents of deleted owners are deleted (background, foreground)
@@ -42,6 +43,7 @@ pub mod events;
 pub mod garbage_collector;
 pub mod image_config;
 pub mod image_import;
+pub mod image_pull_secrets;
 pub mod job;
 pub mod leader;
 pub mod lenient;
@@ -126,6 +128,7 @@ pub async fn run(client: Client, options: Options) {
     tokio::join!(
         node_lifecycle::run(client.clone(), options.node_monitor_grace_period),
         service_accounts::run(client.clone()),
+        image_pull_secrets::run(client.clone()),
         namespace_security::run(client.clone()),
         namespace_lifecycle::run(client.clone()),
         garbage_collector::run(client.clone()),

@@ -173,6 +173,30 @@ fn project_admins_push_and_pull_others_are_denied() {
         within,
     );
 
+    // The push's mapping tagged the stream: `istag web:v1` names the pushed digest.
+    c.wait_for(
+        &["imagestreamtags.image.openshift.io", "web:v1", "-n", "shop"],
+        "{.image.metadata.name}",
+        digest,
+        within,
+    );
+    let istag = ok(
+        oc(
+            &alice,
+            &[
+                "get",
+                "istag",
+                "web:v1",
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.image.metadata.name}",
+            ],
+        ),
+        "oc get istag",
+    );
+    assert_eq!(istag, digest);
+
     // `oc registry login` writes the same credentials to a Docker config, which skopeo reads.
     let written = alice.join("docker.json");
     // (The host is named: streams say it in their status only once the image API fills it.)

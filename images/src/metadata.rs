@@ -82,7 +82,9 @@ pub fn image_with_metadata(image: &mut Value) -> Result<(), String> {
             } else {
                 media_type
             };
-            if has_layers(image) {
+            // Filled already only when the size is there too, as upstream: the integrated
+            // registry's Images arrive with their layers but without the config's metadata.
+            if has_layers(image) && image["dockerImageMetadata"]["Size"].as_u64().unwrap_or(0) > 0 {
                 return Ok(());
             }
             let config_text = image["dockerImageConfig"].as_str().unwrap_or_default();

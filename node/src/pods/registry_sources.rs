@@ -60,8 +60,14 @@ impl RegistrySources {
                 })
                 .unwrap_or_default()
         };
+        // The integrated registry serves plain HTTP on loopback: insecure without being listed,
+        // as a cluster's own registry is trusted by its nodes without configuration.
+        let mut insecure = list("insecureRegistries");
+        if let Some(host) = image.data["status"]["internalRegistryHostname"].as_str() {
+            insecure.push(host.to_string());
+        }
         RegistrySources {
-            insecure: list("insecureRegistries"),
+            insecure,
             allowed: list("allowedRegistries"),
             blocked: list("blockedRegistries"),
         }

@@ -5,6 +5,7 @@
 pub mod binding;
 pub mod defaults;
 pub mod pod_streams;
+pub mod pull_secrets;
 pub mod service_ips;
 pub mod token_request;
 pub mod toleration_seconds;
@@ -89,10 +90,25 @@ impl Reservation for service_ips::Claim {
     }
 }
 
-/// Pods: their spec's defaults.
+/// Pods: their spec's defaults; new ones inherit their service account's pull secrets.
 pub struct Pods;
 
+#[async_trait]
 impl Strategy for Pods {
+    async fn assign(
+        &self,
+        server: &ApiServer,
+        _def: &ResourceDef,
+        _user: Option<&crate::http::serve::User>,
+        obj: &mut Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        match old {
+            None => pull_secrets::inherit(server, obj).await,
+            Some(_) => Ok(()),
+        }
+    }
+
     fn prepare_create(&self, obj: &mut Value) {
         self.prepare(obj);
         toleration_seconds::default_tolerations(obj.pointer_mut("/spec"));
