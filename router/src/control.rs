@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::{Api, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource};
@@ -21,19 +21,12 @@ use tokio::sync::Notify;
 use crate::Options;
 use crate::build::{self, Inputs};
 use crate::metrics::Metrics;
-use crate::model::RouteRecord;
+use crate::model::{RouteRecord, route_resource};
 use crate::status::StatusWriter;
 use crate::table::Current;
 
 /// How long after a change the table is rebuilt, so that a burst of changes costs one build.
 const COALESCE: Duration = Duration::from_millis(20);
-
-pub fn route_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("route.openshift.io", "v1", "Route"),
-        "routes",
-    )
-}
 
 type Objects<K> = Arc<Mutex<HashMap<String, Arc<K>>>>;
 

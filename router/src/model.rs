@@ -113,3 +113,11 @@ impl RouteRecord {
         })
     }
 }
+
+/// The API resource of routes (`route.openshift.io/v1`), for the watch and the status writes.
+pub fn route_resource() -> kube::api::ApiResource {
+    kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("route.openshift.io", "v1", "Route"),
+        "routes",
+    )
+}

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::Options;
 use crate::build::Outcome;
 use crate::claims::Decision;
-use crate::control::route_resource;
+use crate::model::route_resource;
 use crate::model::{Route, RouteRecord};
 
 pub struct StatusWriter {
