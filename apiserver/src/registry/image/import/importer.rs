@@ -222,7 +222,7 @@ impl Importer<'_> {
                     Ok(m) => m,
                     Err(e) => return failure(&e, &request.from),
                 };
-                match self
+                let image = self
                     .image(
                         &registry,
                         &repository,
@@ -230,33 +230,21 @@ impl Importer<'_> {
                         &options,
                         pinned(&child.digest),
                     )
-                    .await
-                {
-                    Ok(image) => Imported {
-                        status: success(),
-                        image: Some(image),
-                        manifests: Vec::new(),
-                    },
-                    Err(e) => failure(&e, &request.from),
-                }
+                    .await;
+                imported(image, &request.from)
             }
-            Some(_) => match self
-                .image(
-                    &registry,
-                    &repository,
-                    &manifest,
-                    &options,
-                    pinned(&manifest.digest),
-                )
-                .await
-            {
-                Ok(image) => Imported {
-                    status: success(),
-                    image: Some(image),
-                    manifests: Vec::new(),
-                },
-                Err(e) => failure(&e, &request.from),
-            },
+            Some(_) => {
+                let image = self
+                    .image(
+                        &registry,
+                        &repository,
+                        &manifest,
+                        &options,
+                        pinned(&manifest.digest),
+                    )
+                    .await;
+                imported(image, &request.from)
+            }
             None => Imported::failed(
                 500,
                 "InternalError",
@@ -330,6 +318,18 @@ impl Importer<'_> {
         images::prioritize_tags(&mut tags);
         let rest = tags.split_off(tags.len().min(MAX_REPOSITORY_TAGS));
         Ok((tags, rest))
+    }
+}
+
+/// The outcome of importing one single-platform image requested as `from`.
+fn imported(image: Result<Value, RegistryError>, from: &str) -> Imported {
+    match image {
+        Ok(image) => Imported {
+            status: success(),
+            image: Some(image),
+            manifests: Vec::new(),
+        },
+        Err(e) => failure(&e, from),
     }
 }
 
