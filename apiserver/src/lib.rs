@@ -2,7 +2,7 @@
 //! every request needs; `routes` builds the chain of layers and the routes, `registry` serves
 //! the resources, `bootstrap` creates what a fresh cluster needs. ARCHITECTURE.md has the map.
 
-mod admission;
+pub mod admission;
 pub mod audit;
 pub mod authn;
 pub mod authz;
@@ -76,6 +76,8 @@ pub struct ApiServer {
     pub apps_domain: String,
     /// Where image imports read registries (none: imports are refused as unavailable).
     pub image_source: Option<Arc<dyn image_source::RegistrySource>>,
+    /// The admission plugins switched off (`--disable-admission-plugins`).
+    pub admission: admission::Config,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -137,10 +139,17 @@ impl ApiServer {
             image_registry: None,
             image_source: None,
             apps_domain: DEFAULT_APPS_DOMAIN.to_string(),
+            admission: admission::Config::default(),
         }
     }
 
     /// The same server giving routes hosts under `domain`.
+    /// Admission with some plugins switched off.
+    pub fn with_admission(mut self, config: admission::Config) -> Self {
+        self.admission = config;
+        self
+    }
+
     pub fn with_apps_domain(mut self, domain: String) -> Self {
         self.apps_domain = domain;
         self

@@ -155,6 +155,9 @@ struct StartArgs {
     /// Mutating requests served at once; more are refused with 429 and `Retry-After`.
     #[arg(long, default_value_t = 200)]
     max_mutating_requests_inflight: usize,
+    /// Admission plugins to switch off, comma separated (upstream's names).
+    #[arg(long, value_delimiter = ',')]
+    disable_admission_plugins: Vec<String>,
     /// Connections open at once from one client address.
     #[arg(long, default_value_t = 16_384)]
     max_connections_per_client: usize,
@@ -415,6 +418,9 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     .with_service_account_tokens(tokens)
     .with_node_client(node_client)
     .with_apps_domain(args.router.apps_domain.clone())
+    .with_admission(apiserver::admission::Config::disabling(
+        &args.disable_admission_plugins,
+    )?)
     .with_oauth(oauth_config(&args, server.clone())?)
     .with_limits(apiserver::Limits {
         request_timeout: args.request_timeout,

@@ -3,7 +3,6 @@
 //! permissions its writer holds (or the writer has `bind` on that role); without `bind`, the
 //! role must exist.
 
-use api::scheme::ResourceDef;
 use auth::rbac::{Attributes, Policy, UserInfo};
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde_json::Value;
@@ -11,15 +10,26 @@ use serde_json::Value;
 use crate::ApiServer;
 use crate::authz::authorizer::user_info;
 use crate::error::{ApiError, Target};
-use crate::http::serve::User;
 use crate::registry::object;
+
+/// Whether a request is one this check judges: writes of roles and bindings by a user.
+pub fn applies(a: &super::Attributes<'_>) -> bool {
+    a.def.group == "rbac.authorization.k8s.io"
+        && a.user.is_some()
+        && matches!(
+            a.operation,
+            super::Operation::Create | super::Operation::Update
+        )
+}
 
 pub async fn check(
     server: &ApiServer,
-    def: &ResourceDef,
-    user: &User,
+    a: &super::Attributes<'_>,
     obj: &Value,
 ) -> Result<(), ApiError> {
+    let (def, Some(user)) = (a.def, a.user) else {
+        return Ok(());
+    };
     let policy = server.authorizer.policy().await;
     let who = user_info(user);
     let namespace = object::meta_str(obj, "namespace");

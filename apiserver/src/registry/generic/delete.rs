@@ -52,6 +52,11 @@ pub(super) async fn delete(
                 )));
             }
         }
+        let attributes = crate::admission::Attributes {
+            dry_run,
+            ..t.admission(crate::admission::Operation::Delete, Some(&obj))
+        };
+        crate::admission::validate(server, &attributes, &obj).await?;
         match carry_out(server, def, t.strategy, &current, &obj, &options, dry_run).await {
             // Something must happen first: the object stays, marked, and is returned.
             Ok(Some(marked)) => return Ok(out.respond(StatusCode::OK, def, marked)),

@@ -40,6 +40,31 @@ pub struct Target<'a> {
     pub force: bool,
 }
 
+impl Target<'_> {
+    /// The write as admission sees it.
+    pub(super) fn admission<'a>(
+        &'a self,
+        operation: crate::admission::Operation,
+        old: Option<&'a Value>,
+    ) -> crate::admission::Attributes<'a> {
+        crate::admission::Attributes {
+            operation,
+            def: self.def,
+            subresource: match self.part {
+                Part::Main => "",
+                Part::Status => "status",
+                Part::Scale(_) => "scale",
+                Part::Finalize => "finalize",
+            },
+            namespace: self.namespace,
+            name: self.name,
+            user: self.user,
+            old,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
 /// What a write of `obj` over `current` stores. A write to the main resource keeps the
 /// system fields and, for kinds with a status subresource, the current status; a write to
 /// `status` changes the status only.

@@ -11,6 +11,7 @@ use super::{
     next_state, parse_write, validate_fields, view,
 };
 use crate::ApiServer;
+use crate::admission::{self, Operation};
 use crate::error::{ApiError, from_storage};
 use crate::registry::decode::field_validation::Decoded;
 use crate::registry::object::{self, target};
@@ -39,6 +40,13 @@ pub(super) async fn create(
     t.strategy
         .assign(server, def, t.user, &mut obj, None)
         .await?;
+    let attributes = t.admission(Operation::Create, None);
+    let mut warnings = warnings;
+    warnings.extend(
+        admission::mutate(server, &attributes, &mut obj)
+            .await?
+            .warnings,
+    );
     validate(def, t.strategy, &obj, None)?;
     let writer = strategy::Writer {
         server,
@@ -52,7 +60,11 @@ pub(super) async fn create(
     if !has_managed_fields(&obj) {
         crate::managed_fields::record_update(def, None, &mut obj, &t.manager, "", &object::now());
     }
-    crate::admission::validate(server, def, t.user, &obj).await?;
+    warnings.extend(
+        admission::validate(server, &attributes, &obj)
+            .await?
+            .warnings,
+    );
     let key = def.key(namespace, &name);
     if t.dry_run {
         let (existing, _) = server
@@ -131,6 +143,12 @@ pub(super) async fn store_update(
         t.strategy
             .assign(server, t.def, t.user, &mut next, Some(before))
             .await?;
+    }
+    let attributes = t.admission(Operation::Update, Some(before));
+    let mut warnings = admission::mutate(server, &attributes, &mut next)
+        .await?
+        .warnings;
+    if t.part == Part::Main {
         validate(t.def, t.strategy, &next, Some(before))?;
         let writer = strategy::Writer {
             server,
@@ -171,10 +189,18 @@ pub(super) async fn store_update(
             );
         }
     }
-    crate::admission::validate(server, t.def, t.user, &next).await?;
+    warnings.extend(
+        admission::validate(server, &attributes, &next)
+            .await?
+            .warnings,
+    );
+    let respond = |next: Value| {
+        let response = out.respond(StatusCode::OK, t.def, view(t, next));
+        crate::registry::decode::field_validation::warn(response, &warnings)
+    };
     if t.dry_run {
         object::set_resource_version(&mut next, current.mod_revision);
-        return Ok(out.respond(StatusCode::OK, t.def, view(t, next)));
+        return Ok(respond(next));
     }
     if crate::registry::generic::deletion::finished(t.def, &next) {
         server
@@ -184,7 +210,7 @@ pub(super) async fn store_update(
             .map_err(|e| from_storage(e, target(t.def, t.name)))?;
         t.strategy.released(server, before).await;
         object::set_resource_version(&mut next, current.mod_revision);
-        return Ok(out.respond(StatusCode::OK, t.def, view(t, next)));
+        return Ok(respond(next));
     }
     let kv = server
         .store
@@ -193,5 +219,5 @@ pub(super) async fn store_update(
         .map_err(|e| from_storage(e, target(t.def, t.name)))?;
     strategy::keep(reserved).await;
     object::set_resource_version(&mut next, kv.mod_revision);
-    Ok(out.respond(StatusCode::OK, t.def, view(t, next)))
+    Ok(respond(next))
 }
