@@ -161,7 +161,9 @@ async fn answer_of(
         })?,
         None => sent.await,
     };
-    answer.map_err(connection_error)
+    let answer = answer.map_err(connection_error)?;
+    crate::warnings::print(answer.headers());
+    Ok(answer)
 }
 
 const UNKNOWN_AUTHORITY: &str = "The server uses a certificate signed by unknown authority. You may need to use the --certificate-authority flag to provide the path to a certificate file for the certificate authority, or --insecure-skip-tls-verify to bypass the certificate check and use insecure connections.";

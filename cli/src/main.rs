@@ -14,6 +14,7 @@ mod printers;
 mod remote_command;
 mod spdy_tunnel;
 mod trace;
+mod warnings;
 
 use std::path::PathBuf;
 

@@ -16,6 +16,10 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(180);
 
+/// What `oc` prints for every command that reads deployment configs, as on OpenShift 4.14+.
+const DEPRECATED: &str =
+    "Warning: apps.openshift.io/v1 DeploymentConfig is deprecated in v4.14+, unavailable in v4.10000+\n";
+
 fn ok(home: &Path, args: &[&str]) -> String {
     let out = oc(home, args);
     assert!(
@@ -235,7 +239,7 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     let out = oc(&home, &["rollout", "status", "dc/web"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: replication controller \"web-6\" has failed progressing\n"
+        format!("{DEPRECATED}error: replication controller \"web-6\" has failed progressing\n")
     );
     let log = ok(&home, &["logs", "dc/web"]);
     assert!(
@@ -260,7 +264,7 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     let out = oc(&home, &["rollout", "latest", "dc/web"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: cannot deploy a paused deployment config\n"
+        format!("{DEPRECATED}error: cannot deploy a paused deployment config\n")
     );
     let mut five = config("web", v1, "five", json!({"type": "Recreate"}));
     five["spec"]["paused"] = json!(true);
@@ -289,7 +293,7 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     let out = oc(&home, &["rollout", "status", "dc/web"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: rollout of replication controller \"web-8\" was cancelled\n"
+        format!("{DEPRECATED}error: rollout of replication controller \"web-8\" was cancelled\n")
     );
     wait_until("web-7 back", || {
         (pages(&home, "web-7").len() == 2).then_some(())

@@ -21,9 +21,16 @@ use crate::registry::rest::Call;
 pub const APPLY: &str = "application/apply-patch+yaml";
 
 pub async fn handle(State(server): State<Arc<ApiServer>>, request: Request) -> Response {
-    match dispatch(&server, request).await {
+    let deprecated = crate::registry::deprecation::warning(&request_info::of(&request));
+    let response = match dispatch(&server, request).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
+    };
+    match deprecated {
+        Some(warning) => {
+            crate::registry::decode::field_validation::warn(response, &[warning.to_string()])
+        }
+        None => response,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod batch;
 pub mod config_openshift;
 pub mod core;
 pub mod decode;
+pub mod deprecation;
 pub mod dispatch;
 pub mod flowcontrol;
 pub mod generic;
