@@ -17,8 +17,7 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(180);
 
 /// What `oc` prints for every command that reads deployment configs, as on OpenShift 4.14+.
-const DEPRECATED: &str =
-    "Warning: apps.openshift.io/v1 DeploymentConfig is deprecated in v4.14+, unavailable in v4.10000+\n";
+const DEPRECATED: &str = "Warning: apps.openshift.io/v1 DeploymentConfig is deprecated in v4.14+, unavailable in v4.10000+\n";
 
 fn ok(home: &Path, args: &[&str]) -> String {
     let out = oc(home, args);
