@@ -94,12 +94,16 @@ pub struct Options {
     /// How long a node may go without a heartbeat before it is lost (upstream's
     /// `--node-monitor-grace-period`).
     pub node_monitor_grace_period: std::time::Duration,
+    /// How often tags with `importPolicy.scheduled` are imported again (upstream's
+    /// `scheduledImageImportMinimumIntervalSeconds`, 15 minutes).
+    pub scheduled_image_import_interval: std::time::Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             node_monitor_grace_period: node_lifecycle::MONITOR_GRACE,
+            scheduled_image_import_interval: image_import::scheduled::INTERVAL,
         }
     }
 }
@@ -140,7 +144,7 @@ pub async fn run(client: Client, options: Options) {
         image_config::run(client.clone()),
         template_instance::run(client.clone()),
         image_import::controller::run(client.clone()),
-        image_import::scheduled::run(client.clone()),
+        image_import::scheduled::run_every(client.clone(), options.scheduled_image_import_interval),
         job::run(client),
     );
 }

@@ -1,15 +1,17 @@
 //! Imports from a real registry as a project admin meets them: `oc import-image` of a tag, of
 //! a digest, of a whole repository (OCI and Docker schema 2 manifests) and of a manifest list
 //! in both import modes, each resolved to the digest the registry serves; a tag the registry
-//! does not have fails with the registry's answer and changes nothing.
+//! does not have fails with the registry's answer and changes nothing; a scheduled tag
+//! follows the registry.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::Command;
 
-use e2e::oc::{cluster_with_alice, oc};
+use e2e::oc::oc;
 use e2e::real_pods::{Registry, build_and_push, real_pods_unavailable};
+use e2e::{Backend, Cluster};
 
 fn ok(home: &Path, args: &[&str]) -> String {
     let out = oc(home, args);
@@ -117,7 +119,18 @@ fn images_import_from_a_real_registry_by_tag_digest_repository_and_list() {
     );
     assert_ne!(v1, v2);
 
-    let (_dir, c, home) = cluster_with_alice();
+    // Scheduled imports every few seconds, so that the test sees one.
+    let htpasswd = e2e::htpasswd(dir.path(), "htpasswd", "alice", "wonderland");
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &[
+            "--htpasswd",
+            htpasswd.to_str().unwrap(),
+            "--scheduled-image-import-interval=2s",
+        ],
+    );
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
     let ca = c.data_dir().join("pki/ca.crt");
     ok(
         &home,
@@ -242,4 +255,40 @@ fn images_import_from_a_real_registry_by_tag_digest_repository_and_list() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("tag absent failed"), "{stderr}");
     assert_eq!(istag(&home, "app:v1", ".image.metadata.name"), v1);
+
+    // A scheduled tag follows the registry: the tag moved there is imported again.
+    let copy = |from: &str, to: &str| {
+        tool(
+            "skopeo",
+            &[
+                "copy",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                &format!("docker://{repo}:{from}"),
+                &format!("docker://{repo}:{to}"),
+            ],
+        )
+    };
+    copy("v1", "moving");
+    ok(
+        &home,
+        &[
+            "import-image",
+            "app:auto",
+            &format!("--from={repo}:moving"),
+            "--confirm",
+            "--insecure",
+            "--scheduled",
+        ],
+    );
+    assert_eq!(istag(&home, "app:auto", ".image.metadata.name"), v1);
+    copy("v2", "moving");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while istag(&home, "app:auto", ".image.metadata.name") != v2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduled import did not pick up the new digest"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }

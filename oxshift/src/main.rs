@@ -66,6 +66,9 @@ struct ControllerManagerArgs {
     /// How long a node may go without a heartbeat before it is marked lost (`50s`).
     #[arg(long, value_parser = seconds, default_value = "50s")]
     node_monitor_grace_period: std::time::Duration,
+    /// How often tags imported with `--scheduled` are imported again.
+    #[arg(long, value_parser = seconds, default_value = "900s")]
+    scheduled_image_import_interval: std::time::Duration,
 }
 
 #[derive(clap::Args)]
@@ -146,6 +149,9 @@ struct StartArgs {
     /// lost (`50s`).
     #[arg(long, value_parser = seconds, default_value = "50s")]
     node_monitor_grace_period: std::time::Duration,
+    /// How often tags imported with `--scheduled` are imported again.
+    #[arg(long, value_parser = seconds, default_value = "900s")]
+    scheduled_image_import_interval: std::time::Duration,
     /// The deadline of requests that are not long-running (`?timeout=` may ask for less).
     #[arg(long, value_parser = seconds, default_value = "60s")]
     request_timeout: std::time::Duration,
@@ -459,6 +465,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         let (c, e) = (client.clone(), election.clone());
         let options = controllers::Options {
             node_monitor_grace_period: args.node_monitor_grace_period,
+            scheduled_image_import_interval: args.scheduled_image_import_interval,
         };
         tokio::spawn(async move {
             loop {
@@ -535,6 +542,7 @@ async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError>
         // As upstream's managers, one that lost its lease exits (to be restarted as a standby).
         _ = controllers::run_elected(client.clone(), &election, controllers::Options {
             node_monitor_grace_period: args.node_monitor_grace_period,
+            scheduled_image_import_interval: args.scheduled_image_import_interval,
         }) => Err("leader election lost".into()),
         _ = terminated() => {
             tracing::info!("shutting down");

@@ -28,20 +28,15 @@ pub fn offset(uid: &str, interval: Duration) -> Duration {
     Duration::from_secs(hash % interval.as_secs().max(1))
 }
 
-/// Whether a stream is due in the round from `start` to `end` (seconds into the interval),
-/// `failures` rounds skipped after failures.
-pub fn due(offset: Duration, (start, end): (u64, u64), round: u64, failures: u32) -> bool {
-    let at = offset.as_secs();
-    let in_window = if start <= end {
-        at >= start && at < end
-    } else {
-        at >= start || at < end
-    };
-    in_window && (failures == 0 || round.is_multiple_of(u64::from(failures.min(4)) + 1))
-}
-
-pub async fn run(client: Client) {
-    run_every(client, INTERVAL).await;
+/// Whether a stream whose turn comes at `offset` into every interval of `period` seconds
+/// had its turn in the seconds `[from, to)` since the start, `failures` rounds skipped after
+/// failures. A span of a whole period or more holds every stream's turn.
+pub fn due(offset: Duration, (from, to): (u64, u64), period: u64, failures: u32) -> bool {
+    let period = period.max(1);
+    let span = to.saturating_sub(from);
+    let wait = (offset.as_secs() % period + period - from % period) % period;
+    let round = to / period;
+    wait < span && (failures == 0 || round.is_multiple_of(u64::from(failures.min(4)) + 1))
 }
 
 pub async fn run_every(client: Client, interval: Duration) {
@@ -54,8 +49,7 @@ pub async fn run_every(client: Client, interval: Duration) {
         ticker.tick().await;
         let elapsed = started.elapsed().as_secs();
         let period = interval.as_secs().max(1);
-        let window = (last % period, elapsed % period);
-        let round = elapsed / period;
+        let window = (last, elapsed);
         last = elapsed;
         if window.0 == window.1 {
             continue;
@@ -73,7 +67,7 @@ pub async fn run_every(client: Client, interval: Duration) {
                 continue;
             };
             let failed = failures.get(&uid).copied().unwrap_or(0);
-            if !due(offset(&uid, interval), window, round, failed) {
+            if !due(offset(&uid, interval), window, period, failed) {
                 continue;
             }
             if let Some(isi) = decide::import_for(&value, Some(&tags)) {
@@ -109,12 +103,17 @@ mod tests {
         assert!(at < interval);
         assert_eq!(at, offset("some-uid", interval));
         let s = at.as_secs();
-        assert!(due(at, (s, s + 1), 0, 0));
-        assert!(!due(at, (s + 1, s + 20), 0, 0));
-        // A window wrapping past the end of the interval.
-        assert!(due(Duration::from_secs(5), (890, 10), 0, 0));
+        assert!(due(at, (s, s + 1), 900, 0));
+        assert!(!due(at, (s + 1, s + 20), 900, 0));
+        assert!(due(at, (s + 1, s + 901), 900, 0));
+        // A span across the end of an interval.
+        assert!(due(Duration::from_secs(5), (890, 910), 900, 0));
+        assert!(!due(Duration::from_secs(15), (890, 910), 900, 0));
+        // A whole interval or more between two looks: everyone's turn came.
+        assert!(due(Duration::from_secs(1), (0, 2), 2, 0));
+        assert!(due(Duration::from_secs(0), (4, 6), 2, 0));
         // After two failures, every third round.
-        assert!(!due(at, (s, s + 1), 1, 2));
-        assert!(due(at, (s, s + 1), 3, 2));
+        assert!(!due(at, (900 + s, 900 + s + 1), 900, 2));
+        assert!(due(at, (2700 + s, 2700 + s + 1), 900, 2));
     }
 }
