@@ -180,6 +180,21 @@ async fn check_registries(call: &Call<'_>, isi: &Value) -> Result<(), ApiError> 
 }
 
 /// The image's status as the response shows it: manifest and config only when asked.
+/// Images imported at once from one request: registries answer a few requests in parallel
+/// much faster than one after another.
+const CONCURRENT_IMPORTS: usize = 8;
+
+/// Imports each request, a few at a time, the outcomes in the requests' order.
+async fn import_all(importer: &Importer<'_>, requests: &[Request]) -> Vec<Imported> {
+    use futures::StreamExt;
+    // The futures are made here, so no closure is held across the awaits.
+    let pending: Vec<_> = requests.iter().map(|r| importer.import(r)).collect();
+    futures::stream::iter(pending)
+        .buffered(CONCURRENT_IMPORTS)
+        .collect()
+        .await
+}
+
 fn shown(imported: &Imported, tag: Option<&str>, include_manifest: bool) -> Value {
     let strip = |mut image: Value| {
         if !include_manifest && let Some(map) = image.as_object_mut() {
@@ -259,6 +274,7 @@ impl Rest for ImageStreamImports {
         });
         let mut results: Vec<apply::Outcome> = Vec::new();
         let mut statuses = Vec::new();
+        let (mut wanted, mut requests) = (Vec::new(), Vec::new());
         for image in isi["spec"]["images"]
             .as_array()
             .cloned()
@@ -279,7 +295,11 @@ impl Rest for ImageStreamImports {
                 prefer_arch: annotation("importer.image.openshift.io/prefer-arch"),
                 prefer_os: annotation("importer.image.openshift.io/prefer-os"),
             };
-            let imported = importer.import(&request).await;
+            wanted.push((image, tag));
+            requests.push(request);
+        }
+        let imports = import_all(&importer, &requests).await;
+        for (((image, tag), request), imported) in wanted.into_iter().zip(requests).zip(imports) {
             statuses.push(shown(
                 &imported,
                 image["to"].is_object().then_some(tag.as_str()),
@@ -289,7 +309,7 @@ impl Rest for ImageStreamImports {
                 results.push(apply::Outcome {
                     tag,
                     from: request.from,
-                    spec: image.clone(),
+                    spec: image,
                     imported,
                 });
             }
@@ -307,14 +327,17 @@ impl Rest for ImageStreamImports {
                 Ok((tags, rest)) => {
                     let mut images = Vec::new();
                     let mut failures = 0;
-                    for tag in tags {
-                        let request = Request {
+                    let requests: Vec<Request> = tags
+                        .iter()
+                        .map(|tag| Request {
                             from: format!("{from}:{tag}"),
                             insecure,
                             mode: text(&repository["importPolicy"], "importMode").to_string(),
                             ..Default::default()
-                        };
-                        let imported = importer.import(&request).await;
+                        })
+                        .collect();
+                    let imports = import_all(&importer, &requests).await;
+                    for ((tag, request), imported) in tags.into_iter().zip(requests).zip(imports) {
                         failures += usize::from(!imported.succeeded());
                         images.push(shown(&imported, Some(&tag), include));
                         results.push(apply::Outcome {
