@@ -340,5 +340,7 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::GROUP),
     resource!("security.openshift.io"/"v1", "RangeAllocation", "rangeallocations", "rangeallocation", Cluster, short: [], categories: &[], subresources: NONE),
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
+    resource!("config.openshift.io"/"v1", "ImageDigestMirrorSet", "imagedigestmirrorsets", "imagedigestmirrorset", Cluster, short: ["idms"], categories: &[], subresources: STATUS),
+    resource!("config.openshift.io"/"v1", "ImageTagMirrorSet", "imagetagmirrorsets", "imagetagmirrorset", Cluster, short: ["itms"], categories: &[], subresources: STATUS),
     resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),
 ];

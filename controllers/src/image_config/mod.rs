@@ -1,5 +1,5 @@
-//! The cluster image configuration rendered for the nodes: on every change of `Image cluster`
-//! or of an ImageContentSourcePolicy, the files the Machine Config Operator would write
+//! The cluster image configuration rendered for the nodes: on every change of `Image cluster`,
+//! an ImageContentSourcePolicy, an ImageDigestMirrorSet or an ImageTagMirrorSet, the files the Machine Config Operator would write
 //! (`registries.conf`, `policy.json`, `01-image-searchRegistries.conf`) are rendered again
 //! into the ConfigMap `openshift-config-managed/node-image-config`, written only when they
 //! changed.
@@ -39,16 +39,54 @@ fn image_configs(client: &Client) -> Api<DynamicObject> {
     Api::all_with(client.clone(), &resource)
 }
 
-fn content_source_policies(client: &Client) -> Api<DynamicObject> {
+/// The kinds that name mirrors: (group/version, kind, plural, the spec's list, the kind of
+/// mirroring).
+const MIRROR_KINDS: [(&str, &str, &str, &str, MirrorKind); 3] = [
+    (
+        "operator.openshift.io/v1alpha1",
+        "ImageContentSourcePolicy",
+        "imagecontentsourcepolicies",
+        "repositoryDigestMirrors",
+        MirrorKind::ContentSource,
+    ),
+    (
+        "config.openshift.io/v1",
+        "ImageDigestMirrorSet",
+        "imagedigestmirrorsets",
+        "imageDigestMirrors",
+        MirrorKind::Digest,
+    ),
+    (
+        "config.openshift.io/v1",
+        "ImageTagMirrorSet",
+        "imagetagmirrorsets",
+        "imageTagMirrors",
+        MirrorKind::Tag,
+    ),
+];
+
+fn mirror_objects(
+    client: &Client,
+    (api_version, kind, plural, ..): MirrorKindRow,
+) -> Api<DynamicObject> {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let resource = ApiResource {
-        group: "operator.openshift.io".into(),
-        version: "v1alpha1".into(),
-        api_version: "operator.openshift.io/v1alpha1".into(),
-        kind: "ImageContentSourcePolicy".into(),
-        plural: "imagecontentsourcepolicies".into(),
+        group: group.into(),
+        version: version.into(),
+        api_version: api_version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
     };
     Api::all_with(client.clone(), &resource)
 }
+
+type MirrorKindRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    MirrorKind,
+);
 
 /// Renders at start and after every change, until the process ends.
 pub async fn run(client: Client) {
@@ -56,11 +94,13 @@ pub async fn run(client: Client) {
         .default_backoff()
         .map(|_| ())
         .boxed();
-    let policies = watcher(content_source_policies(&client), watcher::Config::default())
-        .default_backoff()
-        .map(|_| ())
-        .boxed();
-    let mut changes = futures::stream::select(images, policies);
+    let mirrors = MIRROR_KINDS.map(|row| {
+        watcher(mirror_objects(&client, row), watcher::Config::default())
+            .default_backoff()
+            .map(|_| ())
+            .boxed()
+    });
+    let mut changes = futures::stream::select_all(std::iter::once(images).chain(mirrors));
     loop {
         if let Err(e) = reconcile(&client).await {
             tracing::warn!(error = %e, "rendering the node image configuration failed");
@@ -75,12 +115,13 @@ pub async fn run(client: Client) {
     }
 }
 
-/// The rendered files, by key.
-pub fn files(image: Option<&Value>, policies: &[Value]) -> BTreeMap<String, String> {
+/// The rendered files, by key, from `Image cluster` and the objects naming mirrors (each
+/// with the kind of mirroring its kind stands for).
+pub fn files(image: Option<&Value>, mirrors: &[(MirrorKind, Value)]) -> BTreeMap<String, String> {
     let sources = image
         .map(RegistrySources::from_image_config)
         .unwrap_or_default();
-    let sets = mirror_sets(policies);
+    let sets = mirror_sets(mirrors);
     let mut files = BTreeMap::new();
     files.insert(
         REGISTRIES_CONF.to_string(),
@@ -93,24 +134,34 @@ pub fn files(image: Option<&Value>, policies: &[Value]) -> BTreeMap<String, Stri
     files
 }
 
-/// The mirror sets of ImageContentSourcePolicies, in name order.
-fn mirror_sets(policies: &[Value]) -> Vec<MirrorSet> {
-    let mut sorted: Vec<&Value> = policies.iter().collect();
-    sorted.sort_by_key(|p| {
-        p["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+/// The mirror sets of the objects naming mirrors: ImageContentSourcePolicies, then
+/// ImageDigestMirrorSets, then ImageTagMirrorSets, each kind in name order.
+fn mirror_sets(objects: &[(MirrorKind, Value)]) -> Vec<MirrorSet> {
+    let mut sorted: Vec<&(MirrorKind, Value)> = objects.iter().collect();
+    let rank = |k: MirrorKind| MIRROR_KINDS.iter().position(|row| row.4 == k);
+    sorted.sort_by_key(|(kind, o)| {
+        (
+            rank(*kind),
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
     });
     sorted
         .into_iter()
-        .flat_map(|p| {
-            p["spec"]["repositoryDigestMirrors"]
+        .flat_map(|(kind, o)| {
+            let list = MIRROR_KINDS
+                .iter()
+                .find(|row| row.4 == *kind)
+                .map_or("", |row| row.3);
+            o["spec"][list]
                 .as_array()
                 .into_iter()
                 .flatten()
+                .map(move |m| (*kind, m))
         })
-        .filter_map(|m| {
+        .filter_map(|(kind, m)| {
             let source = m["source"].as_str().filter(|s| !s.is_empty())?;
             Some(MirrorSet {
                 source: source.to_string(),
@@ -120,8 +171,8 @@ fn mirror_sets(policies: &[Value]) -> Vec<MirrorSet> {
                     .flatten()
                     .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
                     .collect(),
-                kind: MirrorKind::ContentSource,
-                never_contact_source: false,
+                kind,
+                never_contact_source: m["mirrorSourcePolicy"] == "NeverContactSource",
             })
         })
         .collect()
@@ -130,14 +181,20 @@ fn mirror_sets(policies: &[Value]) -> Vec<MirrorSet> {
 async fn reconcile(client: &Client) -> Result<(), Error> {
     let image = image_configs(client).get_opt("cluster").await?;
     let image = image.map(|i| serde_json::to_value(i).unwrap_or(Value::Null));
-    let policies: Vec<Value> = content_source_policies(client)
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|p| serde_json::to_value(p).ok())
-        .collect();
-    let data = files(image.as_ref(), &policies);
+    let mut mirrors: Vec<(MirrorKind, Value)> = Vec::new();
+    for row in MIRROR_KINDS {
+        let listed = mirror_objects(client, row)
+            .list(&ListParams::default())
+            .await?;
+        mirrors.extend(
+            listed
+                .items
+                .into_iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .map(|o| (row.4, o)),
+        );
+    }
+    let data = files(image.as_ref(), &mirrors);
     let namespaces: Api<Namespace> = Api::all(client.clone());
     if namespaces.get_opt(NAMESPACE).await?.is_none() {
         let ns = Namespace {
@@ -186,10 +243,16 @@ mod tests {
         let image = serde_json::json!({"spec": {"registrySources": {
             "blockedRegistries": ["untrusted.com"], "containerRuntimeSearchRegistries": ["reg1.io"]}}});
         let policies = [
-            serde_json::json!({"metadata": {"name": "b"}, "spec": {"repositoryDigestMirrors": [
+            (
+                MirrorKind::ContentSource,
+                serde_json::json!({"metadata": {"name": "b"}, "spec": {"repositoryDigestMirrors": [
                 {"source": "quay.io/x", "mirrors": ["m2.io/x"]}]}}),
-            serde_json::json!({"metadata": {"name": "a"}, "spec": {"repositoryDigestMirrors": [
+            ),
+            (
+                MirrorKind::ContentSource,
+                serde_json::json!({"metadata": {"name": "a"}, "spec": {"repositoryDigestMirrors": [
                 {"source": "quay.io/x", "mirrors": ["m1.io/x", "m2.io/x"]}]}}),
+            ),
         ];
         let files = files(Some(&image), &policies);
         let conf = &files[REGISTRIES_CONF];
@@ -204,5 +267,36 @@ mod tests {
             "unqualified-search-registries = ['reg1.io']\n"
         );
         assert_eq!(super::files(None, &[]).len(), 2);
+    }
+
+    #[test]
+    fn digest_and_tag_mirror_sets_are_rendered_as_the_machine_config_operator_does() {
+        let mirrors = [
+            (
+                MirrorKind::Tag,
+                serde_json::json!({"metadata": {"name": "t"}, "spec": {"imageTagMirrors": [
+                {"source": "registry.example/team", "mirrors": ["127.0.0.1:5000/team"]}]}}),
+            ),
+            (
+                MirrorKind::Digest,
+                serde_json::json!({"metadata": {"name": "d"}, "spec": {"imageDigestMirrors": [
+                {"source": "quay.io/y", "mirrors": ["127.0.0.1:5000/y"], "mirrorSourcePolicy": "NeverContactSource"}]}}),
+            ),
+        ];
+        let conf = &files(None, &mirrors)[REGISTRIES_CONF];
+        let digest = conf.find("location = \"quay.io/y\"").expect(conf);
+        let tag = conf
+            .find("location = \"registry.example/team\"")
+            .expect(conf);
+        assert!(digest < tag, "digest sets come first: {conf}");
+        assert!(
+            conf.contains("  location = \"quay.io/y\"\n  blocked = true\n"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("pull-from-mirror = \"digest-only\""),
+            "{conf}"
+        );
+        assert!(conf.contains("pull-from-mirror = \"tag-only\""), "{conf}");
     }
 }

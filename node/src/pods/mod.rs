@@ -7,6 +7,7 @@ pub mod directory;
 pub mod env;
 pub mod images;
 pub mod probes;
+pub mod registries_conf;
 pub mod registry_sources;
 pub mod status;
 pub mod volumes;

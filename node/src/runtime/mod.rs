@@ -51,6 +51,8 @@ pub struct PullOptions {
     pub auth_file: Option<PathBuf>,
     /// Plain HTTP or unverified TLS (a registry listed as insecure).
     pub insecure: bool,
+    /// The cluster's registries.conf (mirrors), instead of the machine's.
+    pub registries_conf: Option<PathBuf>,
 }
 
 /// A bind mount into a container.

@@ -329,7 +329,18 @@ impl Runtime for Podman {
         }
         args.push(name.clone());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.run(&args).await?;
+        let mut command = self.command();
+        if let Some(conf) = &options.registries_conf {
+            command.env("CONTAINERS_REGISTRIES_CONF", conf);
+        }
+        let output = command
+            .args(&args)
+            .output()
+            .await
+            .map_err(|e| RuntimeError(format!("podman: {e}")))?;
+        if !output.status.success() {
+            return Err(RuntimeError(error_text(&output.stderr)));
+        }
         self.image_status(&name)
             .await?
             .ok_or_else(|| RuntimeError(format!("image {name} not present after its pull")))

@@ -187,6 +187,11 @@ impl Worker {
             let options = PullOptions {
                 auth_file: auth_file(pod, &self.dir, lookup).await,
                 insecure: sources.insecure(&image),
+                registries_conf: crate::pods::registries_conf::current(
+                    &self.ctx.client,
+                    &self.ctx.pods_dir,
+                )
+                .await,
             };
             let started = Instant::now();
             let pulled = match sources.refusal(&image) {
