@@ -168,6 +168,32 @@ fn images_import_from_a_real_registry_by_tag_digest_repository_and_list() {
         format!("{repo}@{v1}")
     );
 
+    // The tag patched as a tag: its reference policy becomes Local.
+    ok(
+        &home,
+        &[
+            "patch",
+            "istag",
+            "app:v1",
+            "--type=merge",
+            "-p",
+            r#"{"tag":{"referencePolicy":{"type":"Local"}}}"#,
+        ],
+    );
+    assert_eq!(
+        ok(
+            &home,
+            &[
+                "get",
+                "is",
+                "app",
+                "-o",
+                r#"jsonpath={.spec.tags[?(@.name=="v1")].referencePolicy.type}"#,
+            ],
+        ),
+        "Local"
+    );
+
     // By digest, into another tag.
     ok(
         &home,

@@ -272,7 +272,7 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_names(NameRule::PathSegment)
         .with_columns(columns::IMAGE),
     resource!("image.openshift.io"/"v1", "ImageStreamTag", "imagestreamtags", "imagestreamtag", Namespaced, short: ["istag"], categories: &[], subresources: NONE)
-        .derived(&["create", "delete", "get", "list", "update"])
+        .derived(&["create", "delete", "get", "list", "patch", "update"])
         .with_columns(columns::IMAGE_STREAM_TAG),
     resource!("image.openshift.io"/"v1", "ImageTag", "imagetags", "imagetag", Namespaced, short: ["itag"], categories: &[], subresources: NONE)
         .derived(&["create", "delete", "get", "list", "update"]),

@@ -9,7 +9,7 @@ pub mod freshness;
 pub mod json_patch_bounded;
 pub mod list;
 mod parts;
-mod patch;
+pub mod patch;
 pub mod scale;
 pub mod strategic;
 pub mod validate;

@@ -1,6 +1,7 @@
 //! PATCH of the generic store: JSON patches (bounded), merge and strategic merge patches, each
 //! re-applied to a fresher object when a concurrent write wins; and server-side apply.
 
+use api::scheme::ResourceDef;
 use axum::response::Response;
 use serde_json::Value;
 
@@ -18,6 +19,60 @@ const APPLY: &str = "application/apply-patch+yaml";
 /// Media types accepted for patches.
 const PATCH_TYPES: &str = "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml";
 
+/// A JSON, merge or strategic merge patch, read once and applied to any object.
+pub enum Patch {
+    Json(json_patch::Patch),
+    Merge(Value),
+    Strategic(Value),
+}
+
+impl Patch {
+    /// The patch a body of `content_type` holds; `None` for server-side apply, which is no
+    /// patch of an object but a configuration merged into it.
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Option<Patch>, ApiError> {
+        Ok(Some(match content_type {
+            Some("application/json-patch+json") => Patch::Json(
+                serde_json::from_slice(body)
+                    .map_err(|e| ApiError::BadRequest(format!("invalid JSON patch: {e}")))?,
+            ),
+            Some("application/merge-patch+json") => Patch::Merge(
+                serde_json::from_slice(body)
+                    .map_err(|e| ApiError::BadRequest(format!("invalid merge patch: {e}")))?,
+            ),
+            Some("application/strategic-merge-patch+json") => {
+                Patch::Strategic(serde_json::from_slice(body).map_err(|e| {
+                    ApiError::BadRequest(format!("invalid strategic merge patch: {e}"))
+                })?)
+            }
+            Some(APPLY) => return Ok(None),
+            _ => return Err(ApiError::UnsupportedMediaType(PATCH_TYPES)),
+        }))
+    }
+
+    /// Applies the patch to `obj`, an object of `def`.
+    pub fn apply(&self, def: &ResourceDef, obj: &mut Value) -> Result<(), ApiError> {
+        match self {
+            Patch::Json(p) => {
+                crate::registry::generic::json_patch_bounded::apply(obj, p).map_err(|e| match e {
+                    crate::registry::generic::json_patch_bounded::Refused::TooLarge(message) => {
+                        ApiError::RequestEntityTooLarge(message)
+                    }
+                    crate::registry::generic::json_patch_bounded::Refused::Failed(message) => {
+                        tracing::debug!(%message, "JSON patch failed");
+                        ApiError::PatchFailed
+                    }
+                })
+            }
+            Patch::Merge(p) => {
+                json_patch::merge(obj, p);
+                Ok(())
+            }
+            Patch::Strategic(p) => crate::registry::generic::strategic::apply(def, obj, p)
+                .map_err(ApiError::BadRequest),
+        }
+    }
+}
+
 pub(super) async fn patch(
     server: &ApiServer,
     t: &Target<'_>,
@@ -25,26 +80,8 @@ pub(super) async fn patch(
     body: &[u8],
     out: Output,
 ) -> Result<Response, ApiError> {
-    enum Kind {
-        Json(json_patch::Patch),
-        Merge(Value),
-        Strategic(Value),
-    }
-    let kind = match content_type {
-        Some("application/json-patch+json") => Kind::Json(
-            serde_json::from_slice(body)
-                .map_err(|e| ApiError::BadRequest(format!("invalid JSON patch: {e}")))?,
-        ),
-        Some("application/merge-patch+json") => Kind::Merge(
-            serde_json::from_slice(body)
-                .map_err(|e| ApiError::BadRequest(format!("invalid merge patch: {e}")))?,
-        ),
-        Some("application/strategic-merge-patch+json") => Kind::Strategic(
-            serde_json::from_slice(body)
-                .map_err(|e| ApiError::BadRequest(format!("invalid strategic merge patch: {e}")))?,
-        ),
-        Some(APPLY) => return apply(server, t, body, out).await,
-        _ => return Err(ApiError::UnsupportedMediaType(PATCH_TYPES)),
+    let Some(kind) = Patch::parse(content_type, body)? else {
+        return apply(server, t, body, out).await;
     };
     // Re-applied to the fresher object whenever a concurrent write wins the race, as
     // upstream's GuaranteedUpdate: each lost race is another write landing, and the request
@@ -54,33 +91,17 @@ pub(super) async fn patch(
         let current = current(server, t).await?;
         let current_obj = object::from_store(&current)?;
         let mut patched = view(t, current_obj.clone());
-        match &kind {
-            Kind::Json(p) => crate::registry::generic::json_patch_bounded::apply(&mut patched, p)
-                .map_err(|e| match e {
-                crate::registry::generic::json_patch_bounded::Refused::TooLarge(message) => {
-                    ApiError::RequestEntityTooLarge(message)
-                }
-                crate::registry::generic::json_patch_bounded::Refused::Failed(message) => {
-                    tracing::debug!(%message, "JSON patch failed");
-                    ApiError::PatchFailed
-                }
-            })?,
-            Kind::Merge(p) => json_patch::merge(&mut patched, p),
-            Kind::Strategic(p) => {
-                crate::registry::generic::strategic::apply(t.def, &mut patched, p)
-                    .map_err(ApiError::BadRequest)?
-            }
-        }
+        kind.apply(t.def, &mut patched)?;
         let raw = serde_json::to_vec(&patched).map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut obj = parse_write(t, &raw)?;
         // Merge patches mirror the object: fields they give twice are duplicates of it.
         let patch_body = match kind {
-            Kind::Json(_) => None,
-            Kind::Merge(_) | Kind::Strategic(_) => Some(body),
+            Patch::Json(_) => None,
+            Patch::Merge(_) | Patch::Strategic(_) => Some(body),
         };
         let decoded = match &kind {
-            Kind::Strategic(p) => Decoded::Strategic(p),
-            Kind::Json(_) | Kind::Merge(_) => Decoded::Patched,
+            Patch::Strategic(p) => Decoded::Strategic(p),
+            Patch::Json(_) | Patch::Merge(_) => Decoded::Patched,
         };
         let warnings = validate_fields(server, t, patch_body, decoded, &mut obj)?;
         // A patch that sets a resourceVersion is a precondition: no retry past it.

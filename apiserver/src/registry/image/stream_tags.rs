@@ -17,6 +17,7 @@ use super::{lookup, streams, tag_sources, validation};
 use crate::ApiServer;
 use crate::error::ApiError;
 use crate::http::serve::User;
+use crate::registry::generic::patch::Patch;
 use crate::registry::object::{self, target};
 use crate::registry::response::deleted;
 use crate::registry::rest::{Call, Rest};
@@ -265,6 +266,27 @@ impl Rest for ImageStreamTags {
             StatusCode::OK
         };
         Ok(call.out.respond(code, call.def, ist))
+    }
+
+    /// A patch of the tag as GET shows it, written as an update (upstream's patcher does the
+    /// same over get and update).
+    async fn patch(&self, call: &Call<'_>, body: Bytes) -> Result<Response, ApiError> {
+        let patch = Patch::parse(call.content_type, &body)?.ok_or(
+            ApiError::UnsupportedMediaType(
+                "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json",
+            ),
+        )?;
+        let ns = call.namespace.unwrap_or_default();
+        let (stream_name, tag) = stream_and_tag(call.name, RESOURCE)?;
+        let mut ist = read(call, ns, stream_name, tag).await?;
+        patch.apply(call.def, &mut ist)?;
+        let body = serde_json::to_vec(&ist).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let json_call = Call {
+            content_type: Some("application/json"),
+            upgrade: None,
+            ..*call
+        };
+        self.update(&json_call, Bytes::from(body)).await
     }
 
     async fn delete(&self, call: &Call<'_>, body: Bytes) -> Result<Response, ApiError> {
