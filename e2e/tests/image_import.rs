@@ -168,6 +168,20 @@ fn images_import_from_a_real_registry_by_tag_digest_repository_and_list() {
         format!("{repo}@{v1}")
     );
 
+    // Described as `oc describe istag` describes an image, whitespace aside.
+    let described: Vec<String> = ok(&home, &["describe", "istag", "app:v1"])
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for line in [
+        format!("Image Name: {v1}"),
+        format!("Docker Image: {repo}@{v1}"),
+        "Command: /bin/busybox httpd -f -p 8080".to_string(),
+        "Arch: amd64".to_string(),
+    ] {
+        assert!(described.contains(&line), "{line:?} in {described:#?}");
+    }
+
     // The tag patched as a tag: its reference policy becomes Local.
     ok(
         &home,

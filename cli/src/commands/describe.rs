@@ -4,6 +4,7 @@
 //! every field under readable labels — followed by the events about it.
 
 mod events;
+mod image;
 mod kinds;
 mod openshift;
 mod pod_template;
@@ -137,6 +138,9 @@ fn has_events(kind: &str) -> bool {
             | "Namespace"
             | "Project"
             | "ImageStream"
+            | "ImageStreamTag"
+            | "ImageStreamImage"
+            | "Image"
             | "Route"
             | "Role"
             | "ClusterRole"
@@ -149,7 +153,14 @@ fn has_events(kind: &str) -> bool {
 fn oc_style(kind: &str) -> bool {
     matches!(
         kind,
-        "Project" | "ImageStream" | "Route" | "DeploymentConfig" | "BuildConfig"
+        "Project"
+            | "ImageStream"
+            | "ImageStreamTag"
+            | "ImageStreamImage"
+            | "Image"
+            | "Route"
+            | "DeploymentConfig"
+            | "BuildConfig"
     )
 }
 
@@ -162,6 +173,10 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         ("", "Namespace") => kinds::namespace(&mut out, s, obj).await,
         ("project.openshift.io", "Project") => openshift::project(&mut out, s, obj).await,
         ("image.openshift.io", "ImageStream") => openshift::image_stream(&mut out, obj),
+        ("image.openshift.io", "ImageStreamTag" | "ImageStreamImage") => {
+            image::image(&mut out, &obj["image"], str_of_name(&obj["image"]))
+        }
+        ("image.openshift.io", "Image") => image::image(&mut out, obj, ""),
         ("route.openshift.io", "Route") => openshift::route(&mut out, s, obj).await,
         ("apps.openshift.io", "DeploymentConfig") => {
             openshift::deployment_config(&mut out, s, obj).await
@@ -177,6 +192,11 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         _ => kinds::generic(&mut out, obj),
     }
     out
+}
+
+/// The name of an object's image.
+fn str_of_name(image: &Value) -> &str {
+    image["metadata"]["name"].as_str().unwrap_or_default()
 }
 
 /// An image stream described as `oc describe is` prints it (for `oc import-image`).

@@ -11,7 +11,7 @@ use crate::client::Session;
 use crate::printers::go_value;
 
 /// `Label:\tvalue`, `<none>` for an empty value; one line per line of the value.
-fn field(out: &mut String, label: &str, value: &str) {
+pub(super) fn field(out: &mut String, label: &str, value: &str) {
     let value = value.trim_end_matches('\n');
     out.push_str(&format!("{label}:"));
     for line in value.split('\n') {
@@ -22,7 +22,7 @@ fn field(out: &mut String, label: &str, value: &str) {
 
 /// `Label:\tk=v` then `\tk2=v2` (sorted), or `<none>`; the last-applied configuration is
 /// left out and line breaks are shown escaped, so each entry keeps to its line.
-fn pairs(out: &mut String, label: &str, map: &Value) {
+pub(super) fn pairs(out: &mut String, label: &str, map: &Value) {
     let mut lines: Vec<String> = map
         .as_object()
         .into_iter()
