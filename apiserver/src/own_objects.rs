@@ -81,4 +81,26 @@ impl ApiServer {
             .map(|kv| registry::object::from_store(&kv))
             .transpose()
     }
+
+    /// Every object of a kind (in `namespace`, or all of a cluster-scoped kind), read from the
+    /// store: for the handlers' own reads of a few configuration objects.
+    pub(crate) async fn list_objects(
+        &self,
+        def: &api::ResourceDef,
+        namespace: Option<&str>,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        let listed = self
+            .store
+            .list(
+                &def.namespace_prefix(namespace),
+                storage::ListOptions::default(),
+            )
+            .await
+            .map_err(|e| error::from_storage(e, registry::object::target(def, "")))?;
+        listed
+            .kvs
+            .iter()
+            .map(registry::object::from_store)
+            .collect()
+    }
 }

@@ -1,6 +1,7 @@
 //! Mirrors as a cluster admin sets them up and pods meet them: an ImageTagMirrorSet and an
 //! ImageDigestMirrorSet that never contact their source send the node's pulls of images named
-//! under a registry that does not exist to a registry on loopback; the pods run.
+//! under a registry that does not exist to a registry on loopback; the pods run, and imports
+//! of those names read the mirrors too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -85,10 +86,8 @@ spec:
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let by_digest = format!(
-        "registry.example/pinned/web@{}",
-        digest(&format!("{local}:1"))
-    );
+    let served = digest(&format!("{local}:1"));
+    let by_digest = format!("registry.example/pinned/web@{served}");
     for (name, image) in [
         ("tagged", "registry.example/team/web:1"),
         ("pinned", by_digest.as_str()),
@@ -101,4 +100,21 @@ spec:
     for name in ["tagged", "pinned"] {
         c.wait_for(&["pod", name], "{.status.phase}", "Running", WAIT);
     }
+
+    // An import of a name under the mirrored source reads the mirror; the image keeps its name.
+    c.kubectl_ok(&["create", "namespace", "imports"]);
+    let isi = r#"{"apiVersion":"image.openshift.io/v1","kind":"ImageStreamImport",
+        "metadata":{"name":"web","namespace":"imports"},
+        "spec":{"import":true,"images":[{"from":{"kind":"DockerImage","name":"registry.example/team/web:1"},"to":{"name":"1"}}]}}"#;
+    let imported = c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file("isi.json", isi),
+        "-o",
+        "jsonpath={.status.images[0].status.status} {.status.images[0].image.metadata.name} {.status.images[0].image.dockerImageReference}",
+    ]);
+    assert_eq!(
+        imported,
+        format!("Success {served} registry.example/team/web@{served}")
+    );
 }

@@ -22,6 +22,8 @@ pub struct ImageConfig {
     pub external: Option<String>,
     /// `spec.allowedRegistriesForImport`; `None` when unset (everything allowed).
     pub allowed: Option<Vec<AllowedRegistry>>,
+    /// `spec.registrySources.insecureRegistries`.
+    pub insecure: Vec<String>,
 }
 
 impl ImageConfig {
@@ -43,6 +45,12 @@ impl ImageConfig {
             external: first(&obj["status"]["externalRegistryHostnames"])
                 .or_else(|| first(&obj["spec"]["externalRegistryHostnames"])),
             allowed,
+            insecure: obj["spec"]["registrySources"]["insecureRegistries"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(text)
+                .collect(),
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod client_source;
 pub mod importer;
+pub mod mirrors;
 pub mod source;
 #[cfg(test)]
 mod tests;
@@ -261,8 +262,17 @@ impl Rest for ImageStreamImports {
             .image_source
             .clone()
             .unwrap_or_else(client_source::shared);
+        let mirrors = mirrors::Mirrors::of_cluster(call.server).await?;
+        let mirrored = mirrors::Mirrored {
+            inner: source.as_ref(),
+            mirrors,
+            insecure: super::config::image_config(call.server).await?.insecure,
+        };
         let importer = Importer {
-            source: source.as_ref(),
+            source: match mirrored.mirrors.is_empty() {
+                true => source.as_ref(),
+                false => &mirrored,
+            },
             options: source::Options {
                 credentials: credentials(&secrets::pull_secrets(call.server, ns).await?),
                 timeout: std::time::Duration::from_secs(60),
