@@ -12,6 +12,9 @@ const SYSTEM_NAMESPACES: &[&str] = &[
     "kube-public",
     "kube-node-lease",
     "openshift",
+    // Where the cluster's configuration refers to ConfigMaps and Secrets (additional trusted
+    // CAs, identity providers' secrets).
+    "openshift-config",
     // Where the node image configuration is rendered to.
     "openshift-config-managed",
 ];

@@ -41,21 +41,33 @@ pub struct Registry {
 
 impl Registry {
     pub fn start(dir: &Path) -> Registry {
+        Self::start_with_tls(dir, None)
+    }
+
+    /// A registry serving HTTPS with `(certificate, key)` (PEM files) instead of plain HTTP.
+    pub fn start_with_tls(dir: &Path, tls: Option<(&Path, &Path)>) -> Registry {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let config = dir.join("registry.yml");
+        let config = dir.join(format!("registry-{port}.yml"));
+        let tls = tls.map_or(String::new(), |(cert, key)| {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            )
+        });
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.join("registry").display()
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{tls}",
+                dir.join(format!("registry-{port}")).display()
             ),
         )
         .unwrap();
-        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let log = std::fs::File::create(dir.join(format!("registry-{port}.log"))).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(&config)

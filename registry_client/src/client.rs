@@ -320,7 +320,7 @@ impl RegistryClient {
                 .map_err(|_| RegistryError::protocol(format!("invalid URL {url:?}")))?;
             let answer = match self
                 .transport
-                .exchange(request, endpoint.unverified, o.timeout, g.limit)
+                .exchange(request, &endpoint.trust, o.timeout, g.limit)
                 .await
             {
                 Ok(a) => a,
@@ -379,7 +379,7 @@ impl RegistryClient {
                             service: service.as_deref(),
                             scope: &scope,
                             credentials,
-                            unverified: endpoint.unverified,
+                            trust: endpoint.trust.clone(),
                             timeout: o.timeout,
                         },
                     )

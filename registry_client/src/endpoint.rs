@@ -11,7 +11,7 @@ use http::{Request, StatusCode};
 use http_body_util::Full;
 
 use crate::challenge::{self, Challenge};
-use crate::transport::{SendError, Transport};
+use crate::transport::{SendError, Transport, Trust};
 use crate::{Options, RegistryError};
 
 /// As upstream's registry client, the ping has a deadline of its own.
@@ -32,13 +32,13 @@ pub(crate) enum Auth {
 pub(crate) struct Endpoint {
     /// `https://host[:port]` or `http://host[:port]`.
     pub base: String,
-    pub unverified: bool,
+    pub trust: Trust,
     pub auth: Auth,
 }
 
 #[derive(Default)]
 pub(crate) struct Endpoints {
-    known: Mutex<HashMap<(String, bool), (Endpoint, Instant)>>,
+    known: Mutex<HashMap<(String, Trust), (Endpoint, Instant)>>,
 }
 
 impl Endpoints {
@@ -48,7 +48,7 @@ impl Endpoints {
         registry: &str,
         o: &Options,
     ) -> Result<Endpoint, RegistryError> {
-        let key = (registry.to_string(), o.insecure);
+        let key = (registry.to_string(), trust_of(registry, o));
         if let Ok(known) = self.known.lock()
             && let Some((endpoint, at)) = known.get(&key)
             && at.elapsed() < KEEP
@@ -70,6 +70,18 @@ impl Endpoints {
     }
 }
 
+/// How `registry`'s certificate is checked: not at all when insecure, against its trusted CAs
+/// when the caller has some for it, else against the system's roots.
+fn trust_of(registry: &str, o: &Options) -> Trust {
+    if o.insecure {
+        return Trust::Unverified;
+    }
+    match o.trusted_cas.iter().find(|(host, _)| host == registry) {
+        Some((_, pem)) => Trust::Bundle(pem.clone()),
+        None => Trust::System,
+    }
+}
+
 async fn discover(
     transport: &Transport,
     registry: &str,
@@ -77,11 +89,12 @@ async fn discover(
 ) -> Result<Endpoint, RegistryError> {
     let timeout = o.timeout.min(PING_TIMEOUT);
     let https = format!("https://{registry}");
-    match ping(transport, &https, o.insecure, timeout).await {
+    let trust = trust_of(registry, o);
+    match ping(transport, &https, &trust, timeout).await {
         Ok(auth) => {
             return Ok(Endpoint {
                 base: https,
-                unverified: o.insecure,
+                trust,
                 auth,
             });
         }
@@ -100,10 +113,10 @@ async fn discover(
         Err(_) => {}
     }
     let http = format!("http://{registry}");
-    match ping(transport, &http, false, timeout).await {
+    match ping(transport, &http, &Trust::System, timeout).await {
         Ok(auth) => Ok(Endpoint {
             base: http,
-            unverified: false,
+            trust: Trust::System,
             auth,
         }),
         Err(SendError::Registry(e)) => Err(e),
@@ -121,14 +134,14 @@ async fn discover(
 async fn ping(
     transport: &Transport,
     base: &str,
-    unverified: bool,
+    trust: &Trust,
     timeout: Duration,
 ) -> Result<Auth, SendError> {
     let request = Request::get(format!("{base}/v2/"))
         .body(Full::new(Bytes::new()))
         .map_err(|e| SendError::Registry(RegistryError::protocol(e.to_string())))?;
     let answer = transport
-        .exchange(request, unverified, timeout, 64 << 10)
+        .exchange(request, trust, timeout, 64 << 10)
         .await?;
     match answer.status {
         StatusCode::UNAUTHORIZED => {

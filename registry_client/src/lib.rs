@@ -65,6 +65,9 @@ pub struct Options {
     pub credentials: Vec<Credential>,
     /// The deadline of each exchange with a registry (headers and body).
     pub timeout: Duration,
+    /// `(registry, PEM bundle)`: the CAs a registry's certificate is checked against instead
+    /// of the system's roots (the cluster's `additionalTrustedCA`).
+    pub trusted_cas: Vec<(String, std::sync::Arc<[u8]>)>,
 }
 
 impl Default for Options {
@@ -73,6 +76,7 @@ impl Default for Options {
             insecure: false,
             credentials: Vec::new(),
             timeout: Duration::from_secs(30),
+            trusted_cas: Vec::new(),
         }
     }
 }

@@ -57,7 +57,7 @@ pub(crate) struct TokenRequest<'a> {
     pub service: Option<&'a str>,
     pub scope: &'a str,
     pub credentials: Option<(&'a str, &'a str)>,
-    pub unverified: bool,
+    pub trust: crate::transport::Trust,
     pub timeout: Duration,
 }
 
@@ -130,7 +130,7 @@ async fn fetch(
         .body(Full::new(Bytes::new()))
         .map_err(|_| RegistryError::protocol(format!("invalid token realm {:?}", r.realm)))?;
     let answer = match transport
-        .exchange(request, r.unverified, r.timeout, 1 << 20)
+        .exchange(request, &r.trust, r.timeout, 1 << 20)
         .await
     {
         Ok(a) => a,

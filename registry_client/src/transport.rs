@@ -1,8 +1,10 @@
-//! HTTP(S) exchanges with registries: two connection pools (certificates verified against the
-//! system's roots, and unverified for registries the caller declared insecure), each exchange
-//! bounded by a deadline and its body by a size limit.
+//! HTTP(S) exchanges with registries: connection pools by how certificates are checked (against
+//! the system's roots, against a bundle of trusted CAs the caller gives for a registry, or not
+//! at all for registries the caller declared insecure), each exchange bounded by a deadline and
+//! its body by a size limit.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,9 +28,23 @@ pub(crate) struct Answer {
     pub body: Bytes,
 }
 
+/// How a registry's certificate is checked.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Trust {
+    /// Against the system's roots.
+    System,
+    /// Not at all: a registry the caller declared insecure.
+    Unverified,
+    /// Against these PEM certificates only (a registry's additional trusted CAs).
+    Bundle(Arc<[u8]>),
+}
+
 pub(crate) struct Transport {
+    provider: Arc<CryptoProvider>,
     verified: Pool,
     unverified: Pool,
+    /// One pool per CA bundle in use.
+    bundles: Mutex<HashMap<Arc<[u8]>, Pool>>,
 }
 
 /// Why an exchange failed before an answer arrived.
@@ -54,22 +70,47 @@ impl Transport {
         Transport {
             verified: pool(verified),
             unverified: pool(unverified),
+            bundles: Mutex::default(),
+            provider,
         }
+    }
+
+    /// The pool whose connections check certificates as `trust` says.
+    fn pool(&self, trust: &Trust) -> Result<Pool, SendError> {
+        let pem = match trust {
+            Trust::System => return Ok(self.verified.clone()),
+            Trust::Unverified => return Ok(self.unverified.clone()),
+            Trust::Bundle(pem) => pem,
+        };
+        let mut bundles = self.bundles.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pool) = bundles.get(pem) {
+            return Ok(pool.clone());
+        }
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        let certs = CertificateDer::pem_slice_iter(pem).filter_map(Result::ok);
+        let (added, _) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(SendError::Failed(
+                "the registry's trusted CA bundle holds no certificate".into(),
+            ));
+        }
+        let made = pool(tls_config(&self.provider, |b| {
+            b.with_root_certificates(roots)
+        }));
+        bundles.insert(pem.clone(), made.clone());
+        Ok(made)
     }
 
     /// Sends `request` and reads the answer's body up to `limit` bytes, all within `timeout`.
     pub(crate) async fn exchange(
         &self,
         request: Request<Full<Bytes>>,
-        unverified: bool,
+        trust: &Trust,
         timeout: Duration,
         limit: usize,
     ) -> Result<Answer, SendError> {
-        let pool = if unverified {
-            &self.unverified
-        } else {
-            &self.verified
-        };
+        let pool = self.pool(trust)?;
         let work = async {
             let response = pool.request(request).await.map_err(classify)?;
             let (parts, body) = response.into_parts();

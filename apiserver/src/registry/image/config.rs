@@ -24,6 +24,9 @@ pub struct ImageConfig {
     pub allowed: Option<Vec<AllowedRegistry>>,
     /// `spec.registrySources.insecureRegistries`.
     pub insecure: Vec<String>,
+    /// `spec.additionalTrustedCA.name`: a ConfigMap of `openshift-config` holding registries'
+    /// CA bundles.
+    pub additional_trusted_ca: Option<String>,
 }
 
 impl ImageConfig {
@@ -51,6 +54,7 @@ impl ImageConfig {
                 .flatten()
                 .filter_map(text)
                 .collect(),
+            additional_trusted_ca: text(&obj["spec"]["additionalTrustedCA"]["name"]),
         }
     }
 
@@ -75,4 +79,37 @@ pub async fn image_config(server: &ApiServer) -> Result<ImageConfig, ApiError> {
         .await?
         .map(|obj| ImageConfig::from_object(&obj))
         .unwrap_or_default())
+}
+
+/// The registries' additional trusted CAs: `(host[:port], PEM)` from the ConfigMap the image
+/// configuration names in `openshift-config`, whose keys are host names with `..` before a
+/// port (`registry.example..5000`), as OpenShift reads them.
+pub async fn trusted_cas(
+    server: &ApiServer,
+    config: &ImageConfig,
+) -> Result<Vec<(String, std::sync::Arc<[u8]>)>, ApiError> {
+    let (Some(name), Some(def)) = (
+        config.additional_trusted_ca.as_deref(),
+        server.scheme.lookup("", "v1", "configmaps"),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let Some(map) = server
+        .get_object(def, Some("openshift-config"), name)
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(map["data"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, pem)| {
+            let pem = pem.as_str()?;
+            Some((
+                key.replacen("..", ":", 1),
+                std::sync::Arc::from(pem.as_bytes()),
+            ))
+        })
+        .collect())
 }

@@ -56,6 +56,7 @@ fn options(o: &Options) -> registry_client::Options {
         insecure: o.insecure,
         credentials: o.credentials.clone(),
         timeout: o.timeout,
+        trusted_cas: o.trusted_cas.clone(),
     }
 }
 

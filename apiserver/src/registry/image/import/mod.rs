@@ -263,10 +263,12 @@ impl Rest for ImageStreamImports {
             .clone()
             .unwrap_or_else(client_source::shared);
         let mirrors = mirrors::Mirrors::of_cluster(call.server).await?;
+        let config = super::config::image_config(call.server).await?;
+        let trusted_cas = super::config::trusted_cas(call.server, &config).await?;
         let mirrored = mirrors::Mirrored {
             inner: source.as_ref(),
             mirrors,
-            insecure: super::config::image_config(call.server).await?.insecure,
+            insecure: config.insecure,
         };
         let importer = Importer {
             source: match mirrored.mirrors.is_empty() {
@@ -276,6 +278,7 @@ impl Rest for ImageStreamImports {
             options: source::Options {
                 credentials: credentials(&secrets::pull_secrets(call.server, ns).await?),
                 timeout: std::time::Duration::from_secs(60),
+                trusted_cas,
                 ..Default::default()
             },
         };

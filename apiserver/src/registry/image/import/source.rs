@@ -23,6 +23,8 @@ pub struct Options {
     /// `(registry, user, password)` from the namespace's pull secrets.
     pub credentials: Vec<(String, String, String)>,
     pub timeout: Duration,
+    /// `(registry, PEM bundle)`: the cluster's additional trusted CAs of a registry.
+    pub trusted_cas: Vec<(String, std::sync::Arc<[u8]>)>,
 }
 
 #[derive(Clone, Debug)]
