@@ -107,7 +107,11 @@ fn apply_request(spec: &mut Value, request: &Value, target: &str) -> Result<(), 
     }
     if let Some(params) = strategy_params(spec) {
         merge_env(&mut params["env"], &env);
-        if request["from"].is_object() && params["from"].is_object() {
+        // An image change of the strategy's own image stream tag builds from that image.
+        if request["from"].is_object()
+            && params["from"].is_object()
+            && params["from"]["name"] == request["from"]["name"]
+        {
             params["from"] = request["from"].clone();
         }
     }
