@@ -106,7 +106,9 @@ fn apply_request(spec: &mut Value, request: &Value, target: &str) -> Result<(), 
         spec["strategy"]["sourceStrategy"]["incremental"] = json!(incremental);
     }
     if let Some(params) = strategy_params(spec) {
-        merge_env(&mut params["env"], &env);
+        if !env.is_empty() {
+            merge_env(&mut params["env"], &env);
+        }
         // An image change of the strategy's own image stream tag builds from that image.
         if request["from"].is_object()
             && params["from"].is_object()

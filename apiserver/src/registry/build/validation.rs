@@ -331,6 +331,18 @@ fn triggers(spec: &Value, errors: &mut FieldErrors) {
     }
 }
 
+/// `value` without null fields (a null and an absent field say the same).
+fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
 /// A build config's rules.
 pub fn config(obj: &Value, errors: &mut FieldErrors) {
     let spec = &obj["spec"];
@@ -364,6 +376,7 @@ pub fn build(obj: &Value, old: Option<&Value>, errors: &mut FieldErrors) {
     let mut spec = obj["spec"].clone();
     let mut old_spec = old["spec"].clone();
     for s in [&mut spec, &mut old_spec] {
+        strip_nulls(s);
         if let Some(output) = s["output"].as_object_mut() {
             output.remove("pushSecret");
         }
