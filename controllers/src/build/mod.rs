@@ -20,6 +20,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -220,10 +221,11 @@ async fn start(ctx: &Context, build: &Build) -> Result<Action, Error> {
             patch_build(ctx, older, json!({"status": {"cancelled": true}})).await?;
         }
         if build.policy() == "SerialLatestOnly" && !policy::is_latest_queued(build, &all) {
-            return Ok(Action::requeue(WAIT));
+            return Ok(Action::await_change());
         }
+        // Its turn comes when another build of the config ends (see `run_builds`).
         if !policy::runnable(build, &all) {
-            return Ok(Action::requeue(WAIT));
+            return Ok(Action::await_change());
         }
     }
     let Some(output) = output_reference(ctx, build).await? else {
@@ -418,14 +420,40 @@ async fn run_builds(client: Client) {
         client: client.clone(),
         retries: Retries::new(),
     });
-    Controller::new(
+    let controller = Controller::new(
         Api::<Object<Build>>::all(client.clone()),
         watcher::Config::default(),
-    )
-    .owns(Api::<Meta<Pod>>::all(client), watcher::Config::default())
-    .run(reconcile, error_policy, ctx)
-    .for_each(|_| futures::future::ready(()))
-    .await;
+    );
+    let builds = controller.store();
+    controller
+        .owns(
+            Api::<Meta<Pod>>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        // A build that ends may let the queued (New) builds of its config start.
+        .watches(
+            Api::<Object<Build>>::all(client),
+            watcher::Config::default(),
+            move |ended| {
+                let Some(ended) = ended.object.as_ref().filter(|b| is_terminal(b.phase())) else {
+                    return Vec::new();
+                };
+                builds
+                    .state()
+                    .iter()
+                    .filter_map(|o| o.object.as_ref())
+                    .filter(|b| {
+                        b.phase() == "New"
+                            && b.namespace() == ended.namespace()
+                            && b.config() == ended.config()
+                    })
+                    .map(|b| ObjectRef::new(b.name()).within(b.namespace()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .run(reconcile, error_policy, ctx)
+        .for_each(|_| futures::future::ready(()))
+        .await;
 }
 
 /// Runs the build controller and the build config controller.

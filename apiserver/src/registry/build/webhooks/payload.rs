@@ -69,20 +69,20 @@ fn build(revision: Option<Value>) -> Outcome {
     }
 }
 
-fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Outcome> {
+fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, String> {
     match media_type(headers).as_deref() {
         Some("application/json") => {}
-        Some(other) => return Err(Outcome::Refuse(format!("unsupported Content-Type {other}"))),
-        None => return Err(Outcome::Refuse("unsupported Content-Type ".into())),
+        Some(other) => return Err(format!("unsupported Content-Type {other}")),
+        None => return Err("unsupported Content-Type ".into()),
     }
-    serde_json::from_slice(body).map_err(|e| Outcome::Refuse(e.to_string()))
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
 /// GitHub (and Gogs) push events.
 pub fn github(headers: &HeaderMap, body: &[u8], configured_ref: &str) -> Outcome {
     let payload = match json_body(headers, body) {
         Ok(p) => p,
-        Err(outcome) => return outcome,
+        Err(message) => return Outcome::Refuse(message),
     };
     let Some(event) = header(headers, "x-github-event").or(header(headers, "x-gogs-event")) else {
         return Outcome::Refuse("missing X-GitHub-Event or X-Gogs-Event".into());
@@ -112,7 +112,7 @@ pub fn github(headers: &HeaderMap, body: &[u8], configured_ref: &str) -> Outcome
 pub fn gitlab(headers: &HeaderMap, body: &[u8], configured_ref: &str) -> Outcome {
     let payload = match json_body(headers, body) {
         Ok(p) => p,
-        Err(outcome) => return outcome,
+        Err(message) => return Outcome::Refuse(message),
     };
     match header(headers, "x-gitlab-event") {
         None => return Outcome::Refuse("missing X-Gitlab-Event".into()),
@@ -136,7 +136,7 @@ pub fn gitlab(headers: &HeaderMap, body: &[u8], configured_ref: &str) -> Outcome
 pub fn bitbucket(headers: &HeaderMap, body: &[u8], configured_ref: &str) -> Outcome {
     let payload = match json_body(headers, body) {
         Ok(p) => p,
-        Err(outcome) => return outcome,
+        Err(message) => return Outcome::Refuse(message),
     };
     let (changes, cloud) = match header(headers, "x-event-key") {
         Some("repo:push") => (&payload["push"]["changes"], true),
