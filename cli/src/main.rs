@@ -115,6 +115,10 @@ enum Command {
     ImportImage(commands::import_image::ImportImageArgs),
     /// Tag existing images into image streams.
     Tag(commands::tag::TagArgs),
+    /// Start a new build.
+    StartBuild(commands::start_build::StartBuildArgs),
+    /// Cancel running, pending, or new builds.
+    CancelBuild(commands::cancel_build::CancelBuildArgs),
     /// Show details of a specific resource or group of resources.
     Describe(describe::DescribeArgs),
     /// Create a resource from a file or from stdin, or a service account token.
@@ -211,6 +215,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status(a) => status::status(&g, &a).await,
         Command::Get(a) => get::get(&g, &a).await,
         Command::Tag(a) => commands::tag::tag(&g, &a).await,
+        Command::StartBuild(a) => commands::start_build::start_build(&g, &a).await,
+        Command::CancelBuild(a) => commands::cancel_build::cancel_build(&g, &a).await,
         Command::ImportImage(a) => commands::import_image::import_image(&g, &a).await,
         Command::Describe(a) => describe::describe(&g, &a).await,
         Command::Create(a) => write::create(&g, &a).await,

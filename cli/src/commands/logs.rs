@@ -83,6 +83,9 @@ pub async fn logs(g: &Globals, a: &LogsArgs) -> Result<(), CliError> {
     if let Some(config) = config_name(&a.pod) {
         return config_logs(&session, config, a).await;
     }
+    if let Some(target) = build_target(&a.pod) {
+        return build_logs(&session, target, a).await;
+    }
     let name = pod_target::pod_name(&a.pod)?;
     let pod = pod_target::get(&session, name).await.map_err(|e| match e {
         CliError::Server { reason, message } => CliError::msg(format!(
@@ -141,6 +144,74 @@ fn config_name(reference: &str) -> Option<&str> {
         ) if !name.is_empty() => Some(name),
         _ => None,
     }
+}
+
+/// A build or build config a reference names (`build/web-1`, `bc/web`...).
+enum BuildTarget<'a> {
+    Build(&'a str),
+    Config(&'a str),
+}
+
+fn build_target(reference: &str) -> Option<BuildTarget<'_>> {
+    let (kind, name) = reference.split_once('/')?;
+    if name.is_empty() {
+        return None;
+    }
+    match kind.trim_end_matches(".build.openshift.io") {
+        "build" | "builds" => Some(BuildTarget::Build(name)),
+        "bc" | "buildconfig" | "buildconfigs" => Some(BuildTarget::Config(name)),
+        _ => None,
+    }
+}
+
+/// `oc logs build/NAME` and `oc logs bc/NAME` (its `--version`, else its newest build), as
+/// upstream: a config's builds are listed by label, then the build's log is read.
+async fn build_logs(
+    session: &Session,
+    target: BuildTarget<'_>,
+    a: &LogsArgs,
+) -> Result<(), CliError> {
+    let ns = encode(&session.namespace);
+    let builds = format!("/apis/build.openshift.io/v1/namespaces/{ns}/builds");
+    let name = match target {
+        BuildTarget::Build(name) => name.to_string(),
+        BuildTarget::Config(config) => {
+            let selector = encode(&format!("openshift.io/build-config.name={config}"));
+            let list = session
+                .get(&format!("{builds}?labelSelector={selector}"))
+                .await?;
+            let number = |b: &serde_json::Value| {
+                b["metadata"]["annotations"]["openshift.io/build.number"]
+                    .as_str()
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .unwrap_or(0)
+            };
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            let chosen = match a.version {
+                Some(v) => items.iter().find(|b| number(b) == v),
+                None => items.iter().max_by_key(|b| number(b)),
+            };
+            let Some(build) = chosen else {
+                return Err(CliError::msg(format!("no builds found for {config:?}")));
+            };
+            build["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let mut query = Vec::new();
+    if a.follow {
+        query.push("follow=true".to_string());
+    }
+    if a.previous {
+        query.push("previous=true".into());
+    }
+    if a.tail >= 0 {
+        query.push(format!("tailLines={}", a.tail));
+    }
+    let path = format!("{builds}/{}/log?{}", encode(&name), query.join("&"));
+    copy_body(&session.client, &path, &mut std::io::stdout()).await
 }
 
 /// `oc logs dc/NAME`: the deployer's log of its latest (or `--version`) deployment.

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod apply;
 pub mod auth;
+pub mod cancel_build;
 pub mod config;
 pub mod create_deployment;
 pub mod create_route;
@@ -34,8 +35,10 @@ pub mod run;
 pub mod scale;
 pub mod set;
 pub mod set_triggers;
+pub mod start_build;
 pub mod status;
 pub mod tag;
+pub mod tar_dir;
 pub mod token;
 pub mod version;
 pub mod whoami;
