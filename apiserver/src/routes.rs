@@ -46,7 +46,7 @@ fn discovery_root(
 async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
     discovery_root(
         &headers,
-        || discovery::aggregated(&s.scheme, true),
+        || discovery::aggregated(&s.served().scheme, true),
         || discovery::api_versions(&s.address),
     )
 }
@@ -54,20 +54,20 @@ async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
 async fn apis_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
     discovery_root(
         &headers,
-        || discovery::aggregated(&s.scheme, false),
-        || discovery::api_group_list(&s.scheme),
+        || discovery::aggregated(&s.served().scheme, false),
+        || discovery::api_group_list(&s.served().scheme),
     )
 }
 
 async fn core_resources(State(s): State<Shared>, Path(version): Path<String>) -> Response {
-    match discovery::api_resource_list(&s.scheme, "", &version) {
+    match discovery::api_resource_list(&s.served().scheme, "", &version) {
         Some(doc) => json(&doc),
         None => ApiError::PathNotFound.into_response(),
     }
 }
 
 async fn group(State(s): State<Shared>, Path(group): Path<String>) -> Response {
-    match discovery::api_group(&s.scheme, &group) {
+    match discovery::api_group(&s.served().scheme, &group) {
         Some(doc) => json(&doc),
         None => ApiError::PathNotFound.into_response(),
     }
@@ -77,7 +77,7 @@ async fn group_resources(
     State(s): State<Shared>,
     Path((group, version)): Path<(String, String)>,
 ) -> Response {
-    match discovery::api_resource_list(&s.scheme, &group, &version) {
+    match discovery::api_resource_list(&s.served().scheme, &group, &version) {
         Some(doc) => json(&doc),
         None => ApiError::PathNotFound.into_response(),
     }
