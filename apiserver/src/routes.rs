@@ -84,11 +84,12 @@ async fn group_resources(
 }
 
 async fn openapi_index(State(s): State<Shared>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        s.openapi().index.clone(),
-    )
-        .into_response()
+    let served = s.served();
+    let index = match served.customs().is_empty() {
+        true => s.openapi().index.clone(),
+        false => crate::custom_resources::openapi::index(&s.openapi().index, served.openapi()),
+    };
+    ([(header::CONTENT_TYPE, "application/json")], index).into_response()
 }
 
 /// `GET /openapi/v2`: JSON, or protobuf for clients that ask for it (kubectl's validation).
@@ -118,7 +119,11 @@ async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> 
 
 async fn openapi_document(State(s): State<Shared>, Path(path): Path<String>) -> Response {
     let key = openapi::parse_gv_path(&path).map(|(g, v)| openapi::gv_path(g, v));
-    match key.and_then(|k| s.openapi().documents.get(&k).cloned()) {
+    let found = key.and_then(|k| {
+        let builtin = s.openapi().documents.get(&k).cloned();
+        builtin.or_else(|| s.served().openapi().get(&k).cloned())
+    });
+    match found {
         Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc).into_response(),
         None => ApiError::PathNotFound.into_response(),
     }

@@ -106,6 +106,10 @@ fn custom_resources_through_kubectl() {
     assert!(resources.contains("widgets"), "{resources}");
     assert!(resources.contains("wd"), "{resources}");
 
+    let explained = c.kubectl_ok(&["explain", "widgets.spec"]);
+    assert!(explained.contains("KIND:       Widget"), "{explained}");
+    assert!(explained.contains("size\t<integer>"), "{explained}");
+    assert!(explained.contains("color\t<string>"), "{explained}");
     let widget = c.file("w1.yaml", WIDGET);
     assert_eq!(
         c.kubectl_ok(&["create", "-f", &widget]),

@@ -11,6 +11,7 @@ pub mod controller;
 pub mod definition;
 pub mod formats;
 pub mod names;
+pub mod openapi;
 pub mod schema;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,8 @@ pub struct Served {
     /// Built-in entries first, then the custom ones (each group's versions by priority).
     pub scheme: Scheme,
     customs: Vec<Custom>,
+    /// The custom group versions' OpenAPI v3 documents, built when first asked for.
+    openapi: std::sync::OnceLock<std::collections::BTreeMap<String, String>>,
 }
 
 impl Served {
@@ -38,6 +41,11 @@ impl Served {
 
     pub fn customs(&self) -> &[Custom] {
         &self.customs
+    }
+
+    /// The custom group versions' OpenAPI v3 documents, by index key.
+    pub fn openapi(&self) -> &std::collections::BTreeMap<String, String> {
+        self.openapi.get_or_init(|| openapi::documents(self))
     }
 }
 
@@ -53,6 +61,7 @@ impl CustomResources {
         let current = RwLock::new(Arc::new(Served {
             scheme: Scheme::new(builtin.clone()),
             customs: Vec::new(),
+            openapi: Default::default(),
         }));
         CustomResources { builtin, current }
     }
@@ -82,6 +91,7 @@ impl CustomResources {
         let served = Arc::new(Served {
             scheme: Scheme::new(all),
             customs,
+            openapi: Default::default(),
         });
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = served;
     }
