@@ -29,6 +29,9 @@ pub fn schema_name(group: &str, version: &str, kind: &str) -> String {
             package.replace('.', "")
         );
     }
+    if group == "apiextensions.k8s.io" {
+        return format!("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{version}.{kind}");
+    }
     let package = match group {
         "" => "core",
         g => g.split('.').next().unwrap_or_default(),
@@ -41,6 +44,30 @@ pub fn schema_name(group: &str, version: &str, kind: &str) -> String {
 pub fn register(generator: &mut SchemaGenerator, group: &str, version: &str, kind: &str) -> bool {
     register_kubernetes_kind(generator, group, version, kind)
         || openshift::register(generator, &schema_name(group, version, kind))
+}
+
+/// A definition's schemas hold values of any type (defaults, examples, enums) and fields that
+/// are either a schema or something else (`items`, `additionalProperties`): described as
+/// open values, as upstream's own OpenAPI leaves them untyped.
+fn open_schema_values(generator: &mut SchemaGenerator) {
+    const PACKAGE: &str = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1";
+    for name in [
+        "JSON",
+        "JSONSchemaPropsOrArray",
+        "JSONSchemaPropsOrBool",
+        "JSONSchemaPropsOrStringArray",
+    ] {
+        if let Some(schema) = generator
+            .definitions_mut()
+            .get_mut(&format!("{PACKAGE}.{name}"))
+        {
+            let description = schema.get("description").cloned().unwrap_or_default();
+            *schema = serde_json::json!({
+                "description": description,
+                "x-kubernetes-preserve-unknown-fields": true,
+            });
+        }
+    }
 }
 
 /// Whether the kind has a typed schema.
@@ -94,6 +121,12 @@ fn register_kubernetes_kind(
                 _ => false,
             }
         };
+    }
+    if (group, version, kind) == ("apiextensions.k8s.io", "v1", "CustomResourceDefinition") {
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
+        generator.subschema_for::<apiextensions::CustomResourceDefinition>();
+        open_schema_values(generator);
+        return true;
     }
     kinds! {
         "" / "v1" / Namespace => core::Namespace,

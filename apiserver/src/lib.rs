@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authn;
 pub mod authz;
 mod bootstrap;
+pub mod custom_resources;
 pub mod discovery;
 pub mod error;
 pub mod http;
@@ -61,6 +62,8 @@ pub struct ApiServer {
     pub(crate) field_schemas: registry::decode::field_validation::Schemas,
     /// What serves each resource and subresource.
     pub(crate) registry: registry::Registry,
+    /// The resources CustomResourceDefinitions add, served beside the built-in scheme.
+    pub custom_resources: custom_resources::CustomResources,
     /// How long requests may take and how many may run at once.
     pub limits: Limits,
     pub(crate) in_flight: http::in_flight::InFlight,
@@ -120,6 +123,7 @@ impl ApiServer {
             Arc::new(metered_store::MeteredStore::new(store, metrics.clone()));
         Self {
             registry: registry::Registry::new(&scheme),
+            custom_resources: custom_resources::CustomResources::new(&scheme),
             scheme,
             watch_caches: Arc::new(watch::cache::WatchCaches::new(store.clone())),
             authorizer: Arc::default(),

@@ -46,7 +46,7 @@ fn discovery_root(
 async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
     discovery_root(
         &headers,
-        || discovery::aggregated(&s.scheme, true),
+        || discovery::aggregated(&s.served().scheme, true),
         || discovery::api_versions(&s.address),
     )
 }
@@ -54,20 +54,20 @@ async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
 async fn apis_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
     discovery_root(
         &headers,
-        || discovery::aggregated(&s.scheme, false),
-        || discovery::api_group_list(&s.scheme),
+        || discovery::aggregated(&s.served().scheme, false),
+        || discovery::api_group_list(&s.served().scheme),
     )
 }
 
 async fn core_resources(State(s): State<Shared>, Path(version): Path<String>) -> Response {
-    match discovery::api_resource_list(&s.scheme, "", &version) {
+    match discovery::api_resource_list(&s.served().scheme, "", &version) {
         Some(doc) => json(&doc),
         None => ApiError::PathNotFound.into_response(),
     }
 }
 
 async fn group(State(s): State<Shared>, Path(group): Path<String>) -> Response {
-    match discovery::api_group(&s.scheme, &group) {
+    match discovery::api_group(&s.served().scheme, &group) {
         Some(doc) => json(&doc),
         None => ApiError::PathNotFound.into_response(),
     }
@@ -77,18 +77,19 @@ async fn group_resources(
     State(s): State<Shared>,
     Path((group, version)): Path<(String, String)>,
 ) -> Response {
-    match discovery::api_resource_list(&s.scheme, &group, &version) {
+    match discovery::api_resource_list(&s.served().scheme, &group, &version) {
         Some(doc) => json(&doc),
         None => ApiError::PathNotFound.into_response(),
     }
 }
 
 async fn openapi_index(State(s): State<Shared>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        s.openapi().index.clone(),
-    )
-        .into_response()
+    let served = s.served();
+    let index = match served.customs().is_empty() {
+        true => s.openapi().index.clone(),
+        false => crate::custom_resources::openapi::index(&s.openapi().index, served.openapi()),
+    };
+    ([(header::CONTENT_TYPE, "application/json")], index).into_response()
 }
 
 /// `GET /openapi/v2`: JSON, or protobuf for clients that ask for it (kubectl's validation).
@@ -118,7 +119,11 @@ async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> 
 
 async fn openapi_document(State(s): State<Shared>, Path(path): Path<String>) -> Response {
     let key = openapi::parse_gv_path(&path).map(|(g, v)| openapi::gv_path(g, v));
-    match key.and_then(|k| s.openapi().documents.get(&k).cloned()) {
+    let found = key.and_then(|k| {
+        let builtin = s.openapi().documents.get(&k).cloned();
+        builtin.or_else(|| s.served().openapi().get(&k).cloned())
+    });
+    match found {
         Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc).into_response(),
         None => ApiError::PathNotFound.into_response(),
     }

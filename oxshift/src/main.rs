@@ -451,6 +451,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     };
     let api = Arc::new(api);
     api.bootstrap().await?;
+    api.start_custom_resources();
     let registry = match registry {
         Some(prepared) => Some(prepared.start(&api, &server).await?),
         None => None,

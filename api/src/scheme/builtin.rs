@@ -260,6 +260,10 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("flowcontrol.apiserver.k8s.io"/"v1", "PriorityLevelConfiguration", "prioritylevelconfigurations", "prioritylevelconfiguration", Cluster, short: [], categories: &[], subresources: STATUS)
         .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_columns(columns::PRIORITY_LEVEL_CONFIGURATION),
+    // apiextensions.k8s.io/v1
+    resource!("apiextensions.k8s.io"/"v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition", Cluster, short: ["crd", "crds"], categories: &["api-extensions"], subresources: STATUS)
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::CREATED),
     // OpenShift
     resource!("image.openshift.io"/"v1", "ImageStream", "imagestreams", "imagestream", Namespaced, short: ["is"], categories: ALL, subresources: &[
         status(),

@@ -44,15 +44,16 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
     if !info.is_resource {
         return Err(ApiError::PathNotFound);
     }
-    let def = server
-        .scheme
-        .lookup(&info.group, &info.version, &info.resource)
+    // Built-in resources first, then the custom ones served now.
+    let def = &server
+        .resource(&info.group, &info.version, &info.resource)
         .ok_or(ApiError::PathNotFound)?;
     let subresource = info.subresource.as_deref().unwrap_or_default();
-    let handler = server
-        .registry
-        .handler_of(def, subresource)
-        .ok_or(ApiError::PathNotFound)?;
+    let handler = match server.scheme.lookup(def.group, def.version, def.plural) {
+        Some(_) => server.registry.handler_of(def, subresource),
+        None => server.registry.custom_handler_of(def, subresource),
+    }
+    .ok_or(ApiError::PathNotFound)?;
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)

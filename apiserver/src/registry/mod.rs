@@ -10,6 +10,7 @@
 //! one `handler(...)` line. Shared pieces (answers, selections, query options, objects,
 //! decoding, validation rules, tables) live in modules that import none of the handlers.
 
+pub mod apiextensions;
 pub mod apps;
 pub mod apps_openshift;
 pub mod authorization;
@@ -59,6 +60,8 @@ type Key = (&'static str, &'static str, &'static str);
 pub struct Registry {
     handlers: HashMap<Key, Arc<dyn Rest>>,
     strategies: HashMap<(&'static str, &'static str), &'static dyn Strategy>,
+    /// What serves every custom resource (objects, status, scale), by subresource.
+    custom: HashMap<&'static str, Arc<dyn Rest>>,
 }
 
 impl Registry {
@@ -66,9 +69,15 @@ impl Registry {
         let mut r = Registry {
             handlers: HashMap::new(),
             strategies: HashMap::new(),
+            custom: custom_handlers(),
         };
         // Kinds with behaviour of their own.
         r.strategy("", "namespaces", &core::Namespaces);
+        r.strategy(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            &apiextensions::CustomResourceDefinitions,
+        );
         r.strategy("", "secrets", &core::Secrets);
         r.strategy("", "configmaps", &core::ConfigMaps);
         r.strategy(
@@ -176,6 +185,15 @@ impl Registry {
             "deploymentconfigs",
             "log",
             apps_openshift::log::Log,
+        );
+        r.handler(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            "",
+            apiextensions::Definitions(Generic::new(
+                Serves::Object,
+                &apiextensions::CustomResourceDefinitions,
+            )),
         );
         r.handler("project.openshift.io", "projects", "", project::Projects);
         r.handler(
@@ -349,4 +367,45 @@ impl Registry {
             .copied()
             .unwrap_or(&Plain)
     }
+
+    /// The handler of a custom resource's `subresource` ("" for the objects themselves).
+    pub fn custom_handler_of(
+        &self,
+        def: &ResourceDef,
+        subresource: &str,
+    ) -> Option<&Arc<dyn Rest>> {
+        let subresource = match subresource {
+            "" => "",
+            name => def.subresources.iter().find(|s| s.name == name)?.name,
+        };
+        self.custom.get(subresource)
+    }
+}
+
+/// The generic store with the schema-driven strategy, for every custom resource.
+fn custom_handlers() -> HashMap<&'static str, Arc<dyn Rest>> {
+    let strategy = &apiextensions::SCHEMA_DRIVEN;
+    let mut handlers: HashMap<&'static str, Arc<dyn Rest>> = HashMap::new();
+    handlers.insert(
+        "",
+        Arc::new(apiextensions::CustomObjects(Generic::new(
+            Serves::Object,
+            strategy,
+        ))),
+    );
+    handlers.insert(
+        "status",
+        Arc::new(apiextensions::CustomObjects(Generic::new(
+            Serves::Status,
+            strategy,
+        ))),
+    );
+    handlers.insert(
+        "scale",
+        Arc::new(apiextensions::CustomObjects(Generic::new(
+            Serves::Scale,
+            strategy,
+        ))),
+    );
+    handlers
 }
