@@ -6,6 +6,7 @@
 
 mod attributes;
 mod rbac_escalation;
+mod scc;
 
 use serde_json::Value;
 
@@ -44,7 +45,7 @@ impl Config {
 
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
-pub const PLUGINS: &[&str] = &[];
+pub const PLUGINS: &[&str] = &[scc::NAME];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
 #[derive(Debug, Default)]
@@ -60,7 +61,9 @@ pub async fn mutate(
     obj: &mut Value,
 ) -> Result<Admitted, ApiError> {
     let admitted = Admitted::default();
-    let _ = (server, a, obj);
+    if server.admission.enabled(scc::NAME) && scc::applies(a) {
+        scc::admit(server, a, obj).await?;
+    }
     Ok(admitted)
 }
 

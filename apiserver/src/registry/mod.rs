@@ -34,6 +34,7 @@ pub mod response;
 pub mod rest;
 pub mod route;
 pub mod scheduling;
+pub mod security;
 pub mod selection;
 pub mod storage;
 pub mod strategy;
@@ -143,6 +144,11 @@ impl Registry {
         r.strategy("route.openshift.io", "routes", &route::Routes);
         r.strategy("image.openshift.io", "imagestreams", &image::ImageStreams);
         r.strategy("image.openshift.io", "images", &image::Images);
+        r.strategy(
+            "security.openshift.io",
+            "securitycontextconstraints",
+            &security::SecurityContextConstraints,
+        );
         // Subresources and virtual resources with handlers of their own.
         r.handler(
             "",
