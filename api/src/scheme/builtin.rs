@@ -338,6 +338,12 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("user.openshift.io"/"v1", "Group", "groups", "group", Cluster, short: [], categories: &[], subresources: NONE)
         .with_names(NameRule::PathSegment)
         .with_columns(columns::GROUP),
+    resource!("security.openshift.io"/"v1", "PodSecurityPolicySubjectReview", "podsecuritypolicysubjectreviews", "podsecuritypolicysubjectreview", Namespaced, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("security.openshift.io"/"v1", "PodSecurityPolicySelfSubjectReview", "podsecuritypolicyselfsubjectreviews", "podsecuritypolicyselfsubjectreview", Namespaced, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("security.openshift.io"/"v1", "PodSecurityPolicyReview", "podsecuritypolicyreviews", "podsecuritypolicyreview", Namespaced, short: [], categories: &[], subresources: NONE)
+        .review(),
     resource!("security.openshift.io"/"v1", "RangeAllocation", "rangeallocations", "rangeallocation", Cluster, short: [], categories: &[], subresources: NONE),
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
     resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),

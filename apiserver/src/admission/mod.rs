@@ -6,7 +6,7 @@
 
 mod attributes;
 mod rbac_escalation;
-mod scc;
+pub mod scc;
 
 use serde_json::Value;
 

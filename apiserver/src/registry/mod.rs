@@ -179,6 +179,14 @@ impl Registry {
             "log",
             apps_openshift::log::Log,
         );
+        for review in security::reviews::RESOURCES {
+            r.handler(
+                "security.openshift.io",
+                review,
+                "",
+                security::reviews::Reviews,
+            );
+        }
         r.handler("project.openshift.io", "projects", "", project::Projects);
         r.handler(
             "project.openshift.io",

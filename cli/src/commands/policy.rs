@@ -26,6 +26,10 @@ pub enum PolicyCommand {
     RemoveRoleFromGroup(BindArgs),
     /// List who can perform the specified action on a resource.
     WhoCan(WhoCanArgs),
+    /// Check whether a user or a service account can create a pod.
+    SccSubjectReview(super::scc_review::SubjectReviewArgs),
+    /// Check which service account can create a pod.
+    SccReview(super::scc_review::ReviewArgs),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -58,6 +62,10 @@ pub enum AdmPolicyCommand {
     RemoveSccFromUser(SccArgs),
     /// Remove group from scc.
     RemoveSccFromGroup(SccArgs),
+    /// Check whether a user or a service account can create a pod.
+    SccSubjectReview(super::scc_review::SubjectReviewArgs),
+    /// Check which service account can create a pod.
+    SccReview(super::scc_review::ReviewArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +130,8 @@ pub async fn run(g: &Globals, command: PolicyCommand) -> Result<(), CliError> {
             bind(g, &a, Scope::Project, Whom::Group, false).await
         }
         PolicyCommand::WhoCan(a) => who_can(g, &a).await,
+        PolicyCommand::SccSubjectReview(a) => super::scc_review::subject_review(g, &a).await,
+        PolicyCommand::SccReview(a) => super::scc_review::review(g, &a).await,
     }
 }
 
@@ -142,6 +152,8 @@ pub async fn adm(g: &Globals, command: AdmCommand) -> Result<(), CliError> {
         C::AddSccToGroup(a) => scc(g, a, Whom::Group, true).await,
         C::RemoveSccFromUser(a) => scc(g, a, Whom::User, false).await,
         C::RemoveSccFromGroup(a) => scc(g, a, Whom::Group, false).await,
+        C::SccSubjectReview(a) => super::scc_review::subject_review(g, &a).await,
+        C::SccReview(a) => super::scc_review::review(g, &a).await,
     }
 }
 

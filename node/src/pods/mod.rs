@@ -8,6 +8,7 @@ pub mod env;
 pub mod images;
 pub mod probes;
 pub mod registry_sources;
+pub mod security;
 pub mod status;
 pub mod volumes;
 mod worker;

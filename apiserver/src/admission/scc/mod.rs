@@ -51,9 +51,38 @@ pub async fn admit(
     if let (super::Operation::Update, Some(old)) = (a.operation, a.old) {
         return keep_annotation(a, old, pod);
     }
-    let Some(ns_name) = a.namespace else {
+    let Some(namespace) = a.namespace else {
         return Ok(());
     };
+    let user = a
+        .user
+        .filter(|u| u.name != crate::authz::bootstrap_policy::CONTROLLER_MANAGER)
+        .map(user_info);
+    let judged = Judged::new(user, pod, namespace);
+    match evaluate(server, &judged, pod).await? {
+        Outcome::Admitted(admitted) => {
+            *pod = admitted;
+            Ok(())
+        }
+        Outcome::Refused(message) => Err(forbidden(a, pod, message)),
+    }
+}
+
+/// What the SCCs make of a pod.
+pub enum Outcome {
+    /// The pod with the first admitting SCC's defaults, annotated with its name.
+    Admitted(Value),
+    /// Upstream's message listing every SCC tried (and the hint).
+    Refused(String),
+}
+
+/// Tries the SCCs in order for the pod, judged for `judged`.
+pub async fn evaluate(
+    server: &ApiServer,
+    judged: &Judged,
+    pod: &Value,
+) -> Result<Outcome, ApiError> {
+    let ns_name = judged.namespace.as_str();
     let namespace = allocation(server, ns_name).await?;
     let mut sccs = list(server).await?;
     order::sort(&mut sccs);
@@ -63,15 +92,12 @@ pub async fn admit(
     if let Some(required) = &required {
         sccs.retain(|s| s.name() == required);
         if sccs.is_empty() {
-            return Err(forbidden(
-                a,
-                pod,
-                format!("required scc/{required} not found"),
-            ));
+            return Ok(Outcome::Refused(format!(
+                "required scc/{required} not found"
+            )));
         }
     }
     let policy = server.authorizer.policy().await;
-    let judged = Judged::new(a, pod, ns_name);
     let mut errors: Vec<String> = Vec::new();
     let mut grantable: Option<String> = None;
     for scc in &sccs {
@@ -100,8 +126,7 @@ pub async fn admit(
         if problems.is_empty() {
             candidate["metadata"]["annotations"][SCC_ANNOTATION] =
                 Value::String(scc.name().to_string());
-            *pod = candidate;
-            return Ok(());
+            return Ok(Outcome::Admitted(candidate));
         }
         errors.extend(
             problems
@@ -116,24 +141,21 @@ pub async fn admit(
     if let Some(scc) = grantable {
         message.push_str(&hint::grant(&scc, &judged.service_account, ns_name));
     }
-    Err(forbidden(a, pod, message))
+    Ok(Outcome::Refused(message))
 }
 
-/// Who a pod is judged for: the requester (unless it is the controller manager) and the pod's
-/// service account.
-struct Judged {
+/// Who a pod is judged for: a user (none: the service account alone) and the pod's service
+/// account.
+pub struct Judged {
     user: Option<UserInfo>,
     service_account: String,
-    account: UserInfo,
+    /// None: only the user is judged (a subject review of a template naming no account).
+    account: Option<UserInfo>,
     namespace: String,
 }
 
 impl Judged {
-    fn new(a: &super::Attributes<'_>, pod: &Value, namespace: &str) -> Judged {
-        let user = a
-            .user
-            .filter(|u| u.name != crate::authz::bootstrap_policy::CONTROLLER_MANAGER)
-            .map(user_info);
+    pub fn new(user: Option<UserInfo>, pod: &Value, namespace: &str) -> Judged {
         let service_account = pod["spec"]["serviceAccountName"]
             .as_str()
             .filter(|s| !s.is_empty())
@@ -151,7 +173,17 @@ impl Judged {
         Judged {
             user,
             service_account,
-            account,
+            account: Some(account),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// The user alone, as upstream's subject reviews judge a template naming no account.
+    pub fn user_only(user: UserInfo, namespace: &str) -> Judged {
+        Judged {
+            user: Some(user),
+            service_account: "default".into(),
+            account: None,
             namespace: namespace.to_string(),
         }
     }
@@ -159,7 +191,7 @@ impl Judged {
     fn may_use(&self, policy: &Policy, scc: &Scc) -> bool {
         self.user
             .iter()
-            .chain(std::iter::once(&self.account))
+            .chain(self.account.iter())
             .any(|who| listed(scc, who) || granted(policy, who, &self.namespace, scc.name()))
     }
 }
