@@ -5,6 +5,7 @@
 //! name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
+mod limit_ranger;
 mod rbac_escalation;
 pub mod scc;
 
@@ -45,7 +46,7 @@ impl Config {
 
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
-pub const PLUGINS: &[&str] = &[scc::NAME];
+pub const PLUGINS: &[&str] = &[limit_ranger::NAME, scc::NAME];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
 #[derive(Debug, Default)]
@@ -61,6 +62,9 @@ pub async fn mutate(
     obj: &mut Value,
 ) -> Result<Admitted, ApiError> {
     let admitted = Admitted::default();
+    if server.admission.enabled(limit_ranger::NAME) && limit_ranger::applies(a) {
+        limit_ranger::admit(server, a, obj).await?;
+    }
     if server.admission.enabled(scc::NAME) && scc::applies(a) {
         scc::admit(server, a, obj).await?;
     }
