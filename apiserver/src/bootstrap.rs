@@ -1,6 +1,6 @@
 //! What a fresh cluster needs, created at start when missing: the default RBAC policy
 //! (reconciled with its defaults unless an object says not to), the OAuth clients, the system
-//! namespaces, the shared templates of `openshift` and the `default/kubernetes` service.
+//! namespaces, the default SecurityContextConstraints, the shared templates of `openshift` and the `default/kubernetes` service.
 
 use crate::error::{self, ApiError};
 use crate::{ApiServer, authz, oauth, registry};
@@ -44,6 +44,13 @@ impl ApiServer {
             }
         }
         self.authorizer.start(self.watch_caches.clone());
+        let sccs = self
+            .scheme
+            .lookup("security.openshift.io", "v1", "securitycontextconstraints")
+            .ok_or(ApiError::PathNotFound)?;
+        for scc in registry::security::default_sccs::objects() {
+            self.create_if_missing(sccs, scc).await?;
+        }
         let def = self
             .scheme
             .lookup("", "v1", "namespaces")

@@ -27,11 +27,17 @@ pub struct Cluster {
 impl Cluster {
     pub fn new() -> Cluster {
         let store = TestStore::new();
+        // Without the SCC plugin: these clusters have no SCCs and no namespace allocation
+        // (the plugin has tests of its own, and the e2e tests run it whole).
+        let admission =
+            crate::admission::Config::disabling(&[crate::admission::scc::NAME.to_string()])
+                .unwrap_or_default();
         let server = ApiServer::new(
             api::Scheme::builtin(),
             store.clone(),
             "127.0.0.1:8443".into(),
-        );
+        )
+        .with_admission(admission);
         Cluster {
             server: Arc::new(server),
             store,

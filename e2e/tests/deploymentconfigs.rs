@@ -53,8 +53,11 @@ fn config(name: &str, image: &str, page: &str, strategy: Value) -> Value {
             "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{
                 "name": "web", "image": image, "env": [{"name": "PAGE", "value": page}],
                 "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+                "volumeMounts": [{"name": "srv", "mountPath": "/srv"}],
                 "command": ["/bin/busybox", "sh", "-c",
-                    "mkdir -p /srv && echo $PAGE > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv"]}]}}}})
+                    "echo $PAGE > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv"]}],
+                // Scratch space the project's UID may write (restricted-v2).
+                "volumes": [{"name": "srv", "emptyDir": {}}]}}}})
 }
 
 /// The pages the ready pods of deployment `rc` serve.

@@ -126,7 +126,8 @@ fn routes_reach_real_pods_through_the_router() {
         ("web", "served-by-web", "8080"),
         ("two", "served-by-two", "8080"),
     ] {
-        kubectl(
+        // The page goes to scratch space the project's UID may write (restricted-v2).
+        let generated = kubectl(
             &alice,
             "shop",
             &[
@@ -135,6 +136,9 @@ fn routes_reach_real_pods_through_the_router() {
                 name,
                 &format!("--image={image}"),
                 &format!("--port={port}"),
+                "--dry-run=client",
+                "-o",
+                "json",
                 "--",
                 "/bin/busybox",
                 "sh",
@@ -142,6 +146,13 @@ fn routes_reach_real_pods_through_the_router() {
                 &serve(page),
             ],
         );
+        let mut deployment: serde_json::Value = serde_json::from_str(&generated).unwrap();
+        let spec = &mut deployment["spec"]["template"]["spec"];
+        spec["volumes"] = serde_json::json!([{"name": "srv", "emptyDir": {}}]);
+        spec["containers"][0]["volumeMounts"] =
+            serde_json::json!([{"name": "srv", "mountPath": "/srv"}]);
+        let file = c.file(&format!("{name}.json"), &deployment.to_string());
+        kubectl(&alice, "shop", &["create", "-f", &file]);
         oc(
             &alice,
             "shop",

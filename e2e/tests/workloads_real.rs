@@ -15,7 +15,8 @@ use e2e::real_pods::{PodmanCluster, http_get, real_pods_unavailable};
 const WAIT: Duration = Duration::from_secs(120);
 
 /// The pods' command: a page naming the pod's image, served on 8080.
-const SERVE: &str = "/bin/busybox mkdir -p /srv && echo served by web > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv";
+const SERVE: &str =
+    "echo served by web > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv";
 
 /// Whether the pod at `ip` serves its page.
 fn serves(ip: &str) -> bool {
@@ -87,21 +88,32 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
         c.kubectl_ok(&all)
     };
 
-    // Three replicas, scheduled, pulled, started and ready; each answers on its address.
+    // Three replicas, scheduled, pulled, started and ready; each answers on its address. They
+    // run under restricted-v2, as the project's UID: the page goes to scratch space any UID
+    // may write (an emptyDir), as images for OpenShift arrange it.
     let started = Instant::now();
-    as_alice(&[
+    let generated = as_alice(&[
         "create",
         "deployment",
         "web",
         &format!("--image={v1}"),
         "--replicas=3",
         "--port=8080",
+        "--dry-run=client",
+        "-o",
+        "json",
         "--",
         "/bin/busybox",
         "sh",
         "-c",
         SERVE,
     ]);
+    let mut deployment: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    let spec = &mut deployment["spec"]["template"]["spec"];
+    spec["volumes"] = serde_json::json!([{"name": "srv", "emptyDir": {}}]);
+    spec["containers"][0]["volumeMounts"] =
+        serde_json::json!([{"name": "srv", "mountPath": "/srv"}]);
+    as_alice(&["create", "-f", &c.file("web.json", &deployment.to_string())]);
     let rollout = as_alice(&["rollout", "status", "deployment/web", "--timeout=120s"]);
     assert!(
         rollout.contains("successfully rolled out"),
@@ -153,6 +165,20 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
     assert_eq!(said, "hello from exec\n");
     let listing = as_alice(&["exec", "deploy/web", "--", "/bin/busybox", "ls", "/bin"]);
     assert!(listing.contains("busybox"), "{listing}");
+    // The processes run as the project's first UID, which restricted-v2 assigned.
+    let range = c.kubectl_ok(&[
+        "get",
+        "namespace",
+        "shop",
+        "-o",
+        "jsonpath={.metadata.annotations.openshift\\.io/sa\\.scc\\.uid-range}",
+    ]);
+    let uid = as_alice(&["exec", "deploy/web", "--", "/bin/busybox", "id", "-u"]);
+    assert_eq!(
+        uid.trim(),
+        range.split('/').next().unwrap(),
+        "uid range {range}"
+    );
     as_alice(&["logs", first]);
 
     // A deleted pod is replaced by a new one that runs and answers.

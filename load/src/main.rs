@@ -47,6 +47,13 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         clients: usize,
     },
+    /// POST pods (no node named): the cost of a pod write, admission included.
+    PodCreate {
+        #[arg(long, default_value_t = 5_000)]
+        count: usize,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+    },
     /// GET ConfigMaps by name.
     Get {
         #[arg(long, default_value_t = 1000)]
@@ -235,6 +242,7 @@ fn main() {
         let run = Arc::new(run);
         match cli.command {
             Command::Create { count, clients } => run.create(count, clients).await.map(drop),
+            Command::PodCreate { count, clients } => run.pod_create(count, clients).await.map(drop),
             Command::Get {
                 objects,
                 count,

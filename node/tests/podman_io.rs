@@ -14,7 +14,7 @@ use node::container_io::{ContainerIo, ContainerRef, LogOptions, ProcessExit, Str
 use node::node_io::NodeIo;
 use node::pods::directory::{ContainerEntry, Directory, PodEntry};
 use node::runtime::podman::Podman;
-use node::runtime::{ContainerSpec, ContainerState, PodRef, Runtime, Sandbox};
+use node::runtime::{ContainerSpec, ContainerState, PodRef, Runtime, Sandbox, Security};
 use tokio::io::AsyncReadExt;
 
 fn unavailable() -> Option<String> {
@@ -91,6 +91,14 @@ async fn podman_containers_serve_logs_and_run_commands() {
         log_path: log.clone(),
         stdin: false,
         tty: false,
+        // What restricted-v2 gives a pod: the project's UID, its groups, no capabilities.
+        security: Security {
+            user: Some(1000680000),
+            groups: vec![1000680000],
+            no_new_privileges: true,
+            cap_drop: vec!["ALL".into()],
+            ..Default::default()
+        },
     };
     let sandbox = Sandbox {
         ip: "127.0.0.1".parse().unwrap(),
@@ -165,6 +173,18 @@ async fn podman_containers_serve_logs_and_run_commands() {
     assert_eq!(out, "hi there from /bin\n");
     assert_eq!(err, "bad\n");
     assert_eq!(session.exit.await, ProcessExit::Code(3));
+
+    // They run as the container's user, in its groups.
+    let session = io
+        .exec(&exec(&[
+            "/bin/busybox",
+            "sh",
+            "-c",
+            "/bin/busybox id -u; /bin/busybox id -G",
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(read_all(session.stdout).await, "1000680000\n0 1000680000\n");
 
     // The log, as written so far; followed, it ends when the container stops.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -350,6 +350,12 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("user.openshift.io"/"v1", "Group", "groups", "group", Cluster, short: [], categories: &[], subresources: NONE)
         .with_names(NameRule::PathSegment)
         .with_columns(columns::GROUP),
+    resource!("security.openshift.io"/"v1", "PodSecurityPolicySubjectReview", "podsecuritypolicysubjectreviews", "podsecuritypolicysubjectreview", Namespaced, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("security.openshift.io"/"v1", "PodSecurityPolicySelfSubjectReview", "podsecuritypolicyselfsubjectreviews", "podsecuritypolicyselfsubjectreview", Namespaced, short: [], categories: &[], subresources: NONE)
+        .review(),
+    resource!("security.openshift.io"/"v1", "PodSecurityPolicyReview", "podsecuritypolicyreviews", "podsecuritypolicyreview", Namespaced, short: [], categories: &[], subresources: NONE)
+        .review(),
     resource!("security.openshift.io"/"v1", "RangeAllocation", "rangeallocations", "rangeallocation", Cluster, short: [], categories: &[], subresources: NONE),
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
     resource!("config.openshift.io"/"v1", "ImageDigestMirrorSet", "imagedigestmirrorsets", "imagedigestmirrorset", Cluster, short: ["idms"], categories: &[], subresources: STATUS),

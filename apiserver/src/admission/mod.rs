@@ -5,7 +5,9 @@
 //! name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
+mod limit_ranger;
 mod rbac_escalation;
+pub mod scc;
 
 use serde_json::Value;
 
@@ -44,7 +46,7 @@ impl Config {
 
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
-pub const PLUGINS: &[&str] = &[];
+pub const PLUGINS: &[&str] = &[limit_ranger::NAME, scc::NAME];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
 #[derive(Debug, Default)]
@@ -60,7 +62,12 @@ pub async fn mutate(
     obj: &mut Value,
 ) -> Result<Admitted, ApiError> {
     let admitted = Admitted::default();
-    let _ = (server, a, obj);
+    if server.admission.enabled(limit_ranger::NAME) && limit_ranger::applies(a) {
+        limit_ranger::admit(server, a, obj).await?;
+    }
+    if server.admission.enabled(scc::NAME) && scc::applies(a) {
+        scc::admit(server, a, obj).await?;
+    }
     Ok(admitted)
 }
 

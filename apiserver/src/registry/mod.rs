@@ -37,6 +37,7 @@ pub mod response;
 pub mod rest;
 pub mod route;
 pub mod scheduling;
+pub mod security;
 pub mod selection;
 pub mod storage;
 pub mod strategy;
@@ -156,6 +157,11 @@ impl Registry {
         r.strategy("build.openshift.io", "builds", &build::Builds);
         r.strategy("image.openshift.io", "imagestreams", &image::ImageStreams);
         r.strategy("image.openshift.io", "images", &image::Images);
+        r.strategy(
+            "security.openshift.io",
+            "securitycontextconstraints",
+            &security::SecurityContextConstraints,
+        );
         // Subresources and virtual resources with handlers of their own.
         r.handler(
             "",
@@ -195,6 +201,14 @@ impl Registry {
                 &apiextensions::CustomResourceDefinitions,
             )),
         );
+        for review in security::reviews::RESOURCES {
+            r.handler(
+                "security.openshift.io",
+                review,
+                "",
+                security::reviews::Reviews,
+            );
+        }
         r.handler("project.openshift.io", "projects", "", project::Projects);
         r.handler(
             "project.openshift.io",

@@ -33,6 +33,7 @@ pub mod rollout_dc;
 pub mod route_backends;
 pub mod run;
 pub mod scale;
+pub mod scc_review;
 pub mod set;
 pub mod set_triggers;
 pub mod start_build;

@@ -26,6 +26,10 @@ pub enum PolicyCommand {
     RemoveRoleFromGroup(BindArgs),
     /// List who can perform the specified action on a resource.
     WhoCan(WhoCanArgs),
+    /// Check whether a user or a service account can create a pod.
+    SccSubjectReview(super::scc_review::SubjectReviewArgs),
+    /// Check which service account can create a pod.
+    SccReview(super::scc_review::ReviewArgs),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -50,6 +54,29 @@ pub enum AdmPolicyCommand {
     AddClusterRoleToGroup(BindArgs),
     /// Remove a role from groups for all projects in the cluster.
     RemoveClusterRoleFromGroup(BindArgs),
+    /// Add security context constraint to users or a service account.
+    AddSccToUser(SccArgs),
+    /// Add security context constraint to groups.
+    AddSccToGroup(SccArgs),
+    /// Remove user from scc.
+    RemoveSccFromUser(SccArgs),
+    /// Remove group from scc.
+    RemoveSccFromGroup(SccArgs),
+    /// Check whether a user or a service account can create a pod.
+    SccSubjectReview(super::scc_review::SubjectReviewArgs),
+    /// Check which service account can create a pod.
+    SccReview(super::scc_review::ReviewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SccArgs {
+    /// The security context constraint.
+    scc: String,
+    /// The users or groups.
+    subjects: Vec<String>,
+    /// Service accounts in the current namespace (repeatable).
+    #[arg(long = "serviceaccount", short = 'z', value_delimiter = ',')]
+    service_accounts: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -103,6 +130,8 @@ pub async fn run(g: &Globals, command: PolicyCommand) -> Result<(), CliError> {
             bind(g, &a, Scope::Project, Whom::Group, false).await
         }
         PolicyCommand::WhoCan(a) => who_can(g, &a).await,
+        PolicyCommand::SccSubjectReview(a) => super::scc_review::subject_review(g, &a).await,
+        PolicyCommand::SccReview(a) => super::scc_review::review(g, &a).await,
     }
 }
 
@@ -119,7 +148,56 @@ pub async fn adm(g: &Globals, command: AdmCommand) -> Result<(), CliError> {
         C::RemoveClusterRoleFromUser(a) => bind(g, &a, Scope::Cluster, Whom::User, false).await,
         C::AddClusterRoleToGroup(a) => bind(g, &a, Scope::Cluster, Whom::Group, true).await,
         C::RemoveClusterRoleFromGroup(a) => bind(g, &a, Scope::Cluster, Whom::Group, false).await,
+        C::AddSccToUser(a) => scc(g, a, Whom::User, true).await,
+        C::AddSccToGroup(a) => scc(g, a, Whom::Group, true).await,
+        C::RemoveSccFromUser(a) => scc(g, a, Whom::User, false).await,
+        C::RemoveSccFromGroup(a) => scc(g, a, Whom::Group, false).await,
+        C::SccSubjectReview(a) => super::scc_review::subject_review(g, &a).await,
+        C::SccReview(a) => super::scc_review::review(g, &a).await,
     }
+}
+
+/// `add-scc-to-*` / `remove-scc-from-*`, as 4.19's `oc`: the use of an SCC is the ClusterRole
+/// `system:openshift:scc:<scc>` (created when missing), bound by a binding of the same name —
+/// cluster-wide, or in the namespace given with `-n`.
+async fn scc(g: &Globals, a: SccArgs, whom: Whom, add: bool) -> Result<(), CliError> {
+    if whom == Whom::Group && a.subjects.is_empty() {
+        return Err(CliError::msg(
+            "you must specify at least two arguments: <scc> <group> [group]...",
+        ));
+    }
+    if a.subjects.is_empty() && a.service_accounts.is_empty() {
+        return Err(CliError::msg(
+            "you must specify at least one user or service account",
+        ));
+    }
+    let role = format!("system:openshift:scc:{}", a.scc);
+    if add {
+        let config = g.kubeconfig()?;
+        let s = session(&config, &g.overrides).await?;
+        let path = format!("/apis/{RBAC}/v1/clusterroles");
+        if let Err(CliError::Server { reason, .. }) = s.get(&format!("{path}/{role}")).await
+            && reason == "NotFound"
+        {
+            let cluster_role = json!({"apiVersion": format!("{RBAC}/v1"), "kind": "ClusterRole",
+                "metadata": {"name": role},
+                "rules": [{"apiGroups": ["security.openshift.io"], "resources": ["securitycontextconstraints"],
+                    "resourceNames": [a.scc], "verbs": ["use"]}]});
+            s.write(http::Method::POST, &path, &cluster_role).await?;
+        }
+    }
+    let scope = match g.overrides.namespace {
+        Some(_) => Scope::Project,
+        None => Scope::Cluster,
+    };
+    let args = BindArgs {
+        role: role.clone(),
+        subjects: a.subjects,
+        role_namespace: None,
+        rolebinding_name: Some(role),
+        service_accounts: a.service_accounts,
+    };
+    bind(g, &args, scope, whom, add).await
 }
 
 /// The RBAC subject of a name (`system:serviceaccount:NS:NAME` users are service accounts).

@@ -10,6 +10,7 @@ mod drive;
 mod images;
 mod list;
 mod overload;
+mod pods;
 mod run;
 mod scheduling;
 mod suite;

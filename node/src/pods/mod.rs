@@ -9,6 +9,7 @@ pub mod images;
 pub mod probes;
 pub mod registries_conf;
 pub mod registry_sources;
+pub mod security;
 pub mod status;
 pub mod volumes;
 mod worker;

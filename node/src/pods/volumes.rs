@@ -174,7 +174,43 @@ async fn prepare(
             volume.name
         )));
     };
-    write_files(dir, &files)
+    write_files(dir, &files)?;
+    if volume.empty_dir.is_some() {
+        // Any user the pod runs as may write its scratch space, as the kubelet makes it.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).map_err(io(dir))?;
+    }
+    match super::security::fs_group(pod) {
+        Some(group) => own_by_group(dir, group, volume.empty_dir.is_some()),
+        None => Ok(()),
+    }
+}
+
+/// Gives the volume to the pod's fsGroup, as the kubelet does: group ownership throughout,
+/// group read (and write, for scratch space), and directories that pass their group on.
+fn own_by_group(dir: &Path, group: i64, writable: bool) -> Result<(), ConfigError> {
+    let (dir_bits, file_bits) = match writable {
+        true => (0o2070, 0o060),
+        false => (0o2050, 0o040),
+    };
+    let gid = u32::try_from(group).map_err(|_| ConfigError(format!("invalid fsGroup {group}")))?;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        std::os::unix::fs::chown(&path, None, Some(gid)).map_err(io(&path))?;
+        let meta = std::fs::symlink_metadata(&path).map_err(io(&path))?;
+        let mode = meta.permissions().mode() & 0o7777;
+        let wanted = match meta.is_dir() {
+            true => mode | dir_bits,
+            false => mode | file_bits,
+        };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wanted))
+            .map_err(io(&path))?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).map_err(io(&path))? {
+                pending.push(entry.map_err(io(&path))?.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Makes every volume of the pod under `pod_dir`.

@@ -3,6 +3,7 @@
 
 pub mod cri_log;
 pub mod podman;
+mod podman_security;
 mod podman_states;
 pub mod simulated;
 
@@ -83,6 +84,23 @@ pub struct ContainerSpec {
     pub log_path: PathBuf,
     pub stdin: bool,
     pub tty: bool,
+    pub security: Security,
+}
+
+/// What the container's security context asks of the runtime (`pods/security.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Security {
+    /// The UID to run as (none: the image's user).
+    pub user: Option<i64>,
+    /// The primary GID (none: the image's, or root's for a numeric user).
+    pub group: Option<i64>,
+    /// Extra groups: the pod's supplemental groups and its fsGroup.
+    pub groups: Vec<i64>,
+    pub privileged: bool,
+    pub read_only_root: bool,
+    pub no_new_privileges: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
 }
 
 /// A container's state as the runtime reports it.

@@ -393,6 +393,7 @@ impl Runtime for Podman {
         if let Some(dir) = &spec.working_dir {
             args.push(format!("--workdir={dir}"));
         }
+        args.extend(super::podman_security::args(&spec.security));
         if spec.stdin {
             args.push("--interactive".into());
         }

@@ -440,8 +440,35 @@ pub fn objects() -> Vec<Value> {
             &["system:cluster-readers"],
         ),
     ];
+    objects.extend(scc_roles());
     fill_aggregated(&mut objects);
     objects
+}
+
+/// OpenShift 4.19's `system:openshift:scc:<name>` ClusterRole for each default SCC (the `use`
+/// of that one SCC), and the binding that lets every authenticated user use `restricted-v2`.
+fn scc_roles() -> Vec<Value> {
+    let mut objects: Vec<Value> = crate::registry::security::default_sccs::NAMES
+        .iter()
+        .map(|name| scc_role(name))
+        .collect();
+    objects.push(binding(
+        "system:openshift:scc:restricted-v2",
+        "system:openshift:scc:restricted-v2",
+        &[auth::rbac::AUTHENTICATED],
+    ));
+    objects
+}
+
+/// The role that grants the `use` of one SCC (what `oc adm policy add-scc-to-*` binds).
+pub fn scc_role(scc: &str) -> Value {
+    cluster_role(
+        &format!("system:openshift:scc:{scc}"),
+        vec![
+            json!({"apiGroups": ["security.openshift.io"], "resources": ["securitycontextconstraints"],
+            "resourceNames": [scc], "verbs": ["use"]}),
+        ],
+    )
 }
 
 #[cfg(test)]

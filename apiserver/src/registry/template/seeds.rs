@@ -45,7 +45,8 @@ fn viewer_binding() -> Value {
 
 /// A page served by busybox's httpd from any image that has `/bin/busybox`.
 fn busybox_httpd() -> Value {
-    let serve = "/bin/busybox mkdir -p /srv && echo \"${MESSAGE}\" > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv";
+    let serve =
+        "echo \"${MESSAGE}\" > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv";
     json!({
         "apiVersion": "template.openshift.io/v1", "kind": "Template",
         "metadata": {
@@ -90,11 +91,14 @@ fn busybox_httpd() -> Value {
                     "selector": {"matchLabels": {"deployment": "${NAME}"}},
                     "template": {
                         "metadata": {"labels": {"deployment": "${NAME}", "app": "${NAME}"}},
+                        // The page is written to an emptyDir: pods run as the project's
+                        // UID (restricted-v2), which may not write the image's root.
                         "spec": {"containers": [{
                             "name": "httpd", "image": "${IMAGE}",
                             "command": ["/bin/busybox", "sh", "-c", serve],
                             "ports": [{"containerPort": 8080, "protocol": "TCP"}],
-                        }]},
+                            "volumeMounts": [{"name": "srv", "mountPath": "/srv"}],
+                        }], "volumes": [{"name": "srv", "emptyDir": {}}]},
                     },
                 },
             },

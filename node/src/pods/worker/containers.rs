@@ -299,6 +299,7 @@ impl Worker {
             log_path: self.log_path(&spec.name, attempt),
             stdin: spec.stdin.unwrap_or(false),
             tty: spec.tty.unwrap_or(false),
+            security: crate::pods::security::of(pod, &spec),
         };
         match self
             .ctx

@@ -1,0 +1,310 @@
+//! `security.openshift.io/SecurityContextConstraint`: every pod is admitted under one SCC.
+//! The SCCs are tried in order (`order.rs`); those neither the requester nor the pod's
+//! service account may use (listed in the SCC's users or groups, or granted the `use` verb
+//! on it by RBAC in the pod's namespace) are skipped; the first whose defaults and rules
+//! (`provider.rs`) admit the pod wins, its defaults are kept and its name recorded in the
+//! `openshift.io/scc` annotation. A pod may name the one SCC it requires
+//! (`openshift.io/required-scc`). Refusals list every SCC tried, as upstream's, and end with
+//! the grant that would admit the pod when one would (`hint.rs`).
+//!
+//! Pods written by the controller manager are judged for their service account alone:
+//! upstream's controllers hold no SCC of their own, so a workload's pods get what its
+//! service account may use.
+
+mod hint;
+mod namespace;
+mod order;
+mod provider;
+
+use auth::rbac::{Attributes as RbacAttributes, Policy, UserInfo};
+use serde_json::Value;
+
+use crate::ApiServer;
+use crate::authz::authorizer::user_info;
+use crate::error::{ApiError, Target};
+use crate::registry::security::model::Scc;
+use namespace::Allocation;
+use provider::Provider;
+
+/// Upstream's name of the plugin.
+pub const NAME: &str = "security.openshift.io/SecurityContextConstraint";
+
+const SCC_ANNOTATION: &str = "openshift.io/scc";
+const REQUIRED_SCC_ANNOTATION: &str = "openshift.io/required-scc";
+
+/// Creates and updates of pods themselves (not their status or other subresources).
+pub fn applies(a: &super::Attributes<'_>) -> bool {
+    a.def.group.is_empty()
+        && a.def.plural == "pods"
+        && a.subresource.is_empty()
+        && matches!(
+            a.operation,
+            super::Operation::Create | super::Operation::Update
+        )
+}
+
+pub async fn admit(
+    server: &ApiServer,
+    a: &super::Attributes<'_>,
+    pod: &mut Value,
+) -> Result<(), ApiError> {
+    if let (super::Operation::Update, Some(old)) = (a.operation, a.old) {
+        return keep_annotation(a, old, pod);
+    }
+    let Some(namespace) = a.namespace else {
+        return Ok(());
+    };
+    let user = a
+        .user
+        .filter(|u| u.name != crate::authz::bootstrap_policy::CONTROLLER_MANAGER)
+        .map(user_info);
+    let judged = Judged::new(user, pod, namespace);
+    match evaluate(server, &judged, pod).await? {
+        Outcome::Admitted(admitted) => {
+            *pod = admitted;
+            Ok(())
+        }
+        Outcome::Refused(message) => Err(forbidden(a, pod, message)),
+    }
+}
+
+/// What the SCCs make of a pod.
+pub enum Outcome {
+    /// The pod with the first admitting SCC's defaults, annotated with its name.
+    Admitted(Value),
+    /// Upstream's message listing every SCC tried (and the hint).
+    Refused(String),
+}
+
+/// Tries the SCCs in order for the pod, judged for `judged`.
+pub async fn evaluate(
+    server: &ApiServer,
+    judged: &Judged,
+    pod: &Value,
+) -> Result<Outcome, ApiError> {
+    let ns_name = judged.namespace.as_str();
+    let namespace = allocation(server, ns_name).await?;
+    let mut sccs = list(server).await?;
+    order::sort(&mut sccs);
+    let required = pod["metadata"]["annotations"][REQUIRED_SCC_ANNOTATION]
+        .as_str()
+        .map(str::to_string);
+    if let Some(required) = &required {
+        sccs.retain(|s| s.name() == required);
+        if sccs.is_empty() {
+            return Ok(Outcome::Refused(format!(
+                "required scc/{required} not found"
+            )));
+        }
+    }
+    let policy = server.authorizer.policy().await;
+    let mut errors: Vec<String> = Vec::new();
+    let mut grantable: Option<String> = None;
+    for scc in &sccs {
+        let usable = judged.may_use(&policy, scc);
+        let provider = match Provider::new(scc, &namespace) {
+            Ok(p) => p,
+            Err(e) if usable => {
+                errors.push(format!("provider {}: Forbidden: {e}", scc.name()));
+                continue;
+            }
+            Err(_) => {
+                errors.push(not_usable(scc));
+                continue;
+            }
+        };
+        let mut candidate = pod.clone();
+        provider.apply_defaults(&mut candidate);
+        let problems = provider.validate(&candidate);
+        if !usable {
+            if problems.is_empty() && grantable.is_none() {
+                grantable = Some(scc.name().to_string());
+            }
+            errors.push(not_usable(scc));
+            continue;
+        }
+        if problems.is_empty() {
+            candidate["metadata"]["annotations"][SCC_ANNOTATION] =
+                Value::String(scc.name().to_string());
+            return Ok(Outcome::Admitted(candidate));
+        }
+        errors.extend(
+            problems
+                .into_iter()
+                .map(|p| format!("provider {}: {p}", scc.name())),
+        );
+    }
+    let mut message = format!(
+        "unable to validate against any security context constraint: [{}]",
+        errors.join(", ")
+    );
+    if let Some(scc) = grantable {
+        message.push_str(&hint::grant(&scc, &judged.service_account, ns_name));
+    }
+    Ok(Outcome::Refused(message))
+}
+
+/// Who a pod is judged for: a user (none: the service account alone) and the pod's service
+/// account.
+pub struct Judged {
+    user: Option<UserInfo>,
+    service_account: String,
+    /// None: only the user is judged (a subject review of a template naming no account).
+    account: Option<UserInfo>,
+    namespace: String,
+}
+
+impl Judged {
+    pub fn new(user: Option<UserInfo>, pod: &Value, namespace: &str) -> Judged {
+        let service_account = pod["spec"]["serviceAccountName"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default")
+            .to_string();
+        let account = UserInfo {
+            name: format!("system:serviceaccount:{namespace}:{service_account}"),
+            groups: vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{namespace}"),
+                auth::rbac::AUTHENTICATED.into(),
+            ],
+            ..Default::default()
+        };
+        Judged {
+            user,
+            service_account,
+            account: Some(account),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// The user alone, as upstream's subject reviews judge a template naming no account.
+    pub fn user_only(user: UserInfo, namespace: &str) -> Judged {
+        Judged {
+            user: Some(user),
+            service_account: "default".into(),
+            account: None,
+            namespace: namespace.to_string(),
+        }
+    }
+
+    fn may_use(&self, policy: &Policy, scc: &Scc) -> bool {
+        self.user
+            .iter()
+            .chain(self.account.iter())
+            .any(|who| listed(scc, who) || granted(policy, who, &self.namespace, scc.name()))
+    }
+}
+
+/// Named in the SCC's users or groups.
+fn listed(scc: &Scc, who: &UserInfo) -> bool {
+    scc.users.iter().flatten().any(|u| *u == who.name)
+        || scc.groups.iter().flatten().any(|g| who.groups.contains(g))
+}
+
+/// Granted `use` of the SCC by RBAC in the pod's namespace.
+fn granted(policy: &Policy, who: &UserInfo, namespace: &str, scc: &str) -> bool {
+    policy
+        .authorize(
+            who,
+            &RbacAttributes {
+                verb: "use".into(),
+                namespace: namespace.into(),
+                api_group: "security.openshift.io".into(),
+                resource: "securitycontextconstraints".into(),
+                name: scc.into(),
+                resource_request: true,
+                ..Default::default()
+            },
+        )
+        .allowed()
+}
+
+fn not_usable(scc: &Scc) -> String {
+    format!(
+        "provider {:?}: Forbidden: not usable by user or serviceaccount",
+        scc.name()
+    )
+}
+
+/// An update keeps the SCC the pod was admitted under.
+fn keep_annotation(
+    a: &super::Attributes<'_>,
+    old: &Value,
+    pod: &mut Value,
+) -> Result<(), ApiError> {
+    let before = &old["metadata"]["annotations"][SCC_ANNOTATION];
+    let after = &pod["metadata"]["annotations"][SCC_ANNOTATION];
+    if before == after {
+        return Ok(());
+    }
+    if after.is_null() && before.is_string() {
+        pod["metadata"]["annotations"][SCC_ANNOTATION] = before.clone();
+        return Ok(());
+    }
+    Err(forbidden(
+        a,
+        pod,
+        format!("{SCC_ANNOTATION} annotation may not be changed"),
+    ))
+}
+
+fn forbidden(a: &super::Attributes<'_>, pod: &Value, message: String) -> ApiError {
+    let named = |field: &str| pod["metadata"][field].as_str().filter(|n| !n.is_empty());
+    let name = Some(a.name)
+        .filter(|n| !n.is_empty())
+        .or_else(|| named("name"))
+        .or_else(|| named("generateName"))
+        .unwrap_or_default();
+    ApiError::Forbidden {
+        target: Target {
+            group: String::new(),
+            resource: "pods".into(),
+            name: name.to_string(),
+        },
+        message,
+    }
+}
+
+/// Every SCC, from the watch cache.
+async fn list(server: &ApiServer) -> Result<Vec<Scc>, ApiError> {
+    let def = server
+        .scheme
+        .lookup("security.openshift.io", "v1", "securitycontextconstraints")
+        .ok_or(ApiError::PathNotFound)?;
+    let cache = server.watch_caches.of(def).await?;
+    let (objects, _) = cache.snapshot(&def.key_prefix());
+    Ok(objects
+        .iter()
+        .filter_map(|(_, o)| serde_json::from_slice::<Value>(&o.json).ok())
+        .filter_map(|v| Scc::from_value(&v))
+        .collect())
+}
+
+/// The namespace's allocation. A namespace created a moment ago may not have been allocated
+/// yet: its pods wait briefly for the allocation, as they cannot be judged without it.
+async fn allocation(server: &ApiServer, name: &str) -> Result<Allocation, ApiError> {
+    let def = server
+        .scheme
+        .lookup("", "v1", "namespaces")
+        .ok_or(ApiError::PathNotFound)?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let found = server.get_object(def, None, name).await?;
+        let allocation = found.as_ref().map(Allocation::of).unwrap_or_default();
+        let young = found.as_ref().is_some_and(created_recently);
+        if allocation.is_complete() || !young || tokio::time::Instant::now() >= deadline {
+            return Ok(allocation);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Created in the last few seconds (an older namespace without an allocation will not get one
+/// while a pod waits).
+fn created_recently(namespace: &Value) -> bool {
+    namespace["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .is_some_and(|t| jiff::Timestamp::now().as_second() - t.as_second() < 10)
+}
