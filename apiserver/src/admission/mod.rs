@@ -5,11 +5,15 @@
 //! name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
+mod cel;
+mod matching;
 mod rbac_escalation;
+mod webhook;
 
 use serde_json::Value;
 
 pub use attributes::{Attributes, Operation};
+pub use webhook::WebhookMetrics;
 
 use crate::ApiServer;
 use crate::error::ApiError;
@@ -18,6 +22,20 @@ use crate::error::ApiError;
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     disabled: std::collections::BTreeSet<String>,
+    /// What the plugins keep between requests.
+    pub(crate) state: std::sync::Arc<State>,
+}
+
+/// What plugins keep between requests: compiled webhooks (and policies).
+#[derive(Default)]
+pub struct State {
+    webhooks: webhook::State,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("admission::State")
+    }
 }
 
 impl Config {
@@ -34,7 +52,10 @@ impl Config {
             }
             disabled.insert(name.to_string());
         }
-        Ok(Config { disabled })
+        Ok(Config {
+            disabled,
+            ..Config::default()
+        })
     }
 
     pub fn enabled(&self, plugin: &str) -> bool {
@@ -44,12 +65,18 @@ impl Config {
 
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
-pub const PLUGINS: &[&str] = &[];
+pub const PLUGINS: &[&str] = &[webhook::MUTATING, webhook::VALIDATING];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
 #[derive(Debug, Default)]
 pub struct Admitted {
     pub warnings: Vec<String>,
+}
+
+impl Admitted {
+    fn add(&mut self, other: Admitted) {
+        self.warnings.extend(other.warnings);
+    }
 }
 
 /// The mutating phase: each enabled mutating plugin may change `obj`. Runs before the kind's
@@ -59,8 +86,11 @@ pub async fn mutate(
     a: &Attributes<'_>,
     obj: &mut Value,
 ) -> Result<Admitted, ApiError> {
-    let admitted = Admitted::default();
-    let _ = (server, a, obj);
+    let mut admitted = Admitted::default();
+    let on = |plugin| server.admission.enabled(plugin);
+    if on(webhook::MUTATING) {
+        admitted.add(webhook::mutate(server, a, obj).await?);
+    }
     Ok(admitted)
 }
 
@@ -71,9 +101,13 @@ pub async fn validate(
     a: &Attributes<'_>,
     obj: &Value,
 ) -> Result<Admitted, ApiError> {
-    let admitted = Admitted::default();
+    let mut admitted = Admitted::default();
+    let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    if on(webhook::VALIDATING) {
+        admitted.add(webhook::validate(server, a, obj).await?);
     }
     Ok(admitted)
 }

@@ -21,7 +21,8 @@ use crate::registry::rest::Call;
 pub const APPLY: &str = "application/apply-patch+yaml";
 
 pub async fn handle(State(server): State<Arc<ApiServer>>, request: Request) -> Response {
-    match dispatch(&server, request).await {
+    let audit = crate::audit::AuditContext::of(request.extensions());
+    match crate::audit::scope(audit, dispatch(&server, request)).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
