@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use cel::{Context, Env, Program, Value as CelValue};
+pub use cel::Value as CelValue;
+use cel::{Context, Env, Program};
 use serde_json::Value;
 
 /// The one environment every admission expression compiles and runs in.

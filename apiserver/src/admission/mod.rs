@@ -7,8 +7,16 @@
 mod attributes;
 mod cel;
 mod matching;
+mod policy;
 mod rbac_escalation;
 mod webhook;
+
+pub use policy::{Binding as PolicyBinding, Policy, Problem as PolicyProblem};
+
+/// Whether a CEL expression compiles, for the validation of the kinds that hold them.
+pub fn compile_check(source: &str) -> Result<(), String> {
+    cel::compile(source).map(drop)
+}
 
 use serde_json::Value;
 
@@ -30,6 +38,7 @@ pub struct Config {
 #[derive(Default)]
 pub struct State {
     webhooks: webhook::State,
+    policies: policy::State,
 }
 
 impl std::fmt::Debug for State {
@@ -65,7 +74,7 @@ impl Config {
 
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
-pub const PLUGINS: &[&str] = &[webhook::MUTATING, webhook::VALIDATING];
+pub const PLUGINS: &[&str] = &[webhook::MUTATING, policy::PLUGIN, webhook::VALIDATING];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
 #[derive(Debug, Default)]
@@ -105,6 +114,9 @@ pub async fn validate(
     let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    if on(policy::PLUGIN) {
+        admitted.add(policy::validate(server, a, obj).await?);
     }
     if on(webhook::VALIDATING) {
         admitted.add(webhook::validate(server, a, obj).await?);

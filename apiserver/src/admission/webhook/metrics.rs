@@ -1,10 +1,11 @@
 //! Upstream's webhook metrics: `apiserver_admission_webhook_admission_duration_seconds` (by
 //! name, type, operation, rejected) and `apiserver_admission_webhook_rejection_count` (by
-//! name, type, operation, error_type, rejection_code).
+//! name, type, operation, error_type, rejection_code; a gauge that only grows, so that it
+//! keeps upstream's exact name, which a counter would suffix with `_total`).
 
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -30,7 +31,7 @@ struct RejectionLabels {
 
 pub struct WebhookMetrics {
     durations: Family<DurationLabels, Histogram>,
-    rejections: Family<RejectionLabels, Counter>,
+    rejections: Family<RejectionLabels, Gauge>,
 }
 
 /// How a call ended, for the metrics.
@@ -47,7 +48,7 @@ impl WebhookMetrics {
         let durations = Family::<DurationLabels, Histogram>::new_with_constructor(
             (|| Histogram::new(BUCKETS)) as fn() -> _,
         );
-        let rejections = Family::<RejectionLabels, Counter>::default();
+        let rejections = Family::<RejectionLabels, Gauge>::default();
         registry.register(
             "apiserver_admission_webhook_admission_duration_seconds",
             "Admission webhook latency histogram in seconds, identified by name and broken out for each operation and API resource and type (validate or admit).",

@@ -303,7 +303,11 @@ async fn exchange(
         true => format!("{}&{query}", to.path),
         false => format!("{}?{query}", to.path),
     };
-    let url = format!("https://{}{}", to.server_name, to.path);
+    let host = match to.server_name.contains(':') {
+        true => format!("[{}]", to.server_name),
+        false => to.server_name.clone(),
+    };
+    let url = format!("https://{host}:{}{}", to.addr.port(), to.path);
     let body = serde_json::to_vec(&review::request(a, uid, object)).map_err(|e| e.to_string())?;
     let answer = tokio::time::timeout(hook.timeout, client.post(&to, Bytes::from(body))).await;
     let (code, body) = match answer {

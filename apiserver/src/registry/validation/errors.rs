@@ -129,6 +129,14 @@ impl FieldErrors {
         );
     }
 
+    pub fn too_many(&mut self, field: &str, actual: usize, max: usize) {
+        self.push(
+            "FieldValueTooMany",
+            field,
+            format!("Too many: {actual}: must have at most {max} items"),
+        );
+    }
+
     pub fn too_long(&mut self, field: &str, max_bytes: usize) {
         self.push(
             "FieldValueTooLong",
