@@ -48,9 +48,9 @@ impl Rule {
     pub fn matches(&self, a: &Attributes<'_>, equivalent: bool) -> bool {
         let any = |list: &[String], v: &str| list.iter().any(|x| x == "*" || x == v);
         any(&self.operations, a.operation.as_str())
-            && any(&self.groups, &a.def.group)
-            && (equivalent || any(&self.versions, &a.def.version))
-            && self.resource_matches(&a.def.plural, a.subresource)
+            && any(&self.groups, a.def.group)
+            && (equivalent || any(&self.versions, a.def.version))
+            && self.resource_matches(a.def.plural, a.subresource)
             && self.scope_matches(a)
             && (self.names.is_empty() || self.names.iter().any(|n| n == a.name))
     }
