@@ -36,7 +36,7 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0
   -keyout "$work/hook.key" -out "$work/hook.csr" 2>/dev/null
 openssl x509 -req -in "$work/hook.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
   -days 1 -extfile <(printf 'subjectAltName=IP:127.0.0.1') -out "$work/hook.crt" 2>/dev/null
-coproc HOOK { "$python" e2e/python/admission_webhook.py "$work/hook.crt" "$work/hook.key"; }
+coproc HOOK { exec "$python" e2e/python/admission_webhook.py "$work/hook.crt" "$work/hook.key"; }
 hook=$HOOK_PID
 read -r hook_port <&"${HOOK[0]}"
 kubectl apply -f - >/dev/null <<EOF
