@@ -180,6 +180,8 @@ fn register_kubernetes_kind(
         "rbac.authorization.k8s.io" / "v1" / ClusterRoleBinding => rbac::ClusterRoleBinding,
         "admissionregistration.k8s.io" / "v1" / MutatingWebhookConfiguration => admission::MutatingWebhookConfiguration,
         "admissionregistration.k8s.io" / "v1" / ValidatingWebhookConfiguration => admission::ValidatingWebhookConfiguration,
+        "admissionregistration.k8s.io" / "v1" / ValidatingAdmissionPolicy => admission::ValidatingAdmissionPolicy,
+        "admissionregistration.k8s.io" / "v1" / ValidatingAdmissionPolicyBinding => admission::ValidatingAdmissionPolicyBinding,
     }
 }
 

@@ -99,6 +99,9 @@ pub enum ApiError {
     },
     ServiceUnavailable(String),
     Internal(String),
+    /// A Status decided whole elsewhere (an admission webhook's or policy's denial, built
+    /// with upstream's rules in `admission/`).
+    Status(Box<Status>),
     /// A node answered a proxied request with an error the API server does not know better:
     /// upstream's generic server response (its reason by code) about `target`.
     Backend {
@@ -235,6 +238,7 @@ impl ApiError {
             }),
             ApiError::ServiceUnavailable(m) => Status::failure(503, "ServiceUnavailable", m.clone()),
             ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
+            ApiError::Status(status) => (**status).clone(),
             ApiError::Backend { code, target } => {
                 let (reason, message) = match code {
                     401 => ("Unauthorized", "the server has asked for the client to provide credentials".to_string()),

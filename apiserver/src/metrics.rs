@@ -122,6 +122,8 @@ pub struct Metrics {
     form_password: Gauge,
     form_password_result: Family<ResultLabels, Gauge>,
     password_total: Gauge,
+    /// The admission webhooks' calls.
+    pub webhooks: crate::admission::WebhookMetrics,
 }
 
 fn latency_histogram() -> Histogram {
@@ -231,7 +233,9 @@ impl Default for Metrics {
             "Counts total password authentication attempts",
             password_total.clone(),
         );
+        let webhooks = crate::admission::WebhookMetrics::register(&mut registry);
         Metrics {
+            webhooks,
             registry,
             requests,
             durations,

@@ -80,3 +80,30 @@ pub fn same_as_kubectl(c: &Cluster, home: &Path, kubeconfig: &str, args: &[&str]
     }
     assert_eq!(pair.0, pair.1, "oc {args:?}");
 }
+
+/// Logs alice in with `oc login` (in `home`) and has her create `project`: she is its admin.
+/// Returns the kubeconfig `oc login` wrote, for kubectl.
+pub fn alice_in_project(c: &Cluster, home: &Path, project: &str) -> String {
+    let ca = c.data_dir().join("pki/ca.crt");
+    let server = c.server();
+    let login = [
+        "login",
+        &server,
+        "-u",
+        "alice",
+        "-p",
+        "wonderland",
+        "--certificate-authority",
+        ca.to_str().unwrap_or_default(),
+    ];
+    for args in [&login[..], &["new-project", project]] {
+        let out = oc(home, args);
+        assert!(
+            out.status.success(),
+            "oc {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    home.join(".kube/config").display().to_string()
+}

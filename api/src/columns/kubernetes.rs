@@ -369,3 +369,37 @@ pub const WEBHOOK_CONFIGURATION: &[Column] = &[
     ),
     AGE,
 ];
+
+pub const ADMISSION_POLICY: &[Column] = &[
+    NAME,
+    col(
+        "Validations",
+        "integer",
+        "The number of validations.",
+        Cell::Len("spec.validations"),
+    ),
+    col(
+        "ParamKind",
+        "string",
+        "The kind of the parameter resource.",
+        Cell::PathOrUnset("spec.paramKind.kind"),
+    ),
+    AGE,
+];
+
+pub const ADMISSION_POLICY_BINDING: &[Column] = &[
+    NAME,
+    col(
+        "PolicyName",
+        "string",
+        "The policy bound.",
+        Cell::Path("spec.policyName"),
+    ),
+    col(
+        "ParamRef",
+        "string",
+        "The parameter resource's name.",
+        Cell::PathOrUnset("spec.paramRef.name"),
+    ),
+    AGE,
+];

@@ -247,6 +247,10 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::WEBHOOK_CONFIGURATION),
     resource!("admissionregistration.k8s.io"/"v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", "validatingwebhookconfiguration", Cluster, short: [], categories: &["api-extensions"], subresources: NONE)
         .with_columns(columns::WEBHOOK_CONFIGURATION),
+    resource!("admissionregistration.k8s.io"/"v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", "validatingadmissionpolicy", Cluster, short: [], categories: &["api-extensions"], subresources: STATUS)
+        .with_columns(columns::ADMISSION_POLICY),
+    resource!("admissionregistration.k8s.io"/"v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", "validatingadmissionpolicybinding", Cluster, short: [], categories: &["api-extensions"], subresources: NONE)
+        .with_columns(columns::ADMISSION_POLICY_BINDING),
     // scheduling.k8s.io/v1
     resource!("scheduling.k8s.io"/"v1", "PriorityClass", "priorityclasses", "priorityclass", Cluster, short: ["pc"], categories: &[], subresources: NONE)
         .with_columns(columns::PRIORITY_CLASS),

@@ -5,13 +5,25 @@
 //! name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
+mod cel;
 mod limit_ranger;
+mod matching;
+mod policy;
 mod rbac_escalation;
 pub mod scc;
+mod webhook;
+
+pub use policy::{Binding as PolicyBinding, Policy, Problem as PolicyProblem};
+
+/// Whether a CEL expression compiles, for the validation of the kinds that hold them.
+pub fn compile_check(source: &str) -> Result<(), String> {
+    cel::compile(source).map(drop)
+}
 
 use serde_json::Value;
 
 pub use attributes::{Attributes, Operation};
+pub use webhook::WebhookMetrics;
 
 use crate::ApiServer;
 use crate::error::ApiError;
@@ -20,6 +32,21 @@ use crate::error::ApiError;
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     disabled: std::collections::BTreeSet<String>,
+    /// What the plugins keep between requests.
+    pub(crate) state: std::sync::Arc<State>,
+}
+
+/// What plugins keep between requests: compiled webhooks (and policies).
+#[derive(Default)]
+pub struct State {
+    webhooks: webhook::State,
+    policies: policy::State,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("admission::State")
+    }
 }
 
 impl Config {
@@ -36,7 +63,10 @@ impl Config {
             }
             disabled.insert(name.to_string());
         }
-        Ok(Config { disabled })
+        Ok(Config {
+            disabled,
+            ..Config::default()
+        })
     }
 
     pub fn enabled(&self, plugin: &str) -> bool {
@@ -46,12 +76,24 @@ impl Config {
 
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
-pub const PLUGINS: &[&str] = &[limit_ranger::NAME, scc::NAME];
+pub const PLUGINS: &[&str] = &[
+    limit_ranger::NAME,
+    scc::NAME,
+    webhook::MUTATING,
+    policy::PLUGIN,
+    webhook::VALIDATING,
+];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
 #[derive(Debug, Default)]
 pub struct Admitted {
     pub warnings: Vec<String>,
+}
+
+impl Admitted {
+    fn add(&mut self, other: Admitted) {
+        self.warnings.extend(other.warnings);
+    }
 }
 
 /// The mutating phase: each enabled mutating plugin may change `obj`. Runs before the kind's
@@ -61,12 +103,16 @@ pub async fn mutate(
     a: &Attributes<'_>,
     obj: &mut Value,
 ) -> Result<Admitted, ApiError> {
-    let admitted = Admitted::default();
-    if server.admission.enabled(limit_ranger::NAME) && limit_ranger::applies(a) {
+    let mut admitted = Admitted::default();
+    let on = |plugin| server.admission.enabled(plugin);
+    if on(limit_ranger::NAME) && limit_ranger::applies(a) {
         limit_ranger::admit(server, a, obj).await?;
     }
-    if server.admission.enabled(scc::NAME) && scc::applies(a) {
+    if on(scc::NAME) && scc::applies(a) {
         scc::admit(server, a, obj).await?;
+    }
+    if on(webhook::MUTATING) {
+        admitted.add(webhook::mutate(server, a, obj).await?);
     }
     Ok(admitted)
 }
@@ -78,9 +124,16 @@ pub async fn validate(
     a: &Attributes<'_>,
     obj: &Value,
 ) -> Result<Admitted, ApiError> {
-    let admitted = Admitted::default();
+    let mut admitted = Admitted::default();
+    let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    if on(policy::PLUGIN) {
+        admitted.add(policy::validate(server, a, obj).await?);
+    }
+    if on(webhook::VALIDATING) {
+        admitted.add(webhook::validate(server, a, obj).await?);
     }
     Ok(admitted)
 }

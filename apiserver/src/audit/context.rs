@@ -58,6 +58,26 @@ pub fn annotate(extensions: &Extensions, key: &str, value: &str) {
     }
 }
 
+tokio::task_local! {
+    /// The audit context of the request a registry handler serves, for the parts of the
+    /// server that see no request (admission).
+    static CURRENT: Option<AuditContext>;
+}
+
+/// Runs `work` (a request's handling) with `context` as the current request's.
+pub async fn scope<F: std::future::Future>(context: Option<AuditContext>, work: F) -> F::Output {
+    CURRENT.scope(context, work).await
+}
+
+/// Adds `key: value` to the current request's event, if it is audited.
+pub fn annotate_current(key: &str, value: &str) {
+    let _ = CURRENT.try_with(|c| {
+        if let Some(c) = c {
+            c.annotate(key, value);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,8 @@ pub const APPLY: &str = "application/apply-patch+yaml";
 
 pub async fn handle(State(server): State<Arc<ApiServer>>, request: Request) -> Response {
     let deprecated = crate::registry::deprecation::warning(&request_info::of(&request));
-    let response = match dispatch(&server, request).await {
+    let audit = crate::audit::AuditContext::of(request.extensions());
+    let response = match crate::audit::scope(audit, dispatch(&server, request)).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     };

@@ -10,6 +10,7 @@
 //! one `handler(...)` line. Shared pieces (answers, selections, query options, objects,
 //! decoding, validation rules, tables) live in modules that import none of the handlers.
 
+pub mod admissionregistration;
 pub mod apiextensions;
 pub mod apps;
 pub mod apps_openshift;
@@ -125,6 +126,27 @@ impl Registry {
             &scheduling::PriorityClasses,
         );
         r.strategy("storage.k8s.io", "storageclasses", &storage::StorageClasses);
+        const ADMISSION: &str = "admissionregistration.k8s.io";
+        r.strategy(
+            ADMISSION,
+            "mutatingwebhookconfigurations",
+            &admissionregistration::WebhookConfigurations { mutating: true },
+        );
+        r.strategy(
+            ADMISSION,
+            "validatingwebhookconfigurations",
+            &admissionregistration::WebhookConfigurations { mutating: false },
+        );
+        r.strategy(
+            ADMISSION,
+            "validatingadmissionpolicies",
+            &admissionregistration::ValidatingPolicies,
+        );
+        r.strategy(
+            ADMISSION,
+            "validatingadmissionpolicybindings",
+            &admissionregistration::PolicyBindings,
+        );
         r.strategy("storage.k8s.io", "csidrivers", &storage::CsiDrivers);
         r.strategy(
             "flowcontrol.apiserver.k8s.io",

@@ -130,8 +130,8 @@ pub(crate) async fn carry_out(
 /// Deletes every selected object of the collection; answers with the deleted objects.
 pub(super) async fn delete_collection(
     server: &ApiServer,
-    def: &ResourceDef,
-    strategy: &dyn Strategy,
+    (def, strategy): (&ResourceDef, &dyn Strategy),
+    user: Option<&crate::http::serve::User>,
     namespace: Option<&str>,
     params: &Params,
     body: &[u8],
@@ -151,6 +151,19 @@ pub(super) async fn delete_collection(
         if !selection.matches(&obj) {
             continue;
         }
+        // Each object's deletion is admitted as its own DELETE, as upstream's.
+        let name = object::meta_str(&obj, "name");
+        let attributes = crate::admission::Attributes {
+            operation: crate::admission::Operation::Delete,
+            def,
+            subresource: "",
+            namespace: obj["metadata"]["namespace"].as_str(),
+            name,
+            user,
+            old: Some(&obj),
+            dry_run,
+        };
+        crate::admission::validate(server, &attributes, &obj).await?;
         if dry_run {
             deleted.push(obj);
             continue;

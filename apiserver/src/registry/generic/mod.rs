@@ -156,8 +156,8 @@ impl Rest for Generic {
         self.object_only()?;
         delete::delete_collection(
             call.server,
-            call.def,
-            self.strategy,
+            (call.def, self.strategy),
+            call.user,
             call.namespace,
             call.params,
             &body,

@@ -40,7 +40,10 @@ pub(super) async fn create(
     t.strategy
         .assign(server, def, t.user, &mut obj, None)
         .await?;
-    let attributes = t.admission(Operation::Create, None);
+    let attributes = admission::Attributes {
+        name: &name,
+        ..t.admission(Operation::Create, None)
+    };
     let mut warnings = warnings;
     warnings.extend(
         admission::mutate(server, &attributes, &mut obj)

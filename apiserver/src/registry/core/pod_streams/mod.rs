@@ -82,6 +82,14 @@ impl Stream {
         }
         let pod = location::pod(call.server, namespace, call.name).await?;
         let container = location::container(&pod, call.name, &options.container)?;
+        let (subresource, kind) = match self.exec {
+            true => ("exec", "PodExecOptions"),
+            false => ("attach", "PodAttachOptions"),
+        };
+        let connect_options = serde_json::json!({"kind": kind, "apiVersion": "v1",
+            "container": container, "command": options.command, "stdin": options.stdin,
+            "stdout": options.stdout, "stderr": options.stderr, "tty": options.tty});
+        admit_connect(call, subresource, &connect_options).await?;
         let path = format!(
             "/{}/{namespace}/{}/{container}?{}",
             self.node_path,
@@ -90,6 +98,28 @@ impl Stream {
         );
         upgrade_at_node(call, &pod, method, path).await
     }
+}
+
+/// Admission of a CONNECT (validating plugins, webhooks and policies see it, as upstream's),
+/// with the stream's options as the object.
+async fn admit_connect(
+    call: &Call<'_>,
+    subresource: &str,
+    options: &Value,
+) -> Result<(), ApiError> {
+    let attributes = crate::admission::Attributes {
+        operation: crate::admission::Operation::Connect,
+        def: call.def,
+        subresource,
+        namespace: call.namespace,
+        name: call.name,
+        user: call.user,
+        old: None,
+        dry_run: false,
+    };
+    crate::admission::validate(call.server, &attributes, options)
+        .await
+        .map(drop)
 }
 
 /// Passes the upgrade request on to `path` at the node `pod` is bound to, then joins the two
@@ -137,6 +167,9 @@ impl PortForward {
     async fn connect(&self, call: &Call<'_>, method: Method) -> Result<Response, ApiError> {
         let namespace = call.namespace.unwrap_or_default();
         let pod = location::pod(call.server, namespace, call.name).await?;
+        let connect_options =
+            serde_json::json!({"kind": "PodPortForwardOptions", "apiVersion": "v1"});
+        admit_connect(call, "portforward", &connect_options).await?;
         let path = format!("/portForward/{namespace}/{}", call.name);
         upgrade_at_node(call, &pod, method, path).await
     }

@@ -1,0 +1,174 @@
+//! CEL as admission uses it (webhooks' `matchConditions`, policies' validations, variables and
+//! messages): the `cel` crate's standard library with its strings, lists and math extensions
+//! (what upstream's Kubernetes libraries mostly provide), expressions compiled once, and the
+//! JSON of requests and objects as CEL values (integers stay `int`, as upstream's typed
+//! objects give them).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+pub use cel::Value as CelValue;
+use cel::{Context, Env, Program};
+use serde_json::Value;
+
+/// The one environment every admission expression compiles and runs in.
+static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
+    let mut env = Env::stdlib();
+    // Each extension declares distinct overloads; a clash would be a bug of the crate, and
+    // the environment is still usable without the extension.
+    for (name, ext) in [
+        ("strings", cel::extensions::strings as fn(&mut Env) -> _),
+        ("lists", cel::extensions::lists),
+        ("math", cel::extensions::math),
+    ] {
+        if let Err(e) = env.add_extension(ext) {
+            tracing::warn!(extension = name, error = %e, "a CEL extension is unavailable");
+        }
+    }
+    Arc::new(env)
+});
+
+/// A compiled expression with its source (for messages).
+#[derive(Debug)]
+pub struct Expression {
+    pub source: String,
+    program: Program,
+}
+
+/// Compiles `source`, or says why not in upstream's words (`compilation failed: ...`).
+pub fn compile(source: &str) -> Result<Expression, String> {
+    ENV.compile(source)
+        .map(|program| Expression {
+            source: source.to_string(),
+            program,
+        })
+        .map_err(|e| format!("compilation failed: {e}"))
+}
+
+/// The variables an expression sees.
+#[derive(Clone, Default)]
+pub struct Activation {
+    vars: Vec<(&'static str, CelValue)>,
+}
+
+impl Activation {
+    pub fn set(&mut self, name: &'static str, value: CelValue) {
+        self.vars.retain(|(n, _)| *n != name);
+        self.vars.push((name, value));
+    }
+}
+
+impl Expression {
+    /// Evaluates the expression over `vars`.
+    pub fn eval(&self, vars: &Activation) -> Result<CelValue, String> {
+        let mut context = Context::with_env(ENV.clone());
+        for (name, value) in &vars.vars {
+            context.add_variable_from_value(*name, value.clone());
+        }
+        self.program.execute(&context).map_err(|e| e.to_string())
+    }
+
+    /// Evaluates a condition: anything but a bool is an error, as upstream's type check.
+    pub fn eval_bool(&self, vars: &Activation) -> Result<bool, String> {
+        match self.eval(vars)? {
+            CelValue::Bool(b) => Ok(b),
+            other => Err(format!(
+                "expression '{}' resulted in a non-bool value: {:?}",
+                self.source,
+                other.type_of()
+            )),
+        }
+    }
+
+    /// Evaluates to a string (`messageExpression`, audit annotations).
+    pub fn eval_string(&self, vars: &Activation) -> Result<String, String> {
+        match self.eval(vars)? {
+            CelValue::String(s) => Ok(s.to_string()),
+            other => Err(format!(
+                "must evaluate to string but got {:?}",
+                other.type_of()
+            )),
+        }
+    }
+}
+
+/// A JSON value as CEL sees it: null, bool, int (or double), string, list, map.
+pub fn from_json(v: &Value) -> CelValue {
+    match v {
+        Value::Null => CelValue::Null,
+        Value::Bool(b) => CelValue::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => CelValue::Int(i),
+            None => n
+                .as_u64()
+                .map(CelValue::UInt)
+                .unwrap_or_else(|| CelValue::Float(n.as_f64().unwrap_or_default())),
+        },
+        Value::String(s) => CelValue::String(Arc::new(s.clone())),
+        Value::Array(items) => CelValue::List(Arc::new(items.iter().map(from_json).collect())),
+        Value::Object(map) => {
+            let map: HashMap<String, CelValue> =
+                map.iter().map(|(k, v)| (k.clone(), from_json(v))).collect();
+            CelValue::from(map)
+        }
+    }
+}
+
+/// `null` for an absent object (`oldObject` on a create), as upstream binds it.
+pub fn from_optional(v: Option<&Value>) -> CelValue {
+    v.map_or(CelValue::Null, from_json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eval(src: &str, object: Value) -> Result<CelValue, String> {
+        let mut vars = Activation::default();
+        vars.set("object", from_json(&object));
+        compile(src)?.eval(&vars)
+    }
+
+    #[test]
+    fn kubernetes_style_expressions() {
+        let deploy = json!({"metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"replicas": 7, "template": {"spec": {"containers": [
+                {"name": "a", "image": "quay.io/x:1"}, {"name": "b", "image": "nginx"}]}}}});
+        let t = |src: &str| eval(src, deploy.clone());
+        assert_eq!(t("object.spec.replicas > 5"), Ok(CelValue::Bool(true)));
+        assert_eq!(t("has(object.metadata.labels)"), Ok(CelValue::Bool(true)));
+        assert_eq!(t("has(object.spec.paused)"), Ok(CelValue::Bool(false)));
+        assert_eq!(
+            t("object.spec.template.spec.containers.all(c, c.image.contains(':'))"),
+            Ok(CelValue::Bool(false))
+        );
+        assert_eq!(
+            t("object.metadata.name.matches('^w[a-z]+$')"),
+            Ok(CelValue::Bool(true))
+        );
+        assert_eq!(
+            t(
+                "'app' in object.metadata.labels && object.metadata.labels.app.upperAscii() == 'WEB'"
+            ),
+            Ok(CelValue::Bool(true))
+        );
+        assert_eq!(
+            t("object.spec.template.spec.containers.map(c, c.name).join(',')"),
+            Ok(CelValue::String(Arc::new("a,b".into())))
+        );
+    }
+
+    #[test]
+    fn errors_are_words() {
+        assert!(
+            compile("object.spec.replicas >")
+                .unwrap_err()
+                .starts_with("compilation failed: ")
+        );
+        let e = compile("object.spec.replicas")
+            .unwrap()
+            .eval_bool(&Activation::default());
+        assert!(e.is_err());
+    }
+}

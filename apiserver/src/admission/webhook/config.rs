@@ -1,0 +1,244 @@
+//! The webhooks of the stored configurations, compiled once per change: rules, selectors and
+//! match conditions parsed, the client built. They are read from the configurations' watch
+//! caches and rebuilt only when a cache has applied changes since (never a store list per
+//! request); a client is kept across rebuilds while its configuration's CA stays the same,
+//! so its connections stay open.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use api::selector::LabelSelector;
+use serde_json::Value;
+
+use super::client::{self, Client};
+use crate::ApiServer;
+use crate::admission::cel;
+use crate::admission::matching::{Rule, selector};
+use crate::error::ApiError;
+use crate::watch::cache::Cache;
+
+/// Where a webhook is.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// `clientConfig.url`: `https://host[:port]/path`.
+    Url {
+        host: String,
+        port: u16,
+        path: String,
+    },
+    /// `clientConfig.service`, resolved to its endpoints at call time.
+    Service {
+        namespace: String,
+        name: String,
+        port: u16,
+        path: String,
+    },
+}
+
+/// One webhook, ready to match and call.
+pub struct Hook {
+    pub name: String,
+    pub rules: Vec<Rule>,
+    /// matchPolicy Equivalent.
+    pub equivalent: bool,
+    pub namespace_selector: LabelSelector,
+    pub object_selector: LabelSelector,
+    pub conditions: Vec<(String, cel::Expression)>,
+    /// failurePolicy Fail (the default).
+    pub fail_closed: bool,
+    pub timeout: Duration,
+    /// sideEffects None or NoneOnDryRun: may be called on dry runs.
+    pub dry_run_safe: bool,
+    /// reinvocationPolicy IfNeeded.
+    pub reinvoke: bool,
+    pub target: Result<Target, String>,
+    pub client: Result<Arc<Client>, String>,
+    /// What made the webhook unusable (a selector or condition that does not compile):
+    /// calling it fails, and its failure policy decides.
+    pub broken: Option<String>,
+}
+
+/// The webhooks of one kind of configuration, as of a cache's state.
+#[derive(Default)]
+pub struct Hooks {
+    current: Mutex<Option<Snapshot>>,
+}
+
+struct Snapshot {
+    cache: Arc<Cache>,
+    changes: u64,
+    hooks: Arc<Vec<Arc<Hook>>>,
+    /// (configuration, caBundle) → its client, kept across rebuilds.
+    clients: HashMap<(String, String), Arc<Client>>,
+}
+
+impl Hooks {
+    /// The webhooks of the configurations of `resource` (mutating or validating), compiled
+    /// again only when their cache changed.
+    pub async fn current(
+        &self,
+        server: &ApiServer,
+        resource: &str,
+    ) -> Result<Arc<Vec<Arc<Hook>>>, ApiError> {
+        let def = server
+            .scheme
+            .lookup("admissionregistration.k8s.io", "v1", resource)
+            .ok_or_else(|| ApiError::Internal(format!("{resource} are not served")))?;
+        let cache = server.watch_caches.of(def).await?;
+        let changes = cache.changes();
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = current.as_ref()
+            && Arc::ptr_eq(&s.cache, &cache)
+            && s.changes == changes
+        {
+            return Ok(s.hooks.clone());
+        }
+        let (objects, _) = cache.snapshot(&def.key_prefix());
+        let mut configs: Vec<Value> = objects
+            .iter()
+            .filter_map(|(_, c)| serde_json::from_slice(&c.json).ok())
+            .collect();
+        // Upstream calls configurations in the order of their names.
+        configs.sort_by(|a, b| {
+            a["metadata"]["name"]
+                .as_str()
+                .cmp(&b["metadata"]["name"].as_str())
+        });
+        let old_clients = current.take().map(|s| s.clients).unwrap_or_default();
+        let mut clients = HashMap::new();
+        let mut hooks = Vec::new();
+        for config in &configs {
+            let config_name = config["metadata"]["name"].as_str().unwrap_or_default();
+            for w in config["webhooks"].as_array().into_iter().flatten() {
+                let ca = w["clientConfig"]["caBundle"].as_str().unwrap_or_default();
+                let key = (config_name.to_string(), ca.to_string());
+                let client = match old_clients.get(&key).or(clients.get(&key)) {
+                    Some(c) => Ok(c.clone()),
+                    None => ca_bundle(ca)
+                        .and_then(|pem| Client::new(&pem))
+                        .map(Arc::new),
+                };
+                if let Ok(c) = &client {
+                    clients.insert(key, c.clone());
+                }
+                hooks.push(Arc::new(compile(w, client)));
+            }
+        }
+        let hooks = Arc::new(hooks);
+        *current = Some(Snapshot {
+            cache,
+            changes,
+            hooks: hooks.clone(),
+            clients,
+        });
+        Ok(hooks)
+    }
+}
+
+/// `caBundle` is base64 of PEM certificates.
+fn ca_bundle(b64: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| format!("caBundle: {e}"))
+}
+
+fn compile(w: &Value, client: Result<Arc<Client>, String>) -> Hook {
+    let mut broken = None;
+    let mut selector_of = |field: &str| {
+        selector(&w[field]).unwrap_or_else(|e| {
+            broken = Some(format!("{field}: {e}"));
+            LabelSelector::default()
+        })
+    };
+    let namespace_selector = selector_of("namespaceSelector");
+    let object_selector = selector_of("objectSelector");
+    let mut conditions = Vec::new();
+    for c in w["matchConditions"].as_array().into_iter().flatten() {
+        let name = c["name"].as_str().unwrap_or_default().to_string();
+        match cel::compile(c["expression"].as_str().unwrap_or_default()) {
+            Ok(expr) => conditions.push((name, expr)),
+            Err(e) => broken = Some(format!("matchConditions {name:?}: {e}")),
+        }
+    }
+    Hook {
+        name: w["name"].as_str().unwrap_or_default().to_string(),
+        rules: w["rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(Rule::from_json)
+            .collect(),
+        equivalent: w["matchPolicy"].as_str() != Some("Exact"),
+        namespace_selector,
+        object_selector,
+        conditions,
+        fail_closed: w["failurePolicy"].as_str() != Some("Ignore"),
+        timeout: client::timeout(w["timeoutSeconds"].as_i64()),
+        dry_run_safe: matches!(w["sideEffects"].as_str(), Some("None" | "NoneOnDryRun")),
+        reinvoke: w["reinvocationPolicy"].as_str() == Some("IfNeeded"),
+        target: target(&w["clientConfig"]),
+        client,
+        broken,
+    }
+}
+
+fn target(client_config: &Value) -> Result<Target, String> {
+    if let Some(url) = client_config["url"].as_str() {
+        return parse_url(url);
+    }
+    let service = &client_config["service"];
+    match (service["namespace"].as_str(), service["name"].as_str()) {
+        (Some(namespace), Some(name)) => Ok(Target::Service {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            port: service["port"].as_u64().unwrap_or(443) as u16,
+            path: service["path"].as_str().unwrap_or("/").to_string(),
+        }),
+        _ => Err("neither url nor service is specified".into()),
+    }
+}
+
+/// `https://host[:port][/path]`; hosts are addresses or `localhost` (no name is resolved).
+pub fn parse_url(url: &str) -> Result<Target, String> {
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or_else(|| format!("{url:?}: 'https' is the only allowed URL scheme"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && (h.starts_with('[') || !h.contains(':')) => {
+            let port = p.parse().map_err(|_| format!("{url:?}: bad port {p:?}"))?;
+            (h, port)
+        }
+        _ => (authority, 443),
+    };
+    Ok(Target::Url {
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+        path: path.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let t = |u| match parse_url(u) {
+            Ok(Target::Url { host, port, path }) => format!("{host} {port} {path}"),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(t("https://127.0.0.1:8443/mutate"), "127.0.0.1 8443 /mutate");
+        assert_eq!(t("https://localhost"), "localhost 443 /");
+        assert_eq!(t("https://[::1]:9000/v?x=1"), "::1 9000 /v?x=1");
+        assert!(parse_url("http://127.0.0.1/").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! ValidatingAdmissionPolicies: the cluster admin registers a policy limiting Deployments to
+//! five replicas (its limit from a ConfigMap parameter) and binds it with Deny, then with
+//! Warn; alice (a project admin after `oc login`) creates Deployments and sees kubectl print
+//! the denial and the warning in upstream's words. A policy that does not compile is refused
+//! at creation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use e2e::Cluster;
+use e2e::oc::{alice_in_project, cluster_with_alice};
+use serde_json::{Value, json};
+
+fn apply(c: &Cluster, obj: &Value) {
+    let file = c.file("policy.json", &obj.to_string());
+    c.kubectl_ok(&["apply", "-f", &file]);
+}
+
+fn deployment(name: &str, replicas: i64) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "web", "image": "quay.io/example/web:1"}]}}}})
+}
+
+/// `kubectl create -f` of `obj` as alice: (success, stdout, stderr).
+fn alice_creates(c: &Cluster, kubeconfig: &str, obj: &Value) -> (bool, String, String) {
+    let file = c.file("deployment.json", &obj.to_string());
+    let out = c
+        .kubectl_command(&[])
+        .args(["--kubeconfig", kubeconfig, "create", "-f", &file])
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Runs `probe` until it returns something, failing after 30 s (policies reach the server
+/// through its watch, a moment after they are written).
+fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn binding(actions: &[&str]) -> Value {
+    json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "replicas-in-policies"},
+        "spec": {"policyName": "replica-limit", "validationActions": actions,
+            "paramRef": {"name": "replica-limit", "namespace": "policies",
+                "parameterNotFoundAction": "Deny"},
+            "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "policies"}}}}})
+}
+
+#[test]
+fn a_policy_denies_then_warns_about_too_many_replicas() {
+    let (_dir, c, home) = cluster_with_alice();
+    let kubeconfig = alice_in_project(&c, &home, "policies");
+    c.kubectl_ok(&[
+        "label",
+        "namespace",
+        "policies",
+        "kubernetes.io/metadata.name=policies",
+        "--overwrite",
+    ]);
+    c.kubectl_ok(&[
+        "create",
+        "configmap",
+        "replica-limit",
+        "-n",
+        "policies",
+        "--from-literal=max=5",
+    ]);
+
+    // An expression that does not compile is refused with upstream's field error.
+    let broken = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "broken"},
+        "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                "operations": ["CREATE"], "resources": ["deployments"]}]},
+            "validations": [{"expression": "object.spec.replicas <="}]}});
+    let file = c.file("broken.json", &broken.to_string());
+    let out = c.kubectl(&["create", "-f", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("spec.validations[0].expression: Invalid value: \"object.spec.replicas <=\": compilation failed: "),
+        "{stderr}"
+    );
+
+    apply(
+        &c,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "replica-limit"},
+            "spec": {"failurePolicy": "Fail",
+                "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+                "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}]},
+                "variables": [{"name": "limit", "expression": "int(params.data.max)"}],
+                "validations": [{"expression": "object.spec.replicas <= variables.limit",
+                    "messageExpression": "'replicas must be no greater than ' + string(variables.limit)",
+                    "reason": "Invalid"}]}}),
+    );
+    let policy: Value = serde_json::from_str(&c.kubectl_ok(&[
+        "get",
+        "validatingadmissionpolicy",
+        "replica-limit",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        policy["spec"]["matchConstraints"]["matchPolicy"],
+        "Equivalent"
+    );
+    assert_eq!(policy["status"]["observedGeneration"], 1);
+    assert!(policy["status"]["typeChecking"].is_object(), "{policy}");
+
+    // Deny: kubectl prints upstream's refusal; a deployment within the limit is created.
+    apply(&c, &binding(&["Deny"]));
+    let mut n = 0;
+    let stderr = eventually("the policy to deny", || {
+        n += 1;
+        let (ok, _, stderr) = alice_creates(&c, &kubeconfig, &deployment(&format!("big-{n}"), 7));
+        (!ok).then_some(stderr)
+    });
+    assert_eq!(
+        stderr,
+        format!(
+            "The deployments \"big-{n}\" is invalid: : ValidatingAdmissionPolicy 'replica-limit' with binding 'replicas-in-policies' denied request: replicas must be no greater than 5\n"
+        )
+    );
+    let (ok, stdout, stderr) = alice_creates(&c, &kubeconfig, &deployment("small", 3));
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "deployment.apps/small created\n");
+
+    // Warn: the deployment is created and kubectl prints the warning.
+    apply(&c, &binding(&["Warn", "Audit"]));
+    let mut n = 0;
+    let stderr = eventually("the policy to warn", || {
+        n += 1;
+        let (ok, _, stderr) =
+            alice_creates(&c, &kubeconfig, &deployment(&format!("warned-{n}"), 8));
+        ok.then_some(stderr)
+    });
+    assert_eq!(
+        stderr,
+        "Warning: Validation failed for ValidatingAdmissionPolicy 'replica-limit' with binding 'replicas-in-policies': replicas must be no greater than 5\n"
+    );
+
+    // Without its parameter the binding denies (parameterNotFoundAction Deny).
+    c.kubectl_ok(&["delete", "configmap", "replica-limit", "-n", "policies"]);
+    apply(&c, &binding(&["Deny"]));
+    let mut n = 0;
+    let stderr = eventually("the missing parameter to deny", || {
+        n += 1;
+        let (ok, _, stderr) = alice_creates(&c, &kubeconfig, &deployment(&format!("tiny-{n}"), 1));
+        (!ok).then_some(stderr)
+    });
+    assert!(
+        stderr.contains(
+            "denied request: no params found for policy binding with `Deny` parameterNotFoundAction"
+        ),
+        "{stderr}"
+    );
+}

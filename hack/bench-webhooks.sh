@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# What an admission webhook adds to a create, against a local `oxshift start`: ConfigMap
+# creates by one client (oxshift-load create), first with no webhook, then with a validating
+# webhook on loopback (e2e/python/admission_webhook.py, TLS with a CA made here) matching
+# every ConfigMap create; the p50/p99 of both and their difference. Then what one CEL
+# policy evaluation costs (apiserver's `cel_policy_evaluation_cost`).
+#
+#   hack/bench-webhooks.sh            # release build
+#   PROFILE=debug hack/bench-webhooks.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=${PROFILE:-release}
+flag=$([ "$profile" = release ] && echo --release || true)
+target=${CARGO_TARGET_DIR:-target}
+python=${OXSHIFT_PYTHON:-python3}
+count=${COUNT:-2000}
+cargo build $flag -p oxshift -p load --bins
+work=$(mktemp -d)
+port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$target/$profile/oxshift" start --data-dir "$work/data" --listen "127.0.0.1:$port" \
+  --node=false --router=false --registry=false >"$work/log" 2>&1 &
+pid=$!
+hook=
+trap 'kill $pid $hook 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+until [ -f "$work/data/admin.kubeconfig" ] && curl -sf --cacert "$work/data/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.05; done
+export KUBECONFIG=$work/data/admin.kubeconfig
+load() { "$target/$profile/oxshift-load" --server-pid "$pid" create --count "$count" --clients 1; }
+
+echo "== creates without webhooks"
+load | tee "$work/without"
+
+# The webhook's own CA and serving certificate for 127.0.0.1.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=bench-ca \
+  -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+  -keyout "$work/hook.key" -out "$work/hook.csr" 2>/dev/null
+openssl x509 -req -in "$work/hook.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+  -days 1 -extfile <(printf 'subjectAltName=IP:127.0.0.1') -out "$work/hook.crt" 2>/dev/null
+coproc HOOK { exec "$python" e2e/python/admission_webhook.py "$work/hook.crt" "$work/hook.key"; }
+hook=$HOOK_PID
+read -r hook_port <&"${HOOK[0]}"
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: bench}
+webhooks:
+- name: allow.bench.local
+  clientConfig: {url: "https://127.0.0.1:$hook_port/allow", caBundle: "$(base64 -w0 "$work/ca.crt")"}
+  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps]}]
+  sideEffects: None
+  admissionReviewVersions: [v1]
+EOF
+# Wait until the webhook is called (its configuration arrives through a watch).
+until kubectl get --raw /metrics | grep -q 'apiserver_admission_webhook_admission_duration_seconds_count{name="allow.bench.local"'; do
+  kubectl create configmap "probe-$RANDOM$RANDOM" >/dev/null
+done
+
+echo "== creates with a validating webhook on loopback"
+load | tee "$work/with"
+"$python" - "$work/without" "$work/with" <<'PY'
+import re, sys
+def pct(path):
+    # "latency ms p50/p90/p99/max a / b / c / d"
+    m = re.search(r"p50/p90/p99/max ([0-9.]+) / ([0-9.]+) / ([0-9.]+) / ([0-9.]+)", open(path).read())
+    return {"p50": float(m.group(1)), "p99": float(m.group(3))}
+a, b = pct(sys.argv[1]), pct(sys.argv[2])
+print(f"webhook adds: p50 {b['p50'] - a['p50']:.2f} ms, p99 {b['p99'] - a['p99']:.2f} ms (target p99 <= 2 ms)")
+PY
+
+echo "== one CEL policy evaluation"
+cargo test $flag -p apiserver --lib cel_policy_evaluation_cost -- --ignored --nocapture 2>/dev/null | grep "CEL"
