@@ -164,8 +164,12 @@ async fn patch_claim(
 ) -> Result<(), Error> {
     let api: Api<Object<PersistentVolumeClaim>> =
         Api::namespaced(ctx.client.clone(), &claim.namespace().unwrap_or_default());
-    api.patch(&claim.name_any(), &PatchParams::default(), &Patch::Merge(patch))
-        .await?;
+    api.patch(
+        &claim.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(patch),
+    )
+    .await?;
     Ok(())
 }
 
@@ -202,10 +206,7 @@ async fn bind(
         .and_then(|r| r.uid.as_deref())
         .is_some_and(|u| Some(u) == claim.metadata.uid.as_deref());
     if !already {
-        let by_controller = volume
-            .spec
-            .as_ref()
-            .is_none_or(|s| s.claim_ref.is_none());
+        let by_controller = volume.spec.as_ref().is_none_or(|s| s.claim_ref.is_none());
         let mut meta = json!({"resourceVersion": volume.metadata.resource_version});
         if by_controller {
             meta["annotations"] = json!({ BOUND_BY_CONTROLLER: YES });
@@ -260,11 +261,7 @@ async fn bind(
 }
 
 /// A claim naming its volume: bound to it (finishing the binding if needed), or Lost.
-async fn bound(
-    claim: &PersistentVolumeClaim,
-    name: &str,
-    ctx: &Context,
-) -> Result<Action, Error> {
+async fn bound(claim: &PersistentVolumeClaim, name: &str, ctx: &Context) -> Result<Action, Error> {
     let Some(volume) = ctx.volume(name) else {
         if phase(claim) == "Bound" {
             patch_claim_status(ctx, claim, json!({"phase": "Lost"})).await?;

@@ -202,9 +202,11 @@ mod tests {
     }
 
     fn pvc(size: &str, modes: &[&str], class: &str) -> PersistentVolumeClaim {
-        serde_json::from_value(json!({"metadata": {"name": "c", "namespace": "ns", "uid": "u1"},
+        serde_json::from_value(
+            json!({"metadata": {"name": "c", "namespace": "ns", "uid": "u1"},
             "spec": {"accessModes": modes, "storageClassName": class,
-            "resources": {"requests": {"storage": size}}}}))
+            "resources": {"requests": {"storage": size}}}}),
+        )
         .unwrap()
     }
 
@@ -242,6 +244,9 @@ mod tests {
         let claim = pvc("1Gi", &["ReadWriteOnce"], "");
         let volumes = [taken.clone(), free.clone(), mine];
         assert_eq!(name(find(&claim, &volumes, false, None)), Some("mine"));
-        assert_eq!(name(find(&claim, &[taken, free], false, None)), Some("free"));
+        assert_eq!(
+            name(find(&claim, &[taken, free], false, None)),
+            Some("free")
+        );
     }
 }

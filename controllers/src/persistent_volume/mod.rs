@@ -203,7 +203,11 @@ async fn reconcile_volume(
     ctx.retries.track(&key, volumes::sync(volume, &ctx)).await
 }
 
-fn claim_error(obj: Arc<Object<PersistentVolumeClaim>>, error: &Error, ctx: Arc<Context>) -> Action {
+fn claim_error(
+    obj: Arc<Object<PersistentVolumeClaim>>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     let key = format!("claim/{}", key_of(&obj.metadata.meta));
     ctx.retries.retry(COMPONENT, &key, error)
 }
@@ -268,8 +272,8 @@ pub async fn run(client: Client) {
                 let Some(volume) = obj.object.as_ref() else {
                     return Vec::new();
                 };
-                let available = volume.status.as_ref().and_then(|s| s.phase.as_deref())
-                    == Some("Available");
+                let available =
+                    volume.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Available");
                 match claim_ref_of(volume) {
                     Some(r) => vec![r],
                     None if available => waiting

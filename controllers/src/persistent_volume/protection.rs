@@ -57,7 +57,11 @@ where
     let patch = json!({"metadata": {"finalizers": kept,
         "resourceVersion": obj.meta().resource_version}});
     match api
-        .patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -81,7 +85,12 @@ async fn sync_claim(claim: &PersistentVolumeClaim, ctx: &Context) -> Result<Acti
         .filter_map(|o| o.object.as_ref())
         .any(|p| uses(p, &name));
     if !in_use {
-        release(&Api::namespaced(ctx.client.clone(), &ns), claim, PVC_PROTECTION).await?;
+        release(
+            &Api::namespaced(ctx.client.clone(), &ns),
+            claim,
+            PVC_PROTECTION,
+        )
+        .await?;
     }
     Ok(Action::await_change())
 }

@@ -62,7 +62,9 @@ pub(super) async fn sync(volume: &PersistentVolume, ctx: &Context) -> Result<Act
         return Ok(Action::await_change());
     }
     // The binder's own newer write, if the cache is behind.
-    let volume = ctx.volume(&volume.name_any()).unwrap_or_else(|| volume.clone());
+    let volume = ctx
+        .volume(&volume.name_any())
+        .unwrap_or_else(|| volume.clone());
     let volume = &volume;
     let Some(claim_ref) = volume.spec.as_ref().and_then(|s| s.claim_ref.clone()) else {
         if phase(volume) != "Available" {
@@ -110,7 +112,11 @@ pub(super) async fn sync(volume: &PersistentVolume, ctx: &Context) -> Result<Act
         "annotations": {BOUND_BY_CONTROLLER: null}}, "spec": spec_patch});
     let api: Api<Object<PersistentVolume>> = Api::all(ctx.client.clone());
     let written = api
-        .patch(&volume.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &volume.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await?;
     if let Some(v) = written.object {
         ctx.assume(v.clone());

@@ -259,7 +259,10 @@ pub fn claim_update(obj: &Value, old: &Value, errors: &mut FieldErrors) {
     let mut next = obj["spec"].clone();
     let mut before = old["spec"].clone();
     if before["volumeName"].as_str().unwrap_or_default().is_empty() {
-        before["volumeName"] = next["volumeName"].clone();
+        match next.get("volumeName") {
+            Some(name) => before["volumeName"] = name.clone(),
+            None => drop(before.as_object_mut().and_then(|m| m.remove("volumeName"))),
+        }
     }
     // A class set where none was (the default class arriving later) is allowed.
     if before["storageClassName"].is_null() && next["storageClassName"].is_string() {
@@ -355,6 +358,7 @@ mod tests {
         let pending = json!({"spec": {"accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": "1Gi"}}}, "status": {"phase": "Pending"}});
         assert_eq!(claim_errors(&pending, None), "");
+        assert_eq!(claim_errors(&pending, Some(&pending)), "");
         let mut bound = pending.clone();
         bound["spec"]["volumeName"] = json!("pv1");
         bound["status"]["phase"] = json!("Bound");
