@@ -386,7 +386,10 @@ pub fn objects() -> Vec<Value> {
             components::SCHEDULER,
             components::SCHEDULER,
         ),
-        cluster_role("system:volume-scheduler", components::volume_scheduler_rules()),
+        cluster_role(
+            "system:volume-scheduler",
+            components::volume_scheduler_rules(),
+        ),
         user_binding(
             "system:volume-scheduler",
             "system:volume-scheduler",
