@@ -43,7 +43,7 @@ fn delays_binding(class: Option<&StorageClass>) -> bool {
 }
 
 pub(super) async fn sync(claim: &PersistentVolumeClaim, ctx: &Context) -> Result<Action, Error> {
-    if claim.metadata.deletion_timestamp.is_some() {
+    if claim.metadata.deletion_timestamp.is_some() || ctx.bound_earlier(claim) {
         return Ok(Action::await_change());
     }
     match volume_name(claim) {
@@ -246,8 +246,9 @@ async fn bind(
         if volume_name(claim).is_empty() {
             annotations[BOUND_BY_CONTROLLER] = json!(YES);
         }
-        let patch = json!({"metadata": {"annotations": annotations,
-            "resourceVersion": claim.metadata.resource_version},
+        // No revision guard: a claim's volumeName is set once (validation refuses a change),
+        // so a concurrent writer cannot be overwritten.
+        let patch = json!({"metadata": {"annotations": annotations},
             "spec": {"volumeName": name}});
         patch_claim(ctx, claim, &patch).await?;
     }
@@ -256,6 +257,7 @@ async fn bind(
         let status = json!({"phase": "Bound", "accessModes": spec.access_modes,
             "capacity": spec.capacity});
         patch_claim_status(ctx, claim, status).await?;
+        ctx.claim_bound(claim, &name);
     }
     Ok(Action::await_change())
 }

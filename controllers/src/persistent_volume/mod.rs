@@ -41,6 +41,9 @@ const COMPONENT: &str = "persistentvolume-controller";
 #[derive(Default)]
 struct Assumed {
     volumes: HashMap<String, PersistentVolume>,
+    /// Claims (by uid) the binder finished binding, with their volume, until the cache
+    /// shows them Bound: a sync of an older copy then has nothing to do.
+    bound_claims: HashMap<String, String>,
 }
 
 fn revision(volume: &PersistentVolume) -> u64 {
@@ -123,6 +126,30 @@ impl Context {
     fn assume(&self, volume: PersistentVolume) {
         if let Ok(mut assumed) = self.assumed.lock() {
             assumed.volumes.insert(volume.name_any(), volume);
+        }
+    }
+
+    /// Whether the binder already bound this claim and the cache is behind.
+    fn bound_earlier(&self, claim: &PersistentVolumeClaim) -> bool {
+        let Ok(mut assumed) = self.assumed.lock() else {
+            return false;
+        };
+        let uid = claim.metadata.uid.clone().unwrap_or_default();
+        let Some(volume) = assumed.bound_claims.get(&uid) else {
+            return false;
+        };
+        let shown = claim.spec.as_ref().and_then(|s| s.volume_name.as_ref()) == Some(volume)
+            && claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
+        if shown {
+            assumed.bound_claims.remove(&uid);
+        }
+        !shown
+    }
+
+    fn claim_bound(&self, claim: &PersistentVolumeClaim, volume: &str) {
+        if let Ok(mut assumed) = self.assumed.lock() {
+            let uid = claim.metadata.uid.clone().unwrap_or_default();
+            assumed.bound_claims.insert(uid, volume.to_string());
         }
     }
 
