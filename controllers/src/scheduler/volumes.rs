@@ -141,9 +141,9 @@ impl Volumes {
 
 /// One event of the claim, volume and class watches.
 pub enum Change {
-    Claim(watcher::Event<Object<PersistentVolumeClaim>>),
-    Volume(watcher::Event<Object<PersistentVolume>>),
-    Class(watcher::Event<Object<StorageClass>>),
+    Claim(Box<watcher::Event<Object<PersistentVolumeClaim>>>),
+    Volume(Box<watcher::Event<Object<PersistentVolume>>>),
+    Class(Box<watcher::Event<Object<StorageClass>>>),
 }
 
 /// The three watches as one stream (errors are logged; the watches back off and resume).
@@ -153,19 +153,19 @@ pub fn events(client: &Client) -> BoxStream<'static, Change> {
         watcher::Config::default(),
     )
     .default_backoff()
-    .filter_map(|e| futures::future::ready(logged(e).map(Change::Claim)));
+    .filter_map(|e| futures::future::ready(logged(e).map(|e| Change::Claim(Box::new(e)))));
     let volumes = watcher::watcher(
         Api::<Object<PersistentVolume>>::all(client.clone()),
         watcher::Config::default(),
     )
     .default_backoff()
-    .filter_map(|e| futures::future::ready(logged(e).map(Change::Volume)));
+    .filter_map(|e| futures::future::ready(logged(e).map(|e| Change::Volume(Box::new(e)))));
     let classes = watcher::watcher(
         Api::<Object<StorageClass>>::all(client.clone()),
         watcher::Config::default(),
     )
     .default_backoff()
-    .filter_map(|e| futures::future::ready(logged(e).map(Change::Class)));
+    .filter_map(|e| futures::future::ready(logged(e).map(|e| Change::Class(Box::new(e)))));
     futures::stream::select_all([claims.boxed(), volumes.boxed(), classes.boxed()]).boxed()
 }
 
@@ -248,11 +248,11 @@ impl Feeds {
     /// Applies one event; whether pods waiting on volumes should be tried again.
     pub fn apply(&mut self, into: &mut Volumes, change: Change) -> bool {
         match change {
-            Change::Claim(e) => self.claims.apply(&mut into.claims, e, |m| {
+            Change::Claim(e) => self.claims.apply(&mut into.claims, *e, |m| {
                 (m.namespace.clone().unwrap_or_default(), name_of(m))
             }),
-            Change::Volume(e) => self.volumes.apply(&mut into.volumes, e, name_of),
-            Change::Class(e) => self.classes.apply(&mut into.classes, e, name_of),
+            Change::Volume(e) => self.volumes.apply(&mut into.volumes, *e, name_of),
+            Change::Class(e) => self.classes.apply(&mut into.classes, *e, name_of),
         }
     }
 }
