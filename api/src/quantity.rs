@@ -93,6 +93,38 @@ pub fn parse_go_duration(text: &str) -> Option<i128> {
     Some(if negative { -nanos } else { nanos })
 }
 
+/// A quantity's value in its unit (`"1Gi"` → 1073741824.0), for comparing sizes; `None` for
+/// text that is not a quantity.
+pub fn value(text: &str) -> Option<f64> {
+    parse(text).ok()?;
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let binary = |p: i32| 1024f64.powi(p);
+    let scale = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => binary(1),
+        "Mi" => binary(2),
+        "Gi" => binary(3),
+        "Ti" => binary(4),
+        "Pi" => binary(5),
+        "Ei" => binary(6),
+        exp => 10f64.powi(exp[1..].parse().ok()?),
+    };
+    Some(number * scale)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +144,10 @@ mod tests {
         assert_eq!(parse("1GiB"), Err(QUANTITY_FORMAT));
         assert_eq!(parse("1KM"), Err(QUANTITY_SUFFIX));
         assert_eq!(parse("1e"), Err(QUANTITY_SUFFIX));
+        assert_eq!(value("1Gi"), Some(1073741824.0));
+        assert_eq!(value("2e3"), Some(2000.0));
+        assert_eq!(value("500m"), Some(0.5));
+        assert_eq!(value("1Gx"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What a fresh cluster needs, created at start when missing: the default RBAC policy
 //! (reconciled with its defaults unless an object says not to), the OAuth clients, the system
-//! namespaces, the default SecurityContextConstraints, the shared templates of `openshift` and the `default/kubernetes` service.
+//! namespaces, the default SecurityContextConstraints, the shared templates of `openshift`, the
+//! default StorageClass `local` and the `default/kubernetes` service.
 
 use crate::error::{self, ApiError};
 use crate::{ApiServer, authz, oauth, registry};
@@ -66,6 +67,12 @@ impl ApiServer {
                 .ok_or(ApiError::PathNotFound)?;
             self.create_if_missing(def, obj).await?;
         }
+        let classes = self
+            .scheme
+            .lookup("storage.k8s.io", "v1", "storageclasses")
+            .ok_or(ApiError::PathNotFound)?;
+        self.create_if_missing(classes, registry::storage::default_class())
+            .await?;
         let services = self
             .scheme
             .lookup("", "v1", "services")

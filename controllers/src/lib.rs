@@ -24,6 +24,9 @@
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
 //! - `template_instance`: template instances are instantiated once, with their requester's
 //!   permissions, and report `Ready` or `InstantiateFailure`;
+//! - `persistent_volume`: claims bind to volumes (or wait for a provisioner), volumes are
+//!   released and reclaimed, and claims in use and bound volumes keep their protection
+//!   finalizers;
 //! - `scheduler`: pods without a node are bound to one that fits them (run on its own, with
 //!   its own identity and Lease: `run_scheduler_elected`).
 //!
@@ -52,6 +55,7 @@ pub mod logs;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod node_lifecycle;
+pub mod persistent_volume;
 pub mod replicaset;
 pub mod resources;
 pub mod scheduler;
@@ -147,6 +151,8 @@ pub async fn run(client: Client, options: Options) {
         template_instance::run(client.clone()),
         image_import::controller::run(client.clone()),
         image_import::scheduled::run_every(client.clone(), options.scheduled_image_import_interval),
+        persistent_volume::run(client.clone()),
+        persistent_volume::protection::run(client.clone()),
         job::run(client),
     );
 }

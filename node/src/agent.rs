@@ -37,6 +37,8 @@ pub struct AgentConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Labels beyond the kubelet's own.
     pub extra_labels: Vec<(String, String)>,
+    /// Where the local provisioner keeps its volumes (`None`: the node runs no provisioner).
+    pub storage_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +180,13 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
         }),
     };
     tasks.spawn(lease::run(client.clone(), config.name.clone(), node_uid));
+    if let Some(dir) = config.storage_dir.clone() {
+        tasks.spawn(crate::provisioner::run(
+            client.clone(),
+            config.name.clone(),
+            dir,
+        ));
+    }
     tasks.spawn(node_status::report(client, spec, machine, recorder));
     tasks.spawn(pods::run(ctx));
     Ok(Agent {

@@ -6,6 +6,7 @@
 //! - `pods`: the watch of the node's pods and one worker per pod (status, back-off,
 //!   environment, volumes, images);
 //! - `runtime`: the container runtime trait, podman and simulated, and CRI logs;
+//! - `provisioner`: the local provisioner's volumes under the node's storage directory;
 //! - `network`: the bridge, the pods' network namespaces and their addresses;
 //! - `node_io`: the `ContainerIo` the HTTPS API calls; `events`: the kubelet's events.
 
@@ -18,6 +19,7 @@ pub mod network;
 pub mod node_io;
 pub mod node_status;
 pub mod pods;
+pub mod provisioner;
 pub mod runtime;
 #[cfg(any(test, feature = "test-io"))]
 pub mod test_io;

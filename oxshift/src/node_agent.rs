@@ -64,6 +64,10 @@ pub struct NodeArgs {
     /// node's; the others take the next /23s).
     #[arg(long, value_parser = parse_cidr, default_value = "10.128.2.0/23")]
     pod_cidr: Cidr,
+    /// Where the local provisioner (`oxshift.io/local-path`) keeps this node's volumes
+    /// (none: the node provisions nothing; with `--count`, one directory per node under it).
+    #[arg(long)]
+    storage_dir: Option<PathBuf>,
     /// How many nodes to run in this process (simulated ones only, for scale tests).
     #[arg(long, default_value_t = 1)]
     count: u32,
@@ -128,6 +132,10 @@ pub async fn run(args: NodeArgs) -> Result<(), BoxError> {
                 .checked_add(u16::try_from(i)?)
                 .ok_or("--port and --count run past port 65535")?,
         };
+        let storage_dir = match args.count {
+            1 => args.storage_dir.clone(),
+            _ => args.storage_dir.as_ref().map(|d| d.join(&name)),
+        };
         let config = node::AgentConfig {
             data_dir: if args.count == 1 {
                 args.data_dir.clone()
@@ -140,6 +148,7 @@ pub async fn run(args: NodeArgs) -> Result<(), BoxError> {
             port,
             tls: tls.clone(),
             extra_labels: vec![("node-role.kubernetes.io/worker".into(), String::new())],
+            storage_dir,
         };
         agents.push(node::start(client.clone(), config).await?);
     }
@@ -166,6 +175,10 @@ pub struct AllInOneNode {
     /// The node's slice of the cluster network.
     #[arg(long, value_parser = parse_cidr, default_value = "10.128.2.0/23")]
     pub node_pod_cidr: Cidr,
+    /// Where the node's local provisioner (`oxshift.io/local-path`, the default StorageClass
+    /// `local`) keeps volumes (default: `<data-dir>/storage-volumes`).
+    #[arg(long)]
+    pub storage_dir: Option<PathBuf>,
 }
 
 /// Starts the all-in-one's node with credentials from the cluster CA: a client certificate
@@ -199,6 +212,12 @@ pub fn start_in_process(
         name,
         runtime,
         data_dir: data_dir.join("node"),
+        storage_dir: Some(
+            settings
+                .storage_dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("storage-volumes")),
+        ),
         pod_cidr: settings.node_pod_cidr,
         port: settings.node_port,
         tls: Some(tls),

@@ -108,6 +108,8 @@ pub enum Special {
     HpaTargets,
     /// A storage class's name, with ` (default)` when it is the default class.
     StorageClassName,
+    /// A volume's or claim's phase, `Terminating` once it is being deleted.
+    VolumePhase,
     CsiTokenRequests,
     CsiModes,
     /// The status of a flow schema's `Dangling` condition, `?` without one.

@@ -247,7 +247,7 @@ pub const PERSISTENT_VOLUME: &[Column] = &[
         "What happens to the volume when released.",
         "spec.persistentVolumeReclaimPolicy",
     ),
-    text("Status", "The phase of the volume.", "status.phase"),
+    special("Status", "The phase of the volume.", VolumePhase),
     special("Claim", "The claim bound to the volume.", VolumeClaim),
     text(
         "StorageClass",
@@ -271,7 +271,7 @@ pub const PERSISTENT_VOLUME: &[Column] = &[
 
 pub const PERSISTENT_VOLUME_CLAIM: &[Column] = &[
     NAME,
-    text("Status", "The phase of the claim.", "status.phase"),
+    special("Status", "The phase of the claim.", VolumePhase),
     text(
         "Volume",
         "The volume bound to the claim.",

@@ -89,6 +89,16 @@ impl Registry {
         );
         r.strategy("", "services", &core::Services);
         r.strategy("", "pods", &core::Pods);
+        r.strategy(
+            "",
+            "persistentvolumes",
+            &core::persistent_volumes::PersistentVolumes,
+        );
+        r.strategy(
+            "",
+            "persistentvolumeclaims",
+            &core::persistent_volumes::PersistentVolumeClaims,
+        );
         r.strategy("", "podtemplates", &core::PodTemplates);
         r.strategy("", "replicationcontrollers", &apps::REPLICATED);
         r.strategy("apps", "deployments", &apps::DEPLOYMENTS);

@@ -55,6 +55,17 @@ pub fn message(all_nodes: usize, failures: &[Failure], preemption_never: bool) -
     text
 }
 
+/// The message when a PreFilter plugin (the pod's volumes) keeps the pod off every node.
+pub fn prefilter_message(all_nodes: usize, why: &str) -> String {
+    if all_nodes == 0 {
+        return NO_NODES.to_string();
+    }
+    format!(
+        "0/{all_nodes} nodes are available: {why}. preemption: 0/{all_nodes} nodes are available: \
+         {all_nodes} Preemption is not helpful for scheduling."
+    )
+}
+
 /// An event note: the message cut to upstream's limit.
 pub fn note(message: &str) -> String {
     if message.len() <= NOTE_LIMIT {

@@ -10,6 +10,7 @@ pub mod filter;
 pub mod fit_error;
 pub mod queue;
 pub mod score;
+pub mod volumes;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,12 +71,22 @@ pub fn decide(
     pod: &Pod,
     pick: &mut impl FnMut(usize) -> usize,
 ) -> Result<String, String> {
+    decide_with(cache, pod, &|_| Ok(()), pick)
+}
+
+/// One decision, with `more` filtering nodes after the built-in filters (the pod's volumes).
+pub fn decide_with(
+    cache: &Cache,
+    pod: &Pod,
+    more: &dyn Fn(&cache::NodeInfo) -> Result<(), Failure>,
+    pick: &mut impl FnMut(usize) -> usize,
+) -> Result<String, String> {
     let candidate = Candidate::of(pod);
     let nodes: Vec<_> = cache.live_nodes().collect();
     let mut feasible = Vec::new();
     let mut failures: Vec<Failure> = Vec::new();
     for info in &nodes {
-        match filter::fits(&candidate, info, cache) {
+        match filter::fits(&candidate, info, cache).and_then(|()| more(info)) {
             Ok(()) => feasible.push(*info),
             Err(f) => failures.push(f),
         }
@@ -110,6 +121,9 @@ struct Scheduler {
     /// Objects of a list in progress (a watch restarted), to drop those no longer there.
     node_relist: Option<Vec<Node>>,
     pod_relist: Option<Vec<Pod>>,
+    /// Claims, volumes and classes, for pods that use claims.
+    volumes: volumes::Volumes,
+    volume_feeds: volumes::Feeds,
     pub bound: u64,
 }
 
@@ -246,15 +260,46 @@ impl Scheduler {
             return;
         }
         while let Some((uid, pod)) = self.queue.pop() {
+            let needs = match volumes::uses_claims(&pod) {
+                false => volumes::Needs::default(),
+                true if !self.volume_feeds.listed() => {
+                    self.queue.hold(&uid, Instant::now());
+                    continue;
+                }
+                true => match self.volumes.needs(&pod) {
+                    Ok(needs) if needs.waiting => {
+                        self.queue.hold(&uid, Instant::now());
+                        continue;
+                    }
+                    Ok(needs) => needs,
+                    Err(why) => {
+                        let nodes = self.cache.live_nodes().count();
+                        let message = fit_error::prefilter_message(nodes, &why);
+                        self.unschedulable(&uid, &pod, message);
+                        continue;
+                    }
+                },
+            };
             let mut rng = self.rng;
-            let decision = decide(&self.cache, &pod, &mut |n| {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                (rng % n.max(1) as u64) as usize
-            });
+            let volumes = &self.volumes;
+            let decision = decide_with(
+                &self.cache,
+                &pod,
+                &|node| volumes.fits(&needs, node),
+                &mut |n| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    (rng % n.max(1) as u64) as usize
+                },
+            );
             self.rng = rng;
             match decision {
+                Ok(node) if !needs.to_place.is_empty() => {
+                    // The claims follow the node chosen; the pod is bound once they are.
+                    self.queue.hold(&uid, Instant::now());
+                    volumes::select_node(&self.client, needs.to_place, &node);
+                }
                 Ok(node) => {
                     self.cache.place(&uid, &node, PlacedPod::of(&pod));
                     self.spawn_binding(uid, pod, node);
@@ -415,6 +460,7 @@ pub async fn run_counting(client: Client, progress: Option<tokio::sync::watch::S
     let mut node_events = watcher::watcher(nodes, watcher::Config::default())
         .default_backoff()
         .boxed();
+    let mut volume_events = volumes::events(&client);
     let (results, mut bound) = mpsc::unbounded_channel();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -432,6 +478,8 @@ pub async fn run_counting(client: Client, progress: Option<tokio::sync::watch::S
         pods_listed: false,
         node_relist: None,
         pod_relist: None,
+        volumes: volumes::Volumes::default(),
+        volume_feeds: volumes::Feeds::default(),
         bound: 0,
     };
     loop {
@@ -451,6 +499,11 @@ pub async fn run_counting(client: Client, progress: Option<tokio::sync::watch::S
                 Ok(e) => s.node_event(e),
                 Err(error) => tracing::warn!(error = %crate::logs::describe_watch(&error), "scheduler: node watch"),
             },
+            Some(event) = volume_events.next() => {
+                if s.volume_feeds.apply(&mut s.volumes, event) {
+                    s.queue.cluster_changed(Instant::now());
+                }
+            }
             Some((uid, outcome)) = bound.recv() => s.binding_done(uid, outcome),
             _ = sleep => {}
         }

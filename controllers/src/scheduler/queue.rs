@@ -97,6 +97,17 @@ impl Queue {
         }
     }
 
+    /// Waiting for something other than a node (its claims being bound): parked until the
+    /// cluster changes, without a back-off.
+    pub fn hold(&mut self, uid: &str, now: Instant) {
+        if let Some(p) = self.pods.get_mut(uid) {
+            p.state = State::Parked {
+                ready_at: now,
+                since: now,
+            };
+        }
+    }
+
     /// After a failed binding: tried again once its back-off has passed.
     pub fn retry_later(&mut self, uid: &str, now: Instant) {
         if let Some(p) = self.pods.get_mut(uid) {

@@ -14,6 +14,7 @@ pub struct ConfigError(pub String);
 
 /// ConfigMaps and Secrets of a pod's namespace, each read once per sync.
 pub struct Lookup {
+    client: kube::Client,
     config_maps: Api<ConfigMap>,
     secrets: Api<Secret>,
     namespace: String,
@@ -24,12 +25,18 @@ pub struct Lookup {
 impl Lookup {
     pub fn new(client: kube::Client, namespace: &str) -> Lookup {
         Lookup {
+            client: client.clone(),
             config_maps: Api::namespaced(client.clone(), namespace),
             secrets: Api::namespaced(client, namespace),
             namespace: namespace.to_string(),
             cm_cache: HashMap::new(),
             secret_cache: HashMap::new(),
         }
+    }
+
+    /// The client reads go through, and the pod's namespace.
+    pub fn client(&self) -> (&kube::Client, &str) {
+        (&self.client, &self.namespace)
     }
 
     /// The ConfigMap's data (binaryData as bytes turned to text), `None` if absent.

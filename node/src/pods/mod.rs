@@ -5,6 +5,7 @@
 pub mod backoff;
 pub mod directory;
 pub mod env;
+pub mod host_volumes;
 pub mod images;
 pub mod probes;
 pub mod registries_conf;

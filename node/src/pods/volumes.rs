@@ -1,7 +1,8 @@
 //! A pod's volumes as directories under the pod's own directory, bind-mounted into its
 //! containers: emptyDir (empty), configMap, secret and downwardAPI (their files, written once
 //! when the pod starts), projected (the same sources; service-account tokens are not
-//! issued). Volumes of other kinds fail the container with the kubelet's reason.
+//! issued); hostPath volumes and claims link to the node's own directories
+//! (`host_volumes.rs`). Volumes of other kinds fail the container with the kubelet's reason.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -128,6 +129,9 @@ async fn prepare(
     lookup: &mut Lookup,
 ) -> Result<(), ConfigError> {
     const MODE: i32 = 0o644;
+    if super::host_volumes::prepare(volume, dir, lookup).await? {
+        return Ok(());
+    }
     let files = if volume.empty_dir.is_some() {
         Vec::new()
     } else if let Some(cm) = &volume.config_map {
@@ -237,26 +241,18 @@ pub async fn prepare_all(
 pub fn mounts(pod_dir: &Path, container: &Container) -> Result<Vec<Mount>, ConfigError> {
     let mut out = Vec::new();
     for m in container.volume_mounts.iter().flatten() {
-        let mut host = volume_dir(pod_dir, &m.name);
-        if !host.exists() {
+        let dir = volume_dir(pod_dir, &m.name);
+        if std::fs::symlink_metadata(&dir).is_err() {
             return Err(ConfigError(format!(
                 "volume {:?} of mount {:?} is not defined",
                 m.name, m.mount_path
             )));
         }
-        if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
-            if sub.split('/').any(|p| p == "..") {
-                return Err(ConfigError(format!("invalid subPath {sub:?}")));
-            }
-            host = host.join(sub);
-            if !host.exists() {
-                std::fs::create_dir_all(&host).map_err(io(&host))?;
-            }
-        }
+        let host = super::host_volumes::resolve(&dir, m.sub_path.as_deref())?;
         out.push(Mount {
             host_path: host,
             container_path: m.mount_path.clone(),
-            read_only: m.read_only.unwrap_or(false),
+            read_only: m.read_only.unwrap_or(false) || super::host_volumes::is_read_only(&dir),
         });
     }
     Ok(out)

@@ -51,6 +51,17 @@ pub(super) fn scheduler_rules() -> Vec<Value> {
     ]
 }
 
+/// Upstream's `system:volume-scheduler`, bound to the scheduler: it annotates claims with the
+/// node chosen for their first consumer.
+pub(super) fn volume_scheduler_rules() -> Vec<Value> {
+    let write = &["get", "list", "patch", "update", "watch"];
+    vec![
+        rule(&[""], &["persistentvolumes"], write),
+        rule(&["storage.k8s.io"], &["storageclasses"], READ),
+        rule(&[""], &["persistentvolumeclaims"], write),
+    ]
+}
+
 /// The roles of the deployment config controllers, as upstream names them. They run in the
 /// controller manager with its credentials; the roles say what each needs.
 pub const DEPLOYMENT_CONFIG_CONTROLLER: &str =

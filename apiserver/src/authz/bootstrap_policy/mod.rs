@@ -370,6 +370,12 @@ pub fn objects() -> Vec<Value> {
             "system:oxshift:node-image-config-reader",
             &[NODES_GROUP],
         ),
+        cluster_role("system:oxshift:local-provisioner", rules(LOCAL_PROVISIONER)),
+        binding(
+            "system:oxshift:local-provisioner",
+            "system:oxshift:local-provisioner",
+            &[NODES_GROUP],
+        ),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
         cluster_role(components::SCHEDULER, components::scheduler_rules()),
         cluster_role(
@@ -387,6 +393,15 @@ pub fn objects() -> Vec<Value> {
         user_binding(
             components::SCHEDULER,
             components::SCHEDULER,
+            components::SCHEDULER,
+        ),
+        cluster_role(
+            "system:volume-scheduler",
+            components::volume_scheduler_rules(),
+        ),
+        user_binding(
+            "system:volume-scheduler",
+            "system:volume-scheduler",
             components::SCHEDULER,
         ),
         user_binding(KUBELET_CLIENT, "system:kubelet-api-admin", KUBELET_CLIENT),

@@ -55,5 +55,19 @@ pub(super) const SYSTEM_NODE: &[Rule] = &[
 /// the API; on OpenShift the machine-config operator writes it to the node's files instead.
 pub(super) const NODE_IMAGE_CONFIG_READER: &[Rule] = &[(CONFIG, &["images"], READ)];
 
+/// Oxshift's node agents run the local provisioner (`oxshift.io/local-path`): it makes and
+/// removes the volumes of its node's directories, as k3s's provisioner does with an account
+/// of its own.
+pub(super) const LOCAL_PROVISIONER: &[Rule] = &[
+    (
+        CORE,
+        &["persistentvolumes"],
+        &["get", "list", "watch", "create", "patch", "delete"],
+    ),
+    (CORE, &["persistentvolumeclaims"], READ),
+    (CORE, &["persistentvolumeclaims/status"], &["patch"]),
+    (STORAGE, &["storageclasses"], READ),
+];
+
 /// The group of every node's client identity.
 pub const NODES_GROUP: &str = "system:nodes";

@@ -1,9 +1,10 @@
 //! The core group's kinds with behaviour of their own: namespaces, secrets, config maps,
 //! services (with their addresses and node ports), pods and pod templates, and a service
-//! account's `token` subresource.
+//! account's `token` subresource; persistent volumes and their claims (`persistent_volumes/`).
 
 pub mod binding;
 pub mod defaults;
+pub mod persistent_volumes;
 pub mod pod_streams;
 pub mod pull_secrets;
 pub mod service_ips;

@@ -8,6 +8,23 @@ use crate::registry::core::defaults::default;
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{Bad, FieldErrors, bad};
 
+/// The provisioner of the nodes' local volumes (directories under their storage directory).
+pub const LOCAL_PROVISIONER: &str = "oxshift.io/local-path";
+
+/// The class a fresh cluster has (created at bootstrap when missing): `local`, the default,
+/// provisioned by the nodes' local provisioner on the node of the claim's first pod.
+pub fn default_class() -> Value {
+    json!({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "local",
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": LOCAL_PROVISIONER,
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": true,
+    })
+}
+
 pub struct StorageClasses;
 
 impl Strategy for StorageClasses {

@@ -93,6 +93,10 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
                 involved["name"].as_str().unwrap_or_default()
             )
         }
+        Special::VolumePhase => match obj["metadata"]["deletionTimestamp"].is_string() {
+            true => "Terminating".to_string(),
+            false => str_at(obj, "status.phase").to_string(),
+        },
         Special::VolumeClaim => match (
             str_at(obj, "spec.claimRef.namespace"),
             str_at(obj, "spec.claimRef.name"),
