@@ -198,6 +198,10 @@ fn entry(
         cookie_name,
         secure_cookie: matches!(termination, Termination::Edge | Termination::Reencrypt)
             && insecure != Insecure::Allow,
+        upstream_trust: match upstream_tls {
+            Some(_) => trust_of(&tls.destination_ca_certificate),
+            None => 0,
+        },
         upstream_tls,
         limiter: policy
             .limits
@@ -334,6 +338,14 @@ fn endpoints_of(
     found.sort();
     found.dedup_by(|a, b| a.0 == b.0);
     found
+}
+
+/// A non-zero fingerprint of a destination CA (the same for the same PEM text).
+fn trust_of(destination_ca: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    destination_ca.hash(&mut hasher);
+    hasher.finish().max(1)
 }
 
 pub fn md5_hex(text: &str) -> String {

@@ -148,7 +148,11 @@ impl Proxy {
                 return unavailable();
             };
             let endpoint = &backend.endpoints[i];
-            let mut sender = match self.pool.get(endpoint.addr, tls).await {
+            let mut sender = match self
+                .pool
+                .get(endpoint.addr, tls, entry.upstream_trust)
+                .await
+            {
                 Ok(sender) => sender,
                 Err(_) => {
                     endpoint
@@ -193,7 +197,6 @@ impl Proxy {
         upgrade: Option<hyper::upgrade::OnUpgrade>,
         set_cookie: Option<HeaderValue>,
     ) -> Response<Body> {
-        let tls = entry.upstream_tls.is_some();
         if let (Some(hsts), Termination::Edge | Termination::Reencrypt) =
             (&entry.policy.hsts, entry.termination)
             && let Ok(value) = HeaderValue::from_str(hsts)
@@ -224,7 +227,7 @@ impl Proxy {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
         }
         let (parts, body) = response.into_parts();
-        let body = Returning::new(body, self.pool.clone(), addr, tls, sender);
+        let body = Returning::new(body, self.pool.clone(), addr, entry.upstream_trust, sender);
         Response::from_parts(parts, body.boxed_unsync_err())
     }
 }

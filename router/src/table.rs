@@ -88,6 +88,9 @@ pub struct Entry {
     pub secure_cookie: bool,
     /// Reencrypt: how to reach the backends over TLS.
     pub upstream_tls: Option<Arc<rustls::ClientConfig>>,
+    /// Which pooled backend connections it may use: 0 for plain ones, else a fingerprint of
+    /// its destination CA (connections verified against the same trust).
+    pub upstream_trust: u64,
     /// What the route's annotations change.
     pub policy: Policy,
     /// The route's connection limits (kept across tables, so a change does not reset them).
@@ -252,6 +255,7 @@ mod tests {
             cookie_name: None,
             secure_cookie: false,
             upstream_tls: None,
+            upstream_trust: 0,
             policy: Policy::parse(&Default::default()),
             limiter: None,
         }
