@@ -17,6 +17,8 @@
 //!   evicted from lost nodes and collected when their node is gone;
 //! - `job`: Jobs run their pods to completion (or failure), then expire;
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
+//! - `ingress_routes`: Ingresses are served as Routes they own (openshift-controller-manager's
+//!   ingress-to-route controller);
 //! - `deployment`: Deployments roll their template out through ReplicaSets;
 //! - `deploymentconfig`: DeploymentConfigs deploy through replication controllers (the
 //!   config controller, the deployer, and the image trigger controller for configs and for
@@ -48,6 +50,7 @@ pub mod garbage_collector;
 pub mod image_config;
 pub mod image_import;
 pub mod image_pull_secrets;
+pub mod ingress_routes;
 pub mod job;
 pub mod leader;
 pub mod lenient;
@@ -147,6 +150,7 @@ pub async fn run(client: Client, options: Options) {
         deploymentconfig::run(client.clone()),
         build::run(client.clone()),
         endpoints::run(client.clone()),
+        ingress_routes::run(client.clone()),
         image_config::run(client.clone()),
         template_instance::run(client.clone()),
         image_import::controller::run(client.clone()),

@@ -283,6 +283,24 @@ impl Cluster {
         Process { child, log }
     }
 
+    /// Starts `oxshift router` with the router's credentials (`<data-dir>/router.kubeconfig`)
+    /// and `extra` arguments, logging to `<name>.log`.
+    pub fn router(&self, name: &str, extra: &[&str]) -> Process {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(oxshift_binary())
+            .arg("router")
+            .arg("--kubeconfig")
+            .arg(self.data_dir().join("router.kubeconfig"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start the router");
+        Process { child, log }
+    }
+
     /// Waits until `kubectl get <args> -o jsonpath=<path>` prints `wanted`, failing the test
     /// (with what it last printed) after `within`.
     pub fn wait_for(&self, args: &[&str], path: &str, wanted: &str, within: Duration) -> String {

@@ -42,9 +42,29 @@ pub struct RouterArgs {
     /// Credentials (`<data-dir>/router.kubeconfig` of `oxshift start`) and server.
     #[arg(long)]
     kubeconfig: PathBuf,
-    /// The name of its entries in the routes' status.
-    #[arg(long, default_value = "default")]
+    /// The name of its entries in the routes' status (one per shard).
+    #[arg(
+        long = "router-name",
+        alias = "name",
+        env = "ROUTER_SERVICE_NAME",
+        default_value = "default"
+    )]
     name: String,
+    /// Serve only routes with these labels (a label selector).
+    #[arg(long, env = "ROUTE_LABELS")]
+    route_label_selector: Option<String>,
+    /// Serve only routes of namespaces with these labels (a label selector).
+    #[arg(long, env = "NAMESPACE_LABELS")]
+    namespace_label_selector: Option<String>,
+    /// Admit only hosts under these domains (comma-separated).
+    #[arg(long, env = "ROUTER_ALLOWED_DOMAINS", default_value = "")]
+    allowed_domains: String,
+    /// Refuse hosts under these domains (comma-separated).
+    #[arg(long, env = "ROUTER_DENIED_DOMAINS", default_value = "")]
+    denied_domains: String,
+    /// Serve routes with `wildcardPolicy: Subdomain`.
+    #[arg(long, env = "ROUTER_ALLOW_WILDCARD_ROUTES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    allow_wildcard_routes: bool,
     /// The domain of `spec.subdomain` routes and of the router's canonical host name.
     #[arg(long, default_value = apiserver::DEFAULT_APPS_DOMAIN)]
     apps_domain: String,
@@ -66,6 +86,13 @@ pub async fn run(args: RouterArgs) -> Result<(), BoxError> {
         stats: Some(args.stats),
         router_name: args.name,
         apps_domain: args.apps_domain,
+        selection: router::Selection {
+            route_labels: args.route_label_selector.filter(|s| !s.is_empty()),
+            namespace_labels: args.namespace_label_selector.filter(|s| !s.is_empty()),
+            allowed_domains: router::domain_list(&args.allowed_domains),
+            denied_domains: router::domain_list(&args.denied_domains),
+            allow_wildcard_routes: args.allow_wildcard_routes,
+        },
     };
     let listeners = router::Listeners::bind(&options).await?;
     tokio::select! {
@@ -83,6 +110,7 @@ pub async fn start_in_process(args: &AllInOneRouter, kubeconfig: &Path) -> Resul
         stats: args.router_stats,
         router_name: "default".into(),
         apps_domain: args.apps_domain.clone(),
+        selection: router::Selection::default(),
     };
     let listeners = router::Listeners::bind(&options).await?;
     let client = router::client(kubeconfig).await?;

@@ -1,5 +1,5 @@
 //! From what the watches hold to a route table and the router's decision on each route:
-//! claims (`claims.rs`), the extended validation of certificates, and each admitted route's
+//! host admission (`admission.rs`), claims (`claims.rs`), the extended validation of certificates, and each admitted route's
 //! servers (ready endpoints of its services on its target port, weighted as upstream).
 
 use std::collections::HashMap;
@@ -13,8 +13,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use md5::{Digest, Md5};
 use serde_json::Value;
 
+use crate::admission::{self, Selection};
+use crate::annotations::Policy;
 use crate::certs;
 use crate::claims::{self, Decision};
+use crate::limits::Limiters;
 use crate::model::{Route, RouteRecord};
 use crate::table::{Backend, Balance, Endpoint, Entry, Insecure, Table, Termination};
 use crate::weights;
@@ -33,11 +36,39 @@ pub struct Inputs<'a> {
     /// Endpoint slices by `namespace/service`.
     pub slices: HashMap<String, Vec<Arc<EndpointSlice>>>,
     pub apps_domain: &'a str,
+    pub selection: &'a Selection,
 }
 
-pub fn build(inputs: &Inputs<'_>) -> (Table, HashMap<String, Outcome>) {
+pub fn build(inputs: &Inputs<'_>, limiters: &mut Limiters) -> (Table, HashMap<String, Outcome>) {
     let host_of = |r: &Route| host_of(r, inputs.apps_domain);
-    let mut decisions = claims::decide(inputs.routes.iter().map(|r| &r.route), host_of);
+    // The host admitter first (domains, wildcard policy): a route it refuses claims nothing.
+    let mut refused: HashMap<String, String> = HashMap::new();
+    for record in &inputs.routes {
+        let host = host_of(&record.route);
+        if let (false, Err(message)) = (
+            host.is_empty(),
+            admission::admit(inputs.selection, &record.route, &host),
+        ) {
+            refused.insert(record.route.key(), message);
+        }
+    }
+    let mut decisions = claims::decide(
+        inputs
+            .routes
+            .iter()
+            .map(|r| &r.route)
+            .filter(|r| !refused.contains_key(&r.key())),
+        |r| serving_key(r, &host_of(r)),
+    );
+    for (key, message) in refused {
+        decisions.insert(
+            key,
+            Decision::Rejected {
+                reason: "RouteNotAdmitted".into(),
+                message,
+            },
+        );
+    }
     let mut table = Table {
         built: Some(std::time::Instant::now()),
         ..Default::default()
@@ -47,22 +78,23 @@ pub fn build(inputs: &Inputs<'_>) -> (Table, HashMap<String, Outcome>) {
         let route = &record.route;
         let key = route.key();
         let host = host_of(route);
+        let served_at = serving_key(route, &host);
         let mut decision = decisions.remove(&key).unwrap_or(Decision::Admitted);
         if decision == Decision::Admitted {
-            match entry(route, inputs) {
+            match entry(route, inputs, limiters) {
                 Ok((entry, certificate)) => {
                     let entry = Arc::new(entry);
                     if let Some(certificate) = certificate {
-                        table.certificates.insert(host.clone(), certificate);
+                        table.certificates.insert(served_at.clone(), certificate);
                     }
                     match entry.termination {
                         Termination::Passthrough => {
-                            table.passthrough.insert(host.clone(), entry.clone());
+                            table.passthrough.insert(served_at.clone(), entry.clone());
                             if entry.insecure == Insecure::Redirect {
-                                table.hosts.entry(host.clone()).or_default().push(entry);
+                                table.hosts.entry(served_at).or_default().push(entry);
                             }
                         }
-                        _ => table.hosts.entry(host.clone()).or_default().push(entry),
+                        _ => table.hosts.entry(served_at).or_default().push(entry),
                     }
                     table.routes += 1;
                 }
@@ -79,6 +111,13 @@ pub fn build(inputs: &Inputs<'_>) -> (Table, HashMap<String, Outcome>) {
     for entries in table.hosts.values_mut() {
         entries.sort_by_key(|e| std::cmp::Reverse(e.path.len()));
     }
+    let limited: std::collections::HashSet<String> = inputs
+        .routes
+        .iter()
+        .filter(|r| Policy::parse(&r.route.annotations).limits.is_some())
+        .map(|r| r.route.key())
+        .collect();
+    limiters.retain(|key| limited.contains(key));
     (table, outcomes)
 }
 
@@ -91,9 +130,23 @@ pub fn host_of(route: &Route, apps_domain: &str) -> String {
     }
 }
 
+/// Where a route is served in the table: its host, or `*.<domain>` for a wildcard route
+/// (its host without the first label), as upstream's wildcard map entries.
+fn serving_key(route: &Route, host: &str) -> String {
+    match (admission::is_wildcard(route), host.split_once('.')) {
+        (true, Some((_, domain))) => format!("*.{domain}"),
+        _ => host.to_string(),
+    }
+}
+
 type Certificate = Option<Arc<rustls::sign::CertifiedKey>>;
 
-fn entry(route: &Route, inputs: &Inputs<'_>) -> Result<(Entry, Certificate), String> {
+fn entry(
+    route: &Route,
+    inputs: &Inputs<'_>,
+    limiters: &mut Limiters,
+) -> Result<(Entry, Certificate), String> {
+    let policy = Policy::parse(&route.annotations);
     let tls = route.spec.tls.clone().unwrap_or_default();
     let termination = match tls.termination.as_str() {
         "" if route.spec.tls.is_none() => Termination::None,
@@ -121,17 +174,8 @@ fn entry(route: &Route, inputs: &Inputs<'_>) -> Result<(Entry, Certificate), Str
         Termination::Reencrypt => Some(certs::upstream_client(&tls.destination_ca_certificate)?),
         _ => None,
     };
-    let backend = backend(route, termination, inputs);
-    let cookies_off = route
-        .annotations
-        .get("haproxy.router.openshift.io/disable_cookies")
-        .is_some_and(|v| {
-            matches!(
-                v.as_str(),
-                "true" | "TRUE" | "True" | "y" | "yes" | "on" | "1"
-            )
-        });
-    let cookie_name = match (termination, cookies_off) {
+    let backend = backend(route, termination, policy.balance, inputs);
+    let cookie_name = match (termination, policy.disable_cookies) {
         (Termination::Passthrough, _) | (_, true) => None,
         _ => Some(
             route
@@ -154,12 +198,25 @@ fn entry(route: &Route, inputs: &Inputs<'_>) -> Result<(Entry, Certificate), Str
         cookie_name,
         secure_cookie: matches!(termination, Termination::Edge | Termination::Reencrypt)
             && insecure != Insecure::Allow,
+        upstream_trust: match upstream_tls {
+            Some(_) => trust_of(&tls.destination_ca_certificate),
+            None => 0,
+        },
         upstream_tls,
+        limiter: policy
+            .limits
+            .map(|limits| limiters.for_route(&route.key(), limits)),
+        policy,
     };
     Ok((entry, certificate))
 }
 
-fn backend(route: &Route, termination: Termination, inputs: &Inputs<'_>) -> Backend {
+fn backend(
+    route: &Route,
+    termination: Termination,
+    annotated: Option<Balance>,
+    inputs: &Inputs<'_>,
+) -> Backend {
     let services = route.backends();
     let mut groups = Vec::new();
     for (service, weight) in &services {
@@ -191,10 +248,6 @@ fn backend(route: &Route, termination: Termination, inputs: &Inputs<'_>) -> Back
     }
     let schedule = weights::schedule(&endpoints.iter().map(|e| e.weight).collect::<Vec<_>>());
     let weighted_services = services.iter().filter(|(_, w)| *w > 0).count();
-    let annotated = route
-        .annotations
-        .get("haproxy.router.openshift.io/balance")
-        .and_then(|b| Balance::parse(b.trim()));
     let balance = match (annotated, weighted_services > 1, termination) {
         (Some(b), _, _) => b,
         (None, true, _) => Balance::RoundRobin,
@@ -285,6 +338,14 @@ fn endpoints_of(
     found.sort();
     found.dedup_by(|a, b| a.0 == b.0);
     found
+}
+
+/// A non-zero fingerprint of a destination CA (the same for the same PEM text).
+fn trust_of(destination_ca: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    destination_ca.hash(&mut hasher);
+    hasher.finish().max(1)
 }
 
 pub fn md5_hex(text: &str) -> String {

@@ -1,29 +1,31 @@
-//! The control plane: watches of Routes, Services and EndpointSlices (through the API, with
-//! the router's own identity) kept as maps; every change (bursts coalesced) rebuilds the
+//! The control plane: watches of Routes (of the shard's route labels), Services,
+//! EndpointSlices and the shard's Namespaces (through the API, with the router's own
+//! identity) kept as maps; every change (bursts coalesced) rebuilds the
 //! table, swaps it in, and brings the routes' status in line with the decisions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Namespace, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, DynamicObject};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
-use crate::Options;
 use crate::build::{self, Inputs};
+use crate::limits::Limiters;
 use crate::metrics::Metrics;
 use crate::model::{RouteRecord, route_resource};
 use crate::status::StatusWriter;
 use crate::table::Current;
+use crate::{BoxError, Options, Selection};
 
 /// How long after a change the table is rebuilt, so that a burst of changes costs one build.
 const COALESCE: Duration = Duration::from_millis(20);
@@ -34,6 +36,7 @@ type Objects<K> = Arc<Mutex<HashMap<String, Arc<K>>>>;
 /// `changed` on every change.
 async fn follow<K, T>(
     api: Api<K>,
+    config: watcher::Config,
     objects: Objects<T>,
     changed: Arc<Notify>,
     keep: fn(K) -> Option<T>,
@@ -49,9 +52,7 @@ async fn follow<K, T>(
         )
     };
     let mut pending: HashMap<String, Arc<T>> = HashMap::new();
-    let mut events = watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
+    let mut events = watcher::watcher(api, config).default_backoff().boxed();
     while let Some(event) = events.next().await {
         let Ok(event) = event else {
             continue;
@@ -96,37 +97,65 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
     let routes: Objects<RouteRecord> = Arc::default();
     let services: Objects<Service> = Arc::default();
     let slices: Objects<EndpointSlice> = Arc::default();
+    let namespaces: Objects<Namespace> = Arc::default();
     let resource = route_resource();
+    let selection = &options.selection;
+    let mut route_config = watcher::Config::default();
+    if let Some(labels) = &selection.route_labels {
+        route_config = route_config.labels(labels);
+    }
     tokio::spawn(follow(
         Api::<DynamicObject>::all_with(client.clone(), &resource),
+        route_config,
         routes.clone(),
         changed.clone(),
         RouteRecord::from_object,
     ));
     tokio::spawn(follow(
         Api::<Service>::all(client.clone()),
+        watcher::Config::default(),
         services.clone(),
         changed.clone(),
         slim,
     ));
     tokio::spawn(follow(
         Api::<EndpointSlice>::all(client.clone()),
+        watcher::Config::default(),
         slices.clone(),
         changed.clone(),
         slim,
     ));
+    if let Some(labels) = &selection.namespace_labels {
+        tokio::spawn(follow(
+            Api::<Namespace>::all(client.clone()),
+            watcher::Config::default().labels(labels),
+            namespaces.clone(),
+            changed.clone(),
+            slim,
+        ));
+    }
     let mut status = StatusWriter::new(client, options.clone());
+    let mut limiters = Limiters::default();
     loop {
         changed.notified().await;
         tokio::time::sleep(COALESCE).await;
-        let records: Vec<Arc<RouteRecord>> = lock(&routes).values().cloned().collect();
+        let mut records: Vec<Arc<RouteRecord>> = lock(&routes).values().cloned().collect();
+        if selection.namespace_labels.is_some() {
+            // Routes of namespaces outside the shard are not this router's.
+            let selected: HashSet<String> = lock(&namespaces)
+                .values()
+                .filter_map(|n| n.metadata.name.clone())
+                .collect();
+            records.retain(|r| selected.contains(&r.route.namespace));
+        }
         let inputs = Inputs {
             routes: records,
             services: lock(&services).clone(),
             slices: by_service(&lock(&slices)),
             apps_domain: &options.apps_domain,
+            selection,
         };
-        let (built, outcomes) = build::build(&inputs);
+        let (built, outcomes) = build::build(&inputs, &mut limiters);
         table.set(built);
         metrics.reloads.fetch_add(1, Ordering::Relaxed);
         if !status.sync(&inputs.routes, &outcomes).await {
@@ -138,6 +167,24 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
             });
         }
     }
+}
+
+/// The selectors as the API server reads them, so that a router given a malformed one stops
+/// at once with the server's message rather than retrying its watches for ever.
+pub async fn check_selectors(client: &Client, selection: &Selection) -> Result<(), BoxError> {
+    if let Some(labels) = &selection.route_labels {
+        let api = Api::<DynamicObject>::all_with(client.clone(), &route_resource());
+        api.list_metadata(&ListParams::default().labels(labels).limit(1))
+            .await
+            .map_err(|e| format!("route label selector {labels:?}: {e}"))?;
+    }
+    if let Some(labels) = &selection.namespace_labels {
+        Api::<Namespace>::all(client.clone())
+            .list_metadata(&ListParams::default().labels(labels).limit(1))
+            .await
+            .map_err(|e| format!("namespace label selector {labels:?}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn lock<K>(objects: &Objects<K>) -> std::sync::MutexGuard<'_, HashMap<String, Arc<K>>> {

@@ -3,12 +3,17 @@
 //! (`table.rs`), on tokio + hyper + rustls (`listen.rs`, `proxy.rs`, `pool.rs`): plain HTTP,
 //! edge and reencrypt TLS by server name, passthrough spliced by the ClientHello's server
 //! name (`sni.rs`), weights (`weights.rs`), sticky cookies, upstream's 503 page (`page.rs`),
-//! `/healthz` and `/metrics` (`metrics.rs`).
+//! `/healthz` and `/metrics` (`metrics.rs`); the routes' annotations (`annotations.rs`: timeouts,
+//! allow lists, connection limits (`limits.rs`), HSTS, forwarded headers, path rewrites) and
+//! tunnels with an idle timeout (`tunnel.rs`).
 
+mod admission;
+mod annotations;
 mod build;
 mod certs;
 mod claims;
 mod control;
+mod limits;
 mod listen;
 mod metrics;
 mod model;
@@ -18,6 +23,7 @@ mod proxy;
 mod sni;
 mod status;
 mod table;
+mod tunnel;
 mod weights;
 
 use std::net::SocketAddr;
@@ -26,6 +32,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use kube::config::{KubeConfigOptions, Kubeconfig};
+
+pub use admission::{Selection, domain_list};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body of what the router answers.
@@ -45,6 +53,8 @@ pub struct Options {
     pub router_name: String,
     /// The domain of generated hosts and of `spec.subdomain` routes.
     pub apps_domain: String,
+    /// Which routes it serves (its shard) and admits.
+    pub selection: Selection,
 }
 
 impl Options {
@@ -89,6 +99,7 @@ pub async fn run(
     options: Options,
     listeners: Listeners,
 ) -> Result<(), BoxError> {
+    control::check_selectors(&client, &options.selection).await?;
     let options = Arc::new(options);
     let table = table::Current::default();
     let metrics = Arc::new(metrics::Metrics::default());

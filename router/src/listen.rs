@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -15,9 +15,10 @@ use rustls::sign::CertifiedKey;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::limits::Tracked;
 use crate::proxy::{Conn, Proxy};
 use crate::sni::{self, Hello};
-use crate::table::{Current, normalise_host};
+use crate::table::Current;
 
 /// How long a client has to send its request head, or its ClientHello.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,7 +48,9 @@ where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     proxy.metrics.connections.fetch_add(1, Ordering::Relaxed);
-    let service = service_fn(move |req| proxy.clone().serve(req, conn));
+    // The routes this connection is counted on, released when it ends.
+    let tracked = Arc::new(Tracked::default());
+    let service = service_fn(move |req| proxy.clone().serve(req, conn, tracked.clone()));
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
@@ -69,7 +72,7 @@ impl ResolvesServerCert for Certificates {
         let table = self.table.get();
         let own = hello
             .server_name()
-            .and_then(|name| table.certificates.get(&normalise_host(name)).cloned());
+            .and_then(|name| table.certificate_for(name).cloned());
         Some(own.unwrap_or_else(|| self.default.clone()))
     }
 }
@@ -111,7 +114,7 @@ pub async fn serve_https(listener: TcpListener, proxy: Arc<Proxy>, tls: Arc<rust
                 return;
             };
             if let Some(name) = &name
-                && proxy.table.get().passthrough.contains_key(name)
+                && proxy.table.get().passthrough_for(name).is_some()
             {
                 return splice(proxy, name.clone(), peer, stream).await;
             }
@@ -152,12 +155,27 @@ async fn server_name(stream: &TcpStream) -> Option<Option<String>> {
 /// A passthrough connection, copied both ways to an endpoint of the route.
 async fn splice(proxy: Arc<Proxy>, name: String, peer: SocketAddr, mut client: TcpStream) {
     let table = proxy.table.get();
-    let Some(entry) = table.passthrough.get(&name).cloned() else {
+    let Some(entry) = table.passthrough_for(&name).cloned() else {
         return;
     };
     let now = table.now_ms();
     drop(table);
     proxy.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    // The backend's `tcp-request content` rules: allow list, then connection limits.
+    if !entry.policy.allows(peer.ip()) {
+        return;
+    }
+    let _open = match &entry.limiter {
+        Some(limiter) => match limiter.connect(peer.ip(), Instant::now()) {
+            Some(open) => Some(open),
+            None => return,
+        },
+        None => None,
+    };
+    let idle = entry
+        .policy
+        .passthrough_tunnel()
+        .unwrap_or(crate::tunnel::DEFAULT_TIMEOUT);
     for _ in 0..3 {
         let Some(i) = entry.backend.pick(None, peer, now) else {
             break;
@@ -168,7 +186,7 @@ async fn splice(proxy: Arc<Proxy>, name: String, peer: SocketAddr, mut client: T
             Ok(Ok(mut server)) => {
                 let _ = server.set_nodelay(true);
                 endpoint.active.fetch_add(1, Ordering::Relaxed);
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                crate::tunnel::splice(&mut client, &mut server, idle).await;
                 endpoint.active.fetch_sub(1, Ordering::Relaxed);
                 return;
             }

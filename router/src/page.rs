@@ -37,3 +37,21 @@ pub fn unavailable() -> Response<Bytes> {
     );
     response
 }
+
+/// HAProxy's own 504 (the router sets no page of its own for it): what a request gets when
+/// the backend does not answer within the route's timeout.
+pub fn gateway_timeout() -> Response<Bytes> {
+    const BODY: &str = "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n";
+    let mut response = Response::new(Bytes::from_static(BODY.as_bytes()));
+    *response.status_mut() = StatusCode::GATEWAY_TIMEOUT;
+    let headers = response.headers_mut();
+    headers.insert(
+        CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
+    headers.insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/html"),
+    );
+    response
+}

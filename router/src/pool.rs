@@ -22,7 +22,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per backend address.
 const MAX_IDLE: usize = 512;
 
-type Key = (SocketAddr, bool);
+/// A backend address and whom its TLS connections were verified for (0: plain; else the
+/// fingerprint of the route's destination CA), so that a connection verified against one
+/// route's CA never serves a route trusting another.
+type Key = (SocketAddr, u64);
 
 #[derive(Default)]
 pub struct Pool {
@@ -45,8 +48,9 @@ impl Pool {
         &self,
         addr: SocketAddr,
         tls: Option<&Arc<rustls::ClientConfig>>,
+        trust: u64,
     ) -> Result<SendRequest<Body>, ConnectError> {
-        let key = (addr, tls.is_some());
+        let key = (addr, trust);
         while let Some(mut sender) = self.pop(key) {
             if sender.is_closed() {
                 continue;
@@ -69,12 +73,12 @@ impl Pool {
     }
 
     /// Gives a connection whose response has ended back.
-    pub fn put(&self, addr: SocketAddr, tls: bool, sender: SendRequest<Body>) {
+    pub fn put(&self, addr: SocketAddr, trust: u64, sender: SendRequest<Body>) {
         if sender.is_closed() {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let list = idle.entry((addr, tls)).or_default();
+        let list = idle.entry((addr, trust)).or_default();
         if list.len() < MAX_IDLE {
             list.push(sender);
         }
@@ -118,7 +122,7 @@ where
 /// A response body from a pooled connection: at its end the connection goes back.
 pub struct Returning {
     inner: Incoming,
-    back: Option<(Arc<Pool>, SocketAddr, bool, SendRequest<Body>)>,
+    back: Option<(Arc<Pool>, SocketAddr, u64, SendRequest<Body>)>,
 }
 
 impl Returning {
@@ -126,12 +130,12 @@ impl Returning {
         inner: Incoming,
         pool: Arc<Pool>,
         addr: SocketAddr,
-        tls: bool,
+        trust: u64,
         sender: SendRequest<Body>,
     ) -> Returning {
         let mut body = Returning {
             inner,
-            back: Some((pool, addr, tls, sender)),
+            back: Some((pool, addr, trust, sender)),
         };
         if body.inner.is_end_stream() {
             body.give_back();
@@ -140,8 +144,8 @@ impl Returning {
     }
 
     fn give_back(&mut self) {
-        if let Some((pool, addr, tls, sender)) = self.back.take() {
-            pool.put(addr, tls, sender);
+        if let Some((pool, addr, trust, sender)) = self.back.take() {
+            pool.put(addr, trust, sender);
         }
     }
 }

@@ -3,7 +3,6 @@
 //! route's balance, upstream's forwarded headers, the request sent on a pooled connection
 //! (another endpoint tried when one cannot be reached), the cookie set, upgrades spliced.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,11 +16,14 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
 use crate::Body;
+use crate::annotations::{self, Forwarded};
+use crate::limits::Tracked;
 use crate::metrics::Metrics;
 use crate::pool::{Pool, Returning};
 use crate::table::{Current, Entry, Insecure, Termination};
 
-/// How long a backend has to send its response head (HAProxy's `timeout server`).
+/// How long a backend has to send its response head (HAProxy's `timeout server`), unless
+/// the route's `timeout` annotation says otherwise.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an endpoint that could not be reached is passed over.
 const DOWN_FOR_MS: u64 = 5_000;
@@ -36,6 +38,12 @@ pub struct Conn {
     /// TLS was terminated here (edge or reencrypt).
     pub tls: bool,
 }
+
+/// A request the route's allow list or connection limits refuse: the connection is closed
+/// without an answer, as HAProxy's `tcp-request content reject`.
+#[derive(Debug, thiserror::Error)]
+#[error("refused by the route's allow list or connection limits")]
+pub struct Rejected;
 
 pub struct Proxy {
     pub table: Current,
@@ -73,30 +81,46 @@ impl Proxy {
         self: Arc<Self>,
         req: Request<Incoming>,
         conn: Conn,
-    ) -> Result<Response<Body>, Infallible> {
+        tracked: Arc<Tracked>,
+    ) -> Result<Response<Body>, Rejected> {
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
-        let response = self.route(req, conn).await;
+        let response = self.route(req, conn, &tracked).await?;
         if response.status().is_server_error() {
             self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         }
         Ok(response)
     }
 
-    async fn route(&self, req: Request<Incoming>, conn: Conn) -> Response<Body> {
+    async fn route(
+        &self,
+        req: Request<Incoming>,
+        conn: Conn,
+        tracked: &Tracked,
+    ) -> Result<Response<Body>, Rejected> {
         let host = host_of(&req);
         let table = self.table.get();
         let Some(entry) = table.lookup(&host, req.uri().path()).cloned() else {
-            return unavailable();
+            return Ok(unavailable());
         };
         match (conn.tls, entry.termination, entry.insecure) {
             (false, Termination::None, _) | (false, _, Insecure::Allow) => {}
-            (false, _, Insecure::Redirect) => return redirect(&host, &req),
-            (false, _, _) => return unavailable(),
+            (false, _, Insecure::Redirect) => return Ok(redirect(&host, &req)),
+            (false, _, _) => return Ok(unavailable()),
             (true, Termination::Edge | Termination::Reencrypt, _) => {}
-            (true, _, _) => return unavailable(),
+            (true, _, _) => return Ok(unavailable()),
+        }
+        // The backend's `tcp-request content` rules: allow list, then connection limits.
+        let ip = conn.peer.ip();
+        if !entry.policy.allows(ip) {
+            return Err(Rejected);
+        }
+        if let Some(limiter) = &entry.limiter
+            && !tracked.admit(limiter, ip)
+        {
+            return Err(Rejected);
         }
         let now = table.now_ms();
-        self.forward(req, conn, &host, &entry, now).await
+        Ok(self.forward(req, conn, &host, &entry, now).await)
     }
 
     async fn forward(
@@ -114,12 +138,7 @@ impl Proxy {
         let upgrade = is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
         prepare_headers(&mut parts.headers, host, conn, entry, upgrade.is_some());
-        parts.uri = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .parse()
-            .unwrap_or_default();
+        parts.uri = backend_uri(&parts.uri, entry);
         parts.version = hyper::Version::HTTP_11;
         let mut request = Request::from_parts(parts, body.boxed_unsync_err());
         let backend = &entry.backend;
@@ -129,7 +148,11 @@ impl Proxy {
                 return unavailable();
             };
             let endpoint = &backend.endpoints[i];
-            let mut sender = match self.pool.get(endpoint.addr, tls).await {
+            let mut sender = match self
+                .pool
+                .get(endpoint.addr, tls, entry.upstream_trust)
+                .await
+            {
                 Ok(sender) => sender,
                 Err(_) => {
                     endpoint
@@ -139,10 +162,11 @@ impl Proxy {
                 }
             };
             endpoint.active.fetch_add(1, Ordering::Relaxed);
-            let sent = tokio::time::timeout(SERVER_TIMEOUT, sender.try_send_request(request)).await;
+            let timeout = entry.policy.timeout.unwrap_or(SERVER_TIMEOUT);
+            let sent = tokio::time::timeout(timeout, sender.try_send_request(request)).await;
             endpoint.active.fetch_sub(1, Ordering::Relaxed);
             let response = match sent {
-                Err(_) => return status(StatusCode::GATEWAY_TIMEOUT),
+                Err(_) => return page_response(crate::page::gateway_timeout()),
                 Ok(Ok(response)) => response,
                 Ok(Err(mut failed)) => match failed.take_message() {
                     // Not sent (the pooled connection had closed): try again.
@@ -159,14 +183,7 @@ impl Proxy {
                 }
                 _ => None,
             };
-            return self.respond(
-                response,
-                sender,
-                endpoint.addr,
-                tls.is_some(),
-                upgrade,
-                set_cookie,
-            );
+            return self.respond(response, sender, endpoint.addr, entry, upgrade, set_cookie);
         }
         unavailable()
     }
@@ -176,18 +193,29 @@ impl Proxy {
         mut response: Response<Incoming>,
         sender: hyper::client::conn::http1::SendRequest<Body>,
         addr: SocketAddr,
-        tls: bool,
+        entry: &Entry,
         upgrade: Option<hyper::upgrade::OnUpgrade>,
         set_cookie: Option<HeaderValue>,
     ) -> Response<Body> {
+        if let (Some(hsts), Termination::Edge | Termination::Reencrypt) =
+            (&entry.policy.hsts, entry.termination)
+            && let Ok(value) = HeaderValue::from_str(hsts)
+        {
+            response
+                .headers_mut()
+                .insert(header::STRICT_TRANSPORT_SECURITY, value);
+        }
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client) = upgrade
         {
             let server = hyper::upgrade::on(&mut response);
+            let idle = entry
+                .policy
+                .timeout_tunnel
+                .unwrap_or(crate::tunnel::DEFAULT_TIMEOUT);
             tokio::spawn(async move {
                 if let (Ok(client), Ok(server)) = (client.await, server.await) {
-                    let (mut client, mut server) = (TokioIo::new(client), TokioIo::new(server));
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    crate::tunnel::splice(TokioIo::new(client), TokioIo::new(server), idle).await;
                 }
             });
             let (parts, _) = response.into_parts();
@@ -199,7 +227,7 @@ impl Proxy {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
         }
         let (parts, body) = response.into_parts();
-        let body = Returning::new(body, self.pool.clone(), addr, tls, sender);
+        let body = Returning::new(body, self.pool.clone(), addr, entry.upstream_trust, sender);
         Response::from_parts(parts, body.boxed_unsync_err())
     }
 }
@@ -286,7 +314,8 @@ const HOP_BY_HOP: [&str; 5] = [
 ];
 
 /// The headers the backend gets: hop-by-hop ones and `Proxy` dropped, the host in lower
-/// case, the sticky cookie removed (`indirect`), and upstream's forwarded headers appended.
+/// case, the sticky cookie removed (`indirect`), and upstream's forwarded headers as the
+/// route's `set-forwarded-headers` says (appended unless annotated).
 fn prepare_headers(headers: &mut HeaderMap, host: &str, conn: Conn, entry: &Entry, upgrade: bool) {
     for name in HOP_BY_HOP {
         headers.remove(name);
@@ -306,9 +335,17 @@ fn prepare_headers(headers: &mut HeaderMap, host: &str, conn: Conn, entry: &Entr
         std::net::IpAddr::V4(ip) => ip.to_string(),
         std::net::IpAddr::V6(ip) => format!("\"[{ip}]\""),
     };
+    let mode = entry.policy.forwarded;
     let mut add = |name: &'static str, value: String| {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.append(HeaderName::from_static(name), value);
+        let (name, Ok(value)) = (HeaderName::from_static(name), HeaderValue::from_str(&value))
+        else {
+            return;
+        };
+        match mode {
+            Forwarded::Append => drop(headers.append(name, value)),
+            Forwarded::Replace => drop(headers.insert(name, value)),
+            Forwarded::IfNone if !headers.contains_key(&name) => drop(headers.insert(name, value)),
+            Forwarded::IfNone | Forwarded::Never => {}
         }
     };
     add("x-forwarded-for", ip.to_string());
@@ -319,6 +356,21 @@ fn prepare_headers(headers: &mut HeaderMap, host: &str, conn: Conn, entry: &Entr
         "forwarded",
         format!("for={forwarded_for};host={host};proto={proto}"),
     );
+}
+
+/// The request's path and query for the backend, the path rewritten under `rewrite-target`.
+fn backend_uri(uri: &hyper::Uri, entry: &Entry) -> hyper::Uri {
+    let path = uri.path();
+    let path = match &entry.policy.rewrite_target {
+        Some(target) => annotations::rewrite_path(&entry.path, target, path),
+        None => path.to_string(),
+    };
+    let text = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    text.parse()
+        .unwrap_or_else(|_| hyper::Uri::from_static("/"))
 }
 
 fn strip_cookie(headers: &mut HeaderMap, name: &str) {

@@ -10,6 +10,9 @@ use std::sync::{Arc, RwLock};
 
 use rustls::sign::CertifiedKey;
 
+use crate::annotations::Policy;
+use crate::limits::Limiter;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Termination {
     /// Plain HTTP.
@@ -85,6 +88,13 @@ pub struct Entry {
     pub secure_cookie: bool,
     /// Reencrypt: how to reach the backends over TLS.
     pub upstream_tls: Option<Arc<rustls::ClientConfig>>,
+    /// Which pooled backend connections it may use: 0 for plain ones, else a fingerprint of
+    /// its destination CA (connections verified against the same trust).
+    pub upstream_trust: u64,
+    /// What the route's annotations change.
+    pub policy: Policy,
+    /// The route's connection limits (kept across tables, so a change does not reset them).
+    pub limiter: Option<Arc<Limiter>>,
 }
 
 impl Entry {
@@ -106,7 +116,7 @@ impl Entry {
 
 #[derive(Default)]
 pub struct Table {
-    /// Host → routes, longest path first.
+    /// Host (`*.<domain>` for wildcard routes) → routes, longest path first.
     pub hosts: HashMap<String, Vec<Arc<Entry>>>,
     /// Passthrough host → route.
     pub passthrough: HashMap<String, Arc<Entry>>,
@@ -122,16 +132,35 @@ impl Table {
     /// connection that is TLS-terminated here (`tls`) or plain.
     pub fn lookup(&self, host: &str, path: &str) -> Option<&Arc<Entry>> {
         let host = normalise_host(host);
-        self.hosts
-            .get(host.as_str())?
-            .iter()
-            .find(|e| e.serves(path))
+        let find = |key: &str| self.hosts.get(key)?.iter().find(|e| e.serves(path));
+        find(&host).or_else(|| find(&wildcard_of(&host)?))
+    }
+
+    /// The passthrough route of a server name (its own, else its domain's wildcard).
+    pub fn passthrough_for(&self, name: &str) -> Option<&Arc<Entry>> {
+        by_host(&self.passthrough, name)
+    }
+
+    /// The certificate of a server name (its own, else its domain's wildcard route's).
+    pub fn certificate_for(&self, name: &str) -> Option<&Arc<CertifiedKey>> {
+        by_host(&self.certificates, name)
     }
 
     /// Milliseconds since the table was built.
     pub fn now_ms(&self) -> u64 {
         self.built.map_or(0, |b| b.elapsed().as_millis() as u64)
     }
+}
+
+/// `*.<domain>` of a host: the key a wildcard route serving it has (one label replaced).
+fn wildcard_of(host: &str) -> Option<String> {
+    host.split_once('.')
+        .map(|(_, domain)| format!("*.{domain}"))
+}
+
+fn by_host<'a, V>(map: &'a HashMap<String, V>, name: &str) -> Option<&'a V> {
+    let name = normalise_host(name);
+    map.get(&name).or_else(|| map.get(&wildcard_of(&name)?))
 }
 
 /// `Host` without port or trailing dot, in lower case.
@@ -226,6 +255,9 @@ mod tests {
             cookie_name: None,
             secure_cookie: false,
             upstream_tls: None,
+            upstream_trust: 0,
+            policy: Policy::parse(&Default::default()),
+            limiter: None,
         }
     }
 
@@ -237,6 +269,23 @@ mod tests {
         assert!(!entry("/test").serves("/testing"));
         assert!(entry("/test/").serves("/test/a"));
         assert!(!entry("/test/").serves("/test"));
+    }
+
+    #[test]
+    fn wildcard_routes_serve_one_label_under_their_domain() {
+        let mut table = Table::default();
+        table
+            .hosts
+            .insert("*.apps.example".into(), vec![Arc::new(entry(""))]);
+        table
+            .hosts
+            .insert("exact.apps.example".into(), vec![Arc::new(entry("/only"))]);
+        assert!(table.lookup("Any.apps.example:80", "/").is_some());
+        assert!(table.lookup("exact.apps.example", "/only").is_some());
+        // The exact host's paths first, its other paths by the wildcard.
+        assert!(table.lookup("exact.apps.example", "/else").is_some());
+        assert!(table.lookup("a.b.apps.example", "/").is_none());
+        assert!(table.lookup("apps.example", "/").is_none());
     }
 
     #[test]

@@ -136,6 +136,8 @@ pub(super) fn router_rules() -> Vec<Value> {
     vec![
         rule(&[""], &["endpoints"], &["list", "watch"]),
         rule(&[""], &["services"], &["list", "watch"]),
+        // A sharded router's namespace selector (the ingress operator's router role).
+        rule(&[""], &["namespaces"], &["get", "list", "watch"]),
         rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
         rule(
             &["authorization.k8s.io"],
