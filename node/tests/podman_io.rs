@@ -91,6 +91,7 @@ async fn podman_containers_serve_logs_and_run_commands() {
         log_path: log.clone(),
         stdin: false,
         tty: false,
+        build_step: None,
     };
     let sandbox = Sandbox {
         ip: "127.0.0.1".parse().unwrap(),

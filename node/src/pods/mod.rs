@@ -9,6 +9,7 @@ pub mod images;
 pub mod probes;
 pub mod registry_sources;
 pub mod status;
+pub mod termination;
 pub mod volumes;
 mod worker;
 
