@@ -2,6 +2,7 @@
 //! podman storage), and the commands the build steps run with it. Builds run as root with
 //! `--isolation chroot`, as OpenShift 4's builder runs buildah inside its privileged pod.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,9 +74,18 @@ impl Buildah {
         }
     }
 
-    /// A directory of its own for temporary files (auth files, generated contexts).
+    /// A directory of its own for temporary files (auth files, digests), made if missing
+    /// and readable by root only.
     pub fn scratch(&self) -> PathBuf {
-        self.root.with_file_name("scratch")
+        let dir = self.root.with_file_name("scratch");
+        let made = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir);
+        if let Err(e) = made {
+            tracing::warn!(error = %e, "buildah's scratch directory not made");
+        }
+        dir
     }
 
     pub fn command(&self) -> Command {

@@ -1,5 +1,5 @@
 //! Running one tool of a step (git, buildah) with its output written to the step's log as
-//! it comes, and the last lines kept for the step's error.
+//! it comes, and its last line kept for the step's error (the log has the rest).
 
 use std::collections::VecDeque;
 use std::process::Stdio;
@@ -11,7 +11,7 @@ use tokio::process::Command;
 use super::log::StepLog;
 
 /// How many of the last lines of output an error carries.
-const KEPT_LINES: usize = 10;
+const KEPT_LINES: usize = 1;
 
 /// What a tool printed (stdout) when it ran to success.
 #[derive(Debug, Default)]
@@ -19,7 +19,7 @@ pub struct Ran {
     pub stdout: String,
 }
 
-/// A tool that could not start or exited non-zero: its last lines of output.
+/// A tool that could not start or exited non-zero: its last line of output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed(pub String);
 
@@ -116,7 +116,7 @@ mod tests {
         let mut bad = Command::new("sh");
         bad.args(["-c", "echo first >&2; echo why >&2; exit 3"]);
         let failed = run(bad, Some(&log)).await.unwrap_err();
-        assert_eq!(failed.0, "first\nwhy: exit status 3");
+        assert_eq!(failed.0, "why: exit status 3");
         let text = std::fs::read_to_string(dir.path().join("0.log")).unwrap();
         assert_eq!(text.lines().count(), 4);
         let missing = run(Command::new("/nonexistent/tool"), None).await;
