@@ -340,6 +340,7 @@ pub fn objects() -> Vec<Value> {
             "system:oxshift:node-image-config-reader",
             rules(NODE_IMAGE_CONFIG_READER),
         ),
+        cluster_role("system:oxshift:node-builder", rules(NODE_BUILDER)),
         // Upstream's full access to the nodes' API, which the API server's own client
         // certificate holds to proxy logs and streams.
         cluster_role(
@@ -359,6 +360,11 @@ pub fn objects() -> Vec<Value> {
         binding(
             "system:oxshift:node-image-config-reader",
             "system:oxshift:node-image-config-reader",
+            &[NODES_GROUP],
+        ),
+        binding(
+            "system:oxshift:node-builder",
+            "system:oxshift:node-builder",
             &[NODES_GROUP],
         ),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),
