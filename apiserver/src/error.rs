@@ -63,6 +63,8 @@ pub enum ApiError {
     /// 422, which does not say which.
     PatchFailed,
     Unauthorized,
+    /// 401 with a message of its own (a webhook's refused secret).
+    UnauthorizedBecause(String),
     /// The authorizer did not allow the request; `message` says who cannot do what.
     Forbidden {
         target: Target,
@@ -169,6 +171,7 @@ impl ApiError {
             )
             .with_details(StatusDetails::default()),
             ApiError::Unauthorized => Status::failure(401, "Unauthorized", "Unauthorized"),
+            ApiError::UnauthorizedBecause(m) => Status::failure(401, "Unauthorized", m.clone()),
             ApiError::Forbidden { target, message } => {
                 let text = match (target.resource.as_str(), target.name.as_str()) {
                     ("", _) => format!("forbidden: {message}"),

@@ -34,6 +34,7 @@
 
 pub mod backoff;
 pub mod bounded;
+pub mod build;
 pub mod cluster_role_aggregation;
 pub mod deployment;
 pub mod deploymentconfig;
@@ -136,6 +137,7 @@ pub async fn run(client: Client, options: Options) {
         replicaset::run(client.clone()),
         deployment::run(client.clone()),
         deploymentconfig::run(client.clone()),
+        build::run(client.clone()),
         endpoints::run(client.clone()),
         image_config::run(client.clone()),
         template_instance::run(client.clone()),

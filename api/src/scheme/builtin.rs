@@ -293,9 +293,17 @@ pub const BUILTIN: &[ResourceDef] = &[
     .with_pod_spec("spec.template.spec")
     .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_columns(columns::DEPLOYMENT_CONFIG),
-    resource!("build.openshift.io"/"v1", "BuildConfig", "buildconfigs", "buildconfig", Namespaced, short: ["bc"], categories: ALL, subresources: NONE)
+    resource!("build.openshift.io"/"v1", "BuildConfig", "buildconfigs", "buildconfig", Namespaced, short: ["bc"], categories: ALL, subresources: &[
+        Subresource { name: "instantiate", group: "build.openshift.io", version: "v1", kind: "BuildRequest", verbs: &["create"] },
+        Subresource { name: "instantiatebinary", group: "build.openshift.io", version: "v1", kind: "BinaryBuildRequestOptions", verbs: &["create"] },
+        Subresource { name: "webhooks", group: "build.openshift.io", version: "v1", kind: "Build", verbs: &["create"] },
+    ])
         .with_columns(columns::BUILD_CONFIG),
-    resource!("build.openshift.io"/"v1", "Build", "builds", "build", Namespaced, short: [], categories: ALL, subresources: NONE)
+    resource!("build.openshift.io"/"v1", "Build", "builds", "build", Namespaced, short: [], categories: ALL, subresources: &[
+        Subresource { name: "clone", group: "build.openshift.io", version: "v1", kind: "BuildRequest", verbs: &["create"] },
+        Subresource { name: "details", group: "build.openshift.io", version: "v1", kind: "Build", verbs: &["update"] },
+        Subresource { name: "log", group: "build.openshift.io", version: "v1", kind: "BuildLog", verbs: &["get"] },
+    ])
         .with_columns(columns::BUILD),
     resource!("route.openshift.io"/"v1", "Route", "routes", "route", Namespaced, short: [], categories: ALL, subresources: STATUS)
         .with_columns(columns::ROUTE),

@@ -19,6 +19,8 @@ pub struct RequestInfo {
     pub namespace: Option<String>,
     pub resource: String,
     pub subresource: Option<String>,
+    /// The path after the subresource, if any.
+    pub subpath: String,
     pub name: Option<String>,
 }
 
@@ -108,6 +110,8 @@ pub fn parse(method: &Method, path: &str, watch_query: bool) -> RequestInfo {
     info.resource = rest.first().map(|s| s.to_string()).unwrap_or_default();
     info.name = rest.get(1).map(|s| s.to_string());
     info.subresource = rest.get(2).map(|s| s.to_string());
+    // What follows a subresource (a webhook's `<secret>/<type>`).
+    info.subpath = rest.get(3..).map(|s| s.join("/")).unwrap_or_default();
     // A project is authorized as its namespace, so that a namespace's admins manage it.
     if info.group == "project.openshift.io" && info.resource == "projects" {
         info.namespace = info.name.clone();

@@ -161,6 +161,7 @@ pub(super) async fn may(
         resource: "imagestreams".into(),
         subresource: (!subresource.is_empty()).then(|| subresource.to_string()),
         name: (verb != "create").then(|| name.to_string()),
+        subpath: String::new(),
     };
     let path = format!("/apis/image.openshift.io/v1/namespaces/{namespace}/imagestreams/{name}");
     server.authorizer.check(user, &info, &path).await.is_ok()

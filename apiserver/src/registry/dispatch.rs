@@ -111,6 +111,7 @@ async fn dispatch(server: &ApiServer, request: Request) -> Result<Response, ApiE
         out,
         content_type: content_type.as_deref(),
         headers: &parts.headers,
+        subpath: &info.subpath,
         query: parts.uri.query(),
         upgrade: parts.extensions.get::<hyper::upgrade::OnUpgrade>().cloned(),
     };

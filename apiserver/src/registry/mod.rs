@@ -15,6 +15,7 @@ pub mod apps_openshift;
 pub mod authorization;
 pub mod autoscaling;
 pub mod batch;
+pub mod build;
 pub mod config_openshift;
 pub mod core;
 pub mod decode;
@@ -141,6 +142,8 @@ impl Registry {
             &template::BrokerTemplateInstances,
         );
         r.strategy("route.openshift.io", "routes", &route::Routes);
+        r.strategy("build.openshift.io", "buildconfigs", &build::BuildConfigs);
+        r.strategy("build.openshift.io", "builds", &build::Builds);
         r.strategy("image.openshift.io", "imagestreams", &image::ImageStreams);
         r.strategy("image.openshift.io", "images", &image::Images);
         // Subresources and virtual resources with handlers of their own.
@@ -252,6 +255,37 @@ impl Registry {
             "secrets",
             image::secrets::Secrets,
         );
+        r.handler(
+            "build.openshift.io",
+            "buildconfigs",
+            "instantiate",
+            build::instantiate::Instantiate,
+        );
+        r.handler(
+            "build.openshift.io",
+            "buildconfigs",
+            "instantiatebinary",
+            build::binary::InstantiateBinary,
+        );
+        r.handler(
+            "build.openshift.io",
+            "buildconfigs",
+            "webhooks",
+            build::webhooks::Webhooks,
+        );
+        r.handler(
+            "build.openshift.io",
+            "builds",
+            "clone",
+            build::instantiate::Clone,
+        );
+        r.handler(
+            "build.openshift.io",
+            "builds",
+            "details",
+            build::details::Details,
+        );
+        r.handler("build.openshift.io", "builds", "log", build::log::Log);
         // Everything else the scheme serves: reviews, and the generic store for every stored
         // kind (the object, and its status, scale and finalize subresources).
         r.fill_in(scheme);

@@ -30,6 +30,8 @@ pub struct Call<'a> {
     /// The body's media type, without parameters, lowercased.
     pub content_type: Option<&'a str>,
     pub headers: &'a HeaderMap,
+    /// The path after the subresource (a webhook's `<secret>/<type>`), empty when none.
+    pub subpath: &'a str,
     /// The raw query (for options read otherwise than `params` reads them: repeated values).
     pub query: Option<&'a str>,
     /// The connection's upgrade, for subresources that become streams (exec, attach).

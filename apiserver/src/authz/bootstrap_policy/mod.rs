@@ -296,6 +296,15 @@ pub fn objects() -> Vec<Value> {
             cluster_role("system:image-builder", rules(IMAGE_BUILDER)),
             &[aggregate_label("admin"), aggregate_label("edit")],
         ),
+        // Anyone may call a build config's webhook: its secret is the check.
+        cluster_role(
+            "system:webhook",
+            vec![rule(
+                OS_BUILD,
+                &["buildconfigs/webhooks"],
+                &["get", "create"],
+            )],
+        ),
         cluster_role(
             "system:deployer",
             vec![
@@ -403,6 +412,11 @@ pub fn objects() -> Vec<Value> {
         binding(
             "system:openshift:public-info-viewer",
             "system:openshift:public-info-viewer",
+            &[auth::rbac::AUTHENTICATED, "system:unauthenticated"],
+        ),
+        binding(
+            "system:webhooks",
+            "system:webhook",
             &[auth::rbac::AUTHENTICATED, "system:unauthenticated"],
         ),
         binding(

@@ -8,7 +8,7 @@ mod defaults;
 pub mod instantiate;
 pub mod log;
 pub mod rollback;
-mod tags;
+pub(crate) mod tags;
 mod validation;
 
 use api::scheme::ResourceDef;

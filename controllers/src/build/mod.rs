@@ -1,0 +1,446 @@
+//! Builds (build.openshift.io): each build runs as a pod `<build>-build`.
+//!
+//! - this module, the build controller: starts a new build's pod when its config's run
+//!   policy lets it (`policy.rs`), with its output resolved through its image stream and the
+//!   `builder` account's push secret (`pod.rs` makes the pod), then follows the pod into the
+//!   build's phase (`phase.rs`), cancels on request and records completion data;
+//! - `config`: the build config controller: the first build on creation (ConfigChange), builds
+//!   on a new image of the builder's stream (ImageChange), and pruning past the history limits.
+
+pub mod config;
+pub mod phase;
+pub mod pod;
+pub mod policy;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, ServiceAccount};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+use crate::Error;
+use crate::backoff::{Retries, key_of};
+use crate::events::{self, Involved};
+use crate::lenient::{Meta, Object};
+use phase::Phase;
+use types::{Build, ImageStream, is_terminal};
+
+const COMPONENT: &str = "build-controller";
+/// How soon a build that cannot start yet (its turn, its secret, its upload) looks again.
+const WAIT: Duration = Duration::from_secs(1);
+/// The annotation naming an account's pull secret for the integrated registry.
+const REGISTRY_SECRET_REF: &str = "openshift.io/internal-registry-pull-secret-ref";
+
+struct Context {
+    client: Client,
+    retries: Retries,
+}
+
+fn now() -> String {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
+}
+
+fn involved(build: &Build) -> Involved<'_> {
+    Involved {
+        api_version: "build.openshift.io/v1",
+        kind: "Build",
+        namespace: build.namespace(),
+        name: build.name(),
+        uid: build.metadata.uid.as_deref().unwrap_or_default(),
+    }
+}
+
+fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(r) if r.code == 404)
+}
+
+async fn patch_build(ctx: &Context, build: &Build, patch: Value) -> Result<(), Error> {
+    let api: Api<Object<Build>> = Api::namespaced(ctx.client.clone(), build.namespace());
+    match api
+        .patch(build.name(), &PatchParams::default(), &Patch::Merge(patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Moves `build` to `next`, with the event upstream records for it.
+async fn transition(
+    ctx: &Context,
+    build: &Build,
+    next: &Phase,
+    pod: Option<&Pod>,
+) -> Result<(), Error> {
+    let patch = phase::status_patch(&build.status, next, pod, &now());
+    patch_build(ctx, build, json!({"status": patch})).await?;
+    let id = format!("{}/{}", build.namespace(), build.name());
+    let (reason, message) = match next.phase {
+        "Running" => ("BuildStarted", format!("Build {id} is now running")),
+        "Complete" => (
+            "BuildCompleted",
+            format!("Build {id} completed successfully"),
+        ),
+        "Failed" | "Error" => ("BuildFailed", format!("Build {id} failed")),
+        "Cancelled" => ("BuildCancelled", format!("Build {id} has been cancelled")),
+        _ => return Ok(()),
+    };
+    let kind = if matches!(next.phase, "Failed" | "Error") {
+        "Warning"
+    } else {
+        "Normal"
+    };
+    events::record(
+        &ctx.client,
+        COMPONENT,
+        &involved(build),
+        kind,
+        reason,
+        &message,
+    )
+    .await;
+    Ok(())
+}
+
+/// Builds the controller must not move back to (upstream's isValidTransition).
+fn valid_transition(from: &str, to: &str) -> bool {
+    if from == to {
+        return true;
+    }
+    if is_terminal(from) {
+        return false;
+    }
+    !matches!(
+        (from, to),
+        ("Pending", "New") | ("Running", "New" | "Pending")
+    )
+}
+
+/// The builds of `build`'s config.
+async fn siblings(ctx: &Context, build: &Build) -> Result<Vec<Build>, Error> {
+    let api: Api<Object<Build>> = Api::namespaced(ctx.client.clone(), build.namespace());
+    let selector = format!(
+        "{}={}",
+        types::CONFIG_NAME,
+        pod::label_value(build.config())
+    );
+    Ok(api
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|o| o.object)
+        .filter(|b| b.config() == build.config())
+        .collect())
+}
+
+/// A reason for a build that stays New for now.
+async fn stays_new(
+    ctx: &Context,
+    build: &Build,
+    reason: &str,
+    message: &str,
+) -> Result<Action, Error> {
+    if build.status["reason"] != reason {
+        patch_build(
+            ctx,
+            build,
+            json!({"status": {"reason": reason, "message": message}}),
+        )
+        .await?;
+    }
+    Ok(Action::requeue(WAIT))
+}
+
+/// The pull spec the build pushes to: an image stream tag's repository and tag, or the
+/// named image. `Ok(None)`: the stream (or its repository) is not there yet.
+async fn output_reference(ctx: &Context, build: &Build) -> Result<Option<String>, Error> {
+    let to = &build.spec["output"]["to"];
+    let name = to["name"].as_str().unwrap_or_default();
+    match to["kind"].as_str() {
+        Some("ImageStreamTag") => {
+            let ns = to["namespace"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(build.namespace());
+            let (stream, tag) = name.split_once(':').unwrap_or((name, "latest"));
+            let api: Api<Object<ImageStream>> = Api::namespaced(ctx.client.clone(), ns);
+            let Some(found) = api.get_opt(stream).await?.and_then(|o| o.object) else {
+                return Ok(None);
+            };
+            Ok(found.status["dockerImageRepository"]
+                .as_str()
+                .filter(|r| !r.is_empty())
+                .map(|r| format!("{r}:{tag}")))
+        }
+        Some("DockerImage") => Ok(Some(name.to_string())),
+        _ => Ok(Some(String::new())),
+    }
+}
+
+/// The build account's secret for the integrated registry.
+async fn account_secret(ctx: &Context, build: &Build) -> Result<Option<String>, Error> {
+    let account = build.spec["serviceAccount"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("builder");
+    let api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), build.namespace());
+    let Some(sa) = api.get_opt(account).await? else {
+        return Ok(None);
+    };
+    if let Some(reference) = sa
+        .annotations()
+        .get(REGISTRY_SECRET_REF)
+        .filter(|r| !r.is_empty())
+    {
+        return Ok(Some(reference.clone()));
+    }
+    Ok(sa
+        .image_pull_secrets
+        .iter()
+        .flatten()
+        .map(|s| s.name.clone())
+        .find(|n| !n.is_empty()))
+}
+
+/// Starts a New build whose turn it is: its pod, then Pending.
+async fn start(ctx: &Context, build: &Build) -> Result<Action, Error> {
+    if !build.config().is_empty() {
+        let all = siblings(ctx, build).await?;
+        for older in policy::superseded(build, &all) {
+            patch_build(ctx, older, json!({"status": {"cancelled": true}})).await?;
+        }
+        if build.policy() == "SerialLatestOnly" && !policy::is_latest_queued(build, &all) {
+            return Ok(Action::requeue(WAIT));
+        }
+        if !policy::runnable(build, &all) {
+            return Ok(Action::requeue(WAIT));
+        }
+    }
+    let Some(output) = output_reference(ctx, build).await? else {
+        events::record(&ctx.client, COMPONENT, &involved(build), "Warning", "InvalidOutput",
+            "Error starting build: an image stream cannot be used as build output because the integrated container image registry is not configured").await;
+        return stays_new(
+            ctx,
+            build,
+            "InvalidOutputReference",
+            "Output image could not be resolved.",
+        )
+        .await;
+    };
+    let secret = account_secret(ctx, build).await?;
+    let push = match build.spec["output"]["pushSecret"]["name"].as_str() {
+        Some(name) if !name.is_empty() => Some(name.to_string()),
+        _ if output.is_empty() => None,
+        _ => match secret.clone() {
+            Some(s) => Some(s),
+            None => {
+                return stays_new(
+                    ctx,
+                    build,
+                    "CannotRetrieveServiceAccount",
+                    "Unable to look up the service account secrets for this build.",
+                )
+                .await;
+            }
+        },
+    };
+    let pull = ["dockerStrategy", "sourceStrategy", "customStrategy"]
+        .iter()
+        .find_map(|f| {
+            build.spec["strategy"][*f]["pullSecret"]["name"]
+                .as_str()
+                .map(String::from)
+        })
+        .or(secret);
+    if build.spec["source"]["binary"].is_object() {
+        let maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), build.namespace());
+        if maps
+            .get_opt(&format!("{}-binary", build.name()))
+            .await?
+            .is_none()
+        {
+            return Ok(Action::requeue(WAIT));
+        }
+    }
+    let mut resolved = serde_json::to_value(build).map_err(|e| Error::Invalid(e.to_string()))?;
+    if !output.is_empty() {
+        resolved["spec"]["output"]["to"] = json!({"kind": "DockerImage", "name": output});
+        resolved["status"]["outputDockerImageReference"] = json!(output);
+    }
+    if let Some(push) = &push {
+        resolved["spec"]["output"]["pushSecret"] = json!({"name": push});
+    }
+    let secrets = pod::Secrets {
+        push: push.as_deref(),
+        pull: pull.as_deref(),
+    };
+    let manifest = pod::build_pod(build, &resolved, &secrets);
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), build.namespace());
+    let new_pod: Pod =
+        serde_json::from_value(manifest).map_err(|e| Error::Invalid(e.to_string()))?;
+    match pods.create(&PostParams::default(), &new_pod).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 409 => {}
+        Err(e) => {
+            events::record(
+                &ctx.client,
+                COMPONENT,
+                &involved(build),
+                "Warning",
+                "FailedCreate",
+                &format!("Error creating build pod: {}", crate::logs::describe(&e)),
+            )
+            .await;
+            patch_build(
+                ctx,
+                build,
+                json!({"status": {"reason": "CannotCreateBuildPod",
+                "message": "Failed creating build pod."}}),
+            )
+            .await?;
+            return Err(e.into());
+        }
+    }
+    let mut patch = json!({
+        "metadata": {"annotations": {types::POD_NAME: build.pod_name()}},
+        "status": {"phase": "Pending", "reason": null, "message": null},
+    });
+    if !output.is_empty() {
+        patch["status"]["outputDockerImageReference"] = json!(output);
+    }
+    if let Some(push) = push {
+        patch["spec"] = json!({"output": {"pushSecret": {"name": push}}});
+    }
+    patch_build(ctx, build, patch).await?;
+    Ok(Action::await_change())
+}
+
+/// The build follows its pod.
+async fn follow_pod(ctx: &Context, build: &Build, pod: &Pod) -> Result<Action, Error> {
+    let next = phase::from_pod(pod);
+    if next.phase == build.phase() || !valid_transition(build.phase(), next.phase) {
+        return Ok(Action::await_change());
+    }
+    transition(ctx, build, &next, Some(pod)).await?;
+    Ok(Action::await_change())
+}
+
+async fn sync(build: &Build, ctx: &Context) -> Result<Action, Error> {
+    if build.metadata.deletion_timestamp.is_some()
+        || build.spec["strategy"]["jenkinsPipelineStrategy"].is_object()
+    {
+        return Ok(Action::await_change());
+    }
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), build.namespace());
+    let pod_name = build.pod_name();
+    let current = build.phase();
+    if is_terminal(current) {
+        if build.status["completionTimestamp"].is_null() {
+            let pod = pods.get_opt(&pod_name).await?;
+            let same = Phase {
+                phase: types_phase(current),
+                reason: "",
+                message: "",
+            };
+            let mut patch = phase::status_patch(&build.status, &same, pod.as_ref(), &now());
+            if let Some(map) = patch.as_object_mut() {
+                map.remove("reason");
+                map.remove("message");
+            }
+            patch_build(ctx, build, json!({"status": patch})).await?;
+        }
+        return Ok(Action::await_change());
+    }
+    if build.status["cancelled"] == true {
+        match pods.delete(&pod_name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+        transition(ctx, build, &phase::CANCELLED, None).await?;
+        return Ok(Action::await_change());
+    }
+    let pod = pods.get_opt(&pod_name).await?;
+    let owned = |p: &Pod| {
+        p.owner_references()
+            .iter()
+            .any(|o| o.controller == Some(true) && Some(&o.uid) == build.metadata.uid.as_ref())
+    };
+    match (current, pod) {
+        ("New", None) => start(ctx, build).await,
+        ("New", Some(p)) if !owned(&p) => {
+            transition(ctx, build, &phase::POD_EXISTS, None).await?;
+            Ok(Action::await_change())
+        }
+        (_, Some(p)) => follow_pod(ctx, build, &p).await,
+        (_, None) => {
+            transition(ctx, build, &phase::POD_DELETED, None).await?;
+            Ok(Action::await_change())
+        }
+    }
+}
+
+/// A terminal phase as the static string `Phase` holds.
+fn types_phase(phase: &str) -> &'static str {
+    match phase {
+        "Complete" => "Complete",
+        "Failed" => "Failed",
+        "Cancelled" => "Cancelled",
+        _ => "Error",
+    }
+}
+
+async fn reconcile(obj: Arc<Object<Build>>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let Some(build) = obj.object.as_ref() else {
+        return Ok(Action::await_change());
+    };
+    let key = key_of(&obj.metadata.meta);
+    ctx.retries.track(&key, sync(build, &ctx)).await
+}
+
+fn error_policy(obj: Arc<Object<Build>>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.retries
+        .retry("build", &key_of(&obj.metadata.meta), error)
+}
+
+async fn run_builds(client: Client) {
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        retries: Retries::new(),
+    });
+    Controller::new(
+        Api::<Object<Build>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Meta<Pod>>::all(client), watcher::Config::default())
+    .run(reconcile, error_policy, ctx)
+    .for_each(|_| futures::future::ready(()))
+    .await;
+}
+
+/// Runs the build controller and the build config controller.
+pub async fn run(client: Client) {
+    tokio::join!(run_builds(client.clone()), config::run(client));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_never_go_back() {
+        assert!(valid_transition("New", "Running"));
+        assert!(!valid_transition("Running", "Pending"));
+        assert!(!valid_transition("Complete", "Running"));
+    }
+}
