@@ -78,10 +78,9 @@ pub fn revision_lines(r: &Revision) -> String {
 
 pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
     let source = &ctx.build.spec.source;
-    if source.binary.is_some() {
-        return Err(StepFailure::fetch_source(
-            "binary build input is not taken by this node; use a git source",
-        ));
+    if let Some(binary) = source.binary.as_ref() {
+        super::binary_input::run(ctx, binary).await?;
+        return check_context_dir(ctx);
     }
     let Some(git_source) = source.git.as_ref() else {
         return Ok(());
@@ -141,8 +140,12 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
         ctx.details.revision(&revision).await;
     }
 
+    check_context_dir(ctx)
+}
+
+fn check_context_dir(ctx: &StepContext) -> Result<(), StepFailure> {
     let dir = ctx.build.context_dir();
-    if !dir.is_empty() && !inputs.join(dir).is_dir() {
+    if !dir.is_empty() && !ctx.inputs()?.join(dir).is_dir() {
         return Err(StepFailure::context_dir(dir));
     }
     Ok(())

@@ -4,12 +4,13 @@
 //! but only for pods a Build really controls (`recognise`). To the rest of the node they are
 //! containers like any other (`runtime`: the `Runtime` that runs them and wraps the real one).
 //!
-//! One module per step (`git_clone`, `manage_dockerfile`, `docker_build`, `sti_build`), with
+//! One module per step (`git_clone` with `binary_input`, `manage_dockerfile`, `docker_build`, `sti_build`), with
 //! their pure parts apart (`dockerfile`, `s2i`); what steps share: the Build they read
 //! (`build_spec`), their context, log, commands and buildah, the details they report
 //! (`details`), their failures in upstream's words (`failure`), the rule that builds reach
 //! only this machine (`loopback`).
 
+mod binary_input;
 mod build_spec;
 mod buildah;
 mod command;

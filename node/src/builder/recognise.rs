@@ -1,7 +1,9 @@
 //! Which containers the node runs as build steps instead of through the container runtime:
-//! containers of a build pod whose arguments name a step (`openshift-docker-build`, …), in a
-//! pod that a `build.openshift.io/v1 Build` of that uid controls, and privileged (only what
-//! security admission let privileged may build, as on OpenShift where the builder needs it).
+//! containers whose arguments name a step (`openshift-docker-build`, …) in a pod that a
+//! `build.openshift.io/v1 Build` of that uid controls and whose build container (the one
+//! that builds: `docker-build`, `sti-build`) is privileged — only a pod security admission
+//! let run privileged may build, as on OpenShift, where the builder needs it. The pod's
+//! other steps (clone, Dockerfile) are unprivileged there and run natively with it.
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::Api;
@@ -54,10 +56,23 @@ fn privileged(container: &Container) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether the pod is a build pod: controlled by a Build that exists with that uid (read
-/// with the node's credentials). Errors other than "not found" are errors, so the caller
-/// asks again rather than running the build pod's containers as ordinary ones.
+/// Whether one of the pod's containers builds (`docker-build`, `sti-build`) and is
+/// privileged.
+fn builds_privileged(pod: &Pod) -> bool {
+    pod.spec
+        .iter()
+        .flat_map(|s| &s.containers)
+        .any(|c| matches!(Step::of(c), Some(Step::DockerBuild | Step::StiBuild)) && privileged(c))
+}
+
+/// Whether the pod is a build pod: its build container privileged, controlled by a Build
+/// that exists with that uid (read with the node's credentials). Errors other than "not
+/// found" are errors, so the caller asks again rather than running the build pod's
+/// containers as ordinary ones.
 pub async fn is_build_pod(client: &kube::Client, pod: &Pod) -> Result<bool, kube::Error> {
+    if !builds_privileged(pod) {
+        return Ok(false);
+    }
     let Some((name, uid)) = controlling_build(pod) else {
         return Ok(false);
     };
@@ -77,12 +92,9 @@ pub async fn is_build_pod(client: &kube::Client, pod: &Pod) -> Result<bool, kube
 }
 
 /// The step the container runs natively, if the pod is a build pod (`build_pod`) and the
-/// container is privileged and names one.
+/// container names one.
 pub fn native_step(build_pod: bool, container: &Container) -> Option<Step> {
-    if !build_pod || !privileged(container) {
-        return None;
-    }
-    Step::of(container)
+    build_pod.then(|| Step::of(container)).flatten()
 }
 
 #[cfg(test)]
@@ -119,14 +131,36 @@ mod tests {
     }
 
     #[test]
-    fn only_privileged_containers_of_build_pods_run_natively() {
-        let c = container(&["openshift-docker-build"], Some(true));
-        assert_eq!(native_step(true, &c), Some(Step::DockerBuild));
-        assert_eq!(native_step(false, &c), None);
-        let unprivileged = container(&["openshift-docker-build"], None);
-        assert_eq!(native_step(true, &unprivileged), None);
-        let plain = container(&["openshift-docker-build"], Some(false));
-        assert_eq!(native_step(true, &plain), None);
+    fn only_pods_whose_build_container_is_privileged_run_natively() {
+        let pod = |main: Container| Pod {
+            spec: Some(k8s_openapi::api::core::v1::PodSpec {
+                init_containers: Some(vec![container(&["openshift-git-clone"], Some(false))]),
+                containers: vec![main],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(builds_privileged(&pod(container(
+            &["openshift-docker-build"],
+            Some(true)
+        ))));
+        assert!(builds_privileged(&pod(container(
+            &["openshift-sti-build"],
+            Some(true)
+        ))));
+        assert!(!builds_privileged(&pod(container(
+            &["openshift-docker-build"],
+            None
+        ))));
+        assert!(!builds_privileged(&pod(container(
+            &["openshift-docker-build"],
+            Some(false)
+        ))));
+        assert!(!builds_privileged(&pod(container(&["sh"], Some(true)))));
+        let clone = container(&["openshift-git-clone"], Some(false));
+        assert_eq!(native_step(true, &clone), Some(Step::GitClone));
+        assert_eq!(native_step(false, &clone), None);
+        assert_eq!(native_step(true, &container(&["sh"], Some(true))), None);
     }
 
     #[test]
