@@ -1,6 +1,6 @@
 //! The parts of a Build the builder reads, from the build pod's `BUILD` variable (the Build
 //! as the build controller wrote it: images resolved to pull specs, the output resolved to
-//! the push target). Decoded leniently: a field of a wrong type reads as absent.
+//! the push target). A `null` member reads as absent.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -114,13 +114,27 @@ pub struct Revision {
     pub date: String,
 }
 
+/// Removes every `null` member (as Go's decoder leaves such fields at their zero value).
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 impl Build {
     /// The Build in `BUILD`, and the value as it came (sent back with the details).
     pub fn parse(text: &str) -> Result<(Build, Value), String> {
         let value: Value =
             serde_json::from_str(text).map_err(|e| format!("unable to parse build: {e}"))?;
-        let build = serde_json::from_value(value.clone())
-            .map_err(|e| format!("unable to parse build: {e}"))?;
+        let mut present = value.clone();
+        drop_nulls(&mut present);
+        let build =
+            serde_json::from_value(present).map_err(|e| format!("unable to parse build: {e}"))?;
         Ok((build, value))
     }
 
@@ -207,5 +221,11 @@ mod tests {
         assert_eq!(build.wanted_ref().as_deref(), Some("abc"));
         assert_eq!(build.push_target().as_deref(), Some("127.0.0.1:5000/x/y:1"));
         assert!(Build::parse("nope").is_err());
+        // Null members read as absent.
+        let text = r#"{"spec":{"strategy":{"dockerStrategy":{"env":null,"noCache":null}},"revision":null}}"#;
+        let (build, raw) = Build::parse(text).unwrap();
+        assert!(build.spec.strategy.docker_strategy.unwrap().env.is_empty());
+        assert!(build.spec.revision.is_none());
+        assert!(raw["spec"]["revision"].is_null());
     }
 }
