@@ -111,7 +111,13 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
                 &crate::runtime::podman::state_dir(&config.data_dir),
                 &config.name,
             ));
-            (podman.clone(), Some(podman))
+            // Build pods' steps run natively beside the pods' containers.
+            let runtime = crate::builder::BuilderRuntime::new(
+                podman.clone(),
+                client.clone(),
+                &config.data_dir.join("buildah"),
+            );
+            (Arc::new(runtime), Some(podman))
         }
         RuntimeKind::Simulated => (Arc::new(Simulated::new()), None),
     };

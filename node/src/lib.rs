@@ -6,11 +6,13 @@
 //! - `pods`: the watch of the node's pods and one worker per pod (status, back-off,
 //!   environment, volumes, images);
 //! - `runtime`: the container runtime trait, podman and simulated, and CRI logs;
+//! - `builder`: build pods' steps run by the node with git and buildah;
 //! - `provisioner`: the local provisioner's volumes under the node's storage directory;
 //! - `network`: the bridge, the pods' network namespaces and their addresses;
 //! - `node_io`: the `ContainerIo` the HTTPS API calls; `events`: the kubelet's events.
 
 pub mod agent;
+pub mod builder;
 pub mod container_io;
 pub mod events;
 pub mod kubelet_api;

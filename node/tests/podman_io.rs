@@ -99,6 +99,7 @@ async fn podman_containers_serve_logs_and_run_commands() {
             cap_drop: vec!["ALL".into()],
             ..Default::default()
         },
+        build_step: None,
     };
     let sandbox = Sandbox {
         ip: "127.0.0.1".parse().unwrap(),

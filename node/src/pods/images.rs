@@ -36,6 +36,37 @@ pub fn pull_policy(container: &Container) -> &str {
     }
 }
 
+/// The registries' entries of a docker config secret (`.dockerconfigjson` wins over
+/// `.dockercfg`), each with the `auth` containers/image wants.
+pub fn secret_auths(
+    dockerconfigjson: Option<&[u8]>,
+    dockercfg: Option<&[u8]>,
+) -> Map<String, Value> {
+    let parsed = if let Some(json) = dockerconfigjson {
+        serde_json::from_slice::<Value>(json)
+            .ok()
+            .map(|v| v["auths"].clone())
+    } else {
+        dockercfg.and_then(|cfg| serde_json::from_slice::<Value>(cfg).ok())
+    };
+    let Some(Value::Object(entries)) = parsed else {
+        return Map::new();
+    };
+    entries
+        .into_iter()
+        .map(|(registry, mut entry)| {
+            // Secrets may carry only the user and password.
+            if entry.get("auth").is_none()
+                && let (Some(u), Some(p)) = (entry["username"].as_str(), entry["password"].as_str())
+            {
+                let auth = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+                entry["auth"] = Value::String(auth);
+            }
+            (registry, entry)
+        })
+        .collect()
+}
+
 /// The auths of the pod's pull secrets merged into one `auth.json` under `pod_dir`, if any.
 pub async fn auth_file(pod: &Pod, pod_dir: &Path, lookup: &mut Lookup) -> Option<PathBuf> {
     let mut auths = Map::new();
@@ -47,26 +78,12 @@ pub async fn auth_file(pod: &Pod, pod_dir: &Path, lookup: &mut Lookup) -> Option
         let Ok(Some(data)) = lookup.secret(&secret.name).await else {
             continue;
         };
-        let parsed = if let Some(json) = data.get(".dockerconfigjson") {
-            serde_json::from_slice::<Value>(json)
-                .ok()
-                .map(|v| v["auths"].clone())
-        } else {
-            data.get(".dockercfg")
-                .and_then(|cfg| serde_json::from_slice::<Value>(cfg).ok())
-        };
-        if let Some(Value::Object(entries)) = parsed {
-            for (registry, mut entry) in entries {
-                // containers/image wants `auth`; secrets may carry only the user and password.
-                if entry.get("auth").is_none()
-                    && let (Some(u), Some(p)) =
-                        (entry["username"].as_str(), entry["password"].as_str())
-                {
-                    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-                    entry["auth"] = Value::String(auth);
-                }
-                auths.entry(registry).or_insert(entry);
-            }
+        let entries = secret_auths(
+            data.get(".dockerconfigjson").map(Vec::as_slice),
+            data.get(".dockercfg").map(Vec::as_slice),
+        );
+        for (registry, entry) in entries {
+            auths.entry(registry).or_insert(entry);
         }
     }
     if auths.is_empty() {

@@ -12,6 +12,7 @@ pub mod registries_conf;
 pub mod registry_sources;
 pub mod security;
 pub mod status;
+pub mod termination;
 pub mod volumes;
 mod worker;
 

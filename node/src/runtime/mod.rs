@@ -84,6 +84,8 @@ pub struct ContainerSpec {
     pub log_path: PathBuf,
     pub stdin: bool,
     pub tty: bool,
+    /// A build pod's step the node runs itself (`builder`), instead of the image.
+    pub build_step: Option<crate::builder::Step>,
     pub security: Security,
 }
 

@@ -349,6 +349,7 @@ pub fn objects() -> Vec<Value> {
             "system:oxshift:node-image-config-reader",
             rules(NODE_IMAGE_CONFIG_READER),
         ),
+        cluster_role("system:oxshift:node-builder", rules(NODE_BUILDER)),
         // Upstream's full access to the nodes' API, which the API server's own client
         // certificate holds to proxy logs and streams.
         cluster_role(
@@ -374,6 +375,11 @@ pub fn objects() -> Vec<Value> {
         binding(
             "system:oxshift:local-provisioner",
             "system:oxshift:local-provisioner",
+            &[NODES_GROUP],
+        ),
+        binding(
+            "system:oxshift:node-builder",
+            "system:oxshift:node-builder",
             &[NODES_GROUP],
         ),
         user_binding(CONTROLLER_MANAGER, "cluster-admin", CONTROLLER_MANAGER),

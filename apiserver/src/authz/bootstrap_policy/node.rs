@@ -69,5 +69,13 @@ pub(super) const LOCAL_PROVISIONER: &[Rule] = &[
     (STORAGE, &["storageclasses"], READ),
 ];
 
+/// Oxshift's node agents run build pods' steps themselves: they check that a Build controls
+/// the pod before running its privileged steps natively, and report the build's details
+/// (on OpenShift the builder does that with the build's service account).
+pub(super) const NODE_BUILDER: &[Rule] = &[
+    (BUILD_ONLY, &["builds"], GET),
+    (BUILD_ONLY, &["builds/details"], UPDATE),
+];
+
 /// The group of every node's client identity.
 pub const NODES_GROUP: &str = "system:nodes";

@@ -2,6 +2,7 @@
 //! restart policy with back-off; images pulled with theirs.
 
 use super::*;
+use crate::builder::{self, Step};
 
 impl Worker {
     pub(super) fn restart_policy(pod: &Pod) -> String {
@@ -243,9 +244,38 @@ impl Worker {
         false
     }
 
+    /// The build step the node runs itself for the container, if it names one and a Build
+    /// controls the pod (asked once per pod).
+    async fn build_step(&mut self, pod: &Pod, i: usize) -> Result<Option<Step>, String> {
+        if Step::of(&self.slots[i].spec).is_none() {
+            return Ok(None);
+        }
+        let build_pod = match self.build_pod {
+            Some(known) => known,
+            None => {
+                let found = builder::is_build_pod(&self.ctx.client, pod)
+                    .await
+                    .map_err(|e| controllers::logs::describe(&e))?;
+                self.build_pod = Some(found);
+                found
+            }
+        };
+        Ok(builder::native_step(build_pod, &self.slots[i].spec))
+    }
+
     /// Pulls, configures, creates and starts the container.
     pub(super) async fn start(&mut self, pod: &Pod, i: usize, lookup: &mut Lookup) {
-        if !self.pull(pod, i, lookup).await {
+        let build_step = match self.build_step(pod, i).await {
+            Ok(step) => step,
+            Err(e) => {
+                let message = format!("checking the pod's Build: {e}");
+                self.slots[i].status.state =
+                    Some(waiting(Some("CreateContainerError"), Some(message)));
+                return;
+            }
+        };
+        // A build step's image is the builder's, which the node is: nothing to pull.
+        if build_step.is_none() && !self.pull(pod, i, lookup).await {
             return;
         }
         let Some(sandbox) = self.sandbox.clone() else {
@@ -300,6 +330,7 @@ impl Worker {
             stdin: spec.stdin.unwrap_or(false),
             tty: spec.tty.unwrap_or(false),
             security: crate::pods::security::of(pod, &spec),
+            build_step,
         };
         match self
             .ctx

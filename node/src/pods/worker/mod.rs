@@ -33,7 +33,7 @@ use super::env::{Lookup, environment, expand};
 use super::images::{ImageError, auth_file, pull_policy};
 use super::probes::{self, ProbeState, Target};
 use super::registry_sources::RegistrySources;
-use super::{Context, status, volumes};
+use super::{Context, status, termination, volumes};
 use crate::events::{Kind, container_path};
 use crate::runtime::{ContainerSpec, ContainerState, PodRef, PullOptions, Sandbox};
 
@@ -72,6 +72,8 @@ pub struct Worker {
     reported_failure: Option<String>,
     /// Containers of an earlier run of the agent were looked for.
     adopted: bool,
+    /// Whether a Build controls the pod (asked once, when a container names a build step).
+    build_pod: Option<bool>,
 }
 
 fn waiting(reason: Option<&str>, message: Option<String>) -> ApiState {
@@ -158,6 +160,7 @@ impl Worker {
             running_logged: false,
             reported_failure: None,
             adopted: false,
+            build_pod: None,
         }
     }
 
@@ -213,6 +216,7 @@ impl Worker {
             return;
         };
         let scheme = self.ctx.runtime.scheme();
+        let log = self.log_path(&self.slots[i].spec.name, self.slots[i].attempt);
         let info = match self.ctx.runtime.inspect(&id).await {
             Ok(info) => info,
             Err(e) => {
@@ -242,6 +246,13 @@ impl Worker {
                 finished_at,
                 oom_killed,
             }) => {
+                // The message is read from the log once, when the container is seen ended.
+                let known = terminated_of(slot.status.state.as_ref())
+                    .filter(|t| t.container_id.as_deref() == Some(container_id.as_str()));
+                let message = match known {
+                    Some(t) => t.message.clone(),
+                    None => termination::message(&slot.spec, exit_code, &log),
+                };
                 let reason = if oom_killed {
                     "OOMKilled"
                 } else if exit_code == 0 {
@@ -256,6 +267,7 @@ impl Worker {
                         started_at: Some(Time(started_at)),
                         finished_at: Some(Time(finished_at)),
                         container_id: Some(container_id),
+                        message,
                         ..Default::default()
                     }),
                     ..Default::default()

@@ -1,0 +1,100 @@
+//! The `sti-build` step: source-to-image as a generated Dockerfile (`s2i`), built and pushed
+//! as the Docker strategy's is. The builder image's labels and user are read with buildah;
+//! the image is never run outside the build.
+
+use std::path::Path;
+
+use tokio::process::Command;
+
+use super::command;
+use super::context::StepContext;
+use super::docker_build::{build_and_push, pull_bases, with_cleanup};
+use super::failure::StepFailure;
+use super::manage_dockerfile::{build_env, build_labels};
+use super::s2i::{self, Plan};
+use super::source_info;
+use crate::pods::registry_sources::RegistrySources;
+
+/// Copies the directory `from` into `to` (made), as `cp -a`.
+async fn copy_dir(from: &Path, to: &Path) -> Result<(), StepFailure> {
+    std::fs::create_dir_all(to).map_err(|e| StepFailure::generic(e.to_string()))?;
+    let mut cp = Command::new("cp");
+    cp.arg("-a").arg(format!("{}/.", from.display())).arg(to);
+    command::run(cp, None)
+        .await
+        .map(|_| ())
+        .map_err(|e| StepFailure::generic(e.0))
+}
+
+pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
+    let Some(strategy) = ctx.build.spec.strategy.source_strategy.clone() else {
+        return Err(StepFailure::generic("the build has no Source strategy"));
+    };
+    let builder_image = strategy.from.name.clone();
+    ctx.log.line(&format!(
+        "Generating dockerfile with builder image {builder_image}"
+    ));
+    let sources = RegistrySources::of_cluster(&ctx.client).await;
+    pull_bases(
+        ctx,
+        std::slice::from_ref(&builder_image),
+        strategy.force_pull,
+        &sources,
+    )
+    .await?;
+    let labels = ctx
+        .buildah
+        .labels(&builder_image)
+        .await
+        .map_err(|e| StepFailure::image_content(e.0))?;
+    let image_user = ctx.buildah.user(&builder_image).await.unwrap_or_default();
+    let (scripts_dir, destination, user) =
+        s2i::from_image(&labels, &image_user, strategy.scripts.as_deref());
+
+    let work = ctx.work_dir()?;
+    let docker_context = work.join("dockercontext");
+    let src = docker_context.join("upload/src");
+    copy_dir(&ctx.context()?, &src).await?;
+    let mut override_scripts = Vec::new();
+    let s2i_bin = src.join(".s2i/bin");
+    if s2i_bin.is_dir() {
+        copy_dir(&s2i_bin, &docker_context.join("upload/scripts")).await?;
+        for name in ["assemble", "run", "save-artifacts"] {
+            if s2i_bin.join(name).is_file() {
+                override_scripts.push(name.to_string());
+            }
+        }
+    }
+    let revision = source_info::read(&work);
+    let mut env = build_env(&ctx.build, revision.as_ref());
+    env.extend(
+        strategy
+            .env
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default())),
+    );
+    if let Ok(text) = std::fs::read_to_string(src.join(".s2i/environment")) {
+        env.extend(s2i::environment_file(&text));
+    }
+    let plan = Plan {
+        builder_image,
+        scripts_dir,
+        destination,
+        user,
+        override_scripts,
+        env,
+        labels: build_labels(&ctx.build, revision.as_ref()),
+    };
+    let dockerfile_path = docker_context.join("Dockerfile");
+    std::fs::write(&dockerfile_path, s2i::dockerfile(&plan))
+        .map_err(|e| StepFailure::generic(e.to_string()))?;
+    let built = with_cleanup(ctx, async |made: &mut Vec<String>| {
+        build_and_push(ctx, dockerfile_path, docker_context, false, |bud| bud, made).await
+    })
+    .await;
+    // A failed assemble is a generic failure for the Source strategy, as upstream's.
+    built.map_err(|f| match f.reason {
+        "DockerBuildFailed" => StepFailure::generic(f.error),
+        _ => f,
+    })
+}
