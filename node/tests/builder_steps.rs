@@ -230,6 +230,7 @@ impl Pod {
             stdin: false,
             tty: false,
             build_step: Some(step),
+            security: Default::default(),
         };
         let sandbox = Sandbox {
             ip: "127.0.0.1".parse().unwrap(),

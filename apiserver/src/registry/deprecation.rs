@@ -39,6 +39,7 @@ mod tests {
             resource: resource.into(),
             subresource: subresource.map(Into::into),
             name: None,
+            ..Default::default()
         }
     }
 
