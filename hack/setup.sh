@@ -19,6 +19,8 @@
 #   curl               /usr/bin/curl                                the route tests request pages through the router
 #   openssl            /usr/bin/openssl                             ...over TLS with certificates they make
 #   haproxy            /usr/sbin/haproxy                            hack/bench-router.sh compares the router with HAProxy 2.6
+#   git                /usr/bin/git                                 the node clones builds' sources (and tests make repositories)
+#   unzip              /usr/bin/unzip                               ...and unpacks zip archives uploaded as binary build input
 # The Python kubernetes client goes into a virtualenv under target/.
 # `hack/setup.sh --check` installs nothing: it lists what is missing and fails if anything is.
 set -euo pipefail
@@ -42,6 +44,8 @@ required=(
   "curl|/usr/bin/curl"
   "openssl|/usr/bin/openssl"
   "haproxy|/usr/sbin/haproxy"
+  "git|/usr/bin/git"
+  "unzip|/usr/bin/unzip"
 )
 
 missing_packages() {
