@@ -125,9 +125,25 @@ pub fn value(text: &str) -> Option<f64> {
     Some(number * scale)
 }
 
+/// A quantity in thousandths of its unit (`"500m"` → 500, `"1Ki"` → 1 024 000), a fraction of a
+/// thousandth rounded up as upstream rounds it, saturating; `None` for text that is not one.
+pub fn milli(text: &str) -> Option<i64> {
+    let v = value(text.trim())?;
+    Some((v * 1000.0).ceil().clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_in_thousandths() {
+        assert_eq!(milli("500m"), Some(500));
+        assert_eq!(milli("2"), Some(2000));
+        assert_eq!(milli("1Ki"), Some(1_024_000));
+        assert_eq!(milli("0.5"), Some(500));
+        assert_eq!(milli("lots"), None);
+    }
 
     #[test]
     fn quantities_as_upstream_parses_them() {

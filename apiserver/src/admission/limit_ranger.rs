@@ -4,6 +4,7 @@
 //! the pod as a whole are checked against `min`, `max` and `maxLimitRequestRatio`, refused
 //! with upstream's messages.
 
+use api::quantity::milli;
 use serde_json::{Value, json};
 
 use crate::ApiServer;
@@ -213,34 +214,6 @@ fn show(q: &str) -> String {
         Some(m) if m % 1000 == 0 && q.ends_with('m') => (m / 1000).to_string(),
         _ => q.to_string(),
     }
-}
-
-/// A quantity in thousandths of its unit; None for text that is not one.
-fn milli(q: &str) -> Option<i64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
-        .unwrap_or(q.len());
-    let (number, suffix) = q.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let scale: f64 = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        _ => return None,
-    };
-    Some(
-        (value * scale * 1000.0)
-            .ceil()
-            .clamp(i64::MIN as f64, i64::MAX as f64) as i64,
-    )
 }
 
 async fn limit_ranges(server: &ApiServer, namespace: &str) -> Result<Vec<Value>, ApiError> {

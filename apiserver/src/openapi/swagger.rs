@@ -18,7 +18,9 @@ pub fn swagger(documents: &BTreeMap<String, String>) -> String {
             .pointer("/components/schemas")
             .and_then(Value::as_object)
         {
-            definitions.extend(schemas.clone());
+            for (name, schema) in schemas {
+                merge_definition(&mut definitions, name, schema);
+            }
         }
         for (path, item) in doc["paths"].as_object().into_iter().flatten() {
             paths.insert(path.clone(), swagger_path_item(item));
@@ -32,6 +34,34 @@ pub fn swagger(documents: &BTreeMap<String, String>) -> String {
         "definitions": definitions,
     })
     .to_string()
+}
+
+/// Adds a group version's definition. A definition several group versions share (PodSpec)
+/// carries the patch annotations each of them put on it, so none is lost to the order of
+/// the documents.
+fn merge_definition(definitions: &mut Map<String, Value>, name: &str, schema: &Value) {
+    let Some(existing) = definitions.get_mut(name) else {
+        definitions.insert(name.to_string(), schema.clone());
+        return;
+    };
+    let (Some(into), Some(from)) = (
+        existing
+            .get_mut("properties")
+            .and_then(Value::as_object_mut),
+        schema["properties"].as_object(),
+    ) else {
+        return;
+    };
+    for (field, property) in from {
+        for key in [
+            "x-kubernetes-patch-strategy",
+            "x-kubernetes-patch-merge-key",
+        ] {
+            if let (Some(value), Some(target)) = (property.get(key), into.get_mut(field)) {
+                target[key] = value.clone();
+            }
+        }
+    }
 }
 
 /// A v3 path item in v2's form: parameters typed directly, bodies as `in: body` parameters,

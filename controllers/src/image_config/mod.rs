@@ -155,25 +155,14 @@ fn mirror_sets(objects: &[(MirrorKind, Value)]) -> Vec<MirrorSet> {
                 .iter()
                 .find(|row| row.4 == *kind)
                 .map_or("", |row| row.3);
-            o["spec"][list]
-                .as_array()
+            images::mirrors::entries(o, list)
                 .into_iter()
-                .flatten()
-                .map(move |m| (*kind, m))
-        })
-        .filter_map(|(kind, m)| {
-            let source = m["source"].as_str().filter(|s| !s.is_empty())?;
-            Some(MirrorSet {
-                source: source.to_string(),
-                mirrors: m["mirrors"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
-                    .collect(),
-                kind,
-                never_contact_source: m["mirrorSourcePolicy"] == "NeverContactSource",
-            })
+                .map(move |e| MirrorSet {
+                    source: e.source,
+                    mirrors: e.mirrors,
+                    kind: *kind,
+                    never_contact_source: e.never_contact_source,
+                })
         })
         .collect()
 }

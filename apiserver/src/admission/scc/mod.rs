@@ -9,7 +9,9 @@
 //!
 //! Pods written by the controller manager are judged for their service account alone:
 //! upstream's controllers hold no SCC of their own, so a workload's pods get what its
-//! service account may use.
+//! service account may use. Build pods are the exception: upstream's build controller may
+//! use the `privileged` SCC its build pods need, so pods a Build controls are judged with the
+//! controller manager's rights.
 
 mod hint;
 mod namespace;
@@ -56,7 +58,9 @@ pub async fn admit(
     };
     let user = a
         .user
-        .filter(|u| u.name != crate::authz::bootstrap_policy::CONTROLLER_MANAGER)
+        .filter(|u| {
+            u.name != crate::authz::bootstrap_policy::CONTROLLER_MANAGER || controlled_by_build(pod)
+        })
         .map(user_info);
     let judged = Judged::new(user, pod, namespace);
     match evaluate(server, &judged, pod).await? {
@@ -66,6 +70,19 @@ pub async fn admit(
         }
         Outcome::Refused(message) => Err(forbidden(a, pod, message)),
     }
+}
+
+/// Whether a Build controls the pod (a build pod the build controller made).
+fn controlled_by_build(pod: &Value) -> bool {
+    pod["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|o| {
+            o["controller"] == true
+                && o["kind"] == "Build"
+                && o["apiVersion"] == "build.openshift.io/v1"
+        })
 }
 
 /// What the SCCs make of a pod.

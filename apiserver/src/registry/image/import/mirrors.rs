@@ -119,23 +119,13 @@ impl Mirrors {
 }
 
 fn rules_of(obj: &Value, list: &str, serves: Serves) -> Vec<Rule> {
-    obj["spec"][list]
-        .as_array()
+    images::mirrors::entries(obj, list)
         .into_iter()
-        .flatten()
-        .filter_map(|m| {
-            let source = m["source"].as_str().filter(|s| !s.is_empty())?;
-            Some(Rule {
-                source: source.to_string(),
-                mirrors: m["mirrors"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
-                    .collect(),
-                serves,
-                never_contact_source: m["mirrorSourcePolicy"] == "NeverContactSource",
-            })
+        .map(|e| Rule {
+            source: e.source,
+            mirrors: e.mirrors,
+            serves,
+            never_contact_source: e.never_contact_source,
         })
         .collect()
 }
