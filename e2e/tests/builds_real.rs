@@ -353,8 +353,13 @@ fn a_git_repository_is_built_and_pushed_to_the_integrated_registry() {
         failed["status"]["message"],
         "Dockerfile build strategy has failed."
     );
-    let snippet = failed["status"]["logSnippet"].as_str().unwrap_or_default();
-    assert!(snippet.contains("the page is missing"), "{failed:#}");
+    // The snippet follows once the build container has ended (the builder reports the
+    // failure first).
+    let snippet = wait_until("web-2's log snippet", || {
+        build_of(&home, "web-2").and_then(|b| b["status"]["logSnippet"].as_str().map(String::from))
+    });
+    let snippet = snippet.as_str();
+    assert!(snippet.contains("the page is missing"), "{snippet}");
     assert!(
         snippet
             .lines()

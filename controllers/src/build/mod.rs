@@ -347,6 +347,11 @@ async fn sync(build: &Build, ctx: &Context) -> Result<Action, Error> {
     let pod_name = build.pod_name();
     let current = build.phase();
     if is_terminal(current) {
+        let no_snippet = matches!(current, "Failed" | "Error")
+            && build.status["logSnippet"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty();
         if build.status["completionTimestamp"].is_null() {
             let pod = pods.get_opt(&pod_name).await?;
             let same = Phase {
@@ -360,6 +365,15 @@ async fn sync(build: &Build, ctx: &Context) -> Result<Action, Error> {
                 map.remove("message");
             }
             patch_build(ctx, build, json!({"status": patch})).await?;
+        } else if no_snippet
+            // The builder reported the failure before its container ended: the snippet
+            // comes from the termination message once the pod has it.
+            && let Some(pod) = pods.get_opt(&pod_name).await?
+        {
+            let snippet = phase::log_snippet(&pod);
+            if !snippet.is_empty() {
+                patch_build(ctx, build, json!({"status": {"logSnippet": snippet}})).await?;
+            }
         }
         return Ok(Action::await_change());
     }
