@@ -6,7 +6,26 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::table::Balance;
+/// How a route's requests are spread over its endpoints (`haproxy.router.openshift.io/balance`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Balance {
+    Random,
+    RoundRobin,
+    LeastConn,
+    Source,
+}
+
+impl Balance {
+    pub fn parse(text: &str) -> Option<Balance> {
+        match text {
+            "random" => Some(Balance::Random),
+            "roundrobin" => Some(Balance::RoundRobin),
+            "leastconn" => Some(Balance::LeastConn),
+            "source" => Some(Balance::Source),
+            _ => None,
+        }
+    }
+}
 
 const PREFIX: &str = "haproxy.router.openshift.io/";
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use rustls::sign::CertifiedKey;
 
+pub use crate::annotations::Balance;
 use crate::annotations::Policy;
 use crate::limits::Limiter;
 
@@ -30,26 +31,6 @@ pub enum Insecure {
     Allow,
     /// 302 to `https://`.
     Redirect,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Balance {
-    Random,
-    RoundRobin,
-    LeastConn,
-    Source,
-}
-
-impl Balance {
-    pub fn parse(text: &str) -> Option<Balance> {
-        match text {
-            "random" => Some(Balance::Random),
-            "roundrobin" => Some(Balance::RoundRobin),
-            "leastconn" => Some(Balance::LeastConn),
-            "source" => Some(Balance::Source),
-            _ => None,
-        }
-    }
 }
 
 /// One endpoint of a route's backend.
