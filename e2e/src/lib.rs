@@ -633,3 +633,12 @@ impl Drop for Cluster {
         }
     }
 }
+
+/// A loopback port free at the time of asking (for servers that cannot report the port they
+/// bound: the router's listeners, docker-registry, test backends started later).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}

@@ -14,17 +14,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use e2e::free_port;
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A keep-alive HTTP/1.1 server on loopback answering each request with its path and its
 /// `X-Forwarded-For` values; `/slow…` answers after 3 seconds.
