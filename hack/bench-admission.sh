@@ -12,38 +12,23 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 oxshift=${OXSHIFT_BIN:-$target/debug/oxshift}
 load=${LOAD_BIN:-$target/debug/oxshift-load}
 rounds=${ROUNDS:-3} count=${COUNT:-3000} clients=${CLIENTS:-32}
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. hack/lib.sh
 
 # Every plugin the server can switch off: the names it lists when given an unknown one.
 all=$("$oxshift" start --data-dir "$work/probe" --listen 127.0.0.1:0 --disable-admission-plugins none 2>&1 |
   sed -nE 's/.*known: (.*)$/\1/p' | tr -d ' ' || true)
 [ -n "$all" ] || { echo "could not read the plugin names from $oxshift" >&2; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 results=$work/results
 round() {
   local label=$1 dir port out
   shift
   dir=$work/data-$label-$RANDOM port=$(free_port)
-  "$oxshift" start --data-dir "$dir" --listen "127.0.0.1:$port" --node=false --registry=false \
-    --router=false "$@" >>"$work/server.log" 2>&1 &
-  server_pid=$!
-  until [ -f "$dir/pki/ca.crt" ] && curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-    sleep 0.05
-  done
+  start_server "$oxshift" "$dir" "$port" --node=false --registry=false --router=false "$@"
   sleep 1
   out=$("$load" --kubeconfig "$dir/admin.kubeconfig" --server-pid "$server_pid" pod-create --count "$count" --clients "$clients")
   echo "$label: $out"
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+  stop_server
   echo "$label $(sed -nE 's#^pods .*: ([0-9]+)/s, latency ms p50/p90/p99/max ([0-9.]+) / ([0-9.]+) / ([0-9.]+) / .*#\1 \2 \4#p' <<<"$out")" >>"$results"
 }
 

@@ -22,23 +22,14 @@ target=${CARGO_TARGET_DIR:-$root/target}
 mkdir -p "$target/compare"
 target=$(cd "$target" && pwd)
 
-work=$(mktemp -d)
-server_pid=
-worktrees=()
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  for w in "${worktrees[@]}"; do git -C "$root" worktree remove --force "$w" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. hack/lib.sh
 
 # Builds release oxshift of commit $1 into $target/compare/oxshift-$1, unless it is there.
 build() {
   local sha=$1 bin=$target/compare/oxshift-$1 src=$work/src-$1
   [ -x "$bin" ] && return 0
   git worktree add --quiet --detach "$src" "$sha"
-  worktrees+=("$src")
+  at_exit+=("git -C '$root' worktree remove --force '$src' 2>/dev/null")
   (cd "$src" && CARGO_TARGET_DIR=$target cargo build --release -p oxshift --bin oxshift)
   cp "$target/release/oxshift" "$bin.tmp" && mv "$bin.tmp" "$bin"
   git worktree remove --force "$src"
@@ -52,19 +43,12 @@ bin_a=$target/compare/oxshift-$before bin_b=$target/compare/oxshift-$after
 CARGO_TARGET_DIR=$target cargo build --release -p load --bin oxshift-load
 load=$target/release/oxshift-load
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # One round of $2 (label $1) on a fresh data directory; appends "label create get list p99 lost".
 results=$work/results
 round() {
   local label=$1 bin=$2 dir port out
   dir=$work/data-$label-$RANDOM port=$(free_port)
-  "$bin" start --data-dir "$dir" --listen "127.0.0.1:$port" >>"$work/server.log" 2>&1 &
-  server_pid=$!
-  until [ -f "$dir/pki/ca.crt" ] && curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-    sleep 0.05
-  done
+  start_server "$bin" "$dir" "$port"
   sleep 1
   local kube=(--kubeconfig "$dir/admin.kubeconfig" --server-pid "$server_pid")
   echo "-- $label ($bin), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -75,7 +59,7 @@ round() {
     "$load" "${kube[@]}" list --objects 10000 --repeat 10
     "$load" "${kube[@]}" watch --watchers 1000 --events 500 --rate 50
   } | tee "$out"
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+  stop_server
   local create get list watch
   create=$(sed -nE 's#^create .*: ([0-9]+)/s,.*#\1#p' "$out")
   get=$(sed -nE 's#^get .*: ([0-9]+)/s,.*#\1#p' "$out")

@@ -14,19 +14,7 @@ if [ -z "${BIN:-}" ]; then
   cargo build --release -p oxshift -p load --bins
   BIN=${CARGO_TARGET_DIR:-target}/release
 fi
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN/oxshift" start --data-dir "$work/data" --listen "127.0.0.1:$port" --node=false >"$work/server.log" 2>&1 &
-server_pid=$!
-until [ -f "$work/data/pki/ca.crt" ] && curl -sf --cacert "$work/data/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 0.05
-done
+. hack/lib.sh
+start_server "$BIN/oxshift" "$work/data" "$(free_port)" --node=false
 "$BIN/oxshift-load" --kubeconfig "$work/data/admin.kubeconfig" --server-pid "$server_pid" \
   image-mappings --streams "$streams" --count "$count"

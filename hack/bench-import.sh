@@ -14,27 +14,15 @@ if [ -z "${BIN:-}" ]; then
   cargo build --release -p oxshift
   BIN=${CARGO_TARGET_DIR:-target}/release
 fi
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. hack/lib.sh
 reg_port=$(free_port)
 printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
   "$work/registry" "$reg_port" >"$work/registry.yml"
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-pids+=($!)
+track $!
 port=$(free_port)
-"$BIN/oxshift" start --data-dir "$work/data" --listen "127.0.0.1:$port" --node=false \
-  --registry=false --router=false --controllers=false >"$work/server.log" 2>&1 &
-pids+=($!)
-until [ -f "$work/data/pki/ca.crt" ] && curl -sf --cacert "$work/data/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-  kill -0 "${pids[1]}" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 0.05
-done
+start_server "$BIN/oxshift" "$work/data" "$port" --node=false --registry=false --router=false \
+  --controllers=false
 until curl -sf "http://127.0.0.1:$reg_port/v2/" >/dev/null; do sleep 0.05; done
 # The admin's client certificate, from its kubeconfig.
 kc="$work/data/admin.kubeconfig"

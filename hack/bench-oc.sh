@@ -7,12 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p oxshift -p cli --bins
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-target/release/oxshift start --data-dir "$work/data" --listen "127.0.0.1:$port" >"$work/log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-until [ -f "$work/data/admin.kubeconfig" ] && curl -sf --cacert "$work/data/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.05; done
+. hack/lib.sh
+start_server target/release/oxshift "$work/data" "$(free_port)"
 export KUBECONFIG=$work/data/admin.kubeconfig HOME=$work/home
 mkdir -p "$HOME"
 kubectl create configmap bench >/dev/null

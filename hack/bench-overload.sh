@@ -32,31 +32,16 @@ fi
 bin=$BIN/oxshift
 load=$BIN/oxshift-load
 
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. hack/lib.sh
 status_mib() { awk -v f="$2:" '$1 == f {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
 # Starts a fresh server with "$@" as extra options; sets $dir, $api and $server_pid.
-start_server() {
+fresh_server() {
   dir=$work/data-$RANDOM
   local port; port=$(free_port)
   api=https://127.0.0.1:$port
-  "$bin" start --data-dir "$dir" --listen "127.0.0.1:$port" "$@" >>"$work/server.log" 2>&1 &
-  server_pid=$!
-  until [ -f "$dir/pki/ca.crt" ] && curl -sf --cacert "$dir/pki/ca.crt" "$api/readyz" >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-    sleep 0.05
-  done
+  start_server "$bin" "$dir" "$port" "$@"
 }
-stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=; }
 
 # A token of a service account bound to cluster-admin: RBAC-evaluated and in-flight limited.
 limited_token() {
@@ -73,7 +58,7 @@ rows=()
 run() {
   local n=$1 limits=$2
   # shellcheck disable=SC2086 # the limits are separate options
-  start_server $limits
+  fresh_server $limits
   local token; token=$(limited_token)
   local line
   line=$("$load" --kubeconfig "$dir/admin.kubeconfig" --token "$token" --server-pid "$server_pid" \

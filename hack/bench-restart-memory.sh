@@ -20,35 +20,12 @@ fi
 bin=$BIN/oxshift
 load=$BIN/oxshift-load
 
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
-rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+. hack/lib.sh
 hwm_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b/1048576}'; }
 
 dir=$work/data port=$(free_port)
-start_server() {
-  local t0; t0=$(now_ms)
-  "$bin" start --data-dir "$dir" --listen "127.0.0.1:$port" >>"$work/server.log" 2>&1 &
-  server_pid=$!
-  until [ -f "$dir/pki/ca.crt" ] && curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-    sleep 0.05
-  done
-  started_ms=$(( $(now_ms) - t0 ))
-}
-stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=; }
-
-start_server
+start_server "$bin" "$dir" "$port"
 "$load" --kubeconfig "$dir/admin.kubeconfig" --server-pid "$server_pid" create --count "$count" --clients 64
 sleep 5
 echo "after the load: RSS $(rss_mib "$server_pid") MiB (peak $(hwm_mib "$server_pid") MiB)"
@@ -67,7 +44,7 @@ disk() {
   done
 }
 
-start_server
+start_server "$bin" "$dir" "$port"
 sleep "$idle"
 echo "after a restart: ${started_ms} ms to /readyz; RSS at idle (${idle} s) $(rss_mib "$server_pid") MiB (peak $(hwm_mib "$server_pid") MiB)"
 disk "while running"

@@ -15,14 +15,10 @@ target=${CARGO_TARGET_DIR:-target}
 python=${OXSHIFT_PYTHON:-python3}
 count=${COUNT:-2000}
 cargo build $flag -p oxshift -p load --bins
-work=$(mktemp -d)
-port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$target/$profile/oxshift" start --data-dir "$work/data" --listen "127.0.0.1:$port" \
-  --node=false --router=false --registry=false >"$work/log" 2>&1 &
-pid=$!
-hook=
-trap 'kill $pid $hook 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-until [ -f "$work/data/admin.kubeconfig" ] && curl -sf --cacert "$work/data/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.05; done
+. hack/lib.sh
+start_server "$target/$profile/oxshift" "$work/data" "$(free_port)" --node=false --router=false \
+  --registry=false
+pid=$server_pid
 export KUBECONFIG=$work/data/admin.kubeconfig
 load() { "$target/$profile/oxshift-load" --server-pid "$pid" create --count "$count" --clients 1; }
 
@@ -37,7 +33,7 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0
 openssl x509 -req -in "$work/hook.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
   -days 1 -extfile <(printf 'subjectAltName=IP:127.0.0.1') -out "$work/hook.crt" 2>/dev/null
 coproc HOOK { exec "$python" e2e/python/admission_webhook.py "$work/hook.crt" "$work/hook.key"; }
-hook=$HOOK_PID
+track "$HOOK_PID"
 read -r hook_port <&"${HOOK[0]}"
 kubectl apply -f - >/dev/null <<EOF
 apiVersion: admissionregistration.k8s.io/v1

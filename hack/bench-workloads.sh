@@ -26,40 +26,19 @@ fi
 bin=$BIN/oxshift
 load=$BIN/oxshift-load
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ -d "$work/real/node/podman" ]; then
-    podman --root "$work/real/node/podman/root" --runroot "$work/real/node/podman/run" \
-      --tmpdir "$work/real/node/podman/tmp" --runtime runc --cgroup-manager cgroupfs --events-backend file \
-      rm --all --force --time 0 >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
+. hack/lib.sh
+# The real-container run's pods, removed before the scratch directory.
+podman_dir=$work/real/node/podman
+at_exit+=("[ ! -d '$podman_dir' ] || podman --root '$podman_dir/root' --runroot '$podman_dir/run' \
+  --tmpdir '$podman_dir/tmp' --runtime runc --cgroup-manager cgroupfs --events-backend file \
+  rm --all --force --time 0 >/dev/null 2>&1")
 
 # Starts `oxshift start` in $work/$1 with the rest as arguments; sets $server_pid and $kc.
-start_server() {
-  local dir=$work/$1; shift
-  local port; port=$(free_port)
-  "$bin" start --data-dir "$dir" --listen "127.0.0.1:$port" "$@" >>"$dir.log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
-  until [ -f "$dir/pki/ca.crt" ] && curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$dir.log"; exit 1; }
-    sleep 0.05
-  done
+server_in() {
+  local dir=$work/$1
+  shift
+  start_server "$bin" "$dir" "$(free_port)" "$@"
   kc=$dir/admin.kubeconfig
-}
-
-stop_server() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
 }
 
 # The p-th percentile (nearest rank) of the numbers in file $1.
@@ -67,17 +46,17 @@ percentile() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int((p*NR+99)/100
 
 if [ -z "$only" ] || [ "$only" = sched ]; then
   echo "== scheduler: 100 nodes, $pods pods"
-  start_server sched --node=false
+  server_in sched --node=false
   "$load" --kubeconfig "$kc" --server-pid "$server_pid" scheduling --nodes 100 --pods "$pods"
   stop_server
 fi
 
 if [ -z "$only" ] || [ "$only" = sim ]; then
   echo "== simulated: 100 nodes, a Deployment of $replicas replicas"
-  start_server sim --node=false
+  server_in sim --node=false
   "$bin" node --kubeconfig "$kc" --data-dir "$work/sim-nodes" --runtime simulated --count 100 \
     --name-prefix sim- --port 0 --pod-cidr 10.129.0.0/23 >>"$work/sim-nodes.log" 2>&1 &
-  pids+=("$!")
+  track "$!"
   until [ "$(kubectl --kubeconfig "$kc" get nodes -o name 2>/dev/null | wc -l)" -ge 100 ]; do sleep 0.2; done
   kubectl --kubeconfig "$kc" wait --for=condition=Ready nodes --all --timeout=120s >/dev/null
   kubectl --kubeconfig "$kc" create namespace big >/dev/null
@@ -102,7 +81,7 @@ if [ -z "$only" ] || [ "$only" = real ]; then
     printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
       "$work/registry" "$rport" > "$work/registry.yml"
     docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-    pids+=("$!")
+    track "$!"
     until curl -sf "http://127.0.0.1:$rport/v2/" >/dev/null; do sleep 0.05; done
     image=127.0.0.1:$rport/web:1
     b=(buildah --root "$work/buildah/root" --runroot "$work/buildah/run")
@@ -111,7 +90,7 @@ if [ -z "$only" ] || [ "$only" = real ]; then
     "${b[@]}" config --cmd '["/bin/busybox","httpd","-f","-p","8080"]' "$ctr"
     "${b[@]}" commit --quiet "$ctr" web:1 >/dev/null
     "${b[@]}" push --quiet --tls-verify=false web:1 "docker://$image"
-    start_server real --node-runtime podman --node-name bench --node-port 0 \
+    server_in real --node-runtime podman --node-name bench --node-port 0 \
       --node-pod-cidr 10.130.0.0/23
     printf 'apiVersion: config.openshift.io/v1\nkind: Image\nmetadata:\n  name: cluster\nspec:\n  registrySources:\n    insecureRegistries: ["127.0.0.1:%s"]\n' \
       "$rport" | kubectl --kubeconfig "$kc" apply -f - >/dev/null

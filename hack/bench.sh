@@ -13,40 +13,13 @@ cargo build --release --features etcd -p oxshift -p load --bins
 
 bin=target/release/oxshift
 load=target/release/oxshift-load
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
-rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-
-# Starts oxshift with "$@", waits for /readyz; sets $server_pid and $elapsed (ms).
-start_server() {
-  local dir=$1 port=$2; shift 2
-  local t0; t0=$(now_ms)
-  "$bin" start --data-dir "$dir" --listen "127.0.0.1:$port" "$@" >>"$dir.log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
-  until [ -f "$dir/pki/ca.crt" ] && curl -sf --cacert "$dir/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$dir.log"; exit 1; }
-    sleep 0.01
-  done
-  elapsed=$(( $(now_ms) - t0 ))
-}
-
-stop_server() { kill "$1"; wait "$1" 2>/dev/null || true; }
+. hack/lib.sh
 
 echo "== embedded store"
 dir=$work/embedded port=$(free_port)
-start_server "$dir" "$port"; first=$elapsed
-stop_server "$server_pid"
-start_server "$dir" "$port"; cold=$elapsed
+start_server "$bin" "$dir" "$port"; first=$started_ms
+stop_server
+start_server "$bin" "$dir" "$port"; cold=$started_ms
 sleep 2
 idle=$(rss_mib "$server_pid")
 echo "cold start to /readyz: first start ${first} ms (creates the PKI), restart ${cold} ms; idle RSS ${idle} MiB"
@@ -94,18 +67,18 @@ done
 
 objects=$(curl -s --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" \
   "https://127.0.0.1:$port/api/v1/configmaps" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))' 2>/dev/null || echo "?")
-stop_server "$server_pid"
-start_server "$dir" "$port"; cold=$elapsed
+stop_server
+start_server "$bin" "$dir" "$port"; cold=$started_ms
 echo "restart holding about $objects objects: ${cold} ms to /readyz; RSS $(rss_mib "$server_pid") MiB"
 kube="--kubeconfig $dir/admin.kubeconfig --server-pid $server_pid"
 
 if [ -z "${QUICK:-}" ]; then
   $load $kube watch --watchers 10000 --events 100 --rate 10
-  stop_server "$server_pid"
+  stop_server
   # Memory holding 100,000 objects, on a fresh store, with a watcher of the resource (so that
   # its watch cache holds them too).
   dir=$work/large port=$(free_port)
-  start_server "$dir" "$port"
+  start_server "$bin" "$dir" "$port"
   kube="--kubeconfig $dir/admin.kubeconfig --server-pid $server_pid"
   curl -sN --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" \
     "https://127.0.0.1:$port/api/v1/configmaps?watch=1&resourceVersion=0" >/dev/null &
@@ -114,11 +87,11 @@ if [ -z "${QUICK:-}" ]; then
   sleep 3
   echo "RSS holding 100,000 objects (1 KiB each) with a watch cache of them: $(rss_mib "$server_pid") MiB"
   kill "$watcher" 2>/dev/null || true
-  stop_server "$server_pid"
-  start_server "$dir" "$port"; cold=$elapsed
+  stop_server
+  start_server "$bin" "$dir" "$port"; cold=$started_ms
   echo "restart holding 100,000 objects: ${cold} ms to /readyz; RSS $(rss_mib "$server_pid") MiB"
 fi
-stop_server "$server_pid"
+stop_server
 
 echo "== etcd backend"
 etcd_dir=$work/etcd-data
@@ -127,10 +100,10 @@ etcd --name bench --data-dir "$etcd_dir" \
   --listen-client-urls "http://127.0.0.1:$client_port" --advertise-client-urls "http://127.0.0.1:$client_port" \
   --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
   --initial-cluster "bench=http://127.0.0.1:$peer_port" >"$work/etcd.log" 2>&1 &
-pids+=($!)
+track $!
 until curl -sf "http://127.0.0.1:$client_port/health" >/dev/null 2>&1; do sleep 0.05; done
 dir=$work/on-etcd port=$(free_port)
-start_server "$dir" "$port" --storage etcd --etcd-servers "http://127.0.0.1:$client_port"; cold=$elapsed
+start_server "$bin" "$dir" "$port" --storage etcd --etcd-servers "http://127.0.0.1:$client_port"; cold=$started_ms
 echo "cold start to /readyz on etcd: ${cold} ms"
 kube="--kubeconfig $dir/admin.kubeconfig --server-pid $server_pid"
 $load $kube create --count 20000 --clients 64
