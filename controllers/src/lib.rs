@@ -68,6 +68,7 @@ pub mod skipped;
 pub mod template_instance;
 #[cfg(test)]
 mod testing;
+pub mod work_queue;
 
 use std::path::Path;
 

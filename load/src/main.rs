@@ -133,6 +133,20 @@ enum Command {
         #[arg(long, default_value_t = 5000)]
         count: usize,
     },
+    /// DeploymentConfigs and Deployments following image stream tags (half each), one
+    /// ImageStreamMapping per tag: mapping → new RC/ReplicaSet percentiles; then `fan`
+    /// followers of one tag: mapping → all rolled (needs the controllers).
+    Triggers {
+        #[arg(long, default_value_t = 100)]
+        tags: usize,
+        #[arg(long, default_value_t = 1000)]
+        followers: usize,
+        #[arg(long, default_value_t = 100)]
+        fan: usize,
+        /// Replicas of each follower (pods need nodes: a simulated node runs them).
+        #[arg(long, default_value_t = 0)]
+        replicas: u32,
+    },
     /// The whole suite with the parameters of the performance targets.
     All,
     /// Serve a fixed page on loopback ports (HTTP keep-alive; TLS with --tls): a backend for
@@ -283,6 +297,12 @@ fn main() {
             Command::ImageMappings { streams, count } => {
                 run.image_mappings(streams, count).await.map(drop)
             }
+            Command::Triggers {
+                tags,
+                followers,
+                fan,
+                replicas,
+            } => run.triggers(tags, followers, fan, replicas).await.map(drop),
             Command::All => run.all().await,
             Command::Backend { .. } | Command::Router { .. } => Ok(()),
         }

@@ -6,6 +6,7 @@
 
 mod attributes;
 mod cel;
+mod image_policy;
 mod limit_ranger;
 mod matching;
 mod policy;
@@ -77,6 +78,7 @@ impl Config {
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
 pub const PLUGINS: &[&str] = &[
+    image_policy::NAME,
     limit_ranger::NAME,
     scc::NAME,
     webhook::MUTATING,
@@ -105,6 +107,9 @@ pub async fn mutate(
 ) -> Result<Admitted, ApiError> {
     let mut admitted = Admitted::default();
     let on = |plugin| server.admission.enabled(plugin);
+    if on(image_policy::NAME) && image_policy::applies(a) {
+        image_policy::admit(server, a, obj).await?;
+    }
     if on(limit_ranger::NAME) && limit_ranger::applies(a) {
         limit_ranger::admit(server, a, obj).await?;
     }

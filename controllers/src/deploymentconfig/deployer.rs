@@ -6,7 +6,10 @@
 //! serves them). Each reconcile takes one step from what is stored, so a restart carries on
 //! where the last one stopped. A deployment marked cancelled ends Failed; one that makes no
 //! progress for the strategy's `timeoutSeconds` fails, and the config controller hands back
-//! to the last complete deployment.
+//! to the last complete deployment. Lifecycle hooks (`hooks.rs`) run where upstream's
+//! strategies run them: `pre` first, `mid` once a Recreate's old pods are gone, `post` once
+//! the deployment is at full size; one that fails without `failurePolicy: Ignore` fails the
+//! deployment.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +22,8 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Map, Value, json};
 
+use super::hook_pod::{self, Point};
+use super::hooks::{self, Hook, Progress};
 use super::keys;
 use super::rollout::{self, Rc, Strategy};
 use super::{deployment_of, deployments};
@@ -200,6 +205,10 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
     let mut a = Map::new();
     match phase.as_str() {
         keys::NEW => {
+            // A retried deployment runs its hooks again, in new pods.
+            hooks::delete_pods(&ctx.client, &namespace, &name).await?;
+            a.insert(keys::HOOKS_DONE.into(), Value::Null);
+            a.insert(keys::STRATEGY_STARTED.into(), Value::Null);
             a.insert(keys::PHASE.into(), json!(keys::PENDING));
             a.insert(keys::DEPLOYER_POD.into(), json!(format!("{name}-deploy")));
             a.insert(keys::CREATED_AT.into(), json!(go_time(now)));
@@ -244,6 +253,14 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         .map(rc_of)
         .collect();
     let log = get(keys::DEPLOYER_LOG);
+    let hooks_done = get(keys::HOOKS_DONE);
+    let due = |point: Point| {
+        hook_pod::hook(&config, point)
+            .filter(|_| !hooks_done.split(',').any(|h| h == point.label()))
+    };
+    if let Some(hook) = due(Point::Pre) {
+        return run_hook(ctx, rc, &config, hook, Point::Pre).await;
+    }
     let to = rc_of(rc);
     let step = rollout::step(&rollout::Input {
         strategy: &strategy,
@@ -251,8 +268,16 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         from: from_rc.as_ref(),
         others: &others,
         desired,
-        started: !log.is_empty(),
+        // A log of hooks only is not the strategy's.
+        started: annotations.contains_key(keys::STRATEGY_STARTED)
+            || (!log.is_empty() && hooks_done.is_empty()),
+        mid: due(Point::Mid).is_some(),
     });
+    if step.mid
+        && let Some(hook) = due(Point::Mid)
+    {
+        return run_hook(ctx, rc, &config, hook, Point::Mid).await;
+    }
     let api: Api<Object<ReplicationController>> = Api::namespaced(ctx.client.clone(), &namespace);
     // The others first; the deployment's own size goes with its log, in one write.
     let mut own_size = None;
@@ -268,7 +293,16 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         )
         .await?;
     }
-    if step.done {
+    let post = due(Point::Post);
+    // The post hook runs once the deployment is at full size, before it is complete.
+    if step.done
+        && own_size.is_none()
+        && step.log.is_empty()
+        && let Some(hook) = post
+    {
+        return run_hook(ctx, rc, &config, hook, Point::Post).await;
+    }
+    if step.done && post.is_none() {
         if let Some(replicas) = own_size {
             let size = json!({"spec": {"replicas": replicas}});
             api.patch(&name, &PatchParams::default(), &Patch::Merge(size))
@@ -277,10 +311,12 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         let mut lines = step.log;
         lines.push("--> Success".into());
         finish(ctx, rc, keys::COMPLETE, &lines).await?;
+        hooks::delete_pods(&ctx.client, &namespace, &name).await?;
         return Ok(Action::await_change());
     }
     let progressed: Option<jiff::Timestamp> = get(keys::PROGRESS_AT).parse().ok();
-    let stalled = step.scale.is_empty()
+    let stalled = !step.done
+        && step.scale.is_empty()
         && progressed.is_some_and(|at| now.duration_since(at).as_secs() > timeout);
     if stalled {
         let error = match strategy {
@@ -298,6 +334,7 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
     }
     if !step.log.is_empty() || !step.scale.is_empty() {
         a.insert(keys::DEPLOYER_LOG.into(), json!(appended(&log, &step.log)));
+        a.insert(keys::STRATEGY_STARTED.into(), json!("true"));
         if !step.scale.is_empty() {
             a.insert(keys::PROGRESS_AT.into(), json!(now.to_string()));
         }
@@ -315,6 +352,86 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         }
     }
     Ok(Action::requeue(Duration::from_secs(interval as u64)))
+}
+
+/// How long the rollout of `rc` has run, by its deployer's start.
+fn elapsed(rc: &ReplicationController) -> i64 {
+    let started = rc
+        .annotations()
+        .get(keys::STARTED_AT)
+        .and_then(|t| jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S +0000 UTC", t).ok())
+        .and_then(|t| t.to_zoned(jiff::tz::TimeZone::UTC).ok());
+    started.map_or(0, |t| {
+        jiff::Timestamp::now()
+            .duration_since(t.timestamp())
+            .as_secs()
+    })
+}
+
+/// Takes one look at a lifecycle hook: its lines go to the deployer's log; once it is over
+/// it is recorded as done (the strategy's timeout counting from then), and a failure it may
+/// not ignore fails the deployment.
+async fn run_hook(
+    ctx: &Context,
+    rc: &ReplicationController,
+    config: &Value,
+    hook: &Value,
+    point: Point,
+) -> Result<Action, Error> {
+    let config_name = rc
+        .annotations()
+        .get(keys::CONFIG_NAME)
+        .cloned()
+        .unwrap_or_default();
+    let on = involved_config(rc, &config_name);
+    let progress = Hook {
+        client: &ctx.client,
+        rc,
+        config,
+        hook,
+        point,
+        elapsed: elapsed(rc),
+        on: &on,
+    }
+    .look()
+    .await?;
+    let log = rc
+        .annotations()
+        .get(keys::DEPLOYER_LOG)
+        .cloned()
+        .unwrap_or_default();
+    let mut a = Map::new();
+    match progress {
+        Progress::Waiting(lines) => {
+            if !lines.is_empty() {
+                a.insert(keys::DEPLOYER_LOG.into(), json!(appended(&log, &lines)));
+                annotate(ctx, rc, a).await?;
+            }
+            Ok(Action::requeue(Duration::from_secs(1)))
+        }
+        Progress::Done(lines) => {
+            let done = rc
+                .annotations()
+                .get(keys::HOOKS_DONE)
+                .filter(|d| !d.is_empty())
+                .map_or(point.label().to_string(), |d| {
+                    format!("{d},{}", point.label())
+                });
+            a.insert(keys::HOOKS_DONE.into(), json!(done));
+            a.insert(keys::DEPLOYER_LOG.into(), json!(appended(&log, &lines)));
+            a.insert(
+                keys::PROGRESS_AT.into(),
+                json!(jiff::Timestamp::now().to_string()),
+            );
+            annotate(ctx, rc, a).await?;
+            Ok(Action::await_change())
+        }
+        Progress::Failed(mut lines, error) => {
+            lines.push(format!("error: {error}"));
+            finish(ctx, rc, keys::FAILED, &lines).await?;
+            Ok(Action::await_change())
+        }
+    }
 }
 
 async fn reconcile(

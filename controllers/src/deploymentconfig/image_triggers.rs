@@ -2,30 +2,39 @@
 //! DeploymentConfigs follow through their automatic image change triggers; Deployments,
 //! StatefulSets, DaemonSets, CronJobs and Jobs through the `image.openshift.io/triggers`
 //! annotation. An index from each image stream to the objects following it is kept from
-//! their watches, so a stream's change touches only its followers (no scans). Decisions are
-//! in `trigger_fields.rs`.
+//! their watches, so a stream's change touches only its followers (no scans). The watches
+//! are read all along; followers are brought up to date by workers off a work queue, each
+//! retried with a growing delay until it succeeds (a follower whose one chance failed would
+//! otherwise wait for its stream's next change). Decisions are in `trigger_fields.rs`.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use futures::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde_json::Value;
 
 use super::trigger_fields::{self, Tag};
 use super::types::{DeploymentConfig, ImageStream};
+use crate::Error;
 use crate::lenient::{Meta, Object};
+use crate::work_queue::Scheduler;
+use crate::work_queue::workers::{Outcome, Workers};
 
-/// How many times an update is tried again when the object changed under it.
+/// How many times an update is tried again at once when the object changed under it.
 const ATTEMPTS: usize = 3;
 /// How many followers are brought up to date at once.
 const CONCURRENT: usize = 16;
+/// The delay before a failed follower is tried again, doubling per failure up to the last.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const LAST_RETRY: Duration = Duration::from_secs(30);
 
 /// An object that may follow tags: its kind's API and its namespace and name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Follower {
     kind: &'static str,
     namespace: String,
@@ -215,8 +224,9 @@ fn streams(client: &Client) -> BoxStream<'static, Seen> {
     .boxed()
 }
 
-/// The current images of the tags `object` follows (each stream read once).
-async fn resolver(client: &Client, tags: &[Tag]) -> HashMap<Tag, String> {
+/// The current images of the tags an object follows (each stream read once). A stream that
+/// does not exist resolves nothing; one that cannot be read fails the whole (to be retried).
+async fn resolver(client: &Client, tags: &[Tag]) -> Result<HashMap<Tag, String>, kube::Error> {
     let mut images = HashMap::new();
     let mut streams: HashMap<String, Option<Value>> = HashMap::new();
     for tag in tags {
@@ -225,9 +235,7 @@ async fn resolver(client: &Client, tags: &[Tag]) -> HashMap<Tag, String> {
             let api: Api<Object<ImageStream>> = Api::namespaced(client.clone(), &tag.namespace);
             let found = api
                 .get_opt(&tag.stream)
-                .await
-                .ok()
-                .flatten()
+                .await?
                 .and_then(|o| o.object)
                 .and_then(|s| serde_json::to_value(s).ok());
             streams.insert(key.clone(), found);
@@ -239,11 +247,15 @@ async fn resolver(client: &Client, tags: &[Tag]) -> HashMap<Tag, String> {
             images.insert(tag.clone(), image);
         }
     }
-    images
+    Ok(images)
 }
 
-/// Brings one follower up to date with its tags' images.
-async fn react(client: &Client, who: &Follower) -> Result<(), kube::Error> {
+/// Brings one follower up to date with its tags' images. The images are written by a JSON
+/// patch guarded by what they were computed from (uid, generation, triggers), so that the
+/// status and annotation writes of the workload's own controller, frequent while it rolls
+/// out, never make it conflict; a patch refused because the object changed is computed
+/// again from a fresh read, and a failure leaves the follower to be retried.
+async fn react(client: &Client, who: &Follower) -> Result<(), Error> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &who.namespace, &api_resource(who.kind));
     for _ in 0..ATTEMPTS {
@@ -251,19 +263,22 @@ async fn react(client: &Client, who: &Follower) -> Result<(), kube::Error> {
             return Ok(());
         };
         let value = serde_json::to_value(&object).unwrap_or_default();
+        let annotation = value["metadata"]["annotations"][trigger_fields::TRIGGERS_ANNOTATION]
+            .as_str()
+            .map(str::to_string);
         let tags: Vec<Tag> = if who.kind == "DeploymentConfig" {
             trigger_fields::config_tags(&value["spec"], &who.namespace)
         } else {
-            let annotation = value["metadata"]["annotations"][trigger_fields::TRIGGERS_ANNOTATION]
-                .as_str()
-                .unwrap_or("[]");
-            trigger_fields::annotation_triggers(annotation, &who.namespace)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(t, _)| t)
-                .collect()
+            trigger_fields::annotation_triggers(
+                annotation.as_deref().unwrap_or("[]"),
+                &who.namespace,
+            )
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect()
         };
-        let images = resolver(client, &tags).await;
+        let images = resolver(client, &tags).await?;
         let lookup = |t: &Tag| images.get(t).cloned();
         let next = if who.kind == "DeploymentConfig" {
             trigger_fields::update_config(&value, lookup)
@@ -277,19 +292,56 @@ async fn react(client: &Client, who: &Follower) -> Result<(), kube::Error> {
             }
         };
         let Some(next) = next else { return Ok(()) };
-        let Ok(next) = serde_json::from_value::<DynamicObject>(next) else {
-            return Ok(());
-        };
-        match api.replace(&who.name, &PostParams::default(), &next).await {
+        let patch = trigger_fields::guarded_patch(&value, &next);
+        let url = format!("{}/{}", api.resource_url(), who.name);
+        let request = http::Request::patch(url)
+            .header("content-type", "application/json-patch+json")
+            .body(patch.to_string().into_bytes())
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        match client.request::<Value>(request).await {
             Ok(_) => return Ok(()),
-            Err(kube::Error::Api(e)) if e.code == 409 => continue,
+            // Changed since read (a guard's test failed, or the object went and came back).
+            Err(kube::Error::Api(e)) if e.code == 409 || e.code == 422 => continue,
             Err(kube::Error::Api(e)) if e.code == 404 => return Ok(()),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Err(Error::Invalid(format!(
+        "{} {}/{} kept changing while its images were written",
+        who.kind, who.namespace, who.name
+    )))
 }
 
+/// Which followers an event asks to look at, with the index and the signatures brought up
+/// to date.
+fn touched(
+    event: Seen,
+    index: &mut Index,
+    signatures: &mut HashMap<Follower, String>,
+) -> Vec<Follower> {
+    match event {
+        Seen::Follows(who, streams, signature) => {
+            let follows = !streams.is_empty();
+            index.set(&who, streams);
+            // A follower whose triggers changed may need an image its streams already
+            // have; its other changes (the images this controller wrote) need nothing.
+            let changed = match follows {
+                true => signatures.insert(who.clone(), signature.clone()) != Some(signature),
+                false => {
+                    signatures.remove(&who);
+                    false
+                }
+            };
+            if changed { vec![who] } else { Vec::new() }
+        }
+        Seen::Stream(stream) => index.of(&stream),
+    }
+}
+
+/// Follows the watches and works on the followers they touch: never more than `CONCURRENT`
+/// at once, each once however often it is touched meanwhile (again after, when touched while
+/// worked on), and failures retried with a growing delay. The watches are read all along,
+/// whatever the workers wait for.
 pub async fn run(client: Client) {
     let mut seen = futures::stream::select_all(vec![
         configs(&client),
@@ -302,40 +354,52 @@ pub async fn run(client: Client) {
     ]);
     let mut index = Index::default();
     let mut signatures: HashMap<Follower, String> = HashMap::new();
-    while let Some(event) = seen.next().await {
-        let followers = match event {
-            Seen::Follows(who, streams, signature) => {
-                let follows = !streams.is_empty();
-                index.set(&who, streams);
-                // A follower whose triggers changed may need an image its streams already
-                // have; its other changes (the images this controller wrote) need nothing.
-                let changed = match follows {
-                    true => signatures.insert(who.clone(), signature.clone()) != Some(signature),
-                    false => {
-                        signatures.remove(&who);
+    let mut queue = Scheduler::<Follower>::new([]).with(CONCURRENT, FIRST_RETRY, LAST_RETRY);
+    let mut workers = Workers::<Follower>::default();
+    loop {
+        let now = Instant::now();
+        while let Some(who) = queue.next(now) {
+            let (client, target) = (client.clone(), who.clone());
+            workers.spawn(who, async move { react(&client, &target).await });
+        }
+        let retry = queue.next_retry();
+        tokio::select! {
+            event = seen.next() => {
+                let Some(event) = event else { return };
+                for who in touched(event, &mut index, &mut signatures) {
+                    queue.touch(who);
+                }
+            }
+            Some((who, outcome)) = workers.next(), if !workers.is_empty() => {
+                let ok = match outcome {
+                    Outcome::Done => true,
+                    Outcome::Failed(error) => {
+                        tracing::warn!(%error, kind = who.kind, namespace = %who.namespace, name = %who.name, "image triggers not applied; retrying");
+                        false
+                    }
+                    Outcome::Panicked => {
+                        tracing::error!(kind = who.kind, namespace = %who.namespace, name = %who.name, "image triggers: a worker panicked; retrying");
                         false
                     }
                 };
-                if changed { vec![who] } else { Vec::new() }
+                queue.finished(&who, ok, Instant::now());
             }
-            Seen::Stream(stream) => index.of(&stream),
-        };
-        futures::stream::iter(followers)
-            .for_each_concurrent(CONCURRENT, |who| {
-                let client = client.clone();
-                async move {
-                    if let Err(error) = react(&client, &who).await {
-                        tracing::warn!(error = %crate::logs::describe(&error), kind = who.kind, namespace = %who.namespace, name = %who.name, "image triggers not applied");
-                    }
-                }
-            })
-            .await;
+            () = sleep_until(retry), if retry.is_some() => {}
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at.into()).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{self, Reply};
+    use serde_json::json;
 
     #[test]
     fn the_index_follows_changes() {
@@ -351,5 +415,107 @@ mod tests {
         assert!(index.set(&who, HashSet::new()));
         assert!(index.of("p/web").is_empty());
         assert!(index.follows.is_empty() && index.followers.is_empty());
+    }
+
+    /// A follower is looked at when its triggers change and when a stream it follows
+    /// changes; not when only what the controller wrote (its images) changed.
+    #[test]
+    fn what_an_event_touches() {
+        let mut index = Index::default();
+        let mut signatures = HashMap::new();
+        let who = Follower {
+            kind: "Deployment",
+            namespace: "p".into(),
+            name: "web".into(),
+        };
+        let follows = |sig: &str| {
+            Seen::Follows(
+                who.clone(),
+                HashSet::from(["p/app".to_string()]),
+                sig.into(),
+            )
+        };
+        let unannotated = Seen::Follows(who.clone(), HashSet::new(), String::new());
+        assert!(touched(unannotated, &mut index, &mut signatures).is_empty());
+        assert_eq!(
+            touched(follows("a"), &mut index, &mut signatures),
+            vec![who.clone()]
+        );
+        assert!(touched(follows("a"), &mut index, &mut signatures).is_empty());
+        let stream = || Seen::Stream("p/app".into());
+        assert_eq!(
+            touched(stream(), &mut index, &mut signatures),
+            vec![who.clone()]
+        );
+        assert!(touched(Seen::Stream("p/other".into()), &mut index, &mut signatures).is_empty());
+        assert_eq!(
+            touched(follows("b"), &mut index, &mut signatures),
+            vec![who.clone()]
+        );
+    }
+
+    /// The watches report a Deployment following `app:latest`; its first update fails (as
+    /// any request may under load) and is tried again, alone, until it lands.
+    #[tokio::test]
+    async fn a_failed_update_is_tried_again() {
+        let annotation = r#"[{"from":{"kind":"ImageStreamTag","name":"app:latest"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#;
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "p", "uid": "u", "generation": 2,
+                "resourceVersion": "5", "annotations": {trigger_fields::TRIGGERS_ANNOTATION: annotation}},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "img:1"}]}}}});
+        let stream = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+            "metadata": {"name": "app", "namespace": "p", "resourceVersion": "3"},
+            "status": {"tags": [{"tag": "latest", "items": [{"dockerImageReference": "img:2", "image": ""}]}]}});
+        let patches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = patches.clone();
+        let (object, listed_stream) = (deployment.clone(), stream.clone());
+        let (client, log) = testing::client(move |r| {
+            if r.is_watch() {
+                return Reply::Open;
+            }
+            match (r.method.as_str(), r.path.as_str()) {
+                ("GET", "/apis/apps/v1/deployments") => testing::list(vec![object.clone()]),
+                ("GET", "/apis/image.openshift.io/v1/imagestreams") => {
+                    testing::list(vec![listed_stream.clone()])
+                }
+                ("GET", "/apis/apps/v1/namespaces/p/deployments/web") => {
+                    Reply::Json(200, object.clone())
+                }
+                ("GET", "/apis/image.openshift.io/v1/namespaces/p/imagestreams/app") => {
+                    Reply::Json(200, listed_stream.clone())
+                }
+                ("PATCH", "/apis/apps/v1/namespaces/p/deployments/web") => {
+                    match count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                        0 => testing::status(500, "InternalError"),
+                        _ => Reply::Json(200, object.clone()),
+                    }
+                }
+                ("GET", _) => testing::list(Vec::new()),
+                _ => testing::status(404, "NotFound"),
+            }
+        });
+        let controller = tokio::spawn(run(client));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while patches.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "the failed update was not tried again"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        controller.abort();
+        let log = log.lock().unwrap();
+        let patch = log.iter().rfind(|r| r.method == "PATCH").unwrap();
+        assert_eq!(
+            patch.body,
+            json!([
+                {"op": "test", "path": "/metadata/uid", "value": "u"},
+                {"op": "test", "path": "/metadata/generation", "value": 2},
+                {"op": "test", "path": "/metadata/annotations/image.openshift.io~1triggers", "value": annotation},
+                {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "img:2"},
+            ])
+        );
     }
 }

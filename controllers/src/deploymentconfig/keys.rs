@@ -20,6 +20,10 @@ pub const IGNORE_DEPLOYER: &str = "deploy.openshift.io/deployer-pod.ignore";
 pub const DEPLOYER_LOG: &str = "deploy.oxshift.io/log";
 /// When the deployer last moved the rollout on (its timeout counts from there).
 pub const PROGRESS_AT: &str = "deploy.oxshift.io/progress-at";
+/// The lifecycle hooks of the rollout that are over (`pre,mid`), so none runs twice.
+pub const HOOKS_DONE: &str = "deploy.oxshift.io/hooks-done";
+/// Set once the strategy has taken its first step (after any `pre` hook).
+pub const STRATEGY_STARTED: &str = "deploy.oxshift.io/strategy-started";
 pub const LABEL_CONFIG: &str = "deploymentconfig";
 pub const LABEL_DEPLOYMENT: &str = "deployment";
 

@@ -7,7 +7,8 @@
 //!   (a failed deployment thus hands back to its predecessor), prunes old deployments past
 //!   `revisionHistoryLimit`, and reports the status and conditions;
 //! - `deployer`: rolls each deployment out (Rolling or Recreate), moving its phase from New
-//!   to Complete or Failed and writing the deployer's log;
+//!   to Complete or Failed and writing the deployer's log; its lifecycle hooks in `hooks`
+//!   (the hook pods as upstream's in `hook_pod.rs`);
 //! - `image_triggers`: image stream tags followed by configs' image change triggers and by
 //!   workloads' `image.openshift.io/triggers` annotations, resolved into their templates.
 //!
@@ -16,6 +17,8 @@
 
 pub mod decide;
 pub mod deployer;
+pub mod hook_pod;
+pub mod hooks;
 pub mod image_triggers;
 pub mod keys;
 pub mod rollout;

@@ -33,6 +33,9 @@ pub struct Input<'a> {
     pub desired: i32,
     /// Whether this deployment's rollout has started (its first lines are logged).
     pub started: bool,
+    /// Whether a Recreate `mid` hook is still to run (between the old pods' end and the new
+    /// pods' start).
+    pub mid: bool,
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -41,6 +44,8 @@ pub struct Step {
     pub scale: Vec<(String, i32)>,
     pub log: Vec<String>,
     pub done: bool,
+    /// The `mid` hook is due: nothing more until it has run.
+    pub mid: bool,
 }
 
 impl Step {
@@ -86,6 +91,10 @@ fn recreate(step: &mut Step, input: &Input<'_>) {
     let old_running =
         input.from.map_or(0, |f| f.replicas) + input.others.iter().map(|r| r.replicas).sum::<i32>();
     if old_running > 0 || !step.scale.is_empty() {
+        return;
+    }
+    if input.mid && to.spec == 0 {
+        step.mid = true;
         return;
     }
     let desired = input.desired;
@@ -195,6 +204,7 @@ mod tests {
             others: &[],
             desired: 2,
             started: false,
+            mid: false,
         };
         let s = step(&input);
         assert_eq!(s.scale, vec![("web-1".to_string(), 2)]);
@@ -221,6 +231,7 @@ mod tests {
             others: &[],
             desired: 2,
             started: false,
+            mid: false,
         };
         let s = step(&input);
         assert_eq!(
@@ -277,6 +288,7 @@ mod tests {
             others: &[],
             desired: 2,
             started: false,
+            mid: false,
         };
         assert_eq!(step(&input).log, vec!["--> Scaling web-1 down to zero"]);
         let gone = rc("web-1", 0, 0);
@@ -295,5 +307,39 @@ mod tests {
             ..input
         });
         assert_eq!(s.log, vec!["--> Scaling web-2 to 2"]);
+    }
+
+    #[test]
+    fn recreate_runs_its_mid_hook_between_the_old_and_the_new() {
+        let (from, to) = (rc("web-1", 2, 2), rc("web-2", 0, 0));
+        let input = Input {
+            strategy: &Strategy::Recreate,
+            to: &to,
+            from: Some(&from),
+            others: &[],
+            desired: 2,
+            started: false,
+            mid: true,
+        };
+        let s = step(&input);
+        assert_eq!((s.log.len(), s.mid), (1, false));
+        let gone = rc("web-1", 0, 0);
+        let s = step(&Input {
+            from: Some(&gone),
+            ..input
+        });
+        assert_eq!(
+            s,
+            Step {
+                mid: true,
+                ..Step::default()
+            }
+        );
+        let s = step(&Input {
+            from: Some(&gone),
+            mid: false,
+            ..input
+        });
+        assert!(!s.mid && !s.scale.is_empty());
     }
 }

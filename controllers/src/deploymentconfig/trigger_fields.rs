@@ -107,8 +107,10 @@ pub fn update_config(config: &Value, resolve: impl Fn(&Tag) -> Option<String>) -
             .filter_map(Value::as_str)
             .collect();
         for list in ["initContainers", "containers"] {
-            for c in next["spec"]["template"]["spec"][list]
-                .as_array_mut()
+            // Read with `pointer_mut`: indexing would add the lists a template lacks.
+            for c in next
+                .pointer_mut(&format!("/spec/template/spec/{list}"))
+                .and_then(Value::as_array_mut)
                 .into_iter()
                 .flatten()
             {
@@ -209,6 +211,59 @@ pub fn update_annotated(
     Ok((next != *object).then_some(next))
 }
 
+/// A JSON Patch key: `~` and `/` escaped.
+fn escaped(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The JSON Patch operations that turn `old` into `new` under `path`: objects and arrays of
+/// the same length are walked, anything else that differs is replaced whole.
+fn diff(path: &str, old: &Value, new: &Value, ops: &mut Vec<Value>) {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, value) in b {
+                let at = format!("{path}/{}", escaped(key));
+                match a.get(key) {
+                    Some(before) => diff(&at, before, value, ops),
+                    None => ops.push(json!({"op": "add", "path": at, "value": value})),
+                }
+            }
+            for key in a.keys().filter(|k| !b.contains_key(*k)) {
+                ops.push(json!({"op": "remove", "path": format!("{path}/{}", escaped(key))}));
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (before, value)) in a.iter().zip(b).enumerate() {
+                diff(&format!("{path}/{i}"), before, value, ops);
+            }
+        }
+        _ if old != new => ops.push(json!({"op": "replace", "path": path, "value": new})),
+        _ => {}
+    }
+}
+
+/// A JSON Patch writing `next`'s spec over `object`'s, applied only if the object is still
+/// the one it was computed from: same uid, same spec (its generation) and same trigger
+/// annotation. Writes to its status or other metadata do not stand in its way.
+pub fn guarded_patch(object: &Value, next: &Value) -> Value {
+    let meta = &object["metadata"];
+    let mut ops = vec![json!({"op": "test", "path": "/metadata/uid", "value": meta["uid"]})];
+    match meta.get("generation") {
+        Some(generation) => {
+            ops.push(json!({"op": "test", "path": "/metadata/generation", "value": generation}));
+        }
+        None => ops.push(
+            json!({"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]}),
+        ),
+    }
+    let annotation = format!("/metadata/annotations/{}", escaped(TRIGGERS_ANNOTATION));
+    if let Some(value) = object.pointer(&annotation) {
+        ops.push(json!({"op": "test", "path": annotation, "value": value}));
+    }
+    diff("/spec", &object["spec"], &next["spec"], &mut ops);
+    Value::Array(ops)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +321,46 @@ mod tests {
         assert_eq!(
             next["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
             "quay.io/web@sha256:b"
+        );
+    }
+
+    #[test]
+    fn the_patch_writes_only_what_changed_and_is_guarded() {
+        let annotation = r#"[{"from":{"kind":"ImageStreamTag","name":"web:latest"},"fieldPath":"spec.template.spec.containers[0].image"}]"#;
+        let deployment = json!({"metadata": {"namespace": "p", "uid": "u", "generation": 3,
+                "resourceVersion": "9", "annotations": {TRIGGERS_ANNOTATION: annotation}},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "web", "image": "old"}]}}},
+            "status": {"replicas": 1}});
+        let next = update_annotated(&deployment, "Deployment", image)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            guarded_patch(&deployment, &next),
+            json!([
+                {"op": "test", "path": "/metadata/uid", "value": "u"},
+                {"op": "test", "path": "/metadata/generation", "value": 3},
+                {"op": "test", "path": "/metadata/annotations/image.openshift.io~1triggers", "value": annotation},
+                {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "quay.io/web@sha256:b"},
+            ])
+        );
+        // A config's trigger gains the image it last triggered.
+        let config = json!({"metadata": {"namespace": "p", "uid": "u", "generation": 1}, "spec": {
+            "triggers": [{"type": "ImageChange", "imageChangeParams": {"automatic": true,
+                "containerNames": ["web"], "from": {"kind": "ImageStreamTag", "name": "web:latest"}}}],
+            "template": {"spec": {"containers": [{"name": "web", "image": " "}]}}}});
+        let next = update_config(&config, image).unwrap();
+        let ops = guarded_patch(&config, &next);
+        assert_eq!(
+            ops[2],
+            json!({"op": "add", "path": "/spec/triggers/0/imageChangeParams/lastTriggeredImage", "value": "quay.io/web@sha256:b"})
+        );
+        assert_eq!(ops.as_array().unwrap().len(), 4);
+        // Without a generation, the resourceVersion guards it.
+        let mut bare = config.clone();
+        bare["metadata"] = json!({"uid": "u", "resourceVersion": "7", "namespace": "p"});
+        assert_eq!(
+            guarded_patch(&bare, &next)[1],
+            json!({"op": "test", "path": "/metadata/resourceVersion", "value": "7"})
         );
     }
 

@@ -5,7 +5,7 @@
 //!
 //! It watches every resource that can be watched and deleted and keeps a graph of owners and
 //! dependents by uid (`graph.rs`), and decides nothing before every resource has been listed
-//! once (`scheduler.rs`). The graph only tells where to look: a dependent is re-read before
+//! once (`crate::work_queue`). The graph only tells where to look: a dependent is re-read before
 //! anything is done to it, owners the graph does not hold are looked up where the reference
 //! resolves (the dependent's namespace for a namespaced kind; a namespaced owner elsewhere
 //! counts as absent, and a cluster-scoped dependent with a namespaced owner is never
@@ -18,8 +18,6 @@ mod cluster;
 mod decide;
 mod follow;
 mod graph;
-mod scheduler;
-mod workers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,11 +27,11 @@ use kube::{Client, ResourceExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::work_queue::Scheduler;
+use crate::work_queue::workers::{Outcome, Workers};
 use cluster::Shared;
 use follow::{Message, follow};
 use graph::{Graph, Node};
-use scheduler::Scheduler;
-use workers::{Outcome, Workers};
 
 /// How long the graph may take to sync before the resources still listing are named.
 const SYNC_WARNING: Duration = Duration::from_secs(60);
@@ -65,8 +63,8 @@ async fn collect(shared: Arc<Shared>) {
         let handle = watches.spawn(follow(shared.clone(), i, tx.clone()));
         watched.insert(handle.id(), i);
     }
-    let mut scheduler = Scheduler::new(followed);
-    let mut workers = Workers::default();
+    let mut scheduler = Scheduler::<String>::new(followed);
+    let mut workers = Workers::<String>::default();
     let mut graph = Graph::default();
     let started = Instant::now();
     let mut warned = false;

@@ -2,7 +2,7 @@
 //!
 //! - `run.rs`: the run, its namespaces and connections; `drive.rs` many clients at once;
 //! - `throughput.rs`, `list.rs`, `watch.rs`, `deletion.rs`, `overload.rs`,
-//!   `scheduling.rs`, `images.rs`: the workloads;
+//!   `scheduling.rs`, `images.rs`, `triggers.rs`: the workloads;
 //! - `suite.rs`: all of them against the performance targets.
 
 mod deletion;
@@ -15,6 +15,7 @@ mod run;
 mod scheduling;
 mod suite;
 mod throughput;
+mod triggers;
 mod watch;
 
 pub use overload::{Op, Overload};

@@ -59,6 +59,87 @@ fn image_change(params: &Value, path: &str, errors: &mut FieldErrors) {
     }
 }
 
+/// The lifecycle hooks of a strategy's parameters (`points`: `pre`, `mid`, `post`).
+fn hooks(params: &Value, path: &str, points: &[&str], errors: &mut FieldErrors) {
+    for point in points {
+        let hook = &params[*point];
+        if hook.is_object() {
+            lifecycle_hook(hook, &format!("{path}.{point}"), errors);
+        }
+    }
+}
+
+fn lifecycle_hook(hook: &Value, path: &str, errors: &mut FieldErrors) {
+    if hook["failurePolicy"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        errors.required(&format!("{path}.failurePolicy"), "");
+    }
+    let exec = &hook["execNewPod"];
+    let tags = hook["tagImages"].as_array().filter(|t| !t.is_empty());
+    match (exec.is_object(), tags) {
+        (true, Some(_)) => errors.invalid(
+            path,
+            Bad::Str("<hook>"),
+            "only one of 'execNewPod' or 'tagImages' may be specified",
+        ),
+        (true, None) => {
+            let exec_path = format!("{path}.execNewPod");
+            if exec["command"].as_array().is_none_or(Vec::is_empty) {
+                errors.required(&format!("{exec_path}.command"), "");
+            }
+            if exec["containerName"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty()
+            {
+                errors.required(&format!("{exec_path}.containerName"), "");
+            }
+            for (i, volume) in exec["volumes"].as_array().into_iter().flatten().enumerate() {
+                if volume.as_str().unwrap_or_default().is_empty() {
+                    errors.invalid(
+                        &index(&format!("{exec_path}.volumes"), i),
+                        Bad::Str(""),
+                        "must not be empty",
+                    );
+                }
+            }
+        }
+        (false, Some(tags)) => {
+            for (i, tag) in tags.iter().enumerate() {
+                let at = index(&format!("{path}.tagImages"), i);
+                if tag["containerName"].as_str().unwrap_or_default().is_empty() {
+                    errors.required(
+                        &format!("{at}.containerName"),
+                        "a containerName is required",
+                    );
+                }
+                let kind = tag["to"]["kind"].as_str().unwrap_or_default();
+                if kind != "ImageStreamTag" {
+                    errors.invalid(
+                        &format!("{at}.to.kind"),
+                        Bad::Str(kind),
+                        "Must be 'ImageStreamTag'",
+                    );
+                }
+                if tag["to"]["name"].as_str().unwrap_or_default().is_empty() {
+                    errors.required(
+                        &format!("{at}.to.name"),
+                        "a destination tag name is required",
+                    );
+                }
+            }
+        }
+        (false, None) => errors.invalid(
+            path,
+            Bad::Str("<empty>"),
+            "One of execNewPod or tagImages must be specified",
+        ),
+    }
+}
+
 fn positive(params: &Value, path: &str, fields: &[&str], errors: &mut FieldErrors) {
     for field in fields {
         if let Some(n) = params[*field].as_i64().filter(|n| *n < 1) {
@@ -133,16 +214,14 @@ fn strategy(spec: &Value, errors: &mut FieldErrors) {
                     "cannot be 0 when maxSurge is 0 as well",
                 );
             }
+            hooks(params, &p, &["pre", "post"], errors);
             params["timeoutSeconds"].as_i64()
         }
         "Recreate" => {
             let params = &strategy["recreateParams"];
-            positive(
-                params,
-                &format!("{path}.recreateParams"),
-                &["timeoutSeconds"],
-                errors,
-            );
+            let p = format!("{path}.recreateParams");
+            positive(params, &p, &["timeoutSeconds"], errors);
+            hooks(params, &p, &["pre", "mid", "post"], errors);
             params["timeoutSeconds"].as_i64()
         }
         "Custom" => {
@@ -360,6 +439,37 @@ mod tests {
             errors_of(&unsupported),
             vec![
                 "spec.strategy.type: Invalid value: \"Blue\": unsupported strategy type, use \"Custom\" instead and specify your own strategy"
+            ]
+        );
+    }
+
+    #[test]
+    fn lifecycle_hooks_in_upstreams_words() {
+        let bad = dc(json!({"strategy": {"type": "Recreate", "recreateParams": {
+            "pre": {"execNewPod": {"command": [], "volumes": [""]}},
+            "mid": {"failurePolicy": "Abort"},
+            "post": {"failurePolicy": "Ignore", "execNewPod": {"containerName": "web", "command": ["x"]},
+                "tagImages": [{"containerName": "web", "to": {"kind": "ImageStreamTag", "name": "a:b"}}]}}}}));
+        assert_eq!(
+            errors_of(&bad),
+            vec![
+                "spec.strategy.recreateParams.pre.failurePolicy: Required value",
+                "spec.strategy.recreateParams.pre.execNewPod.command: Required value",
+                "spec.strategy.recreateParams.pre.execNewPod.containerName: Required value",
+                "spec.strategy.recreateParams.pre.execNewPod.volumes[0]: Invalid value: \"\": must not be empty",
+                "spec.strategy.recreateParams.mid: Invalid value: \"<empty>\": One of execNewPod or tagImages must be specified",
+                "spec.strategy.recreateParams.post: Invalid value: \"<hook>\": only one of 'execNewPod' or 'tagImages' may be specified",
+            ]
+        );
+        let tags = dc(json!({"strategy": {"type": "Rolling", "rollingParams": {
+            "maxSurge": "25%", "maxUnavailable": "25%",
+            "post": {"failurePolicy": "Abort", "tagImages": [{"to": {"kind": "DockerImage"}}]}}}}));
+        assert_eq!(
+            errors_of(&tags),
+            vec![
+                "spec.strategy.rollingParams.post.tagImages[0].containerName: Required value: a containerName is required",
+                "spec.strategy.rollingParams.post.tagImages[0].to.kind: Invalid value: \"DockerImage\": Must be 'ImageStreamTag'",
+                "spec.strategy.rollingParams.post.tagImages[0].to.name: Required value: a destination tag name is required",
             ]
         );
     }

@@ -1,17 +1,26 @@
-//! The collector's running jobs, each known by the uid it works on, so that one that panics
-//! is reported as that uid's failure (and retried) instead of leaving it running forever.
+//! A work queue's running jobs, each known by the key it works on, so that one that panics
+//! is reported as that key's failure (and retried) instead of leaving it running forever.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 
 use tokio::task::{Id, JoinSet};
 
 use crate::Error;
 
-#[derive(Default)]
-pub struct Workers {
+pub struct Workers<K = String> {
     tasks: JoinSet<Result<(), Error>>,
-    uids: HashMap<Id, String>,
+    uids: HashMap<Id, K>,
+}
+
+impl<K> Default for Workers<K> {
+    fn default() -> Self {
+        Workers {
+            tasks: JoinSet::new(),
+            uids: HashMap::new(),
+        }
+    }
 }
 
 /// How a job ended.
@@ -22,10 +31,10 @@ pub enum Outcome {
     Panicked,
 }
 
-impl Workers {
+impl<K: Eq + Hash> Workers<K> {
     pub fn spawn(
         &mut self,
-        uid: String,
+        uid: K,
         work: impl Future<Output = Result<(), Error>> + Send + 'static,
     ) {
         let handle = self.tasks.spawn(work);
@@ -37,7 +46,7 @@ impl Workers {
     }
 
     /// The next job to end, and its uid; None when none runs.
-    pub async fn next(&mut self) -> Option<(String, Outcome)> {
+    pub async fn next(&mut self) -> Option<(K, Outcome)> {
         loop {
             let (id, outcome) = match self.tasks.join_next_with_id().await? {
                 Ok((id, Ok(()))) => (id, Outcome::Done),
@@ -59,7 +68,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_job_is_its_uids_failure() {
-        let mut workers = Workers::default();
+        let mut workers = Workers::<String>::default();
         workers.spawn("boom".into(), async { panic!("worker bug") });
         workers.spawn("fails".into(), async { Err(Error::Invalid("no".into())) });
         workers.spawn("works".into(), async { Ok(()) });
