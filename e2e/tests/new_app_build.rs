@@ -4,7 +4,8 @@
 //! Deployment and the Service; build 1 runs on the node, the image lands in the stream, the
 //! Deployment rolls out and the route answers the page. Then a commit and a call of the
 //! generic webhook whose URL `oc describe bc` shows start the next build, and the app
-//! redeploys with the new page. `oc new-build` makes a build configuration alone.
+//! redeploys with the new page; another commit delivered as a GitHub push does it again, at
+//! the pushed commit. `oc new-build` makes a build configuration alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -31,13 +32,73 @@ fn page(page: &str, registry: &str) -> [(String, String); 2] {
     ]
 }
 
-fn commit_page(repo: &Path, text: &str, registry: &str) {
+fn commit_page(repo: &Path, text: &str, registry: &str) -> String {
     let files = page(text, registry);
     let files: Vec<(&str, &str)> = files
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
-    commit(repo, &files, &format!("Page {text}"));
+    commit(repo, &files, &format!("Page {text}"))
+}
+
+/// The URL of the webhook of `title` (`Generic`, `GitHub`) that `oc describe bc` shows.
+fn webhook_url(described: &str, title: &str) -> String {
+    described
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("Webhook {title}:")))
+        .find_map(|l| l.trim().strip_prefix("URL:"))
+        .map(|u| u.trim().to_string())
+        .unwrap_or_else(|| panic!("no {title} webhook in\n{described}"))
+}
+
+/// The secret of the bc's trigger of `kind`.
+fn trigger_secret(home: &Path, kind: &str, field: &str) -> String {
+    ok(
+        oc(
+            home,
+            &[
+                "get",
+                "bc",
+                "web",
+                "-o",
+                &format!("jsonpath={{.spec.triggers[?(@.type==\"{kind}\")].{field}.secret}}"),
+            ],
+        ),
+        "a webhook secret",
+    )
+}
+
+/// POSTs to a webhook; the Build it answers with.
+fn call_webhook(url: &str, ca: &Path, headers: &[&str], body: &str) -> Value {
+    let mut curl = Command::new("curl");
+    curl.args(["-s", "-X", "POST", "--cacert", ca.to_str().unwrap()]);
+    for h in headers {
+        curl.args(["-H", h]);
+    }
+    if !body.is_empty() {
+        curl.args(["--data", body]);
+    }
+    let out = curl.arg(url).output().unwrap();
+    let answer: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(answer["kind"], "Build", "{answer:#}");
+    answer
+}
+
+/// The image the Deployment runs once the build's image rolled out, and the page answering.
+fn redeployed(c: &e2e::Cluster, router: &str, registry: &str, build: &Value, text: &str) -> String {
+    let digest = build["status"]["output"]["to"]["imageDigest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.wait_for(
+        &["deployment", "web", "-n", "shop"],
+        "{.spec.template.spec.containers[0].image}",
+        &format!("{registry}/shop/web@{digest}"),
+        WAIT,
+    );
+    page_through_router(router, "web-shop.apps.oxshift.local", text);
+    digest
 }
 
 fn json_of(home: &Path, args: &[&str]) -> Option<Value> {
@@ -167,10 +228,13 @@ fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
     let daemon = GitDaemon::start(&repos);
     let url = daemon.url("web");
 
-    // new-app: the repository read, the base image found, the objects made.
-    let created = ok(oc(&home, &["new-app", &url]), "oc new-app");
+    // new-app: the repository read (its main branch), the base image found, the objects made.
+    let created = ok(
+        oc(&home, &["new-app", &format!("{url}#main")]),
+        "oc new-app",
+    );
     for line in [
-        format!("* A Docker build using source code from {url} will be created"),
+        format!("* A Docker build using source code from {url}#main will be created"),
         "* The resulting image will be pushed to image stream tag \"web:latest\"".into(),
         "imagestream.image.openshift.io \"web\" created".into(),
         "buildconfig.build.openshift.io \"web\" created".into(),
@@ -182,6 +246,7 @@ fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
     }
     let bc = json_of(&home, &["get", "bc", "web", "-o", "json"]).unwrap();
     assert_eq!(bc["spec"]["source"]["git"]["uri"], url.as_str());
+    assert_eq!(bc["spec"]["source"]["git"]["ref"], "main");
     assert_eq!(bc["spec"]["strategy"]["type"], "Docker");
     assert_eq!(bc["spec"]["output"]["to"]["name"], "web:latest", "{bc:#}");
     let types: Vec<&str> = bc["spec"]["triggers"]
@@ -216,53 +281,42 @@ fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
     // A commit, then the generic webhook `oc describe bc` shows: the next build, a redeploy.
     commit_page(&repo, "two", &registry);
     let described = ok(oc(&home, &["describe", "bc", "web"]), "oc describe bc");
-    let hook = described
-        .lines()
-        .skip_while(|l| !l.starts_with("Webhook Generic:"))
-        .find_map(|l| l.trim().strip_prefix("URL:"))
-        .map(|u| u.trim().to_string())
-        .unwrap_or_else(|| panic!("no generic webhook in\n{described}"));
+    let hook = webhook_url(&described, "Generic");
     assert!(
         hook.ends_with(
             "/apis/build.openshift.io/v1/namespaces/shop/buildconfigs/web/webhooks/<secret>/generic"
         ),
         "{hook}"
     );
-    let secret = ok(
-        oc(
-            &home,
-            &[
-                "get",
-                "bc",
-                "web",
-                "-o",
-                "jsonpath={.spec.triggers[?(@.type==\"Generic\")].generic.secret}",
-            ],
-        ),
-        "the generic secret",
-    );
-    let out = Command::new("curl")
-        .args(["-s", "-X", "POST", "--cacert", ca.to_str().unwrap()])
-        .arg(hook.replace("<secret>", &secret))
-        .output()
-        .unwrap();
-    let answer: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
-    assert_eq!(answer["kind"], "Build", "{answer:#}");
-    let next = answer["metadata"]["name"].as_str().unwrap().to_string();
-    let second = completed(&home, &next);
-    let digest2 = second["status"]["output"]["to"]["imageDigest"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let secret = trigger_secret(&home, "Generic", "generic");
+    let answer = call_webhook(&hook.replace("<secret>", &secret), &ca, &[], "");
+    let second = completed(&home, answer["metadata"]["name"].as_str().unwrap());
+    let digest2 = redeployed(c, &router, &registry, &second, "two");
     assert_ne!(digest, digest2);
-    c.wait_for(
-        &["deployment", "web", "-n", "shop"],
-        "{.spec.template.spec.containers[0].image}",
-        &format!("{registry}/shop/web@{digest2}"),
-        WAIT,
+
+    // Another commit, delivered as GitHub delivers a push: built at that commit.
+    let third_commit = commit_page(&repo, "three", &registry);
+    let hook = webhook_url(&described, "GitHub");
+    let secret = trigger_secret(&home, "GitHub", "github");
+    let push = serde_json::json!({
+        "ref": "refs/heads/main", "after": third_commit,
+        "head_commit": {"id": third_commit, "message": "Page three",
+            "author": {"name": "Ann Author", "email": "ann@example.com"},
+            "committer": {"name": "Ann Author", "email": "ann@example.com"}},
+    });
+    let answer = call_webhook(
+        &hook.replace("<secret>", &secret),
+        &ca,
+        &["Content-Type: application/json", "X-GitHub-Event: push"],
+        &push.to_string(),
     );
-    page_through_router(&router, host, "two");
+    let third = completed(&home, answer["metadata"]["name"].as_str().unwrap());
+    assert_eq!(
+        third["spec"]["revision"]["git"]["commit"],
+        third_commit.as_str()
+    );
+    let digest3 = redeployed(c, &router, &registry, &third, "three");
+    assert_ne!(digest2, digest3);
 
     // new-build: the configuration alone, labelled for the build, pushing to --to.
     let made = ok(
