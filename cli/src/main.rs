@@ -140,6 +140,8 @@ enum Command {
     Run(run::RunArgs),
     /// Create a new application.
     NewApp(new_app::NewAppArgs),
+    /// Create a new build configuration.
+    NewBuild(commands::new_build::NewBuildArgs),
     /// Process a template into a list of resources.
     Process(process::ProcessArgs),
     /// Expose a replicated application as a service or route.
@@ -228,6 +230,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Scale(a) => scale::scale(&g, &a).await,
         Command::Run(a) => run::run(&g, &a).await,
         Command::NewApp(a) => new_app::new_app(&g, &a).await,
+        Command::NewBuild(a) => commands::new_build::new_build(&g, &a).await,
         Command::Process(a) => process::process(&g, &a).await,
         Command::Expose(a) => commands::expose::expose(&g, &a).await,
         Command::Set(c) => commands::set::run(&g, c).await,

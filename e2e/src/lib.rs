@@ -10,6 +10,7 @@
 
 pub mod oc;
 pub mod real_pods;
+pub mod source_builds;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -14,88 +14,10 @@ use std::time::{Duration, Instant};
 
 use e2e::oc::oc;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
+use e2e::source_builds::{commit, ok, push_base, wait_until};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Ann Author",
-            "-c",
-            "user.email=ann@example.com",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    ok(out, &format!("git {args:?}"))
-}
-
-/// Commits `files` to the repository at `dir` (made if missing); the commit.
-fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
-    if !dir.join(".git").exists() {
-        std::fs::create_dir_all(dir).unwrap();
-        git(dir, &["init", "--quiet", "--initial-branch=main"]);
-    }
-    for (name, text) in files {
-        std::fs::write(dir.join(name), text).unwrap();
-    }
-    git(dir, &["add", "."]);
-    git(dir, &["commit", "--quiet", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"])
-}
-
-/// Pushes an image holding a static busybox to `target` with alice's token.
-fn push_base(dir: &Path, target: &str, token: &str) {
-    let root = dir.join("base-buildah");
-    let storage = [
-        format!("--root={}", root.join("root").display()),
-        format!("--runroot={}", root.join("run").display()),
-    ];
-    let buildah = |args: &[&str]| {
-        let out = Command::new("buildah")
-            .args(&storage)
-            .args(args)
-            .output()
-            .unwrap();
-        ok(out, &format!("buildah {args:?}"))
-    };
-    let container = buildah(&["from", "scratch"]);
-    buildah(&["copy", &container, "/bin/busybox", "/bin/busybox"]);
-    buildah(&["commit", "--quiet", &container, "base:1"]);
-    buildah(&[
-        "push",
-        "--tls-verify=false",
-        "--creds",
-        &format!("alice:{token}"),
-        "base:1",
-        &format!("docker://{target}"),
-    ]);
-    let _ = buildah(&["rmi", "--all", "--force"]);
-}
 
 /// kubectl as alice (the kubeconfig `oc login` wrote).
 fn kubectl(home: &Path, args: &[&str]) -> Output {
@@ -192,7 +114,7 @@ fn a_git_repository_is_built_and_pushed_to_the_integrated_registry() {
     ok(oc(&home, &["new-project", "shop"]), "oc new-project");
     let token = ok(oc(&home, &["whoami", "-t"]), "oc whoami -t");
     // The builder account's secret for the integrated registry is what the build pushes with.
-    wait_until("the builder account's registry secret", || {
+    wait_until("the builder account's registry secret", WAIT, || {
         let out = oc(
             &home,
             &[
@@ -206,7 +128,12 @@ fn a_git_repository_is_built_and_pushed_to_the_integrated_registry() {
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
         (out.status.success() && !text.is_empty()).then_some(text)
     });
-    push_base(dir.path(), &format!("{registry}/shop/base:1"), &token);
+    push_base(
+        dir.path(),
+        &format!("{registry}/shop/base:1"),
+        "alice",
+        &token,
+    );
 
     let repo = dir.path().join("repo");
     let dockerfile = format!(
@@ -275,7 +202,7 @@ fn a_git_repository_is_built_and_pushed_to_the_integrated_registry() {
         "BuildConfig created -> build Complete: {:.2} s",
         took.as_secs_f64()
     );
-    let tagged = wait_until("the tag to name the pushed image", || {
+    let tagged = wait_until("the tag to name the pushed image", WAIT, || {
         let out = oc(
             &home,
             &[
@@ -355,7 +282,7 @@ fn a_git_repository_is_built_and_pushed_to_the_integrated_registry() {
     );
     // The snippet follows once the build container has ended (the builder reports the
     // failure first).
-    let snippet = wait_until("web-2's log snippet", || {
+    let snippet = wait_until("web-2's log snippet", WAIT, || {
         build_of(&home, "web-2").and_then(|b| b["status"]["logSnippet"].as_str().map(String::from))
     });
     let snippet = snippet.as_str();

@@ -6,35 +6,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use e2e::free_port;
 use e2e::oc::oc;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
+use e2e::source_builds::{ok, wait_until};
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 /// An OCI layout of a static busybox serving `page` on 8080 (the port declared, so that
 /// new-app makes a Service).
@@ -93,7 +73,7 @@ fn push(layout: &str, target: &str, token: &str) -> String {
 
 /// The page the router serves for `host`, once it answers 200.
 fn page_through_router(router: &str, host: &str, wanted: &str) -> String {
-    wait_until(&format!("{wanted:?} through the router"), || {
+    wait_until(&format!("{wanted:?} through the router"), WAIT, || {
         let out = Command::new("curl")
             .args(["-s", "-m", "10", "-H", &format!("Host: {host}")])
             .arg(format!("http://{router}/"))
@@ -168,7 +148,7 @@ fn a_pushed_image_is_deployed_by_new_app_and_served_through_a_route() {
     let token = ok(oc(&home, &["whoami", "-t"]), "oc whoami -t");
 
     // The default service account gets its pull secret for the integrated registry.
-    let secret = wait_until("the default account's pull secret", || {
+    let secret = wait_until("the default account's pull secret", WAIT, || {
         let out = oc(
             &home,
             &[

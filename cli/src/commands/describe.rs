@@ -1,8 +1,10 @@
 //! `oc describe (TYPE [NAME_PREFIX] | TYPE/NAME) [-l SELECTOR]`: each object as kubectl
 //! describes it — a describer of its own for the kinds that have one (kubectl's in
-//! `describe/kinds.rs` and `describe/workloads.rs`, `oc`'s in `describe/openshift.rs`), else
+//! `describe/kinds.rs` and `describe/workloads.rs`, `oc`'s in `describe/openshift.rs` and
+//! `describe/builds.rs`), else
 //! every field under readable labels — followed by the events about it.
 
+mod builds;
 mod events;
 mod image;
 mod kinds;
@@ -161,6 +163,7 @@ fn oc_style(kind: &str) -> bool {
             | "Route"
             | "DeploymentConfig"
             | "BuildConfig"
+            | "Build"
     )
 }
 
@@ -181,7 +184,8 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         ("apps.openshift.io", "DeploymentConfig") => {
             openshift::deployment_config(&mut out, s, obj).await
         }
-        ("build.openshift.io", "BuildConfig") => openshift::build_config(&mut out, s, obj).await,
+        ("build.openshift.io", "BuildConfig") => builds::build_config(&mut out, s, obj).await,
+        ("build.openshift.io", "Build") => builds::build(&mut out, obj),
         ("", "ServiceAccount") => kinds::service_account(&mut out, obj),
         ("", "Service") => workloads::service(&mut out, s, obj).await,
         ("apps", "Deployment") => workloads::deployment(&mut out, s, obj).await,

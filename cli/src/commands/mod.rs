@@ -21,6 +21,7 @@ pub mod logout;
 pub mod logs;
 pub mod meta;
 pub mod new_app;
+pub mod new_build;
 pub mod patch;
 pub mod pod_target;
 pub mod policy;

@@ -8,15 +8,14 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, DeleteParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde_json::{Value, json};
 
-use super::pod::label_value;
-use super::types::{Build, BuildConfig, CONFIG_NAME, ImageStream};
+use super::types::{Build, BuildConfig, ImageStream};
 use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
@@ -27,6 +26,8 @@ const COMPONENT: &str = "buildconfig-controller";
 struct Context {
     client: Client,
     retries: Retries,
+    /// Every build, from a watch of its own (pruning reads a config's builds here).
+    builds: Store<Object<Build>>,
 }
 
 fn involved(bc: &BuildConfig) -> Involved<'_> {
@@ -232,15 +233,7 @@ async fn sync(bc: &BuildConfig, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     let api: Api<Object<Build>> = Api::namespaced(ctx.client.clone(), bc.namespace());
-    let selector = format!("{CONFIG_NAME}={}", label_value(bc.name()));
-    let builds: Vec<Build> = api
-        .list(&ListParams::default().labels(&selector))
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .filter(|b| b.config() == bc.name())
-        .collect();
+    let builds = super::types::of_config(&ctx.builds, bc.namespace(), bc.name());
     for old in to_prune(bc, &builds) {
         match api.delete(old.name(), &DeleteParams::background()).await {
             Ok(_) => {}
@@ -272,16 +265,27 @@ fn error_policy(obj: Arc<Object<BuildConfig>>, error: &Error, ctx: Arc<Context>)
 }
 
 pub async fn run(client: Client) {
+    let (builds, writer) = reflector::store();
+    let build_feed = reflector::reflector(
+        writer,
+        watcher::watcher(
+            Api::<Object<Build>>::all(client.clone()),
+            watcher::Config::default(),
+        ),
+    )
+    .default_backoff()
+    .for_each(|_| futures::future::ready(()));
     let ctx = Arc::new(Context {
         client: client.clone(),
         retries: Retries::new(),
+        builds,
     });
     let controller = Controller::new(
         Api::<Object<BuildConfig>>::all(client.clone()),
         watcher::Config::default(),
     );
     let configs = controller.store();
-    controller
+    let controller = controller
         .owns(
             Api::<Object<Build>>::all(client.clone()),
             watcher::Config::default(),
@@ -318,8 +322,8 @@ pub async fn run(client: Client) {
             },
         )
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
-        .await;
+        .for_each(|_| futures::future::ready(()));
+    tokio::join!(build_feed, controller);
 }
 
 #[cfg(test)]

@@ -13,34 +13,43 @@ pub mod pod;
 pub mod policy;
 pub mod types;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, ServiceAccount};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::backoff::{Retries, key_of};
+use crate::backoff::{Backoffs, Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
 use phase::Phase;
 use types::{Build, ImageStream, is_terminal};
 
 const COMPONENT: &str = "build-controller";
-/// How soon a build that cannot start yet (its turn, its secret, its upload) looks again.
+/// How soon a build waiting for its upload looks again.
 const WAIT: Duration = Duration::from_secs(1);
+/// How soon a build that cannot start for want of its account's secret or its output's stream
+/// looks again: doubling from `WAIT` up to this, since a change of either wakes it at once
+/// (the watches in `run_builds`) and every waiting build polling each second made the server's
+/// load grow with the builds waiting.
+const MAX_WAIT: Duration = Duration::from_secs(60);
 /// The annotation naming an account's pull secret for the integrated registry.
 const REGISTRY_SECRET_REF: &str = "openshift.io/internal-registry-pull-secret-ref";
 
 struct Context {
     client: Client,
     retries: Retries,
+    /// Every build, from the controller's own watch (run policies read siblings here).
+    builds: Store<Object<Build>>,
+    /// How long each build that stays New waits before looking again.
+    waits: Mutex<Backoffs<String>>,
 }
 
 fn now() -> String {
@@ -126,24 +135,6 @@ fn valid_transition(from: &str, to: &str) -> bool {
     )
 }
 
-/// The builds of `build`'s config.
-async fn siblings(ctx: &Context, build: &Build) -> Result<Vec<Build>, Error> {
-    let api: Api<Object<Build>> = Api::namespaced(ctx.client.clone(), build.namespace());
-    let selector = format!(
-        "{}={}",
-        types::CONFIG_NAME,
-        pod::label_value(build.config())
-    );
-    Ok(api
-        .list(&ListParams::default().labels(&selector))
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .filter(|b| b.config() == build.config())
-        .collect())
-}
-
 /// A reason for a build that stays New for now.
 async fn stays_new(
     ctx: &Context,
@@ -159,7 +150,28 @@ async fn stays_new(
         )
         .await?;
     }
-    Ok(Action::requeue(WAIT))
+    let key = format!("{}/{}", build.namespace(), build.name());
+    let delay = ctx
+        .waits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .failed(&key);
+    Ok(Action::requeue(delay))
+}
+
+/// The New builds of `namespace` that `concerns` picks, to look again.
+fn waiting(
+    builds: &Store<Object<Build>>,
+    namespace: &str,
+    concerns: impl Fn(&Build) -> bool,
+) -> Vec<ObjectRef<Object<Build>>> {
+    builds
+        .state()
+        .iter()
+        .filter_map(|o| o.object.as_ref())
+        .filter(|b| b.phase() == "New" && b.namespace() == namespace && concerns(b))
+        .map(|b| ObjectRef::new(b.name()).within(b.namespace()))
+        .collect()
 }
 
 /// The pull spec the build pushes to: an image stream tag's repository and tag, or the
@@ -216,7 +228,7 @@ async fn account_secret(ctx: &Context, build: &Build) -> Result<Option<String>, 
 /// Starts a New build whose turn it is: its pod, then Pending.
 async fn start(ctx: &Context, build: &Build) -> Result<Action, Error> {
     if !build.config().is_empty() {
-        let all = siblings(ctx, build).await?;
+        let all = types::of_config(&ctx.builds, build.namespace(), build.config());
         for older in policy::superseded(build, &all) {
             patch_build(ctx, older, json!({"status": {"cancelled": true}})).await?;
         }
@@ -430,19 +442,49 @@ fn error_policy(obj: Arc<Object<Build>>, error: &Error, ctx: Arc<Context>) -> Ac
 }
 
 async fn run_builds(client: Client) {
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        retries: Retries::new(),
-    });
     let controller = Controller::new(
         Api::<Object<Build>>::all(client.clone()),
         watcher::Config::default(),
     );
     let builds = controller.store();
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        retries: Retries::new(),
+        builds: builds.clone(),
+        waits: Mutex::new(Backoffs::new(WAIT, MAX_WAIT)),
+    });
+    let (for_accounts, for_streams) = (builds.clone(), builds.clone());
     controller
         .owns(
             Api::<Meta<Pod>>::all(client.clone()),
             watcher::Config::default(),
+        )
+        // An account's change (its registry secret) concerns the builds waiting that run as
+        // it; a stream's change (its repository) those waiting to push to it.
+        .watches(
+            Api::<Meta<ServiceAccount>>::all(client.clone()),
+            watcher::Config::default(),
+            move |sa| {
+                let name = sa.metadata.meta.name.clone().unwrap_or_default();
+                let ns = sa.metadata.meta.namespace.clone().unwrap_or_default();
+                waiting(&for_accounts, &ns, |b| {
+                    b.spec["serviceAccount"].as_str().unwrap_or("builder") == name
+                })
+            },
+        )
+        .watches(
+            Api::<Meta<ImageStream>>::all(client.clone()),
+            watcher::Config::default(),
+            move |stream| {
+                let name = stream.metadata.meta.name.clone().unwrap_or_default();
+                let ns = stream.metadata.meta.namespace.clone().unwrap_or_default();
+                waiting(&for_streams, &ns, |b| {
+                    let to = &b.spec["output"]["to"];
+                    let target = to["name"].as_str().unwrap_or_default();
+                    to["kind"] == "ImageStreamTag"
+                        && target.split(':').next() == Some(name.as_str())
+                })
+            },
         )
         // A build that ends may let the queued (New) builds of its config start.
         .watches(

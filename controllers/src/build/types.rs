@@ -114,3 +114,20 @@ impl Build {
 pub fn is_terminal(phase: &str) -> bool {
     matches!(phase, "Complete" | "Failed" | "Error" | "Cancelled")
 }
+
+/// The builds of config `config` in `namespace` as the watch cache holds them: the builds'
+/// own watch, read in memory rather than listed from the API on every reconcile (a config with
+/// many builds made each list cost the server a scan of them all).
+pub fn of_config(
+    store: &kube::runtime::reflector::Store<crate::lenient::Object<Build>>,
+    namespace: &str,
+    config: &str,
+) -> Vec<Build> {
+    store
+        .state()
+        .iter()
+        .filter_map(|o| o.object.as_ref())
+        .filter(|b| b.namespace() == namespace && b.config() == config)
+        .cloned()
+        .collect()
+}

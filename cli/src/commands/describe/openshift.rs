@@ -1,7 +1,6 @@
 //! `oc`'s own descriptions of OpenShift kinds (aligned with tabs): the common header (name,
 //! namespace, relative creation time, `k=v` labels and annotations), then projects, image
-//! streams (tags in upstream's order with their history), routes, deployment configs and
-//! build configs.
+//! streams (tags in upstream's order with their history), routes and deployment configs.
 
 use serde_json::Value;
 
@@ -43,7 +42,7 @@ pub(super) fn pairs(out: &mut String, label: &str, map: &Value) {
 }
 
 /// Name, namespace (when there is one), creation time, labels and annotations.
-fn meta(out: &mut String, obj: &Value) {
+pub(super) fn meta(out: &mut String, obj: &Value) {
     let meta = &obj["metadata"];
     field(out, "Name", str_of(&meta["name"]));
     if let Some(ns) = meta["namespace"].as_str().filter(|n| !n.is_empty()) {
@@ -56,7 +55,7 @@ fn meta(out: &mut String, obj: &Value) {
     pairs(out, "Annotations", &meta["annotations"]);
 }
 
-async fn items(s: &Session, path: &str) -> Vec<Value> {
+pub(super) async fn items(s: &Session, path: &str) -> Vec<Value> {
     s.get(path)
         .await
         .ok()
@@ -504,102 +503,6 @@ pub async fn deployment_config(out: &mut String, s: &Session, dc: &Value) {
             },
             count("replicas"),
             rc["spec"]["replicas"].as_i64().unwrap_or(0)
-        ));
-    }
-}
-
-/// `ImageStreamTag ruby:2.7`, `DockerImage quay.io/x/y:1`: where an image comes from.
-fn image_ref(r: &Value) -> String {
-    match r["kind"].as_str() {
-        Some(kind) => format!("{kind} {}", str_of(&r["name"])),
-        None => String::new(),
-    }
-}
-
-/// `oc describe bc`: its last build, what and how it builds, where the image goes, its
-/// triggers and history limits, then its builds, newest first.
-pub async fn build_config(out: &mut String, s: &Session, bc: &Value) {
-    meta(out, bc);
-    let (spec, status) = (&bc["spec"], &bc["status"]);
-    let latest = match status["lastVersion"].as_i64().unwrap_or(0) {
-        0 => "Never built".to_string(),
-        n => n.to_string(),
-    };
-    field(out, "Latest Version", &latest);
-    let strategy = &spec["strategy"];
-    let kind = str_of(&strategy["type"]);
-    out.push('\n');
-    field(out, "Strategy", kind);
-    if let Some(uri) = spec["source"]["git"]["uri"].as_str() {
-        field(out, "URL", uri);
-        if let Some(r) = spec["source"]["git"]["ref"].as_str() {
-            field(out, "Ref", r);
-        }
-    }
-    if let Some(dir) = spec["source"]["contextDir"].as_str() {
-        field(out, "ContextDir", dir);
-    }
-    let from = ["sourceStrategy", "dockerStrategy", "customStrategy"]
-        .iter()
-        .map(|k| &strategy[*k]["from"])
-        .find(|f| f.is_object());
-    if let Some(from) = from {
-        field(out, "From Image", &image_ref(from));
-    }
-    field(out, "Output to", &image_ref(&spec["output"]["to"]));
-    out.push('\n');
-    let policy = match str_of(&spec["runPolicy"]) {
-        "" => "Serial",
-        p => p,
-    };
-    field(out, "Build Run Policy", policy);
-    let triggered: Vec<&str> = spec["triggers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| match str_of(&t["type"]) {
-            "ConfigChange" => "Config",
-            "ImageChange" => "Image",
-            "GitHub" => "GitHub",
-            "GitLab" => "GitLab",
-            "Bitbucket" => "Bitbucket",
-            "Generic" => "Generic",
-            other => other,
-        })
-        .collect();
-    field(out, "Triggered by", &triggered.join(", "));
-    out.push_str("Builds History Limit:\n");
-    for (label, key) in [
-        ("Successful", "successfulBuildsHistoryLimit"),
-        ("Failed", "failedBuildsHistoryLimit"),
-    ] {
-        let limit = spec[key].as_i64().unwrap_or(5);
-        out.push_str(&format!("\t{label}:\t{limit}\n"));
-    }
-    let namespace = str_of(&bc["metadata"]["namespace"]);
-    let name = str_of(&bc["metadata"]["name"]);
-    let mut builds = items(
-        s,
-        &format!(
-            "/apis/build.openshift.io/v1/namespaces/{namespace}/builds?labelSelector=openshift.io%2Fbuild-config.name%3D{name}"
-        ),
-    )
-    .await;
-    if builds.is_empty() {
-        return;
-    }
-    builds.sort_by(|a, b| {
-        str_of(&b["metadata"]["creationTimestamp"]).cmp(str_of(&a["metadata"]["creationTimestamp"]))
-    });
-    out.push_str("\nBuild\tStatus\tDuration\tCreation Time\n");
-    for b in &builds {
-        let seconds = b["status"]["duration"].as_i64().unwrap_or(0) / 1_000_000_000;
-        out.push_str(&format!(
-            "{}\t{}\t{}\t{}\n",
-            str_of(&b["metadata"]["name"]),
-            str_of(&b["status"]["phase"]).to_lowercase(),
-            text::human_duration(seconds),
-            str_of(&b["metadata"]["creationTimestamp"])
         ));
     }
 }

@@ -64,6 +64,13 @@ pub fn objects(input: &ImageInput, shape: &Shape) -> Vec<Value> {
     if input.stream_namespace.is_none() {
         out.push(image_stream(input, shape));
     }
+    out.extend(workload(input, shape));
+    out
+}
+
+/// The Deployment (or DeploymentConfig) following the input's stream tag, and its Service.
+pub fn workload(input: &ImageInput, shape: &Shape) -> Vec<Value> {
+    let mut out = Vec::new();
     let selector_key = match shape.as_deployment_config {
         true => "deploymentconfig",
         false => "deployment",
@@ -81,7 +88,7 @@ pub fn objects(input: &ImageInput, shape: &Shape) -> Vec<Value> {
     out
 }
 
-fn image_stream(input: &ImageInput, shape: &Shape) -> Value {
+pub fn image_stream(input: &ImageInput, shape: &Shape) -> Value {
     let import_policy = match shape.insecure {
         true => json!({"insecure": true}),
         false => json!({}),
@@ -105,7 +112,7 @@ fn image_stream(input: &ImageInput, shape: &Shape) -> Value {
 }
 
 /// The stream tag the workload follows, with the stream's namespace when it is another's.
-fn trigger_from(input: &ImageInput) -> Value {
+pub fn trigger_from(input: &ImageInput) -> Value {
     let mut from =
         json!({"kind": "ImageStreamTag", "name": format!("{}:{}", input.stream, input.tag)});
     if let Some(ns) = &input.stream_namespace {

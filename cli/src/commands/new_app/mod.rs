@@ -5,9 +5,13 @@
 //! variable, an existing file a template file, anything else a stored template, an image
 //! stream tag or an image, searched in that order.
 
-mod generate;
-mod output;
+pub(super) mod build_config;
+pub(super) mod builds;
+mod dockerfile;
+pub(super) mod generate;
+pub(super) mod output;
 mod resolve;
+pub(super) mod source;
 
 use serde_json::{Map, Value, json};
 
@@ -67,6 +71,15 @@ pub struct NewAppArgs {
     /// Print the objects (json or yaml) instead of creating them.
     #[arg(long, short = 'o')]
     pub output: Option<String>,
+    /// Source code to build (Git URLs or local Git repositories).
+    #[arg(long)]
+    pub code: Vec<String>,
+    /// The build strategy when it should not be detected (docker|source).
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// The context directory of the source code to build.
+    #[arg(long, default_value = "")]
+    pub context_dir: String,
 }
 
 const NO_INPUT: &str = "You must specify one or more images, image streams, templates, or source code locations to create an application.
@@ -86,7 +99,7 @@ For details on how to use the results from those searches, see
 
   oc new-app -h";
 
-fn not_found(term: &str) -> CliError {
+pub(super) fn not_found(term: &str) -> CliError {
     CliError::msg(format!(
         "unable to locate any images in image streams, templates loaded in accessible projects, template files, local docker images with name {term:?}
 
@@ -123,12 +136,15 @@ fn check_name(name: &str) -> Result<(), CliError> {
     }
 }
 
-/// What the inputs resolved to: templates (with the words that named them) and images.
+/// What the inputs resolved to: templates (with the words that named them), images and
+/// builds.
 #[derive(Default)]
 struct Resolved {
     templates: Vec<(Value, String)>,
     /// Each image input, the line announcing it and the words that named it.
     images: Vec<(ImageInput, String, String)>,
+    /// Each build, with the words that named its source.
+    builds: Vec<(builds::ResolvedBuild, String)>,
 }
 
 /// An image reference: looked up, or taken as it is when the server cannot look images up
@@ -185,7 +201,29 @@ async fn resolve_inputs(
             None => return Err(not_found(term)),
         }
     }
-    for term in components {
+    let strategy = builds::parse_strategy(a.strategy.as_deref())?;
+    let flags = builds::BuildFlags {
+        strategy,
+        context_dir: &a.context_dir,
+        name: a.name.as_deref(),
+        insecure: a.insecure_registry,
+        allow_missing_images: a.allow_missing_images,
+        generated_by: "OpenShiftNewApp",
+        ..Default::default()
+    };
+    for term in components.iter().chain(&a.code) {
+        if let Some(repo) = source::classify(term)? {
+            let built =
+                builds::resolve_build(s, Some(&repo), repo.builder.as_deref(), &flags, &not_found)
+                    .await?;
+            r.builds.push((built, term.clone()));
+            continue;
+        }
+        if a.code.contains(term) {
+            return Err(CliError::msg(format!(
+                "{term} is not a Git repository URL or a local Git repository"
+            )));
+        }
         if std::path::Path::new(term).is_file() {
             r.templates
                 .push((process::template_from_file(term)?, String::new()));
@@ -200,11 +238,16 @@ async fn resolve_inputs(
             r.images.push((input, line, term.clone()));
         }
     }
+    if strategy.is_some() && r.builds.is_empty() {
+        return Err(CliError::msg(
+            "--strategy is specified and none of the arguments provided could be classified as a source code location",
+        ));
+    }
     Ok(r)
 }
 
 /// `KEY=VALUE` pairs.
-fn pairs(items: &[String]) -> Result<Vec<(String, String)>, CliError> {
+pub(super) fn pairs(items: &[String]) -> Result<Vec<(String, String)>, CliError> {
     items
         .iter()
         .map(|e| {
@@ -265,7 +308,7 @@ pub async fn new_app(g: &Globals, a: &NewAppArgs) -> Result<(), CliError> {
         && a.image.is_empty()
         && a.docker_image.is_empty()
         && a.image_stream.is_empty();
-    if nothing {
+    if nothing && a.code.is_empty() {
         return Err(CliError::msg(NO_INPUT));
     }
     let s = session(&g.kubeconfig()?, &g.overrides).await?;
@@ -306,21 +349,45 @@ pub async fn new_app(g: &Globals, a: &NewAppArgs) -> Result<(), CliError> {
         }
         objects.extend(generate::objects(input, &shape));
     }
+    for (built, term) in &resolved.builds {
+        described.push_str(&output::describe_build(
+            &built.plan,
+            &built.found,
+            built.tracks_base,
+            Some((&built.built, term, a.as_deployment_config)),
+        ));
+        if app_name.is_empty() {
+            app_name = built.plan.name.clone();
+        }
+        objects.extend(built.base_objects.iter().cloned());
+        objects.push(build_config::output_stream(
+            &built.built.stream,
+            "OpenShiftNewApp",
+        ));
+        objects.push(build_config::build_config(
+            &built.plan,
+            build_config::generate_secret,
+        ));
+        objects.extend(generate::workload(&built.built, &shape));
+    }
     generate::label(&mut objects, &app_name, &user_labels);
 
     if let Some(format) = &a.output {
         return process::print_objects(&objects, format, false);
     }
     print!("{described}");
-    create_all(&s, &objects, &user_labels).await
+    let created = create_all(&s, &objects, &user_labels).await?;
+    print!("{}", output::success(&created));
+    Ok(())
 }
 
-/// Creates every object in the current project, with upstream's lines.
-async fn create_all(
+/// Creates every object in the current project, with upstream's lines up to `--> Success`;
+/// the objects created.
+pub(super) async fn create_all(
     s: &Session,
     objects: &[Value],
     user_labels: &Map<String, Value>,
-) -> Result<(), CliError> {
+) -> Result<Vec<Value>, CliError> {
     match user_labels.is_empty() {
         true => println!("--> Creating resources ..."),
         false => {
@@ -355,8 +422,7 @@ async fn create_all(
         return Err(CliError::Silent);
     }
     println!("--> Success");
-    print!("{}", output::success(&created));
-    Ok(())
+    Ok(created)
 }
 
 async fn create(s: &Session, obj: &Value) -> Result<Value, CliError> {

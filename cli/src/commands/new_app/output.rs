@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::build_config::{BuildPlan, BuildSource, Output, base_stream_tag};
 use super::generate::ImageInput;
 
 /// A template about to be deployed: name, description, message and parameter values.
@@ -66,6 +67,88 @@ pub fn describe_template(template: &Value, input: &str, namespace: &str) -> Stri
 /// An image about to be deployed: where it was found, what its labels say of it, and what
 /// will be made for it (`found` is empty when it could not be looked up).
 pub fn describe_image(input: &ImageInput, found: &str, term: &str, dc: bool) -> String {
+    let mut out = located(input, found);
+    if input.stream_namespace.is_none() {
+        out.push_str(&format!(
+            "    * An image stream tag will be created as \"{}:{}\" that will track this image\n",
+            input.stream, input.tag
+        ));
+    }
+    out.push_str(&deployment_lines(input, term, dc));
+    out.push('\n');
+    out
+}
+
+/// A build about to be made: its builder image (where it was found, `found`), whether a new
+/// stream tag will track that image (and so fire builds), its source, strategy and output;
+/// then what the deployment config (if any) will do with the built image.
+pub fn describe_build(
+    plan: &BuildPlan,
+    found: &str,
+    tracks_base: bool,
+    deployed: Option<(&ImageInput, &str, bool)>,
+) -> String {
+    let mut out = match &plan.base {
+        Some(base) => located(base, found),
+        None => String::new(),
+    };
+    let tracked = match tracks_base {
+        true => base_stream_tag(plan),
+        false => None,
+    };
+    if let Some(tag) = &tracked {
+        out.push_str(&format!(
+            "    * An image stream tag will be created as \"{tag}\" that will track the source image\n"
+        ));
+    }
+    let (source, no_source) = match &plan.source {
+        BuildSource::Binary => ("binary input".to_string(), true),
+        BuildSource::Dockerfile(_) => ("a predefined Dockerfile".to_string(), false),
+        BuildSource::Git { uri, git_ref, .. } if has_host(uri) => {
+            let shown = match git_ref {
+                Some(r) => format!("{uri}#{r}"),
+                None => uri.clone(),
+            };
+            (format!("source code from {shown}"), false)
+        }
+        BuildSource::Git { .. } => ("uploaded code".to_string(), true),
+    };
+    out.push_str(&format!(
+        "    * A {} build using {source} will be created\n",
+        plan.strategy.word()
+    ));
+    match &plan.output {
+        Output::StreamTag { stream, tag } => out.push_str(&format!(
+            "      * The resulting image will be pushed to image stream tag \"{stream}:{tag}\"\n"
+        )),
+        Output::DockerImage(to) => out.push_str(&format!(
+            "      * The resulting image will be pushed with Docker to \"{to}\"\n"
+        )),
+    }
+    match (no_source, &tracked) {
+        (true, _) => out.push_str("      * A binary build was created, use 'oc start-build --from-dir' to trigger a new build\n"),
+        (false, Some(tag)) => out.push_str(&format!(
+            "      * Every time \"{tag}\" changes a new build will be triggered\n"
+        )),
+        (false, None) => out.push_str("      * Use 'oc start-build' to trigger a new build\n"),
+    }
+    if let Some((input, term, dc)) = deployed {
+        out.push_str(&deployment_lines(input, term, dc));
+    }
+    out.push('\n');
+    out
+}
+
+/// Whether a URL names a host (`file:///path` names none).
+fn has_host(uri: &str) -> bool {
+    match uri.split_once("://") {
+        Some((_, rest)) => !rest.starts_with('/'),
+        None => uri.contains('@'),
+    }
+}
+
+/// `--> Found ...` and what the image's labels say of it; nothing when it was not looked up.
+fn located(input: &ImageInput, found: &str) -> String {
     let mut out = String::new();
     let labels = &input.config["Labels"];
     let label = |k: &str| labels[k].as_str().unwrap_or_default().to_string();
@@ -91,37 +174,37 @@ pub fn describe_image(input: &ImageInput, found: &str, term: &str, dc: bool) -> 
             ));
         }
     }
-    if input.stream_namespace.is_none() {
-        out.push_str(&format!(
-            "    * An image stream tag will be created as \"{}:{}\" that will track this image\n",
-            input.stream, input.tag
-        ));
+    out
+}
+
+/// What a deployment config will do with the image (nothing is said of a Deployment).
+fn deployment_lines(input: &ImageInput, term: &str, dc: bool) -> String {
+    let mut out = String::new();
+    if !dc {
+        return out;
     }
-    if dc {
-        let name = &input.name;
-        out.push_str(&format!(
-            "    * This image will be deployed in deployment config \"{name}\"\n"
-        ));
-        let ports: Vec<String> = input.ports.clone();
-        match ports.len() {
+    let name = &input.name;
+    out.push_str(&format!(
+        "    * This image will be deployed in deployment config \"{name}\"\n"
+    ));
+    let ports: Vec<String> = input.ports.clone();
+    match ports.len() {
             0 => out.push_str(&format!("    * The image does not expose any ports - if you want to load balance or send traffic to this component\n      you will need to create a service with 'oc expose dc/{name} --port=[port]' later\n")),
             1 => out.push_str(&format!("    * Port {} will be load balanced by service \"{name}\"\n", ports[0])),
             _ => out.push_str(&format!("    * Ports {} will be load balanced by service \"{name}\"\n", ports.join(", "))),
         }
-        if !ports.is_empty() {
-            out.push_str(&format!(
-                "      * Other containers can access this service through the hostname \"{name}\"\n"
-            ));
-        }
-        if !input.volumes.is_empty() {
-            out.push_str(&format!("    * This image declares volumes and will default to use non-persistent, host-local storage.\n      You can add persistent volumes later by running 'oc set volume dc/{name} --add ...'\n"));
-        }
-        let user = input.config["User"].as_str().unwrap_or_default();
-        if input.config.is_object() && matches!(user, "" | "root" | "0") {
-            out.push_str(&format!("    * WARNING: Image \"{term}\" runs as the 'root' user which may not be permitted by your cluster administrator\n"));
-        }
+    if !ports.is_empty() {
+        out.push_str(&format!(
+            "      * Other containers can access this service through the hostname \"{name}\"\n"
+        ));
     }
-    out.push('\n');
+    if !input.volumes.is_empty() {
+        out.push_str(&format!("    * This image declares volumes and will default to use non-persistent, host-local storage.\n      You can add persistent volumes later by running 'oc set volume dc/{name} --add ...'\n"));
+    }
+    let user = input.config["User"].as_str().unwrap_or_default();
+    if input.config.is_object() && matches!(user, "" | "root" | "0") {
+        out.push_str(&format!("    * WARNING: Image \"{term}\" runs as the 'root' user which may not be permitted by your cluster administrator\n"));
+    }
     out
 }
 
@@ -149,6 +232,22 @@ pub fn success(created: &[Value]) -> String {
         .filter(|o| o["kind"] == "Service")
         .filter_map(|o| o["metadata"]["name"].as_str())
         .collect();
+    for bc in created.iter().filter(|o| o["kind"] == "BuildConfig") {
+        let name = bc["metadata"]["name"].as_str().unwrap_or_default();
+        let triggered = bc["spec"]["triggers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["type"] == "ImageChange" || t["type"] == "ConfigChange");
+        match triggered {
+            true => out.push_str(&format!(
+                "    Build scheduled, use 'oc logs -f buildconfig/{name}' to track its progress.\n"
+            )),
+            false => out.push_str(&format!(
+                "    Use 'oc start-build {name}' to start a build.\n"
+            )),
+        }
+    }
     for r in &routes {
         if let Some(host) = r["spec"]["host"].as_str().filter(|h| !h.is_empty()) {
             out.push_str(&format!(
@@ -214,6 +313,63 @@ mod tests {
                 &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"}})
             ),
             "deployment.apps \"w\""
+        );
+    }
+
+    #[test]
+    fn builds_described() {
+        use super::super::build_config::Strategy;
+        let base = ImageInput {
+            name: "base".into(),
+            stream: "base".into(),
+            tag: "1".into(),
+            ..Default::default()
+        };
+        let mut plan = BuildPlan {
+            name: "web".into(),
+            source: BuildSource::Git {
+                uri: "git://127.0.0.1:9418/web".into(),
+                git_ref: None,
+                context_dir: String::new(),
+            },
+            strategy: Strategy::Docker,
+            base: Some(base),
+            output: Output::StreamTag {
+                stream: "web".into(),
+                tag: "latest".into(),
+            },
+            env: vec![],
+            generated_by: "OpenShiftNewApp",
+        };
+        assert_eq!(
+            describe_build(
+                &plan,
+                "Found container image 1234567 from 127.0.0.1:5000 for \"b\"",
+                true,
+                None
+            ),
+            "--> Found container image 1234567 from 127.0.0.1:5000 for \"b\"\n\n    \
+             * An image stream tag will be created as \"base:1\" that will track the source image\n    \
+             * A Docker build using source code from git://127.0.0.1:9418/web will be created\n      \
+             * The resulting image will be pushed to image stream tag \"web:latest\"\n      \
+             * Every time \"base:1\" changes a new build will be triggered\n\n"
+        );
+        plan.source = BuildSource::Binary;
+        plan.base = None;
+        let text = describe_build(&plan, "", false, None);
+        assert_eq!(
+            text,
+            "    * A Docker build using binary input will be created\n      \
+             * The resulting image will be pushed to image stream tag \"web:latest\"\n      \
+             * A binary build was created, use 'oc start-build --from-dir' to trigger a new build\n\n"
+        );
+        let created = [
+            serde_json::json!({"kind": "BuildConfig", "metadata": {"name": "web"},
+            "spec": {"triggers": [{"type": "ConfigChange"}]}}),
+        ];
+        assert_eq!(
+            success(&created),
+            "    Build scheduled, use 'oc logs -f buildconfig/web' to track its progress.\n    Run 'oc status' to view your app.\n"
         );
     }
 }

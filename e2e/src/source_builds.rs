@@ -1,0 +1,138 @@
+//! What tests of real builds need: a command's output checked, a condition waited for, Git
+//! repositories made and committed to, a `git daemon` serving them on loopback, and a base
+//! image (a static busybox) pushed to the integrated registry as a project's user.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The command's standard output, trimmed; panics with both streams when it failed.
+pub fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// What `probe` finds once it finds something, within `within`.
+pub fn wait_until<T>(what: &str, within: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `git` in `dir`, as Ann Author; its output.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Ann Author",
+            "-c",
+            "user.email=ann@example.com",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    ok(out, &format!("git {args:?}"))
+}
+
+/// Commits `files` to the repository at `dir` (made if missing); the commit.
+pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) -> String {
+    if !dir.join(".git").exists() {
+        std::fs::create_dir_all(dir).unwrap();
+        git(dir, &["init", "--quiet", "--initial-branch=main"]);
+    }
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "--quiet", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+/// `git daemon` serving the repositories under `base` at `git://127.0.0.1:<port>/<name>`,
+/// stopped when dropped.
+pub struct GitDaemon {
+    child: Child,
+    pub port: u16,
+    pub base: PathBuf,
+}
+
+impl GitDaemon {
+    pub fn start(base: &Path) -> GitDaemon {
+        let port = crate::free_port();
+        let child = Command::new("git")
+            .args([
+                "daemon",
+                "--reuseaddr",
+                "--export-all",
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+                &format!("--base-path={}", base.display()),
+            ])
+            .arg(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("git daemon to listen", Duration::from_secs(30), || {
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        GitDaemon {
+            child,
+            port,
+            base: base.to_path_buf(),
+        }
+    }
+
+    /// The URL of the repository `name` under the base.
+    pub fn url(&self, name: &str) -> String {
+        format!("git://127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Pushes an image holding a static busybox to `target` as `user` with `token`.
+pub fn push_base(dir: &Path, target: &str, user: &str, token: &str) {
+    let root = dir.join("base-buildah");
+    let storage = [
+        format!("--root={}", root.join("root").display()),
+        format!("--runroot={}", root.join("run").display()),
+    ];
+    let buildah = |args: &[&str]| {
+        let out = Command::new("buildah")
+            .args(&storage)
+            .args(args)
+            .output()
+            .unwrap();
+        ok(out, &format!("buildah {args:?}"))
+    };
+    let container = buildah(&["from", "scratch"]);
+    buildah(&["copy", &container, "/bin/busybox", "/bin/busybox"]);
+    buildah(&["commit", "--quiet", &container, "base:1"]);
+    buildah(&[
+        "push",
+        "--tls-verify=false",
+        "--creds",
+        &format!("{user}:{token}"),
+        "base:1",
+        &format!("docker://{target}"),
+    ]);
+    let _ = buildah(&["rmi", "--all", "--force"]);
+}
