@@ -10,6 +10,7 @@ mod limit_ranger;
 mod matching;
 mod policy;
 mod rbac_escalation;
+mod resource_quota;
 pub mod scc;
 mod webhook;
 
@@ -41,6 +42,7 @@ pub struct Config {
 pub struct State {
     webhooks: webhook::State,
     policies: policy::State,
+    quotas: resource_quota::State,
 }
 
 impl std::fmt::Debug for State {
@@ -82,6 +84,7 @@ pub const PLUGINS: &[&str] = &[
     webhook::MUTATING,
     policy::PLUGIN,
     webhook::VALIDATING,
+    resource_quota::NAME,
 ];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
@@ -134,6 +137,10 @@ pub async fn validate(
     }
     if on(webhook::VALIDATING) {
         admitted.add(webhook::validate(server, a, obj).await?);
+    }
+    // Last, as upstream: only what every other plugin admitted is charged.
+    if on(resource_quota::NAME) && resource_quota::applies(a) {
+        resource_quota::check(server, a, obj).await?;
     }
     Ok(admitted)
 }
