@@ -146,6 +146,7 @@ fn has_events(kind: &str) -> bool {
             | "ClusterRole"
             | "RoleBinding"
             | "ClusterRoleBinding"
+            | "ResourceQuota"
     )
 }
 
@@ -183,6 +184,7 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         }
         ("build.openshift.io", "BuildConfig") => openshift::build_config(&mut out, s, obj).await,
         ("", "ServiceAccount") => kinds::service_account(&mut out, obj),
+        ("", "ResourceQuota") => kinds::resource_quota(&mut out, obj),
         ("", "Service") => workloads::service(&mut out, s, obj).await,
         ("apps", "Deployment") => workloads::deployment(&mut out, s, obj).await,
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => kinds::role(&mut out, obj),
