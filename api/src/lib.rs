@@ -8,6 +8,7 @@ mod list_merge;
 pub mod names;
 pub mod protobuf;
 pub mod quantity;
+pub mod quota;
 pub mod schemas;
 pub mod scheme;
 pub mod selector;

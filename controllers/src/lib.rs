@@ -23,6 +23,8 @@
 //! - `deploymentconfig`: DeploymentConfigs deploy through replication controllers (the
 //!   config controller, the deployer, and the image trigger controller for configs and for
 //!   workloads annotated with `image.openshift.io/triggers`);
+//! - `resource_quota`: each ResourceQuota's status: `hard` from its spec, `used` recomputed
+//!   from the namespace's objects;
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
 //! - `template_instance`: template instances are instantiated once, with their requester's
 //!   permissions, and report `Ready` or `InstantiateFailure`;
@@ -60,6 +62,7 @@ pub mod namespace_security;
 pub mod node_lifecycle;
 pub mod persistent_volume;
 pub mod replicaset;
+pub mod resource_quota;
 pub mod resources;
 pub mod scheduler;
 pub mod selector;
@@ -158,6 +161,7 @@ pub async fn run(client: Client, options: Options) {
         image_import::scheduled::run_every(client.clone(), options.scheduled_image_import_interval),
         persistent_volume::run(client.clone()),
         persistent_volume::protection::run(client.clone()),
+        resource_quota::run(client.clone()),
         job::run(client),
     );
 }

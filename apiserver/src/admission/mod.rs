@@ -11,6 +11,7 @@ mod limit_ranger;
 mod matching;
 mod policy;
 mod rbac_escalation;
+mod resource_quota;
 pub mod scc;
 mod webhook;
 
@@ -42,6 +43,7 @@ pub struct Config {
 pub struct State {
     webhooks: webhook::State,
     policies: policy::State,
+    quotas: resource_quota::State,
 }
 
 impl std::fmt::Debug for State {
@@ -84,6 +86,7 @@ pub const PLUGINS: &[&str] = &[
     webhook::MUTATING,
     policy::PLUGIN,
     webhook::VALIDATING,
+    resource_quota::NAME,
 ];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
@@ -139,6 +142,10 @@ pub async fn validate(
     }
     if on(webhook::VALIDATING) {
         admitted.add(webhook::validate(server, a, obj).await?);
+    }
+    // Last, as upstream: only what every other plugin admitted is charged.
+    if on(resource_quota::NAME) && resource_quota::applies(a) {
+        resource_quota::check(server, a, obj).await?;
     }
     Ok(admitted)
 }

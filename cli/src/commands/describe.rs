@@ -148,6 +148,7 @@ fn has_events(kind: &str) -> bool {
             | "ClusterRole"
             | "RoleBinding"
             | "ClusterRoleBinding"
+            | "ResourceQuota"
     )
 }
 
@@ -187,6 +188,7 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         ("build.openshift.io", "BuildConfig") => builds::build_config(&mut out, s, obj).await,
         ("build.openshift.io", "Build") => builds::build(&mut out, obj),
         ("", "ServiceAccount") => kinds::service_account(&mut out, obj),
+        ("", "ResourceQuota") => kinds::resource_quota(&mut out, obj),
         ("", "Service") => workloads::service(&mut out, s, obj).await,
         ("apps", "Deployment") => workloads::deployment(&mut out, s, obj).await,
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => kinds::role(&mut out, obj),

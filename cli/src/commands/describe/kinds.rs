@@ -1,6 +1,7 @@
 //! kubectl's describers of the core and RBAC kinds that have a layout of their own, and the
 //! generic description (every field, labelled) for kinds without one.
 
+use api::quota::Amount;
 use base64::Engine;
 use serde_json::Value;
 
@@ -225,4 +226,62 @@ pub(super) fn binding(out: &mut String, obj: &Value) {
             s["namespace"].as_str().unwrap_or_default()
         ));
     }
+}
+
+/// kubectl's ResourceQuota describer: scopes with their help, then used against hard (a
+/// usage written in another format than its limit is shown in the limit's, as a whole
+/// number).
+pub(super) fn resource_quota(out: &mut String, obj: &Value) {
+    let meta = &obj["metadata"];
+    out.push_str(&format!(
+        "Name:\t{}\nNamespace:\t{}\n",
+        text::str_of(&meta["name"]),
+        text::str_of(&meta["namespace"])
+    ));
+    let mut scopes: Vec<&str> = obj["spec"]["scopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !scopes.is_empty() {
+        scopes.sort_unstable();
+        out.push_str(&format!("Scopes:\t{}\n", scopes.join(", ")));
+        for scope in scopes {
+            if let Some(help) = scope_help(scope) {
+                out.push_str(&format!(" * {help}\n"));
+            }
+        }
+    }
+    out.push_str("Resource\tUsed\tHard\n--------\t----\t----\n");
+    for (resource, hard) in sorted_entries(&obj["status"]["hard"]) {
+        let hard_text = text::str_of(hard);
+        let used_text = text::str_of(&obj["status"]["used"][resource.as_str()]);
+        let (hard_q, used_q) = (Amount::parse(hard_text), Amount::parse(used_text));
+        let used = match (hard_q, used_q) {
+            (Some(h), Some(u)) if h.format != u.format => u.whole_in(h.format).to_string(),
+            (_, Some(u)) => u.to_string(),
+            (_, None) => "0".to_string(),
+        };
+        let hard = hard_q.map_or_else(|| hard_text.to_string(), |h| h.to_string());
+        out.push_str(&format!("{resource}\t{used}\t{hard}\n"));
+    }
+}
+
+fn scope_help(scope: &str) -> Option<&'static str> {
+    Some(match scope {
+        "Terminating" => {
+            "Matches all pods that have an active deadline. These pods have a limited lifespan on a node before being actively terminated by the system."
+        }
+        "NotTerminating" => {
+            "Matches all pods that do not have an active deadline. These pods usually include long running pods whose container command is not expected to terminate."
+        }
+        "BestEffort" => {
+            "Matches all pods that do not have resource requirements set. These pods have a best effort quality of service."
+        }
+        "NotBestEffort" => {
+            "Matches all pods that have at least one resource requirement set. These pods have a burstable or guaranteed quality of service."
+        }
+        _ => return None,
+    })
 }

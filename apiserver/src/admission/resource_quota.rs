@@ -1,0 +1,145 @@
+//! `ResourceQuota`: an object created in a namespace (or a service or claim updated) is
+//! charged to the quotas that track it, refused with upstream's `exceeded quota` message when
+//! it would pass one. The charge is written into the quota's `status.used` by compare-and-swap
+//! before the object is stored, so concurrent creates never over-admit; a lost swap is read
+//! again and retried for the quotas not yet charged (upstream's `checkQuotas`). Writes of one
+//! namespace take turns here, so swaps are rarely lost; the quota controller later recomputes
+//! usage from what is stored, giving back charges of writes that failed afterwards.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value, json};
+
+use super::{Attributes, Operation};
+use crate::ApiServer;
+use crate::error::{ApiError, Target};
+
+pub const NAME: &str = "ResourceQuota";
+
+/// How often a charge lost to a concurrent change of a quota is evaluated again.
+const RETRIES: usize = 5;
+
+/// The namespaces whose charges are being evaluated, one at a time each.
+#[derive(Default)]
+pub struct State {
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl State {
+    fn turn(&self, namespace: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+        // Namespaces no one waits on are forgotten, so the map stays small.
+        turns.retain(|_, t| Arc::strong_count(t) > 1);
+        turns.entry(namespace.to_string()).or_default().clone()
+    }
+}
+
+pub fn applies(a: &Attributes<'_>) -> bool {
+    let charged_on_update =
+        a.def.group.is_empty() && matches!(a.def.plural, "services" | "persistentvolumeclaims");
+    a.subresource.is_empty()
+        && a.def.stored
+        && a.namespace.is_some()
+        && match a.operation {
+            Operation::Create => true,
+            Operation::Update => charged_on_update,
+            _ => false,
+        }
+}
+
+pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Result<(), ApiError> {
+    let Some(namespace) = a.namespace else {
+        return Ok(());
+    };
+    let def = server
+        .scheme
+        .lookup("", "v1", "resourcequotas")
+        .ok_or(ApiError::PathNotFound)?;
+    if !tracked(server, def, namespace, a).await? {
+        return Ok(());
+    }
+    let request = api::quota::Request {
+        group: a.def.group,
+        plural: a.def.plural,
+        obj,
+        old: a.old,
+        now: jiff::Timestamp::now().as_second(),
+    };
+    let turn = server.admission.state.quotas.turn(namespace);
+    let _turn = turn.lock().await;
+    let mut charged = BTreeSet::new();
+    let mut lost = None;
+    for _ in 0..RETRIES {
+        let mut quotas = server.list_objects(def, Some(namespace)).await?;
+        quotas.retain(|q| !charged.contains(name_of(q)));
+        quotas.sort_by(|x, y| name_of(x).cmp(name_of(y)));
+        let charges = api::quota::check(&quotas, &request).map_err(|m| refused(a, obj, m))?;
+        if a.dry_run {
+            return Ok(());
+        }
+        lost = None;
+        for charge in charges {
+            let Some(mut quota) = quotas.iter().find(|q| name_of(q) == charge.quota).cloned()
+            else {
+                continue;
+            };
+            quota["status"]["used"] = used_json(&charge.used);
+            match server.update_object(def, quota).await {
+                Ok(_) => {
+                    charged.insert(charge.quota);
+                }
+                Err(e @ (ApiError::Conflict(_) | ApiError::NotFound(_))) => lost = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        if lost.is_none() {
+            return Ok(());
+        }
+    }
+    Err(lost.unwrap_or_else(|| ApiError::Internal("quota charges kept conflicting".into())))
+}
+
+/// Whether any quota of the namespace (as the watch cache has them) tracks the kind: most
+/// writes meet none, and skip the store.
+async fn tracked(
+    server: &ApiServer,
+    def: &api::ResourceDef,
+    namespace: &str,
+    a: &Attributes<'_>,
+) -> Result<bool, ApiError> {
+    let cache = server.watch_caches.of(def).await?;
+    let (objects, _) = cache.snapshot(&def.namespace_prefix(Some(namespace)));
+    Ok(objects.iter().any(|(_, o)| {
+        serde_json::from_slice::<Value>(&o.json).is_ok_and(|q| {
+            let spec = q["spec"]["hard"].as_object().into_iter().flatten();
+            let status = q["status"]["hard"].as_object().into_iter().flatten();
+            spec.chain(status)
+                .any(|(n, _)| api::quota::matches(n, a.def.group, a.def.plural))
+        })
+    }))
+}
+
+fn name_of(q: &Value) -> &str {
+    q["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+fn used_json(used: &api::quota::Usage) -> Value {
+    let list: Map<String, Value> = used
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v.to_string())))
+        .collect();
+    Value::Object(list)
+}
+
+fn refused(a: &Attributes<'_>, obj: &Value, message: String) -> ApiError {
+    let name = obj["metadata"]["name"].as_str().unwrap_or(a.name);
+    ApiError::Forbidden {
+        target: Target {
+            group: a.def.group.to_string(),
+            resource: a.def.plural.to_string(),
+            name: name.to_string(),
+        },
+        message,
+    }
+}
