@@ -1,6 +1,6 @@
 //! DaemonSets as a project admin drives them, on simulated nodes: one pod on each node that
 //! fits (with the daemon tolerations, pinned by node affinity), none left where a taint
-//! forbids it, and a new template rolled out node by node with its revision history.
+//! forbids it, a new template rolled out node by node with its revision history, and undone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -183,4 +183,27 @@ fn a_daemon_set_runs_one_pod_per_fitting_node_and_rolls_node_by_node() {
             && get("daemonset/agent", "{.status.desiredNumberScheduled} {.status.numberReady} {.status.updatedNumberScheduled}") == "3 3 3")
             .then_some(())
     });
+
+    // Undone, the first template comes back under a new number, its revision renumbered.
+    as_alice(&["rollout", "undo", "daemonset/agent"]);
+    wait_until("the first template everywhere again", || {
+        let images = get("pods", "{.items[*].spec.containers[0].image}");
+        let s = get(
+            "daemonset/agent",
+            "{.status.updatedNumberScheduled} {.status.numberAvailable}",
+        );
+        (images == "registry.invalid/agent:1 registry.invalid/agent:1 registry.invalid/agent:1"
+            && s == "3 3")
+            .then_some(())
+    });
+    let history = as_alice(&["rollout", "history", "daemonset/agent"]);
+    let revisions: Vec<&str> = history
+        .lines()
+        .skip_while(|l| !l.starts_with("REVISION"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(revisions, ["2", "3"], "{history}");
+    let first = get(&format!("controllerrevision/agent-{hash}"), "{.revision}");
+    assert_eq!(first, "3");
 }
