@@ -3,6 +3,7 @@
 //! `metav1.Status` error body, and name validation.
 
 pub mod columns;
+pub mod cron;
 pub mod intern;
 mod list_merge;
 pub mod names;

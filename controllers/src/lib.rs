@@ -16,6 +16,7 @@
 //! - `node_lifecycle`: silent nodes go Unknown, nodes are tainted by condition, pods are
 //!   evicted from lost nodes and collected when their node is gone;
 //! - `job`: Jobs run their pods to completion (or failure), then expire;
+//! - `cronjob`: CronJobs make a Job at each schedule time;
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
 //! - `ingress_routes`: Ingresses are served as Routes they own (openshift-controller-manager's
 //!   ingress-to-route controller);
@@ -26,6 +27,9 @@
 //! - `resource_quota`: each ResourceQuota's status: `hard` from its spec, `used` recomputed
 //!   from the namespace's objects;
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
+//! - `daemonset`: DaemonSets keep one pod on each node that fits their template;
+//! - `statefulset`: StatefulSets keep ordered pods with stable names and claims, rolled by
+//!   revision;
 //! - `template_instance`: template instances are instantiated once, with their requester's
 //!   permissions, and report `Ready` or `InstantiateFailure`;
 //! - `persistent_volume`: claims bind to volumes (or wait for a provisioner), volumes are
@@ -43,12 +47,15 @@ pub mod backoff;
 pub mod bounded;
 pub mod build;
 pub mod cluster_role_aggregation;
+pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod deploymentconfig;
 pub mod discovery;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
+pub mod history;
 pub mod image_config;
 pub mod image_import;
 pub mod image_pull_secrets;
@@ -68,6 +75,7 @@ pub mod scheduler;
 pub mod selector;
 pub mod service_accounts;
 pub mod skipped;
+pub mod statefulset;
 pub mod template_instance;
 #[cfg(test)]
 mod testing;
@@ -162,6 +170,9 @@ pub async fn run(client: Client, options: Options) {
         persistent_volume::run(client.clone()),
         persistent_volume::protection::run(client.clone()),
         resource_quota::run(client.clone()),
+        statefulset::run(client.clone()),
+        daemonset::run(client.clone()),
+        cronjob::run(client.clone()),
         job::run(client),
     );
 }

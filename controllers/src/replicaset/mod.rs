@@ -114,7 +114,8 @@ impl Replicated {
     }
 }
 
-fn selector_string(s: &LabelSelector) -> String {
+/// A selector as a list request's `labelSelector` text.
+pub(crate) fn selector_string(s: &LabelSelector) -> String {
     let mut parts: Vec<String> = s
         .match_labels
         .iter()
@@ -180,6 +181,16 @@ async fn claim(r: &Replicated, ctx: &Context) -> Result<Vec<Pod>, Error> {
 }
 
 async fn adopt(r: &Replicated, pod: &Pod, api: &Api<Object<Pod>>) -> Result<bool, Error> {
+    adopt_pod(r.owner_reference(), pod, api).await
+}
+
+/// Makes `owner` the controller of an orphan `pod`, guarded by its uid and revision; whether
+/// it took (a pod gone or changed meanwhile is not adopted).
+pub(crate) async fn adopt_pod(
+    owner: Value,
+    pod: &Pod,
+    api: &Api<Object<Pod>>,
+) -> Result<bool, Error> {
     let mut refs: Vec<Value> = pod
         .metadata
         .owner_references
@@ -187,7 +198,7 @@ async fn adopt(r: &Replicated, pod: &Pod, api: &Api<Object<Pod>>) -> Result<bool
         .flatten()
         .filter_map(|o| serde_json::to_value(o).ok())
         .collect();
-    refs.push(r.owner_reference());
+    refs.push(owner);
     let patch = json!({"metadata": {"ownerReferences": refs,
         "uid": pod.metadata.uid, "resourceVersion": pod.metadata.resource_version}});
     match api

@@ -192,7 +192,8 @@ apiVersion: batch/v1
 kind: CronJob
 metadata: {name: tick}
 spec:
-  schedule: "*/5 * * * *"
+  # Once a year: no job comes due while the columns are read.
+  schedule: "5 4 1 1 *"
   jobTemplate:
     spec:
       template:
@@ -345,7 +346,7 @@ fn builtin_kinds_are_discovered_applied_and_printed_as_upstream() {
                 "LAST SCHEDULE",
                 "AGE",
             ]),
-            s(&["tick", "*/5 * * * *", "<none>", "False", "0", "<none>"]),
+            s(&["tick", "5 4 1 1 *", "<none>", "False", "0", "<none>"]),
         ),
         (
             "ingress/web",

@@ -1,7 +1,5 @@
 //! Jobs and cron jobs: their pods' defaults (no default restart policy: it must be chosen),
-//! cron jobs' own defaults, and upstream's job and schedule rules (`cron.rs` parses schedules).
-
-mod cron;
+//! cron jobs' own defaults, and upstream's job and schedule rules (schedules parsed by `api::cron`).
 
 use api::scheme::ResourceDef;
 use serde_json::{Value, json};
@@ -130,7 +128,7 @@ impl Strategy for CronJobs {
                     "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
                 ),
             s => {
-                if let Some(why) = cron::parse_error(s) {
+                if let Some(why) = api::cron::parse_error(s) {
                     errors.invalid("spec.schedule", Bad::Str(s), &why);
                 }
             }
