@@ -6,6 +6,7 @@
 
 mod attributes;
 mod cel;
+pub mod image_trust;
 mod limit_ranger;
 mod matching;
 mod policy;
@@ -41,6 +42,7 @@ pub struct Config {
 pub struct State {
     webhooks: webhook::State,
     policies: policy::State,
+    image_trust: image_trust::State,
 }
 
 impl std::fmt::Debug for State {
@@ -80,6 +82,7 @@ pub const PLUGINS: &[&str] = &[
     limit_ranger::NAME,
     scc::NAME,
     webhook::MUTATING,
+    image_trust::NAME,
     policy::PLUGIN,
     webhook::VALIDATING,
 ];
@@ -128,6 +131,9 @@ pub async fn validate(
     let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    if on(image_trust::NAME) && image_trust::applies(a) {
+        image_trust::check(server, a, obj).await?;
     }
     if on(policy::PLUGIN) {
         admitted.add(policy::validate(server, a, obj).await?);
