@@ -21,6 +21,7 @@
 #   haproxy            /usr/sbin/haproxy                            hack/bench-router.sh compares the router with HAProxy 2.6
 #   git                /usr/bin/git                                 the node clones builds' sources (and tests make repositories)
 #   unzip              /usr/bin/unzip                               ...and unpacks zip archives uploaded as binary build input
+#   gnupg              /usr/bin/gpg                                 image trust tests sign images with a key they generate
 # The Python kubernetes client goes into a virtualenv under target/.
 # `hack/setup.sh --check` installs nothing: it lists what is missing and fails if anything is.
 set -euo pipefail
@@ -46,6 +47,7 @@ required=(
   "haproxy|/usr/sbin/haproxy"
   "git|/usr/bin/git"
   "unzip|/usr/bin/unzip"
+  "gnupg|/usr/bin/gpg"
 )
 
 missing_packages() {

@@ -291,6 +291,9 @@ pub const BUILTIN: &[ResourceDef] = &[
         .derived(&["create"]),
     resource!("image.openshift.io"/"v1", "ImageStreamImport", "imagestreamimports", "imagestreamimport", Namespaced, short: [], categories: &[], subresources: NONE)
         .derived(&["create"]),
+    resource!("image.openshift.io"/"v1", "ImageSignature", "imagesignatures", "imagesignature", Cluster, short: [], categories: &[], subresources: NONE)
+        .derived(&["create", "delete"])
+        .with_names(NameRule::PathSegment),
     resource!("apps.openshift.io"/"v1", "DeploymentConfig", "deploymentconfigs", "deploymentconfig", Namespaced, short: ["dc"], categories: ALL, subresources: &[
         status(),
         Subresource { name: "scale", group: "extensions", version: "v1beta1", kind: "Scale", verbs: STATUS_VERBS },
@@ -364,5 +367,7 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
     resource!("config.openshift.io"/"v1", "ImageDigestMirrorSet", "imagedigestmirrorsets", "imagedigestmirrorset", Cluster, short: ["idms"], categories: &[], subresources: STATUS),
     resource!("config.openshift.io"/"v1", "ImageTagMirrorSet", "imagetagmirrorsets", "imagetagmirrorset", Cluster, short: ["itms"], categories: &[], subresources: STATUS),
+    // Oxshift's own configuration
+    resource!("config.oxshift.io"/"v1", "ImageTrustPolicy", "imagetrustpolicies", "imagetrustpolicy", Cluster, short: [], categories: &[], subresources: NONE),
     resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),
 ];

@@ -7,6 +7,7 @@
 mod attributes;
 mod cel;
 mod image_policy;
+pub mod image_trust;
 mod limit_ranger;
 mod matching;
 mod policy;
@@ -44,6 +45,7 @@ pub struct State {
     webhooks: webhook::State,
     policies: policy::State,
     quotas: resource_quota::State,
+    image_trust: image_trust::State,
 }
 
 impl std::fmt::Debug for State {
@@ -84,6 +86,7 @@ pub const PLUGINS: &[&str] = &[
     limit_ranger::NAME,
     scc::NAME,
     webhook::MUTATING,
+    image_trust::NAME,
     policy::PLUGIN,
     webhook::VALIDATING,
     resource_quota::NAME,
@@ -136,6 +139,9 @@ pub async fn validate(
     let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    if on(image_trust::NAME) && image_trust::applies(a) {
+        image_trust::check(server, a, obj).await?;
     }
     if on(policy::PLUGIN) {
         admitted.add(policy::validate(server, a, obj).await?);

@@ -19,6 +19,7 @@ pub mod autoscaling;
 pub mod batch;
 pub mod build;
 pub mod config_openshift;
+pub mod config_oxshift;
 pub mod core;
 pub mod decode;
 pub mod deprecation;
@@ -86,6 +87,11 @@ impl Registry {
             "config.openshift.io",
             "images",
             &config_openshift::ImageConfigs,
+        );
+        r.strategy(
+            "config.oxshift.io",
+            "imagetrustpolicies",
+            &config_oxshift::ImageTrustPolicies,
         );
         r.strategy("", "services", &core::Services);
         r.strategy("", "pods", &core::Pods);
@@ -307,6 +313,12 @@ impl Registry {
             "imagestreamimports",
             "",
             image::import::ImageStreamImports,
+        );
+        r.handler(
+            "image.openshift.io",
+            "imagesignatures",
+            "",
+            image::signatures::ImageSignatures,
         );
         r.handler(
             "image.openshift.io",

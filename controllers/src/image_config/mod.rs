@@ -1,8 +1,10 @@
 //! The cluster image configuration rendered for the nodes: on every change of `Image cluster`,
-//! an ImageContentSourcePolicy, an ImageDigestMirrorSet or an ImageTagMirrorSet, the files the Machine Config Operator would write
-//! (`registries.conf`, `policy.json`, `01-image-searchRegistries.conf`) are rendered again
+//! an ImageContentSourcePolicy, an ImageDigestMirrorSet or an ImageTagMirrorSet, or
+//! `ImageTrustPolicy cluster`, the files the Machine Config Operator would write
+//! (`registries.conf`, `policy.json`, `01-image-searchRegistries.conf`, and the trust
+//! policy's lookaside stores as `registries.d/oxshift-sigstore.yaml`) are rendered again
 //! into the ConfigMap `openshift-config-managed/node-image-config`, written only when they
-//! changed.
+//! changed. A trust policy's `keyRef`s are read from `openshift-config` at each rendering.
 
 pub mod render;
 
@@ -25,6 +27,8 @@ pub const CONFIG_MAP: &str = "node-image-config";
 pub const REGISTRIES_CONF: &str = "registries.conf";
 pub const POLICY_JSON: &str = "policy.json";
 pub const SEARCH_REGISTRIES_CONF: &str = "01-image-searchRegistries.conf";
+/// The registries.d file naming the trust policy's lookaside signature stores.
+pub const SIGSTORE_YAML: &str = "oxshift-sigstore.yaml";
 
 const RETRY: Duration = Duration::from_secs(5);
 
@@ -35,6 +39,17 @@ fn image_configs(client: &Client) -> Api<DynamicObject> {
         api_version: "config.openshift.io/v1".into(),
         kind: "Image".into(),
         plural: "images".into(),
+    };
+    Api::all_with(client.clone(), &resource)
+}
+
+fn trust_policies(client: &Client) -> Api<DynamicObject> {
+    let resource = ApiResource {
+        group: "config.oxshift.io".into(),
+        version: "v1".into(),
+        api_version: "config.oxshift.io/v1".into(),
+        kind: "ImageTrustPolicy".into(),
+        plural: "imagetrustpolicies".into(),
     };
     Api::all_with(client.clone(), &resource)
 }
@@ -100,7 +115,15 @@ pub async fn run(client: Client) {
             .map(|_| ())
             .boxed()
     });
-    let mut changes = futures::stream::select_all(std::iter::once(images).chain(mirrors));
+    let trust = watcher(trust_policies(&client), watcher::Config::default())
+        .default_backoff()
+        .map(|_| ())
+        .boxed();
+    let mut changes = futures::stream::select_all(
+        std::iter::once(images)
+            .chain(std::iter::once(trust))
+            .chain(mirrors),
+    );
     loop {
         if let Err(e) = reconcile(&client).await {
             tracing::warn!(error = %e, "rendering the node image configuration failed");
@@ -117,7 +140,11 @@ pub async fn run(client: Client) {
 
 /// The rendered files, by key, from `Image cluster` and the objects naming mirrors (each
 /// with the kind of mirroring its kind stands for).
-pub fn files(image: Option<&Value>, mirrors: &[(MirrorKind, Value)]) -> BTreeMap<String, String> {
+pub fn files(
+    image: Option<&Value>,
+    mirrors: &[(MirrorKind, Value)],
+    trust: Option<&trust::TrustPolicy>,
+) -> BTreeMap<String, String> {
     let sources = image
         .map(RegistrySources::from_image_config)
         .unwrap_or_default();
@@ -127,7 +154,13 @@ pub fn files(image: Option<&Value>, mirrors: &[(MirrorKind, Value)]) -> BTreeMap
         REGISTRIES_CONF.to_string(),
         render::registries_conf(&sources, &sets),
     );
-    files.insert(POLICY_JSON.to_string(), render::policy_json(&sources));
+    files.insert(
+        POLICY_JSON.to_string(),
+        render::policy_json(&sources, trust),
+    );
+    if let Some(sigstore) = render::sigstore_yaml(trust) {
+        files.insert(SIGSTORE_YAML.to_string(), sigstore);
+    }
     if let Some(search) = render::search_registries_conf(&sources) {
         files.insert(SEARCH_REGISTRIES_CONF.to_string(), search);
     }
@@ -183,7 +216,8 @@ async fn reconcile(client: &Client) -> Result<(), Error> {
                 .map(|o| (row.4, o)),
         );
     }
-    let data = files(image.as_ref(), &mirrors);
+    let trust = trust_policy(client).await?;
+    let data = files(image.as_ref(), &mirrors, trust.as_ref());
     let namespaces: Api<Namespace> = Api::all(client.clone());
     if namespaces.get_opt(NAMESPACE).await?.is_none() {
         let ns = Namespace {
@@ -223,6 +257,63 @@ async fn reconcile(client: &Client) -> Result<(), Error> {
     Ok(())
 }
 
+/// `ImageTrustPolicy cluster` with its `keyRef`s read; None when there is none (or it does
+/// not parse, which validation on write prevents).
+async fn trust_policy(client: &Client) -> Result<Option<trust::TrustPolicy>, Error> {
+    let Some(obj) = trust_policies(client).get_opt("cluster").await? else {
+        return Ok(None);
+    };
+    let spec = serde_json::to_value(&obj)
+        .map(|v| v["spec"].clone())
+        .unwrap_or(Value::Null);
+    let Ok(mut policy) = trust::TrustPolicy::parse(&spec) else {
+        tracing::warn!("ImageTrustPolicy cluster does not parse; not rendered");
+        return Ok(None);
+    };
+    let mut keys = BTreeMap::new();
+    for r in policy.key_refs() {
+        keys.insert(r.clone(), key_ref_bytes(client, &r).await?);
+    }
+    policy.resolve_refs(|r| {
+        keys.get(r)
+            .cloned()
+            .unwrap_or_else(|| Err("not read".into()))
+    });
+    Ok(Some(policy))
+}
+
+/// The keyring a `keyRef` names (a ConfigMap's `binaryData` or `data`, a Secret's `data`).
+async fn key_ref_bytes(
+    client: &Client,
+    r: &trust::policy::KeyRef,
+) -> Result<Result<Vec<u8>, String>, Error> {
+    let ns = trust::policy::KEY_NAMESPACE;
+    let found = match r.kind.as_str() {
+        "Secret" => Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns)
+            .get_opt(&r.name)
+            .await?
+            .map(|s| s.data.and_then(|mut d| d.remove(&r.key)).map(|b| b.0)),
+        _ => Api::<ConfigMap>::namespaced(client.clone(), ns)
+            .get_opt(&r.name)
+            .await?
+            .map(|m| {
+                m.binary_data
+                    .and_then(|mut d| d.remove(&r.key))
+                    .map(|b| b.0)
+                    .or_else(|| {
+                        m.data
+                            .and_then(|mut d| d.remove(&r.key))
+                            .map(String::into_bytes)
+                    })
+            }),
+    };
+    Ok(match found {
+        None => Err("not found".into()),
+        Some(None) => Err(format!("it has no key {:?}", r.key)),
+        Some(Some(bytes)) => Ok(bytes),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +334,7 @@ mod tests {
                 {"source": "quay.io/x", "mirrors": ["m1.io/x", "m2.io/x"]}]}}),
             ),
         ];
-        let files = files(Some(&image), &policies);
+        let files = files(Some(&image), &policies, None);
         let conf = &files[REGISTRIES_CONF];
         assert!(conf.contains("  location = \"quay.io/x\"\n  mirror-by-digest-only = true\n\n  [[registry.mirror]]\n    location = \"m1.io/x\"\n\n  [[registry.mirror]]\n    location = \"m2.io/x\"\n"), "{conf}");
         assert!(
@@ -255,7 +346,7 @@ mod tests {
             files[SEARCH_REGISTRIES_CONF],
             "unqualified-search-registries = ['reg1.io']\n"
         );
-        assert_eq!(super::files(None, &[]).len(), 2);
+        assert_eq!(super::files(None, &[], None).len(), 2);
     }
 
     #[test]
@@ -272,7 +363,7 @@ mod tests {
                 {"source": "quay.io/y", "mirrors": ["127.0.0.1:5000/y"], "mirrorSourcePolicy": "NeverContactSource"}]}}),
             ),
         ];
-        let conf = &files(None, &mirrors)[REGISTRIES_CONF];
+        let conf = &files(None, &mirrors, None)[REGISTRIES_CONF];
         let digest = conf.find("location = \"quay.io/y\"").expect(conf);
         let tag = conf
             .find("location = \"registry.example/team\"")

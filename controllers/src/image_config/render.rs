@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use trust::TrustPolicy;
 
 /// The search registries of the template registries.conf.
 const DEFAULT_SEARCH: [&str; 2] = ["registry.access.redhat.com", "docker.io"];
@@ -116,29 +117,72 @@ pub fn search_registries_conf(sources: &RegistrySources) -> Option<String> {
 }
 
 /// `/etc/containers/policy.json`: the template, with an allow list (everything else
-/// rejected) or a block list.
-pub fn policy_json(sources: &RegistrySources) -> String {
+/// rejected) or a block list; with a trust policy (`ImageTrustPolicy cluster`), its
+/// requirements, the allow list keeping only its scopes inside allowed registries (each
+/// allowed registry taking the trust policy's requirements for it) and the block list
+/// rejecting over it.
+pub fn policy_json(sources: &RegistrySources, trust: Option<&TrustPolicy>) -> String {
     let accept = json!([{"type": "insecureAcceptAnything"}]);
     let reject = json!([{"type": "reject"}]);
     let mut policy = json!({
         "default": accept,
         "transports": {"docker-daemon": {"": accept}},
     });
-    let (scopes, verdict, default) = if !sources.allowed.is_empty() {
-        (&sources.allowed, &accept, &reject)
-    } else if !sources.blocked.is_empty() {
-        (&sources.blocked, &reject, &accept)
-    } else {
-        return compact(&policy);
+    let (mut docker, mut atomic) = match trust {
+        Some(t) => {
+            policy["default"] = trust::render::requirements(&t.default);
+            let mut transports = trust::render::transports(t);
+            (
+                transports.remove("docker").unwrap_or_default(),
+                transports.remove("atomic").unwrap_or_default(),
+            )
+        }
+        None => Default::default(),
     };
-    let map: BTreeMap<&str, Value> = scopes
-        .iter()
-        .map(|s| (s.as_str(), verdict.clone()))
-        .collect();
-    policy["default"] = default.clone();
-    policy["transports"]["atomic"] = json!(map);
-    policy["transports"]["docker"] = json!(map);
+    if !sources.allowed.is_empty() {
+        policy["default"] = reject.clone();
+        for map in [&mut docker, &mut atomic] {
+            map.retain(|scope, _| sources.allowed.iter().any(|a| within(scope, a)));
+            for scope in &sources.allowed {
+                let verdict = match trust {
+                    Some(t) => trust::render::requirements(t.requirements_for_scope(scope)),
+                    None => accept.clone(),
+                };
+                map.entry(scope.clone()).or_insert(verdict);
+            }
+        }
+    } else {
+        for map in [&mut docker, &mut atomic] {
+            for scope in &sources.blocked {
+                map.insert(scope.clone(), reject.clone());
+            }
+        }
+    }
+    if !atomic.is_empty() {
+        policy["transports"]["atomic"] = json!(atomic);
+    }
+    if !docker.is_empty() {
+        policy["transports"]["docker"] = json!(docker);
+    }
     compact(&policy)
+}
+
+/// `/etc/containers/registries.d/oxshift-sigstore.yaml`: the trust policy's lookaside
+/// signature stores, when it names any.
+pub fn sigstore_yaml(trust: Option<&TrustPolicy>) -> Option<String> {
+    let stores = &trust?.lookaside;
+    if stores.is_empty() {
+        return None;
+    }
+    let mut out = String::from("docker:\n");
+    for (scope, url) in stores {
+        out.push_str(&format!(
+            "  {}:\n    lookaside: {}\n",
+            toml_string(scope),
+            toml_string(url)
+        ));
+    }
+    Some(out)
 }
 
 /// Go's `json.Marshal` of a map: compact, keys sorted.

@@ -5,7 +5,7 @@
 //! changed the object; validating ones all at once. Failures follow each webhook's
 //! `failurePolicy`; messages are upstream's.
 
-mod client;
+pub(in crate::admission) mod client;
 mod config;
 mod metrics;
 mod resolve;

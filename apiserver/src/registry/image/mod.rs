@@ -17,6 +17,7 @@ pub mod lookup;
 pub mod mapping;
 pub mod names;
 pub mod secrets;
+pub mod signatures;
 pub mod stream;
 pub mod stream_images;
 pub mod stream_tags;

@@ -215,7 +215,7 @@ fn the_allow_list_rejects_everything_else() {
         r#"{{"example.com":{accept},"image-registry.openshift-image-registry.svc:5000":{accept},"insecure.com":{accept},"quay.io":{accept},"reg4.io/myrepo/myapp:latest":{accept},"registry.redhat.io":{accept}}}"#
     );
     assert_eq!(
-        policy_json(&sources),
+        policy_json(&sources, None),
         format!(
             r#"{{"default":[{{"type":"reject"}}],"transports":{{"atomic":{scopes},"docker":{scopes},"docker-daemon":{{"":{accept}}}}}}}"#
         )
@@ -226,13 +226,66 @@ fn the_allow_list_rejects_everything_else() {
     };
     let reject = r#"[{"type":"reject"}]"#;
     assert_eq!(
-        policy_json(&blocked),
+        policy_json(&blocked, None),
         format!(
             r#"{{"default":{accept},"transports":{{"atomic":{{"untrusted.com":{reject}}},"docker":{{"untrusted.com":{reject}}},"docker-daemon":{{"":{accept}}}}}}}"#
         )
     );
     assert_eq!(
-        policy_json(&RegistrySources::default()),
+        policy_json(&RegistrySources::default(), None),
         format!(r#"{{"default":{accept},"transports":{{"docker-daemon":{{"":{accept}}}}}}}"#)
     );
+}
+
+#[test]
+fn the_trust_policy_is_rendered_under_the_registry_sources() {
+    let key = include_bytes!("../../../../trust/src/testdata/signer.gpg");
+    let key_data = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(key)
+    };
+    let spec = serde_json::json!({
+        "default": [{"type": "insecureAcceptAnything"}],
+        "transports": {"docker": {
+            "quay.io/team": [{"type": "signedBy", "keyType": "GPGKeys", "keyData": key_data,
+                              "signedIdentity": {"type": "matchRepository"}}],
+            "evil.io": [{"type": "insecureAcceptAnything"}],
+        }},
+        "lookaside": {"quay.io/team": "http://127.0.0.1:8080/sigstore"},
+    });
+    let trust = trust::TrustPolicy::parse(&spec).unwrap();
+    let signed = format!(
+        r#"[{{"keyData":"{key_data}","keyType":"GPGKeys","signedIdentity":{{"type":"matchRepository"}},"type":"signedBy"}}]"#
+    );
+    let accept = r#"[{"type":"insecureAcceptAnything"}]"#;
+    let reject = r#"[{"type":"reject"}]"#;
+    let blocked = RegistrySources {
+        blocked: strings(&["evil.io"]),
+        ..Default::default()
+    };
+    assert_eq!(
+        policy_json(&blocked, Some(&trust)),
+        format!(
+            r#"{{"default":{accept},"transports":{{"atomic":{{"evil.io":{reject}}},"docker":{{"evil.io":{reject},"quay.io/team":{signed}}},"docker-daemon":{{"":{accept}}}}}}}"#
+        )
+    );
+    let allowed = RegistrySources {
+        allowed: strings(&["quay.io"]),
+        ..Default::default()
+    };
+    let rendered: serde_json::Value =
+        serde_json::from_str(&policy_json(&allowed, Some(&trust))).unwrap();
+    assert_eq!(rendered["default"], serde_json::json!([{"type": "reject"}]));
+    let docker = &rendered["transports"]["docker"];
+    assert_eq!(
+        docker["quay.io"],
+        serde_json::json!([{"type": "insecureAcceptAnything"}])
+    );
+    assert_eq!(docker["quay.io/team"][0]["type"], "signedBy");
+    assert!(docker.get("evil.io").is_none(), "{docker}");
+    assert_eq!(
+        sigstore_yaml(Some(&trust)).unwrap(),
+        "docker:\n  \"quay.io/team\":\n    lookaside: \"http://127.0.0.1:8080/sigstore\"\n"
+    );
+    assert_eq!(sigstore_yaml(None), None);
 }
