@@ -5,7 +5,7 @@
 //! name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
-mod cel;
+pub(crate) mod cel;
 mod limit_ranger;
 mod matching;
 mod policy;
