@@ -479,15 +479,15 @@ fn validation_rules_status_schema_and_strict_fields_for_a_project_admin() {
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status, serde_json::json!({"phase": "Ready", "ready": 2}));
 
-    // Field validation: unknown fields are refused under Strict, reported under Warn (the
-    // default), and pruned either way.
+    // Field validation: unknown fields are refused under Strict (kubectl's default),
+    // reported under Warn, and pruned either way.
     let unknown = gadget("g2", "{min: 1, max: 2, bogus: true}");
-    let err = failed(&["create", "--validate=strict", "-f", &unknown]);
+    let err = failed(&["create", "-f", &unknown]);
     assert!(
         err.contains(r#"strict decoding error: unknown field "spec.bogus""#),
         "{err}"
     );
-    let (_, warned) = succeeded(&["create", "-f", &unknown]);
+    let (_, warned) = succeeded(&["create", "--validate=warn", "-f", &unknown]);
     assert!(
         warned.contains(r#"Warning: unknown field "spec.bogus""#),
         "{warned}"
