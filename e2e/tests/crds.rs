@@ -110,6 +110,24 @@ fn custom_resources_through_kubectl() {
     assert!(explained.contains("KIND:       Widget"), "{explained}");
     assert!(explained.contains("size\t<integer>"), "{explained}");
     assert!(explained.contains("color\t<string>"), "{explained}");
+    // The Swagger document has the kind too, for clients that read it.
+    let swagger: serde_json::Value =
+        serde_json::from_str(&c.kubectl_ok(&["get", "--raw", "/openapi/v2"])).unwrap();
+    let definition = swagger["definitions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|d| {
+            d["x-kubernetes-group-version-kind"][0]
+                == serde_json::json!({"group": "example.com", "version": "v1", "kind": "Widget"})
+        })
+        .expect("a definition of example.com/v1 Widget");
+    assert_eq!(
+        definition["properties"]["spec"]["properties"]["size"]["type"], "integer",
+        "{definition}"
+    );
+    assert!(swagger["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets"].is_object());
+    assert!(swagger["definitions"]["io.k8s.api.core.v1.Pod"].is_object());
     let widget = c.file("w1.yaml", WIDGET);
     assert_eq!(
         c.kubectl_ok(&["create", "-f", &widget]),
