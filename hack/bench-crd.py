@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Creates/s of a custom resource with a 20-field schema against a ConfigMap's in the same
+"""Creates/s of a custom resource with a 20-field schema and one CEL rule against a ConfigMap's in the same
 run, and how long a new CustomResourceDefinition takes from creation to its resource being
 served. Usage: bench-crd.py <kubeconfig> [count] [threads]. Loopback servers only."""
 
@@ -28,7 +28,9 @@ def crd(plural):
                      "names": {"plural": plural, "kind": plural.capitalize()[:-1]},
                      "versions": [{"name": "v1", "served": True, "storage": True,
                                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                                       "spec": {"type": "object", "properties": fields}}}}}]}}
+                                       "spec": {"type": "object", "properties": fields,
+                                                "x-kubernetes-validations": [
+                                                    {"rule": "self.f1 < self.f3", "message": "f1 must be below f3"}]}}}}}]}}
 
 
 def established_to_served(plural):

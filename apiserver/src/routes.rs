@@ -92,7 +92,8 @@ async fn openapi_index(State(s): State<Shared>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], index).into_response()
 }
 
-/// `GET /openapi/v2`: JSON, or protobuf for clients that ask for it (kubectl's validation).
+/// `GET /openapi/v2`: JSON, or protobuf for clients that ask for it (kubectl's validation);
+/// with the custom resources when definitions serve any.
 async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
     // Asked for with `@v1.0`, answered with `.v1.0` (a media type Go's parser accepts).
     const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
@@ -100,21 +101,22 @@ async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> 
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("*/*");
+    let served = s.served();
+    let builtin = s.openapi();
+    let (json, protobuf) = match served.customs().is_empty() {
+        true => (&builtin.swagger, &builtin.swagger_protobuf),
+        false => {
+            let (json, protobuf) = served.swagger(&builtin.swagger);
+            (json, protobuf)
+        }
+    };
     if accept.contains("application/com.github.proto-openapi.spec.v2") {
-        return (
-            [(header::CONTENT_TYPE, PROTOBUF)],
-            s.openapi().swagger_protobuf.clone(),
-        )
-            .into_response();
+        return ([(header::CONTENT_TYPE, PROTOBUF)], protobuf.clone()).into_response();
     }
     if !accept.contains("json") && !accept.contains("*/*") {
         return ApiError::NotAcceptable.into_response();
     }
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        s.openapi().swagger.clone(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], json.clone()).into_response()
 }
 
 async fn openapi_document(State(s): State<Shared>, Path(path): Path<String>) -> Response {

@@ -110,6 +110,24 @@ fn custom_resources_through_kubectl() {
     assert!(explained.contains("KIND:       Widget"), "{explained}");
     assert!(explained.contains("size\t<integer>"), "{explained}");
     assert!(explained.contains("color\t<string>"), "{explained}");
+    // The Swagger document has the kind too, for clients that read it.
+    let swagger: serde_json::Value =
+        serde_json::from_str(&c.kubectl_ok(&["get", "--raw", "/openapi/v2"])).unwrap();
+    let definition = swagger["definitions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|d| {
+            d["x-kubernetes-group-version-kind"][0]
+                == serde_json::json!({"group": "example.com", "version": "v1", "kind": "Widget"})
+        })
+        .expect("a definition of example.com/v1 Widget");
+    assert_eq!(
+        definition["properties"]["spec"]["properties"]["size"]["type"], "integer",
+        "{definition}"
+    );
+    assert!(swagger["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets"].is_object());
+    assert!(swagger["definitions"]["io.k8s.api.core.v1.Pod"].is_object());
     let widget = c.file("w1.yaml", WIDGET);
     assert_eq!(
         c.kubectl_ok(&["create", "-f", &widget]),
@@ -261,4 +279,238 @@ fn a_project_admin_uses_a_custom_resource_granted_through_aggregation() {
         String::from_utf8_lossy(&listed.stdout),
         "widget.example.com/w1\n"
     );
+}
+
+const GADGET_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-validations:
+        - rule: "self.metadata.name.startsWith('g')"
+          message: "name must start with g"
+        properties:
+          spec:
+            type: object
+            x-kubernetes-validations:
+            - rule: "self.min <= self.max"
+              message: "min must not exceed max"
+            - rule: "self.max < 100"
+              messageExpression: "'max is ' + string(self.max) + ', the limit 99'"
+              reason: FieldValueForbidden
+              fieldPath: ".max"
+            properties:
+              min: {type: integer}
+              max: {type: integer}
+              mode:
+                type: string
+                x-kubernetes-validations:
+                - rule: "self == oldSelf"
+                  message: "mode is immutable"
+          status:
+            type: object
+            x-kubernetes-validations:
+            - rule: "!has(self.ready) || self.ready <= 10"
+            properties:
+              phase: {type: string, enum: [Pending, Ready]}
+              ready: {type: integer}
+"#;
+
+/// The gadget CRD's `spec` with its first rule replaced by `rule`.
+fn gadget_crd_with_rule(rule: &str) -> String {
+    GADGET_CRD.replacen(
+        "- rule: \"self.min <= self.max\"",
+        &format!("- rule: {rule:?}"),
+        1,
+    )
+}
+
+#[test]
+fn validation_rules_status_schema_and_strict_fields_for_a_project_admin() {
+    let c = Cluster::start(Backend::Embedded);
+    // A rule that does not compile, or reads oldSelf where there is none to read, refuses the
+    // definition with upstream's words.
+    let broken = c.file("broken.yaml", &gadget_crd_with_rule("self.min <="));
+    let err = c.kubectl_err(&["apply", "-f", &broken]);
+    assert!(
+        err.contains(r#"spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.min <=", Message:"min must not exceed max""#)
+            && err.contains("compilation failed"),
+        "{err}"
+    );
+    let bad_path = c.file(
+        "bad-path.yaml",
+        &GADGET_CRD.replacen("fieldPath: \".max\"", "fieldPath: \".maximum\"", 1),
+    );
+    let err = c.kubectl_err(&["apply", "-f", &bad_path]);
+    assert!(
+        err.contains(r#"x-kubernetes-validations[1].fieldPath: Invalid value: ".maximum": fieldPath must be a valid path: does not refer to a valid field"#),
+        "{err}"
+    );
+
+    let crd = c.file("gadgets.yaml", GADGET_CRD);
+    c.kubectl_ok(&["apply", "-f", &crd]);
+    c.wait_for(
+        &["crd", "gadgets.example.com"],
+        "{.status.conditions[?(@.type==\"Established\")].status}",
+        "True",
+        WAIT,
+    );
+    c.kubectl_ok(&["create", "namespace", "team"]);
+    let role = c.file(
+        "role.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: gadgets-admin\n  labels:\n    rbac.authorization.k8s.io/aggregate-to-admin: \"true\"\nrules:\n- apiGroups: [example.com]\n  resources: [gadgets, gadgets/status]\n  verbs: [\"*\"]\n",
+    );
+    c.kubectl_ok(&["apply", "-f", &role]);
+    let alice = c.user_with_role("alice", &[], "admin", "team");
+    let as_alice = |args: &[&str]| {
+        let mut all = vec!["-n", "team"];
+        all.extend_from_slice(args);
+        let mut cmd = c.kubectl_command(&all);
+        cmd.env("KUBECONFIG", &alice);
+        cmd.output().unwrap()
+    };
+    let gadget = |name: &str, spec: &str| {
+        c.file(
+            &format!("{name}.yaml"),
+            &format!("apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: {name}\nspec: {spec}\n"),
+        )
+    };
+    // Wait until the aggregated role lets alice create a valid gadget.
+    let good = gadget("g1", "{min: 1, max: 5, mode: fast}");
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let out = as_alice(&["create", "-f", &good]);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "alice still cannot create gadgets: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let failed = |args: &[&str]| {
+        let out = as_alice(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let succeeded = |args: &[&str]| {
+        let out = as_alice(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // Create: every failed rule, in upstream's format, the root's at `<nil>`.
+    let err = failed(&["create", "-f", &gadget("x1", "{min: 900, max: 500}")]);
+    assert!(
+        err.contains(r#"The Gadget "x1" is invalid: "#)
+            && err.contains(r#"<nil>: Invalid value: "object": name must start with g"#)
+            && err.contains(r#"spec: Invalid value: "object": min must not exceed max"#)
+            && err.contains("spec.max: Forbidden: max is 500, the limit 99"),
+        "{err}"
+    );
+    // Update: a transition rule sees the old value.
+    let err = failed(&[
+        "patch",
+        "gadget",
+        "g1",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"mode":"slow"}}"#,
+    ]);
+    assert!(
+        err.contains(r#"spec.mode: Invalid value: "string": mode is immutable"#),
+        "{err}"
+    );
+    succeeded(&[
+        "patch",
+        "gadget",
+        "g1",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"max":7}}"#,
+    ]);
+
+    // Status: the subresource's writes are held to the schema and its rules; unknown
+    // status fields are pruned.
+    let err = failed(&[
+        "patch",
+        "gadget",
+        "g1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Broken"}}"#,
+    ]);
+    assert!(
+        err.contains(
+            r#"status.phase: Unsupported value: "Broken": supported values: "Pending", "Ready""#
+        ),
+        "{err}"
+    );
+    let err = failed(&[
+        "patch",
+        "gadget",
+        "g1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"ready":11}}"#,
+    ]);
+    assert!(
+        err.contains(
+            r#"status: Invalid value: "object": failed rule: !has(self.ready) || self.ready <= 10"#
+        ),
+        "{err}"
+    );
+    succeeded(&[
+        "patch",
+        "gadget",
+        "g1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Ready","ready":2,"extra":true}}"#,
+    ]);
+    let (status, _) = succeeded(&["get", "gadget", "g1", "-o", "jsonpath={.status}"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status, serde_json::json!({"phase": "Ready", "ready": 2}));
+
+    // Field validation: unknown fields are refused under Strict (kubectl's default),
+    // reported under Warn, and pruned either way.
+    let unknown = gadget("g2", "{min: 1, max: 2, bogus: true}");
+    let err = failed(&["create", "-f", &unknown]);
+    assert!(
+        err.contains(r#"strict decoding error: unknown field "spec.bogus""#),
+        "{err}"
+    );
+    let (_, warned) = succeeded(&["create", "--validate=warn", "-f", &unknown]);
+    assert!(
+        warned.contains(r#"Warning: unknown field "spec.bogus""#),
+        "{warned}"
+    );
+    let (spec, _) = succeeded(&["get", "gadget", "g2", "-o", "jsonpath={.spec}"]);
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    assert_eq!(spec, serde_json::json!({"min": 1, "max": 2}));
 }

@@ -68,6 +68,11 @@ impl Expression {
         self.program.execute(&context).map_err(|e| e.to_string())
     }
 
+    /// Whether the expression reads the variable `name` (a CRD rule's `oldSelf`).
+    pub fn reads(&self, name: &str) -> bool {
+        self.program.references().has_variable(name)
+    }
+
     /// Evaluates a condition: anything but a bool is an error, as upstream's type check.
     pub fn eval_bool(&self, vars: &Activation) -> Result<bool, String> {
         match self.eval(vars)? {
@@ -112,6 +117,15 @@ pub fn from_json(v: &Value) -> CelValue {
             CelValue::from(map)
         }
     }
+}
+
+/// A CEL optional (`optional.of(v)`, or `optional.none()` for `None`).
+pub fn optional(v: Option<CelValue>) -> CelValue {
+    let optional = match v {
+        Some(v) => cel::objects::OptionalValue::of(v),
+        None => cel::objects::OptionalValue::none(),
+    };
+    CelValue::Opaque(Arc::new(optional))
 }
 
 /// `null` for an absent object (`oldObject` on a create), as upstream binds it.

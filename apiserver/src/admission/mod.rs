@@ -5,7 +5,7 @@
 //! name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
-mod cel;
+pub(crate) mod cel;
 mod image_policy;
 pub mod image_trust;
 mod limit_ranger;

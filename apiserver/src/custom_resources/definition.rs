@@ -36,6 +36,8 @@ pub struct Custom {
     pub storage_version: &'static str,
     /// The version's `openAPIV3Schema` (none: anything goes).
     pub schema: Option<Arc<Value>>,
+    /// The schema's `x-kubernetes-validations`, compiled (none: the schema has none).
+    pub rules: Option<Arc<super::schema::rules::Rules>>,
 }
 
 /// What a CRD serves, by its spec (names as accepted are the caller's concern).
@@ -115,6 +117,10 @@ pub fn served(crd: &Value) -> Vec<Custom> {
                 schema: v["schema"]
                     .get("openAPIV3Schema")
                     .map(|s| Arc::new(s.clone())),
+                rules: v["schema"]
+                    .get("openAPIV3Schema")
+                    .and_then(super::schema::rules::compile)
+                    .map(Arc::new),
             }
         })
         .collect();

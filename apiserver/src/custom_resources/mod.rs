@@ -30,6 +30,9 @@ pub struct Served {
     customs: Vec<Custom>,
     /// The custom group versions' OpenAPI v3 documents, built when first asked for.
     openapi: std::sync::OnceLock<std::collections::BTreeMap<String, String>>,
+    /// `/openapi/v2` with the custom resources, as JSON and protobuf, built when first
+    /// asked for.
+    swagger: std::sync::OnceLock<(String, Vec<u8>)>,
 }
 
 impl Served {
@@ -47,6 +50,17 @@ impl Served {
     pub fn openapi(&self) -> &std::collections::BTreeMap<String, String> {
         self.openapi.get_or_init(|| openapi::documents(self))
     }
+
+    /// `/openapi/v2` (JSON, protobuf) with the custom resources added to `builtin`'s.
+    pub fn swagger(&self, builtin: &str) -> &(String, Vec<u8>) {
+        self.swagger.get_or_init(|| {
+            let doc = openapi::swagger(builtin, self.openapi());
+            let protobuf = serde_json::from_str(&doc)
+                .map(|d| crate::openapi::protobuf::encode(&d))
+                .unwrap_or_default();
+            (doc, protobuf)
+        })
+    }
 }
 
 /// The custom resources served now, swapped whole when a definition changes.
@@ -62,6 +76,7 @@ impl CustomResources {
             scheme: Scheme::new(builtin.clone()),
             customs: Vec::new(),
             openapi: Default::default(),
+            swagger: Default::default(),
         }));
         CustomResources { builtin, current }
     }
@@ -92,6 +107,7 @@ impl CustomResources {
             scheme: Scheme::new(all),
             customs,
             openapi: Default::default(),
+            swagger: Default::default(),
         });
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = served;
     }

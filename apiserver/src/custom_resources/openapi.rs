@@ -1,6 +1,7 @@
 //! The OpenAPI v3 documents of the custom resources' group versions (`kubectl explain`):
 //! the paths and operations the built-in kinds get, and each kind's schema from its
-//! version's `openAPIV3Schema`, with the object's `apiVersion`, `kind` and `metadata`.
+//! version's `openAPIV3Schema`, with the object's `apiVersion`, `kind` and `metadata`; and
+//! `/openapi/v2` with them added (clients that still read the Swagger document).
 
 use std::collections::BTreeMap;
 
@@ -55,4 +56,24 @@ pub fn index(builtin: &str, custom: &BTreeMap<String, String>) -> String {
         }
     }
     index.to_string()
+}
+
+/// `/openapi/v2`: the built-in document (`builtin`, as served) with the custom group
+/// versions' paths and definitions (from their v3 `documents`) added; the definitions both
+/// have (ObjectMeta, Status) stay the built-in ones.
+pub fn swagger(builtin: &str, documents: &BTreeMap<String, String>) -> String {
+    let mut doc: Value =
+        serde_json::from_str(builtin).unwrap_or_else(|_| json!({"paths": {}, "definitions": {}}));
+    let custom: Value = serde_json::from_str(&openapi::swagger(documents)).unwrap_or_default();
+    for (field, replace) in [("paths", true), ("definitions", false)] {
+        let Value::Object(entries) = &custom[field] else {
+            continue;
+        };
+        for (name, entry) in entries {
+            if replace || doc[field].get(name).is_none() {
+                doc[field][name] = entry.clone();
+            }
+        }
+    }
+    doc.to_string()
 }

@@ -88,6 +88,18 @@ pub trait Strategy: Send + Sync {
     /// A write of the status subresource, before it is validated (`old`: the object before).
     fn prepare_status(&self, _obj: &mut Value, _old: &Value) {}
 
+    /// A write of the status subresource, after `prepare_status`: what the kind fills in or
+    /// refuses with the server at hand (custom kinds: their schema and rules).
+    async fn assign_status(
+        &self,
+        _server: &ApiServer,
+        _def: &ResourceDef,
+        _obj: &mut Value,
+        _old: &Value,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+
     /// Takes what the write needs outside the object (allocations), writing it into `obj`.
     /// A dry run takes nothing.
     async fn reserve(

@@ -1,11 +1,13 @@
 //! What a custom resource's structural schema (a version's `openAPIV3Schema`) does to an
 //! object on every write, in upstream's order: defaults filled in (`defaults.rs`), unknown
-//! fields pruned (`prune.rs`), then the value checked (`validate.rs`, upstream's messages).
+//! fields pruned (`prune.rs`), then the value checked (`validate.rs`, upstream's messages) and its CEL rules run
+//! (`rules/`).
 //! Schemas are read as the JSON the CRD holds; `apiVersion`, `kind` and `metadata` of the
 //! object (and of embedded resources) are the server's, never pruned or checked here.
 
 pub mod defaults;
 pub mod prune;
+pub mod rules;
 pub mod validate;
 
 use serde_json::Value;

@@ -61,7 +61,7 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut FieldErrors) {
             && let Some(ty) = schema.get("type").and_then(Value::as_str)
         {
             let detail = in_body(path, &format!("must be of type {ty}: \"null\""));
-            errors.invalid(path, bad(&Value::from("null")), &detail);
+            errors.type_invalid(path, bad(&Value::from("null")), &detail);
         }
         return;
     }
@@ -69,7 +69,7 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut FieldErrors) {
         if !matches!(type_of(value), "integer" | "string") {
             let actual = type_of(value);
             let detail = in_body(path, &format!("must be of type int-or-string: {actual:?}"));
-            errors.invalid(path, bad(&Value::from(actual)), &detail);
+            errors.type_invalid(path, bad(&Value::from(actual)), &detail);
             return;
         }
     } else if let Some(ty) = schema.get("type").and_then(Value::as_str)
@@ -77,7 +77,7 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut FieldErrors) {
     {
         let actual = type_of(value);
         let detail = in_body(path, &format!("must be of type {ty}: {actual:?}"));
-        errors.invalid(path, bad(&Value::from(actual)), &detail);
+        errors.type_invalid(path, bad(&Value::from(actual)), &detail);
         return;
     }
     if let Some(Value::Array(allowed)) = schema.get("enum")
@@ -184,7 +184,7 @@ fn number(
                 path,
                 &format!("must be of type {format}: {:?}", n.to_string()),
             );
-            errors.invalid(path, bad(value), &detail);
+            errors.type_invalid(path, bad(value), &detail);
         }
     }
 }
@@ -213,7 +213,7 @@ fn string(schema: &Value, s: &str, value: &Value, path: &str, errors: &mut Field
         && !super::super::formats::fits(format, s)
     {
         let detail = in_body(path, &format!("must be of type {format}: {s:?}"));
-        errors.invalid(path, bad(value), &detail);
+        errors.type_invalid(path, bad(value), &detail);
     }
 }
 

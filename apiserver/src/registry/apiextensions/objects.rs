@@ -1,5 +1,5 @@
 //! The objects of custom resources: one strategy for every custom kind, driven by the
-//! version's structural schema (defaults, pruning, validation) looked up in what the server
+//! version's structural schema (defaults, pruning, validation, CEL rules) looked up in what the server
 //! serves now; and strategic merge patches refused as upstream refuses them (custom kinds
 //! have no patch strategies).
 
@@ -29,29 +29,54 @@ pub static SCHEMA_DRIVEN: SchemaDriven = SchemaDriven;
 
 #[async_trait]
 impl Strategy for SchemaDriven {
-    /// The schema's defaults, pruning and validation (they need what is served now, so they
-    /// run here, where the server is at hand, rather than in `prepare` and `validate`).
+    /// The schema's defaults, pruning, validation and rules (they need what is served now,
+    /// so they run here, where the server is at hand, rather than in `prepare` and
+    /// `validate`).
     async fn assign(
         &self,
         server: &ApiServer,
         def: &ResourceDef,
         _user: Option<&User>,
         obj: &mut Value,
-        _old: Option<&Value>,
+        old: Option<&Value>,
     ) -> Result<(), ApiError> {
-        let served = server.served();
-        let Some(custom) = served.lookup(def.group, def.version, def.plural) else {
-            return Ok(());
-        };
-        let Some(s) = custom.schema.as_deref() else {
-            return Ok(());
-        };
-        schema::defaults::apply(s, obj);
-        schema::prune::apply(s, obj, true);
-        let mut errors = FieldErrors::default();
-        schema::validate::object(s, obj, &mut errors);
-        errors.into_result(def, obj)
+        by_schema(server, def, obj, old)
     }
+
+    /// A status write is held to the whole schema too, as upstream's status strategy.
+    async fn assign_status(
+        &self,
+        server: &ApiServer,
+        def: &ResourceDef,
+        obj: &mut Value,
+        old: &Value,
+    ) -> Result<(), ApiError> {
+        by_schema(server, def, obj, Some(old))
+    }
+}
+
+/// What the version's schema does to a write of `obj` (`old`: the object before an update).
+fn by_schema(
+    server: &ApiServer,
+    def: &ResourceDef,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> Result<(), ApiError> {
+    let served = server.served();
+    let Some(custom) = served.lookup(def.group, def.version, def.plural) else {
+        return Ok(());
+    };
+    let Some(s) = custom.schema.as_deref() else {
+        return Ok(());
+    };
+    schema::defaults::apply(s, obj);
+    schema::prune::apply(s, obj, true);
+    let mut errors = FieldErrors::default();
+    schema::validate::object(s, obj, &mut errors);
+    if let Some(rules) = custom.rules.as_deref() {
+        schema::rules::evaluate::check(rules, obj, old, &mut errors);
+    }
+    errors.into_result(def, obj)
 }
 
 /// The generic store of a custom kind, refusing strategic merge patches.

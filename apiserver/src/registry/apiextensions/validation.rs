@@ -1,7 +1,8 @@
 //! CustomResourceDefinition validation with upstream's messages: the name is
 //! `<plural>.<group>`, the group a domain with a dot, the names DNS labels (kinds in mixed
 //! case), the scope one of two, versions unique with exactly one storage version, and every
-//! version's schema structural (`structural.rs`).
+//! version's schema structural (`structural.rs`) with well-formed CEL rules
+//! (`custom_resources::schema::rules::definition`).
 
 use serde_json::Value;
 
@@ -166,7 +167,9 @@ fn versions(spec: &Value, errors: &mut FieldErrors) {
         seen.push(name);
         match v["schema"].get("openAPIV3Schema") {
             Some(schema) => {
-                structural::check(schema, &format!("{path}.schema.openAPIV3Schema"), errors)
+                let at = format!("{path}.schema.openAPIV3Schema");
+                structural::check(schema, &at, errors);
+                crate::custom_resources::schema::rules::definition::check(schema, &at, errors);
             }
             None => errors.required(
                 &format!("{path}.schema.openAPIV3Schema"),

@@ -3,7 +3,8 @@
 //! twice in a JSON body. `Strict` refuses such a write (400, upstream's "strict decoding
 //! error" message), `Warn` (the default) answers with one `Warning` header per field, `Ignore`
 //! says nothing. Where a schema preserves unknown fields, unknown fields stay, while the fields
-//! it knows are still checked, as upstream checks structural schemas. Whatever the mode, a
+//! it knows are still checked, as upstream checks structural schemas; a custom kind's unknown
+//! fields are those its structural schema prunes. Whatever the mode, a
 //! value its type cannot hold (`schema_walk`) fails the write with upstream's 400.
 
 use std::cell::RefCell;
@@ -184,11 +185,30 @@ pub enum Decoded<'a> {
     Applied,
 }
 
+/// The schema a write is decoded by: a built-in kind's, or a custom kind's structural schema
+/// (whose pruning is what it reports as unknown fields, as upstream's).
+#[derive(Clone, Copy)]
+pub enum KindSchema<'a> {
+    Builtin(&'a Schemas, &'a Scheme),
+    Custom(&'a Value),
+}
+
+impl KindSchema<'_> {
+    fn walk(self, def: &ResourceDef, obj: &mut Value) -> Walked {
+        match self {
+            KindSchema::Builtin(schemas, scheme) => schemas.walk(scheme, def, obj),
+            KindSchema::Custom(schema) => Walked {
+                unknown: crate::custom_resources::schema::prune::reporting(schema, obj),
+                type_error: None,
+            },
+        }
+    }
+}
+
 /// Applies `mode` to a write of `obj` (from the JSON body `raw`, when there is one): drops
 /// unknown fields; refuses the write (Strict) or returns the warnings to send (Warn).
 pub fn check(
-    schemas: &Schemas,
-    scheme: &Scheme,
+    schema: KindSchema<'_>,
     def: &ResourceDef,
     mode: Mode,
     raw: Option<&[u8]>,
@@ -206,7 +226,7 @@ pub fn check(
         Decoded::Patched => Some(obj.to_string()),
         _ => None,
     };
-    let walked = schemas.walk(scheme, def, obj);
+    let walked = schema.walk(def, obj);
     // A value its type cannot hold fails the write whatever the mode, as upstream's decoding.
     if let Some(error) = walked.type_error {
         return Err(type_refusal(def, decoded, before.as_deref(), &error));
@@ -361,8 +381,7 @@ mod tests {
         let raw = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"a":"1","a":"2"},"extra":true}"#;
         let obj = || serde_json::from_slice::<Value>(raw).unwrap();
         let err = check(
-            &s,
-            &scheme,
+            KindSchema::Builtin(&s, &scheme),
             &cm,
             Mode::Strict,
             Some(raw),
@@ -377,8 +396,7 @@ mod tests {
         let mut o = obj();
         assert_eq!(
             check(
-                &s,
-                &scheme,
+                KindSchema::Builtin(&s, &scheme),
                 &cm,
                 Mode::Warn,
                 Some(raw),
@@ -391,8 +409,7 @@ mod tests {
         assert!(o.get("extra").is_none());
         assert!(
             check(
-                &s,
-                &scheme,
+                KindSchema::Builtin(&s, &scheme),
                 &cm,
                 Mode::Ignore,
                 Some(raw),
@@ -414,9 +431,16 @@ mod tests {
             "spec": {"replicas": "abc"}})
         };
         let refused = |decoded| {
-            check(&s, &scheme, &d, Mode::Warn, None, decoded, &mut obj())
-                .unwrap_err()
-                .status()
+            check(
+                KindSchema::Builtin(&s, &scheme),
+                &d,
+                Mode::Warn,
+                None,
+                decoded,
+                &mut obj(),
+            )
+            .unwrap_err()
+            .status()
         };
         let body = refused(Decoded::Body);
         assert_eq!(
@@ -445,8 +469,7 @@ mod tests {
         let mut data = json!({"metadata": {"name": "c"}, "data": {"a": 5}});
         let patch = json!({"data": {"a": 5}});
         let err = check(
-            &s,
-            &scheme,
+            KindSchema::Builtin(&s, &scheme),
             &cm,
             Mode::Warn,
             None,

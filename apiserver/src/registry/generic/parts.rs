@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::ApiServer;
 use crate::error::{ApiError, from_storage};
-use crate::registry::decode::field_validation::Decoded;
+use crate::registry::decode::field_validation::{Decoded, KindSchema};
 use crate::registry::object::{self, target};
 use crate::registry::strategy::Strategy;
 
@@ -198,15 +198,24 @@ pub(super) fn validate_fields(
     }
     // Duplicates are looked for in JSON bodies only (YAML and protobuf come converted).
     let raw = raw.filter(|r| r.first() == Some(&b'{'));
-    crate::registry::decode::field_validation::check(
-        &server.field_schemas,
-        &server.scheme,
-        t.def,
-        t.validation,
-        raw,
-        decoded,
-        obj,
-    )
+    let served;
+    let schema = match server
+        .scheme
+        .lookup(t.def.group, t.def.version, t.def.plural)
+    {
+        Some(_) => KindSchema::Builtin(&server.field_schemas, &server.scheme),
+        None => {
+            served = server.served();
+            match served
+                .lookup(t.def.group, t.def.version, t.def.plural)
+                .and_then(|c| c.schema.as_deref())
+            {
+                Some(schema) => KindSchema::Custom(schema),
+                None => KindSchema::Builtin(&server.field_schemas, &server.scheme),
+            }
+        }
+    };
+    crate::registry::decode::field_validation::check(schema, t.def, t.validation, raw, decoded, obj)
 }
 
 pub(super) async fn current(

@@ -165,6 +165,9 @@ pub(super) async fn store_update(
     }
     if t.part == Part::Status {
         t.strategy.prepare_status(&mut next, before);
+        t.strategy
+            .assign_status(server, t.def, &mut next, before)
+            .await?;
     }
     if ownership == Ownership::Update {
         // A client that changes managedFields itself (to reset or migrate them) is obeyed.

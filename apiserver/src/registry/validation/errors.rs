@@ -71,6 +71,23 @@ impl FieldErrors {
         );
     }
 
+    /// A value of the wrong type (or format) for its schema: worded as Invalid, but a reason
+    /// of its own, as upstream's `field.TypeInvalid`.
+    pub fn type_invalid(&mut self, field: &str, value: Bad<'_>, detail: &str) {
+        self.push(
+            "FieldValueTypeInvalid",
+            field,
+            format!("Invalid value: {value}: {detail}"),
+        );
+    }
+
+    /// Whether any problem has one of these reasons.
+    pub fn has_reason(&self, reasons: &[&str]) -> bool {
+        self.causes
+            .iter()
+            .any(|c| reasons.contains(&c.reason.as_str()))
+    }
+
     pub fn required(&mut self, field: &str, detail: &str) {
         let message = match detail {
             "" => "Required value".to_string(),
@@ -89,6 +106,11 @@ impl FieldErrors {
 
     pub fn internal(&mut self, field: &str, detail: &str) {
         self.push("InternalError", field, format!("Internal error: {detail}"));
+    }
+
+    /// Adds what `other` found.
+    pub fn extend(&mut self, other: FieldErrors) {
+        self.causes.extend(other.causes);
     }
 
     /// Whether nothing was found.
