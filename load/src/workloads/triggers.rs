@@ -21,7 +21,7 @@ use crate::process::Sampler;
 use crate::stats::Latencies;
 
 /// How long a follower may take before the run gives up.
-const PATIENCE: Duration = Duration::from_secs(120);
+const PATIENCE: Duration = Duration::from_secs(300);
 
 fn digest(round: usize, tag: usize) -> String {
     format!("sha256:{:032x}{tag:032x}", round + 1)
@@ -152,6 +152,7 @@ impl Run {
             local.spawn_local(async move {
                 let _watch = watch;
                 follow(body, tx).await;
+                eprintln!("oxshift-load: the watch of {path} ended");
             });
         }
         let run = async {
