@@ -5,6 +5,7 @@
 //! through the API's `instantiate`, which moves `lastVersion` on by compare-and-swap, so two
 //! triggers firing at once make one build each or a refusal, never a duplicate.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -41,7 +42,7 @@ fn involved(bc: &BuildConfig) -> Involved<'_> {
 }
 
 /// The builds to delete: finished ones past the limits, oldest first (upstream's pruning).
-pub fn to_prune<'a>(bc: &BuildConfig, builds: &'a [Build]) -> Vec<&'a Build> {
+pub fn to_prune<'a, B: Borrow<Build>>(bc: &BuildConfig, builds: &'a [B]) -> Vec<&'a Build> {
     let mut out = Vec::new();
     for (limit, phases) in [
         ("successfulBuildsHistoryLimit", &["Complete"][..]),
@@ -55,7 +56,8 @@ pub fn to_prune<'a>(bc: &BuildConfig, builds: &'a [Build]) -> Vec<&'a Build> {
         };
         let mut done: Vec<&Build> = builds
             .iter()
-            .filter(|b| phases.contains(&b.phase()))
+            .map(Borrow::borrow)
+            .filter(|b: &&Build| phases.contains(&b.phase()))
             .collect();
         done.sort_by(|a, b| {
             b.metadata
@@ -233,7 +235,8 @@ async fn sync(bc: &BuildConfig, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     let api: Api<Object<Build>> = Api::namespaced(ctx.client.clone(), bc.namespace());
-    let builds = super::types::of_config(&ctx.builds, bc.namespace(), bc.name());
+    let cached = super::types::of_config(&ctx.builds, bc.namespace(), bc.name());
+    let builds: Vec<&Build> = cached.iter().filter_map(|o| o.object.as_ref()).collect();
     for old in to_prune(bc, &builds) {
         match api.delete(old.name(), &DeleteParams::background()).await {
             Ok(_) => {}

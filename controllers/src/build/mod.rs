@@ -228,7 +228,8 @@ async fn account_secret(ctx: &Context, build: &Build) -> Result<Option<String>, 
 /// Starts a New build whose turn it is: its pod, then Pending.
 async fn start(ctx: &Context, build: &Build) -> Result<Action, Error> {
     if !build.config().is_empty() {
-        let all = types::of_config(&ctx.builds, build.namespace(), build.config());
+        let cached = types::of_config(&ctx.builds, build.namespace(), build.config());
+        let all: Vec<&Build> = cached.iter().filter_map(|o| o.object.as_ref()).collect();
         for older in policy::superseded(build, &all) {
             patch_build(ctx, older, json!({"status": {"cancelled": true}})).await?;
         }

@@ -3,6 +3,8 @@
 //! first cancels the queued builds older than the newest); Parallel builds run together,
 //! but never beside a running serial one.
 
+use std::borrow::Borrow;
+
 use super::types::Build;
 
 fn active(phase: &str) -> bool {
@@ -10,18 +12,21 @@ fn active(phase: &str) -> bool {
 }
 
 /// Whether `build` (New) may start, given every build of its config.
-pub fn runnable(build: &Build, all: &[Build]) -> bool {
-    let others = all.iter().filter(|b| b.name() != build.name());
+pub fn runnable<B: Borrow<Build>>(build: &Build, all: &[B]) -> bool {
+    let others = || {
+        all.iter()
+            .map(Borrow::borrow)
+            .filter(|b: &&Build| b.name() != build.name())
+    };
     if build.policy() == "Parallel" {
-        return !others
+        return !others()
             .filter(|b| active(b.phase()))
             .any(|b| b.policy() != "Parallel");
     }
-    let mut others = all.iter().filter(|b| b.name() != build.name());
-    if others.clone().any(|b| active(b.phase())) {
+    if others().any(|b| active(b.phase())) {
         return false;
     }
-    !others.any(|b| {
+    !others().any(|b| {
         b.phase() == "New"
             && !b.status["cancelled"].as_bool().unwrap_or(false)
             && b.number() < build.number()
@@ -30,12 +35,13 @@ pub fn runnable(build: &Build, all: &[Build]) -> bool {
 
 /// The builds SerialLatestOnly cancels before `build` runs: queued (New or Pending, not
 /// Running) ones with a lower number.
-pub fn superseded<'a>(build: &Build, all: &'a [Build]) -> Vec<&'a Build> {
+pub fn superseded<'a, B: Borrow<Build>>(build: &Build, all: &'a [B]) -> Vec<&'a Build> {
     if build.policy() != "SerialLatestOnly" {
         return Vec::new();
     }
     all.iter()
-        .filter(|b| {
+        .map(Borrow::borrow)
+        .filter(|b: &&Build| {
             matches!(b.phase(), "New" | "Pending")
                 && b.number() < build.number()
                 && b.status["cancelled"] != true
@@ -45,9 +51,10 @@ pub fn superseded<'a>(build: &Build, all: &'a [Build]) -> Vec<&'a Build> {
 
 /// The newest New build of a SerialLatestOnly config is the one that runs; older ones wait
 /// to be cancelled.
-pub fn is_latest_queued(build: &Build, all: &[Build]) -> bool {
+pub fn is_latest_queued<B: Borrow<Build>>(build: &Build, all: &[B]) -> bool {
     !all.iter()
-        .any(|b| b.phase() == "New" && b.number() > build.number())
+        .map(Borrow::borrow)
+        .any(|b: &Build| b.phase() == "New" && b.number() > build.number())
 }
 
 #[cfg(test)]

@@ -117,17 +117,19 @@ pub fn is_terminal(phase: &str) -> bool {
 
 /// The builds of config `config` in `namespace` as the watch cache holds them: the builds'
 /// own watch, read in memory rather than listed from the API on every reconcile (a config with
-/// many builds made each list cost the server a scan of them all).
+/// many builds made each list cost the server a scan of them all), and shared, not copied.
 pub fn of_config(
     store: &kube::runtime::reflector::Store<crate::lenient::Object<Build>>,
     namespace: &str,
     config: &str,
-) -> Vec<Build> {
+) -> Vec<std::sync::Arc<crate::lenient::Object<Build>>> {
     store
         .state()
-        .iter()
-        .filter_map(|o| o.object.as_ref())
-        .filter(|b| b.namespace() == namespace && b.config() == config)
-        .cloned()
+        .into_iter()
+        .filter(|o| {
+            o.object
+                .as_ref()
+                .is_some_and(|b| b.namespace() == namespace && b.config() == config)
+        })
         .collect()
 }
