@@ -8,7 +8,9 @@ mod attributes;
 mod cel;
 mod limit_ranger;
 mod matching;
+mod owner_references;
 mod policy;
+mod project_node_selector;
 mod rbac_escalation;
 mod resource_quota;
 pub mod scc;
@@ -79,9 +81,11 @@ impl Config {
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
 pub const PLUGINS: &[&str] = &[
+    project_node_selector::NAME,
     limit_ranger::NAME,
     scc::NAME,
     webhook::MUTATING,
+    owner_references::NAME,
     policy::PLUGIN,
     webhook::VALIDATING,
     resource_quota::NAME,
@@ -108,6 +112,9 @@ pub async fn mutate(
 ) -> Result<Admitted, ApiError> {
     let mut admitted = Admitted::default();
     let on = |plugin| server.admission.enabled(plugin);
+    if on(project_node_selector::NAME) && project_node_selector::applies(a) {
+        project_node_selector::admit(server, a, obj).await?;
+    }
     if on(limit_ranger::NAME) && limit_ranger::applies(a) {
         limit_ranger::admit(server, a, obj).await?;
     }
@@ -131,6 +138,9 @@ pub async fn validate(
     let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    if on(owner_references::NAME) && owner_references::applies(a) {
+        owner_references::check(server, a, obj).await?;
     }
     if on(policy::PLUGIN) {
         admitted.add(policy::validate(server, a, obj).await?);
