@@ -10,7 +10,9 @@ mod image_policy;
 pub mod image_trust;
 mod limit_ranger;
 mod matching;
+mod owner_references;
 mod policy;
+mod project_node_selector;
 mod rbac_escalation;
 mod resource_quota;
 pub mod scc;
@@ -83,9 +85,11 @@ impl Config {
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
 pub const PLUGINS: &[&str] = &[
     image_policy::NAME,
+    project_node_selector::NAME,
     limit_ranger::NAME,
     scc::NAME,
     webhook::MUTATING,
+    owner_references::NAME,
     image_trust::NAME,
     policy::PLUGIN,
     webhook::VALIDATING,
@@ -116,6 +120,9 @@ pub async fn mutate(
     if on(image_policy::NAME) && image_policy::applies(a) {
         image_policy::admit(server, a, obj).await?;
     }
+    if on(project_node_selector::NAME) && project_node_selector::applies(a) {
+        project_node_selector::admit(server, a, obj).await?;
+    }
     if on(limit_ranger::NAME) && limit_ranger::applies(a) {
         limit_ranger::admit(server, a, obj).await?;
     }
@@ -139,6 +146,9 @@ pub async fn validate(
     let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    if on(owner_references::NAME) && owner_references::applies(a) {
+        owner_references::check(server, a, obj).await?;
     }
     if on(image_trust::NAME) && image_trust::applies(a) {
         image_trust::check(server, a, obj).await?;
