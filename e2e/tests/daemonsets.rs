@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use e2e::oc::same_as_kubectl;
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -206,4 +207,14 @@ fn a_daemon_set_runs_one_pod_per_fitting_node_and_rolls_node_by_node() {
     assert_eq!(revisions, ["2", "3"], "{history}");
     let first = get(&format!("controllerrevision/agent-{hash}"), "{.revision}");
     assert_eq!(first, "3");
+
+    // `oc rollout status` prints kubectl's line.
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    same_as_kubectl(
+        &c,
+        &home,
+        &alice,
+        &["-n", "daemons", "rollout", "status", "daemonset/agent"],
+    );
 }

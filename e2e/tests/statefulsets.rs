@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use e2e::Cluster;
+use e2e::oc::same_as_kubectl;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
 
 const WAIT: Duration = Duration::from_secs(150);
@@ -277,4 +278,14 @@ fn a_stateful_set_keeps_its_pods_identities_and_data() {
         (!logs.is_empty()).then_some(logs)
     });
     assert_eq!(as_alice(&["logs", "db-0"]), format!("found {first_uid}\n"));
+
+    // `oc rollout status` prints kubectl's line.
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    same_as_kubectl(
+        c,
+        &home,
+        &alice,
+        &["-n", "shelf", "rollout", "status", "statefulset/db"],
+    );
 }

@@ -1,5 +1,6 @@
 //! `oc rollout status|history|undo|pause|resume|restart` on Deployments, as kubectl's: the status lines of
-//! kubectl's deployment status viewer until the rollout ends, and the patches of pause,
+//! kubectl's deployment status viewer until the rollout ends (and of its stateful and daemon
+//! set viewers, `rollout_sets.rs`; `restart` patches those too), and the patches of pause,
 //! resume and restart with their `paused`/`resumed`/`restarted` lines (and kubectl's errors
 //! for a deployment already so).
 
@@ -297,11 +298,24 @@ async fn deployments(s: &Session, words: &[String]) -> Result<Vec<Target>, CliEr
 async fn status(s: &Session, a: &RolloutArgs) -> Result<(), CliError> {
     let timeout = seconds(&a.timeout)?;
     let started = std::time::Instant::now();
-    for t in deployments(s, &a.words).await? {
+    let targets = objects::named(s, &a.words).await?;
+    for t in &targets {
+        if !["Deployment", "StatefulSet", "DaemonSet"].contains(&t.resource.kind.as_str()) {
+            return Err(CliError::msg(format!(
+                "no status viewer has been implemented for {}",
+                t.resource.kind
+            )));
+        }
+    }
+    for t in targets {
         let mut last = String::new();
         loop {
             let d = s.get(&t.path()).await?;
-            let (line, done) = status_line(&d)?;
+            let (line, done) = match t.resource.kind.as_str() {
+                "StatefulSet" => super::rollout_sets::stateful_set_line(&d)?,
+                "DaemonSet" => super::rollout_sets::daemon_set_line(&d)?,
+                _ => status_line(&d)?,
+            };
             if line != last {
                 print!("{line}");
                 last = line;
