@@ -62,7 +62,7 @@ pub struct TrustPolicy {
 pub enum Requirement {
     InsecureAcceptAnything,
     Reject,
-    SignedBy(SignedBy),
+    SignedBy(Box<SignedBy>),
 }
 
 #[derive(Debug, Clone)]
@@ -194,10 +194,10 @@ impl TrustPolicy {
         let mut refs: Vec<KeyRef> = self
             .all_requirements()
             .filter_map(|r| match r {
-                Requirement::SignedBy(SignedBy {
-                    keys: KeySource::Ref(k),
-                    ..
-                }) => Some(k.clone()),
+                Requirement::SignedBy(s) => match &s.keys {
+                    KeySource::Ref(k) => Some(k.clone()),
+                    KeySource::Data(_) => None,
+                },
                 _ => None,
             })
             .collect();
@@ -386,7 +386,7 @@ fn requirement(v: &Value, path: &str, p: &mut Problems) -> Option<Requirement> {
             p.only(o, path, &["type"]);
             Some(Requirement::Reject)
         }
-        "signedBy" => signed_by(v, o, path, p).map(Requirement::SignedBy),
+        "signedBy" => signed_by(v, o, path, p).map(|s| Requirement::SignedBy(Box::new(s))),
         other => {
             p.not_supported(&format!("{path}.type"), other, REQUIREMENT_TYPES);
             None
