@@ -2,7 +2,8 @@
 # The persistent-volume binder's figure: on a fresh all-in-one server (no node), COUNT static
 # PersistentVolumes are created first (1Gi each, class `bench`), then COUNT claims at once
 # (8 kubectl clients); prints how long the claims took to be created and how long until the
-# last one was Bound, from the first create.
+# last one was Bound, from the first create. The reference, in the same run: COUNT plain
+# objects (config maps) created by the same 8 clients, the floor the claims' creation sets.
 #
 #   hack/bench-pv-binder.sh
 #   COUNT=1000 BIN=/path/to/bin hack/bench-pv-binder.sh   # binaries built elsewhere
@@ -68,4 +69,16 @@ bound=$(now_ms)
 doubled=$(kubectl get pv -o jsonpath='{range .items[*]}{.spec.claimRef.name}{"\n"}{end}' | sort | uniq -d | grep -c . || true)
 echo "retried writes: $(grep -c 'retrying' "$work/server.log" || true)" >&2
 grep 'retrying' "$work/server.log" | head -3 >&2 || true
+for c in $(seq 0 $((clients - 1))); do
+  for i in $(seq "$c" "$clients" $((count - 1))); do
+    printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-%s\n  namespace: bench\ndata:\n  size: 1Gi\n---\n' "$i"
+  done >"$work/plain-$c.yaml"
+done
+plain_start=$(now_ms)
+for c in $(seq 0 $((clients - 1))); do
+  kubectl create -f "$work/plain-$c.yaml" >/dev/null &
+done
+wait $(jobs -p | grep -v "^$server_pid$") 2>/dev/null || true
+plain=$(($(now_ms) - plain_start))
+echo "reference: $count config maps created in $plain ms by the same $clients clients"
 echo "binder: $count claims created in $((created - start)) ms, all Bound $((bound - start)) ms after the first create ($doubled volumes claimed twice)"

@@ -10,7 +10,7 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 use super::annotations::*;
-use super::matching::{self, Node as ChosenNode};
+use super::matching::{self, Node as ChosenNode, Wanted};
 use super::{Context, volume_involved};
 use crate::Error;
 use crate::events;
@@ -57,6 +57,18 @@ async fn selected_node(client: &Client, claim: &PersistentVolumeClaim) -> Option
     Api::<Node>::all(client.clone()).get_opt(name).await.ok()?
 }
 
+/// A free volume held for a claim while it is bound: released however the bind ends.
+struct Hold<'a> {
+    ctx: &'a Context,
+    name: String,
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.ctx.index().release(&self.name);
+    }
+}
+
 async fn unbound(claim: &PersistentVolumeClaim, ctx: &Context) -> Result<Action, Error> {
     let class_name = matching::claim_class(claim).to_string();
     let class = ctx.class(&class_name);
@@ -70,22 +82,13 @@ async fn unbound(claim: &PersistentVolumeClaim, ctx: &Context) -> Result<Action,
         name: n.metadata.name.as_deref().unwrap_or_default(),
         labels: &labels,
     });
-    // Chosen and held under one lock, so that no other claim takes the same volume.
-    let chosen = {
-        let Ok(mut assumed) = ctx.assumed.lock() else {
-            return Ok(Action::requeue(std::time::Duration::from_secs(1)));
-        };
-        let volumes = ctx.current_volumes(&mut assumed);
-        let found = matching::find(claim, &volumes, delayed, chosen_node.as_ref()).cloned();
-        if let Some(volume) = &found {
-            let mut held = volume.clone();
-            held.spec.get_or_insert_default().claim_ref = Some(claim_ref(claim));
-            assumed.volumes.insert(volume.name_any(), held);
-        }
-        found
-    };
-    if let Some(volume) = chosen {
-        return bind(claim, volume, ctx).await;
+    ctx.index_caught_up().await;
+    let chosen = Wanted::of(claim, delayed, chosen_node.as_ref())
+        .and_then(|want| ctx.index().choose(claim, &want));
+    if let Some(chosen) = chosen {
+        let name = chosen.volume.name_any();
+        let _hold = chosen.held.then(|| Hold { ctx, name });
+        return bind(claim, (*chosen.volume).clone(), ctx).await;
     }
     if delayed && node.is_none() {
         ctx.tell_claim(
@@ -145,7 +148,9 @@ async fn provision(
     Ok(())
 }
 
-fn claim_ref(claim: &PersistentVolumeClaim) -> k8s_openapi::api::core::v1::ObjectReference {
+pub(super) fn claim_ref(
+    claim: &PersistentVolumeClaim,
+) -> k8s_openapi::api::core::v1::ObjectReference {
     k8s_openapi::api::core::v1::ObjectReference {
         api_version: Some("v1".into()),
         kind: Some("PersistentVolumeClaim".into()),
@@ -264,7 +269,7 @@ async fn bind(
 
 /// A claim naming its volume: bound to it (finishing the binding if needed), or Lost.
 async fn bound(claim: &PersistentVolumeClaim, name: &str, ctx: &Context) -> Result<Action, Error> {
-    let Some(volume) = ctx.volume(name) else {
+    let Some(volume) = ctx.volume(name).await? else {
         if phase(claim) == "Bound" {
             patch_claim_status(ctx, claim, json!({"phase": "Lost"})).await?;
             ctx.tell_claim(

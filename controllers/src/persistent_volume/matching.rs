@@ -1,7 +1,8 @@
 //! Which volume a claim binds to, as upstream's `findMatchingVolume`: the volume pre-bound to
 //! the claim if there is one, else among free volumes of the claim's class, access modes
 //! (a superset), volume mode, selector and size, the one with the fewest access modes and
-//! then the smallest. Pure: the caller passes the volumes it knows.
+//! then the smallest; only Available volumes are offered. Pure: the caller passes the
+//! volumes it knows (`find`), or walks its own index in rank order (`Wanted::judge`).
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 
@@ -133,59 +134,137 @@ pub struct Node<'a> {
     pub labels: &'a Labels,
 }
 
-/// The volume the claim should bind to among `volumes`. `delayed`: the claim's class waits
-/// for its first consumer, so free volumes are considered only once `node` is chosen.
+/// Where a volume comes in a claim's preference: fewer access modes first, then smaller.
+pub type Rank = (usize, i64);
+
+/// A volume's rank, if it has a capacity.
+pub fn rank(volume: &PersistentVolume) -> Option<Rank> {
+    let modes = volume
+        .spec
+        .as_ref()?
+        .access_modes
+        .as_ref()
+        .map_or(0, Vec::len);
+    Some((modes, capacity(volume)?))
+}
+
+/// Whether nobody holds the volume and it may be offered to a claim: no claimRef, not being
+/// deleted, Available (upstream skips other phases: a volume about to become Available would
+/// only meet a conflict).
+pub fn is_free(volume: &PersistentVolume) -> bool {
+    volume.spec.as_ref().is_some_and(|s| s.claim_ref.is_none())
+        && volume.metadata.deletion_timestamp.is_none()
+        && volume.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Available")
+}
+
+/// What a claim asks of a volume.
+pub struct Wanted<'c> {
+    claim: &'c PersistentVolumeClaim,
+    pub size: i64,
+    pub modes: Vec<&'c str>,
+    volume_mode: &'c str,
+    pub class: &'c str,
+    delayed: bool,
+    node: Option<&'c Node<'c>>,
+}
+
+/// One volume judged for a claim.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Judgement {
+    /// Bound (pre-bound) to this claim and usable: the claim's volume, whatever the others.
+    Mine,
+    /// Bound to this claim but not usable on the chosen node: nothing else may be chosen.
+    NotHere,
+    /// Free and satisfying the claim, at this rank.
+    Candidate(Rank),
+    /// Not for this claim.
+    No,
+}
+
+impl<'c> Wanted<'c> {
+    /// The claim's wishes; `None` when it asks for no size. `delayed`: its class waits for
+    /// its first consumer, so free volumes count only once `node` is chosen.
+    pub fn of(
+        claim: &'c PersistentVolumeClaim,
+        delayed: bool,
+        node: Option<&'c Node<'c>>,
+    ) -> Option<Self> {
+        let spec = claim.spec.as_ref()?;
+        Some(Wanted {
+            claim,
+            size: requested(claim)?,
+            modes: modes_of(spec.access_modes.as_ref()),
+            volume_mode: volume_mode(spec.volume_mode.as_ref()),
+            class: claim_class(claim),
+            delayed,
+            node,
+        })
+    }
+
+    /// Whether free volumes may be offered at all (not before a delayed claim's node).
+    pub fn takes_free(&self) -> bool {
+        !self.delayed || self.node.is_some()
+    }
+
+    /// The volume judged as upstream's `findMatchingVolume` does.
+    pub fn judge(&self, volume: &PersistentVolume) -> Judgement {
+        let (Some(pv), Some(size)) = (volume.spec.as_ref(), capacity(volume)) else {
+            return Judgement::No;
+        };
+        if size < self.size
+            || volume_mode(pv.volume_mode.as_ref()) != self.volume_mode
+            || volume.metadata.deletion_timestamp.is_some()
+        {
+            return Judgement::No;
+        }
+        let fits = self
+            .node
+            .is_none_or(|n| fits_node(volume, n.name, n.labels));
+        if is_bound_to(volume, self.claim) {
+            return match fits {
+                true => Judgement::Mine,
+                false => Judgement::NotHere,
+            };
+        }
+        if !self.takes_free() || !fits || !is_free(volume) || volume_class(volume) != self.class {
+            return Judgement::No;
+        }
+        if let Some(sel) = self.claim.spec.as_ref().and_then(|s| s.selector.as_ref()) {
+            let labels = volume.metadata.labels.clone().unwrap_or_default();
+            if !selector::matches(sel, &labels) {
+                return Judgement::No;
+            }
+        }
+        let have_modes = modes_of(pv.access_modes.as_ref());
+        if !self.modes.iter().all(|m| have_modes.contains(m)) {
+            return Judgement::No;
+        }
+        Judgement::Candidate((have_modes.len(), size))
+    }
+}
+
+/// The volume the claim should bind to among `volumes`: the one bound to it, else the free
+/// one of the lowest rank. `delayed`: the claim's class waits for its first consumer, so
+/// free volumes are considered only once `node` is chosen.
 pub fn find<'v>(
     claim: &PersistentVolumeClaim,
     volumes: impl IntoIterator<Item = &'v PersistentVolume>,
     delayed: bool,
     node: Option<&Node<'_>>,
 ) -> Option<&'v PersistentVolume> {
-    let want = requested(claim)?;
-    let spec = claim.spec.as_ref()?;
-    let want_modes = modes_of(spec.access_modes.as_ref());
-    let claim_mode = volume_mode(spec.volume_mode.as_ref());
-    let class = claim_class(claim);
-    let mut best: Option<(usize, i64, &PersistentVolume)> = None;
+    let want = Wanted::of(claim, delayed, node)?;
+    let mut best: Option<(Rank, &PersistentVolume)> = None;
     for volume in volumes {
-        let Some(pv) = volume.spec.as_ref() else {
-            continue;
-        };
-        let Some(size) = capacity(volume) else {
-            continue;
-        };
-        if size < want
-            || volume_mode(pv.volume_mode.as_ref()) != claim_mode
-            || volume.metadata.deletion_timestamp.is_some()
-        {
-            continue;
-        }
-        let fits = node.is_none_or(|n| fits_node(volume, n.name, n.labels));
-        if is_bound_to(volume, claim) {
-            return fits.then_some(volume);
-        }
-        if (delayed && node.is_none()) || pv.claim_ref.is_some() || !fits {
-            continue;
-        }
-        if let Some(sel) = spec.selector.as_ref() {
-            let labels = volume.metadata.labels.clone().unwrap_or_default();
-            if !selector::matches(sel, &labels) {
-                continue;
+        match want.judge(volume) {
+            Judgement::Mine => return Some(volume),
+            Judgement::NotHere => return None,
+            Judgement::Candidate(rank) if best.is_none_or(|(r, _)| rank < r) => {
+                best = Some((rank, volume));
             }
-        }
-        if volume_class(volume) != class {
-            continue;
-        }
-        let have_modes = modes_of(pv.access_modes.as_ref());
-        if !want_modes.iter().all(|m| have_modes.contains(m)) {
-            continue;
-        }
-        let rank = (have_modes.len(), size);
-        if best.is_none_or(|(n, s, _)| rank < (n, s)) {
-            best = Some((rank.0, rank.1, volume));
+            Judgement::Candidate(_) | Judgement::No => {}
         }
     }
-    best.map(|(_, _, v)| v)
+    best.map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -197,7 +276,7 @@ mod tests {
     fn pv(name: &str, size: &str, modes: &[&str], class: &str) -> PersistentVolume {
         serde_json::from_value(json!({"metadata": {"name": name}, "spec": {
             "capacity": {"storage": size}, "accessModes": modes, "storageClassName": class,
-            "hostPath": {"path": "/x"}}}))
+            "hostPath": {"path": "/x"}}, "status": {"phase": "Available"}}))
         .unwrap()
     }
 
@@ -248,5 +327,15 @@ mod tests {
             name(find(&claim, &[taken, free], false, None)),
             Some("free")
         );
+    }
+
+    #[test]
+    fn only_available_volumes_are_offered() {
+        let mut released = pv("released", "1Gi", &["ReadWriteOnce"], "manual");
+        released.status.as_mut().unwrap().phase = Some("Released".into());
+        let mut pending = pv("pending", "1Gi", &["ReadWriteOnce"], "manual");
+        pending.status = None;
+        let claim = pvc("1Gi", &["ReadWriteOnce"], "manual");
+        assert_eq!(name(find(&claim, &[released, pending], false, None)), None);
     }
 }

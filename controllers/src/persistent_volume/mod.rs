@@ -4,8 +4,9 @@
 //! reclaimed when the claim goes (`volumes.rs`). Both sides' status and annotations are
 //! upstream's, and so are the events.
 //!
-//! Two claims never bind one volume: a volume chosen for a claim is held in memory
-//! (`Assumed`) until the cache shows the write, and every write of a volume is guarded by
+//! Claims are reconciled concurrently. Two claims never bind one volume: candidates come from
+//! an index of the volumes (`index.rs`, fed by a watch of its own) in which a volume chosen
+//! for a claim is held until that claim's bind ends, and every write of a volume is guarded by
 //! the resourceVersion it was chosen at (a concurrent writer elsewhere makes it fail, and the
 //! claim is tried again).
 //!
@@ -13,12 +14,15 @@
 
 pub mod annotations;
 mod claims;
+mod index;
 pub mod matching;
 pub mod protection;
 mod volumes;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
@@ -28,6 +32,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+use tokio::sync::watch;
 
 use crate::Error;
 use crate::backoff::{Retries, key_of};
@@ -36,31 +41,37 @@ use crate::lenient::Object;
 
 const COMPONENT: &str = "persistentvolume-controller";
 
-/// Volumes written by the binder that the cache may not show yet, and volumes held for a
-/// claim while it is being bound.
-#[derive(Default)]
-struct Assumed {
-    volumes: HashMap<String, PersistentVolume>,
-    /// Claims (by uid) the binder finished binding, with their volume, until the cache
-    /// shows them Bound: a sync of an older copy then has nothing to do.
-    bound_claims: HashMap<String, String>,
-}
+/// How long a claim's sync waits for the volume index to catch up with the volume events
+/// that woke it (it goes on with what the index holds after that).
+const INDEX_WAIT: Duration = Duration::from_secs(2);
 
-fn revision(volume: &PersistentVolume) -> u64 {
-    volume
-        .metadata
-        .resource_version
+fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> u64 {
+    meta.resource_version
         .as_deref()
         .and_then(|r| r.parse().ok())
         .unwrap_or(0)
 }
 
+/// How far the volume index has read its watch.
+#[derive(Clone, Copy, Default)]
+struct Indexed {
+    /// The first list is in.
+    listed: bool,
+    /// The newest volume revision seen.
+    revision: u64,
+}
+
 struct Context {
     client: Client,
-    volumes: Store<Object<PersistentVolume>>,
     claims: Store<Object<PersistentVolumeClaim>>,
     classes: Store<Object<StorageClass>>,
-    assumed: Mutex<Assumed>,
+    volumes: Mutex<index::Volumes>,
+    indexed: watch::Sender<Indexed>,
+    /// The newest volume revision that woke a claim.
+    woken_at: AtomicU64,
+    /// Claims (by uid) the binder finished binding, with their volume, until the cache
+    /// shows them Bound: a sync of an older copy then has nothing to do.
+    bound_claims: Mutex<HashMap<String, String>>,
     /// The last event reason given per claim uid, so that a claim resynced is not told the
     /// same thing again.
     told: Mutex<HashMap<String, String>>,
@@ -68,53 +79,39 @@ struct Context {
 }
 
 impl Context {
-    /// Every volume, the binder's own newer writes over the cache's.
-    fn current_volumes(&self, assumed: &mut Assumed) -> Vec<PersistentVolume> {
-        let cached: Vec<PersistentVolume> = self
-            .volumes
-            .state()
-            .iter()
-            .filter_map(|o| o.object.clone())
-            .collect();
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::with_capacity(cached.len());
-        for volume in cached {
-            let name = volume.name_any();
-            match assumed.volumes.get(&name) {
-                Some(mine) if revision(mine) >= revision(&volume) => out.push(mine.clone()),
-                Some(_) => {
-                    assumed.volumes.remove(&name);
-                    out.push(volume);
-                }
-                None => out.push(volume),
-            }
-            seen.insert(name);
-        }
-        // Volumes written but not yet listed (just created).
-        out.extend(
-            assumed
-                .volumes
-                .iter()
-                .filter(|(n, _)| !seen.contains(*n))
-                .map(|(_, v)| v.clone()),
-        );
-        out
+    fn index(&self) -> MutexGuard<'_, index::Volumes> {
+        self.volumes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn volume(&self, name: &str) -> Option<PersistentVolume> {
-        let mut assumed = self.assumed.lock().ok()?;
-        let cached = self
-            .volumes
-            .get(&ObjectRef::new(name))
-            .and_then(|o| o.object.clone());
-        match (assumed.volumes.get(name), cached) {
-            (Some(mine), Some(c)) if revision(mine) < revision(&c) => {
-                assumed.volumes.remove(name);
-                Some(c)
-            }
-            (Some(mine), _) => Some(mine.clone()),
-            (None, c) => c,
+    /// Waits (a bounded time) until the index has read every volume event that woke a
+    /// claim: the claim controller and the index read separate watches.
+    async fn index_caught_up(&self) {
+        let woken = self.woken_at.load(Ordering::Acquire);
+        let mut indexed = self.indexed.subscribe();
+        let _ = tokio::time::timeout(
+            INDEX_WAIT,
+            indexed.wait_for(|i| i.listed && i.revision >= woken),
+        )
+        .await;
+    }
+
+    /// The newest copy of a volume: the index's (the binder's own writes over the watch's),
+    /// else the one given.
+    fn newest(&self, volume: &PersistentVolume) -> PersistentVolume {
+        match self.index().get(&volume.name_any()) {
+            Some(v) if revision(&v.metadata) >= revision(&volume.metadata) => (*v).clone(),
+            _ => volume.clone(),
         }
+    }
+
+    /// A volume by name: the index's copy, else read (the index may be behind; a volume is
+    /// never judged gone on its word alone).
+    async fn volume(&self, name: &str) -> Result<Option<PersistentVolume>, Error> {
+        if let Some(v) = self.index().get(name) {
+            return Ok(Some((*v).clone()));
+        }
+        let api: Api<Object<PersistentVolume>> = Api::all(self.client.clone());
+        Ok(api.get_opt(name).await?.and_then(|o| o.object))
     }
 
     fn class(&self, name: &str) -> Option<StorageClass> {
@@ -124,38 +121,34 @@ impl Context {
     }
 
     fn assume(&self, volume: PersistentVolume) {
-        if let Ok(mut assumed) = self.assumed.lock() {
-            assumed.volumes.insert(volume.name_any(), volume);
-        }
+        self.index().assume(volume);
+    }
+
+    fn forget(&self, name: &str) {
+        self.index().forget(name);
     }
 
     /// Whether the binder already bound this claim and the cache is behind.
     fn bound_earlier(&self, claim: &PersistentVolumeClaim) -> bool {
-        let Ok(mut assumed) = self.assumed.lock() else {
+        let Ok(mut bound) = self.bound_claims.lock() else {
             return false;
         };
         let uid = claim.metadata.uid.clone().unwrap_or_default();
-        let Some(volume) = assumed.bound_claims.get(&uid) else {
+        let Some(volume) = bound.get(&uid) else {
             return false;
         };
         let shown = claim.spec.as_ref().and_then(|s| s.volume_name.as_ref()) == Some(volume)
             && claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
         if shown {
-            assumed.bound_claims.remove(&uid);
+            bound.remove(&uid);
         }
         !shown
     }
 
     fn claim_bound(&self, claim: &PersistentVolumeClaim, volume: &str) {
-        if let Ok(mut assumed) = self.assumed.lock() {
+        if let Ok(mut bound) = self.bound_claims.lock() {
             let uid = claim.metadata.uid.clone().unwrap_or_default();
-            assumed.bound_claims.insert(uid, volume.to_string());
-        }
-    }
-
-    fn forget(&self, name: &str) {
-        if let Ok(mut assumed) = self.assumed.lock() {
-            assumed.volumes.remove(name);
+            bound.insert(uid, volume.to_string());
         }
     }
 
@@ -249,13 +242,69 @@ fn claim_ref_of(volume: &PersistentVolume) -> Option<ObjectRef<Object<Persistent
     Some(ObjectRef::new(r.name.as_deref()?).within(r.namespace.as_deref()?))
 }
 
-fn is_pending(claim: &Object<PersistentVolumeClaim>) -> bool {
+/// Whether the claim waits for a volume of this class.
+fn is_waiting(claim: &Object<PersistentVolumeClaim>, class: &str) -> bool {
     claim.object.as_ref().is_some_and(|c| {
         c.spec
             .as_ref()
             .and_then(|s| s.volume_name.as_deref())
             .is_none_or(str::is_empty)
+            && matching::claim_class(c) == class
     })
+}
+
+/// Keeps the volume index current from its own watch of the volumes.
+async fn index_volumes(client: Client, ctx: Arc<Context>) {
+    let mut listing: Vec<PersistentVolume> = Vec::new();
+    let mut listed_revision = 0;
+    watcher::watcher(
+        Api::<Object<PersistentVolume>>::all(client),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .for_each(move |event| {
+        let Ok(event) = event else {
+            return futures::future::ready(());
+        };
+        let seen = match event {
+            watcher::Event::Apply(o) => {
+                let name = o.name_any();
+                match o.object {
+                    Some(v) => ctx.index().watched(v),
+                    None => ctx.index().deleted(&name),
+                }
+                Some(revision(&o.metadata.meta))
+            }
+            watcher::Event::Delete(o) => {
+                ctx.index().deleted(&o.name_any());
+                Some(revision(&o.metadata.meta))
+            }
+            watcher::Event::Init => {
+                listing.clear();
+                listed_revision = 0;
+                None
+            }
+            watcher::Event::InitApply(o) => {
+                listed_revision = listed_revision.max(revision(&o.metadata.meta));
+                listing.extend(o.object);
+                None
+            }
+            watcher::Event::InitDone => {
+                ctx.index().relisted(std::mem::take(&mut listing));
+                ctx.indexed.send_modify(|i| i.listed = true);
+                Some(listed_revision)
+            }
+        };
+        if let Some(r) = seen {
+            ctx.indexed.send_if_modified(|i| {
+                let newer = i.revision < r;
+                i.revision = i.revision.max(r);
+                newer
+            });
+        }
+        futures::future::ready(())
+    })
+    .await;
 }
 
 /// Runs the binder until the process ends.
@@ -279,36 +328,43 @@ pub async fn run(client: Client) {
         Api::<Object<PersistentVolume>>::all(client.clone()),
         watcher::Config::default(),
     );
-    let (claim_store, volume_store) = (claims.store(), volumes.store());
+    let claim_store = claims.store();
     let ctx = Arc::new(Context {
         client: client.clone(),
-        volumes: volume_store.clone(),
         claims: claim_store.clone(),
         classes,
-        assumed: Mutex::default(),
+        volumes: Mutex::default(),
+        indexed: watch::Sender::new(Indexed::default()),
+        woken_at: AtomicU64::new(0),
+        bound_claims: Mutex::default(),
         told: Mutex::default(),
         retries: Retries::new(),
     });
-    // A volume changed: its claim; a free volume: every claim still waiting for one.
-    let waiting = claim_store.clone();
+    let index_feed = index_volumes(client.clone(), ctx.clone());
+    // A volume changed: its claim; a free volume: the claims of its class still waiting.
+    let (waiting, woken) = (claim_store, ctx.clone());
     let claims = claims
         .watches(
             Api::<Object<PersistentVolume>>::all(client.clone()),
             watcher::Config::default(),
             move |obj| {
+                woken
+                    .woken_at
+                    .fetch_max(revision(&obj.metadata.meta), Ordering::AcqRel);
                 let Some(volume) = obj.object.as_ref() else {
                     return Vec::new();
                 };
-                let available =
-                    volume.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Available");
                 match claim_ref_of(volume) {
                     Some(r) => vec![r],
-                    None if available => waiting
-                        .state()
-                        .iter()
-                        .filter(|c| is_pending(c))
-                        .map(|c| ObjectRef::from_obj(c.as_ref()))
-                        .collect(),
+                    None if matching::is_free(volume) => {
+                        let class = matching::volume_class(volume);
+                        waiting
+                            .state()
+                            .iter()
+                            .filter(|c| is_waiting(c, class))
+                            .map(|c| ObjectRef::from_obj(c.as_ref()))
+                            .collect()
+                    }
                     None => Vec::new(),
                 }
             },
@@ -316,26 +372,18 @@ pub async fn run(client: Client) {
         .run(reconcile_claim, claim_error, ctx.clone())
         .for_each(|_| futures::future::ready(()));
     // A claim changed or went: its volume, and volumes that name it.
-    let named = volume_store;
+    let named = ctx.clone();
     let volumes = volumes
         .watches(
             Api::<Object<PersistentVolumeClaim>>::all(client),
             watcher::Config::default(),
             move |obj| {
-                let (name, ns) = (obj.name_any(), obj.namespace().unwrap_or_default());
+                let key = (obj.namespace().unwrap_or_default(), obj.name_any());
                 let mut refs: Vec<ObjectRef<Object<PersistentVolume>>> = named
-                    .state()
+                    .index()
+                    .claimed_by(&key)
                     .iter()
-                    .filter(|v| {
-                        v.object
-                            .as_ref()
-                            .and_then(|v| v.spec.as_ref()?.claim_ref.as_ref())
-                            .is_some_and(|r| {
-                                r.name.as_deref() == Some(&name)
-                                    && r.namespace.as_deref() == Some(&ns)
-                            })
-                    })
-                    .map(|v| ObjectRef::from_obj(v.as_ref()))
+                    .map(|n| ObjectRef::new(n))
                     .collect();
                 let bound_to = obj
                     .object
@@ -348,5 +396,5 @@ pub async fn run(client: Client) {
         )
         .run(reconcile_volume, volume_error, ctx)
         .for_each(|_| futures::future::ready(()));
-    tokio::join!(class_feed, claims, volumes);
+    tokio::join!(class_feed, index_feed, claims, volumes);
 }

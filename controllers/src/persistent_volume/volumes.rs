@@ -62,10 +62,7 @@ pub(super) async fn sync(volume: &PersistentVolume, ctx: &Context) -> Result<Act
         return Ok(Action::await_change());
     }
     // The binder's own newer write, if the cache is behind.
-    let volume = ctx
-        .volume(&volume.name_any())
-        .unwrap_or_else(|| volume.clone());
-    let volume = &volume;
+    let volume = &ctx.newest(volume);
     let Some(claim_ref) = volume.spec.as_ref().and_then(|s| s.claim_ref.clone()) else {
         if phase(volume) != "Available" {
             set_status(ctx, volume, json!({"phase": "Available"})).await?;
