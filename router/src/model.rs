@@ -41,6 +41,8 @@ pub struct Tls {
     pub certificate: String,
     pub key: String,
     pub ca_certificate: String,
+    /// Not `destinationCaCertificate`, as camel case would make it.
+    #[serde(rename = "destinationCACertificate")]
     pub destination_ca_certificate: String,
     pub insecure_edge_termination_policy: String,
 }
