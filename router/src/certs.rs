@@ -11,6 +11,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::sign::CertifiedKey;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+use crate::validate;
+
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -33,7 +35,12 @@ pub fn route_certificate(
         let cas: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(ca.as_bytes())
             .collect::<Result<_, _>>()
             .map_err(|e| format!("spec.tls.caCertificate: Invalid value: \"redacted ca certificate data\": failed to parse CA certificate: {e}"))?;
+        validate::signature_algorithms(ca, validate::CA_CERTIFICATE)?;
+        validate::signature_algorithms(certificate, validate::CERTIFICATE)?;
+        validate::chains_to(certificate, ca)?;
         chain.extend(cas);
+    } else {
+        validate::signature_algorithms(certificate, validate::CERTIFICATE)?;
     }
     let key_pem = match key.is_empty() {
         true => certificate,
@@ -76,13 +83,20 @@ pub fn upstream_client(destination_ca: &str) -> Result<Arc<rustls::ClientConfig>
         true => Arc::new(Unverified(provider())),
         false => {
             let mut roots = rustls::RootCertStore::empty();
+            let field = validate::DESTINATION_CA_CERTIFICATE;
+            let unparsed = |e: &dyn std::fmt::Display| {
+                field.invalid(&format!("failed to parse destination CA certificate: {e}"))
+            };
             for cert in CertificateDer::pem_slice_iter(destination_ca.as_bytes()) {
-                let cert =
-                    cert.map_err(|e| format!("failed to parse destination CA certificate: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("failed to parse destination CA certificate: {e}"))?;
+                let cert = cert.map_err(|e| unparsed(&e))?;
+                roots.add(cert).map_err(|e| unparsed(&e))?;
             }
+            if roots.is_empty() {
+                return Err(unparsed(
+                    &"data does not contain any valid RSA or ECDSA certificates",
+                ));
+            }
+            validate::signature_algorithms(destination_ca, field)?;
             let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
                 Arc::new(roots),
                 provider(),

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::model::Route;
 
 /// A router's decision on one route.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Decision {
     Admitted,
     Rejected { reason: String, message: String },

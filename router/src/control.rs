@@ -1,7 +1,8 @@
 //! The control plane: watches of Routes (of the shard's route labels), Services,
 //! EndpointSlices and the shard's Namespaces (through the API, with the router's own
-//! identity) kept as maps; every change (bursts coalesced) rebuilds the
-//! table, swaps it in, and brings the routes' status in line with the decisions.
+//! identity) kept as maps; every change (bursts coalesced) builds a new table (rebuilding the
+//! entries of the routes it touches only), swaps it in, and brings the routes' status in line
+//! with the decisions.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
@@ -136,6 +137,7 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
     }
     let mut status = StatusWriter::new(client, options.clone());
     let mut limiters = Limiters::default();
+    let mut cache = build::Cache::default();
     loop {
         changed.notified().await;
         tokio::time::sleep(COALESCE).await;
@@ -155,7 +157,7 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
             apps_domain: &options.apps_domain,
             selection,
         };
-        let (built, outcomes) = build::build(&inputs, &mut limiters);
+        let (built, outcomes) = build::build(&inputs, &mut limiters, &mut cache);
         table.set(built);
         metrics.reloads.fetch_add(1, Ordering::Relaxed);
         if !status.sync(&inputs.routes, &outcomes).await {

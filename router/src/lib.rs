@@ -24,6 +24,7 @@ mod sni;
 mod status;
 mod table;
 mod tunnel;
+mod validate;
 mod weights;
 
 use std::net::SocketAddr;

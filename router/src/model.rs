@@ -41,6 +41,8 @@ pub struct Tls {
     pub certificate: String,
     pub key: String,
     pub ca_certificate: String,
+    /// Not `destinationCaCertificate`, as camel case would make it.
+    #[serde(rename = "destinationCACertificate")]
     pub destination_ca_certificate: String,
     pub insecure_edge_termination_policy: String,
 }
@@ -99,12 +101,24 @@ pub struct RouteRecord {
     pub resource_version: String,
     /// `status.ingress`, every router's entries.
     pub ingress: Vec<Value>,
+    /// A digest of what the route's entry is built from (its spec and annotations; not its
+    /// status, which the routers write themselves).
+    pub digest: u64,
 }
 
 impl RouteRecord {
     pub fn from_object(obj: kube::core::DynamicObject) -> Option<RouteRecord> {
+        let route = Route::from_object(&obj)?;
+        let digest = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            obj.data["spec"].to_string().hash(&mut hasher);
+            route.annotations.hash(&mut hasher);
+            hasher.finish()
+        };
         Some(RouteRecord {
-            route: Route::from_object(&obj)?,
+            route,
+            digest,
             resource_version: obj.metadata.resource_version.clone().unwrap_or_default(),
             ingress: obj.data["status"]["ingress"]
                 .as_array()

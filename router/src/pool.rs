@@ -177,3 +177,81 @@ impl http_body::Body for Returning {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::certs::upstream_client;
+    use http_body_util::{BodyExt, Empty};
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A CA named `test-ca` (both CAs of a test carry the same name, as the e2e's do).
+    pub(crate) fn ca() -> (String, Issuer<'static, KeyPair>) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "test-ca");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), Issuer::new(params, key))
+    }
+
+    /// A TLS server on loopback with a certificate `issuer` signed, answering every
+    /// connection's first request with 200.
+    pub(crate) async fn tls_backend(issuer: &Issuer<'static, KeyPair>) -> SocketAddr {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["backend".to_string()])
+            .unwrap()
+            .signed_by(&key, issuer)
+            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(crate::certs::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes())
+                    .unwrap(),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut buf = [0_u8; 1024];
+                    let _ = tls.read(&mut buf).await;
+                    let _ = tls
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        .await;
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_backend_is_reached_over_tls_only_when_the_destination_ca_signed_it() {
+        let (signer_pem, signer) = ca();
+        let (other_pem, _) = ca();
+        let addr = tls_backend(&signer).await;
+        let pool = Pool::default();
+        let trusting = upstream_client(&signer_pem).unwrap();
+        let mut sender = pool.get(addr, Some(&trusting), 1).await.unwrap();
+        let request = hyper::Request::get("/")
+            .header("host", "backend")
+            .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
+            .unwrap();
+        assert_eq!(sender.send_request(request).await.unwrap().status(), 200);
+        let distrusting = upstream_client(&other_pem).unwrap();
+        assert!(pool.get(addr, Some(&distrusting), 2).await.is_err());
+    }
+}

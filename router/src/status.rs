@@ -24,6 +24,9 @@ pub struct StatusWriter {
     /// A digest of what was last written per route uid, so that a write is not repeated
     /// before the watch shows it.
     written: HashMap<String, u64>,
+    /// Per route uid, a digest of its revision and the decision on it when its status was
+    /// last found as wanted: unchanged since, it is not looked at again.
+    in_line: HashMap<String, u64>,
 }
 
 impl StatusWriter {
@@ -32,6 +35,7 @@ impl StatusWriter {
             client,
             options,
             written: HashMap::new(),
+            in_line: HashMap::new(),
         }
     }
 
@@ -45,15 +49,21 @@ impl StatusWriter {
         let live: std::collections::HashSet<&str> =
             routes.iter().map(|r| r.route.uid.as_str()).collect();
         self.written.retain(|uid, _| live.contains(uid.as_str()));
+        self.in_line.retain(|uid, _| live.contains(uid.as_str()));
         let name = self.options.router_name.as_str();
         for record in routes {
             let route = &record.route;
             let Some(outcome) = outcomes.get(&route.key()) else {
                 continue;
             };
+            let checked = checked(record, outcome);
+            if self.in_line.get(&route.uid) == Some(&checked) {
+                continue;
+            }
             let wanted = self.entry(route, outcome);
             let current = record.ingress.iter().find(|e| e["routerName"] == name);
             if current.is_some_and(|c| same(c, &wanted)) {
+                self.in_line.insert(route.uid.clone(), checked);
                 continue;
             }
             let digest = digest(&wanted);
@@ -125,6 +135,16 @@ impl StatusWriter {
             "routerCanonicalHostname": self.options.canonical_hostname(),
         })
     }
+}
+
+/// A digest of a route's revision and the decision on it.
+fn checked(record: &RouteRecord, outcome: &Outcome) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    record.resource_version.hash(&mut hasher);
+    outcome.host.hash(&mut hasher);
+    outcome.decision.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A digest of an entry but for its transition times.

@@ -1,6 +1,7 @@
 //! The route table: an immutable snapshot of what the router serves, built from the watches
 //! (`build.rs`) and swapped whole, so that a request sees one consistent configuration and a
-//! change never touches connections in flight. Hosts map to their routes, longest path first;
+//! change never touches connections in flight; the entries of unchanged routes are shared
+//! between snapshots. Hosts map to their routes, longest path first;
 //! passthrough hosts and certificates by server name.
 
 use std::collections::HashMap;
@@ -42,7 +43,7 @@ pub struct Endpoint {
     pub cookie: String,
     /// Requests in flight (for leastconn).
     pub active: AtomicUsize,
-    /// Until when (ms since the table was built) this endpoint is skipped after a failure.
+    /// Until when (on the router's clock, `now_ms`) this endpoint is skipped after a failure.
     pub down_until: AtomicU64,
 }
 
@@ -103,8 +104,6 @@ pub struct Table {
     pub passthrough: HashMap<String, Arc<Entry>>,
     /// Server name → the route's certificate (edge and reencrypt with their own).
     pub certificates: HashMap<String, Arc<CertifiedKey>>,
-    /// When the table was built (the clock of `Endpoint::down_until`).
-    pub built: Option<std::time::Instant>,
     pub routes: usize,
 }
 
@@ -127,9 +126,15 @@ impl Table {
         by_host(&self.certificates, name)
     }
 
-    /// Milliseconds since the table was built.
+    /// The router's clock in milliseconds (since its first reading): the clock of
+    /// `Endpoint::down_until`, one for every table since entries outlive the table that
+    /// first held them.
     pub fn now_ms(&self) -> u64 {
-        self.built.map_or(0, |b| b.elapsed().as_millis() as u64)
+        static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        EPOCH
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_millis() as u64
     }
 }
 
