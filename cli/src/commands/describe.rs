@@ -8,6 +8,7 @@ mod image;
 mod kinds;
 mod openshift;
 mod pod_template;
+mod storage;
 mod text;
 mod workloads;
 
@@ -183,6 +184,8 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         }
         ("build.openshift.io", "BuildConfig") => openshift::build_config(&mut out, s, obj).await,
         ("", "ServiceAccount") => kinds::service_account(&mut out, obj),
+        ("", "PersistentVolume") => storage::persistent_volume(&mut out, obj),
+        ("", "PersistentVolumeClaim") => storage::persistent_volume_claim(&mut out, s, obj).await,
         ("", "Service") => workloads::service(&mut out, s, obj).await,
         ("apps", "Deployment") => workloads::deployment(&mut out, s, obj).await,
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => kinds::role(&mut out, obj),
