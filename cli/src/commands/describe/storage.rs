@@ -289,3 +289,46 @@ pub(super) async fn persistent_volume_claim(out: &mut String, s: &Session, pvc: 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn access_modes_in_kubectls_order_each_once() {
+        let modes = json!([
+            "ReadWriteOncePod",
+            "ReadWriteMany",
+            "ReadWriteOnce",
+            "ReadWriteMany"
+        ]);
+        assert_eq!(access_modes(&modes), "RWO,RWX,RWOP");
+        assert_eq!(access_modes(&Value::Null), "");
+        assert_eq!(go_list(&json!(["a", "b"])), "[a b]");
+        assert_eq!(go_list(&Value::Null), "[]");
+    }
+
+    #[test]
+    fn a_volume_without_affinity_or_known_source() {
+        let mut out = String::new();
+        let pv = json!({"metadata": {"name": "v", "annotations":
+            {"volume.beta.kubernetes.io/storage-class": "old"}},
+            "spec": {"capacity": {"storage": "2Gi"}, "accessModes": ["ReadOnlyMany"],
+            "persistentVolumeReclaimPolicy": "Retain", "iscsi": {}},
+            "status": {"phase": "Released", "message": "gone"}});
+        persistent_volume(&mut out, &pv);
+        for line in [
+            "StorageClass:\told\n",
+            "Status:\tReleased\n",
+            "Claim:\t\n",
+            "Access Modes:\tROX\n",
+            "Capacity:\t2Gi\n",
+            "Node Affinity:\t<none>\n",
+            "Message:\tgone\nSource:\n  <unknown>\n",
+        ] {
+            assert!(out.contains(line), "{line:?} in {out}");
+        }
+    }
+}
