@@ -10,6 +10,7 @@ mod image;
 mod kinds;
 mod openshift;
 mod pod_template;
+mod storage;
 mod text;
 mod workloads;
 
@@ -189,6 +190,8 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         ("build.openshift.io", "Build") => builds::build(&mut out, obj),
         ("", "ServiceAccount") => kinds::service_account(&mut out, obj),
         ("", "ResourceQuota") => kinds::resource_quota(&mut out, obj),
+        ("", "PersistentVolume") => storage::persistent_volume(&mut out, obj),
+        ("", "PersistentVolumeClaim") => storage::persistent_volume_claim(&mut out, s, obj).await,
         ("", "Service") => workloads::service(&mut out, s, obj).await,
         ("apps", "Deployment") => workloads::deployment(&mut out, s, obj).await,
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => kinds::role(&mut out, obj),

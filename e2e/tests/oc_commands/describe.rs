@@ -291,3 +291,83 @@ fn openshift_kinds_are_described_as_oc_describes_them() {
         "{route}"
     );
 }
+
+const STORAGE: &str = "apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv1, labels: {tier: fast}}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteMany, ReadWriteOnce]
+  storageClassName: manual
+  hostPath: {path: /tmp/pv1}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [n1, n2]}
+        - {key: zone, operator: Exists}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv2}
+spec:
+  capacity: {storage: 5Gi}
+  accessModes: [ReadOnlyMany]
+  persistentVolumeReclaimPolicy: Delete
+  nfs: {server: 127.0.0.1, path: /exports}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, annotations: {note: kept}}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: nowhere}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: missing
+  resources: {requests: {storage: 5Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: user}
+spec:
+  nodeSelector: {nowhere: \"true\"}
+  containers: [{name: c, image: busybox}]
+  volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]
+";
+
+#[test]
+fn volumes_and_claims_are_described_as_kubectl_describes_them() {
+    let (c, home, kubeconfig) = cluster();
+    let file = c.file("storage.yaml", STORAGE);
+    c.kubectl_ok(&["create", "-f", &file]);
+    let phase = || c.kubectl_ok(&["get", "pvc", "data", "-o", "jsonpath={.status.phase}"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while phase() != "Bound" {
+        assert!(std::time::Instant::now() < deadline, "claim not bound");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let describe_all = [
+        vec!["describe", "pv"],
+        vec!["describe", "pv", "pv1"],
+        vec!["describe", "pvc"],
+        vec!["describe", "pvc", "nowhere"],
+    ];
+    for args in &describe_all {
+        same_as_kubectl(&c, &home, &kubeconfig, args);
+    }
+    // A claim in use is kept (Terminating) until its pod goes.
+    c.kubectl_ok(&["delete", "pvc", "data", "--wait=false"]);
+    let described = c.kubectl_ok(&["describe", "pvc", "data"]);
+    assert!(
+        described.contains("Status:        Terminating (lasts "),
+        "{described}"
+    );
+    assert!(described.contains("Used By:       user\n"), "{described}");
+    same_as_kubectl(&c, &home, &kubeconfig, &["describe", "pvc", "data"]);
+}
