@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod http_backend;
 pub mod oc;
 pub mod real_pods;
 pub mod source_builds;
@@ -84,6 +85,21 @@ pub fn python() -> PathBuf {
         venv.display()
     );
     venv
+}
+
+/// What `probe` finds once it finds something; panics naming `what` after `within`.
+pub fn wait_until<T>(what: &str, within: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what} ({within:?})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Writes an htpasswd file `dir/name` with one bcrypt entry; its path.

@@ -8,9 +8,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::oc::oc;
+use e2e::wait_until;
 use e2e::{Backend, Cluster};
 use serde_json::{Value, json};
 
@@ -25,17 +26,6 @@ fn ok(home: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn get(home: &Path, what: &str) -> Option<Value> {
@@ -57,7 +47,7 @@ fn phase(home: &Path, build: &str) -> String {
 }
 
 fn wait_phase(home: &Path, build: &str, wanted: &str) {
-    wait_until(&format!("{build} {wanted}"), || {
+    wait_until(&format!("{build} {wanted}"), WAIT, || {
         (phase(home, build) == wanted).then_some(())
     });
 }
@@ -300,7 +290,7 @@ fn builds_queue_trigger_cancel_and_prune_through_the_api() {
             r#"{"spec":{"failedBuildsHistoryLimit":1}}"#,
         ],
     );
-    wait_until("the cancelled builds pruned", || {
+    wait_until("the cancelled builds pruned", WAIT, || {
         let list = get(&home, "builds").unwrap();
         let cancelled = list["items"]
             .as_array()

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use e2e::oc::oc;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
-use e2e::source_builds::{commit, ok, push_base, wait_until};
+use e2e::source_builds::{commit, ok, push_base};
+use e2e::wait_until;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(120);

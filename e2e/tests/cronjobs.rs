@@ -4,23 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
 /// A minute for the schedule to come round, and room for a loaded machine.
 const WAIT: Duration = Duration::from_secs(150);
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 #[test]
 fn a_cron_job_makes_its_job_at_the_scheduled_minute() {
@@ -71,7 +61,7 @@ fn a_cron_job_makes_its_job_at_the_scheduled_minute() {
         },
     });
     as_alice(&["create", "-f", &c.file("tick.json", &cron_job.to_string())]);
-    let (job, scheduled) = wait_until("the first job, recorded in the status", || {
+    let (job, scheduled) = wait_until("the first job, recorded in the status", WAIT, || {
         let names = get("jobs", "{.items[*].metadata.name}");
         let scheduled = get("cronjob/tick", "{.status.lastScheduleTime}");
         (!names.is_empty() && !scheduled.is_empty()).then_some((names, scheduled))
@@ -96,7 +86,7 @@ fn a_cron_job_makes_its_job_at_the_scheduled_minute() {
     assert_eq!(stamp, paris.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string());
 
     // The job's deadline fails it: it leaves the active list, seen by the controller.
-    wait_until("the job out of the active list", || {
+    wait_until("the job out of the active list", WAIT, || {
         (get("cronjob/tick", "{.status.active}").is_empty()).then_some(())
     });
     let events = as_alice(&[

@@ -4,23 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::oc::same_as_kubectl;
+use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn daemon_set(image: &str) -> String {
     serde_json::json!({
@@ -137,7 +127,7 @@ fn a_daemon_set_runs_one_pod_per_fitting_node_and_rolls_node_by_node() {
     // A node tainted NoExecute loses its daemon pod; a cordoned one keeps its own.
     c.kubectl_ok(&["taint", "node", "dsn-1", "dedicated=infra:NoExecute"]);
     c.kubectl_ok(&["cordon", "dsn-0"]);
-    wait_until("the pod off dsn-1", || {
+    wait_until("the pod off dsn-1", WAIT, || {
         (get(
             "daemonset/agent",
             "{.status.desiredNumberScheduled} {.status.numberMisscheduled}",
@@ -152,7 +142,7 @@ fn a_daemon_set_runs_one_pod_per_fitting_node_and_rolls_node_by_node() {
         "-f",
         &c.file("agent2.json", &daemon_set("registry.invalid/agent:2")),
     ]);
-    wait_until("the new template everywhere", || {
+    wait_until("the new template everywhere", WAIT, || {
         let s = get(
             "daemonset/agent",
             "{.status.observedGeneration} {.status.updatedNumberScheduled} {.status.numberAvailable} {.status.numberUnavailable}",
@@ -179,7 +169,7 @@ fn a_daemon_set_runs_one_pod_per_fitting_node_and_rolls_node_by_node() {
 
     // The taint gone, dsn-1 gets its pod back, of the new template.
     c.kubectl_ok(&["taint", "node", "dsn-1", "dedicated=infra:NoExecute-"]);
-    wait_until("a pod on dsn-1 again", || {
+    wait_until("a pod on dsn-1 again", WAIT, || {
         (nodes_of_pods() == ["aio", "dsn-0", "dsn-1"]
             && get("daemonset/agent", "{.status.desiredNumberScheduled} {.status.numberReady} {.status.updatedNumberScheduled}") == "3 3 3")
             .then_some(())
@@ -187,7 +177,7 @@ fn a_daemon_set_runs_one_pod_per_fitting_node_and_rolls_node_by_node() {
 
     // Undone, the first template comes back under a new number, its revision renumbered.
     as_alice(&["rollout", "undo", "daemonset/agent"]);
-    wait_until("the first template everywhere again", || {
+    wait_until("the first template everywhere again", WAIT, || {
         let images = get("pods", "{.items[*].spec.containers[0].image}");
         let s = get(
             "daemonset/agent",

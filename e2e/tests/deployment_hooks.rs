@@ -6,10 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::oc::oc;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
+use e2e::wait_until;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(180);
@@ -23,17 +24,6 @@ fn ok(home: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 /// A field of `what` by JSONPath ("" while it does not exist).
@@ -140,7 +130,7 @@ fn lifecycle_hooks_run_in_order_and_a_failing_pre_hook_keeps_the_old_deployment(
         image.as_str()
     );
     // A complete deployment's hook pods are gone, as upstream's deployer pods.
-    wait_until("web-1's hook pods removed", || {
+    wait_until("web-1's hook pods removed", WAIT, || {
         let pods = field(&home, "pods", ".items[*].metadata.name");
         (!pods.contains("hook")).then_some(())
     });
@@ -149,7 +139,7 @@ fn lifecycle_hooks_run_in_order_and_a_failing_pre_hook_keeps_the_old_deployment(
     let failing = json!({"pre": exec_hook("echo about to fail; exit 3", "Abort")});
     let file = c.file("v2.json", &config(image, "two", failing).to_string());
     ok(&home, &["apply", "-f", &file]);
-    wait_until("web-2 to fail", || {
+    wait_until("web-2 to fail", WAIT, || {
         (phase(&home, "web-2") == "Failed").then_some(())
     });
     assert_eq!(
@@ -175,7 +165,7 @@ fn lifecycle_hooks_run_in_order_and_a_failing_pre_hook_keeps_the_old_deployment(
     assert_eq!(phase(&home, "web-1"), "Complete");
     assert_eq!(field(&home, "rc/web-1", ".spec.replicas"), "1");
     assert_eq!(field(&home, "rc/web-2", ".spec.replicas"), "0");
-    wait_until("web-1 ready", || {
+    wait_until("web-1 ready", WAIT, || {
         (field(&home, "rc/web-1", ".status.readyReplicas") == "1").then_some(())
     });
     let events = ok(&home, &["get", "events", "-o", "json"]);

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use e2e::Cluster;
 use e2e::oc::oc;
 use e2e::real_pods::{PodmanCluster, http_get, real_pods_unavailable};
+use e2e::wait_until;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(180);
@@ -28,17 +29,6 @@ fn ok(home: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 fn get(home: &Path, what: &str) -> Value {
@@ -94,7 +84,7 @@ fn serves(home: &Path, rc: &str, page: &str) {
         "{out}"
     );
     assert_eq!(phase(home, rc), "Complete");
-    wait_until(&format!("{rc} serving {page}"), || {
+    wait_until(&format!("{rc} serving {page}"), WAIT, || {
         let found = pages(home, rc);
         (found.len() == 2 && found.iter().all(|p| p == page)).then_some(())
     });
@@ -225,10 +215,10 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     // complete one (web-5) is scaled back up.
     let missing = v1.replace(":1", ":missing");
     apply(&home, c, &config("web", &missing, "four", recreate));
-    wait_until("web-6 to fail", || {
+    wait_until("web-6 to fail", WAIT, || {
         (phase(&home, "web-6") == "Failed").then_some(())
     });
-    wait_until("web-5 back at full scale", || {
+    wait_until("web-5 back at full scale", WAIT, || {
         (pages(&home, "web-5").len() == 2).then_some(())
     });
     assert_eq!(
@@ -254,7 +244,7 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
         ok(&home, &["scale", "dc/web", "--replicas=3"]),
         "deploymentconfig.apps.openshift.io/web scaled\n"
     );
-    wait_until("web-5 at 3 pods", || {
+    wait_until("web-5 at 3 pods", WAIT, || {
         (pages(&home, "web-5").len() == 3).then_some(())
     });
 
@@ -282,14 +272,14 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     // each time the last complete deployment comes back.
     let stuck = json!({"type": "Recreate", "recreateParams": {"timeoutSeconds": 600}});
     apply(&home, c, &config("web", &missing, "six", stuck));
-    wait_until("web-8 running", || {
+    wait_until("web-8 running", WAIT, || {
         (phase(&home, "web-8") == "Running").then_some(())
     });
     assert_eq!(
         ok(&home, &["rollout", "cancel", "dc/web"]),
         "deploymentconfig.apps.openshift.io/web cancelling\n"
     );
-    wait_until("web-8 cancelled", || {
+    wait_until("web-8 cancelled", WAIT, || {
         (phase(&home, "web-8") == "Failed").then_some(())
     });
     let out = oc(&home, &["rollout", "status", "dc/web"]);
@@ -297,24 +287,24 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
         String::from_utf8_lossy(&out.stderr),
         format!("{DEPRECATED}error: rollout of replication controller \"web-8\" was cancelled\n")
     );
-    wait_until("web-7 back", || {
+    wait_until("web-7 back", WAIT, || {
         (pages(&home, "web-7").len() == 2).then_some(())
     });
     assert_eq!(
         ok(&home, &["rollout", "retry", "dc/web"]),
         "deploymentconfig.apps.openshift.io/web retried rollout #8\n"
     );
-    wait_until("web-8 running again", || {
+    wait_until("web-8 running again", WAIT, || {
         (phase(&home, "web-8") == "Running").then_some(())
     });
     assert_eq!(
         ok(&home, &["rollout", "cancel", "dc/web"]),
         "deploymentconfig.apps.openshift.io/web cancelling\n"
     );
-    wait_until("web-8 cancelled again", || {
+    wait_until("web-8 cancelled again", WAIT, || {
         (phase(&home, "web-8") == "Failed").then_some(())
     });
-    wait_until("web-7 back again", || {
+    wait_until("web-7 back again", WAIT, || {
         (pages(&home, "web-7").len() == 2).then_some(())
     });
 
@@ -344,12 +334,12 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     };
     assert_eq!(get(&home, "dc/tracker")["status"]["latestVersion"], 0);
     tag(v1);
-    wait_until("tracker-1 complete", || {
+    wait_until("tracker-1 complete", WAIT, || {
         (phase(&home, "tracker-1") == "Complete").then_some(())
     });
     let moved = Instant::now();
     tag(v2);
-    wait_until("the config on the new image", || {
+    wait_until("the config on the new image", WAIT, || {
         let dc = get(&home, "dc/tracker");
         (dc["spec"]["template"]["spec"]["containers"][0]["image"] == v2.as_str()).then_some(())
     });
@@ -357,7 +347,7 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
         "dc/tracker: image stream tag moved → config on the new image in {:?}",
         moved.elapsed()
     );
-    wait_until("tracker-2 complete", || {
+    wait_until("tracker-2 complete", WAIT, || {
         (phase(&home, "tracker-2") == "Complete").then_some(())
     });
     eprintln!(
@@ -413,7 +403,7 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
         annotation,
         r#"[{"from":{"kind":"ImageStreamTag","name":"app:latest"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#
     );
-    wait_until("the deployment on the tag's image", || {
+    wait_until("the deployment on the tag's image", WAIT, || {
         let image = ok(
             &home,
             &[

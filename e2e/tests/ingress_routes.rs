@@ -6,52 +6,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::free_port;
+use e2e::http_backend::{self, Request};
+use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A keep-alive HTTP/1.1 server on loopback answering `path=<path>`.
-fn backend() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(stream));
-        }
-    });
-    port
-}
-
-fn serve(stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    loop {
-        let mut first = String::new();
-        if reader.read_line(&mut first).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line.trim_end().is_empty() {
-                break;
-            }
-        }
-        let path = first.split_whitespace().nth(1).unwrap_or("");
-        let body = format!("path={path}");
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
-        if out.write_all(head.as_bytes()).is_err() || out.write_all(body.as_bytes()).is_err() {
-            return;
-        }
-    }
+/// `path=<path>`: which path reached the backend.
+fn path(r: &Request) -> String {
+    format!("path={}", r.path)
 }
 
 /// curl's status code and body.
@@ -64,17 +31,6 @@ fn curl(args: &[&str]) -> (String, String) {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
     (code.to_string(), body.to_string())
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 #[test]
@@ -91,7 +47,7 @@ fn ingresses_become_routes_the_router_serves() {
             &https_at,
         ],
     );
-    let port = backend();
+    let port = http_backend::serve(path);
     c.kubectl_ok(&["create", "namespace", "web"]);
     let service = r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"web"},
         "spec":{"ports":[{"name":"http","port":8080,"protocol":"TCP"}]}}"#;
@@ -118,7 +74,7 @@ fn ingresses_become_routes_the_router_serves() {
         "--rule=shop.apps.oxshift.local/*=web:8080",
         "--annotation=team=blue",
     ]);
-    let route = wait_until("the ingress's route", || {
+    let route = wait_until("the ingress's route", WAIT, || {
         let names = kubectl(&["get", "routes", "-o", "jsonpath={.items[*].metadata.name}"]);
         (!names.is_empty()).then_some(names)
     });
@@ -137,7 +93,7 @@ fn ingresses_become_routes_the_router_serves() {
         shown,
         "shop.apps.oxshift.local / web http Ingress/shop blue"
     );
-    let (code, body) = wait_until("the ingress served", || {
+    let (code, body) = wait_until("the ingress served", WAIT, || {
         let answer = curl(&[
             "-H",
             "Host: shop.apps.oxshift.local",
@@ -163,7 +119,7 @@ fn ingresses_become_routes_the_router_serves() {
         "-p",
         r#"[{"op":"replace","path":"/spec/rules/0/http/paths/0/path","value":"/api"}]"#,
     ]);
-    let replaced = wait_until("the route for the new path", || {
+    let replaced = wait_until("the route for the new path", WAIT, || {
         let names = kubectl(&[
             "get",
             "routes",
@@ -198,7 +154,7 @@ fn ingresses_become_routes_the_router_serves() {
         "http",
         WAIT,
     );
-    wait_until("the old path no longer served", || {
+    wait_until("the old path no longer served", WAIT, || {
         let (code, _) = curl(&[
             "-H",
             "Host: shop.apps.oxshift.local",
@@ -242,7 +198,7 @@ fn ingresses_become_routes_the_router_serves() {
         &format!("--rule={secure}/*=web:8080,tls=secure-cert"),
     ]);
     let resolve = format!("{secure}:{https}:127.0.0.1");
-    let (code, body) = wait_until("the TLS ingress served with its certificate", || {
+    let (code, body) = wait_until("the TLS ingress served with its certificate", WAIT, || {
         let answer = curl(&[
             "--cacert",
             cert.to_str().unwrap(),
@@ -269,7 +225,7 @@ fn ingresses_become_routes_the_router_serves() {
 
     // The routes go with their Ingress.
     kubectl(&["delete", "ingress", "shop", "secure"]);
-    wait_until("the routes deleted", || {
+    wait_until("the routes deleted", WAIT, || {
         kubectl(&["get", "routes", "-o", "name"])
             .trim()
             .is_empty()

@@ -16,7 +16,8 @@ use std::time::Duration;
 use e2e::free_port;
 use e2e::oc::oc;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
-use e2e::source_builds::{GitDaemon, commit, ok, push_base, wait_until};
+use e2e::source_builds::{GitDaemon, commit, ok, push_base};
+use e2e::wait_until;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(150);

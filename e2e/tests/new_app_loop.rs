@@ -12,7 +12,8 @@ use std::time::Duration;
 use e2e::free_port;
 use e2e::oc::oc;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
-use e2e::source_builds::{ok, wait_until};
+use e2e::source_builds::ok;
+use e2e::wait_until;
 
 const WAIT: Duration = Duration::from_secs(120);
 

@@ -8,67 +8,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::free_port;
+use e2e::http_backend::{self, Request};
+use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A keep-alive HTTP/1.1 server on loopback answering each request with its path and its
-/// `X-Forwarded-For` values; `/slow…` answers after 3 seconds.
-fn backend() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(stream));
-        }
-    });
-    port
-}
-
-fn serve(stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-        let mut forwarded_for = Vec::new();
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("x-forwarded-for")
-            {
-                forwarded_for.push(value.trim().to_string());
-            }
-        }
-        if path.starts_with("/slow") {
-            std::thread::sleep(Duration::from_secs(3));
-        }
-        let body = format!("path={path} xff={}", forwarded_for.join("|"));
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n",
-            body.len()
-        );
-        if out.write_all(head.as_bytes()).is_err() || out.write_all(body.as_bytes()).is_err() {
-            return;
-        }
+/// Each request's path and `X-Forwarded-For` values; `/slow…` answered after 3 seconds.
+fn path_and_forwarded_for(r: &Request) -> String {
+    if r.path.starts_with("/slow") {
+        std::thread::sleep(Duration::from_secs(3));
     }
+    format!("path={} xff={}", r.path, r.all("x-forwarded-for").join("|"))
 }
 
 /// curl's answer: status code (`000` when the connection closed unanswered), headers, body.
@@ -94,17 +50,6 @@ fn curl(args: &[&str]) -> (String, String, String) {
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
     let headers = std::fs::read_to_string(head.path()).unwrap_or_default();
     (code.to_string(), headers.to_lowercase(), body.to_string())
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn oc(kubeconfig: &Path, args: &[&str]) -> String {
@@ -138,7 +83,7 @@ fn route_annotations_change_what_the_router_does() {
             &https_at,
         ],
     );
-    let port = backend();
+    let port = http_backend::serve(path_and_forwarded_for);
     c.kubectl_ok(&["create", "namespace", "ann"]);
     let service = r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"ann"},
         "spec":{"ports":[{"name":"http","port":8080,"protocol":"TCP"}]}}"#;
@@ -158,7 +103,7 @@ fn route_annotations_change_what_the_router_does() {
 
     // Without annotations: a slow answer still comes (the default timeout is 30 s), and the
     // client's X-Forwarded-For is kept with the router's appended.
-    let (code, _, body) = wait_until("the route served", || {
+    let (code, _, body) = wait_until("the route served", WAIT, || {
         let answer = get("/slow");
         (answer.0 == "200").then_some(answer)
     });
@@ -183,7 +128,7 @@ fn route_annotations_change_what_the_router_does() {
             "haproxy.router.openshift.io/timeout=1s",
         ],
     );
-    wait_until("the timeout applied", || {
+    wait_until("the timeout applied", WAIT, || {
         let started = Instant::now();
         let (code, _, body) = get("/slow");
         (code == "504").then(|| {
@@ -205,7 +150,7 @@ fn route_annotations_change_what_the_router_does() {
             "haproxy.router.openshift.io/set-forwarded-headers=replace",
         ],
     );
-    wait_until("the path rewritten and the header replaced", || {
+    wait_until("the path rewritten and the header replaced", WAIT, || {
         let (_, _, body) = curl(&[
             "-H",
             &host_header,
@@ -227,7 +172,9 @@ fn route_annotations_change_what_the_router_does() {
             "haproxy.router.openshift.io/ip_allowlist=10.0.0.1 192.168.0.0/16",
         ],
     );
-    wait_until("the client refused", || (get("/").0 == "000").then_some(()));
+    wait_until("the client refused", WAIT, || {
+        (get("/").0 == "000").then_some(())
+    });
     for _ in 0..5 {
         assert_eq!(get("/").0, "000");
     }
@@ -241,7 +188,9 @@ fn route_annotations_change_what_the_router_does() {
             "haproxy.router.openshift.io/ip_allowlist=10.0.0.1 127.0.0.0/8",
         ],
     );
-    wait_until("the client allowed", || (get("/").0 == "200").then_some(()));
+    wait_until("the client allowed", WAIT, || {
+        (get("/").0 == "200").then_some(())
+    });
 
     // rate-limit-connections with rate-http=5: within ten seconds, the fifth request from
     // this address is refused.
@@ -255,7 +204,7 @@ fn route_annotations_change_what_the_router_does() {
             "haproxy.router.openshift.io/rate-limit-connections.rate-http=5",
         ],
     );
-    wait_until("requests over the rate refused", || {
+    wait_until("requests over the rate refused", WAIT, || {
         let codes: Vec<String> = (0..6).map(|_| get("/").0).collect();
         codes.iter().any(|c| c == "000").then_some(())
     });
@@ -276,7 +225,9 @@ fn route_annotations_change_what_the_router_does() {
     let resolve = format!("{secure}:{https}:127.0.0.1");
     let url = format!("https://{secure}:{https}/");
     let tls = || curl(&["--resolve", &resolve, &url]);
-    wait_until("the edge route served", || (tls().0 == "200").then_some(()));
+    wait_until("the edge route served", WAIT, || {
+        (tls().0 == "200").then_some(())
+    });
     let hsts = "max-age=31536000;includeSubDomains;preload";
     oc(
         &alice,
@@ -287,7 +238,7 @@ fn route_annotations_change_what_the_router_does() {
             &format!("haproxy.router.openshift.io/hsts_header={hsts}"),
         ],
     );
-    wait_until("the HSTS header", || {
+    wait_until("the HSTS header", WAIT, || {
         let (code, headers, _) = tls();
         (code == "200"
             && headers.contains(&format!(
@@ -306,7 +257,7 @@ fn route_annotations_change_what_the_router_does() {
             "haproxy.router.openshift.io/hsts_header=max-age=soon",
         ],
     );
-    wait_until("an invalid HSTS header ignored", || {
+    wait_until("an invalid HSTS header ignored", WAIT, || {
         let (code, headers, _) = tls();
         (code == "200" && !headers.contains("strict-transport-security")).then_some(())
     });

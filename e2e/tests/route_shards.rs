@@ -8,58 +8,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::free_port;
+use e2e::http_backend::{self, Request};
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A keep-alive HTTP/1.1 server on loopback answering `ok <host>`.
-fn backend() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(stream));
-        }
-    });
-    port
-}
-
-fn serve(stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    loop {
-        let mut host = String::new();
-        let mut first = String::new();
-        if reader.read_line(&mut first).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("host")
-            {
-                host = value.trim().to_string();
-            }
-        }
-        let body = format!("ok {host}");
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
-        if out.write_all(head.as_bytes()).is_err() || out.write_all(body.as_bytes()).is_err() {
-            return;
-        }
-    }
+/// `ok <host>`: which name the router asked for.
+fn host(r: &Request) -> String {
+    format!("ok {}", r.header("host").unwrap_or(""))
 }
 
 /// The status code of a GET through the router at `at` for `host`.
@@ -114,7 +74,7 @@ fn condition(router: &str, field: &str) -> String {
 #[test]
 fn sharded_routers_serve_and_admit_only_their_routes() {
     let c = Cluster::start(Backend::Embedded);
-    let port = backend();
+    let port = http_backend::serve(host);
     for ns in ["one", "two"] {
         c.kubectl_ok(&["create", "namespace", ns]);
         let service = format!(

@@ -10,10 +10,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::free_port;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
+use e2e::wait_until;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -22,18 +23,6 @@ fn serve(text: &str) -> String {
     format!(
         "/bin/busybox mkdir -p /srv && echo {text} > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv"
     )
-}
-
-/// A loopback port free when asked.
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 /// curl's answer: the status code, then the body.
@@ -168,7 +157,7 @@ fn routes_reach_real_pods_through_the_router() {
     );
 
     // Plain HTTP with the route's host reaches the pod; an unknown host gets the 503 page.
-    let page = wait_until("the page through the router", || {
+    let page = wait_until("the page through the router", WAIT, || {
         let (code, body) = curl(&[
             "-H",
             &format!("Host: {host}"),
@@ -194,7 +183,7 @@ fn routes_reach_real_pods_through_the_router() {
     assert_eq!(set.trim(), "route.route.openshift.io/web backends updated");
     let shown = oc(&alice, "shop", &["get", "route", "web"]);
     assert!(shown.contains("web(75%),two(25%)"), "{shown}");
-    wait_until("the second service served", || {
+    wait_until("the second service served", WAIT, || {
         let (_, body) = curl(&[
             "-H",
             &format!("Host: {host}"),
@@ -259,7 +248,7 @@ fn routes_reach_real_pods_through_the_router() {
     );
     assert_eq!(created.trim(), "route.route.openshift.io/secure created");
     let resolve = format!("{secure}:{https}:127.0.0.1");
-    let page = wait_until("the edge route over TLS", || {
+    let page = wait_until("the edge route over TLS", WAIT, || {
         let (code, body) = curl(&[
             "--cacert",
             cert.to_str().unwrap(),
@@ -332,7 +321,7 @@ fn routes_reach_real_pods_through_the_router() {
         ],
     );
     let hello = client_hello(pass);
-    wait_until("the passthrough route spliced to its pod", || {
+    wait_until("the passthrough route spliced to its pod", WAIT, || {
         let mut stream = TcpStream::connect(&https_at).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
         stream.write_all(&hello).ok()?;

@@ -8,9 +8,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::oc::{cluster_with_alice, oc};
+use e2e::wait_until;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -28,17 +29,6 @@ fn ok(home: &Path, args: &[&str]) -> String {
     let (success, stdout, stderr) = run(home, args);
     assert!(success, "oc {args:?}: {stdout}{stderr}");
     stdout
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "{what} within {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn pod(name: &str, security: Value) -> Value {
@@ -103,7 +93,7 @@ fn pods_are_admitted_under_the_sccs_their_service_account_may_use() {
     );
 
     // The project's allocation, which restricted-v2 assigns from.
-    let uid_range = wait_until("the project's UID range", || {
+    let uid_range = wait_until("the project's UID range", WAIT, || {
         let (_, out, _) = run(
             &home,
             &[
@@ -130,7 +120,7 @@ fn pods_are_admitted_under_the_sccs_their_service_account_may_use() {
             "--image=example.invalid/app:1",
         ],
     );
-    let (scc, uid) = wait_until("the deployment's pod", || {
+    let (scc, uid) = wait_until("the deployment's pod", WAIT, || {
         let (_, out, _) = run(
             &home,
             &[
@@ -217,7 +207,7 @@ fn pods_are_admitted_under_the_sccs_their_service_account_may_use() {
         granted,
         "clusterrole.rbac.authorization.k8s.io/system:openshift:scc:anyuid added: \"default\"\n"
     );
-    let created = wait_until("the root pod admitted under anyuid", || {
+    let created = wait_until("the root pod admitted under anyuid", WAIT, || {
         let (success, out, _) = run(&home, &["create", "-f", &root]);
         success.then_some(out)
     });
@@ -241,7 +231,7 @@ fn pods_are_admitted_under_the_sccs_their_service_account_may_use() {
         self_review,
         "RESOURCE   ALLOWED BY   \nPod/root   <none>       \n"
     );
-    let review = wait_until("the service accounts in the review", || {
+    let review = wait_until("the service accounts in the review", WAIT, || {
         let out = ok(&home, &["adm", "policy", "scc-review", "-f", &root]);
         out.contains("default").then_some(out)
     });

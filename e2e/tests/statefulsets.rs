@@ -10,19 +10,9 @@ use std::time::{Duration, Instant};
 use e2e::Cluster;
 use e2e::oc::same_as_kubectl;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
+use e2e::wait_until;
 
 const WAIT: Duration = Duration::from_secs(150);
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 /// Each pod records the uid of the first pod that used its claim, and says whether it found
 /// one already there.
@@ -186,7 +176,7 @@ fn a_stateful_set_keeps_its_pods_identities_and_data() {
     let logs = as_alice(&["logs", "db-0"]);
     assert_eq!(logs, "created\n");
     as_alice(&["delete", "pod", "db-0", "--wait=false"]);
-    wait_until("db-0 back and reading its claim", || {
+    wait_until("db-0 back and reading its claim", WAIT, || {
         let uid = c.kubectl(&[
             "--kubeconfig",
             &alice,
@@ -210,7 +200,7 @@ fn a_stateful_set_keeps_its_pods_identities_and_data() {
 
     // Scaled to one: db-2 goes first, then db-1; their claims stay (Retain).
     as_alice(&["scale", "statefulset", "db", "--replicas=1"]);
-    wait_until("one pod left", || {
+    wait_until("one pod left", WAIT, || {
         let pods = get("pods", "{.items[*].metadata.name}");
         let status = get(
             "statefulset/db",
@@ -251,7 +241,7 @@ fn a_stateful_set_keeps_its_pods_identities_and_data() {
     );
     let updated = get("statefulset/db", "{.status.updateRevision}");
     assert_ne!(updated, revision);
-    wait_until("the update settled", || {
+    wait_until("the update settled", WAIT, || {
         let s = get(
             "statefulset/db",
             "{.status.currentRevision} {.status.updatedReplicas} {.status.readyReplicas}",
@@ -272,7 +262,7 @@ fn a_stateful_set_keeps_its_pods_identities_and_data() {
     let mut revisions: Vec<&str> = revisions.split_whitespace().collect();
     revisions.sort();
     assert_eq!(revisions, [format!("1:{revision}"), format!("2:{updated}")]);
-    wait_until("the new db-0 reading its claim", || {
+    wait_until("the new db-0 reading its claim", WAIT, || {
         let logs = c.kubectl(&["--kubeconfig", &alice, "-n", "shelf", "logs", "db-0"]);
         let logs = String::from_utf8_lossy(&logs.stdout).into_owned();
         (!logs.is_empty()).then_some(logs)

@@ -8,23 +8,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
+use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(120);
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// A project `ns` and a kubeconfig of its admin `alice`.
 fn project_admin(c: &Cluster, ns: &str) -> String {
@@ -109,7 +99,7 @@ fn claims_bind_to_static_volumes_as_upstream_binds_them() {
     ]
     .join("---\n");
     get(&["create", "-f", &c.file("racing.yaml", &racing)]);
-    let bound = wait_until("both claims bound", || {
+    let bound = wait_until("both claims bound", WAIT, || {
         let names = get(&[
             "get",
             "pvc",
@@ -152,7 +142,7 @@ fn claims_bind_to_static_volumes_as_upstream_binds_them() {
         "-f",
         &c.file("classless.yaml", &claim("classless", "1Gi", Some(""))),
     ]);
-    let said = wait_until("the third claim's event", || {
+    let said = wait_until("the third claim's event", WAIT, || {
         let e = events_of(&c, &alice, "db", "third");
         e.contains("ProvisioningFailed").then_some(e)
     });
@@ -160,7 +150,7 @@ fn claims_bind_to_static_volumes_as_upstream_binds_them() {
         said.contains(r#"ProvisioningFailed: storageclass.storage.k8s.io "manual" not found"#),
         "{said}"
     );
-    let said = wait_until("the class-less claim's event", || {
+    let said = wait_until("the class-less claim's event", WAIT, || {
         let e = events_of(&c, &alice, "db", "classless");
         e.contains("FailedBinding").then_some(e)
     });
@@ -230,7 +220,7 @@ fn claims_bind_to_static_volumes_as_upstream_binds_them() {
             &volume("more", "1Gi", "Retain", "/tmp/oxshift-e2e-more"),
         ),
     ]);
-    wait_until("the waiting claim bound", || {
+    wait_until("the waiting claim bound", WAIT, || {
         (get(&["get", "pvc", "third", "-o", "jsonpath={.spec.volumeName}"]) == "more").then_some(())
     });
 }
@@ -278,7 +268,7 @@ fn a_claim_of_the_default_class_keeps_its_data_across_pods() {
         "-f",
         &c.file("claim.yaml", &claim("data", "64Mi", None)),
     ]);
-    let waiting = wait_until("the claim's WaitForFirstConsumer event", || {
+    let waiting = wait_until("the claim's WaitForFirstConsumer event", WAIT, || {
         let e = events_of(c, &alice, "data", "data");
         e.contains("WaitForFirstConsumer").then_some(e)
     });
@@ -300,7 +290,7 @@ fn a_claim_of_the_default_class_keeps_its_data_across_pods() {
             &pod("writer", image, "echo kept > /data/file"),
         ),
     ]);
-    wait_until("the writer to finish", || {
+    wait_until("the writer to finish", WAIT, || {
         (get(&["get", "pod", "writer", "-o", "jsonpath={.status.phase}"]) == "Succeeded")
             .then_some(())
     });
@@ -332,7 +322,7 @@ fn a_claim_of_the_default_class_keeps_its_data_across_pods() {
             &pod("reader", image, "cat /data/file && exec sleep 600"),
         ),
     ]);
-    wait_until("the reader to read the file", || {
+    wait_until("the reader to read the file", WAIT, || {
         let logs = c.kubectl(&["--kubeconfig", &alice, "-n", "data", "logs", "reader"]);
         (String::from_utf8_lossy(&logs.stdout) == "kept\n").then_some(())
     });
@@ -357,11 +347,11 @@ fn a_claim_of_the_default_class_keeps_its_data_across_pods() {
         "Running"
     );
     get(&["delete", "pod", "reader", "--wait=true"]);
-    wait_until("the claim gone", || {
+    wait_until("the claim gone", WAIT, || {
         let out = c.kubectl(&["--kubeconfig", &alice, "-n", "data", "get", "pvc", "data"]);
         (!out.status.success()).then_some(())
     });
-    wait_until("the volume gone", || {
+    wait_until("the volume gone", WAIT, || {
         let out = c.kubectl(&["get", "pv", &pv]);
         (!out.status.success()).then_some(())
     });

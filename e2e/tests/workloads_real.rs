@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use e2e::Cluster;
 use e2e::real_pods::{PodmanCluster, http_get, real_pods_unavailable};
+use e2e::wait_until;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -55,17 +56,6 @@ fn ready_pods(c: &Cluster, kubeconfig: &str, image: &str) -> Vec<(String, String
             )
         })
         .collect()
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 #[test]
@@ -140,7 +130,7 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
         "--port=80",
         "--target-port=8080",
     ]);
-    wait_until("the service's endpoints", || {
+    wait_until("the service's endpoints", WAIT, || {
         let ips = as_alice(&[
             "get",
             "endpoints",
@@ -183,7 +173,7 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
 
     // A deleted pod is replaced by a new one that runs and answers.
     as_alice(&["delete", "pod", first, "--wait=true"]);
-    let replaced = wait_until("a replacement pod", || {
+    let replaced = wait_until("a replacement pod", WAIT, || {
         let now = ready_pods(c, &alice, v1);
         (now.len() == 3 && now.iter().all(|(n, _)| n != first)).then_some(now)
     });
@@ -198,7 +188,7 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
         rollout.contains("successfully rolled out"),
         "rollout status: {rollout}"
     );
-    let updated = wait_until("three pods of the new image", || {
+    let updated = wait_until("three pods of the new image", WAIT, || {
         let now = ready_pods(c, &alice, v2);
         let old = ready_pods(c, &alice, v1);
         (now.len() == 3 && old.is_empty()).then_some(now)
@@ -258,7 +248,7 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
         "Failed to pull image \"{v1}\": registry 127.0.0.1:{} is blocked in /etc/containers/registries.conf or /etc/containers/registries.conf.d",
         worker.registry.port
     );
-    wait_until("the refused pull's event", || {
+    wait_until("the refused pull's event", WAIT, || {
         let events = as_alice(&[
             "get",
             "events",
