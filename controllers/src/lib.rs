@@ -80,6 +80,7 @@ pub mod template_instance;
 #[cfg(test)]
 mod testing;
 pub mod work_queue;
+pub mod workload_status;
 
 use std::path::Path;
 

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, ListParams, PostParams, PropagationPolicy};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
@@ -25,6 +25,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::Object;
+use crate::workload_status;
 use decide::{Concurrency, Decision, Facts};
 
 const COMPONENT: &str = "cronjob-controller";
@@ -346,18 +347,7 @@ async fn sync(cj: &CronJob, ctx: &Context) -> Result<Action, Error> {
         });
     if differs {
         let api: Api<Object<CronJob>> = Api::namespaced(ctx.client.clone(), &ns);
-        match api
-            .patch_status(
-                &cj.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": wanted})),
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
+        workload_status::write(&api, &cj.name_any(), &wanted).await?
     }
     Ok(match next {
         Some(t) => {

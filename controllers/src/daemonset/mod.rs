@@ -30,6 +30,7 @@ use crate::history::{self, Outcome, Parent, revisions};
 use crate::lenient::{Meta, Object};
 use crate::replicaset::pods::{available, is_ready};
 use crate::replicaset::selector_string;
+use crate::workload_status;
 use plan::{DaemonPod, NodeState, Step, Strategy};
 
 const COMPONENT: &str = "daemonset-controller";
@@ -375,23 +376,9 @@ async fn sync(ds: &DaemonSet, ctx: &Context) -> Result<Action, Error> {
             }
         }
         let sets: Api<Object<DaemonSet>> = Api::namespaced(ctx.client.clone(), &ns);
-        match sets
-            .patch_status(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": wanted})),
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
+        workload_status::write(&sets, &name, &wanted).await?
     }
-    Ok(match recheck {
-        Some(s) => Action::requeue(Duration::from_secs(s.max(1) as u64)),
-        None => Action::await_change(),
-    })
+    Ok(workload_status::next_sync(recheck))
 }
 
 async fn reconcile(obj: Arc<Object<DaemonSet>>, ctx: Arc<Context>) -> Result<Action, Error> {

@@ -24,6 +24,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::workload_status;
 
 pub const HASH_LABEL: &str = "pod-template-hash";
 pub const REVISION: &str = "deployment.kubernetes.io/revision";
@@ -460,23 +461,9 @@ async fn finish(
     if !status::same(&current, &wanted) {
         let api: Api<Object<Deployment>> =
             Api::namespaced(ctx.client.clone(), &d.namespace().unwrap_or_default());
-        match api
-            .patch_status(
-                &d.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": wanted})),
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
+        workload_status::write(&api, &d.name_any(), &wanted).await?
     }
-    Ok(match recheck {
-        Some(s) => Action::requeue(Duration::from_secs(s.max(1) as u64)),
-        None => Action::await_change(),
-    })
+    Ok(workload_status::next_sync(recheck))
 }
 
 async fn reconcile(obj: Arc<Object<Deployment>>, ctx: Arc<Context>) -> Result<Action, Error> {

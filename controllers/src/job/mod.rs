@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
@@ -23,6 +23,7 @@ use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
 use crate::replicaset::pods::{deletion_order, is_active, is_ready};
+use crate::workload_status;
 use decide::{Next, Pods};
 
 const COMPONENT: &str = "job-controller";
@@ -315,23 +316,9 @@ async fn sync(job: &Job, ctx: &Context) -> Result<Action, Error> {
     });
     if changed {
         let jobs: Api<Object<Job>> = Api::namespaced(ctx.client.clone(), &ns);
-        match jobs
-            .patch_status(
-                &job.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": status})),
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
+        workload_status::write(&jobs, &job.name_any(), &status).await?
     }
-    Ok(match requeue {
-        Some(s) => Action::requeue(Duration::from_secs(s.max(1) as u64)),
-        None => Action::await_change(),
-    })
+    Ok(workload_status::next_sync(requeue))
 }
 
 async fn reconcile(obj: Arc<Object<Job>>, ctx: Arc<Context>) -> Result<Action, Error> {

@@ -29,6 +29,7 @@ use crate::lenient::{Meta, Object};
 use crate::replicaset::pods::{available, is_ready};
 use crate::replicaset::{adopt_pod, selector_string};
 use crate::selector::{self, Labels};
+use crate::workload_status;
 use identity::Owner;
 use plan::{PodFacts, Revision, SetFacts, Step, Strategy};
 
@@ -477,23 +478,9 @@ async fn sync(set: &StatefulSet, ctx: &Context) -> Result<Action, Error> {
     });
     if differs {
         let sets: Api<Object<StatefulSet>> = Api::namespaced(ctx.client.clone(), &v.namespace);
-        match sets
-            .patch_status(
-                &v.name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": wanted})),
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
+        workload_status::write(&sets, &v.name, &wanted).await?
     }
-    Ok(match recheck {
-        Some(s) => Action::requeue(Duration::from_secs(s.max(1) as u64)),
-        None => Action::await_change(),
-    })
+    Ok(workload_status::next_sync(recheck))
 }
 
 async fn reconcile(obj: Arc<Object<StatefulSet>>, ctx: Arc<Context>) -> Result<Action, Error> {
