@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use e2e::oc::oc;
+use e2e::oc::{alice_in_project, oc};
 use e2e::wait_until;
 use e2e::{Backend, Cluster};
 use serde_json::{Value, json};
@@ -90,21 +90,7 @@ fn builds_queue_trigger_cancel_and_prune_through_the_api() {
     );
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
-    let ca = c.data_dir().join("pki/ca.crt");
-    ok(
-        &home,
-        &[
-            "login",
-            &c.server(),
-            "-u",
-            "alice",
-            "-p",
-            "wonderland",
-            "--certificate-authority",
-            ca.to_str().unwrap(),
-        ],
-    );
-    ok(&home, &["new-project", "bp"]);
+    alice_in_project(&c, &home, "bp");
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hook"},
         "stringData": {"WebHookSecretKey": "from-a-secret"}});
     let stream = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",

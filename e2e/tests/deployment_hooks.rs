@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use e2e::oc::oc;
+use e2e::oc::{alice_in_project, oc};
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
 use e2e::wait_until;
 use serde_json::{Value, json};
@@ -82,21 +82,7 @@ fn lifecycle_hooks_run_in_order_and_a_failing_pre_hook_keeps_the_old_deployment(
     let image = &worker.images[0];
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
-    let ca = c.data_dir().join("pki/ca.crt");
-    ok(
-        &home,
-        &[
-            "login",
-            &c.server(),
-            "-u",
-            "alice",
-            "-p",
-            "wonderland",
-            "--certificate-authority",
-            ca.to_str().unwrap(),
-        ],
-    );
-    ok(&home, &["new-project", "hooks"]);
+    alice_in_project(c, &home, "hooks");
 
     // Version 1: pre and mid hooks run as pods, the post hook tags the deployed image.
     let hooks = json!({

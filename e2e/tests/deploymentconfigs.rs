@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use e2e::Cluster;
-use e2e::oc::oc;
+use e2e::oc::{alice_in_project, oc};
 use e2e::real_pods::{PodmanCluster, http_get, real_pods_unavailable};
 use e2e::wait_until;
 use serde_json::{Value, json};
@@ -120,21 +120,7 @@ fn deployment_configs_roll_out_roll_back_and_follow_their_images() {
     let (v1, v2) = (&worker.images[0], &worker.images[1]);
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
-    let ca = c.data_dir().join("pki/ca.crt");
-    ok(
-        &home,
-        &[
-            "login",
-            &c.server(),
-            "-u",
-            "alice",
-            "-p",
-            "wonderland",
-            "--certificate-authority",
-            ca.to_str().unwrap(),
-        ],
-    );
-    ok(&home, &["new-project", "dcs"]);
+    alice_in_project(c, &home, "dcs");
 
     // Version 1: the config trigger deploys it; the deployer's log says how.
     let rolling = json!({"type": "Rolling", "rollingParams": {"maxSurge": 1, "maxUnavailable": 0}});

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use e2e::oc::oc;
+use e2e::oc::{alice_in_project, oc};
 use e2e::real_pods::{Registry, build_and_push, real_pods_unavailable};
 use e2e::{Backend, Cluster};
 use std::path::PathBuf;
@@ -200,21 +200,7 @@ fn images_import_from_a_real_registry_by_tag_digest_repository_and_list() {
     );
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
-    let ca = c.data_dir().join("pki/ca.crt");
-    ok(
-        &home,
-        &[
-            "login",
-            &c.server(),
-            "-u",
-            "alice",
-            "-p",
-            "wonderland",
-            "--certificate-authority",
-            ca.to_str().unwrap(),
-        ],
-    );
-    ok(&home, &["new-project", "shop"]);
+    alice_in_project(&c, &home, "shop");
 
     // One tag: the stream is created with --confirm, the tag resolves to the served digest.
     let out = ok(

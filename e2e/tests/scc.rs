@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use e2e::oc::{cluster_with_alice, oc};
+use e2e::oc::{alice_in_project, cluster_with_alice, oc};
 use e2e::wait_until;
 use serde_json::{Value, json};
 
@@ -50,21 +50,7 @@ const AFTER_RESTRICTED_V2: &[&str] = &[
 #[test]
 fn pods_are_admitted_under_the_sccs_their_service_account_may_use() {
     let (_dir, c, home) = cluster_with_alice();
-    let ca = c.data_dir().join("pki/ca.crt");
-    ok(
-        &home,
-        &[
-            "login",
-            &c.server(),
-            "-u",
-            "alice",
-            "-p",
-            "wonderland",
-            "--certificate-authority",
-            ca.to_str().unwrap(),
-        ],
-    );
-    ok(&home, &["new-project", "secure"]);
+    alice_in_project(&c, &home, "secure");
     let admin = c.kubeconfig().display().to_string();
 
     // The default SCCs, as `oc get scc` shows them to the cluster admin.
