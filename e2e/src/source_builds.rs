@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use crate::real_pods::PodmanCluster;
 use crate::wait_until;
 
 /// The command's standard output, trimmed; panics with both streams when it failed.
@@ -125,4 +126,70 @@ pub fn push_base(dir: &Path, target: &str, user: &str, token: &str) {
         &format!("docker://{target}"),
     ]);
     let _ = buildah(&["rmi", "--all", "--force"]);
+}
+
+/// An all-in-one cluster for an application's whole loop: a node running real containers,
+/// the integrated registry, a router on free loopback ports, and alice (password
+/// `wonderland`) logged in with `oc` (in `home`) as the admin of her project.
+pub struct AppCluster {
+    pub worker: PodmanCluster,
+    /// The router's plain HTTP address.
+    pub router: String,
+    /// The integrated registry's host (`status.internalRegistryHostname`).
+    pub registry: String,
+    /// alice's home directory for `oc`.
+    pub home: PathBuf,
+}
+
+impl AppCluster {
+    /// Starts it in `dir` with node `node` on pod network `cidr`; alice makes `project`.
+    pub fn start(dir: &Path, node: &str, cidr: &str, project: &str) -> AppCluster {
+        let passwords = crate::htpasswd(dir, "htpasswd", "alice", "wonderland");
+        let router = format!("127.0.0.1:{}", crate::free_port());
+        let https = format!("127.0.0.1:{}", crate::free_port());
+        let worker = PodmanCluster::start_with(
+            node,
+            cidr,
+            &[],
+            &[
+                "--registry=true",
+                "--htpasswd",
+                passwords.to_str().unwrap_or_default(),
+                "--router=true",
+                "--router-http",
+                &router,
+                "--router-https",
+                &https,
+            ],
+        );
+        let registry = worker.cluster.kubectl_ok(&[
+            "get",
+            "images.config.openshift.io",
+            "cluster",
+            "-o",
+            "jsonpath={.status.internalRegistryHostname}",
+        ]);
+        let home = dir.join("alice");
+        std::fs::create_dir_all(&home).expect("alice's home directory");
+        crate::oc::alice_in_project(&worker.cluster, &home, project);
+        AppCluster {
+            worker,
+            router,
+            registry,
+            home,
+        }
+    }
+
+    /// The page the router serves for `host`, once it is `wanted` (within `within`).
+    pub fn page(&self, host: &str, wanted: &str, within: Duration) -> String {
+        wait_until(&format!("{wanted:?} through the router"), within, || {
+            let out = Command::new("curl")
+                .args(["-s", "-m", "10", "-H", &format!("Host: {host}")])
+                .arg(format!("http://{}/", self.router))
+                .output()
+                .ok()?;
+            let body = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (body == wanted).then_some(body)
+        })
+    }
 }

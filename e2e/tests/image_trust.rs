@@ -134,6 +134,14 @@ fn pod(dir: &Path, name: &str, image: &str) -> String {
     path.display().to_string()
 }
 
+/// `oc create` of a pod named `name` running `image` in alice's project `shop`.
+fn create_pod(home: &Path, dir: &Path, name: &str, image: &str) -> Output {
+    oc(
+        home,
+        &["create", "-n", "shop", "-f", &pod(dir, name, image)],
+    )
+}
+
 #[test]
 fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     if let Some(why) = real_pods_unavailable() {
@@ -330,43 +338,16 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
 
     let dirp = dir.path();
     let created = ok(
-        oc(
-            &alice,
-            &[
-                "create",
-                "-n",
-                "shop",
-                "-f",
-                &pod(dirp, "signed", &format!("{repo}:v1")),
-            ],
-        ),
+        create_pod(&alice, dirp, "signed", &format!("{repo}:v1")),
         "signed pod",
     );
     assert!(created.contains("pod/signed created"), "{created}");
     ok(
-        oc(
-            &alice,
-            &[
-                "create",
-                "-n",
-                "shop",
-                "-f",
-                &pod(dirp, "pinned", &format!("{repo}@{digest}")),
-            ],
-        ),
+        create_pod(&alice, dirp, "pinned", &format!("{repo}@{digest}")),
         "pod by digest",
     );
     let retagged = failed(
-        oc(
-            &alice,
-            &[
-                "create",
-                "-n",
-                "shop",
-                "-f",
-                &pod(dirp, "retagged", &format!("{repo}:v2")),
-            ],
-        ),
+        create_pod(&alice, dirp, "retagged", &format!("{repo}:v2")),
         "re-tagged pod",
     );
     assert!(
@@ -374,16 +355,7 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
         "{retagged}"
     );
     let unsigned = failed(
-        oc(
-            &alice,
-            &[
-                "create",
-                "-n",
-                "shop",
-                "-f",
-                &pod(dirp, "unsigned", &format!("{repo}:unsigned")),
-            ],
-        ),
+        create_pod(&alice, dirp, "unsigned", &format!("{repo}:unsigned")),
         "unsigned pod",
     );
     assert!(
@@ -485,29 +457,11 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     store.kill().unwrap();
     let _ = store.wait();
     ok(
-        oc(
-            &alice,
-            &[
-                "create",
-                "-n",
-                "shop",
-                "-f",
-                &pod(dirp, "after-upload", &format!("{repo}:v1")),
-            ],
-        ),
+        create_pod(&alice, dirp, "after-upload", &format!("{repo}:v1")),
         "signed pod after the upload",
     );
     let still = failed(
-        oc(
-            &alice,
-            &[
-                "create",
-                "-n",
-                "shop",
-                "-f",
-                &pod(dirp, "unsigned-2", &format!("{repo}:unsigned")),
-            ],
-        ),
+        create_pod(&alice, dirp, "unsigned-2", &format!("{repo}:unsigned")),
         "unsigned pod without a store",
     );
     assert!(still.contains("signatures could not be read"), "{still}");

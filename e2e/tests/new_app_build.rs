@@ -13,10 +13,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use e2e::free_port;
 use e2e::oc::oc;
-use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
-use e2e::source_builds::{GitDaemon, commit, ok, push_base};
+use e2e::real_pods::real_pods_unavailable;
+use e2e::source_builds::{AppCluster, GitDaemon, commit, ok, push_base};
 use e2e::wait_until;
 use serde_json::Value;
 
@@ -87,18 +86,18 @@ fn call_webhook(url: &str, ca: &Path, headers: &[&str], body: &str) -> Value {
 }
 
 /// The image the Deployment runs once the build's image rolled out, and the page answering.
-fn redeployed(c: &e2e::Cluster, router: &str, registry: &str, build: &Value, text: &str) -> String {
+fn redeployed(app: &AppCluster, build: &Value, text: &str) -> String {
     let digest = build["status"]["output"]["to"]["imageDigest"]
         .as_str()
         .unwrap()
         .to_string();
-    c.wait_for(
+    app.worker.cluster.wait_for(
         &["deployment", "web", "-n", "shop"],
         "{.spec.template.spec.containers[0].image}",
-        &format!("{registry}/shop/web@{digest}"),
+        &format!("{}/shop/web@{digest}", app.registry),
         WAIT,
     );
-    page_through_router(router, "web-shop.apps.oxshift.local", text);
+    app.page("web-shop.apps.oxshift.local", text, WAIT);
     digest
 }
 
@@ -130,17 +129,6 @@ fn completed(home: &Path, name: &str) -> Value {
     build
 }
 
-fn page_through_router(router: &str, host: &str, wanted: &str) {
-    wait_until(&format!("{wanted:?} through the router"), WAIT, || {
-        let out = Command::new("curl")
-            .args(["-s", "-m", "10", "-H", &format!("Host: {host}")])
-            .arg(format!("http://{router}/"))
-            .output()
-            .unwrap();
-        (String::from_utf8_lossy(&out.stdout).trim() == wanted).then_some(())
-    });
-}
-
 #[test]
 fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
     if let Some(why) = real_pods_unavailable() {
@@ -148,54 +136,10 @@ fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let passwords = dir.path().join("htpasswd");
-    let hashed = bcrypt::hash("pw", 4).unwrap();
-    std::fs::write(&passwords, format!("alice:{hashed}\n")).unwrap();
-    let router = format!("127.0.0.1:{}", free_port());
-    let https = format!("127.0.0.1:{}", free_port());
-    let worker = PodmanCluster::start_with(
-        "appnode",
-        "10.128.178.0/23",
-        &[],
-        &[
-            "--registry=true",
-            "--htpasswd",
-            passwords.to_str().unwrap(),
-            "--router=true",
-            "--router-http",
-            &router,
-            "--router-https",
-            &https,
-        ],
-    );
-    let c = &worker.cluster;
-    let registry = c.kubectl_ok(&[
-        "get",
-        "images.config.openshift.io",
-        "cluster",
-        "-o",
-        "jsonpath={.status.internalRegistryHostname}",
-    ]);
-    let home = dir.path().join("alice");
-    std::fs::create_dir_all(&home).unwrap();
+    let app = AppCluster::start(dir.path(), "appnode", "10.128.178.0/23", "shop");
+    let c = &app.worker.cluster;
+    let (home, registry) = (app.home.clone(), app.registry.clone());
     let ca = c.data_dir().join("pki/ca.crt");
-    ok(
-        oc(
-            &home,
-            &[
-                "login",
-                &c.server(),
-                "-u",
-                "alice",
-                "-p",
-                "pw",
-                "--certificate-authority",
-                ca.to_str().unwrap(),
-            ],
-        ),
-        "oc login",
-    );
-    ok(oc(&home, &["new-project", "shop"]), "oc new-project");
     let token = ok(oc(&home, &["whoami", "-t"]), "oc whoami -t");
     for account in ["builder", "default"] {
         wait_until(
@@ -277,7 +221,7 @@ fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
         "route.route.openshift.io/web exposed"
     );
     let host = "web-shop.apps.oxshift.local";
-    page_through_router(&router, host, "one");
+    app.page(host, "one", WAIT);
 
     // A commit, then the generic webhook `oc describe bc` shows: the next build, a redeploy.
     commit_page(&repo, "two", &registry);
@@ -292,7 +236,7 @@ fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
     let secret = trigger_secret(&home, "Generic", "generic");
     let answer = call_webhook(&hook.replace("<secret>", &secret), &ca, &[], "");
     let second = completed(&home, answer["metadata"]["name"].as_str().unwrap());
-    let digest2 = redeployed(c, &router, &registry, &second, "two");
+    let digest2 = redeployed(&app, &second, "two");
     assert_ne!(digest, digest2);
 
     // Another commit, delivered as GitHub delivers a push: built at that commit.
@@ -316,7 +260,7 @@ fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
         third["spec"]["revision"]["git"]["commit"],
         third_commit.as_str()
     );
-    let digest3 = redeployed(c, &router, &registry, &third, "three");
+    let digest3 = redeployed(&app, &third, "three");
     assert_ne!(digest2, digest3);
 
     // new-build: the configuration alone, labelled for the build, pushing to --to.

@@ -9,10 +9,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use e2e::free_port;
 use e2e::oc::oc;
-use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
-use e2e::source_builds::ok;
+use e2e::real_pods::real_pods_unavailable;
+use e2e::source_builds::{AppCluster, ok};
 use e2e::wait_until;
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -72,19 +71,6 @@ fn push(layout: &str, target: &str, token: &str) -> String {
     inspected["Digest"].as_str().unwrap().to_string()
 }
 
-/// The page the router serves for `host`, once it answers 200.
-fn page_through_router(router: &str, host: &str, wanted: &str) -> String {
-    wait_until(&format!("{wanted:?} through the router"), WAIT, || {
-        let out = Command::new("curl")
-            .args(["-s", "-m", "10", "-H", &format!("Host: {host}")])
-            .arg(format!("http://{router}/"))
-            .output()
-            .unwrap();
-        let body = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (body == wanted).then_some(body)
-    })
-}
-
 #[test]
 fn a_pushed_image_is_deployed_by_new_app_and_served_through_a_route() {
     if let Some(why) = real_pods_unavailable() {
@@ -94,58 +80,10 @@ fn a_pushed_image_is_deployed_by_new_app_and_served_through_a_route() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let passwords = dir.path().join("htpasswd");
-    let hashed = bcrypt::hash("pw", 4).unwrap();
-    std::fs::write(&passwords, format!("alice:{hashed}\n")).unwrap();
-    let router = format!("127.0.0.1:{}", free_port());
-    let https = format!("127.0.0.1:{}", free_port());
-    let worker = PodmanCluster::start_with(
-        "loopnode",
-        "10.128.170.0/23",
-        &[],
-        &[
-            "--registry=true",
-            "--htpasswd",
-            passwords.to_str().unwrap(),
-            "--router=true",
-            "--router-http",
-            &router,
-            "--router-https",
-            &https,
-        ],
-    );
-    let c = &worker.cluster;
-    let registry = c.kubectl_ok(&[
-        "get",
-        "images.config.openshift.io",
-        "cluster",
-        "-o",
-        "jsonpath={.status.internalRegistryHostname}",
-    ]);
+    let app = AppCluster::start(dir.path(), "loopnode", "10.128.170.0/23", "shop");
+    let c = &app.worker.cluster;
+    let (home, registry) = (app.home.clone(), app.registry.clone());
     assert!(registry.starts_with("127.0.0.1:"), "{registry:?}");
-
-    // alice logs in and makes her project.
-    let home = dir.path().join("alice");
-    std::fs::create_dir_all(&home).unwrap();
-    let ca = c.data_dir().join("pki/ca.crt");
-    let server = c.server();
-    ok(
-        oc(
-            &home,
-            &[
-                "login",
-                &server,
-                "-u",
-                "alice",
-                "-p",
-                "pw",
-                "--certificate-authority",
-                ca.to_str().unwrap(),
-            ],
-        ),
-        "oc login",
-    );
-    ok(oc(&home, &["new-project", "shop"]), "oc new-project");
     let token = ok(oc(&home, &["whoami", "-t"]), "oc whoami -t");
 
     // The default service account gets its pull secret for the integrated registry.
@@ -232,7 +170,7 @@ fn a_pushed_image_is_deployed_by_new_app_and_served_through_a_route() {
     let exposed = ok(oc(&home, &["expose", "svc/web"]), "oc expose");
     assert_eq!(exposed, "route.route.openshift.io/web exposed");
     let host = "web-shop.apps.oxshift.local";
-    page_through_router(&router, host, "page-one");
+    app.page(host, "page-one", WAIT);
 
     // A new image pushed to the same tag: the tag moves, the Deployment rolls, the route
     // serves the new page.
@@ -244,5 +182,5 @@ fn a_pushed_image_is_deployed_by_new_app_and_served_through_a_route() {
         &format!("{registry}/shop/web@{second}"),
         WAIT,
     );
-    page_through_router(&router, host, "page-two");
+    app.page(host, "page-two", WAIT);
 }
