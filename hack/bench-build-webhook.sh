@@ -14,12 +14,9 @@ if [ -z "${OXSHIFT_BIN:-}" ]; then
   cargo build --release -p oxshift --bins
   OXSHIFT_BIN=target/release/oxshift
 fi
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$OXSHIFT_BIN" start --data-dir "$work/data" --listen "127.0.0.1:$port" --node=false --router=false --registry=false >"$work/log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-until [ -f "$work/data/admin.kubeconfig" ] && curl -sf --cacert "$work/data/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.05; done
+. hack/lib.sh
+port=$(free_port)
+start_server "$OXSHIFT_BIN" "$work/data" "$port" --node=false --router=false --registry=false
 export KUBECONFIG=$work/data/admin.kubeconfig
 kubectl create namespace bench >/dev/null
 kubectl apply -f - >/dev/null <<'YAML'

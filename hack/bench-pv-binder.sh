@@ -17,26 +17,10 @@ if [ -z "${BIN:-}" ]; then
 fi
 bin=$BIN/oxshift
 
-work=$(mktemp -d)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
+. hack/lib.sh
 
 port=$(free_port)
-"$bin" start --data-dir "$work/data" --listen "127.0.0.1:$port" --node=false --router=false \
-  --registry=false >>"$work/server.log" 2>&1 &
-server_pid=$!
-until [ -f "$work/data/pki/ca.crt" ] && curl -sf --cacert "$work/data/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 0.05
-done
+start_server "$bin" "$work/data" "$port" --node=false --router=false --registry=false
 export KUBECONFIG=$work/data/admin.kubeconfig
 kubectl create namespace bench >/dev/null
 
@@ -67,8 +51,8 @@ until [ "$(kubectl get pvc -n bench -o jsonpath='{range .items[*]}{.status.phase
 done
 bound=$(now_ms)
 doubled=$(kubectl get pv -o jsonpath='{range .items[*]}{.spec.claimRef.name}{"\n"}{end}' | sort | uniq -d | grep -c . || true)
-echo "retried writes: $(grep -c 'retrying' "$work/server.log" || true)" >&2
-grep 'retrying' "$work/server.log" | head -3 >&2 || true
+echo "retried writes: $(grep -c 'retrying' "$work/data.log" || true)" >&2
+grep 'retrying' "$work/data.log" | head -3 >&2 || true
 for c in $(seq 0 $((clients - 1))); do
   for i in $(seq "$c" "$clients" $((count - 1))); do
     printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-%s\n  namespace: bench\ndata:\n  size: 1Gi\n---\n' "$i"

@@ -22,29 +22,13 @@ if [ -z "${BIN:-}" ]; then
   BIN=${CARGO_TARGET_DIR:-target}/release
 fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. hack/lib.sh
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 node=(--node=false)
 if [ "$replicas" -gt 0 ]; then
   node=(--node-runtime simulated --node-name sim --node-port 0 --node-pod-cidr 10.131.250.0/23)
 fi
-"$BIN/oxshift" start --data-dir "$work/data" --listen "127.0.0.1:$port" --registry=false \
-  --router=false "${node[@]}" >"$work/server.log" 2>&1 &
-server_pid=$!
-pids+=("$server_pid")
-until [ -f "$work/data/pki/ca.crt" ] &&
-  curl -sf --cacert "$work/data/pki/ca.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
-  sleep 0.05
-done
+start_server "$BIN/oxshift" "$work/data" "$(free_port)" --registry=false --router=false "${node[@]}"
 echo "== image triggers: $followers followers of $tags tags, $fan of one tag, $replicas replicas each"
 "$BIN/oxshift-load" --kubeconfig "$work/data/admin.kubeconfig" --server-pid "$server_pid" \
   triggers --tags "$tags" --followers "$followers" --fan "$fan" --replicas "$replicas"
