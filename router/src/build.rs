@@ -83,25 +83,32 @@ fn fingerprint(record: &RouteRecord, inputs: &Inputs<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     record.digest.hash(&mut hasher);
+    fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (&str, &str) {
+        (
+            meta.name.as_deref().unwrap_or_default(),
+            meta.resource_version.as_deref().unwrap_or_default(),
+        )
+    }
+    let mut key = String::new();
     for (service, _) in record.route.backends() {
-        let key = format!("{}/{service}", record.route.namespace);
-        let revision = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-            (meta.name.clone(), meta.resource_version.clone())
-        };
+        key.clear();
+        key.push_str(&record.route.namespace);
+        key.push('/');
+        key.push_str(service);
         inputs
             .services
             .get(&key)
             .map(|s| revision(&s.metadata))
             .hash(&mut hasher);
-        let mut slices: Vec<_> = inputs
-            .slices
-            .get(&key)
-            .into_iter()
-            .flatten()
-            .map(|s| revision(&s.metadata))
-            .collect();
-        slices.sort_unstable();
-        slices.hash(&mut hasher);
+        match inputs.slices.get(&key).map(Vec::as_slice) {
+            None | Some([]) => 0.hash(&mut hasher),
+            Some([one]) => revision(&one.metadata).hash(&mut hasher),
+            Some(many) => {
+                let mut revisions: Vec<_> = many.iter().map(|s| revision(&s.metadata)).collect();
+                revisions.sort_unstable();
+                revisions.hash(&mut hasher);
+            }
+        }
     }
     hasher.finish()
 }
@@ -128,7 +135,7 @@ pub fn build(
             .routes
             .iter()
             .map(|r| &r.route)
-            .filter(|r| !refused.contains_key(&r.key())),
+            .filter(|r| refused.is_empty() || !refused.contains_key(&r.key())),
         |r| serving_key(r, &host_of(r)),
     );
     for (key, message) in refused {
