@@ -7,78 +7,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::free_port;
+use e2e::http_backend::{self, Request};
+use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A keep-alive HTTP/1.1 server on loopback: answers `path=<path> xff=<X-Forwarded-For>`,
-/// and an upgrade with 101 and then echoes what it gets.
-fn backend() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(stream));
-        }
-    });
-    port
-}
-
-fn serve(stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    loop {
-        let mut first = String::new();
-        if reader.read_line(&mut first).unwrap_or(0) == 0 {
-            return;
-        }
-        let (mut upgrade, mut xff) = (false, Vec::new());
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                upgrade |= name.eq_ignore_ascii_case("upgrade");
-                if name.eq_ignore_ascii_case("x-forwarded-for") {
-                    xff.push(value.trim().to_string());
-                }
-            }
-        }
-        if upgrade {
-            out.write_all(
-                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-            )
-            .unwrap();
-            let mut buf = [0_u8; 1024];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        if out.write_all(&buf[..n]).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-        let path = first.split_whitespace().nth(1).unwrap_or("");
-        let body = format!("path={path} xff={}", xff.join("|"));
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
-        if out.write_all(head.as_bytes()).is_err() || out.write_all(body.as_bytes()).is_err() {
-            return;
-        }
-    }
+/// `path=<path> xff=<X-Forwarded-For values>`: what reached the backend (upgrades echo).
+fn path_and_forwarded_for(r: &Request) -> String {
+    format!("path={} xff={}", r.path, r.all("x-forwarded-for").join("|"))
 }
 
 /// One request on a kept-alive connection: the status line and the body.
@@ -118,17 +61,6 @@ fn curl(args: &[&str]) -> (String, String) {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
     (code.to_string(), body.to_string())
-}
-
-fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -238,7 +170,7 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
             &https_at,
         ],
     );
-    let port = backend();
+    let port = http_backend::serve(path_and_forwarded_for);
     let tls_port = free_port();
     c.kubectl_ok(&["create", "namespace", "conn"]);
     for (service, port_name, port) in [("web", "http", port), ("secure", "https", tls_port)] {
@@ -274,7 +206,7 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
     };
     oc(&["expose", "svc/web"]);
     let host = "web-conn.apps.oxshift.local";
-    wait_until("the route served", || {
+    wait_until("the route served", WAIT, || {
         let (code, _) = curl(&[
             "-H",
             &format!("Host: {host}"),
@@ -327,7 +259,7 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
         "web",
         "haproxy.router.openshift.io/set-forwarded-headers=never",
     ]);
-    wait_until("the change applied", || {
+    wait_until("the change applied", WAIT, || {
         let (_, body) = curl(&[
             "-H",
             &format!("Host: {host}"),
@@ -380,7 +312,7 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
             &format!("https://{host}:{https}/"),
         ])
     };
-    let (code, body) = wait_until("the reencrypt route served", || {
+    let (code, body) = wait_until("the reencrypt route served", WAIT, || {
         let answer = through("good");
         (answer.0 == "200").then_some(answer)
     });
