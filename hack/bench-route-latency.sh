@@ -15,31 +15,20 @@ for tool in "$oxshift" kubectl python3 curl; do
   command -v "$tool" >/dev/null || { echo "bench-route-latency: $tool is missing" >&2; exit 1; }
 done
 
-work="$(mktemp -d /tmp/bench-route-latency.XXXXXX)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+cd "$root"
+. hack/lib.sh
 
 domain=apps.oxshift.local
-http=127.0.0.1:18180 https=127.0.0.1:18543 stats=127.0.0.1:11937 backend=127.0.0.1:19101
+http=127.0.0.1:$(free_port) https=127.0.0.1:$(free_port) stats=127.0.0.1:$(free_port) backend=127.0.0.1:$(free_port)
 
 mkdir -p "$work/www" && echo ok >"$work/www/index.html"
 python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "${backend#*:}" \
   >/dev/null 2>&1 &
-pids+=($!)
+track $!
 
-"$oxshift" start --data-dir "$work/data" --listen 127.0.0.1:0 \
-  --listen-address-file "$work/api-address" --node=false --controllers=false \
-  --router-http "$http" --router-https "$https" --router-stats "$stats" \
-  >"$work/api.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 150); do [ -s "$work/api-address" ] && break; sleep 0.2; done
+start_server "$oxshift" "$work/data" "$(free_port)" --node=false --controllers=false \
+  --router-http "$http" --router-https "$https" --router-stats "$stats"
 export KUBECONFIG="$work/data/admin.kubeconfig"
-for _ in $(seq 150); do kubectl get --raw /readyz >/dev/null 2>&1 && break; sleep 0.2; done
 
 kubectl create namespace bench >/dev/null
 {
