@@ -121,7 +121,6 @@ pub fn validate(a: &VolumeArgs) -> Result<(), CliError> {
 
 /// `--add`'s type (defaulted from the other flags), its checks and the claim to create.
 pub fn plan_add(a: &VolumeArgs) -> Result<AddPlan, CliError> {
-    let type_given = a.r#type.is_some();
     let kind = match &a.r#type {
         Some(t) => t.to_lowercase(),
         None if !a.claim_name.is_empty() || !a.claim_size.is_empty() => {
@@ -214,6 +213,8 @@ pub fn plan_add(a: &VolumeArgs) -> Result<AddPlan, CliError> {
         claim = Some(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": claim_name}, "spec": spec}));
     }
+    // A source named by its flags counts as a given type (only the emptyDir default does not).
+    let type_given = a.r#type.is_some() || kind != "emptydir";
     Ok(AddPlan {
         kind,
         type_given,
@@ -299,6 +300,36 @@ fn list_of<'a>(v: &'a mut Value, key: &str) -> &'a mut Vec<Value> {
     }
 }
 
+/// The volume mounted at `--mount-path` in the selected containers (`--overwrite` without a
+/// name): exactly one container may have it.
+fn mounted_at(a: &VolumeArgs, spec: &Value) -> Result<String, CliError> {
+    let path = clean(&a.mount_path);
+    let found: Vec<String> = spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| selected(&a.containers, c))
+        .filter_map(|c| {
+            c["volumeMounts"]
+                .as_array()?
+                .iter()
+                .find(|m| clean(m["mountPath"].as_str().unwrap_or_default()) == path)
+                .and_then(|m| m["name"].as_str().map(String::from))
+        })
+        .collect();
+    match found.as_slice() {
+        [] => Err(CliError::msg(format!(
+            "unable to find the volume for mount-path: {}",
+            a.mount_path
+        ))),
+        [name] => Ok(name.clone()),
+        _ => Err(CliError::msg(format!(
+            "found multiple volumes with same mount-path: {}",
+            a.mount_path
+        ))),
+    }
+}
+
 /// `--add` applied to a pod spec: the volume (named, replaced with `--overwrite`, or the
 /// claim's existing one reused) and its mount in the selected containers. Returns the
 /// volume's name and any warning to print.
@@ -319,9 +350,10 @@ pub fn add_to_spec(
     });
     let name = match (&a.name, &existing_claim) {
         (n, _) if !n.is_empty() => n.clone(),
-        _ if a.overwrite => {
+        _ if a.overwrite && a.mount_path.is_empty() => {
             return Err(err("ambiguous --overwrite, specify --name or --mount-path"));
         }
+        _ if a.overwrite => mounted_at(a, spec)?,
         (_, Some(old)) => old.clone(),
         _ => {
             let generated = format!("volume-{}", super::create_deployment::random_suffix());
@@ -783,6 +815,41 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "error: volume mount '/data' already exists for container 'web'"
+        );
+    }
+
+    #[test]
+    fn overwrite_finds_the_volume_by_its_mount_path() {
+        let mut s = json!({"containers": [{"name": "web", "volumeMounts": [
+            {"name": "old", "mountPath": "/d"}]}], "volumes": [{"name": "old", "emptyDir": {}}]});
+        let a = args(|a| {
+            a.add = true;
+            a.overwrite = true;
+            a.claim_name = "c".into();
+            a.mount_path = "/d/".into();
+        });
+        let plan = plan_add(&a).unwrap();
+        let (name, _) = add_to_spec(&a, &plan, &mut s, "x").unwrap();
+        assert_eq!(name, "old");
+        assert_eq!(
+            s["volumes"],
+            json!([{"name": "old", "persistentVolumeClaim": {"claimName": "c"}}])
+        );
+        assert_eq!(
+            s["containers"][0]["volumeMounts"],
+            json!([{"name": "old", "mountPath": "/d"}])
+        );
+        let nowhere = args(|a| {
+            a.add = true;
+            a.overwrite = true;
+            a.mount_path = "/e".into();
+        });
+        let plan = plan_add(&nowhere).unwrap();
+        assert_eq!(
+            add_to_spec(&nowhere, &plan, &mut s, "x")
+                .unwrap_err()
+                .to_string(),
+            "error: unable to find the volume for mount-path: /e"
         );
     }
 
