@@ -132,4 +132,43 @@ fn set_volume_adds_lists_and_removes_a_claim() {
     );
     // The claim stays: removing a volume does not delete its claim.
     ok(&home, &["get", "pvc", "data"]);
+
+    // A DeploymentConfig with two containers: -c picks where the volume is mounted.
+    let file = c.file("dc.yaml", DC);
+    ok(&home, &["create", "-f", &file]);
+    let added = ok(
+        &home,
+        &[
+            "set",
+            "volume",
+            "dc/two",
+            "--add",
+            "--name=scratch",
+            "--mount-path=/tmp/s",
+            "-c",
+            "si*",
+        ],
+    );
+    assert_eq!(
+        added,
+        "deploymentconfig.apps.openshift.io/two volume updated\n"
+    );
+    assert_eq!(
+        ok(&home, &["set", "volume", "dc/two"]),
+        "DeploymentConfig two\n  empty directory as scratch\n    mounted at /tmp/s in container side\n"
+    );
 }
+
+const DC: &str = "apiVersion: apps.openshift.io/v1
+kind: DeploymentConfig
+metadata: {name: two}
+spec:
+  replicas: 0
+  selector: {app: two}
+  template:
+    metadata: {labels: {app: two}}
+    spec:
+      containers:
+      - {name: main, image: busybox}
+      - {name: side, image: busybox}
+";
