@@ -638,6 +638,48 @@ async fn list(s: &Session, a: &VolumeArgs, targets: &[Target]) -> Result<(), Cli
     }
 }
 
+/// Tries before a write that keeps meeting newer versions of the object gives up.
+const ATTEMPTS: usize = 5;
+
+/// One object's pod template changed and written back (read again and redone when a
+/// controller wrote it meanwhile): `None` if it has no pod template, else the notes to print
+/// or the error line.
+async fn update(
+    s: &Session,
+    a: &VolumeArgs,
+    plan: Option<&AddPlan>,
+    t: &Target,
+) -> Result<Option<Result<Vec<String>, String>>, CliError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut obj = s.get(&t.path()).await?;
+        let kind = t.resource.kind.clone();
+        let what = format!("{kind}/{}", t.name);
+        let Some(spec) = pod_spec_mut(&kind, &mut obj) else {
+            return Ok(None);
+        };
+        let changed = match plan {
+            Some(p) => add_to_spec(a, p, spec, &what).map(|(_, notes)| notes),
+            None => remove_from_spec(a, spec).map(|()| Vec::new()),
+        };
+        let notes = match changed {
+            Ok(notes) => notes,
+            Err(e) => return Ok(Some(Err(format!("{} {}", resource_name(t), bare(&e))))),
+        };
+        match s.write(Method::PUT, &t.path(), &obj).await {
+            Ok(_) => return Ok(Some(Ok(notes))),
+            Err(CliError::Server { reason, .. }) if reason == "Conflict" && attempt < ATTEMPTS => {}
+            Err(e) => {
+                return Ok(Some(Err(format!(
+                    "failed to patch volume update to pod template: {}",
+                    bare(&e)
+                ))));
+            }
+        }
+    }
+}
+
 pub async fn volume(g: &Globals, a: &VolumeArgs) -> Result<(), CliError> {
     validate(a)?;
     let plan = match a.add {
@@ -662,34 +704,19 @@ pub async fn volume(g: &Globals, a: &VolumeArgs) -> Result<(), CliError> {
         ));
     }
     for t in &targets {
-        let mut obj = s.get(&t.path()).await?;
-        let kind = t.resource.kind.clone();
-        let what = format!("{kind}/{}", t.name);
-        let Some(spec) = pod_spec_mut(&kind, &mut obj) else {
-            if targets.len() == 1 {
+        match update(&s, a, plan.as_ref(), t).await? {
+            Some(Ok(notes)) => {
+                notes.iter().for_each(|n| eprintln!("{n}"));
+                println!("{} volume updated", t.display());
+            }
+            Some(Err(e)) => errors.push(e),
+            None if targets.len() == 1 => {
                 return Err(CliError::msg(format!(
-                    "the {kind} {} is not a pod or does not have a pod template",
-                    t.name
+                    "the {} {} is not a pod or does not have a pod template",
+                    t.resource.kind, t.name
                 )));
             }
-            continue;
-        };
-        let changed = match &plan {
-            Some(p) => add_to_spec(a, p, spec, &what).map(|(_, notes)| {
-                notes.iter().for_each(|n| eprintln!("{n}"));
-            }),
-            None => remove_from_spec(a, spec),
-        };
-        if let Err(e) = changed {
-            errors.push(format!("{} {}", resource_name(t), bare(&e)));
-            continue;
-        }
-        match s.write(Method::PUT, &t.path(), &obj).await {
-            Ok(_) => println!("{} volume updated", t.display()),
-            Err(e) => errors.push(format!(
-                "failed to patch volume update to pod template: {}",
-                bare(&e)
-            )),
+            None => {}
         }
     }
     if errors.is_empty() {
