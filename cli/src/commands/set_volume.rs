@@ -2,8 +2,8 @@
 //! an operation the volumes are listed (with their claims' allocation and the mounts);
 //! `--add` adds or replaces a volume and mounts it in the chosen containers (a claim with
 //! `--claim-size` is created first); `--remove` takes a volume (or, with `--confirm`, all of
-//! them) and its mounts away. The object is written back whole, so a concurrent change
-//! makes the write fail rather than be lost.
+//! them) and its mounts away. The object is written back whole, read again and redone when
+//! another writer (a controller's status) came first, so no concurrent change is lost.
 
 use http::Method;
 use serde_json::{Value, json};
