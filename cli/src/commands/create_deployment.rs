@@ -25,7 +25,7 @@ pub struct DeploymentArgs {
 }
 
 /// Five characters of Kubernetes' random-name alphabet.
-fn random_suffix() -> String {
+pub(crate) fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut x = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -38,6 +38,7 @@ pub mod scale;
 pub mod scc_review;
 pub mod set;
 pub mod set_triggers;
+pub mod set_volume;
 pub mod start_build;
 pub mod status;
 pub mod tag;

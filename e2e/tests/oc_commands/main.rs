@@ -15,6 +15,8 @@ use e2e::{Cluster, e2e_dir, oc_binary, python};
 
 // describe, explain and the output formats.
 mod describe;
+// oc set volume.
+mod set_volume;
 
 fn step_alike(c: &Cluster, home: &std::path::Path, kubeconfig: &str, step: &[&str]) {
     let run = |name: &str| {
