@@ -24,19 +24,12 @@ for tool in "$oxshift" "$load" haproxy kubectl openssl taskset; do
   command -v "$tool" >/dev/null || { echo "bench-router: $tool is missing" >&2; exit 1; }
 done
 
-work="$(mktemp -d /tmp/bench-router.XXXXXX)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$root/hack/lib.sh"
 
 domain=apps.oxshift.local
-router_http=127.0.0.1:18080 router_https=127.0.0.1:18443 router_stats=127.0.0.1:11936
-haproxy_http=127.0.0.1:28080 haproxy_https=127.0.0.1:28443
-backends=(127.0.0.1:19001 127.0.0.1:19002) tls_backend=127.0.0.1:19443
+router_http=127.0.0.1:$(free_port) router_https=127.0.0.1:$(free_port) router_stats=127.0.0.1:$(free_port)
+haproxy_http=127.0.0.1:$(free_port) haproxy_https=127.0.0.1:$(free_port)
+backends=(127.0.0.1:$(free_port) 127.0.0.1:$(free_port)) tls_backend=127.0.0.1:$(free_port)
 
 # One certificate for every name (signed by a CA of the run), as the default and as each edge
 # route's own; the passthrough backend serves it too.
@@ -51,12 +44,12 @@ cat "$work/cert.pem" "$work/key.pem" >"$work/combined.pem"
 
 taskset -c 0 "$load" backend --listen "${backends[0]}" --listen "${backends[1]}" \
   --tls "$tls_backend" --cert "$work/cert.pem" --key "$work/key.pem" &
-pids+=($!)
+track $!
 
 taskset -c 0 "$oxshift" start --data-dir "$work/data" --listen 127.0.0.1:0 \
   --listen-address-file "$work/api-address" --router=false --node=false --controllers=false \
   >"$work/api.log" 2>&1 &
-pids+=($!)
+track $!
 for _ in $(seq 100); do [ -s "$work/api-address" ] && break; sleep 0.2; done
 export KUBECONFIG="$work/data/admin.kubeconfig"
 for _ in $(seq 100); do kubectl get --raw /readyz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -121,7 +114,7 @@ wait_admitted() {
 TOKIO_WORKER_THREADS=1 taskset -c 1 "$oxshift" router --kubeconfig "$work/data/router.kubeconfig" \
   --http "$router_http" --https "$router_https" --stats "$router_stats" >"$work/router.log" 2>&1 &
 router_pid=$!
-pids+=($router_pid)
+track "$router_pid"
 
 # HAProxy's configuration for routes 1..n, as OpenShift's template writes it.
 haproxy_config() {
@@ -250,7 +243,7 @@ start_haproxy() {
   haproxy -c -q -f "$work/haproxy/haproxy.cfg"
   taskset -c 1 haproxy -f "$work/haproxy/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
   haproxy_pid=$!
-  pids+=($haproxy_pid)
+  track "$haproxy_pid"
   for _ in $(seq 100); do
     curl -s -o /dev/null -H "Host: r1-bench.$domain" "http://$haproxy_http/" && return 0
     sleep 0.1
