@@ -282,7 +282,7 @@ fn openshift_kinds_are_described_as_oc_describes_them() {
     c.kubectl_ok(&["apply", "-f", &bc]);
     let bc = describe(&["buildconfig", "app"]);
     assert!(
-        bc.contains("\nLatest Version:\tNever built\n\nStrategy:\tSource\nURL:\t\thttps://example.com/app.git\nFrom Image:\tImageStreamTag ruby:2.7\nOutput to:\tImageStreamTag app:latest\n\nBuild Run Policy:\tSerial\nTriggered by:\t\tConfig, Image\nBuilds History Limit:\n\tSuccessful:\t5\n\tFailed:\t\t5\n"),
+        bc.contains("\nLatest Version:\tNever built\n\nStrategy:\tSource\nURL:\t\thttps://example.com/app.git\nFrom Image:\tImageStreamTag ruby:2.7\nOutput to:\tImageStreamTag app:latest\n\nBuild Run Policy:\tSerial\nTriggered by:\t\tConfig, ImageChange\nBuilds History Limit:\n\tSuccessful:\t5\n\tFailed:\t\t5\n"),
         "{bc}"
     );
     let route = describe(&["route", "web"]);
