@@ -74,6 +74,7 @@ pub mod resources;
 pub mod scheduler;
 pub mod selector;
 pub mod service_accounts;
+pub mod service_ca;
 pub mod skipped;
 pub mod statefulset;
 pub mod template_instance;
@@ -174,6 +175,7 @@ pub async fn run(client: Client, options: Options) {
         statefulset::run(client.clone()),
         daemonset::run(client.clone()),
         cronjob::run(client.clone()),
+        service_ca::run(client.clone()),
         job::run(client),
     );
 }
