@@ -18,6 +18,8 @@
 //! - `job`: Jobs run their pods to completion (or failure), then expire;
 //! - `cronjob`: CronJobs make a Job at each schedule time;
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
+//! - `service_ca`: annotated Services get serving-cert secrets signed by the service CA,
+//!   annotated ConfigMaps its bundle;
 //! - `ingress_routes`: Ingresses are served as Routes they own (openshift-controller-manager's
 //!   ingress-to-route controller);
 //! - `deployment`: Deployments roll their template out through ReplicaSets;
@@ -74,6 +76,7 @@ pub mod resources;
 pub mod scheduler;
 pub mod selector;
 pub mod service_accounts;
+pub mod service_ca;
 pub mod skipped;
 pub mod statefulset;
 pub mod template_instance;
@@ -174,6 +177,7 @@ pub async fn run(client: Client, options: Options) {
         statefulset::run(client.clone()),
         daemonset::run(client.clone()),
         cronjob::run(client.clone()),
+        service_ca::run(client.clone()),
         job::run(client),
     );
 }
