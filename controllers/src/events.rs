@@ -2,6 +2,7 @@
 //! legacy recorder writes them: a source component, first and last timestamps, a count).
 
 use k8s_openapi::api::core::v1::{Event, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, PostParams};
 use serde_json::json;
@@ -15,6 +16,19 @@ pub struct Involved<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
     pub uid: &'a str,
+}
+
+impl<'a> Involved<'a> {
+    /// The object of kind `kind` (`api_version`) that `meta` describes.
+    pub fn of(api_version: &'a str, kind: &'a str, meta: &'a ObjectMeta) -> Involved<'a> {
+        Involved {
+            api_version,
+            kind,
+            namespace: meta.namespace.as_deref().unwrap_or_default(),
+            name: meta.name.as_deref().unwrap_or_default(),
+            uid: meta.uid.as_deref().unwrap_or_default(),
+        }
+    }
 }
 
 /// A unique event name: the object's name and the time in nanoseconds, in hex (upstream's).

@@ -37,13 +37,7 @@ struct Context {
 }
 
 fn involved(cj: &CronJob) -> Involved<'_> {
-    Involved {
-        api_version: "batch/v1",
-        kind: "CronJob",
-        namespace: cj.metadata.namespace.as_deref().unwrap_or_default(),
-        name: cj.metadata.name.as_deref().unwrap_or_default(),
-        uid: cj.metadata.uid.as_deref().unwrap_or_default(),
-    }
+    Involved::of("batch/v1", "CronJob", &cj.metadata)
 }
 
 async fn event(ctx: &Context, cj: &CronJob, type_: &str, reason: &str, message: &str) {

@@ -45,13 +45,7 @@ struct Context {
 }
 
 fn involved(ds: &DaemonSet) -> Involved<'_> {
-    Involved {
-        api_version: "apps/v1",
-        kind: "DaemonSet",
-        namespace: ds.metadata.namespace.as_deref().unwrap_or_default(),
-        name: ds.metadata.name.as_deref().unwrap_or_default(),
-        uid: ds.metadata.uid.as_deref().unwrap_or_default(),
-    }
+    Involved::of("apps/v1", "DaemonSet", &ds.metadata)
 }
 
 fn api_message(e: &kube::Error) -> String {

@@ -74,13 +74,7 @@ fn status_of(rs: &ReplicaSet) -> (i32, i32, i32) {
 }
 
 fn involved(d: &Deployment) -> Involved<'_> {
-    Involved {
-        api_version: "apps/v1",
-        kind: "Deployment",
-        namespace: d.metadata.namespace.as_deref().unwrap_or_default(),
-        name: d.metadata.name.as_deref().unwrap_or_default(),
-        uid: d.metadata.uid.as_deref().unwrap_or_default(),
-    }
+    Involved::of("apps/v1", "Deployment", &d.metadata)
 }
 
 /// Sets an RS's size (and the annotations that record the deployment's), with an event.

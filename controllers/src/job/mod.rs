@@ -34,13 +34,7 @@ struct Context {
 }
 
 fn involved(job: &Job) -> Involved<'_> {
-    Involved {
-        api_version: "batch/v1",
-        kind: "Job",
-        namespace: job.metadata.namespace.as_deref().unwrap_or_default(),
-        name: job.metadata.name.as_deref().unwrap_or_default(),
-        uid: job.metadata.uid.as_deref().unwrap_or_default(),
-    }
+    Involved::of("batch/v1", "Job", &job.metadata)
 }
 
 fn now_text() -> String {

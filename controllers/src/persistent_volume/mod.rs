@@ -182,13 +182,7 @@ impl Context {
 }
 
 fn claim_involved(claim: &PersistentVolumeClaim) -> Involved<'_> {
-    Involved {
-        api_version: "v1",
-        kind: "PersistentVolumeClaim",
-        namespace: claim.metadata.namespace.as_deref().unwrap_or_default(),
-        name: claim.metadata.name.as_deref().unwrap_or_default(),
-        uid: claim.metadata.uid.as_deref().unwrap_or_default(),
-    }
+    Involved::of("v1", "PersistentVolumeClaim", &claim.metadata)
 }
 
 fn volume_involved(volume: &PersistentVolume) -> Involved<'_> {

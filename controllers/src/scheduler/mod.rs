@@ -382,13 +382,7 @@ impl Scheduler {
 }
 
 fn involved(pod: &Pod) -> Involved<'_> {
-    Involved {
-        api_version: "v1",
-        kind: "Pod",
-        namespace: pod.metadata.namespace.as_deref().unwrap_or_default(),
-        name: pod.metadata.name.as_deref().unwrap_or_default(),
-        uid: pod.metadata.uid.as_deref().unwrap_or_default(),
-    }
+    Involved::of("v1", "Pod", &pod.metadata)
 }
 
 async fn bind(client: &Client, pod: &Pod, uid: &str, node: &str) -> Bound {

@@ -41,13 +41,7 @@ struct Context {
 }
 
 fn involved(set: &StatefulSet) -> Involved<'_> {
-    Involved {
-        api_version: "apps/v1",
-        kind: "StatefulSet",
-        namespace: set.metadata.namespace.as_deref().unwrap_or_default(),
-        name: set.metadata.name.as_deref().unwrap_or_default(),
-        uid: set.metadata.uid.as_deref().unwrap_or_default(),
-    }
+    Involved::of("apps/v1", "StatefulSet", &set.metadata)
 }
 
 fn controlled_by(
