@@ -18,6 +18,9 @@ const SYSTEM_NAMESPACES: &[&str] = &[
     "openshift-config",
     // Where the node image configuration is rendered to.
     "openshift-config-managed",
+    // Where the service CA's signer is kept (there from the start, as the other system
+    // namespaces are, not when the controller first runs).
+    "openshift-service-ca",
 ];
 
 impl ApiServer {

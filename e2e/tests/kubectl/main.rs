@@ -69,7 +69,7 @@ fn discovery_health_and_version(c: Cluster) {
     );
     let metrics = c.kubectl_ok(&["get", "--raw", "/metrics"]);
     assert!(
-        metrics.contains(r#"apiserver_storage_objects{resource="namespaces"} 7"#),
+        metrics.contains(r#"apiserver_storage_objects{resource="namespaces"} 8"#),
         "{metrics}"
     );
     assert!(metrics.contains(r#"apiserver_request_total{verb="GET",dry_run="",group="",version="",resource="",subresource="",scope="",component="apiserver",code="200"}"#), "{metrics}");
