@@ -674,14 +674,23 @@ fn evictions_keep_to_the_disruption_budget() {
     assert_eq!(status["observedGeneration"], 1);
     assert_eq!(status["conditions"][0]["type"], "DisruptionAllowed");
     assert_eq!(status["conditions"][0]["reason"], "SufficientPods");
-    let evict = |pod: &str| {
+    let evict_with = |pod: &str, options: &str| {
         let body = format!(
-            r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{pod}","namespace":"team"}}}}"#
+            r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{pod}","namespace":"team"}},"deleteOptions":{options}}}"#
         );
         let file = c.file(&format!("evict-{pod}.json"), &body);
         let path = format!("/api/v1/namespaces/team/pods/{pod}/eviction");
         kubectl(&["create", "--raw", &path, "-f", &file])
     };
+    let evict = |pod: &str| evict_with(pod, "{}");
+    // A dry run takes nothing from the budget and deletes nothing.
+    let dry = evict_with("web-3", r#"{"dryRun":["All"]}"#);
+    assert!(dry.status.success(), "{dry:?}");
+    let pdb = json(&c, &["get", "pdb", "web", "-n", "team"]);
+    assert_eq!(pdb["status"]["disruptionsAllowed"], 1);
+    assert!(pdb["status"].get("disruptedPods").is_none());
+    let pod = json(&c, &["get", "pod", "web-3", "-n", "team"]);
+    assert!(pod["metadata"]["deletionTimestamp"].is_null());
     let first = evict("web-1");
     assert!(first.status.success(), "{first:?}");
     let second = evict("web-2");

@@ -162,12 +162,16 @@ impl Rest for Evictions {
             ));
         }
         let namespace = call.namespace.unwrap_or_default();
-        let dry_run = call.params.dry_run.iter().any(|d| d == "All");
-        admit(call.server, namespace, call.name, dry_run).await?;
         let options = eviction
             .get("deleteOptions")
             .cloned()
             .unwrap_or_else(|| json!({}));
+        // A dry run is asked in the query or, as kubectl drain does, in the deleteOptions.
+        let dry_run = call.params.dry_run.iter().any(|d| d == "All")
+            || options["dryRun"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|d| d == "All"));
+        admit(call.server, namespace, call.name, dry_run).await?;
         let generic = call
             .server
             .registry
