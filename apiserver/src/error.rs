@@ -98,6 +98,9 @@ pub enum ApiError {
         current: u64,
     },
     ServiceUnavailable(String),
+    /// An eviction a disruption budget refuses now (upstream's TooManyRequests with the
+    /// `DisruptionBudget` cause saying why).
+    DisruptionBudget(String),
     Internal(String),
     /// A Status decided whole elsewhere (an admission webhook's or policy's denial, built
     /// with upstream's rules in `admission/`).
@@ -237,6 +240,19 @@ impl ApiError {
                 ..Default::default()
             }),
             ApiError::ServiceUnavailable(m) => Status::failure(503, "ServiceUnavailable", m.clone()),
+            ApiError::DisruptionBudget(why) => Status::failure(
+                429,
+                "TooManyRequests",
+                "Cannot evict pod as it would violate the pod's disruption budget.",
+            )
+            .with_details(StatusDetails {
+                causes: vec![StatusCause {
+                    reason: "DisruptionBudget".into(),
+                    message: why.clone(),
+                    field: String::new(),
+                }],
+                ..Default::default()
+            }),
             ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
             ApiError::Status(status) => (**status).clone(),
             ApiError::Backend { code, target } => {

@@ -15,6 +15,7 @@
 //!   label, allocated uniquely from a persisted allocation;
 //! - `node_lifecycle`: silent nodes go Unknown, nodes are tainted by condition, pods are
 //!   evicted from lost nodes and collected when their node is gone;
+//! - `disruption`: PodDisruptionBudgets' status from the pods they pick;
 //! - `job`: Jobs run their pods to completion (or failure), then expire;
 //! - `cronjob`: CronJobs make a Job at each schedule time;
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
@@ -54,6 +55,7 @@ pub mod daemonset;
 pub mod deployment;
 pub mod deploymentconfig;
 pub mod discovery;
+pub mod disruption;
 pub mod endpoints;
 pub mod events;
 pub mod garbage_collector;
@@ -178,6 +180,7 @@ pub async fn run(client: Client, options: Options) {
         daemonset::run(client.clone()),
         cronjob::run(client.clone()),
         service_ca::run(client.clone()),
+        disruption::run(client.clone()),
         job::run(client),
     );
 }

@@ -642,3 +642,77 @@ fn oc_scales_and_rolls_out_as_kubectl() {
     same(&["rollout", "pause", "TARGET"]);
     same(&["rollout", "undo", "TARGET"]);
 }
+
+#[test]
+fn evictions_keep_to_the_disruption_budget() {
+    let (c, _stand_in, alice) = cluster();
+    let alice = alice.as_str();
+    let kubectl = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", alice, "-n", "team"];
+        all.extend(args);
+        c.kubectl(&all)
+    };
+    for n in ["web-1", "web-2", "web-3"] {
+        let out = kubectl(&["run", n, "--image=x", "--labels=app=web"]);
+        assert!(out.status.success(), "{out:?}");
+    }
+    let out = kubectl(&[
+        "create",
+        "pdb",
+        "web",
+        "--selector=app=web",
+        "--min-available=2",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let status = eventually("the budget allowing one disruption", || {
+        let pdb = json(&c, &["get", "pdb", "web", "-n", "team"]);
+        (pdb["status"]["currentHealthy"] == 3 && pdb["status"]["disruptionsAllowed"] == 1)
+            .then(|| pdb["status"].clone())
+    });
+    assert_eq!(status["desiredHealthy"], 2);
+    assert_eq!(status["expectedPods"], 3);
+    assert_eq!(status["observedGeneration"], 1);
+    assert_eq!(status["conditions"][0]["type"], "DisruptionAllowed");
+    assert_eq!(status["conditions"][0]["reason"], "SufficientPods");
+    let evict_with = |pod: &str, options: &str| {
+        let body = format!(
+            r#"{{"apiVersion":"policy/v1","kind":"Eviction","metadata":{{"name":"{pod}","namespace":"team"}},"deleteOptions":{options}}}"#
+        );
+        let file = c.file(&format!("evict-{pod}.json"), &body);
+        let path = format!("/api/v1/namespaces/team/pods/{pod}/eviction");
+        kubectl(&["create", "--raw", &path, "-f", &file])
+    };
+    let evict = |pod: &str| evict_with(pod, "{}");
+    // A dry run takes nothing from the budget and deletes nothing.
+    let dry = evict_with("web-3", r#"{"dryRun":["All"]}"#);
+    assert!(dry.status.success(), "{dry:?}");
+    let pdb = json(&c, &["get", "pdb", "web", "-n", "team"]);
+    assert_eq!(pdb["status"]["disruptionsAllowed"], 1);
+    assert!(pdb["status"].get("disruptedPods").is_none());
+    let pod = json(&c, &["get", "pod", "web-3", "-n", "team"]);
+    assert!(pod["metadata"]["deletionTimestamp"].is_null());
+    let first = evict("web-1");
+    assert!(first.status.success(), "{first:?}");
+    let second = evict("web-2");
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains(
+            "Error from server (TooManyRequests): Cannot evict pod as it would violate the pod's disruption budget."
+        ),
+        "{stderr}"
+    );
+    // The evicted pod goes; the others stay, and the budget settles on no more disruptions.
+    eventually("the evicted pod gone", || {
+        (!kubectl(&["get", "pod", "web-1"]).status.success()).then_some(())
+    });
+    assert!(kubectl(&["get", "pod", "web-2"]).status.success());
+    eventually("the budget without room", || {
+        let pdb = json(&c, &["get", "pdb", "web", "-n", "team"]);
+        (pdb["status"]["currentHealthy"] == 2
+            && pdb["status"]["disruptionsAllowed"] == 0
+            && pdb["status"]["conditions"][0]["reason"] == "InsufficientPods"
+            && pdb["status"].get("disruptedPods").is_none())
+        .then_some(())
+    });
+}

@@ -208,6 +208,7 @@ impl Registry {
             core::token_request::TokenRequests,
         );
         r.handler("", "pods", "binding", core::binding::Bindings);
+        r.handler("", "pods", "eviction", core::eviction::Evictions);
         r.handler("", "pods", "log", core::pod_streams::Log);
         r.handler("", "pods", "exec", core::pod_streams::EXEC);
         r.handler("", "pods", "attach", core::pod_streams::ATTACH);
