@@ -103,3 +103,40 @@ fn echo(reader: &mut BufReader<TcpStream>, out: &mut TcpStream) {
         }
     }
 }
+
+/// A selector-less Service `web` (port `http` 8080) in `namespace` whose EndpointSlice names
+/// the backend on 127.0.0.1:`port`, as route tests put an application behind the router.
+pub fn expose(c: &crate::Cluster, namespace: &str, port: u16) {
+    let service = format!(
+        r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"web","namespace":"{namespace}"}},
+        "spec":{{"ports":[{{"name":"http","port":8080,"protocol":"TCP"}}]}}}}"#
+    );
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file(&format!("{namespace}-svc.json"), &service),
+    ]);
+    let slice = format!(
+        r#"{{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice",
+        "metadata":{{"name":"web-1","namespace":"{namespace}","labels":{{"kubernetes.io/service-name":"web"}}}},
+        "addressType":"IPv4","endpoints":[{{"addresses":["127.0.0.1"],"conditions":{{"ready":true}}}}],
+        "ports":[{{"name":"http","port":{port},"protocol":"TCP"}}]}}"#
+    );
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file(&format!("{namespace}-slice.json"), &slice),
+    ]);
+}
+
+/// curl's status code (`000` when nothing answered) and body, within 10 seconds.
+pub fn curl(args: &[&str]) -> (String, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (code.to_string(), body.to_string())
+}

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e::free_port;
-use e2e::http_backend::{self, Request};
+use e2e::http_backend::{self, Request, curl};
 use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
@@ -19,18 +19,6 @@ const WAIT: Duration = Duration::from_secs(60);
 /// `path=<path>`: which path reached the backend.
 fn path(r: &Request) -> String {
     format!("path={}", r.path)
-}
-
-/// curl's status code and body.
-fn curl(args: &[&str]) -> (String, String) {
-    let out = Command::new("curl")
-        .args(["-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (code.to_string(), body.to_string())
 }
 
 #[test]
@@ -49,16 +37,7 @@ fn ingresses_become_routes_the_router_serves() {
     );
     let port = http_backend::serve(path);
     c.kubectl_ok(&["create", "namespace", "web"]);
-    let service = r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"web"},
-        "spec":{"ports":[{"name":"http","port":8080,"protocol":"TCP"}]}}"#;
-    c.kubectl_ok(&["create", "-f", &c.file("service.json", service)]);
-    let slice = format!(
-        r#"{{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice",
-        "metadata":{{"name":"web-1","namespace":"web","labels":{{"kubernetes.io/service-name":"web"}}}},
-        "addressType":"IPv4","endpoints":[{{"addresses":["127.0.0.1"],"conditions":{{"ready":true}}}}],
-        "ports":[{{"name":"http","port":{port},"protocol":"TCP"}}]}}"#
-    );
-    c.kubectl_ok(&["create", "-f", &c.file("slice.json", &slice)]);
+    http_backend::expose(&c, "web", port);
     let alice = c.user_with_role("alice", &[], "admin", "web");
     let kubectl = |args: &[&str]| {
         let mut all = vec!["--kubeconfig", alice.to_str().unwrap(), "-n", "web"];

@@ -85,16 +85,7 @@ fn route_annotations_change_what_the_router_does() {
     );
     let port = http_backend::serve(path_and_forwarded_for);
     c.kubectl_ok(&["create", "namespace", "ann"]);
-    let service = r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"ann"},
-        "spec":{"ports":[{"name":"http","port":8080,"protocol":"TCP"}]}}"#;
-    c.kubectl_ok(&["create", "-f", &c.file("service.json", service)]);
-    let slice = format!(
-        r#"{{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice",
-        "metadata":{{"name":"web-1","namespace":"ann","labels":{{"kubernetes.io/service-name":"web"}}}},
-        "addressType":"IPv4","endpoints":[{{"addresses":["127.0.0.1"],"conditions":{{"ready":true}}}}],
-        "ports":[{{"name":"http","port":{port},"protocol":"TCP"}}]}}"#
-    );
-    c.kubectl_ok(&["create", "-f", &c.file("slice.json", &slice)]);
+    http_backend::expose(&c, "ann", port);
     let alice = c.user_with_role("alice", &[], "admin", "ann");
     oc(&alice, &["expose", "svc/web"]);
     let host = "web-ann.apps.oxshift.local";

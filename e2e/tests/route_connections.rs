@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use e2e::free_port;
-use e2e::http_backend::{self, Request};
+use e2e::http_backend::{self, Request, curl};
 use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
@@ -50,17 +50,6 @@ fn request(conn: &mut BufReader<TcpStream>, host: &str, path: &str) -> (String, 
         status.trim_end().to_string(),
         String::from_utf8(body).unwrap(),
     )
-}
-
-fn curl(args: &[&str]) -> (String, String) {
-    let out = Command::new("curl")
-        .args(["-s", "-k", "-m", "10", "-o", "-", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (code.to_string(), body.to_string())
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -208,6 +197,7 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
     let host = "web-conn.apps.oxshift.local";
     wait_until("the route served", WAIT, || {
         let (code, _) = curl(&[
+            "-k",
             "-H",
             &format!("Host: {host}"),
             &format!("http://{http_at}/"),
@@ -261,6 +251,7 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
     ]);
     wait_until("the change applied", WAIT, || {
         let (_, body) = curl(&[
+            "-k",
             "-H",
             &format!("Host: {host}"),
             &format!("http://{http_at}/x"),
@@ -307,6 +298,7 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
     let through = |name: &str| {
         let host = format!("{name}-conn.apps.oxshift.local");
         curl(&[
+            "-k",
             "--resolve",
             &format!("{host}:{https}:127.0.0.1"),
             &format!("https://{host}:{https}/"),

@@ -77,18 +77,7 @@ fn sharded_routers_serve_and_admit_only_their_routes() {
     let port = http_backend::serve(host);
     for ns in ["one", "two"] {
         c.kubectl_ok(&["create", "namespace", ns]);
-        let service = format!(
-            r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"web","namespace":"{ns}"}},
-            "spec":{{"ports":[{{"name":"http","port":8080,"protocol":"TCP"}}]}}}}"#
-        );
-        c.kubectl_ok(&["create", "-f", &c.file(&format!("{ns}-svc.json"), &service)]);
-        let slice = format!(
-            r#"{{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice",
-            "metadata":{{"name":"web-1","namespace":"{ns}","labels":{{"kubernetes.io/service-name":"web"}}}},
-            "addressType":"IPv4","endpoints":[{{"addresses":["127.0.0.1"],"conditions":{{"ready":true}}}}],
-            "ports":[{{"name":"http","port":{port},"protocol":"TCP"}}]}}"#
-        );
-        c.kubectl_ok(&["create", "-f", &c.file(&format!("{ns}-slice.json"), &slice)]);
+        http_backend::expose(&c, ns, port);
     }
     c.kubectl_ok(&["label", "namespace", "two", "team=b"]);
     c.user_with_role("alice", &[], "admin", "one");

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2e::free_port;
+use e2e::http_backend::curl;
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
 use e2e::wait_until;
 
@@ -23,18 +24,6 @@ fn serve(text: &str) -> String {
     format!(
         "/bin/busybox mkdir -p /srv && echo {text} > /srv/index.html && exec /bin/busybox httpd -f -p 8080 -h /srv"
     )
-}
-
-/// curl's answer: the status code, then the body.
-fn curl(args: &[&str]) -> (String, String) {
-    let out = Command::new("curl")
-        .args(["-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (code.to_string(), body.to_string())
 }
 
 /// A ClientHello for `name`, as bytes a TLS client sends first.
