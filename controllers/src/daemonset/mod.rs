@@ -11,12 +11,11 @@ pub mod plan;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -236,15 +235,8 @@ async fn sync(ds: &DaemonSet, ctx: &Context) -> Result<Action, Error> {
     let found = match history::ensure(&ctx.client, &parent, &template).await? {
         Outcome::Found(found) => found,
         Outcome::Collision => {
-            let count = status.collision_count.unwrap_or(0) + 1;
             let sets: Api<Object<DaemonSet>> = Api::namespaced(ctx.client.clone(), &ns);
-            sets.patch_status(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": {"collisionCount": count}})),
-            )
-            .await?;
-            return Ok(Action::requeue(Duration::from_millis(100)));
+            return history::bump_collision_count(&sets, &name, status.collision_count).await;
         }
     };
     let hash = found.update().hash.clone();

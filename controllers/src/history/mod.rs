@@ -6,6 +6,7 @@ pub mod revisions;
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
@@ -56,6 +57,23 @@ fn owned_by(r: &ControllerRevision, uid: &str) -> bool {
     r.owner_references()
         .iter()
         .any(|o| o.controller == Some(true) && o.uid == uid)
+}
+
+/// What a set does on `Outcome::Collision`: its `status.collisionCount` goes up by one (so the
+/// next hash differs) and it is synced again shortly.
+pub async fn bump_collision_count<K>(
+    api: &Api<K>,
+    name: &str,
+    collision_count: Option<i32>,
+) -> Result<Action, Error>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let count = collision_count.unwrap_or(0) + 1;
+    let patch = Patch::Merge(json!({"status": {"collisionCount": count}}));
+    api.patch_status(name, &PatchParams::default(), &patch)
+        .await?;
+    Ok(Action::requeue(std::time::Duration::from_millis(100)))
 }
 
 /// The revisions of `parent`, with the one of `template` made if missing, or made the newest

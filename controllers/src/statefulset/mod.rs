@@ -10,7 +10,6 @@ pub mod plan;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -356,15 +355,8 @@ async fn sync(set: &StatefulSet, ctx: &Context) -> Result<Action, Error> {
     let found = match history::ensure(&ctx.client, &parent, &template).await? {
         Outcome::Found(found) => found,
         Outcome::Collision => {
-            let count = status.collision_count.unwrap_or(0) + 1;
             let sets: Api<Object<StatefulSet>> = Api::namespaced(ctx.client.clone(), &v.namespace);
-            sets.patch_status(
-                &v.name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": {"collisionCount": count}})),
-            )
-            .await?;
-            return Ok(Action::requeue(Duration::from_millis(100)));
+            return history::bump_collision_count(&sets, &v.name, status.collision_count).await;
         }
     };
     let update = found.update().name.clone();
