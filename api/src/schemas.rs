@@ -21,13 +21,18 @@ pub fn generator() -> SchemaGenerator {
 /// `io.k8s.api.<first label of the group, core for "">.<version>.<Kind>` for Kubernetes kinds,
 /// `com.github.openshift.api.<package>.<version>.<Kind>` for OpenShift ones, whose package is
 /// the group without `.openshift.io` and its dots (`security.internal.openshift.io` is
-/// `securityinternal`).
+/// `securityinternal`), and in the reversed-domain form of custom kinds for Oxshift's own
+/// (`config.oxshift.io` is `io.oxshift.config`).
 pub fn schema_name(group: &str, version: &str, kind: &str) -> String {
     if let Some(package) = group.strip_suffix(".openshift.io") {
         return format!(
             "com.github.openshift.api.{}.{version}.{kind}",
             package.replace('.', "")
         );
+    }
+    if group.ends_with(".oxshift.io") {
+        let reversed: Vec<&str> = group.rsplit('.').collect();
+        return format!("{}.{version}.{kind}", reversed.join("."));
     }
     if group == "apiextensions.k8s.io" {
         return format!("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{version}.{kind}");
@@ -80,7 +85,7 @@ pub fn has_schema(group: &str, version: &str, kind: &str) -> bool {
 /// paths from the object, no indices): the OpenShift kinds' patch strategies and merge keys.
 /// The Kubernetes kinds' are the scheme's own (k8s-openapi's schemas carry none).
 pub fn merge_lists(group: &str, version: &str, kind: &str) -> &'static [(String, ListMerge)] {
-    match group.ends_with(".openshift.io") {
+    match group.ends_with(".openshift.io") || group.ends_with(".oxshift.io") {
         true => openshift::merge_lists(&schema_name(group, version, kind)),
         false => &[],
     }
@@ -275,6 +280,10 @@ mod tests {
             ),
             "com.github.openshift.api.operator.v1alpha1.ImageContentSourcePolicy"
         );
+        assert_eq!(
+            schema_name("config.oxshift.io", "v1", "ImageTrustPolicy"),
+            "io.oxshift.config.v1.ImageTrustPolicy"
+        );
     }
 
     #[test]
@@ -302,7 +311,7 @@ mod tests {
     #[test]
     fn every_served_kubernetes_kind_has_a_typed_schema() {
         for def in crate::Scheme::builtin().resources() {
-            // OpenShift's kinds have theirs; Oxshift's own (`*.oxshift.io`) are open objects.
+            // OpenShift's and Oxshift's own kinds have theirs from `api/openapi/`.
             if def.stored
                 && !def.group.ends_with(".openshift.io")
                 && !def.group.ends_with(".oxshift.io")
@@ -319,12 +328,13 @@ mod tests {
     }
 
     #[test]
-    fn every_served_openshift_kind_has_a_typed_schema() {
+    fn every_served_openshift_and_oxshift_kind_has_a_typed_schema() {
         for def in crate::Scheme::builtin().resources() {
-            if def.group.ends_with(".openshift.io") {
+            if def.group.ends_with(".openshift.io") || def.group.ends_with(".oxshift.io") {
                 assert!(
                     has_schema(def.group, def.version, def.kind),
-                    "{}/{} {}: regenerate api/openapi (hack/gen-openshift-schemas.py)",
+                    "{}/{} {}: regenerate api/openapi (hack/gen-openshift-schemas.py), or \
+                     describe an Oxshift kind in api/openapi/oxshift.json",
                     def.group,
                     def.version,
                     def.kind

@@ -1,5 +1,6 @@
 //! The OpenShift kinds' schemas: openshift/api's definitions of the kinds served and of the
-//! types they reference (`api/openapi/`, with its provenance), already in OpenAPI v3 form. The
+//! types they reference (`api/openapi/`, with its provenance), already in OpenAPI v3 form, and
+//! beside them Oxshift's own kinds' (`api/openapi/oxshift.json`, written in the same form). The
 //! `io.k8s.*` definitions they refer to are k8s-openapi's, which the Kubernetes kinds share.
 
 use std::collections::HashMap;
@@ -12,10 +13,16 @@ use crate::list_merge::ListMerge;
 
 const REF_PREFIX: &str = "#/components/schemas/";
 
-/// Every definition of the file, by name (empty if the file were malformed, which a test
-/// rules out).
+/// Every definition of the files, by name (a malformed file adds none, which a test rules
+/// out).
 static DEFINITIONS: LazyLock<Map<String, Value>> = LazyLock::new(|| {
-    let text = include_str!("../../openapi/openshift-4.19.json");
+    let mut definitions = file_definitions(include_str!("../../openapi/openshift-4.19.json"));
+    definitions.extend(file_definitions(include_str!("../../openapi/oxshift.json")));
+    definitions
+});
+
+/// The `definitions` of a file.
+fn file_definitions(text: &str) -> Map<String, Value> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(mut file)) => match file.remove("definitions") {
             Some(Value::Object(definitions)) => definitions,
@@ -23,7 +30,7 @@ static DEFINITIONS: LazyLock<Map<String, Value>> = LazyLock::new(|| {
         },
         _ => Map::new(),
     }
-});
+}
 
 /// The merge lists of every definition, derived once.
 static MERGE_LISTS: LazyLock<HashMap<&'static str, Vec<(String, ListMerge)>>> =
@@ -38,7 +45,7 @@ static MERGE_LISTS: LazyLock<HashMap<&'static str, Vec<(String, ListMerge)>>> =
             .collect()
     });
 
-/// Whether `name` is an OpenShift definition of the file.
+/// Whether `name` is a definition of the files.
 pub(super) fn has(name: &str) -> bool {
     DEFINITIONS.contains_key(name)
 }
@@ -159,14 +166,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_file_parses_and_holds_openshift_definitions_only() {
+    fn the_files_parse_and_hold_openshift_and_oxshift_definitions_only() {
         assert!(DEFINITIONS.len() > 100);
-        assert!(
-            DEFINITIONS
-                .keys()
-                .all(|n| n.starts_with("com.github.openshift.api."))
-        );
+        assert!(DEFINITIONS.keys().all(|n| {
+            n.starts_with("com.github.openshift.api.") || n.starts_with("io.oxshift.")
+        }));
         assert!(has("com.github.openshift.api.route.v1.Route"));
+        assert!(has("io.oxshift.config.v1.ImageTrustPolicy"));
     }
 
     #[test]

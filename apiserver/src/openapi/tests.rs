@@ -156,10 +156,6 @@ fn every_served_kind_has_a_typed_schema_and_every_reference_resolves() {
         }
         let (group, version) = parse_gv_path(&key).unwrap();
         for def in scheme.group_version(group, version) {
-            // Oxshift's own kinds (`*.oxshift.io`) are described as open objects for now.
-            if def.group.ends_with(".oxshift.io") {
-                continue;
-            }
             let schema = &schemas[&schema_name(def)];
             assert!(
                 schema.get("x-kubernetes-preserve-unknown-fields").is_none()
