@@ -5,7 +5,8 @@
 //! by `git daemon` on loopback, whose image runs the builder's `run` and serves the
 //! repository's page through the route. The build reports its stages; the image carries the
 //! build's labels, the assemble user and `run` as its command. Turned incremental, the next
-//! build restores what `save-artifacts` kept of the previous image.
+//! build restores what `save-artifacts` kept of the previous image; a scripts URL on this
+//! machine replaces the image's `assemble`, one that serves nothing fails the build.
 //!
 //! Language detection: with the builder tagged in `openshift` as a builder that `supports`
 //! nodejs, `oc new-app <git-url>` of a repository holding a `package.json` and no Dockerfile
@@ -220,6 +221,89 @@ fn a_source_build_assembles_with_the_builders_scripts_and_an_incremental_one_res
     assert!(pulled.contains(&"PullInputImage".to_string()), "{second:#}");
     app.page_at(host, "builds", "2", WAIT);
     app.page(host, "two", WAIT);
+
+    // The strategy's scripts URL: an assemble downloaded from this machine replaces the
+    // image's (the rest stay the image's); a URL nothing can be fetched from fails the build.
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::write(
+        scripts.join("assemble"),
+        "#!/bin/sh\nset -e\ncp -R /tmp/src/. /opt/app/\necho downloaded > /opt/app/assembled-by\n",
+    )
+    .unwrap();
+    let server = ScriptServer::start(&scripts);
+    set_scripts(&home, &format!("http://127.0.0.1:{}", server.port));
+    ok(oc(&home, &["start-build", "site"]), "oc start-build");
+    let (third, _) = completed(&home, "site-3");
+    assert_eq!(
+        third["status"]["outputDockerImageReference"],
+        format!("{registry}/shop/site:latest").as_str()
+    );
+    app.page_at(host, "assembled-by", "downloaded", WAIT);
+    drop(server);
+    let nowhere = format!("http://127.0.0.1:{}", e2e::free_port());
+    set_scripts(&home, &nowhere);
+    ok(oc(&home, &["start-build", "site"]), "oc start-build");
+    let failed = wait_until("build site-4 to fail", WAIT, || {
+        let b = json_of(&home, &["get", "build", "site-4", "-o", "json"])?;
+        (b["status"]["phase"] == "Failed").then_some(b)
+    });
+    assert_eq!(
+        failed["status"]["reason"], "FetchScriptsFailed",
+        "{failed:#}"
+    );
+    assert_eq!(
+        failed["status"]["message"],
+        "Failed to fetch specified scripts."
+    );
+    let log = oc(&home, &["logs", "build/site-4"]);
+    let log = String::from_utf8_lossy(&log.stdout).into_owned();
+    assert!(
+        log.contains(&format!(
+            "could not download any scripts from URL {nowhere}"
+        )),
+        "{log}"
+    );
+}
+
+/// Sets the Source strategy's scripts URL of `bc/site`.
+fn set_scripts(home: &Path, url: &str) {
+    let patch = serde_json::json!({"spec": {"strategy": {"sourceStrategy": {"scripts": url}}}});
+    ok(
+        oc(
+            home,
+            &["patch", "bc/site", "--type=merge", "-p", &patch.to_string()],
+        ),
+        "oc patch bc",
+    );
+}
+
+/// busybox's httpd serving a directory on a loopback port, stopped when dropped.
+struct ScriptServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl ScriptServer {
+    fn start(dir: &Path) -> ScriptServer {
+        let port = e2e::free_port();
+        let child = std::process::Command::new("busybox")
+            .args(["httpd", "-f", "-p", &format!("127.0.0.1:{port}"), "-h"])
+            .arg(dir)
+            .spawn()
+            .unwrap();
+        wait_until("the scripts' server to listen", WAIT, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        ScriptServer { child, port }
+    }
+}
+
+impl Drop for ScriptServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]

@@ -27,6 +27,7 @@ mod push;
 mod recognise;
 mod runtime;
 mod s2i;
+mod scripts_url;
 mod source_info;
 mod sti_build;
 mod timing;

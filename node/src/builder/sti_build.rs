@@ -14,6 +14,7 @@ use super::docker_build::{build_and_push, pull_bases, pull_image, with_cleanup};
 use super::failure::StepFailure;
 use super::manage_dockerfile::{build_env, build_labels};
 use super::s2i::{self, Plan};
+use super::scripts_url::{self, ScriptsUrl};
 use super::source_info;
 use super::timing;
 use crate::pods::registry_sources::RegistrySources;
@@ -61,6 +62,38 @@ async fn previous_image(
     }
 }
 
+/// The scripts the build brings instead of the image's, copied to `upload/scripts`: those
+/// downloaded from the strategy's scripts URL, then the sources' own (`.s2i/bin`) for the
+/// rest, as s2i's installer looks for them. An `image://` URL names the image's scripts for
+/// every one of them.
+async fn override_scripts(
+    url: Option<&str>,
+    src: &Path,
+    docker_context: &Path,
+) -> Result<Vec<String>, StepFailure> {
+    let upload = docker_context.join("upload/scripts");
+    let mut provided = match url.filter(|u| !u.is_empty()).map(scripts_url::parse) {
+        Some(ScriptsUrl::Image(_)) => return Ok(Vec::new()),
+        Some(ScriptsUrl::Download(url)) => scripts_url::download(&url, &upload).await?,
+        None => Vec::new(),
+    };
+    let s2i_bin = src.join(".s2i/bin");
+    for name in scripts_url::SCRIPTS {
+        let script = s2i_bin.join(name);
+        if provided.iter().any(|p| p == name) || !script.is_file() {
+            continue;
+        }
+        std::fs::create_dir_all(&upload).map_err(|e| StepFailure::generic(e.to_string()))?;
+        let mut cp = Command::new("cp");
+        cp.arg("-p").arg(&script).arg(upload.join(name));
+        command::run(cp, None)
+            .await
+            .map_err(|e| StepFailure::generic(e.0))?;
+        provided.push(name.to_string());
+    }
+    Ok(provided)
+}
+
 pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
     let Some(strategy) = ctx.build.spec.strategy.source_strategy.clone() else {
         return Err(StepFailure::generic("the build has no Source strategy"));
@@ -87,16 +120,8 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
     let docker_context = work.join("dockercontext");
     let src = docker_context.join("upload/src");
     copy_dir(&ctx.context()?, &src).await?;
-    let mut override_scripts = Vec::new();
-    let s2i_bin = src.join(".s2i/bin");
-    if s2i_bin.is_dir() {
-        copy_dir(&s2i_bin, &docker_context.join("upload/scripts")).await?;
-        for name in ["assemble", "run", "save-artifacts"] {
-            if s2i_bin.join(name).is_file() {
-                override_scripts.push(name.to_string());
-            }
-        }
-    }
+    let override_scripts =
+        override_scripts(strategy.scripts.as_deref(), &src, &docker_context).await?;
     let revision = source_info::read(&work);
     // The sources' own environment first: the build's variables win over it.
     let mut env = std::fs::read_to_string(src.join(".s2i/environment"))
