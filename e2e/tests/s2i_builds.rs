@@ -382,6 +382,7 @@ fn new_app_detects_the_language_and_picks_the_builder_that_supports_it() {
     let created = ok(oc(&home, &["new-app", &url]), "oc new-app");
     for line in [
         "in image stream \"openshift/nodejs\" under tag \"latest\" for \"nodejs\"",
+        "* The source repository appears to match: nodejs",
         &format!("* A source build using source code from {url} will be created"),
         "* The resulting image will be pushed to image stream tag \"shopfront:latest\"",
         "buildconfig.build.openshift.io \"shopfront\" created",

@@ -307,6 +307,7 @@ pub async fn resolve_build(
             output,
             env: f.env.clone(),
             generated_by: f.generated_by,
+            language: detected.language,
         },
         found,
         tracks_base,
