@@ -206,6 +206,28 @@ fn new_app_builds_a_git_repository_deploys_it_and_a_webhook_redeploys_it() {
 
     // Build 1 lands in the stream; the Deployment follows it and the route serves the page.
     let first = completed(&home, "web-1");
+    let stages: Vec<(&str, Vec<&str>)> = first["status"]["stages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let steps = s["steps"].as_array().into_iter().flatten();
+            (
+                s["name"].as_str().unwrap_or_default(),
+                steps.filter_map(|p| p["name"].as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("FetchInputs", vec!["FetchGitSource"]),
+            ("PullImages", vec!["PullBaseImage"]),
+            ("Build", vec!["DockerBuild"]),
+            ("PushImage", vec!["PushDockerImage"]),
+        ],
+        "{first:#}"
+    );
     let digest = first["status"]["output"]["to"]["imageDigest"]
         .as_str()
         .unwrap()

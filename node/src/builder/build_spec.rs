@@ -72,6 +72,7 @@ pub struct SourceStrategy {
     pub env: Vec<NameValue>,
     pub scripts: Option<String>,
     pub force_pull: bool,
+    pub incremental: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

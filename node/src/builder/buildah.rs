@@ -195,8 +195,14 @@ impl Buildah {
         if names.is_empty() {
             return;
         }
+        let mut unique: Vec<&String> = Vec::new();
+        for n in names {
+            if !unique.contains(&n) {
+                unique.push(n);
+            }
+        }
         let mut c = self.command();
-        c.args(["rmi", "--force"]).args(names);
+        c.args(["rmi", "--force"]).args(unique);
         // (No `--prune`: another build's untagged layers may be in use.)
         if let Err(e) = command::run(c, None).await {
             tracing::debug!(error = %e, "build images not removed");

@@ -11,6 +11,7 @@ use super::buildah::Buildah;
 use super::details::Details;
 use super::failure::StepFailure;
 use super::log::StepLog;
+use super::timing::Timing;
 use crate::runtime::Mount;
 
 /// Where the build pod mounts its work directory (`buildworkdir`).
@@ -26,6 +27,8 @@ pub struct StepContext {
     pub client: kube::Client,
     /// A name unique to this run of the step (temporary files, image tags).
     pub run_id: String,
+    /// The stages and steps the step timed (`status.stages`).
+    pub timing: Timing,
 }
 
 /// The node's path of `container_path` through the mount holding it (the longest one).
@@ -69,6 +72,11 @@ impl StepContext {
         } else {
             inputs.join(dir)
         })
+    }
+
+    /// Reports the stages the step timed.
+    pub async fn report_stages(&self) {
+        self.details.stages(&self.timing.recorded()).await;
     }
 
     /// Reports the failure and prints its error, the step's last line.

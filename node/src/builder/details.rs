@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::build_spec::Revision;
 use super::failure::StepFailure;
+use super::timing::{self, StageInfo};
 
 const ATTEMPTS: u32 = 4;
 const FIRST_PAUSE: Duration = Duration::from_millis(25);
@@ -82,6 +83,38 @@ impl Details {
             b["status"]["phase"] = json!("Failed");
             b["status"]["reason"] = json!(failure.reason);
             b["status"]["message"] = json!(failure.message);
+        }))
+        .await;
+    }
+
+    /// The stages this step timed, joined to those the build already has (an earlier
+    /// container's). Only the stages are sent: the status the pod carries is not current.
+    pub async fn stages(&self, recorded: &[StageInfo]) {
+        if recorded.is_empty() {
+            return;
+        }
+        let path = self.path();
+        let build_path = path.trim_end_matches("/details");
+        let request = axum::http::Request::get(build_path).body(Vec::new());
+        let current = match request {
+            Ok(r) => self.client.request::<Value>(r).await,
+            Err(e) => return tracing::warn!(error = %e, "build stages not sent"),
+        };
+        let current = match current {
+            Ok(b) => timing::from_json(&b["status"]["stages"]),
+            Err(e) => {
+                tracing::warn!(path = build_path, error = %controllers::logs::describe(&e), "the build's stages not read");
+                Vec::new()
+            }
+        };
+        let mut stages = current;
+        timing::merge(&mut stages, recorded);
+        let value = timing::to_json(&stages);
+        self.send(body(&self.build, |b| {
+            if let Some(spec) = b["spec"].as_object_mut() {
+                spec.remove("revision");
+            }
+            b["status"] = json!({"stages": value});
         }))
         .await;
     }

@@ -11,6 +11,7 @@ use super::dockerfile;
 use super::failure::StepFailure;
 use super::loopback::image_allowed;
 use super::push;
+use super::timing;
 use crate::pods::registry_sources::RegistrySources;
 
 /// Upstream's temporary tag: `temp.builder.openshift.io/<ns>/<build>:<8 hex>`.
@@ -23,6 +24,30 @@ pub fn temporary_tag(namespace: &str, build: &str, run_id: &str) -> String {
     format!("temp.builder.openshift.io/{namespace}/{build}:{hex:0>8}")
 }
 
+/// Pulls `image` with the credentials of the secret `auth_variable` names, logged and timed
+/// as `step` of the PullImages stage.
+pub async fn pull_image(
+    ctx: &StepContext,
+    image: &str,
+    auth_variable: &str,
+    step: &str,
+    sources: &RegistrySources,
+) -> Result<(), StepFailure> {
+    image_allowed(image).map_err(StepFailure::pull_builder_image)?;
+    let auth = push::secret_auth_file(ctx, auth_variable);
+    ctx.log.line(&format!("\nPulling image {image} ..."));
+    let started = jiff::Timestamp::now();
+    let pulled = ctx
+        .buildah
+        .pull(image, auth.as_deref(), !sources.insecure(image), &ctx.log)
+        .await;
+    ctx.timing.step(timing::PULL_IMAGES, step, started);
+    if let Some(auth) = auth {
+        let _ = std::fs::remove_file(auth);
+    }
+    pulled.map_err(|e| StepFailure::pull_builder_image(e.0))
+}
+
 /// Makes the base images present, each pulled (logged) unless already there and not
 /// forced.
 pub async fn pull_bases(
@@ -31,30 +56,21 @@ pub async fn pull_bases(
     force: bool,
     sources: &RegistrySources,
 ) -> Result<(), StepFailure> {
-    let auth = push::secret_auth_file(ctx, "PULL_DOCKERCFG_PATH");
-    let mut result = Ok(());
     for image in images {
-        if let Err(e) = image_allowed(image) {
-            result = Err(StepFailure::pull_builder_image(e));
-            break;
-        }
+        image_allowed(image).map_err(StepFailure::pull_builder_image)?;
         if !force && ctx.buildah.has_image(image).await {
             continue;
         }
-        ctx.log.line(&format!("\nPulling image {image} ..."));
-        let pulled = ctx
-            .buildah
-            .pull(image, auth.as_deref(), !sources.insecure(image), &ctx.log)
-            .await;
-        if let Err(e) = pulled {
-            result = Err(StepFailure::pull_builder_image(e.0));
-            break;
-        }
+        pull_image(
+            ctx,
+            image,
+            "PULL_DOCKERCFG_PATH",
+            timing::PULL_BASE_IMAGE,
+            sources,
+        )
+        .await?;
     }
-    if let Some(auth) = auth {
-        let _ = std::fs::remove_file(auth);
-    }
-    result
+    Ok(())
 }
 
 /// Builds `dockerfile` in `context` into a temporary tag and pushes it to the output; the
@@ -89,10 +105,11 @@ pub async fn build_and_push(
         tls_verify: !bases.iter().any(|b| sources.insecure(b)),
         ..Default::default()
     });
-    ctx.buildah
-        .bud(&request, &ctx.log)
-        .await
-        .map_err(|e| StepFailure::docker_build(e.0))?;
+    let started = jiff::Timestamp::now();
+    let built = ctx.buildah.bud(&request, &ctx.log).await;
+    ctx.timing
+        .step(timing::BUILD, timing::DOCKER_BUILD, started);
+    built.map_err(|e| StepFailure::docker_build(e.0))?;
     let Some(target) = ctx.build.push_target() else {
         ctx.log.line("Build complete, no image push requested");
         return Ok(());

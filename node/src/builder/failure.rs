@@ -76,6 +76,15 @@ impl StepFailure {
         )
     }
 
+    /// s2i's failure to download the strategy's scripts.
+    pub fn fetch_scripts(error: impl Into<String>) -> Self {
+        Self::new(
+            "FetchScriptsFailed",
+            "Failed to fetch specified scripts.",
+            error,
+        )
+    }
+
     pub fn image_content(error: impl Into<String>) -> Self {
         Self::new(
             "FetchImageContentFailed",

@@ -13,6 +13,7 @@ use super::context::StepContext;
 use super::failure::StepFailure;
 use super::loopback::git_uri_allowed;
 use super::source_info;
+use super::timing;
 
 /// How long the first look at the repository may take (upstream's, before it waits longer).
 const LS_REMOTE_TIMEOUT: Duration = Duration::from_secs(16);
@@ -90,6 +91,7 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
     let work = ctx.work_dir()?;
     let inputs = ctx.inputs()?;
     ctx.log.line(&format!("Cloning {uri:?} ..."));
+    let started = jiff::Timestamp::now();
 
     let mut ls = git(None);
     ls.args(["ls-remote", "--heads", &uri]);
@@ -125,6 +127,8 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
             .await
             .map_err(|e| StepFailure::fetch_source(e.0))?;
     }
+    ctx.timing
+        .step(timing::FETCH_INPUTS, timing::FETCH_GIT_SOURCE, started);
 
     let mut log = git(Some(&inputs));
     log.args(["log", "-1", &format!("--pretty={REVISION_FORMAT}")]);

@@ -47,6 +47,18 @@ pub fn git_uri_allowed(uri: &str) -> Result<(), String> {
     }
 }
 
+/// Whether an `http://` or `https://` URL (a scripts URL) is on loopback.
+pub fn http_url_allowed(url: &str) -> bool {
+    match url.split_once("://") {
+        Some((scheme, rest))
+            if matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") =>
+        {
+            is_loopback_host(host_of(rest.split('/').next().unwrap_or("")))
+        }
+        _ => false,
+    }
+}
+
 /// Whether the image's registry is on loopback (`127.0.0.1:5000/ns/name:tag`); a name
 /// without a registry would go to a public one and is refused.
 pub fn image_allowed(image: &str) -> Result<(), String> {
@@ -79,6 +91,15 @@ mod tests {
         assert!(git_uri_allowed("ext::sh -c touch% /tmp/x").is_err());
         assert!(git_uri_allowed("ssh://127.0.0.1/r").is_err());
         assert!(git_uri_allowed("/srv/repo").is_err());
+    }
+
+    #[test]
+    fn scripts_urls_on_this_machine_only() {
+        assert!(http_url_allowed("http://127.0.0.1:8080/s2i"));
+        assert!(http_url_allowed("HTTPS://localhost/s2i"));
+        assert!(!http_url_allowed("http://example.com/s2i"));
+        assert!(!http_url_allowed("file:///usr/libexec/s2i"));
+        assert!(!http_url_allowed("ftp://127.0.0.1/s2i"));
     }
 
     #[test]

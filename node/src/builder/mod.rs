@@ -7,7 +7,7 @@
 //! One module per step (`git_clone` with `binary_input`, `manage_dockerfile`, `docker_build`, `sti_build`), with
 //! their pure parts apart (`dockerfile`, `s2i`); what steps share: the Build they read
 //! (`build_spec`), their context, log, commands and buildah, the details they report
-//! (`details`), their failures in upstream's words (`failure`), the rule that builds reach
+//! (`details`) with their timing (`timing`), their failures in upstream's words (`failure`), the rule that builds reach
 //! only this machine (`loopback`).
 
 mod binary_input;
@@ -27,8 +27,10 @@ mod push;
 mod recognise;
 mod runtime;
 mod s2i;
+mod scripts_url;
 mod source_info;
 mod sti_build;
+mod timing;
 
 pub use recognise::{Step, is_build_pod, native_step};
 pub use runtime::BuilderRuntime;

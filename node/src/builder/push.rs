@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::context::StepContext;
 use super::failure::StepFailure;
 use super::loopback::image_allowed;
+use super::timing;
 use crate::pods::images::secret_auths;
 use crate::pods::registry_sources::RegistrySources;
 
@@ -77,6 +78,7 @@ pub async fn push(ctx: &StepContext, built: &str, target: &str) -> Result<String
     let sources = RegistrySources::of_cluster(&ctx.client).await;
     let auth = secret_auth_file(ctx, "PUSH_DOCKERCFG_PATH");
     let digest_file = ctx.buildah.scratch().join(format!("{}.digest", ctx.run_id));
+    let started = jiff::Timestamp::now();
     let pushed = ctx
         .buildah
         .push(
@@ -87,6 +89,11 @@ pub async fn push(ctx: &StepContext, built: &str, target: &str) -> Result<String
             &ctx.log,
         )
         .await;
+    let step = match ctx.build.spec.strategy.source_strategy {
+        Some(_) => timing::PUSH_IMAGE_STEP,
+        None => timing::PUSH_DOCKER_IMAGE,
+    };
+    ctx.timing.step(timing::PUSH_IMAGE, step, started);
     if let Some(auth) = auth {
         let _ = std::fs::remove_file(auth);
     }

@@ -62,6 +62,7 @@ async fn run_step(step: Step, ctx: StepContext) -> i32 {
         Step::DockerBuild => super::docker_build::run(&ctx).await,
         Step::StiBuild => super::sti_build::run(&ctx).await,
     };
+    ctx.report_stages().await;
     match result {
         Ok(()) => 0,
         Err(failure) => {
@@ -109,6 +110,7 @@ impl BuilderRuntime {
             buildah: self.buildah.clone(),
             client: self.client.clone(),
             run_id: run_id(),
+            timing: Default::default(),
         });
         let finished = state.clone();
         let task = tokio::spawn(async move {

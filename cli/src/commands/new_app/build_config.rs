@@ -58,6 +58,8 @@ pub struct BuildPlan {
     /// The strategy's environment (`oc new-build -e`).
     pub env: Vec<(String, String)>,
     pub generated_by: &'static str,
+    /// The language the sources' files mark, if any.
+    pub language: Option<&'static str>,
 }
 
 /// A webhook secret as upstream generates one: 20 URL-safe base64 characters.
@@ -178,6 +180,7 @@ mod tests {
             },
             env: vec![],
             generated_by: "OpenShiftNewApp",
+            language: None,
         }
     }
 

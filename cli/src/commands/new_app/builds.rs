@@ -1,6 +1,7 @@
 //! A source input of `oc new-app` / `oc new-build` resolved into a build, as upstream resolves
 //! it: the repository read (`source::detect`), the strategy chosen (a Dockerfile means Docker,
-//! a builder image means Source, `--strategy` says which), the builder image looked up (an
+//! a builder image means Source, `--strategy` says which; without either, the builder whose
+//! `supports` annotation names the sources' language), the builder image looked up (an
 //! image stream tag of the project or `openshift`, else a container image through the
 //! server), and the objects the builder image still needs (a stream tracking it, or a tag on
 //! its existing stream).
@@ -180,14 +181,30 @@ pub async fn resolve_build(
             "No Dockerfile was found in the repository and the requested build strategy is 'docker'",
         ));
     }
-    let strategy = match (f.strategy, builder, &dockerfile_text) {
+    // Sources without a builder image are built by the builder that supports their
+    // language, unless their Dockerfile builds them.
+    let by_language = builder.is_none()
+        && !f.binary
+        && repo.is_some()
+        && f.strategy != Some(Strategy::Docker)
+        && (dockerfile_text.is_none() || f.strategy == Some(Strategy::Source));
+    let language_builder = match (by_language, detected.language) {
+        (false, _) => None,
+        (true, Some(language)) => {
+            Some(resolve::builder_for_language(s, language, f.insecure).await?)
+        }
+        (true, None) => return Err(no_language(&uri)),
+    };
+    let has_builder = builder.is_some() || language_builder.is_some();
+    let strategy = match (f.strategy, has_builder, &dockerfile_text) {
         (Some(st), ..) => st,
-        (None, Some(_), _) => Strategy::Source,
-        (None, None, Some(_)) => Strategy::Docker,
-        (None, None, None) if f.binary => Strategy::Docker,
-        (None, None, None) => return Err(no_language(&uri)),
+        (None, true, _) => Strategy::Source,
+        (None, false, Some(_)) => Strategy::Docker,
+        (None, false, None) if f.binary => Strategy::Docker,
+        (None, false, None) => return Err(no_language(&uri)),
     };
     let base_term = match (strategy, builder) {
+        _ if language_builder.is_some() => None,
         (_, Some(b)) => Some(b.to_string()),
         (Strategy::Source, None) if f.binary => {
             return Err(CliError::msg(
@@ -212,12 +229,13 @@ pub async fn resolve_build(
         insecure: f.insecure,
         ..Default::default()
     };
-    let (base, found) = match &base_term {
-        Some(term) => {
+    let (base, found) = match (&base_term, language_builder) {
+        (_, Some((input, line))) => (Some(input), line),
+        (Some(term), None) => {
             let (input, line) = builder_image(s, term, f, not_found).await?;
             (Some(input), line)
         }
-        None => (None, String::new()),
+        (None, None) => (None, String::new()),
     };
     let tracks_base = base.as_ref().is_some_and(|b| b.stream_namespace.is_none());
     let base_objects = match (&base, tracks_base) {
@@ -289,6 +307,7 @@ pub async fn resolve_build(
             output,
             env: f.env.clone(),
             generated_by: f.generated_by,
+            language: detected.language,
         },
         found,
         tracks_base,

@@ -9,6 +9,7 @@ pub(super) mod build_config;
 pub(super) mod builds;
 mod dockerfile;
 pub(super) mod generate;
+mod language;
 pub(super) mod output;
 mod resolve;
 pub(super) mod source;
@@ -105,7 +106,12 @@ pub(super) fn not_found(term: &str) -> CliError {
 
 Argument '{term}' was classified as an image, image~source, or loaded template reference.
 
-The 'oc new-app' command will match arguments to the following types:
+{MATCH_HELP}"
+    ))
+}
+
+/// What upstream adds to an argument that matched nothing.
+const MATCH_HELP: &str = "The 'oc new-app' command will match arguments to the following types:
 
   1. Images tagged into image streams in the current project or the 'openshift' project
      - if you don't specify a tag, we'll add ':latest'
@@ -115,9 +121,7 @@ The 'oc new-app' command will match arguments to the following types:
 
 --allow-missing-images can be used to point to an image that does not exist yet.
 
-See 'oc new-app -h' for examples."
-    ))
-}
+See 'oc new-app -h' for examples.";
 
 fn check_name(name: &str) -> Result<(), CliError> {
     let bytes = name.as_bytes();

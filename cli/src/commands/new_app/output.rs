@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::build_config::{BuildPlan, BuildSource, Output, base_stream_tag};
+use super::build_config::{BuildPlan, BuildSource, Output, Strategy, base_stream_tag};
 use super::generate::ImageInput;
 
 /// A template about to be deployed: name, description, message and parameter values.
@@ -99,6 +99,11 @@ pub fn describe_build(
     if let Some(tag) = &tracked {
         out.push_str(&format!(
             "    * An image stream tag will be created as \"{tag}\" that will track the source image\n"
+        ));
+    }
+    if let Some(language) = plan.language.filter(|_| plan.strategy == Strategy::Source) {
+        out.push_str(&format!(
+            "    * The source repository appears to match: {language}\n"
         ));
     }
     let (source, no_source) = match &plan.source {
@@ -340,6 +345,7 @@ mod tests {
             },
             env: vec![],
             generated_by: "OpenShiftNewApp",
+            language: Some("nodejs"),
         };
         assert_eq!(
             describe_build(
@@ -354,6 +360,15 @@ mod tests {
              * The resulting image will be pushed to image stream tag \"web:latest\"\n      \
              * Every time \"base:1\" changes a new build will be triggered\n\n"
         );
+        plan.strategy = Strategy::Source;
+        let text = describe_build(&plan, "", false, None);
+        assert!(
+            text.starts_with(
+                "    * The source repository appears to match: nodejs\n    * A source build using source code"
+            ),
+            "{text}"
+        );
+        plan.strategy = Strategy::Docker;
         plan.source = BuildSource::Binary;
         plan.base = None;
         let text = describe_build(&plan, "", false, None);

@@ -122,6 +122,129 @@ pub async fn image_stream(
     Ok(None)
 }
 
+/// A builder image stream tag whose `supports` annotation matches a language.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SupportsMatch {
+    pub namespace: String,
+    pub stream: String,
+    pub tag: String,
+    pub score: f32,
+}
+
+impl SupportsMatch {
+    fn name(&self) -> String {
+        format!("{}/{}:{}", self.namespace, self.stream, self.tag)
+    }
+
+    /// Upstream's lines naming the match and the argument that picks it.
+    fn suggestion(&self) -> String {
+        format!(
+            "* Image stream {:?} (tag {:?}) in project {:?}\n  Use --image-stream={:?} to specify this image or template\n\n",
+            self.stream,
+            self.tag,
+            self.namespace,
+            self.name()
+        )
+    }
+}
+
+/// The tags of `stream` (in `namespace`) whose `supports` annotation matches `value` and
+/// that have an image.
+pub fn supports_matches(namespace: &str, stream: &Value, value: &str) -> Vec<SupportsMatch> {
+    let name = stream["metadata"]["name"].as_str().unwrap_or_default();
+    let has_image = |tag: &str| {
+        stream["status"]["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["tag"] == tag && t["items"].as_array().is_some_and(|i| !i.is_empty()))
+    };
+    stream["spec"]["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let supports = t["annotations"]["supports"].as_str()?;
+            let score = super::language::supports_score(value, supports)?;
+            let tag = t["name"].as_str().unwrap_or_default();
+            has_image(tag).then(|| SupportsMatch {
+                namespace: namespace.to_string(),
+                stream: name.to_string(),
+                tag: tag.to_string(),
+                score,
+            })
+        })
+        .collect()
+}
+
+/// How upstream's resolver ends when no searcher gave one perfect match: the candidates (in
+/// the order found) leave none, a partial one, or several.
+pub fn no_perfect_match(value: &str, mut candidates: Vec<SupportsMatch>) -> CliError {
+    candidates.sort_by(|a, b| a.score.total_cmp(&b.score));
+    match candidates.as_slice() {
+        [] => CliError::msg(format!(
+            "unable to locate any image stream images with a 'supports' annotation, images in image streams, images via the image stream import API with name {value:?}\n\n{}",
+            super::MATCH_HELP
+        )),
+        [only] | [only, ..] if candidates.len() == 1 || only.score < candidates[1].score => {
+            CliError::msg(format!(
+                "only a partial match was found for {value:?}: {:?}\n\nThe argument {value:?} only partially matched the following Docker image or OpenShift image stream:\n\n{}",
+                only.name(),
+                only.suggestion()
+            ))
+        }
+        all => CliError::msg(format!(
+            "multiple images or templates matched {value:?}: {}\n\nThe argument {value:?} could apply to the following Docker images, OpenShift image streams, or templates:\n\n{}",
+            all.len(),
+            all.iter()
+                .map(SupportsMatch::suggestion)
+                .collect::<String>()
+        )),
+    }
+}
+
+/// The builder for a detected language, searched as upstream searches it: image stream tags
+/// whose `supports` annotation names it (the project's first, then `openshift`'s), then an
+/// image stream of the language's name, then a container image of that name; one perfect
+/// match wins, anything else is upstream's error.
+pub async fn builder_for_language(
+    s: &Session,
+    language: &str,
+    insecure: bool,
+) -> Result<(ImageInput, String), CliError> {
+    let mut matches = Vec::new();
+    for ns in search_namespaces(s) {
+        let path = format!("/apis/image.openshift.io/v1/namespaces/{ns}/imagestreams");
+        let Some(list) = get_if_there(s, &path).await? else {
+            continue;
+        };
+        for stream in list["items"].as_array().into_iter().flatten() {
+            matches.extend(supports_matches(&ns, stream, language));
+        }
+        if matches.iter().any(|m| m.score == 0.0) {
+            break;
+        }
+    }
+    let exact: Vec<&SupportsMatch> = matches.iter().filter(|m| m.score == 0.0).collect();
+    if let [only] = exact.as_slice() {
+        let term = only.name();
+        if let Some((input, line)) = image_stream(s, &term, None).await? {
+            let line = line.replace(&format!("for {term:?}"), &format!("for {language:?}"));
+            return Ok((input, line));
+        }
+    }
+    if exact.len() > 1 {
+        return Err(no_perfect_match(language, matches));
+    }
+    if let Some(found) = image_stream(s, language, None).await? {
+        return Ok(found);
+    }
+    if let Ok(ImageLookup::Found(meta)) = lookup_image(s, language, insecure).await {
+        return Ok(image_input(language, None, &meta));
+    }
+    Err(no_perfect_match(language, matches))
+}
+
 /// What the cluster can tell of a container image.
 pub enum ImageLookup {
     /// Found, with its Docker metadata.
@@ -282,5 +405,50 @@ mod tests {
         assert_eq!(human_duration(30), "30 seconds");
         assert_eq!(human_duration(90), "About a minute");
         assert_eq!(human_duration(4 * 365 * 86400 + 10), "4 years");
+    }
+
+    #[test]
+    fn builders_match_by_their_supports_annotation_as_upstreams() {
+        let stream = json!({"metadata": {"name": "nodejs"},
+            "spec": {"tags": [
+                {"name": "14", "annotations": {"supports": "nodejs:14,nodejs", "tags": "builder"}},
+                {"name": "12", "annotations": {"supports": "nodejs:12"}},
+                {"name": "10", "annotations": {"supports": "nodejs"}},
+                {"name": "plain"}]},
+            "status": {"tags": [
+                {"tag": "14", "items": [{"image": "sha256:1"}]},
+                {"tag": "12", "items": [{"image": "sha256:2"}]},
+                {"tag": "10", "items": []}]}});
+        let found = supports_matches("openshift", &stream, "nodejs");
+        let named: Vec<(String, f32)> = found.iter().map(|m| (m.name(), m.score)).collect();
+        assert_eq!(
+            named,
+            [
+                ("openshift/nodejs:14".to_string(), 0.0),
+                ("openshift/nodejs:12".to_string(), 0.5)
+            ]
+        );
+        let text = |e: CliError| match e {
+            CliError::Message(m) => m,
+            other => other.to_string(),
+        };
+        assert!(text(no_perfect_match("ruby", vec![])).starts_with(
+            "unable to locate any image stream images with a 'supports' annotation, images in image streams, images via the image stream import API with name \"ruby\"\n\nThe 'oc new-app' command"
+        ));
+        let partial = text(no_perfect_match("nodejs", vec![found[1].clone()]));
+        assert!(
+            partial.starts_with(
+                "only a partial match was found for \"nodejs\": \"openshift/nodejs:12\"\n\nThe argument \"nodejs\" only partially matched"
+            ),
+            "{partial}"
+        );
+        assert!(partial.contains(
+            "* Image stream \"nodejs\" (tag \"12\") in project \"openshift\"\n  Use --image-stream=\"openshift/nodejs:12\" to specify this image or template"
+        ));
+        let both = vec![found[0].clone(), found[0].clone()];
+        assert!(
+            text(no_perfect_match("nodejs", both))
+                .starts_with("multiple images or templates matched \"nodejs\": 2")
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! URLs, `user@host:path`, local Git repositories; `builder~source` pairs a builder image with
 //! it), the name upstream derives from the URL, and what the repository holds — learned, as
 //! upstream learns it, from a shallow clone made here (the Dockerfile of the context
-//! directory).
+//! directory, else the language its files mark).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -137,6 +137,8 @@ impl Drop for Scratch {
 pub struct Detected {
     /// The Dockerfile's text, when there is one.
     pub dockerfile: Option<String>,
+    /// The language its files mark (`language::detect`).
+    pub language: Option<&'static str>,
 }
 
 /// Reads the repository: a local one in place, a remote one from a shallow clone of its ref.
@@ -144,6 +146,7 @@ pub fn detect(repo: &SourceRepo, context_dir: &str) -> Result<Detected, CliError
     let context = context_dir.trim_matches('/');
     let read = |root: &Path| Detected {
         dockerfile: std::fs::read_to_string(root.join(context).join("Dockerfile")).ok(),
+        language: super::language::detect(&root.join(context)),
     };
     if let Some(local) = &repo.local {
         return Ok(read(local));
