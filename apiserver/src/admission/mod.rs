@@ -6,6 +6,7 @@
 
 mod attributes;
 pub(crate) mod cel;
+mod cluster_resource_quota;
 mod image_policy;
 pub mod image_trust;
 mod limit_ranger;
@@ -28,6 +29,7 @@ pub fn compile_check(source: &str) -> Result<(), String> {
 use serde_json::Value;
 
 pub use attributes::{Attributes, Operation};
+pub(crate) use cluster_resource_quota::cluster_quotas_selecting;
 pub use webhook::WebhookMetrics;
 
 use crate::ApiServer;
@@ -94,6 +96,7 @@ pub const PLUGINS: &[&str] = &[
     policy::PLUGIN,
     webhook::VALIDATING,
     resource_quota::NAME,
+    cluster_resource_quota::NAME,
 ];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
@@ -162,6 +165,9 @@ pub async fn validate(
     // Last, as upstream: only what every other plugin admitted is charged.
     if on(resource_quota::NAME) && resource_quota::applies(a) {
         resource_quota::check(server, a, obj).await?;
+    }
+    if on(cluster_resource_quota::NAME) && cluster_resource_quota::applies(a) {
+        cluster_resource_quota::check(server, a, obj).await?;
     }
     Ok(admitted)
 }
