@@ -12,6 +12,7 @@ pub mod image_trust;
 mod limit_ranger;
 mod matching;
 mod owner_references;
+mod pod_node_selector;
 mod policy;
 mod project_node_selector;
 mod rbac_escalation;
@@ -49,6 +50,7 @@ pub struct State {
     webhooks: webhook::State,
     policies: policy::State,
     quotas: resource_quota::State,
+    cluster_quotas: cluster_resource_quota::State,
     image_trust: image_trust::State,
 }
 
@@ -88,6 +90,7 @@ impl Config {
 pub const PLUGINS: &[&str] = &[
     image_policy::NAME,
     project_node_selector::NAME,
+    pod_node_selector::NAME,
     limit_ranger::NAME,
     scc::NAME,
     webhook::MUTATING,
@@ -125,6 +128,9 @@ pub async fn mutate(
     }
     if on(project_node_selector::NAME) && project_node_selector::applies(a) {
         project_node_selector::admit(server, a, obj).await?;
+    }
+    if on(pod_node_selector::NAME) && pod_node_selector::applies(a) {
+        pod_node_selector::admit(server, a, obj).await?;
     }
     if on(limit_ranger::NAME) && limit_ranger::applies(a) {
         limit_ranger::admit(server, a, obj).await?;
