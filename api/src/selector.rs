@@ -183,6 +183,46 @@ impl LabelSelector {
         self.requirements.is_empty()
     }
 
+    /// The selector as a LabelSelector object (upstream's `ParseToLabelSelector`): equalities
+    /// in `matchLabels`, the rest in `matchExpressions`; `>` and `<` have no object form.
+    pub fn to_object(&self) -> Result<Value, String> {
+        let mut labels = Map::new();
+        let mut expressions = Vec::new();
+        for r in &self.requirements {
+            let values: Vec<Value> = r.values.iter().map(|v| Value::String(v.clone())).collect();
+            let (operator, values) = match r.op {
+                Op::Equals => {
+                    let value = r.values.first().cloned().unwrap_or_default();
+                    labels.insert(r.key.clone(), Value::String(value));
+                    continue;
+                }
+                Op::In => ("In", values),
+                Op::NotEquals | Op::NotIn => ("NotIn", values),
+                Op::Exists => ("Exists", Vec::new()),
+                Op::NotExists => ("DoesNotExist", Vec::new()),
+                Op::GreaterThan => {
+                    return Err("\">\" is not a valid label selector operator".into());
+                }
+                Op::LessThan => return Err("\"<\" is not a valid label selector operator".into()),
+            };
+            let mut e = Map::new();
+            e.insert("key".into(), Value::String(r.key.clone()));
+            e.insert("operator".into(), Value::String(operator.into()));
+            if !values.is_empty() {
+                e.insert("values".into(), Value::Array(values));
+            }
+            expressions.push(Value::Object(e));
+        }
+        let mut selector = Map::new();
+        if !labels.is_empty() {
+            selector.insert("matchLabels".into(), Value::Object(labels));
+        }
+        if !expressions.is_empty() {
+            selector.insert("matchExpressions".into(), Value::Array(expressions));
+        }
+        Ok(Value::Object(selector))
+    }
+
     /// Whether `labels` (an object's `metadata.labels`, if any) satisfy every requirement.
     pub fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
@@ -202,6 +242,38 @@ impl LabelSelector {
             }
         })
     }
+}
+
+/// Whether a LabelSelector object (`matchLabels`, `matchExpressions`) selects `labels`; an
+/// empty one selects everything.
+pub fn label_selector_matches(selector: &Value, labels: Option<&Map<String, Value>>) -> bool {
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    let match_labels = selector["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .all(|(k, v)| label(k) == v.as_str());
+    let expressions = selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|e| {
+            let key = e["key"].as_str().unwrap_or_default();
+            let values: Vec<&str> = e["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            match (e["operator"].as_str(), label(key)) {
+                (Some("In"), Some(v)) => values.contains(&v),
+                (Some("NotIn"), v) => v.is_none_or(|v| !values.contains(&v)),
+                (Some("Exists"), v) => v.is_some(),
+                (Some("DoesNotExist"), v) => v.is_none(),
+                _ => false,
+            }
+        });
+    match_labels && expressions
 }
 
 /// A label selector object in its string form, as kubectl prints it: `matchLabels` (or a
@@ -305,6 +377,24 @@ mod tests {
 
     fn labels(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn selectors_as_objects() {
+        let object = |s: &str| LabelSelector::parse(s).and_then(|l| l.to_object());
+        assert_eq!(
+            object("team=a,env in (x,y),!old,tier!=web"),
+            Ok(json!({"matchLabels": {"team": "a"}, "matchExpressions": [
+                {"key": "env", "operator": "In", "values": ["x", "y"]},
+                {"key": "old", "operator": "DoesNotExist"},
+                {"key": "tier", "operator": "NotIn", "values": ["web"]}]}))
+        );
+        assert!(object("n>1").is_err());
+        let selector = json!({"matchLabels": {"team": "a"},
+            "matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["x"]}]});
+        let l = labels(json!({"team": "a"}));
+        assert!(label_selector_matches(&selector, Some(&l)));
+        assert!(!label_selector_matches(&selector, None));
     }
 
     #[test]

@@ -29,6 +29,8 @@
 //!   workloads annotated with `image.openshift.io/triggers`);
 //! - `resource_quota`: each ResourceQuota's status: `hard` from its spec, `used` recomputed
 //!   from the namespace's objects;
+//! - `cluster_quota`: each ClusterResourceQuota's status: the usage of every project it
+//!   selects, and their total;
 //! - `replicaset`: ReplicaSets and ReplicationControllers keep their number of pods;
 //! - `daemonset`: DaemonSets keep one pod on each node that fits their template;
 //! - `statefulset`: StatefulSets keep ordered pods with stable names and claims, rolled by
@@ -49,6 +51,7 @@
 pub mod backoff;
 pub mod bounded;
 pub mod build;
+pub mod cluster_quota;
 pub mod cluster_role_aggregation;
 pub mod cronjob;
 pub mod daemonset;
@@ -176,6 +179,7 @@ pub async fn run(client: Client, options: Options) {
         persistent_volume::run(client.clone()),
         persistent_volume::protection::run(client.clone()),
         resource_quota::run(client.clone()),
+        cluster_quota::run(client.clone()),
         statefulset::run(client.clone()),
         daemonset::run(client.clone()),
         cronjob::run(client.clone()),

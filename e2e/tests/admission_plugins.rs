@@ -1,5 +1,6 @@
 //! OpenShift's smaller admission plugins as a project admin meets them: the project's node
-//! selector merged into her pods (a conflicting pod refused), and owner references that
+//! selector and the namespace's `scheduler.alpha.kubernetes.io/node-selector` merged into
+//! her pods (a conflicting pod refused by each), and owner references that
 //! block an owner's deletion refused until she may update the owner's finalizers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -48,6 +49,35 @@ fn project_node_selectors_and_blocking_owner_references_bound_a_project_admin() 
         refused,
         format!(
             "Error from server (Forbidden): error when creating \"{file}\": pods \"west\" is forbidden: pod node label selector conflicts with its project node label selector\n"
+        )
+    );
+
+    // PodNodeSelector: the namespace's scheduler annotation applies too, after the project's.
+    c.kubectl_ok(&[
+        "annotate",
+        "namespace",
+        PROJECT,
+        "scheduler.alpha.kubernetes.io/node-selector=tier=web",
+    ]);
+    assert_eq!(
+        as_alice("both.json", &pod("both", r#"{"disk": "ssd"}"#)).1,
+        ""
+    );
+    let selector = c.kubectl_ok(&[
+        "get",
+        "pod",
+        "both",
+        "-n",
+        PROJECT,
+        "-o",
+        "jsonpath={.spec.nodeSelector}",
+    ]);
+    assert_eq!(selector, r#"{"disk":"ssd","region":"east","tier":"web"}"#);
+    let (file, refused) = as_alice("db.json", &pod("db", r#"{"tier": "db"}"#));
+    assert_eq!(
+        refused,
+        format!(
+            "Error from server (Forbidden): error when creating \"{file}\": pods \"db\" is forbidden: pod node label selector conflicts with its namespace node label selector\n"
         )
     );
 

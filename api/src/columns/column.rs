@@ -114,6 +114,8 @@ pub enum Special {
     CsiModes,
     /// The status of a flow schema's `Dangling` condition, `?` without one.
     FlowSchemaDangling,
+    /// A cluster quota's `spec.selector.annotations` as Go prints a map (`map[k:v]`).
+    AnnotationSelector,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -271,3 +271,19 @@ pub const USER_OAUTH_ACCESS_TOKEN: &[Column] = &[
         Cell::Joined("scopes", ""),
     ),
 ];
+
+/// AppliedClusterResourceQuotas, as openshift-apiserver prints them.
+pub const APPLIED_CLUSTER_RESOURCE_QUOTA: &[Column] = &[
+    NAME,
+    col(
+        "Labels Selector",
+        "string",
+        "The label selector of the projects the quota selects.",
+        Cell::Selector("spec.selector.labels"),
+    ),
+    special(
+        "Annotations Selector",
+        "The annotations the projects the quota selects carry.",
+        AnnotationSelector,
+    ),
+];

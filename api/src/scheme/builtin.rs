@@ -365,6 +365,10 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("security.openshift.io"/"v1", "PodSecurityPolicyReview", "podsecuritypolicyreviews", "podsecuritypolicyreview", Namespaced, short: [], categories: &[], subresources: NONE)
         .review(),
     resource!("security.openshift.io"/"v1", "RangeAllocation", "rangeallocations", "rangeallocation", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("quota.openshift.io"/"v1", "ClusterResourceQuota", "clusterresourcequotas", "clusterresourcequota", Cluster, short: [], categories: &[], subresources: STATUS),
+    resource!("quota.openshift.io"/"v1", "AppliedClusterResourceQuota", "appliedclusterresourcequotas", "appliedclusterresourcequota", Namespaced, short: [], categories: &[], subresources: NONE)
+        .derived(&["get", "list"])
+        .with_columns(columns::APPLIED_CLUSTER_RESOURCE_QUOTA),
     resource!("config.openshift.io"/"v1", "Image", "images", "image", Cluster, short: [], categories: &[], subresources: STATUS),
     resource!("config.openshift.io"/"v1", "ImageDigestMirrorSet", "imagedigestmirrorsets", "imagedigestmirrorset", Cluster, short: ["idms"], categories: &[], subresources: STATUS),
     resource!("config.openshift.io"/"v1", "ImageTagMirrorSet", "imagetagmirrorsets", "imagetagmirrorset", Cluster, short: ["itms"], categories: &[], subresources: STATUS),

@@ -6,11 +6,13 @@
 
 mod attributes;
 pub(crate) mod cel;
+mod cluster_resource_quota;
 mod image_policy;
 pub mod image_trust;
 mod limit_ranger;
 mod matching;
 mod owner_references;
+mod pod_node_selector;
 mod policy;
 mod project_node_selector;
 mod rbac_escalation;
@@ -28,6 +30,7 @@ pub fn compile_check(source: &str) -> Result<(), String> {
 use serde_json::Value;
 
 pub use attributes::{Attributes, Operation};
+pub(crate) use cluster_resource_quota::cluster_quotas_selecting;
 pub use webhook::WebhookMetrics;
 
 use crate::ApiServer;
@@ -47,6 +50,7 @@ pub struct State {
     webhooks: webhook::State,
     policies: policy::State,
     quotas: resource_quota::State,
+    cluster_quotas: cluster_resource_quota::State,
     image_trust: image_trust::State,
 }
 
@@ -86,6 +90,7 @@ impl Config {
 pub const PLUGINS: &[&str] = &[
     image_policy::NAME,
     project_node_selector::NAME,
+    pod_node_selector::NAME,
     limit_ranger::NAME,
     scc::NAME,
     webhook::MUTATING,
@@ -94,6 +99,7 @@ pub const PLUGINS: &[&str] = &[
     policy::PLUGIN,
     webhook::VALIDATING,
     resource_quota::NAME,
+    cluster_resource_quota::NAME,
 ];
 
 /// What admission adds to a response: warnings for the client (`Warning` headers).
@@ -122,6 +128,9 @@ pub async fn mutate(
     }
     if on(project_node_selector::NAME) && project_node_selector::applies(a) {
         project_node_selector::admit(server, a, obj).await?;
+    }
+    if on(pod_node_selector::NAME) && pod_node_selector::applies(a) {
+        pod_node_selector::admit(server, a, obj).await?;
     }
     if on(limit_ranger::NAME) && limit_ranger::applies(a) {
         limit_ranger::admit(server, a, obj).await?;
@@ -162,6 +171,9 @@ pub async fn validate(
     // Last, as upstream: only what every other plugin admitted is charged.
     if on(resource_quota::NAME) && resource_quota::applies(a) {
         resource_quota::check(server, a, obj).await?;
+    }
+    if on(cluster_resource_quota::NAME) && cluster_resource_quota::applies(a) {
+        cluster_resource_quota::check(server, a, obj).await?;
     }
     Ok(admitted)
 }

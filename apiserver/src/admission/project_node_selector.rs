@@ -22,7 +22,7 @@ pub fn applies(a: &Attributes<'_>) -> bool {
 }
 
 /// `key=value,key2=value2` as a map; upstream's error for anything else.
-fn parse(selector: &str) -> Result<Vec<(String, String)>, String> {
+pub(super) fn parse(selector: &str) -> Result<Vec<(String, String)>, String> {
     let mut labels = Vec::new();
     for part in selector.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, value) = part
@@ -38,8 +38,12 @@ fn parse(selector: &str) -> Result<Vec<(String, String)>, String> {
     Ok(labels)
 }
 
-/// Merges `project` into the pod's nodeSelector, or says how they conflict.
-fn merge(project: &[(String, String)], pod: &mut Value) -> Result<(), &'static str> {
+/// A pod's nodeSelector asks another value of a label the namespace's selector fixes.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Conflict;
+
+/// Merges `project` into the pod's nodeSelector, unless they conflict.
+pub(super) fn merge(project: &[(String, String)], pod: &mut Value) -> Result<(), Conflict> {
     let current = pod["spec"]["nodeSelector"]
         .as_object()
         .cloned()
@@ -47,11 +51,7 @@ fn merge(project: &[(String, String)], pod: &mut Value) -> Result<(), &'static s
     let mut merged: Map<String, Value> = current.clone();
     for (key, value) in project {
         match current.get(key).and_then(Value::as_str) {
-            Some(v) if v != value => {
-                return Err(
-                    "pod node label selector conflicts with its project node label selector",
-                );
-            }
+            Some(v) if v != value => return Err(Conflict),
             _ => {
                 merged.insert(key.clone(), Value::String(value.clone()));
             }
@@ -94,7 +94,9 @@ pub async fn admit(
         message,
     };
     let project = parse(selector).map_err(&refused)?;
-    merge(&project, pod).map_err(|m| refused(m.to_string()))
+    merge(&project, pod).map_err(|_| {
+        refused("pod node label selector conflicts with its project node label selector".into())
+    })
 }
 
 #[cfg(test)]

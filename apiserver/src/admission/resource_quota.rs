@@ -120,7 +120,7 @@ async fn tracked(
     }))
 }
 
-fn name_of(q: &Value) -> &str {
+pub(super) fn name_of(q: &Value) -> &str {
     q["metadata"]["name"].as_str().unwrap_or_default()
 }
 
@@ -132,7 +132,7 @@ fn used_json(used: &api::quota::Usage) -> Value {
     Value::Object(list)
 }
 
-fn refused(a: &Attributes<'_>, obj: &Value, message: String) -> ApiError {
+pub(super) fn refused(a: &Attributes<'_>, obj: &Value, message: String) -> ApiError {
     let name = obj["metadata"]["name"].as_str().unwrap_or(a.name);
     ApiError::Forbidden {
         target: Target {

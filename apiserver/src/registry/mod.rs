@@ -35,6 +35,7 @@ pub mod object;
 pub mod policy;
 pub mod project;
 pub mod query;
+pub mod quota;
 pub mod response;
 pub mod rest;
 pub mod route;
@@ -92,6 +93,12 @@ impl Registry {
             "config.oxshift.io",
             "imagetrustpolicies",
             &config_oxshift::ImageTrustPolicies,
+        );
+        r.strategy("", "resourcequotas", &quota::ResourceQuotas);
+        r.strategy(
+            "quota.openshift.io",
+            "clusterresourcequotas",
+            &quota::ClusterResourceQuotas,
         );
         r.strategy("", "services", &core::Services);
         r.strategy("", "pods", &core::Pods);
@@ -248,6 +255,12 @@ impl Registry {
                 security::reviews::Reviews,
             );
         }
+        r.handler(
+            "quota.openshift.io",
+            "appliedclusterresourcequotas",
+            "",
+            quota::AppliedClusterResourceQuotas,
+        );
         r.handler("project.openshift.io", "projects", "", project::Projects);
         r.handler(
             "project.openshift.io",

@@ -150,6 +150,8 @@ fn has_events(kind: &str) -> bool {
             | "RoleBinding"
             | "ClusterRoleBinding"
             | "ResourceQuota"
+            | "ClusterResourceQuota"
+            | "AppliedClusterResourceQuota"
     )
 }
 
@@ -166,6 +168,8 @@ fn oc_style(kind: &str) -> bool {
             | "DeploymentConfig"
             | "BuildConfig"
             | "Build"
+            | "ClusterResourceQuota"
+            | "AppliedClusterResourceQuota"
     )
 }
 
@@ -190,6 +194,9 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         ("build.openshift.io", "Build") => builds::build(&mut out, obj),
         ("", "ServiceAccount") => kinds::service_account(&mut out, obj),
         ("", "ResourceQuota") => kinds::resource_quota(&mut out, obj),
+        ("quota.openshift.io", "ClusterResourceQuota" | "AppliedClusterResourceQuota") => {
+            openshift::cluster_quota(&mut out, obj)
+        }
         ("", "PersistentVolume") => storage::persistent_volume(&mut out, obj),
         ("", "PersistentVolumeClaim") => storage::persistent_volume_claim(&mut out, s, obj).await,
         ("", "Service") => workloads::service(&mut out, s, obj).await,

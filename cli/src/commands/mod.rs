@@ -6,6 +6,7 @@ pub mod apply;
 pub mod auth;
 pub mod cancel_build;
 pub mod config;
+pub mod create_cluster_quota;
 pub mod create_deployment;
 pub mod create_route;
 mod deployment_status;

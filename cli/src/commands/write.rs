@@ -78,6 +78,9 @@ pub struct CreateArgs {
 pub enum CreateCommand {
     /// Request a service account token.
     Token(super::token::TokenArgs),
+    /// Create a cluster resource quota.
+    #[command(name = "clusterresourcequota", alias = "clusterquota")]
+    ClusterResourceQuota(super::create_cluster_quota::ClusterQuotaArgs),
     /// Create a deployment with the specified name.
     Deployment(super::create_deployment::DeploymentArgs),
     /// Expose containers externally via secured routes.
@@ -122,6 +125,9 @@ pub async fn create(g: &Globals, a: &CreateArgs) -> Result<(), CliError> {
         Some(CreateCommand::Token(t)) => return super::token::create_token(g, t).await,
         Some(CreateCommand::Deployment(d)) => return super::create_deployment::create(g, d).await,
         Some(CreateCommand::Route(r)) => return super::create_route::create(g, r).await,
+        Some(CreateCommand::ClusterResourceQuota(q)) => {
+            return super::create_cluster_quota::create(g, q).await;
+        }
         None => {}
     }
     if a.filenames.is_empty() {

@@ -6,7 +6,7 @@
 //! recomputation: admission charged them already, and a count taken while creates are in
 //! flight could miss one.
 
-mod usage;
+pub(crate) mod usage;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -28,13 +28,13 @@ pub const RESYNC: Duration = Duration::from_secs(300);
 
 /// The namespaces whose quotas need recomputing.
 #[derive(Default)]
-struct Dirty {
+pub(crate) struct Dirty {
     namespaces: Mutex<BTreeSet<String>>,
-    notify: Notify,
+    pub(crate) notify: Notify,
 }
 
 impl Dirty {
-    fn mark(&self, namespace: &str) {
+    pub(crate) fn mark(&self, namespace: &str) {
         self.namespaces
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -42,7 +42,7 @@ impl Dirty {
         self.notify.notify_one();
     }
 
-    fn take(&self) -> BTreeSet<String> {
+    pub(crate) fn take(&self) -> BTreeSet<String> {
         std::mem::take(&mut *self.namespaces.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -96,7 +96,7 @@ fn needs_sync(quota: &Value) -> bool {
 }
 
 /// Pods deleted or ended give their usage back.
-async fn watch_pods(client: Client, dirty: Arc<Dirty>) {
+pub(crate) async fn watch_pods(client: Client, dirty: Arc<Dirty>) {
     let api: Api<Object<Pod>> = Api::all(client);
     let mut events = watcher(api, watcher::Config::default())
         .default_backoff()
@@ -125,7 +125,7 @@ fn releasing(p: &Object<Pod>) -> bool {
 }
 
 /// Objects of a kind deleted give their count back.
-async fn watch_deletions<K>(client: Client, dirty: Arc<Dirty>)
+pub(crate) async fn watch_deletions<K>(client: Client, dirty: Arc<Dirty>)
 where
     K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + Send + Sync + 'static,
 {
@@ -178,7 +178,7 @@ async fn work(client: Client, dirty: Arc<Dirty>) {
     }
 }
 
-async fn get(client: &Client, path: String) -> Result<Option<Value>, String> {
+pub(crate) async fn get(client: &Client, path: String) -> Result<Option<Value>, String> {
     let request = http::Request::get(path)
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
@@ -220,7 +220,12 @@ async fn sync_namespace(client: &Client, ns: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn sync_quota(client: &Client, ns: &str, quota: &Value) -> Result<(), String> {
+/// What the namespace's objects add up to for the names `quota` limits (and its scopes).
+pub(crate) async fn measure(
+    client: &Client,
+    ns: &str,
+    quota: &Value,
+) -> Result<api::quota::Usage, String> {
     let mut measured = api::quota::Usage::new();
     let now = jiff::Timestamp::now().as_second();
     for ((group, plural), names) in usage::tracked(quota) {
@@ -233,6 +238,11 @@ async fn sync_quota(client: &Client, ns: &str, quota: &Value) -> Result<(), Stri
         let objects = listed["items"].as_array().cloned().unwrap_or_default();
         measured.extend(usage::sum(quota, (&group, &plural), &names, &objects, now));
     }
+    Ok(measured)
+}
+
+async fn sync_quota(client: &Client, ns: &str, quota: &Value) -> Result<(), String> {
+    let measured = measure(client, ns, quota).await?;
     let next = usage::status(quota, &measured);
     if usage::unchanged(quota, &next) {
         return Ok(());

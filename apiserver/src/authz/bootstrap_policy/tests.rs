@@ -289,8 +289,8 @@ fn openshift_powers_of_the_namespace_roles() {
 fn namespace_roles_cover_the_served_kinds() {
     let p = policy();
     let scheme = Scheme::builtin();
-    // As upstream: pod templates and storage capacities are no project role's; revisions are
-    // read, never written, by users.
+    // As upstream: pod templates and storage capacities are no project role's; revisions and applied
+    // cluster quotas are read, never written, by users.
     let unseen = [
         "secrets",
         "leases",
@@ -300,6 +300,7 @@ fn namespace_roles_cover_the_served_kinds() {
         "csistoragecapacities",
     ];
     let unwritten = [
+        "appliedclusterresourcequotas",
         "endpoints",
         "endpointslices",
         "limitranges",
@@ -311,6 +312,7 @@ fn namespace_roles_cover_the_served_kinds() {
         "csistoragecapacities",
     ];
     let unupdated = [
+        "appliedclusterresourcequotas",
         "endpoints",
         "endpointslices",
         "limitranges",

@@ -319,6 +319,16 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
                 .filter_map(|m| m.as_str().map(str::to_string))
                 .collect(),
         ),
+        Special::AnnotationSelector => {
+            // Go's `%v` of a map[string]string, keys sorted.
+            let pairs: Vec<String> = at(obj, "spec.selector.annotations")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or_default()))
+                .collect();
+            format!("map[{}]", pairs.join(" "))
+        }
         Special::FlowSchemaDangling => list(obj, "status.conditions")
             .find(|c| c["type"] == "Dangling")
             .map(|c| c["status"].as_str().unwrap_or_default().to_string())

@@ -2,7 +2,7 @@
 //! selectors, restart policies their controllers can honour, and jobs' counts.
 
 use api::scheme::ResourceDef;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::errors::{Bad, FieldErrors, bad};
 use super::meta::labels;
@@ -50,7 +50,10 @@ pub fn replicated(def: &ResourceDef, obj: &Value, old: Option<&Value>, errors: &
                 );
                 None
             } else {
-                Some(selector_matches(selector, template_labels.as_object()))
+                Some(api::selector::label_selector_matches(
+                    selector,
+                    template_labels.as_object(),
+                ))
             }
         }
     };
@@ -123,37 +126,6 @@ fn selector_is_empty(selector: &Value) -> bool {
         _ => true,
     };
     empty("matchLabels") && empty("matchExpressions")
-}
-
-/// Whether a LabelSelector selects `labels`.
-pub fn selector_matches(selector: &Value, labels: Option<&Map<String, Value>>) -> bool {
-    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    let match_labels = selector["matchLabels"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .all(|(k, v)| label(k) == v.as_str());
-    let expressions = selector["matchExpressions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .all(|e| {
-            let key = e["key"].as_str().unwrap_or_default();
-            let values: Vec<&str> = e["values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            match (e["operator"].as_str(), label(key)) {
-                (Some("In"), Some(v)) => values.contains(&v),
-                (Some("NotIn"), v) => v.is_none_or(|v| !values.contains(&v)),
-                (Some("Exists"), v) => v.is_some(),
-                (Some("DoesNotExist"), v) => v.is_none(),
-                _ => false,
-            }
-        });
-    match_labels && expressions
 }
 
 /// A LabelSelector as Go prints it in messages (`v1.LabelSelector{MatchLabels:...}`).

@@ -50,7 +50,7 @@ pub(super) fn generic(out: &mut String, obj: &Value) {
     );
 }
 
-fn sorted_entries(map: &Value) -> Vec<(&String, &Value)> {
+pub(super) fn sorted_entries(map: &Value) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = map.as_object().into_iter().flatten().collect();
     entries.sort_by(|a, b| a.0.cmp(b.0));
     entries

@@ -507,6 +507,48 @@ pub async fn deployment_config(out: &mut String, s: &Session, dc: &Value) {
     }
 }
 
+/// `oc describe clusterresourcequota|appliedclusterresourcequota` (oc's `DescribeClusterQuota`):
+/// the common header, the projects the quota spans as Go quotes a list, its selectors, then
+/// the total used against hard.
+pub fn cluster_quota(out: &mut String, quota: &Value) {
+    meta(out, quota);
+    let namespaces: Vec<String> = quota["status"]["namespaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| format!("{:?}", str_of(&n["namespace"])))
+        .collect();
+    let selector = &quota["spec"]["selector"];
+    out.push_str(&format!(
+        "Namespace Selector: [{}]\nLabel Selector: {}\nAnnotationSelector: {}\n",
+        namespaces.join(" "),
+        api::selector::format_label_selector(selector.get("labels")),
+        match &selector["annotations"] {
+            Value::Null => "map[]".to_string(),
+            annotations => go_value(annotations),
+        }
+    ));
+    let mut scopes: Vec<&str> = quota["spec"]["quota"]["scopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !scopes.is_empty() {
+        scopes.sort_unstable();
+        out.push_str(&format!("Scopes:\t{}\n", scopes.join(", ")));
+    }
+    out.push_str("Resource\tUsed\tHard\n--------\t----\t----\n");
+    let total = &quota["status"]["total"];
+    for (resource, hard) in super::kinds::sorted_entries(&total["hard"]) {
+        let used = match str_of(&total["used"][resource.as_str()]) {
+            "" => "0",
+            used => used,
+        };
+        out.push_str(&format!("{resource}\t{used}\t{}\n", str_of(hard)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
