@@ -40,6 +40,10 @@ fn git(dir: Option<&Path>, config: Option<&SourceAuth>) -> Command {
         config.map_or(Path::new("/dev/null"), |c| c.config.as_path()),
     )
     .env("GIT_ALLOW_PROTOCOL", "file:git:http:https");
+    if config.is_some() {
+        // The node's own trust settings would win over the secret's `ca.crt`.
+        c.env_remove("GIT_SSL_CAINFO").env_remove("GIT_SSL_CAPATH");
+    }
     c
 }
 
