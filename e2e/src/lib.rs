@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod git_http;
 pub mod http_backend;
 pub mod oc;
 pub mod real_pods;
@@ -658,4 +659,76 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+/// openssl with `args`; panics with its error output when it fails.
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a certificate for 127.0.0.1 it signed, made with openssl: (CA, certificate, key).
+pub fn loopback_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let path = |name: &str| dir.join(name);
+    let s = |p: &PathBuf| p.display().to_string();
+    let (ca, ca_key) = (path("ca.crt"), path("ca.key"));
+    let (cert, key, csr, ext) = (
+        path("tls.crt"),
+        path("tls.key"),
+        path("tls.csr"),
+        path("ext"),
+    );
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").expect("write the extension file");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=loopback test CA",
+        "-keyout",
+        &s(&ca_key),
+        "-out",
+        &s(&ca),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &s(&key),
+        "-out",
+        &s(&csr),
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "1",
+        "-in",
+        &s(&csr),
+        "-CA",
+        &s(&ca),
+        "-CAkey",
+        &s(&ca_key),
+        "-CAcreateserial",
+        "-extfile",
+        &s(&ext),
+        "-out",
+        &s(&cert),
+    ]);
+    (ca, cert, key)
 }

@@ -12,7 +12,6 @@ use std::process::Command;
 use e2e::oc::{alice_in_project, oc};
 use e2e::real_pods::{Registry, build_and_push, real_pods_unavailable};
 use e2e::{Backend, Cluster};
-use std::path::PathBuf;
 
 fn ok(home: &Path, args: &[&str]) -> String {
     let out = oc(home, args);
@@ -63,74 +62,6 @@ fn istag(home: &Path, name: &str, path: &str) -> String {
         home,
         &["get", "istag", name, "-o", &format!("jsonpath={{{path}}}")],
     )
-}
-
-/// A CA and a certificate for 127.0.0.1 it signed, made with openssl: (CA, certificate, key).
-fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let path = |name: &str| dir.join(name);
-    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
-    let (ca, ca_key) = (path("ca.crt"), path("ca.key"));
-    let (cert, key, csr, ext) = (
-        path("tls.crt"),
-        path("tls.key"),
-        path("tls.csr"),
-        path("ext"),
-    );
-    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\n").unwrap();
-    tool(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=registry test CA",
-            "-keyout",
-            &s(&ca_key),
-            "-out",
-            &s(&ca),
-        ],
-    );
-    tool(
-        "openssl",
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            &s(&key),
-            "-out",
-            &s(&csr),
-        ],
-    );
-    tool(
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-days",
-            "1",
-            "-in",
-            &s(&csr),
-            "-CA",
-            &s(&ca),
-            "-CAkey",
-            &s(&ca_key),
-            "-CAcreateserial",
-            "-extfile",
-            &s(&ext),
-            "-out",
-            &s(&cert),
-        ],
-    );
-    (ca, cert, key)
 }
 
 #[test]
@@ -352,7 +283,7 @@ fn images_import_from_a_real_registry_by_tag_digest_repository_and_list() {
     assert_eq!(istag(&home, "app:v1", ".image.metadata.name"), v1);
 
     // A registry whose certificate only the cluster's additional trusted CA vouches for.
-    let (ca, cert, key) = certificates(dir.path());
+    let (ca, cert, key) = e2e::loopback_certificates(dir.path());
     let tls = Registry::start_with_tls(dir.path(), Some((&cert, &key)));
     let secure = format!("127.0.0.1:{}/team/app", tls.port);
     tool(

@@ -5,6 +5,8 @@
 //! name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
+pub mod build_by_strategy;
+mod build_secret_injector;
 pub(crate) mod cel;
 mod cluster_resource_quota;
 mod image_policy;
@@ -93,9 +95,11 @@ pub const PLUGINS: &[&str] = &[
     pod_node_selector::NAME,
     limit_ranger::NAME,
     scc::NAME,
+    build_secret_injector::NAME,
     webhook::MUTATING,
     owner_references::NAME,
     image_trust::NAME,
+    build_by_strategy::NAME,
     policy::PLUGIN,
     webhook::VALIDATING,
     resource_quota::NAME,
@@ -138,6 +142,9 @@ pub async fn mutate(
     if on(scc::NAME) && scc::applies(a) {
         scc::admit(server, a, obj).await?;
     }
+    if on(build_secret_injector::NAME) && build_secret_injector::applies(a) {
+        build_secret_injector::admit(server, a, obj).await?;
+    }
     if on(webhook::MUTATING) {
         admitted.add(webhook::mutate(server, a, obj).await?);
     }
@@ -161,6 +168,9 @@ pub async fn validate(
     }
     if on(image_trust::NAME) && image_trust::applies(a) {
         image_trust::check(server, a, obj).await?;
+    }
+    if on(build_by_strategy::NAME) && build_by_strategy::applies(a) {
+        build_by_strategy::check(server, a, obj).await?;
     }
     if on(policy::PLUGIN) {
         admitted.add(policy::validate(server, a, obj).await?);

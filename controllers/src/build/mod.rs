@@ -225,6 +225,25 @@ async fn account_secret(ctx: &Context, build: &Build) -> Result<Option<String>, 
         .find(|n| !n.is_empty()))
 }
 
+/// Ends a Custom strategy build: its pod would run the builder image the build names as a
+/// privileged container, which the nodes never do (they run only their own build steps
+/// privileged). The event says why; the build ends with upstream's reason for a pod spec
+/// that cannot be made.
+async fn refuse_custom(ctx: &Context, build: &Build) -> Result<Action, Error> {
+    events::record(
+        &ctx.client,
+        COMPONENT,
+        &involved(build),
+        "Warning",
+        "FailedCreate",
+        "Error creating build pod spec: the Custom build strategy is not run by this cluster: \
+         its nodes run only their own build steps privileged, not a builder image",
+    )
+    .await;
+    transition(ctx, build, &phase::NO_POD_SPEC, None).await?;
+    Ok(Action::await_change())
+}
+
 /// Starts a New build whose turn it is: its pod, then Pending.
 async fn start(ctx: &Context, build: &Build) -> Result<Action, Error> {
     if !build.config().is_empty() {
@@ -240,6 +259,9 @@ async fn start(ctx: &Context, build: &Build) -> Result<Action, Error> {
         if !policy::runnable(build, &all) {
             return Ok(Action::await_change());
         }
+    }
+    if build.spec["strategy"]["customStrategy"].is_object() {
+        return refuse_custom(ctx, build).await;
     }
     let Some(output) = output_reference(ctx, build).await? else {
         events::record(&ctx.client, COMPONENT, &involved(build), "Warning", "InvalidOutput",

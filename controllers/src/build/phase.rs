@@ -31,6 +31,13 @@ pub const POD_EXISTS: Phase = phase(
     "BuildPodExists",
     "The pod for this build already exists and is older than the build.",
 );
+/// A build whose pod the controller does not make (upstream's reason when the pod spec
+/// cannot be made).
+pub const NO_POD_SPEC: Phase = phase(
+    "Error",
+    "CannotCreateBuildPodSpec",
+    "Failed to create pod spec.",
+);
 pub const CANCELLED: Phase = phase(
     "Cancelled",
     "CancelledBuild",

@@ -1,6 +1,7 @@
 //! The `git-clone` step: the Build's git source cloned into the work directory's `inputs`
-//! with upstream's log lines, the commit reported through the details and kept for the steps
-//! after it, the context directory checked. Sources come from this machine only.
+//! with upstream's log lines (and the source secret's credentials, `source_auth`), the commit
+//! reported through the details and kept for the steps after it, the context directory
+//! checked. Sources come from this machine only.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,15 +13,16 @@ use super::command;
 use super::context::StepContext;
 use super::failure::StepFailure;
 use super::loopback::git_uri_allowed;
+use super::source_auth::{self, SOURCE_MOUNT, SourceAuth};
 use super::source_info;
 use super::timing;
 
 /// How long the first look at the repository may take (upstream's, before it waits longer).
 const LS_REMOTE_TIMEOUT: Duration = Duration::from_secs(16);
 
-/// git with nothing of the node's configuration, no prompts, the transports the builder
-/// allows and no redirects away from the URL.
-fn git(dir: Option<&Path>) -> Command {
+/// git with nothing of the node's configuration (only the source secret's, `config`), no
+/// prompts, the transports the builder allows and no redirects away from the URL.
+fn git(dir: Option<&Path>, config: Option<&SourceAuth>) -> Command {
     let mut c = Command::new("git");
     if let Some(dir) = dir {
         c.arg("-C").arg(dir);
@@ -34,9 +36,36 @@ fn git(dir: Option<&Path>) -> Command {
     .env("GIT_ASKPASS", "true")
     .env("GIT_TERMINAL_PROMPT", "0")
     .env("GIT_CONFIG_NOSYSTEM", "1")
-    .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    .env(
+        "GIT_CONFIG_GLOBAL",
+        config.map_or(Path::new("/dev/null"), |c| c.config.as_path()),
+    )
     .env("GIT_ALLOW_PROTOCOL", "file:git:http:https");
+    if config.is_some() {
+        // The node's own trust settings would win over the secret's `ca.crt`.
+        c.env_remove("GIT_SSL_CAINFO").env_remove("GIT_SSL_CAPATH");
+    }
     c
+}
+
+/// The source secret's configuration, when the build has one.
+async fn source_secret(ctx: &StepContext, uri: &str) -> Result<Option<SourceAuth>, StepFailure> {
+    if !ctx.env.contains_key("SOURCE_SECRET_PATH") {
+        return Ok(None);
+    }
+    let secret = ctx.host_path(SOURCE_MOUNT).ok_or_else(|| {
+        StepFailure::generic(format!(
+            "cannot setup source secret: the build pod does not mount {SOURCE_MOUNT}"
+        ))
+    })?;
+    let scratch = std::env::temp_dir().join(format!("oxshift-source-auth-{}", ctx.run_id));
+    let auth = source_auth::setup(&secret, uri, &scratch)
+        .await
+        .map_err(StepFailure::generic)?;
+    for note in &auth.notes {
+        ctx.log.line(note);
+    }
+    Ok(Some(auth))
 }
 
 /// What `git ls-remote` failing means, in upstream's words.
@@ -90,11 +119,14 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
     git_uri_allowed(&uri).map_err(StepFailure::fetch_source)?;
     let work = ctx.work_dir()?;
     let inputs = ctx.inputs()?;
+    let auth = source_secret(ctx, &uri).await?;
+    let auth = auth.as_ref();
     ctx.log.line(&format!("Cloning {uri:?} ..."));
     let started = jiff::Timestamp::now();
+    let fetched = auth.map_or(uri.as_str(), |a| a.uri.as_str());
 
-    let mut ls = git(None);
-    ls.args(["ls-remote", "--heads", &uri]);
+    let mut ls = git(None, auth);
+    ls.args(["ls-remote", "--heads", fetched]);
     match tokio::time::timeout(LS_REMOTE_TIMEOUT, command::run(ls, None)).await {
         Err(_) => {
             return Err(StepFailure::fetch_source(format!(
@@ -106,12 +138,12 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
     }
 
     let wanted = ctx.build.wanted_ref();
-    let mut clone = git(None);
+    let mut clone = git(None, auth);
     clone.arg("clone").arg("--quiet");
     if wanted.is_none() {
         clone.args(["--depth=1"]);
     }
-    clone.arg("--").arg(&uri).arg(&inputs);
+    clone.arg("--").arg(fetched).arg(&inputs);
     command::run(clone, Some(&ctx.log))
         .await
         .map_err(|e| StepFailure::fetch_source(e.0))?;
@@ -121,7 +153,7 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
                 "invalid ref {reference:?}"
             )));
         }
-        let mut checkout = git(Some(&inputs));
+        let mut checkout = git(Some(&inputs), auth);
         checkout.args(["checkout", "--quiet", &reference]);
         command::run(checkout, Some(&ctx.log))
             .await
@@ -130,7 +162,7 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
     ctx.timing
         .step(timing::FETCH_INPUTS, timing::FETCH_GIT_SOURCE, started);
 
-    let mut log = git(Some(&inputs));
+    let mut log = git(Some(&inputs), None);
     log.args(["log", "-1", &format!("--pretty={REVISION_FORMAT}")]);
     let revision = command::run(log, None)
         .await

@@ -4,8 +4,8 @@
 //! but only for pods a Build really controls (`recognise`). To the rest of the node they are
 //! containers like any other (`runtime`: the `Runtime` that runs them and wraps the real one).
 //!
-//! One module per step (`git_clone` with `binary_input`, `manage_dockerfile`, `docker_build`, `sti_build`), with
-//! their pure parts apart (`dockerfile`, `s2i`); what steps share: the Build they read
+//! One module per step (`git_clone` with `binary_input` and `source_auth`,
+//! `manage_dockerfile`, `docker_build`, `sti_build`), with their pure parts apart (`dockerfile`, `s2i`); what steps share: the Build they read
 //! (`build_spec`), their context, log, commands and buildah, the details they report
 //! (`details`) with their timing (`timing`), their failures in upstream's words (`failure`), the rule that builds reach
 //! only this machine (`loopback`).
@@ -28,6 +28,7 @@ mod recognise;
 mod runtime;
 mod s2i;
 mod scripts_url;
+mod source_auth;
 mod source_info;
 mod sti_build;
 mod timing;

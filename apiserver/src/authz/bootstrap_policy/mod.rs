@@ -461,8 +461,37 @@ pub fn objects() -> Vec<Value> {
             &["system:cluster-readers"],
         ),
     ];
+    objects.extend(build_strategy_roles());
     objects.extend(scc_roles());
     fill_aggregated(&mut objects);
+    objects
+}
+
+/// OpenShift's `system:build-strategy-<strategy>` ClusterRoles: creating a build of a strategy
+/// needs `create` on its `builds/<strategy>` (the `BuildByStrategy` admission). Every
+/// authenticated user may use the Docker, Source and JenkinsPipeline strategies; Custom is
+/// bound to nobody.
+fn build_strategy_roles() -> Vec<Value> {
+    let role = |strategy: &str, resources: &[&str]| {
+        cluster_role(
+            &format!("system:build-strategy-{strategy}"),
+            vec![rule(OS_BUILD, resources, CREATE)],
+        )
+    };
+    let mut objects = vec![
+        role("docker", &["builds/docker", "builds/optimizeddocker"]),
+        role("source", &["builds/source"]),
+        role("jenkinspipeline", &["builds/jenkinspipeline"]),
+        role("custom", &["builds/custom"]),
+    ];
+    for strategy in ["docker", "source", "jenkinspipeline"] {
+        let name = format!("system:build-strategy-{strategy}");
+        objects.push(binding(
+            &format!("{name}-binding"),
+            &name,
+            &[auth::rbac::AUTHENTICATED],
+        ));
+    }
     objects
 }
 

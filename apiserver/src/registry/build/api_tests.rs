@@ -103,3 +103,87 @@ async fn webhooks_take_the_right_secret_only() {
         "Generic WebHook"
     );
 }
+
+/// Webhook payloads past the body bound are refused (413) before any build; malformed ones,
+/// nested past any depth or expanding aliases, are answered at once as upstream answers them
+/// — a generic hook ignores the payload and builds with a warning, a GitHub hook refuses it.
+#[tokio::test]
+async fn huge_or_malformed_webhook_payloads_are_answered_at_once() {
+    let cluster = cluster_with_config().await;
+    let github = json!({"apiVersion": "build.openshift.io/v1", "kind": "BuildConfig",
+        "metadata": {"name": "gh"},
+        "spec": {"source": {"git": {"uri": "file:///repo", "ref": "main"}},
+            "strategy": {"dockerStrategy": {}},
+            "triggers": [{"type": "GitHub", "github": {"secret": "s3cr3t"}}]}});
+    cluster.post(BCS, github).await.created();
+    let hook = format!("{BCS}/web/webhooks/s3cr3t/generic");
+    let send = |path: String, media: &'static str, body: String| {
+        let cluster = &cluster;
+        async move {
+            let started = std::time::Instant::now();
+            let answer = cluster
+                .request("POST", &path)
+                .header("content-type", media)
+                .header("x-github-event", "push")
+                .body(&body)
+                .send()
+                .await;
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{:?}",
+                started.elapsed()
+            );
+            answer
+        }
+    };
+    let huge = format!(
+        "{{\"git\": {{\"ref\": \"refs/heads/main\", \"message\": \"{}\"}}}}",
+        "x".repeat(crate::http::body::MAX_BODY_BYTES)
+    );
+    let answer = send(hook.clone(), "application/json", huge).await;
+    assert_eq!(answer.status.as_u16(), 413, "{}", answer.body);
+    assert_eq!(answer.body["reason"], "RequestEntityTooLarge");
+    let builds = cluster.get(BUILDS).await.ok();
+    assert_eq!(
+        builds["items"].as_array().map(Vec::len),
+        Some(0),
+        "{builds}"
+    );
+
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let mut laughs = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (name, before) in ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+        .windows(2)
+        .map(|w| (w[1], w[0]))
+    {
+        let refs = vec![format!("*{before}"); 9].join(", ");
+        laughs.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    for (media, body) in [
+        ("application/json", "{\"git\": ".to_string()),
+        ("application/json", deep.clone()),
+        ("application/yaml", laughs),
+    ] {
+        let answer = send(hook.clone(), media, body).await.ok();
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("error unmarshalling payload: ")
+                && message.ends_with(", ignoring payload and continuing with build"),
+            "{answer}"
+        );
+    }
+    let gh = format!("{BCS}/gh/webhooks/s3cr3t/github");
+    for body in ["not json".to_string(), deep] {
+        let refused = send(gh.clone(), "application/json", body).await;
+        assert_eq!(refused.status.as_u16(), 400, "{}", refused.body);
+        assert_eq!(refused.body["reason"], "BadRequest");
+    }
+    let builds = cluster.get(BUILDS).await.ok();
+    let names: Vec<&str> = builds["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["web-1", "web-2", "web-3"], "{builds}");
+}
