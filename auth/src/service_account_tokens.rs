@@ -21,10 +21,34 @@ pub struct ServiceAccountRef {
     pub uid: String,
 }
 
+/// An object a token is bound to (upstream's `pod` and `node` claims): the token is valid
+/// only while it exists with this uid.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BoundRef {
+    pub name: String,
+    pub uid: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KubernetesClaims {
     pub namespace: String,
     pub serviceaccount: ServiceAccountRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<BoundRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<BoundRef>,
+}
+
+/// What one token is issued for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenSpec {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub audiences: Vec<String>,
+    /// The pod it is bound to, and that pod's node.
+    pub pod: Option<BoundRef>,
+    pub node: Option<BoundRef>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -71,27 +95,26 @@ impl ServiceAccountTokens {
     /// A token for the service account, valid from `now` for `seconds`.
     pub fn issue(
         &self,
-        namespace: &str,
-        name: &str,
-        uid: &str,
-        audiences: Vec<String>,
+        spec: TokenSpec,
         now: i64,
         seconds: i64,
     ) -> std::result::Result<String, jsonwebtoken::errors::Error> {
         let claims = Claims {
             iss: ISSUER.into(),
-            sub: format!("system:serviceaccount:{namespace}:{name}"),
-            aud: audiences,
+            sub: format!("system:serviceaccount:{}:{}", spec.namespace, spec.name),
+            aud: spec.audiences,
             exp: now + seconds,
             iat: now,
             nbf: now,
             jti: uuid_like(),
             kubernetes: KubernetesClaims {
-                namespace: namespace.into(),
+                namespace: spec.namespace,
                 serviceaccount: ServiceAccountRef {
-                    name: name.into(),
-                    uid: uid.into(),
+                    name: spec.name,
+                    uid: spec.uid,
                 },
+                pod: spec.pod,
+                node: spec.node,
             },
         };
         jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &self.encoding)
@@ -130,16 +153,30 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let token = tokens
-            .issue("dev", "robot", "u-1", vec![ISSUER.into()], real_now, 600)
-            .unwrap();
+        let spec = TokenSpec {
+            namespace: "dev".into(),
+            name: "robot".into(),
+            uid: "u-1".into(),
+            audiences: vec![ISSUER.into()],
+            ..Default::default()
+        };
+        let token = tokens.issue(spec.clone(), real_now, 600).unwrap();
         let claims = tokens.verify(&token, ISSUER).unwrap();
         assert_eq!(claims.sub, "system:serviceaccount:dev:robot");
         assert_eq!(claims.kubernetes.serviceaccount.uid, "u-1");
         assert!(tokens.verify(&token, "other").is_none());
-        let expired = tokens
-            .issue("dev", "robot", "u-1", vec![ISSUER.into()], now, 600)
-            .unwrap();
+        assert_eq!(claims.kubernetes.pod, None);
+        let bound = TokenSpec {
+            pod: Some(BoundRef {
+                name: "web".into(),
+                uid: "p-1".into(),
+            }),
+            ..spec.clone()
+        };
+        let bound = tokens.issue(bound, real_now, 600).unwrap();
+        let claims = tokens.verify(&bound, ISSUER).unwrap();
+        assert_eq!(claims.kubernetes.pod.unwrap().uid, "p-1");
+        let expired = tokens.issue(spec, now, 600).unwrap();
         assert!(tokens.verify(&expired, ISSUER).is_none());
         // Another key (another cluster) does not verify it; the same files do.
         let other = tempfile::tempdir().unwrap();

@@ -19,6 +19,8 @@
 //! - `job`: Jobs run their pods to completion (or failure), then expire;
 //! - `cronjob`: CronJobs make a Job at each schedule time;
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
+//! - `root_ca_publisher`: every namespace holds the cluster's CA bundle in the ConfigMap
+//!   `kube-root-ca.crt`;
 //! - `service_ca`: annotated Services get serving-cert secrets signed by the service CA,
 //!   annotated ConfigMaps its bundle;
 //! - `ingress_routes`: Ingresses are served as Routes they own (openshift-controller-manager's
@@ -78,6 +80,7 @@ pub mod persistent_volume;
 pub mod replicaset;
 pub mod resource_quota;
 pub mod resources;
+pub mod root_ca_publisher;
 pub mod scheduler;
 pub mod selector;
 pub mod service_accounts;
@@ -117,8 +120,23 @@ pub async fn client(kubeconfig: &Path) -> Result<Client, Error> {
     Ok(Client::try_from(config)?)
 }
 
+/// The CA bundle (PEM) a kubeconfig trusts for its server: the cluster's, which the root CA
+/// publisher hands to every namespace.
+pub fn root_ca(kubeconfig: &Path) -> Option<String> {
+    use base64::Engine;
+    let config = Kubeconfig::read_from(kubeconfig).ok()?;
+    let cluster = config.clusters.first()?.cluster.as_ref()?;
+    if let Some(data) = &cluster.certificate_authority_data {
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .ok()?;
+        return String::from_utf8(pem).ok();
+    }
+    std::fs::read_to_string(cluster.certificate_authority.as_ref()?).ok()
+}
+
 /// What may be tuned of the controllers.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// How long a node may go without a heartbeat before it is lost (upstream's
     /// `--node-monitor-grace-period`).
@@ -126,6 +144,8 @@ pub struct Options {
     /// How often tags with `importPolicy.scheduled` are imported again (upstream's
     /// `scheduledImageImportMinimumIntervalSeconds`, 15 minutes).
     pub scheduled_image_import_interval: std::time::Duration,
+    /// The cluster's CA bundle for `kube-root-ca.crt` (none: nothing is published).
+    pub root_ca: Option<String>,
 }
 
 impl Default for Options {
@@ -133,6 +153,7 @@ impl Default for Options {
         Options {
             node_monitor_grace_period: node_lifecycle::MONITOR_GRACE,
             scheduled_image_import_interval: image_import::scheduled::INTERVAL,
+            root_ca: None,
         }
     }
 }
@@ -158,6 +179,7 @@ pub async fn run_scheduler_elected(client: Client, election: &leader::Election) 
 
 /// Runs every controller until the process ends.
 pub async fn run(client: Client, options: Options) {
+    let publisher = client.clone();
     tokio::join!(
         node_lifecycle::run(client.clone(), options.node_monitor_grace_period),
         service_accounts::run(client.clone()),
@@ -184,6 +206,12 @@ pub async fn run(client: Client, options: Options) {
         daemonset::run(client.clone()),
         cronjob::run(client.clone()),
         service_ca::run(client.clone()),
+        async {
+            match options.root_ca {
+                Some(bundle) => root_ca_publisher::run(publisher, bundle).await,
+                None => tracing::warn!("no CA bundle: kube-root-ca.crt is not published"),
+            }
+        },
         disruption::run(client.clone()),
         job::run(client),
     );

@@ -165,6 +165,7 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
             RuntimeKind::Simulated => Duration::from_secs(60),
         },
         probes: config.runtime == RuntimeKind::Podman,
+        issue_tokens: config.runtime == RuntimeKind::Podman,
     });
     let io = Arc::new(NodeIo {
         directory,

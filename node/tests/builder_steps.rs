@@ -231,10 +231,12 @@ impl Pod {
             tty: false,
             build_step: Some(step),
             security: Default::default(),
+            limits: Default::default(),
         };
         let sandbox = Sandbox {
             ip: "127.0.0.1".parse().unwrap(),
             netns: None,
+            host_network: false,
         };
         let id = self
             .runtime

@@ -14,7 +14,7 @@ use node::container_io::{ContainerIo, ContainerRef, LogOptions, ProcessExit, Str
 use node::node_io::NodeIo;
 use node::pods::directory::{ContainerEntry, Directory, PodEntry};
 use node::runtime::podman::Podman;
-use node::runtime::{ContainerSpec, ContainerState, PodRef, Runtime, Sandbox, Security};
+use node::runtime::{ContainerSpec, ContainerState, Limits, PodRef, Runtime, Sandbox, Security};
 use tokio::io::AsyncReadExt;
 
 fn unavailable() -> Option<String> {
@@ -100,10 +100,12 @@ async fn podman_containers_serve_logs_and_run_commands() {
             ..Default::default()
         },
         build_step: None,
+        limits: Default::default(),
     };
     let sandbox = Sandbox {
         ip: "127.0.0.1".parse().unwrap(),
         netns: None,
+        host_network: false,
     };
     let id = podman.start_container(&pod, &sandbox, &spec).await.unwrap();
     let info = podman.inspect(&id).await.unwrap().unwrap();
@@ -231,4 +233,70 @@ async fn podman_containers_serve_logs_and_run_commands() {
     );
     podman.remove(&id).await.unwrap();
     assert!(podman.inspect(&id).await.unwrap().is_none());
+}
+
+/// A container over its memory limit is killed by the kernel, and podman says so.
+#[tokio::test]
+async fn a_container_over_its_memory_limit_is_oom_killed() {
+    if let Some(why) = unavailable() {
+        eprintln!("SKIPPED a_container_over_its_memory_limit_is_oom_killed: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("podman");
+    build_image(&state);
+    let podman = Arc::new(Podman::new(&state, "oom-test"));
+    let pod = PodRef {
+        namespace: "ns".into(),
+        name: "hog".into(),
+        uid: format!("oom-test-{}", std::process::id()),
+    };
+    let spec = ContainerSpec {
+        runtime_name: format!("k8s_hog_hog_ns_{}_0", pod.uid),
+        container: "hog".into(),
+        attempt: 0,
+        image: "localhost/busybox:1".into(),
+        command: vec!["/bin/busybox".into(), "sh".into(), "-c".into()],
+        // A shell variable that doubles until it no longer fits in 16 MiB.
+        args: vec!["x=0123456789abcdef; while true; do x=$x$x; done".into()],
+        env: vec![],
+        mounts: vec![],
+        working_dir: None,
+        log_path: dir.path().join("hog").join("0.log"),
+        stdin: false,
+        tty: false,
+        build_step: None,
+        security: Security::default(),
+        limits: Limits {
+            memory_bytes: Some(16 * 1024 * 1024),
+            ..Default::default()
+        },
+    };
+    let sandbox = Sandbox {
+        ip: "127.0.0.1".parse().unwrap(),
+        netns: None,
+        host_network: false,
+    };
+    let id = podman.start_container(&pod, &sandbox, &spec).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let state = loop {
+        let info = podman.inspect(&id).await.unwrap().unwrap();
+        if matches!(info.state, ContainerState::Exited { .. }) {
+            break info.state;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    podman.remove(&id).await.unwrap();
+    match state {
+        ContainerState::Exited {
+            exit_code,
+            oom_killed,
+            ..
+        } => {
+            assert_eq!(exit_code, 137);
+            assert!(oom_killed);
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -467,10 +467,11 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         let options = controllers::Options {
             node_monitor_grace_period: args.node_monitor_grace_period,
             scheduled_image_import_interval: args.scheduled_image_import_interval,
+            root_ca: controllers::root_ca(&controllers_kubeconfig),
         };
         tokio::spawn(async move {
             loop {
-                controllers::run_elected(c.clone(), &e, options).await;
+                controllers::run_elected(c.clone(), &e, options.clone()).await;
             }
         });
         in_process = Some((client, election));
@@ -544,6 +545,7 @@ async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError>
         _ = controllers::run_elected(client.clone(), &election, controllers::Options {
             node_monitor_grace_period: args.node_monitor_grace_period,
             scheduled_image_import_interval: args.scheduled_image_import_interval,
+            root_ca: controllers::root_ca(&args.kubeconfig),
         }) => Err("leader election lost".into()),
         _ = terminated() => {
             tracing::info!("shutting down");

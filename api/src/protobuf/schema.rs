@@ -169,5 +169,10 @@ mod tests {
         assert!(replicas.keep_zero);
         let (_, stdin) = messages()["core.v1.Container"].field(16).unwrap();
         assert!(!stdin.keep_zero);
+        // Go's `UID` fields are `uid` in JSON (kubectl create token --bound-object-uid).
+        let (_, uid) = messages()["authentication.v1.BoundObjectReference"]
+            .field(4)
+            .unwrap();
+        assert_eq!(uid.json_name, "uid");
     }
 }

@@ -135,6 +135,7 @@ const ACCESS_TOKENS: &str = "/registry/oauth.openshift.io/oauthaccesstokens/";
 const CLIENTS: &str = "/registry/oauth.openshift.io/oauthclients/";
 const USERS: &str = "/registry/user.openshift.io/users/";
 const GROUPS: &str = "/registry/user.openshift.io/groups/";
+const PODS: &str = "/registry/core/pods/";
 
 /// The user an OAuth access token stands for: from the last resolution while the token, its
 /// user and the groups are the cached objects it was made from, else resolved again.
@@ -292,12 +293,39 @@ pub async fn user_of(server: &ApiServer, token: &str) -> Option<User> {
     if service_account_uid(server, namespace, &sa.name).await? != sa.uid {
         return None;
     }
+    let mut extra = std::collections::BTreeMap::new();
+    // A token bound to a pod is valid only while that pod lives, as upstream's.
+    if let Some(pod) = &claims.kubernetes.pod {
+        let live = lookup(server, PODS, &format!("{namespace}/{}", pod.name)).await?;
+        if live["metadata"]["uid"].as_str() != Some(pod.uid.as_str()) {
+            return None;
+        }
+        extra.insert(
+            "authentication.kubernetes.io/pod-name".to_string(),
+            vec![pod.name.clone()],
+        );
+        extra.insert(
+            "authentication.kubernetes.io/pod-uid".to_string(),
+            vec![pod.uid.clone()],
+        );
+    }
+    if let Some(node) = &claims.kubernetes.node {
+        extra.insert(
+            "authentication.kubernetes.io/node-name".to_string(),
+            vec![node.name.clone()],
+        );
+        extra.insert(
+            "authentication.kubernetes.io/node-uid".to_string(),
+            vec![node.uid.clone()],
+        );
+    }
     Some(User {
         name: claims.sub.clone(),
         groups: vec![
             "system:serviceaccounts".into(),
             format!("system:serviceaccounts:{namespace}"),
         ],
+        extra,
         ..Default::default()
     })
 }

@@ -169,7 +169,8 @@ fn invalid(def: &ResourceDef, name: &str, field: &str, reason: &str, message: St
     }
 }
 
-fn generated_name(prefix: &str) -> String {
+/// `prefix` and upstream's five random characters.
+pub(crate) fn generated_name(prefix: &str) -> String {
     let suffix: String = (0..GENERATE_SUFFIX)
         .map(|_| GENERATE_ALPHABET[rand::random_range(0..GENERATE_ALPHABET.len())] as char)
         .collect();

@@ -5,14 +5,17 @@
 pub mod backoff;
 pub mod directory;
 pub mod env;
+pub mod hooks;
 pub mod host_volumes;
 pub mod images;
+pub mod limits;
 pub mod probes;
 pub mod registries_conf;
 pub mod registry_sources;
 pub mod security;
 pub mod status;
 pub mod termination;
+pub mod tokens;
 pub mod volumes;
 mod worker;
 
@@ -46,6 +49,9 @@ pub struct Context {
     pub poll: Duration,
     /// Whether containers' probes run (not on simulated nodes, whose pods have no network).
     pub probes: bool,
+    /// Whether projected service-account tokens are requested and written (not on simulated
+    /// nodes, whose pods run nothing that reads them).
+    pub issue_tokens: bool,
 }
 
 impl Context {

@@ -188,12 +188,12 @@ impl ProbeState {
     }
 }
 
-fn join(ip: IpAddr, port: u16) -> String {
+pub(crate) fn join(ip: IpAddr, port: u16) -> String {
     std::net::SocketAddr::new(ip, port).to_string()
 }
 
 /// The error as Go words it (`connection refused`), without Rust's OS error suffix.
-fn plain(e: &std::io::Error) -> String {
+pub(crate) fn plain(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
         _ => e.to_string(),
@@ -201,7 +201,7 @@ fn plain(e: &std::io::Error) -> String {
 }
 
 /// The probe's address: the pod's, unless a loopback or pod-network host is named.
-fn host(named: Option<&str>, pod_ip: IpAddr) -> Result<IpAddr, String> {
+pub(crate) fn host(named: Option<&str>, pod_ip: IpAddr) -> Result<IpAddr, String> {
     match named.filter(|h| !h.is_empty()) {
         None => Ok(pod_ip),
         Some(h) => {
@@ -221,7 +221,7 @@ fn host(named: Option<&str>, pod_ip: IpAddr) -> Result<IpAddr, String> {
 }
 
 /// A probe's port: a number, or the name of one of the container's ports.
-fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
+pub(crate) fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
     match port {
         IntOrString::Int(n) => u16::try_from(*n).map_err(|_| format!("invalid port number: {n}")),
         IntOrString::String(name) => container
@@ -235,7 +235,7 @@ fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
 }
 
 /// The status code of `GET path` (HTTP/1.1, the kubelet's headers, a small read).
-async fn http_status(
+pub(crate) async fn http_status(
     ip: IpAddr,
     port: u16,
     path: &str,

@@ -1,7 +1,7 @@
 //! A pod's volumes as directories under the pod's own directory, bind-mounted into its
 //! containers: emptyDir (empty), configMap, secret and downwardAPI (their files, written once
-//! when the pod starts), projected (the same sources; service-account tokens are not
-//! issued); hostPath volumes and claims link to the node's own directories
+//! when the pod starts), projected (the same sources, and service-account tokens the node
+//! requests for the pod and writes again before they expire, `tokens.rs`); hostPath volumes and claims link to the node's own directories
 //! (`host_volumes.rs`). Volumes of other kinds fail the container with the kubelet's reason.
 
 use std::collections::BTreeMap;
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::core::v1::{Container, KeyToPath, Pod, Volume};
 
 use super::env::{ConfigError, Lookup, field_value};
+use super::tokens;
 use crate::runtime::Mount;
 
 /// The directory of volume `name`.
@@ -33,9 +34,17 @@ fn write_files(dir: &Path, files: &[(String, Vec<u8>, i32)]) -> Result<(), Confi
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        std::fs::write(&path, content).map_err(io(&path))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32 & 0o777))
-            .map_err(io(&path))?;
+        // Written beside and renamed over, so that a container reading a file being renewed
+        // (a token) sees the old or the new content, never a part.
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let staged = path.with_file_name(format!("..{}.tmp", name.unwrap_or_default()));
+        std::fs::write(&staged, content).map_err(io(&staged))?;
+        std::fs::set_permissions(
+            &staged,
+            std::fs::Permissions::from_mode(*mode as u32 & 0o777),
+        )
+        .map_err(io(&staged))?;
+        std::fs::rename(&staged, &path).map_err(io(&path))?;
     }
     Ok(())
 }
@@ -120,17 +129,45 @@ fn downward_files(
     Ok(files)
 }
 
-/// Makes the volume's directory and content.
+/// Whether the volume projects a service-account token.
+fn has_token(volume: &Volume) -> bool {
+    volume.projected.as_ref().is_some_and(|p| {
+        p.sources
+            .iter()
+            .flatten()
+            .any(|s| s.service_account_token.is_some())
+    })
+}
+
+/// What preparing volumes found out: when their tokens are due again (the earliest).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Prepared {
+    pub tokens_due: Option<jiff::Timestamp>,
+}
+
+impl Prepared {
+    fn due(&mut self, at: jiff::Timestamp) {
+        self.tokens_due = Some(self.tokens_due.map_or(at, |d| d.min(at)));
+    }
+}
+
+/// Makes the volume's directory and content. Without `issue_tokens` (simulated pods, which
+/// run nothing that could read them), a volume of tokens stays an empty directory.
 async fn prepare(
     pod: &Pod,
     volume: &Volume,
     dir: &Path,
     pod_ip: &str,
     lookup: &mut Lookup,
+    issue_tokens: bool,
+    prepared: &mut Prepared,
 ) -> Result<(), ConfigError> {
     const MODE: i32 = 0o644;
     if super::host_volumes::prepare(volume, dir, lookup).await? {
         return Ok(());
+    }
+    if !issue_tokens && has_token(volume) {
+        return std::fs::create_dir_all(dir).map_err(io(dir));
     }
     let files = if volume.empty_dir.is_some() {
         Vec::new()
@@ -168,8 +205,13 @@ async fn prepare(
                     mode,
                     pod_ip,
                 )?);
+            } else if let Some(t) = &source.service_account_token {
+                let (client, _) = lookup.client();
+                let issued = tokens::request(client, pod, t).await?;
+                prepared.due(issued.refresh_at);
+                files.push((t.path.clone(), issued.token.into_bytes(), mode));
             }
-            // serviceAccountToken and clusterTrustBundle sources are not served.
+            // clusterTrustBundle sources are not served.
         }
         files
     } else {
@@ -223,18 +265,41 @@ pub async fn prepare_all(
     pod_dir: &Path,
     pod_ip: &str,
     lookup: &mut Lookup,
-) -> Result<(), ConfigError> {
+    issue_tokens: bool,
+) -> Result<Prepared, ConfigError> {
+    let mut prepared = Prepared::default();
     for volume in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+        let dir = volume_dir(pod_dir, &volume.name);
         prepare(
             pod,
             volume,
-            &volume_dir(pod_dir, &volume.name),
+            &dir,
             pod_ip,
             lookup,
+            issue_tokens,
+            &mut prepared,
         )
         .await?;
     }
-    Ok(())
+    Ok(prepared)
+}
+
+/// Writes the volumes that project tokens again, with new tokens (and their other sources
+/// as they are now, as the kubelet's periodic remount does).
+pub async fn renew_tokens(
+    pod: &Pod,
+    pod_dir: &Path,
+    pod_ip: &str,
+    lookup: &mut Lookup,
+) -> Result<Prepared, ConfigError> {
+    let mut prepared = Prepared::default();
+    for volume in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+        if has_token(volume) {
+            let dir = volume_dir(pod_dir, &volume.name);
+            prepare(pod, volume, &dir, pod_ip, lookup, true, &mut prepared).await?;
+        }
+    }
+    Ok(prepared)
 }
 
 /// The container's bind mounts.

@@ -26,6 +26,19 @@ pub struct Sandbox {
     pub ip: Ipv4Addr,
     /// The network namespace to join (real runtimes).
     pub netns: Option<String>,
+    /// The node's own network (`hostNetwork: true`): no namespace, the node's address.
+    pub host_network: bool,
+}
+
+impl Sandbox {
+    /// The sandbox of a `hostNetwork` pod: the node's network, whose address is loopback.
+    pub fn host_network() -> Sandbox {
+        Sandbox {
+            ip: Ipv4Addr::LOCALHOST,
+            netns: None,
+            host_network: true,
+        }
+    }
 }
 
 /// An image made present, as the runtime reports it.
@@ -87,6 +100,16 @@ pub struct ContainerSpec {
     /// A build pod's step the node runs itself (`builder`), instead of the image.
     pub build_step: Option<crate::builder::Step>,
     pub security: Security,
+    pub limits: Limits,
+}
+
+/// The container's cgroup limits (`pods/limits.rs`); none: the runtime's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub memory_bytes: Option<i64>,
+    /// Microseconds of CPU per 100 ms period.
+    pub cpu_quota: Option<i64>,
+    pub cpu_shares: Option<i64>,
 }
 
 /// What the container's security context asks of the runtime (`pods/security.rs`).

@@ -27,6 +27,9 @@ pub const ATTEMPT_LABEL: &str = "io.oxshift.attempt";
 pub struct Podman {
     /// `--root`, `--runroot`, ... for every command.
     global: Vec<String>,
+    /// The working directory of every command: conmon writes files there (an `oom` mark on
+    /// cgroup v1), which belong with the runtime's state, not wherever the agent started.
+    work_dir: PathBuf,
     node: String,
     states: std::sync::Mutex<States>,
     /// One `podman ps` at a time; workers that wait for it use its result.
@@ -52,8 +55,10 @@ impl Podman {
             "--events-backend".into(),
             "file".into(),
         ];
+        let _ = std::fs::create_dir_all(dir);
         Podman {
             global,
+            work_dir: dir.to_path_buf(),
             node: node.to_string(),
             states: std::sync::Mutex::default(),
             refreshing: tokio::sync::Mutex::new(()),
@@ -67,7 +72,10 @@ impl Podman {
 
     fn command(&self) -> Command {
         let mut command = Command::new("podman");
-        command.args(&self.global).kill_on_drop(true);
+        command
+            .args(&self.global)
+            .current_dir(&self.work_dir)
+            .kill_on_drop(true);
         command
     }
 
@@ -114,7 +122,8 @@ impl Podman {
                 exit_code: s.exit_code,
                 started_at: timestamp(&s.started_at),
                 finished_at: timestamp(&s.finished_at),
-                oom_killed: s.oom_killed,
+                oom_killed: s.oom_killed
+                    || (s.exit_code == KILLED && oom_killed_by_kernel(&c.id).await),
             },
             _ => ContainerState::Created,
         };
@@ -156,6 +165,34 @@ impl Podman {
         command.args(args);
         command
     }
+}
+
+/// The exit code of a process killed by SIGKILL.
+const KILLED: i32 = 128 + 9;
+
+/// Whether the kernel's log says its OOM killer killed a process of the container for its
+/// memory cgroup's limit (`oom-kill:... oom_memcg=/.../libpod-<id>`). Podman's own report
+/// (conmon's) misses these kills with runc on cgroup v1 hierarchies.
+async fn oom_killed_by_kernel(id: &str) -> bool {
+    let Ok(out) = Command::new("dmesg").kill_on_drop(true).output().await else {
+        return false;
+    };
+    oom_logged(&String::from_utf8_lossy(&out.stdout), id)
+}
+
+fn oom_logged(log: &str, id: &str) -> bool {
+    let cgroup = format!("libpod-{id}");
+    log.lines().any(|line| {
+        line.contains("oom-kill:")
+            && line
+                .split([',', ' '])
+                .filter_map(|f| f.strip_prefix("oom_memcg="))
+                .any(|path| {
+                    path.rsplit('/')
+                        .next()
+                        .is_some_and(|c| c.starts_with(&cgroup))
+                })
+    })
 }
 
 fn is_root() -> bool {
@@ -258,6 +295,23 @@ impl ImageInspect {
     }
 }
 
+/// The container's cgroup limits as podman takes them; swap is never allowed beyond memory.
+fn limit_args(limits: &super::Limits) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(bytes) = limits.memory_bytes {
+        args.push(format!("--memory={bytes}b"));
+        args.push(format!("--memory-swap={bytes}b"));
+    }
+    if let Some(quota) = limits.cpu_quota {
+        args.push(format!("--cpu-period={}", crate::pods::limits::CPU_PERIOD));
+        args.push(format!("--cpu-quota={quota}"));
+    }
+    if let Some(shares) = limits.cpu_shares {
+        args.push(format!("--cpu-shares={shares}"));
+    }
+    args
+}
+
 /// `-t` seconds for a grace period, at least the period (rounded up).
 fn grace_seconds(grace: Duration) -> String {
     let secs = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
@@ -288,6 +342,7 @@ impl Runtime for Podman {
         Ok(Sandbox {
             ip,
             netns: Some(network::namespace_path(&pod.uid)),
+            host_network: false,
         })
     }
 
@@ -361,16 +416,20 @@ impl Runtime for Podman {
             format!("--label={POD_UID_LABEL}={}", pod.uid),
             format!("--label={CONTAINER_LABEL}={}", spec.container),
             format!("--label={ATTEMPT_LABEL}={}", spec.attempt),
-            format!("--hostname={}", pod.name),
             "--log-driver=k8s-file".into(),
             format!("--log-opt=path={}", spec.log_path.display()),
             // runc here cannot raise these limits above the agent's.
             "--ulimit=nofile=1024:1024".into(),
             "--ulimit=nproc=1024:1024".into(),
         ];
-        match &sandbox.netns {
-            Some(ns) => args.push(format!("--network=ns:{ns}")),
-            None => args.push("--network=none".into()),
+        match (&sandbox.netns, sandbox.host_network) {
+            // The node's network and host name, as the kubelet gives hostNetwork pods.
+            (_, true) => args.extend(["--network=host".into(), "--uts=host".into()]),
+            (Some(ns), false) => args.push(format!("--network=ns:{ns}")),
+            (None, false) => args.push("--network=none".into()),
+        }
+        if !sandbox.host_network {
+            args.push(format!("--hostname={}", pod.name));
         }
         if !spec.command.is_empty() {
             let entrypoint =
@@ -394,6 +453,7 @@ impl Runtime for Podman {
             args.push(format!("--workdir={dir}"));
         }
         args.extend(super::podman_security::args(&spec.security));
+        args.extend(limit_args(&spec.limits));
         if spec.stdin {
             args.push("--interactive".into());
         }
@@ -561,5 +621,36 @@ mod tests {
         );
         assert_eq!(grace_seconds(Duration::from_millis(1500)), "2");
         assert_eq!(grace_seconds(Duration::ZERO), "0");
+    }
+
+    #[test]
+    fn kernel_oom_kills_are_found_by_the_containers_cgroup() {
+        let log = "[1.0] Memory cgroup stats for /a\n[2.0] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=libpod-ab12,mems_allowed=0,oom_memcg=/x/libpod-ab12,task_memcg=/x/libpod-ab12,task=sh,pid=3,uid=0\n";
+        assert!(oom_logged(log, "ab12"));
+        assert!(!oom_logged(log, "cd34"));
+        // Another container's cgroup, or a line of another kind, says nothing.
+        assert!(!oom_logged("oom_memcg=/x/libpod-ab12", "ab12"));
+        let v2 = "oom-kill:constraint=CONSTRAINT_MEMCG,oom_memcg=/machine.slice/libpod-ab12.scope,task=sh";
+        assert!(oom_logged(v2, "ab12"));
+    }
+
+    #[test]
+    fn limits_become_podman_flags() {
+        let limits = super::super::Limits {
+            memory_bytes: Some(1024),
+            cpu_quota: Some(50_000),
+            cpu_shares: Some(512),
+        };
+        assert_eq!(
+            limit_args(&limits),
+            [
+                "--memory=1024b",
+                "--memory-swap=1024b",
+                "--cpu-period=100000",
+                "--cpu-quota=50000",
+                "--cpu-shares=512"
+            ]
+        );
+        assert!(limit_args(&Default::default()).is_empty());
     }
 }

@@ -47,7 +47,11 @@ impl Runtime for Simulated {
     }
 
     async fn create_sandbox(&self, _: &PodRef, ip: Ipv4Addr) -> Result<Sandbox, RuntimeError> {
-        Ok(Sandbox { ip, netns: None })
+        Ok(Sandbox {
+            ip,
+            netns: None,
+            host_network: false,
+        })
     }
 
     async fn remove_sandbox(&self, _: &PodRef) -> Result<(), RuntimeError> {

@@ -7,7 +7,7 @@ pub mod defaults;
 pub mod eviction;
 pub mod persistent_volumes;
 pub mod pod_streams;
-pub mod pull_secrets;
+pub mod service_account;
 pub mod service_ips;
 pub mod token_request;
 pub mod toleration_seconds;
@@ -92,7 +92,8 @@ impl Reservation for service_ips::Claim {
     }
 }
 
-/// Pods: their spec's defaults; new ones inherit their service account's pull secrets.
+/// Pods: their spec's defaults; new ones are admitted for their service account (its pull
+/// secrets, its token volume).
 pub struct Pods;
 
 #[async_trait]
@@ -106,7 +107,7 @@ impl Strategy for Pods {
         old: Option<&Value>,
     ) -> Result<(), ApiError> {
         match old {
-            None => pull_secrets::inherit(server, obj).await,
+            None => service_account::admit(server, obj).await,
             Some(_) => Ok(()),
         }
     }

@@ -330,6 +330,7 @@ impl Worker {
             stdin: spec.stdin.unwrap_or(false),
             tty: spec.tty.unwrap_or(false),
             security: crate::pods::security::of(pod, &spec),
+            limits: crate::pods::limits::of(&spec),
             build_step,
         };
         match self
@@ -339,7 +340,7 @@ impl Worker {
             .await
         {
             Ok(id) => {
-                self.slots[i].id = Some(id);
+                self.slots[i].id = Some(id.clone());
                 self.slots[i].reported_backoff = None;
                 let name = &spec.name;
                 self.event(
@@ -358,6 +359,8 @@ impl Worker {
                     &format!("Started container {name}"),
                 )
                 .await;
+                // A failed hook has killed the container: the refresh sees it ended.
+                self.post_start(pod, i, &id).await;
                 self.refresh(i).await;
             }
             Err(e) => {

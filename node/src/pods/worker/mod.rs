@@ -4,15 +4,17 @@
 //! within the grace period, removes what the pod had and deletes the pod for good.
 //!
 //! This module holds the worker's state and its sync; starting containers
-//! (`containers`), probing them (`probing`), reporting the status (`report`) and tearing the
-//! pod down (`teardown`) are modules of their own, as are the pure parts (status, back-off,
-//! environment, volumes, images) one level up.
+//! (`containers`), their hooks (`lifecycle`), probing them (`probing`), reporting the
+//! status (`report`) and tearing the pod down (`teardown`) are modules of their own, as are
+//! the pure parts (status, back-off, environment, volumes, images, hooks) one level up.
 
 mod containers;
+mod lifecycle;
 mod probing;
 mod report;
 mod teardown;
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,6 +65,8 @@ pub struct Worker {
     dir: PathBuf,
     sandbox: Option<Sandbox>,
     volumes_ready: bool,
+    /// When the volumes' service-account tokens are to be renewed.
+    tokens_due: Option<jiff::Timestamp>,
     slots: Vec<Slot>,
     start_time: Option<Time>,
     last_written: Option<serde_json::Value>,
@@ -153,6 +157,7 @@ impl Worker {
             dir,
             sandbox: None,
             volumes_ready: false,
+            tokens_due: None,
             slots,
             start_time,
             last_written: None,
@@ -320,6 +325,14 @@ impl Worker {
             slot.attempt = latest.attempt;
             slot.status.restart_count = i32::try_from(latest.attempt).unwrap_or(i32::MAX);
             slot.previous_id = mine.pop().map(|c| c.id.clone());
+            // Older instances an interrupted restart left go, as the kubelet keeps one dead
+            // instance per container.
+            for old in mine {
+                let _ = self.ctx.runtime.stop(&old.id, Duration::ZERO).await;
+                if let Err(e) = self.ctx.runtime.remove(&old.id).await {
+                    tracing::warn!(pod = %self.pod.name, error = %e, "container not removed");
+                }
+            }
             if let Ok(Some(image)) = self
                 .ctx
                 .runtime
@@ -332,21 +345,28 @@ impl Worker {
         }
     }
 
-    pub(super) async fn sync(&mut self, pod: &Pod) {
-        if !self.adopted {
-            self.adopted = true;
-            // Only a pod whose status names containers can have any from an earlier run.
-            let named = pod.status.iter().any(|s| {
-                s.container_statuses
-                    .iter()
-                    .chain(s.init_container_statuses.iter())
-                    .flatten()
-                    .any(|c| c.container_id.is_some())
-            });
-            if named {
-                self.adopt().await;
-            }
+    /// Takes over what an earlier run of the agent left of the pod, once. Only a pod whose
+    /// status names containers can have any, unless it is being deleted: an agent stopped
+    /// while it stopped the pod may have left them whatever the status says.
+    pub(super) async fn adopt_once(&mut self, pod: &Pod) {
+        if self.adopted {
+            return;
         }
+        self.adopted = true;
+        let named = pod.status.iter().any(|s| {
+            s.container_statuses
+                .iter()
+                .chain(s.init_container_statuses.iter())
+                .flatten()
+                .any(|c| c.container_id.is_some())
+        });
+        if named || pod.metadata.deletion_timestamp.is_some() {
+            self.adopt().await;
+        }
+    }
+
+    pub(super) async fn sync(&mut self, pod: &Pod) {
+        self.adopt_once(pod).await;
         tracing::trace!(pod = %self.pod.name, "sync: refresh");
         for i in 0..self.slots.len() {
             self.refresh(i).await;
@@ -354,6 +374,9 @@ impl Worker {
         let api_phase = pod.status.as_ref().and_then(|s| s.phase.clone());
         let terminal = matches!(api_phase.as_deref(), Some("Succeeded" | "Failed"));
         tracing::trace!(pod = %self.pod.name, "sync: prepare");
+        if terminal {
+            self.stop_running(pod).await;
+        }
         if !terminal && self.prepare(pod).await {
             tracing::trace!(pod = %self.pod.name, "sync: start");
             self.start_containers(pod).await;
@@ -368,6 +391,11 @@ impl Worker {
 
     /// The sandbox and volumes; whether containers may start.
     pub(super) async fn prepare(&mut self, pod: &Pod) -> bool {
+        let host_network = pod.spec.as_ref().and_then(|s| s.host_network) == Some(true);
+        if self.sandbox.is_none() && host_network {
+            // The node's own network namespace: the pod's address is the node's.
+            self.sandbox = Some(Sandbox::host_network());
+        }
         if self.sandbox.is_none() {
             let made = match self.ctx.ipam.allocate(&self.pod.uid) {
                 Ok(ip) => self
@@ -394,18 +422,42 @@ impl Worker {
             let made = async {
                 std::fs::create_dir_all(&self.dir)
                     .map_err(|e| super::env::ConfigError(e.to_string()))?;
-                volumes::prepare_all(pod, &self.dir, &ip, &mut lookup).await
+                let issue_tokens = self.ctx.issue_tokens;
+                volumes::prepare_all(pod, &self.dir, &ip, &mut lookup, issue_tokens).await
             }
             .await;
-            if let Err(e) = made {
-                let message = format!("MountVolume.SetUp failed: {e}");
-                self.event(pod, None, Kind::Warning, "FailedMount", &message)
-                    .await;
-                return false;
+            match made {
+                Ok(prepared) => self.tokens_due = prepared.tokens_due,
+                Err(e) => {
+                    let message = format!("MountVolume.SetUp failed: {e}");
+                    self.event(pod, None, Kind::Warning, "FailedMount", &message)
+                        .await;
+                    return false;
+                }
             }
             self.volumes_ready = true;
         }
+        self.renew_tokens(pod).await;
         true
+    }
+
+    /// The volumes' tokens written again once they are due; a failure keeps the current ones
+    /// and is retried shortly, as the kubelet's token manager does.
+    async fn renew_tokens(&mut self, pod: &Pod) {
+        const RETRY: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
+        let now = jiff::Timestamp::now();
+        if self.tokens_due.is_none_or(|due| due > now) {
+            return;
+        }
+        let ip = self.ip_text();
+        let mut lookup = Lookup::new(self.ctx.client.clone(), &self.pod.namespace);
+        match volumes::renew_tokens(pod, &self.dir, &ip, &mut lookup).await {
+            Ok(prepared) => self.tokens_due = prepared.tokens_due,
+            Err(e) => {
+                tracing::warn!(pod = %self.pod.name, error = %e, "service-account token not renewed");
+                self.tokens_due = now.checked_add(RETRY).ok();
+            }
+        }
     }
 
     pub(super) async fn report_failure(&mut self, pod: &Pod, reason: &str, message: String) {

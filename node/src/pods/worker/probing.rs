@@ -1,5 +1,6 @@
 //! Probes of the running containers, run by the worker on each sync.
 
+use super::lifecycle;
 use super::*;
 
 impl Worker {
@@ -95,12 +96,9 @@ impl Worker {
                     spec.name,
                     kind.name().to_lowercase()
                 );
-                self.event(pod, Some(i), Kind::Normal, "Killing", &message)
-                    .await;
                 let grace = probe_grace.unwrap_or(Duration::from_secs(grace as u64));
-                if let Err(e) = self.ctx.runtime.stop(&id, grace).await {
-                    tracing::warn!(pod = %self.pod.name, error = %e, "container not stopped");
-                }
+                let one = self.stop_of(i, id.clone(), message, grace);
+                lifecycle::stop(&self.ctx, pod, &self.pod_format(), Some(ip), one).await;
                 self.refresh(i).await;
             }
         }

@@ -18,31 +18,22 @@ impl Worker {
             .unwrap_or(30)
             .max(0);
         let grace = Duration::from_secs(grace as u64);
+        self.adopt_once(pod).await;
         for i in 0..self.slots.len() {
             self.refresh(i).await;
         }
+        // Every running container at once, each with its preStop hook first.
+        let (ip, pod_format) = (self.pod_ip(), self.pod_format());
         let mut stops = Vec::new();
         for i in 0..self.slots.len() {
             if let (Some(id), true) = (&self.slots[i].id, is_running(&self.slots[i].status)) {
-                let name = self.slots[i].spec.name.clone();
-                self.event(
-                    pod,
-                    Some(i),
-                    Kind::Normal,
-                    "Killing",
-                    &format!("Stopping container {name}"),
-                )
-                .await;
-                let runtime = self.ctx.runtime.clone();
-                let id = id.clone();
-                stops.push(async move { runtime.stop(&id, grace).await });
+                let message = format!("Stopping container {}", self.slots[i].spec.name);
+                let one = self.stop_of(i, id.clone(), message, grace);
+                let (ctx, pod_format) = (self.ctx.clone(), pod_format.clone());
+                stops.push(async move { lifecycle::stop(&ctx, pod, &pod_format, ip, one).await });
             }
         }
-        for result in futures::future::join_all(stops).await {
-            if let Err(e) = result {
-                tracing::warn!(pod = %self.pod.name, error = %e, "container not stopped");
-            }
-        }
+        futures::future::join_all(stops).await;
         self.cleanup_resources().await;
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &self.pod.namespace);
         let params = DeleteParams {
@@ -57,6 +48,21 @@ impl Worker {
             let gone = matches!(&e, kube::Error::Api(s) if s.code == 404 || s.code == 409);
             if !gone {
                 tracing::warn!(pod = %self.pod.name, error = %controllers::logs::describe(&e), "pod not deleted");
+            }
+        }
+    }
+
+    /// A pod that ended (`Succeeded`, `Failed`) runs nothing: containers still running (an
+    /// agent stopped while it stopped them, a sidecar) are stopped, as the kubelet stops
+    /// the containers of terminal pods.
+    pub(super) async fn stop_running(&mut self, pod: &Pod) {
+        let (ip, pod_format, grace) = (self.pod_ip(), self.pod_format(), Self::grace(pod));
+        for i in 0..self.slots.len() {
+            if let (Some(id), true) = (&self.slots[i].id, is_running(&self.slots[i].status)) {
+                let message = format!("Stopping container {}", self.slots[i].spec.name);
+                let one = self.stop_of(i, id.clone(), message, grace);
+                lifecycle::stop(&self.ctx, pod, &pod_format, ip, one).await;
+                self.refresh(i).await;
             }
         }
     }
