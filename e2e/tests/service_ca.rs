@@ -2,7 +2,8 @@
 //! `service.beta.openshift.io/serving-cert-secret-name` gets a `kubernetes.io/tls` Secret
 //! owned by it, whose certificate is for `<svc>.<ns>.svc` and verifies against the bundle
 //! injected into a ConfigMap annotated `inject-cabundle`; the Secret is made again when
-//! deleted; a second Service naming the same Secret is told why it gets none.
+//! deleted; a second Service naming the same Secret is told why it gets none; a Service
+//! made again under the same name gets its Secret made again for it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -151,4 +152,33 @@ fn annotated_services_get_serving_certificates_signed_by_the_service_ca() {
     );
     let (_, still) = serving_cert(&home, "web-tls");
     assert_eq!(still, again);
+
+    // The service made again (another uid): the secret is made again for it.
+    for service in ["thief", "web"] {
+        let out = oc(&home, &["delete", "service", service]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    create(
+        &home,
+        dir.path(),
+        "web-again.json",
+        &service("web", "web-tls"),
+    );
+    let uid = wait_until("the new service", WAIT, || {
+        get(&home, "service", "web")?["metadata"]["uid"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let renewed = wait_until("the secret of the new service", WAIT, || {
+        let (secret, pem) = serving_cert(&home, "web-tls");
+        let theirs = annotation(&secret, "service.beta.openshift.io/originating-service-uid");
+        let owner = secret["metadata"]["ownerReferences"][0]["uid"].as_str() == Some(&uid);
+        (theirs.as_deref() == Some(uid.as_str()) && owner).then_some(pem)
+    });
+    assert_ne!(renewed, again);
+    assert!(verifies(dir.path(), &renewed, &ca, "web.shop.svc"));
 }
