@@ -123,6 +123,9 @@ pub struct Options {
     /// How often tags with `importPolicy.scheduled` are imported again (upstream's
     /// `scheduledImageImportMinimumIntervalSeconds`, 15 minutes).
     pub scheduled_image_import_interval: std::time::Duration,
+    /// How long the service CA's signer and serving certificates live, and how early they
+    /// are replaced.
+    pub service_ca_lifetimes: service_ca::certs::Lifetimes,
 }
 
 impl Default for Options {
@@ -130,6 +133,7 @@ impl Default for Options {
         Options {
             node_monitor_grace_period: node_lifecycle::MONITOR_GRACE,
             scheduled_image_import_interval: image_import::scheduled::INTERVAL,
+            service_ca_lifetimes: service_ca::certs::Lifetimes::default(),
         }
     }
 }
@@ -179,7 +183,7 @@ pub async fn run(client: Client, options: Options) {
         statefulset::run(client.clone()),
         daemonset::run(client.clone()),
         cronjob::run(client.clone()),
-        service_ca::run(client.clone()),
+        service_ca::run_with(client.clone(), options.service_ca_lifetimes),
         disruption::run(client.clone()),
         job::run(client),
     );

@@ -51,9 +51,9 @@ pub struct Signer {
     pub ca: CertKey,
     /// Earlier signers' certificates, still trusted until they expire.
     pub previous: Vec<String>,
-    /// The signer's certificate signed by the previous signer (same name and key): appended
-    /// to serving certificates' chains, so that clients trusting only the previous signer
-    /// still verify them.
+    /// The signer's certificate signed by the previous signer (same name and key): ending
+    /// serving certificates' chains, so that clients trusting only the previous signer still
+    /// verify them.
     pub intermediate: Option<String>,
 }
 
@@ -179,7 +179,8 @@ pub fn new_signer(now_unix: i64, lifetimes: &Lifetimes) -> Result<CertKey, rcgen
 }
 
 /// A serving certificate for `names` (the first is its common name) signed by `signer`: the
-/// chain ends with the signer, then its cross-signed certificate if it has one.
+/// chain ends with the signer (as upstream's), or after a rotation with its certificate
+/// cross-signed by the previous signer.
 pub fn issue_serving(
     signer: &Signer,
     names: &[String],
@@ -199,10 +200,11 @@ pub fn issue_serving(
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     validity(&mut params, now_unix, lifetimes.serving);
     let cert = params.signed_by(&key, &issuer)?;
-    let mut chain = format!("{}{}", cert.pem(), signer.ca.cert_pem);
-    if let Some(intermediate) = &signer.intermediate {
-        chain.push_str(intermediate);
-    }
+    // After a rotation the cross-signed certificate stands in for the signer's own: a client
+    // trusting the signer needs neither, one trusting only the previous signer needs it, and
+    // a self-signed certificate beside it would lead some verifiers (OpenSSL's) astray.
+    let issuer_cert = signer.intermediate.as_ref().unwrap_or(&signer.ca.cert_pem);
+    let chain = format!("{}{issuer_cert}", cert.pem());
     Ok(CertKey {
         cert_pem: chain,
         key_pem: key.serialize_pem(),
@@ -366,8 +368,8 @@ mod tests {
         // in the bundle.
         let new_serving = issue_serving(&new, &names, t0 + 61, &lifetimes).unwrap();
         let chain = certificates(&new_serving.cert_pem);
-        assert_eq!(chain.len(), 3);
-        assert_eq!(chain[2], intermediate);
+        assert_eq!(chain.len(), 2);
+        assert_eq!(chain[1], intermediate);
         assert_eq!(issuer_of(&new_serving.cert_pem), new.name());
         assert_eq!(issuer_of(&old_serving.cert_pem), old.name());
 

@@ -568,10 +568,6 @@ async fn rotate(ctx: Arc<Context>, triggers: [mpsc::UnboundedSender<()>; 2]) {
     }
 }
 
-pub async fn run(client: Client) {
-    run_with(client, Lifetimes::default()).await
-}
-
 /// The controller with `lifetimes` (upstream's by default).
 pub async fn run_with(client: Client, lifetimes: Lifetimes) {
     let signer = start(&client, &lifetimes).await;
