@@ -355,6 +355,15 @@ impl FieldSelector {
         self.terms.is_empty()
     }
 
+    /// The value `field` must equal, if a term requires one (upstream's
+    /// `RequiresExactMatch`).
+    pub fn exact_match(&self, field: &str) -> Option<&str> {
+        self.terms
+            .iter()
+            .find(|(f, equal, _)| *equal && f == field)
+            .map(|(_, _, value)| value.as_str())
+    }
+
     /// Whether `obj` satisfies every term; a missing field counts as the empty string.
     pub fn matches(&self, obj: &Value) -> bool {
         self.terms.iter().all(|(field, equal, want)| {

@@ -1,5 +1,6 @@
 //! What a fresh cluster needs, created at start when missing: the default RBAC policy
-//! (reconciled with its defaults unless an object says not to), the OAuth clients, the system
+//! (reconciled with its defaults unless an object says not to; the namespaced part once its
+//! namespaces exist), the OAuth clients, the system
 //! namespaces, the default SecurityContextConstraints, the shared templates of `openshift`, the
 //! default StorageClass `local` and the `default/kubernetes` service.
 
@@ -63,6 +64,17 @@ impl ApiServer {
             let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
             self.create_if_missing(def, ns).await?;
         }
+        for obj in authz::bootstrap_policy::namespaced_objects() {
+            let plural = match obj["kind"].as_str() {
+                Some("Role") => "roles",
+                _ => "rolebindings",
+            };
+            let def = self
+                .scheme
+                .lookup("rbac.authorization.k8s.io", "v1", plural)
+                .ok_or(ApiError::PathNotFound)?;
+            self.reconcile(def, obj).await?;
+        }
         for (group, plural, obj) in registry::template::seeds::objects() {
             let def = self
                 .scheme
@@ -111,7 +123,8 @@ impl ApiServer {
         wanted: serde_json::Value,
     ) -> Result<(), ApiError> {
         let name = registry::object::meta_str(&wanted, "name").to_string();
-        let key = def.key(None, &name);
+        let namespace = registry::object::meta_str(&wanted, "namespace");
+        let key = def.key(Some(namespace).filter(|n| !n.is_empty()), &name);
         let (found, _) = self
             .store
             .get(&key, None)
@@ -165,7 +178,7 @@ impl ApiServer {
         }
     }
 
-    /// Creates a cluster-scoped object unless one of its name exists.
+    /// Creates an object unless one of its name (in its namespace) exists.
     async fn create_if_missing(
         &self,
         def: &api::ResourceDef,

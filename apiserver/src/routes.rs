@@ -206,6 +206,9 @@ async fn authorize(State(server): State<Shared>, request: Request, next: Next) -
     }
     let path = path.to_string();
     let mut info = http::request_info::of(&request);
+    if info.is_resource && info.name.is_none() && matches!(info.verb.as_str(), "list" | "watch") {
+        info.name = http::request_info::selected_name(request.uri().query());
+    }
     let mut request = request;
     if is_access_review(&info) {
         // A personal access review is authorized as a SelfSubjectAccessReview, as upstream.

@@ -146,6 +146,9 @@ pub struct Options {
     pub scheduled_image_import_interval: std::time::Duration,
     /// The cluster's CA bundle for `kube-root-ca.crt` (none: nothing is published).
     pub root_ca: Option<String>,
+    /// How long the service CA's signer and serving certificates live, and how early they
+    /// are replaced.
+    pub service_ca_lifetimes: service_ca::certs::Lifetimes,
 }
 
 impl Default for Options {
@@ -154,6 +157,7 @@ impl Default for Options {
             node_monitor_grace_period: node_lifecycle::MONITOR_GRACE,
             scheduled_image_import_interval: image_import::scheduled::INTERVAL,
             root_ca: None,
+            service_ca_lifetimes: service_ca::certs::Lifetimes::default(),
         }
     }
 }
@@ -205,7 +209,7 @@ pub async fn run(client: Client, options: Options) {
         statefulset::run(client.clone()),
         daemonset::run(client.clone()),
         cronjob::run(client.clone()),
-        service_ca::run(client.clone()),
+        service_ca::run_with(client.clone(), options.service_ca_lifetimes),
         async {
             match options.root_ca {
                 Some(bundle) => root_ca_publisher::run(publisher, bundle).await,

@@ -13,6 +13,7 @@ pub mod http_backend;
 pub mod oc;
 pub mod real_pods;
 pub mod source_builds;
+pub mod tls_backend;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -9,11 +9,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use e2e::free_port;
 use e2e::http_backend::{self, Request, curl};
+use e2e::tls_backend::{SServer, openssl};
 use e2e::wait_until;
 use e2e::{Backend, Cluster};
 
@@ -50,19 +51,6 @@ fn request(conn: &mut BufReader<TcpStream>, host: &str, path: &str) -> (String, 
         status.trim_end().to_string(),
         String::from_utf8(body).unwrap(),
     )
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A CA (`<name>-ca.pem`) and a leaf it signed (`<name>.pem`, `<name>-key.pem`).
@@ -134,15 +122,6 @@ fn ca_and_leaf(dir: &Path, name: &str) {
             &leaf,
         ],
     );
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -272,18 +251,7 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
     std::fs::create_dir_all(&dir).unwrap();
     ca_and_leaf(&dir, "backend");
     ca_and_leaf(&dir, "other");
-    let _server = Killed(
-        Command::new("openssl")
-            .current_dir(&dir)
-            .args(["s_server", "-quiet", "-www", "-accept"])
-            .arg(format!("127.0.0.1:{tls_port}"))
-            .args(["-cert", "backend.pem", "-key", "backend-key.pem"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _server = SServer::start(&dir, tls_port, "backend.pem", "backend-key.pem");
     for (name, ca) in [("good", "backend-ca.pem"), ("bad", "other-ca.pem")] {
         oc(&[
             "create",

@@ -69,6 +69,38 @@ struct ControllerManagerArgs {
     /// How often tags imported with `--scheduled` are imported again.
     #[arg(long, value_parser = seconds, default_value = "900s")]
     scheduled_image_import_interval: std::time::Duration,
+    #[command(flatten)]
+    service_ca: ServiceCaArgs,
+}
+
+/// The service CA's lifetimes (upstream's by default; shorter to watch renewals and
+/// rotations happen).
+#[derive(clap::Args)]
+struct ServiceCaArgs {
+    /// How long a service CA signer is valid (790 days).
+    #[arg(long, value_parser = seconds, default_value = "68256000s")]
+    service_ca_lifetime: std::time::Duration,
+    /// A signer with less validity left is rotated; the one it replaces stays trusted
+    /// (395 days).
+    #[arg(long, value_parser = seconds, default_value = "34128000s")]
+    service_ca_minimum_trust: std::time::Duration,
+    /// How long a service serving certificate is valid (730 days).
+    #[arg(long, value_parser = seconds, default_value = "63072000s")]
+    service_serving_cert_lifetime: std::time::Duration,
+    /// A serving certificate with less validity left is made again (an hour).
+    #[arg(long, value_parser = seconds, default_value = "3600s")]
+    service_serving_cert_minimum_left: std::time::Duration,
+}
+
+impl ServiceCaArgs {
+    fn lifetimes(&self) -> controllers::service_ca::certs::Lifetimes {
+        controllers::service_ca::certs::Lifetimes {
+            ca: self.service_ca_lifetime,
+            ca_minimum_trust: self.service_ca_minimum_trust,
+            serving: self.service_serving_cert_lifetime,
+            serving_minimum_left: self.service_serving_cert_minimum_left,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -152,6 +184,8 @@ struct StartArgs {
     /// How often tags imported with `--scheduled` are imported again.
     #[arg(long, value_parser = seconds, default_value = "900s")]
     scheduled_image_import_interval: std::time::Duration,
+    #[command(flatten)]
+    service_ca: ServiceCaArgs,
     /// The deadline of requests that are not long-running (`?timeout=` may ask for less).
     #[arg(long, value_parser = seconds, default_value = "60s")]
     request_timeout: std::time::Duration,
@@ -468,6 +502,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             node_monitor_grace_period: args.node_monitor_grace_period,
             scheduled_image_import_interval: args.scheduled_image_import_interval,
             root_ca: controllers::root_ca(&controllers_kubeconfig),
+            service_ca_lifetimes: args.service_ca.lifetimes(),
         };
         tokio::spawn(async move {
             loop {
@@ -546,6 +581,7 @@ async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError>
             node_monitor_grace_period: args.node_monitor_grace_period,
             scheduled_image_import_interval: args.scheduled_image_import_interval,
             root_ca: controllers::root_ca(&args.kubeconfig),
+            service_ca_lifetimes: args.service_ca.lifetimes(),
         }) => Err("leader election lost".into()),
         _ = terminated() => {
             tracing::info!("shutting down");

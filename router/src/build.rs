@@ -1,6 +1,7 @@
 //! From what the watches hold to a route table and the router's decision on each route:
 //! host admission (`admission.rs`), claims (`claims.rs`), the extended validation of certificates, and each admitted route's
-//! servers (ready endpoints of its services on its target port, weighted as upstream).
+//! servers (ready endpoints of its services on its target port, weighted as upstream; for
+//! reencrypt, how each service is reached over TLS).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -19,7 +20,7 @@ use crate::certs;
 use crate::claims::{self, Decision};
 use crate::limits::Limiters;
 use crate::model::{Route, RouteRecord};
-use crate::table::{Backend, Balance, Endpoint, Entry, Insecure, Table, Termination};
+use crate::table::{Backend, Balance, Endpoint, Entry, Insecure, Table, Termination, Upstream};
 use crate::weights;
 
 /// The router's decision on one route, with the host it serves it at.
@@ -37,6 +38,8 @@ pub struct Inputs<'a> {
     pub slices: HashMap<String, Vec<Arc<EndpointSlice>>>,
     pub apps_domain: &'a str,
     pub selection: &'a Selection,
+    /// The service CA's bundle, what reencrypt routes without a destination CA trust.
+    pub service_ca: Option<&'a certs::ServiceCa>,
 }
 
 /// What was built for each admitted route, kept from one build to the next: a route whose
@@ -83,6 +86,9 @@ fn fingerprint(record: &RouteRecord, inputs: &Inputs<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     record.digest.hash(&mut hasher);
+    if trusts_service_ca(&record.route) {
+        inputs.service_ca.map(|ca| ca.fingerprint).hash(&mut hasher);
+    }
     fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (&str, &str) {
         (
             meta.name.as_deref().unwrap_or_default(),
@@ -201,6 +207,14 @@ pub fn build(
     (table, outcomes)
 }
 
+/// A reencrypt route without a destination CA: its backends are verified against the service
+/// CA, for their service's name.
+fn trusts_service_ca(route: &Route) -> bool {
+    route.spec.tls.as_ref().is_some_and(|tls| {
+        tls.termination == "reencrypt" && tls.destination_ca_certificate.is_empty()
+    })
+}
+
 /// The host a route is served at: its own, or `<subdomain>.<apps domain>`.
 pub fn host_of(route: &Route, apps_domain: &str) -> String {
     match (route.spec.host.as_str(), route.spec.subdomain.as_str()) {
@@ -250,11 +264,19 @@ fn entry(
         ),
         _ => None,
     };
-    let upstream_tls = match termination {
-        Termination::Reencrypt => Some(certs::upstream_client(&tls.destination_ca_certificate)?),
+    let upstream = match termination {
+        Termination::Reencrypt => {
+            Some(upstream_of(route, &tls.destination_ca_certificate, inputs)?)
+        }
         _ => None,
     };
-    let backend = backend(route, termination, policy.balance, inputs);
+    let backend = backend(
+        route,
+        termination,
+        policy.balance,
+        inputs,
+        upstream.as_ref(),
+    );
     let cookie_name = match (termination, policy.disable_cookies) {
         (Termination::Passthrough, _) | (_, true) => None,
         _ => Some(
@@ -278,11 +300,6 @@ fn entry(
         cookie_name,
         secure_cookie: matches!(termination, Termination::Edge | Termination::Reencrypt)
             && insecure != Insecure::Allow,
-        upstream_trust: match upstream_tls {
-            Some(_) => trust_of(&tls.destination_ca_certificate),
-            None => 0,
-        },
-        upstream_tls,
         limiter: policy
             .limits
             .map(|limits| limiters.for_route(&route.key(), limits)),
@@ -291,15 +308,69 @@ fn entry(
     Ok((entry, certificate))
 }
 
+/// How a reencrypt route reaches its services: all through the client of its destination CA,
+/// else each through one verifying the service CA and that service's name (`ByService`),
+/// else (no service CA known) unverified, as upstream's router without a default
+/// destination CA.
+enum ReencryptTo {
+    All(Arc<Upstream>),
+    ByService,
+}
+
+fn upstream_of(
+    route: &Route,
+    destination_ca: &str,
+    inputs: &Inputs<'_>,
+) -> Result<ReencryptTo, String> {
+    if destination_ca.is_empty() && inputs.service_ca.is_some() && trusts_service_ca(route) {
+        return Ok(ReencryptTo::ByService);
+    }
+    Ok(ReencryptTo::All(Arc::new(Upstream {
+        tls: certs::upstream_client(destination_ca)?,
+        trust: trust_of(&[destination_ca]),
+    })))
+}
+
+/// The client of one service of a route trusting the service CA: verified for
+/// `<service>.<namespace>.svc`, as upstream's `verifyhost` of the service's hostname. A name
+/// that cannot be one (never, for a valid service) reaches no endpoint.
+fn service_upstream(
+    ca: &certs::ServiceCa,
+    namespace: &str,
+    service: &str,
+) -> Option<Arc<Upstream>> {
+    let hostname = format!("{service}.{namespace}.svc");
+    let tls = ca.client_for(&hostname).ok()?;
+    Some(Arc::new(Upstream {
+        tls,
+        trust: trust_of(&[&ca.fingerprint.to_string(), &hostname]),
+    }))
+}
+
 fn backend(
     route: &Route,
     termination: Termination,
     annotated: Option<Balance>,
     inputs: &Inputs<'_>,
+    reencrypt: Option<&ReencryptTo>,
 ) -> Backend {
     let services = route.backends();
     let mut groups = Vec::new();
     for (service, weight) in &services {
+        let upstream = match (reencrypt, inputs.service_ca) {
+            (None, _) => None,
+            (Some(ReencryptTo::All(upstream)), _) => Some(upstream.clone()),
+            (Some(ReencryptTo::ByService), Some(ca)) => {
+                match service_upstream(ca, &route.namespace, service) {
+                    Some(upstream) => Some(upstream),
+                    None => {
+                        groups.push((*weight, Vec::new(), None));
+                        continue;
+                    }
+                }
+            }
+            (Some(ReencryptTo::ByService), None) => None,
+        };
         let key = format!("{}/{service}", route.namespace);
         let target = resolve_target(
             route.spec.port.as_ref().map(|p| &p.target_port),
@@ -310,12 +381,12 @@ fn backend(
             inputs.slices.get(&key).map_or(&[][..], Vec::as_slice),
             target.as_ref(),
         );
-        groups.push((*weight, endpoints));
+        groups.push((*weight, endpoints, upstream));
     }
-    let counts: Vec<(u32, usize)> = groups.iter().map(|(w, e)| (*w, e.len())).collect();
+    let counts: Vec<(u32, usize)> = groups.iter().map(|(w, e, _)| (*w, e.len())).collect();
     let per_endpoint = weights::per_endpoint(&counts);
     let mut endpoints = Vec::new();
-    for ((_, group), weight) in groups.into_iter().zip(per_endpoint) {
+    for ((_, group, upstream), weight) in groups.into_iter().zip(per_endpoint) {
         for (addr, id) in group {
             endpoints.push(Endpoint {
                 addr,
@@ -323,6 +394,7 @@ fn backend(
                 cookie: md5_hex(&id),
                 active: AtomicUsize::new(0),
                 down_until: AtomicU64::new(0),
+                upstream: upstream.clone(),
             });
         }
     }
@@ -420,11 +492,11 @@ fn endpoints_of(
     found
 }
 
-/// A non-zero fingerprint of a destination CA (the same for the same PEM text).
-fn trust_of(destination_ca: &str) -> u64 {
+/// A non-zero fingerprint of what a backend is verified against (the same for the same text).
+fn trust_of(parts: &[&str]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    destination_ca.hash(&mut hasher);
+    parts.hash(&mut hasher);
     hasher.finish().max(1)
 }
 
@@ -475,6 +547,7 @@ mod tests {
             slices: HashMap::from([("ns/web".to_string(), vec![slice])]),
             apps_domain: "apps.example",
             selection,
+            service_ca: None,
         }
     }
 
@@ -540,18 +613,106 @@ mod tests {
         let connect = |name: &str| {
             let entry = served(&table, name).clone();
             let pool = &pool;
-            async move {
-                let endpoint = &entry.backend.endpoints[0];
-                pool.get(
-                    endpoint.addr,
-                    entry.upstream_tls.as_ref(),
-                    entry.upstream_trust,
-                )
-                .await
-            }
+            async move { reach(pool, &entry).await }
         };
         assert!(connect("good").await.is_ok());
         assert!(connect("bad").await.is_err());
+    }
+
+    /// A connection to the first endpoint of an entry, as the proxy makes it.
+    async fn reach(
+        pool: &crate::pool::Pool,
+        entry: &Entry,
+    ) -> Result<hyper::client::conn::http1::SendRequest<crate::Body>, crate::pool::ConnectError>
+    {
+        let endpoint = &entry.backend.endpoints[0];
+        let upstream = endpoint.upstream.as_ref().unwrap();
+        pool.get(endpoint.addr, Some(&upstream.tls), upstream.trust)
+            .await
+    }
+
+    fn reencrypt_route(name: &str) -> Arc<RouteRecord> {
+        let object: kube::core::DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "route.openshift.io/v1", "kind": "Route",
+            "metadata": {"name": name, "namespace": "ns", "uid": name, "resourceVersion": "1",
+                "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"host": format!("{name}.apps.example"),
+                "to": {"kind": "Service", "name": "web"},
+                "tls": {"termination": "reencrypt"}}
+        }))
+        .unwrap();
+        Arc::new(RouteRecord::from_object(object).unwrap())
+    }
+
+    /// Without a destination CA, a reencrypt route's backend must prove the service's name
+    /// `web.ns.svc` with a certificate of the service CA's bundle (either signer of a
+    /// rotation); a bundle that changes builds the entry again.
+    #[tokio::test]
+    async fn reencrypt_routes_without_a_destination_ca_verify_the_service_ca_and_name() {
+        use crate::pool::tests::{ca, tls_backend_for};
+        let (old_pem, old) = ca();
+        let (new_pem, new) = ca();
+        let (_, stranger) = ca();
+        let service_name = "web.ns.svc";
+        let backends = [
+            (
+                "old signer",
+                tls_backend_for(&old, service_name).await,
+                true,
+            ),
+            (
+                "new signer",
+                tls_backend_for(&new, service_name).await,
+                true,
+            ),
+            (
+                "other name",
+                tls_backend_for(&new, "other.ns.svc").await,
+                false,
+            ),
+            (
+                "other CA",
+                tls_backend_for(&stranger, service_name).await,
+                false,
+            ),
+        ];
+        let bundle = certs::ServiceCa::parse(&format!("{old_pem}{new_pem}")).unwrap();
+        let selection = Selection::default();
+        let pool = crate::pool::Pool::default();
+        for (what, addr, wanted) in backends {
+            let mut inputs = inputs(
+                vec![reencrypt_route("svc")],
+                slice("1", i32::from(addr.port())),
+                &selection,
+            );
+            inputs.service_ca = Some(&bundle);
+            let (table, _) = build(&inputs, &mut Limiters::default(), &mut Cache::default());
+            let reached = reach(&pool, served(&table, "svc")).await;
+            assert_eq!(reached.is_ok(), wanted, "a backend of the {what}");
+        }
+        // Without a bundle known, upstream's `verify none`.
+        let stranger_backend = tls_backend_for(&stranger, "anything").await;
+        let first = inputs(
+            vec![reencrypt_route("svc")],
+            slice("1", i32::from(stranger_backend.port())),
+            &selection,
+        );
+        let (mut limiters, mut cache) = (Limiters::default(), Cache::default());
+        let (unverified, _) = build(&first, &mut limiters, &mut cache);
+        assert!(reach(&pool, served(&unverified, "svc")).await.is_ok());
+        // The bundle arriving builds the entry again; the same bundle keeps it.
+        let mut second = first;
+        second.service_ca = Some(&bundle);
+        let (verified, _) = build(&second, &mut limiters, &mut cache);
+        assert!(!Arc::ptr_eq(
+            served(&unverified, "svc"),
+            served(&verified, "svc")
+        ));
+        assert!(reach(&pool, served(&verified, "svc")).await.is_err());
+        let (again, _) = build(&second, &mut limiters, &mut cache);
+        assert!(Arc::ptr_eq(served(&verified, "svc"), served(&again, "svc")));
+        // A bundle without a certificate is no bundle.
+        assert!(certs::ServiceCa::parse("junk").is_none());
     }
 
     /// The cost of a change with 10,000 routes served: a first build, then one new route.

@@ -1,7 +1,9 @@
 //! Certificates: a route's own (PEM certificate chain and key, checked to match, as upstream's
 //! extended validation does before admitting the route), the router's default certificate,
-//! and the TLS client of reencrypt routes (the backend's chain verified against the route's
-//! `destinationCACertificate`; as HAProxy's `verify required ca-file`, not its name).
+//! and the TLS clients of reencrypt routes: the backend's chain verified against the route's
+//! `destinationCACertificate` (as HAProxy's `verify required ca-file`, not its name), or,
+//! without one, against the service CA's bundle and for the service's name
+//! `<service>.<namespace>.svc` (upstream's default destination CA and `verifyhost`).
 
 use std::sync::Arc;
 
@@ -74,11 +76,9 @@ pub fn default_certificate(apps_domain: &str) -> Result<Arc<CertifiedKey>, Strin
 }
 
 /// The TLS client of a reencrypt route: `destination_ca` (PEM) as the only roots; without
-/// one, the backend's certificate is not verified (upstream's `verify none`).
+/// one (and without a service CA), the backend's certificate is not verified (upstream's
+/// `verify none`).
 pub fn upstream_client(destination_ca: &str) -> Result<Arc<rustls::ClientConfig>, String> {
-    let builder = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
     let verifier: Arc<dyn ServerCertVerifier> = match destination_ca.is_empty() {
         true => Arc::new(Unverified(provider())),
         false => {
@@ -106,12 +106,107 @@ pub fn upstream_client(destination_ca: &str) -> Result<Arc<rustls::ClientConfig>
             Arc::new(ChainOnly(inner))
         }
     };
-    let mut config = builder
+    client_config(verifier)
+}
+
+/// The service CA's bundle (`ca-bundle.crt` of `openshift-config-managed/service-ca`): every
+/// certificate in it is a root, so that during a rotation backends with certificates of the
+/// old and of the new signer are both verified.
+#[derive(Debug)]
+pub struct ServiceCa {
+    roots: Arc<rustls::RootCertStore>,
+    /// A fingerprint of the bundle's text (a route's entry is built again when it changes).
+    pub fingerprint: u64,
+}
+
+impl ServiceCa {
+    /// The bundle, if it holds at least one certificate.
+    pub fn parse(bundle: &str) -> Option<ServiceCa> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(bundle.as_bytes()) {
+            // A certificate that does not parse is no root; the others still are.
+            let _ = cert.map(|c| roots.add(c));
+        }
+        if roots.is_empty() {
+            return None;
+        }
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        bundle.hash(&mut hasher);
+        Some(ServiceCa {
+            roots: Arc::new(roots),
+            fingerprint: hasher.finish(),
+        })
+    }
+
+    /// The TLS client of a reencrypt route's backend service without a destination CA: its
+    /// chain verified against the bundle, its name against `hostname`
+    /// (`<service>.<namespace>.svc`), whatever address it is reached at.
+    pub fn client_for(&self, hostname: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+        let name = ServerName::try_from(hostname.to_string()).map_err(|e| e.to_string())?;
+        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            self.roots.clone(),
+            provider(),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+        client_config(Arc::new(NamedAs { inner, name }))
+    }
+}
+
+fn client_config(
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// Verifies the chain against the roots and the certificate's names against one fixed name
+/// (HAProxy's `verifyhost`): backends are dialled by address, but must prove the service's
+/// name.
+#[derive(Debug)]
+struct NamedAs {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    name: ServerName<'static>,
+}
+
+impl ServerCertVerifier for NamedAs {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// Verifies the chain against the roots, whatever name the certificate carries.

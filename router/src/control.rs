@@ -1,6 +1,6 @@
 //! The control plane: watches of Routes (of the shard's route labels), Services,
-//! EndpointSlices and the shard's Namespaces (through the API, with the router's own
-//! identity) kept as maps; every change (bursts coalesced) builds a new table (rebuilding the
+//! EndpointSlices, the shard's Namespaces and the service CA's bundle (through the API, with
+//! the router's own identity) kept as maps; every change (bursts coalesced) builds a new table (rebuilding the
 //! entries of the routes it touches only), swaps it in, and brings the routes' status in line
 //! with the decisions.
 
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::WatchStreamExt;
@@ -21,12 +21,24 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
 use crate::build::{self, Inputs};
+use crate::certs::ServiceCa;
 use crate::limits::Limiters;
 use crate::metrics::Metrics;
 use crate::model::{RouteRecord, route_resource};
 use crate::status::StatusWriter;
 use crate::table::Current;
 use crate::{BoxError, Options, Selection};
+
+/// Where the service CA's bundle is published (`ca-bundle.crt`): what reencrypt routes
+/// without a destination CA trust, as upstream's router its default destination CA.
+const SERVICE_CA_NAMESPACE: &str = "openshift-config-managed";
+const SERVICE_CA_CONFIGMAP: &str = "service-ca";
+const SERVICE_CA_KEY: &str = "ca-bundle.crt";
+
+/// The bundle of the service CA's ConfigMap, parsed.
+fn service_ca_of(map: ConfigMap) -> Option<ServiceCa> {
+    ServiceCa::parse(map.data?.get(SERVICE_CA_KEY)?)
+}
 
 /// How long after a change the table is rebuilt, so that a burst of changes costs one build.
 const COALESCE: Duration = Duration::from_millis(20);
@@ -126,6 +138,15 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
         changed.clone(),
         slim,
     ));
+    // One ConfigMap, by name (the router may read that one only).
+    let service_ca: Objects<ServiceCa> = Arc::default();
+    tokio::spawn(follow(
+        Api::<ConfigMap>::namespaced(client.clone(), SERVICE_CA_NAMESPACE),
+        watcher::Config::default().fields(&format!("metadata.name={SERVICE_CA_CONFIGMAP}")),
+        service_ca.clone(),
+        changed.clone(),
+        service_ca_of,
+    ));
     if let Some(labels) = &selection.namespace_labels {
         tokio::spawn(follow(
             Api::<Namespace>::all(client.clone()),
@@ -150,12 +171,14 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
                 .collect();
             records.retain(|r| selected.contains(&r.route.namespace));
         }
+        let bundle = lock(&service_ca).values().next().cloned();
         let inputs = Inputs {
             routes: records,
             services: lock(&services).clone(),
             slices: by_service(&lock(&slices)),
             apps_domain: &options.apps_domain,
             selection,
+            service_ca: bundle.as_deref(),
         };
         let (built, outcomes) = build::build(&inputs, &mut limiters, &mut cache);
         table.set(built);

@@ -202,8 +202,16 @@ pub(crate) mod tests {
     /// A TLS server on loopback with a certificate `issuer` signed, answering every
     /// connection's first request with 200.
     pub(crate) async fn tls_backend(issuer: &Issuer<'static, KeyPair>) -> SocketAddr {
+        tls_backend_for(issuer, "backend").await
+    }
+
+    /// The same, with a certificate for `name`.
+    pub(crate) async fn tls_backend_for(
+        issuer: &Issuer<'static, KeyPair>,
+        name: &str,
+    ) -> SocketAddr {
         let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["backend".to_string()])
+        let cert = CertificateParams::new(vec![name.to_string()])
             .unwrap()
             .signed_by(&key, issuer)
             .unwrap();

@@ -142,17 +142,16 @@ impl Proxy {
         parts.version = hyper::Version::HTTP_11;
         let mut request = Request::from_parts(parts, body.boxed_unsync_err());
         let backend = &entry.backend;
-        let tls = entry.upstream_tls.as_ref();
         for _ in 0..ATTEMPTS {
             let Some(i) = backend.pick(sticky.as_deref(), conn.peer, now) else {
                 return unavailable();
             };
             let endpoint = &backend.endpoints[i];
-            let mut sender = match self
-                .pool
-                .get(endpoint.addr, tls, entry.upstream_trust)
-                .await
-            {
+            let (tls, trust) = match &endpoint.upstream {
+                Some(upstream) => (Some(&upstream.tls), upstream.trust),
+                None => (None, 0),
+            };
+            let mut sender = match self.pool.get(endpoint.addr, tls, trust).await {
                 Ok(sender) => sender,
                 Err(_) => {
                     endpoint
@@ -183,7 +182,8 @@ impl Proxy {
                 }
                 _ => None,
             };
-            return self.respond(response, sender, endpoint.addr, entry, upgrade, set_cookie);
+            let back = (endpoint.addr, trust);
+            return self.respond(response, sender, back, entry, upgrade, set_cookie);
         }
         unavailable()
     }
@@ -192,7 +192,7 @@ impl Proxy {
         &self,
         mut response: Response<Incoming>,
         sender: hyper::client::conn::http1::SendRequest<Body>,
-        addr: SocketAddr,
+        (addr, trust): (SocketAddr, u64),
         entry: &Entry,
         upgrade: Option<hyper::upgrade::OnUpgrade>,
         set_cookie: Option<HeaderValue>,
@@ -227,7 +227,7 @@ impl Proxy {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
         }
         let (parts, body) = response.into_parts();
-        let body = Returning::new(body, self.pool.clone(), addr, entry.upstream_trust, sender);
+        let body = Returning::new(body, self.pool.clone(), addr, trust, sender);
         Response::from_parts(parts, body.boxed_unsync_err())
     }
 }

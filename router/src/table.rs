@@ -45,6 +45,18 @@ pub struct Endpoint {
     pub active: AtomicUsize,
     /// Until when (on the router's clock, `now_ms`) this endpoint is skipped after a failure.
     pub down_until: AtomicU64,
+    /// Reencrypt: how to reach it over TLS (shared by the endpoints of one service).
+    pub upstream: Option<Arc<Upstream>>,
+}
+
+/// How a reencrypt route reaches one of its services over TLS.
+#[derive(Debug)]
+pub struct Upstream {
+    pub tls: Arc<rustls::ClientConfig>,
+    /// Which pooled connections it may use: a non-zero fingerprint of what the backend was
+    /// verified against (the destination CA; or the service CA and the service's name), so
+    /// that a connection verified for one trust never serves another.
+    pub trust: u64,
 }
 
 /// A route's servers and how requests are spread over them.
@@ -68,11 +80,6 @@ pub struct Entry {
     pub cookie_name: Option<String>,
     /// Cookies marked `Secure; SameSite=None` (TLS routes not allowing plain HTTP).
     pub secure_cookie: bool,
-    /// Reencrypt: how to reach the backends over TLS.
-    pub upstream_tls: Option<Arc<rustls::ClientConfig>>,
-    /// Which pooled backend connections it may use: 0 for plain ones, else a fingerprint of
-    /// its destination CA (connections verified against the same trust).
-    pub upstream_trust: u64,
     /// What the route's annotations change.
     pub policy: Policy,
     /// The route's connection limits (kept across tables, so a change does not reset them).
@@ -240,8 +247,6 @@ mod tests {
             },
             cookie_name: None,
             secure_cookie: false,
-            upstream_tls: None,
-            upstream_trust: 0,
             policy: Policy::parse(&Default::default()),
             limiter: None,
         }

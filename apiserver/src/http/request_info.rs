@@ -42,6 +42,18 @@ pub fn query_wants_watch(query: Option<&str>) -> bool {
     !(first == "0" || first.eq_ignore_ascii_case("false"))
 }
 
+/// The name a list or watch selects with `fieldSelector=metadata.name=<name>`: upstream
+/// authorizes such a request for that one name (so that a role limited to `resourceNames`
+/// may watch its object). Not a valid path segment name: none.
+pub fn selected_name(query: Option<&str>) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
+    let (_, selector) = pairs.iter().find(|(k, _)| k == "fieldSelector")?;
+    let selector = api::selector::FieldSelector::parse(selector, |_| true).ok()?;
+    let name = selector.exact_match("metadata.name")?;
+    let valid = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '%']);
+    valid.then(|| name.to_string())
+}
+
 /// The request info of a request: parsed once by the outermost layer (`attach`) and read
 /// from the request's extensions after that.
 pub fn of<B>(request: &axum::http::Request<B>) -> RequestInfo {
@@ -233,5 +245,23 @@ mod tests {
             assert!(!i.is_resource, "{path}");
             assert_eq!(i.verb, "get");
         }
+    }
+
+    #[test]
+    fn a_list_or_watch_may_select_one_name() {
+        let name = |q: &str| selected_name(Some(q));
+        assert_eq!(
+            name("watch=1&fieldSelector=metadata.name%3Dservice-ca").as_deref(),
+            Some("service-ca")
+        );
+        assert_eq!(
+            name("fieldSelector=type%3Dx,metadata.name%3D%3Da").as_deref(),
+            Some("a")
+        );
+        assert_eq!(name("fieldSelector=metadata.name!%3Da"), None);
+        assert_eq!(name("fieldSelector=metadata.name%3D.."), None);
+        assert_eq!(name("fieldSelector=metadata.name%3Da%2Fb"), None);
+        assert_eq!(name("labelSelector=a%3Db"), None);
+        assert_eq!(selected_name(None), None);
     }
 }

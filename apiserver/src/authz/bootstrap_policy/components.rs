@@ -153,3 +153,17 @@ pub(super) fn router_rules() -> Vec<Value> {
         ),
     ]
 }
+
+/// Where the service CA publishes its bundle, and the one ConfigMap of it the router reads:
+/// what reencrypt routes without a destination CA are verified against.
+pub const SERVICE_CA_NAMESPACE: &str = "openshift-config-managed";
+const SERVICE_CA_CONFIGMAP: &str = "service-ca";
+
+/// The router's read of the service CA's bundle, by name only (a namespaced Role in
+/// `openshift-config-managed`, as upstream grants reads of its published ConfigMaps).
+pub(super) fn router_service_ca_rules() -> Vec<Value> {
+    vec![json!({
+        "apiGroups": [""], "resources": ["configmaps"],
+        "resourceNames": [SERVICE_CA_CONFIGMAP], "verbs": ["get", "list", "watch"],
+    })]
+}

@@ -495,6 +495,21 @@ fn build_strategy_roles() -> Vec<Value> {
     objects
 }
 
+/// The default Roles and RoleBindings of system namespaces (upstream's namespaced bootstrap
+/// policy), made once their namespaces exist.
+pub fn namespaced_objects() -> Vec<Value> {
+    let ns = components::SERVICE_CA_NAMESPACE;
+    let name = "system:router:service-ca";
+    let mut role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": metadata(name), "rules": components::router_service_ca_rules()});
+    role["metadata"]["namespace"] = json!(ns);
+    let mut binding = user_binding(name, name, components::ROUTER);
+    binding["kind"] = json!("RoleBinding");
+    binding["metadata"]["namespace"] = json!(ns);
+    binding["roleRef"]["kind"] = json!("Role");
+    vec![role, binding]
+}
+
 /// OpenShift 4.19's `system:openshift:scc:<name>` ClusterRole for each default SCC (the `use`
 /// of that one SCC), and the binding that lets every authenticated user use `restricted-v2`.
 fn scc_roles() -> Vec<Value> {

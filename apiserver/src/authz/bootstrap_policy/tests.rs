@@ -441,3 +441,44 @@ fn nodes_run_their_pods_and_report_through_the_node_role() {
     assert!(!may("create", "", "secrets", NS));
     assert!(!may("delete", "", "nodes", ""));
 }
+
+#[test]
+fn the_router_reads_the_service_ca_bundle_and_no_other_config_map() {
+    let namespaced = namespaced_objects();
+    let of_kind = |kind: &'static str| {
+        namespaced
+            .iter()
+            .filter(move |o| o["kind"] == kind)
+            .cloned()
+    };
+    let p = Policy::new(
+        Vec::<ClusterRole>::new(),
+        of_kind("Role").map(|o| serde_json::from_value::<Role>(o).unwrap()),
+        Vec::<ClusterRoleBinding>::new(),
+        of_kind("RoleBinding").map(|o| serde_json::from_value::<RoleBinding>(o).unwrap()),
+    );
+    let router = user(
+        ROUTER,
+        &["system:serviceaccounts", auth::rbac::AUTHENTICATED],
+    );
+    let may = |who: &UserInfo, verb: &str, namespace: &str, name: &str| {
+        let attrs = Attributes {
+            verb: verb.into(),
+            namespace: namespace.into(),
+            resource: "configmaps".into(),
+            name: name.into(),
+            resource_request: true,
+            ..Default::default()
+        };
+        p.authorize(who, &attrs).allowed()
+    };
+    let ns = "openshift-config-managed";
+    for verb in ["get", "list", "watch"] {
+        assert!(may(&router, verb, ns, "service-ca"), "{verb}");
+    }
+    assert!(!may(&router, "list", ns, ""));
+    assert!(!may(&router, "get", ns, "other"));
+    assert!(!may(&router, "update", ns, "service-ca"));
+    assert!(!may(&router, "get", "elsewhere", "service-ca"));
+    assert!(!may(&user("eve", &[]), "get", ns, "service-ca"));
+}
