@@ -283,6 +283,11 @@ impl FieldSelector {
         self.terms.is_empty()
     }
 
+    /// The field paths the terms read (e.g. `status.phase`).
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.terms.iter().map(|(field, ..)| field.as_str())
+    }
+
     /// Whether `obj` satisfies every term; a missing field counts as the empty string.
     pub fn matches(&self, obj: &Value) -> bool {
         self.terms.iter().all(|(field, equal, want)| {
