@@ -64,3 +64,59 @@ impl Selection {
         Ok(self.matches(&read))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Matching an object's bytes, read only along the selectors' paths, agrees with
+    /// matching the whole parsed object.
+    #[test]
+    fn matching_the_bytes_agrees_with_matching_the_object() {
+        let scheme = api::Scheme::builtin();
+        let pods = scheme.lookup("", "v1", "pods").unwrap();
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1",
+            "namespace": "p", "labels": {"app": "web", "tier": "2"},
+            "managedFields": [{"manager": "m", "fieldsV1": {"f:spec": {}}}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]},
+            "status": {"phase": "Running"}});
+        let bytes = serde_json::to_vec(&pod).unwrap();
+        let cases = [
+            ("", ""),
+            ("app=web", ""),
+            ("app!=web", ""),
+            ("tier>1,app in (web,db)", ""),
+            ("!missing", "status.phase=Running"),
+            ("", "spec.nodeName=n2"),
+            ("app", "metadata.name=web-1,status.phase!=Pending"),
+            ("app=db", "metadata.namespace=p"),
+        ];
+        for (labels, fields) in cases {
+            let params = Params {
+                label_selector: Some(labels.into()),
+                field_selector: Some(fields.into()),
+                ..Default::default()
+            };
+            let selection = Selection::parse(pods, &params).unwrap();
+            assert_eq!(
+                selection.matches_json(&bytes).unwrap(),
+                selection.matches(&pod),
+                "{labels:?} {fields:?}"
+            );
+        }
+        let all = Selection::parse(pods, &Params::default()).unwrap();
+        assert!(all.matches_json(b"not json").unwrap());
+        let some = Params {
+            label_selector: Some("app".into()),
+            ..Default::default()
+        };
+        assert!(
+            Selection::parse(pods, &some)
+                .unwrap()
+                .matches_json(b"{")
+                .is_err()
+        );
+    }
+}
