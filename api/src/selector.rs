@@ -364,6 +364,11 @@ impl FieldSelector {
             .map(|(_, _, value)| value.as_str())
     }
 
+    /// The field paths the terms read (e.g. `status.phase`).
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.terms.iter().map(|(field, ..)| field.as_str())
+    }
+
     /// Whether `obj` satisfies every term; a missing field counts as the empty string.
     pub fn matches(&self, obj: &Value) -> bool {
         self.terms.iter().all(|(field, equal, want)| {

@@ -34,6 +34,7 @@ pub mod oauth;
 pub mod object;
 pub mod policy;
 pub mod project;
+pub mod pruned_json;
 pub mod query;
 pub mod quota;
 pub mod response;

@@ -175,7 +175,7 @@ fn append_selected(
     selection: &Selection,
     kv: &storage::KeyValue,
 ) -> Result<(), ApiError> {
-    if !selection.is_empty() && !selection.matches(&object::from_store(kv)?) {
+    if !selection.matches_json(&kv.value)? {
         return Ok(());
     }
     if *count > 0 {
@@ -257,8 +257,8 @@ async fn stream_list(
 }
 
 /// The selected items of a list. JSON lists keep each stored object's bytes (with the
-/// resourceVersion spliced in) and parse only to apply selectors; other representations
-/// work on parsed objects.
+/// resourceVersion spliced in) and read only what the selectors need of them; other
+/// representations work on parsed objects.
 enum ListItems<'a> {
     Encoded {
         selection: &'a Selection,
@@ -335,7 +335,7 @@ impl<'a> ListItems<'a> {
                 items,
                 count,
             } => {
-                if selection.is_empty() || selection.matches(&parse()?) {
+                if selection.matches_json(&json)? {
                     if *count > 0 {
                         items.extend_from_slice(b",");
                     }
