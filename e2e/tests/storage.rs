@@ -176,7 +176,7 @@ fn claims_bind_to_static_volumes_as_upstream_binds_them() {
         r#"{"spec":{"resources":{"requests":{"storage":"100Mi"}}}}"#,
     ]);
     assert!(
-        shrink.contains("field can not be less than previous value"),
+        shrink.contains("field can not be less than status.capacity"),
         "{shrink}"
     );
     let grow = c.kubectl_err(&[
@@ -356,4 +356,126 @@ fn a_claim_of_the_default_class_keeps_its_data_across_pods() {
         (!out.status.success()).then_some(())
     });
     assert_eq!(volume_dirs(&storage), Vec::<String>::new());
+}
+
+/// A pod of the simulated runtime mounting claim `claim`.
+fn claim_user(name: &str, claim: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: main\n    image: example.com/app:1\n    volumeMounts:\n    - name: data\n      mountPath: /data\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: {claim}\n"
+    )
+}
+
+#[test]
+fn provisioned_claims_grow_within_the_nodes_free_space() {
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &[
+            "--node-runtime",
+            "simulated",
+            "--node-name",
+            "sizer",
+            "--node-port",
+            "0",
+            "--node-pod-cidr",
+            "10.128.246.0/23",
+        ],
+    );
+    let alice = project_admin(&c, "grow");
+    let get = |args: &[&str]| as_user(&c, &alice, "grow", args);
+    let patch_size = |size: &str| {
+        let body = format!(r#"{{"spec":{{"resources":{{"requests":{{"storage":"{size}"}}}}}}}}"#);
+        c.kubectl(&[
+            "--kubeconfig",
+            &alice,
+            "-n",
+            "grow",
+            "patch",
+            "pvc",
+            "data",
+            "-p",
+            &body,
+        ])
+    };
+    let claims = [claim("data", "64Mi", None), claim("huge", "100Ti", None)].join("---\n");
+    get(&["create", "-f", &c.file("claims.yaml", &claims)]);
+    let pods = [claim_user("app", "data"), claim_user("greedy", "huge")].join("---\n");
+    get(&["create", "-f", &c.file("pods.yaml", &pods)]);
+
+    // A claim larger than the node's free space is not provisioned, and says why.
+    let said = wait_until("the huge claim refused", WAIT, || {
+        let e = events_of(&c, &alice, "grow", "huge");
+        e.contains("ProvisioningFailed").then_some(e)
+    });
+    assert!(
+        said.contains(
+            r#"ProvisioningFailed: failed to provision volume with StorageClass "local": insufficient capacity: 104857600Mi more needed"#
+        ) && said.contains(r#"free on node "sizer""#),
+        "{said}"
+    );
+    assert_eq!(
+        get(&["get", "pvc", "huge", "-o", "jsonpath={.status.phase}"]),
+        "Pending"
+    );
+
+    // The other is bound; asked for more, its volume and then its status grow.
+    c.wait_for(
+        &["pvc", "data", "-n", "grow"],
+        "{.status.phase}",
+        "Bound",
+        WAIT,
+    );
+    let pv = get(&["get", "pvc", "data", "-o", "jsonpath={.spec.volumeName}"]);
+    assert!(patch_size("128Mi").status.success());
+    let status = "jsonpath={.status.capacity.storage} {.status.allocatedResources.storage} {.status.allocatedResourceStatuses} {.status.conditions}";
+    wait_until("the claim grown", WAIT, || {
+        (get(&["get", "pvc", "data", "-o", status]) == "128Mi 128Mi  ").then_some(())
+    });
+    let pv_size = c.kubectl_ok(&["get", "pv", &pv, "-o", "jsonpath={.spec.capacity.storage}"]);
+    assert_eq!(pv_size, "128Mi");
+    let said = events_of(&c, &alice, "grow", "data");
+    assert!(
+        said.contains(&format!(
+            "Resizing: External resizer is resizing volume {pv}"
+        )) && said.contains("VolumeResizeSuccessful: Resize volume succeeded"),
+        "{said}"
+    );
+
+    // Growth beyond the free space is infeasible: marked so, the volume unchanged.
+    assert!(patch_size("100Ti").status.success());
+    let refused = wait_until("the resize found infeasible", WAIT, || {
+        let s = get(&[
+            "get",
+            "pvc",
+            "data",
+            "-o",
+            r#"jsonpath={.status.allocatedResourceStatuses.storage} {.status.allocatedResources.storage} {.status.conditions[?(@.type=="ControllerResizeError")].message}"#,
+        ]);
+        s.starts_with("ControllerResizeInfeasible").then_some(s)
+    });
+    assert!(
+        refused.starts_with("ControllerResizeInfeasible 100Ti insufficient capacity: "),
+        "{refused}"
+    );
+    let said = events_of(&c, &alice, "grow", "data");
+    assert!(
+        said.contains(&format!(
+            r#"VolumeResizeFailed: resize volume "{pv}" by resizer "oxshift.io/local-path" failed: insufficient capacity"#
+        )),
+        "{said}"
+    );
+    let pv_size = c.kubectl_ok(&["get", "pv", &pv, "-o", "jsonpath={.spec.capacity.storage}"]);
+    assert_eq!(pv_size, "128Mi");
+
+    // The user recovers with a smaller request, never below what the claim has.
+    let below = patch_size("64Mi");
+    assert!(
+        String::from_utf8_lossy(&below.stderr).contains(
+            "spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"
+        ),
+        "{below:?}"
+    );
+    assert!(patch_size("256Mi").status.success());
+    wait_until("the claim grown after recovering", WAIT, || {
+        (get(&["get", "pvc", "data", "-o", status]) == "256Mi 256Mi  ").then_some(())
+    });
 }
