@@ -479,3 +479,98 @@ fn provisioned_claims_grow_within_the_nodes_free_space() {
         (get(&["get", "pvc", "data", "-o", status]) == "256Mi 256Mi  ").then_some(())
     });
 }
+
+#[test]
+fn the_pods_fs_group_owns_its_volumes_and_an_overfull_scratch_space_evicts_it() {
+    if let Some(why) = real_pods_unavailable() {
+        eprintln!(
+            "SKIPPED the_pods_fs_group_owns_its_volumes_and_an_overfull_scratch_space_evicts_it: {why}"
+        );
+        return;
+    }
+    let worker = PodmanCluster::start("owner", "10.128.248.0/23", &["1"]);
+    let c = &worker.cluster;
+    let image = &worker.images[0];
+    let alice = project_admin(c, "files");
+    let get = |args: &[&str]| as_user(c, &alice, "files", args);
+    let exec = |script: &str| get(&["exec", "app", "--", "/bin/busybox", "sh", "-c", script]);
+    get(&[
+        "create",
+        "-f",
+        &c.file("claim.yaml", &claim("data", "64Mi", None)),
+    ]);
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: {image}\n    command: [/bin/busybox, sleep, '600']\n    volumeMounts:\n    - name: data\n      mountPath: /data\n    - name: scratch\n      mountPath: /scratch\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: data\n  - name: scratch\n    emptyDir:\n      sizeLimit: 1Mi\n"
+    );
+    get(&["create", "-f", &c.file("app.yaml", &pod)]);
+    wait_until("the pod running", WAIT, || {
+        (get(&["get", "pod", "app", "-o", "jsonpath={.status.phase}"]) == "Running").then_some(())
+    });
+
+    // restricted-v2 gave the pod the project's first supplemental group as its fsGroup: the
+    // processes have it, and it owns the claim and the scratch space, passed on to new files.
+    let group = get(&[
+        "get",
+        "pod",
+        "app",
+        "-o",
+        "jsonpath={.spec.securityContext.fsGroup}",
+    ]);
+    let range = c.kubectl_ok(&[
+        "get",
+        "namespace",
+        "files",
+        "-o",
+        "jsonpath={.metadata.annotations.openshift\\.io/sa\\.scc\\.supplemental-groups}",
+    ]);
+    assert_eq!(group, range.split('/').next().unwrap(), "range {range}");
+    let ids = exec("/bin/busybox id -G");
+    assert!(
+        ids.split_whitespace().any(|g| g == group),
+        "{ids} lacks {group}"
+    );
+    let listing = exec(
+        "/bin/busybox ls -ldn /data /scratch && echo x > /data/new && /bin/busybox ls -ln /data/new",
+    );
+    let lines: Vec<Vec<&str>> = listing
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines.len(), 3, "{listing}");
+    for line in &lines[..2] {
+        assert!(line[0].starts_with("drwxrws"), "{listing}");
+        assert_eq!(line[3], group, "{listing}");
+    }
+    assert_eq!(lines[2][3], group, "{listing}");
+    assert!(lines[2][0].starts_with("-rw-"), "{listing}");
+
+    // Writing past the scratch space's limit has the pod evicted, as the kubelet does.
+    exec("/bin/busybox dd if=/dev/zero of=/scratch/fill bs=1024 count=2048 2>/dev/null; true");
+    let evicted = wait_until("the pod evicted", WAIT, || {
+        let s = get(&[
+            "get",
+            "pod",
+            "app",
+            "-o",
+            "jsonpath={.status.phase}|{.status.reason}|{.status.message}",
+        ]);
+        s.starts_with("Failed").then_some(s)
+    });
+    assert_eq!(
+        evicted,
+        r#"Failed|Evicted|Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". "#
+    );
+    let said = events_of(c, &alice, "files", "app");
+    assert!(
+        said.contains(r#"Evicted: Usage of EmptyDir volume "scratch" exceeds the limit "1Mi"."#),
+        "{said}"
+    );
+    let state = get(&[
+        "get",
+        "pod",
+        "app",
+        "-o",
+        "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}",
+    ]);
+    assert!(!state.is_empty(), "the container still runs");
+}

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod env;
 pub mod host_volumes;
 pub mod images;
+pub mod ownership;
 pub mod probes;
 pub mod registries_conf;
 pub mod registry_sources;
