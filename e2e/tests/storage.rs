@@ -478,6 +478,25 @@ fn provisioned_claims_grow_within_the_nodes_free_space() {
     wait_until("the claim grown after recovering", WAIT, || {
         (get(&["get", "pvc", "data", "-o", status]) == "256Mi 256Mi  ").then_some(())
     });
+
+    // The three kinds' tables have kubectl 1.32's columns.
+    let tables = c.kubectl_ok(&["get", "pv,pvc,sc", "-n", "grow"]);
+    let lines: Vec<String> = tables
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    let has = |wanted: &str| lines.iter().any(|l| l.starts_with(wanted));
+    for wanted in [
+        "NAME CAPACITY ACCESS MODES RECLAIM POLICY STATUS CLAIM STORAGECLASS VOLUMEATTRIBUTESCLASS REASON AGE",
+        &format!("persistentvolume/{pv} 256Mi RWO Delete Bound grow/data local <unset> "),
+        "NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE",
+        &format!("persistentvolumeclaim/data Bound {pv} 256Mi RWO local <unset> "),
+        "persistentvolumeclaim/huge Pending local <unset> ",
+        "NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE ALLOWVOLUMEEXPANSION AGE",
+        "storageclass.storage.k8s.io/local (default) oxshift.io/local-path Delete WaitForFirstConsumer true ",
+    ] {
+        assert!(has(wanted), "{wanted:?} in\n{tables}");
+    }
 }
 
 #[test]
