@@ -176,7 +176,7 @@ fn claims_bind_to_static_volumes_as_upstream_binds_them() {
         r#"{"spec":{"resources":{"requests":{"storage":"100Mi"}}}}"#,
     ]);
     assert!(
-        shrink.contains("field can not be less than previous value"),
+        shrink.contains("field can not be less than status.capacity"),
         "{shrink}"
     );
     let grow = c.kubectl_err(&[
@@ -356,4 +356,240 @@ fn a_claim_of_the_default_class_keeps_its_data_across_pods() {
         (!out.status.success()).then_some(())
     });
     assert_eq!(volume_dirs(&storage), Vec::<String>::new());
+}
+
+/// A pod of the simulated runtime mounting claim `claim`.
+fn claim_user(name: &str, claim: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: main\n    image: example.com/app:1\n    volumeMounts:\n    - name: data\n      mountPath: /data\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: {claim}\n"
+    )
+}
+
+#[test]
+fn provisioned_claims_grow_within_the_nodes_free_space() {
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &[
+            "--node-runtime",
+            "simulated",
+            "--node-name",
+            "sizer",
+            "--node-port",
+            "0",
+            "--node-pod-cidr",
+            "10.128.246.0/23",
+        ],
+    );
+    let alice = project_admin(&c, "grow");
+    let get = |args: &[&str]| as_user(&c, &alice, "grow", args);
+    let patch_size = |size: &str| {
+        let body = format!(r#"{{"spec":{{"resources":{{"requests":{{"storage":"{size}"}}}}}}}}"#);
+        c.kubectl(&[
+            "--kubeconfig",
+            &alice,
+            "-n",
+            "grow",
+            "patch",
+            "pvc",
+            "data",
+            "-p",
+            &body,
+        ])
+    };
+    let claims = [claim("data", "64Mi", None), claim("huge", "100Ti", None)].join("---\n");
+    get(&["create", "-f", &c.file("claims.yaml", &claims)]);
+    let pods = [claim_user("app", "data"), claim_user("greedy", "huge")].join("---\n");
+    get(&["create", "-f", &c.file("pods.yaml", &pods)]);
+
+    // A claim larger than the node's free space is not provisioned, and says why.
+    let said = wait_until("the huge claim refused", WAIT, || {
+        let e = events_of(&c, &alice, "grow", "huge");
+        e.contains("ProvisioningFailed").then_some(e)
+    });
+    assert!(
+        said.contains(
+            r#"ProvisioningFailed: failed to provision volume with StorageClass "local": insufficient capacity: 104857600Mi more needed"#
+        ) && said.contains(r#"free on node "sizer""#),
+        "{said}"
+    );
+    assert_eq!(
+        get(&["get", "pvc", "huge", "-o", "jsonpath={.status.phase}"]),
+        "Pending"
+    );
+
+    // The other is bound; asked for more, its volume and then its status grow.
+    c.wait_for(
+        &["pvc", "data", "-n", "grow"],
+        "{.status.phase}",
+        "Bound",
+        WAIT,
+    );
+    let pv = get(&["get", "pvc", "data", "-o", "jsonpath={.spec.volumeName}"]);
+    assert!(patch_size("128Mi").status.success());
+    let status = "jsonpath={.status.capacity.storage} {.status.allocatedResources.storage} {.status.allocatedResourceStatuses} {.status.conditions}";
+    wait_until("the claim grown", WAIT, || {
+        (get(&["get", "pvc", "data", "-o", status]) == "128Mi 128Mi  ").then_some(())
+    });
+    let pv_size = c.kubectl_ok(&["get", "pv", &pv, "-o", "jsonpath={.spec.capacity.storage}"]);
+    assert_eq!(pv_size, "128Mi");
+    let said = events_of(&c, &alice, "grow", "data");
+    assert!(
+        said.contains(&format!(
+            "Resizing: External resizer is resizing volume {pv}"
+        )) && said.contains("VolumeResizeSuccessful: Resize volume succeeded"),
+        "{said}"
+    );
+
+    // Growth beyond the free space is infeasible: marked so, the volume unchanged.
+    assert!(patch_size("100Ti").status.success());
+    let refused = wait_until("the resize found infeasible", WAIT, || {
+        let s = get(&[
+            "get",
+            "pvc",
+            "data",
+            "-o",
+            r#"jsonpath={.status.allocatedResourceStatuses.storage} {.status.allocatedResources.storage} {.status.conditions[?(@.type=="ControllerResizeError")].message}"#,
+        ]);
+        s.starts_with("ControllerResizeInfeasible").then_some(s)
+    });
+    assert!(
+        refused.starts_with("ControllerResizeInfeasible 100Ti insufficient capacity: "),
+        "{refused}"
+    );
+    let said = events_of(&c, &alice, "grow", "data");
+    assert!(
+        said.contains(&format!(
+            r#"VolumeResizeFailed: resize volume "{pv}" by resizer "oxshift.io/local-path" failed: insufficient capacity"#
+        )),
+        "{said}"
+    );
+    let pv_size = c.kubectl_ok(&["get", "pv", &pv, "-o", "jsonpath={.spec.capacity.storage}"]);
+    assert_eq!(pv_size, "128Mi");
+
+    // The user recovers with a smaller request, never below what the claim has.
+    let below = patch_size("64Mi");
+    assert!(
+        String::from_utf8_lossy(&below.stderr).contains(
+            "spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"
+        ),
+        "{below:?}"
+    );
+    assert!(patch_size("256Mi").status.success());
+    wait_until("the claim grown after recovering", WAIT, || {
+        (get(&["get", "pvc", "data", "-o", status]) == "256Mi 256Mi  ").then_some(())
+    });
+
+    // The three kinds' tables have kubectl 1.32's columns.
+    let tables = c.kubectl_ok(&["get", "pv,pvc,sc", "-n", "grow"]);
+    let lines: Vec<String> = tables
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    let has = |wanted: &str| lines.iter().any(|l| l.starts_with(wanted));
+    for wanted in [
+        "NAME CAPACITY ACCESS MODES RECLAIM POLICY STATUS CLAIM STORAGECLASS VOLUMEATTRIBUTESCLASS REASON AGE",
+        &format!("persistentvolume/{pv} 256Mi RWO Delete Bound grow/data local <unset> "),
+        "NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE",
+        &format!("persistentvolumeclaim/data Bound {pv} 256Mi RWO local <unset> "),
+        "persistentvolumeclaim/huge Pending local <unset> ",
+        "NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE ALLOWVOLUMEEXPANSION AGE",
+        "storageclass.storage.k8s.io/local (default) oxshift.io/local-path Delete WaitForFirstConsumer true ",
+    ] {
+        assert!(has(wanted), "{wanted:?} in\n{tables}");
+    }
+}
+
+#[test]
+fn the_pods_fs_group_owns_its_volumes_and_an_overfull_scratch_space_evicts_it() {
+    if let Some(why) = real_pods_unavailable() {
+        eprintln!(
+            "SKIPPED the_pods_fs_group_owns_its_volumes_and_an_overfull_scratch_space_evicts_it: {why}"
+        );
+        return;
+    }
+    let worker = PodmanCluster::start("owner", "10.128.248.0/23", &["1"]);
+    let c = &worker.cluster;
+    let image = &worker.images[0];
+    let alice = project_admin(c, "files");
+    let get = |args: &[&str]| as_user(c, &alice, "files", args);
+    let exec = |script: &str| get(&["exec", "app", "--", "/bin/busybox", "sh", "-c", script]);
+    get(&[
+        "create",
+        "-f",
+        &c.file("claim.yaml", &claim("data", "64Mi", None)),
+    ]);
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: {image}\n    command: [/bin/busybox, sleep, '600']\n    volumeMounts:\n    - name: data\n      mountPath: /data\n    - name: scratch\n      mountPath: /scratch\n  volumes:\n  - name: data\n    persistentVolumeClaim:\n      claimName: data\n  - name: scratch\n    emptyDir:\n      sizeLimit: 1Mi\n"
+    );
+    get(&["create", "-f", &c.file("app.yaml", &pod)]);
+    wait_until("the pod running", WAIT, || {
+        (get(&["get", "pod", "app", "-o", "jsonpath={.status.phase}"]) == "Running").then_some(())
+    });
+
+    // restricted-v2 gave the pod the project's first supplemental group as its fsGroup: the
+    // processes have it, and it owns the claim and the scratch space, passed on to new files.
+    let group = get(&[
+        "get",
+        "pod",
+        "app",
+        "-o",
+        "jsonpath={.spec.securityContext.fsGroup}",
+    ]);
+    let range = c.kubectl_ok(&[
+        "get",
+        "namespace",
+        "files",
+        "-o",
+        "jsonpath={.metadata.annotations.openshift\\.io/sa\\.scc\\.supplemental-groups}",
+    ]);
+    assert_eq!(group, range.split('/').next().unwrap(), "range {range}");
+    let ids = exec("/bin/busybox id -G");
+    assert!(
+        ids.split_whitespace().any(|g| g == group),
+        "{ids} lacks {group}"
+    );
+    let listing = exec(
+        "/bin/busybox ls -ldn /data /scratch && echo x > /data/new && /bin/busybox ls -ln /data/new",
+    );
+    let lines: Vec<Vec<&str>> = listing
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines.len(), 3, "{listing}");
+    for line in &lines[..2] {
+        assert!(line[0].starts_with("drwxrws"), "{listing}");
+        assert_eq!(line[3], group, "{listing}");
+    }
+    assert_eq!(lines[2][3], group, "{listing}");
+    assert!(lines[2][0].starts_with("-rw-"), "{listing}");
+
+    // Writing past the scratch space's limit has the pod evicted, as the kubelet does.
+    exec("/bin/busybox dd if=/dev/zero of=/scratch/fill bs=1024 count=2048 2>/dev/null; true");
+    let evicted = wait_until("the pod evicted", WAIT, || {
+        let s = get(&[
+            "get",
+            "pod",
+            "app",
+            "-o",
+            "jsonpath={.status.phase}|{.status.reason}|{.status.message}",
+        ]);
+        s.starts_with("Failed").then_some(s)
+    });
+    assert_eq!(
+        evicted,
+        r#"Failed|Evicted|Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". "#
+    );
+    let said = events_of(c, &alice, "files", "app");
+    assert!(
+        said.contains(r#"Evicted: Usage of EmptyDir volume "scratch" exceeds the limit "1Mi"."#),
+        "{said}"
+    );
+    let state = get(&[
+        "get",
+        "pod",
+        "app",
+        "-o",
+        "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}",
+    ]);
+    assert!(!state.is_empty(), "the container still runs");
 }

@@ -9,11 +9,13 @@
 //! - `builder`: build pods' steps run by the node with git and buildah;
 //! - `provisioner`: the local provisioner's volumes under the node's storage directory;
 //! - `network`: the bridge, the pods' network namespaces and their addresses;
-//! - `node_io`: the `ContainerIo` the HTTPS API calls; `events`: the kubelet's events.
+//! - `node_io`: the `ContainerIo` the HTTPS API calls; `events`: the kubelet's events;
+//! - `disk`: a directory's file system space and a tree's usage (`df`, `du`).
 
 pub mod agent;
 pub mod builder;
 pub mod container_io;
+pub mod disk;
 pub mod events;
 pub mod kubelet_api;
 pub mod lease;

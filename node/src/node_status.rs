@@ -76,22 +76,9 @@ impl Machine {
     }
 }
 
-/// The size of the file system holding the data directory (`df`: no unsafe `statvfs` here).
+/// The size of the file system holding the data directory, in KiB.
 async fn storage_kib(dir: &std::path::Path) -> u64 {
-    let output = tokio::process::Command::new("df")
-        .args(["-Pk", &dir.display().to_string()])
-        .output()
-        .await;
-    output
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .nth(1)
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        })
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    crate::disk::space(dir).await.map_or(0, |s| s.size / 1024)
 }
 
 /// The kubelet's labels and the extra ones.

@@ -172,3 +172,202 @@ spec:
       - {name: main, image: busybox}
       - {name: side, image: busybox}
 ";
+
+fn deployment(name: &str, tier: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  labels: {{tier: {tier}}}
+spec:
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+      - {{name: main, image: busybox}}
+"
+    )
+}
+
+/// The names of a deployment's volumes on the server.
+fn volumes_of(home: &Path, name: &str) -> String {
+    ok(
+        home,
+        &[
+            "get",
+            "deployment",
+            name,
+            "-o",
+            "jsonpath={.spec.template.spec.volumes[*].name}",
+        ],
+    )
+}
+
+#[test]
+fn set_volume_previews_locally_or_as_a_dry_run_and_picks_objects_by_label() {
+    let (_dir, c, home) = cluster_with_alice();
+    alice_in_project(&c, &home, "previews");
+    let file = c.file(
+        "web.yaml",
+        &[deployment("web", "front"), deployment("api", "back")].join("---\n"),
+    );
+    ok(&home, &["create", "-f", &file]);
+
+    // --local changes the file's objects and prints them; the server is not asked.
+    let yaml = ok(
+        &home,
+        &[
+            "set",
+            "volume",
+            "-f",
+            &file,
+            "--local",
+            "--add",
+            "--name=cache",
+            "--mount-path=/cache",
+            "-o",
+            "yaml",
+        ],
+    );
+    let documents: Vec<&str> = yaml.split("---\n").collect();
+    assert_eq!(documents.len(), 2, "{yaml}");
+    for doc in &documents {
+        assert!(
+            doc.contains("- emptyDir: {}\n        name: cache\n")
+                && doc.contains("- mountPath: /cache\n          name: cache\n"),
+            "{doc}"
+        );
+    }
+    let names = ok(
+        &home,
+        &[
+            "set",
+            "volume",
+            "-f",
+            &file,
+            "--local",
+            "--add",
+            "--claim-name=data",
+            "--claim-size=1Gi",
+            "-o",
+            "name",
+        ],
+    );
+    assert_eq!(
+        names,
+        "deployment.apps/web\ndeployment.apps/api\npersistentvolumeclaim/data\n"
+    );
+    assert_eq!(volumes_of(&home, "web"), "");
+
+    // A client dry run prints what would be written; a server dry run has it checked; neither
+    // changes the deployment or creates the claim.
+    let client = ok(
+        &home,
+        &[
+            "set",
+            "volume",
+            "deployment/web",
+            "--add",
+            "--claim-name=big",
+            "--claim-size=2Gi",
+            "--dry-run=client",
+        ],
+    );
+    assert_eq!(
+        client,
+        "deployment.apps/web volume updated (dry run)\npersistentvolumeclaim/big volume updated (dry run)\n"
+    );
+    let server = ok(
+        &home,
+        &[
+            "set",
+            "volume",
+            "deployment/web",
+            "--add",
+            "--claim-name=big",
+            "--claim-size=2Gi",
+            "--dry-run=server",
+        ],
+    );
+    assert_eq!(
+        server,
+        "deployment.apps/web volume updated (server dry run)\n"
+    );
+    assert_eq!(volumes_of(&home, "web"), "");
+    assert!(!run(&home, &["get", "pvc", "big"]).status.success());
+    let refused = run(
+        &home,
+        &[
+            "set",
+            "volume",
+            "deployment/web",
+            "--add",
+            "--dry-run=maybe",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        "error: Invalid dry-run value (maybe). Must be \"none\", \"server\", or \"client\".\n"
+    );
+
+    // -l picks by label, --all takes every object of the type.
+    let picked = ok(
+        &home,
+        &[
+            "set",
+            "volume",
+            "deployments",
+            "-l",
+            "tier=front",
+            "--add",
+            "--name=tmp",
+            "--mount-path=/tmp/x",
+        ],
+    );
+    assert_eq!(picked, "deployment.apps/web volume updated\n");
+    assert_eq!(volumes_of(&home, "web"), "tmp");
+    assert_eq!(volumes_of(&home, "api"), "");
+    let json = ok(
+        &home,
+        &[
+            "set",
+            "volume",
+            "deployments",
+            "--all",
+            "--add",
+            "--name=logs",
+            "--mount-path=/logs",
+            "-o",
+            "json",
+        ],
+    );
+    let written: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&json)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let names: Vec<&str> = written
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api", "web"]);
+    assert_eq!(volumes_of(&home, "web"), "tmp logs");
+    assert_eq!(volumes_of(&home, "api"), "logs");
+
+    let both = run(
+        &home,
+        &["set", "volume", "deployments", "-l", "tier=front", "--all"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&both.stderr),
+        "error: you may specify either --selector or --all but not both\n"
+    );
+    let listed = run(&home, &["set", "volume", "deployment/web", "-o", "yaml"]);
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stderr),
+        "error: --list and --output may not be specified together\n"
+    );
+}

@@ -1,7 +1,9 @@
 //! Volumes that are directories of the node itself: `hostPath`, `local`, and claims (a
 //! claim → its bound PersistentVolume → that volume's `hostPath` or `local` path). The pod's
 //! volume directory becomes a link to the host's directory, so the data outlives the pod;
-//! `mounts` resolves the link (and a `subPath` within it, never outside).
+//! `mounts` resolves the link (and a `subPath` within it, never outside). Claims on `local`
+//! volumes and on the local provisioner's are given to the pod's fsGroup, as the kubelet's
+//! local plugin and CSI drivers with an fsGroup policy do; plain `hostPath` ones are not.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +19,16 @@ struct HostPath {
     path: PathBuf,
     kind: String,
     read_only: bool,
+    /// Whether the pod's fsGroup owns it.
+    owned: bool,
+}
+
+/// A host volume as the pod's volume directory links it.
+pub struct Linked {
+    /// The host directory behind the link (links resolved).
+    pub path: PathBuf,
+    /// Whether the pod's fsGroup is to own it.
+    pub owned: bool,
 }
 
 fn of_source(
@@ -29,8 +41,25 @@ fn of_source(
     local.map(|p| (PathBuf::from(p), "Directory".to_string()))
 }
 
-/// The host path behind a claim: the claim must be bound, its volume must name it back.
-async fn claim_path(lookup: &Lookup, claim_name: &str) -> Result<(PathBuf, String), ConfigError> {
+/// Whether the pod's fsGroup owns a claim's volume: `local` volumes and the local
+/// provisioner's (a driver that manages ownership), not plain `hostPath` ones.
+fn fs_group_managed(volume: &PersistentVolume) -> bool {
+    use controllers::persistent_volume::annotations::{LOCAL_PROVISIONER, PROVISIONED_BY};
+    let provisioned = volume
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(PROVISIONED_BY))
+        .is_some_and(|p| p == LOCAL_PROVISIONER);
+    provisioned || volume.spec.as_ref().is_some_and(|s| s.local.is_some())
+}
+
+/// The host path behind a claim (and whether the pod's fsGroup owns it): the claim must be
+/// bound, its volume must name it back.
+async fn claim_path(
+    lookup: &Lookup,
+    claim_name: &str,
+) -> Result<(PathBuf, String, bool), ConfigError> {
     let (client, namespace) = lookup.client();
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
     let missing = |e: kube::Error| ConfigError(controllers::logs::describe(&e));
@@ -55,6 +84,7 @@ async fn claim_path(lookup: &Lookup, claim_name: &str) -> Result<(PathBuf, Strin
         .await
         .map_err(missing)?
         .ok_or_else(|| ConfigError(format!("persistentvolume \"{volume_name}\" not found")))?;
+    let managed = fs_group_managed(&volume);
     let spec = volume.spec.unwrap_or_default();
     let names_claim = spec.claim_ref.as_ref().is_some_and(|r| {
         r.name.as_deref() == Some(claim_name) && r.namespace.as_deref() == Some(namespace)
@@ -68,6 +98,7 @@ async fn claim_path(lookup: &Lookup, claim_name: &str) -> Result<(PathBuf, Strin
         spec.host_path.as_ref(),
         spec.local.as_ref().map(|l| l.path.as_str()),
     )
+    .map(|(path, kind)| (path, kind, managed))
     .ok_or_else(|| {
         ConfigError(format!(
             "persistentvolume \"{volume_name}\" is of a kind this node does not mount"
@@ -82,16 +113,20 @@ async fn host_path(volume: &Volume, lookup: &Lookup) -> Result<Option<HostPath>,
             path,
             kind,
             read_only: false,
+            owned: false,
         }));
     }
     let Some(claim) = &volume.persistent_volume_claim else {
         return Ok(None);
     };
-    let (path, kind) = claim_path(lookup, &claim.claim_name).await?;
+    let (path, kind, managed) = claim_path(lookup, &claim.claim_name).await?;
+    let read_only = claim.read_only.unwrap_or(false);
     Ok(Some(HostPath {
         path,
         kind,
-        read_only: claim.read_only.unwrap_or(false),
+        read_only,
+        // As the local plugin: a read-only mount's ownership is left alone.
+        owned: managed && !read_only,
     }))
 }
 
@@ -130,10 +165,14 @@ fn check_type(path: &Path, kind: &str) -> Result<(), ConfigError> {
 }
 
 /// Links the pod's volume directory `dir` to the host path of `volume`, if it is a host
-/// volume (`Ok(false)` when it is not). A link marks a read-only claim by its name's suffix.
-pub async fn prepare(volume: &Volume, dir: &Path, lookup: &Lookup) -> Result<bool, ConfigError> {
+/// volume (`Ok(None)` when it is not). A link marks a read-only claim by its name's suffix.
+pub async fn prepare(
+    volume: &Volume,
+    dir: &Path,
+    lookup: &Lookup,
+) -> Result<Option<Linked>, ConfigError> {
     let Some(host) = host_path(volume, lookup).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     if !host.path.is_absolute() {
         return Err(ConfigError(format!(
@@ -158,7 +197,11 @@ pub async fn prepare(volume: &Volume, dir: &Path, lookup: &Lookup) -> Result<boo
         true => std::fs::write(&marker, b"").map_err(io)?,
         false => drop(std::fs::remove_file(&marker)),
     }
-    Ok(true)
+    let path = std::fs::canonicalize(&host.path).map_err(io)?;
+    Ok(Some(Linked {
+        path,
+        owned: host.owned,
+    }))
 }
 
 /// The file beside a volume's link that says the volume mounts read-only.

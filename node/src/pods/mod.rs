@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod host_volumes;
 pub mod images;
 pub mod limits;
+pub mod ownership;
 pub mod probes;
 pub mod registries_conf;
 pub mod registry_sources;

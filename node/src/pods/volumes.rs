@@ -163,8 +163,16 @@ async fn prepare(
     prepared: &mut Prepared,
 ) -> Result<(), ConfigError> {
     const MODE: i32 = 0o644;
-    if super::host_volumes::prepare(volume, dir, lookup).await? {
-        return Ok(());
+    let policy = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.security_context.as_ref())
+        .and_then(|c| c.fs_group_change_policy.as_deref());
+    if let Some(linked) = super::host_volumes::prepare(volume, dir, lookup).await? {
+        return match (linked.owned, super::security::fs_group(pod)) {
+            (true, Some(group)) => super::ownership::apply(&linked.path, group, false, policy),
+            _ => Ok(()),
+        };
     }
     if !issue_tokens && has_token(volume) {
         return std::fs::create_dir_all(dir).map_err(io(dir));
@@ -225,38 +233,12 @@ async fn prepare(
         // Any user the pod runs as may write its scratch space, as the kubelet makes it.
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).map_err(io(dir))?;
     }
+    // Scratch space is the pod's to write; the files of API objects are read only.
+    let read_only = volume.empty_dir.is_none();
     match super::security::fs_group(pod) {
-        Some(group) => own_by_group(dir, group, volume.empty_dir.is_some()),
+        Some(group) => super::ownership::apply(dir, group, read_only, policy),
         None => Ok(()),
     }
-}
-
-/// Gives the volume to the pod's fsGroup, as the kubelet does: group ownership throughout,
-/// group read (and write, for scratch space), and directories that pass their group on.
-fn own_by_group(dir: &Path, group: i64, writable: bool) -> Result<(), ConfigError> {
-    let (dir_bits, file_bits) = match writable {
-        true => (0o2070, 0o060),
-        false => (0o2050, 0o040),
-    };
-    let gid = u32::try_from(group).map_err(|_| ConfigError(format!("invalid fsGroup {group}")))?;
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(path) = pending.pop() {
-        std::os::unix::fs::chown(&path, None, Some(gid)).map_err(io(&path))?;
-        let meta = std::fs::symlink_metadata(&path).map_err(io(&path))?;
-        let mode = meta.permissions().mode() & 0o7777;
-        let wanted = match meta.is_dir() {
-            true => mode | dir_bits,
-            false => mode | file_bits,
-        };
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wanted))
-            .map_err(io(&path))?;
-        if meta.is_dir() {
-            for entry in std::fs::read_dir(&path).map_err(io(&path))? {
-                pending.push(entry.map_err(io(&path))?.path());
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Makes every volume of the pod under `pod_dir`.

@@ -4,10 +4,11 @@
 //! `WaitForFirstConsumer` class are provisioned by the node the scheduler selected; others
 //! by whichever node creates the volume first (its name comes from the claim's uid, so only
 //! one can). A released volume with the `Delete` policy loses its directory, then its
-//! object. A bound claim that asks for more is given it (the directory has no quota: the
-//! capacity is recorded, not enforced).
+//! object. A volume is made, or grown (`resize.rs`), only when the storage directory's file
+//! system has the room; a directory has no quota, so what a pod writes is not limited.
 
 pub mod paths;
+mod resize;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,6 +28,8 @@ use serde_json::{Value, json};
 
 const COMPONENT: &str = "oxshift.io/local-path";
 const HOSTNAME: &str = "kubernetes.io/hostname";
+/// How soon a claim refused for want of space is tried again.
+const NO_ROOM_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
 struct Context {
     client: Client,
@@ -163,6 +166,12 @@ async fn provision(claim: &PersistentVolumeClaim, ctx: &Context) -> Result<Actio
     };
     let message = format!("External provisioner is provisioning volume for claim \"{ns}/{name}\"");
     tell(ctx, claim, "Normal", "Provisioning", &message).await;
+    let wanted = controllers::persistent_volume::matching::requested(claim).unwrap_or(0);
+    if let Some(why) = no_room(ctx, bytes_of(wanted)).await {
+        tell(ctx, claim, "Warning", "ProvisioningFailed", &failed(&why)).await;
+        // The space may come free: asked again later, as the provisioner retries.
+        return Ok(Action::requeue(NO_ROOM_RETRY));
+    }
     std::fs::create_dir_all(&dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
     // World-writable, as local-path-provisioner makes them: pods run with arbitrary UIDs.
     set_mode(&dir, 0o777)?;
@@ -223,58 +232,98 @@ async fn our_volume(
     Ok(volume.filter(|v| is_mine(v, &ctx.node)))
 }
 
-/// A bound claim asking for more than its volume holds: the volume and the claim's status
-/// record the new size (the directory has no quota to grow).
+/// `bytes` as a binary quantity, rounded down to MiB.
+fn mebibytes(bytes: u64) -> String {
+    format!("{}Mi", bytes >> 20)
+}
+
+/// Bytes of a quantity's milli-bytes.
+fn bytes_of(milli: i64) -> u64 {
+    u64::try_from(milli / 1000).unwrap_or(0)
+}
+
+/// Why the storage directory cannot take `bytes` more, if it cannot.
+async fn no_room(ctx: &Context, bytes: u64) -> Option<String> {
+    let free = crate::disk::space(&ctx.root).await?.available;
+    (bytes > free).then(|| {
+        format!(
+            "insufficient capacity: {} more needed, {} free on node \"{}\"",
+            mebibytes(bytes),
+            mebibytes(free),
+            ctx.node
+        )
+    })
+}
+
+async fn patch_claim_status(
+    ctx: &Context,
+    claim: &PersistentVolumeClaim,
+    patch: &Value,
+) -> Result<(), Error> {
+    let claims: Api<Object<PersistentVolumeClaim>> =
+        Api::namespaced(ctx.client.clone(), &claim.namespace().unwrap_or_default());
+    claims
+        .patch_status(
+            &claim.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A bound claim asking for more than its volume holds (`resize.rs`): the growth must fit in
+/// the storage directory's file system; the volume and then the claim record the new size.
 async fn expand(claim: &PersistentVolumeClaim, ctx: &Context) -> Result<Action, Error> {
+    // The watch's copy may predate this provisioner's own last writes: read it afresh.
+    let claims: Api<Object<PersistentVolumeClaim>> =
+        Api::namespaced(ctx.client.clone(), &claim.namespace().unwrap_or_default());
+    let Some(claim) = claims
+        .get_opt(&claim.name_any())
+        .await?
+        .and_then(|o| o.object)
+    else {
+        return Ok(Action::await_change());
+    };
+    let claim = &claim;
     let Some(volume) = our_volume(claim, ctx).await? else {
         return Ok(Action::await_change());
     };
-    let want = controllers::persistent_volume::matching::requested(claim);
-    let have = controllers::persistent_volume::matching::capacity(&volume);
-    let (Some(want), Some(have)) = (want, have) else {
-        return Ok(Action::await_change());
+    let pv = volume.name_any();
+    let size = match resize::step(claim, &volume) {
+        resize::Step::Nothing => return Ok(Action::await_change()),
+        resize::Step::Finish(size) => size,
+        resize::Step::Expand(size) => {
+            patch_claim_status(ctx, claim, &resize::in_progress(claim, &size)).await?;
+            let message = format!("External resizer is resizing volume {pv}");
+            tell(ctx, claim, "Normal", "Resizing", &message).await;
+            let want = controllers::persistent_volume::matching::requested(claim).unwrap_or(0);
+            let have = controllers::persistent_volume::matching::capacity(&volume).unwrap_or(0);
+            if let Some(why) = no_room(ctx, bytes_of(want - have)).await {
+                patch_claim_status(ctx, claim, &resize::infeasible(claim, &why)).await?;
+                let message = format!(
+                    "resize volume \"{pv}\" by resizer \"{LOCAL_PROVISIONER}\" failed: {why}"
+                );
+                tell(ctx, claim, "Warning", "VolumeResizeFailed", &message).await;
+                return Ok(Action::await_change());
+            }
+            let volumes: Api<Object<PersistentVolume>> = Api::all(ctx.client.clone());
+            let patch = json!({"spec": {"capacity": {"storage": size}}});
+            volumes
+                .patch(&pv, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+            size
+        }
     };
-    let status_capacity = claim
-        .status
-        .as_ref()
-        .and_then(|s| s.capacity.as_ref())
-        .and_then(|c| c.get("storage"))
-        .and_then(|q| controllers::resources::milli(&q.0));
-    let size = claim
-        .spec
-        .as_ref()
-        .and_then(|s| s.resources.as_ref())
-        .and_then(|r| r.requests.as_ref())
-        .and_then(|r| r.get("storage"))
-        .cloned();
-    if want > have {
-        let volumes: Api<Object<PersistentVolume>> = Api::all(ctx.client.clone());
-        let patch = json!({"spec": {"capacity": {"storage": size}}});
-        volumes
-            .patch(
-                &volume.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await?;
-    }
-    if status_capacity.is_some_and(|c| c < want) {
-        let claims: Api<Object<PersistentVolumeClaim>> =
-            Api::namespaced(ctx.client.clone(), &claim.namespace().unwrap_or_default());
-        let patch = json!({"status": {"capacity": {"storage": size}}});
-        claims
-            .patch_status(
-                &claim.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await?;
-        let message = format!(
-            "resize volume \"{}\" by resizer \"{LOCAL_PROVISIONER}\" succeeded",
-            volume.name_any()
-        );
-        tell(ctx, claim, "Normal", "VolumeResizeSuccessful", &message).await;
-    }
+    patch_claim_status(ctx, claim, &resize::finished(claim, &size)).await?;
+    tell(
+        ctx,
+        claim,
+        "Normal",
+        "VolumeResizeSuccessful",
+        "Resize volume succeeded",
+    )
+    .await;
     Ok(Action::await_change())
 }
 

@@ -4,10 +4,14 @@
 //! `--claim-size` is created first); `--remove` takes a volume (or, with `--confirm`, all of
 //! them) and its mounts away. The object is written back whole, read again and redone when
 //! another writer (a controller's status) came first, so no concurrent change is lost.
+//! Objects come from names, `-l`/`--all` over a type, or `-f` files; `--local` changes the
+//! files' objects without a server, `--dry-run=client` the server's without writing them,
+//! `--dry-run=server` has the server check the writes; `-o` prints the results (`output.rs`).
 
 use http::Method;
 
 mod listing;
+mod output;
 mod plan;
 mod spec;
 
@@ -75,9 +79,32 @@ pub struct VolumeArgs {
     /// ReadOnlyMany (rom).
     #[arg(long, default_value = "ReadWriteOnce")]
     pub claim_mode: String,
+    /// Filename, directory, or - (stdin) of the resources to edit.
+    #[arg(long = "filename", short = 'f')]
+    pub filenames: Vec<String>,
+    /// Process the directory used in -f, --filename recursively.
+    #[arg(long, short = 'R')]
+    pub recursive: bool,
+    /// Selector (label query) to filter on.
+    #[arg(long, short = 'l')]
+    pub selector: Option<String>,
+    /// If true, select all resources in the namespace of the specified resource types.
+    #[arg(long)]
+    pub all: bool,
+    /// If true, set volume will NOT contact api-server but run locally.
+    #[arg(long)]
+    pub local: bool,
+    /// Must be "none", "server", or "client": only print (client) or only have the server
+    /// check (server) what would be sent.
+    #[arg(long, num_args = 0..=1, default_missing_value = "unchanged")]
+    pub dry_run: Option<String>,
+    /// Output format: json, yaml or name.
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
 }
 
 use listing::*;
+use output::{DryRun, Printer};
 use plan::*;
 use spec::*;
 
@@ -144,31 +171,50 @@ const ATTEMPTS: usize = 5;
 /// One object's pod template changed and written back (read again and redone when a
 /// controller wrote it meanwhile): `None` if it has no pod template, else the notes to print
 /// or the error line.
+/// The object's pod template changed as the flags say: `None` if it has none, else the notes
+/// to print or the error.
+fn change(
+    a: &VolumeArgs,
+    plan: Option<&AddPlan>,
+    obj: &mut serde_json::Value,
+) -> Option<Result<Vec<String>, CliError>> {
+    let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+    let what = format!(
+        "{kind}/{}",
+        obj["metadata"]["name"].as_str().unwrap_or_default()
+    );
+    let spec = pod_spec_mut(&kind, obj)?;
+    Some(match plan {
+        Some(p) => add_to_spec(a, p, spec, &what).map(|(_, notes)| notes),
+        None => remove_from_spec(a, spec).map(|()| Vec::new()),
+    })
+}
+
+/// What one object's update gave: the notes and the object as written, or the error line.
+type Updated = Result<(Vec<String>, serde_json::Value), String>;
+
 async fn update(
     s: &Session,
     a: &VolumeArgs,
     plan: Option<&AddPlan>,
     t: &Target,
-) -> Result<Option<Result<Vec<String>, String>>, CliError> {
+    dry_run: DryRun,
+) -> Result<Option<Updated>, CliError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let mut obj = s.get(&t.path()).await?;
-        let kind = t.resource.kind.clone();
-        let what = format!("{kind}/{}", t.name);
-        let Some(spec) = pod_spec_mut(&kind, &mut obj) else {
-            return Ok(None);
+        let notes = match change(a, plan, &mut obj) {
+            None => return Ok(None),
+            Some(Ok(notes)) => notes,
+            Some(Err(e)) => return Ok(Some(Err(format!("{} {}", resource_name(t), bare(&e))))),
         };
-        let changed = match plan {
-            Some(p) => add_to_spec(a, p, spec, &what).map(|(_, notes)| notes),
-            None => remove_from_spec(a, spec).map(|()| Vec::new()),
-        };
-        let notes = match changed {
-            Ok(notes) => notes,
-            Err(e) => return Ok(Some(Err(format!("{} {}", resource_name(t), bare(&e))))),
-        };
-        match s.write(Method::PUT, &t.path(), &obj).await {
-            Ok(_) => return Ok(Some(Ok(notes))),
+        if dry_run == DryRun::Client {
+            return Ok(Some(Ok((notes, obj))));
+        }
+        let path = format!("{}{}", t.path(), dry_run.query());
+        match s.write(Method::PUT, &path, &obj).await {
+            Ok(written) => return Ok(Some(Ok((notes, written)))),
             Err(CliError::Server { reason, .. }) if reason == "Conflict" && attempt < ATTEMPTS => {}
             Err(e) => {
                 return Ok(Some(Err(format!(
@@ -180,34 +226,116 @@ async fn update(
     }
 }
 
+/// The objects the words, `-l`/`--all` and `-f` name, in the session's namespace.
+async fn targets(s: &Session, a: &VolumeArgs) -> Result<Vec<Target>, CliError> {
+    let mut out = Vec::new();
+    let files = match a.filenames.is_empty() {
+        true => Vec::new(),
+        false => crate::manifests::read(&a.filenames, a.recursive)?,
+    };
+    for m in files {
+        let r = super::write::resource_of(s, &m.object).await?;
+        out.push(Target::of_object(s, r, &m.object));
+    }
+    if a.words.is_empty() {
+        return Ok(out);
+    }
+    let named = objects::words(&a.words)?;
+    if !named.pairs.is_empty() {
+        out.extend(objects::named(s, &a.words).await?);
+        return Ok(out);
+    }
+    if !a.all && a.selector.is_none() {
+        return Err(CliError::msg(
+            "resource(s) were provided, but no name was specified",
+        ));
+    }
+    for kind in named.kinds {
+        let r = crate::discovery::resolve(s, &kind).await?;
+        let ns = r.namespaced.then(|| s.namespace.clone());
+        let query = match &a.selector {
+            Some(sel) => format!("?labelSelector={}", crate::client::encode(sel)),
+            None => String::new(),
+        };
+        let list = s.get(&format!("{}{query}", r.path(ns.as_deref()))).await?;
+        for item in list["items"].as_array().into_iter().flatten() {
+            out.push(Target {
+                resource: r.clone(),
+                namespace: ns.clone(),
+                name: item["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `--local`: the files' objects changed and printed, the server never asked.
+fn local(a: &VolumeArgs, plan: Option<&AddPlan>, printer: &mut Printer) -> Result<(), CliError> {
+    let mut printed = Vec::new();
+    for m in crate::manifests::read(&a.filenames, a.recursive)? {
+        let mut obj = m.object;
+        match change(a, plan, &mut obj) {
+            Some(Ok(notes)) => notes.iter().for_each(|n| eprintln!("{n}")),
+            Some(Err(e)) => {
+                let name = output::object_name(&obj);
+                return Err(CliError::msg(format!("{name} {}", bare(&e))));
+            }
+            None => {}
+        }
+        printed.push(obj);
+    }
+    printed.extend(plan.and_then(|p| p.claim.clone()));
+    for obj in &printed {
+        print!("{}", printer.text(obj)?);
+    }
+    Ok(())
+}
+
 pub async fn volume(g: &Globals, a: &VolumeArgs) -> Result<(), CliError> {
     validate(a)?;
     let plan = match a.add {
         true => Some(plan_add(a)?),
         false => None,
     };
+    let dry_run = DryRun::parse(a.dry_run.as_deref())?;
+    let mut printer = Printer::new(a.output.as_deref(), dry_run)?;
+    if a.local {
+        return local(a, plan.as_ref(), &mut printer);
+    }
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
-    let targets = objects::named(&s, &a.words).await?;
+    let targets = targets(&s, a).await?;
     if !a.add && !a.remove {
         return list(&s, a, &targets).await;
     }
     let mut errors = Vec::new();
+    let mut printed = Vec::new();
     if let (Some(claim), Some(t)) = (
         plan.as_ref().and_then(|p| p.claim.as_ref()),
         targets.first(),
-    ) && let Err(e) = s.post(&claims_path(&s, t), claim).await
-    {
-        errors.push(format!(
-            "failed to patch volume update to pod template: {}",
-            bare(&e)
-        ));
+    ) {
+        let path = format!("{}{}", claims_path(&s, t), dry_run.query());
+        match dry_run {
+            // Printed after the objects, as upstream appends it to them.
+            DryRun::Client => {}
+            _ => {
+                if let Err(e) = s.post(&path, claim).await {
+                    errors.push(format!(
+                        "failed to patch volume update to pod template: {}",
+                        bare(&e)
+                    ));
+                }
+            }
+        }
     }
     for t in &targets {
-        match update(&s, a, plan.as_ref(), t).await? {
-            Some(Ok(notes)) => {
+        match update(&s, a, plan.as_ref(), t, dry_run).await? {
+            Some(Ok((notes, written))) => {
                 notes.iter().for_each(|n| eprintln!("{n}"));
-                println!("{} volume updated", t.display());
+                printed.push(written);
             }
             Some(Err(e)) => errors.push(e),
             None if targets.len() == 1 => {
@@ -218,6 +346,12 @@ pub async fn volume(g: &Globals, a: &VolumeArgs) -> Result<(), CliError> {
             }
             None => {}
         }
+    }
+    if dry_run == DryRun::Client {
+        printed.extend(plan.as_ref().and_then(|p| p.claim.clone()));
+    }
+    for obj in &printed {
+        print!("{}", printer.text(obj)?);
     }
     if errors.is_empty() {
         return Ok(());

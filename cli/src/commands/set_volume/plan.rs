@@ -25,10 +25,18 @@ pub fn validate(a: &VolumeArgs) -> Result<(), CliError> {
     if a.add && a.remove {
         return Err(err("you may only specify one operation at a time"));
     }
-    if a.words.is_empty() {
+    if a.selector.is_some() && a.all {
+        return Err(err(
+            "you may specify either --selector or --all but not both",
+        ));
+    }
+    if a.words.is_empty() && a.filenames.is_empty() {
         return Err(err(
             "provide one or more resources to add, list, or delete volumes on as TYPE/NAME",
         ));
+    }
+    if !a.add && !a.remove && a.output.as_deref().is_some_and(|o| !o.is_empty()) {
+        return Err(err("--list and --output may not be specified together"));
     }
     if !a.add
         && (!a.path.is_empty()

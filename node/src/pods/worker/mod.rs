@@ -4,11 +4,13 @@
 //! within the grace period, removes what the pod had and deletes the pod for good.
 //!
 //! This module holds the worker's state and its sync; starting containers
-//! (`containers`), their hooks (`lifecycle`), probing them (`probing`), reporting the
-//! status (`report`) and tearing the pod down (`teardown`) are modules of their own, as are
-//! the pure parts (status, back-off, environment, volumes, images, hooks) one level up.
+//! (`containers`), their hooks (`lifecycle`), probing them (`probing`), evicting a pod whose
+//! emptyDir outgrew its limit (`eviction`), reporting the status (`report`) and tearing the
+//! pod down (`teardown`) are modules of their own, as are the pure parts (status, back-off,
+//! environment, volumes, images, hooks) one level up.
 
 mod containers;
+mod eviction;
 mod lifecycle;
 mod probing;
 mod report;
@@ -78,6 +80,10 @@ pub struct Worker {
     adopted: bool,
     /// Whether a Build controls the pod (asked once, when a container names a build step).
     build_pod: Option<bool>,
+    /// When the emptyDir volumes' usage was last measured (`eviction`).
+    storage_checked: Option<Instant>,
+    /// Why the pod was evicted, once it was.
+    evicted: Option<String>,
 }
 
 fn waiting(reason: Option<&str>, message: Option<String>) -> ApiState {
@@ -166,6 +172,8 @@ impl Worker {
             reported_failure: None,
             adopted: false,
             build_pod: None,
+            storage_checked: None,
+            evicted: None,
         }
     }
 
@@ -374,6 +382,10 @@ impl Worker {
         let api_phase = pod.status.as_ref().and_then(|s| s.phase.clone());
         let terminal = matches!(api_phase.as_deref(), Some("Succeeded" | "Failed"));
         tracing::trace!(pod = %self.pod.name, "sync: prepare");
+        if !terminal {
+            self.check_local_storage(pod).await;
+        }
+        let terminal = terminal || self.evicted.is_some();
         if terminal {
             self.stop_running(pod).await;
         }

@@ -17,9 +17,10 @@ impl Worker {
         }
         containers.sort_by(|a, b| a.name.cmp(&b.name));
         let computed = status::phase(&spec, &init, &containers, false);
-        // Terminal phases stick.
+        // Terminal phases stick; an evicted pod has failed.
         let phase = match api_phase {
             Some(p @ ("Succeeded" | "Failed")) => p,
+            _ if self.evicted.is_some() => "Failed",
             _ => computed,
         };
         let previous = pod
@@ -46,6 +47,10 @@ impl Worker {
         });
         if !init.is_empty() {
             body["initContainerStatuses"] = json!(init);
+        }
+        if let Some(message) = &self.evicted {
+            body["reason"] = json!("Evicted");
+            body["message"] = json!(message);
         }
         if let Some(s) = &self.sandbox {
             body["podIP"] = json!(s.ip.to_string());

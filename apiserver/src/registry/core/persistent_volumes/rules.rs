@@ -254,7 +254,7 @@ pub fn requested(claim: &Value) -> Option<f64> {
 }
 
 /// `ValidatePersistentVolumeClaimUpdate`: the spec is fixed but for a volume name set once and
-/// the size of a bound claim, which never shrinks.
+/// the size of a bound claim, which never goes below its capacity.
 pub fn claim_update(obj: &Value, old: &Value, errors: &mut FieldErrors) {
     let mut next = obj["spec"].clone();
     let mut before = old["spec"].clone();
@@ -278,12 +278,19 @@ pub fn claim_update(obj: &Value, old: &Value, errors: &mut FieldErrors) {
             "spec is immutable after creation except resources.requests for bound claims",
         );
     }
+    // A smaller request is how a user recovers from an expansion that failed
+    // (RecoverVolumeExpansionFailure, on in 1.32): allowed while above what the claim has.
+    let capacity = old["status"]["capacity"]["storage"]
+        .as_str()
+        .and_then(api::quantity::value)
+        .unwrap_or(0.0);
     if let (Some(now), Some(was)) = (requested(obj), requested(old))
         && now < was
+        && now <= capacity
     {
         errors.forbidden(
             "spec.resources.requests.storage",
-            "field can not be less than previous value",
+            "field can not be less than status.capacity",
         );
     }
     immutable(
@@ -366,9 +373,14 @@ mod tests {
         let mut grown = bound.clone();
         grown["spec"]["resources"]["requests"]["storage"] = json!("2Gi");
         assert_eq!(claim_errors(&grown, Some(&bound)), "");
+        // Back down from a failed expansion, but not to the capacity it has.
+        grown["status"]["capacity"] = json!({"storage": "1Gi"});
+        let mut lowered = grown.clone();
+        lowered["spec"]["resources"]["requests"]["storage"] = json!("1536Mi");
+        assert_eq!(claim_errors(&lowered, Some(&grown)), "");
         assert_eq!(
             claim_errors(&bound, Some(&grown)),
-            "spec.resources.requests.storage: Forbidden: field can not be less than previous value"
+            "spec.resources.requests.storage: Forbidden: field can not be less than status.capacity"
         );
         let mut pending_grown = pending.clone();
         pending_grown["spec"]["resources"]["requests"]["storage"] = json!("2Gi");
