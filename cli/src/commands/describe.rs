@@ -5,6 +5,7 @@
 //! every field under readable labels — followed by the events about it.
 
 mod builds;
+pub(crate) use builds::go_duration;
 mod events;
 mod image;
 mod kinds;

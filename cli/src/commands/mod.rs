@@ -10,6 +10,7 @@ pub mod create_deployment;
 pub mod create_route;
 mod deployment_status;
 pub mod describe;
+pub mod drain;
 pub mod edit;
 pub mod exec;
 pub mod explain;
