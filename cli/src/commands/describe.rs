@@ -11,6 +11,7 @@ mod image;
 mod kinds;
 mod openshift;
 mod pod_template;
+pub(crate) use pod_template::describe as describe_pod_template;
 mod storage;
 mod text;
 mod workloads;

@@ -32,6 +32,7 @@ pub mod project;
 pub mod registry;
 pub mod rollout;
 pub mod rollout_dc;
+pub mod rollout_revisions;
 pub mod rollout_sets;
 pub mod route_backends;
 pub mod run;
