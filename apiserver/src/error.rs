@@ -99,8 +99,18 @@ pub enum ApiError {
     },
     ServiceUnavailable(String),
     /// An eviction a disruption budget refuses now (upstream's TooManyRequests with the
-    /// `DisruptionBudget` cause saying why).
-    DisruptionBudget(String),
+    /// `DisruptionBudget` cause saying why, and when to ask again if known).
+    DisruptionBudget {
+        why: String,
+        retry_after: Option<u32>,
+    },
+    /// An eviction a budget whose status is out of bounds forbids (`error`), with the
+    /// `DisruptionBudget` cause saying what it does not allow (`cause`).
+    DisruptionBudgetForbidden {
+        budget: String,
+        error: &'static str,
+        cause: &'static str,
+    },
     Internal(String),
     /// A Status decided whole elsewhere (an admission webhook's or policy's denial, built
     /// with upstream's rules in `admission/`).
@@ -240,7 +250,7 @@ impl ApiError {
                 ..Default::default()
             }),
             ApiError::ServiceUnavailable(m) => Status::failure(503, "ServiceUnavailable", m.clone()),
-            ApiError::DisruptionBudget(why) => Status::failure(
+            ApiError::DisruptionBudget { why, retry_after } => Status::failure(
                 429,
                 "TooManyRequests",
                 "Cannot evict pod as it would violate the pod's disruption budget.",
@@ -251,8 +261,30 @@ impl ApiError {
                     message: why.clone(),
                     field: String::new(),
                 }],
+                retry_after_seconds: *retry_after,
                 ..Default::default()
             }),
+            ApiError::DisruptionBudgetForbidden { budget, error, cause } => {
+                let mut status = ApiError::Forbidden {
+                    target: Target {
+                        group: "policy".into(),
+                        resource: "poddisruptionbudget".into(),
+                        name: budget.clone(),
+                    },
+                    message: (*error).to_string(),
+                }
+                .status();
+                if let Some(details) = status.details.as_mut() {
+                    details.causes.push(StatusCause {
+                        reason: "DisruptionBudget".into(),
+                        message: format!(
+                            "The disruption budget {budget} does not allow evicting pods currently: {cause}"
+                        ),
+                        field: String::new(),
+                    });
+                }
+                status
+            }
             ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
             ApiError::Status(status) => (**status).clone(),
             ApiError::Backend { code, target } => {

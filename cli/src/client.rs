@@ -212,6 +212,17 @@ async fn client_of(
     options: &KubeConfigOptions,
     timeout: Option<std::time::Duration>,
 ) -> Result<kube::Client, CliError> {
+    client_with(file, options, timeout, true).await
+}
+
+/// The client of a kubeconfig; `retry`: answers 429, 503 and 504 are retried with back-off
+/// before they are reported.
+async fn client_with(
+    file: Value,
+    options: &KubeConfigOptions,
+    timeout: Option<std::time::Duration>,
+    retry: bool,
+) -> Result<kube::Client, CliError> {
     let file: KubeFile = serde_json::from_value(file)
         .map_err(|e| CliError::msg(format!("invalid kubeconfig: {e}")))?;
     let mut config = kube::Config::from_custom_kubeconfig(file, options)
@@ -221,12 +232,26 @@ async fn client_of(
         config.read_timeout = Some(t);
         config.connect_timeout = Some(t);
     }
+    config.default_retry = retry;
     kube::Client::try_from(config).map_err(CliError::from)
 }
 
 /// A session on the current context (or `--context`) of the kubeconfig, with the flags'
 /// overrides.
 pub async fn session(config: &Kubeconfig, o: &Overrides) -> Result<Session, CliError> {
+    open(config, o, true).await
+}
+
+/// A session whose refusals (429, 503, 504) come back at once, for commands that retry on
+/// their own terms and say so (a drain's evictions refused by a disruption budget).
+pub async fn session_without_retries(
+    config: &Kubeconfig,
+    o: &Overrides,
+) -> Result<Session, CliError> {
+    open(config, o, false).await
+}
+
+async fn open(config: &Kubeconfig, o: &Overrides, retry: bool) -> Result<Session, CliError> {
     let context_name = o
         .context
         .clone()
@@ -286,7 +311,13 @@ pub async fn session(config: &Kubeconfig, o: &Overrides) -> Result<Session, CliE
         "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
         "current-context": "x",
     });
-    let client = client_of(file, &KubeConfigOptions::default(), o.request_timeout).await?;
+    let client = client_with(
+        file,
+        &KubeConfigOptions::default(),
+        o.request_timeout,
+        retry,
+    )
+    .await?;
     if let Some(limit) = o.request_timeout {
         let _ = REQUEST_TIMEOUT.set(limit);
     }

@@ -198,13 +198,40 @@ fn a_daemon_set_runs_one_pod_per_fitting_node_and_rolls_node_by_node() {
     let first = get(&format!("controllerrevision/agent-{hash}"), "{.revision}");
     assert_eq!(first, "3");
 
-    // `oc rollout status` prints kubectl's line.
+    // `oc rollout status|history|undo` print kubectl's lines, from the same revisions.
     let home = c.scratch("home");
     std::fs::create_dir_all(&home).unwrap();
-    same_as_kubectl(
-        &c,
-        &home,
-        &alice,
-        &["-n", "daemons", "rollout", "status", "daemonset/agent"],
+    for args in [
+        &["rollout", "status", "daemonset/agent"][..],
+        &["rollout", "history", "daemonset/agent"],
+        &["rollout", "history", "daemonset/agent", "--revision=2"],
+        &["rollout", "history", "daemonset/agent", "--revision=9"],
+        &["rollout", "undo", "daemonset/agent", "--to-revision=9"],
+    ] {
+        same_as_kubectl(&c, &home, &alice, &[&["-n", "daemons"][..], args].concat());
+    }
+    // The current template's revision is skipped (kubectl compares the revision's bytes with
+    // its own serialization of the template, so it patches anyway here).
+    let oc = |args: &[&str]| {
+        let out = e2e::oc::oc(
+            &home,
+            &[&["--kubeconfig", alice.as_str(), "-n", "daemons"][..], args].concat(),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        oc(&["rollout", "undo", "daemonset/agent", "--to-revision=3"]),
+        "daemonset.apps/agent skipped rollback (current template already matches revision 3)\n"
     );
+    assert_eq!(
+        oc(&["rollout", "undo", "daemonset/agent"]),
+        "daemonset.apps/agent rolled back\n"
+    );
+    wait_until("the second template back", WAIT, || {
+        (get(
+            "daemonset/agent",
+            "{.spec.template.spec.containers[0].image}",
+        ) == "registry.invalid/agent:2")
+            .then_some(())
+    });
 }

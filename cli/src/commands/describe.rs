@@ -5,11 +5,13 @@
 //! every field under readable labels — followed by the events about it.
 
 mod builds;
+pub(crate) use builds::go_duration;
 mod events;
 mod image;
 mod kinds;
 mod openshift;
 mod pod_template;
+pub(crate) use pod_template::describe as describe_pod_template;
 mod storage;
 mod text;
 mod workloads;

@@ -3,7 +3,8 @@
 //! edited as upstream edits them — nothing to do when a binding of the role already has all
 //! the subjects, else a new binding named after the role (`edit`, then `edit-0`, `edit-1`...)
 //! or `--rolebinding-name` extended; removal takes the subjects out of every binding of the
-//! role and deletes the bindings left without subjects.
+//! role and deletes the bindings left without subjects. `oc adm cordon|uncordon|drain` are in
+//! `drain/`.
 
 use serde_json::{Value, json};
 
@@ -37,6 +38,12 @@ pub enum AdmCommand {
     /// Manage cluster authorization and security policy.
     #[command(subcommand)]
     Policy(AdmPolicyCommand),
+    /// Mark node as unschedulable.
+    Cordon(super::drain::CordonArgs),
+    /// Mark node as schedulable.
+    Uncordon(super::drain::CordonArgs),
+    /// Drain node in preparation for maintenance.
+    Drain(super::drain::DrainArgs),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -136,7 +143,12 @@ pub async fn run(g: &Globals, command: PolicyCommand) -> Result<(), CliError> {
 }
 
 pub async fn adm(g: &Globals, command: AdmCommand) -> Result<(), CliError> {
-    let AdmCommand::Policy(command) = command;
+    let command = match command {
+        AdmCommand::Policy(c) => c,
+        AdmCommand::Cordon(a) => return super::drain::cordon(g, &a, true).await,
+        AdmCommand::Uncordon(a) => return super::drain::cordon(g, &a, false).await,
+        AdmCommand::Drain(a) => return super::drain::drain(g, &a).await,
+    };
     use AdmPolicyCommand as C;
     match command {
         C::AddRoleToUser(a) => bind(g, &a, Scope::Project, Whom::User, true).await,

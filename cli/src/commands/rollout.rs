@@ -1,6 +1,7 @@
 //! `oc rollout status|history|undo|pause|resume|restart` on Deployments, as kubectl's: the status lines of
 //! kubectl's deployment status viewer until the rollout ends (and of its stateful and daemon
-//! set viewers, `rollout_sets.rs`; `restart` patches those too), and the patches of pause,
+//! set viewers, `rollout_sets.rs`; `restart` patches those too; their history and undo are
+//! in `rollout_revisions.rs`), and the patches of pause,
 //! resume and restart with their `paused`/`resumed`/`restarted` lines (and kubectl's errors
 //! for a deployment already so).
 
@@ -129,9 +130,29 @@ async fn revisions(
 }
 
 async fn history(s: &Session, a: &RolloutArgs) -> Result<(), CliError> {
-    for t in deployments(s, &a.words).await? {
+    for t in with_history(s, &a.words, "history viewer").await? {
+        if t.resource.kind != "Deployment" {
+            print!(
+                "{}",
+                super::rollout_revisions::history(s, &t, a.revision).await?
+            );
+            continue;
+        }
         let d = s.get(&t.path()).await?;
         let sets = revisions(s, &t, &d).await?;
+        if a.revision > 0 {
+            let rs = sets
+                .get(&a.revision)
+                .ok_or_else(|| CliError::msg("unable to find the specified revision"))?;
+            let mut template = String::new();
+            super::describe::describe_pod_template(&mut template, &rs["spec"]["template"]);
+            print!(
+                "{} with revision #{}\n{template}\n",
+                t.display(),
+                a.revision
+            );
+            continue;
+        }
         let mut out = String::from("REVISION\tCHANGE-CAUSE\n");
         for (r, rs) in &sets {
             let cause = rs["metadata"]["annotations"]["kubernetes.io/change-cause"]
@@ -150,7 +171,11 @@ async fn history(s: &Session, a: &RolloutArgs) -> Result<(), CliError> {
 }
 
 async fn undo(s: &Session, a: &UndoArgs) -> Result<(), CliError> {
-    for t in deployments(s, &a.words).await? {
+    for t in with_history(s, &a.words, "rollbacker").await? {
+        if t.resource.kind != "Deployment" {
+            super::rollout_revisions::undo(s, &t, a.to_revision).await?;
+            continue;
+        }
         let d = s.get(&t.path()).await?;
         if d["spec"]["paused"] == json!(true) {
             return Err(CliError::msg(
@@ -282,12 +307,14 @@ fn seconds(text: &str) -> Result<u64, CliError> {
         .map_err(|_| CliError::msg(format!("invalid argument {text:?} for \"--timeout\" flag")))
 }
 
-async fn deployments(s: &Session, words: &[String]) -> Result<Vec<Target>, CliError> {
+/// The named objects, all of kinds with a rollout history (deployments and their revisions'
+/// replica sets, stateful and daemon sets and their ControllerRevisions).
+async fn with_history(s: &Session, words: &[String], what: &str) -> Result<Vec<Target>, CliError> {
     let targets = objects::named(s, words).await?;
     for t in &targets {
-        if t.resource.kind != "Deployment" {
+        if !["Deployment", "StatefulSet", "DaemonSet"].contains(&t.resource.kind.as_str()) {
             return Err(CliError::msg(format!(
-                "no status viewer has been implemented for {}",
+                "no {what} has been implemented for {:?}",
                 t.resource.kind
             )));
         }

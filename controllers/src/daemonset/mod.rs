@@ -15,6 +15,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
@@ -295,13 +296,13 @@ async fn sync(ds: &DaemonSet, ctx: &Context) -> Result<Action, Error> {
     let strategy = match strategy.and_then(|s| s.type_.as_deref()) {
         Some("OnDelete") => Strategy::OnDelete,
         _ => {
-            let value = strategy
-                .and_then(|s| s.rolling_update.as_ref())
-                .and_then(|r| r.max_unavailable.as_ref())
-                .and_then(|v| serde_json::to_value(v).ok());
-            Strategy::RollingUpdate {
-                max_unavailable: plan::max_unavailable(value.as_ref(), desired),
-            }
+            let rolling = strategy.and_then(|s| s.rolling_update.as_ref());
+            let value = |v: Option<&IntOrString>| v.and_then(|v| serde_json::to_value(v).ok());
+            plan::rolling_update(
+                value(rolling.and_then(|r| r.max_unavailable.as_ref())).as_ref(),
+                value(rolling.and_then(|r| r.max_surge.as_ref())).as_ref(),
+                desired,
+            )
         }
     };
     for step in plan::plan(&states, &hash, strategy) {

@@ -1,8 +1,10 @@
-//! What a DaemonSet does next, node by node (upstream's `manage` and `rollingUpdate` with
-//! no surge): a pod where one should run and none does, failed pods and extra pods removed,
-//! pods off nodes they no longer fit; then, with `RollingUpdate`, old pods replaced while no
-//! more than `maxUnavailable` nodes lack an available pod (old pods that are not available
-//! go at once). The status counts come from the same view.
+//! What a DaemonSet does next, node by node (upstream's `manage` and `rollingUpdate`): a pod
+//! where one should run and none does, failed pods and extra pods removed, pods off nodes
+//! they no longer fit; then, with `RollingUpdate`, old pods replaced while no more than
+//! `maxUnavailable` nodes lack an available pod (old pods that are not available go at
+//! once) — or, with `maxSurge`, a new pod started beside the old one on up to `maxSurge`
+//! nodes at a time, the old one deleted once the new one is available (at once where the
+//! old one is not available). The status counts come from the same view.
 
 use super::nodes::Fit;
 
@@ -45,8 +47,18 @@ impl NodeState {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    RollingUpdate { max_unavailable: i32 },
+    /// `max_surge` above zero rolls by surging (`max_unavailable` is not read then).
+    RollingUpdate {
+        max_unavailable: i32,
+        max_surge: i32,
+    },
     OnDelete,
+}
+
+impl Strategy {
+    fn surges(self) -> bool {
+        matches!(self, Strategy::RollingUpdate { max_surge, .. } if max_surge > 0)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,21 +67,104 @@ pub enum Step {
     Delete { pod: String },
 }
 
-/// `maxUnavailable` (a number or a percentage of the desired nodes, rounded up) as a count;
-/// at least one.
-pub fn max_unavailable(value: Option<&serde_json::Value>, desired: i32) -> i32 {
+/// A number or a percentage of the desired nodes (rounded up) as a count; `default` when
+/// unset or unreadable.
+fn scaled(value: Option<&serde_json::Value>, desired: i32, default: i32) -> i32 {
     let n = match value {
-        Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(1) as i32,
+        Some(serde_json::Value::Number(n)) => n.as_i64().map_or(default, |n| n as i32),
         Some(serde_json::Value::String(s)) => match s.strip_suffix('%') {
             Some(p) => {
                 let p: i64 = p.trim().parse().unwrap_or(0);
                 ((p * i64::from(desired) + 99) / 100) as i32
             }
-            None => s.parse().unwrap_or(1),
+            None => s.parse().unwrap_or(default),
         },
-        _ => 1,
+        _ => default,
     };
-    n.max(1)
+    n.max(0)
+}
+
+/// The rolling update of `maxUnavailable` (default 1) and `maxSurge` (default 0); when both
+/// come to zero, one unavailable node is allowed so that the roll is never stuck.
+pub fn rolling_update(
+    max_unavailable: Option<&serde_json::Value>,
+    max_surge: Option<&serde_json::Value>,
+    desired: i32,
+) -> Strategy {
+    let max_surge = scaled(max_surge, desired, 0);
+    let mut max_unavailable = scaled(max_unavailable, desired, 1);
+    if max_surge == 0 && max_unavailable == 0 {
+        max_unavailable = 1;
+    }
+    Strategy::RollingUpdate {
+        max_unavailable,
+        max_surge,
+    }
+}
+
+/// The newest-hash pod and the other one of a node's running pods (oldest first); `None`
+/// when there are more than one of either, which the manage pass cleans up first.
+fn new_and_old<'a>(
+    active: &[&'a DaemonPod],
+    update_hash: &str,
+) -> Option<(Option<&'a DaemonPod>, Option<&'a DaemonPod>)> {
+    let (new, old): (Vec<&DaemonPod>, Vec<&DaemonPod>) =
+        active.iter().partition(|p| p.hash == update_hash);
+    (new.len() <= 1 && old.len() <= 1).then(|| (new.first().copied(), old.first().copied()))
+}
+
+/// Upstream's surging roll: nodes whose old pod is unavailable get their new pod at once,
+/// up to `max_surge` others at a time (nodes already surging count), and an old pod goes
+/// once the new one beside it is available.
+fn surge(nodes: &[NodeState], update_hash: &str, max_surge: i32) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut surging = 0;
+    let mut candidates = Vec::new();
+    for n in nodes.iter().filter(|n| n.fit.should_run) {
+        let Some((new, old)) = new_and_old(&n.active(), update_hash) else {
+            surging += 1;
+            continue;
+        };
+        let create = Step::Create {
+            node: n.node.clone(),
+        };
+        match (new, old) {
+            (_, None) => {}
+            (None, Some(old)) if !old.available => steps.push(create),
+            (None, Some(_)) => candidates.push(create),
+            (Some(new), Some(_)) if !new.available => surging += 1,
+            (Some(_), Some(old)) => steps.push(Step::Delete {
+                pod: old.name.clone(),
+            }),
+        }
+    }
+    let room = (max_surge - surging).max(0) as usize;
+    steps.extend(candidates.into_iter().take(room));
+    steps
+}
+
+/// The running pods of a surging node beyond the oldest new and the oldest old one, and the
+/// old one itself when it is not ready or the new one is available (upstream's manage).
+fn surge_extras<'a>(active: &[&'a DaemonPod], update_hash: &str) -> Vec<&'a DaemonPod> {
+    let mut extras = Vec::new();
+    let (mut new, mut old) = (None, None);
+    for p in active {
+        let slot = if p.hash == update_hash {
+            &mut new
+        } else {
+            &mut old
+        };
+        match slot {
+            None => *slot = Some(*p),
+            Some(_) => extras.push(*p),
+        }
+    }
+    if let (Some(new), Some(old)) = (new, old)
+        && (!old.ready || new.available)
+    {
+        extras.push(old);
+    }
+    extras
 }
 
 pub fn plan(nodes: &[NodeState], update_hash: &str, strategy: Strategy) -> Vec<Step> {
@@ -92,14 +187,30 @@ pub fn plan(nodes: &[NodeState], update_hash: &str, strategy: Strategy) -> Vec<S
                     node: n.node.clone(),
                 });
             }
-            steps.extend(active.iter().skip(1).map(|p| delete(p)));
+            if strategy.surges() {
+                steps.extend(surge_extras(&active, update_hash).into_iter().map(delete));
+            } else {
+                steps.extend(active.iter().skip(1).map(|p| delete(p)));
+            }
         } else {
             steps.extend(n.pods.iter().filter(|p| !p.terminating).map(delete));
         }
     }
-    let Strategy::RollingUpdate { max_unavailable } = strategy else {
+    let Strategy::RollingUpdate {
+        max_unavailable,
+        max_surge,
+    } = strategy
+    else {
         return steps;
     };
+    if max_surge > 0 {
+        for step in surge(nodes, update_hash, max_surge) {
+            if !steps.contains(&step) {
+                steps.push(step);
+            }
+        }
+        return steps;
+    }
     let mut unavailable = 0;
     let mut replace = Vec::new();
     let mut candidates = Vec::new();
@@ -202,7 +313,14 @@ mod tests {
         }
     }
 
-    const ONE: Strategy = Strategy::RollingUpdate { max_unavailable: 1 };
+    const ONE: Strategy = Strategy::RollingUpdate {
+        max_unavailable: 1,
+        max_surge: 0,
+    };
+    const SURGE_ONE: Strategy = Strategy::RollingUpdate {
+        max_unavailable: 0,
+        max_surge: 1,
+    };
 
     #[test]
     fn one_pod_per_fitting_node() {
@@ -262,16 +380,88 @@ mod tests {
         ];
         assert_eq!(plan(&nodes, "new", ONE), []);
         assert_eq!(
-            plan(
-                &nodes,
-                "new",
-                Strategy::RollingUpdate { max_unavailable: 2 }
-            ),
+            plan(&nodes, "new", rolling_update(Some(&json!(2)), None, 2)),
             [Step::Delete { pod: "a1".into() }]
         );
         assert_eq!(plan(&nodes, "new", Strategy::OnDelete), []);
-        assert_eq!(max_unavailable(Some(&json!("50%")), 3), 2);
-        assert_eq!(max_unavailable(Some(&json!(0)), 3), 1);
-        assert_eq!(max_unavailable(None, 3), 1);
+        assert_eq!(rolling_update(Some(&json!("50%")), None, 3), unavailable(2));
+        assert_eq!(rolling_update(Some(&json!(0)), None, 3), unavailable(1));
+        assert_eq!(rolling_update(None, None, 3), unavailable(1));
+        assert_eq!(
+            rolling_update(Some(&json!(0)), Some(&json!("34%")), 3),
+            Strategy::RollingUpdate {
+                max_unavailable: 0,
+                max_surge: 2
+            }
+        );
+    }
+
+    fn unavailable(n: i32) -> Strategy {
+        Strategy::RollingUpdate {
+            max_unavailable: n,
+            max_surge: 0,
+        }
+    }
+
+    #[test]
+    fn surging_starts_the_new_pod_beside_the_old_one() {
+        // Available old pods: one node surges at a time; an unavailable old pod is
+        // replaced at once, beside it.
+        let nodes = [
+            node("a", RUN, vec![pod("a1", "old", 1, true)]),
+            node("b", RUN, vec![pod("b1", "old", 1, true)]),
+            node("c", RUN, vec![pod("c1", "old", 1, false)]),
+        ];
+        assert_eq!(
+            plan(&nodes, "new", SURGE_ONE),
+            [
+                Step::Create { node: "c".into() },
+                Step::Create { node: "a".into() }
+            ]
+        );
+        // A node with its new pod not yet available holds both pods and the surge.
+        let nodes = [
+            node(
+                "a",
+                RUN,
+                vec![pod("a1", "old", 1, true), pod("a2", "new", 2, false)],
+            ),
+            node("b", RUN, vec![pod("b1", "old", 1, true)]),
+        ];
+        assert_eq!(plan(&nodes, "new", SURGE_ONE), []);
+        // Once the new pod is available the old one goes, and the next node may surge.
+        let nodes = [
+            node(
+                "a",
+                RUN,
+                vec![pod("a1", "old", 1, true), pod("a2", "new", 2, true)],
+            ),
+            node("b", RUN, vec![pod("b1", "old", 1, true)]),
+        ];
+        assert_eq!(
+            plan(&nodes, "new", SURGE_ONE),
+            [
+                Step::Delete { pod: "a1".into() },
+                Step::Create { node: "b".into() }
+            ]
+        );
+        // An old pod that stopped being ready goes at once, even beside an unready new one.
+        let mut stale = pod("a1", "old", 1, false);
+        stale.ready = false;
+        let nodes = [node("a", RUN, vec![stale, pod("a2", "new", 2, false)])];
+        assert_eq!(
+            plan(&nodes, "new", SURGE_ONE),
+            [Step::Delete { pod: "a1".into() }]
+        );
+        // More than one pod of a kind on a node: the newer goes.
+        let nodes = [node(
+            "a",
+            RUN,
+            vec![pod("a1", "new", 1, true), pod("a2", "new", 2, true)],
+        )];
+        assert_eq!(
+            plan(&nodes, "new", SURGE_ONE),
+            [Step::Delete { pod: "a2".into() }]
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! The disruption controller: each PodDisruptionBudget's status from the pods its selector
 //! picks in its namespace (`expectedPods`, `desiredHealthy`, `currentHealthy`,
 //! `disruptionsAllowed`, the `DisruptionAllowed` condition), keeping the `disruptedPods` that
-//! evictions recorded until those pods go or their time runs out.
+//! evictions recorded until those pods go or their time runs out. Pods are read from the
+//! controller's cache (`pods.rs`), never listed per sync.
 
 pub mod decide;
+mod pods;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -27,6 +29,7 @@ use crate::{selector, workload_status};
 
 struct Context {
     client: Client,
+    pods: Arc<pods::PodCache>,
     retries: Retries,
 }
 
@@ -92,18 +95,13 @@ async fn sync(pdb: &PodDisruptionBudget, ctx: &Context) -> Result<Action, Error>
     }
     let ns = pdb.namespace().unwrap_or_default();
     let spec = pdb.spec.clone().unwrap_or_default();
-    let api: Api<Object<Pod>> = Api::namespaced(ctx.client.clone(), &ns);
-    let all: Vec<Pod> = api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .collect();
+    ctx.pods.caught_up().await;
+    let cached = ctx.pods.in_namespace(&ns);
+    let all: Vec<&Pod> = cached.iter().filter_map(|o| o.object.as_ref()).collect();
     // A budget without a selector picks no pod; an empty one picks them all.
     let pods: Vec<&Pod> = match &spec.selector {
         Some(sel) => all
-            .iter()
+            .into_iter()
             .filter(|p| {
                 selector::matches(sel, p.metadata.labels.as_ref().unwrap_or(&BTreeMap::new()))
             })
@@ -202,8 +200,10 @@ fn error_policy(obj: Arc<Object<PodDisruptionBudget>>, error: &Error, ctx: Arc<C
 }
 
 pub async fn run(client: Client) {
+    let (pod_cache, pod_feed) = pods::PodCache::start(client.clone());
     let ctx = Arc::new(Context {
         client: client.clone(),
+        pods: Arc::clone(&pod_cache),
         retries: Retries::new(),
     });
     let controller = Controller::new(
@@ -211,12 +211,13 @@ pub async fn run(client: Client) {
         watcher::Config::default(),
     );
     let budgets = controller.store();
-    controller
+    let controller = controller
         .watches(
             Api::<Meta<Pod>>::all(client),
             watcher::Config::default(),
             move |pod| {
                 let m = &pod.metadata.meta;
+                pod_cache.woke(m);
                 let empty = BTreeMap::new();
                 let labels = m.labels.as_ref().unwrap_or(&empty);
                 budgets
@@ -237,6 +238,6 @@ pub async fn run(client: Client) {
             },
         )
         .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
-        .await;
+        .for_each(|_| futures::future::ready(()));
+    tokio::join!(pod_feed, controller);
 }
