@@ -82,6 +82,39 @@ impl ApiServer {
             .transpose()
     }
 
+    /// The object `name` (in `namespace`) of `def` as the watch cache holds it: for per-request
+    /// reads of objects that change rarely, as upstream's admission plugins read them from
+    /// informers. The cache may lag a write by moments, so not for what must read its writes
+    /// (a security policy just changed).
+    pub(crate) async fn cached_object(
+        &self,
+        def: &api::ResourceDef,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        let cache = self.watch_caches.of(def).await?;
+        Ok(cache
+            .get(&def.key(namespace, name))
+            .and_then(|c| serde_json::from_slice(&c.json).ok()))
+    }
+
+    /// The namespace `name`, from the watch cache, or from the store when the cache has not
+    /// seen it yet (a namespace created a moment ago), as upstream's namespace lister falls
+    /// back to a live lookup.
+    pub(crate) async fn namespace_object(
+        &self,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        let def = self
+            .scheme
+            .lookup("", "v1", "namespaces")
+            .ok_or(ApiError::PathNotFound)?;
+        match self.cached_object(def, None, name).await? {
+            Some(found) => Ok(Some(found)),
+            None => self.get_object(def, None, name).await,
+        }
+    }
+
     /// Every object of a kind (in `namespace`, or all of a cluster-scoped kind), read from the
     /// store: for the handlers' own reads of a few configuration objects.
     pub(crate) async fn list_objects(

@@ -108,13 +108,7 @@ pub async fn namespace_labels(
     let Some(ns) = a.namespace.filter(|_| a.def.namespaced()) else {
         return Ok(None);
     };
-    let Some(def) = server.scheme.lookup("", "v1", "namespaces") else {
-        return Ok(Some(Map::new()));
-    };
-    let cache = server.watch_caches.of(def).await?;
-    let namespace: Option<Value> = cache
-        .get(&def.key(None, ns))
-        .and_then(|c| serde_json::from_slice(&c.json).ok());
+    let namespace = server.namespace_object(ns).await?;
     Ok(Some(
         labels(namespace.as_ref()).cloned().unwrap_or_default(),
     ))

@@ -54,6 +54,8 @@ pub struct State {
     quotas: resource_quota::State,
     cluster_quotas: cluster_resource_quota::State,
     image_trust: image_trust::State,
+    /// The SCCs in the order they are tried.
+    sccs: crate::watch::cache::Derived<Vec<crate::registry::security::model::Scc>>,
 }
 
 impl std::fmt::Debug for State {

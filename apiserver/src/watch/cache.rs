@@ -432,6 +432,38 @@ impl WatchCaches {
     }
 }
 
+/// A value derived from a cache's objects, kept while the cache has not changed (nor been
+/// replaced): for what requests compute from a whole kind that changes rarely.
+pub struct Derived<T> {
+    current: Mutex<Option<(Arc<Cache>, u64, Arc<T>)>>,
+}
+
+impl<T> Default for Derived<T> {
+    fn default() -> Self {
+        Derived {
+            current: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> Derived<T> {
+    /// The value derived from `cache` as it is now, derived again only if it changed.
+    pub fn get_or_derive(&self, cache: &Arc<Cache>, derive: impl FnOnce(&Cache) -> T) -> Arc<T> {
+        // Read the count first: a change landing while deriving makes the next call derive.
+        let changes = cache.changes();
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((of, at, value)) = current.as_ref()
+            && Arc::ptr_eq(of, cache)
+            && *at == changes
+        {
+            return value.clone();
+        }
+        let value = Arc::new(derive(cache));
+        *current = Some((cache.clone(), changes, value.clone()));
+        value
+    }
+}
+
 /// A store watch adapted to cache messages, for watches older than a cache's history.
 pub fn direct(
     events: storage::WatchStream,

@@ -28,13 +28,8 @@ impl Input {
             "request",
             cel::from_json(&crate::admission::webhook::request_variable(a)),
         );
-        let namespace = match (a.namespace, server.scheme.lookup("", "v1", "namespaces")) {
-            (Some(ns), Some(def)) if a.def.namespaced() => server
-                .watch_caches
-                .of(def)
-                .await?
-                .get(&def.key(None, ns))
-                .and_then(|c| serde_json::from_slice(&c.json).ok()),
+        let namespace = match a.namespace {
+            Some(ns) if a.def.namespaced() => server.namespace_object(ns).await?,
             _ => None,
         };
         vars.set("namespaceObject", cel::from_optional(namespace.as_ref()));

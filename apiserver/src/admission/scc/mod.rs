@@ -18,6 +18,8 @@ mod namespace;
 mod order;
 mod provider;
 
+use std::sync::Arc;
+
 use auth::rbac::{Attributes as RbacAttributes, Policy, UserInfo};
 use serde_json::Value;
 
@@ -101,23 +103,21 @@ pub async fn evaluate(
 ) -> Result<Outcome, ApiError> {
     let ns_name = judged.namespace.as_str();
     let namespace = allocation(server, ns_name).await?;
-    let mut sccs = list(server).await?;
-    order::sort(&mut sccs);
-    let required = pod["metadata"]["annotations"][REQUIRED_SCC_ANNOTATION]
-        .as_str()
-        .map(str::to_string);
-    if let Some(required) = &required {
-        sccs.retain(|s| s.name() == required);
-        if sccs.is_empty() {
-            return Ok(Outcome::Refused(format!(
-                "required scc/{required} not found"
-            )));
-        }
+    let all = ordered(server).await?;
+    let required = pod["metadata"]["annotations"][REQUIRED_SCC_ANNOTATION].as_str();
+    let sccs: Vec<&Scc> = all
+        .iter()
+        .filter(|s| required.is_none_or(|r| s.name() == r))
+        .collect();
+    if let (Some(required), true) = (required, sccs.is_empty()) {
+        return Ok(Outcome::Refused(format!(
+            "required scc/{required} not found"
+        )));
     }
     let policy = server.authorizer.policy().await;
     let mut errors: Vec<String> = Vec::new();
     let mut grantable: Option<String> = None;
-    for scc in &sccs {
+    for scc in sccs {
         let usable = judged.may_use(&policy, scc);
         let provider = match Provider::new(scc, &namespace) {
             Ok(p) => p,
@@ -283,31 +283,32 @@ fn forbidden(a: &super::Attributes<'_>, pod: &Value, message: String) -> ApiErro
     }
 }
 
-/// Every SCC, from the watch cache.
-async fn list(server: &ApiServer) -> Result<Vec<Scc>, ApiError> {
+/// Every SCC in the order they are tried, read from the watch cache and kept until it
+/// changes (every pod create needs them; they change rarely).
+async fn ordered(server: &ApiServer) -> Result<Arc<Vec<Scc>>, ApiError> {
     let def = server
         .scheme
         .lookup("security.openshift.io", "v1", "securitycontextconstraints")
         .ok_or(ApiError::PathNotFound)?;
     let cache = server.watch_caches.of(def).await?;
-    let (objects, _) = cache.snapshot(&def.key_prefix());
-    Ok(objects
-        .iter()
-        .filter_map(|(_, o)| serde_json::from_slice::<Value>(&o.json).ok())
-        .filter_map(|v| Scc::from_value(&v))
-        .collect())
+    Ok(server.admission.state.sccs.get_or_derive(&cache, |cache| {
+        let (objects, _) = cache.snapshot(&def.key_prefix());
+        let mut sccs: Vec<Scc> = objects
+            .iter()
+            .filter_map(|(_, o)| serde_json::from_slice::<Value>(&o.json).ok())
+            .filter_map(|v| Scc::from_value(&v))
+            .collect();
+        order::sort(&mut sccs);
+        sccs
+    }))
 }
 
 /// The namespace's allocation. A namespace created a moment ago may not have been allocated
 /// yet: its pods wait briefly for the allocation, as they cannot be judged without it.
 async fn allocation(server: &ApiServer, name: &str) -> Result<Allocation, ApiError> {
-    let def = server
-        .scheme
-        .lookup("", "v1", "namespaces")
-        .ok_or(ApiError::PathNotFound)?;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let found = server.get_object(def, None, name).await?;
+        let found = server.namespace_object(name).await?;
         let allocation = found.as_ref().map(Allocation::of).unwrap_or_default();
         let young = found.as_ref().is_some_and(created_recently);
         if allocation.is_complete() || !young || tokio::time::Instant::now() >= deadline {
