@@ -31,11 +31,7 @@ pub async fn admit(
     let Some(namespace) = a.namespace else {
         return Ok(());
     };
-    let def = server
-        .scheme
-        .lookup("", "v1", "namespaces")
-        .ok_or(ApiError::PathNotFound)?;
-    let Some(ns) = server.get_object(def, None, namespace).await? else {
+    let Some(ns) = server.namespace_object(namespace).await? else {
         return Ok(());
     };
     let Some(selector) = ns["metadata"]["annotations"][ANNOTATION].as_str() else {
