@@ -435,7 +435,14 @@ impl WatchCaches {
 /// A value derived from a cache's objects, kept while the cache has not changed (nor been
 /// replaced): for what requests compute from a whole kind that changes rarely.
 pub struct Derived<T> {
-    current: Mutex<Option<(Arc<Cache>, u64, Arc<T>)>>,
+    current: Mutex<Option<DerivedAt<T>>>,
+}
+
+/// A derived value with the cache and the count of its changes it was derived at.
+struct DerivedAt<T> {
+    cache: Arc<Cache>,
+    changes: u64,
+    value: Arc<T>,
 }
 
 impl<T> Default for Derived<T> {
@@ -452,14 +459,18 @@ impl<T> Derived<T> {
         // Read the count first: a change landing while deriving makes the next call derive.
         let changes = cache.changes();
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((of, at, value)) = current.as_ref()
-            && Arc::ptr_eq(of, cache)
-            && *at == changes
+        if let Some(at) = current.as_ref()
+            && Arc::ptr_eq(&at.cache, cache)
+            && at.changes == changes
         {
-            return value.clone();
+            return at.value.clone();
         }
         let value = Arc::new(derive(cache));
-        *current = Some((cache.clone(), changes, value.clone()));
+        *current = Some(DerivedAt {
+            cache: cache.clone(),
+            changes,
+            value: value.clone(),
+        });
         value
     }
 }
