@@ -1,113 +1,119 @@
 #!/usr/bin/env bash
-# The node's container runtime, measured both ways on this machine: rootful podman with runc
-# and the cgroupfs manager (what `oxshift node` runs) against Debian's containerd driving the
-# same runc through its runc v2 shim (the path its CRI plugin takes). One image
-# (`FROM scratch` + busybox-static) built with buildah; N containers created, started, run to
-# exit and removed one after another by each, with no network; then the memory each keeps
-# beside one running container (containerd and its shim vs podman's conmon).
+# The container runtime measured both ways on this machine: N container create+start+exit with
+# Debian's containerd (`ctr run`, runc v2 shim) against podman (runc, cgroupfs, the node's
+# ulimits), both from the same `FROM scratch` + busybox-static image; p50/p99 and their ratio,
+# and the memory each keeps per running container (containerd's shim, podman's conmon) and
+# containerd's own idle daemon. Everything runs with no network and under a temporary directory
+# that is removed at the end, daemons and mounts included.
 #
-#   hack/measure-runtimes.sh            # N=20
-#   N=50 hack/measure-runtimes.sh
-#
-# Installs containerd when it is missing (it is not one of the node's dependencies, so
-# hack/setup.sh leaves it out). Everything runs from private roots under a scratch directory:
-# the node's own podman storage and any system containerd are not touched.
+#   hack/measure-runtimes.sh [N]      (root; N defaults to 20)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-n=${N:-20}
-. hack/lib.sh
 
+N=${1:-20}
+[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
-  echo "installing containerd" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd >/dev/null
+  apt-get install -y containerd >/dev/null
 fi
 
-image=localhost/oxshift-measure:latest
-echo "building $image" >&2
-b=$(buildah from scratch)
-buildah copy "$b" /bin/busybox /bin/busybox >/dev/null
-buildah config --cmd '["/bin/busybox","true"]' "$b"
-buildah commit -q "$b" "$image" >/dev/null
-buildah rm "$b" >/dev/null
-buildah push -q "$image" "oci-archive:$work/image.tar:$image" 2>/dev/null
-buildah rmi "$image" >/dev/null
-at_exit+=("umount -R $work/containerd 2>/dev/null; umount -R $work/podman 2>/dev/null")
+TMP=$(mktemp -d /tmp/measure-runtimes.XXXXXX)
+SOCK=$TMP/containerd.sock
+NS=measure
+IMAGE=localhost/measure-busybox:latest
+CONTAINERD_PID=
+STORE=(--root "$TMP/podman-root" --runroot "$TMP/podman-run")
+PODMAN=(podman "${STORE[@]}" --tmpdir "$TMP/podman-tmp" --runtime runc --cgroup-manager cgroupfs
+  --events-backend file)
+CTR=(ctr --address "$SOCK" --namespace "$NS")
 
-# containerd, private: its own root, state and socket; the CRI plugin off (no CNI here).
-mkdir -p "$work/containerd"
-cat >"$work/containerd/config.toml" <<EOF
+cleanup() {
+  set +e
+  "${PODMAN[@]}" rm -af -t 0 >/dev/null 2>&1
+  "${PODMAN[@]}" system reset -f >/dev/null 2>&1
+  if [ -n "$CONTAINERD_PID" ]; then
+    for t in $("${CTR[@]}" tasks ls -q 2>/dev/null); do "${CTR[@]}" tasks kill -s KILL "$t"; done
+    sleep 1
+    for t in $("${CTR[@]}" tasks ls -q 2>/dev/null); do "${CTR[@]}" tasks rm -f "$t"; done
+    for c in $("${CTR[@]}" containers ls -q 2>/dev/null); do "${CTR[@]}" containers rm "$c"; done
+    kill "$CONTAINERD_PID"; wait "$CONTAINERD_PID" 2>/dev/null
+  fi
+  buildah "${STORE[@]}" rm -a >/dev/null 2>&1
+  buildah "${STORE[@]}" rmi -af >/dev/null 2>&1
+  # Whatever is still mounted under the directory (overlay layers, shm), deepest first.
+  awk -v d="$TMP" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# The image: busybox-static alone, built once, in podman's store and imported into containerd.
+ctr_id=$(buildah "${STORE[@]}" from scratch)
+buildah "${STORE[@]}" copy "$ctr_id" "$(command -v busybox)" /bin/busybox >/dev/null
+buildah "${STORE[@]}" commit -q "$ctr_id" "$IMAGE" >/dev/null
+buildah "${STORE[@]}" push -q "$IMAGE" "oci-archive:$TMP/image.tar:$IMAGE"
+
+cat >"$TMP/containerd.toml" <<TOML
 version = 2
-root = "$work/containerd/root"
-state = "$work/containerd/state"
+root = "$TMP/containerd-root"
+state = "$TMP/containerd-state"
 disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
-  address = "$work/containerd/containerd.sock"
+  address = "$SOCK"
 [ttrpc]
-  address = "$work/containerd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-EOF
-containerd --config "$work/containerd/config.toml" >"$work/containerd.log" 2>&1 &
-containerd_pid=$!
-track "$containerd_pid"
-ctr() { command ctr --address "$work/containerd/containerd.sock" --namespace measure "$@"; }
-until ctr version >/dev/null 2>&1; do
-  kill -0 "$containerd_pid" 2>/dev/null || { cat "$work/containerd.log" >&2; exit 1; }
-  sleep 0.05
-done
-ctr images import --base-name localhost/oxshift-measure "$work/image.tar" >/dev/null
-ctr_image=$(ctr images ls -q | head -1)
+  address = "$SOCK.ttrpc"
+TOML
+containerd --config "$TMP/containerd.toml" >"$TMP/containerd.log" 2>&1 &
+CONTAINERD_PID=$!
+for _ in $(seq 100); do "${CTR[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
+"${CTR[@]}" images import --base-name localhost/measure-busybox "$TMP/image.tar" >/dev/null
+CTR_IMAGE=$("${CTR[@]}" images ls -q | head -n1)
 
-podman() {
-  command podman --root "$work/podman/root" --runroot "$work/podman/run" --runtime runc \
-    --cgroup-manager cgroupfs --events-backend none "$@"
-}
-podman pull -q "oci-archive:$work/image.tar" >/dev/null
-podman_image=$(podman images -q | head -1)
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# Milliseconds of each of N runs of "$@" (with the run's number substituted for {}).
+# Prints the N durations (ms) of `run_one i`, one a line.
 timed() {
-  local i t0 out=()
-  for ((i = 1; i <= n; i++)); do
-    t0=$(now_ms)
-    "${@//\{\}/$i}" >/dev/null
-    out+=($(($(now_ms) - t0)))
+  local i start
+  for i in $(seq "$N"); do
+    start=$(now_ms)
+    "$@" "$i" >/dev/null
+    echo $(($(now_ms) - start))
   done
-  printf '%s\n' "${out[@]}" | sort -n
 }
-pct() { awk -v p="$1" '{a[NR]=$1} END {i=int((NR-1)*p/100)+1; print a[i]}'; }
 
-echo "running $n containers with each" >&2
-containerd_ms=$(timed ctr run --rm --runtime io.containerd.runc.v2 "$ctr_image" "m{}" /bin/busybox true)
-podman_ms=$(timed podman run --rm --network none --ulimit nofile=1024:1024 \
-  --ulimit nproc=1024:1024 "$podman_image" /bin/busybox true)
+ctr_one() {
+  "${CTR[@]}" run --rm --null-io --runtime io.containerd.runc.v2 "$CTR_IMAGE" "m$1" /bin/busybox true
+}
+podman_one() {
+  "${PODMAN[@]}" run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+    "$IMAGE" /bin/busybox true
+}
 
-# Memory beside one running container: the daemon and shim (containerd), conmon (podman).
-ctr run -d --runtime io.containerd.runc.v2 "$ctr_image" idle /bin/busybox sleep 60 >/dev/null
-podman run -d --name idle --network none --ulimit nofile=1024:1024 \
-  --ulimit nproc=1024:1024 "$podman_image" /bin/busybox sleep 60 >/dev/null
+# p50 and p99 (nearest rank) of the numbers on stdin.
+percentiles() {
+  sort -n | awk '{v[NR]=$1} END {
+    p50=int((NR*50+99)/100); p99=int((NR*99+99)/100);
+    printf "%d %d\n", v[p50], v[p99] }'
+}
+
+ctr_one 0 >/dev/null   # warm both once
+podman_one 0 >/dev/null
+read -r c50 c99 < <(timed ctr_one | percentiles)
+read -r p50 p99 < <(timed podman_one | percentiles)
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+daemon_rss=$(rss_kib "$CONTAINERD_PID")
+"${CTR[@]}" run -d --null-io --runtime io.containerd.runc.v2 "$CTR_IMAGE" idle /bin/busybox sleep 60 >/dev/null
 sleep 1
-shim_pid=$(pgrep -f "containerd-shim-runc-v2 .*$work" | head -1 || true)
-conmon_pid=$(pgrep -f "conmon .*$work" | head -1 || true)
-containerd_rss=$(rss_mib "$containerd_pid")
-shim_rss=$([ -n "$shim_pid" ] && rss_mib "$shim_pid" || echo "?")
-conmon_rss=$([ -n "$conmon_pid" ] && rss_mib "$conmon_pid" || echo "?")
-ctr task kill -s KILL idle >/dev/null 2>&1 || true
-sleep 0.5
-ctr task rm -f idle >/dev/null 2>&1 || true
-ctr containers rm idle >/dev/null 2>&1 || true
-podman rm -f -t 0 idle >/dev/null 2>&1 || true
-podman rmi -a -f >/dev/null 2>&1 || true
-ctr images rm "$ctr_image" >/dev/null 2>&1 || true
+shim_pid=$(pgrep -f -- "-namespace $NS -id idle" | head -n1)
+shim_rss=$(rss_kib "$shim_pid")
+pod_id=$("${PODMAN[@]}" run -d --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+  "$IMAGE" /bin/busybox sleep 60)
+sleep 1
+conmon_rss=$(rss_kib "$("${PODMAN[@]}" inspect --format '{{.State.ConmonPid}}' "$pod_id")")
 
-c50=$(pct 50 <<<"$containerd_ms") c99=$(pct 99 <<<"$containerd_ms")
-p50=$(pct 50 <<<"$podman_ms") p99=$(pct 99 <<<"$podman_ms")
-echo
-echo "container create → start → exit → removed, $n runs each, ms (runc under both)"
-echo "| runtime | p50 | p99 | memory beside one running container |"
-echo "|---|---|---|---|"
-echo "| containerd $(containerd --version | awk '{print $3}') (ctr, runc v2 shim) | $c50 | $c99 | containerd ${containerd_rss} MiB + shim ${shim_rss} MiB per container |"
-echo "| podman $(command podman --version | awk '{print $3}') (runc, cgroupfs) | $p50 | $p99 | conmon ${conmon_rss} MiB per container, no daemon |"
-awk -v c="$c50" -v p="$p50" 'BEGIN {printf "podman/containerd p50: %.2f\n", p / c}'
+echo "container create+start+exit, $N runs each ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+echo "  containerd (ctr run, runc v2 shim):  p50 ${c50} ms  p99 ${c99} ms"
+echo "  podman (runc, cgroupfs):             p50 ${p50} ms  p99 ${p99} ms"
+awk -v c="$c50" -v p="$p50" 'BEGIN { printf "  podman/containerd p50 ratio:         %.2f\n", p / c }'
+echo "resident memory"
+echo "  containerd daemon, idle:             ${daemon_rss} KiB"
+echo "  containerd shim per container:       ${shim_rss} KiB"
+echo "  podman conmon per container:         ${conmon_rss} KiB (no daemon)"

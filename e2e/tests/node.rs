@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use e2e::oc::same_as_kubectl;
 use e2e::real_pods::{PodmanCluster, http_get, real_pods_unavailable};
 use e2e::{Backend, Cluster};
 
@@ -247,6 +248,16 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     ] {
         assert!(events.contains(reason), "{events}");
     }
+    // Its description (states, probes, volumes, environment) is kubectl's.
+    let home = c.scratch("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = c.kubeconfig().display().to_string();
+    same_as_kubectl(
+        c,
+        &home,
+        &kubeconfig,
+        &["-n", "shop", "describe", "pod", "web"],
+    );
 
     // A container that keeps failing is restarted, then backed off.
     let crash = pod_manifest(

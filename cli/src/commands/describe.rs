@@ -6,10 +6,13 @@
 
 mod builds;
 pub(crate) use builds::go_duration;
+mod container_state;
 mod events;
 mod image;
 mod kinds;
+mod node;
 mod openshift;
+mod pod;
 mod pod_template;
 pub(crate) use pod_template::describe as describe_pod_template;
 mod storage;
@@ -42,8 +45,9 @@ pub struct DescribeArgs {
 }
 
 /// The objects to describe: those named, else those of the type whose names start with the
-/// prefix (all without one), as kubectl selects them.
-async fn targets(s: &Session, a: &DescribeArgs) -> Result<Vec<(Target, Value)>, CliError> {
+/// prefix (all without one), as kubectl selects them; and whether they were found by the
+/// prefix, which kubectl prints each followed by an empty line rather than between them.
+async fn targets(s: &Session, a: &DescribeArgs) -> Result<(Vec<(Target, Value)>, bool), CliError> {
     let kinds = objects::words(&a.words)?.kinds;
     if kinds.is_empty() {
         let mut out = Vec::new();
@@ -51,8 +55,9 @@ async fn targets(s: &Session, a: &DescribeArgs) -> Result<Vec<(Target, Value)>, 
             let obj = s.get(&t.path()).await?;
             out.push((t, obj));
         }
-        return Ok(out);
+        return Ok((out, false));
     }
+    let mut by_prefix = false;
     let prefix = a.words.get(1).cloned().unwrap_or_default();
     let mut out = Vec::new();
     for kind in kinds {
@@ -76,7 +81,10 @@ async fn targets(s: &Session, a: &DescribeArgs) -> Result<Vec<(Target, Value)>, 
                     out.push((t, obj));
                     continue;
                 }
-                Err(e) => missing = Some(e),
+                Err(e) => {
+                    missing = Some(e);
+                    by_prefix = true;
+                }
             }
         }
         let list = s
@@ -103,13 +111,13 @@ async fn targets(s: &Session, a: &DescribeArgs) -> Result<Vec<(Target, Value)>, 
             return Err(e);
         }
     }
-    Ok(out)
+    Ok((out, by_prefix))
 }
 
 pub async fn describe(g: &Globals, a: &DescribeArgs) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
-    let targets = targets(&s, a).await?;
+    let (targets, by_prefix) = targets(&s, a).await?;
     if targets.is_empty() {
         match a.all_namespaces {
             true => eprintln!("No resources found"),
@@ -121,15 +129,21 @@ pub async fn describe(g: &Globals, a: &DescribeArgs) -> Result<(), CliError> {
     for (t, obj) in targets {
         let mut out = description(&s, &t, &obj).await;
         if a.show_events && has_events(&t.resource.kind) {
-            out.push_str(&events::about(&s, &obj).await);
+            match (t.resource.group.as_str(), t.resource.kind.as_str()) {
+                ("", "Node") => out.push_str(&events::about_node(&s, &obj).await),
+                _ => out.push_str(&events::about(&s, &obj).await),
+            }
         }
-        if !first {
+        if !first && !by_prefix {
             print!("\n\n");
         }
         first = false;
         match oc_style(&t.resource.kind) {
             true => print!("{}", tabwriter::format_tabs(&out)),
             false => print!("{}", tabwriter::format(&out)),
+        }
+        if by_prefix {
+            println!();
         }
     }
     Ok(())
@@ -194,6 +208,8 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
         }
         ("build.openshift.io", "BuildConfig") => builds::build_config(&mut out, s, obj).await,
         ("build.openshift.io", "Build") => builds::build(&mut out, obj),
+        ("", "Pod") => pod::pod(&mut out, obj),
+        ("", "Node") => node::node(&mut out, s, obj).await,
         ("", "ServiceAccount") => kinds::service_account(&mut out, obj),
         ("", "ResourceQuota") => kinds::resource_quota(&mut out, obj),
         ("quota.openshift.io", "ClusterResourceQuota" | "AppliedClusterResourceQuota") => {

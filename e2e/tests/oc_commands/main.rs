@@ -15,6 +15,7 @@ use e2e::{Cluster, e2e_dir, oc_binary, python};
 
 // describe, explain and the output formats.
 mod describe;
+mod describe_pods;
 // oc set volume.
 mod set_volume;
 

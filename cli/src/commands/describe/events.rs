@@ -10,13 +10,8 @@ pub async fn about(s: &Session, obj: &Value) -> String {
     let meta = &obj["metadata"];
     let namespace = meta["namespace"].as_str().unwrap_or("default");
     let uid = meta["uid"].as_str().unwrap_or_default();
-    let list = s
-        .get(&format!("/api/v1/namespaces/{namespace}/events"))
+    let events = listed(s, &format!("/api/v1/namespaces/{namespace}/events"))
         .await
-        .ok();
-    let mut events: Vec<Value> = list
-        .and_then(|l| l["items"].as_array().cloned())
-        .unwrap_or_default()
         .into_iter()
         .filter(|e| {
             let involved = &e["involvedObject"];
@@ -26,6 +21,40 @@ pub async fn about(s: &Session, obj: &Value) -> String {
             }
         })
         .collect();
+    table(events)
+}
+
+/// The events about a node, in any namespace: controllers name it by its UID, the node
+/// agent by its name, and kubectl asks for both.
+pub async fn about_node(s: &Session, node: &Value) -> String {
+    let name = node["metadata"]["name"].as_str().unwrap_or_default();
+    let uid = node["metadata"]["uid"].as_str().unwrap_or_default();
+    let events = listed(s, "/api/v1/events")
+        .await
+        .into_iter()
+        .filter(|e| {
+            let involved = &e["involvedObject"];
+            involved["kind"] == "Node"
+                && involved["name"] == name
+                && involved["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
+                && (involved["uid"] == uid || involved["uid"] == name)
+        })
+        .collect();
+    table(events)
+}
+
+async fn listed(s: &Session, path: &str) -> Vec<Value> {
+    s.get(path)
+        .await
+        .ok()
+        .and_then(|l| l["items"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+fn table(mut events: Vec<Value>) -> String {
     if events.is_empty() {
         return "Events:\t<none>\n".into();
     }

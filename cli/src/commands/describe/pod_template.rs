@@ -37,10 +37,10 @@ pub fn describe(out: &mut String, template: &Value) {
         out.push_str(&format!("  Service Account:\t{sa}\n"));
     }
     if !list(&spec["initContainers"]).is_empty() {
-        containers(out, "Init Containers", list(&spec["initContainers"]));
+        containers(out, "Init Containers", list(&spec["initContainers"]), None);
     }
-    containers(out, "Containers", list(&spec["containers"]));
-    volumes(out, list(&spec["volumes"]));
+    containers(out, "Containers", list(&spec["containers"]), None);
+    volumes(out, list(&spec["volumes"]), "  ");
     if let Some(p) = spec["priorityClassName"].as_str().filter(|s| !s.is_empty()) {
         out.push_str(&format!("  Priority Class Name:\t{p}\n"));
     }
@@ -48,14 +48,39 @@ pub fn describe(out: &mut String, template: &Value) {
     tolerations(out, "  Tolerations", list(&spec["tolerations"]));
 }
 
-fn containers(out: &mut String, label: &str, containers: &[Value]) {
+/// The containers of a template (`pod` none, indented under `Pod Template:`) or of a pod
+/// (with their statuses, and environment values the pod resolves).
+pub fn containers(out: &mut String, label: &str, containers: &[Value], pod: Option<&Value>) {
+    let (space, name_indent) = match pod {
+        Some(_) => ("", ""),
+        None => ("  ", " "),
+    };
     match containers.is_empty() {
-        true => out.push_str(&format!("  {label}:\t<none>\n")),
-        false => out.push_str(&format!("  {label}:\n")),
+        true => out.push_str(&format!("{space}{label}:\t<none>\n")),
+        false => out.push_str(&format!("{space}{label}:\n")),
     }
+    let statuses_field = match label {
+        "Init Containers" => "initContainerStatuses",
+        _ => "containerStatuses",
+    };
     for c in containers {
-        out.push_str(&format!("   {}:\n", str_of(&c["name"])));
+        let name = str_of(&c["name"]);
+        let status = pod.and_then(|p| {
+            list(&p["status"][statuses_field])
+                .iter()
+                .find(|s| str_of(&s["name"]) == name)
+        });
+        out.push_str(&format!("  {name_indent}{name}:\n"));
+        if let Some(s) = status {
+            out.push_str(&format!(
+                "    Container ID:\t{}\n",
+                str_of(&s["containerID"])
+            ));
+        }
         out.push_str(&format!("    Image:\t{}\n", str_of(&c["image"])));
+        if let Some(s) = status {
+            out.push_str(&format!("    Image ID:\t{}\n", str_of(&s["imageID"])));
+        }
         let ports = list(&c["ports"]);
         let numbers = |field: &str| -> String {
             ports
@@ -90,6 +115,9 @@ fn containers(out: &mut String, label: &str, containers: &[Value]) {
                     }
                 }
             }
+        }
+        if let Some(s) = status {
+            super::container_state::describe(out, s);
         }
         for (label, field) in [("Limits", "limits"), ("Requests", "requests")] {
             let mut entries: Vec<(&String, &Value)> = c["resources"][field]
@@ -133,7 +161,7 @@ fn containers(out: &mut String, label: &str, containers: &[Value]) {
                 }
             }
         }
-        environment(out, list(&c["env"]));
+        environment(out, c, pod);
         let mut mounts: Vec<&Value> = list(&c["volumeMounts"]).iter().collect();
         match mounts.is_empty() {
             true => out.push_str("    Mounts:\t<none>\n"),
@@ -158,7 +186,8 @@ fn containers(out: &mut String, label: &str, containers: &[Value]) {
     }
 }
 
-fn environment(out: &mut String, env: &[Value]) {
+fn environment(out: &mut String, container: &Value, pod: Option<&Value>) {
+    let env = list(&container["env"]);
     match env.is_empty() {
         true => out.push_str("    Environment:\t<none>\n"),
         false => out.push_str("    Environment:\n"),
@@ -170,7 +199,7 @@ fn environment(out: &mut String, env: &[Value]) {
             for (i, line) in str_of(&e["value"]).split('\n').enumerate() {
                 match i {
                     0 => out.push_str(&format!("      {name}:\t{line}\n")),
-                    _ => out.push_str(&format!("\t{line}\n")),
+                    _ => out.push_str(&format!("      \t{line}\n")),
                 }
             }
             continue;
@@ -178,16 +207,20 @@ fn environment(out: &mut String, env: &[Value]) {
         let optional = |r: &Value| r["optional"].as_bool().unwrap_or(false);
         if from["fieldRef"].is_object() {
             let f = &from["fieldRef"];
+            let value = pod.map(|p| field_value(p, &f["fieldPath"])).unwrap_or("");
             out.push_str(&format!(
-                "      {name}:\t ({}:{})\n",
+                "      {name}:\t{value} ({}:{})\n",
                 str_of(&f["apiVersion"]),
                 str_of(&f["fieldPath"])
             ));
         } else if from["resourceFieldRef"].is_object() {
-            out.push_str(&format!(
-                "      {name}:\t ({})\n",
-                str_of(&from["resourceFieldRef"]["resource"])
-            ));
+            let r = &from["resourceFieldRef"];
+            let resource = str_of(&r["resource"]);
+            let mut value = resource_value(container, r);
+            if value == "0" && matches!(resource, "limits.cpu" | "limits.memory") {
+                value = "node allocatable".into();
+            }
+            out.push_str(&format!("      {name}:\t{value} ({resource})\n"));
         } else if from["secretKeyRef"].is_object() {
             let r = &from["secretKeyRef"];
             out.push_str(&format!(
@@ -206,6 +239,32 @@ fn environment(out: &mut String, env: &[Value]) {
             ));
         }
     }
+}
+
+/// A field of the pod an environment variable refers to, as kubectl resolves it: its
+/// scheme converts only the name and namespace field labels, the others read as empty.
+fn field_value<'a>(pod: &'a Value, path: &Value) -> &'a str {
+    match str_of(path) {
+        "metadata.name" => str_of(&pod["metadata"]["name"]),
+        "metadata.namespace" => str_of(&pod["metadata"]["namespace"]),
+        _ => "",
+    }
+}
+
+/// A container's request or limit in units of the reference's divisor, rounded up (CPU in
+/// thousandths, as upstream's helper counts it).
+fn resource_value(container: &Value, r: &Value) -> String {
+    let resource = str_of(&r["resource"]);
+    let Some((kind, name)) = resource.split_once('.') else {
+        return String::new();
+    };
+    let quantity = |text: &str| api::quota::amount::Amount::parse(text).map(|a| a.milli);
+    let amount = quantity(str_of(&container["resources"][kind][name])).unwrap_or(0);
+    let divisor = quantity(&int_or_string(&r["divisor"]))
+        .filter(|d| *d != 0)
+        .unwrap_or(1000);
+    let units = amount / divisor + i128::from(amount % divisor != 0);
+    units.to_string()
 }
 
 /// `http-get http://:8080/healthz delay=0s timeout=1s period=10s #success=1 #failure=3`.
@@ -256,14 +315,16 @@ fn probe(p: &Value) -> String {
     format!("unknown {attrs}")
 }
 
-fn volumes(out: &mut String, volumes: &[Value]) {
+/// The volumes, under `space` (two spaces in a template, none in a pod).
+pub fn volumes(out: &mut String, volumes: &[Value], space: &str) {
     if volumes.is_empty() {
-        out.push_str("  Volumes:\t<none>\n");
+        out.push_str(&format!("{space}Volumes:\t<none>\n"));
         return;
     }
-    out.push_str("  Volumes:\n");
+    out.push_str(&format!("{space}Volumes:\n"));
+    let name_indent = if space.is_empty() { "" } else { " " };
     for v in volumes {
-        out.push_str(&format!("   {}:\n", str_of(&v["name"])));
+        out.push_str(&format!("  {name_indent}{}:\n", str_of(&v["name"])));
         if v["emptyDir"].is_object() {
             let limit = v["emptyDir"]["sizeLimit"]
                 .as_str()
@@ -301,20 +362,75 @@ fn volumes(out: &mut String, volumes: &[Value]) {
                 "    Type:\tHostPath (bare host directory volume)\n    Path:\t{}\n    HostPathType:\t{kind}\n",
                 str_of(&h["path"])
             ));
+        } else if v["downwardAPI"].is_object() {
+            out.push_str("    Type:\tDownwardAPI (a volume populated by information about the pod)\n    Items:\n");
+            for item in list(&v["downwardAPI"]["items"]) {
+                for (source, field) in [("fieldRef", "fieldPath"), ("resourceFieldRef", "resource")]
+                {
+                    if item[source].is_object() {
+                        out.push_str(&format!(
+                            "      {} -> {}\n",
+                            str_of(&item[source][field]),
+                            str_of(&item["path"])
+                        ));
+                    }
+                }
+            }
+        } else if v["projected"].is_object() {
+            projected(out, &v["projected"]);
         } else {
             out.push_str("  <unknown>\n");
         }
     }
 }
 
-/// `key=value:Effect op=Exists for 300s` per toleration, as kubectl lists them.
+/// A projected volume's sources; kubectl prints the optional flags as Go prints a `*bool`.
+fn projected(out: &mut String, p: &Value) {
+    out.push_str(
+        "    Type:\tProjected (a volume that contains injected data from multiple sources)\n",
+    );
+    let optional = |o: &Value| match o.as_bool() {
+        Some(b) => b.to_string(),
+        None => "<nil>".to_string(),
+    };
+    for source in list(&p["sources"]) {
+        if source["secret"].is_object() {
+            let s = &source["secret"];
+            out.push_str(&format!(
+                "    SecretName:\t{}\n    SecretOptionalName:\t{}\n",
+                str_of(&s["name"]),
+                optional(&s["optional"])
+            ));
+        } else if source["downwardAPI"].is_object() {
+            out.push_str("    DownwardAPI:\ttrue\n");
+        } else if source["configMap"].is_object() {
+            let c = &source["configMap"];
+            out.push_str(&format!(
+                "    ConfigMapName:\t{}\n    ConfigMapOptional:\t{}\n",
+                str_of(&c["name"]),
+                optional(&c["optional"])
+            ));
+        } else if source["serviceAccountToken"].is_object() {
+            out.push_str(&format!(
+                "    TokenExpirationSeconds:\t{}\n",
+                source["serviceAccountToken"]["expirationSeconds"]
+                    .as_i64()
+                    .unwrap_or(0)
+            ));
+        }
+    }
+}
+
+/// `key=value:Effect op=Exists for 300s` per toleration, sorted by key, as kubectl lists them.
 pub fn tolerations(out: &mut String, title: &str, tolerations: &[Value]) {
     out.push_str(&format!("{title}:\t"));
     if tolerations.is_empty() {
         out.push_str("<none>\n");
         return;
     }
-    for (i, t) in tolerations.iter().enumerate() {
+    let mut sorted: Vec<&Value> = tolerations.iter().collect();
+    sorted.sort_by(|a, b| str_of(&a["key"]).cmp(str_of(&b["key"])));
+    for (i, t) in sorted.into_iter().enumerate() {
         if i > 0 {
             out.push('\t');
         }
