@@ -7,19 +7,14 @@
 //! (a quota spans projects), so swaps are rarely lost; the cluster quota controller later
 //! recomputes usage from what is stored.
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 
 use super::Attributes;
-use super::resource_quota::{name_of, refused};
+use super::resource_quota::{charge_by_swap, name_of};
 use crate::ApiServer;
 use crate::error::ApiError;
 
 pub const NAME: &str = "quota.openshift.io/ClusterResourceQuota";
-
-/// How often a charge lost to a concurrent change of a quota is evaluated again.
-const RETRIES: usize = 5;
 
 /// The turn charges take.
 #[derive(Default)]
@@ -73,38 +68,12 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
         now: jiff::Timestamp::now().as_second(),
     };
     let _turn = server.admission.state.cluster_quotas.turn.lock().await;
-    let mut charged = BTreeSet::new();
-    let mut lost = None;
-    for _ in 0..RETRIES {
-        let mut quotas = cluster_quotas_selecting(server, namespace).await?;
-        quotas.retain(|q| !charged.contains(name_of(q)));
-        let judged: Vec<Value> = quotas
-            .iter()
-            .map(api::quota::cluster::as_resource_quota)
-            .collect();
-        let charges = api::quota::check(&judged, &request).map_err(|m| refused(a, obj, m))?;
-        if a.dry_run {
-            return Ok(());
-        }
-        lost = None;
-        for charge in charges {
-            let Some(quota) = quotas.iter().find(|q| name_of(q) == charge.quota) else {
-                continue;
-            };
-            let next = api::quota::cluster::charge(quota, namespace, &charge.used);
-            match server.update_object(def, next).await {
-                Ok(_) => {
-                    charged.insert(charge.quota);
-                }
-                Err(e @ (ApiError::Conflict(_) | ApiError::NotFound(_))) => lost = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        if lost.is_none() {
-            return Ok(());
-        }
-    }
-    Err(lost.unwrap_or_else(|| ApiError::Internal("quota charges kept conflicting".into())))
+    let read = || cluster_quotas_selecting(server, namespace);
+    let charged = |quota: &Value, charge: &api::quota::Charge| {
+        api::quota::cluster::charge(quota, namespace, &charge.used)
+    };
+    let judged = api::quota::cluster::as_resource_quota;
+    charge_by_swap(server, def, a, obj, &request, read, judged, charged).await
 }
 
 /// Whether any cluster quota (as the watch cache has them) limits the kind: most writes meet

@@ -68,26 +68,55 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     };
     let turn = server.admission.state.quotas.turn(namespace);
     let _turn = turn.lock().await;
-    let mut charged = BTreeSet::new();
+    let read = || async move {
+        let mut quotas = server.list_objects(def, Some(namespace)).await?;
+        quotas.sort_by(|x, y| name_of(x).cmp(name_of(y)));
+        Ok(quotas)
+    };
+    let charged = |quota: &Value, charge: &api::quota::Charge| {
+        let mut quota = quota.clone();
+        quota["status"]["used"] = used_json(&charge.used);
+        quota
+    };
+    charge_by_swap(server, def, a, obj, &request, read, Value::clone, charged).await
+}
+
+/// Charges `request` to the quotas `read` gives (as stored, in the order they are judged),
+/// each judged as the ResourceQuota `judged` makes of it; each charge is written as
+/// `charged` makes it, by compare-and-swap. A lost swap reads the quotas again and retries
+/// those not yet charged (upstream's `checkQuotas`); dry runs only judge.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn charge_by_swap<Read>(
+    server: &ApiServer,
+    def: &api::ResourceDef,
+    a: &Attributes<'_>,
+    obj: &Value,
+    request: &api::quota::Request<'_>,
+    read: impl Fn() -> Read,
+    judged: impl Fn(&Value) -> Value,
+    charged: impl Fn(&Value, &api::quota::Charge) -> Value,
+) -> Result<(), ApiError>
+where
+    Read: std::future::Future<Output = Result<Vec<Value>, ApiError>>,
+{
+    let mut done = BTreeSet::new();
     let mut lost = None;
     for _ in 0..RETRIES {
-        let mut quotas = server.list_objects(def, Some(namespace)).await?;
-        quotas.retain(|q| !charged.contains(name_of(q)));
-        quotas.sort_by(|x, y| name_of(x).cmp(name_of(y)));
-        let charges = api::quota::check(&quotas, &request).map_err(|m| refused(a, obj, m))?;
+        let mut quotas = read().await?;
+        quotas.retain(|q| !done.contains(name_of(q)));
+        let as_quotas: Vec<Value> = quotas.iter().map(&judged).collect();
+        let charges = api::quota::check(&as_quotas, request).map_err(|m| refused(a, obj, m))?;
         if a.dry_run {
             return Ok(());
         }
         lost = None;
         for charge in charges {
-            let Some(mut quota) = quotas.iter().find(|q| name_of(q) == charge.quota).cloned()
-            else {
+            let Some(quota) = quotas.iter().find(|q| name_of(q) == charge.quota) else {
                 continue;
             };
-            quota["status"]["used"] = used_json(&charge.used);
-            match server.update_object(def, quota).await {
+            match server.update_object(def, charged(quota, &charge)).await {
                 Ok(_) => {
-                    charged.insert(charge.quota);
+                    done.insert(charge.quota);
                 }
                 Err(e @ (ApiError::Conflict(_) | ApiError::NotFound(_))) => lost = Some(e),
                 Err(e) => return Err(e),
