@@ -14,10 +14,15 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
 use kube::{Api, Client, Config};
 
+/// The label of the test's ConfigMaps: the namespace also holds the published
+/// `kube-root-ca.crt`, which the watch and the list leave out by selecting this.
+const LABEL: (&str, &str) = ("test", "kube-rs");
+
 fn configmap(name: &str, value: &str) -> ConfigMap {
     ConfigMap {
         metadata: ObjectMeta {
             name: Some(name.into()),
+            labels: Some(BTreeMap::from([(LABEL.0.to_string(), LABEL.1.to_string())])),
             ..Default::default()
         },
         data: Some(BTreeMap::from([("key".to_string(), value.to_string())])),
@@ -64,7 +69,9 @@ async fn kube_rs_client(backend: Backend) {
         .unwrap();
 
     // The watcher lists first (the initial state, ending with InitDone), then watches.
-    let mut events = Box::pin(watcher(api.clone(), watcher::Config::default()));
+    let selector = format!("{}={}", LABEL.0, LABEL.1);
+    let config = watcher::Config::default().labels(&selector);
+    let mut events = Box::pin(watcher(api.clone(), config));
     assert!(matches!(next(&mut events).await, watcher::Event::Init));
     match next(&mut events).await {
         watcher::Event::InitApply(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("before")),
@@ -96,7 +103,10 @@ async fn kube_rs_client(backend: Backend) {
         name_of(&next(&mut events).await),
         Some(("delete", "live".to_string()))
     );
-    let listed = api.list(&Default::default()).await.unwrap();
+    let listed = api
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await
+        .unwrap();
     assert_eq!(
         listed
             .items
