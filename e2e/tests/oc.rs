@@ -189,9 +189,9 @@ fn get_prints_what_kubectl_prints() {
         vec!["get", "cm,deployments.apps", "-o", "name"],
         vec!["get", "configmap/a", "-o", "json"],
         vec!["get", "cm", "-o", "json"],
-        // One configmap: the published CA bundle's long description is folded at 80
-        // columns by kubectl's YAML encoder, which oc does not do yet.
         vec!["get", "deploy/web", "cm/a", "-o", "yaml"],
+        // kube-root-ca.crt's long description is folded at 80 columns, as kubectl does.
+        vec!["get", "cm", "-o", "yaml"],
         vec!["get", "cm", "a", "-o", "json", "--show-managed-fields"],
         vec!["get", "secrets"],
         vec!["get", "cm", "missing"],

@@ -1,6 +1,7 @@
 //! Output as kubectl prints it: aligned columns, JSON and YAML with sorted keys, `-o name`,
 //! JSONPath templates and custom columns.
 
+pub mod go_yaml;
 pub mod gotemplate;
 pub mod jsonpath;
 pub mod rules;
@@ -193,18 +194,9 @@ pub fn pretty_json(value: &Value) -> String {
     String::from_utf8_lossy(&out).into_owned() + "\n"
 }
 
-/// YAML as kubectl prints it (sorted keys).
+/// YAML as kubectl prints it (go-yaml v2's key order, styles and folding).
 pub fn yaml(value: &Value) -> Result<String, CliError> {
-    yaml_text(&sorted(value.clone()))
-}
-
-/// YAML in the keys' order, single-line strings kept on one line (never folded), as Go's
-/// encoder writes them; strings with line breaks as literal blocks.
-pub fn yaml_text(value: &Value) -> Result<String, CliError> {
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.folded_wrap_chars = usize::MAX;
-    options.min_fold_chars = usize::MAX;
-    serde_saphyr::to_string_with_options(value, options).map_err(|e| CliError::msg(e.to_string()))
+    Ok(go_yaml::to_string(value))
 }
 
 #[cfg(test)]
