@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use serde_json::Value;
 
+use super::Target;
 use super::client::{Destination, allowed};
-use super::config::Target;
 use crate::ApiServer;
 
 pub async fn destination(server: &ApiServer, target: &Target) -> Result<Destination, String> {
