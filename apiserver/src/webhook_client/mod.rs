@@ -12,7 +12,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::ApiServer;
 use client::Client;
 
 /// Where a webhook is.
@@ -88,13 +87,13 @@ pub fn ca_bundle(b64: &str) -> Result<Vec<u8>, String> {
 /// POSTs `body` to `target` with `?timeout=<s>s` added, as upstream's webhook clients do, and
 /// returns the answer of a 200; every failure in the REST client's words.
 pub async fn post(
-    server: &ApiServer,
+    resolver: &resolve::Resolver,
     client: &Client,
     target: &Target,
     timeout: Duration,
     body: Bytes,
 ) -> Result<Bytes, String> {
-    let mut to = resolve::destination(server, target).await?;
+    let mut to = resolve::destination(resolver, target).await?;
     let query = format!("timeout={}s", timeout.as_secs());
     to.path = match to.path.contains('?') {
         true => format!("{}&{query}", to.path),

@@ -296,9 +296,15 @@ async fn exchange(
     let client = hook.client.as_ref().map_err(Clone::clone)?;
     let target = hook.target.as_ref().map_err(Clone::clone)?;
     let body = serde_json::to_vec(&review::request(a, uid, object)).map_err(|e| e.to_string())?;
-    let body = crate::webhook_client::post(server, client, target, hook.timeout, Bytes::from(body))
-        .await
-        .map_err(|e| format!("failed to call webhook: {e}"))?;
+    let body = crate::webhook_client::post(
+        &crate::webhook_client::resolve::Resolver::of(server),
+        client,
+        target,
+        hook.timeout,
+        Bytes::from(body),
+    )
+    .await
+    .map_err(|e| format!("failed to call webhook: {e}"))?;
     review::response(&body, uid, mutating)
 }
 
