@@ -17,7 +17,8 @@ const BETA: &str = "/apis/example.com/v1beta1/namespaces/default/gizmos";
 
 fn schema() -> Value {
     json!({"openAPIV3Schema": {"type": "object", "properties": {
-        "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}})
+        "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}})
 }
 
 /// Gizmos: v1 (stored) and v1beta1, converted by `conversion`.
@@ -142,16 +143,19 @@ async fn none_stores_the_storage_version_and_reads_the_requested_one() {
         .await
         .ok();
     assert_eq!(status["apiVersion"], "example.com/v1beta1");
+    assert_eq!(status["status"]["ok"], true);
+    assert_eq!(
+        watch_beta.expect("MODIFIED").await["status"]["ok"],
+        true,
+        "a status write, in the watch's version"
+    );
     let table = cluster
         .request("GET", BETA)
         .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
         .send()
         .await
         .ok();
-    assert_eq!(
-        table["rows"][0]["object"]["apiVersion"],
-        "example.com/v1beta1"
-    );
+    assert_eq!(table["rows"][0]["cells"][0], "g1");
 
     let deleted = cluster.delete(&format!("{BETA}/g1")).await.ok();
     assert_eq!(deleted["status"], "Success");
