@@ -112,6 +112,9 @@ pub enum ApiError {
         cause: &'static str,
     },
     Internal(String),
+    /// An object that could not be converted between versions of its kind: upstream's
+    /// 500 without a reason, the converter's message as is.
+    Conversion(String),
     /// A Status decided whole elsewhere (an admission webhook's or policy's denial, built
     /// with upstream's rules in `admission/`).
     Status(Box<Status>),
@@ -286,6 +289,7 @@ impl ApiError {
                 status
             }
             ApiError::Internal(m) => Status::failure(500, "InternalError", format!("Internal error occurred: {m}")),
+            ApiError::Conversion(m) => Status::failure(500, "", m.clone()),
             ApiError::Status(status) => (**status).clone(),
             ApiError::Backend { code, target } => {
                 let (reason, message) = match code {

@@ -30,6 +30,7 @@ mod test_store;
 #[cfg(test)]
 mod testing;
 pub mod watch;
+pub mod webhook_client;
 
 use std::sync::Arc;
 

@@ -10,6 +10,9 @@ use api::intern;
 use api::scheme::{ALL_VERBS, NameRule, ResourceDef, Scope, Subresource};
 use serde_json::Value;
 
+use crate::registry::conversion::webhook::Webhook;
+use crate::registry::conversion::{Conversion, How};
+
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 const STATUS: Subresource = Subresource {
     name: "status",
@@ -38,6 +41,8 @@ pub struct Custom {
     pub schema: Option<Arc<Value>>,
     /// The schema's `x-kubernetes-validations`, compiled (none: the schema has none).
     pub rules: Option<Arc<super::schema::rules::Rules>>,
+    /// How objects change version (none: the definition has one version).
+    pub conversion: Option<Arc<Conversion>>,
 }
 
 /// What a CRD serves, by its spec (names as accepted are the caller's concern).
@@ -72,6 +77,7 @@ pub fn served(crd: &Value) -> Vec<Custom> {
         .find(|v| v["storage"] == Value::Bool(true))
         .map(|v| intern::str(v["name"].as_str().unwrap_or_default()))
         .unwrap_or_default();
+    let conversion = conversion(spec, &versions, &group, &kind, storage_version);
     let crd_name: Arc<str> = Arc::from(crd["metadata"]["name"].as_str().unwrap_or_default());
     let mut served: Vec<Custom> = versions
         .iter()
@@ -121,11 +127,40 @@ pub fn served(crd: &Value) -> Vec<Custom> {
                     .get("openAPIV3Schema")
                     .and_then(super::schema::rules::compile)
                     .map(Arc::new),
+                conversion: conversion.clone(),
             }
         })
         .collect();
     served.sort_by(|a, b| version_priority(a.def.version, b.def.version));
     served
+}
+
+/// How a definition's objects change version: `spec.conversion`, for definitions of more than
+/// one version.
+fn conversion(
+    spec: &Value,
+    versions: &[Value],
+    group: &str,
+    kind: &str,
+    storage_version: &'static str,
+) -> Option<Arc<Conversion>> {
+    if versions.len() < 2 {
+        return None;
+    }
+    let how = match spec["conversion"]["strategy"].as_str() {
+        Some("Webhook") => How::Webhook(Webhook::of(&spec["conversion"]["webhook"])),
+        _ => How::None,
+    };
+    Some(Arc::new(Conversion {
+        group: intern::str(group),
+        kind: intern::str(kind),
+        storage_version,
+        versions: versions
+            .iter()
+            .map(|v| intern::str(v["name"].as_str().unwrap_or_default()))
+            .collect(),
+        how,
+    }))
 }
 
 /// The printer columns of a version: Name, then the additional columns (JSONPath of a

@@ -20,6 +20,7 @@ pub mod batch;
 pub mod build;
 pub mod config_openshift;
 pub mod config_oxshift;
+pub mod conversion;
 pub mod core;
 pub mod decode;
 pub mod deprecation;

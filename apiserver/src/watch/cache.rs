@@ -69,6 +69,25 @@ impl CacheEvent {
         }
     }
 
+    /// The same change showing `object` (with its resourceVersion) and `prev` (stored form)
+    /// instead: the event in another version of its kind.
+    pub fn showing(&self, object: Bytes, prev: Option<Bytes>) -> CacheEvent {
+        CacheEvent {
+            revision: self.revision,
+            key: self.key.clone(),
+            kind: self.kind,
+            line: encoded::watch_event(self.kind, &object),
+            object,
+            prev,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// The state before a modification, as stored.
+    pub fn prev(&self) -> Option<&Bytes> {
+        self.prev.as_ref()
+    }
+
     /// An event of `kind` on `key` showing `object`, for tests of what consumes events.
     #[cfg(test)]
     pub(crate) fn for_test(kind: &'static str, key: &str, object: Bytes) -> CacheEvent {

@@ -11,7 +11,7 @@ use hyper_util::rt::TokioIo;
 use trust::ImageName;
 use trust::simple_signing::MAX_SIGNATURE_BYTES;
 
-use super::super::webhook::client::allowed;
+use crate::webhook_client::client::allowed;
 
 /// Signatures read per image at most.
 const MAX_SIGNATURES: usize = 16;

@@ -11,30 +11,13 @@ use std::time::Duration;
 use api::selector::LabelSelector;
 use serde_json::Value;
 
-use super::client::{self, Client};
 use crate::ApiServer;
 use crate::admission::cel;
 use crate::admission::matching::{Rule, selector};
 use crate::error::ApiError;
 use crate::watch::cache::Cache;
-
-/// Where a webhook is.
-#[derive(Clone, Debug)]
-pub enum Target {
-    /// `clientConfig.url`: `https://host[:port]/path`.
-    Url {
-        host: String,
-        port: u16,
-        path: String,
-    },
-    /// `clientConfig.service`, resolved to its endpoints at call time.
-    Service {
-        namespace: String,
-        name: String,
-        port: u16,
-        path: String,
-    },
-}
+use crate::webhook_client::client::{self, Client};
+use crate::webhook_client::{Target, ca_bundle};
 
 /// One webhook, ready to match and call.
 pub struct Hook {
@@ -136,14 +119,6 @@ impl Hooks {
     }
 }
 
-/// `caBundle` is base64 of PEM certificates.
-fn ca_bundle(b64: &str) -> Result<Vec<u8>, String> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|e| format!("caBundle: {e}"))
-}
-
 fn compile(w: &Value, client: Result<Arc<Client>, String>) -> Hook {
     let mut broken = None;
     let mut selector_of = |field: &str| {
@@ -178,67 +153,8 @@ fn compile(w: &Value, client: Result<Arc<Client>, String>) -> Hook {
         timeout: client::timeout(w["timeoutSeconds"].as_i64()),
         dry_run_safe: matches!(w["sideEffects"].as_str(), Some("None" | "NoneOnDryRun")),
         reinvoke: w["reinvocationPolicy"].as_str() == Some("IfNeeded"),
-        target: target(&w["clientConfig"]),
+        target: crate::webhook_client::target(&w["clientConfig"]),
         client,
         broken,
-    }
-}
-
-fn target(client_config: &Value) -> Result<Target, String> {
-    if let Some(url) = client_config["url"].as_str() {
-        return parse_url(url);
-    }
-    let service = &client_config["service"];
-    match (service["namespace"].as_str(), service["name"].as_str()) {
-        (Some(namespace), Some(name)) => Ok(Target::Service {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-            port: service["port"].as_u64().unwrap_or(443) as u16,
-            path: service["path"].as_str().unwrap_or("/").to_string(),
-        }),
-        _ => Err("neither url nor service is specified".into()),
-    }
-}
-
-/// `https://host[:port][/path]`; hosts are addresses or `localhost` (no name is resolved).
-pub fn parse_url(url: &str) -> Result<Target, String> {
-    let rest = url
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("{url:?}: 'https' is the only allowed URL scheme"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(':') && (h.starts_with('[') || !h.contains(':')) => {
-            let port = p.parse().map_err(|_| format!("{url:?}: bad port {p:?}"))?;
-            (h, port)
-        }
-        _ => (authority, 443),
-    };
-    Ok(Target::Url {
-        host: host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string(),
-        port,
-        path: path.to_string(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        let t = |u| match parse_url(u) {
-            Ok(Target::Url { host, port, path }) => format!("{host} {port} {path}"),
-            other => format!("{other:?}"),
-        };
-        assert_eq!(t("https://127.0.0.1:8443/mutate"), "127.0.0.1 8443 /mutate");
-        assert_eq!(t("https://localhost"), "localhost 443 /");
-        assert_eq!(t("https://[::1]:9000/v?x=1"), "::1 9000 /v?x=1");
-        assert!(parse_url("http://127.0.0.1/").is_err());
     }
 }

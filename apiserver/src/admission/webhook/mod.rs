@@ -5,10 +5,8 @@
 //! changed the object; validating ones all at once. Failures follow each webhook's
 //! `failurePolicy`; messages are upstream's.
 
-pub(in crate::admission) mod client;
 mod config;
 mod metrics;
-mod resolve;
 mod review;
 
 use std::sync::Arc;
@@ -297,33 +295,16 @@ async fn exchange(
 ) -> Result<review::Response, String> {
     let client = hook.client.as_ref().map_err(Clone::clone)?;
     let target = hook.target.as_ref().map_err(Clone::clone)?;
-    let mut to = resolve::destination(server, target).await?;
-    let query = format!("timeout={}s", hook.timeout.as_secs());
-    to.path = match to.path.contains('?') {
-        true => format!("{}&{query}", to.path),
-        false => format!("{}?{query}", to.path),
-    };
-    let host = match to.server_name.contains(':') {
-        true => format!("[{}]", to.server_name),
-        false => to.server_name.clone(),
-    };
-    let url = format!("https://{host}:{}{}", to.addr.port(), to.path);
     let body = serde_json::to_vec(&review::request(a, uid, object)).map_err(|e| e.to_string())?;
-    let answer = tokio::time::timeout(hook.timeout, client.post(&to, Bytes::from(body))).await;
-    let (code, body) = match answer {
-        Err(_) => {
-            return Err(format!(
-                "failed to call webhook: Post \"{url}\": context deadline exceeded"
-            ));
-        }
-        Ok(Err(e)) => return Err(format!("failed to call webhook: Post \"{url}\": {e}")),
-        Ok(Ok(answer)) => answer,
-    };
-    if code != 200 {
-        return Err(format!(
-            "failed to call webhook: the server responded with the status code {code} but did not return more information"
-        ));
-    }
+    let body = crate::webhook_client::post(
+        &crate::webhook_client::resolve::Resolver::of(server),
+        client,
+        target,
+        hook.timeout,
+        Bytes::from(body),
+    )
+    .await
+    .map_err(|e| format!("failed to call webhook: {e}"))?;
     review::response(&body, uid, mutating)
 }
 

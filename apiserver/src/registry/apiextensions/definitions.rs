@@ -20,6 +20,28 @@ use crate::registry::validation::FieldErrors;
 pub struct CustomResourceDefinitions;
 
 impl Strategy for CustomResourceDefinitions {
+    /// The storage version is a stored version from the write that makes it one on, as
+    /// upstream's strategy records it.
+    fn prepare(&self, obj: &mut Value) {
+        let storage = obj["spec"]["versions"]
+            .as_array()
+            .and_then(|v| v.iter().find(|v| v["storage"] == Value::Bool(true)))
+            .and_then(|v| v["name"].as_str())
+            .map(String::from);
+        let Some(storage) = storage else {
+            return;
+        };
+        if !obj["status"].is_object() {
+            obj["status"] = serde_json::json!({});
+        }
+        let stored = &mut obj["status"]["storedVersions"];
+        match stored.as_array_mut() {
+            Some(list) if list.iter().any(|v| v.as_str() == Some(&storage)) => {}
+            Some(list) => list.push(Value::String(storage)),
+            None => *stored = serde_json::json!([storage]),
+        }
+    }
+
     fn validate(
         &self,
         _def: &ResourceDef,

@@ -68,17 +68,211 @@ pub fn definition(crd: &Value, errors: &mut FieldErrors) {
             "cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead",
         );
     }
-    match text(&spec["conversion"], "strategy") {
-        "" | "None" => {}
-        "Webhook" => errors.forbidden(
-            "spec.conversion.strategy",
-            "conversion webhooks are not supported by this server",
-        ),
+    conversion(&spec["conversion"], errors);
+    stored_versions(crd, errors);
+}
+
+/// `spec.conversion`, as upstream's validation words it (its paths are the internal
+/// version's: `webhookClientConfig`).
+fn conversion(conversion: &Value, errors: &mut FieldErrors) {
+    const CLIENT: &str = "spec.conversion.webhookClientConfig";
+    const REVIEWS: &str = "spec.conversion.conversionReviewVersions";
+    let webhook = &conversion["webhook"];
+    match text(conversion, "strategy") {
+        "" | "None" => {
+            if webhook.get("clientConfig").is_some_and(|c| !c.is_null()) {
+                errors.forbidden(
+                    CLIENT,
+                    "should not be set when strategy is not set to Webhook",
+                );
+            }
+            if webhook["conversionReviewVersions"]
+                .as_array()
+                .is_some_and(|v| !v.is_empty())
+            {
+                errors.forbidden(
+                    REVIEWS,
+                    "should not be set when strategy is not set to Webhook",
+                );
+            }
+        }
+        "Webhook" => {
+            let config = &webhook["clientConfig"];
+            if !config.is_object() {
+                errors.required(CLIENT, "required when strategy is set to Webhook");
+            } else {
+                match (config.get("url"), config.get("service")) {
+                    (Some(url), None) => webhook_url(url.as_str().unwrap_or_default(), errors),
+                    (None, Some(service)) => webhook_service(service, errors),
+                    _ => errors.required(CLIENT, "exactly one of url or service is required"),
+                }
+            }
+            review_versions(&webhook["conversionReviewVersions"], errors);
+        }
         other => errors.not_supported(
             "spec.conversion.strategy",
             Bad::Str(other),
             &["None", "Webhook"],
         ),
+    }
+}
+
+/// A webhook's URL: https, no user, query or fragment (upstream's `ValidateWebhookURL`).
+fn webhook_url(url: &str, errors: &mut FieldErrors) {
+    const FIELD: &str = "spec.conversion.webhookClientConfig.url";
+    let Some(rest) = url.strip_prefix("https://") else {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        errors.invalid(
+            FIELD,
+            Bad::Str(url),
+            &format!(
+                "'https' is the only allowed URL scheme{}",
+                match scheme {
+                    "" => String::new(),
+                    s => format!(", not {s:?}").replace('"', "'"),
+                }
+            ),
+        );
+        return;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        errors.invalid(FIELD, Bad::Str(url), "host must be specified");
+    }
+    if authority.contains('@') {
+        errors.invalid(
+            FIELD,
+            Bad::Str(url),
+            "user information is not permitted in the URL",
+        );
+    }
+    if url.contains('#') {
+        errors.invalid(
+            FIELD,
+            Bad::Str(url),
+            "fragments are not permitted in the URL",
+        );
+    }
+    if url.contains('?') {
+        errors.invalid(
+            FIELD,
+            Bad::Str(url),
+            "query parameters are not permitted in the URL",
+        );
+    }
+}
+
+/// A webhook's service reference (upstream's `ValidateWebhookService`).
+fn webhook_service(service: &Value, errors: &mut FieldErrors) {
+    const FIELD: &str = "spec.conversion.webhookClientConfig.service";
+    if text(service, "name").is_empty() {
+        errors.required(&format!("{FIELD}.name"), "service name is required");
+    }
+    if text(service, "namespace").is_empty() {
+        errors.required(
+            &format!("{FIELD}.namespace"),
+            "service namespace is required",
+        );
+    }
+    if let Some(port) = service["port"].as_i64()
+        && !(1..=65535).contains(&port)
+    {
+        errors.invalid(
+            &format!("{FIELD}.port"),
+            Bad::Go(port.to_string()),
+            "port is not valid: must be between 1 and 65535, inclusive",
+        );
+    }
+    let path = text(service, "path");
+    if !path.is_empty() && !path.starts_with('/') {
+        errors.invalid(
+            &format!("{FIELD}.path"),
+            Bad::Str(path),
+            "must start with a '/'",
+        );
+    }
+}
+
+/// `conversionReviewVersions`: given, unique, DNS labels, one of them known.
+fn review_versions(versions: &Value, errors: &mut FieldErrors) {
+    const FIELD: &str = "spec.conversion.conversionReviewVersions";
+    let list: Vec<&str> = versions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v.as_str().unwrap_or_default())
+        .collect();
+    if list.is_empty() {
+        errors.required(FIELD, "");
+        return;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        if seen.contains(v) {
+            errors.invalid(&index(FIELD, i), Bad::Str(v), "duplicate version");
+            continue;
+        }
+        seen.push(v);
+        if !is_dns1035(v) {
+            errors.invalid(&index(FIELD, i), Bad::Str(v), DNS1035);
+        }
+    }
+    if !list.iter().any(|v| matches!(*v, "v1" | "v1beta1")) {
+        errors.invalid(
+            FIELD,
+            Bad::Go(format!(
+                "[]string{{{}}}",
+                list.iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            "must include at least one of v1, v1beta1",
+        );
+    }
+}
+
+/// `status.storedVersions`: every stored version still in `spec.versions`, the storage
+/// version among them (upstream's `ValidateCustomResourceDefinitionStoredVersions`).
+fn stored_versions(crd: &Value, errors: &mut FieldErrors) {
+    const FIELD: &str = "status.storedVersions";
+    let Some(stored) = crd["status"]["storedVersions"].as_array() else {
+        return;
+    };
+    let stored: Vec<&str> = stored
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default())
+        .collect();
+    if stored.is_empty() {
+        errors.invalid(
+            FIELD,
+            Bad::Go("[]string{}".into()),
+            "must have at least one stored version",
+        );
+        return;
+    }
+    let versions = crd["spec"]["versions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for v in &versions {
+        let name = text(v, "name");
+        if v["storage"] == Value::Bool(true) && !stored.contains(&name) {
+            errors.invalid(
+                FIELD,
+                Bad::Str(name),
+                &format!("must have the storage version {name}"),
+            );
+        }
+    }
+    for (i, s) in stored.iter().enumerate() {
+        if !versions.iter().any(|v| text(v, "name") == *s) {
+            errors.invalid(
+                &index(FIELD, i),
+                Bad::Str(s),
+                "must appear in spec.versions",
+            );
+        }
     }
 }
 

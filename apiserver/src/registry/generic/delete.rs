@@ -10,6 +10,7 @@ use storage::ListOptions;
 use super::{Target, current};
 use crate::ApiServer;
 use crate::error::{ApiError, from_storage};
+use crate::registry::conversion;
 use crate::registry::object::{self, target};
 use crate::registry::query::Params;
 use crate::registry::response::{Output, deleted, json_response, list_body};
@@ -29,7 +30,7 @@ pub(super) async fn delete(
     // Retried as patches are.
     loop {
         let current = current(server, t).await?;
-        let obj = object::from_store(&current)?;
+        let obj = conversion::decode(server, def, &current).await?;
         if let Some(pre) = &options.preconditions {
             // Upstream's BeforeDelete names the object by its kind.
             let failed = |reason: String| ApiError::ConflictBecause {
@@ -102,7 +103,7 @@ pub(crate) async fn carry_out(
                         .store
                         .update(
                             &current.key,
-                            object::to_store(&marked),
+                            conversion::encode(server, def, &marked).await?,
                             current.mod_revision,
                         )
                         .await
@@ -147,7 +148,7 @@ pub(super) async fn delete_collection(
         .map_err(|e| from_storage(e, target(def, "")))?;
     let mut deleted = Vec::new();
     for kv in &listed.kvs {
-        let obj = object::from_store(kv)?;
+        let obj = conversion::decode(server, def, kv).await?;
         if !selection.matches(&obj) {
             continue;
         }

@@ -15,6 +15,7 @@ use storage::ListOptions;
 use crate::ApiServer;
 use crate::error::{ApiError, from_storage};
 use crate::http::negotiation::Format;
+use crate::registry::conversion;
 use crate::registry::object::{self, target};
 use crate::registry::query::Params;
 use crate::registry::response::Output;
@@ -94,10 +95,16 @@ pub(super) async fn list(
     let limit = opts.limit;
     let prefix = def.namespace_prefix(namespace);
     let mut items = ListItems::new(out, &selection);
+    // Objects stored in another version than the request's are shown in its version.
+    let view = conversion::View::of(server, def);
     // Any recent state will do: the watch cache's (whole, as upstream serves it from there).
     if continuing.is_none() && params.resource_version.as_deref() == Some("0") {
         let cache = server.watch_caches.of(def).await?;
         let (objects, revision) = cache.snapshot(&prefix);
+        let objects = match &view {
+            Some(view) => view.objects(objects).await?,
+            None => objects,
+        };
         for (_, obj) in objects {
             items.push(obj.json.clone())?;
         }
@@ -112,7 +119,7 @@ pub(super) async fn list(
             .unwrap_or_default()
             .is_empty();
     if whole && out.format == Format::Json {
-        return stream_list(server, def, prefix, selection).await;
+        return stream_list(server, def, prefix, selection, view).await;
     }
     let (mut more, mut last_key) = (false, None::<String>);
     let resume = opts.continue_from.clone();
@@ -138,6 +145,13 @@ pub(super) async fn list(
                 }
                 (e, _) => from_storage(e, target(def, "")),
             })?;
+        let page = match &view {
+            Some(view) => storage::ListResult {
+                kvs: view.page(page.kvs).await?,
+                ..page
+            },
+            None => page,
+        };
         let mut filled = false;
         // Room for the page's objects and their resourceVersions, allocated once.
         items.reserve(page.kvs.iter().map(|kv| kv.value.len() + 32).sum());
@@ -200,16 +214,21 @@ async fn stream_list(
     def: &ResourceDef,
     prefix: String,
     selection: Selection,
+    view: Option<conversion::View>,
 ) -> Result<Response, ApiError> {
     let mut opts = ListOptions {
         limit: Some(STREAM_PAGE),
         ..Default::default()
     };
-    let first = server
+    let mut first = server
         .store
         .list(&prefix, opts.clone())
         .await
         .map_err(|e| from_storage(e, target(def, "")))?;
+    // The first page's failure to convert is the answer's; a later one breaks the body off.
+    if let Some(view) = &view {
+        first.kvs = view.page(std::mem::take(&mut first.kvs)).await?;
+    }
     let revision = first.revision;
     let metadata = json!({"resourceVersion": revision.to_string()});
     let [head, _, tail] = encoded::list_chunks(def, &metadata, Bytes::new());
@@ -246,6 +265,15 @@ async fn stream_list(
                     return;
                 }
             };
+            if let Some(view) = &view {
+                match view.page(std::mem::take(&mut page.kvs)).await {
+                    Ok(kvs) => page.kvs = kvs,
+                    Err(e) => {
+                        yield Err(broken(&prefix, e.status().message));
+                        return;
+                    }
+                }
+            }
         }
         yield Ok(tail);
     };

@@ -116,7 +116,7 @@ impl Rest for Generic {
     async fn get(&self, call: &Call<'_>) -> Result<Response, ApiError> {
         let (t, out) = self.target(call)?;
         let stored = current(call.server, &t).await?;
-        let obj = crate::registry::object::from_store(&stored)?;
+        let obj = crate::registry::conversion::decode(call.server, call.def, &stored).await?;
         Ok(out.object(call.def, view(&t, obj)))
     }
 

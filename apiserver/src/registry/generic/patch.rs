@@ -89,7 +89,7 @@ pub(super) async fn patch(
     // precondition, never retried past.)
     loop {
         let current = current(server, t).await?;
-        let current_obj = object::from_store(&current)?;
+        let current_obj = crate::registry::conversion::decode(server, t.def, &current).await?;
         let mut patched = view(t, current_obj.clone());
         kind.apply(t.def, &mut patched)?;
         let raw = serde_json::to_vec(&patched).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -174,7 +174,7 @@ async fn apply(
                 Err(e) => return Err(e),
             }
         };
-        let live = object::from_store(&current)?;
+        let live = crate::registry::conversion::decode(server, t.def, &current).await?;
         let merged =
             crate::managed_fields::apply(t.def, Some(&live), &applied, &t.manager, t.force, &now)
                 .map_err(|c| conflict(t, &c))?;

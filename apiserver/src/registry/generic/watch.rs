@@ -118,6 +118,12 @@ pub(crate) async fn watch(
         Some(false) => Vec::new(),
         _ => initial,
     };
+    // Objects and events in another version than the request's are shown in its version.
+    let view = crate::registry::conversion::View::of(server, def);
+    let initial = match &view {
+        Some(view) => view.objects(initial).await?,
+        None => initial,
+    };
 
     let timeout = Duration::from_secs(
         params
@@ -174,6 +180,13 @@ pub(crate) async fn watch(
             match next {
                 Some(Ok(Message::Event(event))) => {
                     last = event.revision;
+                    let event = match &view {
+                        Some(view) => match view.event(event).await {
+                            Ok(event) => event,
+                            Err(e) => { yield Ok(line("ERROR", &e.status_value())); return; }
+                        },
+                        None => event,
+                    };
                     match render.event(&event) {
                         Ok(Some(event)) => yield Ok(event),
                         Ok(None) => {}

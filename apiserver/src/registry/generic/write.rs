@@ -13,6 +13,7 @@ use super::{
 use crate::ApiServer;
 use crate::admission::{self, Operation};
 use crate::error::{ApiError, from_storage};
+use crate::registry::conversion;
 use crate::registry::decode::field_validation::Decoded;
 use crate::registry::object::{self, target};
 use crate::registry::response::Output;
@@ -85,7 +86,7 @@ pub(super) async fn create(
     }
     let kv = server
         .store
-        .create(&key, object::to_store(&obj))
+        .create(&key, conversion::encode(server, def, &obj).await?)
         .await
         .map_err(|e| from_storage(e, target(def, &name)))?;
     strategy::keep(reserved).await;
@@ -114,7 +115,7 @@ pub(super) async fn update(
         if !requested.is_empty() && requested != current.mod_revision.to_string() {
             return Err(ApiError::Conflict(target(t.def, t.name)));
         }
-        let before = object::from_store(&current)?;
+        let before = conversion::decode(server, t.def, &current).await?;
         let next = next_state(t, &before, obj.clone())?;
         match store_update(server, t, (&current, &before), next, Ownership::Update, out).await {
             Err(ApiError::Conflict(_)) if requested.is_empty() && retries > 0 => retries -= 1,
@@ -220,7 +221,11 @@ pub(super) async fn store_update(
     }
     let kv = server
         .store
-        .update(&current.key, object::to_store(&next), current.mod_revision)
+        .update(
+            &current.key,
+            conversion::encode(server, t.def, &next).await?,
+            current.mod_revision,
+        )
         .await
         .map_err(|e| from_storage(e, target(t.def, t.name)))?;
     strategy::keep(reserved).await;

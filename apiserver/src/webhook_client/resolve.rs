@@ -4,14 +4,43 @@
 //! again when dialling.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
+use api::scheme::ResourceDef;
 use serde_json::Value;
 
+use super::Target;
 use super::client::{Destination, allowed};
-use super::config::Target;
 use crate::ApiServer;
+use crate::watch::cache::WatchCaches;
 
-pub async fn destination(server: &ApiServer, target: &Target) -> Result<Destination, String> {
+/// What resolving a service needs: the services' and endpoints' watch caches (cheap to clone,
+/// so that a call can outlive the request that started it, as a watch's conversions do).
+#[derive(Clone)]
+pub struct Resolver {
+    caches: Arc<WatchCaches>,
+    services: Option<ResourceDef>,
+    endpoints: Option<ResourceDef>,
+}
+
+impl Resolver {
+    pub fn of(server: &ApiServer) -> Resolver {
+        Resolver {
+            caches: server.watch_caches.clone(),
+            services: server.scheme.lookup("", "v1", "services").copied(),
+            endpoints: server.scheme.lookup("", "v1", "endpoints").copied(),
+        }
+    }
+
+    async fn read(&self, def: Option<ResourceDef>, namespace: &str, name: &str) -> Option<Value> {
+        let def = def?;
+        let cache = self.caches.of(&def).await.ok()?;
+        let cached = cache.get(&def.key(Some(namespace), name))?;
+        serde_json::from_slice(&cached.json).ok()
+    }
+}
+
+pub async fn destination(resolver: &Resolver, target: &Target) -> Result<Destination, String> {
     match target {
         Target::Url { host, port, path } => {
             let ip: IpAddr = match host.as_str() {
@@ -30,10 +59,12 @@ pub async fn destination(server: &ApiServer, target: &Target) -> Result<Destinat
             port,
             path,
         } => {
-            let service = read(server, "services", namespace, name)
+            let service = resolver
+                .read(resolver.services, namespace, name)
                 .await
                 .ok_or_else(|| format!("service \"{namespace}/{name}\" not found"))?;
-            let endpoints = read(server, "endpoints", namespace, name)
+            let endpoints = resolver
+                .read(resolver.endpoints, namespace, name)
                 .await
                 .unwrap_or_default();
             let addr = endpoint(&service, &endpoints, *port)
@@ -55,13 +86,6 @@ fn checked(addr: SocketAddr, server_name: &str, path: &str) -> Result<Destinatio
         server_name: server_name.to_string(),
         path: path.to_string(),
     })
-}
-
-async fn read(server: &ApiServer, resource: &str, namespace: &str, name: &str) -> Option<Value> {
-    let def = server.scheme.lookup("", "v1", resource)?;
-    let cache = server.watch_caches.of(def).await.ok()?;
-    let cached = cache.get(&def.key(Some(namespace), name))?;
-    serde_json::from_slice(&cached.json).ok()
 }
 
 /// The first ready address of the service's port `port`, at the endpoint port of the same
