@@ -97,7 +97,7 @@ pub async fn verdict(
         .iter()
         .any(|r| matches!(r, Requirement::SignedBy(_)))
     {
-        return Ok(trust::evaluate(requirements, &name, None, &[]));
+        return Ok(trust::evaluate(requirements, &name, None, &[], now()));
     }
     let resolved = resolve::resolve(server, &name).await?;
     let key = format!(
@@ -122,7 +122,7 @@ pub async fn verdict(
     }
     let mut verdict = match (&resolved.digest, resolved.unresolved) {
         (None, Some(why)) => Err(why),
-        (digest, _) => trust::evaluate(requirements, &name, digest.as_deref(), &signatures),
+        (digest, _) => trust::evaluate(requirements, &name, digest.as_deref(), &signatures, now()),
     };
     if let (Err(reason), Some(e)) = (&mut verdict, &unread) {
         reason.push_str(&format!(" (signatures could not be read: {e})"));
@@ -166,6 +166,11 @@ fn images_of(obj: &Value, path: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Seconds since the epoch: keys are judged valid or expired as of now.
+pub(crate) fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
 }
 
 #[cfg(test)]
