@@ -210,6 +210,19 @@ impl TrustPolicy {
             .map(String::as_str)
     }
 
+    /// The first time after `now` at which a key of the policy expires: verdicts reached
+    /// before then may change then.
+    pub fn next_key_expiry(&self, now: i64) -> Option<i64> {
+        self.all_requirements()
+            .filter_map(|r| match r {
+                Requirement::SignedBy(s) => s.keyring.as_ref().ok(),
+                _ => None,
+            })
+            .flat_map(|k| k.keys().iter().flat_map(crate::validity::expiries))
+            .filter(|&t| t > now)
+            .min()
+    }
+
     /// Every `keyRef` the requirements name.
     pub fn key_refs(&self) -> Vec<KeyRef> {
         let mut refs: Vec<KeyRef> = self
@@ -741,5 +754,19 @@ mod tests {
         assert!(!check("127.0.0.1:5000/other/web:1"));
         assert!(!check("busybox"));
         assert!(TrustPolicy::from_policy_json(&json!({"transports": {}})).is_err());
+    }
+
+    #[test]
+    fn the_next_key_expiry_is_the_first_one_to_come() {
+        let data = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let policy = TrustPolicy::parse(&json!({"default": [
+            {"type": "signedBy", "keyType": "GPGKeys", "keyData": data(include_bytes!("testdata/signer.gpg"))},
+            {"type": "signedBy", "keyType": "GPGKeys", "keyData": data(include_bytes!("testdata/expiring.gpg"))},
+            {"type": "signedBy", "keyType": "GPGKeys", "keyData": data(include_bytes!("testdata/subkey.gpg"))},
+        ]}))
+        .unwrap();
+        // Both expiring keys end on 2024-12-31; the other key never does.
+        assert_eq!(policy.next_key_expiry(1_719_878_400), Some(1_735_603_200));
+        assert_eq!(policy.next_key_expiry(1_735_603_200), None);
     }
 }

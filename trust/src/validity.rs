@@ -100,6 +100,21 @@ pub fn check(
     Ok(())
 }
 
+/// When `key` and its subkeys expire (those that do).
+pub fn expiries(key: &SignedPublicKey) -> Vec<i64> {
+    let created = i64::from(key.primary_key.created_at().as_secs());
+    let primary = newest(primary_self_signatures(key)).and_then(|s| expiry(s, created));
+    let subkeys = key.public_subkeys.iter().filter_map(|sub| {
+        let created = i64::from(sub.key.created_at().as_secs());
+        let bindings = sub
+            .signatures
+            .iter()
+            .filter(|s| s.typ() == Some(SignatureType::SubkeyBinding));
+        newest(bindings).and_then(|s| expiry(s, created))
+    });
+    primary.into_iter().chain(subkeys).collect()
+}
+
 fn expired(key: String, at: i64, signed: Option<i64>, now: i64) -> Result<(), Unusable> {
     match signed {
         Some(signed) if signed >= at => Err(Unusable::SignedAfterExpiry { key, at, signed }),
