@@ -6,6 +6,12 @@
 //! refused with the policy's reasons; the policy.json and registries.d file rendered for the
 //! nodes give skopeo the same verdicts; and a signature uploaded as an ImageSignature is
 //! verified and keeps admitting the image once the lookaside store is gone.
+//!
+//! With the admission plugin switched off, the node enforces the same policy itself: podman's
+//! pulls get the rendered policy.json and registries.d, an unsigned image and one already
+//! present but signed under another name end `ErrImagePull`/`ImagePullBackOff` with
+//! containers/image's reason, a signed one runs; a user given `system:image-signer` uploads
+//! signatures, and one made by an expired key is kept but not trusted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,9 +21,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use e2e::oc::oc;
-use e2e::real_pods::real_pods_unavailable;
-use e2e::{Backend, Cluster};
+use e2e::oc::{alice_in_project, oc};
+use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
+use e2e::{Backend, Cluster, wait_until};
 use sha2::{Digest, Sha256};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -465,6 +471,389 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
         "unsigned pod without a store",
     );
     assert!(still.contains("signatures could not be read"), "{still}");
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", &gnupg)
+        .args(["--kill", "gpg-agent"])
+        .output();
+}
+
+/// A signing key in `home` made two years ago that expired a year later, and its signature
+/// (made while it was valid) of `claim`: (fingerprint, exported key, signature).
+fn expired_key_signature(home: &Path, claim: &str) -> (String, Vec<u8>, Vec<u8>) {
+    std::fs::create_dir_all(home).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let made = (now - 2 * 365 * 86_400).to_string();
+    let signed = (now - 2 * 365 * 86_400 + 86_400).to_string();
+    let gpg = |at: Option<&str>, args: &[&str]| {
+        let mut command = Command::new("gpg");
+        command.env("GNUPGHOME", home).args([
+            "--batch",
+            "--passphrase",
+            "",
+            "--pinentry-mode",
+            "loopback",
+        ]);
+        if let Some(at) = at {
+            command.args(["--faked-system-time", at]);
+        }
+        let out = command.args(args).output().unwrap();
+        assert!(out.status.success(), "gpg {args:?}: {}", text(&out));
+        out.stdout
+    };
+    gpg(
+        Some(&made),
+        &[
+            "--quick-gen-key",
+            "Expired Signer <expired@example.com>",
+            "rsa2048",
+            "sign",
+            "365d",
+        ],
+    );
+    let listed = String::from_utf8(gpg(None, &["--list-keys", "--with-colons"])).unwrap();
+    let fingerprint = listed
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .and_then(|l| l.split(':').nth(9))
+        .unwrap()
+        .to_string();
+    let claim_file = home.join("claim.json");
+    std::fs::write(&claim_file, claim).unwrap();
+    let signature = home.join("claim.sig");
+    gpg(
+        Some(&signed),
+        &[
+            "-u",
+            &fingerprint,
+            "--sign",
+            "--output",
+            signature.to_str().unwrap(),
+            claim_file.to_str().unwrap(),
+        ],
+    );
+    let key = gpg(None, &["--export", &fingerprint]);
+    (fingerprint, key, std::fs::read(&signature).unwrap())
+}
+
+/// The waiting reason and message of the pod's container, and the messages of its events.
+fn waiting(home: &Path, pod: &str) -> (String, Vec<String>) {
+    let state = oc(
+        home,
+        &[
+            "get",
+            "pod",
+            pod,
+            "-o",
+            "jsonpath={.status.containerStatuses[0].state.waiting.reason}|{.status.containerStatuses[0].state.waiting.message}",
+        ],
+    );
+    let events = oc(
+        home,
+        &[
+            "get",
+            "events",
+            &format!("--field-selector=involvedObject.name={pod}"),
+            "-o",
+            "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+        ],
+    );
+    (
+        String::from_utf8_lossy(&state.stdout).to_string(),
+        String::from_utf8_lossy(&events.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[test]
+fn the_node_enforces_the_policy_itself_and_signers_upload_signatures() {
+    if let Some(why) = real_pods_unavailable() {
+        eprintln!(
+            "SKIPPED the_node_enforces_the_policy_itself_and_signers_upload_signatures: {why}"
+        );
+        return;
+    }
+    if !Path::new("/usr/bin/gpg").exists() || !Path::new("/usr/bin/skopeo").exists() {
+        eprintln!(
+            "SKIPPED the_node_enforces_the_policy_itself_and_signers_upload_signatures: gpg or skopeo is missing (hack/setup.sh installs them)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let passwords = e2e::htpasswd(dir.path(), "htpasswd", "alice", "wonderland");
+    // Admission does not judge images here: what is refused, the node refuses.
+    let worker = PodmanCluster::start_with(
+        "trusting",
+        "10.129.62.0/23",
+        &["1", "2"],
+        &[
+            "--htpasswd",
+            passwords.to_str().unwrap(),
+            "--disable-admission-plugins",
+            "image.oxshift.io/ImageTrustPolicy",
+        ],
+    );
+    let c = &worker.cluster;
+    let repo = format!("127.0.0.1:{}/web", worker.registry.port);
+    let alice = dir.path().join("alice");
+    std::fs::create_dir_all(&alice).unwrap();
+    alice_in_project(c, &alice, "shop");
+    let pod_of = |name: &str, image: &str| {
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": image,
+                "command": ["/bin/busybox", "sleep", "3600"]}]}});
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, pod.to_string()).unwrap();
+        ok(
+            oc(&alice, &["create", "-f", path.to_str().unwrap()]),
+            &format!("pod {name}"),
+        );
+    };
+    let running = |name: &str| {
+        wait_until(
+            &format!("pod {name} running"),
+            Duration::from_secs(120),
+            || {
+                let phase = ok(
+                    oc(
+                        &alice,
+                        &["get", "pod", name, "-o", "jsonpath={.status.phase}"],
+                    ),
+                    "pod phase",
+                );
+                (phase == "Running").then_some(())
+            },
+        )
+    };
+
+    // Before any policy, the first image is pulled and runs: it is present on the node.
+    pod_of("before", &format!("{repo}:1"));
+    running("before");
+
+    // The first image signed as `signed` (the same digest), its signature published on
+    // loopback; the second stays unsigned.
+    let gnupg = dir.path().join("gnupg");
+    let fingerprint = gpg_key(&gnupg);
+    let sigstore = dir.path().join("sigstore");
+    let signing_conf = dir.path().join("registries.d");
+    std::fs::create_dir_all(&signing_conf).unwrap();
+    std::fs::write(
+        signing_conf.join("default.yaml"),
+        format!(
+            "default-docker:\n  lookaside-staging: file://{}\n",
+            sigstore.display()
+        ),
+    )
+    .unwrap();
+    let signed = Command::new("skopeo")
+        .env("GNUPGHOME", &gnupg)
+        .args(["--insecure-policy", "--registries.d"])
+        .arg(&signing_conf)
+        .args([
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--sign-by",
+            &fingerprint,
+            &format!("docker://{repo}:1"),
+            &format!("docker://{repo}:signed"),
+        ])
+        .output()
+        .unwrap();
+    ok(signed, "skopeo copy --sign-by");
+    let port = e2e::free_port();
+    let mut store = serve(&sigstore, port);
+    let exported = Command::new("gpg")
+        .env("GNUPGHOME", &gnupg)
+        .args(["--batch", "--export", &fingerprint])
+        .output()
+        .unwrap();
+    let key_data = base64::engine::general_purpose::STANDARD.encode(&exported.stdout);
+
+    // An expired key's signature of the first image, for the upload below; the policy
+    // trusts that key too, so only its expiry stands in the way.
+    let import = ok(
+        oc(
+            &alice,
+            &[
+                "import-image",
+                "web:1",
+                &format!("--from={repo}:1"),
+                "--confirm",
+                "--insecure",
+            ],
+        ),
+        "oc import-image",
+    );
+    assert!(import.contains("imported"), "{import}");
+    let digest = ok(
+        oc(
+            &alice,
+            &[
+                "get",
+                "istag",
+                "web:1",
+                "-o",
+                "jsonpath={.image.metadata.name}",
+            ],
+        ),
+        "the imported digest",
+    );
+    let claim = serde_json::json!({"critical": {"identity": {"docker-reference": format!("{repo}:1")},
+        "image": {"docker-manifest-digest": digest}, "type": "atomic container signature"},
+        "optional": {"creator": "e2e"}});
+    let (expired_fingerprint, expired_key, expired_signature) =
+        expired_key_signature(&dir.path().join("expired-gnupg"), &claim.to_string());
+    let expired_data = base64::engine::general_purpose::STANDARD.encode(&expired_key);
+
+    let policy = serde_json::json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
+        "metadata": {"name": "cluster"},
+        "spec": {"default": [{"type": "insecureAcceptAnything"}],
+                 "transports": {"docker": {repo.clone(): [
+                     {"type": "signedBy", "keyType": "GPGKeys", "keyData": key_data}],
+                     "example.com/expired": [
+                     {"type": "signedBy", "keyType": "GPGKeys", "keyData": expired_data}]}},
+                 "lookaside": {repo.clone(): format!("http://127.0.0.1:{port}")}}});
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file("trust-policy.json", &policy.to_string()),
+    ]);
+    wait_until("the policy rendered for the nodes", WAIT, || {
+        let sigstore = c.kubectl_ok(&[
+            "get",
+            "configmap",
+            "node-image-config",
+            "-n",
+            "openshift-config-managed",
+            "-o",
+            "jsonpath={.data.oxshift-sigstore\\.yaml}",
+        ]);
+        sigstore.contains(&port.to_string()).then_some(())
+    });
+
+    // The node refuses the unsigned image, and the present one whose signature names another
+    // tag, with containers/image's reasons, and backs off; the signed one runs.
+    pod_of("unsigned", &format!("{repo}:2"));
+    pod_of("present", &format!("{repo}:1"));
+    pod_of("signed", &format!("{repo}:signed"));
+    let inspect = |tag: &str| {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+            .arg(format!("docker://{repo}:{tag}"))
+            .output()
+            .unwrap();
+        ok(out, "skopeo inspect")
+    };
+    // Two builds in the same second may make the same image: then the signature exists, for
+    // another name.
+    let unsigned_reason = if inspect("2") == inspect("1") {
+        format!("Source image rejected: Signature for identity {repo}:signed is not accepted")
+    } else {
+        "Source image rejected: A signature was required, but no signature exists".to_string()
+    };
+    for (pod, image, reason) in [
+        ("unsigned", format!("{repo}:2"), unsigned_reason),
+        (
+            "present",
+            format!("{repo}:1"),
+            format!("Source image rejected: Signature for identity {repo}:signed is not accepted"),
+        ),
+    ] {
+        let failed_event = format!("Failed to pull image \"{image}\": {reason}");
+        let (state, events) = wait_until(
+            &format!("{pod} refused by the node"),
+            Duration::from_secs(120),
+            || {
+                let (state, events) = waiting(&alice, pod);
+                (state.starts_with("ImagePullBackOff|") && events.contains(&failed_event))
+                    .then_some((state, events))
+            },
+        );
+        assert!(
+            events.contains(&"Error: ErrImagePull".to_string())
+                && events.contains(&format!("Back-off pulling image \"{image}\"")),
+            "{pod}: {events:#?}"
+        );
+        assert_eq!(
+            state,
+            format!("ImagePullBackOff|Back-off pulling image \"{image}\"")
+        );
+    }
+    running("signed");
+    running("before");
+    store.kill().unwrap();
+    let _ = store.wait();
+
+    // Signing needs system:image-signer: alice has it once the administrator grants it.
+    let upload = |name: &str, content: &[u8]| {
+        let signature = serde_json::json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageSignature",
+            "metadata": {"name": format!("{digest}@{name}")}, "type": "atomic",
+            "content": base64::engine::general_purpose::STANDARD.encode(content)});
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, signature.to_string()).unwrap();
+        oc(&alice, &["create", "-f", path.to_str().unwrap()])
+    };
+    let forbidden = failed(
+        upload("expired", &expired_signature),
+        "upload without the role",
+    );
+    assert!(
+        forbidden.contains("User \"alice\" cannot create resource \"imagesignatures\" in API group \"image.openshift.io\" at the cluster scope"),
+        "{forbidden}"
+    );
+    let admin = dir.path().join("admin");
+    std::fs::create_dir_all(&admin).unwrap();
+    let kubeconfig = c.kubeconfig();
+    let granted = ok(
+        oc(
+            &admin,
+            &[
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "adm",
+                "policy",
+                "add-cluster-role-to-user",
+                "system:image-signer",
+                "alice",
+            ],
+        ),
+        "oc adm policy add-cluster-role-to-user",
+    );
+    assert_eq!(
+        granted,
+        "clusterrole.rbac.authorization.k8s.io/system:image-signer added: \"alice\""
+    );
+    let created = wait_until("alice uploads as a signer", WAIT, || {
+        let out = upload("expired", &expired_signature);
+        out.status.success().then(|| text(&out))
+    });
+    assert!(created.contains("created"), "{created}");
+    let condition = ok(
+        oc(
+            &alice,
+            &[
+                "get",
+                "images.image.openshift.io",
+                &digest,
+                "-o",
+                "jsonpath={.signatures[0].conditions[0].status}|{.signatures[0].conditions[0].message}",
+            ],
+        ),
+        "the uploaded signature",
+    );
+    let (status, message) = condition.split_once('|').unwrap();
+    assert_eq!(status, "False", "{condition}");
+    assert!(
+        message.starts_with(&format!(
+            "the signature was made by key {expired_fingerprint}, which expired on "
+        )),
+        "{condition}"
+    );
     let _ = Command::new("gpgconf")
         .env("GNUPGHOME", &gnupg)
         .args(["--kill", "gpg-agent"])

@@ -156,6 +156,7 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
         ipam: Arc::new(ipam),
         node: config.name.clone(),
         pods_dir: config.data_dir.join("pods"),
+        image_config_dir: config.data_dir.join("image-config"),
         recorder: recorder.clone(),
         directory: directory.clone(),
         backoff: Mutex::new(pods::backoff::Backoff::new()),

@@ -2,7 +2,7 @@
 //! (`policy`: parsing and validation with field paths, scopes, `keyRef`s), image names as the
 //! docker transport normalizes them and their scopes (`name`), `signedIdentity` rules
 //! (`identity`), GPG keyrings (`keyring`), simple signing signatures verified with OpenPGP
-//! (`simple_signing`), the verdict on one image (`verdict`) and the policy rendered as the
+//! (`simple_signing`) by keys still valid (`validity`: revocation and expiry), the verdict on one image (`verdict`) and the policy rendered as the
 //! nodes' policy.json (`render`).
 
 pub mod identity;
@@ -11,6 +11,7 @@ pub mod name;
 pub mod policy;
 pub mod render;
 pub mod simple_signing;
+pub mod validity;
 pub mod verdict;
 
 pub use keyring::Keyring;

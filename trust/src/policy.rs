@@ -158,6 +158,27 @@ impl TrustPolicy {
         }
     }
 
+    /// A node's policy.json (as rendered from the cluster's policy): transports other than
+    /// `docker` and `atomic` (`docker-daemon`, local files) name no registry images and are
+    /// left out; the rest is read as a policy's `spec`.
+    pub fn from_policy_json(policy: &Value) -> Result<TrustPolicy, Vec<Problem>> {
+        let mut policy = policy.clone();
+        if let Some(transports) = policy.get_mut("transports").and_then(Value::as_object_mut) {
+            transports.retain(|name, _| TRANSPORTS.contains(&name.as_str()));
+        }
+        TrustPolicy::parse(&policy)
+    }
+
+    /// Whether running `image` needs more than its presence: some requirement of its scope is
+    /// not `insecureAcceptAnything`.
+    pub fn must_check(&self, image: &ImageName) -> bool {
+        !self
+            .requirements_for(image)
+            .1
+            .iter()
+            .all(|r| matches!(r, Requirement::InsecureAcceptAnything))
+    }
+
     /// The docker transport's requirements for `image`: the most specific scope that holds
     /// it, else the transport's `""` scope, else `default`. Returns the scope too (`None`
     /// for `default`).
@@ -187,6 +208,19 @@ impl TrustPolicy {
             .iter()
             .find_map(|s| self.lookaside.get(s))
             .map(String::as_str)
+    }
+
+    /// The first time after `now` at which a key of the policy expires: verdicts reached
+    /// before then may change then.
+    pub fn next_key_expiry(&self, now: i64) -> Option<i64> {
+        self.all_requirements()
+            .filter_map(|r| match r {
+                Requirement::SignedBy(s) => s.keyring.as_ref().ok(),
+                _ => None,
+            })
+            .flat_map(|k| k.keys().iter().flat_map(crate::validity::expiries))
+            .filter(|&t| t > now)
+            .min()
     }
 
     /// Every `keyRef` the requirements name.
@@ -697,5 +731,42 @@ mod tests {
             s.keyring.as_ref().unwrap_err(),
             "the keys of ConfigMap openshift-config/keys (key \"pubring.gpg\"): not found"
         );
+    }
+
+    #[test]
+    fn a_nodes_policy_json_is_read_and_says_what_must_be_checked() {
+        let rendered = json!({
+            "default": [{"type": "insecureAcceptAnything"}],
+            "transports": {
+                "docker-daemon": {"": [{"type": "insecureAcceptAnything"}]},
+                "docker": {
+                    "127.0.0.1:5000/signed": [{"type": "signedBy", "keyType": "GPGKeys",
+                        "keyData": base64::engine::general_purpose::STANDARD
+                            .encode(include_bytes!("testdata/signer.gpg"))}],
+                    "blocked.example.com": [{"type": "reject"}],
+                },
+            },
+        });
+        let policy = TrustPolicy::from_policy_json(&rendered).unwrap();
+        let check = |spec: &str| policy.must_check(&ImageName::parse(spec).unwrap());
+        assert!(check("127.0.0.1:5000/signed/web:1"));
+        assert!(check("blocked.example.com/x"));
+        assert!(!check("127.0.0.1:5000/other/web:1"));
+        assert!(!check("busybox"));
+        assert!(TrustPolicy::from_policy_json(&json!({"transports": {}})).is_err());
+    }
+
+    #[test]
+    fn the_next_key_expiry_is_the_first_one_to_come() {
+        let data = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let policy = TrustPolicy::parse(&json!({"default": [
+            {"type": "signedBy", "keyType": "GPGKeys", "keyData": data(include_bytes!("testdata/signer.gpg"))},
+            {"type": "signedBy", "keyType": "GPGKeys", "keyData": data(include_bytes!("testdata/expiring.gpg"))},
+            {"type": "signedBy", "keyType": "GPGKeys", "keyData": data(include_bytes!("testdata/subkey.gpg"))},
+        ]}))
+        .unwrap();
+        // Both expiring keys end on 2024-12-31; the other key never does.
+        assert_eq!(policy.next_key_expiry(1_719_878_400), Some(1_735_603_200));
+        assert_eq!(policy.next_key_expiry(1_735_603_200), None);
     }
 }

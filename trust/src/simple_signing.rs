@@ -6,11 +6,12 @@
 
 use std::io::Read;
 
-use pgp::composed::{Message, SignedPublicKey};
+use pgp::composed::{Message, SignedPublicKey, SignedPublicSubKey};
 use pgp::types::{KeyDetails, VerifyingKey};
 use serde_json::{Map, Value};
 
 use crate::keyring::{Keyring, Signer, hex_upper, signer_of};
+use crate::validity::{self, Unusable};
 
 /// A signature larger than this is refused before it is parsed (real ones are under 1 KiB).
 pub const MAX_SIGNATURE_BYTES: usize = 64 << 10;
@@ -50,6 +51,8 @@ pub enum SignatureError {
     Malformed(String),
     NotSigned,
     UnknownSigner(Vec<String>),
+    /// A trusted key made it, but was revoked or had expired (or the signature has).
+    Unusable(Unusable),
     InvalidClaim(String),
 }
 
@@ -70,19 +73,22 @@ impl std::fmt::Display for SignatureError {
                 "the signature was made by key {}, which is not a trusted key",
                 ids.join(", ")
             ),
+            SignatureError::Unusable(why) => write!(f, "{why}"),
             SignatureError::InvalidClaim(e) => write!(f, "invalid signature claim: {e}"),
         }
     }
 }
 
-/// Verifies `blob` against the keys of `keyring` and reads its claim. Hostile input (huge,
-/// nested, truncated, a claim that is not JSON) ends in an error, never a panic.
-pub fn verify(blob: &[u8], keyring: &Keyring) -> Result<Verified, SignatureError> {
+/// Verifies `blob` against the keys of `keyring` as of `now` (seconds since the epoch: keys
+/// revoked or expired by then, or expired when they signed, do not count) and reads its
+/// claim. Hostile input (huge, nested, truncated, a claim that is not JSON) ends in an
+/// error, never a panic.
+pub fn verify(blob: &[u8], keyring: &Keyring, now: i64) -> Result<Verified, SignatureError> {
     if blob.len() > MAX_SIGNATURE_BYTES {
         return Err(SignatureError::TooLarge);
     }
     let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        verify_message(blob, keyring)
+        verify_message(blob, keyring, now)
     }));
     let (data, verified) =
         checked.unwrap_or_else(|_| Err(SignatureError::Malformed("unreadable packets".into())))?;
@@ -97,7 +103,11 @@ pub fn verify(blob: &[u8], keyring: &Keyring) -> Result<Verified, SignatureError
 type Signing = (Signer, Option<i64>);
 
 /// The literal data of the signed message and who signed it.
-fn verify_message(blob: &[u8], keyring: &Keyring) -> Result<(Vec<u8>, Signing), SignatureError> {
+fn verify_message(
+    blob: &[u8],
+    keyring: &Keyring,
+    now: i64,
+) -> Result<(Vec<u8>, Signing), SignatureError> {
     let malformed = |e: &dyn std::fmt::Display| SignatureError::Malformed(e.to_string());
     let mut message = Message::from_bytes(blob).map_err(|e| malformed(&e))?;
     for _ in 0..MAX_NESTING {
@@ -122,13 +132,22 @@ fn verify_message(blob: &[u8], keyring: &Keyring) -> Result<(Vec<u8>, Signing), 
     if message.read(&mut rest).map_err(|e| malformed(&e))? != 0 {
         return Err(SignatureError::TooLarge);
     }
+    let mut unusable = None;
     for key in keyring.keys() {
-        for (verifying, fingerprint, key_id) in signing_keys(key) {
-            if let Ok(signature) = message.verify(verifying) {
-                let signed_at = signature.created().map(|t| i64::from(t.as_secs()));
-                return Ok((data, (signer_of(key, &fingerprint, &key_id), signed_at)));
+        for (verifying, fingerprint, key_id, subkey) in signing_keys(key) {
+            let Ok(signature) = message.verify(verifying) else {
+                continue;
+            };
+            if let Err(why) = validity::check(key, subkey, signature, now) {
+                unusable.get_or_insert(why);
+                continue;
             }
+            let signed_at = signature.created().map(|t| i64::from(t.as_secs()));
+            return Ok((data, (signer_of(key, &fingerprint, &key_id), signed_at)));
         }
+    }
+    if let Some(why) = unusable {
+        return Err(SignatureError::Unusable(why));
     }
     let issuers = match &message {
         Message::Signed { reader, .. } => reader
@@ -154,13 +173,22 @@ fn verify_message(blob: &[u8], keyring: &Keyring) -> Result<(Vec<u8>, Signing), 
     Err(SignatureError::UnknownSigner(issuers))
 }
 
+/// A key that may have made a signature: its fingerprint, key ID, and the subkey it is.
+type SigningKey<'a> = (
+    &'a dyn VerifyingKey,
+    Vec<u8>,
+    Vec<u8>,
+    Option<&'a SignedPublicSubKey>,
+);
+
 /// The primary key and every subkey bound to it by a valid binding signature, with their
 /// fingerprints and key IDs.
-fn signing_keys(key: &SignedPublicKey) -> Vec<(&dyn VerifyingKey, Vec<u8>, Vec<u8>)> {
-    let mut out: Vec<(&dyn VerifyingKey, Vec<u8>, Vec<u8>)> = vec![(
+fn signing_keys(key: &SignedPublicKey) -> Vec<SigningKey<'_>> {
+    let mut out: Vec<SigningKey<'_>> = vec![(
         key,
         key.primary_key.fingerprint().as_bytes().to_vec(),
         key.primary_key.legacy_key_id().as_ref().to_vec(),
+        None,
     )];
     for sub in &key.public_subkeys {
         if sub.verify_bindings(&key.primary_key).is_ok() {
@@ -168,6 +196,7 @@ fn signing_keys(key: &SignedPublicKey) -> Vec<(&dyn VerifyingKey, Vec<u8>, Vec<u
                 sub,
                 sub.key.fingerprint().as_bytes().to_vec(),
                 sub.key.legacy_key_id().as_ref().to_vec(),
+                Some(sub),
             ));
         }
     }
@@ -265,6 +294,8 @@ mod tests {
     use super::*;
 
     const DIGEST: &str = "sha256:f20c43161d73848408ef247f0ec7111b19fe58ffebc0cbcaa0d2c8bda4967268";
+    /// 2026-12-01: the test keys were made earlier and, unless they say otherwise, never expire.
+    const NOW: i64 = 1_796_083_200;
 
     fn signer() -> Keyring {
         Keyring::parse(include_bytes!("testdata/signer.gpg")).unwrap()
@@ -272,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_skopeo_signature_verifies_with_rsa_and_ed25519_keys() {
-        let v = verify(include_bytes!("testdata/rsa.sig"), &signer()).unwrap();
+        let v = verify(include_bytes!("testdata/rsa.sig"), &signer(), NOW).unwrap();
         assert_eq!(v.claim.docker_reference, "registry.example.com/team/app:v1");
         assert_eq!(v.claim.manifest_digest, DIGEST);
         assert_eq!(v.claim.creator.as_deref(), Some("atomic 5.23.1"));
@@ -283,7 +314,7 @@ mod tests {
         );
         assert_eq!(v.signer.user_id, "Trust Test <signer@example.com>");
         let ed = Keyring::parse(include_bytes!("testdata/ed.asc")).unwrap();
-        let v = verify(include_bytes!("testdata/ed25519.sig"), &ed).unwrap();
+        let v = verify(include_bytes!("testdata/ed25519.sig"), &ed, NOW).unwrap();
         assert_eq!(
             v.signer.fingerprint,
             "7C6DDE87B11DCB7BDAE0A019B3E896C96B3DBA8C"
@@ -292,24 +323,29 @@ mod tests {
 
     #[test]
     fn another_key_is_refused_and_named() {
-        let err = verify(include_bytes!("testdata/other.sig"), &signer()).unwrap_err();
+        let err = verify(include_bytes!("testdata/other.sig"), &signer(), NOW).unwrap_err();
         assert_eq!(
             err,
             SignatureError::UnknownSigner(vec!["74E3F97D53A461E592267F34454EF2AF82496B40".into()])
         );
         let mut both = signer();
         both.extend(Keyring::parse(include_bytes!("testdata/other.gpg")).unwrap());
-        assert!(verify(include_bytes!("testdata/other.sig"), &both).is_ok());
+        assert!(verify(include_bytes!("testdata/other.sig"), &both, NOW).is_ok());
     }
 
     #[test]
     fn claims_are_read_paranoidly() {
-        let err = verify(include_bytes!("testdata/extra-critical.sig"), &signer()).unwrap_err();
+        let err = verify(
+            include_bytes!("testdata/extra-critical.sig"),
+            &signer(),
+            NOW,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid signature claim: critical has an unknown field \"surprise\""
         );
-        let err = verify(include_bytes!("testdata/not-json.sig"), &signer()).unwrap_err();
+        let err = verify(include_bytes!("testdata/not-json.sig"), &signer(), NOW).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("invalid signature claim: not JSON"),
@@ -329,18 +365,85 @@ mod tests {
     fn hostile_bytes_end_in_errors() {
         let good = include_bytes!("testdata/rsa.sig");
         for cut in [0, 1, 10, good.len() / 2, good.len() - 1] {
-            assert!(verify(&good[..cut], &signer()).is_err(), "cut at {cut}");
+            assert!(
+                verify(&good[..cut], &signer(), NOW).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut flipped = good.to_vec();
         let last = flipped.len() - 5;
         flipped[last] ^= 0xff;
-        assert!(verify(&flipped, &signer()).is_err());
+        assert!(verify(&flipped, &signer(), NOW).is_err());
         assert_eq!(
-            verify(&vec![0xa3; MAX_SIGNATURE_BYTES + 1], &signer()),
+            verify(&vec![0xa3; MAX_SIGNATURE_BYTES + 1], &signer(), NOW),
             Err(SignatureError::TooLarge)
         );
         for junk in [&b"hello world"[..], &[0xff; 64], &[0x90, 0x0d]] {
-            assert!(verify(junk, &signer()).is_err());
+            assert!(verify(junk, &signer(), NOW).is_err());
         }
+    }
+
+    fn keyring(bytes: &[u8]) -> Keyring {
+        Keyring::parse(bytes).unwrap()
+    }
+
+    /// 2024-07-01 and 2025-06-01: before and after the expiring keys' end (2024-12-31).
+    const BEFORE: i64 = 1_719_878_400;
+    const AFTER: i64 = 1_748_736_000;
+
+    #[test]
+    fn an_expired_key_no_longer_vouches() {
+        let keys = keyring(include_bytes!("testdata/expiring.gpg"));
+        let sig = include_bytes!("testdata/expiring.sig");
+        let v = verify(sig, &keys, BEFORE).unwrap();
+        assert_eq!(v.claim.manifest_digest, DIGEST);
+        let err = verify(sig, &keys, AFTER).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the signature was made by key 4D72E31124CAECEA7F0EC4BC34A1B2BA56ACF7A7, which expired on 2024-12-31T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn an_expired_signing_subkey_no_longer_vouches() {
+        let keys = keyring(include_bytes!("testdata/subkey.gpg"));
+        let sig = include_bytes!("testdata/subkey.sig");
+        let v = verify(sig, &keys, BEFORE).unwrap();
+        assert_eq!(v.signer.user_id, "Subkey <subkey@example.com>");
+        let err = verify(sig, &keys, AFTER).unwrap_err().to_string();
+        assert!(
+            err.ends_with("which expired on 2024-12-31T00:00:00Z")
+                && !err.contains("EA4A303C31F2DB7951E5862772D35D2E1122A2B0"),
+            "the subkey, not the primary key, is named: {err}"
+        );
+    }
+
+    #[test]
+    fn a_revoked_key_no_longer_vouches() {
+        let keys = keyring(include_bytes!("testdata/revoked.gpg"));
+        let err = verify(include_bytes!("testdata/revoked.sig"), &keys, BEFORE).unwrap_err();
+        assert!(
+            matches!(err, SignatureError::Unusable(Unusable::Revoked { .. })),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with(
+                "the signature was made by key 6900053B7CA7F2CDF8C80FBD82965404FC9CD5D1, which was revoked"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_signature_made_after_the_keys_expiry_is_refused_as_such() {
+        assert_eq!(
+            Unusable::SignedAfterExpiry {
+                key: "AB".into(),
+                at: 1_735_603_200,
+                signed: 1_748_736_000
+            }
+            .to_string(),
+            "the signature was made on 2025-06-01T00:00:00Z by key AB, after the key expired on 2024-12-31T00:00:00Z"
+        );
     }
 }

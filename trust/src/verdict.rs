@@ -6,12 +6,14 @@ use crate::policy::{Requirement, SignedBy};
 use crate::simple_signing;
 
 /// Judges `image` (as the workload names it) whose manifest digest is `digest` (None when it
-/// could not be resolved) and whose signatures are `signatures`.
+/// could not be resolved) and whose signatures are `signatures`, at `now` (seconds since the
+/// epoch: what keys are still valid).
 pub fn evaluate(
     requirements: &[Requirement],
     image: &ImageName,
     digest: Option<&str>,
     signatures: &[Vec<u8>],
+    now: i64,
 ) -> Result<(), String> {
     for requirement in requirements {
         match requirement {
@@ -22,7 +24,7 @@ pub fn evaluate(
                     image.full()
                 ));
             }
-            Requirement::SignedBy(s) => signed_by(s, image, digest, signatures)?,
+            Requirement::SignedBy(s) => signed_by(s, image, digest, signatures, now)?,
         }
     }
     Ok(())
@@ -34,6 +36,7 @@ fn signed_by(
     image: &ImageName,
     digest: Option<&str>,
     signatures: &[Vec<u8>],
+    now: i64,
 ) -> Result<(), String> {
     let keyring = requirement.keyring.as_ref().map_err(Clone::clone)?;
     let Some(digest) = digest else {
@@ -47,7 +50,7 @@ fn signed_by(
     }
     let mut reasons: Vec<String> = Vec::new();
     for blob in signatures {
-        let reason = match simple_signing::verify(blob, keyring) {
+        let reason = match simple_signing::verify(blob, keyring, now) {
             Err(e) => e.to_string(),
             Ok(v) if v.claim.manifest_digest != digest => format!(
                 "Signature for docker digest {:?} does not match the image's digest {digest:?}",
@@ -93,7 +96,13 @@ mod tests {
         let policy = policy();
         let image = ImageName::parse(spec).unwrap();
         let sigs: Vec<Vec<u8>> = sigs.iter().map(|s| s.to_vec()).collect();
-        evaluate(policy.requirements_for(&image).1, &image, digest, &sigs)
+        evaluate(
+            policy.requirements_for(&image).1,
+            &image,
+            digest,
+            &sigs,
+            1_796_083_200,
+        )
     }
 
     #[test]

@@ -7,11 +7,11 @@ pub mod directory;
 pub mod env;
 pub mod hooks;
 pub mod host_volumes;
+pub mod image_config;
 pub mod images;
 pub mod limits;
 pub mod ownership;
 pub mod probes;
-pub mod registries_conf;
 pub mod registry_sources;
 pub mod security;
 pub mod status;
@@ -43,6 +43,8 @@ pub struct Context {
     pub node: String,
     /// Pods' directories (volumes, logs) live under `<pods_dir>/<ns>_<name>_<uid>`.
     pub pods_dir: PathBuf,
+    /// The node's copy of the cluster's image configuration (`image_config.rs`).
+    pub image_config_dir: PathBuf,
     pub recorder: Recorder,
     pub directory: Arc<directory::Directory>,
     pub backoff: Mutex<backoff::Backoff>,

@@ -67,6 +67,11 @@ pub struct PullOptions {
     pub insecure: bool,
     /// The cluster's registries.conf (mirrors), instead of the machine's.
     pub registries_conf: Option<PathBuf>,
+    /// The cluster's policy.json (trust policy, allowed and blocked registries), instead of
+    /// the machine's.
+    pub signature_policy: Option<PathBuf>,
+    /// A home whose `.config/containers/registries.d` names the lookaside signature stores.
+    pub registries_d_home: Option<PathBuf>,
 }
 
 /// A bind mount into a container.

@@ -382,11 +382,20 @@ impl Runtime for Podman {
             args.push("--authfile".into());
             args.push(file.display().to_string());
         }
+        if let Some(policy) = &options.signature_policy {
+            args.push("--signature-policy".into());
+            args.push(policy.display().to_string());
+        }
         args.push(name.clone());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut command = self.command();
         if let Some(conf) = &options.registries_conf {
             command.env("CONTAINERS_REGISTRIES_CONF", conf);
+        }
+        // containers/image reads registries.d from the user's home before /etc; podman has
+        // no flag for it.
+        if let Some(home) = &options.registries_d_home {
+            command.env("HOME", home);
         }
         let output = command
             .args(&args)

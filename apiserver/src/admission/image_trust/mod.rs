@@ -30,8 +30,11 @@ const MAX_CACHED: usize = 4096;
 #[derive(Default)]
 pub struct State {
     policy: policy::Cache,
-    verdicts: Mutex<HashMap<String, Result<(), String>>>,
+    verdicts: Mutex<HashMap<String, Cached>>,
 }
+
+/// A verdict, and when a key of the policy expires next (the verdict may change then).
+type Cached = (Result<(), String>, Option<i64>);
 
 /// Creates and updates of pods and of the kinds holding a pod template.
 pub fn applies(a: &Attributes<'_>) -> bool {
@@ -97,7 +100,7 @@ pub async fn verdict(
         .iter()
         .any(|r| matches!(r, Requirement::SignedBy(_)))
     {
-        return Ok(trust::evaluate(requirements, &name, None, &[]));
+        return Ok(trust::evaluate(requirements, &name, None, &[], now()));
     }
     let resolved = resolve::resolve(server, &name).await?;
     let key = format!(
@@ -108,7 +111,13 @@ pub async fn verdict(
         resolved.image_revision
     );
     let verdicts = &server.admission.state.image_trust.verdicts;
-    if let Some(v) = verdicts.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    let now = now();
+    let cached = verdicts.lock().ok().and_then(|c| {
+        c.get(&key)
+            .filter(|(_, stale_at)| stale_at.is_none_or(|t| now < t))
+            .map(|(v, _)| v.clone())
+    });
+    if let Some(v) = cached {
         return Ok(v);
     }
     let store = compiled.policy.lookaside_for(&name);
@@ -122,19 +131,21 @@ pub async fn verdict(
     }
     let mut verdict = match (&resolved.digest, resolved.unresolved) {
         (None, Some(why)) => Err(why),
-        (digest, _) => trust::evaluate(requirements, &name, digest.as_deref(), &signatures),
+        (digest, _) => trust::evaluate(requirements, &name, digest.as_deref(), &signatures, now),
     };
     if let (Err(reason), Some(e)) = (&mut verdict, &unread) {
         reason.push_str(&format!(" (signatures could not be read: {e})"));
     }
     // A store's signatures may appear later: only acceptances are kept for those images.
+    // Keys expire: what one vouched for is judged again once it has.
+    let stale_at = compiled.policy.next_key_expiry(now);
     if (store.is_none() || verdict.is_ok())
         && let Ok(mut cache) = verdicts.lock()
     {
         if cache.len() >= MAX_CACHED {
             cache.clear();
         }
-        cache.insert(key, verdict.clone());
+        cache.insert(key, (verdict.clone(), stale_at));
     }
     Ok(verdict)
 }
@@ -166,6 +177,11 @@ fn images_of(obj: &Value, path: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Seconds since the epoch: keys are judged valid or expired as of now.
+pub(crate) fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
 }
 
 #[cfg(test)]

@@ -306,6 +306,13 @@ pub(super) const IMAGE_BUILDER: &[Rule] = &[
     (OS_BUILD, &["builds"], GET),
 ];
 
+/// OpenShift's `system:image-signer`: who may attach signatures to images (granted with
+/// `oc adm policy add-cluster-role-to-user system:image-signer <user>`).
+pub(super) const IMAGE_SIGNER: &[Rule] = &[
+    (OS_IMAGE, &["images", "imagestreams/layers"], GET),
+    (OS_IMAGE, &["imagesignatures"], &["create", "delete"]),
+];
+
 /// OpenShift's `system:openshift:aggregate-to-basic-user` (what `basic-user` aggregates); the
 /// user's own object is the rule with resourceNames, added in `objects`.
 pub(super) const AGGREGATE_TO_BASIC_USER: &[Rule] = &[

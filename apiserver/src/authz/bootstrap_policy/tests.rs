@@ -482,3 +482,23 @@ fn the_router_reads_the_service_ca_bundle_and_no_other_config_map() {
     assert!(!may(&router, "get", "elsewhere", "service-ca"));
     assert!(!may(&user("eve", &[]), "get", ns, "service-ca"));
 }
+
+#[test]
+fn image_signers_sign_images_and_nobody_else_does() {
+    let objects = objects();
+    let signer = role(&objects, "system:image-signer");
+    assert_eq!(
+        signer["rules"],
+        json!([
+            {"apiGroups": ["image.openshift.io", ""], "resources": ["images", "imagestreams/layers"], "verbs": ["get"]},
+            {"apiGroups": ["image.openshift.io", ""], "resources": ["imagesignatures"], "verbs": ["create", "delete"]},
+        ])
+    );
+    let p = policy();
+    for who in ["alice", "eve", "vic"] {
+        assert!(
+            !can(&p, who, "create", "image.openshift.io", "imagesignatures"),
+            "{who}"
+        );
+    }
+}

@@ -16,7 +16,7 @@ use trust::{Keyring, Requirement};
 
 use super::lookup;
 use crate::ApiServer;
-use crate::admission::image_trust::current_policy;
+use crate::admission::image_trust::{current_policy, now};
 use crate::error::{ApiError, Target};
 use crate::registry::object::{self, target};
 use crate::registry::response::json_response;
@@ -187,9 +187,12 @@ async fn verify(
     let Some(keys) = trusted_keys(server).await? else {
         return Ok(Err("no trust policy names a key to verify it with".into()));
     };
-    match simple_signing::verify(content, &keys) {
+    match simple_signing::verify(content, &keys, now()) {
         Ok(v) => Ok(Ok(v)),
-        Err(e @ SignatureError::UnknownSigner(_)) => Ok(Err(e.to_string())),
+        // A well-formed signature by an unknown, revoked or expired key is kept, not trusted.
+        Err(e @ (SignatureError::UnknownSigner(_) | SignatureError::Unusable(_))) => {
+            Ok(Err(e.to_string()))
+        }
         Err(e) => {
             let mut errors = FieldErrors::default();
             let shown = format!("<{} bytes>", content.len());

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::builder::{self, Step};
+use crate::pods::image_config;
 
 impl Worker {
     pub(super) fn restart_policy(pod: &Pod) -> String {
@@ -163,7 +164,13 @@ impl Worker {
         }
         let policy = pull_policy(&self.slots[i].spec).to_string();
         let runtime = self.ctx.runtime.clone();
+        let config = image_config::current(&self.ctx.client, &self.ctx.image_config_dir).await;
+        // The trust policy applies at every start: an image it says something about is pulled
+        // through it again even when present (its manifest and signatures are checked; its
+        // layers are not fetched again), as under `Always`.
+        let checked = config.must_check(&image);
         if policy != "Always"
+            && !checked
             && let Ok(Some(found)) = runtime.image_status(&image).await
         {
             self.slots[i].status.image = found.name;
@@ -173,7 +180,11 @@ impl Worker {
                 .await;
             return true;
         }
-        let error = if policy == "Never" {
+        let error = if policy == "Never" && checked {
+            ImageError::Pull(format!(
+                "Source image rejected: the trust policy requires {image} to be verified against its registry, which pull policy Never does not allow"
+            ))
+        } else if policy == "Never" {
             ImageError::NeverPull
         } else {
             self.event(
@@ -188,11 +199,9 @@ impl Worker {
             let options = PullOptions {
                 auth_file: auth_file(pod, &self.dir, lookup).await,
                 insecure: sources.insecure(&image),
-                registries_conf: crate::pods::registries_conf::current(
-                    &self.ctx.client,
-                    &self.ctx.pods_dir,
-                )
-                .await,
+                registries_conf: config.registries_conf,
+                signature_policy: config.policy_json,
+                registries_d_home: config.registries_d_home,
             };
             let started = Instant::now();
             let pulled = match sources.refusal(&image) {
