@@ -292,6 +292,22 @@ pub fn objects() -> Vec<Value> {
                 GET_UPDATE,
             )],
         ),
+        // Who may sign images (through the registry's signature extension too).
+        cluster_role(
+            "system:image-signer",
+            vec![
+                rule(
+                    &["image.openshift.io"],
+                    &["images", "imagestreams/layers"],
+                    GET,
+                ),
+                rule(
+                    &["image.openshift.io"],
+                    &["imagesignatures"],
+                    &["create", "delete"],
+                ),
+            ],
+        ),
         labelled(
             cluster_role("system:image-builder", rules(IMAGE_BUILDER)),
             &[aggregate_label("admin"), aggregate_label("edit")],
