@@ -1,11 +1,12 @@
-//! Image trust with real tools: a GPG key the test generates signs an image that skopeo
-//! pushes into the integrated registry (`--sign-by`, the signature written to a lookaside
+//! Image trust with real tools: a GPG key the test generates signs an image pushed into the
+//! integrated registry (`skopeo standalone-sign`, the signature written into a lookaside
 //! directory that a loopback HTTP server publishes); the same image is re-tagged without a
 //! new signature and another one pushed unsigned. Under a `signedBy` ImageTrustPolicy a
 //! project admin's pod of the signed tag is admitted, the re-tagged and the unsigned ones are
-//! refused with the policy's reasons; the policy.json and registries.d file rendered for the
-//! nodes give skopeo the same verdicts; and a signature uploaded as an ImageSignature is
-//! verified and keeps admitting the image once the lookaside store is gone.
+//! refused with the policy's reasons; a signature uploaded as an ImageSignature is verified;
+//! the policy.json and registries.d file rendered for the nodes give skopeo the same verdicts
+//! (skopeo reads the signature through the registry's signature extension); and the
+//! ImageSignature keeps admitting the image once the lookaside store is gone.
 //!
 //! With the admission plugin switched off, the node enforces the same policy itself: podman's
 //! pulls get the rendered policy.json and registries.d, an unsigned image and one already
@@ -21,6 +22,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use e2e::image_signing::{fingerprint, gpg, gpg_key, oci_layout, stop_gpg_agent};
 use e2e::oc::{alice_in_project, oc};
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
 use e2e::{Backend, Cluster, wait_until};
@@ -48,64 +50,6 @@ fn failed(out: Output, what: &str) -> String {
         text(&out)
     );
     text(&out)
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
-/// An OCI layout of one image with an empty layer, told apart from others by a label.
-fn oci_layout(dir: &Path, label: &str) -> String {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let digest = sha256(bytes);
-        std::fs::write(blobs.join(&digest[7..]), bytes).unwrap();
-        (digest, bytes.len())
-    };
-    let (layer, layer_size) = put(&[0u8; 1024]);
-    let config = serde_json::json!({"architecture": "amd64", "os": "linux",
-        "config": {"Labels": {"trust-test": label}},
-        "rootfs": {"type": "layers", "diff_ids": [layer]}});
-    let (config, config_size) = put(config.to_string().as_bytes());
-    let manifest = serde_json::json!({"schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_size},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": layer_size}]});
-    let (manifest, manifest_size) = put(manifest.to_string().as_bytes());
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest, "size": manifest_size}]});
-    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    format!("oci:{}", dir.display())
-}
-
-/// A signing key in a fresh GNUPGHOME: its fingerprint.
-fn gpg_key(home: &Path) -> String {
-    std::fs::create_dir_all(home).unwrap();
-    let gpg = |args: &[&str]| {
-        let out = Command::new("gpg")
-            .env("GNUPGHOME", home)
-            .args(["--batch", "--passphrase", ""])
-            .args(args)
-            .output()
-            .unwrap();
-        ok(out, &format!("gpg {args:?}"))
-    };
-    gpg(&[
-        "--quick-gen-key",
-        "Trust E2E <trust@example.com>",
-        "rsa2048",
-        "sign",
-        "never",
-    ]);
-    let listed = gpg(&["--list-keys", "--with-colons"]);
-    listed
-        .lines()
-        .find(|l| l.starts_with("fpr:"))
-        .and_then(|l| l.split(':').nth(9))
-        .unwrap()
-        .to_string()
 }
 
 /// `python -m http.server` publishing `dir` on a loopback port.
@@ -200,16 +144,6 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     let gnupg = dir.path().join("gnupg");
     let fingerprint = gpg_key(&gnupg);
     let sigstore = dir.path().join("sigstore");
-    let signing_conf = dir.path().join("registries.d");
-    std::fs::create_dir_all(&signing_conf).unwrap();
-    std::fs::write(
-        signing_conf.join("default.yaml"),
-        format!(
-            "default-docker:\n  lookaside-staging: file://{}\n",
-            sigstore.display()
-        ),
-    )
-    .unwrap();
     let skopeo = |args: &[&str]| {
         Command::new("skopeo")
             .env("GNUPGHOME", &gnupg)
@@ -232,7 +166,6 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
         "skopeo login",
     );
     let auth = authfile.to_str().unwrap();
-    let conf = signing_conf.to_str().unwrap();
     let signed_layout = oci_layout(&dir.path().join("signed"), "signed");
     let unsigned_layout = oci_layout(&dir.path().join("unsigned"), "unsigned");
     let repo = format!("{registry}/shop/app");
@@ -240,25 +173,47 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     ok(
         skopeo(&[
             "--insecure-policy",
-            "--registries.d",
-            conf,
             "copy",
             "--authfile",
             auth,
             "--dest-tls-verify=false",
-            "--sign-by",
-            &fingerprint,
             "--digestfile",
             digest_file.to_str().unwrap(),
             &signed_layout,
             &format!("docker://{repo}:v1"),
         ]),
-        "push signed",
+        "push the image to sign",
     );
     let digest = std::fs::read_to_string(&digest_file)
         .unwrap()
         .trim()
         .to_string();
+    // Signed into the lookaside layout `lookaside-staging` writes (`--sign-by` would store the
+    // signature through the registry's signature extension instead).
+    let manifest = dir.path().join("manifest.json");
+    let raw = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", "--authfile", auth])
+        .arg(format!("docker://{repo}:v1"))
+        .output()
+        .unwrap();
+    assert!(raw.status.success(), "skopeo inspect --raw: {}", text(&raw));
+    std::fs::write(&manifest, &raw.stdout).unwrap();
+    let signature = sigstore
+        .join("shop")
+        .join(format!("app@sha256={}", &digest[7..]))
+        .join("signature-1");
+    std::fs::create_dir_all(signature.parent().unwrap()).unwrap();
+    ok(
+        skopeo(&[
+            "standalone-sign",
+            manifest.to_str().unwrap(),
+            &format!("{repo}:v1"),
+            &fingerprint,
+            "--output",
+            signature.to_str().unwrap(),
+        ]),
+        "sign into the lookaside store",
+    );
     ok(
         skopeo(&[
             "--insecure-policy",
@@ -283,15 +238,6 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
             &format!("docker://{repo}:unsigned"),
         ]),
         "push unsigned",
-    );
-    let signature = sigstore
-        .join("shop")
-        .join(format!("app@sha256={}", &digest[7..]))
-        .join("signature-1");
-    assert!(
-        signature.exists(),
-        "skopeo wrote no signature at {}",
-        signature.display()
     );
     for tag in ["v1", "v2", "unsigned"] {
         let start = Instant::now();
@@ -384,7 +330,27 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
         "{refused}"
     );
 
-    // The nodes' files, as rendered: skopeo with them reaches the same verdicts.
+    // The signature uploaded as an ImageSignature: verified, and enough once the store is gone.
+    let content =
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(&signature).unwrap());
+    let upload = c.file(
+        "signature.json",
+        &serde_json::json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageSignature",
+            "metadata": {"name": format!("{digest}@uploaded")}, "type": "atomic", "content": content})
+        .to_string(),
+    );
+    c.kubectl_ok(&["create", "-f", &upload]);
+    let trusted = c.kubectl_ok(&[
+        "get",
+        "images.image.openshift.io",
+        &digest,
+        "-o",
+        "jsonpath={.signatures[0].conditions[0].status} {.signatures[0].imageIdentity}",
+    ]);
+    assert_eq!(trusted, format!("True {repo}:v1"));
+    // The nodes' files, as rendered: skopeo with them reaches the same verdicts. (It reads the
+    // integrated registry's signatures through its extension, which lists the ImageSignatures:
+    // a registry that serves the extension is never asked for through a lookaside store.)
     let start = Instant::now();
     let rendered = loop {
         let policy_json = c.kubectl_ok(&[
@@ -442,24 +408,6 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     let node_unsigned = failed(pull("unsigned"), "skopeo pull of the unsigned image");
     assert!(node_unsigned.contains("signature"), "{node_unsigned}");
 
-    // The signature uploaded as an ImageSignature: verified, and enough once the store is gone.
-    let content =
-        base64::engine::general_purpose::STANDARD.encode(std::fs::read(&signature).unwrap());
-    let upload = c.file(
-        "signature.json",
-        &serde_json::json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageSignature",
-            "metadata": {"name": format!("{digest}@uploaded")}, "type": "atomic", "content": content})
-        .to_string(),
-    );
-    c.kubectl_ok(&["create", "-f", &upload]);
-    let trusted = c.kubectl_ok(&[
-        "get",
-        "images.image.openshift.io",
-        &digest,
-        "-o",
-        "jsonpath={.signatures[0].conditions[0].status} {.signatures[0].imageIdentity}",
-    ]);
-    assert_eq!(trusted, format!("True {repo}:v1"));
     store.kill().unwrap();
     let _ = store.wait();
     ok(
@@ -471,10 +419,7 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
         "unsigned pod without a store",
     );
     assert!(still.contains("signatures could not be read"), "{still}");
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", &gnupg)
-        .args(["--kill", "gpg-agent"])
-        .output();
+    stop_gpg_agent(&gnupg);
 }
 
 /// A signing key in `home` made two years ago that expired a year later, and its signature
@@ -487,23 +432,15 @@ fn expired_key_signature(home: &Path, claim: &str) -> (String, Vec<u8>, Vec<u8>)
         .as_secs();
     let made = (now - 2 * 365 * 86_400).to_string();
     let signed = (now - 2 * 365 * 86_400 + 86_400).to_string();
-    let gpg = |at: Option<&str>, args: &[&str]| {
-        let mut command = Command::new("gpg");
-        command.env("GNUPGHOME", home).args([
-            "--batch",
-            "--passphrase",
-            "",
-            "--pinentry-mode",
-            "loopback",
-        ]);
+    let gpg_at = |at: Option<&str>, args: &[&str]| {
+        let mut all = vec!["--pinentry-mode", "loopback"];
         if let Some(at) = at {
-            command.args(["--faked-system-time", at]);
+            all.extend(["--faked-system-time", at]);
         }
-        let out = command.args(args).output().unwrap();
-        assert!(out.status.success(), "gpg {args:?}: {}", text(&out));
-        out.stdout
+        all.extend_from_slice(args);
+        gpg(home, &all)
     };
-    gpg(
+    gpg_at(
         Some(&made),
         &[
             "--quick-gen-key",
@@ -513,17 +450,11 @@ fn expired_key_signature(home: &Path, claim: &str) -> (String, Vec<u8>, Vec<u8>)
             "365d",
         ],
     );
-    let listed = String::from_utf8(gpg(None, &["--list-keys", "--with-colons"])).unwrap();
-    let fingerprint = listed
-        .lines()
-        .find(|l| l.starts_with("fpr:"))
-        .and_then(|l| l.split(':').nth(9))
-        .unwrap()
-        .to_string();
+    let fingerprint = fingerprint(home);
     let claim_file = home.join("claim.json");
     std::fs::write(&claim_file, claim).unwrap();
     let signature = home.join("claim.sig");
-    gpg(
+    gpg_at(
         Some(&signed),
         &[
             "-u",
@@ -534,7 +465,7 @@ fn expired_key_signature(home: &Path, claim: &str) -> (String, Vec<u8>, Vec<u8>)
             claim_file.to_str().unwrap(),
         ],
     );
-    let key = gpg(None, &["--export", &fingerprint]);
+    let key = gpg_at(None, &["--export", &fingerprint]);
     (fingerprint, key, std::fs::read(&signature).unwrap())
 }
 

@@ -1,16 +1,21 @@
 //! The integrated registry's side of the API server: the token server docker-registry sends
 //! its clients to (`GET /openshift/token`), deciding pulls and pushes by RBAC on
 //! `imagestreams/layers`; the endpoint of the registry's notifications, turning pushed
-//! manifests into Images in image streams; and the record of the registry's host name in
-//! `Image cluster`.
+//! manifests into Images in image streams; the record of the registry's host name in
+//! `Image cluster`; and what the registry's front needs for the signature extension (the
+//! grants of issued tokens, the signatures of a stream's image).
 
 mod events;
 pub use events::SECRET_HEADER;
+mod grants;
+pub use grants::Grant;
 mod hostname;
 mod image;
 mod mapping;
 mod pushers;
 mod scope;
+mod stream_signatures;
+pub use stream_signatures::stream_image_signatures;
 mod token;
 
 use axum::Router;
@@ -36,6 +41,7 @@ pub struct IntegratedRegistry {
     pub notification_secret: String,
     client: registry_client::RegistryClient,
     pushers: pushers::Pushers,
+    grants: grants::Grants,
 }
 
 impl IntegratedRegistry {
@@ -54,7 +60,13 @@ impl IntegratedRegistry {
             notification_secret,
             client: registry_client::RegistryClient::new(),
             pushers: Default::default(),
+            grants: Default::default(),
         }
+    }
+
+    /// What a live registry token this server issued stands for.
+    pub fn grant(&self, registry_token: &str) -> Option<Grant> {
+        self.grants.get(registry_token)
     }
 }
 

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
+use super::grants::Grant;
 use super::scope::{self, Scope};
 use crate::Shared;
 use crate::http::request_info::RequestInfo;
@@ -27,8 +28,8 @@ pub(crate) async fn handle(
     let Some(tokens) = server.image_registry.clone() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let user = match caller(&server, &headers).await {
-        Ok(user) => user,
+    let (user, openshift_token) = match caller(&server, &headers).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let params: Vec<(String, String)> =
@@ -63,6 +64,14 @@ pub(crate) async fn handle(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
+    tokens.grants.remember(
+        &token,
+        Grant {
+            token: openshift_token,
+            access,
+        },
+        std::time::Duration::from_secs(LIFETIME as u64),
+    );
     let body = serde_json::json!({
         "token": token,
         "access_token": token,
@@ -76,14 +85,16 @@ pub(crate) async fn handle(
         .into_response()
 }
 
-/// The user the Basic credentials' password (a token) names, or the anonymous user.
-async fn caller(server: &Shared, headers: &HeaderMap) -> Result<User, Response> {
+/// The user the Basic credentials' password (a token) names, with that token, or the
+/// anonymous user.
+async fn caller(server: &Shared, headers: &HeaderMap) -> Result<(User, Option<String>), Response> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(User {
+        let anonymous = User {
             name: crate::authn::authentication::ANONYMOUS.into(),
             groups: vec!["system:unauthenticated".into()],
             ..Default::default()
-        });
+        };
+        return Ok((anonymous, None));
     };
     let password = value
         .to_str()
@@ -107,9 +118,10 @@ async fn caller(server: &Shared, headers: &HeaderMap) -> Result<User, Response> 
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(unauthorized());
     };
-    crate::authn::authentication::user_of(server, &password)
+    let user = crate::authn::authentication::user_of(server, &password)
         .await
-        .ok_or_else(unauthorized)
+        .ok_or_else(unauthorized)?;
+    Ok((user, Some(password)))
 }
 
 /// The requested actions RBAC allows `user`.

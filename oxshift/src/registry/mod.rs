@@ -1,15 +1,18 @@
 //! The integrated registry of `oxshift start`: Debian's docker-registry (distribution 2.8) on
-//! a loopback port, storing under the data directory, sending its clients to the API server's
-//! token server (`auth: token`), restarted when it exits and stopped with the server; its
-//! address is recorded as `Image cluster`'s `status.internalRegistryHostname`.
+//! an internal loopback port behind a front (`front/`) on the advertised one, which serves
+//! OpenShift's signature extension; storing under the data directory, sending its clients to
+//! the API server's token server (`auth: token`), restarted when it exits and stopped with the
+//! server; the front's address is recorded as `Image cluster`'s
+//! `status.internalRegistryHostname`.
 
 mod config;
+mod front;
 mod process;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-pub use process::Supervisor;
+use process::Supervisor;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -23,15 +26,18 @@ pub struct RegistryArgs {
     /// Run the integrated registry (Debian's docker-registry); default: when it is installed.
     #[arg(long = "registry", action = clap::ArgAction::Set)]
     pub enabled: Option<bool>,
-    /// The registry's loopback port (0: any free one).
+    /// The registry's loopback port, where its front listens (0: any free one).
     #[arg(long, default_value_t = 0)]
     pub registry_port: u16,
 }
 
-/// What is settled before the API server is built: the port and the token signer.
+/// What is settled before the API server is built: the ports and the token signer.
 pub struct Prepared {
     dir: PathBuf,
+    /// The front's, advertised.
     port: u16,
+    /// docker-registry's, behind the front.
+    internal_port: u16,
     signer_cert: PathBuf,
     notification_secret: String,
     /// The cluster CA, which the registry needs to trust the API server's notification
@@ -65,12 +71,13 @@ pub fn prepare(
     storage::create_private_dir(&dir)?;
     let signer = auth::registry_tokens::RegistryTokenSigner::load_or_create(&dir)?;
     let port = match args.registry_port {
-        0 => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+        0 => free_port()?,
         port => port,
     };
     let prepared = Prepared {
         dir,
         port,
+        internal_port: free_port()?,
         signer_cert: signer.cert_path.clone(),
         notification_secret: config::random_secret(),
         ca: data_dir.join("pki").join("ca.crt"),
@@ -91,17 +98,29 @@ impl Prepared {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Writes the configuration, starts the registry under supervision and records its
-    /// host name; `server` is the API server's URL (the token realm's base).
+    /// Writes the configuration, starts the registry under supervision and its front, and
+    /// records its host name; `server` is the API server's URL (the token realm's base).
     pub async fn start(
         self,
-        api: &apiserver::ApiServer,
+        api: &std::sync::Arc<apiserver::ApiServer>,
         server: &str,
-    ) -> Result<Supervisor, BoxError> {
+    ) -> Result<Running, BoxError> {
+        let realm = format!("{server}{}", apiserver::image_registry::TOKEN_PATH);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
+        let front = front::Front::new(
+            front::Settings {
+                upstream: ([127, 0, 0, 1], self.internal_port).into(),
+                api_url: server.to_string(),
+                ca_pem: std::fs::read_to_string(&self.ca)?,
+                realm: realm.clone(),
+                service: SERVICE.into(),
+            },
+            api.clone(),
+        )?;
         let config = config::Config {
             storage: self.dir.join("storage"),
-            port: self.port,
-            realm: format!("{server}{}", apiserver::image_registry::TOKEN_PATH),
+            port: self.internal_port,
+            realm,
             issuer: ISSUER.into(),
             service: SERVICE.into(),
             root_cert_bundle: self.signer_cert.clone(),
@@ -113,13 +132,33 @@ impl Prepared {
         std::fs::write(&path, config.render())?;
         let log = self.dir.join("registry.log");
         let supervisor = Supervisor::start(PROGRAM, &path, &log, &self.ca)?;
-        if !listening(self.port).await {
+        if !listening(self.internal_port).await {
             tracing::error!(log = %log.display(), "the integrated registry is not listening yet");
         }
+        let front = front::spawn(listener, front);
         api.set_internal_registry_hostname(&self.hostname()).await?;
         tracing::info!(address = %self.hostname(), "integrated registry started");
-        Ok(supervisor)
+        Ok(Running { supervisor, front })
     }
+}
+
+/// The running registry and its front.
+pub struct Running {
+    supervisor: Supervisor,
+    front: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the front, then the registry.
+    pub async fn stop(self) {
+        self.front.abort();
+        let _ = self.front.await;
+        self.supervisor.stop().await;
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Whether the registry accepts connections within a few seconds of its start.

@@ -296,6 +296,7 @@ pub fn objects() -> Vec<Value> {
             cluster_role("system:image-builder", rules(IMAGE_BUILDER)),
             &[aggregate_label("admin"), aggregate_label("edit")],
         ),
+        // Who may sign images (through the registry's signature extension too).
         cluster_role("system:image-signer", rules(IMAGE_SIGNER)),
         // Anyone may call a build config's webhook: its secret is the check.
         cluster_role(
