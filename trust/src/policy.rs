@@ -145,7 +145,11 @@ impl TrustPolicy {
                 }
                 match url.as_str() {
                     Some(u) if u.len() > "http://".len() && u.starts_with("http://") => {
-                        policy.lookaside.insert(scope.clone(), u.to_string());
+                        if own_address(u) {
+                            policy.lookaside.insert(scope.clone(), u.to_string());
+                        } else {
+                            p.invalid(&path, u, "must name localhost, a loopback address or a pod's address (10.128.0.0/14): signature stores are only read there");
+                        }
                     }
                     Some(u) => p.invalid(&path, u, "must be an http:// URL"),
                     None => p.invalid(&path, &url.to_string(), "must be a string"),
@@ -619,6 +623,30 @@ fn signed_identity(v: &Value, path: &str, p: &mut Problems) -> Option<SignedIden
     }
 }
 
+/// Whether an `http://` URL's host is one the cluster owns: `localhost`, a loopback address
+/// or one of the pod network (10.128.0.0/14), written as an address (no name is resolved).
+/// Both the server and the nodes read the stores, so a policy may name no other.
+fn own_address(url: &str) -> bool {
+    let rest = url.trim_start_matches("http://");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => host,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host == "localhost" {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback() || (a == 10 && (128..=131).contains(&b))
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.is_loopback(),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -688,7 +716,7 @@ mod tests {
                     ],
                 },
             },
-            "lookaside": {"reg.io": "file:///var/lib/sigstore"},
+            "lookaside": {"reg.io": "file:///var/lib/sigstore", "sigs.io": "http://sigs.example.com/s"},
         });
         let problems = TrustPolicy::parse(&spec).unwrap_err();
         assert_eq!(
@@ -708,6 +736,7 @@ mod tests {
                 "spec.transports.docker[reg.io][3].signedIdentity.dockerReference",
                 "spec.transports.docker[reg.io][4].type",
                 "spec.lookaside[reg.io]",
+                "spec.lookaside[sigs.io]",
             ]
         );
     }
