@@ -19,7 +19,9 @@ use kube::{Api, Client};
 use serde_json::Value;
 
 use crate::lenient::Meta;
-use crate::resource_quota::{Dirty, RESYNC, get, measure, watch_deletions, watch_pods};
+use crate::resource_quota::{
+    Dirty, RESYNC, get, measure, unanswered, watch_deletions, watch_pods, watch_unanswered,
+};
 
 /// The mark that stands for every project: each quota is recomputed whole.
 const ALL: &str = "";
@@ -54,32 +56,19 @@ fn quota_resource() -> kube::core::ApiResource {
     }
 }
 
-/// Quotas whose status does not answer their spec yet.
 async fn watch_quotas(client: Client, dirty: Arc<Dirty>) {
-    let api: Api<kube::core::DynamicObject> = Api::all_with(client, &quota_resource());
-    let mut events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    while let Some(event) = events.next().await {
-        if let Ok(watcher::Event::Apply(q) | watcher::Event::InitApply(q)) = event {
-            let quota = serde_json::to_value(&q).unwrap_or_default();
-            if needs_sync(&quota) {
-                dirty.mark(ALL);
-            }
-        }
-    }
+    let all = |_: &kube::core::DynamicObject| ALL.to_string();
+    watch_unanswered(client, dirty, quota_resource(), needs_sync, all).await
 }
 
 /// A quota whose total's `hard` is not its spec's, or that lacks a usage it limits.
 fn needs_sync(quota: &Value) -> bool {
-    let hard = &quota["spec"]["quota"]["hard"];
     let total = &quota["status"]["total"];
-    total["hard"] != *hard
-        || hard
-            .as_object()
-            .into_iter()
-            .flatten()
-            .any(|(k, _)| total["used"].get(k).is_none())
+    unanswered(
+        &quota["spec"]["quota"]["hard"],
+        &total["hard"],
+        &total["used"],
+    )
 }
 
 /// Projects labelled, annotated, created or deleted may change what quotas select.

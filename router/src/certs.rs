@@ -79,8 +79,8 @@ pub fn default_certificate(apps_domain: &str) -> Result<Arc<CertifiedKey>, Strin
 /// one (and without a service CA), the backend's certificate is not verified (upstream's
 /// `verify none`).
 pub fn upstream_client(destination_ca: &str) -> Result<Arc<rustls::ClientConfig>, String> {
-    let verifier: Arc<dyn ServerCertVerifier> = match destination_ca.is_empty() {
-        true => Arc::new(Unverified(provider())),
+    let trust = match destination_ca.is_empty() {
+        true => Trust::Any,
         false => {
             let mut roots = rustls::RootCertStore::empty();
             let field = validate::DESTINATION_CA_CERTIFICATE;
@@ -103,10 +103,10 @@ pub fn upstream_client(destination_ca: &str) -> Result<Arc<rustls::ClientConfig>
             )
             .build()
             .map_err(|e| e.to_string())?;
-            Arc::new(ChainOnly(inner))
+            Trust::Chain(inner)
         }
     };
-    client_config(verifier)
+    client_config(trust)
 }
 
 /// The service CA's bundle (`ca-bundle.crt` of `openshift-config-managed/service-ca`): every
@@ -150,14 +150,17 @@ impl ServiceCa {
         )
         .build()
         .map_err(|e| e.to_string())?;
-        client_config(Arc::new(NamedAs { inner, name }))
+        client_config(Trust::ChainAndName(inner, name))
     }
 }
 
-fn client_config(
-    verifier: Arc<dyn ServerCertVerifier>,
-) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+fn client_config(trust: Trust) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = provider();
+    let verifier = Arc::new(BackendVerifier {
+        trust,
+        provider: provider.clone(),
+    });
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
@@ -167,53 +170,30 @@ fn client_config(
     Ok(Arc::new(config))
 }
 
-/// Verifies the chain against the roots and the certificate's names against one fixed name
-/// (HAProxy's `verifyhost`): backends are dialled by address, but must prove the service's
-/// name.
+/// How a backend's certificate is judged.
 #[derive(Debug)]
-struct NamedAs {
-    inner: Arc<rustls::client::WebPkiServerVerifier>,
-    name: ServerName<'static>,
+enum Trust {
+    /// Not at all (upstream's `verify none`; handshake signatures are still checked).
+    Any,
+    /// The chain against the roots, whatever names the certificate carries (HAProxy's
+    /// `verify required ca-file`).
+    Chain(Arc<rustls::client::WebPkiServerVerifier>),
+    /// The chain against the roots and the certificate's names against one fixed name
+    /// (HAProxy's `verifyhost`): backends are dialled by address, but must prove the
+    /// service's name.
+    ChainAndName(
+        Arc<rustls::client::WebPkiServerVerifier>,
+        ServerName<'static>,
+    ),
 }
 
-impl ServerCertVerifier for NamedAs {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, &self.name, ocsp, now)
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
+#[derive(Debug)]
+struct BackendVerifier {
+    trust: Trust,
+    provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
-/// Verifies the chain against the roots, whatever name the certificate carries.
-#[derive(Debug)]
-struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for BackendVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -222,15 +202,20 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
+        match &self.trust {
+            Trust::Any => Ok(ServerCertVerified::assertion()),
+            Trust::ChainAndName(roots, name) => {
+                roots.verify_server_cert(end_entity, intermediates, name, ocsp, now)
+            }
+            Trust::Chain(roots) => {
+                match roots.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+                    Err(rustls::Error::InvalidCertificate(
+                        rustls::CertificateError::NotValidForName
+                        | rustls::CertificateError::NotValidForNameContext { .. },
+                    )) => Ok(ServerCertVerified::assertion()),
+                    other => other,
+                }
+            }
         }
     }
     fn verify_tls12_signature(
@@ -239,7 +224,8 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
     }
     fn verify_tls13_signature(
         &self,
@@ -247,56 +233,13 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// Accepts any certificate (signatures still checked).
-#[derive(Debug)]
-struct Unverified(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

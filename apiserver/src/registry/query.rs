@@ -49,6 +49,71 @@ fn go_bool(value: &str) -> bool {
     !(value == "0" || value.eq_ignore_ascii_case("false"))
 }
 
+/// A subresource's query (logs, streams, uploads), decoded in order and read as upstream's
+/// parameter codec reads it.
+pub(crate) struct Pairs(Vec<(String, String)>);
+
+impl Pairs {
+    pub(crate) fn parse(query: Option<&str>) -> Result<Pairs, ApiError> {
+        serde_urlencoded::from_str(query.unwrap_or_default())
+            .map(Pairs)
+            .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
+    }
+
+    /// The first value of `key`.
+    pub(crate) fn first(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`, in order.
+    pub(crate) fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A boolean: false when absent, `0` or `false`.
+    pub(crate) fn flag(&self, key: &str) -> bool {
+        self.first(key).is_some_and(go_bool)
+    }
+
+    /// An integer, with Go's errors.
+    pub(crate) fn integer(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.first(key).map(go_int).transpose()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(String, String)> {
+        self.0.iter()
+    }
+}
+
+/// The `version` of DeploymentLogOptions and BuildLogOptions, checked as upstream checks it
+/// (`what` names the versioned thing: "deployment", "build"); `invalid` words the 422.
+pub(crate) fn log_version(
+    pairs: &Pairs,
+    what: &str,
+    invalid: impl Fn(&str, String) -> ApiError,
+) -> Result<Option<i64>, ApiError> {
+    let version = pairs.integer("version")?;
+    if let Some(v) = version.filter(|v| *v <= 0) {
+        return Err(invalid(
+            "version",
+            format!("Invalid value: {v}: {what} version must be greater than 0"),
+        ));
+    }
+    if version.is_some() && pairs.flag("previous") {
+        return Err(invalid(
+            "previous",
+            "Invalid value: true: cannot use previous when a version is specified".into(),
+        ));
+    }
+    Ok(version)
+}
+
 impl Params {
     pub(crate) fn parse(query: Option<&str>) -> Result<Params, ApiError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())

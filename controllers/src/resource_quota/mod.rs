@@ -63,9 +63,16 @@ pub async fn run(client: Client) {
     );
 }
 
-/// Quotas whose status does not answer their spec yet.
-async fn watch_quotas(client: Client, dirty: Arc<Dirty>) {
-    let api: Api<kube::core::DynamicObject> = Api::all_with(client, &quota_resource());
+/// Quotas of `resource` whose status does not answer their spec yet (`needs_sync`): the
+/// mark `mark_of` names is set for each.
+pub(crate) async fn watch_unanswered(
+    client: Client,
+    dirty: Arc<Dirty>,
+    resource: kube::core::ApiResource,
+    needs_sync: fn(&Value) -> bool,
+    mark_of: fn(&kube::core::DynamicObject) -> String,
+) {
+    let api: Api<kube::core::DynamicObject> = Api::all_with(client, &resource);
     let mut events = watcher(api, watcher::Config::default())
         .default_backoff()
         .boxed();
@@ -73,10 +80,15 @@ async fn watch_quotas(client: Client, dirty: Arc<Dirty>) {
         if let Ok(watcher::Event::Apply(q) | watcher::Event::InitApply(q)) = event {
             let quota = serde_json::to_value(&q).unwrap_or_default();
             if needs_sync(&quota) {
-                dirty.mark(&q.namespace().unwrap_or_default());
+                dirty.mark(&mark_of(&q));
             }
         }
     }
+}
+
+async fn watch_quotas(client: Client, dirty: Arc<Dirty>) {
+    let namespace = |q: &kube::core::DynamicObject| q.namespace().unwrap_or_default();
+    watch_unanswered(client, dirty, quota_resource(), needs_sync, namespace).await
 }
 
 fn quota_resource() -> kube::core::ApiResource {
@@ -85,9 +97,17 @@ fn quota_resource() -> kube::core::ApiResource {
 
 /// A quota whose `status.hard` is not its spec's, or that lacks a usage it limits.
 fn needs_sync(quota: &Value) -> bool {
-    let hard = &quota["spec"]["hard"];
-    let used = &quota["status"]["used"];
-    quota["status"]["hard"] != *hard
+    unanswered(
+        &quota["spec"]["hard"],
+        &quota["status"]["hard"],
+        &quota["status"]["used"],
+    )
+}
+
+/// Whether a status's `hard` differs from the spec's `hard`, or its `used` lacks a
+/// resource the spec limits.
+pub(crate) fn unanswered(hard: &Value, status_hard: &Value, used: &Value) -> bool {
+    status_hard != hard
         || hard
             .as_object()
             .into_iter()

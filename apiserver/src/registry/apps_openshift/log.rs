@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::keys;
 use crate::ApiServer;
 use crate::error::{ApiError, Target};
+use crate::registry::query::{Pairs, log_version};
 use crate::registry::rest::{Call, Rest};
 
 /// How long a deployment's controller may take to appear (upstream waits as long).
@@ -25,42 +26,15 @@ struct Options {
 }
 
 fn parse(query: Option<&str>) -> Result<Options, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
-    let get = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let flag = |key: &str| get(key).is_some_and(|v| !(v == "0" || v.eq_ignore_ascii_case("false")));
-    let version = get("version")
-        .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| ApiError::BadRequest(format!("invalid version: {v:?}")))
-        })
-        .transpose()?;
-    let options = Options {
-        follow: flag("follow"),
-        previous: flag("previous"),
-        version,
-    };
+    let pairs = Pairs::parse(query)?;
     let invalid = |field: &str, message: String| {
         super::instantiate::invalid("DeploymentLogOptions", "", field, message)
     };
-    if let Some(v) = options.version.filter(|v| *v <= 0) {
-        return Err(invalid(
-            "version",
-            format!("Invalid value: {v}: deployment version must be greater than 0"),
-        ));
-    }
-    if options.version.is_some() && options.previous {
-        return Err(invalid(
-            "previous",
-            "Invalid value: true: cannot use previous when a version is specified".into(),
-        ));
-    }
-    Ok(options)
+    Ok(Options {
+        version: log_version(&pairs, "deployment", invalid)?,
+        follow: pairs.flag("follow"),
+        previous: pairs.flag("previous"),
+    })
 }
 
 fn phase(rc: &Value) -> &str {

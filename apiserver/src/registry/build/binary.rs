@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::generator;
 use crate::error::ApiError;
 use crate::registry::object;
+use crate::registry::query::Pairs;
 use crate::registry::rest::{Call, Rest};
 
 /// The largest upload kept (its base64 form must fit in one stored object).
@@ -26,16 +27,8 @@ pub fn config_map_name(build: &str) -> String {
 
 /// The BuildRequest the query asks for: `asFile` and the `revision.*` options.
 fn request(call: &Call<'_>) -> Result<Value, ApiError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(call.query.unwrap_or_default())
-            .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
-    let get = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let pairs = Pairs::parse(call.query)?;
+    let get = |key: &str| pairs.first(key).unwrap_or_default().to_string();
     let mut request = json!({"metadata": {"name": call.name}, "binary": {}});
     let as_file = get("asFile");
     if !as_file.is_empty() {

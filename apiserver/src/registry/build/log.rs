@@ -17,6 +17,7 @@ use crate::ApiServer;
 use crate::error::{ApiError, Target};
 use crate::registry::core::pod_streams::{location, proxy};
 use crate::registry::object;
+use crate::registry::query::{Pairs, log_version};
 use crate::registry::rest::{Call, Rest};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -55,38 +56,12 @@ fn invalid(field: &str, message: String) -> ApiError {
 }
 
 fn parse(query: Option<&str>) -> Result<Options, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
-    let get = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let flag = |key: &str| get(key).is_some_and(|v| !(v == "0" || v.eq_ignore_ascii_case("false")));
-    let version = get("version")
-        .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| ApiError::BadRequest(format!("invalid version: {v:?}")))
-        })
-        .transpose()?;
-    if let Some(v) = version.filter(|v| *v <= 0) {
-        return Err(invalid(
-            "version",
-            format!("Invalid value: {v}: build version must be greater than 0"),
-        ));
-    }
-    if version.is_some() && flag("previous") {
-        return Err(invalid(
-            "previous",
-            "Invalid value: true: cannot use previous when a version is specified".into(),
-        ));
-    }
+    let pairs = Pairs::parse(query)?;
     Ok(Options {
-        follow: flag("follow"),
-        nowait: flag("nowait"),
-        previous: flag("previous"),
-        version,
+        version: log_version(&pairs, "build", invalid)?,
+        follow: pairs.flag("follow"),
+        nowait: pairs.flag("nowait"),
+        previous: pairs.flag("previous"),
         passed: pairs
             .iter()
             .filter(|(k, _)| PASSED.contains(&k.as_str()))

@@ -5,41 +5,7 @@
 use api::status::StatusCause;
 
 use crate::error::{ApiError, Target};
-
-/// The query's pairs, decoded, in order.
-fn pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
-}
-
-/// The first value of `key`.
-fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-/// Upstream's query booleans: false only for `0` and `false`, true for anything else given.
-fn boolean(pairs: &[(String, String)], key: &str) -> bool {
-    first(pairs, key).is_some_and(|v| !(v == "0" || v.eq_ignore_ascii_case("false")))
-}
-
-fn integer(pairs: &[(String, String)], key: &str) -> Result<Option<i64>, ApiError> {
-    first(pairs, key)
-        .map(|v| {
-            v.parse::<i64>().map_err(|e| {
-                let why = match e.kind() {
-                    std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
-                        "value out of range"
-                    }
-                    _ => "invalid syntax",
-                };
-                ApiError::BadRequest(format!("strconv.ParseInt: parsing {v:?}: {why}"))
-            })
-        })
-        .transpose()
-}
+use crate::registry::query::Pairs;
 
 /// `PodLogOptions`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -58,8 +24,8 @@ pub struct LogOptions {
 impl LogOptions {
     /// The options of `query` for pod `name`, checked as `ValidatePodLogOptions` does.
     pub fn parse(query: Option<&str>, name: &str) -> Result<LogOptions, ApiError> {
-        let pairs = pairs(query)?;
-        let since_time = match first(&pairs, "sinceTime") {
+        let pairs = Pairs::parse(query)?;
+        let since_time = match pairs.first("sinceTime") {
             None | Some("") => None,
             Some(v) => {
                 let at: jiff::Timestamp = v.parse().map_err(|_| {
@@ -71,14 +37,14 @@ impl LogOptions {
             }
         };
         let options = LogOptions {
-            container: first(&pairs, "container").unwrap_or_default().to_string(),
-            follow: boolean(&pairs, "follow"),
-            previous: boolean(&pairs, "previous"),
-            timestamps: boolean(&pairs, "timestamps"),
-            since_seconds: integer(&pairs, "sinceSeconds")?,
+            container: pairs.first("container").unwrap_or_default().to_string(),
+            follow: pairs.flag("follow"),
+            previous: pairs.flag("previous"),
+            timestamps: pairs.flag("timestamps"),
+            since_seconds: pairs.integer("sinceSeconds")?,
             since_time,
-            tail_lines: integer(&pairs, "tailLines")?,
-            limit_bytes: integer(&pairs, "limitBytes")?,
+            tail_lines: pairs.integer("tailLines")?,
+            limit_bytes: pairs.integer("limitBytes")?,
         };
         let mut causes = Vec::new();
         let invalid = |field: &str, value: i64, rule: &str| StatusCause {
@@ -162,18 +128,14 @@ pub struct StreamOptions {
 
 impl StreamOptions {
     pub fn parse(query: Option<&str>) -> Result<StreamOptions, ApiError> {
-        let pairs = pairs(query)?;
+        let pairs = Pairs::parse(query)?;
         Ok(StreamOptions {
-            container: first(&pairs, "container").unwrap_or_default().to_string(),
-            command: pairs
-                .iter()
-                .filter(|(k, _)| k == "command")
-                .map(|(_, v)| v.clone())
-                .collect(),
-            stdin: boolean(&pairs, "stdin"),
-            stdout: boolean(&pairs, "stdout"),
-            stderr: boolean(&pairs, "stderr"),
-            tty: boolean(&pairs, "tty"),
+            container: pairs.first("container").unwrap_or_default().to_string(),
+            command: pairs.all("command").map(str::to_string).collect(),
+            stdin: pairs.flag("stdin"),
+            stdout: pairs.flag("stdout"),
+            stderr: pairs.flag("stderr"),
+            tty: pairs.flag("tty"),
         })
     }
 
