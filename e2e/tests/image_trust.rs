@@ -26,7 +26,6 @@ use e2e::image_signing::{fingerprint, gpg, gpg_key, oci_layout, stop_gpg_agent};
 use e2e::oc::{alice_in_project, oc};
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
 use e2e::{Backend, Cluster, wait_until};
-use sha2::{Digest, Sha256};
 
 const WAIT: Duration = Duration::from_secs(60);
 
