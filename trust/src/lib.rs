@@ -3,8 +3,10 @@
 //! docker transport normalizes them and their scopes (`name`), `signedIdentity` rules
 //! (`identity`), GPG keyrings (`keyring`), simple signing signatures verified with OpenPGP
 //! (`simple_signing`), the verdict on one image (`verdict`) and the policy rendered as the
-//! nodes' policy.json (`render`).
+//! nodes' policy.json (`render`); deploy-by-digest attestations and their policy
+//! (`attestation`).
 
+pub mod attestation;
 pub mod identity;
 pub mod keyring;
 pub mod name;
