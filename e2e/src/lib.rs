@@ -10,6 +10,7 @@
 
 pub mod git_http;
 pub mod http_backend;
+pub mod images;
 pub mod oc;
 pub mod real_pods;
 pub mod source_builds;

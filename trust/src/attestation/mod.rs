@@ -8,6 +8,7 @@ pub mod keys;
 pub mod payload;
 pub mod policy;
 pub mod record;
+pub mod sign;
 
 pub use policy::{AdmissionPolicy, Evaluation, Rule};
 pub use record::{Attestation, Verdict};
