@@ -71,6 +71,12 @@ struct CodeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    decision: String,
+    mode: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     request_kind: String,
 }
@@ -124,6 +130,7 @@ pub struct Metrics {
     password_total: Gauge,
     /// The admission webhooks' calls.
     pub webhooks: crate::admission::WebhookMetrics,
+    binary_authorization: Family<DecisionLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -234,8 +241,15 @@ impl Default for Metrics {
             password_total.clone(),
         );
         let webhooks = crate::admission::WebhookMetrics::register(&mut registry);
+        let binary_authorization = Family::<DecisionLabels, Counter>::default();
+        registry.register(
+            "oxshift_binaryauthorization_decisions",
+            "Pods and pod templates judged by the Binary Authorization policy, by decision (allow, deny, break-glass, dry-run-deny, fail-open, fail-closed) and enforcement mode",
+            binary_authorization.clone(),
+        );
         Metrics {
             webhooks,
+            binary_authorization,
             registry,
             requests,
             durations,
@@ -301,6 +315,16 @@ impl Metrics {
     }
 
     /// A handler panicked.
+    /// One Binary Authorization decision.
+    pub fn binary_authorization_decision(&self, decision: &str, mode: &str) {
+        self.binary_authorization
+            .get_or_create(&DecisionLabels {
+                decision: decision.into(),
+                mode: mode.into(),
+            })
+            .inc();
+    }
+
     pub fn panicked(&self) {
         self.panics.inc();
     }

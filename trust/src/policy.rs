@@ -327,43 +327,52 @@ pub fn validate_scope(scope: &str) -> Result<(), String> {
 }
 
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
 impl Problems {
-    fn required(&mut self, path: &str, detail: &str) {
+    pub(crate) fn required(&mut self, path: &str, detail: &str) {
         self.0.push(Problem::Required {
             path: path.into(),
             detail: detail.into(),
         });
     }
-    fn invalid(&mut self, path: &str, value: &str, detail: &str) {
+    pub(crate) fn invalid(&mut self, path: &str, value: &str, detail: &str) {
         self.0.push(Problem::Invalid {
             path: path.into(),
             value: value.into(),
             detail: detail.into(),
         });
     }
-    fn not_supported(&mut self, path: &str, value: &str, supported: &'static [&'static str]) {
+    pub(crate) fn not_supported(
+        &mut self,
+        path: &str,
+        value: &str,
+        supported: &'static [&'static str],
+    ) {
         self.0.push(Problem::NotSupported {
             path: path.into(),
             value: value.into(),
             supported,
         });
     }
-    fn forbidden(&mut self, path: &str, detail: &str) {
+    pub(crate) fn forbidden(&mut self, path: &str, detail: &str) {
         self.0.push(Problem::Forbidden {
             path: path.into(),
             detail: detail.into(),
         });
     }
-    fn object<'a>(&mut self, v: &'a Value, path: &str) -> Option<&'a Map<String, Value>> {
+    pub(crate) fn object<'a>(
+        &mut self,
+        v: &'a Value,
+        path: &str,
+    ) -> Option<&'a Map<String, Value>> {
         let o = v.as_object();
         if o.is_none() {
             self.invalid(path, &v.to_string(), "must be an object");
         }
         o
     }
-    fn string<'a>(
+    pub(crate) fn string<'a>(
         &mut self,
         o: &'a Map<String, Value>,
         path: &str,
@@ -389,7 +398,7 @@ impl Problems {
             }
         }
     }
-    fn only(&mut self, o: &Map<String, Value>, path: &str, fields: &[&str]) {
+    pub(crate) fn only(&mut self, o: &Map<String, Value>, path: &str, fields: &[&str]) {
         for key in o.keys() {
             if !fields.contains(&key.as_str()) {
                 self.forbidden(&format!("{path}.{key}"), "unknown field");
@@ -533,8 +542,21 @@ fn key_data(v: &Value, path: &str, p: &mut Problems) -> Option<Keys> {
 }
 
 fn key_ref(v: &Value, path: &str, p: &mut Problems) -> Option<Keys> {
+    let r = read_key_ref(v, path, p, &[])?;
+    Some((KeySource::Ref(r), Err("not read yet".into())))
+}
+
+/// A `keyRef` object (`kind`, `name`, `key`, and the `extra` fields its owner allows).
+pub(crate) fn read_key_ref(
+    v: &Value,
+    path: &str,
+    p: &mut Problems,
+    extra: &[&str],
+) -> Option<KeyRef> {
     let o = p.object(v, path)?;
-    p.only(o, path, &["kind", "name", "key"]);
+    let mut fields = vec!["kind", "name", "key"];
+    fields.extend_from_slice(extra);
+    p.only(o, path, &fields);
     let kind = p.string(o, path, "kind");
     if let Some(k) = kind
         && !REF_KINDS.contains(&k)
@@ -549,7 +571,7 @@ fn key_ref(v: &Value, path: &str, p: &mut Problems) -> Option<Keys> {
         name: name?.to_string(),
         key: key?.to_string(),
     };
-    Some((KeySource::Ref(r), Err("not read yet".into())))
+    Some(r)
 }
 
 fn signed_identity(v: &Value, path: &str, p: &mut Problems) -> Option<SignedIdentity> {

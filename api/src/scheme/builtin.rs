@@ -374,5 +374,8 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("config.openshift.io"/"v1", "ImageTagMirrorSet", "imagetagmirrorsets", "imagetagmirrorset", Cluster, short: ["itms"], categories: &[], subresources: STATUS),
     // Oxshift's own configuration
     resource!("config.oxshift.io"/"v1", "ImageTrustPolicy", "imagetrustpolicies", "imagetrustpolicy", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("binaryauthorization.oxshift.io"/"v1", "Attestor", "attestors", "attestor", Cluster, short: [], categories: &[], subresources: NONE),
+    resource!("binaryauthorization.oxshift.io"/"v1", "Attestation", "attestations", "attestation", Namespaced, short: [], categories: &[], subresources: NONE),
+    resource!("binaryauthorization.oxshift.io"/"v1", "Policy", "policies", "policy", Cluster, short: [], categories: &[], subresources: NONE),
     resource!("operator.openshift.io"/"v1alpha1", "ImageContentSourcePolicy", "imagecontentsourcepolicies", "imagecontentsourcepolicy", Cluster, short: [], categories: &[], subresources: NONE),
 ];

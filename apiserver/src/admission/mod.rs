@@ -5,6 +5,7 @@
 //! name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
+pub mod binary_authorization;
 pub mod build_by_strategy;
 mod build_secret_injector;
 pub(crate) mod cel;
@@ -54,6 +55,7 @@ pub struct State {
     quotas: resource_quota::State,
     cluster_quotas: cluster_resource_quota::State,
     image_trust: image_trust::State,
+    binary_authorization: binary_authorization::State,
     /// The SCCs in the order they are tried.
     sccs: crate::watch::cache::Derived<Vec<crate::registry::security::model::Scc>>,
 }
@@ -101,6 +103,7 @@ pub const PLUGINS: &[&str] = &[
     webhook::MUTATING,
     owner_references::NAME,
     image_trust::NAME,
+    binary_authorization::NAME,
     build_by_strategy::NAME,
     policy::PLUGIN,
     webhook::VALIDATING,
@@ -170,6 +173,9 @@ pub async fn validate(
     }
     if on(image_trust::NAME) && image_trust::applies(a) {
         image_trust::check(server, a, obj).await?;
+    }
+    if on(binary_authorization::NAME) && binary_authorization::applies(a) {
+        binary_authorization::check(server, a, obj).await?;
     }
     if on(build_by_strategy::NAME) && build_by_strategy::applies(a) {
         build_by_strategy::check(server, a, obj).await?;

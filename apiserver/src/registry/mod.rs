@@ -17,6 +17,7 @@ pub mod apps_openshift;
 pub mod authorization;
 pub mod autoscaling;
 pub mod batch;
+pub mod binary_authorization;
 pub mod build;
 pub mod config_openshift;
 pub mod config_oxshift;
@@ -96,6 +97,9 @@ impl Registry {
             "imagetrustpolicies",
             &config_oxshift::ImageTrustPolicies,
         );
+        for (plural, strategy) in binary_authorization::STRATEGIES {
+            r.strategy("binaryauthorization.oxshift.io", plural, *strategy);
+        }
         r.strategy("", "resourcequotas", &quota::ResourceQuotas);
         r.strategy(
             "quota.openshift.io",

@@ -17,6 +17,7 @@ pub mod exec;
 pub mod explain;
 pub mod expose;
 pub mod get;
+pub mod image_attestation;
 pub mod import_image;
 pub mod login;
 pub mod logout;

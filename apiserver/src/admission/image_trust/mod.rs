@@ -17,6 +17,8 @@ use serde_json::Value;
 use trust::{ImageName, Requirement};
 
 pub use policy::{Compiled, current as current_policy};
+pub(crate) use policy::{key_bytes, key_object};
+pub(crate) use resolve::resolve;
 
 use super::{Attributes, Operation};
 use crate::ApiServer;
@@ -164,7 +166,7 @@ fn forget(server: &ApiServer) {
 
 /// The images of the pod spec at `path` (containers, init and ephemeral containers), each
 /// once, in order.
-fn images_of(obj: &Value, path: &str) -> Vec<String> {
+pub(crate) fn images_of(obj: &Value, path: &str) -> Vec<String> {
     let spec = path.split('.').fold(obj, |v, k| &v[k]);
     let mut out: Vec<String> = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {

@@ -90,7 +90,7 @@ fn revisions(policy: &str, objects: &[Option<Value>]) -> String {
     out
 }
 
-async fn key_object(server: &ApiServer, r: &KeyRef) -> Result<Option<Value>, ApiError> {
+pub(crate) async fn key_object(server: &ApiServer, r: &KeyRef) -> Result<Option<Value>, ApiError> {
     let plural = match r.kind.as_str() {
         "Secret" => "secrets",
         _ => "configmaps",
@@ -103,7 +103,7 @@ async fn key_object(server: &ApiServer, r: &KeyRef) -> Result<Option<Value>, Api
 
 /// The keyring under `key`: a ConfigMap's `binaryData` (base64) or `data` (text, armored
 /// keys), a Secret's `data` (base64).
-fn key_bytes(obj: &Value, r: &KeyRef) -> Result<Vec<u8>, String> {
+pub(crate) fn key_bytes(obj: &Value, r: &KeyRef) -> Result<Vec<u8>, String> {
     let b64 = |v: &Value| {
         base64::engine::general_purpose::STANDARD
             .decode(v.as_str().unwrap_or_default())

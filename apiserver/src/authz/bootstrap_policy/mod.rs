@@ -244,6 +244,15 @@ pub fn objects() -> Vec<Value> {
             cluster_role("registry-viewer", rules(REGISTRY_VIEWER)),
             std::slice::from_ref(&view),
         ),
+        // A project's members see the attestations vouching for its images; only holders of
+        // `system:oxshift:image-attestor` write them.
+        labelled(
+            cluster_role(
+                "system:oxshift:aggregate-to-view",
+                vec![rule(BINARY_AUTHORIZATION, &["attestations"], READ)],
+            ),
+            std::slice::from_ref(&view),
+        ),
         aggregated("basic-user", &[BASIC_USER_LABEL.to_string()]),
         labelled(
             cluster_role("system:openshift:aggregate-to-basic-user", basic_user),
@@ -352,6 +361,15 @@ pub fn objects() -> Vec<Value> {
             rules(NODE_IMAGE_CONFIG_READER),
         ),
         cluster_role("system:oxshift:node-builder", rules(NODE_BUILDER)),
+        // Who may vouch for images (CI, bound per namespace): attestations, and the attestors
+        // whose keys sign them. Attestors and the policy are cluster-admin's alone.
+        cluster_role(
+            "system:oxshift:image-attestor",
+            vec![
+                rule(BINARY_AUTHORIZATION, &["attestations"], READ_WRITE),
+                rule(BINARY_AUTHORIZATION, &["attestors"], READ),
+            ],
+        ),
         // Upstream's full access to the nodes' API, which the API server's own client
         // certificate holds to proxy logs and streams.
         cluster_role(

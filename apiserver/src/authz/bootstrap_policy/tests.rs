@@ -89,6 +89,7 @@ fn aggregated_roles_start_with_the_rules_of_their_sources() {
                 "system:aggregate-to-view",
                 "system:openshift:aggregate-to-view",
                 "registry-viewer",
+                "system:oxshift:aggregate-to-view",
             ][..],
         ),
         (
@@ -299,8 +300,10 @@ fn namespace_roles_cover_the_served_kinds() {
         "podtemplates",
         "csistoragecapacities",
     ];
+    // Attestations are written by image attestors (`system:oxshift:image-attestor`) only.
     let unwritten = [
         "appliedclusterresourcequotas",
+        "attestations",
         "endpoints",
         "endpointslices",
         "limitranges",
@@ -313,6 +316,7 @@ fn namespace_roles_cover_the_served_kinds() {
     ];
     let unupdated = [
         "appliedclusterresourcequotas",
+        "attestations",
         "endpoints",
         "endpointslices",
         "limitranges",

@@ -61,6 +61,7 @@ pub(super) const OAUTH_ONLY: &[&str] = &["oauth.openshift.io"];
 pub(super) const OS_NETWORK: &[&str] = &["network.openshift.io", ""];
 pub(super) const OS_SECURITY: &[&str] = &["security.openshift.io", ""];
 pub(super) const SECURITY_ONLY: &[&str] = &["security.openshift.io"];
+pub(super) const BINARY_AUTHORIZATION: &[&str] = &["binaryauthorization.oxshift.io"];
 
 /// One rule as data: API groups, resources (a subresource as `resource/subresource`), verbs.
 pub(super) type Rule = (

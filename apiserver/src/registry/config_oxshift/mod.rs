@@ -39,7 +39,7 @@ impl Strategy for ImageTrustPolicies {
     }
 }
 
-fn report(problem: trust::Problem, errors: &mut FieldErrors) {
+pub(crate) fn report(problem: trust::Problem, errors: &mut FieldErrors) {
     use trust::Problem::*;
     match problem {
         Required { path, detail } => errors.required(&path, &detail),

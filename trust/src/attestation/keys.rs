@@ -1,0 +1,159 @@
+//! An attestor's public keys and the signatures they verify: OpenPGP keys (a detached
+//! signature over the payload, binary or armored) and PKIX keys (a PEM
+//! `SubjectPublicKeyInfo`, ECDSA P-256/P-384 or RSA, the signature as `openssl dgst -sign`
+//! writes it: ASN.1 DER for ECDSA).
+
+use std::io::Cursor;
+
+use pgp::composed::{Deserializable, DetachedSignature};
+use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use x509_parser::prelude::FromDer;
+use x509_parser::x509::SubjectPublicKeyInfo;
+
+use crate::keyring::Keyring;
+
+/// The PKIX signature algorithms an attestor's key may name (Binary Authorization's).
+pub const ALGORITHMS: &[&str] = &[
+    "ECDSA_P256_SHA256",
+    "ECDSA_P384_SHA384",
+    "RSA_PSS_2048_SHA256",
+    "RSA_PSS_3072_SHA256",
+    "RSA_PSS_4096_SHA256",
+    "RSA_PSS_4096_SHA512",
+    "RSA_SIGN_PKCS1_2048_SHA256",
+    "RSA_SIGN_PKCS1_3072_SHA256",
+    "RSA_SIGN_PKCS1_4096_SHA256",
+    "RSA_SIGN_PKCS1_4096_SHA512",
+];
+/// A signature larger than this is refused before it is parsed.
+pub const MAX_SIGNATURE_BYTES: usize = 16 << 10;
+
+const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+const P256: &str = "1.2.840.10045.3.1.7";
+const P384: &str = "1.3.132.0.34";
+
+/// One key of an attestor, ready to verify.
+#[derive(Debug, Clone)]
+pub enum PublicKey {
+    Pgp(Keyring),
+    Pkix {
+        algorithm: &'static str,
+        /// The `subjectPublicKey` bits: an EC point or a DER `RSAPublicKey`.
+        key: Vec<u8>,
+    },
+}
+
+/// An ASCII-armored (or binary) OpenPGP public key, and its ID: the primary key's
+/// fingerprint in upper-case hex, as Binary Authorization names PGP keys.
+pub fn parse_pgp(data: &[u8]) -> Result<(PublicKey, String), String> {
+    let keyring = Keyring::parse(data)?;
+    let id = keyring
+        .fingerprints()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    Ok((PublicKey::Pgp(keyring), id))
+}
+
+/// A PEM public key (`-----BEGIN PUBLIC KEY-----`) for `algorithm`; the key's type and curve
+/// must be the algorithm's.
+pub fn parse_pkix(pem: &[u8], algorithm: &str) -> Result<PublicKey, String> {
+    let algorithm = ALGORITHMS
+        .iter()
+        .find(|a| **a == algorithm)
+        .ok_or_else(|| format!("unknown signature algorithm {algorithm:?}"))?;
+    let (_, block) =
+        x509_parser::pem::parse_x509_pem(pem).map_err(|e| format!("not a PEM public key: {e}"))?;
+    if block.label != "PUBLIC KEY" {
+        return Err(format!(
+            "the PEM block is a {:?}, not a \"PUBLIC KEY\"",
+            block.label
+        ));
+    }
+    let (_, spki) = SubjectPublicKeyInfo::from_der(&block.contents)
+        .map_err(|e| format!("not a SubjectPublicKeyInfo: {e}"))?;
+    let kind = spki.algorithm.algorithm.to_id_string();
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    let wanted = match *algorithm {
+        "ECDSA_P256_SHA256" => (EC_PUBLIC_KEY, Some(P256)),
+        "ECDSA_P384_SHA384" => (EC_PUBLIC_KEY, Some(P384)),
+        _ => (RSA_ENCRYPTION, None),
+    };
+    if kind != wanted.0 || (wanted.1.is_some() && curve.as_deref() != wanted.1) {
+        return Err(format!("the key is not a key of {algorithm}"));
+    }
+    Ok(PublicKey::Pkix {
+        algorithm,
+        key: spki.subject_public_key.data.to_vec(),
+    })
+}
+
+impl PublicKey {
+    /// Verifies `signature` over `payload`; the error says why it does not verify.
+    pub fn verify(&self, payload: &[u8], signature: &[u8]) -> Result<(), String> {
+        if signature.len() > MAX_SIGNATURE_BYTES {
+            return Err(format!(
+                "the signature is larger than {MAX_SIGNATURE_BYTES} bytes"
+            ));
+        }
+        match self {
+            PublicKey::Pgp(keyring) => {
+                let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    verify_pgp(keyring, payload, signature)
+                }));
+                checked.unwrap_or_else(|_| Err("unreadable OpenPGP signature packets".into()))
+            }
+            PublicKey::Pkix { algorithm, key } => {
+                UnparsedPublicKey::new(ring_algorithm(algorithm), key)
+                    .verify(payload, signature)
+                    .map_err(|_| format!("the signature does not verify with the {algorithm} key"))
+            }
+        }
+    }
+}
+
+fn verify_pgp(keyring: &Keyring, payload: &[u8], signature: &[u8]) -> Result<(), String> {
+    let armored = signature
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .is_some_and(|i| signature[i..].starts_with(b"-----BEGIN PGP"));
+    let detached = if armored {
+        DetachedSignature::from_armor_single(Cursor::new(signature)).map(|(s, _)| s)
+    } else {
+        DetachedSignature::from_bytes(Cursor::new(signature))
+    }
+    .map_err(|e| format!("not an OpenPGP signature: {e}"))?;
+    for key in keyring.keys() {
+        if detached.verify(key, payload).is_ok() {
+            return Ok(());
+        }
+        for sub in &key.public_subkeys {
+            if sub.verify_bindings(&key.primary_key).is_ok()
+                && detached.verify(sub, payload).is_ok()
+            {
+                return Ok(());
+            }
+        }
+    }
+    Err("the OpenPGP signature does not verify with the attestor's key".into())
+}
+
+fn ring_algorithm(name: &str) -> &'static dyn VerificationAlgorithm {
+    match name {
+        "ECDSA_P256_SHA256" => &signature::ECDSA_P256_SHA256_ASN1,
+        "ECDSA_P384_SHA384" => &signature::ECDSA_P384_SHA384_ASN1,
+        "RSA_PSS_4096_SHA512" => &signature::RSA_PSS_2048_8192_SHA512,
+        "RSA_SIGN_PKCS1_4096_SHA512" => &signature::RSA_PKCS1_2048_8192_SHA512,
+        n if n.starts_with("RSA_PSS") => &signature::RSA_PSS_2048_8192_SHA256,
+        _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+    }
+}
+
+#[cfg(test)]
+mod tests;
