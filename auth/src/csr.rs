@@ -107,6 +107,48 @@ pub fn parse(pem: &[u8]) -> Result<Request, String> {
     Ok(request)
 }
 
+/// Go's check of a CSR's `status.certificate`: PEM `CERTIFICATE` blocks without headers
+/// only, each a certificate, at least one.
+pub fn check_certificates(pem: &[u8]) -> Result<(), String> {
+    if pem.is_empty() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(pem);
+    let mut blocks = 0;
+    let mut rest: &str = &text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + "-----BEGIN ".len()..];
+        let Some((label, body)) = after.split_once("-----") else {
+            break;
+        };
+        let end = format!("-----END {label}-----");
+        let Some(stop) = body.find(&end) else {
+            break;
+        };
+        if label != "CERTIFICATE" {
+            return Err(format!(
+                "only CERTIFICATE PEM blocks are allowed, found {label:?}"
+            ));
+        }
+        let block = &body[..stop];
+        if block.lines().any(|l| l.contains(':')) {
+            return Err("no PEM block headers are permitted".into());
+        }
+        let b64: String = block.chars().filter(|c| !c.is_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| "x509: malformed certificate".to_string())?;
+        x509_parser::parse_x509_certificate(&der)
+            .map_err(|_| "x509: malformed certificate".to_string())?;
+        blocks += 1;
+        rest = &body[stop + end.len()..];
+    }
+    match blocks {
+        0 => Err("must contain at least one CERTIFICATE PEM block".into()),
+        _ => Ok(()),
+    }
+}
+
 /// Go's `%#v` of a byte slice (`[]byte{0x2d, 0x2d}`), as validation messages show a
 /// request's bytes.
 pub fn go_bytes(data: &[u8]) -> String {

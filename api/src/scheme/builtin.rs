@@ -258,6 +258,7 @@ pub const BUILTIN: &[ResourceDef] = &[
         Subresource { name: "approval", group: "", version: "", kind: "", verbs: STATUS_VERBS },
     ])
         .with_field_selectors(&["spec.signerName"])
+        .with_names(NameRule::PathSegment)
         .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_columns(columns::CERTIFICATE_SIGNING_REQUEST),
     // scheduling.k8s.io/v1

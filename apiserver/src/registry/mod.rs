@@ -18,6 +18,7 @@ pub mod authorization;
 pub mod autoscaling;
 pub mod batch;
 pub mod build;
+pub mod certificates;
 pub mod config_openshift;
 pub mod config_oxshift;
 pub mod core;
@@ -84,6 +85,11 @@ impl Registry {
             &apiextensions::CustomResourceDefinitions,
         );
         r.strategy("", "secrets", &core::Secrets);
+        r.strategy(
+            "certificates.k8s.io",
+            "certificatesigningrequests",
+            &certificates::CertificateSigningRequests,
+        );
         r.strategy("", "configmaps", &core::ConfigMaps);
         r.strategy(
             "config.openshift.io",
@@ -417,6 +423,7 @@ impl Registry {
                     "status" => Serves::Status,
                     "scale" => Serves::Scale,
                     "finalize" => Serves::Finalize,
+                    "approval" => Serves::Approval,
                     _ => continue,
                 };
                 add(sub.name, Arc::new(Generic::new(serves, strategy)));
