@@ -44,6 +44,9 @@ pub enum AdmCommand {
     Uncordon(super::drain::CordonArgs),
     /// Drain node in preparation for maintenance.
     Drain(super::drain::DrainArgs),
+    /// Approve or reject certificate requests.
+    #[command(subcommand)]
+    Certificate(super::certificate::CertificateCommand),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -148,6 +151,7 @@ pub async fn adm(g: &Globals, command: AdmCommand) -> Result<(), CliError> {
         AdmCommand::Cordon(a) => return super::drain::cordon(g, &a, true).await,
         AdmCommand::Uncordon(a) => return super::drain::cordon(g, &a, false).await,
         AdmCommand::Drain(a) => return super::drain::drain(g, &a).await,
+        AdmCommand::Certificate(c) => return super::certificate::run(g, c).await,
     };
     use AdmPolicyCommand as C;
     match command {
