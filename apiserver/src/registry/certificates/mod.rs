@@ -115,7 +115,7 @@ impl Strategy for CertificateSigningRequests {
                 map.remove(field);
             }
         }
-        if let Some(user) = user {
+        if let Some(user) = user.map(crate::authz::authorizer::user_info) {
             spec["username"] = json!(user.name);
             if !user.uid.is_empty() {
                 spec["uid"] = json!(user.uid);
