@@ -105,6 +105,7 @@ fn register_kubernetes_kind(
     use k8s_openapi::api::autoscaling::v1 as autoscaling;
     use k8s_openapi::api::autoscaling::v2 as autoscaling_v2;
     use k8s_openapi::api::batch::v1 as batch;
+    use k8s_openapi::api::certificates::v1 as certificates;
     use k8s_openapi::api::coordination::v1 as coordination;
     use k8s_openapi::api::core::v1 as core;
     use k8s_openapi::api::discovery::v1 as discovery;
@@ -163,6 +164,7 @@ fn register_kubernetes_kind(
         "networking.k8s.io" / "v1" / NetworkPolicy => networking::NetworkPolicy,
         "policy" / "v1" / PodDisruptionBudget => policy::PodDisruptionBudget,
         "scheduling.k8s.io" / "v1" / PriorityClass => scheduling::PriorityClass,
+        "certificates.k8s.io" / "v1" / CertificateSigningRequest => certificates::CertificateSigningRequest,
         "node.k8s.io" / "v1" / RuntimeClass => node::RuntimeClass,
         "storage.k8s.io" / "v1" / StorageClass => storage::StorageClass,
         "storage.k8s.io" / "v1" / CSIDriver => storage::CSIDriver,

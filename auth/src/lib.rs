@@ -1,3 +1,4 @@
+pub mod csr;
 pub mod htpasswd;
 pub mod pki;
 pub mod rbac;

@@ -21,6 +21,8 @@
 //! - `endpoints`: Services with a selector list their pods' addresses in Endpoints;
 //! - `root_ca_publisher`: every namespace holds the cluster's CA bundle in the ConfigMap
 //!   `kube-root-ca.crt`;
+//! - `csr_signing`: approved certificate signing requests of the built-in signers are signed
+//!   with the cluster CA; decided ones are removed after an hour, pending ones after a day;
 //! - `service_ca`: annotated Services get serving-cert secrets signed by the service CA,
 //!   annotated ConfigMaps its bundle;
 //! - `ingress_routes`: Ingresses are served as Routes they own (openshift-controller-manager's
@@ -56,6 +58,7 @@ pub mod build;
 pub mod cluster_quota;
 pub mod cluster_role_aggregation;
 pub mod cronjob;
+pub mod csr_signing;
 pub mod daemonset;
 pub mod deployment;
 pub mod deploymentconfig;
@@ -149,6 +152,9 @@ pub struct Options {
     /// How long the service CA's signer and serving certificates live, and how early they
     /// are replaced.
     pub service_ca_lifetimes: service_ca::certs::Lifetimes,
+    /// The cluster CA the CSR signer signs with (none: requests are approved but never
+    /// signed, as upstream's manager without signing files).
+    pub cluster_signing: Option<csr_signing::SigningCa>,
 }
 
 impl Default for Options {
@@ -158,6 +164,7 @@ impl Default for Options {
             scheduled_image_import_interval: image_import::scheduled::INTERVAL,
             root_ca: None,
             service_ca_lifetimes: service_ca::certs::Lifetimes::default(),
+            cluster_signing: None,
         }
     }
 }
@@ -184,6 +191,7 @@ pub async fn run_scheduler_elected(client: Client, election: &leader::Election) 
 /// Runs every controller until the process ends.
 pub async fn run(client: Client, options: Options) {
     let publisher = client.clone();
+    let signer = client.clone();
     tokio::join!(
         node_lifecycle::run(client.clone(), options.node_monitor_grace_period),
         service_accounts::run(client.clone()),
@@ -216,6 +224,15 @@ pub async fn run(client: Client, options: Options) {
                 None => tracing::warn!("no CA bundle: kube-root-ca.crt is not published"),
             }
         },
+        async {
+            match options.cluster_signing {
+                Some(signing) => csr_signing::run(signer, signing).await,
+                None => tracing::warn!(
+                    "no cluster signing CA: certificate signing requests are not signed"
+                ),
+            }
+        },
+        csr_signing::run_cleaner(client.clone()),
         disruption::run(client.clone()),
         job::run(client),
     );

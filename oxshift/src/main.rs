@@ -71,6 +71,23 @@ struct ControllerManagerArgs {
     scheduled_image_import_interval: std::time::Duration,
     #[command(flatten)]
     service_ca: ServiceCaArgs,
+    /// The CA certificate (PEM) the CSR signer signs with (`<data-dir>/pki/ca.crt` of
+    /// `oxshift start`); without it and its key, no request is signed.
+    #[arg(long, requires = "cluster_signing_key_file")]
+    cluster_signing_cert_file: Option<PathBuf>,
+    /// That CA's private key (PEM, `<data-dir>/pki/ca.key`).
+    #[arg(long, requires = "cluster_signing_cert_file")]
+    cluster_signing_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    cluster_signing: ClusterSigningArgs,
+}
+
+/// The CSR signer's limit.
+#[derive(clap::Args)]
+struct ClusterSigningArgs {
+    /// The longest certificate the CSR signer issues (a year); requests may ask for less.
+    #[arg(long, value_parser = seconds, default_value = "31536000s")]
+    cluster_signing_duration: std::time::Duration,
 }
 
 /// The service CA's lifetimes (upstream's by default; shorter to watch renewals and
@@ -186,6 +203,8 @@ struct StartArgs {
     scheduled_image_import_interval: std::time::Duration,
     #[command(flatten)]
     service_ca: ServiceCaArgs,
+    #[command(flatten)]
+    cluster_signing: ClusterSigningArgs,
     /// The deadline of requests that are not long-running (`?timeout=` may ask for less).
     #[arg(long, value_parser = seconds, default_value = "60s")]
     request_timeout: std::time::Duration,
@@ -503,6 +522,13 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
             scheduled_image_import_interval: args.scheduled_image_import_interval,
             root_ca: controllers::root_ca(&controllers_kubeconfig),
             service_ca_lifetimes: args.service_ca.lifetimes(),
+            // The in-process manager signs with the cluster CA, as it is handed to
+            // kube-controller-manager (its files, read by the manager itself).
+            cluster_signing: Some(controllers::csr_signing::SigningCa::from_files(
+                &args.data_dir.join("pki").join("ca.crt"),
+                &args.data_dir.join("pki").join("ca.key"),
+                args.cluster_signing.cluster_signing_duration,
+            )?),
         };
         tokio::spawn(async move {
             loop {
@@ -573,6 +599,17 @@ pub(crate) async fn terminated() {
 
 async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError> {
     let client = controllers::client(&args.kubeconfig).await?;
+    let cluster_signing = match (
+        &args.cluster_signing_cert_file,
+        &args.cluster_signing_key_file,
+    ) {
+        (Some(cert), Some(key)) => Some(controllers::csr_signing::SigningCa::from_files(
+            cert,
+            key,
+            args.cluster_signing.cluster_signing_duration,
+        )?),
+        _ => None,
+    };
     let election = controllers::leader::Election::new(Some(args.leader_elect_lease_duration));
     tracing::info!(identity = %election.identity, "Oxshift controller manager running");
     tokio::select! {
@@ -582,6 +619,7 @@ async fn controller_manager(args: ControllerManagerArgs) -> Result<(), BoxError>
             scheduled_image_import_interval: args.scheduled_image_import_interval,
             root_ca: controllers::root_ca(&args.kubeconfig),
             service_ca_lifetimes: args.service_ca.lifetimes(),
+            cluster_signing,
         }) => Err("leader election lost".into()),
         _ = terminated() => {
             tracing::info!("shutting down");

@@ -1,4 +1,4 @@
-//! Columns of the networking, scheduling, runtime, storage and flow-control kinds, as
+//! Columns of the networking, scheduling, runtime, storage, flow-control and certificate kinds, as
 //! upstream's printers define them (kube 1.32).
 
 use super::column::Special::*;
@@ -257,4 +257,30 @@ pub const PRIORITY_LEVEL_CONFIGURATION: &[Column] = &[
         Cell::PathOrNone("spec.limited.limitResponse.queuing.queueLengthLimit"),
     ),
     AGE,
+];
+
+pub const CERTIFICATE_SIGNING_REQUEST: &[Column] = &[
+    NAME,
+    AGE,
+    col(
+        "SignerName",
+        "string",
+        "signerName indicates the requested signer, and is a qualified name.",
+        Cell::PathOrNone("spec.signerName"),
+    ),
+    text(
+        "Requestor",
+        "request contains an x509 certificate signing request encoded in a \"CERTIFICATE REQUEST\" PEM block.",
+        "spec.username",
+    ),
+    special(
+        "RequestedDuration",
+        "expirationSeconds is the requested duration of validity of the issued certificate.",
+        CsrRequestedDuration,
+    ),
+    special(
+        "Condition",
+        "conditions applied to the request. Known conditions are \"Approved\", \"Denied\", and \"Failed\".",
+        CsrCondition,
+    ),
 ];

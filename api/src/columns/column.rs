@@ -116,6 +116,11 @@ pub enum Special {
     FlowSchemaDangling,
     /// A cluster quota's `spec.selector.annotations` as Go prints a map (`map[k:v]`).
     AnnotationSelector,
+    /// A certificate signing request's `spec.expirationSeconds` as a duration (`<none>`).
+    CsrRequestedDuration,
+    /// A certificate signing request's state: `Denied`, `Approved` or `Pending`, then
+    /// `,Failed` and `,Issued`.
+    CsrCondition,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -252,6 +252,15 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::ADMISSION_POLICY),
     resource!("admissionregistration.k8s.io"/"v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", "validatingadmissionpolicybinding", Cluster, short: [], categories: &["api-extensions"], subresources: NONE)
         .with_columns(columns::ADMISSION_POLICY_BINDING),
+    // certificates.k8s.io/v1
+    resource!("certificates.k8s.io"/"v1", "CertificateSigningRequest", "certificatesigningrequests", "certificatesigningrequest", Cluster, short: ["csr"], categories: &[], subresources: &[
+        status(),
+        Subresource { name: "approval", group: "", version: "", kind: "", verbs: STATUS_VERBS },
+    ])
+        .with_field_selectors(&["spec.signerName"])
+        .with_names(NameRule::PathSegment)
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::CERTIFICATE_SIGNING_REQUEST),
     // scheduling.k8s.io/v1
     resource!("scheduling.k8s.io"/"v1", "PriorityClass", "priorityclasses", "priorityclass", Cluster, short: ["pc"], categories: &[], subresources: NONE)
         .with_columns(columns::PRIORITY_CLASS),

@@ -9,6 +9,7 @@ pub mod binary_authorization;
 pub mod build_by_strategy;
 mod build_secret_injector;
 pub(crate) mod cel;
+mod certificates;
 mod cluster_resource_quota;
 mod image_policy;
 pub mod image_trust;
@@ -105,6 +106,9 @@ pub const PLUGINS: &[&str] = &[
     image_trust::NAME,
     binary_authorization::NAME,
     build_by_strategy::NAME,
+    certificates::APPROVAL,
+    certificates::SIGNING,
+    certificates::SUBJECT_RESTRICTION,
     policy::PLUGIN,
     webhook::VALIDATING,
     resource_quota::NAME,
@@ -179,6 +183,15 @@ pub async fn validate(
     }
     if on(build_by_strategy::NAME) && build_by_strategy::applies(a) {
         build_by_strategy::check(server, a, obj).await?;
+    }
+    if on(certificates::APPROVAL) && certificates::approval_applies(a) {
+        certificates::check_approval(server, a, obj).await?;
+    }
+    if on(certificates::SIGNING) && certificates::signing_applies(a) {
+        certificates::check_signing(server, a, obj).await?;
+    }
+    if on(certificates::SUBJECT_RESTRICTION) && certificates::subject_restriction_applies(a) {
+        certificates::check_subject(a, obj)?;
     }
     if on(policy::PLUGIN) {
         admitted.add(policy::validate(server, a, obj).await?);

@@ -19,6 +19,7 @@ pub mod autoscaling;
 pub mod batch;
 pub mod binary_authorization;
 pub mod build;
+pub mod certificates;
 pub mod config_openshift;
 pub mod config_oxshift;
 pub mod conversion;
@@ -86,6 +87,11 @@ impl Registry {
             &apiextensions::CustomResourceDefinitions,
         );
         r.strategy("", "secrets", &core::Secrets);
+        r.strategy(
+            "certificates.k8s.io",
+            "certificatesigningrequests",
+            &certificates::CertificateSigningRequests,
+        );
         r.strategy("", "configmaps", &core::ConfigMaps);
         r.strategy(
             "config.openshift.io",
@@ -422,6 +428,7 @@ impl Registry {
                     "status" => Serves::Status,
                     "scale" => Serves::Scale,
                     "finalize" => Serves::Finalize,
+                    "approval" => Serves::Approval,
                     _ => continue,
                 };
                 add(sub.name, Arc::new(Generic::new(serves, strategy)));

@@ -100,6 +100,17 @@ pub trait Strategy: Send + Sync {
         Ok(())
     }
 
+    /// A write of a certificate signing request's `approval` subresource (its conditions
+    /// set on the stored object): what the kind fills in or refuses.
+    fn assign_approval(
+        &self,
+        _def: &ResourceDef,
+        _obj: &mut Value,
+        _old: &Value,
+    ) -> Result<(), ApiError> {
+        Ok(())
+    }
+
     /// Takes what the write needs outside the object (allocations), writing it into `obj`.
     /// A dry run takes nothing.
     async fn reserve(

@@ -5,6 +5,7 @@ pub mod api;
 pub mod apply;
 pub mod auth;
 pub mod cancel_build;
+pub mod certificate;
 pub mod config;
 pub mod create_cluster_quota;
 pub mod create_deployment;

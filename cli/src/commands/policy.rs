@@ -47,6 +47,9 @@ pub enum AdmCommand {
     /// Manage deploy-by-digest attestations (attestors, payloads, signed attestations).
     #[command(subcommand)]
     ImageAttestation(super::image_attestation::ImageAttestationCommand),
+    /// Approve or reject certificate requests.
+    #[command(subcommand)]
+    Certificate(super::certificate::CertificateCommand),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -152,6 +155,7 @@ pub async fn adm(g: &Globals, command: AdmCommand) -> Result<(), CliError> {
         AdmCommand::Uncordon(a) => return super::drain::cordon(g, &a, false).await,
         AdmCommand::Drain(a) => return super::drain::drain(g, &a).await,
         AdmCommand::ImageAttestation(c) => return super::image_attestation::run(g, c).await,
+        AdmCommand::Certificate(c) => return super::certificate::run(g, c).await,
     };
     use AdmPolicyCommand as C;
     match command {

@@ -481,10 +481,55 @@ pub fn objects() -> Vec<Value> {
             &["system:cluster-readers"],
         ),
     ];
+    objects.extend(certificate_roles());
     objects.extend(build_strategy_roles());
     objects.extend(scc_roles());
     fill_aggregated(&mut objects);
     objects
+}
+
+/// Kubernetes' certificate roles: approving for each built-in signer (`approve` on the
+/// `signers` resource named by it), creating node client requests, and the bootstrapper's.
+fn certificate_roles() -> Vec<Value> {
+    let approver = |role: &str, signer: &str| {
+        cluster_role(
+            &format!("system:certificates.k8s.io:{role}"),
+            vec![json!({"apiGroups": CERTIFICATES, "resources": ["signers"],
+                "resourceNames": [signer], "verbs": ["approve"]})],
+        )
+    };
+    let csr_subresource = |sub: &str| {
+        cluster_role(
+            &format!("system:certificates.k8s.io:certificatesigningrequests:{sub}"),
+            vec![rule(
+                CERTIFICATES,
+                &[&format!("certificatesigningrequests/{sub}")],
+                CREATE,
+            )],
+        )
+    };
+    vec![
+        approver(
+            "kube-apiserver-client-approver",
+            "kubernetes.io/kube-apiserver-client",
+        ),
+        approver(
+            "kube-apiserver-client-kubelet-approver",
+            "kubernetes.io/kube-apiserver-client-kubelet",
+        ),
+        approver("kubelet-serving-approver", "kubernetes.io/kubelet-serving"),
+        approver("legacy-unknown-approver", "kubernetes.io/legacy-unknown"),
+        csr_subresource("nodeclient"),
+        csr_subresource("selfnodeclient"),
+        cluster_role(
+            "system:node-bootstrapper",
+            vec![rule(
+                CERTIFICATES,
+                &["certificatesigningrequests"],
+                &["create", "get", "list", "watch"],
+            )],
+        ),
+    ]
 }
 
 /// OpenShift's `system:build-strategy-<strategy>` ClusterRoles: creating a build of a strategy

@@ -1,5 +1,5 @@
-//! The generic store: every verb on every stored kind, and on its `status`, `scale` and
-//! `finalize` subresources, over the store. Objects are stored as JSON without their
+//! The generic store: every verb on every stored kind, and on its `status`, `scale`,
+//! `finalize` and `approval` subresources, over the store. Objects are stored as JSON without their
 //! resourceVersion, which is the store's mod revision. A kind's own behaviour comes from its
 //! strategy (`registry::strategy`), called in one fixed order on every write.
 
@@ -40,6 +40,8 @@ pub enum Serves {
     Status,
     Scale,
     Finalize,
+    /// A certificate signing request's `approval`: its conditions only.
+    Approval,
 }
 
 /// The generic store for one part of a kind's objects, with the kind's strategy.
@@ -60,6 +62,7 @@ impl Generic {
             Serves::Object => Part::Main,
             Serves::Status => Part::Status,
             Serves::Finalize => Part::Finalize,
+            Serves::Approval => Part::Approval,
             Serves::Scale => {
                 // A Scale has no printer columns or metadata view of its own.
                 if matches!(out.format, Format::Table | Format::Metadata) {

@@ -20,6 +20,9 @@ pub enum Part {
     Scale(api::scheme::Subresource),
     /// A namespace's `finalize` subresource: only `spec.finalizers` changes.
     Finalize,
+    /// A certificate signing request's `approval` subresource: only `status.conditions`
+    /// changes.
+    Approval,
 }
 
 /// The object a write addresses, and who writes it.
@@ -55,6 +58,7 @@ impl Target<'_> {
                 Part::Status => "status",
                 Part::Scale(_) => "scale",
                 Part::Finalize => "finalize",
+                Part::Approval => "approval",
             },
             namespace: self.namespace,
             name: self.name,
@@ -106,6 +110,21 @@ pub(super) fn next_state(
             next["spec"]["finalizers"] = obj["spec"]["finalizers"].clone();
             Ok(next)
         }
+        Part::Approval => {
+            let mut next = current.clone();
+            if !next["status"].is_object() {
+                next["status"] = json!({});
+            }
+            match obj["status"].get("conditions") {
+                Some(conditions) => next["status"]["conditions"] = conditions.clone(),
+                None => drop(
+                    next["status"]
+                        .as_object_mut()
+                        .map(|s| s.remove("conditions")),
+                ),
+            }
+            Ok(next)
+        }
     }
 }
 
@@ -113,7 +132,7 @@ pub(super) fn next_state(
 pub(super) fn view(t: &Target<'_>, obj: Value) -> Value {
     match t.part {
         Part::Scale(sub) => super::scale::view(&sub, &obj),
-        Part::Main | Part::Status | Part::Finalize => obj,
+        Part::Main | Part::Status | Part::Finalize | Part::Approval => obj,
     }
 }
 
@@ -134,7 +153,7 @@ pub(super) fn parse_write(t: &Target<'_>, body: &[u8]) -> Result<Value, ApiError
                 ))),
             }
         }
-        Part::Main | Part::Status | Part::Finalize => {
+        Part::Main | Part::Status | Part::Finalize | Part::Approval => {
             let mut obj = object::parse_body(t.def, body)?;
             object::check_identity(t.def, &mut obj, t.namespace, Some(t.name))?;
             Ok(obj)

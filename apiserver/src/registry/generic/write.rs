@@ -170,6 +170,9 @@ pub(super) async fn store_update(
             .assign_status(server, t.def, &mut next, before)
             .await?;
     }
+    if t.part == Part::Approval {
+        t.strategy.assign_approval(t.def, &mut next, before)?;
+    }
     if ownership == Ownership::Update {
         // A client that changes managedFields itself (to reset or migrate them) is obeyed.
         if !has_managed_fields(&next)
@@ -184,6 +187,7 @@ pub(super) async fn store_update(
             let subresource = match t.part {
                 Part::Status => "status",
                 Part::Scale(_) => "scale",
+                Part::Approval => "approval",
                 _ => "",
             };
             crate::managed_fields::record_update(

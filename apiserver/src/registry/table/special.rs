@@ -329,6 +329,11 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
                 .collect();
             format!("map[{}]", pairs.join(" "))
         }
+        Special::CsrRequestedDuration => at(obj, "spec.expirationSeconds")
+            .and_then(Value::as_i64)
+            .map(human_duration)
+            .unwrap_or_else(|| "<none>".into()),
+        Special::CsrCondition => csr_condition(obj),
         Special::FlowSchemaDangling => list(obj, "status.conditions")
             .find(|c| c["type"] == "Dangling")
             .map(|c| c["status"].as_str().unwrap_or_default().to_string())
@@ -427,4 +432,22 @@ fn quota(obj: &Value, limits: bool) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// kubectl's summary of a certificate signing request: denial wins over approval, then
+/// failure and the issued certificate are added.
+fn csr_condition(obj: &Value) -> String {
+    let has = |kind: &str| list(obj, "status.conditions").any(|c| c["type"] == kind);
+    let mut status = match (has("Denied"), has("Approved")) {
+        (true, _) => "Denied".to_string(),
+        (false, true) => "Approved".to_string(),
+        (false, false) => "Pending".to_string(),
+    };
+    if has("Failed") {
+        status.push_str(",Failed");
+    }
+    if !str_at(obj, "status.certificate").is_empty() {
+        status.push_str(",Issued");
+    }
+    status
 }
