@@ -409,3 +409,18 @@ async fn system_namespaces_are_exempt() {
     assert!(created.warnings().is_empty());
     created.created();
 }
+
+#[test]
+fn only_image_and_container_changes_are_judged_again() {
+    let old = full_pod("p", json!(null));
+    let mut labelled = old.clone();
+    labelled["metadata"]["labels"] = json!({"a": "b"});
+    assert!(!super::significant_update(&labelled, &old));
+    let mut image = old.clone();
+    image["spec"]["containers"][0]["image"] = json!("busybox:2");
+    assert!(super::significant_update(&image, &old));
+    let mut debugged = old.clone();
+    debugged["spec"]["ephemeralContainers"] = json!([{"name": "debug", "image": "busybox"}]);
+    assert!(super::significant_update(&debugged, &old));
+    assert!(!super::significant_update(&debugged, &debugged));
+}
