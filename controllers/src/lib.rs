@@ -13,6 +13,8 @@
 //!   finalizer is removed so that it goes;
 //! - `namespace_security`: each namespace's UID range, supplemental groups and SELinux MCS
 //!   label, allocated uniquely from a persisted allocation;
+//! - `pod_security_labels`: namespaces get the Pod Security `audit` and `warn` labels of
+//!   the most privileged SCC their service accounts may use;
 //! - `node_lifecycle`: silent nodes go Unknown, nodes are tainted by condition, pods are
 //!   evicted from lost nodes and collected when their node is gone;
 //! - `disruption`: PodDisruptionBudgets' status from the pods they pick;
@@ -80,6 +82,7 @@ pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod node_lifecycle;
 pub mod persistent_volume;
+pub mod pod_security_labels;
 pub mod replicaset;
 pub mod resource_quota;
 pub mod resources;
@@ -197,6 +200,7 @@ pub async fn run(client: Client, options: Options) {
         service_accounts::run(client.clone()),
         image_pull_secrets::run(client.clone()),
         namespace_security::run(client.clone()),
+        pod_security_labels::run(client.clone()),
         namespace_lifecycle::run(client.clone()),
         garbage_collector::run(client.clone()),
         cluster_role_aggregation::run(client.clone()),

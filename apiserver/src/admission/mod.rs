@@ -17,6 +17,7 @@ mod limit_ranger;
 mod matching;
 mod owner_references;
 mod pod_node_selector;
+pub mod pod_security;
 mod policy;
 mod project_node_selector;
 mod rbac_escalation;
@@ -102,6 +103,7 @@ pub const PLUGINS: &[&str] = &[
     scc::NAME,
     build_secret_injector::NAME,
     webhook::MUTATING,
+    pod_security::NAME,
     owner_references::NAME,
     image_trust::NAME,
     binary_authorization::NAME,
@@ -171,6 +173,11 @@ pub async fn validate(
     let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    // First of the validating plugins, as upstream orders PodSecurity: it judges the pod the
+    // mutating plugins (the SCC admission's defaults among them) left.
+    if on(pod_security::NAME) && pod_security::applies(a) {
+        admitted.add(pod_security::check(server, a, obj).await?);
     }
     if on(owner_references::NAME) && owner_references::applies(a) {
         owner_references::check(server, a, obj).await?;

@@ -75,7 +75,7 @@ pub async fn admit(
 }
 
 /// Whether a Build controls the pod (a build pod the build controller made).
-fn controlled_by_build(pod: &Value) -> bool {
+pub(crate) fn controlled_by_build(pod: &Value) -> bool {
     pod["metadata"]["ownerReferences"]
         .as_array()
         .into_iter()

@@ -1,0 +1,844 @@
+//! The Pod Security Standards' checks, as kube-apiserver's PodSecurity plugin runs them
+//! (pod-security-admission 1.32): each check judges a pod's metadata and spec (as JSON) at one
+//! policy version and answers with upstream's reason and detail. Baseline checks run at both
+//! levels; at `restricted`, a restricted check replaces the baseline check it tightens
+//! (capabilities, hostPath volumes, seccomp). Checks run in upstream's order (baseline IDs
+//! sorted, then restricted IDs sorted), which is the order of the refusal's reasons.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::policy::{Level, Version};
+
+/// Why a check refused a pod: upstream's `ForbiddenReason` and `ForbiddenDetail`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub reason: String,
+    pub detail: String,
+}
+
+/// The violations of one evaluation, in the checks' order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict(pub Vec<Violation>);
+
+impl Verdict {
+    pub fn allowed(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `host namespaces, privileged`: the reasons alone (the namespace dry run's words).
+    pub fn reasons(&self) -> String {
+        let reasons: Vec<&str> = self.0.iter().map(|v| v.reason.as_str()).collect();
+        reasons.join(", ")
+    }
+
+    /// `host namespaces (hostNetwork=true), privileged (...)`: each reason with its detail.
+    pub fn details(&self) -> String {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|v| match v.detail.as_str() {
+                "" => v.reason.clone(),
+                d => format!("{} ({d})", v.reason),
+            })
+            .collect();
+        parts.join(", ")
+    }
+}
+
+type CheckFn = fn(&Value, &Value, Version) -> Option<Violation>;
+
+/// One check: its ID, the first policy version it applies to, and the baseline check it
+/// replaces at `restricted` (from that version on).
+struct Check {
+    id: &'static str,
+    since: u32,
+    replaces: Option<&'static str>,
+    run: CheckFn,
+}
+
+const BASELINE: &[Check] = &[
+    check("appArmorProfile", 0, None, app_armor),
+    check("capabilities_baseline", 0, None, capabilities_baseline),
+    check("hostNamespaces", 0, None, host_namespaces),
+    check("hostPathVolumes", 0, None, host_path_volumes),
+    check("hostPorts", 0, None, host_ports),
+    check("privileged", 0, None, privileged),
+    check("procMount", 0, None, proc_mount),
+    check("seLinuxOptions", 0, None, se_linux_options),
+    check("seccompProfile_baseline", 0, None, seccomp_baseline),
+    check("sysctls", 0, None, sysctls),
+    check("windowsHostProcess", 0, None, windows_host_process),
+];
+
+const RESTRICTED: &[Check] = &[
+    check(
+        "allowPrivilegeEscalation",
+        8,
+        None,
+        allow_privilege_escalation,
+    ),
+    check(
+        "capabilities_restricted",
+        22,
+        Some("capabilities_baseline"),
+        capabilities_restricted,
+    ),
+    check(
+        "restrictedVolumes",
+        0,
+        Some("hostPathVolumes"),
+        restricted_volumes,
+    ),
+    check("runAsNonRoot", 0, None, run_as_non_root),
+    check("runAsUser", 23, None, run_as_user),
+    check(
+        "seccompProfile_restricted",
+        19,
+        Some("seccompProfile_baseline"),
+        seccomp_restricted,
+    ),
+];
+
+const fn check(
+    id: &'static str,
+    since: u32,
+    replaces: Option<&'static str>,
+    run: CheckFn,
+) -> Check {
+    Check {
+        id,
+        since,
+        replaces,
+        run,
+    }
+}
+
+/// Judges a pod's metadata and spec at `level` and `version`.
+pub fn evaluate(level: Level, version: Version, meta: &Value, spec: &Value) -> Verdict {
+    if level == Level::Privileged {
+        return Verdict::default();
+    }
+    let applies = |c: &&Check| version.at_least(c.since);
+    let restricted: Vec<&Check> = match level {
+        Level::Restricted => RESTRICTED.iter().filter(applies).collect(),
+        _ => Vec::new(),
+    };
+    let replaced: Vec<&str> = restricted.iter().filter_map(|c| c.replaces).collect();
+    let violations = BASELINE
+        .iter()
+        .filter(applies)
+        .filter(|c| !replaced.contains(&c.id))
+        .chain(restricted)
+        .filter_map(|c| (c.run)(meta, spec, version))
+        .collect();
+    Verdict(violations)
+}
+
+// --- helpers, as upstream's words need them ---
+
+fn pluralize<'a>(singular: &'a str, plural: &'a str, count: usize) -> &'a str {
+    if count == 1 { singular } else { plural }
+}
+
+/// `"a", "b"`.
+fn join_quote<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| go_quote(s.as_ref())).collect();
+    quoted.join(", ")
+}
+
+/// Go's `%q` of a string.
+fn go_quote(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// `container "a"` or `containers "a", "b"`.
+fn containers_named(names: &[String]) -> String {
+    format!(
+        "{} {}",
+        pluralize("container", "containers", names.len()),
+        join_quote(names)
+    )
+}
+
+/// Every container of the pod, as upstream visits them: init, regular, ephemeral.
+fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
+    ["initContainers", "containers", "ephemeralContainers"]
+        .into_iter()
+        .flat_map(move |list| spec[list].as_array().into_iter().flatten())
+}
+
+fn name(container: &Value) -> String {
+    container["name"].as_str().unwrap_or_default().to_string()
+}
+
+fn strings(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+fn is_windows(spec: &Value) -> bool {
+    spec["os"]["name"] == "windows"
+}
+
+fn sorted(set: BTreeSet<String>) -> Vec<String> {
+    set.into_iter().collect()
+}
+
+/// `pod and containers "a", "b"`: who set a bad value.
+fn setters(pod: bool, bad_containers: &[String]) -> Vec<String> {
+    let mut setters = Vec::new();
+    if pod {
+        setters.push("pod".to_string());
+    }
+    if !bad_containers.is_empty() {
+        setters.push(containers_named(bad_containers));
+    }
+    setters
+}
+
+fn violation(reason: &str, detail: String) -> Option<Violation> {
+    Some(Violation {
+        reason: reason.to_string(),
+        detail,
+    })
+}
+
+// --- baseline ---
+
+const APPARMOR_ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+
+fn app_armor(meta: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let allowed_type =
+        |p: &Value| matches!(p["type"].as_str(), Some("RuntimeDefault" | "Localhost"));
+    let mut bad_values = BTreeSet::new();
+    let profile = &spec["securityContext"]["appArmorProfile"];
+    let pod_bad = profile.is_object() && !allowed_type(profile);
+    if pod_bad {
+        bad_values.insert(profile["type"].as_str().unwrap_or_default().to_string());
+    }
+    let mut bad_containers = Vec::new();
+    for c in containers(spec) {
+        let profile = &c["securityContext"]["appArmorProfile"];
+        if profile.is_object() && !allowed_type(profile) {
+            bad_containers.push(name(c));
+            bad_values.insert(profile["type"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    let mut setters = setters(pod_bad, &bad_containers);
+    let mut bad_values = sorted(bad_values);
+    let mut annotations: Vec<String> = meta["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.starts_with(APPARMOR_ANNOTATION_PREFIX))
+        .filter_map(|(k, v)| {
+            let v = v.as_str().unwrap_or_default();
+            let allowed = v.is_empty() || v == "runtime/default" || v.starts_with("localhost/");
+            (!allowed).then(|| format!("{k}={}", go_quote(v)))
+        })
+        .collect();
+    if !annotations.is_empty() {
+        annotations.sort();
+        setters.push(pluralize("annotation", "annotations", annotations.len()).to_string());
+        bad_values.extend(annotations);
+    }
+    if setters.is_empty() {
+        return None;
+    }
+    violation(
+        pluralize(
+            "forbidden AppArmor profile",
+            "forbidden AppArmor profiles",
+            bad_values.len(),
+        ),
+        format!(
+            "{} must not set AppArmor profile type to {}",
+            setters.join(" and "),
+            join_quote(&bad_values)
+        ),
+    )
+}
+
+const DEFAULT_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+fn capabilities_baseline(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let mut bad_containers = Vec::new();
+    let mut capabilities = BTreeSet::new();
+    for c in containers(spec) {
+        let added = strings(&c["securityContext"]["capabilities"]["add"]);
+        let bad: Vec<&str> = added
+            .into_iter()
+            .filter(|cap| !DEFAULT_CAPABILITIES.contains(cap))
+            .collect();
+        if !bad.is_empty() {
+            bad_containers.push(name(c));
+            capabilities.extend(bad.into_iter().map(String::from));
+        }
+    }
+    if bad_containers.is_empty() {
+        return None;
+    }
+    violation(
+        "non-default capabilities",
+        format!(
+            "{} must not include {} in securityContext.capabilities.add",
+            containers_named(&bad_containers),
+            join_quote(&sorted(capabilities))
+        ),
+    )
+}
+
+fn host_namespaces(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let shared: Vec<String> = ["hostNetwork", "hostPID", "hostIPC"]
+        .into_iter()
+        .filter(|field| spec[*field] == true)
+        .map(|field| format!("{field}=true"))
+        .collect();
+    if shared.is_empty() {
+        return None;
+    }
+    violation("host namespaces", shared.join(", "))
+}
+
+fn volumes(spec: &Value) -> impl Iterator<Item = &Value> {
+    spec["volumes"].as_array().into_iter().flatten()
+}
+
+fn host_path_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let names: Vec<String> = volumes(spec)
+        .filter(|v| v["hostPath"].is_object())
+        .map(name)
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    violation(
+        "hostPath volumes",
+        format!(
+            "{} {}",
+            pluralize("volume", "volumes", names.len()),
+            join_quote(&names)
+        ),
+    )
+}
+
+fn host_ports(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let mut bad_containers = Vec::new();
+    let mut ports = BTreeSet::new();
+    for c in containers(spec) {
+        let used: Vec<i64> = c["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["hostPort"].as_i64())
+            .filter(|p| *p != 0)
+            .collect();
+        if !used.is_empty() {
+            bad_containers.push(name(c));
+            ports.extend(used.into_iter().map(|p| p.to_string()));
+        }
+    }
+    if bad_containers.is_empty() {
+        return None;
+    }
+    let ports = sorted(ports);
+    violation(
+        "hostPort",
+        format!(
+            "{} {} {} {}",
+            containers_named(&bad_containers),
+            pluralize("uses", "use", bad_containers.len()),
+            pluralize("hostPort", "hostPorts", ports.len()),
+            ports.join(", ")
+        ),
+    )
+}
+
+fn privileged(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let bad: Vec<String> = containers(spec)
+        .filter(|c| c["securityContext"]["privileged"] == true)
+        .map(name)
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    violation(
+        "privileged",
+        format!(
+            "{} must not set securityContext.privileged=true",
+            containers_named(&bad)
+        ),
+    )
+}
+
+fn proc_mount(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let mut bad_containers = Vec::new();
+    let mut types = BTreeSet::new();
+    for c in containers(spec) {
+        if let Some(mount) = c["securityContext"]["procMount"].as_str()
+            && mount != "Default"
+        {
+            bad_containers.push(name(c));
+            types.insert(mount.to_string());
+        }
+    }
+    if bad_containers.is_empty() {
+        return None;
+    }
+    violation(
+        "procMount",
+        format!(
+            "{} must not set securityContext.procMount to {}",
+            containers_named(&bad_containers),
+            join_quote(&sorted(types))
+        ),
+    )
+}
+
+const SELINUX_TYPES: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t"];
+
+fn se_linux_options(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let mut bad_types = BTreeSet::new();
+    let (mut set_user, mut set_role) = (false, false);
+    let mut valid = |options: &Value| -> bool {
+        if !options.is_object() {
+            return true;
+        }
+        let mut ok = true;
+        let kind = options["type"].as_str().unwrap_or_default();
+        if !SELINUX_TYPES.contains(&kind) {
+            ok = false;
+            bad_types.insert(kind.to_string());
+        }
+        if !options["user"].as_str().unwrap_or_default().is_empty() {
+            ok = false;
+            set_user = true;
+        }
+        if !options["role"].as_str().unwrap_or_default().is_empty() {
+            ok = false;
+            set_role = true;
+        }
+        ok
+    };
+    let pod_bad = !valid(&spec["securityContext"]["seLinuxOptions"]);
+    let bad_containers: Vec<String> = containers(spec)
+        .filter(|c| !valid(&c["securityContext"]["seLinuxOptions"]))
+        .map(name)
+        .collect();
+    let setters = setters(pod_bad, &bad_containers);
+    if setters.is_empty() {
+        return None;
+    }
+    // Upstream words user and role only alongside a bad type.
+    let mut data = Vec::new();
+    if !bad_types.is_empty() {
+        let types = sorted(bad_types);
+        data.push(format!(
+            "{} {}",
+            pluralize("type", "types", types.len()),
+            join_quote(&types)
+        ));
+        if set_user {
+            data.push("user may not be set".to_string());
+        }
+        if set_role {
+            data.push("role may not be set".to_string());
+        }
+    }
+    violation(
+        "seLinuxOptions",
+        format!(
+            "{} set forbidden securityContext.seLinuxOptions: {}",
+            setters.join(" and "),
+            data.join("; ")
+        ),
+    )
+}
+
+const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
+const SECCOMP_CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
+
+fn valid_seccomp(profile: &Value) -> bool {
+    matches!(
+        profile["type"].as_str(),
+        Some("RuntimeDefault" | "Localhost")
+    )
+}
+
+fn seccomp_type(profile: &Value) -> String {
+    profile["type"].as_str().unwrap_or_default().to_string()
+}
+
+fn seccomp_baseline(meta: &Value, spec: &Value, version: Version) -> Option<Violation> {
+    if !version.at_least(19) {
+        return seccomp_annotations(meta, spec);
+    }
+    let mut bad_values = BTreeSet::new();
+    let profile = &spec["securityContext"]["seccompProfile"];
+    let pod_bad = profile.is_object() && !valid_seccomp(profile);
+    if pod_bad {
+        bad_values.insert(seccomp_type(profile));
+    }
+    let mut bad_containers = Vec::new();
+    for c in containers(spec) {
+        let profile = &c["securityContext"]["seccompProfile"];
+        if profile.is_object() && !valid_seccomp(profile) {
+            bad_containers.push(name(c));
+            bad_values.insert(seccomp_type(profile));
+        }
+    }
+    let setters = setters(pod_bad, &bad_containers);
+    if setters.is_empty() {
+        return None;
+    }
+    violation(
+        "seccompProfile",
+        format!(
+            "{} must not set securityContext.seccompProfile.type to {}",
+            setters.join(" and "),
+            join_quote(&sorted(bad_values))
+        ),
+    )
+}
+
+/// Before 1.19 seccomp was set by annotations.
+fn seccomp_annotations(meta: &Value, spec: &Value) -> Option<Violation> {
+    let valid =
+        |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
+    let annotations = &meta["annotations"];
+    let mut forbidden = BTreeSet::new();
+    let keys = std::iter::once(SECCOMP_POD_ANNOTATION.to_string()).chain(
+        containers(spec).map(|c| format!("{SECCOMP_CONTAINER_ANNOTATION_PREFIX}{}", name(c))),
+    );
+    for key in keys {
+        if let Some(v) = annotations[key.as_str()].as_str()
+            && !valid(v)
+        {
+            forbidden.insert(format!("{key}={}", go_quote(v)));
+        }
+    }
+    if forbidden.is_empty() {
+        return None;
+    }
+    let forbidden = sorted(forbidden);
+    violation(
+        "seccompProfile",
+        format!(
+            "forbidden {} {}",
+            pluralize("annotation", "annotations", forbidden.len()),
+            forbidden.join(", ")
+        ),
+    )
+}
+
+/// The sysctls baseline allows, with the policy version each was allowed from.
+const SAFE_SYSCTLS: &[(&str, u32)] = &[
+    ("kernel.shm_rmid_forced", 0),
+    ("net.ipv4.ip_local_port_range", 0),
+    ("net.ipv4.tcp_syncookies", 0),
+    ("net.ipv4.ping_group_range", 0),
+    ("net.ipv4.ip_unprivileged_port_start", 0),
+    ("net.ipv4.ip_local_reserved_ports", 27),
+    ("net.ipv4.tcp_keepalive_time", 29),
+    ("net.ipv4.tcp_fin_timeout", 29),
+    ("net.ipv4.tcp_keepalive_intvl", 29),
+    ("net.ipv4.tcp_keepalive_probes", 29),
+    ("net.ipv4.tcp_rmem", 32),
+    ("net.ipv4.tcp_wmem", 32),
+];
+
+fn sysctls(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
+    let safe = |name: &str| {
+        SAFE_SYSCTLS
+            .iter()
+            .any(|(s, since)| *s == name && version.at_least(*since))
+    };
+    let forbidden: Vec<&str> = spec["securityContext"]["sysctls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["name"].as_str().unwrap_or_default())
+        .filter(|n| !safe(n))
+        .collect();
+    if forbidden.is_empty() {
+        return None;
+    }
+    violation("forbidden sysctls", forbidden.join(", "))
+}
+
+fn windows_host_process(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let host_process = |sc: &Value| sc["windowsOptions"]["hostProcess"] == true;
+    let bad_containers: Vec<String> = containers(spec)
+        .filter(|c| host_process(&c["securityContext"]))
+        .map(name)
+        .collect();
+    let setters = setters(host_process(&spec["securityContext"]), &bad_containers);
+    if setters.is_empty() {
+        return None;
+    }
+    violation(
+        "hostProcess",
+        format!(
+            "{} must not set securityContext.windowsOptions.hostProcess=true",
+            setters.join(" and ")
+        ),
+    )
+}
+
+// --- restricted ---
+
+fn allow_privilege_escalation(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
+    // From 1.25 Windows pods are exempt (the field means nothing there).
+    if version.at_least(25) && is_windows(spec) {
+        return None;
+    }
+    let bad: Vec<String> = containers(spec)
+        .filter(|c| c["securityContext"]["allowPrivilegeEscalation"] != false)
+        .map(name)
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    violation(
+        "allowPrivilegeEscalation != false",
+        format!(
+            "{} must set securityContext.allowPrivilegeEscalation=false",
+            containers_named(&bad)
+        ),
+    )
+}
+
+fn capabilities_restricted(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
+    if version.at_least(25) && is_windows(spec) {
+        return None;
+    }
+    let mut missing_drop_all = Vec::new();
+    let mut adding_forbidden = Vec::new();
+    let mut forbidden = BTreeSet::new();
+    for c in containers(spec) {
+        let capabilities = &c["securityContext"]["capabilities"];
+        if !capabilities.is_object() {
+            missing_drop_all.push(name(c));
+            continue;
+        }
+        if !strings(&capabilities["drop"]).contains(&"ALL") {
+            missing_drop_all.push(name(c));
+        }
+        let bad: Vec<&str> = strings(&capabilities["add"])
+            .into_iter()
+            .filter(|cap| *cap != "NET_BIND_SERVICE")
+            .collect();
+        if !bad.is_empty() {
+            adding_forbidden.push(name(c));
+            forbidden.extend(bad.into_iter().map(String::from));
+        }
+    }
+    let mut details = Vec::new();
+    if !missing_drop_all.is_empty() {
+        details.push(format!(
+            "{} must set securityContext.capabilities.drop=[\"ALL\"]",
+            containers_named(&missing_drop_all)
+        ));
+    }
+    if !adding_forbidden.is_empty() {
+        details.push(format!(
+            "{} must not include {} in securityContext.capabilities.add",
+            containers_named(&adding_forbidden),
+            join_quote(&sorted(forbidden))
+        ));
+    }
+    if details.is_empty() {
+        return None;
+    }
+    violation("unrestricted capabilities", details.join("; "))
+}
+
+/// The volume sources restricted allows.
+const ALLOWED_VOLUMES: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+
+/// The restricted volume sources, by the names upstream prints.
+const RESTRICTED_VOLUMES: &[&str] = &[
+    "hostPath",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "gitRepo",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "rbd",
+    "flexVolume",
+    "cinder",
+    "cephfs",
+    "flocker",
+    "fc",
+    "azureFile",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
+];
+
+fn restricted_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let mut bad = Vec::new();
+    let mut types = BTreeSet::new();
+    for volume in volumes(spec) {
+        if ALLOWED_VOLUMES.iter().any(|k| volume[*k].is_object()) {
+            continue;
+        }
+        let kind = RESTRICTED_VOLUMES
+            .iter()
+            .find(|field| volume[**field].is_object())
+            .map_or("unknown", |field| field);
+        bad.push(name(volume));
+        types.insert(kind.to_string());
+    }
+    if bad.is_empty() {
+        return None;
+    }
+    let types = sorted(types);
+    violation(
+        "restricted volume types",
+        format!(
+            "{} {} {} {} {}",
+            pluralize("volume", "volumes", bad.len()),
+            join_quote(&bad),
+            pluralize("uses", "use", bad.len()),
+            pluralize(
+                "restricted volume type",
+                "restricted volume types",
+                types.len()
+            ),
+            join_quote(&types)
+        ),
+    )
+}
+
+fn run_as_non_root(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let pod = &spec["securityContext"]["runAsNonRoot"];
+    let pod_false = *pod == false;
+    let pod_true = *pod == true;
+    let mut explicitly_bad = Vec::new();
+    let mut implicitly_bad = Vec::new();
+    for c in containers(spec) {
+        match c["securityContext"]["runAsNonRoot"].as_bool() {
+            Some(false) => explicitly_bad.push(name(c)),
+            Some(true) => {}
+            None if !pod_true => implicitly_bad.push(name(c)),
+            None => {}
+        }
+    }
+    let setters = setters(pod_false, &explicitly_bad);
+    if !setters.is_empty() {
+        return violation(
+            "runAsNonRoot != true",
+            format!(
+                "{} must not set securityContext.runAsNonRoot=false",
+                setters.join(" and ")
+            ),
+        );
+    }
+    if implicitly_bad.is_empty() {
+        return None;
+    }
+    violation(
+        "runAsNonRoot != true",
+        format!(
+            "pod or {} must set securityContext.runAsNonRoot=true",
+            containers_named(&implicitly_bad)
+        ),
+    )
+}
+
+fn run_as_user(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+    let root = |sc: &Value| sc["runAsUser"].as_i64() == Some(0);
+    let bad: Vec<String> = containers(spec)
+        .filter(|c| root(&c["securityContext"]))
+        .map(name)
+        .collect();
+    let setters = setters(root(&spec["securityContext"]), &bad);
+    if setters.is_empty() {
+        return None;
+    }
+    violation(
+        "runAsUser=0",
+        format!("{} must not set runAsUser=0", setters.join(" and ")),
+    )
+}
+
+fn seccomp_restricted(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
+    if version.at_least(25) && is_windows(spec) {
+        return None;
+    }
+    let mut bad_values = BTreeSet::new();
+    let profile = &spec["securityContext"]["seccompProfile"];
+    let pod_bad = profile.is_object() && !valid_seccomp(profile);
+    let pod_set = profile.is_object() && !pod_bad;
+    if pod_bad {
+        bad_values.insert(seccomp_type(profile));
+    }
+    let mut explicitly_bad = Vec::new();
+    let mut implicitly_bad = Vec::new();
+    for c in containers(spec) {
+        let profile = &c["securityContext"]["seccompProfile"];
+        if profile.is_object() {
+            if !valid_seccomp(profile) {
+                explicitly_bad.push(name(c));
+                bad_values.insert(seccomp_type(profile));
+            }
+        } else if !pod_set {
+            implicitly_bad.push(name(c));
+        }
+    }
+    let setters = setters(pod_bad, &explicitly_bad);
+    if !setters.is_empty() {
+        return violation(
+            "seccompProfile",
+            format!(
+                "{} must not set securityContext.seccompProfile.type to {}",
+                setters.join(" and "),
+                join_quote(&sorted(bad_values))
+            ),
+        );
+    }
+    if implicitly_bad.is_empty() {
+        return None;
+    }
+    violation(
+        "seccompProfile",
+        format!(
+            "pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
+            containers_named(&implicitly_bad)
+        ),
+    )
+}

@@ -1,0 +1,226 @@
+//! `PodSecurity`: the Pod Security Standards applied per namespace, as kube-apiserver's
+//! plugin (pod-security-admission 1.32) with OpenShift's configuration. A namespace's
+//! `pod-security.kubernetes.io/{enforce,audit,warn}[-version]` labels (`policy.rs`), over the
+//! cluster defaults (privileged enforced, restricted audited and warned of), pick the level
+//! each mode applies; the checks (`checks.rs`) judge the pod as it is about to be stored,
+//! so after the SCC admission's defaults. `enforce` refuses pods, `warn` answers with
+//! warnings and `audit` annotates the request's audit event; kinds holding a pod template
+//! get warnings and audit annotations only. Namespace writes have their labels checked, and a
+//! stricter enforce level is tried on the namespace's pods (`namespace.rs`).
+//!
+//! Exempt, as OpenShift configures it: the namespaces `default`, `kube-system` and
+//! `kube-public`, and the build controller's privileged build pods.
+
+mod checks;
+mod namespace;
+pub mod policy;
+#[cfg(test)]
+mod tests;
+
+use serde_json::Value;
+
+pub use checks::{Verdict, Violation, evaluate};
+use policy::Policy;
+
+use super::{Admitted, Attributes, Operation};
+use crate::ApiServer;
+use crate::error::{ApiError, Target};
+
+/// Upstream's name of the plugin.
+pub const NAME: &str = "PodSecurity";
+
+/// Namespaces whose pods are never judged.
+const EXEMPT_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
+const AUDIT_PREFIX: &str = policy::LABEL_PREFIX;
+
+/// Creates and updates of namespaces, pods and the kinds holding a pod template.
+pub fn applies(a: &Attributes<'_>) -> bool {
+    if !matches!(a.operation, Operation::Create | Operation::Update) {
+        return false;
+    }
+    let core = a.def.group.is_empty();
+    match (core, a.def.plural, a.subresource) {
+        (true, "namespaces", "") => true,
+        (true, "pods", "" | "ephemeralcontainers") => true,
+        (_, _, "") => a.def.pod_spec.is_some(),
+        _ => false,
+    }
+}
+
+pub async fn check(
+    server: &ApiServer,
+    a: &Attributes<'_>,
+    obj: &Value,
+) -> Result<Admitted, ApiError> {
+    if a.def.group.is_empty() && a.def.plural == "namespaces" {
+        return namespace::check(server, a, obj).await;
+    }
+    let Some(ns) = a.namespace else {
+        return Ok(Admitted::default());
+    };
+    let pod = a.def.group.is_empty() && a.def.plural == "pods";
+    if EXEMPT_NAMESPACES.contains(&ns) {
+        annotate("exempt", "namespace");
+        return Ok(Admitted::default());
+    }
+    if pod && exempt_user(a, obj) {
+        annotate("exempt", "user");
+        return Ok(Admitted::default());
+    }
+    let labels = server
+        .namespace_object(ns)
+        .await?
+        .map(|n| n["metadata"]["labels"].clone())
+        .unwrap_or(Value::Null);
+    let (policy, errors) = Policy::from_labels(&labels, Policy::OPENSHIFT_DEFAULTS);
+    let (meta, spec) = match pod {
+        true => (&obj["metadata"], &obj["spec"]),
+        false => match template_of(a, obj) {
+            Some(found) => found,
+            None => return Ok(Admitted::default()),
+        },
+    };
+    if pod {
+        if errors.is_empty() && policy.fully_privileged() {
+            annotate("enforce-policy", &policy.enforce.to_string());
+            return Ok(Admitted::default());
+        }
+        if let (Operation::Update, Some(old)) = (a.operation, a.old)
+            && !significant_update(obj, old)
+        {
+            return Ok(Admitted::default());
+        }
+    } else if errors.is_empty()
+        && policy.warn.level == policy::Level::Privileged
+        && policy.audit.level == policy::Level::Privileged
+    {
+        return Ok(Admitted::default());
+    }
+    if !errors.is_empty() {
+        annotate(
+            "error",
+            &format!("Failed to parse policy: {}", errors.summary()),
+        );
+    }
+    // Each level and version is evaluated once, as upstream caches its results.
+    let mut verdicts: Vec<(policy::LevelVersion, Verdict)> = Vec::new();
+    let mut judge = |mode: policy::LevelVersion| {
+        if let Some((_, v)) = verdicts.iter().find(|(m, _)| *m == mode) {
+            return v.clone();
+        }
+        let v = evaluate(mode.level, mode.version, meta, spec);
+        verdicts.push((mode, v.clone()));
+        v
+    };
+    let enforced = pod.then(|| judge(policy.enforce));
+    if pod {
+        annotate("enforce-policy", &policy.enforce.to_string());
+    }
+    let audit = judge(policy.audit);
+    if !audit.allowed() {
+        annotate(
+            "audit-violations",
+            &format!(
+                "would violate PodSecurity {:?}: {}",
+                policy.audit.to_string(),
+                audit.details()
+            ),
+        );
+    }
+    if let Some(verdict) = enforced.filter(|v| !v.allowed()) {
+        return Err(forbidden(
+            a,
+            obj,
+            format!(
+                "violates PodSecurity {:?}: {}",
+                policy.enforce.to_string(),
+                verdict.details()
+            ),
+        ));
+    }
+    let mut admitted = Admitted::default();
+    let warn = judge(policy.warn);
+    if !warn.allowed() {
+        admitted.warnings.push(format!(
+            "would violate PodSecurity {:?}: {}",
+            policy.warn.to_string(),
+            warn.details()
+        ));
+    }
+    Ok(admitted)
+}
+
+fn annotate(key: &str, value: &str) {
+    crate::audit::annotate_current(&format!("{AUDIT_PREFIX}{key}"), value);
+}
+
+/// The pod template's metadata and spec of a kind holding one; None when it holds none (a
+/// kind whose template is optional).
+fn template_of<'v>(a: &Attributes<'_>, obj: &'v Value) -> Option<(&'v Value, &'v Value)> {
+    let path = a.def.pod_spec?;
+    let spec = path.split('.').try_fold(obj, |v, k| v.get(k))?;
+    let meta_path = path.strip_suffix("spec")?;
+    let meta = meta_path
+        .split('.')
+        .filter(|k| !k.is_empty())
+        .chain(["metadata"])
+        .try_fold(obj, |v, k| v.get(k))
+        .unwrap_or(&Value::Null);
+    Some((meta, spec))
+}
+
+/// Build pods the build controller makes run the privileged builder: OpenShift exempts the
+/// build controller from Pod Security, as it holds the SCC those pods need.
+fn exempt_user(a: &Attributes<'_>, pod: &Value) -> bool {
+    a.user
+        .is_some_and(|u| u.name == crate::authz::bootstrap_policy::CONTROLLER_MANAGER)
+        && super::scc::controlled_by_build(pod)
+}
+
+/// Whether a pod update changes what Pod Security judges: upstream only looks again when
+/// containers are added or removed, an image changes, an ephemeral container is added, or a
+/// container's seccomp annotation changes (the rest of a pod's spec cannot change).
+fn significant_update(pod: &Value, old: &Value) -> bool {
+    let list = |p: &'_ Value, k: &str| p["spec"][k].as_array().cloned().unwrap_or_default();
+    let seccomp = |p: &Value, c: &Value| {
+        let key = format!(
+            "container.seccomp.security.alpha.kubernetes.io/{}",
+            c["name"].as_str().unwrap_or_default()
+        );
+        p["metadata"]["annotations"][key.as_str()].clone()
+    };
+    let changed =
+        |c: &Value, o: &Value| c["image"] != o["image"] || seccomp(pod, c) != seccomp(old, c);
+    for kind in ["containers", "initContainers"] {
+        let (now, before) = (list(pod, kind), list(old, kind));
+        if now.len() != before.len() || now.iter().zip(&before).any(|(c, o)| changed(c, o)) {
+            return true;
+        }
+    }
+    let before = list(old, "ephemeralContainers");
+    list(pod, "ephemeralContainers").iter().any(|c| {
+        before
+            .iter()
+            .find(|o| o["name"] == c["name"])
+            .is_none_or(|o| changed(c, o))
+    })
+}
+
+/// 403 for the pod, named as the SCC admission names it.
+fn forbidden(a: &Attributes<'_>, obj: &Value, message: String) -> ApiError {
+    let named = |field: &str| obj["metadata"][field].as_str().filter(|n| !n.is_empty());
+    let name = Some(a.name)
+        .filter(|n| !n.is_empty())
+        .or_else(|| named("name"))
+        .or_else(|| named("generateName"))
+        .unwrap_or_default();
+    ApiError::Forbidden {
+        target: Target {
+            group: String::new(),
+            resource: "pods".into(),
+            name: name.to_string(),
+        },
+        message,
+    }
+}

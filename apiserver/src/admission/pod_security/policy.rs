@@ -1,0 +1,174 @@
+//! A namespace's Pod Security policy: the level and version of each mode (`enforce`,
+//! `audit`, `warn`) from its `pod-security.kubernetes.io/*` labels over the cluster's defaults,
+//! as upstream's `PolicyToEvaluate` reads them (a bad level fails closed for enforce and open
+//! for audit and warn; warn follows a stricter enforce level nobody set a warn level beside).
+
+use crate::registry::validation::{Bad, FieldErrors, key};
+use serde_json::Value;
+
+pub const LABEL_PREFIX: &str = "pod-security.kubernetes.io/";
+
+/// A Pod Security Standards level, least to most restrictive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Privileged => "privileged",
+            Level::Baseline => "baseline",
+            Level::Restricted => "restricted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Level, &'static str> {
+        match s {
+            "privileged" => Ok(Level::Privileged),
+            "baseline" => Ok(Level::Baseline),
+            "restricted" => Ok(Level::Restricted),
+            _ => Err("must be one of privileged, baseline, restricted"),
+        }
+    }
+}
+
+/// A policy version: `latest` or `v1.<minor>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Version(Option<u32>);
+
+impl Version {
+    pub const LATEST: Version = Version(None);
+
+    pub fn minor(minor: u32) -> Version {
+        Version(Some(minor))
+    }
+
+    pub fn parse(s: &str) -> Result<Version, &'static str> {
+        const BAD: &str = "must be \"latest\" or \"v1.x\"";
+        if s == "latest" {
+            return Ok(Version::LATEST);
+        }
+        let minor = s.strip_prefix("v1.").ok_or(BAD)?;
+        let canonical = minor == "0" || (!minor.starts_with('0') && !minor.is_empty());
+        match minor.parse::<u32>() {
+            Ok(m) if canonical && minor.bytes().all(|b| b.is_ascii_digit()) => Ok(Version(Some(m))),
+            _ => Err(BAD),
+        }
+    }
+
+    /// Whether checks that start at `v1.<minor>` apply at this version.
+    pub fn at_least(self, minor: u32) -> bool {
+        self.0.is_none_or(|m| m >= minor)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            None => f.write_str("latest"),
+            Some(m) => write!(f, "v1.{m}"),
+        }
+    }
+}
+
+/// One mode's level and version, printed `restricted:latest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LevelVersion {
+    pub level: Level,
+    pub version: Version,
+}
+
+impl std::fmt::Display for LevelVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.level.as_str(), self.version)
+    }
+}
+
+/// What each mode applies in a namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub enforce: LevelVersion,
+    pub audit: LevelVersion,
+    pub warn: LevelVersion,
+}
+
+impl Policy {
+    /// OpenShift's cluster defaults: privileged enforced, restricted audited and warned of.
+    pub const OPENSHIFT_DEFAULTS: Policy = Policy {
+        enforce: LevelVersion {
+            level: Level::Privileged,
+            version: Version::LATEST,
+        },
+        audit: LevelVersion {
+            level: Level::Restricted,
+            version: Version::LATEST,
+        },
+        warn: LevelVersion {
+            level: Level::Restricted,
+            version: Version::LATEST,
+        },
+    };
+
+    pub fn fully_privileged(&self) -> bool {
+        [self.enforce, self.audit, self.warn]
+            .iter()
+            .all(|m| m.level == Level::Privileged)
+    }
+
+    /// The policy a namespace's labels (a JSON object) set over `defaults`, and what was
+    /// wrong with them.
+    pub fn from_labels(labels: &Value, defaults: Policy) -> (Policy, FieldErrors) {
+        let mut p = defaults;
+        let mut errors = FieldErrors::default();
+        let label = |name: &str| {
+            labels
+                .get(format!("{LABEL_PREFIX}{name}"))
+                .map(|v| v.as_str().unwrap_or_default())
+        };
+        let level = |name: &str, fallback: Level, errors: &mut FieldErrors| {
+            let value = label(name)?;
+            Some(Level::parse(value).unwrap_or_else(|m| {
+                invalid(errors, name, value, m);
+                fallback
+            }))
+        };
+        let version = |name: &str, errors: &mut FieldErrors| {
+            let name = format!("{name}-version");
+            let value = label(&name)?;
+            Some(Version::parse(value).unwrap_or_else(|m| {
+                invalid(errors, &name, value, m);
+                Version::LATEST
+            }))
+        };
+        // A bad enforce level fails closed; bad audit and warn levels fail open.
+        let enforce_level = level("enforce", Level::Restricted, &mut errors);
+        let has_enforce_level = enforce_level.is_some() && errors.is_empty();
+        p.enforce.level = enforce_level.unwrap_or(p.enforce.level);
+        p.enforce.version = version("enforce", &mut errors).unwrap_or(p.enforce.version);
+        p.audit.level = level("audit", Level::Privileged, &mut errors).unwrap_or(p.audit.level);
+        p.audit.version = version("audit", &mut errors).unwrap_or(p.audit.version);
+        let warn_level = level("warn", Level::Privileged, &mut errors);
+        let warn_version = version("warn", &mut errors);
+        p.warn.level = warn_level.unwrap_or(p.warn.level);
+        p.warn.version = warn_version.unwrap_or(p.warn.version);
+        // Warn follows an explicitly stricter enforce level.
+        if warn_level.is_none() && has_enforce_level && p.enforce.level > p.warn.level {
+            p.warn.level = p.enforce.level;
+            if warn_version.is_none() {
+                p.warn.version = p.enforce.version;
+            }
+        }
+        (p, errors)
+    }
+}
+
+fn invalid(errors: &mut FieldErrors, name: &str, value: &str, message: &str) {
+    errors.invalid(
+        &key("metadata.labels", &format!("{LABEL_PREFIX}{name}")),
+        Bad::Str(value),
+        message,
+    );
+}
