@@ -244,4 +244,39 @@ mod tests {
         index.remove(&("p".into(), "a".into()));
         assert!(index.by_key.is_empty() && index.key_of.is_empty());
     }
+
+    /// A sync that expects a change (its own write, say) waits for the watch to bring it,
+    /// and then reads it.
+    #[tokio::test]
+    async fn a_sync_waits_for_what_it_expects() {
+        use crate::testing::{self, Reply};
+        let (send, sent) = tokio::sync::watch::channel(false);
+        let value = |name: &str, rv: &str| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "p", "resourceVersion": rv,
+                    "labels": {"owner": "x"}}})
+        };
+        let (client, _) = testing::client(move |r| match r.path.as_str() {
+            "/api/v1/configmaps" if r.is_watch() => {
+                let mut sent = sent.clone();
+                Reply::Events(
+                    Box::pin(async move { drop(sent.wait_for(|s| *s).await) }),
+                    vec![json!({"type": "ADDED", "object": value("b", "5")})],
+                )
+            }
+            "/api/v1/configmaps" => testing::list(vec![value("a", "1")]),
+            _ => testing::status(404, "NotFound"),
+        });
+        let (cache, feed) = WatchCache::<ConfigMap>::start(client, owner);
+        let feed = tokio::spawn(feed);
+        cache.caught_up().await;
+        assert_eq!(cache.get("x").len(), 1);
+        cache.expect(&object("b", "x", "5").metadata.meta);
+        let waiting = tokio::time::timeout(Duration::from_millis(300), cache.caught_up()).await;
+        assert!(waiting.is_err(), "the sync did not wait for the change");
+        send.send_replace(true);
+        cache.caught_up().await;
+        assert_eq!(cache.get("x").len(), 2);
+        feed.abort();
+    }
 }
