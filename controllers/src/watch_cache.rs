@@ -176,14 +176,25 @@ impl<K> WatchCache<K> {
     }
 
     /// Waits (a little at most) until the cache is listed and has read every expected change.
+    /// A change it never reads (its object gone before a relist, say) is given up after one
+    /// wait, unless a newer one was expected meanwhile, so that it holds up no other sync.
     pub async fn caught_up(&self) {
         let expected = self.expected.load(Ordering::Acquire);
         let mut read = self.read.subscribe();
-        let _ = tokio::time::timeout(
+        let waited = tokio::time::timeout(
             CATCH_UP_WAIT,
             read.wait_for(|r| r.listed && r.revision >= expected),
         )
         .await;
+        if waited.is_err() {
+            let reached = self.read.borrow().revision;
+            let _ = self.expected.compare_exchange(
+                expected,
+                reached,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
     }
 
     /// The objects filed under `key`, as cached.
@@ -277,6 +288,29 @@ mod tests {
         send.send_replace(true);
         cache.caught_up().await;
         assert_eq!(cache.get("x").len(), 2);
+        feed.abort();
+    }
+
+    /// A change the watch never brings holds up one sync, not every one after it.
+    #[tokio::test]
+    async fn a_change_never_read_is_given_up() {
+        use crate::testing::{self, Reply};
+        let (client, _) = testing::client(move |r| match r.path.as_str() {
+            "/api/v1/configmaps" if r.is_watch() => Reply::Open,
+            "/api/v1/configmaps" => testing::list(vec![json!({"apiVersion": "v1",
+                "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "p",
+                    "resourceVersion": "1", "labels": {"owner": "x"}}})]),
+            _ => testing::status(404, "NotFound"),
+        });
+        let (cache, feed) = WatchCache::<ConfigMap>::start(client, owner);
+        let feed = tokio::spawn(feed);
+        cache.caught_up().await;
+        cache.expect(&object("gone", "x", "9").metadata.meta);
+        let first = tokio::time::Instant::now();
+        cache.caught_up().await;
+        assert!(first.elapsed() >= CATCH_UP_WAIT);
+        let next = tokio::time::timeout(Duration::from_millis(500), cache.caught_up()).await;
+        assert!(next.is_ok(), "the next sync waited for it again");
         feed.abort();
     }
 }
