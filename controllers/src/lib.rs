@@ -96,6 +96,7 @@ pub mod statefulset;
 pub mod template_instance;
 #[cfg(test)]
 mod testing;
+pub mod watch_cache;
 pub mod work_queue;
 pub mod workload_status;
 

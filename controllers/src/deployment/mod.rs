@@ -3,7 +3,9 @@
 //! by RollingUpdate (maxSurge/maxUnavailable) or Recreate; a template equal to an old one
 //! (`kubectl rollout undo`) brings that ReplicaSet back under a new revision; old ReplicaSets
 //! beyond `revisionHistoryLimit` go; the status carries the replica counts and the
-//! Available/Progressing conditions `kubectl rollout status` reads.
+//! Available/Progressing conditions `kubectl rollout status` reads. ReplicaSets are read from
+//! the controller's cache, indexed by their controlling owner (`watch_cache.rs`), never listed
+//! per sync; each write to one is expected there before the next sync reads it.
 
 pub mod hash;
 pub mod plan;
@@ -14,8 +16,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -24,6 +27,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::watch_cache::WatchCache;
 use crate::workload_status;
 
 pub const HASH_LABEL: &str = "pod-template-hash";
@@ -35,6 +39,27 @@ const COMPONENT: &str = "deployment-controller";
 struct Context {
     client: Client,
     retries: Retries,
+    /// Every ReplicaSet, by the uid of its controller (`orphan/<namespace>` without one).
+    replica_sets: Arc<WatchCache<ReplicaSet>>,
+}
+
+/// What a ReplicaSet is filed under in the cache: its controller's uid, or its namespace's
+/// orphans (which a Deployment may adopt).
+fn filed_under(rs: &Object<ReplicaSet>) -> Option<String> {
+    let meta = &rs.metadata.meta;
+    let controller = meta
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true));
+    Some(match controller {
+        Some(owner) => owner.uid.clone(),
+        None => orphans_of(meta.namespace.as_deref().unwrap_or_default()),
+    })
+}
+
+fn orphans_of(namespace: &str) -> String {
+    format!("orphan/{namespace}")
 }
 
 /// A template without the hash label, as JSON, to compare templates (upstream's
@@ -98,12 +123,14 @@ async fn scale(
         Api::namespaced(ctx.client.clone(), &rs.namespace().unwrap_or_default());
     let patch = json!({"metadata": {"annotations": {DESIRED: desired, MAX_REPLICAS: max}},
         "spec": {"replicas": to}});
-    api.patch(
-        &rs.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(patch),
-    )
-    .await?;
+    let patched = api
+        .patch(
+            &rs.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await?;
+    ctx.replica_sets.expect(&patched.metadata.meta);
     if from != to {
         let way = if to > from { "up" } else { "down" };
         let message = format!(
@@ -123,18 +150,23 @@ async fn scale(
     Ok(())
 }
 
-/// The ReplicaSets the deployment controls, oldest first.
+/// The ReplicaSets the deployment controls, oldest first, from the cache once it has seen
+/// every change expected.
 async fn owned(ctx: &Context, d: &Deployment) -> Result<Vec<ReplicaSet>, Error> {
     let ns = d.namespace().unwrap_or_default();
     let api: Api<Object<ReplicaSet>> = Api::namespaced(ctx.client.clone(), &ns);
     let uid = d.metadata.uid.clone().unwrap_or_default();
+    ctx.replica_sets.caught_up().await;
+    let cached = [
+        ctx.replica_sets.get(&uid),
+        ctx.replica_sets.get(&orphans_of(&ns)),
+    ];
     let mut list = Vec::new();
-    for rs in api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
+    for rs in cached
+        .iter()
+        .flatten()
+        .filter(|o| o.metadata.meta.namespace.as_deref() == Some(ns.as_str()))
+        .filter_map(|o| o.object.clone())
     {
         let controller = rs
             .owner_references()
@@ -172,7 +204,10 @@ async fn owned(ctx: &Context, d: &Deployment) -> Result<Vec<ReplicaSet>, Error> 
                     )
                     .await
                 {
-                    Ok(adopted) => list.extend(adopted.object),
+                    Ok(adopted) => {
+                        ctx.replica_sets.expect(&adopted.metadata.meta);
+                        list.extend(adopted.object)
+                    }
                     Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -237,6 +272,7 @@ async fn create_new(
     let api: Api<Object<ReplicaSet>> = Api::namespaced(ctx.client.clone(), &ns);
     match api.create(&PostParams::default(), &Object::new(rs)).await {
         Ok(created) => {
+            ctx.replica_sets.expect(&created.metadata.meta);
             let message = format!("Scaled up replica set {name} from 0 to {replicas}");
             events::record(
                 &ctx.client,
@@ -316,12 +352,14 @@ async fn sync(d: &Deployment, ctx: &Context) -> Result<Action, Error> {
             if revision(&rs) <= max_old_revision && !paused {
                 let api: Api<Object<ReplicaSet>> = Api::namespaced(ctx.client.clone(), &ns);
                 let patch = json!({"metadata": {"annotations": {REVISION: (max_old_revision + 1).to_string()}}});
-                api.patch(
-                    &rs.name_any(),
-                    &PatchParams::default(),
-                    &Patch::Merge(patch),
-                )
-                .await?;
+                let patched = api
+                    .patch(
+                        &rs.name_any(),
+                        &PatchParams::default(),
+                        &Patch::Merge(patch),
+                    )
+                    .await?;
+                ctx.replica_sets.expect(&patched.metadata.meta);
                 return Ok(Action::requeue(Duration::from_millis(100)));
             }
             Some(rs)
@@ -473,20 +511,37 @@ fn error_policy(obj: Arc<Object<Deployment>>, error: &Error, ctx: Arc<Context>) 
         .retry("deployment", &key_of(&obj.metadata.meta), error)
 }
 
+/// The Deployments controlling a ReplicaSet (as kube-runtime's `owns` finds them).
+fn controlling(rs: &Meta<ReplicaSet>) -> Vec<ObjectRef<Object<Deployment>>> {
+    let meta = &rs.metadata.meta;
+    meta.owner_references
+        .iter()
+        .flatten()
+        .filter(|o| o.kind == "Deployment" && o.api_version == "apps/v1")
+        .map(|o| ObjectRef::new(&o.name).within(meta.namespace.as_deref().unwrap_or_default()))
+        .collect()
+}
+
 pub async fn run(client: Client) {
+    let (replica_sets, feed) = WatchCache::start(client.clone(), filed_under);
     let ctx = Arc::new(Context {
         client: client.clone(),
         retries: Retries::new(),
+        replica_sets: Arc::clone(&replica_sets),
     });
-    Controller::new(
+    let controller = Controller::new(
         Api::<Object<Deployment>>::all(client.clone()),
         watcher::Config::default(),
     )
-    .owns(
+    .watches(
         Api::<Meta<ReplicaSet>>::all(client),
         watcher::Config::default(),
+        move |rs| {
+            replica_sets.expect(&rs.metadata.meta);
+            controlling(&rs)
+        },
     )
     .run(reconcile, error_policy, ctx)
-    .for_each(|_| futures::future::ready(()))
-    .await;
+    .for_each(|_| futures::future::ready(()));
+    tokio::join!(feed, controller);
 }

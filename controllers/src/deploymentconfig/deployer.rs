@@ -26,7 +26,7 @@ use super::hook_pod::{self, Point};
 use super::hooks::{self, Hook, Progress};
 use super::keys;
 use super::rollout::{self, Rc, Strategy};
-use super::{deployment_of, deployments};
+use super::{Deployments, deployment_of, deployments};
 use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
@@ -40,6 +40,8 @@ const DEFAULT_TIMEOUT: i64 = 600;
 struct Context {
     client: Client,
     retries: Retries,
+    /// The configs' replication controllers, shared with the config controller.
+    deployments: Arc<Deployments>,
 }
 
 /// Go's `metav1.Time.String()`, as upstream writes the deployer's timestamps.
@@ -111,7 +113,10 @@ async fn annotate(
         )
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(patched) => {
+            ctx.deployments.expect(&patched.metadata.meta);
+            Ok(())
+        }
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(e.into()),
     }
@@ -236,7 +241,7 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
         .parse()
         .unwrap_or_else(|_| config["spec"]["replicas"].as_i64().unwrap_or(0) as i32);
     let version = deployment_of(rc).version;
-    let siblings = deployments(&ctx.client, &namespace, &config_name, None).await?;
+    let siblings = deployments(&ctx.deployments, &namespace, &config_name, None).await;
     let from = siblings
         .iter()
         .map(deployment_of)
@@ -286,12 +291,14 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
             own_size = Some(*replicas);
             continue;
         }
-        api.patch(
-            target,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
-        )
-        .await?;
+        let patched = api
+            .patch(
+                target,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+            )
+            .await?;
+        ctx.deployments.expect(&patched.metadata.meta);
     }
     let post = due(Point::Post);
     // The post hook runs once the deployment is at full size, before it is complete.
@@ -305,8 +312,10 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
     if step.done && post.is_none() {
         if let Some(replicas) = own_size {
             let size = json!({"spec": {"replicas": replicas}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(size))
+            let patched = api
+                .patch(&name, &PatchParams::default(), &Patch::Merge(size))
                 .await?;
+            ctx.deployments.expect(&patched.metadata.meta);
         }
         let mut lines = step.log;
         lines.push("--> Success".into());
@@ -346,7 +355,7 @@ async fn next(rc: &ReplicationController, ctx: &Context) -> Result<Action, Error
             .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
             .await
         {
-            Ok(_) => {}
+            Ok(patched) => ctx.deployments.expect(&patched.metadata.meta),
             Err(kube::Error::Api(e)) if e.code == 404 => {}
             Err(e) => return Err(e.into()),
         }
@@ -454,10 +463,11 @@ fn error_policy(
         .retry("deployer", &key_of(&obj.metadata.meta), error)
 }
 
-pub async fn run(client: Client) {
+pub async fn run(client: Client, deployments: Arc<Deployments>) {
     let ctx = Arc::new(Context {
         client: client.clone(),
         retries: Retries::new(),
+        deployments,
     });
     Controller::new(
         Api::<Object<ReplicationController>>::all(client),

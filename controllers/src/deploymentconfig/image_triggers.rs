@@ -5,9 +5,13 @@
 //! their watches, so a stream's change touches only its followers (no scans). The watches
 //! are read all along; followers are brought up to date by workers off a work queue, each
 //! retried with a growing delay until it succeeds (a follower whose one chance failed would
-//! otherwise wait for its stream's next change). Decisions are in `trigger_fields.rs`.
+//! otherwise wait for its stream's next change). The streams, and the configs, are kept whole
+//! from their watches, so that a worker reads neither again before its guarded patch (one
+//! refused because the kept copy was behind is computed again from a fresh read). Decisions
+//! are in `trigger_fields.rs`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::stream::{BoxStream, StreamExt};
@@ -44,10 +48,51 @@ struct Follower {
 /// What the watches report.
 enum Seen {
     /// An object follows these image streams (`<ns>/<stream>`) now (none when deleted), by
-    /// triggers summed up in the signature (what it follows, not what it last resolved).
-    Follows(Follower, HashSet<String>, String),
-    /// An image stream changed.
-    Stream(String),
+    /// triggers summed up in the signature (what it follows, not what it last resolved);
+    /// the object whole when its watch reads it so.
+    Follows(Follower, HashSet<String>, String, Option<Arc<Value>>),
+    /// An image stream changed (its content), or went (none).
+    Stream(String, Option<Arc<Value>>),
+}
+
+/// The newest copies the watches gave of the streams and of the followers they read whole,
+/// shared by the loop (which writes them before it touches anyone) and the workers.
+#[derive(Default)]
+struct Copies {
+    streams: RwLock<HashMap<String, Arc<Value>>>,
+    objects: RwLock<HashMap<Follower, Arc<Value>>>,
+}
+
+impl Copies {
+    fn stream(&self, key: &str) -> Option<Arc<Value>> {
+        let streams = self.streams.read().unwrap_or_else(|e| e.into_inner());
+        streams.get(key).cloned()
+    }
+
+    fn object(&self, who: &Follower) -> Option<Arc<Value>> {
+        let objects = self.objects.read().unwrap_or_else(|e| e.into_inner());
+        objects.get(who).cloned()
+    }
+
+    /// Keeps what an event carries, before anyone it touches is worked on.
+    fn keep(&self, event: &Seen) {
+        match event {
+            Seen::Stream(key, stream) => {
+                let mut streams = self.streams.write().unwrap_or_else(|e| e.into_inner());
+                match stream {
+                    Some(s) => streams.insert(key.clone(), Arc::clone(s)),
+                    None => streams.remove(key),
+                };
+            }
+            Seen::Follows(who, streams, _, object) => {
+                let mut objects = self.objects.write().unwrap_or_else(|e| e.into_inner());
+                match object {
+                    Some(o) if !streams.is_empty() => objects.insert(who.clone(), Arc::clone(o)),
+                    _ => objects.remove(who),
+                };
+            }
+        }
+    }
 }
 
 /// Image streams → their followers, and back.
@@ -143,7 +188,7 @@ where
                 namespace,
                 name: meta.name.clone().unwrap_or_default(),
             };
-            Seen::Follows(who, streams, annotation.cloned().unwrap_or_default())
+            Seen::Follows(who, streams, annotation.cloned().unwrap_or_default(), None)
         });
         futures::future::ready(seen)
     })
@@ -182,7 +227,12 @@ fn configs(client: &Client) -> BoxStream<'static, Seen> {
                 .as_ref()
                 .map(|dc| signature(&dc.spec))
                 .unwrap_or_default();
-            Seen::Follows(who, streams, signature)
+            let whole = o
+                .object
+                .as_ref()
+                .filter(|_| !deleted)
+                .map(|dc| Arc::new(dc.to_json()));
+            Seen::Follows(who, streams, signature, whole)
         });
         futures::future::ready(seen)
     })
@@ -203,41 +253,60 @@ fn signature(spec: &Value) -> String {
 
 fn streams(client: &Client) -> BoxStream<'static, Seen> {
     watcher(
-        Api::<Meta<ImageStream>>::all(client.clone()),
+        Api::<Object<ImageStream>>::all(client.clone()),
         watcher::Config::default(),
     )
     .default_backoff()
     .filter_map(|event| {
         let seen = match event {
-            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
-                let meta = &o.metadata.meta;
-                Some(Seen::Stream(format!(
-                    "{}/{}",
-                    meta.namespace.as_deref().unwrap_or_default(),
-                    meta.name.as_deref().unwrap_or_default()
-                )))
-            }
+            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => Some((o, false)),
+            Ok(watcher::Event::Delete(o)) => Some((o, true)),
             _ => None,
-        };
+        }
+        .map(|(o, deleted)| {
+            let meta = &o.metadata.meta;
+            let key = format!(
+                "{}/{}",
+                meta.namespace.as_deref().unwrap_or_default(),
+                meta.name.as_deref().unwrap_or_default()
+            );
+            let whole = o
+                .object
+                .filter(|_| !deleted)
+                .and_then(|s| serde_json::to_value(s).ok())
+                .map(Arc::new);
+            Seen::Stream(key, whole)
+        });
         futures::future::ready(seen)
     })
     .boxed()
 }
 
-/// The current images of the tags an object follows (each stream read once). A stream that
-/// does not exist resolves nothing; one that cannot be read fails the whole (to be retried).
-async fn resolver(client: &Client, tags: &[Tag]) -> Result<HashMap<Tag, String>, kube::Error> {
+/// The current images of the tags an object follows (each stream read once, from the
+/// watch's copy when there is one). A stream that does not exist resolves nothing; one that
+/// cannot be read fails the whole (to be retried).
+async fn resolver(
+    client: &Client,
+    copies: &Copies,
+    tags: &[Tag],
+) -> Result<HashMap<Tag, String>, kube::Error> {
     let mut images = HashMap::new();
-    let mut streams: HashMap<String, Option<Value>> = HashMap::new();
+    let mut streams: HashMap<String, Option<Arc<Value>>> = HashMap::new();
     for tag in tags {
         let key = tag.stream_key();
         if !streams.contains_key(&key) {
-            let api: Api<Object<ImageStream>> = Api::namespaced(client.clone(), &tag.namespace);
-            let found = api
-                .get_opt(&tag.stream)
-                .await?
-                .and_then(|o| o.object)
-                .and_then(|s| serde_json::to_value(s).ok());
+            let found = match copies.stream(&key) {
+                Some(kept) => Some(kept),
+                None => {
+                    let api: Api<Object<ImageStream>> =
+                        Api::namespaced(client.clone(), &tag.namespace);
+                    api.get_opt(&tag.stream)
+                        .await?
+                        .and_then(|o| o.object)
+                        .and_then(|s| serde_json::to_value(s).ok())
+                        .map(Arc::new)
+                }
+            };
             streams.insert(key.clone(), found);
         }
         if let Some(image) = streams[&key]
@@ -255,14 +324,19 @@ async fn resolver(client: &Client, tags: &[Tag]) -> Result<HashMap<Tag, String>,
 /// status and annotation writes of the workload's own controller, frequent while it rolls
 /// out, never make it conflict; a patch refused because the object changed is computed
 /// again from a fresh read, and a failure leaves the follower to be retried.
-async fn react(client: &Client, who: &Follower) -> Result<(), Error> {
+async fn react(client: &Client, copies: &Copies, who: &Follower) -> Result<(), Error> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &who.namespace, &api_resource(who.kind));
+    // The watch's copy first; after a refusal (it was behind), a fresh read.
+    let mut kept = copies.object(who);
     for _ in 0..ATTEMPTS {
-        let Some(object) = api.get_opt(&who.name).await? else {
-            return Ok(());
+        let value = match kept.take() {
+            Some(value) => Value::clone(&value),
+            None => match api.get_opt(&who.name).await? {
+                Some(object) => serde_json::to_value(&object).unwrap_or_default(),
+                None => return Ok(()),
+            },
         };
-        let value = serde_json::to_value(&object).unwrap_or_default();
         let annotation = value["metadata"]["annotations"][trigger_fields::TRIGGERS_ANNOTATION]
             .as_str()
             .map(str::to_string);
@@ -278,7 +352,7 @@ async fn react(client: &Client, who: &Follower) -> Result<(), Error> {
             .map(|(t, _)| t)
             .collect()
         };
-        let images = resolver(client, &tags).await?;
+        let images = resolver(client, copies, &tags).await?;
         let lookup = |t: &Tag| images.get(t).cloned();
         let next = if who.kind == "DeploymentConfig" {
             trigger_fields::update_config(&value, lookup)
@@ -320,7 +394,7 @@ fn touched(
     signatures: &mut HashMap<Follower, String>,
 ) -> Vec<Follower> {
     match event {
-        Seen::Follows(who, streams, signature) => {
+        Seen::Follows(who, streams, signature, _) => {
             let follows = !streams.is_empty();
             index.set(&who, streams);
             // A follower whose triggers changed may need an image its streams already
@@ -334,7 +408,7 @@ fn touched(
             };
             if changed { vec![who] } else { Vec::new() }
         }
-        Seen::Stream(stream) => index.of(&stream),
+        Seen::Stream(stream, _) => index.of(&stream),
     }
 }
 
@@ -353,19 +427,21 @@ pub async fn run(client: Client) {
         streams(&client),
     ]);
     let mut index = Index::default();
+    let copies = Arc::new(Copies::default());
     let mut signatures: HashMap<Follower, String> = HashMap::new();
     let mut queue = Scheduler::<Follower>::new([]).with(CONCURRENT, FIRST_RETRY, LAST_RETRY);
     let mut workers = Workers::<Follower>::default();
     loop {
         let now = Instant::now();
         while let Some(who) = queue.next(now) {
-            let (client, target) = (client.clone(), who.clone());
-            workers.spawn(who, async move { react(&client, &target).await });
+            let (client, copies, target) = (client.clone(), Arc::clone(&copies), who.clone());
+            workers.spawn(who, async move { react(&client, &copies, &target).await });
         }
         let retry = queue.next_retry();
         tokio::select! {
             event = seen.next() => {
                 let Some(event) = event else { return };
+                copies.keep(&event);
                 for who in touched(event, &mut index, &mut signatures) {
                     queue.touch(who);
                 }
@@ -433,21 +509,29 @@ mod tests {
                 who.clone(),
                 HashSet::from(["p/app".to_string()]),
                 sig.into(),
+                None,
             )
         };
-        let unannotated = Seen::Follows(who.clone(), HashSet::new(), String::new());
+        let unannotated = Seen::Follows(who.clone(), HashSet::new(), String::new(), None);
         assert!(touched(unannotated, &mut index, &mut signatures).is_empty());
         assert_eq!(
             touched(follows("a"), &mut index, &mut signatures),
             vec![who.clone()]
         );
         assert!(touched(follows("a"), &mut index, &mut signatures).is_empty());
-        let stream = || Seen::Stream("p/app".into());
+        let stream = || Seen::Stream("p/app".into(), None);
         assert_eq!(
             touched(stream(), &mut index, &mut signatures),
             vec![who.clone()]
         );
-        assert!(touched(Seen::Stream("p/other".into()), &mut index, &mut signatures).is_empty());
+        assert!(
+            touched(
+                Seen::Stream("p/other".into(), None),
+                &mut index,
+                &mut signatures
+            )
+            .is_empty()
+        );
         assert_eq!(
             touched(follows("b"), &mut index, &mut signatures),
             vec![who.clone()]

@@ -13,7 +13,9 @@
 //!   workloads' `image.openshift.io/triggers` annotations, resolved into their templates.
 //!
 //! Decisions are in `decide.rs` (the config controller's) and `rollout.rs` (the
-//! strategies'); this module and `deployer.rs` only read and write.
+//! strategies'); this module and `deployer.rs` only read and write. Both read a config's
+//! replication controllers from one cache indexed by config (`watch_cache.rs`), never listed
+//! per sync; each write to one is expected there before the next sync reads it.
 
 pub mod decide;
 pub mod deployer;
@@ -30,8 +32,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ReplicationController;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -40,14 +43,29 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::watch_cache::WatchCache;
 use decide::Deployment;
 use types::DeploymentConfig;
 
 const COMPONENT: &str = "deploymentconfig-controller";
 
+/// Every replication controller made for a config, by `<namespace>/<config>`.
+pub type Deployments = WatchCache<ReplicationController>;
+
 struct Context {
     client: Client,
     retries: Retries,
+    deployments: Arc<Deployments>,
+}
+
+/// What a replication controller is filed under: its config's name label in its namespace.
+fn filed_under(rc: &Object<ReplicationController>) -> Option<String> {
+    let meta = &rc.metadata.meta;
+    let config = meta.labels.as_ref()?.get(keys::CONFIG_NAME)?;
+    Some(format!(
+        "{}/{config}",
+        meta.namespace.as_deref().unwrap_or_default()
+    ))
 }
 
 fn now() -> String {
@@ -99,21 +117,19 @@ pub fn deployment_of(rc: &ReplicationController) -> Deployment {
     }
 }
 
-/// The replication controllers of `dc` (those it controls), by version.
+/// The replication controllers of config `name` (those it controls when its `uid` is
+/// given), by version, from the cache once it has seen every change expected.
 async fn deployments(
-    client: &Client,
+    cache: &Deployments,
     namespace: &str,
     name: &str,
     uid: Option<&str>,
-) -> Result<Vec<ReplicationController>, Error> {
-    let api: Api<Object<ReplicationController>> = Api::namespaced(client.clone(), namespace);
-    let selector = format!("{}={name}", keys::CONFIG_NAME);
-    let mut list: Vec<ReplicationController> = api
-        .list(&ListParams::default().labels(&selector))
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
+) -> Vec<ReplicationController> {
+    cache.caught_up().await;
+    let mut list: Vec<ReplicationController> = cache
+        .get(&format!("{namespace}/{name}"))
+        .iter()
+        .filter_map(|o| o.object.clone())
         .filter(|rc| {
             uid.is_none_or(|uid| {
                 rc.owner_references()
@@ -123,10 +139,15 @@ async fn deployments(
         })
         .collect();
     list.sort_by_key(|rc| deployment_of(rc).version);
-    Ok(list)
+    list
 }
 
-async fn patch_status(ctx: &Context, dc: &DeploymentConfig, status: Value) -> Result<(), Error> {
+/// Merges `status` into the config's; the config as patched (`None` when it is gone).
+async fn patch_status(
+    ctx: &Context,
+    dc: &DeploymentConfig,
+    status: Value,
+) -> Result<Option<DeploymentConfig>, Error> {
     let api: Api<Object<DeploymentConfig>> = Api::namespaced(ctx.client.clone(), dc.namespace());
     match api
         .patch_status(
@@ -136,8 +157,8 @@ async fn patch_status(ctx: &Context, dc: &DeploymentConfig, status: Value) -> Re
         )
         .await
     {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Ok(patched) => Ok(patched.object),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -154,7 +175,7 @@ async fn report(
     if decide::same_status(&dc.status, &wanted) {
         return Ok(());
     }
-    patch_status(ctx, dc, wanted).await
+    patch_status(ctx, dc, wanted).await.map(drop)
 }
 
 async fn scale(
@@ -166,12 +187,14 @@ async fn scale(
 ) -> Result<(), Error> {
     let api: Api<Object<ReplicationController>> =
         Api::namespaced(ctx.client.clone(), dc.namespace());
-    api.patch(
-        rc,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"replicas": to}})),
-    )
-    .await?;
+    let patched = api
+        .patch(
+            rc,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": to}})),
+        )
+        .await?;
+    ctx.deployments.expect(&patched.metadata.meta);
     let message = format!("Scaled replication controller \"{rc}\" from {from} to {to}");
     events::record(
         &ctx.client,
@@ -213,8 +236,10 @@ async fn cancel_running(
             continue;
         }
         let patch = json!({"metadata": {"annotations": {keys::CANCELLED: "true", keys::STATUS_REASON: keys::SUPERSEDED}}});
-        api.patch(&d.name, &PatchParams::default(), &Patch::Merge(patch))
+        let patched = api
+            .patch(&d.name, &PatchParams::default(), &Patch::Merge(patch))
             .await?;
+        ctx.deployments.expect(&patched.metadata.meta);
         let message = format!(
             "Cancelled deployment \"{}\" superceded by version {}",
             d.name,
@@ -261,6 +286,7 @@ async fn create_deployment(
             .map_err(|e| Error::Invalid(format!("replication controller of {}: {e}", dc.name())))?;
     match api.create(&PostParams::default(), &Object::new(rc)).await {
         Ok(created) => {
+            ctx.deployments.expect(&created.metadata.meta);
             let message = format!(
                 "Created new replication controller \"{}\" for version {version}",
                 keys::rc_name(dc.name(), version)
@@ -310,12 +336,12 @@ async fn create_deployment(
 
 async fn sync(dc: &DeploymentConfig, ctx: &Context) -> Result<Action, Error> {
     let rcs = deployments(
-        &ctx.client,
+        &ctx.deployments,
         dc.namespace(),
         dc.name(),
         dc.metadata.uid.as_deref(),
     )
-    .await?;
+    .await;
     let list: Vec<Deployment> = rcs.iter().map(deployment_of).collect();
     let version = dc.latest_version();
     // A deployment made before its version was recorded (a crash in between): record it.
@@ -346,13 +372,20 @@ async fn sync(dc: &DeploymentConfig, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     if let Some(details) = decide::triggered(dc, latest) {
-        patch_status(
+        let moved = patch_status(
             ctx,
             dc,
             json!({"latestVersion": version + 1, "details": details}),
         )
         .await?;
-        return Ok(Action::await_change());
+        // The new version's replication controller at once, from the config as moved on
+        // (its name is the version's: made twice, the second is refused).
+        return match moved {
+            Some(moved) if moved.latest_version() == version + 1 => {
+                create_deployment(ctx, &moved, &list).await
+            }
+            _ => Ok(Action::await_change()),
+        };
     }
     match latest {
         Some(d) if !d.terminal() => {
@@ -383,19 +416,35 @@ fn error_policy(obj: Arc<Object<DeploymentConfig>>, error: &Error, ctx: Arc<Cont
         .retry("deploymentconfig", &key_of(&obj.metadata.meta), error)
 }
 
+/// The configs controlling a replication controller (as kube-runtime's `owns` finds them).
+fn controlling(rc: &Meta<ReplicationController>) -> Vec<ObjectRef<Object<DeploymentConfig>>> {
+    let meta = &rc.metadata.meta;
+    meta.owner_references
+        .iter()
+        .flatten()
+        .filter(|o| o.kind == "DeploymentConfig" && o.api_version == "apps.openshift.io/v1")
+        .map(|o| ObjectRef::new(&o.name).within(meta.namespace.as_deref().unwrap_or_default()))
+        .collect()
+}
+
 /// The config controller.
-async fn run_configs(client: Client) {
+async fn run_configs(client: Client, deployments: Arc<Deployments>) {
     let ctx = Arc::new(Context {
         client: client.clone(),
         retries: Retries::new(),
+        deployments: Arc::clone(&deployments),
     });
     Controller::new(
         Api::<Object<DeploymentConfig>>::all(client.clone()),
         watcher::Config::default(),
     )
-    .owns(
+    .watches(
         Api::<Meta<ReplicationController>>::all(client),
         watcher::Config::default(),
+        move |rc| {
+            deployments.expect(&rc.metadata.meta);
+            controlling(&rc)
+        },
     )
     .run(reconcile, error_policy, ctx)
     .for_each(|_| futures::future::ready(()))
@@ -404,9 +453,11 @@ async fn run_configs(client: Client) {
 
 /// Runs the config controller, the deployer and the image trigger controller.
 pub async fn run(client: Client) {
+    let (deployments, feed) = Deployments::start(client.clone(), filed_under);
     tokio::join!(
-        run_configs(client.clone()),
-        deployer::run(client.clone()),
+        feed,
+        run_configs(client.clone(), Arc::clone(&deployments)),
+        deployer::run(client.clone(), deployments),
         image_triggers::run(client),
     );
 }

@@ -2,10 +2,9 @@
 //! picks in its namespace (`expectedPods`, `desiredHealthy`, `currentHealthy`,
 //! `disruptionsAllowed`, the `DisruptionAllowed` condition), keeping the `disruptedPods` that
 //! evictions recorded until those pods go or their time runs out. Pods are read from the
-//! controller's cache (`pods.rs`), never listed per sync.
+//! controller's cache of pods by namespace (`watch_cache.rs`), never listed per sync.
 
 pub mod decide;
-mod pods;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -25,11 +24,12 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::lenient::{Meta, Object};
 use crate::replicaset::pods::is_ready;
+use crate::watch_cache::WatchCache;
 use crate::{selector, workload_status};
 
 struct Context {
     client: Client,
-    pods: Arc<pods::PodCache>,
+    pods: Arc<WatchCache<Pod>>,
     retries: Retries,
 }
 
@@ -96,7 +96,7 @@ async fn sync(pdb: &PodDisruptionBudget, ctx: &Context) -> Result<Action, Error>
     let ns = pdb.namespace().unwrap_or_default();
     let spec = pdb.spec.clone().unwrap_or_default();
     ctx.pods.caught_up().await;
-    let cached = ctx.pods.in_namespace(&ns);
+    let cached = ctx.pods.get(&ns);
     let all: Vec<&Pod> = cached.iter().filter_map(|o| o.object.as_ref()).collect();
     // A budget without a selector picks no pod; an empty one picks them all.
     let pods: Vec<&Pod> = match &spec.selector {
@@ -200,7 +200,9 @@ fn error_policy(obj: Arc<Object<PodDisruptionBudget>>, error: &Error, ctx: Arc<C
 }
 
 pub async fn run(client: Client) {
-    let (pod_cache, pod_feed) = pods::PodCache::start(client.clone());
+    let (pod_cache, pod_feed) = WatchCache::start(client.clone(), |p: &Object<Pod>| {
+        p.metadata.meta.namespace.clone()
+    });
     let ctx = Arc::new(Context {
         client: client.clone(),
         pods: Arc::clone(&pod_cache),
@@ -217,7 +219,7 @@ pub async fn run(client: Client) {
             watcher::Config::default(),
             move |pod| {
                 let m = &pod.metadata.meta;
-                pod_cache.woke(m);
+                pod_cache.expect(m);
                 let empty = BTreeMap::new();
                 let labels = m.labels.as_ref().unwrap_or(&empty);
                 budgets
