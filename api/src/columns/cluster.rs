@@ -258,3 +258,18 @@ pub const PRIORITY_LEVEL_CONFIGURATION: &[Column] = &[
     ),
     AGE,
 ];
+
+pub const API_SERVICE: &[Column] = &[
+    NAME,
+    special(
+        "Service",
+        "The reference to the service that hosts this API endpoint.",
+        ApiServiceService,
+    ),
+    special(
+        "Available",
+        "Whether this service is available.",
+        ApiServiceAvailable,
+    ),
+    AGE,
+];

@@ -5,10 +5,10 @@
 //! changed the object; validating ones all at once. Failures follow each webhook's
 //! `failurePolicy`; messages are upstream's.
 
-pub(in crate::admission) mod client;
+pub(crate) mod client;
 mod config;
 mod metrics;
-mod resolve;
+pub(crate) mod resolve;
 mod review;
 
 use std::sync::Arc;
