@@ -325,6 +325,28 @@ fn apiservices_are_validated_as_upstream() {
         "service/nowhere in \"default\" is not present",
         MINUTE,
     );
+    // A custom resource definition's group version gets its Local APIService, which goes
+    // with the definition.
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gizmos.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object"}}}]}});
+    let file = c.file("crd.json", &crd.to_string());
+    c.kubectl_ok(&["create", "-f", &file]);
+    c.wait_for(
+        &["apiservice", "v1.example.com"],
+        "{.metadata.labels.kube-aggregator\\.kubernetes\\.io/automanaged} {.spec.groupPriorityMinimum} {.status.conditions[0].reason}",
+        "true 1000 Local",
+        MINUTE,
+    );
+    c.kubectl_ok(&["delete", "crd", "gizmos.example.com"]);
+    e2e::wait_until("the CRD's APIService to go", MINUTE, || {
+        let out = c.kubectl(&["get", "apiservice", "v1.example.com"]);
+        (!out.status.success()).then_some(())
+    });
+
     let out = c.kubectl(&["get", "--raw", "/apis/wardle.example.com/v1"]);
     assert!(!out.status.success());
     assert!(
