@@ -8,7 +8,8 @@ resource, flunders, as an extension API server does behind the aggregator:
     X-Remote-User and X-Remote-Group headers believed;
   - GET /apis/wardle.example.com/v1 answers its APIResourceList;
   - GET /apis/wardle.example.com/v1/namespaces/NS/flunders answers a FlunderList holding one
-    flunder named after the remote user, whose spec records who asked.
+    flunder named after the remote user, whose spec records who asked; with `watch=true`, a
+    stream of two events half a second apart.
 Every request is appended to the file named by AGGREGATED_LOG, one JSON line each.
 """
 
@@ -16,6 +17,7 @@ import json
 import os
 import ssl
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GROUP_VERSION = "wardle.example.com/v1"
@@ -46,6 +48,24 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def watch(self, namespace, user):
+        """Two events, the second a moment after the first, then the end of the stream."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for n in (1, 2):
+            event = {"type": "ADDED", "object": {
+                "apiVersion": GROUP_VERSION, "kind": "Flunder",
+                "metadata": {"name": "watched-%d" % n, "namespace": namespace, "resourceVersion": str(n)},
+                "spec": {"remoteUser": user}}}
+            data = (json.dumps(event) + "\n").encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+            time.sleep(0.5)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
     def do_GET(self):
         peer = self.connection.getpeercert() or {}
         common_names = [v for rdn in peer.get("subject", ()) for (k, v) in rdn if k == "commonName"]
@@ -67,6 +87,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, RESOURCES)
         if len(parts) == 6 and parts[:3] == ["apis", "wardle.example.com", "v1"] \
                 and parts[3] == "namespaces" and parts[5] == "flunders":
+            if "watch=true" in self.path:
+                return self.watch(parts[4], user)
             flunder = {"apiVersion": GROUP_VERSION, "kind": "Flunder",
                        "metadata": {"name": "flunder-for-" + user.replace(":", "-"), "namespace": parts[4],
                                     "creationTimestamp": "2026-01-01T00:00:00Z"},

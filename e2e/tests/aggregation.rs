@@ -180,7 +180,7 @@ fn aggregated_server_is_reached_as_the_user_and_watched_for_availability() {
         "create",
         "clusterrole",
         "flunder-reader",
-        "--verb=get,list",
+        "--verb=get,list,watch",
         "--resource=flunders.wardle.example.com",
     ]);
     c.kubectl_ok(&[
@@ -224,6 +224,24 @@ fn aggregated_server_is_reached_as_the_user_and_watched_for_availability() {
             .contains(&json!("system:authenticated")),
         "{listed}"
     );
+    // A watch streams through.
+    let (ok, events, stderr) = alice(
+        &c,
+        &kubeconfig,
+        &[
+            "get",
+            "--raw",
+            &format!("/apis/wardle.example.com/v1/namespaces/{NS}/flunders?watch=true"),
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let events: Vec<Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1]["object"]["metadata"]["name"], "watched-2");
+    assert_eq!(events[1]["object"]["spec"]["remoteUser"], "alice");
     // Authorization is still Oxshift's: alice may not list flunders elsewhere.
     let (ok, _, stderr) = alice(&c, &kubeconfig, &["get", "flunders", "-n", "default"]);
     assert!(!ok && stderr.contains("forbidden"), "{stderr}");
