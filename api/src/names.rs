@@ -30,6 +30,24 @@ pub fn dns1123_label(name: &str) -> Vec<String> {
     errors
 }
 
+/// Problems with `name` as a DNS-1035 label (starts with a letter; e.g. an API version); empty
+/// when valid.
+pub fn dns1035_label(name: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    if name.len() > LABEL_MAX {
+        errors.push(format!("must be no more than {LABEL_MAX} characters"));
+    }
+    if !is_label(name) || !name.as_bytes()[0].is_ascii_lowercase() {
+        errors.push(
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an \
+             alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', \
+             regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+                .to_string(),
+        );
+    }
+    errors
+}
+
 /// Problems with `name` as a DNS-1123 subdomain (most object names); empty when valid.
 pub fn dns1123_subdomain(name: &str) -> Vec<String> {
     let mut errors = Vec::new();

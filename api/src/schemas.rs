@@ -37,6 +37,9 @@ pub fn schema_name(group: &str, version: &str, kind: &str) -> String {
     if group == "apiextensions.k8s.io" {
         return format!("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{version}.{kind}");
     }
+    if group == "apiregistration.k8s.io" {
+        return format!("io.k8s.kube-aggregator.pkg.apis.apiregistration.{version}.{kind}");
+    }
     let package = match group {
         "" => "core",
         g => g.split('.').next().unwrap_or_default(),
@@ -132,6 +135,11 @@ fn register_kubernetes_kind(
         use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
         generator.subschema_for::<apiextensions::CustomResourceDefinition>();
         open_schema_values(generator);
+        return true;
+    }
+    if (group, version, kind) == ("apiregistration.k8s.io", "v1", "APIService") {
+        use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1 as apiregistration;
+        generator.subschema_for::<apiregistration::APIService>();
         return true;
     }
     kinds! {

@@ -64,6 +64,7 @@ impl ApiServer {
             let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
             self.create_if_missing(def, ns).await?;
         }
+        self.publish_authentication().await?;
         for obj in authz::bootstrap_policy::namespaced_objects() {
             let plural = match obj["kind"].as_str() {
                 Some("Role") => "roles",

@@ -3,6 +3,7 @@
 //! the resources, `bootstrap` creates what a fresh cluster needs. ARCHITECTURE.md has the map.
 
 pub mod admission;
+pub mod aggregation;
 pub mod audit;
 pub mod authn;
 pub mod authz;
@@ -82,6 +83,8 @@ pub struct ApiServer {
     pub image_source: Option<Arc<dyn image_source::RegistrySource>>,
     /// The admission plugins switched off (`--disable-admission-plugins`).
     pub admission: admission::Config,
+    /// APIServices: the aggregated group versions and the front proxy's identity.
+    pub aggregation: aggregation::Aggregation,
 }
 
 /// The request limits, upstream's defaults unless configured.
@@ -145,7 +148,15 @@ impl ApiServer {
             image_source: None,
             apps_domain: DEFAULT_APPS_DOMAIN.to_string(),
             admission: admission::Config::default(),
+            aggregation: aggregation::Aggregation::default(),
         }
+    }
+
+    /// The same server proxying aggregated group versions as `front_proxy`'s client, and
+    /// publishing its CAs in `kube-system/extension-apiserver-authentication`.
+    pub fn with_front_proxy(mut self, front_proxy: aggregation::FrontProxy) -> Self {
+        self.aggregation = aggregation::Aggregation::new(Some(front_proxy));
+        self
     }
 
     /// The same server giving routes hosts under `domain`.

@@ -14,8 +14,8 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::http::serve::User;
 use crate::{
-    ApiServer, KUBERNETES_VERSION, Shared, audit, authn, discovery, http, image_registry, metrics,
-    oauth, openapi, registry,
+    ApiServer, KUBERNETES_VERSION, Shared, aggregation, audit, authn, discovery, http,
+    image_registry, metrics, oauth, openapi, registry,
 };
 
 fn json(value: &Value) -> Response {
@@ -52,10 +52,19 @@ async fn api_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 async fn apis_root(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let table = s.aggregation.table();
     discovery_root(
         &headers,
-        || discovery::aggregated(&s.served().scheme, false),
-        || discovery::api_group_list(&s.served().scheme),
+        || {
+            let mut doc = discovery::aggregated(&s.served().scheme, false);
+            aggregation::discovery::merge_aggregated(&mut doc, &table);
+            doc
+        },
+        || {
+            let mut doc = discovery::api_group_list(&s.served().scheme);
+            aggregation::discovery::merge_group_list(&mut doc, &table);
+            doc
+        },
     )
 }
 
@@ -67,7 +76,9 @@ async fn core_resources(State(s): State<Shared>, Path(version): Path<String>) ->
 }
 
 async fn group(State(s): State<Shared>, Path(group): Path<String>) -> Response {
-    match discovery::api_group(&s.served().scheme, &group) {
+    let found = discovery::api_group(&s.served().scheme, &group)
+        .or_else(|| aggregation::discovery::group(&s.aggregation.table(), &group));
+    match found {
         Some(doc) => json(&doc),
         None => ApiError::PathNotFound.into_response(),
     }
@@ -274,6 +285,11 @@ impl ApiServer {
             .merge(image_registry::routes())
             .fallback(registry::dispatch::handle)
             // Innermost first: the chain runs from the last layer added to the first.
+            // Aggregated group versions go to their servers once authorized.
+            .layer(middleware::from_fn_with_state(
+                self.clone(),
+                aggregation::proxy::layer,
+            ))
             .layer(middleware::from_fn_with_state(self.clone(), authorize))
             .layer(middleware::from_fn_with_state(
                 self.clone(),

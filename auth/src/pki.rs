@@ -185,9 +185,13 @@ impl Pki {
     }
 
     fn new_ca() -> Result<CertKey> {
+        Self::new_ca_named("oxshift-ca")
+    }
+
+    fn new_ca_named(common_name: &str) -> Result<CertKey> {
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::default();
-        params.distinguished_name = name("oxshift-ca", &[]);
+        params.distinguished_name = name(common_name, &[]);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -203,25 +207,82 @@ impl Pki {
     }
 
     fn issuer(&self) -> Result<Issuer<'static, KeyPair>> {
-        let key = KeyPair::from_pem(&self.ca.key_pem)?;
-        Ok(Issuer::from_ca_cert_pem(&self.ca.cert_pem, key)?)
+        issuer_of(&self.ca)
     }
 
-    fn issue(&self, mut params: CertificateParams, years: i64) -> Result<CertKey> {
-        let key = KeyPair::generate()?;
-        params.use_authority_key_identifier_extension = true;
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        validity(&mut params, years);
-        let cert = params.signed_by(&key, &self.issuer()?)?;
-        Ok(CertKey {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        })
+    fn issue(&self, params: CertificateParams, years: i64) -> Result<CertKey> {
+        issue_by(&self.issuer()?, params, years)
     }
 
+    /// The front proxy's own CA and its client certificate (`front-proxy-client`), made once
+    /// and kept as `front-proxy-ca.*` and `front-proxy-client.*`: what the server presents to
+    /// aggregated API servers, which trust the CA it publishes for request headers only.
+    pub fn front_proxy(&self) -> Result<FrontProxy> {
+        let ca = self.kept_or_made("front-proxy-ca", || Self::new_ca_named("front-proxy-ca"))?;
+        let client = self.kept_or_made(FRONT_PROXY_CLIENT, || {
+            let mut params = CertificateParams::default();
+            params.distinguished_name = name(FRONT_PROXY_CLIENT, &[]);
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            issue_by(&issuer_of(&ca)?, params, CLIENT_YEARS)
+        })?;
+        Ok(FrontProxy { ca, client })
+    }
+
+    /// `<file>.crt`/`<file>.key` under the PKI directory, made by `make` when missing.
+    fn kept_or_made(&self, file: &str, make: impl FnOnce() -> Result<CertKey>) -> Result<CertKey> {
+        let (crt, key) = (
+            self.dir.join(format!("{file}.crt")),
+            self.dir.join(format!("{file}.key")),
+        );
+        if crt.exists() && key.exists() {
+            return Ok(CertKey {
+                cert_pem: read(&crt)?,
+                key_pem: read(&key)?,
+            });
+        }
+        let made = make()?;
+        write(&key, &made.key_pem, 0o600)?;
+        write(&crt, &made.cert_pem, 0o644)?;
+        Ok(made)
+    }
+}
+
+/// The common name of the front proxy's client certificate (what aggregated servers allow
+/// by `requestheader-allowed-names`).
+pub const FRONT_PROXY_CLIENT: &str = "front-proxy-client";
+
+/// The front proxy's CA and client certificate.
+#[derive(Clone, Debug)]
+pub struct FrontProxy {
+    pub ca: CertKey,
+    pub client: CertKey,
+}
+
+fn issuer_of(ca: &CertKey) -> Result<Issuer<'static, KeyPair>> {
+    let key = KeyPair::from_pem(&ca.key_pem)?;
+    Ok(Issuer::from_ca_cert_pem(&ca.cert_pem, key)?)
+}
+
+fn issue_by(
+    issuer: &Issuer<'static, KeyPair>,
+    mut params: CertificateParams,
+    years: i64,
+) -> Result<CertKey> {
+    let key = KeyPair::generate()?;
+    params.use_authority_key_identifier_extension = true;
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    validity(&mut params, years);
+    let cert = params.signed_by(&key, issuer)?;
+    Ok(CertKey {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+impl Pki {
     fn issue_serving(&self, names: &[String]) -> Result<CertKey> {
         let mut params = CertificateParams::new(names.to_vec())?;
         params.distinguished_name = name(names.first().map_or("oxshift", String::as_str), &[]);
@@ -400,6 +461,37 @@ mod tests {
         assert_eq!(
             std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
             0o600
+        );
+    }
+
+    #[test]
+    fn front_proxy_has_its_own_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = Pki::ensure(dir.path(), &["localhost".to_string()]).unwrap();
+        let front = pki.front_proxy().unwrap();
+        assert_ne!(front.ca.cert_pem, pki.ca.cert_pem);
+        assert_eq!(
+            pki.front_proxy().unwrap().client.cert_pem,
+            front.client.cert_pem
+        );
+        let der = CertificateDer::from_pem_slice(front.client.cert_pem.as_bytes()).unwrap();
+        assert_eq!(
+            client_identity(&der),
+            Some((FRONT_PROXY_CLIENT.to_string(), vec![]))
+        );
+        // Signed by the front proxy's CA, not the cluster's.
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let ca_der = CertificateDer::from_pem_slice(front.ca.cert_pem.as_bytes()).unwrap();
+        let (_, ca) = x509_parser::parse_x509_certificate(&ca_der).unwrap();
+        assert_eq!(cert.issuer(), ca.subject());
+        assert_eq!(
+            ca.subject()
+                .iter_common_name()
+                .next()
+                .unwrap()
+                .as_str()
+                .unwrap(),
+            "front-proxy-ca"
         );
     }
 

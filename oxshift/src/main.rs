@@ -469,11 +469,20 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
         &kubelet_client.cert_pem,
         &kubelet_client.key_pem,
     )?;
+    let front_proxy = pki.front_proxy()?;
     let api = apiserver::ApiServer::new(
         api::Scheme::builtin(),
         store,
         format!("{host}:{}", listen.port()),
     )
+    .with_front_proxy(apiserver::aggregation::FrontProxy {
+        client: apiserver::aggregation::ClientCert {
+            cert_pem: front_proxy.client.cert_pem,
+            key_pem: front_proxy.client.key_pem,
+        },
+        ca_pem: front_proxy.ca.cert_pem,
+        client_ca_pem: pki.ca.cert_pem.clone(),
+    })
     .with_service_account_tokens(tokens)
     .with_node_client(node_client)
     .with_apps_domain(args.router.apps_domain.clone())
@@ -505,6 +514,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     let api = Arc::new(api);
     api.bootstrap().await?;
     api.start_custom_resources();
+    api.start_aggregation();
     let registry = match registry {
         Some(prepared) => Some(prepared.start(&api, &server).await?),
         None => None,

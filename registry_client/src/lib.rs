@@ -28,6 +28,8 @@ mod error;
 pub mod media_types;
 mod token;
 mod transport;
+/// A verifier accepting any server certificate (for insecure servers).
+pub use transport::unverified;
 
 #[cfg(test)]
 mod tests;

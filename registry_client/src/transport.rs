@@ -209,6 +209,13 @@ fn pool(tls: rustls::ClientConfig) -> Pool {
 #[derive(Debug)]
 struct NoVerification(Arc<CryptoProvider>);
 
+/// A verifier that accepts any server certificate, still checking handshake signatures with
+/// `provider`'s algorithms: for servers configured to skip verification
+/// (`insecureSkipTLSVerify`), as registries listed as insecure.
+pub fn unverified(provider: Arc<CryptoProvider>) -> Arc<dyn ServerCertVerifier> {
+    Arc::new(NoVerification(provider))
+}
+
 impl ServerCertVerifier for NoVerification {
     fn verify_server_cert(
         &self,

@@ -284,3 +284,18 @@ pub const CERTIFICATE_SIGNING_REQUEST: &[Column] = &[
         CsrCondition,
     ),
 ];
+
+pub const API_SERVICE: &[Column] = &[
+    NAME,
+    special(
+        "Service",
+        "The reference to the service that hosts this API endpoint.",
+        ApiServiceService,
+    ),
+    special(
+        "Available",
+        "Whether this service is available.",
+        ApiServiceAvailable,
+    ),
+    AGE,
+];

@@ -114,6 +114,10 @@ pub enum Special {
     CsiModes,
     /// The status of a flow schema's `Dangling` condition, `?` without one.
     FlowSchemaDangling,
+    /// An APIService's service as `namespace/name`, `Local` without one.
+    ApiServiceService,
+    /// An APIService's `Available` status, with its reason unless `True`.
+    ApiServiceAvailable,
     /// A cluster quota's `spec.selector.annotations` as Go prints a map (`map[k:v]`).
     AnnotationSelector,
     /// A certificate signing request's `spec.expirationSeconds` as a duration (`<none>`).

@@ -278,6 +278,11 @@ pub const BUILTIN: &[ResourceDef] = &[
     resource!("apiextensions.k8s.io"/"v1", "CustomResourceDefinition", "customresourcedefinitions", "customresourcedefinition", Cluster, short: ["crd", "crds"], categories: &["api-extensions"], subresources: STATUS)
         .with_merge_lists(WORKLOAD_CONDITIONS)
         .with_columns(columns::CREATED),
+    // apiregistration.k8s.io/v1
+    resource!("apiregistration.k8s.io"/"v1", "APIService", "apiservices", "apiservice", Cluster, short: [], categories: &["api-extensions"], subresources: STATUS)
+        .with_names(NameRule::PathSegment)
+        .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::API_SERVICE),
     // OpenShift
     resource!("image.openshift.io"/"v1", "ImageStream", "imagestreams", "imagestream", Namespaced, short: ["is"], categories: ALL, subresources: &[
         status(),

@@ -23,7 +23,7 @@ mod project_node_selector;
 mod rbac_escalation;
 mod resource_quota;
 pub mod scc;
-mod webhook;
+pub(crate) mod webhook;
 
 pub use policy::{Binding as PolicyBinding, Policy, Problem as PolicyProblem};
 

@@ -12,6 +12,7 @@
 
 pub mod admissionregistration;
 pub mod apiextensions;
+pub mod apiregistration;
 pub mod apps;
 pub mod apps_openshift;
 pub mod authorization;
@@ -85,6 +86,11 @@ impl Registry {
             "apiextensions.k8s.io",
             "customresourcedefinitions",
             &apiextensions::CustomResourceDefinitions,
+        );
+        r.strategy(
+            "apiregistration.k8s.io",
+            "apiservices",
+            &apiregistration::ApiServices,
         );
         r.strategy("", "secrets", &core::Secrets);
         r.strategy(

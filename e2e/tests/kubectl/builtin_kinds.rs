@@ -106,6 +106,13 @@ const API_RESOURCES: &[[&str; 5]] = &[
         "false",
         "VolumeAttachment",
     ],
+    [
+        "apiservices",
+        "",
+        "apiregistration.k8s.io/v1",
+        "false",
+        "APIService",
+    ],
 ];
 
 /// A printed table as rows of cells, cut where the header's columns start (cells may hold

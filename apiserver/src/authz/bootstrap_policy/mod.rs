@@ -572,7 +572,15 @@ pub fn namespaced_objects() -> Vec<Value> {
     binding["kind"] = json!("RoleBinding");
     binding["metadata"]["namespace"] = json!(ns);
     binding["roleRef"]["kind"] = json!("Role");
-    vec![role, binding]
+    // Upstream's reader of the front proxy's and client CAs that aggregated servers use
+    // (bound by their installers to their service accounts).
+    let reader = "extension-apiserver-authentication-reader";
+    let mut authentication_reader = json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role", "metadata": metadata(reader),
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"],
+            "resourceNames": ["extension-apiserver-authentication"]}]});
+    authentication_reader["metadata"]["namespace"] = json!("kube-system");
+    vec![role, binding, authentication_reader]
 }
 
 /// OpenShift 4.19's `system:openshift:scc:<name>` ClusterRole for each default SCC (the `use`

@@ -334,6 +334,31 @@ fn text(special: Special, obj: &Value, now: i64) -> String {
             .map(human_duration)
             .unwrap_or_else(|| "<none>".into()),
         Special::CsrCondition => csr_condition(obj),
+        Special::ApiServiceService => match at(obj, "spec.service") {
+            Some(Value::Object(service)) => format!(
+                "{}/{}",
+                service
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                service
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            ),
+            _ => "Local".into(),
+        },
+        Special::ApiServiceAvailable => {
+            match list(obj, "status.conditions").find(|c| c["type"] == "Available") {
+                Some(c) if c["status"] == "True" => "True".into(),
+                Some(c) => format!(
+                    "{} ({})",
+                    c["status"].as_str().unwrap_or_default(),
+                    c["reason"].as_str().unwrap_or_default()
+                ),
+                None => "Unknown".into(),
+            }
+        }
         Special::FlowSchemaDangling => list(obj, "status.conditions")
             .find(|c| c["type"] == "Dangling")
             .map(|c| c["status"].as_str().unwrap_or_default().to_string())

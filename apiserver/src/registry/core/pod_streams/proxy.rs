@@ -105,7 +105,7 @@ pub async fn logs(
 }
 
 /// Whether the request asks to switch protocols.
-fn is_upgrade(headers: &HeaderMap) -> bool {
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
     let connection_upgrade = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -148,25 +148,33 @@ pub async fn upgrade(
         .send_request(request)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut response = response;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         return Ok(passed_on(response).await);
     }
+    Ok(switched(client_upgrade, response))
+}
+
+/// The backend switched protocols: the client is told so with the backend's headers, and
+/// once both sides have upgraded their connections are spliced byte for byte.
+pub(crate) fn switched(
+    client_upgrade: hyper::upgrade::OnUpgrade,
+    mut response: hyper::Response<hyper::body::Incoming>,
+) -> Response {
     let mut answer = Response::new(Body::empty());
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     *answer.headers_mut() = std::mem::take(response.headers_mut());
-    let node_upgrade = hyper::upgrade::on(response);
+    let backend_upgrade = hyper::upgrade::on(response);
     tokio::spawn(async move {
-        let (client_side, node_side) = tokio::join!(client_upgrade, node_upgrade);
-        let (Ok(client_side), Ok(node_side)) = (client_side, node_side) else {
+        let (client_side, backend_side) = tokio::join!(client_upgrade, backend_upgrade);
+        let (Ok(client_side), Ok(backend_side)) = (client_side, backend_side) else {
             return tracing::debug!("stream upgrade did not complete");
         };
-        let (mut a, mut b) = (TokioIo::new(client_side), TokioIo::new(node_side));
+        let (mut a, mut b) = (TokioIo::new(client_side), TokioIo::new(backend_side));
         if let Err(e) = tokio::io::copy_bidirectional(&mut a, &mut b).await {
             tracing::debug!(error = %e, "stream ended with an error");
         }
     });
-    Ok(answer)
+    answer
 }
 
 /// A node's refusal of an upgrade, passed on as it came (as upstream's upgrade-aware proxy

@@ -1,0 +1,166 @@
+//! The in-process loop over APIServices (upstream's autoregistration, CRD registration and
+//! available-condition controllers in one): `Local` APIServices for every group version
+//! this server serves, built-in (`onstart`) or custom (`true`, removed with their
+//! definition); every other APIService checked on each change and every few seconds, its
+//! `Available` condition written when it changes, and the table the proxy and discovery
+//! read replaced.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::apiservice::{self, AUTOMANAGED, GROUP, PLURAL};
+use super::{External, Table, check, transport::Transport};
+use crate::ApiServer;
+use crate::error::{ApiError, from_storage};
+use crate::registry::object;
+
+/// How often aggregated servers are checked when nothing changes (upstream rechecks on
+/// service and endpoint changes too; a period this short stands in for those).
+const CHECK_PERIOD: Duration = Duration::from_secs(5);
+/// The pause after a failed pass.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+pub async fn run(server: Arc<ApiServer>) {
+    loop {
+        if let Err(e) = pass(&server).await {
+            tracing::warn!(error = %e, "apiservices: retrying");
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+}
+
+async fn pass(server: &ApiServer) -> Result<(), ApiError> {
+    let def = *server
+        .scheme
+        .lookup(GROUP, "v1", PLURAL)
+        .ok_or(ApiError::PathNotFound)?;
+    let prefix = def.key_prefix();
+    let listed = server
+        .store
+        .list(&prefix, Default::default())
+        .await
+        .map_err(|e| from_storage(e, object::target(&def, "")))?;
+    let objects: Vec<Value> = listed
+        .kvs
+        .iter()
+        .filter_map(|kv| object::from_store(kv).ok())
+        .collect();
+    keep_locals(server, &def, &objects).await;
+    let table = check_externals(server, &def, &objects).await;
+    server.aggregation.replace(table);
+    let mut changes = server
+        .store
+        .watch(&prefix, listed.revision)
+        .await
+        .map_err(|e| from_storage(e, object::target(&def, "")))?;
+    let _ = tokio::time::timeout(CHECK_PERIOD, changes.next()).await;
+    Ok(())
+}
+
+/// The group versions served here, with the `automanaged` label of their APIService.
+fn served_locally(server: &ApiServer) -> Vec<(String, String, &'static str)> {
+    let served = server.served();
+    let mut wanted = Vec::new();
+    for group in served.scheme.groups() {
+        for version in &group.versions {
+            let builtin = server
+                .scheme
+                .group_version(group.group, version)
+                .next()
+                .is_some();
+            let label = if builtin { "onstart" } else { "true" };
+            wanted.push((group.group.to_string(), version.to_string(), label));
+        }
+    }
+    wanted
+}
+
+async fn keep_locals(server: &ApiServer, def: &api::ResourceDef, objects: &[Value]) {
+    let now = object::now();
+    let wanted = served_locally(server);
+    for (group, version, label) in &wanted {
+        let name = apiservice::name_of(group, version);
+        let found = objects.iter().find(|o| object::meta_str(o, "name") == name);
+        let result = match found {
+            None => server
+                .create_object(def, apiservice::local(group, version, label, &now))
+                .await
+                .map(drop),
+            Some(obj) if obj["spec"]["service"].is_null() => {
+                match apiservice::with_condition(obj, &apiservice::local_condition(), &now) {
+                    Some(next) => server.update_object(def, next).await.map(drop),
+                    None => Ok(()),
+                }
+            }
+            Some(_) => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, apiservice = %name, "local APIService not written");
+        }
+    }
+    // A custom resource's group version no longer served: its APIService goes.
+    for obj in objects {
+        let automanaged = obj["metadata"]["labels"][AUTOMANAGED].as_str();
+        let Some(spec) = apiservice::spec(obj) else {
+            continue;
+        };
+        let still = wanted
+            .iter()
+            .any(|(g, v, _)| *g == spec.group && *v == spec.version);
+        if automanaged == Some("true") && !still {
+            let revision = object::meta_str(obj, "resourceVersion").parse().ok();
+            if let Err(e) = server.delete_object(def, None, &spec.name, revision).await {
+                tracing::debug!(error = %e, apiservice = %spec.name, "APIService not removed");
+            }
+        }
+    }
+}
+
+async fn check_externals(server: &ApiServer, def: &api::ResourceDef, objects: &[Value]) -> Table {
+    let previous = server.aggregation.table();
+    let client = server.aggregation.front_proxy.as_ref().map(|f| &f.client);
+    let checks = objects.iter().filter_map(|obj| {
+        let spec = apiservice::spec(obj)?;
+        let service = spec.service.clone()?;
+        Some(async move {
+            let transport = Transport::new(client, &spec.ca_bundle, spec.insecure).map(Arc::new);
+            let outcome = match &transport {
+                Ok(transport) => check::check(server, &spec, &service, transport).await,
+                Err(e) => check::Outcome {
+                    condition: apiservice::Condition::unavailable(
+                        "FailedDiscoveryCheck",
+                        e.clone(),
+                    ),
+                    discovery: None,
+                },
+            };
+            let now = object::now();
+            if let Some(next) = apiservice::with_condition(obj, &outcome.condition, &now)
+                && let Err(e) = server.update_object(def, next).await
+            {
+                tracing::debug!(error = %e, apiservice = %spec.name, "status not written");
+            }
+            (spec, service, outcome, transport)
+        })
+    });
+    let mut table = Table::new();
+    for (spec, service, outcome, transport) in futures::future::join_all(checks).await {
+        let key = (spec.group.clone(), spec.version.clone());
+        // The last discovery that was read stays, as upstream keeps a stale document.
+        let discovery = outcome
+            .discovery
+            .or_else(|| previous.get(&key).and_then(|e| e.discovery.clone()));
+        let external = External {
+            available: outcome.condition.status == "True",
+            spec,
+            service,
+            discovery,
+            transport,
+        };
+        table.insert(key, Arc::new(external));
+    }
+    table
+}
