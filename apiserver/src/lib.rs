@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod image_registry;
+mod kind_loop;
 mod managed_fields;
 mod metered_store;
 pub mod metrics;

@@ -12,6 +12,7 @@ pub mod git_http;
 pub mod http_backend;
 pub mod image_signing;
 pub mod oc;
+pub mod output;
 pub mod real_pods;
 pub mod source_builds;
 pub mod tls_backend;

@@ -16,33 +16,12 @@ use std::time::{Duration, Instant};
 
 use e2e::image_signing::{gpg_key, oci_layout};
 use e2e::oc::{oc, oc_with};
+use e2e::output::{failed, ok};
 use e2e::real_pods::real_pods_unavailable;
 use e2e::{Backend, Cluster};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(out.status.success(), "{what}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn failed(out: Output, what: &str) -> String {
-    assert!(
-        !out.status.success(),
-        "{what} should have failed: {}",
-        text(&out)
-    );
-    text(&out)
-}
 
 /// `oc create` of a pod in `project` as alice.
 fn pod(

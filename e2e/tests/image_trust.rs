@@ -24,32 +24,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use e2e::image_signing::{fingerprint, gpg, gpg_key, oci_layout, stop_gpg_agent};
 use e2e::oc::{alice_in_project, oc};
+use e2e::output::{failed, ok, text};
 use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
 use e2e::{Backend, Cluster, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(out.status.success(), "{what}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn failed(out: Output, what: &str) -> String {
-    assert!(
-        !out.status.success(),
-        "{what} should have failed: {}",
-        text(&out)
-    );
-    text(&out)
-}
 
 /// `python -m http.server` publishing `dir` on a loopback port.
 fn serve(dir: &Path, port: u16) -> Child {

@@ -10,34 +10,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use e2e::image_signing::{gpg, gpg_key, oci_layout, stop_gpg_agent};
 use e2e::oc::oc;
+use e2e::output::{failed, ok};
 use e2e::real_pods::real_pods_unavailable;
 use e2e::{Backend, Cluster};
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output, what: &str) -> String {
-    assert!(out.status.success(), "{what}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn failed(out: Output, what: &str) -> String {
-    assert!(
-        !out.status.success(),
-        "{what} should have failed: {}",
-        text(&out)
-    );
-    text(&out)
-}
 
 /// `curl` of the registry: the status line and headers, then the body.
 fn curl(args: &[&str]) -> String {

@@ -8,56 +8,35 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::Value;
 
 use super::apiservice::{self, AUTOMANAGED, GROUP, PLURAL};
 use super::{External, Table, check, transport::Transport};
 use crate::ApiServer;
-use crate::error::{ApiError, from_storage};
+use api::scheme::ResourceDef;
+
+use crate::error::ApiError;
 use crate::registry::object;
 
 /// How often aggregated servers are checked when nothing changes (upstream rechecks on
 /// service and endpoint changes too; a period this short stands in for those).
 const CHECK_PERIOD: Duration = Duration::from_secs(5);
-/// The pause after a failed pass.
-const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 pub async fn run(server: Arc<ApiServer>) {
-    loop {
-        if let Err(e) = pass(&server).await {
-            tracing::warn!(error = %e, "apiservices: retrying");
-            tokio::time::sleep(RETRY_PAUSE).await;
-        }
-    }
+    crate::kind_loop::run(&server, GROUP, PLURAL, pass).await
 }
 
-async fn pass(server: &ApiServer) -> Result<(), ApiError> {
-    let def = *server
-        .scheme
-        .lookup(GROUP, "v1", PLURAL)
-        .ok_or(ApiError::PathNotFound)?;
-    let prefix = def.key_prefix();
-    let listed = server
-        .store
-        .list(&prefix, Default::default())
-        .await
-        .map_err(|e| from_storage(e, object::target(&def, "")))?;
-    let objects: Vec<Value> = listed
-        .kvs
-        .iter()
-        .filter_map(|kv| object::from_store(kv).ok())
-        .collect();
-    keep_locals(server, &def, &objects).await;
-    let table = check_externals(server, &def, &objects).await;
+/// One look at every APIService; how long to wait for the next change.
+async fn pass(
+    server: &ApiServer,
+    def: &ResourceDef,
+    objects: &[Value],
+) -> Result<Duration, ApiError> {
+    let def = *def;
+    keep_locals(server, &def, objects).await;
+    let table = check_externals(server, &def, objects).await;
     server.aggregation.replace(table);
-    let mut changes = server
-        .store
-        .watch(&prefix, listed.revision)
-        .await
-        .map_err(|e| from_storage(e, object::target(&def, "")))?;
-    let _ = tokio::time::timeout(CHECK_PERIOD, changes.next()).await;
-    Ok(())
+    Ok(CHECK_PERIOD)
 }
 
 /// The group versions served here, with the `automanaged` label of their APIService.

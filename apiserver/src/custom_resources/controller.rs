@@ -8,12 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::Value;
 
 use super::{cleanup, definition, names};
 use crate::ApiServer;
-use crate::error::{ApiError, from_storage};
+use api::scheme::ResourceDef;
+
+use crate::error::ApiError;
 use crate::registry::object;
 
 pub const GROUP: &str = "apiextensions.k8s.io";
@@ -23,36 +24,15 @@ pub const PLURAL: &str = "customresourcedefinitions";
 const RESYNC: Duration = Duration::from_secs(30);
 /// How soon a definition still waiting for its instances to go is looked at again.
 const CLEANUP_RETRY: Duration = Duration::from_millis(500);
-/// The pause after a failed pass.
-const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 pub async fn run(server: Arc<ApiServer>) {
-    loop {
-        if let Err(e) = pass(&server).await {
-            tracing::warn!(error = %e, "custom resource definitions: retrying");
-            tokio::time::sleep(RETRY_PAUSE).await;
-        }
-    }
+    crate::kind_loop::run(&server, GROUP, PLURAL, pass).await
 }
 
-/// One look at every definition, then the wait for the next change.
-async fn pass(server: &ApiServer) -> Result<(), ApiError> {
-    let def = *server
-        .scheme
-        .lookup(GROUP, "v1", PLURAL)
-        .ok_or(ApiError::PathNotFound)?;
-    let prefix = def.key_prefix();
-    let listed = server
-        .store
-        .list(&prefix, Default::default())
-        .await
-        .map_err(|e| from_storage(e, object::target(&def, "")))?;
-    let crds: Vec<Value> = listed
-        .kvs
-        .iter()
-        .filter_map(|kv| object::from_store(kv).ok())
-        .collect();
-    let decisions = names::decide(&crds, &object::now());
+/// One look at every definition; how long to wait for the next change.
+async fn pass(server: &ApiServer, def: &ResourceDef, crds: &[Value]) -> Result<Duration, ApiError> {
+    let def = *def;
+    let decisions = names::decide(crds, &object::now());
     let serving = decisions
         .iter()
         .filter(|d| d.serves)
@@ -80,13 +60,5 @@ async fn pass(server: &ApiServer) -> Result<(), ApiError> {
     for crd in crds.iter().filter(|c| cleanup::being_deleted(c)) {
         pending |= !cleanup::finish(server, &def, crd).await?;
     }
-    let mut changes = server
-        .store
-        .watch(&prefix, listed.revision)
-        .await
-        .map_err(|e| from_storage(e, object::target(&def, "")))?;
-    let wait = if pending { CLEANUP_RETRY } else { RESYNC };
-    // Any event, the end of the watch or the time running out: look again.
-    let _ = tokio::time::timeout(wait, changes.next()).await;
-    Ok(())
+    Ok(if pending { CLEANUP_RETRY } else { RESYNC })
 }
