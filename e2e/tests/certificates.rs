@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine;
-use e2e::oc::{alice_in_project, cluster_with_alice, oc};
+use e2e::oc::{alice_in_project, cluster_with_alice, oc, same_as_kubectl};
 use e2e::{Cluster, wait_until};
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -195,6 +195,8 @@ fn a_request_approved_and_signed_authenticates_as_its_subject() {
         "jsonpath={.status.conditions[0].reason}",
     ]);
     assert_eq!(reason, "KubectlApprove");
+    // oc describes the request as kubectl does: subject and groups read from the request.
+    same_as_kubectl(&c, &home, &admin, &["describe", "csr", "bob"]);
     let pem = base64::engine::general_purpose::STANDARD
         .decode(certificate.trim())
         .unwrap();

@@ -5,6 +5,7 @@
 //! every field under readable labels — followed by the events about it.
 
 mod builds;
+mod certificates;
 pub(crate) use builds::go_duration;
 mod container_state;
 mod events;
@@ -194,6 +195,9 @@ async fn description(s: &Session, t: &Target, obj: &Value) -> String {
     let mut out = String::new();
     match (t.resource.group.as_str(), t.resource.kind.as_str()) {
         ("", "ConfigMap") => kinds::config_map(&mut out, obj),
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            certificates::certificate_signing_request(&mut out, obj)
+        }
         ("", "Secret") => kinds::secret(&mut out, obj),
         ("", "Namespace") => kinds::namespace(&mut out, s, obj).await,
         ("project.openshift.io", "Project") => openshift::project(&mut out, s, obj).await,
