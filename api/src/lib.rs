@@ -7,6 +7,7 @@ pub mod cron;
 pub mod intern;
 mod list_merge;
 pub mod names;
+pub mod pod_security;
 pub mod protobuf;
 pub mod quantity;
 pub mod quota;

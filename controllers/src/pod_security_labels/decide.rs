@@ -5,6 +5,10 @@
 
 use std::collections::BTreeMap;
 
+pub use api::pod_security::Level;
+use api::pod_security::{
+    DEFAULT_CAPABILITIES, LABEL_PREFIX, RESTRICTED_ALLOWED_VOLUMES, SELINUX_TYPES,
+};
 use serde_json::Value;
 
 pub const SYNC_LABEL: &str = "security.openshift.io/scc.podSecurityLabelSync";
@@ -14,7 +18,6 @@ pub const MANAGER: &str = "pod-security-admission-label-synchronization-controll
 /// The policy version the synchronised labels name, as the label syncer writes it.
 pub const VERSION: &str = "v1.24";
 
-const PREFIX: &str = "pod-security.kubernetes.io/";
 /// The modes synchronised: enforce stays the cluster's (or the administrator's).
 const MODES: &[&str] = &["audit", "warn"];
 
@@ -31,25 +34,6 @@ const EXEMPT: &[&str] = &[
     "openshift-node",
     "openshift-service-ca",
 ];
-
-/// A Pod Security level, least to most privileged (the order the namespace's level is the
-/// maximum of).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Restricted,
-    Baseline,
-    Privileged,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Restricted => "restricted",
-            Level::Baseline => "baseline",
-            Level::Privileged => "privileged",
-        }
-    }
-}
 
 /// Whether the namespace's labels are synchronised: not the platform's, not `openshift-*`
 /// unless opted in, not opted out.
@@ -71,37 +55,6 @@ fn strings(list: &Value) -> Vec<&str> {
         .filter_map(Value::as_str)
         .collect()
 }
-
-/// Capabilities baseline lets containers add.
-const DEFAULT_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
-
-/// The volume types restricted allows.
-const RESTRICTED_VOLUMES: &[&str] = &[
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-];
-
-const SELINUX_TYPES: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t"];
 
 /// The least privileged level that admits every pod the SCC admits.
 pub fn scc_level(scc: &Value) -> Level {
@@ -156,7 +109,9 @@ pub fn scc_level(scc: &Value) -> Level {
         || !strings(&scc["requiredDropCapabilities"]).contains(&"ALL")
         || capabilities.iter().any(|c| *c != "NET_BIND_SERVICE")
         || may_run_as_root
-        || volumes.iter().any(|v| !RESTRICTED_VOLUMES.contains(v))
+        || volumes
+            .iter()
+            .any(|v| !RESTRICTED_ALLOWED_VOLUMES.contains(v))
         || !seccomp
             .first()
             .is_some_and(|p| *p == "runtime/default" || p.starts_with("localhost/"));
@@ -199,8 +154,10 @@ pub fn wanted_labels(
     };
     let mut wanted = BTreeMap::new();
     for mode in MODES {
-        let (level_label, version_label) =
-            (format!("{PREFIX}{mode}"), format!("{PREFIX}{mode}-version"));
+        let (level_label, version_label) = (
+            format!("{LABEL_PREFIX}{mode}"),
+            format!("{LABEL_PREFIX}{mode}-version"),
+        );
         if foreign(&level_label) || foreign(&version_label) {
             continue;
         }
@@ -246,7 +203,7 @@ mod tests {
                "allowPrivilegedContainer": false, "allowedCapabilities": ["NET_BIND_SERVICE"],
                "requiredDropCapabilities": ["ALL"], "runAsUser": {"type": "MustRunAsRange"},
                "seLinuxContext": {"type": "MustRunAs"}, "seccompProfiles": ["runtime/default"],
-               "volumes": RESTRICTED_VOLUMES})
+               "volumes": RESTRICTED_ALLOWED_VOLUMES})
     }
 
     fn with(mut scc: Value, field: &str, value: Value) -> Value {

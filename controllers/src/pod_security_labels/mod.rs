@@ -154,7 +154,8 @@ fn namespace_level(ctx: &Context, namespace: &str, accounts: &[String]) -> Level
             continue;
         };
         let scc_level = scc_level(&scc);
-        if scc_level > level
+        // The least restrictive level any usable SCC allows.
+        if scc_level < level
             && subjects
                 .iter()
                 .any(|s| may_use(&policy, &scc, s, namespace))

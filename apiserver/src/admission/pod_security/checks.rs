@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::policy::{Level, Version};
+use api::pod_security::{DEFAULT_CAPABILITIES, RESTRICTED_ALLOWED_VOLUMES, SELINUX_TYPES};
 
 /// Why a check refused a pod: upstream's `ForbiddenReason` and `ForbiddenDetail`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -264,22 +265,6 @@ fn app_armor(meta: &Value, spec: &Value, _: Version) -> Option<Violation> {
     )
 }
 
-const DEFAULT_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
-
 fn capabilities_baseline(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     let mut bad_containers = Vec::new();
     let mut capabilities = BTreeSet::new();
@@ -413,8 +398,6 @@ fn proc_mount(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
         ),
     )
 }
-
-const SELINUX_TYPES: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t"];
 
 fn se_linux_options(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     let mut bad_types = BTreeSet::new();
@@ -672,18 +655,6 @@ fn capabilities_restricted(_: &Value, spec: &Value, version: Version) -> Option<
     violation("unrestricted capabilities", details.join("; "))
 }
 
-/// The volume sources restricted allows.
-const ALLOWED_VOLUMES: &[&str] = &[
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-];
-
 /// The restricted volume sources, by the names upstream prints.
 const RESTRICTED_VOLUMES: &[&str] = &[
     "hostPath",
@@ -713,7 +684,10 @@ fn restricted_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> 
     let mut bad = Vec::new();
     let mut types = BTreeSet::new();
     for volume in volumes(spec) {
-        if ALLOWED_VOLUMES.iter().any(|k| volume[*k].is_object()) {
+        if RESTRICTED_ALLOWED_VOLUMES
+            .iter()
+            .any(|k| volume[*k].is_object())
+        {
             continue;
         }
         let kind = RESTRICTED_VOLUMES

@@ -6,34 +6,9 @@
 use crate::registry::validation::{Bad, FieldErrors, key};
 use serde_json::Value;
 
-pub const LABEL_PREFIX: &str = "pod-security.kubernetes.io/";
+pub use api::pod_security::LABEL_PREFIX;
 
-/// A Pod Security Standards level, least to most restrictive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    Privileged,
-    Baseline,
-    Restricted,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Privileged => "privileged",
-            Level::Baseline => "baseline",
-            Level::Restricted => "restricted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Level, &'static str> {
-        match s {
-            "privileged" => Ok(Level::Privileged),
-            "baseline" => Ok(Level::Baseline),
-            "restricted" => Ok(Level::Restricted),
-            _ => Err("must be one of privileged, baseline, restricted"),
-        }
-    }
-}
+pub use api::pod_security::Level;
 
 /// A policy version: `latest` or `v1.<minor>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
