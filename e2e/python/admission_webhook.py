@@ -11,10 +11,11 @@ Every review received is appended to the file named by WEBHOOK_LOG, one JSON lin
 import base64
 import json
 import os
-import ssl
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tls_server import send_json, serve
 
 
 def respond(review, **fields):
@@ -66,21 +67,11 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(3)
             answer = {"/mutate": mutate, "/deny": deny}.get(path, respond)(review)
             body = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, 200, body)
 
 
 def main():
-    cert, key = sys.argv[1], sys.argv[2]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(Handler, sys.argv[1], sys.argv[2])
 
 
 if __name__ == "__main__":

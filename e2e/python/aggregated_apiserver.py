@@ -15,10 +15,11 @@ Every request is appended to the file named by AGGREGATED_LOG, one JSON line eac
 
 import json
 import os
-import ssl
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tls_server import send_json, serve
 
 GROUP_VERSION = "wardle.example.com/v1"
 
@@ -41,12 +42,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self, code, body):
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, code, body)
 
     def watch(self, namespace, user):
         """Two events, the second a moment after the first, then the end of the stream."""
@@ -102,15 +98,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     cert, key, front_proxy_ca = sys.argv[1:4]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.load_verify_locations(front_proxy_ca)
-    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
-
+    serve(Handler, cert, key, client_ca=front_proxy_ca)
 
 if __name__ == "__main__":
     main()

@@ -8,9 +8,10 @@ Every review received is appended to the file named by WEBHOOK_LOG, one JSON lin
 
 import json
 import os
-import ssl
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tls_server import send_json, serve
 
 RENAMES = {"v1": ("colour", "color"), "v1beta1": ("color", "colour")}
 
@@ -52,21 +53,11 @@ class Handler(BaseHTTPRequestHandler):
             },
         }
         body = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, 200, body)
 
 
 def main():
-    cert, key = sys.argv[1], sys.argv[2]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(Handler, sys.argv[1], sys.argv[2])
 
 
 if __name__ == "__main__":
