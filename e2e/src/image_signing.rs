@@ -87,3 +87,13 @@ pub fn stop_gpg_agent(home: &Path) {
         .args(["--kill", "gpg-agent"])
         .output();
 }
+
+/// Why a test that signs images with gpg and pushes them with skopeo to real pods cannot run
+/// here, if it cannot.
+pub fn signing_unavailable() -> Option<String> {
+    if let Some(why) = crate::real_pods::real_pods_unavailable() {
+        return Some(why);
+    }
+    (!Path::new("/usr/bin/gpg").exists() || !Path::new("/usr/bin/skopeo").exists())
+        .then(|| "gpg or skopeo is missing (hack/setup.sh installs them)".to_string())
+}

@@ -14,10 +14,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use e2e::image_signing::{gpg_key, oci_layout};
+use e2e::image_signing::{gpg_key, oci_layout, signing_unavailable};
 use e2e::oc::{oc, oc_with};
 use e2e::output::{failed, ok};
-use e2e::real_pods::real_pods_unavailable;
 use e2e::{Backend, Cluster};
 use serde_json::{Value, json};
 
@@ -68,14 +67,8 @@ fn audited(log: &Path, name: &str) -> Value {
 
 #[test]
 fn attestation_required_projects_admit_only_attested_digests() {
-    if let Some(why) = real_pods_unavailable() {
+    if let Some(why) = signing_unavailable() {
         eprintln!("SKIPPED attestation_required_projects_admit_only_attested_digests: {why}");
-        return;
-    }
-    if !Path::new("/usr/bin/gpg").exists() || !Path::new("/usr/bin/skopeo").exists() {
-        eprintln!(
-            "SKIPPED attestation_required_projects_admit_only_attested_digests: gpg or skopeo is missing (hack/setup.sh installs them)"
-        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

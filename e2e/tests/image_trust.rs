@@ -22,10 +22,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use e2e::image_signing::{fingerprint, gpg, gpg_key, oci_layout, stop_gpg_agent};
+use e2e::image_signing::{
+    fingerprint, gpg, gpg_key, oci_layout, signing_unavailable, stop_gpg_agent,
+};
 use e2e::oc::{alice_in_project, oc};
 use e2e::output::{failed, ok, text};
-use e2e::real_pods::{PodmanCluster, real_pods_unavailable};
+use e2e::real_pods::PodmanCluster;
 use e2e::{Backend, Cluster, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -72,14 +74,8 @@ fn create_pod(home: &Path, dir: &Path, name: &str, image: &str) -> Output {
 
 #[test]
 fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
-    if let Some(why) = real_pods_unavailable() {
+    if let Some(why) = signing_unavailable() {
         eprintln!("SKIPPED signed_images_are_admitted_and_the_nodes_policy_agrees: {why}");
-        return;
-    }
-    if !Path::new("/usr/bin/gpg").exists() || !Path::new("/usr/bin/skopeo").exists() {
-        eprintln!(
-            "SKIPPED signed_images_are_admitted_and_the_nodes_policy_agrees: gpg or skopeo is missing (hack/setup.sh installs them)"
-        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -480,15 +476,9 @@ fn waiting(home: &Path, pod: &str) -> (String, Vec<String>) {
 
 #[test]
 fn the_node_enforces_the_policy_itself_and_signers_upload_signatures() {
-    if let Some(why) = real_pods_unavailable() {
+    if let Some(why) = signing_unavailable() {
         eprintln!(
             "SKIPPED the_node_enforces_the_policy_itself_and_signers_upload_signatures: {why}"
-        );
-        return;
-    }
-    if !Path::new("/usr/bin/gpg").exists() || !Path::new("/usr/bin/skopeo").exists() {
-        eprintln!(
-            "SKIPPED the_node_enforces_the_policy_itself_and_signers_upload_signatures: gpg or skopeo is missing (hack/setup.sh installs them)"
         );
         return;
     }

@@ -12,10 +12,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use e2e::image_signing::{gpg, gpg_key, oci_layout, stop_gpg_agent};
+use e2e::image_signing::{gpg, gpg_key, oci_layout, signing_unavailable, stop_gpg_agent};
 use e2e::oc::oc;
 use e2e::output::{failed, ok};
-use e2e::real_pods::real_pods_unavailable;
 use e2e::{Backend, Cluster};
 
 /// `curl` of the registry: the status line and headers, then the body.
@@ -40,14 +39,8 @@ fn policy(path: &Path, scope: &str, key: &Path) -> String {
 
 #[test]
 fn signatures_are_pushed_and_read_through_the_registry() {
-    if let Some(why) = real_pods_unavailable() {
+    if let Some(why) = signing_unavailable() {
         eprintln!("SKIPPED signatures_are_pushed_and_read_through_the_registry: {why}");
-        return;
-    }
-    if !Path::new("/usr/bin/gpg").exists() || !Path::new("/usr/bin/skopeo").exists() {
-        eprintln!(
-            "SKIPPED signatures_are_pushed_and_read_through_the_registry: gpg or skopeo is missing (hack/setup.sh installs them)"
-        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
