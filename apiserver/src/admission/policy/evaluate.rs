@@ -33,6 +33,25 @@ impl Input {
             _ => None,
         };
         vars.set("namespaceObject", cel::from_optional(namespace.as_ref()));
+        // `authorizer` checks what the requesting user may do, as RBAC decides it now; a
+        // request of the server itself is checked as a user with no permissions.
+        let user = a
+            .user
+            .map(crate::authz::authorizer::user_info)
+            .unwrap_or_default();
+        let request = cel::authorizer::Resource {
+            group: a.def.group.to_string(),
+            resource: a.def.plural.to_string(),
+            subresource: a.subresource.to_string(),
+            namespace: a.namespace.unwrap_or_default().to_string(),
+            name: a.name.to_string(),
+        };
+        let policy = server.authorizer.policy().await;
+        vars.set_authorizer(cel::authorizer::Authorizer::new(
+            policy,
+            user,
+            Some(request),
+        ));
         Ok(Input { vars })
     }
 }

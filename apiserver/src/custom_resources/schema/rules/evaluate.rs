@@ -32,8 +32,11 @@ pub fn check(rules: &Rules, obj: &Value, old: Option<&Value>, errors: &mut Field
         );
         return;
     }
-    walk(&rules.root, obj, old, "", true, errors);
+    let _ = walk(&rules.root, obj, old, "", true, errors);
 }
+
+/// A rule's evaluation over the cost limit stops every rule after it, as upstream's.
+struct Stop;
 
 fn child(path: &str, name: &str) -> String {
     match path {
@@ -49,19 +52,19 @@ fn walk(
     path: &str,
     root: bool,
     errors: &mut FieldErrors,
-) {
+) -> Result<(), Stop> {
     if value.is_null() {
-        return;
+        return Ok(());
     }
     if !node.rules.is_empty() {
-        rules_of(node, value, old, path, root, errors);
+        rules_of(node, value, old, path, root, errors)?;
     }
     match value {
         Value::Object(map) => {
             for (name, prop) in &node.properties {
                 if let Some(v) = map.get(name) {
                     let before = old.and_then(|o| o.get(name));
-                    walk(prop, v, before, &child(path, name), false, errors);
+                    walk(prop, v, before, &child(path, name), false, errors)?;
                 }
             }
             if let Some(additional) = &node.additional {
@@ -74,7 +77,7 @@ fn walk(
                         &format!("{path}[{key}]"),
                         false,
                         errors,
-                    );
+                    )?;
                 }
             }
         }
@@ -83,12 +86,13 @@ fn walk(
                 let old_items = old.and_then(Value::as_array);
                 for (i, v) in items.iter().enumerate() {
                     let before = old_items.and_then(|o| same_item(&node.map_keys, v, o));
-                    walk(item, v, before, &format!("{path}[{i}]"), false, errors);
+                    walk(item, v, before, &format!("{path}[{i}]"), false, errors)?;
                 }
             }
         }
         _ => {}
     }
+    Ok(())
 }
 
 /// The item of a `map` list's old items with the keys of `item` (none for other lists).
@@ -120,7 +124,7 @@ fn rules_of(
     path: &str,
     root: bool,
     errors: &mut FieldErrors,
-) {
+) -> Result<(), Stop> {
     let mut this: Option<CelValue> = None;
     let mut before: Option<CelValue> = None;
     for rule in &node.rules {
@@ -154,6 +158,17 @@ fn rules_of(
                     rule.shown()
                 ),
             ),
+            Err(e) if e == cel::COST_EXCEEDED => {
+                errors.invalid(
+                    shown(path),
+                    Bad::Str(&node.ty),
+                    &format!(
+                        "'{e}': no further validation rules will be run due to call cost exceeds limit for rule: {}",
+                        rule.shown()
+                    ),
+                );
+                return Err(Stop);
+            }
             Err(e) => errors.invalid(
                 shown(path),
                 Bad::Str(&node.ty),
@@ -161,6 +176,7 @@ fn rules_of(
             ),
         }
     }
+    Ok(())
 }
 
 /// A path as upstream prints it: `<nil>` for the root.
@@ -338,6 +354,20 @@ mod tests {
         assert_eq!(
             errors.summary(),
             r#"[spec.min: Required value, <nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation]"#
+        );
+    }
+
+    #[test]
+    fn an_evaluation_over_the_cost_limit_stops_the_rules() {
+        let s = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "x-kubernetes-validations": [
+                {"rule": "self.l.all(a, self.l.all(b, self.l.all(c, a + b + c >= 0)))"},
+                {"rule": "self.l.size() < 3", "message": "short"}],
+            "properties": {"l": {"type": "array", "items": {"type": "integer"}}}}}});
+        assert_eq!(summary(&s, &json!({"spec": {"l": [1, 2]}}), None), "");
+        assert_eq!(
+            summary(&s, &json!({"spec": {"l": vec![1; 200]}}), None),
+            r#"spec: Invalid value: "object": 'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: self.l.all(a, self.l.all(b, self.l.all(c, a + b + c >= 0)))"#
         );
     }
 }

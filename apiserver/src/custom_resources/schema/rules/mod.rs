@@ -103,26 +103,27 @@ pub struct Rules {
 /// The rules of a version's root schema, or `None` when it has none. Rules that do not
 /// compile (refused at the definition's write, so only ever stored before) are left out.
 pub fn compile(schema: &Value) -> Option<Rules> {
-    node(schema).map(|root| Rules { root })
+    node(schema, true).map(|root| Rules { root })
 }
 
-fn node(schema: &Value) -> Option<Node> {
+fn node(schema: &Value, root: bool) -> Option<Node> {
     let rules: Vec<Rule> = schema
         .get("x-kubernetes-validations")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|r| rule(schema, r))
+        .filter_map(|r| rule(schema, r, root))
         .collect();
     let properties: Vec<(String, Node)> = schema
         .get("properties")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .filter_map(|(name, prop)| node(prop).map(|n| (name.clone(), n)))
+        .filter_map(|(name, prop)| node(prop, false).map(|n| (name.clone(), n)))
         .collect();
-    let additional = super::additional(schema).and_then(node).map(Box::new);
-    let items = schema.get("items").and_then(node).map(Box::new);
+    let child = |s: &Value| node(s, false).map(Box::new);
+    let additional = super::additional(schema).and_then(child);
+    let items = schema.get("items").and_then(child);
     if rules.is_empty() && properties.is_empty() && additional.is_none() && items.is_none() {
         return None;
     }
@@ -151,9 +152,13 @@ fn node(schema: &Value) -> Option<Node> {
     })
 }
 
-fn rule(schema: &Value, r: &Value) -> Option<Rule> {
+fn rule(schema: &Value, r: &Value, root: bool) -> Option<Rule> {
     let text = |field: &str| r.get(field).and_then(Value::as_str).unwrap_or_default();
-    let expression = cel::compile(text("rule").trim()).ok()?;
+    let mut expression = cel::compile(text("rule").trim()).ok()?;
+    // The schema's bounds narrow the estimate, so that only rules that may cost too much
+    // are measured again over each value.
+    let checked = expression.check(&definition::variables(schema, r, root));
+    expression.set_cost(checked.cost);
     let message_expression = match text("messageExpression").trim() {
         "" => None,
         source => Some(cel::compile(source).ok()?),

@@ -1,8 +1,16 @@
 //! CEL as admission uses it (webhooks' `matchConditions`, policies' validations, variables and
-//! messages): the `cel` crate's standard library with its strings, lists and math extensions
-//! (what upstream's Kubernetes libraries mostly provide), expressions compiled once, and the
-//! JSON of requests and objects as CEL values (integers stay `int`, as upstream's typed
-//! objects give them).
+//! messages): the `cel` crate's standard library with its strings, lists and math extensions,
+//! and Kubernetes' own libraries (`quantity.rs`, `url.rs`, `lists.rs`, `regex.rs`,
+//! `authorizer.rs`); expressions compiled once, and the JSON of requests and objects as CEL
+//! values (integers stay `int`, as upstream's typed objects give them).
+
+pub mod authorizer;
+pub mod check;
+mod lists;
+pub mod quantity;
+mod regex;
+pub mod shape;
+mod url;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -20,6 +28,11 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
         ("strings", cel::extensions::strings as fn(&mut Env) -> _),
         ("lists", cel::extensions::lists),
         ("math", cel::extensions::math),
+        ("quantity", quantity::extension),
+        ("url", url::extension),
+        ("kubernetes lists", lists::extension),
+        ("regex", regex::extension),
+        ("authorizer", authorizer::extension),
     ] {
         if let Err(e) = env.add_extension(ext) {
             tracing::warn!(extension = name, error = %e, "a CEL extension is unavailable");
@@ -28,19 +41,31 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
     Arc::new(env)
 });
 
+/// The most one evaluation may cost (upstream's `PerCallLimit`).
+pub const PER_CALL_LIMIT: u64 = 1_000_000;
+
+/// What an evaluation over the limit fails with, as cel-go's.
+pub const COST_EXCEEDED: &str = "operation cancelled: actual cost limit exceeded";
+
 /// A compiled expression with its source (for messages).
 #[derive(Debug)]
 pub struct Expression {
     pub source: String,
     program: Program,
+    /// The most it may cost (estimated over values of any size unless a schema said more).
+    cost: u64,
 }
 
 /// Compiles `source`, or says why not in upstream's words (`compilation failed: ...`).
 pub fn compile(source: &str) -> Result<Expression, String> {
     ENV.compile(source)
-        .map(|program| Expression {
-            source: source.to_string(),
-            program,
+        .map(|program| {
+            let cost = check::check(program.expression(), &[], check::STATIC_UNBOUNDED).cost;
+            Expression {
+                source: source.to_string(),
+                program,
+                cost,
+            }
         })
         .map_err(|e| format!("compilation failed: {e}"))
 }
@@ -49,6 +74,7 @@ pub fn compile(source: &str) -> Result<Expression, String> {
 #[derive(Clone, Default)]
 pub struct Activation {
     vars: Vec<(&'static str, CelValue)>,
+    authorizer: Option<authorizer::Authorizer>,
 }
 
 impl Activation {
@@ -56,16 +82,72 @@ impl Activation {
         self.vars.retain(|(n, _)| *n != name);
         self.vars.push((name, value));
     }
+
+    /// Binds `authorizer` (admission policies only).
+    pub fn set_authorizer(&mut self, authorizer: authorizer::Authorizer) {
+        self.authorizer = Some(authorizer);
+    }
 }
 
 impl Expression {
-    /// Evaluates the expression over `vars`.
+    /// Checks the expression against its variables' shapes: problems, result type and cost.
+    pub fn check(&self, vars: &[(&str, shape::Shape)]) -> check::Checked {
+        check::check(self.program.expression(), vars, check::STATIC_UNBOUNDED)
+    }
+
+    /// A problem of `check`, in cel-go's words with its position in the source.
+    pub fn describe(&self, problem: &check::Problem) -> String {
+        let offset = self
+            .program
+            .source_info()
+            .offset_for(problem.id)
+            .map(|o| o.0);
+        check::describe(problem, &self.source, offset)
+    }
+
+    /// The static estimate of the expression's cost.
+    pub fn cost(&self) -> u64 {
+        self.cost
+    }
+
+    /// Narrows the static estimate (a schema bounded what the expression reads).
+    pub fn set_cost(&mut self, cost: u64) {
+        self.cost = self.cost.min(cost);
+    }
+
+    /// The cost of evaluating over `vars`: the static estimate when it is within the limit,
+    /// else an estimate over the actual values' sizes (an upper bound of the steps taken, as
+    /// the interpreter counts none).
+    fn runtime_cost(&self, vars: &Activation) -> u64 {
+        if self.cost <= PER_CALL_LIMIT {
+            return self.cost;
+        }
+        let shapes: Vec<(&str, shape::Shape)> = vars
+            .vars
+            .iter()
+            .map(|(n, v)| (*n, shape::Shape::of_value(v)))
+            .collect();
+        let extent = vars.vars.iter().map(|(_, v)| extent(v)).sum::<u64>().max(1);
+        check::check(self.program.expression(), &shapes, extent).cost
+    }
+
+    /// Evaluates the expression over `vars`, refused when it would cost more than the limit.
     pub fn eval(&self, vars: &Activation) -> Result<CelValue, String> {
+        if self.runtime_cost(vars) > PER_CALL_LIMIT {
+            return Err(COST_EXCEEDED.to_string());
+        }
         let mut context = Context::with_env(ENV.clone());
         for (name, value) in &vars.vars {
             context.add_variable_from_value(*name, value.clone());
         }
-        self.program.execute(&context).map_err(|e| e.to_string())
+        if let Some(a) = &vars.authorizer {
+            context.add_variable_as_val("authorizer", Box::new(a.clone()));
+        }
+        self.program.execute(&context).map_err(|e| match e {
+            // A library function's error is its message, as cel-go reports it.
+            cel::ExecutionError::FunctionError { message, .. } => message,
+            e => e.to_string(),
+        })
     }
 
     /// Whether the expression reads the variable `name` (a CRD rule's `oldSelf`).
@@ -94,6 +176,18 @@ impl Expression {
                 other.type_of()
             )),
         }
+    }
+}
+
+/// How many values and characters `v` holds: a bound of what any function's result over it
+/// may hold.
+fn extent(v: &CelValue) -> u64 {
+    match v {
+        CelValue::String(s) => s.len() as u64 + 1,
+        CelValue::Bytes(b) => b.len() as u64 + 1,
+        CelValue::List(items) => items.iter().map(extent).sum::<u64>() + 1,
+        CelValue::Map(m) => m.map.values().map(extent).sum::<u64>() + m.map.len() as u64 + 1,
+        _ => 1,
     }
 }
 
@@ -134,11 +228,11 @@ pub fn from_optional(v: Option<&Value>) -> CelValue {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn eval(src: &str, object: Value) -> Result<CelValue, String> {
+    pub fn eval(src: &str, object: Value) -> Result<CelValue, String> {
         let mut vars = Activation::default();
         vars.set("object", from_json(&object));
         compile(src)?.eval(&vars)
