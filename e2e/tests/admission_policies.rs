@@ -2,7 +2,8 @@
 //! five replicas (its limit from a ConfigMap parameter) and binds it with Deny, then with
 //! Warn; alice (a project admin after `oc login`) creates Deployments and sees kubectl print
 //! the denial and the warning in upstream's words. A policy that does not compile is refused
-//! at creation.
+//! at creation. A policy asking the `authorizer` lets alice create labelled ConfigMaps only
+//! once the cluster admin grants her the permission it checks.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -176,4 +177,73 @@ fn a_policy_denies_then_warns_about_too_many_replicas() {
         ),
         "{stderr}"
     );
+}
+
+/// `kubectl create configmap` as alice, labelled for the approval policy.
+fn alice_creates_approved(c: &Cluster, kubeconfig: &str, name: &str) -> (bool, String) {
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": {"approved": "true"}}, "data": {"k": "v"}});
+    let (ok, _, stderr) = alice_creates(c, kubeconfig, &cm);
+    (ok, stderr)
+}
+
+#[test]
+fn a_policy_asks_the_authorizer_what_the_user_may_do() {
+    let (_dir, c, home) = cluster_with_alice();
+    let kubeconfig = alice_in_project(&c, &home, "approvals");
+    apply(
+        &c,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "approvers-only"},
+            "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE"], "resources": ["configmaps"]}],
+                    "objectSelector": {"matchLabels": {"approved": "true"}}},
+                "variables": [{"name": "may", "expression":
+                    "authorizer.group('example.com').resource('approvals').namespace(request.namespace).check('approve').allowed()"}],
+                "validations": [{"expression": "variables.may",
+                    "messageExpression": "'user ' + request.userInfo.username + ' may not approve in ' + request.namespace"},
+                    {"expression": "authorizer.requestResource.check('create').allowed()"}]}}),
+    );
+    apply(
+        &c,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "approvers-only"},
+            "spec": {"policyName": "approvers-only", "validationActions": ["Deny"]}}),
+    );
+    let mut n = 0;
+    let stderr = eventually("the policy to deny alice", || {
+        n += 1;
+        let (ok, stderr) = alice_creates_approved(&c, &kubeconfig, &format!("first-{n}"));
+        (!ok).then_some(stderr)
+    });
+    assert!(
+        stderr.contains("ValidatingAdmissionPolicy 'approvers-only' with binding 'approvers-only' denied request: user alice may not approve in approvals"),
+        "{stderr}"
+    );
+
+    // The cluster admin grants alice `approve` on approvals in her project: RBAC now allows
+    // what the policy checks, and the policy lets her create.
+    let grant = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": "approver", "namespace": "approvals"},
+         "rules": [{"apiGroups": ["example.com"], "resources": ["approvals"], "verbs": ["approve"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": "alice-approves", "namespace": "approvals"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "approver"},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]}]});
+    apply(&c, &grant);
+    let mut n = 0;
+    eventually("the grant to let alice create", || {
+        n += 1;
+        alice_creates_approved(&c, &kubeconfig, &format!("granted-{n}"))
+            .0
+            .then_some(())
+    });
+    // Removing the grant denies again.
+    c.kubectl_ok(&["delete", "rolebinding", "alice-approves", "-n", "approvals"]);
+    let mut n = 0;
+    eventually("the revocation to deny alice", || {
+        n += 1;
+        (!alice_creates_approved(&c, &kubeconfig, &format!("revoked-{n}")).0).then_some(())
+    });
 }

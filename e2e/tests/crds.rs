@@ -2,7 +2,9 @@
 //! printer columns, a status subresource and two versions, served at once; its objects
 //! created, listed as tables, watched, applied server-side, refused with upstream's words;
 //! a project admin using them once a role aggregated to `admin` grants them; and the
-//! definition's deletion removing its objects and its resource.
+//! definition's deletion removing its objects and its resource. Rules are type-checked and
+//! costed against the schema when the definition is written, and may use Kubernetes' CEL
+//! libraries (a quantity limit, for a project admin).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -513,4 +515,142 @@ fn validation_rules_status_schema_and_strict_fields_for_a_project_admin() {
     let (spec, _) = succeeded(&["get", "gadget", "g2", "-o", "jsonpath={.spec}"]);
     let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
     assert_eq!(spec, serde_json::json!({"min": 1, "max": 2}));
+}
+
+const BUDGET_CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: budgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: budgets, singular: budget, kind: Budget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            x-kubernetes-validations:
+            - rule: "quantity(self.memory).compareTo(quantity('2Gi')) <= 0"
+              message: "memory must be at most 2Gi"
+            properties:
+              memory:
+                type: string
+                maxLength: 20
+                x-kubernetes-validations:
+                - rule: "isQuantity(self)"
+                  message: "memory must be a quantity"
+              tags:
+                type: array
+                maxItems: 10
+                items: {type: string, maxLength: 30}
+"#;
+
+#[test]
+fn rules_are_checked_against_the_schema_and_use_the_quantity_library() {
+    let c = Cluster::start(Backend::Embedded);
+    let with_rule = |rule: &str| {
+        c.file(
+            "budget-bad.yaml",
+            &BUDGET_CRD.replacen(
+                "rule: \"quantity(self.memory).compareTo(quantity('2Gi')) <= 0\"",
+                &format!("rule: {rule:?}"),
+                1,
+            ),
+        )
+    };
+    // A field the schema does not have: cel-go's type error, at its column.
+    let err = c.kubectl_err(&["apply", "-f", &with_rule("self.memroy != ''")]);
+    assert!(
+        err.contains(r#"spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.memroy != ''""#)
+            && err.contains("compilation failed: ERROR: <input>:1:5: undefined field 'memroy'"),
+        "{err}"
+    );
+    // A rule that is not a condition.
+    let err = c.kubectl_err(&["apply", "-f", &with_rule("size(self.tags)")]);
+    assert!(
+        err.contains("cel expression must evaluate to a bool"),
+        "{err}"
+    );
+    // A rule whose cost the schema does not bound: every pair of unbounded strings.
+    let unbounded = c.file(
+        "budget-costly.yaml",
+        &BUDGET_CRD
+            .replacen("maxItems: 10", "maxItems: 100000", 1)
+            .replacen("maxLength: 30", "maxLength: 100000", 1)
+            .replacen(
+                "rule: \"quantity(self.memory).compareTo(quantity('2Gi')) <= 0\"",
+                "rule: \"self.tags.all(a, self.tags.all(b, a == b || a.contains(b)))\"",
+                1,
+            ),
+    );
+    let err = c.kubectl_err(&["apply", "-f", &unbounded]);
+    assert!(
+        err.contains("spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)"),
+        "{err}"
+    );
+    // The same rule over the bounded list is accepted.
+    let crd = c.file(
+        "budgets.yaml",
+        &BUDGET_CRD.replacen(
+            "              message: \"memory must be at most 2Gi\"\n",
+            "              message: \"memory must be at most 2Gi\"\n            - rule: \"self.tags.all(a, self.tags.all(b, a == b || !a.contains(b)))\"\n              message: \"no tag may contain another\"\n",
+            1,
+        ),
+    );
+    c.kubectl_ok(&["apply", "-f", &crd]);
+    c.wait_for(
+        &["crd", "budgets.example.com"],
+        "{.status.conditions[?(@.type==\"Established\")].status}",
+        "True",
+        WAIT,
+    );
+
+    // A project admin's budgets: within the limit, over it, and not a quantity at all.
+    c.kubectl_ok(&["create", "namespace", "team"]);
+    let role = c.file(
+        "role.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: budgets-admin\n  labels:\n    rbac.authorization.k8s.io/aggregate-to-admin: \"true\"\nrules:\n- apiGroups: [example.com]\n  resources: [budgets]\n  verbs: [\"*\"]\n",
+    );
+    c.kubectl_ok(&["apply", "-f", &role]);
+    let alice = c.user_with_role("alice", &[], "admin", "team");
+    let create = |name: &str, memory: &str| {
+        let file = c.file(
+            &format!("{name}.yaml"),
+            &format!("apiVersion: example.com/v1\nkind: Budget\nmetadata:\n  name: {name}\nspec:\n  memory: {memory:?}\n  tags: [a, b]\n"),
+        );
+        let mut cmd = c.kubectl_command(&["-n", "team", "create", "-f", &file]);
+        cmd.env("KUBECONFIG", &alice);
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while !create("small", "1536Mi").0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "alice cannot create budgets"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (ok, err) = create("big", "3Gi");
+    assert!(!ok);
+    assert!(
+        err.contains(r#"The Budget "big" is invalid: spec: Invalid value: "object": memory must be at most 2Gi"#),
+        "{err}"
+    );
+    let (ok, err) = create("odd", "lots");
+    assert!(!ok);
+    assert!(
+        err.contains(r#"spec.memory: Invalid value: "string": memory must be a quantity"#),
+        "{err}"
+    );
 }
