@@ -323,8 +323,9 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     ]);
     assert_eq!(trusted, format!("True {repo}:v1"));
     // The nodes' files, as rendered: skopeo with them reaches the same verdicts. (It reads the
-    // integrated registry's signatures through its extension, which lists the ImageSignatures:
-    // a registry that serves the extension is never asked for through a lookaside store.)
+    // integrated registry's signatures through its extension, which lists the ImageSignatures
+    // and the store's signatures: a registry that serves the extension is never asked for
+    // through a lookaside store.)
     let start = Instant::now();
     let rendered = loop {
         let policy_json = c.kubectl_ok(&[

@@ -183,6 +183,34 @@ fn signatures_are_pushed_and_read_through_the_registry() {
     assert_eq!(body["signatures"][0]["schemaVersion"], 2, "{body}");
     assert_eq!(body["signatures"][0]["type"], "atomic", "{body}");
     assert_eq!(body["signatures"][0]["content"], content.as_str(), "{body}");
+    // An image the registry does not hold is unknown at once: only a pushed one that the API
+    // has not recorded yet is waited for.
+    let never = format!("sha256:{}", "0".repeat(64));
+    let unknown_url = format!("http://{registry}/extensions/v2/shop/app/signatures/{never}");
+    let asked = std::time::Instant::now();
+    let unknown = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {alice_token}"),
+        &unknown_url,
+    ]);
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    let unknown_put = curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        &format!("Authorization: Bearer {alice_token}"),
+        "--data-binary",
+        &serde_json::json!({"schemaVersion": 2, "name": format!("{never}@none"),
+            "type": "atomic", "content": content})
+        .to_string(),
+        &unknown_url,
+    ]);
+    assert!(unknown_put.starts_with("HTTP/1.1 404"), "{unknown_put}");
+    let took = asked.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "an unknown image's signatures took {took:?}"
+    );
 
     // A pull requiring alice's key verifies the signature read through the extension.
     let key = dirp.join("alice.gpg");

@@ -98,6 +98,9 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
         .map_err(AgentError::Bind)?;
     let port = listener.local_addr().map_err(AgentError::Bind)?.port();
     let mut claim = None;
+    // One watch of the cluster's image configuration, shared by pulls and builds.
+    let (image_config, follow_image_config) =
+        pods::image_config::Watched::start(client.clone(), config.data_dir.join("image-config"));
     let (runtime, podman): (Arc<dyn Runtime>, Option<Arc<Podman>>) = match config.runtime {
         RuntimeKind::Podman => {
             claim = Some(
@@ -116,6 +119,7 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
                 podman.clone(),
                 client.clone(),
                 &config.data_dir.join("buildah"),
+                image_config.clone(),
             );
             (Arc::new(runtime), Some(podman))
         }
@@ -156,7 +160,7 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
         ipam: Arc::new(ipam),
         node: config.name.clone(),
         pods_dir: config.data_dir.join("pods"),
-        image_config_dir: config.data_dir.join("image-config"),
+        image_config,
         recorder: recorder.clone(),
         directory: directory.clone(),
         backoff: Mutex::new(pods::backoff::Backoff::new()),
@@ -187,6 +191,7 @@ pub async fn start(client: kube::Client, config: AgentConfig) -> Result<Agent, A
             tls: None,
         }),
     };
+    tasks.spawn(follow_image_config);
     tasks.spawn(lease::run(client.clone(), config.name.clone(), node_uid));
     if let Some(dir) = config.storage_dir.clone() {
         tasks.spawn(crate::provisioner::run(

@@ -19,6 +19,7 @@ use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::routing::{get, put};
 use node::builder::{BuilderRuntime, Step};
+use node::pods::image_config::Watched;
 use node::runtime::simulated::Simulated;
 use node::runtime::{ContainerSpec, ContainerState, Mount, PodRef, Runtime, Sandbox};
 use serde_json::{Value, json};
@@ -314,6 +315,7 @@ async fn a_build_pods_steps_clone_build_and_push() {
             Arc::new(Simulated::new()),
             client,
             &dir.path().join("buildah"),
+            Watched::fixed(Default::default()),
         ),
         pod: PodRef {
             namespace: "p".into(),

@@ -7,8 +7,6 @@
 //! digest). Failures are logged, never answered with an error: the registry would hold every
 //! later event back retrying this one.
 
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -16,15 +14,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::mapping::{self, Outcome};
-use super::{IntegratedRegistry, image, scope, token};
+use super::{IntegratedRegistry, image, readback, scope, token};
 use crate::Shared;
-use registry_client::{Options, Target, media_types};
+use registry_client::{Target, media_types};
 
 /// The largest config blob read back.
 const MAX_CONFIG: usize = 8 << 20;
 /// Carries the shared secret. Not `Authorization`: the server reads that as a user's token.
 pub const SECRET_HEADER: &str = "x-oxshift-registry-secret";
-const SUBJECT: &str = "system:serviceaccount:openshift-infra:image-registry";
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -80,7 +77,10 @@ pub(crate) async fn handle(
     };
     for event in envelope.events.iter().filter(|e| is_manifest_push(e)) {
         let repository = &event.target.repository;
-        match pushed(&server, &registry, event).await {
+        let outcome = pushed(&server, &registry, event).await;
+        // Whatever came of it, those waiting for this image look again.
+        registry.recorded();
+        match outcome {
             Ok(outcome) => tracing::info!(
                 repository = %repository, digest = %event.target.digest, ?outcome,
                 "image pushed to the integrated registry"
@@ -109,32 +109,16 @@ async fn pushed(
     let t = &event.target;
     let (namespace, stream) = scope::project_and_stream(&t.repository)
         .ok_or_else(|| format!("{:?} is not <project>/<stream>", t.repository))?;
-    let pull = [auth::registry_tokens::Access {
-        kind: "repository".into(),
-        name: t.repository.clone(),
-        actions: vec!["pull".into()],
-    }];
-    let now = jiff::Timestamp::now().as_second();
-    let token = registry
-        .signer
-        .sign(&registry.issuer, &registry.service, SUBJECT, &pull, now, 60)
+    let token = readback::pull_token(registry, &t.repository)?;
+    let manifest = readback::manifest(registry, &t.repository, &t.digest, &token)
+        .await
         .map_err(|e| e.to_string())?;
-    // The registry is ours, on loopback, in plain HTTP.
-    let options = Options {
-        insecure: true,
-        timeout: Duration::from_secs(10),
-        ..Options::default()
-    };
+    let options = readback::options();
     let target = Target {
         registry: &registry.host,
         repository: &t.repository,
         reference: &t.digest,
     };
-    let manifest = registry
-        .client
-        .manifest_with_token(target, &options, &token)
-        .await
-        .map_err(|e| e.to_string())?;
     let config = match image::config_digest(&manifest.media_type, &manifest.bytes) {
         Some(digest) => {
             let blob = Target {

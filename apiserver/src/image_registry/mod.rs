@@ -13,9 +13,10 @@ mod hostname;
 mod image;
 mod mapping;
 mod pushers;
+mod readback;
 mod scope;
 mod stream_signatures;
-pub use stream_signatures::stream_image_signatures;
+pub use stream_signatures::{lookaside_signatures, stream_image_signatures};
 mod token;
 
 use axum::Router;
@@ -42,6 +43,8 @@ pub struct IntegratedRegistry {
     client: registry_client::RegistryClient,
     pushers: pushers::Pushers,
     grants: grants::Grants,
+    /// Counts the manifest pushes handled (recorded or not), for those waiting on one.
+    recordings: tokio::sync::watch::Sender<u64>,
 }
 
 impl IntegratedRegistry {
@@ -61,7 +64,18 @@ impl IntegratedRegistry {
             client: registry_client::RegistryClient::new(),
             pushers: Default::default(),
             grants: Default::default(),
+            recordings: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Changes each time the server has handled a pushed manifest: whoever waits for an
+    /// image to be recorded looks again then, instead of polling.
+    pub fn recordings(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.recordings.subscribe()
+    }
+
+    fn recorded(&self) {
+        self.recordings.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// What a live registry token this server issued stands for.

@@ -11,6 +11,7 @@ use tokio::process::Command;
 
 use super::command::{self, Failed};
 use super::log::StepLog;
+use crate::pods::image_config::ImageConfig;
 
 pub struct Buildah {
     root: PathBuf,
@@ -111,15 +112,29 @@ impl Buildah {
         command::run(c, None).await.is_ok()
     }
 
+    /// Pulls `image` through the cluster's image configuration, as the node's pulls go: its
+    /// registries.conf (mirrors), its policy.json (the trust policy: an image it refuses
+    /// fails with containers/image's reason) and the registries.d naming the lookaside
+    /// stores (read from the home, as buildah has no flag for it).
     pub async fn pull(
         &self,
         image: &str,
         auth_file: Option<&Path>,
         tls_verify: bool,
+        config: &ImageConfig,
         log: &Arc<StepLog>,
     ) -> Result<(), Failed> {
         let mut c = self.command();
+        if let Some(conf) = &config.registries_conf {
+            c.arg("--registries-conf").arg(conf);
+        }
         c.arg("pull");
+        if let Some(policy) = &config.policy_json {
+            c.arg("--signature-policy").arg(policy);
+        }
+        if let Some(home) = &config.registries_d_home {
+            c.env("HOME", home);
+        }
         c.arg(format!("--tls-verify={tls_verify}"));
         if let Some(auth) = auth_file {
             c.arg("--authfile").arg(auth);

@@ -12,6 +12,7 @@ use super::details::Details;
 use super::failure::StepFailure;
 use super::log::StepLog;
 use super::timing::Timing;
+use crate::pods::image_config::Watched;
 use crate::runtime::Mount;
 
 /// Where the build pod mounts its work directory (`buildworkdir`).
@@ -24,6 +25,9 @@ pub struct StepContext {
     pub mounts: Vec<Mount>,
     pub env: HashMap<String, String>,
     pub buildah: Arc<Buildah>,
+    /// The node's copy of the cluster's image configuration, which the step's pulls go
+    /// through.
+    pub image_config: Watched,
     pub client: kube::Client,
     /// A name unique to this run of the step (temporary files, image tags).
     pub run_id: String,

@@ -36,10 +36,17 @@ pub async fn pull_image(
     image_allowed(image).map_err(StepFailure::pull_builder_image)?;
     let auth = push::secret_auth_file(ctx, auth_variable);
     ctx.log.line(&format!("\nPulling image {image} ..."));
+    let config = ctx.image_config.current().await;
     let started = jiff::Timestamp::now();
     let pulled = ctx
         .buildah
-        .pull(image, auth.as_deref(), !sources.insecure(image), &ctx.log)
+        .pull(
+            image,
+            auth.as_deref(),
+            !sources.insecure(image),
+            &config,
+            &ctx.log,
+        )
         .await;
     ctx.timing.step(timing::PULL_IMAGES, step, started);
     if let Some(auth) = auth {
@@ -48,17 +55,18 @@ pub async fn pull_image(
     pulled.map_err(|e| StepFailure::pull_builder_image(e.0))
 }
 
-/// Makes the base images present, each pulled (logged) unless already there and not
-/// forced.
+/// Makes the base images present, each pulled (logged) unless already there, not forced
+/// and not one the trust policy must verify (as the node's pulls, verified at every build).
 pub async fn pull_bases(
     ctx: &StepContext,
     images: &[String],
     force: bool,
     sources: &RegistrySources,
 ) -> Result<(), StepFailure> {
+    let config = ctx.image_config.current().await;
     for image in images {
         image_allowed(image).map_err(StepFailure::pull_builder_image)?;
-        if !force && ctx.buildah.has_image(image).await {
+        if !force && !config.must_check(image) && ctx.buildah.has_image(image).await {
             continue;
         }
         pull_image(

@@ -18,6 +18,7 @@ use super::buildah::Buildah;
 use super::context::StepContext;
 use super::details::Details;
 use super::log::StepLog;
+use crate::pods::image_config::Watched;
 use crate::runtime::{
     ContainerInfo, ContainerSpec, ContainerState, ImageRef, Listed, PodRef, PullOptions, Runtime,
     RuntimeError, Sandbox,
@@ -39,6 +40,7 @@ pub struct BuilderRuntime {
     inner: Arc<dyn Runtime>,
     client: kube::Client,
     buildah: Arc<Buildah>,
+    image_config: Watched,
     steps: Mutex<HashMap<String, Native>>,
 }
 
@@ -73,12 +75,19 @@ async fn run_step(step: Step, ctx: StepContext) -> i32 {
 }
 
 impl BuilderRuntime {
-    /// Wraps `inner`; buildah keeps its storage under `dir`.
-    pub fn new(inner: Arc<dyn Runtime>, client: kube::Client, dir: &std::path::Path) -> Self {
+    /// Wraps `inner`; buildah keeps its storage under `dir` and pulls through
+    /// `image_config`.
+    pub fn new(
+        inner: Arc<dyn Runtime>,
+        client: kube::Client,
+        dir: &std::path::Path,
+        image_config: Watched,
+    ) -> Self {
         BuilderRuntime {
             inner,
             client,
             buildah: Arc::new(Buildah::new(dir)),
+            image_config,
             steps: Mutex::new(HashMap::new()),
         }
     }
@@ -108,6 +117,7 @@ impl BuilderRuntime {
             mounts: spec.mounts.clone(),
             env,
             buildah: self.buildah.clone(),
+            image_config: self.image_config.clone(),
             client: self.client.clone(),
             run_id: run_id(),
             timing: Default::default(),

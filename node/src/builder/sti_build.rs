@@ -42,7 +42,10 @@ async fn previous_image(
         return None;
     }
     let target = ctx.build.push_target()?;
-    if !strategy.force_pull && ctx.buildah.has_image(&target).await {
+    if !strategy.force_pull
+        && !ctx.image_config.current().await.must_check(&target)
+        && ctx.buildah.has_image(&target).await
+    {
         return Some(target);
     }
     let pulled = pull_image(

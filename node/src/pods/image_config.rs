@@ -10,11 +10,20 @@
 //! registries.conf, but none for registries.d: containers/image reads it from the user's
 //! home (`$HOME/.config/containers/registries.d`) before `/etc`, so pulls run with `HOME`
 //! set to a directory of the node holding the rendered file.
+//!
+//! One watch of the ConfigMap per agent keeps the copy current (`Watched`); the files are
+//! written when their text changes, never per pull.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::sync::watch;
 use trust::{ImageName, TrustPolicy};
 
 const NAMESPACE: &str = "openshift-config-managed";
@@ -51,16 +60,78 @@ impl ImageConfig {
     }
 }
 
-/// The cluster's image configuration under `dir`, brought up to date: each file the
-/// ConfigMap holds written if it changed, each it no longer holds removed. Nothing (the
-/// tools' defaults, as before the configuration was rendered) when the ConfigMap does not
-/// exist or cannot be read; a file that cannot be written is left out.
-pub async fn current(client: &kube::Client, dir: &Path) -> ImageConfig {
-    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
-    let Ok(Some(map)) = maps.get_opt(CONFIG_MAP).await else {
-        return ImageConfig::default();
-    };
-    let mut data = map.data.unwrap_or_default();
+/// How long a pull waits for the first read of the ConfigMap before it goes on without it.
+const FIRST_READ: Duration = Duration::from_secs(10);
+
+/// The node's copy, kept current by one watch of the ConfigMap per agent: every pull reads
+/// the files as the last change left them, and no pull asks the API server.
+#[derive(Clone)]
+pub struct Watched(watch::Receiver<Option<Arc<ImageConfig>>>);
+
+impl Watched {
+    /// The copy under `dir` and the watch that keeps it (to be run for as long as the agent).
+    pub fn start(client: kube::Client, dir: PathBuf) -> (Watched, impl Future<Output = ()>) {
+        let (tx, rx) = watch::channel(None);
+        (Watched(rx), follow(client, dir, tx))
+    }
+
+    /// A copy that never changes (a builder without a cluster to watch).
+    pub fn fixed(config: ImageConfig) -> Watched {
+        let (_, rx) = watch::channel(Some(Arc::new(config)));
+        Watched(rx)
+    }
+
+    /// The configuration as last read; before the first read completes, waits for it a
+    /// while, then goes on with the tools' defaults.
+    pub async fn current(&self) -> Arc<ImageConfig> {
+        let mut rx = self.0.clone();
+        let first = tokio::time::timeout(FIRST_READ, rx.wait_for(Option::is_some)).await;
+        match first {
+            Ok(Ok(config)) => config.clone().unwrap_or_default(),
+            _ => self.0.borrow().clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// Follows the ConfigMap: its files written when it is listed or changes (each only when its
+/// text differs), removed when it is deleted or absent from a (re)list.
+async fn follow(client: kube::Client, dir: PathBuf, tx: watch::Sender<Option<Arc<ImageConfig>>>) {
+    let maps: Api<ConfigMap> = Api::namespaced(client, NAMESPACE);
+    let config = watcher::Config::default().fields(&format!("metadata.name={CONFIG_MAP}"));
+    let mut events = watcher(maps, config).default_backoff().boxed();
+    let mut listed = None;
+    while let Some(event) = events.next().await {
+        let data = match event {
+            Ok(watcher::Event::Init) => {
+                listed = None;
+                continue;
+            }
+            Ok(watcher::Event::InitApply(map)) => {
+                listed = Some(map);
+                continue;
+            }
+            Ok(watcher::Event::InitDone) => listed.take(),
+            Ok(watcher::Event::Apply(map)) => Some(map),
+            Ok(watcher::Event::Delete(_)) => None,
+            Err(e) => {
+                tracing::warn!(
+                    error = %controllers::logs::describe_watch(&e),
+                    "the watch of the cluster's image configuration failed"
+                );
+                continue;
+            }
+        };
+        let data = data.map(|m| m.data.unwrap_or_default()).unwrap_or_default();
+        let config = Arc::new(written(&dir, data));
+        tx.send_replace(Some(config));
+    }
+}
+
+/// The cluster's image configuration under `dir`, brought up to date with `data` (the
+/// ConfigMap's, empty when there is none): each file it holds written if it changed, each it
+/// no longer holds removed (the tools' defaults then apply, as before the configuration was
+/// rendered); a file that cannot be written is left out.
+fn written(dir: &Path, mut data: BTreeMap<String, String>) -> ImageConfig {
     let home = dir.join("home");
     let registries_conf = keep(dir, REGISTRIES_CONF, data.remove(REGISTRIES_CONF));
     let policy_text = data.remove(POLICY_JSON);
@@ -125,6 +196,40 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, ["home"], "no partial file is left");
+    }
+
+    #[test]
+    fn the_copy_follows_the_config_map_and_rewrites_only_what_changed() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let policy = r#"{"default":[{"type":"reject"}]}"#;
+        let data = |conf: &str| {
+            BTreeMap::from([
+                (REGISTRIES_CONF.to_string(), conf.to_string()),
+                (POLICY_JSON.to_string(), policy.to_string()),
+                (SIGSTORE_YAML.to_string(), "docker: {}\n".to_string()),
+            ])
+        };
+        let first = written(dir.path(), data("a"));
+        let policy_path = first.policy_json.clone().unwrap();
+        let inode = std::fs::metadata(&policy_path).unwrap().ino();
+        assert!(first.must_check("busybox"));
+        assert_eq!(
+            first.registries_d_home.as_deref(),
+            Some(dir.path().join("home").as_path())
+        );
+        let second = written(dir.path(), data("b"));
+        let conf = second.registries_conf.unwrap();
+        assert_eq!(std::fs::read_to_string(conf).unwrap(), "b");
+        assert_eq!(
+            std::fs::metadata(&policy_path).unwrap().ino(),
+            inode,
+            "an unchanged file is not written again"
+        );
+        let gone = written(dir.path(), BTreeMap::new());
+        assert!(gone.policy_json.is_none() && gone.registries_d_home.is_none());
+        assert!(!policy_path.exists());
+        assert!(!gone.must_check("busybox"));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct Context {
     /// Pods' directories (volumes, logs) live under `<pods_dir>/<ns>_<name>_<uid>`.
     pub pods_dir: PathBuf,
     /// The node's copy of the cluster's image configuration (`image_config.rs`).
-    pub image_config_dir: PathBuf,
+    pub image_config: image_config::Watched,
     pub recorder: Recorder,
     pub directory: Arc<directory::Directory>,
     pub backoff: Mutex<backoff::Backoff>,

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 use trust::{ImageName, Requirement};
 
+pub(crate) use lookaside::fetch as fetch_lookaside;
 pub use policy::{Compiled, current as current_policy};
 pub(crate) use policy::{key_bytes, key_object};
 pub(crate) use resolve::resolve;

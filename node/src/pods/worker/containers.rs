@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::builder::{self, Step};
-use crate::pods::image_config;
 
 impl Worker {
     pub(super) fn restart_policy(pod: &Pod) -> String {
@@ -164,7 +163,7 @@ impl Worker {
         }
         let policy = pull_policy(&self.slots[i].spec).to_string();
         let runtime = self.ctx.runtime.clone();
-        let config = image_config::current(&self.ctx.client, &self.ctx.image_config_dir).await;
+        let config = self.ctx.image_config.current().await;
         // The trust policy applies at every start: an image it says something about is pulled
         // through it again even when present (its manifest and signatures are checked; its
         // layers are not fetched again), as under `Always`.
@@ -199,9 +198,9 @@ impl Worker {
             let options = PullOptions {
                 auth_file: auth_file(pod, &self.dir, lookup).await,
                 insecure: sources.insecure(&image),
-                registries_conf: config.registries_conf,
-                signature_policy: config.policy_json,
-                registries_d_home: config.registries_d_home,
+                registries_conf: config.registries_conf.clone(),
+                signature_policy: config.policy_json.clone(),
+                registries_d_home: config.registries_d_home.clone(),
             };
             let started = Instant::now();
             let pulled = match sources.refusal(&image) {

@@ -14,6 +14,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use super::credentials::{self, Caller};
 use super::errors::{
@@ -27,12 +28,16 @@ use super::{Body, Front};
 const SCHEMA_VERSION: i64 = 2;
 /// What upstream calls a signature sent without a type.
 const DEFAULT_TYPE: &str = "AtomicImageV1";
+/// The type of simple signing signatures, as clients read them.
+const ATOMIC: &str = "atomic";
 /// A signature's content is at most 64 KiB; its base64 and the envelope fit in this.
 const MOST_BODY_BYTES: usize = 256 << 10;
 /// docker-registry tells the API server of a pushed manifest after answering the push, and
-/// clients ask for the image's signatures right after it: an image not recorded yet is
-/// waited for this long before it is called unknown.
+/// clients ask for the image's signatures right after it: an image the registry holds but
+/// the API has not recorded yet is waited for, at most this long, waking at each push the
+/// server handles. One the registry does not hold is unknown at once.
 const RECORDING_WAIT: Duration = Duration::from_secs(10);
+/// How often to look again without a registry of this server's to tell of pushes.
 const RECORDING_POLL: Duration = Duration::from_millis(100);
 
 pub(super) async fn handle(
@@ -75,8 +80,42 @@ async fn get(
     if !allowed {
         return Err(DENIED.bare());
     }
+    let Some(recorded) = recorded_signatures(front, target).await? else {
+        return Ok(status_only(StatusCode::NOT_FOUND));
+    };
+    // Signatures published in the stream's lookaside store are served too: a client that
+    // sees the extension reads signatures only here.
+    let published = apiserver::image_registry::lookaside_signatures(
+        &front.server,
+        &target.namespace,
+        &target.stream,
+        &target.digest,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(image = %target.reference(), error = %e, "lookaside signatures not read");
+        Vec::new()
+    });
+    let mut response = Response::new(full(list_body(&recorded, &target.digest, &published)));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    Ok(response)
+}
+
+/// The signatures of the image once the API records it in its stream; `None` at once when
+/// the registry does not hold the manifest, or when it is not recorded within
+/// `RECORDING_WAIT` (each handled push wakes the wait).
+async fn recorded_signatures(
+    front: &Front,
+    target: &SignaturesPath,
+) -> Result<Option<Vec<Value>>, RegistryError> {
+    let registry = front.server.image_registry.clone();
+    // Subscribed before the first look, so that no recording in between is missed.
+    let mut recordings = registry.as_ref().map(|r| r.recordings());
     let deadline = tokio::time::Instant::now() + RECORDING_WAIT;
-    let signatures = loop {
+    let mut pushed = false;
+    loop {
         let found = apiserver::image_registry::stream_image_signatures(
             &front.server,
             &target.namespace,
@@ -90,24 +129,60 @@ async fn get(
                 target.reference()
             ))
         })?;
-        match found {
-            Some(signatures) => break signatures,
-            None if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(RECORDING_POLL).await;
-            }
-            None => return Ok(status_only(StatusCode::NOT_FOUND)),
+        if found.is_some() {
+            return Ok(found);
         }
-    };
-    let mut response = Response::new(full(list_body(&signatures)));
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
-    Ok(response)
+        if !pushed {
+            pushed = manifest_pushed(front, target).await;
+            if !pushed {
+                return Ok(None);
+            }
+        }
+        if !recorded_again(&mut recordings, deadline).await {
+            return Ok(None);
+        }
+    }
 }
 
-/// The extension's list of an Image's `signatures`.
-fn list_body(signatures: &[Value]) -> String {
-    let listed: Vec<Value> = signatures
+/// Whether the registry holds the image's manifest (when it cannot tell, it may).
+async fn manifest_pushed(front: &Front, target: &SignaturesPath) -> bool {
+    let Some(registry) = &front.server.image_registry else {
+        return true;
+    };
+    match registry
+        .has_manifest(&target.repository(), &target.digest)
+        .await
+    {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::debug!(image = %target.reference(), error = %e, "manifest not looked up");
+            true
+        }
+    }
+}
+
+/// Waits for the next handled push, until `deadline`; `false` once it has passed.
+async fn recorded_again(
+    recordings: &mut Option<tokio::sync::watch::Receiver<u64>>,
+    deadline: tokio::time::Instant,
+) -> bool {
+    match recordings {
+        Some(r) => matches!(
+            tokio::time::timeout_at(deadline, r.changed()).await,
+            Ok(Ok(()))
+        ),
+        // No registry of this server's: only a short look again.
+        None => {
+            tokio::time::sleep(RECORDING_POLL).await;
+            tokio::time::Instant::now() < deadline
+        }
+    }
+}
+
+/// The extension's list: an Image's `signatures`, then those published for `digest` in a
+/// lookaside store that the Image does not hold already, named `<digest>@<hash of content>`.
+fn list_body(signatures: &[Value], digest: &str, published: &[Vec<u8>]) -> String {
+    let mut listed: Vec<Value> = signatures
         .iter()
         .map(|s| {
             json!({
@@ -118,7 +193,30 @@ fn list_body(signatures: &[Value]) -> String {
             })
         })
         .collect();
+    let engine = base64::engine::general_purpose::STANDARD;
+    for content in published {
+        let encoded = engine.encode(content);
+        if listed.iter().any(|s| s["content"] == encoded.as_str()) {
+            continue;
+        }
+        let hash = content_name(content);
+        listed.push(json!({
+            "schemaVersion": SCHEMA_VERSION,
+            "name": format!("{digest}@{hash}"),
+            "type": ATOMIC,
+            "content": encoded,
+        }));
+    }
     json!({ "signatures": listed }).to_string()
+}
+
+/// 32 hex digits of the content's SHA-256: a published signature's name, the same at each
+/// listing.
+fn content_name(content: &[u8]) -> String {
+    Sha256::digest(content)[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// One signature as clients send it (unknown fields ignored, as Go's decoding does).
@@ -171,18 +269,28 @@ async fn put(
         .map_err(|e| SIGNATURE_INVALID.with_detail(e.to_string()))?
         .to_bytes();
     let (name, kind, content) = parse_upload(&body)?;
+    let mut recordings = front.server.image_registry.as_ref().map(|r| r.recordings());
     let deadline = tokio::time::Instant::now() + RECORDING_WAIT;
+    let mut pushed = false;
     let answer = loop {
         let answer = front
             .api
             .create_signature(token, &name, &kind, &content)
             .await
             .map_err(|e| UNKNOWN.with_detail(e))?;
-        // Not found: the Image is not recorded yet.
-        if answer.status != 404 || tokio::time::Instant::now() >= deadline {
+        // Not found: the Image is not recorded yet, or was never pushed.
+        if answer.status != 404 {
             break answer;
         }
-        tokio::time::sleep(RECORDING_POLL).await;
+        if !pushed {
+            pushed = manifest_pushed(front, target).await;
+            if !pushed {
+                break answer;
+            }
+        }
+        if !recorded_again(&mut recordings, deadline).await {
+            break answer;
+        }
     };
     match answer.status {
         200 | 201 => Ok(status_only(StatusCode::CREATED)),
@@ -218,10 +326,34 @@ mod tests {
             "content": "aGVsbG8=", "conditions": [{"type": "Trusted"}]}),
         ];
         assert_eq!(
-            list_body(&signatures),
+            list_body(&signatures, "sha256:ab", &[]),
             r#"{"signatures":[{"schemaVersion":2,"name":"sha256:ab@0123","type":"atomic","content":"aGVsbG8="}]}"#
         );
-        assert_eq!(list_body(&[]), r#"{"signatures":[]}"#);
+        assert_eq!(list_body(&[], "sha256:ab", &[]), r#"{"signatures":[]}"#);
+    }
+
+    #[test]
+    fn published_signatures_follow_the_recorded_ones_once_each() {
+        let recorded = [
+            json!({"metadata": {"name": "sha256:ab@0123"}, "type": "atomic",
+            "content": "aGVsbG8="}),
+        ];
+        let published = [b"hello".to_vec(), b"other".to_vec()];
+        let listed: Value =
+            serde_json::from_str(&list_body(&recorded, "sha256:ab", &published)).unwrap();
+        let listed = listed["signatures"].as_array().unwrap();
+        assert_eq!(
+            listed.len(),
+            2,
+            "the recorded copy of `hello` is not listed again"
+        );
+        let hash = content_name(b"other");
+        assert_eq!(hash.len(), 32);
+        assert_eq!(
+            listed[1],
+            json!({"schemaVersion": 2, "name": format!("sha256:ab@{hash}"), "type": "atomic",
+                "content": "b3RoZXI="})
+        );
     }
 
     #[test]
