@@ -6,7 +6,8 @@
 //! - [`Metadata`] decodes each metadata field on its own; one of the wrong type is left empty
 //!   and named in `broken`, so that callers decide whether they can act without it;
 //! - [`Meta<K>`] is a `K` read for its metadata only (the rest is skipped, not built);
-//! - [`Object<K>`] is a whole `K` when it decodes, and its metadata in any case.
+//! - [`Object<K>`] is a whole `K` when it decodes, and its metadata in any case;
+//! - [`Raw<K>`] is a `K` as the JSON it came as, with its metadata decoded.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -292,6 +293,55 @@ impl<K: Serialize> Serialize for Object<K> {
 
 resource_of!(Object);
 
+/// A `K` kept as the JSON it came as (nothing of it is typed but its metadata): for callers
+/// that patch paths of it and need no more of its shape.
+pub struct Raw<K> {
+    pub metadata: Metadata,
+    pub value: Value,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Raw<K> {
+    fn meta_ref(&self) -> &ObjectMeta {
+        &self.metadata.meta
+    }
+
+    fn meta_mut_ref(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata.meta
+    }
+}
+
+impl<K> Clone for Raw<K> {
+    fn clone(&self) -> Self {
+        Raw {
+            metadata: self.metadata.clone(),
+            value: self.value.clone(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> std::fmt::Debug for Raw<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Raw")
+            .field("metadata", &self.metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'de, K> Deserialize<'de> for Raw<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        Ok(Raw {
+            metadata: Metadata::from_value(value.get("metadata")),
+            value,
+            kind: PhantomData,
+        })
+    }
+}
+
+resource_of!(Raw);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,8 +380,13 @@ mod tests {
         assert_eq!(decoded.items[0].meta().name.as_deref(), Some("builder"));
         assert!(decoded.items[0].metadata.is_intact());
         assert!(decoded.items[1].object.is_some());
-        let metas: ObjectList<Meta<ServiceAccount>> = serde_json::from_value(accounts).unwrap();
+        let metas: ObjectList<Meta<ServiceAccount>> =
+            serde_json::from_value(accounts.clone()).unwrap();
         assert_eq!(metas.items[0].meta().namespace.as_deref(), Some("a"));
+        // As JSON, the object of wrong types comes whole.
+        let raws: ObjectList<Raw<ServiceAccount>> = serde_json::from_value(accounts).unwrap();
+        assert_eq!(raws.items[0].value, bad_account());
+        assert_eq!(raws.items[0].meta().uid.as_deref(), Some("u1"));
     }
 
     #[test]

@@ -5,10 +5,10 @@
 //! their watches, so a stream's change touches only its followers (no scans). The watches
 //! are read all along; followers are brought up to date by workers off a work queue, each
 //! retried with a growing delay until it succeeds (a follower whose one chance failed would
-//! otherwise wait for its stream's next change). The streams, and the configs, are kept whole
-//! from their watches, so that a worker reads neither again before its guarded patch (one
-//! refused because the kept copy was behind is computed again from a fresh read). Decisions
-//! are in `trigger_fields.rs`.
+//! otherwise wait for its stream's next change). The streams, and the followers, are kept
+//! whole from their watches, so that a worker reads nothing again before its guarded patch
+//! (one refused because the kept copy was behind is computed again from a fresh read).
+//! Decisions are in `trigger_fields.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::trigger_fields::{self, Tag};
 use super::types::{DeploymentConfig, ImageStream};
 use crate::Error;
-use crate::lenient::{Meta, Object};
+use crate::lenient::{Object, Raw};
 use crate::work_queue::Scheduler;
 use crate::work_queue::workers::{Outcome, Workers};
 
@@ -49,13 +49,13 @@ struct Follower {
 enum Seen {
     /// An object follows these image streams (`<ns>/<stream>`) now (none when deleted), by
     /// triggers summed up in the signature (what it follows, not what it last resolved);
-    /// the object whole when its watch reads it so.
+    /// the object whole when it follows something.
     Follows(Follower, HashSet<String>, String, Option<Arc<Value>>),
     /// An image stream changed (its content), or went (none).
     Stream(String, Option<Arc<Value>>),
 }
 
-/// The newest copies the watches gave of the streams and of the followers they read whole,
+/// The newest copies the watches gave of the streams and of the followers,
 /// shared by the loop (which writes them before it touches anyone) and the workers.
 #[derive(Default)]
 struct Copies {
@@ -146,7 +146,8 @@ fn api_resource(kind: &str) -> ApiResource {
     }
 }
 
-/// The watch of a workload kind, as what each object follows by its annotation.
+/// The watch of a workload kind, as what each object follows by its annotation, with the
+/// object whole (as the JSON it came as) when it follows something.
 fn annotated<K>(client: &Client, kind: &'static str) -> BoxStream<'static, Seen>
 where
     K: Resource<DynamicType = ()>
@@ -158,7 +159,7 @@ where
         + 'static,
 {
     watcher(
-        Api::<Meta<K>>::all(client.clone()),
+        Api::<Raw<K>>::all(client.clone()),
         watcher::Config::default(),
     )
     .default_backoff()
@@ -175,7 +176,7 @@ where
                 .annotations
                 .as_ref()
                 .and_then(|a| a.get(trigger_fields::TRIGGERS_ANNOTATION));
-            let streams = match (deleted, annotation) {
+            let streams: HashSet<String> = match (deleted, annotation) {
                 (false, Some(a)) => trigger_fields::annotation_triggers(a, &namespace)
                     .unwrap_or_default()
                     .iter()
@@ -188,7 +189,9 @@ where
                 namespace,
                 name: meta.name.clone().unwrap_or_default(),
             };
-            Seen::Follows(who, streams, annotation.cloned().unwrap_or_default(), None)
+            let signature = annotation.cloned().unwrap_or_default();
+            let whole = (!streams.is_empty()).then(|| Arc::new(o.value));
+            Seen::Follows(who, streams, signature, whole)
         });
         futures::future::ready(seen)
     })
@@ -539,7 +542,8 @@ mod tests {
     }
 
     /// The watches report a Deployment following `app:latest`; its first update fails (as
-    /// any request may under load) and is tried again, alone, until it lands.
+    /// any request may under load) and is tried again, alone, until it lands; both from the
+    /// watch's copy.
     #[tokio::test]
     async fn a_failed_update_is_tried_again() {
         let annotation = r#"[{"from":{"kind":"ImageStreamTag","name":"app:latest"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#;
@@ -591,6 +595,12 @@ mod tests {
         }
         controller.abort();
         let log = log.lock().unwrap();
+        // Patched from the watch's copy, never read again.
+        assert!(
+            !log.iter().any(
+                |r| r.method == "GET" && r.path == "/apis/apps/v1/namespaces/p/deployments/web"
+            )
+        );
         let patch = log.iter().rfind(|r| r.method == "PATCH").unwrap();
         assert_eq!(
             patch.body,

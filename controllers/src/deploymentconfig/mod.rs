@@ -258,13 +258,22 @@ async fn cancel_running(
     Ok(waiting)
 }
 
+/// Makes the replication controller of the config's latest version. With `moved`, `dc` is
+/// the stored config moved on to a version it has not recorded yet: the version, and why,
+/// are recorded with the status that follows the creation (one write fewer before the
+/// replication controller; one made before a crash is recorded at the next sync).
 async fn create_deployment(
     ctx: &Context,
     dc: &DeploymentConfig,
     list: &[Deployment],
+    moved: bool,
 ) -> Result<Action, Error> {
     let version = dc.latest_version();
     if cancel_running(ctx, dc, list).await? {
+        if moved {
+            let status = json!({"latestVersion": version, "details": dc.status["details"]});
+            patch_status(ctx, dc, status).await?;
+        }
         let message = format!(
             "Deployment of version {version} awaiting cancellation of older running deployments"
         );
@@ -303,7 +312,12 @@ async fn create_deployment(
             let mut list = list.to_vec();
             list.extend(created.object.as_ref().map(deployment_of));
             prune(ctx, dc, &list).await?;
-            report(ctx, dc, &list, true, true).await?;
+            if moved {
+                let status = decide::status(dc, &list, true, true, &now());
+                patch_status(ctx, dc, status).await?;
+            } else {
+                report(ctx, dc, &list, true, true).await?;
+            }
             Ok(Action::await_change())
         }
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(Action::requeue(Duration::from_secs(1))),
@@ -344,14 +358,23 @@ async fn sync(dc: &DeploymentConfig, ctx: &Context) -> Result<Action, Error> {
     .await;
     let list: Vec<Deployment> = rcs.iter().map(deployment_of).collect();
     let version = dc.latest_version();
-    // A deployment made before its version was recorded (a crash in between): record it.
+    // A deployment made before its version was recorded (a crash in between, or a copy of
+    // the config older than the write that recorded it): record it, with why it was made.
     if let Some(ahead) = list
         .iter()
-        .map(|d| d.version)
-        .filter(|v| *v > version)
-        .max()
+        .filter(|d| d.version > version)
+        .max_by_key(|d| d.version)
     {
-        patch_status(ctx, dc, json!({"latestVersion": ahead})).await?;
+        let mut status = json!({"latestVersion": ahead.version});
+        if let Some(details) = ahead
+            .config
+            .as_ref()
+            .map(|c| &c["status"]["details"])
+            .filter(|d| !d.is_null())
+        {
+            status["details"] = details.clone();
+        }
+        patch_status(ctx, dc, status).await?;
         return Ok(Action::await_change());
     }
     if dc.metadata.deletion_timestamp.is_some() {
@@ -365,27 +388,20 @@ async fn sync(dc: &DeploymentConfig, ctx: &Context) -> Result<Action, Error> {
     }
     let latest = list.iter().find(|d| d.version == version);
     if version > 0 && latest.is_none() {
-        return create_deployment(ctx, dc, &list).await;
+        return create_deployment(ctx, dc, &list, false).await;
     }
     if decide::waits_for_image(dc) {
         report(ctx, dc, &list, false, false).await?;
         return Ok(Action::await_change());
     }
     if let Some(details) = decide::triggered(dc, latest) {
-        let moved = patch_status(
-            ctx,
-            dc,
-            json!({"latestVersion": version + 1, "details": details}),
-        )
-        .await?;
-        // The new version's replication controller at once, from the config as moved on
-        // (its name is the version's: made twice, the second is refused).
-        return match moved {
-            Some(moved) if moved.latest_version() == version + 1 => {
-                create_deployment(ctx, &moved, &list).await
-            }
-            _ => Ok(Action::await_change()),
-        };
+        // The new version's replication controller at once, from the config moved on (its
+        // name is the version's: made twice, the second is refused), the version recorded
+        // after it.
+        let mut moved = dc.clone();
+        moved.status["latestVersion"] = json!(version + 1);
+        moved.status["details"] = details;
+        return create_deployment(ctx, &moved, &list, true).await;
     }
     match latest {
         Some(d) if !d.terminal() => {
@@ -460,4 +476,79 @@ pub async fn run(client: Client) {
         deployer::run(client.clone(), deployments),
         image_triggers::run(client),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Reply};
+
+    fn config(image: &str, version: i64) -> DeploymentConfig {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "p", "uid": "u", "generation": 2},
+            "spec": {"replicas": 1, "selector": {"app": "web"},
+                "strategy": {"type": "Recreate"},
+                "triggers": [{"type": "ImageChange", "imageChangeParams": {"automatic": true,
+                    "containerNames": ["web"], "lastTriggeredImage": image,
+                    "from": {"kind": "ImageStreamTag", "name": "web:latest"}}}],
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": image}]}}},
+            "status": {"latestVersion": version}}))
+        .unwrap()
+    }
+
+    /// An image change makes the next version's replication controller first, from the
+    /// config moved on, and records the version and why in the status write after it.
+    #[tokio::test]
+    async fn a_trigger_makes_the_replication_controller_before_recording_its_version() {
+        let mut first = decide::replication_controller(&config("img:1", 1), 1);
+        first["metadata"]["annotations"][keys::PHASE] = json!(keys::COMPLETE);
+        first["metadata"]["resourceVersion"] = json!("3");
+        let (client, log) = testing::client(move |r| match (r.method.as_str(), r.path.as_str()) {
+            (_, "/api/v1/replicationcontrollers") if r.is_watch() => Reply::Open,
+            ("GET", "/api/v1/replicationcontrollers") => testing::list(vec![first.clone()]),
+            ("POST", "/api/v1/namespaces/p/replicationcontrollers") => {
+                let mut made = r.body.clone();
+                made["metadata"]["resourceVersion"] = json!("7");
+                Reply::Json(201, made)
+            }
+            ("PATCH", "/apis/apps.openshift.io/v1/namespaces/p/deploymentconfigs/web/status") => {
+                Reply::Json(200, serde_json::to_value(config("img:2", 2)).unwrap())
+            }
+            _ => Reply::Json(201, json!({})),
+        });
+        let (deployments, feed) = Deployments::start(client.clone(), filed_under);
+        let feed = tokio::spawn(feed);
+        let ctx = Context {
+            client,
+            retries: Retries::new(),
+            deployments,
+        };
+        sync(&config("img:2", 1), &ctx).await.unwrap();
+        feed.abort();
+        let log = log.lock().unwrap();
+        let writes: Vec<_> = log
+            .iter()
+            .filter(|r| r.method != "GET" && !r.path.contains("/events"))
+            .collect();
+        assert_eq!(writes.len(), 2, "{writes:?}");
+        assert_eq!(writes[0].method, "POST");
+        let made = &writes[0].body;
+        assert_eq!(made["metadata"]["name"], "web-2");
+        let encoded: Value = serde_json::from_str(
+            made["metadata"]["annotations"][keys::ENCODED_CONFIG]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(encoded["status"]["latestVersion"], 2);
+        assert!(writes[1].path.ends_with("/status"));
+        let status = &writes[1].body["status"];
+        assert_eq!(status["latestVersion"], 2);
+        assert_eq!(status["details"]["message"], "image change");
+        assert_eq!(
+            status["details"]["causes"][0]["imageTrigger"]["from"]["name"],
+            "img:2"
+        );
+    }
 }
