@@ -28,6 +28,7 @@ pub mod keys {
 
 pub struct DeploymentConfigs;
 
+#[async_trait::async_trait]
 impl Strategy for DeploymentConfigs {
     fn prepare(&self, obj: &mut Value) {
         defaults::apply(obj);
@@ -64,6 +65,20 @@ impl Strategy for DeploymentConfigs {
     ) {
         validation::spec(obj, errors);
         validation::status(obj, old, errors);
+    }
+
+    /// A status write is judged as upstream's status strategy judges it: a writer that read
+    /// the config before `instantiate` moved `latestVersion` on cannot move it back.
+    async fn assign_status(
+        &self,
+        _server: &crate::ApiServer,
+        def: &ResourceDef,
+        obj: &mut Value,
+        old: &Value,
+    ) -> Result<(), crate::error::ApiError> {
+        let mut errors = FieldErrors::default();
+        validation::status(obj, Some(old), &mut errors);
+        errors.into_result(def, obj)
     }
 }
 
