@@ -35,6 +35,16 @@ pub struct Remote {
     digests: Mutex<HashMap<String, (String, Instant)>>,
 }
 
+impl Remote {
+    /// Forgets every digest (the benchmark's cold start).
+    #[cfg(test)]
+    pub fn forget(&self) {
+        if let Ok(mut d) = self.digests.lock() {
+            d.clear();
+        }
+    }
+}
+
 /// Whose credentials pull the images of one object: its namespace, the pull secrets its pod
 /// spec names and its service account.
 #[derive(Debug, Clone, Default)]
