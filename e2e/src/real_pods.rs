@@ -46,6 +46,15 @@ impl Registry {
 
     /// A registry serving HTTPS with `(certificate, key)` (PEM files) instead of plain HTTP.
     pub fn start_with_tls(dir: &Path, tls: Option<(&Path, &Path)>) -> Registry {
+        Self::start_with(dir, tls, None)
+    }
+
+    /// A plain HTTP registry asking for Basic credentials from the bcrypt `htpasswd` file.
+    pub fn start_with_htpasswd(dir: &Path, htpasswd: &Path) -> Registry {
+        Self::start_with(dir, None, Some(htpasswd))
+    }
+
+    fn start_with(dir: &Path, tls: Option<(&Path, &Path)>, htpasswd: Option<&Path>) -> Registry {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -59,10 +68,16 @@ impl Registry {
                 key.display()
             )
         });
+        let auth = htpasswd.map_or(String::new(), |path| {
+            format!(
+                "auth:\n  htpasswd:\n    realm: e2e\n    path: {}\n",
+                path.display()
+            )
+        });
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{tls}",
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{tls}{auth}",
                 dir.join(format!("registry-{port}")).display()
             ),
         )

@@ -4,7 +4,9 @@
 //! signing the image's digest with `oc adm image-attestation sign-and-create`. In the
 //! attestation-required project a tag is refused naming the digest it points to, an unattested
 //! digest is refused naming the attestor, the attested digest is admitted, and the break-glass
-//! annotation admits with an audit event; in a project whose attestor's key is kept in a
+//! annotation admits with an audit event; an attestation whose payload is signed inline (GKE's
+//! PGP attestations), created just before the pod, admits it; a project under the default
+//! `ALWAYS_ALLOW` rule leaves no decision in the audit log; in a project whose attestor's key is kept in a
 //! ConfigMap that does not exist the pod is admitted (fail open) and in a dry-run project the
 //! violation is admitted; the audit log and /metrics record each decision.
 
@@ -42,8 +44,15 @@ fn pod(
     )
 }
 
-/// The audit events of `pods` creations named `name`, once one carries a decision.
+/// The annotations of the audit event of the creation of the pod `name`, once one carries a
+/// decision.
 fn audited(log: &Path, name: &str) -> Value {
+    completed(log, name, true)
+}
+
+/// The annotations of the audit event of the creation of the pod `name` (in any project),
+/// once one is written (and carries a decision, when `decided`).
+fn completed(log: &Path, name: &str, decided: bool) -> Value {
     let start = Instant::now();
     loop {
         let events = std::fs::read_to_string(log).unwrap_or_default();
@@ -55,7 +64,7 @@ fn audited(log: &Path, name: &str) -> Value {
                     && e["objectRef"]["resource"] == "pods"
                     && e["objectRef"]["name"] == name
                     && e["stage"] == "ResponseComplete"
-                    && e["annotations"]["imagepolicy.oxshift.io/decision"].is_string()
+                    && (!decided || e["annotations"]["imagepolicy.oxshift.io/decision"].is_string())
             });
         if let Some(e) = found {
             return e["annotations"].clone();
@@ -111,7 +120,7 @@ fn attestation_required_projects_admit_only_attested_digests() {
         ),
         "oc login",
     );
-    for project in ["open", "dry", "shop"] {
+    for project in ["open", "dry", "shop", "free"] {
         ok(oc(&alice, &["new-project", project]), "oc new-project");
     }
     let token = ok(oc(&alice, &["whoami", "-t"]), "oc whoami -t");
@@ -363,6 +372,78 @@ fn attestation_required_projects_admit_only_attested_digests() {
     assert_eq!(
         audited(&audit_log, "unattested")["imagepolicy.oxshift.io/decision"],
         "deny"
+    );
+
+    // As GKE's PGP attestations: the payload signed inline (`gpg --armor --sign`), the
+    // attestation created just before the pod that needs it.
+    let payload = ok(
+        oc(
+            &alice,
+            &[
+                "adm",
+                "image-attestation",
+                "create-signature-payload",
+                "--artifact-url",
+                &other,
+            ],
+        ),
+        "create-signature-payload",
+    );
+    let payload_file = dirp.join("payload.json");
+    std::fs::write(&payload_file, format!("{payload}\n")).unwrap();
+    let inline = dirp.join("payload.json.asc");
+    e2e::image_signing::gpg(
+        &gnupg,
+        &[
+            "--local-user",
+            &fingerprint,
+            "--armor",
+            "--output",
+            inline.to_str().unwrap(),
+            "--sign",
+            payload_file.to_str().unwrap(),
+        ],
+    );
+    let created = ok(
+        oc(
+            &alice,
+            &[
+                "adm",
+                "image-attestation",
+                "create",
+                "-n",
+                "shop",
+                "--artifact-url",
+                &other,
+                "--attestor",
+                "built-by-ci",
+                "--signature-file",
+                inline.to_str().unwrap(),
+                "--public-key-id",
+                &fingerprint,
+            ],
+        ),
+        "inline PGP attestation",
+    );
+    assert!(created.ends_with(" created"), "{created}");
+    ok(
+        pod(&alice, dirp, "shop", "inline", &other, json!({})),
+        "pod attested inline",
+    );
+    assert_eq!(
+        audited(&audit_log, "inline")["imagepolicy.oxshift.io/decision"],
+        "allow"
+    );
+
+    // A project under the default ALWAYS_ALLOW rule: nothing judged, nothing recorded.
+    ok(
+        pod(&alice, dirp, "free", "free", &other, json!({})),
+        "pod under ALWAYS_ALLOW",
+    );
+    let annotations = completed(&audit_log, "free", false);
+    assert!(
+        annotations.get("imagepolicy.oxshift.io/decision").is_none(),
+        "{annotations}"
     );
 
     // The key store of `kept` cannot be read: the attested pod is admitted, and audited.

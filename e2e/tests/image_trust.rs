@@ -759,3 +759,243 @@ fn the_node_enforces_the_policy_itself_and_signers_upload_signatures() {
         .args(["--kill", "gpg-agent"])
         .output();
 }
+
+/// A tag of a registry other than the integrated one: a loopback registry asking for
+/// credentials, listed among the image configuration's insecure registries. Under a
+/// `signedBy` policy a project admin's pod naming a signed tag is resolved to its digest with
+/// the pod's pull secret (or its service account's) and admitted; an unsigned tag, a tag
+/// re-tagged after signing, and a tag read without credentials are refused with the reasons;
+/// a registry that is down refuses the pods under `signedBy`, not those the policy accepts
+/// anyway.
+#[test]
+fn tags_of_other_registries_are_resolved_with_the_pods_pull_secrets() {
+    if let Some(why) = signing_unavailable() {
+        eprintln!(
+            "SKIPPED tags_of_other_registries_are_resolved_with_the_pods_pull_secrets: {why}"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dirp = dir.path();
+    let passwords = e2e::htpasswd(dirp, "htpasswd", "alice", "wonderland");
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &["--htpasswd", passwords.to_str().unwrap()],
+    );
+    let pullers = e2e::htpasswd(dirp, "registry-htpasswd", "puller", "s3cret");
+    let registry = e2e::real_pods::Registry::start_with_htpasswd(dirp, &pullers);
+    let host = format!("127.0.0.1:{}", registry.port);
+    let repo = format!("{host}/shop/app");
+
+    // Pushed with the registry's credentials: v1 (signed, then copied to v2) and unsigned.
+    let gnupg = dirp.join("gnupg");
+    let fingerprint = gpg_key(&gnupg);
+    let skopeo = |args: &[&str]| {
+        Command::new("skopeo")
+            .env("GNUPGHOME", &gnupg)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let creds = ["--dest-creds", "puller:s3cret", "--dest-tls-verify=false"];
+    for (tag, label) in [("v1", "signed"), ("unsigned", "unsigned")] {
+        let layout = oci_layout(&dirp.join(label), label);
+        let to = format!("docker://{repo}:{tag}");
+        let mut args = vec!["--insecure-policy", "copy"];
+        args.extend(creds);
+        args.extend([layout.as_str(), to.as_str()]);
+        ok(skopeo(&args), &format!("push {tag}"));
+    }
+    let mut args = vec!["--insecure-policy", "copy", "--src-creds", "puller:s3cret"];
+    args.extend(["--src-tls-verify=false"]);
+    args.extend(creds);
+    let (v1, v2) = (format!("docker://{repo}:v1"), format!("docker://{repo}:v2"));
+    args.extend([v1.as_str(), v2.as_str()]);
+    ok(skopeo(&args), "re-tag v1 as v2");
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--creds",
+        "puller:s3cret",
+        &v1,
+    ]);
+    assert!(raw.status.success(), "skopeo inspect --raw: {}", text(&raw));
+    let manifest = dirp.join("manifest.json");
+    std::fs::write(&manifest, &raw.stdout).unwrap();
+    let digest = images_digest(&raw.stdout);
+    let sigstore = dirp.join("sigstore");
+    let signature = sigstore
+        .join("shop")
+        .join(format!("app@sha256={}", &digest[7..]))
+        .join("signature-1");
+    std::fs::create_dir_all(signature.parent().unwrap()).unwrap();
+    ok(
+        skopeo(&[
+            "standalone-sign",
+            manifest.to_str().unwrap(),
+            &format!("{repo}:v1"),
+            &fingerprint,
+            "--output",
+            signature.to_str().unwrap(),
+        ]),
+        "sign into the lookaside store",
+    );
+    let port = e2e::free_port();
+    let mut store = serve(&sigstore, port);
+
+    // The administrator: the registry is insecure (plain HTTP); its `shop` and a registry
+    // that is down need signatures, anything else is accepted.
+    let down_port = e2e::free_port();
+    let down = format!("127.0.0.1:{down_port}");
+    let insecure = serde_json::json!({"spec": {"registrySources": {"insecureRegistries": [host]}}});
+    if !c
+        .kubectl(&[
+            "patch",
+            "images.config.openshift.io",
+            "cluster",
+            "--type=merge",
+            "-p",
+            &insecure.to_string(),
+        ])
+        .status
+        .success()
+    {
+        let mut config = insecure.clone();
+        config["apiVersion"] = "config.openshift.io/v1".into();
+        config["kind"] = "Image".into();
+        config["metadata"] = serde_json::json!({"name": "cluster"});
+        c.kubectl_ok(&[
+            "create",
+            "-f",
+            &c.file("image-config.json", &config.to_string()),
+        ]);
+    }
+    let exported = Command::new("gpg")
+        .env("GNUPGHOME", &gnupg)
+        .args(["--batch", "--export", &fingerprint])
+        .output()
+        .unwrap();
+    let signed_by = serde_json::json!([{"type": "signedBy", "keyType": "GPGKeys",
+        "keyData": base64::engine::general_purpose::STANDARD.encode(&exported.stdout)}]);
+    let policy = serde_json::json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
+        "metadata": {"name": "cluster"},
+        "spec": {"default": [{"type": "insecureAcceptAnything"}],
+                 "transports": {"docker": {format!("{host}/shop"): signed_by, down.clone(): signed_by}},
+                 "lookaside": {format!("{host}/shop"): format!("http://127.0.0.1:{port}")}}});
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file("trust-policy.json", &policy.to_string()),
+    ]);
+
+    // Alice's project, and her pull secret for the registry.
+    let alice = dirp.join("alice");
+    std::fs::create_dir_all(&alice).unwrap();
+    alice_in_project(&c, &alice, "shop");
+    let auth = base64::engine::general_purpose::STANDARD.encode("puller:s3cret");
+    let config_json = serde_json::json!({"auths": {host.clone(): {"auth": auth}}});
+    let secret = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "registry-pull"}, "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(config_json.to_string())}});
+    let secret_file = dirp.join("secret.json");
+    std::fs::write(&secret_file, secret.to_string()).unwrap();
+    ok(
+        oc(&alice, &["create", "-f", secret_file.to_str().unwrap()]),
+        "the pull secret",
+    );
+    let create = |name: &str, image: &str, secret: bool| {
+        let mut pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": image, "command": ["/bin/true"]}]}});
+        if secret {
+            pod["spec"]["imagePullSecrets"] = serde_json::json!([{"name": "registry-pull"}]);
+        }
+        let path = dirp.join(format!("{name}.json"));
+        std::fs::write(&path, pod.to_string()).unwrap();
+        oc(
+            &alice,
+            &["create", "-n", "shop", "-f", path.to_str().unwrap()],
+        )
+    };
+
+    let created = ok(create("signed", &format!("{repo}:v1"), true), "signed pod");
+    assert!(created.contains("pod/signed created"), "{created}");
+    let unsigned = failed(
+        create("unsigned", &format!("{repo}:unsigned"), true),
+        "unsigned pod",
+    );
+    assert!(
+        unsigned.contains(&format!("pods \"unsigned\" is forbidden: image \"{repo}:unsigned\" is not trusted: A signature was required, but no signature exists")),
+        "{unsigned}"
+    );
+    let retagged = failed(
+        create("retagged", &format!("{repo}:v2"), true),
+        "re-tagged pod",
+    );
+    assert!(
+        retagged.contains(&format!(
+            "Signature for identity \"{repo}:v1\" is not accepted"
+        )),
+        "{retagged}"
+    );
+    let anonymous = failed(
+        create("anonymous", &format!("{repo}:v1"), false),
+        "pod without credentials",
+    );
+    assert!(
+        anonymous.contains(&format!("reading manifest v1 in {repo}: unauthorized")),
+        "{anonymous}"
+    );
+    // The service account's pull secret is used as the node would use it.
+    wait_until("the account's pull secret", WAIT, || {
+        oc(
+            &alice,
+            &[
+                "patch",
+                "serviceaccount",
+                "default",
+                "--type=merge",
+                "-p",
+                r#"{"imagePullSecrets": [{"name": "registry-pull"}]}"#,
+            ],
+        )
+        .status
+        .success()
+        .then_some(())
+    });
+    ok(
+        create("by-account", &format!("{repo}:v1"), false),
+        "pod with the account's pull secret",
+    );
+
+    let unreachable = failed(
+        create("unreachable", &format!("{down}/shop/app:v1"), false),
+        "pod of a registry that is down",
+    );
+    assert!(
+        unreachable.contains(&format!(
+            "is not trusted: pinging container registry {down}"
+        )),
+        "{unreachable}"
+    );
+    ok(
+        create(
+            "accepted",
+            &format!("localhost:{down_port}/any/app:v1"),
+            false,
+        ),
+        "pod the policy accepts anyway",
+    );
+    store.kill().unwrap();
+    let _ = store.wait();
+    let _ = Command::new("gpgconf")
+        .env("GNUPGHOME", &gnupg)
+        .args(["--kill", "gpg-agent"])
+        .output();
+}
+
+/// The `sha256:` digest of a manifest's bytes.
+fn images_digest(manifest: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{:x}", sha2::Sha256::digest(manifest))
+}

@@ -84,32 +84,63 @@ impl std::fmt::Display for SignatureError {
 /// claim. Hostile input (huge, nested, truncated, a claim that is not JSON) ends in an
 /// error, never a panic.
 pub fn verify(blob: &[u8], keyring: &Keyring, now: i64) -> Result<Verified, SignatureError> {
+    let (data, (signer, signed_at)) = signed_data(blob, keyring, now)?;
+    let claim = parse_claim(&data)?;
+    Ok(Verified {
+        claim,
+        signer,
+        signed_at,
+    })
+}
+
+/// Who signed, and when (seconds since the epoch).
+pub type Signing = (Signer, Option<i64>);
+
+/// The literal data of an OpenPGP signed message (binary or ASCII-armored, as `gpg --sign`
+/// and `gpg --armor --sign` write it) verified against `keyring` as of `now`, and who signed
+/// it; hostile input ends in an error, never a panic.
+pub fn signed_data(
+    blob: &[u8],
+    keyring: &Keyring,
+    now: i64,
+) -> Result<(Vec<u8>, Signing), SignatureError> {
     if blob.len() > MAX_SIGNATURE_BYTES {
         return Err(SignatureError::TooLarge);
     }
     let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         verify_message(blob, keyring, now)
     }));
-    let (data, verified) =
-        checked.unwrap_or_else(|_| Err(SignatureError::Malformed("unreadable packets".into())))?;
-    let claim = parse_claim(&data)?;
-    Ok(Verified {
-        claim,
-        signer: verified.0,
-        signed_at: verified.1,
-    })
+    checked.unwrap_or_else(|_| Err(SignatureError::Malformed("unreadable packets".into())))
 }
 
-type Signing = (Signer, Option<i64>);
+/// The literal data of an OpenPGP signed message, not verified: what it claims to carry.
+pub fn unverified_data(blob: &[u8]) -> Result<Vec<u8>, SignatureError> {
+    if blob.len() > MAX_SIGNATURE_BYTES {
+        return Err(SignatureError::TooLarge);
+    }
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        open(blob).map(|(_, data)| data)
+    }));
+    checked.unwrap_or_else(|_| Err(SignatureError::Malformed("unreadable packets".into())))
+}
 
-/// The literal data of the signed message and who signed it.
-fn verify_message(
-    blob: &[u8],
-    keyring: &Keyring,
-    now: i64,
-) -> Result<(Vec<u8>, Signing), SignatureError> {
+/// Whether `blob` is ASCII-armored.
+pub fn is_armored(blob: &[u8]) -> bool {
+    blob.iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .is_some_and(|i| blob[i..].starts_with(b"-----BEGIN PGP"))
+}
+
+/// The signed message of `blob` read to its end (its signature packets reached), and its
+/// literal data.
+fn open(blob: &[u8]) -> Result<(Message<'_>, Vec<u8>), SignatureError> {
     let malformed = |e: &dyn std::fmt::Display| SignatureError::Malformed(e.to_string());
-    let mut message = Message::from_bytes(blob).map_err(|e| malformed(&e))?;
+    let mut message = if is_armored(blob) {
+        Message::from_armor(blob).map(|(m, _)| m)
+    } else {
+        Message::from_bytes(blob)
+    }
+    .map_err(|e| malformed(&e))?;
     for _ in 0..MAX_NESTING {
         if !message.is_compressed() {
             break;
@@ -132,6 +163,16 @@ fn verify_message(
     if message.read(&mut rest).map_err(|e| malformed(&e))? != 0 {
         return Err(SignatureError::TooLarge);
     }
+    Ok((message, data))
+}
+
+/// The literal data of the signed message and who signed it.
+fn verify_message(
+    blob: &[u8],
+    keyring: &Keyring,
+    now: i64,
+) -> Result<(Vec<u8>, Signing), SignatureError> {
+    let (message, data) = open(blob)?;
     let mut unusable = None;
     for key in keyring.keys() {
         for (verifying, fingerprint, key_id, subkey) in signing_keys(key) {

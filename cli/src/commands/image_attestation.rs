@@ -91,7 +91,8 @@ pub struct CreateArgs {
     /// The attestor whose key made the signature.
     #[arg(long)]
     attestor: String,
-    /// The signature file (OpenPGP detached, or PKIX).
+    /// The signature file (OpenPGP detached, an OpenPGP signed message carrying the payload as
+    /// `gpg --armor --sign` writes it, or PKIX).
     #[arg(long)]
     signature_file: String,
     /// The attestor's ID of the key that made the signature.
@@ -114,18 +115,25 @@ pub async fn run(g: &Globals, command: ImageAttestationCommand) -> Result<(), Cl
         }
         ImageAttestationCommand::SignAndCreate(a) => sign_and_create(g, &a).await,
         ImageAttestationCommand::Create(a) => {
-            let payload = match &a.payload_file {
-                Some(f) => read(f)?,
-                None => payload::create(&a.artifact_url)
-                    .map_err(CliError::msg)?
-                    .into_bytes(),
-            };
             let signature = read(&a.signature_file)?;
+            // A signed OpenPGP message (`gpg --sign`) carries its payload, as GKE's PGP
+            // attestations: the server reads it from there.
+            let carried =
+                keys::is_message(&signature, trust::simple_signing::is_armored(&signature));
+            let payload = match &a.payload_file {
+                Some(f) => Some(read(f)?),
+                None if carried => None,
+                None => Some(
+                    payload::create(&a.artifact_url)
+                        .map_err(CliError::msg)?
+                        .into_bytes(),
+                ),
+            };
             create(
                 g,
                 &a.artifact_url,
                 &a.attestor,
-                &payload,
+                payload.as_deref(),
                 &a.public_key_id,
                 &signature,
             )
@@ -206,7 +214,15 @@ async fn sign_and_create(g: &Globals, a: &SignArgs) -> Result<(), CliError> {
             ));
         }
     };
-    create(g, &a.artifact_url, &a.attestor, &payload, &id, &signature).await
+    create(
+        g,
+        &a.artifact_url,
+        &a.attestor,
+        Some(&payload),
+        &id,
+        &signature,
+    )
+    .await
 }
 
 /// The Attestation `<attestor>-<digest prefix>` in the current project.
@@ -214,7 +230,7 @@ async fn create(
     g: &Globals,
     artifact_url: &str,
     attestor: &str,
-    payload: &[u8],
+    payload: Option<&[u8]>,
     key_id: &str,
     signature: &[u8],
 ) -> Result<(), CliError> {
@@ -223,11 +239,13 @@ async fn create(
     let hex = hex.split_once(':').map_or(hex, |(_, h)| h);
     let name = format!("{attestor}-{}", &hex[..hex.len().min(16)]);
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let body = json!({"apiVersion": "binaryauthorization.oxshift.io/v1", "kind": "Attestation",
+    let mut body = json!({"apiVersion": "binaryauthorization.oxshift.io/v1", "kind": "Attestation",
         "metadata": {"name": name},
         "spec": {"resourceUri": image.full(), "attestor": attestor,
-            "serializedPayload": b64(payload),
             "signatures": [{"publicKeyId": key_id, "signature": b64(signature)}]}});
+    if let Some(payload) = payload {
+        body["spec"]["serializedPayload"] = json!(b64(payload));
+    }
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
     let path = format!(

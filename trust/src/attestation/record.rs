@@ -5,10 +5,11 @@
 use base64::Engine;
 use serde_json::Value;
 
-use super::keys::PublicKey;
+use super::keys::{PublicKey, is_message};
 use super::payload;
 use crate::name::ImageName;
 use crate::policy::{Problem, Problems};
+use crate::simple_signing::{is_armored, unverified_data};
 
 #[derive(Debug, Clone)]
 pub struct Attestation {
@@ -45,37 +46,6 @@ pub fn parse(spec: &Value) -> Result<Attestation, Vec<Problem>> {
     });
     let attestor = p.string(o, "spec", "attestor").map(str::to_string);
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s.trim());
-    let payload = p.string(o, "spec", "serializedPayload").and_then(|text| {
-        let bytes = b64(text)
-            .map_err(|e| {
-                p.invalid(
-                    "spec.serializedPayload",
-                    &shown(text),
-                    &format!("not base64: {e}"),
-                )
-            })
-            .ok()?;
-        match payload::parse(&bytes) {
-            Ok(claim) => Some((bytes, claim)),
-            Err(e) => {
-                p.invalid(
-                    "spec.serializedPayload",
-                    &shown(text),
-                    &format!("not a signature payload: {e}"),
-                );
-                None
-            }
-        }
-    });
-    if let (Some(image), Some((_, claim))) = (&image, &payload)
-        && let Err(e) = claim.check(image)
-    {
-        p.invalid(
-            "spec.serializedPayload",
-            "<payload>",
-            &format!("{e} (the resourceUri's)"),
-        );
-    }
     let mut signatures = Vec::new();
     match o.get("signatures").and_then(Value::as_array) {
         Some(list) if !list.is_empty() => {
@@ -103,6 +73,56 @@ pub fn parse(spec: &Value) -> Result<Attestation, Vec<Problem>> {
             }
         }
         _ => p.required("spec.signatures", "at least one signature is required"),
+    }
+    // As GKE's PGP attestations, the payload may be left out when a signature is a signed
+    // OpenPGP message carrying it.
+    let carried = signatures
+        .iter()
+        .map(|(_, s)| s.as_slice())
+        .find(|s| is_message(s, is_armored(s)));
+    let payload = match (o.get("serializedPayload"), carried) {
+        (None, Some(message)) => match unverified_data(message) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                p.invalid(
+                    "spec.signatures",
+                    "<signature>",
+                    &format!("the payload it carries cannot be read: {e}"),
+                );
+                None
+            }
+        },
+        _ => p.string(o, "spec", "serializedPayload").and_then(|text| {
+            b64(text)
+                .map_err(|e| {
+                    p.invalid(
+                        "spec.serializedPayload",
+                        &shown(text),
+                        &format!("not base64: {e}"),
+                    )
+                })
+                .ok()
+        }),
+    };
+    let payload = payload.and_then(|bytes| match payload::parse(&bytes) {
+        Ok(claim) => Some((bytes, claim)),
+        Err(e) => {
+            p.invalid(
+                "spec.serializedPayload",
+                "<payload>",
+                &format!("not a signature payload: {e}"),
+            );
+            None
+        }
+    });
+    if let (Some(image), Some((_, claim))) = (&image, &payload)
+        && let Err(e) = claim.check(image)
+    {
+        p.invalid(
+            "spec.serializedPayload",
+            "<payload>",
+            &format!("{e} (the resourceUri's)"),
+        );
     }
     match (image, attestor, payload) {
         (Some(image), Some(attestor), Some((payload, _))) if p.0.is_empty() => Ok(Attestation {
@@ -186,6 +206,70 @@ mod tests {
         )];
         assert!(
             matches!(by_ec.verify(&unreadable), Verdict::Undecided(why) if why.contains("cannot be read"))
+        );
+    }
+
+    #[test]
+    fn an_inline_pgp_message_carries_and_signs_its_payload() {
+        let (pgp, fingerprint) = parse_pgp(include_bytes!("testdata/inline-attestor.asc")).unwrap();
+        let keys = vec![(fingerprint.clone(), Ok(pgp))];
+        let message = include_bytes!("testdata/pgp-inline.asc");
+        // As GKE's PGP attestations: no serializedPayload, the message carries it.
+        let carried = json!({"resourceUri": URI, "attestor": "built-by-ci",
+            "signatures": [{"publicKeyId": fingerprint, "signature": b64(message)}]});
+        let parsed = parse(&carried).unwrap();
+        assert_eq!(parsed.payload, include_bytes!("testdata/payload.json"));
+        assert_eq!(parsed.verify(&keys), Verdict::Verified);
+        // Given too, the payload must be the message's.
+        let given = spec(json!([{"publicKeyId": fingerprint, "signature": b64(message)}]));
+        assert_eq!(parse(&given).unwrap().verify(&keys), Verdict::Verified);
+        let mut other = given.clone();
+        other["serializedPayload"] = json!(b64(&include_bytes!("testdata/payload.json")[..]
+            .iter()
+            .map(|b| if *b == b'\n' { b' ' } else { *b })
+            .collect::<Vec<u8>>()));
+        assert_eq!(
+            parse(&other).unwrap().verify(&keys),
+            Verdict::NotVerified(
+                "the OpenPGP message carries another payload than the attestation's".into()
+            )
+        );
+        // Another attestor's key does not verify it.
+        let (wrong, _) = parse_pgp(include_bytes!("testdata/attestor.asc")).unwrap();
+        let wrong_keys = vec![(fingerprint, Ok(wrong))];
+        assert_eq!(
+            parsed.verify(&wrong_keys),
+            Verdict::NotVerified(
+                "the OpenPGP message was not signed with the attestor's key".into()
+            )
+        );
+        // A message whose data is not a payload for the image is refused on write.
+        let mut garbage = carried.clone();
+        garbage["signatures"][0]["signature"] = json!(b64(
+            b"-----BEGIN PGP MESSAGE-----\n\nnot base64\n-----END PGP MESSAGE-----\n"
+        ));
+        assert!(
+            format!("{:?}", parse(&garbage).unwrap_err())
+                .contains("the payload it carries cannot be read")
+        );
+    }
+
+    #[test]
+    fn ecdsa_p521_signatures_verify() {
+        let key = parse_pkix(include_bytes!("testdata/ec-p521.pub"), "ECDSA_P521_SHA512").unwrap();
+        let keys = vec![("p521".to_string(), Ok(key))];
+        let signed = parse(&spec(json!([{"publicKeyId": "p521", "signature": b64(include_bytes!("testdata/ec-p521.sig"))}]))).unwrap();
+        assert_eq!(signed.verify(&keys), Verdict::Verified);
+        let wrong = parse(&spec(json!([{"publicKeyId": "p521", "signature": b64(include_bytes!("testdata/ec-p256.sig"))}]))).unwrap();
+        assert_eq!(
+            wrong.verify(&keys),
+            Verdict::NotVerified(
+                "the signature does not verify with the ECDSA_P521_SHA512 key".into()
+            )
+        );
+        assert_eq!(
+            parse_pkix(include_bytes!("testdata/ec-p256.pub"), "ECDSA_P521_SHA512").unwrap_err(),
+            "the key is not a key of ECDSA_P521_SHA512"
         );
     }
 

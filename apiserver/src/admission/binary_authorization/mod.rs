@@ -12,7 +12,7 @@ mod attestations;
 mod decision;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use trust::ImageName;
@@ -21,19 +21,31 @@ use trust::attestation::{AdmissionPolicy, Evaluation, Rule, Verdict};
 use attestations::Attested;
 pub use decision::Decision;
 
+use super::image_trust::Puller;
 use super::{Attributes, Operation};
 use crate::ApiServer;
 use crate::error::{ApiError, Target};
 use crate::registry::binary_authorization::POLICY_NAME;
+use crate::watch::cache::Derived;
 
 pub const NAME: &str = "binaryauthorization.oxshift.io/BinaryAuthorization";
 /// The pod annotation that admits a pod violating the policy (always audited).
 pub const BREAK_GLASS: &str = "alpha.image-policy.k8s.io/break-glass";
 
-/// Attestations' verdicts, by the revisions they were reached at.
+/// Attestations' verdicts, by the revisions they were reached at, and the index of the
+/// attestations' watch cache.
 #[derive(Default)]
 pub struct State {
     verdicts: Mutex<HashMap<String, Verdict>>,
+    index: Derived<attestations::Index>,
+}
+
+/// Where one request reads attestations: the watch cache's index, and the namespace's list
+/// from the store once the index has missed one.
+#[derive(Default)]
+struct Sources {
+    index: Option<Arc<attestations::Index>>,
+    listed: Option<Vec<Value>>,
 }
 
 /// Creates and updates of pods and of the kinds holding a pod template.
@@ -43,11 +55,13 @@ pub fn applies(a: &Attributes<'_>) -> bool {
         && a.def.pod_spec.is_some()
 }
 
-/// What was found wrong with the images, and what could not be decided.
+/// What was found wrong with the images, what could not be decided, and whether any image
+/// was judged by a rule that does not admit everything.
 #[derive(Default)]
 struct Findings {
     violations: Vec<String>,
     unknown: Vec<String>,
+    evaluated: bool,
 }
 
 pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Result<(), ApiError> {
@@ -67,8 +81,9 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     };
     let namespace = a.namespace.unwrap_or_default();
     let (rule_name, rule) = policy.rule_for(namespace);
+    let puller = Puller::of(namespace, super::image_trust::pod_spec(obj, path));
     let mut findings = Findings::default();
-    let mut attestations = None;
+    let mut attestations = Sources::default();
     for spec in &images {
         let name = ImageName::parse(spec).ok();
         if policy
@@ -81,7 +96,7 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
             server,
             &rule_name,
             rule,
-            namespace,
+            &puller,
             spec,
             name,
             &mut attestations,
@@ -89,12 +104,13 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
         )
         .await?;
     }
-    let decision = Decision::reach(
-        rule,
-        break_glass(obj, path),
-        &findings.violations,
-        &findings.unknown,
-    );
+    let break_glass = break_glass(obj, path);
+    // As GKE's audit log: images admitted by `ALWAYS_ALLOW` (or exempt) leave no record;
+    // rules that judged images and break-glass do.
+    if !findings.evaluated && !break_glass {
+        return Ok(());
+    }
+    let decision = Decision::reach(rule, break_glass, &findings.violations, &findings.unknown);
     decision.record(
         server,
         &rule_name,
@@ -132,14 +148,15 @@ async fn judge(
     server: &ApiServer,
     rule_name: &str,
     rule: &Rule,
-    namespace: &str,
+    puller: &Puller,
     spec: &str,
     name: Option<ImageName>,
-    attestations: &mut Option<Vec<Value>>,
+    sources: &mut Sources,
     findings: &mut Findings,
 ) -> Result<(), ApiError> {
     let denied =
         |why: &str| format!("image {spec} denied by Binary Authorization {rule_name}: {why}");
+    findings.evaluated |= !matches!(rule.evaluation, Evaluation::AlwaysAllow);
     let required = match &rule.evaluation {
         Evaluation::AlwaysAllow => return Ok(()),
         Evaluation::AlwaysDeny => {
@@ -157,7 +174,7 @@ async fn judge(
         return Ok(());
     };
     if name.digest.is_none() {
-        let resolved = super::image_trust::resolve(server, &name).await?;
+        let resolved = super::image_trust::resolve(server, &name, puller).await?;
         let now = match (resolved.digest, resolved.unresolved) {
             (Some(d), _) => format!(
                 "; the tag {:?} points to {}@{d} now",
@@ -172,14 +189,29 @@ async fn judge(
         )));
         return Ok(());
     }
-    if attestations.is_none() {
-        *attestations = Some(list_attestations(server, namespace).await?);
-    }
-    let listed = attestations.as_deref().unwrap_or_default();
+    let index = match &sources.index {
+        Some(index) => index.clone(),
+        None => sources
+            .index
+            .insert(attestations::index(server).await?)
+            .clone(),
+    };
+    let namespace = puller.namespace.as_str();
     let mut missing = Vec::new();
     let mut reasons = Vec::new();
     for attestor in required {
-        match attestations::attested(server, listed, attestor, &name).await? {
+        let cached = index.of_image(namespace, attestor, &name);
+        let mut attested = attestations::attested(server, &cached, attestor).await?;
+        if attested != Attested::Yes {
+            // The cache may not have seen an attestation created a moment ago.
+            if sources.listed.is_none() {
+                sources.listed = Some(list_attestations(server, namespace).await?);
+            }
+            let listed = sources.listed.as_deref().unwrap_or_default();
+            let fresh = attestations::of_image(listed, attestor, &name);
+            attested = attestations::attested(server, &fresh, attestor).await?;
+        }
+        match attested {
             Attested::Yes => {}
             Attested::No(why) => {
                 missing.push(attestor.as_str());

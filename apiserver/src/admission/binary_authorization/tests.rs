@@ -214,3 +214,59 @@ async fn dry_run_rules_admit_what_they_would_refuse() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn pods_under_always_allow_leave_no_record_unless_they_break_glass() {
+    let cluster = cluster(
+        rule(
+            "REQUIRE_ATTESTATION",
+            "ENFORCED_BLOCK_AND_AUDIT_LOG",
+            "Ignore",
+        ),
+        inline_key(),
+    )
+    .await;
+    cluster.namespace("other").await;
+    for (name, image) in [
+        ("plain", format!("{REPO}:v1")),
+        (
+            "exempt",
+            "registry.example.com:5000/platform/tools/x:1".into(),
+        ),
+    ] {
+        let answer = cluster
+            .post(
+                "/api/v1/namespaces/other/pods",
+                pod(name, &image, json!({})),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+    }
+    let metrics = cluster.server.metrics.render(&cluster.server).await;
+    assert!(
+        !metrics.contains("oxshift_binaryauthorization_decisions_total{"),
+        "{metrics}"
+    );
+    // Attested and evaluated: counted; break-glass under ALWAYS_ALLOW: counted too.
+    assert_eq!(
+        create(&cluster, "attested", &format!("{REPO}@{DIGEST}"), json!({}))
+            .await
+            .0,
+        201
+    );
+    let glass = json!({"alpha.image-policy.k8s.io/break-glass": "true"});
+    let answer = cluster
+        .post(
+            "/api/v1/namespaces/other/pods",
+            pod("glass", &format!("{REPO}:v1"), glass),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let metrics = cluster.server.metrics.render(&cluster.server).await;
+    for line in [
+        "oxshift_binaryauthorization_decisions_total{decision=\"allow\",mode=\"ENFORCED_BLOCK_AND_AUDIT_LOG\"} 1",
+        "oxshift_binaryauthorization_decisions_total{decision=\"break-glass\",mode=\"ENFORCED_BLOCK_AND_AUDIT_LOG\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{metrics}");
+    }
+}

@@ -8,6 +8,7 @@
 
 mod lookaside;
 mod policy;
+mod remote;
 mod resolve;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use trust::{ImageName, Requirement};
 pub(crate) use lookaside::fetch as fetch_lookaside;
 pub use policy::{Compiled, current as current_policy};
 pub(crate) use policy::{key_bytes, key_object};
+pub(crate) use remote::Puller;
 pub(crate) use resolve::resolve;
 
 use super::{Attributes, Operation};
@@ -34,6 +36,7 @@ const MAX_CACHED: usize = 4096;
 pub struct State {
     policy: policy::Cache,
     verdicts: Mutex<HashMap<String, Cached>>,
+    remote: remote::Remote,
 }
 
 /// A verdict, and when a key of the policy expires next (the verdict may change then).
@@ -63,9 +66,10 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     let Some(compiled) = policy::current(server).await? else {
         return Ok(());
     };
+    let puller = Puller::of(a.namespace.unwrap_or_default(), pod_spec(obj, path));
     let mut refusals = Vec::new();
     for spec in &images {
-        if let Err(reason) = verdict(server, &compiled, spec).await? {
+        if let Err(reason) = verdict(server, &compiled, spec, &puller).await? {
             refusals.push(format!("image {spec:?} is not trusted: {reason}"));
         }
     }
@@ -88,11 +92,12 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     })
 }
 
-/// The policy's verdict on one pull spec.
+/// The policy's verdict on one pull spec, pulled by `puller`.
 pub async fn verdict(
     server: &ApiServer,
     compiled: &Compiled,
     spec: &str,
+    puller: &Puller,
 ) -> Result<Result<(), String>, ApiError> {
     let name = match ImageName::parse(spec) {
         Ok(n) => n,
@@ -105,7 +110,7 @@ pub async fn verdict(
     {
         return Ok(trust::evaluate(requirements, &name, None, &[], now()));
     }
-    let resolved = resolve::resolve(server, &name).await?;
+    let resolved = resolve::resolve(server, &name, puller).await?;
     let key = format!(
         "{}\n{}\n{}\n{}",
         compiled.revisions,
@@ -168,7 +173,7 @@ fn forget(server: &ApiServer) {
 /// The images of the pod spec at `path` (containers, init and ephemeral containers), each
 /// once, in order.
 pub(crate) fn images_of(obj: &Value, path: &str) -> Vec<String> {
-    let spec = path.split('.').fold(obj, |v, k| &v[k]);
+    let spec = pod_spec(obj, path);
     let mut out: Vec<String> = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         for c in spec[list].as_array().into_iter().flatten() {
@@ -180,6 +185,11 @@ pub(crate) fn images_of(obj: &Value, path: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The pod spec at `path` (`spec`, `spec.template.spec`, …).
+pub(crate) fn pod_spec<'a>(obj: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(obj, |v, k| &v[k])
 }
 
 /// Seconds since the epoch: keys are judged valid or expired as of now.

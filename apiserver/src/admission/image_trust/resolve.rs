@@ -1,11 +1,13 @@
 //! An image named by a workload, resolved to what its signatures are about: its manifest
-//! digest (given, or a tag of the integrated registry read from its image stream) and the
-//! `Image` object holding its ImageSignatures.
+//! digest (given; a tag of the integrated registry read from its image stream; a tag of
+//! another registry read from that registry, `remote`) and the `Image` object holding its
+//! ImageSignatures.
 
 use base64::Engine;
 use serde_json::Value;
 use trust::ImageName;
 
+use super::remote::{self, Puller};
 use crate::ApiServer;
 use crate::error::ApiError;
 use crate::registry::image::config::image_config;
@@ -24,14 +26,19 @@ pub struct Resolved {
     pub signatures: Vec<Vec<u8>>,
 }
 
-pub async fn resolve(server: &ApiServer, name: &ImageName) -> Result<Resolved, ApiError> {
+/// `name` resolved; a tag of another registry is read with `puller`'s credentials.
+pub async fn resolve(
+    server: &ApiServer,
+    name: &ImageName,
+    puller: &Puller,
+) -> Result<Resolved, ApiError> {
     let mut out = Resolved {
         image_revision: "-".into(),
         ..Resolved::default()
     };
     out.digest = match (&name.digest, &name.tag) {
         (Some(d), _) => Some(d.clone()),
-        (None, Some(tag)) => match tagged_digest(server, name, tag).await? {
+        (None, Some(tag)) => match tagged_digest(server, name, tag, puller).await? {
             Ok(d) => Some(d),
             Err(why) => {
                 out.unresolved = Some(why);
@@ -50,18 +57,17 @@ pub async fn resolve(server: &ApiServer, name: &ImageName) -> Result<Resolved, A
     Ok(out)
 }
 
-/// The digest a tag of the integrated registry points to now, from its image stream.
+/// The digest a tag points to now: from its image stream for the integrated registry, else
+/// from the registry itself.
 async fn tagged_digest(
     server: &ApiServer,
     name: &ImageName,
     tag: &str,
+    puller: &Puller,
 ) -> Result<Result<String, String>, ApiError> {
-    let internal = image_config(server).await?.internal;
-    if internal.as_deref() != Some(name.host.as_str()) {
-        return Ok(Err(format!(
-            "the tag {tag:?} of {} cannot be resolved to a digest (only the integrated registry's tags are): reference the image by digest",
-            name.repository()
-        )));
+    let config = image_config(server).await?;
+    if config.internal.as_deref() != Some(name.host.as_str()) {
+        return remote::digest(server, &config, name, tag, puller).await;
     }
     let Some((ns, stream)) = name.path.split_once('/').filter(|(_, s)| !s.contains('/')) else {
         return Ok(Err(format!("{} names no image stream", name.repository())));

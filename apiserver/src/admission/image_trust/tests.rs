@@ -254,3 +254,71 @@ async fn bench_admission_of_three_signed_images() {
         cold_median / cached_median
     );
 }
+
+/// The figures `hack/bench-image-trust.sh` prints for tags of other registries: a tag of a
+/// loopback registry resolved cold (its digest not kept: a manifest GET, the registry's ping
+/// remembered by the client) and cached (the same tag again).
+#[tokio::test]
+#[ignore = "a benchmark: hack/bench-image-trust.sh runs it"]
+async fn bench_tag_resolution() {
+    use std::time::{Duration, Instant};
+
+    use axum::http::header::CONTENT_TYPE;
+    use registry_client::media_types::OCI_MANIFEST;
+
+    const MANIFEST: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
+    let digest = registry_client::sha256_digest(MANIFEST);
+    let announced = digest.clone();
+    let app = axum::Router::new()
+        .route("/v2/", axum::routing::get(|| async { "{}" }))
+        .route(
+            "/v2/bench/app/manifests/v1",
+            axum::routing::get(move || {
+                let announced = announced.clone();
+                async move {
+                    (
+                        [
+                            (CONTENT_TYPE.as_str(), OCI_MANIFEST.to_string()),
+                            ("docker-content-digest", announced),
+                        ],
+                        MANIFEST,
+                    )
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let cluster = Cluster::new();
+    let config = crate::registry::image::config::ImageConfig {
+        insecure: vec![host.clone()],
+        ..Default::default()
+    };
+    let name = trust::ImageName::parse(&format!("{host}/bench/app:v1")).unwrap();
+    let puller = super::Puller::of("team", &json!({}));
+    let remote = &cluster.server.admission.state.image_trust.remote;
+    let resolve = || super::remote::digest(&cluster.server, &config, &name, "v1", &puller);
+    assert_eq!(resolve().await.unwrap(), Ok(digest.clone()));
+    let rounds = 200;
+    let (mut cold, mut cached) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        remote.forget();
+        let t = Instant::now();
+        assert_eq!(resolve().await.unwrap(), Ok(digest.clone()));
+        cold.push(t.elapsed());
+        let t = Instant::now();
+        assert_eq!(resolve().await.unwrap(), Ok(digest.clone()));
+        cached.push(t.elapsed());
+    }
+    let stats = |v: &mut Vec<Duration>| {
+        v.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        (ms(v[v.len() / 2]), ms(v[v.len() * 9 / 10]))
+    };
+    let (cold_median, cold_p90) = stats(&mut cold);
+    let (cached_median, cached_p90) = stats(&mut cached);
+    println!(
+        "tag resolution of a loopback registry's tag, {rounds} rounds: cold median {cold_median:.3} ms (p90 {cold_p90:.3}), cached median {cached_median:.3} ms (p90 {cached_p90:.3}), cold/cached {:.0}x",
+        cold_median / cached_median
+    );
+}
