@@ -249,12 +249,22 @@ impl View {
             .collect())
     }
 
-    /// A watch event in the request's version (the same event when it already is).
+    /// A watch event in the request's version (the same event when it already is). Each
+    /// event is converted once per version, by its first watcher in that version; the
+    /// others wait for and share the result.
     pub async fn event(&self, event: Arc<CacheEvent>) -> Result<Arc<CacheEvent>, ApiError> {
         let prev_in = event.prev().is_none_or(|p| is_in(p, &self.api_version));
         if is_in(&event.object, &self.api_version) && prev_in {
             return Ok(event);
         }
+        let shared = event.in_version(&self.api_version);
+        shared
+            .get_or_try_init(|| self.converted_event(&event))
+            .await
+            .cloned()
+    }
+
+    async fn converted_event(&self, event: &CacheEvent) -> Result<Arc<CacheEvent>, ApiError> {
         let mut jsons = vec![event.object.clone()];
         jsons.extend(event.prev().cloned());
         self.convert_bytes(&mut jsons, false).await?;
