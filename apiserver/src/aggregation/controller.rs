@@ -1,9 +1,10 @@
 //! The in-process loop over APIServices (upstream's autoregistration, CRD registration and
 //! available-condition controllers in one): `Local` APIServices for every group version
 //! this server serves, built-in (`onstart`) or custom (`true`, removed with their
-//! definition); every other APIService checked on each change and every few seconds, its
-//! `Available` condition written when it changes, and the table the proxy and discovery
-//! read replaced.
+//! definition); every other APIService checked on each change of the APIServices, of the
+//! Services they name and of those Services' Endpoints (as kube-aggregator's available
+//! controller), and at a slow resync, its `Available` condition written when it changes, and
+//! the table the proxy and discovery read replaced.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,27 +17,63 @@ use crate::ApiServer;
 use api::scheme::ResourceDef;
 
 use crate::error::ApiError;
+use crate::kind_loop::Next;
 use crate::registry::object;
 
-/// How often aggregated servers are checked when nothing changes (upstream rechecks on
-/// service and endpoint changes too; a period this short stands in for those).
-const CHECK_PERIOD: Duration = Duration::from_secs(5);
+/// How often aggregated servers are checked when nothing they depend on changes.
+const RESYNC: Duration = Duration::from_secs(30);
+/// How soon an unavailable one is checked again (its server may still be starting).
+const RETRY_UNAVAILABLE: Duration = Duration::from_secs(5);
 
 pub async fn run(server: Arc<ApiServer>) {
     crate::kind_loop::run(&server, GROUP, PLURAL, pass).await
 }
 
-/// One look at every APIService; how long to wait for the next change.
-async fn pass(
-    server: &ApiServer,
-    def: &ResourceDef,
-    objects: &[Value],
-) -> Result<Duration, ApiError> {
+/// One look at every APIService; what to wait for before the next.
+async fn pass(server: &ApiServer, def: &ResourceDef, objects: &[Value]) -> Result<Next, ApiError> {
     let def = *def;
     keep_locals(server, &def, objects).await;
     let table = check_externals(server, &def, objects).await;
+    let next = next_check(server, &table);
     server.aggregation.replace(table);
-    Ok(CHECK_PERIOD)
+    Ok(next)
+}
+
+/// The next check: on a change of a Service an APIService names or of its Endpoints, or of
+/// a CustomResourceDefinition, at the resync, or sooner while one is unavailable.
+fn next_check(server: &ApiServer, table: &Table) -> Next {
+    let key = |plural: &str, namespace: &str, name: &str| {
+        server
+            .scheme
+            .lookup("", "v1", plural)
+            .map(|def| def.key(Some(namespace), name))
+    };
+    let mut keys: Vec<String> = table
+        .values()
+        .flat_map(|e| {
+            let (ns, name) = (&e.service.namespace, &e.service.name);
+            [key("services", ns, name), key("endpoints", ns, name)]
+        })
+        .flatten()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let within = match table.values().all(|e| e.available) {
+        true => RESYNC,
+        false => RETRY_UNAVAILABLE,
+    };
+    // The custom resources' group versions have their Local APIServices.
+    let prefixes = server
+        .scheme
+        .lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .map(|def| def.key_prefix())
+        .into_iter()
+        .collect();
+    Next {
+        within,
+        keys,
+        prefixes,
+    }
 }
 
 /// The group versions served here, with the `automanaged` label of their APIService.
