@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::apiservice::{self, AUTOMANAGED, GROUP, PLURAL};
-use super::{External, Table, check, transport::Transport};
+use super::{External, Table, check, openapi, transport::Transport};
 use crate::ApiServer;
 use api::scheme::ResourceDef;
 
@@ -24,6 +24,8 @@ use crate::registry::object;
 const RESYNC: Duration = Duration::from_secs(30);
 /// How soon an unavailable one is checked again (its server may still be starting).
 const RETRY_UNAVAILABLE: Duration = Duration::from_secs(5);
+/// How long reading an aggregated server's OpenAPI may take.
+const OPENAPI_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn run(server: Arc<ApiServer>) {
     crate::kind_loop::run(&server, GROUP, PLURAL, pass).await
@@ -151,29 +153,51 @@ async fn check_externals(server: &ApiServer, def: &api::ResourceDef, objects: &[
                         e.clone(),
                     ),
                     discovery: None,
+                    addr: None,
                 },
             };
+            // Its OpenAPI, read before its availability is told.
+            let openapi = match (&transport, outcome.addr) {
+                (Ok(transport), Some(addr)) => {
+                    let read = openapi::fetch(transport, addr, &service, &spec);
+                    match tokio::time::timeout(OPENAPI_TIMEOUT, read).await {
+                        Ok(Ok(doc)) => Ok(doc),
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Err("timed out".to_string()),
+                    }
+                }
+                _ => Err("unavailable".to_string()),
+            };
+            if let Err(e) = &openapi {
+                tracing::debug!(error = %e, apiservice = %spec.name, "OpenAPI not read");
+            }
             let now = object::now();
             if let Some(next) = apiservice::with_condition(obj, &outcome.condition, &now)
                 && let Err(e) = server.update_object(def, next).await
             {
                 tracing::debug!(error = %e, apiservice = %spec.name, "status not written");
             }
-            (spec, service, outcome, transport)
+            (spec, service, outcome, transport, openapi)
         })
     });
     let mut table = Table::new();
-    for (spec, service, outcome, transport) in futures::future::join_all(checks).await {
+    for (spec, service, outcome, transport, openapi) in futures::future::join_all(checks).await {
         let key = (spec.group.clone(), spec.version.clone());
-        // The last discovery that was read stays, as upstream keeps a stale document.
+        // The last discovery that was read stays, as upstream keeps a stale document; so
+        // does the last OpenAPI document.
         let discovery = outcome
             .discovery
             .or_else(|| previous.get(&key).and_then(|e| e.discovery.clone()));
+        let openapi = match openapi {
+            Ok(doc) => doc,
+            Err(_) => previous.get(&key).and_then(|e| e.openapi.clone()),
+        };
         let external = External {
             available: outcome.condition.status == "True",
             spec,
             service,
             discovery,
+            openapi,
             transport,
         };
         table.insert(key, Arc::new(external));
