@@ -112,6 +112,7 @@ fn register_kubernetes_kind(
     use k8s_openapi::api::coordination::v1 as coordination;
     use k8s_openapi::api::core::v1 as core;
     use k8s_openapi::api::discovery::v1 as discovery;
+    use k8s_openapi::api::events::v1 as events;
     use k8s_openapi::api::flowcontrol::v1 as flowcontrol;
     use k8s_openapi::api::networking::v1 as networking;
     use k8s_openapi::api::node::v1 as node;
@@ -165,6 +166,8 @@ fn register_kubernetes_kind(
         "apps" / "v1" / ControllerRevision => apps::ControllerRevision,
         "autoscaling" / "v1" / Scale => autoscaling::Scale,
         "autoscaling" / "v2" / HorizontalPodAutoscaler => autoscaling_v2::HorizontalPodAutoscaler,
+        "autoscaling" / "v1" / HorizontalPodAutoscaler => autoscaling::HorizontalPodAutoscaler,
+        "events.k8s.io" / "v1" / Event => events::Event,
         "batch" / "v1" / Job => batch::Job,
         "batch" / "v1" / CronJob => batch::CronJob,
         "networking.k8s.io" / "v1" / Ingress => networking::Ingress,

@@ -96,15 +96,23 @@ async fn group_resources(
 
 async fn openapi_index(State(s): State<Shared>) -> Response {
     let served = s.served();
-    let index = match served.customs().is_empty() {
-        true => s.openapi().index.clone(),
-        false => crate::custom_resources::openapi::index(&s.openapi().index, served.openapi()),
+    let aggregated = s.aggregation.openapi_documents();
+    let index = match (served.customs().is_empty(), aggregated.is_empty()) {
+        (true, true) => s.openapi().index.clone(),
+        (false, true) => {
+            crate::custom_resources::openapi::index(&s.openapi().index, served.openapi())
+        }
+        (_, false) => {
+            let mut extra = served.openapi().clone();
+            extra.extend(aggregated);
+            crate::custom_resources::openapi::index(&s.openapi().index, &extra)
+        }
     };
     ([(header::CONTENT_TYPE, "application/json")], index).into_response()
 }
 
 /// `GET /openapi/v2`: JSON, or protobuf for clients that ask for it (kubectl's validation);
-/// with the custom resources when definitions serve any.
+/// with the custom resources when definitions serve any, and the aggregated servers' kinds.
 async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
     // Asked for with `@v1.0`, answered with `.v1.0` (a media type Go's parser accepts).
     const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
@@ -121,6 +129,12 @@ async fn openapi_v2(State(s): State<Shared>, headers: axum::http::HeaderMap) -> 
             (json, protobuf)
         }
     };
+    // With the aggregated servers' documents, when any published one.
+    let aggregated = s.aggregation.swagger(&served, json);
+    let (json, protobuf) = match &aggregated {
+        Some(doc) => (&doc.0, &doc.1),
+        None => (json, protobuf),
+    };
     if accept.contains("application/com.github.proto-openapi.spec.v2") {
         return ([(header::CONTENT_TYPE, PROTOBUF)], protobuf.clone()).into_response();
     }
@@ -134,7 +148,9 @@ async fn openapi_document(State(s): State<Shared>, Path(path): Path<String>) -> 
     let key = openapi::parse_gv_path(&path).map(|(g, v)| openapi::gv_path(g, v));
     let found = key.and_then(|k| {
         let builtin = s.openapi().documents.get(&k).cloned();
-        builtin.or_else(|| s.served().openapi().get(&k).cloned())
+        builtin
+            .or_else(|| s.served().openapi().get(&k).cloned())
+            .or_else(|| s.aggregation.openapi_document(&k).map(|d| d.to_string()))
     });
     match found {
         Some(doc) => ([(header::CONTENT_TYPE, "application/json")], doc).into_response(),

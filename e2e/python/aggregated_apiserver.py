@@ -7,6 +7,8 @@ resource, flunders, as an extension API server does behind the aggregator:
     without one), and its common name must be ALLOWED_NAME (else 401): only then are the
     X-Remote-User and X-Remote-Group headers believed;
   - GET /apis/wardle.example.com/v1 answers its APIResourceList;
+  - GET /openapi/v3 answers the OpenAPI v3 index, and the URL it gives the group version's
+    document (a Flunder schema, for `kubectl explain`);
   - GET /apis/wardle.example.com/v1/namespaces/NS/flunders answers a FlunderList holding one
     flunder named after the remote user, whose spec records who asked; with `watch=true`, a
     stream of two events half a second apart.
@@ -31,6 +33,48 @@ RESOURCES = {
         {"name": "flunders", "singularName": "flunder", "namespaced": True, "kind": "Flunder",
          "verbs": ["get", "list"], "shortNames": ["fl"]},
     ],
+}
+
+OPENAPI_URL = "/openapi/v3/apis/" + GROUP_VERSION
+
+GVK = {"group": "wardle.example.com", "version": "v1", "kind": "Flunder"}
+
+OPENAPI = {
+    "openapi": "3.0.0",
+    "info": {"title": "wardle", "version": "v1"},
+    "paths": {
+        "/apis/wardle.example.com/v1/namespaces/{namespace}/flunders": {
+            "get": {"description": "list flunders", "operationId": "listFlunders",
+                    "x-kubernetes-action": "list",
+                    "x-kubernetes-group-version-kind": GVK,
+                    "responses": {"200": {"description": "OK"}}},
+        },
+        "/apis/wardle.example.com/v1/namespaces/{namespace}/flunders/{name}": {
+            "get": {"description": "read a flunder", "operationId": "readFlunder",
+                    "x-kubernetes-action": "get",
+                    "x-kubernetes-group-version-kind": GVK,
+                    "responses": {"200": {"description": "OK", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/com.example.wardle.v1.Flunder"}}}}}},
+        },
+    },
+    "components": {"schemas": {
+        "com.example.wardle.v1.Flunder": {
+            "type": "object",
+            "description": "A flunder: what the aggregated server of the tests serves.",
+            "properties": {
+                "apiVersion": {"type": "string", "description": "The flunder's API version."},
+                "kind": {"type": "string", "description": "Flunder."},
+                "metadata": {"type": "object", "description": "Standard object metadata."},
+                "spec": {"type": "object", "description": "What the flunder records.",
+                         "properties": {
+                             "remoteUser": {"type": "string",
+                                            "description": "The user the aggregator named."},
+                             "remoteGroups": {"type": "array", "items": {"type": "string"},
+                                              "description": "That user's groups."}}},
+            },
+            "x-kubernetes-group-version-kind": [GVK],
+        },
+    }},
 }
 
 
@@ -81,6 +125,11 @@ class Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         if path == "/apis/" + GROUP_VERSION:
             return self.answer(200, RESOURCES)
+        if path == "/openapi/v3":
+            return self.answer(200, {"paths": {"apis/" + GROUP_VERSION: {
+                "serverRelativeURL": OPENAPI_URL + "?hash=0123456789ABCDEF"}}})
+        if path == OPENAPI_URL:
+            return self.answer(200, OPENAPI)
         if len(parts) == 6 and parts[:3] == ["apis", "wardle.example.com", "v1"] \
                 and parts[3] == "namespaces" and parts[5] == "flunders":
             if "watch=true" in self.path:

@@ -2,7 +2,8 @@
 //! TLS, requiring the front proxy's client certificate from the CA the cluster publishes):
 //! the cluster admin registers it with a Service, its Endpoints and an APIService; alice (a
 //! project admin after `oc login`, given read access to flunders) lists flunders through
-//! Oxshift with kubectl, and the aggregated server saw her as the remote user. The built-in
+//! Oxshift with kubectl (and `kubectl explain`s them from the server's OpenAPI, which the
+//! aggregated server published), and the aggregated server saw her as the remote user. The built-in
 //! group versions are `Local` APIServices; once the server stops, its APIService turns
 //! `Available=False` and requests answer 503.
 
@@ -209,6 +210,22 @@ fn aggregated_server_is_reached_as_the_user_and_watched_for_availability() {
         resources.contains("flunders") && resources.contains("Flunder"),
         "{resources}"
     );
+    // Its OpenAPI is served with Oxshift's: kubectl explain reads it, /openapi/v2 has it.
+    let mut last = String::new();
+    let explained = e2e::wait_until("flunders explained", MINUTE, || {
+        let (ok, text, stderr) = alice(&c, &kubeconfig, &["explain", "flunders.spec.remoteUser"]);
+        if !ok && stderr != last {
+            eprintln!("kubectl explain: {stderr}");
+            last = stderr;
+        }
+        ok.then_some(text)
+    });
+    assert!(
+        explained.contains("The user the aggregator named."),
+        "{explained}"
+    );
+    let swagger = c.kubectl_ok(&["get", "--raw", "/openapi/v2"]);
+    assert!(swagger.contains("com.example.wardle.v1.Flunder"));
     let (ok, table, stderr) = alice(&c, &kubeconfig, &["get", "flunders", "-n", NS]);
     assert!(ok, "{stderr}");
     assert!(table.contains("flunder-for-alice"), "{table}");

@@ -168,9 +168,11 @@ pub const BUILTIN: &[ResourceDef] = &[
         .with_columns(columns::DAEMON_SET),
     resource!("apps"/"v1", "ControllerRevision", "controllerrevisions", "controllerrevision", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::CONTROLLER_REVISION),
-    // autoscaling/v2 (v1 is not served: it needs conversion to and from v2)
+    // autoscaling/v2 (stored) and v1 (converted at the store's boundary)
     resource!("autoscaling"/"v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", Namespaced, short: ["hpa"], categories: ALL, subresources: STATUS)
         .with_merge_lists(WORKLOAD_CONDITIONS)
+        .with_columns(columns::HORIZONTAL_POD_AUTOSCALER),
+    resource!("autoscaling"/"v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "horizontalpodautoscaler", Namespaced, short: ["hpa"], categories: ALL, subresources: STATUS)
         .with_columns(columns::HORIZONTAL_POD_AUTOSCALER),
     // batch/v1
     resource!("batch"/"v1", "Job", "jobs", "job", Namespaced, short: [], categories: ALL, subresources: STATUS)
@@ -195,6 +197,21 @@ pub const BUILTIN: &[ResourceDef] = &[
     // coordination.k8s.io/v1
     resource!("coordination.k8s.io"/"v1", "Lease", "leases", "lease", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::LEASE),
+    // events.k8s.io/v1: core Events (stored as such) under the newer schema
+    resource!("events.k8s.io"/"v1", "Event", "events", "event", Namespaced, short: ["ev"], categories: &[], subresources: NONE)
+        .with_field_selectors(&[
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "type",
+        ])
+        .with_columns(columns::EVENT),
     // discovery.k8s.io/v1
     resource!("discovery.k8s.io"/"v1", "EndpointSlice", "endpointslices", "endpointslice", Namespaced, short: [], categories: &[], subresources: NONE)
         .with_columns(columns::ENDPOINT_SLICE),

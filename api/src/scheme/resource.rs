@@ -219,12 +219,13 @@ impl ResourceDef {
     }
 
     /// Storage key prefix of every object of this resource: `/registry/<group>/<plural>/`
-    /// (`core` standing for the core group).
+    /// (`core` standing for the core group, and for `events.k8s.io`'s events).
     pub fn key_prefix(&self) -> String {
-        let group = if self.group.is_empty() {
-            "core"
-        } else {
-            self.group
+        let group = match (self.group, self.plural) {
+            ("", _) => "core",
+            // Upstream's events.k8s.io Events are core Events: one storage, two schemas.
+            ("events.k8s.io", "events") => "core",
+            (group, _) => group,
         };
         format!("/registry/{group}/{}/", self.plural)
     }

@@ -1,7 +1,8 @@
 //! The availability check of an aggregated group version, as kube-aggregator's available
 //! controller does it: the service, its port, its endpoints, then a GET of the group
 //! version's discovery as `system:kube-aggregator` (in `system:masters`), with upstream's
-//! reasons and messages. The answer is kept as the group version's discovery.
+//! reasons and messages. The answer is kept as the group version's discovery. `get` is the
+//! aggregator's GET of its servers, shared with the OpenAPI fetch (`openapi.rs`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -20,10 +21,12 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest discovery document read.
 const MAX_DISCOVERY: usize = 4 * 1024 * 1024;
 
-/// The outcome of one check: the condition, and the discovery document when it answered.
+/// The outcome of one check: the condition, the discovery document when it answered, and
+/// where its server was reached.
 pub struct Outcome {
     pub condition: Condition,
     pub discovery: Option<Value>,
+    pub addr: Option<SocketAddr>,
 }
 
 /// Where requests for `service` go now: its first ready endpoint, or why there is none (the
@@ -94,17 +97,19 @@ pub async fn check(
             return Outcome {
                 condition: Condition::unavailable(reason, message),
                 discovery: None,
+                addr: None,
             };
         }
     };
     let url = format!("https://{addr}{}", discovery_path(spec));
-    let fetched = tokio::time::timeout(TIMEOUT, fetch(transport, addr, service, spec, &url)).await;
+    let fetched = tokio::time::timeout(TIMEOUT, fetch(transport, addr, service, spec)).await;
     let failed = |e: String| Outcome {
         condition: Condition::unavailable(
             "FailedDiscoveryCheck",
             format!("failing or missing response from {url}: {e}"),
         ),
         discovery: None,
+        addr: None,
     };
     match fetched {
         Err(_) => failed(format!(
@@ -118,6 +123,7 @@ pub async fn check(
                 message: "all checks passed".into(),
             },
             discovery,
+            addr: Some(addr),
         },
     }
 }
@@ -127,14 +133,37 @@ async fn fetch(
     addr: SocketAddr,
     service: &ServiceRef,
     spec: &Spec,
-    url: &str,
 ) -> Result<Option<Value>, String> {
+    let body = get(
+        transport,
+        addr,
+        service,
+        &discovery_path(spec),
+        MAX_DISCOVERY,
+    )
+    .await?;
+    // A server that answers but not with a resource list is available, without discovery.
+    Ok(serde_json::from_slice::<Value>(&body)
+        .ok()
+        .filter(|doc| doc["kind"] == "APIResourceList"))
+}
+
+/// A GET of `path` (with its query) from the service's server at `addr` as
+/// `system:kube-aggregator`, its body read up to `limit` bytes; failures in Go's words.
+pub async fn get(
+    transport: &Transport,
+    addr: SocketAddr,
+    service: &ServiceRef,
+    path: &str,
+    limit: usize,
+) -> Result<bytes::Bytes, String> {
+    let url = format!("https://{addr}{path}");
     let name = server_name(service);
     let mut sender = transport
         .connect(addr, &name)
         .await
         .map_err(|e| format!("Get {url:?}: {e}"))?;
-    let request = hyper::Request::get(discovery_path(spec))
+    let request = hyper::Request::get(path)
         .header(hyper::header::HOST, format!("{name}:{}", service.port))
         .header(hyper::header::ACCEPT, "application/json")
         .header("X-Remote-User", "system:kube-aggregator")
@@ -149,13 +178,9 @@ async fn fetch(
     if !(200..300).contains(&code) {
         return Err(format!("bad status from {url}: {code}"));
     }
-    let body = Limited::new(response.into_body(), MAX_DISCOVERY)
+    Ok(Limited::new(response.into_body(), limit)
         .collect()
         .await
         .map_err(|e| format!("Get {url:?}: {e}"))?
-        .to_bytes();
-    // A server that answers but not with a resource list is available, without discovery.
-    Ok(serde_json::from_slice::<Value>(&body)
-        .ok()
-        .filter(|doc| doc["kind"] == "APIResourceList"))
+        .to_bytes())
 }

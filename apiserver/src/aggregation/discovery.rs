@@ -158,6 +158,7 @@ mod tests {
             service,
             available,
             discovery: Some(list),
+            openapi: None,
             transport: Err("none".into()),
         }
     }

@@ -8,6 +8,7 @@
 //! - `transport.rs` TLS to aggregated servers with the front proxy's client certificate
 //! - `proxy.rs` the layer passing requests on, with the user in `X-Remote-*` headers
 //! - `discovery.rs` the aggregated group versions in `/apis` (legacy and v2)
+//! - `openapi.rs` the aggregated group versions' OpenAPI documents, served with this one's
 //! - `authentication.rs` the CAs aggregated servers trust, published in `kube-system`
 
 pub mod apiservice;
@@ -15,6 +16,7 @@ pub mod authentication;
 mod check;
 mod controller;
 pub mod discovery;
+pub mod openapi;
 pub mod proxy;
 pub mod transport;
 
@@ -32,6 +34,8 @@ pub struct External {
     pub available: bool,
     /// Its server's `APIResourceList`, from the last check that reached it.
     pub discovery: Option<Value>,
+    /// Its OpenAPI v3 document, from the last check that read one.
+    pub openapi: Option<Arc<str>>,
     /// None: the transport could not be built (its error is answered).
     pub transport: Result<Arc<transport::Transport>, String>,
 }
@@ -53,6 +57,7 @@ pub struct FrontProxy {
 pub struct Aggregation {
     pub(crate) front_proxy: Option<FrontProxy>,
     table: RwLock<Arc<Table>>,
+    swagger: openapi::SwaggerCache,
 }
 
 impl Aggregation {
@@ -60,6 +65,7 @@ impl Aggregation {
         Aggregation {
             front_proxy,
             table: RwLock::default(),
+            swagger: Default::default(),
         }
     }
 

@@ -151,16 +151,17 @@ fn conversion(
         Some("Webhook") => How::Webhook(Webhook::of(&spec["conversion"]["webhook"])),
         _ => How::None,
     };
-    Some(Arc::new(Conversion {
-        group: intern::str(group),
-        kind: intern::str(kind),
+    let names: Vec<&str> = versions
+        .iter()
+        .map(|v| v["name"].as_str().unwrap_or_default())
+        .collect();
+    Some(Arc::new(Conversion::new(
+        group,
+        intern::str(kind),
         storage_version,
-        versions: versions
-            .iter()
-            .map(|v| intern::str(v["name"].as_str().unwrap_or_default()))
-            .collect(),
+        &names,
         how,
-    }))
+    )))
 }
 
 /// The printer columns of a version: Name, then the additional columns (JSONPath of a

@@ -272,8 +272,10 @@ pub fn table(
     let rows: Vec<Value> = objects
         .iter()
         .map(|obj| {
-            let mut row =
-                json!({"cells": printed.iter().map(|c| cell(c, obj, now)).collect::<Vec<_>>()});
+            // Upstream prints the internal version, whatever the request's.
+            let stored = crate::registry::conversion::builtin::stored_form(def, obj);
+            let printed_obj = stored.as_ref().unwrap_or(obj);
+            let mut row = json!({"cells": printed.iter().map(|c| cell(c, printed_obj, now)).collect::<Vec<_>>()});
             if let Some(object) = row_object(obj, include) {
                 row["object"] = object;
             }

@@ -5,7 +5,9 @@
 //! revision. Each event is encoded once (the object's JSON with its resourceVersion, and the
 //! watch line unfiltered JSON watchers send as is) and offered to every watcher's bounded
 //! buffer. A watcher whose buffer is full is closed (its client re-watches from its last
-//! resourceVersion), so one slow reader never holds up the others. If the store watch ends,
+//! resourceVersion), so one slow reader never holds up the others. An event shown in another
+//! version of its kind is converted once per version and shared by that version's watchers
+//! (`CacheEvent::in_version`). If the store watch ends,
 //! the cache closes its watchers, takes no new ones, and the next request starts a new cache.
 
 use std::collections::{HashMap, VecDeque};
@@ -46,7 +48,12 @@ pub struct CacheEvent {
     /// The watch line for JSON watchers without selectors.
     pub line: Bytes,
     parsed: OnceLock<(Option<Value>, Option<Value>)>,
+    /// The event in other versions of its kind, converted once for every watcher of each.
+    versions: Mutex<Vec<(Arc<str>, InVersion)>>,
 }
+
+/// One event in one version, converted by its first watcher, shared with the others.
+pub type InVersion = Arc<tokio::sync::OnceCell<Arc<CacheEvent>>>;
 
 impl CacheEvent {
     fn new(event: &storage::Event) -> CacheEvent {
@@ -66,6 +73,7 @@ impl CacheEvent {
             object,
             prev,
             parsed: OnceLock::new(),
+            versions: Mutex::default(),
         }
     }
 
@@ -80,7 +88,19 @@ impl CacheEvent {
             object,
             prev,
             parsed: OnceLock::new(),
+            versions: Mutex::default(),
         }
+    }
+
+    /// Where this event in `api_version` is kept once converted.
+    pub fn in_version(&self, api_version: &str) -> InVersion {
+        let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, cell)) = versions.iter().find(|(v, _)| &**v == api_version) {
+            return cell.clone();
+        }
+        let cell = InVersion::default();
+        versions.push((Arc::from(api_version), cell.clone()));
+        cell
     }
 
     /// The state before a modification, as stored.
@@ -99,6 +119,7 @@ impl CacheEvent {
             object,
             prev: None,
             parsed: OnceLock::new(),
+            versions: Mutex::default(),
         }
     }
 

@@ -39,7 +39,12 @@ const SYNC_WARNING: Duration = Duration::from_secs(60);
 pub async fn run(client: Client) {
     let resources = loop {
         match crate::discovery::deletable(&client).await {
-            Ok(r) => break r,
+            // `events.k8s.io` serves the core Events again under another schema: followed
+            // once (upstream's collector ignores events altogether).
+            Ok(mut r) => {
+                r.retain(|r| !(r.api.group == "events.k8s.io" && r.api.plural == "events"));
+                break r;
+            }
             Err(error) => {
                 tracing::warn!(%error, "garbage collector: discovery failed, retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;

@@ -330,6 +330,11 @@ fn namespace_roles_cover_the_served_kinds() {
             continue;
         }
         let plural = def.plural;
+        // As upstream: project roles grant the core Events, not events.k8s.io's view of them.
+        if def.group == "events.k8s.io" {
+            assert!(!can(&p, "alice", "list", def.group, plural));
+            continue;
+        }
         assert_eq!(
             can(&p, "vic", "list", def.group, plural),
             !unseen.contains(&plural),

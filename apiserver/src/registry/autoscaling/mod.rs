@@ -1,10 +1,12 @@
-//! Horizontal pod autoscalers (`autoscaling/v2`): upstream's defaults (one replica at least,
+//! Horizontal pod autoscalers (`autoscaling/v2`, and `autoscaling/v1` through v2 as upstream
+//! defaults and validates its internal version): upstream's defaults (one replica at least,
 //! 80% CPU when no metric is given, the scaling behaviour's rules once any is given) and its
 //! rules on the scaled reference and replica bounds.
 
 use api::scheme::ResourceDef;
 use serde_json::{Value, json};
 
+use crate::registry::conversion::hpa;
 use crate::registry::core::defaults::default;
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{Bad, FieldErrors};
@@ -13,62 +15,84 @@ pub struct HorizontalPodAutoscalers;
 
 impl Strategy for HorizontalPodAutoscalers {
     fn prepare(&self, obj: &mut Value) {
-        let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+        if obj["apiVersion"] == hpa::V1 {
+            // What upstream stores, and shows again, is v2 defaulted.
+            if let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) {
+                default(spec, "minReplicas", json!(1));
+            }
+            let mut v2 = hpa::convert(obj, hpa::V2);
+            v2_defaults(&mut v2);
+            *obj = hpa::convert(&v2, hpa::V1);
             return;
-        };
-        default(spec, "minReplicas", json!(1));
-        if spec["metrics"].as_array().is_none_or(Vec::is_empty) {
-            spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
-                "target": {"type": "Utilization", "averageUtilization": 80}}}]);
         }
-        if let Some(behavior) = spec.get_mut("behavior").filter(|b| b.is_object()) {
-            let up = json!({"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+        v2_defaults(obj);
+    }
+
+    fn validate(&self, _: &ResourceDef, obj: &Value, _: Option<&Value>, errors: &mut FieldErrors) {
+        match obj["apiVersion"] == hpa::V1 {
+            true => validate_v2(&hpa::convert(obj, hpa::V2), errors),
+            false => validate_v2(obj, errors),
+        }
+    }
+}
+
+/// Upstream's `autoscaling/v2` defaults.
+fn v2_defaults(obj: &mut Value) {
+    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+        return;
+    };
+    default(spec, "minReplicas", json!(1));
+    if spec["metrics"].as_array().is_none_or(Vec::is_empty) {
+        spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 80}}}]);
+    }
+    if let Some(behavior) = spec.get_mut("behavior").filter(|b| b.is_object()) {
+        let up = json!({"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
                 {"type": "Pods", "value": 4, "periodSeconds": 15},
                 {"type": "Percent", "value": 100, "periodSeconds": 15}]});
-            let down = json!({"selectPolicy": "Max", "policies": [
+        let down = json!({"selectPolicy": "Max", "policies": [
                 {"type": "Percent", "value": 100, "periodSeconds": 15}]});
-            for (direction, rules) in [("scaleUp", up), ("scaleDown", down)] {
-                match behavior.get_mut(direction).filter(|r| r.is_object()) {
-                    None => behavior[direction] = rules,
-                    Some(given) => {
-                        for (field, value) in rules.as_object().into_iter().flatten() {
-                            default(given, field, value.clone());
-                        }
+        for (direction, rules) in [("scaleUp", up), ("scaleDown", down)] {
+            match behavior.get_mut(direction).filter(|r| r.is_object()) {
+                None => behavior[direction] = rules,
+                Some(given) => {
+                    for (field, value) in rules.as_object().into_iter().flatten() {
+                        default(given, field, value.clone());
                     }
                 }
             }
         }
     }
+}
 
-    fn validate(&self, _: &ResourceDef, obj: &Value, _: Option<&Value>, errors: &mut FieldErrors) {
-        let spec = &obj["spec"];
-        for field in ["kind", "name"] {
-            if spec["scaleTargetRef"][field]
-                .as_str()
-                .unwrap_or_default()
-                .is_empty()
-            {
-                errors.required(&format!("spec.scaleTargetRef.{field}"), "");
-            }
+fn validate_v2(obj: &Value, errors: &mut FieldErrors) {
+    let spec = &obj["spec"];
+    for field in ["kind", "name"] {
+        if spec["scaleTargetRef"][field]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+        {
+            errors.required(&format!("spec.scaleTargetRef.{field}"), "");
         }
-        let min = spec["minReplicas"].as_i64();
-        if let Some(m) = min.filter(|m| *m < 1) {
-            errors.invalid(
-                "spec.minReplicas",
-                Bad::Int(m),
-                "must be greater than or equal to 1",
-            );
-        }
-        let max = spec["maxReplicas"].as_i64().unwrap_or(0);
-        if max < 1 {
-            errors.invalid("spec.maxReplicas", Bad::Int(max), "must be greater than 0");
-        } else if min.is_some_and(|m| m > max) {
-            errors.invalid(
-                "spec.maxReplicas",
-                Bad::Int(max),
-                "must be greater than or equal to `minReplicas`",
-            );
-        }
+    }
+    let min = spec["minReplicas"].as_i64();
+    if let Some(m) = min.filter(|m| *m < 1) {
+        errors.invalid(
+            "spec.minReplicas",
+            Bad::Int(m),
+            "must be greater than or equal to 1",
+        );
+    }
+    let max = spec["maxReplicas"].as_i64().unwrap_or(0);
+    if max < 1 {
+        errors.invalid("spec.maxReplicas", Bad::Int(max), "must be greater than 0");
+    } else if min.is_some_and(|m| m > max) {
+        errors.invalid(
+            "spec.maxReplicas",
+            Bad::Int(max),
+            "must be greater than or equal to `minReplicas`",
+        );
     }
 }
 

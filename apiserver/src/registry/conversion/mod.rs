@@ -10,8 +10,13 @@
 //! stored in, nothing is parsed (lists and watches keep serving the stored bytes).
 //!
 //! How objects change version is the kind's: `None` rewrites `apiVersion` only (upstream's
-//! nopConverter), `Webhook` sends a `ConversionReview` (`webhook.rs`), one per batch.
+//! nopConverter), `Webhook` sends a `ConversionReview` (`webhook.rs`), one per batch, and the
+//! built-in kinds served in several versions convert as upstream's scheme does (`builtin.rs`:
+//! `hpa.rs`, `events.rs`).
 
+pub mod builtin;
+pub mod events;
+pub mod hpa;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -30,20 +35,19 @@ use crate::webhook_client::resolve::Resolver;
 
 /// How the objects of one kind change version.
 pub struct Conversion {
-    pub group: &'static str,
     pub kind: &'static str,
-    pub storage_version: &'static str,
-    /// The versions an object may be converted from or to.
-    pub versions: Vec<&'static str>,
+    /// The `apiVersion` objects are stored in.
+    pub storage: String,
+    /// The `apiVersion`s an object may be converted from or to.
+    pub api_versions: Vec<String>,
     pub how: How,
 }
 
 impl std::fmt::Debug for Conversion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Conversion")
-            .field("group", &self.group)
             .field("kind", &self.kind)
-            .field("storage_version", &self.storage_version)
+            .field("storage", &self.storage)
             .finish_non_exhaustive()
     }
 }
@@ -52,42 +56,54 @@ pub enum How {
     /// `apiVersion` rewritten, nothing else touched.
     None,
     Webhook(webhook::Webhook),
+    /// A built-in kind's own conversion of one object to an `apiVersion`.
+    Builtin(fn(&Value, &str) -> Value),
 }
 
 impl Conversion {
-    /// `<group>/<version>` (the version alone for the core group).
-    pub fn api_version(&self, version: &str) -> String {
-        match self.group {
-            "" => version.to_string(),
-            g => format!("{g}/{version}"),
+    /// The conversion of a kind of `group` served in `versions`, stored in `storage_version`.
+    pub fn new(
+        group: &str,
+        kind: &'static str,
+        storage_version: &str,
+        versions: &[&str],
+        how: How,
+    ) -> Conversion {
+        Conversion {
+            kind,
+            storage: api::scheme::api_version(group, storage_version),
+            api_versions: versions
+                .iter()
+                .map(|v| api::scheme::api_version(group, v))
+                .collect(),
+            how,
         }
     }
 
-    /// Converts `objects` to `version` in place; those already in it are left alone, the
-    /// others converted in one batch (`list` says the batch is a list's, for messages).
+    /// Converts `objects` to `desired` (an `apiVersion`) in place; those already in it are
+    /// left alone, the others converted in one batch (`list` says the batch is a list's, for
+    /// messages).
     pub async fn convert(
         &self,
         resolver: &Resolver,
         objects: &mut [Value],
-        version: &str,
+        desired: &str,
         list: bool,
     ) -> Result<(), ApiError> {
-        let desired = self.api_version(version);
         let pending: Vec<usize> = (0..objects.len())
-            .filter(|&i| objects[i]["apiVersion"].as_str() != Some(desired.as_str()))
+            .filter(|&i| objects[i]["apiVersion"].as_str() != Some(desired))
             .collect();
         if pending.is_empty() {
             return Ok(());
         }
-        if !self.versions.contains(&version) {
+        if !self.api_versions.iter().any(|v| v == desired) {
             return Err(ApiError::Conversion(format!(
                 "request to convert CR to an invalid group/version: {desired}"
             )));
         }
         for &i in &pending {
             let from = objects[i]["apiVersion"].as_str().unwrap_or_default();
-            let valid = self.versions.iter().any(|v| self.api_version(v) == from);
-            if !valid {
+            if !self.api_versions.iter().any(|v| v == from) {
                 return Err(ApiError::Conversion(format!(
                     "request to convert CR from an invalid group/version: {from}"
                 )));
@@ -97,6 +113,12 @@ impl Conversion {
             How::None => {
                 for i in pending {
                     objects[i]["apiVersion"] = json!(desired);
+                }
+                Ok(())
+            }
+            How::Builtin(convert) => {
+                for i in pending {
+                    objects[i] = convert(&objects[i], desired);
                 }
                 Ok(())
             }
@@ -111,7 +133,7 @@ impl Conversion {
                 };
                 let originals: Vec<Value> = pending.iter().map(|&i| objects[i].clone()).collect();
                 let converted = hook
-                    .convert(resolver, &gvk, originals, &desired, list)
+                    .convert(resolver, &gvk, originals, desired, list)
                     .await
                     .map_err(ApiError::Conversion)?;
                 for (i, obj) in pending.into_iter().zip(converted) {
@@ -142,10 +164,12 @@ pub fn is_in(json: &[u8], api_version: &str) -> bool {
 
 /// The conversion of `def`'s kind, if it has versions to convert between.
 pub fn of(server: &ApiServer, def: &ResourceDef) -> Option<Arc<Conversion>> {
-    server
-        .served()
-        .lookup(def.group, def.version, def.plural)
-        .and_then(|c| c.conversion.clone())
+    builtin::of(def).or_else(|| {
+        server
+            .served()
+            .lookup(def.group, def.version, def.plural)
+            .and_then(|c| c.conversion.clone())
+    })
 }
 
 /// Reads of one resource in the version a request named: what the store's objects, the
@@ -154,7 +178,6 @@ pub fn of(server: &ApiServer, def: &ResourceDef) -> Option<Arc<Conversion>> {
 pub struct View {
     conversion: Arc<Conversion>,
     resolver: Resolver,
-    version: &'static str,
     api_version: Arc<str>,
 }
 
@@ -163,10 +186,9 @@ impl View {
     pub fn of(server: &ApiServer, def: &ResourceDef) -> Option<View> {
         let conversion = of(server, def)?;
         Some(View {
-            api_version: Arc::from(conversion.api_version(def.version)),
+            api_version: Arc::from(def.api_version()),
             conversion,
             resolver: Resolver::of(server),
-            version: def.version,
         })
     }
 
@@ -186,7 +208,7 @@ impl View {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.conversion
-            .convert(&self.resolver, &mut objects, self.version, list)
+            .convert(&self.resolver, &mut objects, &self.api_version, list)
             .await?;
         for (i, obj) in pending.into_iter().zip(objects) {
             // Laid out as stored, with the resourceVersion it had.
@@ -227,12 +249,22 @@ impl View {
             .collect())
     }
 
-    /// A watch event in the request's version (the same event when it already is).
+    /// A watch event in the request's version (the same event when it already is). Each
+    /// event is converted once per version, by its first watcher in that version; the
+    /// others wait for and share the result.
     pub async fn event(&self, event: Arc<CacheEvent>) -> Result<Arc<CacheEvent>, ApiError> {
         let prev_in = event.prev().is_none_or(|p| is_in(p, &self.api_version));
         if is_in(&event.object, &self.api_version) && prev_in {
             return Ok(event);
         }
+        let shared = event.in_version(&self.api_version);
+        shared
+            .get_or_try_init(|| self.converted_event(&event))
+            .await
+            .cloned()
+    }
+
+    async fn converted_event(&self, event: &CacheEvent) -> Result<Arc<CacheEvent>, ApiError> {
         let mut jsons = vec![event.object.clone()];
         jsons.extend(event.prev().cloned());
         self.convert_bytes(&mut jsons, false).await?;
@@ -246,7 +278,7 @@ impl View {
         if !is_in(&kv.value, &self.api_version) {
             let objects = std::slice::from_mut(&mut obj);
             self.conversion
-                .convert(&self.resolver, objects, self.version, false)
+                .convert(&self.resolver, objects, &self.api_version, false)
                 .await?;
         }
         Ok(obj)
@@ -255,18 +287,13 @@ impl View {
     /// The bytes to store for `obj` (in the request's version): the object in the storage
     /// version.
     pub async fn encode(&self, obj: &Value) -> Result<Bytes, ApiError> {
-        let storage = self.conversion.api_version(self.conversion.storage_version);
+        let storage = &self.conversion.storage;
         if obj["apiVersion"].as_str() == Some(storage.as_str()) {
             return Ok(object::to_store(obj));
         }
         let mut converted = [obj.clone()];
         self.conversion
-            .convert(
-                &self.resolver,
-                &mut converted,
-                self.conversion.storage_version,
-                false,
-            )
+            .convert(&self.resolver, &mut converted, storage, false)
             .await?;
         Ok(object::to_store(&converted[0]))
     }
@@ -292,5 +319,7 @@ pub async fn encode(server: &ApiServer, def: &ResourceDef, obj: &Value) -> Resul
     }
 }
 
+#[cfg(test)]
+mod builtin_tests;
 #[cfg(test)]
 mod tests;

@@ -348,3 +348,52 @@ fn converted_objects_keep_their_identity_and_metadata() {
         "conversion webhook for example.com/v1beta1, Kind=Gizmo returned invalid metadata: metadata.labels[a] must be a string, but is int64 in converted object"
     );
 }
+
+static CONVERSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn counted(obj: &Value, api_version: &str) -> Value {
+    CONVERSIONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut converted = obj.clone();
+    converted["apiVersion"] = json!(api_version);
+    converted
+}
+
+#[tokio::test]
+async fn a_watch_event_is_converted_once_per_version_whatever_its_watchers() {
+    let cluster = Cluster::new();
+    let conversion = Arc::new(Conversion::new(
+        "example.com",
+        "Gizmo",
+        "v1",
+        &["v1", "v1beta1", "v1alpha1"],
+        How::Builtin(counted),
+    ));
+    let view = |api_version: &str| View {
+        conversion: conversion.clone(),
+        resolver: Resolver::of(&cluster.server),
+        api_version: Arc::from(api_version),
+    };
+    let event = Arc::new(CacheEvent::for_test(
+        "ADDED",
+        "/registry/example.com/gizmos/default/g1",
+        bytes::Bytes::from_static(br#"{"apiVersion":"example.com/v1","kind":"Gizmo"}"#),
+    ));
+    let watchers: Vec<View> = (0..5).map(|_| view("example.com/v1beta1")).collect();
+    let seen = futures::future::join_all(watchers.iter().map(|w| w.event(event.clone()))).await;
+    let seen: Vec<Arc<CacheEvent>> = seen.into_iter().map(Result::unwrap).collect();
+    assert_eq!(CONVERSIONS.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(seen.iter().all(|e| Arc::ptr_eq(e, &seen[0])));
+    assert!(is_in(&seen[0].object, "example.com/v1beta1"));
+    // Another version is converted once more; the stored one not at all.
+    view("example.com/v1alpha1")
+        .event(event.clone())
+        .await
+        .unwrap();
+    view("example.com/v1alpha1")
+        .event(event.clone())
+        .await
+        .unwrap();
+    let same = view("example.com/v1").event(event.clone()).await.unwrap();
+    assert!(Arc::ptr_eq(&same, &event));
+    assert_eq!(CONVERSIONS.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -4,6 +4,7 @@
 
 pub mod binding;
 pub mod defaults;
+pub mod events;
 pub mod eviction;
 pub mod persistent_volumes;
 pub mod pod_streams;

@@ -1,0 +1,275 @@
+//! Built-in kinds served in two versions, as kubectl 1.32 uses them against kube-apiserver:
+//! HorizontalPodAutoscalers in `autoscaling/v1` and `v2` (one object, stored in v2; what v1
+//! cannot hold kept in its annotations), driven by a project admin with `kubectl autoscale`,
+//! `get`, `patch`, `--watch` and `explain`; Events in core `v1` and `events.k8s.io/v1` (one
+//! object under two schemas), through `kubectl events` and `get events.v1.events.k8s.io`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use e2e::{Backend, Cluster};
+use serde_json::{Value, json};
+
+/// The resource in one version, named in full (kubectl may resolve a short name's version to
+/// the preferred one).
+const V1: &str = "horizontalpodautoscalers.v1.autoscaling";
+const V2: &str = "horizontalpodautoscalers.v2.autoscaling";
+
+fn parsed(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn autoscalers_are_served_in_v1_and_v2() {
+    let c = Cluster::start(Backend::Embedded);
+    c.kubectl_ok(&["create", "namespace", "scaling"]);
+    let alice = c.user_with_role("alice", &[], "admin", "scaling");
+    let alice = alice.to_str().unwrap().to_string();
+    let as_alice = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "scaling"];
+        all.extend_from_slice(args);
+        c.kubectl_ok(&all)
+    };
+
+    let versions = c.kubectl_ok(&["api-versions"]);
+    for wanted in ["autoscaling/v1", "autoscaling/v2", "events.k8s.io/v1"] {
+        assert!(
+            versions.lines().any(|l| l == wanted),
+            "{wanted}: {versions}"
+        );
+    }
+    let resources = c.kubectl_ok(&["api-resources", "--api-group=autoscaling", "--no-headers"]);
+    assert!(
+        resources.contains("autoscaling/v2"),
+        "v2 is preferred: {resources}"
+    );
+
+    as_alice(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=registry.invalid/web:1",
+    ]);
+    as_alice(&[
+        "autoscale",
+        "deployment",
+        "web",
+        "--min=2",
+        "--max=5",
+        "--cpu-percent=60",
+    ]);
+
+    let v1 = parsed(&as_alice(&["get", V1, "web", "-o", "json"]));
+    assert_eq!(v1["apiVersion"], "autoscaling/v1");
+    assert_eq!(v1["spec"]["targetCPUUtilizationPercentage"], 60);
+    assert_eq!(v1["spec"]["minReplicas"], 2);
+    let v2 = parsed(&as_alice(&["get", V2, "web", "-o", "json"]));
+    assert_eq!(v2["apiVersion"], "autoscaling/v2");
+    assert_eq!(
+        v2["spec"]["metrics"],
+        json!([{"type": "Resource", "resource": {"name": "cpu",
+            "target": {"type": "Utilization", "averageUtilization": 60}}}])
+    );
+    let table = as_alice(&["get", "hpa.v1.autoscaling", "web"]);
+    assert!(
+        table.starts_with("NAME")
+            && table.contains("Deployment/web")
+            && table.contains("cpu: <unknown>/60%"),
+        "{table}"
+    );
+
+    // A v2 autoscaler with what v1 has no field for, changed through v1, keeps it all.
+    let memory = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "mem"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "maxReplicas": 4,
+            "metrics": [{"type": "Resource", "resource": {"name": "memory",
+                "target": {"type": "AverageValue", "averageValue": "500Mi"}}}],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 120}}}});
+    as_alice(&["apply", "-f", &c.file("mem.json", &memory.to_string())]);
+    let watch = c.kubectl_watch(&[
+        "--kubeconfig",
+        alice.as_str(),
+        "-n",
+        "scaling",
+        "get",
+        V1,
+        "mem",
+        "--watch",
+        "-o",
+        r#"jsonpath={.apiVersion} {.spec.maxReplicas}{"\n"}"#,
+    ]);
+    assert_eq!(watch.next(), "autoscaling/v1 4");
+    let v1 = parsed(&as_alice(&["get", V1, "mem", "-o", "json"]));
+    let annotations = &v1["metadata"]["annotations"];
+    assert!(
+        v1["spec"].get("targetCPUUtilizationPercentage").is_none(),
+        "{v1}"
+    );
+    assert!(
+        annotations["autoscaling.alpha.kubernetes.io/metrics"]
+            .as_str()
+            .unwrap()
+            .contains(r#""targetAverageValue":"500Mi""#),
+        "{v1}"
+    );
+    assert!(
+        annotations["autoscaling.alpha.kubernetes.io/behavior"]
+            .as_str()
+            .unwrap()
+            .contains(r#""StabilizationWindowSeconds":120"#),
+        "{v1}"
+    );
+    as_alice(&[
+        "patch",
+        V1,
+        "mem",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"maxReplicas":9}}"#,
+    ]);
+    assert_eq!(watch.next(), "autoscaling/v1 9");
+    let v2 = parsed(&as_alice(&["get", V2, "mem", "-o", "json"]));
+    assert_eq!(v2["spec"]["maxReplicas"], 9);
+    assert_eq!(v2["spec"]["metrics"], memory["spec"]["metrics"]);
+    assert_eq!(
+        v2["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"],
+        120
+    );
+    let kept = v2["metadata"]["annotations"].as_object().unwrap();
+    assert!(
+        kept.keys()
+            .all(|k| !k.starts_with("autoscaling.alpha.kubernetes.io/")),
+        "{v2}"
+    );
+
+    let selected = as_alice(&[
+        "get",
+        V1,
+        "--field-selector",
+        "metadata.name=mem",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(selected.trim(), "horizontalpodautoscaler.autoscaling/mem");
+
+    // Upstream validates the internal version, whichever was written.
+    let bad = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "bad"},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 0}});
+    let out = c.kubectl(&[
+        "--kubeconfig",
+        alice.as_str(),
+        "-n",
+        "scaling",
+        "create",
+        "-f",
+        &c.file("bad.json", &bad.to_string()),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("spec.maxReplicas: Invalid value: 0: must be greater than 0"),
+        "{stderr}"
+    );
+
+    let explained = as_alice(&[
+        "explain",
+        "horizontalpodautoscalers.spec.targetCPUUtilizationPercentage",
+        "--api-version=autoscaling/v1",
+    ]);
+    assert!(
+        explained.contains("targetCPUUtilizationPercentage"),
+        "{explained}"
+    );
+}
+
+#[test]
+fn events_are_served_in_both_groups() {
+    let c = Cluster::start(Backend::Embedded);
+    c.kubectl_ok(&["create", "namespace", "news"]);
+    let alice = c.user_with_role("alice", &[], "admin", "news");
+    let alice = alice.to_str().unwrap().to_string();
+    let as_alice = |args: &[&str]| {
+        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "news"];
+        all.extend_from_slice(args);
+        c.kubectl_ok(&all)
+    };
+
+    let legacy = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1"},
+        "involvedObject": {"kind": "Pod", "name": "web", "namespace": "news"},
+        "reason": "Started", "message": "Started container web", "type": "Normal",
+        "source": {"component": "kubelet"}, "count": 3,
+        "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:05:00Z"});
+    as_alice(&["create", "-f", &c.file("legacy.json", &legacy.to_string())]);
+    // Project admins read core Events (`kubectl events` lists those); events.k8s.io is
+    // granted to no project role, as upstream's.
+    let listed = as_alice(&["events"]);
+    assert!(
+        listed.contains("Started")
+            && listed.contains("Pod/web")
+            && listed.contains("Started container web"),
+        "{listed}"
+    );
+
+    let newer = parsed(&c.kubectl_ok(&[
+        "get",
+        "events.v1.events.k8s.io",
+        "web.1",
+        "-n",
+        "news",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(newer["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(newer["regarding"]["name"], "web");
+    assert_eq!(newer["note"], "Started container web");
+    assert_eq!(newer["deprecatedCount"], 3);
+    assert_eq!(newer["deprecatedSource"]["component"], "kubelet");
+
+    let reported = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": "api.scaled", "namespace": "news"},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "reportingController": "example.com/scaler", "reportingInstance": "scaler-1",
+        "action": "Scale", "reason": "Scaled", "type": "Normal",
+        "regarding": {"kind": "Deployment", "name": "api", "namespace": "news"},
+        "note": "scaled to 3"});
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file("reported.json", &reported.to_string()),
+    ]);
+    let core = parsed(&as_alice(&["get", "events", "api.scaled", "-o", "json"]));
+    assert_eq!(core["apiVersion"], "v1");
+    assert_eq!(core["involvedObject"]["name"], "api");
+    assert_eq!(core["reportingComponent"], "example.com/scaler");
+    assert_eq!(core["message"], "scaled to 3");
+
+    let selected = c.kubectl_ok(&[
+        "get",
+        "events.v1.events.k8s.io",
+        "-n",
+        "news",
+        "--field-selector",
+        "regarding.name=api",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(selected.trim(), "event.events.k8s.io/api.scaled");
+    let table = c.kubectl_ok(&["get", "events.v1.events.k8s.io", "-n", "news"]);
+    assert!(
+        table.contains("deployment/api")
+            && table.contains("pod/web")
+            && table.contains("scaled to 3"),
+        "{table}"
+    );
+
+    let incomplete = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": "bad", "namespace": "news"}, "reason": "Scaled", "type": "Normal",
+        "regarding": {"kind": "Deployment", "name": "api", "namespace": "news"},
+        "reportingController": "example.com/scaler", "reportingInstance": "scaler-1"});
+    let err = c.kubectl_err(&["create", "-f", &c.file("bad.json", &incomplete.to_string())]);
+    assert!(
+        err.contains("action: Required value") && err.contains("eventTime: Required value"),
+        "{err}"
+    );
+}
