@@ -4,7 +4,6 @@
 //! between snapshots. Hosts map to their routes, longest path first;
 //! passthrough hosts and certificates by server name.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -103,14 +102,16 @@ impl Entry {
     }
 }
 
-#[derive(Default)]
+/// Its maps are persistent: a copy costs nothing and a change to it copies only the path to
+/// what changed, so that a new table shares all the rest with the one it replaces.
+#[derive(Clone, Default)]
 pub struct Table {
     /// Host (`*.<domain>` for wildcard routes) → routes, longest path first.
-    pub hosts: HashMap<String, Vec<Arc<Entry>>>,
+    pub hosts: imbl::HashMap<String, Vec<Arc<Entry>>>,
     /// Passthrough host → route.
-    pub passthrough: HashMap<String, Arc<Entry>>,
+    pub passthrough: imbl::HashMap<String, Arc<Entry>>,
     /// Server name → the route's certificate (edge and reencrypt with their own).
-    pub certificates: HashMap<String, Arc<CertifiedKey>>,
+    pub certificates: imbl::HashMap<String, Arc<CertifiedKey>>,
     pub routes: usize,
 }
 
@@ -151,7 +152,7 @@ fn wildcard_of(host: &str) -> Option<String> {
         .map(|(_, domain)| format!("*.{domain}"))
 }
 
-fn by_host<'a, V>(map: &'a HashMap<String, V>, name: &str) -> Option<&'a V> {
+fn by_host<'a, V: Clone>(map: &'a imbl::HashMap<String, V>, name: &str) -> Option<&'a V> {
     let name = normalise_host(name);
     map.get(&name).or_else(|| map.get(&wildcard_of(&name)?))
 }
