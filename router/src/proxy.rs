@@ -360,6 +360,11 @@ fn prepare_headers(headers: &mut HeaderMap, host: &str, conn: Conn, entry: &Entr
 
 /// The request's path and query for the backend, the path rewritten under `rewrite-target`.
 fn backend_uri(uri: &hyper::Uri, entry: &Entry) -> hyper::Uri {
+    if entry.policy.rewrite_target.is_none() && uri.scheme().is_none() && uri.authority().is_none()
+    {
+        // Already the path and query alone, as most requests come: kept as it is.
+        return uri.clone();
+    }
     let path = uri.path();
     let path = match &entry.policy.rewrite_target {
         Some(target) => annotations::rewrite_path(&entry.path, target, path),

@@ -4,6 +4,7 @@
 //! between snapshots. Hosts map to their routes, longest path first;
 //! passthrough hosts and certificates by server name.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -154,16 +155,21 @@ fn wildcard_of(host: &str) -> Option<String> {
 
 fn by_host<'a, V: Clone>(map: &'a imbl::HashMap<String, V>, name: &str) -> Option<&'a V> {
     let name = normalise_host(name);
-    map.get(&name).or_else(|| map.get(&wildcard_of(&name)?))
+    map.get(name.as_ref())
+        .or_else(|| map.get(&wildcard_of(&name)?))
 }
 
-/// `Host` without port or trailing dot, in lower case.
-pub fn normalise_host(host: &str) -> String {
+/// `Host` without port or trailing dot, in lower case (copied only when it was not).
+pub fn normalise_host(host: &str) -> Cow<'_, str> {
     let without_port = match host.rsplit_once(':') {
         Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     };
-    without_port.trim_end_matches('.').to_ascii_lowercase()
+    let bare = without_port.trim_end_matches('.');
+    match bare.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Owned(bare.to_ascii_lowercase()),
+        false => Cow::Borrowed(bare),
+    }
 }
 
 /// The table in force; replaced whole.
