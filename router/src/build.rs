@@ -333,6 +333,8 @@ fn entry(
         ),
     };
     let entry = Entry {
+        namespace: route.namespace.clone(),
+        name: route.name.clone(),
         path: route.spec.path.clone(),
         termination,
         insecure,
@@ -656,7 +658,11 @@ mod tests {
             async move { reach(pool, &entry).await }
         };
         assert!(connect("good").await.is_ok());
-        assert!(connect("bad").await.is_err());
+        // Refused as a certificate not accepted (what the router counts as such).
+        assert!(matches!(
+            connect("bad").await,
+            Err(crate::pool::ConnectError::Untrusted(_))
+        ));
     }
 
     /// A connection to the first endpoint of an entry, as the proxy makes it.

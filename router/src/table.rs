@@ -72,6 +72,9 @@ pub struct Backend {
 /// One served route.
 #[derive(Debug)]
 pub struct Entry {
+    /// The route's namespace and name (what its metrics are labelled with).
+    pub namespace: String,
+    pub name: String,
     pub path: String,
     pub termination: Termination,
     pub insecure: Insecure,
@@ -243,6 +246,8 @@ mod tests {
 
     fn entry(path: &str) -> Entry {
         Entry {
+            namespace: "ns".into(),
+            name: "r".into(),
             path: path.into(),
             termination: Termination::None,
             insecure: Insecure::None,
