@@ -128,6 +128,7 @@ fn ca_and_leaf(dir: &Path, name: &str) {
 fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
     let (http, https) = (free_port(), free_port());
     let (http_at, https_at) = (format!("127.0.0.1:{http}"), format!("127.0.0.1:{https}"));
+    let stats_at = format!("127.0.0.1:{}", free_port());
     let c = Cluster::start_with(
         Backend::Embedded,
         &[
@@ -136,6 +137,8 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
             &http_at,
             "--router-https",
             &https_at,
+            "--router-stats",
+            &stats_at,
         ],
     );
     let port = http_backend::serve(path_and_forwarded_for);
@@ -292,4 +295,19 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
         let wanted = if name == "good" { "200" } else { "503" };
         assert_eq!(code, wanted, "through the route {name}");
     }
+    // Each refusal is counted for the route whose destination CA the backend failed (every
+    // attempt of the three requests), none for the route it satisfied.
+    let (code, metrics) = curl(&[&format!("http://{stats_at}/metrics")]);
+    assert_eq!(code, "200");
+    let failures = |route: &str| {
+        let series = format!(
+            "router_backend_tls_verification_failures_total{{namespace=\"conn\",route=\"{route}\"}} "
+        );
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    assert!(failures("bad") >= 3, "{metrics}");
+    assert_eq!(failures("good"), 0, "{metrics}");
 }

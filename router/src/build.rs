@@ -24,9 +24,21 @@ use crate::table::{Backend, Balance, Endpoint, Entry, Insecure, Table, Terminati
 use crate::weights;
 
 /// The router's decision on one route, with the host it serves it at.
+#[derive(Clone, Debug)]
 pub struct Outcome {
     pub host: String,
     pub decision: Decision,
+}
+
+impl Outcome {
+    /// Whether what was built for the route is kept: it is served, or its certificates
+    /// failed validation (not parsed again until the route changes).
+    pub(crate) fn keeps_build(&self) -> bool {
+        match &self.decision {
+            Decision::Admitted => true,
+            Decision::Rejected { reason, .. } => reason == "ExtendedValidationFailed",
+        }
+    }
 }
 
 /// What the table is built from.
@@ -78,6 +90,11 @@ impl Cache {
         );
         built
     }
+
+    /// Forgets what was built for a route.
+    pub(crate) fn forget(&mut self, key: &str) {
+        self.0.remove(key);
+    }
 }
 
 /// What a route's entry is built from: the route, and the revisions of its backends' services
@@ -124,10 +141,41 @@ pub fn build(
     limiters: &mut Limiters,
     cache: &mut Cache,
 ) -> (Table, HashMap<String, Outcome>) {
-    let host_of = |r: &Route| host_of(r, inputs.apps_domain);
-    // The host admitter first (domains, wildcard policy): a route it refuses claims nothing.
-    let mut refused: HashMap<String, String> = HashMap::new();
+    let mut decisions = decide(inputs.routes.iter(), inputs);
+    let mut table = Table::default();
+    let mut outcomes = HashMap::new();
     for record in &inputs.routes {
+        let key = record.route.key();
+        let decision = decisions.remove(&key).unwrap_or(Decision::Admitted);
+        let outcome = place(record, decision, inputs, limiters, cache, &mut table);
+        table.routes += usize::from(outcome.decision == Decision::Admitted);
+        outcomes.insert(key, outcome);
+    }
+    for (_, entries) in table.hosts.iter_mut() {
+        order_paths(entries);
+    }
+    // What was built for routes no longer admitted (or gone) is forgotten, limiters too.
+    cache
+        .0
+        .retain(|key, _| outcomes.get(key).is_some_and(Outcome::keeps_build));
+    limiters.retain(|key| {
+        cache
+            .0
+            .get(key)
+            .is_some_and(|c| matches!(&c.built, Ok((e, _)) if e.limiter.is_some()))
+    });
+    (table, outcomes)
+}
+
+/// The host admitter's and the claims' decisions on `records` (those not named are
+/// admitted): a route the admitter refuses (domains, wildcard policy) claims nothing.
+pub(crate) fn decide<'r>(
+    records: impl Iterator<Item = &'r Arc<RouteRecord>> + Clone,
+    inputs: &Inputs<'_>,
+) -> HashMap<String, Decision> {
+    let host_of = |r: &Route| host_of(r, inputs.apps_domain);
+    let mut refused: HashMap<String, String> = HashMap::new();
+    for record in records.clone() {
         let host = host_of(&record.route);
         if let (false, Err(message)) = (
             host.is_empty(),
@@ -137,9 +185,7 @@ pub fn build(
         }
     }
     let mut decisions = claims::decide(
-        inputs
-            .routes
-            .iter()
+        records
             .map(|r| &r.route)
             .filter(|r| refused.is_empty() || !refused.contains_key(&r.key())),
         |r| serving_key(r, &host_of(r)),
@@ -153,58 +199,52 @@ pub fn build(
             },
         );
     }
-    let mut table = Table::default();
-    let mut kept = Cache::default();
-    let mut outcomes = HashMap::new();
-    for record in &inputs.routes {
-        let route = &record.route;
-        let key = route.key();
-        let host = host_of(route);
-        let served_at = serving_key(route, &host);
-        let mut decision = decisions.remove(&key).unwrap_or(Decision::Admitted);
-        if decision == Decision::Admitted {
-            let built = cache.entry(record, inputs, limiters);
-            if let Some(cached) = cache.0.remove(&key) {
-                kept.0.insert(key.clone(), cached);
-            }
-            match built {
-                Ok((entry, certificate)) => {
-                    if let Some(certificate) = certificate {
-                        table.certificates.insert(served_at.clone(), certificate);
-                    }
-                    match entry.termination {
-                        Termination::Passthrough => {
-                            table.passthrough.insert(served_at.clone(), entry.clone());
-                            if entry.insecure == Insecure::Redirect {
-                                table.hosts.entry(served_at).or_default().push(entry);
-                            }
-                        }
-                        _ => table.hosts.entry(served_at).or_default().push(entry),
-                    }
-                    table.routes += 1;
+    decisions
+}
+
+/// A route with the claims' `decision` on it: admitted, its entry (built, or kept from
+/// `cache`) goes into `table` at its host (not yet in path order: `order_paths`).
+pub(crate) fn place(
+    record: &RouteRecord,
+    mut decision: Decision,
+    inputs: &Inputs<'_>,
+    limiters: &mut Limiters,
+    cache: &mut Cache,
+    table: &mut Table,
+) -> Outcome {
+    let route = &record.route;
+    let host = host_of(route, inputs.apps_domain);
+    let served_at = serving_key(route, &host);
+    if decision == Decision::Admitted {
+        match cache.entry(record, inputs, limiters) {
+            Ok((entry, certificate)) => {
+                if let Some(certificate) = certificate {
+                    table.certificates.insert(served_at.clone(), certificate);
                 }
-                Err(message) => {
-                    decision = Decision::Rejected {
-                        reason: "ExtendedValidationFailed".into(),
-                        message,
+                match entry.termination {
+                    Termination::Passthrough => {
+                        table.passthrough.insert(served_at.clone(), entry.clone());
+                        if entry.insecure == Insecure::Redirect {
+                            table.hosts.entry(served_at).or_default().push(entry);
+                        }
                     }
+                    _ => table.hosts.entry(served_at).or_default().push(entry),
+                }
+            }
+            Err(message) => {
+                decision = Decision::Rejected {
+                    reason: "ExtendedValidationFailed".into(),
+                    message,
                 }
             }
         }
-        outcomes.insert(key, Outcome { host, decision });
     }
-    for entries in table.hosts.values_mut() {
-        entries.sort_by_key(|e| std::cmp::Reverse(e.path.len()));
-    }
-    // What was built for routes no longer admitted (or gone) is forgotten, limiters too.
-    *cache = kept;
-    limiters.retain(|key| {
-        cache
-            .0
-            .get(key)
-            .is_some_and(|c| matches!(&c.built, Ok((e, _)) if e.limiter.is_some()))
-    });
-    (table, outcomes)
+    Outcome { host, decision }
+}
+
+/// A host's routes, longest path first.
+pub(crate) fn order_paths(entries: &mut [Arc<Entry>]) {
+    entries.sort_by_key(|e| std::cmp::Reverse(e.path.len()));
 }
 
 /// A reencrypt route without a destination CA: its backends are verified against the service
@@ -226,7 +266,7 @@ pub fn host_of(route: &Route, apps_domain: &str) -> String {
 
 /// Where a route is served in the table: its host, or `*.<domain>` for a wildcard route
 /// (its host without the first label), as upstream's wildcard map entries.
-fn serving_key(route: &Route, host: &str) -> String {
+pub(crate) fn serving_key(route: &Route, host: &str) -> String {
     match (admission::is_wildcard(route), host.split_once('.')) {
         (true, Some((_, domain))) => format!("*.{domain}"),
         _ => host.to_string(),
@@ -293,6 +333,8 @@ fn entry(
         ),
     };
     let entry = Entry {
+        namespace: route.namespace.clone(),
+        name: route.name.clone(),
         path: route.spec.path.clone(),
         termination,
         insecure,
@@ -616,7 +658,11 @@ mod tests {
             async move { reach(pool, &entry).await }
         };
         assert!(connect("good").await.is_ok());
-        assert!(connect("bad").await.is_err());
+        // Refused as a certificate not accepted (what the router counts as such).
+        assert!(matches!(
+            connect("bad").await,
+            Err(crate::pool::ConnectError::Untrusted(_))
+        ));
     }
 
     /// A connection to the first endpoint of an entry, as the proxy makes it.

@@ -1,14 +1,15 @@
 //! The control plane: watches of Routes (of the shard's route labels), Services,
 //! EndpointSlices, the shard's Namespaces and the service CA's bundle (through the API, with
-//! the router's own identity) kept as maps; every change (bursts coalesced) builds a new table (rebuilding the
-//! entries of the routes it touches only), swaps it in, and brings the routes' status in line
-//! with the decisions.
+//! the router's own identity) kept as maps. A change of routes is applied to the table host
+//! by host (`update.rs`), any other builds it all again (rebuilding the entries of the routes
+//! it touches only); the new table is swapped in at once, and the routes' status brought in
+//! line with the decisions apart from that.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
@@ -27,6 +28,7 @@ use crate::metrics::Metrics;
 use crate::model::{RouteRecord, route_resource};
 use crate::status::StatusWriter;
 use crate::table::Current;
+use crate::update::Served;
 use crate::{BoxError, Options, Selection};
 
 /// Where the service CA's bundle is published (`ca-bundle.crt`): what reencrypt routes
@@ -40,13 +42,38 @@ fn service_ca_of(map: ConfigMap) -> Option<ServiceCa> {
     ServiceCa::parse(map.data?.get(SERVICE_CA_KEY)?)
 }
 
-/// How long after a change the table is rebuilt, so that a burst of changes costs one build.
-const COALESCE: Duration = Duration::from_millis(20);
+/// What a watch holds, and which keys changed since the control loop last looked.
+struct Watched<T> {
+    objects: imbl::HashMap<String, Arc<T>>,
+    changed: HashSet<String>,
+    /// Replaced whole (a first list or a relist): anything may have changed.
+    relisted: bool,
+}
 
-type Objects<K> = Arc<Mutex<HashMap<String, Arc<K>>>>;
+impl<T> Default for Watched<T> {
+    fn default() -> Self {
+        Watched {
+            objects: imbl::HashMap::new(),
+            changed: HashSet::new(),
+            relisted: false,
+        }
+    }
+}
 
-/// Keeps `objects` equal to what `api` holds (each object as `keep` makes it), waking
-/// `changed` on every change.
+impl<T> Watched<T> {
+    /// Whether anything changed since the last look; forgets the changes.
+    fn take_changed(&mut self) -> bool {
+        let any = self.relisted || !self.changed.is_empty();
+        self.relisted = false;
+        self.changed.clear();
+        any
+    }
+}
+
+type Objects<K> = Arc<Mutex<Watched<K>>>;
+
+/// Keeps `objects` equal to what `api` holds (each object as `keep` makes it), noting what
+/// changed and waking `changed` on every change.
 async fn follow<K, T>(
     api: Api<K>,
     config: watcher::Config,
@@ -64,13 +91,13 @@ async fn follow<K, T>(
             o.meta().name.as_deref().unwrap_or_default()
         )
     };
-    let mut pending: HashMap<String, Arc<T>> = HashMap::new();
+    let mut pending: imbl::HashMap<String, Arc<T>> = imbl::HashMap::new();
     let mut events = watcher::watcher(api, config).default_backoff().boxed();
     while let Some(event) = events.next().await {
         let Ok(event) = event else {
             continue;
         };
-        let mut map = objects.lock().unwrap_or_else(|p| p.into_inner());
+        let mut watched = objects.lock().unwrap_or_else(|p| p.into_inner());
         match event {
             Event::Init => pending.clear(),
             Event::InitApply(o) => {
@@ -79,17 +106,25 @@ async fn follow<K, T>(
                     pending.insert(k, Arc::new(kept));
                 }
             }
-            Event::InitDone => *map = std::mem::take(&mut pending),
+            Event::InitDone => {
+                watched.objects = std::mem::take(&mut pending);
+                watched.relisted = true;
+            }
             Event::Apply(o) => {
                 let k = key(&o);
                 match keep(o) {
-                    Some(kept) => drop(map.insert(k, Arc::new(kept))),
-                    None => drop(map.remove(&k)),
+                    Some(kept) => drop(watched.objects.insert(k.clone(), Arc::new(kept))),
+                    None => drop(watched.objects.remove(&k)),
                 }
+                watched.changed.insert(k);
             }
-            Event::Delete(o) => drop(map.remove(&key(&o))),
+            Event::Delete(o) => {
+                let k = key(&o);
+                watched.objects.remove(&k);
+                watched.changed.insert(k);
+            }
         }
-        drop(map);
+        drop(watched);
         changed.notify_one();
     }
 }
@@ -156,40 +191,115 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
             slim,
         ));
     }
-    let mut status = StatusWriter::new(client, options.clone());
+    let (publish, published) = tokio::sync::watch::channel(None);
+    tokio::spawn(write_status(
+        StatusWriter::new(client, options.clone()),
+        published,
+    ));
     let mut limiters = Limiters::default();
     let mut cache = build::Cache::default();
+    let mut served = Served::default();
+    // The routes this router serves (of its namespaces), kept in step with the watch.
+    let mut mine: imbl::HashMap<String, Arc<RouteRecord>> = imbl::HashMap::new();
+    let mut selected: HashSet<String> = HashSet::new();
+    let mut first = true;
     loop {
         changed.notified().await;
-        tokio::time::sleep(COALESCE).await;
-        let mut records: Vec<Arc<RouteRecord>> = lock(&routes).values().cloned().collect();
-        if selection.namespace_labels.is_some() {
-            // Routes of namespaces outside the shard are not this router's.
-            let selected: HashSet<String> = lock(&namespaces)
+        let started = Instant::now();
+        // What changed: routes alone are applied host by host; anything else builds all.
+        let mut full = std::mem::take(&mut first);
+        full |= lock(&services).take_changed();
+        full |= lock(&slices).take_changed();
+        full |= lock(&service_ca).take_changed();
+        if selection.namespace_labels.is_some() && lock(&namespaces).take_changed() {
+            selected = lock(&namespaces)
+                .objects
                 .values()
                 .filter_map(|n| n.metadata.name.clone())
                 .collect();
-            records.retain(|r| selected.contains(&r.route.namespace));
+            full = true;
         }
-        let bundle = lock(&service_ca).values().next().cloned();
-        let inputs = Inputs {
-            routes: records,
-            services: lock(&services).clone(),
-            slices: by_service(&lock(&slices)),
+        let (all_routes, route_changes) = {
+            let mut watched = lock(&routes);
+            full |= std::mem::take(&mut watched.relisted);
+            (
+                watched.objects.clone(),
+                std::mem::take(&mut watched.changed),
+            )
+        };
+        // Routes of namespaces outside the shard are not this router's.
+        let ours = |r: &RouteRecord| {
+            selection.namespace_labels.is_none() || selected.contains(&r.route.namespace)
+        };
+        if full {
+            mine = match selection.namespace_labels {
+                None => all_routes,
+                Some(_) => all_routes.into_iter().filter(|(_, r)| ours(r)).collect(),
+            };
+        } else {
+            for key in &route_changes {
+                match all_routes.get(key).filter(|r| ours(r)) {
+                    Some(record) => drop(mine.insert(key.clone(), record.clone())),
+                    None => drop(mine.remove(key)),
+                }
+            }
+        }
+        let bundle = lock(&service_ca).objects.values().next().cloned();
+        let mut inputs = Inputs {
+            routes: Vec::new(),
+            services: lock(&services)
+                .objects
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            slices: by_service(&lock(&slices).objects),
             apps_domain: &options.apps_domain,
             selection,
             service_ca: bundle.as_deref(),
         };
-        let (built, outcomes) = build::build(&inputs, &mut limiters, &mut cache);
-        table.set(built);
+        let applied = !full
+            && served.routes_changed(&route_changes, &mine, &inputs, &mut limiters, &mut cache);
+        if !applied {
+            inputs.routes = mine.values().cloned().collect();
+            served = Served::full(&inputs, &mut limiters, &mut cache);
+        }
+        table.set(served.table.clone());
         metrics.reloads.fetch_add(1, Ordering::Relaxed);
-        if !status.sync(&inputs.routes, &outcomes).await {
-            // Some status could not be written (a conflict): try again shortly.
-            let changed = changed.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                changed.notify_one();
-            });
+        tracing::debug!(
+            routes = route_changes.len(),
+            full = !applied,
+            took = ?started.elapsed(),
+            "route table updated"
+        );
+        publish.send_replace(Some((mine.clone(), served.outcomes.clone())));
+    }
+}
+
+/// The routes and the decisions on them, as last published to the status writer.
+type Decided = Option<(
+    imbl::HashMap<String, Arc<RouteRecord>>,
+    imbl::HashMap<String, build::Outcome>,
+)>;
+
+/// Brings the routes' status in line with the latest decisions, apart from the table's
+/// updates so that a status write never delays serving a change; a write that failed (a
+/// conflict) is tried again shortly with what is then the latest.
+async fn write_status(
+    mut status: StatusWriter,
+    mut decided: tokio::sync::watch::Receiver<Decided>,
+) {
+    let mut again = false;
+    loop {
+        if !again && decided.changed().await.is_err() {
+            return;
+        }
+        let latest = decided.borrow_and_update().clone();
+        let Some((routes, outcomes)) = latest else {
+            continue;
+        };
+        again = !status.sync(&routes, &outcomes).await;
+        if again {
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }
@@ -212,13 +322,13 @@ pub async fn check_selectors(client: &Client, selection: &Selection) -> Result<(
     Ok(())
 }
 
-fn lock<K>(objects: &Objects<K>) -> std::sync::MutexGuard<'_, HashMap<String, Arc<K>>> {
+fn lock<K>(objects: &Objects<K>) -> std::sync::MutexGuard<'_, Watched<K>> {
     objects.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Endpoint slices by `namespace/service` (their `kubernetes.io/service-name` label).
 fn by_service(
-    slices: &HashMap<String, Arc<EndpointSlice>>,
+    slices: &imbl::HashMap<String, Arc<EndpointSlice>>,
 ) -> HashMap<String, Vec<Arc<EndpointSlice>>> {
     let mut by = HashMap::<String, Vec<Arc<EndpointSlice>>>::new();
     for slice in slices.values() {

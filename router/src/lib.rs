@@ -24,6 +24,7 @@ mod sni;
 mod status;
 mod table;
 mod tunnel;
+mod update;
 mod validate;
 mod weights;
 

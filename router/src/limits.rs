@@ -190,6 +190,11 @@ impl Limiters {
         }
     }
 
+    /// Forgets a route's limiter.
+    pub fn forget(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+
     /// Forgets the limiters of routes no longer limited.
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.0.retain(|k, _| keep(k));

@@ -30,6 +30,8 @@ pub async fn serve_http(listener: TcpListener, proxy: Arc<Proxy>) {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
+        // Answers go out as soon as written, not held back for the client's acknowledgement.
+        let _ = stream.set_nodelay(true);
         let local_port = stream.local_addr().map_or(0, |a| a.port());
         let proxy = proxy.clone();
         tokio::spawn(async move {

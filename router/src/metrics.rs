@@ -1,8 +1,9 @@
 //! The router's counters and its health and metrics endpoint (`/healthz`, `/metrics` in the
 //! Prometheus text format), on a listener of its own as upstream's stats port.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -19,12 +20,27 @@ pub struct Metrics {
     pub errors: AtomicU64,
     pub connections: AtomicU64,
     pub reloads: AtomicU64,
+    /// Connections to a reencrypt route's backend refused because its certificate failed
+    /// verification, by route (namespace, name): rare, so counted under a lock.
+    untrusted: Mutex<BTreeMap<(String, String), u64>>,
 }
 
+/// Its name: the backend connection errors HAProxy counts per server, for the one cause that
+/// is the route's configuration rather than the backend's health.
+const UNTRUSTED: &str = "router_backend_tls_verification_failures_total";
+
 impl Metrics {
+    /// A backend of the route refused: its certificate failed verification.
+    pub fn untrusted_backend(&self, namespace: &str, route: &str) {
+        let mut counts = self.untrusted.lock().unwrap_or_else(|p| p.into_inner());
+        *counts
+            .entry((namespace.to_string(), route.to_string()))
+            .or_default() += 1;
+    }
+
     fn render(&self, table: &Current) -> String {
         let routes = table.get().routes;
-        format!(
+        let mut text = format!(
             "# TYPE router_http_requests_total counter\nrouter_http_requests_total {}\n\
              # TYPE router_http_responses_5xx_total counter\nrouter_http_responses_5xx_total {}\n\
              # TYPE router_connections_total counter\nrouter_connections_total {}\n\
@@ -34,8 +50,29 @@ impl Metrics {
             self.errors.load(Ordering::Relaxed),
             self.connections.load(Ordering::Relaxed),
             self.reloads.load(Ordering::Relaxed),
-        )
+        );
+        let counts = self.untrusted.lock().unwrap_or_else(|p| p.into_inner());
+        text.push_str(&format!(
+            "# HELP {UNTRUSTED} Connections to a route's backend refused because its \
+             certificate failed verification.\n# TYPE {UNTRUSTED} counter\n"
+        ));
+        for ((namespace, route), n) in counts.iter() {
+            text.push_str(&format!(
+                "{UNTRUSTED}{{namespace=\"{}\",route=\"{}\"}} {n}\n",
+                label(namespace),
+                label(route)
+            ));
+        }
+        text
     }
+}
+
+/// A label value escaped as the text format wants it.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, table: Current) {
@@ -62,5 +99,28 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, table: Current)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_failures_are_counted_per_route() {
+        let metrics = Metrics::default();
+        let text = metrics.render(&Current::default());
+        assert!(text.contains(&format!("# TYPE {UNTRUSTED} counter\n")));
+        assert!(!text.contains(&format!("{UNTRUSTED}{{")));
+        metrics.untrusted_backend("ns", "bad");
+        metrics.untrusted_backend("ns", "bad");
+        metrics.untrusted_backend("other", "we\"ird");
+        let text = metrics.render(&Current::default());
+        assert!(text.contains(&format!(
+            "{UNTRUSTED}{{namespace=\"ns\",route=\"bad\"}} 2\n"
+        )));
+        assert!(text.contains(&format!(
+            "{UNTRUSTED}{{namespace=\"other\",route=\"we\\\"ird\"}} 1\n"
+        )));
     }
 }

@@ -40,6 +40,26 @@ pub enum ConnectError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Http(#[from] hyper::Error),
+    /// The backend's certificate failed verification (reencrypt).
+    #[error("the backend's certificate was not accepted: {0}")]
+    Untrusted(rustls::Error),
+}
+
+impl ConnectError {
+    /// A failed TLS handshake as what it was: the backend's certificate not accepted, or
+    /// any other failure.
+    fn of_handshake(e: std::io::Error) -> ConnectError {
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(
+                failed @ (rustls::Error::InvalidCertificate(_)
+                | rustls::Error::NoCertificatesPresented),
+            ) => ConnectError::Untrusted(failed.clone()),
+            _ => ConnectError::Io(e),
+        }
+    }
 }
 
 impl Pool {
@@ -99,7 +119,8 @@ async fn connect(
             let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
             let stream = tokio_rustls::TlsConnector::from(config.clone())
                 .connect(name, tcp)
-                .await?;
+                .await
+                .map_err(ConnectError::of_handshake)?;
             handshake(TokioIo::new(stream)).await
         }
     }

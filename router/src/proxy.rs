@@ -19,7 +19,7 @@ use crate::Body;
 use crate::annotations::{self, Forwarded};
 use crate::limits::Tracked;
 use crate::metrics::Metrics;
-use crate::pool::{Pool, Returning};
+use crate::pool::{ConnectError, Pool, Returning};
 use crate::table::{Current, Entry, Insecure, Termination};
 
 /// How long a backend has to send its response head (HAProxy's `timeout server`), unless
@@ -153,7 +153,11 @@ impl Proxy {
             };
             let mut sender = match self.pool.get(endpoint.addr, tls, trust).await {
                 Ok(sender) => sender,
-                Err(_) => {
+                Err(failed) => {
+                    if let ConnectError::Untrusted(_) = failed {
+                        self.metrics
+                            .untrusted_backend(&entry.namespace, &entry.name);
+                    }
                     endpoint
                         .down_until
                         .store(now + DOWN_FOR_MS, Ordering::Relaxed);
@@ -360,6 +364,11 @@ fn prepare_headers(headers: &mut HeaderMap, host: &str, conn: Conn, entry: &Entr
 
 /// The request's path and query for the backend, the path rewritten under `rewrite-target`.
 fn backend_uri(uri: &hyper::Uri, entry: &Entry) -> hyper::Uri {
+    if entry.policy.rewrite_target.is_none() && uri.scheme().is_none() && uri.authority().is_none()
+    {
+        // Already the path and query alone, as most requests come: kept as it is.
+        return uri.clone();
+    }
     let path = uri.path();
     let path = match &entry.policy.rewrite_target {
         Some(target) => annotations::rewrite_path(&entry.path, target, path),

@@ -42,16 +42,16 @@ impl StatusWriter {
     /// Writes every status that differs from its decision; false when a write failed.
     pub async fn sync(
         &mut self,
-        routes: &[Arc<RouteRecord>],
-        outcomes: &HashMap<String, Outcome>,
+        routes: &imbl::HashMap<String, Arc<RouteRecord>>,
+        outcomes: &imbl::HashMap<String, Outcome>,
     ) -> bool {
         let mut ok = true;
         let live: std::collections::HashSet<&str> =
-            routes.iter().map(|r| r.route.uid.as_str()).collect();
+            routes.values().map(|r| r.route.uid.as_str()).collect();
         self.written.retain(|uid, _| live.contains(uid.as_str()));
         self.in_line.retain(|uid, _| live.contains(uid.as_str()));
         let name = self.options.router_name.as_str();
-        for record in routes {
+        for record in routes.values() {
             let route = &record.route;
             let Some(outcome) = outcomes.get(&route.key()) else {
                 continue;

@@ -4,7 +4,7 @@
 //! between snapshots. Hosts map to their routes, longest path first;
 //! passthrough hosts and certificates by server name.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -72,6 +72,9 @@ pub struct Backend {
 /// One served route.
 #[derive(Debug)]
 pub struct Entry {
+    /// The route's namespace and name (what its metrics are labelled with).
+    pub namespace: String,
+    pub name: String,
     pub path: String,
     pub termination: Termination,
     pub insecure: Insecure,
@@ -103,14 +106,16 @@ impl Entry {
     }
 }
 
-#[derive(Default)]
+/// Its maps are persistent: a copy costs nothing and a change to it copies only the path to
+/// what changed, so that a new table shares all the rest with the one it replaces.
+#[derive(Clone, Default)]
 pub struct Table {
     /// Host (`*.<domain>` for wildcard routes) → routes, longest path first.
-    pub hosts: HashMap<String, Vec<Arc<Entry>>>,
+    pub hosts: imbl::HashMap<String, Vec<Arc<Entry>>>,
     /// Passthrough host → route.
-    pub passthrough: HashMap<String, Arc<Entry>>,
+    pub passthrough: imbl::HashMap<String, Arc<Entry>>,
     /// Server name → the route's certificate (edge and reencrypt with their own).
-    pub certificates: HashMap<String, Arc<CertifiedKey>>,
+    pub certificates: imbl::HashMap<String, Arc<CertifiedKey>>,
     pub routes: usize,
 }
 
@@ -151,18 +156,23 @@ fn wildcard_of(host: &str) -> Option<String> {
         .map(|(_, domain)| format!("*.{domain}"))
 }
 
-fn by_host<'a, V>(map: &'a HashMap<String, V>, name: &str) -> Option<&'a V> {
+fn by_host<'a, V: Clone>(map: &'a imbl::HashMap<String, V>, name: &str) -> Option<&'a V> {
     let name = normalise_host(name);
-    map.get(&name).or_else(|| map.get(&wildcard_of(&name)?))
+    map.get(name.as_ref())
+        .or_else(|| map.get(&wildcard_of(&name)?))
 }
 
-/// `Host` without port or trailing dot, in lower case.
-pub fn normalise_host(host: &str) -> String {
+/// `Host` without port or trailing dot, in lower case (copied only when it was not).
+pub fn normalise_host(host: &str) -> Cow<'_, str> {
     let without_port = match host.rsplit_once(':') {
         Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     };
-    without_port.trim_end_matches('.').to_ascii_lowercase()
+    let bare = without_port.trim_end_matches('.');
+    match bare.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Cow::Owned(bare.to_ascii_lowercase()),
+        false => Cow::Borrowed(bare),
+    }
 }
 
 /// The table in force; replaced whole.
@@ -236,6 +246,8 @@ mod tests {
 
     fn entry(path: &str) -> Entry {
         Entry {
+            namespace: "ns".into(),
+            name: "r".into(),
             path: path.into(),
             termination: Termination::None,
             insecure: Insecure::None,
