@@ -32,7 +32,7 @@ impl Input {
             Some(ns) if a.def.namespaced() => server.namespace_object(ns).await?,
             _ => None,
         };
-        vars.set("namespaceObject", cel::from_optional(namespace.as_ref()));
+        vars.set("namespaceObject", cel::from_optional(namespace.as_deref()));
         Ok(Input { vars })
     }
 }
