@@ -14,6 +14,8 @@
 //! - `apiserver_terminated_watchers_total` by resource: watchers closed for falling behind;
 //! - `etcd_request_duration_seconds` by operation and type (resource): the store's latency,
 //!   whatever the backend;
+//! - `pod_security_evaluations_total`, `pod_security_exemptions_total` and
+//!   `pod_security_errors_total`: the PodSecurity plugin's, as upstream labels them;
 //! - `oxshift_request_panics_total`: handlers that panicked (answered 500);
 //! - `oxshift_authorizer_rebuilds_total`: RBAC policy rebuilds after one of its feeds ended;
 //! - `openshift_auth_basic_password_count`, `..._count_result` (by `result`),
@@ -130,6 +132,8 @@ pub struct Metrics {
     password_total: Gauge,
     /// The admission webhooks' calls.
     pub webhooks: crate::admission::WebhookMetrics,
+    /// Pod Security's evaluations, exemptions and errors.
+    pub pod_security: crate::admission::pod_security::metrics::PodSecurityMetrics,
     binary_authorization: Family<DecisionLabels, Counter>,
 }
 
@@ -241,6 +245,8 @@ impl Default for Metrics {
             password_total.clone(),
         );
         let webhooks = crate::admission::WebhookMetrics::register(&mut registry);
+        let pod_security =
+            crate::admission::pod_security::metrics::PodSecurityMetrics::register(&mut registry);
         let binary_authorization = Family::<DecisionLabels, Counter>::default();
         registry.register(
             "oxshift_binaryauthorization_decisions",
@@ -249,6 +255,7 @@ impl Default for Metrics {
         );
         Metrics {
             webhooks,
+            pod_security,
             binary_authorization,
             registry,
             requests,

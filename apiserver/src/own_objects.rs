@@ -100,19 +100,27 @@ impl ApiServer {
 
     /// The namespace `name`, from the watch cache, or from the store when the cache has not
     /// seen it yet (a namespace created a moment ago), as upstream's namespace lister falls
-    /// back to a live lookup.
+    /// back to a live lookup. Several admission plugins read it on every pod create: each
+    /// cached state is parsed once and shared (`admission::State`'s parsed namespaces).
     pub(crate) async fn namespace_object(
         &self,
         name: &str,
-    ) -> Result<Option<serde_json::Value>, ApiError> {
+    ) -> Result<Option<std::sync::Arc<serde_json::Value>>, ApiError> {
         let def = self
             .scheme
             .lookup("", "v1", "namespaces")
             .ok_or(ApiError::PathNotFound)?;
-        match self.cached_object(def, None, name).await? {
-            Some(found) => Ok(Some(found)),
-            None => self.get_object(def, None, name).await,
+        let cache = self.watch_caches.of(def).await?;
+        if let Some(cached) = cache.get(&def.key(None, name)) {
+            let parsed = self.admission.state.namespaces.parse(name, cached);
+            if parsed.is_some() {
+                return Ok(parsed);
+            }
         }
+        Ok(self
+            .get_object(def, None, name)
+            .await?
+            .map(std::sync::Arc::new))
     }
 
     /// Every object of a kind (in `namespace`, or all of a cluster-scoped kind), read from the

@@ -26,12 +26,17 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn new() -> Cluster {
-        let store = TestStore::new();
         // Without the SCC plugin: these clusters have no SCCs and no namespace allocation
         // (the plugin has tests of its own, and the e2e tests run it whole).
         let admission =
             crate::admission::Config::disabling(&[crate::admission::scc::NAME.to_string()])
                 .unwrap_or_default();
+        Cluster::with_admission(admission)
+    }
+
+    /// A cluster whose admission plugins are `admission`.
+    pub fn with_admission(admission: crate::admission::Config) -> Cluster {
+        let store = TestStore::new();
         let server = ApiServer::new(
             api::Scheme::builtin(),
             store.clone(),

@@ -217,6 +217,11 @@ struct StartArgs {
     /// Admission plugins to switch off, comma separated (upstream's names).
     #[arg(long, value_delimiter = ',')]
     disable_admission_plugins: Vec<String>,
+    /// The admission plugins' configuration: an `AdmissionConfiguration`
+    /// (apiserver.config.k8s.io/v1) whose plugins PodSecurity (`PodSecurityConfiguration`) and
+    /// PodNodeSelector (`podNodeSelectorPluginConfig`) are configured.
+    #[arg(long)]
+    admission_control_config_file: Option<PathBuf>,
     /// Connections open at once from one client address.
     #[arg(long, default_value_t = 16_384)]
     max_connections_per_client: usize,
@@ -273,6 +278,18 @@ fn oauth_config(
         &args.data_dir.join("pki").join("oauth-session.key"),
     )?;
     Ok(oauth)
+}
+
+/// The admission plugins from `--disable-admission-plugins` and
+/// `--admission-control-config-file`.
+fn admission_config(args: &StartArgs) -> Result<apiserver::admission::Config, BoxError> {
+    let config = apiserver::admission::Config::disabling(&args.disable_admission_plugins)?;
+    Ok(match &args.admission_control_config_file {
+        Some(file) => config
+            .with_config_file(file)
+            .map_err(|e| format!("failed to initialize admission: {e}"))?,
+        None => config,
+    })
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -486,9 +503,7 @@ async fn serve(args: StartArgs, kubeconfig_mode: Kubeconfig) -> Result<(), BoxEr
     .with_service_account_tokens(tokens)
     .with_node_client(node_client)
     .with_apps_domain(args.router.apps_domain.clone())
-    .with_admission(apiserver::admission::Config::disabling(
-        &args.disable_admission_plugins,
-    )?)
+    .with_admission(admission_config(&args)?)
     .with_oauth(oauth_config(&args, server.clone())?)
     .with_limits(apiserver::Limits {
         request_timeout: args.request_timeout,

@@ -110,7 +110,7 @@ pub async fn namespace_labels(
     };
     let namespace = server.namespace_object(ns).await?;
     Ok(Some(
-        labels(namespace.as_ref()).cloned().unwrap_or_default(),
+        labels(namespace.as_deref()).cloned().unwrap_or_default(),
     ))
 }
 

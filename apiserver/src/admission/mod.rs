@@ -11,11 +11,13 @@ mod build_secret_injector;
 pub(crate) mod cel;
 mod certificates;
 mod cluster_resource_quota;
+pub mod config_file;
 mod image_policy;
 pub mod image_trust;
 mod limit_ranger;
 mod matching;
 mod owner_references;
+mod parsed_namespaces;
 mod pod_node_selector;
 pub mod pod_security;
 mod policy;
@@ -41,10 +43,13 @@ pub use webhook::WebhookMetrics;
 use crate::ApiServer;
 use crate::error::ApiError;
 
-/// Which plugins run: all but those switched off.
+/// Which plugins run (all but those switched off) and the configuration of those that take
+/// one (`--admission-control-config-file`).
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     disabled: std::collections::BTreeSet<String>,
+    pod_security: std::sync::Arc<pod_security::Configuration>,
+    pod_node_selector: std::sync::Arc<pod_node_selector::Configuration>,
     /// What the plugins keep between requests.
     pub(crate) state: std::sync::Arc<State>,
 }
@@ -60,6 +65,8 @@ pub struct State {
     binary_authorization: binary_authorization::State,
     /// The SCCs in the order they are tried.
     sccs: crate::watch::cache::Derived<Vec<crate::registry::security::model::Scc>>,
+    /// Namespaces as plugins read them, parsed once per cached state.
+    pub(crate) namespaces: parsed_namespaces::ParsedNamespaces,
 }
 
 impl std::fmt::Debug for State {
@@ -90,6 +97,43 @@ impl Config {
 
     pub fn enabled(&self, plugin: &str) -> bool {
         !self.disabled.contains(plugin)
+    }
+
+    /// The same plugins with the configuration of the admission configuration file at `path`.
+    pub fn with_config_file(self, path: &std::path::Path) -> Result<Self, String> {
+        self.configured(&config_file::load(path)?)
+    }
+
+    /// The same plugins with the configuration `plugins` gives those that take one; a bad
+    /// one is refused with upstream's words, as kube-apiserver refuses it at start.
+    pub fn configured(mut self, plugins: &config_file::Plugins) -> Result<Self, String> {
+        let init = |name: &str, e: String| format!("couldn't init admission plugin {name:?}: {e}");
+        let pod_security = match plugins {
+            // The legacy form gives PodSecurity only a document of its own kind.
+            config_file::Plugins::Legacy(doc) if doc["kind"] != pod_security::config::KIND => None,
+            _ => plugins.of(pod_security::NAME),
+        };
+        if let Some(config) = pod_security {
+            self.pod_security = std::sync::Arc::new(
+                pod_security::Configuration::from_value(config)
+                    .map_err(|e| init(pod_security::NAME, e))?,
+            );
+        }
+        if let Some(config) = plugins.of(pod_node_selector::NAME) {
+            self.pod_node_selector = std::sync::Arc::new(
+                pod_node_selector::Configuration::from_value(config)
+                    .map_err(|e| init(pod_node_selector::NAME, e))?,
+            );
+        }
+        Ok(self)
+    }
+
+    pub(crate) fn pod_security(&self) -> &pod_security::Configuration {
+        &self.pod_security
+    }
+
+    pub(crate) fn pod_node_selector(&self) -> &pod_node_selector::Configuration {
+        &self.pod_node_selector
     }
 }
 
@@ -178,6 +222,9 @@ pub async fn validate(
     // mutating plugins (the SCC admission's defaults among them) left.
     if on(pod_security::NAME) && pod_security::applies(a) {
         admitted.add(pod_security::check(server, a, obj).await?);
+    }
+    if on(pod_node_selector::NAME) && pod_node_selector::applies(a) {
+        pod_node_selector::check(server, a, obj).await?;
     }
     if on(owner_references::NAME) && owner_references::applies(a) {
         owner_references::check(server, a, obj).await?;

@@ -8,10 +8,15 @@
 //! get warnings and audit annotations only. Namespace writes have their labels checked, and a
 //! stricter enforce level is tried on the namespace's pods (`namespace.rs`).
 //!
-//! Exempt, as OpenShift configures it: the namespaces `default`, `kube-system` and
-//! `kube-public`, and the build controller's privileged build pods.
+//! The cluster's defaults and the users, runtime classes and namespaces exempt come from the
+//! admission configuration file (`config.rs`); exempt always, as OpenShift has it: the
+//! namespaces `default`, `kube-system` and `kube-public`, and the build controller's
+//! privileged build pods. Evaluations, exemptions and errors are counted as upstream counts
+//! them (`metrics.rs`).
 
 mod checks;
+pub mod config;
+pub mod metrics;
 mod namespace;
 pub mod policy;
 #[cfg(test)]
@@ -20,6 +25,8 @@ mod tests;
 use serde_json::Value;
 
 pub use checks::{Verdict, Violation, evaluate};
+pub use config::Configuration;
+use metrics::{Mode, PodSecurityMetrics};
 use policy::Policy;
 
 use super::{Admitted, Attributes, Operation};
@@ -29,8 +36,8 @@ use crate::error::{ApiError, Target};
 /// Upstream's name of the plugin.
 pub const NAME: &str = "PodSecurity";
 
-/// Namespaces whose pods are never judged.
-const EXEMPT_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+/// Namespaces whose pods are never judged, whatever the configuration exempts besides.
+const ALWAYS_EXEMPT_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
 
 const AUDIT_PREFIX: &str = policy::LABEL_PREFIX;
 
@@ -53,27 +60,32 @@ pub async fn check(
     a: &Attributes<'_>,
     obj: &Value,
 ) -> Result<Admitted, ApiError> {
+    let config = server.admission.pod_security();
     if a.def.group.is_empty() && a.def.plural == "namespaces" {
-        return namespace::check(server, a, obj).await;
+        return namespace::check(server, config, a, obj).await;
     }
     let Some(ns) = a.namespace else {
         return Ok(Admitted::default());
     };
+    let metrics = &server.metrics.pod_security;
     let pod = a.def.group.is_empty() && a.def.plural == "pods";
-    if EXEMPT_NAMESPACES.contains(&ns) {
-        annotate("exempt", "namespace");
-        return Ok(Admitted::default());
+    if exempt_namespace(config, ns) {
+        return Ok(exempt(metrics, a, "namespace"));
     }
-    if pod && exempt_user(a, obj) {
-        annotate("exempt", "user");
-        return Ok(Admitted::default());
+    let user = a.user.map(|u| u.name.as_str()).unwrap_or_default();
+    if config.exempt_user(user) || (pod && exempt_builds(a, obj)) {
+        return Ok(exempt(metrics, a, "user"));
     }
-    let labels = server
-        .namespace_object(ns)
-        .await?
-        .map(|n| n["metadata"]["labels"].clone())
-        .unwrap_or(Value::Null);
-    let (policy, errors) = Policy::from_labels(&labels, Policy::OPENSHIFT_DEFAULTS);
+    let labels = match server.namespace_object(ns).await {
+        Ok(found) => found
+            .map(|n| n["metadata"]["labels"].clone())
+            .unwrap_or(Value::Null),
+        Err(e) => {
+            metrics.error(true, a);
+            return Err(e);
+        }
+    };
+    let (policy, errors) = Policy::from_labels(&labels, config.defaults);
     let (meta, spec) = match pod {
         true => (&obj["metadata"], &obj["spec"]),
         false => match template_of(a, obj) {
@@ -83,6 +95,7 @@ pub async fn check(
     };
     if pod {
         if errors.is_empty() && policy.fully_privileged() {
+            metrics.evaluation(true, policy.enforce, Mode::Enforce, a);
             annotate("enforce-policy", &policy.enforce.to_string());
             return Ok(Admitted::default());
         }
@@ -97,11 +110,15 @@ pub async fn check(
     {
         return Ok(Admitted::default());
     }
+    if config.exempt_runtime_class(spec) {
+        return Ok(exempt(metrics, a, "runtimeClass"));
+    }
     if !errors.is_empty() {
         annotate(
             "error",
             &format!("Failed to parse policy: {}", errors.summary()),
         );
+        metrics.error(false, a);
     }
     // Each level and version is evaluated once, as upstream caches its results.
     let mut verdicts: Vec<(policy::LevelVersion, Verdict)> = Vec::new();
@@ -114,8 +131,9 @@ pub async fn check(
         v
     };
     let enforced = pod.then(|| judge(policy.enforce));
-    if pod {
+    if let Some(verdict) = &enforced {
         annotate("enforce-policy", &policy.enforce.to_string());
+        metrics.evaluation(verdict.allowed(), policy.enforce, Mode::Enforce, a);
     }
     let audit = judge(policy.audit);
     if !audit.allowed() {
@@ -127,6 +145,7 @@ pub async fn check(
                 audit.details()
             ),
         );
+        metrics.evaluation(false, policy.audit, Mode::Audit, a);
     }
     if let Some(verdict) = enforced.filter(|v| !v.allowed()) {
         return Err(forbidden(
@@ -147,8 +166,21 @@ pub async fn check(
             policy.warn.to_string(),
             warn.details()
         ));
+        metrics.evaluation(false, policy.warn, Mode::Warn, a);
     }
     Ok(admitted)
+}
+
+/// An exempt request (`why`: namespace, user or runtimeClass): counted and annotated.
+fn exempt(metrics: &PodSecurityMetrics, a: &Attributes<'_>, why: &str) -> Admitted {
+    metrics.exemption(a);
+    annotate("exempt", why);
+    Admitted::default()
+}
+
+/// The namespaces OpenShift always exempts, and those the configuration names.
+fn exempt_namespace(config: &Configuration, name: &str) -> bool {
+    ALWAYS_EXEMPT_NAMESPACES.contains(&name) || config.exempt_namespace(name)
 }
 
 fn annotate(key: &str, value: &str) {
@@ -172,7 +204,7 @@ fn template_of<'v>(a: &Attributes<'_>, obj: &'v Value) -> Option<(&'v Value, &'v
 
 /// Build pods the build controller makes run the privileged builder: OpenShift exempts the
 /// build controller from Pod Security, as it holds the SCC those pods need.
-fn exempt_user(a: &Attributes<'_>, pod: &Value) -> bool {
+fn exempt_builds(a: &Attributes<'_>, pod: &Value) -> bool {
     a.user
         .is_some_and(|u| u.name == crate::authz::bootstrap_policy::CONTROLLER_MANAGER)
         && super::scc::controlled_by_build(pod)

@@ -1,12 +1,15 @@
 //! Namespace writes: their Pod Security labels must be valid (on an update, only when they
 //! changed), and a stricter enforce level is tried on the namespace's pods, each kind of
-//! violation answered with a warning naming a pod, as upstream's dry run.
+//! violation answered with a warning naming a pod, as upstream's dry run (pods of exempt
+//! runtime classes left out). A namespace the configuration exempts is warned that its
+//! labels will be ignored.
 
 use serde_json::Value;
 
 use super::checks::evaluate;
-use super::policy::{Level, LevelVersion, Policy};
-use super::{Admitted, Attributes, EXEMPT_NAMESPACES, Operation};
+use super::config::Configuration;
+use super::policy::{LABEL_PREFIX, Level, LevelVersion, Policy};
+use super::{Admitted, Attributes, Operation, exempt_namespace};
 use crate::ApiServer;
 use crate::error::ApiError;
 
@@ -15,42 +18,86 @@ const MAX_PODS: usize = 3000;
 
 pub async fn check(
     server: &ApiServer,
+    config: &Configuration,
     a: &Attributes<'_>,
     namespace: &Value,
 ) -> Result<Admitted, ApiError> {
-    let (new, errors) =
-        Policy::from_labels(&namespace["metadata"]["labels"], Policy::OPENSHIFT_DEFAULTS);
+    let labels = &namespace["metadata"]["labels"];
+    let (new, errors) = Policy::from_labels(labels, config.defaults);
+    let name = namespace["metadata"]["name"].as_str().unwrap_or(a.name);
+    // Only the namespaces the configuration exempts are warned of, as upstream warns.
+    let exempt = || Admitted {
+        warnings: exempt_warning(config, name, &new, labels)
+            .filter(|_| config.exempt_namespace(name))
+            .into_iter()
+            .collect(),
+    };
     let Some(old_namespace) = a.old.filter(|_| a.operation == Operation::Update) else {
         errors.into_result(a.def, namespace)?;
-        return Ok(Admitted::default());
+        return Ok(match exempt_namespace(config, name) {
+            true => exempt(),
+            false => Admitted::default(),
+        });
     };
-    let (old, old_errors) = Policy::from_labels(
-        &old_namespace["metadata"]["labels"],
-        Policy::OPENSHIFT_DEFAULTS,
-    );
+    let (old, old_errors) =
+        Policy::from_labels(&old_namespace["metadata"]["labels"], config.defaults);
     if !errors.is_empty() && (old_errors.is_empty() || errors.summary() != old_errors.summary()) {
         errors.into_result(a.def, namespace)?;
     }
-    let name = namespace["metadata"]["name"].as_str().unwrap_or(a.name);
     let unchanged = new.enforce == old.enforce;
     let relaxed =
         new.enforce.version == old.enforce.version && new.enforce.level <= old.enforce.level;
-    if unchanged
-        || new.enforce.level == Level::Privileged
-        || relaxed
-        || EXEMPT_NAMESPACES.contains(&name)
-    {
+    if unchanged || new.enforce.level == Level::Privileged || relaxed {
         return Ok(Admitted::default());
+    }
+    if exempt_namespace(config, name) {
+        return Ok(exempt());
     }
     let def = server
         .scheme
         .lookup("", "v1", "pods")
         .ok_or(ApiError::PathNotFound)?;
     let warnings = match server.list_objects(def, Some(name)).await {
-        Ok(pods) => dry_run(name, new.enforce, &pods),
+        Ok(mut pods) => {
+            pods.retain(|p| !config.exempt_runtime_class(&p["spec"]));
+            dry_run(name, new.enforce, &pods)
+        }
         Err(_) => vec!["failed to list pods while checking new PodSecurity enforce level".into()],
     };
     Ok(Admitted { warnings })
+}
+
+/// Upstream's warning for an exempt namespace labelled with a policy that is neither fully
+/// privileged nor the cluster's default: the modes its labels set, not privileged.
+fn exempt_warning(
+    config: &Configuration,
+    name: &str,
+    policy: &Policy,
+    labels: &Value,
+) -> Option<String> {
+    if policy.fully_privileged() || policy.equivalent(&config.defaults) {
+        return None;
+    }
+    let set = |mode: &str| {
+        labels.get(format!("{LABEL_PREFIX}{mode}")).is_some()
+            || labels
+                .get(format!("{LABEL_PREFIX}{mode}-version"))
+                .is_some()
+    };
+    let modes = [
+        ("enforce", policy.enforce),
+        ("audit", policy.audit),
+        ("warn", policy.warn),
+    ];
+    let named: Vec<String> = modes
+        .iter()
+        .filter(|(mode, lv)| lv.level != Level::Privileged && set(mode))
+        .map(|(mode, lv)| format!("{mode}={lv}"))
+        .collect();
+    Some(format!(
+        "namespace {name:?} is exempt from Pod Security, and the policy ({}) will be ignored",
+        named.join(", ")
+    ))
 }
 
 /// Upstream's warnings for the pods `enforce` would refuse: a summary, then one line per

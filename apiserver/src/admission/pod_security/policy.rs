@@ -34,6 +34,11 @@ impl Version {
         }
     }
 
+    /// The minor version, none for `latest`.
+    pub fn minor_number(self) -> Option<u32> {
+        self.0
+    }
+
     /// Whether checks that start at `v1.<minor>` apply at this version.
     pub fn at_least(self, minor: u32) -> bool {
         self.0.is_none_or(|m| m >= minor)
@@ -86,6 +91,17 @@ impl Policy {
             version: Version::LATEST,
         },
     };
+
+    /// Whether both policies apply the same checks in each mode (privileged is the same at
+    /// every version).
+    pub fn equivalent(&self, other: &Policy) -> bool {
+        let same = |a: LevelVersion, b: LevelVersion| {
+            a.level == b.level && (a.level == Level::Privileged || a.version == b.version)
+        };
+        same(self.enforce, other.enforce)
+            && same(self.audit, other.audit)
+            && same(self.warn, other.warn)
+    }
 
     pub fn fully_privileged(&self) -> bool {
         [self.enforce, self.audit, self.warn]

@@ -424,3 +424,111 @@ fn only_image_and_container_changes_are_judged_again() {
     assert!(super::significant_update(&debugged, &old));
     assert!(!super::significant_update(&debugged, &debugged));
 }
+
+/// The `/metrics` lines of a series family, sorted.
+async fn samples(cluster: &Cluster, family: &str) -> Vec<String> {
+    let text = cluster.server.metrics.render(&cluster.server).await;
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with(family))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[tokio::test]
+async fn evaluations_and_exemptions_are_counted_as_upstream() {
+    let cluster = labelled(json!({"pod-security.kubernetes.io/enforce": "baseline",
+                                  "pod-security.kubernetes.io/warn-version": "v1.40"}))
+    .await;
+    cluster
+        .post(PODS, full_pod("p", json!({"privileged": true})))
+        .await
+        .failure(403, "Forbidden", "pods \"p\" is forbidden: violates PodSecurity \"baseline:latest\": privileged (container \"c\" must not set securityContext.privileged=true)");
+    cluster
+        .post(PODS, full_pod("q", json!(null)))
+        .await
+        .created();
+    cluster.namespace("kube-system").await;
+    cluster
+        .post(
+            "/api/v1/namespaces/kube-system/pods",
+            full_pod("r", json!(null)),
+        )
+        .await;
+    let labels = |d: &str, l: &str, v: &str, m: &str| {
+        format!(
+            "pod_security_evaluations_total{{decision=\"{d}\",policy_level=\"{l}\",policy_version=\"{v}\",mode=\"{m}\",request_operation=\"create\",resource=\"pod\",subresource=\"\"}}"
+        )
+    };
+    assert_eq!(
+        samples(&cluster, "pod_security_evaluations_total{").await,
+        [
+            format!("{} 1", labels("allow", "baseline", "latest", "enforce")),
+            format!("{} 1", labels("deny", "baseline", "latest", "enforce")),
+            // A version newer than the checks know is counted as `future`.
+            format!("{} 1", labels("deny", "restricted", "future", "warn")),
+            format!("{} 2", labels("deny", "restricted", "latest", "audit")),
+        ]
+    );
+    assert_eq!(
+        samples(&cluster, "pod_security_exemptions_total{").await,
+        [
+            "pod_security_exemptions_total{request_operation=\"create\",resource=\"pod\",subresource=\"\"} 1"
+        ]
+    );
+}
+
+fn configured(config: Value) -> crate::admission::Config {
+    let plugins =
+        crate::admission::config_file::Plugins::Named(vec![(super::NAME.to_string(), config)]);
+    crate::admission::Config::disabling(&[crate::admission::scc::NAME.to_string()])
+        .and_then(|c| c.configured(&plugins))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_configuration_sets_the_defaults_and_exemptions() {
+    let cluster = Cluster::with_admission(configured(json!({
+        "apiVersion": "pod-security.admission.config.k8s.io/v1",
+        "kind": "PodSecurityConfiguration",
+        "defaults": {"enforce": "baseline"},
+        "exemptions": {"namespaces": ["ci"], "runtimeClasses": ["kata"]}})));
+    cluster.namespace("team").await;
+    // Baseline enforced by default, nothing audited or warned of.
+    cluster
+        .post(PODS, full_pod("p", json!({"privileged": true})))
+        .await
+        .failure(403, "Forbidden", "pods \"p\" is forbidden: violates PodSecurity \"baseline:latest\": privileged (container \"c\" must not set securityContext.privileged=true)");
+    let quiet = cluster.post(PODS, full_pod("q", json!(null))).await;
+    assert!(quiet.warnings().is_empty(), "{:?}", quiet.warnings());
+    quiet.created();
+    // An exempt runtime class, and an exempt namespace (warned of when labelled).
+    let mut kata = full_pod("k", json!({"privileged": true}));
+    kata["spec"]["runtimeClassName"] = json!("kata");
+    cluster.post(PODS, kata).await.created();
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci",
+        "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}});
+    let created = cluster.post("/api/v1/namespaces", ns).await;
+    assert_eq!(
+        created.warnings(),
+        [
+            "299 - \"namespace \\\"ci\\\" is exempt from Pod Security, and the policy (enforce=restricted:latest) will be ignored\""
+        ]
+    );
+    created.created();
+    cluster
+        .post(
+            "/api/v1/namespaces/ci/pods",
+            full_pod("p", json!({"privileged": true})),
+        )
+        .await
+        .created();
+    assert_eq!(
+        samples(&cluster, "pod_security_exemptions_total{").await,
+        [
+            "pod_security_exemptions_total{request_operation=\"create\",resource=\"pod\",subresource=\"\"} 2"
+        ]
+    );
+}

@@ -32,7 +32,7 @@ impl Input {
             Some(ns) if a.def.namespaced() => server.namespace_object(ns).await?,
             _ => None,
         };
-        vars.set("namespaceObject", cel::from_optional(namespace.as_ref()));
+        vars.set("namespaceObject", cel::from_optional(namespace.as_deref()));
         // `authorizer` checks what the requesting user may do, as RBAC decides it now; a
         // request of the server itself is checked as a user with no permissions.
         let user = a

@@ -309,8 +309,8 @@ async fn allocation(server: &ApiServer, name: &str) -> Result<Allocation, ApiErr
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         let found = server.namespace_object(name).await?;
-        let allocation = found.as_ref().map(Allocation::of).unwrap_or_default();
-        let young = found.as_ref().is_some_and(created_recently);
+        let allocation = found.as_deref().map(Allocation::of).unwrap_or_default();
+        let young = found.as_deref().is_some_and(created_recently);
         if allocation.is_complete() || !young || tokio::time::Instant::now() >= deadline {
             return Ok(allocation);
         }

@@ -1,0 +1,156 @@
+//! Upstream's Pod Security metrics: `pod_security_evaluations_total` (by decision,
+//! policy_level, policy_version, mode, request_operation, resource, subresource),
+//! `pod_security_exemptions_total` and `pod_security_errors_total` (with `fatal`), each by the
+//! request's operation (`create`, `update`), resource (`pod`, `namespace`, or `controller` for
+//! the kinds holding a pod template) and subresource.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+use super::policy::{Level, LevelVersion};
+use crate::admission::{Attributes, Operation};
+
+/// The newest policy version this server's checks know: a namespace asking for a later one is
+/// counted as `future`, as upstream counts it.
+const NEWEST_MINOR: u32 = 32;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EvaluationLabels {
+    decision: &'static str,
+    policy_level: &'static str,
+    policy_version: String,
+    mode: &'static str,
+    request_operation: &'static str,
+    resource: &'static str,
+    subresource: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    request_operation: &'static str,
+    resource: &'static str,
+    subresource: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    fatal: &'static str,
+    request_operation: &'static str,
+    resource: &'static str,
+    subresource: String,
+}
+
+/// Which mode an evaluation was for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    Audit,
+    Warn,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Audit => "audit",
+            Mode::Warn => "warn",
+        }
+    }
+}
+
+pub struct PodSecurityMetrics {
+    evaluations: Family<EvaluationLabels, Counter>,
+    exemptions: Family<RequestLabels, Counter>,
+    errors: Family<ErrorLabels, Counter>,
+}
+
+impl PodSecurityMetrics {
+    pub fn register(registry: &mut Registry) -> PodSecurityMetrics {
+        let metrics = PodSecurityMetrics {
+            evaluations: Family::default(),
+            exemptions: Family::default(),
+            errors: Family::default(),
+        };
+        registry.register(
+            "pod_security_evaluations",
+            "Number of policy evaluations that occurred, not counting ignored or exempt requests.",
+            metrics.evaluations.clone(),
+        );
+        registry.register(
+            "pod_security_exemptions",
+            "Number of exempt requests, not counting ignored or out of scope requests.",
+            metrics.exemptions.clone(),
+        );
+        registry.register(
+            "pod_security_errors",
+            "Number of errors preventing normal evaluation. Non-fatal errors may result in the latest restricted profile being used for evaluation.",
+            metrics.errors.clone(),
+        );
+        metrics
+    }
+
+    /// One evaluation: `allowed` or denied at `policy` in `mode`.
+    pub fn evaluation(&self, allowed: bool, policy: LevelVersion, mode: Mode, a: &Attributes<'_>) {
+        let (request_operation, resource, subresource) = request(a);
+        // Privileged is the same at every version.
+        let policy_version = match (policy.level, policy.version.minor_number()) {
+            (Level::Privileged, _) | (_, None) => "latest".to_string(),
+            (_, Some(m)) if m > NEWEST_MINOR => "future".to_string(),
+            (_, Some(m)) => format!("v1.{m}"),
+        };
+        self.evaluations
+            .get_or_create(&EvaluationLabels {
+                decision: if allowed { "allow" } else { "deny" },
+                policy_level: policy.level.as_str(),
+                policy_version,
+                mode: mode.as_str(),
+                request_operation,
+                resource,
+                subresource,
+            })
+            .inc();
+    }
+
+    /// A request exempt by namespace, user or runtime class.
+    pub fn exemption(&self, a: &Attributes<'_>) {
+        let (request_operation, resource, subresource) = request(a);
+        self.exemptions
+            .get_or_create(&RequestLabels {
+                request_operation,
+                resource,
+                subresource,
+            })
+            .inc();
+    }
+
+    /// An error that kept the request from a normal evaluation (`fatal`: refused for it).
+    pub fn error(&self, fatal: bool, a: &Attributes<'_>) {
+        let (request_operation, resource, subresource) = request(a);
+        self.errors
+            .get_or_create(&ErrorLabels {
+                fatal: if fatal { "true" } else { "false" },
+                request_operation,
+                resource,
+                subresource,
+            })
+            .inc();
+    }
+}
+
+/// The request's operation, resource and subresource labels.
+fn request(a: &Attributes<'_>) -> (&'static str, &'static str, String) {
+    let operation = match a.operation {
+        Operation::Create => "create",
+        Operation::Update => "update",
+        Operation::Delete => "delete",
+        Operation::Connect => "connect",
+    };
+    let resource = match (a.def.group, a.def.plural) {
+        ("", "pods") => "pod",
+        ("", "namespaces") => "namespace",
+        _ => "controller",
+    };
+    (operation, resource, a.subresource.to_string())
+}
