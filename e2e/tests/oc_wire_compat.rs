@@ -477,6 +477,10 @@ fn deployment_config_commands() {
         enc("deployment=front-1,deploymentconfig=front")
     );
     assert_eq!(w.ok(&pods)["kind"], "PodList");
+    // The describer's Autoscaling line: the namespace's autoscaling/v1 autoscalers.
+    let autoscalers = w.ok(&wire("/apis/autoscaling/v1", "horizontalpodautoscalers"));
+    assert_eq!(autoscalers["kind"], "HorizontalPodAutoscalerList");
+    assert_eq!(autoscalers["apiVersion"], "autoscaling/v1");
 
     // `oc scale dc/front --replicas=2`: a merge patch of the scale subresource, whose kind
     // the client learned from discovery.
