@@ -129,6 +129,30 @@ fn parse(lists: &[Value]) -> Vec<Resource> {
 
 /// The server's resources: from the disk cache while it is fresh (and `refresh` is false).
 pub async fn resources(session: &Session, refresh: bool) -> Result<Vec<Resource>, CliError> {
+    Ok(parse(&documents(session, refresh).await?))
+}
+
+/// Every group version the server serves, preferred or not (`oc api-versions`).
+pub async fn group_versions(session: &Session) -> Result<Vec<String>, CliError> {
+    let mut out = Vec::new();
+    for list in documents(session, true).await? {
+        for group in list["items"].as_array().into_iter().flatten() {
+            let name = group["metadata"]["name"].as_str().unwrap_or_default();
+            for version in group["versions"].as_array().into_iter().flatten() {
+                let version = version["version"].as_str().unwrap_or_default();
+                out.push(match name {
+                    "" => version.to_string(),
+                    group => format!("{group}/{version}"),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The aggregated discovery documents of `/api` and `/apis`, from the disk cache while it is
+/// fresh (and `refresh` is false).
+async fn documents(session: &Session, refresh: bool) -> Result<Vec<Value>, CliError> {
     let file = cache_file(&session.server);
     if !refresh
         && let Ok(meta) = std::fs::metadata(&file)
@@ -141,7 +165,7 @@ pub async fn resources(session: &Session, refresh: bool) -> Result<Vec<Resource>
         && let Ok(cached) = serde_json::from_slice::<Value>(&text)
         && let Some(lists) = cached.as_array()
     {
-        return Ok(parse(lists));
+        return Ok(lists.clone());
     }
     let mut lists = Vec::new();
     for path in ["/api", "/apis"] {
@@ -159,7 +183,7 @@ pub async fn resources(session: &Session, refresh: bool) -> Result<Vec<Resource>
         let _ = std::fs::create_dir_all(dir);
         let _ = std::fs::write(&file, json!(lists).to_string());
     }
-    Ok(parse(&lists))
+    Ok(lists)
 }
 
 /// The resource `word` names (refreshing the cache once if it names nothing).

@@ -8,11 +8,7 @@ use crate::error::CliError;
 pub async fn api_versions(g: &Globals) -> Result<(), CliError> {
     let config = g.kubeconfig()?;
     let s = session(&config, &g.overrides).await?;
-    let mut versions: Vec<String> = discovery::resources(&s, true)
-        .await?
-        .iter()
-        .map(discovery::Resource::group_version)
-        .collect();
+    let mut versions = discovery::group_versions(&s).await?;
     versions.sort();
     versions.dedup();
     for v in versions {
