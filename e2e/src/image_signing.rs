@@ -1,8 +1,10 @@
 //! What tests of image signing share: OCI layouts of small images and GPG keys made on the
 //! spot.
 
-use std::path::Path;
-use std::process::Command;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -96,4 +98,65 @@ pub fn signing_unavailable() -> Option<String> {
     }
     (!Path::new("/usr/bin/gpg").exists() || !Path::new("/usr/bin/skopeo").exists())
         .then(|| "gpg or skopeo is missing (hack/setup.sh installs them)".to_string())
+}
+
+/// A lookaside signature store: `python -m http.server` publishing `dir` on a loopback port.
+pub fn serve_store(dir: &Path, port: u16) -> Child {
+    let child = Command::new(crate::python())
+        .args(["-m", "http.server", &port.to_string()])
+        .args(["--bind", "127.0.0.1", "--directory"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the signature store did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
+/// Signs `manifest` (the bytes the registry serves for `reference`, `host/repository:tag`)
+/// with the key `fingerprint` of the keyring `gnupg` into the lookaside store `store`, where
+/// containers' lookaside stores keep it: `<repository>@sha256=<hex>/signature-1`, whose path
+/// it returns.
+pub fn sign_into_store(
+    gnupg: &Path,
+    store: &Path,
+    manifest: &[u8],
+    reference: &str,
+    fingerprint: &str,
+) -> PathBuf {
+    let digest = sha256(manifest);
+    let path = reference.split_once('/').map_or(reference, |(_, p)| p);
+    let repository = match path.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => repository,
+        _ => path,
+    };
+    let signature = store
+        .join(format!("{repository}@sha256={}", &digest[7..]))
+        .join("signature-1");
+    std::fs::create_dir_all(signature.parent().unwrap()).unwrap();
+    let unsigned = store.with_extension(format!("{}.json", &digest[7..19]));
+    std::fs::write(&unsigned, manifest).unwrap();
+    let out = Command::new("skopeo")
+        .env("GNUPGHOME", gnupg)
+        .arg("standalone-sign")
+        .args([&unsigned, Path::new(reference)])
+        .arg(fingerprint)
+        .arg("--output")
+        .arg(&signature)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo standalone-sign {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    signature
 }

@@ -16,14 +16,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use e2e::image_signing::{
-    fingerprint, gpg, gpg_key, oci_layout, signing_unavailable, stop_gpg_agent,
+    fingerprint, gpg, gpg_key, oci_layout, serve_store, sign_into_store, signing_unavailable,
+    stop_gpg_agent,
 };
 use e2e::oc::{alice_in_project, oc};
 use e2e::output::{failed, ok, text};
@@ -31,30 +31,6 @@ use e2e::real_pods::PodmanCluster;
 use e2e::{Backend, Cluster, wait_until};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// `python -m http.server` publishing `dir` on a loopback port.
-fn serve(dir: &Path, port: u16) -> Child {
-    let child = Command::new(e2e::python())
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < WAIT, "the signature store did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child
-}
 
 fn pod(dir: &Path, name: &str, image: &str) -> String {
     let path = dir.join(format!("{name}.json"));
@@ -164,29 +140,18 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
         .to_string();
     // Signed into the lookaside layout `lookaside-staging` writes (`--sign-by` would store the
     // signature through the registry's signature extension instead).
-    let manifest = dir.path().join("manifest.json");
     let raw = Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false", "--authfile", auth])
         .arg(format!("docker://{repo}:v1"))
         .output()
         .unwrap();
     assert!(raw.status.success(), "skopeo inspect --raw: {}", text(&raw));
-    std::fs::write(&manifest, &raw.stdout).unwrap();
-    let signature = sigstore
-        .join("shop")
-        .join(format!("app@sha256={}", &digest[7..]))
-        .join("signature-1");
-    std::fs::create_dir_all(signature.parent().unwrap()).unwrap();
-    ok(
-        skopeo(&[
-            "standalone-sign",
-            manifest.to_str().unwrap(),
-            &format!("{repo}:v1"),
-            &fingerprint,
-            "--output",
-            signature.to_str().unwrap(),
-        ]),
-        "sign into the lookaside store",
+    let signature = sign_into_store(
+        &gnupg,
+        &sigstore,
+        &raw.stdout,
+        &format!("{repo}:v1"),
+        &fingerprint,
     );
     ok(
         skopeo(&[
@@ -233,7 +198,7 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
 
     // The signatures are published on loopback; the policy names the key and the store.
     let port = e2e::free_port();
-    let mut store = serve(&sigstore, port);
+    let mut store = serve_store(&sigstore, port);
     let exported = Command::new("gpg")
         .env("GNUPGHOME", &gnupg)
         .args(["--batch", "--export", &fingerprint])
@@ -566,7 +531,7 @@ fn the_node_enforces_the_policy_itself_and_signers_upload_signatures() {
         .unwrap();
     ok(signed, "skopeo copy --sign-by");
     let port = e2e::free_port();
-    let mut store = serve(&sigstore, port);
+    let mut store = serve_store(&sigstore, port);
     let exported = Command::new("gpg")
         .env("GNUPGHOME", &gnupg)
         .args(["--batch", "--export", &fingerprint])
@@ -821,28 +786,16 @@ fn tags_of_other_registries_are_resolved_with_the_pods_pull_secrets() {
         &v1,
     ]);
     assert!(raw.status.success(), "skopeo inspect --raw: {}", text(&raw));
-    let manifest = dirp.join("manifest.json");
-    std::fs::write(&manifest, &raw.stdout).unwrap();
-    let digest = images_digest(&raw.stdout);
     let sigstore = dirp.join("sigstore");
-    let signature = sigstore
-        .join("shop")
-        .join(format!("app@sha256={}", &digest[7..]))
-        .join("signature-1");
-    std::fs::create_dir_all(signature.parent().unwrap()).unwrap();
-    ok(
-        skopeo(&[
-            "standalone-sign",
-            manifest.to_str().unwrap(),
-            &format!("{repo}:v1"),
-            &fingerprint,
-            "--output",
-            signature.to_str().unwrap(),
-        ]),
-        "sign into the lookaside store",
+    sign_into_store(
+        &gnupg,
+        &sigstore,
+        &raw.stdout,
+        &format!("{repo}:v1"),
+        &fingerprint,
     );
     let port = e2e::free_port();
-    let mut store = serve(&sigstore, port);
+    let mut store = serve_store(&sigstore, port);
 
     // The administrator: the registry is insecure (plain HTTP); its `shop` and a registry
     // that is down need signatures, anything else is accepted.
@@ -992,10 +945,4 @@ fn tags_of_other_registries_are_resolved_with_the_pods_pull_secrets() {
         .env("GNUPGHOME", &gnupg)
         .args(["--kill", "gpg-agent"])
         .output();
-}
-
-/// The `sha256:` digest of a manifest's bytes.
-fn images_digest(manifest: &[u8]) -> String {
-    use sha2::Digest;
-    format!("sha256:{:x}", sha2::Sha256::digest(manifest))
 }

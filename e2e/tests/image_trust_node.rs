@@ -9,13 +9,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use base64::Engine;
-use e2e::image_signing::{gpg_key, signing_unavailable, stop_gpg_agent};
+use e2e::image_signing::{
+    gpg_key, serve_store, sign_into_store, signing_unavailable, stop_gpg_agent,
+};
 use e2e::oc::oc;
 use e2e::output::{failed, ok};
 use e2e::real_pods::real_pods_unavailable;
@@ -24,24 +25,6 @@ use e2e::wait_until;
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(120);
-
-/// `python -m http.server` publishing `dir` on a loopback port.
-fn serve(dir: &Path, port: u16) -> Child {
-    let child = Command::new(e2e::python())
-        .args(["-m", "http.server", &port.to_string()])
-        .args(["--bind", "127.0.0.1", "--directory"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < WAIT, "the signature store did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child
-}
 
 /// `oc create -f` of `object` as the user of `home`.
 fn create(home: &Path, dir: &Path, name: &str, object: &Value) -> std::process::Output {
@@ -118,29 +101,12 @@ fn integrated_images_signed_in_a_lookaside_store_run_and_build_under_the_policy(
             &image,
         ])
     };
-    let digest = ok(inspect("--format={{.Digest}}"), "skopeo inspect");
     let raw = inspect("--raw");
     assert!(raw.status.success(), "skopeo inspect --raw");
-    let manifest = dir.path().join("manifest.json");
-    std::fs::write(&manifest, &raw.stdout).unwrap();
     let sigstore = dir.path().join("sigstore");
-    let signature = sigstore
-        .join(format!("shop/base@sha256={}", &digest[7..]))
-        .join("signature-1");
-    std::fs::create_dir_all(signature.parent().unwrap()).unwrap();
-    ok(
-        skopeo(&[
-            "standalone-sign",
-            manifest.to_str().unwrap(),
-            &base,
-            &fingerprint,
-            "--output",
-            signature.to_str().unwrap(),
-        ]),
-        "skopeo standalone-sign",
-    );
+    sign_into_store(&gnupg, &sigstore, &raw.stdout, &base, &fingerprint);
     let port = e2e::free_port();
-    let mut store = serve(&sigstore, port);
+    let mut store = serve_store(&sigstore, port);
     let exported = Command::new("gpg")
         .env("GNUPGHOME", &gnupg)
         .args(["--batch", "--export", &fingerprint])
