@@ -160,3 +160,10 @@ pub fn sign_into_store(
     );
     signature
 }
+
+/// The public key `fingerprint` of the keyring `home`, base64 of its binary export: the
+/// `keyData` of a `signedBy` requirement.
+pub fn key_data(home: &Path, fingerprint: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(gpg(home, &["--export", fingerprint]))
+}

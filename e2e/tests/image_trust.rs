@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use e2e::image_signing::{
-    fingerprint, gpg, gpg_key, oci_layout, serve_store, sign_into_store, signing_unavailable,
-    stop_gpg_agent,
+    fingerprint, gpg, gpg_key, key_data, oci_layout, serve_store, sign_into_store,
+    signing_unavailable, stop_gpg_agent,
 };
 use e2e::oc::{alice_in_project, oc};
 use e2e::output::{failed, ok, text};
@@ -199,12 +199,7 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     // The signatures are published on loopback; the policy names the key and the store.
     let port = e2e::free_port();
     let mut store = serve_store(&sigstore, port);
-    let exported = Command::new("gpg")
-        .env("GNUPGHOME", &gnupg)
-        .args(["--batch", "--export", &fingerprint])
-        .output()
-        .unwrap();
-    let key_data = base64::engine::general_purpose::STANDARD.encode(&exported.stdout);
+    let key_data = key_data(&gnupg, &fingerprint);
     let policy = serde_json::json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
         "metadata": {"name": "cluster"},
         "spec": {"default": [{"type": "insecureAcceptAnything"}],
@@ -532,12 +527,7 @@ fn the_node_enforces_the_policy_itself_and_signers_upload_signatures() {
     ok(signed, "skopeo copy --sign-by");
     let port = e2e::free_port();
     let mut store = serve_store(&sigstore, port);
-    let exported = Command::new("gpg")
-        .env("GNUPGHOME", &gnupg)
-        .args(["--batch", "--export", &fingerprint])
-        .output()
-        .unwrap();
-    let key_data = base64::engine::general_purpose::STANDARD.encode(&exported.stdout);
+    let key_data = key_data(&gnupg, &fingerprint);
 
     // An expired key's signature of the first image, for the upload below; the policy
     // trusts that key too, so only its expiry stands in the way.
@@ -824,13 +814,8 @@ fn tags_of_other_registries_are_resolved_with_the_pods_pull_secrets() {
             &c.file("image-config.json", &config.to_string()),
         ]);
     }
-    let exported = Command::new("gpg")
-        .env("GNUPGHOME", &gnupg)
-        .args(["--batch", "--export", &fingerprint])
-        .output()
-        .unwrap();
     let signed_by = serde_json::json!([{"type": "signedBy", "keyType": "GPGKeys",
-        "keyData": base64::engine::general_purpose::STANDARD.encode(&exported.stdout)}]);
+        "keyData": key_data(&gnupg, &fingerprint)}]);
     let policy = serde_json::json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
         "metadata": {"name": "cluster"},
         "spec": {"default": [{"type": "insecureAcceptAnything"}],

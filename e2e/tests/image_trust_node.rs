@@ -13,9 +13,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use base64::Engine;
 use e2e::image_signing::{
-    gpg_key, serve_store, sign_into_store, signing_unavailable, stop_gpg_agent,
+    gpg_key, key_data, serve_store, sign_into_store, signing_unavailable, stop_gpg_agent,
 };
 use e2e::oc::oc;
 use e2e::output::{failed, ok};
@@ -107,12 +106,7 @@ fn integrated_images_signed_in_a_lookaside_store_run_and_build_under_the_policy(
     sign_into_store(&gnupg, &sigstore, &raw.stdout, &base, &fingerprint);
     let port = e2e::free_port();
     let mut store = serve_store(&sigstore, port);
-    let exported = Command::new("gpg")
-        .env("GNUPGHOME", &gnupg)
-        .args(["--batch", "--export", &fingerprint])
-        .output()
-        .unwrap();
-    let key_data = base64::engine::general_purpose::STANDARD.encode(&exported.stdout);
+    let key_data = key_data(&gnupg, &fingerprint);
     let scope = format!("{registry}/shop");
     let policy = |requirements: Value| {
         json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
