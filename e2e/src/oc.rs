@@ -11,6 +11,23 @@ pub fn oc(home: &Path, args: &[&str]) -> Output {
     oc_with(home, args, &[])
 }
 
+/// `oc`'s outcome: whether it succeeded, its stdout and its stderr.
+pub fn oc_run(home: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = oc(home, args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `oc`'s stdout; the test fails (with everything printed) when the command did.
+pub fn oc_ok(home: &Path, args: &[&str]) -> String {
+    let (success, stdout, stderr) = oc_run(home, args);
+    assert!(success, "oc {args:?}: {stdout}{stderr}");
+    stdout
+}
+
 /// `oc` with extra environment variables.
 pub fn oc_with(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(oc_binary());

@@ -15,26 +15,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use e2e::oc::{alice_in_project, cluster_with_alice, oc};
+use e2e::oc::{alice_in_project, cluster_with_alice, oc_ok as ok, oc_run as run};
 use e2e::{Backend, Cluster, wait_until};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn run(home: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = oc(home, args);
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let (success, stdout, stderr) = run(home, args);
-    assert!(success, "oc {args:?}: {stdout}{stderr}");
-    stdout
-}
 
 /// The namespace's Pod Security labels, `mode=level@version` for audit and warn.
 fn synced(home: &Path, admin: &str) -> String {
