@@ -124,3 +124,41 @@ pub fn alice_in_project(c: &Cluster, home: &Path, project: &str) -> String {
     }
     home.join(".kube/config").display().to_string()
 }
+
+/// `user` (password `pw`) logged in with `oc` in a home of its own under `dir`, and with
+/// skopeo into `registry` with the OAuth token: the home, the skopeo auth file and the token.
+pub fn registry_login(
+    c: &Cluster,
+    dir: &Path,
+    user: &str,
+    registry: &str,
+) -> (PathBuf, PathBuf, String) {
+    let home = dir.join(user);
+    std::fs::create_dir_all(&home).unwrap();
+    let ca = c.data_dir().join("pki/ca.crt");
+    let server = c.server();
+    let login = [
+        "login",
+        &server,
+        "-u",
+        user,
+        "-p",
+        "pw",
+        "--certificate-authority",
+    ];
+    let mut args = login.to_vec();
+    args.push(ca.to_str().unwrap());
+    crate::output::ok(oc(&home, &args), "oc login");
+    let token = crate::output::ok(oc(&home, &["whoami", "-t"]), "oc whoami -t");
+    let authfile = home.join("auth.json");
+    crate::output::ok(
+        Command::new("skopeo")
+            .args(["login", "--tls-verify=false", "--authfile"])
+            .arg(&authfile)
+            .args(["-u", user, "-p", &token, registry])
+            .output()
+            .unwrap(),
+        "skopeo login",
+    );
+    (home, authfile, token)
+}

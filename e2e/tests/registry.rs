@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use e2e::oc::oc;
+use e2e::oc::{oc, registry_login};
 use e2e::real_pods::real_pods_unavailable;
 use e2e::{Backend, Cluster};
 
@@ -89,44 +89,8 @@ fn project_admins_push_and_pull_others_are_denied() {
         "jsonpath={.status.internalRegistryHostname}",
     ]);
     assert!(registry.starts_with("127.0.0.1:"), "{registry:?}");
-    let server = c.server();
-    let ca = c.data_dir().join("pki/ca.crt");
     let login = |user: &str| {
-        let home = dir.path().join(user);
-        std::fs::create_dir_all(&home).unwrap();
-        ok(
-            oc(
-                &home,
-                &[
-                    "login",
-                    &server,
-                    "-u",
-                    user,
-                    "-p",
-                    "pw",
-                    "--certificate-authority",
-                    ca.to_str().unwrap(),
-                ],
-            ),
-            "oc login",
-        );
-        let token = ok(oc(&home, &["whoami", "-t"]), "oc whoami -t");
-        let authfile = home.join("auth.json");
-        ok(
-            skopeo(
-                &authfile,
-                &[
-                    "login",
-                    "--tls-verify=false",
-                    "-u",
-                    user,
-                    "-p",
-                    &token,
-                    &registry,
-                ],
-            ),
-            "skopeo login",
-        );
+        let (home, authfile, _) = registry_login(&c, dir.path(), user, &registry);
         (home, authfile)
     };
     let (alice, alice_auth) = login("alice");

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use e2e::image_signing::{gpg, gpg_key, oci_layout, signing_unavailable, stop_gpg_agent};
-use e2e::oc::oc;
+use e2e::oc::{oc, registry_login};
 use e2e::output::{failed, ok};
 use e2e::{Backend, Cluster};
 
@@ -59,8 +59,6 @@ fn signatures_are_pushed_and_read_through_the_registry() {
         "-o",
         "jsonpath={.status.internalRegistryHostname}",
     ]);
-    let server = c.server();
-    let ca = c.data_dir().join("pki/ca.crt");
     // An empty registries.d: no lookaside store anywhere, the extension is the only way.
     let no_lookaside = dirp.join("registries.d");
     std::fs::create_dir_all(&no_lookaside).unwrap();
@@ -76,38 +74,7 @@ fn signatures_are_pushed_and_read_through_the_registry() {
             .output()
             .unwrap()
     };
-    let login = |user: &str| {
-        let home = dirp.join(user);
-        std::fs::create_dir_all(&home).unwrap();
-        ok(
-            oc(
-                &home,
-                &[
-                    "login",
-                    &server,
-                    "-u",
-                    user,
-                    "-p",
-                    "pw",
-                    "--certificate-authority",
-                    ca.to_str().unwrap(),
-                ],
-            ),
-            "oc login",
-        );
-        let token = ok(oc(&home, &["whoami", "-t"]), "oc whoami -t");
-        let authfile = home.join("auth.json");
-        ok(
-            Command::new("skopeo")
-                .args(["login", "--tls-verify=false", "--authfile"])
-                .arg(&authfile)
-                .args(["-u", user, "-p", &token, &registry])
-                .output()
-                .unwrap(),
-            "skopeo login",
-        );
-        (home, authfile, token)
-    };
+    let login = |user: &str| registry_login(&c, dirp, user, &registry);
     let (alice, alice_auth, alice_token) = login("alice");
     let (bob, bob_auth, bob_token) = login("bob");
     ok(oc(&alice, &["new-project", "shop"]), "oc new-project shop");
