@@ -11,7 +11,6 @@ use std::net::IpAddr;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use registry_client::{Credential, Options, RegistryClient, RegistryError, Target};
 use serde_json::Value;
 use trust::ImageName;
@@ -204,29 +203,16 @@ async fn credentials(server: &ApiServer, puller: &Puller) -> Result<Vec<Credenti
     let mut out = Vec::new();
     for n in names {
         if let Some(secret) = server.get_object(def, Some(&puller.namespace), &n).await? {
-            out.extend(docker_credentials(&secret));
+            out.extend(crate::registry::image::secrets::credentials(&secret));
         }
     }
     Ok(out)
 }
 
-/// The credentials of a `kubernetes.io/dockerconfigjson` or `kubernetes.io/dockercfg` secret.
-fn docker_credentials(secret: &Value) -> Vec<Credential> {
-    let key = match secret["type"].as_str() {
-        Some("kubernetes.io/dockerconfigjson") => ".dockerconfigjson",
-        Some("kubernetes.io/dockercfg") => ".dockercfg",
-        _ => return Vec::new(),
-    };
-    secret["data"][key]
-        .as_str()
-        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
-        .map(|raw| registry_client::credentials_from_dockerconfigjson(&raw))
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use serde_json::json;
 
     #[test]
@@ -284,9 +270,12 @@ mod tests {
         let secret = json!({"type": "kubernetes.io/dockerconfigjson",
             "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(doc)}});
         assert_eq!(
-            docker_credentials(&secret),
+            crate::registry::image::secrets::credentials(&secret),
             vec![("127.0.0.1:5000".into(), "u".into(), "p".into())]
         );
-        assert!(docker_credentials(&json!({"type": "Opaque", "data": {}})).is_empty());
+        assert!(
+            crate::registry::image::secrets::credentials(&json!({"type": "Opaque", "data": {}}))
+                .is_empty()
+        );
     }
 }

@@ -41,6 +41,22 @@ pub async fn pull_secrets(server: &ApiServer, ns: &str) -> Result<Vec<Value>, Ap
     Ok(out)
 }
 
+/// The registry credentials of a `kubernetes.io/dockerconfigjson` or `kubernetes.io/dockercfg`
+/// secret; none for other secrets.
+pub fn credentials(secret: &Value) -> Vec<registry_client::Credential> {
+    use base64::Engine as _;
+    let key = match secret["type"].as_str() {
+        Some("kubernetes.io/dockerconfigjson") => ".dockerconfigjson",
+        Some("kubernetes.io/dockercfg") => ".dockercfg",
+        _ => return Vec::new(),
+    };
+    secret["data"][key]
+        .as_str()
+        .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok())
+        .map(|raw| registry_client::credentials_from_dockerconfigjson(&raw))
+        .unwrap_or_default()
+}
+
 #[async_trait]
 impl Rest for Secrets {
     async fn get(&self, call: &Call<'_>) -> Result<Response, ApiError> {

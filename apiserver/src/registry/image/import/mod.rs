@@ -99,43 +99,6 @@ fn validate(isi: &Value) -> FieldErrors {
     errors
 }
 
-/// `(registry, user, password)` of the namespace's docker config secrets.
-fn credentials(secrets: &[Value]) -> Vec<(String, String, String)> {
-    use base64::Engine as _;
-    let decode = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).ok();
-    let mut out = Vec::new();
-    for secret in secrets {
-        let (key, nested) = match text(secret, "type") {
-            "kubernetes.io/dockerconfigjson" => (".dockerconfigjson", true),
-            _ => (".dockercfg", false),
-        };
-        let Some(raw) = secret["data"][key].as_str().and_then(decode) else {
-            continue;
-        };
-        let Ok(doc) = serde_json::from_slice::<Value>(&raw) else {
-            continue;
-        };
-        let auths = if nested { &doc["auths"] } else { &doc };
-        for (registry, entry) in auths.as_object().into_iter().flatten() {
-            let (mut user, mut password) = (
-                text(entry, "username").to_string(),
-                text(entry, "password").to_string(),
-            );
-            if let Some(pair) = entry["auth"].as_str().and_then(decode)
-                && let Some((u, p)) = String::from_utf8_lossy(&pair).split_once(':')
-            {
-                (user, password) = (u.to_string(), p.to_string());
-            }
-            let host = registry
-                .trim_start_matches("https://")
-                .trim_start_matches("http://");
-            let host = host.split('/').next().unwrap_or_default().to_string();
-            out.push((host, user, password));
-        }
-    }
-    out
-}
-
 /// Only users who may create images import from any registry; others from allowed ones.
 async fn check_registries(call: &Call<'_>, isi: &Value) -> Result<(), ApiError> {
     let user = call.user()?;
@@ -276,7 +239,11 @@ impl Rest for ImageStreamImports {
                 false => &mirrored,
             },
             options: source::Options {
-                credentials: credentials(&secrets::pull_secrets(call.server, ns).await?),
+                credentials: secrets::pull_secrets(call.server, ns)
+                    .await?
+                    .iter()
+                    .flat_map(secrets::credentials)
+                    .collect(),
                 timeout: std::time::Duration::from_secs(60),
                 trusted_cas,
                 ..Default::default()
