@@ -38,14 +38,20 @@ pub(super) fn configmaps(namespace: &str) -> String {
 impl Run {
     /// A fresh namespace for one workload.
     pub(super) async fn namespace(&self, purpose: &str) -> Result<String, Error> {
+        self.namespace_with(purpose, "").await
+    }
+
+    /// A fresh namespace whose metadata also holds `extra` (e.g. `,"annotations":{...}`).
+    pub(super) async fn namespace_with(&self, purpose: &str, extra: &str) -> Result<String, Error> {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis();
         let name = format!("load-{purpose}-{stamp}");
         let mut conn = self.target.connect().await?;
-        let body =
-            format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"}}}}"#);
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"{extra}}}}}"#
+        );
         let (status, body) = conn
             .request(Method::POST, "/api/v1/namespaces", Some(Bytes::from(body)))
             .await?;
