@@ -931,3 +931,128 @@ fn tags_of_other_registries_are_resolved_with_the_pods_pull_secrets() {
         .args(["--kill", "gpg-agent"])
         .output();
 }
+
+#[test]
+fn tags_of_a_registry_only_the_additional_trusted_ca_vouches_for_are_resolved() {
+    if let Some(why) = signing_unavailable() {
+        eprintln!(
+            "SKIPPED tags_of_a_registry_only_the_additional_trusted_ca_vouches_for_are_resolved: {why}"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dirp = dir.path();
+    let passwords = e2e::htpasswd(dirp, "htpasswd", "alice", "wonderland");
+    let c = Cluster::start_with(
+        Backend::Embedded,
+        &["--htpasswd", passwords.to_str().unwrap()],
+    );
+    // A registry serving HTTPS with a certificate of a CA of the test's own.
+    let (ca, cert, key) = e2e::loopback_certificates(dirp);
+    let registry = e2e::real_pods::Registry::start_with_tls(dirp, Some((&cert, &key)));
+    let host = format!("127.0.0.1:{}", registry.port);
+    let repo = format!("{host}/shop/app");
+
+    // v1 signed in a lookaside store, `unsigned` not.
+    let gnupg = dirp.join("gnupg");
+    let fingerprint = gpg_key(&gnupg);
+    let skopeo = |args: &[&str]| {
+        Command::new("skopeo")
+            .env("GNUPGHOME", &gnupg)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (tag, label) in [("v1", "signed"), ("unsigned", "unsigned")] {
+        let layout = oci_layout(&dirp.join(label), label);
+        let to = format!("docker://{repo}:{tag}");
+        ok(
+            skopeo(&[
+                "--insecure-policy",
+                "copy",
+                "--dest-tls-verify=false",
+                &layout,
+                &to,
+            ]),
+            &format!("push {tag}"),
+        );
+    }
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{repo}:v1"),
+    ]);
+    assert!(raw.status.success(), "skopeo inspect --raw: {}", text(&raw));
+    let sigstore = dirp.join("sigstore");
+    sign_into_store(
+        &gnupg,
+        &sigstore,
+        &raw.stdout,
+        &format!("{repo}:v1"),
+        &fingerprint,
+    );
+    let port = e2e::free_port();
+    let mut store = serve_store(&sigstore, port);
+    let signed_by = serde_json::json!([{"type": "signedBy", "keyType": "GPGKeys",
+        "keyData": key_data(&gnupg, &fingerprint)}]);
+    let policy = serde_json::json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
+        "metadata": {"name": "cluster"},
+        "spec": {"default": [{"type": "insecureAcceptAnything"}],
+                 "transports": {"docker": {format!("{host}/shop"): signed_by}},
+                 "lookaside": {format!("{host}/shop"): format!("http://127.0.0.1:{port}")}}});
+    c.kubectl_ok(&[
+        "create",
+        "-f",
+        &c.file("trust-policy.json", &policy.to_string()),
+    ]);
+    let alice = dirp.join("alice");
+    std::fs::create_dir_all(&alice).unwrap();
+    alice_in_project(&c, &alice, "shop");
+
+    // Without the CA the registry's certificate is refused, so the tag cannot be resolved.
+    let untrusted = failed(
+        create_pod(&alice, dirp, "untrusted", &format!("{repo}:v1")),
+        "pod of a registry whose CA is unknown",
+    );
+    assert!(
+        untrusted.contains(&format!(
+            "is not trusted: pinging container registry {host}"
+        )),
+        "{untrusted}"
+    );
+
+    // The administrator trusts the registry's CA for that host and port.
+    let bundle = std::fs::read_to_string(&ca).unwrap();
+    let cas = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "registry-cas", "namespace": "openshift-config"},
+        "data": {format!("127.0.0.1..{}", registry.port): bundle}});
+    c.kubectl_ok(&["apply", "-f", &c.file("cas.json", &cas.to_string())]);
+    let image_config = serde_json::json!({"apiVersion": "config.openshift.io/v1", "kind": "Image",
+        "metadata": {"name": "cluster"},
+        "spec": {"additionalTrustedCA": {"name": "registry-cas"}}});
+    c.kubectl_ok(&[
+        "apply",
+        "-f",
+        &c.file("image-config.json", &image_config.to_string()),
+    ]);
+
+    // Now the tags are read over verified TLS: the signed one is admitted, the unsigned one
+    // is refused for its missing signature, not for the connection.
+    let created = ok(
+        create_pod(&alice, dirp, "signed", &format!("{repo}:v1")),
+        "pod of the signed tag",
+    );
+    assert!(created.contains("pod/signed created"), "{created}");
+    let unsigned = failed(
+        create_pod(&alice, dirp, "unsigned", &format!("{repo}:unsigned")),
+        "pod of the unsigned tag",
+    );
+    assert!(
+        unsigned.contains(&format!("image \"{repo}:unsigned\" is not trusted: A signature was required, but no signature exists")),
+        "{unsigned}"
+    );
+    store.kill().unwrap();
+    let _ = store.wait();
+    stop_gpg_agent(&gnupg);
+}

@@ -4,12 +4,14 @@
 //! published in the lookaside store the trust policy names for the stream, since clients that
 //! see the registry's extension read signatures there and never from a lookaside store.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use trust::ImageName;
 
 use crate::ApiServer;
-use crate::admission::image_trust::{current_policy, fetch_lookaside};
+use crate::admission::image_trust::{current_policy, published_signatures};
 use crate::registry::image::config::image_config;
 use crate::registry::image::{layers, tag_sources};
 
@@ -37,26 +39,27 @@ pub async fn stream_image_signatures(
 
 /// The signatures of `digest` published for the stream `ns/stream` in the lookaside store
 /// the trust policy names for it (none without a policy or a store); an error says why the
-/// store could not be read.
+/// store could not be read. What a store published is kept a few seconds: clients ask at
+/// every pull.
 pub async fn lookaside_signatures(
     server: &ApiServer,
     ns: &str,
     stream: &str,
     digest: &str,
-) -> Result<Vec<Vec<u8>>, String> {
+) -> Result<Arc<Vec<Vec<u8>>>, String> {
     let Some(compiled) = current_policy(server).await.map_err(|e| e.to_string())? else {
-        return Ok(Vec::new());
+        return Ok(Arc::default());
     };
     let Some(host) = image_config(server)
         .await
         .map_err(|e| e.to_string())?
         .internal
     else {
-        return Ok(Vec::new());
+        return Ok(Arc::default());
     };
     let name = ImageName::parse(&format!("{host}/{ns}/{stream}@{digest}"))?;
     match compiled.policy.lookaside_for(&name) {
-        Some(store) => fetch_lookaside(store, &name, digest).await,
-        None => Ok(Vec::new()),
+        Some(store) => published_signatures(server, store, &name, digest).await,
+        None => Ok(Arc::default()),
     }
 }

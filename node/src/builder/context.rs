@@ -28,7 +28,6 @@ pub struct StepContext {
     /// The node's copy of the cluster's image configuration, which the step's pulls go
     /// through.
     pub image_config: Watched,
-    pub client: kube::Client,
     /// A name unique to this run of the step (temporary files, image tags).
     pub run_id: String,
     /// The stages and steps the step timed (`status.stages`).

@@ -100,7 +100,7 @@ pub async fn build_and_push(
     {
         return Err(StepFailure::docker_build("no FROM image in Dockerfile"));
     }
-    let sources = RegistrySources::of_cluster(&ctx.client).await;
+    let sources = ctx.image_config.sources().await;
     let bases = dockerfile::base_images(&text);
     pull_bases(ctx, &bases, force_pull, &sources).await?;
     let meta = &ctx.build.metadata;

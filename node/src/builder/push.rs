@@ -11,7 +11,6 @@ use super::failure::StepFailure;
 use super::loopback::image_allowed;
 use super::timing;
 use crate::pods::images::secret_auths;
-use crate::pods::registry_sources::RegistrySources;
 
 /// Writes the secret mounted at `dir` as an auth file at `to`; `None` if it holds no auths.
 pub fn auth_file(dir: &Path, to: &Path) -> std::io::Result<Option<PathBuf>> {
@@ -75,7 +74,7 @@ pub async fn push(ctx: &StepContext, built: &str, target: &str) -> Result<String
         .await
         .map_err(|e| StepFailure::push(e.0))?;
     ctx.log.line(&format!("\nPushing image {target} ..."));
-    let sources = RegistrySources::of_cluster(&ctx.client).await;
+    let sources = ctx.image_config.sources().await;
     let auth = secret_auth_file(ctx, "PUSH_DOCKERCFG_PATH");
     let digest_file = ctx.buildah.scratch().join(format!("{}.digest", ctx.run_id));
     let started = jiff::Timestamp::now();

@@ -118,7 +118,6 @@ impl BuilderRuntime {
             env,
             buildah: self.buildah.clone(),
             image_config: self.image_config.clone(),
-            client: self.client.clone(),
             run_id: run_id(),
             timing: Default::default(),
         });

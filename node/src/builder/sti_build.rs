@@ -102,7 +102,7 @@ pub async fn run(ctx: &StepContext) -> Result<(), StepFailure> {
         return Err(StepFailure::generic("the build has no Source strategy"));
     };
     let builder_image = strategy.from.name.clone();
-    let sources = RegistrySources::of_cluster(&ctx.client).await;
+    let sources = ctx.image_config.sources().await;
     pull_bases(
         ctx,
         std::slice::from_ref(&builder_image),

@@ -12,7 +12,8 @@
 //! set to a directory of the node holding the rendered file.
 //!
 //! One watch of the ConfigMap per agent keeps the copy current (`Watched`); the files are
-//! written when their text changes, never per pull.
+//! written when their text changes, never per pull. The same `Watched` carries the registry
+//! sources of `Image cluster`, followed by a watch of their own (`registry_sources.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ use kube::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::watch;
 use trust::{ImageName, TrustPolicy};
+
+use super::registry_sources::{self, RegistrySources};
 
 const NAMESPACE: &str = "openshift-config-managed";
 const CONFIG_MAP: &str = "node-image-config";
@@ -64,32 +67,55 @@ impl ImageConfig {
 const FIRST_READ: Duration = Duration::from_secs(10);
 
 /// The node's copy, kept current by one watch of the ConfigMap per agent: every pull reads
-/// the files as the last change left them, and no pull asks the API server.
+/// the files as the last change left them, and no pull asks the API server. Likewise the
+/// registry sources.
 #[derive(Clone)]
-pub struct Watched(watch::Receiver<Option<Arc<ImageConfig>>>);
+pub struct Watched {
+    config: watch::Receiver<Option<Arc<ImageConfig>>>,
+    sources: watch::Receiver<Option<Arc<RegistrySources>>>,
+}
 
 impl Watched {
-    /// The copy under `dir` and the watch that keeps it (to be run for as long as the agent).
+    /// The copy under `dir` and the watches that keep it (to be run for as long as the agent).
     pub fn start(client: kube::Client, dir: PathBuf) -> (Watched, impl Future<Output = ()>) {
-        let (tx, rx) = watch::channel(None);
-        (Watched(rx), follow(client, dir, tx))
+        let (config_tx, config) = watch::channel(None);
+        let (sources_tx, sources) = watch::channel(None);
+        let follow_both = async move {
+            tokio::join!(
+                follow(client.clone(), dir, config_tx),
+                registry_sources::follow(client, sources_tx)
+            );
+        };
+        (Watched { config, sources }, follow_both)
     }
 
     /// A copy that never changes (a builder without a cluster to watch).
     pub fn fixed(config: ImageConfig) -> Watched {
-        let (_, rx) = watch::channel(Some(Arc::new(config)));
-        Watched(rx)
+        let (_, config) = watch::channel(Some(Arc::new(config)));
+        let (_, sources) = watch::channel(Some(Arc::default()));
+        Watched { config, sources }
     }
 
     /// The configuration as last read; before the first read completes, waits for it a
     /// while, then goes on with the tools' defaults.
     pub async fn current(&self) -> Arc<ImageConfig> {
-        let mut rx = self.0.clone();
-        let first = tokio::time::timeout(FIRST_READ, rx.wait_for(Option::is_some)).await;
-        match first {
-            Ok(Ok(config)) => config.clone().unwrap_or_default(),
-            _ => self.0.borrow().clone().unwrap_or_default(),
-        }
+        first_or_last(&self.config).await
+    }
+
+    /// The registry sources as last read (none before a first read that did not come in
+    /// time).
+    pub async fn sources(&self) -> Arc<RegistrySources> {
+        first_or_last(&self.sources).await
+    }
+}
+
+/// What `rx` holds, waiting a while for its first value.
+async fn first_or_last<T: Default>(rx: &watch::Receiver<Option<Arc<T>>>) -> Arc<T> {
+    let mut waiting = rx.clone();
+    let first = tokio::time::timeout(FIRST_READ, waiting.wait_for(Option::is_some)).await;
+    match first {
+        Ok(Ok(value)) => value.clone().unwrap_or_default(),
+        _ => rx.borrow().clone().unwrap_or_default(),
     }
 }
 

@@ -3,10 +3,17 @@
 //! into each node's registries.conf and policy.json: plain HTTP (or unverified TLS) only to
 //! registries listed as insecure, nothing from blocked registries, and only from the allowed
 //! ones when that list is given. Loopback registries are not insecure by themselves: CRI-O and
-//! podman (containers/image) verify them too, unlike Docker.
+//! podman (containers/image) verify them too, unlike Docker. The agent follows the object with
+//! one watch (`follow`): a change applies to the next pull, and no pull asks the API server.
 
+use std::sync::Arc;
+
+use futures::StreamExt;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::runtime::podman::normalize_image;
 
@@ -38,18 +45,9 @@ pub struct RegistrySources {
 }
 
 impl RegistrySources {
-    /// Those of `images.config.openshift.io/cluster` (none if it does not exist or cannot be
-    /// read).
-    pub async fn of_cluster(client: &kube::Client) -> RegistrySources {
-        let gvk = GroupVersionKind::gvk("config.openshift.io", "v1", "Image");
-        let api: Api<DynamicObject> = Api::all_with(
-            client.clone(),
-            &ApiResource::from_gvk_with_plural(&gvk, "images"),
-        );
-        let Ok(Some(image)) = api.get_opt("cluster").await else {
-            return RegistrySources::default();
-        };
-        let sources = &image.data["spec"]["registrySources"];
+    /// Those of the Image object `image` (`images.config.openshift.io/cluster`).
+    pub fn of_image(image: &Value) -> RegistrySources {
+        let sources = &image["spec"]["registrySources"];
         let list = |key: &str| -> Vec<String> {
             sources[key]
                 .as_array()
@@ -63,7 +61,7 @@ impl RegistrySources {
         // The integrated registry serves plain HTTP on loopback: insecure without being listed,
         // as a cluster's own registry is trusted by its nodes without configuration.
         let mut insecure = list("insecureRegistries");
-        if let Some(host) = image.data["status"]["internalRegistryHostname"].as_str() {
+        if let Some(host) = image["status"]["internalRegistryHostname"].as_str() {
             insecure.push(host.to_string());
         }
         RegistrySources {
@@ -98,9 +96,72 @@ impl RegistrySources {
     }
 }
 
+/// Follows `images.config.openshift.io/cluster`, sending its registry sources when it is
+/// listed or changes (none when it is deleted or absent from a list).
+pub async fn follow(client: kube::Client, tx: watch::Sender<Option<Arc<RegistrySources>>>) {
+    let gvk = GroupVersionKind::gvk("config.openshift.io", "v1", "Image");
+    let api: Api<DynamicObject> =
+        Api::all_with(client, &ApiResource::from_gvk_with_plural(&gvk, "images"));
+    let config = watcher::Config::default().fields("metadata.name=cluster");
+    let mut events = watcher(api, config).default_backoff().boxed();
+    let mut listed = None;
+    while let Some(event) = events.next().await {
+        let image = match event {
+            Ok(watcher::Event::Init) => {
+                listed = None;
+                continue;
+            }
+            Ok(watcher::Event::InitApply(image)) => {
+                listed = Some(image);
+                continue;
+            }
+            Ok(watcher::Event::InitDone) => listed.take(),
+            Ok(watcher::Event::Apply(image)) => Some(image),
+            Ok(watcher::Event::Delete(_)) => None,
+            Err(e) => {
+                tracing::warn!(
+                    error = %controllers::logs::describe_watch(&e),
+                    "the watch of the cluster's registry sources failed"
+                );
+                continue;
+            }
+        };
+        let sources = image
+            .map(|i| RegistrySources::of_image(&i.data))
+            .unwrap_or_default();
+        tx.send_if_modified(|current| {
+            let changed = current.as_deref() != Some(&sources);
+            if changed {
+                *current = Some(Arc::new(sources));
+            }
+            changed
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_are_read_from_the_image_object() {
+        let image = serde_json::json!({
+            "spec": {"registrySources": {"insecureRegistries": ["a:5000"],
+                "allowedRegistries": ["b"], "blockedRegistries": ["c", 7]}},
+            "status": {"internalRegistryHostname": "127.0.0.1:9000"}});
+        assert_eq!(
+            RegistrySources::of_image(&image),
+            RegistrySources {
+                insecure: vec!["a:5000".into(), "127.0.0.1:9000".into()],
+                allowed: vec!["b".into()],
+                blocked: vec!["c".into()],
+            }
+        );
+        assert_eq!(
+            RegistrySources::of_image(&serde_json::json!({})),
+            RegistrySources::default()
+        );
+    }
 
     #[test]
     fn sources_match_by_registry_repository_or_domain() {

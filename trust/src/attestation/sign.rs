@@ -1,6 +1,7 @@
 //! Signing a payload with a PKIX private key in PEM, as `openssl dgst -sign` does: SEC1
 //! (`EC PRIVATE KEY`, what `openssl ecparam -genkey` writes), PKCS#8 (`PRIVATE KEY`) or PKCS#1
-//! (`RSA PRIVATE KEY`); ECDSA signatures in ASN.1 DER.
+//! (`RSA PRIVATE KEY`); ECDSA signatures in ASN.1 DER. P-521 is signed with RustCrypto's
+//! `p521` (ring has no P-521), deterministically (RFC 6979), the others with `ring`.
 
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, RsaKeyPair};
@@ -11,6 +12,9 @@ pub fn pkix_sign(pem: &[u8], algorithm: &str, payload: &[u8]) -> Result<Vec<u8>,
     let (_, block) =
         x509_parser::pem::parse_x509_pem(pem).map_err(|e| format!("not a PEM private key: {e}"))?;
     let der = block.contents.as_slice();
+    if algorithm == "ECDSA_P521_SHA512" {
+        return sign_p521(&block.label, der, payload);
+    }
     let rng = SystemRandom::new();
     let ecdsa = match algorithm {
         "ECDSA_P256_SHA256" => Some(&signature::ECDSA_P256_SHA256_ASN1_SIGNING),
@@ -47,6 +51,40 @@ pub fn pkix_sign(pem: &[u8], algorithm: &str, payload: &[u8]) -> Result<Vec<u8>,
     pair.sign(padding, &rng, payload, &mut out)
         .map_err(|e| format!("signing failed: {e}"))?;
     Ok(out)
+}
+
+/// Bytes of a P-521 private scalar in SEC1 (the field's size, 521 bits rounded up).
+const P521_SCALAR_BYTES: usize = 66;
+
+/// A P-521 signature of `payload` (SHA-512) in ASN.1 DER by the SEC1 or PKCS#8 key `der`.
+fn sign_p521(label: &str, der: &[u8], payload: &[u8]) -> Result<Vec<u8>, String> {
+    use p521::ecdsa::signature::Signer;
+    let not_p521 = || "the key is not a key of ECDSA_P521_SHA512".to_string();
+    let sec1_der = match label {
+        "EC PRIVATE KEY" => der,
+        _ => pkcs8_private_key(der).ok_or_else(not_p521)?,
+    };
+    let (private, _) = sec1(sec1_der).ok_or_else(not_p521)?;
+    // A key of a smaller curve would be taken as a small P-521 scalar: its size tells.
+    if private.len() != P521_SCALAR_BYTES {
+        return Err(not_p521());
+    }
+    let key = p521::ecdsa::SigningKey::from_slice(private).map_err(|_| not_p521())?;
+    let signature: p521::ecdsa::Signature = key.sign(payload);
+    Ok(signature.to_der().as_bytes().to_vec())
+}
+
+/// The `privateKey` of a PKCS#8 `PrivateKeyInfo` (`SEQUENCE { version, algorithm, OCTET
+/// STRING }`): for EC keys, a SEC1 `ECPrivateKey`.
+fn pkcs8_private_key(der: &[u8]) -> Option<&[u8]> {
+    let (tag, body, _) = tlv(der)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (_, _, rest) = tlv(body)?;
+    let (_, _, rest) = tlv(rest)?;
+    let (tag, private, _) = tlv(rest)?;
+    (tag == 0x04).then_some(private)
 }
 
 /// The private scalar and the public point of a SEC1 `ECPrivateKey`
@@ -116,5 +154,65 @@ mod tests {
         );
         assert!(pkix_sign(b"nope", "ECDSA_P256_SHA256", payload).is_err());
         assert!(sec1(&[0x30, 0x85]).is_none());
+    }
+
+    /// Signs with `key` under `algorithm` and verifies with `public`.
+    fn signs_and_verifies(key: &[u8], public: &[u8], algorithm: &str) {
+        let payload = include_bytes!("testdata/payload.json");
+        let signature =
+            pkix_sign(key, algorithm, payload).unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+        let public = parse_pkix(public, algorithm).unwrap();
+        assert_eq!(public.verify(payload, &signature), Ok(()), "{algorithm}");
+        assert!(public.verify(b"other", &signature).is_err(), "{algorithm}");
+    }
+
+    #[test]
+    fn p384_and_p521_keys_sign_in_sec1_and_pkcs8() {
+        let p384 = include_bytes!("testdata/ec-p384.pub");
+        let p521 = include_bytes!("testdata/ec-p521.pub");
+        signs_and_verifies(
+            include_bytes!("testdata/ec-p384.key"),
+            p384,
+            "ECDSA_P384_SHA384",
+        );
+        signs_and_verifies(
+            include_bytes!("testdata/ec-p384.pk8"),
+            p384,
+            "ECDSA_P384_SHA384",
+        );
+        signs_and_verifies(
+            include_bytes!("testdata/ec-p521.key"),
+            p521,
+            "ECDSA_P521_SHA512",
+        );
+        signs_and_verifies(
+            include_bytes!("testdata/ec-p521.pk8"),
+            p521,
+            "ECDSA_P521_SHA512",
+        );
+    }
+
+    #[test]
+    fn a_key_of_another_curve_does_not_sign_for_p521() {
+        let payload = b"{}";
+        for key in [
+            &include_bytes!("testdata/ec-p256.key")[..],
+            include_bytes!("testdata/ec-p384.key"),
+            include_bytes!("testdata/ec-p384.pk8"),
+        ] {
+            assert_eq!(
+                pkix_sign(key, "ECDSA_P521_SHA512", payload).unwrap_err(),
+                "the key is not a key of ECDSA_P521_SHA512"
+            );
+        }
+        assert!(
+            pkix_sign(
+                include_bytes!("testdata/ec-p521.key"),
+                "ECDSA_P384_SHA384",
+                payload
+            )
+            .is_err()
+        );
+        assert!(pkcs8_private_key(&[0x30, 0x00]).is_none());
     }
 }

@@ -1,9 +1,13 @@
 //! Signatures read from a lookaside signature store, as containers/image's docker transport
 //! reads them: `<store>/<repository path>@<algorithm>=<hex>/signature-<n>` for n = 1, 2, …
 //! until the first 404. Plain HTTP; only the addresses webhooks may be called at are dialled.
+//! `Cache` keeps what was read for a few seconds, for the registry's signature extension,
+//! which clients ask at every pull.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -18,18 +22,119 @@ const MAX_SIGNATURES: usize = 16;
 /// How long reading all of an image's signatures may take.
 const DEADLINE: Duration = Duration::from_secs(5);
 
+/// How long what a store published is served without reading it again: a signature
+/// published meanwhile is seen this much later at most.
+const KEEP: Duration = Duration::from_secs(10);
+/// Bytes of signatures kept at most (each image's are at most 16 × 64 KiB); the cache starts
+/// over when it would hold more.
+const MAX_CACHED_BYTES: usize = 16 << 20;
+/// Images kept at most.
+const MAX_CACHED: usize = 4096;
+
 /// The signatures published for `name` at `digest` under `store`; an error says why they
 /// could not be read (unreachable store, an answer that is neither 200 nor 404, oversized).
 pub async fn fetch(store: &str, name: &ImageName, digest: &str) -> Result<Vec<Vec<u8>>, String> {
-    let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
-    let base = format!(
-        "{}/{}@{algorithm}={hex}",
-        store.trim_end_matches('/'),
-        name.path
-    );
+    let base = base(store, name, digest);
     match tokio::time::timeout(DEADLINE, fetch_all(&base)).await {
         Ok(r) => r,
         Err(_) => Err(format!("reading signatures from {base} timed out")),
+    }
+}
+
+/// The URL the signatures of `name` at `digest` are numbered under.
+fn base(store: &str, name: &ImageName, digest: &str) -> String {
+    let (algorithm, hex) = digest.split_once(':').unwrap_or(("sha256", digest));
+    format!(
+        "{}/{}@{algorithm}={hex}",
+        store.trim_end_matches('/'),
+        name.path
+    )
+}
+
+type Signatures = Arc<Vec<Vec<u8>>>;
+
+/// What stores published, by image, kept for `KEEP` (failures are not kept: the next read
+/// tries again).
+pub struct Cache {
+    keep: Duration,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_url: HashMap<String, (Signatures, Instant)>,
+    bytes: usize,
+}
+
+impl Entries {
+    /// Keeps `found` for `url`, within the bounds: stale entries go first, then everything.
+    fn insert(&mut self, url: String, found: Signatures, keep: Duration) {
+        let size = weight(&url, &found);
+        if let Some((old, _)) = self.by_url.remove(&url) {
+            self.bytes -= weight(&url, &old);
+        }
+        if self.bytes + size > MAX_CACHED_BYTES || self.by_url.len() >= MAX_CACHED {
+            self.by_url.retain(|_, (_, at)| at.elapsed() < keep);
+            self.bytes = self.by_url.iter().map(|(u, (f, _))| weight(u, f)).sum();
+        }
+        if self.bytes + size > MAX_CACHED_BYTES || self.by_url.len() >= MAX_CACHED {
+            *self = Entries::default();
+        }
+        self.bytes += size;
+        self.by_url.insert(url, (found, Instant::now()));
+    }
+}
+
+/// The bytes an entry holds.
+fn weight(url: &str, found: &[Vec<u8>]) -> usize {
+    url.len() + found.iter().map(Vec::len).sum::<usize>()
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache::keeping(KEEP)
+    }
+}
+
+impl Cache {
+    fn keeping(keep: Duration) -> Cache {
+        Cache {
+            keep,
+            entries: Mutex::default(),
+        }
+    }
+
+    /// The signatures published for `name` at `digest` under `store`, as last read if that
+    /// was less than `KEEP` ago.
+    pub async fn fetch(
+        &self,
+        store: &str,
+        name: &ImageName,
+        digest: &str,
+    ) -> Result<Signatures, String> {
+        self.get_or_read(base(store, name, digest), || fetch(store, name, digest))
+            .await
+    }
+
+    async fn get_or_read<F>(
+        &self,
+        url: String,
+        read: impl FnOnce() -> F,
+    ) -> Result<Signatures, String>
+    where
+        F: Future<Output = Result<Vec<Vec<u8>>, String>>,
+    {
+        if let Ok(entries) = self.entries.lock()
+            && let Some((found, at)) = entries.by_url.get(&url)
+            && at.elapsed() < self.keep
+        {
+            return Ok(found.clone());
+        }
+        let found = Arc::new(read().await?);
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(url, found.clone(), self.keep);
+        }
+        Ok(found)
     }
 }
 
@@ -99,4 +204,72 @@ async fn resolve(authority: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("{authority}: {e}"))?
         .next()
         .ok_or_else(|| format!("{authority}: no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Reads through `cache` with a reader that counts its calls and answers `answer`.
+    async fn read(
+        cache: &Cache,
+        url: &str,
+        calls: &AtomicUsize,
+        answer: Result<Vec<Vec<u8>>, String>,
+    ) -> Result<Signatures, String> {
+        cache
+            .get_or_read(url.to_string(), || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                answer
+            })
+            .await
+    }
+
+    #[tokio::test]
+    async fn what_a_store_published_is_read_once_until_it_is_stale() {
+        let cache = Cache::default();
+        let calls = AtomicUsize::new(0);
+        let sig = vec![b"sig".to_vec()];
+        for _ in 0..3 {
+            let found = read(&cache, "http://s/a@sha256=1", &calls, Ok(sig.clone())).await;
+            assert_eq!(*found.unwrap(), sig);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Another image (or store) is read on its own.
+        read(&cache, "http://s/a@sha256=2", &calls, Ok(Vec::new()))
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        // Stale entries are read again; failures are never kept.
+        let cache = Cache::keeping(Duration::ZERO);
+        let calls = AtomicUsize::new(0);
+        read(&cache, "u", &calls, Ok(sig.clone())).await.unwrap();
+        read(&cache, "u", &calls, Ok(Vec::new())).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let cache = Cache::default();
+        assert!(read(&cache, "u", &calls, Err("down".into())).await.is_err());
+        let found = read(&cache, "u", &calls, Ok(sig.clone())).await.unwrap();
+        assert_eq!(*found, sig);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn the_cache_holds_a_bounded_number_of_bytes() {
+        let cache = Cache::default();
+        let calls = AtomicUsize::new(0);
+        let big = vec![vec![0u8; 1 << 20]];
+        for i in 0..40 {
+            read(&cache, &format!("u{i}"), &calls, Ok(big.clone()))
+                .await
+                .unwrap();
+            let entries = cache.entries.lock().unwrap();
+            assert!(entries.bytes <= MAX_CACHED_BYTES, "{}", entries.bytes);
+            let counted: usize = entries.by_url.iter().map(|(u, (f, _))| weight(u, f)).sum();
+            assert_eq!(entries.bytes, counted);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 40);
+    }
 }

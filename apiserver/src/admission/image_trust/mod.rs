@@ -17,7 +17,6 @@ use std::sync::Mutex;
 use serde_json::Value;
 use trust::{ImageName, Requirement};
 
-pub(crate) use lookaside::fetch as fetch_lookaside;
 pub use policy::{Compiled, current as current_policy};
 pub(crate) use policy::{key_bytes, key_object};
 pub(crate) use remote::Puller;
@@ -37,6 +36,21 @@ pub struct State {
     policy: policy::Cache,
     verdicts: Mutex<HashMap<String, Cached>>,
     remote: remote::Remote,
+    /// What lookaside stores published, for the registry's signature extension (admission
+    /// reads stores afresh for images it has not accepted yet).
+    lookaside: lookaside::Cache,
+}
+
+/// The signatures published for `name` at `digest` in `store`, read at most every few
+/// seconds (`lookaside::Cache`).
+pub(crate) async fn published_signatures(
+    server: &ApiServer,
+    store: &str,
+    name: &ImageName,
+    digest: &str,
+) -> Result<std::sync::Arc<Vec<Vec<u8>>>, String> {
+    let cache = &server.admission.state.image_trust.lookaside;
+    cache.fetch(store, name, digest).await
 }
 
 /// A verdict, and when a key of the policy expires next (the verdict may change then).

@@ -3,8 +3,10 @@
 //! as the registry announced it (`Docker-Content-Digest`) and checked against the bytes, read
 //! with the pull secrets the node would use (the pod's `imagePullSecrets` and its service
 //! account's). Plain HTTP or unverified TLS only for the image configuration's insecure
-//! registries. Only loopback and pod addresses are dialled (a registry named by a host name is
-//! not resolved). Digests are kept briefly by tag and credentials.
+//! registries; TLS verified against the CA the image configuration's `additionalTrustedCA`
+//! names for the registry (the reader image import uses), else the system's roots. Only
+//! loopback and pod addresses are dialled (a registry named by a host name is not resolved).
+//! Digests are kept briefly by tag and credentials.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,7 +19,7 @@ use trust::ImageName;
 
 use crate::ApiServer;
 use crate::error::ApiError;
-use crate::registry::image::config::ImageConfig;
+use crate::registry::image::config::{ImageConfig, trusted_cas};
 use crate::webhook_client::client::allowed;
 
 /// How long a tag's digest is trusted without asking the registry again.
@@ -110,7 +112,7 @@ pub async fn digest(
         insecure: insecure(config, name),
         credentials: credentials(server, puller).await?,
         timeout: TIMEOUT,
-        trusted_cas: Vec::new(),
+        trusted_cas: trusted_cas(server, config).await?,
     };
     let target = Target {
         registry: &name.host,

@@ -322,3 +322,65 @@ async fn bench_tag_resolution() {
         cold_median / cached_median
     );
 }
+
+/// The figures `hack/bench-image-trust.sh` prints for the registry's signature extension: the
+/// signatures a loopback lookaside store publishes for an image of a stream, as each GET of
+/// the extension reads them, read from the store every time (as before the cache) and through
+/// the cache.
+#[tokio::test]
+#[ignore = "a benchmark: hack/bench-image-trust.sh runs it"]
+async fn bench_lookaside_signatures_of_the_extension() {
+    use std::time::{Duration, Instant};
+
+    let hex = DIGEST.trim_start_matches("sha256:");
+    let app = axum::Router::new().route(
+        &format!("/team/app@sha256={hex}/signature-1"),
+        axum::routing::get(|| async { INTERNAL_SIG }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let store = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let cluster = cluster().await;
+    let policy = json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
+        "metadata": {"name": "cluster"},
+        "spec": {"default": [{"type": "insecureAcceptAnything"}],
+                 "transports": {"docker": {"127.0.0.1:5000/team": signed_by()}},
+                 "lookaside": {"127.0.0.1:5000/team": store}}});
+    cluster
+        .post("/apis/config.oxshift.io/v1/imagetrustpolicies", policy)
+        .await
+        .created();
+    let server = &cluster.server;
+    let name = trust::ImageName::parse(&format!("127.0.0.1:5000/team/app@{DIGEST}")).unwrap();
+    let cached = || crate::image_registry::lookaside_signatures(server, "team", "app", DIGEST);
+    assert_eq!(*cached().await.unwrap(), vec![INTERNAL_SIG.to_vec()]);
+    let rounds = 500;
+    let (mut read, mut kept) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        // Before the cache each GET read the policy, the image configuration and the store.
+        let t = Instant::now();
+        let compiled = super::current_policy(server).await.unwrap().unwrap();
+        crate::registry::image::config::image_config(server)
+            .await
+            .unwrap();
+        let store = compiled.policy.lookaside_for(&name).unwrap();
+        let found = super::lookaside::fetch(store, &name, DIGEST).await.unwrap();
+        read.push(t.elapsed());
+        assert_eq!(found.len(), 1);
+        let t = Instant::now();
+        let found = cached().await.unwrap();
+        kept.push(t.elapsed());
+        assert_eq!(found.len(), 1);
+    }
+    let stats = |v: &mut Vec<Duration>| {
+        v.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        (ms(v[v.len() / 2]), ms(v[v.len() * 9 / 10]))
+    };
+    let (read_median, read_p90) = stats(&mut read);
+    let (kept_median, kept_p90) = stats(&mut kept);
+    println!(
+        "lookaside signatures of the signature extension, {rounds} rounds: store read each time median {read_median:.3} ms (p90 {read_p90:.3}), cached median {kept_median:.3} ms (p90 {kept_p90:.3}), read/cached {:.0}x",
+        read_median / kept_median
+    );
+}

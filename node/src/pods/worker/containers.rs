@@ -194,7 +194,7 @@ impl Worker {
                 &format!("Pulling image \"{image}\""),
             )
             .await;
-            let sources = RegistrySources::of_cluster(&self.ctx.client).await;
+            let sources = self.ctx.image_config.sources().await;
             let options = PullOptions {
                 auth_file: auth_file(pod, &self.dir, lookup).await,
                 insecure: sources.insecure(&image),

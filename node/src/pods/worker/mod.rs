@@ -36,7 +36,6 @@ use super::directory::{ContainerEntry, PodEntry};
 use super::env::{Lookup, environment, expand};
 use super::images::{ImageError, auth_file, pull_policy};
 use super::probes::{self, ProbeState, Target};
-use super::registry_sources::RegistrySources;
 use super::{Context, status, termination, volumes};
 use crate::events::{Kind, container_path};
 use crate::runtime::{ContainerSpec, ContainerState, PodRef, PullOptions, Sandbox};

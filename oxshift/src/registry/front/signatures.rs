@@ -94,7 +94,7 @@ async fn get(
     .await
     .unwrap_or_else(|e| {
         tracing::warn!(image = %target.reference(), error = %e, "lookaside signatures not read");
-        Vec::new()
+        Default::default()
     });
     let mut response = Response::new(full(list_body(&recorded, &target.digest, &published)));
     response
