@@ -1,11 +1,15 @@
 //! CEL as admission uses it (webhooks' `matchConditions`, policies' validations, variables and
 //! messages): the `cel` crate's standard library with its strings, lists and math extensions,
-//! and Kubernetes' own libraries (`quantity.rs`, `url.rs`, `lists.rs`, `regex.rs`,
-//! `authorizer.rs`); expressions compiled once, and the JSON of requests and objects as CEL
-//! values (integers stay `int`, as upstream's typed objects give them).
+//! and Kubernetes' own libraries (`quantity.rs`, `url.rs`, `ip.rs`, `cidr.rs`, `format.rs`,
+//! `lists.rs`, `regex.rs`, `authorizer.rs`); expressions compiled once, and the JSON of
+//! requests and objects as CEL values (integers stay `int`, as upstream's typed objects give
+//! them).
 
 pub mod authorizer;
 pub mod check;
+mod cidr;
+mod format;
+mod ip;
 mod lists;
 pub mod quantity;
 mod regex;
@@ -30,6 +34,9 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
         ("math", cel::extensions::math),
         ("quantity", quantity::extension),
         ("url", url::extension),
+        ("ip", ip::extension),
+        ("cidr", cidr::extension),
+        ("format", format::extension),
         ("kubernetes lists", lists::extension),
         ("regex", regex::extension),
         ("authorizer", authorizer::extension),
