@@ -7,7 +7,7 @@ use api::scheme::ResourceDef;
 use serde_json::{Value, json};
 
 use super::webhooks::enumerated;
-use super::{expression, go_strings, match_conditions, rules};
+use super::{check_selector_values, expression, go_strings, match_conditions, rules, selectors};
 use crate::admission::{Policy, PolicyBinding};
 use crate::registry::core::defaults::default;
 use crate::registry::strategy::Strategy;
@@ -28,7 +28,13 @@ fn default_match(m: &mut Value) {
     }
 }
 
-fn match_resources(m: &Value, field: &str, required: bool, errors: &mut FieldErrors) {
+fn match_resources(
+    m: &Value,
+    field: &str,
+    required: bool,
+    old: Option<&Value>,
+    errors: &mut FieldErrors,
+) {
     if !m.is_object() {
         if required {
             errors.required(field, "");
@@ -58,6 +64,7 @@ fn match_resources(m: &Value, field: &str, required: bool, errors: &mut FieldErr
         &format!("{field}.matchPolicy"),
         errors,
     );
+    selectors(m, field, check_selector_values(old), errors);
 }
 
 pub struct ValidatingPolicies;
@@ -76,12 +83,19 @@ impl Strategy for ValidatingPolicies {
         obj["status"] = json!({"observedGeneration": generation, "typeChecking": {}});
     }
 
-    fn validate(&self, _: &ResourceDef, obj: &Value, _: Option<&Value>, errors: &mut FieldErrors) {
+    fn validate(
+        &self,
+        _: &ResourceDef,
+        obj: &Value,
+        old: Option<&Value>,
+        errors: &mut FieldErrors,
+    ) {
         let spec = &obj["spec"];
         match_resources(
             &spec["matchConstraints"],
             "spec.matchConstraints",
             true,
+            old,
             errors,
         );
         enumerated(
@@ -139,7 +153,8 @@ impl Strategy for ValidatingPolicies {
         // What does not compile, each where it is (match conditions and variables above).
         for p in Policy::from_json(obj).problems {
             let checked = p.field.starts_with("spec.matchConditions")
-                || p.field.starts_with("spec.variables");
+                || p.field.starts_with("spec.variables")
+                || p.field.starts_with("spec.matchConstraints");
             if !checked {
                 errors.invalid(&p.field, Bad::Str(&p.source), &p.detail);
             }
@@ -156,7 +171,13 @@ impl Strategy for PolicyBindings {
         }
     }
 
-    fn validate(&self, _: &ResourceDef, obj: &Value, _: Option<&Value>, errors: &mut FieldErrors) {
+    fn validate(
+        &self,
+        _: &ResourceDef,
+        obj: &Value,
+        old: Option<&Value>,
+        errors: &mut FieldErrors,
+    ) {
         let spec = &obj["spec"];
         if spec["policyName"].as_str().unwrap_or_default().is_empty() {
             errors.required("spec.policyName", "");
@@ -216,10 +237,14 @@ impl Strategy for PolicyBindings {
             &spec["matchResources"],
             "spec.matchResources",
             false,
+            old,
             errors,
         );
+        // Selectors are checked above; their parse errors would say it twice.
         for p in PolicyBinding::from_json(obj).problems {
-            errors.invalid(&p.field, Bad::Str(&p.source), &p.detail);
+            if !p.field.starts_with("spec.matchResources") {
+                errors.invalid(&p.field, Bad::Str(&p.source), &p.detail);
+            }
         }
     }
 }
