@@ -4,11 +4,16 @@
 //! controller leaves it.
 
 use api::scheme::ResourceDef;
+use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::webhooks::enumerated;
 use super::{check_selector_values, expression, go_strings, match_conditions, rules, selectors};
+use crate::ApiServer;
+use crate::admission::policy_type_check as type_check;
 use crate::admission::{Policy, PolicyBinding};
+use crate::error::ApiError;
+use crate::http::serve::User;
 use crate::registry::core::defaults::default;
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{Bad, FieldErrors, index};
@@ -69,6 +74,7 @@ fn match_resources(
 
 pub struct ValidatingPolicies;
 
+#[async_trait]
 impl Strategy for ValidatingPolicies {
     fn prepare(&self, obj: &mut Value) {
         let spec = &mut obj["spec"];
@@ -77,10 +83,28 @@ impl Strategy for ValidatingPolicies {
         }
         default(spec, "failurePolicy", json!("Fail"));
         default_match(&mut spec["matchConstraints"]);
-        // Every expression compiled: the status says what the type check found (nothing
-        // beyond compilation here, which validation already requires).
+        // The status the type check leaves; its warnings are added where the server is at
+        // hand (`assign`).
         let generation = obj["metadata"]["generation"].clone();
         obj["status"] = json!({"observedGeneration": generation, "typeChecking": {}});
+    }
+
+    /// The expressions checked against the kinds the policy matches: what does not fit them
+    /// is a warning in `status.typeChecking` (the policy is still stored).
+    async fn assign(
+        &self,
+        server: &ApiServer,
+        _: &ResourceDef,
+        _: Option<&User>,
+        obj: &mut Value,
+        _: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        let types = type_check::types(server, obj);
+        let warnings = type_check::warnings(obj, &types);
+        if !warnings.is_empty() && obj["status"].is_object() {
+            obj["status"]["typeChecking"] = json!({"expressionWarnings": warnings});
+        }
+        Ok(())
     }
 
     fn validate(
