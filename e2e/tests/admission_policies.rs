@@ -3,7 +3,10 @@
 //! Warn; alice (a project admin after `oc login`) creates Deployments and sees kubectl print
 //! the denial and the warning in upstream's words. A policy that does not compile is refused
 //! at creation. A policy asking the `authorizer` lets alice create labelled ConfigMaps only
-//! once the cluster admin grants her the permission it checks.
+//! once the cluster admin grants her the permission it checks. A policy naming a field
+//! Deployments lack shows the type check's warning in its status; a policy with a CIDR and a
+//! quantity in its variables denies and admits alice's ConfigMaps by their addresses and
+//! memory, and a binding with a bad selector operator is refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -246,4 +249,133 @@ fn a_policy_asks_the_authorizer_what_the_user_may_do() {
         n += 1;
         (!alice_creates_approved(&c, &kubeconfig, &format!("revoked-{n}")).0).then_some(())
     });
+}
+
+/// `kubectl create` of a ConfigMap with `data` as alice: (success, stderr).
+fn alice_creates_config(c: &Cluster, kubeconfig: &str, name: &str, data: Value) -> (bool, String) {
+    let cm =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data});
+    let (ok, _, stderr) = alice_creates(c, kubeconfig, &cm);
+    (ok, stderr)
+}
+
+#[test]
+fn policies_are_type_checked_and_use_the_network_and_quantity_libraries() {
+    let (_dir, c, home) = cluster_with_alice();
+    let kubeconfig = alice_in_project(&c, &home, "networks");
+
+    // A field Deployments do not have is reported in the status, against the built-in schema;
+    // the policy is still stored.
+    apply(
+        &c,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "mistyped"},
+            "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                    "operations": ["CREATE"], "resources": ["deployments"]}]},
+                "validations": [{"expression": "object.spec.replicas <= 5"},
+                    {"expression": "object.spec.replicsa <= 5",
+                     "messageExpression": "object.spec.template.spec.containers[0].image > 1"}]}}),
+    );
+    let policy: Value = serde_json::from_str(&c.kubectl_ok(&[
+        "get",
+        "validatingadmissionpolicy",
+        "mistyped",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(policy["status"]["observedGeneration"], 1);
+    assert_eq!(
+        policy["status"]["typeChecking"]["expressionWarnings"],
+        json!([
+            {"fieldRef": "spec.validations[1].expression",
+             "warning": "apps/v1, Kind=Deployment: ERROR: <input>:1:12: undefined field 'replicsa'\n | object.spec.replicsa <= 5\n | ...........^"},
+            {"fieldRef": "spec.validations[1].messageExpression",
+             "warning": "apps/v1, Kind=Deployment: ERROR: <input>:1:47: found no matching overload for '_>_' applied to '(string, int)'\n | object.spec.template.spec.containers[0].image > 1\n | ..............................................^"}
+        ]),
+        "{policy}"
+    );
+
+    // A binding's selector with an operator upstream does not know is refused.
+    let bad = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "bad-selector"},
+        "spec": {"policyName": "mistyped", "validationActions": ["Deny"],
+            "matchResources": {"objectSelector": {"matchExpressions": [
+                {"key": "app", "operator": "in", "values": ["web"]}]}}}});
+    let file = c.file("bad-binding.json", &bad.to_string());
+    let out = c.kubectl(&["create", "-f", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("spec.matchResources.objectSelector.matchExpressions[0].operator: Invalid value: \"in\": not a valid selector operator"),
+        "{stderr}"
+    );
+
+    // Addresses must be in 10.0.0.0/8 and memory below 1Gi; the variables hold a CIDR and a
+    // quantity, and one that cannot be computed fails what reads it (failurePolicy Fail).
+    apply(
+        &c,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "network-limits"},
+            "spec": {"failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE"], "resources": ["configmaps"]}]},
+                "matchConditions": [{"name": "limited",
+                    "expression": "has(object.data) && ('address' in object.data || 'memory' in object.data)"}],
+                "variables": [{"name": "network", "expression": "cidr('10.0.0.0/8')"},
+                    {"name": "memory", "expression": "quantity(object.data.memory)"}],
+                "validations": [
+                    {"expression": "!('address' in object.data) || (isIP(object.data.address) && variables.network.containsIP(ip(object.data.address)) && !ip(object.data.address).isLoopback())",
+                     "messageExpression": "'address ' + object.data.address + ' is not in ' + string(variables.network)"},
+                    {"expression": "!('memory' in object.data) || variables.memory.isLessThan(quantity('1Gi'))",
+                     "message": "memory must be below 1Gi"}]}}),
+    );
+    apply(
+        &c,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "network-limits"},
+            "spec": {"policyName": "network-limits", "validationActions": ["Deny"],
+                "matchResources": {"namespaceSelector": {"matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["networks"]}]}}}}),
+    );
+    let denial =
+        "ValidatingAdmissionPolicy 'network-limits' with binding 'network-limits' denied request: ";
+    let mut n = 0;
+    let stderr = eventually("the policy to deny an address outside the network", || {
+        n += 1;
+        let (ok, stderr) = alice_creates_config(
+            &c,
+            &kubeconfig,
+            &format!("outside-{n}"),
+            json!({"address": "192.168.1.1"}),
+        );
+        (!ok).then_some(stderr)
+    });
+    assert!(
+        stderr.contains(&format!("{denial}address 192.168.1.1 is not in 10.0.0.0/8")),
+        "{stderr}"
+    );
+    let (ok, stderr) = alice_creates_config(
+        &c,
+        &kubeconfig,
+        "inside",
+        json!({"address": "10.1.2.3", "memory": "512Mi"}),
+    );
+    assert!(ok, "{stderr}");
+    let (ok, stderr) = alice_creates_config(&c, &kubeconfig, "big", json!({"memory": "2Gi"}));
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("{denial}memory must be below 1Gi")),
+        "{stderr}"
+    );
+    let (ok, stderr) =
+        alice_creates_config(&c, &kubeconfig, "unreadable", json!({"memory": "lots"}));
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("{denial}expression '!('memory' in object.data) || variables.memory.isLessThan(quantity('1Gi'))' resulted in error: composited variable \"memory\" fails to evaluate: quantities must match the regular expression")),
+        "{stderr}"
+    );
+    // Configuration without either key is not the policy's concern.
+    let (ok, stderr) = alice_creates_config(&c, &kubeconfig, "other", json!({"colour": "blue"}));
+    assert!(ok, "{stderr}");
 }

@@ -357,7 +357,24 @@ impl Walk {
                     _ => Shape::Dyn,
                 }
             }
-            "int" | "sign" | "asInteger" | "compareTo" => Shape::Int,
+            // The ip, cidr and format libraries read their strings once.
+            "ip" | "cidr" | "isIP" | "isCIDR" | "isCanonical" | "containsIP" | "containsCIDR"
+            | "validate" => {
+                cost = cost.saturating_add(shapes.iter().map(string_work).sum::<u64>());
+                match name {
+                    "ip" => Shape::Named("net.IP"),
+                    "cidr" => Shape::Named("net.CIDR"),
+                    "validate" => Shape::Dyn,
+                    _ => Shape::Bool,
+                }
+            }
+            "masked" => Shape::Named("net.CIDR"),
+            "isUnspecified"
+            | "isLoopback"
+            | "isLinkLocalMulticast"
+            | "isLinkLocalUnicast"
+            | "isGlobalUnicast" => Shape::Bool,
+            "int" | "sign" | "asInteger" | "compareTo" | "family" | "prefixLength" => Shape::Int,
             "uint" => Shape::Uint,
             "double" | "asApproximateFloat" => Shape::Double,
             "string" => Shape::String(self.size(&first).max(20)),

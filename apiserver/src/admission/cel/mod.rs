@@ -1,11 +1,15 @@
 //! CEL as admission uses it (webhooks' `matchConditions`, policies' validations, variables and
 //! messages): the `cel` crate's standard library with its strings, lists and math extensions,
-//! and Kubernetes' own libraries (`quantity.rs`, `url.rs`, `lists.rs`, `regex.rs`,
-//! `authorizer.rs`); expressions compiled once, and the JSON of requests and objects as CEL
-//! values (integers stay `int`, as upstream's typed objects give them).
+//! and Kubernetes' own libraries (`quantity.rs`, `url.rs`, `ip.rs`, `cidr.rs`, `format.rs`,
+//! `lists.rs`, `regex.rs`, `authorizer.rs`); expressions compiled once, and the JSON of
+//! requests and objects as CEL values (integers stay `int`, as upstream's typed objects give
+//! them).
 
 pub mod authorizer;
 pub mod check;
+mod cidr;
+mod format;
+mod ip;
 mod lists;
 pub mod quantity;
 mod regex;
@@ -16,6 +20,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 pub use cel::Value as CelValue;
+use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue};
+use cel::common::types::{CelMap, CelMapKey};
+use cel::common::value::Val;
 use cel::{Context, Env, Program};
 use serde_json::Value;
 
@@ -30,6 +37,9 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| {
         ("math", cel::extensions::math),
         ("quantity", quantity::extension),
         ("url", url::extension),
+        ("ip", ip::extension),
+        ("cidr", cidr::extension),
+        ("format", format::extension),
         ("kubernetes lists", lists::extension),
         ("regex", regex::extension),
         ("authorizer", authorizer::extension),
@@ -70,17 +80,28 @@ pub fn compile(source: &str) -> Result<Expression, String> {
         .map_err(|e| format!("compilation failed: {e}"))
 }
 
+/// A value as the interpreter holds it: any library's (a quantity, an IP, an authorizer's
+/// decision...), not only what `CelValue` can represent.
+pub type Held = Arc<dyn Val>;
+
 /// The variables an expression sees.
 #[derive(Clone, Default)]
 pub struct Activation {
     vars: Vec<(&'static str, CelValue)>,
     authorizer: Option<authorizer::Authorizer>,
+    /// A policy's `variables`, by name.
+    variables: Option<Arc<Vec<(String, Held)>>>,
 }
 
 impl Activation {
     pub fn set(&mut self, name: &'static str, value: CelValue) {
         self.vars.retain(|(n, _)| *n != name);
         self.vars.push((name, value));
+    }
+
+    /// Binds `variables` (admission policies only): the values computed so far.
+    pub fn set_variables(&mut self, values: Arc<Vec<(String, Held)>>) {
+        self.variables = Some(values);
     }
 
     /// Binds `authorizer` (admission policies only).
@@ -131,8 +152,9 @@ impl Expression {
         check::check(self.program.expression(), &shapes, extent).cost
     }
 
-    /// Evaluates the expression over `vars`, refused when it would cost more than the limit.
-    pub fn eval(&self, vars: &Activation) -> Result<CelValue, String> {
+    /// The context an evaluation over `vars` runs in, refused when it would cost more than
+    /// the limit.
+    fn context(&self, vars: &Activation) -> Result<Context<'static, 'static>, String> {
         if self.runtime_cost(vars) > PER_CALL_LIMIT {
             return Err(COST_EXCEEDED.to_string());
         }
@@ -143,16 +165,39 @@ impl Expression {
         if let Some(a) = &vars.authorizer {
             context.add_variable_as_val("authorizer", Box::new(a.clone()));
         }
-        self.program.execute(&context).map_err(|e| match e {
-            // A library function's error is its message, as cel-go reports it.
-            cel::ExecutionError::FunctionError { message, .. } => message,
-            e => e.to_string(),
-        })
+        if let Some(values) = &vars.variables {
+            let map: HashMap<CelMapKey<'static>, Box<dyn Val>> = values
+                .iter()
+                .map(|(name, v)| (CelMapKey::from(name.clone()), v.clone_as_boxed()))
+                .collect();
+            context.add_variable_as_val("variables", Box::new(CelMap::from(map)));
+        }
+        Ok(context)
+    }
+
+    /// Evaluates the expression over `vars`, refused when it would cost more than the limit.
+    pub fn eval(&self, vars: &Activation) -> Result<CelValue, String> {
+        let context = self.context(vars)?;
+        self.program.execute(&context).map_err(message)
+    }
+
+    /// Evaluates the expression to a value of any type (a policy's variable).
+    pub fn eval_held(&self, vars: &Activation) -> Result<Held, String> {
+        let context = self.context(vars)?;
+        CelValue::resolve_val(self.program.expression(), &context)
+            .map(|v| Arc::from(v.into_owned()))
+            .map_err(message)
     }
 
     /// Whether the expression reads the variable `name` (a CRD rule's `oldSelf`).
     pub fn reads(&self, name: &str) -> bool {
         self.program.references().has_variable(name)
+    }
+
+    /// Whether the expression may read `member` of the variable `var` (`variables.x` or
+    /// `variables['x']`; `var` used whole may read any member).
+    pub fn reads_member(&self, var: &str, member: &str) -> bool {
+        reads_member(self.program.expression(), var, member)
     }
 
     /// Evaluates a condition: anything but a bool is an error, as upstream's type check.
@@ -176,6 +221,50 @@ impl Expression {
                 other.type_of()
             )),
         }
+    }
+}
+
+fn reads_member(e: &IdedExpr, var: &str, member: &str) -> bool {
+    let named = |e: &IdedExpr| matches!(&e.expr, Expr::Ident(n) if n == var);
+    let reads = |e: &IdedExpr| reads_member(e, var, member);
+    match &e.expr {
+        Expr::Ident(n) => n == var,
+        Expr::Select(s) if named(&s.operand) => s.field == member,
+        Expr::Select(s) => reads(&s.operand),
+        Expr::Call(c) if c.func_name == "_[_]" && c.args.first().is_some_and(named) => {
+            match c.args.get(1).map(|a| &a.expr) {
+                Some(Expr::Literal(LiteralValue::String(s))) => s.inner() == member,
+                _ => true,
+            }
+        }
+        Expr::Call(c) => c.target.as_deref().is_some_and(reads) || c.args.iter().any(reads),
+        Expr::List(l) => l.elements.iter().any(reads),
+        Expr::Map(m) => m.entries.iter().any(|entry| match &entry.expr {
+            EntryExpr::MapEntry(m) => reads(&m.key) || reads(&m.value),
+            EntryExpr::StructField(f) => reads(&f.value),
+        }),
+        Expr::Struct(s) => s.entries.iter().any(|entry| match &entry.expr {
+            EntryExpr::MapEntry(m) => reads(&m.key) || reads(&m.value),
+            EntryExpr::StructField(f) => reads(&f.value),
+        }),
+        Expr::Comprehension(c) => [
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ]
+        .into_iter()
+        .any(reads),
+        Expr::Literal(_) | Expr::Unspecified => false,
+    }
+}
+
+/// An evaluation's error in cel-go's words: a library function's error is its message.
+fn message(e: cel::ExecutionError) -> String {
+    match e {
+        cel::ExecutionError::FunctionError { message, .. } => message,
+        e => e.to_string(),
     }
 }
 

@@ -76,17 +76,28 @@ pub fn run(policy: &Policy, input: &Input, param: Option<&Value>) -> Vec<Failure
     {
         return vec![error(problem.to_string())];
     }
-    // Variables in order, each seeing those before it (`variables.<name>`).
-    let mut values = std::collections::HashMap::new();
+    // Variables in order, each seeing those before it (`variables.<name>`). One that fails is
+    // left out: an expression that then fails while reading it fails with the variable's
+    // error, as upstream's lazily evaluated variables do (one not read costs nothing).
+    let mut values: Vec<(String, cel::Held)> = Vec::new();
+    let mut failed: Vec<(&str, String)> = Vec::new();
     for (name, expr) in &policy.variables {
-        vars.set("variables", cel::CelValue::from(values.clone()));
-        if let Ok(value) = expr.eval(&vars) {
-            values.insert(name.clone(), value);
+        vars.set_variables(std::sync::Arc::new(values.clone()));
+        match expr.eval_held(&vars).map_err(|e| blame(expr, &failed, e)) {
+            Ok(value) => values.push((name.clone(), value)),
+            Err(e) => failed.push((
+                name,
+                format!("composited variable {name:?} fails to evaluate: {e}"),
+            )),
         }
     }
-    vars.set("variables", cel::CelValue::from(values));
+    vars.set_variables(std::sync::Arc::new(values));
+    let eval_bool =
+        |expr: &cel::Expression| expr.eval_bool(&vars).map_err(|e| blame(expr, &failed, e));
+    let eval_string =
+        |expr: &cel::Expression| expr.eval_string(&vars).map_err(|e| blame(expr, &failed, e));
     for (name, expr) in &policy.conditions {
-        match expr.eval_bool(&vars) {
+        match eval_bool(expr) {
             Ok(true) => {}
             Ok(false) => return failures,
             Err(e) if policy.fail_closed => {
@@ -98,13 +109,13 @@ pub fn run(policy: &Policy, input: &Input, param: Option<&Value>) -> Vec<Failure
         }
     }
     for v in &policy.validations {
-        match v.expression.eval_bool(&vars) {
+        match eval_bool(&v.expression) {
             Ok(true) => {}
             Ok(false) => {
                 let from_expression = v
                     .message_expression
                     .as_ref()
-                    .and_then(|m| m.eval_string(&vars).ok())
+                    .and_then(|m| eval_string(m).ok())
                     .filter(|m| !m.trim().is_empty() && !m.contains('\n'));
                 let message = from_expression
                     .or_else(|| v.message.clone())
@@ -122,11 +133,19 @@ pub fn run(policy: &Policy, input: &Input, param: Option<&Value>) -> Vec<Failure
         }
     }
     for (key, expr) in &policy.audit_annotations {
-        if let Ok(value) = expr.eval_string(&vars) {
+        if let Ok(value) = eval_string(expr) {
             crate::audit::annotate_current(&format!("{}/{key}", policy.name), &value);
         }
     }
     failures
+}
+
+/// The error of an evaluation of `expr`: the first failed variable's it reads, else its own.
+fn blame(expr: &cel::Expression, failed: &[(&str, String)], own: String) -> String {
+    failed
+        .iter()
+        .find(|(name, _)| expr.reads_member("variables", name))
+        .map_or(own, |(_, e)| e.clone())
 }
 
 /// What a failure does under the binding's actions: Deny refuses the request (the error),
@@ -252,6 +271,53 @@ mod tests {
             "{failed:?}"
         );
         assert!(messages(&policy(spec("Ignore")), object, None).is_empty());
+    }
+
+    #[test]
+    fn failed_variables_fail_what_reads_them() {
+        let spec = |failure: &str| {
+            json!({"failurePolicy": failure,
+            "variables": [
+                {"name": "memory", "expression": "quantity(object.spec.memory)"},
+                {"name": "double", "expression": "variables.memory.add(variables.memory)"},
+                {"name": "named", "expression": "object.metadata.name"}],
+            "validations": [
+                {"expression": "variables.double.isLessThan(quantity('1Gi'))",
+                 "messageExpression": "'too much: ' + string(variables.double.asInteger())"},
+                {"expression": "variables.named != 'x'"}]})
+        };
+        let object = |memory: &str| json!({"metadata": {"name": "x"}, "spec": {"memory": memory}});
+        // Library values held by variables reach the validations.
+        assert_eq!(
+            messages(&policy(spec("Fail")), object("256Mi"), None),
+            ["failed expression: variables.named != 'x'"]
+        );
+        assert_eq!(
+            messages(&policy(spec("Fail")), object("1Gi"), None),
+            [
+                "too much: 2147483648",
+                "failed expression: variables.named != 'x'"
+            ]
+        );
+        // A variable that fails fails each expression reading it, named in the message.
+        assert_eq!(
+            messages(&policy(spec("Fail")), object("lots"), None),
+            [
+                "expression 'variables.double.isLessThan(quantity('1Gi'))' resulted in error: composited variable \"double\" fails to evaluate: composited variable \"memory\" fails to evaluate: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+                "failed expression: variables.named != 'x'"
+            ]
+        );
+        assert_eq!(
+            messages(&policy(spec("Ignore")), object("lots"), None),
+            ["failed expression: variables.named != 'x'"]
+        );
+        // A failed variable an expression does not come to read fails nothing.
+        let lazy = policy(
+            json!({"variables": [{"name": "memory", "expression": "quantity(object.spec.memory)"}],
+            "validations": [{"expression": "!has(object.spec.memory) || variables.memory.isLessThan(quantity('1Gi'))"}]}),
+        );
+        let object = json!({"metadata": {"name": "x"}, "spec": {}});
+        assert!(messages(&lazy, object, None).is_empty());
     }
 
     /// The cost of one policy's evaluation over a Deployment, as `hack/bench-webhooks.sh`

@@ -5,6 +5,7 @@
 mod compiled;
 mod evaluate;
 mod params;
+pub mod type_check;
 
 use std::sync::{Arc, Mutex};
 

@@ -4,11 +4,16 @@
 //! controller leaves it.
 
 use api::scheme::ResourceDef;
+use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::webhooks::enumerated;
-use super::{expression, go_strings, match_conditions, rules};
+use super::{check_selector_values, expression, go_strings, match_conditions, rules, selectors};
+use crate::ApiServer;
+use crate::admission::policy_type_check as type_check;
 use crate::admission::{Policy, PolicyBinding};
+use crate::error::ApiError;
+use crate::http::serve::User;
 use crate::registry::core::defaults::default;
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{Bad, FieldErrors, index};
@@ -28,7 +33,13 @@ fn default_match(m: &mut Value) {
     }
 }
 
-fn match_resources(m: &Value, field: &str, required: bool, errors: &mut FieldErrors) {
+fn match_resources(
+    m: &Value,
+    field: &str,
+    required: bool,
+    old: Option<&Value>,
+    errors: &mut FieldErrors,
+) {
     if !m.is_object() {
         if required {
             errors.required(field, "");
@@ -58,10 +69,12 @@ fn match_resources(m: &Value, field: &str, required: bool, errors: &mut FieldErr
         &format!("{field}.matchPolicy"),
         errors,
     );
+    selectors(m, field, check_selector_values(old), errors);
 }
 
 pub struct ValidatingPolicies;
 
+#[async_trait]
 impl Strategy for ValidatingPolicies {
     fn prepare(&self, obj: &mut Value) {
         let spec = &mut obj["spec"];
@@ -70,18 +83,43 @@ impl Strategy for ValidatingPolicies {
         }
         default(spec, "failurePolicy", json!("Fail"));
         default_match(&mut spec["matchConstraints"]);
-        // Every expression compiled: the status says what the type check found (nothing
-        // beyond compilation here, which validation already requires).
+        // The status the type check leaves; its warnings are added where the server is at
+        // hand (`assign`).
         let generation = obj["metadata"]["generation"].clone();
         obj["status"] = json!({"observedGeneration": generation, "typeChecking": {}});
     }
 
-    fn validate(&self, _: &ResourceDef, obj: &Value, _: Option<&Value>, errors: &mut FieldErrors) {
+    /// The expressions checked against the kinds the policy matches: what does not fit them
+    /// is a warning in `status.typeChecking` (the policy is still stored).
+    async fn assign(
+        &self,
+        server: &ApiServer,
+        _: &ResourceDef,
+        _: Option<&User>,
+        obj: &mut Value,
+        _: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        let types = type_check::types(server, obj);
+        let warnings = type_check::warnings(obj, &types);
+        if !warnings.is_empty() && obj["status"].is_object() {
+            obj["status"]["typeChecking"] = json!({"expressionWarnings": warnings});
+        }
+        Ok(())
+    }
+
+    fn validate(
+        &self,
+        _: &ResourceDef,
+        obj: &Value,
+        old: Option<&Value>,
+        errors: &mut FieldErrors,
+    ) {
         let spec = &obj["spec"];
         match_resources(
             &spec["matchConstraints"],
             "spec.matchConstraints",
             true,
+            old,
             errors,
         );
         enumerated(
@@ -139,7 +177,8 @@ impl Strategy for ValidatingPolicies {
         // What does not compile, each where it is (match conditions and variables above).
         for p in Policy::from_json(obj).problems {
             let checked = p.field.starts_with("spec.matchConditions")
-                || p.field.starts_with("spec.variables");
+                || p.field.starts_with("spec.variables")
+                || p.field.starts_with("spec.matchConstraints");
             if !checked {
                 errors.invalid(&p.field, Bad::Str(&p.source), &p.detail);
             }
@@ -156,7 +195,13 @@ impl Strategy for PolicyBindings {
         }
     }
 
-    fn validate(&self, _: &ResourceDef, obj: &Value, _: Option<&Value>, errors: &mut FieldErrors) {
+    fn validate(
+        &self,
+        _: &ResourceDef,
+        obj: &Value,
+        old: Option<&Value>,
+        errors: &mut FieldErrors,
+    ) {
         let spec = &obj["spec"];
         if spec["policyName"].as_str().unwrap_or_default().is_empty() {
             errors.required("spec.policyName", "");
@@ -216,10 +261,14 @@ impl Strategy for PolicyBindings {
             &spec["matchResources"],
             "spec.matchResources",
             false,
+            old,
             errors,
         );
+        // Selectors are checked above; their parse errors would say it twice.
         for p in PolicyBinding::from_json(obj).problems {
-            errors.invalid(&p.field, Bad::Str(&p.source), &p.detail);
+            if !p.field.starts_with("spec.matchResources") {
+                errors.invalid(&p.field, Bad::Str(&p.source), &p.detail);
+            }
         }
     }
 }

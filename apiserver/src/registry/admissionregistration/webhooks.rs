@@ -4,7 +4,7 @@
 use api::scheme::ResourceDef;
 use serde_json::{Value, json};
 
-use super::{match_conditions, rules};
+use super::{check_selector_values, match_conditions, rules, selectors};
 use crate::registry::core::defaults::default;
 use crate::registry::strategy::Strategy;
 use crate::registry::validation::{Bad, FieldErrors, bad, index};
@@ -35,7 +35,14 @@ impl Strategy for WebhookConfigurations {
         }
     }
 
-    fn validate(&self, _: &ResourceDef, obj: &Value, _: Option<&Value>, errors: &mut FieldErrors) {
+    fn validate(
+        &self,
+        _: &ResourceDef,
+        obj: &Value,
+        old: Option<&Value>,
+        errors: &mut FieldErrors,
+    ) {
+        let values = check_selector_values(old);
         let mut names = std::collections::HashSet::new();
         for (i, hook) in obj["webhooks"].as_array().into_iter().flatten().enumerate() {
             let at = index("webhooks", i);
@@ -102,6 +109,7 @@ impl Strategy for WebhookConfigurations {
             }
             client_config(&hook["clientConfig"], &field("clientConfig"), errors);
             rules(&hook["rules"], &field("rules"), true, errors);
+            selectors(hook, &at, values, errors);
             match_conditions(&hook["matchConditions"], &field("matchConditions"), errors);
         }
     }

@@ -50,7 +50,8 @@ pub struct Schemas {
 }
 
 impl Schemas {
-    fn components(&self, scheme: &Scheme, def: &ResourceDef) -> Arc<Map<String, Value>> {
+    /// The component schemas of `def`'s group version.
+    pub(crate) fn components(&self, scheme: &Scheme, def: &ResourceDef) -> Arc<Map<String, Value>> {
         let key = crate::openapi::gv_path(def.group, def.version);
         // Every write reads; only the first write of a group version builds.
         if let Some(built) = self

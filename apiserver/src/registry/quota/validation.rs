@@ -272,7 +272,12 @@ pub fn cluster_quota(obj: &Value, errors: &mut FieldErrors) {
         errors.required("spec.selector", "must restrict the selected projects");
     }
     if labels.is_object() {
-        label_selector(labels, "spec.selector.labels", errors);
+        crate::registry::validation::meta::label_selector(
+            labels,
+            "spec.selector.labels",
+            true,
+            errors,
+        );
         if !restricting_labels {
             errors.invalid(
                 "spec.selector.labels",
@@ -308,44 +313,6 @@ pub fn cluster_quota(obj: &Value, errors: &mut FieldErrors) {
 /// An empty label selector as Go prints it.
 fn go_label_selector() -> String {
     "&v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}".into()
-}
-
-/// Upstream's `ValidateLabelSelector`: label syntax and operators with their values.
-fn label_selector(selector: &Value, path: &str, errors: &mut FieldErrors) {
-    crate::registry::validation::meta::labels(
-        &selector["matchLabels"],
-        &format!("{path}.matchLabels"),
-        errors,
-    );
-    for (i, r) in selector["matchExpressions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let at = index(&format!("{path}.matchExpressions"), i);
-        let values = r["values"].as_array().map_or(0, Vec::len);
-        match r["operator"].as_str().unwrap_or_default() {
-            "In" | "NotIn" if values == 0 => errors.required(
-                &format!("{at}.values"),
-                "must be specified when `operator` is 'In' or 'NotIn'",
-            ),
-            "Exists" | "DoesNotExist" if values != 0 => errors.forbidden(
-                &format!("{at}.values"),
-                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            ),
-            "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            other => errors.not_supported(
-                &format!("{at}.operator"),
-                Bad::Str(other),
-                &["In", "NotIn", "Exists", "DoesNotExist"],
-            ),
-        }
-        let key_name = r["key"].as_str().unwrap_or_default();
-        for message in names::qualified_name(key_name) {
-            errors.invalid(&format!("{at}.key"), Bad::Str(key_name), &message);
-        }
-    }
 }
 
 #[cfg(test)]

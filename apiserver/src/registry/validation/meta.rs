@@ -36,6 +36,60 @@ pub fn labels(labels: &Value, field: &str, errors: &mut FieldErrors) {
     }
 }
 
+/// Upstream's `ValidateLabelSelector`: `matchLabels` as labels, each requirement's operator
+/// with the values it takes, its key a label name and (when `values` is true) its values label
+/// values.
+pub fn label_selector(selector: &Value, path: &str, values: bool, errors: &mut FieldErrors) {
+    labels(
+        &selector["matchLabels"],
+        &format!("{path}.matchLabels"),
+        errors,
+    );
+    for (i, r) in selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let at = index(&format!("{path}.matchExpressions"), i);
+        let given: Vec<&str> = r["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v.as_str().unwrap_or_default())
+            .collect();
+        let operator = r["operator"].as_str().unwrap_or_default();
+        match operator {
+            "In" | "NotIn" if given.is_empty() => errors.required(
+                &format!("{at}.values"),
+                "must be specified when `operator` is 'In' or 'NotIn'",
+            ),
+            "Exists" | "DoesNotExist" if !given.is_empty() => errors.forbidden(
+                &format!("{at}.values"),
+                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+            ),
+            "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
+            other => errors.invalid(
+                &format!("{at}.operator"),
+                Bad::Str(other),
+                "not a valid selector operator",
+            ),
+        }
+        let key = r["key"].as_str().unwrap_or_default();
+        for message in names::qualified_name(key) {
+            errors.invalid(&format!("{at}.key"), Bad::Str(key), &message);
+        }
+        if values {
+            for (j, value) in given.iter().enumerate() {
+                for message in names::label_value(value) {
+                    let field = index(&format!("{at}.values"), j);
+                    errors.invalid(&field, Bad::Str(value), &message);
+                }
+            }
+        }
+    }
+}
+
 fn annotations(annotations: &Value, field: &str, errors: &mut FieldErrors) {
     let Some(map) = annotations.as_object() else {
         return;
