@@ -306,8 +306,62 @@ fn events_are_served_in_both_groups() {
         "regarding": {"kind": "Deployment", "name": "api", "namespace": "news"},
         "reportingController": "example.com/scaler", "reportingInstance": "scaler-1"});
     let err = c.kubectl_err(&["create", "-f", &c.file("bad.json", &incomplete.to_string())]);
+    // Without an eventTime the event is old-style: only the eventTime is missing.
     assert!(
-        err.contains("action: Required value") && err.contains("eventTime: Required value"),
+        err.contains("eventTime: Required value") && !err.contains("action"),
         "{err}"
     );
+
+    // What a reported event says may not change through events.k8s.io ...
+    let err = c.kubectl_err(&[
+        "patch",
+        "events.v1.events.k8s.io",
+        "api.scaled",
+        "-n",
+        "news",
+        "--type=merge",
+        "-p",
+        r#"{"note":"scaled to 4","reportingInstance":"scaler-2"}"#,
+    ]);
+    assert!(
+        err.contains(r#"message: Invalid value: "scaled to 4": field is immutable"#)
+            && err.contains(r#"reportingInstance: Invalid value: "scaler-2": field is immutable"#),
+        "{err}"
+    );
+    // ... while a series may grow.
+    c.kubectl_ok(&[
+        "patch",
+        "events.v1.events.k8s.io",
+        "api.scaled",
+        "-n",
+        "news",
+        "--type=merge",
+        "-p",
+        r#"{"series":{"count":2,"lastObservedTime":"2026-01-01T00:01:00.000000Z"}}"#,
+    ]);
+    // Core v1 keeps the legacy leniency on updates, but a new-style event names its reporter.
+    c.kubectl_ok(&[
+        "patch",
+        "event",
+        "web.1",
+        "-n",
+        "news",
+        "--type=merge",
+        "-p",
+        r#"{"message":"Started container web again","count":4}"#,
+    ]);
+    let unnamed = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.2"},
+        "involvedObject": {"kind": "Pod", "name": "web", "namespace": "news"},
+        "eventTime": "2026-01-01T00:00:00.000000Z", "reportingInstance": "node-1",
+        "action": "Start", "reason": "Started", "type": "Normal"});
+    let err = c.kubectl_err(&[
+        "--kubeconfig",
+        alice.as_str(),
+        "-n",
+        "news",
+        "create",
+        "-f",
+        &c.file("unnamed.json", &unnamed.to_string()),
+    ]);
+    assert!(err.contains("reportingComponent: Required value"), "{err}");
 }
