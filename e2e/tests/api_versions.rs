@@ -219,6 +219,61 @@ fn autoscalers_are_served_in_v1_and_v2() {
         explained.contains("targetCPUUtilizationPercentage"),
         "{explained}"
     );
+    // Each version's spec as that version has it.
+    let v1_spec = as_alice(&["explain", "hpa.spec", "--api-version=autoscaling/v1"]);
+    assert!(
+        v1_spec.contains("VERSION:    v1")
+            && v1_spec.contains("targetCPUUtilizationPercentage")
+            && !v1_spec.contains("behavior"),
+        "{v1_spec}"
+    );
+    let v2_spec = as_alice(&["explain", "hpa.spec", "--api-version=autoscaling/v2"]);
+    assert!(
+        v2_spec.contains("behavior") && !v2_spec.contains("targetCPUUtilizationPercentage"),
+        "{v2_spec}"
+    );
+
+    // Both versions' discovery names the resource and its subresources alike.
+    for version in ["v1", "v2"] {
+        let raw = parsed(&c.kubectl_ok(&["get", "--raw", &format!("/apis/autoscaling/{version}")]));
+        assert_eq!(raw["groupVersion"], format!("autoscaling/{version}"));
+        let names: Vec<&str> = raw["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "horizontalpodautoscalers",
+                "horizontalpodautoscalers/status"
+            ],
+            "{raw}"
+        );
+        let hpa = &raw["resources"][0];
+        assert_eq!(hpa["kind"], "HorizontalPodAutoscaler", "{raw}");
+        assert_eq!(hpa["shortNames"], json!(["hpa"]), "{raw}");
+        assert!(hpa["namespaced"].as_bool().unwrap(), "{raw}");
+    }
+
+    // What v1 shows as YAML is accepted back as it is, and changes nothing.
+    let before = parsed(&as_alice(&["get", V2, "mem", "-o", "json"]));
+    let yaml = as_alice(&["get", V1, "mem", "-o", "yaml"]);
+    assert!(yaml.starts_with("apiVersion: autoscaling/v1"), "{yaml}");
+    as_alice(&["replace", "-f", &c.file("mem.yaml", &yaml)]);
+    let after = parsed(&as_alice(&["get", V2, "mem", "-o", "json"]));
+    assert_eq!(after["spec"], before["spec"]);
+    // kubectl replace records what it sent as the last applied configuration; nothing else
+    // among the annotations changes (none of v1's round-trip ones stays behind in v2).
+    let others = |o: &Value| {
+        let mut a = o["metadata"]["annotations"].clone();
+        a.as_object_mut()
+            .unwrap()
+            .remove("kubectl.kubernetes.io/last-applied-configuration");
+        a
+    };
+    assert_eq!(others(&after), others(&before));
 }
 
 #[test]
