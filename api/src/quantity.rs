@@ -132,6 +132,104 @@ pub fn milli(text: &str) -> Option<i64> {
     Some((v * 1000.0).ceil().clamp(i64::MIN as f64, i64::MAX as f64) as i64)
 }
 
+/// A quantity as Go's `%#v` prints upstream's `resource.Quantity` (the bad value of field
+/// errors on quantities): its integer amount and scale, its canonical text and format. `None`
+/// for text that is not a quantity or whose amount exceeds the integer form.
+pub fn go_value(text: &str) -> Option<String> {
+    parse(text).ok()?;
+    let (negative, rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let digits_end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let (number, suffix) = rest.split_at(digits_end);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let (format, exponent, binary) = match suffix {
+        "" => ("DecimalSI", 0, 0),
+        "n" => ("DecimalSI", -9, 0),
+        "u" => ("DecimalSI", -6, 0),
+        "m" => ("DecimalSI", -3, 0),
+        "k" => ("DecimalSI", 3, 0),
+        "M" => ("DecimalSI", 6, 0),
+        "G" => ("DecimalSI", 9, 0),
+        "T" => ("DecimalSI", 12, 0),
+        "P" => ("DecimalSI", 15, 0),
+        "E" => ("DecimalSI", 18, 0),
+        "Ki" => ("BinarySI", 0, 10),
+        "Mi" => ("BinarySI", 0, 20),
+        "Gi" => ("BinarySI", 0, 30),
+        "Ti" => ("BinarySI", 0, 40),
+        "Pi" => ("BinarySI", 0, 50),
+        "Ei" => ("BinarySI", 0, 60),
+        e => ("DecimalExponent", e[1..].parse::<i32>().ok()?, 0),
+    };
+    let mantissa: i128 = format!("{whole}{fraction}0").parse::<i128>().ok()? / 10;
+    let mut value = mantissa.checked_mul(1i128 << binary)?;
+    if negative {
+        value = -value;
+    }
+    let scale = exponent - fraction.len() as i32;
+    let amount = i64::try_from(value).ok()?;
+    let canonical = canonical(value, scale, format)?;
+    Some(format!(
+        "resource.Quantity{{i:resource.int64Amount{{value:{amount}, scale:{scale}}}, \
+         d:resource.infDecAmount{{Dec:(*inf.Dec)(nil)}}, s:{canonical:?}, Format:{format:?}}}"
+    ))
+}
+
+/// Upstream's canonical text of `value`×10^`scale` in `format`: the mantissa with its trailing
+/// thousands folded into the suffix (`1500m`, `1k`, `2Ki`).
+fn canonical(mut value: i128, mut scale: i32, format: &str) -> Option<String> {
+    if value == 0 {
+        return Some("0".into());
+    }
+    if format == "BinarySI" && scale >= 0 {
+        let whole = value.checked_mul(10i128.checked_pow(scale as u32)?)?;
+        if whole.abs() >= 1024 {
+            let mut power = 0;
+            let mut v = whole;
+            while v % 1024 == 0 && power < 6 {
+                v /= 1024;
+                power += 1;
+            }
+            let suffix = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][power];
+            return Some(format!("{v}{suffix}"));
+        }
+        (value, scale) = (whole, 0);
+    }
+    while scale.rem_euclid(3) != 0 {
+        value = value.checked_mul(10)?;
+        scale -= 1;
+    }
+    while value % 1000 == 0 && scale < 18 {
+        value /= 1000;
+        scale += 3;
+    }
+    if format == "DecimalExponent" {
+        return Some(match scale {
+            0 => value.to_string(),
+            s => format!("{value}e{s}"),
+        });
+    }
+    let suffix = match scale {
+        -9 => "n",
+        -6 => "u",
+        -3 => "m",
+        0 => "",
+        3 => "k",
+        6 => "M",
+        9 => "G",
+        12 => "T",
+        15 => "P",
+        18 => "E",
+        _ => return None,
+    };
+    Some(format!("{value}{suffix}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +262,22 @@ mod tests {
         assert_eq!(value("2e3"), Some(2000.0));
         assert_eq!(value("500m"), Some(0.5));
         assert_eq!(value("1Gx"), None);
+    }
+
+    #[test]
+    fn quantities_in_go_form() {
+        let go = |t: &str| go_value(t).unwrap();
+        assert_eq!(
+            go("0"),
+            "resource.Quantity{i:resource.int64Amount{value:0, scale:0}, \
+             d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"0\", Format:\"DecimalSI\"}"
+        );
+        assert!(go("-1").contains("{value:-1, scale:0}") && go("-1").contains("s:\"-1\""));
+        assert!(go("-1.5").contains("{value:-15, scale:-1}") && go("-1.5").contains("\"-1500m\""));
+        assert!(go("-2Ki").contains("value:-2048, scale:0") && go("-2Ki").contains("\"-2Ki\""));
+        assert!(go("-3000").contains("s:\"-3k\""));
+        assert!(go("-1e3").contains("s:\"-1e3\", Format:\"DecimalExponent\""));
+        assert_eq!(go_value("x"), None);
     }
 
     #[test]

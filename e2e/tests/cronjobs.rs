@@ -13,7 +13,6 @@ use e2e::{Backend, Cluster};
 const WAIT: Duration = Duration::from_secs(150);
 
 #[test]
-#[ignore = "failed twice in a row without its first job (150 s) after passing on the same binaries minutes before; under investigation"]
 fn a_cron_job_makes_its_job_at_the_scheduled_minute() {
     let c = Cluster::start_with(
         Backend::Embedded,

@@ -99,6 +99,7 @@ impl Registry {
             &certificates::CertificateSigningRequests,
         );
         r.strategy("", "configmaps", &core::ConfigMaps);
+        r.strategy("", "events", &core::events::Events);
         r.strategy("events.k8s.io", "events", &core::events::Events);
         r.strategy(
             "config.openshift.io",

@@ -3,7 +3,7 @@
 //! template, unless suspended, too late, or forbidden by the concurrency policy (`Replace`
 //! deletes the running ones first); the status lists the running jobs and the last schedule
 //! and success times; finished jobs beyond the history limits go. The decisions are in
-//! `decide.rs`; jobs are read through the API at each sync.
+//! `decide.rs`; the cron job and its jobs are read through the API at each sync.
 
 pub mod decide;
 
@@ -353,11 +353,24 @@ async fn sync(cj: &CronJob, ctx: &Context) -> Result<Action, Error> {
 }
 
 async fn reconcile(obj: Arc<Object<CronJob>>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let Some(cj) = obj.object.as_ref() else {
-        return Ok(Action::await_change());
-    };
     let key = key_of(&obj.metadata.meta);
-    ctx.retries.track(&key, sync(cj, &ctx)).await
+    ctx.retries.track(&key, sync_current(&obj, &ctx)).await
+}
+
+/// Syncs the cron job as stored now: the watch's copy may not have its last status write
+/// yet (a sync woken by the job it just made), and a status computed from that copy would
+/// erase the recorded schedule time and make the same minute's job again later.
+async fn sync_current(obj: &Object<CronJob>, ctx: &Context) -> Result<Action, Error> {
+    let meta = &obj.metadata.meta;
+    let api: Api<Object<CronJob>> = Api::namespaced(
+        ctx.client.clone(),
+        meta.namespace.as_deref().unwrap_or_default(),
+    );
+    let name = meta.name.as_deref().unwrap_or_default();
+    match api.get_opt(name).await?.and_then(|o| o.object) {
+        Some(cj) if cj.metadata.uid == meta.uid => sync(&cj, ctx).await,
+        _ => Ok(Action::await_change()),
+    }
 }
 
 fn error_policy(obj: Arc<Object<CronJob>>, error: &Error, ctx: Arc<Context>) -> Action {

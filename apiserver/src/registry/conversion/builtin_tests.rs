@@ -185,5 +185,5 @@ async fn events_of_both_groups_are_one_resource() {
                 "deprecatedCount": 2}),
         )
         .await
-        .failure(422, "Invalid", "Event.events.k8s.io \"bad\" is invalid: [action: Required value, eventTime: Required value, deprecatedCount: Invalid value: \"\": needs to be unset]");
+        .failure(422, "Invalid", "Event.events.k8s.io \"bad\" is invalid: [eventTime: Required value, count: Invalid value: \"\": needs to be unset]");
 }
