@@ -33,6 +33,7 @@ mod test_store;
 mod testing;
 pub mod watch;
 pub mod webhook_client;
+mod write_fence;
 
 use std::sync::Arc;
 
@@ -54,6 +55,8 @@ pub struct ApiServer {
     pub metrics: Arc<metrics::Metrics>,
     /// Per-resource caches serving watches and `resourceVersion=0` lists.
     pub watch_caches: Arc<watch::cache::WatchCaches>,
+    /// This server's latest write of each resource (`fresh_cached_object` waits for it).
+    write_fence: Arc<write_fence::WriteFence>,
     /// RBAC over every resource request.
     pub authorizer: Arc<authz::authorizer::Authorizer>,
     /// Signs and verifies service-account tokens (none: bearer tokens are refused).
@@ -124,13 +127,18 @@ pub(crate) type Shared = Arc<ApiServer>;
 impl ApiServer {
     pub fn new(scheme: Scheme, store: Arc<dyn storage::Store>, address: String) -> Self {
         let metrics = Arc::new(metrics::Metrics::default());
-        let store: Arc<dyn storage::Store> =
-            Arc::new(metered_store::MeteredStore::new(store, metrics.clone()));
+        let write_fence = Arc::new(write_fence::WriteFence::default());
+        let store: Arc<dyn storage::Store> = Arc::new(metered_store::MeteredStore::new(
+            store,
+            metrics.clone(),
+            write_fence.clone(),
+        ));
         Self {
             registry: registry::Registry::new(&scheme),
             custom_resources: custom_resources::CustomResources::new(&scheme),
             scheme,
             watch_caches: Arc::new(watch::cache::WatchCaches::new(store.clone())),
+            write_fence,
             authorizer: Arc::default(),
             service_account_tokens: None,
             verified_tokens: Default::default(),

@@ -1,6 +1,6 @@
 //! The store as the API server uses it, timed: every operation's latency goes to
 //! `etcd_request_duration_seconds` by operation and type (the resource of its key, as
-//! upstream labels it), whatever the backend.
+//! upstream labels it), whatever the backend. Committed writes are noted in the write fence.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,17 +15,19 @@ use storage::{
 };
 
 use crate::metrics::Metrics;
+use crate::write_fence::WriteFence;
 
 pub struct MeteredStore {
     inner: Arc<dyn Store>,
     metrics: Arc<Metrics>,
+    fence: Arc<WriteFence>,
     /// Histograms already looked up, by operation and type (no allocation on a hit).
     histograms: RwLock<HashMap<&'static str, HashMap<String, Histogram>>>,
 }
 
 /// The part of a storage key that names its resource, `/registry/<group|core>/<plural>`: a
 /// slice of the key, so that looking up its histogram allocates nothing.
-fn resource_prefix(key: &str) -> &str {
+pub(crate) fn resource_prefix(key: &str) -> &str {
     let Some(rest) = key.strip_prefix("/registry/") else {
         return "";
     };
@@ -39,10 +41,11 @@ fn resource_prefix(key: &str) -> &str {
 }
 
 impl MeteredStore {
-    pub fn new(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(inner: Arc<dyn Store>, metrics: Arc<Metrics>, fence: Arc<WriteFence>) -> Self {
         MeteredStore {
             inner,
             metrics,
+            fence,
             histograms: RwLock::default(),
         }
     }
@@ -125,9 +128,21 @@ impl Store for MeteredStore {
     async fn txn(&self, txn: Txn) -> Result<TxnOutcome> {
         let (operation, key) = txn_operation(&txn);
         let key = key.to_string();
+        // The first op's key is `key`; most transactions have no other (no allocation then).
+        let others: Vec<String> = txn
+            .ops
+            .iter()
+            .skip(1)
+            .map(|op| op.key().to_string())
+            .collect();
         let started = Instant::now();
         let result = self.inner.txn(txn).await;
         self.observe(operation, &key, started);
+        if let Ok(TxnOutcome::Committed { revision, .. }) = &result {
+            for written in std::iter::once(&key).chain(&others) {
+                self.fence.note(written, *revision);
+            }
+        }
         result
     }
 
@@ -155,6 +170,9 @@ impl Store for MeteredStore {
         let started = Instant::now();
         let result = self.inner.create(key, value).await;
         self.observe("create", key, started);
+        if let Ok(kv) = &result {
+            self.fence.note(key, kv.mod_revision);
+        }
         result
     }
 }

@@ -98,6 +98,27 @@ impl ApiServer {
             .and_then(|c| serde_json::from_slice(&c.json).ok()))
     }
 
+    /// As `cached_object`, for reads on every request that must still see this server's own
+    /// writes at once (a security policy just created): the cache is read once it holds the
+    /// server's latest write of the kind (moments after it), the store if that does not come.
+    pub(crate) async fn fresh_cached_object(
+        &self,
+        def: &api::ResourceDef,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        /// Longer than a healthy cache ever lags; a store read is the answer after it.
+        const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
+        let cache = self.watch_caches.of(def).await?;
+        let written = self.write_fence.latest(&def.key_prefix());
+        if !cache.caught_up(written, CATCH_UP).await {
+            return self.get_object(def, namespace, name).await;
+        }
+        Ok(cache
+            .get(&def.key(namespace, name))
+            .and_then(|c| serde_json::from_slice(&c.json).ok()))
+    }
+
     /// The namespace `name`, from the watch cache, or from the store when the cache has not
     /// seen it yet (a namespace created a moment ago), as upstream's namespace lister falls
     /// back to a live lookup. Several admission plugins read it on every pod create: each

@@ -190,6 +190,8 @@ pub struct Cache {
     broken: AtomicBool,
     /// Watchers closed because their buffer was full.
     pub slow_closed: std::sync::atomic::AtomicU64,
+    /// The revision the cache is current at, for those waiting to read a write.
+    progress: tokio::sync::watch::Sender<Revision>,
     /// Batches of changes applied so far (what was derived from the objects at one count is
     /// still valid at the same count).
     changes: std::sync::atomic::AtomicU64,
@@ -210,6 +212,7 @@ impl Cache {
             }),
             broken: AtomicBool::new(false),
             slow_closed: Default::default(),
+            progress: tokio::sync::watch::Sender::new(revision),
             changes: Default::default(),
         });
         tokio::spawn(feed(cache.clone(), events));
@@ -229,6 +232,18 @@ impl Cache {
     /// How many batches of changes the cache has applied.
     pub fn changes(&self) -> u64 {
         self.changes.load(Ordering::Acquire)
+    }
+
+    /// Whether the cache holds every change up to `revision`, waiting for it at most `limit`
+    /// (false when it did not come in time or the cache broke).
+    pub async fn caught_up(&self, revision: Revision, limit: std::time::Duration) -> bool {
+        let mut progress = self.progress.subscribe();
+        let reached = *progress.borrow_and_update() >= revision
+            || matches!(
+                tokio::time::timeout(limit, progress.wait_for(|r| *r >= revision)).await,
+                Ok(Ok(_))
+            );
+        reached && !self.is_broken()
     }
 
     /// The object stored under `key`, as the cache holds it.
@@ -309,6 +324,7 @@ impl Cache {
             }
         }
         state.revision = state.revision.max(response.revision);
+        self.progress.send_replace(state.revision);
         let mut slow = 0;
         state.watchers.retain(|w| {
             let mut offer = |m: Message| match w.sender.try_send(m) {

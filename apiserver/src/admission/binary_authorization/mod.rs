@@ -240,7 +240,8 @@ async fn policy(server: &ApiServer) -> Result<Option<AdmissionPolicy>, ApiError>
     else {
         return Ok(None);
     };
-    let Some(obj) = server.get_object(def, None, POLICY_NAME).await? else {
+    // As the image trust policy: every pod create asks (`image_trust::policy::current`).
+    let Some(obj) = server.fresh_cached_object(def, None, POLICY_NAME).await? else {
         return Ok(None);
     };
     AdmissionPolicy::parse(&obj["spec"]).map(Some).map_err(|p| {

@@ -34,7 +34,12 @@ pub async fn current(server: &ApiServer) -> Result<Option<Arc<Compiled>>, ApiErr
     else {
         return Ok(None);
     };
-    let Some(obj) = server.get_object(def, None, TRUST_POLICY_NAME).await? else {
+    // Read on every pod create, and most clusters have none: from memory, yet a policy just
+    // written is in force at once.
+    let Some(obj) = server
+        .fresh_cached_object(def, None, TRUST_POLICY_NAME)
+        .await?
+    else {
         return Ok(None);
     };
     let cache = &server.admission.state.image_trust.policy;

@@ -196,6 +196,7 @@ fn detached(revision: Revision) -> Cache {
         }),
         broken: AtomicBool::new(false),
         slow_closed: Default::default(),
+        progress: tokio::sync::watch::Sender::new(revision),
         changes: Default::default(),
     }
 }
@@ -341,4 +342,25 @@ async fn the_first_list_is_read_in_pages_at_one_revision() {
     assert_eq!(revision, 6);
     let json: Value = serde_json::from_slice(&objects[&format!("{PREFIX}a/o3")].json).unwrap();
     assert_eq!(json["metadata"]["resourceVersion"], "4");
+}
+
+#[tokio::test]
+async fn a_reader_waits_until_the_cache_holds_a_revision() {
+    let cache = Arc::new(detached(10));
+    let moment = std::time::Duration::from_millis(20);
+    assert!(cache.caught_up(10, moment).await);
+    assert!(!cache.caught_up(12, moment).await);
+    let feeder = cache.clone();
+    let feed = tokio::spawn(async move {
+        tokio::time::sleep(moment).await;
+        feeder.apply(&response(12, vec![put("a/x", 12)]));
+    });
+    assert!(
+        cache
+            .caught_up(12, std::time::Duration::from_secs(30))
+            .await
+    );
+    feed.await.unwrap();
+    cache.fail();
+    assert!(!cache.caught_up(12, moment).await);
 }

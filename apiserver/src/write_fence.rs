@@ -1,0 +1,71 @@
+//! The revision of this server's latest write of each resource, so that a read from a watch
+//! cache can first wait until the cache holds it: the few reads made on every request that
+//! must still see a write at once (a security policy just created) are then served from
+//! memory, as upstream's consistent reads from cache are. Writes by other API servers sharing
+//! the store are not seen here; those reach the cache as an informer's would.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use storage::Revision;
+
+use crate::metered_store::resource_prefix;
+
+#[derive(Default)]
+pub struct WriteFence {
+    /// By resource prefix (`/registry/<group|core>/<plural>`).
+    latest: RwLock<HashMap<String, AtomicU64>>,
+}
+
+impl WriteFence {
+    /// Notes a committed write of `key` at `revision`.
+    pub fn note(&self, key: &str, revision: Revision) {
+        let resource = resource_prefix(key);
+        if resource.is_empty() {
+            return;
+        }
+        if let Some(latest) = self
+            .latest
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(resource)
+        {
+            latest.fetch_max(revision, Ordering::AcqRel);
+            return;
+        }
+        self.latest
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(resource.to_string())
+            .or_default()
+            .fetch_max(revision, Ordering::AcqRel);
+    }
+
+    /// The revision of the latest write under `prefix` (a resource's key prefix), 0 if none.
+    pub fn latest(&self, prefix: &str) -> Revision {
+        self.latest
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(resource_prefix(prefix))
+            .map_or(0, |r| r.load(Ordering::Acquire))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_write_of_each_resource_is_kept() {
+        let fence = WriteFence::default();
+        assert_eq!(fence.latest("/registry/core/pods/"), 0);
+        fence.note("/registry/core/pods/ns/a", 7);
+        fence.note("/registry/core/pods/ns/b", 5);
+        fence.note("/registry/apps/deployments/ns/a", 9);
+        fence.note("/elsewhere", 11);
+        assert_eq!(fence.latest("/registry/core/pods/"), 7);
+        assert_eq!(fence.latest("/registry/apps/deployments/"), 9);
+        assert_eq!(fence.latest("/registry/core/services/"), 0);
+    }
+}
