@@ -669,7 +669,7 @@ mod tests {
     async fn reach(
         pool: &crate::pool::Pool,
         entry: &Entry,
-    ) -> Result<hyper::client::conn::http1::SendRequest<crate::Body>, crate::pool::ConnectError>
+    ) -> Result<hyper::client::conn::http1::SendRequest<crate::body::Body>, crate::pool::ConnectError>
     {
         let endpoint = &entry.backend.endpoints[0];
         let upstream = endpoint.upstream.as_ref().unwrap();

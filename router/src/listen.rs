@@ -35,11 +35,7 @@ pub async fn serve_http(listener: TcpListener, proxy: Arc<Proxy>) {
         let local_port = stream.local_addr().map_or(0, |a| a.port());
         let proxy = proxy.clone();
         tokio::spawn(async move {
-            let conn = Conn {
-                peer,
-                local_port,
-                tls: false,
-            };
+            let conn = Conn::new(peer, local_port, false);
             serve_connection(TokioIo::new(stream), proxy, conn).await;
         });
     }
@@ -52,7 +48,8 @@ where
     proxy.metrics.connections.fetch_add(1, Ordering::Relaxed);
     // The routes this connection is counted on, released when it ends.
     let tracked = Arc::new(Tracked::default());
-    let service = service_fn(move |req| proxy.clone().serve(req, conn, tracked.clone()));
+    let conn = Arc::new(conn);
+    let service = service_fn(move |req| proxy.clone().serve(req, conn.clone(), tracked.clone()));
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
@@ -123,11 +120,7 @@ pub async fn serve_https(listener: TcpListener, proxy: Arc<Proxy>, tls: Arc<rust
             let Ok(tls) = acceptor.accept(stream).await else {
                 return;
             };
-            let conn = Conn {
-                peer,
-                local_port,
-                tls: true,
-            };
+            let conn = Conn::new(peer, local_port, true);
             serve_connection(TokioIo::new(tls), proxy, conn).await;
         });
     }

@@ -16,7 +16,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::Body;
+use crate::body::Body;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per backend address.
@@ -203,7 +203,6 @@ impl http_body::Body for Returning {
 pub(crate) mod tests {
     use super::*;
     use crate::certs::upstream_client;
-    use http_body_util::{BodyExt, Empty};
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     use rustls::pki_types::pem::PemObject;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -277,7 +276,7 @@ pub(crate) mod tests {
         let mut sender = pool.get(addr, Some(&trusting), 1).await.unwrap();
         let request = hyper::Request::get("/")
             .header("host", "backend")
-            .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
+            .body(Body::Empty)
             .unwrap();
         assert_eq!(sender.send_request(request).await.unwrap().status(), 200);
         let distrusting = upstream_client(&other_pem).unwrap();

@@ -142,12 +142,17 @@ impl Table {
     /// `Endpoint::down_until`, one for every table since entries outlive the table that
     /// first held them.
     pub fn now_ms(&self) -> u64 {
-        static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        EPOCH
-            .get_or_init(std::time::Instant::now)
-            .elapsed()
-            .as_millis() as u64
+        now_ms()
     }
+}
+
+/// The router's clock in milliseconds (see `Table::now_ms`).
+pub fn now_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 /// `*.<domain>` of a host: the key a wildcard route serving it has (one label replaced).
