@@ -22,6 +22,7 @@ mod page;
 mod pool;
 mod proxy;
 mod sni;
+mod stats;
 mod status;
 mod table;
 mod tunnel;

@@ -181,11 +181,21 @@ async fn splice(proxy: Arc<Proxy>, name: String, peer: SocketAddr, mut client: T
             Ok(Ok(mut server)) => {
                 let _ = server.set_nodelay(true);
                 endpoint.active.fetch_add(1, Ordering::Relaxed);
-                crate::tunnel::splice(&mut client, &mut server, idle).await;
+                let counters = [&entry.stats.counters, &endpoint.stats.counters];
+                counters.iter().for_each(|c| c.sent(0));
+                let (sent, received) = crate::tunnel::splice(&mut client, &mut server, idle).await;
                 endpoint.active.fetch_sub(1, Ordering::Relaxed);
+                for c in counters {
+                    c.bytes_in(sent);
+                    c.bytes_out(received);
+                }
                 return;
             }
-            _ => endpoint.down_until.store(now + 5_000, Ordering::Relaxed),
+            _ => {
+                entry.stats.counters.connection_error();
+                endpoint.stats.counters.connection_error();
+                endpoint.down_until.store(now + 5_000, Ordering::Relaxed);
+            }
         }
     }
     let _ = client.shutdown().await;

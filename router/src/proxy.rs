@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -19,6 +19,7 @@ use crate::body::Body;
 use crate::limits::Tracked;
 use crate::metrics::Metrics;
 use crate::pool::{ConnectError, Pool, Returning};
+use crate::stats::{self, Outgoing};
 use crate::table::{Current, Entry, Insecure, Termination};
 
 /// How long a backend has to send its response head (HAProxy's `timeout server`), unless
@@ -142,7 +143,9 @@ impl Proxy {
             return Err(Rejected);
         }
         let now = crate::table::now_ms();
-        Ok(self.forward(req, conn, host, &entry, now).await)
+        let response = self.forward(req, conn, host, &entry, now).await;
+        entry.stats.counters.responded(response.status().as_u16());
+        Ok(response)
     }
 
     async fn forward(
@@ -162,6 +165,7 @@ impl Proxy {
         prepare_headers(&mut parts.headers, &host, conn, entry, upgrade.is_some());
         parts.uri = backend_uri(&parts.uri, entry);
         parts.version = hyper::Version::HTTP_11;
+        let bytes_in = stats::request_bytes(&parts, &body);
         let mut request = Request::from_parts(parts, Body::Incoming(body));
         let backend = &entry.backend;
         for _ in 0..ATTEMPTS {
@@ -176,6 +180,8 @@ impl Proxy {
             let mut sender = match self.pool.get(endpoint.addr, tls, trust).await {
                 Ok(sender) => sender,
                 Err(failed) => {
+                    entry.stats.counters.connection_error();
+                    endpoint.stats.counters.connection_error();
                     if let ConnectError::Untrusted(_) = failed {
                         self.metrics
                             .untrusted_backend(&entry.namespace, &entry.name);
@@ -188,10 +194,16 @@ impl Proxy {
             };
             endpoint.active.fetch_add(1, Ordering::Relaxed);
             let timeout = entry.policy.timeout.unwrap_or(SERVER_TIMEOUT);
+            let started = Instant::now();
             let sent = tokio::time::timeout(timeout, sender.try_send_request(request)).await;
             endpoint.active.fetch_sub(1, Ordering::Relaxed);
+            let server = &endpoint.stats.counters;
             let response = match sent {
-                Err(_) => return page_response(crate::page::gateway_timeout()),
+                Err(_) => {
+                    server.sent(bytes_in);
+                    server.responded(StatusCode::GATEWAY_TIMEOUT.as_u16());
+                    return page_response(crate::page::gateway_timeout());
+                }
                 Ok(Ok(response)) => response,
                 Ok(Err(mut failed)) => match failed.take_message() {
                     // Not sent (the pooled connection had closed): try again.
@@ -199,9 +211,18 @@ impl Proxy {
                         request = unsent;
                         continue;
                     }
-                    None => return status(StatusCode::BAD_GATEWAY),
+                    None => {
+                        server.sent(bytes_in);
+                        return status(StatusCode::BAD_GATEWAY);
+                    }
                 },
             };
+            let took = started.elapsed();
+            for counters in [server, &entry.stats.counters] {
+                counters.sent(bytes_in);
+                counters.took(took);
+            }
+            server.responded(response.status().as_u16());
             let set_cookie = match (&entry.cookie_name, &sticky) {
                 (Some(name), s) if s.as_deref() != Some(endpoint.cookie.as_str()) => {
                     Some(set_cookie(name, &endpoint.cookie, entry.secure_cookie))
@@ -209,7 +230,8 @@ impl Proxy {
                 _ => None,
             };
             let back = (endpoint.addr, trust);
-            return self.respond(response, sender, back, entry, upgrade, set_cookie);
+            let out = Outgoing::new(entry.clone(), i);
+            return self.respond(response, sender, back, (entry, out), upgrade, set_cookie);
         }
         unavailable()
     }
@@ -219,7 +241,7 @@ impl Proxy {
         mut response: Response<Incoming>,
         sender: hyper::client::conn::http1::SendRequest<Body>,
         (addr, trust): (SocketAddr, u64),
-        entry: &Entry,
+        (entry, mut out): (&Entry, Outgoing),
         upgrade: Option<hyper::upgrade::OnUpgrade>,
         set_cookie: Option<HeaderValue>,
     ) -> Response<Body> {
@@ -252,8 +274,9 @@ impl Proxy {
             headers.append(header::SET_COOKIE, cookie);
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
         }
+        out.add(stats::response_head_bytes(&response));
         let (parts, body) = response.into_parts();
-        let body = Returning::new(body, self.pool.clone(), addr, trust, sender);
+        let body = Returning::new(body, self.pool.clone(), addr, trust, sender, out);
         Response::from_parts(parts, Body::Returning(body))
     }
 }

@@ -14,6 +14,7 @@ use rustls::sign::CertifiedKey;
 pub use crate::annotations::Balance;
 use crate::annotations::Policy;
 use crate::limits::Limiter;
+use crate::stats::{RouteStats, ServerStats};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Termination {
@@ -47,6 +48,8 @@ pub struct Endpoint {
     pub down_until: AtomicU64,
     /// Reencrypt: how to reach it over TLS (shared by the endpoints of one service).
     pub upstream: Option<Arc<Upstream>>,
+    /// Its counters (HAProxy's server's).
+    pub stats: Arc<ServerStats>,
 }
 
 /// How a reencrypt route reaches one of its services over TLS.
@@ -87,6 +90,8 @@ pub struct Entry {
     pub policy: Policy,
     /// The route's connection limits (kept across tables, so a change does not reset them).
     pub limiter: Option<Arc<Limiter>>,
+    /// Its counters (HAProxy's backend's), kept across tables too.
+    pub stats: Arc<RouteStats>,
 }
 
 impl Entry {
@@ -266,6 +271,7 @@ mod tests {
             secure_cookie: false,
             policy: Policy::parse(&Default::default()),
             limiter: None,
+            stats: crate::stats::Registry::default().route("ns", "r", Termination::None),
         }
     }
 
