@@ -19,6 +19,8 @@ use crate::table::{Entry, Termination};
 
 /// The responses' classes as HAProxy counts them (`hrsp_1xx` .. `hrsp_5xx`, `hrsp_other`).
 const CODES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+/// Servers reported at most (upstream's exporter's default `ServerThreshold`).
+const SERVER_THRESHOLD: usize = 500;
 /// How many of the last response times the average covers (HAProxy's sliding window).
 const WINDOW: u64 = 1024;
 
@@ -207,12 +209,23 @@ impl Registry {
                 ));
             }
         }
-        let servers: Vec<(String, &Counters)> = servers
-            .iter()
-            .map(|(l, s)| (l.clone(), &s.counters))
-            .collect();
         family(text, "backend", &backends);
-        family(text, "server", &servers);
+        // Above upstream's threshold, servers are not reported (a scrape of 10,000 routes
+        // stays a few megabytes).
+        let name = "haproxy_exporter_server_threshold";
+        let _ = writeln!(
+            text,
+            "# HELP {name} Number of servers tracked and the current threshold value.\n\
+             # TYPE {name} gauge\n{name}{{type=\"current\"}} {}\n{name}{{type=\"limit\"}} {SERVER_THRESHOLD}",
+            servers.len()
+        );
+        if servers.len() <= SERVER_THRESHOLD {
+            let servers: Vec<(String, &Counters)> = servers
+                .iter()
+                .map(|(l, s)| (l.clone(), &s.counters))
+                .collect();
+            family(text, "server", &servers);
+        }
     }
 }
 
@@ -395,6 +408,16 @@ mod tests {
         ] {
             assert!(text.contains(&format!("{line}\n")), "{line} not in\n{text}");
         }
+        assert!(text.contains("haproxy_exporter_server_threshold{type=\"current\"} 1\n"));
+        // Beyond the threshold, servers are left out.
+        let many: Vec<_> = (0..=SERVER_THRESHOLD)
+            .map(|i| route.server(&format!("ept:web:http:10.0.{}.{}:80", i / 256, i % 256)))
+            .collect();
+        let mut text = String::new();
+        registry.render(&mut text);
+        assert!(!text.contains("haproxy_server_"), "{text}");
+        assert!(text.contains("haproxy_backend_connections_total{"));
+        drop(many);
         drop(server);
         let mut text = String::new();
         registry.render(&mut text);
