@@ -7,19 +7,27 @@
 # HAProxy is configured as OpenShift's router template configures it (regular-expression maps,
 # TLS through the loopback hop to fe_sni with the PROXY protocol, cookies, forwarded headers).
 # HAProxy's maxconn is 4000 (the file limit here allows no more; the load opens at most 64).
-# Both routers run one thread pinned to CPU 1 (the router: TOKIO_WORKER_THREADS=1); the load,
+# Both routers run one thread pinned to CPU 1 (the router: ROUTER_THREADS=1); the load,
 # the backends and the API server share CPU 0. TLS: one RSA-2048 certificate for
 # *.apps.oxshift.local on both, no session tickets or cache.
 #
+# Each case is measured ROUNDS times per proxy, alternated (router, HAProxy, router, HAProxy,
+# ...): every run is printed, then each side's medians (rps, p50, p99 taken separately) and the
+# ratios of the medians.
+#
 # Usage: hack/bench-router.sh   (needs release binaries: cargo build --release -p oxshift -p load)
-# Environment: BIN (default $CARGO_TARGET_DIR/release or target/release), SECONDS_EACH (10 s per
-# measurement; each is taken twice per router, alternated, and the better kept).
+# Environment: BIN (default $CARGO_TARGET_DIR/release or target/release), SECONDS_EACH (8 s per
+# run), ROUNDS (3), CASES (default "1-http 1-edge-tls 1-passthrough 1000-http 1000-edge-tls
+# 1000-passthrough rss"; e.g. CASES=1-http for the plain HTTP case with one route alone).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${BIN:-${CARGO_TARGET_DIR:-$root/target}/release}"
 oxshift="$bin/oxshift"
 load="$bin/oxshift-load"
-seconds="${SECONDS_EACH:-10}"
+seconds="${SECONDS_EACH:-8}"
+rounds="${ROUNDS:-3}"
+cases="${CASES:-1-http 1-edge-tls 1-passthrough 1000-http 1000-edge-tls 1000-passthrough rss}"
+wanted() { case " $cases " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 for tool in "$oxshift" "$load" haproxy kubectl openssl taskset; do
   command -v "$tool" >/dev/null || { echo "bench-router: $tool is missing" >&2; exit 1; }
 done
@@ -111,7 +119,7 @@ wait_admitted() {
   exit 1
 }
 
-TOKIO_WORKER_THREADS=1 taskset -c 1 "$oxshift" router --kubeconfig "$work/data/router.kubeconfig" \
+ROUTER_THREADS="${ROUTER_THREADS:-1}" taskset -c 1 "$oxshift" router --kubeconfig "$work/data/router.kubeconfig" \
   --http "$router_http" --https "$router_https" --stats "$router_stats" >"$work/router.log" 2>&1 &
 router_pid=$!
 track "$router_pid"
@@ -261,14 +269,26 @@ measure() { # address hosts-file mode connections
     print v["rps"], v["p50_ms"], v["p99_ms"], v["errors"]}'
 }
 
-# Of two measurements, the one with more requests per second.
-better() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); print (x[1] + 0 >= y[1] + 0 ? a : b) }'; }
+# The median of numbers (the middle one; of an even count, the mean of the middle two).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# "<rps> <p50> <p99> <errors>" of runs: the median of each column, errors summed.
+medians() {
+  local rps=() p50=() p99=() errors=0 run a b c e
+  for run in "$@"; do
+    read -r a b c e <<<"$run"
+    rps+=("$a") p50+=("$b") p99+=("$c") errors=$((errors + e))
+  done
+  echo "$(median "${rps[@]}") $(median "${p50[@]}") $(median "${p99[@]}") $errors"
+}
 
 report=()
 run_size() {
-  local n=$1 from=$2
+  local n=$1 from=$2 test any=""
+  for test in http edge-tls passthrough; do wanted "$n-$test" && any=1; done
   routes "$from" "$n" rep >"$work/routes-$n.json"
   kubectl create -f "$work/routes-$n.json" >/dev/null
+  [ -z "$any" ] && return 0
   wait_routes $((3 * n))
   wait_admitted $((3 * n))
   for k in r e p; do
@@ -277,38 +297,45 @@ run_size() {
   haproxy_config "$n"
   [ -n "${haproxy_pid:-}" ] && { kill "$haproxy_pid"; wait "$haproxy_pid" 2>/dev/null || true; }
   start_haproxy
-  local test address_r address_h hosts mode conns r h
+  local address_r address_h hosts mode conns i r h started
   for test in http edge-tls passthrough; do
+    wanted "$n-$test" || continue
     case $test in
       http) hosts="$work/hosts-r.txt" mode=http conns=64 address_r=$router_http address_h=$haproxy_http ;;
       edge-tls) hosts="$work/hosts-e.txt" mode=tls conns=32 address_r=$router_https address_h=$haproxy_https ;;
       passthrough) hosts="$work/hosts-p.txt" mode=tls conns=32 address_r=$router_https address_h=$haproxy_https ;;
     esac
-    # Alternated (router, HAProxy, HAProxy, router) and the better run of each kept: the
-    # machine's other load comes and goes.
-    local r1 h1 h2 r2
-    r1="$(measure "$address_r" "$hosts" "$mode" "$conns")"
-    h1="$(measure "$address_h" "$hosts" "$mode" "$conns")"
-    h2="$(measure "$address_h" "$hosts" "$mode" "$conns")"
-    r2="$(measure "$address_r" "$hosts" "$mode" "$conns")"
-    r="$(better "$r1" "$r2")"
-    h="$(better "$h1" "$h2")"
-    report+=("$n $test $r $h")
+    # Alternated, so that the machine's other load, which comes and goes, falls on both.
+    local runs_r=() runs_h=()
+    started=$SECONDS
+    for ((i = 1; i <= rounds; i++)); do
+      r="$(measure "$address_r" "$hosts" "$mode" "$conns")"
+      h="$(measure "$address_h" "$hosts" "$mode" "$conns")"
+      printf '%-6s %-12s run %d: router %s | haproxy %s | load %s\n' "$n" "$test" "$i" "$r" "$h" \
+        "$(cut -d' ' -f1 /proc/loadavg)"
+      runs_r+=("$r") runs_h+=("$h")
+    done
+    echo "$n $test: $((SECONDS - started)) s"
+    report+=("$n $test $(medians "${runs_r[@]}") $(medians "${runs_h[@]}")")
   done
 }
 
 run_size 1 1
-run_size 1000 2
+case " $cases " in *" 1000-"* | *" rss "*) run_size 1000 2 ;; esac
 
 # Memory with 10,000 routes (the 3,000 above and 7,000 plain ones more).
-routes 1001 8000 r >"$work/routes-more.json"
-kubectl create -f "$work/routes-more.json" >/dev/null
-wait_routes 10000
-wait_admitted 10000
-sleep 2
-rss_kib="$(awk '/^VmRSS/{print $2}' "/proc/$router_pid/status")"
+rss_kib=""
+if wanted rss; then
+  routes 1001 8000 r >"$work/routes-more.json"
+  kubectl create -f "$work/routes-more.json" >/dev/null
+  wait_routes 10000
+  wait_admitted 10000
+  sleep 2
+  rss_kib="$(awk '/^VmRSS/{print $2}' "/proc/$router_pid/status")"
+fi
 
-printf '\n%-6s %-12s | %-28s | %-28s | %s\n' routes test "router rps p50 p99 (ms)" "haproxy rps p50 p99 (ms)" "router/haproxy rps, p99"
+printf '\nmedians of %d runs of %d s each\n' "$rounds" "$seconds"
+printf '%-6s %-12s | %-28s | %-28s | %s\n' routes test "router rps p50 p99 (ms)" "haproxy rps p50 p99 (ms)" "router/haproxy rps, p99"
 for line in "${report[@]}"; do
   read -r n test rr rp50 rp99 rerr hr hp50 hp99 herr <<<"$line"
   ratio="$(awk -v a="$rr" -v b="$hr" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
@@ -316,4 +343,5 @@ for line in "${report[@]}"; do
   printf '%-6s %-12s | %8s %8s %8s e=%-3s | %8s %8s %8s e=%-3s | %sx, %sx\n' \
     "$n" "$test" "$rr" "$rp50" "$rp99" "$rerr" "$hr" "$hp50" "$hp99" "$herr" "$ratio" "$p99ratio"
 done
-echo "router RSS with 10000 routes: $((rss_kib / 1024)) MiB"
+[ -n "$rss_kib" ] && echo "router RSS with 10000 routes: $((rss_kib / 1024)) MiB"
+true

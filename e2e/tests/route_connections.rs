@@ -310,4 +310,67 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
     };
     assert!(failures("bad") >= 3, "{metrics}");
     assert_eq!(failures("good"), 0, "{metrics}");
+
+    // Per route and per server, under the names of upstream's HAProxy exporter.
+    let value = |series: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .map(|n| n.parse::<f64>().unwrap())
+    };
+    let web = "backend=\"http\",namespace=\"conn\",route=\"web\"";
+    let web_server = format!(
+        "server=\"127.0.0.1:{port}\",namespace=\"conn\",route=\"web\",pod=\"\",service=\"web\""
+    );
+    // The kept-alive connection's two requests and the polls before them, all answered.
+    for series in [
+        format!("haproxy_backend_http_responses_total{{{web},code=\"2xx\"}}"),
+        format!("haproxy_server_http_responses_total{{{web_server},code=\"2xx\"}}"),
+        format!("haproxy_backend_connections_total{{{web}}}"),
+    ] {
+        assert!(
+            value(&series).is_some_and(|n| n >= 3.0),
+            "{series} in\n{metrics}"
+        );
+    }
+    for series in [
+        format!("haproxy_backend_bytes_in_total{{{web}}}"),
+        format!("haproxy_backend_bytes_out_total{{{web}}}"),
+        format!("haproxy_server_bytes_out_total{{{web_server}}}"),
+        format!("haproxy_backend_http_average_response_latency_milliseconds{{{web}}}"),
+    ] {
+        assert!(
+            value(&series).is_some_and(|n| n > 0.0),
+            "{series} in\n{metrics}"
+        );
+    }
+    let good = "backend=\"https\",namespace=\"conn\",route=\"good\"";
+    let bad = "backend=\"https\",namespace=\"conn\",route=\"bad\"";
+    assert!(
+        value(&format!(
+            "haproxy_backend_http_responses_total{{{good},code=\"2xx\"}}"
+        ))
+        .is_some_and(|n| n >= 2.0),
+        "{metrics}"
+    );
+    // The refused route's requests: 503s, each after failed connections, none answered.
+    assert_eq!(
+        value(&format!(
+            "haproxy_backend_http_responses_total{{{bad},code=\"5xx\"}}"
+        )),
+        Some(3.0),
+        "{metrics}"
+    );
+    assert!(
+        value(&format!("haproxy_backend_connection_errors_total{{{bad}}}"))
+            .is_some_and(|n| n >= 3.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        value(&format!(
+            "haproxy_backend_http_responses_total{{{bad},code=\"2xx\"}}"
+        )),
+        Some(0.0),
+        "{metrics}"
+    );
 }

@@ -75,6 +75,17 @@ pub struct RouterArgs {
     /// Where `/healthz` and `/metrics` are served.
     #[arg(long, default_value = "127.0.0.1:1936")]
     stats: SocketAddr,
+    /// Threads serving connections (HAProxy's `nbthread`; 0: one per CPU). With 1, the router
+    /// runs on that one thread alone.
+    #[arg(long, env = "ROUTER_THREADS", default_value_t = 0)]
+    threads: usize,
+}
+
+impl RouterArgs {
+    /// The number of threads asked for, if any.
+    pub fn threads(&self) -> Option<usize> {
+        (self.threads > 0).then_some(self.threads)
+    }
 }
 
 /// `oxshift router`.

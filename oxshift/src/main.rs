@@ -294,8 +294,7 @@ fn admission_config(args: &StartArgs) -> Result<apiserver::admission::Config, Bo
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-#[tokio::main]
-async fn main() {
+fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(controllers::quiet_client_logs(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -303,6 +302,33 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // A router asked for one thread runs everything on it (no work stealing to pay for).
+    let threads = match &cli.command {
+        Command::Router(args) => args.threads(),
+        _ => None,
+    };
+    let runtime = match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(run(cli));
+}
+
+async fn run(cli: Cli) {
     let result = match cli.command {
         Command::Start(args) => serve(args, Kubeconfig::Write).await,
         Command::Apiserver(args) => serve(args, Kubeconfig::IfMissing).await,

@@ -20,6 +20,7 @@ use crate::certs;
 use crate::claims::{self, Decision};
 use crate::limits::Limiters;
 use crate::model::{Route, RouteRecord};
+use crate::stats::{Registry, RouteStats};
 use crate::table::{Backend, Balance, Endpoint, Entry, Insecure, Table, Termination, Upstream};
 use crate::weights;
 
@@ -59,7 +60,11 @@ pub struct Inputs<'a> {
 /// parsed again, its balance position and its endpoints' passive health kept), so that a
 /// change costs the work of the routes it touches.
 #[derive(Default)]
-pub struct Cache(HashMap<String, Cached>);
+pub struct Cache {
+    built: HashMap<String, Cached>,
+    /// The routes' and servers' counters, found for each entry built.
+    stats: Arc<Registry>,
+}
 
 struct Cached {
     fingerprint: u64,
@@ -67,6 +72,14 @@ struct Cached {
 }
 
 impl Cache {
+    /// A cache whose entries count into `stats`.
+    pub fn counting_into(stats: Arc<Registry>) -> Cache {
+        Cache {
+            built: HashMap::new(),
+            stats,
+        }
+    }
+
     fn entry(
         &mut self,
         record: &RouteRecord,
@@ -75,13 +88,14 @@ impl Cache {
     ) -> Result<(Arc<Entry>, Certificate), String> {
         let fingerprint = fingerprint(record, inputs);
         let key = record.route.key();
-        if let Some(cached) = self.0.get(&key)
+        if let Some(cached) = self.built.get(&key)
             && cached.fingerprint == fingerprint
         {
             return cached.built.clone();
         }
-        let built = entry(&record.route, inputs, limiters).map(|(e, c)| (Arc::new(e), c));
-        self.0.insert(
+        let built =
+            entry(&record.route, inputs, limiters, &self.stats).map(|(e, c)| (Arc::new(e), c));
+        self.built.insert(
             key,
             Cached {
                 fingerprint,
@@ -93,7 +107,7 @@ impl Cache {
 
     /// Forgets what was built for a route.
     pub(crate) fn forget(&mut self, key: &str) {
-        self.0.remove(key);
+        self.built.remove(key);
     }
 }
 
@@ -156,11 +170,11 @@ pub fn build(
     }
     // What was built for routes no longer admitted (or gone) is forgotten, limiters too.
     cache
-        .0
+        .built
         .retain(|key, _| outcomes.get(key).is_some_and(Outcome::keeps_build));
     limiters.retain(|key| {
         cache
-            .0
+            .built
             .get(key)
             .is_some_and(|c| matches!(&c.built, Ok((e, _)) if e.limiter.is_some()))
     });
@@ -279,6 +293,7 @@ fn entry(
     route: &Route,
     inputs: &Inputs<'_>,
     limiters: &mut Limiters,
+    stats: &Registry,
 ) -> Result<(Entry, Certificate), String> {
     let policy = Policy::parse(&route.annotations);
     let tls = route.spec.tls.clone().unwrap_or_default();
@@ -310,12 +325,14 @@ fn entry(
         }
         _ => None,
     };
+    let stats = stats.route(&route.namespace, &route.name, termination);
     let backend = backend(
         route,
         termination,
         policy.balance,
         inputs,
         upstream.as_ref(),
+        &stats,
     );
     let cookie_name = match (termination, policy.disable_cookies) {
         (Termination::Passthrough, _) | (_, true) => None,
@@ -346,6 +363,7 @@ fn entry(
             .limits
             .map(|limits| limiters.for_route(&route.key(), limits)),
         policy,
+        stats,
     };
     Ok((entry, certificate))
 }
@@ -395,6 +413,7 @@ fn backend(
     annotated: Option<Balance>,
     inputs: &Inputs<'_>,
     reencrypt: Option<&ReencryptTo>,
+    stats: &RouteStats,
 ) -> Backend {
     let services = route.backends();
     let mut groups = Vec::new();
@@ -433,6 +452,7 @@ fn backend(
             endpoints.push(Endpoint {
                 addr,
                 weight,
+                stats: stats.server(&id),
                 cookie: md5_hex(&id),
                 active: AtomicUsize::new(0),
                 down_until: AtomicU64::new(0),
@@ -620,7 +640,7 @@ mod tests {
         let fourth = inputs(vec![b], slice("2", 9090), &selection);
         let (four, _) = build(&fourth, &mut limiters, &mut cache);
         assert!(four.lookup("a.apps.example", "/").is_none());
-        assert_eq!(cache.0.len(), 1);
+        assert_eq!(cache.built.len(), 1);
     }
 
     /// A reencrypt route as the API serves it: its `destinationCACertificate` is what the
@@ -669,7 +689,7 @@ mod tests {
     async fn reach(
         pool: &crate::pool::Pool,
         entry: &Entry,
-    ) -> Result<hyper::client::conn::http1::SendRequest<crate::Body>, crate::pool::ConnectError>
+    ) -> Result<hyper::client::conn::http1::SendRequest<crate::body::Body>, crate::pool::ConnectError>
     {
         let endpoint = &entry.backend.endpoints[0];
         let upstream = endpoint.upstream.as_ref().unwrap();

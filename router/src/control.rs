@@ -197,7 +197,7 @@ pub async fn run(client: Client, options: Arc<Options>, table: Current, metrics:
         published,
     ));
     let mut limiters = Limiters::default();
-    let mut cache = build::Cache::default();
+    let mut cache = build::Cache::counting_into(metrics.routes.clone());
     let mut served = Served::default();
     // The routes this router serves (of its namespaces), kept in step with the watch.
     let mut mine: imbl::HashMap<String, Arc<RouteRecord>> = imbl::HashMap::new();

@@ -9,6 +9,7 @@
 
 mod admission;
 mod annotations;
+mod body;
 mod build;
 mod certs;
 mod claims;
@@ -21,6 +22,7 @@ mod page;
 mod pool;
 mod proxy;
 mod sni;
+mod stats;
 mod status;
 mod table;
 mod tunnel;
@@ -32,14 +34,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 pub use admission::{Selection, domain_list};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// The body of what the router answers.
-pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 
 /// Upstream's user for routers (its role is `system:router`).
 pub const ROUTER_USER: &str = "system:serviceaccount:openshift-ingress:router";

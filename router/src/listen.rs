@@ -35,11 +35,7 @@ pub async fn serve_http(listener: TcpListener, proxy: Arc<Proxy>) {
         let local_port = stream.local_addr().map_or(0, |a| a.port());
         let proxy = proxy.clone();
         tokio::spawn(async move {
-            let conn = Conn {
-                peer,
-                local_port,
-                tls: false,
-            };
+            let conn = Conn::new(peer, local_port, false);
             serve_connection(TokioIo::new(stream), proxy, conn).await;
         });
     }
@@ -52,7 +48,8 @@ where
     proxy.metrics.connections.fetch_add(1, Ordering::Relaxed);
     // The routes this connection is counted on, released when it ends.
     let tracked = Arc::new(Tracked::default());
-    let service = service_fn(move |req| proxy.clone().serve(req, conn, tracked.clone()));
+    let conn = Arc::new(conn);
+    let service = service_fn(move |req| proxy.clone().serve(req, conn.clone(), tracked.clone()));
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
@@ -123,11 +120,7 @@ pub async fn serve_https(listener: TcpListener, proxy: Arc<Proxy>, tls: Arc<rust
             let Ok(tls) = acceptor.accept(stream).await else {
                 return;
             };
-            let conn = Conn {
-                peer,
-                local_port,
-                tls: true,
-            };
+            let conn = Conn::new(peer, local_port, true);
             serve_connection(TokioIo::new(tls), proxy, conn).await;
         });
     }
@@ -188,11 +181,21 @@ async fn splice(proxy: Arc<Proxy>, name: String, peer: SocketAddr, mut client: T
             Ok(Ok(mut server)) => {
                 let _ = server.set_nodelay(true);
                 endpoint.active.fetch_add(1, Ordering::Relaxed);
-                crate::tunnel::splice(&mut client, &mut server, idle).await;
+                let counters = [&entry.stats.counters, &endpoint.stats.counters];
+                counters.iter().for_each(|c| c.sent(0));
+                let (sent, received) = crate::tunnel::splice(&mut client, &mut server, idle).await;
                 endpoint.active.fetch_sub(1, Ordering::Relaxed);
+                for c in counters {
+                    c.bytes_in(sent);
+                    c.bytes_out(received);
+                }
                 return;
             }
-            _ => endpoint.down_until.store(now + 5_000, Ordering::Relaxed),
+            _ => {
+                entry.stats.counters.connection_error();
+                endpoint.stats.counters.connection_error();
+                endpoint.down_until.store(now + 5_000, Ordering::Relaxed);
+            }
         }
     }
     let _ = client.shutdown().await;

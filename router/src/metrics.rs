@@ -12,6 +12,7 @@ use hyper::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::stats::{Registry, label};
 use crate::table::Current;
 
 #[derive(Default)]
@@ -20,6 +21,8 @@ pub struct Metrics {
     pub errors: AtomicU64,
     pub connections: AtomicU64,
     pub reloads: AtomicU64,
+    /// Each route's and server's counters.
+    pub routes: Arc<Registry>,
     /// Connections to a reencrypt route's backend refused because its certificate failed
     /// verification, by route (namespace, name): rare, so counted under a lock.
     untrusted: Mutex<BTreeMap<(String, String), u64>>,
@@ -63,16 +66,10 @@ impl Metrics {
                 label(route)
             ));
         }
+        drop(counts);
+        self.routes.render(&mut text);
         text
     }
-}
-
-/// A label value escaped as the text format wants it.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, table: Current) {

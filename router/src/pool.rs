@@ -16,7 +16,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::Body;
+use crate::body::Body;
+use crate::stats::Outgoing;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per backend address.
@@ -140,10 +141,12 @@ where
     Ok(sender)
 }
 
-/// A response body from a pooled connection: at its end the connection goes back.
+/// A response body from a pooled connection: at its end the connection goes back. Its bytes
+/// are counted on the way.
 pub struct Returning {
     inner: Incoming,
     back: Option<(Arc<Pool>, SocketAddr, u64, SendRequest<Body>)>,
+    out: Outgoing,
 }
 
 impl Returning {
@@ -153,10 +156,12 @@ impl Returning {
         addr: SocketAddr,
         trust: u64,
         sender: SendRequest<Body>,
+        out: Outgoing,
     ) -> Returning {
         let mut body = Returning {
             inner,
             back: Some((pool, addr, trust, sender)),
+            out,
         };
         if body.inner.is_end_stream() {
             body.give_back();
@@ -181,6 +186,11 @@ impl http_body::Body for Returning {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            this.out.add(data.len() as u64);
+        }
         match &polled {
             Poll::Ready(None) => this.give_back(),
             Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => this.give_back(),
@@ -203,7 +213,6 @@ impl http_body::Body for Returning {
 pub(crate) mod tests {
     use super::*;
     use crate::certs::upstream_client;
-    use http_body_util::{BodyExt, Empty};
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     use rustls::pki_types::pem::PemObject;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -277,7 +286,7 @@ pub(crate) mod tests {
         let mut sender = pool.get(addr, Some(&trusting), 1).await.unwrap();
         let request = hyper::Request::get("/")
             .header("host", "backend")
-            .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
+            .body(Body::Empty)
             .unwrap();
         assert_eq!(sender.send_request(request).await.unwrap().status(), 200);
         let distrusting = upstream_client(&other_pem).unwrap();

@@ -6,20 +6,20 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use crate::Body;
 use crate::annotations::{self, Forwarded};
+use crate::body::Body;
 use crate::limits::Tracked;
 use crate::metrics::Metrics;
 use crate::pool::{ConnectError, Pool, Returning};
+use crate::stats::{self, Outgoing};
 use crate::table::{Current, Entry, Insecure, Termination};
 
 /// How long a backend has to send its response head (HAProxy's `timeout server`), unless
@@ -30,13 +30,42 @@ const DOWN_FOR_MS: u64 = 5_000;
 /// Endpoints tried for one request (HAProxy's `option redispatch`).
 const ATTEMPTS: usize = 3;
 
-/// The connection a request came on.
-#[derive(Clone, Copy, Debug)]
+/// The connection a request came on, with what its requests' forwarded headers say of it
+/// (made once per connection).
+#[derive(Debug)]
 pub struct Conn {
     pub peer: SocketAddr,
-    pub local_port: u16,
     /// TLS was terminated here (edge or reencrypt).
     pub tls: bool,
+    /// `X-Forwarded-For`, `X-Forwarded-Port`, `X-Forwarded-Proto`.
+    forwarded_for: HeaderValue,
+    forwarded_port: HeaderValue,
+    proto: &'static str,
+    /// `Forwarded`'s `for=` (an IPv6 address quoted and bracketed).
+    forwarded_node: String,
+}
+
+impl Conn {
+    pub fn new(peer: SocketAddr, local_port: u16, tls: bool) -> Conn {
+        let ip = peer.ip();
+        let forwarded_node = match ip {
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("\"[{ip}]\""),
+        };
+        Conn {
+            peer,
+            tls,
+            forwarded_for: ip_text(ip),
+            forwarded_port: HeaderValue::from(local_port),
+            proto: if tls { "https" } else { "http" },
+            forwarded_node,
+        }
+    }
+}
+
+fn ip_text(ip: std::net::IpAddr) -> HeaderValue {
+    HeaderValue::from_maybe_shared(Bytes::from(ip.to_string()))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// A request the route's allow list or connection limits refuse: the connection is closed
@@ -51,27 +80,17 @@ pub struct Proxy {
     pub metrics: Arc<Metrics>,
 }
 
-fn full(bytes: Bytes) -> Body {
-    Full::new(bytes)
-        .map_err(|never| match never {})
-        .boxed_unsync()
-}
-
-fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed_unsync()
-}
-
 fn unavailable() -> Response<Body> {
     page_response(crate::page::unavailable())
 }
 
 fn page_response(page: Response<Bytes>) -> Response<Body> {
     let (parts, body) = page.into_parts();
-    Response::from_parts(parts, full(body))
+    Response::from_parts(parts, Body::full(body))
 }
 
 fn status(code: StatusCode) -> Response<Body> {
-    let mut response = Response::new(empty());
+    let mut response = Response::new(Body::Empty);
     *response.status_mut() = code;
     response
 }
@@ -80,11 +99,11 @@ impl Proxy {
     pub async fn serve(
         self: Arc<Self>,
         req: Request<Incoming>,
-        conn: Conn,
+        conn: Arc<Conn>,
         tracked: Arc<Tracked>,
     ) -> Result<Response<Body>, Rejected> {
         self.metrics.requests.fetch_add(1, Ordering::Relaxed);
-        let response = self.route(req, conn, &tracked).await?;
+        let response = self.route(req, &conn, &tracked).await?;
         if response.status().is_server_error() {
             self.metrics.errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -94,14 +113,18 @@ impl Proxy {
     async fn route(
         &self,
         req: Request<Incoming>,
-        conn: Conn,
+        conn: &Conn,
         tracked: &Tracked,
     ) -> Result<Response<Body>, Rejected> {
         let host = host_of(&req);
         let table = self.table.get();
-        let Some(entry) = table.lookup(&host, req.uri().path()).cloned() else {
+        let Some(entry) = table
+            .lookup(host.to_str().unwrap_or_default(), req.uri().path())
+            .cloned()
+        else {
             return Ok(unavailable());
         };
+        drop(table);
         match (conn.tls, entry.termination, entry.insecure) {
             (false, Termination::None, _) | (false, _, Insecure::Allow) => {}
             (false, _, Insecure::Redirect) => return Ok(redirect(&host, &req)),
@@ -119,15 +142,17 @@ impl Proxy {
         {
             return Err(Rejected);
         }
-        let now = table.now_ms();
-        Ok(self.forward(req, conn, &host, &entry, now).await)
+        let now = crate::table::now_ms();
+        let response = self.forward(req, conn, host, &entry, now).await;
+        entry.stats.counters.responded(response.status().as_u16());
+        Ok(response)
     }
 
     async fn forward(
         &self,
         mut req: Request<Incoming>,
-        conn: Conn,
-        host: &str,
+        conn: &Conn,
+        host: HeaderValue,
         entry: &Arc<Entry>,
         now: u64,
     ) -> Response<Body> {
@@ -137,10 +162,11 @@ impl Proxy {
             .and_then(|name| cookie_value(req.headers(), name));
         let upgrade = is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
-        prepare_headers(&mut parts.headers, host, conn, entry, upgrade.is_some());
+        prepare_headers(&mut parts.headers, &host, conn, entry, upgrade.is_some());
         parts.uri = backend_uri(&parts.uri, entry);
         parts.version = hyper::Version::HTTP_11;
-        let mut request = Request::from_parts(parts, body.boxed_unsync_err());
+        let bytes_in = stats::request_bytes(&parts, &body);
+        let mut request = Request::from_parts(parts, Body::Incoming(body));
         let backend = &entry.backend;
         for _ in 0..ATTEMPTS {
             let Some(i) = backend.pick(sticky.as_deref(), conn.peer, now) else {
@@ -154,6 +180,8 @@ impl Proxy {
             let mut sender = match self.pool.get(endpoint.addr, tls, trust).await {
                 Ok(sender) => sender,
                 Err(failed) => {
+                    entry.stats.counters.connection_error();
+                    endpoint.stats.counters.connection_error();
                     if let ConnectError::Untrusted(_) = failed {
                         self.metrics
                             .untrusted_backend(&entry.namespace, &entry.name);
@@ -166,10 +194,16 @@ impl Proxy {
             };
             endpoint.active.fetch_add(1, Ordering::Relaxed);
             let timeout = entry.policy.timeout.unwrap_or(SERVER_TIMEOUT);
+            let started = Instant::now();
             let sent = tokio::time::timeout(timeout, sender.try_send_request(request)).await;
             endpoint.active.fetch_sub(1, Ordering::Relaxed);
+            let server = &endpoint.stats.counters;
             let response = match sent {
-                Err(_) => return page_response(crate::page::gateway_timeout()),
+                Err(_) => {
+                    server.sent(bytes_in);
+                    server.responded(StatusCode::GATEWAY_TIMEOUT.as_u16());
+                    return page_response(crate::page::gateway_timeout());
+                }
                 Ok(Ok(response)) => response,
                 Ok(Err(mut failed)) => match failed.take_message() {
                     // Not sent (the pooled connection had closed): try again.
@@ -177,9 +211,18 @@ impl Proxy {
                         request = unsent;
                         continue;
                     }
-                    None => return status(StatusCode::BAD_GATEWAY),
+                    None => {
+                        server.sent(bytes_in);
+                        return status(StatusCode::BAD_GATEWAY);
+                    }
                 },
             };
+            let took = started.elapsed();
+            for counters in [server, &entry.stats.counters] {
+                counters.sent(bytes_in);
+                counters.took(took);
+            }
+            server.responded(response.status().as_u16());
             let set_cookie = match (&entry.cookie_name, &sticky) {
                 (Some(name), s) if s.as_deref() != Some(endpoint.cookie.as_str()) => {
                     Some(set_cookie(name, &endpoint.cookie, entry.secure_cookie))
@@ -187,7 +230,8 @@ impl Proxy {
                 _ => None,
             };
             let back = (endpoint.addr, trust);
-            return self.respond(response, sender, back, entry, upgrade, set_cookie);
+            let out = Outgoing::new(entry.clone(), i);
+            return self.respond(response, sender, back, (entry, out), upgrade, set_cookie);
         }
         unavailable()
     }
@@ -197,7 +241,7 @@ impl Proxy {
         mut response: Response<Incoming>,
         sender: hyper::client::conn::http1::SendRequest<Body>,
         (addr, trust): (SocketAddr, u64),
-        entry: &Entry,
+        (entry, mut out): (&Entry, Outgoing),
         upgrade: Option<hyper::upgrade::OnUpgrade>,
         set_cookie: Option<HeaderValue>,
     ) -> Response<Body> {
@@ -223,48 +267,41 @@ impl Proxy {
                 }
             });
             let (parts, _) = response.into_parts();
-            return Response::from_parts(parts, empty());
+            return Response::from_parts(parts, Body::Empty);
         }
         if let Some(cookie) = set_cookie {
             let headers = response.headers_mut();
             headers.append(header::SET_COOKIE, cookie);
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
         }
+        out.add(stats::response_head_bytes(&response));
         let (parts, body) = response.into_parts();
-        let body = Returning::new(body, self.pool.clone(), addr, trust, sender);
-        Response::from_parts(parts, body.boxed_unsync_err())
+        let body = Returning::new(body, self.pool.clone(), addr, trust, sender, out);
+        Response::from_parts(parts, Body::Returning(body))
     }
 }
 
-trait BoxedErr {
-    fn boxed_unsync_err(self) -> Body;
-}
-
-impl<B> BoxedErr for B
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    fn boxed_unsync_err(self) -> Body {
-        self.map_err(|e| Box::new(e) as crate::BoxError)
-            .boxed_unsync()
+/// The request's host: its `Host` header (or the authority of an absolute URI), in lower
+/// case (copied only when it was not).
+fn host_of<B>(req: &Request<B>) -> HeaderValue {
+    let given = match req.headers().get(header::HOST) {
+        Some(host) => host.clone(),
+        None => req
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+            .unwrap_or_else(|| HeaderValue::from_static("")),
+    };
+    match given.as_bytes().iter().any(u8::is_ascii_uppercase) {
+        true => HeaderValue::from_bytes(&given.as_bytes().to_ascii_lowercase()).unwrap_or(given),
+        false => given,
     }
 }
 
-/// The request's host: its `Host` header (or the authority of an absolute URI), lower case.
-fn host_of<B>(req: &Request<B>) -> String {
-    req.headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()))
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-}
-
-fn redirect<B>(host: &str, req: &Request<B>) -> Response<Body> {
+fn redirect<B>(host: &HeaderValue, req: &Request<B>) -> Response<Body> {
     let target = format!(
         "https://{}{}",
-        host,
+        host.to_str().unwrap_or_default(),
         req.uri().path_and_query().map_or("/", |p| p.as_str())
     );
     let mut response = status(StatusCode::FOUND);
@@ -309,57 +346,61 @@ fn set_cookie(name: &str, value: &str, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-const HOP_BY_HOP: [&str; 5] = [
-    "keep-alive",
-    "proxy",
-    "proxy-connection",
-    "te",
-    "transfer-encoding",
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+const HOP_BY_HOP: [HeaderName; 5] = [
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRANSFER_ENCODING,
 ];
 
 /// The headers the backend gets: hop-by-hop ones and `Proxy` dropped, the host in lower
 /// case, the sticky cookie removed (`indirect`), and upstream's forwarded headers as the
 /// route's `set-forwarded-headers` says (appended unless annotated).
-fn prepare_headers(headers: &mut HeaderMap, host: &str, conn: Conn, entry: &Entry, upgrade: bool) {
-    for name in HOP_BY_HOP {
+fn prepare_headers(
+    headers: &mut HeaderMap,
+    host: &HeaderValue,
+    conn: &Conn,
+    entry: &Entry,
+    upgrade: bool,
+) {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
     if !upgrade {
         headers.remove(header::CONNECTION);
     }
-    if let Ok(value) = HeaderValue::from_str(host) {
-        headers.insert(header::HOST, value);
-    }
+    headers.insert(header::HOST, host.clone());
     if let Some(name) = &entry.cookie_name {
         strip_cookie(headers, name);
     }
-    let proto = if conn.tls { "https" } else { "http" };
-    let ip = conn.peer.ip();
-    let forwarded_for = match ip {
-        std::net::IpAddr::V4(ip) => ip.to_string(),
-        std::net::IpAddr::V6(ip) => format!("\"[{ip}]\""),
-    };
     let mode = entry.policy.forwarded;
-    let mut add = |name: &'static str, value: String| {
-        let (name, Ok(value)) = (HeaderName::from_static(name), HeaderValue::from_str(&value))
-        else {
-            return;
-        };
-        match mode {
-            Forwarded::Append => drop(headers.append(name, value)),
-            Forwarded::Replace => drop(headers.insert(name, value)),
-            Forwarded::IfNone if !headers.contains_key(&name) => drop(headers.insert(name, value)),
-            Forwarded::IfNone | Forwarded::Never => {}
-        }
+    if mode == Forwarded::Never {
+        return;
+    }
+    let mut add = |name: HeaderName, value: HeaderValue| match mode {
+        Forwarded::Append => drop(headers.append(name, value)),
+        Forwarded::Replace => drop(headers.insert(name, value)),
+        Forwarded::IfNone if !headers.contains_key(&name) => drop(headers.insert(name, value)),
+        Forwarded::IfNone | Forwarded::Never => {}
     };
-    add("x-forwarded-for", ip.to_string());
-    add("x-forwarded-host", host.to_string());
-    add("x-forwarded-port", conn.local_port.to_string());
-    add("x-forwarded-proto", proto.to_string());
-    add(
-        "forwarded",
-        format!("for={forwarded_for};host={host};proto={proto}"),
+    let host_text = host.to_str().unwrap_or_default();
+    add(X_FORWARDED_FOR, conn.forwarded_for.clone());
+    add(X_FORWARDED_HOST, host.clone());
+    add(X_FORWARDED_PORT, conn.forwarded_port.clone());
+    add(X_FORWARDED_PROTO, HeaderValue::from_static(conn.proto));
+    let forwarded = format!(
+        "for={};host={host_text};proto={}",
+        conn.forwarded_node, conn.proto
     );
+    if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(forwarded)) {
+        add(header::FORWARDED, value);
+    }
 }
 
 /// The request's path and query for the backend, the path rewritten under `rewrite-target`.

@@ -14,6 +14,7 @@ use rustls::sign::CertifiedKey;
 pub use crate::annotations::Balance;
 use crate::annotations::Policy;
 use crate::limits::Limiter;
+use crate::stats::{RouteStats, ServerStats};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Termination {
@@ -47,6 +48,8 @@ pub struct Endpoint {
     pub down_until: AtomicU64,
     /// Reencrypt: how to reach it over TLS (shared by the endpoints of one service).
     pub upstream: Option<Arc<Upstream>>,
+    /// Its counters (HAProxy's server's).
+    pub stats: Arc<ServerStats>,
 }
 
 /// How a reencrypt route reaches one of its services over TLS.
@@ -87,6 +90,8 @@ pub struct Entry {
     pub policy: Policy,
     /// The route's connection limits (kept across tables, so a change does not reset them).
     pub limiter: Option<Arc<Limiter>>,
+    /// Its counters (HAProxy's backend's), kept across tables too.
+    pub stats: Arc<RouteStats>,
 }
 
 impl Entry {
@@ -142,12 +147,17 @@ impl Table {
     /// `Endpoint::down_until`, one for every table since entries outlive the table that
     /// first held them.
     pub fn now_ms(&self) -> u64 {
-        static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        EPOCH
-            .get_or_init(std::time::Instant::now)
-            .elapsed()
-            .as_millis() as u64
+        now_ms()
     }
+}
+
+/// The router's clock in milliseconds (see `Table::now_ms`).
+pub fn now_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 /// `*.<domain>` of a host: the key a wildcard route serving it has (one label replaced).
@@ -261,6 +271,7 @@ mod tests {
             secure_cookie: false,
             policy: Policy::parse(&Default::default()),
             limiter: None,
+            stats: crate::stats::Registry::default().route("ns", "r", Termination::None),
         }
     }
 

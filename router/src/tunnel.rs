@@ -11,8 +11,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 
 const BUFFER: usize = 16 * 1024;
 
-/// Copies until both directions have ended, either fails, or `idle` passes without a byte.
-pub async fn splice<A, B>(a: A, b: B, idle: Duration)
+/// Copies until both directions have ended, either fails, or `idle` passes without a byte;
+/// returns the bytes copied from `a` to `b` and from `b` to `a`.
+pub async fn splice<A, B>(a: A, b: B, idle: Duration) -> (u64, u64)
 where
     A: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
@@ -21,16 +22,23 @@ where
     let (mut br, mut bw) = tokio::io::split(b);
     let (mut abuf, mut bbuf) = (vec![0_u8; BUFFER], vec![0_u8; BUFFER]);
     let (mut a_open, mut b_open) = (true, true);
+    let (mut a_to_b, mut b_to_a) = (0_u64, 0_u64);
     while a_open || b_open {
         let moved = tokio::time::timeout(idle, async {
             tokio::select! {
                 n = ar.read(&mut abuf), if a_open => match n {
                     Ok(0) | Err(_) => { a_open = false; bw.shutdown().await.is_ok() }
-                    Ok(n) => bw.write_all(&abuf[..n]).await.is_ok(),
+                    Ok(n) => {
+                        a_to_b += n as u64;
+                        bw.write_all(&abuf[..n]).await.is_ok()
+                    }
                 },
                 n = br.read(&mut bbuf), if b_open => match n {
                     Ok(0) | Err(_) => { b_open = false; aw.shutdown().await.is_ok() }
-                    Ok(n) => aw.write_all(&bbuf[..n]).await.is_ok(),
+                    Ok(n) => {
+                        b_to_a += n as u64;
+                        aw.write_all(&bbuf[..n]).await.is_ok()
+                    }
                 },
             }
         })
@@ -38,9 +46,10 @@ where
         match moved {
             Ok(true) => {}
             // A write failed, or the tunnel was idle too long.
-            Ok(false) | Err(_) => return,
+            Ok(false) | Err(_) => break,
         }
     }
+    (a_to_b, b_to_a)
 }
 
 #[cfg(test)]
@@ -60,10 +69,11 @@ mod tests {
         server.write_all(b"pong").await.unwrap();
         cr.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"pong");
-        // Nothing more: the tunnel ends by itself.
-        tokio::time::timeout(Duration::from_secs(5), task)
+        // Nothing more: the tunnel ends by itself, having counted what it copied.
+        let copied = tokio::time::timeout(Duration::from_secs(5), task)
             .await
             .unwrap()
             .unwrap();
+        assert_eq!(copied, (4, 4));
     }
 }
