@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ReplicationController;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
@@ -59,8 +60,7 @@ struct Context {
 }
 
 /// What a replication controller is filed under: its config's name label in its namespace.
-fn filed_under(rc: &Object<ReplicationController>) -> Option<String> {
-    let meta = &rc.metadata.meta;
+fn filed_under(meta: &ObjectMeta) -> Option<String> {
     let config = meta.labels.as_ref()?.get(keys::CONFIG_NAME)?;
     Some(format!(
         "{}/{config}",
@@ -125,9 +125,10 @@ async fn deployments(
     name: &str,
     uid: Option<&str>,
 ) -> Vec<ReplicationController> {
-    cache.caught_up().await;
+    let key = format!("{namespace}/{name}");
+    cache.caught_up(&[&key]).await;
     let mut list: Vec<ReplicationController> = cache
-        .get(&format!("{namespace}/{name}"))
+        .get(&key)
         .iter()
         .filter_map(|o| o.object.clone())
         .filter(|rc| {
