@@ -28,6 +28,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::tasks::Tasks;
 use crate::watch_cache::WatchCache;
 use crate::workload_status;
 
@@ -541,5 +542,7 @@ pub async fn run(client: Client) {
     )
     .run(reconcile, error_policy, ctx)
     .for_each(|_| futures::future::ready(()));
-    tokio::join!(feed, controller);
+    let mut tasks = Tasks::default();
+    tasks.spawn(feed).spawn(controller);
+    tasks.join().await;
 }

@@ -44,6 +44,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::tasks::Tasks;
 use crate::watch_cache::WatchCache;
 use decide::Deployment;
 use types::DeploymentConfig;
@@ -468,15 +469,16 @@ async fn run_configs(client: Client, deployments: Arc<Deployments>) {
     .await;
 }
 
-/// Runs the config controller, the deployer and the image trigger controller.
+/// Runs the config controller, the deployer and the image trigger controller, each a task.
 pub async fn run(client: Client) {
     let (deployments, feed) = Deployments::start(client.clone(), filed_under);
-    tokio::join!(
-        feed,
-        run_configs(client.clone(), Arc::clone(&deployments)),
-        deployer::run(client.clone(), deployments),
-        image_triggers::run(client),
-    );
+    let mut tasks = Tasks::default();
+    tasks
+        .spawn(feed)
+        .spawn(run_configs(client.clone(), Arc::clone(&deployments)))
+        .spawn(deployer::run(client.clone(), deployments))
+        .spawn(image_triggers::run(client));
+    tasks.join().await;
 }
 
 #[cfg(test)]
