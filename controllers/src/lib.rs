@@ -93,6 +93,7 @@ pub mod service_accounts;
 pub mod service_ca;
 pub mod skipped;
 pub mod statefulset;
+pub mod tasks;
 pub mod template_instance;
 #[cfg(test)]
 mod testing;
@@ -192,53 +193,63 @@ pub async fn run_scheduler_elected(client: Client, election: &leader::Election) 
     }
 }
 
-/// Runs every controller until the process ends.
+/// Runs every controller until the process ends, each as a task of its own.
 pub async fn run(client: Client, options: Options) {
     let publisher = client.clone();
     let signer = client.clone();
-    tokio::join!(
-        node_lifecycle::run(client.clone(), options.node_monitor_grace_period),
-        service_accounts::run(client.clone()),
-        image_pull_secrets::run(client.clone()),
-        namespace_security::run(client.clone()),
-        pod_security_labels::run(client.clone()),
-        namespace_lifecycle::run(client.clone()),
-        garbage_collector::run(client.clone()),
-        cluster_role_aggregation::run(client.clone()),
-        replicaset::run(client.clone()),
-        deployment::run(client.clone()),
-        deploymentconfig::run(client.clone()),
-        build::run(client.clone()),
-        endpoints::run(client.clone()),
-        ingress_routes::run(client.clone()),
-        image_config::run(client.clone()),
-        template_instance::run(client.clone()),
-        image_import::controller::run(client.clone()),
-        image_import::scheduled::run_every(client.clone(), options.scheduled_image_import_interval),
-        persistent_volume::run(client.clone()),
-        persistent_volume::protection::run(client.clone()),
-        resource_quota::run(client.clone()),
-        cluster_quota::run(client.clone()),
-        statefulset::run(client.clone()),
-        daemonset::run(client.clone()),
-        cronjob::run(client.clone()),
-        service_ca::run_with(client.clone(), options.service_ca_lifetimes),
-        async {
-            match options.root_ca {
-                Some(bundle) => root_ca_publisher::run(publisher, bundle).await,
-                None => tracing::warn!("no CA bundle: kube-root-ca.crt is not published"),
+    let (root_ca, cluster_signing) = (options.root_ca, options.cluster_signing);
+    let mut tasks = tasks::Tasks::default();
+    tasks.spawn(node_lifecycle::run(
+        client.clone(),
+        options.node_monitor_grace_period,
+    ));
+    tasks.spawn(service_accounts::run(client.clone()));
+    tasks.spawn(image_pull_secrets::run(client.clone()));
+    tasks.spawn(namespace_security::run(client.clone()));
+    tasks.spawn(pod_security_labels::run(client.clone()));
+    tasks.spawn(namespace_lifecycle::run(client.clone()));
+    tasks.spawn(garbage_collector::run(client.clone()));
+    tasks.spawn(cluster_role_aggregation::run(client.clone()));
+    tasks.spawn(replicaset::run(client.clone()));
+    tasks.spawn(deployment::run(client.clone()));
+    tasks.spawn(deploymentconfig::run(client.clone()));
+    tasks.spawn(build::run(client.clone()));
+    tasks.spawn(endpoints::run(client.clone()));
+    tasks.spawn(ingress_routes::run(client.clone()));
+    tasks.spawn(image_config::run(client.clone()));
+    tasks.spawn(template_instance::run(client.clone()));
+    tasks.spawn(image_import::controller::run(client.clone()));
+    tasks.spawn(image_import::scheduled::run_every(
+        client.clone(),
+        options.scheduled_image_import_interval,
+    ));
+    tasks.spawn(persistent_volume::run(client.clone()));
+    tasks.spawn(persistent_volume::protection::run(client.clone()));
+    tasks.spawn(resource_quota::run(client.clone()));
+    tasks.spawn(cluster_quota::run(client.clone()));
+    tasks.spawn(statefulset::run(client.clone()));
+    tasks.spawn(daemonset::run(client.clone()));
+    tasks.spawn(cronjob::run(client.clone()));
+    tasks.spawn(service_ca::run_with(
+        client.clone(),
+        options.service_ca_lifetimes,
+    ));
+    tasks.spawn(async move {
+        match root_ca {
+            Some(bundle) => root_ca_publisher::run(publisher, bundle).await,
+            None => tracing::warn!("no CA bundle: kube-root-ca.crt is not published"),
+        }
+    });
+    tasks.spawn(async move {
+        match cluster_signing {
+            Some(signing) => csr_signing::run(signer, signing).await,
+            None => {
+                tracing::warn!("no cluster signing CA: certificate signing requests are not signed")
             }
-        },
-        async {
-            match options.cluster_signing {
-                Some(signing) => csr_signing::run(signer, signing).await,
-                None => tracing::warn!(
-                    "no cluster signing CA: certificate signing requests are not signed"
-                ),
-            }
-        },
-        csr_signing::run_cleaner(client.clone()),
-        disruption::run(client.clone()),
-        job::run(client),
-    );
+        }
+    });
+    tasks.spawn(csr_signing::run_cleaner(client.clone()));
+    tasks.spawn(disruption::run(client.clone()));
+    tasks.spawn(job::run(client));
+    tasks.join().await;
 }

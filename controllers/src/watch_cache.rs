@@ -3,11 +3,11 @@
 //! a sync reads its few objects from the index instead of listing and decoding a whole
 //! namespace. The cache also knows how far its watch has read, so that a sync woken by a
 //! change the cache has not seen yet, or following one of the controller's own writes, first
-//! waits (briefly) for the cache to have seen it.
+//! waits (briefly) for the cache to have seen it: only for the changes filed under the keys it
+//! reads, so that the many changes of other objects never hold it up.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -23,8 +23,13 @@ use crate::lenient::Object;
 /// How long a sync waits for the cache to catch up before reading it anyway.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(2);
 
-/// What an object is filed under; `None` leaves it out of the cache.
-pub type IndexKey<K> = fn(&Object<K>) -> Option<String>;
+/// What an object is filed under, from its metadata; `None` leaves it out of the cache.
+pub type IndexKey = fn(&ObjectMeta) -> Option<String>;
+
+/// Where changes of objects left out of the cache are expected: every sync waits for them.
+const UNFILED: &str = "";
+/// Expectations kept before those already read are dropped.
+const EXPECTATIONS: usize = 4096;
 
 fn revision(meta: &ObjectMeta) -> u64 {
     meta.resource_version
@@ -92,10 +97,11 @@ impl<K> Index<K> {
 
 pub struct WatchCache<K> {
     index: RwLock<Index<K>>,
-    key: IndexKey<K>,
+    key: IndexKey,
     read: watch::Sender<Read>,
-    /// The newest revision a sync is to see: of a change that woke one, or of a write.
-    expected: AtomicU64,
+    /// By index key, the newest revision a sync reading it is to see: of a change that woke
+    /// one, or of a write.
+    expected: Mutex<HashMap<String, u64>>,
 }
 
 impl<K> WatchCache<K>
@@ -104,15 +110,12 @@ where
     K: Send + Sync + 'static,
 {
     /// The cache, and the feed that fills it (to be run beside the controller).
-    pub fn start(
-        client: Client,
-        key: IndexKey<K>,
-    ) -> (Arc<WatchCache<K>>, impl Future<Output = ()>) {
+    pub fn start(client: Client, key: IndexKey) -> (Arc<WatchCache<K>>, impl Future<Output = ()>) {
         let cache = Arc::new(WatchCache {
             index: RwLock::new(Index::default()),
             key,
             read: watch::Sender::new(Read::default()),
-            expected: AtomicU64::new(0),
+            expected: Mutex::new(HashMap::new()),
         });
         let feeding = Arc::clone(&cache);
         // A (re)list is gathered apart and replaces the whole index once complete.
@@ -123,7 +126,7 @@ where
                 let seen = match event {
                     Ok(watcher::Event::Apply(o)) => {
                         let r = revision(&o.metadata.meta);
-                        let k = (feeding.key)(&o);
+                        let k = (feeding.key)(&o.metadata.meta);
                         feeding.write().apply(o, k);
                         Some(r)
                     }
@@ -139,7 +142,7 @@ where
                     Ok(watcher::Event::InitApply(o)) => {
                         if let Some((index, r)) = listing.as_mut() {
                             *r = (*r).max(revision(&o.metadata.meta));
-                            let k = (feeding.key)(&o);
+                            let k = (feeding.key)(&o.metadata.meta);
                             index.apply(o, k);
                         }
                         None
@@ -169,31 +172,55 @@ impl<K> WatchCache<K> {
         self.index.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Notes a change the next syncs are to see: one that woke a sync (from the controller's
-    /// other watches), or one the controller wrote.
-    pub fn expect(&self, meta: &ObjectMeta) {
-        self.expected.fetch_max(revision(meta), Ordering::AcqRel);
+    fn expectations(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.expected.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits (a little at most) until the cache is listed and has read every expected change.
-    /// A change it never reads (its object gone before a relist, say) is given up after one
-    /// wait, unless a newer one was expected meanwhile, so that it holds up no other sync.
-    pub async fn caught_up(&self) {
-        let expected = self.expected.load(Ordering::Acquire);
+    /// Notes a change the next syncs reading its key are to see: one that woke a sync (from
+    /// the controller's other watches), or one the controller wrote.
+    pub fn expect(&self, meta: &ObjectMeta) {
+        let key = (self.key)(meta).unwrap_or_else(|| UNFILED.to_string());
+        let mut expected = self.expectations();
+        let newest = expected.entry(key).or_default();
+        *newest = (*newest).max(revision(meta));
+    }
+
+    /// Waits (a little at most) until the cache is listed and has read every change expected
+    /// under `keys`. A change it never reads (its object gone before a relist, say) is given
+    /// up after one wait, unless a newer one was expected meanwhile, so that it holds up no
+    /// other sync.
+    pub async fn caught_up(&self, keys: &[&str]) {
+        let keys = || keys.iter().copied().chain([UNFILED]);
+        let expected = {
+            let map = self.expectations();
+            keys()
+                .filter_map(|k| map.get(k))
+                .max()
+                .copied()
+                .unwrap_or(0)
+        };
         let mut read = self.read.subscribe();
-        let waited = tokio::time::timeout(
+        // Only whether it timed out: the value `wait_for` answers holds the channel's read
+        // lock, which the feed's next send would wait for while this reads it again.
+        let timed_out = tokio::time::timeout(
             CATCH_UP_WAIT,
             read.wait_for(|r| r.listed && r.revision >= expected),
         )
-        .await;
-        if waited.is_err() {
-            let reached = self.read.borrow().revision;
-            let _ = self.expected.compare_exchange(
-                expected,
-                reached,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+        .await
+        .is_err();
+        let reached = self.read.borrow().revision;
+        let mut map = self.expectations();
+        for key in keys() {
+            // Read, or given up (unless a newer one came meanwhile).
+            if map
+                .get(key)
+                .is_some_and(|&r| r <= reached || (timed_out && r <= expected))
+            {
+                map.remove(key);
+            }
+        }
+        if map.len() > EXPECTATIONS {
+            map.retain(|_, r| *r > reached);
         }
     }
 
@@ -222,10 +249,8 @@ mod tests {
         .unwrap()
     }
 
-    fn owner(o: &Object<ConfigMap>) -> Option<String> {
-        o.metadata
-            .meta
-            .labels
+    fn owner(m: &ObjectMeta) -> Option<String> {
+        m.labels
             .as_ref()
             .and_then(|l| l.get("owner"))
             .filter(|o| !o.is_empty())
@@ -237,19 +262,19 @@ mod tests {
     fn objects_follow_their_keys() {
         let mut index = Index::default();
         let a = object("a", "x", "1");
-        let k = owner(&a);
+        let k = owner(&a.metadata.meta);
         index.apply(a, k);
         let b = object("b", "x", "2");
-        let k = owner(&b);
+        let k = owner(&b.metadata.meta);
         index.apply(b, k);
         assert_eq!(index.by_key["x"].len(), 2);
         let a = object("a", "y", "3");
-        let k = owner(&a);
+        let k = owner(&a.metadata.meta);
         index.apply(a, k);
         assert_eq!(index.by_key["x"].len(), 1);
         assert_eq!(index.by_key["y"].len(), 1);
         let b = object("b", "", "4");
-        let k = owner(&b);
+        let k = owner(&b.metadata.meta);
         index.apply(b, k);
         assert!(!index.by_key.contains_key("x"));
         index.remove(&("p".into(), "a".into()));
@@ -280,13 +305,14 @@ mod tests {
         });
         let (cache, feed) = WatchCache::<ConfigMap>::start(client, owner);
         let feed = tokio::spawn(feed);
-        cache.caught_up().await;
+        cache.caught_up(&["x"]).await;
         assert_eq!(cache.get("x").len(), 1);
         cache.expect(&object("b", "x", "5").metadata.meta);
-        let waiting = tokio::time::timeout(Duration::from_millis(300), cache.caught_up()).await;
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(300), cache.caught_up(&["x"])).await;
         assert!(waiting.is_err(), "the sync did not wait for the change");
         send.send_replace(true);
-        cache.caught_up().await;
+        cache.caught_up(&["x"]).await;
         assert_eq!(cache.get("x").len(), 2);
         feed.abort();
     }
@@ -304,13 +330,41 @@ mod tests {
         });
         let (cache, feed) = WatchCache::<ConfigMap>::start(client, owner);
         let feed = tokio::spawn(feed);
-        cache.caught_up().await;
+        cache.caught_up(&["x"]).await;
         cache.expect(&object("gone", "x", "9").metadata.meta);
         let first = tokio::time::Instant::now();
-        cache.caught_up().await;
+        cache.caught_up(&["x"]).await;
         assert!(first.elapsed() >= CATCH_UP_WAIT);
-        let next = tokio::time::timeout(Duration::from_millis(500), cache.caught_up()).await;
+        let next = tokio::time::timeout(Duration::from_millis(500), cache.caught_up(&["x"])).await;
         assert!(next.is_ok(), "the next sync waited for it again");
+        feed.abort();
+    }
+
+    /// A sync waits only for the changes expected under the keys it reads (and for those of
+    /// objects the cache leaves out).
+    #[tokio::test]
+    async fn a_sync_waits_only_for_its_keys() {
+        use crate::testing::{self, Reply};
+        let (client, _) = testing::client(move |r| match r.path.as_str() {
+            "/api/v1/configmaps" if r.is_watch() => Reply::Open,
+            "/api/v1/configmaps" => testing::list(vec![]),
+            _ => testing::status(404, "NotFound"),
+        });
+        let (cache, feed) = WatchCache::<ConfigMap>::start(client, owner);
+        let feed = tokio::spawn(feed);
+        cache.caught_up(&["x"]).await;
+        cache.expect(&object("other", "y", "9").metadata.meta);
+        let mine = tokio::time::timeout(Duration::from_millis(500), cache.caught_up(&["x"])).await;
+        assert!(mine.is_ok(), "a sync of x waited for a change of y");
+        let theirs =
+            tokio::time::timeout(Duration::from_millis(300), cache.caught_up(&["z", "y"])).await;
+        assert!(theirs.is_err(), "a sync of y did not wait for its change");
+        cache.expect(&object("unfiled", "", "10").metadata.meta);
+        let any = tokio::time::timeout(Duration::from_millis(300), cache.caught_up(&["x"])).await;
+        assert!(
+            any.is_err(),
+            "a sync did not wait for a change left out of the cache"
+        );
         feed.abort();
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
@@ -27,6 +28,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::tasks::Tasks;
 use crate::watch_cache::WatchCache;
 use crate::workload_status;
 
@@ -45,8 +47,7 @@ struct Context {
 
 /// What a ReplicaSet is filed under in the cache: its controller's uid, or its namespace's
 /// orphans (which a Deployment may adopt).
-fn filed_under(rs: &Object<ReplicaSet>) -> Option<String> {
-    let meta = &rs.metadata.meta;
+fn filed_under(meta: &ObjectMeta) -> Option<String> {
     let controller = meta
         .owner_references
         .iter()
@@ -156,11 +157,9 @@ async fn owned(ctx: &Context, d: &Deployment) -> Result<Vec<ReplicaSet>, Error> 
     let ns = d.namespace().unwrap_or_default();
     let api: Api<Object<ReplicaSet>> = Api::namespaced(ctx.client.clone(), &ns);
     let uid = d.metadata.uid.clone().unwrap_or_default();
-    ctx.replica_sets.caught_up().await;
-    let cached = [
-        ctx.replica_sets.get(&uid),
-        ctx.replica_sets.get(&orphans_of(&ns)),
-    ];
+    let orphans = orphans_of(&ns);
+    ctx.replica_sets.caught_up(&[&uid, &orphans]).await;
+    let cached = [ctx.replica_sets.get(&uid), ctx.replica_sets.get(&orphans)];
     let mut list = Vec::new();
     for rs in cached
         .iter()
@@ -543,5 +542,7 @@ pub async fn run(client: Client) {
     )
     .run(reconcile, error_policy, ctx)
     .for_each(|_| futures::future::ready(()));
-    tokio::join!(feed, controller);
+    let mut tasks = Tasks::default();
+    tasks.spawn(feed).spawn(controller);
+    tasks.join().await;
 }

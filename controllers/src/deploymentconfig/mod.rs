@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ReplicationController;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
@@ -43,6 +44,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::tasks::Tasks;
 use crate::watch_cache::WatchCache;
 use decide::Deployment;
 use types::DeploymentConfig;
@@ -59,8 +61,7 @@ struct Context {
 }
 
 /// What a replication controller is filed under: its config's name label in its namespace.
-fn filed_under(rc: &Object<ReplicationController>) -> Option<String> {
-    let meta = &rc.metadata.meta;
+fn filed_under(meta: &ObjectMeta) -> Option<String> {
     let config = meta.labels.as_ref()?.get(keys::CONFIG_NAME)?;
     Some(format!(
         "{}/{config}",
@@ -125,9 +126,10 @@ async fn deployments(
     name: &str,
     uid: Option<&str>,
 ) -> Vec<ReplicationController> {
-    cache.caught_up().await;
+    let key = format!("{namespace}/{name}");
+    cache.caught_up(&[&key]).await;
     let mut list: Vec<ReplicationController> = cache
-        .get(&format!("{namespace}/{name}"))
+        .get(&key)
         .iter()
         .filter_map(|o| o.object.clone())
         .filter(|rc| {
@@ -467,15 +469,16 @@ async fn run_configs(client: Client, deployments: Arc<Deployments>) {
     .await;
 }
 
-/// Runs the config controller, the deployer and the image trigger controller.
+/// Runs the config controller, the deployer and the image trigger controller, each a task.
 pub async fn run(client: Client) {
     let (deployments, feed) = Deployments::start(client.clone(), filed_under);
-    tokio::join!(
-        feed,
-        run_configs(client.clone(), Arc::clone(&deployments)),
-        deployer::run(client.clone(), deployments),
-        image_triggers::run(client),
-    );
+    let mut tasks = Tasks::default();
+    tasks
+        .spawn(feed)
+        .spawn(run_configs(client.clone(), Arc::clone(&deployments)))
+        .spawn(deployer::run(client.clone(), deployments))
+        .spawn(image_triggers::run(client));
+    tasks.join().await;
 }
 
 #[cfg(test)]

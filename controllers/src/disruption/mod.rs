@@ -95,7 +95,7 @@ async fn sync(pdb: &PodDisruptionBudget, ctx: &Context) -> Result<Action, Error>
     }
     let ns = pdb.namespace().unwrap_or_default();
     let spec = pdb.spec.clone().unwrap_or_default();
-    ctx.pods.caught_up().await;
+    ctx.pods.caught_up(&[&ns]).await;
     let cached = ctx.pods.get(&ns);
     let all: Vec<&Pod> = cached.iter().filter_map(|o| o.object.as_ref()).collect();
     // A budget without a selector picks no pod; an empty one picks them all.
@@ -200,9 +200,8 @@ fn error_policy(obj: Arc<Object<PodDisruptionBudget>>, error: &Error, ctx: Arc<C
 }
 
 pub async fn run(client: Client) {
-    let (pod_cache, pod_feed) = WatchCache::start(client.clone(), |p: &Object<Pod>| {
-        p.metadata.meta.namespace.clone()
-    });
+    let (pod_cache, pod_feed) =
+        WatchCache::<Pod>::start(client.clone(), |meta| meta.namespace.clone());
     let ctx = Arc::new(Context {
         client: client.clone(),
         pods: Arc::clone(&pod_cache),
