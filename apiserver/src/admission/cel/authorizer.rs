@@ -77,31 +77,10 @@ struct Decision {
     reason: String,
 }
 
-/// `Val` for a type of this library: its CEL type, copies, and no equality.
-macro_rules! library_val {
-    ($t:ty, $ty:expr) => {
-        impl Val for $t {
-            fn get_type(&self) -> &Type {
-                <Self as Val>::cel_type()
-            }
-            fn cel_type() -> &'static Type {
-                &$ty
-            }
-            fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
-                Box::new(self.clone())
-            }
-            fn as_any(&self) -> Option<&dyn Any> {
-                Some(self)
-            }
-        }
-        impl StaticVal for $t {}
-    };
-}
-
-library_val!(PathCheck, PATH_CHECK);
-library_val!(GroupCheck, GROUP_CHECK);
-library_val!(ResourceCheck, RESOURCE_CHECK);
-library_val!(Decision, DECISION);
+super::library_val!(PathCheck, PATH_CHECK);
+super::library_val!(GroupCheck, GROUP_CHECK);
+super::library_val!(ResourceCheck, RESOURCE_CHECK);
+super::library_val!(Decision, DECISION);
 
 impl Val for Authorizer {
     fn get_type(&self) -> &Type {

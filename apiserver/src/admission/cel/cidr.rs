@@ -3,11 +3,9 @@
 //! `netip.ParsePrefix` reads them (the address as written, bits after the mask kept), with
 //! upstream's messages.
 
-use std::any::Any;
 use std::net::IpAddr;
 
 use cel::common::types::{CelBool, CelInt, CelString, Type};
-use cel::common::value::{StaticVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
 
 use super::ip::{self, Ip};
@@ -21,24 +19,7 @@ pub struct Cidr {
     bits: u8,
 }
 
-impl Val for Cidr {
-    fn get_type(&self) -> &Type {
-        <Self as Val>::cel_type()
-    }
-    fn cel_type() -> &'static Type {
-        &CIDR_TYPE
-    }
-    fn equals(&self, other: &dyn Val) -> bool {
-        other.downcast_ref::<Cidr>().is_some_and(|o| o == self)
-    }
-    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
-        Box::new(*self)
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        Some(self)
-    }
-}
-impl StaticVal for Cidr {}
+super::library_val!(Cidr, CIDR_TYPE, eq);
 
 impl Cidr {
     /// The address with the bits after the prefix cleared.

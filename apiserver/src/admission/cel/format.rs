@@ -2,10 +2,8 @@
 //! named formats, and `<format>.validate(string)`: `optional.none()` for a valid string, else
 //! the list of what is wrong with it, in the words object validation uses.
 
-use std::any::Any;
-
 use cel::common::types::{CelList, CelOptional, CelString, Type};
-use cel::common::value::{StaticVal, Val};
+use cel::common::value::Val;
 use cel::{DeclarationError, Env};
 
 use api::names;
@@ -16,24 +14,7 @@ static FORMAT_TYPE: Type = Type::new_unspecified_type("kubernetes.NamedFormat");
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Format(&'static str);
 
-impl Val for Format {
-    fn get_type(&self) -> &Type {
-        <Self as Val>::cel_type()
-    }
-    fn cel_type() -> &'static Type {
-        &FORMAT_TYPE
-    }
-    fn equals(&self, other: &dyn Val) -> bool {
-        other.downcast_ref::<Format>().is_some_and(|o| o == self)
-    }
-    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
-        Box::new(*self)
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        Some(self)
-    }
-}
-impl StaticVal for Format {}
+super::library_val!(Format, FORMAT_TYPE, eq);
 
 /// Upstream's `maskTrailingDash`: a prefix may end with a dash (a generated suffix follows);
 /// the dash and the character before it become an `a`.

@@ -3,11 +3,9 @@
 //! `netip.ParseAddr` reads them, with its error messages (they reach users through policies'
 //! messages); zones and IPv4-mapped IPv6 addresses are refused, as upstream.
 
-use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use cel::common::types::{CelBool, CelInt, CelString, Type};
-use cel::common::value::{StaticVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
 
 static IP_TYPE: Type = Type::new_unspecified_type("net.IP");
@@ -16,24 +14,7 @@ static IP_TYPE: Type = Type::new_unspecified_type("net.IP");
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ip(pub IpAddr);
 
-impl Val for Ip {
-    fn get_type(&self) -> &Type {
-        <Self as Val>::cel_type()
-    }
-    fn cel_type() -> &'static Type {
-        &IP_TYPE
-    }
-    fn equals(&self, other: &dyn Val) -> bool {
-        other.downcast_ref::<Ip>().is_some_and(|o| o == self)
-    }
-    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
-        Box::new(*self)
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        Some(self)
-    }
-}
-impl StaticVal for Ip {}
+super::library_val!(Ip, IP_TYPE, eq);
 
 /// What Go's parser says of a string that is no address.
 struct AddrError<'a> {

@@ -16,6 +16,40 @@ mod regex;
 pub mod shape;
 mod url;
 
+/// `Val` for a value type of a library: its CEL type and copies; with `eq`, equality by
+/// `PartialEq` (values of other types are unequal).
+macro_rules! library_val {
+    ($t:ty, $cel_type:expr) => {
+        $crate::admission::cel::library_val!(@impl $t, $cel_type, {});
+    };
+    ($t:ty, $cel_type:expr, eq) => {
+        $crate::admission::cel::library_val!(@impl $t, $cel_type, {
+            fn equals(&self, other: &dyn cel::common::value::Val) -> bool {
+                other.downcast_ref::<$t>().is_some_and(|o| o == self)
+            }
+        });
+    };
+    (@impl $t:ty, $cel_type:expr, { $($equals:tt)* }) => {
+        impl cel::common::value::Val for $t {
+            fn get_type(&self) -> &cel::common::types::Type {
+                <Self as cel::common::value::Val>::cel_type()
+            }
+            fn cel_type() -> &'static cel::common::types::Type {
+                &$cel_type
+            }
+            $($equals)*
+            fn clone_as_boxed<'v>(&self) -> Box<dyn cel::common::value::Val + 'v> {
+                Box::new(Clone::clone(self))
+            }
+            fn as_any(&self) -> Option<&dyn std::any::Any> {
+                Some(self)
+            }
+        }
+        impl cel::common::value::StaticVal for $t {}
+    };
+}
+pub(crate) use library_val;
+
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 

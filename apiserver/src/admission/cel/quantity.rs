@@ -3,40 +3,19 @@
 //! unit (quota arithmetic's `Amount`); a finer fraction is rounded up, where upstream keeps
 //! nano precision.
 
-use std::any::Any;
 use std::cmp::Ordering;
 
 use api::quota::amount::Amount;
 use cel::common::types::{CelBool, CelDouble, CelInt, CelString, Type};
-use cel::common::value::{StaticVal, Val};
 use cel::{DeclarationError, Env, ExecutionError};
 
 static QUANTITY_TYPE: Type = Type::new_unspecified_type("kubernetes.Quantity");
 
 /// A parsed quantity.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Quantity(pub Amount);
 
-impl Val for Quantity {
-    fn get_type(&self) -> &Type {
-        <Self as Val>::cel_type()
-    }
-    fn cel_type() -> &'static Type {
-        &QUANTITY_TYPE
-    }
-    fn equals(&self, other: &dyn Val) -> bool {
-        other
-            .downcast_ref::<Quantity>()
-            .is_some_and(|o| o.0 == self.0)
-    }
-    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
-        Box::new(*self)
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        Some(self)
-    }
-}
-impl StaticVal for Quantity {}
+super::library_val!(Quantity, QUANTITY_TYPE, eq);
 
 fn error(function: &str, message: impl ToString) -> ExecutionError {
     ExecutionError::function_error(function, message)

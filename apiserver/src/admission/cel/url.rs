@@ -2,11 +2,10 @@
 //! URL is made of, as Go's `url.ParseRequestURI` splits them: an absolute URL or an absolute
 //! path, the fragment kept in the path, the path returned as written.
 
-use std::any::Any;
 use std::collections::HashMap;
 
 use cel::common::types::{CelBool, CelList, CelMap, CelMapKey, CelString, Type};
-use cel::common::value::{StaticVal, Val};
+use cel::common::value::Val;
 use cel::{DeclarationError, Env, ExecutionError};
 
 static URL_TYPE: Type = Type::new_unspecified_type("kubernetes.URL");
@@ -21,24 +20,7 @@ pub struct Url {
     query: String,
 }
 
-impl Val for Url {
-    fn get_type(&self) -> &Type {
-        <Self as Val>::cel_type()
-    }
-    fn cel_type() -> &'static Type {
-        &URL_TYPE
-    }
-    fn equals(&self, other: &dyn Val) -> bool {
-        other.downcast_ref::<Url>().is_some_and(|o| o == self)
-    }
-    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v> {
-        Box::new(self.clone())
-    }
-    fn as_any(&self) -> Option<&dyn Any> {
-        Some(self)
-    }
-}
-impl StaticVal for Url {}
+super::library_val!(Url, URL_TYPE, eq);
 
 /// Go's `ParseRequestURI`: the URL, or why it is not one (Go's words).
 pub fn parse(text: &str) -> Result<Url, String> {
