@@ -15,7 +15,7 @@ use storage::{
 };
 
 use crate::metrics::Metrics;
-use crate::write_fence::WriteFence;
+use crate::write_fence::{WriteFence, resource_prefix};
 
 pub struct MeteredStore {
     inner: Arc<dyn Store>,
@@ -23,21 +23,6 @@ pub struct MeteredStore {
     fence: Arc<WriteFence>,
     /// Histograms already looked up, by operation and type (no allocation on a hit).
     histograms: RwLock<HashMap<&'static str, HashMap<String, Histogram>>>,
-}
-
-/// The part of a storage key that names its resource, `/registry/<group|core>/<plural>`: a
-/// slice of the key, so that looking up its histogram allocates nothing.
-pub(crate) fn resource_prefix(key: &str) -> &str {
-    let Some(rest) = key.strip_prefix("/registry/") else {
-        return "";
-    };
-    let mut slashes = rest.match_indices('/').map(|(i, _)| i);
-    let end = match (slashes.next(), slashes.next()) {
-        (Some(_), Some(second)) => second,
-        (Some(_), None) => rest.len(),
-        _ => return "",
-    };
-    &key[.."/registry/".len() + end]
 }
 
 impl MeteredStore {

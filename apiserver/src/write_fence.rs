@@ -10,7 +10,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use storage::Revision;
 
-use crate::metered_store::resource_prefix;
+/// The part of a storage key that names its resource, `/registry/<group|core>/<plural>`: a
+/// slice of the key, so that looking up its histogram allocates nothing.
+pub(crate) fn resource_prefix(key: &str) -> &str {
+    let Some(rest) = key.strip_prefix("/registry/") else {
+        return "";
+    };
+    let mut slashes = rest.match_indices('/').map(|(i, _)| i);
+    let end = match (slashes.next(), slashes.next()) {
+        (Some(_), Some(second)) => second,
+        (Some(_), None) => rest.len(),
+        _ => return "",
+    };
+    &key[.."/registry/".len() + end]
+}
 
 #[derive(Default)]
 pub struct WriteFence {

@@ -135,3 +135,14 @@ pub fn route_resource() -> kube::api::ApiResource {
         "routes",
     )
 }
+
+/// How a route's connections are served: plain HTTP or TLS terminated at the router, at the
+/// router and again to the backend, or passed through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// Plain HTTP.
+    None,
+    Edge,
+    Passthrough,
+    Reencrypt,
+}

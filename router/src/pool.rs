@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::body::Body;
-use crate::stats::Outgoing;
+use crate::table::Entry;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per backend address.
@@ -206,6 +206,37 @@ impl http_body::Body for Returning {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// The bytes a response sends its client, added to its route's and server's counters when
+/// it is done with (ended or dropped).
+pub struct Outgoing {
+    entry: Arc<Entry>,
+    endpoint: usize,
+    bytes: u64,
+}
+
+impl Outgoing {
+    pub fn new(entry: Arc<Entry>, endpoint: usize) -> Outgoing {
+        Outgoing {
+            entry,
+            endpoint,
+            bytes: 0,
+        }
+    }
+
+    pub fn add(&mut self, bytes: u64) {
+        self.bytes += bytes;
+    }
+}
+
+impl Drop for Outgoing {
+    fn drop(&mut self) {
+        self.entry.stats.counters.bytes_out(self.bytes);
+        if let Some(endpoint) = self.entry.backend.endpoints.get(self.endpoint) {
+            endpoint.stats.counters.bytes_out(self.bytes);
+        }
     }
 }
 

@@ -18,8 +18,9 @@ use crate::annotations::{self, Forwarded};
 use crate::body::Body;
 use crate::limits::Tracked;
 use crate::metrics::Metrics;
+use crate::pool::Outgoing;
 use crate::pool::{ConnectError, Pool, Returning};
-use crate::stats::{self, Outgoing};
+use crate::stats;
 use crate::table::{Current, Entry, Insecure, Termination};
 
 /// How long a backend has to send its response head (HAProxy's `timeout server`), unless

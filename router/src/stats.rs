@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use hyper::header::HeaderMap;
 use hyper::{Response, http};
 
-use crate::table::{Entry, Termination};
+use crate::model::Termination;
 
 /// The responses' classes as HAProxy counts them (`hrsp_1xx` .. `hrsp_5xx`, `hrsp_other`).
 const CODES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
@@ -278,37 +278,6 @@ fn family(text: &mut String, scope: &str, rows: &[(String, &Counters)]) {
     let _ = writeln!(text, "# TYPE {name} gauge");
     for (labels, c) in rows {
         let _ = writeln!(text, "{name}{{{labels}}} {:.3}", c.average_ms());
-    }
-}
-
-/// The bytes a response sends its client, added to its route's and server's counters when
-/// it is done with (ended or dropped).
-pub struct Outgoing {
-    entry: Arc<Entry>,
-    endpoint: usize,
-    bytes: u64,
-}
-
-impl Outgoing {
-    pub fn new(entry: Arc<Entry>, endpoint: usize) -> Outgoing {
-        Outgoing {
-            entry,
-            endpoint,
-            bytes: 0,
-        }
-    }
-
-    pub fn add(&mut self, bytes: u64) {
-        self.bytes += bytes;
-    }
-}
-
-impl Drop for Outgoing {
-    fn drop(&mut self) {
-        self.entry.stats.counters.bytes_out(self.bytes);
-        if let Some(endpoint) = self.entry.backend.endpoints.get(self.endpoint) {
-            endpoint.stats.counters.bytes_out(self.bytes);
-        }
     }
 }
 

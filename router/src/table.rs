@@ -14,16 +14,8 @@ use rustls::sign::CertifiedKey;
 pub use crate::annotations::Balance;
 use crate::annotations::Policy;
 use crate::limits::Limiter;
+pub use crate::model::Termination;
 use crate::stats::{RouteStats, ServerStats};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Termination {
-    /// Plain HTTP.
-    None,
-    Edge,
-    Passthrough,
-    Reencrypt,
-}
 
 /// What a plain-HTTP request to a TLS route gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
