@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
-use axum::routing::{get, put};
+use axum::routing::put;
 use node::builder::{BuilderRuntime, Step};
 use node::pods::image_config::Watched;
+use node::pods::registry_sources::RegistrySources;
 use node::runtime::simulated::Simulated;
 use node::runtime::{ContainerSpec, ContainerState, Mount, PodRef, Runtime, Sandbox};
 use serde_json::{Value, json};
@@ -163,15 +164,16 @@ fn git_repo(dir: &Path, files: &[(&str, &str)]) -> String {
 #[derive(Clone, Default)]
 struct Seen {
     details: Arc<Mutex<Vec<Value>>>,
-    registry: String,
 }
 
-async fn image_config(State(seen): State<Seen>) -> axum::Json<Value> {
-    axum::Json(json!({
+/// The cluster's Image object as the node's watch would have read it: the integrated registry
+/// (the test's) is plain HTTP.
+fn image_config(registry: &str) -> Value {
+    json!({
         "apiVersion": "config.openshift.io/v1", "kind": "Image",
         "metadata": {"name": "cluster"},
-        "spec": {}, "status": {"internalRegistryHostname": seen.registry}
-    }))
+        "spec": {}, "status": {"internalRegistryHostname": registry}
+    })
 }
 
 async fn details(
@@ -185,10 +187,6 @@ async fn details(
 
 async fn api_server(seen: Seen) -> kube::Client {
     let app = Router::new()
-        .route(
-            "/apis/config.openshift.io/v1/images/cluster",
-            get(image_config),
-        )
         .route(
             "/apis/build.openshift.io/v1/namespaces/{ns}/builds/{name}/details",
             put(details),
@@ -302,10 +300,7 @@ async fn a_build_pods_steps_clone_build_and_push() {
             ("app/index.html", "<h1>one</h1>\n"),
         ],
     );
-    let seen = Seen {
-        registry: host.clone(),
-        ..Default::default()
-    };
+    let seen = Seen::default();
     let client = api_server(seen.clone()).await;
     let work = dir.path().join("pod/work");
     std::fs::create_dir_all(&work).unwrap();
@@ -315,7 +310,10 @@ async fn a_build_pods_steps_clone_build_and_push() {
             Arc::new(Simulated::new()),
             client,
             &dir.path().join("buildah"),
-            Watched::fixed(Default::default()),
+            Watched::fixed(
+                Default::default(),
+                RegistrySources::of_image(&image_config(&host)),
+            ),
         ),
         pod: PodRef {
             namespace: "p".into(),

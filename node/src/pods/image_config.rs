@@ -90,9 +90,9 @@ impl Watched {
     }
 
     /// A copy that never changes (a builder without a cluster to watch).
-    pub fn fixed(config: ImageConfig) -> Watched {
+    pub fn fixed(config: ImageConfig, sources: RegistrySources) -> Watched {
         let (_, config) = watch::channel(Some(Arc::new(config)));
-        let (_, sources) = watch::channel(Some(Arc::default()));
+        let (_, sources) = watch::channel(Some(Arc::new(sources)));
         Watched { config, sources }
     }
 
