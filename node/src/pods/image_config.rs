@@ -20,10 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::watch;
 use trust::{ImageName, TrustPolicy};
 
@@ -123,34 +121,12 @@ async fn first_or_last<T: Default>(rx: &watch::Receiver<Option<Arc<T>>>) -> Arc<
 /// text differs), removed when it is deleted or absent from a (re)list.
 async fn follow(client: kube::Client, dir: PathBuf, tx: watch::Sender<Option<Arc<ImageConfig>>>) {
     let maps: Api<ConfigMap> = Api::namespaced(client, NAMESPACE);
-    let config = watcher::Config::default().fields(&format!("metadata.name={CONFIG_MAP}"));
-    let mut events = watcher(maps, config).default_backoff().boxed();
-    let mut listed = None;
-    while let Some(event) = events.next().await {
-        let data = match event {
-            Ok(watcher::Event::Init) => {
-                listed = None;
-                continue;
-            }
-            Ok(watcher::Event::InitApply(map)) => {
-                listed = Some(map);
-                continue;
-            }
-            Ok(watcher::Event::InitDone) => listed.take(),
-            Ok(watcher::Event::Apply(map)) => Some(map),
-            Ok(watcher::Event::Delete(_)) => None,
-            Err(e) => {
-                tracing::warn!(
-                    error = %controllers::logs::describe_watch(&e),
-                    "the watch of the cluster's image configuration failed"
-                );
-                continue;
-            }
-        };
-        let data = data.map(|m| m.data.unwrap_or_default()).unwrap_or_default();
-        let config = Arc::new(written(&dir, data));
-        tx.send_replace(Some(config));
-    }
+    let what = "the cluster's image configuration";
+    super::followed::follow_named(maps, CONFIG_MAP, what, |map| {
+        let data = map.and_then(|m| m.data).unwrap_or_default();
+        tx.send_replace(Some(Arc::new(written(&dir, data))));
+    })
+    .await;
 }
 
 /// The cluster's image configuration under `dir`, brought up to date with `data` (the

@@ -5,6 +5,7 @@
 pub mod backoff;
 pub mod directory;
 pub mod env;
+mod followed;
 pub mod hooks;
 pub mod host_volumes;
 pub mod image_config;

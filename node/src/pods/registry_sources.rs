@@ -8,10 +8,8 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
-use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -102,30 +100,8 @@ pub async fn follow(client: kube::Client, tx: watch::Sender<Option<Arc<RegistryS
     let gvk = GroupVersionKind::gvk("config.openshift.io", "v1", "Image");
     let api: Api<DynamicObject> =
         Api::all_with(client, &ApiResource::from_gvk_with_plural(&gvk, "images"));
-    let config = watcher::Config::default().fields("metadata.name=cluster");
-    let mut events = watcher(api, config).default_backoff().boxed();
-    let mut listed = None;
-    while let Some(event) = events.next().await {
-        let image = match event {
-            Ok(watcher::Event::Init) => {
-                listed = None;
-                continue;
-            }
-            Ok(watcher::Event::InitApply(image)) => {
-                listed = Some(image);
-                continue;
-            }
-            Ok(watcher::Event::InitDone) => listed.take(),
-            Ok(watcher::Event::Apply(image)) => Some(image),
-            Ok(watcher::Event::Delete(_)) => None,
-            Err(e) => {
-                tracing::warn!(
-                    error = %controllers::logs::describe_watch(&e),
-                    "the watch of the cluster's registry sources failed"
-                );
-                continue;
-            }
-        };
+    let what = "the cluster's registry sources";
+    super::followed::follow_named(api, "cluster", what, |image| {
         let sources = image
             .map(|i| RegistrySources::of_image(&i.data))
             .unwrap_or_default();
@@ -136,7 +112,8 @@ pub async fn follow(client: kube::Client, tx: watch::Sender<Option<Arc<RegistryS
             }
             changed
         });
-    }
+    })
+    .await;
 }
 
 #[cfg(test)]
