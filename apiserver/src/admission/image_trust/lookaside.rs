@@ -4,10 +4,9 @@
 //! `Cache` keeps what was read for a few seconds, for the registry's signature extension,
 //! which clients ask at every pull.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -15,6 +14,7 @@ use hyper_util::rt::TokioIo;
 use trust::ImageName;
 use trust::simple_signing::MAX_SIGNATURE_BYTES;
 
+use super::expiring::Expiring;
 use crate::webhook_client::client::allowed;
 
 /// Signatures read per image at most.
@@ -55,40 +55,7 @@ type Signatures = Arc<Vec<Vec<u8>>>;
 
 /// What stores published, by image, kept for `KEEP` (failures are not kept: the next read
 /// tries again).
-pub struct Cache {
-    keep: Duration,
-    entries: Mutex<Entries>,
-}
-
-#[derive(Default)]
-struct Entries {
-    by_url: HashMap<String, (Signatures, Instant)>,
-    bytes: usize,
-}
-
-impl Entries {
-    /// Keeps `found` for `url`, within the bounds: stale entries go first, then everything.
-    fn insert(&mut self, url: String, found: Signatures, keep: Duration) {
-        let size = weight(&url, &found);
-        if let Some((old, _)) = self.by_url.remove(&url) {
-            self.bytes -= weight(&url, &old);
-        }
-        if self.bytes + size > MAX_CACHED_BYTES || self.by_url.len() >= MAX_CACHED {
-            self.by_url.retain(|_, (_, at)| at.elapsed() < keep);
-            self.bytes = self.by_url.iter().map(|(u, (f, _))| weight(u, f)).sum();
-        }
-        if self.bytes + size > MAX_CACHED_BYTES || self.by_url.len() >= MAX_CACHED {
-            *self = Entries::default();
-        }
-        self.bytes += size;
-        self.by_url.insert(url, (found, Instant::now()));
-    }
-}
-
-/// The bytes an entry holds.
-fn weight(url: &str, found: &[Vec<u8>]) -> usize {
-    url.len() + found.iter().map(Vec::len).sum::<usize>()
-}
+pub struct Cache(Expiring<Signatures>);
 
 impl Default for Cache {
     fn default() -> Self {
@@ -98,10 +65,7 @@ impl Default for Cache {
 
 impl Cache {
     fn keeping(keep: Duration) -> Cache {
-        Cache {
-            keep,
-            entries: Mutex::default(),
-        }
+        Cache(Expiring::new(keep, MAX_CACHED, MAX_CACHED_BYTES))
     }
 
     /// The signatures published for `name` at `digest` under `store`, as last read if that
@@ -124,16 +88,12 @@ impl Cache {
     where
         F: Future<Output = Result<Vec<Vec<u8>>, String>>,
     {
-        if let Ok(entries) = self.entries.lock()
-            && let Some((found, at)) = entries.by_url.get(&url)
-            && at.elapsed() < self.keep
-        {
-            return Ok(found.clone());
+        if let Some(found) = self.0.get(&url) {
+            return Ok(found);
         }
         let found = Arc::new(read().await?);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(url, found.clone(), self.keep);
-        }
+        let weight = found.iter().map(Vec::len).sum();
+        self.0.insert(url, found.clone(), weight);
         Ok(found)
     }
 }
@@ -265,10 +225,9 @@ mod tests {
             read(&cache, &format!("u{i}"), &calls, Ok(big.clone()))
                 .await
                 .unwrap();
-            let entries = cache.entries.lock().unwrap();
-            assert!(entries.bytes <= MAX_CACHED_BYTES, "{}", entries.bytes);
-            let counted: usize = entries.by_url.iter().map(|(u, (f, _))| weight(u, f)).sum();
-            assert_eq!(entries.bytes, counted);
+            let (bytes, counted) = cache.0.bytes();
+            assert!(bytes <= MAX_CACHED_BYTES, "{bytes}");
+            assert_eq!(bytes, counted);
         }
         assert_eq!(calls.load(Ordering::SeqCst), 40);
     }

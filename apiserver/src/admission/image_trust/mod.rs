@@ -6,6 +6,7 @@
 //! lookaside store (`lookaside`), and the verdict cached by policy revision, image and
 //! digest. Without a policy nothing is checked.
 
+mod expiring;
 mod lookaside;
 mod policy;
 mod remote;

@@ -8,15 +8,15 @@
 //! loopback and pod addresses are dialled (a registry named by a host name is not resolved).
 //! Digests are kept briefly by tag and credentials.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use registry_client::{Credential, Options, RegistryClient, RegistryError, Target};
 use serde_json::Value;
 use trust::ImageName;
 
+use super::expiring::Expiring;
 use crate::ApiServer;
 use crate::error::ApiError;
 use crate::registry::image::config::{ImageConfig, trusted_cas};
@@ -26,23 +26,29 @@ use crate::webhook_client::client::allowed;
 pub const KEEP: Duration = Duration::from_secs(15);
 /// The deadline of each exchange with the registry.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// Tags kept; the cache starts over when full.
+/// Tags kept; stale ones are dropped when full, then all.
 const MAX_CACHED: usize = 4096;
 
 /// The registry client and the digests read through it.
-#[derive(Default)]
 pub struct Remote {
     client: OnceLock<RegistryClient>,
-    digests: Mutex<HashMap<String, (String, Instant)>>,
+    digests: Expiring<String>,
+}
+
+impl Default for Remote {
+    fn default() -> Self {
+        Remote {
+            client: OnceLock::new(),
+            digests: Expiring::new(KEEP, MAX_CACHED, usize::MAX),
+        }
+    }
 }
 
 impl Remote {
     /// Forgets every digest (the benchmark's cold start).
     #[cfg(test)]
     pub fn forget(&self) {
-        if let Ok(mut d) = self.digests.lock() {
-            d.clear();
-        }
+        self.digests.clear();
     }
 }
 
@@ -101,11 +107,7 @@ pub async fn digest(
         puller.service_account,
         puller.secrets.join(",")
     );
-    if let Some(d) = remote.digests.lock().ok().and_then(|c| {
-        c.get(&key)
-            .filter(|(_, at)| at.elapsed() < KEEP)
-            .map(|(d, _)| d.clone())
-    }) {
+    if let Some(d) = remote.digests.get(&key) {
         return Ok(Ok(d));
     }
     let options = Options {
@@ -122,12 +124,7 @@ pub async fn digest(
     let client = remote.client.get_or_init(RegistryClient::new);
     match client.manifest(target, &options).await {
         Ok(manifest) => {
-            if let Ok(mut cache) = remote.digests.lock() {
-                if cache.len() >= MAX_CACHED {
-                    cache.clear();
-                }
-                cache.insert(key, (manifest.digest.clone(), Instant::now()));
-            }
+            remote.digests.insert(key, manifest.digest.clone(), 0);
             Ok(Ok(manifest.digest))
         }
         Err(e) => Ok(Err(refusal(name, tag, e))),
