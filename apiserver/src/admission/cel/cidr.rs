@@ -152,13 +152,9 @@ pub fn extension(env: &mut Env) -> Result<(), DeclarationError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::eval;
+    use super::super::tests::eval_alone as t;
     use cel::Value;
     use std::sync::Arc;
-
-    fn t(src: &str) -> Result<Value, String> {
-        eval(src, serde_json::json!({}))
-    }
 
     fn s(v: &str) -> Result<Value, String> {
         Ok(Value::String(Arc::new(v.to_string())))

@@ -156,12 +156,8 @@ pub fn extension(env: &mut Env) -> Result<(), DeclarationError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::eval;
+    use super::super::tests::eval_alone as t;
     use cel::Value;
-
-    fn t(src: &str) -> Result<Value, String> {
-        eval(src, serde_json::json!({}))
-    }
 
     #[test]
     fn named_formats_validate_in_object_validation_words() {

@@ -361,6 +361,11 @@ pub(super) mod tests {
         compile(src)?.eval(&vars)
     }
 
+    /// An expression that reads no object.
+    pub fn eval_alone(src: &str) -> Result<CelValue, String> {
+        eval(src, json!({}))
+    }
+
     #[test]
     fn kubernetes_style_expressions() {
         let deploy = json!({"metadata": {"name": "web", "labels": {"app": "web"}},
