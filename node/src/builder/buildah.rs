@@ -114,14 +114,16 @@ impl Buildah {
 
     /// Pulls `image` through the cluster's image configuration, as the node's pulls go: its
     /// registries.conf (mirrors), its policy.json (the trust policy: an image it refuses
-    /// fails with containers/image's reason) and the registries.d naming the lookaside
-    /// stores (read from the home, as buildah has no flag for it).
+    /// fails with containers/image's reason), and the registries.d naming the lookaside
+    /// stores and the certs.d holding the registries' CAs under `home` (read from the home,
+    /// as buildah has no flag for registries.d).
     pub async fn pull(
         &self,
         image: &str,
         auth_file: Option<&Path>,
         tls_verify: bool,
         config: &ImageConfig,
+        home: Option<&Path>,
         log: &Arc<StepLog>,
     ) -> Result<(), Failed> {
         let mut c = self.command();
@@ -132,7 +134,7 @@ impl Buildah {
         if let Some(policy) = &config.policy_json {
             c.arg("--signature-policy").arg(policy);
         }
-        if let Some(home) = &config.registries_d_home {
+        if let Some(home) = home {
             c.env("HOME", home);
         }
         c.arg(format!("--tls-verify={tls_verify}"));

@@ -37,6 +37,7 @@ pub async fn pull_image(
     let auth = push::secret_auth_file(ctx, auth_variable);
     ctx.log.line(&format!("\nPulling image {image} ..."));
     let config = ctx.image_config.current().await;
+    let home = ctx.image_config.home(&config).await;
     let started = jiff::Timestamp::now();
     let pulled = ctx
         .buildah
@@ -45,6 +46,7 @@ pub async fn pull_image(
             auth.as_deref(),
             !sources.insecure(image),
             &config,
+            home.as_deref(),
             &ctx.log,
         )
         .await;

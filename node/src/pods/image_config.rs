@@ -13,7 +13,8 @@
 //!
 //! One watch of the ConfigMap per agent keeps the copy current (`Watched`); the files are
 //! written when their text changes, never per pull. The same `Watched` carries the registry
-//! sources of `Image cluster`, followed by a watch of their own (`registry_sources.rs`).
+//! sources of `Image cluster`, followed by a watch of their own (`registry_sources.rs`), and
+//! the registries' CAs that object names, written under the same home (`trusted_cas.rs`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,12 +27,15 @@ use tokio::sync::watch;
 use trust::{ImageName, TrustPolicy};
 
 use super::registry_sources::{self, RegistrySources};
+use super::trusted_cas::{self, TrustedCas};
 
 const NAMESPACE: &str = "openshift-config-managed";
 const CONFIG_MAP: &str = "node-image-config";
 const REGISTRIES_CONF: &str = "registries.conf";
 const POLICY_JSON: &str = "policy.json";
 const SIGSTORE_YAML: &str = "oxshift-sigstore.yaml";
+/// The home pulls are given, under the node's copy.
+const HOME: &str = "home";
 /// Where registries.d is under the home pulls are given.
 const REGISTRIES_D: &str = ".config/containers/registries.d";
 
@@ -66,11 +70,12 @@ const FIRST_READ: Duration = Duration::from_secs(10);
 
 /// The node's copy, kept current by one watch of the ConfigMap per agent: every pull reads
 /// the files as the last change left them, and no pull asks the API server. Likewise the
-/// registry sources.
+/// registry sources and the registries' CAs.
 #[derive(Clone)]
 pub struct Watched {
     config: watch::Receiver<Option<Arc<ImageConfig>>>,
     sources: watch::Receiver<Option<Arc<RegistrySources>>>,
+    cas: watch::Receiver<Option<Arc<TrustedCas>>>,
 }
 
 impl Watched {
@@ -78,20 +83,34 @@ impl Watched {
     pub fn start(client: kube::Client, dir: PathBuf) -> (Watched, impl Future<Output = ()>) {
         let (config_tx, config) = watch::channel(None);
         let (sources_tx, sources) = watch::channel(None);
-        let follow_both = async move {
+        let (ca_name_tx, ca_name) = watch::channel(None);
+        let (cas_tx, cas) = watch::channel(None);
+        let home = dir.join(HOME);
+        let follow_all = async move {
             tokio::join!(
                 follow(client.clone(), dir, config_tx),
-                registry_sources::follow(client, sources_tx)
+                registry_sources::follow(client.clone(), sources_tx, ca_name_tx),
+                trusted_cas::follow(client, ca_name, home, cas_tx),
             );
         };
-        (Watched { config, sources }, follow_both)
+        let watched = Watched {
+            config,
+            sources,
+            cas,
+        };
+        (watched, follow_all)
     }
 
     /// A copy that never changes (a builder without a cluster to watch).
     pub fn fixed(config: ImageConfig, sources: RegistrySources) -> Watched {
         let (_, config) = watch::channel(Some(Arc::new(config)));
         let (_, sources) = watch::channel(Some(Arc::new(sources)));
-        Watched { config, sources }
+        let (_, cas) = watch::channel(Some(Arc::default()));
+        Watched {
+            config,
+            sources,
+            cas,
+        }
     }
 
     /// The configuration as last read; before the first read completes, waits for it a
@@ -104,6 +123,17 @@ impl Watched {
     /// time).
     pub async fn sources(&self) -> Arc<RegistrySources> {
         first_or_last(&self.sources).await
+    }
+
+    /// The home a pull with `config` is given (its `.config/containers` holding registries.d
+    /// and certs.d): the node's when it holds lookaside stores or registries' CAs, else none
+    /// (the tools' own).
+    pub async fn home(&self, config: &ImageConfig) -> Option<PathBuf> {
+        let cas = first_or_last(&self.cas).await;
+        config
+            .registries_d_home
+            .clone()
+            .or_else(|| cas.home.clone())
     }
 }
 
@@ -134,7 +164,7 @@ async fn follow(client: kube::Client, dir: PathBuf, tx: watch::Sender<Option<Arc
 /// no longer holds removed (the tools' defaults then apply, as before the configuration was
 /// rendered); a file that cannot be written is left out.
 fn written(dir: &Path, mut data: BTreeMap<String, String>) -> ImageConfig {
-    let home = dir.join("home");
+    let home = dir.join(HOME);
     let registries_conf = keep(dir, REGISTRIES_CONF, data.remove(REGISTRIES_CONF));
     let policy_text = data.remove(POLICY_JSON);
     let policy_json = keep(dir, POLICY_JSON, policy_text.clone());
@@ -156,7 +186,7 @@ fn written(dir: &Path, mut data: BTreeMap<String, String>) -> ImageConfig {
 
 /// `dir/name` holding `text` (written whole, then renamed: a concurrent pull reads the old
 /// file or the new one), or removed when there is no text.
-fn keep(dir: &Path, name: &str, text: Option<String>) -> Option<PathBuf> {
+pub(super) fn keep(dir: &Path, name: &str, text: Option<String>) -> Option<PathBuf> {
     let path = dir.join(name);
     let Some(text) = text else {
         let _ = std::fs::remove_file(&path);

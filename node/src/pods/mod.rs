@@ -18,6 +18,7 @@ pub mod security;
 pub mod status;
 pub mod termination;
 pub mod tokens;
+pub mod trusted_cas;
 pub mod volumes;
 mod worker;
 

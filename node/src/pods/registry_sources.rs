@@ -94,14 +94,29 @@ impl RegistrySources {
     }
 }
 
-/// Follows `images.config.openshift.io/cluster`, sending its registry sources when it is
-/// listed or changes (none when it is deleted or absent from a list).
-pub async fn follow(client: kube::Client, tx: watch::Sender<Option<Arc<RegistrySources>>>) {
+/// Follows `images.config.openshift.io/cluster`, sending its registry sources and the name of
+/// its additional trusted CAs' ConfigMap when it is listed or changes (none when it is deleted
+/// or absent from a list).
+pub async fn follow(
+    client: kube::Client,
+    tx: watch::Sender<Option<Arc<RegistrySources>>>,
+    ca_name: watch::Sender<Option<Option<String>>>,
+) {
     let gvk = GroupVersionKind::gvk("config.openshift.io", "v1", "Image");
     let api: Api<DynamicObject> =
         Api::all_with(client, &ApiResource::from_gvk_with_plural(&gvk, "images"));
     let what = "the cluster's registry sources";
     super::followed::follow_named(api, "cluster", what, |image| {
+        let name = image
+            .as_ref()
+            .and_then(|i| super::trusted_cas::config_map_name(&i.data));
+        ca_name.send_if_modified(|current| {
+            let changed = current.as_ref() != Some(&name);
+            if changed {
+                *current = Some(name);
+            }
+            changed
+        });
         let sources = image
             .map(|i| RegistrySources::of_image(&i.data))
             .unwrap_or_default();

@@ -70,8 +70,9 @@ pub struct PullOptions {
     /// The cluster's policy.json (trust policy, allowed and blocked registries), instead of
     /// the machine's.
     pub signature_policy: Option<PathBuf>,
-    /// A home whose `.config/containers/registries.d` names the lookaside signature stores.
-    pub registries_d_home: Option<PathBuf>,
+    /// A home whose `.config/containers` holds the cluster's registries.d (the lookaside
+    /// signature stores) and certs.d (the registries' CAs).
+    pub home: Option<PathBuf>,
 }
 
 /// A bind mount into a container.

@@ -392,9 +392,10 @@ impl Runtime for Podman {
         if let Some(conf) = &options.registries_conf {
             command.env("CONTAINERS_REGISTRIES_CONF", conf);
         }
-        // containers/image reads registries.d from the user's home before /etc; podman has
-        // no flag for it.
-        if let Some(home) = &options.registries_d_home {
+        // containers/image reads registries.d and certs.d from the user's home before /etc;
+        // podman has no flag for registries.d, and `--cert-dir` would give every registry of
+        // the pull (mirrors too) one directory.
+        if let Some(home) = &options.home {
             command.env("HOME", home);
         }
         let output = command

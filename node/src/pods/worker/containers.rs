@@ -200,7 +200,7 @@ impl Worker {
                 insecure: sources.insecure(&image),
                 registries_conf: config.registries_conf.clone(),
                 signature_policy: config.policy_json.clone(),
-                registries_d_home: config.registries_d_home.clone(),
+                home: self.ctx.image_config.home(&config).await,
             };
             let started = Instant::now();
             let pulled = match sources.refusal(&image) {
