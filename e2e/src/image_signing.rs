@@ -3,7 +3,7 @@
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -166,4 +166,120 @@ pub fn sign_into_store(
 pub fn key_data(home: &Path, fingerprint: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(gpg(home, &["--export", fingerprint]))
+}
+
+/// How skopeo authenticates to a registry.
+#[derive(Clone, Copy)]
+pub enum RegistryAuth<'a> {
+    Anonymous,
+    /// `user:password`.
+    Creds(&'a str),
+    /// A containers-auth.json file.
+    AuthFile(&'a str),
+}
+
+impl RegistryAuth<'_> {
+    /// skopeo's arguments for it: `creds_flag` names the credentials (`--creds`,
+    /// `--dest-creds`).
+    fn args<'s>(&'s self, creds_flag: &'s str) -> Vec<&'s str> {
+        match self {
+            RegistryAuth::Anonymous => Vec::new(),
+            RegistryAuth::Creds(creds) => vec![creds_flag, creds],
+            RegistryAuth::AuthFile(file) => vec!["--authfile", file],
+        }
+    }
+}
+
+/// A repository of a registry on loopback holding two small images: `v1`, signed by a key
+/// made on the spot into a lookaside store served on loopback, and `unsigned`. The store and
+/// the key's gpg-agent are stopped when it is dropped.
+pub struct SignedRepository {
+    /// The keyring holding the key.
+    pub gnupg: PathBuf,
+    pub fingerprint: String,
+    /// `v1`'s manifest digest.
+    pub digest: String,
+    /// `v1`'s signature in the store.
+    pub signature: PathBuf,
+    /// Where the lookaside store is served: `http://127.0.0.1:<store_port>`.
+    pub store_port: u16,
+    store: Option<Child>,
+}
+
+impl SignedRepository {
+    /// Pushes both tags to `repo` (`host:port/path`, its TLS, if any, not verified) as `auth`
+    /// says, signs `v1` as the registry serves it, and serves the store; its files go under
+    /// `dir`.
+    pub fn push(dir: &Path, repo: &str, auth: RegistryAuth) -> SignedRepository {
+        let gnupg = dir.join("gnupg");
+        let fingerprint = gpg_key(&gnupg);
+        let skopeo = |args: &[&str]| skopeo_with(&gnupg, args);
+        for (tag, label) in [("v1", "signed"), ("unsigned", "unsigned")] {
+            let layout = oci_layout(&dir.join(label), label);
+            let to = format!("docker://{repo}:{tag}");
+            let mut args = vec!["--insecure-policy", "copy", "--dest-tls-verify=false"];
+            args.extend(auth.args("--dest-creds"));
+            args.extend([layout.as_str(), to.as_str()]);
+            crate::output::ok(skopeo(&args), &format!("push {tag}"));
+        }
+        let v1 = format!("docker://{repo}:v1");
+        let mut args = vec!["inspect", "--raw", "--tls-verify=false"];
+        args.extend(auth.args("--creds"));
+        args.push(&v1);
+        let raw = skopeo(&args);
+        assert!(
+            raw.status.success(),
+            "skopeo inspect --raw: {}",
+            crate::output::text(&raw)
+        );
+        // Signed into the layout `lookaside-staging` writes (`--sign-by` would store the
+        // signature through a registry's signature extension instead).
+        let sigstore = dir.join("sigstore");
+        let reference = format!("{repo}:v1");
+        let signature = sign_into_store(&gnupg, &sigstore, &raw.stdout, &reference, &fingerprint);
+        let store_port = crate::free_port();
+        let store = serve_store(&sigstore, store_port);
+        SignedRepository {
+            gnupg,
+            fingerprint,
+            digest: sha256(&raw.stdout),
+            signature,
+            store_port,
+            store: Some(store),
+        }
+    }
+
+    /// `skopeo` with the key's keyring.
+    pub fn skopeo(&self, args: &[&str]) -> Output {
+        skopeo_with(&self.gnupg, args)
+    }
+
+    /// The `signedBy` requirements that trust the key.
+    pub fn signed_by(&self) -> serde_json::Value {
+        serde_json::json!([{"type": "signedBy", "keyType": "GPGKeys",
+            "keyData": key_data(&self.gnupg, &self.fingerprint)}])
+    }
+
+    /// Stops serving the store.
+    pub fn stop_store(&mut self) {
+        if let Some(mut store) = self.store.take() {
+            let _ = store.kill();
+            let _ = store.wait();
+        }
+    }
+}
+
+impl Drop for SignedRepository {
+    fn drop(&mut self) {
+        self.stop_store();
+        stop_gpg_agent(&self.gnupg);
+    }
+}
+
+fn skopeo_with(gnupg: &Path, args: &[&str]) -> Output {
+    Command::new("skopeo")
+        .env("GNUPGHOME", gnupg)
+        .args(args)
+        .output()
+        .unwrap()
 }

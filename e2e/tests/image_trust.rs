@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use e2e::image_signing::{
-    fingerprint, gpg, gpg_key, key_data, oci_layout, serve_store, sign_into_store,
-    signing_unavailable, stop_gpg_agent,
+    RegistryAuth, SignedRepository, fingerprint, gpg, gpg_key, key_data, serve_store,
+    signing_unavailable,
 };
 use e2e::oc::{alice_in_project, oc};
 use e2e::output::{failed, ok, text};
@@ -91,68 +91,20 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     let token = ok(oc(&alice, &["whoami", "-t"]), "oc whoami -t");
     let authfile = alice.join("auth.json");
 
-    let gnupg = dir.path().join("gnupg");
-    let fingerprint = gpg_key(&gnupg);
-    let sigstore = dir.path().join("sigstore");
-    let skopeo = |args: &[&str]| {
-        Command::new("skopeo")
-            .env("GNUPGHOME", &gnupg)
-            .args(args)
-            .output()
-            .unwrap()
-    };
     ok(
-        skopeo(&[
-            "login",
-            "--authfile",
-            authfile.to_str().unwrap(),
-            "--tls-verify=false",
-            "-u",
-            "alice",
-            "-p",
-            &token,
-            &registry,
-        ]),
+        Command::new("skopeo")
+            .args(["login", "--authfile", authfile.to_str().unwrap()])
+            .args(["--tls-verify=false", "-u", "alice", "-p", &token, &registry])
+            .output()
+            .unwrap(),
         "skopeo login",
     );
     let auth = authfile.to_str().unwrap();
-    let signed_layout = oci_layout(&dir.path().join("signed"), "signed");
-    let unsigned_layout = oci_layout(&dir.path().join("unsigned"), "unsigned");
     let repo = format!("{registry}/shop/app");
-    let digest_file = dir.path().join("digest");
-    ok(
-        skopeo(&[
-            "--insecure-policy",
-            "copy",
-            "--authfile",
-            auth,
-            "--dest-tls-verify=false",
-            "--digestfile",
-            digest_file.to_str().unwrap(),
-            &signed_layout,
-            &format!("docker://{repo}:v1"),
-        ]),
-        "push the image to sign",
-    );
-    let digest = std::fs::read_to_string(&digest_file)
-        .unwrap()
-        .trim()
-        .to_string();
-    // Signed into the lookaside layout `lookaside-staging` writes (`--sign-by` would store the
-    // signature through the registry's signature extension instead).
-    let raw = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false", "--authfile", auth])
-        .arg(format!("docker://{repo}:v1"))
-        .output()
-        .unwrap();
-    assert!(raw.status.success(), "skopeo inspect --raw: {}", text(&raw));
-    let signature = sign_into_store(
-        &gnupg,
-        &sigstore,
-        &raw.stdout,
-        &format!("{repo}:v1"),
-        &fingerprint,
-    );
+    // v1 signed in a lookaside store, re-tagged as v2 without a signature; `unsigned` not.
+    let mut signed = SignedRepository::push(dir.path(), &repo, RegistryAuth::AuthFile(auth));
+    let (digest, signature) = (signed.digest.clone(), signed.signature.clone());
+    let skopeo = |args: &[&str]| signed.skopeo(args);
     ok(
         skopeo(&[
             "--insecure-policy",
@@ -165,18 +117,6 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
             &format!("docker://{repo}:v2"),
         ]),
         "re-tag without signing",
-    );
-    ok(
-        skopeo(&[
-            "--insecure-policy",
-            "copy",
-            "--authfile",
-            auth,
-            "--dest-tls-verify=false",
-            &unsigned_layout,
-            &format!("docker://{repo}:unsigned"),
-        ]),
-        "push unsigned",
     );
     for tag in ["v1", "v2", "unsigned"] {
         let start = Instant::now();
@@ -197,14 +137,11 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     }
 
     // The signatures are published on loopback; the policy names the key and the store.
-    let port = e2e::free_port();
-    let mut store = serve_store(&sigstore, port);
-    let key_data = key_data(&gnupg, &fingerprint);
+    let port = signed.store_port;
     let policy = serde_json::json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
         "metadata": {"name": "cluster"},
         "spec": {"default": [{"type": "insecureAcceptAnything"}],
-                 "transports": {"docker": {format!("{registry}/shop"): [
-                     {"type": "signedBy", "keyType": "GPGKeys", "keyData": key_data}]}},
+                 "transports": {"docker": {format!("{registry}/shop"): signed.signed_by()}},
                  "lookaside": {format!("{registry}/shop"): format!("http://127.0.0.1:{port}")}}});
     let policy_file = c.file("trust-policy.json", &policy.to_string());
     c.kubectl_ok(&["create", "-f", &policy_file]);
@@ -343,8 +280,7 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
     let node_unsigned = failed(pull("unsigned"), "skopeo pull of the unsigned image");
     assert!(node_unsigned.contains("signature"), "{node_unsigned}");
 
-    store.kill().unwrap();
-    let _ = store.wait();
+    signed.stop_store();
     ok(
         create_pod(&alice, dirp, "after-upload", &format!("{repo}:v1")),
         "signed pod after the upload",
@@ -354,7 +290,6 @@ fn signed_images_are_admitted_and_the_nodes_policy_agrees() {
         "unsigned pod without a store",
     );
     assert!(still.contains("signatures could not be read"), "{still}");
-    stop_gpg_agent(&gnupg);
 }
 
 /// A signing key in `home` made two years ago that expired a year later, and its signature
@@ -743,49 +678,22 @@ fn tags_of_other_registries_are_resolved_with_the_pods_pull_secrets() {
     let repo = format!("{host}/shop/app");
 
     // Pushed with the registry's credentials: v1 (signed, then copied to v2) and unsigned.
-    let gnupg = dirp.join("gnupg");
-    let fingerprint = gpg_key(&gnupg);
-    let skopeo = |args: &[&str]| {
-        Command::new("skopeo")
-            .env("GNUPGHOME", &gnupg)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let creds = ["--dest-creds", "puller:s3cret", "--dest-tls-verify=false"];
-    for (tag, label) in [("v1", "signed"), ("unsigned", "unsigned")] {
-        let layout = oci_layout(&dirp.join(label), label);
-        let to = format!("docker://{repo}:{tag}");
-        let mut args = vec!["--insecure-policy", "copy"];
-        args.extend(creds);
-        args.extend([layout.as_str(), to.as_str()]);
-        ok(skopeo(&args), &format!("push {tag}"));
-    }
-    let mut args = vec!["--insecure-policy", "copy", "--src-creds", "puller:s3cret"];
-    args.extend(["--src-tls-verify=false"]);
-    args.extend(creds);
+    let signed = SignedRepository::push(dirp, &repo, RegistryAuth::Creds("puller:s3cret"));
     let (v1, v2) = (format!("docker://{repo}:v1"), format!("docker://{repo}:v2"));
-    args.extend([v1.as_str(), v2.as_str()]);
-    ok(skopeo(&args), "re-tag v1 as v2");
-    let raw = skopeo(&[
-        "inspect",
-        "--raw",
-        "--tls-verify=false",
-        "--creds",
+    let retag = [
+        "--insecure-policy",
+        "copy",
+        "--src-creds",
         "puller:s3cret",
+        "--src-tls-verify=false",
+        "--dest-creds",
+        "puller:s3cret",
+        "--dest-tls-verify=false",
         &v1,
-    ]);
-    assert!(raw.status.success(), "skopeo inspect --raw: {}", text(&raw));
-    let sigstore = dirp.join("sigstore");
-    sign_into_store(
-        &gnupg,
-        &sigstore,
-        &raw.stdout,
-        &format!("{repo}:v1"),
-        &fingerprint,
-    );
-    let port = e2e::free_port();
-    let mut store = serve_store(&sigstore, port);
+        &v2,
+    ];
+    ok(signed.skopeo(&retag), "re-tag v1 as v2");
+    let port = signed.store_port;
 
     // The administrator: the registry is insecure (plain HTTP); its `shop` and a registry
     // that is down need signatures, anything else is accepted.
@@ -814,8 +722,7 @@ fn tags_of_other_registries_are_resolved_with_the_pods_pull_secrets() {
             &c.file("image-config.json", &config.to_string()),
         ]);
     }
-    let signed_by = serde_json::json!([{"type": "signedBy", "keyType": "GPGKeys",
-        "keyData": key_data(&gnupg, &fingerprint)}]);
+    let signed_by = signed.signed_by();
     let policy = serde_json::json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
         "metadata": {"name": "cluster"},
         "spec": {"default": [{"type": "insecureAcceptAnything"}],
@@ -924,12 +831,6 @@ fn tags_of_other_registries_are_resolved_with_the_pods_pull_secrets() {
         ),
         "pod the policy accepts anyway",
     );
-    store.kill().unwrap();
-    let _ = store.wait();
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", &gnupg)
-        .args(["--kill", "gpg-agent"])
-        .output();
 }
 
 #[test]
@@ -954,48 +855,9 @@ fn tags_of_a_registry_only_the_additional_trusted_ca_vouches_for_are_resolved() 
     let repo = format!("{host}/shop/app");
 
     // v1 signed in a lookaside store, `unsigned` not.
-    let gnupg = dirp.join("gnupg");
-    let fingerprint = gpg_key(&gnupg);
-    let skopeo = |args: &[&str]| {
-        Command::new("skopeo")
-            .env("GNUPGHOME", &gnupg)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    for (tag, label) in [("v1", "signed"), ("unsigned", "unsigned")] {
-        let layout = oci_layout(&dirp.join(label), label);
-        let to = format!("docker://{repo}:{tag}");
-        ok(
-            skopeo(&[
-                "--insecure-policy",
-                "copy",
-                "--dest-tls-verify=false",
-                &layout,
-                &to,
-            ]),
-            &format!("push {tag}"),
-        );
-    }
-    let raw = skopeo(&[
-        "inspect",
-        "--raw",
-        "--tls-verify=false",
-        &format!("docker://{repo}:v1"),
-    ]);
-    assert!(raw.status.success(), "skopeo inspect --raw: {}", text(&raw));
-    let sigstore = dirp.join("sigstore");
-    sign_into_store(
-        &gnupg,
-        &sigstore,
-        &raw.stdout,
-        &format!("{repo}:v1"),
-        &fingerprint,
-    );
-    let port = e2e::free_port();
-    let mut store = serve_store(&sigstore, port);
-    let signed_by = serde_json::json!([{"type": "signedBy", "keyType": "GPGKeys",
-        "keyData": key_data(&gnupg, &fingerprint)}]);
+    let signed = SignedRepository::push(dirp, &repo, RegistryAuth::Anonymous);
+    let port = signed.store_port;
+    let signed_by = signed.signed_by();
     let policy = serde_json::json!({"apiVersion": "config.oxshift.io/v1", "kind": "ImageTrustPolicy",
         "metadata": {"name": "cluster"},
         "spec": {"default": [{"type": "insecureAcceptAnything"}],
@@ -1052,7 +914,4 @@ fn tags_of_a_registry_only_the_additional_trusted_ca_vouches_for_are_resolved() 
         unsigned.contains(&format!("image \"{repo}:unsigned\" is not trusted: A signature was required, but no signature exists")),
         "{unsigned}"
     );
-    store.kill().unwrap();
-    let _ = store.wait();
-    stop_gpg_agent(&gnupg);
 }
