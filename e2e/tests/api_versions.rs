@@ -69,6 +69,45 @@ fn autoscalers_are_served_in_v1_and_v2() {
         json!([{"type": "Resource", "resource": {"name": "cpu",
             "target": {"type": "Utilization", "averageUtilization": 60}}}])
     );
+    // A version named in full is served, in the plural or the singular, and on the path.
+    let singular = parsed(&as_alice(&[
+        "get",
+        "horizontalpodautoscaler.v1.autoscaling",
+        "web",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(singular["apiVersion"], "autoscaling/v1");
+    let raw = parsed(&as_alice(&[
+        "get",
+        "--raw",
+        "/apis/autoscaling/v1/namespaces/scaling/horizontalpodautoscalers/web",
+    ]));
+    assert_eq!(raw["apiVersion"], "autoscaling/v1");
+    // With a short name the version is kubectl's to drop: 1.32's shortcut expander keeps the
+    // group and resource only, so `hpa.v1.autoscaling` asks for the preferred version, as it
+    // does of kube-apiserver. Whatever path it asks, the object comes in that path's version.
+    let short = c.kubectl(&[
+        "--kubeconfig",
+        alice.as_str(),
+        "-n",
+        "scaling",
+        "get",
+        "hpa.v1.autoscaling",
+        "web",
+        "-o",
+        "json",
+        "-v=6",
+    ]);
+    assert!(short.status.success());
+    let log = String::from_utf8_lossy(&short.stderr);
+    let asked = log
+        .split_whitespace()
+        .find_map(|w| w.split_once("/apis/autoscaling/"))
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no request of autoscaling in {log}"));
+    let served = parsed(&String::from_utf8_lossy(&short.stdout));
+    assert_eq!(served["apiVersion"], format!("autoscaling/{asked}"));
     let table = as_alice(&["get", "hpa.v1.autoscaling", "web"]);
     assert!(
         table.starts_with("NAME")
