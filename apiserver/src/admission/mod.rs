@@ -32,7 +32,7 @@ pub use policy::{Binding as PolicyBinding, Policy, Problem as PolicyProblem};
 
 /// Whether a CEL expression compiles, for the validation of the kinds that hold them.
 pub fn compile_check(source: &str) -> Result<(), String> {
-    cel::compile(source).map(drop)
+    cel::compile_admission(source).map(drop)
 }
 
 use serde_json::Value;
