@@ -27,6 +27,7 @@ mod resource_quota;
 pub mod scc;
 pub(crate) mod webhook;
 
+pub(crate) use policy::recheck as policy_recheck;
 pub(crate) use policy::type_check as policy_type_check;
 pub use policy::{Binding as PolicyBinding, Policy, Problem as PolicyProblem};
 

@@ -70,6 +70,26 @@ pub fn status(server: &ApiServer, policy: &Value) -> Value {
     }
 }
 
+/// Whether the policy names a kind the built-in scheme does not serve (in `matchConstraints`
+/// or `paramKind`): its type check depends on the custom resources served.
+pub fn names_custom_kinds(server: &ApiServer, policy: &Value) -> bool {
+    let kind = &policy["spec"]["paramKind"];
+    let custom_params = match (kind["apiVersion"].as_str(), kind["kind"].as_str()) {
+        (Some(api_version), Some(kind)) => {
+            let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+            !server
+                .scheme
+                .group_version(group, version)
+                .any(|d| d.kind == kind)
+        }
+        _ => false,
+    };
+    custom_params
+        || resources(policy)
+            .iter()
+            .any(|(g, v, r)| server.scheme.lookup(g, v, r).is_none())
+}
+
 /// The kinds a policy is checked against, with their shapes: built-in kinds from their
 /// field schemas, custom ones from their structural schemas (metadata left open).
 pub fn types(server: &ApiServer, policy: &Value) -> Vec<Type> {
