@@ -296,6 +296,47 @@ fn policies_are_type_checked_and_use_the_network_and_quantity_libraries() {
         "{policy}"
     );
 
+    // `request` is an AdmissionRequest: a field it lacks does not compile, in cel-go's words.
+    let misnamed = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "misnamed"},
+        "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                "operations": ["CREATE"], "resources": ["deployments"]}]},
+            "validations": [{"expression": "request.userInfo.usernam != 'mallory'"}]}});
+    let file = c.file("misnamed.json", &misnamed.to_string());
+    let out = c.kubectl(&["create", "-f", &file]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("spec.validations[0].expression: Invalid value: \"request.userInfo.usernam != 'mallory'\": compilation failed: ERROR: <input>:1:17: undefined field 'usernam'"),
+        "{stderr}"
+    );
+
+    // `params` is of `paramKind`'s kind: a ConfigMap has no `spec`.
+    apply(
+        &c,
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": "mistyped-params"},
+            "spec": {"paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+                "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+                    "operations": ["CREATE"], "resources": ["deployments"]}]},
+                "validations": [{"expression": "object.spec.replicas <= int(params.data.max)"},
+                    {"expression": "object.spec.replicas <= params.spec.max"}]}}),
+    );
+    let policy: Value = serde_json::from_str(&c.kubectl_ok(&[
+        "get",
+        "validatingadmissionpolicy",
+        "mistyped-params",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        policy["status"]["typeChecking"]["expressionWarnings"],
+        json!([{"fieldRef": "spec.validations[1].expression",
+             "warning": "apps/v1, Kind=Deployment: ERROR: <input>:1:31: undefined field 'spec'\n | object.spec.replicas <= params.spec.max\n | ..............................^"}]),
+        "{policy}"
+    );
+
     // A binding's selector with an operator upstream does not know is refused.
     let bad = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
         "metadata": {"name": "bad-selector"},

@@ -147,6 +147,17 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         replicas: u32,
     },
+    /// Creates by one client alternating ConfigMaps labelled `label` (`key=value`, what a
+    /// webhook's objectSelector matches) with unlabelled ones, in rounds: what the webhook
+    /// adds to p50 and p99, the median over the rounds.
+    WebhookCost {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+        #[arg(long, default_value = "bench-webhook=called")]
+        label: String,
+    },
     /// The whole suite with the parameters of the performance targets.
     All,
     /// Serve a fixed page on loopback ports (HTTP keep-alive; TLS with --tls): a backend for
@@ -293,6 +304,11 @@ fn main() {
                 };
                 run.overload(&overload).await
             }
+            Command::WebhookCost {
+                rounds,
+                count,
+                label,
+            } => run.webhook_cost(rounds, count, &label).await,
             Command::Scheduling { nodes, pods } => run.scheduling(nodes, pods).await.map(drop),
             Command::ImageMappings { streams, count } => {
                 run.image_mappings(streams, count).await.map(drop)

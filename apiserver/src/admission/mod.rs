@@ -27,12 +27,13 @@ mod resource_quota;
 pub mod scc;
 pub(crate) mod webhook;
 
+pub(crate) use policy::recheck as policy_recheck;
 pub(crate) use policy::type_check as policy_type_check;
 pub use policy::{Binding as PolicyBinding, Policy, Problem as PolicyProblem};
 
 /// Whether a CEL expression compiles, for the validation of the kinds that hold them.
 pub fn compile_check(source: &str) -> Result<(), String> {
-    cel::compile(source).map(drop)
+    cel::compile_admission(source).map(drop)
 }
 
 use serde_json::Value;

@@ -1,7 +1,8 @@
 //! The in-process controller of CustomResourceDefinitions (upstream runs its naming,
 //! establishing and finalizing controllers inside the API server too): on every change of a
 //! definition it reads them all, serves the resources of those whose names are accepted,
-//! then writes the conditions that changed, and finishes the deletion of definitions being
+//! then writes the conditions that changed, checks again the admission policies naming
+//! custom kinds (`admission/policy/recheck.rs`), and finishes the deletion of definitions being
 //! deleted (`cleanup.rs`). Serving comes first, so a client that sees `Established` can use
 //! the resource at once.
 
@@ -55,6 +56,10 @@ async fn pass(server: &ApiServer, def: &ResourceDef, crds: &[Value]) -> Result<D
                 tracing::debug!(error = %e, crd = %decision.name, "status not written");
             }
         }
+    }
+    // The policies that name custom kinds, checked against what is served now.
+    if let Err(e) = crate::admission::policy_recheck::custom_kinds_served(server).await {
+        tracing::debug!(error = %e, "policies not checked again");
     }
     let mut pending = false;
     for crd in crds.iter().filter(|c| cleanup::being_deleted(c)) {

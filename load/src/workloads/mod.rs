@@ -2,7 +2,7 @@
 //!
 //! - `run.rs`: the run, its namespaces and connections; `drive.rs` many clients at once;
 //! - `throughput.rs`, `list.rs`, `watch.rs`, `deletion.rs`, `overload.rs`,
-//!   `scheduling.rs`, `images.rs`, `triggers.rs`: the workloads;
+//!   `scheduling.rs`, `images.rs`, `triggers.rs`, `webhook_cost.rs`: the workloads;
 //! - `suite.rs`: all of them against the performance targets.
 
 mod deletion;
@@ -17,6 +17,7 @@ mod suite;
 mod throughput;
 mod triggers;
 mod watch;
+mod webhook_cost;
 
 pub use overload::{Op, Overload};
 pub use run::Run;

@@ -8,6 +8,7 @@
 
 use cel::common::ast::{Expr, IdedExpr, LiteralValue};
 
+use super::declared;
 use super::shape::{MAX_REQUEST_BYTES, Shape};
 
 /// An error at an expression of the tree.
@@ -204,6 +205,9 @@ impl Walk {
                 }
             },
             Shape::Map(value, _) => (**value).clone(),
+            Shape::Named(declared::AUTHORIZER) => {
+                declared::authorizer_field(field).unwrap_or(Shape::Dyn)
+            }
             Shape::Int
             | Shape::Uint
             | Shape::Double
@@ -239,6 +243,12 @@ impl Walk {
             let (s, c) = self.expr(a);
             shapes.push(s);
             cost = cost.saturating_add(c);
+        }
+        if let (Some(_), Some(Shape::Named(receiver))) = (target, shapes.first())
+            && declared::is_authorizer_type(receiver)
+        {
+            let receiver = *receiver;
+            return (self.method(id, receiver, name, &shapes[1..]), cost);
         }
         let first = shapes.first().cloned().unwrap_or(Shape::Dyn);
         let second = shapes.get(1).cloned().unwrap_or(Shape::Dyn);
@@ -387,6 +397,27 @@ impl Walk {
             _ => Shape::Dyn,
         };
         (shape, cost)
+    }
+}
+
+impl Walk {
+    /// A method of the authorizer's types: their arguments are strings.
+    fn method(&mut self, id: u64, receiver: &'static str, name: &str, args: &[Shape]) -> Shape {
+        let strings = args.iter().all(|a| family(a).is_none_or(|f| f == "string"));
+        match declared::authorizer_method(receiver, name, args.len()) {
+            Some(shape) if strings => shape,
+            _ => {
+                let types: Vec<String> = args.iter().map(Shape::name).collect();
+                self.problem(
+                    id,
+                    format!(
+                        "found no matching overload for '{name}' applied to '{receiver}.({})'",
+                        types.join(", ")
+                    ),
+                );
+                Shape::Dyn
+            }
+        }
     }
 }
 

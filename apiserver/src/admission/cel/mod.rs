@@ -8,6 +8,7 @@
 pub mod authorizer;
 pub mod check;
 mod cidr;
+pub mod declared;
 mod format;
 mod ip;
 mod lists;
@@ -112,6 +113,18 @@ pub fn compile(source: &str) -> Result<Expression, String> {
             }
         })
         .map_err(|e| format!("compilation failed: {e}"))
+}
+
+/// Compiles an admission expression: besides what `compile` refuses, a field or method that
+/// `request`, `namespaceObject` or `authorizer` do not have, in cel-go's words.
+pub fn compile_admission(source: &str) -> Result<Expression, String> {
+    let expression = compile(source)?;
+    let problems = expression.check(&declared::variables()).problems;
+    if problems.is_empty() {
+        return Ok(expression);
+    }
+    let described: Vec<String> = problems.iter().map(|p| expression.describe(p)).collect();
+    Err(format!("compilation failed: {}", described.join("\n")))
 }
 
 /// A value as the interpreter holds it: any library's (a quantity, an IP, an authorizer's

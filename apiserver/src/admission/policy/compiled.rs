@@ -87,7 +87,7 @@ impl std::fmt::Display for Problem {
 /// Compiles `source`, noting a failure under `field`.
 fn expr(source: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<Expression> {
     let source = source.as_str()?;
-    cel::compile(source)
+    cel::compile_admission(source)
         .map_err(|detail| {
             problems.push(Problem {
                 field: field.to_string(),

@@ -5,6 +5,7 @@
 mod compiled;
 mod evaluate;
 mod params;
+pub mod recheck;
 pub mod type_check;
 
 use std::sync::{Arc, Mutex};

@@ -2,16 +2,16 @@
 //! as upstream's type-checking controller reports it in `status.typeChecking`: for each
 //! expression, the problems found against each kind (`apps/v1, Kind=Deployment: ERROR:
 //! <input>:1:8: undefined field 'replica'...`). Only kinds named without wildcards are
-//! checked, at most ten; `request`, `params`, `namespaceObject` and `authorizer` are not
-//! typed, so only what is certain of `object`, `oldObject` and `variables` is reported. A
-//! warning never changes what the policy does.
+//! checked, at most ten; `params` is of `spec.paramKind`'s kind, and `request`,
+//! `namespaceObject` and `authorizer` of the types upstream declares. A warning never changes
+//! what the policy does.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
 use crate::ApiServer;
-use crate::admission::cel::{self, shape::Shape};
+use crate::admission::cel::{self, declared, shape::Shape};
 
 /// Upstream's bound on the kinds one policy is checked against.
 const MAX_TYPES: usize = 10;
@@ -61,6 +61,35 @@ pub fn resources(policy: &Value) -> Vec<(String, String, String)> {
     found
 }
 
+/// `status.typeChecking` of `policy` against the schemas served now: its warnings, if any.
+pub fn status(server: &ApiServer, policy: &Value) -> Value {
+    let warnings = warnings(policy, &types(server, policy), &params(server, policy));
+    match warnings.is_empty() {
+        true => json!({}),
+        false => json!({"expressionWarnings": warnings}),
+    }
+}
+
+/// Whether the policy names a kind the built-in scheme does not serve (in `matchConstraints`
+/// or `paramKind`): its type check depends on the custom resources served.
+pub fn names_custom_kinds(server: &ApiServer, policy: &Value) -> bool {
+    let kind = &policy["spec"]["paramKind"];
+    let custom_params = match (kind["apiVersion"].as_str(), kind["kind"].as_str()) {
+        (Some(api_version), Some(kind)) => {
+            let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+            !server
+                .scheme
+                .group_version(group, version)
+                .any(|d| d.kind == kind)
+        }
+        _ => false,
+    };
+    custom_params
+        || resources(policy)
+            .iter()
+            .any(|(g, v, r)| server.scheme.lookup(g, v, r).is_none())
+}
+
 /// The kinds a policy is checked against, with their shapes: built-in kinds from their
 /// field schemas, custom ones from their structural schemas (metadata left open).
 pub fn types(server: &ApiServer, policy: &Value) -> Vec<Type> {
@@ -73,17 +102,7 @@ pub fn types(server: &ApiServer, policy: &Value) -> Vec<Type> {
         if types.iter().any(|t| t.gvk == gvk) {
             continue;
         }
-        let shape = match server.scheme.lookup(&group, &version, &resource) {
-            Some(def) => {
-                let components = server.field_schemas.components(&server.scheme, def);
-                let name = crate::openapi::schema_name(def);
-                components
-                    .get(&name)
-                    .map(|root| Shape::of_schema(&inline(&components, root, 0), false))
-            }
-            None => custom_shape(server, &group, &version, &resource),
-        };
-        if let Some(shape) = shape {
+        if let Some(shape) = shape(server, &group, &version, &resource) {
             types.push(Type { gvk, shape });
             if types.len() == MAX_TYPES {
                 break;
@@ -92,6 +111,41 @@ pub fn types(server: &ApiServer, policy: &Value) -> Vec<Type> {
     }
     types.sort_by(|a, b| a.gvk.cmp(&b.gvk));
     types
+}
+
+/// The shape of a resource's objects: a built-in one's from its field schema, a custom
+/// one's from its structural schema (metadata left open).
+fn shape(server: &ApiServer, group: &str, version: &str, plural: &str) -> Option<Shape> {
+    match server.scheme.lookup(group, version, plural) {
+        Some(def) => {
+            let components = server.field_schemas.components(&server.scheme, def);
+            let name = crate::openapi::schema_name(def);
+            components
+                .get(&name)
+                .map(|root| Shape::of_schema(&inline(&components, root, 0), false))
+        }
+        None => custom_shape(server, group, version, plural),
+    }
+}
+
+/// The shape of `params`: the objects of `spec.paramKind`'s kind, anything when the policy
+/// has none or it names no kind served (as upstream's type checker leaves it `dyn`).
+pub fn params(server: &ApiServer, policy: &Value) -> Shape {
+    let kind = &policy["spec"]["paramKind"];
+    let (Some(api_version), Some(kind)) = (kind["apiVersion"].as_str(), kind["kind"].as_str())
+    else {
+        return Shape::Dyn;
+    };
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let served = server.served();
+    let plural = served
+        .scheme
+        .group_version(group, version)
+        .find(|d| d.kind == kind)
+        .map(|d| d.plural);
+    plural
+        .and_then(|plural| shape(server, group, version, plural))
+        .unwrap_or(Shape::Dyn)
 }
 
 fn custom_shape(server: &ApiServer, group: &str, version: &str, plural: &str) -> Option<Shape> {
@@ -189,8 +243,9 @@ fn expressions(spec: &Value) -> Vec<(String, &str)> {
         .collect()
 }
 
-/// `status.typeChecking.expressionWarnings` of `policy` against `types`.
-pub fn warnings(policy: &Value, types: &[Type]) -> Vec<Value> {
+/// `status.typeChecking.expressionWarnings` of `policy` against `types`, `params` of the
+/// shape given.
+pub fn warnings(policy: &Value, types: &[Type], params: &Shape) -> Vec<Value> {
     let spec = &policy["spec"];
     let compiled: Vec<(String, cel::Expression)> = expressions(spec)
         .into_iter()
@@ -198,8 +253,12 @@ pub fn warnings(policy: &Value, types: &[Type]) -> Vec<Value> {
         .collect();
     let mut found: Vec<(String, Vec<String>)> = Vec::new();
     for t in types {
-        let mut scope: Vec<(&str, Shape)> =
-            vec![("object", t.shape.clone()), ("oldObject", t.shape.clone())];
+        let mut scope: Vec<(&str, Shape)> = vec![
+            ("object", t.shape.clone()),
+            ("oldObject", t.shape.clone()),
+            ("params", params.clone()),
+        ];
+        scope.extend(declared::variables());
         let mut variables: Vec<(String, Shape)> = Vec::new();
         for (field, expression) in &compiled {
             scope.retain(|(n, _)| *n != "variables");
@@ -283,7 +342,7 @@ mod tests {
             gvk: "apps/v1, Kind=Deployment".into(),
             shape: deployment(),
         }];
-        let w = warnings(&policy, &types);
+        let w = warnings(&policy, &types, &Shape::Dyn);
         assert_eq!(
             w,
             [
@@ -294,7 +353,34 @@ mod tests {
             ]
         );
         // Nothing to check against: no warnings.
-        assert!(warnings(&policy, &[]).is_empty());
+        assert!(warnings(&policy, &[], &Shape::Dyn).is_empty());
+    }
+
+    #[test]
+    fn params_request_and_authorizer_are_typed() {
+        let policy = json!({"spec": {"validations": [
+            {"expression": "object.spec.replicas <= int(params.data.max)"},
+            {"expression": "params.spec.max > 1"},
+            {"expression": "request.userInfo.username != '' && authorizer.requestResource.check('get').allowed()"},
+            {"expression": "object.spec.replicas > 0", "messageExpression": "request.userInfo.usernam"}]}});
+        let types = [Type {
+            gvk: "apps/v1, Kind=Deployment".into(),
+            shape: deployment(),
+        }];
+        let config_map = Shape::of_schema(
+            &json!({"type": "object", "properties": {
+                "data": {"type": "object", "additionalProperties": {"type": "string"}}}}),
+            false,
+        );
+        assert_eq!(
+            warnings(&policy, &types, &config_map),
+            [
+                json!({"fieldRef": "spec.validations[1].expression", "warning": "apps/v1, Kind=Deployment: ERROR: <input>:1:7: undefined field 'spec'\n | params.spec.max > 1\n | ......^"}),
+                json!({"fieldRef": "spec.validations[3].messageExpression", "warning": "apps/v1, Kind=Deployment: ERROR: <input>:1:17: undefined field 'usernam'\n | request.userInfo.usernam\n | ................^"}),
+            ]
+        );
+        // A paramKind that names nothing served leaves `params` anything.
+        assert_eq!(warnings(&policy, &types, &Shape::Dyn).len(), 1);
     }
 
     #[test]

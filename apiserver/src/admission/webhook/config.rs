@@ -132,7 +132,7 @@ fn compile(w: &Value, client: Result<Arc<Client>, String>) -> Hook {
     let mut conditions = Vec::new();
     for c in w["matchConditions"].as_array().into_iter().flatten() {
         let name = c["name"].as_str().unwrap_or_default().to_string();
-        match cel::compile(c["expression"].as_str().unwrap_or_default()) {
+        match cel::compile_admission(c["expression"].as_str().unwrap_or_default()) {
             Ok(expr) => conditions.push((name, expr)),
             Err(e) => broken = Some(format!("matchConditions {name:?}: {e}")),
         }

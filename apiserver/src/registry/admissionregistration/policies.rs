@@ -99,10 +99,8 @@ impl Strategy for ValidatingPolicies {
         obj: &mut Value,
         _: Option<&Value>,
     ) -> Result<(), ApiError> {
-        let types = type_check::types(server, obj);
-        let warnings = type_check::warnings(obj, &types);
-        if !warnings.is_empty() && obj["status"].is_object() {
-            obj["status"]["typeChecking"] = json!({"expressionWarnings": warnings});
+        if obj["status"].is_object() {
+            obj["status"]["typeChecking"] = type_check::status(server, obj);
         }
         Ok(())
     }
