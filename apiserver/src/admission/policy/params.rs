@@ -19,7 +19,9 @@ pub async fn resolve(
         return Ok(vec![None]);
     };
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let def = server
+    // What is served now: a custom resource's kind is as good a parameter as a built-in one.
+    let served = server.served();
+    let def = served
         .scheme
         .group_version(group, version)
         .find(|d| d.kind == kind.as_str())
@@ -74,4 +76,111 @@ pub async fn resolve(
         };
     }
     Ok(found.into_iter().map(Some).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use crate::testing::Cluster;
+
+    /// Posts `body` to `uri` until the answer is `want` (what a policy, a binding or a custom
+    /// kind needs a moment to be served for).
+    async fn eventually(
+        cluster: &Cluster,
+        uri: &str,
+        body: serde_json::Value,
+        want: u16,
+    ) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = cluster.post(uri, body.clone()).await;
+            if answer.status.as_u16() == want {
+                return answer.body["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{uri}: {} {}",
+                answer.status,
+                answer.body
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_custom_resource_is_a_policy_parameter() {
+        let cluster = Cluster::with_default_namespace().await;
+        cluster.server.start_custom_resources();
+        cluster
+            .post(
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                    "metadata": {"name": "limits.example.com"},
+                    "spec": {"group": "example.com", "scope": "Namespaced",
+                        "names": {"plural": "limits", "kind": "Limit"},
+                        "versions": [{"name": "v1", "served": true, "storage": true,
+                            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                "max": {"type": "integer"}}}}}]}}),
+            )
+            .await
+            .created();
+        eventually(
+            &cluster,
+            "/apis/example.com/v1/namespaces/default/limits",
+            json!({"apiVersion": "example.com/v1", "kind": "Limit",
+                "metadata": {"name": "keys"}, "max": 1}),
+            201,
+        )
+        .await;
+        cluster
+            .post(
+                "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+                json!({"apiVersion": "admissionregistration.k8s.io/v1",
+                    "kind": "ValidatingAdmissionPolicy", "metadata": {"name": "few-keys"},
+                    "spec": {"paramKind": {"apiVersion": "example.com/v1", "kind": "Limit"},
+                        "matchConstraints": {"resourceRules": [{"apiGroups": [""],
+                            "apiVersions": ["v1"], "operations": ["CREATE"],
+                            "resources": ["configmaps"]}]},
+                        "validations": [{"expression": "size(object.data) <= params.max",
+                            "messageExpression": "'at most ' + string(params.max) + ' keys'"}]}}),
+            )
+            .await
+            .created();
+        cluster
+            .post(
+                "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
+                json!({"apiVersion": "admissionregistration.k8s.io/v1",
+                    "kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": "few-keys"},
+                    "spec": {"policyName": "few-keys", "validationActions": ["Deny"],
+                        "paramRef": {"name": "keys", "parameterNotFoundAction": "Deny"}}}),
+            )
+            .await
+            .created();
+        let configmap = |name: &str, keys: &[&str]| {
+            let data: serde_json::Map<_, _> =
+                keys.iter().map(|k| (k.to_string(), json!("v"))).collect();
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})
+        };
+        let message = eventually(
+            &cluster,
+            "/api/v1/namespaces/default/configmaps",
+            configmap("two", &["a", "b"]),
+            422,
+        )
+        .await;
+        assert!(message.ends_with("at most 1 keys"), "{message}");
+        cluster
+            .post(
+                "/api/v1/namespaces/default/configmaps",
+                configmap("one", &["a"]),
+            )
+            .await
+            .created();
+    }
 }
