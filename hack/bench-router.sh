@@ -332,6 +332,7 @@ if wanted rss; then
   wait_admitted 10000
   sleep 2
   rss_kib="$(awk '/^VmRSS/{print $2}' "/proc/$router_pid/status")"
+  peak_kib="$(awk '/^VmHWM/{print $2}' "/proc/$router_pid/status")"
 fi
 
 printf '\nmedians of %d runs of %d s each\n' "$rounds" "$seconds"
@@ -343,5 +344,5 @@ for line in "${report[@]}"; do
   printf '%-6s %-12s | %8s %8s %8s e=%-3s | %8s %8s %8s e=%-3s | %sx, %sx\n' \
     "$n" "$test" "$rr" "$rp50" "$rp99" "$rerr" "$hr" "$hp50" "$hp99" "$herr" "$ratio" "$p99ratio"
 done
-[ -n "$rss_kib" ] && echo "router RSS with 10000 routes: $((rss_kib / 1024)) MiB"
+[ -n "$rss_kib" ] && echo "router RSS with 10000 routes: $((rss_kib / 1024)) MiB (peak $((peak_kib / 1024)) MiB)"
 true

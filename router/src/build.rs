@@ -19,7 +19,7 @@ use crate::annotations::Policy;
 use crate::certs;
 use crate::claims::{self, Decision};
 use crate::limits::Limiters;
-use crate::model::{Route, RouteRecord};
+use crate::model::{Route, RouteRecord, Tls};
 use crate::stats::{Registry, RouteStats};
 use crate::table::{Backend, Balance, Endpoint, Entry, Insecure, Table, Termination, Upstream};
 use crate::weights;
@@ -296,7 +296,8 @@ fn entry(
     stats: &Registry,
 ) -> Result<(Entry, Certificate), String> {
     let policy = Policy::parse(&route.annotations);
-    let tls = route.spec.tls.clone().unwrap_or_default();
+    let no_tls = Tls::default();
+    let tls = route.spec.tls.as_deref().unwrap_or(&no_tls);
     let termination = match tls.termination.as_str() {
         "" if route.spec.tls.is_none() => Termination::None,
         "" | "edge" => Termination::Edge,
@@ -446,7 +447,7 @@ fn backend(
     }
     let counts: Vec<(u32, usize)> = groups.iter().map(|(w, e, _)| (*w, e.len())).collect();
     let per_endpoint = weights::per_endpoint(&counts);
-    let mut endpoints = Vec::new();
+    let mut endpoints = Vec::with_capacity(counts.iter().map(|(_, n)| n).sum());
     for ((_, group, upstream), weight) in groups.into_iter().zip(per_endpoint) {
         for (addr, id) in group {
             endpoints.push(Endpoint {

@@ -2,11 +2,13 @@
 //! Prometheus text format), on a listener of its own as upstream's stats port.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::service::service_fn;
 use hyper::{Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -41,7 +43,8 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    fn render(&self, table: &Current) -> String {
+    /// The metrics' text, in chunks (most of it, the routes' counters, rendered as it is read).
+    fn render(&self, table: &Current) -> impl Iterator<Item = String> + Send + use<> {
         let routes = table.get().routes;
         let mut text = format!(
             "# TYPE router_http_requests_total counter\nrouter_http_requests_total {}\n\
@@ -67,8 +70,7 @@ impl Metrics {
             ));
         }
         drop(counts);
-        self.routes.render(&mut text);
-        text
+        std::iter::once(text).chain(self.routes.render())
     }
 }
 
@@ -80,17 +82,21 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, table: Current)
         let (metrics, table) = (metrics.clone(), table.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let body = match req.uri().path() {
-                    "/healthz" | "/healthz/ready" => Some("ok".to_string()),
-                    "/metrics" => Some(metrics.render(&table)),
-                    _ => None,
+                let response = match req.uri().path() {
+                    "/healthz" | "/healthz/ready" => Response::new(Full::from("ok").boxed()),
+                    "/metrics" => {
+                        let chunks = metrics
+                            .render(&table)
+                            .map(|chunk| Ok(Frame::data(Bytes::from(chunk))));
+                        Response::new(StreamBody::new(futures::stream::iter(chunks)).boxed())
+                    }
+                    _ => {
+                        let mut response = Response::new(Full::default().boxed());
+                        *response.status_mut() = StatusCode::NOT_FOUND;
+                        response
+                    }
                 };
-                let mut response =
-                    Response::new(Full::new(Bytes::from(body.clone().unwrap_or_default())));
-                if body.is_none() {
-                    *response.status_mut() = StatusCode::NOT_FOUND;
-                }
-                async move { Ok::<_, std::convert::Infallible>(response) }
+                async move { Ok::<_, Infallible>(response) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -106,13 +112,13 @@ mod tests {
     #[test]
     fn verification_failures_are_counted_per_route() {
         let metrics = Metrics::default();
-        let text = metrics.render(&Current::default());
+        let text: String = metrics.render(&Current::default()).collect();
         assert!(text.contains(&format!("# TYPE {UNTRUSTED} counter\n")));
         assert!(!text.contains(&format!("{UNTRUSTED}{{")));
         metrics.untrusted_backend("ns", "bad");
         metrics.untrusted_backend("ns", "bad");
         metrics.untrusted_backend("other", "we\"ird");
-        let text = metrics.render(&Current::default());
+        let text: String = metrics.render(&Current::default()).collect();
         assert!(text.contains(&format!(
             "{UNTRUSTED}{{namespace=\"ns\",route=\"bad\"}} 2\n"
         )));

@@ -15,7 +15,8 @@ pub struct RouteSpec {
     pub to: Target,
     pub alternate_backends: Vec<Target>,
     pub port: Option<Port>,
-    pub tls: Option<Tls>,
+    /// Boxed: most routes have none, and 10,000 routes are held.
+    pub tls: Option<Box<Tls>>,
     pub wildcard_policy: String,
 }
 
@@ -99,8 +100,9 @@ impl Route {
 pub struct RouteRecord {
     pub route: Route,
     pub resource_version: String,
-    /// `status.ingress`, every router's entries.
-    pub ingress: Vec<Value>,
+    /// `status.ingress`, every router's entries, as compact JSON: read only by the status
+    /// writer, and seldom (as values, 10,000 routes' entries would weigh some 15 MB).
+    ingress: Box<str>,
     /// A digest of what the route's entry is built from (its spec and annotations; not its
     /// status, which the routers write themselves).
     pub digest: u64,
@@ -122,9 +124,15 @@ impl RouteRecord {
             resource_version: obj.metadata.resource_version.clone().unwrap_or_default(),
             ingress: obj.data["status"]["ingress"]
                 .as_array()
-                .cloned()
-                .unwrap_or_default(),
+                .and_then(|entries| serde_json::to_string(entries).ok())
+                .unwrap_or_default()
+                .into(),
         })
+    }
+
+    /// `status.ingress`, every router's entries.
+    pub fn ingress(&self) -> Vec<Value> {
+        serde_json::from_str(&self.ingress).unwrap_or_default()
     }
 }
 
@@ -145,4 +153,42 @@ pub enum Termination {
     Edge,
     Passthrough,
     Reencrypt,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(status: Value) -> RouteRecord {
+        let object: kube::core::DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "route.openshift.io/v1", "kind": "Route",
+            "metadata": {"name": "web", "namespace": "ns", "resourceVersion": "7"},
+            "spec": {"host": "web.apps.example", "tls": {"termination": "edge"}},
+            "status": status
+        }))
+        .unwrap();
+        RouteRecord::from_object(object).unwrap()
+    }
+
+    #[test]
+    fn the_status_entries_of_every_router_are_kept_as_they_came() {
+        let entries = json!([
+            {"host": "web.apps.example", "routerName": "b", "conditions": [{"type": "Admitted", "status": "True"}]},
+            {"routerName": "a", "host": "web.apps.example", "wildcardPolicy": "None"}
+        ]);
+        let record = record(json!({"ingress": entries}));
+        assert_eq!(Value::Array(record.ingress()), entries);
+        // Key order too, as the writer sends them back.
+        assert_eq!(
+            serde_json::to_string(&record.ingress()).unwrap(),
+            serde_json::to_string(&entries).unwrap()
+        );
+        assert!(self::record(json!({})).ingress().is_empty());
+        assert!(self::record(json!({"ingress": "odd"})).ingress().is_empty());
+        assert_eq!(
+            record.route.spec.tls.map(|t| t.termination),
+            Some("edge".into())
+        );
+    }
 }

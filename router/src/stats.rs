@@ -152,7 +152,7 @@ const KINDS: [(&str, &str); 4] = [
 
 /// Every route's counters, by upstream's backend name (`be_http:<namespace>:<route>` ...).
 #[derive(Default, Debug)]
-pub struct Registry(Mutex<HashMap<Box<str>, Arc<RouteStats>>>);
+pub struct Registry(Mutex<HashMap<Arc<str>, Arc<RouteStats>>>);
 
 impl Registry {
     /// The counters of a route served with `termination` (the same ones as the route's
@@ -169,33 +169,27 @@ impl Registry {
         routes.entry(key.into()).or_default().clone()
     }
 
-    /// The counters in the Prometheus text format, after forgetting those no entry holds.
-    pub fn render(&self, text: &mut String) {
+    /// The counters in the Prometheus text format, after forgetting those no entry holds:
+    /// rendered a chunk at a time as it is read (a scrape of 10,000 routes is some ten
+    /// megabytes of text, which would otherwise be held whole, and kept by the allocator).
+    pub fn render(&self) -> Rendering {
         let mut routes = self.0.lock().unwrap_or_else(|p| p.into_inner());
         routes.retain(|_, stats| Arc::strong_count(stats) > 1);
-        let mut sorted: Vec<(&str, &Arc<RouteStats>)> =
-            routes.iter().map(|(k, v)| (&**k, v)).collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut backends = Vec::new();
-        let mut servers = Vec::new();
-        for (key, stats) in &sorted {
-            // `<prefix>:<namespace>:<route>`: names never hold a colon.
-            let mut parts = key.splitn(3, ':');
-            let (prefix, namespace, route) = (
-                parts.next().unwrap_or_default(),
-                label(parts.next().unwrap_or_default()),
-                label(parts.next().unwrap_or_default()),
-            );
-            let kind = KINDS
-                .iter()
-                .find(|(p, _)| *p == prefix)
-                .map_or("other", |(_, k)| k);
-            backends.push((
-                format!("backend=\"{kind}\",namespace=\"{namespace}\",route=\"{route}\""),
-                &stats.counters,
-            ));
+        let mut backends: Vec<(Arc<str>, Arc<RouteStats>)> =
+            routes.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        drop(routes);
+        backends.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Servers are labelled only when they are to be rendered: up to upstream's threshold.
+        let (mut servers, mut server_count) = (Vec::new(), 0);
+        for (key, stats) in &backends {
             let mut own = stats.servers.lock().unwrap_or_else(|p| p.into_inner());
             own.retain(|server| Arc::strong_count(server) > 1);
+            server_count += own.len();
+            if server_count > SERVER_THRESHOLD {
+                servers = Vec::new();
+                continue;
+            }
+            let (_, namespace, route) = backend_labels(key);
             for server in own.iter() {
                 let (pod, service, address) = server_labels(&server.id);
                 servers.push((
@@ -209,75 +203,180 @@ impl Registry {
                 ));
             }
         }
-        family(text, "backend", &backends);
-        // Above upstream's threshold, servers are not reported (a scrape of 10,000 routes
-        // stays a few megabytes).
-        let name = "haproxy_exporter_server_threshold";
-        let _ = writeln!(
-            text,
-            "# HELP {name} Number of servers tracked and the current threshold value.\n\
-             # TYPE {name} gauge\n{name}{{type=\"current\"}} {}\n{name}{{type=\"limit\"}} {SERVER_THRESHOLD}",
-            servers.len()
-        );
-        if servers.len() <= SERVER_THRESHOLD {
-            let servers: Vec<(String, &Counters)> = servers
-                .iter()
-                .map(|(l, s)| (l.clone(), &s.counters))
-                .collect();
-            family(text, "server", &servers);
+        Rendering {
+            backends,
+            servers,
+            server_count,
+            part: 0,
+            row: 0,
         }
     }
 }
 
-/// A counter family: its name, help and field.
-type Family = (&'static str, &'static str, fn(&Counters) -> &AtomicU64);
-
-/// One scope's metric families.
-fn family(text: &mut String, scope: &str, rows: &[(String, &Counters)]) {
-    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let counters: [Family; 4] = [
-        ("connections_total", "Total number of connections.", |c| {
-            &c.sessions
-        }),
-        ("bytes_in_total", "Current total of incoming bytes.", |c| {
-            &c.bytes_in
-        }),
-        ("bytes_out_total", "Current total of outgoing bytes.", |c| {
-            &c.bytes_out
-        }),
-        (
-            "connection_errors_total",
-            "Total of connection errors.",
-            |c| &c.connection_errors,
-        ),
-    ];
-    for (name, help, field) in counters {
-        let _ = writeln!(text, "# HELP haproxy_{scope}_{name} {help}");
-        let _ = writeln!(text, "# TYPE haproxy_{scope}_{name} counter");
-        for (labels, c) in rows {
-            let _ = writeln!(
-                text,
-                "haproxy_{scope}_{name}{{{labels}}} {}",
-                load(field(c))
-            );
-        }
-    }
-    let name = format!("haproxy_{scope}_http_responses_total");
-    let _ = writeln!(text, "# HELP {name} Total of HTTP responses.");
-    let _ = writeln!(text, "# TYPE {name} counter");
-    for (labels, c) in rows {
-        for (code, count) in CODES.iter().zip(&c.responses) {
-            let _ = writeln!(text, "{name}{{{labels},code=\"{code}\"}} {}", load(count));
-        }
-    }
-    let name = format!("haproxy_{scope}_http_average_response_latency_milliseconds");
-    let _ = writeln!(
-        text,
-        "# HELP {name} Average response latency of the last {WINDOW} requests in milliseconds."
+/// `(backend, namespace, route)` labels of a route's key `<prefix>:<namespace>:<route>`
+/// (names never hold a colon).
+fn backend_labels(key: &str) -> (&'static str, String, String) {
+    let mut parts = key.splitn(3, ':');
+    let (prefix, namespace, route) = (
+        parts.next().unwrap_or_default(),
+        label(parts.next().unwrap_or_default()),
+        label(parts.next().unwrap_or_default()),
     );
-    let _ = writeln!(text, "# TYPE {name} gauge");
-    for (labels, c) in rows {
-        let _ = writeln!(text, "{name}{{{labels}}} {:.3}", c.average_ms());
+    let kind = KINDS
+        .iter()
+        .find(|(p, _)| *p == prefix)
+        .map_or("other", |(_, k)| k);
+    (kind, namespace, route)
+}
+
+/// How much text a chunk of a rendering holds before it is handed out.
+const CHUNK: usize = 32 * 1024;
+
+/// The counters as they were when a scrape began, rendered chunk by chunk: the backends'
+/// families, the server threshold's gauge, then (up to the threshold) the servers' families.
+pub struct Rendering {
+    backends: Vec<(Arc<str>, Arc<RouteStats>)>,
+    /// Each server's labels; none above the threshold.
+    servers: Vec<(String, Arc<ServerStats>)>,
+    server_count: usize,
+    /// Which part is being written (a family of one scope, or the gauge) ...
+    part: usize,
+    /// ... and in it, the next row (0: its head).
+    row: usize,
+}
+
+impl Rendering {
+    /// Writes the next piece (a part's head or one of its rows); false when all is written.
+    fn step(&mut self, text: &mut String) -> bool {
+        let families = FAMILIES.len();
+        let (scope, rows, family) = match self.part {
+            p if p < families => ("backend", self.backends.len(), &FAMILIES[p]),
+            p if p == families => {
+                // Above upstream's threshold, servers are not reported (scrapes of 10,000
+                // routes stay a few megabytes).
+                let name = "haproxy_exporter_server_threshold";
+                let _ = writeln!(
+                    text,
+                    "# HELP {name} Number of servers tracked and the current threshold value.\n\
+                     # TYPE {name} gauge\n{name}{{type=\"current\"}} {}\n{name}{{type=\"limit\"}} {SERVER_THRESHOLD}",
+                    self.server_count
+                );
+                self.part += 1;
+                if self.server_count > SERVER_THRESHOLD {
+                    self.part = usize::MAX;
+                }
+                return true;
+            }
+            p if p <= 2 * families => ("server", self.servers.len(), &FAMILIES[p - families - 1]),
+            _ => return false,
+        };
+        match self.row {
+            0 => family.head(text, scope),
+            row if scope == "backend" => {
+                let (key, stats) = &self.backends[row - 1];
+                let (kind, namespace, route) = backend_labels(key);
+                let labels =
+                    format!("backend=\"{kind}\",namespace=\"{namespace}\",route=\"{route}\"");
+                family.row(text, scope, &labels, &stats.counters);
+            }
+            row => {
+                let (labels, server) = &self.servers[row - 1];
+                family.row(text, scope, labels, &server.counters);
+            }
+        }
+        self.row += 1;
+        if self.row > rows {
+            (self.part, self.row) = (self.part + 1, 0);
+        }
+        true
+    }
+}
+
+impl Iterator for Rendering {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        let mut text = String::with_capacity(CHUNK + 1024);
+        while text.len() < CHUNK && self.step(&mut text) {}
+        (!text.is_empty()).then_some(text)
+    }
+}
+
+/// A metric family of one scope (`haproxy_<scope>_<name>`): each counter, the responses by
+/// class, the average latency.
+enum Family {
+    Counter(&'static str, &'static str, fn(&Counters) -> &AtomicU64),
+    Responses,
+    Latency,
+}
+
+const FAMILIES: [Family; 6] = [
+    Family::Counter("connections_total", "Total number of connections.", |c| {
+        &c.sessions
+    }),
+    Family::Counter("bytes_in_total", "Current total of incoming bytes.", |c| {
+        &c.bytes_in
+    }),
+    Family::Counter("bytes_out_total", "Current total of outgoing bytes.", |c| {
+        &c.bytes_out
+    }),
+    Family::Counter(
+        "connection_errors_total",
+        "Total of connection errors.",
+        |c| &c.connection_errors,
+    ),
+    Family::Responses,
+    Family::Latency,
+];
+
+impl Family {
+    fn head(&self, text: &mut String, scope: &str) {
+        let _ = match self {
+            Family::Counter(name, help, _) => writeln!(
+                text,
+                "# HELP haproxy_{scope}_{name} {help}\n# TYPE haproxy_{scope}_{name} counter"
+            ),
+            Family::Responses => writeln!(
+                text,
+                "# HELP haproxy_{scope}_http_responses_total Total of HTTP responses.\n\
+                 # TYPE haproxy_{scope}_http_responses_total counter"
+            ),
+            Family::Latency => writeln!(
+                text,
+                "# HELP haproxy_{scope}_http_average_response_latency_milliseconds Average \
+                 response latency of the last {WINDOW} requests in milliseconds.\n\
+                 # TYPE haproxy_{scope}_http_average_response_latency_milliseconds gauge"
+            ),
+        };
+    }
+
+    fn row(&self, text: &mut String, scope: &str, labels: &str, c: &Counters) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        match self {
+            Family::Counter(name, _, field) => {
+                let _ = writeln!(
+                    text,
+                    "haproxy_{scope}_{name}{{{labels}}} {}",
+                    load(field(c))
+                );
+            }
+            Family::Responses => {
+                for (code, count) in CODES.iter().zip(&c.responses) {
+                    let _ = writeln!(
+                        text,
+                        "haproxy_{scope}_http_responses_total{{{labels},code=\"{code}\"}} {}",
+                        load(count)
+                    );
+                }
+            }
+            Family::Latency => {
+                let _ = writeln!(
+                    text,
+                    "haproxy_{scope}_http_average_response_latency_milliseconds{{{labels}}} {:.3}",
+                    c.average_ms()
+                );
+            }
+        }
     }
 }
 
@@ -345,6 +444,34 @@ mod tests {
     }
 
     #[test]
+    fn many_routes_are_rendered_in_chunks_of_whole_lines() {
+        let registry = Registry::default();
+        let held: Vec<_> = (0..2000)
+            .map(|i| registry.route("ns", &format!("r{i}"), Termination::None))
+            .collect();
+        let chunks: Vec<String> = registry.render().collect();
+        assert!(chunks.len() > 10, "{} chunks", chunks.len());
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.len() < CHUNK + 1024 && c.ends_with('\n'))
+        );
+        let text = chunks.concat();
+        let rows = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+        assert_eq!(rows("haproxy_backend_connections_total{"), held.len());
+        assert_eq!(
+            rows("haproxy_backend_http_responses_total{"),
+            6 * held.len()
+        );
+        assert_eq!(rows("# TYPE haproxy_backend_"), FAMILIES.len());
+        assert_eq!(rows("haproxy_server_"), 0);
+        // Sorted by the routes' keys.
+        let first = text.find("route=\"r0\"").unwrap();
+        assert!(first < text.find("route=\"r1\"").unwrap());
+        assert!(text.find("route=\"r10\"").unwrap() < text.find("route=\"r2\"").unwrap());
+    }
+
+    #[test]
     fn counters_are_rendered_per_route_and_server_and_forgotten_when_unheld() {
         let registry = Registry::default();
         let route = registry.route("ns", "web", Termination::Edge);
@@ -361,8 +488,7 @@ mod tests {
             &route,
             &registry.route("ns", "web", Termination::Edge)
         ));
-        let mut text = String::new();
-        registry.render(&mut text);
+        let text: String = registry.render().collect();
         let backend = "backend=\"https-edge\",namespace=\"ns\",route=\"web\"";
         let labels =
             "server=\"10.0.0.5:8080\",namespace=\"ns\",route=\"web\",pod=\"web-1\",service=\"web\"";
@@ -382,18 +508,15 @@ mod tests {
         let many: Vec<_> = (0..=SERVER_THRESHOLD)
             .map(|i| route.server(&format!("ept:web:http:10.0.{}.{}:80", i / 256, i % 256)))
             .collect();
-        let mut text = String::new();
-        registry.render(&mut text);
+        let text: String = registry.render().collect();
         assert!(!text.contains("haproxy_server_"), "{text}");
         assert!(text.contains("haproxy_backend_connections_total{"));
         drop(many);
         drop(server);
-        let mut text = String::new();
-        registry.render(&mut text);
+        let text: String = registry.render().collect();
         assert!(!text.contains("server=\""), "{text}");
         drop(route);
-        let mut text = String::new();
-        registry.render(&mut text);
+        let text: String = registry.render().collect();
         assert!(!text.contains("route=\"web\""), "{text}");
     }
 }

@@ -61,7 +61,8 @@ impl StatusWriter {
                 continue;
             }
             let wanted = self.entry(route, outcome);
-            let current = record.ingress.iter().find(|e| e["routerName"] == name);
+            let ingress = record.ingress();
+            let current = ingress.iter().find(|e| e["routerName"] == name);
             if current.is_some_and(|c| same(c, &wanted)) {
                 self.in_line.insert(route.uid.clone(), checked);
                 continue;
@@ -71,11 +72,9 @@ impl StatusWriter {
                 continue;
             }
             let wanted = keep_transition_time(current, wanted);
-            let mut ingress: Vec<Value> = record
-                .ingress
-                .iter()
+            let mut ingress: Vec<Value> = ingress
+                .into_iter()
                 .filter(|e| e["routerName"] != name)
-                .cloned()
                 .collect();
             ingress.push(wanted);
             // The status subresource takes the status only; the revision guards the write.

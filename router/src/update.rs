@@ -20,8 +20,9 @@ use crate::table::Table;
 pub struct Served {
     pub table: Table,
     pub outcomes: imbl::HashMap<String, Outcome>,
-    /// Route keys by where they are served (their host; `*.<domain>` for wildcard routes).
-    by_key: HashMap<String, BTreeSet<String>>,
+    /// Route keys by where they are served (their host; `*.<domain>` for wildcard routes),
+    /// sorted: most hosts have one route, which a set would hold in a node of eleven.
+    by_key: HashMap<String, Vec<String>>,
     /// Where each route is served.
     served_at: HashMap<String, String>,
     /// How many wildcard routes each domain has.
@@ -55,10 +56,13 @@ impl Served {
                 .entry(domain_of(&key).to_string())
                 .or_default() += 1;
         }
-        self.by_key
+        let routes = self
+            .by_key
             .entry(key.clone())
-            .or_default()
-            .insert(route.clone());
+            .or_insert_with(|| Vec::with_capacity(1));
+        if let Err(at) = routes.binary_search(&route) {
+            routes.insert(at, route.clone());
+        }
         self.served_at.insert(route, key);
     }
 
@@ -75,7 +79,7 @@ impl Served {
             }
         }
         if let Some(routes) = self.by_key.get_mut(&key) {
-            routes.remove(route);
+            routes.retain(|r| r != route);
             if routes.is_empty() {
                 self.by_key.remove(&key);
             }
