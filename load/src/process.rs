@@ -92,6 +92,14 @@ impl Sampler {
         peaks.join(" ")
     }
 
+    /// The server's CPU time since the phase began (zero without a pid).
+    pub fn cpu_used(&self) -> Duration {
+        self.pid
+            .and_then(cpu_time)
+            .unwrap_or_default()
+            .saturating_sub(self.cpu_start)
+    }
+
     /// "server CPU x% of a core, RSS before → peak MiB", empty without a pid.
     pub fn finish(self) -> String {
         self.stop.store(true, Ordering::Relaxed);

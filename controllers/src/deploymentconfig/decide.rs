@@ -20,13 +20,21 @@ pub struct Deployment {
     pub available: i32,
     /// The container images of its template.
     pub images: Vec<String>,
-    /// The config it was made from.
-    pub config: Option<Value>,
+    /// The config it was made from, as encoded in its annotation: parsed only when read
+    /// (a sync reads the newest deployment's, not every one's).
+    pub encoded_config: Option<String>,
 }
 
 impl Deployment {
     pub fn terminal(&self) -> bool {
         keys::terminal(&self.phase)
+    }
+
+    /// The config it was made from.
+    pub fn config(&self) -> Option<Value> {
+        self.encoded_config
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
     }
 }
 
@@ -89,8 +97,11 @@ pub fn triggered(dc: &DeploymentConfig, latest: Option<&Deployment>) -> Option<V
             return Some(json!({"message": "image change", "causes": causes}));
         }
     }
-    let deployed = latest.config.as_ref().map(|c| &c["spec"]["template"]);
-    if has_trigger(spec, "ConfigChange") && deployed.is_some_and(|t| *t != spec["template"]) {
+    if has_trigger(spec, "ConfigChange")
+        && latest
+            .config()
+            .is_some_and(|c| c["spec"]["template"] != spec["template"])
+    {
         return Some(config_change);
     }
     None
@@ -461,7 +472,7 @@ mod tests {
         let config = dc(spec("web:1"), 1);
         let mut latest = deployment(1, keys::COMPLETE, 2);
         latest.images = vec!["web:1".into()];
-        latest.config = Some(config.to_json());
+        latest.encoded_config = Some(config.to_json().to_string());
         assert!(triggered(&config, Some(&latest)).is_none());
         let changed = dc(spec("web:2"), 1);
         assert_eq!(

@@ -30,7 +30,7 @@ use super::{Deployments, deployment_of, deployments};
 use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
-use crate::lenient::Object;
+use crate::lenient::{Meta, Object};
 
 const COMPONENT: &str = "deployer-controller";
 /// The most of a deployer's log kept (its end is kept).
@@ -165,14 +165,9 @@ async fn finish(
 
 /// Reads the replication controller afresh (the watch's copy may not show the deployer's
 /// last step yet), then takes the next step.
-async fn sync(cached: &ReplicationController, ctx: &Context) -> Result<Action, Error> {
-    let api: Api<Object<ReplicationController>> =
-        Api::namespaced(ctx.client.clone(), &cached.namespace().unwrap_or_default());
-    let Some(rc) = api
-        .get_opt(&cached.name_any())
-        .await?
-        .and_then(|o| o.object)
-    else {
+async fn sync(namespace: &str, name: &str, ctx: &Context) -> Result<Action, Error> {
+    let api: Api<Object<ReplicationController>> = Api::namespaced(ctx.client.clone(), namespace);
+    let Some(rc) = api.get_opt(name).await?.and_then(|o| o.object) else {
         return Ok(Action::await_change());
     };
     next(&rc, ctx).await
@@ -443,22 +438,22 @@ async fn run_hook(
     }
 }
 
+/// Woken by a replication controller's change, seen by its metadata only: each step reads
+/// it whole afresh.
 async fn reconcile(
-    obj: Arc<Object<ReplicationController>>,
+    obj: Arc<Meta<ReplicationController>>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let Some(rc) = obj.object.as_ref() else {
-        return Ok(Action::await_change());
-    };
-    let key = key_of(&obj.metadata.meta);
-    ctx.retries.track(&key, sync(rc, &ctx)).await
+    let meta = &obj.metadata.meta;
+    let key = key_of(meta);
+    let (namespace, name) = (
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default(),
+    );
+    ctx.retries.track(&key, sync(namespace, name, &ctx)).await
 }
 
-fn error_policy(
-    obj: Arc<Object<ReplicationController>>,
-    error: &Error,
-    ctx: Arc<Context>,
-) -> Action {
+fn error_policy(obj: Arc<Meta<ReplicationController>>, error: &Error, ctx: Arc<Context>) -> Action {
     ctx.retries
         .retry("deployer", &key_of(&obj.metadata.meta), error)
 }
@@ -470,7 +465,7 @@ pub async fn run(client: Client, deployments: Arc<Deployments>) {
         deployments,
     });
     Controller::new(
-        Api::<Object<ReplicationController>>::all(client),
+        Api::<Meta<ReplicationController>>::all(client),
         watcher::Config::default(),
     )
     .run(reconcile, error_policy, ctx)

@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::trigger_fields::{self, Tag};
 use super::types::{DeploymentConfig, ImageStream};
 use crate::Error;
-use crate::lenient::{Object, Raw};
+use crate::lenient::Raw;
 use crate::work_queue::Scheduler;
 use crate::work_queue::workers::{Outcome, Workers};
 
@@ -198,9 +198,11 @@ where
     .boxed()
 }
 
+/// The watch of configs, as what each follows by its automatic image change triggers, with
+/// the config whole (as the JSON it came as: never typed, nor encoded again).
 fn configs(client: &Client) -> BoxStream<'static, Seen> {
     watcher(
-        Api::<Object<DeploymentConfig>>::all(client.clone()),
+        Api::<Raw<DeploymentConfig>>::all(client.clone()),
         watcher::Config::default(),
     )
     .default_backoff()
@@ -213,28 +215,21 @@ fn configs(client: &Client) -> BoxStream<'static, Seen> {
         .map(|(o, deleted)| {
             let meta = &o.metadata.meta;
             let namespace = meta.namespace.clone().unwrap_or_default();
-            let streams = match (&o.object, deleted) {
-                (Some(dc), false) => trigger_fields::config_tags(&dc.spec, &namespace)
+            let spec = &o.value["spec"];
+            let streams = match deleted {
+                false => trigger_fields::config_tags(spec, &namespace)
                     .iter()
                     .map(Tag::stream_key)
                     .collect(),
-                _ => HashSet::new(),
+                true => HashSet::new(),
             };
             let who = Follower {
                 kind: "DeploymentConfig",
                 namespace,
                 name: meta.name.clone().unwrap_or_default(),
             };
-            let signature = o
-                .object
-                .as_ref()
-                .map(|dc| signature(&dc.spec))
-                .unwrap_or_default();
-            let whole = o
-                .object
-                .as_ref()
-                .filter(|_| !deleted)
-                .map(|dc| Arc::new(dc.to_json()));
+            let signature = signature(spec);
+            let whole = (!deleted).then(|| Arc::new(o.value));
             Seen::Follows(who, streams, signature, whole)
         });
         futures::future::ready(seen)
@@ -254,9 +249,10 @@ fn signature(spec: &Value) -> String {
     triggers.to_string()
 }
 
+/// The watch of image streams, each kept as the JSON it came as.
 fn streams(client: &Client) -> BoxStream<'static, Seen> {
     watcher(
-        Api::<Object<ImageStream>>::all(client.clone()),
+        Api::<Raw<ImageStream>>::all(client.clone()),
         watcher::Config::default(),
     )
     .default_backoff()
@@ -273,11 +269,7 @@ fn streams(client: &Client) -> BoxStream<'static, Seen> {
                 meta.namespace.as_deref().unwrap_or_default(),
                 meta.name.as_deref().unwrap_or_default()
             );
-            let whole = o
-                .object
-                .filter(|_| !deleted)
-                .and_then(|s| serde_json::to_value(s).ok())
-                .map(Arc::new);
+            let whole = (!deleted).then(|| Arc::new(o.value));
             Seen::Stream(key, whole)
         });
         futures::future::ready(seen)
@@ -301,13 +293,9 @@ async fn resolver(
             let found = match copies.stream(&key) {
                 Some(kept) => Some(kept),
                 None => {
-                    let api: Api<Object<ImageStream>> =
+                    let api: Api<Raw<ImageStream>> =
                         Api::namespaced(client.clone(), &tag.namespace);
-                    api.get_opt(&tag.stream)
-                        .await?
-                        .and_then(|o| o.object)
-                        .and_then(|s| serde_json::to_value(s).ok())
-                        .map(Arc::new)
+                    api.get_opt(&tag.stream).await?.map(|o| Arc::new(o.value))
                 }
             };
             streams.insert(key.clone(), found);

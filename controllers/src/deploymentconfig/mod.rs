@@ -112,9 +112,7 @@ pub fn deployment_of(rc: &ReplicationController) -> Deployment {
         ready: status.ready_replicas.unwrap_or(0),
         available: status.available_replicas.unwrap_or(0),
         images,
-        config: annotations
-            .get(keys::ENCODED_CONFIG)
-            .and_then(|text| serde_json::from_str(text).ok()),
+        encoded_config: annotations.get(keys::ENCODED_CONFIG).cloned(),
     }
 }
 
@@ -369,12 +367,11 @@ async fn sync(dc: &DeploymentConfig, ctx: &Context) -> Result<Action, Error> {
     {
         let mut status = json!({"latestVersion": ahead.version});
         if let Some(details) = ahead
-            .config
-            .as_ref()
-            .map(|c| &c["status"]["details"])
+            .config()
+            .map(|mut c| c["status"]["details"].take())
             .filter(|d| !d.is_null())
         {
-            status["details"] = details.clone();
+            status["details"] = details;
         }
         patch_status(ctx, dc, status).await?;
         return Ok(Action::await_change());
