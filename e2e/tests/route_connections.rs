@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use e2e::free_port;
 use e2e::http_backend::{self, Request, curl};
@@ -248,6 +248,46 @@ fn upgrades_kept_alive_connections_and_reencrypt_through_the_router() {
     let mut echoed = [0_u8; 5];
     ws.read_exact(&mut echoed).unwrap();
     assert_eq!(&echoed, b"later");
+
+    // Hostile requests: a head over the router's 32 KiB buffer is refused (431) and one of
+    // 20 KiB served, as HAProxy's buffer allows; a request that is not HTTP gets 400; a head
+    // that never ends is not held past the 10 s request timeout.
+    let raw = |head: Vec<u8>| {
+        let mut stream = TcpStream::connect(&http_at).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(&head).unwrap();
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer).to_string();
+        let status = answer.lines().next().unwrap_or_default().to_string();
+        (status, started.elapsed())
+    };
+    let padded = |bytes: usize| {
+        let mut head = format!("GET /big HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nX-Pad: ")
+            .into_bytes();
+        head.extend(std::iter::repeat_n(b'a', bytes));
+        head.extend(b"\r\n\r\n");
+        head
+    };
+    assert_eq!(raw(padded(20 * 1024)).0, "HTTP/1.1 200 OK");
+    assert_eq!(
+        raw(padded(100 * 1024)).0,
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
+    assert_eq!(
+        raw(b"GARBAGE\x01 / HTTP/9\r\n\r\n".to_vec()).0,
+        "HTTP/1.1 400 Bad Request"
+    );
+    let (status, took) = raw(format!("GET / HTTP/1.1\r\nHost: {host}\r\n").into_bytes());
+    assert_eq!(status, "");
+    // Held as long as HAProxy's `timeout http-request` (10 s), closed soon after.
+    assert!(
+        took > Duration::from_secs(9) && took < Duration::from_secs(20),
+        "a half-sent head held for {took:?}"
+    );
 
     // Reencrypt: the backend's certificate verified against the route's destination CA.
     let dir = c.scratch("tls");

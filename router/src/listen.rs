@@ -23,6 +23,10 @@ use crate::table::Current;
 /// How long a client has to send its request head, or its ClientHello.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a request's head may take: OpenShift's HAProxy `tune.bufsize` (hyper's default,
+/// 400 KiB, would let a client hold that much per connection). A longer head is refused with
+/// 431 before any route is looked up.
+const MAX_HEAD: usize = 32 * 1024;
 const MAX_HELLO: usize = 16 * 1024;
 
 pub async fn serve_http(listener: TcpListener, proxy: Arc<Proxy>) {
@@ -53,6 +57,7 @@ where
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEAD)
         .keep_alive(true)
         .serve_connection(io, service)
         .with_upgrades();
