@@ -78,6 +78,11 @@ pub fn annotate_current(key: &str, value: &str) {
     });
 }
 
+/// Whether the current request is audited: what only its event would show need not be made.
+pub fn audited() -> bool {
+    CURRENT.try_with(Option::is_some).unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,7 +45,7 @@ mod tests;
 
 use std::path::PathBuf;
 
-pub use context::{AuditContext, annotate, annotate_current, scope};
+pub use context::{AuditContext, annotate, annotate_current, audited, scope};
 pub(crate) use layer::{note_impersonation, record};
 pub use policy::{Level, Policy, PolicyError, Stage};
 pub use rotate::Rotation;

@@ -22,6 +22,8 @@ pub mod policy;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 pub use checks::{Verdict, Violation, evaluate};
@@ -76,16 +78,17 @@ pub async fn check(
     if config.exempt_user(user) || (pod && exempt_builds(a, obj)) {
         return Ok(exempt(metrics, a, "user"));
     }
-    let labels = match server.namespace_object(ns).await {
-        Ok(found) => found
-            .map(|n| n["metadata"]["labels"].clone())
-            .unwrap_or(Value::Null),
+    let namespace = match server.namespace_object(ns).await {
+        Ok(found) => found,
         Err(e) => {
             metrics.error(true, a);
             return Err(e);
         }
     };
-    let (policy, errors) = Policy::from_labels(&labels, config.defaults);
+    let labels = namespace
+        .as_deref()
+        .map_or(&Value::Null, |n| &n["metadata"]["labels"]);
+    let (policy, errors) = Policy::from_labels(labels, config.defaults);
     let (meta, spec) = match pod {
         true => (&obj["metadata"], &obj["spec"]),
         false => match template_of(a, obj) {
@@ -96,7 +99,7 @@ pub async fn check(
     if pod {
         if errors.is_empty() && policy.fully_privileged() {
             metrics.evaluation(true, policy.enforce, Mode::Enforce, a);
-            annotate("enforce-policy", &policy.enforce.to_string());
+            annotate("enforce-policy", || policy.enforce.to_string());
             return Ok(Admitted::default());
         }
         if let (Operation::Update, Some(old)) = (a.operation, a.old)
@@ -114,37 +117,37 @@ pub async fn check(
         return Ok(exempt(metrics, a, "runtimeClass"));
     }
     if !errors.is_empty() {
-        annotate(
-            "error",
-            &format!("Failed to parse policy: {}", errors.summary()),
-        );
+        annotate("error", || {
+            format!("Failed to parse policy: {}", errors.summary())
+        });
         metrics.error(false, a);
     }
     // Each level and version is evaluated once, as upstream caches its results.
-    let mut verdicts: Vec<(policy::LevelVersion, Verdict)> = Vec::new();
+    let mut verdicts: Vec<(policy::LevelVersion, Arc<Verdict>)> = Vec::new();
     let mut judge = |mode: policy::LevelVersion| {
         if let Some((_, v)) = verdicts.iter().find(|(m, _)| *m == mode) {
             return v.clone();
         }
-        let v = evaluate(mode.level, mode.version, meta, spec);
+        let v = Arc::new(evaluate(mode.level, mode.version, meta, spec));
         verdicts.push((mode, v.clone()));
         v
     };
     let enforced = pod.then(|| judge(policy.enforce));
     if let Some(verdict) = &enforced {
-        annotate("enforce-policy", &policy.enforce.to_string());
+        annotate("enforce-policy", || policy.enforce.to_string());
         metrics.evaluation(verdict.allowed(), policy.enforce, Mode::Enforce, a);
     }
     let audit = judge(policy.audit);
+    // The violations in words, made once when audit and warn judge alike.
+    let mut audit_details = None;
     if !audit.allowed() {
-        annotate(
-            "audit-violations",
-            &format!(
-                "would violate PodSecurity {:?}: {}",
-                policy.audit.to_string(),
-                audit.details()
-            ),
-        );
+        annotate("audit-violations", || {
+            let details = audit_details.insert(audit.details());
+            format!(
+                "would violate PodSecurity {:?}: {details}",
+                policy.audit.to_string()
+            )
+        });
         metrics.evaluation(false, policy.audit, Mode::Audit, a);
     }
     if let Some(verdict) = enforced.filter(|v| !v.allowed()) {
@@ -161,10 +164,13 @@ pub async fn check(
     let mut admitted = Admitted::default();
     let warn = judge(policy.warn);
     if !warn.allowed() {
+        let details = match audit_details {
+            Some(details) if policy.warn == policy.audit => details,
+            _ => warn.details(),
+        };
         admitted.warnings.push(format!(
-            "would violate PodSecurity {:?}: {}",
+            "would violate PodSecurity {:?}: {details}",
             policy.warn.to_string(),
-            warn.details()
         ));
         metrics.evaluation(false, policy.warn, Mode::Warn, a);
     }
@@ -174,7 +180,7 @@ pub async fn check(
 /// An exempt request (`why`: namespace, user or runtimeClass): counted and annotated.
 fn exempt(metrics: &PodSecurityMetrics, a: &Attributes<'_>, why: &str) -> Admitted {
     metrics.exemption(a);
-    annotate("exempt", why);
+    annotate("exempt", || why.to_string());
     Admitted::default()
 }
 
@@ -183,8 +189,11 @@ fn exempt_namespace(config: &Configuration, name: &str) -> bool {
     ALWAYS_EXEMPT_NAMESPACES.contains(&name) || config.exempt_namespace(name)
 }
 
-fn annotate(key: &str, value: &str) {
-    crate::audit::annotate_current(&format!("{AUDIT_PREFIX}{key}"), value);
+/// Annotates the request's audit event; the value is only made when the request is audited.
+fn annotate(key: &str, value: impl FnOnce() -> String) {
+    if crate::audit::audited() {
+        crate::audit::annotate_current(&format!("{AUDIT_PREFIX}{key}"), &value());
+    }
 }
 
 /// The pod template's metadata and spec of a kind holding one; None when it holds none (a

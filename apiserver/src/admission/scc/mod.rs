@@ -66,10 +66,7 @@ pub async fn admit(
         .map(user_info);
     let judged = Judged::new(user, pod, namespace);
     match evaluate(server, &judged, pod).await? {
-        Outcome::Admitted(admitted) => {
-            *pod = admitted;
-            Ok(())
-        }
+        Outcome::Admitted => Ok(()),
         Outcome::Refused(message) => Err(forbidden(a, pod, message)),
     }
 }
@@ -89,25 +86,28 @@ pub(crate) fn controlled_by_build(pod: &Value) -> bool {
 
 /// What the SCCs make of a pod.
 pub enum Outcome {
-    /// The pod with the first admitting SCC's defaults, annotated with its name.
-    Admitted(Value),
-    /// Upstream's message listing every SCC tried (and the hint).
+    /// The pod now has the first admitting SCC's defaults and is annotated with its name.
+    Admitted,
+    /// Upstream's message listing every SCC tried (and the hint); the pod is as it was.
     Refused(String),
 }
 
-/// Tries the SCCs in order for the pod, judged for `judged`.
+/// Tries the SCCs in order for the pod, judged for `judged`. Each SCC's defaults are applied
+/// to the pod itself and taken back when that SCC refuses it.
 pub async fn evaluate(
     server: &ApiServer,
     judged: &Judged,
-    pod: &Value,
+    pod: &mut Value,
 ) -> Result<Outcome, ApiError> {
     let ns_name = judged.namespace.as_str();
     let namespace = allocation(server, ns_name).await?;
     let all = ordered(server).await?;
-    let required = pod["metadata"]["annotations"][REQUIRED_SCC_ANNOTATION].as_str();
+    let required = pod["metadata"]["annotations"][REQUIRED_SCC_ANNOTATION]
+        .as_str()
+        .map(str::to_string);
     let sccs: Vec<&Scc> = all
         .iter()
-        .filter(|s| required.is_none_or(|r| s.name() == r))
+        .filter(|s| required.as_ref().is_none_or(|r| s.name() == r))
         .collect();
     if let (Some(required), true) = (required, sccs.is_empty()) {
         return Ok(Outcome::Refused(format!(
@@ -130,20 +130,20 @@ pub async fn evaluate(
                 continue;
             }
         };
-        let mut candidate = pod.clone();
-        provider.apply_defaults(&mut candidate);
-        let problems = provider.validate(&candidate);
+        let saved = provider::Saved::of(pod);
+        provider.apply_defaults(pod);
+        let problems = provider.validate(pod);
+        if usable && problems.is_empty() {
+            pod["metadata"]["annotations"][SCC_ANNOTATION] = Value::String(scc.name().to_string());
+            return Ok(Outcome::Admitted);
+        }
+        saved.restore(pod);
         if !usable {
             if problems.is_empty() && grantable.is_none() {
                 grantable = Some(scc.name().to_string());
             }
             errors.push(not_usable(scc));
             continue;
-        }
-        if problems.is_empty() {
-            candidate["metadata"]["annotations"][SCC_ANNOTATION] =
-                Value::String(scc.name().to_string());
-            return Ok(Outcome::Admitted(candidate));
         }
         errors.extend(
             problems

@@ -109,7 +109,7 @@ impl<'a> Provider<'a> {
         }
         let pod_user = pod_sc["runAsUser"].as_i64();
         let pod_non_root = pod_sc["runAsNonRoot"].as_bool();
-        for list in ["initContainers", "containers"] {
+        for list in DEFAULTED_LISTS {
             let containers = spec.get_mut(list).and_then(Value::as_array_mut);
             for c in containers.into_iter().flatten() {
                 self.default_container(c, pod_user, pod_non_root);
@@ -368,6 +368,71 @@ impl<'a> Provider<'a> {
             ),
         };
         errors.push(format!("{path}: Forbidden: {detail}"));
+    }
+}
+
+/// The container lists whose containers the SCC's defaults reach.
+const DEFAULTED_LISTS: [&str; 2] = ["initContainers", "containers"];
+
+/// What `apply_defaults` may change in a pod: its spec (present or not), the pod's and each
+/// container's `securityContext`. Kept before an SCC's defaults are tried and put back when
+/// that SCC refuses the pod, so trying SCCs never copies the whole pod.
+pub struct Saved {
+    spec: bool,
+    pod: Option<Value>,
+    containers: [Vec<Option<Value>>; 2],
+}
+
+impl Saved {
+    pub fn of(pod: &Value) -> Saved {
+        let spec = &pod["spec"];
+        let context = |v: &Value| v.get("securityContext").cloned();
+        Saved {
+            spec: pod.get("spec").is_some(),
+            pod: context(spec),
+            containers: DEFAULTED_LISTS.map(|list| {
+                spec[list]
+                    .as_array()
+                    .map(|cs| cs.iter().map(context).collect())
+                    .unwrap_or_default()
+            }),
+        }
+    }
+
+    /// Puts back what `apply_defaults` changed since the pod was saved.
+    pub fn restore(self, pod: &mut Value) {
+        let Some(obj) = pod.as_object_mut() else {
+            return;
+        };
+        if !self.spec {
+            obj.shift_remove("spec");
+            return;
+        }
+        let Some(spec) = obj.get_mut("spec") else {
+            return;
+        };
+        put_back(spec, self.pod);
+        for (list, saved) in DEFAULTED_LISTS.into_iter().zip(self.containers) {
+            let containers = spec.get_mut(list).and_then(Value::as_array_mut);
+            for (c, context) in containers.into_iter().flatten().zip(saved) {
+                put_back(c, context);
+            }
+        }
+    }
+}
+
+/// `securityContext` of `obj` as it was (absent: removed).
+fn put_back(obj: &mut Value, context: Option<Value>) {
+    let Some(obj) = obj.as_object_mut() else {
+        return;
+    };
+    match context {
+        Some(v) => {
+            obj.insert("securityContext".into(), v);
+        }
+        None => {
+            obj.shift_remove("securityContext");
+        }
     }
 }
 

@@ -103,8 +103,9 @@ impl Rest for Reviews {
 /// The review status for one subject: the SCC that admits the template and the template as
 /// admitted, or nothing.
 async fn status(server: &ApiServer, judged: &Judged, pod: &Value) -> Result<Value, ApiError> {
-    Ok(match evaluate(server, judged, pod).await? {
-        Outcome::Admitted(admitted) => {
+    let mut admitted = pod.clone();
+    Ok(match evaluate(server, judged, &mut admitted).await? {
+        Outcome::Admitted => {
             let scc = admitted["metadata"]["annotations"]["openshift.io/scc"].clone();
             json!({
                 "allowedBy": {"kind": "SecurityContextConstraints", "apiVersion": "security.openshift.io/v1", "name": scc},

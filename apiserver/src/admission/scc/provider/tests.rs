@@ -119,3 +119,29 @@ fn a_namespace_without_an_allocation_cannot_be_judged_by_range_strategies() {
         Some("unable to find annotation openshift.io/sa.scc.mcs")
     );
 }
+
+#[test]
+fn a_refusing_sccs_defaults_are_taken_back_exactly() {
+    let pods = [
+        plain(),
+        json!({"metadata": {"name": "p"}}),
+        json!({"metadata": {"name": "p"}, "spec": {
+            "securityContext": {"runAsUser": 0},
+            "initContainers": [{"name": "i", "image": "x", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}],
+            "containers": [{"name": "c", "image": "x", "securityContext": {"privileged": true}}, {"name": "d", "image": "y"}]}}),
+    ];
+    for pod in pods {
+        for name in ["restricted-v2", "nonroot-v2", "anyuid", "privileged"] {
+            let scc = scc(name);
+            let Ok(provider) = Provider::new(&scc, &namespace()) else {
+                continue;
+            };
+            let mut tried = pod.clone();
+            let saved = Saved::of(&tried);
+            provider.apply_defaults(&mut tried);
+            saved.restore(&mut tried);
+            // The same values in the same order, as if no SCC had been tried.
+            assert_eq!(tried.to_string(), pod.to_string(), "{name}");
+        }
+    }
+}
