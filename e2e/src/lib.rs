@@ -441,6 +441,13 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs kubectl as the user of `kubeconfig` in `namespace`, expecting success.
+    pub fn kubectl_ok_in(&self, kubeconfig: &str, namespace: &str, args: &[&str]) -> String {
+        let mut all = vec!["--kubeconfig", kubeconfig, "-n", namespace];
+        all.extend_from_slice(args);
+        self.kubectl_ok(&all)
+    }
+
     /// Runs kubectl expecting failure; returns its stderr.
     pub fn kubectl_err(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);

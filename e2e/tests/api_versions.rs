@@ -24,11 +24,7 @@ fn autoscalers_are_served_in_v1_and_v2() {
     c.kubectl_ok(&["create", "namespace", "scaling"]);
     let alice = c.user_with_role("alice", &[], "admin", "scaling");
     let alice = alice.to_str().unwrap().to_string();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "scaling"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice.as_str(), "scaling", args);
 
     let versions = c.kubectl_ok(&["api-versions"]);
     for wanted in ["autoscaling/v1", "autoscaling/v2", "events.k8s.io/v1"] {
@@ -321,11 +317,7 @@ fn events_are_served_in_both_groups() {
     c.kubectl_ok(&["create", "namespace", "news"]);
     let alice = c.user_with_role("alice", &[], "admin", "news");
     let alice = alice.to_str().unwrap().to_string();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "news"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice.as_str(), "news", args);
 
     let legacy = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1"},
         "involvedObject": {"kind": "Pod", "name": "web", "namespace": "news"},

@@ -30,11 +30,7 @@ fn a_cron_job_makes_its_job_at_the_scheduled_minute() {
     c.kubectl_ok(&["create", "namespace", "ticks"]);
     let alice = c.user_with_role("alice", &[], "admin", "ticks");
     let alice = alice.to_str().unwrap().to_string();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "ticks"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice.as_str(), "ticks", args);
     let get = |what: &str, path: &str| as_alice(&["get", what, "-o", &format!("jsonpath={path}")]);
 
     // Simulated containers run until stopped: the job's deadline ends it.

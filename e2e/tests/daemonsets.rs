@@ -71,11 +71,7 @@ fn a_daemon_set_runs_one_pod_per_fitting_node_and_rolls_node_by_node() {
     c.kubectl_ok(&["create", "namespace", "daemons"]);
     let alice = c.user_with_role("alice", &[], "admin", "daemons");
     let alice = alice.to_str().unwrap().to_string();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "daemons"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice.as_str(), "daemons", args);
     let get = |what: &str, path: &str| as_alice(&["get", what, "-o", &format!("jsonpath={path}")]);
     let nodes_of_pods = || {
         let out = get("pods", "{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}");

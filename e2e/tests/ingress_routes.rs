@@ -39,11 +39,7 @@ fn ingresses_become_routes_the_router_serves() {
     c.kubectl_ok(&["create", "namespace", "web"]);
     http_backend::expose(&c, "web", port);
     let alice = c.user_with_role("alice", &[], "admin", "web");
-    let kubectl = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice.to_str().unwrap(), "-n", "web"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let kubectl = |args: &[&str]| c.kubectl_ok_in(alice.to_str().unwrap(), "web", args);
 
     // A plain Ingress: one route, owned by it, served.
     kubectl(&[

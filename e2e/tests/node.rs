@@ -149,11 +149,7 @@ fn the_all_in_one_node_runs_real_pods_in_podman() {
     c.kubectl_ok(&["create", "namespace", "shop"]);
     let alice = c.user_with_role("alice", &[], "admin", "shop");
     let alice = alice.to_str().unwrap();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice, "-n", "shop"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice, "shop", args);
     as_alice(&[
         "create",
         "configmap",

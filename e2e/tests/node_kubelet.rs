@@ -44,11 +44,7 @@ fn pods_mount_a_bound_service_account_token_their_node_asks_for() {
     c.kubectl_ok(&["create", "namespace", "apps"]);
     let alice = c.user_with_role("alice", &[], "admin", "apps");
     let alice = alice.to_str().unwrap();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice, "-n", "apps"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice, "apps", args);
     // The namespace's CA bundle is published for pods to trust the API server with.
     c.wait_for(
         &["-n", "apps", "configmap", "kube-root-ca.crt"],
@@ -285,11 +281,7 @@ fn containers_get_their_limits_and_run_their_lifecycle_hooks() {
     c.kubectl_ok(&["create", "namespace", "limits"]);
     let alice = c.user_with_role("alice", &[], "admin", "limits");
     let alice = alice.to_str().unwrap();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice, "-n", "limits"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice, "limits", args);
     let get =
         |pod: &str, path: &str| as_alice(&["get", "pod", pod, "-o", &format!("jsonpath={path}")]);
 

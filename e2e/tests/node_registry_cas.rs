@@ -45,11 +45,7 @@ fn a_pod_of_a_registry_under_its_own_ca_runs_once_the_ca_is_trusted() {
     c.kubectl_ok(&["create", "namespace", "shop"]);
     let alice = c.user_with_role("alice", &[], "admin", "shop");
     let alice = alice.to_str().unwrap().to_string();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "shop"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice.as_str(), "shop", args);
     as_alice(&[
         "run",
         "web",

@@ -91,11 +91,7 @@ fn a_stateful_set_keeps_its_pods_identities_and_data() {
     c.kubectl_ok(&["create", "namespace", "shelf"]);
     let alice = c.user_with_role("alice", &[], "admin", "shelf");
     let alice = alice.to_str().unwrap().to_string();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "shelf"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice.as_str(), "shelf", args);
     let get = |what: &str, path: &str| as_alice(&["get", what, "-o", &format!("jsonpath={path}")]);
 
     // Three pods, one after the other: each is created once the one before is ready.

@@ -23,12 +23,6 @@ fn project_admin(c: &Cluster, ns: &str) -> String {
     alice.to_str().unwrap().to_string()
 }
 
-fn as_user(c: &Cluster, kubeconfig: &str, ns: &str, args: &[&str]) -> String {
-    let mut all = vec!["--kubeconfig", kubeconfig, "-n", ns];
-    all.extend_from_slice(args);
-    c.kubectl_ok(&all)
-}
-
 fn claim(name: &str, size: &str, class: Option<&str>) -> String {
     let class = class
         .map(|c| format!("  storageClassName: \"{c}\"\n"))
@@ -46,8 +40,7 @@ fn volume(name: &str, size: &str, policy: &str, path: &str) -> String {
 
 /// The reasons and messages of the events about one object.
 fn events_of(c: &Cluster, kubeconfig: &str, ns: &str, name: &str) -> String {
-    as_user(
-        c,
+    c.kubectl_ok_in(
         kubeconfig,
         ns,
         &[
@@ -65,7 +58,7 @@ fn events_of(c: &Cluster, kubeconfig: &str, ns: &str, name: &str) -> String {
 fn claims_bind_to_static_volumes_as_upstream_binds_them() {
     let c = Cluster::start(Backend::Embedded);
     let alice = project_admin(&c, "db");
-    let get = |args: &[&str]| as_user(&c, &alice, "db", args);
+    let get = |args: &[&str]| c.kubectl_ok_in(&alice, "db", args);
 
     // Volumes are the cluster admin's; bad ones are refused with upstream's messages.
     let bad = "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: bad\nspec:\n  capacity:\n    storage: 1Gi\n  accessModes: [ReadWriteOncePod, ReadWriteMany]\n";
@@ -253,7 +246,7 @@ fn a_claim_of_the_default_class_keeps_its_data_across_pods() {
     let image = &worker.images[0];
     let storage = c.data_dir().join("storage-volumes");
     let alice = project_admin(c, "data");
-    let get = |args: &[&str]| as_user(c, &alice, "data", args);
+    let get = |args: &[&str]| c.kubectl_ok_in(&alice, "data", args);
 
     // The default class waits for the claim's first pod.
     let classes = c.kubectl_ok(&["get", "sc"]);
@@ -381,7 +374,7 @@ fn provisioned_claims_grow_within_the_nodes_free_space() {
         ],
     );
     let alice = project_admin(&c, "grow");
-    let get = |args: &[&str]| as_user(&c, &alice, "grow", args);
+    let get = |args: &[&str]| c.kubectl_ok_in(&alice, "grow", args);
     let patch_size = |size: &str| {
         let body = format!(r#"{{"spec":{{"resources":{{"requests":{{"storage":"{size}"}}}}}}}}"#);
         c.kubectl(&[
@@ -511,7 +504,7 @@ fn the_pods_fs_group_owns_its_volumes_and_an_overfull_scratch_space_evicts_it() 
     let c = &worker.cluster;
     let image = &worker.images[0];
     let alice = project_admin(c, "files");
-    let get = |args: &[&str]| as_user(c, &alice, "files", args);
+    let get = |args: &[&str]| c.kubectl_ok_in(&alice, "files", args);
     let exec = |script: &str| get(&["exec", "app", "--", "/bin/busybox", "sh", "-c", script]);
     get(&[
         "create",

@@ -188,11 +188,7 @@ fn images(c: &Cluster, selector: &str) -> Vec<String> {
 fn deployments_roll_out_back_and_scale() {
     let (c, _stand_in, alice) = cluster();
     let alice = alice.as_str();
-    let kubectl = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice, "-n", "team"];
-        all.extend(args);
-        c.kubectl_ok(&all)
-    };
+    let kubectl = |args: &[&str]| c.kubectl_ok_in(alice, "team", args);
     kubectl(&["create", "deployment", "front", "--image=x", "--replicas=3"]);
     rollout_status(&c, alice, "front");
     let d = json(&c, &["get", "deployment", "front", "-n", "team"]);
@@ -522,11 +518,7 @@ fn a_node_whose_lease_stops_goes_unknown() {
 fn jobs_complete_and_expire() {
     let (c, _stand_in, alice) = cluster();
     let alice = alice.as_str();
-    let kubectl = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice, "-n", "team"];
-        all.extend(args);
-        c.kubectl_ok(&all)
-    };
+    let kubectl = |args: &[&str]| c.kubectl_ok_in(alice, "team", args);
     kubectl(&["create", "job", "pi", "--image=x"]);
     kubectl(&[
         "wait",

@@ -72,11 +72,7 @@ fn a_deployment_of_real_containers_rolls_out_serves_and_updates() {
     c.kubectl_ok(&["create", "namespace", "shop"]);
     let alice = c.user_with_role("alice", &[], "admin", "shop");
     let alice = alice.to_str().unwrap().to_string();
-    let as_alice = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig", alice.as_str(), "-n", "shop"];
-        all.extend_from_slice(args);
-        c.kubectl_ok(&all)
-    };
+    let as_alice = |args: &[&str]| c.kubectl_ok_in(alice.as_str(), "shop", args);
 
     // Three replicas, scheduled, pulled, started and ready; each answers on its address. They
     // run under restricted-v2, as the project's UID: the page goes to scratch space any UID
