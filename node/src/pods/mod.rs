@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod host_volumes;
 pub mod image_config;
 pub mod images;
+pub mod kept_file;
 pub mod limits;
 pub mod ownership;
 pub mod probes;

@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use tokio::sync::watch;
 
-use super::image_config::keep;
+use super::kept_file::keep;
 
 const NAMESPACE: &str = "openshift-config";
 /// Where certs.d is under the home pulls are given.
