@@ -67,6 +67,23 @@ impl Cluster {
         self.post("/api/v1/namespaces", ns).await.created();
     }
 
+    /// Asks `check` every 20 ms until it returns something, for at most 10 s (what a
+    /// controller or a cache needs a moment for); panics with `what` and the last answer.
+    pub async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, String>>,
+    {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match check().await {
+                Ok(found) => return found,
+                Err(last) if std::time::Instant::now() >= deadline => panic!("{what}: {last}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+
     pub fn request(&self, method: &str, uri: &str) -> Call<'_> {
         Call {
             cluster: self,

@@ -80,37 +80,30 @@ pub async fn resolve(
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
-
     use serde_json::json;
 
     use crate::testing::Cluster;
 
     /// Posts `body` to `uri` until the answer is `want` (what a policy, a binding or a custom
-    /// kind needs a moment to be served for).
+    /// kind needs a moment to be served for); the answer's message.
     async fn eventually(
         cluster: &Cluster,
         uri: &str,
         body: serde_json::Value,
         want: u16,
     ) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let answer = cluster.post(uri, body.clone()).await;
-            if answer.status.as_u16() == want {
-                return answer.body["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{uri}: {} {}",
-                answer.status,
-                answer.body
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        cluster
+            .until(uri, || async {
+                let answer = cluster.post(uri, body.clone()).await;
+                match answer.status.as_u16() == want {
+                    true => Ok(answer.body["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()),
+                    false => Err(format!("{} {}", answer.status, answer.body)),
+                }
+            })
+            .await
     }
 
     #[tokio::test]

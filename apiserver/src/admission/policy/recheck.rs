@@ -38,8 +38,6 @@ pub async fn custom_kinds_served(server: &ApiServer) -> Result<usize, ApiError> 
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
-
     use serde_json::{Value, json};
 
     use crate::testing::Cluster;
@@ -58,15 +56,15 @@ mod tests {
     }
 
     async fn type_checking(cluster: &Cluster, within: &str, want: &Value) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let policy = cluster.get(&format!("{POLICIES}/colours")).await.body;
-            if &policy["status"]["typeChecking"] == want {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{within}: {policy}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        cluster
+            .until(within, || async {
+                let policy = cluster.get(&format!("{POLICIES}/colours")).await.body;
+                match &policy["status"]["typeChecking"] == want {
+                    true => Ok(()),
+                    false => Err(policy.to_string()),
+                }
+            })
+            .await
     }
 
     #[tokio::test]
