@@ -14,6 +14,7 @@ mod build;
 mod certs;
 mod claims;
 mod control;
+mod head_guard;
 mod limits;
 mod listen;
 mod metrics;

@@ -9,24 +9,24 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::head_guard::{Exchanges, HeadGuard, MAX_HEADERS, ROUTER_TIMEOUTS};
 use crate::limits::Tracked;
 use crate::proxy::{Conn, Proxy};
 use crate::sni::{self, Hello};
 use crate::table::Current;
 
-/// How long a client has to send its request head, or its ClientHello.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to send its ClientHello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
-/// The most a request's head may take: OpenShift's HAProxy `tune.bufsize` (hyper's default,
-/// 400 KiB, would let a client hold that much per connection). A longer head is refused with
-/// 431 before any route is looked up.
-const MAX_HEAD: usize = 32 * 1024;
+/// The most hyper buffers of a connection's input: OpenShift's HAProxy `tune.bufsize` (hyper's
+/// default, 400 KiB, would let a client hold that much per connection). Heads are held to less
+/// by the guard in front of hyper (`head_guard`).
+const MAX_BUFFER: usize = 32 * 1024;
 const MAX_HELLO: usize = 16 * 1024;
 
 pub async fn serve_http(listener: TcpListener, proxy: Arc<Proxy>) {
@@ -40,24 +40,29 @@ pub async fn serve_http(listener: TcpListener, proxy: Arc<Proxy>) {
         let proxy = proxy.clone();
         tokio::spawn(async move {
             let conn = Conn::new(peer, local_port, false);
-            serve_connection(TokioIo::new(stream), proxy, conn).await;
+            serve_connection(stream, proxy, conn).await;
         });
     }
 }
 
-async fn serve_connection<I>(io: I, proxy: Arc<Proxy>, conn: Conn)
+async fn serve_connection<S>(stream: S, proxy: Arc<Proxy>, conn: Conn)
 where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     proxy.metrics.connections.fetch_add(1, Ordering::Relaxed);
     // The routes this connection is counted on, released when it ends.
     let tracked = Arc::new(Tracked::default());
     let conn = Arc::new(conn);
-    let service = service_fn(move |req| proxy.clone().serve(req, conn.clone(), tracked.clone()));
+    let exchanges = Arc::new(Exchanges::default());
+    let io = TokioIo::new(HeadGuard::new(stream, exchanges.clone(), ROUTER_TIMEOUTS));
+    let service = service_fn(move |req| {
+        exchanges.exchange(proxy.clone().serve(req, conn.clone(), tracked.clone()))
+    });
+    // The guard times request heads; hyper's own timer would close a slow head unanswered.
     let served = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(MAX_HEAD)
+        .header_read_timeout(None)
+        .max_buf_size(MAX_BUFFER)
+        .max_headers(MAX_HEADERS)
         .keep_alive(true)
         .serve_connection(io, service)
         .with_upgrades();
@@ -126,7 +131,7 @@ pub async fn serve_https(listener: TcpListener, proxy: Arc<Proxy>, tls: Arc<rust
                 return;
             };
             let conn = Conn::new(peer, local_port, true);
-            serve_connection(TokioIo::new(tls), proxy, conn).await;
+            serve_connection(tls, proxy, conn).await;
         });
     }
 }
