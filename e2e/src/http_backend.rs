@@ -129,14 +129,21 @@ pub fn expose(c: &crate::Cluster, namespace: &str, port: u16) {
     ]);
 }
 
-/// curl's status code (`000` when nothing answered) and body, within 10 seconds.
+/// curl's status code and body, within 10 seconds (`000` and curl's error when nothing answered).
 pub fn curl(args: &[&str]) -> (String, String) {
     let out = std::process::Command::new("curl")
-        .args(["-s", "-m", "10", "-o", "-", "-w", "\n%{http_code}"])
+        .args(["-sS", "-m", "10", "-o", "-", "-w", "\n%{http_code}"])
         .args(args)
         .output()
         .expect("run curl");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    if code == "000" {
+        // No answer: curl's own words say why (refused, reset, timed out).
+        return (
+            code.to_string(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+    }
     (code.to_string(), body.to_string())
 }

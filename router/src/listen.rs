@@ -21,8 +21,10 @@ use crate::proxy::{Conn, Proxy};
 use crate::sni::{self, Hello};
 use crate::table::Current;
 
-/// How long a client has to send its ClientHello.
+/// How long a client has to send its ClientHello (`tcp-request inspect-delay`), then to
+/// complete the handshake (`timeout client`).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most hyper buffers of a connection's input: OpenShift's HAProxy `tune.bufsize` (hyper's
 /// default, 400 KiB, would let a client hold that much per connection). Heads are held to less
 /// by the guard in front of hyper (`head_guard`).
@@ -127,7 +129,9 @@ pub async fn serve_https(listener: TcpListener, proxy: Arc<Proxy>, tls: Arc<rust
             {
                 return splice(proxy, name.clone(), peer, stream).await;
             }
-            let Ok(tls) = acceptor.accept(stream).await else {
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+            else {
                 return;
             };
             let conn = Conn::new(peer, local_port, true);
