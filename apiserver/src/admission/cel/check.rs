@@ -68,6 +68,7 @@ fn family(s: &Shape) -> Option<&'static str> {
         Shape::Bytes(_) => Some("bytes"),
         Shape::List(..) => Some("list"),
         Shape::Map(..) | Shape::Object(..) => Some("map"),
+        Shape::Declared(name, _) => Some(name),
         _ => None,
     }
 }
@@ -80,7 +81,7 @@ impl Walk {
     fn size(&self, s: &Shape) -> u64 {
         match s {
             Shape::String(n) | Shape::Bytes(n) | Shape::List(_, n) | Shape::Map(_, n) => *n,
-            Shape::Object(fields, false) => fields.len() as u64,
+            Shape::Object(fields, false) | Shape::Declared(_, fields) => fields.len() as u64,
             _ => self.unbounded,
         }
     }
@@ -204,6 +205,13 @@ impl Walk {
                     Shape::Dyn
                 }
             },
+            Shape::Declared(_, fields) => match fields.iter().find(|(n, _)| n == field) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    self.problem(id, format!("undefined field '{field}'"));
+                    Shape::Dyn
+                }
+            },
             Shape::Map(value, _) => (**value).clone(),
             Shape::Named(declared::AUTHORIZER) => {
                 declared::authorizer_field(field).unwrap_or(Shape::Dyn)
@@ -244,10 +252,13 @@ impl Walk {
             shapes.push(s);
             cost = cost.saturating_add(c);
         }
-        if let (Some(_), Some(Shape::Named(receiver))) = (target, shapes.first())
-            && declared::is_authorizer_type(receiver)
-        {
-            let receiver = *receiver;
+        // The authorizer's types have their own methods; the other declared types, none.
+        let receiver = match (target, shapes.first()) {
+            (Some(_), Some(Shape::Named(r))) if declared::is_authorizer_type(r) => Some(*r),
+            (Some(_), Some(Shape::Declared(r, _))) => Some(*r),
+            _ => None,
+        };
+        if let Some(receiver) = receiver {
             return (self.method(id, receiver, name, &shapes[1..]), cost);
         }
         let first = shapes.first().cloned().unwrap_or(Shape::Dyn);
@@ -401,7 +412,8 @@ impl Walk {
 }
 
 impl Walk {
-    /// A method of the authorizer's types: their arguments are strings.
+    /// A method of a declared type (only the authorizer's have any: their arguments are
+    /// strings).
     fn method(&mut self, id: u64, receiver: &'static str, name: &str, args: &[Shape]) -> Shape {
         let strings = args.iter().all(|a| family(a).is_none_or(|f| f == "string"));
         match declared::authorizer_method(receiver, name, args.len()) {

@@ -26,94 +26,121 @@ fn timestamp() -> Shape {
     Shape::Named("google.protobuf.Timestamp")
 }
 
-fn object(fields: &[(&str, Shape)]) -> Shape {
-    Shape::Object(
+fn object(name: &'static str, fields: &[(&str, Shape)]) -> Shape {
+    Shape::Declared(
+        name,
         Arc::new(
             fields
                 .iter()
                 .map(|(n, s)| (n.to_string(), s.clone()))
                 .collect(),
         ),
-        false,
     )
 }
 
 /// `request`: upstream's `kubernetes.AdmissionRequest` (`options` is anything).
 pub fn request() -> Shape {
-    let gvk = object(&[
-        ("group", string()),
-        ("version", string()),
-        ("kind", string()),
-    ]);
-    let gvr = object(&[
-        ("group", string()),
-        ("version", string()),
-        ("resource", string()),
-    ]);
-    let user = object(&[
-        ("username", string()),
-        ("uid", string()),
-        ("groups", strings()),
-        (
-            "extra",
-            Shape::Map(Box::new(strings()), MAX_REQUEST_BYTES / 4),
-        ),
-    ]);
-    object(&[
-        ("kind", gvk.clone()),
-        ("resource", gvr.clone()),
-        ("subResource", string()),
-        ("requestKind", gvk),
-        ("requestResource", gvr),
-        ("requestSubResource", string()),
-        ("name", string()),
-        ("namespace", string()),
-        ("operation", string()),
-        ("userInfo", user),
-        ("dryRun", Shape::Bool),
-        ("options", Shape::Dyn),
-    ])
+    let gvk = object(
+        "kubernetes.GroupVersionKind",
+        &[
+            ("group", string()),
+            ("version", string()),
+            ("kind", string()),
+        ],
+    );
+    let gvr = object(
+        "kubernetes.GroupVersionResource",
+        &[
+            ("group", string()),
+            ("version", string()),
+            ("resource", string()),
+        ],
+    );
+    let user = object(
+        "kubernetes.UserInfo",
+        &[
+            ("username", string()),
+            ("uid", string()),
+            ("groups", strings()),
+            (
+                "extra",
+                Shape::Map(Box::new(strings()), MAX_REQUEST_BYTES / 4),
+            ),
+        ],
+    );
+    object(
+        "kubernetes.AdmissionRequest",
+        &[
+            ("kind", gvk.clone()),
+            ("resource", gvr.clone()),
+            ("subResource", string()),
+            ("requestKind", gvk),
+            ("requestResource", gvr),
+            ("requestSubResource", string()),
+            ("name", string()),
+            ("namespace", string()),
+            ("operation", string()),
+            ("userInfo", user),
+            ("dryRun", Shape::Bool),
+            ("options", Shape::Dyn),
+        ],
+    )
 }
 
 /// `namespaceObject`: upstream's `kubernetes.Namespace` (its metadata's uid is `UID`, as
 /// upstream declares it).
 pub fn namespace() -> Shape {
     let labels = || Shape::Map(Box::new(string()), MAX_REQUEST_BYTES / 4);
-    let condition = object(&[
-        ("status", string()),
-        ("type", string()),
-        ("lastTransitionTime", timestamp()),
-        ("message", string()),
-        ("reason", string()),
-    ]);
-    let metadata = object(&[
-        ("name", string()),
-        ("generateName", string()),
-        ("namespace", string()),
-        ("labels", labels()),
-        ("annotations", labels()),
-        ("UID", string()),
-        ("creationTimestamp", timestamp()),
-        ("deletionGracePeriodSeconds", Shape::Int),
-        ("deletionTimestamp", timestamp()),
-        ("generation", Shape::Int),
-        ("resourceVersion", string()),
-        ("finalizers", strings()),
-    ]);
-    object(&[
-        ("metadata", metadata),
-        ("spec", object(&[("finalizers", strings())])),
-        (
-            "status",
-            object(&[
-                (
-                    "conditions",
-                    Shape::List(Box::new(condition), MAX_REQUEST_BYTES / 10),
+    let condition = object(
+        "kubernetes.NamespaceCondition",
+        &[
+            ("status", string()),
+            ("type", string()),
+            ("lastTransitionTime", timestamp()),
+            ("message", string()),
+            ("reason", string()),
+        ],
+    );
+    let metadata = object(
+        "kubernetes.NamespaceMetadata",
+        &[
+            ("name", string()),
+            ("generateName", string()),
+            ("namespace", string()),
+            ("labels", labels()),
+            ("annotations", labels()),
+            ("UID", string()),
+            ("creationTimestamp", timestamp()),
+            ("deletionGracePeriodSeconds", Shape::Int),
+            ("deletionTimestamp", timestamp()),
+            ("generation", Shape::Int),
+            ("resourceVersion", string()),
+            ("finalizers", strings()),
+        ],
+    );
+    object(
+        "kubernetes.Namespace",
+        &[
+            ("metadata", metadata),
+            (
+                "spec",
+                object("kubernetes.NamespaceSpec", &[("finalizers", strings())]),
+            ),
+            (
+                "status",
+                object(
+                    "kubernetes.NamespaceStatus",
+                    &[
+                        (
+                            "conditions",
+                            Shape::List(Box::new(condition), MAX_REQUEST_BYTES / 10),
+                        ),
+                        ("phase", string()),
+                    ],
                 ),
-                ("phase", string()),
-            ]),
-        ),
-    ])
+            ),
+        ],
+    )
 }
 
 /// The variables every admission expression is compiled with, `object`, `oldObject` and
@@ -186,6 +213,15 @@ mod tests {
             refusal("request.dryRun > 1"),
             "compilation failed: ERROR: <input>:1:16: found no matching overload for '_>_' applied to '(bool, int)'\n | request.dryRun > 1\n | ...............^"
         );
+        // The declared types' names, in cel-go's words.
+        assert_eq!(
+            refusal("request.userInfo.startsWith('a')"),
+            "compilation failed: ERROR: <input>:1:28: found no matching overload for 'startsWith' applied to 'kubernetes.UserInfo.(string)'\n | request.userInfo.startsWith('a')\n | ...........................^"
+        );
+        assert_eq!(
+            refusal("namespaceObject.status == 1"),
+            "compilation failed: ERROR: <input>:1:24: found no matching overload for '_==_' applied to '(kubernetes.NamespaceStatus, int)'\n | namespaceObject.status == 1\n | .......................^"
+        );
         for fine in [
             "request.userInfo.username == 'alice' && request.kind.kind == 'Pod'",
             "request.userInfo.groups.exists(g, g == 'admins')",
@@ -193,6 +229,7 @@ mod tests {
             "has(request.subResource) && request.options.fieldManager == 'x'",
             "namespaceObject.metadata.labels['env'] == 'prod'",
             "namespaceObject.status.conditions.all(c, c.reason != '')",
+            "request.kind == request.requestKind",
             "object.anything.goes && oldObject.too && params.and.these",
         ] {
             assert!(compile_admission(fine).is_ok(), "{fine}");

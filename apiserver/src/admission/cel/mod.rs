@@ -118,8 +118,18 @@ pub fn compile(source: &str) -> Result<Expression, String> {
 /// Compiles an admission expression: besides what `compile` refuses, a field or method that
 /// `request`, `namespaceObject` or `authorizer` do not have, in cel-go's words.
 pub fn compile_admission(source: &str) -> Result<Expression, String> {
+    compile_admission_with(source, &[])
+}
+
+/// `compile_admission` with more variables declared (a policy's `variables`).
+pub fn compile_admission_with(
+    source: &str,
+    more: &[(&str, shape::Shape)],
+) -> Result<Expression, String> {
     let expression = compile(source)?;
-    let problems = expression.check(&declared::variables()).problems;
+    let mut scope = declared::variables();
+    scope.extend(more.iter().cloned());
+    let problems = expression.check(&scope).problems;
     if problems.is_empty() {
         return Ok(expression);
     }

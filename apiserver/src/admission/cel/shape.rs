@@ -29,6 +29,8 @@ pub enum Shape {
     Map(Box<Shape>, u64),
     /// Known properties; `open` when others may be there too.
     Object(Arc<Vec<(String, Shape)>>, bool),
+    /// A type upstream declares by name (`kubernetes.UserInfo`, ...), with closed fields.
+    Declared(&'static str, Arc<Vec<(String, Shape)>>),
     /// A library type (`kubernetes.Quantity`, ...).
     Named(&'static str),
 }
@@ -37,7 +39,7 @@ pub enum Shape {
 fn min_size(shape: &Shape) -> u64 {
     match shape {
         Shape::String(_) | Shape::Bytes(_) | Shape::List(..) | Shape::Map(..) => 2,
-        Shape::Object(..) => 2,
+        Shape::Object(..) | Shape::Declared(..) => 2,
         _ => 1,
     }
 }
@@ -164,6 +166,7 @@ impl Shape {
             Shape::List(item, _) => format!("list({})", item.name()),
             Shape::Map(value, _) => format!("map(string, {})", value.name()),
             Shape::Object(..) => "object".into(),
+            Shape::Declared(n, _) => (*n).into(),
             Shape::Named(n) => (*n).into(),
         }
     }

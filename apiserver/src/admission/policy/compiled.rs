@@ -2,9 +2,12 @@
 //! compiled once, rules and selectors parsed. `problems` lists what does not compile; the
 //! kind's validation refuses such policies, so here it only guards what was stored before.
 
+use std::sync::Arc;
+
 use api::selector::LabelSelector;
 use serde_json::Value;
 
+use crate::admission::cel::shape::Shape;
 use crate::admission::cel::{self, Expression};
 use crate::admission::matching::{Rule, selector};
 
@@ -84,10 +87,28 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Compiles `source`, noting a failure under `field`.
-fn expr(source: &Value, field: &str, problems: &mut Vec<Problem>) -> Option<Expression> {
+/// What upstream names the type of `variables`, whose fields are the variables declared so far.
+const VARIABLES: &str = "kubernetes.variables";
+
+/// `variables` for the expressions after `declared`: each variable has the type its expression
+/// gives, and naming one that is not declared (yet) is refused, as upstream's compiler does.
+pub(super) fn variables_in_scope(declared: &[(String, Shape)]) -> [(&'static str, Shape); 1] {
+    [(
+        "variables",
+        Shape::Declared(VARIABLES, Arc::new(declared.to_vec())),
+    )]
+}
+
+/// Compiles `source` with `scope` declared besides the admission variables, noting a failure
+/// under `field`.
+fn expr(
+    source: &Value,
+    field: &str,
+    scope: &[(&str, Shape)],
+    problems: &mut Vec<Problem>,
+) -> Option<Expression> {
     let source = source.as_str()?;
-    cel::compile_admission(source)
+    cel::compile_admission_with(source, scope)
         .map_err(|detail| {
             problems.push(Problem {
                 field: field.to_string(),
@@ -102,6 +123,7 @@ fn named(
     list: &Value,
     field: &str,
     key: &str,
+    scope: &[(&str, Shape)],
     problems: &mut Vec<Problem>,
 ) -> Vec<(String, Expression)> {
     let mut out = Vec::new();
@@ -115,6 +137,7 @@ fn named(
         if let Some(e) = expr(
             &item[source_field],
             &format!("{field}[{i}].{source_field}"),
+            scope,
             problems,
         ) {
             out.push((name, e));
@@ -132,6 +155,8 @@ impl Policy {
             "spec.matchConstraints",
             &mut problems,
         );
+        let (variables, typed) = compile_variables(&spec["variables"], &mut problems);
+        let scope = variables_in_scope(&typed);
         let mut validations = Vec::new();
         for (i, v) in spec["validations"]
             .as_array()
@@ -143,6 +168,7 @@ impl Policy {
             let Some(expression) = expr(
                 &v["expression"],
                 &format!("{field}.expression"),
+                &scope,
                 &mut problems,
             ) else {
                 continue;
@@ -153,6 +179,7 @@ impl Policy {
                 message_expression: expr(
                     &v["messageExpression"],
                     &format!("{field}.messageExpression"),
+                    &scope,
                     &mut problems,
                 ),
                 reason: v["reason"].as_str().unwrap_or("Invalid").to_string(),
@@ -173,19 +200,48 @@ impl Policy {
                 &spec["matchConditions"],
                 "spec.matchConditions",
                 "name",
+                &[],
                 &mut problems,
             ),
-            variables: named(&spec["variables"], "spec.variables", "name", &mut problems),
+            variables,
             audit_annotations: named(
                 &spec["auditAnnotations"],
                 "spec.auditAnnotations",
                 "key",
+                &scope,
                 &mut problems,
             ),
             validations,
             problems,
         }
     }
+}
+
+/// A policy's `variables`, each compiled with those before it in scope, and the type each
+/// gives (anything, for one that does not compile, so that it is refused once).
+fn compile_variables(
+    list: &Value,
+    problems: &mut Vec<Problem>,
+) -> (Vec<(String, Expression)>, Vec<(String, Shape)>) {
+    let mut compiled = Vec::new();
+    let mut typed: Vec<(String, Shape)> = Vec::new();
+    for (i, item) in list.as_array().into_iter().flatten().enumerate() {
+        let name = item["name"].as_str().unwrap_or_default().to_string();
+        let scope = variables_in_scope(&typed);
+        let field = format!("spec.variables[{i}].expression");
+        let shape = match expr(&item["expression"], &field, &scope, problems) {
+            Some(e) => {
+                let mut all = cel::declared::variables();
+                all.extend(scope.iter().cloned());
+                let shape = e.check(&all).shape;
+                compiled.push((name.clone(), e));
+                shape
+            }
+            None => Shape::Dyn,
+        };
+        typed.push((name, shape));
+    }
+    (compiled, typed)
 }
 
 /// `paramRef` of a binding.

@@ -362,4 +362,48 @@ mod tests {
         assert_eq!(p.problems[0].field, "spec.validations[0].expression");
         assert!(p.problems[0].detail.starts_with("compilation failed: "));
     }
+
+    #[test]
+    fn variables_are_typed_by_their_expressions_in_order() {
+        let p = policy(json!({
+            "variables": [
+                {"name": "user", "expression": "request.userInfo"},
+                {"name": "early", "expression": "variables.late == 1"},
+                {"name": "name", "expression": "variables.user.usernam"},
+                {"name": "late", "expression": "object.spec.replicas"},
+            ],
+            "validations": [
+                {"expression": "variables.user.username != '' && variables.late < 5"},
+                {"expression": "variables.nope", "messageExpression": "variables.user.groups[0]"},
+            ],
+        }));
+        let problems: Vec<(String, String)> = p
+            .problems
+            .iter()
+            .map(|p| {
+                let detail = p.detail.lines().next().unwrap_or_default();
+                (p.field.clone(), detail.to_string())
+            })
+            .collect();
+        assert_eq!(
+            problems,
+            [
+                (
+                    "spec.variables[1].expression".to_string(),
+                    "compilation failed: ERROR: <input>:1:10: undefined field 'late'".to_string()
+                ),
+                (
+                    "spec.variables[2].expression".to_string(),
+                    "compilation failed: ERROR: <input>:1:15: undefined field 'usernam'"
+                        .to_string()
+                ),
+                (
+                    "spec.validations[1].expression".to_string(),
+                    "compilation failed: ERROR: <input>:1:10: undefined field 'nope'".to_string()
+                ),
+            ]
+        );
+        assert_eq!(p.variables.len(), 2);
+        assert_eq!(p.validations.len(), 1);
+    }
 }

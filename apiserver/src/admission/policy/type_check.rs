@@ -6,8 +6,6 @@
 //! `namespaceObject` and `authorizer` of the types upstream declares. A warning never changes
 //! what the policy does.
 
-use std::sync::Arc;
-
 use serde_json::{Map, Value, json};
 
 use crate::ApiServer;
@@ -262,10 +260,7 @@ pub fn warnings(policy: &Value, types: &[Type], params: &Shape) -> Vec<Value> {
         let mut variables: Vec<(String, Shape)> = Vec::new();
         for (field, expression) in &compiled {
             scope.retain(|(n, _)| *n != "variables");
-            scope.push((
-                "variables",
-                Shape::Object(Arc::new(variables.clone()), false),
-            ));
+            scope.extend(super::compiled::variables_in_scope(&variables));
             let checked = expression.check(&scope);
             if let Some(i) = field
                 .strip_prefix("spec.variables[")
