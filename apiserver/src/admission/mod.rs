@@ -23,6 +23,7 @@ pub mod pod_security;
 mod policy;
 mod project_node_selector;
 mod rbac_escalation;
+mod request_namespace;
 mod resource_quota;
 pub mod scc;
 pub(crate) mod webhook;
