@@ -13,6 +13,7 @@
 //! use the `privileged` SCC its build pods need, so pods a Build controls are judged with the
 //! controller manager's rights.
 
+mod grants;
 mod hint;
 mod namespace;
 mod order;
@@ -20,7 +21,7 @@ mod provider;
 
 use std::sync::Arc;
 
-use auth::rbac::{Attributes as RbacAttributes, Policy, UserInfo};
+use auth::rbac::{Policy, UserInfo};
 use serde_json::Value;
 
 use super::request_namespace::RequestNamespace;
@@ -28,6 +29,7 @@ use crate::ApiServer;
 use crate::authz::authorizer::user_info;
 use crate::error::{ApiError, Target};
 use crate::registry::security::model::Scc;
+pub use grants::Grants;
 use namespace::Allocation;
 use provider::Provider;
 
@@ -121,7 +123,7 @@ pub(crate) async fn evaluate(
     let mut errors: Vec<String> = Vec::new();
     let mut grantable: Option<String> = None;
     for scc in sccs {
-        let usable = judged.may_use(&policy, scc);
+        let usable = judged.may_use(&policy, &server.admission.state.scc_grants, scc);
         let provider = match Provider::new(scc, &namespace) {
             Ok(p) => p,
             Err(e) if usable => {
@@ -208,11 +210,11 @@ impl Judged {
         }
     }
 
-    fn may_use(&self, policy: &Policy, scc: &Scc) -> bool {
+    fn may_use(&self, policy: &Arc<Policy>, grants: &Grants, scc: &Scc) -> bool {
         self.user
             .iter()
             .chain(self.account.iter())
-            .any(|who| listed(scc, who) || granted(policy, who, &self.namespace, scc.name()))
+            .any(|who| listed(scc, who) || grants.granted(policy, who, &self.namespace, scc.name()))
     }
 }
 
@@ -220,24 +222,6 @@ impl Judged {
 fn listed(scc: &Scc, who: &UserInfo) -> bool {
     scc.users.iter().flatten().any(|u| *u == who.name)
         || scc.groups.iter().flatten().any(|g| who.groups.contains(g))
-}
-
-/// Granted `use` of the SCC by RBAC in the pod's namespace.
-fn granted(policy: &Policy, who: &UserInfo, namespace: &str, scc: &str) -> bool {
-    policy
-        .authorize(
-            who,
-            &RbacAttributes {
-                verb: "use".into(),
-                namespace: namespace.into(),
-                api_group: "security.openshift.io".into(),
-                resource: "securitycontextconstraints".into(),
-                name: scc.into(),
-                resource_request: true,
-                ..Default::default()
-            },
-        )
-        .allowed()
 }
 
 fn not_usable(scc: &Scc) -> String {
