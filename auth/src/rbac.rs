@@ -293,10 +293,20 @@ fn applies_to(subject: &Subject, user: &UserInfo, namespace: &str) -> bool {
                 .as_deref()
                 .filter(|n| !n.is_empty())
                 .unwrap_or(namespace);
-            !ns.is_empty() && user.name == format!("system:serviceaccount:{ns}:{}", subject.name)
+            !ns.is_empty() && is_service_account(&user.name, ns, &subject.name)
         }
         _ => false,
     }
+}
+
+/// Whether `user` is `system:serviceaccount:<namespace>:<name>`, read in place: a decision
+/// meets every service account bound cluster-wide, and formatting each name cost more than
+/// the rest of the search.
+fn is_service_account(user: &str, namespace: &str, name: &str) -> bool {
+    user.strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.strip_prefix(namespace))
+        .and_then(|rest| rest.strip_prefix(':'))
+        == Some(name)
 }
 
 fn has(list: &Option<Vec<String>>, value: &str) -> bool {

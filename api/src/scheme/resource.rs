@@ -221,26 +221,41 @@ impl ResourceDef {
     /// Storage key prefix of every object of this resource: `/registry/<group>/<plural>/`
     /// (`core` standing for the core group, and for `events.k8s.io`'s events).
     pub fn key_prefix(&self) -> String {
-        let group = match (self.group, self.plural) {
-            ("", _) => "core",
-            // Upstream's events.k8s.io Events are core Events: one storage, two schemas.
-            ("events.k8s.io", "events") => "core",
-            (group, _) => group,
-        };
-        format!("/registry/{group}/{}/", self.plural)
+        self.key_with(&[])
     }
 
     /// Storage key prefix of the objects of one namespace (or of all, for cluster scope).
     pub fn namespace_prefix(&self, namespace: Option<&str>) -> String {
         match (self.scope, namespace) {
-            (Scope::Namespaced, Some(ns)) => format!("{}{ns}/", self.key_prefix()),
+            (Scope::Namespaced, Some(ns)) => self.key_with(&[ns, "/"]),
             _ => self.key_prefix(),
         }
     }
 
     /// Storage key of one object.
     pub fn key(&self, namespace: Option<&str>, name: &str) -> String {
-        format!("{}{name}", self.namespace_prefix(namespace))
+        match (self.scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => self.key_with(&[ns, "/", name]),
+            _ => self.key_with(&[name]),
+        }
+    }
+
+    /// The key prefix followed by `rest`, built in one allocation: every request makes
+    /// several keys, and `format!` costs several times as much.
+    fn key_with(&self, rest: &[&str]) -> String {
+        let group = match (self.group, self.plural) {
+            ("", _) => "core",
+            // Upstream's events.k8s.io Events are core Events: one storage, two schemas.
+            ("events.k8s.io", "events") => "core",
+            (group, _) => group,
+        };
+        let parts = ["/registry/", group, "/", self.plural, "/"];
+        let len = parts.iter().chain(rest).map(|p| p.len()).sum();
+        let mut key = String::with_capacity(len);
+        for part in parts.iter().chain(rest) {
+            key.push_str(part);
+        }
+        key
     }
 
     pub fn subresource(&self, name: &str) -> Option<&Subresource> {
@@ -249,5 +264,28 @@ impl ResourceDef {
 
     pub fn allows(&self, verb: &str) -> bool {
         self.verbs.contains(&verb)
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use crate::scheme::Scheme;
+
+    #[test]
+    fn keys_name_the_group_plural_namespace_and_name() {
+        let scheme = Scheme::builtin();
+        let def = |g, v, p| scheme.lookup(g, v, p).expect("a built-in kind");
+        let pods = def("", "v1", "pods");
+        assert_eq!(pods.key_prefix(), "/registry/core/pods/");
+        assert_eq!(pods.namespace_prefix(Some("a")), "/registry/core/pods/a/");
+        assert_eq!(pods.namespace_prefix(None), "/registry/core/pods/");
+        assert_eq!(pods.key(Some("a"), "p"), "/registry/core/pods/a/p");
+        let roles = def("rbac.authorization.k8s.io", "v1", "clusterroles");
+        assert_eq!(
+            roles.key(Some("ignored"), "admin"),
+            "/registry/rbac.authorization.k8s.io/clusterroles/admin"
+        );
+        let events = def("events.k8s.io", "v1", "events");
+        assert_eq!(events.key(Some("a"), "e"), "/registry/core/events/a/e");
     }
 }

@@ -27,7 +27,7 @@ impl Operation {
 }
 
 /// One admission request.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Attributes<'a> {
     pub operation: Operation,
     /// The resource written (for a subresource, its parent's definition).
@@ -43,4 +43,17 @@ pub struct Attributes<'a> {
     pub old: Option<&'a Value>,
     /// `dryRun=All`: nothing is stored, so plugins must not have side effects.
     pub dry_run: bool,
+    /// The request's namespace as the plugins read it (`Default::default()` to start).
+    pub namespace_object: super::request_namespace::RequestNamespace,
+}
+
+impl Attributes<'_> {
+    /// The namespace `name` (the request's), read once for every plugin of the request.
+    pub async fn namespace_object(
+        &self,
+        server: &crate::ApiServer,
+        name: &str,
+    ) -> Result<Option<std::sync::Arc<Value>>, crate::error::ApiError> {
+        self.namespace_object.get(server, name).await
+    }
 }

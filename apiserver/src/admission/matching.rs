@@ -108,7 +108,7 @@ pub async fn namespace_labels(
     let Some(ns) = a.namespace.filter(|_| a.def.namespaced()) else {
         return Ok(None);
     };
-    let namespace = server.namespace_object(ns).await?;
+    let namespace = a.namespace_object(server, ns).await?;
     Ok(Some(
         labels(namespace.as_deref()).cloned().unwrap_or_default(),
     ))
@@ -135,6 +135,7 @@ mod tests {
             user: None,
             old: None,
             dry_run: false,
+            namespace_object: Default::default(),
         }
     }
 

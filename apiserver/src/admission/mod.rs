@@ -23,6 +23,7 @@ pub mod pod_security;
 mod policy;
 mod project_node_selector;
 mod rbac_escalation;
+mod request_namespace;
 mod resource_quota;
 pub mod scc;
 pub(crate) mod webhook;
@@ -65,6 +66,8 @@ pub struct State {
     cluster_quotas: cluster_resource_quota::State,
     image_trust: image_trust::State,
     binary_authorization: binary_authorization::State,
+    /// Which SCCs RBAC lets users use, per policy.
+    scc_grants: scc::Grants,
     /// The SCCs in the order they are tried.
     sccs: crate::watch::cache::Derived<Vec<crate::registry::security::model::Scc>>,
     /// Namespaces as plugins read them, parsed once per cached state.

@@ -116,7 +116,7 @@ async fn namespace_selector(
         return Ok(None);
     };
     let config = server.admission.pod_node_selector();
-    let Some(ns) = server.namespace_object(namespace).await? else {
+    let Some(ns) = a.namespace_object(server, namespace).await? else {
         return Ok(None);
     };
     let labels = match ns["metadata"]["annotations"][ANNOTATION].as_str() {

@@ -71,7 +71,7 @@ pub async fn admit(
     let Some(namespace) = a.namespace else {
         return Ok(());
     };
-    let Some(ns) = server.namespace_object(namespace).await? else {
+    let Some(ns) = a.namespace_object(server, namespace).await? else {
         return Ok(());
     };
     let Some(selector) = ns["metadata"]["annotations"][ANNOTATION].as_str() else {

@@ -460,7 +460,11 @@ impl WatchCaches {
     pub async fn get(&self, prefix: &str) -> Result<Arc<Cache>, storage::Error> {
         let cell = {
             let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
-            let cell = caches.entry(prefix.to_string()).or_default();
+            // Found without a copy of the key: every request asks for caches that exist.
+            let cell = match caches.get_mut(prefix) {
+                Some(cell) => cell,
+                None => caches.entry(prefix.to_string()).or_default(),
+            };
             if cell.get().is_some_and(|c| c.is_broken()) {
                 *cell = Default::default();
             }

@@ -190,3 +190,14 @@ fn who_can() {
     let (users, _) = p.subjects_allowed(&resource("list", "prod", "", "configmaps", "", ""));
     assert!(users.is_empty());
 }
+
+#[test]
+fn service_account_names_read_in_place() {
+    let sa = |user, ns, name| is_service_account(user, ns, name);
+    assert!(sa("system:serviceaccount:dev:ci", "dev", "ci"));
+    assert!(!sa("system:serviceaccount:dev:ci", "dev", "c"));
+    assert!(!sa("system:serviceaccount:dev:ci", "de", "v:ci"));
+    assert!(!sa("system:serviceaccount:dev:ci:x", "dev", "ci"));
+    assert!(!sa("system:serviceaccounts:dev:ci", "dev", "ci"));
+    assert!(!sa("ci", "dev", "ci"));
+}

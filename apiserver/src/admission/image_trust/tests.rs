@@ -230,6 +230,7 @@ async fn bench_admission_of_three_signed_images() {
         user: None,
         old: None,
         dry_run: false,
+        namespace_object: Default::default(),
     };
     let rounds = 200;
     let (mut cold, mut cached) = (Vec::new(), Vec::new());

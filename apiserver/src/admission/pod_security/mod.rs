@@ -78,7 +78,7 @@ pub async fn check(
     if config.exempt_user(user) || (pod && exempt_builds(a, obj)) {
         return Ok(exempt(metrics, a, "user"));
     }
-    let namespace = match server.namespace_object(ns).await {
+    let namespace = match a.namespace_object(server, ns).await {
         Ok(found) => found,
         Err(e) => {
             metrics.error(true, a);

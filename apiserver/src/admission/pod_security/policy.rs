@@ -114,35 +114,30 @@ impl Policy {
     pub fn from_labels(labels: &Value, defaults: Policy) -> (Policy, FieldErrors) {
         let mut p = defaults;
         let mut errors = FieldErrors::default();
-        let label = |name: &str| {
-            labels
-                .get(format!("{LABEL_PREFIX}{name}"))
-                .map(|v| v.as_str().unwrap_or_default())
-        };
-        let level = |name: &str, fallback: Level, errors: &mut FieldErrors| {
-            let value = label(name)?;
+        let label = |key: &str| labels.get(key).map(|v| v.as_str().unwrap_or_default());
+        let level = |key: &str, fallback: Level, errors: &mut FieldErrors| {
+            let value = label(key)?;
             Some(Level::parse(value).unwrap_or_else(|m| {
-                invalid(errors, name, value, m);
+                invalid(errors, key, value, m);
                 fallback
             }))
         };
-        let version = |name: &str, errors: &mut FieldErrors| {
-            let name = format!("{name}-version");
-            let value = label(&name)?;
+        let version = |key: &str, errors: &mut FieldErrors| {
+            let value = label(key)?;
             Some(Version::parse(value).unwrap_or_else(|m| {
-                invalid(errors, &name, value, m);
+                invalid(errors, key, value, m);
                 Version::LATEST
             }))
         };
         // A bad enforce level fails closed; bad audit and warn levels fail open.
-        let enforce_level = level("enforce", Level::Restricted, &mut errors);
+        let enforce_level = level(ENFORCE.0, Level::Restricted, &mut errors);
         let has_enforce_level = enforce_level.is_some() && errors.is_empty();
         p.enforce.level = enforce_level.unwrap_or(p.enforce.level);
-        p.enforce.version = version("enforce", &mut errors).unwrap_or(p.enforce.version);
-        p.audit.level = level("audit", Level::Privileged, &mut errors).unwrap_or(p.audit.level);
-        p.audit.version = version("audit", &mut errors).unwrap_or(p.audit.version);
-        let warn_level = level("warn", Level::Privileged, &mut errors);
-        let warn_version = version("warn", &mut errors);
+        p.enforce.version = version(ENFORCE.1, &mut errors).unwrap_or(p.enforce.version);
+        p.audit.level = level(AUDIT.0, Level::Privileged, &mut errors).unwrap_or(p.audit.level);
+        p.audit.version = version(AUDIT.1, &mut errors).unwrap_or(p.audit.version);
+        let warn_level = level(WARN.0, Level::Privileged, &mut errors);
+        let warn_version = version(WARN.1, &mut errors);
         p.warn.level = warn_level.unwrap_or(p.warn.level);
         p.warn.version = warn_version.unwrap_or(p.warn.version);
         // Warn follows an explicitly stricter enforce level.
@@ -156,10 +151,34 @@ impl Policy {
     }
 }
 
-fn invalid(errors: &mut FieldErrors, name: &str, value: &str, message: &str) {
-    errors.invalid(
-        &key("metadata.labels", &format!("{LABEL_PREFIX}{name}")),
-        Bad::Str(value),
-        message,
-    );
+/// Each mode's level and version labels, spelled out: every pod create reads all six, and
+/// formatting their names each time cost more than reading them.
+const ENFORCE: (&str, &str) = (
+    "pod-security.kubernetes.io/enforce",
+    "pod-security.kubernetes.io/enforce-version",
+);
+const AUDIT: (&str, &str) = (
+    "pod-security.kubernetes.io/audit",
+    "pod-security.kubernetes.io/audit-version",
+);
+const WARN: (&str, &str) = (
+    "pod-security.kubernetes.io/warn",
+    "pod-security.kubernetes.io/warn-version",
+);
+
+fn invalid(errors: &mut FieldErrors, label: &str, value: &str, message: &str) {
+    errors.invalid(&key("metadata.labels", label), Bad::Str(value), message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_labels_are_the_prefix_and_the_mode() {
+        for ((level, version), mode) in [(ENFORCE, "enforce"), (AUDIT, "audit"), (WARN, "warn")] {
+            assert_eq!(level, format!("{LABEL_PREFIX}{mode}"));
+            assert_eq!(version, format!("{LABEL_PREFIX}{mode}-version"));
+        }
+    }
 }

@@ -29,7 +29,7 @@ impl Input {
             cel::from_json(&crate::admission::webhook::request_variable(a)),
         );
         let namespace = match a.namespace {
-            Some(ns) if a.def.namespaced() => server.namespace_object(ns).await?,
+            Some(ns) if a.def.namespaced() => a.namespace_object(server, ns).await?,
             _ => None,
         };
         vars.set("namespaceObject", cel::from_optional(namespace.as_deref()));

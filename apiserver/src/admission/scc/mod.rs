@@ -13,6 +13,7 @@
 //! use the `privileged` SCC its build pods need, so pods a Build controls are judged with the
 //! controller manager's rights.
 
+mod grants;
 mod hint;
 mod namespace;
 mod order;
@@ -20,13 +21,15 @@ mod provider;
 
 use std::sync::Arc;
 
-use auth::rbac::{Attributes as RbacAttributes, Policy, UserInfo};
+use auth::rbac::{Policy, UserInfo};
 use serde_json::Value;
 
+use super::request_namespace::RequestNamespace;
 use crate::ApiServer;
 use crate::authz::authorizer::user_info;
 use crate::error::{ApiError, Target};
 use crate::registry::security::model::Scc;
+pub use grants::Grants;
 use namespace::Allocation;
 use provider::Provider;
 
@@ -65,7 +68,7 @@ pub async fn admit(
         })
         .map(user_info);
     let judged = Judged::new(user, pod, namespace);
-    match evaluate(server, &judged, pod).await? {
+    match evaluate(server, &judged, pod, &a.namespace_object).await? {
         Outcome::Admitted => Ok(()),
         Outcome::Refused(message) => Err(forbidden(a, pod, message)),
     }
@@ -93,14 +96,16 @@ pub enum Outcome {
 }
 
 /// Tries the SCCs in order for the pod, judged for `judged`. Each SCC's defaults are applied
-/// to the pod itself and taken back when that SCC refuses it.
-pub async fn evaluate(
+/// to the pod itself and taken back when that SCC refuses it. `read` is the request's
+/// namespace as the plugins read it.
+pub(crate) async fn evaluate(
     server: &ApiServer,
     judged: &Judged,
     pod: &mut Value,
+    read: &RequestNamespace,
 ) -> Result<Outcome, ApiError> {
     let ns_name = judged.namespace.as_str();
-    let namespace = allocation(server, ns_name).await?;
+    let namespace = allocation(server, ns_name, read).await?;
     let all = ordered(server).await?;
     let required = pod["metadata"]["annotations"][REQUIRED_SCC_ANNOTATION]
         .as_str()
@@ -118,7 +123,7 @@ pub async fn evaluate(
     let mut errors: Vec<String> = Vec::new();
     let mut grantable: Option<String> = None;
     for scc in sccs {
-        let usable = judged.may_use(&policy, scc);
+        let usable = judged.may_use(&policy, &server.admission.state.scc_grants, scc);
         let provider = match Provider::new(scc, &namespace) {
             Ok(p) => p,
             Err(e) if usable => {
@@ -205,11 +210,11 @@ impl Judged {
         }
     }
 
-    fn may_use(&self, policy: &Policy, scc: &Scc) -> bool {
+    fn may_use(&self, policy: &Arc<Policy>, grants: &Grants, scc: &Scc) -> bool {
         self.user
             .iter()
             .chain(self.account.iter())
-            .any(|who| listed(scc, who) || granted(policy, who, &self.namespace, scc.name()))
+            .any(|who| listed(scc, who) || grants.granted(policy, who, &self.namespace, scc.name()))
     }
 }
 
@@ -217,24 +222,6 @@ impl Judged {
 fn listed(scc: &Scc, who: &UserInfo) -> bool {
     scc.users.iter().flatten().any(|u| *u == who.name)
         || scc.groups.iter().flatten().any(|g| who.groups.contains(g))
-}
-
-/// Granted `use` of the SCC by RBAC in the pod's namespace.
-fn granted(policy: &Policy, who: &UserInfo, namespace: &str, scc: &str) -> bool {
-    policy
-        .authorize(
-            who,
-            &RbacAttributes {
-                verb: "use".into(),
-                namespace: namespace.into(),
-                api_group: "security.openshift.io".into(),
-                resource: "securitycontextconstraints".into(),
-                name: scc.into(),
-                resource_request: true,
-                ..Default::default()
-            },
-        )
-        .allowed()
 }
 
 fn not_usable(scc: &Scc) -> String {
@@ -304,17 +291,24 @@ async fn ordered(server: &ApiServer) -> Result<Arc<Vec<Scc>>, ApiError> {
 }
 
 /// The namespace's allocation. A namespace created a moment ago may not have been allocated
-/// yet: its pods wait briefly for the allocation, as they cannot be judged without it.
-async fn allocation(server: &ApiServer, name: &str) -> Result<Allocation, ApiError> {
+/// yet: its pods wait briefly for the allocation, as they cannot be judged without it (read
+/// afresh each time, and kept for the plugins after).
+async fn allocation(
+    server: &ApiServer,
+    name: &str,
+    read: &RequestNamespace,
+) -> Result<Allocation, ApiError> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut found = read.get(server, name).await?;
     loop {
-        let found = server.namespace_object(name).await?;
         let allocation = found.as_deref().map(Allocation::of).unwrap_or_default();
         let young = found.as_deref().is_some_and(created_recently);
         if allocation.is_complete() || !young || tokio::time::Instant::now() >= deadline {
             return Ok(allocation);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        found = server.namespace_object(name).await?;
+        read.keep(name, found.clone());
     }
 }
 

@@ -20,8 +20,10 @@ pub struct Allocation {
 
 impl Allocation {
     pub fn of(namespace: &Value) -> Allocation {
+        // Found once: every lookup of a key hashes it.
+        let annotations = &namespace["metadata"]["annotations"];
         let annotation = |key: &str| {
-            namespace["metadata"]["annotations"][key]
+            annotations[key]
                 .as_str()
                 .map(str::trim)
                 .filter(|v| !v.is_empty())

@@ -163,6 +163,7 @@ pub(super) async fn delete_collection(
             user,
             old: Some(&obj),
             dry_run,
+            namespace_object: Default::default(),
         };
         crate::admission::validate(server, &attributes, &obj).await?;
         if dry_run {

@@ -65,6 +65,7 @@ impl Target<'_> {
             user: self.user,
             old,
             dry_run: self.dry_run,
+            namespace_object: Default::default(),
         }
     }
 }

@@ -104,16 +104,18 @@ impl Rest for Reviews {
 /// admitted, or nothing.
 async fn status(server: &ApiServer, judged: &Judged, pod: &Value) -> Result<Value, ApiError> {
     let mut admitted = pod.clone();
-    Ok(match evaluate(server, judged, &mut admitted).await? {
-        Outcome::Admitted => {
-            let scc = admitted["metadata"]["annotations"]["openshift.io/scc"].clone();
-            json!({
-                "allowedBy": {"kind": "SecurityContextConstraints", "apiVersion": "security.openshift.io/v1", "name": scc},
-                "template": {"metadata": admitted["metadata"].clone(), "spec": admitted["spec"].clone()},
-            })
-        }
-        Outcome::Refused(_) => json!({}),
-    })
+    Ok(
+        match evaluate(server, judged, &mut admitted, &Default::default()).await? {
+            Outcome::Admitted => {
+                let scc = admitted["metadata"]["annotations"]["openshift.io/scc"].clone();
+                json!({
+                    "allowedBy": {"kind": "SecurityContextConstraints", "apiVersion": "security.openshift.io/v1", "name": scc},
+                    "template": {"metadata": admitted["metadata"].clone(), "spec": admitted["spec"].clone()},
+                })
+            }
+            Outcome::Refused(_) => json!({}),
+        },
+    )
 }
 
 /// The names of the namespace's service accounts.

@@ -116,6 +116,7 @@ async fn admit_connect(
         user: call.user,
         old: None,
         dry_run: false,
+        namespace_object: Default::default(),
     };
     crate::admission::validate(call.server, &attributes, options)
         .await
