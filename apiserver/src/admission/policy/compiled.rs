@@ -217,14 +217,15 @@ impl Policy {
     }
 }
 
+/// Expressions by name, and what type each gives.
+type Named = Vec<(String, Expression)>;
+type Typed = Vec<(String, Shape)>;
+
 /// A policy's `variables`, each compiled with those before it in scope, and the type each
 /// gives (anything, for one that does not compile, so that it is refused once).
-fn compile_variables(
-    list: &Value,
-    problems: &mut Vec<Problem>,
-) -> (Vec<(String, Expression)>, Vec<(String, Shape)>) {
+fn compile_variables(list: &Value, problems: &mut Vec<Problem>) -> (Named, Typed) {
     let mut compiled = Vec::new();
-    let mut typed: Vec<(String, Shape)> = Vec::new();
+    let mut typed: Typed = Vec::new();
     for (i, item) in list.as_array().into_iter().flatten().enumerate() {
         let name = item["name"].as_str().unwrap_or_default().to_string();
         let scope = variables_in_scope(&typed);
