@@ -38,6 +38,11 @@ pub(super) async fn create(
         carry_status(&mut obj, &Value::Null);
     }
     t.strategy.prepare_create(&mut obj);
+    // The object's fields are its creator's as sent (and defaulted), before the server assigns
+    // any or admission mutates it: upstream's field manager runs before mutating admission.
+    if !has_managed_fields(&obj) {
+        crate::managed_fields::record_update(def, None, &mut obj, &t.manager, "", &object::now());
+    }
     t.strategy
         .assign(server, def, t.user, &mut obj, None)
         .await?;
@@ -61,9 +66,6 @@ pub(super) async fn create(
         .strategy
         .reserve(server, &mut obj, None, t.dry_run)
         .await?;
-    if !has_managed_fields(&obj) {
-        crate::managed_fields::record_update(def, None, &mut obj, &t.manager, "", &object::now());
-    }
     warnings.extend(
         admission::validate(server, &attributes, &obj)
             .await?
