@@ -81,10 +81,11 @@ install_system_packages() {
   fi
 }
 
-python_client_ok() { "$root/target/e2e-venv/bin/python" -c 'import kubernetes' >/dev/null 2>&1; }
+# Beside the test binaries, where the e2e tests look for it.
+venv="${CARGO_TARGET_DIR:-$root/target}/e2e-venv"
+python_client_ok() { "$venv/bin/python" -c 'import kubernetes' >/dev/null 2>&1; }
 
 install_python_client() {
-  local venv="$root/target/e2e-venv"
   python_client_ok && return 0
   echo "hack/setup.sh: installing the Python kubernetes client into $venv" >&2
   python3 -m venv "$venv"
@@ -95,7 +96,7 @@ install_python_client() {
 check() {
   local gone
   mapfile -t gone < <(missing_packages)
-  python_client_ok || gone+=("python kubernetes client (target/e2e-venv)")
+  python_client_ok || gone+=("python kubernetes client ($venv)")
   local cmd
   for cmd in cargo rustc kubectl python3 cc; do
     command -v "$cmd" >/dev/null 2>&1 || gone+=("command $cmd")
