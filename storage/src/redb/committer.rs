@@ -12,15 +12,16 @@
 //! redb unless the applier falls far behind.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 
 use super::applier::{Applied, ApplyJob, applier};
 use super::evaluate::evaluate;
+use super::feed::EventFeed;
 use super::journal::Journal;
 use super::pending::Pending;
 use super::queue::{Inbox, Request, request_bytes};
@@ -33,9 +34,6 @@ pub(crate) struct Committed {
     pub(crate) revision: Revision,
     pub(crate) events: Vec<Event>,
 }
-
-/// The broadcast side of the event feed; `None` once the committer has stopped.
-pub(crate) type EventFeed = Mutex<Option<broadcast::Sender<Arc<Committed>>>>;
 
 /// The in-memory layers in front of redb, as readers see them.
 #[derive(Clone, Default)]
@@ -191,9 +189,7 @@ impl Committer {
             self.maybe_freeze();
         }
         self.finish();
-        if let Ok(mut feed) = self.feed.lock() {
-            feed.take();
-        }
+        self.feed.close();
     }
 
     /// On close: everything goes to redb, so the next open has nothing to replay.
@@ -372,14 +368,11 @@ impl Committer {
             self.sweep_below = journal.compact;
         }
         self.publish();
-        if !events.is_empty()
-            && let Ok(feed) = self.feed.lock()
-            && let Some(feed) = feed.as_ref()
-        {
-            let _ = feed.send(Arc::new(Committed {
+        if !events.is_empty() {
+            self.feed.publish(Committed {
                 revision: self.active.counters.revision,
                 events,
-            }));
+            });
         }
         replies.into_iter().for_each(Reply::send);
     }

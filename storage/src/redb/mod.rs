@@ -11,6 +11,7 @@ mod codec;
 mod committer;
 mod disk;
 mod evaluate;
+mod feed;
 #[cfg(test)]
 mod format_upgrade;
 mod journal;
@@ -26,16 +27,17 @@ mod tables;
 mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redb::{Database, DatabaseError, Durability, ReadableDatabase, TableError};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 
-use self::committer::{Committer, EventFeed, Failure, Policy, Published};
+use self::committer::{Committer, Failure, Policy, Published};
 use self::disk::{Disk, OsDisk};
+use self::feed::EventFeed;
 use self::journal::Journal;
 use self::queue::Queue;
 use self::queue::Request;
@@ -310,8 +312,7 @@ impl RedbStore {
         journal.drop_previous()?;
 
         let db = Arc::new(db);
-        let (events, _) = broadcast::channel(config.watch_buffer.max(16));
-        let feed: Arc<EventFeed> = Arc::new(Mutex::new(Some(events)));
+        let feed = Arc::new(EventFeed::new(config.watch_buffer.max(16)));
         let published: Arc<Published> = Arc::default();
         let failed: Arc<Failure> = Arc::default();
         let policy = Policy {

@@ -1,9 +1,9 @@
 //! Watches of the embedded backend.
 //!
-//! A watch subscribes to the committer's event feed *before* reading history, replays the log
-//! from its start revision to a snapshot, then serves live batches, skipping what the replay
-//! already covered. A watcher that falls behind the feed's ring buffer does not lose events:
-//! it goes back to the log from the last revision it delivered. The stream ends with an error
+//! A watch subscribes to the committer's event feed (`feed.rs`) *before* reading history,
+//! replays the log from its start revision to a snapshot, then serves live batches, skipping
+//! what the replay already covered. A watcher that falls behind the feed's ring buffer does
+//! not lose events: it goes back to the log from the last revision it delivered. The stream ends with an error
 //! if that history has been compacted meanwhile, or when the store closes.
 
 use std::sync::Arc;
@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use async_stream::stream;
 use redb::Database;
-use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-use super::committer::{Committed, EventFeed, Published};
+use super::committer::{Committed, Published};
+use super::feed::{EventFeed, Taken};
 use super::reads::Snapshot;
 use crate::error::{Error, Result};
 use crate::store::WatchStream;
@@ -28,14 +28,12 @@ pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 pub(crate) fn watch(
     db: Arc<Database>,
     published: Arc<Published>,
-    feed: &EventFeed,
+    feed: &Arc<EventFeed>,
     prefix: String,
     after: Revision,
 ) -> Result<WatchStream> {
-    let mut live = feed
-        .lock()
-        .ok()
-        .and_then(|f| f.as_ref().map(broadcast::Sender::subscribe))
+    let live = feed
+        .subscribe(&prefix)
         .ok_or_else(|| Error::Unavailable("embedded store is closed".into()))?;
     // Fail fast (not as a first stream item) when the start revision is already compacted.
     let snapshot = Snapshot::open(&db, &published)?;
@@ -52,6 +50,8 @@ pub(crate) fn watch(
         let mut unreported = false;
         let mut last_sent = Instant::now();
         let mut catching_up = true;
+        // Whether this round reports progress up to the latest revision.
+        let mut reporting = false;
         loop {
             if catching_up {
                 match replay_step(&db, &published, &prefix, &mut last).await {
@@ -66,34 +66,41 @@ pub(crate) fn watch(
                 }
                 continue;
             }
-            let progress_due = last_sent + PROGRESS_INTERVAL;
-            let received = tokio::select! {
-                r = live.recv() => r,
-                _ = tokio::time::sleep_until(progress_due), if unreported => {
-                    unreported = false;
-                    last_sent = Instant::now();
-                    yield Ok(WatchResponse { revision: last, events: Vec::new() });
-                    continue;
-                }
-            };
-            match received {
-                Ok(batch) => {
-                    let advanced = batch.revision > last;
-                    if let Some(response) = select_events(&batch, &prefix, &mut last) {
-                        last_sent = Instant::now();
+            match live.take(last, reporting) {
+                Taken::Batches(batches, latest) => {
+                    for batch in &batches {
+                        if let Some(response) = select_events(batch, &prefix, &mut last) {
+                            last_sent = Instant::now();
+                            unreported = false;
+                            yield Ok(response);
+                        }
+                    }
+                    if reporting {
+                        last = last.max(latest);
                         unreported = false;
-                        yield Ok(response);
-                    } else if advanced {
+                        last_sent = Instant::now();
+                        yield Ok(WatchResponse { revision: last, events: Vec::new() });
+                    } else if latest > last {
+                        // Revisions passed without events for this watch.
                         unreported = true;
                     }
                 }
                 // Fell behind the feed: catch up from the log, then skip what the feed repeats.
-                Err(RecvError::Lagged(_)) => catching_up = true,
-                Err(RecvError::Closed) => {
+                Taken::Lagged => {
+                    catching_up = true;
+                    reporting = false;
+                    continue;
+                }
+                Taken::Closed => {
                     yield Err(Error::Unavailable("embedded store closed".into()));
                     return;
                 }
             }
+            let progress_due = last_sent + PROGRESS_INTERVAL;
+            reporting = tokio::select! {
+                _ = live.wait() => false,
+                _ = tokio::time::sleep_until(progress_due), if unreported => true,
+            };
         }
     }))
 }
