@@ -22,7 +22,7 @@ pub struct Scheme {
     /// admission plugins look resources up, among hundreds. Keyed by the plural alone, as
     /// hashing one short string costs a third of hashing the triple, and few groups share
     /// a plural.
-    index: HashMap<&'static str, Vec<usize>>,
+    index: HashMap<&'static str, Vec<usize>, foldhash::fast::RandomState>,
 }
 
 /// One API group and its versions, as discovery lists them (preferred version first).
@@ -34,7 +34,8 @@ pub struct GroupVersions {
 
 impl Scheme {
     pub fn new(resources: Vec<ResourceDef>) -> Self {
-        let mut index: HashMap<&'static str, Vec<usize>> = HashMap::with_capacity(resources.len());
+        let mut index: HashMap<&'static str, Vec<usize>, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(resources.len(), Default::default());
         for (i, r) in resources.iter().enumerate() {
             // In order, so that the first entry of a triple wins, as a search in order finds it.
             index.entry(r.plural).or_default().push(i);

@@ -28,7 +28,7 @@ pub(crate) fn resource_prefix(key: &str) -> &str {
 #[derive(Default)]
 pub struct WriteFence {
     /// By resource prefix (`/registry/<group|core>/<plural>`).
-    latest: RwLock<HashMap<String, AtomicU64>>,
+    latest: RwLock<HashMap<String, AtomicU64, foldhash::fast::RandomState>>,
 }
 
 impl WriteFence {

@@ -442,17 +442,20 @@ async fn feed(cache: Arc<Cache>, mut events: storage::WatchStream) {
     cache.fail();
 }
 
+/// A resource's cache, once started.
+type CacheCell = Arc<tokio::sync::OnceCell<Arc<Cache>>>;
+
 /// The watch caches of every resource, started on first use.
 pub struct WatchCaches {
     store: Arc<dyn Store>,
-    caches: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Arc<Cache>>>>>,
+    caches: Mutex<HashMap<String, CacheCell, foldhash::fast::RandomState>>,
 }
 
 impl WatchCaches {
     pub fn new(store: Arc<dyn Store>) -> Self {
         WatchCaches {
             store,
-            caches: Mutex::new(HashMap::new()),
+            caches: Mutex::new(HashMap::default()),
         }
     }
 
