@@ -4,6 +4,7 @@
 
 pub mod columns;
 pub mod cron;
+pub mod field;
 pub mod intern;
 mod list_merge;
 pub mod names;

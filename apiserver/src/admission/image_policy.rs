@@ -8,6 +8,7 @@
 //! whatever the stream's lookup policy. Names that do not resolve are left as they are
 //! (resolution is attempted, never required).
 
+use api::field::Field;
 use images::reference::{DEFAULT_TAG, DockerImageReference};
 use images::tags::{latest_tagged_image, resolve_reference_for_tag_event};
 use serde_json::Value;
@@ -46,6 +47,10 @@ pub fn applies(a: &super::Attributes<'_>) -> bool {
 /// The image stream and tag an image names locally: a bare `<stream>[:<tag>]`, or any name
 /// (its last path component) when `force`d; never an image by digest.
 fn local_name(image: &str, force: bool) -> Option<(String, String)> {
+    // A name with a path names a registry or a namespace: never bare (and most are).
+    if !force && image.contains('/') {
+        return None;
+    }
     let r = DockerImageReference::parse(image).ok()?;
     let bare = r.registry.is_empty() && r.namespace.is_empty();
     if !r.id.is_empty() || r.name.is_empty() || !(bare || force) {
@@ -100,7 +105,12 @@ fn images_mut(template: &mut Value) -> Vec<&mut Value> {
 /// Rewrites the local names of `template`'s containers with `stream` (a stream of the
 /// namespace by name); whether anything changed.
 fn rewrite(template: &mut Value, stream: impl Fn(&str) -> Option<Value>) -> bool {
-    let force = template["metadata"]["annotations"][RESOLVE_NAMES] == "*";
+    let force = template
+        .field("metadata")
+        .field("annotations")
+        .field(RESOLVE_NAMES)
+        .as_str()
+        == Some("*");
     let mut changed = false;
     for image in images_mut(template) {
         let Some((name, tag)) = image.as_str().and_then(|i| local_name(i, force)) else {
@@ -127,7 +137,12 @@ pub async fn admit(
         return Ok(());
     };
     // Nothing is looked up for objects without a local name (most of them).
-    let force = template["metadata"]["annotations"][RESOLVE_NAMES] == "*";
+    let force = template
+        .field("metadata")
+        .field("annotations")
+        .field(RESOLVE_NAMES)
+        .as_str()
+        == Some("*");
     let wanted = images_mut(template)
         .iter()
         .any(|i| i.as_str().and_then(|i| local_name(i, force)).is_some());

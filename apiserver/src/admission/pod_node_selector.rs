@@ -8,6 +8,7 @@
 //! and webhook. OpenShift enables it beside its project node selector, which runs first: a
 //! namespace may carry both annotations, and a pod must agree with each.
 
+use api::field::Field;
 use serde_json::Value;
 
 use super::project_node_selector::{merge, parse};
@@ -96,7 +97,7 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, pod: &Value) -> Resul
     let Some(selector) = namespace_selector(server, a).await? else {
         return Ok(());
     };
-    let current = &pod["spec"]["nodeSelector"];
+    let current = pod.field("spec").field("nodeSelector");
     if selector
         .iter()
         .any(|(k, v)| current[k].as_str().is_some_and(|c| c != v))
@@ -119,7 +120,12 @@ async fn namespace_selector(
     let Some(ns) = a.namespace_object(server, namespace).await? else {
         return Ok(None);
     };
-    let labels = match ns["metadata"]["annotations"][ANNOTATION].as_str() {
+    let labels = match ns
+        .field("metadata")
+        .field("annotations")
+        .field(ANNOTATION)
+        .as_str()
+    {
         Some(selector) => parse(selector).map_err(ApiError::Internal)?,
         None if config.is_empty() => return Ok(None),
         None => config.cluster_default.clone(),
@@ -137,13 +143,17 @@ fn within_whitelist(server: &ApiServer, a: &Attributes<'_>, pod: &Value) -> Resu
     if whitelist.is_empty() {
         return Ok(());
     }
-    let allowed = pod["spec"]["nodeSelector"].as_object().is_none_or(|asked| {
-        asked.iter().all(|(k, v)| {
-            whitelist
-                .iter()
-                .any(|(wk, wv)| wk == k && v.as_str() == Some(wv))
-        })
-    });
+    let allowed = pod
+        .field("spec")
+        .field("nodeSelector")
+        .as_object()
+        .is_none_or(|asked| {
+            asked.iter().all(|(k, v)| {
+                whitelist
+                    .iter()
+                    .any(|(wk, wv)| wk == k && v.as_str() == Some(wv))
+            })
+        });
     match allowed {
         true => Ok(()),
         false => Err(refused(

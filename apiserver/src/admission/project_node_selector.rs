@@ -3,6 +3,7 @@
 //! `key=value,...`) merged in; a pod asking for another value of one of those labels is
 //! refused with upstream's message.
 
+use api::field::Field;
 use serde_json::{Map, Value};
 
 use super::{Attributes, Operation};
@@ -44,7 +45,9 @@ pub(super) struct Conflict;
 
 /// Merges `project` into the pod's nodeSelector, unless they conflict.
 pub(super) fn merge(project: &[(String, String)], pod: &mut Value) -> Result<(), Conflict> {
-    let current = pod["spec"]["nodeSelector"]
+    let current = pod
+        .field("spec")
+        .field("nodeSelector")
         .as_object()
         .cloned()
         .unwrap_or_default();
@@ -74,7 +77,12 @@ pub async fn admit(
     let Some(ns) = a.namespace_object(server, namespace).await? else {
         return Ok(());
     };
-    let Some(selector) = ns["metadata"]["annotations"][ANNOTATION].as_str() else {
+    let Some(selector) = ns
+        .field("metadata")
+        .field("annotations")
+        .field(ANNOTATION)
+        .as_str()
+    else {
         return Ok(());
     };
     let name = pod["metadata"]["name"]

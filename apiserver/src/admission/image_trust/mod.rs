@@ -15,6 +15,7 @@ mod resolve;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use api::field::Field;
 use serde_json::Value;
 use trust::{ImageName, Requirement};
 
@@ -191,8 +192,8 @@ pub(crate) fn images_of(obj: &Value, path: &str) -> Vec<String> {
     let spec = pod_spec(obj, path);
     let mut out: Vec<String> = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in spec[list].as_array().into_iter().flatten() {
-            if let Some(image) = c["image"].as_str().filter(|i| !i.is_empty())
+        for c in spec.field(list).as_array().into_iter().flatten() {
+            if let Some(image) = c.field("image").as_str().filter(|i| !i.is_empty())
                 && !out.iter().any(|o| o == image)
             {
                 out.push(image.to_string());
@@ -204,7 +205,7 @@ pub(crate) fn images_of(obj: &Value, path: &str) -> Vec<String> {
 
 /// The pod spec at `path` (`spec`, `spec.template.spec`, …).
 pub(crate) fn pod_spec<'a>(obj: &'a Value, path: &str) -> &'a Value {
-    path.split('.').fold(obj, |v, k| &v[k])
+    path.split('.').fold(obj, |v, k| v.field(k))
 }
 
 /// Seconds since the epoch: keys are judged valid or expired as of now.

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use api::field::Field;
 use serde_json::Value;
 
 use super::policy::{Level, Version};
@@ -163,15 +164,28 @@ fn containers_named(names: &[String]) -> String {
     )
 }
 
-/// Every container of the pod, as upstream visits them: init, regular, ephemeral.
+/// Every container of the pod, as upstream visits them: init, regular, ephemeral. The three
+/// lists are found in one pass over the spec's fields (every check asks for them).
 fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
-    ["initContainers", "containers", "ephemeralContainers"]
-        .into_iter()
-        .flat_map(move |list| spec[list].as_array().into_iter().flatten())
+    let mut lists: [Option<&Vec<Value>>; 3] = [None; 3];
+    for (key, value) in spec.as_object().into_iter().flatten() {
+        let at = match key.as_str() {
+            "initContainers" => 0,
+            "containers" => 1,
+            "ephemeralContainers" => 2,
+            _ => continue,
+        };
+        lists[at] = value.as_array();
+    }
+    lists.into_iter().flatten().flatten()
 }
 
 fn name(container: &Value) -> String {
-    container["name"].as_str().unwrap_or_default().to_string()
+    container
+        .field("name")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn strings(list: &Value) -> Vec<&str> {
@@ -183,7 +197,7 @@ fn strings(list: &Value) -> Vec<&str> {
 }
 
 fn is_windows(spec: &Value) -> bool {
-    spec["os"]["name"] == "windows"
+    spec.field("os").field("name").as_str() == Some("windows")
 }
 
 fn sorted(set: BTreeSet<String>) -> Vec<String> {
@@ -214,25 +228,42 @@ fn violation(reason: &str, detail: String) -> Option<Violation> {
 const APPARMOR_ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
 fn app_armor(meta: &Value, spec: &Value, _: Version) -> Option<Violation> {
-    let allowed_type =
-        |p: &Value| matches!(p["type"].as_str(), Some("RuntimeDefault" | "Localhost"));
+    let allowed_type = |p: &Value| {
+        matches!(
+            p.field("type").as_str(),
+            Some("RuntimeDefault" | "Localhost")
+        )
+    };
     let mut bad_values = BTreeSet::new();
-    let profile = &spec["securityContext"]["appArmorProfile"];
+    let profile = spec.field("securityContext").field("appArmorProfile");
     let pod_bad = profile.is_object() && !allowed_type(profile);
     if pod_bad {
-        bad_values.insert(profile["type"].as_str().unwrap_or_default().to_string());
+        bad_values.insert(
+            profile
+                .field("type")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
     }
     let mut bad_containers = Vec::new();
     for c in containers(spec) {
-        let profile = &c["securityContext"]["appArmorProfile"];
+        let profile = c.field("securityContext").field("appArmorProfile");
         if profile.is_object() && !allowed_type(profile) {
             bad_containers.push(name(c));
-            bad_values.insert(profile["type"].as_str().unwrap_or_default().to_string());
+            bad_values.insert(
+                profile
+                    .field("type")
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
         }
     }
     let mut setters = setters(pod_bad, &bad_containers);
     let mut bad_values = sorted(bad_values);
-    let mut annotations: Vec<String> = meta["annotations"]
+    let mut annotations: Vec<String> = meta
+        .field("annotations")
         .as_object()
         .into_iter()
         .flatten()
@@ -269,7 +300,11 @@ fn capabilities_baseline(_: &Value, spec: &Value, _: Version) -> Option<Violatio
     let mut bad_containers = Vec::new();
     let mut capabilities = BTreeSet::new();
     for c in containers(spec) {
-        let added = strings(&c["securityContext"]["capabilities"]["add"]);
+        let added = strings(
+            c.field("securityContext")
+                .field("capabilities")
+                .field("add"),
+        );
         let bad: Vec<&str> = added
             .into_iter()
             .filter(|cap| !DEFAULT_CAPABILITIES.contains(cap))
@@ -295,7 +330,7 @@ fn capabilities_baseline(_: &Value, spec: &Value, _: Version) -> Option<Violatio
 fn host_namespaces(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     let shared: Vec<String> = ["hostNetwork", "hostPID", "hostIPC"]
         .into_iter()
-        .filter(|field| spec[*field] == true)
+        .filter(|field| spec.field(field) == true)
         .map(|field| format!("{field}=true"))
         .collect();
     if shared.is_empty() {
@@ -305,12 +340,12 @@ fn host_namespaces(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
 }
 
 fn volumes(spec: &Value) -> impl Iterator<Item = &Value> {
-    spec["volumes"].as_array().into_iter().flatten()
+    spec.field("volumes").as_array().into_iter().flatten()
 }
 
 fn host_path_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     let names: Vec<String> = volumes(spec)
-        .filter(|v| v["hostPath"].is_object())
+        .filter(|v| v.field("hostPath").is_object())
         .map(name)
         .collect();
     if names.is_empty() {
@@ -330,11 +365,12 @@ fn host_ports(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     let mut bad_containers = Vec::new();
     let mut ports = BTreeSet::new();
     for c in containers(spec) {
-        let used: Vec<i64> = c["ports"]
+        let used: Vec<i64> = c
+            .field("ports")
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|p| p["hostPort"].as_i64())
+            .filter_map(|p| p.field("hostPort").as_i64())
             .filter(|p| *p != 0)
             .collect();
         if !used.is_empty() {
@@ -360,7 +396,7 @@ fn host_ports(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
 
 fn privileged(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     let bad: Vec<String> = containers(spec)
-        .filter(|c| c["securityContext"]["privileged"] == true)
+        .filter(|c| c.field("securityContext").field("privileged") == true)
         .map(name)
         .collect();
     if bad.is_empty() {
@@ -379,7 +415,7 @@ fn proc_mount(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     let mut bad_containers = Vec::new();
     let mut types = BTreeSet::new();
     for c in containers(spec) {
-        if let Some(mount) = c["securityContext"]["procMount"].as_str()
+        if let Some(mount) = c.field("securityContext").field("procMount").as_str()
             && mount != "Default"
         {
             bad_containers.push(name(c));
@@ -407,24 +443,34 @@ fn se_linux_options(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
             return true;
         }
         let mut ok = true;
-        let kind = options["type"].as_str().unwrap_or_default();
+        let kind = options.field("type").as_str().unwrap_or_default();
         if !SELINUX_TYPES.contains(&kind) {
             ok = false;
             bad_types.insert(kind.to_string());
         }
-        if !options["user"].as_str().unwrap_or_default().is_empty() {
+        if !options
+            .field("user")
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+        {
             ok = false;
             set_user = true;
         }
-        if !options["role"].as_str().unwrap_or_default().is_empty() {
+        if !options
+            .field("role")
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+        {
             ok = false;
             set_role = true;
         }
         ok
     };
-    let pod_bad = !valid(&spec["securityContext"]["seLinuxOptions"]);
+    let pod_bad = !valid(spec.field("securityContext").field("seLinuxOptions"));
     let bad_containers: Vec<String> = containers(spec)
-        .filter(|c| !valid(&c["securityContext"]["seLinuxOptions"]))
+        .filter(|c| !valid(c.field("securityContext").field("seLinuxOptions")))
         .map(name)
         .collect();
     let setters = setters(pod_bad, &bad_containers);
@@ -462,13 +508,17 @@ const SECCOMP_CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.al
 
 fn valid_seccomp(profile: &Value) -> bool {
     matches!(
-        profile["type"].as_str(),
+        profile.field("type").as_str(),
         Some("RuntimeDefault" | "Localhost")
     )
 }
 
 fn seccomp_type(profile: &Value) -> String {
-    profile["type"].as_str().unwrap_or_default().to_string()
+    profile
+        .field("type")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn seccomp_baseline(meta: &Value, spec: &Value, version: Version) -> Option<Violation> {
@@ -476,14 +526,14 @@ fn seccomp_baseline(meta: &Value, spec: &Value, version: Version) -> Option<Viol
         return seccomp_annotations(meta, spec);
     }
     let mut bad_values = BTreeSet::new();
-    let profile = &spec["securityContext"]["seccompProfile"];
+    let profile = spec.field("securityContext").field("seccompProfile");
     let pod_bad = profile.is_object() && !valid_seccomp(profile);
     if pod_bad {
         bad_values.insert(seccomp_type(profile));
     }
     let mut bad_containers = Vec::new();
     for c in containers(spec) {
-        let profile = &c["securityContext"]["seccompProfile"];
+        let profile = c.field("securityContext").field("seccompProfile");
         if profile.is_object() && !valid_seccomp(profile) {
             bad_containers.push(name(c));
             bad_values.insert(seccomp_type(profile));
@@ -507,13 +557,13 @@ fn seccomp_baseline(meta: &Value, spec: &Value, version: Version) -> Option<Viol
 fn seccomp_annotations(meta: &Value, spec: &Value) -> Option<Violation> {
     let valid =
         |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
-    let annotations = &meta["annotations"];
+    let annotations = meta.field("annotations");
     let mut forbidden = BTreeSet::new();
     let keys = std::iter::once(SECCOMP_POD_ANNOTATION.to_string()).chain(
         containers(spec).map(|c| format!("{SECCOMP_CONTAINER_ANNOTATION_PREFIX}{}", name(c))),
     );
     for key in keys {
-        if let Some(v) = annotations[key.as_str()].as_str()
+        if let Some(v) = annotations.field(&key).as_str()
             && !valid(v)
         {
             forbidden.insert(format!("{key}={}", go_quote(v)));
@@ -555,11 +605,13 @@ fn sysctls(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
             .iter()
             .any(|(s, since)| *s == name && version.at_least(*since))
     };
-    let forbidden: Vec<&str> = spec["securityContext"]["sysctls"]
+    let forbidden: Vec<&str> = spec
+        .field("securityContext")
+        .field("sysctls")
         .as_array()
         .into_iter()
         .flatten()
-        .map(|s| s["name"].as_str().unwrap_or_default())
+        .map(|s| s.field("name").as_str().unwrap_or_default())
         .filter(|n| !safe(n))
         .collect();
     if forbidden.is_empty() {
@@ -569,12 +621,12 @@ fn sysctls(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
 }
 
 fn windows_host_process(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
-    let host_process = |sc: &Value| sc["windowsOptions"]["hostProcess"] == true;
+    let host_process = |sc: &Value| sc.field("windowsOptions").field("hostProcess") == true;
     let bad_containers: Vec<String> = containers(spec)
-        .filter(|c| host_process(&c["securityContext"]))
+        .filter(|c| host_process(c.field("securityContext")))
         .map(name)
         .collect();
-    let setters = setters(host_process(&spec["securityContext"]), &bad_containers);
+    let setters = setters(host_process(spec.field("securityContext")), &bad_containers);
     if setters.is_empty() {
         return None;
     }
@@ -595,7 +647,7 @@ fn allow_privilege_escalation(_: &Value, spec: &Value, version: Version) -> Opti
         return None;
     }
     let bad: Vec<String> = containers(spec)
-        .filter(|c| c["securityContext"]["allowPrivilegeEscalation"] != false)
+        .filter(|c| c.field("securityContext").field("allowPrivilegeEscalation") != false)
         .map(name)
         .collect();
     if bad.is_empty() {
@@ -618,15 +670,15 @@ fn capabilities_restricted(_: &Value, spec: &Value, version: Version) -> Option<
     let mut adding_forbidden = Vec::new();
     let mut forbidden = BTreeSet::new();
     for c in containers(spec) {
-        let capabilities = &c["securityContext"]["capabilities"];
+        let capabilities = c.field("securityContext").field("capabilities");
         if !capabilities.is_object() {
             missing_drop_all.push(name(c));
             continue;
         }
-        if !strings(&capabilities["drop"]).contains(&"ALL") {
+        if !strings(capabilities.field("drop")).contains(&"ALL") {
             missing_drop_all.push(name(c));
         }
-        let bad: Vec<&str> = strings(&capabilities["add"])
+        let bad: Vec<&str> = strings(capabilities.field("add"))
             .into_iter()
             .filter(|cap| *cap != "NET_BIND_SERVICE")
             .collect();
@@ -686,13 +738,13 @@ fn restricted_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> 
     for volume in volumes(spec) {
         if RESTRICTED_ALLOWED_VOLUMES
             .iter()
-            .any(|k| volume[*k].is_object())
+            .any(|k| volume.field(k).is_object())
         {
             continue;
         }
         let kind = RESTRICTED_VOLUMES
             .iter()
-            .find(|field| volume[**field].is_object())
+            .find(|field| volume.field(field).is_object())
             .map_or("unknown", |field| field);
         bad.push(name(volume));
         types.insert(kind.to_string());
@@ -719,13 +771,13 @@ fn restricted_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> 
 }
 
 fn run_as_non_root(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
-    let pod = &spec["securityContext"]["runAsNonRoot"];
-    let pod_false = *pod == false;
-    let pod_true = *pod == true;
+    let pod = spec.field("securityContext").field("runAsNonRoot");
+    let pod_false = pod == false;
+    let pod_true = pod == true;
     let mut explicitly_bad = Vec::new();
     let mut implicitly_bad = Vec::new();
     for c in containers(spec) {
-        match c["securityContext"]["runAsNonRoot"].as_bool() {
+        match c.field("securityContext").field("runAsNonRoot").as_bool() {
             Some(false) => explicitly_bad.push(name(c)),
             Some(true) => {}
             None if !pod_true => implicitly_bad.push(name(c)),
@@ -755,12 +807,12 @@ fn run_as_non_root(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
 }
 
 fn run_as_user(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
-    let root = |sc: &Value| sc["runAsUser"].as_i64() == Some(0);
+    let root = |sc: &Value| sc.field("runAsUser").as_i64() == Some(0);
     let bad: Vec<String> = containers(spec)
-        .filter(|c| root(&c["securityContext"]))
+        .filter(|c| root(c.field("securityContext")))
         .map(name)
         .collect();
-    let setters = setters(root(&spec["securityContext"]), &bad);
+    let setters = setters(root(spec.field("securityContext")), &bad);
     if setters.is_empty() {
         return None;
     }
@@ -775,7 +827,7 @@ fn seccomp_restricted(_: &Value, spec: &Value, version: Version) -> Option<Viola
         return None;
     }
     let mut bad_values = BTreeSet::new();
-    let profile = &spec["securityContext"]["seccompProfile"];
+    let profile = spec.field("securityContext").field("seccompProfile");
     let pod_bad = profile.is_object() && !valid_seccomp(profile);
     let pod_set = profile.is_object() && !pod_bad;
     if pod_bad {
@@ -784,7 +836,7 @@ fn seccomp_restricted(_: &Value, spec: &Value, version: Version) -> Option<Viola
     let mut explicitly_bad = Vec::new();
     let mut implicitly_bad = Vec::new();
     for c in containers(spec) {
-        let profile = &c["securityContext"]["seccompProfile"];
+        let profile = c.field("securityContext").field("seccompProfile");
         if profile.is_object() {
             if !valid_seccomp(profile) {
                 explicitly_bad.push(name(c));

@@ -4,6 +4,8 @@
 //! request's operation (`create`, `update`), resource (`pod`, `namespace`, or `controller` for
 //! the kinds holding a pod template) and subresource.
 
+use std::sync::LazyLock;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -16,22 +18,26 @@ use crate::admission::{Attributes, Operation};
 /// counted as `future`, as upstream counts it.
 const NEWEST_MINOR: u32 = 32;
 
+/// `v1.0` to `v1.32`, made once: labels are looked up on every evaluation.
+static VERSION_LABELS: LazyLock<Vec<String>> =
+    LazyLock::new(|| (0..=NEWEST_MINOR).map(|m| format!("v1.{m}")).collect());
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EvaluationLabels {
     decision: &'static str,
     policy_level: &'static str,
-    policy_version: String,
+    policy_version: &'static str,
     mode: &'static str,
     request_operation: &'static str,
     resource: &'static str,
-    subresource: String,
+    subresource: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     request_operation: &'static str,
     resource: &'static str,
-    subresource: String,
+    subresource: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -39,7 +45,7 @@ struct ErrorLabels {
     fatal: &'static str,
     request_operation: &'static str,
     resource: &'static str,
-    subresource: String,
+    subresource: &'static str,
 }
 
 /// Which mode an evaluation was for.
@@ -96,9 +102,10 @@ impl PodSecurityMetrics {
         let (request_operation, resource, subresource) = request(a);
         // Privileged is the same at every version.
         let policy_version = match (policy.level, policy.version.minor_number()) {
-            (Level::Privileged, _) | (_, None) => "latest".to_string(),
-            (_, Some(m)) if m > NEWEST_MINOR => "future".to_string(),
-            (_, Some(m)) => format!("v1.{m}"),
+            (Level::Privileged, _) | (_, None) => "latest",
+            (_, Some(m)) => VERSION_LABELS
+                .get(m as usize)
+                .map_or("future", String::as_str),
         };
         self.evaluations
             .get_or_create(&EvaluationLabels {
@@ -140,7 +147,7 @@ impl PodSecurityMetrics {
 }
 
 /// The request's operation, resource and subresource labels.
-fn request(a: &Attributes<'_>) -> (&'static str, &'static str, String) {
+fn request(a: &Attributes<'_>) -> (&'static str, &'static str, &'static str) {
     let operation = match a.operation {
         Operation::Create => "create",
         Operation::Update => "update",
@@ -152,5 +159,10 @@ fn request(a: &Attributes<'_>) -> (&'static str, &'static str, String) {
         ("", "namespaces") => "namespace",
         _ => "controller",
     };
-    (operation, resource, a.subresource.to_string())
+    // The plugin judges the objects themselves and pods' ephemeral containers alone.
+    let subresource = match a.subresource {
+        "ephemeralcontainers" => "ephemeralcontainers",
+        _ => "",
+    };
+    (operation, resource, subresource)
 }

@@ -302,8 +302,11 @@ async fn allocation(
     let mut found = read.get(server, name).await?;
     loop {
         let allocation = found.as_deref().map(Allocation::of).unwrap_or_default();
-        let young = found.as_deref().is_some_and(created_recently);
-        if allocation.is_complete() || !young || tokio::time::Instant::now() >= deadline {
+        // Only an incomplete allocation asks the namespace's age.
+        if allocation.is_complete()
+            || !found.as_deref().is_some_and(created_recently)
+            || tokio::time::Instant::now() >= deadline
+        {
             return Ok(allocation);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -1,6 +1,7 @@
 //! The values a namespace has been allocated for its pods (`openshift.io/sa.scc.*`
 //! annotations, written by the namespace security controller), parsed as upstream parses them.
 
+use api::field::Field;
 use serde_json::Value;
 
 use crate::registry::security::model::IdRange;
@@ -20,10 +21,11 @@ pub struct Allocation {
 
 impl Allocation {
     pub fn of(namespace: &Value) -> Allocation {
-        // Found once: every lookup of a key hashes it.
-        let annotations = &namespace["metadata"]["annotations"];
+        // Found once, each key by a scan of the few annotations.
+        let annotations = namespace.field("metadata").field("annotations");
         let annotation = |key: &str| {
-            annotations[key]
+            annotations
+                .field(key)
                 .as_str()
                 .map(str::trim)
                 .filter(|v| !v.is_empty())

@@ -4,6 +4,10 @@
 //! rule of the SCC. Errors are upstream's field errors, paths as 4.x prints them
 //! (`.containers[0].runAsUser`, `.spec.securityContext.hostNetwork`).
 
+use std::borrow::Cow;
+use std::fmt::Display;
+
+use api::field::Field;
 use serde_json::{Value, json};
 
 use super::namespace::{Allocation, MCS, UID_RANGE};
@@ -149,31 +153,24 @@ impl<'a> Provider<'a> {
         if self.scc.read_only_root_filesystem && sc["readOnlyRootFilesystem"].is_null() {
             sc["readOnlyRootFilesystem"] = json!(true);
         }
-        let drops = self
-            .scc
-            .required_drop_capabilities
-            .clone()
-            .unwrap_or_default();
-        let adds = self
-            .scc
-            .default_add_capabilities
-            .clone()
-            .unwrap_or_default();
+        let drops = self.scc.required_drop_capabilities.as_deref();
+        let adds = self.scc.default_add_capabilities.as_deref();
+        let (drops, adds) = (drops.unwrap_or_default(), adds.unwrap_or_default());
         if drops.is_empty() && adds.is_empty() {
             return;
         }
         let dropped: Vec<String> = strings(&sc["capabilities"]["drop"]);
         let mut add: Vec<String> = strings(&sc["capabilities"]["add"]);
         for cap in adds {
-            if !add.contains(&cap) && !dropped.contains(&cap) {
-                add.push(cap);
+            if !add.contains(cap) && !dropped.contains(cap) {
+                add.push(cap.clone());
             }
         }
-        let mut drop = dropped.clone();
+        let mut drop = dropped;
         if !drop.iter().any(|d| d.eq_ignore_ascii_case("ALL")) {
             for cap in drops {
-                if !drop.contains(&cap) {
-                    drop.push(cap);
+                if !drop.contains(cap) {
+                    drop.push(cap.clone());
                 }
             }
         }
@@ -188,21 +185,21 @@ impl<'a> Provider<'a> {
     /// Everything the pod does that the SCC does not allow.
     pub fn validate(&self, pod: &Value) -> Vec<String> {
         let mut errors = Vec::new();
-        let spec = &pod["spec"];
-        let sc = &spec["securityContext"];
+        let spec = pod.field("spec");
+        let sc = spec.field("securityContext");
         let host = [
             ("hostNetwork", self.scc.allow_host_network, "Host network"),
             ("hostPID", self.scc.allow_host_pid, "Host PID"),
             ("hostIPC", self.scc.allow_host_ipc, "Host IPC"),
         ];
         for (field, allowed, what) in host {
-            if spec[field] == true && !allowed {
+            if spec.field(field) == true && !allowed {
                 errors.push(format!(
                     ".spec.securityContext.{field}: Invalid value: true: {what} is not allowed to be used"
                 ));
             }
         }
-        if let Some(group) = sc["fsGroup"].as_i64()
+        if let Some(group) = sc.field("fsGroup").as_i64()
             && self.scc.fs_group.kind == "MustRunAs"
             && !within(&self.fs_groups, group)
         {
@@ -211,7 +208,8 @@ impl<'a> Provider<'a> {
             ));
         }
         if self.scc.supplemental_groups.kind == "MustRunAs" {
-            for group in sc["supplementalGroups"]
+            for group in sc
+                .field("supplementalGroups")
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -224,17 +222,16 @@ impl<'a> Provider<'a> {
                 }
             }
         }
-        self.check_level(
-            &sc["seLinuxOptions"],
-            ".spec.securityContext.seLinuxOptions.level",
-            &mut errors,
-        );
-        self.check_seccomp(
-            &sc["seccompProfile"],
-            ".spec.securityContext.seccompProfile",
-            &mut errors,
-        );
-        for (i, volume) in spec["volumes"].as_array().into_iter().flatten().enumerate() {
+        let at = ".spec.securityContext";
+        self.check_level(sc.field("seLinuxOptions"), &at, &mut errors);
+        self.check_seccomp(sc.field("seccompProfile"), &at, &mut errors);
+        for (i, volume) in spec
+            .field("volumes")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             let kind = volume_kind(volume);
             if !self.scc.allows_volume(kind) {
                 errors.push(format!(
@@ -242,11 +239,17 @@ impl<'a> Provider<'a> {
                 ));
             }
         }
-        let pod_user = sc["runAsUser"].as_i64();
-        let pod_non_root = sc["runAsNonRoot"].as_bool();
+        let pod_user = sc.field("runAsUser").as_i64();
+        let pod_non_root = sc.field("runAsNonRoot").as_bool();
         for list in ["initContainers", "containers"] {
-            for (i, c) in spec[list].as_array().into_iter().flatten().enumerate() {
-                let path = format!(".{list}[{i}]");
+            for (i, c) in spec
+                .field(list)
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let path = ContainerPath { list, index: i };
                 self.validate_container(c, &path, pod_user, pod_non_root, &mut errors);
             }
         }
@@ -256,18 +259,18 @@ impl<'a> Provider<'a> {
     fn validate_container(
         &self,
         c: &Value,
-        path: &str,
+        path: &ContainerPath,
         pod_user: Option<i64>,
         pod_non_root: Option<bool>,
         errors: &mut Vec<String>,
     ) {
-        let sc = &c["securityContext"];
-        if sc["privileged"] == true && !self.scc.allow_privileged_container {
+        let sc = c.field("securityContext");
+        if sc.field("privileged") == true && !self.scc.allow_privileged_container {
             errors.push(format!(
                 "{path}.privileged: Invalid value: true: Privileged containers are not allowed"
             ));
         }
-        let user = sc["runAsUser"].as_i64().or(pod_user);
+        let user = sc.field("runAsUser").as_i64().or(pod_user);
         match (self.scc.run_as_user.kind.as_str(), self.uids, user) {
             ("MustRunAsNonRoot", _, Some(0)) => errors.push(format!(
                 "{path}.runAsUser: Invalid value: 0: running with the root UID is forbidden"
@@ -280,50 +283,39 @@ impl<'a> Provider<'a> {
             _ => {}
         }
         if self.scc.run_as_user.kind == "MustRunAsNonRoot"
-            && sc["runAsNonRoot"].as_bool().or(pod_non_root) == Some(false)
+            && sc.field("runAsNonRoot").as_bool().or(pod_non_root) == Some(false)
         {
             errors.push(format!(
                 "{path}.runAsNonRoot: Invalid value: false: must be true"
             ));
         }
-        self.check_level(
-            &sc["seLinuxOptions"],
-            &format!("{path}.seLinuxOptions.level"),
-            errors,
-        );
-        self.check_seccomp(
-            &sc["seccompProfile"],
-            &format!("{path}.seccompProfile"),
-            errors,
-        );
+        self.check_level(sc.field("seLinuxOptions"), path, errors);
+        self.check_seccomp(sc.field("seccompProfile"), path, errors);
         if self.scc.allow_privilege_escalation == Some(false)
-            && sc["allowPrivilegeEscalation"] != false
+            && sc.field("allowPrivilegeEscalation") != false
         {
             errors.push(format!(
                 "{path}.allowPrivilegeEscalation: Invalid value: {}: Allowing privilege escalation for containers is not allowed",
-                sc["allowPrivilegeEscalation"].as_bool().unwrap_or(true)
+                sc.field("allowPrivilegeEscalation").as_bool().unwrap_or(true)
             ));
         }
-        if self.scc.read_only_root_filesystem && sc["readOnlyRootFilesystem"] != true {
+        if self.scc.read_only_root_filesystem && sc.field("readOnlyRootFilesystem") != true {
             errors.push(format!(
                 "{path}.readOnlyRootFilesystem: Invalid value: false: ReadOnlyRootFilesystem must be set to true"
             ));
         }
-        let allowed = self.scc.allowed_capabilities.clone().unwrap_or_default();
-        let defaults = self
-            .scc
-            .default_add_capabilities
-            .clone()
-            .unwrap_or_default();
+        let allowed = self.scc.allowed_capabilities.as_deref().unwrap_or_default();
+        let defaults = self.scc.default_add_capabilities.as_deref();
+        let defaults = defaults.unwrap_or_default();
         let all = allowed.iter().any(|c| c == "*");
-        for cap in strings(&sc["capabilities"]["add"]) {
+        for cap in strings(sc.field("capabilities").field("add")) {
             if !all && !allowed.contains(&cap) && !defaults.contains(&cap) {
                 errors.push(format!(
                     "{path}.capabilities.add: Invalid value: {cap:?}: capability may not be added"
                 ));
             }
         }
-        let dropped = strings(&sc["capabilities"]["drop"]);
+        let dropped = strings(sc.field("capabilities").field("drop"));
         if !dropped.iter().any(|d| d.eq_ignore_ascii_case("ALL")) {
             for cap in self.scc.required_drop_capabilities.iter().flatten() {
                 if !dropped.contains(cap) {
@@ -334,8 +326,8 @@ impl<'a> Provider<'a> {
             }
         }
         if !self.scc.allow_host_ports {
-            for port in c["ports"].as_array().into_iter().flatten() {
-                if let Some(p) = port["hostPort"].as_i64().filter(|p| *p != 0) {
+            for port in c.field("ports").as_array().into_iter().flatten() {
+                if let Some(p) = port.field("hostPort").as_i64().filter(|p| *p != 0) {
                     errors.push(format!(
                         "{path}.hostPort: Invalid value: {p}: Host port {p} is not allowed to be used. Allowed ports: []"
                     ));
@@ -344,19 +336,22 @@ impl<'a> Provider<'a> {
         }
     }
 
-    fn check_level(&self, options: &Value, path: &str, errors: &mut Vec<String>) {
-        if let (Some(want), Some(have)) = (&self.level, options["level"].as_str())
+    /// `at`: the security context's path, named only in an error.
+    fn check_level(&self, options: &Value, at: &dyn Display, errors: &mut Vec<String>) {
+        if let (Some(want), Some(have)) = (&self.level, options.field("level").as_str())
             && want != have
         {
-            errors.push(format!("{path}: Invalid value: {have:?}: must be {want}"));
+            errors.push(format!(
+                "{at}.seLinuxOptions.level: Invalid value: {have:?}: must be {want}"
+            ));
         }
     }
 
-    fn check_seccomp(&self, profile: &Value, path: &str, errors: &mut Vec<String>) {
+    fn check_seccomp(&self, profile: &Value, at: &dyn Display, errors: &mut Vec<String>) {
         let Some(name) = profile_name(profile) else {
             return;
         };
-        let allowed = self.scc.seccomp_profiles.clone().unwrap_or_default();
+        let allowed = self.scc.seccomp_profiles.as_deref().unwrap_or_default();
         if allowed.iter().any(|p| p == "*" || *p == name) {
             return;
         }
@@ -367,7 +362,19 @@ impl<'a> Provider<'a> {
                 allowed.join(", ")
             ),
         };
-        errors.push(format!("{path}: Forbidden: {detail}"));
+        errors.push(format!("{at}.seccompProfile: Forbidden: {detail}"));
+    }
+}
+
+/// `.containers[0]`: a container's path in upstream's errors, made only for an error.
+struct ContainerPath {
+    list: &'static str,
+    index: usize,
+}
+
+impl Display for ContainerPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, ".{}[{}]", self.list, self.index)
     }
 }
 
@@ -385,13 +392,13 @@ pub struct Saved {
 
 impl Saved {
     pub fn of(pod: &Value) -> Saved {
-        let spec = &pod["spec"];
+        let spec = pod.field("spec");
         let context = |v: &Value| v.get("securityContext").cloned();
         Saved {
             spec: pod.get("spec").is_some(),
             pod: context(spec),
             containers: DEFAULTED_LISTS.map(|list| {
-                spec[list]
+                spec.field(list)
                     .as_array()
                     .map(|cs| cs.iter().map(context).collect())
                     .unwrap_or_default()
@@ -471,15 +478,18 @@ fn profile_of(name: &str) -> Option<Value> {
 }
 
 /// A pod's `seccompProfile` by the SCC's names.
-fn profile_name(profile: &Value) -> Option<String> {
-    match profile["type"].as_str()? {
+fn profile_name(profile: &Value) -> Option<Cow<'_, str>> {
+    match profile.field("type").as_str()? {
         "RuntimeDefault" => Some("runtime/default".into()),
         "Unconfined" => Some("unconfined".into()),
-        "Localhost" => Some(format!(
+        "Localhost" => Some(Cow::Owned(format!(
             "localhost/{}",
-            profile["localhostProfile"].as_str().unwrap_or_default()
-        )),
-        other => Some(other.to_string()),
+            profile
+                .field("localhostProfile")
+                .as_str()
+                .unwrap_or_default()
+        ))),
+        other => Some(other.into()),
     }
 }
 
