@@ -90,12 +90,10 @@ fn table_response(table: &Value) -> Response {
 }
 
 pub fn json_response(code: StatusCode, value: &Value) -> Response {
-    (
-        code,
-        [(header::CONTENT_TYPE, "application/json")],
-        value.to_string(),
-    )
-        .into_response()
+    // Written straight into bytes: `to_string` would pass every piece through a formatter.
+    // A Value always serializes (its keys are strings).
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The success Status of a deletion that removed the object at once.
