@@ -146,6 +146,11 @@ pub(super) async fn store_update(
     let mut reserved = None;
     if t.part == Part::Main {
         t.strategy.prepare(&mut next);
+        // As on create: the fields as the client sent them, before the server assigns any
+        // or admission mutates the object.
+        if ownership == Ownership::Update {
+            record_fields(t, before, &mut next);
+        }
         t.strategy
             .assign(server, t.def, t.user, &mut next, Some(before))
             .await?;
@@ -175,32 +180,9 @@ pub(super) async fn store_update(
     if t.part == Part::Approval {
         t.strategy.assign_approval(t.def, &mut next, before)?;
     }
-    if ownership == Ownership::Update {
-        // A client that changes managedFields itself (to reset or migrate them) is obeyed.
-        if !has_managed_fields(&next)
-            || next["metadata"]["managedFields"] == before["metadata"]["managedFields"]
-        {
-            if let (Some(meta), Some(fields)) = (
-                next["metadata"].as_object_mut(),
-                before["metadata"].get("managedFields"),
-            ) {
-                meta.insert("managedFields".into(), fields.clone());
-            }
-            let subresource = match t.part {
-                Part::Status => "status",
-                Part::Scale(_) => "scale",
-                Part::Approval => "approval",
-                _ => "",
-            };
-            crate::managed_fields::record_update(
-                t.def,
-                Some(before),
-                &mut next,
-                &t.manager,
-                subresource,
-                &object::now(),
-            );
-        }
+    if ownership == Ownership::Update && t.part != Part::Main {
+        // A subresource's fields once its strategy has put back what it may not change.
+        record_fields(t, before, &mut next);
     }
     warnings.extend(
         admission::validate(server, &attributes, &next)
@@ -237,4 +219,34 @@ pub(super) async fn store_update(
     strategy::keep(reserved).await;
     object::set_resource_version(&mut next, kv.mod_revision);
     Ok(respond(next))
+}
+
+/// Records the update's field ownership in `next`, unless the client changed managedFields
+/// itself (to reset or migrate them): then it is obeyed.
+fn record_fields(t: &Target<'_>, before: &Value, next: &mut Value) {
+    if has_managed_fields(next)
+        && next["metadata"]["managedFields"] != before["metadata"]["managedFields"]
+    {
+        return;
+    }
+    if let (Some(meta), Some(fields)) = (
+        next["metadata"].as_object_mut(),
+        before["metadata"].get("managedFields"),
+    ) {
+        meta.insert("managedFields".into(), fields.clone());
+    }
+    let subresource = match t.part {
+        Part::Status => "status",
+        Part::Scale(_) => "scale",
+        Part::Approval => "approval",
+        _ => "",
+    };
+    crate::managed_fields::record_update(
+        t.def,
+        Some(before),
+        next,
+        &t.manager,
+        subresource,
+        &object::now(),
+    );
 }
