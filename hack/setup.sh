@@ -22,6 +22,7 @@
 #   git                /usr/bin/git                                 the node clones builds' sources (and tests make repositories)
 #   unzip              /usr/bin/unzip                               ...and unpacks zip archives uploaded as binary build input
 #   gnupg              /usr/bin/gpg                                 image trust tests sign images with a key they generate
+#   valgrind           /usr/bin/callgrind_control                   hack/profile-admission.sh counts admission's instructions
 # The Python kubernetes client goes into a virtualenv under target/.
 # `hack/setup.sh --check` installs nothing: it lists what is missing and fails if anything is.
 set -euo pipefail
@@ -48,6 +49,7 @@ required=(
   "git|/usr/bin/git"
   "unzip|/usr/bin/unzip"
   "gnupg|/usr/bin/gpg"
+  "valgrind|/usr/bin/callgrind_control"
 )
 
 missing_packages() {

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# What the admission chain costs a pod create, in instructions: the figure that repeats on a
+# busy machine, where CPU time (hack/bench-admission.sh) drifts with whatever else runs.
+# Two servers run one after the other under callgrind (no controllers, scheduler, node,
+# registry or router), one with every admission plugin and one with them all switched off.
+# Each gets an uncounted warm-up run of `oxshift-load pod-create`, then COUNT creates are
+# counted. Prints the instructions per pod of the whole server and of the create handler
+# (its future's polls, inclusive), and what admission adds to each.
+#
+#   OXSHIFT_BIN=... LOAD_BIN=... hack/profile-admission.sh     # release binaries advised
+#   COUNT=200 CLIENTS=4 WARMUP=50 KEEP=dir hack/profile-admission.sh  # KEEP: the profiles kept
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-$PWD/target}
+oxshift=${OXSHIFT_BIN:-$target/release/oxshift}
+load=${LOAD_BIN:-$target/release/oxshift-load}
+count=${COUNT:-200} clients=${CLIENTS:-4} warmup=${WARMUP:-50}
+command -v callgrind_control >/dev/null || { echo "needs valgrind (hack/setup.sh installs it)" >&2; exit 1; }
+. hack/lib.sh
+
+all=$("$oxshift" start --data-dir "$work/probe" --listen 127.0.0.1:0 --disable-admission-plugins none 2>&1 |
+  sed -nE 's/.*known: (.*)$/\1/p' | tr -d ' ' || true)
+[ -n "$all" ] || { echo "could not read the plugin names from $oxshift" >&2; exit 1; }
+
+# The server under callgrind, instrumented (and counting) only once told to.
+wrapper=$work/under-callgrind
+cat >"$wrapper" <<WRAP
+#!/bin/sh
+exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="\$CALLGRIND_OUT" "$oxshift" "\$@"
+WRAP
+chmod +x "$wrapper"
+
+# The create handler's future, whose polls hold every step of a create.
+handler='apiserver::registry::generic::write::create::{{closure}}'
+
+declare -A total inside
+profile() {
+  local label=$1 dir=$work/data-$1 port out
+  shift
+  port=$(free_port) out=$work/callgrind-$label
+  CALLGRIND_OUT=$out start_server "$wrapper" "$dir" "$port" --controllers=false --node=false \
+    --registry=false --router=false "$@"
+  local run=("$load" --kubeconfig "$dir/admin.kubeconfig" pod-create --clients "$clients")
+  "${run[@]}" --count "$warmup" >/dev/null
+  callgrind_control -i on "$server_pid" >/dev/null 2>&1
+  local result
+  result=$("${run[@]}" --count "$count")
+  grep -qE ", 201x$count(;|$)" <<<"$result" || { echo "not every pod was created: $result" >&2; exit 1; }
+  callgrind_control -d "$server_pid" >/dev/null 2>&1
+  stop_server
+  local dump
+  dump=$(ls -t "$out".* | head -1)
+  [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$dump" "$KEEP/callgrind-$label"
+  total[$label]=$(sed -nE 's/^summary: ([0-9]+).*/\1/p' "$dump")
+  inside[$label]=$(callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null |
+    grep -F "$handler " | head -1 | awk '{gsub(",", "", $1); print $1}')
+  [ -n "${total[$label]}" ] && [ -n "${inside[$label]}" ] || { echo "no profile for $label" >&2; exit 1; }
+}
+profile on
+profile off --disable-admission-plugins "$all"
+
+echo "pod creates ($count, $clients clients, after $warmup uncounted), instructions per pod"
+python3 - "$count" "${total[on]}" "${total[off]}" "${inside[on]}" "${inside[off]}" <<'PY'
+import sys
+n = int(sys.argv[1])
+t_on, t_off, h_on, h_off = (int(v) / n for v in sys.argv[2:])
+print("| figure | admission on | admission off | on - off | on/off |")
+print("|---|---|---|---|---|")
+for name, on, off in (("whole server", t_on, t_off), ("create handler", h_on, h_off)):
+    print(f"| {name} | {on / 1e3:.1f}k | {off / 1e3:.1f}k | {(on - off) / 1e3:.1f}k | {on / off:.3f} |")
+PY
