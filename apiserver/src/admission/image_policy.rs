@@ -102,15 +102,16 @@ fn images_mut(template: &mut Value) -> Vec<&mut Value> {
         .collect()
 }
 
+/// Whether the template asks for every name to be resolved (`resolve-names: "*"`).
+fn forced(template: &Value) -> bool {
+    let annotations = template.field("metadata").field("annotations");
+    annotations.field(RESOLVE_NAMES).as_str() == Some("*")
+}
+
 /// Rewrites the local names of `template`'s containers with `stream` (a stream of the
 /// namespace by name); whether anything changed.
 fn rewrite(template: &mut Value, stream: impl Fn(&str) -> Option<Value>) -> bool {
-    let force = template
-        .field("metadata")
-        .field("annotations")
-        .field(RESOLVE_NAMES)
-        .as_str()
-        == Some("*");
+    let force = forced(template);
     let mut changed = false;
     for image in images_mut(template) {
         let Some((name, tag)) = image.as_str().and_then(|i| local_name(i, force)) else {
@@ -137,12 +138,7 @@ pub async fn admit(
         return Ok(());
     };
     // Nothing is looked up for objects without a local name (most of them).
-    let force = template
-        .field("metadata")
-        .field("annotations")
-        .field(RESOLVE_NAMES)
-        .as_str()
-        == Some("*");
+    let force = forced(template);
     let wanted = images_mut(template)
         .iter()
         .any(|i| i.as_str().and_then(|i| local_name(i, force)).is_some());

@@ -238,26 +238,14 @@ fn app_armor(meta: &Value, spec: &Value, _: Version) -> Option<Violation> {
     let profile = spec.field("securityContext").field("appArmorProfile");
     let pod_bad = profile.is_object() && !allowed_type(profile);
     if pod_bad {
-        bad_values.insert(
-            profile
-                .field("type")
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        );
+        bad_values.insert(profile_type(profile));
     }
     let mut bad_containers = Vec::new();
     for c in containers(spec) {
         let profile = c.field("securityContext").field("appArmorProfile");
         if profile.is_object() && !allowed_type(profile) {
             bad_containers.push(name(c));
-            bad_values.insert(
-                profile
-                    .field("type")
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
+            bad_values.insert(profile_type(profile));
         }
     }
     let mut setters = setters(pod_bad, &bad_containers);
@@ -513,7 +501,8 @@ fn valid_seccomp(profile: &Value) -> bool {
     )
 }
 
-fn seccomp_type(profile: &Value) -> String {
+/// A profile's `type` (AppArmor or seccomp).
+fn profile_type(profile: &Value) -> String {
     profile
         .field("type")
         .as_str()
@@ -529,14 +518,14 @@ fn seccomp_baseline(meta: &Value, spec: &Value, version: Version) -> Option<Viol
     let profile = spec.field("securityContext").field("seccompProfile");
     let pod_bad = profile.is_object() && !valid_seccomp(profile);
     if pod_bad {
-        bad_values.insert(seccomp_type(profile));
+        bad_values.insert(profile_type(profile));
     }
     let mut bad_containers = Vec::new();
     for c in containers(spec) {
         let profile = c.field("securityContext").field("seccompProfile");
         if profile.is_object() && !valid_seccomp(profile) {
             bad_containers.push(name(c));
-            bad_values.insert(seccomp_type(profile));
+            bad_values.insert(profile_type(profile));
         }
     }
     let setters = setters(pod_bad, &bad_containers);
@@ -831,7 +820,7 @@ fn seccomp_restricted(_: &Value, spec: &Value, version: Version) -> Option<Viola
     let pod_bad = profile.is_object() && !valid_seccomp(profile);
     let pod_set = profile.is_object() && !pod_bad;
     if pod_bad {
-        bad_values.insert(seccomp_type(profile));
+        bad_values.insert(profile_type(profile));
     }
     let mut explicitly_bad = Vec::new();
     let mut implicitly_bad = Vec::new();
@@ -840,7 +829,7 @@ fn seccomp_restricted(_: &Value, spec: &Value, version: Version) -> Option<Viola
         if profile.is_object() {
             if !valid_seccomp(profile) {
                 explicitly_bad.push(name(c));
-                bad_values.insert(seccomp_type(profile));
+                bad_values.insert(profile_type(profile));
             }
         } else if !pod_set {
             implicitly_bad.push(name(c));
