@@ -23,8 +23,8 @@ pub(crate) struct EventFeed {
 
 struct State {
     open: bool,
-    /// The latest batches, oldest first, each with its sequence number.
-    ring: VecDeque<(u64, Arc<Committed>)>,
+    /// The latest batches, oldest first; the last one's sequence number is `next_seq - 1`.
+    ring: VecDeque<Arc<Committed>>,
     next_seq: u64,
     /// The revision of the latest batch.
     latest: Revision,
@@ -92,7 +92,7 @@ impl EventFeed {
                 w.notify.notify_one();
             }
         }
-        state.ring.push_back((seq, Arc::new(batch)));
+        state.ring.push_back(Arc::new(batch));
         if state.ring.len() > self.capacity {
             state.ring.pop_front();
         }
@@ -159,15 +159,12 @@ impl Subscription {
         };
         let batches: Vec<Arc<Committed>> = match w.unread_from.take() {
             Some(first) => {
-                if state.ring.front().is_none_or(|(seq, _)| *seq > first) {
+                // Sequence numbers run without gaps: the batch's place in the ring follows.
+                let oldest = state.next_seq - state.ring.len() as u64;
+                let Some(at) = first.checked_sub(oldest) else {
                     return Taken::Lagged;
-                }
-                state
-                    .ring
-                    .iter()
-                    .filter(|(seq, _)| *seq >= first)
-                    .map(|(_, b)| b.clone())
-                    .collect()
+                };
+                state.ring.range(at as usize..).cloned().collect()
             }
             None if !state.open => return Taken::Closed,
             None => Vec::new(),
