@@ -47,7 +47,8 @@ pub fn applies(a: &super::Attributes<'_>) -> bool {
 /// The image stream and tag an image names locally: a bare `<stream>[:<tag>]`, or any name
 /// (its last path component) when `force`d; never an image by digest.
 fn local_name(image: &str, force: bool) -> Option<(String, String)> {
-    // A name with a path names a registry or a namespace: never bare (and most are).
+    // A name with a path names a registry or a namespace, so it is never bare (most images
+    // pods name have one).
     if !force && image.contains('/') {
         return None;
     }

@@ -3,8 +3,8 @@
 //! A watch subscribes to the committer's event feed (`feed.rs`) *before* reading history,
 //! replays the log from its start revision to a snapshot, then serves live batches, skipping
 //! what the replay already covered. A watcher that falls behind the feed's ring buffer does
-//! not lose events: it goes back to the log from the last revision it delivered. The stream ends with an error
-//! if that history has been compacted meanwhile, or when the store closes.
+//! not lose events: it goes back to the log from the last revision it delivered. The stream
+//! ends with an error if that history has been compacted meanwhile, or when the store closes.
 
 use std::sync::Arc;
 use std::time::Duration;

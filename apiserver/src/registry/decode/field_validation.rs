@@ -325,7 +325,7 @@ pub fn cannot_handle(kind: &str, version: &str, error: &str) -> ApiError {
 /// Adds one `Warning` header per message, as upstream (`299 - "message"`).
 pub fn warn(mut response: Response, warnings: &[String]) -> Response {
     for w in warnings {
-        // The text quoted as a JSON string is (a string always serializes).
+        // The text quoted as a JSON string (a string always serializes).
         let text = format!("299 - {}", serde_json::to_string(w).unwrap_or_default());
         if let Ok(value) = HeaderValue::from_str(&text) {
             response.headers_mut().append("warning", value);
