@@ -8,13 +8,13 @@
 # (its future's polls, inclusive), and what admission adds to each.
 #
 #   OXSHIFT_BIN=... LOAD_BIN=... hack/profile-admission.sh     # release binaries advised
-#   COUNT=200 CLIENTS=4 WARMUP=50 KEEP=dir hack/profile-admission.sh  # KEEP: the profiles kept
+#   COUNT=400 CLIENTS=4 WARMUP=50 SETTLE=5 KEEP=dir hack/profile-admission.sh  # KEEP: profiles kept
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-$PWD/target}
 oxshift=${OXSHIFT_BIN:-$target/release/oxshift}
 load=${LOAD_BIN:-$target/release/oxshift-load}
-count=${COUNT:-200} clients=${CLIENTS:-4} warmup=${WARMUP:-50}
+count=${COUNT:-400} clients=${CLIENTS:-4} warmup=${WARMUP:-50} settle=${SETTLE:-5}
 command -v callgrind_control >/dev/null || { echo "needs valgrind (hack/setup.sh installs it)" >&2; exit 1; }
 . hack/lib.sh
 
@@ -42,10 +42,15 @@ profile() {
     --registry=false --router=false "$@"
   local run=("$load" --kubeconfig "$dir/admin.kubeconfig" pod-create --clients "$clients")
   "${run[@]}" --count "$warmup" >/dev/null
+  # The store writes what it committed to disk in layers, one a second: the wait lets the
+  # warm-up's layer be written before counting starts, and the counted creates' layers
+  # before it ends, so that each run counts the disk writes of its own pods and no others.
+  sleep "$settle"
   callgrind_control -i on "$server_pid" >/dev/null 2>&1
   local result
   result=$("${run[@]}" --count "$count")
   grep -qE ", 201x$count(;|$)" <<<"$result" || { echo "not every pod was created: $result" >&2; exit 1; }
+  sleep "$settle"
   callgrind_control -d "$server_pid" >/dev/null 2>&1
   stop_server
   local dump
