@@ -240,16 +240,43 @@ impl ResourceDef {
         }
     }
 
-    /// The key prefix followed by `rest`, built in one allocation: every request makes
-    /// several keys, and `format!` costs several times as much.
-    fn key_with(&self, rest: &[&str]) -> String {
+    /// `f` of the storage key prefix, made on the stack: for look-ups by prefix that every
+    /// request makes and that keep nothing of it (an allocation costs more than the look-up).
+    pub fn with_key_prefix<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        const ROOM: usize = 128;
+        let parts = self.prefix_parts();
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > ROOM {
+            return f(&self.key_prefix());
+        }
+        let mut buf = [0u8; ROOM];
+        let mut at = 0;
+        for part in parts {
+            buf[at..at + part.len()].copy_from_slice(part.as_bytes());
+            at += part.len();
+        }
+        // Whole strings copied end to end stay UTF-8.
+        match std::str::from_utf8(&buf[..at]) {
+            Ok(prefix) => f(prefix),
+            Err(_) => f(&self.key_prefix()),
+        }
+    }
+
+    /// The pieces of the storage key prefix: `/registry/<group>/<plural>/`.
+    fn prefix_parts(&self) -> [&'static str; 5] {
         let group = match (self.group, self.plural) {
             ("", _) => "core",
             // Upstream's events.k8s.io Events are core Events: one storage, two schemas.
             ("events.k8s.io", "events") => "core",
             (group, _) => group,
         };
-        let parts = ["/registry/", group, "/", self.plural, "/"];
+        ["/registry/", group, "/", self.plural, "/"]
+    }
+
+    /// The key prefix followed by `rest`, built in one allocation: every request makes
+    /// several keys, and `format!` costs several times as much.
+    fn key_with(&self, rest: &[&str]) -> String {
+        let parts = self.prefix_parts();
         let len = parts.iter().chain(rest).map(|p| p.len()).sum();
         let mut key = String::with_capacity(len);
         for part in parts.iter().chain(rest) {
@@ -287,5 +314,18 @@ mod key_tests {
         );
         let events = def("events.k8s.io", "v1", "events");
         assert_eq!(events.key(Some("a"), "e"), "/registry/core/events/a/e");
+    }
+
+    #[test]
+    fn the_prefix_made_on_the_stack_is_the_allocated_one() {
+        let scheme = Scheme::builtin();
+        for def in scheme.resources() {
+            assert_eq!(def.with_key_prefix(str::to_string), def.key_prefix());
+        }
+        // A group too long for the stack buffer still gets its prefix.
+        let long: &'static str = "x".repeat(200).leak();
+        let mut def = *scheme.lookup("", "v1", "pods").expect("pods");
+        def.group = long;
+        assert_eq!(def.with_key_prefix(str::len), def.key_prefix().len());
     }
 }

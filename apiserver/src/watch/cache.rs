@@ -449,6 +449,21 @@ type CacheCell = Arc<tokio::sync::OnceCell<Arc<Cache>>>;
 pub struct WatchCaches {
     store: Arc<dyn Store>,
     caches: Mutex<HashMap<String, CacheCell, foldhash::fast::RandomState>>,
+    /// The running caches found by `of`, by their kind's names (`NamesOf`): admission asks
+    /// for several on every request, and building each one's prefix cost more than the rest.
+    by_names: std::sync::RwLock<HashMap<NamesOf, Arc<Cache>, foldhash::fast::RandomState>>,
+}
+
+/// A kind's group and plural by the address and length of their text: equal keys hold equal
+/// text (a kind's names live as long as the server), so a look-up hashes four words.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct NamesOf([usize; 4]);
+
+impl NamesOf {
+    fn of(def: &api::ResourceDef) -> NamesOf {
+        let (g, p) = (def.group, def.plural);
+        NamesOf([g.as_ptr() as usize, g.len(), p.as_ptr() as usize, p.len()])
+    }
 }
 
 impl WatchCaches {
@@ -456,33 +471,57 @@ impl WatchCaches {
         WatchCaches {
             store,
             caches: Mutex::new(HashMap::default()),
+            by_names: Default::default(),
         }
     }
 
     /// The cache of the resource stored under `prefix`.
     pub async fn get(&self, prefix: &str) -> Result<Arc<Cache>, storage::Error> {
-        let cell = {
-            let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
-            // Found without a copy of the key: every request asks for caches that exist.
-            let cell = match caches.get_mut(prefix) {
-                Some(cell) => cell,
-                None => caches.entry(prefix.to_string()).or_default(),
-            };
-            if cell.get().is_some_and(|c| c.is_broken()) {
-                *cell = Default::default();
-            }
-            cell.clone()
-        };
+        let cell = self.cell(prefix);
         cell.get_or_try_init(|| Cache::start(self.store.clone(), prefix.to_string()))
             .await
             .cloned()
     }
 
-    /// The cache of `def`'s objects, errors as the API answers them.
+    /// The cell of the cache under `prefix`: made if missing, emptied if its cache broke.
+    fn cell(&self, prefix: &str) -> CacheCell {
+        let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+        // Found without a copy of the key: every request asks for caches that exist.
+        let cell = match caches.get_mut(prefix) {
+            Some(cell) => cell,
+            None => caches.entry(prefix.to_string()).or_default(),
+        };
+        if cell.get().is_some_and(|c| c.is_broken()) {
+            *cell = Default::default();
+        }
+        cell.clone()
+    }
+
+    /// The cache of `def`'s objects, errors as the API answers them. Admission asks for
+    /// several on every request: a running cache is found by the kind's names, without its
+    /// prefix; a broken one is replaced through the prefix's cell, as `get` replaces it.
     pub async fn of(&self, def: &api::ResourceDef) -> Result<Arc<Cache>, crate::error::ApiError> {
-        self.get(&def.key_prefix())
+        let names = NamesOf::of(def);
+        let known = self
+            .by_names
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&names)
+            .cloned();
+        if let Some(cache) = known.filter(|c| !c.is_broken()) {
+            return Ok(cache);
+        }
+        let cell = def.with_key_prefix(|prefix| self.cell(prefix));
+        let cache = cell
+            .get_or_try_init(|| Cache::start(self.store.clone(), def.key_prefix()))
             .await
-            .map_err(|e| crate::error::from_storage(e, crate::registry::object::target(def, "")))
+            .cloned()
+            .map_err(|e| crate::error::from_storage(e, crate::registry::object::target(def, "")))?;
+        self.by_names
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(names, cache.clone());
+        Ok(cache)
     }
 
     /// Watchers of the resource under `prefix` closed for falling behind.

@@ -52,7 +52,7 @@ impl State {
                 .ok_or_else(|| ApiError::Internal(format!("{resource} are not served")))?;
             let cache = server.watch_caches.of(def).await?;
             let changes = cache.changes();
-            caches.push((def.key_prefix(), cache, changes));
+            caches.push((def, cache, changes));
         }
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = current.as_ref()
@@ -64,8 +64,8 @@ impl State {
             return Ok(s.pairs.clone());
         }
         let objects = |i: usize| -> Vec<Value> {
-            let (prefix, cache, _) = &caches[i];
-            let (objects, _) = cache.snapshot(prefix);
+            let (def, cache, _) = &caches[i];
+            let (objects, _) = cache.snapshot(&def.key_prefix());
             objects
                 .iter()
                 .filter_map(|(_, c)| serde_json::from_slice(&c.json).ok())
