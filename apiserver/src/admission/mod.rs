@@ -68,6 +68,8 @@ pub struct State {
     binary_authorization: binary_authorization::State,
     /// Which SCCs RBAC lets users use, per policy.
     scc_grants: scc::Grants,
+    /// Namespaces' SCC allocations, parsed once per state.
+    scc_allocations: scc::Allocations,
     /// The SCCs in the order they are tried.
     sccs: crate::watch::cache::Derived<Vec<crate::registry::security::model::Scc>>,
     /// Namespaces as plugins read them, parsed once per cached state.

@@ -18,7 +18,9 @@ type Parsed = (Arc<Cached>, Arc<Value>);
 
 #[derive(Default)]
 pub struct ParsedNamespaces {
-    parsed: Mutex<HashMap<String, Parsed>>,
+    /// By name, hashed with foldhash: names are the server's own, and SipHash cost more than
+    /// the look-up's work.
+    parsed: Mutex<HashMap<String, Parsed, foldhash::fast::RandomState>>,
 }
 
 impl ParsedNamespaces {

@@ -21,8 +21,9 @@ pub struct Grants {
 /// The answers read from one policy.
 struct Memo {
     policy: Arc<Policy>,
-    /// By user, groups, namespace and SCC (`key`).
-    answers: HashMap<String, bool>,
+    /// By user, groups, namespace and SCC (`key`), hashed with foldhash: the keys are long,
+    /// and SipHash cost more than the rest of the look-up.
+    answers: HashMap<String, bool, foldhash::fast::RandomState>,
 }
 
 impl Grants {
@@ -53,7 +54,7 @@ impl Grants {
             _ => {
                 *memo = Some(Memo {
                     policy: policy.clone(),
-                    answers: HashMap::from([(key, answer)]),
+                    answers: HashMap::from_iter([(key, answer)]),
                 })
             }
         }
@@ -73,8 +74,11 @@ fn key(who: &UserInfo, namespace: &str, scc: &str) -> String {
     let parts = [who.name.as_str(), namespace, scc]
         .into_iter()
         .chain(who.groups.iter().map(String::as_str));
-    let mut key = String::new();
-    key.push_str(&who.groups.len().to_string());
+    let len: usize = parts.clone().map(|p| p.len() + 1).sum();
+    let mut key = String::with_capacity(len + 4);
+    // The count of groups first, so that no two requests' parts run together alike.
+    let groups = who.groups.len().to_string();
+    key.push_str(&groups);
     key.push('\0');
     for part in parts {
         key.push_str(part);

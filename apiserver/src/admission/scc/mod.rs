@@ -21,6 +21,7 @@ mod provider;
 
 use std::sync::Arc;
 
+use api::field::{Field, field_mut, object_field_mut};
 use auth::rbac::{Policy, UserInfo};
 use serde_json::Value;
 
@@ -31,6 +32,7 @@ use crate::error::{ApiError, Target};
 use crate::registry::security::model::Scc;
 pub use grants::Grants;
 use namespace::Allocation;
+pub use namespace::Allocations;
 use provider::Provider;
 
 /// Upstream's name of the plugin.
@@ -107,7 +109,7 @@ pub(crate) async fn evaluate(
     let ns_name = judged.namespace.as_str();
     let namespace = allocation(server, ns_name, read).await?;
     let all = ordered(server).await?;
-    let required = pod["metadata"]["annotations"][REQUIRED_SCC_ANNOTATION]
+    let required = annotation(pod, REQUIRED_SCC_ANNOTATION)
         .as_str()
         .map(str::to_string);
     let sccs: Vec<&Scc> = all
@@ -139,7 +141,7 @@ pub(crate) async fn evaluate(
         provider.apply_defaults(pod);
         let problems = provider.validate(pod);
         if usable && problems.is_empty() {
-            pod["metadata"]["annotations"][SCC_ANNOTATION] = Value::String(scc.name().to_string());
+            annotate(pod, SCC_ANNOTATION, scc.name());
             return Ok(Outcome::Admitted);
         }
         saved.restore(pod);
@@ -171,31 +173,28 @@ pub(crate) async fn evaluate(
 pub struct Judged {
     user: Option<UserInfo>,
     service_account: String,
-    /// None: only the user is judged (a subject review of a template naming no account).
-    account: Option<UserInfo>,
+    /// False: only the user is judged (a subject review of a template naming no account).
+    with_account: bool,
+    /// The service account as a user, made when first asked for: when the user may use the
+    /// SCC that admits the pod, it never is.
+    account: std::sync::OnceLock<UserInfo>,
     namespace: String,
 }
 
 impl Judged {
     pub fn new(user: Option<UserInfo>, pod: &Value, namespace: &str) -> Judged {
-        let service_account = pod["spec"]["serviceAccountName"]
+        let service_account = pod
+            .field("spec")
+            .field("serviceAccountName")
             .as_str()
             .filter(|s| !s.is_empty())
             .unwrap_or("default")
             .to_string();
-        let account = UserInfo {
-            name: format!("system:serviceaccount:{namespace}:{service_account}"),
-            groups: vec![
-                "system:serviceaccounts".into(),
-                format!("system:serviceaccounts:{namespace}"),
-                auth::rbac::AUTHENTICATED.into(),
-            ],
-            ..Default::default()
-        };
         Judged {
             user,
             service_account,
-            account: Some(account),
+            with_account: true,
+            account: Default::default(),
             namespace: namespace.to_string(),
         }
     }
@@ -205,16 +204,35 @@ impl Judged {
         Judged {
             user: Some(user),
             service_account: "default".into(),
-            account: None,
+            with_account: false,
+            account: Default::default(),
             namespace: namespace.to_string(),
         }
     }
 
+    /// The pod's service account, as RBAC and the SCCs' lists name it.
+    fn account(&self) -> &UserInfo {
+        self.account.get_or_init(|| {
+            let (namespace, name) = (self.namespace.as_str(), self.service_account.as_str());
+            // Concatenated: `format!` costs several times as much.
+            UserInfo {
+                name: ["system:serviceaccount:", namespace, ":", name].concat(),
+                groups: vec![
+                    "system:serviceaccounts".into(),
+                    ["system:serviceaccounts:", namespace].concat(),
+                    auth::rbac::AUTHENTICATED.into(),
+                ],
+                ..Default::default()
+            }
+        })
+    }
+
+    /// The user's right first, then the account's.
     fn may_use(&self, policy: &Arc<Policy>, grants: &Grants, scc: &Scc) -> bool {
-        self.user
-            .iter()
-            .chain(self.account.iter())
-            .any(|who| listed(scc, who) || grants.granted(policy, who, &self.namespace, scc.name()))
+        let may = |who: &UserInfo| {
+            listed(scc, who) || grants.granted(policy, who, &self.namespace, scc.name())
+        };
+        self.user.as_ref().is_some_and(may) || (self.with_account && may(self.account()))
     }
 }
 
@@ -237,13 +255,15 @@ fn keep_annotation(
     old: &Value,
     pod: &mut Value,
 ) -> Result<(), ApiError> {
-    let before = &old["metadata"]["annotations"][SCC_ANNOTATION];
-    let after = &pod["metadata"]["annotations"][SCC_ANNOTATION];
+    let before = annotation(old, SCC_ANNOTATION);
+    let after = annotation(pod, SCC_ANNOTATION);
     if before == after {
         return Ok(());
     }
-    if after.is_null() && before.is_string() {
-        pod["metadata"]["annotations"][SCC_ANNOTATION] = before.clone();
+    if after.is_null()
+        && let Some(before) = before.as_str()
+    {
+        annotate(pod, SCC_ANNOTATION, before);
         return Ok(());
     }
     Err(forbidden(
@@ -251,6 +271,22 @@ fn keep_annotation(
         pod,
         format!("{SCC_ANNOTATION} annotation may not be changed"),
     ))
+}
+
+/// The pod's annotation `key` (null when absent), found by scanning field names.
+fn annotation<'a>(pod: &'a Value, key: &str) -> &'a Value {
+    pod.field("metadata").field("annotations").field(key)
+}
+
+/// Sets the pod's annotation `key`, as `pod["metadata"]["annotations"][key] = value` would
+/// without hashing each name on the way.
+fn annotate(pod: &mut Value, key: &str, value: &str) {
+    let annotations = object_field_mut(pod, "metadata")
+        .and_then(|meta| object_field_mut(meta, "annotations"))
+        .and_then(|annotations| field_mut(annotations, key));
+    if let Some(annotation) = annotations {
+        *annotation = Value::String(value.to_string());
+    }
 }
 
 fn forbidden(a: &super::Attributes<'_>, pod: &Value, message: String) -> ApiError {
@@ -297,11 +333,14 @@ async fn allocation(
     server: &ApiServer,
     name: &str,
     read: &RequestNamespace,
-) -> Result<Allocation, ApiError> {
+) -> Result<Arc<Allocation>, ApiError> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     let mut found = read.get(server, name).await?;
     loop {
-        let allocation = found.as_deref().map(Allocation::of).unwrap_or_default();
+        let allocation = found
+            .as_ref()
+            .map(|ns| server.admission.state.scc_allocations.of(name, ns))
+            .unwrap_or_default();
         // Only an incomplete allocation asks the namespace's age.
         if allocation.is_complete()
             || !found.as_deref().is_some_and(created_recently)

@@ -1,6 +1,9 @@
 //! The values a namespace has been allocated for its pods (`openshift.io/sa.scc.*`
 //! annotations, written by the namespace security controller), parsed as upstream parses them.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use api::field::Field;
 use serde_json::Value;
 
@@ -48,6 +51,36 @@ impl Allocation {
     /// Whether the controller has allocated anything yet.
     pub fn is_complete(&self) -> bool {
         self.uids.is_some() && self.mcs.is_some()
+    }
+}
+
+/// Namespaces' allocations parsed once per state: the state is the parsed namespace the
+/// namespace memo shares (`ParsedNamespaces`), the same `Arc` until the namespace changes.
+#[derive(Default)]
+pub struct Allocations(Mutex<HashMap<String, Parsed, foldhash::fast::RandomState>>);
+
+type Parsed = (Arc<Value>, Arc<Allocation>);
+
+/// Namespaces kept, at most: past it the memo starts again (namespaces deleted meanwhile go).
+const MAX: usize = 4096;
+
+impl Allocations {
+    /// The allocation of the namespace `name` in the state `namespace`.
+    pub fn of(&self, name: &str, namespace: &Arc<Value>) -> Arc<Allocation> {
+        if let Ok(memo) = self.0.lock()
+            && let Some((from, allocation)) = memo.get(name)
+            && Arc::ptr_eq(from, namespace)
+        {
+            return allocation.clone();
+        }
+        let allocation = Arc::new(Allocation::of(namespace));
+        if let Ok(mut memo) = self.0.lock() {
+            if memo.len() >= MAX {
+                memo.clear();
+            }
+            memo.insert(name.to_string(), (namespace.clone(), allocation.clone()));
+        }
+        allocation
     }
 }
 
@@ -101,5 +134,20 @@ mod tests {
         );
         assert!(!a.is_complete());
         assert_eq!(block("7/0"), None);
+    }
+
+    #[test]
+    fn an_allocation_is_parsed_once_per_namespace_state() {
+        let memo = Allocations::default();
+        let state = Arc::new(json!({"metadata": {"annotations": {
+            UID_RANGE: "1000680000/10000", MCS: "s0:c26,c15"}}}));
+        let first = memo.of("a", &state);
+        assert!(Arc::ptr_eq(&first, &memo.of("a", &state)));
+        // A new state of the namespace (even an equal one) is parsed again.
+        let changed = Arc::new(json!({"metadata": {"annotations": {MCS: "s0:c1,c2"}}}));
+        let second = memo.of("a", &changed);
+        assert_eq!(second.mcs.as_deref(), Some("s0:c1,c2"));
+        assert_eq!(second.uids, None);
+        assert_eq!(*memo.of("b", &state), *first);
     }
 }

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::fmt::Display;
 
-use api::field::Field;
+use api::field::{Field, field_mut, object_field_mut};
 use serde_json::{Value, json};
 
 use super::namespace::{Allocation, MCS, UID_RANGE};
@@ -76,31 +76,40 @@ impl<'a> Provider<'a> {
         })
     }
 
-    /// The pod with the SCC's defaults filled in.
+    /// The pod with the SCC's defaults filled in. Fields are found by scanning names
+    /// (`api::field`): hashing each key cost more than the defaults themselves.
     pub fn apply_defaults(&self, pod: &mut Value) {
-        let spec = &mut pod["spec"];
-        if !spec["securityContext"].is_object() {
-            spec["securityContext"] = json!({});
-        }
-        let pod_sc = &mut spec["securityContext"];
+        let Some(spec) = field_mut(pod, "spec") else {
+            return;
+        };
+        let Some(pod_sc) = object_field_mut(spec, "securityContext") else {
+            return;
+        };
+        let set = |sc: &mut Value, key: &str, value: Value| {
+            if let Some(field) = field_mut(sc, key) {
+                *field = value;
+            }
+        };
         if let Some(first) = self.fs_groups.first()
-            && pod_sc["fsGroup"].is_null()
+            && pod_sc.field("fsGroup").is_null()
         {
-            pod_sc["fsGroup"] = json!(first.min);
+            set(pod_sc, "fsGroup", json!(first.min));
         }
         if let Some(first) = self.supplemental.first()
-            && pod_sc["supplementalGroups"]
+            && pod_sc
+                .field("supplementalGroups")
                 .as_array()
                 .is_none_or(Vec::is_empty)
         {
-            pod_sc["supplementalGroups"] = json!([first.min]);
+            set(pod_sc, "supplementalGroups", json!([first.min]));
         }
         if let Some(level) = &self.level
-            && pod_sc["seLinuxOptions"]["level"].is_null()
+            && pod_sc.field("seLinuxOptions").field("level").is_null()
+            && let Some(options) = object_field_mut(pod_sc, "seLinuxOptions")
         {
-            pod_sc["seLinuxOptions"]["level"] = json!(level);
+            set(options, "level", json!(level));
         }
-        if pod_sc["seccompProfile"].is_null()
+        if pod_sc.field("seccompProfile").is_null()
             && let Some(first) = self
                 .scc
                 .seccomp_profiles
@@ -109,49 +118,58 @@ impl<'a> Provider<'a> {
                 .find(|p| *p != "*")
             && let Some(profile) = profile_of(first)
         {
-            pod_sc["seccompProfile"] = profile;
+            set(pod_sc, "seccompProfile", profile);
         }
-        let pod_user = pod_sc["runAsUser"].as_i64();
-        let pod_non_root = pod_sc["runAsNonRoot"].as_bool();
-        for list in DEFAULTED_LISTS {
-            let containers = spec.get_mut(list).and_then(Value::as_array_mut);
-            for c in containers.into_iter().flatten() {
+        let pod_user = pod_sc.field("runAsUser").as_i64();
+        let pod_non_root = pod_sc.field("runAsNonRoot").as_bool();
+        let Some(spec) = spec.as_object_mut() else {
+            return;
+        };
+        for (list, containers) in spec.iter_mut() {
+            if !DEFAULTED_LISTS.contains(&list.as_str()) {
+                continue;
+            }
+            for c in containers.as_array_mut().into_iter().flatten() {
                 self.default_container(c, pod_user, pod_non_root);
             }
         }
     }
 
     fn default_container(&self, c: &mut Value, pod_user: Option<i64>, pod_non_root: Option<bool>) {
-        if !c["securityContext"].is_object() {
-            c["securityContext"] = json!({});
-        }
-        let sc = &mut c["securityContext"];
-        let user_set = sc["runAsUser"].is_i64() || pod_user.is_some();
-        let non_root_set = sc["runAsNonRoot"].is_boolean() || pod_non_root.is_some();
+        let Some(sc) = object_field_mut(c, "securityContext") else {
+            return;
+        };
+        let set = |key: &str, value: Value, sc: &mut Value| {
+            if let Some(field) = field_mut(sc, key) {
+                *field = value;
+            }
+        };
+        let user_set = sc.field("runAsUser").is_i64() || pod_user.is_some();
+        let non_root_set = sc.field("runAsNonRoot").is_boolean() || pod_non_root.is_some();
         match (self.scc.run_as_user.kind.as_str(), self.uids) {
             (_, Some(range)) if !user_set => {
-                sc["runAsUser"] = json!(range.min);
+                set("runAsUser", json!(range.min), sc);
                 if range.min > 0 && !non_root_set {
-                    sc["runAsNonRoot"] = json!(true);
+                    set("runAsNonRoot", json!(true), sc);
                 }
             }
             ("MustRunAsNonRoot", _) if !user_set && !non_root_set => {
-                sc["runAsNonRoot"] = json!(true);
+                set("runAsNonRoot", json!(true), sc);
             }
             _ => {}
         }
-        if sc["allowPrivilegeEscalation"].is_null() {
+        if sc.field("allowPrivilegeEscalation").is_null() {
             match (
                 self.scc.default_allow_privilege_escalation,
                 self.scc.allow_privilege_escalation,
             ) {
-                (Some(default), _) => sc["allowPrivilegeEscalation"] = json!(default),
-                (None, Some(false)) => sc["allowPrivilegeEscalation"] = json!(false),
+                (Some(default), _) => set("allowPrivilegeEscalation", json!(default), sc),
+                (None, Some(false)) => set("allowPrivilegeEscalation", json!(false), sc),
                 _ => {}
             }
         }
-        if self.scc.read_only_root_filesystem && sc["readOnlyRootFilesystem"].is_null() {
-            sc["readOnlyRootFilesystem"] = json!(true);
+        if self.scc.read_only_root_filesystem && sc.field("readOnlyRootFilesystem").is_null() {
+            set("readOnlyRootFilesystem", json!(true), sc);
         }
         let drops = self.scc.required_drop_capabilities.as_deref();
         let adds = self.scc.default_add_capabilities.as_deref();
@@ -159,8 +177,9 @@ impl<'a> Provider<'a> {
         if drops.is_empty() && adds.is_empty() {
             return;
         }
-        let dropped: Vec<String> = strings(&sc["capabilities"]["drop"]);
-        let mut add: Vec<String> = strings(&sc["capabilities"]["add"]);
+        let capabilities = sc.field("capabilities");
+        let dropped: Vec<String> = strings(capabilities.field("drop"));
+        let mut add: Vec<String> = strings(capabilities.field("add"));
         for cap in adds {
             if !add.contains(cap) && !dropped.contains(cap) {
                 add.push(cap.clone());
@@ -174,11 +193,17 @@ impl<'a> Provider<'a> {
                 }
             }
         }
+        if add.is_empty() && drop.is_empty() {
+            return;
+        }
+        let Some(capabilities) = object_field_mut(sc, "capabilities") else {
+            return;
+        };
         if !add.is_empty() {
-            sc["capabilities"]["add"] = json!(add);
+            set("add", json!(add), capabilities);
         }
         if !drop.is_empty() {
-            sc["capabilities"]["drop"] = json!(drop);
+            set("drop", json!(drop), capabilities);
         }
     }
 
@@ -393,9 +418,9 @@ pub struct Saved {
 impl Saved {
     pub fn of(pod: &Value) -> Saved {
         let spec = pod.field("spec");
-        let context = |v: &Value| v.get("securityContext").cloned();
+        let context = |v: &Value| v.present("securityContext").cloned();
         Saved {
-            spec: pod.get("spec").is_some(),
+            spec: pod.present("spec").is_some(),
             pod: context(spec),
             containers: DEFAULTED_LISTS.map(|list| {
                 spec.field(list)
