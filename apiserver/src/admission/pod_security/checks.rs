@@ -35,21 +35,27 @@ impl Verdict {
         reasons.join(", ")
     }
 
-    /// `host namespaces (hostNetwork=true), privileged (...)`: each reason with its detail.
+    /// `host namespaces (hostNetwork=true), privileged (...)`: each reason with its detail,
+    /// written into one string (every warned-of pod gets these words).
     pub fn details(&self) -> String {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|v| match v.detail.as_str() {
-                "" => v.reason.clone(),
-                d => format!("{} ({d})", v.reason),
-            })
-            .collect();
-        parts.join(", ")
+        let len = self.0.iter().map(|v| v.reason.len() + v.detail.len() + 5);
+        let mut out = String::with_capacity(len.sum());
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&v.reason);
+            if !v.detail.is_empty() {
+                out.push_str(" (");
+                out.push_str(&v.detail);
+                out.push(')');
+            }
+        }
+        out
     }
 }
 
-type CheckFn = fn(&Value, &Value, Version) -> Option<Violation>;
+type CheckFn = fn(&Pod<'_>, Version) -> Option<Violation>;
 
 /// One check: its ID, the first policy version it applies to, and the baseline check it
 /// replaces at `restricted` (from that version on).
@@ -128,14 +134,55 @@ pub fn evaluate(level: Level, version: Version, meta: &Value, spec: &Value) -> V
         _ => Vec::new(),
     };
     let replaced: Vec<&str> = restricted.iter().filter_map(|c| c.replaces).collect();
+    let pod = Pod::of(meta, spec);
     let violations = BASELINE
         .iter()
         .filter(applies)
         .filter(|c| !replaced.contains(&c.id))
         .chain(restricted)
-        .filter_map(|c| (c.run)(meta, spec, version))
+        .filter_map(|c| (c.run)(&pod, version))
         .collect();
     Verdict(violations)
+}
+
+/// What the checks read of a pod, found once per evaluation: every check visits every
+/// container's security context.
+struct Pod<'a> {
+    meta: &'a Value,
+    spec: &'a Value,
+    /// The pod's `securityContext`.
+    context: &'a Value,
+    containers: Vec<Container<'a>>,
+    windows: bool,
+}
+
+struct Container<'a> {
+    value: &'a Value,
+    /// Its `securityContext`.
+    context: &'a Value,
+}
+
+impl Container<'_> {
+    fn name(&self) -> String {
+        name(self.value)
+    }
+}
+
+impl<'a> Pod<'a> {
+    fn of(meta: &'a Value, spec: &'a Value) -> Pod<'a> {
+        Pod {
+            meta,
+            spec,
+            context: spec.field("securityContext"),
+            containers: containers(spec)
+                .map(|value| Container {
+                    value,
+                    context: value.field("securityContext"),
+                })
+                .collect(),
+            windows: spec.field("os").field("name").as_str() == Some("windows"),
+        }
+    }
 }
 
 // --- helpers, as upstream's words need them ---
@@ -146,22 +193,58 @@ fn pluralize<'a>(singular: &'a str, plural: &'a str, count: usize) -> &'a str {
 
 /// `"a", "b"`.
 fn join_quote<S: AsRef<str>>(items: &[S]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| go_quote(s.as_ref())).collect();
-    quoted.join(", ")
+    let mut out = String::new();
+    push_quoted_list(&mut out, items);
+    out
+}
+
+fn push_quoted_list<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_quoted(out, item.as_ref());
+    }
 }
 
 /// Go's `%q` of a string.
 fn go_quote(s: &str) -> String {
-    format!("{s:?}")
+    let mut out = String::with_capacity(s.len() + 2);
+    push_quoted(&mut out, s);
+    out
+}
+
+/// Appends Go's `%q` of `s`; names made of printable ASCII (nearly all) need no escaping.
+fn push_quoted(out: &mut String, s: &str) {
+    let plain = s
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    if plain {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        use std::fmt::Write;
+        let _ = write!(out, "{s:?}");
+    }
+}
+
+/// `before` `container "a"` (or `containers "a", "b"`) `after`, in one string: the words of
+/// the violations every pod a namespace warns of gets.
+fn containers_in_words(before: &str, names: &[String], after: &str) -> String {
+    let len: usize = names.iter().map(|n| n.len() + 4).sum();
+    let mut out = String::with_capacity(before.len() + len + after.len() + 11);
+    out.push_str(before);
+    out.push_str(pluralize("container", "containers", names.len()));
+    out.push(' ');
+    push_quoted_list(&mut out, names);
+    out.push_str(after);
+    out
 }
 
 /// `container "a"` or `containers "a", "b"`.
 fn containers_named(names: &[String]) -> String {
-    format!(
-        "{} {}",
-        pluralize("container", "containers", names.len()),
-        join_quote(names)
-    )
+    containers_in_words("", names, "")
 }
 
 /// Every container of the pod, as upstream visits them: init, regular, ephemeral. The three
@@ -196,10 +279,6 @@ fn strings(list: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn is_windows(spec: &Value) -> bool {
-    spec.field("os").field("name").as_str() == Some("windows")
-}
-
 fn sorted(set: BTreeSet<String>) -> Vec<String> {
     set.into_iter().collect()
 }
@@ -227,7 +306,7 @@ fn violation(reason: &str, detail: String) -> Option<Violation> {
 
 const APPARMOR_ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
-fn app_armor(meta: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn app_armor(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let allowed_type = |p: &Value| {
         matches!(
             p.field("type").as_str(),
@@ -235,22 +314,23 @@ fn app_armor(meta: &Value, spec: &Value, _: Version) -> Option<Violation> {
         )
     };
     let mut bad_values = BTreeSet::new();
-    let profile = spec.field("securityContext").field("appArmorProfile");
+    let profile = pod.context.field("appArmorProfile");
     let pod_bad = profile.is_object() && !allowed_type(profile);
     if pod_bad {
         bad_values.insert(profile_type(profile));
     }
     let mut bad_containers = Vec::new();
-    for c in containers(spec) {
-        let profile = c.field("securityContext").field("appArmorProfile");
+    for c in pod.containers.iter() {
+        let profile = c.context.field("appArmorProfile");
         if profile.is_object() && !allowed_type(profile) {
-            bad_containers.push(name(c));
+            bad_containers.push(c.name());
             bad_values.insert(profile_type(profile));
         }
     }
     let mut setters = setters(pod_bad, &bad_containers);
     let mut bad_values = sorted(bad_values);
-    let mut annotations: Vec<String> = meta
+    let mut annotations: Vec<String> = pod
+        .meta
         .field("annotations")
         .as_object()
         .into_iter()
@@ -284,21 +364,17 @@ fn app_armor(meta: &Value, spec: &Value, _: Version) -> Option<Violation> {
     )
 }
 
-fn capabilities_baseline(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn capabilities_baseline(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let mut bad_containers = Vec::new();
     let mut capabilities = BTreeSet::new();
-    for c in containers(spec) {
-        let added = strings(
-            c.field("securityContext")
-                .field("capabilities")
-                .field("add"),
-        );
+    for c in pod.containers.iter() {
+        let added = strings(c.context.field("capabilities").field("add"));
         let bad: Vec<&str> = added
             .into_iter()
             .filter(|cap| !DEFAULT_CAPABILITIES.contains(cap))
             .collect();
         if !bad.is_empty() {
-            bad_containers.push(name(c));
+            bad_containers.push(c.name());
             capabilities.extend(bad.into_iter().map(String::from));
         }
     }
@@ -315,10 +391,10 @@ fn capabilities_baseline(_: &Value, spec: &Value, _: Version) -> Option<Violatio
     )
 }
 
-fn host_namespaces(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn host_namespaces(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let shared: Vec<String> = ["hostNetwork", "hostPID", "hostIPC"]
         .into_iter()
-        .filter(|field| spec.field(field) == true)
+        .filter(|field| pod.spec.field(field) == true)
         .map(|field| format!("{field}=true"))
         .collect();
     if shared.is_empty() {
@@ -331,8 +407,8 @@ fn volumes(spec: &Value) -> impl Iterator<Item = &Value> {
     spec.field("volumes").as_array().into_iter().flatten()
 }
 
-fn host_path_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
-    let names: Vec<String> = volumes(spec)
+fn host_path_volumes(pod: &Pod<'_>, _: Version) -> Option<Violation> {
+    let names: Vec<String> = volumes(pod.spec)
         .filter(|v| v.field("hostPath").is_object())
         .map(name)
         .collect();
@@ -349,11 +425,12 @@ fn host_path_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     )
 }
 
-fn host_ports(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn host_ports(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let mut bad_containers = Vec::new();
     let mut ports = BTreeSet::new();
-    for c in containers(spec) {
+    for c in pod.containers.iter() {
         let used: Vec<i64> = c
+            .value
             .field("ports")
             .as_array()
             .into_iter()
@@ -362,7 +439,7 @@ fn host_ports(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
             .filter(|p| *p != 0)
             .collect();
         if !used.is_empty() {
-            bad_containers.push(name(c));
+            bad_containers.push(c.name());
             ports.extend(used.into_iter().map(|p| p.to_string()));
         }
     }
@@ -382,10 +459,12 @@ fn host_ports(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     )
 }
 
-fn privileged(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
-    let bad: Vec<String> = containers(spec)
-        .filter(|c| c.field("securityContext").field("privileged") == true)
-        .map(name)
+fn privileged(pod: &Pod<'_>, _: Version) -> Option<Violation> {
+    let bad: Vec<String> = pod
+        .containers
+        .iter()
+        .filter(|c| c.context.field("privileged") == true)
+        .map(Container::name)
         .collect();
     if bad.is_empty() {
         return None;
@@ -399,14 +478,14 @@ fn privileged(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     )
 }
 
-fn proc_mount(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn proc_mount(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let mut bad_containers = Vec::new();
     let mut types = BTreeSet::new();
-    for c in containers(spec) {
-        if let Some(mount) = c.field("securityContext").field("procMount").as_str()
+    for c in pod.containers.iter() {
+        if let Some(mount) = c.context.field("procMount").as_str()
             && mount != "Default"
         {
-            bad_containers.push(name(c));
+            bad_containers.push(c.name());
             types.insert(mount.to_string());
         }
     }
@@ -423,7 +502,7 @@ fn proc_mount(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     )
 }
 
-fn se_linux_options(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn se_linux_options(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let mut bad_types = BTreeSet::new();
     let (mut set_user, mut set_role) = (false, false);
     let mut valid = |options: &Value| -> bool {
@@ -456,10 +535,12 @@ fn se_linux_options(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
         }
         ok
     };
-    let pod_bad = !valid(spec.field("securityContext").field("seLinuxOptions"));
-    let bad_containers: Vec<String> = containers(spec)
-        .filter(|c| !valid(c.field("securityContext").field("seLinuxOptions")))
-        .map(name)
+    let pod_bad = !valid(pod.context.field("seLinuxOptions"));
+    let bad_containers: Vec<String> = pod
+        .containers
+        .iter()
+        .filter(|c| !valid(c.context.field("seLinuxOptions")))
+        .map(Container::name)
         .collect();
     let setters = setters(pod_bad, &bad_containers);
     if setters.is_empty() {
@@ -510,21 +591,21 @@ fn profile_type(profile: &Value) -> String {
         .to_string()
 }
 
-fn seccomp_baseline(meta: &Value, spec: &Value, version: Version) -> Option<Violation> {
+fn seccomp_baseline(pod: &Pod<'_>, version: Version) -> Option<Violation> {
     if !version.at_least(19) {
-        return seccomp_annotations(meta, spec);
+        return seccomp_annotations(pod);
     }
     let mut bad_values = BTreeSet::new();
-    let profile = spec.field("securityContext").field("seccompProfile");
+    let profile = pod.context.field("seccompProfile");
     let pod_bad = profile.is_object() && !valid_seccomp(profile);
     if pod_bad {
         bad_values.insert(profile_type(profile));
     }
     let mut bad_containers = Vec::new();
-    for c in containers(spec) {
-        let profile = c.field("securityContext").field("seccompProfile");
+    for c in pod.containers.iter() {
+        let profile = c.context.field("seccompProfile");
         if profile.is_object() && !valid_seccomp(profile) {
-            bad_containers.push(name(c));
+            bad_containers.push(c.name());
             bad_values.insert(profile_type(profile));
         }
     }
@@ -543,13 +624,15 @@ fn seccomp_baseline(meta: &Value, spec: &Value, version: Version) -> Option<Viol
 }
 
 /// Before 1.19 seccomp was set by annotations.
-fn seccomp_annotations(meta: &Value, spec: &Value) -> Option<Violation> {
+fn seccomp_annotations(pod: &Pod<'_>) -> Option<Violation> {
     let valid =
         |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
-    let annotations = meta.field("annotations");
+    let annotations = pod.meta.field("annotations");
     let mut forbidden = BTreeSet::new();
     let keys = std::iter::once(SECCOMP_POD_ANNOTATION.to_string()).chain(
-        containers(spec).map(|c| format!("{SECCOMP_CONTAINER_ANNOTATION_PREFIX}{}", name(c))),
+        pod.containers
+            .iter()
+            .map(|c| format!("{SECCOMP_CONTAINER_ANNOTATION_PREFIX}{}", c.name())),
     );
     for key in keys {
         if let Some(v) = annotations.field(&key).as_str()
@@ -588,14 +671,14 @@ const SAFE_SYSCTLS: &[(&str, u32)] = &[
     ("net.ipv4.tcp_wmem", 32),
 ];
 
-fn sysctls(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
+fn sysctls(pod: &Pod<'_>, version: Version) -> Option<Violation> {
     let safe = |name: &str| {
         SAFE_SYSCTLS
             .iter()
             .any(|(s, since)| *s == name && version.at_least(*since))
     };
-    let forbidden: Vec<&str> = spec
-        .field("securityContext")
+    let forbidden: Vec<&str> = pod
+        .context
         .field("sysctls")
         .as_array()
         .into_iter()
@@ -609,13 +692,15 @@ fn sysctls(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
     violation("forbidden sysctls", forbidden.join(", "))
 }
 
-fn windows_host_process(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn windows_host_process(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let host_process = |sc: &Value| sc.field("windowsOptions").field("hostProcess") == true;
-    let bad_containers: Vec<String> = containers(spec)
-        .filter(|c| host_process(c.field("securityContext")))
-        .map(name)
+    let bad_containers: Vec<String> = pod
+        .containers
+        .iter()
+        .filter(|c| host_process(c.context))
+        .map(Container::name)
         .collect();
-    let setters = setters(host_process(spec.field("securityContext")), &bad_containers);
+    let setters = setters(host_process(pod.context), &bad_containers);
     if setters.is_empty() {
         return None;
     }
@@ -630,57 +715,61 @@ fn windows_host_process(_: &Value, spec: &Value, _: Version) -> Option<Violation
 
 // --- restricted ---
 
-fn allow_privilege_escalation(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
+fn allow_privilege_escalation(pod: &Pod<'_>, version: Version) -> Option<Violation> {
     // From 1.25 Windows pods are exempt (the field means nothing there).
-    if version.at_least(25) && is_windows(spec) {
+    if version.at_least(25) && pod.windows {
         return None;
     }
-    let bad: Vec<String> = containers(spec)
-        .filter(|c| c.field("securityContext").field("allowPrivilegeEscalation") != false)
-        .map(name)
+    let bad: Vec<String> = pod
+        .containers
+        .iter()
+        .filter(|c| c.context.field("allowPrivilegeEscalation") != false)
+        .map(Container::name)
         .collect();
     if bad.is_empty() {
         return None;
     }
     violation(
         "allowPrivilegeEscalation != false",
-        format!(
-            "{} must set securityContext.allowPrivilegeEscalation=false",
-            containers_named(&bad)
+        containers_in_words(
+            "",
+            &bad,
+            " must set securityContext.allowPrivilegeEscalation=false",
         ),
     )
 }
 
-fn capabilities_restricted(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
-    if version.at_least(25) && is_windows(spec) {
+fn capabilities_restricted(pod: &Pod<'_>, version: Version) -> Option<Violation> {
+    if version.at_least(25) && pod.windows {
         return None;
     }
     let mut missing_drop_all = Vec::new();
     let mut adding_forbidden = Vec::new();
     let mut forbidden = BTreeSet::new();
-    for c in containers(spec) {
-        let capabilities = c.field("securityContext").field("capabilities");
+    for c in pod.containers.iter() {
+        let capabilities = c.context.field("capabilities");
         if !capabilities.is_object() {
-            missing_drop_all.push(name(c));
+            missing_drop_all.push(c.name());
             continue;
         }
         if !strings(capabilities.field("drop")).contains(&"ALL") {
-            missing_drop_all.push(name(c));
+            missing_drop_all.push(c.name());
         }
         let bad: Vec<&str> = strings(capabilities.field("add"))
             .into_iter()
             .filter(|cap| *cap != "NET_BIND_SERVICE")
             .collect();
         if !bad.is_empty() {
-            adding_forbidden.push(name(c));
+            adding_forbidden.push(c.name());
             forbidden.extend(bad.into_iter().map(String::from));
         }
     }
     let mut details = Vec::new();
     if !missing_drop_all.is_empty() {
-        details.push(format!(
-            "{} must set securityContext.capabilities.drop=[\"ALL\"]",
-            containers_named(&missing_drop_all)
+        details.push(containers_in_words(
+            "",
+            &missing_drop_all,
+            " must set securityContext.capabilities.drop=[\"ALL\"]",
         ));
     }
     if !adding_forbidden.is_empty() {
@@ -721,10 +810,10 @@ const RESTRICTED_VOLUMES: &[&str] = &[
     "storageos",
 ];
 
-fn restricted_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn restricted_volumes(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let mut bad = Vec::new();
     let mut types = BTreeSet::new();
-    for volume in volumes(spec) {
+    for volume in volumes(pod.spec) {
         if RESTRICTED_ALLOWED_VOLUMES
             .iter()
             .any(|k| volume.field(k).is_object())
@@ -759,17 +848,17 @@ fn restricted_volumes(_: &Value, spec: &Value, _: Version) -> Option<Violation> 
     )
 }
 
-fn run_as_non_root(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
-    let pod = spec.field("securityContext").field("runAsNonRoot");
-    let pod_false = pod == false;
-    let pod_true = pod == true;
+fn run_as_non_root(pod: &Pod<'_>, _: Version) -> Option<Violation> {
+    let pod_setting = pod.context.field("runAsNonRoot");
+    let pod_false = pod_setting == false;
+    let pod_true = pod_setting == true;
     let mut explicitly_bad = Vec::new();
     let mut implicitly_bad = Vec::new();
-    for c in containers(spec) {
-        match c.field("securityContext").field("runAsNonRoot").as_bool() {
-            Some(false) => explicitly_bad.push(name(c)),
+    for c in pod.containers.iter() {
+        match c.context.field("runAsNonRoot").as_bool() {
+            Some(false) => explicitly_bad.push(c.name()),
             Some(true) => {}
-            None if !pod_true => implicitly_bad.push(name(c)),
+            None if !pod_true => implicitly_bad.push(c.name()),
             None => {}
         }
     }
@@ -788,20 +877,23 @@ fn run_as_non_root(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     }
     violation(
         "runAsNonRoot != true",
-        format!(
-            "pod or {} must set securityContext.runAsNonRoot=true",
-            containers_named(&implicitly_bad)
+        containers_in_words(
+            "pod or ",
+            &implicitly_bad,
+            " must set securityContext.runAsNonRoot=true",
         ),
     )
 }
 
-fn run_as_user(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
+fn run_as_user(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let root = |sc: &Value| sc.field("runAsUser").as_i64() == Some(0);
-    let bad: Vec<String> = containers(spec)
-        .filter(|c| root(c.field("securityContext")))
-        .map(name)
+    let bad: Vec<String> = pod
+        .containers
+        .iter()
+        .filter(|c| root(c.context))
+        .map(Container::name)
         .collect();
-    let setters = setters(root(spec.field("securityContext")), &bad);
+    let setters = setters(root(pod.context), &bad);
     if setters.is_empty() {
         return None;
     }
@@ -811,12 +903,12 @@ fn run_as_user(_: &Value, spec: &Value, _: Version) -> Option<Violation> {
     )
 }
 
-fn seccomp_restricted(_: &Value, spec: &Value, version: Version) -> Option<Violation> {
-    if version.at_least(25) && is_windows(spec) {
+fn seccomp_restricted(pod: &Pod<'_>, version: Version) -> Option<Violation> {
+    if version.at_least(25) && pod.windows {
         return None;
     }
     let mut bad_values = BTreeSet::new();
-    let profile = spec.field("securityContext").field("seccompProfile");
+    let profile = pod.context.field("seccompProfile");
     let pod_bad = profile.is_object() && !valid_seccomp(profile);
     let pod_set = profile.is_object() && !pod_bad;
     if pod_bad {
@@ -824,15 +916,15 @@ fn seccomp_restricted(_: &Value, spec: &Value, version: Version) -> Option<Viola
     }
     let mut explicitly_bad = Vec::new();
     let mut implicitly_bad = Vec::new();
-    for c in containers(spec) {
-        let profile = c.field("securityContext").field("seccompProfile");
+    for c in pod.containers.iter() {
+        let profile = c.context.field("seccompProfile");
         if profile.is_object() {
             if !valid_seccomp(profile) {
-                explicitly_bad.push(name(c));
+                explicitly_bad.push(c.name());
                 bad_values.insert(profile_type(profile));
             }
         } else if !pod_set {
-            implicitly_bad.push(name(c));
+            implicitly_bad.push(c.name());
         }
     }
     let setters = setters(pod_bad, &explicitly_bad);
@@ -851,9 +943,10 @@ fn seccomp_restricted(_: &Value, spec: &Value, version: Version) -> Option<Viola
     }
     violation(
         "seccompProfile",
-        format!(
-            "pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
-            containers_named(&implicitly_bad)
+        containers_in_words(
+            "pod or ",
+            &implicitly_bad,
+            " must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
         ),
     )
 }

@@ -24,6 +24,7 @@ mod tests;
 
 use std::sync::Arc;
 
+use api::field::Field;
 use serde_json::Value;
 
 pub use checks::{Verdict, Violation, evaluate};
@@ -87,10 +88,10 @@ pub async fn check(
     };
     let labels = namespace
         .as_deref()
-        .map_or(&Value::Null, |n| &n["metadata"]["labels"]);
+        .map_or(&Value::Null, |n| n.field("metadata").field("labels"));
     let (policy, errors) = Policy::from_labels(labels, config.defaults);
     let (meta, spec) = match pod {
-        true => (&obj["metadata"], &obj["spec"]),
+        true => (obj.field("metadata"), obj.field("spec")),
         false => match template_of(a, obj) {
             Some(found) => found,
             None => return Ok(Admitted::default()),
@@ -168,10 +169,15 @@ pub async fn check(
             Some(details) if policy.warn == policy.audit => details,
             _ => warn.details(),
         };
-        admitted.warnings.push(format!(
-            "would violate PodSecurity {:?}: {details}",
-            policy.warn.to_string(),
-        ));
+        admitted.warnings.push(
+            [
+                "would violate PodSecurity \"",
+                &policy.warn.to_string(),
+                "\": ",
+                &details,
+            ]
+            .concat(),
+        );
         metrics.evaluation(false, policy.warn, Mode::Warn, a);
     }
     Ok(admitted)
