@@ -322,48 +322,43 @@ pub fn cannot_handle(kind: &str, version: &str, error: &str) -> ApiError {
     ))
 }
 
-/// Appends `text` quoted as a JSON string, byte for byte as serde_json quotes it. Warnings
-/// quote names throughout (Pod Security's words), and the serializer copies the text between
-/// every two escapes apart; one pass that pushes each byte costs a third of that.
-fn push_json_quoted(out: &mut Vec<u8>, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    for b in text.bytes() {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            0..0x20 => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]),
-            _ => out.push(b),
-        }
-    }
-    out.push(b'"');
-}
-
 /// Adds one `Warning` header per message, as upstream (`299 - "message"`).
 pub fn warn(mut response: Response, warnings: &[String]) -> Response {
     for w in warnings {
-        // The text quoted as a JSON string, written once into the header's own bytes (a
-        // string always serializes).
-        let mut text = Vec::with_capacity(w.len() + 32);
-        text.extend_from_slice(b"299 - ");
-        push_json_quoted(&mut text, w);
-        if let Ok(value) = HeaderValue::from_maybe_shared(bytes::Bytes::from(text)) {
+        if let Some(value) = warning_header(w) {
             response.headers_mut().append("warning", value);
         }
     }
     response
+}
+
+/// Warning headers rendered, by their text, at most `RENDERED_MAX`: the pods of one workload
+/// draw the same warnings (Pod Security's), and quoting a long warning cost more than the
+/// rest of answering.
+static RENDERED: std::sync::LazyLock<
+    std::sync::Mutex<HashMap<String, HeaderValue, foldhash::fast::RandomState>>,
+> = std::sync::LazyLock::new(Default::default);
+const RENDERED_MAX: usize = 1024;
+
+/// `299 - "text"`, the text quoted as a JSON string; None if it cannot be a header.
+fn warning_header(text: &str) -> Option<HeaderValue> {
+    if let Ok(rendered) = RENDERED.lock()
+        && let Some(value) = rendered.get(text)
+    {
+        return Some(value.clone());
+    }
+    let mut header = Vec::with_capacity(text.len() + 32);
+    header.extend_from_slice(b"299 - ");
+    // A string always serializes.
+    serde_json::to_writer(&mut header, text).ok()?;
+    let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(header)).ok()?;
+    if let Ok(mut rendered) = RENDERED.lock() {
+        if rendered.len() >= RENDERED_MAX {
+            rendered.clear();
+        }
+        rendered.insert(text.to_string(), value.clone());
+    }
+    Some(value)
 }
 
 #[cfg(test)]
@@ -371,29 +366,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn warnings_are_quoted_as_serde_json_quotes() {
-        let all_controls: String = (0u8..0x20).map(char::from).collect();
-        for text in [
-            "",
-            "plain",
-            r#"would violate PodSecurity "restricted:latest": container "app""#,
-            r"back\slash",
-            "tab\tnew\nline\r\u{7f}",
-            "ünïcødé ✓",
-            &all_controls,
-        ] {
-            let mut ours = Vec::new();
-            push_json_quoted(&mut ours, text);
-            assert_eq!(
-                String::from_utf8(ours).unwrap(),
-                serde_json::to_string(text).unwrap()
-            );
-        }
-    }
-
     fn def(group: &str, plural: &str) -> ResourceDef {
         *api::Scheme::builtin().lookup(group, "v1", plural).unwrap()
+    }
+
+    #[test]
+    fn warning_headers_quote_their_text_and_repeat_alike() {
+        let text = "would violate PodSecurity \"restricted:latest\": a\tb";
+        let first = warning_header(text).unwrap();
+        assert_eq!(
+            first.to_str().unwrap(),
+            r#"299 - "would violate PodSecurity \"restricted:latest\": a\tb""#
+        );
+        assert_eq!(warning_header(text), Some(first));
+        // A text that cannot be a header value (a control character JSON leaves as it is).
+        assert_eq!(warning_header("del \u{7f}"), None);
     }
 
     #[test]
