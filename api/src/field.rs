@@ -49,6 +49,14 @@ pub fn field_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Value> {
     map.values_mut().nth(at)
 }
 
+/// `value[key] = new`, the field found as `field_mut` finds it; nothing when the value is
+/// neither an object nor null.
+pub fn set_field(value: &mut Value, key: &str, new: Value) {
+    if let Some(field) = field_mut(value, key) {
+        *field = new;
+    }
+}
+
 /// `field_mut`, made an empty object when it is not an object (as a default's parent is).
 pub fn object_field_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Value> {
     let field = field_mut(value, key)?;
@@ -60,7 +68,7 @@ pub fn object_field_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut V
 
 #[cfg(test)]
 mod tests {
-    use super::{Field, field_mut, object_field_mut};
+    use super::{Field, field_mut, object_field_mut, set_field};
     use serde_json::json;
 
     #[test]
@@ -75,7 +83,7 @@ mod tests {
             let parent = field_mut(&mut by_scan, path[0]).unwrap();
             *field_mut(parent, path[1]).unwrap() = json!(v);
         }
-        *field_mut(&mut by_scan, "new").unwrap() = json!(5);
+        set_field(&mut by_scan, "new", json!(5));
         assert_eq!(by_scan, by_index);
         // Key order too: new keys go last, as indexing puts them.
         let keys =

@@ -455,7 +455,8 @@ pub struct WatchCaches {
 }
 
 /// A kind's group and plural by the address and length of their text: equal keys hold equal
-/// text (a kind's names live as long as the server), so a look-up hashes four words.
+/// text (a kind's names live as long as the server), so a look-up hashes four words. Custom
+/// kinds' names are interned (`api::intern`), so redefining a kind adds no key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct NamesOf([usize; 4]);
 

@@ -21,7 +21,7 @@ mod provider;
 
 use std::sync::Arc;
 
-use api::field::{Field, field_mut, object_field_mut};
+use api::field::{Field, object_field_mut, set_field};
 use auth::rbac::{Policy, UserInfo};
 use serde_json::Value;
 
@@ -281,11 +281,10 @@ fn annotation<'a>(pod: &'a Value, key: &str) -> &'a Value {
 /// Sets the pod's annotation `key`, as `pod["metadata"]["annotations"][key] = value` would
 /// without hashing each name on the way.
 fn annotate(pod: &mut Value, key: &str, value: &str) {
-    let annotations = object_field_mut(pod, "metadata")
-        .and_then(|meta| object_field_mut(meta, "annotations"))
-        .and_then(|annotations| field_mut(annotations, key));
-    if let Some(annotation) = annotations {
-        *annotation = Value::String(value.to_string());
+    let annotations =
+        object_field_mut(pod, "metadata").and_then(|meta| object_field_mut(meta, "annotations"));
+    if let Some(annotations) = annotations {
+        set_field(annotations, key, Value::String(value.to_string()));
     }
 }
 

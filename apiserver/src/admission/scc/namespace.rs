@@ -1,11 +1,12 @@
 //! The values a namespace has been allocated for its pods (`openshift.io/sa.scc.*`
 //! annotations, written by the namespace security controller), parsed as upstream parses them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use api::field::Field;
 use serde_json::Value;
+
+use crate::admission::parsed_namespaces::PerNamespaceState;
 
 use crate::registry::security::model::IdRange;
 
@@ -57,30 +58,14 @@ impl Allocation {
 /// Namespaces' allocations parsed once per state: the state is the parsed namespace the
 /// namespace memo shares (`ParsedNamespaces`), the same `Arc` until the namespace changes.
 #[derive(Default)]
-pub struct Allocations(Mutex<HashMap<String, Parsed, foldhash::fast::RandomState>>);
-
-type Parsed = (Arc<Value>, Arc<Allocation>);
-
-/// Namespaces kept, at most: past it the memo starts again (namespaces deleted meanwhile go).
-const MAX: usize = 4096;
+pub struct Allocations(PerNamespaceState<Value, Allocation>);
 
 impl Allocations {
     /// The allocation of the namespace `name` in the state `namespace`.
     pub fn of(&self, name: &str, namespace: &Arc<Value>) -> Arc<Allocation> {
-        if let Ok(memo) = self.0.lock()
-            && let Some((from, allocation)) = memo.get(name)
-            && Arc::ptr_eq(from, namespace)
-        {
-            return allocation.clone();
-        }
-        let allocation = Arc::new(Allocation::of(namespace));
-        if let Ok(mut memo) = self.0.lock() {
-            if memo.len() >= MAX {
-                memo.clear();
-            }
-            memo.insert(name.to_string(), (namespace.clone(), allocation.clone()));
-        }
-        allocation
+        self.0
+            .get_or_derive(name, namespace, |ns| Some(Allocation::of(ns)))
+            .unwrap_or_default()
     }
 }
 

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::fmt::Display;
 
-use api::field::{Field, field_mut, object_field_mut};
+use api::field::{Field, field_mut, object_field_mut, set_field};
 use serde_json::{Value, json};
 
 use super::namespace::{Allocation, MCS, UID_RANGE};
@@ -85,15 +85,10 @@ impl<'a> Provider<'a> {
         let Some(pod_sc) = object_field_mut(spec, "securityContext") else {
             return;
         };
-        let set = |sc: &mut Value, key: &str, value: Value| {
-            if let Some(field) = field_mut(sc, key) {
-                *field = value;
-            }
-        };
         if let Some(first) = self.fs_groups.first()
             && pod_sc.field("fsGroup").is_null()
         {
-            set(pod_sc, "fsGroup", json!(first.min));
+            set_field(pod_sc, "fsGroup", json!(first.min));
         }
         if let Some(first) = self.supplemental.first()
             && pod_sc
@@ -101,13 +96,13 @@ impl<'a> Provider<'a> {
                 .as_array()
                 .is_none_or(Vec::is_empty)
         {
-            set(pod_sc, "supplementalGroups", json!([first.min]));
+            set_field(pod_sc, "supplementalGroups", json!([first.min]));
         }
         if let Some(level) = &self.level
             && pod_sc.field("seLinuxOptions").field("level").is_null()
             && let Some(options) = object_field_mut(pod_sc, "seLinuxOptions")
         {
-            set(options, "level", json!(level));
+            set_field(options, "level", json!(level));
         }
         if pod_sc.field("seccompProfile").is_null()
             && let Some(first) = self
@@ -118,7 +113,7 @@ impl<'a> Provider<'a> {
                 .find(|p| *p != "*")
             && let Some(profile) = profile_of(first)
         {
-            set(pod_sc, "seccompProfile", profile);
+            set_field(pod_sc, "seccompProfile", profile);
         }
         let pod_user = pod_sc.field("runAsUser").as_i64();
         let pod_non_root = pod_sc.field("runAsNonRoot").as_bool();
@@ -139,22 +134,17 @@ impl<'a> Provider<'a> {
         let Some(sc) = object_field_mut(c, "securityContext") else {
             return;
         };
-        let set = |key: &str, value: Value, sc: &mut Value| {
-            if let Some(field) = field_mut(sc, key) {
-                *field = value;
-            }
-        };
         let user_set = sc.field("runAsUser").is_i64() || pod_user.is_some();
         let non_root_set = sc.field("runAsNonRoot").is_boolean() || pod_non_root.is_some();
         match (self.scc.run_as_user.kind.as_str(), self.uids) {
             (_, Some(range)) if !user_set => {
-                set("runAsUser", json!(range.min), sc);
+                set_field(sc, "runAsUser", json!(range.min));
                 if range.min > 0 && !non_root_set {
-                    set("runAsNonRoot", json!(true), sc);
+                    set_field(sc, "runAsNonRoot", json!(true));
                 }
             }
             ("MustRunAsNonRoot", _) if !user_set && !non_root_set => {
-                set("runAsNonRoot", json!(true), sc);
+                set_field(sc, "runAsNonRoot", json!(true));
             }
             _ => {}
         }
@@ -163,13 +153,13 @@ impl<'a> Provider<'a> {
                 self.scc.default_allow_privilege_escalation,
                 self.scc.allow_privilege_escalation,
             ) {
-                (Some(default), _) => set("allowPrivilegeEscalation", json!(default), sc),
-                (None, Some(false)) => set("allowPrivilegeEscalation", json!(false), sc),
+                (Some(default), _) => set_field(sc, "allowPrivilegeEscalation", json!(default)),
+                (None, Some(false)) => set_field(sc, "allowPrivilegeEscalation", json!(false)),
                 _ => {}
             }
         }
         if self.scc.read_only_root_filesystem && sc.field("readOnlyRootFilesystem").is_null() {
-            set("readOnlyRootFilesystem", json!(true), sc);
+            set_field(sc, "readOnlyRootFilesystem", json!(true));
         }
         let drops = self.scc.required_drop_capabilities.as_deref();
         let adds = self.scc.default_add_capabilities.as_deref();
@@ -200,10 +190,10 @@ impl<'a> Provider<'a> {
             return;
         };
         if !add.is_empty() {
-            set("add", json!(add), capabilities);
+            set_field(capabilities, "add", json!(add));
         }
         if !drop.is_empty() {
-            set("drop", json!(drop), capabilities);
+            set_field(capabilities, "drop", json!(drop));
         }
     }
 
