@@ -5,6 +5,8 @@
 //! create revision says so: revisions stay far below 2^63), so records of the first format,
 //! never compressed, read as they are. The journal keeps values as they are.
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 
 use crate::types::{Event, EventKind, KeyValue};
@@ -110,6 +112,40 @@ fn compressed(value: &[u8], packing: Packing) -> Option<Vec<u8>> {
     (e.buf.len() <= value.len() - value.len() / 8).then_some(e.buf)
 }
 
+/// Values as stored, each buffer compressed once per batch of records: a write's
+/// latest-value record and its log event hold the same buffer, and an update's previous
+/// value is often the batch's own earlier write. Buffers are told apart by address and
+/// length, so the values must outlive the packer (the batch holds them while it is written).
+pub(crate) struct Packer {
+    packing: Packing,
+    done: HashMap<(usize, usize), Option<Vec<u8>>>,
+}
+
+impl Packer {
+    pub(crate) fn new(packing: Packing) -> Packer {
+        Packer {
+            packing,
+            done: HashMap::new(),
+        }
+    }
+
+    /// `value` as stored (compressed, or as it is) and whether it is compressed.
+    fn pack<'a>(&'a mut self, value: &'a Bytes) -> (&'a [u8], bool) {
+        if self.packing != Packing::Compress || value.len() < COMPRESS_FROM {
+            return (value, false);
+        }
+        let packing = self.packing;
+        let packed = self
+            .done
+            .entry((value.as_ptr() as usize, value.len()))
+            .or_insert_with(|| compressed(value, packing));
+        match packed {
+            Some(p) => (p, true),
+            None => (value, false),
+        }
+    }
+}
+
 fn decompressed(raw: &[u8]) -> DecodeResult<Bytes> {
     let mut d = Decoder::new(raw);
     let len = d.u32()? as usize;
@@ -133,15 +169,15 @@ fn unpack(create_revision: u64, value: &[u8]) -> DecodeResult<(u64, Bytes)> {
     }
 }
 
-/// The latest-value table's record: revisions, version and value of one live key.
-pub(crate) fn encode_kv(kv: &KeyValue) -> Vec<u8> {
-    encode_kv_as(kv, Packing::Compress)
+#[cfg(test)]
+pub(crate) fn encode_kv_as(kv: &KeyValue, packing: Packing) -> Vec<u8> {
+    encode_kv(kv, &mut Packer::new(packing))
 }
 
-pub(crate) fn encode_kv_as(kv: &KeyValue, packing: Packing) -> Vec<u8> {
-    let packed = compressed(&kv.value, packing);
-    let flag = if packed.is_some() { COMPRESSED } else { 0 };
-    let value = packed.as_deref().unwrap_or(&kv.value);
+/// The latest-value table's record: revisions, version and value of one live key.
+pub(crate) fn encode_kv(kv: &KeyValue, packer: &mut Packer) -> Vec<u8> {
+    let (value, packed) = packer.pack(&kv.value);
+    let flag = if packed { COMPRESSED } else { 0 };
     let mut e = Encoder {
         buf: Vec::with_capacity(24 + value.len()),
     };
@@ -170,13 +206,13 @@ pub(crate) fn decode_kv(key: &str, raw: &[u8]) -> DecodeResult<KeyValue> {
 const PUT: u8 = 1;
 const DELETE: u8 = 2;
 
-fn encode_kv_fields(e: &mut Encoder, kv: &KeyValue, packing: Packing) {
-    let packed = compressed(&kv.value, packing);
-    let flag = if packed.is_some() { COMPRESSED } else { 0 };
+fn encode_kv_fields(e: &mut Encoder, kv: &KeyValue, packer: &mut Packer) {
+    let (value, packed) = packer.pack(&kv.value);
+    let flag = if packed { COMPRESSED } else { 0 };
     e.u64(kv.create_revision | flag)
         .u64(kv.mod_revision)
         .u64(kv.version)
-        .bytes(packed.as_deref().unwrap_or(&kv.value));
+        .bytes(value);
 }
 
 fn decode_kv_fields(d: &mut Decoder<'_>, key: &str) -> DecodeResult<KeyValue> {
@@ -193,19 +229,20 @@ fn decode_kv_fields(d: &mut Decoder<'_>, key: &str) -> DecodeResult<KeyValue> {
     })
 }
 
-/// The revision log's record: one event with its previous value, so that a watch replays
-/// history (and a historical read reconstructs old state) from the log alone.
-pub(crate) fn encode_event(ev: &Event) -> Vec<u8> {
-    encode_event_as(ev, Packing::Compress)
+#[cfg(test)]
+pub(crate) fn encode_event_as(ev: &Event, packing: Packing) -> Vec<u8> {
+    encode_event(ev, &mut Packer::new(packing))
 }
 
-pub(crate) fn encode_event_as(ev: &Event, packing: Packing) -> Vec<u8> {
+/// The revision log's record: one event with its previous value, so that a watch replays
+/// history (and a historical read reconstructs old state) from the log alone.
+pub(crate) fn encode_event(ev: &Event, packer: &mut Packer) -> Vec<u8> {
     let mut e = Encoder::default();
     e.bytes(ev.kv.key.as_bytes());
     match ev.kind {
         EventKind::Put => {
             e.u8(PUT);
-            encode_kv_fields(&mut e, &ev.kv, packing);
+            encode_kv_fields(&mut e, &ev.kv, packer);
         }
         EventKind::Delete => {
             e.u8(DELETE).u64(ev.kv.mod_revision);
@@ -214,7 +251,7 @@ pub(crate) fn encode_event_as(ev: &Event, packing: Packing) -> Vec<u8> {
     match &ev.prev {
         Some(prev) => {
             e.u8(1);
-            encode_kv_fields(&mut e, prev, packing);
+            encode_kv_fields(&mut e, prev, packer);
         }
         None => {
             e.u8(0);
@@ -274,7 +311,10 @@ mod tests {
             kv: kv("/a", 5, b"new"),
             prev: Some(kv("/a", 4, b"old")),
         };
-        assert_eq!(decode_event(&encode_event(&put)), Ok(put.clone()));
+        assert_eq!(
+            decode_event(&encode_event_as(&put, Packing::Compress)),
+            Ok(put.clone())
+        );
         let mut gone = kv("/a", 6, b"");
         gone.create_revision = 0;
         gone.version = 0;
@@ -283,10 +323,19 @@ mod tests {
             kv: gone,
             prev: Some(kv("/a", 5, b"new")),
         };
-        assert_eq!(decode_event(&encode_event(&del)), Ok(del.clone()));
-        assert_eq!(event_key(&encode_event(&del)), Ok(&b"/a"[..]));
+        assert_eq!(
+            decode_event(&encode_event_as(&del, Packing::Compress)),
+            Ok(del.clone())
+        );
+        assert_eq!(
+            event_key(&encode_event_as(&del, Packing::Compress)),
+            Ok(&b"/a"[..])
+        );
         let stored = kv("/b", 9, b"v");
-        assert_eq!(decode_kv("/b", &encode_kv(&stored)), Ok(stored));
+        assert_eq!(
+            decode_kv("/b", &encode_kv_as(&stored, Packing::Compress)),
+            Ok(stored)
+        );
     }
 
     /// Values worth it are compressed in both tables; records of the first format (never
@@ -297,14 +346,17 @@ mod tests {
             value: Bytes::from(format!("{{\"data\":\"{}\"}}", "x".repeat(1024))),
             ..kv("/big", 7, b"")
         };
-        let packed = encode_kv(&big);
+        let packed = encode_kv_as(&big, Packing::Compress);
         assert!(packed.len() < 200, "{} bytes", packed.len());
         assert_eq!(decode_kv("/big", &packed), Ok(big.clone()));
         let plain = encode_kv_as(&big, Packing::AsIs);
         assert_eq!(plain.len(), 24 + big.value.len());
         assert_eq!(decode_kv("/big", &plain), Ok(big.clone()));
         let small = kv("/s", 3, b"short");
-        assert_eq!(encode_kv(&small), encode_kv_as(&small, Packing::AsIs));
+        assert_eq!(
+            encode_kv_as(&small, Packing::Compress),
+            encode_kv_as(&small, Packing::AsIs)
+        );
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let noise: Vec<u8> = (0..512)
             .map(|_| {
@@ -318,13 +370,16 @@ mod tests {
             value: Bytes::from(noise),
             ..kv("/n", 4, b"")
         };
-        assert_eq!(encode_kv(&noisy), encode_kv_as(&noisy, Packing::AsIs));
+        assert_eq!(
+            encode_kv_as(&noisy, Packing::Compress),
+            encode_kv_as(&noisy, Packing::AsIs)
+        );
         let update = Event {
             kind: EventKind::Put,
             kv: big.clone(),
             prev: Some(big.clone()),
         };
-        let packed = encode_event(&update);
+        let packed = encode_event_as(&update, Packing::Compress);
         let plain = encode_event_as(&update, Packing::AsIs);
         assert!(packed.len() * 4 < plain.len());
         assert_eq!(decode_event(&packed), Ok(update.clone()));
@@ -337,7 +392,7 @@ mod tests {
             value: Bytes::from("x".repeat(4096)),
             ..kv("/big", 7, b"")
         };
-        let packed = encode_kv(&big);
+        let packed = encode_kv_as(&big, Packing::Compress);
         for cut in 24..packed.len() {
             assert!(decode_kv("/big", &packed[..cut]).is_err(), "cut at {cut}");
         }
@@ -353,13 +408,47 @@ mod tests {
 
     #[test]
     fn truncated_input_is_an_error_not_a_panic() {
-        let raw = encode_event(&Event {
-            kind: EventKind::Put,
-            kv: kv("/a", 5, b"x"),
-            prev: None,
-        });
+        let raw = encode_event_as(
+            &Event {
+                kind: EventKind::Put,
+                kv: kv("/a", 5, b"x"),
+                prev: None,
+            },
+            Packing::Compress,
+        );
         for cut in 0..raw.len() {
             assert!(decode_event(&raw[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_value_shared_by_records_of_one_batch_is_compressed_once() {
+        let value = Bytes::from("{\"kind\":\"Pod\"}".repeat(40));
+        let written = KeyValue {
+            key: "/a".into(),
+            value: value.clone(),
+            create_revision: 4,
+            mod_revision: 5,
+            version: 2,
+        };
+        let before = KeyValue {
+            value: Bytes::from("{\"kind\":\"Pod\",\"v\":1}".repeat(40)),
+            mod_revision: 4,
+            version: 1,
+            ..written.clone()
+        };
+        let update = Event {
+            kind: EventKind::Put,
+            kv: written.clone(),
+            prev: Some(before.clone()),
+        };
+        let mut packer = Packer::new(Packing::Compress);
+        let latest = encode_kv(&written, &mut packer);
+        let logged = encode_event(&update, &mut packer);
+        // One compression for the new value (shared), one for the previous one.
+        assert_eq!(packer.done.len(), 2);
+        assert_eq!(latest, encode_kv_as(&written, Packing::Compress));
+        assert_eq!(logged, encode_event_as(&update, Packing::Compress));
+        assert_eq!(decode_event(&logged), Ok(update));
     }
 }

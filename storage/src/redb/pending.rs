@@ -143,16 +143,17 @@ impl Pending {
         kv: &mut KvTable<'_>,
         log: &mut LogTable<'_>,
     ) -> Result<(), redb::StorageError> {
+        let mut packer = codec::Packer::new(codec::Packing::Compress);
         for (key, value) in &self.kv {
             match value {
                 Some(v) => kv
-                    .insert(key.as_str(), codec::encode_kv(v).as_slice())
+                    .insert(key.as_str(), codec::encode_kv(v, &mut packer).as_slice())
                     .map(drop)?,
                 None => kv.remove(key.as_str()).map(drop)?,
             }
         }
         for (at, event) in &self.log {
-            log.insert(*at, codec::encode_event(event).as_slice())?;
+            log.insert(*at, codec::encode_event(event, &mut packer).as_slice())?;
         }
         Ok(())
     }
