@@ -68,17 +68,14 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     let Some(path) = a.def.pod_spec else {
         return Ok(());
     };
-    let mut images = super::image_trust::images_of(obj, path);
-    if let Some(old) = a.old {
-        let before = super::image_trust::images_of(old, path);
-        images.retain(|i| !before.contains(i));
-    }
-    if images.is_empty() {
-        return Ok(());
-    }
+    // As image trust's: the policy first, most clusters have none.
     let Some(policy) = policy(server).await? else {
         return Ok(());
     };
+    let images = super::image_trust::new_images(a, obj, path);
+    if images.is_empty() {
+        return Ok(());
+    }
     let namespace = a.namespace.unwrap_or_default();
     let (rule_name, rule) = policy.rule_for(namespace);
     let puller = Puller::of(namespace, super::image_trust::pod_spec(obj, path));

@@ -71,17 +71,14 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     let Some(path) = a.def.pod_spec else {
         return Ok(());
     };
-    let mut images = images_of(obj, path);
-    if let Some(old) = a.old {
-        let before = images_of(old, path);
-        images.retain(|i| !before.contains(i));
-    }
-    if images.is_empty() {
-        return Ok(());
-    }
+    // Most clusters have no policy: it is looked for before the images are gathered.
     let Some(compiled) = policy::current(server).await? else {
         return Ok(());
     };
+    let images = new_images(a, obj, path);
+    if images.is_empty() {
+        return Ok(());
+    }
     let puller = Puller::of(a.namespace.unwrap_or_default(), pod_spec(obj, path));
     let mut refusals = Vec::new();
     for spec in &images {
@@ -184,6 +181,16 @@ fn forget(server: &ApiServer) {
     if let Ok(mut v) = state.verdicts.lock() {
         v.clear();
     }
+}
+
+/// The images of the pod spec at `path` that an update does not already run.
+pub(crate) fn new_images(a: &Attributes<'_>, obj: &Value, path: &str) -> Vec<String> {
+    let mut images = images_of(obj, path);
+    if let Some(old) = a.old {
+        let before = images_of(old, path);
+        images.retain(|i| !before.contains(i));
+    }
+    images
 }
 
 /// The images of the pod spec at `path` (containers, init and ephemeral containers), each
