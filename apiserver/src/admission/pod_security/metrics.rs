@@ -4,7 +4,7 @@
 //! request's operation (`create`, `update`), resource (`pod`, `namespace`, or `controller` for
 //! the kinds holding a pod template) and subresource.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -111,14 +111,49 @@ impl Mode {
 
 pub struct PodSecurityMetrics {
     evaluations: Family<EvaluationLabels, Counter>,
+    /// The evaluations' counters of the common label sets (`latest` policies, creates and
+    /// updates of the objects themselves), found without the family's lock and map: every
+    /// pod create counts two or three evaluations. Each shares its family's counter.
+    common_evaluations: [OnceLock<Counter>; COMMON_EVALUATIONS],
     exemptions: Family<RequestLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
+}
+
+/// Decisions (2) × levels (3) × modes (3) × operations (create, update) × resources (3).
+const COMMON_EVALUATIONS: usize = 2 * 3 * 3 * 2 * 3;
+
+/// The place in `common_evaluations` of an evaluation's label set, if it is a common one.
+fn common_evaluation(
+    allowed: bool,
+    level: Level,
+    policy_version: &str,
+    mode: Mode,
+    (operation, resource, subresource): (&str, &str, &str),
+) -> Option<usize> {
+    if policy_version != "latest" || !subresource.is_empty() {
+        return None;
+    }
+    let operation = match operation {
+        "create" => 0,
+        "update" => 1,
+        _ => return None,
+    };
+    let resource = match resource {
+        "pod" => 0,
+        "namespace" => 1,
+        _ => 2,
+    };
+    let slot = (((usize::from(allowed) * 3 + level as usize) * 3 + mode as usize) * 2 + operation)
+        * 3
+        + resource;
+    Some(slot)
 }
 
 impl PodSecurityMetrics {
     pub fn register(registry: &mut Registry) -> PodSecurityMetrics {
         let metrics = PodSecurityMetrics {
             evaluations: Family::default(),
+            common_evaluations: std::array::from_fn(|_| OnceLock::new()),
             exemptions: Family::default(),
             errors: Family::default(),
         };
@@ -142,7 +177,7 @@ impl PodSecurityMetrics {
 
     /// One evaluation: `allowed` or denied at `policy` in `mode`.
     pub fn evaluation(&self, allowed: bool, policy: LevelVersion, mode: Mode, a: &Attributes<'_>) {
-        let (request_operation, resource, subresource) = request(a);
+        let labels = request(a);
         // Privileged is the same at every version.
         let policy_version = match (policy.level, policy.version.minor_number()) {
             (Level::Privileged, _) | (_, None) => "latest",
@@ -150,17 +185,24 @@ impl PodSecurityMetrics {
                 .get(m as usize)
                 .map_or("future", String::as_str),
         };
-        self.evaluations
-            .get_or_create(&EvaluationLabels {
-                decision: if allowed { "allow" } else { "deny" },
-                policy_level: policy.level.as_str(),
-                policy_version,
-                mode: mode.as_str(),
-                request_operation,
-                resource,
-                subresource,
-            })
-            .inc();
+        let (request_operation, resource, subresource) = labels;
+        let counter = || {
+            self.evaluations
+                .get_or_create(&EvaluationLabels {
+                    decision: if allowed { "allow" } else { "deny" },
+                    policy_level: policy.level.as_str(),
+                    policy_version,
+                    mode: mode.as_str(),
+                    request_operation,
+                    resource,
+                    subresource,
+                })
+                .clone()
+        };
+        match common_evaluation(allowed, policy.level, policy_version, mode, labels) {
+            Some(slot) => self.common_evaluations[slot].get_or_init(counter).inc(),
+            None => counter().inc(),
+        };
     }
 
     /// A request exempt by namespace, user or runtime class.
@@ -208,4 +250,37 @@ fn request(a: &Attributes<'_>) -> (&'static str, &'static str, &'static str) {
         _ => "",
     };
     (operation, resource, subresource)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_common_label_set_has_a_place_of_its_own() {
+        let mut places = std::collections::BTreeSet::new();
+        for allowed in [false, true] {
+            for level in [Level::Privileged, Level::Baseline, Level::Restricted] {
+                for mode in [Mode::Enforce, Mode::Audit, Mode::Warn] {
+                    for operation in ["create", "update"] {
+                        for resource in ["pod", "namespace", "controller"] {
+                            let labels = (operation, resource, "");
+                            let place = common_evaluation(allowed, level, "latest", mode, labels);
+                            places.insert(place.expect("a common label set"));
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(places.len(), COMMON_EVALUATIONS);
+        assert!(places.iter().all(|p| *p < COMMON_EVALUATIONS));
+        let rare =
+            |version, labels| common_evaluation(true, Level::Baseline, version, Mode::Warn, labels);
+        assert_eq!(rare("v1.30", ("create", "pod", "")), None);
+        assert_eq!(
+            rare("latest", ("update", "pod", "ephemeralcontainers")),
+            None
+        );
+        assert_eq!(rare("latest", ("delete", "pod", "")), None);
+    }
 }
