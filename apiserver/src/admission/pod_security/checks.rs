@@ -16,7 +16,7 @@ use api::pod_security::{DEFAULT_CAPABILITIES, RESTRICTED_ALLOWED_VOLUMES, SELINU
 /// Why a check refused a pod: upstream's `ForbiddenReason` and `ForbiddenDetail`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    pub reason: String,
+    pub reason: &'static str,
     pub detail: String,
 }
 
@@ -31,7 +31,7 @@ impl Verdict {
 
     /// `host namespaces, privileged`: the reasons alone (the namespace dry run's words).
     pub fn reasons(&self) -> String {
-        let reasons: Vec<&str> = self.0.iter().map(|v| v.reason.as_str()).collect();
+        let reasons: Vec<&str> = self.0.iter().map(|v| v.reason).collect();
         reasons.join(", ")
     }
 
@@ -44,7 +44,7 @@ impl Verdict {
             if i > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&v.reason);
+            out.push_str(v.reason);
             if !v.detail.is_empty() {
                 out.push_str(" (");
                 out.push_str(&v.detail);
@@ -145,14 +145,16 @@ pub fn evaluate(level: Level, version: Version, meta: &Value, spec: &Value) -> V
     Verdict(violations)
 }
 
-/// What the checks read of a pod, found once per evaluation: every check visits every
-/// container's security context.
+/// What the checks read of a pod, found once per evaluation in one pass over the spec's
+/// fields: every check visits every container's security context, and several the pod's.
 struct Pod<'a> {
     meta: &'a Value,
-    spec: &'a Value,
     /// The pod's `securityContext`.
     context: &'a Value,
     containers: Vec<Container<'a>>,
+    volumes: &'a [Value],
+    /// `hostNetwork`, `hostPID` and `hostIPC`, in that order.
+    host: [&'a Value; 3],
     windows: bool,
 }
 
@@ -162,26 +164,53 @@ struct Container<'a> {
     context: &'a Value,
 }
 
-impl Container<'_> {
-    fn name(&self) -> String {
+impl<'a> Container<'a> {
+    fn name(&self) -> &'a str {
         name(self.value)
     }
 }
 
+/// The names of `Pod::host`'s fields.
+const HOST_NAMESPACES: [&str; 3] = ["hostNetwork", "hostPID", "hostIPC"];
+
+static NULL: Value = Value::Null;
+
 impl<'a> Pod<'a> {
     fn of(meta: &'a Value, spec: &'a Value) -> Pod<'a> {
-        Pod {
+        let mut pod = Pod {
             meta,
-            spec,
-            context: spec.field("securityContext"),
-            containers: containers(spec)
-                .map(|value| Container {
-                    value,
-                    context: value.field("securityContext"),
-                })
-                .collect(),
-            windows: spec.field("os").field("name").as_str() == Some("windows"),
+            context: &NULL,
+            containers: Vec::new(),
+            volumes: &[],
+            host: [&NULL; 3],
+            windows: false,
+        };
+        let list = |v: &'a Value| v.as_array().map_or(&[][..], Vec::as_slice);
+        // Containers as upstream visits them: init, regular, ephemeral.
+        let mut lists: [&[Value]; 3] = [&[]; 3];
+        for (key, value) in spec.as_object().into_iter().flatten() {
+            match key.as_str() {
+                "securityContext" => pod.context = value,
+                "os" => pod.windows = value.field("name").as_str() == Some("windows"),
+                "volumes" => pod.volumes = list(value),
+                "hostNetwork" => pod.host[0] = value,
+                "hostPID" => pod.host[1] = value,
+                "hostIPC" => pod.host[2] = value,
+                "initContainers" => lists[0] = list(value),
+                "containers" => lists[1] = list(value),
+                "ephemeralContainers" => lists[2] = list(value),
+                _ => {}
+            }
         }
+        pod.containers = lists
+            .into_iter()
+            .flatten()
+            .map(|value| Container {
+                value,
+                context: value.field("securityContext"),
+            })
+            .collect();
+        pod
     }
 }
 
@@ -231,8 +260,8 @@ fn push_quoted(out: &mut String, s: &str) {
 
 /// `before` `container "a"` (or `containers "a", "b"`) `after`, in one string: the words of
 /// the violations every pod a namespace warns of gets.
-fn containers_in_words(before: &str, names: &[String], after: &str) -> String {
-    let len: usize = names.iter().map(|n| n.len() + 4).sum();
+fn containers_in_words<S: AsRef<str>>(before: &str, names: &[S], after: &str) -> String {
+    let len: usize = names.iter().map(|n| n.as_ref().len() + 4).sum();
     let mut out = String::with_capacity(before.len() + len + after.len() + 11);
     out.push_str(before);
     out.push_str(pluralize("container", "containers", names.len()));
@@ -243,32 +272,12 @@ fn containers_in_words(before: &str, names: &[String], after: &str) -> String {
 }
 
 /// `container "a"` or `containers "a", "b"`.
-fn containers_named(names: &[String]) -> String {
+fn containers_named<S: AsRef<str>>(names: &[S]) -> String {
     containers_in_words("", names, "")
 }
 
-/// Every container of the pod, as upstream visits them: init, regular, ephemeral. The three
-/// lists are found in one pass over the spec's fields (every check asks for them).
-fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
-    let mut lists: [Option<&Vec<Value>>; 3] = [None; 3];
-    for (key, value) in spec.as_object().into_iter().flatten() {
-        let at = match key.as_str() {
-            "initContainers" => 0,
-            "containers" => 1,
-            "ephemeralContainers" => 2,
-            _ => continue,
-        };
-        lists[at] = value.as_array();
-    }
-    lists.into_iter().flatten().flatten()
-}
-
-fn name(container: &Value) -> String {
-    container
-        .field("name")
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+fn name(container: &Value) -> &str {
+    container.field("name").as_str().unwrap_or_default()
 }
 
 fn strings(list: &Value) -> Vec<&str> {
@@ -284,7 +293,7 @@ fn sorted(set: BTreeSet<String>) -> Vec<String> {
 }
 
 /// `pod and containers "a", "b"`: who set a bad value.
-fn setters(pod: bool, bad_containers: &[String]) -> Vec<String> {
+fn setters<S: AsRef<str>>(pod: bool, bad_containers: &[S]) -> Vec<String> {
     let mut setters = Vec::new();
     if pod {
         setters.push("pod".to_string());
@@ -295,11 +304,8 @@ fn setters(pod: bool, bad_containers: &[String]) -> Vec<String> {
     setters
 }
 
-fn violation(reason: &str, detail: String) -> Option<Violation> {
-    Some(Violation {
-        reason: reason.to_string(),
-        detail,
-    })
+fn violation(reason: &'static str, detail: String) -> Option<Violation> {
+    Some(Violation { reason, detail })
 }
 
 // --- baseline ---
@@ -392,10 +398,11 @@ fn capabilities_baseline(pod: &Pod<'_>, _: Version) -> Option<Violation> {
 }
 
 fn host_namespaces(pod: &Pod<'_>, _: Version) -> Option<Violation> {
-    let shared: Vec<String> = ["hostNetwork", "hostPID", "hostIPC"]
+    let shared: Vec<String> = HOST_NAMESPACES
         .into_iter()
-        .filter(|field| pod.spec.field(field) == true)
-        .map(|field| format!("{field}=true"))
+        .zip(pod.host)
+        .filter(|(_, value)| **value == true)
+        .map(|(field, _)| format!("{field}=true"))
         .collect();
     if shared.is_empty() {
         return None;
@@ -403,12 +410,10 @@ fn host_namespaces(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     violation("host namespaces", shared.join(", "))
 }
 
-fn volumes(spec: &Value) -> impl Iterator<Item = &Value> {
-    spec.field("volumes").as_array().into_iter().flatten()
-}
-
 fn host_path_volumes(pod: &Pod<'_>, _: Version) -> Option<Violation> {
-    let names: Vec<String> = volumes(pod.spec)
+    let names: Vec<&str> = pod
+        .volumes
+        .iter()
         .filter(|v| v.field("hostPath").is_object())
         .map(name)
         .collect();
@@ -460,7 +465,7 @@ fn host_ports(pod: &Pod<'_>, _: Version) -> Option<Violation> {
 }
 
 fn privileged(pod: &Pod<'_>, _: Version) -> Option<Violation> {
-    let bad: Vec<String> = pod
+    let bad: Vec<&str> = pod
         .containers
         .iter()
         .filter(|c| c.context.field("privileged") == true)
@@ -536,7 +541,7 @@ fn se_linux_options(pod: &Pod<'_>, _: Version) -> Option<Violation> {
         ok
     };
     let pod_bad = !valid(pod.context.field("seLinuxOptions"));
-    let bad_containers: Vec<String> = pod
+    let bad_containers: Vec<&str> = pod
         .containers
         .iter()
         .filter(|c| !valid(c.context.field("seLinuxOptions")))
@@ -694,7 +699,7 @@ fn sysctls(pod: &Pod<'_>, version: Version) -> Option<Violation> {
 
 fn windows_host_process(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let host_process = |sc: &Value| sc.field("windowsOptions").field("hostProcess") == true;
-    let bad_containers: Vec<String> = pod
+    let bad_containers: Vec<&str> = pod
         .containers
         .iter()
         .filter(|c| host_process(c.context))
@@ -720,7 +725,7 @@ fn allow_privilege_escalation(pod: &Pod<'_>, version: Version) -> Option<Violati
     if version.at_least(25) && pod.windows {
         return None;
     }
-    let bad: Vec<String> = pod
+    let bad: Vec<&str> = pod
         .containers
         .iter()
         .filter(|c| c.context.field("allowPrivilegeEscalation") != false)
@@ -813,7 +818,7 @@ const RESTRICTED_VOLUMES: &[&str] = &[
 fn restricted_volumes(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let mut bad = Vec::new();
     let mut types = BTreeSet::new();
-    for volume in volumes(pod.spec) {
+    for volume in pod.volumes.iter() {
         if RESTRICTED_ALLOWED_VOLUMES
             .iter()
             .any(|k| volume.field(k).is_object())
@@ -887,7 +892,7 @@ fn run_as_non_root(pod: &Pod<'_>, _: Version) -> Option<Violation> {
 
 fn run_as_user(pod: &Pod<'_>, _: Version) -> Option<Violation> {
     let root = |sc: &Value| sc.field("runAsUser").as_i64() == Some(0);
-    let bad: Vec<String> = pod
+    let bad: Vec<&str> = pod
         .containers
         .iter()
         .filter(|c| root(c.context))

@@ -5,6 +5,7 @@
 //! namespaces exempt. Without a file, OpenShift's: privileged enforced, restricted audited and
 //! warned of, nothing exempt beyond what the plugin always exempts.
 
+use api::field::Field;
 use serde_json::Value;
 
 use super::policy::{Level, LevelVersion, Policy, Version};
@@ -107,9 +108,10 @@ impl Configuration {
 
     /// Whether a pod spec names an exempt runtime class.
     pub fn exempt_runtime_class(&self, spec: &Value) -> bool {
-        spec["runtimeClassName"]
-            .as_str()
-            .is_some_and(|c| !c.is_empty() && self.exempt_runtime_classes.iter().any(|r| r == c))
+        !self.exempt_runtime_classes.is_empty()
+            && spec.field("runtimeClassName").as_str().is_some_and(|c| {
+                !c.is_empty() && self.exempt_runtime_classes.iter().any(|r| r == c)
+            })
     }
 }
 

@@ -169,15 +169,12 @@ pub async fn check(
             Some(details) if policy.warn == policy.audit => details,
             _ => warn.details(),
         };
-        admitted.warnings.push(
-            [
-                "would violate PodSecurity \"",
-                &policy.warn.to_string(),
-                "\": ",
-                &details,
-            ]
-            .concat(),
-        );
+        let mut warning = String::with_capacity(details.len() + 48);
+        warning.push_str("would violate PodSecurity \"");
+        policy.warn.push_to(&mut warning);
+        warning.push_str("\": ");
+        warning.push_str(&details);
+        admitted.warnings.push(warning);
         metrics.evaluation(false, policy.warn, Mode::Warn, a);
     }
     Ok(admitted)

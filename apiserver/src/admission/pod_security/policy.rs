@@ -67,6 +67,22 @@ impl std::fmt::Display for LevelVersion {
     }
 }
 
+impl LevelVersion {
+    /// Appends `restricted:latest` to `out`; for `latest` without the formatting machinery
+    /// (every warned-of pod's warning names its level).
+    pub fn push_to(self, out: &mut String) {
+        out.push_str(self.level.as_str());
+        out.push(':');
+        match self.version.minor_number() {
+            None => out.push_str("latest"),
+            Some(m) => {
+                use std::fmt::Write;
+                let _ = write!(out, "v1.{m}");
+            }
+        }
+    }
+}
+
 /// What each mode applies in a namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -179,6 +195,18 @@ mod tests {
         for ((level, version), mode) in [(ENFORCE, "enforce"), (AUDIT, "audit"), (WARN, "warn")] {
             assert_eq!(level, format!("{LABEL_PREFIX}{mode}"));
             assert_eq!(version, format!("{LABEL_PREFIX}{mode}-version"));
+        }
+    }
+
+    #[test]
+    fn a_level_and_version_are_appended_as_they_print() {
+        for version in [Version::LATEST, Version::minor(0), Version::minor(32)] {
+            for level in [Level::Privileged, Level::Baseline, Level::Restricted] {
+                let lv = LevelVersion { level, version };
+                let mut out = String::from(">");
+                lv.push_to(&mut out);
+                assert_eq!(out, format!(">{lv}"));
+            }
         }
     }
 }
