@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use api::field::Field;
 use auth::rbac::Attributes as RbacAttributes;
 use serde_json::Value;
 
@@ -22,10 +23,12 @@ pub fn applies(a: &Attributes<'_>) -> bool {
     a.user.is_some() && matches!(a.operation, Operation::Create | Operation::Update) && !pod_status
 }
 
-fn refs(obj: Option<&Value>) -> Vec<Value> {
-    obj.and_then(|o| o["metadata"]["ownerReferences"].as_array())
-        .cloned()
-        .unwrap_or_default()
+/// The object's owner references, read in place (every create and update asks).
+fn refs(obj: &Value) -> &[Value] {
+    obj.field("metadata")
+        .field("ownerReferences")
+        .as_array()
+        .map_or(&[], Vec::as_slice)
 }
 
 fn blocks(r: &Value) -> bool {
@@ -53,11 +56,11 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     let Some(user) = a.user else {
         return Ok(());
     };
-    let new = refs(Some(obj));
-    let old = a.old.map(|o| refs(Some(o)));
-    let changing = match &old {
+    let new = refs(obj);
+    let old = a.old.map(refs);
+    let changing = match old {
         None => !new.is_empty(),
-        Some(old) => *old != new,
+        Some(old) => old != new,
     };
     if !changing {
         return Ok(());
@@ -98,7 +101,7 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
             ));
         }
     }
-    let blocking = newly_blocking(&new, old.as_deref());
+    let blocking = newly_blocking(new, old);
     if blocking.is_empty() {
         return Ok(());
     }
