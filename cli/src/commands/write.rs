@@ -234,19 +234,34 @@ async fn delete_one(s: &Session, t: &Target, a: &DeleteArgs) -> Result<(), CliEr
     };
     let path = t.path();
     let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": policy});
-    s.write(Method::DELETE, &path, &body).await?;
+    let deleted = s.write(Method::DELETE, &path, &body).await?;
     println!("{} \"{}\" deleted", t.resource.qualified_kind(), t.name);
     if a.wait {
-        // As kubectl, until the object is gone (finalizers may hold it).
+        // As kubectl, until the object is gone (finalizers may hold it): gone too when the
+        // name holds another object (one a controller made again at once).
+        let uid = deleted["metadata"]["uid"]
+            .as_str()
+            .filter(|u| !u.is_empty());
         loop {
             let answer = send(&s.client, Method::GET, &path, &[], None).await?;
-            if answer.status == http::StatusCode::NOT_FOUND {
+            if answer.status == http::StatusCode::NOT_FOUND || replaced(&answer.body, uid) {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
     Ok(())
+}
+
+/// Whether `body` is an object of another uid than the deleted one's.
+fn replaced(body: &[u8], deleted_uid: Option<&str>) -> bool {
+    let Some(deleted_uid) = deleted_uid else {
+        return false;
+    };
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|found| found["metadata"]["uid"].as_str().map(|u| u != deleted_uid))
+        .unwrap_or(false)
 }
 
 pub async fn delete(g: &Globals, a: &DeleteArgs) -> Result<(), CliError> {
@@ -316,5 +331,21 @@ pub async fn delete(g: &Globals, a: &DeleteArgs) -> Result<(), CliError> {
     match errors.is_empty() {
         true => Ok(()),
         false => Err(CliError::Silent),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replaced;
+
+    #[test]
+    fn a_name_made_again_is_not_the_deleted_object() {
+        let found = br#"{"metadata":{"name":"web-tls","uid":"b"}}"#;
+        assert!(replaced(found, Some("a")));
+        assert!(!replaced(found, Some("b")));
+        // Without the deleted object's uid (a Status answered the deletion), only a 404 ends
+        // the wait.
+        assert!(!replaced(found, None));
+        assert!(!replaced(b"not json", Some("a")));
     }
 }
