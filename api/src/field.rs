@@ -5,7 +5,8 @@
 
 use serde_json::Value;
 
-static NULL: Value = Value::Null;
+/// The null an absent field reads as, for references that must outlive any object.
+pub static NULL: Value = Value::Null;
 
 pub trait Field {
     /// The field `key` of an object; null when absent or when this is not an object, as

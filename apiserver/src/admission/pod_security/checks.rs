@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use api::field::Field;
+use api::field::{Field, NULL};
 use serde_json::Value;
 
 use super::policy::{Level, Version};
@@ -172,8 +172,6 @@ impl<'a> Container<'a> {
 
 /// The names of `Pod::host`'s fields.
 const HOST_NAMESPACES: [&str; 3] = ["hostNetwork", "hostPID", "hostIPC"];
-
-static NULL: Value = Value::Null;
 
 impl<'a> Pod<'a> {
     fn of(meta: &'a Value, spec: &'a Value) -> Pod<'a> {
