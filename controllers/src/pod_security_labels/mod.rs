@@ -6,9 +6,12 @@
 //! granted `use` by RBAC in the namespace), so workloads admitted by their SCC draw no
 //! warnings. Labels someone else set are kept; `enforce` is left to administrators.
 //!
-//! RBAC and SCCs are read from watch caches and judged locally (`auth::rbac`), not by
-//! subject access reviews: a change of a cluster-wide object brings every namespace back, a
-//! role, binding or service account only its own namespace.
+//! RBAC and SCCs are judged locally (`auth::rbac`), not by subject access reviews. The
+//! cluster-wide objects are read from watch caches, and a change of one brings every
+//! namespace back once the cache holds it. A namespace's own roles, bindings and service
+//! accounts are listed when it is judged, and a change of one brings only its namespace back:
+//! read from a cache, a binding could wake its namespace before that cache held it, and the
+//! namespace would be judged without it.
 
 pub mod decide;
 
@@ -32,9 +35,7 @@ use decide::{Level, MANAGER, UID_RANGE, controlled, label_owners, scc_level, wan
 struct Context {
     client: Client,
     cluster_roles: Store<Object<ClusterRole>>,
-    roles: Store<Object<Role>>,
     cluster_role_bindings: Store<Object<ClusterRoleBinding>>,
-    role_bindings: Store<Object<RoleBinding>>,
     sccs: Store<Object<DynamicObject>>,
     retries: Retries,
 }
@@ -79,9 +80,7 @@ async fn converge(ns: &Object<Namespace>, ctx: &Context) -> Result<Action, Error
     }
     // Nothing is judged on a partial view of RBAC or the SCCs.
     ctx.cluster_roles.wait_until_ready().await.ok();
-    ctx.roles.wait_until_ready().await.ok();
     ctx.cluster_role_bindings.wait_until_ready().await.ok();
-    ctx.role_bindings.wait_until_ready().await.ok();
     ctx.sccs.wait_until_ready().await.ok();
     let accounts: Api<Meta<ServiceAccount>> = Api::namespaced(ctx.client.clone(), &name);
     let accounts: Vec<String> = accounts
@@ -94,7 +93,13 @@ async fn converge(ns: &Object<Namespace>, ctx: &Context) -> Result<Action, Error
     if accounts.is_empty() {
         return Ok(Action::await_change());
     }
-    let level = namespace_level(ctx, &name, &accounts);
+    let roles = listed(Api::<Object<Role>>::namespaced(ctx.client.clone(), &name)).await?;
+    let bindings = listed(Api::<Object<RoleBinding>>::namespaced(
+        ctx.client.clone(),
+        &name,
+    ))
+    .await?;
+    let level = namespace_level(ctx, &name, &accounts, roles, bindings);
     let owners = label_owners(&serde_json::to_value(&meta.managed_fields).unwrap_or_default());
     let Some(wanted) = wanted_labels(level, &labels, &owners) else {
         return Ok(Action::await_change());
@@ -116,22 +121,40 @@ async fn converge(ns: &Object<Namespace>, ctx: &Context) -> Result<Action, Error
     }
 }
 
-/// The most privileged level of the SCCs any of the namespace's service accounts may use.
-fn namespace_level(ctx: &Context, namespace: &str, accounts: &[String]) -> Level {
+/// Every object `api` lists (those of wrong types skipped, as the caches skip them).
+async fn listed<K>(api: Api<Object<K>>) -> Result<Vec<K>, Error>
+where
+    Object<K>: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|o| o.object)
+        .collect())
+}
+
+/// The most privileged level of the SCCs any of the namespace's service accounts may use,
+/// with the namespace's own roles and bindings.
+fn namespace_level(
+    ctx: &Context,
+    namespace: &str,
+    accounts: &[String],
+    roles: Vec<Role>,
+    bindings: Vec<RoleBinding>,
+) -> Level {
     let policy = auth::rbac::Policy::new(
         ctx.cluster_roles
             .state()
             .iter()
             .filter_map(|o| o.object.clone()),
-        ctx.roles.state().iter().filter_map(|o| o.object.clone()),
+        roles,
         ctx.cluster_role_bindings
             .state()
             .iter()
             .filter_map(|o| o.object.clone()),
-        ctx.role_bindings
-            .state()
-            .iter()
-            .filter_map(|o| o.object.clone()),
+        bindings,
     );
     let subjects: Vec<auth::rbac::UserInfo> = accounts
         .iter()
@@ -254,32 +277,19 @@ pub async fn run(client: Client) {
     let (cluster_role_bindings, bindings_feed) =
         cached(Api::<Object<ClusterRoleBinding>>::all(client.clone()), ());
     let (scc_store, sccs_feed) = cached(sccs(&client), scc_resource());
-    // Roles and bindings: cached for judging, and watched for the namespace they concern.
-    let (roles, roles_feed) = cached(Api::<Object<Role>>::all(client.clone()), ());
-    let (role_bindings, role_bindings_feed) =
-        cached(Api::<Object<RoleBinding>>::all(client.clone()), ());
     let ctx = Arc::new(Context {
         client: client.clone(),
         cluster_roles,
-        roles,
         cluster_role_bindings,
-        role_bindings,
         sccs: scc_store,
         retries: Retries::new(),
     });
-    // The namespaced caches' changes wake the namespaces through their own watches below;
-    // their feeds only keep the caches current.
     let cluster_wide = futures::stream::select_all([
         cluster_roles_feed.boxed(),
         bindings_feed.boxed(),
         sccs_feed.boxed(),
-        roles_feed
-            .filter_map(|_| futures::future::ready(None))
-            .boxed(),
-        role_bindings_feed
-            .filter_map(|_| futures::future::ready(None))
-            .boxed(),
     ]);
+    // Roles, bindings and service accounts wake their namespace, which lists them afresh.
     Controller::new(
         Api::<Object<Namespace>>::all(client.clone()),
         watcher::Config::default(),
