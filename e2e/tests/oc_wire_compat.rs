@@ -723,12 +723,16 @@ fn image_build_template_route_and_policy_commands() {
         enc("openshift.io/build-config.name=app")
     ));
     assert_eq!(list["items"][0]["metadata"]["name"], "app-1", "{list}");
-    // `oc cancel-build app-1`: the build read, `status.cancelled` set, PUT back.
+    // `oc cancel-build app-1`: the build read, `status.cancelled` set, PUT back, read again
+    // on a conflict (the build controller writes the build meanwhile), as oc retries it.
     let builds = wire(BUILD, "builds");
-    let mut current = w.ok(&format!("{builds}/app-1"));
-    current["status"]["cancelled"] = json!(true);
-    let a = w.json("PUT", &format!("{builds}/app-1"), &current);
-    assert_eq!(a.status, 200, "{}", a.text);
+    wait_until("app-1 marked cancelled", WAIT, || {
+        let mut current = w.ok(&format!("{builds}/app-1"));
+        current["status"]["cancelled"] = json!(true);
+        let a = w.json("PUT", &format!("{builds}/app-1"), &current);
+        assert!(matches!(a.status, 200 | 409), "{}", a.text);
+        (a.status == 200).then_some(())
+    });
     wait_until("app-1 cancelled", WAIT, || {
         (w.ok(&format!("{builds}/app-1"))["status"]["phase"] == "Cancelled").then_some(())
     });
