@@ -7,13 +7,15 @@
 //!   and named in `broken`, so that callers decide whether they can act without it;
 //! - [`Meta<K>`] is a `K` read for its metadata only (the rest is skipped, not built);
 //! - [`Object<K>`] is a whole `K` when it decodes, and its metadata in any case;
-//! - [`Raw<K>`] is a `K` as the JSON it came as, with its metadata decoded.
+//! - [`Raw<K>`] is a `K` as the JSON it came as, with its metadata decoded;
+//! - [`list`] lists `K`s and keeps those that decode.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use kube::Resource;
+use kube::api::{Api, ListParams};
 use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
@@ -341,6 +343,22 @@ impl<'de, K> Deserialize<'de> for Raw<K> {
 }
 
 resource_of!(Raw);
+
+/// The listed `K`s that decode, in the list's order: one of the wrong types is left out, as a
+/// watch leaves it out, and never fails the list.
+pub async fn list<K>(api: &Api<Object<K>>, params: &ListParams) -> kube::Result<Vec<K>>
+where
+    K: Clone + std::fmt::Debug + DeserializeOwned,
+    Object<K>: Resource,
+{
+    Ok(api
+        .list(params)
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|o| o.object)
+        .collect())
+}
 
 #[cfg(test)]
 mod tests {

@@ -81,6 +81,7 @@ pub mod logs;
 pub mod namespace_lifecycle;
 pub mod namespace_security;
 pub mod node_lifecycle;
+pub mod owners;
 pub mod persistent_volume;
 pub mod pod_security_labels;
 pub mod replicaset;

@@ -29,6 +29,7 @@ use crate::Error;
 use crate::backoff::{Backoffs, Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::owners;
 use phase::Phase;
 use types::{Build, ImageStream, is_terminal};
 
@@ -422,11 +423,7 @@ async fn sync(build: &Build, ctx: &Context) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     let pod = pods.get_opt(&pod_name).await?;
-    let owned = |p: &Pod| {
-        p.owner_references()
-            .iter()
-            .any(|o| o.controller == Some(true) && Some(&o.uid) == build.metadata.uid.as_ref())
-    };
+    let owned = |p: &Pod| owners::controller_uid(&p.metadata) == build.metadata.uid.as_deref();
     match (current, pod) {
         ("New", None) => start(ctx, build).await,
         ("New", Some(p)) if !owned(&p) => {

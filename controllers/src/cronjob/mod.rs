@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
-use crate::lenient::Object;
+use crate::lenient::{self, Object};
+use crate::owners;
 use crate::workload_status;
 use decide::{Concurrency, Decision, Facts};
 
@@ -190,18 +191,8 @@ async fn sync(cj: &CronJob, ctx: &Context) -> Result<Action, Error> {
     let uid = cj.metadata.uid.clone().unwrap_or_default();
     let status = cj.status.clone().unwrap_or_default();
     let jobs_api: Api<Object<Job>> = Api::namespaced(ctx.client.clone(), &ns);
-    let mut jobs: Vec<Job> = jobs_api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .filter(|j| {
-            j.owner_references()
-                .iter()
-                .any(|o| o.controller == Some(true) && o.uid == uid)
-        })
-        .collect();
+    let mut jobs: Vec<Job> = lenient::list(&jobs_api, &ListParams::default()).await?;
+    jobs.retain(|j| owners::is_controlled_by(&j.metadata, &uid));
 
     // Jobs that ended since the last sync: seen, and the last success recorded.
     let was_active: Vec<String> = status

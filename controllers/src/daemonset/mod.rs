@@ -27,7 +27,8 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::history::{self, Outcome, Parent, revisions};
-use crate::lenient::{Meta, Object};
+use crate::lenient::{self, Meta, Object};
+use crate::owners;
 use crate::replicaset::pods::{available, is_ready};
 use crate::replicaset::selector_string;
 use crate::workload_status;
@@ -247,25 +248,17 @@ async fn sync(ds: &DaemonSet, ctx: &Context) -> Result<Action, Error> {
     nodes::add_daemon_tolerations(&mut pod_spec);
     let pod_spec: PodSpec =
         serde_json::from_value(pod_spec).map_err(|e| Error::Invalid(e.to_string()))?;
-    let all_nodes: Vec<Node> = Api::<Object<Node>>::all(ctx.client.clone())
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .collect();
-    let pods: Vec<Pod> = Api::<Object<Pod>>::namespaced(ctx.client.clone(), &ns)
-        .list(&ListParams::default().labels(&selector))
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .filter(|p| {
-            p.owner_references()
-                .iter()
-                .any(|o| o.controller == Some(true) && o.uid == uid)
-        })
-        .collect();
+    let all_nodes: Vec<Node> = lenient::list(
+        &Api::<Object<Node>>::all(ctx.client.clone()),
+        &ListParams::default(),
+    )
+    .await?;
+    let mut pods: Vec<Pod> = lenient::list(
+        &Api::<Object<Pod>>::namespaced(ctx.client.clone(), &ns),
+        &ListParams::default().labels(&selector),
+    )
+    .await?;
+    pods.retain(|p| owners::is_controlled_by(&p.metadata, &uid));
     let min_ready = i64::from(spec.min_ready_seconds.unwrap_or(0));
     let now = jiff::Timestamp::now();
     let mut recheck: Option<i64> = None;

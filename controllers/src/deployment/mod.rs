@@ -28,6 +28,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::owners;
 use crate::tasks::Tasks;
 use crate::watch_cache::WatchCache;
 use crate::workload_status;
@@ -48,13 +49,8 @@ struct Context {
 /// What a ReplicaSet is filed under in the cache: its controller's uid, or its namespace's
 /// orphans (which a Deployment may adopt).
 fn filed_under(meta: &ObjectMeta) -> Option<String> {
-    let controller = meta
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true));
-    Some(match controller {
-        Some(owner) => owner.uid.clone(),
+    Some(match owners::controller_uid(meta) {
+        Some(uid) => uid.to_string(),
         None => orphans_of(meta.namespace.as_deref().unwrap_or_default()),
     })
 }
@@ -167,12 +163,7 @@ async fn owned(ctx: &Context, d: &Deployment) -> Result<Vec<ReplicaSet>, Error> 
         .filter(|o| o.metadata.meta.namespace.as_deref() == Some(ns.as_str()))
         .filter_map(|o| o.object.clone())
     {
-        let controller = rs
-            .owner_references()
-            .iter()
-            .find(|o| o.controller == Some(true))
-            .map(|o| o.uid.clone());
-        match controller {
+        match owners::controller_uid(&rs.metadata) {
             Some(owner) if owner == uid => list.push(rs),
             Some(_) => {}
             // An orphan the selector matches is adopted (guarded by its uid).

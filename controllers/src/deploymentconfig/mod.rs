@@ -44,6 +44,7 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::lenient::{Meta, Object};
+use crate::owners;
 use crate::tasks::Tasks;
 use crate::watch_cache::WatchCache;
 use decide::Deployment;
@@ -130,13 +131,7 @@ async fn deployments(
         .get(&key)
         .iter()
         .filter_map(|o| o.object.clone())
-        .filter(|rc| {
-            uid.is_none_or(|uid| {
-                rc.owner_references()
-                    .iter()
-                    .any(|o| o.controller == Some(true) && o.uid == uid)
-            })
-        })
+        .filter(|rc| uid.is_none_or(|uid| owners::is_controlled_by(&rc.metadata, uid)))
         .collect();
     list.sort_by_key(|rc| deployment_of(rc).version);
     list

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::lenient::{Meta, Object};
+use crate::owners;
 use crate::replicaset::pods::is_ready;
 use crate::watch_cache::WatchCache;
 use crate::{selector, workload_status};
@@ -38,11 +39,7 @@ struct Context {
 async fn scale(client: &Client, ns: &str, pods: &[&Pod]) -> Result<Option<i32>, Error> {
     let mut owners = BTreeMap::new();
     for pod in pods {
-        if let Some(o) = pod
-            .owner_references()
-            .iter()
-            .find(|o| o.controller == Some(true))
-        {
+        if let Some(o) = owners::controller_of(&pod.metadata) {
             owners.insert(
                 o.uid.clone(),
                 (o.api_version.clone(), o.kind.clone(), o.name.clone()),
@@ -58,15 +55,14 @@ async fn scale(client: &Client, ns: &str, pods: &[&Pod]) -> Result<Option<i32>, 
         let Some(obj) = get(client, ns, &api_version, &kind, &name).await? else {
             continue;
         };
-        let top =
-            match obj.metadata.owner_references.iter().flatten().find(|o| {
-                o.controller == Some(true) && o.kind == "Deployment" && kind == "ReplicaSet"
-            }) {
-                Some(d) => get(client, ns, &d.api_version, &d.kind, &d.name)
-                    .await?
-                    .unwrap_or(obj),
-                None => obj,
-            };
+        let top = match owners::controller_of(&obj.metadata)
+            .filter(|o| o.kind == "Deployment" && kind == "ReplicaSet")
+        {
+            Some(d) => get(client, ns, &d.api_version, &d.kind, &d.name)
+                .await?
+                .unwrap_or(obj),
+            None => obj,
+        };
         if seen.insert(top.metadata.uid.clone().unwrap_or_default()) {
             total += top.data["spec"]["replicas"].as_i64().unwrap_or(1) as i32;
         }

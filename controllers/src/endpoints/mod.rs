@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::backoff::{Retries, key_of};
-use crate::lenient::{Meta, Object};
+use crate::lenient::{self, Meta, Object};
 use crate::selector::{self, Labels};
 
 pub const TRIGGER_TIME: &str = "endpoints.kubernetes.io/last-change-trigger-time";
@@ -60,13 +60,8 @@ async fn sync(svc: &Service, ctx: &Context) -> Result<Action, Error> {
     let name = svc.name_any();
     let pods: Api<Object<Pod>> = Api::namespaced(ctx.client.clone(), &ns);
     let query: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let pods: Vec<Pod> = pods
-        .list(&ListParams::default().labels(&query.join(",")))
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .collect();
+    let pods: Vec<Pod> =
+        lenient::list(&pods, &ListParams::default().labels(&query.join(","))).await?;
     // The service's EndpointSlices from the same pods (upstream's endpointslice controller).
     slices::reconcile(&ctx.client, svc, &pods).await?;
     let subsets = subsets::subsets(svc, &pods);

@@ -12,7 +12,7 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::lenient::Object;
+use crate::lenient::{self, Object};
 use crate::replicaset::pods::is_ready;
 
 pub const MANAGED_BY: &str = "endpointslice.kubernetes.io/managed-by";
@@ -172,13 +172,8 @@ pub async fn reconcile(client: &Client, service: &Service, pods: &[Pod]) -> Resu
         "{SERVICE_NAME}={},{MANAGED_BY}={CONTROLLER}",
         service.name_any()
     );
-    let mut existing: Vec<EndpointSlice> = api
-        .list(&ListParams::default().labels(&selector))
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .collect();
+    let mut existing: Vec<EndpointSlice> =
+        lenient::list(&api, &ListParams::default().labels(&selector)).await?;
     existing.sort_by_key(|s| s.name_any());
     let now = jiff::Timestamp::now().to_string();
     let wanted = desired(service, pods);

@@ -11,7 +11,8 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::Error;
-use crate::lenient::Object;
+use crate::lenient::{self, Object};
+use crate::owners;
 use crate::selector::Labels;
 pub use revisions::Known;
 
@@ -53,12 +54,6 @@ pub enum Outcome {
     Collision,
 }
 
-fn owned_by(r: &ControllerRevision, uid: &str) -> bool {
-    r.owner_references()
-        .iter()
-        .any(|o| o.controller == Some(true) && o.uid == uid)
-}
-
 /// What a set does on `Outcome::Collision`: its `status.collisionCount` goes up by one (so the
 /// next hash differs) and it is synced again shortly.
 pub async fn bump_collision_count<K>(
@@ -84,13 +79,10 @@ pub async fn ensure(
     template: &Value,
 ) -> Result<Outcome, Error> {
     let api: Api<Object<ControllerRevision>> = Api::namespaced(client.clone(), parent.namespace);
-    let mut known: Vec<Known> = api
-        .list(&ListParams::default().labels(parent.selector))
+    let mut known: Vec<Known> = lenient::list(&api, &ListParams::default().labels(parent.selector))
         .await?
-        .items
         .into_iter()
-        .filter_map(|o| o.object)
-        .filter(|r| owned_by(r, parent.uid))
+        .filter(|r| owners::is_controlled_by(&r.metadata, parent.uid))
         .map(|r| Known {
             name: r.name_any(),
             hash: r
@@ -135,10 +127,10 @@ pub async fn ensure(
         Ok(_) => {}
         Err(kube::Error::Api(e)) if e.code == 409 => {
             let existing = api.get(&name).await?;
-            let same = existing
-                .object
-                .as_ref()
-                .is_some_and(|r| owned_by(r, parent.uid) && revisions::same_data(&r.data.0, &data));
+            let same = existing.object.as_ref().is_some_and(|r| {
+                owners::is_controlled_by(&r.metadata, parent.uid)
+                    && revisions::same_data(&r.data.0, &data)
+            });
             if !same {
                 return Ok(Outcome::Collision);
             }

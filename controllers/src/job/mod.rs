@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
-use crate::lenient::{Meta, Object};
+use crate::lenient::{self, Meta, Object};
+use crate::owners;
 use crate::replicaset::pods::{deletion_order, is_active, is_ready};
 use crate::workload_status;
 use decide::{Next, Pods};
@@ -197,18 +198,14 @@ async fn sync(job: &Job, ctx: &Context) -> Result<Action, Error> {
     let uid = job.metadata.uid.clone().unwrap_or_default();
     let ns = job.namespace().unwrap_or_default();
     let api: Api<Object<Pod>> = Api::namespaced(ctx.client.clone(), &ns);
-    let pods: Vec<Pod> = api
-        .list(&ListParams::default().labels(&format!("batch.kubernetes.io/controller-uid={uid}")))
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .filter(|p| {
-            p.owner_references()
-                .iter()
-                .any(|o| o.controller == Some(true) && o.uid == uid)
-        })
-        .collect();
+    let pods: Vec<Pod> = lenient::list(
+        &api,
+        &ListParams::default().labels(&format!("batch.kubernetes.io/controller-uid={uid}")),
+    )
+    .await?
+    .into_iter()
+    .filter(|p| owners::is_controlled_by(&p.metadata, &uid))
+    .collect();
     let counts = count(&pods);
     let previous = serde_json::to_value(&job.status).unwrap_or_default();
     let started = previous["startTime"].as_str().map(str::to_string);

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::events::{self, Involved};
-use crate::lenient::Object;
+use crate::lenient::{self, Object};
 
 /// Upstream's defaults (1.32): 50 s without a heartbeat, a node is lost; a new node has 60 s.
 pub const MONITOR_GRACE: Duration = Duration::from_secs(50);
@@ -51,21 +51,12 @@ fn now_text() -> String {
 
 impl Monitor {
     async fn tick(&mut self) -> Result<(), Error> {
-        let nodes: Api<Object<Node>> = Api::all(self.client.clone());
-        let nodes: Vec<Node> = nodes
-            .list(&ListParams::default())
-            .await?
-            .items
-            .into_iter()
-            .filter_map(|o| o.object)
-            .collect();
+        let nodes: Vec<Node> =
+            lenient::list(&Api::all(self.client.clone()), &ListParams::default()).await?;
         let leases: Api<Object<Lease>> = Api::namespaced(self.client.clone(), LEASE_NAMESPACE);
-        let renewals: HashMap<String, String> = leases
-            .list(&ListParams::default())
+        let renewals: HashMap<String, String> = lenient::list(&leases, &ListParams::default())
             .await?
-            .items
             .into_iter()
-            .filter_map(|o| o.object)
             .map(|l| {
                 let renewed = serde_json::to_value(&l.spec)
                     .ok()
@@ -183,13 +174,7 @@ impl Monitor {
     async fn pods_on(&self, node: &str) -> Result<Vec<Pod>, Error> {
         let api: Api<Object<Pod>> = Api::all(self.client.clone());
         let params = ListParams::default().fields(&format!("spec.nodeName={node}"));
-        Ok(api
-            .list(&params)
-            .await?
-            .items
-            .into_iter()
-            .filter_map(|o| o.object)
-            .collect())
+        Ok(lenient::list(&api, &params).await?)
     }
 
     async fn mark_pods_not_ready(&self, node: &str) -> Result<(), Error> {
@@ -280,14 +265,8 @@ impl Monitor {
 
     /// Pod GC: pods on nodes gone for the quarantine, terminated pods over the threshold.
     async fn collect_pods(&mut self, nodes: &HashSet<String>) -> Result<(), Error> {
-        let api: Api<Object<Pod>> = Api::all(self.client.clone());
-        let pods: Vec<Pod> = api
-            .list(&ListParams::default())
-            .await?
-            .items
-            .into_iter()
-            .filter_map(|o| o.object)
-            .collect();
+        let pods: Vec<Pod> =
+            lenient::list(&Api::all(self.client.clone()), &ListParams::default()).await?;
         let now = Instant::now();
         let mut missing = HashSet::new();
         let mut terminated: Vec<&Pod> = Vec::new();

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::backoff::{Retries, key_of};
-use crate::lenient::Object;
+use crate::lenient::{self, Object};
 
 pub const PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
 pub const PV_PROTECTION: &str = "kubernetes.io/pv-protection";
@@ -77,12 +77,10 @@ async fn sync_claim(claim: &PersistentVolumeClaim, ctx: &Context) -> Result<Acti
     }
     let ns = claim.namespace().unwrap_or_default();
     let pods: Api<Object<Pod>> = Api::namespaced(ctx.client.clone(), &ns);
-    let listed = pods.list(&ListParams::default()).await?;
     let name = claim.name_any();
-    let in_use = listed
-        .items
+    let in_use = lenient::list(&pods, &ListParams::default())
+        .await?
         .iter()
-        .filter_map(|o| o.object.as_ref())
         .any(|p| uses(p, &name));
     if !in_use {
         release(

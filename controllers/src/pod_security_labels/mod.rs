@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use crate::Error;
 use crate::backoff::Retries;
-use crate::lenient::{Meta, Object};
+use crate::lenient::{self, Meta, Object};
 use decide::{Level, MANAGER, UID_RANGE, controlled, label_owners, scc_level, wanted_labels};
 
 struct Context {
@@ -93,12 +93,9 @@ async fn converge(ns: &Object<Namespace>, ctx: &Context) -> Result<Action, Error
     if accounts.is_empty() {
         return Ok(Action::await_change());
     }
-    let roles = listed(Api::<Object<Role>>::namespaced(ctx.client.clone(), &name)).await?;
-    let bindings = listed(Api::<Object<RoleBinding>>::namespaced(
-        ctx.client.clone(),
-        &name,
-    ))
-    .await?;
+    let all = ListParams::default();
+    let roles = lenient::list(&Api::namespaced(ctx.client.clone(), &name), &all).await?;
+    let bindings = lenient::list(&Api::namespaced(ctx.client.clone(), &name), &all).await?;
     let level = namespace_level(ctx, &name, &accounts, roles, bindings);
     let owners = label_owners(&serde_json::to_value(&meta.managed_fields).unwrap_or_default());
     let Some(wanted) = wanted_labels(level, &labels, &owners) else {
@@ -119,20 +116,6 @@ async fn converge(ns: &Object<Namespace>, ctx: &Context) -> Result<Action, Error
         Err(kube::Error::Api(e)) if e.code == 409 || e.code == 404 => Ok(Action::await_change()),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Every object `api` lists (those of wrong types skipped, as the caches skip them).
-async fn listed<K>(api: Api<Object<K>>) -> Result<Vec<K>, Error>
-where
-    Object<K>: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
-{
-    Ok(api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter_map(|o| o.object)
-        .collect())
 }
 
 /// The most privileged level of the SCCs any of the namespace's service accounts may use,

@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
-use crate::lenient::{Meta, Object};
+use crate::lenient::{self, Meta, Object};
+use crate::owners;
 use crate::selector::{self, Labels};
 
 /// What both kinds share.
@@ -134,15 +135,6 @@ pub(crate) fn selector_string(s: &LabelSelector) -> String {
     parts.join(",")
 }
 
-fn controller_uid(pod: &Pod) -> Option<&str> {
-    pod.metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-        .map(|o| o.uid.as_str())
-}
-
 struct Context {
     client: Client,
     retries: Retries,
@@ -157,13 +149,11 @@ async fn claim(r: &Replicated, ctx: &Context) -> Result<Vec<Pod>, Error> {
         return Ok(Vec::new());
     };
     let api: Api<Object<Pod>> = Api::namespaced(ctx.client.clone(), &r.namespace);
-    let listed = api
-        .list(&ListParams::default().labels(&selector_string(sel)))
-        .await?;
+    let listed = lenient::list(&api, &ListParams::default().labels(&selector_string(sel))).await?;
     let mut owned = Vec::new();
-    for pod in listed.items.into_iter().filter_map(|o| o.object) {
+    for pod in listed {
         let labels = pod.metadata.labels.clone().unwrap_or_default();
-        let mine = match controller_uid(&pod) {
+        let mine = match owners::controller_uid(&pod.metadata) {
             Some(uid) => uid == r.uid,
             // Orphans are adopted while their selector matches (the list may be older).
             None => {
@@ -455,13 +445,7 @@ where
     K: Resource<DynamicType = ()>,
 {
     let ns = pod.metadata.meta.namespace.clone()?;
-    let o = pod
-        .metadata
-        .meta
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true) && o.kind == kind)?;
+    let o = owners::controller_of(&pod.metadata.meta).filter(|o| o.kind == kind)?;
     Some(ObjectRef::new(&o.name).within(&ns))
 }
 
@@ -526,12 +510,7 @@ where
     K: Resource,
 {
     let meta = &pod.metadata.meta;
-    if meta
-        .owner_references
-        .iter()
-        .flatten()
-        .any(|o| o.controller == Some(true))
-    {
+    if owners::controller_of(meta).is_some() {
         return Vec::new();
     }
     let ns = meta.namespace.clone().unwrap_or_default();

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::{Node, Pod, PodAffinityTerm};
 
+use crate::owners;
 use crate::resources::{Amounts, pod_requests};
 use crate::selector::Labels;
 
@@ -65,13 +66,7 @@ impl PlacedPod {
             labels: pod.metadata.labels.clone().unwrap_or_default(),
             requests: pod_requests(&spec),
             host_ports,
-            controller: pod
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .find(|o| o.controller == Some(true))
-                .map(|o| o.uid.clone()),
+            controller: owners::controller_uid(&pod.metadata).map(str::to_string),
             anti_affinity,
         }
     }

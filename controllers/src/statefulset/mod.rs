@@ -24,7 +24,8 @@ use crate::Error;
 use crate::backoff::{Retries, key_of};
 use crate::events::{self, Involved};
 use crate::history::{self, Outcome, Parent, revisions};
-use crate::lenient::{Meta, Object};
+use crate::lenient::{self, Meta, Object};
+use crate::owners;
 use crate::replicaset::pods::{available, is_ready};
 use crate::replicaset::{adopt_pod, selector_string};
 use crate::selector::{self, Labels};
@@ -41,16 +42,6 @@ struct Context {
 
 fn involved(set: &StatefulSet) -> Involved<'_> {
     Involved::of("apps/v1", "StatefulSet", &set.metadata)
-}
-
-fn controlled_by(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Option<&str> {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-        .map(|o| o.uid.as_str())
 }
 
 /// One sync's view of a set.
@@ -100,15 +91,17 @@ fn api_message(e: &kube::Error) -> String {
 async fn owned_pods(v: &View<'_>) -> Result<Vec<(i32, Pod)>, Error> {
     let spec = &v.set.spec;
     let api: Api<Object<Pod>> = Api::namespaced(v.ctx.client.clone(), &v.namespace);
-    let listed = api
-        .list(&ListParams::default().labels(&selector_string(&spec.selector)))
-        .await?;
+    let listed = lenient::list(
+        &api,
+        &ListParams::default().labels(&selector_string(&spec.selector)),
+    )
+    .await?;
     let mut owned = Vec::new();
-    for pod in listed.items.into_iter().filter_map(|o| o.object) {
+    for pod in listed {
         let Some(ordinal) = identity::ordinal_of(&v.name, &pod.name_any()) else {
             continue;
         };
-        let mine = match controlled_by(&pod.metadata) {
+        let mine = match owners::controller_uid(&pod.metadata) {
             Some(uid) => uid == v.uid,
             None => {
                 let labels = pod.labels().clone();
