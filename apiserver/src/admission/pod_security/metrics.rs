@@ -122,30 +122,20 @@ pub struct PodSecurityMetrics {
 /// Decisions (2) × levels (3) × modes (3) × operations (create, update) × resources (3).
 const COMMON_EVALUATIONS: usize = 2 * 3 * 3 * 2 * 3;
 
-/// The place in `common_evaluations` of an evaluation's label set, if it is a common one.
-fn common_evaluation(
-    allowed: bool,
-    level: Level,
-    policy_version: &str,
-    mode: Mode,
-    (operation, resource, subresource): (&str, &str, &str),
-) -> Option<usize> {
-    if policy_version != "latest" || !subresource.is_empty() {
+/// The place in `common_evaluations` of an evaluation at the latest policy version, if its
+/// request is a common one.
+fn common_evaluation(allowed: bool, level: Level, mode: Mode, request: Request) -> Option<usize> {
+    if request.ephemeral_containers {
         return None;
     }
-    let operation = match operation {
-        "create" => 0,
-        "update" => 1,
-        _ => return None,
-    };
-    let resource = match resource {
-        "pod" => 0,
-        "namespace" => 1,
-        _ => 2,
+    let operation = match request.operation {
+        Operation::Create => 0,
+        Operation::Update => 1,
+        Operation::Delete | Operation::Connect => return None,
     };
     let slot = (((usize::from(allowed) * 3 + level as usize) * 3 + mode as usize) * 2 + operation)
         * 3
-        + resource;
+        + request.resource as usize;
     Some(slot)
 }
 
@@ -177,21 +167,23 @@ impl PodSecurityMetrics {
 
     /// One evaluation: `allowed` or denied at `policy` in `mode`.
     pub fn evaluation(&self, allowed: bool, policy: LevelVersion, mode: Mode, a: &Attributes<'_>) {
-        let labels = request(a);
+        let request = Request::of(a);
         // Privileged is the same at every version.
-        let policy_version = match (policy.level, policy.version.minor_number()) {
-            (Level::Privileged, _) | (_, None) => "latest",
-            (_, Some(m)) => VERSION_LABELS
-                .get(m as usize)
-                .map_or("future", String::as_str),
+        let version = match (policy.level, policy.version.minor_number()) {
+            (Level::Privileged, _) | (_, None) => None,
+            (_, Some(m)) => Some(
+                VERSION_LABELS
+                    .get(m as usize)
+                    .map_or("future", String::as_str),
+            ),
         };
-        let (request_operation, resource, subresource) = labels;
+        let (request_operation, resource, subresource) = request.labels();
         let counter = || {
             self.evaluations
                 .get_or_create(&EvaluationLabels {
                     decision: if allowed { "allow" } else { "deny" },
                     policy_level: policy.level.as_str(),
-                    policy_version,
+                    policy_version: version.unwrap_or("latest"),
                     mode: mode.as_str(),
                     request_operation,
                     resource,
@@ -199,7 +191,11 @@ impl PodSecurityMetrics {
                 })
                 .clone()
         };
-        match common_evaluation(allowed, policy.level, policy_version, mode, labels) {
+        let common = version
+            .is_none()
+            .then(|| common_evaluation(allowed, policy.level, mode, request))
+            .flatten();
+        match common {
             Some(slot) => self.common_evaluations[slot].get_or_init(counter).inc(),
             None => counter().inc(),
         };
@@ -207,7 +203,7 @@ impl PodSecurityMetrics {
 
     /// A request exempt by namespace, user or runtime class.
     pub fn exemption(&self, a: &Attributes<'_>) {
-        let (request_operation, resource, subresource) = request(a);
+        let (request_operation, resource, subresource) = Request::of(a).labels();
         self.exemptions
             .get_or_create(&RequestLabels {
                 request_operation,
@@ -219,7 +215,7 @@ impl PodSecurityMetrics {
 
     /// An error that kept the request from a normal evaluation (`fatal`: refused for it).
     pub fn error(&self, fatal: bool, a: &Attributes<'_>) {
-        let (request_operation, resource, subresource) = request(a);
+        let (request_operation, resource, subresource) = Request::of(a).labels();
         self.errors
             .get_or_create(&ErrorLabels {
                 fatal: if fatal { "true" } else { "false" },
@@ -231,25 +227,57 @@ impl PodSecurityMetrics {
     }
 }
 
-/// The request's operation, resource and subresource labels.
-fn request(a: &Attributes<'_>) -> (&'static str, &'static str, &'static str) {
-    let operation = match a.operation {
-        Operation::Create => "create",
-        Operation::Update => "update",
-        Operation::Delete => "delete",
-        Operation::Connect => "connect",
-    };
-    let resource = match (a.def.group, a.def.plural) {
-        ("", "pods") => "pod",
-        ("", "namespaces") => "namespace",
-        _ => "controller",
-    };
-    // The plugin judges the objects themselves and pods' ephemeral containers alone.
-    let subresource = match a.subresource {
-        "ephemeralcontainers" => "ephemeralcontainers",
-        _ => "",
-    };
-    (operation, resource, subresource)
+/// What the metrics are told of a request.
+#[derive(Clone, Copy)]
+struct Request {
+    operation: Operation,
+    resource: Resource,
+    /// The plugin judges the objects themselves, and pods' ephemeral containers alone.
+    ephemeral_containers: bool,
+}
+
+/// The resource a request is counted under.
+#[derive(Clone, Copy)]
+enum Resource {
+    Pod,
+    Namespace,
+    /// The kinds holding a pod template.
+    Controller,
+}
+
+impl Request {
+    fn of(a: &Attributes<'_>) -> Request {
+        Request {
+            operation: a.operation,
+            resource: match (a.def.group, a.def.plural) {
+                ("", "pods") => Resource::Pod,
+                ("", "namespaces") => Resource::Namespace,
+                _ => Resource::Controller,
+            },
+            ephemeral_containers: a.subresource == "ephemeralcontainers",
+        }
+    }
+
+    /// The request's operation, resource and subresource labels.
+    fn labels(self) -> (&'static str, &'static str, &'static str) {
+        let operation = match self.operation {
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+            Operation::Connect => "connect",
+        };
+        let resource = match self.resource {
+            Resource::Pod => "pod",
+            Resource::Namespace => "namespace",
+            Resource::Controller => "controller",
+        };
+        let subresource = if self.ephemeral_containers {
+            "ephemeralcontainers"
+        } else {
+            ""
+        };
+        (operation, resource, subresource)
+    }
 }
 
 #[cfg(test)]
@@ -258,14 +286,19 @@ mod tests {
 
     #[test]
     fn each_common_label_set_has_a_place_of_its_own() {
+        let request = |operation, resource, ephemeral_containers| Request {
+            operation,
+            resource,
+            ephemeral_containers,
+        };
         let mut places = std::collections::BTreeSet::new();
         for allowed in [false, true] {
             for level in [Level::Privileged, Level::Baseline, Level::Restricted] {
                 for mode in [Mode::Enforce, Mode::Audit, Mode::Warn] {
-                    for operation in ["create", "update"] {
-                        for resource in ["pod", "namespace", "controller"] {
-                            let labels = (operation, resource, "");
-                            let place = common_evaluation(allowed, level, "latest", mode, labels);
+                    for operation in [Operation::Create, Operation::Update] {
+                        for resource in [Resource::Pod, Resource::Namespace, Resource::Controller] {
+                            let r = request(operation, resource, false);
+                            let place = common_evaluation(allowed, level, mode, r);
                             places.insert(place.expect("a common label set"));
                         }
                     }
@@ -274,13 +307,8 @@ mod tests {
         }
         assert_eq!(places.len(), COMMON_EVALUATIONS);
         assert!(places.iter().all(|p| *p < COMMON_EVALUATIONS));
-        let rare =
-            |version, labels| common_evaluation(true, Level::Baseline, version, Mode::Warn, labels);
-        assert_eq!(rare("v1.30", ("create", "pod", "")), None);
-        assert_eq!(
-            rare("latest", ("update", "pod", "ephemeralcontainers")),
-            None
-        );
-        assert_eq!(rare("latest", ("delete", "pod", "")), None);
+        let rare = |r| common_evaluation(true, Level::Baseline, Mode::Warn, r);
+        assert_eq!(rare(request(Operation::Update, Resource::Pod, true)), None);
+        assert_eq!(rare(request(Operation::Delete, Resource::Pod, false)), None);
     }
 }
