@@ -55,8 +55,6 @@ pub struct ApiServer {
     pub metrics: Arc<metrics::Metrics>,
     /// Per-resource caches serving watches and `resourceVersion=0` lists.
     pub watch_caches: Arc<watch::cache::WatchCaches>,
-    /// This server's latest write of each resource (`fresh_cached_object` waits for it).
-    write_fence: Arc<write_fence::WriteFence>,
     /// RBAC over every resource request.
     pub authorizer: Arc<authz::authorizer::Authorizer>,
     /// Signs and verifies service-account tokens (none: bearer tokens are refused).
@@ -137,8 +135,7 @@ impl ApiServer {
             registry: registry::Registry::new(&scheme),
             custom_resources: custom_resources::CustomResources::new(&scheme),
             scheme,
-            watch_caches: Arc::new(watch::cache::WatchCaches::new(store.clone())),
-            write_fence,
+            watch_caches: Arc::new(watch::cache::WatchCaches::new(store.clone(), write_fence)),
             authorizer: Arc::default(),
             service_account_tokens: None,
             verified_tokens: Default::default(),

@@ -110,8 +110,7 @@ impl ApiServer {
         /// Longer than a healthy cache ever lags; a store read is the answer after it.
         const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
         let cache = self.watch_caches.of(def).await?;
-        let written = def.with_key_prefix(|prefix| self.write_fence.latest(prefix));
-        if !cache.caught_up(written, CATCH_UP).await {
+        if !cache.holds_own_writes(CATCH_UP).await {
             return self.get_object(def, namespace, name).await;
         }
         Ok(cache

@@ -5,8 +5,8 @@
 //! the store are not seen here; those reach the cache as an informer's would.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use storage::Revision;
 
@@ -27,8 +27,9 @@ pub(crate) fn resource_prefix(key: &str) -> &str {
 
 #[derive(Default)]
 pub struct WriteFence {
-    /// By resource prefix (`/registry/<group|core>/<plural>`).
-    latest: RwLock<HashMap<String, AtomicU64, foldhash::fast::RandomState>>,
+    /// By resource prefix (`/registry/<group|core>/<plural>`); a watch cache holds its own
+    /// resource's, to read it without a look-up.
+    latest: RwLock<HashMap<String, Arc<AtomicU64>, foldhash::fast::RandomState>>,
 }
 
 impl WriteFence {
@@ -47,21 +48,18 @@ impl WriteFence {
             latest.fetch_max(revision, Ordering::AcqRel);
             return;
         }
+        self.of(resource).fetch_max(revision, Ordering::AcqRel);
+    }
+
+    /// The revision of the latest write of the resource under `prefix` (a resource's key
+    /// prefix, or a key), 0 while there is none: it grows as writes are noted.
+    pub fn of(&self, prefix: &str) -> Arc<AtomicU64> {
         self.latest
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(resource.to_string())
+            .entry(resource_prefix(prefix).to_string())
             .or_default()
-            .fetch_max(revision, Ordering::AcqRel);
-    }
-
-    /// The revision of the latest write under `prefix` (a resource's key prefix), 0 if none.
-    pub fn latest(&self, prefix: &str) -> Revision {
-        self.latest
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(resource_prefix(prefix))
-            .map_or(0, |r| r.load(Ordering::Acquire))
+            .clone()
     }
 }
 
@@ -72,13 +70,16 @@ mod tests {
     #[test]
     fn the_latest_write_of_each_resource_is_kept() {
         let fence = WriteFence::default();
-        assert_eq!(fence.latest("/registry/core/pods/"), 0);
+        let latest = |prefix| fence.of(prefix).load(Ordering::Acquire);
+        let pods = fence.of("/registry/core/pods/");
+        assert_eq!(pods.load(Ordering::Acquire), 0);
         fence.note("/registry/core/pods/ns/a", 7);
         fence.note("/registry/core/pods/ns/b", 5);
         fence.note("/registry/apps/deployments/ns/a", 9);
         fence.note("/elsewhere", 11);
-        assert_eq!(fence.latest("/registry/core/pods/"), 7);
-        assert_eq!(fence.latest("/registry/apps/deployments/"), 9);
-        assert_eq!(fence.latest("/registry/core/services/"), 0);
+        // A counter taken before the writes sees them.
+        assert_eq!(pods.load(Ordering::Acquire), 7);
+        assert_eq!(latest("/registry/apps/deployments/"), 9);
+        assert_eq!(latest("/registry/core/services/"), 0);
     }
 }

@@ -11,7 +11,7 @@
 //! the cache closes its watchers, takes no new ones, and the next request starts a new cache.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
@@ -21,6 +21,7 @@ use storage::{EventKind, KeyValue, ListOptions, Revision, Store};
 use tokio::sync::mpsc;
 
 use crate::watch::encoded;
+use crate::write_fence::WriteFence;
 
 /// Events a watcher may have queued before it is closed as too slow.
 pub const WATCHER_BUFFER: usize = 1024;
@@ -195,11 +196,18 @@ pub struct Cache {
     /// Batches of changes applied so far (what was derived from the objects at one count is
     /// still valid at the same count).
     changes: std::sync::atomic::AtomicU64,
+    /// The revision of this server's latest write of the resource (`WriteFence::of`).
+    written: Arc<AtomicU64>,
 }
 
 impl Cache {
-    /// Lists `prefix` and starts feeding from a store watch after that list.
-    async fn start(store: Arc<dyn Store>, prefix: String) -> Result<Arc<Cache>, storage::Error> {
+    /// Lists `prefix` and starts feeding from a store watch after that list; `written` is the
+    /// revision of this server's latest write of the resource.
+    async fn start(
+        store: Arc<dyn Store>,
+        prefix: String,
+        written: Arc<AtomicU64>,
+    ) -> Result<Arc<Cache>, storage::Error> {
         let (objects, revision) = list_in_pages(store.as_ref(), &prefix, START_PAGE).await?;
         let events = store.watch(&prefix, revision).await?;
         let cache = Arc::new(Cache {
@@ -214,6 +222,7 @@ impl Cache {
             slow_closed: Default::default(),
             progress: tokio::sync::watch::Sender::new(revision),
             changes: Default::default(),
+            written,
         });
         tokio::spawn(feed(cache.clone(), events));
         Ok(cache)
@@ -248,6 +257,13 @@ impl Cache {
                 Ok(Ok(_))
             );
         reached && !self.is_broken()
+    }
+
+    /// Whether the cache holds this server's latest write of its resource, waiting for it at
+    /// most `limit`: for reads that must see a write at once (a policy just created).
+    pub async fn holds_own_writes(&self, limit: std::time::Duration) -> bool {
+        self.caught_up(self.written.load(Ordering::Acquire), limit)
+            .await
     }
 
     /// The object stored under `key`, as the cache holds it.
@@ -452,6 +468,8 @@ type CacheCell = Arc<tokio::sync::OnceCell<Arc<Cache>>>;
 /// The watch caches of every resource, started on first use.
 pub struct WatchCaches {
     store: Arc<dyn Store>,
+    /// This server's latest writes, which each cache learns of its own resource's.
+    fence: Arc<WriteFence>,
     caches: Mutex<HashMap<String, CacheCell, foldhash::fast::RandomState>>,
     /// The running caches found by `of`, by their kind's names (`NamesOf`): admission asks
     /// for several on every request, and building each one's prefix cost more than the rest.
@@ -459,10 +477,20 @@ pub struct WatchCaches {
 }
 
 /// A kind's group and plural by the address and length of their text: equal keys hold equal
-/// text (a kind's names live as long as the server), so a look-up hashes four words. Custom
-/// kinds' names are interned (`api::intern`), so redefining a kind adds no key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// text (a kind's names live as long as the server), so a look-up hashes one word mixed from
+/// four. Custom kinds' names are interned (`api::intern`), so redefining a kind adds no key.
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct NamesOf([usize; 4]);
+
+impl std::hash::Hash for NamesOf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As a slice, the words would be hashed as bytes, which costs several times more.
+        let mixed = self.0.iter().fold(0u64, |mixed, &word| {
+            (mixed.rotate_left(23) ^ word as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        });
+        state.write_u64(mixed);
+    }
+}
 
 impl NamesOf {
     fn of(def: &api::ResourceDef) -> NamesOf {
@@ -472,9 +500,10 @@ impl NamesOf {
 }
 
 impl WatchCaches {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, fence: Arc<WriteFence>) -> Self {
         WatchCaches {
             store,
+            fence,
             caches: Mutex::new(HashMap::default()),
             by_names: Default::default(),
         }
@@ -483,9 +512,15 @@ impl WatchCaches {
     /// The cache of the resource stored under `prefix`.
     pub async fn get(&self, prefix: &str) -> Result<Arc<Cache>, storage::Error> {
         let cell = self.cell(prefix);
-        cell.get_or_try_init(|| Cache::start(self.store.clone(), prefix.to_string()))
-            .await
-            .cloned()
+        cell.get_or_try_init(|| {
+            Cache::start(
+                self.store.clone(),
+                prefix.to_string(),
+                self.fence.of(prefix),
+            )
+        })
+        .await
+        .cloned()
     }
 
     /// The cell of the cache under `prefix`: made if missing, emptied if its cache broke.
@@ -518,7 +553,11 @@ impl WatchCaches {
         }
         let cell = def.with_key_prefix(|prefix| self.cell(prefix));
         let cache = cell
-            .get_or_try_init(|| Cache::start(self.store.clone(), def.key_prefix()))
+            .get_or_try_init(|| {
+                let prefix = def.key_prefix();
+                let written = self.fence.of(&prefix);
+                Cache::start(self.store.clone(), prefix, written)
+            })
             .await
             .cloned()
             .map_err(|e| crate::error::from_storage(e, crate::registry::object::target(def, "")))?;

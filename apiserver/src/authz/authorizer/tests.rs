@@ -63,7 +63,7 @@ async fn a_feed_that_ends_withdraws_the_policy_until_it_is_rebuilt() {
         .create(&alice, role_binding("dev", "alice", "alice"))
         .await
         .unwrap();
-    let caches = Arc::new(WatchCaches::new(store.clone()));
+    let caches = Arc::new(WatchCaches::new(store.clone(), Default::default()));
     let authorizer = Arc::new(Authorizer::default());
     authorizer.start(caches.clone());
     assert!(may_get_pods(&authorizer, "alice").await);

@@ -38,7 +38,7 @@ async fn snapshot_then_events_in_order_per_namespace() {
         .create(&format!("{PREFIX}b/two"), object("two", 0))
         .await
         .unwrap();
-    let caches = WatchCaches::new(store.clone());
+    let caches = WatchCaches::new(store.clone(), Default::default());
     let cache = caches.get(PREFIX).await.unwrap();
 
     let (objects, revision, sub) = cache.snapshot_and_subscribe(&format!("{PREFIX}a/"));
@@ -98,7 +98,7 @@ async fn resumes_from_history_or_refers_to_the_store() {
         .await
         .unwrap()
         .mod_revision;
-    let caches = WatchCaches::new(store.clone());
+    let caches = WatchCaches::new(store.clone(), Default::default());
     let cache = caches.get(PREFIX).await.unwrap();
     let (_, _, probe) = cache.snapshot_and_subscribe(PREFIX);
     let mut probe = Box::pin(probe.into_stream());
@@ -126,7 +126,7 @@ async fn resumes_from_history_or_refers_to_the_store() {
 async fn a_slow_watcher_is_closed_and_never_stalls_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir);
-    let caches = WatchCaches::new(store.clone());
+    let caches = WatchCaches::new(store.clone(), Default::default());
     let cache = caches.get(PREFIX).await.unwrap();
     let (_, _, slow) = cache.snapshot_and_subscribe(PREFIX);
     let (_, _, fast) = cache.snapshot_and_subscribe(PREFIX);
@@ -160,7 +160,7 @@ async fn a_slow_watcher_is_closed_and_never_stalls_the_others() {
 async fn a_broken_cache_registers_no_watcher() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir);
-    let caches = WatchCaches::new(store.clone());
+    let caches = WatchCaches::new(store.clone(), Default::default());
     let broken = caches.get(PREFIX).await.unwrap();
     broken.fail();
 
@@ -198,6 +198,7 @@ fn detached(revision: Revision) -> Cache {
         slow_closed: Default::default(),
         progress: tokio::sync::watch::Sender::new(revision),
         changes: Default::default(),
+        written: Default::default(),
     }
 }
 
@@ -363,4 +364,31 @@ async fn a_reader_waits_until_the_cache_holds_a_revision() {
     feed.await.unwrap();
     cache.fail();
     assert!(!cache.caught_up(12, moment).await);
+}
+
+#[tokio::test]
+async fn a_cache_knows_this_servers_latest_write_of_its_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir);
+    let fence = Arc::new(WriteFence::default());
+    let caches = WatchCaches::new(store.clone(), fence.clone());
+    let cache = caches.get(PREFIX).await.unwrap();
+    let moment = std::time::Duration::from_millis(20);
+    assert!(cache.holds_own_writes(moment).await);
+    // A write noted before the cache has it is waited for, not missed.
+    let written = store
+        .create(&format!("{PREFIX}a/new"), object("new", 0))
+        .await
+        .unwrap()
+        .mod_revision;
+    fence.note(&format!("{PREFIX}a/new"), written);
+    fence.note("/registry/core/elsewhere/a/x", written + 100);
+    assert!(
+        cache
+            .holds_own_writes(std::time::Duration::from_secs(30))
+            .await
+    );
+    assert!(cache.get(&format!("{PREFIX}a/new")).is_some());
+    fence.note(&format!("{PREFIX}a/unseen"), written + 1);
+    assert!(!cache.holds_own_writes(moment).await);
 }
