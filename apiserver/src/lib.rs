@@ -55,6 +55,8 @@ pub struct ApiServer {
     pub metrics: Arc<metrics::Metrics>,
     /// Per-resource caches serving watches and `resourceVersion=0` lists.
     pub watch_caches: Arc<watch::cache::WatchCaches>,
+    /// The caches of the built-in kinds the code names (`named_cache`).
+    named_caches: watch::named::NamedCaches,
     /// RBAC over every resource request.
     pub authorizer: Arc<authz::authorizer::Authorizer>,
     /// Signs and verifies service-account tokens (none: bearer tokens are refused).
@@ -136,6 +138,7 @@ impl ApiServer {
             custom_resources: custom_resources::CustomResources::new(&scheme),
             scheme,
             watch_caches: Arc::new(watch::cache::WatchCaches::new(store.clone(), write_fence)),
+            named_caches: Default::default(),
             authorizer: Arc::default(),
             service_account_tokens: None,
             verified_tokens: Default::default(),

@@ -2,7 +2,11 @@
 //! namespace and binding, tokens, identities): system fields and the kind's defaults, no
 //! admission, guarded by their revision.
 
+use std::sync::Arc;
+
 use crate::error::{self, ApiError};
+use crate::watch::cache::Cache;
+use crate::watch::named::StaticNames;
 use crate::{ApiServer, registry};
 
 impl ApiServer {
@@ -98,23 +102,55 @@ impl ApiServer {
             .and_then(|c| serde_json::from_slice(&c.json).ok()))
     }
 
-    /// As `cached_object`, for reads on every request that must still see this server's own
-    /// writes at once (a security policy just created): the cache is read once it holds the
-    /// server's latest write of the kind (moments after it), the store if that does not come.
+    /// The built-in kind the code names and its watch cache, None when the scheme does not
+    /// serve it. Found by the names' addresses after the first time (`watch::named`).
+    pub(crate) async fn named_cache(
+        &self,
+        group: &'static str,
+        version: &'static str,
+        plural: &'static str,
+    ) -> Result<Option<(&api::ResourceDef, Arc<Cache>)>, ApiError> {
+        let names = StaticNames::of(group, version, plural);
+        if let Some((at, cache)) = self.named_caches.get(names)
+            && let Some(def) = self.scheme.resources().get(at)
+            && def.plural == plural
+            && def.group == group
+        {
+            return Ok(Some((def, cache)));
+        }
+        let Some(def) = self.scheme.lookup(group, version, plural) else {
+            return Ok(None);
+        };
+        let cache = self.watch_caches.of(def).await?;
+        if let Some(at) = self
+            .scheme
+            .resources()
+            .iter()
+            .position(|r| std::ptr::eq(r, def))
+        {
+            self.named_caches.keep(names, at, cache.clone());
+        }
+        Ok(Some((def, cache)))
+    }
+
+    /// The object `name` of `def` from its `cache`, for reads on every request that must
+    /// still see this server's own writes at once (a security policy just created): the
+    /// cache is read once it holds the server's latest write of the kind (moments after
+    /// it), the store if that does not come.
     pub(crate) async fn fresh_cached_object(
         &self,
         def: &api::ResourceDef,
+        cache: &Cache,
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<serde_json::Value>, ApiError> {
         /// Longer than a healthy cache ever lags; a store read is the answer after it.
         const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
-        let cache = self.watch_caches.of(def).await?;
         if !cache.holds_own_writes(CATCH_UP).await {
             return self.get_object(def, namespace, name).await;
         }
-        Ok(cache
-            .get(&def.key(namespace, name))
+        Ok(def
+            .with_key(namespace, name, |key| cache.get(key))
             .and_then(|c| serde_json::from_slice(&c.json).ok()))
     }
 
@@ -126,12 +162,11 @@ impl ApiServer {
         &self,
         name: &str,
     ) -> Result<Option<std::sync::Arc<serde_json::Value>>, ApiError> {
-        let def = self
-            .scheme
-            .lookup("", "v1", "namespaces")
+        let (def, cache) = self
+            .named_cache("", "v1", "namespaces")
+            .await?
             .ok_or(ApiError::PathNotFound)?;
-        let cache = self.watch_caches.of(def).await?;
-        if let Some(cached) = cache.get(&def.key(None, name)) {
+        if let Some(cached) = def.with_key(None, name, |key| cache.get(key)) {
             let parsed = self.admission.state.namespaces.parse(name, cached);
             if parsed.is_some() {
                 return Ok(parsed);

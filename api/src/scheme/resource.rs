@@ -243,22 +243,36 @@ impl ResourceDef {
     /// `f` of the storage key prefix, made on the stack: for look-ups by prefix that every
     /// request makes and that keep nothing of it (an allocation costs more than the look-up).
     pub fn with_key_prefix<R>(&self, f: impl FnOnce(&str) -> R) -> R {
-        const ROOM: usize = 128;
+        self.with_key_made_of(&[], f)
+    }
+
+    /// `f` of one object's storage key, made on the stack, as `with_key_prefix` makes the
+    /// prefix.
+    pub fn with_key<R>(&self, namespace: Option<&str>, name: &str, f: impl FnOnce(&str) -> R) -> R {
+        match (self.scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => self.with_key_made_of(&[ns, "/", name], f),
+            _ => self.with_key_made_of(&[name], f),
+        }
+    }
+
+    /// `f` of the prefix followed by `rest`, made on the stack when it fits.
+    fn with_key_made_of<R>(&self, rest: &[&str], f: impl FnOnce(&str) -> R) -> R {
+        const ROOM: usize = 256;
         let parts = self.prefix_parts();
-        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let len: usize = parts.iter().chain(rest).map(|p| p.len()).sum();
         if len > ROOM {
-            return f(&self.key_prefix());
+            return f(&self.key_with(rest));
         }
         let mut buf = [0u8; ROOM];
         let mut at = 0;
-        for part in parts {
+        for part in parts.iter().chain(rest) {
             buf[at..at + part.len()].copy_from_slice(part.as_bytes());
             at += part.len();
         }
         // Whole strings copied end to end stay UTF-8.
         match std::str::from_utf8(&buf[..at]) {
-            Ok(prefix) => f(prefix),
-            Err(_) => f(&self.key_prefix()),
+            Ok(key) => f(key),
+            Err(_) => f(&self.key_with(rest)),
         }
     }
 
@@ -321,7 +335,20 @@ mod key_tests {
         let scheme = Scheme::builtin();
         for def in scheme.resources() {
             assert_eq!(def.with_key_prefix(str::to_string), def.key_prefix());
+            for namespace in [None, Some("a")] {
+                assert_eq!(
+                    def.with_key(namespace, "n", str::to_string),
+                    def.key(namespace, "n")
+                );
+            }
         }
+        // A name too long for the stack buffer still gets its key.
+        let pods = scheme.lookup("", "v1", "pods").expect("pods");
+        let long = "n".repeat(300);
+        assert_eq!(
+            pods.with_key(Some("a"), &long, str::to_string),
+            pods.key(Some("a"), &long)
+        );
         // A group too long for the stack buffer still gets its prefix.
         let long: &'static str = "x".repeat(200).leak();
         let mut def = *scheme.lookup("", "v1", "pods").expect("pods");

@@ -13,6 +13,7 @@ use super::Attributes;
 use super::resource_quota::{charge_by_swap, name_of};
 use crate::ApiServer;
 use crate::error::ApiError;
+use crate::watch::cache::Cache;
 
 pub const NAME: &str = "quota.openshift.io/ClusterResourceQuota";
 
@@ -56,8 +57,11 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     let Some(namespace) = a.namespace else {
         return Ok(());
     };
-    let def = definition(server)?;
-    if !tracked(server, def, a).await? {
+    let (def, cache) = server
+        .named_cache("quota.openshift.io", "v1", "clusterresourcequotas")
+        .await?
+        .ok_or(ApiError::PathNotFound)?;
+    if !tracked(&cache, def, a) {
         return Ok(());
     }
     let request = api::quota::Request {
@@ -78,14 +82,9 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
 
 /// Whether any cluster quota (as the watch cache has them) limits the kind: most writes meet
 /// none, and skip the store.
-async fn tracked(
-    server: &ApiServer,
-    def: &api::ResourceDef,
-    a: &Attributes<'_>,
-) -> Result<bool, ApiError> {
-    let cache = server.watch_caches.of(def).await?;
+fn tracked(cache: &Cache, def: &api::ResourceDef, a: &Attributes<'_>) -> bool {
     let (objects, _) = cache.snapshot(&def.key_prefix());
-    Ok(objects.iter().any(|(_, o)| {
+    objects.iter().any(|(_, o)| {
         serde_json::from_slice::<Value>(&o.json).is_ok_and(|q| {
             q["spec"]["quota"]["hard"]
                 .as_object()
@@ -93,5 +92,5 @@ async fn tracked(
                 .flatten()
                 .any(|(n, _)| api::quota::matches(n, a.def.group, a.def.plural))
         })
-    }))
+    })
 }

@@ -217,11 +217,10 @@ fn show(q: &str) -> String {
 }
 
 async fn limit_ranges(server: &ApiServer, namespace: &str) -> Result<Vec<Value>, ApiError> {
-    let def = server
-        .scheme
-        .lookup("", "v1", "limitranges")
+    let (def, cache) = server
+        .named_cache("", "v1", "limitranges")
+        .await?
         .ok_or(ApiError::PathNotFound)?;
-    let cache = server.watch_caches.of(def).await?;
     let (objects, _) = cache.snapshot(&def.namespace_prefix(Some(namespace)));
     Ok(objects
         .iter()

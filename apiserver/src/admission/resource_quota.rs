@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use super::{Attributes, Operation};
 use crate::ApiServer;
 use crate::error::{ApiError, Target};
+use crate::watch::cache::Cache;
 
 pub const NAME: &str = "ResourceQuota";
 
@@ -52,11 +53,11 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     let Some(namespace) = a.namespace else {
         return Ok(());
     };
-    let def = server
-        .scheme
-        .lookup("", "v1", "resourcequotas")
+    let (def, cache) = server
+        .named_cache("", "v1", "resourcequotas")
+        .await?
         .ok_or(ApiError::PathNotFound)?;
-    if !tracked(server, def, namespace, a).await? {
+    if !tracked(&cache, def, namespace, a) {
         return Ok(());
     }
     let request = api::quota::Request {
@@ -131,22 +132,16 @@ where
 
 /// Whether any quota of the namespace (as the watch cache has them) tracks the kind: most
 /// writes meet none, and skip the store.
-async fn tracked(
-    server: &ApiServer,
-    def: &api::ResourceDef,
-    namespace: &str,
-    a: &Attributes<'_>,
-) -> Result<bool, ApiError> {
-    let cache = server.watch_caches.of(def).await?;
+fn tracked(cache: &Cache, def: &api::ResourceDef, namespace: &str, a: &Attributes<'_>) -> bool {
     let (objects, _) = cache.snapshot(&def.namespace_prefix(Some(namespace)));
-    Ok(objects.iter().any(|(_, o)| {
+    objects.iter().any(|(_, o)| {
         serde_json::from_slice::<Value>(&o.json).is_ok_and(|q| {
             let spec = q["spec"]["hard"].as_object().into_iter().flatten();
             let status = q["status"]["hard"].as_object().into_iter().flatten();
             spec.chain(status)
                 .any(|(n, _)| api::quota::matches(n, a.def.group, a.def.plural))
         })
-    }))
+    })
 }
 
 pub(super) fn name_of(q: &Value) -> &str {

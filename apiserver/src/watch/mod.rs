@@ -3,3 +3,4 @@
 
 pub mod cache;
 pub mod encoded;
+pub(crate) mod named;

@@ -231,14 +231,17 @@ async fn judge(
 
 /// `Policy cluster`, None when there is none (everything is admitted).
 async fn policy(server: &ApiServer) -> Result<Option<AdmissionPolicy>, ApiError> {
-    let Some(def) = server
-        .scheme
-        .lookup("binaryauthorization.oxshift.io", "v1", "policies")
+    let Some((def, cache)) = server
+        .named_cache("binaryauthorization.oxshift.io", "v1", "policies")
+        .await?
     else {
         return Ok(None);
     };
     // As the image trust policy: every pod create asks (`image_trust::policy::current`).
-    let Some(obj) = server.fresh_cached_object(def, None, POLICY_NAME).await? else {
+    let Some(obj) = server
+        .fresh_cached_object(def, &cache, None, POLICY_NAME)
+        .await?
+    else {
         return Ok(None);
     };
     AdmissionPolicy::parse(&obj["spec"]).map(Some).map_err(|p| {

@@ -28,16 +28,16 @@ pub struct Cache(pub(super) Mutex<Option<Arc<Compiled>>>);
 
 /// The policy in force, None when there is none (everything is admitted).
 pub async fn current(server: &ApiServer) -> Result<Option<Arc<Compiled>>, ApiError> {
-    let Some(def) = server
-        .scheme
-        .lookup("config.oxshift.io", "v1", "imagetrustpolicies")
+    let Some((def, kind_cache)) = server
+        .named_cache("config.oxshift.io", "v1", "imagetrustpolicies")
+        .await?
     else {
         return Ok(None);
     };
     // Read on every pod create, and most clusters have none: from memory, yet a policy just
     // written is in force at once.
     let Some(obj) = server
-        .fresh_cached_object(def, None, TRUST_POLICY_NAME)
+        .fresh_cached_object(def, &kind_cache, None, TRUST_POLICY_NAME)
         .await?
     else {
         return Ok(None);

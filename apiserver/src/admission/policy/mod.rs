@@ -46,11 +46,10 @@ impl State {
             "validatingadmissionpolicies",
             "validatingadmissionpolicybindings",
         ] {
-            let def = server
-                .scheme
-                .lookup("admissionregistration.k8s.io", "v1", resource)
+            let (def, cache) = server
+                .named_cache("admissionregistration.k8s.io", "v1", resource)
+                .await?
                 .ok_or_else(|| ApiError::Internal(format!("{resource} are not served")))?;
-            let cache = server.watch_caches.of(def).await?;
             let changes = cache.changes();
             caches.push((def, cache, changes));
         }

@@ -308,11 +308,10 @@ fn forbidden(a: &super::Attributes<'_>, pod: &Value, message: String) -> ApiErro
 /// Every SCC in the order they are tried, read from the watch cache and kept until it
 /// changes (every pod create needs them; they change rarely).
 async fn ordered(server: &ApiServer) -> Result<Arc<Vec<Scc>>, ApiError> {
-    let def = server
-        .scheme
-        .lookup("security.openshift.io", "v1", "securitycontextconstraints")
+    let (def, cache) = server
+        .named_cache("security.openshift.io", "v1", "securitycontextconstraints")
+        .await?
         .ok_or(ApiError::PathNotFound)?;
-    let cache = server.watch_caches.of(def).await?;
     Ok(server.admission.state.sccs.get_or_derive(&cache, |cache| {
         let (objects, _) = cache.snapshot(&def.key_prefix());
         let mut sccs: Vec<Scc> = objects

@@ -62,13 +62,12 @@ impl Hooks {
     pub async fn current(
         &self,
         server: &ApiServer,
-        resource: &str,
+        resource: &'static str,
     ) -> Result<Arc<Vec<Arc<Hook>>>, ApiError> {
-        let def = server
-            .scheme
-            .lookup("admissionregistration.k8s.io", "v1", resource)
+        let (def, cache) = server
+            .named_cache("admissionregistration.k8s.io", "v1", resource)
+            .await?
             .ok_or_else(|| ApiError::Internal(format!("{resource} are not served")))?;
-        let cache = server.watch_caches.of(def).await?;
         let changes = cache.changes();
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = current.as_ref()
