@@ -1,8 +1,16 @@
 //! One resource of the scheme: what it is called, where it lives, what it serves, and how
 //! strategic merge patch merges its lists.
 
+use std::cell::RefCell;
+
 use crate::columns::{self, Column};
 use crate::list_merge::ListMerge;
+
+thread_local! {
+    /// Where `with_key_prefix` and `with_key` make keys: each thread keeps its own, so that a
+    /// key made for one look-up costs no allocation.
+    static KEY_BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+}
 
 /// How an object's name is validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,14 +248,27 @@ impl ResourceDef {
         }
     }
 
-    /// `f` of the storage key prefix, made on the stack: for look-ups by prefix that every
-    /// request makes and that keep nothing of it (an allocation costs more than the look-up).
+    /// `f` of the storage key prefix, made without an allocation: for look-ups by prefix that
+    /// every request makes and that keep nothing of it (an allocation costs more than the
+    /// look-up).
     pub fn with_key_prefix<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         self.with_key_made_of(&[], f)
     }
 
-    /// `f` of one object's storage key, made on the stack, as `with_key_prefix` makes the
-    /// prefix.
+    /// `f` of the storage key prefix of one namespace's objects (of all, for cluster scope),
+    /// made as `with_key_prefix` makes the prefix.
+    pub fn with_namespace_prefix<R>(
+        &self,
+        namespace: Option<&str>,
+        f: impl FnOnce(&str) -> R,
+    ) -> R {
+        match (self.scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => self.with_key_made_of(&[ns, "/"], f),
+            _ => self.with_key_made_of(&[], f),
+        }
+    }
+
+    /// `f` of one object's storage key, made as `with_key_prefix` makes the prefix.
     pub fn with_key<R>(&self, namespace: Option<&str>, name: &str, f: impl FnOnce(&str) -> R) -> R {
         match (self.scope, namespace) {
             (Scope::Namespaced, Some(ns)) => self.with_key_made_of(&[ns, "/", name], f),
@@ -255,25 +276,19 @@ impl ResourceDef {
         }
     }
 
-    /// `f` of the prefix followed by `rest`, made on the stack when it fits.
+    /// `f` of the prefix followed by `rest`, made in this thread's key buffer (allocated
+    /// only when `f` itself makes a key while the buffer is in use).
     fn with_key_made_of<R>(&self, rest: &[&str], f: impl FnOnce(&str) -> R) -> R {
-        const ROOM: usize = 256;
-        let parts = self.prefix_parts();
-        let len: usize = parts.iter().chain(rest).map(|p| p.len()).sum();
-        if len > ROOM {
-            return f(&self.key_with(rest));
-        }
-        let mut buf = [0u8; ROOM];
-        let mut at = 0;
-        for part in parts.iter().chain(rest) {
-            buf[at..at + part.len()].copy_from_slice(part.as_bytes());
-            at += part.len();
-        }
-        // Whole strings copied end to end stay UTF-8.
-        match std::str::from_utf8(&buf[..at]) {
-            Ok(key) => f(key),
+        KEY_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+            Ok(mut key) => {
+                key.clear();
+                for part in self.prefix_parts().iter().chain(rest) {
+                    key.push_str(part);
+                }
+                f(&key)
+            }
             Err(_) => f(&self.key_with(rest)),
-        }
+        })
     }
 
     /// The pieces of the storage key prefix: `/registry/<group>/<plural>/`.
@@ -331,7 +346,7 @@ mod key_tests {
     }
 
     #[test]
-    fn the_prefix_made_on_the_stack_is_the_allocated_one() {
+    fn keys_made_in_the_buffer_are_the_allocated_ones() {
         let scheme = Scheme::builtin();
         for def in scheme.resources() {
             assert_eq!(def.with_key_prefix(str::to_string), def.key_prefix());
@@ -340,19 +355,25 @@ mod key_tests {
                     def.with_key(namespace, "n", str::to_string),
                     def.key(namespace, "n")
                 );
+                assert_eq!(
+                    def.with_namespace_prefix(namespace, str::to_string),
+                    def.namespace_prefix(namespace)
+                );
             }
         }
-        // A name too long for the stack buffer still gets its key.
+        // A key made while another is in use is made apart, and neither is disturbed.
         let pods = scheme.lookup("", "v1", "pods").expect("pods");
+        let (outer, inner) = pods.with_key(Some("a"), "p", |outer| {
+            let inner = pods.with_key_prefix(str::to_string);
+            (outer.to_string(), inner)
+        });
+        assert_eq!(outer, "/registry/core/pods/a/p");
+        assert_eq!(inner, "/registry/core/pods/");
+        // A key longer than any before it still comes whole.
         let long = "n".repeat(300);
         assert_eq!(
             pods.with_key(Some("a"), &long, str::to_string),
             pods.key(Some("a"), &long)
         );
-        // A group too long for the stack buffer still gets its prefix.
-        let long: &'static str = "x".repeat(200).leak();
-        let mut def = *scheme.lookup("", "v1", "pods").expect("pods");
-        def.group = long;
-        assert_eq!(def.with_key_prefix(str::len), def.key_prefix().len());
     }
 }

@@ -83,7 +83,7 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
 /// Whether any cluster quota (as the watch cache has them) limits the kind: most writes meet
 /// none, and skip the store.
 fn tracked(cache: &Cache, def: &api::ResourceDef, a: &Attributes<'_>) -> bool {
-    let (objects, _) = cache.snapshot(&def.key_prefix());
+    let (objects, _) = def.with_key_prefix(|p| cache.snapshot(p));
     objects.iter().any(|(_, o)| {
         serde_json::from_slice::<Value>(&o.json).is_ok_and(|q| {
             q["spec"]["quota"]["hard"]

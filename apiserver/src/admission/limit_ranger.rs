@@ -221,7 +221,7 @@ async fn limit_ranges(server: &ApiServer, namespace: &str) -> Result<Vec<Value>,
         .named_cache("", "v1", "limitranges")
         .await?
         .ok_or(ApiError::PathNotFound)?;
-    let (objects, _) = cache.snapshot(&def.namespace_prefix(Some(namespace)));
+    let (objects, _) = def.with_namespace_prefix(Some(namespace), |p| cache.snapshot(p));
     Ok(objects
         .iter()
         .filter_map(|(_, o)| serde_json::from_slice::<Value>(&o.json).ok())

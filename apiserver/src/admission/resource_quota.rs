@@ -133,7 +133,7 @@ where
 /// Whether any quota of the namespace (as the watch cache has them) tracks the kind: most
 /// writes meet none, and skip the store.
 fn tracked(cache: &Cache, def: &api::ResourceDef, namespace: &str, a: &Attributes<'_>) -> bool {
-    let (objects, _) = cache.snapshot(&def.namespace_prefix(Some(namespace)));
+    let (objects, _) = def.with_namespace_prefix(Some(namespace), |p| cache.snapshot(p));
     objects.iter().any(|(_, o)| {
         serde_json::from_slice::<Value>(&o.json).is_ok_and(|q| {
             let spec = q["spec"]["hard"].as_object().into_iter().flatten();
