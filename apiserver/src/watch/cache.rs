@@ -484,12 +484,16 @@ struct NamesOf([usize; 4]);
 
 impl std::hash::Hash for NamesOf {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // As a slice, the words would be hashed as bytes, which costs several times more.
-        let mixed = self.0.iter().fold(0u64, |mixed, &word| {
-            (mixed.rotate_left(23) ^ word as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        });
-        state.write_u64(mixed);
+        state.write_u64(mix(&self.0));
     }
+}
+
+/// Words mixed into one, for keys made of addresses: hashed as a slice, the words would be
+/// hashed as bytes, which costs several times more.
+pub(crate) fn mix(words: &[usize]) -> u64 {
+    words.iter().fold(0u64, |mixed, &word| {
+        (mixed.rotate_left(23) ^ word as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    })
 }
 
 impl NamesOf {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::cache::Cache;
+use super::cache::{Cache, mix};
 
 /// A kind's group, version and plural as static text, by address and length: text that lives
 /// as long as the program is never another text's, so equal keys name the same kind.
@@ -22,11 +22,7 @@ impl StaticNames {
 
 impl std::hash::Hash for StaticNames {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // One word mixed from six: as a slice they would be hashed as bytes.
-        let mixed = self.0.iter().fold(0u64, |mixed, &word| {
-            (mixed.rotate_left(23) ^ word as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        });
-        state.write_u64(mixed);
+        state.write_u64(mix(&self.0));
     }
 }
 
