@@ -65,7 +65,7 @@ pub async fn apply(
     ns: &str,
     name: &str,
     stream: Option<Value>,
-    outcomes: Vec<Outcome>,
+    outcomes: &[Outcome],
 ) -> Result<Value, ApiError> {
     let original = stream.clone();
     let mut next = stream.unwrap_or_else(|| {
@@ -75,7 +75,7 @@ pub async fn apply(
     let generation = next["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
     let now = object::now();
     let mut changed = false;
-    for outcome in &outcomes {
+    for outcome in outcomes {
         let tag = outcome.tag.as_str();
         let Some(image) = outcome
             .imported

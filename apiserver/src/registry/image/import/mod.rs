@@ -148,6 +148,9 @@ async fn check_registries(call: &Call<'_>, isi: &Value) -> Result<(), ApiError> 
 /// much faster than one after another.
 const CONCURRENT_IMPORTS: usize = 8;
 
+/// How many times an import's results are applied again to a stream written meanwhile.
+const APPLY_RETRIES: usize = 5;
+
 /// Imports each request, a few at a time, the outcomes in the requests' order.
 async fn import_all(importer: &Importer<'_>, requests: &[Request]) -> Vec<Imported> {
     use futures::StreamExt;
@@ -218,6 +221,7 @@ impl Rest for ImageStreamImports {
             }
             _ => {}
         }
+        let pinned = !wanted_rv.is_empty();
 
         // The server's configured source, else its own client (loopback registries only).
         let source = call
@@ -351,7 +355,23 @@ impl Rest for ImageStreamImports {
         if isi["spec"]["import"] != true {
             return Ok(call.out.respond(StatusCode::CREATED, call.def, isi));
         }
-        let written = apply::apply(call.server, user, ns, &name, stream, results).await?;
+        // A stream written meanwhile (a controller's import of another tag, a tag added) is
+        // read again and the same results applied to it, unless the request named the
+        // version it read: the images imported do not depend on the stream.
+        let mut stream = stream;
+        let mut retries = 0;
+        let written = loop {
+            let created = stream.is_none();
+            match apply::apply(call.server, user, ns, &name, stream, &results).await {
+                Err(ApiError::Conflict(_) | ApiError::ConflictBecause { .. })
+                    if !pinned && retries < APPLY_RETRIES => {}
+                Err(ApiError::AlreadyExists(_))
+                    if created && !pinned && retries < APPLY_RETRIES => {}
+                done => break done?,
+            }
+            retries += 1;
+            stream = tag_sources::fetch_stream(call.server, ns, &name).await?;
+        };
         isi["status"]["import"] = written;
         Ok(call.out.respond(StatusCode::CREATED, call.def, isi))
     }

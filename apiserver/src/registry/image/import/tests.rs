@@ -86,9 +86,13 @@ impl RegistrySource for FakeRegistry {
 }
 
 async fn cluster(registry: FakeRegistry) -> Cluster {
+    cluster_with(Arc::new(registry)).await
+}
+
+async fn cluster_with(source: Arc<dyn RegistrySource>) -> Cluster {
     let mut cluster = Cluster::new();
     if let Some(server) = Arc::get_mut(&mut cluster.server) {
-        server.image_source = Some(Arc::new(registry));
+        server.image_source = Some(source);
     }
     cluster
         .server
@@ -303,5 +307,91 @@ async fn requests_are_checked_in_upstream_words() {
         422,
         "Invalid",
         "ImageStreamImport.image.openshift.io \"app\" is invalid: spec.images[0].from.kind: Invalid value: \"ImageStreamTag\": only DockerImage is supported",
+    );
+}
+
+/// A registry that, once armed, has the stream `default/app` written by someone else while
+/// it serves each manifest, as a controller importing another tag would.
+struct WrittenMeanwhile {
+    registry: FakeRegistry,
+    server: std::sync::OnceLock<std::sync::Weak<crate::ApiServer>>,
+}
+
+#[async_trait]
+impl RegistrySource for WrittenMeanwhile {
+    async fn manifest(&self, t: Target<'_>, o: &Options) -> Result<Manifest, RegistryError> {
+        if let Some(server) = self.server.get().and_then(std::sync::Weak::upgrade) {
+            let def = crate::registry::image::stream_def(&server).unwrap();
+            let mut stream = server.get_object(def, Some("default"), "app").await;
+            let stream = stream.as_mut().unwrap().as_mut().unwrap();
+            let writes = stream["metadata"]["annotations"]["writes"]
+                .as_i64()
+                .unwrap_or(0);
+            stream["metadata"]["annotations"]["writes"] = json!(writes + 1);
+            server.update_object(def, stream.clone()).await.unwrap();
+        }
+        self.registry.manifest(t, o).await
+    }
+    async fn blob(&self, t: Target<'_>, o: &Options, max: usize) -> Result<Bytes, RegistryError> {
+        self.registry.blob(t, o, max).await
+    }
+    async fn tags(&self, r: &str, repo: &str, o: &Options) -> Result<Vec<String>, RegistryError> {
+        self.registry.tags(r, repo, o).await
+    }
+}
+
+#[tokio::test]
+async fn a_stream_written_during_an_import_gets_the_import_unless_its_version_was_named() {
+    let mut registry = FakeRegistry::default();
+    registry.push("team/app", "v1", "amd64");
+    let v2 = registry.push("team/app", "v2", "amd64");
+    let source = Arc::new(WrittenMeanwhile {
+        registry,
+        server: Default::default(),
+    });
+    let cluster = cluster_with(source.clone()).await;
+    let first = import(json!([from("127.0.0.1:5000/team/app:v1", "v1")]));
+    cluster.post(IMPORTS, first).await.created();
+    let _ = source.server.set(Arc::downgrade(&cluster.server));
+
+    // Read, written by another, then applied again to what the other wrote.
+    let isi = cluster
+        .post(
+            IMPORTS,
+            import(json!([from("127.0.0.1:5000/team/app:v2", "v2")])),
+        )
+        .await
+        .created();
+    let stream = cluster.get(&format!("{STREAMS}/app")).await.ok();
+    assert_eq!(stream["metadata"]["annotations"]["writes"], 1, "{stream}");
+    let v2_tag = stream["status"]["tags"]
+        .as_array()
+        .and_then(|tags| tags.iter().find(|t| t["tag"] == "v2"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(v2_tag["items"][0]["image"], v2.as_str(), "{stream}");
+    assert_eq!(
+        isi["status"]["import"]["metadata"]["resourceVersion"],
+        stream["metadata"]["resourceVersion"]
+    );
+
+    // A request that names the version it read is refused when that version is gone.
+    let mut pinned = import(json!([from("127.0.0.1:5000/team/app:v1", "v3")]));
+    pinned["metadata"]["resourceVersion"] = stream["metadata"]["resourceVersion"].clone();
+    cluster.post(IMPORTS, pinned).await.failure(
+        409,
+        "Conflict",
+        "Operation cannot be fulfilled on imagestreams.image.openshift.io \"app\": the object \
+         has been modified; please apply your changes to the latest version and try again",
+    );
+    let after = cluster.get(&format!("{STREAMS}/app")).await.ok();
+    assert_eq!(after["metadata"]["annotations"]["writes"], 2, "{after}");
+    assert!(
+        !after["spec"]["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["name"] == "v3"),
+        "{after}"
     );
 }
