@@ -41,28 +41,32 @@ serve() {
 serve on
 serve off --disable-admission-plugins "$all"
 
-# The CPU time PID has used, in clock ticks (fields 14 and 15 of /proc/PID/stat).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The CPU time PID has used in user and in system mode, in clock ticks (fields 14 and 15 of
+# /proc/PID/stat): instruction profiles count the user part only.
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
 results=$work/results
 # measure LABEL [COUNT]: one pod-create run against LABEL's server, then SETTLE seconds for
 # its layers to be written; recorded unless COUNT is given (a warm-up).
 measure() {
-  local label=$1 n=${2:-$count} out before after
-  before=$(cpu_ticks "${pid[$label]}")
+  local label=$1 n=${2:-$count} out user0 sys0 user1 sys1
+  read -r user0 sys0 < <(cpu_ticks "${pid[$label]}")
   out=$("$load" --kubeconfig "${dir[$label]}/admin.kubeconfig" \
     pod-create --count "$n" --clients "$clients")
   sleep "$settle"
-  after=$(cpu_ticks "${pid[$label]}")
+  read -r user1 sys1 < <(cpu_ticks "${pid[$label]}")
   [ -n "${2:-}" ] && return 0
-  local cpu=$(((after - before) * 1000000 / ticks_per_second / n))
-  printf '%-3s %s; server CPU %s us/pod with its disk writes\n' "$label" "$out" "$cpu"
+  local user=$(((user1 - user0) * 1000000 / ticks_per_second / n))
+  local sys=$(((sys1 - sys0) * 1000000 / ticks_per_second / n))
+  local cpu=$((user + sys))
+  printf '%-3s %s; server CPU %s us/pod with its disk writes (user %s, system %s)\n' \
+    "$label" "$out" "$cpu" "$user" "$sys"
   # Every pod created, or the figures would compare unlike work.
   grep -q ", 201x$n\(;\|$\)" <<<"$out" || { echo "not every pod was created" >&2; exit 1; }
   local row
   row=$(sed -nE 's#^pods .*: ([0-9]+)/s, latency ms p50/p90/p99/max ([0-9.]+) / [0-9.]+ / ([0-9.]+) / .*#\1 \2 \3#p' <<<"$out")
   [ -n "$row" ] || { echo "unreadable: $out" >&2; exit 1; }
-  echo "$label $row $cpu" >>"$results"
+  echo "$label $row $cpu $user $sys" >>"$results"
 }
 
 measure on 300
@@ -76,10 +80,11 @@ echo
 echo "pod creates ($count, $clients clients), $rounds interleaved rounds, both servers up; medians"
 python3 - "$results" <<'PY'
 import statistics, sys
-rows = [line.split() for line in open(sys.argv[1]) if len(line.split()) == 5]
+rows = [line.split() for line in open(sys.argv[1]) if len(line.split()) == 7]
 def med(label, i):
     return statistics.median(float(r[i]) for r in rows if r[0] == label)
-names = ["creates/s", "p50 ms", "p99 ms", "server CPU us/pod (with its disk writes)"]
+names = ["creates/s", "p50 ms", "p99 ms", "server CPU us/pod (with its disk writes)",
+         "  of which user", "  of which system"]
 print("| figure | admission on | admission off | on/off |")
 print("|---|---|---|---|")
 for i, name in enumerate(names, 1):
