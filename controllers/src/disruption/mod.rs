@@ -37,21 +37,21 @@ struct Context {
 /// The replicas its controllers want for the pods (`None` when no pod has one): a
 /// ReplicaSet owned by a Deployment counts the Deployment's scale, as upstream's finders do.
 async fn scale(client: &Client, ns: &str, pods: &[&Pod]) -> Result<Option<i32>, Error> {
-    let mut owners = BTreeMap::new();
+    let mut controllers = BTreeMap::new();
     for pod in pods {
         if let Some(o) = owners::controller_of(&pod.metadata) {
-            owners.insert(
+            controllers.insert(
                 o.uid.clone(),
                 (o.api_version.clone(), o.kind.clone(), o.name.clone()),
             );
         }
     }
-    if owners.is_empty() {
+    if controllers.is_empty() {
         return Ok(None);
     }
     let mut seen = BTreeSet::new();
     let mut total = 0;
-    for (api_version, kind, name) in owners.into_values() {
+    for (api_version, kind, name) in controllers.into_values() {
         let Some(obj) = get(client, ns, &api_version, &kind, &name).await? else {
             continue;
         };
