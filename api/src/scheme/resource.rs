@@ -234,18 +234,12 @@ impl ResourceDef {
 
     /// Storage key prefix of the objects of one namespace (or of all, for cluster scope).
     pub fn namespace_prefix(&self, namespace: Option<&str>) -> String {
-        match (self.scope, namespace) {
-            (Scope::Namespaced, Some(ns)) => self.key_with(&[ns, "/"]),
-            _ => self.key_prefix(),
-        }
+        self.with_namespace_prefix(namespace, str::to_string)
     }
 
     /// Storage key of one object.
     pub fn key(&self, namespace: Option<&str>, name: &str) -> String {
-        match (self.scope, namespace) {
-            (Scope::Namespaced, Some(ns)) => self.key_with(&[ns, "/", name]),
-            _ => self.key_with(&[name]),
-        }
+        self.with_key(namespace, name, str::to_string)
     }
 
     /// `f` of the storage key prefix, made without an allocation: for look-ups by prefix that
@@ -346,20 +340,22 @@ mod key_tests {
     }
 
     #[test]
-    fn keys_made_in_the_buffer_are_the_allocated_ones() {
+    fn keys_made_in_the_buffer_follow_the_prefix() {
         let scheme = Scheme::builtin();
         for def in scheme.resources() {
-            assert_eq!(def.with_key_prefix(str::to_string), def.key_prefix());
-            for namespace in [None, Some("a")] {
-                assert_eq!(
-                    def.with_key(namespace, "n", str::to_string),
-                    def.key(namespace, "n")
-                );
-                assert_eq!(
-                    def.with_namespace_prefix(namespace, str::to_string),
-                    def.namespace_prefix(namespace)
-                );
-            }
+            let prefix = def.key_prefix();
+            let scoped = |rest: &str| match def.namespaced() {
+                true => format!("{prefix}a/{rest}"),
+                false => format!("{prefix}{rest}"),
+            };
+            assert_eq!(def.with_key_prefix(str::to_string), prefix);
+            assert_eq!(def.with_key(Some("a"), "n", str::to_string), scoped("n"));
+            assert_eq!(
+                def.with_key(None, "n", str::to_string),
+                format!("{prefix}n")
+            );
+            assert_eq!(def.namespace_prefix(Some("a")), scoped(""));
+            assert_eq!(def.namespace_prefix(None), prefix);
         }
         // A key made while another is in use is made apart, and neither is disturbed.
         let pods = scheme.lookup("", "v1", "pods").expect("pods");
@@ -373,7 +369,7 @@ mod key_tests {
         let long = "n".repeat(300);
         assert_eq!(
             pods.with_key(Some("a"), &long, str::to_string),
-            pods.key(Some("a"), &long)
+            format!("/registry/core/pods/a/{long}")
         );
     }
 }

@@ -516,15 +516,15 @@ impl WatchCaches {
     /// The cache of the resource stored under `prefix`.
     pub async fn get(&self, prefix: &str) -> Result<Arc<Cache>, storage::Error> {
         let cell = self.cell(prefix);
-        cell.get_or_try_init(|| {
-            Cache::start(
-                self.store.clone(),
-                prefix.to_string(),
-                self.fence.of(prefix),
-            )
-        })
-        .await
-        .cloned()
+        cell.get_or_try_init(|| self.start(prefix.to_string()))
+            .await
+            .cloned()
+    }
+
+    /// Starts the cache of the resource under `prefix`, told of this server's writes of it.
+    async fn start(&self, prefix: String) -> Result<Arc<Cache>, storage::Error> {
+        let written = self.fence.of(&prefix);
+        Cache::start(self.store.clone(), prefix, written).await
     }
 
     /// The cell of the cache under `prefix`: made if missing, emptied if its cache broke.
@@ -557,11 +557,7 @@ impl WatchCaches {
         }
         let cell = def.with_key_prefix(|prefix| self.cell(prefix));
         let cache = cell
-            .get_or_try_init(|| {
-                let prefix = def.key_prefix();
-                let written = self.fence.of(&prefix);
-                Cache::start(self.store.clone(), prefix, written)
-            })
+            .get_or_try_init(|| self.start(def.key_prefix()))
             .await
             .cloned()
             .map_err(|e| crate::error::from_storage(e, crate::registry::object::target(def, "")))?;
