@@ -8,6 +8,7 @@ pub mod field;
 pub mod intern;
 mod list_merge;
 pub mod names;
+pub mod pod_qos;
 pub mod pod_security;
 pub mod protobuf;
 pub mod quantity;

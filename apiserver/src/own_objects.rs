@@ -20,7 +20,9 @@ impl ApiServer {
         let name = registry::object::meta_str(&obj, "name").to_string();
         let namespace = registry::object::meta_str(&obj, "namespace").to_string();
         registry::object::prepare_create(&mut obj)?;
-        self.registry.strategy_of(def).prepare_create(&mut obj);
+        let strategy = self.registry.strategy_of(def);
+        strategy.prepare_create(&mut obj);
+        strategy.complete_create(&mut obj);
         let key = def.key(Some(namespace.as_str()).filter(|n| !n.is_empty()), &name);
         let kv = self
             .store

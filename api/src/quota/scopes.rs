@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::usage::best_effort;
+use crate::pod_qos::{BEST_EFFORT, qos_class};
 
 /// A quota's scope requirements: each of `spec.scopes` as `Exists`, then the selector's.
 fn requirements(quota: &Value) -> Vec<(String, String, Vec<String>)> {
@@ -56,8 +56,8 @@ fn pod_matches(scope: &str, op: &str, values: &[String], pod: &Value) -> bool {
     match scope {
         "Terminating" => terminating,
         "NotTerminating" => !terminating,
-        "BestEffort" => best_effort(pod),
-        "NotBestEffort" => !best_effort(pod),
+        "BestEffort" => qos_class(&pod["spec"]) == BEST_EFFORT,
+        "NotBestEffort" => qos_class(&pod["spec"]) != BEST_EFFORT,
         "PriorityClass" => {
             // Upstream matches a label set {PriorityClass: <name>} whose key is always
             // present, even for a pod without a class.

@@ -258,21 +258,6 @@ fn pod_compute(pod: &Value) -> Usage {
     usage
 }
 
-/// Whether a pod asks for no cpu or memory at all (the BestEffort QoS class).
-pub fn best_effort(pod: &Value) -> bool {
-    ["containers", "initContainers"]
-        .iter()
-        .flat_map(|k| pod["spec"][k].as_array().into_iter().flatten())
-        .all(|c| {
-            let (requests, limits) = container(c);
-            requests
-                .iter()
-                .chain(limits.iter())
-                .filter(|(k, _)| *k == "cpu" || *k == "memory")
-                .all(|(_, v)| v.milli == 0)
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -358,14 +343,5 @@ mod tests {
         assert_eq!(of("unknown"), None);
         assert!(matches("requests.example.com/gpu", "", "pods"));
         assert!(!matches("requests.storage", "", "pods"));
-    }
-
-    #[test]
-    fn best_effort_is_no_cpu_or_memory_anywhere() {
-        assert!(best_effort(
-            &json!({"spec": {"containers": [{"name": "a"}]}})
-        ));
-        assert!(!best_effort(&json!({"spec": {"containers": [{"name": "a",
-            "resources": {"limits": {"memory": "1Mi"}}}]}})));
     }
 }

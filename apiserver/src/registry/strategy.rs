@@ -40,6 +40,10 @@ pub trait Strategy: Send + Sync {
         self.prepare(obj);
     }
 
+    /// A new object as mutating admission left it, before validation (where upstream's
+    /// `PrepareForCreate` runs): what the server derives from it, e.g. a pod's status.
+    fn complete_create(&self, _obj: &mut Value) {}
+
     /// Whether the kind checks its pod template itself, instead of the rules every PodSpec
     /// gets (DeploymentConfigs: an image a trigger fills in may be empty).
     fn checks_pod_spec(&self) -> bool {

@@ -79,6 +79,33 @@ pub fn pull_policy(image: &str) -> &'static str {
     }
 }
 
+/// What upstream defaults in pods but not in pod templates (`SetDefaults_Pod`): service links
+/// on, and a container's missing requests set to its limits (so the scheduler and quota count
+/// a limit-only container at its limits).
+pub fn pod_defaults(spec: Option<&mut Value>) {
+    let Some(spec) = spec.filter(|s| s.is_object()) else {
+        return;
+    };
+    default(spec, "enableServiceLinks", json!(true));
+    for list in ["containers", "initContainers"] {
+        for c in items(spec, list) {
+            let Some(resources) = object_at(c, "resources") else {
+                continue;
+            };
+            let limits = match resources.get("limits").and_then(Value::as_object) {
+                Some(limits) if !limits.is_empty() => limits.clone(),
+                _ => continue,
+            };
+            if !resources["requests"].is_object() {
+                resources["requests"] = json!({});
+            }
+            for (name, amount) in limits {
+                default(&mut resources["requests"], &name, amount);
+            }
+        }
+    }
+}
+
 /// A pod spec's scheduling, DNS and termination settings, and its containers' pull policy,
 /// termination message, port protocols, probe timings and field references.
 pub fn pod_spec_defaults(spec: Option<&mut Value>, restart_always: bool) {
@@ -268,5 +295,39 @@ mod tests {
             ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
             "team-a"
         );
+    }
+
+    #[test]
+    fn pods_link_services_default_requests_to_limits_and_start_pending() {
+        let scheme = api::Scheme::builtin();
+        let pods = *scheme.lookup("", "v1", "pods").unwrap();
+        let mut pod = json!({"spec": {"containers": [
+            {"name": "a", "resources": {"limits": {"cpu": "1", "memory": "1Gi"},
+                "requests": {"cpu": "500m"}}},
+            {"name": "b"}]}});
+        prepare_create(&pods, &mut pod);
+        strategy(&pods).complete_create(&mut pod);
+        let spec = &pod["spec"];
+        assert_eq!(spec["enableServiceLinks"], true);
+        assert_eq!(
+            spec["containers"][0]["resources"]["requests"],
+            json!({"cpu": "500m", "memory": "1Gi"})
+        );
+        assert_eq!(spec["containers"][1]["resources"], json!({}));
+        assert_eq!(
+            pod["status"],
+            json!({"phase": "Pending", "qosClass": "Burstable"})
+        );
+        // A user's choice stays; templates get none of the pod's own defaults.
+        let mut unlinked = json!({"spec": {"enableServiceLinks": false, "containers": []}});
+        prepare_update(&pods, &mut unlinked);
+        assert_eq!(unlinked["spec"]["enableServiceLinks"], false);
+        let templates = *scheme.lookup("", "v1", "podtemplates").unwrap();
+        let mut template = json!({"template": {"spec": {"containers": [
+            {"name": "a", "resources": {"limits": {"cpu": "1"}}}]}}});
+        prepare_create(&templates, &mut template);
+        let spec = &template["template"]["spec"];
+        assert!(spec.get("enableServiceLinks").is_none());
+        assert!(spec["containers"][0]["resources"].get("requests").is_none());
     }
 }

@@ -94,7 +94,7 @@ impl Reservation for service_ips::Claim {
 }
 
 /// Pods: their spec's defaults; new ones are admitted for their service account (its pull
-/// secrets, its token volume).
+/// secrets, its token volume) and start `Pending`.
 pub struct Pods;
 
 #[async_trait]
@@ -120,6 +120,18 @@ impl Strategy for Pods {
 
     fn prepare(&self, obj: &mut Value) {
         defaults::pod_spec_defaults(obj.pointer_mut("/spec"), true);
+        defaults::pod_defaults(obj.pointer_mut("/spec"));
+    }
+
+    /// A new pod is `Pending`, in the QoS class its admitted resources make.
+    fn complete_create(&self, obj: &mut Value) {
+        let qos = api::pod_qos::qos_class(&obj["spec"]);
+        if let Some(pod) = obj.as_object_mut() {
+            pod.insert(
+                "status".into(),
+                serde_json::json!({"phase": "Pending", "qosClass": qos}),
+            );
+        }
     }
 
     fn grace_period(&self, obj: &Value, requested: Option<i64>) -> Option<i64> {

@@ -56,6 +56,7 @@ pub(super) async fn create(
             .await?
             .warnings,
     );
+    t.strategy.complete_create(&mut obj);
     validate(def, t.strategy, &obj, None)?;
     let writer = strategy::Writer {
         server,

@@ -1,7 +1,7 @@
 //! A pod as `kubectl describe pod` prints it: identity, node and start, status and IPs, the
 //! controller, init containers and containers with their states, conditions, volumes, QoS
 //! class, node selectors and tolerations; and the pod arithmetic the node describer shares
-//! (what a pod requests and limits, its QoS class).
+//! (what a pod requests and limits).
 
 use std::collections::BTreeMap;
 
@@ -128,7 +128,7 @@ pub fn pod(out: &mut String, pod: &Value) {
     }
     volumes(out, list(&spec["volumes"]), "");
     let qos = match str_of(&status["qosClass"]) {
-        "" => qos_class(spec),
+        "" => api::pod_qos::qos_class(spec),
         given => given,
     };
     out.push_str(&format!("QoS Class:\t{qos}\n"));
@@ -175,71 +175,10 @@ pub fn requests_and_limits(spec: &Value) -> (Resources, Resources) {
     (total("requests"), total("limits"))
 }
 
-/// Upstream's QoS class of a pod: best effort without any CPU or memory request or limit,
-/// guaranteed when every container limits both and requests what it limits.
-pub fn qos_class(spec: &Value) -> &'static str {
-    const COMPUTE: [&str; 2] = ["cpu", "memory"];
-    let mut requests = Resources::new();
-    let mut limits = Resources::new();
-    let mut guaranteed = true;
-    let all = list(&spec["containers"])
-        .iter()
-        .chain(list(&spec["initContainers"]));
-    for c in all {
-        for (field, sum) in [("requests", &mut requests), ("limits", &mut limits)] {
-            for (name, amount) in resources(&c["resources"][field]) {
-                if COMPUTE.contains(&name.as_str()) && amount.milli != 0 {
-                    let t = sum.entry(name).or_default();
-                    *t = t.plus(amount);
-                }
-            }
-        }
-        let limited = resources(&c["resources"]["limits"]);
-        if !COMPUTE
-            .iter()
-            .all(|r| limited.get(*r).is_some_and(|a| a.milli != 0))
-        {
-            guaranteed = false;
-        }
-    }
-    if requests.is_empty() && limits.is_empty() {
-        return "BestEffort";
-    }
-    if guaranteed
-        && requests.len() == limits.len()
-        && requests.iter().all(|(k, v)| limits.get(k) == Some(v))
-    {
-        return "Guaranteed";
-    }
-    "Burstable"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn qos_classes() {
-        let spec =
-            |resources: Value| json!({"containers": [{"name": "a", "resources": resources}]});
-        assert_eq!(qos_class(&spec(json!({}))), "BestEffort");
-        assert_eq!(
-            qos_class(&spec(json!({"requests": {"cpu": "100m"}}))),
-            "Burstable"
-        );
-        let same = json!({"cpu": "1", "memory": "1Gi"});
-        assert_eq!(
-            qos_class(&spec(json!({"requests": same, "limits": same}))),
-            "Guaranteed"
-        );
-        assert_eq!(
-            qos_class(&spec(
-                json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": same})
-            )),
-            "Burstable"
-        );
-    }
 
     #[test]
     fn init_containers_raise_the_sum() {
