@@ -13,14 +13,20 @@
 # round counted another's writes or none, at random. Prints every round, the medians and the
 # ratios; admission's cost is CPU per pod on/off - 1.
 #
+# REQUESTER says who creates the pods: `admin` (the default), the kubeconfig's cluster admin,
+# whose pods run under `anyuid` and draw a Pod Security warning; or `editor`, a service account
+# bound to `edit` in the pods' namespace, whose pods get `restricted-v2` and pass `restricted`.
+#
 #   hack/bench-admission.sh                 # binaries from $CARGO_TARGET_DIR/debug (or target/)
-#   OXSHIFT_BIN=... LOAD_BIN=... ROUNDS=8 COUNT=3000 CLIENTS=16 SETTLE=2 hack/bench-admission.sh
+#   OXSHIFT_BIN=... LOAD_BIN=... ROUNDS=8 COUNT=3000 CLIENTS=16 SETTLE=2 REQUESTER=editor hack/bench-admission.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-$PWD/target}
 oxshift=${OXSHIFT_BIN:-$target/debug/oxshift}
 load=${LOAD_BIN:-$target/debug/oxshift-load}
 rounds=${ROUNDS:-6} count=${COUNT:-3000} clients=${CLIENTS:-16} settle=${SETTLE:-2}
+requester=${REQUESTER:-admin}
+case $requester in admin | editor) ;; *) echo "REQUESTER is admin or editor" >&2; exit 1 ;; esac
 ticks_per_second=$(getconf CLK_TCK)
 . hack/lib.sh
 
@@ -48,11 +54,18 @@ cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 results=$work/results
 # measure LABEL [COUNT]: one pod-create run against LABEL's server, then SETTLE seconds for
 # its layers to be written; recorded unless COUNT is given (a warm-up).
+runs=0
 measure() {
-  local label=$1 n=${2:-$count} out user0 sys0 user1 sys1
+  local label=$1 n=${2:-$count} out user0 sys0 user1 sys1 kubeconfig=${dir[$label]}/admin.kubeconfig
+  local as=() into=()
+  if [ "$requester" = editor ]; then
+    runs=$((runs + 1))
+    local ns=editor-$runs
+    as=(--token "$(editor_namespace "$kubeconfig" "$ns")") into=(--namespace "$ns")
+  fi
   read -r user0 sys0 < <(cpu_ticks "${pid[$label]}")
-  out=$("$load" --kubeconfig "${dir[$label]}/admin.kubeconfig" \
-    pod-create --count "$n" --clients "$clients")
+  out=$("$load" --kubeconfig "$kubeconfig" "${as[@]}" \
+    pod-create --count "$n" --clients "$clients" "${into[@]}")
   sleep "$settle"
   read -r user1 sys1 < <(cpu_ticks "${pid[$label]}")
   [ -n "${2:-}" ] && return 0
@@ -77,7 +90,7 @@ for ((i = 1; i <= rounds; i++)); do
 done
 
 echo
-echo "pod creates ($count, $clients clients), $rounds interleaved rounds, both servers up; medians"
+echo "pod creates by the $requester ($count, $clients clients), $rounds interleaved rounds, both servers up; medians"
 python3 - "$results" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1]) if len(line.split()) == 7]

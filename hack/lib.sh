@@ -49,3 +49,20 @@ stop_server() {
   wait "$server_pid" 2>/dev/null || true
   server_pid=
 }
+
+# editor_namespace KUBECONFIG NAME: creates namespace NAME, allocated as the namespace security
+# controller allocates, with a service account `load` bound to the `edit` cluster role in it,
+# and prints a token of that account. Pods it creates are an ordinary requester's (as a
+# deployment's controller or a CI job creates them): they run under `restricted-v2`.
+editor_namespace() {
+  local k=(kubectl --kubeconfig "$1") ns=$2
+  "${k[@]}" create -f - >/dev/null <<JSON
+{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "$ns", "annotations": {
+  "openshift.io/sa.scc.uid-range": "1000680000/10000",
+  "openshift.io/sa.scc.supplemental-groups": "1000680000/10000",
+  "openshift.io/sa.scc.mcs": "s0:c26,c15"}}}
+JSON
+  "${k[@]}" -n "$ns" create serviceaccount load >/dev/null
+  "${k[@]}" -n "$ns" create rolebinding load-edit --clusterrole=edit --serviceaccount="$ns:load" >/dev/null
+  "${k[@]}" -n "$ns" create token load --duration=24h
+}

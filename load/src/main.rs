@@ -53,6 +53,10 @@ enum Command {
         count: usize,
         #[arg(long, default_value_t = 32)]
         clients: usize,
+        /// An existing namespace to create the pods in (names `p-<i>` must be free there),
+        /// instead of a fresh one allocated as the namespace security controller allocates.
+        #[arg(long)]
+        namespace: Option<String>,
     },
     /// GET ConfigMaps by name.
     Get {
@@ -267,7 +271,11 @@ fn main() {
         let run = Arc::new(run);
         match cli.command {
             Command::Create { count, clients } => run.create(count, clients).await.map(drop),
-            Command::PodCreate { count, clients } => run.pod_create(count, clients).await.map(drop),
+            Command::PodCreate {
+                count,
+                clients,
+                namespace,
+            } => run.pod_create(count, clients, namespace).await.map(drop),
             Command::Get {
                 objects,
                 count,

@@ -24,10 +24,18 @@ fn pod(namespace: &str, name: &str) -> Bytes {
 const ALLOCATION: &str = r#","annotations":{"openshift.io/sa.scc.uid-range":"1000680000/10000","openshift.io/sa.scc.supplemental-groups":"1000680000/10000","openshift.io/sa.scc.mcs":"s0:c26,c15"}"#;
 
 impl Run {
-    pub async fn pod_create(&self, count: usize, clients: usize) -> Result<Throughput, Error> {
+    pub async fn pod_create(
+        &self,
+        count: usize,
+        clients: usize,
+        namespace: Option<String>,
+    ) -> Result<Throughput, Error> {
         // Allocated as the namespace security controller allocates, so the SCC admission
         // judges the pods at once, with or without the controllers running.
-        let namespace = self.namespace_with("pods", ALLOCATION).await?;
+        let namespace = match namespace {
+            Some(namespace) => namespace,
+            None => self.namespace_with("pods", ALLOCATION).await?,
+        };
         let path = format!("/api/v1/namespaces/{namespace}/pods");
         // One pod first, untimed: the namespace's first reads fill the server's caches.
         let mut conn = self.target.connect().await?;
