@@ -123,47 +123,50 @@ pub(crate) async fn evaluate(
     }
     let policy = server.authorizer.policy().await;
     let mut errors: Vec<String> = Vec::new();
-    let mut grantable: Option<String> = None;
+    // SCCs the pod's judged may not use, tried only if no usable one admits the pod: the
+    // first that would is the refusal's hint. Most pods are admitted by a usable SCC.
+    let mut unusable: Vec<(&Scc, Provider<'_>)> = Vec::new();
     for scc in sccs {
         let usable = judged.may_use(&policy, &server.admission.state.scc_grants, scc);
+        if !usable {
+            errors.push(not_usable(scc));
+            unusable.extend(Provider::new(scc, &namespace).ok().map(|p| (scc, p)));
+            continue;
+        }
         let provider = match Provider::new(scc, &namespace) {
             Ok(p) => p,
-            Err(e) if usable => {
+            Err(e) => {
                 errors.push(format!("provider {}: Forbidden: {e}", scc.name()));
-                continue;
-            }
-            Err(_) => {
-                errors.push(not_usable(scc));
                 continue;
             }
         };
         let saved = provider::Saved::of(pod);
         provider.apply_defaults(pod);
         let problems = provider.validate(pod);
-        if usable && problems.is_empty() {
+        if problems.is_empty() {
             annotate(pod, SCC_ANNOTATION, scc.name());
             return Ok(Outcome::Admitted);
         }
         saved.restore(pod);
-        if !usable {
-            if problems.is_empty() && grantable.is_none() {
-                grantable = Some(scc.name().to_string());
-            }
-            errors.push(not_usable(scc));
-            continue;
-        }
         errors.extend(
             problems
                 .into_iter()
                 .map(|p| format!("provider {}: {p}", scc.name())),
         );
     }
+    let grantable = unusable.into_iter().find(|(_, provider)| {
+        let saved = provider::Saved::of(pod);
+        provider.apply_defaults(pod);
+        let admits = provider.validate(pod).is_empty();
+        saved.restore(pod);
+        admits
+    });
     let mut message = format!(
         "unable to validate against any security context constraint: [{}]",
         errors.join(", ")
     );
-    if let Some(scc) = grantable {
-        message.push_str(&hint::grant(&scc, &judged.service_account, ns_name));
+    if let Some((scc, _)) = grantable {
+        message.push_str(&hint::grant(scc.name(), &judged.service_account, ns_name));
     }
     Ok(Outcome::Refused(message))
 }
