@@ -56,8 +56,8 @@ results=$work/results
 # its layers to be written; recorded unless COUNT is given (a warm-up).
 runs=0
 measure() {
-  local label=$1 n=${2:-$count} out user0 sys0 user1 sys1 kubeconfig=${dir[$label]}/admin.kubeconfig
-  local as=() into=()
+  local label=$1 n=${2:-$count} out user0 sys0 user1 sys1
+  local kubeconfig=${dir[$label]}/admin.kubeconfig as=() into=()
   if [ "$requester" = editor ]; then
     runs=$((runs + 1))
     local ns=editor-$runs
