@@ -1,6 +1,6 @@
 //! LimitRanges as a project admin meets them: the cluster admin's LimitRange fills in the
-//! limits and requests a pod leaves out, and a pod over its maximum is refused with
-//! upstream's message.
+//! limits and requests a pod leaves out (and the new pod's QoS class follows them), and a pod
+//! over its maximum is refused with upstream's message.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -35,6 +35,17 @@ fn limit_ranges_default_and_bound_the_pods_of_a_namespace() {
         "jsonpath={.spec.containers[0].resources.limits.cpu} {.spec.containers[0].resources.limits.memory} {.spec.containers[0].resources.requests.cpu} {.spec.containers[0].resources.requests.memory}",
     ]);
     assert_eq!(resources, "500m 128Mi 100m 128Mi");
+    // A new pod is Pending, in the QoS class of the resources admission gave it.
+    let status = c.kubectl_ok(&[
+        "get",
+        "pod",
+        "plain",
+        "-n",
+        "bounded",
+        "-o",
+        "jsonpath={.status.phase} {.status.qosClass} {.spec.enableServiceLinks}",
+    ]);
+    assert_eq!(status, "Pending Burstable true");
 
     let greedy = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "greedy"},
         "spec": {"containers": [{"name": "c", "image": "example.invalid/app:1", "resources": {"limits": {"cpu": "2"}}}]}}"#;
