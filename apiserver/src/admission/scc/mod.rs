@@ -125,12 +125,12 @@ pub(crate) async fn evaluate(
     let mut errors: Vec<String> = Vec::new();
     // SCCs the pod's judged may not use, tried only if no usable one admits the pod: the
     // first that would is the refusal's hint. Most pods are admitted by a usable SCC.
-    let mut unusable: Vec<(&Scc, Provider<'_>)> = Vec::new();
+    let mut unusable: Vec<&Scc> = Vec::new();
     for scc in sccs {
         let usable = judged.may_use(&policy, &server.admission.state.scc_grants, scc);
         if !usable {
             errors.push(not_usable(scc));
-            unusable.extend(Provider::new(scc, &namespace).ok().map(|p| (scc, p)));
+            unusable.push(scc);
             continue;
         }
         let provider = match Provider::new(scc, &namespace) {
@@ -154,7 +154,10 @@ pub(crate) async fn evaluate(
                 .map(|p| format!("provider {}: {p}", scc.name())),
         );
     }
-    let grantable = unusable.into_iter().find(|(_, provider)| {
+    let grantable = unusable.into_iter().find(|scc| {
+        let Ok(provider) = Provider::new(scc, &namespace) else {
+            return false;
+        };
         let saved = provider::Saved::of(pod);
         provider.apply_defaults(pod);
         let admits = provider.validate(pod).is_empty();
@@ -165,7 +168,7 @@ pub(crate) async fn evaluate(
         "unable to validate against any security context constraint: [{}]",
         errors.join(", ")
     );
-    if let Some((scc, _)) = grantable {
+    if let Some(scc) = grantable {
         message.push_str(&hint::grant(scc.name(), &judged.service_account, ns_name));
     }
     Ok(Outcome::Refused(message))
