@@ -119,8 +119,10 @@ impl Strategy for Pods {
     }
 
     fn prepare(&self, obj: &mut Value) {
-        defaults::pod_spec_defaults(obj.pointer_mut("/spec"), true);
-        defaults::pod_defaults(obj.pointer_mut("/spec"));
+        if let Some(spec) = obj.get_mut("spec") {
+            defaults::pod_spec_defaults(Some(&mut *spec), true);
+            defaults::pod_defaults(Some(spec));
+        }
     }
 
     /// A new pod is `Pending`, in the QoS class its admitted resources make.
