@@ -3,6 +3,7 @@
 use api::scheme::ResourceDef;
 use serde_json::Value;
 
+use crate::error::{ApiError, Target};
 use crate::http::serve::User;
 
 /// The operation admitted, as admission webhooks and policies name it.
@@ -55,5 +56,29 @@ impl Attributes<'_> {
         name: &str,
     ) -> Result<Option<std::sync::Arc<Value>>, crate::error::ApiError> {
         self.namespace_object.get(server, name).await
+    }
+
+    /// A plugin's refusal of `obj` (403), named as upstream's admission errors name it: the
+    /// object's name, else the request's, else the `generateName` a new object has before
+    /// its name is generated.
+    pub fn forbidden(&self, obj: &Value, message: impl Into<String>) -> ApiError {
+        let named = |field: &str| {
+            obj.get("metadata")
+                .and_then(|m| m.get(field))
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+        };
+        let name = named("name")
+            .or(Some(self.name).filter(|n| !n.is_empty()))
+            .or_else(|| named("generateName"))
+            .unwrap_or_default();
+        ApiError::Forbidden {
+            target: Target {
+                group: self.def.group.to_string(),
+                resource: self.def.plural.to_string(),
+                name: name.to_string(),
+            },
+            message: message.into(),
+        }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{Attributes, Operation};
 use crate::ApiServer;
 use crate::authz::authorizer::user_info;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 use crate::http::serve::User;
 
 pub const APPROVAL: &str = "CertificateApproval";
@@ -39,17 +39,6 @@ pub fn subject_restriction_applies(a: &Attributes<'_>) -> bool {
 
 fn signer(obj: &Value) -> &str {
     obj["spec"]["signerName"].as_str().unwrap_or_default()
-}
-
-fn forbidden(a: &Attributes<'_>, message: String) -> ApiError {
-    ApiError::Forbidden {
-        target: Target {
-            group: GROUP.into(),
-            resource: a.def.plural.into(),
-            name: a.name.into(),
-        },
-        message,
-    }
 }
 
 /// Upstream's `IsAuthorizedForSignerName`: `verb` on the signer by name, else on every
@@ -86,8 +75,8 @@ pub async fn check_approval(
     };
     match may(server, user, "approve", signer(obj)).await {
         true => Ok(()),
-        false => Err(forbidden(
-            a,
+        false => Err(a.forbidden(
+            obj,
             format!(
                 "user not permitted to approve requests with signerName {:?}",
                 signer(obj)
@@ -109,8 +98,8 @@ pub async fn check_signing(
     }
     match may(server, user, "sign", signer(obj)).await {
         true => Ok(()),
-        false => Err(forbidden(
-            a,
+        false => Err(a.forbidden(
+            obj,
             format!(
                 "user not permitted to sign requests with signerName {:?}",
                 signer(obj)
@@ -134,8 +123,8 @@ pub fn check_subject(a: &Attributes<'_>, obj: &Value) -> Result<(), ApiError> {
         .any(|o| o == auth::rbac::MASTERS)
     {
         false => Ok(()),
-        true => Err(forbidden(
-            a,
+        true => Err(a.forbidden(
+            obj,
             format!("use of {API_SERVER_CLIENT} signer with system:masters group is not allowed"),
         )),
     }

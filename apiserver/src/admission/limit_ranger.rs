@@ -8,7 +8,7 @@ use api::quantity::milli;
 use serde_json::{Value, json};
 
 use crate::ApiServer;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 
 pub const NAME: &str = "LimitRanger";
 
@@ -49,18 +49,7 @@ pub async fn admit(
         1 => errors.remove(0),
         _ => format!("[{}]", errors.join(", ")),
     };
-    let name = pod["metadata"]["name"]
-        .as_str()
-        .unwrap_or(a.name)
-        .to_string();
-    Err(ApiError::Forbidden {
-        target: Target {
-            group: String::new(),
-            resource: "pods".into(),
-            name,
-        },
-        message,
-    })
+    Err(a.forbidden(pod, message))
 }
 
 fn containers_mut(pod: &mut Value) -> impl Iterator<Item = &mut Value> {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{Attributes, Operation};
 use crate::ApiServer;
 use crate::authz::authorizer::user_info;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 
 pub const NAME: &str = "OwnerReferencesPermissionEnforcement";
 
@@ -68,17 +68,7 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     let policy = server.authorizer.policy().await;
     let who = user_info(user);
     let namespace = a.namespace.unwrap_or_default();
-    let refused = |message: &str| {
-        let name = obj["metadata"]["name"].as_str().unwrap_or(a.name);
-        ApiError::Forbidden {
-            target: Target {
-                group: a.def.group.to_string(),
-                resource: a.def.plural.to_string(),
-                name: name.to_string(),
-            },
-            message: message.to_string(),
-        }
-    };
+    let refused = |message: &str| a.forbidden(obj, message);
     if a.operation != Operation::Create {
         let may_delete = policy
             .authorize(

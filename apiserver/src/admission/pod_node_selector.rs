@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::project_node_selector::{merge, parse};
 use super::{Attributes, Operation};
 use crate::ApiServer;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 
 pub const NAME: &str = "PodNodeSelector";
 
@@ -156,8 +156,7 @@ fn within_whitelist(server: &ApiServer, a: &Attributes<'_>, pod: &Value) -> Resu
         });
     match allowed {
         true => Ok(()),
-        false => Err(refused(
-            a,
+        false => Err(a.forbidden(
             pod,
             "pod node label selector labels conflict with its namespace whitelist",
         )),
@@ -165,25 +164,10 @@ fn within_whitelist(server: &ApiServer, a: &Attributes<'_>, pod: &Value) -> Resu
 }
 
 fn conflict(a: &Attributes<'_>, pod: &Value) -> ApiError {
-    refused(
-        a,
+    a.forbidden(
         pod,
         "pod node label selector conflicts with its namespace node label selector",
     )
-}
-
-fn refused(a: &Attributes<'_>, pod: &Value, message: &str) -> ApiError {
-    ApiError::Forbidden {
-        target: Target {
-            group: String::new(),
-            resource: "pods".into(),
-            name: pod["metadata"]["name"]
-                .as_str()
-                .unwrap_or(a.name)
-                .to_string(),
-        },
-        message: message.into(),
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{Attributes, Operation};
 use crate::ApiServer;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 
 pub const NAME: &str = "scheduling.openshift.io/OriginPodNodeEnvironment";
 
@@ -85,21 +85,12 @@ pub async fn admit(
     else {
         return Ok(());
     };
-    let name = pod["metadata"]["name"]
-        .as_str()
-        .unwrap_or(a.name)
-        .to_string();
-    let refused = |message: String| ApiError::Forbidden {
-        target: Target {
-            group: String::new(),
-            resource: "pods".into(),
-            name: name.clone(),
-        },
-        message,
-    };
-    let project = parse(selector).map_err(&refused)?;
+    let project = parse(selector).map_err(|e| a.forbidden(pod, e))?;
     merge(&project, pod).map_err(|_| {
-        refused("pod node label selector conflicts with its project node label selector".into())
+        a.forbidden(
+            pod,
+            "pod node label selector conflicts with its project node label selector",
+        )
     })
 }
 

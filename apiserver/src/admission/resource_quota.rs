@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Attributes, Operation};
 use crate::ApiServer;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 use crate::watch::cache::Cache;
 
 pub const NAME: &str = "ResourceQuota";
@@ -106,7 +106,7 @@ where
         let mut quotas = read().await?;
         quotas.retain(|q| !done.contains(name_of(q)));
         let as_quotas: Vec<Value> = quotas.iter().map(&judged).collect();
-        let charges = api::quota::check(&as_quotas, request).map_err(|m| refused(a, obj, m))?;
+        let charges = api::quota::check(&as_quotas, request).map_err(|m| a.forbidden(obj, m))?;
         if a.dry_run {
             return Ok(());
         }
@@ -154,16 +154,4 @@ fn used_json(used: &api::quota::Usage) -> Value {
         .map(|(k, v)| (k.clone(), json!(v.to_string())))
         .collect();
     Value::Object(list)
-}
-
-pub(super) fn refused(a: &Attributes<'_>, obj: &Value, message: String) -> ApiError {
-    let name = obj["metadata"]["name"].as_str().unwrap_or(a.name);
-    ApiError::Forbidden {
-        target: Target {
-            group: a.def.group.to_string(),
-            resource: a.def.plural.to_string(),
-            name: name.to_string(),
-        },
-        message,
-    }
 }

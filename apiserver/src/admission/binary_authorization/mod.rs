@@ -24,7 +24,7 @@ pub use decision::Decision;
 use super::image_trust::Puller;
 use super::{Attributes, Operation};
 use crate::ApiServer;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 use crate::registry::binary_authorization::POLICY_NAME;
 use crate::watch::cache::Derived;
 
@@ -123,20 +123,7 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     } else {
         &findings.violations
     };
-    Err(ApiError::Forbidden {
-        target: Target {
-            group: a.def.group.to_string(),
-            resource: a.def.plural.to_string(),
-            name: match a.name {
-                "" => obj["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                n => n.to_string(),
-            },
-        },
-        message: reasons.join("; "),
-    })
+    Err(a.forbidden(obj, reasons.join("; ")))
 }
 
 /// One image under `rule`.

@@ -26,7 +26,7 @@ pub(crate) use resolve::resolve;
 
 use super::{Attributes, Operation};
 use crate::ApiServer;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 
 pub const NAME: &str = "image.oxshift.io/ImageTrustPolicy";
 /// Verdicts kept; the cache starts over when full.
@@ -89,20 +89,7 @@ pub async fn check(server: &ApiServer, a: &Attributes<'_>, obj: &Value) -> Resul
     if refusals.is_empty() {
         return Ok(());
     }
-    Err(ApiError::Forbidden {
-        target: Target {
-            group: a.def.group.to_string(),
-            resource: a.def.plural.to_string(),
-            name: match a.name {
-                "" => obj["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                n => n.to_string(),
-            },
-        },
-        message: refusals.join("; "),
-    })
+    Err(a.forbidden(obj, refusals.join("; ")))
 }
 
 /// The policy's verdict on one pull spec, pulled by `puller`.

@@ -34,7 +34,7 @@ use policy::Policy;
 
 use super::{Admitted, Attributes, Operation};
 use crate::ApiServer;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 
 /// Upstream's name of the plugin.
 pub const NAME: &str = "PodSecurity";
@@ -152,8 +152,7 @@ pub async fn check(
         metrics.evaluation(false, policy.audit, Mode::Audit, a);
     }
     if let Some(verdict) = enforced.filter(|v| !v.allowed()) {
-        return Err(forbidden(
-            a,
+        return Err(a.forbidden(
             obj,
             format!(
                 "violates PodSecurity {:?}: {}",
@@ -249,22 +248,4 @@ fn significant_update(pod: &Value, old: &Value) -> bool {
             .find(|o| o["name"] == c["name"])
             .is_none_or(|o| changed(c, o))
     })
-}
-
-/// 403 for the pod, named as the SCC admission names it.
-fn forbidden(a: &Attributes<'_>, obj: &Value, message: String) -> ApiError {
-    let named = |field: &str| obj["metadata"][field].as_str().filter(|n| !n.is_empty());
-    let name = Some(a.name)
-        .filter(|n| !n.is_empty())
-        .or_else(|| named("name"))
-        .or_else(|| named("generateName"))
-        .unwrap_or_default();
-    ApiError::Forbidden {
-        target: Target {
-            group: String::new(),
-            resource: "pods".into(),
-            name: name.to_string(),
-        },
-        message,
-    }
 }

@@ -28,7 +28,7 @@ use serde_json::Value;
 use super::request_namespace::RequestNamespace;
 use crate::ApiServer;
 use crate::authz::authorizer::user_info;
-use crate::error::{ApiError, Target};
+use crate::error::ApiError;
 use crate::registry::security::model::Scc;
 pub use grants::Grants;
 use namespace::Allocation;
@@ -72,7 +72,7 @@ pub async fn admit(
     let judged = Judged::new(user, pod, namespace);
     match evaluate(server, &judged, pod, &a.namespace_object).await? {
         Outcome::Admitted => Ok(()),
-        Outcome::Refused(message) => Err(forbidden(a, pod, message)),
+        Outcome::Refused(message) => Err(a.forbidden(pod, message)),
     }
 }
 
@@ -272,8 +272,7 @@ fn keep_annotation(
         annotate(pod, SCC_ANNOTATION, before);
         return Ok(());
     }
-    Err(forbidden(
-        a,
+    Err(a.forbidden(
         pod,
         format!("{SCC_ANNOTATION} annotation may not be changed"),
     ))
@@ -291,23 +290,6 @@ fn annotate(pod: &mut Value, key: &str, value: &str) {
         object_field_mut(pod, "metadata").and_then(|meta| object_field_mut(meta, "annotations"));
     if let Some(annotations) = annotations {
         set_field(annotations, key, Value::String(value.to_string()));
-    }
-}
-
-fn forbidden(a: &super::Attributes<'_>, pod: &Value, message: String) -> ApiError {
-    let named = |field: &str| pod["metadata"][field].as_str().filter(|n| !n.is_empty());
-    let name = Some(a.name)
-        .filter(|n| !n.is_empty())
-        .or_else(|| named("name"))
-        .or_else(|| named("generateName"))
-        .unwrap_or_default();
-    ApiError::Forbidden {
-        target: Target {
-            group: String::new(),
-            resource: "pods".into(),
-            name: name.to_string(),
-        },
-        message,
     }
 }
 
