@@ -2,7 +2,8 @@
 //! (reconciled with its defaults unless an object says not to; the namespaced part once its
 //! namespaces exist), the OAuth clients, the system
 //! namespaces, the default SecurityContextConstraints, the shared templates of `openshift`, the
-//! default StorageClass `local` and the `default/kubernetes` service.
+//! default StorageClass `local`, the system PriorityClasses and the `default/kubernetes`
+//! service.
 
 use crate::error::{self, ApiError};
 use crate::{ApiServer, authz, oauth, registry};
@@ -89,6 +90,13 @@ impl ApiServer {
             .ok_or(ApiError::PathNotFound)?;
         self.create_if_missing(classes, registry::storage::default_class())
             .await?;
+        let priority_classes = self
+            .scheme
+            .lookup("scheduling.k8s.io", "v1", "priorityclasses")
+            .ok_or(ApiError::PathNotFound)?;
+        for class in registry::scheduling::system_classes() {
+            self.create_if_missing(priority_classes, class).await?;
+        }
         let services = self
             .scheme
             .lookup("", "v1", "services")

@@ -1,7 +1,8 @@
 //! OpenShift's smaller admission plugins as a project admin meets them: the project's node
 //! selector and the namespace's `scheduler.alpha.kubernetes.io/node-selector` merged into
-//! her pods (a conflicting pod refused by each), and owner references that
-//! block an owner's deletion refused until she may update the owner's finalizers.
+//! her pods (a conflicting pod refused by each), owner references that
+//! block an owner's deletion refused until she may update the owner's finalizers, and her
+//! pods' priorities from the cluster's PriorityClasses.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +11,7 @@ use e2e::oc::{alice_in_project, cluster_with_alice};
 const PROJECT: &str = "placed";
 
 #[test]
-fn project_node_selectors_and_blocking_owner_references_bound_a_project_admin() {
+fn node_selectors_owner_references_and_priorities_bound_a_project_admin() {
     let (_dir, c, home) = cluster_with_alice();
     let alice = alice_in_project(&c, &home, PROJECT);
     let as_alice = |name: &str, body: &str| {
@@ -135,4 +136,70 @@ fn project_node_selectors_and_blocking_owner_references_bound_a_project_admin() 
         assert!(std::time::Instant::now() < deadline, "{err}");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+
+    // Priority: without classes of her own, a pod gets 0 (the system classes are not
+    // defaults); a class the cluster admin made gives its value, and then, once marked the
+    // default, also its name to pods that name none.
+    let priority = |name: &str| {
+        c.kubectl_ok(&[
+            "get",
+            "pod",
+            name,
+            "-n",
+            PROJECT,
+            "-o",
+            "jsonpath={.spec.priorityClassName}/{.spec.priority}/{.spec.preemptionPolicy}",
+        ])
+    };
+    assert_eq!(priority("plain"), "/0/PreemptLowerPriority");
+    let critical = c.kubectl_ok(&[
+        "get",
+        "priorityclass",
+        "system-node-critical",
+        "-o",
+        "jsonpath={.value}",
+    ]);
+    assert_eq!(critical, "2000001000");
+    let classed = |name: &str, class: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}"}},
+            "spec": {{"priorityClassName": "{class}", "containers": [{{"name": "c", "image": "example.invalid/app:1"}}]}}}}"#
+        )
+    };
+    let (file, refused) = as_alice("gold.json", &classed("gold", "gold"));
+    assert_eq!(
+        refused,
+        format!(
+            "Error from server (Forbidden): error when creating \"{file}\": pods \"gold\" is forbidden: no PriorityClass with name gold was found\n"
+        )
+    );
+    c.kubectl_ok(&[
+        "create",
+        "priorityclass",
+        "gold",
+        "--value=1000",
+        "--preemption-policy=Never",
+    ]);
+    assert_eq!(as_alice("gold.json", &classed("gold", "gold")).1, "");
+    assert_eq!(priority("gold"), "gold/1000/Never");
+    c.kubectl_ok(&[
+        "create",
+        "priorityclass",
+        "standard",
+        "--value=10",
+        "--global-default",
+    ]);
+    let second = c.kubectl(&[
+        "create",
+        "priorityclass",
+        "other",
+        "--value=20",
+        "--global-default",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&second.stderr),
+        "error: failed to create priorityclass: priorityclasses.scheduling.k8s.io \"other\" is forbidden: PriorityClass standard is already marked as default. Only one default can exist\n"
+    );
+    assert_eq!(as_alice("later.json", &pod("later", "{}")).1, "");
+    assert_eq!(priority("later"), "standard/10/PreemptLowerPriority");
 }

@@ -21,6 +21,7 @@ mod parsed_namespaces;
 mod pod_node_selector;
 pub mod pod_security;
 mod policy;
+mod priority;
 mod project_node_selector;
 mod rbac_escalation;
 mod request_namespace;
@@ -70,6 +71,8 @@ pub struct State {
     scc_grants: scc::Grants,
     /// Namespaces' SCC allocations, parsed once per state.
     scc_allocations: scc::Allocations,
+    /// The priority classes as pods take them.
+    priority_classes: crate::watch::cache::Derived<priority::Classes>,
     /// The SCCs in the order they are tried.
     sccs: crate::watch::cache::Derived<Vec<crate::registry::security::model::Scc>>,
     /// Namespaces as plugins read them, parsed once per cached state.
@@ -151,6 +154,7 @@ pub const PLUGINS: &[&str] = &[
     project_node_selector::NAME,
     pod_node_selector::NAME,
     limit_ranger::NAME,
+    priority::NAME,
     scc::NAME,
     build_secret_injector::NAME,
     webhook::MUTATING,
@@ -201,6 +205,9 @@ pub async fn mutate(
     if on(limit_ranger::NAME) && limit_ranger::applies(a) {
         limit_ranger::admit(server, a, obj).await?;
     }
+    if on(priority::NAME) && priority::applies_to_pods(a) {
+        priority::admit(server, a, obj).await?;
+    }
     if on(scc::NAME) && scc::applies(a) {
         scc::admit(server, a, obj).await?;
     }
@@ -232,6 +239,9 @@ pub async fn validate(
     }
     if on(pod_node_selector::NAME) && pod_node_selector::applies(a) {
         pod_node_selector::check(server, a, obj).await?;
+    }
+    if on(priority::NAME) && priority::applies_to_classes(a) {
+        priority::check(server, a, obj).await?;
     }
     if on(owner_references::NAME) && owner_references::applies(a) {
         owner_references::check(server, a, obj).await?;

@@ -1,6 +1,6 @@
 //! `oc describe pod|node` compared with kubectl 1.32 on a simulated node: pods with init
 //! containers, probes, every common volume kind, environment from secrets, config maps and
-//! the pod itself, readiness gates, tolerations and a controller; container states written
+//! the pod itself, readiness gates, tolerations, a priority class and a controller; container states written
 //! through the status subresource (terminated, last state, waiting); the node with its
 //! taint, Lease, conditions, the pods on it and their requests, and its events.
 
@@ -9,7 +9,12 @@ use std::time::Duration;
 use e2e::oc::same_as_kubectl;
 use e2e::{Backend, Cluster, wait_until};
 
-const OBJECTS: &str = "apiVersion: v1
+const OBJECTS: &str = "apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: five}
+value: 5
+---
+apiVersion: v1
 kind: ConfigMap
 metadata: {name: conf}
 data: {mode: fast}
@@ -26,7 +31,7 @@ metadata:
   labels: {app: rich, tier: web}
   annotations: {note: hello}
 spec:
-  priority: 5
+  priorityClassName: five
   readinessGates: [{conditionType: example.com/gate}]
   tolerations:
   - {key: dedicated, operator: Equal, value: web, effect: NoSchedule}

@@ -11,11 +11,33 @@ use crate::registry::validation::{Bad, FieldErrors, bad};
 /// The highest value a user-defined priority class may have.
 const HIGHEST_USER_DEFINABLE: i64 = 1_000_000_000;
 
-/// The classes the server itself defines, which may use `system-` names and higher values.
-const SYSTEM_CLASSES: &[(&str, i64)] = &[
-    ("system-node-critical", 2_000_001_000),
-    ("system-cluster-critical", 2_000_000_000),
+/// The classes the server itself defines, which may use `system-` names and higher values:
+/// name, value and upstream's description.
+const SYSTEM_CLASSES: &[(&str, i64, &str)] = &[
+    (
+        "system-node-critical",
+        2_000_001_000,
+        "Used for system critical pods that must not be moved from their current node.",
+    ),
+    (
+        "system-cluster-critical",
+        2_000_000_000,
+        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+    ),
 ];
+
+/// The system classes every cluster has, as upstream's API server creates them at start.
+pub fn system_classes() -> impl Iterator<Item = Value> {
+    SYSTEM_CLASSES.iter().map(|(name, value, description)| {
+        json!({
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": name},
+            "value": value,
+            "description": description,
+        })
+    })
+}
 
 pub struct PriorityClasses;
 
@@ -33,7 +55,9 @@ impl Strategy for PriorityClasses {
     ) {
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         let value = obj["value"].as_i64().unwrap_or(0);
-        let system = SYSTEM_CLASSES.contains(&(name, value));
+        let system = SYSTEM_CLASSES
+            .iter()
+            .any(|(n, v, _)| (*n, *v) == (name, value));
         if !system && name.starts_with("system-") {
             errors.forbidden(
                 "metadata.name",
