@@ -1,8 +1,9 @@
-//! The pods waiting to be scheduled: queued in arrival order, backing off after a failed
-//! attempt (1 s doubling to 10 s, upstream's), or parked as unschedulable until the cluster
+//! The pods waiting to be scheduled: queued by priority, then in arrival order (upstream's
+//! `PrioritySort`), backing off after a failed attempt (1 s doubling to 10 s, upstream's), or parked as unschedulable until the cluster
 //! changes (or 5 minutes pass), and those whose binding is under way.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,8 @@ pub struct Pending {
 #[derive(Default)]
 pub struct Queue {
     pub pods: HashMap<String, Pending>,
-    queued: VecDeque<String>,
+    /// Pods to try, the highest priority first, then the first queued.
+    queued: BTreeMap<(Reverse<i32>, u64), String>,
     /// Waiting pods by the time they are retried.
     timers: BTreeMap<(Instant, u64), String>,
     seq: u64,
@@ -64,9 +66,21 @@ impl Queue {
                         reported: None,
                     },
                 );
-                self.queued.push_back(uid.to_string());
+                self.enqueue(uid.to_string());
             }
         }
+    }
+
+    /// Queues a known pod behind those of its priority queued before it.
+    fn enqueue(&mut self, uid: String) {
+        let priority = self
+            .pods
+            .get(&uid)
+            .and_then(|p| p.pod.spec.as_ref())
+            .and_then(|spec| spec.priority)
+            .unwrap_or(0);
+        self.seq += 1;
+        self.queued.insert((Reverse(priority), self.seq), uid);
     }
 
     pub fn remove(&mut self, uid: &str) -> Option<Pending> {
@@ -75,7 +89,7 @@ impl Queue {
 
     /// The next pod to try, marked as being bound (the caller parks or requeues it if not).
     pub fn pop(&mut self) -> Option<(String, Arc<Pod>)> {
-        while let Some(uid) = self.queued.pop_front() {
+        while let Some((_, uid)) = self.queued.pop_first() {
             if let Some(p) = self.pods.get_mut(&uid)
                 && p.state == State::Queued
             {
@@ -142,16 +156,20 @@ impl Queue {
                 && p.state == State::Waiting
             {
                 p.state = State::Queued;
-                self.queued.push_back(uid);
+                self.enqueue(uid);
             }
         }
+        let mut overdue = Vec::new();
         for (uid, p) in self.pods.iter_mut() {
             if let State::Parked { since, .. } = p.state
                 && now.duration_since(since) >= MAX_PARKED
             {
                 p.state = State::Queued;
-                self.queued.push_back(uid.clone());
+                overdue.push(uid.clone());
             }
+        }
+        for uid in overdue {
+            self.enqueue(uid);
         }
     }
 
@@ -185,5 +203,21 @@ mod tests {
         assert_eq!(backoff(1), Duration::from_secs(1));
         assert_eq!(backoff(3), Duration::from_secs(4));
         assert_eq!(backoff(30), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn higher_priorities_go_first_then_arrival_order() {
+        let with_priority = |priority| {
+            let mut pod = Pod::default();
+            pod.spec.get_or_insert_with(Default::default).priority = Some(priority);
+            Arc::new(pod)
+        };
+        let mut q = Queue::default();
+        q.upsert("low", with_priority(0));
+        q.upsert("high", with_priority(1000));
+        q.upsert("low-later", with_priority(0));
+        q.upsert("high-later", with_priority(1000));
+        let order: Vec<String> = std::iter::from_fn(|| q.pop().map(|(u, _)| u)).collect();
+        assert_eq!(order, ["high", "high-later", "low", "low-later"]);
     }
 }
