@@ -19,7 +19,7 @@ impl ApiServer {
     ) -> Result<serde_json::Value, ApiError> {
         let name = registry::object::meta_str(&obj, "name").to_string();
         let namespace = registry::object::meta_str(&obj, "namespace").to_string();
-        registry::object::prepare_create(&mut obj)?;
+        registry::object::prepare_create(def, &mut obj)?;
         let strategy = self.registry.strategy_of(def);
         strategy.prepare_create(&mut obj);
         strategy.complete_create(&mut obj);

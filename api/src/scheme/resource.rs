@@ -312,6 +312,24 @@ impl ResourceDef {
         self.subresources.iter().find(|s| s.name == name)
     }
 
+    /// Whether objects of the kind with a spec count its changes in `metadata.generation`:
+    /// all but the core kinds whose strategies upstream never gives one (a pod has none in
+    /// Kubernetes 1.32).
+    pub fn tracks_generation(&self) -> bool {
+        const UNTRACKED: &[(&str, &str)] = &[
+            ("", "pods"),
+            ("", "services"),
+            ("", "namespaces"),
+            ("", "nodes"),
+            ("", "persistentvolumes"),
+            ("", "persistentvolumeclaims"),
+            ("", "resourcequotas"),
+            ("", "limitranges"),
+            ("coordination.k8s.io", "leases"),
+        ];
+        !UNTRACKED.contains(&(self.group, self.plural))
+    }
+
     pub fn allows(&self, verb: &str) -> bool {
         self.verbs.contains(&verb)
     }

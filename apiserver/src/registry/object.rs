@@ -257,9 +257,9 @@ pub fn now() -> String {
         .unwrap_or_default()
 }
 
-/// System fields of a new object.
-pub fn prepare_create(obj: &mut Value) -> Result<(), ApiError> {
-    let has_spec = obj.get("spec").is_some();
+/// System fields of a new object of `def`.
+pub fn prepare_create(def: &ResourceDef, obj: &mut Value) -> Result<(), ApiError> {
+    let has_spec = obj.get("spec").is_some() && def.tracks_generation();
     let meta = meta_mut(obj)?;
     for field in [
         "resourceVersion",
@@ -387,7 +387,7 @@ mod tests {
     #[test]
     fn system_fields_and_resource_version() {
         let mut obj = json!({"metadata": {"name": "a", "resourceVersion": "9"}, "spec": {"x": 1}});
-        prepare_create(&mut obj).unwrap();
+        prepare_create(&cm(), &mut obj).unwrap();
         assert_eq!(obj["metadata"]["generation"], 1);
         assert!(obj["metadata"]["resourceVersion"].is_null());
         let stored = to_store(&obj);
@@ -404,5 +404,23 @@ mod tests {
         prepare_update(&mut next, &current).unwrap();
         assert_eq!(next["metadata"]["uid"], current["metadata"]["uid"]);
         assert_eq!(next["metadata"]["generation"], 2);
+    }
+
+    #[test]
+    fn pods_and_services_count_no_generation_as_upstream() {
+        let scheme = Scheme::builtin();
+        for plural in ["pods", "services"] {
+            let def = scheme.lookup("", "v1", plural).unwrap();
+            let mut obj = json!({"metadata": {"name": "a", "generation": 4}, "spec": {}});
+            prepare_create(def, &mut obj).unwrap();
+            assert!(obj["metadata"].get("generation").is_none(), "{plural}");
+            let mut next = json!({"metadata": {"name": "a"}, "spec": {"x": 1}});
+            prepare_update(&mut next, &obj).unwrap();
+            assert!(next["metadata"].get("generation").is_none(), "{plural}");
+        }
+        let deployments = scheme.lookup("apps", "v1", "deployments").unwrap();
+        let mut obj = json!({"metadata": {"name": "a"}, "spec": {}});
+        prepare_create(deployments, &mut obj).unwrap();
+        assert_eq!(obj["metadata"]["generation"], 1);
     }
 }

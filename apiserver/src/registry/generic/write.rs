@@ -32,7 +32,7 @@ pub(super) async fn create(
     if let Some(ns) = namespace {
         check_namespace(server, ns, def, &name).await?;
     }
-    object::prepare_create(&mut obj)?;
+    object::prepare_create(def, &mut obj)?;
     if def.subresource("status").is_some() {
         // Status is the controllers' to write, through the subresource.
         carry_status(&mut obj, &Value::Null);

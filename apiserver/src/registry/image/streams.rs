@@ -19,7 +19,7 @@ pub async fn create(
     mut obj: Value,
 ) -> Result<Value, ApiError> {
     let def = super::stream_def(server)?;
-    object::prepare_create(&mut obj)?;
+    object::prepare_create(def, &mut obj)?;
     ImageStreams.prepare_create(&mut obj);
     validate(def, &ImageStreams, &obj, None)?;
     process(server, user, &mut obj, None, Status::Given).await?;
