@@ -1,8 +1,9 @@
 //! OpenShift's smaller admission plugins as a project admin meets them: the project's node
 //! selector and the namespace's `scheduler.alpha.kubernetes.io/node-selector` merged into
 //! her pods (a conflicting pod refused by each), owner references that
-//! block an owner's deletion refused until she may update the owner's finalizers, and her
-//! pods' priorities from the cluster's PriorityClasses.
+//! block an owner's deletion refused until she may update the owner's finalizers, her
+//! pods' priorities from the cluster's PriorityClasses, and the cluster's own namespaces
+//! kept from deletion.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -202,4 +203,11 @@ fn node_selectors_owner_references_and_priorities_bound_a_project_admin() {
     );
     assert_eq!(as_alice("later.json", &pod("later", "{}")).1, "");
     assert_eq!(priority("later"), "standard/10/PreemptLowerPriority");
+
+    // NamespaceLifecycle: the namespaces every cluster needs stay.
+    let kept = c.kubectl(&["delete", "namespace", "default"]);
+    assert_eq!(
+        String::from_utf8_lossy(&kept.stderr),
+        "Error from server (Forbidden): namespaces \"default\" is forbidden: this namespace may not be deleted\n"
+    );
 }

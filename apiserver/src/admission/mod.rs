@@ -1,8 +1,9 @@
 //! The admission chain, in kube-apiserver's order: mutating plugins (then mutating webhooks)
 //! change the object before the kind's validation; validating plugins (then validating
 //! webhooks and policies) judge the state about to be stored, after it. One module per
-//! plugin; this file is the only place that orders them. Every plugin can be switched off by
-//! name (`--disable-admission-plugins`), as upstream's.
+//! plugin; this file is the only place that orders them, but for NamespaceLifecycle's check
+//! of a creation, which comes before them all, where a create starts. Every plugin can be
+//! switched off by name (`--disable-admission-plugins`), as upstream's.
 
 mod attributes;
 pub mod binary_authorization;
@@ -12,10 +13,12 @@ pub(crate) mod cel;
 mod certificates;
 mod cluster_resource_quota;
 pub mod config_file;
+mod default_toleration_seconds;
 mod image_policy;
 pub mod image_trust;
 mod limit_ranger;
 mod matching;
+pub mod namespace_lifecycle;
 mod owner_references;
 mod parsed_namespaces;
 mod pod_node_selector;
@@ -27,6 +30,7 @@ mod rbac_escalation;
 mod request_namespace;
 mod resource_quota;
 pub mod scc;
+pub mod service_account;
 pub(crate) mod webhook;
 
 pub(crate) use policy::recheck as policy_recheck;
@@ -150,11 +154,14 @@ impl Config {
 /// Every plugin that can be switched off, in the chain's order. (RBAC's escalation check is
 /// not one: upstream makes it part of the RBAC kinds' storage, always on.)
 pub const PLUGINS: &[&str] = &[
+    namespace_lifecycle::NAME,
     image_policy::NAME,
     project_node_selector::NAME,
     pod_node_selector::NAME,
     limit_ranger::NAME,
+    service_account::NAME,
     priority::NAME,
+    default_toleration_seconds::NAME,
     scc::NAME,
     build_secret_injector::NAME,
     webhook::MUTATING,
@@ -205,8 +212,14 @@ pub async fn mutate(
     if on(limit_ranger::NAME) && limit_ranger::applies(a) {
         limit_ranger::admit(server, a, obj).await?;
     }
+    if on(service_account::NAME) && service_account::applies(a) {
+        service_account::admit(server, obj).await?;
+    }
     if on(priority::NAME) && priority::applies_to_pods(a) {
         priority::admit(server, a, obj).await?;
+    }
+    if on(default_toleration_seconds::NAME) && default_toleration_seconds::applies(a) {
+        default_toleration_seconds::admit(obj);
     }
     if on(scc::NAME) && scc::applies(a) {
         scc::admit(server, a, obj).await?;
@@ -231,6 +244,9 @@ pub async fn validate(
     let on = |plugin| server.admission.enabled(plugin);
     if rbac_escalation::applies(a) {
         rbac_escalation::check(server, a, obj).await?;
+    }
+    if on(namespace_lifecycle::NAME) && namespace_lifecycle::applies_to_deletion(a) {
+        namespace_lifecycle::check_deletion(a, obj)?;
     }
     // First of the validating plugins, as upstream orders PodSecurity: it judges the pod the
     // mutating plugins (the SCC admission's defaults among them) left.

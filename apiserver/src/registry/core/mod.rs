@@ -8,10 +8,8 @@ pub mod events;
 pub mod eviction;
 pub mod persistent_volumes;
 pub mod pod_streams;
-pub mod service_account;
 pub mod service_ips;
 pub mod token_request;
-pub mod toleration_seconds;
 
 use api::scheme::ResourceDef;
 use async_trait::async_trait;
@@ -93,31 +91,10 @@ impl Reservation for service_ips::Claim {
     }
 }
 
-/// Pods: their spec's defaults; new ones are admitted for their service account (its pull
-/// secrets, its token volume) and start `Pending`.
+/// Pods: their spec's defaults; new ones start `Pending`.
 pub struct Pods;
 
-#[async_trait]
 impl Strategy for Pods {
-    async fn assign(
-        &self,
-        server: &ApiServer,
-        _def: &ResourceDef,
-        _user: Option<&crate::http::serve::User>,
-        obj: &mut Value,
-        old: Option<&Value>,
-    ) -> Result<(), ApiError> {
-        match old {
-            None => service_account::admit(server, obj).await,
-            Some(_) => Ok(()),
-        }
-    }
-
-    fn prepare_create(&self, obj: &mut Value) {
-        self.prepare(obj);
-        toleration_seconds::default_tolerations(obj.pointer_mut("/spec"));
-    }
-
     fn prepare(&self, obj: &mut Value) {
         if let Some(spec) = obj.get_mut("spec") {
             defaults::pod_spec_defaults(Some(&mut *spec), true);

@@ -29,8 +29,8 @@ use crate::registry::strategy::Strategy;
 
 pub use parts::Part;
 use parts::{
-    Ownership, Target, carry_status, check_namespace, current, has_managed_fields, next_state,
-    parse_write, validate_fields, view,
+    Ownership, Target, carry_status, current, has_managed_fields, next_state, parse_write,
+    validate_fields, view,
 };
 
 /// Which part of its objects a generic handler serves.

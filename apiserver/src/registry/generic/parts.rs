@@ -172,39 +172,6 @@ pub(super) fn carry_status(to: &mut Value, from: &Value) {
     }
 }
 
-/// Ensures the namespace of a new namespaced object exists.
-/// Refuses content for a namespace that is missing (NotFound) or being deleted (Forbidden, as
-/// upstream's lifecycle admission).
-pub(super) async fn check_namespace(
-    server: &ApiServer,
-    namespace: &str,
-    def: &ResourceDef,
-    name: &str,
-) -> Result<(), ApiError> {
-    let ns_def = server
-        .scheme
-        .lookup("", "v1", "namespaces")
-        .ok_or(ApiError::PathNotFound)?;
-    let (found, _) = server
-        .store
-        .get(&ns_def.key(None, namespace), None)
-        .await
-        .map_err(|e| from_storage(e, target(ns_def, namespace)))?;
-    let Some(kv) = found else {
-        return Err(ApiError::NotFound(target(ns_def, namespace)));
-    };
-    // Parsed only when it may be terminating: most creates just need it to exist.
-    if memchr::memmem::find(&kv.value, b"deletionTimestamp").is_some()
-        && crate::registry::generic::deletion::being_deleted(&object::from_store(&kv)?)
-    {
-        return Err(ApiError::NamespaceTerminating {
-            target: target(def, name),
-            namespace: namespace.to_string(),
-        });
-    }
-    Ok(())
-}
-
 /// Field validation of a write's object (not of a Scale), with the JSON body it came from.
 pub(super) fn validate_fields(
     server: &ApiServer,

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::validate::validate;
 use super::{
-    Ownership, Part, Target, carry_status, check_namespace, current, has_managed_fields,
-    next_state, parse_write, validate_fields, view,
+    Ownership, Part, Target, carry_status, current, has_managed_fields, next_state, parse_write,
+    validate_fields, view,
 };
 use crate::ApiServer;
 use crate::admission::{self, Operation};
@@ -29,8 +29,12 @@ pub(super) async fn create(
     let mut obj = object::parse_body(def, body)?;
     let warnings = validate_fields(server, t, Some(body), Decoded::Body, &mut obj)?;
     let name = object::check_identity(def, &mut obj, namespace, None)?;
-    if let Some(ns) = namespace {
-        check_namespace(server, ns, def, &name).await?;
+    if let Some(ns) = namespace
+        && server
+            .admission
+            .enabled(admission::namespace_lifecycle::NAME)
+    {
+        admission::namespace_lifecycle::check_create(server, ns, def, &name).await?;
     }
     object::prepare_create(def, &mut obj)?;
     if def.subresource("status").is_some() {

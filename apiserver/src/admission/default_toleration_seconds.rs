@@ -4,6 +4,10 @@
 
 use serde_json::{Value, json};
 
+use super::{Attributes, Operation};
+
+pub const NAME: &str = "DefaultTolerationSeconds";
+
 pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 const SECONDS: i64 = 300;
@@ -15,7 +19,19 @@ fn tolerates(t: &Value, key: &str) -> bool {
     (k == key || k.is_empty()) && (effect == "NoExecute" || effect.is_empty())
 }
 
-pub fn default_tolerations(spec: Option<&mut Value>) {
+/// New pods.
+pub fn applies(a: &Attributes<'_>) -> bool {
+    a.def.group.is_empty()
+        && a.def.plural == "pods"
+        && a.subresource.is_empty()
+        && a.operation == Operation::Create
+}
+
+pub fn admit(pod: &mut Value) {
+    default_tolerations(pod.get_mut("spec"));
+}
+
+fn default_tolerations(spec: Option<&mut Value>) {
     let Some(spec) = spec.filter(|s| s.is_object()) else {
         return;
     };

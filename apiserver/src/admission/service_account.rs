@@ -12,8 +12,19 @@
 
 use serde_json::{Value, json};
 
+use super::{Attributes, Operation};
 use crate::ApiServer;
 use crate::error::ApiError;
+
+pub const NAME: &str = "ServiceAccount";
+
+/// New pods.
+pub fn applies(a: &Attributes<'_>) -> bool {
+    a.def.group.is_empty()
+        && a.def.plural == "pods"
+        && a.subresource.is_empty()
+        && a.operation == Operation::Create
+}
 
 /// Where the volume is mounted, and its name's prefix, as upstream's.
 pub const MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
