@@ -47,16 +47,22 @@ fn names_pull_secrets(pod: &Value) -> bool {
         .is_some_and(|list| !list.is_empty())
 }
 
+/// What a pod takes from its account: only these fields are decoded.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Account {
+    #[serde(default)]
+    image_pull_secrets: Vec<Value>,
+    automount_service_account_token: Option<bool>,
+}
+
 /// Admits a pod being created: its account named, its pull secrets, its token volume.
 pub async fn admit(server: &ApiServer, pod: &mut Value) -> Result<(), ApiError> {
     let Some(namespace) = pod["metadata"]["namespace"].as_str().map(str::to_string) else {
         return Ok(());
     };
-    let Some(def) = server.scheme.lookup("", "v1", "serviceaccounts") else {
-        return Ok(());
-    };
     let name = account(pod).to_string();
-    let sa = server.get_object(def, Some(&namespace), &name).await?;
+    let sa = read_account(server, &namespace, &name).await?;
     if let Some(spec) = pod["spec"].as_object_mut() {
         spec.insert("serviceAccountName".into(), json!(name));
         // The deprecated alias, as the API shows it.
@@ -71,30 +77,66 @@ pub async fn admit(server: &ApiServer, pod: &mut Value) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// The account, from the watch cache once it holds this server's own writes of accounts (a
+/// pull secret just added is seen); from the store when the cache has not seen it (an
+/// account another server made a moment ago).
+async fn read_account(
+    server: &ApiServer,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Account>, ApiError> {
+    /// Longer than a healthy cache ever lags; the store is read after it.
+    const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
+    let (def, cache) = server
+        .named_cache("", "v1", "serviceaccounts")
+        .await?
+        .ok_or(ApiError::PathNotFound)?;
+    if cache.holds_own_writes(CATCH_UP).await
+        && let Some(cached) = def.with_key(Some(namespace), name, |key| cache.get(key))
+    {
+        return Ok(serde_json::from_slice(&cached.json).ok());
+    }
+    Ok(server
+        .get_object(def, Some(namespace), name)
+        .await?
+        .and_then(|sa| serde_json::from_value(sa).ok()))
+}
+
 /// Copies the account's `imagePullSecrets` into a pod being created without any.
-fn inherit(pod: &mut Value, sa: &Value) {
-    if names_pull_secrets(pod) {
+fn inherit(pod: &mut Value, sa: &Account) {
+    if names_pull_secrets(pod) || sa.image_pull_secrets.is_empty() {
         return;
     }
-    if let Some(secrets) = sa["imagePullSecrets"].as_array().filter(|s| !s.is_empty())
-        && let Some(spec) = pod["spec"].as_object_mut()
-    {
-        spec.insert("imagePullSecrets".into(), Value::Array(secrets.clone()));
+    if let Some(spec) = pod["spec"].as_object_mut() {
+        spec.insert(
+            "imagePullSecrets".into(),
+            Value::Array(sa.image_pull_secrets.clone()),
+        );
     }
 }
 
 /// The pod's choice, else its account's, else yes.
-fn automounts(pod: &Value, sa: Option<&Value>) -> bool {
+fn automounts(pod: &Value, sa: Option<&Account>) -> bool {
     pod["spec"]["automountServiceAccountToken"]
         .as_bool()
-        .or_else(|| sa.and_then(|sa| sa["automountServiceAccountToken"].as_bool()))
+        .or_else(|| sa.and_then(|sa| sa.automount_service_account_token))
         .unwrap_or(true)
 }
 
-/// The projected volume, with the defaults the API gives it.
+/// The projected volume named `name`, with the defaults the API gives it: built once, as
+/// every new pod gets one.
 fn token_volume(name: &str) -> Value {
+    static VOLUME: std::sync::LazyLock<Value> = std::sync::LazyLock::new(unnamed_token_volume);
+    let mut volume = VOLUME.clone();
+    if let Some(field) = volume.get_mut("name") {
+        *field = Value::String(name.to_string());
+    }
+    volume
+}
+
+fn unnamed_token_volume() -> Value {
     json!({
-        "name": name,
+        "name": "",
         "projected": {
             "defaultMode": 420,
             "sources": [
@@ -176,6 +218,22 @@ mod tests {
     }
 
     #[test]
+    fn pods_take_their_accounts_pull_secrets_unless_they_name_their_own() {
+        let sa: Account = serde_json::from_value(json!({"metadata": {"name": "default"},
+            "secrets": [{"name": "t"}], "imagePullSecrets": [{"name": "default-dockercfg-x"}]}))
+        .unwrap();
+        let mut pod = json!({"spec": {"containers": []}});
+        inherit(&mut pod, &sa);
+        assert_eq!(
+            pod["spec"]["imagePullSecrets"],
+            json!([{"name": "default-dockercfg-x"}])
+        );
+        let mut own = json!({"spec": {"imagePullSecrets": [{"name": "mine"}]}});
+        inherit(&mut own, &sa);
+        assert_eq!(own["spec"]["imagePullSecrets"], json!([{"name": "mine"}]));
+    }
+
+    #[test]
     fn pods_with_their_own_pull_secrets_keep_them() {
         assert!(names_pull_secrets(
             &json!({"spec": {"imagePullSecrets": [{"name": "a"}]}})
@@ -190,7 +248,10 @@ mod tests {
     fn the_pod_or_its_account_may_opt_out_of_the_token() {
         let pod = json!({"spec": {}});
         assert!(automounts(&pod, None));
-        let off = json!({"automountServiceAccountToken": false});
+        let off: Account = serde_json::from_value(
+            json!({"metadata": {"name": "x"}, "automountServiceAccountToken": false}),
+        )
+        .unwrap();
         assert!(!automounts(&pod, Some(&off)));
         let pod_on = json!({"spec": {"automountServiceAccountToken": true}});
         assert!(automounts(&pod_on, Some(&off)));
@@ -226,7 +287,11 @@ mod tests {
                 .len(),
             1
         );
-        assert_eq!(spec["volumes"][1], token_volume("kube-api-access-abcde"));
+        assert_eq!(spec["volumes"][1]["name"], "kube-api-access-abcde");
+        assert_eq!(
+            spec["volumes"][1]["projected"]["sources"][1]["configMap"]["name"],
+            "kube-root-ca.crt"
+        );
         assert_eq!(
             spec["volumes"][1]["projected"]["sources"][0]["serviceAccountToken"]["expirationSeconds"],
             3607
