@@ -7,8 +7,9 @@ use api::scheme::ResourceDef;
 
 use super::{Attributes, Operation};
 use crate::ApiServer;
-use crate::error::{ApiError, from_storage};
-use crate::registry::object::{self, target};
+use crate::error::ApiError;
+use crate::registry::generic::deletion::being_deleted;
+use crate::registry::object::target;
 
 pub const NAME: &str = "NamespaceLifecycle";
 
@@ -16,29 +17,32 @@ pub const NAME: &str = "NamespaceLifecycle";
 const IMMORTAL: &[&str] = &["default", "kube-system", "kube-public"];
 
 /// Refuses a new object of `def` named `name` in `namespace` unless the namespace exists and
-/// is not being deleted.
+/// is not being deleted. The namespace is read as the other plugins read it (from the watch
+/// cache, parsed once for them all; from the store when the cache has not seen it), once
+/// the cache holds this server's own writes of namespaces: a deletion just asked for is seen.
 pub async fn check_create(
     server: &ApiServer,
     namespace: &str,
     def: &ResourceDef,
     name: &str,
 ) -> Result<(), ApiError> {
-    let ns_def = server
-        .scheme
-        .lookup("", "v1", "namespaces")
+    /// Longer than a healthy cache ever lags; the store is read after it.
+    const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
+    let (ns_def, cache) = server
+        .named_cache("", "v1", "namespaces")
+        .await?
         .ok_or(ApiError::PathNotFound)?;
-    let (found, _) = server
-        .store
-        .get(&ns_def.key(None, namespace), None)
-        .await
-        .map_err(|e| from_storage(e, target(ns_def, namespace)))?;
-    let Some(kv) = found else {
+    let found = match cache.holds_own_writes(CATCH_UP).await {
+        true => server.namespace_object(namespace).await?,
+        false => server
+            .get_object(ns_def, None, namespace)
+            .await?
+            .map(std::sync::Arc::new),
+    };
+    let Some(ns) = found else {
         return Err(ApiError::NotFound(target(ns_def, namespace)));
     };
-    // Parsed only when it may be terminating: most creates just need it to exist.
-    if memchr::memmem::find(&kv.value, b"deletionTimestamp").is_some()
-        && crate::registry::generic::deletion::being_deleted(&object::from_store(&kv)?)
-    {
+    if being_deleted(&ns) {
         return Err(ApiError::NamespaceTerminating {
             target: target(def, name),
             namespace: namespace.to_string(),
