@@ -31,24 +31,37 @@ pub fn admit(pod: &mut Value) {
     default_tolerations(pod.get_mut("spec"));
 }
 
+/// The two tolerations, built once: nearly every new pod gets both.
+static TOLERATIONS: std::sync::LazyLock<[Value; 2]> = std::sync::LazyLock::new(|| {
+    [NOT_READY, UNREACHABLE].map(|key| {
+        json!({"key": key, "operator": "Exists", "effect": "NoExecute",
+            "tolerationSeconds": SECONDS})
+    })
+});
+
 fn default_tolerations(spec: Option<&mut Value>) {
-    let Some(spec) = spec.filter(|s| s.is_object()) else {
+    let Some(spec) = spec.and_then(Value::as_object_mut) else {
         return;
     };
-    let existing = spec["tolerations"].as_array().cloned().unwrap_or_default();
-    let mut added = Vec::new();
-    for key in [NOT_READY, UNREACHABLE] {
-        if !existing.iter().any(|t| tolerates(t, key)) {
-            added.push(
-                json!({"key": key, "operator": "Exists", "effect": "NoExecute",
-                "tolerationSeconds": SECONDS}),
-            );
-        }
+    let existing = spec.get("tolerations").and_then(Value::as_array);
+    let missing: Vec<&Value> = TOLERATIONS
+        .iter()
+        .filter(|wanted| {
+            let key = wanted["key"].as_str().unwrap_or_default();
+            !existing.is_some_and(|list| list.iter().any(|t| tolerates(t, key)))
+        })
+        .collect();
+    if missing.is_empty() {
+        return;
     }
-    if !added.is_empty() {
-        let mut all = existing;
-        all.extend(added);
-        spec["tolerations"] = Value::Array(all);
+    let list = spec
+        .entry("tolerations")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
+    }
+    if let Some(list) = list.as_array_mut() {
+        list.extend(missing.into_iter().cloned());
     }
 }
 

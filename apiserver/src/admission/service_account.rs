@@ -127,11 +127,23 @@ fn automounts(pod: &Value, sa: Option<&Account>) -> bool {
 /// every new pod gets one.
 fn token_volume(name: &str) -> Value {
     static VOLUME: std::sync::LazyLock<Value> = std::sync::LazyLock::new(unnamed_token_volume);
-    let mut volume = VOLUME.clone();
-    if let Some(field) = volume.get_mut("name") {
+    named(&VOLUME, name)
+}
+
+/// A container's mount of the volume named `name`, built once.
+fn token_mount(name: &str) -> Value {
+    static MOUNT: std::sync::LazyLock<Value> =
+        std::sync::LazyLock::new(|| json!({"name": "", "readOnly": true, "mountPath": MOUNT_PATH}));
+    named(&MOUNT, name)
+}
+
+/// A copy of `template` with its `name` set.
+fn named(template: &Value, name: &str) -> Value {
+    let mut copy = template.clone();
+    if let Some(field) = copy.get_mut("name") {
         *field = Value::String(name.to_string());
     }
-    volume
+    copy
 }
 
 fn unnamed_token_volume() -> Value {
@@ -183,7 +195,7 @@ fn mount(pod: &mut Value, fresh: &str) {
                 *mounts = json!([]);
             }
             if let Some(mounts) = mounts.as_array_mut() {
-                mounts.push(json!({"name": name, "readOnly": true, "mountPath": MOUNT_PATH}));
+                mounts.push(token_mount(&name));
                 needed = true;
             }
         }
