@@ -17,6 +17,10 @@
 # whose pods run under `anyuid` and draw a Pod Security warning; or `editor`, a service account
 # bound to `edit` in the pods' namespace, whose pods get `restricted-v2` and pass `restricted`.
 #
+# OFF_KEEPS names plugins (comma-separated) the "off" server keeps, to measure the others
+# alone: OFF_KEEPS=NamespaceLifecycle,ServiceAccount,DefaultTolerationSeconds compares with
+# a server that still gives pods their accounts' token volumes.
+#
 #   hack/bench-admission.sh                 # binaries from $CARGO_TARGET_DIR/debug (or target/)
 #   OXSHIFT_BIN=... LOAD_BIN=... ROUNDS=8 COUNT=3000 CLIENTS=16 SETTLE=2 REQUESTER=editor hack/bench-admission.sh
 set -euo pipefail
@@ -30,10 +34,7 @@ case $requester in admin | editor) ;; *) echo "REQUESTER is admin or editor" >&2
 ticks_per_second=$(getconf CLK_TCK)
 . hack/lib.sh
 
-# Every plugin the server can switch off: the names it lists when given an unknown one.
-all=$("$oxshift" start --data-dir "$work/probe" --listen 127.0.0.1:0 --disable-admission-plugins none 2>&1 |
-  sed -nE 's/.*known: (.*)$/\1/p' | tr -d ' ' || true)
-[ -n "$all" ] || { echo "could not read the plugin names from $oxshift" >&2; exit 1; }
+all=$(admission_plugins_off "$oxshift")
 
 declare -A pid dir
 serve() {
@@ -91,6 +92,7 @@ done
 
 echo
 echo "pod creates by the $requester ($count, $clients clients), $rounds interleaved rounds, both servers up; medians"
+[ -z "${OFF_KEEPS:-}" ] || echo "the server with admission off keeps $OFF_KEEPS"
 python3 - "$results" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1]) if len(line.split()) == 7]

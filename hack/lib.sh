@@ -66,3 +66,16 @@ JSON
   "${k[@]}" -n "$ns" create rolebinding load-edit --clusterrole=edit --serviceaccount="$ns:load" >/dev/null
   "${k[@]}" -n "$ns" create token load --duration=24h
 }
+
+# admission_plugins_off BIN: the plugins an "admission off" server is given to switch off,
+# comma-separated: every plugin BIN can switch off (the names it lists when given an unknown
+# one), but those OFF_KEEPS names (comma-separated; empty by default).
+admission_plugins_off() {
+  local all keep=",${OFF_KEEPS:-},"
+  all=$("$1" start --data-dir "$work/probe" --listen 127.0.0.1:0 --disable-admission-plugins none 2>&1 |
+    sed -nE 's/.*known: (.*)$/\1/p' | tr -d ' ' || true)
+  [ -n "$all" ] || { echo "could not read the plugin names from $1" >&2; return 1; }
+  tr ',' '\n' <<<"$all" | while read -r plugin; do
+    [[ $keep == *",$plugin,"* ]] || echo "$plugin"
+  done | paste -sd,
+}

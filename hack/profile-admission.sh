@@ -10,6 +10,7 @@
 #   OXSHIFT_BIN=... LOAD_BIN=... hack/profile-admission.sh     # release binaries advised
 #   COUNT=400 CLIENTS=4 WARMUP=50 SETTLE=5 KEEP=dir hack/profile-admission.sh  # KEEP: profiles kept
 #   REQUESTER=editor hack/profile-admission.sh    # pods by an ordinary requester (hack/bench-admission.sh)
+#   OFF_KEEPS=ServiceAccount hack/profile-admission.sh  # plugins the "off" server keeps (idem)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-$PWD/target}
@@ -21,9 +22,7 @@ case $requester in admin | editor) ;; *) echo "REQUESTER is admin or editor" >&2
 command -v callgrind_control >/dev/null || { echo "needs valgrind (hack/setup.sh installs it)" >&2; exit 1; }
 . hack/lib.sh
 
-all=$("$oxshift" start --data-dir "$work/probe" --listen 127.0.0.1:0 --disable-admission-plugins none 2>&1 |
-  sed -nE 's/.*known: (.*)$/\1/p' | tr -d ' ' || true)
-[ -n "$all" ] || { echo "could not read the plugin names from $oxshift" >&2; exit 1; }
+all=$(admission_plugins_off "$oxshift")
 
 # The server under callgrind, instrumented (and counting) only once told to.
 wrapper=$work/under-callgrind
@@ -75,6 +74,7 @@ profile on
 profile off --disable-admission-plugins "$all"
 
 echo "pod creates by the $requester ($count, $clients clients, after $warmup uncounted), instructions per pod"
+[ -z "${OFF_KEEPS:-}" ] || echo "the server with admission off keeps $OFF_KEEPS"
 python3 - "$count" "${total[on]}" "${total[off]}" "${inside[on]}" "${inside[off]}" <<'PY'
 import sys
 n = int(sys.argv[1])

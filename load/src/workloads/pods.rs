@@ -37,8 +37,25 @@ impl Run {
             None => self.namespace_with("pods", ALLOCATION).await?,
         };
         let path = format!("/api/v1/namespaces/{namespace}/pods");
-        // One pod first, untimed: the namespace's first reads fill the server's caches.
         let mut conn = self.target.connect().await?;
+        // The account the pods run as, as the service account controller makes it in every
+        // namespace (when it runs, it may have made it already).
+        let (status, body) = conn
+            .request(
+                Method::POST,
+                &format!("/api/v1/namespaces/{namespace}/serviceaccounts"),
+                Some(Bytes::from_static(
+                    br#"{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default"}}"#,
+                )),
+            )
+            .await?;
+        if !status.is_success() && status != hyper::StatusCode::CONFLICT {
+            return Err(format!(
+                "the default service account: {status} {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        // One pod first, untimed: the namespace's first reads fill the server's caches.
         let (status, body) = conn
             .request(Method::POST, &path, Some(pod(&namespace, "warm-up")))
             .await?;
