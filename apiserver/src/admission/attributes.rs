@@ -58,6 +58,14 @@ impl Attributes<'_> {
         self.namespace_object.get(server, name).await
     }
 
+    /// A new pod, not a subresource's write: what most of the pods' plugins admit.
+    pub fn creates_pod(&self) -> bool {
+        self.def.group.is_empty()
+            && self.def.plural == "pods"
+            && self.subresource.is_empty()
+            && self.operation == Operation::Create
+    }
+
     /// A plugin's refusal of `obj` (403), named as upstream's admission errors name it: the
     /// object's name, else the request's, else the `generateName` a new object has before
     /// its name is generated.

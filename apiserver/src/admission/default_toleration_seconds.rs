@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Attributes, Operation};
+use super::Attributes;
 
 pub const NAME: &str = "DefaultTolerationSeconds";
 
@@ -21,10 +21,7 @@ fn tolerates(t: &Value, key: &str) -> bool {
 
 /// New pods.
 pub fn applies(a: &Attributes<'_>) -> bool {
-    a.def.group.is_empty()
-        && a.def.plural == "pods"
-        && a.subresource.is_empty()
-        && a.operation == Operation::Create
+    a.creates_pod()
 }
 
 pub fn admit(pod: &mut Value) {

@@ -13,10 +13,7 @@ use crate::error::ApiError;
 pub const NAME: &str = "LimitRanger";
 
 pub fn applies(a: &super::Attributes<'_>) -> bool {
-    a.def.group.is_empty()
-        && a.def.plural == "pods"
-        && a.subresource.is_empty()
-        && a.operation == super::Operation::Create
+    a.creates_pod()
 }
 
 pub async fn admit(

@@ -11,8 +11,8 @@
 use api::field::Field;
 use serde_json::Value;
 
+use super::Attributes;
 use super::project_node_selector::{merge, parse};
-use super::{Attributes, Operation};
 use crate::ApiServer;
 use crate::error::ApiError;
 
@@ -73,10 +73,7 @@ impl Configuration {
 }
 
 pub fn applies(a: &Attributes<'_>) -> bool {
-    a.def.group.is_empty()
-        && a.def.plural == "pods"
-        && a.subresource.is_empty()
-        && a.operation == Operation::Create
+    a.creates_pod()
 }
 
 /// The mutating phase: the namespace's selector merged into the pod, then judged.

@@ -6,7 +6,7 @@
 use api::field::Field;
 use serde_json::{Map, Value};
 
-use super::{Attributes, Operation};
+use super::Attributes;
 use crate::ApiServer;
 use crate::error::ApiError;
 
@@ -16,10 +16,7 @@ pub const NAME: &str = "scheduling.openshift.io/OriginPodNodeEnvironment";
 pub const ANNOTATION: &str = "openshift.io/node-selector";
 
 pub fn applies(a: &Attributes<'_>) -> bool {
-    a.def.group.is_empty()
-        && a.def.plural == "pods"
-        && a.subresource.is_empty()
-        && a.operation == Operation::Create
+    a.creates_pod()
 }
 
 /// `key=value,key2=value2` as a map; upstream's error for anything else.

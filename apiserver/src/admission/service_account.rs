@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Attributes, Operation};
+use super::Attributes;
 use crate::ApiServer;
 use crate::error::ApiError;
 
@@ -20,10 +20,7 @@ pub const NAME: &str = "ServiceAccount";
 
 /// New pods.
 pub fn applies(a: &Attributes<'_>) -> bool {
-    a.def.group.is_empty()
-        && a.def.plural == "pods"
-        && a.subresource.is_empty()
-        && a.operation == Operation::Create
+    a.creates_pod()
 }
 
 /// Where the volume is mounted, and its name's prefix, as upstream's.
