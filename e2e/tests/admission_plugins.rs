@@ -210,4 +210,9 @@ fn node_selectors_owner_references_and_priorities_bound_a_project_admin() {
         String::from_utf8_lossy(&kept.stderr),
         "Error from server (Forbidden): namespaces \"default\" is forbidden: this namespace may not be deleted\n"
     );
+    let kept = c.kubectl(&["delete", "project", "kube-system"]);
+    assert_eq!(
+        String::from_utf8_lossy(&kept.stderr),
+        "Error from server (Forbidden): namespaces \"kube-system\" is forbidden: this namespace may not be deleted\n"
+    );
 }

@@ -104,6 +104,20 @@ pub async fn projects(
                 .map_err(|e| crate::error::from_storage(e, target(name)))?;
             let current = found.ok_or_else(|| ApiError::NotFound(target(name)))?;
             let ns = object::from_store(&current)?;
+            // The namespace's deletion is admitted as a deletion of the namespace itself is,
+            // as upstream's project storage deletes it through the namespaces API.
+            let admitted = crate::admission::Attributes {
+                operation: crate::admission::Operation::Delete,
+                def: ns_def,
+                subresource: "",
+                namespace: None,
+                name,
+                user: Some(user),
+                old: Some(&ns),
+                dry_run: false,
+                namespace_object: Default::default(),
+            };
+            crate::admission::validate(server, &admitted, &ns).await?;
             let options = crate::registry::generic::deletion::DeleteOptions::default();
             crate::registry::generic::delete::carry_out(
                 server,
