@@ -2,8 +2,8 @@
 //! (reconciled with its defaults unless an object says not to; the namespaced part once its
 //! namespaces exist), the OAuth clients, the system
 //! namespaces, the default SecurityContextConstraints, the shared templates of `openshift`, the
-//! default StorageClass `local`, the system PriorityClasses and the `default/kubernetes`
-//! service.
+//! default StorageClass `local`, the system PriorityClasses and OpenShift's, and the
+//! `default/kubernetes` service.
 
 use crate::error::{self, ApiError};
 use crate::{ApiServer, authz, oauth, registry};
@@ -94,7 +94,7 @@ impl ApiServer {
             .scheme
             .lookup("scheduling.k8s.io", "v1", "priorityclasses")
             .ok_or(ApiError::PathNotFound)?;
-        for class in registry::scheduling::system_classes() {
+        for class in registry::scheduling::bootstrap_classes() {
             self.create_if_missing(priority_classes, class).await?;
         }
         let services = self

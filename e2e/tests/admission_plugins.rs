@@ -157,10 +157,11 @@ fn node_selectors_owner_references_and_priorities_bound_a_project_admin() {
         "get",
         "priorityclass",
         "system-node-critical",
+        "openshift-user-critical",
         "-o",
-        "jsonpath={.value}",
+        "jsonpath={.items[*].value}",
     ]);
-    assert_eq!(critical, "2000001000");
+    assert_eq!(critical, "2000001000 1000000000");
     let classed = |name: &str, class: &str| {
         format!(
             r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}"}},

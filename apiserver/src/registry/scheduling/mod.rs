@@ -26,17 +26,29 @@ const SYSTEM_CLASSES: &[(&str, i64, &str)] = &[
     ),
 ];
 
-/// The system classes every cluster has, as upstream's API server creates them at start.
-pub fn system_classes() -> impl Iterator<Item = Value> {
-    SYSTEM_CLASSES.iter().map(|(name, value, description)| {
-        json!({
-            "apiVersion": "scheduling.k8s.io/v1",
-            "kind": "PriorityClass",
-            "metadata": {"name": name},
-            "value": value,
-            "description": description,
+/// OpenShift's class for the pods of users that the cluster depends on, at the highest value a
+/// user-defined class may have (its description is this project's).
+const OPENSHIFT_CLASSES: &[(&str, i64, &str)] = &[(
+    "openshift-user-critical",
+    HIGHEST_USER_DEFINABLE,
+    "Used for user pods the cluster depends on, above every other user-defined class.",
+)];
+
+/// The classes every cluster has: upstream's system classes, created by its API server at
+/// start, and OpenShift's.
+pub fn bootstrap_classes() -> impl Iterator<Item = Value> {
+    SYSTEM_CLASSES
+        .iter()
+        .chain(OPENSHIFT_CLASSES)
+        .map(|(name, value, description)| {
+            json!({
+                "apiVersion": "scheduling.k8s.io/v1",
+                "kind": "PriorityClass",
+                "metadata": {"name": name},
+                "value": value,
+                "description": description,
+            })
         })
-    })
 }
 
 pub struct PriorityClasses;
