@@ -9,6 +9,10 @@ use crate::watch::cache::Cache;
 use crate::watch::named::StaticNames;
 use crate::{ApiServer, registry};
 
+/// How long a read waits for a watch cache to hold this server's own writes: longer than a
+/// healthy cache ever lags; a store read is the answer after it.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl ApiServer {
     /// Stores a new object the server makes itself (bootstrap objects, the objects its own
     /// handlers create): system fields and the kind's defaults, no admission.
@@ -135,10 +139,26 @@ impl ApiServer {
         Ok(Some((def, cache)))
     }
 
-    /// The object `name` of `def` from its `cache`, for reads on every request that must
-    /// still see this server's own writes at once (a security policy just created): the
-    /// cache is read once it holds the server's latest write of the kind (moments after
-    /// it), the store if that does not come.
+    /// The built-in kind the code names, and its watch cache once the cache holds this
+    /// server's latest write of the kind (moments after it): for reads on every request that
+    /// must still see the server's own writes at once (a policy or an account just changed).
+    /// No cache when that write does not come in time: the caller reads the store.
+    pub(crate) async fn fresh_named_cache(
+        &self,
+        group: &'static str,
+        version: &'static str,
+        plural: &'static str,
+    ) -> Result<(&api::ResourceDef, Option<Arc<Cache>>), ApiError> {
+        let (def, cache) = self
+            .named_cache(group, version, plural)
+            .await?
+            .ok_or(ApiError::PathNotFound)?;
+        let fresh = cache.holds_own_writes(CATCH_UP).await;
+        Ok((def, fresh.then_some(cache)))
+    }
+
+    /// The object `name` of `def` from its `cache` once it holds this server's own writes
+    /// of the kind (`fresh_named_cache`), the store if they do not come.
     pub(crate) async fn fresh_cached_object(
         &self,
         def: &api::ResourceDef,
@@ -146,8 +166,6 @@ impl ApiServer {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<serde_json::Value>, ApiError> {
-        /// Longer than a healthy cache ever lags; a store read is the answer after it.
-        const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
         if !cache.holds_own_writes(CATCH_UP).await {
             return self.get_object(def, namespace, name).await;
         }

@@ -26,15 +26,10 @@ pub async fn check_create(
     def: &ResourceDef,
     name: &str,
 ) -> Result<(), ApiError> {
-    /// Longer than a healthy cache ever lags; the store is read after it.
-    const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
-    let (ns_def, cache) = server
-        .named_cache("", "v1", "namespaces")
-        .await?
-        .ok_or(ApiError::PathNotFound)?;
-    let found = match cache.holds_own_writes(CATCH_UP).await {
-        true => server.namespace_object(namespace).await?,
-        false => server
+    let (ns_def, fresh) = server.fresh_named_cache("", "v1", "namespaces").await?;
+    let found = match fresh {
+        Some(_) => server.namespace_object(namespace).await?,
+        None => server
             .get_object(ns_def, None, namespace)
             .await?
             .map(std::sync::Arc::new),
@@ -53,10 +48,7 @@ pub async fn check_create(
 
 /// Deletions of namespaces.
 pub fn applies_to_deletion(a: &Attributes<'_>) -> bool {
-    a.def.group.is_empty()
-        && a.def.plural == "namespaces"
-        && a.subresource.is_empty()
-        && a.operation == Operation::Delete
+    a.is_object_of("", "namespaces") && a.operation == Operation::Delete
 }
 
 pub fn check_deletion(a: &Attributes<'_>, namespace: &serde_json::Value) -> Result<(), ApiError> {

@@ -20,16 +20,16 @@ const DEFAULT_PREEMPTION_POLICY: &str = "PreemptLowerPriority";
 
 /// Pods, created or updated.
 pub fn applies_to_pods(a: &Attributes<'_>) -> bool {
-    a.def.group.is_empty() && a.def.plural == "pods" && writes_object(a)
+    a.is_object_of("", "pods") && writes(a)
 }
 
 /// Priority classes, created or updated.
 pub fn applies_to_classes(a: &Attributes<'_>) -> bool {
-    a.def.group == "scheduling.k8s.io" && a.def.plural == "priorityclasses" && writes_object(a)
+    a.is_object_of("scheduling.k8s.io", "priorityclasses") && writes(a)
 }
 
-fn writes_object(a: &Attributes<'_>) -> bool {
-    a.subresource.is_empty() && matches!(a.operation, Operation::Create | Operation::Update)
+fn writes(a: &Attributes<'_>) -> bool {
+    matches!(a.operation, Operation::Create | Operation::Update)
 }
 
 /// One class as pods take it.
@@ -71,16 +71,13 @@ impl Classes {
 /// The classes as the watch cache holds them (once it holds this server's own writes of
 /// them: a class just created is found by the next pod), derived again when they change.
 async fn classes(server: &ApiServer) -> Result<Arc<Classes>, ApiError> {
-    /// Longer than a healthy cache ever lags; the store is read after it.
-    const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
-    let (def, cache) = server
-        .named_cache("scheduling.k8s.io", "v1", "priorityclasses")
-        .await?
-        .ok_or(ApiError::PathNotFound)?;
-    if !cache.holds_own_writes(CATCH_UP).await {
+    let (def, fresh) = server
+        .fresh_named_cache("scheduling.k8s.io", "v1", "priorityclasses")
+        .await?;
+    let Some(cache) = fresh else {
         let objects = server.list_objects(def, None).await?;
         return Ok(Arc::new(Classes::from_objects(&objects)));
-    }
+    };
     Ok(server
         .admission
         .state

@@ -82,13 +82,10 @@ async fn read_account(
     namespace: &str,
     name: &str,
 ) -> Result<Option<Account>, ApiError> {
-    /// Longer than a healthy cache ever lags; the store is read after it.
-    const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(1);
-    let (def, cache) = server
-        .named_cache("", "v1", "serviceaccounts")
-        .await?
-        .ok_or(ApiError::PathNotFound)?;
-    if cache.holds_own_writes(CATCH_UP).await
+    let (def, fresh) = server
+        .fresh_named_cache("", "v1", "serviceaccounts")
+        .await?;
+    if let Some(cache) = fresh
         && let Some(cached) = def.with_key(Some(namespace), name, |key| cache.get(key))
     {
         return Ok(serde_json::from_slice(&cached.json).ok());
