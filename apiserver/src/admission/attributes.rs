@@ -58,12 +58,14 @@ impl Attributes<'_> {
         self.namespace_object.get(server, name).await
     }
 
+    /// A request on an object of `group`'s `plural` itself, not on a subresource.
+    pub fn is_object_of(&self, group: &str, plural: &str) -> bool {
+        self.def.group == group && self.def.plural == plural && self.subresource.is_empty()
+    }
+
     /// A new pod, not a subresource's write: what most of the pods' plugins admit.
     pub fn creates_pod(&self) -> bool {
-        self.def.group.is_empty()
-            && self.def.plural == "pods"
-            && self.subresource.is_empty()
-            && self.operation == Operation::Create
+        self.is_object_of("", "pods") && self.operation == Operation::Create
     }
 
     /// A plugin's refusal of `obj` (403), named as upstream's admission errors name it: the

@@ -1,6 +1,7 @@
 //! The pods waiting to be scheduled: queued by priority, then in arrival order (upstream's
-//! `PrioritySort`), backing off after a failed attempt (1 s doubling to 10 s, upstream's), or parked as unschedulable until the cluster
-//! changes (or 5 minutes pass), and those whose binding is under way.
+//! `PrioritySort`), backing off after a failed attempt (1 s doubling to 10 s, upstream's), or
+//! parked as unschedulable until the cluster changes (or 5 minutes pass), and those whose
+//! binding is under way.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
