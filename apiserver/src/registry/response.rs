@@ -4,10 +4,12 @@
 use api::scheme::ResourceDef;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::http::negotiation::{self, Format};
-use crate::registry::table;
+use crate::registry::{conversion, object, table};
+use crate::watch::encoded;
 
 /// How objects go out: as JSON or YAML, or as Table rows (`kubectl get`).
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +32,28 @@ impl Output {
                 table_response(&table::table(def, &[obj], json!({}), self.include, true))
             }
         }
+    }
+
+    /// `obj` as a write just stored it: `stored` at `revision`. A JSON answer reuses the
+    /// stored bytes when they hold the object in the version it was written in, rather than
+    /// serializing it once more.
+    pub(crate) fn written(
+        self,
+        code: StatusCode,
+        def: &ResourceDef,
+        mut obj: Value,
+        stored: &Bytes,
+        revision: u64,
+    ) -> Response {
+        if let Format::Json = self.format
+            && let Some(version) = obj.get("apiVersion").and_then(Value::as_str)
+            && conversion::is_in(stored, version)
+            && let Some(body) = encoded::with_resource_version(stored, revision)
+        {
+            return json_bytes_response(code, body);
+        }
+        object::set_resource_version(&mut obj, revision);
+        self.respond(code, def, obj)
     }
 
     pub(crate) fn object(self, def: &ResourceDef, obj: Value) -> Response {
@@ -93,6 +117,10 @@ pub fn json_response(code: StatusCode, value: &Value) -> Response {
     // Written straight into bytes: `to_string` would pass every piece through a formatter.
     // A Value always serializes (its keys are strings).
     let body = serde_json::to_vec(value).unwrap_or_default();
+    json_bytes_response(code, Bytes::from(body))
+}
+
+fn json_bytes_response(code: StatusCode, body: Bytes) -> Response {
     (code, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 

@@ -91,14 +91,14 @@ pub(super) async fn create(
             response, &warnings,
         ));
     }
+    let stored = conversion::encode(server, def, &obj).await?;
     let kv = server
         .store
-        .create(&key, conversion::encode(server, def, &obj).await?)
+        .create(&key, stored.clone())
         .await
         .map_err(|e| from_storage(e, target(def, &name)))?;
     strategy::keep(reserved).await;
-    object::set_resource_version(&mut obj, kv.mod_revision);
-    let response = out.respond(StatusCode::CREATED, def, obj);
+    let response = out.written(StatusCode::CREATED, def, obj, &stored, kv.mod_revision);
     Ok(crate::registry::decode::field_validation::warn(
         response, &warnings,
     ))
@@ -194,10 +194,8 @@ pub(super) async fn store_update(
             .await?
             .warnings,
     );
-    let respond = |next: Value| {
-        let response = out.respond(StatusCode::OK, t.def, view(t, next));
-        crate::registry::decode::field_validation::warn(response, &warnings)
-    };
+    let warn = |response| crate::registry::decode::field_validation::warn(response, &warnings);
+    let respond = |next: Value| warn(out.respond(StatusCode::OK, t.def, view(t, next)));
     if t.dry_run {
         object::set_resource_version(&mut next, current.mod_revision);
         return Ok(respond(next));
@@ -212,18 +210,24 @@ pub(super) async fn store_update(
         object::set_resource_version(&mut next, current.mod_revision);
         return Ok(respond(next));
     }
+    let stored = conversion::encode(server, t.def, &next).await?;
     let kv = server
         .store
-        .update(
-            &current.key,
-            conversion::encode(server, t.def, &next).await?,
-            current.mod_revision,
-        )
+        .update(&current.key, stored.clone(), current.mod_revision)
         .await
         .map_err(|e| from_storage(e, target(t.def, t.name)))?;
     strategy::keep(reserved).await;
-    object::set_resource_version(&mut next, kv.mod_revision);
-    Ok(respond(next))
+    if let Part::Scale(_) = t.part {
+        object::set_resource_version(&mut next, kv.mod_revision);
+        return Ok(respond(next));
+    }
+    Ok(warn(out.written(
+        StatusCode::OK,
+        t.def,
+        next,
+        &stored,
+        kv.mod_revision,
+    )))
 }
 
 /// Records the update's field ownership in `next`, unless the client changed managedFields
