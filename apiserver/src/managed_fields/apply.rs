@@ -34,7 +34,7 @@ pub fn apply(
         let mut obj = applied.clone();
         let mut list = Vec::new();
         slot(&mut list, def, manager, "Apply", "", now).fields = applied_fields;
-        store(&mut obj, &list);
+        store(&mut obj, list);
         return Ok(obj);
     };
     let mut list = entries(live);
@@ -87,7 +87,7 @@ pub fn apply(
         e.fields = e.fields.minus(&taken);
     }
     slot(&mut list, def, manager, "Apply", "", now).fields = applied_fields;
-    store(&mut merged, &list);
+    store(&mut merged, list);
     Ok(merged)
 }
 
@@ -174,7 +174,10 @@ mod tests {
         let forced = apply(&def, Some(&live), &other, "bob", true, "T").unwrap();
         assert_eq!(forced["data"], json!({"a": "9", "b": "2"}));
         let list = entries(&forced);
-        assert_eq!(list[0].fields.to_json(), json!({"f:data": {"f:b": {}}}));
+        assert_eq!(
+            list[0].fields.clone().into_json(),
+            json!({"f:data": {"f:b": {}}})
+        );
         // alice stops applying b: it goes (nobody else owns it).
         let less = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
             "data": {}});

@@ -18,14 +18,14 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn to_json(&self) -> Value {
+    fn into_json(self) -> Value {
         let mut v = json!({
             "manager": self.manager,
             "operation": self.operation,
             "apiVersion": self.api_version,
             "time": self.time,
             "fieldsType": "FieldsV1",
-            "fieldsV1": self.fields.to_json(),
+            "fieldsV1": self.fields.into_json(),
         });
         if !self.subresource.is_empty() {
             v["subresource"] = json!(self.subresource);
@@ -56,11 +56,11 @@ pub(super) fn entries(obj: &Value) -> Vec<Entry> {
 }
 
 /// Writes `entries` as the object's `metadata.managedFields` (none: the field goes).
-pub(super) fn store(obj: &mut Value, entries: &[Entry]) {
+pub(super) fn store(obj: &mut Value, entries: Vec<Entry>) {
     let list: Vec<Value> = entries
-        .iter()
+        .into_iter()
         .filter(|e| !e.fields.is_empty())
-        .map(Entry::to_json)
+        .map(Entry::into_json)
         .collect();
     if let Some(meta) = obj["metadata"].as_object_mut() {
         match list.is_empty() {

@@ -19,13 +19,13 @@ impl Fields {
     }
 
     /// FieldsV1 JSON.
-    pub fn to_json(&self) -> Value {
+    pub fn into_json(self) -> Value {
         let mut map = Map::new();
         if self.itself && !self.children.is_empty() {
             map.insert(".".into(), json!({}));
         }
-        for (k, v) in &self.children {
-            map.insert(k.clone(), v.to_json());
+        for (k, v) in self.children {
+            map.insert(k, v.into_json());
         }
         Value::Object(map)
     }

@@ -5,21 +5,6 @@ use serde_json::{Map, Value, json};
 
 use super::fields::Fields;
 
-/// How a list at a (dotted, index-free) path merges.
-fn list_kind(def: &ResourceDef, path: &str) -> Option<ListMerge> {
-    def.merge_lists()
-        .into_iter()
-        .find(|(p, _)| p == path)
-        .map(|(_, m)| m)
-}
-
-fn join(path: &str, key: &str) -> String {
-    match path {
-        "" => key.to_string(),
-        p => format!("{p}.{key}"),
-    }
-}
-
 /// System fields nobody owns.
 fn ignored(path: &str) -> bool {
     matches!(
@@ -44,48 +29,60 @@ fn ignored(path: &str) -> bool {
 pub(super) fn of(def: &ResourceDef, obj: &Value) -> Fields {
     let mut fields = Fields::default();
     if let Some(map) = obj.as_object() {
-        for (k, v) in map {
-            if !ignored(k)
-                && let Some(child) = value_fields(def, k, v)
-            {
-                fields.children.insert(format!("f:{k}"), child);
-            }
-        }
+        member_fields(def, &mut String::new(), map, &mut fields);
     }
     fields
 }
 
+/// Adds the fields `map`'s members set to `fields`. `path` is the map's dotted path, grown
+/// for each member and given back as it came: one buffer serves the whole walk.
+fn member_fields(
+    def: &ResourceDef,
+    path: &mut String,
+    map: &Map<String, Value>,
+    fields: &mut Fields,
+) {
+    for (k, v) in map {
+        let len = path.len();
+        if len > 0 {
+            path.push('.');
+        }
+        path.push_str(k);
+        if !ignored(path)
+            && let Some(f) = value_fields(def, path, v)
+        {
+            fields.children.insert(element("f:", k), f);
+        }
+        path.truncate(len);
+    }
+}
+
 /// The fields a value sets (None: only fields nobody owns).
-fn value_fields(def: &ResourceDef, path: &str, value: &Value) -> Option<Fields> {
+fn value_fields(def: &ResourceDef, path: &mut String, value: &Value) -> Option<Fields> {
     let mut fields = Fields::default();
     match value {
         Value::Object(map) if !map.is_empty() => {
-            for (k, v) in map {
-                let child = join(path, k);
-                if !ignored(&child)
-                    && let Some(f) = value_fields(def, &child, v)
-                {
-                    fields.children.insert(format!("f:{k}"), f);
-                }
-            }
+            member_fields(def, path, map, &mut fields);
             if fields.children.is_empty() {
                 return None;
             }
         }
-        Value::Array(items) if !items.is_empty() => match list_kind(def, path) {
+        Value::Array(items) if !items.is_empty() => match def.list_merge(path) {
             Some(ListMerge::Key(key)) => {
                 for item in items {
                     let id = json!({key: item.get(key).cloned().unwrap_or(Value::Null)});
-                    let mut element = value_fields(def, path, item).unwrap_or_default();
-                    element.itself = true;
-                    fields.children.insert(format!("k:{id}"), element);
+                    let mut element_fields = value_fields(def, path, item).unwrap_or_default();
+                    element_fields.itself = true;
+                    fields
+                        .children
+                        .insert(element("k:", &id.to_string()), element_fields);
                 }
             }
             Some(ListMerge::Set) => {
                 for item in items {
                     fields
                         .children
-                        .insert(format!("v:{item}"), Fields::default());
+                        .insert(element("v:", &item.to_string()), Fields::default());
                 }
             }
             None => fields.itself = true,
@@ -96,6 +93,14 @@ fn value_fields(def: &ResourceDef, path: &str, value: &Value) -> Option<Fields> 
         fields.itself = true;
     }
     Some(fields)
+}
+
+/// A path element in FieldsV1 spelling: `kind` (`f:`, `k:` or `v:`) then `name`.
+fn element(kind: &str, name: &str) -> String {
+    let mut out = String::with_capacity(kind.len() + name.len());
+    out.push_str(kind);
+    out.push_str(name);
+    out
 }
 
 /// The value at a field path, if the object has it.
@@ -206,14 +211,14 @@ mod tests {
             "metadata": {"name": "d", "labels": {"app": "x"}},
             "spec": {"replicas": 2, "template": {"spec": {"containers": [
                 {"name": "c", "image": "i", "args": ["a", "b"]}]}}}});
-        let fields = of(&deployments(), &d).to_json();
+        let fields = of(&deployments(), &d).into_json();
         assert_eq!(
             fields,
             json!({"f:metadata": {"f:labels": {"f:app": {}}},
                 "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
                     "k:{\"name\":\"c\"}": {".": {}, "f:args": {}, "f:image": {}, "f:name": {}}}}}}})
         );
-        assert_eq!(Fields::from_json(&fields).to_json(), fields);
+        assert_eq!(Fields::from_json(&fields).into_json(), fields);
         assert_eq!(
             display(&[
                 "f:spec".into(),

@@ -23,7 +23,7 @@ pub fn record_update(
         None => (of(def, after), Fields::default()),
     };
     if set.is_empty() && removed.is_empty() {
-        store(after, &list);
+        store(after, list);
         return;
     }
     for e in list.iter_mut() {
@@ -32,7 +32,7 @@ pub fn record_update(
     slot(&mut list, def, manager, "Update", subresource, now)
         .fields
         .union(&set);
-    store(after, &list);
+    store(after, list);
 }
 
 /// The fields whose values differ between `before` and `after` (added, changed or removed).
@@ -69,8 +69,14 @@ mod tests {
         record_update(&cm(), Some(&created), &mut after, "kubectl-edit", "", "U");
         let list = entries(&after);
         assert_eq!(list.len(), 2);
-        assert_eq!(list[0].fields.to_json(), json!({"f:data": {"f:a": {}}}));
+        assert_eq!(
+            list[0].fields.clone().into_json(),
+            json!({"f:data": {"f:a": {}}})
+        );
         assert_eq!(list[1].manager, "kubectl-edit");
-        assert_eq!(list[1].fields.to_json(), json!({"f:data": {"f:b": {}}}));
+        assert_eq!(
+            list[1].fields.clone().into_json(),
+            json!({"f:data": {"f:b": {}}})
+        );
     }
 }
