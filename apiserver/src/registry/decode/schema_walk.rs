@@ -47,41 +47,103 @@ pub fn walk(
         components,
         walked: Walked::default(),
     };
-    let place = Place {
-        path: String::new(),
-        go_struct: String::new(),
-        go_fields: String::new(),
-    };
-    walker.value(root, Some(root_name), value, &place);
+    walker.value(root, Some(root_name), value, &Place::ROOT);
     walker.walked
 }
 
-/// Where the walk is: the path reported for unknown fields (with indices), and the struct
-/// and field path Go's decoder would report.
-#[derive(Clone)]
-struct Place {
-    path: String,
-    go_struct: String,
-    go_fields: String,
+/// Where the walk is: a chain of steps back to the root, each on the stack of the call that
+/// took it. The path reported for unknown fields (with indices) and the struct and fields Go's
+/// decoder would report are spelled out only when something is reported, which is rare.
+struct Place<'p> {
+    parent: Option<&'p Place<'p>>,
+    step: Step<'p>,
+    /// The innermost Go struct, by its short name.
+    go_struct: &'p str,
 }
 
-impl Place {
+#[derive(Clone, Copy)]
+enum Step<'p> {
+    Root,
+    /// A struct field: part of Go's field path.
+    Field(&'p str),
+    /// A map entry or list item: Go's context does not change.
+    Key(&'p str),
+    Index(usize),
+}
+
+impl<'p> Place<'p> {
+    const ROOT: Place<'static> = Place {
+        parent: None,
+        step: Step::Root,
+        go_struct: "",
+    };
+
     /// The field `key` of the struct `go_struct`.
-    fn field(&self, go_struct: &str, key: &str) -> Place {
+    fn field<'c>(&'c self, go_struct: &'c str, key: &'c str) -> Place<'c> {
         Place {
-            path: join(&self.path, key),
-            go_struct: go_struct.to_string(),
-            go_fields: join(&self.go_fields, key),
+            parent: Some(self),
+            step: Step::Field(key),
+            go_struct,
         }
     }
 
-    /// A map entry or list item: Go's context does not change.
-    fn entry(&self, path: String) -> Place {
+    fn key<'c>(&'c self, key: &'c str) -> Place<'c> {
         Place {
-            path,
-            go_struct: self.go_struct.clone(),
-            go_fields: self.go_fields.clone(),
+            parent: Some(self),
+            step: Step::Key(key),
+            go_struct: self.go_struct,
         }
+    }
+
+    fn index(&self, index: usize) -> Place<'_> {
+        Place {
+            parent: Some(self),
+            step: Step::Index(index),
+            go_struct: self.go_struct,
+        }
+    }
+
+    /// The steps from the root to here.
+    fn steps(&self) -> Vec<Step<'p>> {
+        let mut steps = vec![self.step];
+        let mut here = self.parent;
+        while let Some(place) = here {
+            steps.push(place.step);
+            here = place.parent;
+        }
+        steps.reverse();
+        steps
+    }
+
+    /// The reported path: names joined by dots, list indices in brackets.
+    fn path(&self) -> String {
+        let mut out = String::new();
+        for step in self.steps() {
+            match step {
+                Step::Root => {}
+                Step::Field(name) | Step::Key(name) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(name);
+                }
+                Step::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+
+    /// Go's path of struct fields from the root.
+    fn go_fields(&self) -> String {
+        let fields: Vec<&str> = self
+            .steps()
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::Field(name) => Some(name),
+                _ => None,
+            })
+            .collect();
+        fields.join(".")
     }
 }
 
@@ -144,7 +206,7 @@ impl<'a> Walker<'a> {
 
     /// Go's UnmarshalTypeError for `found` (what the JSON held) meant for `go_type`.
     fn mismatch(&mut self, place: &Place, found: &str, go_type: &str, value: &Value) {
-        let message = match place.go_fields.as_str() {
+        let message = match place.go_fields().as_str() {
             "" => format!("json: cannot unmarshal {found} into Go value of type {go_type}"),
             fields => format!(
                 "json: cannot unmarshal {found} into Go struct field {}.{fields} of type {go_type}",
@@ -189,8 +251,7 @@ impl<'a> Walker<'a> {
                                 *v = self.zero_of(item);
                                 continue;
                             }
-                            let at = place.entry(format!("{}[{i}]", place.path));
-                            self.value(item, None, v, &at);
+                            self.value(item, None, v, &place.index(i));
                         }
                     }
                 }
@@ -250,22 +311,17 @@ impl<'a> Walker<'a> {
         if properties.is_none() && extra.is_none() {
             return;
         }
-        let go_struct = name
-            .map(short_name)
-            .unwrap_or_else(|| place.go_struct.clone());
+        let go_struct = name.map(short_name).unwrap_or(place.go_struct);
         let mut dropped = Vec::new();
         let mut nulls = Vec::new();
         for (key, v) in map.iter_mut() {
             match (properties.and_then(|p| p.get(key)), extra) {
                 // A null field is its zero value, which upstream leaves out when it encodes.
                 (Some(_), _) if v.is_null() => nulls.push(key.clone()),
-                (Some(s), _) => self.value(s, None, v, &place.field(&go_struct, key)),
+                (Some(s), _) => self.value(s, None, v, &place.field(go_struct, key)),
                 // A null map entry holds its element type's zero value, as Go decodes it.
                 (None, Some(s)) if v.is_null() => *v = self.zero_of(s),
-                (None, Some(s)) => {
-                    let at = place.entry(join(&place.path, key));
-                    self.value(s, None, v, &at)
-                }
+                (None, Some(s)) => self.value(s, None, v, &place.key(key)),
                 (None, None) if preserve => {}
                 (None, None) => dropped.push(key.clone()),
             }
@@ -274,7 +330,7 @@ impl<'a> Walker<'a> {
             map.remove(&key);
         }
         for key in dropped {
-            self.walked.unknown.push(join(&place.path, &key));
+            self.walked.unknown.push(join(&place.path(), &key));
             map.remove(&key);
         }
     }
@@ -418,12 +474,8 @@ fn qualified_name(definition: &str) -> String {
 }
 
 /// `Container` for `io.k8s.api.core.v1.Container`: the struct name Go reports.
-fn short_name(definition: &str) -> String {
-    definition
-        .rsplit('.')
-        .next()
-        .unwrap_or(definition)
-        .to_string()
+fn short_name(definition: &str) -> &str {
+    definition.rsplit('.').next().unwrap_or(definition)
 }
 
 /// Go's base64 error: `illegal base64 data at input byte N`.
