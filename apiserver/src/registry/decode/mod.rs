@@ -2,6 +2,7 @@
 //! kind's schema (`schema_walk`), unknown and duplicate fields dropped and reported as
 //! `fieldValidation` asks (`field_validation`).
 
+mod field_path;
 pub mod field_validation;
 pub mod schema_walk;
 

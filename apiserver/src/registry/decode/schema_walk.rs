@@ -14,6 +14,8 @@
 use base64::Engine;
 use serde_json::{Map, Value};
 
+use super::field_path::{FieldPath, Step};
+
 /// The outcome of a walk: the unknown fields dropped, and the first type error (Go's decoder
 /// keeps the first one and reads on).
 #[derive(Debug, Default)]
@@ -51,106 +53,33 @@ pub fn walk(
     walker.walked
 }
 
-/// Where the walk is: a chain of steps back to the root, each on the stack of the call that
-/// took it. The path reported for unknown fields (with indices) and the struct and fields Go's
-/// decoder would report are spelled out only when something is reported, which is rare.
+/// Where the walk is: the path (`field_path`), and the innermost Go struct, by its short
+/// name, that Go's decoder would report.
 struct Place<'p> {
-    parent: Option<&'p Place<'p>>,
-    step: Step<'p>,
-    /// The innermost Go struct, by its short name.
+    path: FieldPath<'p>,
     go_struct: &'p str,
 }
 
-#[derive(Clone, Copy)]
-enum Step<'p> {
-    Root,
-    /// A struct field: part of Go's field path.
-    Field(&'p str),
-    /// A map entry or list item: Go's context does not change.
-    Key(&'p str),
-    Index(usize),
-}
-
-impl<'p> Place<'p> {
+impl Place<'_> {
     const ROOT: Place<'static> = Place {
-        parent: None,
-        step: Step::Root,
+        path: FieldPath::ROOT,
         go_struct: "",
     };
 
     /// The field `key` of the struct `go_struct`.
     fn field<'c>(&'c self, go_struct: &'c str, key: &'c str) -> Place<'c> {
         Place {
-            parent: Some(self),
-            step: Step::Field(key),
+            path: self.path.then(Step::Field(key)),
             go_struct,
         }
     }
 
-    fn key<'c>(&'c self, key: &'c str) -> Place<'c> {
+    /// A map entry or list item: Go's context does not change.
+    fn entry<'c>(&'c self, step: Step<'c>) -> Place<'c> {
         Place {
-            parent: Some(self),
-            step: Step::Key(key),
+            path: self.path.then(step),
             go_struct: self.go_struct,
         }
-    }
-
-    fn index(&self, index: usize) -> Place<'_> {
-        Place {
-            parent: Some(self),
-            step: Step::Index(index),
-            go_struct: self.go_struct,
-        }
-    }
-
-    /// The steps from the root to here.
-    fn steps(&self) -> Vec<Step<'p>> {
-        let mut steps = vec![self.step];
-        let mut here = self.parent;
-        while let Some(place) = here {
-            steps.push(place.step);
-            here = place.parent;
-        }
-        steps.reverse();
-        steps
-    }
-
-    /// The reported path: names joined by dots, list indices in brackets.
-    fn path(&self) -> String {
-        let mut out = String::new();
-        for step in self.steps() {
-            match step {
-                Step::Root => {}
-                Step::Field(name) | Step::Key(name) => {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(name);
-                }
-                Step::Index(i) => out.push_str(&format!("[{i}]")),
-            }
-        }
-        out
-    }
-
-    /// Go's path of struct fields from the root.
-    fn go_fields(&self) -> String {
-        let fields: Vec<&str> = self
-            .steps()
-            .into_iter()
-            .filter_map(|step| match step {
-                Step::Field(name) => Some(name),
-                _ => None,
-            })
-            .collect();
-        fields.join(".")
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    match path {
-        "" => key.to_string(),
-        p => format!("{p}.{key}"),
     }
 }
 
@@ -206,7 +135,7 @@ impl<'a> Walker<'a> {
 
     /// Go's UnmarshalTypeError for `found` (what the JSON held) meant for `go_type`.
     fn mismatch(&mut self, place: &Place, found: &str, go_type: &str, value: &Value) {
-        let message = match place.go_fields().as_str() {
+        let message = match place.path.go_fields().as_str() {
             "" => format!("json: cannot unmarshal {found} into Go value of type {go_type}"),
             fields => format!(
                 "json: cannot unmarshal {found} into Go struct field {}.{fields} of type {go_type}",
@@ -251,7 +180,7 @@ impl<'a> Walker<'a> {
                                 *v = self.zero_of(item);
                                 continue;
                             }
-                            self.value(item, None, v, &place.index(i));
+                            self.value(item, None, v, &place.entry(Step::Index(i)));
                         }
                     }
                 }
@@ -321,7 +250,7 @@ impl<'a> Walker<'a> {
                 (Some(s), _) => self.value(s, None, v, &place.field(go_struct, key)),
                 // A null map entry holds its element type's zero value, as Go decodes it.
                 (None, Some(s)) if v.is_null() => *v = self.zero_of(s),
-                (None, Some(s)) => self.value(s, None, v, &place.key(key)),
+                (None, Some(s)) => self.value(s, None, v, &place.entry(Step::Key(key))),
                 (None, None) if preserve => {}
                 (None, None) => dropped.push(key.clone()),
             }
@@ -330,7 +259,9 @@ impl<'a> Walker<'a> {
             map.remove(&key);
         }
         for key in dropped {
-            self.walked.unknown.push(join(&place.path(), &key));
+            self.walked
+                .unknown
+                .push(place.path.then(Step::Key(&key)).dotted());
             map.remove(&key);
         }
     }
