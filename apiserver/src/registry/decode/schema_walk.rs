@@ -94,33 +94,82 @@ const TIME: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Time";
 const MICRO_TIME: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime";
 const DURATION: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Duration";
 
+/// The members of a schema the walk reads, found in one pass over it. Schemas have a few
+/// members each: comparing their names costs less than hashing each name looked up.
+#[derive(Default)]
+struct Keys<'a> {
+    reference: Option<&'a Value>,
+    compositions: [Option<&'a Value>; 3],
+    int_or_string: bool,
+    preserve_unknown: bool,
+    kind: Option<&'a str>,
+    format: Option<&'a str>,
+    items: Option<&'a Value>,
+    properties: Option<&'a Value>,
+    additional: Option<&'a Value>,
+}
+
+impl<'a> Keys<'a> {
+    fn of(schema: &'a Value) -> Keys<'a> {
+        let mut keys = Keys::default();
+        for (key, v) in schema.as_object().into_iter().flatten() {
+            match key.as_str() {
+                "$ref" => keys.reference = Some(v),
+                "allOf" => keys.compositions[0] = Some(v),
+                "anyOf" => keys.compositions[1] = Some(v),
+                "oneOf" => keys.compositions[2] = Some(v),
+                "x-kubernetes-int-or-string" => keys.int_or_string = *v == true,
+                "x-kubernetes-preserve-unknown-fields" => keys.preserve_unknown = *v == true,
+                "type" => keys.kind = v.as_str(),
+                "format" => keys.format = v.as_str(),
+                "items" => keys.items = Some(v),
+                "properties" => keys.properties = Some(v),
+                "additionalProperties" => keys.additional = Some(v),
+                _ => {}
+            }
+        }
+        keys
+    }
+}
+
 impl<'a> Walker<'a> {
     /// The schema a reference (or a one-element composition around it) stands for, and the
     /// name of the last definition followed.
-    fn resolve(
+    fn resolve(&self, schema: &'a Value, name: Option<&'a str>) -> (&'a Value, Option<&'a str>) {
+        let (schema, name, _) = self.resolve_keys(schema, name);
+        (schema, name)
+    }
+
+    /// `resolve`, with the members of the schema it comes to.
+    fn resolve_keys(
         &self,
         mut schema: &'a Value,
         mut name: Option<&'a str>,
-    ) -> (&'a Value, Option<&'a str>) {
+    ) -> (&'a Value, Option<&'a str>, Keys<'a>) {
+        let mut keys = Keys::of(schema);
         for _ in 0..8 {
-            if let Some(next) = schema["$ref"]
-                .as_str()
+            if let Some(next) = keys
+                .reference
+                .and_then(Value::as_str)
                 .and_then(|r| r.strip_prefix("#/components/schemas/"))
             {
                 match self.components.get(next) {
                     Some(found) => (schema, name) = (found, Some(next)),
-                    None => return (schema, name),
+                    None => break,
                 }
-            } else if let Some(next) = ["allOf", "anyOf", "oneOf"]
+            } else if let Some(next) = keys
+                .compositions
                 .iter()
-                .find_map(|k| schema[*k].as_array()?.iter().find(|s| s["type"] != "null"))
+                .flatten()
+                .find_map(|c| c.as_array()?.iter().find(|s| s["type"] != "null"))
             {
                 schema = next;
             } else {
                 break;
             }
+            keys = Keys::of(schema);
         }
-        (schema, name)
+        (schema, name, keys)
     }
 
     fn fail(&mut self, message: String) {
@@ -153,7 +202,7 @@ impl<'a> Walker<'a> {
         value: &mut Value,
         place: &Place,
     ) {
-        let (schema, name) = self.resolve(schema, name);
+        let (schema, name, keys) = self.resolve_keys(schema, name);
         // Null is every Go type's zero value.
         if value.is_null() {
             return;
@@ -165,15 +214,14 @@ impl<'a> Walker<'a> {
             Some(DURATION) => return self.duration(value, place),
             _ => {}
         }
-        if schema["x-kubernetes-int-or-string"] == true {
+        if keys.int_or_string {
             return self.int_or_string(value);
         }
-        let preserve = schema["x-kubernetes-preserve-unknown-fields"] == true;
-        match schema["type"].as_str() {
-            Some("object") => self.object(schema, name, value, place, preserve),
+        match keys.kind {
+            Some("object") => self.object(schema, name, &keys, value, place),
             Some("array") => match value {
                 Value::Array(items) => {
-                    if let Some(item) = schema.get("items") {
+                    if let Some(item) = keys.items {
                         for (i, v) in items.iter_mut().enumerate() {
                             if v.is_null() {
                                 // Go decodes a null element as its type's zero value.
@@ -191,7 +239,7 @@ impl<'a> Walker<'a> {
             },
             Some("string") => match value {
                 Value::String(s) => {
-                    if schema["format"] == "byte"
+                    if keys.format == Some("byte")
                         && let Err(e) = base64::engine::general_purpose::STANDARD.decode(s)
                     {
                         self.fail(base64_message(&e));
@@ -202,7 +250,7 @@ impl<'a> Walker<'a> {
                     self.mismatch(place, json_kind(other), &go, other);
                 }
             },
-            Some("integer") => self.integer(schema, value, place),
+            Some("integer") => self.integer(keys.format, value, place),
             Some("number") => {
                 if !value.is_number() {
                     self.mismatch(place, json_kind(value), "float64", value);
@@ -216,8 +264,8 @@ impl<'a> Walker<'a> {
             // No type: anything goes (preserved or open values), but known fields are still
             // walked.
             _ => {
-                if schema.get("properties").is_some() {
-                    self.object(schema, name, value, place, preserve);
+                if keys.properties.is_some() {
+                    self.object(schema, name, &keys, value, place);
                 }
             }
         }
@@ -227,16 +275,17 @@ impl<'a> Walker<'a> {
         &mut self,
         schema: &'a Value,
         name: Option<&'a str>,
+        keys: &Keys<'a>,
         value: &mut Value,
         place: &Place,
-        preserve: bool,
     ) {
         let Value::Object(map) = value else {
             let go = self.go_type(schema, name);
             return self.mismatch(place, json_kind(value), &go, value);
         };
-        let properties = schema["properties"].as_object();
-        let extra = schema.get("additionalProperties").filter(|e| e.is_object());
+        let properties = keys.properties.and_then(Value::as_object);
+        let extra = keys.additional.filter(|e| e.is_object());
+        let preserve = keys.preserve_unknown;
         if properties.is_none() && extra.is_none() {
             return;
         }
@@ -287,8 +336,8 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn integer(&mut self, schema: &Value, value: &Value, place: &Place) {
-        let (go, min, max) = match schema["format"].as_str() {
+    fn integer(&mut self, format: Option<&str>, value: &Value, place: &Place) {
+        let (go, min, max) = match format {
             Some("int32") => ("int32", i32::MIN as i64, i32::MAX as i64),
             _ => ("int64", i64::MIN, i64::MAX),
         };
