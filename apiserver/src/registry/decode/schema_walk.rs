@@ -133,15 +133,9 @@ impl<'a> Keys<'a> {
 }
 
 impl<'a> Walker<'a> {
-    /// The schema a reference (or a one-element composition around it) stands for, and the
-    /// name of the last definition followed.
-    fn resolve(&self, schema: &'a Value, name: Option<&'a str>) -> (&'a Value, Option<&'a str>) {
-        let (schema, name, _) = self.resolve_keys(schema, name);
-        (schema, name)
-    }
-
-    /// `resolve`, with the members of the schema it comes to.
-    fn resolve_keys(
+    /// The schema a reference (or a one-element composition around it) stands for, the
+    /// name of the last definition followed, and the members of the schema it comes to.
+    fn resolve(
         &self,
         mut schema: &'a Value,
         mut name: Option<&'a str>,
@@ -202,7 +196,7 @@ impl<'a> Walker<'a> {
         value: &mut Value,
         place: &Place,
     ) {
-        let (schema, name, keys) = self.resolve_keys(schema, name);
+        let (schema, name, keys) = self.resolve(schema, name);
         // Null is every Go type's zero value.
         if value.is_null() {
             return;
@@ -318,7 +312,7 @@ impl<'a> Walker<'a> {
     /// The zero value of the Go type `schema` describes, as JSON (`""`, `0`, `false`, `{}`);
     /// null where the type has none worth writing (an open value).
     fn zero_of(&self, schema: &'a Value) -> Value {
-        let (schema, name) = self.resolve(schema, None);
+        let (_, name, keys) = self.resolve(schema, None);
         match name {
             // Upstream's zero quantity is `0`, its zero int-or-string the integer 0; a zero
             // time is written as null.
@@ -327,11 +321,11 @@ impl<'a> Walker<'a> {
             Some(TIME) | Some(MICRO_TIME) => return Value::Null,
             _ => {}
         }
-        match schema["type"].as_str() {
+        match keys.kind {
             Some("string") => Value::String(String::new()),
             Some("integer") | Some("number") => Value::from(0),
             Some("boolean") => Value::Bool(false),
-            Some("object") if schema.get("properties").is_some() => Value::Object(Map::new()),
+            Some("object") if keys.properties.is_some() => Value::Object(Map::new()),
             _ => Value::Null,
         }
     }
@@ -351,29 +345,30 @@ impl<'a> Walker<'a> {
     }
 
     /// Go's name of the type `schema` describes.
-    fn go_type(&self, schema: &Value, name: Option<&str>) -> String {
+    fn go_type(&self, schema: &'a Value, name: Option<&str>) -> String {
         if let Some(name) = name {
             return qualified_name(name);
         }
-        match schema["type"].as_str() {
-            Some("integer") => match schema["format"].as_str() {
+        let keys = Keys::of(schema);
+        match keys.kind {
+            Some("integer") => match keys.format {
                 Some("int32") => "int32".into(),
                 _ => "int64".into(),
             },
             Some("number") => "float64".into(),
             Some("boolean") => "bool".into(),
-            Some("string") if schema["format"] == "byte" => "[]uint8".into(),
+            Some("string") if keys.format == Some("byte") => "[]uint8".into(),
             Some("string") => "string".into(),
             Some("array") => {
-                let item = schema.get("items").map(|i| {
-                    let (s, n) = self.resolve(i, None);
+                let item = keys.items.map(|i| {
+                    let (s, n, _) = self.resolve(i, None);
                     self.go_type(s, n)
                 });
                 format!("[]{}", item.unwrap_or_else(|| "interface {}".into()))
             }
-            Some("object") => match schema.get("additionalProperties").filter(|e| e.is_object()) {
+            Some("object") => match keys.additional.filter(|e| e.is_object()) {
                 Some(v) => {
-                    let (s, n) = self.resolve(v, None);
+                    let (s, n, _) = self.resolve(v, None);
                     format!("map[string]{}", self.go_type(s, n))
                 }
                 None => "map[string]interface {}".into(),
